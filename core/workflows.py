@@ -1,0 +1,82 @@
+"""Declarative state machines of the three workflows (design.md, "Workflows").
+
+``services/`` asks :func:`transition` for the next state; an action that the current state does not
+allow raises :class:`TransitionError` with a Chinese message, so every service enforces the same rules
+and the pages only decide which buttons to show (:func:`allowed_actions`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class TransitionError(ValueError):
+    """The action is not allowed in the current state."""
+
+
+@dataclass(frozen=True)
+class Workflow:
+    name: str
+    labels: dict[str, str]  # state → Chinese label
+    transitions: dict[tuple[str, str], str]  # (state, action) → next state
+    action_labels: dict[str, str]
+    reason_required: frozenset[str] = frozenset()
+
+    def next_state(self, state: str, action: str) -> str:
+        try:
+            return self.transitions[(state, action)]
+        except KeyError:
+            raise TransitionError(
+                f"{self.name}当前状态为「{self.labels.get(state, state)}」，不能执行「"
+                f"{self.action_labels.get(action, action)}」。"
+            ) from None
+
+    def allowed_actions(self, state: str) -> list[str]:
+        return [action for (current, action) in self.transitions if current == state]
+
+
+SUBMISSION = Workflow(
+    name="填报",
+    labels={"draft": "草稿", "submitted": "待审核", "returned": "已退回", "approved": "已通过"},
+    transitions={
+        ("draft", "save"): "draft",
+        ("draft", "submit"): "submitted",
+        ("returned", "save"): "returned",
+        ("returned", "submit"): "submitted",
+        ("submitted", "approve"): "approved",
+        ("submitted", "return"): "returned",
+        # Unapproving reopens the report for the enterprise; the approved values stay until replaced.
+        ("approved", "unapprove"): "returned",
+    },
+    action_labels={"save": "保存草稿", "submit": "提交", "approve": "审核通过", "return": "退回",
+                   "unapprove": "撤销通过"},
+    reason_required=frozenset({"return", "unapprove"}),
+)
+
+SCORE_RUN = Workflow(
+    name="积分计算批次",
+    labels={"draft": "草稿", "notice": "公示中", "final": "已定稿", "superseded": "已被替代"},
+    transitions={
+        ("draft", "publish"): "notice",
+        ("notice", "finalize"): "final",
+        ("draft", "supersede"): "superseded",
+        ("notice", "supersede"): "superseded",
+    },
+    action_labels={"publish": "开始公示", "finalize": "定稿", "supersede": "替代"},
+)
+
+OBJECTION = Workflow(
+    name="异议",
+    labels={"open": "待处理", "upheld": "已采纳", "rejected": "已驳回"},
+    transitions={("open", "uphold"): "upheld", ("open", "reject"): "rejected"},
+    action_labels={"uphold": "采纳", "reject": "驳回"},
+    reason_required=frozenset({"uphold", "reject"}),
+)
+
+
+def transition(workflow: Workflow, state: str, action: str, *, reason: str | None = None) -> str:
+    """The next state, or :class:`TransitionError`; actions in ``reason_required`` need a reason."""
+    next_state = workflow.next_state(state, action)
+    if action in workflow.reason_required and not (reason and reason.strip()):
+        raise TransitionError(f"「{workflow.action_labels[action]}」必须填写理由。")
+    return next_state

@@ -1,0 +1,1 @@
+"""Persistence: tables (models), engine and sessions (session), queries, migrations, demo seed."""

@@ -1,0 +1,279 @@
+"""All tables, in one place.
+
+Shapes follow design.md's "Data" section. A few conventions hold everywhere:
+
+* datetimes are timezone-aware UTC (SQLModel stores ``datetime`` fields through ``UTCDateTime``,
+  which refuses naive values — use :func:`utcnow`);
+* state fields are plain strings whose allowed values live in the ``*_STATES`` tuples below, so that the
+  state machines in ``core/`` and the pages read the same names;
+* structured payloads (items of a self-report, a score's per-indicator breakdown, a model definition,
+  an audit event's before/after) are JSON columns;
+* ``IndicatorValue`` keeps history: a new value marks the previous row ``is_current = False``, and a
+  partial unique index guarantees one current row per enterprise · year · code.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+ROLES = ("enterprise", "officer", "admin")
+CARRIER_KINDS = ("众创空间", "孵化器", "加速器", "产业园", "小微园")
+SUBMISSION_STATES = ("draft", "submitted", "returned", "approved")
+RUN_STATES = ("draft", "notice", "final", "superseded")
+OBJECTION_STATES = ("open", "upheld", "rejected")
+MODEL_STATES = ("draft", "published")
+BATCH_STATES = ("dry_run", "committed")
+SERVICE_REQUEST_STATES = ("open", "accepted", "done", "declined")
+
+SELF_REPORT_SOURCE = "自报"
+
+
+def _json(nullable: bool = True) -> Any:
+    return Field(default=None, sa_column=Column(JSON, nullable=nullable))
+
+
+class Carrier(SQLModel, table=True):
+    """An innovation carrier: 众创空间 / 孵化器 / 加速器 / 产业园 / 小微园."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=100)
+    kind: str = Field(max_length=20)
+    level: str | None = Field(default=None, max_length=20)  # 国家级 / 省级 / 市级 / 区级
+    street: str | None = Field(default=None, max_length=50)
+
+
+class Enterprise(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    credit_code: str = Field(unique=True, index=True, min_length=18, max_length=18)
+    name: str = Field(index=True, max_length=200)
+    # Pinyin initials, computed once on insert (pypinyin is ~120 µs per name: never per query).
+    name_initials: str | None = Field(default=None, index=True, max_length=200)
+    industry: str | None = Field(default=None, max_length=50)
+    street: str | None = Field(default=None, max_length=50)
+    carrier_id: int | None = Field(default=None, foreign_key="carrier.id", index=True)
+    registered_on: date | None = None
+    # Consent to be recommended to partner banks (金融推荐 respects it).
+    bank_consent: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, index=True, max_length=64)  # always lower-case
+    display_name: str = Field(max_length=100)
+    password_hash: str = Field(max_length=100)  # bcrypt
+    role: str = Field(max_length=20)  # one of ROLES
+    enterprise_id: int | None = Field(default=None, foreign_key="enterprise.id", index=True)
+    failed_attempts: int = 0
+    locked_until: datetime | None = None
+    must_change_password: bool = False
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+    password_changed_at: datetime | None = None
+
+
+class ModelVersion(SQLModel, table=True):
+    """A scoring model as validated JSON (``ScoringModel.to_dict()``)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    version: str = Field(unique=True, max_length=50)
+    parent_id: int | None = Field(default=None, foreign_key="modelversion.id")
+    state: str = Field(default="draft", max_length=20)  # MODEL_STATES
+    definition: dict = _json(nullable=False)
+    note: str | None = None
+    created_by: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    published_at: datetime | None = None
+
+
+class ImportBatch(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    department: str = Field(max_length=20)  # 税务 / 经信 / 科技 / 金融 / 市监 / 人社
+    year: int
+    file_name: str = Field(max_length=255)
+    sha256: str = Field(index=True, max_length=64)
+    row_count: int = 0
+    accepted_count: int = 0
+    error_count: int = 0
+    flagged_count: int = 0
+    errors: list | None = _json()  # [{row, column, value, problem, fix}]
+    flags: list | None = _json()  # outliers flagged for follow-up, not rejected
+    status: str = Field(default="dry_run", max_length=20)  # BATCH_STATES
+    created_by: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    committed_at: datetime | None = None
+
+
+class Submission(SQLModel, table=True):
+    """One self-report per enterprise and year; resubmission reuses the row, ``version`` guards races."""
+
+    __table_args__ = (UniqueConstraint("enterprise_id", "year"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    year: int
+    state: str = Field(default="draft", max_length=20, index=True)  # SUBMISSION_STATES
+    items: dict | None = _json()  # {code: value or list of dicts}
+    service_needs: list | None = _json()  # [ServiceItem.code]
+    reason: str | None = None  # of the last return / unapproval
+    field_comments: dict | None = _json()  # {code: comment}
+    version: int = 1
+    submitted_at: datetime | None = None
+    reviewer: str | None = Field(default=None, max_length=64)
+    reviewed_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Attachment(SQLModel, table=True):
+    """Evidence file (pdf/jpg/png, ≤ 10 MB, type checked by content) of a submission or objection."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int | None = Field(default=None, foreign_key="submission.id", index=True)
+    objection_id: int | None = Field(default=None, foreign_key="objection.id", index=True)
+    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    item_code: str | None = Field(default=None, max_length=20)
+    file_name: str = Field(max_length=255)
+    content_type: str = Field(max_length=50)
+    size: int
+    sha256: str = Field(max_length=64)
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_by: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class IndicatorValue(SQLModel, table=True):
+    """A value of an indicator or base field for one enterprise and year, with its provenance."""
+
+    __table_args__ = (
+        Index(
+            "uq_indicatorvalue_current",
+            "enterprise_id",
+            "year",
+            "code",
+            unique=True,
+            sqlite_where=text("is_current"),
+            postgresql_where=text("is_current"),
+        ),
+        Index("ix_indicatorvalue_year_code", "year", "code"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    enterprise_id: int = Field(foreign_key="enterprise.id")
+    year: int
+    code: str = Field(max_length=20)
+    value_num: float | None = None
+    value_text: str | None = None  # tier text, flags as text, JSON text of list-valued items
+    source: str = Field(max_length=20)  # department, or 自报
+    is_current: bool = True
+    flagged: bool = False  # outlier flagged at import, kept for follow-up
+    batch_id: int | None = Field(default=None, foreign_key="importbatch.id", index=True)
+    submission_id: int | None = Field(default=None, foreign_key="submission.id")
+    created_by: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ScoreRun(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    year: int = Field(index=True)
+    model_version_id: int = Field(foreign_key="modelversion.id")
+    input_fingerprint: str = Field(max_length=64)
+    state: str = Field(default="draft", max_length=20, index=True)  # RUN_STATES
+    enterprise_count: int = 0
+    notice_start: date | None = None
+    notice_end: date | None = None
+    supersedes_id: int | None = Field(default=None, foreign_key="scorerun.id")
+    note: str | None = None
+    created_by: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    published_at: datetime | None = None
+    finalized_at: datetime | None = None
+
+
+class Score(SQLModel, table=True):
+    """One enterprise's result in a run; ``breakdown`` holds inputs, fractions, points and sources."""
+
+    __table_args__ = (UniqueConstraint("run_id", "enterprise_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="scorerun.id", index=True)
+    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    stage: str = Field(max_length=20)
+    technology: float
+    growth: float
+    core: float
+    bonus: float
+    deduction: float
+    total: float
+    veto: bool = False
+    veto_reason: str | None = None
+    rank: int | None = None
+    percentile: float | None = None
+    tier: str | None = Field(default=None, max_length=10)
+    subsidy: float = 0.0
+    mujun: str | None = Field(default=None, max_length=10)
+    missing_count: int = 0
+    # {code: {"value": raw input, "f": fraction, "pts": points, "source": department}}
+    breakdown: dict | None = _json()
+
+
+class Objection(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="scorerun.id", index=True)
+    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    indicator_code: str | None = Field(default=None, max_length=20)  # None: the score as a whole
+    reason: str
+    state: str = Field(default="open", max_length=20)  # OBJECTION_STATES
+    answer: str | None = None
+    answered_by: str | None = Field(default=None, max_length=64)
+    answered_at: datetime | None = None
+    created_by: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ServiceItem(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=50)
+    name: str = Field(max_length=100)
+    description: str | None = None
+    stages: list | None = _json()  # stage codes it fits; None = all
+    provider: str | None = Field(default=None, max_length=100)
+    active: bool = True
+
+
+class ServiceRequest(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    service_item_id: int = Field(foreign_key="serviceitem.id")
+    note: str | None = None
+    state: str = Field(default="open", max_length=20)  # SERVICE_REQUEST_STATES
+    answer: str | None = None
+    created_by: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    handled_by: str | None = Field(default=None, max_length=64)
+    handled_at: datetime | None = None
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only. No service updates or deletes a row (a database trigger enforces it too)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor: str = Field(max_length=64)
+    actor_role: str = Field(max_length=20)
+    action: str = Field(max_length=50, index=True)
+    entity: str = Field(max_length=50, index=True)
+    entity_id: str | None = Field(default=None, max_length=50)
+    before: dict | None = _json()
+    after: dict | None = _json()
+    reason: str | None = None

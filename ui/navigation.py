@@ -1,0 +1,67 @@
+"""Which pages each role sees. Home.py builds ``st.navigation`` from :func:`pages_for`.
+
+Hiding a page is not authorisation: every restricted page still starts with a role guard and every
+service checks its actor. Page scripts live in role sub-folders of ``pages/`` (never directly in it:
+that switches Streamlit into its legacy mode, where a deep link skips Home.py's login gate).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    path: str
+    title: str
+    icon: str
+    url_path: str
+    default: bool = False
+
+
+PUBLIC = [
+    PageSpec("pages/public/home.py", "首页", ":material/home:", "home", default=True),
+    PageSpec("pages/public/model.py", "指标体系", ":material/rule:", "model"),
+]
+
+# --- enterprise pages (issue 3) -------------------------------------------------------------------
+ENTERPRISE: list[PageSpec] = []
+
+# --- officer pages (issue 4 and later) ------------------------------------------------------------
+OFFICER: list[PageSpec] = []
+
+# --- admin pages ----------------------------------------------------------------------------------
+ADMIN: list[PageSpec] = []
+
+SECTION_TITLES = {"public": "公开信息", "enterprise": "企业服务", "officer": "工作台", "admin": "系统管理"}
+
+
+def sections_for(role: str | None) -> dict[str, list[PageSpec]]:
+    """Page specs per navigation section for a role (``None`` = anonymous)."""
+    sections: dict[str, list[PageSpec]] = {}
+    if role == "enterprise" and ENTERPRISE:
+        sections["enterprise"] = ENTERPRISE
+    if role in ("officer", "admin") and OFFICER:
+        sections["officer"] = OFFICER
+    if role == "admin" and ADMIN:
+        sections["admin"] = ADMIN
+    sections["public"] = PUBLIC
+    return sections
+
+
+def pages_for(role: str | None) -> dict[str, list[st.Page]]:
+    """``st.navigation`` input; the first section's first page is the landing page."""
+    sections = sections_for(role)
+    first = True
+    result: dict[str, list[st.Page]] = {}
+    for key, specs in sections.items():
+        pages = []
+        for spec in specs:
+            pages.append(
+                st.Page(spec.path, title=spec.title, icon=spec.icon, url_path=spec.url_path, default=first)
+            )
+            first = False
+        result[SECTION_TITLES[key]] = pages
+    return result

@@ -1,0 +1,56 @@
+# The README's two promises: `make run` (app on SQLite with demo data) and `make test` (whole suite).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+
+.PHONY: run test install install-test browser lint bench clean-data
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+# Browser tests drive Debian's Chromium (never a browser downloaded by Playwright).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "Installing Debian's chromium for the browser tests…"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "WARNING: /usr/bin/chromium missing and cannot be installed here; browser tests will be skipped."; \
+		fi; \
+	fi
+
+run: install
+	$(PY) manage.py init-db
+	$(PY) manage.py seed-demo --if-empty
+	@echo ""
+	@echo "  企业创新积分 running at http://localhost:$(PORT)"
+	@echo "  Demo accounts (password Demo@2025): admin · officer1 · officer2 · ent1 … ent5"
+	@echo ""
+	$(VENV)/bin/streamlit run Home.py --server.port $(PORT) --server.headless true
+
+test: install-test browser
+	$(PY) -m pytest -n 2 --dist loadgroup
+
+lint: install-test
+	$(VENV)/bin/ruff check .
+
+bench: install-test
+	$(PY) benchmarks/bench_scoring.py
+	$(PY) benchmarks/bench_run.py
+	$(PY) benchmarks/bench_import.py
+
+clean-data:
+	rm -rf data/

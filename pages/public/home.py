@@ -1,0 +1,65 @@
+"""首页 — what the programme is, and the headline figures of the latest published run."""
+
+import altair as alt
+import streamlit as st
+
+from db.session import session_scope
+from services.public import public_overview, published_model
+
+STATE_LABELS = {"notice": "公示中", "final": "已定稿"}
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _overview():
+    with session_scope() as session:
+        return public_overview(session), published_model(session).note
+
+
+overview, model_note = _overview()
+
+st.title("企业创新积分")
+st.caption("温州高新区（龙湾区）· 企业创新积分评价与应用")
+st.markdown(
+    "企业创新积分以**技术创新、成长经营、辅助指标**三类指标，对区内企业按**种子期、初创期、成长期、扩张期、"
+    "成熟期**五个成长阶段分别评价：核心指标满分 100 分，辅助加分最多 50 分，另设扣分与一票否决项。"
+    "每年按阶段发布**创新领跑榜（前 5%）、竞跑榜（前 10%）、进取榜（前 20%）**，"
+    "积分结果用于政策扶持、金融授信、企业培育和个性化服务。"
+)
+st.caption(model_note)
+
+if overview is None:
+    st.info("暂无已发布的积分结果。积分计算完成并进入公示后，将在此展示。")
+    st.stop()
+
+state = STATE_LABELS.get(overview.state, overview.state)
+if overview.state == "notice" and overview.notice_end:
+    st.warning(f"{overview.year} 年度积分结果**公示中**，公示期 {overview.notice_start} 至 {overview.notice_end}。")
+else:
+    st.success(f"{overview.year} 年度积分结果{state}。")
+
+cols = st.columns(4)
+cols[0].metric("参评企业", f"{overview.evaluated:,}")
+cols[1].metric("参与排名", f"{overview.ranked:,}")
+cols[2].metric("上榜企业", f"{overview.on_lists:,}")
+cols[3].metric("精准扶持（万元）", f"{overview.subsidy_total:,.0f}", help=f"{overview.subsidy_count} 家企业")
+
+table = overview.by_stage.drop(columns=["stage"])
+left, right = st.columns([3, 2])
+with left:
+    st.subheader("分阶段概况")
+    st.dataframe(table, hide_index=True, width="stretch")
+with right:
+    st.subheader("参评企业阶段分布")
+    chart = (
+        alt.Chart(table)
+        .mark_bar()
+        .encode(
+            x=alt.X("阶段:N", sort=list(table["阶段"]), title=None, axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("参评企业:Q", title="企业数"),
+            tooltip=["阶段", "参评企业", "平均积分"],
+        )
+        .properties(height=260)
+    )
+    st.altair_chart(chart, width="stretch")
+
+st.caption(f"评价模型版本 {overview.model_version} · 计算批次 #{overview.run_id}")

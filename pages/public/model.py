@@ -1,0 +1,85 @@
+"""指标体系 — the active model: stages, classes, indicators, points per stage, rules in words."""
+
+import pandas as pd
+import streamlit as st
+
+from core.scoring_model import describe_rule, parse_model
+from db.session import session_scope
+from services.public import published_model
+
+CLASS_TITLES = {
+    "technology": "技术创新指标",
+    "growth": "成长经营指标",
+    "bonus": "辅助指标（加分）",
+    "deduction": "辅助指标（扣分）",
+    "veto": "一票否决",
+}
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _model_dict() -> dict:
+    with session_scope() as session:
+        return published_model(session).to_dict()
+
+
+model = parse_model(_model_dict())
+
+st.title("指标体系")
+st.caption(f"{model.name} · 版本 {model.version}")
+st.info(model.note)
+
+st.subheader("成长阶段")
+stages = pd.DataFrame(
+    {
+        "阶段": [s.name for s in model.stages],
+        "营业收入（万元）": [
+            f"{s.min_revenue:g} 及以上" if s.max_revenue is None else f"{s.min_revenue:g} – {s.max_revenue:g}（不含）"
+            for s in model.stages
+        ],
+    }
+)
+st.dataframe(stages, hide_index=True)
+st.markdown(
+    f"核心指标（技术创新 + 成长经营）每个阶段满分 {model.core_total:g} 分；辅助加分最多 {model.bonus_cap:g} 分；"
+    "扣分项直接扣减；一票否决项保留得分但不参与排名、榜单和扶持。总积分 = max(0, 核心 + 加分 − 扣分)。"
+)
+
+stage_names = {s.code: s.name for s in model.stages}
+for cls, title in CLASS_TITLES.items():
+    indicators = model.by_class(cls)
+    if not indicators:
+        continue
+    st.subheader(title)
+    rows = []
+    for ind in indicators:
+        row = {"代码": ind.code, "指标": ind.name, "单位": ind.unit, "来源": ind.source,
+               "企业填报": "是" if ind.self_reported else ""}
+        if ind.is_core:
+            for code, name in stage_names.items():
+                row[name] = (ind.points or {}).get(code, 0.0)
+        elif cls != "veto":
+            row["分值"] = ind.max_points
+        row["计分规则"] = describe_rule(ind, model)
+        row["定义"] = ind.definition
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    if indicators[0].is_core:
+        totals = {"代码": "", "指标": "合计", **{name: frame[name].sum() for name in stage_names.values()}}
+        frame = pd.concat([frame, pd.DataFrame([totals])], ignore_index=True)
+    st.dataframe(frame, hide_index=True, width="stretch",
+                 column_config={"计分规则": st.column_config.TextColumn(width="large"),
+                                "定义": st.column_config.TextColumn(width="large")})
+
+st.subheader("榜单与扶持")
+tiers = pd.DataFrame({"榜单": [t.name for t in model.tiers],
+                      "范围": [f"各阶段排名前 {t.share:.0%}（向上取整）" for t in model.tiers]})
+st.dataframe(tiers, hide_index=True)
+subsidies = pd.DataFrame(
+    {
+        "阶段": [stage_names.get(s.stage, s.stage) for s in model.subsidies],
+        "名额": [f"前 {s.share:.0%}（向上取整），最多 {s.max_count} 家" for s in model.subsidies],
+        "扶持金额（万元/家）": [s.amount for s in model.subsidies],
+    }
+)
+st.dataframe(subsidies, hide_index=True)
+st.caption("；".join(f"各阶段前 {m.share:.0%}：亩均论英雄「{m.code}」" for m in model.mujun))

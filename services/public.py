@@ -1,0 +1,124 @@
+"""What anyone may see without logging in: the active model and aggregates of published runs.
+
+"Published" means a run in 公示 (notice) or final. Nothing here returns a draft run or any enterprise's
+data beyond what the public lists show (name, credit code, stage, list, total).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from core.scoring_model import ScoringModel, load_model
+from db.models import Enterprise, ModelVersion, Score, ScoreRun
+
+PUBLISHED_STATES = ("notice", "final")
+
+
+@dataclass(frozen=True)
+class PublicOverview:
+    run_id: int
+    year: int
+    state: str  # notice / final
+    notice_start: date | None
+    notice_end: date | None
+    model_version: str
+    evaluated: int
+    ranked: int
+    on_lists: int
+    subsidy_total: float
+    subsidy_count: int
+    by_stage: pd.DataFrame  # stage, stage_name, evaluated, ranked, mean_total, max_total, 领跑…, subsidy
+
+
+def published_model(session: Session) -> ScoringModel:
+    """The newest published model version, or the shipped default when the database has none."""
+    from services.model_versions import get_model  # late import: keeps this module light for pages
+
+    version = session.exec(
+        select(ModelVersion).where(ModelVersion.state == "published").order_by(ModelVersion.id.desc())
+    ).first()
+    return get_model(session, version.id) if version else load_model()
+
+
+def latest_published_run(session: Session, *, year: int | None = None) -> ScoreRun | None:
+    query = select(ScoreRun).where(ScoreRun.state.in_(PUBLISHED_STATES))
+    if year is not None:
+        query = query.where(ScoreRun.year == year)
+    return session.exec(query.order_by(ScoreRun.year.desc(), ScoreRun.id.desc())).first()
+
+
+def published_years(session: Session) -> list[int]:
+    rows = session.exec(
+        select(ScoreRun.year).where(ScoreRun.state.in_(PUBLISHED_STATES)).distinct()
+    ).all()
+    return sorted(rows, reverse=True)
+
+
+def public_overview(session: Session, *, year: int | None = None) -> PublicOverview | None:
+    """Headline figures of the latest published run (of ``year`` when given)."""
+    run = latest_published_run(session, year=year)
+    if run is None:
+        return None
+    model_row = session.get(ModelVersion, run.model_version_id)
+    model = published_model(session)
+    rows = session.exec(
+        select(Score.stage, Score.tier, Score.veto, Score.rank, Score.total, Score.subsidy).where(
+            Score.run_id == run.id
+        )
+    ).all()
+    scores = pd.DataFrame(rows, columns=["stage", "tier", "veto", "rank", "total", "subsidy"])
+    by_stage = stage_table(model, scores)
+    return PublicOverview(
+        run_id=run.id,
+        year=run.year,
+        state=run.state,
+        notice_start=run.notice_start,
+        notice_end=run.notice_end,
+        model_version=model_row.version if model_row else "",
+        evaluated=len(scores),
+        ranked=int(scores["rank"].notna().sum()),
+        on_lists=int((scores["tier"].fillna("") != "").sum()),
+        subsidy_total=float(scores["subsidy"].fillna(0).sum()),
+        subsidy_count=int((scores["subsidy"].fillna(0) > 0).sum()),
+        by_stage=by_stage,
+    )
+
+
+def stage_table(model: ScoringModel, scores: pd.DataFrame) -> pd.DataFrame:
+    """Per-stage aggregates (every stage of the model, in model order, zeros where empty)."""
+    ranked = scores[scores["rank"].notna()]
+    table = pd.DataFrame({"stage": model.stage_codes, "阶段": [s.name for s in model.stages]})
+    table["参评企业"] = table["stage"].map(scores.groupby("stage").size()).fillna(0).astype(int)
+    table["参与排名"] = table["stage"].map(ranked.groupby("stage").size()).fillna(0).astype(int)
+    table["平均积分"] = table["stage"].map(ranked.groupby("stage")["total"].mean()).round(2)
+    table["最高积分"] = table["stage"].map(ranked.groupby("stage")["total"].max()).round(2)
+    for tier in model.tiers:
+        counts = ranked[ranked["tier"] == tier.code].groupby("stage").size()
+        table[tier.name] = table["stage"].map(counts).fillna(0).astype(int)
+    table["扶持金额（万元）"] = table["stage"].map(scores.groupby("stage")["subsidy"].sum()).fillna(0.0)
+    return table
+
+
+def public_lists(session: Session, *, run_id: int) -> pd.DataFrame:
+    """The published lists of a run: enterprises on a list, by stage then rank."""
+    run = session.get(ScoreRun, run_id)
+    if run is None or run.state not in PUBLISHED_STATES:
+        return pd.DataFrame(columns=["stage", "rank", "tier", "total", "name", "credit_code", "mujun"])
+    rows = session.exec(
+        select(Score.stage, Score.rank, Score.tier, Score.total, Enterprise.name, Enterprise.credit_code,
+               Score.mujun)
+        .join(Enterprise, Enterprise.id == Score.enterprise_id)
+        .where(Score.run_id == run_id, Score.tier.is_not(None), Score.tier != "", Score.veto.is_(False))
+        .order_by(Score.stage, Score.rank)
+    ).all()
+    return pd.DataFrame(rows, columns=["stage", "rank", "tier", "total", "name", "credit_code", "mujun"])
+
+
+def count_published_runs(session: Session) -> int:
+    return session.exec(select(func.count()).select_from(ScoreRun).where(
+        ScoreRun.state.in_(PUBLISHED_STATES))).one()

@@ -1,0 +1,165 @@
+"""Browser tests: a real Streamlit server on a seeded SQLite file, driven by Playwright in Debian's Chromium.
+
+* ``app_server`` — one server per test session (base URL), on a free port, against a fresh database
+  seeded with a small demo (``E2E_ENTERPRISES`` enterprises, default 300).
+* ``browser`` — Chromium launched from ``/usr/bin/chromium`` (never a Playwright-downloaded build).
+* ``new_page(width, height)`` — a fresh context (own cookies) and page; ``page`` is one at 1280×800.
+* :func:`wait_settled` — the cookie component causes a second script run about a second after load, so
+  "idle once" is not enough: wait until the app has stayed idle for ~800 ms.
+
+All e2e tests share one xdist group, so they run in one worker, one after another, on one server.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/e2e/" in str(item.fspath).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.xdist_group("e2e"))
+            if not CHROMIUM.exists():
+                item.add_marker(pytest.mark.skip(reason="Debian's chromium is not installed (make test installs it)"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _manage(env: dict[str, str], *args: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of a running app on a freshly seeded database."""
+    db_path = tmp_path_factory.mktemp("e2e") / "e2e.db"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{db_path}",
+        "COOKIE_KEY": "e2e-only-cookie-key-3f9a1c7e5b2d4a6f8e0c1b3d5f7a9c2e",
+        "APP_ENV": "test",
+    }
+    _manage(env, "init-db")
+    _manage(env, "seed-demo", "--enterprises", os.environ.get("E2E_ENTERPRISES", "300"))
+    port = _free_port()
+    log = open(db_path.with_suffix(".log"), "w")  # noqa: SIM115 - closed after the server stops
+    server = subprocess.Popen(
+        [
+            sys.executable, "-m", "streamlit", "run", "Home.py",
+            "--server.port", str(port), "--server.headless", "true",
+            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+        ],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            log.close()
+            raise RuntimeError(f"Streamlit did not start: {db_path.with_suffix('.log').read_text()[-2000:]}")
+        time.sleep(0.3)
+    yield base_url
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def new_page(browser) -> Iterator[Callable[..., object]]:  # noqa: ANN001 - playwright Browser
+    """Factory: ``new_page(width=1280, height=800)`` → a page in a fresh context (own cookies)."""
+    contexts = []
+
+    def make(width: int = 1280, height: int = 800):  # noqa: ANN202
+        context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
+        context.set_default_timeout(20_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):  # noqa: ANN001, ANN201
+    return new_page()
+
+
+def wait_settled(page, *, quiet_ms: int = 800, timeout_s: float = 30) -> None:  # noqa: ANN001
+    """Wait until the app's script has stayed idle for ``quiet_ms`` (reruns restart the clock)."""
+    deadline = time.monotonic() + timeout_s
+    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_s * 1000)
+    quiet_since: float | None = None
+    while time.monotonic() < deadline:
+        if page.locator(IDLE).count() == 1:
+            quiet_since = quiet_since or time.monotonic()
+            if (time.monotonic() - quiet_since) * 1000 >= quiet_ms:
+                return
+        else:
+            quiet_since = None
+        page.wait_for_timeout(100)
+    raise TimeoutError("the app did not settle")
+
+
+def screenshot(page, name: str) -> Path:  # noqa: ANN001
+    """Save a full-page screenshot under test-artifacts/ and return its path."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def horizontal_overflow(page) -> int:  # noqa: ANN001
+    """How many CSS pixels the document is wider than the viewport (0 = nothing overflows)."""
+    return int(page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))

@@ -24,6 +24,7 @@ class PageSpec:
 PUBLIC = [
     PageSpec("pages/public/home.py", "首页", ":material/home:", "home", default=True),
     PageSpec("pages/public/model.py", "指标体系", ":material/rule:", "model"),
+    PageSpec("pages/public/lists.py", "积分榜单", ":material/leaderboard:", "lists"),
 ]
 
 # --- enterprise pages (issue 3) -------------------------------------------------------------------

@@ -1,0 +1,61 @@
+"""积分榜单 — the published lists per stage; a run in its notice window is marked 公示中."""
+
+import streamlit as st
+
+from db.session import session_scope
+from services.public import latest_published_run, public_lists, published_model, published_years
+
+STATE_LABELS = {"notice": "公示中", "final": "已定稿"}
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _load(year: int | None):
+    with session_scope() as session:
+        model = published_model(session)
+        years = published_years(session)
+        run = latest_published_run(session, year=year)
+        lists = public_lists(session, run_id=run.id) if run else None
+        run_info = (
+            {"id": run.id, "year": run.year, "state": run.state, "start": run.notice_start, "end": run.notice_end}
+            if run
+            else None
+        )
+        return model.to_dict(), years, run_info, lists
+
+
+st.title("积分榜单")
+_, years, _, _ = _load(None)
+if not years:
+    st.info("暂无已发布的榜单。")
+    st.stop()
+
+year = st.selectbox("年度", years, index=0, format_func=lambda y: f"{y} 年度")
+model_dict, _, run, lists = _load(year)
+stage_names = {s["code"]: s["name"] for s in model_dict["stages"]}
+tier_names = {t["code"]: t["name"] for t in model_dict["tiers"]}
+
+if run["state"] == "notice":
+    st.warning(f"**公示中**：公示期 {run['start']} 至 {run['end']}。对结果有异议的企业可在公示期内登录后提出异议。")
+else:
+    st.success(f"{year} 年度榜单已定稿。")
+
+stage_order = [s["code"] for s in model_dict["stages"]][::-1]  # mature first, as the notice lists them
+tabs = st.tabs([stage_names[code] for code in stage_order])
+for tab, code in zip(tabs, stage_order, strict=True):
+    with tab:
+        frame = lists[lists["stage"] == code]
+        if frame.empty:
+            st.caption("本阶段暂无上榜企业。")
+            continue
+        for tier_code, tier_name in tier_names.items():
+            part = frame[frame["tier"] == tier_code]
+            st.markdown(f"**{tier_name}**（{len(part)} 家）")
+            st.dataframe(
+                part.rename(columns={"rank": "排名", "name": "企业名称", "credit_code": "统一社会信用代码",
+                                     "total": "积分", "mujun": "亩均论英雄"})[
+                    ["排名", "企业名称", "统一社会信用代码", "积分", "亩均论英雄"]
+                ],
+                hide_index=True,
+                width="stretch",
+            )
+st.caption(f"计算批次 #{run['id']} · {STATE_LABELS.get(run['state'], run['state'])}")

@@ -1,0 +1,1 @@
+"""Pure domain code: scoring model, engine, contract parsing."""

@@ -1,0 +1,598 @@
+"""Vectorised scoring engine: value contract in, one scored row per enterprise out.
+
+    raw cells ──prepare_inputs──▶ float64 "measures" per indicator (numbers, 0/1 flags,
+                                  tier fraction, Σ item weights, Σ component points)
+    measures ──score──▶ stage index (searchsorted on stage bounds)
+                      ├ percentile rules: argsort once per (indicator, stage), tie runs → mid-rank
+                      │                   (tasks on a 2-thread pool: numpy sorts release the GIL)
+                      ├ other rules: column-wise numpy (bands via searchsorted on ≤ 10 thresholds)
+                      └ f × points[stage] → pts, class subtotals accumulated in place
+             ──rank──▶ one packed int64 key (stage, total, technology in cents) argsorted, then the
+                       remaining tie-break keys resolved only inside tied runs; lists, subsidies, 亩均
+                       from per-stage counts.
+
+Nothing here knows an indicator code or a number of the model: everything comes from `ScoringModel`.
+Columns are built one array at a time (no whole-matrix temporaries) and handed to pandas without copies.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.scoring_model import (
+    NUMERIC_RULES,
+    Band,
+    BandsRule,
+    FlagRule,
+    ItemsRule,
+    LinearCapRule,
+    PercentileRule,
+    ScoringModel,
+    TierRule,
+)
+
+# Output subtotals are rounded to cents; the ranker relies on that to pack them into integers.
+EXACT_KEYS = ("total", "technology", "growth", "core", "bonus", "deduction")
+TRUE_TEXT = frozenset({"1", "1.0", "true", "t", "yes", "y", "是", "有", "√", "✓"})
+_THREADS = 2
+
+
+# ======================================================================= cell parsing
+def _is_empty(x: Any) -> bool:
+    if x is None:
+        return True
+    if isinstance(x, float) and math.isnan(x):
+        return True
+    return isinstance(x, str) and not x.strip()
+
+
+def _truthy(x: Any) -> bool:
+    if isinstance(x, bool | np.bool_):
+        return bool(x)
+    if isinstance(x, int | float | np.integer | np.floating):
+        return not math.isnan(float(x)) and float(x) != 0
+    return str(x).strip().lower() in TRUE_TEXT
+
+
+def _factor_key(x: Any) -> str:
+    # Booleans and 是/否 travel as "true"/"false" so the TOML can key factors on them.
+    if isinstance(x, bool | np.bool_):
+        return "true" if x else "false"
+    s = str(x).strip()
+    low = s.lower()
+    if low in ("false", "否", "0", "no", "n", "f"):
+        return "false"
+    if low in TRUE_TEXT:
+        return "true"
+    return s
+
+
+def _load_json(x: Any) -> Any:
+    if isinstance(x, str):
+        return json.loads(x)
+    return x
+
+
+def _items_measure(rule: ItemsRule, cell: Any) -> float:
+    items = _load_json(cell)
+    if isinstance(items, dict):
+        items = [items]
+    if not isinstance(items, list):
+        raise ValueError("应为 JSON 列表")
+    total = 0.0
+    for it in items:
+        if isinstance(it, str):  # a bare level name is accepted as {"level": name}
+            it = {rule.level_key: it}
+        if not isinstance(it, dict):
+            raise ValueError("列表元素应为对象")
+        level = str(it.get(rule.level_key, "")).strip()
+        w = rule.weights.get(level)
+        if w is None and level.endswith("级"):
+            w = rule.weights.get(level[:-1])
+        if w is None:
+            continue
+        for fac in rule.factors:
+            v = it.get(fac.key)
+            w *= fac.default if _is_empty(v) else fac.values.get(_factor_key(v), fac.default)
+        total += w
+    return total
+
+
+def _components_measure(rule: FlagRule, cell: Any) -> float:
+    obj = _load_json(cell)
+    if not isinstance(obj, dict):
+        # A plain yes/no for a structured flag means "the first component happened once".
+        obj = {rule.components[0].key: 1.0 if _truthy(obj) else 0.0}
+    total = 0.0
+    for c in rule.components:
+        v = obj.get(c.key)
+        if _is_empty(v):
+            continue
+        x = (1.0 if v else 0.0) if isinstance(v, bool) else (1.0 if _truthy(v) and not _num_ok(v) else _num(v))
+        pts = max(0.0, c.weight * x)
+        total += min(pts, c.cap) if c.cap is not None else pts
+    return total
+
+
+def _num_ok(v: Any) -> bool:
+    try:
+        float(v)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _num(v: Any) -> float:
+    return float(v)
+
+
+def _to_float(col: pd.Series) -> np.ndarray:
+    """Numbers and numeric strings to float64; empty or unparsable → NaN (missing)."""
+    if pd.api.types.is_bool_dtype(col.dtype):
+        return col.to_numpy(dtype=np.float64, na_value=np.nan)
+    if pd.api.types.is_numeric_dtype(col.dtype):
+        return col.to_numpy(dtype=np.float64, na_value=np.nan)
+    s = col.astype(object).where(col.notna(), None)
+    txt = s.map(lambda x: x if not isinstance(x, str) else x.strip().replace(",", "").rstrip("%"))
+    return pd.to_numeric(txt, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _flag_measure(col: pd.Series) -> np.ndarray:
+    if pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
+        v = col.to_numpy(dtype=np.float64, na_value=0.0)
+        return (np.nan_to_num(v) != 0).astype(np.float64)
+    vals = col.to_numpy(dtype=object)
+    out = np.zeros(len(vals))
+    nz = np.flatnonzero(col.notna().to_numpy())
+    out[nz] = [1.0 if _truthy(vals[i]) else 0.0 for i in nz]
+    return out
+
+
+def _tier_measure(rule: TierRule, col: pd.Series) -> np.ndarray:
+    if pd.api.types.is_numeric_dtype(col.dtype):
+        return np.nan_to_num(col.to_numpy(dtype=np.float64, na_value=0.0))
+    lookup: dict[str, float] = {}
+    for c in rule.categories:
+        for name in (c.label, *c.aliases):
+            lookup[name] = c.f
+    txt = col.astype(object).where(col.notna(), "").map(lambda x: str(x).strip())
+    return txt.map(lookup).to_numpy(dtype=np.float64, na_value=0.0)
+
+
+def _sparse_measure(
+    col: pd.Series, fn: Callable[[Any], float], code: str, errors: list[tuple[int, str, str]]
+) -> np.ndarray:
+    """Apply `fn` to the non-empty cells only (list columns are sparse); errors → 0 and a note."""
+    if pd.api.types.is_numeric_dtype(col.dtype):
+        return np.nan_to_num(col.to_numpy(dtype=np.float64, na_value=0.0))
+    vals = col.to_numpy(dtype=object)
+    out = np.zeros(len(vals))
+    for i in np.flatnonzero(col.notna().to_numpy()):
+        cell = vals[i]
+        if isinstance(cell, str) and not cell.strip():
+            continue
+        try:
+            out[i] = fn(cell)
+        except (ValueError, TypeError, AttributeError) as exc:
+            errors.append((int(i), code, f"无法解析：{exc}"))
+    return out
+
+
+def prepare_inputs(model: ScoringModel, inputs: pd.DataFrame) -> pd.DataFrame:
+    """Turn value-contract cells into float64 measures, one column per indicator and extra field.
+
+    numeric rules → the number (NaN = missing); flag → 0/1; structured flag → Σ component points;
+    tier → the category's fraction; items → Σ weight × factors (uncapped). A numeric column for a
+    tier/items/structured-flag indicator is taken as its measure already (prepared frames pass through).
+    Parse problems end up in ``result.attrs["parse_errors"]`` as (row, code, message).
+    """
+    if inputs.attrs.get("prepared_for") == (model.name, model.version):
+        return inputs
+    n = len(inputs)
+    cols: dict[str, Any] = {}
+    for key in ("credit_code", "name"):
+        if key in inputs.columns:
+            cols[key] = inputs[key].to_numpy(dtype=object)
+        else:
+            cols[key] = np.full(n, "", dtype=object)
+    errors: list[tuple[int, str, str]] = []
+    nan = np.full(n, np.nan)
+    for ind in model.indicators:
+        r = ind.rule
+        col = inputs[ind.code] if ind.code in inputs.columns else None
+        if isinstance(r, NUMERIC_RULE_CLASSES):
+            cols[ind.code] = _to_float(col) if col is not None else nan.copy()
+        elif col is None:
+            cols[ind.code] = np.zeros(n)
+        elif isinstance(r, FlagRule) and not r.components:
+            cols[ind.code] = _flag_measure(col)
+        elif isinstance(r, FlagRule):
+            cols[ind.code] = _sparse_measure(col, lambda c, r=r: _components_measure(r, c), ind.code, errors)
+        elif isinstance(r, TierRule):
+            cols[ind.code] = _tier_measure(r, col)
+        elif isinstance(r, ItemsRule):
+            cols[ind.code] = _sparse_measure(col, lambda c, r=r: _items_measure(r, c), ind.code, errors)
+    for extra in model.extra_columns():
+        cols[extra] = _to_float(inputs[extra]) if extra in inputs.columns else nan.copy()
+    out = pd.DataFrame(cols, index=pd.RangeIndex(n), copy=False)
+    out.attrs["prepared_for"] = (model.name, model.version)
+    out.attrs["parse_errors"] = errors
+    return out
+
+
+NUMERIC_RULE_CLASSES = (BandsRule, LinearCapRule, PercentileRule)
+assert {c.model_fields["type"].default for c in NUMERIC_RULE_CLASSES} == set(NUMERIC_RULES)
+
+
+def compute_derivations(
+    model: ScoringModel, current: pd.DataFrame, previous: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Fill the derived indicators (model.derivations) from base values; returns a new frame.
+
+    `current` and `previous` are aligned row by row (same enterprises, same order). A cell the frame
+    already carries is kept; ratio is null when the denominator is missing or ≤ 0, growth when the
+    previous value is missing or 0 (T03's "previous year 0" case is scored by its zero_base rule).
+    """
+    out = current.copy()
+    prefix = model.previous_prefix
+
+    def cur(c: str) -> np.ndarray:
+        return _to_float(out[c]) if c in out.columns else np.full(len(out), np.nan)
+
+    def prev(c: str) -> np.ndarray:
+        if previous is not None and c in previous.columns:
+            return _to_float(previous[c].reset_index(drop=True))
+        return cur(prefix + c)
+
+    for d in model.derivations:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if d.kind == "ratio":
+                num, den = cur(d.numerator or ""), cur(d.denominator or "")
+                val = np.where(den > 0, num / den * d.scale, np.nan)
+            else:
+                now, before = cur(d.of or ""), prev(d.of or "")
+                val = np.where(before != 0, (now - before) / np.abs(before) * 100, np.nan)
+                if previous is not None and d.of in previous.columns:
+                    out[prefix + d.of] = before
+        have = cur(d.target)
+        out[d.target] = np.where(np.isnan(have), val, have)
+    return out
+
+
+# ======================================================================= rules (vectorised)
+def _bands_f(bands: list[Band], direction: str, v: np.ndarray) -> np.ndarray:
+    """f of the best band reached; NaN → 0."""
+    at = np.array([b.at for b in bands])
+    fr = np.array([b.f for b in bands])
+    if direction == "higher":
+        # thresholds ascending; pos = number of thresholds ≤ v
+        pos = np.searchsorted(at[::-1], v, side="right")
+        table = np.concatenate(([0.0], fr[::-1]))
+    else:
+        pos = np.searchsorted(at, v, side="left")  # number of thresholds < v
+        table = np.concatenate((fr, [0.0]))
+    f = table[pos]
+    f[np.isnan(v)] = 0.0
+    return f
+
+
+def _percentile_task(v: np.ndarray, idx: np.ndarray | None, out: np.ndarray) -> None:
+    """Mid-rank percentile of the positive values of v[idx], written into out[idx]."""
+    sub = v if idx is None else v[idx]
+    pos = np.flatnonzero(sub > 0)
+    m = len(pos)
+    if m == 0:
+        return
+    vals = sub[pos]
+    order = np.argsort(vals)
+    s = vals[order]
+    # tie runs in sorted order: lo = first index of the run, hi = one past its end
+    new = np.empty(m, dtype=bool)
+    new[0] = True
+    np.not_equal(s[1:], s[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    lens = np.diff(np.append(starts, m))
+    if m == 1:
+        f_sorted = np.ones(1)
+    else:
+        lo = np.repeat(starts.astype(np.float64), lens)
+        eq = np.repeat(lens.astype(np.float64), lens)
+        f_sorted = (lo + 0.5 * (eq - 1.0)) / (m - 1)
+    target = pos[order] if idx is None else idx[pos[order]]
+    out[target] = f_sorted
+
+
+def _stage_index(model: ScoringModel, revenue: np.ndarray) -> np.ndarray:
+    lows = np.array([s.min_revenue for s in model.stages])
+    st = np.searchsorted(lows, revenue, side="right") - 1
+    st[np.isnan(revenue) | (st < 0)] = 0  # missing (or below the first bound) → first stage
+    return st.astype(np.int8)
+
+
+def _obj(arr: np.ndarray) -> pd.Series:
+    # object dtype on purpose: pandas 3 would infer its str dtype at ~0.2 s per 1M-row column
+    return pd.Series(arr, dtype=object, copy=False)
+
+
+def _label_column(labels: list[str], codes: np.ndarray) -> pd.Series:
+    return _obj(np.array(labels, dtype=object)[codes])
+
+
+def _mask_labels(bits: np.ndarray, names: list[str], sep: str) -> np.ndarray:
+    """Join the names of set bits per row, computing each distinct combination once."""
+    uniq, inv = np.unique(bits, return_inverse=True)
+    texts = [sep.join(nm for k, nm in enumerate(names) if int(u) >> k & 1) for u in uniq]
+    return _obj(np.array(texts, dtype=object)[inv.reshape(-1)])
+
+
+def score(model: ScoringModel, inputs: pd.DataFrame) -> pd.DataFrame:
+    """Score and rank every row of `inputs` (value contract, raw or prepared) under `model`."""
+    X = prepare_inputs(model, inputs)
+    n = len(X)
+    stage_codes = model.stage_codes
+    S = len(stage_codes)
+    st = _stage_index(model, X[model.stage_indicator].to_numpy(dtype=np.float64))
+    groups = [np.flatnonzero(st == k) for k in range(S)] if S > 1 else [None]
+
+    # --- percentile rules first, in parallel (the sorts dominate the run time)
+    perc = [i for i in model.indicators if isinstance(i.rule, PercentileRule)]
+    perc_f = {i.code: np.zeros(n) for i in perc}
+    tasks = [
+        (X[i.code].to_numpy(dtype=np.float64), g, perc_f[i.code])
+        for i in perc
+        for g in groups
+        if g is None or len(g)
+    ]
+    if n >= 50_000 and len(tasks) > 1:
+        with ThreadPoolExecutor(_THREADS) as ex:
+            list(ex.map(lambda t: _percentile_task(*t), tasks))
+    else:
+        for t in tasks:
+            _percentile_task(*t)
+
+    out: dict[str, Any] = {}
+    fcols: dict[str, np.ndarray] = {}
+    pcols: dict[str, np.ndarray] = {}
+    technology = np.zeros(n)
+    growth = np.zeros(n)
+    bonus = np.zeros(n)
+    deduction = np.zeros(n)
+    subtotal = {"technology": technology, "growth": growth, "bonus": bonus, "deduction": deduction}
+    core_inds = model.by_class("technology", "growth")
+    missing_bits = np.zeros(n, dtype=np.int64)
+    veto_inds = model.by_class("veto")
+    veto_bits = np.zeros(n, dtype=np.int64)
+
+    def col(name: str) -> np.ndarray:
+        return X[name].to_numpy(dtype=np.float64)
+
+    for ind in model.indicators:
+        r = ind.rule
+        v = col(ind.code)
+        miss = None
+        if isinstance(r, PercentileRule):
+            f = perc_f.pop(ind.code)
+            miss = np.isnan(v)
+        elif isinstance(r, BandsRule):
+            f = _bands_f(r.bands, r.direction, v)
+            miss = np.isnan(v)
+            if r.alternative is not None:
+                a = r.alternative
+                num, den = col(a.numerator), col(a.denominator)
+                use = (col(a.field) < a.below) & (den > 0) & ~np.isnan(num)
+                if use.any():
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        alt = _bands_f(a.bands, "higher", num[use] / den[use] * a.scale)
+                    f[use] = alt
+                    miss[use] = False
+            if r.zero_base is not None:
+                z = r.zero_base
+                use = (col(z.field) == 0) & (col(z.current) > 0)
+                f[use] = z.f
+                miss[use] = False
+            if r.cap_below is not None:
+                c = r.cap_below
+                np.minimum(f, np.where(col(c.field) < c.below, c.max_f, 1.0), out=f)
+        elif isinstance(r, LinearCapRule):
+            cap = np.array([r.caps[s] for s in stage_codes])[st] if r.caps else float(r.cap or 1.0)
+            f = np.clip(np.nan_to_num(v) / cap, 0.0, 1.0)
+            miss = np.isnan(v)
+        elif isinstance(r, TierRule):
+            f = np.clip(v, 0.0, 1.0)
+        elif isinstance(r, ItemsRule):
+            div = float(ind.max_points or 1.0) if r.weights_in_points else 1.0
+            f = np.clip(v / div, 0.0, 1.0)
+        else:  # FlagRule
+            div = float(ind.max_points or 1.0) if r.components else 1.0
+            f = np.clip(v / div, 0.0, 1.0)
+
+        if ind.is_core:
+            pts = f * np.array([ind.points[s] for s in stage_codes])[st]
+            if miss is not None and ind.rule.type in NUMERIC_RULES:
+                missing_bits |= miss.astype(np.int64) << core_inds.index(ind)
+        elif ind.cls == "veto":
+            pts = np.zeros(n)
+            veto_bits |= (f > 0).astype(np.int64) << veto_inds.index(ind)
+        else:
+            pts = f * float(ind.max_points or 0.0)
+        if ind.cls != "veto":
+            subtotal[ind.cls] += pts
+        fcols["f_" + ind.code] = f
+        pcols["pts_" + ind.code] = np.round(pts, 4)
+
+    core = technology + growth
+    np.minimum(bonus, model.bonus_cap, out=bonus)
+    total = np.maximum(core + bonus - deduction, 0.0)
+    out["credit_code"] = _obj(X["credit_code"].to_numpy(dtype=object))
+    out["name"] = _obj(X["name"].to_numpy(dtype=object))
+    out["stage"] = _label_column(stage_codes, st)
+    for k, arr in (("technology", technology), ("growth", growth), ("core", core), ("bonus", bonus),
+                   ("deduction", deduction), ("total", total)):
+        out[k] = np.round(arr, 2)
+    out["veto"] = veto_bits != 0
+    out["veto_reason"] = _mask_labels(veto_bits, [i.name for i in veto_inds], "；")
+    out["missing_count"] = np.bitwise_count(missing_bits.astype(np.uint64)).astype(np.int64)
+    out["missing"] = _mask_labels(missing_bits, [i.code for i in core_inds], ",")
+    scored = pd.DataFrame({**out, **fcols, **pcols}, index=pd.RangeIndex(n), copy=False)
+    ranked = rank(model, scored, values=X, _stage_index=st)
+    return ranked
+
+
+# ======================================================================= ranking and lists
+def _ceil_share(share: float, n: np.ndarray) -> np.ndarray:
+    # round first: 0.07 × 100 is 7.000000000000001 in binary and must not become 8
+    return np.ceil(np.round(share * n, 9)).astype(np.int64)
+
+
+def _sort_key(model: ScoringModel, key: str, scored: pd.DataFrame, values: pd.DataFrame | None) -> np.ndarray:
+    if key in scored.columns:
+        src = scored[key]
+    elif values is not None and key in values.columns:
+        src = values[key]
+    else:
+        return np.full(len(scored), np.nan)
+    if key == "credit_code":
+        return src.astype(object).where(src.notna(), "").astype(str).to_numpy(dtype=str)
+    return _to_float(src)
+
+
+def _order_eligible(
+    model: ScoringModel, scored: pd.DataFrame, values: pd.DataFrame | None, st: np.ndarray, elig: np.ndarray
+) -> np.ndarray:
+    """Row indices of eligible rows sorted by stage, then the model's tie-break order."""
+    keys = list(model.tie_break) or []
+    # 1) pack stage and the leading exact (cents) keys into one int64
+    packed = st[elig].astype(np.int64)
+    bits_used = max(1, int(len(model.stages)).bit_length())
+    k = 0
+    while k < len(keys) and keys[k].key in EXACT_KEYS and keys[k].key in scored.columns:
+        cents = np.rint(scored[keys[k].key].to_numpy(dtype=np.float64)[elig] * 100)
+        cents = np.nan_to_num(cents, nan=-1.0)
+        lo, hi = (float(cents.min()), float(cents.max())) if len(cents) else (0.0, 0.0)
+        width = int(hi - lo + 2).bit_length()
+        if bits_used + width > 62:
+            break
+        c = (cents - lo).astype(np.int64)
+        if keys[k].order == "desc":
+            c = int(hi - lo) - c
+        packed = (packed << width) | c
+        bits_used += width
+        k += 1
+    order = elig[np.argsort(packed, kind="stable")]
+    if len(order) < 2:
+        return order
+    ps = packed[np.argsort(packed, kind="stable")]
+    boundary = np.empty(len(order), dtype=bool)
+    boundary[0] = True
+    np.not_equal(ps[1:], ps[:-1], out=boundary[1:])
+    # 2) remaining keys: re-sort only the runs that are still tied
+    for tb in keys[k:]:
+        if boundary.all():
+            break
+        kv = _sort_key(model, tb.key, scored, values)
+        if kv.dtype.kind == "f":
+            kv = -kv if tb.order == "desc" else kv.copy()
+            kv[np.isnan(kv)] = np.inf  # missing sorts last either way
+        tied_start = boundary.copy()
+        nxt = np.empty_like(boundary)
+        nxt[:-1] = boundary[1:]
+        nxt[-1] = True
+        in_tie = ~(boundary & nxt)  # position belongs to a run longer than one
+        P = np.flatnonzero(in_tie)
+        blk = np.cumsum(tied_start)[P]
+        sub = order[P]
+        subkey = kv[sub]
+        if kv.dtype.kind in "US" and tb.order == "desc":
+            so = np.lexsort((subkey, blk))[::-1]
+            so = so[np.argsort(blk[so], kind="stable")]
+        else:
+            so = np.lexsort((subkey, blk))
+        order[P] = sub[so]
+        sk = subkey[so]
+        newb = np.empty(len(P), dtype=bool)
+        newb[0] = True
+        newb[1:] = (sk[1:] != sk[:-1]) | (blk[1:] != blk[:-1])
+        boundary[P] = newb
+    return order
+
+
+def rank(
+    model: ScoringModel,
+    scored: pd.DataFrame,
+    values: pd.DataFrame | None = None,
+    _stage_index: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """(Re)compute rank, percentile, tier, subsidy and mujun of a scored frame; returns a new frame.
+
+    Needs `stage`, `veto` and the tie-break columns. Tie-break keys that are indicator codes (T02, G01)
+    are read from `values` (raw or prepared inputs, row-aligned) or from a column of that name in
+    `scored`; when neither has them they count as missing.
+    """
+    n = len(scored)
+    stage_codes = model.stage_codes
+    S = len(stage_codes)
+    if _stage_index is None:
+        lookup = {c: i for i, c in enumerate(stage_codes)}
+        st = scored["stage"].map(lookup).to_numpy(dtype=np.int64, na_value=0).astype(np.int8)
+    else:
+        st = _stage_index
+    veto = scored["veto"].to_numpy(dtype=bool)
+    elig = np.flatnonzero(~veto)
+    order = _order_eligible(model, scored, values, st, elig)
+
+    N = np.bincount(st[elig], minlength=S).astype(np.int64)
+    first = np.concatenate(([0], np.cumsum(N)[:-1]))
+    rank_arr = np.zeros(n, dtype=np.int64)
+    st_sorted = st[order]
+    rank_arr[order] = np.arange(len(order)) - first[st_sorted] + 1
+    Nrow = N[st]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = np.where(Nrow > 1, 100.0 * (Nrow - rank_arr) / (Nrow - 1), 100.0)
+    pct[veto] = np.nan
+
+    def cut(shares: list[float]) -> np.ndarray:
+        """Per-row label index: first cumulative cut whose ⌈share·N⌉ covers the rank; len = none."""
+        code = np.full(n, len(shares), dtype=np.int64)
+        for j in range(len(shares) - 1, -1, -1):
+            lim = _ceil_share(shares[j], N)[st]
+            code[(rank_arr <= lim) & ~veto] = j
+        return code
+
+    tier_code = cut([t.share for t in model.tiers])
+    mujun_code = cut([m.share for m in model.mujun])
+    amount = np.zeros(S)
+    limit = np.zeros(S, dtype=np.int64)
+    for sub in model.subsidies:
+        k = stage_codes.index(sub.stage)
+        amount[k] = sub.amount
+        limit[k] = min(sub.max_count, int(_ceil_share(sub.share, N[k : k + 1])[0]))
+    subsidy = np.where((rank_arr <= limit[st]) & ~veto, amount[st], 0.0)
+
+    res = {c: scored[c] for c in scored.columns}
+    rank_col = pd.array(rank_arr, dtype="Int64")
+    rank_col[veto] = pd.NA
+    new = {
+        "rank": rank_col,
+        "percentile": np.round(pct, 4),
+        "tier": _label_column([t.code for t in model.tiers] + [""], tier_code),
+        "subsidy": subsidy,
+        "mujun": _label_column([m.code for m in model.mujun] + [""], mujun_code),
+    }
+    head = ["credit_code", "name", "stage", "technology", "growth", "core", "bonus", "deduction", "total",
+            "veto", "veto_reason", "missing_count", "missing"]
+    cols: dict[str, Any] = {}
+    for c in head:
+        if c in res:
+            cols[c] = res.pop(c)
+    for c in ("rank", "percentile", "tier", "subsidy", "mujun"):
+        res.pop(c, None)
+    cols.update(new)
+    cols.update(res)
+    return pd.DataFrame(cols, index=scored.index, copy=False)

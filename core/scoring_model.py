@@ -1,0 +1,599 @@
+"""The scoring model as data: load a TOML (or the stored JSON dict), validate it, describe its rules.
+
+`load_model()` reads ``core/models/longwan-2022.toml``; `parse_model(dict)` validates any dict of the same
+shape (the TOML as read by tomllib, or ``ScoringModel.to_dict()`` as stored in the database).
+Every problem is raised as `ModelError` with a Chinese message naming the indicator and the stage.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+DEFAULT_MODEL_PATH = Path(__file__).parent / "models" / "longwan-2022.toml"
+
+IndicatorClass = Literal["technology", "growth", "bonus", "deduction", "veto"]
+CORE_CLASSES: tuple[str, ...] = ("technology", "growth")
+CLASS_NAMES = {
+    "technology": "技术创新指标",
+    "growth": "成长经营指标",
+    "bonus": "辅助加分指标",
+    "deduction": "扣分指标",
+    "veto": "一票否决指标",
+}
+RULE_TYPES = ("bands", "linear_cap", "percentile", "tier", "items", "flag")
+NUMERIC_RULES = ("bands", "linear_cap", "percentile")
+
+
+class ModelError(ValueError):
+    """The scoring model is invalid; the message is Chinese and names the indicator and stage."""
+
+
+class _Base(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+# ------------------------------------------------------------------ rules
+class Band(_Base):
+    at: float
+    f: float = Field(ge=0, le=1)
+
+
+class AlternativeBands(_Base):
+    """Score numerator ÷ denominator × scale on other bands when `field` < `below` and both are given."""
+
+    label: str = "替代口径"
+    field: str
+    below: float
+    numerator: str
+    denominator: str
+    scale: float = 100
+    bands: list[Band]
+
+
+class ZeroBase(_Base):
+    """Previous-year `field` is 0 and `current` > 0: the growth is undefined, score a fixed f."""
+
+    field: str
+    current: str
+    f: float = Field(ge=0, le=1)
+
+
+class CapBelow(_Base):
+    """When `field` < `below`, f is capped at `max_f`."""
+
+    field: str
+    below: float
+    max_f: float = Field(ge=0, le=1)
+
+
+class BandsRule(_Base):
+    type: Literal["bands"] = "bands"
+    direction: Literal["higher", "lower"] = "higher"
+    bands: list[Band]
+    alternative: AlternativeBands | None = None
+    zero_base: ZeroBase | None = None
+    cap_below: CapBelow | None = None
+
+
+class LinearCapRule(_Base):
+    """f = min(1, value ÷ cap); `caps` per stage (core) or one `cap` (auxiliary)."""
+
+    type: Literal["linear_cap"] = "linear_cap"
+    caps: dict[str, float] | None = None
+    cap: float | None = None
+
+
+class PercentileRule(_Base):
+    type: Literal["percentile"] = "percentile"
+
+
+class Category(_Base):
+    label: str
+    f: float = Field(ge=0, le=1)
+    aliases: list[str] = []
+
+
+class TierRule(_Base):
+    type: Literal["tier"] = "tier"
+    categories: list[Category]
+
+
+class Factor(_Base):
+    """Multiply an item's weight by values[str(item[key])]; keys not listed (or absent) give `default`."""
+
+    key: str
+    values: dict[str, float]
+    default: float = 1.0
+
+
+class ItemsRule(_Base):
+    """f = min(1, Σ weight(level) × Π factors); with weights_in_points the sum is divided by max_points."""
+
+    type: Literal["items"] = "items"
+    level_key: str = "level"
+    weights: dict[str, float]
+    factors: list[Factor] = []
+    weights_in_points: bool = False
+
+
+class Component(_Base):
+    """One part of a structured flag: min(cap, weight × value[key]) points (bool counts as 1)."""
+
+    key: str
+    label: str = ""
+    weight: float = Field(gt=0)
+    cap: float | None = None
+
+
+class FlagRule(_Base):
+    """f = 1 when true; with components f = min(1, Σ component points ÷ max_points)."""
+
+    type: Literal["flag"] = "flag"
+    components: list[Component] = []
+
+
+Rule = Annotated[
+    BandsRule | LinearCapRule | PercentileRule | TierRule | ItemsRule | FlagRule,
+    Field(discriminator="type"),
+]
+
+
+# ------------------------------------------------------------------ model parts
+class Stage(_Base):
+    code: str
+    name: str
+    min_revenue: float
+    max_revenue: float | None = None
+
+
+class BaseField(_Base):
+    code: str
+    name: str
+    unit: str = ""
+    source: str = ""
+    definition: str = ""
+
+
+class Derivation(_Base):
+    """ratio: numerator ÷ denominator × scale; growth: (this − previous) ÷ previous × 100 of `of`."""
+
+    target: str
+    kind: Literal["ratio", "growth"]
+    numerator: str | None = None
+    denominator: str | None = None
+    scale: float = 1
+    of: str | None = None
+
+
+class Indicator(_Base):
+    code: str
+    name: str
+    cls: IndicatorClass = Field(alias="class")
+    unit: str = ""
+    source: str = ""
+    self_reported: bool = False
+    prefilled: bool = False
+    definition: str = ""
+    rule: Rule
+    points: dict[str, float] | None = None
+    max_points: float | None = None
+
+    @property
+    def is_core(self) -> bool:
+        return self.cls in CORE_CLASSES
+
+    def max_for(self, stage: str) -> float:
+        """Maximum points in `stage` (core: points[stage]; auxiliary: max_points; veto: 0)."""
+        if self.points is not None:
+            return float(self.points[stage])
+        return float(self.max_points or 0.0)
+
+
+class ListTier(_Base):
+    code: str
+    name: str
+    share: float = Field(gt=0, le=1)
+
+
+class Subsidy(_Base):
+    stage: str
+    share: float = Field(gt=0, le=1)
+    max_count: int = Field(ge=0)
+    amount: float = Field(ge=0)
+
+
+class Mujun(_Base):
+    code: str
+    share: float = Field(gt=0, le=1)
+
+
+class TieBreak(_Base):
+    key: str
+    order: Literal["asc", "desc"] = "desc"
+
+
+class PoolCondition(_Base):
+    """A hard condition of a pool: `field` `op` `value` (field: indicator, base field or output column)."""
+
+    field: str
+    op: Literal[">=", ">", "<=", "<", "==", "!=", "absent", "present"]
+    value: float | str | bool | None = None
+    label: str = ""
+
+
+class Pool(_Base):
+    code: str
+    name: str
+    stages: list[str] = []
+    excludes: str | None = None
+    conditions: list[PoolCondition] = []
+    note: str = ""
+
+
+class ServiceItem(_Base):
+    code: str
+    name: str
+    stages: list[str] = []
+    trigger: str = ""
+    description: str = ""
+
+
+class ScoringModel(_Base):
+    name: str
+    version: str
+    note: str = ""
+    source: str = ""
+    stage_indicator: str
+    previous_prefix: str = "prev_"
+    bonus_cap: float = Field(ge=0)
+    core_total: float = 100
+    stages: list[Stage]
+    base_fields: list[BaseField] = []
+    derivations: list[Derivation] = []
+    indicators: list[Indicator]
+    tiers: list[ListTier] = []
+    subsidies: list[Subsidy] = []
+    mujun: list[Mujun] = []
+    tie_break: list[TieBreak] = []
+    pools: list[Pool] = []
+    services: list[ServiceItem] = []
+
+    # -------------------------------------------------------------- helpers
+    def indicator(self, code: str) -> Indicator:
+        for ind in self.indicators:
+            if ind.code == code:
+                return ind
+        raise KeyError(code)
+
+    @property
+    def codes(self) -> list[str]:
+        return [i.code for i in self.indicators]
+
+    @property
+    def stage_codes(self) -> list[str]:
+        return [s.code for s in self.stages]
+
+    def stage_name(self, code: str) -> str:
+        return next(s.name for s in self.stages if s.code == code)
+
+    def by_class(self, *classes: str) -> list[Indicator]:
+        return [i for i in self.indicators if i.cls in classes]
+
+    def extra_columns(self) -> list[str]:
+        """Input columns other than indicators that the rules read (base fields, prev_<code>)."""
+        cols: list[str] = []
+        for ind in self.indicators:
+            r = ind.rule
+            if isinstance(r, BandsRule):
+                if r.alternative:
+                    cols += [r.alternative.field, r.alternative.numerator, r.alternative.denominator]
+                if r.zero_base:
+                    cols += [r.zero_base.field, r.zero_base.current]
+                if r.cap_below:
+                    cols.append(r.cap_below.field)
+        codes = set(self.codes)
+        return list(dict.fromkeys(c for c in cols if c not in codes))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict that `parse_model` accepts (round-trips)."""
+        meta = {
+            k: getattr(self, k)
+            for k in ("name", "version", "note", "source", "stage_indicator", "previous_prefix",
+                      "bonus_cap", "core_total")
+        }
+        body = self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        for k in meta:
+            body.pop(k, None)
+        return {"meta": meta, **body}
+
+
+# ------------------------------------------------------------------ loading and validation
+def load_model(path: Path | str | None = None) -> ScoringModel:
+    """Read and validate a model TOML (default: the Longwan 2022 model)."""
+    p = Path(path) if path is not None else DEFAULT_MODEL_PATH
+    try:
+        with p.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ModelError(f"模型文件 {p.name} 格式错误：{exc}") from exc
+    return parse_model(data)
+
+
+def _ind_label(raw: dict[str, Any]) -> str:
+    return f"指标 {raw.get('code', '?')}（{raw.get('name', '未命名')}）"
+
+
+def _pydantic_msg(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(x) for x in err["loc"])
+        parts.append(f"{loc}：{err['msg']}")
+    return "；".join(parts)
+
+
+def parse_model(data: dict[str, Any]) -> ScoringModel:
+    """Validate a dict (TOML or `to_dict()` shape) into a ScoringModel, or raise ModelError."""
+    if not isinstance(data, dict):
+        raise ModelError("模型数据必须是一个对象")
+    data = dict(data)
+    meta = dict(data.pop("meta", {}) or {})
+    raw_inds = data.get("indicators")
+    if not isinstance(raw_inds, list) or not raw_inds:
+        raise ModelError("模型没有定义任何指标（indicators）")
+
+    # Rule types and per-indicator shape are checked one by one so the message names the indicator.
+    indicators: list[Indicator] = []
+    for raw in raw_inds:
+        if not isinstance(raw, dict):
+            raise ModelError("指标定义必须是对象")
+        rule = raw.get("rule")
+        rtype = rule.get("type") if isinstance(rule, dict) else None
+        if rtype not in RULE_TYPES:
+            raise ModelError(
+                f"{_ind_label(raw)}：未知的规则类型“{rtype}”，应为 {'/'.join(RULE_TYPES)} 之一"
+            )
+        try:
+            indicators.append(Indicator.model_validate(raw))
+        except ValidationError as exc:
+            raise ModelError(f"{_ind_label(raw)} 定义有误：{_pydantic_msg(exc)}") from exc
+
+    body = {**meta, **{k: v for k, v in data.items() if k != "indicators"}}
+    try:
+        model = ScoringModel.model_validate({**body, "indicators": indicators})
+    except ValidationError as exc:
+        raise ModelError(f"模型定义有误：{_pydantic_msg(exc)}") from exc
+    _check(model)
+    return model
+
+
+def _stage_label(model: ScoringModel, code: str) -> str:
+    names = {s.code: s.name for s in model.stages}
+    return f"{names.get(code, code)}（{code}）"
+
+
+def _check_bands(label: str, bands: list[Band], direction: str, what: str = "分档") -> None:
+    if not bands:
+        raise ModelError(f"{label}：{what}为空")
+    for prev, cur in zip(bands, bands[1:], strict=False):
+        ok_at = cur.at < prev.at if direction == "higher" else cur.at > prev.at
+        if not ok_at:
+            order = "从高到低严格递减" if direction == "higher" else "从低到高严格递增"
+            raise ModelError(
+                f"{label}：{what}不单调（门槛 {prev.at:g} 之后是 {cur.at:g}），门槛应{order}（适用于全部阶段）"
+            )
+        if cur.f > prev.f:
+            raise ModelError(
+                f"{label}：{what}不单调（门槛 {cur.at:g} 的系数 {cur.f:g} 高于前一档 {prev.f:g}）（适用于全部阶段）"
+            )
+
+
+def _check(model: ScoringModel) -> None:
+    stages = model.stage_codes
+    if not stages:
+        raise ModelError("模型没有定义任何阶段（stages）")
+    if len(set(stages)) != len(stages):
+        dup = next(s for s in stages if stages.count(s) > 1)
+        raise ModelError(f"阶段代码重复：{dup}")
+    for prev, cur in zip(model.stages, model.stages[1:], strict=False):
+        if prev.max_revenue is None or not math.isclose(prev.max_revenue, cur.min_revenue):
+            raise ModelError(
+                f"阶段 {_stage_label(model, cur.code)} 的营业收入下限 {cur.min_revenue:g} "
+                f"与上一阶段 {_stage_label(model, prev.code)} 的上限 {prev.max_revenue} 不衔接"
+            )
+        if cur.min_revenue <= prev.min_revenue:
+            raise ModelError(f"阶段 {_stage_label(model, cur.code)} 的营业收入区间应按从低到高排列")
+    if model.stages[-1].max_revenue is not None:
+        raise ModelError(f"最后一个阶段 {_stage_label(model, stages[-1])} 不应设营业收入上限")
+
+    codes = model.codes
+    seen: set[str] = set()
+    for c in codes:
+        if c in seen:
+            ind = model.indicator(c)
+            raise ModelError(f"指标代码重复：{c}（{ind.name}）")
+        seen.add(c)
+    base = {b.code for b in model.base_fields}
+    if base & seen:
+        raise ModelError(f"基础数据项与指标代码重复：{', '.join(sorted(base & seen))}")
+
+    if model.stage_indicator not in seen:
+        raise ModelError(f"划分阶段的指标 {model.stage_indicator} 不在指标目录中")
+    if model.indicator(model.stage_indicator).cls not in CORE_CLASSES:
+        raise ModelError(f"划分阶段的指标 {model.stage_indicator} 必须是核心指标")
+
+    totals = dict.fromkeys(stages, 0.0)
+    for ind in model.indicators:
+        label = f"指标 {ind.code}（{ind.name}）"
+        r = ind.rule
+        if ind.is_core:
+            if ind.points is None:
+                raise ModelError(f"{label}：核心指标缺少各阶段分值（points），缺少 {_stage_label(model, stages[0])} 等")
+            for s in stages:
+                if s not in ind.points:
+                    raise ModelError(f"{label}：缺少 {_stage_label(model, s)} 的分值")
+                if ind.points[s] < 0:
+                    raise ModelError(f"{label}：{_stage_label(model, s)} 的分值不能为负")
+                totals[s] += ind.points[s]
+            extra = set(ind.points) - set(stages)
+            if extra:
+                raise ModelError(f"{label}：分值中有未定义的阶段 {', '.join(sorted(extra))}")
+            if ind.max_points is not None:
+                raise ModelError(f"{label}：核心指标按阶段计分，不应设 max_points")
+        elif ind.cls == "veto":
+            if ind.points or ind.max_points:
+                raise ModelError(f"{label}：一票否决指标不计分，不应设分值")
+            if not isinstance(r, FlagRule) or r.components:
+                raise ModelError(f"{label}：一票否决指标只能使用简单 flag 规则")
+        else:
+            if ind.points is not None:
+                raise ModelError(f"{label}：辅助指标使用 max_points，不按阶段设分值")
+            if ind.max_points is None or ind.max_points <= 0:
+                raise ModelError(f"{label}：辅助指标缺少正的最高分（max_points）")
+            if isinstance(r, PercentileRule):
+                raise ModelError(f"{label}：辅助指标不能使用 percentile 规则")
+        if isinstance(r, BandsRule):
+            _check_bands(label, r.bands, r.direction)
+            if r.alternative:
+                _check_bands(label, r.alternative.bands, "higher", f"{r.alternative.label}分档")
+            if r.direction == "lower" and (r.alternative or r.zero_base):
+                raise ModelError(f"{label}：“越低越好”的分档不支持替代口径或零基数规则")
+        elif isinstance(r, LinearCapRule):
+            if ind.is_core:
+                if r.caps is None:
+                    raise ModelError(f"{label}：linear_cap 规则缺少各阶段上限（caps）")
+                for s in stages:
+                    if s not in r.caps:
+                        raise ModelError(f"{label}：linear_cap 规则缺少 {_stage_label(model, s)} 的上限")
+                    if r.caps[s] <= 0:
+                        raise ModelError(f"{label}：{_stage_label(model, s)} 的上限必须大于 0")
+            elif r.cap is None or r.cap <= 0:
+                raise ModelError(f"{label}：linear_cap 规则需要一个大于 0 的上限（cap）")
+        elif isinstance(r, TierRule):
+            if not r.categories:
+                raise ModelError(f"{label}：tier 规则没有类别")
+            names = [c.label for c in r.categories] + [a for c in r.categories for a in c.aliases]
+            if len(set(names)) != len(names):
+                raise ModelError(f"{label}：tier 规则的类别名称重复")
+        elif isinstance(r, ItemsRule):
+            if not r.weights:
+                raise ModelError(f"{label}：items 规则没有级别权重")
+            if any(w < 0 for w in r.weights.values()):
+                raise ModelError(f"{label}：items 规则的权重不能为负")
+            if r.weights_in_points and ind.is_core:
+                raise ModelError(f"{label}：核心指标的 items 权重应为系数（weights_in_points 仅用于辅助指标）")
+        elif isinstance(r, FlagRule) and r.components and ind.is_core:
+            raise ModelError(f"{label}：核心指标不能使用带组成部分的 flag 规则")
+
+    for s, t in totals.items():
+        if not math.isclose(t, model.core_total, abs_tol=1e-9):
+            raise ModelError(
+                f"{_stage_label(model, s)} 的核心指标分值合计为 {t:g}，应为 {model.core_total:g}"
+            )
+
+    known = seen | base | {model.previous_prefix + c for c in seen | base}
+    for d in model.derivations:
+        if d.target not in seen:
+            raise ModelError(f"派生规则的目标指标 {d.target} 不在指标目录中")
+        refs = [d.numerator, d.denominator] if d.kind == "ratio" else [d.of]
+        if any(x is None for x in refs):
+            raise ModelError(f"指标 {d.target} 的派生规则（{d.kind}）缺少参数")
+        for x in refs:
+            if x not in seen | base:
+                raise ModelError(f"指标 {d.target} 的派生规则引用了未定义的数据项 {x}")
+    for c in model.extra_columns():
+        if c not in known:
+            raise ModelError(f"规则引用了未定义的数据项 {c}")
+
+    tier_shares = [t.share for t in model.tiers]
+    if tier_shares != sorted(tier_shares) or len(set(tier_shares)) != len(tier_shares):
+        raise ModelError("榜单比例应从领跑到进取严格递增（累计比例）")
+    mj = [m.share for m in model.mujun]
+    if mj != sorted(mj):
+        raise ModelError("亩均比例应按累计比例递增")
+    for sub in model.subsidies:
+        if sub.stage not in stages:
+            raise ModelError(f"扶持规则引用了未定义的阶段 {sub.stage}")
+    if len({s.stage for s in model.subsidies}) != len(model.subsidies):
+        raise ModelError("同一阶段的扶持规则重复")
+    allowed = {"total", "technology", "growth", "core", "bonus", "deduction", "credit_code"} | seen
+    for tb in model.tie_break:
+        if tb.key not in allowed:
+            raise ModelError(f"排序规则引用了未知的字段 {tb.key}")
+
+
+# ------------------------------------------------------------------ rule in words
+def _g(x: float) -> str:
+    return f"{x:g}"
+
+
+def describe_rule(indicator: Indicator, model: ScoringModel | None = None) -> str:
+    """A Chinese sentence describing how the indicator is scored (for the 指标体系 page)."""
+    r = indicator.rule
+    unit = indicator.unit
+    if indicator.is_core:
+        pts = indicator.points or {}
+        stage_names = {s.code: s.name for s in model.stages} if model else {}
+        scale = "、".join(f"{stage_names.get(s, s)}{_g(p)}分" for s, p in pts.items())
+        head = f"满分按阶段：{scale}。"
+    elif indicator.cls == "veto":
+        head = ""
+    else:
+        sign = "扣" if indicator.cls == "deduction" else "加"
+        head = f"最多{sign}{_g(indicator.max_points or 0)}分。"
+
+    if isinstance(r, BandsRule):
+        if r.direction == "higher":
+            parts = [f"≥{_g(b.at)}{unit}得{_g(b.f * 100)}%" for b in r.bands]
+            body = "分档计分：" + "，".join(parts) + "，低于最低档不得分"
+        else:
+            parts = [f"≤{_g(b.at)}{unit}得{_g(b.f * 100)}%" for b in r.bands]
+            body = "分档计分（越低越好）：" + "，".join(parts) + "，其余不得分"
+        if r.alternative:
+            a = r.alternative
+            alt = "，".join(f"≥{_g(b.at)}%得{_g(b.f * 100)}%" for b in a.bands)
+            body += f"；{a.field}低于{_g(a.below)}且有{a.denominator}时按{a.label}（{a.numerator}÷{a.denominator}）计：{alt}"
+        if r.zero_base:
+            body += f"；上年{r.zero_base.current}为0而本年大于0时得{_g(r.zero_base.f * 100)}%"
+        if r.cap_below:
+            body += f"；{r.cap_below.field}低于{_g(r.cap_below.below)}时最多得{_g(r.cap_below.max_f * 100)}%"
+    elif isinstance(r, LinearCapRule):
+        if r.caps:
+            stage_names = {s.code: s.name for s in model.stages} if model else {}
+            caps = "、".join(f"{stage_names.get(s, s)}{_g(c)}{unit}" for s, c in r.caps.items())
+            body = f"按数量线性计分，达到上限得满分（上限：{caps}）"
+        else:
+            body = f"按数量线性计分，达到{_g(r.cap or 0)}{unit}得满分"
+    elif isinstance(r, PercentileRule):
+        body = "在同阶段企业中按百分位计分（仅数值大于0的企业参与排序，数值不大于0不得分）"
+    elif isinstance(r, TierRule):
+        body = "按最高等级计分：" + "，".join(f"{c.label}得{_g(c.f * 100)}%" for c in r.categories)
+    elif isinstance(r, ItemsRule):
+        if r.weights_in_points:
+            w = "，".join(f"{k}每项{_g(v)}分" for k, v in r.weights.items())
+        else:
+            w = "，".join(f"{k}每项得{_g(v * 100)}%" for k, v in r.weights.items())
+        body = "按项目累计：" + w
+        for fac in r.factors:
+            body += "；" + "，".join(f"{fac.key}为{k}时×{_g(v)}" for k, v in fac.values.items())
+        body += "，累计不超过满分"
+    elif isinstance(r, FlagRule):
+        if r.components:
+            parts = []
+            for c in r.components:
+                p = f"{c.label or c.key}每项{_g(c.weight)}分"
+                if c.cap is not None:
+                    p += f"（最多{_g(c.cap)}分）"
+                parts.append(p)
+            body = "，".join(parts)
+        elif indicator.cls == "veto":
+            body = "存在即一票否决：保留得分但不参与排名、榜单和扶持"
+        else:
+            body = "符合即得满分"
+    else:  # pragma: no cover - the union is closed
+        body = ""
+    return head + body

@@ -5,11 +5,19 @@ Run with ``streamlit run Home.py`` (``make run`` does everything).
 
 import streamlit as st
 
+from ui.auth import forced_change_pages, run_auth
+from ui.guards import MUST_CHANGE_KEY
 from ui.navigation import pages_for
 
 st.set_page_config(page_title="企业创新积分", page_icon=":material/insights:", layout="wide")
 
-# Authentication (issue 3) decides the role; anonymous visitors see the public pages.
-role: str | None = None
+# Authentication decides the role; anonymous visitors see the public pages. Login and logout happen
+# here, before st.navigation, and nothing reruns right after them (the cookie must reach the browser).
+actor = run_auth()
+role: str | None = actor.role if actor else None
 
-st.navigation(pages_for(role)).run()
+if actor is not None and st.session_state.get(MUST_CHANGE_KEY):
+    # A one-time password must be replaced before anything else.
+    st.navigation(forced_change_pages()).run()
+else:
+    st.navigation(pages_for(role)).run()

@@ -28,7 +28,16 @@ PUBLIC = [
 ]
 
 # --- enterprise pages (issue 3) -------------------------------------------------------------------
-ENTERPRISE: list[PageSpec] = []
+ENTERPRISE: list[PageSpec] = [
+    PageSpec("pages/enterprise/portrait.py", "我的积分", ":material/insights:", "my-score"),
+    PageSpec("pages/enterprise/self_report.py", "数据填报", ":material/edit_note:", "self-report"),
+    PageSpec("pages/enterprise/services.py", "政策与服务", ":material/handshake:", "services"),
+    PageSpec("pages/enterprise/objections.py", "异议", ":material/report:", "objections"),
+]
+
+# --- login (anonymous) and account pages (every logged-in role) — issue 3 ---------------------------
+LOGIN: list[PageSpec] = [PageSpec("pages/common/login.py", "登录", ":material/login:", "login")]
+ACCOUNT: list[PageSpec] = [PageSpec("pages/common/account.py", "修改密码", ":material/key:", "account")]
 
 # --- officer pages (issue 4 and later) ------------------------------------------------------------
 OFFICER: list[PageSpec] = []
@@ -36,7 +45,8 @@ OFFICER: list[PageSpec] = []
 # --- admin pages ----------------------------------------------------------------------------------
 ADMIN: list[PageSpec] = []
 
-SECTION_TITLES = {"public": "公开信息", "enterprise": "企业服务", "officer": "工作台", "admin": "系统管理"}
+SECTION_TITLES = {"public": "公开信息", "enterprise": "企业服务", "officer": "工作台", "admin": "系统管理",
+                  "login": "账户", "account": "账户"}
 
 
 def sections_for(role: str | None) -> dict[str, list[PageSpec]]:
@@ -49,6 +59,10 @@ def sections_for(role: str | None) -> dict[str, list[PageSpec]]:
     if role == "admin" and ADMIN:
         sections["admin"] = ADMIN
     sections["public"] = PUBLIC
+    if role is None:
+        sections["login"] = LOGIN
+    else:
+        sections["account"] = ACCOUNT
     return sections
 
 

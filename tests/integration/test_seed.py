@@ -1,0 +1,187 @@
+"""The demo seed: counts, stages, credit codes, traceability, determinism, accounts and runs."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import bcrypt
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from core.credit_code import is_valid
+from core.scoring_model import load_model
+from db.models import (
+    SELF_REPORT_SOURCE,
+    Carrier,
+    Enterprise,
+    ImportBatch,
+    IndicatorValue,
+    ScoreRun,
+    ServiceItem,
+    Submission,
+    User,
+)
+from db.schema import init_db
+from db.seed import DEMO_PASSWORD, YEARS, is_empty, seed_demo
+from db.session import make_engine
+
+N = 200
+HAS_RUNS = importlib.util.find_spec("services.runs") is not None and (
+    importlib.util.find_spec("services.model_versions") is not None
+)
+
+
+def _count(session: Session, model: type) -> int:
+    return session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+@pytest.fixture
+def seeded(session: Session):
+    assert is_empty(session)
+    summary = seed_demo(session, enterprises=N, seed=7, with_runs=False)
+    return session, summary
+
+
+def test_counts_and_stages(seeded) -> None:
+    session, summary = seeded
+    model = load_model()
+    assert _count(session, Enterprise) == N == summary.enterprises
+    assert _count(session, Carrier) == 12
+    assert _count(session, User) == 8
+    assert _count(session, ServiceItem) >= 10
+    assert not is_empty(session)
+    # Every stage is populated in the last year, by the stage indicator's values.
+    rev = session.execute(
+        select(IndicatorValue.value_num).where(
+            IndicatorValue.year == YEARS[-1], IndicatorValue.code == model.stage_indicator
+        )
+    ).scalars().all()
+    rev = np.array(rev, dtype=float)
+    for st in model.stages:
+        upper = np.inf if st.max_revenue is None else st.max_revenue
+        assert ((rev >= st.min_revenue) & (rev < upper)).sum() > 0, st.code
+    assert set(summary.stage_counts) == set(model.stage_codes)
+    assert all(v > 0 for v in summary.stage_counts.values())
+
+
+def test_credit_codes_valid_unique_and_names_unique(seeded) -> None:
+    session, _ = seeded
+    rows = session.execute(select(Enterprise.credit_code, Enterprise.name, Enterprise.name_initials)).all()
+    codes = [r[0] for r in rows]
+    assert all(is_valid(c) for c in codes)
+    assert len(set(codes)) == N
+    assert len({r[1] for r in rows}) == N
+    assert all(r[2] and r[2].isascii() for r in rows)
+
+
+def test_values_are_traceable_and_plausible(seeded) -> None:
+    session, _ = seeded
+    model = load_model()
+    untraced = session.execute(
+        select(func.count()).select_from(IndicatorValue).where(
+            IndicatorValue.batch_id.is_(None), IndicatorValue.submission_id.is_(None)
+        )
+    ).scalar_one()
+    assert untraced == 0
+    committed = set(session.execute(select(ImportBatch.status)).scalars())
+    assert committed == {"committed"}
+    # Self-reported values come from approved submissions only.
+    self_codes = [i.code for i in model.indicators if i.self_reported]
+    states = session.execute(
+        select(Submission.state).join(IndicatorValue, IndicatorValue.submission_id == Submission.id)
+        .where(IndicatorValue.code.in_(self_codes)).distinct()
+    ).scalars().all()
+    assert set(states) == {"approved"}
+    sources = session.execute(
+        select(IndicatorValue.source).where(IndicatorValue.code.in_(self_codes)).distinct()
+    ).scalars().all()
+    assert set(sources) == {SELF_REPORT_SOURCE}
+    # R&D staff never exceed insured staff (T04's definition).
+    t04 = next(i.code for i in model.indicators if i.self_reported and i.unit == "人")
+    pairs = session.execute(
+        select(IndicatorValue.enterprise_id, IndicatorValue.year, IndicatorValue.code, IndicatorValue.value_num)
+        .where(IndicatorValue.code.in_([t04, "insured_staff"]))
+    ).all()
+    by_key: dict = {}
+    for e, y, c, v in pairs:
+        by_key.setdefault((e, y), {})[c] = v
+    checked = [d for d in by_key.values() if t04 in d and "insured_staff" in d]
+    assert checked and all(d[t04] <= d["insured_staff"] for d in checked)
+
+
+def test_pending_and_returned_submissions(seeded) -> None:
+    session, summary = seeded
+    pending = session.execute(select(Submission).where(Submission.state == "submitted")).scalars().all()
+    assert len(pending) == summary.pending_submissions == 8
+    assert all(s.year == YEARS[-1] and s.items for s in pending)
+    ent2 = session.execute(select(User).where(User.username == "ent2")).scalar_one()
+    assert ent2.enterprise_id in {s.enterprise_id for s in pending}
+    returned = session.execute(select(Submission).where(Submission.state == "returned")).scalars().all()
+    assert len(returned) == 1 and returned[0].reason
+
+
+def test_demo_accounts(seeded) -> None:
+    session, _ = seeded
+    users = {u.username: u for u in session.execute(select(User)).scalars()}
+    assert set(users) == {"admin", "officer1", "officer2", "ent1", "ent2", "ent3", "ent4", "ent5"}
+    assert users["admin"].role == "admin" and users["officer1"].role == "officer"
+    assert bcrypt.checkpw(DEMO_PASSWORD.encode(), users["ent3"].password_hash.encode())
+    assert not any(u.must_change_password for u in users.values())
+    ent_ids = [users[f"ent{k}"].enterprise_id for k in range(1, 6)]
+    assert None not in ent_ids and len(set(ent_ids)) == 5
+    model = load_model()
+    revs = dict(session.execute(
+        select(IndicatorValue.enterprise_id, IndicatorValue.value_num).where(
+            IndicatorValue.year == YEARS[-1], IndicatorValue.code == model.stage_indicator,
+            IndicatorValue.enterprise_id.in_(ent_ids))
+    ).all())
+    stages = set()
+    for eid in ent_ids:
+        v = revs[eid]
+        stages.add(next(s.code for s in model.stages
+                        if v >= s.min_revenue and (s.max_revenue is None or v < s.max_revenue)))
+    assert len(stages) == 5
+
+
+def test_second_seed_refused(seeded) -> None:
+    session, _ = seeded
+    with pytest.raises(ValueError, match="空数据库"):
+        seed_demo(session, enterprises=N, with_runs=False)
+
+
+def _snapshot(path: Path, seed: int) -> tuple[list, list]:
+    engine = make_engine(f"sqlite:///{path}")
+    init_db(engine)
+    with Session(engine) as session:
+        seed_demo(session, enterprises=60, seed=seed, with_runs=False)
+        ents = session.execute(
+            select(Enterprise.credit_code, Enterprise.name, Enterprise.street, Enterprise.registered_on)
+            .order_by(Enterprise.id)).all()
+        vals = session.execute(
+            select(Enterprise.credit_code, IndicatorValue.year, IndicatorValue.code, IndicatorValue.value_num,
+                   IndicatorValue.value_text, IndicatorValue.source)
+            .join(Enterprise, Enterprise.id == IndicatorValue.enterprise_id)
+            .order_by(Enterprise.credit_code, IndicatorValue.year, IndicatorValue.code)).all()
+    engine.dispose()
+    return ents, vals
+
+
+def test_same_seed_same_data(tmp_path: Path) -> None:
+    a = _snapshot(tmp_path / "a.db", 5)
+    b = _snapshot(tmp_path / "b.db", 5)
+    c = _snapshot(tmp_path / "c.db", 6)
+    assert a == b
+    assert a[0] != c[0]
+
+
+@pytest.mark.skipif(not HAS_RUNS, reason="services.runs not available yet")
+def test_demo_runs(session: Session) -> None:
+    summary = seed_demo(session, enterprises=N, seed=3, with_runs=True)
+    assert set(summary.runs) == set(YEARS)
+    runs = {r.year: r for r in session.execute(select(ScoreRun)).scalars()}
+    assert runs[YEARS[0]].state == "final"
+    assert runs[YEARS[-1]].state == "notice"
+    assert runs[YEARS[-1]].notice_start is not None

@@ -1,0 +1,302 @@
+"""Department imports on both backends: formats, every bad-input kind, duplicates, outliers, atomicity."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+from sqlalchemy import func, insert, select
+from sqlmodel import Session
+
+from core.credit_code import make_code
+from db.models import AuditEvent, Enterprise, ImportBatch, IndicatorValue
+from services import imports
+from services.actor import Actor
+from services.errors import Conflict, PermissionDenied, ValidationFailed
+
+OFFICER = Actor(username="officer1", role="officer", user_id=1)
+YEAR = 2025
+N = 60
+CODES = [make_code(str(100 + i)) for i in range(N)]
+HEAD = ["统一社会信用代码", "企业名称", "研发费用总额", "营业收入", "利润总额", "实缴税收", "资产负债率",
+        "纳税信用A级", "纳税信用D级或欠税", "总成本费用"]
+
+
+@pytest.fixture
+def db(session: Session) -> Session:
+    session.execute(insert(Enterprise), [{"credit_code": c, "name": f"测试企业{i}"} for i, c in enumerate(CODES)])
+    session.commit()
+    return session
+
+
+def rows(n: int = N) -> list[list]:
+    out = []
+    for i in range(n):
+        out.append([CODES[i], f"测试企业{i}", 50 + i, 800 + 10 * i, -5 + i, 20 + i, 40 + (i % 30), "是" if i % 2 else "否",
+                    "否", 700 + i])
+    return out
+
+
+def to_xlsx(head: list, body: list[list], title: str | None = None) -> bytes:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    if title:
+        ws.append([title])
+    ws.append(head)
+    for r in body:
+        ws.append(r)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def to_csv(head: list, body: list[list], encoding: str = "utf-8-sig") -> bytes:
+    return pd.DataFrame(body, columns=head).to_csv(index=False).encode(encoding)
+
+
+def counts(session: Session) -> tuple[int, int, int]:
+    session.rollback()
+    values = session.execute(select(func.count()).select_from(IndicatorValue)).scalar_one()
+    current = session.execute(
+        select(func.count()).select_from(IndicatorValue).where(IndicatorValue.is_current.is_(True))).scalar_one()
+    return values, current, imports.committed_count(session)
+
+
+def commit(session: Session, data: bytes, name: str = "税务.xlsx", **kw) -> imports.ImportReport:
+    report = imports.commit_import(session, actor=OFFICER, department="税务", year=YEAR, file_name=name, data=data,
+                                   **kw)
+    session.commit()
+    return report
+
+
+# ------------------------------------------------------------------ good files
+def test_template_roundtrip_commits_values_traceable_to_batch(db: Session) -> None:
+    template = imports.template_xlsx(db, actor=OFFICER, department="税务")
+    wb = openpyxl.load_workbook(io.BytesIO(template))
+    assert wb.sheetnames == ["数据", "填写说明"]
+    ws = wb["数据"]
+    header = [c.value for c in ws[1]]
+    assert header[:2] == ["统一社会信用代码", "企业名称"] and "研发费用总额" in header
+    for r in rows():
+        ws.append(r)
+    buf = io.BytesIO()
+    wb.save(buf)
+    dry = imports.dry_run_import(db, actor=OFFICER, department="税务", year=YEAR, file_name="t.xlsx",
+                                 data=buf.getvalue())
+    db.commit()
+    assert dry.ok and dry.row_count == N and dry.status == "dry_run"
+    report = imports.commit_import(db, actor=OFFICER, data=buf.getvalue(), batch_id=dry.batch_id)
+    db.commit()
+    assert report.status == "committed"
+    values, current, committed = counts(db)
+    assert committed == 1 and values == current == N * 8
+    iv = db.execute(select(IndicatorValue).where(IndicatorValue.code == "G01").limit(1)).scalar_one()
+    assert iv.batch_id == dry.batch_id and iv.source == "税务" and iv.value_num >= 800
+    flag = db.execute(select(IndicatorValue.value_num).where(IndicatorValue.code == "A08")).scalars().all()
+    assert set(flag) == {0.0, 1.0}
+    assert db.execute(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "import.commit")
+                      ).scalar_one() == 1
+    assert db.get(ImportBatch, dry.batch_id).status == "committed"
+
+
+def test_reimport_retires_previous_rows_and_keeps_history(db: Session) -> None:
+    commit(db, to_xlsx(HEAD, rows()))
+    body = rows()
+    body[0][3] = 9999
+    commit(db, to_xlsx(HEAD, body), name="v2.xlsx")
+    values, current, committed = counts(db)
+    assert committed == 2 and values == 2 * N * 8 and current == N * 8
+    now = db.execute(select(IndicatorValue.value_num).where(
+        IndicatorValue.code == "G01", IndicatorValue.is_current.is_(True),
+        IndicatorValue.enterprise_id == db.execute(select(Enterprise.id).where(Enterprise.credit_code == CODES[0]))
+        .scalar_one())).scalar_one()
+    assert now == 9999
+
+
+def test_gbk_csv_with_text_numbers_and_fullwidth_digits(db: Session) -> None:
+    body = rows()
+    body[1][3] = "1,234.5"
+    body[2][3] = "１２３４"
+    body[3][2] = " 77 "
+    report = commit(db, to_csv(HEAD, body, encoding="gbk"), name="税务.csv")
+    assert report.error_count == 0 and report.row_count == N
+    got = db.execute(select(IndicatorValue.value_num).where(IndicatorValue.code == "G01")).scalars().all()
+    assert 1234.5 in got and 1234.0 in got
+
+
+def test_title_row_above_header_and_code_headers(db: Session) -> None:
+    head = ["统一社会信用代码", "企业名称", "T01", "营业收入（万元）", *HEAD[4:]]
+    report = commit(db, to_xlsx(head, rows(), title="2025年度税务数据报送表"))
+    assert report.row_count == N and report.mapped_columns["T01"] == "T01"
+    assert report.mapped_columns["营业收入（万元）"] == "G01"
+
+
+def test_xls_file(db: Session, tmp_path) -> None:
+    xlwt = pytest.importorskip("xlwt")
+    wb = xlwt.Workbook()
+    ws = wb.add_sheet("数据")
+    for j, h in enumerate(HEAD):
+        ws.write(0, j, h)
+    for i, r in enumerate(rows(), start=1):
+        for j, v in enumerate(r):
+            ws.write(i, j, v)
+    buf = io.BytesIO()
+    wb.save(buf)
+    report = commit(db, buf.getvalue(), name="税务.xls")
+    assert report.row_count == N and report.error_count == 0
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
+def test_xls_written_by_libreoffice(db: Session, tmp_path) -> None:
+    src = tmp_path / "lo.xlsx"
+    src.write_bytes(to_xlsx(HEAD, rows()))
+    subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo-profile",
+                    "--convert-to", "xls", "--outdir", str(tmp_path), str(src)],
+                   check=True, capture_output=True, timeout=120)
+    data = (tmp_path / "lo.xls").read_bytes()
+    assert data[:4] == b"\xd0\xcf\x11\xe0"
+    report = commit(db, data, name="lo.xls")
+    assert report.row_count == N and report.error_count == 0
+
+
+# ------------------------------------------------------------------ bad inputs: message + nothing changed
+BAD_FILES = {
+    "wrong_type": (lambda: b"%PDF-1.7 not a table", "不是表格文件"),
+    "empty": (lambda: b"", "空文件"),
+    "header_only": (lambda: to_xlsx(HEAD, []), "只有表头"),
+    "too_large": (lambda: b"a," * (26 * 1024 * 1024), "过大"),
+}
+
+
+@pytest.mark.parametrize("kind", list(BAD_FILES))
+def test_file_level_rejections(db: Session, kind: str) -> None:
+    make, message = BAD_FILES[kind]
+    data = make()
+    before = counts(db)
+    batches = db.execute(select(func.count()).select_from(ImportBatch)).scalar_one()
+    with pytest.raises(ValidationFailed, match=message):
+        imports.dry_run_import(db, actor=OFFICER, department="税务", year=YEAR, file_name="x.xlsx", data=data)
+    with pytest.raises(ValidationFailed, match=message):
+        commit(db, data)
+    assert counts(db) == before
+    assert db.execute(select(func.count()).select_from(ImportBatch)).scalar_one() == batches
+
+
+def _mutate(kind: str) -> tuple[list[list], str, str]:
+    body = rows()
+    if kind == "unknown_code":
+        body[4][0] = make_code("999999")
+        return body, "统一社会信用代码", "系统中没有"
+    if kind == "invalid_check_digit":
+        code = body[4][0]
+        body[4][0] = code[:17] + ("1" if code[17] != "1" else "2")
+        return body, "统一社会信用代码", "校验位错误"
+    if kind == "duplicate":
+        body[5] = list(body[4])
+        return body, "统一社会信用代码", "重复"
+    if kind == "non_numeric":
+        body[4][3] = "一百万"
+        return body, "营业收入", "不是数字"
+    if kind == "negative":
+        body[4][2] = -3
+        return body, "研发费用总额", "不能为负数"
+    if kind == "share_out_of_range":
+        body[4][6] = 130
+        return body, "资产负债率", "0–100"
+    if kind == "category":
+        body[4][7] = "也许"
+        return body, "纳税信用A级", "是”或“否"
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("kind", ["unknown_code", "invalid_check_digit", "duplicate", "non_numeric", "negative",
+                                  "share_out_of_range", "category"])
+def test_row_level_rejections(db: Session, kind: str) -> None:
+    body, column, message = _mutate(kind)
+    data = to_xlsx(HEAD, body)
+    before = counts(db)
+    dry = imports.dry_run_import(db, actor=OFFICER, department="税务", year=YEAR, file_name="bad.xlsx", data=data)
+    db.commit()
+    assert not dry.ok
+    row = 7 if kind == "duplicate" else 6  # the later of two duplicate rows is reported
+    hit = [e for e in dry.errors if e["row"] == row and message in e["problem"]]
+    assert hit and hit[0]["column"] == column and hit[0]["fix"]
+    with pytest.raises(ValidationFailed, match=message) as info:
+        imports.commit_import(db, actor=OFFICER, data=data, batch_id=dry.batch_id)
+    assert "整批未导入" in str(info.value) and info.value.problems
+    assert counts(db) == before
+    assert db.get(ImportBatch, dry.batch_id).status == "dry_run"
+    csv = imports.report_csv(db.get(ImportBatch, dry.batch_id)).decode("utf-8-sig")
+    assert "行号" in csv and message.split("”")[0] in csv
+
+
+def test_unknown_department_and_permissions(db: Session) -> None:
+    with pytest.raises(ValidationFailed, match="未知的部门"):
+        imports.template_xlsx(db, actor=OFFICER, department="外星")
+    ent = Actor(username="ent1", role="enterprise", enterprise_id=1)
+    with pytest.raises(PermissionDenied):
+        imports.dry_run_import(db, actor=ent, department="税务", year=YEAR, file_name="a.xlsx", data=b"x")
+
+
+def test_missing_code_column(db: Session) -> None:
+    with pytest.raises(ValidationFailed, match="统一社会信用代码"):
+        commit(db, to_xlsx(HEAD[1:], [r[1:] for r in rows()]))
+
+
+# ------------------------------------------------------------------ duplicates, outliers, atomicity
+def test_same_file_twice_needs_confirmation(db: Session) -> None:
+    data = to_xlsx(HEAD, rows())
+    commit(db, data)
+    before = counts(db)
+    dry = imports.dry_run_import(db, actor=OFFICER, department="税务", year=YEAR, file_name="again.xlsx", data=data)
+    db.commit()
+    assert dry.duplicate_of and dry.duplicate_of["batch_id"]
+    with pytest.raises(Conflict, match="已于"):
+        imports.commit_import(db, actor=OFFICER, data=data, batch_id=dry.batch_id)
+    db.rollback()
+    assert counts(db) == before
+    imports.commit_import(db, actor=OFFICER, data=data, batch_id=dry.batch_id, confirm_duplicate=True)
+    db.commit()
+    assert counts(db)[2] == 2
+
+
+def test_outlier_flagged_not_rejected(db: Session) -> None:
+    body = rows()
+    body[7][2] = 5_000_000  # R&D far beyond the stage's usual range
+    report = commit(db, to_xlsx(HEAD, body))
+    assert report.error_count == 0 and report.flagged_count >= 1
+    assert any(f["row"] == 9 and f["column"] == "研发费用总额" for f in report.flags)
+    flagged = db.execute(select(IndicatorValue).where(IndicatorValue.flagged.is_(True))).scalars().all()
+    assert [(v.code, v.value_num) for v in flagged] == [("T01", 5_000_000)]
+
+
+def test_commit_failing_midway_leaves_nothing(db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    commit(db, to_xlsx(HEAD, rows()))
+    before = counts(db)
+    body = rows()
+    body[0][3] = 4321
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("killed half-way")
+
+    monkeypatch.setattr(imports, "_insert_values", boom)
+    with pytest.raises(RuntimeError):
+        imports.commit_import(db, actor=OFFICER, department="税务", year=YEAR, file_name="v2.xlsx",
+                              data=to_xlsx(HEAD, body))
+    # Even the caller's own transaction is still usable and holds none of the half-done work.
+    db.commit()
+    assert counts(db) == before
+    assert db.execute(select(func.count()).select_from(IndicatorValue).where(
+        IndicatorValue.value_num == 4321)).scalar_one() == 0
+
+
+def test_list_batches(db: Session) -> None:
+    commit(db, to_xlsx(HEAD, rows()))
+    frame = imports.list_batches(db, actor=OFFICER)
+    assert list(frame["status"]) == ["committed"] and frame["row_count"].iloc[0] == N
+    assert np.issubdtype(frame["id"].dtype, np.integer)

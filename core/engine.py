@@ -199,9 +199,10 @@ def prepare_inputs(model: ScoringModel, inputs: pd.DataFrame) -> pd.DataFrame:
     cols: dict[str, Any] = {}
     for key in ("credit_code", "name"):
         if key in inputs.columns:
-            cols[key] = inputs[key].to_numpy(dtype=object)
+            src = inputs[key]
+            cols[key] = src if src.dtype == object else _obj(src.to_numpy(dtype=object))
         else:
-            cols[key] = np.full(n, "", dtype=object)
+            cols[key] = _obj(np.full(n, "", dtype=object))
     errors: list[tuple[int, str, str]] = []
     nan = np.full(n, np.nan)
     for ind in model.indicators:
@@ -267,24 +268,24 @@ def compute_derivations(
 
 
 # ======================================================================= rules (vectorised)
-def _bands_f(bands: list[Band], direction: str, v: np.ndarray) -> np.ndarray:
-    """f of the best band reached; NaN → 0."""
-    at = np.array([b.at for b in bands])
-    fr = np.array([b.f for b in bands])
+def _bands_into(bands: list[Band], direction: str, v: np.ndarray, f: np.ndarray) -> None:
+    """f ← fraction of the best band reached (NaN → 0), written in place without big temporaries."""
+    f.fill(0.0)
+    # walk from the worst band to the best; later (better) bands overwrite
     if direction == "higher":
-        # thresholds ascending; pos = number of thresholds ≤ v
-        pos = np.searchsorted(at[::-1], v, side="right")
-        table = np.concatenate(([0.0], fr[::-1]))
+        for b in reversed(bands):
+            np.copyto(f, b.f, where=v >= b.at)
     else:
-        pos = np.searchsorted(at, v, side="left")  # number of thresholds < v
-        table = np.concatenate((fr, [0.0]))
-    f = table[pos]
-    f[np.isnan(v)] = 0.0
-    return f
+        for b in reversed(bands):
+            np.copyto(f, b.f, where=v <= b.at)
 
 
 def _percentile_task(v: np.ndarray, idx: np.ndarray | None, out: np.ndarray) -> None:
-    """Mid-rank percentile of the positive values of v[idx], written into out[idx]."""
+    """Mid-rank percentile of the positive values of v[idx], written into out[idx].
+
+    One argsort per (indicator, stage); tie runs in sorted order give `below` (run start) and
+    `equal` (run length) for every member at once.
+    """
     sub = v if idx is None else v[idx]
     pos = np.flatnonzero(sub > 0)
     m = len(pos)
@@ -292,20 +293,23 @@ def _percentile_task(v: np.ndarray, idx: np.ndarray | None, out: np.ndarray) -> 
         return
     vals = sub[pos]
     order = np.argsort(vals)
+    target = pos[order] if idx is None else idx[pos[order]]
+    if m == 1:
+        out[target] = 1.0
+        return
     s = vals[order]
-    # tie runs in sorted order: lo = first index of the run, hi = one past its end
     new = np.empty(m, dtype=bool)
     new[0] = True
     np.not_equal(s[1:], s[:-1], out=new[1:])
     starts = np.flatnonzero(new)
-    lens = np.diff(np.append(starts, m))
-    if m == 1:
-        f_sorted = np.ones(1)
+    if len(starts) == m:  # no ties: below = position
+        f_sorted = np.arange(m, dtype=np.float64)
+        f_sorted /= m - 1
     else:
-        lo = np.repeat(starts.astype(np.float64), lens)
-        eq = np.repeat(lens.astype(np.float64), lens)
-        f_sorted = (lo + 0.5 * (eq - 1.0)) / (m - 1)
-    target = pos[order] if idx is None else idx[pos[order]]
+        lens = np.diff(np.append(starts, m))
+        # (below + 0.5·(equal − 1)) is constant within a run
+        run_f = (starts + 0.5 * (lens - 1)) / (m - 1)
+        f_sorted = np.repeat(run_f, lens)
     out[target] = f_sorted
 
 
@@ -325,11 +329,11 @@ def _label_column(labels: list[str], codes: np.ndarray) -> pd.Series:
     return _obj(np.array(labels, dtype=object)[codes])
 
 
-def _mask_labels(bits: np.ndarray, names: list[str], sep: str) -> np.ndarray:
+def _mask_labels(bits: np.ndarray, names: list[str], sep: str) -> pd.Series:
     """Join the names of set bits per row, computing each distinct combination once."""
-    uniq, inv = np.unique(bits, return_inverse=True)
+    inv, uniq = pd.factorize(bits)  # hashing: far cheaper than np.unique's sort at 1M rows
     texts = [sep.join(nm for k, nm in enumerate(names) if int(u) >> k & 1) for u in uniq]
-    return _obj(np.array(texts, dtype=object)[inv.reshape(-1)])
+    return _label_column(texts, inv)
 
 
 def score(model: ScoringModel, inputs: pd.DataFrame) -> pd.DataFrame:
@@ -338,111 +342,129 @@ def score(model: ScoringModel, inputs: pd.DataFrame) -> pd.DataFrame:
     n = len(X)
     stage_codes = model.stage_codes
     S = len(stage_codes)
-    st = _stage_index(model, X[model.stage_indicator].to_numpy(dtype=np.float64))
-    groups = [np.flatnonzero(st == k) for k in range(S)] if S > 1 else [None]
 
-    # --- percentile rules first, in parallel (the sorts dominate the run time)
-    perc = [i for i in model.indicators if isinstance(i.rule, PercentileRule)]
-    perc_f = {i.code: np.zeros(n) for i in perc}
+    def col(name: str) -> np.ndarray:
+        return X[name].to_numpy(dtype=np.float64)
+
+    st = _stage_index(model, col(model.stage_indicator))
+    groups = [np.flatnonzero(st == k) for k in range(S)]
+
+    # Percentile rules are the expensive part (sorts): start them on worker threads and compute the
+    # other rules on this thread meanwhile (numpy releases the GIL in sorts and ufuncs).
+    fcols: dict[str, np.ndarray] = {"f_" + i.code: np.zeros(n) for i in model.indicators}
     tasks = [
-        (X[i.code].to_numpy(dtype=np.float64), g, perc_f[i.code])
-        for i in perc
+        (col(i.code), g, fcols["f_" + i.code])
+        for i in model.indicators
+        if isinstance(i.rule, PercentileRule)
         for g in groups
-        if g is None or len(g)
+        if len(g)
     ]
-    if n >= 50_000 and len(tasks) > 1:
-        with ThreadPoolExecutor(_THREADS) as ex:
-            list(ex.map(lambda t: _percentile_task(*t), tasks))
-    else:
+    pool = ThreadPoolExecutor(_THREADS) if n >= 20_000 and tasks else None
+    futures = [pool.submit(_percentile_task, *t) for t in tasks] if pool else []
+    if pool is None:
         for t in tasks:
             _percentile_task(*t)
 
-    out: dict[str, Any] = {}
-    fcols: dict[str, np.ndarray] = {}
-    pcols: dict[str, np.ndarray] = {}
     technology = np.zeros(n)
     growth = np.zeros(n)
     bonus = np.zeros(n)
     deduction = np.zeros(n)
     subtotal = {"technology": technology, "growth": growth, "bonus": bonus, "deduction": deduction}
     core_inds = model.by_class("technology", "growth")
-    missing_bits = np.zeros(n, dtype=np.int64)
     veto_inds = model.by_class("veto")
+    missing_bits = np.zeros(n, dtype=np.int64)
     veto_bits = np.zeros(n, dtype=np.int64)
+    per_stage = np.empty(n)  # scratch: a per-stage parameter spread over the rows
+    pcols: dict[str, np.ndarray] = {}
 
-    def col(name: str) -> np.ndarray:
-        return X[name].to_numpy(dtype=np.float64)
+    def spread(values: list[float]) -> np.ndarray:
+        np.take(np.asarray(values, dtype=np.float64), st, out=per_stage)
+        return per_stage
 
+    # pass 1: f of every non-percentile rule
     for ind in model.indicators:
         r = ind.rule
-        v = col(ind.code)
-        miss = None
         if isinstance(r, PercentileRule):
-            f = perc_f.pop(ind.code)
-            miss = np.isnan(v)
-        elif isinstance(r, BandsRule):
-            f = _bands_f(r.bands, r.direction, v)
-            miss = np.isnan(v)
+            continue
+        v = col(ind.code)
+        f = fcols["f_" + ind.code]
+        if isinstance(r, BandsRule):
+            _bands_into(r.bands, r.direction, v, f)
             if r.alternative is not None:
                 a = r.alternative
                 num, den = col(a.numerator), col(a.denominator)
-                use = (col(a.field) < a.below) & (den > 0) & ~np.isnan(num)
-                if use.any():
-                    with np.errstate(divide="ignore", invalid="ignore"):
-                        alt = _bands_f(a.bands, "higher", num[use] / den[use] * a.scale)
+                use = np.flatnonzero((col(a.field) < a.below) & (den > 0) & ~np.isnan(num))
+                if len(use):
+                    alt = np.empty(len(use))
+                    _bands_into(a.bands, "higher", num[use] / den[use] * a.scale, alt)
                     f[use] = alt
-                    miss[use] = False
             if r.zero_base is not None:
                 z = r.zero_base
-                use = (col(z.field) == 0) & (col(z.current) > 0)
-                f[use] = z.f
-                miss[use] = False
+                f[(col(z.field) == 0) & (col(z.current) > 0)] = z.f
             if r.cap_below is not None:
                 c = r.cap_below
-                np.minimum(f, np.where(col(c.field) < c.below, c.max_f, 1.0), out=f)
+                capped = col(c.field) < c.below
+                f[capped] = np.minimum(f[capped], c.max_f)
         elif isinstance(r, LinearCapRule):
-            cap = np.array([r.caps[s] for s in stage_codes])[st] if r.caps else float(r.cap or 1.0)
-            f = np.clip(np.nan_to_num(v) / cap, 0.0, 1.0)
-            miss = np.isnan(v)
-        elif isinstance(r, TierRule):
-            f = np.clip(v, 0.0, 1.0)
-        elif isinstance(r, ItemsRule):
-            div = float(ind.max_points or 1.0) if r.weights_in_points else 1.0
-            f = np.clip(v / div, 0.0, 1.0)
-        else:  # FlagRule
-            div = float(ind.max_points or 1.0) if r.components else 1.0
-            f = np.clip(v / div, 0.0, 1.0)
+            np.divide(v, spread([r.caps[s] for s in stage_codes]) if r.caps else float(r.cap or 1.0), out=f)
+            f[np.isnan(f)] = 0.0
+            np.clip(f, 0.0, 1.0, out=f)
+        else:  # tier / items / flag: the prepared measure, scaled when it is in points
+            div = 1.0
+            if (isinstance(r, ItemsRule) and r.weights_in_points) or (isinstance(r, FlagRule) and r.components):
+                div = float(ind.max_points or 1.0)
+            np.divide(v, div, out=f)
+            f[np.isnan(f)] = 0.0
+            np.clip(f, 0.0, 1.0, out=f)
 
+    for fut in futures:
+        fut.result()
+    if pool is not None:
+        pool.shutdown()
+
+    # pass 2: points, subtotals, missing and veto bits
+    for ind in model.indicators:
+        f = fcols["f_" + ind.code]
+        if ind.cls == "veto":
+            pcols["pts_" + ind.code] = np.zeros(n)
+            veto_bits[f > 0] |= 1 << veto_inds.index(ind)
+            continue
+        pts = np.empty(n)
         if ind.is_core:
-            pts = f * np.array([ind.points[s] for s in stage_codes])[st]
-            if miss is not None and ind.rule.type in NUMERIC_RULES:
-                missing_bits |= miss.astype(np.int64) << core_inds.index(ind)
-        elif ind.cls == "veto":
-            pts = np.zeros(n)
-            veto_bits |= (f > 0).astype(np.int64) << veto_inds.index(ind)
+            np.multiply(f, spread([ind.points[s] for s in stage_codes]), out=pts)
+            if ind.rule.type in NUMERIC_RULES:
+                miss = np.isnan(col(ind.code))
+                r = ind.rule
+                if isinstance(r, BandsRule) and r.alternative is not None:
+                    a = r.alternative
+                    miss &= ~((col(a.field) < a.below) & (col(a.denominator) > 0) & ~np.isnan(col(a.numerator)))
+                if isinstance(r, BandsRule) and r.zero_base is not None:
+                    miss &= ~((col(r.zero_base.field) == 0) & (col(r.zero_base.current) > 0))
+                missing_bits[miss] |= 1 << core_inds.index(ind)
         else:
-            pts = f * float(ind.max_points or 0.0)
-        if ind.cls != "veto":
-            subtotal[ind.cls] += pts
-        fcols["f_" + ind.code] = f
-        pcols["pts_" + ind.code] = np.round(pts, 4)
+            np.multiply(f, float(ind.max_points or 0.0), out=pts)
+        subtotal[ind.cls] += pts
+        pcols["pts_" + ind.code] = pts
 
     core = technology + growth
     np.minimum(bonus, model.bonus_cap, out=bonus)
-    total = np.maximum(core + bonus - deduction, 0.0)
-    out["credit_code"] = _obj(X["credit_code"].to_numpy(dtype=object))
-    out["name"] = _obj(X["name"].to_numpy(dtype=object))
-    out["stage"] = _label_column(stage_codes, st)
+    total = core + bonus
+    total -= deduction
+    np.maximum(total, 0.0, out=total)
+    out: dict[str, Any] = {
+        "credit_code": X["credit_code"],
+        "name": X["name"],
+        "stage": _label_column(stage_codes, st),
+    }
     for k, arr in (("technology", technology), ("growth", growth), ("core", core), ("bonus", bonus),
                    ("deduction", deduction), ("total", total)):
-        out[k] = np.round(arr, 2)
+        out[k] = np.round(arr, 2, out=arr)
     out["veto"] = veto_bits != 0
     out["veto_reason"] = _mask_labels(veto_bits, [i.name for i in veto_inds], "；")
-    out["missing_count"] = np.bitwise_count(missing_bits.astype(np.uint64)).astype(np.int64)
+    out["missing_count"] = np.bitwise_count(missing_bits).astype(np.int64)
     out["missing"] = _mask_labels(missing_bits, [i.code for i in core_inds], ",")
     scored = pd.DataFrame({**out, **fcols, **pcols}, index=pd.RangeIndex(n), copy=False)
-    ranked = rank(model, scored, values=X, _stage_index=st)
-    return ranked
+    return rank(model, scored, values=X, _stage_index=st)
 
 
 # ======================================================================= ranking and lists
@@ -458,67 +480,76 @@ def _sort_key(model: ScoringModel, key: str, scored: pd.DataFrame, values: pd.Da
         src = values[key]
     else:
         return np.full(len(scored), np.nan)
-    if key == "credit_code":
-        return src.astype(object).where(src.notna(), "").astype(str).to_numpy(dtype=str)
+    if key == "credit_code" or not (
+        pd.api.types.is_numeric_dtype(src.dtype) or pd.api.types.is_bool_dtype(src.dtype)
+    ):
+        # text key: an object array; the tied subset is converted to fixed-width unicode later
+        return src.to_numpy(dtype=object)
     return _to_float(src)
 
 
 def _order_eligible(
     model: ScoringModel, scored: pd.DataFrame, values: pd.DataFrame | None, st: np.ndarray, elig: np.ndarray
 ) -> np.ndarray:
-    """Row indices of eligible rows sorted by stage, then the model's tie-break order."""
-    keys = list(model.tie_break) or []
-    # 1) pack stage and the leading exact (cents) keys into one int64
+    """Row indices of the eligible rows sorted by stage, then by the model's tie-break order.
+
+    Stage and the leading cent-exact keys (total, technology …) are packed into one int64 and sorted
+    once; each further key (T02, G01, credit_code) only re-sorts the runs that are still tied.
+    """
+    keys = list(model.tie_break)
     packed = st[elig].astype(np.int64)
-    bits_used = max(1, int(len(model.stages)).bit_length())
+    bits_used = max(1, len(model.stages).bit_length())
     k = 0
     while k < len(keys) and keys[k].key in EXACT_KEYS and keys[k].key in scored.columns:
         cents = np.rint(scored[keys[k].key].to_numpy(dtype=np.float64)[elig] * 100)
-        cents = np.nan_to_num(cents, nan=-1.0)
+        np.nan_to_num(cents, copy=False, nan=-1.0)  # missing sorts last when descending
         lo, hi = (float(cents.min()), float(cents.max())) if len(cents) else (0.0, 0.0)
-        width = int(hi - lo + 2).bit_length()
+        width = int(hi - lo + 1).bit_length()
         if bits_used + width > 62:
             break
         c = (cents - lo).astype(np.int64)
         if keys[k].order == "desc":
-            c = int(hi - lo) - c
-        packed = (packed << width) | c
+            np.subtract(int(hi - lo), c, out=c)
+        packed <<= width
+        packed |= c
         bits_used += width
         k += 1
-    order = elig[np.argsort(packed, kind="stable")]
-    if len(order) < 2:
+    perm = np.argsort(packed, kind="stable")
+    order = elig[perm]
+    m = len(order)
+    if m < 2:
         return order
-    ps = packed[np.argsort(packed, kind="stable")]
-    boundary = np.empty(len(order), dtype=bool)
+    ps = packed[perm]
+    boundary = np.empty(m, dtype=bool)  # True where a new run of equal keys starts
     boundary[0] = True
     np.not_equal(ps[1:], ps[:-1], out=boundary[1:])
-    # 2) remaining keys: re-sort only the runs that are still tied
+    del ps, packed, perm
     for tb in keys[k:]:
-        if boundary.all():
+        single = boundary.copy()
+        single[:-1] &= boundary[1:]  # run of length one: starts here and the next one starts too
+        P = np.flatnonzero(~single)
+        if len(P) == 0:
             break
-        kv = _sort_key(model, tb.key, scored, values)
-        if kv.dtype.kind == "f":
-            kv = -kv if tb.order == "desc" else kv.copy()
-            kv[np.isnan(kv)] = np.inf  # missing sorts last either way
-        tied_start = boundary.copy()
-        nxt = np.empty_like(boundary)
-        nxt[:-1] = boundary[1:]
-        nxt[-1] = True
-        in_tie = ~(boundary & nxt)  # position belongs to a run longer than one
-        P = np.flatnonzero(in_tie)
-        blk = np.cumsum(tied_start)[P]
+        blk = np.cumsum(boundary[P], dtype=np.int64)  # run id, restricted to tied positions
         sub = order[P]
+        kv = _sort_key(model, tb.key, scored, values)
         subkey = kv[sub]
-        if kv.dtype.kind in "US" and tb.order == "desc":
-            so = np.lexsort((subkey, blk))[::-1]
-            so = so[np.argsort(blk[so], kind="stable")]
+        if subkey.dtype == object:
+            subkey = np.array(["" if x is None or x != x else str(x) for x in subkey], dtype=str)
+            if tb.order == "desc":
+                # rank the strings, then sort the ranks descending
+                _, subkey = np.unique(subkey, return_inverse=True)
+                subkey = -subkey.reshape(-1)
         else:
-            so = np.lexsort((subkey, blk))
+            if tb.order == "desc":
+                subkey = -subkey
+            subkey[np.isnan(subkey)] = np.inf  # missing sorts last either way
+        so = np.lexsort((subkey, blk))
         order[P] = sub[so]
-        sk = subkey[so]
+        sk, bk = subkey[so], blk[so]
         newb = np.empty(len(P), dtype=bool)
         newb[0] = True
-        newb[1:] = (sk[1:] != sk[:-1]) | (blk[1:] != blk[:-1])
+        newb[1:] = (sk[1:] != sk[:-1]) | (bk[1:] != bk[:-1])
         boundary[P] = newb
     return order
 

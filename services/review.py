@@ -1,0 +1,360 @@
+"""填报审核: the review queue, one submission with its evidence and diff, approve / return / unapprove.
+
+Optimistic locking: every decision names the ``version`` the officer saw, and the state change is one
+``UPDATE submission … WHERE id = ? AND version = ?``. Zero rows means someone else acted first: the
+caller gets ``Conflict("已被他人处理…")`` and nothing is written (the values are written only after the
+guarded update succeeded, in the same transaction). The UPDATE takes the row (PostgreSQL) or database
+(SQLite) write lock first, so two officers racing serialise there and the second sees the new version.
+
+Approval writes the items to ``IndicatorValue`` (source 自报, ``submission_id`` set; the previous current
+row of each code becomes history) through the same bulk path as imports.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
+
+from core import importing
+from core.workflows import SUBMISSION, TransitionError, transition
+from db.models import (
+    SELF_REPORT_SOURCE,
+    Attachment,
+    Carrier,
+    Enterprise,
+    IndicatorValue,
+    Submission,
+    utcnow,
+)
+from services import audit
+from services.actor import Actor, require_enterprise_access, require_staff
+from services.errors import Conflict, NotFound, ValidationFailed
+from services.imports import _model, replace_values
+
+TAKEN = "已被他人处理：该填报已被其他工作人员审核或已被企业修改，请刷新后查看最新状态。"
+
+
+@dataclass
+class ReviewDetail:
+    submission: Submission
+    credit_code: str
+    enterprise_name: str
+    items: pd.DataFrame  # code, name, unit, value, last_approved, current, current_source, changed, comment
+    attachments: list[dict]
+    allowed_actions: list[str]
+
+
+@dataclass
+class BulkResult:
+    approved: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)  # submission id → Chinese message
+
+    @property
+    def message(self) -> str:
+        text = f"已通过 {len(self.approved)} 条"
+        if self.failed:
+            text += f"，{len(self.failed)} 条未处理（已被他人处理或状态已变化）"
+        return text
+
+
+# --------------------------------------------------------------------------- queue
+def list_reviews(
+    session: Session,
+    *,
+    actor: Actor,
+    states: tuple[str, ...] | list[str] | None = ("submitted",),
+    year: int | None = None,
+    stage: str | None = None,
+    carrier_id: int | None = None,
+    submitted_from: date | None = None,
+    submitted_to: date | None = None,
+) -> pd.DataFrame:
+    """The review queue, oldest submission first.
+
+    Columns: id, enterprise_id, credit_code, name, carrier, stage, stage_name, year, state, state_label,
+    submitted_at, reviewer, reviewed_at, version, item_count. ``stage`` is the stage of the current
+    stage-indicator value of that year (empty when unknown).
+    """
+    require_staff(actor)
+    stmt = (
+        select(Submission.id, Submission.enterprise_id, Enterprise.credit_code, Enterprise.name,
+               Carrier.name.label("carrier"), Submission.year, Submission.state, Submission.submitted_at,
+               Submission.reviewer, Submission.reviewed_at, Submission.version, Submission.items)
+        .join(Enterprise, Enterprise.id == Submission.enterprise_id)
+        .outerjoin(Carrier, Carrier.id == Enterprise.carrier_id)
+        .order_by(Submission.submitted_at, Submission.id)
+    )
+    if states:
+        stmt = stmt.where(Submission.state.in_(list(states)))
+    else:
+        stmt = stmt.where(Submission.state != "draft")
+    if year is not None:
+        stmt = stmt.where(Submission.year == year)
+    if carrier_id is not None:
+        stmt = stmt.where(Enterprise.carrier_id == carrier_id)
+    if submitted_from is not None:
+        stmt = stmt.where(Submission.submitted_at >= _day_start(submitted_from))
+    if submitted_to is not None:
+        stmt = stmt.where(Submission.submitted_at < _day_start(submitted_to + timedelta(days=1)))
+    columns = ["id", "enterprise_id", "credit_code", "name", "carrier", "year", "state", "submitted_at",
+               "reviewer", "reviewed_at", "version", "items"]
+    frame = pd.DataFrame([tuple(r) for r in session.execute(stmt).all()], columns=columns)
+    frame["item_count"] = frame["items"].map(lambda d: sum(v is not None for v in (d or {}).values())).astype("int64")
+    frame = frame.drop(columns="items")
+    frame["state_label"] = frame["state"].map(SUBMISSION.labels)
+    model = _model(session)
+    frame["stage"] = _stages(session, model, frame)
+    names = {s.code: s.name for s in model.stages}
+    frame["stage_name"] = frame["stage"].map(names).fillna("")
+    if stage:
+        frame = frame[frame["stage"] == stage]
+    return frame.reset_index(drop=True)
+
+
+def _day_start(d: date) -> datetime:
+    from datetime import UTC
+
+    return datetime.combine(d, time.min, tzinfo=UTC)
+
+
+def _stages(session: Session, model: Any, frame: pd.DataFrame) -> pd.Series:
+    if frame.empty:
+        return pd.Series([], dtype=object)
+    ids = frame["enterprise_id"].astype("int64").unique().tolist()
+    years = frame["year"].unique().tolist()
+    rows = session.execute(
+        select(IndicatorValue.enterprise_id, IndicatorValue.year, IndicatorValue.value_num)
+        .where(IndicatorValue.code == model.stage_indicator, IndicatorValue.is_current.is_(True),
+               IndicatorValue.year.in_(years), IndicatorValue.enterprise_id.in_(ids))
+    ).all()
+    revenue = pd.Series({(e, y): v for e, y, v in rows}, dtype=float)
+    keys = pd.MultiIndex.from_arrays([frame["enterprise_id"], frame["year"]])
+    rev = revenue.reindex(keys) if len(revenue) else pd.Series(np.nan, index=keys)
+    return pd.Series(importing.stage_series(model, rev.reset_index(drop=True)).to_numpy(), index=frame.index)
+
+
+# --------------------------------------------------------------------------- one submission
+def _fresh(session: Session, submission_id: int) -> Submission:
+    sub = session.execute(
+        select(Submission).where(Submission.id == submission_id).execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if sub is None:
+        raise NotFound(f"填报记录 #{submission_id} 不存在")
+    return sub
+
+
+def _canon(v: Any) -> Any:
+    """Comparable form of a value: float for numbers, sorted JSON for structures, stripped text."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    if isinstance(v, bool):
+        return 1.0 if v else 0.0
+    if isinstance(v, (int, float)):
+        return float(v)
+    if isinstance(v, (list, dict)):
+        return json.dumps(v, ensure_ascii=False, sort_keys=True)
+    text = str(v).strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        return json.dumps(json.loads(text), ensure_ascii=False, sort_keys=True)
+    except ValueError:
+        return text
+
+
+def display_value(v: Any) -> str:
+    """Short text for a table cell."""
+    c = _canon(v)
+    if c is None:
+        return ""
+    if isinstance(c, float):
+        return f"{c:g}"
+    if c.startswith("["):
+        items = json.loads(c)
+        levels = "、".join(str(i.get("level", "")) for i in items if isinstance(i, dict))
+        return f"{len(items)} 项" + (f"（{levels}）" if levels else "")
+    return c
+
+
+def get_review(session: Session, *, actor: Actor, submission_id: int) -> ReviewDetail:
+    """A submission with its items next to the last approved and the current values, and its evidence."""
+    sub = _fresh(session, submission_id)
+    require_enterprise_access(actor, sub.enterprise_id)
+    ent = session.get(Enterprise, sub.enterprise_id)
+    items = {k: v for k, v in (sub.items or {}).items()}
+    codes = list(items)
+    rows = session.execute(
+        select(IndicatorValue.code, IndicatorValue.value_num, IndicatorValue.value_text, IndicatorValue.source,
+               IndicatorValue.is_current, IndicatorValue.id)
+        .where(IndicatorValue.enterprise_id == sub.enterprise_id, IndicatorValue.year == sub.year,
+               IndicatorValue.code.in_(codes))
+        .order_by(IndicatorValue.id)
+    ).all() if codes else []
+    current: dict[str, tuple[Any, str]] = {}
+    approved: dict[str, Any] = {}
+    for code, num, text, source, is_current, _id in rows:
+        value = text if text is not None else num
+        if is_current:
+            current[code] = (value, source)
+        if source == SELF_REPORT_SOURCE:
+            approved[code] = value  # ordered by id: the last one wins
+    model = _model(session)
+    names = {i.code: (i.name, i.unit) for i in model.indicators}
+    names.update({b.code: (b.name, b.unit) for b in model.base_fields})
+    comments = sub.field_comments or {}
+    records = []
+    for code, value in items.items():
+        name, unit = names.get(code, (code, ""))
+        last = approved.get(code)
+        cur, src = current.get(code, (None, ""))
+        baseline = last if code in approved else cur
+        records.append({
+            "code": code, "name": name, "unit": unit, "value": display_value(value),
+            "last_approved": display_value(last), "current": display_value(cur), "current_source": src or "",
+            "changed": _canon(value) != _canon(baseline), "comment": comments.get(code, ""),
+        })
+    frame = pd.DataFrame(records, columns=["code", "name", "unit", "value", "last_approved", "current",
+                                            "current_source", "changed", "comment"])
+    attachments = [
+        {"id": a.id, "file_name": a.file_name, "content_type": a.content_type, "size": a.size,
+         "item_code": a.item_code, "created_at": a.created_at}
+        for a in session.execute(
+            select(Attachment).where(Attachment.submission_id == sub.id).order_by(Attachment.id)).scalars()
+    ]
+    return ReviewDetail(submission=sub, credit_code=ent.credit_code if ent else "",
+                        enterprise_name=ent.name if ent else "", items=frame, attachments=attachments,
+                        allowed_actions=SUBMISSION.allowed_actions(sub.state))
+
+
+def get_attachment(session: Session, *, actor: Actor, attachment_id: int) -> Attachment:
+    """One evidence file (staff, or the owning enterprise)."""
+    att = session.get(Attachment, attachment_id)
+    if att is None:
+        raise NotFound(f"附件 #{attachment_id} 不存在")
+    require_enterprise_access(actor, att.enterprise_id)
+    return att
+
+
+# --------------------------------------------------------------------------- decisions
+def _decide(session: Session, *, actor: Actor, submission_id: int, expected_version: int, action: str,
+            reason: str | None = None, extra: dict | None = None) -> tuple[Submission, str, str]:
+    """Check state and version, then the guarded UPDATE. Returns (submission, before, after state)."""
+    require_staff(actor)
+    if action in SUBMISSION.reason_required and not (reason and reason.strip()):
+        raise ValidationFailed(f"「{SUBMISSION.action_labels[action]}」必须填写理由。")
+    sub = _fresh(session, submission_id)
+    if sub.version != expected_version:
+        raise Conflict(TAKEN)
+    try:
+        new_state = transition(SUBMISSION, sub.state, action, reason=reason)
+    except TransitionError as exc:
+        raise Conflict(str(exc)) from None
+    now = utcnow()
+    values = {"state": new_state, "version": Submission.version + 1, "reviewer": actor.username,
+              "reviewed_at": now, "updated_at": now, **(extra or {})}
+    try:
+        result = session.execute(
+            update(Submission).where(Submission.id == submission_id, Submission.version == expected_version)
+            .values(**values).execution_options(synchronize_session=False)
+        )
+    except OperationalError as exc:
+        # SQLite under heavy contention: the other writer held the lock past the busy timeout.
+        if "locked" in str(exc).lower():
+            raise Conflict(TAKEN) from None
+        raise
+    if result.rowcount != 1:
+        raise Conflict(TAKEN)
+    before = sub.state
+    sub = _fresh(session, submission_id)
+    return sub, before, new_state
+
+
+def _value_rows(items: dict, enterprise_id: int) -> pd.DataFrame:
+    records = []
+    for code, value in items.items():
+        c = _canon(value)
+        if c is None:
+            continue
+        if isinstance(c, float):
+            records.append((enterprise_id, code, c, None))
+        else:
+            records.append((enterprise_id, code, np.nan, c))
+    frame = pd.DataFrame(records, columns=["enterprise_id", "code", "value_num", "value_text"])
+    frame["source"] = SELF_REPORT_SOURCE
+    frame["flagged"] = False
+    return frame
+
+
+def approve(session: Session, *, actor: Actor, submission_id: int, expected_version: int) -> Submission:
+    """Approve: lock the submission and write its items as current values (source 自报)."""
+    sub, before, after = _decide(session, actor=actor, submission_id=submission_id,
+                                 expected_version=expected_version, action="approve",
+                                 extra={"reason": None})
+    rows = _value_rows(sub.items or {}, sub.enterprise_id)
+    written = replace_values(session, year=sub.year, rows=rows, submission_id=sub.id, created_by=actor.username)
+    audit.record(session, actor=actor, action="submission.approve", entity="Submission", entity_id=sub.id,
+                 before={"state": before, "version": expected_version},
+                 after={"state": after, "version": sub.version, "values_written": written,
+                        "enterprise_id": sub.enterprise_id, "year": sub.year})
+    session.flush()
+    return sub
+
+
+def return_submission(session: Session, *, actor: Actor, submission_id: int, expected_version: int, reason: str,
+                      field_comments: dict[str, str] | None = None) -> Submission:
+    """Return to the enterprise with a required reason and optional per-field comments."""
+    comments = {k: v.strip() for k, v in (field_comments or {}).items() if v and v.strip()} or None
+    sub, before, after = _decide(session, actor=actor, submission_id=submission_id,
+                                 expected_version=expected_version, action="return", reason=reason,
+                                 extra={"reason": reason.strip(), "field_comments": comments})
+    audit.record(session, actor=actor, action="submission.return", entity="Submission", entity_id=sub.id,
+                 before={"state": before, "version": expected_version},
+                 after={"state": after, "version": sub.version, "field_comments": comments}, reason=reason.strip())
+    session.flush()
+    return sub
+
+
+def unapprove(session: Session, *, actor: Actor, submission_id: int, expected_version: int,
+              reason: str) -> Submission:
+    """Reopen an approved report (reason required); the written values stay until replaced."""
+    sub, before, after = _decide(session, actor=actor, submission_id=submission_id,
+                                 expected_version=expected_version, action="unapprove", reason=reason,
+                                 extra={"reason": reason.strip()})
+    audit.record(session, actor=actor, action="submission.unapprove", entity="Submission", entity_id=sub.id,
+                 before={"state": before, "version": expected_version},
+                 after={"state": after, "version": sub.version}, reason=reason.strip())
+    session.flush()
+    return sub
+
+
+def bulk_approve(session: Session, *, actor: Actor, items: list[tuple[int, int]]) -> BulkResult:
+    """Approve each (submission id, version) in its own SAVEPOINT: one conflict does not stop the rest."""
+    require_staff(actor)
+    result = BulkResult()
+    for submission_id, version in items:
+        try:
+            with session.begin_nested():
+                approve(session, actor=actor, submission_id=int(submission_id), expected_version=int(version))
+            result.approved.append(int(submission_id))
+        except (Conflict, NotFound, ValidationFailed) as exc:
+            result.failed[int(submission_id)] = str(exc)
+    return result
+
+
+def pending_count(session: Session, *, actor: Actor) -> int:
+    require_staff(actor)
+    from sqlalchemy import func
+
+    return session.execute(select(func.count()).select_from(Submission).where(Submission.state == "submitted")
+                           ).scalar_one()

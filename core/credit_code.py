@@ -22,6 +22,8 @@ Design:
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -30,6 +32,7 @@ WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 LENGTH = 18
 EXCLUDED_LETTERS = "IOZSV"
 
+_SCIENTIFIC = re.compile(r"\d(?:\.\d+)?[eE]\+?\d+")
 _VALUE = {ch: i for i, ch in enumerate(CHARSET)}
 # Lookup table for the vectorised path: code point -> value, -1 for anything outside the alphabet.
 _LUT = np.full(0x10000, -1, dtype=np.int16)
@@ -101,6 +104,11 @@ def explain(code: str) -> str | None:
         code = str(code)
     if code == "":
         return "统一社会信用代码为空"
+    if _SCIENTIFIC.fullmatch(code.strip()):
+        # An 18-digit code in a "General" Excel column becomes a number: the last digits are lost.
+        return (
+            "统一社会信用代码被表格存成了数字（科学计数法，后几位已丢失）：请把该列设为“文本”格式后重新填写"
+        )
     problems: list[str] = []
     if len(code) != LENGTH:
         problems.append(f"应为18位，实际为{len(code)}位")

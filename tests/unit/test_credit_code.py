@@ -89,6 +89,11 @@ def test_explain_illegal_check_character_still_names_expected() -> None:
     assert "第18位“O”" in message and "应为“6”" in message
 
 
+def test_explain_code_saved_as_number() -> None:
+    assert "科学计数法" in cc.explain("9.14403001922038e+17")
+    assert "科学计数法" in cc.validate_series(pd.Series(["9.14403001922038E+17"])).iloc[0]
+
+
 def test_explain_combines_problems() -> None:
     message = cc.explain("91 330")
     assert "应为18位，实际为6位" in message and "空格" in message

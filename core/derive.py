@@ -1,0 +1,77 @@
+"""Derived indicators from base values of this and the previous year (pure pandas, no I/O).
+
+The model declares its derivations as data (``[[derivations]]`` in the TOML):
+
+* ``ratio``:  target = numerator ÷ denominator × scale — missing when either side is missing or the
+  denominator ≤ 0;
+* ``growth``: target = (this year − previous year) ÷ |previous year| × 100 — missing when either year is
+  missing or the previous year is 0 (the model's ``zero_base`` rule scores that case from ``prev_<code>``).
+
+A value a department supplied directly for a derived code is kept; the derivation only fills gaps.
+The previous-year columns the rules read (``prev_T01``, ``prev_G01`` …: ``model.extra_columns()`` with
+``model.previous_prefix``) are copied from the previous year's frame, matched on ``credit_code``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from core.scoring_model import ScoringModel
+
+KEY = "credit_code"
+
+
+def _num(df: pd.DataFrame, code: str) -> pd.Series:
+    if code not in df.columns:
+        return pd.Series(np.nan, index=df.index, dtype="float64")
+    return pd.to_numeric(df[code], errors="coerce").astype("float64")
+
+
+def _aligned_previous(this_year: pd.DataFrame, prev_year: pd.DataFrame | None, code: str) -> pd.Series:
+    """The previous year's ``code`` for each row of ``this_year`` (NaN when absent)."""
+    if prev_year is None or prev_year.empty or code not in prev_year.columns:
+        return pd.Series(np.nan, index=this_year.index, dtype="float64")
+    previous = _num(prev_year, code)
+    previous.index = prev_year[KEY].to_numpy()
+    return pd.Series(previous.reindex(this_year[KEY].to_numpy()).to_numpy(), index=this_year.index)
+
+
+def previous_columns(model: ScoringModel) -> list[str]:
+    """The ``prev_<code>`` columns the model's rules read."""
+    prefix = model.previous_prefix
+    return [c for c in model.extra_columns() if c.startswith(prefix)]
+
+
+def derive_indicators(
+    model: ScoringModel, this_year: pd.DataFrame, prev_year: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """``this_year`` with the model's derived indicators and ``prev_<code>`` columns filled in.
+
+    Both frames are in the value-contract shape (``credit_code`` plus one column per code). Returns a
+    new frame; the inputs are not modified.
+    """
+    out = this_year.copy()
+    prefix = model.previous_prefix
+    for derivation in model.derivations:
+        if derivation.kind == "ratio":
+            numerator = _num(out, derivation.numerator)
+            denominator = _num(out, derivation.denominator)
+            valid = denominator > 0
+            derived = (numerator / denominator.where(valid)) * derivation.scale
+        else:  # growth
+            current = _num(out, derivation.of)
+            previous = _aligned_previous(out, prev_year, derivation.of)
+            base = previous.where(previous != 0).abs()
+            derived = (current - previous) / base * 100.0
+        derived = derived.where(np.isfinite(derived))
+        target = derivation.target
+        if target in out.columns:
+            supplied = _num(out, target)
+            out[target] = supplied.where(supplied.notna(), derived)
+        else:
+            out[target] = derived
+    for column in previous_columns(model):
+        if column not in out.columns or out[column].isna().all():
+            out[column] = _aligned_previous(out, prev_year, column.removeprefix(prefix))
+    return out

@@ -1,0 +1,220 @@
+"""Read-side queries that return pandas frames (no ORM objects on the hot paths).
+
+The value-contract frame (scoring-model.md §9) is built from ``IndicatorValue`` by a raw DB-API cursor
+and a numpy pivot: at 100k enterprises a year holds ~3M long-format rows, and building ORM objects or
+even SQLAlchemy ``Row`` objects for them would dominate a score run.
+
+Only current rows count (``is_current``); self-reported values are written to ``IndicatorValue`` only when
+an officer approves the report, so the current rows are exactly the values a score run may use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+from sqlmodel import Session
+
+from db.models import Enterprise, Score, ScoreRun
+
+ID_COLUMNS = ["credit_code", "name", "enterprise_id"]
+
+
+@dataclass
+class ValuesFrame:
+    """The values of one year and, in the same shape, the source department of each cell.
+
+    ``values``: ``credit_code, name, enterprise_id`` + one column per code (float64 for codes that only
+    hold numbers, object — str, or float where a row has no text — for tier/flag/JSON codes).
+    ``sources``: ``enterprise_id`` + one column per code holding the source (department or 自报), None
+    where the value is absent; same row order as ``values``.
+    """
+
+    values: pd.DataFrame
+    sources: pd.DataFrame
+
+
+def _raw_cursor(session: Session) -> tuple[Any, str]:
+    """A DB-API cursor on the session's connection (same transaction) and its placeholder."""
+    connection = session.connection()
+    placeholder = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    return connection.connection.cursor(), placeholder
+
+
+def _fetch(session: Session, sql: str, params: tuple = ()) -> list[tuple]:
+    cursor, placeholder = _raw_cursor(session)
+    try:
+        cursor.execute(sql.replace("?", placeholder), params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def enterprises_frame(session: Session, *, ids: np.ndarray | None = None) -> pd.DataFrame:
+    """``enterprise_id, credit_code, name`` of all enterprises (or of ``ids``), ordered by id."""
+    rows = _fetch(session, "SELECT id, credit_code, name FROM enterprise ORDER BY id")
+    frame = pd.DataFrame(rows, columns=["enterprise_id", "credit_code", "name"])
+    frame["enterprise_id"] = frame["enterprise_id"].astype("int64")
+    if ids is not None:
+        frame = frame[frame["enterprise_id"].isin(ids)]
+    return frame.reset_index(drop=True)
+
+
+def _numeric_parts_sqlite(session: Session, year: int, codes: list[str] | None) -> list[tuple]:
+    """(code, source, ids, values) per code and source: one aggregated string per group.
+
+    group_concat keeps the per-row Python objects out of the hot path (~3M rows at 100k enterprises);
+    ``printf('%!.17g')`` renders doubles exactly (plain group_concat keeps only 15 digits).
+    """
+    sql = (
+        "SELECT code, source, group_concat(enterprise_id), group_concat(printf('%!.17g', value_num)) "
+        "FROM indicatorvalue WHERE year = ? AND is_current AND value_text IS NULL AND value_num IS NOT NULL"
+    )
+    params: tuple = (year,)
+    if codes is not None:
+        sql += " AND code IN (" + ", ".join("?" * len(codes)) + ")"
+        params += tuple(codes)
+    parts = []
+    for code, source, ids, nums in _fetch(session, sql + " GROUP BY code, source", params):
+        parts.append(
+            (code, source, np.array(ids.split(","), dtype=np.int64), np.array(nums.split(","), dtype=np.float64))
+        )
+    return parts
+
+
+def _row_parts(session: Session, year: int, codes: list[str] | None, *, text_only: bool) -> list[tuple]:
+    """(code, sources, ids, values) per code from plain rows (text values, or everything off SQLite)."""
+    sql = "SELECT code, source, enterprise_id, value_num, value_text FROM indicatorvalue WHERE year = ? AND is_current"
+    if text_only:
+        sql += " AND value_text IS NOT NULL"
+    params: tuple = (year,)
+    if codes is not None:
+        sql += " AND code IN (" + ", ".join("?" * len(codes)) + ")"
+        params += tuple(codes)
+    rows = _fetch(session, sql, params)
+    if not rows:
+        return []
+    code_col, source_col, ent_col, num_col, text_col = zip(*rows, strict=True)
+    codes_arr = np.asarray(code_col, dtype=object)
+    sources = np.asarray(source_col, dtype=object)
+    ids = np.fromiter(ent_col, dtype=np.int64, count=len(rows))
+    texts = np.asarray(text_col, dtype=object)
+    nums = np.asarray(num_col, dtype=object)
+    # Text wins; a row with only a number keeps the number (as float).
+    values = np.where(np.not_equal(texts, None), texts, nums)
+    parts = []
+    for code in dict.fromkeys(code_col):
+        mask = codes_arr == code
+        parts.append((code, sources[mask], ids[mask], values[mask]))
+    return parts
+
+
+def current_values(
+    session: Session, *, year: int, codes: list[str] | None = None, all_enterprises: bool = False
+) -> ValuesFrame:
+    """Current values of ``year`` in the value-contract shape, with their sources.
+
+    ``codes``: the columns wanted (missing ones come back as all-NaN columns); None = every code stored
+    for the year. Rows: enterprises with at least one current value in the year (``all_enterprises``:
+    every enterprise), ordered by enterprise id. Columns of codes with any text value are object
+    columns (str where text, float where a row only has a number, None where absent); the others float64.
+    """
+    if codes is not None and not codes:
+        codes = ["__none__"]
+    if session.connection().dialect.name == "sqlite":
+        parts = _numeric_parts_sqlite(session, year, codes)
+        parts += _row_parts(session, year, codes, text_only=True)
+    else:
+        parts = _row_parts(session, year, codes, text_only=False)
+
+    enterprises = enterprises_frame(session)
+    if not all_enterprises:
+        present = np.unique(np.concatenate([p[2] for p in parts])) if parts else np.empty(0, np.int64)
+        enterprises = enterprises[enterprises["enterprise_id"].isin(present)].reset_index(drop=True)
+    enterprise_ids = enterprises["enterprise_id"].to_numpy()
+    n = len(enterprises)
+
+    by_code: dict[str, list[tuple]] = {}
+    for code, source, ids, values in parts:
+        by_code.setdefault(code, []).append((source, ids, values))
+    wanted = [c for c in codes if c != "__none__"] if codes is not None else sorted(by_code)
+
+    value_columns: dict[str, Any] = {}
+    source_columns: dict[str, Any] = {}
+    for code in wanted:
+        pieces = by_code.get(code, [])
+        textual = any(values.dtype == object for _, _, values in pieces)
+        column = np.full(n, None, dtype=object) if textual else np.full(n, np.nan)
+        source_column = np.full(n, None, dtype=object)
+        for source, ids, values in pieces:
+            rows = np.searchsorted(enterprise_ids, ids)
+            column[rows] = values
+            source_column[rows] = source
+        value_columns[code] = column
+        source_columns[code] = source_column
+
+    values = pd.concat([enterprises[ID_COLUMNS], pd.DataFrame(value_columns, index=enterprises.index)], axis=1)
+    sources_frame = pd.concat(
+        [enterprises[["enterprise_id"]], pd.DataFrame(source_columns, index=enterprises.index)], axis=1
+    )
+    return ValuesFrame(values=values, sources=sources_frame)
+
+
+def current_values_frame(
+    session: Session,
+    *,
+    year: int,
+    codes: list[str] | None = None,
+    approved_only: bool = True,
+    all_enterprises: bool = False,
+) -> pd.DataFrame:
+    """The value-contract frame of ``year``: ``credit_code, name, enterprise_id`` + one column per code.
+
+    ``approved_only`` is accepted for clarity: current ``IndicatorValue`` rows are always approved
+    values (self-reports are written on approval only), so there is nothing else to filter. Sources per
+    cell: :func:`current_values`.
+    """
+    del approved_only  # every current row is an approved value; see the module docstring
+    return current_values(session, year=year, codes=codes, all_enterprises=all_enterprises).values
+
+
+SCORE_COLUMNS = [
+    "id", "run_id", "enterprise_id", "stage", "technology", "growth", "core", "bonus", "deduction",
+    "total", "veto", "veto_reason", "rank", "percentile", "tier", "subsidy", "mujun", "missing_count",
+]  # fmt: skip
+
+
+def scores_frame(session: Session, *, run_id: int, include_breakdown: bool = False) -> pd.DataFrame:
+    """Score rows of a run with ``credit_code`` and ``name``, ordered by stage and rank.
+
+    ``breakdown`` (the per-indicator JSON) is only loaded with ``include_breakdown`` — it is the bulk of
+    the row.
+    """
+    columns = [getattr(Score, c) for c in SCORE_COLUMNS]
+    if include_breakdown:
+        columns.append(Score.breakdown)
+    statement = (
+        select(Enterprise.credit_code, Enterprise.name, *columns)
+        .join(Enterprise, Enterprise.id == Score.enterprise_id)
+        .where(Score.run_id == run_id)
+        .order_by(Score.stage, Score.rank, Enterprise.credit_code)
+    )
+    result = session.execute(statement)
+    frame = pd.DataFrame(result.all(), columns=list(result.keys()))
+    frame["veto"] = frame["veto"].astype(bool)
+    frame["rank"] = frame["rank"].astype("Int64")
+    for column in ("tier", "mujun", "veto_reason"):
+        frame[column] = frame[column].fillna("")
+    return frame
+
+
+def runs_frame(session: Session, *, year: int | None = None) -> pd.DataFrame:
+    """All score runs (newest first), for run lists in the officer pages."""
+    statement = select(ScoreRun).order_by(ScoreRun.year.desc(), ScoreRun.id.desc())
+    if year is not None:
+        statement = statement.where(ScoreRun.year == year)
+    runs = session.exec(statement).all()
+    return pd.DataFrame([run.model_dump() for run in runs])

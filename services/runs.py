@@ -1,0 +1,489 @@
+"""Score runs: compute → 公示 (notice) → final, supersede, verify.
+
+A run scores one year under one stored model version. Its ``Score`` rows carry, per enterprise, the
+``breakdown`` ``{code: {"value", "f", "pts", "source"}}`` for every indicator plus ``{"value", "source"}``
+for the extra inputs the rules read (``total_cost``, ``prev_T01`` …) — enough to rebuild the exact input
+frame and rescore it (:func:`verify_run`). ``input_fingerprint`` is a sha256 over the model version id
+and a canonical text of that input frame (rows in credit-code order, cells as exact JSON tokens).
+
+State rules (core.workflows.SCORE_RUN plus the decisions below):
+
+* publish (draft → notice): any *other* run of the same year in notice is superseded by it — only one
+  run per year is in 公示 at a time. Other drafts stay (officers may compare them).
+* finalize (notice → final): the previous final run of the same year becomes superseded (the one
+  transition the workflow table has no entry for: final → superseded happens only here).
+* a final run is immutable: no service changes its Score rows; publishing, finalizing or superseding it
+  raises Conflict.
+
+Timings of the last compute in this process are kept in :data:`LAST_TIMINGS` (benchmarks read them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import JSON, Column, MetaData, Table, insert
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Session, select
+
+from core.derive import derive_indicators, previous_columns
+from core.engine import score
+from core.scoring_model import ScoringModel
+from core.workflows import SCORE_RUN, TransitionError, transition
+from db.models import Score, ScoreRun, utcnow
+from db.queries import current_values, scores_frame
+from services.actor import Actor, require_staff
+from services.audit import record
+from services.errors import Conflict, NotFound, ValidationFailed
+from services.model_versions import active_model_version, ensure_default_model, get_model
+
+Progress = Callable[[float, str], None]
+LAST_TIMINGS: dict[str, float] = {}
+
+# Columns compared by verify_run (besides each indicator's points).
+RESULT_COLUMNS = ["stage", "technology", "growth", "core", "bonus", "deduction", "total", "veto", "rank",
+                  "percentile", "tier", "subsidy", "mujun", "missing_count"]  # fmt: skip
+_NUMERIC_RESULTS = {"technology", "growth", "core", "bonus", "deduction", "total", "percentile", "subsidy"}
+
+
+# ----------------------------------------------------------------------------- canonical cells
+def _token(value: Any) -> str:
+    """The exact JSON text of a cell: float repr (round-trips), JSON string, or null."""
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    number = float(value)
+    return repr(number) if math.isfinite(number) else "null"
+
+
+def _tokens(column: pd.Series | np.ndarray) -> list[str]:
+    array = column.to_numpy() if isinstance(column, pd.Series) else column
+    if array.dtype.kind == "f":
+        finite = np.isfinite(array)
+        return [repr(v) if ok else "null" for v, ok in zip(array.tolist(), finite.tolist(), strict=True)]
+    return [_token(v) for v in array.tolist()]
+
+
+def _input_columns(model: ScoringModel) -> list[str]:
+    """What the engine reads: every indicator, then the extra fields its rules name."""
+    return [*model.codes, *model.extra_columns()]
+
+
+def _fingerprint(model_version_id: int, inputs: pd.DataFrame, columns: list[str]) -> str:
+    """sha256 over the model version id and the input cells, rows in credit-code order."""
+    order = np.argsort(inputs["credit_code"].to_numpy(dtype=str), kind="stable")
+    digest = hashlib.sha256(f"model_version={model_version_id}\n".encode())
+    digest.update(("\t".join(["credit_code", *columns]) + "\n").encode())
+    token_columns = [inputs["credit_code"].to_numpy(dtype=str)[order].tolist()]
+    token_columns += [np.asarray(_tokens(inputs[c]), dtype=object)[order].tolist() for c in columns]
+    for row in zip(*token_columns, strict=True):
+        digest.update(("\t".join(row) + "\n").encode())
+    return digest.hexdigest()
+
+
+# ----------------------------------------------------------------------------- bulk Score rows
+class _PreserializedJSON(TypeDecorator):
+    """A JSON column whose bound values are already JSON text (built column-wise, see _breakdowns)."""
+
+    impl = JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect: Any) -> None:  # noqa: ANN401 - SQLAlchemy hook
+        return None
+
+
+def _score_insert_table() -> Table:
+    columns = [
+        Column(c.name, _PreserializedJSON() if c.name == "breakdown" else c.type)
+        for c in Score.__table__.columns
+        if c.name != "id"
+    ]
+    return Table("score", MetaData(), *columns)
+
+
+_SCORE_TABLE = _score_insert_table()
+
+
+def _breakdowns(
+    model: ScoringModel, inputs: pd.DataFrame, scored: pd.DataFrame, sources: pd.DataFrame, extras: list[str]
+) -> list[str]:
+    """One JSON object per row, built column-wise: ~100× fewer Python objects than dicts + json.dumps."""
+    source_token: dict[Any, str] = {}
+
+    def src(values: np.ndarray) -> list[str]:
+        out = []
+        for s in values.tolist():
+            token = source_token.get(s)
+            if token is None:
+                token = source_token[s] = _token(s)
+            out.append(token)
+        return out
+
+    n = len(inputs)
+    none_sources = np.full(n, None, dtype=object)
+    fragments: list[list[str]] = []
+    for code in model.codes:
+        key = json.dumps(code, ensure_ascii=False)
+        value = _tokens(inputs[code])
+        f = _tokens(scored["f_" + code])
+        pts = _tokens(scored["pts_" + code])
+        source = src(sources[code].to_numpy() if code in sources.columns else none_sources)
+        fragments.append([
+            f'{key}:{{"value":{v},"f":{fv},"pts":{pv},"source":{s}}}'
+            for v, fv, pv, s in zip(value, f, pts, source, strict=True)
+        ])
+    for column in extras:
+        key = json.dumps(column, ensure_ascii=False)
+        value = _tokens(inputs[column])
+        source = src(sources[column].to_numpy() if column in sources.columns else none_sources)
+        fragments.append([f'{key}:{{"value":{v},"source":{s}}}' for v, s in zip(value, source, strict=True)])
+    return ["{" + ",".join(parts) + "}" for parts in zip(*fragments, strict=True)]
+
+
+def _none_if(values: list, empty: Any) -> list:
+    return [None if v == empty else v for v in values]
+
+
+def _score_rows(run_id: int, enterprise_ids: np.ndarray, scored: pd.DataFrame, breakdowns: list[str]) -> list[dict]:
+    """Dicts for the bulk insert, built with zip over column lists (no per-row pandas access)."""
+    columns: dict[str, list] = {
+        "run_id": [run_id] * len(scored),
+        "enterprise_id": enterprise_ids.tolist(),
+        "stage": scored["stage"].astype(str).tolist(),
+    }
+    for c in ("technology", "growth", "core", "bonus", "deduction", "total", "subsidy"):
+        columns[c] = scored[c].to_numpy(dtype=float).tolist()
+    columns["veto"] = scored["veto"].to_numpy(dtype=bool).tolist()
+    columns["veto_reason"] = _none_if(scored["veto_reason"].astype(object).tolist(), "")
+    columns["rank"] = [None if pd.isna(r) else int(r) for r in scored["rank"].astype(object).tolist()]
+    columns["percentile"] = [
+        None if not math.isfinite(p) else p for p in scored["percentile"].to_numpy(dtype=float).tolist()
+    ]
+    columns["tier"] = _none_if(scored["tier"].astype(object).tolist(), "")
+    columns["mujun"] = _none_if(scored["mujun"].astype(object).tolist(), "")
+    columns["missing_count"] = scored["missing_count"].to_numpy(dtype=np.int64).tolist()
+    columns["breakdown"] = breakdowns
+    names = list(columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+
+
+# ----------------------------------------------------------------------------- compute
+def _needed_codes(model: ScoringModel) -> tuple[list[str], list[str]]:
+    """Codes to read for the year and for the previous year."""
+    this_year = set(model.codes) | {b.code for b in model.base_fields}
+    previous = set()
+    for d in model.derivations:
+        this_year |= {c for c in (d.numerator, d.denominator, d.of) if c}
+        if d.kind == "growth" and d.of:
+            previous.add(d.of)
+    prefix = model.previous_prefix
+    this_year |= {c for c in model.extra_columns() if not c.startswith(prefix)}
+    previous |= {c.removeprefix(prefix) for c in previous_columns(model)}
+    return sorted(this_year), sorted(previous)
+
+
+def _resolve_version(session: Session, model_version_id: int | None) -> int:
+    if model_version_id is not None:
+        return model_version_id
+    try:
+        return active_model_version(session).id
+    except NotFound:
+        return ensure_default_model(session).id
+
+
+def compute_run(
+    session: Session,
+    *,
+    actor: Actor,
+    year: int,
+    model_version_id: int | None = None,
+    progress: Progress | None = None,
+) -> ScoreRun:
+    """Score every enterprise with values in ``year``; stores a draft ScoreRun with its Score rows."""
+    require_staff(actor)
+    report = progress or (lambda fraction, message: None)
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    version_id = _resolve_version(session, model_version_id)
+    model = get_model(session, version_id)
+    this_codes, prev_codes = _needed_codes(model)
+
+    report(0.05, "读取本年度数据")
+    current = current_values(session, year=year, codes=this_codes)
+    if current.values.empty:
+        raise ValidationFailed(f"{year} 年度没有任何企业数据，无法计算积分。")
+    report(0.25, "读取上年度数据")
+    previous = current_values(session, year=year - 1, codes=prev_codes).values if prev_codes else None
+    timings["read"], clock = time.perf_counter() - clock, time.perf_counter()
+
+    report(0.4, "计算派生指标")
+    derived = derive_indicators(model, current.values, previous)
+    extras = model.extra_columns()
+    columns = _input_columns(model)
+    for column in columns:
+        if column not in derived.columns:
+            derived[column] = np.nan
+    inputs = derived[["credit_code", "name", *columns]]
+    # Sources of derived cells and prev_ cells: name where they come from.
+    sources = current.sources.copy()
+    derived_targets = {d.target for d in model.derivations}
+    for column in columns:
+        if column in derived_targets:
+            supplied = sources[column] if column in sources.columns else None
+            fallback = np.where(inputs[column].notna().to_numpy(), "派生", None)
+            sources[column] = fallback if supplied is None else np.where(supplied.notna(), supplied, fallback)
+        elif column.startswith(model.previous_prefix):
+            sources[column] = np.where(inputs[column].notna().to_numpy(), "上年", None)
+    timings["derive"], clock = time.perf_counter() - clock, time.perf_counter()
+
+    report(0.5, "计算积分与排名")
+    scored = score(model, inputs)
+    timings["score"], clock = time.perf_counter() - clock, time.perf_counter()
+
+    report(0.7, "保存结果")
+    run = ScoreRun(
+        year=year,
+        model_version_id=version_id,
+        input_fingerprint=_fingerprint(version_id, inputs, columns),
+        state="draft",
+        enterprise_count=len(inputs),
+        created_by=actor.username,
+    )
+    session.add(run)
+    session.flush()
+    breakdowns = _breakdowns(model, inputs, scored, sources, extras)
+    rows = _score_rows(run.id, current.values["enterprise_id"].to_numpy(), scored, breakdowns)
+    session.execute(insert(_SCORE_TABLE), rows)
+    record(session, actor=actor, action="run.compute", entity="ScoreRun", entity_id=run.id,
+           after={"year": year, "model_version_id": version_id, "state": "draft",
+                  "enterprise_count": len(rows), "input_fingerprint": run.input_fingerprint})
+    session.commit()
+    timings["write"] = time.perf_counter() - clock
+    LAST_TIMINGS.clear()
+    LAST_TIMINGS.update(timings)
+    report(1.0, "计算完成")
+    return run
+
+
+# ----------------------------------------------------------------------------- transitions
+def _get_run(session: Session, run_id: int, *, lock: bool = False) -> ScoreRun:
+    statement = select(ScoreRun).where(ScoreRun.id == run_id)
+    if lock:
+        statement = statement.with_for_update()
+    run = session.exec(statement).first()
+    if run is None:
+        raise NotFound(f"积分计算批次 {run_id} 不存在。")
+    return run
+
+
+def _next(run: ScoreRun, action: str) -> str:
+    try:
+        return transition(SCORE_RUN, run.state, action)
+    except TransitionError as exc:
+        raise Conflict(str(exc)) from None
+
+
+def _supersede_others(session: Session, *, actor: Actor, run: ScoreRun, states: tuple[str, ...]) -> list[int]:
+    """Mark the other runs of ``run.year`` in ``states`` superseded by ``run``; returns their ids."""
+    others = session.exec(
+        select(ScoreRun).where(ScoreRun.year == run.year, ScoreRun.id != run.id, ScoreRun.state.in_(states))
+    ).all()
+    for other in others:
+        before = other.state
+        other.state = "superseded"
+        session.add(other)
+        record(session, actor=actor, action="run.supersede", entity="ScoreRun", entity_id=other.id,
+               before={"state": before}, after={"state": "superseded", "superseded_by": run.id})
+    if others and run.supersedes_id is None:
+        run.supersedes_id = max(o.id for o in others)
+    return [o.id for o in others]
+
+
+def publish_run(session: Session, *, actor: Actor, run_id: int, notice_start: date, notice_end: date) -> ScoreRun:
+    """Start 公示 (draft → notice) for the window [notice_start, notice_end]."""
+    require_staff(actor)
+    if not isinstance(notice_start, date) or not isinstance(notice_end, date):
+        raise ValidationFailed("请填写公示开始和结束日期。")
+    if notice_end < notice_start:
+        raise ValidationFailed("公示结束日期不能早于开始日期。")
+    run = _get_run(session, run_id, lock=True)
+    state = _next(run, "publish")
+    superseded = _supersede_others(session, actor=actor, run=run, states=("notice",))
+    run.state, run.notice_start, run.notice_end, run.published_at = state, notice_start, notice_end, utcnow()
+    session.add(run)
+    record(session, actor=actor, action="run.publish", entity="ScoreRun", entity_id=run.id,
+           before={"state": "draft"},
+           after={"state": state, "notice_start": notice_start.isoformat(), "notice_end": notice_end.isoformat(),
+                  "superseded": superseded})
+    session.commit()
+    return run
+
+
+def finalize_run(session: Session, *, actor: Actor, run_id: int) -> ScoreRun:
+    """Finalise (notice → final); the previous final run of the year becomes superseded."""
+    require_staff(actor)
+    run = _get_run(session, run_id, lock=True)
+    state = _next(run, "finalize")
+    superseded = _supersede_others(session, actor=actor, run=run, states=("final",))
+    run.state, run.finalized_at = state, utcnow()
+    session.add(run)
+    record(session, actor=actor, action="run.finalize", entity="ScoreRun", entity_id=run.id,
+           before={"state": "notice"}, after={"state": state, "superseded": superseded})
+    session.commit()
+    return run
+
+
+def supersede_run(session: Session, *, actor: Actor, run_id: int, reason: str | None = None) -> ScoreRun:
+    """Withdraw a draft or a run in 公示 (e.g. after an upheld objection and a recompute)."""
+    require_staff(actor)
+    run = _get_run(session, run_id, lock=True)
+    before = run.state
+    run.state = _next(run, "supersede")
+    session.add(run)
+    record(session, actor=actor, action="run.supersede", entity="ScoreRun", entity_id=run.id,
+           before={"state": before}, after={"state": run.state}, reason=reason)
+    session.commit()
+    return run
+
+
+# ----------------------------------------------------------------------------- reading
+def latest_run(
+    session: Session, *, states: tuple[str, ...] = ("final", "notice"), year: int | None = None
+) -> ScoreRun | None:
+    """The newest run in one of ``states`` (highest year, then newest), optionally of one year."""
+    statement = select(ScoreRun).where(ScoreRun.state.in_(states))
+    if year is not None:
+        statement = statement.where(ScoreRun.year == year)
+    return session.exec(statement.order_by(ScoreRun.year.desc(), ScoreRun.id.desc())).first()
+
+
+def run_summary(session: Session, *, run_id: int) -> pd.DataFrame:
+    """Per stage: enterprises, vetoed, ranked, mean/max total, list sizes per tier, subsidies.
+
+    Index: stage code in model order; a final ``all`` row sums the counts.
+    """
+    run = _get_run(session, run_id)
+    model = get_model(session, run.model_version_id)
+    frame = scores_frame(session, run_id=run_id)
+    stages = model.stage_codes
+    grouped = frame.groupby("stage", sort=False)
+    summary = pd.DataFrame(index=pd.Index(stages, name="stage"))
+    summary["stage_name"] = [model.stage_name(s) for s in stages]
+    summary["enterprises"] = grouped.size().reindex(stages, fill_value=0)
+    summary["vetoed"] = grouped["veto"].sum().reindex(stages, fill_value=0).astype(int)
+    summary["ranked"] = summary["enterprises"] - summary["vetoed"]
+    summary["mean_total"] = grouped["total"].mean().reindex(stages).round(2)
+    summary["max_total"] = grouped["total"].max().reindex(stages)
+    for tier in model.tiers:
+        summary[f"tier_{tier.code}"] = (
+            frame[frame["tier"] == tier.code].groupby("stage").size().reindex(stages, fill_value=0)
+        )
+    paid = frame[frame["subsidy"] > 0]
+    summary["subsidy_count"] = paid.groupby("stage").size().reindex(stages, fill_value=0)
+    summary["subsidy_total"] = paid.groupby("stage")["subsidy"].sum().reindex(stages, fill_value=0.0)
+    totals = summary.drop(columns=["stage_name", "mean_total", "max_total"]).sum()
+    all_row = pd.DataFrame([{**totals.to_dict(), "stage_name": "合计",
+                             "mean_total": round(float(frame["total"].mean()), 2) if len(frame) else np.nan,
+                             "max_total": frame["total"].max() if len(frame) else np.nan}],
+                           index=pd.Index(["all"], name="stage"))
+    return pd.concat([summary, all_row[summary.columns]])
+
+
+# ----------------------------------------------------------------------------- verify
+@dataclass
+class VerifyReport:
+    run_id: int
+    identical: bool
+    fingerprint_matches: bool
+    enterprise_count: int
+    differing_enterprises: list[str] = field(default_factory=list)  # credit codes
+    differing_columns: list[str] = field(default_factory=list)
+    differences: pd.DataFrame = field(default_factory=pd.DataFrame)  # credit_code, column, stored, recomputed
+
+
+def _same(a: np.ndarray, b: np.ndarray, numeric: bool) -> np.ndarray:
+    if numeric:
+        a, b = a.astype(float), b.astype(float)
+        both_nan = np.isnan(a) & np.isnan(b)
+        with np.errstate(invalid="ignore"):
+            return both_nan | (np.abs(a - b) <= 1e-9)
+    return np.array([x == y for x, y in zip(a.tolist(), b.tolist(), strict=True)], dtype=bool)
+
+
+def verify_run(session: Session, *, actor: Actor, run_id: int) -> VerifyReport:
+    """Rebuild the run's inputs from its stored breakdowns, rescore with its model version, compare."""
+    require_staff(actor)
+    run = _get_run(session, run_id)
+    model = get_model(session, run.model_version_id)
+    stored = scores_frame(session, run_id=run_id, include_breakdown=True)
+    columns = _input_columns(model)
+    breakdowns = [b if isinstance(b, dict) else json.loads(b or "{}") for b in stored["breakdown"].tolist()]
+    data: dict[str, Any] = {"credit_code": stored["credit_code"].to_numpy(dtype=object),
+                            "name": stored["name"].to_numpy(dtype=object)}
+    for column in columns:
+        data[column] = np.array([(b.get(column) or {}).get("value") for b in breakdowns], dtype=object)
+    inputs = pd.DataFrame(data)
+    for column in columns:  # a column of numbers only is float64 again, as when it was computed
+        values = inputs[column]
+        if all(v is None or (isinstance(v, float | int) and not isinstance(v, bool)) for v in values.tolist()):
+            inputs[column] = values.astype("float64")
+    fingerprint_ok = _fingerprint(run.model_version_id, inputs, columns) == run.input_fingerprint
+    rescored = score(model, inputs)
+
+    records = []
+    checks: list[tuple[str, np.ndarray, np.ndarray, bool]] = []
+    for column in RESULT_COLUMNS:
+        a = stored[column].to_numpy(dtype=object)
+        b = rescored[column].to_numpy(dtype=object)
+        if column in ("tier", "mujun"):
+            a = np.array(["" if x is None else x for x in a], dtype=object)
+        if column == "rank":
+            a = np.array([np.nan if pd.isna(x) else float(x) for x in a])
+            b = np.array([np.nan if pd.isna(x) else float(x) for x in b])
+        checks.append((column, a, b, column in _NUMERIC_RESULTS or column == "rank"))
+    for code in model.codes:
+        a = np.array([(bd.get(code) or {}).get("pts", np.nan) for bd in breakdowns], dtype=float)
+        checks.append(("pts_" + code, a, rescored["pts_" + code].to_numpy(dtype=float), True))
+    codes = stored["credit_code"].to_numpy(dtype=object)
+    for column, a, b, numeric in checks:
+        bad = np.flatnonzero(~_same(a, b, numeric))
+        for i in bad.tolist():
+            records.append({"credit_code": codes[i], "column": column, "stored": a[i], "recomputed": b[i]})
+    differences = pd.DataFrame(records, columns=["credit_code", "column", "stored", "recomputed"])
+    report = VerifyReport(
+        run_id=run_id,
+        identical=differences.empty and fingerprint_ok,
+        fingerprint_matches=fingerprint_ok,
+        enterprise_count=len(stored),
+        differing_enterprises=sorted(differences["credit_code"].unique().tolist()),
+        differing_columns=sorted(differences["column"].unique().tolist()),
+        differences=differences,
+    )
+    record(session, actor=actor, action="run.verify", entity="ScoreRun", entity_id=run_id,
+           after={"identical": report.identical, "fingerprint_matches": fingerprint_ok,
+                  "differing_enterprises": len(report.differing_enterprises)})
+    session.commit()
+    return report
+
+
+def assert_not_final(session: Session, *, run_id: int) -> None:
+    """Guard for any service about to change a run's Score rows: a final run is immutable."""
+    if _get_run(session, run_id).state == "final":
+        raise Conflict("该批次已定稿，积分结果不可修改。")
+
+
+__all__ = [
+    "LAST_TIMINGS", "VerifyReport", "assert_not_final", "compute_run", "finalize_run", "latest_run",
+    "publish_run", "run_summary", "scores_frame", "supersede_run", "verify_run",
+]  # fmt: skip

@@ -104,11 +104,15 @@ def _row_parts(session: Session, year: int, codes: list[str] | None, *, text_onl
     texts = np.asarray(text_col, dtype=object)
     nums = np.asarray(num_col, dtype=object)
     # Text wins; a row with only a number keeps the number (as float).
-    values = np.where(np.not_equal(texts, None), texts, nums)
+    values = np.where(np.not_equal(texts, None), texts, nums)  # object
     parts = []
+    has_text = np.not_equal(texts, None)
     for code in dict.fromkeys(code_col):
         mask = codes_arr == code
-        parts.append((code, sources[mask], ids[mask], values[mask]))
+        if has_text[mask].any():
+            parts.append((code, sources[mask], ids[mask], values[mask]))
+        else:  # numbers only: a float64 column, like the SQLite path gives
+            parts.append((code, sources[mask], ids[mask], np.array(nums[mask], dtype=np.float64)))
     return parts
 
 

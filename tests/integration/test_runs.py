@@ -1,0 +1,219 @@
+"""Score runs end to end on a small hand-built dataset (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert as _pg_insert  # noqa: F401 - dialect loaded for PG runs
+from sqlmodel import Session, select
+
+from core.credit_code import make_code
+from core.derive import derive_indicators
+from core.engine import score
+from db.models import AuditEvent, Enterprise, IndicatorValue, Score, ScoreRun
+from db.queries import current_values, current_values_frame, scores_frame
+from services.actor import Actor
+from services.errors import Conflict, PermissionDenied
+from services.model_versions import ensure_default_model, get_model
+from services.runs import (
+    compute_run,
+    finalize_run,
+    latest_run,
+    publish_run,
+    run_summary,
+    supersede_run,
+    verify_run,
+)
+
+YEAR = 2025
+OFFICER = Actor(username="officer1", role="officer", user_id=2)
+
+# (credit-code seed, name, {code: value} for YEAR - 1, {code: value} for YEAR)
+DATA = [
+    ("1", "甲科技", {"T01": 50, "G01": 800, "insured_staff": 40},
+     {"T01": 80, "G01": 1000, "staff": 50, "insured_staff": 48, "T04": 10, "T06": 2, "T07": 4, "T08": 30,
+      "G03": 60, "G04": 40, "G07": 0, "G08": 50, "A01": 1, "T09": "省", "total_cost": 900,
+      "T10": json.dumps([{"level": "市", "role": "牵头"}], ensure_ascii=False)}),
+    ("2", "乙制造", {"T01": 0, "G01": 30},
+     {"T01": 5, "G01": 40, "staff": 8, "insured_staff": 8, "T04": 2, "T07": 1, "G03": -5, "G04": 1,
+      "total_cost": 30, "G08": 70}),
+    ("3", "丙软件", {"T01": 100, "G01": 2500, "insured_staff": 100},
+     {"T01": 150, "G01": 3000, "staff": 120, "insured_staff": 110, "T04": 30, "T06": 5, "T07": 12,
+      "T08": 200, "G03": 300, "G04": 150, "G07": 1000, "G08": 40, "A02": 1, "A03": "小巨人"}),
+    ("4", "丁生物", {"G01": 600},
+     {"T01": 60, "G01": 700, "staff": 30, "insured_staff": 30, "T04": 6, "G03": 20, "G04": 10, "N01": 1}),
+    ("5", "戊新材", {},
+     {"T01": 20, "G01": 900, "staff": 25, "insured_staff": 20, "T04": 3, "G03": 10, "G04": 5,
+      "T02": 7.5}),  # T02 supplied directly: must not be overwritten by T01/G01
+]
+
+
+def _populate(session: Session) -> dict[str, int]:
+    ids = {}
+    for seed, name, _, _ in DATA:
+        enterprise = Enterprise(credit_code=make_code(seed), name=name)
+        session.add(enterprise)
+        session.flush()
+        ids[seed] = enterprise.id
+    rows = []
+    for seed, _, previous, current in DATA:
+        for year, values in ((YEAR - 1, previous), (YEAR, current)):
+            for code, value in values.items():
+                numeric = not isinstance(value, str)
+                rows.append(IndicatorValue(
+                    enterprise_id=ids[seed], year=year, code=code, source="税务",
+                    value_num=float(value) if numeric else None, value_text=None if numeric else value,
+                ))
+    session.add_all(rows)
+    session.commit()
+    return ids
+
+
+@pytest.fixture
+def populated(session: Session) -> dict[str, int]:
+    ensure_default_model(session)
+    return _populate(session)
+
+
+def _expected(session: Session) -> pd.DataFrame:
+    model = get_model(session, ensure_default_model(session).id)
+    this_year = current_values_frame(session, year=YEAR)
+    previous = current_values_frame(session, year=YEAR - 1)
+    derived = derive_indicators(model, this_year, previous)
+    return score(model, derived).set_index("credit_code")
+
+
+def test_current_values_frame_shape(session: Session, populated: dict[str, int]) -> None:
+    frame = current_values(session, year=YEAR, codes=["G01", "T09", "T99"])
+    values = frame.values
+    assert list(values.columns) == ["credit_code", "name", "enterprise_id", "G01", "T09", "T99"]
+    assert len(values) == len(DATA)
+    assert values["G01"].dtype == "float64"
+    row = values.set_index("credit_code").loc[make_code("1")]
+    assert row["G01"] == 1000.0 and row["T09"] == "省" and pd.isna(row["T99"])
+    assert frame.sources.set_index("enterprise_id").loc[populated["1"], "G01"] == "税务"
+
+
+def test_derivations(session: Session, populated: dict[str, int]) -> None:
+    model = get_model(session, ensure_default_model(session).id)
+    derived = derive_indicators(
+        model, current_values_frame(session, year=YEAR), current_values_frame(session, year=YEAR - 1)
+    ).set_index("credit_code")
+    first = derived.loc[make_code("1")]
+    assert first["T02"] == pytest.approx(8.0)  # 80 / 1000 × 100
+    assert first["T03"] == pytest.approx(60.0)  # (80 − 50) / 50 × 100
+    assert first["T05"] == pytest.approx(20.0)  # 10 / 50 × 100
+    assert first["G02"] == pytest.approx(25.0)
+    assert first["G05"] == pytest.approx(20.0)
+    assert first["G06"] == pytest.approx(20.0)
+    assert first["prev_T01"] == 50 and first["prev_G01"] == 800
+    second = derived.loc[make_code("2")]
+    assert pd.isna(second["T03"]) and second["prev_T01"] == 0  # zero base: scored by the rule
+    assert pd.isna(derived.loc[make_code("5"), "T03"])  # no previous year
+    assert derived.loc[make_code("5"), "T02"] == 7.5  # supplied value kept
+
+
+def test_compute_matches_engine(session: Session, populated: dict[str, int]) -> None:
+    run = compute_run(session, actor=OFFICER, year=YEAR)
+    assert run.state == "draft" and run.enterprise_count == len(DATA) and len(run.input_fingerprint) == 64
+    stored = scores_frame(session, run_id=run.id, include_breakdown=True).set_index("credit_code")
+    expected = _expected(session)
+    assert set(stored.index) == set(expected.index)
+    for column in ("technology", "growth", "core", "bonus", "deduction", "total", "subsidy"):
+        assert np.allclose(stored[column], expected.loc[stored.index, column])
+    assert (stored["stage"] == expected.loc[stored.index, "stage"]).all()
+    assert (stored["veto"] == expected.loc[stored.index, "veto"]).all()
+    assert stored.loc[make_code("4"), "veto"] and pd.isna(stored.loc[make_code("4"), "rank"])
+    assert (stored["rank"].astype("Float64") == expected.loc[stored.index, "rank"].astype("Float64")).fillna(True).all()
+    breakdown = stored.loc[make_code("1"), "breakdown"]
+    assert breakdown["G01"]["value"] == 1000.0 and breakdown["G01"]["source"] == "税务"
+    assert breakdown["T02"]["value"] == pytest.approx(8.0) and breakdown["T02"]["source"] == "派生"
+    assert breakdown["T02"]["pts"] == pytest.approx(expected.loc[make_code("1"), "pts_T02"])
+    assert breakdown["prev_T01"]["value"] == 50.0
+    events = session.exec(select(AuditEvent).where(AuditEvent.action == "run.compute")).all()
+    assert len(events) == 1 and events[0].actor == "officer1"
+
+
+def test_self_report_counts_only_when_current(session: Session, populated: dict[str, int]) -> None:
+    enterprise_id = populated["2"]
+    # A non-current (e.g. superseded or unapproved history) self-reported value must not count.
+    session.add(IndicatorValue(enterprise_id=enterprise_id, year=YEAR, code="T11", value_num=90, source="自报",
+                               is_current=False))
+    session.commit()
+    run = compute_run(session, actor=OFFICER, year=YEAR)
+    row = scores_frame(session, run_id=run.id, include_breakdown=True).set_index("enterprise_id").loc[enterprise_id]
+    assert row["breakdown"]["T11"]["value"] is None and row["breakdown"]["T11"]["pts"] == 0
+    # Approval writes the current row: now it counts.
+    session.add(IndicatorValue(enterprise_id=enterprise_id, year=YEAR, code="T11", value_num=90, source="自报"))
+    session.commit()
+    run = compute_run(session, actor=OFFICER, year=YEAR)
+    row = scores_frame(session, run_id=run.id, include_breakdown=True).set_index("enterprise_id").loc[enterprise_id]
+    assert row["breakdown"]["T11"]["value"] == 90 and row["breakdown"]["T11"]["source"] == "自报"
+    assert row["breakdown"]["T11"]["pts"] > 0
+
+
+def test_publish_finalize_and_immutability(session: Session, populated: dict[str, int]) -> None:
+    first = compute_run(session, actor=OFFICER, year=YEAR)
+    with pytest.raises(Exception, match="日期"):
+        publish_run(session, actor=OFFICER, run_id=first.id, notice_start=date(2025, 3, 10),
+                    notice_end=date(2025, 3, 1))
+    publish_run(session, actor=OFFICER, run_id=first.id, notice_start=date(2025, 3, 1), notice_end=date(2025, 3, 7))
+    assert latest_run(session).id == first.id
+    second = compute_run(session, actor=OFFICER, year=YEAR)
+    publish_run(session, actor=OFFICER, run_id=second.id, notice_start=date(2025, 3, 8),
+                notice_end=date(2025, 3, 15))
+    session.refresh(first)
+    assert first.state == "superseded" and second.supersedes_id == first.id
+    finalize_run(session, actor=OFFICER, run_id=second.id)
+    assert session.get(ScoreRun, second.id).state == "final"
+    with pytest.raises(Conflict):
+        finalize_run(session, actor=OFFICER, run_id=second.id)
+    with pytest.raises(Conflict):
+        publish_run(session, actor=OFFICER, run_id=second.id, notice_start=date(2025, 4, 1),
+                    notice_end=date(2025, 4, 7))
+    with pytest.raises(Conflict):
+        supersede_run(session, actor=OFFICER, run_id=second.id)
+    # A later final run of the same year supersedes the earlier final one.
+    third = compute_run(session, actor=OFFICER, year=YEAR)
+    publish_run(session, actor=OFFICER, run_id=third.id, notice_start=date(2025, 5, 1), notice_end=date(2025, 5, 7))
+    finalize_run(session, actor=OFFICER, run_id=third.id)
+    session.refresh(second)
+    assert second.state == "superseded" and latest_run(session, states=("final",)).id == third.id
+    actions = [e.action for e in session.exec(select(AuditEvent).order_by(AuditEvent.id)).all()]
+    assert actions.count("run.publish") == 3 and actions.count("run.finalize") == 2
+    assert actions.count("run.supersede") == 2
+    summary = run_summary(session, run_id=third.id)
+    assert summary.loc["all", "enterprises"] == len(DATA) and summary.loc["all", "vetoed"] == 1
+
+
+def test_verify_detects_tampering(session: Session, populated: dict[str, int]) -> None:
+    run = compute_run(session, actor=OFFICER, year=YEAR)
+    report = verify_run(session, actor=OFFICER, run_id=run.id)
+    assert report.identical and report.fingerprint_matches and report.enterprise_count == len(DATA)
+    session.execute(text("UPDATE score SET total = total + 1 WHERE run_id = :r AND enterprise_id = :e"),
+                    {"r": run.id, "e": populated["3"]})
+    session.commit()
+    report = verify_run(session, actor=OFFICER, run_id=run.id)
+    assert not report.identical
+    assert report.differing_enterprises == [make_code("3")] and report.differing_columns == ["total"]
+
+
+def test_permissions(session: Session, populated: dict[str, int]) -> None:
+    enterprise = Actor(username="ent1", role="enterprise", enterprise_id=populated["1"])
+    with pytest.raises(PermissionDenied):
+        compute_run(session, actor=enterprise, year=YEAR)
+    run = compute_run(session, actor=OFFICER, year=YEAR)
+    for call in (
+        lambda: publish_run(session, actor=enterprise, run_id=run.id, notice_start=date(2025, 1, 1),
+                            notice_end=date(2025, 1, 2)),
+        lambda: finalize_run(session, actor=enterprise, run_id=run.id),
+        lambda: verify_run(session, actor=enterprise, run_id=run.id),
+    ):
+        with pytest.raises(PermissionDenied):
+            call()
+    assert session.exec(select(Score).where(Score.run_id == run.id)).first() is not None

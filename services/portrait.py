@@ -1,0 +1,323 @@
+"""我的积分: an enterprise's portrait from the latest published (公示 or final) run.
+
+Numbers come from the stored ``Score`` row (they are the engine's numbers for that run); the stage
+context — ranked totals, class averages, the stage's values of percentile indicators — comes from the
+run's other ``Score`` rows of the same stage. Scores of a run never change once written (a recompute
+makes a new run), so that stage context is cached per (database, run, stage).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+from sqlmodel import Session
+
+from core import explain
+from core.scoring_model import PercentileRule, ScoringModel
+from db.models import Enterprise, Score, ScoreRun
+from services.actor import Actor, require_enterprise_access
+from services.errors import NotFound
+
+PUBLISHED_STATES = ("notice", "final")
+RADAR_AXES = {"technology": "技术创新", "growth": "成长经营", "bonus": "辅助加分", "compliance": "合规经营"}
+
+
+@dataclass
+class StageStats:
+    """The context of one stage in one run (anonymous aggregates plus value distributions)."""
+
+    stage: str
+    count: int  # enterprises in the stage
+    ranked_totals: np.ndarray  # totals of ranked enterprises, rank order
+    class_means: dict[str, float]  # radar axis → mean fraction
+    distributions: dict[str, np.ndarray]  # percentile-rule code → values in the stage
+    enterprise_ids: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+
+
+@dataclass
+class Portrait:
+    enterprise_id: int
+    enterprise_name: str
+    credit_code: str
+    year: int
+    run_id: int
+    run_state: str
+    notice_start: Any
+    notice_end: Any
+    model: ScoringModel
+    stage: str
+    stage_name: str
+    total: float
+    technology: float
+    growth: float
+    core: float
+    bonus: float
+    bonus_raw: float
+    deduction: float
+    veto: bool
+    veto_reason: str
+    rank: int | None
+    ranked_in_stage: int
+    stage_count: int
+    percentile: float | None
+    tier: str
+    tier_name: str
+    subsidy: float
+    mujun: str
+    missing_count: int
+    indicators: pd.DataFrame  # code, name, class, unit, value, value_text, source, points, max, fraction, missing
+    radar: pd.DataFrame  # axis, mine, stage_average
+    explanations: list[str]
+    gap: explain.Gap | None
+    moves: list[explain.Move]
+    previous: dict | None  # {year, total, rank, tier, stage}
+    states: list[explain.IndicatorState] = field(repr=False, default_factory=list)
+    extras: dict[str, Any] = field(repr=False, default_factory=dict)  # stored extra inputs (prev_…, bases)
+
+    @property
+    def total_change(self) -> float | None:
+        return None if self.previous is None else round(self.total - self.previous["total"], 2)
+
+
+# ------------------------------------------------------------------ model and run lookup
+_STAGE_CACHE: OrderedDict[tuple[str, int, str], StageStats] = OrderedDict()
+_LOCK = threading.Lock()
+
+
+def _db_key(session: Session) -> str:
+    return str(session.get_bind().url)
+
+
+def _remember(cache: OrderedDict, key: Any, value: Any, size: int = 32) -> Any:
+    with _LOCK:
+        cache[key] = value
+        cache.move_to_end(key)
+        while len(cache) > size:
+            cache.popitem(last=False)
+    return value
+
+
+def model_for_run(session: Session, run: ScoreRun) -> ScoringModel:
+    """The scoring model a run was computed with (services.model_versions caches the parse)."""
+    from services.model_versions import get_model
+
+    return get_model(session, run.model_version_id)
+
+
+def latest_published_run(session: Session, *, year: int | None = None) -> ScoreRun | None:
+    """The newest run in 公示 or final (of ``year`` when given)."""
+    stmt = select(ScoreRun).where(ScoreRun.state.in_(PUBLISHED_STATES))  # type: ignore[attr-defined]
+    if year is not None:
+        stmt = stmt.where(ScoreRun.year == year)
+    stmt = stmt.order_by(ScoreRun.year.desc(), ScoreRun.id.desc()).limit(1)  # type: ignore[attr-defined]
+    return session.execute(stmt).scalars().first()
+
+
+def _class_max(model: ScoringModel, stage: str) -> dict[str, float]:
+    tech = sum(i.max_for(stage) for i in model.by_class("technology"))
+    growth = sum(i.max_for(stage) for i in model.by_class("growth"))
+    bonus = min(model.bonus_cap, sum(i.max_for(stage) for i in model.by_class("bonus")))
+    deduction = sum(i.max_for(stage) for i in model.by_class("deduction"))
+    return {"technology": tech, "growth": growth, "bonus": bonus, "deduction": deduction}
+
+
+def _fractions(model: ScoringModel, stage: str, technology: Any, growth: Any, bonus: Any, deduction: Any) -> dict:
+    m = _class_max(model, stage)
+
+    def frac(x: Any, top: float) -> Any:
+        return np.clip(np.asarray(x, dtype=float) / top, 0, 1) if top > 0 else np.zeros_like(np.asarray(x, float))
+
+    return {
+        "technology": frac(technology, m["technology"]),
+        "growth": frac(growth, m["growth"]),
+        "bonus": frac(bonus, m["bonus"]),
+        "compliance": 1 - frac(deduction, m["deduction"]),
+    }
+
+
+def _breakdown_value(entry: Any) -> Any:
+    return entry.get("value") if isinstance(entry, dict) else None
+
+
+def stage_stats(session: Session, *, run: ScoreRun, stage: str, model: ScoringModel | None = None) -> StageStats:
+    """Ranked totals, class means and percentile-indicator distributions of a stage (cached)."""
+    key = (_db_key(session), run.id, stage)
+    cached = _STAGE_CACHE.get(key)
+    if cached is not None:
+        return cached
+    model = model or model_for_run(session, run)
+    perc_codes = [i.code for i in model.indicators if isinstance(i.rule, PercentileRule)]
+    rows = session.execute(
+        select(Score.enterprise_id, Score.total, Score.technology, Score.growth, Score.bonus, Score.deduction,
+               Score.veto, Score.rank, Score.breakdown)
+        .where(Score.run_id == run.id, Score.stage == stage)
+    ).all()
+    frame = pd.DataFrame(rows, columns=["enterprise_id", "total", "technology", "growth", "bonus", "deduction",
+                                        "veto", "rank", "breakdown"])
+    ranked = frame[frame["rank"].notna() & ~frame["veto"].astype(bool)].sort_values("rank")
+    fr = _fractions(model, stage, frame["technology"], frame["growth"], frame["bonus"], frame["deduction"])
+    means = {axis: float(np.mean(v)) if len(frame) else 0.0 for axis, v in fr.items()}
+    distributions: dict[str, np.ndarray] = {}
+    for code in perc_codes:
+        values = [explain._num(_breakdown_value((b or {}).get(code))) for b in frame["breakdown"]]
+        distributions[code] = np.array([np.nan if v is None else v for v in values], dtype=float)
+    stats = StageStats(
+        stage=stage,
+        count=len(frame),
+        ranked_totals=ranked["total"].to_numpy(dtype=float),
+        class_means=means,
+        distributions=distributions,
+        enterprise_ids=frame["enterprise_id"].to_numpy(dtype=np.int64),
+    )
+    return _remember(_STAGE_CACHE, key, stats)
+
+
+# ------------------------------------------------------------------ portrait
+def _score_row(session: Session, run_id: int, enterprise_id: int) -> Score | None:
+    return session.execute(
+        select(Score).where(Score.run_id == run_id, Score.enterprise_id == enterprise_id)
+    ).scalars().first()
+
+
+def get_portrait(session: Session, *, actor: Actor, enterprise_id: int, year: int | None = None) -> Portrait:
+    """The enterprise's portrait from the latest 公示/final run (of ``year``); NotFound when none."""
+    require_enterprise_access(actor, enterprise_id)
+    enterprise = session.get(Enterprise, enterprise_id)
+    if enterprise is None:
+        raise NotFound("企业不存在。")
+    run = latest_published_run(session, year=year)
+    if run is None:
+        raise NotFound("暂无已发布的积分结果：积分计算完成并进入公示后即可查看。")
+    row = _score_row(session, run.id, enterprise_id)
+    if row is None:
+        raise NotFound(f"{run.year} 年度积分批次中没有本企业的积分（可能未纳入本次评价）。")
+    model = model_for_run(session, run)
+    stage = row.stage
+    stats = stage_stats(session, run=run, stage=stage, model=model)
+    breakdown = row.breakdown or {}
+
+    states: list[explain.IndicatorState] = []
+    table_rows = []
+    bonus_raw = 0.0
+    for ind in model.indicators:
+        entry = breakdown.get(ind.code) or {}
+        value = entry.get("value")
+        f = float(entry.get("f") or 0.0)
+        pts = float(entry.get("pts") or 0.0)
+        if ind.cls == "bonus":
+            bonus_raw += pts
+        state = explain.IndicatorState(ind.code, value, f, pts, entry.get("source"), stats.distributions.get(ind.code))
+        states.append(state)
+        top = explain.max_points(ind, stage)
+        missing = explain.is_missing(value) and ind.rule.type in ("bands", "linear_cap", "percentile") \
+            and ind.cls in ("technology", "growth")
+        table_rows.append({
+            "code": ind.code, "name": ind.name, "class": ind.cls, "unit": ind.unit,
+            "value_text": explain.fmt_value(value, ind.unit), "source": entry.get("source") or ind.source,
+            "points": round(pts, 2), "max": top, "fraction": f, "missing": bool(missing),
+        })
+    indicators = pd.DataFrame(table_rows)
+
+    mine = _fractions(model, stage, row.technology, row.growth, row.bonus, row.deduction)
+    radar = pd.DataFrame({
+        "axis": [RADAR_AXES[a] for a in RADAR_AXES],
+        "mine": [float(mine[a]) for a in RADAR_AXES],
+        "stage_average": [stats.class_means[a] for a in RADAR_AXES],
+    })
+    tier = row.tier or ""
+    gap = explain.gap_to_next_list(model, total=row.total, tier=tier, ranked_totals=stats.ranked_totals,
+                                   veto=row.veto)
+    moves = [] if row.veto else explain.cheapest_moves(model, stage, states, bonus_raw=bonus_raw)
+    explanations = explain.explain_all(model, stage, [s for s in states if model.indicator(s.code).cls != "veto"])
+
+    previous = None
+    prev_run = latest_published_run(session, year=run.year - 1)
+    if prev_run is not None:
+        prev_row = session.execute(
+            select(Score.total, Score.rank, Score.tier, Score.stage)
+            .where(Score.run_id == prev_run.id, Score.enterprise_id == enterprise_id)
+        ).first()
+        if prev_row is not None:
+            previous = {"year": prev_run.year, "total": float(prev_row.total), "rank": prev_row.rank,
+                        "tier": prev_row.tier or "", "stage": prev_row.stage}
+
+    return Portrait(
+        enterprise_id=enterprise_id, enterprise_name=enterprise.name, credit_code=enterprise.credit_code,
+        year=run.year, run_id=run.id, run_state=run.state, notice_start=run.notice_start,
+        notice_end=run.notice_end, model=model, stage=stage, stage_name=model.stage_name(stage),
+        total=float(row.total), technology=float(row.technology), growth=float(row.growth),
+        core=float(row.core), bonus=float(row.bonus), bonus_raw=bonus_raw, deduction=float(row.deduction),
+        veto=bool(row.veto), veto_reason=row.veto_reason or "", rank=row.rank,
+        ranked_in_stage=len(stats.ranked_totals), stage_count=stats.count, percentile=row.percentile,
+        tier=tier, tier_name=explain.list_name(model, tier), subsidy=float(row.subsidy or 0.0),
+        mujun=row.mujun or "", missing_count=int(row.missing_count or 0), indicators=indicators, radar=radar,
+        explanations=explanations, gap=gap, moves=moves, previous=previous, states=states,
+        extras={k: _breakdown_value(v) for k, v in breakdown.items() if k not in set(model.codes)},
+    )
+
+
+def enterprise_of(actor: Actor) -> int:
+    """The actor's own enterprise id (enterprise users), for pages that act on "my" enterprise."""
+    if actor.enterprise_id is None:
+        raise NotFound("当前账户没有关联企业。")
+    return actor.enterprise_id
+
+
+# ------------------------------------------------------------------ what-if
+def _own_values(session: Session, enterprise_id: int, year: int) -> dict[str, Any]:
+    """Current values of one enterprise for ``year`` (base fields included) — one small query."""
+    from db.models import IndicatorValue
+
+    rows = session.execute(
+        select(IndicatorValue.code, IndicatorValue.value_num, IndicatorValue.value_text)
+        .where(IndicatorValue.enterprise_id == enterprise_id, IndicatorValue.year == year,
+               IndicatorValue.is_current.is_(True))  # type: ignore[attr-defined]
+    ).all()
+    return {code: (text if text is not None else num) for code, num, text in rows}
+
+
+def simulation_base(session: Session, *, actor: Actor, portrait: Portrait) -> dict[str, Any]:
+    """The value-contract row the simulator starts from: the run's stored inputs, plus base fields and
+    previous-year values (for derivations and special cases) from the database."""
+    require_enterprise_access(actor, portrait.enterprise_id)
+    model = portrait.model
+    row: dict[str, Any] = {"credit_code": portrait.credit_code, "name": portrait.enterprise_name}
+    current = _own_values(session, portrait.enterprise_id, portrait.year)
+    previous = _own_values(session, portrait.enterprise_id, portrait.year - 1)
+    for base in model.base_fields:
+        row[base.code] = current.get(base.code)
+    for code in {*(b.code for b in model.base_fields), *model.codes}:
+        if code in previous:
+            row[model.previous_prefix + code] = previous[code]
+    row.update({k: v for k, v in portrait.extras.items() if v is not None})
+    for state in portrait.states:
+        row[state.code] = state.value
+    return row
+
+
+def simulate_changes(
+    session: Session, *, actor: Actor, portrait: Portrait, base_row: dict[str, Any], changes: dict[str, Any]
+) -> Any:
+    """Re-score the portrait's enterprise with ``changes`` (nothing saved); returns core.simulate.SimResult."""
+    from core.simulate import StageContext, simulate
+
+    require_enterprise_access(actor, portrait.enterprise_id)
+    run = session.get(ScoreRun, portrait.run_id)
+    own = {s.code: explain._num(s.value) for s in portrait.states}
+
+    def context_for(stage: str) -> StageContext:
+        stats = stage_stats(session, run=run, stage=stage, model=portrait.model)
+        mine = stage == portrait.stage
+        return StageContext(
+            distributions=stats.distributions, ranked_totals=stats.ranked_totals,
+            own_values=own if mine else None, own_total=portrait.total if mine else None,
+            own_ranked=mine and portrait.rank is not None,
+        )
+
+    return simulate(portrait.model, base_row, changes, context_for)

@@ -1,0 +1,299 @@
+"""数据填报: an enterprise's self-report for an evaluation year — draft, evidence, submit, resubmit.
+
+An enterprise user works on its own enterprise only; staff may read any report (review is the officer
+area's service). ``version`` guards concurrent edits (two tabs, a reviewer acting meanwhile): every write
+names the version it started from and gets Conflict when someone else wrote first.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from core import evidence as evidence_rules
+from core import self_report_rules as rules
+from core.scoring_model import ScoringModel, load_model, parse_model
+from core.workflows import SUBMISSION, TransitionError, transition
+from db.models import (
+    SELF_REPORT_SOURCE,
+    Attachment,
+    IndicatorValue,
+    ModelVersion,
+    ScoreRun,
+    ServiceItem,
+    Submission,
+    utcnow,
+)
+from services.actor import Actor, require_enterprise_access
+from services.audit import record
+from services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+
+EDITABLE_STATES = ("draft", "returned")
+
+
+@dataclass(frozen=True)
+class AttachmentInfo:
+    id: int
+    item_code: str | None
+    file_name: str
+    content_type: str
+    size: int
+    created_at: datetime
+
+
+def _require_owner(actor: Actor, enterprise_id: int) -> None:
+    """Writes: only the enterprise itself (staff review through their own services)."""
+    if actor.role != "enterprise" or actor.enterprise_id != enterprise_id:
+        raise PermissionDenied("只有本企业账户可以填报或修改本企业的数据。")
+
+
+def active_model(session: Session) -> ScoringModel:
+    """The newest published model version (the default TOML when none is stored yet)."""
+    version = session.execute(
+        select(ModelVersion).where(ModelVersion.state == "published").order_by(ModelVersion.id.desc()).limit(1)
+    ).scalars().first()
+    return parse_model(version.definition) if version is not None else load_model()
+
+
+def current_year(session: Session) -> int:
+    """The year enterprises report for: the newest data year, or the one after it once that year's
+    scores are published (公示 or final)."""
+    latest = session.execute(select(func.max(IndicatorValue.year))).scalar()
+    if latest is None:
+        return utcnow().year - 1
+    published = session.execute(
+        select(func.count()).select_from(ScoreRun)
+        .where(ScoreRun.year == latest, ScoreRun.state.in_(("notice", "final")))  # type: ignore[attr-defined]
+    ).scalar_one()
+    return int(latest) + 1 if published else int(latest)
+
+
+def open_years(session: Session, *, actor: Actor, enterprise_id: int) -> list[int]:
+    """Years the page offers: the current year plus earlier years whose report is still open."""
+    require_enterprise_access(actor, enterprise_id)
+    years = {current_year(session)}
+    rows = session.execute(
+        select(Submission.year).where(Submission.enterprise_id == enterprise_id,
+                                      Submission.state.in_(("draft", "submitted", "returned")))  # type: ignore[attr-defined]
+    ).scalars().all()
+    years.update(int(y) for y in rows)
+    return sorted(years, reverse=True)
+
+
+def get_submission(session: Session, *, actor: Actor, enterprise_id: int, year: int) -> Submission | None:
+    """The report of an enterprise and year, or None (enterprise: own only; staff: any)."""
+    require_enterprise_access(actor, enterprise_id)
+    return session.execute(
+        select(Submission).where(Submission.enterprise_id == enterprise_id, Submission.year == year)
+    ).scalars().first()
+
+
+def _load(session: Session, actor: Actor, submission_id: int) -> Submission:
+    submission = session.get(Submission, submission_id)
+    if submission is None:
+        raise NotFound("填报记录不存在。")
+    require_enterprise_access(actor, submission.enterprise_id)
+    return submission
+
+
+def get_or_create_draft(session: Session, *, actor: Actor, enterprise_id: int, year: int | None = None) -> Submission:
+    """The enterprise's report for ``year`` (default: :func:`current_year`), created as an empty draft."""
+    _require_owner(actor, enterprise_id)
+    year = year or current_year(session)
+    existing = get_submission(session, actor=actor, enterprise_id=enterprise_id, year=year)
+    if existing is not None:
+        return existing
+    submission = Submission(enterprise_id=enterprise_id, year=year, state="draft", items={}, service_needs=[],
+                            version=1)
+    session.add(submission)
+    session.flush()
+    record(session, actor=actor, action="create_submission", entity="submission", entity_id=submission.id,
+           after={"enterprise_id": enterprise_id, "year": year})
+    session.commit()
+    return submission
+
+
+def _check_version(submission: Submission, version: int) -> None:
+    if version != submission.version:
+        raise Conflict("该填报已在其他窗口或被审核人员更新，请刷新页面后再修改（您的修改未保存）。")
+
+
+def _check_services(session: Session, codes: list[str]) -> list[str]:
+    if not codes:
+        return []
+    known = set(session.execute(select(ServiceItem.code).where(ServiceItem.active.is_(True))).scalars())  # type: ignore[attr-defined]
+    unknown = [c for c in codes if c not in known]
+    if unknown:
+        raise ValidationFailed(f"服务需求中有未知的服务项目：{'、'.join(unknown)}。")
+    return list(dict.fromkeys(codes))
+
+
+def _assign_uids(items: dict) -> dict:
+    # Every list item gets a stable id so its evidence stays attached when other items are removed.
+    for value in items.values():
+        if isinstance(value, list):
+            for row in value:
+                if isinstance(row, dict) and not row.get("uid"):
+                    row["uid"] = secrets.token_hex(4)
+    return items
+
+
+def save_draft(
+    session: Session,
+    *,
+    actor: Actor,
+    submission_id: int,
+    items: dict,
+    service_needs: list[str] | None = None,
+    version: int,
+) -> Submission:
+    """Save the form as it is (no completeness checks); returns the report with its new version."""
+    submission = _load(session, actor, submission_id)
+    _require_owner(actor, submission.enterprise_id)
+    _check_version(submission, version)
+    try:
+        state = transition(SUBMISSION, submission.state, "save")
+    except TransitionError as exc:
+        raise Conflict(str(exc)) from exc
+    specs = rules.form_specs(active_model(session))
+    before = {"items": submission.items, "service_needs": submission.service_needs}
+    submission.items = _assign_uids(rules.clean_items(specs, items or {}))
+    submission.service_needs = _check_services(session, list(service_needs or []))
+    submission.state = state
+    submission.version += 1
+    submission.updated_at = utcnow()
+    session.add(submission)
+    record(session, actor=actor, action="save_submission", entity="submission", entity_id=submission.id,
+           before=before, after={"items": submission.items, "service_needs": submission.service_needs})
+    session.commit()
+    return submission
+
+
+def department_context(session: Session, *, actor: Actor, enterprise_id: int, year: int) -> dict[str, dict]:
+    """Department values beside the form: {code: {"value", "source", "year"}} for the self-reported
+    codes and the fields their checks compare with (latest year ≤ ``year`` that has them)."""
+    require_enterprise_access(actor, enterprise_id)
+    specs = rules.form_specs(active_model(session))
+    codes = {s.code for s in specs} | {s.max_field for s in specs if s.max_field}
+    rows = session.execute(
+        select(IndicatorValue.code, IndicatorValue.year, IndicatorValue.value_num, IndicatorValue.value_text,
+               IndicatorValue.source)
+        .where(IndicatorValue.enterprise_id == enterprise_id, IndicatorValue.is_current.is_(True),  # type: ignore[attr-defined]
+               IndicatorValue.year <= year, IndicatorValue.code.in_(codes),  # type: ignore[attr-defined]
+               IndicatorValue.source != SELF_REPORT_SOURCE)
+        .order_by(IndicatorValue.year.desc())  # type: ignore[attr-defined]
+    ).all()
+    out: dict[str, dict] = {}
+    for code, y, num, text, source in rows:
+        if code not in out:
+            out[code] = {"value": text if text is not None else num, "source": source, "year": int(y)}
+    return out
+
+
+def _evidence_keys(session: Session, submission_id: int) -> set[str]:
+    return set(session.execute(
+        select(Attachment.item_code).where(Attachment.submission_id == submission_id)
+    ).scalars())
+
+
+def submit(session: Session, *, actor: Actor, submission_id: int, version: int) -> Submission:
+    """Validate and submit (or resubmit after a return); ValidationFailed lists every problem."""
+    submission = _load(session, actor, submission_id)
+    _require_owner(actor, submission.enterprise_id)
+    _check_version(submission, version)
+    try:
+        state = transition(SUBMISSION, submission.state, "submit")
+    except TransitionError as exc:
+        raise Conflict(str(exc)) from exc
+    specs = rules.form_specs(active_model(session))
+    context = department_context(session, actor=actor, enterprise_id=submission.enterprise_id, year=submission.year)
+    values = {code: entry["value"] for code, entry in context.items()}
+    numbers = {}
+    for code, value in values.items():
+        try:
+            numbers[code] = float(value)
+        except (TypeError, ValueError):
+            continue
+    items = submission.items or {}
+    if not any(v not in (None, [], "") for v in items.values()) and not submission.service_needs:
+        raise ValidationFailed("填报内容为空：请至少填写一项数据或选择服务需求后再提交。")
+    problems = rules.validate(specs, items, year=submission.year, context=numbers,
+                              evidence=_evidence_keys(session, submission.id))
+    if problems:
+        raise ValidationFailed(f"有 {len(problems)} 处需要修改：{problems[0]['problem']}", problems)
+    before_state = submission.state
+    submission.state = state
+    submission.submitted_at = utcnow()
+    submission.updated_at = submission.submitted_at
+    submission.version += 1
+    session.add(submission)
+    record(session, actor=actor, action="submit_submission", entity="submission", entity_id=submission.id,
+           before={"state": before_state}, after={"state": state, "items": items})
+    session.commit()
+    return submission
+
+
+def add_attachment(
+    session: Session, *, actor: Actor, submission_id: int, item_code: str | None, file_name: str, content: bytes
+) -> AttachmentInfo:
+    """Store an evidence file for one item (pdf/jpg/png by content, ≤ 10 MB) while the report is editable."""
+    submission = _load(session, actor, submission_id)
+    _require_owner(actor, submission.enterprise_id)
+    if submission.state not in EDITABLE_STATES:
+        raise Conflict(f"填报当前为「{SUBMISSION.labels.get(submission.state)}」状态，不能上传材料。")
+    try:
+        checked = evidence_rules.check(file_name, content)
+    except evidence_rules.EvidenceError as exc:
+        raise ValidationFailed(str(exc)) from exc
+    attachment = Attachment(
+        submission_id=submission.id, enterprise_id=submission.enterprise_id, item_code=(item_code or None),
+        file_name=checked.file_name, content_type=checked.content_type, size=checked.size, sha256=checked.sha256,
+        content=content, created_by=actor.username,
+    )
+    session.add(attachment)
+    session.flush()
+    record(session, actor=actor, action="add_attachment", entity="attachment", entity_id=attachment.id,
+           after={"submission_id": submission.id, "item_code": item_code, "file_name": checked.file_name,
+                  "size": checked.size, "sha256": checked.sha256})
+    session.commit()
+    return AttachmentInfo(attachment.id, attachment.item_code, attachment.file_name, attachment.content_type,
+                          attachment.size, attachment.created_at)
+
+
+def remove_attachment(session: Session, *, actor: Actor, attachment_id: int) -> None:
+    """Delete an evidence file of an editable report."""
+    attachment = session.get(Attachment, attachment_id)
+    if attachment is None or attachment.submission_id is None:
+        raise NotFound("附件不存在。")
+    submission = _load(session, actor, attachment.submission_id)
+    _require_owner(actor, submission.enterprise_id)
+    if submission.state not in EDITABLE_STATES:
+        raise Conflict("已提交的填报不能删除材料。")
+    record(session, actor=actor, action="remove_attachment", entity="attachment", entity_id=attachment.id,
+           before={"file_name": attachment.file_name, "item_code": attachment.item_code})
+    session.delete(attachment)
+    session.commit()
+
+
+def list_attachments(session: Session, *, actor: Actor, submission_id: int) -> list[AttachmentInfo]:
+    """Evidence files of a report, without their bytes."""
+    submission = _load(session, actor, submission_id)
+    rows = session.execute(
+        select(Attachment.id, Attachment.item_code, Attachment.file_name, Attachment.content_type, Attachment.size,
+               Attachment.created_at)
+        .where(Attachment.submission_id == submission.id).order_by(Attachment.id)
+    ).all()
+    return [AttachmentInfo(*row) for row in rows]
+
+
+def attachment_content(session: Session, *, actor: Actor, attachment_id: int) -> tuple[str, str, bytes]:
+    """(file name, content type, bytes) of one evidence file, for download."""
+    attachment = session.get(Attachment, attachment_id)
+    if attachment is None:
+        raise NotFound("附件不存在。")
+    require_enterprise_access(actor, attachment.enterprise_id)
+    return attachment.file_name, attachment.content_type, attachment.content

@@ -1,0 +1,67 @@
+"""Display formats: numbers, dates, stage/tier/state labels (Chinese)."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from typing import Any
+
+from core.workflows import OBJECTION, SCORE_RUN, SUBMISSION
+
+TIER_LABELS = {"领跑": "创新领跑榜", "竞跑": "创新竞跑榜", "进取": "创新进取榜", "": "未上榜"}
+
+
+def num(x: Any, digits: int = 2) -> str:
+    """1,234.57 · — for missing."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "—"
+    return f"{float(x):,.{digits}f}"
+
+
+def points(x: Any) -> str:
+    return num(x, 2)
+
+
+def pct(x: Any, digits: int = 1) -> str:
+    """A percentage already in percent units (12.5 → 12.5%)."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "—"
+    return f"{float(x):.{digits}f}%"
+
+
+def signed(x: Any, digits: int = 2) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "—"
+    return f"{float(x):+,.{digits}f}"
+
+
+def day(d: date | datetime | None) -> str:
+    if d is None:
+        return "—"
+    if isinstance(d, datetime):
+        return d.strftime("%Y-%m-%d %H:%M")
+    return d.strftime("%Y-%m-%d")
+
+
+def tier_label(tier: str | None) -> str:
+    return TIER_LABELS.get(tier or "", tier or "未上榜")
+
+
+def submission_state(state: str) -> str:
+    return SUBMISSION.labels.get(state, state)
+
+
+def run_state(state: str) -> str:
+    return SCORE_RUN.labels.get(state, state)
+
+
+def objection_state(state: str) -> str:
+    return OBJECTION.labels.get(state, state)
+
+
+def file_size(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / 1024 / 1024:.1f} MB"
+    if n >= 1024:
+        return f"{n / 1024:.0f} KB"
+    return f"{n} B"

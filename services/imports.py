@@ -75,16 +75,12 @@ class ImportReport:
 
 
 def _model(session: Session) -> ScoringModel:
-    """The model whose columns the templates carry: the newest published version, else the default."""
-    try:
-        from services import model_versions  # the "database" engineer's module
+    """The model whose columns the templates carry: the active published version, else the shipped one."""
+    from services import model_versions
 
-        version = model_versions.ensure_default_model(session)
-        published = getattr(model_versions, "latest_published", None)
-        if published is not None:
-            version = published(session) or version
-        return model_versions.get_model(session, version.id)
-    except (ImportError, AttributeError):
+    try:
+        return model_versions.get_model(session, model_versions.active_model_version(session).id)
+    except NotFound:
         return load_model()
 
 

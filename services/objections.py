@@ -1,0 +1,167 @@
+"""异议 during 公示: enterprises object to their score (or one indicator), officers uphold or reject.
+
+An objection can be filed only while its run is in 公示 (state ``notice``) and today lies inside the
+notice window. Upholding records the decision; the correction itself goes through the normal paths
+(import or review), then the officer recomputes (``services.runs.compute_run``) and publishes the new
+run, which supersedes the one in 公示 (``services.runs.publish_run``).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+from sqlalchemy import func, select, update
+from sqlmodel import Session
+
+from core import evidence
+from core.workflows import OBJECTION, TransitionError, transition
+from db.models import Attachment, Enterprise, Objection, Score, ScoreRun, utcnow
+from services import audit
+from services.actor import Actor, require_enterprise_access, require_staff
+from services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from services.model_versions import get_model
+
+MAX_ATTACHMENTS = 5
+
+
+def _today() -> date:
+    return date.today()
+
+
+def file_objection(
+    session: Session,
+    *,
+    actor: Actor,
+    run_id: int,
+    enterprise_id: int,
+    indicator_code: str | None,
+    reason: str,
+    attachments: list[tuple[str, bytes]] | tuple = (),
+    today: date | None = None,
+) -> Objection:
+    """File an objection for one's own enterprise while the run is in 公示."""
+    if actor.role == "enterprise":
+        require_enterprise_access(actor, enterprise_id)
+    elif not actor.is_staff:
+        raise PermissionDenied("您没有执行此操作的权限。")
+    if not (reason and reason.strip()):
+        raise ValidationFailed("请填写异议理由。")
+    run = session.get(ScoreRun, run_id)
+    if run is None:
+        raise NotFound(f"积分计算批次 {run_id} 不存在。")
+    today = today or _today()
+    if run.state != "notice" or not (run.notice_start and run.notice_end
+                                      and run.notice_start <= today <= run.notice_end):
+        window = (f"（公示期 {run.notice_start:%Y-%m-%d} 至 {run.notice_end:%Y-%m-%d}）"
+                  if run.notice_start and run.notice_end else "")
+        raise Conflict(f"该批次当前不在公示期内，不能提出异议{window}。")
+    in_run = session.execute(select(func.count()).select_from(Score).where(
+        Score.run_id == run_id, Score.enterprise_id == enterprise_id)).scalar_one()
+    if not in_run:
+        raise ValidationFailed("本企业不在该批次的评价名单中。")
+    if indicator_code:
+        model = get_model(session, run.model_version_id)
+        if indicator_code not in model.codes:
+            raise ValidationFailed(f"指标“{indicator_code}”不在评价模型中。")
+    files = list(attachments or ())
+    if len(files) > MAX_ATTACHMENTS:
+        raise ValidationFailed(f"最多上传 {MAX_ATTACHMENTS} 个证明材料。")
+    checked = []
+    for name, content in files:
+        try:
+            checked.append((evidence.check(name, content), content))
+        except evidence.EvidenceError as exc:
+            raise ValidationFailed(str(exc)) from None
+    objection = Objection(run_id=run_id, enterprise_id=enterprise_id, indicator_code=indicator_code or None,
+                          reason=reason.strip(), state="open", created_by=actor.username)
+    session.add(objection)
+    session.flush()
+    for ev, content in checked:
+        session.add(Attachment(objection_id=objection.id, enterprise_id=enterprise_id, item_code=indicator_code,
+                               file_name=ev.file_name, content_type=ev.content_type, size=ev.size,
+                               sha256=ev.sha256, content=content, created_by=actor.username))
+    audit.record(session, actor=actor, action="objection.file", entity="Objection", entity_id=objection.id,
+                 after={"run_id": run_id, "enterprise_id": enterprise_id, "indicator_code": indicator_code,
+                        "state": "open", "attachments": len(checked)}, reason=reason.strip())
+    session.flush()
+    return objection
+
+
+OBJECTION_COLUMNS = ["id", "run_id", "year", "enterprise_id", "credit_code", "name", "indicator_code", "reason",
+                     "state", "answer", "answered_by", "answered_at", "created_by", "created_at"]
+
+
+def list_objections(session: Session, *, actor: Actor, enterprise_id: int | None = None, run_id: int | None = None,
+                    states: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Objections, newest first; an enterprise user sees only its own enterprise's."""
+    if actor.role == "enterprise":
+        if actor.enterprise_id is None:
+            raise PermissionDenied("您的账号未关联企业。")
+        if enterprise_id is not None and enterprise_id != actor.enterprise_id:
+            raise PermissionDenied("您只能查看或修改本企业的数据。")
+        enterprise_id = actor.enterprise_id
+    else:
+        require_staff(actor)
+    stmt = (
+        select(Objection.id, Objection.run_id, ScoreRun.year, Objection.enterprise_id, Enterprise.credit_code,
+               Enterprise.name, Objection.indicator_code, Objection.reason, Objection.state, Objection.answer,
+               Objection.answered_by, Objection.answered_at, Objection.created_by, Objection.created_at)
+        .join(Enterprise, Enterprise.id == Objection.enterprise_id)
+        .join(ScoreRun, ScoreRun.id == Objection.run_id)
+        .order_by(Objection.id.desc())
+    )
+    if enterprise_id is not None:
+        stmt = stmt.where(Objection.enterprise_id == enterprise_id)
+    if run_id is not None:
+        stmt = stmt.where(Objection.run_id == run_id)
+    if states:
+        stmt = stmt.where(Objection.state.in_(list(states)))
+    frame = pd.DataFrame([tuple(r) for r in session.execute(stmt).all()], columns=OBJECTION_COLUMNS)
+    frame["state_label"] = frame["state"].map(OBJECTION.labels)
+    return frame
+
+
+def objection_attachments(session: Session, *, actor: Actor, objection_id: int) -> list[Attachment]:
+    objection = session.get(Objection, objection_id)
+    if objection is None:
+        raise NotFound(f"异议 #{objection_id} 不存在。")
+    require_enterprise_access(actor, objection.enterprise_id)
+    return list(session.execute(select(Attachment).where(Attachment.objection_id == objection_id)
+                                .order_by(Attachment.id)).scalars())
+
+
+def answer_objection(session: Session, *, actor: Actor, objection_id: int, action: str, answer: str) -> Objection:
+    """Uphold or reject an open objection (answer required); a second answer gets 已被他人处理."""
+    require_staff(actor)
+    if action not in ("uphold", "reject"):
+        raise ValidationFailed("处理方式只能是采纳或驳回。")
+    if not (answer and answer.strip()):
+        raise ValidationFailed(f"「{OBJECTION.action_labels[action]}」必须填写理由。")
+    objection = session.execute(select(Objection).where(Objection.id == objection_id)
+                                .execution_options(populate_existing=True)).scalar_one_or_none()
+    if objection is None:
+        raise NotFound(f"异议 #{objection_id} 不存在。")
+    try:
+        new_state = transition(OBJECTION, objection.state, action, reason=answer)
+    except TransitionError as exc:
+        raise Conflict(f"已被他人处理：{exc}") from None
+    now = utcnow()
+    result = session.execute(
+        update(Objection).where(Objection.id == objection_id, Objection.state == "open")
+        .values(state=new_state, answer=answer.strip(), answered_by=actor.username, answered_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise Conflict("已被他人处理：该异议已有答复，请刷新后查看。")
+    audit.record(session, actor=actor, action=f"objection.{action}", entity="Objection", entity_id=objection_id,
+                 before={"state": "open"}, after={"state": new_state, "run_id": objection.run_id},
+                 reason=answer.strip())
+    session.flush()
+    return session.execute(select(Objection).where(Objection.id == objection_id)
+                           .execution_options(populate_existing=True)).scalar_one()
+
+
+def open_count(session: Session, *, actor: Actor) -> int:
+    require_staff(actor)
+    return session.execute(select(func.count()).select_from(Objection).where(Objection.state == "open")).scalar_one()

@@ -1,0 +1,142 @@
+"""Compare two score runs: who entered or left each list, the largest moves, which inputs changed."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlmodel import Session
+
+from db.models import ScoreRun
+from db.queries import scores_frame
+from services.actor import Actor, require_staff
+from services.errors import NotFound
+from services.model_versions import get_model
+
+
+@dataclass
+class RunDiff:
+    run_a: int
+    run_b: int
+    # credit_code, name, stage, total_a, total_b, delta_total, rank_a, rank_b, delta_rank, tier_a, tier_b,
+    # changed_inputs (comma-joined codes); sorted by |delta_total| descending
+    moves: pd.DataFrame
+    list_changes: pd.DataFrame  # credit_code, name, stage, list, change (进入/退出), tier_a, tier_b
+    input_changes: pd.DataFrame  # credit_code, name, code, before, after
+    added: pd.DataFrame  # in b only: credit_code, name, stage, total
+    removed: pd.DataFrame  # in a only
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def largest_moves(self, n: int = 20) -> pd.DataFrame:
+        return self.moves.head(n)
+
+
+def _bd(value: Any) -> dict:
+    if isinstance(value, dict):
+        return value
+    if not value:
+        return {}
+    return json.loads(value)
+
+
+def _canon(v: Any) -> Any:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return None
+    if isinstance(v, bool):
+        return float(v)
+    if isinstance(v, (int, float)):
+        return round(float(v), 9)
+    if isinstance(v, (list, dict)):
+        return json.dumps(v, ensure_ascii=False, sort_keys=True)
+    return str(v)
+
+
+def _inputs(frame: pd.DataFrame, codes: list[str]) -> pd.DataFrame:
+    """Input value per enterprise (index credit_code) and code, from the stored breakdowns."""
+    breakdowns = [_bd(b) for b in frame["breakdown"].tolist()]
+    data = {code: [_canon((b.get(code) or {}).get("value")) for b in breakdowns] for code in codes}
+    return pd.DataFrame(data, index=pd.Index(frame["credit_code"].to_numpy(dtype=object), name="credit_code"),
+                        dtype=object)
+
+
+def diff_runs(session: Session, *, actor: Actor, run_a: int, run_b: int) -> RunDiff:
+    """What changed from run ``run_a`` (older) to run ``run_b`` (newer)."""
+    require_staff(actor)
+    runs = {}
+    for rid in (run_a, run_b):
+        run = session.get(ScoreRun, rid)
+        if run is None:
+            raise NotFound(f"积分计算批次 {rid} 不存在。")
+        runs[rid] = run
+    model = get_model(session, runs[run_b].model_version_id)
+    codes = model.codes + [c for c in model.extra_columns() if c not in model.codes]
+    a = scores_frame(session, run_id=run_a, include_breakdown=True)
+    b = scores_frame(session, run_id=run_b, include_breakdown=True)
+    keep = ["credit_code", "name", "stage", "total", "rank", "tier"]
+    merged = a[keep].merge(b[keep], on="credit_code", how="outer", suffixes=("_a", "_b"), indicator=True)
+    merged["name"] = merged["name_b"].fillna(merged["name_a"])
+    merged["stage"] = merged["stage_b"].fillna(merged["stage_a"])
+    both = merged[merged["_merge"] == "both"].copy()
+    both["delta_total"] = (both["total_b"] - both["total_a"]).round(4)
+    rank_a = both["rank_a"].astype("Float64")
+    rank_b = both["rank_b"].astype("Float64")
+    both["delta_rank"] = (rank_a - rank_b).astype("Float64")  # positive: moved up
+    for col in ("tier_a", "tier_b"):
+        both[col] = both[col].fillna("")
+
+    # ---- inputs that changed, per enterprise
+    ia = _inputs(a, codes)
+    ib = _inputs(b, codes)
+    common = both["credit_code"].to_numpy(dtype=object)
+    va = ia.reindex(common)
+    vb = ib.reindex(common)
+    same = (va.isna() & vb.isna()) | (va == vb)
+    changed = ~same.to_numpy(dtype=bool)
+    rows, cols = np.nonzero(changed)
+    input_changes = pd.DataFrame({
+        "credit_code": common[rows],
+        "name": both["name"].to_numpy(dtype=object)[rows],
+        "code": np.asarray(codes, dtype=object)[cols],
+        "before": va.to_numpy(dtype=object)[rows, cols],
+        "after": vb.to_numpy(dtype=object)[rows, cols],
+    })
+    per_ent = input_changes.groupby("credit_code", sort=False)["code"].agg(",".join)
+    both["changed_inputs"] = both["credit_code"].map(per_ent).astype(object).fillna("")
+
+    order = both["delta_total"].abs().sort_values(ascending=False, kind="stable").index
+    moves = both.loc[order, ["credit_code", "name", "stage", "total_a", "total_b", "delta_total", "rank_a",
+                             "rank_b", "delta_rank", "tier_a", "tier_b", "changed_inputs"]].reset_index(drop=True)
+
+    # ---- lists: entered / left each tier
+    parts = []
+    for tier in model.tiers:
+        entered = both[(both["tier_b"] == tier.code) & (both["tier_a"] != tier.code)]
+        left = both[(both["tier_a"] == tier.code) & (both["tier_b"] != tier.code)]
+        for frame, change in ((entered, "进入"), (left, "退出")):
+            if len(frame):
+                part = frame[["credit_code", "name", "stage", "tier_a", "tier_b"]].copy()
+                part["list"] = tier.name
+                part["change"] = change
+                parts.append(part)
+    list_changes = (pd.concat(parts, ignore_index=True) if parts else
+                    pd.DataFrame(columns=["credit_code", "name", "stage", "tier_a", "tier_b", "list", "change"]))
+    list_changes = list_changes[["credit_code", "name", "stage", "list", "change", "tier_a", "tier_b"]]
+
+    added = merged[merged["_merge"] == "right_only"][["credit_code", "name", "stage", "total_b"]].rename(
+        columns={"total_b": "total"}).reset_index(drop=True)
+    removed = merged[merged["_merge"] == "left_only"][["credit_code", "name", "stage", "total_a"]].rename(
+        columns={"total_a": "total"}).reset_index(drop=True)
+    summary = {
+        "enterprises_a": len(a), "enterprises_b": len(b), "common": len(both),
+        "added": len(added), "removed": len(removed),
+        "total_changed": int((both["delta_total"].abs() > 1e-9).sum()),
+        "rank_changed": int((both["delta_rank"].fillna(0) != 0).sum()),
+        "list_entered": int((list_changes["change"] == "进入").sum()),
+        "list_left": int((list_changes["change"] == "退出").sum()),
+        "inputs_changed_enterprises": int(per_ent.size),
+    }
+    return RunDiff(run_a=run_a, run_b=run_b, moves=moves, list_changes=list_changes.reset_index(drop=True),
+                   input_changes=input_changes, added=added, removed=removed, summary=summary)

@@ -1,0 +1,101 @@
+"""Objections during 公示: who may file, when, evidence checks, answering, uphold → recompute → supersede."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from db.models import Attachment, AuditEvent, Objection, ScoreRun, User
+from db.seed import seed_demo
+from services import objections, runs
+from services.actor import Actor
+from services.errors import Conflict, PermissionDenied, ValidationFailed
+
+OFFICER = Actor(username="officer1", role="officer", user_id=2)
+PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 32
+
+
+@pytest.fixture
+def seeded(session: Session) -> tuple[Session, ScoreRun, Actor]:
+    seed_demo(session, enterprises=60)
+    run = session.execute(select(ScoreRun).where(ScoreRun.state == "notice")).scalar_one()
+    user = session.execute(select(User).where(User.username == "ent1")).scalar_one()
+    ent = Actor(username="ent1", role="enterprise", user_id=user.id, enterprise_id=user.enterprise_id)
+    return session, run, ent
+
+
+def inside(run: ScoreRun) -> date:
+    return run.notice_start
+
+
+def test_enterprise_files_with_evidence_and_officer_rejects(seeded) -> None:
+    session, run, ent = seeded
+    obj = objections.file_objection(session, actor=ent, run_id=run.id, enterprise_id=ent.enterprise_id,
+                                    indicator_code="T04", reason="研发人员数漏报", attachments=[("名单.png", PNG)],
+                                    today=inside(run))
+    session.commit()
+    assert obj.state == "open"
+    att = session.execute(select(Attachment).where(Attachment.objection_id == obj.id)).scalar_one()
+    assert att.content_type == "image/png" and att.enterprise_id == ent.enterprise_id
+    mine = objections.list_objections(session, actor=ent)
+    assert list(mine["id"]) == [obj.id] and mine.loc[0, "state_label"] == "待处理"
+    with pytest.raises(ValidationFailed, match="理由"):
+        objections.answer_objection(session, actor=OFFICER, objection_id=obj.id, action="reject", answer="")
+    done = objections.answer_objection(session, actor=OFFICER, objection_id=obj.id, action="reject",
+                                       answer="社保记录显示研发人员为 3 人，与填报一致")
+    session.commit()
+    assert done.state == "rejected" and done.answered_by == "officer1"
+    seen = objections.list_objections(session, actor=ent)
+    assert seen.loc[0, "answer"].startswith("社保记录") and seen.loc[0, "state_label"] == "已驳回"
+    with pytest.raises(Conflict, match="已被他人处理"):
+        objections.answer_objection(session, actor=OFFICER, objection_id=obj.id, action="uphold", answer="改判")
+    session.rollback()
+    actions = session.execute(select(AuditEvent.action).where(AuditEvent.entity == "Objection")).scalars().all()
+    assert actions == ["objection.file", "objection.reject"]
+
+
+def test_only_own_enterprise_and_only_inside_window(seeded) -> None:
+    session, run, ent = seeded
+    other = ent.enterprise_id + 1
+    with pytest.raises(PermissionDenied):
+        objections.file_objection(session, actor=ent, run_id=run.id, enterprise_id=other, indicator_code=None,
+                                  reason="x", today=inside(run))
+    with pytest.raises(PermissionDenied):
+        objections.list_objections(session, actor=ent, enterprise_id=other)
+    with pytest.raises(Conflict, match="不在公示期"):
+        objections.file_objection(session, actor=ent, run_id=run.id, enterprise_id=ent.enterprise_id,
+                                  indicator_code=None, reason="x", today=run.notice_end + timedelta(days=1))
+    final = session.execute(select(ScoreRun).where(ScoreRun.state == "final")).scalar_one()
+    with pytest.raises(Conflict, match="不在公示期"):
+        objections.file_objection(session, actor=ent, run_id=final.id, enterprise_id=ent.enterprise_id,
+                                  indicator_code=None, reason="x", today=inside(run))
+    with pytest.raises(ValidationFailed, match="不是有效的"):
+        objections.file_objection(session, actor=ent, run_id=run.id, enterprise_id=ent.enterprise_id,
+                                  indicator_code=None, reason="x", attachments=[("a.pdf", b"MZ\x90 exe")],
+                                  today=inside(run))
+    with pytest.raises(ValidationFailed, match="不在评价模型"):
+        objections.file_objection(session, actor=ent, run_id=run.id, enterprise_id=ent.enterprise_id,
+                                  indicator_code="ZZ9", reason="x", today=inside(run))
+    session.rollback()
+    assert session.execute(select(func.count()).select_from(Objection)).scalar_one() == 0
+    with pytest.raises(PermissionDenied):
+        objections.answer_objection(session, actor=ent, objection_id=1, action="reject", answer="x")
+
+
+def test_uphold_then_recompute_and_publish_supersedes(seeded) -> None:
+    session, run, ent = seeded
+    obj = objections.file_objection(session, actor=ent, run_id=run.id, enterprise_id=ent.enterprise_id,
+                                    indicator_code=None, reason="营业收入有误", today=inside(run))
+    session.commit()
+    objections.answer_objection(session, actor=OFFICER, objection_id=obj.id, action="uphold",
+                                answer="经核实采纳，已更正数据并重新计算")
+    session.commit()
+    new = runs.compute_run(session, actor=OFFICER, year=run.year)
+    runs.publish_run(session, actor=OFFICER, run_id=new.id, notice_start=date.today(),
+                     notice_end=date.today() + timedelta(days=7))
+    session.refresh(run)
+    assert run.state == "superseded" and session.get(ScoreRun, new.id).supersedes_id == run.id
+    assert objections.open_count(session, actor=OFFICER) == 0

@@ -1,0 +1,49 @@
+"""Diff of two runs: list entries/exits, moves, and the inputs behind them."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from sqlalchemy import select, update
+from sqlmodel import Session
+
+from db.models import Enterprise, IndicatorValue, ScoreRun
+from db.seed import seed_demo
+from services import run_diff, runs
+from services.actor import Actor
+from services.errors import NotFound, PermissionDenied
+
+OFFICER = Actor(username="officer1", role="officer", user_id=2)
+
+
+def test_diff_after_changing_one_input(session: Session) -> None:
+    seed_demo(session, enterprises=80)
+    old = session.execute(select(ScoreRun).where(ScoreRun.state == "notice")).scalar_one()
+    base = runs.compute_run(session, actor=OFFICER, year=old.year)
+    same = run_diff.diff_runs(session, actor=OFFICER, run_a=old.id, run_b=base.id)
+    assert same.summary["total_changed"] == 0 and same.input_changes.empty and same.list_changes.empty
+    # Give one enterprise an enormous R&D spend: its total rises and the input shows up.
+    target = session.execute(
+        select(IndicatorValue).where(IndicatorValue.year == old.year, IndicatorValue.code == "T01",
+                                     IndicatorValue.is_current.is_(True)).order_by(IndicatorValue.value_num)
+        .limit(1)).scalar_one()
+    session.execute(update(IndicatorValue).where(IndicatorValue.id == target.id).values(value_num=1e6))
+    session.commit()
+    new = runs.compute_run(session, actor=OFFICER, year=old.year)
+    diff = run_diff.diff_runs(session, actor=OFFICER, run_a=base.id, run_b=new.id)
+    code = session.get(Enterprise, target.enterprise_id).credit_code
+    top = diff.moves.iloc[0]
+    assert top["credit_code"] == code and top["delta_total"] > 0 and "T01" in top["changed_inputs"].split(",")
+    changes = diff.input_changes[diff.input_changes["credit_code"] == code]
+    assert "T01" in set(changes["code"]) and float(changes.set_index("code").loc["T01", "after"]) == 1e6
+    assert diff.summary["common"] == diff.summary["enterprises_a"]
+    assert set(diff.list_changes["change"]) <= {"进入", "退出"}
+    if not diff.list_changes.empty:
+        assert pd.Series(diff.list_changes["credit_code"]).isin(diff.moves["credit_code"]).all()
+
+
+def test_diff_permissions_and_missing_run(session: Session) -> None:
+    with pytest.raises(PermissionDenied):
+        run_diff.diff_runs(session, actor=Actor(username="e", role="enterprise", enterprise_id=1), run_a=1, run_b=2)
+    with pytest.raises(NotFound):
+        run_diff.diff_runs(session, actor=OFFICER, run_a=998, run_b=999)

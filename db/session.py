@@ -55,9 +55,13 @@ def make_engine(url: str | None = None) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-@lru_cache(maxsize=8)
 def get_engine(url: str | None = None) -> Engine:
-    """The process-wide engine for ``url`` (one pool per URL)."""
+    """The process-wide engine for ``url`` (default: DATABASE_URL as it is now; one pool per URL)."""
+    return _engine_for(_normalise(url or database_url()))
+
+
+@lru_cache(maxsize=8)
+def _engine_for(url: str) -> Engine:
     return make_engine(url)
 
 

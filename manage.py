@@ -1,0 +1,536 @@
+#!/usr/bin/env python
+"""Command line over services/ and core/: ``python manage.py <command> --help``.
+
+Every command reports problems as one Chinese line on stderr and exits non-zero; tracebacks only with
+``--debug``. Commands register themselves in :data:`COMMANDS` (name → (add_parser, handler)); each
+engineer adds theirs in a marked section below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import getpass
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+# The CLI is run from anywhere (make, cron): import the project packages from this file's directory.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+INPUT_SUFFIXES = (".csv", ".xlsx", ".xls")
+OUTPUT_SUFFIXES = (".csv", ".xlsx")
+
+
+class CommandError(Exception):
+    """A user-facing failure: the message is printed as it is and the command exits 1."""
+
+
+Handler = Callable[[argparse.Namespace], int]
+COMMANDS: dict[str, tuple[Callable[[argparse._SubParsersAction], argparse.ArgumentParser], Handler]] = {}
+
+
+def command(name: str, add_parser: Callable[[argparse._SubParsersAction], argparse.ArgumentParser]):
+    """Register ``handler`` as subcommand ``name`` with its parser builder."""
+
+    def wrap(handler: Handler) -> Handler:
+        COMMANDS[name] = (add_parser, handler)
+        return handler
+
+    return wrap
+
+
+# ====================================================================================== helpers
+def _session():
+    from db.session import session_scope
+
+    return session_scope()
+
+
+def _year(text: str) -> int:
+    try:
+        year = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"年度应为四位数字，例如 2025（收到“{text}”）") from None
+    if not 2000 <= year <= 2100:
+        raise argparse.ArgumentTypeError(f"年度 {year} 超出范围（2000–2100）")
+    return year
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"应为正整数（收到“{text}”）") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"应为正整数（收到 {value}）")
+    return value
+
+
+def _suffix(path: Path, allowed: tuple[str, ...], what: str) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in allowed:
+        shown = suffix or "（无扩展名）"
+        raise CommandError(f"{what}“{path.name}”的文件类型 {shown} 不受支持：请使用 {' / '.join(allowed)}")
+    return suffix
+
+
+def _write_output(path: Path, df, *, sheet: str, header_row: list[str] | None = None) -> None:
+    from core.spreadsheet import write_csv, write_xlsx
+
+    suffix = _suffix(path, OUTPUT_SUFFIXES, "输出文件")
+    if suffix == ".csv":
+        data = write_csv(df)
+    else:
+        data = write_xlsx({sheet: df}, header_rows={sheet: [header_row]} if header_row else None)
+    if path.parent and not path.parent.exists():
+        raise CommandError(f"输出目录不存在：{path.parent}")
+    path.write_bytes(data)
+
+
+def _print_table(df) -> None:
+    """A plain aligned table (CJK characters count as two columns)."""
+    import unicodedata
+
+    def width(s: str) -> int:
+        return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
+
+    cells = [[str(c) for c in df.columns]] + [["" if v is None else str(v) for v in row]
+                                             for row in df.itertuples(index=False)]
+    widths = [max(width(r[j]) for r in cells) for j in range(len(cells[0]))]
+    for k, row in enumerate(cells):
+        print("  ".join(v + " " * (widths[j] - width(v)) for j, v in enumerate(row)).rstrip())
+        if k == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+# ====================================================================================== init-db
+def _add_init_db(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    return sub.add_parser("init-db", help="创建或升级数据库结构（幂等）",
+                          description="按 Alembic 迁移把 DATABASE_URL 指向的数据库升级到最新结构（可重复执行）。")
+
+
+@command("init-db", _add_init_db)
+def cmd_init_db(args: argparse.Namespace) -> int:
+    from db.schema import init_db
+    from db.session import database_url, get_engine
+
+    init_db(get_engine())
+    print(f"数据库已就绪：{get_engine().url.render_as_string(hide_password=True) or database_url()}")
+    return EXIT_OK
+
+
+# ====================================================================================== seed-demo
+def _add_seed_demo(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser("seed-demo", help="写入演示数据（企业、账户、填报、积分批次）",
+                       description="向空数据库写入可复现的演示数据：企业、载体、部门数据、自报、服务目录、"
+                                   "演示账户（密码 Demo@2025）以及上一年度定稿、本年度公示中的积分批次。")
+    p.add_argument("--enterprises", type=_positive_int, default=3000, metavar="N", help="企业数量（默认 3000）")
+    p.add_argument("--seed", type=int, default=42, metavar="S", help="随机种子（默认 42，同一种子数据相同）")
+    p.add_argument("--if-empty", action="store_true", help="数据库已有数据时跳过（make run 使用）")
+    p.add_argument("--no-runs", action="store_true", help="不计算积分批次")
+    return p
+
+
+@command("seed-demo", _add_seed_demo)
+def cmd_seed_demo(args: argparse.Namespace) -> int:
+    from db.seed import is_empty, seed_demo
+
+    with _session() as session:
+        if not is_empty(session):
+            if args.if_empty:
+                print("数据库已有数据，跳过演示数据。")
+                return EXIT_OK
+            raise CommandError("数据库中已有企业或用户数据：演示数据只能写入空数据库（或使用 --if-empty 跳过）")
+        summary = seed_demo(session, enterprises=args.enterprises, seed=args.seed, with_runs=not args.no_runs)
+    print(f"演示数据已写入：企业 {summary.enterprises} 家，载体 {summary.carriers} 个，指标数据 {summary.values} 条，"
+          f"导入批次 {summary.batches} 个，填报 {summary.submissions} 份（待审核 {summary.pending_submissions} 份），"
+          f"账户 {summary.users} 个，用时 {summary.seconds:.1f} 秒")
+    for year, run_id in summary.runs.items():
+        state = {"final": "已定稿", "notice": "公示中"}.get(summary.run_states.get(year, ""), "")
+        print(f"  {year} 年度积分批次 #{run_id} {state}")
+    if summary.runs:
+        print(f"  积分计算用时 {summary.run_seconds:.1f} 秒")
+    for note in summary.notes:
+        print(f"  注意：{note}")
+    print("演示账户（密码 Demo@2025）：admin · officer1 · officer2 · ent1 … ent5")
+    return EXIT_OK
+
+
+# ====================================================================================== score-file
+def _add_score_file(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser("score-file", help="离线为一个表格计分（不使用数据库）",
+                       description="读取按数值约定填写的 csv/xlsx（每行一家企业，列为 credit_code、name 和指标代码），"
+                                   "按评价模型计分、排名，写出 csv 或 xlsx（按扩展名）。")
+    p.add_argument("input", metavar="INPUT", help="输入文件（.csv / .xlsx / .xls）")
+    p.add_argument("--year", type=_year, required=True, help="评价年度（写入 xlsx 标题）")
+    p.add_argument("--model", metavar="FILE", help="评价模型 TOML 文件（默认内置龙湾 2022 模型）")
+    p.add_argument("--out", required=True, metavar="OUTPUT", help="输出文件（.csv 或 .xlsx）")
+    return p
+
+
+@command("score-file", _add_score_file)
+def cmd_score_file(args: argparse.Namespace) -> int:
+    from core.engine import compute_derivations, prepare_inputs, score
+    from core.reports import limit_errors, parse_score_input, score_output_frame, score_output_labels
+    from core.scoring_model import load_model
+    from core.spreadsheet import apply_header, find_header_row, read_table
+
+    src = Path(args.input)
+    out = Path(args.out)
+    _suffix(src, INPUT_SUFFIXES, "输入文件")
+    _suffix(out, OUTPUT_SUFFIXES, "输出文件")
+    if not src.is_file():
+        raise CommandError(f"找不到输入文件：{src}")
+    if args.model and not Path(args.model).is_file():
+        raise CommandError(f"找不到模型文件：{args.model}")
+    model = load_model(args.model) if args.model else load_model()
+    t0 = time.perf_counter()
+    raw = read_table(src.read_bytes(), src.name)
+    expected = ["credit_code", "name", "统一社会信用代码", "企业名称", *model.codes]
+    table = apply_header(raw, find_header_row(raw, expected))
+    inputs, errors = parse_score_input(model, table)
+    if len(inputs.columns):
+        rows = inputs.attrs["rows"]
+        inputs = compute_derivations(model, inputs)
+        prepared = prepare_inputs(model, inputs)
+        # List cells (JSON) are parsed by the engine; report them with the same row numbers.
+        for i, code, message in prepared.attrs.get("parse_errors", []):
+            errors.append(f"第 {rows[i]} 行 {code} 列：{message}")
+    if errors:
+        raise CommandError(f"{src.name} 有 {len(errors)} 处问题，未计分：\n" + "\n".join(limit_errors(errors)))
+    scored = score(model, prepared)
+    frame = score_output_frame(model, scored)
+    _write_output(out, frame, sheet=f"{args.year}年度积分", header_row=score_output_labels(model))
+    ranked = int(frame["rank"].notna().sum())
+    print(f"已计分 {len(frame)} 家企业（参与排名 {ranked} 家，一票否决 {int(frame['veto'].sum())} 家），"
+          f"用时 {time.perf_counter() - t0:.2f} 秒，结果已写入 {out}")
+    return EXIT_OK
+
+
+# ====================================================================================== compute
+def _add_compute(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser("compute", help="计算一个年度的积分批次（草稿）",
+                       description="按评价模型计算指定年度全部企业的积分，生成草稿批次并打印各阶段汇总。")
+    p.add_argument("--year", type=_year, required=True, help="评价年度")
+    p.add_argument("--model-version", metavar="V", help="模型版本号（如 2022.1）或版本 id；默认当前发布版本")
+    return p
+
+
+def _model_version_id(session, spec: str | None) -> int | None:
+    from sqlmodel import select
+
+    from db.models import ModelVersion
+
+    if spec is None:
+        return None
+    found = session.exec(select(ModelVersion).where(ModelVersion.version == spec)).first()
+    if found is None and spec.isdigit():
+        found = session.get(ModelVersion, int(spec))
+    if found is None:
+        raise CommandError(f"找不到评价模型版本“{spec}”")
+    return found.id
+
+
+@command("compute", _add_compute)
+def cmd_compute(args: argparse.Namespace) -> int:
+    from core.reports import stage_summary_frame
+    from db.queries import scores_frame
+    from services.actor import Actor
+    from services.model_versions import ensure_default_model, get_model
+    from services.runs import compute_run
+
+    t0 = time.perf_counter()
+    with _session() as session:
+        version_id = _model_version_id(session, args.model_version)
+        if version_id is None:
+            version_id = ensure_default_model(session).id
+        run = compute_run(session, actor=Actor.system(), year=args.year, model_version_id=version_id)
+        seconds = time.perf_counter() - t0
+        model = get_model(session, run.model_version_id)
+        summary = stage_summary_frame(model, scores_frame(session, run_id=run.id))
+        run_id, count = run.id, run.enterprise_count
+    print(f"积分批次 #{run_id}（{args.year} 年度，草稿）：{count} 家企业，用时 {seconds:.1f} 秒")
+    _print_table(summary)
+    return EXIT_OK
+
+
+# ====================================================================================== export-lists
+def _add_export_lists(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser("export-lists", help="导出一个批次的公示名单",
+                       description="导出批次的上榜企业（序号、企业名称、统一社会信用代码、所属阶段、榜单、积分），"
+                                   "按阶段（种子期→成熟期）和阶段内排名排序；csv 或 xlsx（按扩展名）。")
+    p.add_argument("--run", type=_positive_int, required=True, metavar="ID", help="积分批次 id")
+    p.add_argument("--out", required=True, metavar="FILE", help="输出文件（.csv 或 .xlsx）")
+    return p
+
+
+@command("export-lists", _add_export_lists)
+def cmd_export_lists(args: argparse.Namespace) -> int:
+    from core.reports import notice_list_frame
+    from db.models import ScoreRun
+    from db.queries import scores_frame
+    from services.model_versions import get_model
+
+    out = Path(args.out)
+    _suffix(out, OUTPUT_SUFFIXES, "输出文件")
+    with _session() as session:
+        run = session.get(ScoreRun, args.run)
+        if run is None:
+            raise CommandError(f"积分批次 #{args.run} 不存在")
+        model = get_model(session, run.model_version_id)
+        frame = notice_list_frame(model, scores_frame(session, run_id=run.id))
+        year, state = run.year, run.state
+    _write_output(out, frame, sheet=f"{year}年度创新积分榜单")
+    note = "" if state in ("notice", "final") else f"（注意：该批次状态为 {state}，尚未公示）"
+    print(f"已导出 {len(frame)} 家上榜企业到 {out}{note}")
+    return EXIT_OK
+
+
+# ====================================================================================== create-user
+def _add_create_user(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser("create-user", help="创建账户",
+                       description="创建账户；不提供密码时生成一次性密码并要求首次登录修改。")
+    p.add_argument("username", metavar="USERNAME", help="用户名（小写字母、数字、. _ -）")
+    p.add_argument("--role", required=True, choices=("enterprise", "officer", "admin"), help="角色")
+    p.add_argument("--enterprise", metavar="CREDIT_CODE", help="企业账户关联的统一社会信用代码")
+    p.add_argument("--display-name", metavar="NAME", help="显示名称（默认为用户名或企业名称）")
+    p.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码（一行）")
+    return p
+
+
+@command("create-user", _add_create_user)
+def cmd_create_user(args: argparse.Namespace) -> int:
+    from sqlmodel import select
+
+    from core.credit_code import explain, normalize
+    from db.models import Enterprise
+    from services.actor import Actor
+    from services.auth import create_user
+
+    password = None
+    if args.password_stdin:
+        line = sys.stdin.readline() if not sys.stdin.isatty() else getpass.getpass("密码：")
+        password = line.rstrip("\r\n")
+        if not password:
+            raise CommandError("标准输入中没有读到密码")
+    with _session() as session:
+        enterprise_id = None
+        display = args.display_name
+        if args.enterprise:
+            code = normalize(args.enterprise)
+            problem = explain(code)
+            if problem:
+                raise CommandError(problem)
+            ent = session.exec(select(Enterprise).where(Enterprise.credit_code == code)).first()
+            if ent is None:
+                raise CommandError(f"找不到统一社会信用代码为 {code} 的企业")
+            enterprise_id = ent.id
+            display = display or ent.name
+        user, one_time = create_user(session, actor=Actor.system(), username=args.username, role=args.role,
+                                     enterprise_id=enterprise_id, password=password, display_name=display)
+        username = user.username
+    print(f"账户 {username} 已创建（角色 {args.role}）")
+    if one_time:
+        print(f"一次性密码：{one_time}")
+        print("请安全转交；首次登录须修改密码。")
+    return EXIT_OK
+
+
+# --- officer workflow commands (issue 4) ---
+def _add_import(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser("import", help="导入部门数据（先检查，全部无误才整批写入）",
+                       description="按部门导入模板读取 xlsx/xls/csv，逐行检查后整批写入；--dry-run 只检查不写入。")
+    p.add_argument("file", type=Path, help="数据文件（xlsx、xls 或 csv）")
+    p.add_argument("--department", required=True, help="部门：税务、经信、科技、金融、市监、人社（或 综合）")
+    p.add_argument("--year", type=_year, required=True, help="数据年度")
+    p.add_argument("--dry-run", action="store_true", help="只检查并输出问题报告，不写入")
+    p.add_argument("--confirm-duplicate", action="store_true", help="同一文件已导入过时仍然导入")
+    p.add_argument("--report", type=Path, metavar="CSV", help="把逐行问题报告写入此 csv 文件")
+    return p
+
+
+def _print_import_problems(problems: list[dict], limit: int = 20) -> None:
+    for p in problems[:limit]:
+        print(f"  第 {p['row']} 行 “{p['column']}” {p['value']!s:.30}：{p['problem']}（{p['fix']}）", file=sys.stderr)
+    if len(problems) > limit:
+        print(f"  …… 共 {len(problems)} 处，完整报告请用 --report 输出", file=sys.stderr)
+
+
+@command("import", _add_import)
+def cmd_import(args: argparse.Namespace) -> int:
+    from core.importing import report_frame
+    from core.spreadsheet import write_csv
+    from services import imports
+    from services.actor import Actor
+    from services.errors import ValidationFailed
+
+    data = args.file.read_bytes()
+    actor = Actor.system()
+    with _session() as session:
+        report = imports.dry_run_import(session, actor=actor, department=args.department, year=args.year,
+                                        file_name=args.file.name, data=data)
+    if args.report:
+        args.report.write_bytes(write_csv(report_frame(report.errors + report.flags)))
+    print(f"试导入批次 #{report.batch_id}：{report.row_count} 行，问题 {report.error_count} 处，"
+          f"待核实 {report.flagged_count} 处，可写入 {report.value_count} 个数值")
+    if report.ignored_columns:
+        print(f"未识别的列（已忽略）：{'、'.join(report.ignored_columns)}")
+    if report.duplicate_of:
+        print(f"注意：同一文件已导入过（批次 #{report.duplicate_of['batch_id']}）")
+    if not report.ok:
+        _print_import_problems(report.errors)
+        raise CommandError(f"文件有 {report.error_count} 处问题，整批未导入")
+    if args.dry_run:
+        return EXIT_OK
+    try:
+        with _session() as session:
+            done = imports.commit_import(session, actor=actor, data=data, batch_id=report.batch_id,
+                                         confirm_duplicate=args.confirm_duplicate)
+    except ValidationFailed as exc:
+        _print_import_problems(exc.problems)
+        raise
+    print(f"已导入批次 #{done.batch_id}：{done.value_count} 个数值（{done.row_count} 家企业），"
+          f"用时 读取 {done.timings.get('read', 0):.1f} 秒 · 检查 {done.timings.get('validate', 0):.1f} 秒 · "
+          f"写入 {done.timings.get('write', 0):.1f} 秒")
+    return EXIT_OK
+
+
+def _add_publish(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser("publish", help="开始公示一个积分批次", description="草稿批次进入公示期（同年度公示中的旧批次被替代）。")
+    p.add_argument("--run", type=_positive_int, required=True, help="批次 id")
+    p.add_argument("--days", type=_positive_int, required=True, help="公示天数")
+    p.add_argument("--start", help="公示开始日期 YYYY-MM-DD（默认今天）")
+    return p
+
+
+@command("publish", _add_publish)
+def cmd_publish(args: argparse.Namespace) -> int:
+    from datetime import date, timedelta
+
+    from services.actor import Actor
+    from services.runs import publish_run
+
+    try:
+        start = date.fromisoformat(args.start) if args.start else date.today()
+    except ValueError:
+        raise CommandError(f"开始日期格式应为 YYYY-MM-DD（收到“{args.start}”）") from None
+    end = start + timedelta(days=args.days - 1)
+    with _session() as session:
+        run = publish_run(session, actor=Actor.system(), run_id=args.run, notice_start=start, notice_end=end)
+        run_id = run.id
+    print(f"积分批次 #{run_id} 已开始公示：{start:%Y-%m-%d} 至 {end:%Y-%m-%d}")
+    return EXIT_OK
+
+
+def _add_finalize(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser("finalize", help="公示结束后定稿一个积分批次", description="公示中的批次定稿；定稿后不可更改。")
+    p.add_argument("--run", type=_positive_int, required=True, help="批次 id")
+    return p
+
+
+@command("finalize", _add_finalize)
+def cmd_finalize(args: argparse.Namespace) -> int:
+    from services.actor import Actor
+    from services.runs import finalize_run
+
+    with _session() as session:
+        run = finalize_run(session, actor=Actor.system(), run_id=args.run)
+        run_id, year = run.id, run.year
+    print(f"积分批次 #{run_id}（{year} 年度）已定稿")
+    return EXIT_OK
+
+
+def _add_verify_run(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser("verify-run", help="重算核验：用存储的输入和模型重算并比对",
+                       description="按批次保存的输入数据和模型版本重新计算，报告每个数字是否完全一致。")
+    p.add_argument("--run", type=_positive_int, required=True, help="批次 id")
+    return p
+
+
+@command("verify-run", _add_verify_run)
+def cmd_verify_run(args: argparse.Namespace) -> int:
+    from services.actor import Actor
+    from services.runs import verify_run
+
+    with _session() as session:
+        report = verify_run(session, actor=Actor.system(), run_id=args.run)
+    if report.identical:
+        print(f"积分批次 #{args.run} 核验通过：{report.enterprise_count} 家企业的全部数字与重算结果完全一致")
+        return EXIT_OK
+    print(f"输入指纹{'一致' if report.fingerprint_matches else '不一致'}；"
+          f"{len(report.differing_enterprises)} 家企业存在差异，涉及：{'、'.join(report.differing_columns[:10])}",
+          file=sys.stderr)
+    if not report.differences.empty:
+        _print_table(report.differences.head(20))
+    raise CommandError(f"积分批次 #{args.run} 核验未通过")
+
+
+# --- end officer workflow commands ---
+
+
+# ====================================================================================== main
+class _Parser(argparse.ArgumentParser):
+    """argparse with Chinese usage errors (exit 2, never a traceback)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"错误：参数有误：{message}\n（用 --help 查看用法）\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="manage.py", description="企业创新积分 命令行工具")
+    parser.add_argument("--debug", action="store_true", help="出错时显示完整的错误堆栈")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, (add_parser, handler) in COMMANDS.items():
+        p = add_parser(sub)
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="出错时显示完整的错误堆栈")
+        p.set_defaults(handler=handler, command=name)
+    return parser
+
+
+def _known_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [CommandError, ValueError, OSError]
+    for module, name in (("services.errors", "ServiceError"), ("core.scoring_model", "ModelError"),
+                         ("core.spreadsheet", "SpreadsheetError"), ("core.workflows", "TransitionError")):
+        with contextlib.suppress(ImportError, AttributeError):
+            errors.append(getattr(__import__(module, fromlist=[name]), name))
+    return tuple(errors)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        print("已取消。", file=sys.stderr)
+        return 130
+    except _known_errors() as exc:
+        if args.debug:
+            traceback.print_exc()
+        message = str(exc) or type(exc).__name__
+        if isinstance(exc, FileNotFoundError):
+            message = f"找不到文件：{exc.filename}"
+        elif isinstance(exc, OSError) and not isinstance(exc, CommandError):
+            message = f"文件或系统错误：{exc}"
+        print(f"错误：{message}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # noqa: BLE001 - the CLI never shows a traceback without --debug
+        if args.debug:
+            traceback.print_exc()
+        print(f"错误：意外故障（{type(exc).__name__}：{exc}）。加 --debug 查看详情。", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 from sqlalchemy import select
 from sqlmodel import Session
@@ -85,3 +87,56 @@ def list_requests(session: Session, *, actor: Actor, enterprise_id: int | None =
     frame = pd.DataFrame(result.all(), columns=list(result.keys()))
     frame["state_label"] = frame["state"].map(REQUEST_STATE_LABELS).fillna(frame["state"]) if len(frame) else []
     return frame
+
+
+# ------------------------------------------------------------------ 政策与服务 (matching)
+@dataclass
+class PolicyView:
+    stage: str | None
+    stage_name: str | None
+    recommendations: list  # core.matching.Recommendation
+    pools: list  # core.pools.PoolResult (near ones first)
+    subsidy: dict | None  # {year, amount, tier, rank} from the latest final run, or None
+    note: str = ""
+
+
+def policy_view(session: Session, *, actor: Actor, enterprise_id: int) -> PolicyView:
+    """Services matched by stage and weak indicators, nearby pools, subsidy eligibility (final run)."""
+    from datetime import date
+
+    from core.matching import CatalogueItem, match_services
+    from core.pools import evaluate_pools, facts_for
+    from db.models import Score, ScoreRun
+    from services.errors import ServiceError
+    from services.portrait import get_portrait, simulation_base
+
+    require_enterprise_access(actor, enterprise_id)
+    catalogue = [CatalogueItem(i.code, i.name, tuple(i.stages) if i.stages else None, i.description or "")
+                 for i in catalogue_items(session)]
+    try:
+        portrait = get_portrait(session, actor=actor, enterprise_id=enterprise_id)
+    except ServiceError as exc:
+        return PolicyView(None, None, [], [], None, note=str(exc))
+    facts = simulation_base(session, actor=actor, portrait=portrait)
+    enterprise = session.get(Enterprise, enterprise_id)
+    if enterprise is not None and enterprise.registered_on is not None:
+        facts["registered_years"] = (date(portrait.year, 12, 31) - enterprise.registered_on).days / 365.25
+    facts["veto"] = portrait.veto
+    facts["percentile"] = portrait.percentile
+    facts = facts_for(portrait.model, facts)
+    pools = [] if portrait.veto else evaluate_pools(portrait.model, facts)
+    recommendations = match_services(portrait.model, stage=portrait.stage, facts=facts, catalogue=catalogue,
+                                     pools=pools)
+    final = session.execute(
+        select(ScoreRun).where(ScoreRun.state == "final").order_by(ScoreRun.year.desc(), ScoreRun.id.desc()).limit(1)  # type: ignore[attr-defined]
+    ).scalars().first()
+    subsidy = None
+    if final is not None:
+        row = session.execute(
+            select(Score.subsidy, Score.tier, Score.rank, Score.mujun)
+            .where(Score.run_id == final.id, Score.enterprise_id == enterprise_id)
+        ).first()
+        if row is not None:
+            subsidy = {"year": final.year, "amount": float(row.subsidy or 0), "tier": row.tier or "",
+                       "rank": row.rank, "mujun": row.mujun or ""}
+    return PolicyView(portrait.stage, portrait.stage_name, recommendations, pools, subsidy)

@@ -1,8 +1,85 @@
-"""Enterprise page (work in progress)."""
+"""政策与服务 — matched services with reasons, nearby cultivation pools, subsidy eligibility, requests."""
 
 import streamlit as st
 
+from db.session import session_scope
+from services.errors import ServiceError
+from services.service_requests import list_requests, policy_view, request_service
+from ui import formats
 from ui.guards import require_role
 
 actor = require_role("enterprise")
-st.info("建设中")
+enterprise_id = actor.enterprise_id
+MSG = "_svc_message"
+
+
+def _request(code: str, name: str) -> None:
+    note = st.session_state.get(f"svc_note_{code}", "")
+    try:
+        with session_scope() as session:
+            request_service(session, actor=actor, enterprise_id=enterprise_id, service_code=code, note=note)
+    except ServiceError as exc:
+        st.session_state[MSG] = ("error", str(exc))
+    else:
+        st.session_state[MSG] = ("success", f"已提交“{name}”服务申请，工作人员将与您联系。")
+
+
+with session_scope() as session:
+    view = policy_view(session, actor=actor, enterprise_id=enterprise_id)
+    requests = list_requests(session, actor=actor, enterprise_id=enterprise_id)
+
+st.title("政策与服务")
+message = st.session_state.pop(MSG, None)
+if message:
+    (st.error if message[0] == "error" else st.success)(message[1])
+if view.note:
+    st.info(view.note)
+
+st.subheader("扶持资格")
+if view.subsidy is None:
+    st.caption("暂无已定稿的积分结果。")
+elif view.subsidy["amount"] > 0:
+    st.success(f"{view.subsidy['year']} 年度积分定稿结果：可获精准扶持 **{view.subsidy['amount']:g} 万元**。",
+               icon=":material/savings:")
+else:
+    tier = formats.tier_label(view.subsidy["tier"])
+    st.caption(f"{view.subsidy['year']} 年度（已定稿）：{tier}，未进入精准扶持名单。")
+
+st.subheader("为您推荐的服务")
+if not view.recommendations:
+    st.caption("暂无匹配的服务。")
+open_codes = set(requests.loc[requests["state"] == "open", "service_code"]) if len(requests) else set()
+for rec in view.recommendations:
+    with st.container(border=True):
+        st.markdown(f"**{rec.name}**")
+        for reason in rec.reasons:
+            st.caption(f"推荐理由：{reason}")
+        if rec.code in open_codes:
+            st.caption("✅ 已申请，待受理")
+        else:
+            st.text_input("需求说明（可选）", key=f"svc_note_{rec.code}", max_chars=500)
+            st.button("申请服务", key=f"svc_req_{rec.code}", on_click=_request, args=(rec.code, rec.name))
+
+st.subheader("培育库")
+near = [p for p in view.pools if not p.holds]
+held = [p for p in view.pools if p.holds]
+if not near:
+    st.caption("暂无可对照的培育方向。")
+for pool in near:
+    with st.container(border=True):
+        if pool.met:
+            st.markdown(f"**{pool.name}**：已满足主要条件，可申请认定。")
+        else:
+            st.markdown(f"**{pool.name}**：满足 {pool.closeness:.0%} 条件，还差：")
+            for gap in pool.gaps:
+                st.markdown(f"- {gap}")
+if held:
+    st.caption("已具备：" + "、".join(p.name for p in held))
+
+if len(requests):
+    st.subheader("我的服务申请")
+    st.dataframe(
+        requests[["service_name", "note", "state_label", "answer", "created_at"]], hide_index=True, width="stretch",
+        column_config={"service_name": "服务", "note": "需求说明", "state_label": "状态", "answer": "答复",
+                       "created_at": st.column_config.DatetimeColumn("申请时间", format="YYYY-MM-DD HH:mm")},
+    )

@@ -1,0 +1,67 @@
+"""Personalised services (scoring-model.md §8): by stage, by weak indicators, by nearby pools.
+
+Stage fit comes from the catalogue (``ServiceItem.stages``, edited by officers); the weak-indicator
+triggers come from ``core/models/pools.toml``. Each recommendation carries the reason it was made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from core.explain import fmt_value
+from core.pools import PoolResult, _compare, _label, is_near, load_config
+from core.scoring_model import ScoringModel
+
+
+@dataclass(frozen=True)
+class CatalogueItem:
+    code: str
+    name: str
+    stages: tuple[str, ...] | None  # None = any stage (only recommended by a trigger)
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    code: str
+    name: str
+    reasons: tuple[str, ...]
+    description: str = ""
+
+
+def match_services(
+    model: ScoringModel,
+    *,
+    stage: str,
+    facts: dict[str, Any],
+    catalogue: Sequence[CatalogueItem],
+    pools: Sequence[PoolResult] = (),
+    config: dict | None = None,
+) -> list[Recommendation]:
+    """Recommended services with their reasons: stage fit first, then triggers and nearby pools."""
+    config = config or load_config()
+    by_code = {item.code: item for item in catalogue}
+    reasons: dict[str, list[str]] = {}
+    stage_name = model.stage_name(stage)
+    for item in catalogue:
+        if item.stages and stage in item.stages:
+            reasons.setdefault(item.code, []).append(f"适合{stage_name}企业")
+    for trigger in config.get("triggers", []):
+        when = trigger["when"]
+        if trigger["service"] not in by_code:
+            continue
+        if _compare(facts.get(when["field"]), when["op"], when.get("value")):
+            _, unit = _label(model, when["field"])
+            text = trigger.get("reason", "").replace("{value}", fmt_value(facts.get(when["field"]), unit))
+            reasons.setdefault(trigger["service"], []).append(text)
+    for pool in pools:
+        if pool.service and pool.service in by_code and is_near(pool):
+            what = "已满足条件" if pool.met else f"还差 {len(pool.gaps)} 项条件"
+            reasons.setdefault(pool.service, []).append(f"接近{pool.name}（{what}）")
+    order = {item.code: i for i, item in enumerate(catalogue)}
+    return [
+        Recommendation(code, by_code[code].name, tuple(dict.fromkeys(texts)), by_code[code].description)
+        for code, texts in sorted(reasons.items(), key=lambda kv: order.get(kv[0], 0))
+    ]

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import text
-from sqlalchemy.dialects.postgresql import insert as _pg_insert  # noqa: F401 - dialect loaded for PG runs
 from sqlmodel import Session, select
 
 from core.credit_code import make_code

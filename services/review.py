@@ -358,3 +358,12 @@ def pending_count(session: Session, *, actor: Actor) -> int:
 
     return session.execute(select(func.count()).select_from(Submission).where(Submission.state == "submitted")
                            ).scalar_one()
+
+
+def filter_options(session: Session, *, actor: Actor) -> dict[str, Any]:
+    """Choices for the queue filters: carriers (id → name), stages (code → name), years."""
+    require_staff(actor)
+    carriers = dict(session.execute(select(Carrier.id, Carrier.name).order_by(Carrier.name)).all())
+    years = sorted(session.execute(select(Submission.year).distinct()).scalars().all(), reverse=True)
+    model = _model(session)
+    return {"carriers": carriers, "stages": {s.code: s.name for s in model.stages}, "years": years}

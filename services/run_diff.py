@@ -140,3 +140,18 @@ def diff_runs(session: Session, *, actor: Actor, run_a: int, run_b: int) -> RunD
     }
     return RunDiff(run_a=run_a, run_b=run_b, moves=moves, list_changes=list_changes.reset_index(drop=True),
                    input_changes=input_changes, added=added, removed=removed, summary=summary)
+
+
+RUN_COLUMNS = ["id", "year", "model_version_id", "state", "enterprise_count", "notice_start", "notice_end",
+               "supersedes_id", "created_by", "created_at", "published_at", "finalized_at"]
+
+
+def list_runs(session: Session, *, actor: Actor, year: int | None = None) -> pd.DataFrame:
+    """All score runs, newest first (the officer pages' run lists)."""
+    from sqlalchemy import select
+
+    require_staff(actor)
+    stmt = select(*(getattr(ScoreRun, c) for c in RUN_COLUMNS)).order_by(ScoreRun.year.desc(), ScoreRun.id.desc())
+    if year is not None:
+        stmt = stmt.where(ScoreRun.year == year)
+    return pd.DataFrame([tuple(r) for r in session.execute(stmt).all()], columns=RUN_COLUMNS)

@@ -40,7 +40,15 @@ LOGIN: list[PageSpec] = [PageSpec("pages/common/login.py", "登录", ":material/
 ACCOUNT: list[PageSpec] = [PageSpec("pages/common/account.py", "修改密码", ":material/key:", "account")]
 
 # --- officer pages (issue 4 and later) ------------------------------------------------------------
-OFFICER: list[PageSpec] = []
+# 审计日志 (pages/admin/audit.py) is listed here, not in ADMIN: admins see this section too, and one
+# page may appear only once in st.navigation.
+OFFICER: list[PageSpec] = [
+    PageSpec("pages/officer/workbench.py", "工作台", ":material/dashboard:", "workbench"),
+    PageSpec("pages/officer/review.py", "填报审核", ":material/fact_check:", "review"),
+    PageSpec("pages/officer/imports.py", "数据导入", ":material/upload_file:", "imports"),
+    PageSpec("pages/officer/runs.py", "积分计算与公示", ":material/calculate:", "runs"),
+    PageSpec("pages/admin/audit.py", "审计日志", ":material/history:", "audit"),
+]
 
 # --- admin pages ----------------------------------------------------------------------------------
 ADMIN: list[PageSpec] = []

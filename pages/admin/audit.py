@@ -1,0 +1,43 @@
+"""审计日志 — filter the append-only audit trail and export it (admin and officers)."""
+
+from datetime import date, timedelta
+
+import streamlit as st
+
+from db.session import session_scope
+from services import audit_log
+from ui.guards import require_role
+
+actor = require_role("officer", "admin")
+
+st.title("审计日志")
+with session_scope() as session:
+    choices = audit_log.distinct_values(session, actor=actor)
+
+with st.container(border=True):
+    c1, c2, c3, c4 = st.columns(4)
+    dates = c1.date_input("日期", value=(date.today() - timedelta(days=30), date.today()), format="YYYY-MM-DD")
+    action = c2.selectbox("操作", [None, *choices["action"]], format_func=lambda a: "全部" if a is None else a)
+    entity = c3.selectbox("对象", [None, *choices["entity"]], format_func=lambda a: "全部" if a is None else a)
+    who = c4.text_input("操作人（用户名）", max_chars=64)
+    c5, c6 = st.columns(2)
+    entity_id = c5.text_input("对象编号", max_chars=50)
+    text = c6.text_input("理由包含", max_chars=100)
+
+date_from, date_to = (dates if isinstance(dates, tuple) and len(dates) == 2 else (None, None))
+filters = {"date_from": date_from, "date_to": date_to, "action": action, "entity": entity,
+           "actor_name": who or None, "entity_id": entity_id or None, "text": text or None}
+with session_scope() as session:
+    events = audit_log.query_events(session, actor=actor, **filters)
+st.caption(f"共 {len(events)} 条（最多显示 {audit_log.MAX_ROWS} 条）。审计日志只能追加，任何人都不能修改或删除。")
+st.dataframe(audit_log.display_frame(events), hide_index=True, width="stretch")
+
+e1, e2 = st.columns(2)
+if e1.button("准备导出", key="audit_export"):
+    with session_scope() as session:
+        st.session_state["audit_xlsx"] = audit_log.export_events(session, actor=actor, fmt="xlsx", **filters)
+        st.session_state["audit_csv"] = audit_log.export_events(session, actor=actor, fmt="csv", **filters)
+if "audit_xlsx" in st.session_state:
+    e1.download_button("下载 xlsx", st.session_state["audit_xlsx"], file_name="审计日志.xlsx", key="audit_dl_xlsx")
+    e2.download_button("下载 csv", st.session_state["audit_csv"], file_name="审计日志.csv", mime="text/csv",
+                       key="audit_dl_csv")

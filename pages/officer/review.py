@@ -1,0 +1,129 @@
+"""填报审核 — filter the queue, open a report (items, evidence, diff), approve / return, bulk approve."""
+
+from datetime import date, timedelta
+
+import streamlit as st
+
+from db.session import session_scope
+from services import review
+from services.errors import ServiceError
+from ui.formats import day, file_size
+from ui.guards import require_role
+
+actor = require_role("officer", "admin")
+
+FLASH = "review_flash"
+STATE_CHOICES = {"submitted": "待审核", "returned": "已退回", "approved": "已通过"}
+
+st.title("填报审核")
+if FLASH in st.session_state:
+    kind, text = st.session_state.pop(FLASH)
+    getattr(st, kind)(text)
+
+with session_scope() as session:
+    options = review.filter_options(session, actor=actor)
+
+with st.container(border=True):
+    f1, f2, f3, f4, f5 = st.columns([2, 1, 1, 2, 2])
+    states = f1.multiselect("状态", list(STATE_CHOICES), default=["submitted"], format_func=STATE_CHOICES.get)
+    year = f2.selectbox("年度", [None, *options["years"]], format_func=lambda y: "全部" if y is None else str(y))
+    stage = f3.selectbox("阶段", [None, *options["stages"]],
+                         format_func=lambda s: "全部" if s is None else options["stages"][s])
+    carrier = f4.selectbox("载体", [None, *options["carriers"]],
+                           format_func=lambda c: "全部" if c is None else options["carriers"][c])
+    dates = f5.date_input("提交日期", value=(date.today() - timedelta(days=365), date.today()), format="YYYY-MM-DD")
+
+date_from, date_to = (dates if isinstance(dates, tuple) and len(dates) == 2 else (None, None))
+with session_scope() as session:
+    queue = review.list_reviews(session, actor=actor, states=states or None, year=year, stage=stage,
+                                carrier_id=carrier, submitted_from=date_from, submitted_to=date_to)
+
+st.caption(f"共 {len(queue)} 条。勾选行可批量通过；只勾选一行时在下方打开详情。")
+view = queue[["id", "credit_code", "name", "carrier", "stage_name", "year", "state_label", "item_count",
+              "submitted_at", "reviewer"]].rename(columns={
+    "id": "编号", "credit_code": "统一社会信用代码", "name": "企业名称", "carrier": "载体", "stage_name": "阶段",
+    "year": "年度", "state_label": "状态", "item_count": "填报项数", "submitted_at": "提交时间", "reviewer": "审核人"})
+event = st.dataframe(view, hide_index=True, width="stretch", on_select="rerun", selection_mode="multi-row",
+                     key="review_queue")
+selected = queue.iloc[list(event.selection.rows)] if event and event.selection.rows else queue.iloc[0:0]
+
+bulk = selected[selected["state"] == "submitted"]
+if st.button(f"批量通过所选（{len(bulk)} 条）", disabled=bulk.empty, type="primary"):
+    with session_scope() as session:
+        result = review.bulk_approve(session, actor=actor,
+                                     items=list(zip(bulk["id"].tolist(), bulk["version"].tolist(), strict=True)))
+    kind = "warning" if result.failed else "success"
+    detail = "；".join(f"#{k}：{v}" for k, v in result.failed.items())
+    st.session_state[FLASH] = (kind, result.message + (f"。{detail}" if detail else ""))
+    st.rerun()
+
+if len(selected) != 1:
+    st.info("勾选一行查看填报内容、证明材料和与上次通过值的对比。")
+    st.stop()
+
+submission_id = int(selected["id"].iloc[0])
+with session_scope() as session:
+    detail = review.get_review(session, actor=actor, submission_id=submission_id)
+    files = {a["id"]: review.get_attachment(session, actor=actor, attachment_id=a["id"]) for a in detail.attachments}
+    files = {k: (v.file_name, v.content_type, v.content) for k, v in files.items()}
+sub = detail.submission
+
+st.subheader(f"{detail.enterprise_name}（{detail.credit_code}）· {sub.year} 年度")
+st.caption(f"状态：{STATE_CHOICES.get(sub.state, sub.state)} · 提交：{day(sub.submitted_at)} · 版本 {sub.version}"
+           + (f" · 上次理由：{sub.reason}" if sub.reason else ""))
+
+items = detail.items.rename(columns={"code": "代码", "name": "指标", "unit": "单位", "value": "本次填报",
+                                     "last_approved": "上次通过", "current": "当前生效值", "current_source": "来源",
+                                     "changed": "有变化", "comment": "审核意见"})
+st.dataframe(items, hide_index=True, width="stretch")
+
+st.markdown("**证明材料**")
+if not files:
+    st.caption("未上传证明材料。")
+for att_id, (name, content_type, content) in files.items():
+    with st.expander(f"{name}（{file_size(len(content))}）"):
+        if content_type.startswith("image/"):
+            st.image(content, caption=name)
+        st.download_button("下载", content, file_name=name, mime=content_type, key=f"dl_{att_id}")
+
+if "approve" in detail.allowed_actions:
+    a1, a2 = st.columns(2)
+    with a1, st.form("approve_form"):
+        st.markdown("**审核通过**：填报值写入数据（来源：自报）。")
+        if st.form_submit_button("审核通过", type="primary"):
+            try:
+                with session_scope() as session:
+                    review.approve(session, actor=actor, submission_id=sub.id, expected_version=sub.version)
+                st.session_state[FLASH] = ("success", f"已通过：{detail.enterprise_name}")
+                st.rerun()
+            except ServiceError as exc:
+                st.error(str(exc))
+    with a2, st.form("return_form"):
+        reason = st.text_area("退回理由（必填）", max_chars=500)
+        comments = {}
+        for row in detail.items.itertuples():
+            comments[row.code] = st.text_input(f"{row.name}（{row.code}）意见", value=row.comment or "",
+                                               key=f"c_{sub.id}_{row.code}", max_chars=200)
+        if st.form_submit_button("退回企业修改"):
+            try:
+                with session_scope() as session:
+                    review.return_submission(session, actor=actor, submission_id=sub.id,
+                                             expected_version=sub.version, reason=reason, field_comments=comments)
+                st.session_state[FLASH] = ("success", f"已退回：{detail.enterprise_name}")
+                st.rerun()
+            except ServiceError as exc:
+                st.error(str(exc))
+elif "unapprove" in detail.allowed_actions:
+    with st.form("unapprove_form"):
+        reason = st.text_area("撤销通过的理由（必填）", max_chars=500)
+        if st.form_submit_button("撤销通过"):
+            try:
+                with session_scope() as session:
+                    review.unapprove(session, actor=actor, submission_id=sub.id, expected_version=sub.version,
+                                     reason=reason)
+                st.session_state[FLASH] = ("success", "已撤销通过，填报已退回企业。")
+                st.rerun()
+            except ServiceError as exc:
+                st.error(str(exc))
+else:
+    st.caption("该填报当前无需审核操作。")

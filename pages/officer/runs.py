@@ -1,0 +1,190 @@
+"""积分计算与公示 — compute a run, list runs, compare two, start 公示, handle objections, finalise, verify."""
+
+from datetime import date, timedelta
+
+import streamlit as st
+
+from db.session import session_scope
+from services import objections, run_diff, runs
+from services.errors import ServiceError
+from ui.formats import day, run_state
+from ui.guards import require_role
+
+actor = require_role("officer", "admin")
+
+FLASH = "runs_flash"
+st.title("积分计算与公示")
+if FLASH in st.session_state:
+    kind, text = st.session_state.pop(FLASH)
+    getattr(st, kind)(text)
+
+
+def _done(kind: str, text: str) -> None:
+    st.session_state[FLASH] = (kind, text)
+    st.rerun()
+
+
+def _compute(year: int) -> None:
+    bar = st.progress(0.0, text="准备计算…")
+    try:
+        with session_scope() as session:
+            run = runs.compute_run(session, actor=actor, year=year,
+                                   progress=lambda f, msg: bar.progress(min(max(f, 0.0), 1.0), text=msg))
+            run_id, count = run.id, run.enterprise_count
+    except ServiceError as exc:
+        bar.empty()
+        st.error(str(exc))
+        return
+    _done("success", f"已生成批次 #{run_id}（{year} 年度，草稿）：{count} 家企业。")
+
+
+with session_scope() as session:
+    all_runs = run_diff.list_runs(session, actor=actor)
+
+tab_runs, tab_diff, tab_objections = st.tabs(["计算与批次", "批次对比", "异议处理"])
+
+with tab_runs:
+    with st.container(border=True):
+        c1, c2 = st.columns([1, 3])
+        year = c1.number_input("评价年度", min_value=2000, max_value=2100, value=date.today().year - 1, step=1,
+                               key="compute_year")
+        c2.write("")
+        c2.caption("按当前发布的评价模型计算全部企业，生成草稿批次。")
+        if c2.button("计算积分", type="primary", key="compute_button"):
+            _compute(int(year))
+
+    if all_runs.empty:
+        st.info("尚无积分计算批次。")
+        st.stop()
+    view = all_runs[["id", "year", "state", "enterprise_count", "notice_start", "notice_end", "supersedes_id",
+                     "created_by", "created_at"]].copy()
+    view["state"] = view["state"].map(run_state)
+    st.dataframe(view.rename(columns={"id": "批次", "year": "年度", "state": "状态", "enterprise_count": "企业数",
+                                      "notice_start": "公示开始", "notice_end": "公示结束", "supersedes_id": "替代批次",
+                                      "created_by": "计算人", "created_at": "计算时间"}),
+                 hide_index=True, width="stretch")
+
+    ids = all_runs["id"].tolist()
+    labels = {r.id: f"#{r.id} · {r.year} 年度 · {run_state(r.state)}" for r in all_runs.itertuples()}
+    run_id = st.selectbox("选择批次", ids, format_func=labels.get, key="run_select")
+    run = all_runs.set_index("id").loc[run_id]
+    with session_scope() as session:
+        summary = runs.run_summary(session, run_id=int(run_id))
+    st.dataframe(summary.drop(columns=[], errors="ignore").rename(columns={
+        "stage_name": "阶段", "enterprises": "企业数", "vetoed": "否决", "ranked": "参与排名", "mean_total": "平均分",
+        "max_total": "最高分", "subsidy_count": "奖励家数", "subsidy_total": "奖励金额（万元）"}),
+        hide_index=True, width="stretch")
+
+    state = run["state"]
+    if state == "draft":
+        with st.form("publish_form"):
+            st.markdown("**开始公示**（同年度公示中的其他批次将被替代）")
+            d1, d2 = st.columns(2)
+            start = d1.date_input("公示开始", value=date.today(), format="YYYY-MM-DD")
+            end = d2.date_input("公示结束", value=date.today() + timedelta(days=6), format="YYYY-MM-DD")
+            if st.form_submit_button("开始公示", type="primary"):
+                try:
+                    with session_scope() as session:
+                        runs.publish_run(session, actor=actor, run_id=int(run_id), notice_start=start,
+                                         notice_end=end)
+                    _done("success", f"批次 #{run_id} 已开始公示：{start} 至 {end}。")
+                except ServiceError as exc:
+                    st.error(str(exc))
+    elif state == "notice":
+        st.info(f"公示期：{day(run['notice_start'])} 至 {day(run['notice_end'])}。")
+        if st.button("定稿（不可撤销）", key="finalize_button"):
+            try:
+                with session_scope() as session:
+                    open_left = objections.list_objections(session, actor=actor, run_id=int(run_id), states=("open",))
+                    if not open_left.empty:
+                        raise ServiceError(f"还有 {len(open_left)} 条异议未处理，请先处理后再定稿。")
+                    runs.finalize_run(session, actor=actor, run_id=int(run_id))
+                _done("success", f"批次 #{run_id} 已定稿。")
+            except ServiceError as exc:
+                st.error(str(exc))
+    if st.button("重算核验", key="verify_button"):
+        with session_scope() as session:
+            report = runs.verify_run(session, actor=actor, run_id=int(run_id))
+        if report.identical:
+            st.success(f"核验通过：{report.enterprise_count} 家企业的全部数字与重算结果完全一致。")
+        else:
+            st.error(f"核验未通过：{len(report.differing_enterprises)} 家企业存在差异"
+                     f"（输入指纹{'一致' if report.fingerprint_matches else '不一致'}）。")
+            st.dataframe(report.differences.head(200), hide_index=True, width="stretch")
+
+with tab_diff:
+    if len(all_runs) < 2:
+        st.info("至少需要两个批次才能对比。")
+    else:
+        ids = all_runs["id"].tolist()
+        labels = {r.id: f"#{r.id} · {r.year} 年度 · {run_state(r.state)}" for r in all_runs.itertuples()}
+        d1, d2 = st.columns(2)
+        run_a = d1.selectbox("原批次", ids, index=1, format_func=labels.get, key="diff_a")
+        run_b = d2.selectbox("新批次", ids, index=0, format_func=labels.get, key="diff_b")
+        if st.button("对比", key="diff_button"):
+            with session_scope() as session:
+                st.session_state["run_diff"] = run_diff.diff_runs(session, actor=actor, run_a=int(run_a),
+                                                                  run_b=int(run_b))
+        diff = st.session_state.get("run_diff")
+        if diff is not None:
+            s = diff.summary
+            m1, m2, m3, m4 = st.columns(4)
+            m1.metric("总分变化的企业", s["total_changed"])
+            m2.metric("排名变化的企业", s["rank_changed"])
+            m3.metric("进入榜单", s["list_entered"])
+            m4.metric("退出榜单", s["list_left"])
+            st.markdown("**榜单进出**")
+            st.dataframe(diff.list_changes.rename(columns={
+                "credit_code": "统一社会信用代码", "name": "企业", "stage": "阶段", "list": "榜单", "change": "变化",
+                "tier_a": "原榜单", "tier_b": "新榜单"}), hide_index=True, width="stretch")
+            st.markdown("**变化最大的企业**")
+            st.dataframe(diff.largest_moves(50).rename(columns={
+                "credit_code": "统一社会信用代码", "name": "企业", "stage": "阶段", "total_a": "原总分",
+                "total_b": "新总分", "delta_total": "总分变化", "rank_a": "原排名", "rank_b": "新排名",
+                "delta_rank": "名次上升", "tier_a": "原榜单", "tier_b": "新榜单", "changed_inputs": "变化的输入"}),
+                hide_index=True, width="stretch")
+            if not diff.input_changes.empty:
+                st.markdown("**输入数据变化**")
+                st.dataframe(diff.input_changes.head(500).astype(str).rename(columns={
+                    "credit_code": "统一社会信用代码", "name": "企业", "code": "指标", "before": "原值", "after": "新值"}),
+                    hide_index=True, width="stretch")
+
+with tab_objections:
+    with session_scope() as session:
+        items = objections.list_objections(session, actor=actor)
+    if items.empty:
+        st.info("暂无异议。")
+    else:
+        view = items[["id", "run_id", "credit_code", "name", "indicator_code", "reason", "state_label", "answer",
+                      "created_at"]].rename(columns={
+            "id": "编号", "run_id": "批次", "credit_code": "统一社会信用代码", "name": "企业", "indicator_code": "指标",
+            "reason": "异议理由", "state_label": "状态", "answer": "答复", "created_at": "提出时间"})
+        st.dataframe(view, hide_index=True, width="stretch")
+        open_items = items[items["state"] == "open"]
+        if open_items.empty:
+            st.caption("没有待处理的异议。")
+        else:
+            labels = {r.id: f"#{r.id} · {r.name} · {r.reason[:20]}" for r in open_items.itertuples()}
+            with st.form("answer_form"):
+                objection_id = st.selectbox("待处理异议", open_items["id"].tolist(), format_func=labels.get)
+                action = st.radio("处理", ["reject", "uphold"], horizontal=True,
+                                  format_func={"reject": "驳回", "uphold": "采纳"}.get)
+                answer = st.text_area("答复理由（必填）", max_chars=1000)
+                if st.form_submit_button("提交答复", type="primary"):
+                    try:
+                        with session_scope() as session:
+                            done = objections.answer_objection(session, actor=actor, objection_id=int(objection_id),
+                                                               action=action, answer=answer)
+                            year_of = int(items.set_index("id").loc[int(objection_id), "year"])
+                        if done.state == "upheld":
+                            st.session_state["recompute_year"] = year_of
+                        _done("success", f"异议 #{objection_id} 已{'采纳' if action == 'uphold' else '驳回'}。")
+                    except ServiceError as exc:
+                        st.error(str(exc))
+    recompute = st.session_state.get("recompute_year")
+    if recompute:
+        st.warning(f"已采纳异议：请通过数据导入或填报审核更正数据后，重新计算 {recompute} 年度积分；"
+                   "新批次开始公示后将替代原批次。")
+        if st.button("重新计算", type="primary", key="recompute_button"):
+            st.session_state.pop("recompute_year", None)
+            _compute(int(recompute))

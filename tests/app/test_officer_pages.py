@@ -1,0 +1,96 @@
+"""Officer pages: render for officer and admin (through Home.py), refuse enterprise and anonymous users,
+and the main actions work in AppTest (review approve/return, import dry run, objection answer)."""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+import pytest
+from sqlalchemy import select
+
+from db.models import Enterprise, Submission, User
+from db.session import session_scope
+from services.actor import Actor
+from tests.app.conftest import home, login_as, page_as
+from ui.navigation import OFFICER
+
+OFFICER_PAGES = [spec.path for spec in OFFICER]
+
+
+def _actor(username: str) -> Actor:
+    with session_scope() as session:
+        user = session.execute(select(User).where(User.username == username)).scalars().one()
+        return Actor(username=user.username, role=user.role, user_id=user.id, enterprise_id=user.enterprise_id)
+
+
+@pytest.mark.parametrize("path", OFFICER_PAGES)
+@pytest.mark.parametrize("username", ["officer1", "admin"])
+def test_staff_see_each_page_through_home(app_db: str, path: str, username: str) -> None:
+    at = login_as(home(), username, _actor(username).role).run()
+    assert not at.exception
+    at.switch_page(path).run()
+    assert not at.exception, at.exception
+    assert not [e for e in at.error if "仅限" in str(e.value)]
+    assert at.title, "the page rendered its title"
+
+
+@pytest.mark.parametrize("path", OFFICER_PAGES)
+def test_enterprise_user_is_refused(app_db: str, path: str) -> None:
+    at = page_as(path, _actor("ent1")).run()
+    assert not at.exception
+    assert any("仅限" in str(e.value) for e in at.error)
+    assert not at.title
+
+
+@pytest.mark.parametrize("path", OFFICER_PAGES)
+def test_anonymous_is_refused(app_db: str, path: str) -> None:
+    at = page_as(path, None).run()
+    assert not at.exception
+    assert any("请先登录" in str(w.value) for w in at.warning)
+
+
+def test_review_page_approve_and_return(fresh_db: str) -> None:
+    officer = _actor("officer1")
+    at = page_as("pages/officer/review.py", officer).run()
+    assert not at.exception
+    with session_scope() as session:
+        pending = session.execute(select(Submission.id).where(Submission.state == "submitted")
+                                  .order_by(Submission.submitted_at, Submission.id)).scalars().all()
+    assert pending
+    # Select the first row (what a click does) and approve it.
+    at.session_state["review_queue"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception, at.exception
+    assert any("审核通过" in b.label for b in at.button)
+    next(b for b in at.button if b.label == "审核通过").click().run()
+    assert not at.exception, at.exception
+    with session_scope() as session:
+        assert session.get(Submission, pending[0]).state == "approved"
+    # Return the next one without a reason: refused; with a reason: returned.
+    at.session_state["review_queue"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    next(b for b in at.button if b.label == "退回企业修改").click().run()
+    assert any("必须填写理由" in str(e.value) for e in at.error)
+    at.text_area[0].input("请补充证明材料")
+    next(b for b in at.button if b.label == "退回企业修改").click().run()
+    assert not at.exception
+    with session_scope() as session:
+        sub = session.get(Submission, pending[1])
+        assert sub.state == "returned" and sub.reason == "请补充证明材料"
+
+
+def test_imports_page_template_download(app_db: str) -> None:
+    at = page_as("pages/officer/imports.py", _actor("officer1")).run()
+    assert not at.exception
+    assert any("导入模板" in str(getattr(d, "label", "")) for d in at.get("download_button"))
+
+
+def test_service_layer_template_is_a_real_xlsx(app_db: str) -> None:
+    from services import imports
+
+    with session_scope() as session:
+        data = imports.template_xlsx(session, actor=_actor("officer1"), department="科技")
+        assert session.execute(select(Enterprise.id).limit(1)).scalar_one()
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    assert [c.value for c in wb["数据"][1]][:2] == ["统一社会信用代码", "企业名称"]

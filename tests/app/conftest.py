@@ -1,0 +1,95 @@
+"""AppTest helpers: one seeded SQLite demo per test session, reached through DATABASE_URL.
+
+``app_db`` seeds a small demo (``APP_TEST_ENTERPRISES``, default 120) once; ``fresh_db`` copies it for a
+test that writes. ``login_as(at, username, role)`` sets the authenticator's own session keys — what a
+successful login leaves behind — so Home.py loads the actor from the database as it would after a login.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from db.schema import init_db
+from db.session import get_engine, make_engine, session_scope
+
+ROOT = Path(__file__).resolve().parents[2]
+HOME = str(ROOT / "Home.py")
+N_ENTERPRISES = int(os.environ.get("APP_TEST_ENTERPRISES", "120"))
+
+
+def _use(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    getattr(get_engine, "cache_clear", lambda: None)()  # older db.session cached by URL argument
+
+
+@pytest.fixture(scope="session")
+def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from db.seed import seed_demo
+
+    path = tmp_path_factory.mktemp("appdb") / "app.db"
+    engine = make_engine(f"sqlite:///{path}")
+    init_db(engine)
+    with session_scope(engine) as session:
+        seed_demo(session, enterprises=N_ENTERPRISES)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def app_db(seeded_template: Path) -> Iterator[str]:
+    """The shared seeded database (read-only use)."""
+    previous = os.environ.get("DATABASE_URL")
+    url = f"sqlite:///{seeded_template}"
+    _use(url)
+    yield url
+    if previous is None:
+        os.environ.pop("DATABASE_URL", None)
+    else:
+        os.environ["DATABASE_URL"] = previous
+    getattr(get_engine, "cache_clear", lambda: None)()  # older db.session cached by URL argument
+
+
+@pytest.fixture
+def fresh_db(seeded_template: Path, tmp_path: Path) -> Iterator[str]:
+    """A private copy of the seeded database for tests that write."""
+    path = tmp_path / "app.db"
+    shutil.copy(seeded_template, path)
+    previous = os.environ.get("DATABASE_URL")
+    url = f"sqlite:///{path}"
+    _use(url)
+    yield url
+    if previous is None:
+        os.environ.pop("DATABASE_URL", None)
+    else:
+        os.environ["DATABASE_URL"] = previous
+    getattr(get_engine, "cache_clear", lambda: None)()  # older db.session cached by URL argument
+
+
+def login_as(at: AppTest, username: str, role: str) -> AppTest:
+    """Simulate a finished login: the keys streamlit-authenticator sets (cookies need a browser)."""
+    at.session_state["authentication_status"] = True
+    at.session_state["username"] = username
+    at.session_state["name"] = username
+    at.session_state["email"] = None
+    at.session_state["roles"] = [role]
+    at.session_state["logout"] = None
+    return at
+
+
+def page_as(path: str, actor) -> AppTest:  # noqa: ANN001 - services.actor.Actor
+    """A page script run on its own, with the actor Home.py would have stored (tests the guard itself)."""
+    at = AppTest.from_file(str(ROOT / path), default_timeout=60)
+    if actor is not None:
+        login_as(at, actor.username, actor.role)
+        at.session_state["actor"] = actor
+    return at
+
+
+def home(timeout: float = 60) -> AppTest:
+    return AppTest.from_file(HOME, default_timeout=timeout)

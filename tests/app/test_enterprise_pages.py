@@ -1,0 +1,165 @@
+"""Every enterprise page for every role: the enterprise sees its pages, the guards refuse everybody else."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from db.models import User
+from db.session import session_scope
+from services.actor import Actor
+from tests.app.conftest import home, login_as, page_as
+from ui.navigation import ACCOUNT, ENTERPRISE
+
+ENTERPRISE_PAGES = [spec.path for spec in ENTERPRISE]
+
+
+def _actor(username: str) -> Actor:
+    with session_scope() as session:
+        user = session.execute(select(User).where(User.username == username)).scalars().one()
+        return Actor(username=user.username, role=user.role, user_id=user.id, enterprise_id=user.enterprise_id)
+
+
+def _texts(at) -> str:  # noqa: ANN001
+    parts = []
+    for kind in ("title", "markdown", "caption", "info", "warning", "error", "success", "subheader"):
+        parts += [str(e.value) for e in getattr(at, kind)]
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("path", ENTERPRISE_PAGES)
+def test_enterprise_user_sees_each_page_through_home(app_db: str, path: str) -> None:
+    at = login_as(home(), "ent1", "enterprise").run()
+    assert not at.exception
+    at.switch_page(path).run()
+    assert not at.exception, at.exception
+    assert not [e for e in at.error if "仅限" in str(e.value)]
+    assert at.title, "the page rendered its title"
+
+
+@pytest.mark.parametrize("path", ENTERPRISE_PAGES)
+@pytest.mark.parametrize("username", ["officer1", "admin"])
+def test_staff_are_refused_by_the_enterprise_guard(app_db: str, path: str, username: str) -> None:
+    at = page_as(path, _actor(username)).run()
+    assert not at.exception
+    assert any("仅限企业用户" in str(e.value) for e in at.error)
+    assert not at.title  # stopped before rendering anything
+
+
+@pytest.mark.parametrize("path", [*ENTERPRISE_PAGES, *(s.path for s in ACCOUNT)])
+def test_anonymous_is_refused(app_db: str, path: str) -> None:
+    at = page_as(path, None).run()
+    assert not at.exception
+    assert any("请先登录" in str(w.value) for w in at.warning)
+
+
+@pytest.mark.parametrize("username", ["ent1", "officer1", "admin"])
+def test_account_page_for_every_logged_in_role(app_db: str, username: str) -> None:
+    at = login_as(home(), username, _actor(username).role).run()
+    at.switch_page("pages/common/account.py").run()
+    assert not at.exception
+    assert at.title[0].value == "修改密码"
+
+
+def test_navigation_per_role(app_db: str) -> None:
+    from ui.navigation import sections_for
+
+    assert "enterprise" not in sections_for(None) and "login" in sections_for(None)
+    assert sections_for("enterprise")["enterprise"] == ENTERPRISE
+    for role in ("officer", "admin"):
+        assert "enterprise" not in sections_for(role)
+        assert sections_for(role)["account"] == ACCOUNT
+    anonymous = home().run()
+    assert not anonymous.exception
+    assert "actor" not in anonymous.session_state
+    enterprise = login_as(home(), "ent1", "enterprise").run()
+    assert enterprise.session_state["actor"].enterprise_id == _actor("ent1").enterprise_id
+
+
+def test_portrait_shows_the_stored_numbers(app_db: str) -> None:
+    from services.portrait import get_portrait
+
+    actor = _actor("ent1")
+    with session_scope() as session:
+        portrait = get_portrait(session, actor=actor, enterprise_id=actor.enterprise_id)
+    at = login_as(home(), "ent1", "enterprise").run()
+    at.switch_page("pages/enterprise/portrait.py").run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["总积分"] == f"{portrait.total:,.2f}"
+    assert metrics["技术创新"] == f"{portrait.technology:,.2f}"
+    assert "指标明细" in _texts(at)
+
+
+def test_login_form_logs_in_and_wrong_password_counts(fresh_db: str) -> None:
+    at = home().run()
+    at.switch_page("pages/common/login.py").run()
+    at.text_input(key="login_username").input("ent3")
+    at.text_input(key="login_password").input("wrong-password-1")
+    at.button[0].click().run()
+    assert "再错 4 次" in _texts(at)
+    assert at.session_state["authentication_status"] is not True
+    at.text_input(key="login_username").input("ent3")
+    at.text_input(key="login_password").input("Demo@2025")
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.session_state["authentication_status"] is True
+    assert at.session_state["actor"].role == "enterprise"
+
+
+def test_lockout_message_after_five_failures(fresh_db: str) -> None:
+    at = home().run()
+    at.switch_page("pages/common/login.py").run()
+    for _ in range(6):
+        at.text_input(key="login_username").input("ent4")
+        at.text_input(key="login_password").input("nope-nope-1")
+        at.button[0].click().run()
+    assert "账户已锁定 15 分钟" in _texts(at)
+    at.text_input(key="login_username").input("ent4")
+    at.text_input(key="login_password").input("Demo@2025")
+    at.button[0].click().run()
+    assert at.session_state["authentication_status"] is not True
+    assert "账户已锁定" in _texts(at)
+
+
+def test_one_time_password_forces_a_change(fresh_db: str) -> None:
+    from services.auth import create_user
+
+    with session_scope() as session:
+        enterprise_id = _actor("ent1").enterprise_id
+        _, otp = create_user(session, actor=Actor(username="admin", role="admin"), username="newent",
+                             role="enterprise", enterprise_id=enterprise_id)
+    at = home().run()
+    at.switch_page("pages/common/login.py").run()
+    at.text_input(key="login_username").input("newent")
+    at.text_input(key="login_password").input(otp)
+    at.button[0].click().run()
+    assert at.session_state["must_change_password"] is True
+    assert at.title[0].value == "修改密码"
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("pages/enterprise/portrait.py")  # nothing else is registered
+    at.text_input[0].input(otp)
+    at.text_input[1].input("NewPass2025")
+    at.text_input[2].input("NewPass2025")
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.session_state["must_change_password"] is False
+    at.switch_page("pages/enterprise/portrait.py").run()
+    assert at.title[0].value == "我的积分"
+
+
+def test_self_report_flow_in_the_page(fresh_db: str) -> None:
+    at = login_as(home(), "ent1", "enterprise").run()
+    at.switch_page("pages/enterprise/self_report.py").run()
+    assert not at.exception
+    at.text_input(key="new_T12_name").input("团体标准：智能阀门通用技术条件")
+    at.text_input(key="new_T12_number").input("T/WZ 001-2025")
+    at.selectbox(key="new_T12_level").select("团体")
+    at.selectbox(key="new_T12_role").select("主导")
+    year_box = at.selectbox(key="new_T12_year")
+    year_box.select(year_box.options[0])
+    next(b for b in at.button if b.label == "添加").click()
+    at.run()
+    assert "已添加" in _texts(at)
+    next(b for b in at.button if b.label == "提交审核").click()
+    at.run()
+    assert "缺少证明材料" in _texts(at)

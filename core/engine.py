@@ -292,7 +292,7 @@ def _percentile_task(v: np.ndarray, idx: np.ndarray | None, out: np.ndarray) -> 
     if m == 0:
         return
     vals = sub[pos]
-    order = np.argsort(vals)
+    order = np.argsort(vals.view(np.int64))  # positive doubles sort like their bit patterns; int sort is faster
     target = pos[order] if idx is None else idx[pos[order]]
     if m == 1:
         out[target] = 1.0
@@ -343,8 +343,14 @@ def score(model: ScoringModel, inputs: pd.DataFrame) -> pd.DataFrame:
     stage_codes = model.stage_codes
     S = len(stage_codes)
 
+    arrays: dict[str, np.ndarray] = {}
+
     def col(name: str) -> np.ndarray:
-        return X[name].to_numpy(dtype=np.float64)
+        # DataFrame.__getitem__ is slow next to small numpy ops: fetch each column once
+        a = arrays.get(name)
+        if a is None:
+            a = arrays[name] = X[name].to_numpy(dtype=np.float64)
+        return a
 
     st = _stage_index(model, col(model.stage_indicator))
     groups = [np.flatnonzero(st == k) for k in range(S)]

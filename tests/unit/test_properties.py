@@ -1,0 +1,155 @@
+"""Hypothesis properties of the engine: bounds, monotonicity, list sizes, permutation invariance."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from core.engine import score
+from core.scoring_model import BandsRule, ItemsRule, LinearCapRule, PercentileRule, TierRule, load_model
+
+MODEL = load_model()
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+STAGE_IND = MODEL.stage_indicator
+
+# small value grids on purpose: they produce ties, zeros and band edges
+num = st.one_of(st.none(), st.integers(-10, 120).map(float), st.floats(0, 120, allow_nan=False))
+revenue = st.one_of(st.none(), st.sampled_from([0.0, 30.0, 49.99, 50.0, 99.99, 100.0, 500.0, 1999.99, 2000.0,
+                                                 9999.99, 10000.0, 50000.0]), st.floats(0, 20000))
+flag = st.sampled_from(["", "是", "否", "1", "0", None])
+
+
+def _items(rule: ItemsRule):
+    item = st.fixed_dictionaries({
+        rule.level_key: st.sampled_from(list(rule.weights)),
+        **{f.key: st.sampled_from([*f.values, "其他"]) for f in rule.factors},
+    })
+    return st.one_of(st.none(), st.lists(item, max_size=4))
+
+
+def _cell(ind):
+    r = ind.rule
+    if ind.code == STAGE_IND:
+        return revenue
+    if isinstance(r, BandsRule | LinearCapRule | PercentileRule):
+        return num
+    if isinstance(r, TierRule):
+        return st.sampled_from(["", *[c.label for c in r.categories]])
+    if isinstance(r, ItemsRule):
+        return _items(r)
+    if r.components:
+        return st.one_of(st.none(), st.fixed_dictionaries(
+            {c.key: (st.booleans() if c.cap is None else st.integers(0, 8)) for c in r.components}))
+    return flag
+
+
+@st.composite
+def enterprise(draw, i: int = 0) -> dict:
+    row = {ind.code: draw(_cell(ind)) for ind in MODEL.indicators}
+    for extra in MODEL.extra_columns():
+        row[extra] = draw(st.one_of(st.none(), st.sampled_from([0.0, 10.0, 49.0, 50.0, 300.0])))
+    # consistent data: a growth rate is undefined when the previous value is 0
+    for ind in MODEL.indicators:
+        zb = getattr(ind.rule, "zero_base", None)
+        if zb is not None and row.get(zb.field) == 0:
+            row[ind.code] = None
+    return row
+
+
+frames = st.lists(enterprise(), min_size=1, max_size=15).map(
+    lambda rows: pd.DataFrame([{"credit_code": f"C{i:04d}", "name": f"企业{i}", **r} for i, r in enumerate(rows)])
+)
+
+
+@SETTINGS
+@given(frames)
+def test_bounds(df: pd.DataFrame) -> None:
+    r = score(MODEL, df)
+    assert ((r["total"] >= 0) & (r["total"] <= 100 + MODEL.bonus_cap)).all()
+    assert (r["core"] <= 100 + 1e-9).all() and (r["core"] >= 0).all()
+    assert ((r["bonus"] >= 0) & (r["bonus"] <= MODEL.bonus_cap)).all()
+    fcols = [c for c in r.columns if c.startswith("f_")]
+    f = r[fcols].to_numpy()
+    assert ((f >= 0) & (f <= 1)).all()
+    for ind in MODEL.by_class("technology", "growth"):
+        cap = r["stage"].map(ind.points)
+        assert (r[f"pts_{ind.code}"] <= cap + 1e-9).all()
+
+
+def _breakpoints() -> list[float]:
+    """Revenue values where the stage or a rule's condition on the stage indicator changes."""
+    pts = [s.min_revenue for s in MODEL.stages]
+    for ind in MODEL.indicators:
+        alt = getattr(ind.rule, "alternative", None)
+        if alt is not None and alt.field == STAGE_IND:
+            pts.append(alt.below)
+    return sorted(pts)
+
+
+MONOTONE = [i for i in MODEL.by_class("technology", "growth")
+            if isinstance(i.rule, BandsRule | LinearCapRule | PercentileRule)]
+
+
+@SETTINGS
+@given(frames, st.data())
+def test_raising_an_indicator_never_lowers_core(df: pd.DataFrame, data) -> None:
+    i = data.draw(st.integers(0, len(df) - 1), label="row")
+    ind = data.draw(st.sampled_from(MONOTONE), label="indicator")
+    code = ind.code
+    old = df.at[i, code]
+    old_v = -10.0 if old is None or (isinstance(old, float) and math.isnan(old)) else float(old)
+    step = data.draw(st.floats(0.01, 500), label="step")
+    lower_is_better = isinstance(ind.rule, BandsRule) and ind.rule.direction == "lower"
+    new_v = old_v - step if lower_is_better else old_v + step
+    if old is None:
+        new_v = data.draw(st.floats(0, 200), label="from missing")  # any value beats a missing one
+        if code == STAGE_IND:
+            assume(False)
+    if code == STAGE_IND:
+        bps = _breakpoints()
+        # hold the stage (and conditions keyed on revenue) fixed: stay between the same breakpoints
+        assume(sum(b <= old_v for b in bps) == sum(b <= new_v for b in bps))
+    before = score(MODEL, df).at[i, "core"]
+    df2 = df.copy()
+    df2[code] = df2[code].astype(object)
+    df2.at[i, code] = new_v
+    after = score(MODEL, df2).at[i, "core"]
+    assert after >= before - 1e-9, (code, old, new_v)
+
+
+@SETTINGS
+@given(frames)
+def test_list_and_subsidy_sizes(df: pd.DataFrame) -> None:
+    r = score(MODEL, df)
+    ok = r[~r["veto"]]
+    assert r.loc[r["veto"], "rank"].isna().all()
+    assert (r.loc[r["veto"], "tier"] == "").all() and (r.loc[r["veto"], "subsidy"] == 0).all()
+    for stage in MODEL.stage_codes:
+        g = ok[ok["stage"] == stage]
+        n = len(g)
+        assert sorted(g["rank"].tolist()) == list(range(1, n + 1))
+        prev = 0
+        for t in MODEL.tiers:
+            cum = math.ceil(round(t.share * n, 9))
+            assert (g["tier"] == t.code).sum() == cum - prev
+            prev = cum
+        sub = next((s for s in MODEL.subsidies if s.stage == stage), None)
+        if sub is not None:
+            assert (g["subsidy"] > 0).sum() == min(sub.max_count, math.ceil(round(sub.share * n, 9)))
+        # rank order agrees with the totals
+        srt = g.sort_values("rank")
+        assert (np.diff(srt["total"].to_numpy()) <= 1e-9).all()
+
+
+@SETTINGS
+@given(frames, st.randoms(use_true_random=False))
+def test_permutation_invariance(df: pd.DataFrame, rnd) -> None:
+    perm = list(range(len(df)))
+    rnd.shuffle(perm)
+    a = score(MODEL, df).set_index("credit_code").sort_index()
+    b = score(MODEL, df.iloc[perm].reset_index(drop=True)).set_index("credit_code").sort_index()
+    pd.testing.assert_frame_equal(a, b)

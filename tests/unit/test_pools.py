@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import pytest
+
+from core.matching import CatalogueItem, match_services
+from core.pools import evaluate_pools, facts_for, load_config
+from core.scoring_model import load_model
+
+
+@pytest.fixture(scope="module")
+def model():  # noqa: ANN201
+    return load_model()
+
+
+def _by_code(results):  # noqa: ANN001, ANN202
+    return {r.code: r for r in results}
+
+
+def test_gap_sentence_names_value_and_threshold(model) -> None:  # noqa: ANN001
+    facts = facts_for(model, {"veto": False, "registered_years": 3, "T06": 1, "T02": 6.0, "G01": 800,
+                              "T05": 8.2, "T11": 70})
+    hte = _by_code(evaluate_pools(model, facts))["hte"]
+    assert not hte.met and not hte.holds
+    assert hte.gaps == ("T05 研发人员占比 8.2%，需 ≥10%",)
+
+
+def test_threshold_depends_on_revenue(model) -> None:  # noqa: ANN001
+    base = {"veto": False, "registered_years": 3, "T06": 2, "T05": 12, "T11": 65, "T02": 4.5}
+    assert not _by_code(evaluate_pools(model, facts_for(model, {**base, "G01": 3000})))["hte"].met
+    assert _by_code(evaluate_pools(model, facts_for(model, {**base, "G01": 8000})))["hte"].met
+
+
+def test_points_test_with_best_of_and_required_part(model) -> None:  # noqa: ANN001
+    facts = facts_for(model, {"veto": False, "staff": 40, "G01": 300, "T05": 31, "T02": 1.0, "T01": 30,
+                              "total_cost": 100, "T06": 0, "T07": 1})
+    # staff 20 + R&D by cost (30% → 50) + IP (1 → 6) = 76
+    assert _by_code(evaluate_pools(model, facts))["stsme"].met
+    facts["T05"] = 5  # the staff part is required to be non-zero
+    gaps = _by_code(evaluate_pools(model, facts))["stsme"].gaps
+    assert gaps and "不能为 0 分" in gaps[0]
+
+
+def test_held_qualification_and_veto(model) -> None:  # noqa: ANN001
+    results = _by_code(evaluate_pools(model, facts_for(model, {"A01": 1, "veto": True})))
+    assert results["hte"].holds
+    assert "无一票否决事项：不符合" in results["specialized"].gaps
+
+
+def test_services_by_stage_trigger_and_pool(model) -> None:  # noqa: ANN001
+    stage = model.stage_codes[0]
+    catalogue = [CatalogueItem("business_model", "商业模式头脑风暴", (stage,)),
+                 CatalogueItem("rd_deduction", "研发费用加计扣除政策辅导", None),
+                 CatalogueItem("hte_guidance", "高企申报辅导", None),
+                 CatalogueItem("key_tech", "关键核心技术攻关", (model.stage_codes[-1],))]
+    facts = facts_for(model, {"veto": False, "registered_years": 2, "T06": 1, "T02": 2.0, "G01": 50, "T05": 12,
+                              "T11": 70})
+    recs = {r.code: r for r in match_services(model, stage=stage, facts=facts, catalogue=catalogue,
+                                              pools=evaluate_pools(model, facts))}
+    assert set(recs) == {"business_model", "rd_deduction", "hte_guidance"}
+    assert "2%" in recs["rd_deduction"].reasons[0]
+    assert recs["hte_guidance"].reasons[0].startswith("接近国家高新技术企业")
+    assert load_config()["triggers"]

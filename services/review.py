@@ -77,6 +77,7 @@ def list_reviews(
     carrier_id: int | None = None,
     submitted_from: date | None = None,
     submitted_to: date | None = None,
+    search: str | None = None,
 ) -> pd.DataFrame:
     """The review queue, oldest submission first.
 
@@ -105,6 +106,9 @@ def list_reviews(
         stmt = stmt.where(Submission.submitted_at >= _day_start(submitted_from))
     if submitted_to is not None:
         stmt = stmt.where(Submission.submitted_at < _day_start(submitted_to + timedelta(days=1)))
+    if search and search.strip():
+        term = f"%{search.strip().upper()}%"
+        stmt = stmt.where(Enterprise.name.ilike(f"%{search.strip()}%") | Enterprise.credit_code.like(term))
     columns = ["id", "enterprise_id", "credit_code", "name", "carrier", "year", "state", "submitted_at",
                "reviewer", "reviewed_at", "version", "items"]
     frame = pd.DataFrame([tuple(r) for r in session.execute(stmt).all()], columns=columns)

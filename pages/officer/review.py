@@ -32,11 +32,13 @@ with st.container(border=True):
     carrier = f4.selectbox("载体", [None, *options["carriers"]],
                            format_func=lambda c: "全部" if c is None else options["carriers"][c])
     dates = f5.date_input("提交日期", value=(date.today() - timedelta(days=365), date.today()), format="YYYY-MM-DD")
+    search = st.text_input("搜索企业（名称或统一社会信用代码）", max_chars=60, key="review_search")
 
 date_from, date_to = (dates if isinstance(dates, tuple) and len(dates) == 2 else (None, None))
 with session_scope() as session:
     queue = review.list_reviews(session, actor=actor, states=states or None, year=year, stage=stage,
-                                carrier_id=carrier, submitted_from=date_from, submitted_to=date_to)
+                                carrier_id=carrier, submitted_from=date_from, submitted_to=date_to,
+                                search=search)
 
 st.caption(f"共 {len(queue)} 条。勾选行可批量通过；只勾选一行时在下方打开详情。")
 view = queue[["id", "credit_code", "name", "carrier", "stage_name", "year", "state_label", "item_count",
@@ -57,6 +59,8 @@ if st.button(f"批量通过所选（{len(bulk)} 条）", disabled=bulk.empty, ty
     st.session_state[FLASH] = (kind, result.message + (f"。{detail}" if detail else ""))
     st.rerun()
 
+if len(selected) != 1 and len(queue) == 1:
+    selected = queue  # a search that finds one report opens it
 if len(selected) != 1:
     st.info("勾选一行查看填报内容、证明材料和与上次通过值的对比。")
     st.stop()

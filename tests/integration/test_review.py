@@ -50,6 +50,8 @@ def test_queue_filters_and_detail(session: Session) -> None:
     assert list(queue["id"]) == subs and set(queue["state_label"]) == {"待审核"}
     assert queue.loc[0, "stage"] == "growth" and queue.loc[1, "stage"] == ""
     assert len(review.list_reviews(session, actor=OFFICER, stage="growth")) == 1
+    assert list(review.list_reviews(session, actor=OFFICER, search="企业1")["id"]) == [subs[1]]
+    assert len(review.list_reviews(session, actor=OFFICER, search=make_code("500").lower())) == 1
     assert len(review.list_reviews(session, actor=OFFICER, submitted_from=date(2000, 1, 1),
                                    submitted_to=date(2000, 1, 2))) == 0
     detail = review.get_review(session, actor=OFFICER, submission_id=subs[0])

@@ -115,7 +115,10 @@ def _components_measure(rule: FlagRule, cell: Any) -> float:
         v = obj.get(c.key)
         if _is_empty(v):
             continue
-        x = (1.0 if v else 0.0) if isinstance(v, bool) else (1.0 if _truthy(v) and not _num_ok(v) else _num(v))
+        if isinstance(v, bool | np.bool_) or _num_ok(v):
+            x = float(v)
+        else:  # 是/否 and the like
+            x = 1.0 if _truthy(v) else 0.0
         pts = max(0.0, c.weight * x)
         total += min(pts, c.cap) if c.cap is not None else pts
     return total
@@ -127,10 +130,6 @@ def _num_ok(v: Any) -> bool:
     except (TypeError, ValueError):
         return False
     return True
-
-
-def _num(v: Any) -> float:
-    return float(v)
 
 
 def _to_float(col: pd.Series) -> np.ndarray:
@@ -200,9 +199,9 @@ def prepare_inputs(model: ScoringModel, inputs: pd.DataFrame) -> pd.DataFrame:
     for key in ("credit_code", "name"):
         if key in inputs.columns:
             src = inputs[key]
-            cols[key] = src if src.dtype == object else _obj(src.to_numpy(dtype=object))
+            cols[key] = src if src.dtype == object else _obj(src.to_numpy(dtype=object), inputs.index)
         else:
-            cols[key] = _obj(np.full(n, "", dtype=object))
+            cols[key] = _obj(np.full(n, "", dtype=object), inputs.index)
     errors: list[tuple[int, str, str]] = []
     nan = np.full(n, np.nan)
     for ind in model.indicators:
@@ -222,7 +221,8 @@ def prepare_inputs(model: ScoringModel, inputs: pd.DataFrame) -> pd.DataFrame:
             cols[ind.code] = _sparse_measure(col, lambda c, r=r: _items_measure(r, c), ind.code, errors)
     for extra in model.extra_columns():
         cols[extra] = _to_float(inputs[extra]) if extra in inputs.columns else nan.copy()
-    out = pd.DataFrame(cols, index=pd.RangeIndex(n), copy=False)
+    out = pd.DataFrame(cols, copy=False)
+    out.index = inputs.index  # results line up with the caller's rows
     out.attrs["prepared_for"] = (model.name, model.version)
     out.attrs["parse_errors"] = errors
     return out
@@ -320,20 +320,20 @@ def _stage_index(model: ScoringModel, revenue: np.ndarray) -> np.ndarray:
     return st.astype(np.int8)
 
 
-def _obj(arr: np.ndarray) -> pd.Series:
+def _obj(arr: np.ndarray, index: pd.Index | None = None) -> pd.Series:
     # object dtype on purpose: pandas 3 would infer its str dtype at ~0.2 s per 1M-row column
-    return pd.Series(arr, dtype=object, copy=False)
+    return pd.Series(arr, index=index, dtype=object, copy=False)
 
 
-def _label_column(labels: list[str], codes: np.ndarray) -> pd.Series:
-    return _obj(np.array(labels, dtype=object)[codes])
+def _label_column(labels: list[str], codes: np.ndarray, index: pd.Index | None = None) -> pd.Series:
+    return _obj(np.array(labels, dtype=object)[codes], index)
 
 
-def _mask_labels(bits: np.ndarray, names: list[str], sep: str) -> pd.Series:
+def _mask_labels(bits: np.ndarray, names: list[str], sep: str, index: pd.Index) -> pd.Series:
     """Join the names of set bits per row, computing each distinct combination once."""
     inv, uniq = pd.factorize(bits)  # hashing: far cheaper than np.unique's sort at 1M rows
     texts = [sep.join(nm for k, nm in enumerate(names) if int(u) >> k & 1) for u in uniq]
-    return _label_column(texts, inv)
+    return _label_column(texts, inv, index)
 
 
 def score(model: ScoringModel, inputs: pd.DataFrame) -> pd.DataFrame:
@@ -460,16 +460,16 @@ def score(model: ScoringModel, inputs: pd.DataFrame) -> pd.DataFrame:
     out: dict[str, Any] = {
         "credit_code": X["credit_code"],
         "name": X["name"],
-        "stage": _label_column(stage_codes, st),
+        "stage": _label_column(stage_codes, st, X.index),
     }
     for k, arr in (("technology", technology), ("growth", growth), ("core", core), ("bonus", bonus),
                    ("deduction", deduction), ("total", total)):
         out[k] = np.round(arr, 2, out=arr)
     out["veto"] = veto_bits != 0
-    out["veto_reason"] = _mask_labels(veto_bits, [i.name for i in veto_inds], "；")
+    out["veto_reason"] = _mask_labels(veto_bits, [i.name for i in veto_inds], "；", X.index)
     out["missing_count"] = np.bitwise_count(missing_bits).astype(np.int64)
-    out["missing"] = _mask_labels(missing_bits, [i.code for i in core_inds], ",")
-    scored = pd.DataFrame({**out, **fcols, **pcols}, index=pd.RangeIndex(n), copy=False)
+    out["missing"] = _mask_labels(missing_bits, [i.code for i in core_inds], ",", X.index)
+    scored = pd.DataFrame({**out, **fcols, **pcols}, index=X.index, copy=False)
     return rank(model, scored, values=X, _stage_index=st)
 
 
@@ -618,9 +618,9 @@ def rank(
     new = {
         "rank": rank_col,
         "percentile": np.round(pct, 4),
-        "tier": _label_column([t.code for t in model.tiers] + [""], tier_code),
+        "tier": _label_column([t.code for t in model.tiers] + [""], tier_code, scored.index),
         "subsidy": subsidy,
-        "mujun": _label_column([m.code for m in model.mujun] + [""], mujun_code),
+        "mujun": _label_column([m.code for m in model.mujun] + [""], mujun_code, scored.index),
     }
     head = ["credit_code", "name", "stage", "technology", "growth", "core", "bonus", "deduction", "total",
             "veto", "veto_reason", "missing_count", "missing"]

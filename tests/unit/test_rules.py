@@ -332,3 +332,16 @@ def test_compute_derivations() -> None:
     assert out["prev_T01"].tolist() == [40.0, 0.0]  # feeds T03's zero-base rule
     r = score(MODEL, out.assign(credit_code=["A", "B"], name=["a", "b"]))
     assert r["f_T03"].iloc[1] == pytest.approx(0.6)
+
+
+def test_index_preserved_and_empty_input() -> None:
+    df = pd.DataFrame({"credit_code": ["a", "b"], "name": ["x", "y"], "G01": [5, 6]}, index=[10, 20])
+    r = score(MODEL, df)
+    assert r.index.tolist() == [10, 20] and r["credit_code"].tolist() == ["a", "b"]
+    empty = score(MODEL, pd.DataFrame(columns=["credit_code", "name", "G01"]))
+    assert len(empty) == 0 and "total" in empty.columns
+
+
+def test_structured_flag_text_values() -> None:
+    assert _one(N03='{"abnormal": "否", "penalties": "3"}')["pts_N03"] == pytest.approx(6)
+    assert _one(N03={"abnormal": "是"})["pts_N03"] == pytest.approx(10)

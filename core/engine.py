@@ -115,10 +115,8 @@ def _components_measure(rule: FlagRule, cell: Any) -> float:
         v = obj.get(c.key)
         if _is_empty(v):
             continue
-        if isinstance(v, bool | np.bool_) or _num_ok(v):
-            x = float(v)
-        else:  # 是/否 and the like
-            x = 1.0 if _truthy(v) else 0.0
+        # numbers and booleans count as such; 是/否 and the like as 1/0
+        x = float(v) if isinstance(v, bool | np.bool_) or _num_ok(v) else float(_truthy(v))
         pts = max(0.0, c.weight * x)
         total += min(pts, c.cap) if c.cap is not None else pts
     return total

@@ -273,16 +273,24 @@ def _signed_log(x: np.ndarray) -> np.ndarray:
 
 def outlier_mask(values: pd.Series, groups: pd.Series, *, k: float = OUTLIER_K, log: bool = True,
                  min_group: int = OUTLIER_MIN_GROUP) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """``(flag, low, high)``: Tukey fences (k·IQR) within each group, on a log scale for amounts that
-    cannot be negative (they are skewed) and on the raw scale otherwise (a signed log would make the
-    step from −5 to +5 look huge).
+    """``(flag, low, high)``: Tukey fences (k·IQR) within each group on a compressed scale.
 
+    Amounts that cannot be negative use log1p (they are skewed over orders of magnitude). Amounts that
+    may be negative (profit) use asinh(x ÷ m), m = the group's median |x|: linear around zero, so the
+    step from −5 to +5 is small, and logarithmic in the tails, so a heavy tail is not flagged wholesale.
     Groups with fewer than ``min_group`` values, or no spread, flag nothing. Bounds are returned on the
     original scale so the report can say what range is usual.
     """
-    raw = values.to_numpy(dtype=float, na_value=np.nan)
-    x = pd.Series(_signed_log(raw) if log else raw, index=values.index)
-    g = x.groupby(groups.to_numpy(), sort=False)
+    raw = pd.Series(values.to_numpy(dtype=float, na_value=np.nan), index=values.index)
+    keys = groups.to_numpy()
+    if log:
+        x = pd.Series(_signed_log(raw.to_numpy()), index=raw.index)
+        scale = pd.Series(1.0, index=raw.index)
+    else:
+        scale = raw.abs().groupby(keys, sort=False).transform("median").fillna(1.0)
+        scale = scale.where(scale > 0, 1.0)
+        x = np.arcsinh(raw / scale)
+    g = x.groupby(keys, sort=False)
     q1 = g.transform(lambda s: s.quantile(0.25))
     q3 = g.transform(lambda s: s.quantile(0.75))
     n = g.transform("count")
@@ -295,7 +303,7 @@ def outlier_mask(values: pd.Series, groups: pd.Series, *, k: float = OUTLIER_K, 
     def back(y: pd.Series) -> pd.Series:
         a = y.to_numpy(dtype=float)
         if not log:
-            return y
+            return pd.Series(np.sinh(a) * scale.to_numpy(), index=y.index)
         return pd.Series(np.sign(a) * np.expm1(np.abs(a)), index=y.index)
 
     return flag.fillna(False).astype(bool), back(lo), back(hi)

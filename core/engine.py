@@ -190,8 +190,13 @@ def prepare_inputs(model: ScoringModel, inputs: pd.DataFrame) -> pd.DataFrame:
     tier/items/structured-flag indicator is taken as its measure already (prepared frames pass through).
     Parse problems end up in ``result.attrs["parse_errors"]`` as (row, code, message).
     """
-    if inputs.attrs.get("prepared_for") == (model.name, model.version):
+    fp = model.fingerprint()
+    prepared_for = inputs.attrs.get("prepared_for")
+    if prepared_for == fp:
         return inputs
+    if prepared_for is not None:
+        # tier/items measures were computed with another model's weights: they cannot be re-read
+        raise ValueError("输入数据是按另一个评价模型预处理的，请传入原始数据重新计算")
     n = len(inputs)
     cols: dict[str, Any] = {}
     for key in ("credit_code", "name"):
@@ -221,7 +226,7 @@ def prepare_inputs(model: ScoringModel, inputs: pd.DataFrame) -> pd.DataFrame:
         cols[extra] = _to_float(inputs[extra]) if extra in inputs.columns else nan.copy()
     out = pd.DataFrame(cols, copy=False)
     out.index = inputs.index  # results line up with the caller's rows
-    out.attrs["prepared_for"] = (model.name, model.version)
+    out.attrs["prepared_for"] = fp  # the measures depend on the model's weights and categories
     out.attrs["parse_errors"] = errors
     return out
 

@@ -7,6 +7,8 @@ Every problem is raised as `ModelError` with a Chinese message naming the indica
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import tomllib
 from pathlib import Path
@@ -347,6 +349,11 @@ class ScoringModel(_Base):
                     cols.append(r.cap_below.field)
         codes = set(self.codes)
         return list(dict.fromkeys(c for c in cols if c not in codes))
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the canonical JSON of the model: equal models, equal fingerprints."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict that `parse_model` accepts (round-trips)."""

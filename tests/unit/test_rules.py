@@ -345,3 +345,17 @@ def test_index_preserved_and_empty_input() -> None:
 def test_structured_flag_text_values() -> None:
     assert _one(N03='{"abnormal": "否", "penalties": "3"}')["pts_N03"] == pytest.approx(6)
     assert _one(N03={"abnormal": "是"})["pts_N03"] == pytest.approx(10)
+
+
+def test_prepared_inputs_are_tied_to_their_model() -> None:
+    from core.scoring_model import parse_model
+
+    raw = pd.DataFrame([{"credit_code": "A", "name": "a", "G01": 600, "T10": [{"level": "省", "role": "牵头"}]}])
+    prep = prepare_inputs(MODEL, raw)
+    data = MODEL.to_dict()
+    t10 = next(i for i in data["indicators"] if i["code"] == "T10")
+    t10["rule"]["weights"]["省"] = 0.9
+    other = parse_model(data)
+    assert score(other, raw)["f_T10"].iloc[0] == pytest.approx(0.9)
+    with pytest.raises(ValueError, match="另一个评价模型"):
+        score(other, prep)

@@ -153,3 +153,27 @@ def test_permutation_invariance(df: pd.DataFrame, rnd) -> None:
     a = score(MODEL, df).set_index("credit_code").sort_index()
     b = score(MODEL, df.iloc[perm].reset_index(drop=True)).set_index("credit_code").sort_index()
     pd.testing.assert_frame_equal(a, b)
+
+
+CATEGORICAL = [i for i in MODEL.by_class("technology", "growth") if isinstance(i.rule, TierRule | ItemsRule)]
+
+
+@SETTINGS
+@given(frames, st.data())
+def test_better_category_or_extra_item_never_lowers_core(df: pd.DataFrame, data) -> None:
+    i = data.draw(st.integers(0, len(df) - 1), label="row")
+    ind = data.draw(st.sampled_from(CATEGORICAL), label="indicator")
+    r = ind.rule
+    old = df.at[i, ind.code]
+    if isinstance(r, TierRule):
+        fr = {c.label: c.f for c in r.categories}
+        better = [c.label for c in r.categories if c.f >= fr.get(old, 0.0)]
+        new = data.draw(st.sampled_from(better), label="tier")
+    else:
+        extra = data.draw(_items(r).filter(lambda x: x is not None), label="items")
+        new = list(old or []) + extra
+    before = score(MODEL, df).at[i, "core"]
+    df2 = df.copy()
+    df2[ind.code] = df2[ind.code].astype(object)
+    df2.at[i, ind.code] = new
+    assert score(MODEL, df2).at[i, "core"] >= before - 1e-9

@@ -39,6 +39,7 @@ from services.errors import Conflict, NotFound, ValidationFailed
 MAX_BYTES = DEFAULT_MAX_BYTES
 INSERT_CHUNK = 50_000
 IN_CHUNK = 20_000
+SQLITE_CACHE_KIB = 256 * 1024
 
 
 @dataclass
@@ -219,7 +220,7 @@ def dry_run_import(session: Session, *, actor: Actor, department: str, year: int
 # --------------------------------------------------------------------------- writing
 def _bind(dialect: Any, column: str, value: Any) -> Any:
     """A constant passed through the column type's bind processing (raw executemany skips it)."""
-    proc = IndicatorValue.__table__.c[column].type.bind_processor(dialect)
+    proc = IndicatorValue.__table__.c[column].type.dialect_impl(dialect).bind_processor(dialect)
     return proc(value) if proc else value
 
 
@@ -267,6 +268,10 @@ def _insert_values(session: Session, rows: pd.DataFrame, *, year: int, batch_id:
         [batch_id] * n, [submission_id] * n, [created_by] * n, [now] * n, strict=True,
     ))
     dbapi = connection.connection.cursor()
+    if dialect.name == "sqlite":
+        # The default 2 MB page cache spills the four index B-trees to the WAL mid-transaction; a
+        # larger cache for this connection halves a 2M-row import (memory is returned on close).
+        dbapi.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
     try:
         for start in range(0, n, INSERT_CHUNK):
             dbapi.executemany(sql, tuples[start:start + INSERT_CHUNK])

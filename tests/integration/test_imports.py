@@ -97,6 +97,7 @@ def test_template_roundtrip_commits_values_traceable_to_batch(db: Session) -> No
     assert committed == 1 and values == current == N * 8
     iv = db.execute(select(IndicatorValue).where(IndicatorValue.code == "G01").limit(1)).scalar_one()
     assert iv.batch_id == dry.batch_id and iv.source == "税务" and iv.value_num >= 800
+    assert iv.created_at.tzinfo is not None and iv.is_current is True and iv.created_by == "officer1"
     flag = db.execute(select(IndicatorValue.value_num).where(IndicatorValue.code == "A08")).scalars().all()
     assert set(flag) == {0.0, 1.0}
     assert db.execute(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "import.commit")

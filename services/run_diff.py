@@ -155,3 +155,16 @@ def list_runs(session: Session, *, actor: Actor, year: int | None = None) -> pd.
     if year is not None:
         stmt = stmt.where(ScoreRun.year == year)
     return pd.DataFrame([tuple(r) for r in session.execute(stmt).all()], columns=RUN_COLUMNS)
+
+
+def model_version_choices(session: Session, *, actor: Actor) -> dict[int, str]:
+    """Published model versions (id → label), newest first, for the compute form."""
+    from sqlalchemy import select
+
+    from db.models import ModelVersion
+
+    require_staff(actor)
+    rows = session.execute(
+        select(ModelVersion.id, ModelVersion.version, ModelVersion.name).where(ModelVersion.state == "published")
+        .order_by(ModelVersion.published_at.desc(), ModelVersion.id.desc())).all()
+    return {vid: f"{version} · {name}" for vid, version, name in rows}

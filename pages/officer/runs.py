@@ -24,11 +24,11 @@ def _done(kind: str, text: str) -> None:
     st.rerun()
 
 
-def _compute(year: int) -> None:
+def _compute(year: int, version_id: int | None = None) -> None:
     bar = st.progress(0.0, text="准备计算…")
     try:
         with session_scope() as session:
-            run = runs.compute_run(session, actor=actor, year=year,
+            run = runs.compute_run(session, actor=actor, year=year, model_version_id=version_id,
                                    progress=lambda f, msg: bar.progress(min(max(f, 0.0), 1.0), text=msg))
             run_id, count = run.id, run.enterprise_count
     except ServiceError as exc:
@@ -40,18 +40,20 @@ def _compute(year: int) -> None:
 
 with session_scope() as session:
     all_runs = run_diff.list_runs(session, actor=actor)
+    versions = run_diff.model_version_choices(session, actor=actor)
 
 tab_runs, tab_diff, tab_objections = st.tabs(["计算与批次", "批次对比", "异议处理"])
 
 with tab_runs:
     with st.container(border=True):
-        c1, c2 = st.columns([1, 3])
+        c1, c2, c3 = st.columns([1, 2, 2])
         year = c1.number_input("评价年度", min_value=2000, max_value=2100, value=date.today().year - 1, step=1,
                                key="compute_year")
-        c2.write("")
-        c2.caption("按当前发布的评价模型计算全部企业，生成草稿批次。")
-        if c2.button("计算积分", type="primary", key="compute_button"):
-            _compute(int(year))
+        version_id = c2.selectbox("评价模型版本", [None, *versions], key="compute_version",
+                                  format_func=lambda v: "当前发布版本" if v is None else versions[v])
+        c3.caption("计算全部企业的积分，生成草稿批次；草稿可对比、公示。")
+        if c3.button("计算积分", type="primary", key="compute_button"):
+            _compute(int(year), version_id)
 
     if all_runs.empty:
         st.info("尚无积分计算批次。")

@@ -177,7 +177,8 @@ def _add_score_file(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 @command("score-file", _add_score_file)
 def cmd_score_file(args: argparse.Namespace) -> int:
-    from core.engine import compute_derivations, prepare_inputs, score
+    from core.derive import derive_indicators
+    from core.engine import prepare_inputs, score
     from core.reports import limit_errors, parse_score_input, score_output_frame, score_output_labels
     from core.scoring_model import load_model
     from core.spreadsheet import apply_header, find_header_row, read_table
@@ -198,7 +199,7 @@ def cmd_score_file(args: argparse.Namespace) -> int:
     inputs, errors = parse_score_input(model, table)
     if len(inputs.columns):
         rows = inputs.attrs["rows"]
-        inputs = compute_derivations(model, inputs)
+        inputs = derive_indicators(model, inputs)
         prepared = prepare_inputs(model, inputs)
         # List cells (JSON) are parsed by the engine; report them with the same row numbers.
         for i, code, message in prepared.attrs.get("parse_errors", []):

@@ -28,10 +28,16 @@ def _num(df: pd.DataFrame, code: str) -> pd.Series:
     return pd.to_numeric(df[code], errors="coerce").astype("float64")
 
 
-def _aligned_previous(this_year: pd.DataFrame, prev_year: pd.DataFrame | None, code: str) -> pd.Series:
-    """The previous year's ``code`` for each row of ``this_year`` (NaN when absent)."""
+def _aligned_previous(
+    this_year: pd.DataFrame, prev_year: pd.DataFrame | None, code: str, prefix: str
+) -> pd.Series:
+    """The previous year's ``code`` for each row of ``this_year``.
+
+    From ``prev_year`` (matched on credit code) when it has the code, else from a ``prev_<code>`` column
+    that a single-year spreadsheet may carry (scoring-model.md §9), else NaN.
+    """
     if prev_year is None or prev_year.empty or code not in prev_year.columns:
-        return pd.Series(np.nan, index=this_year.index, dtype="float64")
+        return _num(this_year, prefix + code)
     previous = _num(prev_year, code)
     previous.index = prev_year[KEY].to_numpy()
     return pd.Series(previous.reindex(this_year[KEY].to_numpy()).to_numpy(), index=this_year.index)
@@ -61,7 +67,7 @@ def derive_indicators(
             derived = (numerator / denominator.where(valid)) * derivation.scale
         else:  # growth
             current = _num(out, derivation.of)
-            previous = _aligned_previous(out, prev_year, derivation.of)
+            previous = _aligned_previous(out, prev_year, derivation.of, prefix)
             base = previous.where(previous != 0).abs()
             derived = (current - previous) / base * 100.0
         derived = derived.where(np.isfinite(derived))
@@ -73,5 +79,5 @@ def derive_indicators(
             out[target] = derived
     for column in previous_columns(model):
         if column not in out.columns or out[column].isna().all():
-            out[column] = _aligned_previous(out, prev_year, column.removeprefix(prefix))
+            out[column] = _aligned_previous(out, prev_year, column.removeprefix(prefix), prefix)
     return out

@@ -235,41 +235,6 @@ NUMERIC_RULE_CLASSES = (BandsRule, LinearCapRule, PercentileRule)
 assert {c.model_fields["type"].default for c in NUMERIC_RULE_CLASSES} == set(NUMERIC_RULES)
 
 
-def compute_derivations(
-    model: ScoringModel, current: pd.DataFrame, previous: pd.DataFrame | None = None
-) -> pd.DataFrame:
-    """Fill the derived indicators (model.derivations) from base values; returns a new frame.
-
-    `current` and `previous` are aligned row by row (same enterprises, same order). A cell the frame
-    already carries is kept; ratio is null when the denominator is missing or ≤ 0, growth when the
-    previous value is missing or 0 (T03's "previous year 0" case is scored by its zero_base rule).
-    """
-    out = current.copy()
-    prefix = model.previous_prefix
-
-    def cur(c: str) -> np.ndarray:
-        return _to_float(out[c]) if c in out.columns else np.full(len(out), np.nan)
-
-    def prev(c: str) -> np.ndarray:
-        if previous is not None and c in previous.columns:
-            return _to_float(previous[c].reset_index(drop=True))
-        return cur(prefix + c)
-
-    for d in model.derivations:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if d.kind == "ratio":
-                num, den = cur(d.numerator or ""), cur(d.denominator or "")
-                val = np.where(den > 0, num / den * d.scale, np.nan)
-            else:
-                now, before = cur(d.of or ""), prev(d.of or "")
-                val = np.where(before != 0, (now - before) / np.abs(before) * 100, np.nan)
-                if previous is not None and d.of in previous.columns:
-                    out[prefix + d.of] = before
-        have = cur(d.target)
-        out[d.target] = np.where(np.isnan(have), val, have)
-    return out
-
-
 # ======================================================================= rules (vectorised)
 def _bands_into(bands: list[Band], direction: str, v: np.ndarray, f: np.ndarray) -> None:
     """f ← fraction of the best band reached (NaN → 0), written in place without big temporaries."""

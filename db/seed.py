@@ -906,7 +906,7 @@ def _stage_of(model: ScoringModel, revenue: np.ndarray) -> np.ndarray:
 
 def _seed_services(session: Session, model: ScoringModel) -> int:
     if model.services:
-        rows = [{"code": s.code, "name": s.name, "description": s.description or s.trigger or None,
+        rows = [{"code": s.code, "name": s.name, "description": s.description or s.reason or None,
                  "stages": list(s.stages) or None, "provider": None, "active": True} for s in model.services]
     else:
         rows = [{"code": c, "name": nm, "description": desc, "stages": list(st) if st else None,

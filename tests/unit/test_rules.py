@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.engine import compute_derivations, prepare_inputs, score
+from core.derive import derive_indicators
+from core.engine import prepare_inputs, score
 from core.scoring_model import ScoringModel, load_model
 
 MODEL = load_model()
@@ -318,11 +319,13 @@ def test_prepare_inputs_is_idempotent_and_reports_errors() -> None:
     pd.testing.assert_frame_equal(score(MODEL, raw), score(MODEL, prep))
 
 
-def test_compute_derivations() -> None:
-    cur = pd.DataFrame({"T01": [50.0, 10], "G01": [1000.0, 0], "T04": [5, 3], "staff": [20, 0],
-                        "insured_staff": [11, 10]})
-    prev = pd.DataFrame({"T01": [40.0, 0], "G01": [800.0, 10], "insured_staff": [10, 10]})
-    out = compute_derivations(MODEL, cur, prev)
+def test_derive_indicators() -> None:
+    cur = pd.DataFrame({"credit_code": ["A", "B"], "T01": [50.0, 10], "G01": [1000.0, 0], "T04": [5, 3],
+                        "staff": [20, 0], "insured_staff": [11, 10]})
+    # the previous year is matched on credit code, not on row order
+    prev = pd.DataFrame({"credit_code": ["B", "A"], "T01": [0.0, 40], "G01": [10.0, 800],
+                         "insured_staff": [10, 10]})
+    out = derive_indicators(MODEL, cur, prev)
     assert out["T02"].tolist()[0] == pytest.approx(5.0) and math.isnan(out["T02"].iloc[1])
     assert out["T03"].iloc[0] == pytest.approx(25.0) and math.isnan(out["T03"].iloc[1])
     assert out["T05"].iloc[0] == pytest.approx(25.0)
@@ -330,7 +333,7 @@ def test_compute_derivations() -> None:
     assert out["G05"].iloc[0] == pytest.approx(50.0)
     assert out["G06"].tolist() == pytest.approx([10.0, 0.0])
     assert out["prev_T01"].tolist() == [40.0, 0.0]  # feeds T03's zero-base rule
-    r = score(MODEL, out.assign(credit_code=["A", "B"], name=["a", "b"]))
+    r = score(MODEL, out.assign(name=["a", "b"]))
     assert r["f_T03"].iloc[1] == pytest.approx(0.6)
 
 
@@ -359,3 +362,9 @@ def test_prepared_inputs_are_tied_to_their_model() -> None:
     assert score(other, raw)["f_T10"].iloc[0] == pytest.approx(0.9)
     with pytest.raises(ValueError, match="另一个评价模型"):
         score(other, prep)
+
+
+def test_derivations_from_prev_columns_of_a_single_year_file() -> None:
+    """A spreadsheet may carry prev_G01 itself (scoring-model.md §9); growth is derived from it."""
+    cur = pd.DataFrame({"credit_code": ["A"], "G01": [120.0], "prev_G01": [100.0]})
+    assert derive_indicators(MODEL, cur)["G02"].iloc[0] == pytest.approx(20.0)

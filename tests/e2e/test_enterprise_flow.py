@@ -1,0 +1,140 @@
+"""Enterprise journey in a real browser: login, portrait with chart, self-report with evidence, session
+cookie across reloads, logout, lockout, and the phone layout (390×844) without horizontal overflow."""
+
+from __future__ import annotations
+
+import re
+
+from tests.e2e.conftest import ARTIFACTS, horizontal_overflow, screenshot, wait_settled
+
+PASSWORD = "Demo@2025"
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+CHART = '[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg'
+
+
+def _close_dialogs(page) -> None:  # noqa: ANN001
+    # A fresh server session can open Streamlit's "page not found" modal for a deep link while the
+    # router first registers the pages; it makes the page inert until dismissed.
+    if page.locator('[role="dialog"]').count():
+        screenshot(page, "dialog-on-load")
+        page.keyboard.press("Escape")
+        wait_settled(page)
+
+
+def _login(page, base_url: str, username: str, password: str) -> None:  # noqa: ANN001
+    page.goto(f"{base_url}/login")
+    wait_settled(page)
+    _close_dialogs(page)
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码", exact=True).fill(password)
+    page.get_by_role("button", name="登录").click()
+    wait_settled(page)
+
+
+def _select(page, form, label: str, option: str | None) -> None:  # noqa: ANN001
+    """Pick a selectbox option by typing to filter and clicking it (None: the first option).
+
+    Never press Enter: inside a st.form it submits the form.
+    """
+    box = form.get_by_label(label)
+    box.click()
+    box.fill(option if option is not None else "20")
+    choice = page.get_by_role("option", name=option, exact=True) if option else page.get_by_role("option")
+    choice.first.click()
+    page.wait_for_timeout(200)
+
+
+def _add_item(page, title: str, values: dict[str, str], choices: dict[str, str],  # noqa: ANN001
+              first_option: tuple[str, ...] = ()) -> None:
+    form = page.locator('[data-testid="stForm"]').filter(has_text=title).first
+    if not form.is_visible():  # the "添加…" expander is collapsed once the list has items
+        page.locator('[data-testid="stExpander"]').filter(has=form).locator("summary").click()
+    for label, value in values.items():
+        form.get_by_label(label).fill(value)
+    for label, option in choices.items():
+        _select(page, form, label, option)
+    for label in first_option:
+        _select(page, form, label, None)
+    form.get_by_role("button", name="添加").click()
+    wait_settled(page)
+
+
+def _upload_last(page, tmp_path) -> None:  # noqa: ANN001
+    pdf = tmp_path / "证明材料.pdf"
+    pdf.write_bytes(PDF)
+    forms = page.locator('[data-testid="stForm"]').filter(has=page.get_by_role("button", name="上传材料"))
+    # The newest item without evidence: the last upload form on the page.
+    form = forms.last
+    form.locator('input[type="file"]').set_input_files(str(pdf))
+    page.wait_for_timeout(500)
+    form.get_by_role("button", name="上传材料").click()
+    wait_settled(page)
+
+
+def test_enterprise_flow(app_server: str, new_page, tmp_path) -> None:  # noqa: ANN001
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = new_page(1280, 800)
+    _login(page, app_server, "ent1", PASSWORD)
+    page.get_by_role("heading", name="我的积分").wait_for()
+    page.wait_for_selector(CHART, timeout=20_000)
+    assert page.locator(CHART).count() > 0
+    screenshot(page, "portrait-1280x800")
+
+    # Reload keeps the session (the re-authentication cookie).
+    page.reload()
+    wait_settled(page)
+    page.get_by_role("heading", name="我的积分").wait_for()
+
+    # Self-report: a standard and a talent, each with a pdf, then submit.
+    page.goto(f"{app_server}/self-report")
+    wait_settled(page)
+    page.get_by_role("heading", name="数据填报").wait_for()
+    _add_item(page, "标准名称", {"标准名称（必填）": "智能阀门通用技术条件", "标准编号（必填）": "T/WZ 001-2025"},
+              {"级别（必填）": "团体", "角色（必填）": "主导"}, first_option=("发布年份（必填）",))
+    assert page.get_by_text("智能阀门通用技术条件").count() > 0
+    _upload_last(page, tmp_path)
+    page.get_by_text("证明材料.pdf").first.wait_for()
+    _add_item(page, "人才层次", {"姓名（必填）": "张博士"}, {"人才层次（必填）": "博士", "角色（必填）": "核心成员"})
+    _upload_last(page, tmp_path)
+    screenshot(page, "self-report-1280x800")
+    page.get_by_role("button", name="提交审核").click()
+    wait_settled(page)
+    errors = page.locator('[data-testid="stAlertContentError"]').all_inner_texts()
+    assert not errors, errors
+    page.get_by_text("已提交审核").first.wait_for()
+
+    # Logout, then a reload stays logged out.
+    page.get_by_role("button", name="退出登录").click()
+    wait_settled(page)
+    page.reload()
+    wait_settled(page)
+    assert page.get_by_role("button", name="退出登录").count() == 0
+    page.goto(f"{app_server}/my-score")
+    wait_settled(page)
+    assert page.get_by_role("heading", name="我的积分").count() == 0
+
+    # Six wrong passwords lock another account, with the message shown.
+    for _ in range(6):
+        page.goto(f"{app_server}/login") if "login" not in page.url else None
+        page.get_by_label("用户名").fill("ent5")
+        page.get_by_label("密码", exact=True).fill("wrong-password-1")
+        page.get_by_role("button", name="登录").click()
+        wait_settled(page)
+    page.get_by_text(re.compile("账户已锁定")).first.wait_for()
+    _login(page, app_server, "ent5", PASSWORD)
+    assert page.get_by_text(re.compile("账户已锁定")).count() > 0
+
+
+def test_phone_layout_has_no_horizontal_overflow(app_server: str, new_page) -> None:  # noqa: ANN001
+    page = new_page(390, 844)
+    _login(page, app_server, "ent3", PASSWORD)
+    page.get_by_role("heading", name="我的积分").wait_for()
+    page.wait_for_selector(CHART, timeout=20_000)
+    screenshot(page, "portrait-390x844")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1
+    assert horizontal_overflow(page) <= 1
+    page.goto(f"{app_server}/self-report")
+    wait_settled(page)
+    page.get_by_role("heading", name="数据填报").wait_for()
+    screenshot(page, "self-report-390x844")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1

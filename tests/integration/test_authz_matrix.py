@@ -1,0 +1,124 @@
+"""Service × role → allowed/denied, and every enterprise-facing service refusing another enterprise."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import select
+
+from db.models import Score, ScoreRun, User
+from db.seed import seed_demo
+from services import portrait, self_report, service_requests
+from services.actor import Actor
+from services.errors import PermissionDenied, ServiceError
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+@pytest.fixture
+def world(session):  # noqa: ANN001, ANN201
+    seed_demo(session, enterprises=30)
+    users = {u.username: u for u in session.execute(select(User)).scalars()}
+
+    def actor(name: str) -> Actor:
+        u = users[name]
+        return Actor(username=u.username, role=u.role, user_id=u.id, enterprise_id=u.enterprise_id)
+
+    ent1, ent2 = actor("ent1"), actor("ent2")
+    notice = session.execute(select(ScoreRun).where(ScoreRun.state == "notice")).scalars().first()
+    return {"session": session, "ent1": ent1, "ent2": ent2, "officer": actor("officer1"), "admin": actor("admin"),
+            "notice": notice}
+
+
+def _own_submission(w: dict, who: Actor) -> int:
+    return self_report.get_or_create_draft(w["session"], actor=who, enterprise_id=who.enterprise_id).id
+
+
+# Each case: (name, call(world, actor, target_enterprise_id) ) — the target is ent1's enterprise.
+Call = Callable[[dict, Actor, int], object]
+CASES: list[tuple[str, Call, dict[str, bool]]] = [
+    ("get_portrait", lambda w, a, e: portrait.get_portrait(w["session"], actor=a, enterprise_id=e),
+     {"owner": True, "other": False, "officer": True, "admin": True}),
+    ("get_submission", lambda w, a, e: self_report.get_submission(w["session"], actor=a, enterprise_id=e, year=2025),
+     {"owner": True, "other": False, "officer": True, "admin": True}),
+    ("get_or_create_draft", lambda w, a, e: self_report.get_or_create_draft(w["session"], actor=a, enterprise_id=e),
+     {"owner": True, "other": False, "officer": False, "admin": False}),
+    ("department_context", lambda w, a, e: self_report.department_context(w["session"], actor=a, enterprise_id=e,
+                                                                            year=2025),
+     {"owner": True, "other": False, "officer": True, "admin": True}),
+    ("open_years", lambda w, a, e: self_report.open_years(w["session"], actor=a, enterprise_id=e),
+     {"owner": True, "other": False, "officer": True, "admin": True}),
+    ("save_draft", lambda w, a, e: self_report.save_draft(
+        w["session"], actor=a, submission_id=_own_submission(w, w["ent1"]), items={}, version=self_report.get_or_create_draft(
+            w["session"], actor=w["ent1"], enterprise_id=e).version),
+     {"owner": True, "other": False, "officer": False, "admin": False}),
+    ("add_attachment", lambda w, a, e: self_report.add_attachment(
+        w["session"], actor=a, submission_id=_own_submission(w, w["ent1"]), item_code="T12:x", file_name="a.pdf",
+        content=PDF),
+     {"owner": True, "other": False, "officer": False, "admin": False}),
+    ("list_attachments", lambda w, a, e: self_report.list_attachments(
+        w["session"], actor=a, submission_id=_own_submission(w, w["ent1"])),
+     {"owner": True, "other": False, "officer": True, "admin": True}),
+    ("submit", lambda w, a, e: self_report.submit(
+        w["session"], actor=a, submission_id=_own_submission(w, w["ent1"]), version=0),
+     {"owner": True, "other": False, "officer": False, "admin": False}),
+    ("request_service", lambda w, a, e: service_requests.request_service(
+        w["session"], actor=a, enterprise_id=e, service_code="financing"),
+     {"owner": True, "other": False, "officer": False, "admin": False}),
+    ("list_requests", lambda w, a, e: service_requests.list_requests(w["session"], actor=a, enterprise_id=e),
+     {"owner": True, "other": False, "officer": True, "admin": True}),
+    ("policy_view", lambda w, a, e: service_requests.policy_view(w["session"], actor=a, enterprise_id=e),
+     {"owner": True, "other": False, "officer": True, "admin": True}),
+    ("simulation_base", lambda w, a, e: portrait.simulation_base(
+        w["session"], actor=a, portrait=portrait.get_portrait(w["session"], actor=w["ent1"], enterprise_id=e)),
+     {"owner": True, "other": False, "officer": True, "admin": True}),
+    ("file_objection", lambda w, a, e: __import__("services.objections", fromlist=["x"]).file_objection(
+        w["session"], actor=a, run_id=w["notice"].id, enterprise_id=e, indicator_code=None, reason="数据有误"),
+     {"owner": True, "other": False}),
+    ("list_objections", lambda w, a, e: __import__("services.objections", fromlist=["x"]).list_objections(
+        w["session"], actor=a, enterprise_id=e),
+     {"owner": True, "other": False, "officer": True, "admin": True}),
+]
+
+
+def test_authorisation_matrix(world: dict) -> None:
+    session = world["session"]
+    target = world["ent1"].enterprise_id
+    callers = {"owner": world["ent1"], "other": world["ent2"], "officer": world["officer"], "admin": world["admin"]}
+    wrong = []
+    for name, call, expected in CASES:
+        for who, allowed in expected.items():
+            try:
+                call(world, callers[who], target)
+                outcome = True
+            except PermissionDenied:
+                outcome = False
+            except ServiceError:
+                outcome = True  # passed the permission check, refused for another reason (state, version…)
+            finally:
+                session.rollback()
+            if outcome != allowed:
+                wrong.append(f"{name} as {who}: {'allowed' if outcome else 'denied'}, expected "
+                             f"{'allowed' if allowed else 'denied'}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_enterprise_cannot_reach_another_enterprise_by_id(world: dict) -> None:
+    """Whatever id a page, widget or URL passes, the services answer only for the caller's enterprise."""
+    session = world["session"]
+    ent2 = world["ent2"]
+    others = session.execute(
+        select(Score.enterprise_id).where(Score.enterprise_id != ent2.enterprise_id).limit(5)
+    ).scalars().all()
+    for enterprise_id in others:
+        for call in (
+            lambda e: portrait.get_portrait(session, actor=ent2, enterprise_id=e),
+            lambda e: self_report.get_submission(session, actor=ent2, enterprise_id=e, year=2025),
+            lambda e: self_report.get_or_create_draft(session, actor=ent2, enterprise_id=e),
+            lambda e: service_requests.request_service(session, actor=ent2, enterprise_id=e, service_code="financing"),
+            lambda e: service_requests.policy_view(session, actor=ent2, enterprise_id=e),
+        ):
+            with pytest.raises(PermissionDenied):
+                call(enterprise_id)
+            session.rollback()

@@ -115,6 +115,7 @@ def list_reviews(
     frame["item_count"] = frame["items"].map(lambda d: sum(v is not None for v in (d or {}).values())).astype("int64")
     frame = frame.drop(columns="items")
     frame["state_label"] = frame["state"].map(SUBMISSION.labels)
+    frame["carrier"] = frame["carrier"].fillna("")
     model = _model(session)
     frame["stage"] = _stages(session, model, frame)
     names = {s.code: s.name for s in model.stages}

@@ -35,6 +35,7 @@ def _compute(year: int, version_id: int | None = None) -> None:
         bar.empty()
         st.error(str(exc))
         return
+    st.session_state["run_select"] = run_id  # show the new run below
     _done("success", f"已生成批次 #{run_id}（{year} 年度，草稿）：{count} 家企业。")
 
 
@@ -61,6 +62,7 @@ with tab_runs:
     view = all_runs[["id", "year", "state", "enterprise_count", "notice_start", "notice_end", "supersedes_id",
                      "created_by", "created_at"]].copy()
     view["state"] = view["state"].map(run_state)
+    view = view.astype(object).where(view.notna(), "")
     st.dataframe(view.rename(columns={"id": "批次", "year": "年度", "state": "状态", "enterprise_count": "企业数",
                                       "notice_start": "公示开始", "notice_end": "公示结束", "supersedes_id": "替代批次",
                                       "created_by": "计算人", "created_at": "计算时间"}),
@@ -72,7 +74,8 @@ with tab_runs:
     run = all_runs.set_index("id").loc[run_id]
     with session_scope() as session:
         summary = runs.run_summary(session, run_id=int(run_id))
-    st.dataframe(summary.drop(columns=[], errors="ignore").rename(columns={
+    tier_names = {c: f"{c.removeprefix('tier_')}榜" for c in summary.columns if c.startswith("tier_")}
+    st.dataframe(summary.rename(columns=tier_names).rename(columns={
         "stage_name": "阶段", "enterprises": "企业数", "vetoed": "否决", "ranked": "参与排名", "mean_total": "平均分",
         "max_total": "最高分", "subsidy_count": "奖励家数", "subsidy_total": "奖励金额（万元）"}),
         hide_index=True, width="stretch")

@@ -1,9 +1,9 @@
 """Score runs: compute → 公示 (notice) → final, supersede, verify.
 
 A run scores one year under one stored model version. Its ``Score`` rows carry, per enterprise, the
-``breakdown`` ``{code: {"value", "f", "pts", "source"}}`` for every indicator plus ``{"value", "source"}``
-for the extra inputs the rules read (``total_cost``, ``prev_T01`` …) — enough to rebuild the exact input
-frame and rescore it (:func:`verify_run`). ``input_fingerprint`` is a sha256 over the model version id
+``breakdown`` (core.breakdown: inputs, fractions, points and sources of every indicator, plus the extra
+inputs the rules read such as ``total_cost`` and ``prev_T01``) — enough to rebuild the exact input frame
+and rescore it (:func:`verify_run`). ``input_fingerprint`` is a sha256 over the model version id
 and a canonical text of that input frame (rows in credit-code order, cells as exact JSON tokens).
 
 State rules (core.workflows.SCORE_RUN plus the decisions below):
@@ -35,6 +35,7 @@ from sqlalchemy import JSON, Column, MetaData, Table, insert
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, select
 
+from core import breakdown
 from core.derive import derive_indicators, previous_columns
 from core.engine import score
 from core.scoring_model import ScoringModel
@@ -131,9 +132,8 @@ def _breakdowns(
     tokens: dict[str, list[str]],
     scored: pd.DataFrame,
     sources: pd.DataFrame,
-    extras: list[str],
 ) -> list[str]:
-    """One JSON object per row: a %-template filled from column token lists (one format call per row)."""
+    """One stored breakdown per row (core.breakdown): a %-template filled from column token lists."""
     source_token: dict[Any, str] = {}
 
     def src(column: str) -> list[str]:
@@ -147,17 +147,14 @@ def _breakdowns(
             out.append(token)
         return out
 
-    template: list[str] = []
-    token_lists: list[list[str]] = []
-    for code in model.codes:
-        key = json.dumps(code, ensure_ascii=False).replace("%", "%%")
-        template.append(key + ':{"value":%s,"f":%s,"pts":%s,"source":%s}')
-        token_lists += [tokens[code], _tokens(scored["f_" + code], 4), _tokens(scored["pts_" + code]), src(code)]
-    for column in extras:
-        key = json.dumps(column, ensure_ascii=False).replace("%", "%%")
-        template.append(key + ':{"value":%s,"source":%s}')
-        token_lists += [tokens[column], src(column)]
-    row_template = "{" + ",".join(template) + "}"
+    parts = {
+        "v": lambda column: tokens[column],
+        "f": lambda code: _tokens(scored["f_" + code], 4),
+        "p": lambda code: _tokens(scored["pts_" + code]),
+        "s": src,
+    }
+    token_lists = [parts[part](column) for part, column in breakdown.token_order(model)]
+    row_template = breakdown.template(model)
     return [row_template % row for row in zip(*token_lists, strict=True)]
 
 
@@ -240,7 +237,6 @@ def compute_run(
 
     report(0.4, "计算派生指标")
     derived = derive_indicators(model, current.values, previous)
-    extras = model.extra_columns()
     columns = _input_columns(model)
     for column in columns:
         if column not in derived.columns:
@@ -274,7 +270,7 @@ def compute_run(
     )
     session.add(run)
     session.flush()
-    breakdowns = _breakdowns(model, tokens, scored, sources, extras)
+    breakdowns = _breakdowns(model, tokens, scored, sources)
     rows = _score_rows(run.id, current.values["enterprise_id"].to_numpy(), scored, breakdowns)
     session.execute(insert(_SCORE_TABLE), rows)
     record(session, actor=actor, action="run.compute", entity="ScoreRun", entity_id=run.id,
@@ -440,11 +436,11 @@ def verify_run(session: Session, *, actor: Actor, run_id: int) -> VerifyReport:
     model = get_model(session, run.model_version_id)
     stored = scores_frame(session, run_id=run_id, include_breakdown=True)
     columns = _input_columns(model)
-    breakdowns = [b if isinstance(b, dict) else json.loads(b or "{}") for b in stored["breakdown"].tolist()]
+    raws = [b if isinstance(b, dict) else json.loads(b or "{}") for b in stored["breakdown"].tolist()]
     data: dict[str, Any] = {"credit_code": stored["credit_code"].to_numpy(dtype=object),
                             "name": stored["name"].to_numpy(dtype=object)}
     for column in columns:
-        data[column] = np.array([(b.get(column) or {}).get("value") for b in breakdowns], dtype=object)
+        data[column] = np.array(breakdown.column_values(model, raws, column), dtype=object)
     inputs = pd.DataFrame(data)
     for column in columns:  # a column of numbers only is float64 again, as when it was computed
         values = inputs[column]
@@ -465,7 +461,8 @@ def verify_run(session: Session, *, actor: Actor, run_id: int) -> VerifyReport:
             b = np.array([np.nan if pd.isna(x) else float(x) for x in b])
         checks.append((column, a, b, column in _NUMERIC_RESULTS or column == "rank"))
     for code in model.codes:
-        a = np.array([(bd.get(code) or {}).get("pts", np.nan) for bd in breakdowns], dtype=float)
+        a = np.array([np.nan if p is None else p for p in breakdown.column_values(model, raws, code, "p")],
+                     dtype=float)
         checks.append(("pts_" + code, a, rescored["pts_" + code].to_numpy(dtype=float), True))
     codes = stored["credit_code"].to_numpy(dtype=object)
     for column, a, b, numeric in checks:

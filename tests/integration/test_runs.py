@@ -11,9 +11,11 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session, select
 
+from core.breakdown import decode
 from core.credit_code import make_code
 from core.derive import derive_indicators
 from core.engine import score
+from core.scoring_model import load_model
 from db.models import AuditEvent, Enterprise, IndicatorValue, Score, ScoreRun
 from db.queries import current_values, current_values_frame, scores_frame
 from services.actor import Actor
@@ -129,7 +131,7 @@ def test_compute_matches_engine(session: Session, populated: dict[str, int]) -> 
     assert (stored["veto"] == expected.loc[stored.index, "veto"]).all()
     assert stored.loc[make_code("4"), "veto"] and pd.isna(stored.loc[make_code("4"), "rank"])
     assert (stored["rank"].astype("Float64") == expected.loc[stored.index, "rank"].astype("Float64")).fillna(True).all()
-    breakdown = stored.loc[make_code("1"), "breakdown"]
+    breakdown = decode(load_model(), stored.loc[make_code("1"), "breakdown"])
     assert breakdown["G01"]["value"] == 1000.0 and breakdown["G01"]["source"] == "税务"
     assert breakdown["T02"]["value"] == pytest.approx(8.0) and breakdown["T02"]["source"] == "派生"
     assert breakdown["T02"]["pts"] == pytest.approx(expected.loc[make_code("1"), "pts_T02"])
@@ -146,14 +148,16 @@ def test_self_report_counts_only_when_current(session: Session, populated: dict[
     session.commit()
     run = compute_run(session, actor=OFFICER, year=YEAR)
     row = scores_frame(session, run_id=run.id, include_breakdown=True).set_index("enterprise_id").loc[enterprise_id]
-    assert row["breakdown"]["T11"]["value"] is None and row["breakdown"]["T11"]["pts"] == 0
+    t11 = decode(load_model(), row["breakdown"])["T11"]
+    assert t11["value"] is None and t11["pts"] == 0
     # Approval writes the current row: now it counts.
     session.add(IndicatorValue(enterprise_id=enterprise_id, year=YEAR, code="T11", value_num=90, source="自报"))
     session.commit()
     run = compute_run(session, actor=OFFICER, year=YEAR)
     row = scores_frame(session, run_id=run.id, include_breakdown=True).set_index("enterprise_id").loc[enterprise_id]
-    assert row["breakdown"]["T11"]["value"] == 90 and row["breakdown"]["T11"]["source"] == "自报"
-    assert row["breakdown"]["T11"]["pts"] > 0
+    t11 = decode(load_model(), row["breakdown"])["T11"]
+    assert t11["value"] == 90 and t11["source"] == "自报"
+    assert t11["pts"] > 0
 
 
 def test_publish_finalize_and_immutability(session: Session, populated: dict[str, int]) -> None:

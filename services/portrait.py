@@ -18,6 +18,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlmodel import Session
 
+from core import breakdown as breakdown_codec
 from core import explain
 from core.scoring_model import PercentileRule, ScoringModel
 from db.models import Enterprise, Score, ScoreRun
@@ -164,8 +165,9 @@ def stage_stats(session: Session, *, run: ScoreRun, stage: str, model: ScoringMo
     fr = _fractions(model, stage, frame["technology"], frame["growth"], frame["bonus"], frame["deduction"])
     means = {axis: float(np.mean(v)) if len(frame) else 0.0 for axis, v in fr.items()}
     distributions: dict[str, np.ndarray] = {}
+    raws = frame["breakdown"].tolist()
     for code in perc_codes:
-        values = [explain._num(_breakdown_value((b or {}).get(code))) for b in frame["breakdown"]]
+        values = [explain._num(v) for v in breakdown_codec.column_values(model, raws, code)]
         distributions[code] = np.array([np.nan if v is None else v for v in values], dtype=float)
     stats = StageStats(
         stage=stage,
@@ -200,7 +202,7 @@ def get_portrait(session: Session, *, actor: Actor, enterprise_id: int, year: in
     model = model_for_run(session, run)
     stage = row.stage
     stats = stage_stats(session, run=run, stage=stage, model=model)
-    breakdown = row.breakdown or {}
+    breakdown = breakdown_codec.decode(model, row.breakdown)
 
     states: list[explain.IndicatorState] = []
     table_rows = []

@@ -30,18 +30,21 @@ def test_portrait_equals_engine(seeded) -> None:  # noqa: ANN001
         select(Score.enterprise_id, Score.breakdown).where(Score.run_id == portrait.run_id)
     ).all()
     # The run's exact inputs, rebuilt from the stored breakdowns (values and the extra inputs).
+    from core.breakdown import decode
+    from db.models import ScoreRun
+
+    model = model_for_run(session, session.get(ScoreRun, portrait.run_id))
     rows = []
     for enterprise_id, breakdown in run_scores:
         row = {"credit_code": f"{enterprise_id:018d}", "name": str(enterprise_id)}
-        row.update({k: (v or {}).get("value") for k, v in (breakdown or {}).items()})
+        row.update({k: v.get("value") for k, v in decode(model, breakdown).items()})
         rows.append(row)
     inputs = pd.DataFrame(rows)
     from db.models import Enterprise
 
     codes = dict(session.execute(select(Enterprise.id, Enterprise.credit_code)).all())
     inputs["credit_code"] = [codes[e] for e, _ in run_scores]  # real codes: the tie-break uses them
-    scored = engine.score(model_for_run(session, session.get(__import__("db.models", fromlist=["x"]).ScoreRun,
-                                                              portrait.run_id)), inputs)
+    scored = engine.score(model, inputs)
     for user in users:
         actor = Actor(username=user.username, role="enterprise", user_id=user.id, enterprise_id=user.enterprise_id)
         p = get_portrait(session, actor=actor, enterprise_id=user.enterprise_id)

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 from sqlmodel import Session
 
+from core import breakdown
+from core.scoring_model import ScoringModel
 from db.models import ScoreRun
 from db.queries import scores_frame
 from services.actor import Actor, require_staff
@@ -54,10 +56,10 @@ def _canon(v: Any) -> Any:
     return str(v)
 
 
-def _inputs(frame: pd.DataFrame, codes: list[str]) -> pd.DataFrame:
+def _inputs(frame: pd.DataFrame, codes: list[str], model: ScoringModel) -> pd.DataFrame:
     """Input value per enterprise (index credit_code) and code, from the stored breakdowns."""
-    breakdowns = [_bd(b) for b in frame["breakdown"].tolist()]
-    data = {code: [_canon((b.get(code) or {}).get("value")) for b in breakdowns] for code in codes}
+    raws = [_bd(b) for b in frame["breakdown"].tolist()]
+    data = {code: [_canon(v) for v in breakdown.column_values(model, raws, code)] for code in codes}
     return pd.DataFrame(data, index=pd.Index(frame["credit_code"].to_numpy(dtype=object), name="credit_code"),
                         dtype=object)
 
@@ -88,8 +90,8 @@ def diff_runs(session: Session, *, actor: Actor, run_a: int, run_b: int) -> RunD
         both[col] = both[col].fillna("")
 
     # ---- inputs that changed, per enterprise
-    ia = _inputs(a, codes)
-    ib = _inputs(b, codes)
+    ia = _inputs(a, codes, model)
+    ib = _inputs(b, codes, model)
     common = both["credit_code"].to_numpy(dtype=object)
     va = ia.reindex(common)
     vb = ib.reindex(common)

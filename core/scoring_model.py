@@ -219,80 +219,6 @@ class TieBreak(_Base):
     order: Literal["asc", "desc"] = "desc"
 
 
-class Step(_Base):
-    """Threshold `value` applies while the `by` field is ≤ `upto` (None = no upper bound)."""
-
-    upto: float | None = None
-    value: float
-
-
-class PoolCondition(_Base):
-    """`field op value` (or `op` against a step threshold chosen by `by`), or any of a group.
-
-    Fields: indicator codes, base fields, ``registered_years`` or score outputs (total, percentile, veto …).
-    """
-
-    label: str = ""
-    field: str | None = None
-    op: Literal[">=", ">", "<=", "<", "==", "!="] = ">="
-    value: float | bool | str | None = None
-    by: str | None = None
-    steps: list[Step] = []
-    any_of: list[PoolCondition] = []
-
-
-class PartBand(_Base):
-    at: float
-    points: float = Field(ge=0)
-    inclusive: bool = True
-
-
-class PartOption(_Base):
-    """One way to earn a part: a field (or numerator ÷ denominator × scale) on point bands."""
-
-    field: str | None = None
-    numerator: str | None = None
-    denominator: str | None = None
-    scale: float = 1
-    direction: Literal["higher", "lower"] = "higher"
-    bands: list[PartBand]
-
-
-class PoolPart(_Base):
-    """A part of an official sub-score: the best of its options, at most max_points."""
-
-    label: str
-    max_points: float = Field(gt=0)
-    options: list[PartOption]
-
-
-class Pool(_Base):
-    code: str
-    name: str
-    note: str = ""
-    excludes: list[PoolCondition] = []
-    conditions: list[PoolCondition] = []
-    parts: list[PoolPart] = []
-    min_score: float | None = None
-    nonzero_parts: list[str] = []
-
-
-class StageReserve(_Base):
-    stages: list[str]
-    pools: list[str] = []
-    name: str
-
-
-class ServiceItem(_Base):
-    code: str
-    name: str
-    stages: list[str] = []
-    when: list[PoolCondition] = []
-    near_pool: bool = False
-    reason: str = ""
-    description: str = ""
-
-
 class ScoringModel(_Base):
     name: str
     version: str
@@ -310,9 +236,6 @@ class ScoringModel(_Base):
     subsidies: list[Subsidy] = []
     mujun: list[Mujun] = []
     tie_break: list[TieBreak] = []
-    pools: list[Pool] = []
-    stage_reserves: list[StageReserve] = []
-    services: list[ServiceItem] = []
 
     # -------------------------------------------------------------- helpers
     def indicator(self, code: str) -> Indicator:
@@ -576,65 +499,10 @@ def _check(model: ScoringModel) -> None:
             raise ModelError(f"扶持规则引用了未定义的阶段 {sub.stage}")
     if len({s.stage for s in model.subsidies}) != len(model.subsidies):
         raise ModelError("同一阶段的扶持规则重复")
-    _check_pools(model, seen | base)
     allowed = {"total", "technology", "growth", "core", "bonus", "deduction", "credit_code"} | seen
     for tb in model.tie_break:
         if tb.key not in allowed:
             raise ModelError(f"排序规则引用了未知的字段 {tb.key}")
-
-
-OUTPUT_FIELDS = frozenset({"total", "technology", "growth", "core", "bonus", "deduction", "veto", "rank",
-                           "percentile", "missing_count", "registered_years"})
-
-
-def _check_pools(model: ScoringModel, fields: set[str]) -> None:
-    known = fields | OUTPUT_FIELDS
-    stages = set(model.stage_codes)
-
-    def check_cond(where: str, c: PoolCondition) -> None:
-        if c.any_of:
-            for sub in c.any_of:
-                check_cond(where, sub)
-            return
-        if c.field is None or c.field not in known:
-            raise ModelError(f"{where}：条件“{c.label}”引用了未知的数据项 {c.field}")
-        if c.steps and (c.by is None or c.by not in known):
-            raise ModelError(f"{where}：条件“{c.label}”的分段依据 {c.by} 未定义")
-        if not c.steps and c.value is None:
-            raise ModelError(f"{where}：条件“{c.label}”缺少比较值")
-
-    codes = [p.code for p in model.pools]
-    if len(set(codes)) != len(codes):
-        raise ModelError("培育库代码重复")
-    for p in model.pools:
-        where = f"培育库 {p.code}（{p.name}）"
-        for c in [*p.excludes, *p.conditions]:
-            check_cond(where, c)
-        labels = [pt.label for pt in p.parts]
-        for pt in p.parts:
-            for o in pt.options:
-                refs = [o.field] if o.field else [o.numerator, o.denominator]
-                if any(r is None or r not in known for r in refs):
-                    raise ModelError(f"{where}：评分项“{pt.label}”引用了未知的数据项 {refs}")
-                if any(b.points > pt.max_points for b in o.bands):
-                    raise ModelError(f"{where}：评分项“{pt.label}”的分档分值超过满分 {pt.max_points:g}")
-        for lbl in p.nonzero_parts:
-            if lbl not in labels:
-                raise ModelError(f"{where}：不能为 0 的评分项“{lbl}”未定义")
-    for r in model.stage_reserves:
-        for s in r.stages:
-            if s not in stages:
-                raise ModelError(f"后备库“{r.name}”引用了未定义的阶段 {s}")
-        for pc in r.pools:
-            if pc not in codes:
-                raise ModelError(f"后备库“{r.name}”引用了未定义的培育库 {pc}")
-    for sv in model.services:
-        where = f"服务项目 {sv.code}（{sv.name}）"
-        for s in sv.stages:
-            if s not in stages:
-                raise ModelError(f"{where}：引用了未定义的阶段 {s}")
-        for c in sv.when:
-            check_cond(where, c)
 
 
 # ------------------------------------------------------------------ rule in words

@@ -845,7 +845,7 @@ def seed_demo(
     summary.values = len(value_rows)
 
     # ---------------------------------------------------------------- services, users, audit
-    summary.service_items = _seed_services(session, model)
+    summary.service_items = _seed_services(session)
     summary.users = _seed_users(session, [ent_ids[i] for i in user_ents], [names[i] for i in user_ents])
     session.execute(insert(AuditEvent), [{
         "at": datetime.now(UTC), "actor": SEED_ACTOR, "actor_role": "system", "action": "seed_demo",
@@ -904,13 +904,10 @@ def _stage_of(model: ScoringModel, revenue: np.ndarray) -> np.ndarray:
     return out
 
 
-def _seed_services(session: Session, model: ScoringModel) -> int:
-    if model.services:
-        rows = [{"code": s.code, "name": s.name, "description": s.description or s.reason or None,
-                 "stages": list(s.stages) or None, "provider": None, "active": True} for s in model.services]
-    else:
-        rows = [{"code": c, "name": nm, "description": desc, "stages": list(st) if st else None,
-                 "provider": prov, "active": True} for c, nm, st, prov, desc in SERVICE_CATALOGUE]
+def _seed_services(session: Session) -> int:
+    # The codes are the ones core/models/pools.toml's triggers and pools recommend (a unit test checks).
+    rows = [{"code": c, "name": nm, "description": desc, "stages": list(st) if st else None,
+             "provider": prov, "active": True} for c, nm, st, prov, desc in SERVICE_CATALOGUE]
     session.execute(insert(ServiceItem), rows)
     return len(rows)
 

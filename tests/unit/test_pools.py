@@ -60,3 +60,13 @@ def test_services_by_stage_trigger_and_pool(model) -> None:  # noqa: ANN001
     assert "2%" in recs["rd_deduction"].reasons[0]
     assert recs["hte_guidance"].reasons[0].startswith("接近国家高新技术企业")
     assert load_config()["triggers"]
+
+
+def test_every_recommended_service_is_in_the_seeded_catalogue() -> None:
+    """A trigger or pool naming a service the catalogue lacks would be skipped silently."""
+    from db.seed import SERVICE_CATALOGUE
+
+    config = load_config()
+    catalogue = {code for code, *_ in SERVICE_CATALOGUE}
+    named = {t["service"] for t in config["triggers"]} | {p["service"] for p in config["pools"] if p.get("service")}
+    assert named <= catalogue, named - catalogue

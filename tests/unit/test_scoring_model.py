@@ -226,25 +226,3 @@ def test_no_indicator_codes_in_engine_code() -> None:
         assert not re.search(r"[\"'](?:T|G|A|N)\d\d[\"']", body), name
 
 
-def test_pools_and_services_are_data(model: ScoringModel) -> None:
-    assert [p.code for p in model.pools] == ["gaoqi", "kexiao", "chuangxin", "zhuanjingtexin"]
-    kexiao = next(p for p in model.pools if p.code == "kexiao")
-    assert kexiao.min_score == 60 and sum(pt.max_points for pt in kexiao.parts) == 100
-    gaoqi = next(p for p in model.pools if p.code == "gaoqi")
-    steps = next(c for c in gaoqi.conditions if c.steps).steps
-    assert [(s.upto, s.value) for s in steps] == [(5000, 5), (20000, 4), (None, 3)]
-    by_stage = {s: [sv.name for sv in model.services if s in sv.stages] for s in model.stage_codes}
-    assert by_stage["mature"] == ["全球化业务拓展", "关键核心技术攻关"]
-    assert "商业模式头脑风暴" in by_stage["seed"]
-
-
-def test_pool_condition_unknown_field(raw: dict) -> None:
-    data = copy.deepcopy(raw)
-    data["pools"][0]["conditions"][3]["field"] = "Q42"
-    _expect_error(data, "gaoqi", "Q42")
-
-
-def test_service_unknown_stage(raw: dict) -> None:
-    data = copy.deepcopy(raw)
-    data["services"][0]["stages"] = ["teen"]
-    _expect_error(data, "business_model", "teen")

@@ -18,7 +18,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlmodel import Session
 
-from db.models import Enterprise, Score, ScoreRun
+from db.models import Enterprise, Score
 
 ID_COLUMNS = ["credit_code", "name", "enterprise_id"]
 
@@ -223,12 +223,3 @@ def scores_frame(session: Session, *, run_id: int, include_breakdown: bool = Fal
     for column in ("tier", "mujun", "veto_reason"):
         frame[column] = frame[column].fillna("")
     return frame
-
-
-def runs_frame(session: Session, *, year: int | None = None) -> pd.DataFrame:
-    """All score runs (newest first), for run lists in the officer pages."""
-    statement = select(ScoreRun).order_by(ScoreRun.year.desc(), ScoreRun.id.desc())
-    if year is not None:
-        statement = statement.where(ScoreRun.year == year)
-    runs = session.exec(statement).all()
-    return pd.DataFrame([run.model_dump() for run in runs])

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import JSON, Column, MetaData, Table, insert
+from sqlalchemy import JSON, Column, MetaData, Table, func, insert
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, select
 
@@ -40,7 +40,7 @@ from core.derive import derive_indicators, previous_columns
 from core.engine import score
 from core.scoring_model import ScoringModel
 from core.workflows import SCORE_RUN, TransitionError, transition
-from db.models import Score, ScoreRun, utcnow
+from db.models import Objection, Score, ScoreRun, utcnow
 from db.queries import current_values, scores_frame
 from services.actor import Actor, require_staff
 from services.audit import record
@@ -339,10 +339,19 @@ def publish_run(session: Session, *, actor: Actor, run_id: int, notice_start: da
 
 
 def finalize_run(session: Session, *, actor: Actor, run_id: int) -> ScoreRun:
-    """Finalise (notice → final); the previous final run of the year becomes superseded."""
+    """Finalise (notice → final); the previous final run of the year becomes superseded.
+
+    Refused while an objection on the run is still open: every objection is answered before the lists
+    become final.
+    """
     require_staff(actor)
     run = _get_run(session, run_id, lock=True)
     state = _next(run, "finalize")
+    open_objections = session.exec(
+        select(func.count()).select_from(Objection).where(Objection.run_id == run.id, Objection.state == "open")
+    ).one()
+    if open_objections:
+        raise Conflict(f"该批次还有 {open_objections} 条异议未处理，处理完毕后才能定稿。")
     superseded = _supersede_others(session, actor=actor, run=run, states=("final",))
     run.state, run.finalized_at = state, utcnow()
     session.add(run)

@@ -16,7 +16,7 @@ from core.credit_code import make_code
 from core.derive import derive_indicators
 from core.engine import score
 from core.scoring_model import load_model
-from db.models import AuditEvent, Enterprise, IndicatorValue, Score, ScoreRun
+from db.models import AuditEvent, Enterprise, IndicatorValue, Objection, Score, ScoreRun
 from db.queries import current_values, current_values_frame, scores_frame
 from services.actor import Actor
 from services.errors import Conflict, PermissionDenied
@@ -220,3 +220,18 @@ def test_permissions(session: Session, populated: dict[str, int]) -> None:
         with pytest.raises(PermissionDenied):
             call()
     assert session.exec(select(Score).where(Score.run_id == run.id)).first() is not None
+
+
+def test_finalize_refuses_while_an_objection_is_open(session: Session, populated: dict[str, int]) -> None:
+    run = compute_run(session, actor=OFFICER, year=YEAR)
+    publish_run(session, actor=OFFICER, run_id=run.id, notice_start=date(2025, 3, 1), notice_end=date(2025, 3, 7))
+    objection = Objection(run_id=run.id, enterprise_id=populated["1"], reason="研发费用有误", created_by="ent")
+    session.add(objection)
+    session.commit()
+    with pytest.raises(Conflict, match="1 条异议未处理"):
+        finalize_run(session, actor=OFFICER, run_id=run.id)
+    assert session.get(ScoreRun, run.id).state == "notice"
+    objection.state, objection.answer = "rejected", "数据与税务部门一致"
+    session.add(objection)
+    session.commit()
+    assert finalize_run(session, actor=OFFICER, run_id=run.id).state == "final"

@@ -170,9 +170,13 @@ def current_values(
         value_columns[code] = column
         source_columns[code] = source_column
 
-    values = pd.concat([enterprises[ID_COLUMNS], pd.DataFrame(value_columns, index=enterprises.index)], axis=1)
+    # Object columns stay object: pandas 3 would otherwise convert every text column to arrow strings
+    # (0.8 s at 100k enterprises) only for the engine to read them back as Python objects.
+    value_series = {code: pd.Series(column, index=enterprises.index, dtype=column.dtype, copy=False)
+                    for code, column in value_columns.items()}
+    values = pd.concat([enterprises[ID_COLUMNS], pd.DataFrame(value_series, index=enterprises.index)], axis=1)
     sources_frame = pd.concat(
-        [enterprises[["enterprise_id"]], pd.DataFrame(source_columns, index=enterprises.index)], axis=1
+        [enterprises[["enterprise_id"]], pd.DataFrame(source_columns, index=enterprises.index, dtype=object)], axis=1
     )
     return ValuesFrame(values=values, sources=sources_frame)
 

@@ -31,8 +31,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import JSON, Column, MetaData, Table, func, insert
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from core import breakdown
@@ -40,6 +39,7 @@ from core.derive import derive_indicators, previous_columns
 from core.engine import score
 from core.scoring_model import ScoringModel
 from core.workflows import SCORE_RUN, TransitionError, transition
+from db.bulk import insert_rows
 from db.models import Objection, Score, ScoreRun, utcnow
 from db.queries import current_values, scores_frame
 from services.actor import Actor, require_staff
@@ -105,28 +105,6 @@ def _fingerprint(
 
 
 # ----------------------------------------------------------------------------- bulk Score rows
-class _PreserializedJSON(TypeDecorator):
-    """A JSON column whose bound values are already JSON text (built column-wise, see _breakdowns)."""
-
-    impl = JSON
-    cache_ok = True
-
-    def bind_processor(self, dialect: Any) -> None:  # noqa: ANN401 - SQLAlchemy hook
-        return None
-
-
-def _score_insert_table() -> Table:
-    columns = [
-        Column(c.name, _PreserializedJSON() if c.name == "breakdown" else c.type)
-        for c in Score.__table__.columns
-        if c.name != "id"
-    ]
-    return Table("score", MetaData(), *columns)
-
-
-_SCORE_TABLE = _score_insert_table()
-
-
 def _breakdowns(
     model: ScoringModel,
     tokens: dict[str, list[str]],
@@ -134,18 +112,13 @@ def _breakdowns(
     sources: pd.DataFrame,
 ) -> list[str]:
     """One stored breakdown per row (core.breakdown): a %-template filled from column token lists."""
-    source_token: dict[Any, str] = {}
-
     def src(column: str) -> list[str]:
         if column not in sources.columns:
             return ["null"] * len(scored)
-        out = []
-        for s in sources[column].tolist():
-            token = source_token.get(s)
-            if token is None:
-                token = source_token[s] = _token(s)
-            out.append(token)
-        return out
+        # A handful of departments per column: token each distinct source once, then index.
+        codes, uniques = pd.factorize(sources[column].to_numpy(dtype=object))
+        table = np.array([_token(u) for u in uniques] + ["null"], dtype=object)  # code -1 (absent) → null
+        return table[codes].tolist()
 
     parts = {
         "v": lambda column: tokens[column],
@@ -272,7 +245,7 @@ def compute_run(
     session.flush()
     breakdowns = _breakdowns(model, tokens, scored, sources)
     rows = _score_rows(run.id, current.values["enterprise_id"].to_numpy(), scored, breakdowns)
-    session.execute(insert(_SCORE_TABLE), rows)
+    insert_rows(session, Score.__table__, rows)
     record(session, actor=actor, action="run.compute", entity="ScoreRun", entity_id=run.id,
            after={"year": year, "model_version_id": version_id, "state": "draft",
                   "enterprise_count": len(rows), "input_fingerprint": run.input_fingerprint})

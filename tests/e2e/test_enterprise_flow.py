@@ -12,19 +12,15 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 CHART = '[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg'
 
 
-def _close_dialogs(page) -> None:  # noqa: ANN001
-    # A fresh server session can open Streamlit's "page not found" modal for a deep link while the
-    # router first registers the pages; it makes the page inert until dismissed.
-    if page.locator('[role="dialog"]').count():
-        screenshot(page, "dialog-on-load")
-        page.keyboard.press("Escape")
-        wait_settled(page)
+def _assert_no_dialog(page) -> None:  # noqa: ANN001
+    # A deep link must land on its page, not under Streamlit's "page not found" modal.
+    assert page.locator('[role="dialog"]').count() == 0, page.locator('[role="dialog"]').all_inner_texts()
 
 
 def _login(page, base_url: str, username: str, password: str) -> None:  # noqa: ANN001
     page.goto(f"{base_url}/login")
     wait_settled(page)
-    _close_dialogs(page)
+    _assert_no_dialog(page)
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码", exact=True).fill(password)
     page.get_by_role("button", name="登录").click()

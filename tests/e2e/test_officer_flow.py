@@ -1,8 +1,8 @@
 """Officer flow in a real browser, with an enterprise in a second browser context:
 
-the officer imports a 税务 file (the dry run shows the error, the fixed file commits); ent1 submits a
-self-report; the officer finds and approves it, computes a run and starts 公示; ent1 files an
-objection; the officer rejects it with a reason; ent1 sees the answer.
+the officer imports a 税务 file (the dry run shows the error, the fixed file commits); ent4 (an account
+no other browser test uses) submits a self-report; the officer finds and approves it, computes a run and starts 公示; ent4 files an
+objection; the officer rejects it with a reason; ent4 sees the answer.
 """
 
 from __future__ import annotations
@@ -35,12 +35,12 @@ def demo_facts(tmp_path_factory: pytest.TempPathFactory) -> dict:
     init_db(engine)
     with Session(engine) as session:
         seed_demo(session, enterprises=int(os.environ.get("E2E_ENTERPRISES", "300")))
-        ent1 = session.execute(select(User.enterprise_id).where(User.username == "ent1")).scalar_one()
-        ent1_code = session.get(Enterprise, ent1).credit_code
-        codes = session.execute(select(Enterprise.credit_code).where(Enterprise.id != ent1)
+        ent4 = session.execute(select(User.enterprise_id).where(User.username == "ent4")).scalar_one()
+        ent4_code = session.get(Enterprise, ent4).credit_code
+        codes = session.execute(select(Enterprise.credit_code).where(Enterprise.id != ent4)
                                 .order_by(Enterprise.id).limit(5)).scalars().all()
     engine.dispose()
-    return {"ent1_code": ent1_code, "codes": list(codes)}
+    return {"ent4_code": ent4_code, "codes": list(codes)}
 
 
 def tax_file(path: Path, codes: list[str], *, bad: bool) -> Path:
@@ -91,7 +91,7 @@ def test_officer_flow(app_server: str, new_page, demo_facts: dict, tmp_path: Pat
     enterprise = new_page(1280, 800)
     try:
         login(officer, app_server, "officer1")
-        login(enterprise, app_server, "ent1")
+        login(enterprise, app_server, "ent4")
 
         # ---- import: the dry run names the bad cell, the fixed file commits
         goto(officer, app_server, "imports")
@@ -118,10 +118,10 @@ def test_officer_flow(app_server: str, new_page, demo_facts: dict, tmp_path: Pat
 
         # ---- the officer finds it by credit code and approves it
         goto(officer, app_server, "review")
-        officer.get_by_label("搜索企业（名称或统一社会信用代码）").fill(demo_facts["ent1_code"])
+        officer.get_by_label("搜索企业（名称或统一社会信用代码）").fill(demo_facts["ent4_code"])
         officer.keyboard.press("Enter")
         wait_settled(officer)
-        officer.get_by_role("heading", name=re.compile(demo_facts["ent1_code"])).wait_for()
+        officer.get_by_role("heading", name=re.compile(demo_facts["ent4_code"])).wait_for()
         click(officer, "审核通过")
         officer.get_by_text(re.compile("已通过：")).wait_for()
         goto(enterprise, app_server, "self-report")

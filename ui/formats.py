@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
+
+import pandas as pd
 
 from core.workflows import OBJECTION, SCORE_RUN, SUBMISSION
 
@@ -35,10 +37,17 @@ def signed(x: Any, digits: int = 2) -> str:
     return f"{float(x):+,.{digits}f}"
 
 
+# Stored times are UTC; people read Beijing time (no daylight saving, so a fixed offset is exact).
+BEIJING = timezone(timedelta(hours=8), "北京时间")
+
+
 def day(d: date | datetime | None) -> str:
-    if d is None:
+    """2026-11-23 (dates) or 2026-11-23 13:10 in Beijing time (datetimes)."""
+    if d is None or (isinstance(d, float) and math.isnan(d)) or d is pd.NaT:
         return "—"
     if isinstance(d, datetime):
+        if d.tzinfo is not None:
+            d = d.astimezone(BEIJING)
         return d.strftime("%Y-%m-%d %H:%M")
     return d.strftime("%Y-%m-%d")
 

@@ -2,6 +2,7 @@
 
 from datetime import date, timedelta
 
+import pandas as pd
 import streamlit as st
 
 from db.session import session_scope
@@ -62,6 +63,8 @@ with tab_runs:
     view = all_runs[["id", "year", "state", "enterprise_count", "notice_start", "notice_end", "supersedes_id",
                      "created_by", "created_at"]].copy()
     view["state"] = view["state"].map(run_state)
+    view["created_at"] = view["created_at"].map(day)
+    view["supersedes_id"] = [f"#{int(v)}" if pd.notna(v) else "" for v in view["supersedes_id"]]
     view = view.astype(object).where(view.notna(), "")
     st.dataframe(view.rename(columns={"id": "批次", "year": "年度", "state": "状态", "enterprise_count": "企业数",
                                       "notice_start": "公示开始", "notice_end": "公示结束", "supersedes_id": "替代批次",
@@ -69,7 +72,9 @@ with tab_runs:
                  hide_index=True, width="stretch")
 
     ids = all_runs["id"].tolist()
-    labels = {r.id: f"#{r.id} · {r.year} 年度 · {run_state(r.state)}" for r in all_runs.itertuples()}
+    # No state in the label: Streamlit keeps a selected option's old text while the option list is
+    # unchanged, so "草稿" would linger after 开始公示. The table above shows the state.
+    labels = {r.id: f"#{r.id} · {r.year} 年度" for r in all_runs.itertuples()}
     run_id = st.selectbox("选择批次", ids, format_func=labels.get, key="run_select")
     run = all_runs.set_index("id").loc[run_id]
     with session_scope() as session:
@@ -122,7 +127,6 @@ with tab_diff:
         st.info("至少需要两个批次才能对比。")
     else:
         ids = all_runs["id"].tolist()
-        labels = {r.id: f"#{r.id} · {r.year} 年度 · {run_state(r.state)}" for r in all_runs.itertuples()}
         d1, d2 = st.columns(2)
         run_a = d1.selectbox("原批次", ids, index=1, format_func=labels.get, key="diff_a")
         run_b = d2.selectbox("新批次", ids, index=0, format_func=labels.get, key="diff_b")

@@ -10,22 +10,35 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from db.schema import init_db
-from db.session import get_engine, make_engine, session_scope
+from db.session import make_engine, session_scope
 
 ROOT = Path(__file__).resolve().parents[2]
 HOME = str(ROOT / "Home.py")
 N_ENTERPRISES = int(os.environ.get("APP_TEST_ENTERPRISES", "120"))
 
 
-def _use(url: str) -> None:
+@contextmanager
+def _database_url(url: str) -> Iterator[str]:
+    """Point DATABASE_URL (and Streamlit's data caches) at ``url`` for the duration, then restore it."""
+    previous = os.environ.get("DATABASE_URL")
     os.environ["DATABASE_URL"] = url
-    getattr(get_engine, "cache_clear", lambda: None)()  # older db.session cached by URL argument
+    st.cache_data.clear()
+    try:
+        yield url
+    finally:
+        if previous is None:
+            os.environ.pop("DATABASE_URL", None)
+        else:
+            os.environ["DATABASE_URL"] = previous
+        st.cache_data.clear()
 
 
 @pytest.fixture(scope="session")
@@ -44,15 +57,8 @@ def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def app_db(seeded_template: Path) -> Iterator[str]:
     """The shared seeded database (read-only use)."""
-    previous = os.environ.get("DATABASE_URL")
-    url = f"sqlite:///{seeded_template}"
-    _use(url)
-    yield url
-    if previous is None:
-        os.environ.pop("DATABASE_URL", None)
-    else:
-        os.environ["DATABASE_URL"] = previous
-    getattr(get_engine, "cache_clear", lambda: None)()  # older db.session cached by URL argument
+    with _database_url(f"sqlite:///{seeded_template}") as url:
+        yield url
 
 
 @pytest.fixture
@@ -60,15 +66,8 @@ def fresh_db(seeded_template: Path, tmp_path: Path) -> Iterator[str]:
     """A private copy of the seeded database for tests that write."""
     path = tmp_path / "app.db"
     shutil.copy(seeded_template, path)
-    previous = os.environ.get("DATABASE_URL")
-    url = f"sqlite:///{path}"
-    _use(url)
-    yield url
-    if previous is None:
-        os.environ.pop("DATABASE_URL", None)
-    else:
-        os.environ["DATABASE_URL"] = previous
-    getattr(get_engine, "cache_clear", lambda: None)()  # older db.session cached by URL argument
+    with _database_url(f"sqlite:///{path}") as url:
+        yield url
 
 
 def login_as(at: AppTest, username: str, role: str) -> AppTest:

@@ -173,3 +173,26 @@ def screenshot(page, name: str) -> Path:  # noqa: ANN001
 def horizontal_overflow(page) -> int:  # noqa: ANN001
     """How many CSS pixels the document is wider than the viewport (0 = nothing overflows)."""
     return int(page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
+
+
+DEMO_PASSWORD = "Demo@2025"
+
+
+def goto(page, base_url: str, path: str) -> None:  # noqa: ANN001
+    """Open ``/path`` and wait until the app has settled."""
+    page.goto(f"{base_url}/{path}")
+    wait_settled(page)
+
+
+def login(page, base_url: str, username: str, password: str = DEMO_PASSWORD, *,  # noqa: ANN001
+          expect_success: bool = True) -> None:
+    """Sign in through the 登录 page (a deep link, which must land without Streamlit's dialog)."""
+    goto(page, base_url, "login")
+    dialogs = page.locator('[role="dialog"]')
+    assert dialogs.count() == 0, dialogs.all_inner_texts()
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码", exact=True).fill(password)
+    page.get_by_role("button", name="登录").click()
+    wait_settled(page)
+    if expect_success:
+        page.get_by_role("button", name="退出登录").wait_for()

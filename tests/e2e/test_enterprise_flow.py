@@ -5,26 +5,10 @@ from __future__ import annotations
 
 import re
 
-from tests.e2e.conftest import ARTIFACTS, horizontal_overflow, screenshot, wait_settled
+from tests.e2e.conftest import ARTIFACTS, horizontal_overflow, login, screenshot, wait_settled
 
-PASSWORD = "Demo@2025"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 CHART = '[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg'
-
-
-def _assert_no_dialog(page) -> None:  # noqa: ANN001
-    # A deep link must land on its page, not under Streamlit's "page not found" modal.
-    assert page.locator('[role="dialog"]').count() == 0, page.locator('[role="dialog"]').all_inner_texts()
-
-
-def _login(page, base_url: str, username: str, password: str) -> None:  # noqa: ANN001
-    page.goto(f"{base_url}/login")
-    wait_settled(page)
-    _assert_no_dialog(page)
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码", exact=True).fill(password)
-    page.get_by_role("button", name="登录").click()
-    wait_settled(page)
 
 
 def _select(page, form, label: str, option: str | None) -> None:  # noqa: ANN001
@@ -70,7 +54,7 @@ def _upload_last(page, tmp_path) -> None:  # noqa: ANN001
 def test_enterprise_flow(app_server: str, new_page, tmp_path) -> None:  # noqa: ANN001
     ARTIFACTS.mkdir(exist_ok=True)
     page = new_page(1280, 800)
-    _login(page, app_server, "ent1", PASSWORD)
+    login(page, app_server, "ent1")
     page.get_by_role("heading", name="我的积分").wait_for()
     page.wait_for_selector(CHART, timeout=20_000)
     assert page.locator(CHART).count() > 0
@@ -117,13 +101,13 @@ def test_enterprise_flow(app_server: str, new_page, tmp_path) -> None:  # noqa: 
         page.get_by_role("button", name="登录").click()
         wait_settled(page)
     page.get_by_text(re.compile("账户已锁定")).first.wait_for()
-    _login(page, app_server, "ent5", PASSWORD)
+    login(page, app_server, "ent5", expect_success=False)
     assert page.get_by_text(re.compile("账户已锁定")).count() > 0
 
 
 def test_phone_layout_has_no_horizontal_overflow(app_server: str, new_page) -> None:  # noqa: ANN001
     page = new_page(390, 844)
-    _login(page, app_server, "ent3", PASSWORD)
+    login(page, app_server, "ent3")
     page.get_by_role("heading", name="我的积分").wait_for()
     page.wait_for_selector(CHART, timeout=20_000)
     screenshot(page, "portrait-390x844")

@@ -17,9 +17,7 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
-from tests.e2e.conftest import screenshot, wait_settled
-
-PASSWORD = "Demo@2025"
+from tests.e2e.conftest import goto, login, screenshot, wait_settled
 
 
 @pytest.fixture(scope="module")
@@ -54,31 +52,6 @@ def tax_file(path: Path, codes: list[str], *, bad: bool) -> Path:
     wb.save(buf)
     path.write_bytes(buf.getvalue())
     return path
-
-
-def close_dialogs(page) -> None:  # noqa: ANN001
-    # A deep link on a fresh server session can open Streamlit's "page not found" modal while the router
-    # registers the role's pages; it makes the page inert until dismissed.
-    if page.locator('[role="dialog"]').count():
-        page.keyboard.press("Escape")
-        wait_settled(page)
-
-
-def login(page, base_url: str, username: str) -> None:  # noqa: ANN001
-    page.goto(f"{base_url}/login")
-    wait_settled(page)
-    close_dialogs(page)
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    wait_settled(page)
-    page.get_by_text(re.compile("退出登录")).first.wait_for()
-
-
-def goto(page, base_url: str, path: str) -> None:  # noqa: ANN001
-    page.goto(f"{base_url}/{path}")
-    wait_settled(page)
-    close_dialogs(page)
 
 
 def click(page, name: str) -> None:  # noqa: ANN001

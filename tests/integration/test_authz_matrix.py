@@ -7,9 +7,19 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import select
 
-from db.models import Score, ScoreRun, User
+from db.models import Objection, Score, ScoreRun, Submission, User
 from db.seed import seed_demo
-from services import portrait, self_report, service_requests
+from services import (
+    audit_log,
+    imports,
+    objections,
+    portrait,
+    review,
+    run_diff,
+    runs,
+    self_report,
+    service_requests,
+)
 from services.actor import Actor
 from services.errors import PermissionDenied, ServiceError
 
@@ -73,12 +83,54 @@ CASES: list[tuple[str, Call, dict[str, bool]]] = [
     ("simulation_base", lambda w, a, e: portrait.simulation_base(
         w["session"], actor=a, portrait=portrait.get_portrait(w["session"], actor=w["ent1"], enterprise_id=e)),
      {"owner": True, "other": False, "officer": True, "admin": True}),
-    ("file_objection", lambda w, a, e: __import__("services.objections", fromlist=["x"]).file_objection(
+    ("file_objection", lambda w, a, e: objections.file_objection(
         w["session"], actor=a, run_id=w["notice"].id, enterprise_id=e, indicator_code=None, reason="数据有误"),
      {"owner": True, "other": False}),
-    ("list_objections", lambda w, a, e: __import__("services.objections", fromlist=["x"]).list_objections(
-        w["session"], actor=a, enterprise_id=e),
+    ("list_objections", lambda w, a, e: objections.list_objections(w["session"], actor=a, enterprise_id=e),
      {"owner": True, "other": False, "officer": True, "admin": True}),
+]
+
+# Staff-only use cases: no enterprise user passes, whichever enterprise it names.
+STAFF_ONLY = {"owner": False, "other": False, "officer": True, "admin": True}
+
+
+def _pending_submission(w: dict) -> Submission:
+    return w["session"].execute(select(Submission).where(Submission.state == "submitted")).scalars().first()
+
+
+def _objection(w: dict) -> int:
+    found = w["session"].execute(select(Objection.id)).scalars().first()
+    if found is not None:
+        return found
+    objection = Objection(run_id=w["notice"].id, enterprise_id=w["ent1"].enterprise_id, reason="数据有误")
+    w["session"].add(objection)
+    w["session"].flush()
+    return objection.id
+
+
+CASES += [
+    ("review.list_reviews", lambda w, a, e: review.list_reviews(w["session"], actor=a), STAFF_ONLY),
+    ("review.approve", lambda w, a, e: review.approve(
+        w["session"], actor=a, submission_id=_pending_submission(w).id,
+        expected_version=_pending_submission(w).version), STAFF_ONLY),
+    ("review.bulk_approve", lambda w, a, e: review.bulk_approve(
+        w["session"], actor=a, items=[(_pending_submission(w).id, _pending_submission(w).version)]), STAFF_ONLY),
+    ("imports.template_xlsx", lambda w, a, e: imports.template_xlsx(w["session"], actor=a, department="税务"),
+     STAFF_ONLY),
+    ("imports.dry_run_import", lambda w, a, e: imports.dry_run_import(
+        w["session"], actor=a, department="税务", year=2025, file_name="x.csv", data="统一社会信用代码\n".encode()),
+     STAFF_ONLY),
+    ("runs.compute_run", lambda w, a, e: runs.compute_run(w["session"], actor=a, year=2025), STAFF_ONLY),
+    ("runs.publish_run", lambda w, a, e: runs.publish_run(
+        w["session"], actor=a, run_id=w["notice"].id, notice_start=w["notice"].notice_start,
+        notice_end=w["notice"].notice_end), STAFF_ONLY),
+    ("runs.verify_run", lambda w, a, e: runs.verify_run(w["session"], actor=a, run_id=w["notice"].id), STAFF_ONLY),
+    ("run_diff.diff_runs", lambda w, a, e: run_diff.diff_runs(
+        w["session"], actor=a, run_a=w["notice"].id, run_b=w["notice"].id), STAFF_ONLY),
+    ("objections.answer_objection", lambda w, a, e: objections.answer_objection(
+        w["session"], actor=a, objection_id=_objection(w), action="reject", answer="数据与部门一致"), STAFF_ONLY),
+    ("audit_log.query_events", lambda w, a, e: audit_log.query_events(w["session"], actor=a), STAFF_ONLY),
+    ("audit_log.export_events", lambda w, a, e: audit_log.export_events(w["session"], actor=a), STAFF_ONLY),
 ]
 
 

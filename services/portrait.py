@@ -87,7 +87,7 @@ class Portrait:
 
 
 # ------------------------------------------------------------------ model and run lookup
-_STAGE_CACHE: OrderedDict[tuple[str, int, str], StageStats] = OrderedDict()
+_STAGE_CACHE: OrderedDict[tuple, StageStats] = OrderedDict()
 _LOCK = threading.Lock()
 
 
@@ -148,7 +148,9 @@ def _breakdown_value(entry: Any) -> Any:
 
 def stage_stats(session: Session, *, run: ScoreRun, stage: str, model: ScoringModel | None = None) -> StageStats:
     """Ranked totals, class means and percentile-indicator distributions of a stage (cached)."""
-    key = (_db_key(session), run.id, stage)
+    # Run ids repeat across databases at one URL (a test database emptied and refilled, a restored
+    # backup): the fingerprint and creation time make the key name this run's scores, not just its id.
+    key = (_db_key(session), run.id, run.input_fingerprint, run.created_at, stage)
     cached = _STAGE_CACHE.get(key)
     if cached is not None:
         return cached

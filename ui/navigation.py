@@ -1,5 +1,9 @@
 """Which pages each role sees. Home.py builds ``st.navigation`` from :func:`pages_for`.
 
+A role's landing page (the first page of its first section) is served at ``/``: Streamlit ignores a
+default page's ``url_path``, so ``/workbench`` or ``/my-score`` are not addresses of their own; link to
+pages with ``st.page_link(path)``, never by URL.
+
 Hiding a page is not authorisation: every restricted page still starts with a role guard and every
 service checks its actor. Page scripts live in role sub-folders of ``pages/`` (never directly in it:
 that switches Streamlit into its legacy mode, where a deep link skips Home.py's login gate).

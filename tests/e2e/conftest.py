@@ -179,17 +179,20 @@ DEMO_PASSWORD = "Demo@2025"
 
 
 def goto(page, base_url: str, path: str) -> None:  # noqa: ANN001
-    """Open ``/path`` and wait until the app has settled."""
+    """Open ``/path`` as a deep link, wait until the app has settled, and insist it was found.
+
+    A role's landing page lives at ``/`` (``path=""``): Streamlit serves the default page there only.
+    """
     page.goto(f"{base_url}/{path}")
     wait_settled(page)
+    dialogs = page.locator('[role="dialog"]')
+    assert dialogs.count() == 0, (path, dialogs.all_inner_texts())
 
 
 def login(page, base_url: str, username: str, password: str = DEMO_PASSWORD, *,  # noqa: ANN001
           expect_success: bool = True) -> None:
     """Sign in through the 登录 page (a deep link, which must land without Streamlit's dialog)."""
     goto(page, base_url, "login")
-    dialogs = page.locator('[role="dialog"]')
-    assert dialogs.count() == 0, dialogs.all_inner_texts()
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码", exact=True).fill(password)
     page.get_by_role("button", name="登录").click()

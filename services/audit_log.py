@@ -7,13 +7,14 @@ it too (triggers from the initial migration).
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pandas as pd
 from sqlalchemy import select
 from sqlmodel import Session
 
 from core.spreadsheet import write_csv, write_xlsx
+from core.timefmt import BEIJING, display_time
 from db.models import AuditEvent
 from services.actor import Actor, require_role
 
@@ -24,7 +25,8 @@ MAX_ROWS = 50_000
 
 
 def _start(d: date) -> datetime:
-    return datetime.combine(d, time.min, tzinfo=UTC)
+    """Midnight of a Beijing-time day (the days officers pick are the days they see in the table)."""
+    return datetime.combine(d, time.min, tzinfo=BEIJING)
 
 
 def query_events(
@@ -70,12 +72,12 @@ def distinct_values(session: Session, *, actor: Actor) -> dict[str, list[str]]:
 
 
 def display_frame(events: pd.DataFrame) -> pd.DataFrame:
-    """Chinese headers, JSON as text, local-free ISO times (UTC)."""
+    """Chinese headers, JSON as text, times in Beijing time."""
     out = events.copy()
     for col in ("before", "after"):
         out[col] = out[col].map(lambda v: "" if v is None else json.dumps(v, ensure_ascii=False, sort_keys=True,
                                                                              default=str))
-    out["at"] = out["at"].map(lambda v: v.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if v is not None else "")
+    out["at"] = out["at"].map(lambda v: display_time(v, seconds=True))
     out["reason"] = out["reason"].fillna("")
     out["entity_id"] = out["entity_id"].fillna("")
     return out.rename(columns=LABELS)

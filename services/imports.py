@@ -31,6 +31,7 @@ from core.spreadsheet import (
     write_csv,
     write_xlsx,
 )
+from core.timefmt import display_time
 from db.models import Enterprise, ImportBatch, IndicatorValue, utcnow
 from services import audit
 from services.actor import Actor, require_staff
@@ -413,4 +414,4 @@ def committed_count(session: Session) -> int:
 
 
 def batch_time(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+    return display_time(value)

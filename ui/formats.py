@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
 
-import pandas as pd
-
+from core.timefmt import display_time
 from core.workflows import OBJECTION, SCORE_RUN, SUBMISSION
 
 TIER_LABELS = {"领跑": "创新领跑榜", "竞跑": "创新竞跑榜", "进取": "创新进取榜", "": "未上榜"}
@@ -37,19 +36,9 @@ def signed(x: Any, digits: int = 2) -> str:
     return f"{float(x):+,.{digits}f}"
 
 
-# Stored times are UTC; people read Beijing time (no daylight saving, so a fixed offset is exact).
-BEIJING = timezone(timedelta(hours=8), "北京时间")
-
-
 def day(d: date | datetime | None) -> str:
-    """2026-11-23 (dates) or 2026-11-23 13:10 in Beijing time (datetimes)."""
-    if d is None or (isinstance(d, float) and math.isnan(d)) or d is pd.NaT:
-        return "—"
-    if isinstance(d, datetime):
-        if d.tzinfo is not None:
-            d = d.astimezone(BEIJING)
-        return d.strftime("%Y-%m-%d %H:%M")
-    return d.strftime("%Y-%m-%d")
+    """2026-11-23 (dates) or 2026-11-23 13:10 in Beijing time (datetimes); — when missing."""
+    return display_time(d) or "—"
 
 
 def tier_label(tier: str | None) -> str:

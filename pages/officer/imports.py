@@ -102,6 +102,9 @@ with tab_history:
         view = history.copy()
         view["status"] = view["status"].map(imports.STATUS_LABELS)
         view["sha256"] = view["sha256"].str.slice(0, 12)
+        for column in ("created_at", "committed_at"):
+            if column in view.columns:
+                view[column] = view[column].map(imports.batch_time)
         st.dataframe(view.rename(columns=imports.BATCH_COLUMNS), hide_index=True, width="stretch")
         batch_id = st.selectbox("查看批次报告", history["id"].tolist(), key="history_batch")
         with session_scope() as session:

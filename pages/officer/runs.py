@@ -165,7 +165,7 @@ with tab_objections:
         st.info("暂无异议。")
     else:
         view = items[["id", "run_id", "credit_code", "name", "indicator_code", "reason", "state_label", "answer",
-                      "created_at"]].rename(columns={
+                      "created_at"]].assign(created_at=items["created_at"].map(day)).rename(columns={
             "id": "编号", "run_id": "批次", "credit_code": "统一社会信用代码", "name": "企业", "indicator_code": "指标",
             "reason": "异议理由", "state_label": "状态", "answer": "答复", "created_at": "提出时间"})
         st.dataframe(view, hide_index=True, width="stretch")

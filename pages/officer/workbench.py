@@ -59,7 +59,8 @@ with left:
         st.caption("没有待处理的异议。")
     else:
         st.dataframe(
-            open_objections[["id", "run_id", "name", "indicator_code", "reason", "created_at"]].rename(columns={
+            open_objections[["id", "run_id", "name", "indicator_code", "reason", "created_at"]]
+            .assign(created_at=open_objections["created_at"].map(day)).rename(columns={
                 "id": "编号", "run_id": "批次", "name": "企业", "indicator_code": "指标", "reason": "理由",
                 "created_at": "提出时间"}),
             hide_index=True, width="stretch")
@@ -75,6 +76,7 @@ with right:
         view = batches[["id", "department", "year", "file_name", "status", "row_count", "error_count",
                         "created_by", "created_at"]].copy()
         view["status"] = view["status"].map(imports.STATUS_LABELS)
+        view["created_at"] = view["created_at"].map(day)
         st.dataframe(view.rename(columns=imports.BATCH_COLUMNS), hide_index=True, width="stretch")
     _link("pages/officer/imports.py", "数据导入", ":material/upload_file:")
 
@@ -82,6 +84,7 @@ if not runs.empty:
     st.subheader("积分计算批次")
     view = runs[["id", "year", "state", "enterprise_count", "notice_start", "notice_end", "created_at"]].copy()
     view["state"] = view["state"].map(run_state)
+    view["created_at"] = view["created_at"].map(day)
     st.dataframe(view.rename(columns={"id": "批次", "year": "年度", "state": "状态", "enterprise_count": "企业数",
                                       "notice_start": "公示开始", "notice_end": "公示结束", "created_at": "计算时间"}),
                  hide_index=True, width="stretch")

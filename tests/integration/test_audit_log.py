@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 
 import openpyxl
 import pytest
@@ -12,6 +12,7 @@ from sqlalchemy.exc import DatabaseError
 from sqlmodel import Session
 
 import services.audit_log as audit_log
+from core.timefmt import BEIJING
 from db.models import AuditEvent
 from services import audit
 from services.actor import Actor
@@ -37,7 +38,7 @@ def test_filters_and_export(session: Session) -> None:
     assert len(audit_log.query_events(session, actor=OFFICER, actor_name="ADMIN")) == 1
     assert len(audit_log.query_events(session, actor=OFFICER, text="补充")) == 1
     assert len(audit_log.query_events(session, actor=OFFICER, entity="ImportBatch", entity_id=7)) == 1
-    today = date.today()
+    today = datetime.now(BEIJING).date()  # the days officers pick are Beijing days
     assert len(audit_log.query_events(session, actor=OFFICER, date_from=today - timedelta(days=1),
                                       date_to=today)) == 3
     assert len(audit_log.query_events(session, actor=OFFICER, date_to=today - timedelta(days=2))) == 0
@@ -71,3 +72,15 @@ def test_database_refuses_changes(session: Session, statement: str) -> None:
         session.flush()
     session.rollback()
     assert session.execute(text("SELECT count(*) FROM auditevent")).scalar_one() == 3
+
+
+def test_date_filter_uses_beijing_days(session: Session) -> None:
+    """17:30 UTC on 23 November is already 24 November in Beijing, and is filed under that day."""
+    event = audit.record(session, actor=OFFICER, action="run.publish", entity="ScoreRun", entity_id=1)
+    event.at = datetime(2026, 11, 23, 17, 30, tzinfo=UTC)
+    session.commit()
+    on_24th = audit_log.query_events(session, actor=OFFICER, date_from=datetime(2026, 11, 24).date(),
+                                     date_to=datetime(2026, 11, 24).date())
+    assert list(on_24th["entity_id"]) == ["1"]
+    assert audit_log.query_events(session, actor=OFFICER, date_to=datetime(2026, 11, 23).date()).empty
+    assert audit_log.display_frame(on_24th)["时间"].iloc[0] == "2026-11-24 01:30:00"

@@ -142,6 +142,17 @@ def _assign_uids(items: dict) -> dict:
     return items
 
 
+def _begin(session: Session, actor: Actor, submission_id: int, version: int, action: str) -> tuple[Submission, str]:
+    """The enterprise's own report at the version it saw, and the state ``action`` leads to."""
+    submission = _load(session, actor, submission_id)
+    _require_owner(actor, submission.enterprise_id)
+    _check_version(submission, version)
+    try:
+        return submission, transition(SUBMISSION, submission.state, action)
+    except TransitionError as exc:
+        raise Conflict(str(exc)) from exc
+
+
 def save_draft(
     session: Session,
     *,
@@ -152,13 +163,7 @@ def save_draft(
     version: int,
 ) -> Submission:
     """Save the form as it is (no completeness checks); returns the report with its new version."""
-    submission = _load(session, actor, submission_id)
-    _require_owner(actor, submission.enterprise_id)
-    _check_version(submission, version)
-    try:
-        state = transition(SUBMISSION, submission.state, "save")
-    except TransitionError as exc:
-        raise Conflict(str(exc)) from exc
+    submission, state = _begin(session, actor, submission_id, version, "save")
     specs = rules.form_specs(active_model(session))
     before = {"items": submission.items, "service_needs": submission.service_needs}
     submission.items = _assign_uids(rules.clean_items(specs, items or {}))
@@ -202,13 +207,7 @@ def _evidence_keys(session: Session, submission_id: int) -> set[str]:
 
 def submit(session: Session, *, actor: Actor, submission_id: int, version: int) -> Submission:
     """Validate and submit (or resubmit after a return); ValidationFailed lists every problem."""
-    submission = _load(session, actor, submission_id)
-    _require_owner(actor, submission.enterprise_id)
-    _check_version(submission, version)
-    try:
-        state = transition(SUBMISSION, submission.state, "submit")
-    except TransitionError as exc:
-        raise Conflict(str(exc)) from exc
+    submission, state = _begin(session, actor, submission_id, version, "submit")
     specs = rules.form_specs(active_model(session))
     context = department_context(session, actor=actor, enterprise_id=submission.enterprise_id, year=submission.year)
     values = {code: entry["value"] for code, entry in context.items()}

@@ -15,10 +15,13 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
+from db.models import User
 from db.schema import init_db
 from db.session import make_engine, session_scope
+from services.actor import Actor
 
 ROOT = Path(__file__).resolve().parents[2]
 HOME = str(ROOT / "Home.py")
@@ -92,3 +95,17 @@ def page_as(path: str, actor) -> AppTest:  # noqa: ANN001 - services.actor.Actor
 
 def home(timeout: float = 60) -> AppTest:
     return AppTest.from_file(HOME, default_timeout=timeout)
+
+
+def actor_of(username: str) -> Actor:
+    """The Actor Home.py builds for a seeded user."""
+    with session_scope() as session:
+        user = session.execute(select(User).where(User.username == username)).scalars().one()
+        return Actor(username=user.username, role=user.role, user_id=user.id, enterprise_id=user.enterprise_id)
+
+
+def through_home(username: str, path: str) -> AppTest:
+    """Log in as ``username``, run Home.py, then switch to ``path`` as the navigation would."""
+    at = login_as(home(), username, actor_of(username).role).run()
+    assert not at.exception
+    return at.switch_page(path).run()

@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
-from db.models import User
 from db.session import session_scope
 from services.actor import Actor
-from tests.app.conftest import home, login_as, page_as
+from tests.app.conftest import actor_of, home, login_as, page_as, through_home
 from ui.navigation import ACCOUNT, ENTERPRISE
 
 ENTERPRISE_PAGES = [spec.path for spec in ENTERPRISE]
-
-
-def _actor(username: str) -> Actor:
-    with session_scope() as session:
-        user = session.execute(select(User).where(User.username == username)).scalars().one()
-        return Actor(username=user.username, role=user.role, user_id=user.id, enterprise_id=user.enterprise_id)
 
 
 def _texts(at) -> str:  # noqa: ANN001
@@ -29,9 +21,7 @@ def _texts(at) -> str:  # noqa: ANN001
 
 @pytest.mark.parametrize("path", ENTERPRISE_PAGES)
 def test_enterprise_user_sees_each_page_through_home(app_db: str, path: str) -> None:
-    at = login_as(home(), "ent1", "enterprise").run()
-    assert not at.exception
-    at.switch_page(path).run()
+    at = through_home("ent1", path)
     assert not at.exception, at.exception
     assert not [e for e in at.error if "仅限" in str(e.value)]
     assert at.title, "the page rendered its title"
@@ -40,7 +30,7 @@ def test_enterprise_user_sees_each_page_through_home(app_db: str, path: str) -> 
 @pytest.mark.parametrize("path", ENTERPRISE_PAGES)
 @pytest.mark.parametrize("username", ["officer1", "admin"])
 def test_staff_are_refused_by_the_enterprise_guard(app_db: str, path: str, username: str) -> None:
-    at = page_as(path, _actor(username)).run()
+    at = page_as(path, actor_of(username)).run()
     assert not at.exception
     assert any("仅限企业用户" in str(e.value) for e in at.error)
     assert not at.title  # stopped before rendering anything
@@ -55,7 +45,7 @@ def test_anonymous_is_refused(app_db: str, path: str) -> None:
 
 @pytest.mark.parametrize("username", ["ent1", "officer1", "admin"])
 def test_account_page_for_every_logged_in_role(app_db: str, username: str) -> None:
-    at = login_as(home(), username, _actor(username).role).run()
+    at = login_as(home(), username, actor_of(username).role).run()
     at.switch_page("pages/common/account.py").run()
     assert not at.exception
     assert at.title[0].value == "修改密码"
@@ -73,13 +63,13 @@ def test_navigation_per_role(app_db: str) -> None:
     assert not anonymous.exception
     assert "actor" not in anonymous.session_state
     enterprise = login_as(home(), "ent1", "enterprise").run()
-    assert enterprise.session_state["actor"].enterprise_id == _actor("ent1").enterprise_id
+    assert enterprise.session_state["actor"].enterprise_id == actor_of("ent1").enterprise_id
 
 
 def test_portrait_shows_the_stored_numbers(app_db: str) -> None:
     from services.portrait import get_portrait
 
-    actor = _actor("ent1")
+    actor = actor_of("ent1")
     with session_scope() as session:
         portrait = get_portrait(session, actor=actor, enterprise_id=actor.enterprise_id)
     at = login_as(home(), "ent1", "enterprise").run()
@@ -125,7 +115,7 @@ def test_one_time_password_forces_a_change(fresh_db: str) -> None:
     from services.auth import create_user
 
     with session_scope() as session:
-        enterprise_id = _actor("ent1").enterprise_id
+        enterprise_id = actor_of("ent1").enterprise_id
         _, otp = create_user(session, actor=Actor(username="admin", role="admin"), username="newent",
                              role="enterprise", enterprise_id=enterprise_id)
     at = home().run()

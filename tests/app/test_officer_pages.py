@@ -9,27 +9,18 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from db.models import Enterprise, Submission, User
+from db.models import Enterprise, Submission
 from db.session import session_scope
-from services.actor import Actor
-from tests.app.conftest import home, login_as, page_as
+from tests.app.conftest import actor_of, page_as, through_home
 from ui.navigation import OFFICER
 
 OFFICER_PAGES = [spec.path for spec in OFFICER]
 
 
-def _actor(username: str) -> Actor:
-    with session_scope() as session:
-        user = session.execute(select(User).where(User.username == username)).scalars().one()
-        return Actor(username=user.username, role=user.role, user_id=user.id, enterprise_id=user.enterprise_id)
-
-
 @pytest.mark.parametrize("path", OFFICER_PAGES)
 @pytest.mark.parametrize("username", ["officer1", "admin"])
 def test_staff_see_each_page_through_home(app_db: str, path: str, username: str) -> None:
-    at = login_as(home(), username, _actor(username).role).run()
-    assert not at.exception
-    at.switch_page(path).run()
+    at = through_home(username, path)
     assert not at.exception, at.exception
     assert not [e for e in at.error if "仅限" in str(e.value)]
     assert at.title, "the page rendered its title"
@@ -37,7 +28,7 @@ def test_staff_see_each_page_through_home(app_db: str, path: str, username: str)
 
 @pytest.mark.parametrize("path", OFFICER_PAGES)
 def test_enterprise_user_is_refused(app_db: str, path: str) -> None:
-    at = page_as(path, _actor("ent1")).run()
+    at = page_as(path, actor_of("ent1")).run()
     assert not at.exception
     assert any("仅限" in str(e.value) for e in at.error)
     assert not at.title
@@ -51,7 +42,7 @@ def test_anonymous_is_refused(app_db: str, path: str) -> None:
 
 
 def test_review_page_approve_and_return(fresh_db: str) -> None:
-    officer = _actor("officer1")
+    officer = actor_of("officer1")
     at = page_as("pages/officer/review.py", officer).run()
     assert not at.exception
     with session_scope() as session:
@@ -81,7 +72,7 @@ def test_review_page_approve_and_return(fresh_db: str) -> None:
 
 
 def test_imports_page_template_download(app_db: str) -> None:
-    at = page_as("pages/officer/imports.py", _actor("officer1")).run()
+    at = page_as("pages/officer/imports.py", actor_of("officer1")).run()
     assert not at.exception
     assert any("导入模板" in str(getattr(d, "label", "")) for d in at.get("download_button"))
 
@@ -90,7 +81,7 @@ def test_service_layer_template_is_a_real_xlsx(app_db: str) -> None:
     from services import imports
 
     with session_scope() as session:
-        data = imports.template_xlsx(session, actor=_actor("officer1"), department="科技")
+        data = imports.template_xlsx(session, actor=actor_of("officer1"), department="科技")
         assert session.execute(select(Enterprise.id).limit(1)).scalar_one()
     wb = openpyxl.load_workbook(io.BytesIO(data))
     assert [c.value for c in wb["数据"][1]][:2] == ["统一社会信用代码", "企业名称"]

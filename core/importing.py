@@ -15,9 +15,7 @@ scale within each stage: flagged for follow-up, never rejected) and the accepted
 from __future__ import annotations
 
 import json
-import math
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +24,7 @@ import pandas as pd
 
 from core import credit_code as cc
 from core.scoring_model import FlagRule, ItemsRule, ScoringModel, TierRule
-from core.spreadsheet import ROW_COLUMN, parse_number_series
+from core.spreadsheet import ROW_COLUMN, header_key, parse_number_series
 
 DEPARTMENTS: tuple[str, ...] = ("税务", "经信", "科技", "金融", "市监", "人社")
 # A consolidated file (the 科技局 collects every department's columns in one sheet).
@@ -110,7 +108,7 @@ def department_columns(model: ScoringModel, department: str) -> list[TemplateCol
             canonical = {}
             for cat in rule.categories:
                 for alias in (cat.label, *cat.aliases):
-                    canonical[_norm_text(alias)] = cat.label
+                    canonical[header_key(alias)] = cat.label
             cols.append(TemplateColumn(kind="category", allowed=tuple(canonical), canonical=canonical, **kw))
         elif isinstance(rule, ItemsRule):
             cols.append(TemplateColumn(kind="items", levels=tuple(rule.weights), **kw))
@@ -157,26 +155,12 @@ def instructions(model: ScoringModel, department: str, year: int | None = None) 
 
 
 # --------------------------------------------------------------------------- header mapping
-_SPACES = re.compile(r"[\s\u00a0\u3000\ufeff]+")
-
-
-def _key(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    text = unicodedata.normalize("NFKC", str(value))
-    return _SPACES.sub("", text).strip("*").casefold()
-
-
-def _norm_text(value: str) -> str:
-    return _key(value)
-
-
 def header_keys(col: TemplateColumn) -> set[str]:
     """Accepted spellings: code, name, name with unit in either kind of brackets."""
-    keys = {_key(col.code), _key(col.name)}
+    keys = {header_key(col.code), header_key(col.name)}
     if col.unit:
-        keys |= {_key(f"{col.name}（{col.unit}）"), _key(f"{col.name}({col.unit})"),
-                 _key(f"{col.name}[{col.unit}]"), _key(f"{col.name}/{col.unit}")}
+        keys |= {header_key(f"{col.name}（{col.unit}）"), header_key(f"{col.name}({col.unit})"),
+                 header_key(f"{col.name}[{col.unit}]"), header_key(f"{col.name}/{col.unit}")}
     return keys
 
 
@@ -193,8 +177,8 @@ def map_headers(headers: list[str], cols: list[TemplateColumn]) -> HeaderMapping
     for c in cols:
         for k in header_keys(c):
             lookup.setdefault(k, c)
-    code_keys = {_key(a) for a in CODE_ALIASES}
-    name_keys = {_key(a) for a in NAME_ALIASES}
+    code_keys = {header_key(a) for a in CODE_ALIASES}
+    name_keys = {header_key(a) for a in NAME_ALIASES}
     code_col = name_col = None
     mapped: dict[str, TemplateColumn] = {}
     used: set[str] = set()
@@ -202,7 +186,7 @@ def map_headers(headers: list[str], cols: list[TemplateColumn]) -> HeaderMapping
     for h in headers:
         if h == ROW_COLUMN:
             continue
-        k = _key(h)
+        k = header_key(h)
         if code_col is None and k in code_keys:
             code_col = h
         elif name_col is None and k in name_keys:
@@ -434,7 +418,7 @@ def validate(
             value_num = pd.Series(np.where(yes, 1.0, np.where(no, 0.0, np.nan)), index=raw.index)
             problem[present & ~yes & ~no] = "应填写“是”或“否”"
         elif col.kind == "category":
-            key = raw.map(lambda v: _norm_text(v) if isinstance(v, str) else "", na_action=None)
+            key = raw.map(lambda v: header_key(v) if isinstance(v, str) else "", na_action=None)
             label = key.map(col.canonical)
             value_text = label.astype(object)
             problem[present & label.isna().to_numpy()] = "不在允许的类别中"

@@ -329,7 +329,7 @@ def read_table(
 _SPACES = re.compile(r"[\s\u00a0\u3000\ufeff]+")
 
 
-def _header_key(value: Any) -> str:
+def header_key(value: Any) -> str:
     """Comparison key of a header cell: NFKC (full-width → half-width), no spaces, no required-field
     asterisks, case-folded. ``研发投入（万元）*`` and ``研发投入(万元)`` compare equal."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -346,12 +346,12 @@ def find_header_row(raw: pd.DataFrame, expected: Iterable[str], *, max_scan: int
     Raises ``SpreadsheetError`` when no scanned row contains any expected name.
     """
     expected = list(expected)
-    keys = {k for k in (_header_key(e) for e in expected) if k}
+    keys = {k for k in (header_key(e) for e in expected) if k}
     if not keys:
         raise ValueError("expected 不能为空")
     best_row, best_score = -1, 0.0
     for pos in range(min(max_scan, len(raw))):
-        cells = {k for k in (_header_key(v) for v in raw.iloc[pos].tolist()) if k}
+        cells = {k for k in (header_key(v) for v in raw.iloc[pos].tolist()) if k}
         score = 0.0
         for key in keys:
             if key in cells:

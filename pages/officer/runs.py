@@ -104,10 +104,7 @@ with tab_runs:
         st.info(f"公示期：{day(run['notice_start'])} 至 {day(run['notice_end'])}。")
         if st.button("定稿（不可撤销）", key="finalize_button"):
             try:
-                with session_scope() as session:
-                    open_left = objections.list_objections(session, actor=actor, run_id=int(run_id), states=("open",))
-                    if not open_left.empty:
-                        raise ServiceError(f"还有 {len(open_left)} 条异议未处理，请先处理后再定稿。")
+                with session_scope() as session:  # the service refuses while objections are open
                     runs.finalize_run(session, actor=actor, run_id=int(run_id))
                 _done("success", f"批次 #{run_id} 已定稿。")
             except ServiceError as exc:

@@ -23,7 +23,6 @@ with session_scope() as session:
 
 today = date.today()
 notice = runs[runs["state"] == "notice"] if not runs.empty else pd.DataFrame()
-ending = [r for r in notice.itertuples() if r.notice_end and r.notice_end >= today]
 
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("待审核填报", pending)

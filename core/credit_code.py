@@ -39,7 +39,6 @@ _LUT = np.full(0x10000, -1, dtype=np.int16)
 for _ch, _v in _VALUE.items():
     _LUT[ord(_ch)] = _v
 _WEIGHTS_ARR = np.array(WEIGHTS, dtype=np.int64)
-_CHARSET_ARR = np.array(list(CHARSET))
 
 # Full-width ASCII (U+FF01..U+FF5E) -> half-width, ideographic space -> space.
 _FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}

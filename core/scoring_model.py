@@ -20,13 +20,6 @@ DEFAULT_MODEL_PATH = Path(__file__).parent / "models" / "longwan-2022.toml"
 
 IndicatorClass = Literal["technology", "growth", "bonus", "deduction", "veto"]
 CORE_CLASSES: tuple[str, ...] = ("technology", "growth")
-CLASS_NAMES = {
-    "technology": "技术创新指标",
-    "growth": "成长经营指标",
-    "bonus": "辅助加分指标",
-    "deduction": "扣分指标",
-    "veto": "一票否决指标",
-}
 RULE_TYPES = ("bands", "linear_cap", "percentile", "tier", "items", "flag")
 NUMERIC_RULES = ("bands", "linear_cap", "percentile")
 

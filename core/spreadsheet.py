@@ -411,19 +411,6 @@ def apply_header(raw: pd.DataFrame, row: int) -> pd.DataFrame:
     return data.reset_index(drop=True)
 
 
-def read_with_header(
-    data: bytes,
-    filename: str,
-    expected: Iterable[str],
-    *,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    max_scan: int = 10,
-) -> pd.DataFrame:
-    """``read_table`` + ``find_header_row`` + ``apply_header`` in one call."""
-    raw = read_table(data, filename, max_bytes=max_bytes)
-    return apply_header(raw, find_header_row(raw, list(expected), max_scan=max_scan))
-
-
 # ---------------------------------------------------------------------------------------------------
 # Numbers
 # ---------------------------------------------------------------------------------------------------

@@ -236,7 +236,7 @@ def explain_indicator(model: ScoringModel, stage: str, state: IndicatorState) ->
             return f"{head}，按特殊规则（替代口径、零基数或小基数封顶）计，{got}。"
         return f"{head}，位于 {_band_label(rule, v, ind.unit)}，{got}{tail}。"
     if isinstance(rule, LinearCapRule) and v is not None:
-        cap = rule.caps.get(stage) if rule.caps else rule.cap
+        cap = rule.cap_for(stage)
         return f"{head}，达到 {_g(cap or 0)} {ind.unit}得满分，{got}{tail}。"
     if isinstance(rule, PercentileRule):
         if v is None or v <= 0:
@@ -300,7 +300,7 @@ def improvement(model: ScoringModel, stage: str, state: IndicatorState) -> Move 
         cost = min(1.0, abs(at - v) / base)
         return Move(ind.code, ind.name, f"{ind.name}{verb} {_g(at)}{ind.unit}", (f_new - state.f) * top, cost, at)
     if isinstance(rule, LinearCapRule) and v is not None:
-        cap = (rule.caps or {}).get(stage) if rule.caps else rule.cap
+        cap = rule.cap_for(stage)
         if not cap:
             return None
         if ind.unit in COUNT_UNITS:
@@ -341,7 +341,7 @@ def _first_step_f(rule: Any, stage: str, state: IndicatorState) -> float:
     if isinstance(rule, BandsRule):
         return rule.bands[-1].f  # the lowest scoring band, whichever the direction
     if isinstance(rule, LinearCapRule):
-        cap = (rule.caps or {}).get(stage) if rule.caps else rule.cap
+        cap = rule.cap_for(stage)
         return min(1.0, 1.0 / cap) if cap else 0.0
     if isinstance(rule, PercentileRule):
         return 0.5 if state.distribution is None or len(state.distribution) else 1.0

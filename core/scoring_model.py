@@ -82,6 +82,10 @@ class LinearCapRule(_Base):
     caps: dict[str, float] | None = None
     cap: float | None = None
 
+    def cap_for(self, stage: str) -> float | None:
+        """The cap that applies in `stage` (the stage's entry of `caps`, else the single `cap`)."""
+        return self.caps.get(stage) if self.caps else self.cap
+
 
 class PercentileRule(_Base):
     type: Literal["percentile"] = "percentile"

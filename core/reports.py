@@ -177,9 +177,11 @@ def parse_score_input(model: ScoringModel, table: pd.DataFrame) -> tuple[pd.Data
     for i in np.flatnonzero(problems.notna().to_numpy()):
         errors.append(f"第 {rows[i]} 行 credit_code 列：{problems.iloc[i]}")
     dup = codes.duplicated(keep="first") & codes.ne("") & problems.isna()
-    for i in np.flatnonzero(dup.to_numpy()):
-        first = rows[int(np.flatnonzero((codes == codes.iloc[i]).to_numpy())[0])]
-        errors.append(f"第 {rows[i]} 行 credit_code 列：与第 {first} 行重复（{codes.iloc[i]}）")
+    if dup.any():
+        # position of each code's first occurrence, by hashing (not one scan of all codes per duplicate)
+        first_pos = pd.Series(np.arange(len(codes))).groupby(codes.to_numpy()).transform("min").to_numpy()
+        for i in np.flatnonzero(dup.to_numpy()):
+            errors.append(f"第 {rows[i]} 行 credit_code 列：与第 {rows[first_pos[i]]} 行重复（{codes.iloc[i]}）")
 
     out: dict[str, object] = {
         "credit_code": codes.astype(object).to_numpy(),

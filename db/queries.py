@@ -10,17 +10,19 @@ an officer approves the report, so the current rows are exactly the values a sco
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlmodel import Session
 
-from db.models import Enterprise, Score
+from db.models import Enterprise, Score, ScoreRun
 
 ID_COLUMNS = ["credit_code", "name", "enterprise_id"]
+PUBLISHED_STATES = ("notice", "final")  # 公示 or final: the runs anyone may see
 
 
 @dataclass
@@ -227,3 +229,22 @@ def scores_frame(session: Session, *, run_id: int, include_breakdown: bool = Fal
     for column in ("tier", "mujun", "veto_reason"):
         frame[column] = frame[column].fillna("")
     return frame
+
+
+def latest_run(
+    session: Session, *, states: Sequence[str] = PUBLISHED_STATES, year: int | None = None
+) -> ScoreRun | None:
+    """The newest run in one of ``states`` (highest year, then newest), optionally of one year."""
+    statement = select(ScoreRun).where(ScoreRun.state.in_(states))  # type: ignore[attr-defined]
+    if year is not None:
+        statement = statement.where(ScoreRun.year == year)
+    statement = statement.order_by(ScoreRun.year.desc(), ScoreRun.id.desc()).limit(1)  # type: ignore[attr-defined]
+    return session.execute(statement).scalars().first()
+
+
+def enterprise_score(session: Session, *, run_id: int, enterprise_id: int, columns: Sequence[Any] = ()) -> Row | None:
+    """One enterprise's ``Score`` row in a run: ``columns`` (default: every column), or None if not scored."""
+    statement = select(*(columns or Score.__table__.columns))  # type: ignore[attr-defined]
+    return session.execute(
+        statement.where(Score.run_id == run_id, Score.enterprise_id == enterprise_id)
+    ).first()

@@ -22,10 +22,11 @@ from core import breakdown as breakdown_codec
 from core import explain
 from core.scoring_model import PercentileRule, ScoringModel
 from db.models import Enterprise, Score, ScoreRun
+from db.queries import enterprise_score
 from services.actor import Actor, require_enterprise_access
 from services.errors import NotFound
+from services.public import latest_published_run
 
-PUBLISHED_STATES = ("notice", "final")
 RADAR_AXES = {"technology": "技术创新", "growth": "成长经营", "bonus": "辅助加分", "compliance": "合规经营"}
 
 
@@ -111,15 +112,6 @@ def model_for_run(session: Session, run: ScoreRun) -> ScoringModel:
     return get_model(session, run.model_version_id)
 
 
-def latest_published_run(session: Session, *, year: int | None = None) -> ScoreRun | None:
-    """The newest run in 公示 or final (of ``year`` when given)."""
-    stmt = select(ScoreRun).where(ScoreRun.state.in_(PUBLISHED_STATES))  # type: ignore[attr-defined]
-    if year is not None:
-        stmt = stmt.where(ScoreRun.year == year)
-    stmt = stmt.order_by(ScoreRun.year.desc(), ScoreRun.id.desc()).limit(1)  # type: ignore[attr-defined]
-    return session.execute(stmt).scalars().first()
-
-
 def _class_max(model: ScoringModel, stage: str) -> dict[str, float]:
     tech = sum(i.max_for(stage) for i in model.by_class("technology"))
     growth = sum(i.max_for(stage) for i in model.by_class("growth"))
@@ -183,12 +175,6 @@ def stage_stats(session: Session, *, run: ScoreRun, stage: str, model: ScoringMo
 
 
 # ------------------------------------------------------------------ portrait
-def _score_row(session: Session, run_id: int, enterprise_id: int) -> Score | None:
-    return session.execute(
-        select(Score).where(Score.run_id == run_id, Score.enterprise_id == enterprise_id)
-    ).scalars().first()
-
-
 def get_portrait(session: Session, *, actor: Actor, enterprise_id: int, year: int | None = None) -> Portrait:
     """The enterprise's portrait from the latest 公示/final run (of ``year``); NotFound when none."""
     require_enterprise_access(actor, enterprise_id)
@@ -198,7 +184,7 @@ def get_portrait(session: Session, *, actor: Actor, enterprise_id: int, year: in
     run = latest_published_run(session, year=year)
     if run is None:
         raise NotFound("暂无已发布的积分结果：积分计算完成并进入公示后即可查看。")
-    row = _score_row(session, run.id, enterprise_id)
+    row = enterprise_score(session, run_id=run.id, enterprise_id=enterprise_id)
     if row is None:
         raise NotFound(f"{run.year} 年度积分批次中没有本企业的积分（可能未纳入本次评价）。")
     model = model_for_run(session, run)
@@ -243,10 +229,8 @@ def get_portrait(session: Session, *, actor: Actor, enterprise_id: int, year: in
     previous = None
     prev_run = latest_published_run(session, year=run.year - 1)
     if prev_run is not None:
-        prev_row = session.execute(
-            select(Score.total, Score.rank, Score.tier, Score.stage)
-            .where(Score.run_id == prev_run.id, Score.enterprise_id == enterprise_id)
-        ).first()
+        prev_row = enterprise_score(session, run_id=prev_run.id, enterprise_id=enterprise_id,
+                                    columns=(Score.total, Score.rank, Score.tier, Score.stage))
         if prev_row is not None:
             previous = {"year": prev_run.year, "total": float(prev_row.total), "rank": prev_row.rank,
                         "tier": prev_row.tier or "", "stage": prev_row.stage}

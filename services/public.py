@@ -15,8 +15,7 @@ from sqlmodel import Session, select
 
 from core.scoring_model import ScoringModel, load_model
 from db.models import Enterprise, ModelVersion, Score, ScoreRun
-
-PUBLISHED_STATES = ("notice", "final")
+from db.queries import PUBLISHED_STATES, latest_run
 
 
 @dataclass(frozen=True)
@@ -46,10 +45,8 @@ def published_model(session: Session) -> ScoringModel:
 
 
 def latest_published_run(session: Session, *, year: int | None = None) -> ScoreRun | None:
-    query = select(ScoreRun).where(ScoreRun.state.in_(PUBLISHED_STATES))
-    if year is not None:
-        query = query.where(ScoreRun.year == year)
-    return session.exec(query.order_by(ScoreRun.year.desc(), ScoreRun.id.desc())).first()
+    """The newest run in 公示 or final (of ``year`` when given)."""
+    return latest_run(session, states=PUBLISHED_STATES, year=year)
 
 
 def published_years(session: Session) -> list[int]:

@@ -41,7 +41,7 @@ from core.scoring_model import ScoringModel
 from core.workflows import SCORE_RUN, TransitionError, transition
 from db.bulk import insert_rows
 from db.models import Objection, Score, ScoreRun, utcnow
-from db.queries import current_values, scores_frame
+from db.queries import current_values, latest_run, scores_frame
 from services.actor import Actor, require_staff
 from services.audit import record
 from services.errors import Conflict, NotFound, ValidationFailed
@@ -348,16 +348,6 @@ def supersede_run(session: Session, *, actor: Actor, run_id: int, reason: str | 
 
 
 # ----------------------------------------------------------------------------- reading
-def latest_run(
-    session: Session, *, states: tuple[str, ...] = ("final", "notice"), year: int | None = None
-) -> ScoreRun | None:
-    """The newest run in one of ``states`` (highest year, then newest), optionally of one year."""
-    statement = select(ScoreRun).where(ScoreRun.state.in_(states))
-    if year is not None:
-        statement = statement.where(ScoreRun.year == year)
-    return session.exec(statement.order_by(ScoreRun.year.desc(), ScoreRun.id.desc())).first()
-
-
 def run_summary(session: Session, *, run_id: int) -> pd.DataFrame:
     """Per stage: enterprises, vetoed, ranked, mean/max total, list sizes per tier, subsidies.
 

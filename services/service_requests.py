@@ -106,7 +106,8 @@ def policy_view(session: Session, *, actor: Actor, enterprise_id: int) -> Policy
 
     from core.matching import CatalogueItem, match_services
     from core.pools import evaluate_pools, facts_for
-    from db.models import Score, ScoreRun
+    from db.models import Score
+    from db.queries import enterprise_score, latest_run
     from services.errors import ServiceError
     from services.portrait import get_portrait, simulation_base
 
@@ -127,15 +128,11 @@ def policy_view(session: Session, *, actor: Actor, enterprise_id: int) -> Policy
     pools = [] if portrait.veto else evaluate_pools(portrait.model, facts)
     recommendations = match_services(portrait.model, stage=portrait.stage, facts=facts, catalogue=catalogue,
                                      pools=pools)
-    final = session.execute(
-        select(ScoreRun).where(ScoreRun.state == "final").order_by(ScoreRun.year.desc(), ScoreRun.id.desc()).limit(1)  # type: ignore[attr-defined]
-    ).scalars().first()
+    final = latest_run(session, states=("final",))
     subsidy = None
     if final is not None:
-        row = session.execute(
-            select(Score.subsidy, Score.tier, Score.rank, Score.mujun)
-            .where(Score.run_id == final.id, Score.enterprise_id == enterprise_id)
-        ).first()
+        row = enterprise_score(session, run_id=final.id, enterprise_id=enterprise_id,
+                               columns=(Score.subsidy, Score.tier, Score.rank, Score.mujun))
         if row is not None:
             subsidy = {"year": final.year, "amount": float(row.subsidy or 0), "tier": row.tier or "",
                        "rank": row.rank, "mujun": row.mujun or ""}

@@ -350,6 +350,7 @@ def score(model: ScoringModel, inputs: pd.DataFrame) -> pd.DataFrame:
     veto_bits = np.zeros(n, dtype=np.int64)
     per_stage = np.empty(n)  # scratch: a per-stage parameter spread over the rows
     pcols: dict[str, np.ndarray] = {}
+    not_missing: dict[str, np.ndarray] = {}  # code → rows scored by a special case (pass 1), not missing
 
     def spread(values: list[float]) -> np.ndarray:
         np.take(np.asarray(values, dtype=np.float64), st, out=per_stage)
@@ -364,17 +365,23 @@ def score(model: ScoringModel, inputs: pd.DataFrame) -> pd.DataFrame:
         f = fcols["f_" + ind.code]
         if isinstance(r, BandsRule):
             _bands_into(r.bands, r.direction, v, f)
+            special = None  # rows a special case scores even when the value itself is missing
             if r.alternative is not None:
                 a = r.alternative
                 num, den = col(a.numerator), col(a.denominator)
-                use = np.flatnonzero((col(a.field) < a.below) & (den > 0) & ~np.isnan(num))
+                special = (col(a.field) < a.below) & (den > 0) & ~np.isnan(num)
+                use = np.flatnonzero(special)
                 if len(use):
                     alt = np.empty(len(use))
                     _bands_into(a.bands, "higher", num[use] / den[use] * a.scale, alt)
                     f[use] = alt
             if r.zero_base is not None:
                 z = r.zero_base
-                f[(col(z.field) == 0) & (col(z.current) > 0)] = z.f
+                zero = (col(z.field) == 0) & (col(z.current) > 0)
+                f[zero] = z.f
+                special = zero if special is None else special | zero
+            if special is not None:
+                not_missing[ind.code] = special
             if r.cap_below is not None:
                 c = r.cap_below
                 capped = col(c.field) < c.below
@@ -408,12 +415,8 @@ def score(model: ScoringModel, inputs: pd.DataFrame) -> pd.DataFrame:
             np.multiply(f, spread([ind.points[s] for s in stage_codes]), out=pts)
             if ind.rule.type in NUMERIC_RULES:
                 miss = np.isnan(col(ind.code))
-                r = ind.rule
-                if isinstance(r, BandsRule) and r.alternative is not None:
-                    a = r.alternative
-                    miss &= ~((col(a.field) < a.below) & (col(a.denominator) > 0) & ~np.isnan(col(a.numerator)))
-                if isinstance(r, BandsRule) and r.zero_base is not None:
-                    miss &= ~((col(r.zero_base.field) == 0) & (col(r.zero_base.current) > 0))
+                if ind.code in not_missing:
+                    miss &= ~not_missing[ind.code]
                 missing_bits[miss] |= 1 << core_inds.index(ind)
         else:
             np.multiply(f, float(ind.max_points or 0.0), out=pts)

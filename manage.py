@@ -140,6 +140,7 @@ def _add_seed_demo(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 @command("seed-demo", _add_seed_demo)
 def cmd_seed_demo(args: argparse.Namespace) -> int:
+    from core.workflows import SCORE_RUN
     from db.seed import is_empty, seed_demo
 
     with _session() as session:
@@ -153,7 +154,7 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
           f"导入批次 {summary.batches} 个，填报 {summary.submissions} 份（待审核 {summary.pending_submissions} 份），"
           f"账户 {summary.users} 个，用时 {summary.seconds:.1f} 秒")
     for year, run_id in summary.runs.items():
-        state = {"final": "已定稿", "notice": "公示中"}.get(summary.run_states.get(year, ""), "")
+        state = SCORE_RUN.labels.get(summary.run_states.get(year, ""), "")
         print(f"  {year} 年度积分批次 #{run_id} {state}")
     if summary.runs:
         print(f"  积分计算用时 {summary.run_seconds:.1f} 秒")

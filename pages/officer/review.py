@@ -4,16 +4,17 @@ from datetime import date, timedelta
 
 import streamlit as st
 
+from core.workflows import SUBMISSION
 from db.session import session_scope
 from services import review
 from services.errors import ServiceError
-from ui.formats import day, file_size
+from ui.formats import day, file_size, submission_state
 from ui.guards import require_role
 
 actor = require_role("officer", "admin")
 
 FLASH = "review_flash"
-STATE_CHOICES = {"submitted": "待审核", "returned": "已退回", "approved": "已通过"}
+STATE_CHOICES = {s: SUBMISSION.labels[s] for s in ("submitted", "returned", "approved")}
 
 st.title("填报审核")
 if FLASH in st.session_state:
@@ -73,7 +74,7 @@ with session_scope() as session:
 sub = detail.submission
 
 st.subheader(f"{detail.enterprise_name}（{detail.credit_code}）· {sub.year} 年度")
-st.caption(f"状态：{STATE_CHOICES.get(sub.state, sub.state)} · 提交：{day(sub.submitted_at)} · 版本 {sub.version}"
+st.caption(f"状态：{submission_state(sub.state)} · 提交：{day(sub.submitted_at)} · 版本 {sub.version}"
            + (f" · 上次理由：{sub.reason}" if sub.reason else ""))
 
 items = detail.items.rename(columns={"code": "代码", "name": "指标", "unit": "单位", "value": "本次填报",

@@ -5,8 +5,7 @@ import streamlit as st
 
 from db.session import session_scope
 from services.public import public_overview, published_model
-
-STATE_LABELS = {"notice": "公示中", "final": "已定稿"}
+from ui.formats import run_state
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -31,7 +30,7 @@ if overview is None:
     st.info("暂无已发布的积分结果。积分计算完成并进入公示后，将在此展示。")
     st.stop()
 
-state = STATE_LABELS.get(overview.state, overview.state)
+state = run_state(overview.state)
 if overview.state == "notice" and overview.notice_end:
     st.warning(f"{overview.year} 年度积分结果**公示中**，公示期 {overview.notice_start} 至 {overview.notice_end}。")
 else:

@@ -4,8 +4,7 @@ import streamlit as st
 
 from db.session import session_scope
 from services.public import latest_published_run, public_lists, published_model, published_years
-
-STATE_LABELS = {"notice": "公示中", "final": "已定稿"}
+from ui.formats import run_state
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -58,4 +57,4 @@ for tab, code in zip(tabs, stage_order, strict=True):
                 hide_index=True,
                 width="stretch",
             )
-st.caption(f"计算批次 #{run['id']} · {STATE_LABELS.get(run['state'], run['state'])}")
+st.caption(f"计算批次 #{run['id']} · {run_state(run['state'])}")

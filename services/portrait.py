@@ -250,13 +250,6 @@ def get_portrait(session: Session, *, actor: Actor, enterprise_id: int, year: in
     )
 
 
-def enterprise_of(actor: Actor) -> int:
-    """The actor's own enterprise id (enterprise users), for pages that act on "my" enterprise."""
-    if actor.enterprise_id is None:
-        raise NotFound("当前账户没有关联企业。")
-    return actor.enterprise_id
-
-
 # ------------------------------------------------------------------ what-if
 def _own_values(session: Session, enterprise_id: int, year: int) -> dict[str, Any]:
     """Current values of one enterprise for ``year`` (base fields included) — one small query."""

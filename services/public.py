@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
-from sqlalchemy import func
 from sqlmodel import Session, select
 
 from core.scoring_model import ScoringModel, load_model
@@ -114,8 +113,3 @@ def public_lists(session: Session, *, run_id: int) -> pd.DataFrame:
         .order_by(Score.stage, Score.rank)
     ).all()
     return pd.DataFrame(rows, columns=["stage", "rank", "tier", "total", "name", "credit_code", "mujun"])
-
-
-def count_published_runs(session: Session) -> int:
-    return session.exec(select(func.count()).select_from(ScoreRun).where(
-        ScoreRun.state.in_(PUBLISHED_STATES))).one()

@@ -287,12 +287,3 @@ def list_attachments(session: Session, *, actor: Actor, submission_id: int) -> l
         .where(Attachment.submission_id == submission.id).order_by(Attachment.id)
     ).all()
     return [AttachmentInfo(*row) for row in rows]
-
-
-def attachment_content(session: Session, *, actor: Actor, attachment_id: int) -> tuple[str, str, bytes]:
-    """(file name, content type, bytes) of one evidence file, for download."""
-    attachment = session.get(Attachment, attachment_id)
-    if attachment is None:
-        raise NotFound("附件不存在。")
-    require_enterprise_access(actor, attachment.enterprise_id)
-    return attachment.file_name, attachment.content_type, attachment.content

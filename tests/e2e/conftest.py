@@ -1,7 +1,7 @@
 """Browser tests: a real Streamlit server on a seeded SQLite file, driven by Playwright in Debian's Chromium.
 
-* ``app_server`` — one server per test session (base URL), on a free port, against a fresh database
-  seeded with a small demo (``E2E_ENTERPRISES`` enterprises, default 300).
+* ``e2e_database_url`` — a fresh database seeded with a small demo (``E2E_ENTERPRISES``, default 300);
+* ``app_server`` — one server per test session (base URL), on a free port, against that database.
 * ``browser`` — Chromium launched from ``/usr/bin/chromium`` (never a Playwright-downloaded build).
 * ``new_page(width, height)`` — a fresh context (own cookies) and page; ``page`` is one at 1280×800.
 * :func:`wait_settled` — the cookie component causes a second script run about a second after load, so
@@ -59,24 +59,32 @@ def _manage(env: dict[str, str], *args: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def app_server(tmp_path_factory: pytest.TempPathFactory, browser) -> Iterator[str]:  # noqa: ANN001
-    """Base URL of a running app on a freshly seeded database, warmed up by one visit.
+def e2e_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A freshly migrated and seeded SQLite demo (``E2E_ENTERPRISES`` enterprises, default 300)."""
+    db_path = tmp_path_factory.mktemp("e2e") / "e2e.db"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db_path}"}
+    _manage(env, "init-db")
+    _manage(env, "seed-demo", "--enterprises", os.environ.get("E2E_ENTERPRISES", "300"))
+    return env["DATABASE_URL"]
+
+
+@pytest.fixture(scope="session")
+def app_server(e2e_database_url: str, browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # noqa: ANN001
+    """Base URL of a running app on the seeded e2e database, warmed up by one visit.
 
     The first session after a server start is special in Streamlit 1.67: while its cold first run is
     still importing, the browser shows a spurious "Page not found" dialog over the right page. One visit
     before the tests keeps them about the app, not about that start-up race.
     """
-    db_path = tmp_path_factory.mktemp("e2e") / "e2e.db"
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{db_path}",
+        "DATABASE_URL": e2e_database_url,
         "COOKIE_KEY": "e2e-only-cookie-key-3f9a1c7e5b2d4a6f8e0c1b3d5f7a9c2e",
         "APP_ENV": "test",
     }
-    _manage(env, "init-db")
-    _manage(env, "seed-demo", "--enterprises", os.environ.get("E2E_ENTERPRISES", "300"))
+    log_path = tmp_path_factory.mktemp("e2e-log") / "streamlit.log"
     port = _free_port()
-    log = open(db_path.with_suffix(".log"), "w")  # noqa: SIM115 - closed after the server stops
+    log = open(log_path, "w")  # noqa: SIM115 - closed after the server stops
     server = subprocess.Popen(
         [
             sys.executable, "-m", "streamlit", "run", "Home.py",
@@ -97,7 +105,7 @@ def app_server(tmp_path_factory: pytest.TempPathFactory, browser) -> Iterator[st
         if server.poll() is not None or time.monotonic() > deadline:
             server.kill()
             log.close()
-            raise RuntimeError(f"Streamlit did not start: {db_path.with_suffix('.log').read_text()[-2000:]}")
+            raise RuntimeError(f"Streamlit did not start: {log_path.read_text()[-2000:]}")
         time.sleep(0.3)
     warm_up = browser.new_context()
     page = warm_up.new_page()

@@ -8,7 +8,6 @@ objection; the officer rejects it with a reason; ent4 sees the answer.
 from __future__ import annotations
 
 import io
-import os
 import re
 from pathlib import Path
 
@@ -21,18 +20,13 @@ from tests.e2e.conftest import goto, login, screenshot, wait_settled
 
 
 @pytest.fixture(scope="module")
-def demo_facts(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """Credit codes of the demo (the seed is deterministic): reseed a private copy and read them."""
+def demo_facts(e2e_database_url: str) -> dict:
+    """Credit codes the flow needs, read from the server's database before the flow changes anything."""
     from db.models import Enterprise, User
-    from db.schema import init_db
-    from db.seed import seed_demo
     from db.session import make_engine
 
-    path = tmp_path_factory.mktemp("facts") / "facts.db"
-    engine = make_engine(f"sqlite:///{path}")
-    init_db(engine)
+    engine = make_engine(e2e_database_url)
     with Session(engine) as session:
-        seed_demo(session, enterprises=int(os.environ.get("E2E_ENTERPRISES", "300")))
         ent4 = session.execute(select(User.enterprise_id).where(User.username == "ent4")).scalar_one()
         ent4_code = session.get(Enterprise, ent4).credit_code
         codes = session.execute(select(Enterprise.credit_code).where(Enterprise.id != ent4)

@@ -14,8 +14,10 @@ import json
 import numpy as np
 import pandas as pd
 
-_CHARSET = np.array(list("0123456789ABCDEFGHJKLMNPQRTUWXY"))
-_WEIGHTS = np.array([1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28])
+from core.credit_code import CHARSET, WEIGHTS
+
+_CHARSET = np.array(list(CHARSET))
+_WEIGHTS = np.array(WEIGHTS)
 
 
 def make_credit_codes(n: int, rng: np.random.Generator) -> np.ndarray:

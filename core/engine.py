@@ -281,7 +281,8 @@ def _percentile_task(v: np.ndarray, idx: np.ndarray | None, out: np.ndarray) -> 
     out[target] = f_sorted
 
 
-def _stage_index(model: ScoringModel, revenue: np.ndarray) -> np.ndarray:
+def stage_index(model: ScoringModel, revenue: np.ndarray) -> np.ndarray:
+    """Stage position per value of the stage indicator; missing or below the first bound → 0."""
     lows = np.array([s.min_revenue for s in model.stages])
     st = np.searchsorted(lows, revenue, side="right") - 1
     st[np.isnan(revenue) | (st < 0)] = 0  # missing (or below the first bound) → first stage
@@ -320,7 +321,7 @@ def score(model: ScoringModel, inputs: pd.DataFrame) -> pd.DataFrame:
             a = arrays[name] = X[name].to_numpy(dtype=np.float64)
         return a
 
-    st = _stage_index(model, col(model.stage_indicator))
+    st = stage_index(model, col(model.stage_indicator))
     groups = [np.flatnonzero(st == k) for k in range(S)]
 
     # Percentile rules are the expensive part (sorts): start them on worker threads and compute the

@@ -55,14 +55,8 @@ def stage_of(model: ScoringModel, revenue: Any) -> str:
     try:
         value = float(revenue)
     except (TypeError, ValueError):
-        return model.stages[0].code
-    if math.isnan(value):
-        return model.stages[0].code
-    code = model.stages[0].code
-    for stage in model.stages:
-        if value >= stage.min_revenue:
-            code = stage.code
-    return code
+        value = math.nan
+    return model.stage_codes[int(engine.stage_index(model, np.array([value]))[0])]
 
 
 def _rederive(model: ScoringModel, row: dict[str, Any]) -> dict[str, Any]:

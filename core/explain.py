@@ -175,7 +175,7 @@ def _next_band(rule: BandsRule, value: float) -> tuple[float, float] | None:
 
 
 def max_points(ind: Indicator, stage: str) -> float:
-    return ind.max_for(stage) if ind.cls != "veto" else 0.0
+    return ind.max_for(stage)
 
 
 def percentile_f(distribution: np.ndarray, value: float) -> float:
@@ -213,7 +213,7 @@ def explain_indicator(model: ScoringModel, stage: str, state: IndicatorState) ->
     """One sentence: value, band/position, points / maximum, and what the next step would bring."""
     ind = model.indicator(state.code)
     rule = ind.rule
-    top = max_points(ind, stage)
+    top = ind.max_for(stage)
     value = state.value
     head = f"{ind.name} {fmt_value(value, ind.unit)}"
     if ind.cls == "veto":
@@ -264,7 +264,7 @@ def improvement(model: ScoringModel, stage: str, state: IndicatorState) -> Move 
     """The smallest realistic improvement of one indicator and the points it adds (before the bonus cap)."""
     ind = model.indicator(state.code)
     rule = ind.rule
-    top = max_points(ind, stage)
+    top = ind.max_for(stage)
     if top <= 0 or ind.cls == "veto":
         return None
     if ind.cls == "deduction":

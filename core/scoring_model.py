@@ -188,6 +188,8 @@ class Indicator(_Base):
 
     def max_for(self, stage: str) -> float:
         """Maximum points in `stage` (core: points[stage]; auxiliary: max_points; veto: 0)."""
+        if self.cls == "veto":
+            return 0.0
         if self.points is not None:
             return float(self.points[stage])
         return float(self.max_points or 0.0)

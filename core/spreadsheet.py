@@ -456,6 +456,7 @@ def parse_number_series(s: pd.Series) -> tuple[pd.Series, pd.Series]:
 # ---------------------------------------------------------------------------------------------------
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_CHARS = "".join(_FORMULA_START)
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 
@@ -567,7 +568,7 @@ def _writer_for(ws: Any, s: pd.Series, formats: dict[str, Any]):
         if t is str:
             if v:
                 # quote_prefix keeps a formula-like text a text even after the user edits the cell.
-                ws.write_string(r, c, v, quoted if v[0] in "=+-@\t\r" else None)
+                ws.write_string(r, c, v, quoted if v[0] in _FORMULA_CHARS else None)
         elif v is None or v is pd.NA or v is pd.NaT:
             return
         elif t is bool or t is np.bool_:

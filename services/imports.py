@@ -21,7 +21,7 @@ from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from core import importing
-from core.scoring_model import ScoringModel, load_model
+from core.scoring_model import ScoringModel
 from core.spreadsheet import (
     DEFAULT_MAX_BYTES,
     SpreadsheetError,
@@ -36,6 +36,7 @@ from db.models import Enterprise, ImportBatch, IndicatorValue, utcnow
 from services import audit
 from services.actor import Actor, require_staff
 from services.errors import Conflict, NotFound, ValidationFailed
+from services.model_versions import current_model
 
 MAX_BYTES = DEFAULT_MAX_BYTES
 INSERT_CHUNK = 50_000
@@ -78,12 +79,7 @@ class ImportReport:
 
 def _model(session: Session) -> ScoringModel:
     """The model whose columns the templates carry: the active published version, else the shipped one."""
-    from services import model_versions
-
-    try:
-        return model_versions.get_model(session, model_versions.active_model_version(session).id)
-    except NotFound:
-        return load_model()
+    return current_model(session)
 
 
 def _check_department(department: str) -> None:

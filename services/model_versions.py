@@ -30,6 +30,14 @@ def active_model_version(session: Session) -> ModelVersion:
     return version
 
 
+def current_model(session: Session) -> ScoringModel:
+    """The active published model (parsed once, see :func:`get_model`), else the shipped default."""
+    try:
+        return get_model(session, active_model_version(session).id)
+    except NotFound:
+        return load_model()
+
+
 def ensure_default_model(session: Session, *, actor: Actor | None = None) -> ModelVersion:
     """The active model version; inserts the shipped TOML model as published when none is (idempotent)."""
     existing = session.exec(select(ModelVersion).where(ModelVersion.state == "published")).first()

@@ -12,9 +12,10 @@ from datetime import date
 import pandas as pd
 from sqlmodel import Session, select
 
-from core.scoring_model import ScoringModel, load_model
+from core.scoring_model import ScoringModel
 from db.models import Enterprise, ModelVersion, Score, ScoreRun
 from db.queries import PUBLISHED_STATES, latest_run
+from services.model_versions import current_model
 
 
 @dataclass(frozen=True)
@@ -34,13 +35,8 @@ class PublicOverview:
 
 
 def published_model(session: Session) -> ScoringModel:
-    """The newest published model version, or the shipped default when the database has none."""
-    from services.model_versions import get_model  # late import: keeps this module light for pages
-
-    version = session.exec(
-        select(ModelVersion).where(ModelVersion.state == "published").order_by(ModelVersion.id.desc())
-    ).first()
-    return get_model(session, version.id) if version else load_model()
+    """The active published model version, or the shipped default when the database has none."""
+    return current_model(session)
 
 
 def latest_published_run(session: Session, *, year: int | None = None) -> ScoreRun | None:

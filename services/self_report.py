@@ -16,13 +16,12 @@ from sqlmodel import Session
 
 from core import evidence as evidence_rules
 from core import self_report_rules as rules
-from core.scoring_model import ScoringModel, load_model, parse_model
+from core.scoring_model import ScoringModel
 from core.workflows import SUBMISSION, TransitionError, transition
 from db.models import (
     SELF_REPORT_SOURCE,
     Attachment,
     IndicatorValue,
-    ModelVersion,
     ScoreRun,
     ServiceItem,
     Submission,
@@ -31,6 +30,7 @@ from db.models import (
 from services.actor import Actor, require_enterprise_access
 from services.audit import record
 from services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from services.model_versions import current_model
 
 EDITABLE_STATES = ("draft", "returned")
 
@@ -52,11 +52,8 @@ def _require_owner(actor: Actor, enterprise_id: int) -> None:
 
 
 def active_model(session: Session) -> ScoringModel:
-    """The newest published model version (the default TOML when none is stored yet)."""
-    version = session.execute(
-        select(ModelVersion).where(ModelVersion.state == "published").order_by(ModelVersion.id.desc()).limit(1)
-    ).scalars().first()
-    return parse_model(version.definition) if version is not None else load_model()
+    """The active published model version (the default TOML when none is stored yet)."""
+    return current_model(session)
 
 
 def current_year(session: Session) -> int:

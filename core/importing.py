@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from core import credit_code as cc
+from core.engine import stage_index
 from core.scoring_model import FlagRule, ItemsRule, ScoringModel, TierRule
 from core.spreadsheet import ROW_COLUMN, header_key, parse_number_series
 
@@ -242,13 +243,10 @@ def _report(rows: pd.Series, column: str, values: pd.Series, problem: Any, fix: 
 
 def stage_series(model: ScoringModel, revenue: pd.Series) -> pd.Series:
     """Stage code per value of the stage indicator (``""`` where missing)."""
-    stages = sorted(model.stages, key=lambda s: s.min_revenue)
-    mins = np.array([s.min_revenue for s in stages], dtype=float)
     v = revenue.to_numpy(dtype=float, na_value=np.nan)
-    pos = np.searchsorted(mins, v, side="right") - 1
-    codes = np.array([s.code for s in stages] + [""], dtype=object)
-    pos = np.where(np.isnan(v) | (pos < 0), len(stages), pos)
-    return pd.Series(codes[pos], index=revenue.index)
+    codes = np.array(model.stage_codes, dtype=object)[stage_index(model, v)]
+    codes[np.isnan(v) | (v < model.stages[0].min_revenue)] = ""  # the engine puts these in the first stage
+    return pd.Series(codes, index=revenue.index)
 
 
 def _signed_log(x: np.ndarray) -> np.ndarray:

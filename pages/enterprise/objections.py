@@ -7,6 +7,7 @@ from services.errors import ServiceError
 from services.objections import file_objection, list_objections
 from services.portrait import latest_published_run, model_for_run
 from ui import formats
+from ui.flash import show_flash
 from ui.guards import require_role
 
 actor = require_role("enterprise")
@@ -34,9 +35,7 @@ def _file() -> None:
 
 
 st.title("异议")
-message = st.session_state.pop(MSG, None)
-if message:
-    (st.error if message[0] == "error" else st.success)(message[1])
+show_flash(MSG)
 
 if run is None or run.state != "notice":
     st.info("当前没有处于公示期的积分结果。积分公示期间，您可以在此对本企业的积分或某项指标提出异议。")

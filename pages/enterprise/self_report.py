@@ -8,6 +8,7 @@ from services import self_report as service
 from services.errors import ServiceError
 from services.service_requests import catalogue
 from ui import formats
+from ui.flash import show_flash
 from ui.guards import require_role
 
 actor = require_role("enterprise")
@@ -65,11 +66,9 @@ elif submission.state == "approved":
 else:
     st.caption(f"状态：{state_label}。填写后可先保存草稿，确认无误再提交审核。")
 
-message = st.session_state.pop(MSG, None)
+message = show_flash(MSG)
 if message:
-    kind, text, problems = message
-    (st.error if kind == "error" else st.success)(text)
-    for problem in problems[1:]:
+    for problem in message[2][1:]:
         st.caption(f"· {problem['problem']}")
 
 

@@ -6,6 +6,7 @@ from db.session import session_scope
 from services.errors import ServiceError
 from services.service_requests import list_requests, policy_view, request_service
 from ui import formats
+from ui.flash import show_flash
 from ui.guards import require_role
 
 actor = require_role("enterprise")
@@ -29,9 +30,7 @@ with session_scope() as session:
     requests = list_requests(session, actor=actor, enterprise_id=enterprise_id)
 
 st.title("政策与服务")
-message = st.session_state.pop(MSG, None)
-if message:
-    (st.error if message[0] == "error" else st.success)(message[1])
+show_flash(MSG)
 if view.note:
     st.info(view.note)
 

@@ -8,6 +8,7 @@ from core.importing import ALL_DEPARTMENTS, DEPARTMENTS
 from db.session import session_scope
 from services import imports
 from services.errors import Conflict, ServiceError
+from ui.flash import show_flash
 from ui.guards import require_role
 
 actor = require_role("officer", "admin")
@@ -17,9 +18,7 @@ FLASH = "import_flash"
 DEPTS = [*DEPARTMENTS, ALL_DEPARTMENTS]
 
 st.title("数据导入")
-if FLASH in st.session_state:
-    kind, text = st.session_state.pop(FLASH)
-    getattr(st, kind)(text)
+show_flash(FLASH)
 
 tab_import, tab_template, tab_history = st.tabs(["导入数据", "下载模板", "导入记录"])
 

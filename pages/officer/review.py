@@ -8,6 +8,7 @@ from core.workflows import SUBMISSION
 from db.session import session_scope
 from services import review
 from services.errors import ServiceError
+from ui.flash import show_flash
 from ui.formats import day, file_size, submission_state
 from ui.guards import require_role
 
@@ -17,9 +18,7 @@ FLASH = "review_flash"
 STATE_CHOICES = {s: SUBMISSION.labels[s] for s in ("submitted", "returned", "approved")}
 
 st.title("填报审核")
-if FLASH in st.session_state:
-    kind, text = st.session_state.pop(FLASH)
-    getattr(st, kind)(text)
+show_flash(FLASH)
 
 with session_scope() as session:
     options = review.filter_options(session, actor=actor)

@@ -8,6 +8,7 @@ import streamlit as st
 from db.session import session_scope
 from services import objections, run_diff, runs
 from services.errors import ServiceError
+from ui.flash import show_flash
 from ui.formats import day, run_state
 from ui.guards import require_role
 
@@ -15,9 +16,7 @@ actor = require_role("officer", "admin")
 
 FLASH = "runs_flash"
 st.title("积分计算与公示")
-if FLASH in st.session_state:
-    kind, text = st.session_state.pop(FLASH)
-    getattr(st, kind)(text)
+show_flash(FLASH)
 
 
 def _done(kind: str, text: str) -> None:

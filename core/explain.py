@@ -375,6 +375,11 @@ def cheapest_moves(
 
 
 # ------------------------------------------------------------------ lists
+def list_size(share: float, n: int) -> int:
+    """How many of ``n`` ranked enterprises a cumulative list share covers: ⌈share·n⌉, at least one."""
+    return max(1, math.ceil(share * n - 1e-9))
+
+
 def gap_to_next_list(
     model: ScoringModel, *, total: float, tier: str, ranked_totals: np.ndarray, veto: bool = False
 ) -> Gap | None:
@@ -396,7 +401,7 @@ def gap_to_next_list(
     n = len(ranked_totals)
     if n == 0:
         return None
-    cut = min(n, max(1, math.ceil(target.share * n - 1e-9)))
+    cut = min(n, list_size(target.share, n))
     cutoff = float(ranked_totals[cut - 1])
     needed = max(0.0, round(cutoff - total, 2)) + 0.01
     return Gap(target.code, target.name, cutoff, round(needed, 2), cut)

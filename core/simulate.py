@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from core import engine
-from core.explain import is_missing
+from core.explain import is_missing, list_size
 from core.scoring_model import PercentileRule, ScoringModel
 
 
@@ -97,7 +97,7 @@ def estimate_rank(model: ScoringModel, total: float, other_totals: np.ndarray) -
     n = len(others) + 1
     tier = ""
     for t in model.tiers:  # cumulative shares, best list first
-        if rank <= max(1, math.ceil(t.share * n - 1e-9)):
+        if rank <= list_size(t.share, n):
             tier = t.code
             break
     return rank, n, tier

@@ -326,8 +326,7 @@ def commit_import(session: Session, *, actor: Actor, data: bytes, batch_id: int 
             problems=_records(v.errors),
         )
     if dup is not None and not confirm_duplicate:
-        when = dup["committed_at"].strftime("%Y-%m-%d %H:%M") if dup["committed_at"] else ""
-        raise Conflict(f"同一文件已于 {when} 导入过（批次 #{dup['batch_id']}，{dup['file_name']}）；"
+        raise Conflict(f"同一文件已于 {display_time(dup['committed_at'])} 导入过（批次 #{dup['batch_id']}，{dup['file_name']}）；"
                        "如确需重复导入，请确认后再提交")
     t0 = time.perf_counter()
     rows = v.values.copy()

@@ -25,6 +25,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from core import importing
+from core.timefmt import BEIJING
 from core.workflows import SUBMISSION, TransitionError, transition
 from db.models import (
     SELF_REPORT_SOURCE,
@@ -126,9 +127,8 @@ def list_reviews(
 
 
 def _day_start(d: date) -> datetime:
-    from datetime import UTC
-
-    return datetime.combine(d, time.min, tzinfo=UTC)
+    """Midnight of a Beijing-time day: the days officers pick are the days the queue shows (core.timefmt)."""
+    return datetime.combine(d, time.min, tzinfo=BEIJING)
 
 
 def _stages(session: Session, model: Any, frame: pd.DataFrame) -> pd.Series:

@@ -11,6 +11,10 @@ from core.workflows import OBJECTION, SCORE_RUN, SUBMISSION
 
 TIER_LABELS = {"领跑": "创新领跑榜", "竞跑": "创新竞跑榜", "进取": "创新进取榜", "": "未上榜"}
 
+# Column headings of score-run tables (services.run_diff.list_runs columns).
+RUN_COLUMNS = {"id": "批次", "year": "年度", "state": "状态", "enterprise_count": "企业数", "notice_start": "公示开始",
+               "notice_end": "公示结束", "supersedes_id": "替代批次", "created_by": "计算人", "created_at": "计算时间"}
+
 
 def num(x: Any, digits: int = 2) -> str:
     """1,234.57 · — for missing."""

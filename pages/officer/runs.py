@@ -9,7 +9,7 @@ from db.session import session_scope
 from services import objections, run_diff, runs
 from services.errors import ServiceError
 from ui.flash import show_flash
-from ui.formats import day, run_state
+from ui.formats import RUN_COLUMNS, day, run_state
 from ui.guards import require_role
 
 actor = require_role("officer", "admin")
@@ -65,10 +65,7 @@ with tab_runs:
     view["created_at"] = view["created_at"].map(day)
     view["supersedes_id"] = [f"#{int(v)}" if pd.notna(v) else "" for v in view["supersedes_id"]]
     view = view.astype(object).where(view.notna(), "")
-    st.dataframe(view.rename(columns={"id": "批次", "year": "年度", "state": "状态", "enterprise_count": "企业数",
-                                      "notice_start": "公示开始", "notice_end": "公示结束", "supersedes_id": "替代批次",
-                                      "created_by": "计算人", "created_at": "计算时间"}),
-                 hide_index=True, width="stretch")
+    st.dataframe(view.rename(columns=RUN_COLUMNS), hide_index=True, width="stretch")
 
     ids = all_runs["id"].tolist()
     # No state in the label: Streamlit keeps a selected option's old text while the option list is

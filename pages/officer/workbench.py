@@ -8,7 +8,7 @@ import streamlit as st
 
 from db.session import session_scope
 from services import imports, objections, review, run_diff
-from ui.formats import day, run_state
+from ui.formats import RUN_COLUMNS, day, run_state
 from ui.guards import require_role
 
 actor = require_role("officer", "admin")
@@ -84,6 +84,4 @@ if not runs.empty:
     view = runs[["id", "year", "state", "enterprise_count", "notice_start", "notice_end", "created_at"]].copy()
     view["state"] = view["state"].map(run_state)
     view["created_at"] = view["created_at"].map(day)
-    st.dataframe(view.rename(columns={"id": "批次", "year": "年度", "state": "状态", "enterprise_count": "企业数",
-                                      "notice_start": "公示开始", "notice_end": "公示结束", "created_at": "计算时间"}),
-                 hide_index=True, width="stretch")
+    st.dataframe(view.rename(columns=RUN_COLUMNS), hide_index=True, width="stretch")

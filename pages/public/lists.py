@@ -8,10 +8,15 @@ from ui.formats import run_state
 
 
 @st.cache_data(ttl=60, show_spinner=False)
-def _load(year: int | None):
+def _years() -> list[int]:
+    with session_scope() as session:
+        return published_years(session)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _load(year: int):
     with session_scope() as session:
         model = published_model(session)
-        years = published_years(session)
         run = latest_published_run(session, year=year)
         lists = public_lists(session, run_id=run.id) if run else None
         run_info = (
@@ -19,17 +24,17 @@ def _load(year: int | None):
             if run
             else None
         )
-        return model.to_dict(), years, run_info, lists
+        return model.to_dict(), run_info, lists
 
 
 st.title("积分榜单")
-_, years, _, _ = _load(None)
+years = _years()
 if not years:
     st.info("暂无已发布的榜单。")
     st.stop()
 
 year = st.selectbox("年度", years, index=0, format_func=lambda y: f"{y} 年度")
-model_dict, _, run, lists = _load(year)
+model_dict, run, lists = _load(year)
 stage_names = {s["code"]: s["name"] for s in model_dict["stages"]}
 tier_names = {t["code"]: t["name"] for t in model_dict["tiers"]}
 

@@ -40,9 +40,10 @@ def current_model(session: Session) -> ScoringModel:
 
 def ensure_default_model(session: Session, *, actor: Actor | None = None) -> ModelVersion:
     """The active model version; inserts the shipped TOML model as published when none is (idempotent)."""
-    existing = session.exec(select(ModelVersion).where(ModelVersion.state == "published")).first()
-    if existing is not None:
+    try:
         return active_model_version(session)
+    except NotFound:
+        pass
     actor = actor or Actor.system()
     model = load_model()
     version = session.exec(select(ModelVersion).where(ModelVersion.version == model.version)).first()

@@ -45,7 +45,7 @@ from db.queries import current_values, latest_run, scores_frame
 from services.actor import Actor, require_staff
 from services.audit import record
 from services.errors import Conflict, NotFound, ValidationFailed
-from services.model_versions import active_model_version, ensure_default_model, get_model
+from services.model_versions import ensure_default_model, get_model
 
 Progress = Callable[[float, str], None]
 LAST_TIMINGS: dict[str, float] = {}
@@ -174,12 +174,7 @@ def _needed_codes(model: ScoringModel) -> tuple[list[str], list[str]]:
 
 
 def _resolve_version(session: Session, model_version_id: int | None) -> int:
-    if model_version_id is not None:
-        return model_version_id
-    try:
-        return active_model_version(session).id
-    except NotFound:
-        return ensure_default_model(session).id
+    return model_version_id if model_version_id is not None else ensure_default_model(session).id
 
 
 def compute_run(

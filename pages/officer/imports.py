@@ -13,7 +13,7 @@ from ui.guards import require_role
 
 actor = require_role("officer", "admin")
 
-DRY = "import_dry_run"  # {"report": ImportReport, "data": bytes}
+DRY = "import_dry_run"  # {"report": ImportReport, "data": bytes, "csv": the report as csv bytes}
 FLASH = "import_flash"
 DEPTS = [*DEPARTMENTS, ALL_DEPARTMENTS]
 
@@ -44,7 +44,8 @@ with tab_import:
             with session_scope() as session:
                 report = imports.dry_run_import(session, actor=actor, department=department, year=int(year),
                                                 file_name=upload.name, data=data)
-            st.session_state[DRY] = {"report": report, "data": data}
+                csv = imports.report_csv(imports.get_batch(session, actor=actor, batch_id=report.batch_id))
+            st.session_state[DRY] = {"report": report, "data": data, "csv": csv}
         except ServiceError as exc:
             st.session_state.pop(DRY, None)
             st.error(str(exc))
@@ -66,10 +67,7 @@ with tab_import:
         if report.flags:
             st.warning(f"{report.flagged_count} 个数值明显偏离同阶段常见范围，将导入并标记待核实。")
             st.dataframe(report.flags_frame(), hide_index=True, width="stretch", key="flags_table")
-        with session_scope() as session:
-            batch = imports.get_batch(session, actor=actor, batch_id=report.batch_id)
-            csv = imports.report_csv(batch)
-        st.download_button("下载问题报告（csv）", csv, file_name=f"导入报告_{report.batch_id}.csv", mime="text/csv",
+        st.download_button("下载问题报告（csv）", dry["csv"], file_name=f"导入报告_{report.batch_id}.csv", mime="text/csv",
                            key="report_download")
         if report.ok:
             confirm = True

@@ -33,6 +33,7 @@ from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
 from core.credit_code import make_code
+from core.engine import stage_index
 from core.scoring_model import (
     FlagRule,
     Indicator,
@@ -893,15 +894,8 @@ def _value_row(enterprise_id: int, year: int, code: str, num: Any, text: Any, so
 
 
 def _stage_of(model: ScoringModel, revenue: np.ndarray) -> np.ndarray:
-    """Stage code per enterprise from the stage indicator (missing → the first stage, as the model says)."""
-    rev = np.asarray(revenue, dtype=float)
-    out = np.full(len(rev), model.stages[0].code, dtype=object)
-    for st in model.stages:
-        m = rev >= st.min_revenue
-        if st.max_revenue is not None:
-            m &= rev < st.max_revenue
-        out[m] = st.code
-    return out
+    """Stage code per enterprise from the stage indicator, as the engine assigns it (missing → first stage)."""
+    return np.array(model.stage_codes, dtype=object)[stage_index(model, np.asarray(revenue, dtype=float))]
 
 
 def _seed_services(session: Session) -> int:

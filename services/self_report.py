@@ -22,11 +22,11 @@ from db.models import (
     SELF_REPORT_SOURCE,
     Attachment,
     IndicatorValue,
-    ScoreRun,
     ServiceItem,
     Submission,
     utcnow,
 )
+from db.queries import PUBLISHED_STATES, latest_run
 from services.actor import Actor, require_enterprise_access
 from services.audit import record
 from services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -62,10 +62,7 @@ def current_year(session: Session) -> int:
     latest = session.execute(select(func.max(IndicatorValue.year))).scalar()
     if latest is None:
         return utcnow().year - 1
-    published = session.execute(
-        select(func.count()).select_from(ScoreRun)
-        .where(ScoreRun.year == latest, ScoreRun.state.in_(("notice", "final")))  # type: ignore[attr-defined]
-    ).scalar_one()
+    published = latest_run(session, states=PUBLISHED_STATES, year=int(latest)) is not None
     return int(latest) + 1 if published else int(latest)
 
 

@@ -40,7 +40,6 @@ MIN_PRODUCTION_KEY_LENGTH = 32
 
 _PENDING_COOKIE = "_auth_pending_cookie"
 _LOGIN_ERROR = "_auth_login_error"
-_AUTH_KEYS = ("name", "username", "authentication_status", "email", "roles")
 
 
 class ConfigError(RuntimeError):
@@ -186,8 +185,3 @@ def forced_change_pages() -> list[st.Page]:
     """While a one-time password is in use, the only page is 修改密码."""
     return [st.Page("pages/common/account.py", title="修改密码", icon=":material/key:",
                     url_path="account", default=True)]
-
-
-def logout_keys() -> tuple[str, ...]:
-    """The authenticator's session keys (tests set them to simulate a login)."""
-    return _AUTH_KEYS

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from core.timefmt import display_time
-from core.workflows import OBJECTION, SCORE_RUN, SUBMISSION
+from core.workflows import SCORE_RUN, SUBMISSION
 
 TIER_LABELS = {"领跑": "创新领跑榜", "竞跑": "创新竞跑榜", "进取": "创新进取榜", "": "未上榜"}
 
@@ -25,13 +25,6 @@ def num(x: Any, digits: int = 2) -> str:
 
 def points(x: Any) -> str:
     return num(x, 2)
-
-
-def pct(x: Any, digits: int = 1) -> str:
-    """A percentage already in percent units (12.5 → 12.5%)."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "—"
-    return f"{float(x):.{digits}f}%"
 
 
 def signed(x: Any, digits: int = 2) -> str:
@@ -55,10 +48,6 @@ def submission_state(state: str) -> str:
 
 def run_state(state: str) -> str:
     return SCORE_RUN.labels.get(state, state)
-
-
-def objection_state(state: str) -> str:
-    return OBJECTION.labels.get(state, state)
 
 
 def file_size(n: int) -> str:

@@ -119,12 +119,15 @@ def _row_parts(session: Session, year: int, codes: list[str] | None, *, text_onl
     values = np.where(np.not_equal(texts, None), texts, nums)  # object
     parts = []
     has_text = np.not_equal(texts, None)
-    for code in dict.fromkeys(code_col):
-        mask = codes_arr == code
-        if has_text[mask].any():
-            parts.append((code, sources[mask], ids[mask], values[mask]))
+    # Group rows by code with one factorize and one stable sort (a boolean mask per code compares every
+    # row once per code: seconds at ~3M rows); rows keep their order within a code.
+    code_index, code_names = pd.factorize(codes_arr)
+    order = np.argsort(code_index, kind="stable")
+    for code, rows_of in zip(code_names, np.split(order, np.cumsum(np.bincount(code_index))[:-1]), strict=True):
+        if has_text[rows_of].any():
+            parts.append((code, sources[rows_of], ids[rows_of], values[rows_of]))
         else:  # numbers only: a float64 column, like the SQLite path gives
-            parts.append((code, sources[mask], ids[mask], np.array(nums[mask], dtype=np.float64)))
+            parts.append((code, sources[rows_of], ids[rows_of], np.array(nums[rows_of], dtype=np.float64)))
     return parts
 
 

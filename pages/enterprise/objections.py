@@ -5,7 +5,8 @@ import streamlit as st
 from db.session import session_scope
 from services.errors import ServiceError
 from services.objections import file_objection, list_objections
-from services.portrait import latest_published_run, model_for_run
+from services.portrait import model_for_run
+from services.public import latest_published_run
 from ui import formats
 from ui.flash import show_flash
 from ui.guards import require_role

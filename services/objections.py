@@ -17,6 +17,7 @@ from sqlmodel import Session
 from core import evidence
 from core.workflows import OBJECTION, TransitionError, transition
 from db.models import Attachment, Enterprise, Objection, Score, ScoreRun, utcnow
+from db.queries import enterprise_score
 from services import audit
 from services.actor import Actor, require_enterprise_access, require_staff
 from services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -56,9 +57,7 @@ def file_objection(
         window = (f"（公示期 {run.notice_start:%Y-%m-%d} 至 {run.notice_end:%Y-%m-%d}）"
                   if run.notice_start and run.notice_end else "")
         raise Conflict(f"该批次当前不在公示期内，不能提出异议{window}。")
-    in_run = session.execute(select(func.count()).select_from(Score).where(
-        Score.run_id == run_id, Score.enterprise_id == enterprise_id)).scalar_one()
-    if not in_run:
+    if enterprise_score(session, run_id=run_id, enterprise_id=enterprise_id, columns=(Score.id,)) is None:
         raise ValidationFailed("本企业不在该批次的评价名单中。")
     if indicator_code:
         model = get_model(session, run.model_version_id)

@@ -235,6 +235,7 @@ def get_portrait(session: Session, *, actor: Actor, enterprise_id: int, year: in
             previous = {"year": prev_run.year, "total": float(prev_row.total), "rank": prev_row.rank,
                         "tier": prev_row.tier or "", "stage": prev_row.stage}
 
+    model_codes = set(model.codes)
     return Portrait(
         enterprise_id=enterprise_id, enterprise_name=enterprise.name, credit_code=enterprise.credit_code,
         year=run.year, run_id=run.id, run_state=run.state, notice_start=run.notice_start,
@@ -246,7 +247,7 @@ def get_portrait(session: Session, *, actor: Actor, enterprise_id: int, year: in
         tier=tier, tier_name=explain.list_name(model, tier), subsidy=float(row.subsidy or 0.0),
         mujun=row.mujun or "", missing_count=int(row.missing_count or 0), indicators=indicators, radar=radar,
         explanations=explanations, gap=gap, moves=moves, previous=previous, states=states,
-        extras={k: _breakdown_value(v) for k, v in breakdown.items() if k not in set(model.codes)},
+        extras={k: _breakdown_value(v) for k, v in breakdown.items() if k not in model_codes},
     )
 
 

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from core.scoring_model import ScoringModel
 from db.models import Enterprise, ModelVersion, Score, ScoreRun
 from db.queries import PUBLISHED_STATES, latest_run
-from services.model_versions import current_model
+from services.model_versions import current_model, get_model
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def public_overview(session: Session, *, year: int | None = None) -> PublicOverv
     if run is None:
         return None
     model_row = session.get(ModelVersion, run.model_version_id)
-    model = published_model(session)
+    model = get_model(session, run.model_version_id)  # the stages and lists the run was computed with
     rows = session.exec(
         select(Score.stage, Score.tier, Score.veto, Score.rank, Score.total, Score.subsidy).where(
             Score.run_id == run.id

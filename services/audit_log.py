@@ -16,7 +16,7 @@ from sqlmodel import Session
 from core.spreadsheet import write_csv, write_xlsx
 from core.timefmt import BEIJING, display_time
 from db.models import AuditEvent
-from services.actor import Actor, require_role
+from services.actor import Actor, require_staff
 
 COLUMNS = ["id", "at", "actor", "actor_role", "action", "entity", "entity_id", "before", "after", "reason"]
 LABELS = {"id": "编号", "at": "时间", "actor": "操作人", "actor_role": "角色", "action": "操作", "entity": "对象",
@@ -44,7 +44,7 @@ def query_events(
 ) -> pd.DataFrame:
     """Events, newest first. ``action`` matches a prefix (``submission`` finds every submission action);
     ``text`` searches the reason (case-insensitive)."""
-    require_role(actor, "officer", "admin")
+    require_staff(actor)
     stmt = select(*(getattr(AuditEvent, c) for c in COLUMNS)).order_by(AuditEvent.id.desc()).limit(limit)
     if date_from:
         stmt = stmt.where(AuditEvent.at >= _start(date_from))
@@ -65,7 +65,7 @@ def query_events(
 
 def distinct_values(session: Session, *, actor: Actor) -> dict[str, list[str]]:
     """Filter choices: actions and entities that occur."""
-    require_role(actor, "officer", "admin")
+    require_staff(actor)
     actions = session.execute(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).scalars().all()
     entities = session.execute(select(AuditEvent.entity).distinct().order_by(AuditEvent.entity)).scalars().all()
     return {"action": list(actions), "entity": list(entities)}

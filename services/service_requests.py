@@ -19,13 +19,11 @@ REQUEST_STATE_LABELS = {"open": "待受理", "accepted": "已受理", "done": "�
 def catalogue(session: Session, *, actor: Actor) -> list[tuple[str, str]]:
     """Active service items as (code, name), for pickers (any logged-in actor)."""
     del actor  # the catalogue is not confidential
-    rows = session.execute(
-        select(ServiceItem.code, ServiceItem.name).where(ServiceItem.active.is_(True)).order_by(ServiceItem.id)  # type: ignore[attr-defined]
-    ).all()
-    return [(code, name) for code, name in rows]
+    return [(item.code, item.name) for item in catalogue_items(session)]
 
 
 def catalogue_items(session: Session) -> list[ServiceItem]:
+    """Active service items, in catalogue order."""
     return list(session.execute(
         select(ServiceItem).where(ServiceItem.active.is_(True)).order_by(ServiceItem.id)  # type: ignore[attr-defined]
     ).scalars())

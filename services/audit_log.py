@@ -7,14 +7,14 @@ it too (triggers from the initial migration).
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 import pandas as pd
 from sqlalchemy import select
 from sqlmodel import Session
 
 from core.spreadsheet import write_csv, write_xlsx
-from core.timefmt import BEIJING, display_time
+from core.timefmt import day_start, display_time
 from db.models import AuditEvent
 from services.actor import Actor, require_staff
 
@@ -23,10 +23,6 @@ LABELS = {"id": "编号", "at": "时间", "actor": "操作人", "actor_role": "�
           "entity_id": "对象编号", "before": "变更前", "after": "变更后", "reason": "理由"}
 MAX_ROWS = 50_000
 
-
-def _start(d: date) -> datetime:
-    """Midnight of a Beijing-time day (the days officers pick are the days they see in the table)."""
-    return datetime.combine(d, time.min, tzinfo=BEIJING)
 
 
 def query_events(
@@ -47,9 +43,9 @@ def query_events(
     require_staff(actor)
     stmt = select(*(getattr(AuditEvent, c) for c in COLUMNS)).order_by(AuditEvent.id.desc()).limit(limit)
     if date_from:
-        stmt = stmt.where(AuditEvent.at >= _start(date_from))
+        stmt = stmt.where(AuditEvent.at >= day_start(date_from))
     if date_to:
-        stmt = stmt.where(AuditEvent.at < _start(date_to + timedelta(days=1)))
+        stmt = stmt.where(AuditEvent.at < day_start(date_to + timedelta(days=1)))
     if actor_name:
         stmt = stmt.where(AuditEvent.actor == actor_name.strip().lower())
     if action:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -25,7 +25,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from core import importing
-from core.timefmt import BEIJING
+from core.timefmt import day_start
 from core.workflows import SUBMISSION, TransitionError, transition
 from db.models import (
     SELF_REPORT_SOURCE,
@@ -104,9 +104,9 @@ def list_reviews(
     if carrier_id is not None:
         stmt = stmt.where(Enterprise.carrier_id == carrier_id)
     if submitted_from is not None:
-        stmt = stmt.where(Submission.submitted_at >= _day_start(submitted_from))
+        stmt = stmt.where(Submission.submitted_at >= day_start(submitted_from))
     if submitted_to is not None:
-        stmt = stmt.where(Submission.submitted_at < _day_start(submitted_to + timedelta(days=1)))
+        stmt = stmt.where(Submission.submitted_at < day_start(submitted_to + timedelta(days=1)))
     if search and search.strip():
         term = f"%{search.strip().upper()}%"
         stmt = stmt.where(Enterprise.name.ilike(f"%{search.strip()}%") | Enterprise.credit_code.like(term))
@@ -125,10 +125,6 @@ def list_reviews(
         frame = frame[frame["stage"] == stage]
     return frame.reset_index(drop=True)
 
-
-def _day_start(d: date) -> datetime:
-    """Midnight of a Beijing-time day: the days officers pick are the days the queue shows (core.timefmt)."""
-    return datetime.combine(d, time.min, tzinfo=BEIJING)
 
 
 def _stages(session: Session, model: Any, frame: pd.DataFrame) -> pd.Series:

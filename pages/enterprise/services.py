@@ -78,7 +78,8 @@ if held:
 if len(requests):
     st.subheader("我的服务申请")
     st.dataframe(
-        requests[["service_name", "note", "state_label", "answer", "created_at"]], hide_index=True, width="stretch",
+        requests[["service_name", "note", "state_label", "answer", "created_at"]]
+        .assign(created_at=requests["created_at"].map(formats.day)), hide_index=True, width="stretch",
         column_config={"service_name": "服务", "note": "需求说明", "state_label": "状态", "answer": "答复",
-                       "created_at": st.column_config.DatetimeColumn("申请时间", format="YYYY-MM-DD HH:mm")},
+                       "created_at": "申请时间"},
     )

@@ -6,7 +6,7 @@ China has no daylight saving, so a fixed UTC+8 offset is exact and needs no time
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 BEIJING = timezone(timedelta(hours=8), "北京时间")
@@ -31,7 +31,3 @@ def display_time(value: Any, *, seconds: bool = False) -> str:
         return value.strftime("%Y-%m-%d")
     return str(value)
 
-
-def day_start(d: date) -> datetime:
-    """Midnight of a Beijing-time day, as an aware datetime (filters by the days people see)."""
-    return datetime.combine(d, time.min, tzinfo=BEIJING)

@@ -14,15 +14,18 @@ Shapes follow design.md's "Data" section. A few conventions hold everywhere:
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from core import clock
+
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """The application clock's now (aware UTC): see core.clock."""
+    return clock.now()
 
 
 ROLES = ("enterprise", "officer", "admin")

@@ -13,8 +13,9 @@ import pandas as pd
 from sqlalchemy import select
 from sqlmodel import Session
 
+from core.clock import day_start
 from core.spreadsheet import write_csv, write_xlsx
-from core.timefmt import day_start, display_time
+from core.timefmt import display_time
 from db.models import AuditEvent
 from services.actor import Actor, require_staff
 

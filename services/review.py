@@ -25,7 +25,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from core import importing
-from core.timefmt import day_start
+from core.clock import day_start
 from core.workflows import SUBMISSION, TransitionError, transition
 from db.models import (
     SELF_REPORT_SOURCE,

@@ -1,0 +1,70 @@
+"""The one clock: "now" is an aware UTC datetime, "today" is the Beijing calendar day.
+
+Servers run on UTC while every day people see is a Beijing day (UTC+8): from 16:00 to 24:00 UTC the
+server's ``date.today()`` is yesterday in Wenzhou. So nothing in the application asks the operating
+system for the date or time except this module (a test greps for it), and tests set the clock with
+:func:`frozen`. A whole process tree (a Streamlit server included) is set with Debian's ``faketime``.
+
+Day rules, defined once here: a day range ``[start, end]`` covers ``day_start(start)`` up to but not
+including ``day_start(end + 1)``; a notice window closes at 24:00 Beijing time on its end day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, time, timedelta
+
+from core.timefmt import BEIJING
+
+_frozen: datetime | None = None
+
+
+def now() -> datetime:
+    """The current instant, timezone-aware UTC."""
+    if _frozen is not None:
+        return _frozen
+    return datetime.now(UTC)
+
+
+def today() -> date:
+    """Today's date in Beijing, whatever the server's time zone."""
+    return now().astimezone(BEIJING).date()
+
+
+def this_year() -> int:
+    """The Beijing calendar year of today."""
+    return today().year
+
+
+def evaluation_year() -> int:
+    """The default evaluation (and reporting) year: the last complete calendar year."""
+    return this_year() - 1
+
+
+def day_start(day: date) -> datetime:
+    """00:00 Beijing time of ``day``, as an aware datetime."""
+    return datetime.combine(day, time.min, tzinfo=BEIJING)
+
+
+def day_end(day: date) -> datetime:
+    """24:00 Beijing time of ``day`` (exclusive upper bound: the next day's 00:00)."""
+    return day_start(day + timedelta(days=1))
+
+
+def in_days(at: datetime, start: date, end: date) -> bool:
+    """Whether the instant ``at`` falls on a Beijing day from ``start`` to ``end`` inclusive."""
+    return day_start(start) <= at < day_end(end)
+
+
+@contextmanager
+def frozen(at: datetime) -> Iterator[datetime]:
+    """Set the clock to ``at`` (aware) for the duration of a ``with`` block (tests)."""
+    global _frozen
+    if at.tzinfo is None:
+        raise ValueError("frozen() needs an aware datetime")
+    previous, _frozen = _frozen, at.astimezone(UTC)
+    try:
+        yield _frozen
+    finally:
+        _frozen = previous

@@ -416,11 +416,12 @@ def _add_publish(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def cmd_publish(args: argparse.Namespace) -> int:
     from datetime import date, timedelta
 
+    from core import clock
     from services.actor import Actor
     from services.runs import publish_run
 
     try:
-        start = date.fromisoformat(args.start) if args.start else date.today()
+        start = date.fromisoformat(args.start) if args.start else clock.today()
     except ValueError:
         raise CommandError(f"开始日期格式应为 YYYY-MM-DD（收到“{args.start}”）") from None
     end = start + timedelta(days=args.days - 1)

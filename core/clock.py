@@ -52,6 +52,35 @@ def day_end(day: date) -> datetime:
     return day_start(day + timedelta(days=1))
 
 
+def beijing_day(at: datetime) -> date:
+    """The Beijing calendar day of an aware instant (naive values are taken as UTC, as stored)."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(BEIJING).date()
+
+
+def recent_days(days: int) -> tuple[date, date]:
+    """The default filter range: the ``days`` days before today up to today inclusive."""
+    end = today()
+    return end - timedelta(days=days), end
+
+
+def range_problem(start: date | None, end: date | None) -> str | None:
+    """A Chinese message when a chosen day range cannot be used as it stands, else None."""
+    if start is None or end is None:
+        return "请选择开始和结束两个日期（只选了一天时，再点一次同一天即可）。"
+    if end < start:
+        return f"结束日期 {end:%Y-%m-%d} 早于开始日期 {start:%Y-%m-%d}，请重新选择。"
+    return None
+
+
+def range_note(start: date, end: date) -> str | None:
+    """A Chinese note when a valid range spans several calendar years (results mix years)."""
+    if end.year > start.year:
+        return f"所选日期跨 {end.year - start.year + 1} 个年度（{start.year}–{end.year}），结果包含各年度的记录。"
+    return None
+
+
 def in_days(at: datetime, start: date, end: date) -> bool:
     """Whether the instant ``at`` falls on a Beijing day from ``start`` to ``end`` inclusive."""
     return day_start(start) <= at < day_end(end)

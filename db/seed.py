@@ -32,6 +32,7 @@ import numpy as np
 from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
+from core import clock
 from core.credit_code import make_code
 from core.engine import stage_index
 from core.scoring_model import (
@@ -772,7 +773,7 @@ def seed_demo(
             reviewer: str | None = "officer1" if i % 2 else "officer2"
             if y == last and i in not_approved_last:
                 state = "submitted" if i in pending else "returned"
-                submitted_at = _dt(date.today() - timedelta(days=1 + (i % 5)))
+                submitted_at = _dt(clock.today() - timedelta(days=1 + (i % 5)))
                 reviewed_at = None
                 reviewer = None
                 if state == "returned":
@@ -849,7 +850,7 @@ def seed_demo(
     summary.service_items = _seed_services(session)
     summary.users = _seed_users(session, [ent_ids[i] for i in user_ents], [names[i] for i in user_ents])
     session.execute(insert(AuditEvent), [{
-        "at": datetime.now(UTC), "actor": SEED_ACTOR, "actor_role": "system", "action": "seed_demo",
+        "at": clock.now(), "actor": SEED_ACTOR, "actor_role": "system", "action": "seed_demo",
         "entity": "database", "entity_id": None, "before": None,
         "after": {"enterprises": n, "seed": seed, "values": summary.values}, "reason": "演示数据",
     }])
@@ -910,7 +911,7 @@ def _seed_users(session: Session, enterprise_ids: list[int], enterprise_names: l
     # One bcrypt hash for the shared demo password: hashing costs ~0.2 s each and a salt per account
     # buys nothing when everybody's password is printed in the README.
     hashed = bcrypt.hashpw(DEMO_PASSWORD.encode(), bcrypt.gensalt()).decode()
-    now = datetime.now(UTC)
+    now = clock.now()
     staff = [("admin", "系统管理员", "admin"), ("officer1", "王晓东（区科技局）", "officer"),
              ("officer2", "李静（区科技局）", "officer")]
     rows = [{"username": u, "display_name": d, "role": r, "enterprise_id": None} for u, d, r in staff]
@@ -945,7 +946,7 @@ def _seed_runs(session: Session, summary: SeedSummary) -> None:
     summary.runs[first] = run.id
     summary.run_states[first] = "final"
     run2 = compute_run(session, actor=actor, year=last, model_version_id=version.id)
-    today = date.today()
+    today = clock.today()
     publish_run(session, actor=actor, run_id=run2.id, notice_start=today, notice_end=today + timedelta(days=7))
     summary.runs[last] = run2.id
     summary.run_states[last] = "notice"

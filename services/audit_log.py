@@ -7,13 +7,13 @@ it too (triggers from the initial migration).
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date
 
 import pandas as pd
 from sqlalchemy import select
 from sqlmodel import Session
 
-from core.clock import day_start
+from core import clock
 from core.spreadsheet import write_csv, write_xlsx
 from core.timefmt import display_time
 from db.models import AuditEvent
@@ -23,6 +23,7 @@ COLUMNS = ["id", "at", "actor", "actor_role", "action", "entity", "entity_id", "
 LABELS = {"id": "编号", "at": "时间", "actor": "操作人", "actor_role": "角色", "action": "操作", "entity": "对象",
           "entity_id": "对象编号", "before": "变更前", "after": "变更后", "reason": "理由"}
 MAX_ROWS = 50_000
+DEFAULT_DAYS = 30  # the page opens on the last 30 days, today included
 
 
 
@@ -44,9 +45,9 @@ def query_events(
     require_staff(actor)
     stmt = select(*(getattr(AuditEvent, c) for c in COLUMNS)).order_by(AuditEvent.id.desc()).limit(limit)
     if date_from:
-        stmt = stmt.where(AuditEvent.at >= day_start(date_from))
+        stmt = stmt.where(AuditEvent.at >= clock.day_start(date_from))
     if date_to:
-        stmt = stmt.where(AuditEvent.at < day_start(date_to + timedelta(days=1)))
+        stmt = stmt.where(AuditEvent.at < clock.day_end(date_to))
     if actor_name:
         stmt = stmt.where(AuditEvent.actor == actor_name.strip().lower())
     if action:

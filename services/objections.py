@@ -8,13 +8,13 @@ run, which supersedes the one in 公示 (``services.runs.publish_run``).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import datetime
 
 import pandas as pd
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
-from core import evidence
+from core import clock, evidence
 from core.workflows import OBJECTION, TransitionError, transition
 from db.models import Attachment, Enterprise, Objection, Score, ScoreRun, utcnow
 from db.queries import enterprise_score
@@ -26,8 +26,19 @@ from services.model_versions import get_model
 MAX_ATTACHMENTS = 5
 
 
-def _today() -> date:
-    return date.today()
+def window_open(run: ScoreRun, *, at: datetime | None = None) -> bool:
+    """Whether objections are accepted for ``run`` at ``at`` (default now): in 公示, from 00:00 Beijing time
+    of the start day until 24:00 of the end day."""
+    return bool(run.state == "notice" and run.notice_start and run.notice_end
+                and clock.in_days(at or clock.now(), run.notice_start, run.notice_end))
+
+
+def window_text(run: ScoreRun) -> str:
+    """``公示期 2026-12-01 至 2026-12-07，截至 2026-12-07 24:00（北京时间）`` — the window as the notice states it."""
+    if not (run.notice_start and run.notice_end):
+        return ""
+    return (f"公示期 {run.notice_start:%Y-%m-%d} 至 {run.notice_end:%Y-%m-%d}，"
+            f"截至 {run.notice_end:%Y-%m-%d} 24:00（北京时间）")
 
 
 def file_objection(
@@ -39,7 +50,7 @@ def file_objection(
     indicator_code: str | None,
     reason: str,
     attachments: list[tuple[str, bytes]] | tuple = (),
-    today: date | None = None,
+    at: datetime | None = None,
 ) -> Objection:
     """File an objection for one's own enterprise while the run is in 公示."""
     if actor.role == "enterprise":
@@ -51,12 +62,9 @@ def file_objection(
     run = session.get(ScoreRun, run_id)
     if run is None:
         raise NotFound(f"积分计算批次 {run_id} 不存在。")
-    today = today or _today()
-    if run.state != "notice" or not (run.notice_start and run.notice_end
-                                      and run.notice_start <= today <= run.notice_end):
-        window = (f"（公示期 {run.notice_start:%Y-%m-%d} 至 {run.notice_end:%Y-%m-%d}）"
-                  if run.notice_start and run.notice_end else "")
-        raise Conflict(f"该批次当前不在公示期内，不能提出异议{window}。")
+    if not window_open(run, at=at):
+        window = window_text(run)
+        raise Conflict(f"该批次当前不在公示期内，不能提出异议。{window}" + ("。" if window else ""))
     if enterprise_score(session, run_id=run_id, enterprise_id=enterprise_id, columns=(Score.id,)) is None:
         raise ValidationFailed("本企业不在该批次的评价名单中。")
     if indicator_code:

@@ -24,8 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from core import importing
-from core.clock import day_start
+from core import clock, importing
 from core.workflows import SUBMISSION, TransitionError, transition
 from db.models import (
     SELF_REPORT_SOURCE,
@@ -104,9 +103,9 @@ def list_reviews(
     if carrier_id is not None:
         stmt = stmt.where(Enterprise.carrier_id == carrier_id)
     if submitted_from is not None:
-        stmt = stmt.where(Submission.submitted_at >= day_start(submitted_from))
+        stmt = stmt.where(Submission.submitted_at >= clock.day_start(submitted_from))
     if submitted_to is not None:
-        stmt = stmt.where(Submission.submitted_at < day_start(submitted_to + timedelta(days=1)))
+        stmt = stmt.where(Submission.submitted_at < clock.day_end(submitted_to))
     if search and search.strip():
         term = f"%{search.strip().upper()}%"
         stmt = stmt.where(Enterprise.name.ilike(f"%{search.strip()}%") | Enterprise.credit_code.like(term))
@@ -353,12 +352,28 @@ def bulk_approve(session: Session, *, actor: Actor, items: list[tuple[int, int]]
     return result
 
 
-def pending_count(session: Session, *, actor: Actor) -> int:
+QUEUE_DAYS = 365  # the default queue shows a year of submissions, and never hides one still waiting
+
+
+def default_filters(session: Session, *, actor: Actor) -> dict[str, Any]:
+    """The queue's default filters: waiting reports, submitted from a year ago (or the oldest one still
+    waiting, if older) up to today inclusive, in Beijing days. 工作台 counts with the same filters."""
     require_staff(actor)
     from sqlalchemy import func
 
-    return session.execute(select(func.count()).select_from(Submission).where(Submission.state == "submitted")
-                           ).scalar_one()
+    today = clock.today()
+    oldest = session.execute(select(func.min(Submission.submitted_at))
+                             .where(Submission.state == "submitted")).scalar()
+    start = today - timedelta(days=QUEUE_DAYS)
+    if oldest is not None:
+        oldest_day = clock.beijing_day(oldest)
+        start = min(start, oldest_day)
+    return {"states": ("submitted",), "submitted_from": start, "submitted_to": today}
+
+
+def pending_queue(session: Session, *, actor: Actor) -> pd.DataFrame:
+    """The default review queue, exactly as 填报审核 opens it (工作台's count is its length)."""
+    return list_reviews(session, actor=actor, **default_filters(session, actor=actor))
 
 
 def filter_options(session: Session, *, actor: Actor) -> dict[str, Any]:

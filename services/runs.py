@@ -51,6 +51,7 @@ Progress = Callable[[float, str], None]
 LAST_TIMINGS: dict[str, float] = {}
 
 # Columns compared by verify_run (besides each indicator's points).
+NOTICE_DAYS = 7  # the default 公示 window: seven Beijing days, first and last included
 RESULT_COLUMNS = ["stage", "technology", "growth", "core", "bonus", "deduction", "total", "veto", "rank",
                   "percentile", "tier", "subsidy", "mujun", "missing_count"]  # fmt: skip
 _NUMERIC_RESULTS = {"technology", "growth", "core", "bonus", "deduction", "total", "percentile", "subsidy"}

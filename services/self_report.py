@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from core import clock
 from core import evidence as evidence_rules
 from core import self_report_rules as rules
 from core.scoring_model import ScoringModel
@@ -61,7 +62,7 @@ def current_year(session: Session) -> int:
     scores are published (公示 or final)."""
     latest = session.execute(select(func.max(IndicatorValue.year))).scalar()
     if latest is None:
-        return utcnow().year - 1
+        return clock.evaluation_year()
     published = latest_run(session, states=PUBLISHED_STATES, year=int(latest)) is not None
     return int(latest) + 1 if published else int(latest)
 

@@ -1,11 +1,11 @@
 """审计日志 — filter the append-only audit trail and export it (admin and officers)."""
 
-from datetime import date, timedelta
-
 import streamlit as st
 
+from core import clock
 from db.session import session_scope
 from services import audit_log
+from ui.filters import day_range
 from ui.guards import require_role
 
 actor = require_role("officer", "admin")
@@ -16,7 +16,7 @@ with session_scope() as session:
 
 with st.container(border=True):
     c1, c2, c3, c4 = st.columns(4)
-    dates = c1.date_input("日期", value=(date.today() - timedelta(days=30), date.today()), format="YYYY-MM-DD")
+    dates = day_range(c1, "日期", default=clock.recent_days(audit_log.DEFAULT_DAYS), key="audit_dates")
     action = c2.selectbox("操作", [None, *choices["action"]], format_func=lambda a: "全部" if a is None else a)
     entity = c3.selectbox("对象", [None, *choices["entity"]], format_func=lambda a: "全部" if a is None else a)
     who = c4.text_input("操作人（用户名）", max_chars=64)
@@ -24,13 +24,18 @@ with st.container(border=True):
     entity_id = c5.text_input("对象编号", max_chars=50)
     text = c6.text_input("理由包含", max_chars=100)
 
-date_from, date_to = (dates if isinstance(dates, tuple) and len(dates) == 2 else (None, None))
+if dates is None:
+    st.stop()
+date_from, date_to = dates
 filters = {"date_from": date_from, "date_to": date_to, "action": action, "entity": entity,
            "actor_name": who or None, "entity_id": entity_id or None, "text": text or None}
 with session_scope() as session:
     events = audit_log.query_events(session, actor=actor, **filters)
 st.caption(f"共 {len(events)} 条（最多显示 {audit_log.MAX_ROWS} 条）。审计日志只能追加，任何人都不能修改或删除。")
-st.dataframe(audit_log.display_frame(events), hide_index=True, width="stretch")
+if events.empty:
+    st.info(f"{date_from:%Y-%m-%d} 至 {date_to:%Y-%m-%d} 没有符合条件的审计记录。")
+else:
+    st.dataframe(audit_log.display_frame(events), hide_index=True, width="stretch")
 
 e1, e2 = st.columns(2)
 if e1.button("准备导出", key="audit_export"):

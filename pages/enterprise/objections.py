@@ -4,7 +4,7 @@ import streamlit as st
 
 from db.session import session_scope
 from services.errors import ServiceError
-from services.objections import file_objection, list_objections
+from services.objections import file_objection, list_objections, window_open, window_text
 from services.portrait import model_for_run
 from services.public import latest_published_run
 from ui import formats
@@ -40,8 +40,10 @@ show_flash(MSG)
 
 if run is None or run.state != "notice":
     st.info("当前没有处于公示期的积分结果。积分公示期间，您可以在此对本企业的积分或某项指标提出异议。")
+elif not window_open(run):
+    st.info(f"{run.year} 年度积分{window_text(run)}。当前不在公示期内，不能提出异议。")
 else:
-    st.markdown(f"{run.year} 年度积分公示期：**{formats.day(run.notice_start)} 至 {formats.day(run.notice_end)}**。"
+    st.markdown(f"{run.year} 年度积分{window_text(run)}。"
                 "如对本企业的积分或某项指标数据有异议，请说明理由并附证明材料。")
     options = [""] + [i.code for i in model.indicators]
     names = {i.code: f"{i.code} {i.name}" for i in model.indicators}

@@ -1,9 +1,9 @@
 """数据导入 — department templates, dry run with a per-row report, all-or-nothing commit, history."""
 
-from datetime import date
 
 import streamlit as st
 
+from core import clock
 from core.importing import ALL_DEPARTMENTS, DEPARTMENTS
 from db.session import session_scope
 from services import imports
@@ -34,7 +34,7 @@ with tab_template:
 with tab_import:
     c1, c2 = st.columns(2)
     department = c1.selectbox("部门", DEPTS, key="import_department")
-    year = c2.number_input("数据年度", min_value=2000, max_value=2100, value=date.today().year - 1, step=1,
+    year = c2.number_input("数据年度", min_value=2000, max_value=2100, value=clock.evaluation_year(), step=1,
                            key="import_year")
     upload = st.file_uploader("上传文件（xlsx、xls、csv；UTF-8 或 GBK；不超过 50 MB）", type=["xlsx", "xls", "csv"],
                               key="import_file")

@@ -1,13 +1,12 @@
 """填报审核 — filter the queue, open a report (items, evidence, diff), approve / return, bulk approve."""
 
-from datetime import date, timedelta
-
 import streamlit as st
 
 from core.workflows import SUBMISSION
 from db.session import session_scope
 from services import review
 from services.errors import ServiceError
+from ui.filters import day_range
 from ui.flash import show_flash
 from ui.formats import day, file_size, submission_state
 from ui.guards import require_role
@@ -22,19 +21,24 @@ show_flash(FLASH)
 
 with session_scope() as session:
     options = review.filter_options(session, actor=actor)
+    defaults = review.default_filters(session, actor=actor)
 
 with st.container(border=True):
     f1, f2, f3, f4, f5 = st.columns([2, 1, 1, 2, 2])
-    states = f1.multiselect("状态", list(STATE_CHOICES), default=["submitted"], format_func=STATE_CHOICES.get)
+    states = f1.multiselect("状态", list(STATE_CHOICES), default=list(defaults["states"]),
+                            format_func=STATE_CHOICES.get)
     year = f2.selectbox("年度", [None, *options["years"]], format_func=lambda y: "全部" if y is None else str(y))
     stage = f3.selectbox("阶段", [None, *options["stages"]],
                          format_func=lambda s: "全部" if s is None else options["stages"][s])
     carrier = f4.selectbox("载体", [None, *options["carriers"]],
                            format_func=lambda c: "全部" if c is None else options["carriers"][c])
-    dates = f5.date_input("提交日期", value=(date.today() - timedelta(days=365), date.today()), format="YYYY-MM-DD")
+    dates = day_range(f5, "提交日期", default=(defaults["submitted_from"], defaults["submitted_to"]),
+                      key="review_dates")
     search = st.text_input("搜索企业（名称或统一社会信用代码）", max_chars=60, key="review_search")
 
-date_from, date_to = (dates if isinstance(dates, tuple) and len(dates) == 2 else (None, None))
+if dates is None:
+    st.stop()
+date_from, date_to = dates
 with session_scope() as session:
     queue = review.list_reviews(session, actor=actor, states=states or None, year=year, stage=stage,
                                 carrier_id=carrier, submitted_from=date_from, submitted_to=date_to,

@@ -1,10 +1,11 @@
 """积分计算与公示 — compute a run, list runs, compare two, start 公示, handle objections, finalise, verify."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pandas as pd
 import streamlit as st
 
+from core import clock
 from db.session import session_scope
 from services import objections, run_diff, runs
 from services.errors import ServiceError
@@ -48,7 +49,7 @@ tab_runs, tab_diff, tab_objections = st.tabs(["计算与批次", "批次对比",
 with tab_runs:
     with st.container(border=True):
         c1, c2, c3 = st.columns([1, 2, 2])
-        year = c1.number_input("评价年度", min_value=2000, max_value=2100, value=date.today().year - 1, step=1,
+        year = c1.number_input("评价年度", min_value=2000, max_value=2100, value=clock.evaluation_year(), step=1,
                                key="compute_year")
         version_id = c2.selectbox("评价模型版本", [None, *versions], key="compute_version",
                                   format_func=lambda v: "当前发布版本" if v is None else versions[v])
@@ -86,8 +87,10 @@ with tab_runs:
         with st.form("publish_form"):
             st.markdown("**开始公示**（同年度公示中的其他批次将被替代）")
             d1, d2 = st.columns(2)
-            start = d1.date_input("公示开始", value=date.today(), format="YYYY-MM-DD")
-            end = d2.date_input("公示结束", value=date.today() + timedelta(days=6), format="YYYY-MM-DD")
+            start = d1.date_input("公示开始", value=clock.today(), format="YYYY-MM-DD")
+            end = d2.date_input("公示结束", value=clock.today() + timedelta(days=runs.NOTICE_DAYS - 1),
+                                format="YYYY-MM-DD")
+            st.caption("公示期含首尾两天，截至结束日 24:00（北京时间）。")
             if st.form_submit_button("开始公示", type="primary"):
                 try:
                     with session_scope() as session:

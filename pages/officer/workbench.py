@@ -1,11 +1,11 @@
 """工作台 — the officer's queues and deadlines: pending reviews, open objections, runs in 公示."""
 
 import contextlib
-from datetime import date
 
 import pandas as pd
 import streamlit as st
 
+from core import clock
 from db.session import session_scope
 from services import imports, objections, review, run_diff
 from ui.formats import RUN_COLUMNS, day, run_state
@@ -16,12 +16,14 @@ actor = require_role("officer", "admin")
 st.title("工作台")
 
 with session_scope() as session:
-    pending = review.pending_count(session, actor=actor)
+    queue = review.pending_queue(session, actor=actor)  # the queue 填报审核 opens on
     open_objections = objections.list_objections(session, actor=actor, states=("open",))
     runs = run_diff.list_runs(session, actor=actor)
     batches = imports.list_batches(session, actor=actor, limit=5)
 
-today = date.today()
+today = clock.today()
+pending = len(queue)
+submitted_today = int((queue["submitted_at"].map(clock.beijing_day) == today).sum()) if pending else 0
 notice = runs[runs["state"] == "notice"] if not runs.empty else pd.DataFrame()
 
 c1, c2, c3, c4 = st.columns(4)
@@ -66,7 +68,7 @@ with left:
 
 with right:
     st.subheader("填报审核")
-    st.write(f"有 **{pending}** 份企业填报等待审核。")
+    st.write(f"有 **{pending}** 份企业填报等待审核（今天新提交 {submitted_today} 份）。")
     _link("pages/officer/review.py", "进入填报审核", ":material/fact_check:")
     st.subheader("最近导入")
     if batches.empty:

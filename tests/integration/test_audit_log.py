@@ -12,7 +12,7 @@ from sqlalchemy.exc import DatabaseError
 from sqlmodel import Session
 
 import services.audit_log as audit_log
-from core.timefmt import BEIJING
+from core import clock
 from db.models import AuditEvent
 from services import audit
 from services.actor import Actor
@@ -38,7 +38,7 @@ def test_filters_and_export(session: Session) -> None:
     assert len(audit_log.query_events(session, actor=OFFICER, actor_name="ADMIN")) == 1
     assert len(audit_log.query_events(session, actor=OFFICER, text="补充")) == 1
     assert len(audit_log.query_events(session, actor=OFFICER, entity="ImportBatch", entity_id=7)) == 1
-    today = datetime.now(BEIJING).date()  # the days officers pick are Beijing days
+    today = clock.today()  # the days officers pick are Beijing days
     assert len(audit_log.query_events(session, actor=OFFICER, date_from=today - timedelta(days=1),
                                       date_to=today)) == 3
     assert len(audit_log.query_events(session, actor=OFFICER, date_to=today - timedelta(days=2))) == 0

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from core import clock
 from db.models import Attachment, AuditEvent, Objection, ScoreRun, User
 from db.seed import seed_demo
 from services import objections, runs
@@ -27,15 +28,16 @@ def seeded(session: Session) -> tuple[Session, ScoreRun, Actor]:
     return session, run, ent
 
 
-def inside(run: ScoreRun) -> date:
-    return run.notice_start
+def inside(run: ScoreRun) -> datetime:
+    """Noon (Beijing) of the notice's first day."""
+    return clock.day_start(run.notice_start) + timedelta(hours=12)
 
 
 def test_enterprise_files_with_evidence_and_officer_rejects(seeded) -> None:
     session, run, ent = seeded
     obj = objections.file_objection(session, actor=ent, run_id=run.id, enterprise_id=ent.enterprise_id,
                                     indicator_code="T04", reason="研发人员数漏报", attachments=[("名单.png", PNG)],
-                                    today=inside(run))
+                                    at=inside(run))
     session.commit()
     assert obj.state == "open"
     att = session.execute(select(Attachment).where(Attachment.objection_id == obj.id)).scalar_one()
@@ -62,23 +64,23 @@ def test_only_own_enterprise_and_only_inside_window(seeded) -> None:
     other = ent.enterprise_id + 1
     with pytest.raises(PermissionDenied):
         objections.file_objection(session, actor=ent, run_id=run.id, enterprise_id=other, indicator_code=None,
-                                  reason="x", today=inside(run))
+                                  reason="x", at=inside(run))
     with pytest.raises(PermissionDenied):
         objections.list_objections(session, actor=ent, enterprise_id=other)
     with pytest.raises(Conflict, match="不在公示期"):
         objections.file_objection(session, actor=ent, run_id=run.id, enterprise_id=ent.enterprise_id,
-                                  indicator_code=None, reason="x", today=run.notice_end + timedelta(days=1))
+                                  indicator_code=None, reason="x", at=clock.day_end(run.notice_end))
     final = session.execute(select(ScoreRun).where(ScoreRun.state == "final")).scalar_one()
     with pytest.raises(Conflict, match="不在公示期"):
         objections.file_objection(session, actor=ent, run_id=final.id, enterprise_id=ent.enterprise_id,
-                                  indicator_code=None, reason="x", today=inside(run))
+                                  indicator_code=None, reason="x", at=inside(run))
     with pytest.raises(ValidationFailed, match="不是有效的"):
         objections.file_objection(session, actor=ent, run_id=run.id, enterprise_id=ent.enterprise_id,
                                   indicator_code=None, reason="x", attachments=[("a.pdf", b"MZ\x90 exe")],
-                                  today=inside(run))
+                                  at=inside(run))
     with pytest.raises(ValidationFailed, match="不在评价模型"):
         objections.file_objection(session, actor=ent, run_id=run.id, enterprise_id=ent.enterprise_id,
-                                  indicator_code="ZZ9", reason="x", today=inside(run))
+                                  indicator_code="ZZ9", reason="x", at=inside(run))
     session.rollback()
     assert session.execute(select(func.count()).select_from(Objection)).scalar_one() == 0
     with pytest.raises(PermissionDenied):
@@ -88,14 +90,14 @@ def test_only_own_enterprise_and_only_inside_window(seeded) -> None:
 def test_uphold_then_recompute_and_publish_supersedes(seeded) -> None:
     session, run, ent = seeded
     obj = objections.file_objection(session, actor=ent, run_id=run.id, enterprise_id=ent.enterprise_id,
-                                    indicator_code=None, reason="营业收入有误", today=inside(run))
+                                    indicator_code=None, reason="营业收入有误", at=inside(run))
     session.commit()
     objections.answer_objection(session, actor=OFFICER, objection_id=obj.id, action="uphold",
                                 answer="经核实采纳，已更正数据并重新计算")
     session.commit()
     new = runs.compute_run(session, actor=OFFICER, year=run.year)
-    runs.publish_run(session, actor=OFFICER, run_id=new.id, notice_start=date.today(),
-                     notice_end=date.today() + timedelta(days=7))
+    runs.publish_run(session, actor=OFFICER, run_id=new.id, notice_start=clock.today(),
+                     notice_end=clock.today() + timedelta(days=7))
     session.refresh(run)
     assert run.state == "superseded" and session.get(ScoreRun, new.id).supersedes_id == run.id
     assert objections.open_count(session, actor=OFFICER) == 0

@@ -1,0 +1,112 @@
+"""Day rules on a UTC server: the evening hours (16:00–24:00 UTC) are already tomorrow in Beijing.
+
+At each instant, on the last day of a notice window: a report submitted "now" is in the default review
+queue (and 工作台 counts it), the default audit view shows the event just written, and objections are
+accepted until 24:00 Beijing time on the end day and refused after it, with the notice's dates.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import insert, select
+from sqlmodel import Session
+
+from core import clock
+from core.credit_code import make_code
+from db.models import Enterprise, ScoreRun, Submission, User, utcnow
+from db.seed import seed_demo
+from services import audit, audit_log, objections, review
+from services.actor import Actor
+from services.errors import Conflict
+
+OFFICER = Actor(username="officer1", role="officer", user_id=2)
+NOTICE_START, NOTICE_END = date(2026, 12, 1), date(2026, 12, 7)
+# UTC instants around the notice's last day (Beijing = UTC+8).
+INSTANTS = ["2026-12-06 23:40", "2026-12-07 00:20", "2026-12-07 15:59", "2026-12-07 16:01", "2026-12-07 23:40"]
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize("at", INSTANTS)
+def test_a_report_submitted_now_is_in_the_default_queue(session: Session, at: str) -> None:
+    with clock.frozen(utc(at)):
+        session.execute(insert(Enterprise), [{"credit_code": make_code("901"), "name": "温州晚班科技有限公司"}])
+        enterprise_id = session.execute(select(Enterprise.id)).scalar_one()
+        now = utcnow()
+        session.execute(insert(Submission), [{"enterprise_id": enterprise_id, "year": 2025, "state": "submitted",
+                                              "items": {"T04": 3}, "version": 1, "submitted_at": now,
+                                              "created_at": now, "updated_at": now}])
+        session.commit()
+        defaults = review.default_filters(session, actor=OFFICER)
+        assert defaults["submitted_to"] == clock.today()
+        queue = review.pending_queue(session, actor=OFFICER)
+        assert list(queue["name"]) == ["温州晚班科技有限公司"]
+        # The page's own call with the same defaults agrees with 工作台's count.
+        assert len(review.list_reviews(session, actor=OFFICER, **defaults)) == len(queue) == 1
+
+
+def test_the_default_queue_never_hides_an_old_waiting_report(session: Session) -> None:
+    with clock.frozen(utc("2024-01-10 12:00")):
+        session.execute(insert(Enterprise), [{"credit_code": make_code("902"), "name": "温州老件科技有限公司"}])
+        enterprise_id = session.execute(select(Enterprise.id)).scalar_one()
+        now = utcnow()
+        session.execute(insert(Submission), [{"enterprise_id": enterprise_id, "year": 2023, "state": "submitted",
+                                              "items": {"T04": 3}, "version": 1, "submitted_at": now,
+                                              "created_at": now, "updated_at": now}])
+        session.commit()
+    with clock.frozen(utc("2026-12-07 23:40")):
+        assert review.default_filters(session, actor=OFFICER)["submitted_from"] == date(2024, 1, 10)
+        assert len(review.pending_queue(session, actor=OFFICER)) == 1
+
+
+@pytest.mark.parametrize("at", INSTANTS)
+def test_the_default_audit_view_shows_the_event_just_written(session: Session, at: str) -> None:
+    with clock.frozen(utc(at)):
+        audit.record(session, actor=OFFICER, action="run.publish", entity="ScoreRun", entity_id=1)
+        session.commit()
+        date_from, date_to = clock.recent_days(audit_log.DEFAULT_DAYS)
+        events = audit_log.query_events(session, actor=OFFICER, date_from=date_from, date_to=date_to)
+        assert list(events["action"]) == ["run.publish"]
+
+
+@pytest.fixture
+def notice_run(session: Session) -> tuple[ScoreRun, Actor]:
+    seed_demo(session, enterprises=40)
+    run = session.execute(select(ScoreRun).where(ScoreRun.state == "notice")).scalar_one()
+    run.notice_start, run.notice_end = NOTICE_START, NOTICE_END
+    session.add(run)
+    session.commit()
+    user = session.execute(select(User).where(User.username == "ent1")).scalar_one()
+    return run, Actor(username="ent1", role="enterprise", user_id=user.id, enterprise_id=user.enterprise_id)
+
+
+@pytest.mark.parametrize(("at", "accepted"), [
+    ("2026-11-30 15:59", False),  # 11-30 23:59 Beijing: the window has not opened
+    ("2026-11-30 16:00", True),   # 12-01 00:00 Beijing
+    ("2026-12-06 23:40", True),   # the server's date is still 12-06; Beijing is 12-07 07:40
+    ("2026-12-07 00:20", True),
+    ("2026-12-07 15:30", True),   # 23:30 Beijing on the end day
+    ("2026-12-07 15:59", True),
+    ("2026-12-07 16:01", False),  # 00:01 the next Beijing day
+    ("2026-12-07 16:10", False),  # 00:10 the next Beijing day
+    ("2026-12-07 23:40", False),
+])
+def test_objections_close_at_24_00_beijing_on_the_end_day(session: Session, notice_run, at: str,
+                                                          accepted: bool) -> None:
+    run, ent = notice_run
+    with clock.frozen(utc(at)):
+        assert objections.window_open(run) is accepted
+        if accepted:
+            obj = objections.file_objection(session, actor=ent, run_id=run.id, enterprise_id=ent.enterprise_id,
+                                            indicator_code=None, reason="营业收入有误")
+            assert obj.state == "open"
+        else:
+            with pytest.raises(Conflict) as refused:
+                objections.file_objection(session, actor=ent, run_id=run.id, enterprise_id=ent.enterprise_id,
+                                          indicator_code=None, reason="营业收入有误")
+            assert "公示期 2026-12-01 至 2026-12-07" in str(refused.value)
+            assert "2026-12-07 24:00（北京时间）" in str(refused.value)

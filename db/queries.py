@@ -251,3 +251,37 @@ def enterprise_score(session: Session, *, run_id: int, enterprise_id: int, colum
     return session.execute(
         statement.where(Score.run_id == run_id, Score.enterprise_id == enterprise_id)
     ).first()
+
+
+
+RUN_TOTAL_COLUMNS = ["id", "enterprise_id", "stage", "total", "veto", "rank", "tier", "subsidy"]
+
+
+def run_totals(session: Session, *, run_id: int, width: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """A run's results without the inputs: ``RUN_TOTAL_COLUMNS`` per Score row (ordered by id), and
+    the points of every indicator (the breakdown's ``p`` array, model order) as a rows × ``width`` matrix.
+
+    One scan: a Score row is mostly its breakdown, so reading the totals and the points in two queries
+    reads the table twice. The database extracts the small ``p`` array (SQLite ``json_extract``,
+    PostgreSQL ``->``) — decoding whole breakdowns in Python costs ~85 µs a row. Rows stored in the
+    older keyed form (no ``p`` array) come back as NaN rows.
+    """
+    if session.connection().dialect.name == "sqlite":
+        points = "json_extract(breakdown, '$.p')"
+    else:
+        points = "(breakdown::json -> 'p')::text"
+    sql = (f"SELECT id, enterprise_id, stage, total, veto, rank, tier, subsidy, {points} FROM score "
+           "WHERE run_id = ? ORDER BY id")
+    rows = _fetch(session, sql, (run_id,))
+    frame = pd.DataFrame([r[:-1] for r in rows], columns=RUN_TOTAL_COLUMNS)
+    frame["total"] = frame["total"].astype(float)
+    frame["veto"] = frame["veto"].astype(bool)
+    frame["tier"] = frame["tier"].fillna("").astype(object)
+    frame["subsidy"] = frame["subsidy"].fillna(0.0).astype(float)
+    texts = [r[-1] for r in rows]
+    filler = "[" + ",".join(["nan"] * width) + "]"
+    joined = ",".join((t if t is not None else filler)[1:-1] for t in texts).replace("null", "nan")
+    values = np.fromstring(joined, dtype=np.float64, sep=",") if joined else np.empty(0)
+    if values.size != len(rows) * width:
+        raise ValueError("stored breakdowns do not match the run's model")
+    return frame, values.reshape(len(rows), width)

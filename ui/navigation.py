@@ -29,6 +29,7 @@ PUBLIC = [
     PageSpec("pages/public/home.py", "首页", ":material/home:", "home", default=True),
     PageSpec("pages/public/model.py", "指标体系", ":material/rule:", "model"),
     PageSpec("pages/public/lists.py", "积分榜单", ":material/leaderboard:", "lists"),
+    PageSpec("pages/public/dashboard.py", "展示大屏", ":material/tv:", "screen"),
 ]
 
 # --- enterprise pages (issue 3) -------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
@@ -73,3 +75,42 @@ def test_public_pages_never_show_a_draft_run(fresh_db: str) -> None:
     engine.dispose()
     at = run_page("pages/public/home.py")
     assert "2024 年度积分结果已定稿" in text_of(at)
+
+
+def test_big_screen_shows_the_published_run_without_private_values(app_db: str) -> None:
+    from sqlalchemy import select as sa_select
+
+    from db.models import Enterprise, IndicatorValue
+
+    at = run_page("pages/public/dashboard.py")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["参评企业"] == f"{N_ENTERPRISES:,}"
+    assert any("2025 年度" in str(t.value) for t in at.title)
+    assert any("公示中" in str(c.value) for c in at.caption)
+    tables = [t.value for t in at.table]
+    assert tables, "the movers table is shown"
+    names = set(tables[0]["企业名称"])
+    shown = "\n".join(frame.to_csv() for frame in tables) + "\n".join(str(m.value) for m in at.metric)
+    engine = make_engine(app_db)
+    with Session(engine) as session:
+        private = session.execute(
+            sa_select(IndicatorValue.value_num).join(Enterprise, Enterprise.id == IndicatorValue.enterprise_id)
+            .where(IndicatorValue.code.in_(["G01", "T01"]), Enterprise.name.in_(names),
+                   IndicatorValue.value_num > 0)).scalars().all()
+    engine.dispose()
+    assert private
+    tokens = set(re.findall(r"\d[\d,]*(?:\.\d+)?", shown))
+    # Exact renderings of a named enterprise's revenue or R&D (whole numbers only where they are large
+    # enough not to be a count).
+    leaked = [v for v in private if f"{v:.2f}" in tokens or (v >= 1000 and f"{v:,.0f}" in tokens)]
+    assert not leaked
+
+
+def test_big_screen_carousel_shows_one_view(app_db: str) -> None:
+    at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=60)
+    at.query_params["mode"] = "carousel"
+    at.run()
+    at.switch_page("pages/public/dashboard.py").run()
+    assert not at.exception
+    assert any(" · " in str(t.value) and str(t.value).count("·") == 2 for t in at.title)
+    assert at.toggle[0].value is True

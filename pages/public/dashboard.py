@@ -1,0 +1,120 @@
+"""展示大屏 — published aggregates on one dark 1920×1080 screen; refreshes itself; optional carousel.
+
+``?mode=carousel`` (or the switch at the bottom) cycles the views for unattended screens. The view
+shown follows the clock (``now // CAROUSEL_SECONDS``), so nothing is kept per refresh: a screen left
+open for days holds the same memory as after its first minute.
+"""
+
+from datetime import timedelta
+
+import streamlit as st
+
+from core import clock
+from db.session import session_scope
+from services.dashboard import dashboard_data
+from ui import bigscreen as screen
+
+REFRESH_SECONDS = 60
+CAROUSEL_SECONDS = 15
+CHART_HEIGHT = 290
+BIG_HEIGHT = 640
+
+
+def _load():
+    with session_scope() as session:
+        return dashboard_data(session)
+
+
+def _stages(data, height: int) -> None:
+    with screen.panel("各阶段参评与上榜企业"):
+        screen.show(screen.chart_specs(data, height)["stages"])
+
+
+def _distribution(data, height: int) -> None:
+    with screen.panel("积分分布"):
+        screen.show(screen.chart_specs(data, height)["distribution"])
+
+
+def _trend(data, height: int) -> None:
+    with screen.panel("历年趋势"):
+        if len(data.trend) < 2:
+            st.caption("仅有一个年度的已发布结果。")
+        screen.show(screen.chart_specs(data, height)["trend"])
+
+
+def _movers(data, height: int) -> None:
+    with screen.panel(f"进步最快的上榜企业（较 {data.year - 1} 年度）"):
+        screen.movers_table(data, limit=10 if height >= BIG_HEIGHT else 5)
+
+
+def _carriers(data, height: int) -> None:
+    with screen.panel("载体平均积分排名"):
+        if data.carriers.empty:
+            st.caption("暂无载体数据。")
+        else:
+            screen.show(screen.chart_specs(data, height)["carriers"])
+
+
+def _streets(data, height: int) -> None:
+    with screen.panel("街道分布（平均积分）"):
+        if data.streets.empty:
+            st.caption("暂无街道数据。")
+        else:
+            screen.show(screen.chart_specs(data, height)["streets"])
+
+
+def _qualifications(data, height: int) -> None:
+    with screen.panel("资质企业数"):
+        if data.qualifications.empty:
+            st.caption("本模型未设资质类指标。")
+        else:
+            screen.show(screen.chart_specs(data, height)["qualifications"])
+
+
+# Carousel views: (title, panels side by side).
+VIEWS = [
+    ("总览", [_stages, _distribution]),
+    ("趋势与资质", [_trend, _qualifications]),
+    ("进步之星", [_movers, _carriers]),
+    ("区域分布", [_streets, _carriers]),
+]
+
+screen.apply_screen_style()
+carousel = st.query_params.get("mode") == "carousel"
+
+
+@st.fragment(run_every=timedelta(seconds=CAROUSEL_SECONDS if carousel else REFRESH_SECONDS))
+def show_screen() -> None:
+    data = _load()
+    if data is None:
+        st.title("企业创新积分")
+        st.info("暂无已发布的积分结果。积分计算完成并进入公示后，将在此展示。")
+        return
+    if carousel:
+        title, panels = VIEWS[int(clock.now().timestamp() // CAROUSEL_SECONDS) % len(VIEWS)]
+        screen.header(data, view_title=title)
+        screen.headline(data)
+        for column, draw in zip(st.columns(len(panels)), panels, strict=True):
+            with column:
+                draw(data, BIG_HEIGHT)
+        return
+    screen.header(data)
+    screen.headline(data)
+    for row in ([_stages, _distribution, _trend, _qualifications], [_movers, _carriers, _streets]):
+        widths = [1] * len(row) if len(row) == 4 else [1.5, 1.25, 1.25]
+        for column, draw in zip(st.columns(widths), row, strict=True):
+            with column:
+                draw(data, CHART_HEIGHT)
+
+
+show_screen()
+
+
+def _switch_mode() -> None:
+    if st.session_state.get("screen_carousel"):
+        st.query_params["mode"] = "carousel"
+    else:
+        st.query_params.pop("mode", None)
+
+
+st.toggle("轮播模式（无人值守时自动切换视图）", value=carousel, key="screen_carousel", on_change=_switch_mode)

@@ -1,0 +1,192 @@
+"""展示大屏 helpers: a dark full-screen style, large-type Altair charts and the screen's panels.
+
+Sized for 1920×1080 seen from the back of a room: 20 px+ labels, few colours, no tooltips needed.
+Nothing here fetches from another host: the style is inline CSS and the charts render locally.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from core.timefmt import display_time
+from services.dashboard import DashboardData
+
+BACKGROUND = "#0b1226"
+PANEL = "#131d3b"
+TEXT = "#e8eefc"
+MUTED = "#9fb0d8"
+ACCENT = "#4fc3f7"
+PALETTE = ["#4fc3f7", "#ffb74d", "#81c784", "#f06292", "#ba68c8", "#fff176", "#4db6ac"]
+
+# Static CSS only (no user text): dark page, no sidebar or toolbar, big metrics and tables.
+SCREEN_CSS = f"""
+<style>
+[data-testid="stAppViewContainer"], [data-testid="stMain"], [data-testid="stHeader"] {{
+  background: {BACKGROUND}; color: {TEXT};
+}}
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stToolbar"],
+[data-testid="stHeader"], [data-testid="stDecoration"] {{ display: none; }}
+[data-testid="stMainBlockContainer"] {{ padding: 1.2rem 2rem 0.5rem 2rem; max-width: 100%; }}
+[data-testid="stMain"] h1, [data-testid="stMain"] h2, [data-testid="stMain"] h3,
+[data-testid="stMain"] p, [data-testid="stMain"] label, [data-testid="stMain"] span {{ color: {TEXT}; }}
+[data-testid="stMain"] h1 {{ font-size: 2.6rem; padding: 0; }}
+[data-testid="stMain"] h3 {{ font-size: 1.6rem; padding: 0.2rem 0; }}
+[data-testid="stMetric"] {{ background: {PANEL}; border-radius: 10px; padding: 0.6rem 1rem; }}
+[data-testid="stMetricLabel"] p {{ font-size: 1.35rem; color: {MUTED}; }}
+[data-testid="stMetricValue"] {{ font-size: 3rem; color: {ACCENT}; }}
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p {{ color: {MUTED}; font-size: 1.1rem; }}
+[data-testid="stTable"] table {{ font-size: 1.15rem; color: {TEXT}; background: {PANEL}; }}
+[data-testid="stTable"] td, [data-testid="stTable"] th {{ white-space: nowrap; padding: 0.35rem 0.6rem; }}
+[data-testid="stTable"] th {{ color: {MUTED}; background: {PANEL}; }}
+[data-testid="stTable"] td, [data-testid="stTable"] th {{ border-color: #24315c; }}
+[data-testid="stVerticalBlockBorderWrapper"] {{ background: {PANEL}; border-radius: 10px; }}
+</style>
+"""
+
+
+def apply_screen_style() -> None:
+    st.html(SCREEN_CSS)
+
+
+def _dark(chart: alt.TopLevelMixin, height: int) -> alt.TopLevelMixin:
+    return (
+        chart.properties(height=height, background="transparent")
+        .configure_axis(labelColor=TEXT, titleColor=MUTED, labelFontSize=18, titleFontSize=18,
+                        gridColor="#24315c", domainColor="#3a4a7a", tickColor="#3a4a7a", labelLimit=260)
+        .configure_legend(labelColor=TEXT, titleColor=MUTED, labelFontSize=16, titleFontSize=16,
+                          orient="top", symbolSize=160, columns=3, labelLimit=200)
+        .configure_view(stroke=None)
+        .configure_text(color=TEXT, fontSize=18)
+    )
+
+
+def show(spec: dict) -> None:
+    """Draw a chart spec from :func:`chart_specs` (a dict: no Altair validation on every refresh)."""
+    st.vega_lite_chart(spec=spec, width="stretch", theme=None)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _specs(key: tuple, height: int, _data: DashboardData) -> dict[str, dict]:
+    data = _data
+    specs = {
+        "stages": stage_chart(data, height),
+        "distribution": distribution_chart(data, height),
+        "trend": trend_chart(data, height),
+        "qualifications": qualification_chart(data, height),
+        "carriers": ranking_chart(data.carriers, "载体", height) if not data.carriers.empty else None,
+        "streets": ranking_chart(data.streets, "街道", height) if not data.streets.empty else None,
+    }
+    return {name: chart.to_dict() for name, chart in specs.items() if chart is not None}
+
+
+def chart_specs(data: DashboardData, height: int) -> dict[str, dict]:
+    """Every chart of the screen as a Vega-Lite dict, built once per published run and height.
+
+    Building and validating the Altair charts costs more than the rest of a refresh together; the
+    specs depend only on the cached aggregates, so they are kept beside them (a few entries, replaced).
+    """
+    return _specs((data.run_id, data.year, data.built_at), height, data)
+
+
+def stage_chart(data: DashboardData, height: int) -> alt.TopLevelMixin:
+    """Enterprises per stage, and how many of them are on each list (model's stage and list names)."""
+    stages = data.stages
+    order = stages["阶段"].tolist()
+    frame = stages.melt(id_vars=["阶段"], value_vars=["参评企业", *data.tier_names], var_name="类别",
+                        value_name="企业数")
+    categories = ["参评企业", *data.tier_names]
+    chart = alt.Chart(frame).mark_bar().encode(
+        x=alt.X("阶段:N", sort=order, title=None, axis=alt.Axis(labelAngle=0)),
+        xOffset=alt.XOffset("类别:N", sort=categories),
+        y=alt.Y("企业数:Q", title="企业数"),
+        color=alt.Color("类别:N", sort=categories, scale=alt.Scale(range=PALETTE), title=None),
+    )
+    return _dark(chart, height)
+
+
+def distribution_chart(data: DashboardData, height: int) -> alt.TopLevelMixin:
+    frame = data.distribution
+    order = list(dict.fromkeys(frame.sort_values("bin_start")["分数段"]))
+    stages = list(dict.fromkeys(frame["阶段"]))
+    chart = alt.Chart(frame).mark_bar().encode(
+        x=alt.X("分数段:N", sort=order, title="积分", axis=alt.Axis(labelAngle=-40)),
+        y=alt.Y("企业数:Q", title="企业数", stack="zero"),
+        color=alt.Color("阶段:N", sort=stages, scale=alt.Scale(range=PALETTE), title=None),
+        order=alt.Order("stage_order:Q"),
+    ).transform_calculate(stage_order=f"indexof({stages!r}, datum['阶段'])")
+    return _dark(chart, height)
+
+
+def trend_chart(data: DashboardData, height: int) -> alt.TopLevelMixin:
+    frame = data.trend.assign(年度=data.trend["年度"].astype(str))
+    base = alt.Chart(frame).encode(x=alt.X("年度:N", title=None, axis=alt.Axis(labelAngle=0)))
+    line = base.mark_line(point=alt.OverlayMarkDef(size=160), strokeWidth=4, color=ACCENT).encode(
+        y=alt.Y("平均积分:Q", title="平均积分（折线）"))
+    text = base.mark_text(dy=-20, fontSize=20, color=TEXT).encode(y="平均积分:Q", text=alt.Text("平均积分:Q", format=".2f"))
+    bars = base.mark_bar(opacity=0.35, color=PALETTE[1], size=60).encode(
+        y=alt.Y("上榜企业:Q", title="上榜企业（柱）", axis=alt.Axis(orient="right", titleAngle=90)))
+    return _dark(alt.layer(bars, line + text).resolve_scale(y="independent"), height)
+
+
+def ranking_chart(frame: pd.DataFrame, label: str, height: int, limit: int = 10) -> alt.TopLevelMixin:
+    """Horizontal bars of the mean total per group (carriers or streets), best first."""
+    top = frame.head(limit)
+    order = top[label].tolist()
+    base = alt.Chart(top).encode(y=alt.Y(f"{label}:N", sort=order, title=None))
+    bars = base.mark_bar(color=ACCENT).encode(x=alt.X("平均积分:Q", title="平均积分"))
+    text = base.mark_text(align="left", dx=6, fontSize=17).encode(
+        x="平均积分:Q", text=alt.Text("平均积分:Q", format=".1f"))
+    return _dark(bars + text, height)
+
+
+def qualification_chart(data: DashboardData, height: int) -> alt.TopLevelMixin:
+    frame = data.qualifications.melt(id_vars=["资质"], value_vars=["上年企业数", "企业数"], var_name="年度",
+                                     value_name="数量").dropna()
+    frame["年度"] = frame["年度"].map({"上年企业数": f"{data.year - 1} 年度", "企业数": f"{data.year} 年度"})
+    order = data.qualifications["资质"].tolist()
+    years = [f"{data.year - 1} 年度", f"{data.year} 年度"]
+    base = alt.Chart(frame).encode(y=alt.Y("资质:N", sort=order, title=None),
+                                   yOffset=alt.YOffset("年度:N", sort=years))
+    bars = base.mark_bar().encode(x=alt.X("数量:Q", title="企业数"),
+                                  color=alt.Color("年度:N", sort=years, scale=alt.Scale(range=[MUTED, ACCENT]),
+                                                  title=None))
+    text = base.mark_text(align="left", dx=6, fontSize=15).encode(x="数量:Q", text="数量:Q")
+    return _dark(bars + text, height)
+
+
+def movers_table(data: DashboardData, limit: int = 10) -> None:
+    if data.movers.empty:
+        st.caption("暂无上年度积分可比较。")
+        return
+    table = data.movers.head(limit).drop(columns="阶段")
+    for column in ("积分", "上年积分"):
+        table[column] = table[column].map(lambda x: f"{x:.2f}")
+    table["变化"] = table["变化"].map(lambda x: f"+{x:.2f}")
+    st.table(table.set_index(pd.RangeIndex(1, len(table) + 1)))
+
+
+def header(data: DashboardData, *, view_title: str | None = None) -> None:
+    left, right = st.columns([3, 2], vertical_alignment="bottom")
+    left.title(f"企业创新积分 · {data.year} 年度" + (f" · {view_title}" if view_title else ""))
+    window = ""
+    if data.state == "notice" and data.notice_start and data.notice_end:
+        window = f"，公示期 {data.notice_start} 至 {data.notice_end}"
+    right.caption(f"{data.state_label}{window} · {data.model_name}（{data.model_version}）"
+                  f" · 数据更新 {display_time(data.built_at)}")
+
+
+def headline(data: DashboardData) -> None:
+    cols = st.columns(5)
+    cols[0].metric("参评企业", f"{data.evaluated:,}")
+    cols[1].metric("参与排名", f"{data.ranked:,}")
+    cols[2].metric("上榜企业", f"{data.on_lists:,}")
+    cols[3].metric("精准扶持（万元）", f"{data.subsidy_total:,.0f}")
+    cols[4].metric("获扶持企业", f"{data.subsidy_count:,}")
+
+
+def panel(title: str) -> st.delta_generator.DeltaGenerator:
+    box = st.container(border=True)
+    box.subheader(title)
+    return box

@@ -352,6 +352,21 @@ def bulk_approve(session: Session, *, actor: Actor, items: list[tuple[int, int]]
     return result
 
 
+def next_waiting(queue: pd.DataFrame, current_id: int) -> int | None:
+    """The report to open after deciding ``current_id``: the next one still waiting (submitted) in the
+    queue's order, wrapping round to the start; None when no other report waits."""
+    if queue.empty:
+        return None
+    ids = queue["id"].astype("int64").to_numpy()
+    waiting = (queue["state"] == "submitted").to_numpy() & (ids != current_id)
+    if not waiting.any():
+        return None
+    here = np.flatnonzero(ids == current_id)
+    start = int(here[0]) + 1 if len(here) else 0
+    order = np.r_[np.arange(start, len(ids)), np.arange(0, start)]
+    return int(ids[order[waiting[order]][0]])
+
+
 QUEUE_DAYS = 365  # the default queue shows a year of submissions, and never hides one still waiting
 
 

@@ -14,6 +14,7 @@ from ui.guards import require_role
 actor = require_role("officer", "admin")
 
 FLASH = "review_flash"
+FOCUS = "review_focus"  # (submission id opened by 通过/退回并打开下一条, queue selection at that moment)
 STATE_CHOICES = {s: SUBMISSION.labels[s] for s in ("submitted", "returned", "approved")}
 
 st.title("填报审核")
@@ -63,6 +64,13 @@ if st.button(f"批量通过所选（{len(bulk)} 条）", disabled=bulk.empty, ty
     st.session_state[FLASH] = (kind, result.message + (f"。{detail}" if detail else ""))
     st.rerun()
 
+rows_now = tuple(event.selection.rows) if event else ()
+focus = st.session_state.get(FOCUS)
+if focus is not None:
+    if focus[1] != rows_now or not (queue["id"] == focus[0]).any():
+        st.session_state.pop(FOCUS, None)  # the officer picked rows themselves, or the report left the queue
+    else:
+        selected = queue[queue["id"] == focus[0]]
 if len(selected) != 1 and len(queue) == 1:
     selected = queue  # a search that finds one report opens it
 if len(selected) != 1:
@@ -75,6 +83,20 @@ with session_scope() as session:
     files = {a["id"]: review.get_attachment(session, actor=actor, attachment_id=a["id"]) for a in detail.attachments}
     files = {k: (v.file_name, v.content_type, v.content) for k, v in files.items()}
 sub = detail.submission
+next_id = review.next_waiting(queue, sub.id)
+
+
+def _decided(message: str, open_next: bool) -> None:
+    """After a decision: the flash message, and with ``open_next`` the next waiting report opened."""
+    if open_next and next_id is not None:
+        st.session_state[FOCUS] = (next_id, rows_now)
+        name = queue.loc[queue["id"] == next_id, "name"].iloc[0]
+        message += f"。已打开下一条：{name}"
+    elif open_next:
+        message += "。队列中已没有待审核的填报"
+    st.session_state[FLASH] = ("success", message)
+    st.rerun()
+
 
 st.subheader(f"{detail.enterprise_name}（{detail.credit_code}）· {sub.year} 年度")
 st.caption(f"状态：{submission_state(sub.state)} · 提交：{day(sub.submitted_at)} · 版本 {sub.version}"
@@ -98,27 +120,31 @@ if "approve" in detail.allowed_actions:
     a1, a2 = st.columns(2)
     with a1, st.form("approve_form"):
         st.markdown("**审核通过**：填报值写入数据（来源：自报）。")
-        if st.form_submit_button("审核通过", type="primary"):
+        approve_only = st.form_submit_button("审核通过", type="primary")
+        approve_next = st.form_submit_button("通过并打开下一条", disabled=next_id is None,
+                                             help="通过本条，并直接打开队列中的下一条待审核填报")
+        if approve_only or approve_next:
             try:
                 with session_scope() as session:
                     review.approve(session, actor=actor, submission_id=sub.id, expected_version=sub.version)
-                st.session_state[FLASH] = ("success", f"已通过：{detail.enterprise_name}")
-                st.rerun()
+                _decided(f"已通过：{detail.enterprise_name}", approve_next)
             except ServiceError as exc:
                 st.error(str(exc))
     with a2, st.form("return_form"):
-        reason = st.text_area("退回理由（必填）", max_chars=500)
+        reason = st.text_area("退回理由（必填）", max_chars=500, key=f"reason_{sub.id}")
         comments = {}
         for row in detail.items.itertuples():
             comments[row.code] = st.text_input(f"{row.name}（{row.code}）意见", value=row.comment or "",
                                                key=f"c_{sub.id}_{row.code}", max_chars=200)
-        if st.form_submit_button("退回企业修改"):
+        return_only = st.form_submit_button("退回企业修改")
+        return_next = st.form_submit_button("退回并打开下一条", disabled=next_id is None,
+                                            help="退回本条，并直接打开队列中的下一条待审核填报")
+        if return_only or return_next:
             try:
                 with session_scope() as session:
                     review.return_submission(session, actor=actor, submission_id=sub.id,
                                              expected_version=sub.version, reason=reason, field_comments=comments)
-                st.session_state[FLASH] = ("success", f"已退回：{detail.enterprise_name}")
-                st.rerun()
+                _decided(f"已退回：{detail.enterprise_name}", return_next)
             except ServiceError as exc:
                 st.error(str(exc))
 elif "unapprove" in detail.allowed_actions:

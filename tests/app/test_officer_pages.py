@@ -85,3 +85,32 @@ def test_service_layer_template_is_a_real_xlsx(app_db: str) -> None:
         assert session.execute(select(Enterprise.id).limit(1)).scalar_one()
     wb = openpyxl.load_workbook(io.BytesIO(data))
     assert [c.value for c in wb["数据"][1]][:2] == ["统一社会信用代码", "企业名称"]
+
+
+def test_quick_review_opens_the_next_waiting_report(fresh_db: str) -> None:
+    officer = actor_of("officer1")
+    with session_scope() as session:
+        pending = session.execute(select(Submission.id, Enterprise.name)
+                                  .join(Enterprise, Enterprise.id == Submission.enterprise_id)
+                                  .where(Submission.state == "submitted")
+                                  .order_by(Submission.submitted_at, Submission.id)).all()
+    assert len(pending) >= 3
+    at = page_as("pages/officer/review.py", officer).run()
+    at.session_state["review_queue"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert any(pending[0].name in str(h.value) for h in at.subheader)
+    # 通过并打开下一条: the first is approved and the second is open, without touching the list.
+    next(b for b in at.button if b.label == "通过并打开下一条").click().run()
+    assert not at.exception, at.exception
+    assert any(pending[1].name in str(h.value) for h in at.subheader)
+    assert any("已打开下一条" in str(s.value) for s in at.success)
+    # 退回并打开下一条 on the second, with a reason: returned, and the third is open.
+    at.text_area[0].input("请补充证明材料")
+    next(b for b in at.button if b.label == "退回并打开下一条").click().run()
+    assert not at.exception, at.exception
+    assert any(pending[2].name in str(h.value) for h in at.subheader)
+    assert at.text_area[0].value in ("", None)  # the reason does not carry over to the next report
+    with session_scope() as session:
+        assert session.get(Submission, pending[0].id).state == "approved"
+        assert session.get(Submission, pending[1].id).state == "returned"
+        assert session.get(Submission, pending[2].id).state == "submitted"

@@ -155,3 +155,13 @@ def test_two_officers_race_exactly_one_wins(db_engine: Engine) -> None:
         assert s.execute(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.action == "submission.approve")).scalar_one() == 1
         assert s.execute(select(Submission.version)).scalar_one() == 2
+
+
+def test_next_waiting_follows_the_queue_and_wraps() -> None:
+    import pandas as pd
+
+    queue = pd.DataFrame({"id": [5, 7, 9, 11], "state": ["submitted", "approved", "submitted", "submitted"]})
+    assert review.next_waiting(queue, 5) == 9  # skips the approved one
+    assert review.next_waiting(queue, 11) == 5  # wraps round
+    assert review.next_waiting(queue, 99) == 5  # the current one left the queue: start from the top
+    assert review.next_waiting(queue[queue["id"] == 5], 5) is None

@@ -355,6 +355,14 @@ def _add_import(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="只检查并输出问题报告，不写入")
     p.add_argument("--confirm-duplicate", action="store_true", help="同一文件已导入过时仍然导入")
     p.add_argument("--report", type=Path, metavar="CSV", help="把逐行问题报告写入此 csv 文件")
+    p.add_argument("--diff", type=Path, metavar="CSV", help="把将要发生的变化（当前值 → 导入后）写入此 csv 文件")
+    p.add_argument("--map", action="append", default=[], metavar="表头=代码",
+                   help="把文件中的一列对应到指标，如 --map \"研发投入(万元)=T01\"（可重复）")
+    p.add_argument("--ignore", action="append", default=[], metavar="表头", help="不导入这一列（可重复）")
+    p.add_argument("--list-mode", choices=["replace", "add"],
+                   help="列表类指标工作表：replace 替换企业原有列表，add 追加到原有列表（文件含列表工作表时必选）")
+    p.add_argument("--accept-name-mismatch", action="store_true",
+                   help="企业名称与信用代码不是同一家企业的行，确认按信用代码导入")
     return p
 
 
@@ -363,6 +371,37 @@ def _print_import_problems(problems: list[dict], limit: int = 20) -> None:
         print(f"  第 {p['row']} 行 “{p['column']}” {p['value']!s:.30}：{p['problem']}（{p['fix']}）", file=sys.stderr)
     if len(problems) > limit:
         print(f"  …… 共 {len(problems)} 处，完整报告请用 --report 输出", file=sys.stderr)
+
+
+def _column_map(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        header, sep, code = pair.rpartition("=")
+        if not sep or not header.strip() or not code.strip():
+            raise CommandError(f"--map 的格式应为 \"表头=指标代码\"（收到“{pair}”）")
+        out[header.strip()] = code.strip()
+    return out
+
+
+def _print_dry_run(report) -> None:
+    print(f"试导入批次 #{report.batch_id}：{report.summary()}")
+    for note in report.notes:
+        print(f"  · {note}")
+    if report.skipped:
+        shown = "、".join(f"第 {s['row']} 行（{s['reason']}）" for s in report.skipped[:10])
+        more = f" 等 {len(report.skipped)} 行" if len(report.skipped) > 10 else ""
+        print(f"已跳过：{shown}{more}")
+    if report.ignored_columns:
+        print(f"不导入的列：{'、'.join(report.ignored_columns)}")
+    for u in report.unmapped:
+        hint = "、".join(f"{s['code']} {s['name']}" for s in u["suggestions"]) or "无相近指标"
+        print(f"未对应的数据列“{u['header']}”（可能是：{hint}）：用 --map \"{u['header']}=代码\" 或 --ignore \"{u['header']}\"",
+              file=sys.stderr)
+    for m in report.mismatches[:20]:
+        print(f"  第 {m['row']} 行：文件中的企业名称“{m['file_name']}”属于另一家已登记企业（{m['other_code']}），"
+              f"代码 {m['credit_code']} 登记的是“{m['registered_name']}”", file=sys.stderr)
+    if report.duplicate_of:
+        print(f"注意：同一文件已导入过（批次 #{report.duplicate_of['batch_id']}）")
 
 
 @command("import", _add_import)
@@ -375,32 +414,67 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     data = args.file.read_bytes()
     actor = Actor.system()
+    options = {"column_map": _column_map(args.map) or None, "ignore": args.ignore or None,
+               "list_mode": args.list_mode}
     with _session() as session:
         report = imports.dry_run_import(session, actor=actor, department=args.department, year=args.year,
-                                        file_name=args.file.name, data=data)
+                                        file_name=args.file.name, data=data, **options)
     if args.report:
         args.report.write_bytes(write_csv(report_frame(report.errors + report.flags)))
-    print(f"试导入批次 #{report.batch_id}：{report.row_count} 行，问题 {report.error_count} 处，"
-          f"待核实 {report.flagged_count} 处，可写入 {report.value_count} 个数值")
-    if report.ignored_columns:
-        print(f"未识别的列（已忽略）：{'、'.join(report.ignored_columns)}")
-    if report.duplicate_of:
-        print(f"注意：同一文件已导入过（批次 #{report.duplicate_of['batch_id']}）")
+    if args.diff:
+        args.diff.write_bytes(write_csv(report.diff_frame()))
+    _print_dry_run(report)
     if not report.ok:
         _print_import_problems(report.errors)
-        raise CommandError(f"文件有 {report.error_count} 处问题，整批未导入")
+        raise CommandError("文件不能导入，整批未写入" + (f"：{report.error_count} 处问题" if report.error_count else
+                                                    "：有数据列未对应指标"))
+    if report.needs_list_mode:
+        raise CommandError("文件含列表类指标的工作表：请用 --list-mode replace（替换）或 --list-mode add（追加）选择导入方式")
+    if report.mismatches and not args.accept_name_mismatch:
+        raise CommandError(f"{len(report.mismatches)} 行企业名称与信用代码不一致：请核对，确认按信用代码导入请加 --accept-name-mismatch")
     if args.dry_run:
         return EXIT_OK
     try:
         with _session() as session:
             done = imports.commit_import(session, actor=actor, data=data, batch_id=report.batch_id,
-                                         confirm_duplicate=args.confirm_duplicate)
+                                         confirm_duplicate=args.confirm_duplicate,
+                                         accept_name_mismatch=args.accept_name_mismatch, **options)
     except ValidationFailed as exc:
         _print_import_problems(exc.problems)
         raise
-    print(f"已导入批次 #{done.batch_id}：{done.value_count} 个数值（{done.row_count} 家企业），"
+    counts = "，".join(f"{k} {v}" for k, v in done.diff_counts.items())
+    print(f"已导入批次 #{done.batch_id}：{done.value_count} 个数值（{done.row_count} 家企业；{counts}），"
           f"用时 读取 {done.timings.get('read', 0):.1f} 秒 · 检查 {done.timings.get('validate', 0):.1f} 秒 · "
           f"写入 {done.timings.get('write', 0):.1f} 秒")
+    return EXIT_OK
+
+
+def _add_undo_import(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser("undo-import", help="撤销一个已导入的批次",
+                       description="撤销已导入的批次：被它替换的数值恢复为当前值；之后已被其他批次或审核通过的自报值替换的数值保持不变并列出。"
+                                   "已计算的积分批次不受影响。")
+    p.add_argument("--batch", type=_positive_int, required=True, help="导入批次 id")
+    p.add_argument("--reason", help="撤销原因（记入审计日志）")
+    p.add_argument("--yes", action="store_true", help="不再询问，直接撤销")
+    return p
+
+
+@command("undo-import", _add_undo_import)
+def cmd_undo_import(args: argparse.Namespace) -> int:
+    from services import imports
+    from services.actor import Actor
+
+    if not args.yes:
+        answer = input(f"确定撤销导入批次 #{args.batch}？输入 yes 确认：") if sys.stdin.isatty() else ""
+        if answer.strip().lower() != "yes":
+            raise CommandError("未确认，没有撤销（非交互运行请加 --yes）")
+    with _session() as session:
+        done = imports.undo_batch(session, actor=Actor.system(), batch_id=args.batch, reason=args.reason)
+        left = done.left_alone_frame()
+    print(f"已撤销导入批次 #{done.batch_id}：{done.reverted} 个数值不再有效，{done.restored} 个原有数值恢复为当前值")
+    if len(left):
+        print(f"{len(left)} 个数值之后已被替换，保持不变：")
+        _print_table(left.head(50))
     return EXIT_OK
 
 

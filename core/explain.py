@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from core import listtext
 from core.scoring_model import (
     BandsRule,
     FlagRule,
@@ -91,17 +92,16 @@ def _g(x: float, digits: int = 2) -> str:
     return text if text not in ("-0", "") else "0"
 
 
-def fmt_value(value: Any, unit: str = "") -> str:
-    """A value with its unit, in Chinese reading: 3.2%, 120 万元, 5 件, 是/否, item counts."""
+def fmt_value(value: Any, unit: str = "", indicator: Any = None) -> str:
+    """A value with its unit, in Chinese reading: 3.2%, 120 万元, 5 件, 是/否, lists as
+    ``省级·牵头 1 项；市级·参与 2 项`` (core.listtext, grouped as the indicator's item fields declare)."""
     if is_missing(value):
         return "暂无数据"
     if isinstance(value, bool):
         return "是" if value else "否"
-    items = _as_items(value)
-    if items is not None:
-        return f"{len(items)} 项" if items else "无"
-    if isinstance(value, dict):
-        return "；".join(f"{k} {v}" for k, v in value.items())
+    readable = listtext.value_text(value, indicator)
+    if readable is not None:
+        return readable
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -215,7 +215,7 @@ def explain_indicator(model: ScoringModel, stage: str, state: IndicatorState) ->
     rule = ind.rule
     top = ind.max_for(stage)
     value = state.value
-    head = f"{ind.name} {fmt_value(value, ind.unit)}"
+    head = f"{ind.name} {fmt_value(value, ind.unit, ind)}"
     if ind.cls == "veto":
         return f"{ind.name}：{'存在，一票否决' if state.f > 0 else '无'}。"
     sign = "扣" if ind.cls == "deduction" else "得"

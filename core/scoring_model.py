@@ -150,12 +150,23 @@ class Stage(_Base):
     max_revenue: float | None = None
 
 
+class ItemField(_Base):
+    """One field of a list-valued indicator's items: a column of its long-form import sheet."""
+
+    key: str
+    label: str
+    values: list[str] = []  # allowed values (empty: free text; the level key takes the rule's levels)
+    required: bool = False
+    kind: Literal["text", "year", "bool"] = "text"
+
+
 class BaseField(_Base):
     code: str
     name: str
     unit: str = ""
     source: str = ""
     definition: str = ""
+    aliases: list[str] = []  # other header spellings departments use (import mapping)
 
 
 class Derivation(_Base):
@@ -178,6 +189,8 @@ class Indicator(_Base):
     self_reported: bool = False
     prefilled: bool = False
     definition: str = ""
+    aliases: list[str] = []  # other header spellings departments use (import mapping)
+    item_fields: list[ItemField] = []  # list-valued indicators: the fields of one item
     rule: Rule
     points: dict[str, float] | None = None
     max_points: float | None = None

@@ -34,7 +34,7 @@ SUBMISSION_STATES = ("draft", "submitted", "returned", "approved")
 RUN_STATES = ("draft", "notice", "final", "superseded")
 OBJECTION_STATES = ("open", "upheld", "rejected")
 MODEL_STATES = ("draft", "published")
-BATCH_STATES = ("dry_run", "committed")
+BATCH_STATES = ("dry_run", "committed", "reverted")
 SERVICE_REQUEST_STATES = ("open", "accepted", "done", "declined")
 
 SELF_REPORT_SOURCE = "自报"
@@ -111,6 +111,8 @@ class ImportBatch(SQLModel, table=True):
     flagged_count: int = 0
     errors: list | None = _json()  # [{row, column, value, problem, fix}]
     flags: list | None = _json()  # outliers flagged for follow-up, not rejected
+    # Dry-run details: skipped rows, mapping, unit notes, name mismatches, list mode, diff counts, undo.
+    details: dict | None = _json()
     status: str = Field(default="dry_run", max_length=20)  # BATCH_STATES
     created_by: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow)

@@ -11,6 +11,7 @@ Services flush but do not commit: the caller's ``session_scope`` (page or CLI) c
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,25 +21,33 @@ import pandas as pd
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
-from core import importing
+from core import importing, listtext
 from core.scoring_model import ScoringModel
 from core.spreadsheet import (
     DEFAULT_MAX_BYTES,
     SpreadsheetError,
     apply_header,
+    detect_format,
     find_header_row,
+    list_sheets,
     read_table,
     write_csv,
     write_xlsx,
 )
 from core.timefmt import display_time
-from db.models import Enterprise, ImportBatch, IndicatorValue, utcnow
+from db.models import SELF_REPORT_SOURCE, Enterprise, ImportBatch, IndicatorValue, utcnow
 from services import audit
 from services.actor import Actor, require_staff
 from services.errors import Conflict, NotFound, ValidationFailed
 from services.model_versions import current_model
 
 MAX_BYTES = DEFAULT_MAX_BYTES
+LIST_MODES = {"replace": "替换原有列表", "add": "追加到原有列表"}
+DIFF_LABELS = {"credit_code": "统一社会信用代码", "name": "企业名称", "code": "指标代码", "indicator": "指标",
+               "old": "当前值", "new": "导入后", "status": "变化"}
+MISMATCH_LABELS = {"row": "行号", "credit_code": "统一社会信用代码", "file_name": "文件中的企业名称",
+                   "registered_name": "该代码登记的企业名称", "other_code": "该名称所属企业的代码"}
+DIFF_SHOWN = 200_000  # rows of the diff kept for the screen; counts stay exact
 INSERT_CHUNK = 50_000
 IN_CHUNK = 20_000
 SQLITE_CACHE_KIB = 256 * 1024
@@ -65,10 +74,62 @@ class ImportReport:
     ignored_columns: list[str] = field(default_factory=list)
     duplicate_of: dict | None = None  # {batch_id, committed_at, created_by} of the same file
     timings: dict[str, float] = field(default_factory=dict)
+    skipped: list[dict] = field(default_factory=list)  # [{row, reason}] (sheet-qualified for list sheets)
+    unmapped: list[dict] = field(default_factory=list)  # [{header, suggestions}] — blocks the commit
+    notes: list[str] = field(default_factory=list)  # unit conversions, sheets read, list mode
+    mismatches: list[dict] = field(default_factory=list)  # [{row, credit_code, file_name, registered_name, other_code}]
+    list_codes: list[str] = field(default_factory=list)  # list indicators the file carries (long-form sheets)
+    list_mode: str | None = None  # "replace" / "add"
+    sheets: list[str] = field(default_factory=list)
+    diff: pd.DataFrame | None = None  # credit_code, name, code, indicator, old, new, status
+    diff_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return self.error_count == 0
+        """Nothing blocks the commit but the officer's confirmations (name mismatches, list mode)."""
+        return self.error_count == 0 and not self.unmapped
+
+    @property
+    def needs_list_mode(self) -> bool:
+        return bool(self.list_codes) and self.list_mode not in LIST_MODES
+
+    def summary(self) -> str:
+        """One Chinese line; a file that cannot be imported never says how many values it would write."""
+        head = f"{self.row_count} 行"
+        if self.skipped:
+            head += f"（另跳过 {len(self.skipped)} 行非数据行）"
+        if not self.ok:
+            parts = [f"问题 {self.error_count} 处"] if self.error_count else []
+            if self.unmapped:
+                parts.append(f"{len(self.unmapped)} 列未对应指标")
+            return f"{head}；{'，'.join(parts)}：不能导入，请改正后重新试导入"
+        counts = self.diff_counts or {}
+        tail = "；".join(f"{k} {counts.get(k, 0)} 个" for k in importing.DIFF_STATES) if counts else ""
+        text = f"{head}；可写入 {self.value_count} 个数值" + (f"（{tail}）" if tail else "")
+        if self.flagged_count:
+            text += f"；待核实 {self.flagged_count} 处"
+        if self.mismatches:
+            text += f"；{len(self.mismatches)} 行企业名称与信用代码不一致，须确认"
+        return text
+
+    def diff_frame(self, status: str | None = None, code: str | None = None, query: str | None = None
+                   ) -> pd.DataFrame:
+        """The dry-run diff with Chinese column names, optionally filtered."""
+        df = self.diff if self.diff is not None else pd.DataFrame(columns=list(DIFF_LABELS))
+        if status:
+            df = df[df["status"] == status]
+        if code:
+            df = df[df["code"] == code]
+        if query:
+            q = query.strip()
+            df = df[df["credit_code"].str.contains(q, regex=False) | df["name"].str.contains(q, regex=False)]
+        return df.reindex(columns=list(DIFF_LABELS)).rename(columns=DIFF_LABELS)
+
+    def skipped_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.skipped, columns=["row", "reason"]).rename(columns={"row": "行号", "reason": "跳过原因"})
+
+    def mismatch_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.mismatches, columns=list(MISMATCH_LABELS)).rename(columns=MISMATCH_LABELS)
 
     def errors_frame(self) -> pd.DataFrame:
         return importing.report_frame(self.errors)
@@ -88,39 +149,72 @@ def _check_department(department: str) -> None:
 
 
 def template_xlsx(session: Session, *, actor: Actor, department: str, year: int | None = None) -> bytes:
-    """The department's import template: a data sheet with Chinese headers and an instructions sheet."""
+    """The department's import template: the data sheet, one long-form sheet per list indicator (one
+    item per row), then the instructions sheet."""
     require_staff(actor)
     _check_department(department)
     model = _model(session)
+    cols = importing.department_columns(model, department)
     headers = importing.template_headers(model, department)
-    data = pd.DataFrame({h: pd.Series(dtype="str") for h in headers})
-    return write_xlsx({"数据": data, "填写说明": importing.instructions(model, department, year)},
-                      constant_memory=False)
+    sheets: dict[str, Any] = {"数据": pd.DataFrame({h: pd.Series(dtype="str") for h in headers})}
+    for col in importing.list_columns(cols):
+        sheets[col.name] = pd.DataFrame({h: pd.Series(dtype="str") for h in importing.item_headers(col)})
+    sheets["填写说明"] = importing.instructions(model, department, year)
+    return write_xlsx(sheets, constant_memory=False)
 
 
 # --------------------------------------------------------------------------- reading and validating
-def _read(model: ScoringModel, department: str, file_name: str, data: bytes) -> pd.DataFrame:
+@dataclass
+class _Tables:
+    main: pd.DataFrame | None  # the data sheet (apply_header output); None when the file has only list sheets
+    lists: dict[str, tuple[importing.TemplateColumn, pd.DataFrame]]  # sheet name → (list column, table)
+    main_sheet: str = ""
+
+
+INSTRUCTION_SHEETS = ("填写说明", "说明")
+
+
+def _read(model: ScoringModel, department: str, file_name: str, data: bytes) -> _Tables:
     if len(data) > MAX_BYTES:
         raise ValidationFailed(f"文件“{file_name}”过大（{len(data) / 1024 / 1024:.1f} MB），上限为 50 MB；请拆分后分批导入")
+    cols = importing.department_columns(model, department)
     try:
-        raw = read_table(data, file_name, max_bytes=MAX_BYTES)
-        cols = importing.department_columns(model, department)
-        header_row = find_header_row(raw, importing.expected_headers(cols))
-        table = apply_header(raw, header_row)
+        sheets = list_sheets(data) if detect_format(data, file_name) != "csv" else []
+        list_sheet = {s: importing.sheet_column(s, cols) for s in sheets}
+        list_sheet = {s: c for s, c in list_sheet.items() if c is not None}
+        others = [s for s in sheets if s not in list_sheet and s not in INSTRUCTION_SHEETS]
+        lists: dict[str, tuple[importing.TemplateColumn, pd.DataFrame]] = {}
+        for sheet, col in list_sheet.items():
+            raw = read_table(data, file_name, max_bytes=MAX_BYTES, sheet=sheet)
+            table = apply_header(raw, find_header_row(raw, importing.item_headers(col)))
+            if not table.empty:
+                lists[sheet] = (col, table)
+        main: pd.DataFrame | None = None
+        main_sheet = ""
+        if not sheets or others:
+            main_sheet = others[0] if others else ""
+            try:
+                raw = read_table(data, file_name, max_bytes=MAX_BYTES, sheet=main_sheet or 0)
+            except SpreadsheetError:
+                if not lists:
+                    raise
+                raw = None
+            if raw is not None:
+                header_row = find_header_row(raw, importing.expected_headers(importing.main_columns(cols)))
+                main = apply_header(raw, header_row)
     except SpreadsheetError as exc:
         raise ValidationFailed(str(exc)) from None
-    if table.empty:
+    if (main is None or main.empty) and not lists:
         raise ValidationFailed(f"文件“{file_name}”只有表头，没有数据行")
-    return table
+    return _Tables(main=main, lists=lists, main_sheet=main_sheet)
 
 
-def _known_enterprises(session: Session) -> pd.Series:
-    """enterprise id by credit code."""
-    rows = session.execute(select(Enterprise.credit_code, Enterprise.id)).all()
-    if not rows:
-        return pd.Series(dtype="int64")
-    codes, ids = zip(*rows, strict=True)
-    return pd.Series(np.asarray(ids, dtype=np.int64), index=pd.Index(codes, dtype=object))
+def _known_enterprises(session: Session) -> pd.DataFrame:
+    """Registered enterprises: id and name by credit code."""
+    rows = session.execute(select(Enterprise.credit_code, Enterprise.id, Enterprise.name)).all()
+    frame = pd.DataFrame(rows, columns=["credit_code", "id", "name"])
+    frame["id"] = frame["id"].astype("int64")
+    return frame.set_index("credit_code")
 
 
 def _stages(session: Session, model: ScoringModel, year: int) -> pd.Series:
@@ -137,23 +231,161 @@ def _stages(session: Session, model: ScoringModel, year: int) -> pd.Series:
     return importing.stage_series(model, pd.Series(revenue, index=pd.Index(codes), dtype=float))
 
 
+@dataclass
+class _Checked:
+    """Everything one validation of a file found (main sheet and list sheets together)."""
+
+    v: importing.Validation  # the combined validation (values with enterprise ids, diff-ready)
+    known: pd.DataFrame
+    list_codes: list[str]
+    sheets: list[str]
+    notes: list[str]
+    skipped: list[dict]
+    mismatches: pd.DataFrame
+    diff: pd.DataFrame | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _current_values(session: Session, year: int, values: pd.DataFrame) -> pd.DataFrame:
+    """Current values (enterprise_id, code, value_num, value_text) of the enterprises and codes in ``values``."""
+    out = []
+    for code, ids in values.groupby("code", sort=False)["enterprise_id"]:
+        id_list = ids.astype("int64").tolist()
+        for start in range(0, len(id_list), IN_CHUNK):
+            chunk = id_list[start:start + IN_CHUNK]
+            rows = session.execute(
+                select(IndicatorValue.enterprise_id, IndicatorValue.value_num, IndicatorValue.value_text)
+                .where(IndicatorValue.year == year, IndicatorValue.code == code,
+                       IndicatorValue.is_current.is_(True), IndicatorValue.enterprise_id.in_(chunk))
+            ).all()
+            if rows:
+                part = pd.DataFrame(rows, columns=["enterprise_id", "value_num", "value_text"])
+                part["code"] = code
+                out.append(part)
+    if not out:
+        return pd.DataFrame(columns=["enterprise_id", "code", "value_num", "value_text"])
+    return pd.concat(out, ignore_index=True)
+
+
 def _validate(session: Session, department: str, year: int, file_name: str, data: bytes,
-              timings: dict[str, float]) -> tuple[importing.Validation, pd.Series]:
+              timings: dict[str, float], *, column_map: dict[str, str] | None = None,
+              ignore: list[str] | None = None, list_mode: str | None = None) -> _Checked:
     import time
 
     model = _model(session)
     t0 = time.perf_counter()
-    table = _read(model, department, file_name, data)
+    tables = _read(model, department, file_name, data)
     t1 = time.perf_counter()
     known = _known_enterprises(session)
+    names = known["name"]
+    parts: list[importing.Validation] = []
+    notes: list[str] = []
+    skipped: list[dict] = []
     try:
-        result = importing.validate(model, department, table, known_codes=known.index,
-                                    stages=_stages(session, model, year))
+        if tables.main is not None:
+            main = importing.validate(model, department, tables.main, known_codes=known.index,
+                                      stages=_stages(session, model, year), known_names=names,
+                                      column_map=column_map, ignore=ignore, allow_empty=bool(tables.lists))
+            parts.append(main)
+            notes += main.mapping.notes
+            if tables.main_sheet:
+                notes.insert(0, f"读取工作表“{tables.main_sheet}”")
+            skipped += main.skipped.to_dict("records")
+        for sheet, (col, table) in tables.lists.items():
+            if parts and any(c.code == col.code for c in parts[0].mapping.columns.values()):
+                raise importing.ImportFileError(f"“{col.name}”同时出现在数据表的列和工作表“{sheet}”中；请只保留工作表")
+            items = importing.validate_items(col, table, sheet=sheet, known_codes=known.index, known_names=names)
+            parts.append(items)
+            notes.append(f"读取工作表“{sheet}”：{items.row_count} 行，{len(items.values)} 家企业的{col.name}")
+            skipped += [{"row": f"{sheet}：{r['row']}", "reason": r["reason"]} for r in items.skipped.to_dict("records")]
     except importing.ImportFileError as exc:
         raise ValidationFailed(str(exc)) from None
     timings["read"] = t1 - t0
+    combined = _combine(parts)
+    list_codes = [col.code for col, _t in tables.lists.values()]
+    if list_codes:
+        notes.append(f"列表类指标（{'、'.join(c.name for c, _t in tables.lists.values())}）："
+                     + (f"将{LIST_MODES[list_mode]}" if list_mode in LIST_MODES else "请选择“替换”或“追加”"))
+    values = combined.values
+    values["enterprise_id"] = known["id"].reindex(values["credit_code"].to_numpy()).to_numpy()
+    checked = _Checked(v=combined, known=known, list_codes=list_codes, sheets=list(tables.lists),
+                       notes=notes, skipped=skipped, mismatches=combined.mismatches)
+    if combined.error_count == 0 and not combined.mapping.unmapped and len(values):
+        current = _current_values(session, year, values)
+        if list_codes and list_mode == "add" and len(current):
+            _merge_lists(values, current, list_codes)
+        current_cc = current.assign(credit_code=pd.Series(known.index.to_numpy(), index=known["id"].to_numpy())
+                                    .reindex(current["enterprise_id"].to_numpy()).to_numpy())
+        diff = importing.diff_values(values, current_cc)
+        checked.counts = importing.diff_counts(diff)
+        checked.diff = _diff_display(model, diff, names)
     timings["validate"] = time.perf_counter() - t1
-    return result, known
+    return checked
+
+
+def _combine(parts: list[importing.Validation]) -> importing.Validation:
+    """Main sheet and list sheets as one validation (their reports concatenated)."""
+    if len(parts) == 1:
+        return parts[0]
+
+    def cat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+        frames = [f for f in frames if len(f)]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=importing.REPORT_COLUMNS)
+
+    first = parts[0]
+    mapping = first.mapping
+    for p in parts[1:]:
+        mapping.unmapped += p.mapping.unmapped
+    values = [p.values for p in parts if len(p.values)]
+    mism = [p.mismatches for p in parts if len(p.mismatches)]
+    return importing.Validation(
+        row_count=sum(p.row_count for p in parts), errors=cat([p.errors for p in parts]),
+        flags=cat([p.flags for p in parts]),
+        values=pd.concat(values, ignore_index=True) if values else pd.DataFrame(columns=importing.VALUE_COLUMNS),
+        mapping=mapping, error_rows=sum(p.error_rows for p in parts),
+        skipped=first.skipped, mismatches=pd.concat(mism, ignore_index=True) if mism else first.mismatches)
+
+
+def _merge_lists(values: pd.DataFrame, current: pd.DataFrame, list_codes: list[str]) -> None:
+    """``add`` mode: each enterprise's new list = its current items + the new ones (in place)."""
+    cur = current[current["code"].isin(list_codes)].set_index(["enterprise_id", "code"])["value_text"]
+    mask = values["code"].isin(list_codes).to_numpy()
+    for i in np.flatnonzero(mask):
+        key = (int(values.at[i, "enterprise_id"]), values.at[i, "code"])
+        if key in cur.index:
+            merged = importing.merge_lists(cur.loc[key], json.loads(values.at[i, "value_text"]))
+            values.at[i, "value_text"] = json.dumps(merged, ensure_ascii=False, sort_keys=True)
+
+
+def _diff_display(model: ScoringModel, diff: pd.DataFrame, names: pd.Series) -> pd.DataFrame:
+    """The diff with names and readable values (lists as text), changed and new first."""
+    order = {s: i for i, s in enumerate(importing.DIFF_STATES)}
+    diff = diff.assign(_o=diff["status"].map(order)).sort_values(["_o", "credit_code", "code"], kind="stable")
+    diff = diff.drop(columns="_o").head(DIFF_SHOWN).reset_index(drop=True)
+    indicators = {i.code: i for i in model.indicators}
+    labels = {**{b.code: b.name for b in model.base_fields}, **{i.code: i.name for i in model.indicators}}
+
+    def shown(num: np.ndarray, text: np.ndarray, codes: np.ndarray) -> list[str]:
+        out = []
+        for v, t, c in zip(num.tolist(), text.tolist(), codes.tolist(), strict=True):
+            if t is not None and t == t:
+                readable = listtext.value_text(t, indicators.get(c))
+                out.append(readable if readable is not None else str(t))
+            elif v == v:
+                out.append(format(v, ".15g"))
+            else:
+                out.append("")
+        return out
+
+    codes = diff["code"].to_numpy(dtype=object)
+    return pd.DataFrame({
+        "credit_code": diff["credit_code"].to_numpy(dtype=object),
+        "name": names.reindex(diff["credit_code"].to_numpy()).fillna("").to_numpy(dtype=object),
+        "code": codes, "indicator": [labels.get(c, c) for c in codes.tolist()],
+        "old": shown(diff["old_num"].to_numpy(dtype=float), diff["old_text"].to_numpy(dtype=object), codes),
+        "new": shown(diff["new_num"].to_numpy(dtype=float), diff["new_text"].to_numpy(dtype=object), codes),
+        "status": diff["status"].to_numpy(dtype=object),
+    })
 
 
 def _duplicate_of(session: Session, sha256: str) -> dict | None:
@@ -176,42 +408,71 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     return out
 
 
+def _mismatch_records(frame: pd.DataFrame) -> list[dict]:
+    return [{k: (int(v) if k == "row" else str(v)) for k, v in r.items()}
+            for r in frame.head(importing.MAX_REPORTED).to_dict("records")]
+
+
+def _details(c: _Checked, list_mode: str | None, column_map: dict | None, ignore: list | None) -> dict:
+    return {"options": {"column_map": column_map, "ignore": ignore},"skipped": c.skipped[:importing.MAX_REPORTED], "notes": c.notes,
+            "unmapped": c.v.mapping.unmapped, "mapped": {h: col.code for h, col in c.v.mapping.columns.items()},
+            "ignored": c.v.mapping.ignored, "mismatches": _mismatch_records(c.mismatches),
+            "list_codes": c.list_codes, "list_mode": list_mode, "diff_counts": c.counts}
+
+
 def _report(batch: ImportBatch | None, department: str, year: int, file_name: str, sha: str, status: str,
-            v: importing.Validation, dup: dict | None, timings: dict[str, float]) -> ImportReport:
+            c: _Checked, dup: dict | None, timings: dict[str, float], list_mode: str | None) -> ImportReport:
+    v = c.v
     return ImportReport(
         batch_id=batch.id if batch else None, department=department, year=year, file_name=file_name, sha256=sha,
         status=status, row_count=v.row_count, accepted_count=v.accepted_rows, error_count=v.error_count,
         flagged_count=len(v.flags), value_count=len(v.values), errors=_records(v.errors),
-        flags=_records(v.flags), mapped_columns={h: c.code for h, c in v.mapping.columns.items()},
-        ignored_columns=v.mapping.ignored, duplicate_of=dup, timings=timings,
+        flags=_records(v.flags), mapped_columns={h: col.code for h, col in v.mapping.columns.items()},
+        ignored_columns=v.mapping.ignored, duplicate_of=dup, timings=timings, skipped=c.skipped,
+        unmapped=v.mapping.unmapped, notes=c.notes, mismatches=_mismatch_records(c.mismatches),
+        list_codes=c.list_codes, list_mode=list_mode, sheets=c.sheets, diff=c.diff, diff_counts=c.counts,
     )
 
 
+def _check_list_mode(list_mode: str | None) -> None:
+    if list_mode is not None and list_mode not in LIST_MODES:
+        raise ValidationFailed(f"列表导入方式应为 {'、'.join(f'{k}（{v}）' for k, v in LIST_MODES.items())}")
+
+
 def dry_run_import(session: Session, *, actor: Actor, department: str, year: int, file_name: str,
-                   data: bytes) -> ImportReport:
+                   data: bytes, column_map: dict[str, str] | None = None, ignore: list[str] | None = None,
+                   list_mode: str | None = None) -> ImportReport:
     """Check a file without changing any value; store the batch (status dry_run) with its report.
 
-    File-level problems (wrong type, empty, header only, too large, no credit-code column) raise
-    ``ValidationFailed`` and store nothing.
+    ``column_map`` (header → indicator code) and ``ignore`` (headers marked 不导入) are the officer's
+    mapping of columns the model does not know; ``list_mode`` says whether list sheets replace or add
+    to each enterprise's list. File-level problems (wrong type, empty, header only, too large, no
+    credit-code column, wrong unit in a header) raise ``ValidationFailed`` and store nothing.
     """
     require_staff(actor)
     _check_department(department)
+    _check_list_mode(list_mode)
     timings: dict[str, float] = {}
-    v, _known = _validate(session, department, year, file_name, data, timings)
+    c = _validate(session, department, year, file_name, data, timings, column_map=column_map, ignore=ignore,
+                  list_mode=list_mode)
+    v = c.v
     sha = hashlib.sha256(data).hexdigest()
     dup = _duplicate_of(session, sha)
     batch = ImportBatch(
         department=department, year=year, file_name=file_name[:255], sha256=sha, row_count=v.row_count,
         accepted_count=v.accepted_rows, error_count=v.error_count, flagged_count=len(v.flags),
         errors=_records(v.errors), flags=_records(v.flags), status="dry_run", created_by=actor.username,
+        details=_details(c, list_mode, column_map, ignore),
     )
     session.add(batch)
     session.flush()
     audit.record(session, actor=actor, action="import.dry_run", entity="ImportBatch", entity_id=batch.id,
                  after={"department": department, "year": year, "file": file_name, "sha256": sha,
-                        "rows": v.row_count, "errors": v.error_count, "flags": len(v.flags)})
+                        "rows": v.row_count, "errors": v.error_count, "flags": len(v.flags),
+                        "skipped": len(c.skipped), "unmapped": [u["header"] for u in v.mapping.unmapped],
+                        "mismatches": len(c.mismatches), "changes": c.counts})
     session.flush()
-    return _report(batch, department, year, file_name, sha, "dry_run", v, dup, timings)
+    return _report(batch, department, year, file_name, sha, "dry_run", c, dup, timings, list_mode)
 
 
 # --------------------------------------------------------------------------- writing
@@ -291,17 +552,22 @@ def replace_values(session: Session, *, year: int, rows: pd.DataFrame, batch_id:
 
 def commit_import(session: Session, *, actor: Actor, data: bytes, batch_id: int | None = None,
                   department: str | None = None, year: int | None = None, file_name: str | None = None,
-                  confirm_duplicate: bool = False) -> ImportReport:
+                  confirm_duplicate: bool = False, column_map: dict[str, str] | None = None,
+                  ignore: list[str] | None = None, list_mode: str | None = None,
+                  accept_name_mismatch: bool = False) -> ImportReport:
     """Validate again and write every value, all or nothing.
 
-    With ``batch_id`` the dry-run batch of the same file becomes the committed batch; otherwise a new
-    batch is created from ``department``/``year``/``file_name``. A file with any error is rejected whole
-    (``ValidationFailed``); the same file committed before raises ``Conflict`` unless
-    ``confirm_duplicate``.
+    With ``batch_id`` the dry-run batch of the same file becomes the committed batch (its mapping and
+    list mode apply unless given again); otherwise a new batch is created from
+    ``department``/``year``/``file_name``. Refused whole (``ValidationFailed``): any row error, a column
+    that looks like data and is neither mapped nor ignored, list sheets without a chosen ``list_mode``,
+    name/code mismatches without ``accept_name_mismatch``. The same file committed before raises
+    ``Conflict`` unless ``confirm_duplicate``.
     """
     import time
 
     require_staff(actor)
+    _check_list_mode(list_mode)
     sha = hashlib.sha256(data).hexdigest()
     batch: ImportBatch | None = None
     if batch_id is not None:
@@ -313,25 +579,43 @@ def commit_import(session: Session, *, actor: Actor, data: bytes, batch_id: int 
         if batch.sha256 != sha:
             raise ValidationFailed("上传的文件与试导入时的文件不一致，请重新试导入")
         department, year, file_name = batch.department, batch.year, batch.file_name
+        stored = batch.details or {}
+        if column_map is None and ignore is None and stored.get("options"):
+            column_map, ignore = stored["options"].get("column_map"), stored["options"].get("ignore")
+        list_mode = list_mode or stored.get("list_mode")
     if department is None or year is None:
         raise ValidationFailed("请指定部门和年度")
     _check_department(department)
     file_name = file_name or "import"
     timings: dict[str, float] = {}
-    v, known = _validate(session, department, year, file_name, data, timings)
+    c = _validate(session, department, year, file_name, data, timings, column_map=column_map, ignore=ignore,
+                  list_mode=list_mode)
+    v = c.v
     dup = _duplicate_of(session, sha)
     if v.error_count:
         raise ValidationFailed(
             f"文件有 {v.error_count} 处问题，整批未导入：{importing.summary_message(v.errors)}",
             problems=_records(v.errors),
         )
+    if v.mapping.unmapped:
+        heads = "、".join(f"“{u['header']}”" for u in v.mapping.unmapped)
+        raise ValidationFailed(f"有 {len(v.mapping.unmapped)} 列看似数据但没有对应到指标：{heads}，整批未导入；"
+                               "请把每列对应到一个指标，或标记为“不导入”")
+    if c.list_codes and list_mode not in LIST_MODES:
+        raise ValidationFailed("文件含列表类指标的工作表：请选择“替换原有列表”或“追加到原有列表”后再导入")
+    if len(c.mismatches) and not accept_name_mismatch:
+        first = c.mismatches.iloc[0]
+        raise ValidationFailed(
+            f"{len(c.mismatches)} 行的企业名称与统一社会信用代码不是同一家企业（如第 {first['row']} 行："
+            f"文件写“{first['file_name']}”，代码登记的是“{first['registered_name']}”），整批未导入；"
+            "请核对，确认无误后勾选“确认名称不一致的行按信用代码导入”")
     if dup is not None and not confirm_duplicate:
         raise Conflict(f"同一文件已于 {display_time(dup['committed_at'])} 导入过（批次 #{dup['batch_id']}，{dup['file_name']}）；"
                        "如确需重复导入，请确认后再提交")
     t0 = time.perf_counter()
-    rows = v.values.copy()
-    rows["enterprise_id"] = known.reindex(rows["credit_code"].to_numpy()).to_numpy()
-    rows = rows.rename(columns={"department": "source"})
+    rows = v.values.rename(columns={"department": "source"})
+    details = _details(c, list_mode, column_map, ignore)
+    details["accepted_name_mismatch"] = bool(len(c.mismatches))
     # One SAVEPOINT: the retire and the insert stand or fall together whatever the caller does next.
     with session.begin_nested():
         if batch is None:
@@ -346,18 +630,118 @@ def commit_import(session: Session, *, actor: Actor, data: bytes, batch_id: int 
         session.execute(
             update(ImportBatch).where(ImportBatch.id == batch.id).values(
                 status="committed", committed_at=now, row_count=v.row_count, accepted_count=v.accepted_rows,
-                error_count=0, flagged_count=len(v.flags), errors=[], flags=_records(v.flags))
+                error_count=0, flagged_count=len(v.flags), errors=[], flags=_records(v.flags), details=details)
             .execution_options(synchronize_session=False)
         )
         audit.record(session, actor=actor, action="import.commit", entity="ImportBatch", entity_id=batch.id,
                      before={"status": "dry_run", "replaced_values": retired},
                      after={"status": "committed", "department": department, "year": year, "file": file_name,
-                            "sha256": sha, "rows": v.row_count, "values": inserted, "flags": len(v.flags)},
-                     reason="确认重复导入" if dup is not None else None)
+                            "sha256": sha, "rows": v.row_count, "values": inserted, "flags": len(v.flags),
+                            "changes": c.counts, "list_mode": list_mode,
+                            "name_mismatches_accepted": len(c.mismatches)},
+                     reason="; ".join(r for r in ("确认重复导入" if dup is not None else "",
+                                                  "确认名称不一致" if len(c.mismatches) else "") if r) or None)
         session.flush()
     session.expire(batch)
     timings["write"] = time.perf_counter() - t0
-    return _report(batch, department, year, file_name, sha, "committed", v, dup, timings)
+    return _report(batch, department, year, file_name, sha, "committed", c, dup, timings, list_mode)
+
+
+# --------------------------------------------------------------------------- undo
+@dataclass
+class UndoReport:
+    batch_id: int
+    reverted: int  # values of the batch that are no longer current
+    restored: int  # earlier values that are current again
+    left_alone: pd.DataFrame  # credit_code, name, code, indicator, replaced_by — kept, replaced since
+
+    def left_alone_frame(self) -> pd.DataFrame:
+        return self.left_alone.rename(columns={"credit_code": "统一社会信用代码", "name": "企业名称",
+                                               "code": "指标代码", "indicator": "指标", "replaced_by": "已被替换为"})
+
+
+def undo_batch(session: Session, *, actor: Actor, batch_id: int, reason: str | None = None) -> UndoReport:
+    """Revert a committed batch: the values it replaced become current again.
+
+    A value of the batch that a later batch or an approved self-report has replaced since is left alone
+    and listed. Rows of batches reverted before are never brought back. Score runs keep their stored
+    inputs and are not touched. Audited; the batch's status becomes ``reverted``.
+    """
+    require_staff(actor)
+    batch = session.get(ImportBatch, batch_id)
+    if batch is None:
+        raise NotFound(f"导入批次 #{batch_id} 不存在")
+    if batch.status != "committed":
+        label = STATUS_LABELS.get(batch.status, batch.status)
+        raise Conflict(f"导入批次 #{batch_id} 的状态是“{label}”，只有已导入的批次可以撤销")
+    year = batch.year
+    own = pd.DataFrame(session.execute(
+        select(IndicatorValue.id, IndicatorValue.enterprise_id, IndicatorValue.code, IndicatorValue.is_current)
+        .where(IndicatorValue.batch_id == batch_id)).all(), columns=["id", "enterprise_id", "code", "is_current"])
+    reverted_batches = set(session.execute(
+        select(ImportBatch.id).where(ImportBatch.status == "reverted")).scalars().all())
+    history = []
+    for code, ids in own.groupby("code", sort=False)["enterprise_id"]:
+        id_list = ids.astype("int64").tolist()
+        for start in range(0, len(id_list), IN_CHUNK):
+            chunk = id_list[start:start + IN_CHUNK]
+            part = session.execute(
+                select(IndicatorValue.id, IndicatorValue.enterprise_id, IndicatorValue.code, IndicatorValue.batch_id,
+                       IndicatorValue.submission_id, IndicatorValue.source, IndicatorValue.is_current)
+                .where(IndicatorValue.year == year, IndicatorValue.code == code,
+                       IndicatorValue.enterprise_id.in_(chunk))).all()
+            history += part
+    hist = pd.DataFrame(history, columns=["id", "enterprise_id", "code", "batch_id", "submission_id", "source",
+                                          "is_current"]).sort_values("id", kind="stable")
+    # Predecessor of each current row of the batch: the latest earlier row of the same key that is
+    # neither this batch's nor a reverted batch's.
+    current_own = own[own["is_current"].astype(bool)]
+    eligible = hist[~hist["batch_id"].isin(reverted_batches | {batch_id})]
+    cand = eligible.merge(current_own[["id", "enterprise_id", "code"]].rename(columns={"id": "own_id"}),
+                          on=["enterprise_id", "code"])
+    cand = cand[cand["id"] < cand["own_id"]]
+    restore_ids = cand.groupby("own_id")["id"].max().astype("int64").tolist()
+    # Replaced since: the next row after each non-current row of the batch.
+    stale = own[~own["is_current"].astype(bool)]
+    later = hist.merge(stale[["id", "enterprise_id", "code"]].rename(columns={"id": "own_id"}),
+                       on=["enterprise_id", "code"])
+    later = later[later["id"] > later["own_id"]].sort_values("id").groupby("own_id").head(1)
+    known = _known_enterprises(session)
+    by_id = pd.Series(known.index.to_numpy(), index=known["id"].to_numpy())
+    model = _model(session)
+    labels = {**{b.code: b.name for b in model.base_fields}, **{i.code: i.name for i in model.indicators}}
+    left = pd.DataFrame({
+        "credit_code": by_id.reindex(later["enterprise_id"].to_numpy()).to_numpy(dtype=object),
+        "code": later["code"].to_numpy(dtype=object),
+        "replaced_by": [f"填报审核通过的自报值（填报 #{int(s)}）" if s == s and s is not None and src == SELF_REPORT_SOURCE
+                        else f"导入批次 #{int(b)}" if b == b and b is not None else f"{src}数据"
+                        for b, s, src in zip(later["batch_id"].tolist(), later["submission_id"].tolist(),
+                                             later["source"].tolist(), strict=True)],
+    })
+    left.insert(1, "name", known["name"].reindex(left["credit_code"].to_numpy()).fillna("").to_numpy(dtype=object))
+    left.insert(3, "indicator", [labels.get(c, c) for c in left["code"].tolist()])
+    own_current_ids = current_own["id"].astype("int64").tolist()
+    with session.begin_nested():
+        for start in range(0, len(own_current_ids), IN_CHUNK):
+            session.execute(update(IndicatorValue).where(IndicatorValue.id.in_(own_current_ids[start:start + IN_CHUNK]))
+                            .values(is_current=False).execution_options(synchronize_session=False))
+        for start in range(0, len(restore_ids), IN_CHUNK):
+            session.execute(update(IndicatorValue).where(IndicatorValue.id.in_(restore_ids[start:start + IN_CHUNK]))
+                            .values(is_current=True).execution_options(synchronize_session=False))
+        details = dict(batch.details or {})
+        details["undo"] = {"at": utcnow().isoformat(), "by": actor.username, "reason": reason,
+                           "reverted": len(own_current_ids), "restored": len(restore_ids), "left_alone": len(left)}
+        session.execute(update(ImportBatch).where(ImportBatch.id == batch_id)
+                        .values(status="reverted", details=details).execution_options(synchronize_session=False))
+        audit.record(session, actor=actor, action="import.undo", entity="ImportBatch", entity_id=batch_id,
+                     before={"status": "committed", "current_values": len(own_current_ids)},
+                     after={"status": "reverted", "reverted": len(own_current_ids), "restored": len(restore_ids),
+                            "left_alone": left.head(100)[["credit_code", "code", "replaced_by"]].to_dict("records")},
+                     reason=reason)
+        session.flush()
+    session.expire(batch)
+    return UndoReport(batch_id=batch_id, reverted=len(own_current_ids), restored=len(restore_ids),
+                      left_alone=left.reset_index(drop=True))
 
 
 # --------------------------------------------------------------------------- history
@@ -365,7 +749,7 @@ BATCH_COLUMNS = {"id": "批次", "department": "部门", "year": "年度", "file
                  "row_count": "行数", "accepted_count": "通过行数", "error_count": "问题数",
                  "flagged_count": "待核实数", "created_by": "操作人", "created_at": "试导入时间",
                  "committed_at": "导入时间", "sha256": "文件指纹"}
-STATUS_LABELS = {"dry_run": "试导入", "committed": "已导入"}
+STATUS_LABELS = {"dry_run": "试导入", "committed": "已导入", "reverted": "已撤销"}
 
 
 def list_batches(session: Session, *, actor: Actor, department: str | None = None, year: int | None = None,

@@ -209,7 +209,7 @@ def get_portrait(session: Session, *, actor: Actor, enterprise_id: int, year: in
             and ind.cls in ("technology", "growth")
         table_rows.append({
             "code": ind.code, "name": ind.name, "class": ind.cls, "unit": ind.unit,
-            "value_text": explain.fmt_value(value, ind.unit), "source": entry.get("source") or ind.source,
+            "value_text": explain.fmt_value(value, ind.unit, ind), "source": entry.get("source") or ind.source,
             "points": round(pts, 2), "max": top, "fraction": f, "missing": bool(missing),
         })
     indicators = pd.DataFrame(table_rows)

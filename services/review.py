@@ -24,7 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from core import clock, importing
+from core import clock, importing, listtext
 from core.workflows import SUBMISSION, TransitionError, transition
 from db.models import (
     SELF_REPORT_SOURCE,
@@ -173,18 +173,15 @@ def _canon(v: Any) -> Any:
         return text
 
 
-def display_value(v: Any) -> str:
-    """Short text for a table cell."""
+def display_value(v: Any, indicator: Any = None) -> str:
+    """Short text for a table cell; lists and structured values as readable text (core.listtext)."""
     c = _canon(v)
     if c is None:
         return ""
     if isinstance(c, float):
         return f"{c:g}"
-    if c.startswith("["):
-        items = json.loads(c)
-        levels = "、".join(str(i.get("level", "")) for i in items if isinstance(i, dict))
-        return f"{len(items)} 项" + (f"（{levels}）" if levels else "")
-    return c
+    readable = listtext.value_text(c, indicator)
+    return readable if readable is not None else c
 
 
 def get_review(session: Session, *, actor: Actor, submission_id: int) -> ReviewDetail:
@@ -211,6 +208,7 @@ def get_review(session: Session, *, actor: Actor, submission_id: int) -> ReviewD
             approved[code] = value  # ordered by id: the last one wins
     model = _model(session)
     names = {i.code: (i.name, i.unit) for i in model.indicators}
+    indicators = {i.code: i for i in model.indicators}
     names.update({b.code: (b.name, b.unit) for b in model.base_fields})
     comments = sub.field_comments or {}
     records = []
@@ -220,8 +218,9 @@ def get_review(session: Session, *, actor: Actor, submission_id: int) -> ReviewD
         cur, src = current.get(code, (None, ""))
         baseline = last if code in approved else cur
         records.append({
-            "code": code, "name": name, "unit": unit, "value": display_value(value),
-            "last_approved": display_value(last), "current": display_value(cur), "current_source": src or "",
+            "code": code, "name": name, "unit": unit, "value": display_value(value, indicators.get(code)),
+            "last_approved": display_value(last, indicators.get(code)),
+            "current": display_value(cur, indicators.get(code)), "current_source": src or "",
             "changed": _canon(value) != _canon(baseline), "comment": comments.get(code, ""),
         })
     frame = pd.DataFrame(records, columns=["code", "name", "unit", "value", "last_approved", "current",

@@ -1,21 +1,24 @@
-"""数据导入 — department templates, dry run with a per-row report, all-or-nothing commit, history."""
-
+"""数据导入 — templates, dry run (mapping step, skipped rows, name checks, what will change), commit, history, undo."""
 
 import streamlit as st
 
 from core import clock
-from core.importing import ALL_DEPARTMENTS, DEPARTMENTS
+from core.importing import ALL_DEPARTMENTS, DEPARTMENTS, DIFF_STATES, IGNORE_LABEL, department_columns
+from core.spreadsheet import write_csv
 from db.session import session_scope
 from services import imports
 from services.errors import Conflict, ServiceError
+from services.model_versions import current_model
 from ui.flash import show_flash
 from ui.guards import require_role
 
 actor = require_role("officer", "admin")
 
-DRY = "import_dry_run"  # {"report": ImportReport, "data": bytes, "csv": the report as csv bytes}
+DRY = "import_dry_run"  # {"report", "data", "name", "department", "year", "column_map", "ignore", "csv"}
 FLASH = "import_flash"
 DEPTS = [*DEPARTMENTS, ALL_DEPARTMENTS]
+DIFF_SHOWN_ON_SCREEN = 1000
+CHOOSE = "（请选择）"
 
 st.title("数据导入")
 show_flash(FLASH)
@@ -29,7 +32,23 @@ with tab_template:
     st.download_button(f"下载{dept_t}导入模板（xlsx）", template, file_name=f"{dept_t}导入模板.xlsx",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        key="template_download")
-    st.caption("模板含“数据”和“填写说明”两个工作表；表头可保留中文名称，也可写指标代码。")
+    st.caption("模板含“数据”工作表、每个列表类指标一个工作表（每行一项）和“填写说明”；表头可写中文名称、常用简称或指标代码。")
+
+
+def _dry_run(data: bytes, name: str, department: str, year: int, column_map: dict, ignore: list,
+             list_mode: str | None) -> None:
+    try:
+        with session_scope() as session:
+            report = imports.dry_run_import(session, actor=actor, department=department, year=year, file_name=name,
+                                            data=data, column_map=column_map or None, ignore=ignore or None,
+                                            list_mode=list_mode)
+            csv = imports.report_csv(imports.get_batch(session, actor=actor, batch_id=report.batch_id))
+        st.session_state[DRY] = {"report": report, "data": data, "name": name, "department": department,
+                                 "year": year, "column_map": column_map, "ignore": ignore, "csv": csv}
+    except ServiceError as exc:
+        st.session_state.pop(DRY, None)
+        st.error(str(exc))
+
 
 with tab_import:
     c1, c2 = st.columns(2)
@@ -39,28 +58,55 @@ with tab_import:
     upload = st.file_uploader("上传文件（xlsx、xls、csv；UTF-8 或 GBK；不超过 50 MB）", type=["xlsx", "xls", "csv"],
                               key="import_file")
     if st.button("试导入（只检查，不写入）", disabled=upload is None, type="primary"):
-        data = upload.getvalue()
-        try:
-            with session_scope() as session:
-                report = imports.dry_run_import(session, actor=actor, department=department, year=int(year),
-                                                file_name=upload.name, data=data)
-                csv = imports.report_csv(imports.get_batch(session, actor=actor, batch_id=report.batch_id))
-            st.session_state[DRY] = {"report": report, "data": data, "csv": csv}
-        except ServiceError as exc:
-            st.session_state.pop(DRY, None)
-            st.error(str(exc))
+        _dry_run(upload.getvalue(), upload.name, department, int(year), {}, [], None)
 
     dry = st.session_state.get(DRY)
     if dry:
         report = dry["report"]
-        st.subheader(f"试导入结果：{report.file_name}（{report.department} · {report.year} 年度）")
+        st.subheader("试导入结果")
+        st.text(f"{report.file_name}（{report.department} · {report.year} 年度）：{report.summary()}")
         m1, m2, m3, m4 = st.columns(4)
         m1.metric("数据行", report.row_count)
         m2.metric("无问题的行", report.accepted_count)
         m3.metric("问题", report.error_count)
         m4.metric("待核实（不影响导入）", report.flagged_count)
+        for note in report.notes:
+            st.text("· " + note)
         if report.ignored_columns:
-            st.caption("未识别的列（已忽略）：" + "、".join(report.ignored_columns))
+            st.text("不导入的列：" + "、".join(report.ignored_columns))
+
+        # ---- mapping step: every column that looks like data is mapped or marked 不导入
+        if report.unmapped:
+            st.warning(f"{len(report.unmapped)} 列看似数据，但没有对应到指标。请为每列选择对应的指标，或选“{IGNORE_LABEL}”，"
+                       "然后重新试导入。")
+            with session_scope() as session:
+                cols = department_columns(current_model(session), dry["department"])
+            labels = {c.code: f"{c.name}（{c.code}）" for c in cols}
+            choices: dict[str, str] = {}
+            for i, u in enumerate(report.unmapped):
+                suggested = [s["code"] for s in u["suggestions"]]
+                options = [CHOOSE, *suggested, IGNORE_LABEL, *(c for c in labels if c not in suggested)]
+                st.text(f"列“{u['header']}”对应：")  # a file's header is user text: never markup
+                choices[u["header"]] = st.selectbox(
+                    "对应指标", options, key=f"map_{i}", label_visibility="collapsed",
+                    format_func=lambda o, s=suggested: o if o in (CHOOSE, IGNORE_LABEL) else
+                    labels.get(o, o) + ("（建议）" if o in s else ""))
+            ready = all(v != CHOOSE for v in choices.values())
+            if st.button("按以上对应重新试导入", disabled=not ready, key="remap_button"):
+                column_map = dict(dry["column_map"])
+                ignore = list(dry["ignore"])
+                for header, choice in choices.items():
+                    if choice == IGNORE_LABEL:
+                        ignore.append(header)
+                    else:
+                        column_map[header] = choice
+                _dry_run(dry["data"], dry["name"], dry["department"], dry["year"], column_map, ignore,
+                         report.list_mode)
+                st.rerun()
+
+        if report.skipped:
+            with st.expander(f"已跳过 {len(report.skipped)} 行（合计、注释、单位行、空行）"):
+                st.dataframe(report.skipped_frame(), hide_index=True, width="stretch", key="skipped_table")
         if report.errors:
             st.error(f"发现 {report.error_count} 处问题，整批不能导入。请按下表修改后重新上传。")
             st.dataframe(report.errors_frame(), hide_index=True, width="stretch", key="errors_table")
@@ -69,21 +115,66 @@ with tab_import:
             st.dataframe(report.flags_frame(), hide_index=True, width="stretch", key="flags_table")
         st.download_button("下载问题报告（csv）", dry["csv"], file_name=f"导入报告_{report.batch_id}.csv", mime="text/csv",
                            key="report_download")
+
+        # ---- list sheets: replace or add, an explicit choice
+        list_mode = report.list_mode
+        if report.list_codes:
+            modes = list(imports.LIST_MODES)
+            picked = st.radio("列表类指标的导入方式", modes, index=modes.index(list_mode) if list_mode in modes else None,
+                              format_func=imports.LIST_MODES.get, horizontal=True, key="list_mode")
+            if picked != list_mode and picked is not None:
+                _dry_run(dry["data"], dry["name"], dry["department"], dry["year"], dry["column_map"], dry["ignore"],
+                         picked)
+                st.rerun()
+
+        # ---- name and code disagree
+        accept_mismatch = True
+        if report.mismatches:
+            st.warning(f"{len(report.mismatches)} 行的企业名称属于另一家已登记企业，与信用代码不一致：")
+            st.dataframe(report.mismatch_frame(), hide_index=True, width="stretch", key="mismatch_table")
+            accept_mismatch = st.checkbox("我已核对：以上各行按统一社会信用代码导入", key="accept_mismatch")
+
+        # ---- what will change
+        if report.ok and report.diff is not None:
+            st.subheader("将要发生的变化")
+            counts = report.diff_counts
+            d1, d2, d3 = st.columns(3)
+            for box, state in zip((d1, d2, d3), DIFF_STATES, strict=True):
+                box.metric(state, counts.get(state, 0))
+            f1, f2, f3 = st.columns(3)
+            status = f1.selectbox("变化", ["全部", *DIFF_STATES], key="diff_status")
+            codes = sorted(set(report.diff["code"]))
+            names = dict(zip(report.diff["code"], report.diff["indicator"], strict=False))
+            code = f2.selectbox("指标", ["全部", *codes], key="diff_code",
+                                format_func=lambda c: c if c == "全部" else f"{names.get(c, c)}（{c}）")
+            query = f3.text_input("企业名称或信用代码", key="diff_query")
+            view = report.diff_frame(None if status == "全部" else status, None if code == "全部" else code, query)
+            st.dataframe(view.head(DIFF_SHOWN_ON_SCREEN), hide_index=True, width="stretch", key="diff_table")
+            if len(view) > DIFF_SHOWN_ON_SCREEN:
+                st.caption(f"共 {len(view)} 行，屏幕上显示前 {DIFF_SHOWN_ON_SCREEN} 行；完整内容请下载。")
+            st.download_button("下载变化明细（csv）", write_csv(view), file_name=f"导入变化_{report.batch_id}.csv",
+                               mime="text/csv", key="diff_download")
+
         if report.ok:
             confirm = True
             if report.duplicate_of:
                 st.warning(f"同一文件已于 {imports.batch_time(report.duplicate_of['committed_at'])} 导入过"
                            f"（批次 #{report.duplicate_of['batch_id']}）。")
                 confirm = st.checkbox("我确认需要再次导入此文件", key="confirm_duplicate")
-            if st.button("确认导入", type="primary", disabled=not confirm, key="commit_button"):
+            blocked = not confirm or not accept_mismatch or report.needs_list_mode
+            if st.button("确认导入", type="primary", disabled=blocked, key="commit_button"):
                 try:
                     with session_scope() as session:
                         done = imports.commit_import(session, actor=actor, data=dry["data"],
                                                      batch_id=report.batch_id,
-                                                     confirm_duplicate=bool(report.duplicate_of))
+                                                     confirm_duplicate=bool(report.duplicate_of),
+                                                     column_map=dry["column_map"] or None,
+                                                     ignore=dry["ignore"] or None, list_mode=report.list_mode,
+                                                     accept_name_mismatch=bool(report.mismatches))
                     st.session_state.pop(DRY, None)
-                    st.session_state[FLASH] = ("success", f"已导入批次 #{done.batch_id}：{done.row_count} 家企业，"
-                                                          f"{done.value_count} 个数值。")
+                    counts = "，".join(f"{k} {v}" for k, v in done.diff_counts.items())
+                    st.session_state[FLASH] = ("success", f"已导入批次 #{done.batch_id}：{done.row_count} 行，"
+                                                          f"{done.value_count} 个数值（{counts}）。")
                     st.rerun()
                 except Conflict as exc:
                     st.warning(str(exc))
@@ -103,9 +194,29 @@ with tab_history:
             if column in view.columns:
                 view[column] = view[column].map(imports.batch_time)
         st.dataframe(view.rename(columns=imports.BATCH_COLUMNS), hide_index=True, width="stretch")
-        batch_id = st.selectbox("查看批次报告", history["id"].tolist(), key="history_batch")
+        batch_id = st.selectbox("查看批次", history["id"].tolist(), key="history_batch",
+                                format_func=lambda b: f"批次 #{b}")
         with session_scope() as session:
             batch = imports.get_batch(session, actor=actor, batch_id=int(batch_id))
             csv = imports.report_csv(batch)
+            status = batch.status
         st.download_button("下载该批次报告（csv）", csv, file_name=f"导入报告_{batch_id}.csv", mime="text/csv",
                            key="history_download")
+        if status == "committed":
+            st.markdown("**撤销该批次**")
+            st.caption("被该批次替换的数值恢复为当前值；之后已被其他批次或审核通过的自报值替换的数值保持不变并列出。"
+                       "已计算的积分批次不受影响。")
+            reason = st.text_input("撤销原因", key="undo_reason", max_chars=200)
+            sure = st.checkbox(f"确认撤销批次 #{batch_id}", key=f"undo_confirm_{batch_id}")
+            if st.button("撤销该批次", disabled=not sure, key="undo_button"):
+                try:
+                    with session_scope() as session:
+                        undone = imports.undo_batch(session, actor=actor, batch_id=int(batch_id),
+                                                    reason=reason.strip() or None)
+                    st.success(f"已撤销批次 #{undone.batch_id}：{undone.reverted} 个数值不再有效，"
+                               f"{undone.restored} 个原有数值恢复为当前值。")
+                    if len(undone.left_alone):
+                        st.warning(f"{len(undone.left_alone)} 个数值之后已被替换，保持不变：")
+                        st.dataframe(undone.left_alone_frame(), hide_index=True, width="stretch", key="left_alone")
+                except ServiceError as exc:
+                    st.error(str(exc))

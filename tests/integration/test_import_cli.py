@@ -1,0 +1,95 @@
+"""`manage.py import` / `undo-import` on a real SQLite file: --map, --ignore, --accept-name-mismatch,
+--list-mode, --diff, and the summary of a file that cannot be imported."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import openpyxl
+import pytest
+from sqlalchemy import create_engine, insert, select
+from sqlmodel import Session
+
+from core.credit_code import make_code
+from db.models import Enterprise, IndicatorValue
+from tests.integration.test_cli import failed, ok, run
+
+pytestmark = pytest.mark.xdist_group("cli")
+
+CODES = [make_code(str(700 + i)) for i in range(3)]
+NAMES = ["瓯江电子有限公司", "龙湾机械有限公司", "温州光学有限公司"]
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "cli.db"
+    ok(run("init-db", db=path))
+    engine = create_engine(f"sqlite:///{path}")
+    with Session(engine) as s:
+        s.execute(insert(Enterprise), [{"credit_code": c, "name": n} for c, n in zip(CODES, NAMES, strict=True)])
+        s.commit()
+    engine.dispose()
+    return path
+
+
+def xlsx(path: Path, head: list, rows: list[list], sheets: dict[str, list[list]] | None = None) -> Path:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(head)
+    for r in rows:
+        ws.append(r)
+    for name, grid in (sheets or {}).items():
+        sh = wb.create_sheet(name)
+        for r in grid:
+            sh.append(r)
+    buf = io.BytesIO()
+    wb.save(buf)
+    path.write_bytes(buf.getvalue())
+    return path
+
+
+def values(db: Path, code: str) -> dict:
+    engine = create_engine(f"sqlite:///{db}")
+    with Session(engine) as s:
+        rows = s.execute(select(Enterprise.credit_code, IndicatorValue.value_num, IndicatorValue.value_text)
+                         .join(Enterprise, Enterprise.id == IndicatorValue.enterprise_id)
+                         .where(IndicatorValue.code == code, IndicatorValue.is_current.is_(True))).all()
+    engine.dispose()
+    return {c: (n if t is None else t) for c, n, t in rows}
+
+
+def test_unmapped_column_then_map_and_ignore(db: Path, tmp_path: Path) -> None:
+    f = xlsx(tmp_path / "税务.xlsx", ["统一社会信用代码", "企业名称", "营业收入", "研发投入额", "纳税额"],
+             [[c, n, 100 + i, 5, 7] for i, (c, n) in enumerate(zip(CODES, NAMES, strict=True))])
+    err = failed(run("import", str(f), "--department", "税务", "--year", "2025", db=db), "研发投入额", "--map")
+    out = run("import", str(f), "--department", "税务", "--year", "2025", db=db).stdout
+    assert "可写入" not in out and "不能导入" in out and "未对应" in err
+    assert values(db, "G01") == {}
+    diff = tmp_path / "diff.csv"
+    ok(run("import", str(f), "--department", "税务", "--year", "2025", "--map", "研发投入额=T01",
+           "--ignore", "纳税额", "--diff", str(diff), db=db))
+    assert values(db, "T01") == dict.fromkeys(CODES, 5.0) and values(db, "G01")[CODES[2]] == 102
+    assert "新增" in diff.read_text(encoding="utf-8-sig")
+
+
+def test_name_mismatch_needs_the_flag(db: Path, tmp_path: Path) -> None:
+    f = xlsx(tmp_path / "m.xlsx", ["统一社会信用代码", "企业名称", "营业收入"], [[CODES[0], NAMES[1], 100]])
+    err = failed(run("import", str(f), "--department", "税务", "--year", "2025", db=db), "--accept-name-mismatch",
+                 NAMES[0], NAMES[1])
+    assert "不一致" in err and values(db, "G01") == {}
+    ok(run("import", str(f), "--department", "税务", "--year", "2025", "--accept-name-mismatch", db=db))
+    assert values(db, "G01") == {CODES[0]: 100.0}
+
+
+def test_list_sheet_needs_a_mode_and_undo(db: Path, tmp_path: Path) -> None:
+    f = xlsx(tmp_path / "科技.xlsx", ["统一社会信用代码", "企业名称", "国家高新技术企业"], [[CODES[0], NAMES[0], "是"]],
+             sheets={"承担科技计划项目": [["统一社会信用代码", "企业名称", "项目名称", "级别", "角色", "年份"],
+                                        [CODES[0], NAMES[0], "智能制造", "省", "牵头", 2024]]})
+    failed(run("import", str(f), "--department", "科技", "--year", "2025", db=db), "--list-mode")
+    out = ok(run("import", str(f), "--department", "科技", "--year", "2025", "--list-mode", "replace", db=db)).stdout
+    assert "替换原有列表" in out and '"level": "省"' in values(db, "T10")[CODES[0]]
+    batch = out.split("已导入批次 #")[1].split("：")[0]
+    failed(run("undo-import", "--batch", batch, db=db), "--yes")
+    out = ok(run("undo-import", "--batch", batch, "--yes", "--reason", "测试", db=db)).stdout
+    assert f"已撤销导入批次 #{batch}" in out and values(db, "T10") == {} and values(db, "A01") == {}

@@ -470,8 +470,10 @@ def outlier_mask(values: pd.Series, groups: pd.Series, *, k: float = OUTLIER_K, 
         scale = scale.where(scale > 0, 1.0)
         x = np.arcsinh(raw / scale)
     g = x.groupby(keys, sort=False)
-    q1 = g.transform(lambda s: s.quantile(0.25))
-    q3 = g.transform(lambda s: s.quantile(0.75))
+    # Quantiles per group then mapped back: transform(lambda) runs Python per group and costs seconds.
+    quart = g.quantile([0.25, 0.75]).unstack()
+    q1 = pd.Series(quart[0.25].reindex(keys).to_numpy(), index=x.index)
+    q3 = pd.Series(quart[0.75].reindex(keys).to_numpy(), index=x.index)
     n = g.transform("count")
     iqr = q3 - q1
     lo = q1 - k * iqr
@@ -989,29 +991,39 @@ DIFF_STATES = ("新增", "变更", "不变")
 def diff_values(new: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
     """Per enterprise · code: the current and the new value and 新增 / 变更 / 不变.
 
-    ``new`` and ``current``: credit_code, code, value_num, value_text (``current`` may be empty).
+    ``new`` and ``current``: enterprise_id, code, value_num, value_text (``current`` may be empty; one
+    row per key; its ``id``, when given, comes back as ``current_id``, −1 for new values). Keys are matched as integers (enterprise id × code number): a merge on two object
+    columns costs seconds at 3M values.
     """
-    left = new[["credit_code", "code", "value_num", "value_text"]]
-    if current is None or current.empty:
-        out = left.rename(columns={"value_num": "new_num", "value_text": "new_text"}).reset_index(drop=True)
-        out["old_num"] = np.nan
-        out["old_text"] = None
-        out["status"] = DIFF_STATES[0]
-        return out
-    right = current[["credit_code", "code", "value_num", "value_text"]].rename(
-        columns={"value_num": "old_num", "value_text": "old_text"})
-    out = left.rename(columns={"value_num": "new_num", "value_text": "new_text"}).merge(
-        right, on=["credit_code", "code"], how="left", indicator="_m")
-    exists = (out["_m"] == "both").to_numpy()
-    on = out["new_num"].to_numpy(dtype=float)
-    oo = out["old_num"].to_numpy(dtype=float)
-    same_num = (np.isnan(on) & np.isnan(oo)) | (np.round(on, 9) == np.round(oo, 9))
-    nt = out["new_text"].astype(object).where(out["new_text"].notna(), None).to_numpy(dtype=object)
-    ot = out["old_text"].astype(object).where(out["old_text"].notna(), None).to_numpy(dtype=object)
-    same_text = nt == ot
+    n = len(new)
+    new_num = new["value_num"].to_numpy(dtype=float)
+    new_text = new["value_text"].astype(object).where(new["value_text"].notna(), None).to_numpy(dtype=object)
+    old_num = np.full(n, np.nan)
+    old_text = np.full(n, None, dtype=object)
+    old_id = np.full(n, -1, dtype=np.int64)
+    exists = np.zeros(n, dtype=bool)
+    if current is not None and len(current):
+        codes = pd.Index(pd.unique(np.concatenate([new["code"].to_numpy(dtype=object),
+                                                   current["code"].to_numpy(dtype=object)])))
+        width = np.int64(len(codes) + 1)
+        key_new = new["enterprise_id"].to_numpy(dtype=np.int64) * width + codes.get_indexer(new["code"])
+        key_cur = current["enterprise_id"].to_numpy(dtype=np.int64) * width + codes.get_indexer(current["code"])
+        pos = pd.Index(key_cur).get_indexer(key_new)
+        exists = pos >= 0
+        hit = pos[exists]
+        old_num[exists] = current["value_num"].to_numpy(dtype=float)[hit]
+        cur_text = current["value_text"].astype(object).where(current["value_text"].notna(), None)
+        old_text[exists] = cur_text.to_numpy(dtype=object)[hit]
+        if "id" in current.columns:
+            old_id[exists] = current["id"].to_numpy(dtype=np.int64)[hit]
+    same_num = (np.isnan(new_num) & np.isnan(old_num)) | (np.round(new_num, 9) == np.round(old_num, 9))
+    same_text = new_text == old_text
     status = np.where(~exists, DIFF_STATES[0], np.where(same_num & same_text, DIFF_STATES[2], DIFF_STATES[1]))
-    out["status"] = status
-    return out.drop(columns="_m")
+    return pd.DataFrame({
+        "enterprise_id": new["enterprise_id"].to_numpy(), "code": new["code"].to_numpy(dtype=object),
+        "old_num": old_num, "old_text": old_text, "new_num": new_num, "new_text": new_text,
+        "status": status.astype(object), "current_id": old_id,
+    })
 
 
 def diff_counts(diff: pd.DataFrame) -> dict[str, int]:

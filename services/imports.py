@@ -18,11 +18,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from core import importing, listtext
-from core.scoring_model import ScoringModel
+from core.scoring_model import FlagRule, ItemsRule, ScoringModel
 from core.spreadsheet import (
     DEFAULT_MAX_BYTES,
     SpreadsheetError,
@@ -47,7 +49,6 @@ DIFF_LABELS = {"credit_code": "统一社会信用代码", "name": "企业名称"
                "old": "当前值", "new": "导入后", "status": "变化"}
 MISMATCH_LABELS = {"row": "行号", "credit_code": "统一社会信用代码", "file_name": "文件中的企业名称",
                    "registered_name": "该代码登记的企业名称", "other_code": "该名称所属企业的代码"}
-DIFF_SHOWN = 200_000  # rows of the diff kept for the screen; counts stay exact
 INSERT_CHUNK = 50_000
 IN_CHUNK = 20_000
 SQLITE_CACHE_KIB = 256 * 1024
@@ -81,8 +82,10 @@ class ImportReport:
     list_codes: list[str] = field(default_factory=list)  # list indicators the file carries (long-form sheets)
     list_mode: str | None = None  # "replace" / "add"
     sheets: list[str] = field(default_factory=list)
-    diff: pd.DataFrame | None = None  # credit_code, name, code, indicator, old, new, status
+    diff: pd.DataFrame | None = None  # raw: enterprise_id, credit_code, code, old/new num/text, status
     diff_counts: dict[str, int] = field(default_factory=dict)
+    model: ScoringModel | None = field(default=None, repr=False)
+    names: pd.Series | None = field(default=None, repr=False)  # registered name by credit code
 
     @property
     def ok(self) -> bool:
@@ -112,18 +115,34 @@ class ImportReport:
             text += f"；{len(self.mismatches)} 行企业名称与信用代码不一致，须确认"
         return text
 
-    def diff_frame(self, status: str | None = None, code: str | None = None, query: str | None = None
-                   ) -> pd.DataFrame:
-        """The dry-run diff with Chinese column names, optionally filtered."""
-        df = self.diff if self.diff is not None else pd.DataFrame(columns=list(DIFF_LABELS))
+    def diff_codes(self) -> dict[str, str]:
+        """Indicator code → name of the codes in the diff (for a filter)."""
+        if self.diff is None or self.model is None:
+            return {}
+        labels = _labels(self.model)
+        return {c: labels.get(c, c) for c in sorted(pd.unique(self.diff["code"].to_numpy(dtype=object)))}
+
+    def diff_frame(self, status: str | None = None, code: str | None = None, query: str | None = None,
+                   limit: int | None = None) -> pd.DataFrame:
+        """What will change, with Chinese column names (changed first, then new, then unchanged),
+        optionally filtered by state, indicator and enterprise; formatted only for the rows returned."""
+        if self.diff is None or self.model is None or self.names is None:
+            return pd.DataFrame(columns=list(DIFF_LABELS.values()))
+        df = self.diff
+        mask = np.ones(len(df), dtype=bool)
         if status:
-            df = df[df["status"] == status]
+            mask &= (df["status"] == status).to_numpy()
         if code:
-            df = df[df["code"] == code]
-        if query:
+            mask &= (df["code"] == code).to_numpy()
+        if query and query.strip():
             q = query.strip()
-            df = df[df["credit_code"].str.contains(q, regex=False) | df["name"].str.contains(q, regex=False)]
-        return df.reindex(columns=list(DIFF_LABELS)).rename(columns=DIFF_LABELS)
+            credit = df["credit_code"].astype("str")
+            where = self.names.index.get_indexer(df["credit_code"].to_numpy(dtype=object))
+            names = pd.Series(np.where(where >= 0, self.names.to_numpy(dtype=object)[where], ""), dtype="str")
+            mask &= (credit.str.contains(q, regex=False).to_numpy(dtype=bool)
+                     | names.str.contains(q, regex=False).to_numpy(dtype=bool))
+        shown = _diff_display(self.model, df[mask], self.names, limit=limit)
+        return shown.reindex(columns=list(DIFF_LABELS)).rename(columns=DIFF_LABELS)
 
     def skipped_frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.skipped, columns=["row", "reason"]).rename(columns={"row": "行号", "reason": "跳过原因"})
@@ -210,11 +229,14 @@ def _read(model: ScoringModel, department: str, file_name: str, data: bytes) -> 
 
 
 def _known_enterprises(session: Session) -> pd.DataFrame:
-    """Registered enterprises: id and name by credit code."""
-    rows = session.execute(select(Enterprise.credit_code, Enterprise.id, Enterprise.name)).all()
-    frame = pd.DataFrame(rows, columns=["credit_code", "id", "name"])
-    frame["id"] = frame["id"].astype("int64")
-    return frame.set_index("credit_code")
+    """Registered enterprises: id and name by credit code (through the driver: 100,000 rows)."""
+    rows = session.connection().exec_driver_sql("SELECT credit_code, id, name FROM enterprise").fetchall()
+    if not rows:
+        return pd.DataFrame({"id": pd.Series(dtype="int64"), "name": pd.Series(dtype=object)},
+                            index=pd.Index([], dtype=object, name="credit_code"))
+    codes, ids, names = zip(*rows, strict=True)
+    return pd.DataFrame({"id": np.asarray(ids, dtype=np.int64), "name": np.asarray(names, dtype=object)},
+                        index=pd.Index(np.asarray(codes, dtype=object), name="credit_code"))
 
 
 def _stages(session: Session, model: ScoringModel, year: int) -> pd.Series:
@@ -244,26 +266,38 @@ class _Checked:
     mismatches: pd.DataFrame
     diff: pd.DataFrame | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    model: ScoringModel | None = None
+    replaced_ids: np.ndarray | None = None  # ids of the current rows the values replace (read with the diff)
 
 
 def _current_values(session: Session, year: int, values: pd.DataFrame) -> pd.DataFrame:
-    """Current values (enterprise_id, code, value_num, value_text) of the enterprises and codes in ``values``."""
+    """Current values (enterprise_id, code, value_num, value_text) of the year for the codes in ``values``.
+
+    One query per code over the (year, code) index, through the driver: the IN-list of 100,000
+    enterprise ids costs more to compile than the rows cost to read; rows of other enterprises are
+    dropped afterwards.
+    """
+    connection = session.connection()
+    ph = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    true_ = _bind(connection.dialect, "is_current", True)
+    sql = (f"SELECT id, enterprise_id, value_num, value_text FROM indicatorvalue "
+           f"WHERE year = {ph} AND code = {ph} AND is_current = {ph}")
     out = []
-    for code, ids in values.groupby("code", sort=False)["enterprise_id"]:
-        id_list = ids.astype("int64").tolist()
-        for start in range(0, len(id_list), IN_CHUNK):
-            chunk = id_list[start:start + IN_CHUNK]
-            rows = session.execute(
-                select(IndicatorValue.enterprise_id, IndicatorValue.value_num, IndicatorValue.value_text)
-                .where(IndicatorValue.year == year, IndicatorValue.code == code,
-                       IndicatorValue.is_current.is_(True), IndicatorValue.enterprise_id.in_(chunk))
-            ).all()
+    cursor = connection.connection.cursor()
+    try:
+        for code in pd.unique(values["code"].to_numpy(dtype=object)).tolist():
+            cursor.execute(sql, (year, code, true_))
+            rows = cursor.fetchall()
             if rows:
-                part = pd.DataFrame(rows, columns=["enterprise_id", "value_num", "value_text"])
-                part["code"] = code
-                out.append(part)
+                row_ids, ids, nums, texts = zip(*rows, strict=True)
+                out.append(pd.DataFrame({"id": np.asarray(row_ids, dtype=np.int64),
+                                         "enterprise_id": np.asarray(ids, dtype=np.int64),
+                                         "code": code, "value_num": np.asarray(nums, dtype=float),
+                                         "value_text": np.asarray(texts, dtype=object)}))
+    finally:
+        cursor.close()
     if not out:
-        return pd.DataFrame(columns=["enterprise_id", "code", "value_num", "value_text"])
+        return pd.DataFrame(columns=["id", "enterprise_id", "code", "value_num", "value_text"])
     return pd.concat(out, ignore_index=True)
 
 
@@ -307,18 +341,19 @@ def _validate(session: Session, department: str, year: int, file_name: str, data
         notes.append(f"列表类指标（{'、'.join(c.name for c, _t in tables.lists.values())}）："
                      + (f"将{LIST_MODES[list_mode]}" if list_mode in LIST_MODES else "请选择“替换”或“追加”"))
     values = combined.values
-    values["enterprise_id"] = known["id"].reindex(values["credit_code"].to_numpy()).to_numpy()
+    where = known.index.get_indexer(values["credit_code"].to_numpy(dtype=object))
+    values["enterprise_id"] = known["id"].to_numpy()[where]
     checked = _Checked(v=combined, known=known, list_codes=list_codes, sheets=list(tables.lists),
-                       notes=notes, skipped=skipped, mismatches=combined.mismatches)
+                       notes=notes, skipped=skipped, mismatches=combined.mismatches, model=model)
     if combined.error_count == 0 and not combined.mapping.unmapped and len(values):
         current = _current_values(session, year, values)
         if list_codes and list_mode == "add" and len(current):
             _merge_lists(values, current, list_codes)
-        current_cc = current.assign(credit_code=pd.Series(known.index.to_numpy(), index=known["id"].to_numpy())
-                                    .reindex(current["enterprise_id"].to_numpy()).to_numpy())
-        diff = importing.diff_values(values, current_cc)
+        diff = importing.diff_values(values, current)
         checked.counts = importing.diff_counts(diff)
-        checked.diff = _diff_display(model, diff, names)
+        checked.replaced_ids = diff["current_id"].to_numpy()[diff["current_id"].to_numpy() >= 0].astype(np.int64)
+        diff["credit_code"] = values["credit_code"].to_numpy(dtype=object)
+        checked.diff = diff
     timings["validate"] = time.perf_counter() - t1
     return checked
 
@@ -357,33 +392,47 @@ def _merge_lists(values: pd.DataFrame, current: pd.DataFrame, list_codes: list[s
             values.at[i, "value_text"] = json.dumps(merged, ensure_ascii=False, sort_keys=True)
 
 
-def _diff_display(model: ScoringModel, diff: pd.DataFrame, names: pd.Series) -> pd.DataFrame:
-    """The diff with names and readable values (lists as text), changed and new first."""
-    order = {s: i for i, s in enumerate(importing.DIFF_STATES)}
-    diff = diff.assign(_o=diff["status"].map(order)).sort_values(["_o", "credit_code", "code"], kind="stable")
-    diff = diff.drop(columns="_o").head(DIFF_SHOWN).reset_index(drop=True)
+def _shown(num: np.ndarray, text: np.ndarray, codes: np.ndarray, indicators: dict) -> np.ndarray:
+    """Readable cell text: lists and objects via core.listtext, numbers as typed (15 digits), vectorised."""
+    out = np.full(len(num), "", dtype=object)
+    has_num = ~np.isnan(num)
+    if has_num.any():
+        out[has_num] = pc.cast(pa.array(num[has_num]), pa.string()).to_numpy(zero_copy_only=False)
+    has_text = pd.notna(text)
+    if has_text.any():
+        out[has_text] = text[has_text]
+        structured = [c for c, i in indicators.items() if isinstance(i.rule, (ItemsRule, FlagRule))]
+        for i in np.flatnonzero(has_text & np.isin(codes, structured)):
+            readable = listtext.value_text(text[i], indicators.get(codes[i]))
+            out[i] = readable if readable is not None else text[i]
+    return out
+
+
+def _labels(model: ScoringModel) -> dict[str, str]:
+    return {**{b.code: b.name for b in model.base_fields}, **{i.code: i.name for i in model.indicators}}
+
+
+DIFF_ORDER = ("变更", "新增", "不变")
+
+
+def _diff_display(model: ScoringModel, diff: pd.DataFrame, names: pd.Series, *, limit: int | None = None
+                  ) -> pd.DataFrame:
+    """Raw diff rows with names and readable values (lists as text), changed first, then new."""
+    order = np.argsort(pd.Index(DIFF_ORDER).get_indexer(diff["status"].to_numpy(dtype=object)), kind="stable")
+    diff = diff.iloc[order[:limit] if limit else order]
     indicators = {i.code: i for i in model.indicators}
-    labels = {**{b.code: b.name for b in model.base_fields}, **{i.code: i.name for i in model.indicators}}
-
-    def shown(num: np.ndarray, text: np.ndarray, codes: np.ndarray) -> list[str]:
-        out = []
-        for v, t, c in zip(num.tolist(), text.tolist(), codes.tolist(), strict=True):
-            if t is not None and t == t:
-                readable = listtext.value_text(t, indicators.get(c))
-                out.append(readable if readable is not None else str(t))
-            elif v == v:
-                out.append(format(v, ".15g"))
-            else:
-                out.append("")
-        return out
-
+    labels = _labels(model)
     codes = diff["code"].to_numpy(dtype=object)
+    credit = diff["credit_code"].to_numpy(dtype=object)
+    where = names.index.get_indexer(credit)
     return pd.DataFrame({
-        "credit_code": diff["credit_code"].to_numpy(dtype=object),
-        "name": names.reindex(diff["credit_code"].to_numpy()).fillna("").to_numpy(dtype=object),
-        "code": codes, "indicator": [labels.get(c, c) for c in codes.tolist()],
-        "old": shown(diff["old_num"].to_numpy(dtype=float), diff["old_text"].to_numpy(dtype=object), codes),
-        "new": shown(diff["new_num"].to_numpy(dtype=float), diff["new_text"].to_numpy(dtype=object), codes),
+        "credit_code": credit,
+        "name": np.where(where >= 0, names.to_numpy(dtype=object)[where], ""),
+        "code": codes, "indicator": pd.Series(codes).map(labels).fillna(pd.Series(codes)).to_numpy(dtype=object),
+        "old": _shown(diff["old_num"].to_numpy(dtype=float), diff["old_text"].to_numpy(dtype=object), codes,
+                      indicators),
+        "new": _shown(diff["new_num"].to_numpy(dtype=float), diff["new_text"].to_numpy(dtype=object), codes,
+                      indicators),
         "status": diff["status"].to_numpy(dtype=object),
     })
 
@@ -431,6 +480,7 @@ def _report(batch: ImportBatch | None, department: str, year: int, file_name: st
         ignored_columns=v.mapping.ignored, duplicate_of=dup, timings=timings, skipped=c.skipped,
         unmapped=v.mapping.unmapped, notes=c.notes, mismatches=_mismatch_records(c.mismatches),
         list_codes=c.list_codes, list_mode=list_mode, sheets=c.sheets, diff=c.diff, diff_counts=c.counts,
+        model=c.model, names=c.known["name"],
     )
 
 
@@ -498,6 +548,23 @@ def _retire_current(session: Session, year: int, values: pd.DataFrame) -> int:
             )
             retired += result.rowcount or 0
     return retired
+
+
+def _retire_ids(session: Session, ids: np.ndarray) -> int:
+    """Mark rows not current by primary key, through the driver's executemany (no IN-list to compile)."""
+    if not len(ids):
+        return 0
+    connection = session.connection()
+    dialect = connection.dialect
+    ph = "?" if dialect.paramstyle == "qmark" else "%s"
+    false_ = _bind(dialect, "is_current", False)
+    cursor = connection.connection.cursor()
+    try:
+        cursor.executemany(f"UPDATE indicatorvalue SET is_current = {ph} WHERE id = {ph}",
+                           [(false_, i) for i in np.sort(ids).tolist()])
+    finally:
+        cursor.close()
+    return len(ids)
 
 
 def _insert_values(session: Session, rows: pd.DataFrame, *, year: int, batch_id: int | None,
@@ -613,7 +680,8 @@ def commit_import(session: Session, *, actor: Actor, data: bytes, batch_id: int 
         raise Conflict(f"同一文件已于 {display_time(dup['committed_at'])} 导入过（批次 #{dup['batch_id']}，{dup['file_name']}）；"
                        "如确需重复导入，请确认后再提交")
     t0 = time.perf_counter()
-    rows = v.values.rename(columns={"department": "source"})
+    # Sorted by enterprise then code, the inserts walk the (enterprise, year, code) index in order.
+    rows = v.values.rename(columns={"department": "source"}).sort_values(["enterprise_id", "code"], kind="stable")
     details = _details(c, list_mode, column_map, ignore)
     details["accepted_name_mismatch"] = bool(len(c.mismatches))
     # One SAVEPOINT: the retire and the insert stand or fall together whatever the caller does next.
@@ -623,7 +691,8 @@ def commit_import(session: Session, *, actor: Actor, data: bytes, batch_id: int 
                                 created_by=actor.username)
             session.add(batch)
             session.flush()
-        retired = _retire_current(session, year, rows)
+        retired = _retire_ids(session, c.replaced_ids) if c.replaced_ids is not None else \
+            _retire_current(session, year, rows)
         inserted = _insert_values(session, rows, year=year, batch_id=batch.id, submission_id=None,
                                   created_by=actor.username)
         now = utcnow()
@@ -709,7 +778,7 @@ def undo_batch(session: Session, *, actor: Actor, batch_id: int, reason: str | N
     known = _known_enterprises(session)
     by_id = pd.Series(known.index.to_numpy(), index=known["id"].to_numpy())
     model = _model(session)
-    labels = {**{b.code: b.name for b in model.base_fields}, **{i.code: i.name for i in model.indicators}}
+    labels = _labels(model)
     left = pd.DataFrame({
         "credit_code": by_id.reindex(later["enterprise_id"].to_numpy()).to_numpy(dtype=object),
         "code": later["code"].to_numpy(dtype=object),

@@ -1,7 +1,8 @@
 """Department import at province scale: a generated 100,000-row × 35-column xlsx on SQLite.
 
-Targets (issue 4): dry run ≤ 20 s and commit ≤ 60 s end to end. Prints the split (read, validate,
-write). The file is the consolidated (综合) template — every department's columns — plus six columns a
+Targets (issue 8, tightening issue 4's 20 s / 60 s): dry run ≤ 10 s and commit ≤ 30 s end to end.
+Prints the split (read, validate, write) and the dry run's new / changed / unchanged counts; then a
+second dry run of the same file over the committed values (every value unchanged: the diff's worst case). The file is the consolidated (综合) template — every department's columns — plus six columns a
 department export typically carries and the import ignores, 35 in all; 100,000 enterprises are inserted
 in bulk first.
 
@@ -37,6 +38,8 @@ from services import imports  # noqa: E402
 from services.actor import Actor  # noqa: E402
 
 EXTRA = ["法定代表人", "注册地址", "联系电话", "所属街道", "所属行业", "备注"]
+DRY_TARGET = 10
+COMMIT_TARGET = 30
 
 
 def make_file(codes: list[str], seed: int = 7) -> bytes:
@@ -125,10 +128,15 @@ def main() -> int:
               f"write {tm['write']:.1f} s · transaction commit "
               f"{commit_total - tm['read'] - tm['validate'] - tm['write']:.1f} s)")
         stored = s.execute(select(func.count()).select_from(IndicatorValue)).scalar_one()
-        print(f"stored {stored:,} IndicatorValue rows")
-    ok = dry_total <= 20 and commit_total <= 60
-    print(f"targets: dry run ≤ 20 s {'OK' if dry_total <= 20 else 'MISSED'}; "
-          f"commit ≤ 60 s {'OK' if commit_total <= 60 else 'MISSED'}")
+        print(f"stored {stored:,} IndicatorValue rows; dry-run diff {dry.diff_counts}")
+        t0 = time.perf_counter()
+        again = imports.dry_run_import(s, actor=actor, department="综合", year=2025, file_name="综合.xlsx", data=data)
+        s.commit()
+        again_total = time.perf_counter() - t0
+        print(f"dry run over committed values: {again_total:6.1f} s  diff {again.diff_counts}")
+    ok = dry_total <= DRY_TARGET and commit_total <= COMMIT_TARGET
+    print(f"targets: dry run ≤ {DRY_TARGET} s {'OK' if dry_total <= DRY_TARGET else 'MISSED'}; "
+          f"commit ≤ {COMMIT_TARGET} s {'OK' if commit_total <= COMMIT_TARGET else 'MISSED'}")
     engine.dispose()
     if args.keep:
         print(f"kept {tmp}")

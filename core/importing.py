@@ -384,11 +384,12 @@ def _units_row(table: pd.DataFrame, code_column: str) -> tuple[int | None, dict[
 def skipped_rows(table: pd.DataFrame, code_column: str, data_columns: list[str]) -> pd.DataFrame:
     """Rows that are not enterprises: ``[row, reason]`` for totals, notes and rows without any data.
 
-    Only rows whose credit-code cell is not a valid code are candidates, so a real enterprise row is
-    never skipped; a row with data but no code stays an error.
+    Only rows whose credit-code cell does not hold 18 characters are candidates, so a real enterprise
+    row is never skipped; a row with data but no code stays an error.
     """
-    codes = cc.normalize_series(table[code_column])
-    candidates = np.flatnonzero(cc.validate_series(codes).notna().to_numpy())
+    # Totals and notes never carry an 18-character code: only rows without one are looked at.
+    code_text = table[code_column].astype("str").str.strip()
+    candidates = np.flatnonzero(code_text.str.len().ne(18).to_numpy(dtype=bool, na_value=True))
     out_rows: list[int] = []
     reasons: list[str] = []
     cols = [c for c in table.columns if c != ROW_COLUMN]
@@ -601,8 +602,15 @@ def name_mismatches(rows: pd.Series, codes: pd.Series, names: pd.Series, known_n
     def key(s: pd.Series) -> pd.Series:
         return s.astype("str").str.normalize("NFKC").str.replace(r"\s+", "", regex=True).fillna("")
 
-    file_key = key(names).to_numpy(dtype=object)
     registered = known_names.reindex(codes.to_numpy())
+    # Most names are spelled exactly as registered: normalise only the others.
+    differ = np.flatnonzero(names.astype("str").to_numpy(dtype=object, na_value="") !=
+                            registered.astype("str").to_numpy(dtype=object, na_value=""))
+    rows, codes, names, registered = (rows.iloc[differ], codes.iloc[differ], names.iloc[differ],
+                                      registered.iloc[differ])
+    if not len(differ):
+        return pd.DataFrame(columns=cols)
+    file_key = key(names).to_numpy(dtype=object)
     reg_key = key(pd.Series(registered.to_numpy(), dtype="str")).to_numpy(dtype=object)
     owners = pd.Series(known_names.index.to_numpy(), index=key(pd.Series(known_names.to_numpy(), dtype="str")))
     owners = owners[~owners.index.duplicated(keep="first")]
@@ -773,8 +781,10 @@ def validate(
             value_num = np.where(yes, 1.0, np.where(no, 0.0, np.nan))
             problem[present & ~yes & ~no] = "应填写“是”或“否”"
         elif col.kind == "category":
-            key = raw.map(lambda v: header_key(v) if isinstance(v, str) else "", na_action=None)
-            label = key.map(col.canonical)
+            # header_key per distinct value, not per cell (a column has a handful of labels).
+            distinct = pd.unique(raw.dropna().to_numpy(dtype=object))
+            lookup = {v: col.canonical.get(header_key(v)) for v in distinct.tolist()}
+            label = raw.map(lookup)
             value_text = label.astype(object).to_numpy(dtype=object)
             problem[present & label.isna().to_numpy()] = "不在允许的类别中"
         else:

@@ -201,6 +201,12 @@ def _read(model: ScoringModel, department: str, file_name: str, data: bytes) -> 
         sheets = list_sheets(data) if detect_format(data, file_name) != "csv" else []
         list_sheet = {s: importing.sheet_column(s, cols) for s in sheets}
         list_sheet = {s: c for s, c in list_sheet.items() if c is not None}
+        every = importing.department_columns(model, importing.ALL_DEPARTMENTS)
+        foreign = [s for s in sheets if s not in list_sheet and importing.sheet_column(s, every) is not None]
+        if foreign:
+            owner = importing.sheet_column(foreign[0], every)
+            raise ValidationFailed(f"工作表“{foreign[0]}”是{owner.department}部门报送的内容，不能在{department}导入中导入；"
+                                   f"请选择部门“{owner.department}”或“{importing.ALL_DEPARTMENTS}”，或删除该工作表")
         others = [s for s in sheets if s not in list_sheet and s not in INSTRUCTION_SHEETS]
         lists: dict[str, tuple[importing.TemplateColumn, pd.DataFrame]] = {}
         for sheet, col in list_sheet.items():

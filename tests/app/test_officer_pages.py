@@ -114,3 +114,55 @@ def test_quick_review_opens_the_next_waiting_report(fresh_db: str) -> None:
         assert session.get(Submission, pending[0].id).state == "approved"
         assert session.get(Submission, pending[1].id).state == "returned"
         assert session.get(Submission, pending[2].id).state == "submitted"
+
+
+def _import_file(rows: list[list], head: list[str]) -> bytes:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(head)
+    for r in rows:
+        ws.append(r)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_imports_page_mapping_step_then_commit_then_undo(fresh_db: str) -> None:
+    from services import imports
+
+    officer = actor_of("officer1")
+    with session_scope() as session:
+        ents = session.execute(select(Enterprise.credit_code, Enterprise.name).limit(3)).all()
+    head = ["统一社会信用代码", "企业名称", "营业收入（元）", "研发投入额"]
+    data = _import_file([[c, n, 1234567.8, 5] for c, n in ents], head)
+    with session_scope() as session:
+        report = imports.dry_run_import(session, actor=officer, department="税务", year=2025, file_name="税务.xlsx",
+                                        data=data)
+    at = page_as("pages/officer/imports.py", officer)
+    at.session_state["import_dry_run"] = {"report": report, "data": data, "name": "税务.xlsx", "department": "税务",
+                                          "year": 2025, "column_map": {}, "ignore": [], "csv": b""}
+    at.run()
+    assert not at.exception
+    assert any("看似数据" in str(w.value) for w in at.warning)
+    assert not any(b.label == "确认导入" for b in at.button)  # nothing to commit until the column is mapped
+    texts = " ".join(str(t.value) for t in at.text)
+    assert "÷ 10000" in texts and "可写入" not in texts
+    at.selectbox(key="map_0").set_value("T01").run()
+    next(b for b in at.button if b.label == "按以上对应重新试导入").click().run()
+    assert not at.exception
+    counts = {m.label: int(m.value) for m in at.metric if m.label in ("新增", "变更", "不变")}
+    assert sum(counts.values()) == 6 and counts["不变"] == 0  # 3 enterprises × (G01, T01)
+    next(b for b in at.button if b.label == "确认导入").click().run()
+    assert not at.exception
+    with session_scope() as session:
+        history = imports.list_batches(session, actor=officer)
+    assert history["status"].iloc[0] == "committed"
+    batch_id = int(history["id"].iloc[0])
+    at.selectbox(key="history_batch").set_value(batch_id).run()
+    undo = next(b for b in at.button if b.label == "撤销该批次")
+    assert undo.disabled  # needs the confirmation
+    at.checkbox(key=f"undo_confirm_{batch_id}").check().run()
+    next(b for b in at.button if b.label == "撤销该批次").click().run()
+    assert not at.exception and any("已撤销批次" in str(s.value) for s in at.success)
+    with session_scope() as session:
+        assert imports.get_batch(session, actor=officer, batch_id=batch_id).status == "reverted"

@@ -356,6 +356,18 @@ def test_list_sheet_round_trip_replace_then_add(db: Session) -> None:
     assert len(json.loads(current(db, CODES[0], "T10")[1])) == 4
 
 
+def test_list_sheet_of_another_department_is_refused_not_dropped(db: Session) -> None:
+    grid = [["统一社会信用代码", "企业名称", "标准名称", "标准编号", "级别", "角色", "年份"],
+            [CODES[0], NAMES[0], "工业传感器通用规范", "T/ZJ 001-2024", "团体", "主导", 2024]]
+    data = xlsx(HEAD, body(2), extra_sheets={"参与制修订标准": grid})
+    before = state(db)
+    with pytest.raises(ValidationFailed, match="市监"):
+        dry(db, data, department="税务")
+    assert state(db) == before
+    report = dry(db, data, department=ALL, list_mode="replace")
+    assert report.ok and report.list_codes == ["T12"]
+
+
 def test_list_sheet_rows_are_checked_per_row(db: Session) -> None:
     t10 = [[CODES[0], NAMES[0], "项目A", "乡镇", "牵头", 2024], [CODES[1], NAMES[1], "项目B", "省", "主持", "去年"]]
     data = _fill_template(db, "科技", [], {"承担科技计划项目": t10})
@@ -420,6 +432,12 @@ def test_undo_with_two_batches_and_an_approved_self_report(db: Session) -> None:
     # Enterprise 0's 研发人员数 is then replaced by an approved self-report.
     _approve_self_report(db, ids[CODES[0]], {"T04": 25})
     runs_before = db.execute(select(func.count()).select_from(ImportBatch)).scalar_one()
+    from db.models import Score
+    from services.runs import compute_run
+
+    compute_run(db, actor=OFFICER, year=YEAR)
+    db.commit()
+    scores_before = db.execute(select(Score.enterprise_id, Score.total, Score.breakdown).order_by(Score.id)).all()
 
     done = imports.undo_batch(db, actor=OFFICER, batch_id=b2.batch_id, reason="报送口径错误")
     db.commit()
@@ -445,6 +463,8 @@ def test_undo_with_two_batches_and_an_approved_self_report(db: Session) -> None:
     assert current(db, CODES[1], "T04") is None and current(db, CODES[2], "G01") is None
     assert current(db, CODES[0], "T04")[0] == 25
     assert done1.left_alone["code"].tolist() == ["T04"]
+    # Score runs keep their stored inputs: nothing about them changed.
+    assert db.execute(select(Score.enterprise_id, Score.total, Score.breakdown).order_by(Score.id)).all() == scores_before
     # Reverted batch 2's rows never come back; history keeps every row.
     assert db.execute(select(func.count()).select_from(ImportBatch)).scalar_one() == runs_before
     assert db.execute(select(func.count()).select_from(IndicatorValue)).scalar_one() == 6 + 4 + 1

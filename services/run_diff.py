@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from sqlmodel import Session
 
-from core import breakdown
+from core import breakdown, listtext
 from core.scoring_model import ScoringModel
 from db.models import ScoreRun
 from db.queries import scores_frame
@@ -105,6 +105,12 @@ def diff_runs(session: Session, *, actor: Actor, run_a: int, run_b: int) -> RunD
         "before": va.to_numpy(dtype=object)[rows, cols],
         "after": vb.to_numpy(dtype=object)[rows, cols],
     })
+    # Lists and structured flags read as text (省级·牵头 1 项 …), never JSON.
+    indicators = {i.code: i for i in model.indicators}
+    for column in ("before", "after"):
+        input_changes[column] = [
+            (listtext.value_text(v, indicators.get(c)) or v) if isinstance(v, (str, list, dict)) else v
+            for v, c in zip(input_changes[column].tolist(), input_changes["code"].tolist(), strict=True)]
     per_ent = input_changes.groupby("credit_code", sort=False)["code"].agg(",".join)
     both["changed_inputs"] = both["credit_code"].map(per_ent).astype(object).fillna("")
 

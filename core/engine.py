@@ -40,6 +40,8 @@ from core.scoring_model import (
 
 # Output subtotals are rounded to cents; the ranker relies on that to pack them into integers.
 EXACT_KEYS = ("total", "technology", "growth", "core", "bonus", "deduction")
+SUBTOTAL_PREFIX = "sub_"  # one result column per scored class: sub_<class code>
+LEGACY_CLASS_COLUMNS = ("technology", "growth")  # also written as plain columns when the model has them
 TRUE_TEXT = frozenset({"1", "1.0", "true", "t", "yes", "y", "是", "有", "√", "✓"})
 _THREADS = 2
 
@@ -298,11 +300,48 @@ def _label_column(labels: list[str], codes: np.ndarray, index: pd.Index | None =
     return _obj(np.array(labels, dtype=object)[codes], index)
 
 
-def _mask_labels(bits: np.ndarray, names: list[str], sep: str, index: pd.Index) -> pd.Series:
-    """Join the names of set bits per row, computing each distinct combination once."""
-    inv, uniq = pd.factorize(bits)  # hashing: far cheaper than np.unique's sort at 1M rows
-    texts = [sep.join(nm for k, nm in enumerate(names) if int(u) >> k & 1) for u in uniq]
-    return _label_column(texts, inv, index)
+_WORD = 62  # flags per int64 word (sign bit left alone)
+
+
+class _Flags:
+    """Per-row sets of flagged items (missing indicators, veto reasons), any number of items.
+
+    Packed in int64 words of 62 flags each, so a model with 64 or 121 core indicators never overflows.
+    """
+
+    def __init__(self, n: int, names: list[str]) -> None:
+        self.names = names
+        self.words = [np.zeros(n, dtype=np.int64) for _ in range(max(1, -(-len(names) // _WORD)))]
+
+    def set(self, item: int, rows: np.ndarray) -> None:
+        self.words[item // _WORD][rows] |= 1 << (item % _WORD)
+
+    def any(self) -> np.ndarray:
+        out = self.words[0] != 0
+        for w in self.words[1:]:
+            out |= w != 0
+        return out
+
+    def count(self) -> np.ndarray:
+        out = np.bitwise_count(self.words[0]).astype(np.int64)
+        for w in self.words[1:]:
+            out += np.bitwise_count(w)
+        return out
+
+    def labels(self, sep: str, index: pd.Index) -> pd.Series:
+        """Join the names of the set flags per row, computing each distinct combination once."""
+        inv, uniq = pd.factorize(self.words[0])  # hashing: far cheaper than np.unique's sort at 1M rows
+        combos = [(int(u),) for u in uniq]
+        for w in self.words[1:]:
+            inv_w, uniq_w = pd.factorize(w)
+            pair = inv.astype(np.int64) * len(uniq_w) + inv_w
+            inv, first = pd.factorize(pair)
+            combos = [(*combos[p // len(uniq_w)], int(uniq_w[p % len(uniq_w)])) for p in first]
+        texts = [
+            sep.join(nm for k, nm in enumerate(self.names) if combo[k // _WORD] >> (k % _WORD) & 1)
+            for combo in combos
+        ]
+        return _label_column(texts, inv, index)
 
 
 def score(model: ScoringModel, inputs: pd.DataFrame) -> pd.DataFrame:
@@ -340,15 +379,13 @@ def score(model: ScoringModel, inputs: pd.DataFrame) -> pd.DataFrame:
         for t in tasks:
             _percentile_task(*t)
 
-    technology = np.zeros(n)
-    growth = np.zeros(n)
-    bonus = np.zeros(n)
-    deduction = np.zeros(n)
-    subtotal = {"technology": technology, "growth": growth, "bonus": bonus, "deduction": deduction}
-    core_inds = model.by_class("technology", "growth")
-    veto_inds = model.by_class("veto")
-    missing_bits = np.zeros(n, dtype=np.int64)
-    veto_bits = np.zeros(n, dtype=np.int64)
+    subtotal = {c.code: np.zeros(n) for c in model.scored_classes}
+    core_inds = model.by_kind("core")
+    veto_inds = model.by_kind("veto")
+    missing = _Flags(n, [i.code for i in core_inds])
+    vetoes = _Flags(n, [i.name for i in veto_inds])
+    core_pos = {i.code: k for k, i in enumerate(core_inds)}
+    veto_pos = {i.code: k for k, i in enumerate(veto_inds)}
     per_stage = np.empty(n)  # scratch: a per-stage parameter spread over the rows
     pcols: dict[str, np.ndarray] = {}
     not_missing: dict[str, np.ndarray] = {}  # code → rows scored by a special case (pass 1), not missing
@@ -404,12 +441,12 @@ def score(model: ScoringModel, inputs: pd.DataFrame) -> pd.DataFrame:
     if pool is not None:
         pool.shutdown()
 
-    # pass 2: points, subtotals, missing and veto bits
+    # pass 2: points, subtotals, missing and veto flags
     for ind in model.indicators:
         f = fcols["f_" + ind.code]
-        if ind.cls == "veto":
+        if ind.kind == "veto":
             pcols["pts_" + ind.code] = np.zeros(n)
-            veto_bits[f > 0] |= 1 << veto_inds.index(ind)
+            vetoes.set(veto_pos[ind.code], f > 0)
             continue
         pts = np.empty(n)
         if ind.is_core:
@@ -418,13 +455,19 @@ def score(model: ScoringModel, inputs: pd.DataFrame) -> pd.DataFrame:
                 miss = np.isnan(col(ind.code))
                 if ind.code in not_missing:
                     miss &= ~not_missing[ind.code]
-                missing_bits[miss] |= 1 << core_inds.index(ind)
+                missing.set(core_pos[ind.code], miss)
         else:
             np.multiply(f, float(ind.max_points or 0.0), out=pts)
         subtotal[ind.cls] += pts
         pcols["pts_" + ind.code] = pts
 
-    core = technology + growth
+    # class caps, then the aggregates: core = Σ core classes, bonus = min(cap, Σ bonus classes) …
+    core, bonus, deduction = np.zeros(n), np.zeros(n), np.zeros(n)
+    aggregate = {"core": core, "bonus": bonus, "deduction": deduction}
+    for c in model.scored_classes:
+        if c.cap is not None:
+            np.minimum(subtotal[c.code], c.cap, out=subtotal[c.code])
+        aggregate[c.kind] += subtotal[c.code]
     np.minimum(bonus, model.bonus_cap, out=bonus)
     total = core + bonus
     total -= deduction
@@ -434,13 +477,21 @@ def score(model: ScoringModel, inputs: pd.DataFrame) -> pd.DataFrame:
         "name": X["name"],
         "stage": _label_column(stage_codes, st, X.index),
     }
-    for k, arr in (("technology", technology), ("growth", growth), ("core", core), ("bonus", bonus),
-                   ("deduction", deduction), ("total", total)):
+    for arr in subtotal.values():
+        np.round(arr, 2, out=arr)
+    # The value contract's technology / growth columns, for the models that have those classes (the same
+    # arrays as their sub_ columns: nothing writes into result columns in place).
+    for legacy in LEGACY_CLASS_COLUMNS:
+        if legacy in subtotal:
+            out[legacy] = subtotal[legacy]
+    for k, arr in (("core", core), ("bonus", bonus), ("deduction", deduction), ("total", total)):
         out[k] = np.round(arr, 2, out=arr)
-    out["veto"] = veto_bits != 0
-    out["veto_reason"] = _mask_labels(veto_bits, [i.name for i in veto_inds], "；", X.index)
-    out["missing_count"] = np.bitwise_count(missing_bits).astype(np.int64)
-    out["missing"] = _mask_labels(missing_bits, [i.code for i in core_inds], ",", X.index)
+    out["veto"] = vetoes.any()
+    out["veto_reason"] = vetoes.labels("；", X.index)
+    out["missing_count"] = missing.count()
+    out["missing"] = missing.labels(",", X.index)
+    for code, arr in subtotal.items():
+        out[SUBTOTAL_PREFIX + code] = arr
     scored = pd.DataFrame({**out, **fcols, **pcols}, index=X.index, copy=False)
     return rank(model, scored, values=X, _stage_index=st)
 
@@ -451,8 +502,18 @@ def _ceil_share(share: float, n: np.ndarray) -> np.ndarray:
     return np.ceil(np.round(share * n, 9)).astype(np.int64)
 
 
+def _key_column(model: ScoringModel, key: str, scored: pd.DataFrame) -> str | None:
+    """The scored column a tie-break key reads: a result column, or a class code's ``sub_`` subtotal."""
+    if SUBTOTAL_PREFIX + key in scored.columns and any(c.code == key for c in model.classes):
+        return SUBTOTAL_PREFIX + key
+    return key if key in scored.columns else None
+
+
 def _sort_key(model: ScoringModel, key: str, scored: pd.DataFrame, values: pd.DataFrame | None) -> np.ndarray:
-    if key in scored.columns:
+    column = _key_column(model, key, scored)
+    if column is not None:
+        src = scored[column]
+    elif key in scored.columns:
         src = scored[key]
     elif values is not None and key in values.columns:
         src = values[key]
@@ -478,8 +539,12 @@ def _order_eligible(
     packed = st[elig].astype(np.int64)
     bits_used = max(1, len(model.stages).bit_length())
     k = 0
-    while k < len(keys) and keys[k].key in EXACT_KEYS and keys[k].key in scored.columns:
-        cents = np.rint(scored[keys[k].key].to_numpy(dtype=np.float64)[elig] * 100)
+    class_codes = {c.code for c in model.scored_classes}
+    while k < len(keys) and (keys[k].key in EXACT_KEYS or keys[k].key in class_codes) and (
+        _key_column(model, keys[k].key, scored) is not None
+    ):
+        column = _key_column(model, keys[k].key, scored)
+        cents = np.rint(scored[column].to_numpy(dtype=np.float64)[elig] * 100)
         np.nan_to_num(cents, copy=False, nan=-1.0)  # missing sorts last when descending
         lo, hi = (float(cents.min()), float(cents.max())) if len(cents) else (0.0, 0.0)
         width = int(hi - lo + 1).bit_length()
@@ -603,5 +668,8 @@ def rank(
     for c in ("rank", "percentile", "tier", "subsidy", "mujun"):
         res.pop(c, None)
     cols.update(new)
+    for c in model.scored_classes:  # class subtotals follow the value contract's columns
+        if SUBTOTAL_PREFIX + c.code in res:
+            cols[SUBTOTAL_PREFIX + c.code] = res.pop(SUBTOTAL_PREFIX + c.code)
     cols.update(res)
     return pd.DataFrame(cols, index=scored.index, copy=False)

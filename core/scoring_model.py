@@ -14,12 +14,24 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 DEFAULT_MODEL_PATH = Path(__file__).parent / "models" / "longwan-2022.toml"
 
-IndicatorClass = Literal["technology", "growth", "bonus", "deduction", "veto"]
-CORE_CLASSES: tuple[str, ...] = ("technology", "growth")
+ClassKind = Literal["core", "bonus", "deduction", "veto"]
+CLASS_KINDS: tuple[str, ...] = ("core", "bonus", "deduction", "veto")
+KIND_NAMES = {"core": "核心", "bonus": "加分", "deduction": "扣分", "veto": "一票否决"}
+# Classes of a model that declares none (every model written before classes were data): the Longwan
+# shape. The bonus class carries the model's bonus cap so its subtotal is the capped bonus, as stored.
+DEFAULT_CLASSES: tuple[tuple[str, str, str], ...] = (
+    ("technology", "技术创新", "core"),
+    ("growth", "成长经营", "core"),
+    ("bonus", "辅助加分", "bonus"),
+    ("deduction", "扣分", "deduction"),
+    ("veto", "一票否决", "veto"),
+)
+# Result columns the engine writes; a class subtotal is the column ``sub_<code>``.
+RESULT_KEYS = ("total", "core", "bonus", "deduction")
 RULE_TYPES = ("bands", "linear_cap", "percentile", "tier", "items", "flag")
 NUMERIC_RULES = ("bands", "linear_cap", "percentile")
 
@@ -180,10 +192,21 @@ class Derivation(_Base):
     of: str | None = None
 
 
+class IndicatorClass(_Base):
+    """A declared indicator class: core classes share the core total, bonus classes add (capped), deduction
+    classes subtract, veto classes exclude from ranking. ``cap`` caps the class subtotal."""
+
+    code: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    name: str
+    kind: ClassKind
+    order: int = 0
+    cap: float | None = Field(default=None, gt=0)
+
+
 class Indicator(_Base):
     code: str
     name: str
-    cls: IndicatorClass = Field(alias="class")
+    cls: str = Field(alias="class")
     unit: str = ""
     source: str = ""
     self_reported: bool = False
@@ -194,14 +217,22 @@ class Indicator(_Base):
     rule: Rule
     points: dict[str, float] | None = None
     max_points: float | None = None
+    # A percent indicator says what its number is: a 0–100 share, or a rate that may be < 0 or > 100.
+    percent: Literal["share", "rate"] | None = None
+    _kind: str = PrivateAttr(default="")  # the kind of its class, set by parse_model
+
+    @property
+    def kind(self) -> str:
+        """core / bonus / deduction / veto: the kind of the indicator's declared class."""
+        return self._kind
 
     @property
     def is_core(self) -> bool:
-        return self.cls in CORE_CLASSES
+        return self._kind == "core"
 
     def max_for(self, stage: str) -> float:
         """Maximum points in `stage` (core: points[stage]; auxiliary: max_points; veto: 0)."""
-        if self.cls == "veto":
+        if self._kind == "veto":
             return 0.0
         if self.points is not None:
             return float(self.points[stage])
@@ -239,7 +270,8 @@ class ScoringModel(_Base):
     stage_indicator: str
     previous_prefix: str = "prev_"
     bonus_cap: float = Field(ge=0)
-    core_total: float = 100
+    core_total: float = Field(default=100, gt=0)
+    classes: list[IndicatorClass] = []
     stages: list[Stage]
     base_fields: list[BaseField] = []
     derivations: list[Derivation] = []
@@ -269,6 +301,40 @@ class ScoringModel(_Base):
 
     def by_class(self, *classes: str) -> list[Indicator]:
         return [i for i in self.indicators if i.cls in classes]
+
+    def by_kind(self, *kinds: str) -> list[Indicator]:
+        return [i for i in self.indicators if i.kind in kinds]
+
+    @property
+    def ordered_classes(self) -> list[IndicatorClass]:
+        """The declared classes in display order (ties keep declaration order)."""
+        return sorted(self.classes, key=lambda c: c.order)
+
+    def classes_of_kind(self, *kinds: str) -> list[IndicatorClass]:
+        return [c for c in self.ordered_classes if c.kind in kinds]
+
+    @property
+    def scored_classes(self) -> list[IndicatorClass]:
+        """Classes with a subtotal (every kind but veto), in display order."""
+        return self.classes_of_kind("core", "bonus", "deduction")
+
+    def class_def(self, code: str) -> IndicatorClass:
+        for c in self.classes:
+            if c.code == code:
+                return c
+        raise KeyError(code)
+
+    def class_name(self, code: str) -> str:
+        return self.class_def(code).name
+
+    def class_max(self, code: str, stage: str) -> float:
+        """Most points the class can give in `stage` (Σ of its indicators, within its cap)."""
+        top = sum(i.max_for(stage) for i in self.by_class(code))
+        cap = self.class_def(code).cap
+        return min(top, cap) if cap is not None else top
+
+    def tier_name(self, code: str) -> str:
+        return next((t.name for t in self.tiers if t.code == code), code)
 
     def extra_columns(self) -> list[str]:
         """Input columns other than indicators that the rules read (base fields, prev_<code>)."""
@@ -319,11 +385,64 @@ def _ind_label(raw: dict[str, Any]) -> str:
     return f"指标 {raw.get('code', '?')}（{raw.get('name', '未命名')}）"
 
 
+# Chinese names of the model's fields, for load errors ("字段 bonus_cap（加分上限）…").
+FIELD_NAMES = {
+    "name": "名称", "version": "版本", "code": "代码", "class": "类别", "kind": "类别性质", "order": "显示顺序",
+    "cap": "上限", "caps": "各阶段上限", "stage_indicator": "划分阶段的指标", "bonus_cap": "加分上限",
+    "core_total": "核心分值合计", "stages": "阶段", "min_revenue": "营业收入下限", "max_revenue": "营业收入上限",
+    "indicators": "指标", "rule": "规则", "points": "各阶段分值", "max_points": "最高分", "bands": "分档",
+    "at": "门槛", "f": "得分系数", "share": "比例", "max_count": "最多家数", "amount": "扶持金额",
+    "tiers": "榜单", "subsidies": "扶持规则", "mujun": "亩均", "tie_break": "排序规则", "key": "字段",
+    "weights": "级别权重", "categories": "类别", "label": "名称", "percent": "百分比口径", "unit": "单位",
+    "source": "来源", "classes": "类别", "derivations": "派生规则", "base_fields": "基础数据项",
+    "direction": "方向", "weight": "权重", "stage": "阶段", "type": "规则类型",
+}
+_ERROR_TEXT = {
+    "missing": "缺少必填字段",
+    "extra_forbidden": "不是模型允许的字段（请检查拼写）",
+    "float_parsing": "应为数字", "float_type": "应为数字", "int_parsing": "应为整数", "int_type": "应为整数",
+    "int_from_float": "应为整数", "string_type": "应为文本", "bool_type": "应为 true 或 false",
+    "bool_parsing": "应为 true 或 false", "list_type": "应为列表", "dict_type": "应为对象（键值表）",
+    "model_type": "应为对象（键值表）", "literal_error": "取值不在允许范围内",
+    "string_pattern_mismatch": "只能由字母开头，包含字母、数字和下划线",
+    "union_tag_invalid": "规则类型无效", "union_tag_not_found": "缺少规则类型（type）",
+}
+
+
+def _field_path(loc: tuple) -> str:
+    parts = []
+    for x in loc:
+        if isinstance(x, int):
+            parts.append(f"第 {x + 1} 项")
+        elif str(x) in FIELD_NAMES:
+            parts.append(f"{x}（{FIELD_NAMES[str(x)]}）")
+        elif str(x) in RULE_TYPES or str(x).startswith("function-"):
+            continue  # pydantic's union branch name: not a field
+        else:
+            parts.append(str(x))
+    return " → ".join(parts) or "模型"
+
+
+def _error_text(err: dict) -> str:
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        op = {"greater_than": "大于", "greater_than_equal": "大于等于", "less_than": "小于",
+              "less_than_equal": "小于等于"}[kind]
+        bound = next(iter(ctx.values()), "")
+        return f"应{op} {bound}"
+    if kind == "literal_error" and "expected" in ctx:
+        return f"取值应为 {ctx['expected']} 之一"
+    return _ERROR_TEXT.get(kind, "取值无效")
+
+
 def _pydantic_msg(exc: ValidationError) -> str:
+    """Pydantic's errors in Chinese: which field (with its Chinese name) and what is wrong."""
     parts = []
     for err in exc.errors():
-        loc = ".".join(str(x) for x in err["loc"])
-        parts.append(f"{loc}：{err['msg']}")
+        value = err.get("input")
+        shown = "" if err["type"] == "missing" or isinstance(value, dict | list) else f"（当前为 {value!r}）"
+        parts.append(f"字段 {_field_path(err['loc'])}：{_error_text(err)}{shown}")
     return "；".join(parts)
 
 
@@ -354,12 +473,53 @@ def parse_model(data: dict[str, Any]) -> ScoringModel:
             raise ModelError(f"{_ind_label(raw)} 定义有误：{_pydantic_msg(exc)}") from exc
 
     body = {**meta, **{k: v for k, v in data.items() if k != "indicators"}}
+    if not body.get("classes"):
+        cap = body.get("bonus_cap")
+        body["classes"] = [
+            {"code": code, "name": name, "kind": kind, "order": k,
+             **({"cap": cap} if kind == "bonus" and isinstance(cap, int | float) and cap > 0 else {})}
+            for k, (code, name, kind) in enumerate(DEFAULT_CLASSES)
+        ]
+    else:
+        for k, raw in enumerate(body["classes"]):
+            if not isinstance(raw, dict):
+                raise ModelError(f"第 {k + 1} 个类别（classes）的定义必须是对象")
+            try:
+                IndicatorClass.model_validate(raw)
+            except ValidationError as exc:
+                label = f"类别 {raw.get('code', '?')}（{raw.get('name', '未命名')}）"
+                raise ModelError(f"{label} 定义有误：{_pydantic_msg(exc)}") from exc
     try:
         model = ScoringModel.model_validate({**body, "indicators": indicators})
     except ValidationError as exc:
         raise ModelError(f"模型定义有误：{_pydantic_msg(exc)}") from exc
+    _check_classes(model)
     _check(model)
     return model
+
+
+def _check_classes(model: ScoringModel) -> None:
+    """Declared classes are unique and complete; every indicator names one (and learns its kind)."""
+    codes = [c.code for c in model.classes]
+    if len(set(codes)) != len(codes):
+        dup = next(c for c in codes if codes.count(c) > 1)
+        raise ModelError(f"类别代码重复：{dup}")
+    if not model.classes_of_kind("core"):
+        raise ModelError("模型至少要声明一个核心类别（kind = \"core\"）")
+    clash = set(codes) & set(model.codes)
+    if clash:
+        raise ModelError(f"类别代码与指标代码重复：{', '.join(sorted(clash))}")
+    for c in model.classes:
+        if c.kind == "veto" and c.cap is not None:
+            raise ModelError(f"类别 {c.code}（{c.name}）：一票否决类别不计分，不应设上限（cap）")
+    kinds = {c.code: c.kind for c in model.classes}
+    for ind in model.indicators:
+        if ind.cls not in kinds:
+            raise ModelError(
+                f"指标 {ind.code}（{ind.name}）：所属类别“{ind.cls}”未在模型的类别（classes）中声明，"
+                f"已声明的类别：{'、'.join(codes)}"
+            )
+        ind._kind = kinds[ind.cls]
 
 
 def _stage_label(model: ScoringModel, code: str) -> str:
@@ -414,7 +574,7 @@ def _check(model: ScoringModel) -> None:
 
     if model.stage_indicator not in seen:
         raise ModelError(f"划分阶段的指标 {model.stage_indicator} 不在指标目录中")
-    if model.indicator(model.stage_indicator).cls not in CORE_CLASSES:
+    if not model.indicator(model.stage_indicator).is_core:
         raise ModelError(f"划分阶段的指标 {model.stage_indicator} 必须是核心指标")
 
     totals = dict.fromkeys(stages, 0.0)
@@ -435,7 +595,7 @@ def _check(model: ScoringModel) -> None:
                 raise ModelError(f"{label}：分值中有未定义的阶段 {', '.join(sorted(extra))}")
             if ind.max_points is not None:
                 raise ModelError(f"{label}：核心指标按阶段计分，不应设 max_points")
-        elif ind.cls == "veto":
+        elif ind.kind == "veto":
             if ind.points or ind.max_points:
                 raise ModelError(f"{label}：一票否决指标不计分，不应设分值")
             if not isinstance(r, FlagRule) or r.components:
@@ -511,10 +671,16 @@ def _check(model: ScoringModel) -> None:
             raise ModelError(f"扶持规则引用了未定义的阶段 {sub.stage}")
     if len({s.stage for s in model.subsidies}) != len(model.subsidies):
         raise ModelError("同一阶段的扶持规则重复")
-    allowed = {"total", "technology", "growth", "core", "bonus", "deduction", "credit_code"} | seen
+    allowed = {*RESULT_KEYS, "credit_code"} | {c.code for c in model.scored_classes} | seen
     for tb in model.tie_break:
         if tb.key not in allowed:
-            raise ModelError(f"排序规则引用了未知的字段 {tb.key}")
+            raise ModelError(
+                f"排序规则（tie_break）引用了未知的字段 {tb.key}：应为 total、core、bonus、deduction、"
+                f"credit_code、某个计分类别或指标代码"
+            )
+    for ind in model.indicators:
+        if ind.percent is not None and ind.unit != "%":
+            raise ModelError(f"指标 {ind.code}（{ind.name}）：只有单位为 % 的指标才能设置 percent")
 
 
 # ------------------------------------------------------------------ rule in words
@@ -531,10 +697,10 @@ def describe_rule(indicator: Indicator, model: ScoringModel | None = None) -> st
         stage_names = {s.code: s.name for s in model.stages} if model else {}
         scale = "、".join(f"{stage_names.get(s, s)}{_g(p)}分" for s, p in pts.items())
         head = f"满分按阶段：{scale}。"
-    elif indicator.cls == "veto":
+    elif indicator.kind == "veto":
         head = ""
     else:
-        sign = "扣" if indicator.cls == "deduction" else "加"
+        sign = "扣" if indicator.kind == "deduction" else "加"
         head = f"最多{sign}{_g(indicator.max_points or 0)}分。"
 
     if isinstance(r, BandsRule):
@@ -581,7 +747,7 @@ def describe_rule(indicator: Indicator, model: ScoringModel | None = None) -> st
                     p += f"（最多{_g(c.cap)}分）"
                 parts.append(p)
             body = "，".join(parts)
-        elif indicator.cls == "veto":
+        elif indicator.kind == "veto":
             body = "存在即一票否决：保留得分但不参与排名、榜单和扶持"
         else:
             body = "符合即得满分"

@@ -14,6 +14,7 @@ Shapes follow design.md's "Data" section. A few conventions hold everywhere:
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from typing import Any
 
@@ -214,8 +215,11 @@ class Score(SQLModel, table=True):
     run_id: int = Field(foreign_key="scorerun.id", index=True)
     enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
     stage: str = Field(max_length=20)
-    technology: float
-    growth: float
+    # {class code: subtotal} for every scored class of the run's model (core, bonus, deduction kinds).
+    # Read it through subtotal(); technology / growth stay filled for models that have those classes.
+    subtotals: dict | None = _json()
+    technology: float | None = None
+    growth: float | None = None
     core: float
     bonus: float
     deduction: float
@@ -230,6 +234,18 @@ class Score(SQLModel, table=True):
     missing_count: int = 0
     # {code: {"value": raw input, "f": fraction, "pts": points, "source": department}}
     breakdown: dict | None = _json()
+
+    def subtotal(self, class_code: str) -> float | None:
+        """The subtotal of one class of the run's model (None when the model has no such class)."""
+        return score_subtotal(self.subtotals, class_code)
+
+
+def score_subtotal(subtotals: dict | str | None, class_code: str) -> float | None:
+    """One class subtotal from a Score's ``subtotals`` (a dict, or JSON text as raw queries return it)."""
+    if isinstance(subtotals, str):
+        subtotals = json.loads(subtotals)
+    value = (subtotals or {}).get(class_code)
+    return None if value is None else float(value)
 
 
 class Objection(SQLModel, table=True):

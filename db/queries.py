@@ -10,6 +10,7 @@ an officer approves the report, so the current rows are exactly the values a sco
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -205,9 +206,30 @@ def current_values_frame(
 
 
 SCORE_COLUMNS = [
-    "id", "run_id", "enterprise_id", "stage", "technology", "growth", "core", "bonus", "deduction",
+    "id", "run_id", "enterprise_id", "stage", "subtotals", "technology", "growth", "core", "bonus", "deduction",
     "total", "veto", "veto_reason", "rank", "percentile", "tier", "subsidy", "mujun", "missing_count",
 ]  # fmt: skip
+
+
+SUBTOTAL_PREFIX = "sub_"  # core.engine's name for a class subtotal column
+
+
+def _expand_subtotals(frame: pd.DataFrame) -> None:
+    """Replace the ``subtotals`` JSON column by one float column ``sub_<class code>`` per class."""
+    if "subtotals" not in frame.columns:
+        return
+    dicts = [json.loads(v) if isinstance(v, str) else (v or {}) for v in frame.pop("subtotals").tolist()]
+    codes = list(dict.fromkeys(code for d in dicts for code in d))  # one run: one model, one key set
+    for code in codes:
+        frame[SUBTOTAL_PREFIX + code] = np.array([d.get(code, np.nan) for d in dicts], dtype=np.float64)
+
+
+def subtotal_column(frame: pd.DataFrame, class_code: str) -> pd.Series:
+    """A class subtotal of a scores frame (``scores_frame``), NaN when the run's model lacks the class."""
+    column = SUBTOTAL_PREFIX + class_code
+    if column in frame.columns:
+        return frame[column]
+    return pd.Series(np.nan, index=frame.index, dtype=np.float64)
 
 
 def scores_frame(session: Session, *, run_id: int, include_breakdown: bool = False) -> pd.DataFrame:
@@ -227,6 +249,7 @@ def scores_frame(session: Session, *, run_id: int, include_breakdown: bool = Fal
     )
     result = session.execute(statement)
     frame = pd.DataFrame(result.all(), columns=list(result.keys()))
+    _expand_subtotals(frame)
     frame["veto"] = frame["veto"].astype(bool)
     frame["rank"] = frame["rank"].astype("Int64")
     for column in ("tier", "mujun", "veto_reason"):

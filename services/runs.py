@@ -36,7 +36,7 @@ from sqlmodel import Session, select
 
 from core import breakdown
 from core.derive import derive_indicators, previous_columns
-from core.engine import score
+from core.engine import SUBTOTAL_PREFIX, score
 from core.scoring_model import ScoringModel
 from core.workflows import SCORE_RUN, TransitionError, transition
 from db.bulk import insert_rows
@@ -50,11 +50,11 @@ from services.model_versions import ensure_default_model, get_model
 Progress = Callable[[float, str], None]
 LAST_TIMINGS: dict[str, float] = {}
 
-# Columns compared by verify_run (besides each indicator's points).
 NOTICE_DAYS = 7  # the default 公示 window: seven Beijing days, first and last included
-RESULT_COLUMNS = ["stage", "technology", "growth", "core", "bonus", "deduction", "total", "veto", "rank",
+# Columns compared by verify_run (besides each class subtotal and each indicator's points).
+RESULT_COLUMNS = ["stage", "core", "bonus", "deduction", "total", "veto", "rank",
                   "percentile", "tier", "subsidy", "mujun", "missing_count"]  # fmt: skip
-_NUMERIC_RESULTS = {"technology", "growth", "core", "bonus", "deduction", "total", "percentile", "subsidy"}
+_NUMERIC_RESULTS = {"core", "bonus", "deduction", "total", "percentile", "subsidy"}
 
 
 # ----------------------------------------------------------------------------- canonical cells
@@ -136,14 +136,29 @@ def _none_if(values: list, empty: Any) -> list:
     return [None if v == empty else v for v in values]
 
 
-def _score_rows(run_id: int, enterprise_ids: np.ndarray, scored: pd.DataFrame, breakdowns: list[str]) -> list[dict]:
+def _subtotal_texts(model: ScoringModel, scored: pd.DataFrame) -> list[str]:
+    """The ``subtotals`` JSON text of every row: ``{"<class code>": subtotal, …}`` in the model's class order."""
+    classes = model.scored_classes
+    if not classes:
+        return ["{}"] * len(scored)
+    template = "{" + ",".join(json.dumps(c.code) + ":%s" for c in classes) + "}"
+    token_lists = [_tokens(scored[SUBTOTAL_PREFIX + c.code]) for c in classes]
+    return [template % row for row in zip(*token_lists, strict=True)]
+
+
+def _score_rows(
+    model: ScoringModel, run_id: int, enterprise_ids: np.ndarray, scored: pd.DataFrame, breakdowns: list[str]
+) -> list[dict]:
     """Dicts for the bulk insert, built with zip over column lists (no per-row pandas access)."""
     columns: dict[str, list] = {
         "run_id": [run_id] * len(scored),
         "enterprise_id": enterprise_ids.tolist(),
         "stage": scored["stage"].astype(str).tolist(),
+        "subtotals": _subtotal_texts(model, scored),
     }
-    for c in ("technology", "growth", "core", "bonus", "deduction", "total", "subsidy"):
+    for c in ("technology", "growth"):  # kept for the readers of these columns, when the model has them
+        columns[c] = scored[c].to_numpy(dtype=float).tolist() if c in scored.columns else [None] * len(scored)
+    for c in ("core", "bonus", "deduction", "total", "subsidy"):
         columns[c] = scored[c].to_numpy(dtype=float).tolist()
     columns["veto"] = scored["veto"].to_numpy(dtype=bool).tolist()
     columns["veto_reason"] = _none_if(scored["veto_reason"].astype(object).tolist(), "")
@@ -240,7 +255,7 @@ def compute_run(
     session.add(run)
     session.flush()
     breakdowns = _breakdowns(model, tokens, scored, sources)
-    rows = _score_rows(run.id, current.values["enterprise_id"].to_numpy(), scored, breakdowns)
+    rows = _score_rows(model, run.id, current.values["enterprise_id"].to_numpy(), scored, breakdowns)
     insert_rows(session, Score.__table__, rows)
     record(session, actor=actor, action="run.compute", entity="ScoreRun", entity_id=run.id,
            after={"year": year, "model_version_id": version_id, "state": "draft",
@@ -428,6 +443,9 @@ def verify_run(session: Session, *, actor: Actor, run_id: int) -> VerifyReport:
             a = np.array([np.nan if pd.isna(x) else float(x) for x in a])
             b = np.array([np.nan if pd.isna(x) else float(x) for x in b])
         checks.append((column, a, b, column in _NUMERIC_RESULTS or column == "rank"))
+    for cls in model.scored_classes:
+        column = SUBTOTAL_PREFIX + cls.code
+        checks.append((column, stored[column].to_numpy(dtype=float), rescored[column].to_numpy(dtype=float), True))
     for code in model.codes:
         a = np.array([np.nan if p is None else p for p in breakdown.column_values(model, raws, code, "p")],
                      dtype=float)

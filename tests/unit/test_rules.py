@@ -302,7 +302,10 @@ def test_output_columns_and_dtypes() -> None:
             "veto", "veto_reason", "missing_count", "missing", "rank", "percentile", "tier", "subsidy", "mujun"]
     assert list(res.columns[: len(head)]) == head
     rest = list(res.columns[len(head):])
-    assert rest == [f"f_{c}" for c in MODEL.codes] + [f"pts_{c}" for c in MODEL.codes]
+    subtotals = [f"sub_{c.code}" for c in MODEL.scored_classes]
+    assert subtotals == ["sub_technology", "sub_growth", "sub_bonus", "sub_deduction"]
+    assert rest == subtotals + [f"f_{c}" for c in MODEL.codes] + [f"pts_{c}" for c in MODEL.codes]
+    assert res["sub_technology"].tolist() == res["technology"].tolist()
     assert res["veto"].dtype == bool
     assert str(res["rank"].dtype) == "Int64"
     assert res["missing_count"].dtype == np.int64

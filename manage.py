@@ -135,6 +135,7 @@ def _add_seed_demo(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=42, metavar="S", help="随机种子（默认 42，同一种子数据相同）")
     p.add_argument("--if-empty", action="store_true", help="数据库已有数据时跳过（make run 使用）")
     p.add_argument("--no-runs", action="store_true", help="不计算积分批次")
+    p.add_argument("--model", metavar="FILE", help="按此评价模型文件（TOML）生成演示数据和积分批次；默认系统默认模型")
     return p
 
 
@@ -149,7 +150,13 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
                 print("数据库已有数据，跳过演示数据。")
                 return EXIT_OK
             raise CommandError("数据库中已有企业或用户数据：演示数据只能写入空数据库（或使用 --if-empty 跳过）")
-        summary = seed_demo(session, enterprises=args.enterprises, seed=args.seed, with_runs=not args.no_runs)
+        model = None
+        if args.model:
+            from core.scoring_model import load_model
+
+            model = load_model(Path(args.model))
+        summary = seed_demo(session, enterprises=args.enterprises, seed=args.seed, with_runs=not args.no_runs,
+                            model=model)
     print(f"演示数据已写入：企业 {summary.enterprises} 家，载体 {summary.carriers} 个，指标数据 {summary.values} 条，"
           f"导入批次 {summary.batches} 个，填报 {summary.submissions} 份（待审核 {summary.pending_submissions} 份），"
           f"账户 {summary.users} 个，用时 {summary.seconds:.1f} 秒")
@@ -260,6 +267,72 @@ def cmd_compute(args: argparse.Namespace) -> int:
         run_id, count = run.id, run.enterprise_count
     print(f"积分批次 #{run_id}（{args.year} 年度，草稿）：{count} 家企业，用时 {seconds:.1f} 秒")
     _print_table(summary)
+    return EXIT_OK
+
+
+# ====================================================================================== model
+def _add_model(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser("model", help="评价模型版本：列出、导入、导出、发布",
+                       description="管理评价模型版本。导入的模型经校验后存为草稿；发布后用于新的积分计算，"
+                                   "已有批次始终保留其计算时的模型版本。")
+    actions = p.add_subparsers(dest="model_action", metavar="ACTION", parser_class=type(p))
+    actions.add_parser("list", help="列出全部模型版本")
+    imp = actions.add_parser("import", help="导入模型文件（TOML），校验后存为草稿")
+    imp.add_argument("file", metavar="FILE", help="模型文件（.toml）")
+    imp.add_argument("--name", metavar="N", help="模型名称（默认取文件中的名称）")
+    exp = actions.add_parser("export", help="导出一个模型版本为 TOML（可再导入）")
+    exp.add_argument("version", metavar="VERSION", help="版本号或版本 id")
+    exp.add_argument("--out", required=True, metavar="FILE", help="输出文件（.toml）")
+    pub = actions.add_parser("publish", help="发布一个草稿版本（记入审计日志）")
+    pub.add_argument("version", metavar="VERSION", help="版本号或版本 id")
+    return p
+
+
+@command("model", _add_model)
+def cmd_model(args: argparse.Namespace) -> int:
+    from core.scoring_model import load_model
+    from core.timefmt import display_time
+    from services.actor import Actor
+    from services.model_versions import (
+        export_model_toml,
+        find_model_version,
+        list_model_versions,
+        publish_model_version,
+        register_model,
+    )
+
+    actor = Actor.system()
+    action = getattr(args, "model_action", None)
+    if action is None:
+        raise CommandError("请指定操作：list、import、export 或 publish（manage.py model --help 查看说明）")
+    with _session() as session:
+        if action == "list":
+            import pandas as pd
+
+            rows = [{"id": v.id, "版本": v.version, "名称": v.name, "状态": "已发布" if v.state == "published" else "草稿",
+                     "创建时间": display_time(v.created_at) or "", "发布时间": display_time(v.published_at) or ""}
+                    for v in list_model_versions(session, actor=actor)]
+            if not rows:
+                print("尚无模型版本（首次计算积分时会写入系统默认模型）。")
+                return EXIT_OK
+            _print_table(pd.DataFrame(rows))
+        elif action == "import":
+            path = Path(args.file)
+            _suffix(path, (".toml",), "模型文件")
+            model = load_model(path)  # field-level Chinese errors for a bad file
+            version = register_model(session, actor=actor, definition=model.to_dict(), name=args.name)
+            print(f"已导入为草稿：版本 {version.version}（id {version.id}）· {version.name}；"
+                  f"发布：manage.py model publish {version.version}")
+        elif action == "export":
+            out = Path(args.out)
+            _suffix(out, (".toml",), "输出文件")
+            version = find_model_version(session, args.version)
+            out.write_text(export_model_toml(session, actor=actor, version_id=version.id), encoding="utf-8")
+            print(f"已导出版本 {version.version} 到 {out}")
+        else:
+            version = find_model_version(session, args.version)
+            version = publish_model_version(session, actor=actor, version_id=version.id)
+            print(f"已发布版本 {version.version}：新的积分计算将使用该版本，已有批次保留原版本。")
     return EXIT_OK
 
 

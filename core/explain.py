@@ -216,13 +216,13 @@ def explain_indicator(model: ScoringModel, stage: str, state: IndicatorState) ->
     top = ind.max_for(stage)
     value = state.value
     head = f"{ind.name} {fmt_value(value, ind.unit, ind)}"
-    if ind.cls == "veto":
+    if ind.kind == "veto":
         return f"{ind.name}：{'存在，一票否决' if state.f > 0 else '无'}。"
-    sign = "扣" if ind.cls == "deduction" else "得"
+    sign = "扣" if ind.kind == "deduction" else "得"
     got = f"{sign} {state.pts:.2f}/{_g(top)} 分"
     move = improvement(model, stage, state)
     tail = ""
-    if move is not None and ind.cls != "deduction":
+    if move is not None and ind.kind != "deduction":
         tail = f"；{move.action.removeprefix(ind.name)} 可再得 {move.gain:.2f} 分"
 
     if is_missing(value) and rule.type in ("bands", "linear_cap", "percentile"):
@@ -249,7 +249,7 @@ def explain_indicator(model: ScoringModel, stage: str, state: IndicatorState) ->
         items = _as_items(value) or []
         return f"{ind.name}：{len(items)} 项，{got}{tail}。"
     if isinstance(rule, FlagRule):
-        if ind.cls == "deduction":
+        if ind.kind == "deduction":
             return f"{ind.name}：{'有，' + got if state.pts > EPS else '无，不扣分'}。"
         return f"{ind.name}：{'是' if state.f > EPS else '否'}，{got}{tail}。"
     return f"{head}，{got}。"
@@ -265,9 +265,9 @@ def improvement(model: ScoringModel, stage: str, state: IndicatorState) -> Move 
     ind = model.indicator(state.code)
     rule = ind.rule
     top = ind.max_for(stage)
-    if top <= 0 or ind.cls == "veto":
+    if top <= 0 or ind.kind == "veto":
         return None
-    if ind.cls == "deduction":
+    if ind.kind == "deduction":
         if state.pts <= EPS:
             return None
         return Move(ind.code, ind.name, f"消除“{ind.name}”（整改或信用修复）", state.pts, COST_CLEAR_DEDUCTION)
@@ -363,7 +363,7 @@ def cheapest_moves(
         move = improvement(model, stage, state)
         if move is None:
             continue
-        if model.indicator(state.code).cls == "bonus":
+        if model.indicator(state.code).kind == "bonus":
             gain = min(move.gain, cap_room)
             if gain <= EPS:
                 continue

@@ -1,7 +1,7 @@
 """Personalised services (scoring-model.md §8): by stage, by weak indicators, by nearby pools.
 
 Stage fit comes from the catalogue (``ServiceItem.stages``, edited by officers); the weak-indicator
-triggers come from ``core/models/pools.toml``. Each recommendation carries the reason it was made.
+triggers come from the model's pools config (core.pools.pools_config). Each recommendation carries the reason it was made.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.explain import fmt_value
-from core.pools import PoolResult, _compare, _label, is_near, load_config
+from core.pools import PoolResult, _compare, _label, is_near, pools_config
 from core.scoring_model import ScoringModel
 
 
@@ -41,7 +41,7 @@ def match_services(
     config: dict | None = None,
 ) -> list[Recommendation]:
     """Recommended services with their reasons: stage fit first, then triggers and nearby pools."""
-    config = config or load_config()
+    config = pools_config(model) if config is None else config
     by_code = {item.code: item for item in catalogue}
     reasons: dict[str, list[str]] = {}
     stage_name = model.stage_name(stage)
@@ -53,7 +53,7 @@ def match_services(
         if trigger["service"] not in by_code:
             continue
         if _compare(facts.get(when["field"]), when["op"], when.get("value")):
-            _, unit = _label(model, when["field"])
+            _, unit = _label(model, when["field"], config)
             text = trigger.get("reason", "").replace("{value}", fmt_value(facts.get(when["field"]), unit))
             reasons.setdefault(trigger["service"], []).append(text)
     for pool in pools:

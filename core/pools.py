@@ -1,7 +1,10 @@
 """Cultivation pools (企业发现培育, scoring-model.md §7) evaluated for one enterprise, from data.
 
-The pools, their conditions and the official points tests live in ``core/models/pools.toml``; this
-module only interprets them. Gaps are sentences such as "T05 研发人员占比 8.2%，需 ≥10%".
+Pools, service triggers and derived facts belong to a model (:func:`pools_config`): a model carries its
+own (``cultivation``, e.g. read from the file its TOML names in ``pools_file``); a model that declares
+none gets the shipped ``core/models/pools.toml`` only when it has every field that file reads (the
+default model's shape), otherwise no pools at all. This module only interprets them. Gaps are
+sentences such as "T05 研发人员占比 8.2%，需 ≥10%".
 """
 
 from __future__ import annotations
@@ -37,6 +40,40 @@ def load_config(path: str | None = None) -> dict:
         return tomllib.load(fh)
 
 
+SPECIAL_FIELDS = frozenset({"veto", "registered_years", "percentile"})
+
+
+def referenced_fields(config: dict) -> set[str]:
+    """Every data field a pools config reads (conditions, points tests, thresholds, triggers, facts)."""
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("field"), str):
+                found.add(node["field"])
+            for key in ("numerator", "denominator"):
+                if isinstance(node.get(key), str):
+                    found.add(node[key])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(config)
+    facts = {f.get("name") for f in config.get("facts", [])}
+    return found - facts - SPECIAL_FIELDS
+
+
+def pools_config(model: ScoringModel) -> dict:
+    """The pools, triggers and facts of `model` (see the module docstring); {} when it has none."""
+    if model.cultivation is not None:
+        return model.cultivation
+    shipped = load_config()
+    known = set(model.codes) | {b.code for b in model.base_fields}
+    return shipped if referenced_fields(shipped) <= known else {}
+
+
 def _number(value: Any) -> float | None:
     if is_missing(value) or isinstance(value, list | dict):
         return None
@@ -50,7 +87,7 @@ def _number(value: Any) -> float | None:
 
 def facts_for(model: ScoringModel, values: dict[str, Any], config: dict | None = None) -> dict[str, Any]:
     """``values`` plus the derived facts the config declares (e.g. R&D as a share of total cost)."""
-    config = config or load_config()
+    config = pools_config(model) if config is None else config
     facts = dict(values)
     for fact in config.get("facts", []):
         num, den = _number(facts.get(fact["numerator"])), _number(facts.get(fact["denominator"]))
@@ -58,7 +95,7 @@ def facts_for(model: ScoringModel, values: dict[str, Any], config: dict | None =
     return facts
 
 
-def _label(model: ScoringModel, field: str) -> tuple[str, str]:
+def _label(model: ScoringModel, field: str, config: dict | None = None) -> tuple[str, str]:
     """(display name, unit) of a field."""
     try:
         ind = model.indicator(field)
@@ -68,7 +105,7 @@ def _label(model: ScoringModel, field: str) -> tuple[str, str]:
     for base in model.base_fields:
         if base.code == field:
             return base.name, base.unit
-    for fact in load_config().get("facts", []):
+    for fact in (pools_config(model) if config is None else config).get("facts", []):
         if fact["name"] == field:
             return fact.get("label", field), fact.get("unit", "")
     return field, ""
@@ -147,7 +184,7 @@ def _check(model: ScoringModel, cond: dict, facts: dict) -> tuple[bool, str, flo
 
 def evaluate_pools(model: ScoringModel, facts: dict[str, Any], config: dict | None = None) -> list[PoolResult]:
     """Every pool for one enterprise; the nearest first (pools already held last)."""
-    config = config or load_config()
+    config = pools_config(model) if config is None else config
     results = []
     for pool in config.get("pools", []):
         holds = bool(pool.get("excludes")) and _compare(facts.get(pool["excludes"]), "present", None)

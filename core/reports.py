@@ -14,17 +14,12 @@ import pandas as pd
 
 from core.scoring_model import ScoringModel
 
-SUBTOTALS = ("technology", "growth", "bonus", "deduction", "total")
-HEAD_COLUMNS = (
-    "credit_code", "name", "stage", *SUBTOTALS, "veto", "veto_reason", "rank", "percentile", "tier",
-    "subsidy", "mujun",
-)  # fmt: skip
+AGGREGATES = ("bonus", "deduction", "total")
+AFTER_SUBTOTALS = ("veto", "veto_reason", "rank", "percentile", "tier", "subsidy", "mujun")
 HEAD_LABELS = {
     "credit_code": "统一社会信用代码",
     "name": "企业名称",
     "stage": "所属阶段",
-    "technology": "技术创新得分",
-    "growth": "成长经营得分",
     "bonus": "辅助加分",
     "deduction": "扣分",
     "total": "总积分",
@@ -37,6 +32,13 @@ HEAD_LABELS = {
     "mujun": "亩均论英雄",
 }
 NOTICE_COLUMNS = ("序号", "企业名称", "统一社会信用代码", "所属阶段", "榜单", "积分")
+
+
+def head_columns(model: ScoringModel) -> list[str]:
+    """The output's head: credit_code, name, stage, one subtotal per core class of the model (technology,
+    growth in the default model), bonus, deduction, total, then veto … mujun."""
+    return ["credit_code", "name", "stage", *(c.code for c in model.classes_of_kind("core")), *AGGREGATES,
+            *AFTER_SUBTOTALS]
 
 
 def stage_label(model: ScoringModel, stage: pd.Series) -> pd.Series:
@@ -60,7 +62,10 @@ def score_output_frame(model: ScoringModel, scored: pd.DataFrame) -> pd.DataFram
         "name": _text(scored["name"]),
         "stage": stage_label(model, scored["stage"]),
     }
-    for col in SUBTOTALS:
+    for cls in model.classes_of_kind("core"):
+        source = cls.code if cls.code in scored.columns else "sub_" + cls.code
+        out[cls.code] = pd.to_numeric(scored[source]).round(2)
+    for col in AGGREGATES:
         out[col] = pd.to_numeric(scored[col]).round(2)
     veto = scored["veto"].fillna(False).astype(bool)
     out["veto"] = veto.astype(np.int64)
@@ -81,7 +86,8 @@ def score_output_frame(model: ScoringModel, scored: pd.DataFrame) -> pd.DataFram
 
 def score_output_labels(model: ScoringModel) -> list[str]:
     """Chinese header row for an xlsx output, aligned with :func:`score_output_frame`'s columns."""
-    labels = [HEAD_LABELS[c] for c in HEAD_COLUMNS]
+    core = {c.code: f"{c.name}得分" for c in model.classes_of_kind("core")}
+    labels = [core.get(c) or HEAD_LABELS[c] for c in head_columns(model)]
     labels += [f"{ind.name}得分" for ind in model.indicators]
     return labels
 

@@ -32,6 +32,8 @@ DEFAULT_CLASSES: tuple[tuple[str, str, str], ...] = (
 )
 # Result columns the engine writes; a class subtotal is the column ``sub_<code>``.
 RESULT_KEYS = ("total", "core", "bonus", "deduction")
+RESERVED_COLUMNS = frozenset({*RESULT_KEYS, "credit_code", "name", "stage", "veto", "veto_reason", "rank", "percentile",
+                              "tier", "subsidy", "mujun", "missing", "missing_count"})
 RULE_TYPES = ("bands", "linear_cap", "percentile", "tier", "items", "flag")
 NUMERIC_RULES = ("bands", "linear_cap", "percentile")
 
@@ -280,6 +282,9 @@ class ScoringModel(_Base):
     subsidies: list[Subsidy] = []
     mujun: list[Mujun] = []
     tie_break: list[TieBreak] = []
+    # The model's own cultivation pools, service triggers and derived facts (core.pools); None: the
+    # shipped pools.toml when the model has the fields it reads, else none.
+    cultivation: dict[str, Any] | None = None
 
     # -------------------------------------------------------------- helpers
     def indicator(self, code: str) -> Indicator:
@@ -378,6 +383,16 @@ def load_model(path: Path | str | None = None) -> ScoringModel:
             data = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ModelError(f"模型文件 {p.name} 格式错误：{exc}") from exc
+    meta = data.get("meta") or {}
+    pools_file = meta.pop("pools_file", None) if isinstance(meta, dict) else None
+    if pools_file is not None:
+        # the model's pools travel inside the model (stored versions are self-contained)
+        pools_path = p.parent / str(pools_file)
+        try:
+            with pools_path.open("rb") as fh:
+                data["cultivation"] = tomllib.load(fh)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ModelError(f"模型文件 {p.name} 的字段 pools_file（培育库文件）：无法读取 {pools_file}：{exc}") from exc
     return parse_model(data)
 
 
@@ -510,6 +525,8 @@ def _check_classes(model: ScoringModel) -> None:
     if clash:
         raise ModelError(f"类别代码与指标代码重复：{', '.join(sorted(clash))}")
     for c in model.classes:
+        if c.kind != c.code and c.code in RESERVED_COLUMNS:
+            raise ModelError(f"类别 {c.code}（{c.name}）：代码 {c.code} 是积分结果的列名，请换一个类别代码")
         if c.kind == "veto" and c.cap is not None:
             raise ModelError(f"类别 {c.code}（{c.name}）：一票否决类别不计分，不应设上限（cap）")
     kinds = {c.code: c.kind for c in model.classes}
@@ -681,6 +698,71 @@ def _check(model: ScoringModel) -> None:
     for ind in model.indicators:
         if ind.percent is not None and ind.unit != "%":
             raise ModelError(f"指标 {ind.code}（{ind.name}）：只有单位为 % 的指标才能设置 percent")
+
+
+# ------------------------------------------------------------------ TOML out
+def _toml_key(key: str) -> str:
+    return key if key.replace("_", "").replace("-", "").isalnum() and key.isascii() else json.dumps(key, ensure_ascii=False)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ModelError("模型中有非有限的数值，无法导出")
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    raise ModelError(f"模型中有无法导出的值：{value!r}")
+
+
+def dumps_toml(data: dict[str, Any]) -> str:
+    """A model dict (``to_dict()``) as TOML that ``load_model`` reads back to the same model.
+
+    Top-level tables become ``[name]``, lists of tables ``[[name]]``; anything nested deeper is an inline
+    table or array (valid TOML, if less pretty than the hand-written files).
+    """
+    out: list[str] = ["# 评价模型导出文件（由系统生成，可用 manage.py model import 导入）", ""]
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out.append(f"[{_toml_key(key)}]")
+            out += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items() if v is not None]
+            out.append("")
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            for item in value:
+                out.append(f"[[{_toml_key(key)}]]")
+                out += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in item.items() if v is not None]
+                out.append("")
+        elif isinstance(value, list) and not value:
+            continue
+        else:
+            out.insert(2, f"{_toml_key(key)} = {_toml_value(value)}")
+    return "\n".join(out) + "\n"
+
+
+# ------------------------------------------------------------------ model in words
+def model_summary(model: ScoringModel) -> str:
+    """The programme in one paragraph, every name and number from `model` (home page, 指标体系)."""
+    core = "、".join(c.name for c in model.classes_of_kind("core"))
+    bonus = model.classes_of_kind("bonus")
+    stages = "、".join(s.name for s in model.stages)
+    tiers = "、".join(f"{t.name}（前 {t.share * 100:g}%）" for t in model.tiers)
+    text = (f"企业创新积分以{core}{'及' + '、'.join(c.name for c in bonus) if bonus else ''}等指标，"
+            f"对企业按{stages}{len(model.stages)}个成长阶段分别评价：核心指标每个阶段满分 {model.core_total:g} 分")
+    if bonus:
+        text += f"，加分最多 {model.bonus_cap:g} 分"
+    extra = [k for k, word in (("deduction", "扣分"), ("veto", "一票否决")) if model.classes_of_kind(k)]
+    if extra:
+        text += "，另设" + "与".join({"deduction": "扣分", "veto": "一票否决"}[k] for k in extra) + "项"
+    text += "。"
+    if tiers:
+        text += f"每年按阶段发布{tiers}。"
+    return text
 
 
 # ------------------------------------------------------------------ rule in words

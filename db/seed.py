@@ -515,6 +515,28 @@ GENERATORS: dict[str, tuple[Callable[[_Ctx, Any, int], np.ndarray], float]] = {
 }
 
 
+# Generators of the default model's indicators found by name, for models with other codes.
+GENERATOR_BY_NAME = {
+    "研发费用总额": "T01", "研发人员数": "T04", "有效发明专利": "T06", "有效Ⅰ类知识产权": "T06",
+    "其他有效知识产权": "T07", "有效Ⅱ类知识产权": "T07", "技术合同成交额": "T08", "研发机构等级": "T09",
+    "高新技术产品收入占比": "T11", "营业收入": "G01", "利润总额": "G03", "实缴税收": "G04", "股权融资额": "G07",
+    "资产负债率": "G08", "国家高新技术企业": "A01", "科技型中小企业": "A02", "科技型中小企业入库": "A02",
+    "专精特新梯度": "A03", "优质中小企业梯度": "A03", "创新创业大赛获奖": "A06", "严重失信": "N01",
+}
+
+
+def _generator(model: ScoringModel, code: str) -> tuple[Callable[[_Ctx, Any, int], np.ndarray] | None, float]:
+    """The generator of a code: the stage indicator is the revenue; then by code, then by indicator name."""
+    if code == model.stage_indicator:
+        return GENERATORS["G01"]
+    if code in GENERATORS and (code in model.codes or code in {b.code for b in model.base_fields}):
+        return GENERATORS[code]
+    name = next((i.name for i in model.indicators if i.code == code), None)
+    if name in GENERATOR_BY_NAME:
+        return GENERATORS[GENERATOR_BY_NAME[name]]
+    return None, 0.03
+
+
 def _generic(ctx: _Ctx, ind: Indicator, y: int) -> np.ndarray:
     """A value for a code GENERATORS does not know, by its rule type (keeps a changed model seedable)."""
     r = ind.rule
@@ -714,7 +736,7 @@ def seed_demo(
     plan += [(YEARS[0] - 1, c) for c in growth_of]
     for y, code in plan:
         ind = by_code.get(code)
-        gen, missing = GENERATORS.get(code, (None, 0.03))
+        gen, missing = _generator(model, code)
         arr = gen(ctx, ind, y) if gen is not None else _generic(ctx, ind, y)
         arr = np.array(arr, dtype=object if np.asarray(arr).dtype == object else float, copy=True)
         if missing and y >= YEARS[0]:
@@ -728,7 +750,7 @@ def seed_demo(
     # ---------------------------------------------------------------- users' enterprises and pending reports
     stage_last = _stage_of(model, values[(last, model.stage_indicator)])
     summary.stage_counts = {s: int((stage_last == s).sum()) for s in stage_codes}
-    veto_codes = [ind.code for ind in model.by_class("veto")]
+    veto_codes = [ind.code for ind in model.by_kind("veto")]
     vetoed = np.zeros(n, dtype=bool)
     for y in YEARS:
         for c in veto_codes:
@@ -859,7 +881,7 @@ def seed_demo(
 
     if with_runs:
         t1 = time.perf_counter()
-        _seed_runs(session, summary)
+        _seed_runs(session, summary, model)
         summary.run_seconds = time.perf_counter() - t1
     return summary
 
@@ -925,10 +947,13 @@ def _seed_users(session: Session, enterprise_ids: list[int], enterprise_names: l
     return len(rows)
 
 
-def _seed_runs(session: Session, summary: SeedSummary) -> None:
-    """Final run for the first year, run in 公示 (today + 7 days) for the last: via the run services."""
+def _seed_runs(session: Session, summary: SeedSummary, model: ScoringModel) -> None:
+    """Final run for the first year, run in 公示 (today + 7 days) for the last: via the run services.
+
+    The runs use the seeded model: the shipped default, or `model` stored and published as a version.
+    """
     try:
-        from services.model_versions import ensure_default_model
+        from services.model_versions import ensure_default_model, publish_model_version, register_model
         from services.runs import compute_run, finalize_run, publish_run
     except ImportError as exc:  # the services land in a parallel issue
         summary.notes.append(f"未生成积分批次：{exc}")
@@ -936,7 +961,11 @@ def _seed_runs(session: Session, summary: SeedSummary) -> None:
     from services.actor import Actor
 
     actor = Actor.system()
-    version = ensure_default_model(session)
+    if model.fingerprint() == load_model().fingerprint():
+        version = ensure_default_model(session)
+    else:
+        version = register_model(session, actor=actor, definition=model.to_dict())
+        version = publish_model_version(session, actor=actor, version_id=version.id)
     first, last = YEARS[0], YEARS[-1]
     run = compute_run(session, actor=actor, year=first, model_version_id=version.id)
     # The first year's notice ran in the spring after it (dates in the past are history, not a plan).

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+from typing import Any
 
 from sqlmodel import Session, select
 
-from core.scoring_model import ScoringModel, load_model, parse_model
+from core.scoring_model import ModelError, ScoringModel, dumps_toml, load_model, parse_model
 from db.models import ModelVersion, utcnow
-from services.actor import Actor
+from services.actor import Actor, require_staff
 from services.audit import record
-from services.errors import NotFound
+from services.errors import Conflict, NotFound, ValidationFailed
 
 # Parsed models keyed by (version id, digest of the stored definition): parsing validates the whole model
 # (pydantic), the digest keeps the cache right when a draft changes or another database reuses the id.
@@ -84,3 +86,116 @@ def get_model(session: Session, version_id: int) -> ScoringModel:
             _MODEL_CACHE.clear()
         model = _MODEL_CACHE[key] = parse_model(version.definition)
     return model
+
+
+# ------------------------------------------------------------------ registering, publishing, exporting
+def list_model_versions(session: Session, *, actor: Actor) -> list[ModelVersion]:
+    """Every stored model version, newest first."""
+    require_staff(actor)
+    return list(session.exec(select(ModelVersion).order_by(ModelVersion.created_at.desc(), ModelVersion.id.desc())))
+
+
+def _unique_version(session: Session, wanted: str) -> str:
+    taken = set(session.exec(select(ModelVersion.version)).all())
+    if wanted not in taken:
+        return wanted
+    k = 2
+    while f"{wanted}-{k}" in taken:
+        k += 1
+    return f"{wanted}-{k}"
+
+
+def register_model(
+    session: Session,
+    *,
+    actor: Actor,
+    definition: dict[str, Any],
+    name: str | None = None,
+    parent_id: int | None = None,
+    note: str | None = None,
+) -> ModelVersion:
+    """Validate a model definition (``ModelError`` → ValidationFailed with the loader's Chinese message)
+    and store it as a draft version; a version label already taken gets a ``-2`` … suffix."""
+    require_staff(actor)
+    try:
+        model = parse_model(definition)
+    except ModelError as exc:
+        raise ValidationFailed(str(exc)) from None
+    stored = model.to_dict()
+    if name:
+        stored["meta"]["name"] = name
+    stored["meta"]["version"] = _unique_version(session, model.version)
+    model = parse_model(stored)
+    version = ModelVersion(name=model.name, version=model.version, state="draft", definition=stored,
+                           parent_id=parent_id, note=note or model.note, created_by=actor.username)
+    session.add(version)
+    session.flush()
+    record(session, actor=actor, action="model.import", entity="ModelVersion", entity_id=version.id,
+           after={"version": model.version, "name": model.name, "state": "draft", "parent_id": parent_id})
+    session.commit()
+    return version
+
+
+def find_model_version(session: Session, spec: str | int) -> ModelVersion:
+    """A version by its label (``2022.1``) or its id."""
+    found = session.exec(select(ModelVersion).where(ModelVersion.version == str(spec))).first()
+    if found is None and str(spec).isdigit():
+        found = session.get(ModelVersion, int(spec))
+    if found is None:
+        raise NotFound(f"找不到评价模型版本“{spec}”。")
+    return found
+
+
+def publish_model_version(session: Session, *, actor: Actor, version_id: int) -> ModelVersion:
+    """Publish a draft: it becomes the active model for new runs; existing runs keep the version they used."""
+    require_staff(actor)
+    version = session.get(ModelVersion, version_id)
+    if version is None:
+        raise NotFound(f"评价模型版本 {version_id} 不存在。")
+    if version.state == "published":
+        raise Conflict(f"评价模型版本 {version.version} 已发布。")
+    try:
+        parse_model(version.definition)
+    except ModelError as exc:
+        raise ValidationFailed(str(exc)) from None
+    previous = None
+    with contextlib.suppress(NotFound):  # the first version published
+        previous = active_model_version(session).version
+    version.state, version.published_at = "published", utcnow()
+    session.add(version)
+    record(session, actor=actor, action="model.publish", entity="ModelVersion", entity_id=version.id,
+           before={"state": "draft", "active": previous}, after={"state": "published", "version": version.version})
+    session.commit()
+    return version
+
+
+def update_draft(session: Session, *, actor: Actor, version_id: int, definition: dict[str, Any]) -> ModelVersion:
+    """Replace a draft's definition after validating it (a published version never changes)."""
+    require_staff(actor)
+    version = session.get(ModelVersion, version_id)
+    if version is None:
+        raise NotFound(f"评价模型版本 {version_id} 不存在。")
+    if version.state != "draft":
+        raise Conflict(f"评价模型版本 {version.version} 已发布，不能修改；请从它创建新的草稿。")
+    try:
+        model = parse_model(definition)
+    except ModelError as exc:
+        raise ValidationFailed(str(exc)) from None
+    stored = model.to_dict()
+    stored["meta"]["version"] = version.version  # the label stays the draft's own
+    before = version.definition
+    version.definition, version.name = stored, model.name
+    session.add(version)
+    record(session, actor=actor, action="model.update_draft", entity="ModelVersion", entity_id=version.id,
+           before={"fingerprint": parse_model(before).fingerprint()}, after={"fingerprint": model.fingerprint()})
+    session.commit()
+    return version
+
+
+def export_model_toml(session: Session, *, actor: Actor, version_id: int) -> str:
+    """The stored definition as TOML text that ``register_model`` / ``load_model`` read back identically."""
+    require_staff(actor)
+    version = session.get(ModelVersion, version_id)
+    if version is None:
+        raise NotFound(f"评价模型版本 {version_id} 不存在。")
+    return dumps_toml(get_model(session, version_id).to_dict())

@@ -21,13 +21,11 @@ from sqlmodel import Session
 from core import breakdown as breakdown_codec
 from core import explain
 from core.scoring_model import PercentileRule, ScoringModel
-from db.models import Enterprise, Score, ScoreRun
+from db.models import Enterprise, Score, ScoreRun, score_subtotal
 from db.queries import enterprise_score
 from services.actor import Actor, require_enterprise_access
 from services.errors import NotFound
 from services.public import latest_published_run
-
-RADAR_AXES = {"technology": "技术创新", "growth": "成长经营", "bonus": "辅助加分", "compliance": "合规经营"}
 
 
 @dataclass
@@ -56,8 +54,9 @@ class Portrait:
     stage: str
     stage_name: str
     total: float
-    technology: float
-    growth: float
+    subtotals: dict[str, float]  # class code → subtotal, every scored class of the run's model
+    technology: float | None  # the default model's classes (None under a model without them)
+    growth: float | None
     core: float
     bonus: float
     bonus_raw: float
@@ -112,26 +111,31 @@ def model_for_run(session: Session, run: ScoreRun) -> ScoringModel:
     return get_model(session, run.model_version_id)
 
 
-def _class_max(model: ScoringModel, stage: str) -> dict[str, float]:
-    tech = sum(i.max_for(stage) for i in model.by_class("technology"))
-    growth = sum(i.max_for(stage) for i in model.by_class("growth"))
-    bonus = min(model.bonus_cap, sum(i.max_for(stage) for i in model.by_class("bonus")))
-    deduction = sum(i.max_for(stage) for i in model.by_class("deduction"))
-    return {"technology": tech, "growth": growth, "bonus": bonus, "deduction": deduction}
+def radar_axes(model: ScoringModel) -> dict[str, str]:
+    """Radar axis per scored class of the model (class code → label): core and bonus classes by their
+    share of the class maximum; a deduction class as compliance (1 − its share)."""
+    deductions = model.classes_of_kind("deduction")
+    axes = {}
+    for c in model.scored_classes:
+        if c.kind == "deduction":
+            axes[c.code] = "合规经营" if len(deductions) == 1 else f"合规（{c.name}）"
+        else:
+            axes[c.code] = c.name
+    return axes
 
 
-def _fractions(model: ScoringModel, stage: str, technology: Any, growth: Any, bonus: Any, deduction: Any) -> dict:
-    m = _class_max(model, stage)
-
-    def frac(x: Any, top: float) -> Any:
-        return np.clip(np.asarray(x, dtype=float) / top, 0, 1) if top > 0 else np.zeros_like(np.asarray(x, float))
-
-    return {
-        "technology": frac(technology, m["technology"]),
-        "growth": frac(growth, m["growth"]),
-        "bonus": frac(bonus, m["bonus"]),
-        "compliance": 1 - frac(deduction, m["deduction"]),
-    }
+def _fractions(model: ScoringModel, stage: str, subtotals: dict[str, Any]) -> dict[str, Any]:
+    """Radar values per class code (arrays or numbers, like the subtotals given)."""
+    out = {}
+    for c in model.scored_classes:
+        top = model.class_max(c.code, stage)
+        if c.kind == "bonus":
+            top = min(top, model.bonus_cap)
+        x = np.asarray(subtotals.get(c.code, 0.0), dtype=float)
+        x = np.nan_to_num(x)
+        frac = np.clip(x / top, 0, 1) if top > 0 else np.zeros_like(x)
+        out[c.code] = 1 - frac if c.kind == "deduction" else frac
+    return out
 
 
 def _breakdown_value(entry: Any) -> Any:
@@ -149,14 +153,16 @@ def stage_stats(session: Session, *, run: ScoreRun, stage: str, model: ScoringMo
     model = model or model_for_run(session, run)
     perc_codes = [i.code for i in model.indicators if isinstance(i.rule, PercentileRule)]
     rows = session.execute(
-        select(Score.enterprise_id, Score.total, Score.technology, Score.growth, Score.bonus, Score.deduction,
-               Score.veto, Score.rank, Score.breakdown)
+        select(Score.enterprise_id, Score.total, Score.subtotals, Score.veto, Score.rank, Score.breakdown)
         .where(Score.run_id == run.id, Score.stage == stage)
     ).all()
-    frame = pd.DataFrame(rows, columns=["enterprise_id", "total", "technology", "growth", "bonus", "deduction",
-                                        "veto", "rank", "breakdown"])
+    frame = pd.DataFrame(rows, columns=["enterprise_id", "total", "subtotals", "veto", "rank", "breakdown"])
     ranked = frame[frame["rank"].notna() & ~frame["veto"].astype(bool)].sort_values("rank")
-    fr = _fractions(model, stage, frame["technology"], frame["growth"], frame["bonus"], frame["deduction"])
+    subtotals = {
+        c.code: np.array([score_subtotal(v, c.code) or 0.0 for v in frame["subtotals"].tolist()], dtype=float)
+        for c in model.scored_classes
+    }
+    fr = _fractions(model, stage, subtotals)
     means = {axis: float(np.mean(v)) if len(frame) else 0.0 for axis, v in fr.items()}
     distributions: dict[str, np.ndarray] = {}
     raws = frame["breakdown"].tolist()
@@ -200,31 +206,34 @@ def get_portrait(session: Session, *, actor: Actor, enterprise_id: int, year: in
         value = entry.get("value")
         f = float(entry.get("f") or 0.0)
         pts = float(entry.get("pts") or 0.0)
-        if ind.cls == "bonus":
+        if ind.kind == "bonus":
             bonus_raw += pts
         state = explain.IndicatorState(ind.code, value, f, pts, entry.get("source"), stats.distributions.get(ind.code))
         states.append(state)
         top = explain.max_points(ind, stage)
         missing = explain.is_missing(value) and ind.rule.type in ("bands", "linear_cap", "percentile") \
-            and ind.cls in ("technology", "growth")
+            and ind.is_core
         table_rows.append({
-            "code": ind.code, "name": ind.name, "class": ind.cls, "unit": ind.unit,
+            "code": ind.code, "name": ind.name, "class": ind.cls, "class_name": model.class_name(ind.cls),
+            "kind": ind.kind, "unit": ind.unit,
             "value_text": explain.fmt_value(value, ind.unit, ind), "source": entry.get("source") or ind.source,
             "points": round(pts, 2), "max": top, "fraction": f, "missing": bool(missing),
         })
     indicators = pd.DataFrame(table_rows)
 
-    mine = _fractions(model, stage, row.technology, row.growth, row.bonus, row.deduction)
+    subtotals = {c.code: score_subtotal(row.subtotals, c.code) or 0.0 for c in model.scored_classes}
+    mine = _fractions(model, stage, subtotals)
+    axes = radar_axes(model)
     radar = pd.DataFrame({
-        "axis": [RADAR_AXES[a] for a in RADAR_AXES],
-        "mine": [float(mine[a]) for a in RADAR_AXES],
-        "stage_average": [stats.class_means[a] for a in RADAR_AXES],
+        "axis": list(axes.values()),
+        "mine": [float(mine[a]) for a in axes],
+        "stage_average": [stats.class_means[a] for a in axes],
     })
     tier = row.tier or ""
     gap = explain.gap_to_next_list(model, total=row.total, tier=tier, ranked_totals=stats.ranked_totals,
                                    veto=row.veto)
     moves = [] if row.veto else explain.cheapest_moves(model, stage, states, bonus_raw=bonus_raw)
-    explanations = explain.explain_all(model, stage, [s for s in states if model.indicator(s.code).cls != "veto"])
+    explanations = explain.explain_all(model, stage, [s for s in states if model.indicator(s.code).kind != "veto"])
 
     previous = None
     prev_run = latest_published_run(session, year=run.year - 1)
@@ -240,7 +249,8 @@ def get_portrait(session: Session, *, actor: Actor, enterprise_id: int, year: in
         enterprise_id=enterprise_id, enterprise_name=enterprise.name, credit_code=enterprise.credit_code,
         year=run.year, run_id=run.id, run_state=run.state, notice_start=run.notice_start,
         notice_end=run.notice_end, model=model, stage=stage, stage_name=model.stage_name(stage),
-        total=float(row.total), technology=float(row.technology), growth=float(row.growth),
+        total=float(row.total), subtotals=subtotals,
+        technology=subtotals.get("technology"), growth=subtotals.get("growth"),
         core=float(row.core), bonus=float(row.bonus), bonus_raw=bonus_raw, deduction=float(row.deduction),
         veto=bool(row.veto), veto_reason=row.veto_reason or "", rank=row.rank,
         ranked_in_stage=len(stats.ranked_totals), stage_count=stats.count, percentile=row.percentile,

@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 from core.scoring_model import ScoringModel
 from db.models import Enterprise, ModelVersion, Score, ScoreRun
 from db.queries import PUBLISHED_STATES, latest_run
+from services.errors import NotFound
 from services.model_versions import current_model, get_model
 
 
@@ -37,6 +38,14 @@ class PublicOverview:
 def published_model(session: Session) -> ScoringModel:
     """The active published model version, or the shipped default when the database has none."""
     return current_model(session)
+
+
+def published_run_model(session: Session, *, run_id: int) -> ScoringModel:
+    """The model a published run was computed with (its stages, classes and lists name the results)."""
+    run = session.get(ScoreRun, run_id)
+    if run is None or run.state not in PUBLISHED_STATES:
+        raise NotFound(f"积分计算批次 {run_id} 未发布。")
+    return get_model(session, run.model_version_id)
 
 
 def latest_published_run(session: Session, *, year: int | None = None) -> ScoreRun | None:

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from core import breakdown, listtext
 from core.scoring_model import ScoringModel
-from db.models import ScoreRun
+from db.models import ModelVersion, ScoreRun
 from db.queries import scores_frame
 from services.actor import Actor, require_staff
 from services.errors import NotFound
@@ -64,8 +64,20 @@ def _inputs(frame: pd.DataFrame, codes: list[str], model: ScoringModel) -> pd.Da
                         dtype=object)
 
 
+def _names(model: ScoringModel, frame: pd.DataFrame, suffix: str) -> None:
+    """Readable stage and list names of one run's side, from that run's own model."""
+    stages = {st.code: st.name for st in model.stages}
+    tiers = {t.code: t.name for t in model.tiers}
+    frame["stage_name" + suffix] = frame["stage" + suffix].map(stages).fillna(frame["stage" + suffix])
+    frame["list" + suffix] = frame["tier" + suffix].map(lambda t: tiers.get(t, "未上榜") if t else "未上榜")
+
+
 def diff_runs(session: Session, *, actor: Actor, run_a: int, run_b: int) -> RunDiff:
-    """What changed from run ``run_a`` (older) to run ``run_b`` (newer)."""
+    """What changed from run ``run_a`` (older) to run ``run_b`` (newer), each read with its own model.
+
+    When the runs were computed under different models, inputs are not compared (their indicators are
+    not the same): totals, ranks and lists are, and ``summary["models_differ"]`` says so.
+    """
     require_staff(actor)
     runs = {}
     for rid in (run_a, run_b):
@@ -73,25 +85,34 @@ def diff_runs(session: Session, *, actor: Actor, run_a: int, run_b: int) -> RunD
         if run is None:
             raise NotFound(f"积分计算批次 {rid} 不存在。")
         runs[rid] = run
-    model = get_model(session, runs[run_b].model_version_id)
-    codes = model.codes + [c for c in model.extra_columns() if c not in model.codes]
+    model_a = get_model(session, runs[run_a].model_version_id)
+    model_b = get_model(session, runs[run_b].model_version_id)
+    models_differ = runs[run_a].model_version_id != runs[run_b].model_version_id and (
+        model_a.fingerprint() != model_b.fingerprint()
+    )
     a = scores_frame(session, run_id=run_a, include_breakdown=True)
     b = scores_frame(session, run_id=run_b, include_breakdown=True)
     keep = ["credit_code", "name", "stage", "total", "rank", "tier"]
     merged = a[keep].merge(b[keep], on="credit_code", how="outer", suffixes=("_a", "_b"), indicator=True)
+    for col in ("tier_a", "tier_b"):
+        merged[col] = merged[col].fillna("")
+    _names(model_a, merged, "_a")
+    _names(model_b, merged, "_b")
     merged["name"] = merged["name_b"].fillna(merged["name_a"])
     merged["stage"] = merged["stage_b"].fillna(merged["stage_a"])
+    merged["stage_name"] = merged["stage_name_b"].fillna(merged["stage_name_a"])
     both = merged[merged["_merge"] == "both"].copy()
     both["delta_total"] = (both["total_b"] - both["total_a"]).round(4)
     rank_a = both["rank_a"].astype("Float64")
     rank_b = both["rank_b"].astype("Float64")
     both["delta_rank"] = (rank_a - rank_b).astype("Float64")  # positive: moved up
-    for col in ("tier_a", "tier_b"):
-        both[col] = both[col].fillna("")
 
-    # ---- inputs that changed, per enterprise
-    ia = _inputs(a, codes, model)
-    ib = _inputs(b, codes, model)
+    # ---- inputs that changed, per enterprise (same model only: each side decoded with its own model)
+    codes = model_b.codes + [c for c in model_b.extra_columns() if c not in model_b.codes]
+    if models_differ:
+        codes = []
+    ia = _inputs(a, codes, model_a)
+    ib = _inputs(b, codes, model_b)
     common = both["credit_code"].to_numpy(dtype=object)
     va = ia.reindex(common)
     vb = ib.reindex(common)
@@ -115,28 +136,31 @@ def diff_runs(session: Session, *, actor: Actor, run_a: int, run_b: int) -> RunD
     both["changed_inputs"] = both["credit_code"].map(per_ent).astype(object).fillna("")
 
     order = both["delta_total"].abs().sort_values(ascending=False, kind="stable").index
-    moves = both.loc[order, ["credit_code", "name", "stage", "total_a", "total_b", "delta_total", "rank_a",
-                             "rank_b", "delta_rank", "tier_a", "tier_b", "changed_inputs"]].reset_index(drop=True)
+    moves = both.loc[order, ["credit_code", "name", "stage", "stage_name", "total_a", "total_b", "delta_total",
+                             "rank_a", "rank_b", "delta_rank", "tier_a", "tier_b", "list_a", "list_b",
+                             "changed_inputs"]].reset_index(drop=True)
 
-    # ---- lists: entered / left each tier
+    # ---- lists: entered / left each list (a list of run B entered, a list of run A left)
     parts = []
-    for tier in model.tiers:
-        entered = both[(both["tier_b"] == tier.code) & (both["tier_a"] != tier.code)]
-        left = both[(both["tier_a"] == tier.code) & (both["tier_b"] != tier.code)]
-        for frame, change in ((entered, "进入"), (left, "退出")):
-            if len(frame):
-                part = frame[["credit_code", "name", "stage", "tier_a", "tier_b"]].copy()
+    for model, side, other, change in ((model_b, "b", "a", "进入"), (model_a, "a", "b", "退出")):
+        for tier in model.tiers:
+            moved = both[(both["tier_" + side] == tier.code) & (
+                (both["tier_" + other] != tier.code) | (both["list_" + other] != tier.name))]
+            if len(moved):
+                part = moved[["credit_code", "name", "stage", "stage_name", "tier_a", "tier_b", "list_a",
+                              "list_b"]].copy()
                 part["list"] = tier.name
                 part["change"] = change
                 parts.append(part)
-    list_changes = (pd.concat(parts, ignore_index=True) if parts else
-                    pd.DataFrame(columns=["credit_code", "name", "stage", "tier_a", "tier_b", "list", "change"]))
-    list_changes = list_changes[["credit_code", "name", "stage", "list", "change", "tier_a", "tier_b"]]
+    columns = ["credit_code", "name", "stage", "stage_name", "list", "change", "tier_a", "tier_b", "list_a", "list_b"]
+    list_changes = pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
 
-    added = merged[merged["_merge"] == "right_only"][["credit_code", "name", "stage", "total_b"]].rename(
-        columns={"total_b": "total"}).reset_index(drop=True)
-    removed = merged[merged["_merge"] == "left_only"][["credit_code", "name", "stage", "total_a"]].rename(
-        columns={"total_a": "total"}).reset_index(drop=True)
+    added = merged[merged["_merge"] == "right_only"][["credit_code", "name", "stage", "stage_name", "total_b"]]
+    added = added.rename(columns={"total_b": "total"}).reset_index(drop=True)
+    removed = merged[merged["_merge"] == "left_only"][["credit_code", "name", "stage", "stage_name", "total_a"]]
+    removed = removed.rename(columns={"total_a": "total"}).reset_index(drop=True)
+    version_a = session.get(ModelVersion, runs[run_a].model_version_id)
+    version_b = session.get(ModelVersion, runs[run_b].model_version_id)
     summary = {
         "enterprises_a": len(a), "enterprises_b": len(b), "common": len(both),
         "added": len(added), "removed": len(removed),
@@ -145,6 +169,9 @@ def diff_runs(session: Session, *, actor: Actor, run_a: int, run_b: int) -> RunD
         "list_entered": int((list_changes["change"] == "进入").sum()),
         "list_left": int((list_changes["change"] == "退出").sum()),
         "inputs_changed_enterprises": int(per_ent.size),
+        "models_differ": models_differ,
+        "model_a": f"{model_a.name}（{version_a.version}）" if version_a else model_a.name,
+        "model_b": f"{model_b.name}（{version_b.version}）" if version_b else model_b.name,
     }
     return RunDiff(run_a=run_a, run_b=run_b, moves=moves, list_changes=list_changes.reset_index(drop=True),
                    input_changes=input_changes, added=added, removed=removed, summary=summary)

@@ -94,7 +94,7 @@ class PolicyView:
     stage_name: str | None
     recommendations: list  # core.matching.Recommendation
     pools: list  # core.pools.PoolResult (near ones first)
-    subsidy: dict | None  # {year, amount, tier, rank} from the latest final run, or None
+    subsidy: dict | None  # {year, amount, tier, tier_name, rank} from the latest final run, or None
     note: str = ""
 
 
@@ -107,6 +107,7 @@ def policy_view(session: Session, *, actor: Actor, enterprise_id: int) -> Policy
     from db.models import Score
     from db.queries import enterprise_score, latest_run
     from services.errors import ServiceError
+    from services.model_versions import get_model
     from services.portrait import get_portrait, simulation_base
 
     require_enterprise_access(actor, enterprise_id)
@@ -132,6 +133,9 @@ def policy_view(session: Session, *, actor: Actor, enterprise_id: int) -> Policy
         row = enterprise_score(session, run_id=final.id, enterprise_id=enterprise_id,
                                columns=(Score.subsidy, Score.tier, Score.rank, Score.mujun))
         if row is not None:
-            subsidy = {"year": final.year, "amount": float(row.subsidy or 0), "tier": row.tier or "",
+            final_model = get_model(session, final.model_version_id)  # that run's own list names
+            tier = row.tier or ""
+            subsidy = {"year": final.year, "amount": float(row.subsidy or 0), "tier": tier,
+                       "tier_name": final_model.tier_name(tier) if tier else "未上榜",
                        "rank": row.rank, "mujun": row.mujun or ""}
     return PolicyView(portrait.stage, portrait.stage_name, recommendations, pools, subsidy)

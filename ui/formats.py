@@ -6,10 +6,9 @@ import math
 from datetime import date, datetime
 from typing import Any
 
+from core.scoring_model import ScoringModel
 from core.timefmt import display_time
 from core.workflows import SCORE_RUN, SUBMISSION
-
-TIER_LABELS = {"领跑": "创新领跑榜", "竞跑": "创新竞跑榜", "进取": "创新进取榜", "": "未上榜"}
 
 # Column headings of score-run tables (services.run_diff.list_runs columns).
 RUN_COLUMNS = {"id": "批次", "year": "年度", "state": "状态", "enterprise_count": "企业数", "notice_start": "公示开始",
@@ -38,8 +37,9 @@ def day(d: date | datetime | None) -> str:
     return display_time(d) or "—"
 
 
-def tier_label(tier: str | None) -> str:
-    return TIER_LABELS.get(tier or "", tier or "未上榜")
+def tier_label(tier: str | None, model: ScoringModel) -> str:
+    """The list's name in the run's own model (未上榜 when on none)."""
+    return model.tier_name(tier) if tier else "未上榜"
 
 
 def submission_state(state: str) -> str:

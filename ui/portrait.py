@@ -71,13 +71,13 @@ def render_portrait(p: Portrait, *, viewer: str = "enterprise") -> None:
     else:
         c3.metric("阶段排名", f"{p.rank} / {p.ranked_in_stage}",
                   help=f"同阶段排名百分位 {formats.num(p.percentile, 1)}（100 为第一名）")
-    c4, c5, c6, c7 = st.columns(4)
-    c4.metric("技术创新", formats.points(p.technology))
-    c5.metric("成长经营", formats.points(p.growth))
-    c6.metric("辅助加分", formats.points(p.bonus), help=f"最多 {model.bonus_cap:g} 分")
-    c7.metric("扣分", formats.points(p.deduction))
+    classes = model.scored_classes  # the run's own model names the subtotals
+    for column, cls in zip(st.columns(len(classes)), classes, strict=True):
+        cap = model.bonus_cap if cls.kind == "bonus" else cls.cap
+        column.metric(cls.name, formats.points(p.subtotals.get(cls.code)),
+                      help=f"最多 {cap:g} 分" if cap is not None else None)
 
-    tier_text = formats.tier_label(p.tier)
+    tier_text = formats.tier_label(p.tier, model)
     extra = []
     if p.subsidy:
         extra.append(f"精准扶持 {p.subsidy:g} 万元")
@@ -107,7 +107,7 @@ def render_portrait(p: Portrait, *, viewer: str = "enterprise") -> None:
         st.altair_chart(radar(p.radar, series={"mine": subject, "stage_average": f"{p.stage_name}平均"}),
                         width="stretch")
     with right:
-        core = p.indicators[p.indicators["class"].isin(["technology", "growth"])]
+        core = p.indicators[p.indicators["kind"] == "core"]
         st.altair_chart(points_bar(core), width="stretch")
 
     st.subheader("指标明细")
@@ -159,6 +159,6 @@ def render_what_if(p: Portrait, *, actor: Actor, base_row: dict[str, Any]) -> No
                 st.metric("阶段排名（估算）", "不参与排名")
             else:
                 st.metric("阶段排名（估算）", f"{result.rank} / {result.ranked}")
-            st.metric("榜单（估算）", formats.tier_label(result.tier))
+            st.metric("榜单（估算）", formats.tier_label(result.tier, model))
             if not changes:
                 st.caption("未修改任何数值。")

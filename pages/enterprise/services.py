@@ -41,7 +41,7 @@ elif view.subsidy["amount"] > 0:
     st.success(f"{view.subsidy['year']} 年度积分定稿结果：可获精准扶持 **{view.subsidy['amount']:g} 万元**。",
                icon=":material/savings:")
 else:
-    tier = formats.tier_label(view.subsidy["tier"])
+    tier = view.subsidy["tier_name"]
     st.caption(f"{view.subsidy['year']} 年度（已定稿）：{tier}，未进入精准扶持名单。")
 
 st.subheader("为您推荐的服务")

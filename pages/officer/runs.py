@@ -133,20 +133,26 @@ with tab_diff:
         diff = st.session_state.get("run_diff")
         if diff is not None:
             s = diff.summary
+            if s["models_differ"]:
+                st.warning(f"两个批次使用了不同的评价模型（原批次：{s['model_a']}；新批次：{s['model_b']}），"
+                           "只对比总分、排名和榜单，不对比指标输入。")
             m1, m2, m3, m4 = st.columns(4)
             m1.metric("总分变化的企业", s["total_changed"])
             m2.metric("排名变化的企业", s["rank_changed"])
             m3.metric("进入榜单", s["list_entered"])
             m4.metric("退出榜单", s["list_left"])
             st.markdown("**榜单进出**")
-            st.dataframe(diff.list_changes.rename(columns={
-                "credit_code": "统一社会信用代码", "name": "企业", "stage": "阶段", "list": "榜单", "change": "变化",
-                "tier_a": "原榜单", "tier_b": "新榜单"}), hide_index=True, width="stretch")
+            st.dataframe(diff.list_changes[["credit_code", "name", "stage_name", "list", "change", "list_a",
+                                            "list_b"]].rename(columns={
+                "credit_code": "统一社会信用代码", "name": "企业", "stage_name": "阶段", "list": "榜单", "change": "变化",
+                "list_a": "原榜单", "list_b": "新榜单"}), hide_index=True, width="stretch")
             st.markdown("**变化最大的企业**")
-            st.dataframe(diff.largest_moves(50).rename(columns={
-                "credit_code": "统一社会信用代码", "name": "企业", "stage": "阶段", "total_a": "原总分",
+            st.dataframe(diff.largest_moves(50)[["credit_code", "name", "stage_name", "total_a", "total_b",
+                                                "delta_total", "rank_a", "rank_b", "delta_rank", "list_a", "list_b",
+                                                "changed_inputs"]].rename(columns={
+                "credit_code": "统一社会信用代码", "name": "企业", "stage_name": "阶段", "total_a": "原总分",
                 "total_b": "新总分", "delta_total": "总分变化", "rank_a": "原排名", "rank_b": "新排名",
-                "delta_rank": "名次上升", "tier_a": "原榜单", "tier_b": "新榜单", "changed_inputs": "变化的输入"}),
+                "delta_rank": "名次上升", "list_a": "原榜单", "list_b": "新榜单", "changed_inputs": "变化的输入"}),
                 hide_index=True, width="stretch")
             if not diff.input_changes.empty:
                 st.markdown("**输入数据变化**")

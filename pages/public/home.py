@@ -3,27 +3,29 @@
 import altair as alt
 import streamlit as st
 
+from core.scoring_model import model_summary, parse_model
 from db.session import session_scope
-from services.public import public_overview, published_model
+from services.public import latest_published_run, public_overview, published_model, published_run_model
 from ui.formats import run_state
 
 
 @st.cache_data(ttl=60, show_spinner=False)
 def _overview():
     with session_scope() as session:
-        return public_overview(session), published_model(session).note
+        overview = public_overview(session)
+        # the text describes the model of the run shown, else the active model
+        run = latest_published_run(session)
+        model = published_run_model(session, run_id=run.id) if run else published_model(session)
+        return overview, model.to_dict()
 
 
-overview, model_note = _overview()
+overview, model_dict = _overview()
+model = parse_model(model_dict)
+model_note = model.note
 
 st.title("企业创新积分")
 st.caption("温州高新区（龙湾区）· 企业创新积分评价与应用")
-st.markdown(
-    "企业创新积分以**技术创新、成长经营、辅助指标**三类指标，对区内企业按**种子期、初创期、成长期、扩张期、"
-    "成熟期**五个成长阶段分别评价：核心指标满分 100 分，辅助加分最多 50 分，另设扣分与一票否决项。"
-    "每年按阶段发布**创新领跑榜（前 5%）、竞跑榜（前 10%）、进取榜（前 20%）**，"
-    "积分结果用于政策扶持、金融授信、企业培育和个性化服务。"
-)
+st.markdown(model_summary(model) + "积分结果用于政策扶持、金融授信、企业培育和个性化服务。")
 st.caption(model_note)
 
 if overview is None:

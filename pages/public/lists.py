@@ -3,7 +3,13 @@
 import streamlit as st
 
 from db.session import session_scope
-from services.public import latest_published_run, public_lists, published_model, published_years
+from services.public import (
+    latest_published_run,
+    public_lists,
+    published_model,
+    published_run_model,
+    published_years,
+)
 from ui.formats import run_state
 
 
@@ -16,8 +22,9 @@ def _years() -> list[int]:
 @st.cache_data(ttl=60, show_spinner=False)
 def _load(year: int):
     with session_scope() as session:
-        model = published_model(session)
         run = latest_published_run(session, year=year)
+        # the stages and lists of the run's own model, not whichever model is current
+        model = published_run_model(session, run_id=run.id) if run else published_model(session)
         lists = public_lists(session, run_id=run.id) if run else None
         run_info = (
             {"id": run.id, "year": run.year, "state": run.state, "start": run.notice_start, "end": run.notice_end}

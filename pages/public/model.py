@@ -3,17 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-from core.scoring_model import describe_rule, parse_model
+from core.scoring_model import describe_rule, model_summary, parse_model
 from db.session import session_scope
 from services.public import published_model
 
-CLASS_TITLES = {
-    "technology": "技术创新指标",
-    "growth": "成长经营指标",
-    "bonus": "辅助指标（加分）",
-    "deduction": "辅助指标（扣分）",
-    "veto": "一票否决",
-}
+KIND_SUFFIX = {"core": "指标", "bonus": "（加分）", "deduction": "（扣分）", "veto": ""}
 
 
 @st.cache_data(ttl=300, show_spinner=False)
@@ -39,17 +33,15 @@ stages = pd.DataFrame(
     }
 )
 st.dataframe(stages, hide_index=True)
-st.markdown(
-    f"核心指标（技术创新 + 成长经营）每个阶段满分 {model.core_total:g} 分；辅助加分最多 {model.bonus_cap:g} 分；"
-    "扣分项直接扣减；一票否决项保留得分但不参与排名、榜单和扶持。总积分 = max(0, 核心 + 加分 − 扣分)。"
-)
+st.markdown(model_summary(model))
 
 stage_names = {s.code: s.name for s in model.stages}
-for cls, title in CLASS_TITLES.items():
-    indicators = model.by_class(cls)
+for cls in model.ordered_classes:
+    indicators = model.by_class(cls.code)
     if not indicators:
         continue
-    st.subheader(title)
+    title = cls.name + KIND_SUFFIX[cls.kind] if not cls.name.endswith("指标") else cls.name
+    st.subheader(title + (f"（本类最多 {cls.cap:g} 分）" if cls.cap is not None and cls.kind != "bonus" else ""))
     rows = []
     for ind in indicators:
         row = {"代码": ind.code, "指标": ind.name, "单位": ind.unit, "来源": ind.source,
@@ -57,7 +49,7 @@ for cls, title in CLASS_TITLES.items():
         if ind.is_core:
             for code, name in stage_names.items():
                 row[name] = (ind.points or {}).get(code, 0.0)
-        elif cls != "veto":
+        elif cls.kind != "veto":
             row["分值"] = ind.max_points
         row["计分规则"] = describe_rule(ind, model)
         row["定义"] = ind.definition

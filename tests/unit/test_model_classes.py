@@ -134,6 +134,8 @@ REFUSALS = [
     ("stage indicator not core", lambda d: d["meta"].__setitem__("stage_indicator", "B01"), ["B01", "核心"]),
     ("class code equal to an indicator code", lambda d: d["classes"][0].__setitem__("code", "B01"),
      ["B01", "类别代码与指标代码重复"]),
+    ("core class named like a result column", lambda d: d["classes"][0].__setitem__("code", "total"),
+     ["total", "列名"]),
     ("auxiliary indicator without max_points", lambda d: _ind(d, "B02").pop("max_points"), ["B02", "max_points"]),
     ("unknown rule type", lambda d: _ind(d, "I101").__setitem__("rule", {"type": "curve"}), ["I101", "curve"]),
     ("band fraction above 1", lambda d: _ind(d, "I101")["rule"]["bands"][0].__setitem__("f", 2),

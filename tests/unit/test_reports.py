@@ -11,8 +11,8 @@ import pytest
 from core.credit_code import make_code
 from core.engine import score
 from core.reports import (
-    HEAD_COLUMNS,
     NOTICE_COLUMNS,
+    head_columns,
     limit_errors,
     notice_list_frame,
     parse_score_input,
@@ -45,7 +45,10 @@ def _inputs(n: int = 60, seed: int = 0) -> pd.DataFrame:
 def test_score_output_columns_and_formats(model) -> None:
     scored = score(model, _inputs())
     out = score_output_frame(model, scored)
-    assert list(out.columns) == [*HEAD_COLUMNS, *[f"pts_{c}" for c in model.codes]]
+    head = ["credit_code", "name", "stage", "technology", "growth", "bonus", "deduction", "total", "veto",
+            "veto_reason", "rank", "percentile", "tier", "subsidy", "mujun"]
+    assert head_columns(model) == head  # the §9 contract of the default model
+    assert list(out.columns) == [*head, *[f"pts_{c}" for c in model.codes]]
     assert len(score_output_labels(model)) == out.shape[1]
     assert set(out["stage"]) <= {s.name for s in model.stages}
     assert set(out["veto"].unique()) <= {0, 1}
@@ -133,3 +136,18 @@ def test_limit_errors() -> None:
     assert limit_errors(["a"] * 3) == ["a"] * 3
     out = limit_errors([str(i) for i in range(30)], limit=5)
     assert len(out) == 6 and "25" in out[-1]
+
+
+def test_score_output_of_another_model_has_its_own_class_columns() -> None:
+    from core.scoring_model import parse_model
+    from tests.model_shapes import five_class_model
+
+    other = parse_model(five_class_model())
+    frame = pd.DataFrame({"credit_code": [make_code("1"), make_code("2")], "name": ["甲", "乙"],
+                          "R01": [20000, 600], "B01": [1, 0]})
+    out = score_output_frame(other, score(other, frame))
+    assert list(out.columns[3:11]) == ["basic", "invest", "manage", "output", "env", "bonus", "deduction", "total"]
+    assert out["stage"].tolist() == ["领军期", "成长期"]
+    labels = score_output_labels(other)
+    assert labels[3:8] == ["基础能力得分", "投入能力得分", "管理能力得分", "产出能力得分", "环境能力得分"]
+    assert "技术创新得分" not in labels and len(labels) == out.shape[1]

@@ -388,7 +388,9 @@ def run_summary(session: Session, *, run_id: int) -> pd.DataFrame:
                              "mean_total": round(float(frame["total"].mean()), 2) if len(frame) else np.nan,
                              "max_total": frame["total"].max() if len(frame) else np.nan}],
                            index=pd.Index(["all"], name="stage"))
-    return pd.concat([summary, all_row[summary.columns]])
+    out = pd.concat([summary, all_row[summary.columns]])
+    out.attrs["tier_names"] = {f"tier_{t.code}": t.name for t in model.tiers}  # the run's own list names
+    return out
 
 
 # ----------------------------------------------------------------------------- verify

@@ -7,7 +7,7 @@ import streamlit as st
 
 from core import clock
 from db.session import session_scope
-from services import objections, run_diff, runs
+from services import objections, robustness, run_diff, runs
 from services.errors import ServiceError
 from ui.flash import show_flash
 from ui.formats import RUN_COLUMNS, day, run_state
@@ -76,7 +76,7 @@ with tab_runs:
     run = all_runs.set_index("id").loc[run_id]
     with session_scope() as session:
         summary = runs.run_summary(session, run_id=int(run_id))
-    tier_names = {c: f"{c.removeprefix('tier_')}榜" for c in summary.columns if c.startswith("tier_")}
+    tier_names = summary.attrs.get("tier_names", {})  # the run's own model names its lists
     st.dataframe(summary.rename(columns=tier_names).rename(columns={
         "stage_name": "阶段", "enterprises": "企业数", "vetoed": "否决", "ranked": "参与排名", "mean_total": "平均分",
         "max_total": "最高分", "subsidy_count": "奖励家数", "subsidy_total": "奖励金额（万元）"}),
@@ -117,6 +117,28 @@ with tab_runs:
             st.error(f"核验未通过：{len(report.differing_enterprises)} 家企业存在差异"
                      f"（输入指纹{'一致' if report.fingerprint_matches else '不一致'}）。")
             st.dataframe(report.differences.head(200), hide_index=True, width="stretch")
+    with st.expander("排名稳健性（各分值随机浮动 ±20%，200 次）"):
+        st.caption("检验榜单对分值设定的敏感程度：每次把每个分值随机放大或缩小至多 20%，重新计算排名和榜单。"
+                   "“保持榜单概率”低于 90% 的上榜企业标记为“不稳定”。")
+        if st.button("开始分析", key="robustness_button"):
+            with session_scope() as session, st.spinner("正在分析…"):
+                st.session_state["robustness"] = (int(run_id), robustness.run_robustness(
+                    session, actor=actor, run_id=int(run_id)))
+        stored = st.session_state.get("robustness")
+        if stored is not None and stored[0] == int(run_id):
+            result = stored[1]
+            members = result[result["list"] != ""]
+            st.metric("上榜企业中排名不稳定的", f"{int(members['fragile'].sum())} / {len(members)}")
+            shown = members.assign(
+                interval=[f"{int(lo)}–{int(hi)}" for lo, hi in zip(members["rank_low"], members["rank_high"],
+                                                                  strict=True)],
+                p_keep=(members["p_keep"] * 100).round(1),
+                fragile=members["fragile"].map({True: "不稳定", False: ""}),
+            )[["credit_code", "name", "stage_name", "rank", "list", "interval", "p_keep", "fragile"]]
+            st.dataframe(shown.rename(columns={
+                "credit_code": "统一社会信用代码", "name": "企业", "stage_name": "阶段", "rank": "排名", "list": "榜单",
+                "interval": "排名区间（5%–95%）", "p_keep": "保持榜单概率（%）", "fragile": "稳健性"}),
+                hide_index=True, width="stretch")
 
 with tab_diff:
     if len(all_runs) < 2:

@@ -66,3 +66,16 @@ def test_run_diff_page_says_the_models_differ(two: TwoRuns) -> None:
     moves = next(f for f in frames if "总分变化" in f.columns)
     assert set(moves["阶段"]) <= {"初创期", "成长期", "稳定期"}
     assert set(moves["新榜单"]) <= {"创新领军企业榜", "创新潜力企业榜", "未上榜"}
+
+
+def test_robustness_on_the_runs_page(two: TwoRuns) -> None:
+    at = page_as("pages/officer/runs.py", OFFICER).run()
+    at.selectbox(key="run_select").set_value(two.run_b).run()
+    at.button(key="robustness_button").click().run()
+    assert not at.exception
+    frames = [df.value for df in at.dataframe]
+    table = next(f for f in frames if "保持榜单概率（%）" in f.columns)
+    assert len(table) and set(table["榜单"]) <= {"创新领军企业榜", "创新潜力企业榜"}
+    assert table["保持榜单概率（%）"].between(0, 100).all()
+    summary = next(f for f in frames if "阶段" in f.columns and "企业数" in f.columns)
+    assert "创新领军企业榜" in summary.columns

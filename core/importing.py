@@ -30,6 +30,7 @@ from core.engine import stage_index
 from core.scoring_model import FlagRule, ItemsRule, ScoringModel, TierRule
 from core.spreadsheet import ROW_COLUMN, header_key, parse_number_series
 
+# The default model's departments (kept for callers without a model); a model's own: departments(model).
 DEPARTMENTS: tuple[str, ...] = ("税务", "经信", "科技", "金融", "市监", "人社")
 # A consolidated file (the 科技局 collects every department's columns in one sheet).
 ALL_DEPARTMENTS = "综合"
@@ -90,17 +91,35 @@ def _sources(source: str) -> list[str]:
     return [s.strip() for s in re.split(r"[/+、，,]", source or "") if s.strip()]
 
 
+# Source words that name no delivering department (self-reports, derivations, public data).
+NOT_DEPARTMENTS = frozenset({"自报", "派生", "公开", "上年"})
+
+
 def _supplier(source: str, department: str) -> str | None:
     parts = _sources(source)
     if department == ALL_DEPARTMENTS:
-        return next((p for p in parts if p in DEPARTMENTS), None)
+        return next((p for p in parts if p not in NOT_DEPARTMENTS), None)
     return department if department in parts else None
+
+
+def departments(model: ScoringModel) -> tuple[str, ...]:
+    """The model's delivering departments: the first department named by each indicator's or base field's
+    source ("市监/公开" → 市监, "自报+人社" → 人社), in model order — a model sourcing 统计 has 统计."""
+    found: dict[str, None] = {}
+    for source in [i.source for i in model.indicators] + [b.source for b in model.base_fields]:
+        first = next((p for p in _sources(source) if p not in NOT_DEPARTMENTS), None)
+        if first is not None:
+            found.setdefault(first, None)
+    # the familiar order of the six usual departments first, then the model's others as they appear
+    rank = {d: k for k, d in enumerate(DEPARTMENTS)}
+    return tuple(sorted(found, key=lambda d: (rank.get(d, len(rank)), list(found).index(d))))
 
 
 def department_columns(model: ScoringModel, department: str) -> list[TemplateColumn]:
     """Columns the department supplies (indicators first, then base fields), in model order."""
-    if department not in DEPARTMENTS and department != ALL_DEPARTMENTS:
-        raise ValueError(f"未知的部门“{department}”，可选：{'、'.join(DEPARTMENTS)}")
+    known = departments(model)
+    if department not in known and department != ALL_DEPARTMENTS:
+        raise ValueError(f"未知的部门“{department}”，可选：{'、'.join(known)}")
     derived = {d.target for d in model.derivations}
     cols: list[TemplateColumn] = []
     for ind in model.indicators:
@@ -122,8 +141,9 @@ def department_columns(model: ScoringModel, department: str) -> list[TemplateCol
         elif isinstance(rule, FlagRule):
             cols.append(TemplateColumn(kind="object" if rule.components else "flag", **kw))
         else:
-            kind = "share" if ind.unit == "%" else "number"
-            negative = any(m in ind.definition for m in NEGATIVE_MARKERS)
+            # a percent indicator is a 0–100 share unless the model declares it a rate (−20 or 150 are fine)
+            kind = "share" if ind.unit == "%" and ind.percent != "rate" else "number"
+            negative = ind.percent == "rate" or any(m in ind.definition for m in NEGATIVE_MARKERS)
             cols.append(TemplateColumn(kind=kind, allow_negative=negative, **kw))
     for base in model.base_fields:
         dept = _supplier(base.source, department)

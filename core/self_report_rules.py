@@ -40,6 +40,7 @@ class FormSpec:
     evidence_required: bool = False
     years_back: int | None = None
     fields: tuple[ItemField, ...] = field(default_factory=tuple)
+    rate: bool = False  # a percent the model declares a rate: may be negative or above 100
 
     def evidence_key(self, uid: str) -> str:
         """Attachment.item_code of one list item (≤ 20 characters)."""
@@ -68,6 +69,7 @@ def form_specs(model: ScoringModel, path: Path | None = None) -> list[FormSpec]:
             max_field_label=spec.get("max_field_label"),
             evidence_required=bool(spec.get("evidence_required", kind == "items")),
             years_back=spec.get("years_back"), fields=fields if kind == "items" else (),
+            rate=ind.percent == "rate",
         ))
     return specs
 
@@ -127,9 +129,9 @@ def validate(
             if math.isnan(number):
                 add(spec.code, f"“{spec.name}”应填写数字，请删除文字或符号后重新填写。")
                 continue
-            if number < 0:
+            if number < 0 and not spec.rate:
                 add(spec.code, f"“{spec.name}”不能为负数，请填写 0 或正数。")
-            if spec.unit == "%" and not 0 <= number <= 100:
+            if spec.unit == "%" and not spec.rate and not 0 <= number <= 100:
                 add(spec.code, f"“{spec.name}”是百分比，应在 0–100 之间（例如 45 表示 45%），当前为 {number:g}。")
             if spec.integer and not float(number).is_integer():
                 add(spec.code, f"“{spec.name}”应为整数（{spec.unit}），当前为 {number:g}。")

@@ -162,16 +162,22 @@ def _model(session: Session) -> ScoringModel:
     return current_model(session)
 
 
-def _check_department(department: str) -> None:
-    if department not in importing.DEPARTMENTS and department != importing.ALL_DEPARTMENTS:
-        raise ValidationFailed(f"未知的部门“{department}”，可选：{'、'.join(importing.DEPARTMENTS)}")
+def department_choices(session: Session) -> list[str]:
+    """The departments of the active model (its sources), then 综合 (every department's columns)."""
+    return [*importing.departments(_model(session)), importing.ALL_DEPARTMENTS]
+
+
+def _check_department(department: str, session: Session) -> None:
+    known = importing.departments(_model(session))
+    if department not in known and department != importing.ALL_DEPARTMENTS:
+        raise ValidationFailed(f"未知的部门“{department}”，可选：{'、'.join(known)}")
 
 
 def template_xlsx(session: Session, *, actor: Actor, department: str, year: int | None = None) -> bytes:
     """The department's import template: the data sheet, one long-form sheet per list indicator (one
     item per row), then the instructions sheet."""
     require_staff(actor)
-    _check_department(department)
+    _check_department(department, session)
     model = _model(session)
     cols = importing.department_columns(model, department)
     headers = importing.template_headers(model, department)
@@ -506,7 +512,7 @@ def dry_run_import(session: Session, *, actor: Actor, department: str, year: int
     credit-code column, wrong unit in a header) raise ``ValidationFailed`` and store nothing.
     """
     require_staff(actor)
-    _check_department(department)
+    _check_department(department, session)
     _check_list_mode(list_mode)
     timings: dict[str, float] = {}
     c = _validate(session, department, year, file_name, data, timings, column_map=column_map, ignore=ignore,
@@ -658,7 +664,7 @@ def commit_import(session: Session, *, actor: Actor, data: bytes, batch_id: int 
         list_mode = list_mode or stored.get("list_mode")
     if department is None or year is None:
         raise ValidationFailed("请指定部门和年度")
-    _check_department(department)
+    _check_department(department, session)
     file_name = file_name or "import"
     timings: dict[str, float] = {}
     c = _validate(session, department, year, file_name, data, timings, column_map=column_map, ignore=ignore,

@@ -126,9 +126,9 @@ def diff_runs(session: Session, *, actor: Actor, run_a: int, run_b: int) -> RunD
         "before": va.to_numpy(dtype=object)[rows, cols],
         "after": vb.to_numpy(dtype=object)[rows, cols],
     })
-    # Lists and structured flags read as text (省级·牵头 1 项 …), never JSON.
-    indicators = {i.code: i for i in model.indicators}
-    for column in ("before", "after"):
+    # Lists and structured flags read as text (省级·牵头 1 项 …), never JSON — each side with its own model.
+    for column, side_model in (("before", model_a), ("after", model_b)):
+        indicators = {i.code: i for i in side_model.indicators}
         input_changes[column] = [
             (listtext.value_text(v, indicators.get(c)) or v) if isinstance(v, (str, list, dict)) else v
             for v, c in zip(input_changes[column].tolist(), input_changes["code"].tolist(), strict=True)]

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from core import clock
-from core.importing import ALL_DEPARTMENTS, DEPARTMENTS, DIFF_STATES, IGNORE_LABEL, department_columns
+from core.importing import DIFF_STATES, IGNORE_LABEL, department_columns
 from core.spreadsheet import write_csv
 from db.session import session_scope
 from services import imports
@@ -16,7 +16,8 @@ actor = require_role("officer", "admin")
 
 DRY = "import_dry_run"  # {"report", "data", "name", "department", "year", "column_map", "ignore", "csv"}
 FLASH = "import_flash"
-DEPTS = [*DEPARTMENTS, ALL_DEPARTMENTS]
+with session_scope() as _session:
+    DEPTS = imports.department_choices(_session)  # the active model's departments (its sources), then 综合
 DIFF_SHOWN_ON_SCREEN = 1000
 CHOOSE = "（请选择）"
 

@@ -76,3 +76,31 @@ def test_three_enterprises_computed_by_hand() -> None:
     assert res.loc["甲", "tier"] == "领军" and res.loc["乙", "tier"] == ""
     assert res.loc["甲", "subsidy"] == 10 and res.loc["乙", "subsidy"] == 0
     assert res.loc["甲", "percentile"] == 100 and res.loc["乙", "percentile"] == 0
+
+
+def test_departments_are_the_models_sources_and_rates_may_leave_0_to_100() -> None:
+    from core import importing
+
+    assert "统计" in importing.departments(MODEL)
+    columns = {c.code: c for c in importing.department_columns(MODEL, "统计")}
+    assert set(columns) == {"C01", "C03"}  # the 统计 columns are imported, not skipped
+    every = {c.code: c for c in importing.department_columns(MODEL, importing.ALL_DEPARTMENTS)}
+    assert "C02" not in every  # derived
+    share = next(c for c in importing.department_columns(MODEL, "税务") if c.code == "J01")
+    assert share.kind == "number"
+    from core.scoring_model import parse_model
+
+    data = MODEL.to_dict()
+    for ind in data["indicators"]:
+        if ind["code"] == "C02":
+            ind["source"] = "统计"  # imported directly instead of derived
+    data["derivations"] = [d for d in data["derivations"] if d["target"] != "C02"]
+    direct = parse_model(data)
+    c02 = next(c for c in importing.department_columns(direct, "统计") if c.code == "C02")
+    assert c02.kind == "number" and c02.allow_negative  # a rate: −20 or 150 are accepted
+    data["derivations"] = [d for d in data["derivations"] if d["target"] != "J04"]
+    for ind in data["indicators"]:
+        if ind["code"] == "J04":
+            ind["source"] = "人社"
+    j04 = next(c for c in importing.department_columns(parse_model(data), "人社") if c.code == "J04")
+    assert j04.kind == "share"  # a share stays 0–100

@@ -39,8 +39,8 @@ class StageContext:
 class SimResult:
     stage: str
     total: float
-    technology: float
-    growth: float
+    technology: float | None  # the default model's classes (None under a model without them)
+    growth: float | None
     bonus: float
     deduction: float
     veto: bool
@@ -149,7 +149,9 @@ def simulate(
     else:
         rank, n, tier = estimate_rank(model, total, others)
     return SimResult(
-        stage=stage, total=total, technology=float(me["technology"]), growth=float(me["growth"]),
+        stage=stage, total=total,
+        technology=float(me["technology"]) if "technology" in scored.columns else None,
+        growth=float(me["growth"]) if "growth" in scored.columns else None,
         bonus=float(me["bonus"]), deduction=float(me["deduction"]), veto=veto, rank=rank, ranked=n, tier=tier,
         points={i.code: float(me["pts_" + i.code]) for i in model.indicators},
     )

@@ -275,7 +275,7 @@ def _trend(session: Session, latest: dict[int, int]) -> pd.DataFrame:
 
 def qualification_indicators(model: ScoringModel) -> list:
     """Bonus indicators that record a qualification: a plain flag (高企, 科小 …) or a tier (梯度培育)."""
-    return [i for i in model.by_class("bonus")
+    return [i for i in model.by_kind("bonus")
             if (isinstance(i.rule, FlagRule) and not i.rule.components) or isinstance(i.rule, TierRule)]
 
 

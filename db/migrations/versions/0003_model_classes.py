@@ -6,8 +6,8 @@ bonus class is capped at the model's bonus cap, so the stored capped bonus is it
 ``verify_run`` stays identical). technology / growth become nullable: a model without those classes
 leaves them empty.
 
-Revision ID: 0002_model_classes
-Revises: 0001
+Revision ID: 0003_model_classes
+Revises: 0002_import_flow
 """
 
 from collections.abc import Sequence
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002_model_classes"
-down_revision: str | Sequence[str] | None = "0001"
+revision: str = "0003_model_classes"
+down_revision: str | Sequence[str] | None = "0002_import_flow"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -693,7 +693,8 @@ def _check_codes(table: pd.DataFrame, rows: pd.Series, code_column: str, known_c
                              "请核对营业执照上的 18 位统一社会信用代码"))
     if known_codes is not None:
         known = pd.Index(list(known_codes)) if not isinstance(known_codes, pd.Index) else known_codes
-        unknown = ~invalid & ~codes.isin(known).to_numpy()
+        # get_indexer hashes once; Series.isin on arrow strings walks the 100,000 known codes per call.
+        unknown = ~invalid & (known.get_indexer(codes.to_numpy(dtype=object)) < 0)
         if unknown.any():
             idx = np.flatnonzero(unknown)
             parts.append(_report(rows.iloc[idx], code_column, raw_code.iloc[idx], "系统中没有该统一社会信用代码对应的企业",
@@ -823,12 +824,13 @@ def validate(
         keep = present & ~has_problem
         if keep.any():
             idx = np.flatnonzero(keep)
+            # object dtype stated: inferring a string dtype from 100,000 Nones costs 50 ms a column.
             long_parts.append(pd.DataFrame({
                 "pos": idx,
-                "code": col.code,
+                "code": pd.Series(np.full(len(idx), col.code, dtype=object), dtype=object),
                 "value_num": np.asarray(value_num, dtype=float)[idx],
-                "value_text": np.asarray(value_text, dtype=object)[idx],
-                "department": col.department,
+                "value_text": pd.Series(np.asarray(value_text, dtype=object)[idx], dtype=object),
+                "department": pd.Series(np.full(len(idx), col.department, dtype=object), dtype=object),
             }))
 
     # ---- outliers (flagged, not rejected) within stage

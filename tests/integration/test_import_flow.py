@@ -491,3 +491,24 @@ def test_undo_needs_staff_and_a_committed_batch(db: Session) -> None:
         imports.undo_batch(db, actor=OFFICER, batch_id=report.batch_id)
     with pytest.raises(PermissionDenied):
         imports.undo_batch(db, actor=Actor(username="e", role="enterprise", enterprise_id=1), batch_id=report.batch_id)
+
+
+def test_commit_writes_what_the_dry_run_checked_and_a_new_dry_run_checks_afresh(db: Session) -> None:
+    newcomer = make_code("888888")
+    rows = body(3)
+    rows[0][0] = newcomer
+    rows[0][1] = "新登记企业"
+    data = xlsx(HEAD, rows)
+    first = dry(db, data)
+    assert any("系统中没有" in e["problem"] for e in first.errors)
+    db.execute(insert(Enterprise), [{"credit_code": newcomer, "name": "新登记企业"}])
+    db.commit()
+    # The commit confirms the dry run the officer saw; it never writes something that run refused.
+    with pytest.raises(ValidationFailed, match="系统中没有"):
+        imports.commit_import(db, actor=OFFICER, data=data, batch_id=first.batch_id)
+    db.rollback()
+    second = dry(db, data)
+    assert second.ok
+    done = commit(db, second, data)
+    assert done.timings["read"] == 0  # the file was not read a second time
+    assert current(db, newcomer, "G01")[0] == 800

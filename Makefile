@@ -35,7 +35,7 @@ browser:
 
 run: install
 	$(PY) manage.py init-db
-	$(PY) manage.py seed-demo --if-empty
+	$(PY) manage.py seed-demo --if-empty --local-demo
 	@echo ""
 	@echo "  企业创新积分 running at http://localhost:$(PORT)"
 	@echo "  Demo accounts (password Demo@2025): admin · officer1 · officer2 · ent1 … ent5"

@@ -136,14 +136,19 @@ def _add_seed_demo(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--if-empty", action="store_true", help="数据库已有数据时跳过（make run 使用）")
     p.add_argument("--no-runs", action="store_true", help="不计算积分批次")
     p.add_argument("--model", metavar="FILE", help="按此评价模型文件（TOML）生成演示数据和积分批次；默认系统默认模型")
+    p.add_argument("--local-demo", action="store_true",
+                   help="本机演示：演示账户密码保持 Demo@2025 不变（make run 使用）；否则首次登录须修改")
     return p
 
 
 @command("seed-demo", _add_seed_demo)
 def cmd_seed_demo(args: argparse.Namespace) -> int:
+    from core.deployment import is_production
     from core.workflows import SCORE_RUN
     from db.seed import is_empty, seed_demo
 
+    if is_production():
+        raise CommandError("生产环境（APP_ENV=production）不能写入演示数据：演示账户的密码是公开的。")
     with _session() as session:
         if not is_empty(session):
             if args.if_empty:
@@ -156,7 +161,7 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
 
             model = load_model(Path(args.model))
         summary = seed_demo(session, enterprises=args.enterprises, seed=args.seed, with_runs=not args.no_runs,
-                            model=model)
+                            model=model, local_demo=args.local_demo)
     print(f"演示数据已写入：企业 {summary.enterprises} 家，载体 {summary.carriers} 个，指标数据 {summary.values} 条，"
           f"导入批次 {summary.batches} 个，填报 {summary.submissions} 份（待审核 {summary.pending_submissions} 份），"
           f"账户 {summary.users} 个，用时 {summary.seconds:.1f} 秒")
@@ -168,6 +173,29 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
     for note in summary.notes:
         print(f"  注意：{note}")
     print("演示账户（密码 Demo@2025）：admin · officer1 · officer2 · ent1 … ent5")
+    if not args.local_demo:
+        print("  该密码为一次性密码：每个账户首次登录后须设置新密码。")
+    return EXIT_OK
+
+
+# ====================================================================================== verify-audit
+def _add_verify_audit(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    return sub.add_parser("verify-audit", help="核验审计日志的哈希链",
+                          description="按编号顺序重算每条审计记录的哈希并与前一条链接比对；"
+                                      "报告第一条被修改、删除或替换的记录。完好时打印链尾哈希，可另行留存以便日后比对。")
+
+
+@command("verify-audit", _add_verify_audit)
+def cmd_verify_audit(args: argparse.Namespace) -> int:
+    from services.actor import Actor
+    from services.audit_log import verify_chain
+
+    with _session() as session:
+        report = verify_chain(session, actor=Actor.system())
+    if not report.ok:
+        raise CommandError(f"审计日志在第 {report.checked} 条（编号 {report.broken_id}）处断链：{report.problem}。"
+                           "此前的记录完好；请从备份核对该记录及其后的记录。")
+    print(f"审计日志完好：共 {report.checked} 条，链尾哈希 {report.head}")
     return EXIT_OK
 
 

@@ -1,9 +1,12 @@
-"""Evidence files: the type is decided by the content (magic bytes), never by the file name."""
+"""Evidence files: the type is decided by the content (magic bytes), never by the file name; images
+are decoded once here, under a pixel limit, and leave a thumbnail (core/images.py)."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+
+from core import images
 
 MAX_BYTES = 10 * 1024 * 1024
 # (signature, content type, label); the name's extension is ignored on purpose.
@@ -25,6 +28,7 @@ class Evidence:
     content_type: str
     size: int
     sha256: str
+    thumbnail: bytes | None = None  # images only
 
 
 def sniff(content: bytes) -> str | None:
@@ -50,4 +54,10 @@ def check(file_name: str, content: bytes, *, max_bytes: int = MAX_BYTES) -> Evid
         raise EvidenceError(
             f"文件“{name}”不是有效的 {ALLOWED_LABEL} 文件（按文件内容识别，与扩展名无关），请转换格式后上传。"
         )
-    return Evidence(name[:255], content_type, len(content), hashlib.sha256(content).hexdigest())
+    thumb = None
+    if content_type.startswith("image/"):
+        try:
+            thumb = images.thumbnail(content, name)
+        except images.ImageRejected as exc:
+            raise EvidenceError(str(exc)) from None
+    return Evidence(name[:255], content_type, len(content), hashlib.sha256(content).hexdigest(), thumb)

@@ -18,10 +18,11 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint, event, inspect, text
+from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
-from core import clock
+from core import audit_chain, clock
 
 
 def utcnow() -> datetime:
@@ -77,6 +78,7 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=100)  # bcrypt
     role: str = Field(max_length=20)  # one of ROLES
     enterprise_id: int | None = Field(default=None, foreign_key="enterprise.id", index=True)
+    # Superseded by LoginThrottle (kept so older databases need no data move; nothing reads them).
     failed_attempts: int = 0
     locked_until: datetime | None = None
     must_change_password: bool = False
@@ -154,6 +156,9 @@ class Attachment(SQLModel, table=True):
     size: int
     sha256: str = Field(max_length=64)
     content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # Images only: a small JPEG made once at upload after a full, size-limited decode (core/images.py);
+    # pages show it instead of decoding the original. None for PDFs and for images stored before it.
+    thumbnail: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     created_by: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -285,8 +290,37 @@ class ServiceRequest(SQLModel, table=True):
     handled_at: datetime | None = None
 
 
+class UserSession(SQLModel, table=True):
+    """One login. The cookie carries a random session id; only its sha256 is stored here, so a copy
+    of the database cannot be turned into cookies. Logout, password change, deactivation and admin
+    action set ``revoked_at``; a revoked or expired record makes its cookie worthless."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, index=True, max_length=64)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    last_seen_at: datetime | None = None
+    revoked_at: datetime | None = None
+    revoked_reason: str | None = Field(default=None, max_length=50)
+    client_address: str | None = Field(default=None, max_length=64)
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed logins per typed user name (``user:<name>``, existing or not) and per client address
+    (``addr:<ip>``): consecutive failures and the time before which further attempts are refused."""
+
+    key: str = Field(primary_key=True, max_length=200)
+    failures: int = 0
+    last_failure_at: datetime | None = None
+    blocked_until: datetime | None = None
+
+
 class AuditEvent(SQLModel, table=True):
-    """Append-only. No service updates or deletes a row (a database trigger enforces it too)."""
+    """Append-only and hash-chained: ``hash`` covers the content and ``prev_hash`` (core/audit_chain.py,
+    filled on insert by db/audit_hooks.py). Database triggers refuse UPDATE, DELETE and, on SQLite, an
+        INSERT reusing an existing id (``REPLACE INTO`` would otherwise rewrite a row without a DELETE trigger).
+    """
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, index=True)
@@ -298,3 +332,35 @@ class AuditEvent(SQLModel, table=True):
     before: dict | None = _json()
     after: dict | None = _json()
     reason: str | None = None
+    prev_hash: str | None = Field(default=None, max_length=64)
+    hash: str | None = Field(default=None, max_length=64)
+
+
+# Advisory lock key serialising the audit chain's tail on PostgreSQL (SQLite serialises writers itself).
+AUDIT_CHAIN_LOCK = 7_412_011
+
+
+@event.listens_for(Session, "before_flush")
+def _chain_audit_events(session: Session, _context: Any, _instances: Any) -> None:
+    """Fill ``prev_hash``/``hash`` of the audit events this flush inserts, in insertion order.
+
+    The tail is read from the database inside the flushing transaction, so earlier flushes of the same
+    transaction count and rolled-back savepoints do not. Every ORM insert of an AuditEvent passes here;
+    nothing inserts them with Core.
+    """
+    new = [obj for obj in session.new if isinstance(obj, AuditEvent) and obj.hash is None]
+    if not new:
+        return
+    new.sort(key=lambda obj: inspect(obj).insert_order)
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_CHAIN_LOCK})
+    prev = connection.execute(text("SELECT hash FROM auditevent ORDER BY id DESC LIMIT 1")).scalar()
+    prev = prev or audit_chain.GENESIS
+    for obj in new:
+        obj.before = audit_chain.normalise_json(obj.before)
+        obj.after = audit_chain.normalise_json(obj.after)
+        if obj.at is None:
+            obj.at = utcnow()
+        obj.prev_hash = prev
+        obj.hash = prev = audit_chain.event_hash(obj.model_dump(), prev)

@@ -665,8 +665,13 @@ def seed_demo(
     seed: int = 42,
     with_runs: bool = True,
     model: ScoringModel | None = None,
+    local_demo: bool = False,
 ) -> SeedSummary:
-    """Fill an empty database with deterministic demo data (commits); see the module docstring."""
+    """Fill an empty database with deterministic demo data (commits); see the module docstring.
+
+    The demo accounts share the published password :data:`DEMO_PASSWORD`, so it is a one-time password
+    (changed at first login) unless ``local_demo`` — ``make run``'s demo on one's own machine.
+    """
     if enterprises < 10:
         raise ValueError("演示企业数量至少为 10 家")
     if not is_empty(session):
@@ -870,12 +875,13 @@ def seed_demo(
 
     # ---------------------------------------------------------------- services, users, audit
     summary.service_items = _seed_services(session)
-    summary.users = _seed_users(session, [ent_ids[i] for i in user_ents], [names[i] for i in user_ents])
-    session.execute(insert(AuditEvent), [{
+    summary.users = _seed_users(session, [ent_ids[i] for i in user_ents], [names[i] for i in user_ents],
+                                one_time=not local_demo)
+    session.add(AuditEvent(**{
         "at": clock.now(), "actor": SEED_ACTOR, "actor_role": "system", "action": "seed_demo",
         "entity": "database", "entity_id": None, "before": None,
         "after": {"enterprises": n, "seed": seed, "values": summary.values}, "reason": "演示数据",
-    }])
+    }))
     session.commit()
     summary.seconds = time.perf_counter() - t0
 
@@ -929,7 +935,7 @@ def _seed_services(session: Session) -> int:
     return len(rows)
 
 
-def _seed_users(session: Session, enterprise_ids: list[int], enterprise_names: list[str]) -> int:
+def _seed_users(session: Session, enterprise_ids: list[int], enterprise_names: list[str], *, one_time: bool) -> int:
     # One bcrypt hash for the shared demo password: hashing costs ~0.2 s each and a salt per account
     # buys nothing when everybody's password is printed in the README.
     hashed = bcrypt.hashpw(DEMO_PASSWORD.encode(), bcrypt.gensalt()).decode()
@@ -941,7 +947,7 @@ def _seed_users(session: Session, enterprise_ids: list[int], enterprise_names: l
         rows.append({"username": f"ent{k}", "display_name": name, "role": "enterprise", "enterprise_id": eid})
     for r in rows:
         r.update({"password_hash": hashed, "failed_attempts": 0, "locked_until": None,
-                  "must_change_password": False, "active": True, "created_at": now,
+                  "must_change_password": one_time, "active": True, "created_at": now,
                   "password_changed_at": now})
     session.execute(insert(User), rows)
     return len(rows)

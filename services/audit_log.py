@@ -1,7 +1,8 @@
 """审计日志: read and export the append-only audit trail (admin and officers only).
 
 This module only reads. No function anywhere updates or deletes an ``AuditEvent``; the database refuses
-it too (triggers from the initial migration).
+it too (triggers from the migrations), and the hash chain (core/audit_chain.py) makes any rewrite that
+gets past them visible to :func:`verify_chain` (``manage.py verify-audit``).
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ import pandas as pd
 from sqlalchemy import select
 from sqlmodel import Session
 
-from core import clock
+from core import audit_chain, clock
 from core.spreadsheet import write_csv, write_xlsx
 from core.timefmt import display_time
 from db.models import AuditEvent
-from services.actor import Actor, require_staff
+from services.actor import Actor, require_role, require_staff
 
 COLUMNS = ["id", "at", "actor", "actor_role", "action", "entity", "entity_id", "before", "after", "reason"]
 LABELS = {"id": "编号", "at": "时间", "actor": "操作人", "actor_role": "角色", "action": "操作", "entity": "对象",
@@ -88,3 +89,13 @@ def export_events(session: Session, *, actor: Actor, fmt: str = "xlsx", **filter
     if fmt == "csv":
         return write_csv(frame)
     return write_xlsx({"审计日志": frame})
+
+
+def verify_chain(session: Session, *, actor: Actor) -> audit_chain.ChainReport:
+    """Recompute the hash chain over every event in id order; the report names the first broken link."""
+    require_role(actor, "admin")
+    columns = ["id", *audit_chain.FIELDS, "prev_hash", "hash"]
+    stmt = select(*(getattr(AuditEvent, c) for c in columns)).order_by(AuditEvent.id).execution_options(
+        yield_per=5000)
+    rows = ({**dict(zip(columns, row, strict=True))} for row in session.execute(stmt))
+    return audit_chain.verify(rows)

@@ -87,7 +87,8 @@ def file_objection(
     for ev, content in checked:
         session.add(Attachment(objection_id=objection.id, enterprise_id=enterprise_id, item_code=indicator_code,
                                file_name=ev.file_name, content_type=ev.content_type, size=ev.size,
-                               sha256=ev.sha256, content=content, created_by=actor.username))
+                               sha256=ev.sha256, content=content, thumbnail=ev.thumbnail,
+                               created_by=actor.username))
     audit.record(session, actor=actor, action="objection.file", entity="Objection", entity_id=objection.id,
                  after={"run_id": run_id, "enterprise_id": enterprise_id, "indicator_code": indicator_code,
                         "state": "open", "attachments": len(checked)}, reason=reason.strip())

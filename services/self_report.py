@@ -246,7 +246,7 @@ def add_attachment(
     attachment = Attachment(
         submission_id=submission.id, enterprise_id=submission.enterprise_id, item_code=(item_code or None),
         file_name=checked.file_name, content_type=checked.content_type, size=checked.size, sha256=checked.sha256,
-        content=content, created_by=actor.username,
+        content=content, thumbnail=checked.thumbnail, created_by=actor.username,
     )
     session.add(attachment)
     session.flush()

@@ -8,6 +8,7 @@ session, emptied after each test.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -21,6 +22,9 @@ from db.schema import init_db
 from db.session import make_engine
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+
+# Tests sign cookies with a key of their own (never a committed one, never the developer's data/cookie_key).
+os.environ.setdefault("COOKIE_KEY", secrets.token_urlsafe(48))
 
 BACKENDS = [
     "sqlite",

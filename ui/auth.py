@@ -1,45 +1,54 @@
-"""Authentication glue between streamlit-authenticator 0.4.2 and the database.
+"""Authentication glue between streamlit-authenticator 0.4.2, the cookie and the database.
 
 How a run goes (Home.py calls :func:`run_auth` before ``st.navigation``):
 
-1. The cookie key comes from ``COOKIE_KEY`` or ``st.secrets["cookie_key"]``; with
-   ``APP_ENV=production`` a missing or demo key stops the app.
-2. ``stauth.Authenticate`` is built once, from a credentials dict read from the database
-   (``auto_hash=False``, ``login_sleep_time=0``). The dict holds only the users this browser session
-   can be — the one logged in and the one its cookie names — so a run is one indexed query however many
-   accounts exist; locked and inactive users are left out, so their cookies stop working.
-3. Password logins go through our own form (:func:`login_form`, on the 登录 page) whose submit
-   callback runs :func:`services.auth.authenticate` *before* the script: that is where failures are
-   counted and the 5-strikes/15-minutes lockout is kept, in the database. On success the callback sets
-   the authenticator's session keys and this run writes the re-authentication cookie through the
-   authenticator (no ``st.rerun()`` afterwards, or the cookie would never reach the browser).
-4. Cookie re-authentication and logout are the authenticator's own (``login(location="unrendered")``,
-   ``logout(location="sidebar")``).
+1. The cookie key is ``COOKIE_KEY``, else ``st.secrets["cookie_key"]``, else a random key generated on
+   first start into ``data/cookie_key`` (mode 600, outside git). There is no default key: the old demo
+   key is refused everywhere, and production (``APP_ENV=production``) insists on a configured one.
+2. ``stauth.Authenticate`` is built once per run for its cookie component and its session keys
+   (``authentication_status``, ``username``, ``name``, ``roles``, ``logout``). Its own cookie login is
+   not used: it decodes the cookie without catching every error (``alg=none`` or HS512 tracebacked) and
+   its token is stateless (a copied cookie outlived logout and password changes).
+3. Each login is a server-side session record (services.auth.start_session). The cookie is a JWT
+   (HS256 only) carrying the session's random id; every run re-checks that record, so logout, a password
+   change, deactivation or an admin's action ends the session at the next interaction, copied cookies
+   included. Anything wrong with the cookie — forged, malformed, expired, revoked — means "logged out".
+4. Password logins go through our own form (:func:`login_form`) whose submit callback runs
+   :func:`services.auth.authenticate` *before* the script (throttling lives there, in the database). The
+   run after it writes the cookie and does not ``st.rerun()`` (the cookie would never reach the browser).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 
 import jwt
 import streamlit as st
 import streamlit_authenticator as stauth
-from streamlit_authenticator.utilities import LoginError
 
-from db.session import session_scope
+from core.deployment import is_production
+from db.session import PROJECT_ROOT, session_scope
 from services import auth as auth_service
 from services.actor import Actor
 from ui.guards import ACTOR_KEY, MUST_CHANGE_KEY, ROLE_LABELS
 
 COOKIE_NAME = "innovation_points_auth"
-COOKIE_EXPIRY_DAYS = 7.0
+# The key that used to be committed here: anyone could mint cookies with it, so it is refused outright.
 DEMO_COOKIE_KEY = "demo-cookie-key-not-for-production"
 MIN_PRODUCTION_KEY_LENGTH = 32
+DEFAULT_KEY_FILE = PROJECT_ROOT / "data" / "cookie_key"
+TOKEN_ALGORITHM = "HS256"
 
-_PENDING_COOKIE = "_auth_pending_cookie"
+SESSION_ID_KEY = "_auth_session_id"
+_PENDING_COOKIE = "_auth_pending_cookie"  # (token, expires) to write in this run
 _LOGIN_ERROR = "_auth_login_error"
+_LOGGED_OUT = "_auth_logged_out"  # this browser session logged out: ignore the (stale) request cookie
 
 
 class ConfigError(RuntimeError):
@@ -54,97 +63,200 @@ def _secret(name: str) -> str | None:
     return str(value) if value else None
 
 
+def _generated_key(path: Path) -> str:
+    """The key in ``path``, created (random, mode 600) on first use; concurrent starts agree on one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+        key = path.read_text(encoding="ascii").strip()
+        if len(key) >= MIN_PRODUCTION_KEY_LENGTH:
+            return key
+        raise ConfigError(f"密钥文件 {path} 内容无效，请删除后重启（所有用户需重新登录）。") from None
+    key = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(key)
+    return key
+
+
 def resolve_cookie_key(
-    environ: Mapping[str, str] | None = None, secret: Callable[[str], str | None] = _secret
+    environ: Mapping[str, str] | None = None,
+    secret: Callable[[str], str | None] = _secret,
+    key_file: Path | None = None,
 ) -> str:
-    """The cookie signing key; in production a missing, short or demo key raises ConfigError."""
+    """The cookie signing key (see the module docstring); raises ConfigError when unusable."""
     environ = os.environ if environ is None else environ
     key = environ.get("COOKIE_KEY") or secret("cookie_key")
-    production = environ.get("APP_ENV", "").strip().lower() in ("production", "prod")
-    if production:
+    if key and (key == DEMO_COOKIE_KEY or "demo" in key.lower()):
+        raise ConfigError("COOKIE_KEY 不能使用演示密钥（它写在公开的代码里），请删除该配置或改用随机生成的密钥。")
+    if is_production(environ):
         if not key:
             raise ConfigError("生产环境未配置 COOKIE_KEY（环境变量或 Streamlit secrets 中的 cookie_key），系统拒绝启动。")
-        if key == DEMO_COOKIE_KEY or "demo" in key.lower():
-            raise ConfigError("生产环境不能使用演示用的 COOKIE_KEY，请配置随机生成的密钥。")
         if len(key) < MIN_PRODUCTION_KEY_LENGTH:
             raise ConfigError(f"生产环境的 COOKIE_KEY 至少需要 {MIN_PRODUCTION_KEY_LENGTH} 个字符。")
-    return key or DEMO_COOKIE_KEY
+    if key:
+        return key
+    return _generated_key(Path(environ.get("COOKIE_KEY_FILE") or key_file or DEFAULT_KEY_FILE))
 
 
-def _cookie_username(key: str) -> str | None:
-    """The user named in this browser's (validly signed) re-authentication cookie, if any."""
+# ------------------------------------------------------------------ the token
+@dataclass(frozen=True)
+class TokenClaims:
+    session_id: str
+    username: str
+
+
+def make_token(session_id: str, username: str, expires: datetime, key: str) -> str:
+    return jwt.encode({"sid": session_id, "username": username, "exp": int(expires.timestamp())}, key,
+                      algorithm=TOKEN_ALGORITHM)
+
+
+def read_token(token: object, key: str) -> TokenClaims | None:
+    """The claims of a valid token, or None for anything else (forged, other algorithm, expired, garbage)."""
+    if not isinstance(token, str) or not token or len(token) > 4096:
+        return None
+    try:
+        claims = jwt.decode(token, key, algorithms=[TOKEN_ALGORITHM], options={"require": ["exp", "sid"]})
+    except Exception:  # noqa: BLE001 - every failure means the same thing: not logged in
+        return None
+    sid, username = claims.get("sid"), claims.get("username")
+    if not isinstance(sid, str) or not isinstance(username, str):
+        return None
+    return TokenClaims(sid, username)
+
+
+def session_from_cookie(token: object, key: str) -> auth_service.SessionInfo | None:
+    """The live session a cookie names, or None (the cookie is then worth nothing)."""
+    claims = read_token(token, key)
+    return session_from_claims(claims) if claims else None
+
+
+def session_from_claims(claims: TokenClaims) -> auth_service.SessionInfo | None:
+    with session_scope() as session:
+        info = auth_service.resume_session(session, session_id=claims.session_id)
+    if info is None or info.actor.username != claims.username:
+        return None
+    return info
+
+
+# ------------------------------------------------------------------ the run
+def client_address() -> str | None:
+    """The client address Streamlit saw (the proxy's own address behind a reverse proxy)."""
+    try:
+        address = st.context.ip_address
+    except Exception:  # noqa: BLE001 - no request context (bare scripts, test harnesses)
+        return None
+    return address if isinstance(address, str) else None
+
+
+def _request_cookie() -> str | None:
     try:
         token = st.context.cookies.get(COOKIE_NAME)
     except Exception:  # noqa: BLE001 - no request context (bare scripts, some test harnesses)
         return None
-    if not token:
-        return None
-    try:
-        return str(jwt.decode(token, key, algorithms=["HS256"]).get("username") or "") or None
-    except jwt.PyJWTError:
-        return None
+    return token if isinstance(token, str) else None
 
 
 def _clear_session() -> None:
-    st.session_state.pop(ACTOR_KEY, None)
-    st.session_state.pop(MUST_CHANGE_KEY, None)
+    for name in (ACTOR_KEY, MUST_CHANGE_KEY, SESSION_ID_KEY):
+        st.session_state.pop(name, None)
+    st.session_state["authentication_status"] = None
+    st.session_state["username"] = None
+    st.session_state["name"] = None
+    st.session_state["roles"] = None
+
+
+def _enter(info: auth_service.SessionInfo, session_id: str) -> None:
+    """Set the authenticator's session keys and ours for a live session."""
+    st.session_state["authentication_status"] = True
+    st.session_state["username"] = info.actor.username
+    st.session_state["name"] = info.display_name or info.actor.username
+    st.session_state["email"] = None
+    st.session_state["roles"] = [info.actor.role]
+    st.session_state["logout"] = None
+    st.session_state[SESSION_ID_KEY] = session_id
+    st.session_state[ACTOR_KEY] = info.actor
+    st.session_state[MUST_CHANGE_KEY] = info.must_change_password
+
+
+def _cookie_options() -> dict:
+    # Secure needs HTTPS end to end (behind a TLS proxy set COOKIE_SECURE=1; production does it).
+    secure = os.environ.get("COOKIE_SECURE", "1" if is_production() else "").strip().lower() in ("1", "true", "yes")
+    return {"same_site": "strict", "secure": secure or None}
 
 
 def run_auth() -> Actor | None:
-    """Authenticate this run (cookie, pending login, logout) and return the actor, or None."""
+    """Authenticate this run (pending login, live session, cookie, logout) and return the actor, or None."""
     try:
         key = resolve_cookie_key()
     except ConfigError as exc:
         st.error(str(exc), icon=":material/error:")
         st.stop()
 
-    candidates = [st.session_state.get("username"), _cookie_username(key)]
-    with session_scope() as session:
-        credentials = auth_service.credentials_for_authenticator(
-            session, usernames=[c for c in candidates if c]
-        )
-    authenticator = stauth.Authenticate(
-        credentials,
-        cookie_name=COOKIE_NAME,
-        cookie_key=key,
-        cookie_expiry_days=COOKIE_EXPIRY_DAYS,
-        auto_hash=False,
-        login_sleep_time=0,
-    )
+    authenticator = stauth.Authenticate({"usernames": {}}, cookie_name=COOKIE_NAME, cookie_key=key,
+                                        cookie_expiry_days=max(auth_service.SESSION_DAYS.values()),
+                                        auto_hash=False, login_sleep_time=0)
+    cookies = authenticator.cookie_controller.cookie_model.cookie_manager
 
-    if st.session_state.get("authentication_status") is True:
-        if st.session_state.pop(_PENDING_COOKIE, False):
-            authenticator.cookie_controller.set_cookie()
+    pending = st.session_state.pop(_PENDING_COOKIE, None)
+    if pending is not None:
+        token, expires = pending
+        cookies.set(COOKIE_NAME, token, expires_at=expires, **_cookie_options())
+
+    session_id = st.session_state.get(SESSION_ID_KEY)
+    info: auth_service.SessionInfo | None = None
+    if st.session_state.get("authentication_status") is True and session_id:
+        with session_scope() as session:
+            info = auth_service.resume_session(session, session_id=session_id)
+        if info is None:
+            _clear_session()
+            with contextlib.suppress(KeyError):
+                cookies.delete(COOKIE_NAME)
+            st.session_state[_LOGGED_OUT] = True
+            st.warning("登录已失效（已退出、密码已修改、账户被停用或管理员结束了会话），请重新登录。",
+                       icon=":material/lock:")
+            return None
+        _enter(info, session_id)
+    elif not st.session_state.get(_LOGGED_OUT):
+        claims = read_token(_request_cookie(), key)
+        info = session_from_claims(claims) if claims else None
+        if info is None or claims is None:
+            _clear_session()
+            return None
+        _enter(info, claims.session_id)
     else:
-        # A cookie naming a user who is now locked or inactive raises LoginError: stay anonymous.
-        with contextlib.suppress(LoginError):
-            authenticator.login(location="unrendered")
-
-    if st.session_state.get("authentication_status") is not True:
         _clear_session()
         return None
 
-    username = st.session_state.get("username")
-    with session_scope() as session:
-        found = auth_service.actor_for(session, username) if username in credentials["usernames"] else None
-    if found is None:
-        # Locked or deactivated while logged in: end the session and its cookie.
-        authenticator.logout(location="unrendered")
-        _clear_session()
-        st.warning("您的账户已被锁定或停用，请重新登录或联系管理员。")
-        return None
-    actor, must_change = found
-    st.session_state[ACTOR_KEY] = actor
-    st.session_state[MUST_CHANGE_KEY] = must_change
-
+    actor = info.actor
     with st.sidebar:
-        st.caption(f"{st.session_state.get('name') or actor.username} · {ROLE_LABELS.get(actor.role, actor.role)}")
-        authenticator.logout("退出登录", location="sidebar", key="logout_button")
-    if st.session_state.get("authentication_status") is not True:
-        _clear_session()
-        st.toast("已退出登录。")
-        return None
+        # The display name is user text (an enterprise's name): plain text, never Markdown.
+        st.text(f"{st.session_state.get('name') or actor.username} · {ROLE_LABELS.get(actor.role, actor.role)}")
+        if st.button("退出登录", key="logout_button"):
+            with session_scope() as session:
+                auth_service.end_session(session, session_id=session_id or st.session_state.get(SESSION_ID_KEY, ""))
+            with contextlib.suppress(KeyError):
+                cookies.delete(COOKIE_NAME)
+            _clear_session()
+            st.session_state[_LOGGED_OUT] = True
+            st.session_state["logout"] = True
+            st.toast("已退出登录。")
+            return None
     return actor
+
+
+def start_browser_session(user_id: int) -> None:
+    """A new server-side session for this browser; its cookie is written by the next run_auth."""
+    key = resolve_cookie_key()
+    with session_scope() as session:
+        session_id, expires = auth_service.start_session(session, user_id=user_id, client_address=client_address())
+        info = auth_service.resume_session(session, session_id=session_id)
+    assert info is not None
+    _enter(info, session_id)
+    st.session_state.pop(_LOGGED_OUT, None)
+    st.session_state[_PENDING_COOKIE] = (make_token(session_id, info.actor.username, expires, key), expires)
 
 
 def _on_login_submit() -> None:
@@ -152,19 +264,15 @@ def _on_login_submit() -> None:
     username = st.session_state.get("login_username", "")
     password = st.session_state.get("login_password", "")
     with session_scope() as session:
-        result = auth_service.authenticate(session, username=username, password=password)
+        result = auth_service.authenticate(session, username=username, password=password,
+                                           client_address=client_address())
     st.session_state["login_password"] = ""
     if not result.ok:
         st.session_state[_LOGIN_ERROR] = result.message
         return
     st.session_state.pop(_LOGIN_ERROR, None)
-    st.session_state["authentication_status"] = True
-    st.session_state["username"] = result.username
-    st.session_state["name"] = result.display_name or result.username
-    st.session_state["email"] = None
-    st.session_state["roles"] = [result.role]
-    st.session_state["logout"] = None
-    st.session_state[_PENDING_COOKIE] = True
+    assert result.user_id is not None
+    start_browser_session(result.user_id)
 
 
 def login_form() -> None:

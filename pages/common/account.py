@@ -5,13 +5,14 @@ import streamlit as st
 from db.session import session_scope
 from services import auth as auth_service
 from services.errors import ServiceError
+from ui.auth import start_browser_session
 from ui.guards import MUST_CHANGE_KEY, require_role
 
 actor = require_role(allow_pending_password_change=True)
 
 st.title("修改密码")
 if st.session_state.pop("_password_changed", False):
-    st.success("密码已修改，下次登录请使用新密码。", icon=":material/check_circle:")
+    st.success("密码已修改，其他设备上的登录已全部退出；下次登录请使用新密码。", icon=":material/check_circle:")
 if st.session_state.get(MUST_CHANGE_KEY):
     st.warning("您正在使用初始密码（一次性密码），请先设置新密码后再使用系统。", icon=":material/key:")
 
@@ -33,8 +34,10 @@ if submitted:
         for problem in getattr(exc, "problems", [])[1:]:
             st.caption(problem["problem"])
     else:
-        # Not a login or logout, so a rerun is safe: it rebuilds the navigation without the
-        # one-time-password restriction.
+        # The change revoked every session of this user (a copied cookie dies with them); this browser
+        # gets a fresh one, whose cookie the next run writes. Not a login or logout, so a rerun is safe:
+        # it rebuilds the navigation without the one-time-password restriction.
+        start_browser_session(actor.user_id)
         st.session_state[MUST_CHANGE_KEY] = False
         st.session_state["_password_changed"] = True
         st.rerun()

@@ -13,4 +13,4 @@ if current_actor() is not None:
 left, _ = st.columns([2, 3])
 with left:
     login_form()
-    st.caption("企业账户由园区管理部门开通；首次登录须修改初始密码。连续 5 次密码错误，账户将锁定 15 分钟。")
+    st.caption("企业账户由园区管理部门开通；首次登录须修改初始密码。多次密码错误后需等待片刻才能再试，管理员可立即解锁。")

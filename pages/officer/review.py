@@ -10,6 +10,7 @@ from ui.filters import day_range
 from ui.flash import show_flash
 from ui.formats import day, file_size, submission_state
 from ui.guards import require_role
+from ui.text import plain
 
 actor = require_role("officer", "admin")
 
@@ -81,7 +82,7 @@ submission_id = int(selected["id"].iloc[0])
 with session_scope() as session:
     detail = review.get_review(session, actor=actor, submission_id=submission_id)
     files = {a["id"]: review.get_attachment(session, actor=actor, attachment_id=a["id"]) for a in detail.attachments}
-    files = {k: (v.file_name, v.content_type, v.content) for k, v in files.items()}
+    files = {k: (v.file_name, v.content_type, v.content, v.thumbnail) for k, v in files.items()}
 sub = detail.submission
 next_id = review.next_waiting(queue, sub.id)
 
@@ -91,16 +92,16 @@ def _decided(message: str, open_next: bool) -> None:
     if open_next and next_id is not None:
         st.session_state[FOCUS] = (next_id, rows_now)
         name = queue.loc[queue["id"] == next_id, "name"].iloc[0]
-        message += f"。已打开下一条：{name}"
+        message += f"。已打开下一条：{plain(name)}"
     elif open_next:
         message += "。队列中已没有待审核的填报"
     st.session_state[FLASH] = ("success", message)
     st.rerun()
 
 
-st.subheader(f"{detail.enterprise_name}（{detail.credit_code}）· {sub.year} 年度")
+st.subheader(f"{plain(detail.enterprise_name)}（{detail.credit_code}）· {sub.year} 年度")
 st.caption(f"状态：{submission_state(sub.state)} · 提交：{day(sub.submitted_at)} · 版本 {sub.version}"
-           + (f" · 上次理由：{sub.reason}" if sub.reason else ""))
+           + (f" · 上次理由：{plain(sub.reason)}" if sub.reason else ""))
 
 items = detail.items.rename(columns={"code": "代码", "name": "指标", "unit": "单位", "value": "本次填报",
                                      "last_approved": "上次通过", "current": "当前生效值", "current_source": "来源",
@@ -110,11 +111,19 @@ st.dataframe(items, hide_index=True, width="stretch")
 st.markdown("**证明材料**")
 if not files:
     st.caption("未上传证明材料。")
-for att_id, (name, content_type, content) in files.items():
-    with st.expander(f"{name}（{file_size(len(content))}）"):
+for number, (att_id, (name, content_type, content, thumb)) in enumerate(files.items(), start=1):
+    # File names are the enterprise's text: shown with st.text, never inside Markdown. Images show the
+    # thumbnail made at upload; the original is never decoded here (a bomb or a broken file would take
+    # the page — and its approve/return forms — down).
+    with st.expander(f"材料 {number}（{file_size(len(content))}）", expanded=number == 1):
+        st.text(name)
         if content_type.startswith("image/"):
-            st.image(content, caption=name)
-        st.download_button("下载", content, file_name=name, mime=content_type, key=f"dl_{att_id}")
+            if thumb:
+                st.image(thumb)
+            else:
+                st.info("该图片无法预览（上传时未通过图片检查或文件已损坏），请下载原件查看。",
+                        icon=":material/broken_image:")
+        st.download_button("下载原件", content, file_name=name, mime=content_type, key=f"dl_{att_id}")
 
 if "approve" in detail.allowed_actions:
     a1, a2 = st.columns(2)
@@ -127,7 +136,7 @@ if "approve" in detail.allowed_actions:
             try:
                 with session_scope() as session:
                     review.approve(session, actor=actor, submission_id=sub.id, expected_version=sub.version)
-                _decided(f"已通过：{detail.enterprise_name}", approve_next)
+                _decided(f"已通过：{plain(detail.enterprise_name)}", approve_next)
             except ServiceError as exc:
                 st.error(str(exc))
     with a2, st.form("return_form"):
@@ -144,7 +153,7 @@ if "approve" in detail.allowed_actions:
                 with session_scope() as session:
                     review.return_submission(session, actor=actor, submission_id=sub.id,
                                              expected_version=sub.version, reason=reason, field_comments=comments)
-                _decided(f"已退回：{detail.enterprise_name}", return_next)
+                _decided(f"已退回：{plain(detail.enterprise_name)}", return_next)
             except ServiceError as exc:
                 st.error(str(exc))
 elif "unapprove" in detail.allowed_actions:

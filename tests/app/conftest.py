@@ -52,7 +52,7 @@ def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     engine = make_engine(f"sqlite:///{path}")
     init_db(engine)
     with session_scope(engine) as session:
-        seed_demo(session, enterprises=N_ENTERPRISES)
+        seed_demo(session, enterprises=N_ENTERPRISES, local_demo=True)
     engine.dispose()
     return path
 
@@ -74,7 +74,15 @@ def fresh_db(seeded_template: Path, tmp_path: Path) -> Iterator[str]:
 
 
 def login_as(at: AppTest, username: str, role: str) -> AppTest:
-    """Simulate a finished login: the keys streamlit-authenticator sets (cookies need a browser)."""
+    """Simulate a finished login: a real server-side session and the keys a login sets (cookies need a
+    browser). Home.py re-checks the session record on every run, as it does for a real login."""
+    from services.auth import start_session
+    from ui.auth import SESSION_ID_KEY
+
+    with session_scope() as session:
+        user_id = session.execute(select(User.id).where(User.username == username)).scalar_one()
+        session_id, _ = start_session(session, user_id=user_id)
+    at.session_state[SESSION_ID_KEY] = session_id
     at.session_state["authentication_status"] = True
     at.session_state["username"] = username
     at.session_state["name"] = username

@@ -64,7 +64,7 @@ def e2e_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     db_path = tmp_path_factory.mktemp("e2e") / "e2e.db"
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{db_path}"}
     _manage(env, "init-db")
-    _manage(env, "seed-demo", "--enterprises", os.environ.get("E2E_ENTERPRISES", "300"))
+    _manage(env, "seed-demo", "--local-demo", "--enterprises", os.environ.get("E2E_ENTERPRISES", "300"))
     return env["DATABASE_URL"]
 
 

@@ -34,32 +34,59 @@ def test_correct_password_logs_in(session, user: User) -> None:  # noqa: ANN001
     assert result.actor().username == "ent9"
 
 
-def test_five_failures_lock_for_fifteen_minutes_then_unlock(session, user: User) -> None:  # noqa: ANN001
+def test_failures_throttle_with_growing_delays_that_stay_short(session, user: User) -> None:  # noqa: ANN001
     now = utcnow()
-    for attempt in range(1, 5):
+    for _ in range(4):
         result = auth.authenticate(session, username="ent9", password="wrong-1", now=now)
-        assert not result.ok and f"再错 {5 - attempt} 次" in result.message
+        assert not result.ok and result.message == auth.BAD_CREDENTIALS and result.retry_after is None
     fifth = auth.authenticate(session, username="ent9", password="wrong-1", now=now)
-    assert not fifth.ok and "已锁定 15 分钟" in fifth.message and fifth.locked_until is not None
-    # Locked: even the right password is refused, with the lock message.
-    sixth = auth.authenticate(session, username="ent9", password=PASSWORD, now=now + timedelta(minutes=14))
-    assert not sixth.ok and "锁定" in sixth.message
-    assert auth.credentials_for_authenticator(session, now=now + timedelta(minutes=14))["usernames"] == {}
-    later = auth.authenticate(session, username="ent9", password=PASSWORD, now=now + timedelta(minutes=15, seconds=1))
-    assert later.ok
-    session.refresh(user)
-    assert user.failed_attempts == 0 and user.locked_until is None
+    assert fifth.message == auth.BAD_CREDENTIALS
+    # Now even the right password waits, and the wait is the same words for any name.
+    waiting = auth.authenticate(session, username="ent9", password=PASSWORD, now=now + timedelta(seconds=10))
+    assert not waiting.ok and "登录失败次数过多" in waiting.message
+    assert auth.authenticate(session, username="ent9", password=PASSWORD, now=now + timedelta(seconds=31)).ok
+    # Delays double with each further failure but never exceed the account cap.
+    t = now + timedelta(minutes=1)
+    waits = []
+    for _ in range(12):  # the counting step itself (each authenticate costs a bcrypt check)
+        row = auth._count_failure(session, "user:ent9", t, free=auth.FREE_ATTEMPTS, cap=auth.MAX_ACCOUNT_DELAY)
+        if row.blocked_until:
+            waits.append(row.blocked_until - t)
+            t = row.blocked_until + timedelta(seconds=1)
+    assert waits[0] == auth.FIRST_DELAY and waits[1] == 2 * auth.FIRST_DELAY
+    assert max(waits) == auth.MAX_ACCOUNT_DELAY
     actions = session.execute(select(AuditEvent.action)).scalars().all()
-    assert "lock_account" in actions and "login" in actions
+    assert "throttle_account" in actions and "login" in actions
+
+
+def test_unknown_and_real_names_get_the_same_answers(session, user: User) -> None:  # noqa: ANN001
+    now = utcnow()
+    for name in ("ent9", "nobody9"):
+        answers = [auth.authenticate(session, username=name, password="wrong-1", now=now).message for _ in range(6)]
+        assert answers[:5] == [auth.BAD_CREDENTIALS] * 5
+        assert "登录失败次数过多" in answers[5]
+    assert auth._dummy_hash().startswith(b"$2b$12$")  # the real hashes' cost
+    assert auth.hash_password("x1234567").startswith("$2b$12$")
 
 
 def test_a_success_resets_the_count(session, user: User) -> None:  # noqa: ANN001
     for _ in range(4):
         auth.authenticate(session, username="ent9", password="bad-pass-1")
     assert auth.authenticate(session, username="ent9", password=PASSWORD).ok
-    assert not auth.authenticate(session, username="ent9", password="bad-pass-1").ok
-    session.refresh(user)
-    assert user.failed_attempts == 1 and user.locked_until is None
+    for _ in range(4):
+        assert auth.authenticate(session, username="ent9", password="bad-pass-1").retry_after is None
+    assert auth.authenticate(session, username="ent9", password=PASSWORD).ok
+
+
+def test_address_throttling_slows_one_address_across_names(session, user: User) -> None:  # noqa: ANN001
+    now = utcnow()
+    for k in range(auth.ADDRESS_FREE_ATTEMPTS):
+        auth.authenticate(session, username=f"guess{k}", password="wrong-1", now=now, client_address="10.1.2.3")
+    assert "过多" in auth.authenticate(session, username="ent9", password=PASSWORD, now=now,
+                                     client_address="10.1.2.3").message
+    # Another address is not affected; a loopback address (a reverse proxy) is never throttled.
+    assert auth.authenticate(session, username="ent9", password=PASSWORD, now=now, client_address="10.9.9.9").ok
+    assert auth.throttle_address("127.0.0.1") is None and auth.throttle_address("::1") is None
 
 
 def test_unknown_and_inactive_users(session, user: User) -> None:  # noqa: ANN001
@@ -67,8 +94,9 @@ def test_unknown_and_inactive_users(session, user: User) -> None:  # noqa: ANN00
     user.active = False
     session.add(user)
     session.commit()
+    # Only the right password learns that the account is deactivated.
+    assert auth.authenticate(session, username="ent9", password="wrong-1").message == auth.BAD_CREDENTIALS
     assert "停用" in auth.authenticate(session, username="ent9", password=PASSWORD).message
-    assert auth.credentials_for_authenticator(session)["usernames"] == {}
 
 
 def test_password_over_72_bytes_is_refused_clearly(session, user: User) -> None:  # noqa: ANN001
@@ -129,30 +157,24 @@ def test_only_admins_create_users(session, user: User) -> None:  # noqa: ANN001
 def test_admin_reset_and_unlock(session, user: User) -> None:  # noqa: ANN001
     for _ in range(5):
         auth.authenticate(session, username="ent9", password="bad-pass-1")
+    assert auth.is_throttled(session, "ent9")
     auth.unlock_user(session, actor=ADMIN, username="ent9")
+    assert not auth.is_throttled(session, "ent9")
     assert auth.authenticate(session, username="ent9", password=PASSWORD).ok
     otp = auth.reset_password(session, actor=ADMIN, username="ent9")
     result = auth.authenticate(session, username="ent9", password=otp)
     assert result.ok and result.must_change_password
 
 
-def test_credentials_dict_is_narrowed_and_prehashed(session, user: User) -> None:  # noqa: ANN001
-    creds = auth.credentials_for_authenticator(session, usernames=["ENT9", "ghost"])
-    assert list(creds["usernames"]) == ["ent9"]
-    entry = creds["usernames"]["ent9"]
-    assert entry["password"].startswith("$2") and entry["roles"] == ["enterprise"]
-    assert auth.credentials_for_authenticator(session, usernames=[])["usernames"] == {}
-
-
-def test_cookie_key_rules() -> None:
+def test_cookie_key_rules(tmp_path) -> None:  # noqa: ANN001
     from ui.auth import DEMO_COOKIE_KEY, ConfigError, resolve_cookie_key
 
     none = lambda _name: None  # noqa: E731
-    assert resolve_cookie_key({}, none) == DEMO_COOKIE_KEY
     strong = "k" * 40
+    assert resolve_cookie_key({"COOKIE_KEY": strong}, none, tmp_path / "k") == strong
     assert resolve_cookie_key({"APP_ENV": "production", "COOKIE_KEY": strong}, none) == strong
     assert resolve_cookie_key({"APP_ENV": "production"}, lambda _name: strong) == strong
-    for env in ({"APP_ENV": "production"}, {"APP_ENV": "production", "COOKIE_KEY": DEMO_COOKIE_KEY},
-                {"APP_ENV": "production", "COOKIE_KEY": "short"}):
+    for env in ({"APP_ENV": "production"}, {"APP_ENV": "production", "COOKIE_KEY": "short"},
+                {"COOKIE_KEY": DEMO_COOKIE_KEY}, {"APP_ENV": "test", "COOKIE_KEY": DEMO_COOKIE_KEY}):
         with pytest.raises(ConfigError):
-            resolve_cookie_key(env, none)
+            resolve_cookie_key(env, none, tmp_path / "k")

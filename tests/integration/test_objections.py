@@ -16,7 +16,9 @@ from services.actor import Actor
 from services.errors import Conflict, PermissionDenied, ValidationFailed
 
 OFFICER = Actor(username="officer1", role="officer", user_id=2)
-PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 32
+PNG = bytes.fromhex(  # a real 1×1 PNG: evidence images are decoded at upload (a broken one is refused)
+    "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c49444154789c63f8"
+    "cfc0000003010100c9fe92ef0000000049454e44ae426082")
 
 
 @pytest.fixture

@@ -5,8 +5,21 @@ import pytest
 from core.evidence import MAX_BYTES, EvidenceError, check, sniff
 
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 16
+
+
+def _image(fmt: str) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (4, 3), (200, 10, 10)).save(out, format=fmt)
+    return out.getvalue()
+
+
+# Real, decodable images: a signature followed by zeros is a broken image and is refused (issue 11).
+PNG = _image("PNG")
+JPEG = _image("JPEG")
 
 
 @pytest.mark.parametrize(("content", "kind"), [(PDF, "application/pdf"), (PNG, "image/png"), (JPEG, "image/jpeg")])

@@ -129,7 +129,7 @@ def test_demo_accounts(seeded) -> None:
     assert set(users) == {"admin", "officer1", "officer2", "ent1", "ent2", "ent3", "ent4", "ent5"}
     assert users["admin"].role == "admin" and users["officer1"].role == "officer"
     assert bcrypt.checkpw(DEMO_PASSWORD.encode(), users["ent3"].password_hash.encode())
-    assert not any(u.must_change_password for u in users.values())
+    assert all(u.must_change_password for u in users.values())  # Demo@2025 is public: one-time unless --local-demo
     ent_ids = [users[f"ent{k}"].enterprise_id for k in range(1, 6)]
     assert None not in ent_ids and len(set(ent_ids)) == 5
     model = load_model()

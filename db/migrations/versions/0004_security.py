@@ -8,8 +8,8 @@
   without firing DELETE triggers). PostgreSQL has no REPLACE; ``ON CONFLICT DO UPDATE`` fires the UPDATE
   trigger that already refuses.
 
-Revision ID: 0003_security
-Revises: 0002_import_flow
+Revision ID: 0004_security
+Revises: 0003_model_classes
 """
 
 from collections.abc import Sequence
@@ -18,8 +18,8 @@ import sqlalchemy as sa
 import sqlmodel  # noqa: F401
 from alembic import op
 
-revision: str = "0003_security"
-down_revision: str | Sequence[str] | None = "0002_import_flow"
+revision: str = "0004_security"
+down_revision: str | Sequence[str] | None = "0003_model_classes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -653,6 +653,77 @@ def cmd_verify_run(args: argparse.Namespace) -> int:
 # --- end officer workflow commands ---
 
 
+# ====================================================================================== 用户管理
+def _add_users(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser("users", help="用户管理：列出、重置密码、解锁、停用/启用、改角色、批量开通企业账户",
+                       description="与“用户管理”页面相同的操作（以 system 身份执行，均写入审计日志）。")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions.add_parser("list", help="列出账户")
+    for name, text in (("reset-password", "生成一次性密码（并结束该账户的所有会话）"), ("unlock", "解除登录限制"),
+                       ("deactivate", "停用账户（立即结束其会话）"), ("reactivate", "启用账户"),
+                       ("end-sessions", "结束该账户在所有设备上的登录")):
+        a = actions.add_parser(name, help=text)
+        a.add_argument("username", metavar="USERNAME")
+    a = actions.add_parser("set-role", help="修改工作人员角色（officer / admin）")
+    a.add_argument("username", metavar="USERNAME")
+    a.add_argument("role", choices=("officer", "admin"))
+    a = actions.add_parser("create-enterprise-accounts",
+                           help="为尚无账户的企业批量开通账户，一次性密码写入 xlsx（只输出这一次）")
+    a.add_argument("--codes", type=Path, metavar="FILE", help="每行一个统一社会信用代码的文本文件（默认：全部尚无账户的企业）")
+    a.add_argument("--out", type=Path, required=True, metavar="XLSX", help="输出的账户清单 .xlsx")
+    return p
+
+
+@command("users", _add_users)
+def cmd_users(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from db.models import Enterprise
+    from services import auth
+    from services.actor import Actor
+
+    system = Actor.system()
+    with _session() as session:
+        if args.action == "list":
+            frame = auth.list_users(session, actor=system)
+            _print_table(frame[["username", "display_name", "role", "active", "must_change_password",
+                                "throttled_until"]].rename(columns={
+                "username": "用户名", "display_name": "名称", "role": "角色", "active": "启用",
+                "must_change_password": "须改密码", "throttled_until": "登录限制至"}))
+            return EXIT_OK
+        if args.action == "reset-password":
+            otp = auth.reset_password(session, actor=system, username=args.username)
+            print(f"{args.username} 的一次性密码（只显示这一次）：{otp}")
+        elif args.action == "unlock":
+            auth.unlock_user(session, actor=system, username=args.username)
+            print(f"已解除 {args.username} 的登录限制。")
+        elif args.action in ("deactivate", "reactivate"):
+            auth.set_active(session, actor=system, username=args.username, active=args.action == "reactivate")
+            print(f"已{'启用' if args.action == 'reactivate' else '停用'} {args.username}。")
+        elif args.action == "end-sessions":
+            count = auth.end_user_sessions(session, actor=system, username=args.username)
+            print(f"已结束 {args.username} 的 {count} 个会话。")
+        elif args.action == "set-role":
+            auth.change_role(session, actor=system, username=args.username, role=args.role)
+            print(f"已将 {args.username} 的角色改为 {args.role}。")
+        else:
+            _suffix(args.out, (".xlsx",), "输出文件")
+            if args.codes:
+                codes = {c.strip().upper() for c in args.codes.read_text(encoding="utf-8").split() if c.strip()}
+                ids = session.execute(select(Enterprise.id).where(Enterprise.credit_code.in_(codes))).scalars().all()
+                if len(ids) != len(codes):
+                    raise CommandError(f"{len(codes) - len(ids)} 个统一社会信用代码找不到对应企业")
+            else:
+                ids = auth.enterprises_without_account(session, actor=system, limit=5000)["id"].tolist()
+            if not ids:
+                raise CommandError("没有需要开通账户的企业")
+            created = auth.create_enterprise_accounts(session, actor=system, enterprise_ids=ids)
+            args.out.write_bytes(auth.accounts_xlsx(created))
+            args.out.chmod(0o600)
+            print(f"已开通 {len(created)} 个企业账户，账户与一次性密码已写入 {args.out}（权限 600；交付后请删除）。")
+    return EXIT_OK
+
+
 # ====================================================================================== main
 class _Parser(argparse.ArgumentParser):
     """argparse with Chinese usage errors (exit 2, never a traceback)."""

@@ -597,3 +597,29 @@ def list_users(session: Session, *, actor: Actor, search: str | None = None, now
     frame["throttled_until"] = frame["throttled_until"].map(
         lambda v: _aware(v) if v is not None and _aware(v) > now else None)
     return frame
+
+
+def enterprises_without_account(session: Session, *, actor: Actor, search: str | None = None, limit: int = 200):
+    """Enterprises no account is bound to yet (admin; for bulk account creation), by name."""
+    import pandas as pd
+
+    require_role(actor, "admin")
+    has_account = select(User.enterprise_id).where(User.enterprise_id.is_not(None))
+    stmt = (select(Enterprise.id, Enterprise.credit_code, Enterprise.name)
+            .where(Enterprise.id.not_in(has_account)).order_by(Enterprise.name).limit(limit))
+    if search and search.strip():
+        term = search.strip()
+        stmt = stmt.where(Enterprise.name.ilike(f"%{term}%") | Enterprise.credit_code.like(f"%{term.upper()}%"))
+    return pd.DataFrame([tuple(r) for r in session.execute(stmt).all()], columns=["id", "credit_code", "name"])
+
+
+def accounts_xlsx(created: list[NewAccount]) -> bytes:
+    """The one export of new accounts and their one-time passwords (through the one sanitiser)."""
+    import pandas as pd
+
+    from core.spreadsheet import write_xlsx
+
+    frame = pd.DataFrame([{"企业名称": a.display_name, "统一社会信用代码": a.credit_code or "", "用户名": a.username,
+                           "一次性密码": a.password} for a in created])
+    return write_xlsx({"新开通账户": frame, "说明": ["一次性密码仅用于首次登录，登录后须立即修改。",
+                                                 "请将本文件安全交付各企业后删除。"]})

@@ -22,9 +22,9 @@ from core import breakdown as breakdown_codec
 from core import explain
 from core.scoring_model import PercentileRule, ScoringModel
 from db.models import Enterprise, Score, ScoreRun, score_subtotal
-from db.queries import enterprise_score
+from db.queries import PUBLISHED_STATES, enterprise_score
 from services.actor import Actor, require_enterprise_access
-from services.errors import NotFound
+from services.errors import NotFound, PermissionDenied
 from services.public import latest_published_run
 
 
@@ -301,6 +301,9 @@ def simulate_changes(
 
     require_enterprise_access(actor, portrait.enterprise_id)
     run = session.get(ScoreRun, portrait.run_id)
+    if run is None or (not actor.is_staff and run.state not in PUBLISHED_STATES):
+        # A portrait object can be built by hand: an enterprise never measures itself against a draft run.
+        raise PermissionDenied("只能基于已公示或已定稿的积分批次测算。")
     own = {s.code: explain._num(s.value) for s in portrait.states}
 
     def context_for(stage: str) -> StageContext:

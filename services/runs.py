@@ -359,11 +359,12 @@ def supersede_run(session: Session, *, actor: Actor, run_id: int, reason: str | 
 
 
 # ----------------------------------------------------------------------------- reading
-def run_summary(session: Session, *, run_id: int) -> pd.DataFrame:
-    """Per stage: enterprises, vetoed, ranked, mean/max total, list sizes per tier, subsidies.
+def run_summary(session: Session, *, actor: Actor, run_id: int) -> pd.DataFrame:
+    """Per stage: enterprises, vetoed, ranked, mean/max total, list sizes per tier, subsidies (staff).
 
     Index: stage code in model order; a final ``all`` row sums the counts.
     """
+    require_staff(actor)
     run = _get_run(session, run_id)
     model = get_model(session, run.model_version_id)
     frame = scores_frame(session, run_id=run_id)

@@ -98,10 +98,14 @@ def _load(session: Session, actor: Actor, submission_id: int) -> Submission:
 def get_or_create_draft(session: Session, *, actor: Actor, enterprise_id: int, year: int | None = None) -> Submission:
     """The enterprise's report for ``year`` (default: :func:`current_year`), created as an empty draft."""
     _require_owner(actor, enterprise_id)
-    year = year or current_year(session)
+    open_year = current_year(session)
+    year = year or open_year
     existing = get_submission(session, actor=actor, enterprise_id=enterprise_id, year=year)
     if existing is not None:
         return existing
+    if year != open_year:
+        # Called directly a service must refuse what no screen offers (a 1999 draft).
+        raise ValidationFailed(f"{year} 年度不在填报期内：当前填报的是 {open_year} 年度。")
     submission = Submission(enterprise_id=enterprise_id, year=year, state="draft", items={}, service_needs=[],
                             version=1)
     session.add(submission)

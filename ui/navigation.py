@@ -56,7 +56,9 @@ OFFICER: list[PageSpec] = [
 ]
 
 # --- admin pages ----------------------------------------------------------------------------------
-ADMIN: list[PageSpec] = []
+ADMIN: list[PageSpec] = [
+    PageSpec("pages/admin/users.py", "用户管理", ":material/manage_accounts:", "users"),
+]
 
 SECTION_TITLES = {"public": "公开信息", "enterprise": "企业服务", "officer": "工作台", "admin": "系统管理",
                   "login": "账户", "account": "账户"}

@@ -19,6 +19,7 @@ from services.actor import Actor
 from services.portrait import Portrait, simulate_changes
 from ui import formats
 from ui.charts import points_bar, radar
+from ui.text import plain
 
 VIEWERS = ("enterprise", "officer")
 
@@ -49,7 +50,7 @@ def render_portrait(p: Portrait, *, viewer: str = "enterprise") -> None:
     model = p.model
     subject = "本企业" if own else "该企业"
 
-    st.caption(f"{p.enterprise_name} · {p.credit_code}")
+    st.caption(f"{plain(p.enterprise_name)} · {p.credit_code}")
     if p.run_state == "notice":
         hint = "如有异议可在“异议”页面提出。" if own else "公示期内企业可提出异议。"
         st.info(f"{p.year} 年度积分**公示中**（{formats.day(p.notice_start)} 至 {formats.day(p.notice_end)}），"

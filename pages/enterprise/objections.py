@@ -10,6 +10,7 @@ from services.public import latest_published_run
 from ui import formats
 from ui.flash import show_flash
 from ui.guards import require_role
+from ui.text import plain
 
 actor = require_role("enterprise")
 enterprise_id = actor.enterprise_id
@@ -64,6 +65,6 @@ else:
         with st.container(border=True):
             target = names.get(row.indicator_code, row.indicator_code) if row.indicator_code else "总积分"
             st.markdown(f"**{row.year} 年度 · {target}** — {row.state_label}")
-            st.caption(f"提出时间 {formats.day(row.created_at)}：{row.reason}")
+            st.caption(f"提出时间 {formats.day(row.created_at)}：{plain(row.reason)}")
             if row.answer:
-                st.markdown(f"答复（{formats.day(row.answered_at)}）：{row.answer}")
+                st.markdown(f"答复（{formats.day(row.answered_at)}）：{plain(row.answer)}")

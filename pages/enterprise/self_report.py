@@ -10,6 +10,7 @@ from services.service_requests import catalogue
 from ui import formats
 from ui.flash import show_flash
 from ui.guards import require_role
+from ui.text import plain
 
 actor = require_role("enterprise")
 enterprise_id = actor.enterprise_id
@@ -54,10 +55,10 @@ for a in attachments:
 
 state_label = formats.submission_state(submission.state)
 if submission.state == "returned":
-    st.error(f"**已退回**：{submission.reason or '请按审核意见修改后重新提交。'}", icon=":material/undo:")
+    st.error(f"**已退回**：{plain(submission.reason) or '请按审核意见修改后重新提交。'}", icon=":material/undo:")
     for code, comment in (submission.field_comments or {}).items():
         name = next((s.name for s in specs if s.code == code), code)
-        st.warning(f"**{name}**：{comment}")
+        st.warning(f"**{plain(name)}**：{plain(comment)}")
 elif submission.state == "submitted":
     st.info(f"已提交，等待审核（提交时间 {formats.day(submission.submitted_at)}）。审核期间不能修改。",
             icon=":material/hourglass_top:")
@@ -160,11 +161,11 @@ for spec in specs:
         key = spec.evidence_key(uid)
         summary = "，".join(f"{f.label}：{row.get(f.key)}" for f in spec.fields if row.get(f.key) not in (None, ""))
         with st.container(border=True):
-            st.markdown(f"**{position}.** {summary}")
+            st.markdown(f"**{position}.** {plain(summary)}")
             files = evidence_by_key.get(key, [])
             for a in files:
                 cols = st.columns([4, 1])
-                cols[0].caption(f"📎 {a.file_name}（{formats.file_size(a.size)}）")
+                cols[0].caption(f"📎 {plain(a.file_name)}（{formats.file_size(a.size)}）")
                 if editable:
                     cols[1].button("删除", key=f"rm_att_{a.id}", on_click=_remove_attachment, args=(a.id,))
             if not files and spec.evidence_required:

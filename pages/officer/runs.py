@@ -75,7 +75,7 @@ with tab_runs:
     run_id = st.selectbox("选择批次", ids, format_func=labels.get, key="run_select")
     run = all_runs.set_index("id").loc[run_id]
     with session_scope() as session:
-        summary = runs.run_summary(session, run_id=int(run_id))
+        summary = runs.run_summary(session, actor=actor, run_id=int(run_id))
     tier_names = summary.attrs.get("tier_names", {})  # the run's own model names its lists
     st.dataframe(summary.rename(columns=tier_names).rename(columns={
         "stage_name": "阶段", "enterprises": "企业数", "vetoed": "否决", "ranked": "参与排名", "mean_total": "平均分",

@@ -6,9 +6,9 @@ import hashlib
 
 from sqlalchemy import select
 
-from db.models import Attachment, Enterprise, Submission
+from db.models import Attachment, AuditEvent, Enterprise, Submission, User
 from db.session import session_scope
-from tests.app.conftest import actor_of, page_as
+from tests.app.conftest import actor_of, page_as, through_home
 from tests.unit.test_images import BROKEN_PNG
 
 EVIL_NAME = "[点此查看原件](https://evil.example) ![t](https://evil.example/t.png).pdf"
@@ -49,3 +49,74 @@ def test_broken_image_and_hostile_file_name_do_not_stop_the_review_form(fresh_db
     # The file name is shown, character for character, as plain text — never as a link or an image.
     assert EVIL_NAME in [t.value for t in at.text]
     assert not [s for s in _markdown_sources(at) if "](https://evil.example" in s]
+
+
+def test_return_reasons_and_comments_render_as_text_for_the_enterprise(fresh_db: str) -> None:
+    from services.self_report import current_year
+    from ui.text import plain
+
+    with session_scope() as session:
+        ent_id = actor_of("ent1").enterprise_id
+        year = current_year(session)
+        sub = session.execute(select(Submission).where(Submission.enterprise_id == ent_id,
+                                                       Submission.year == year)).scalar_one_or_none()
+        if sub is None:
+            sub = Submission(enterprise_id=ent_id, year=year, items={})
+        sub.state, sub.reason, sub.field_comments = "returned", EVIL_REASON, {"T01": EVIL_REASON}
+        session.add(sub)
+    at = through_home("ent1", "pages/enterprise/self_report.py")
+    assert not at.exception, at.exception
+    sources = _markdown_sources(at)
+    assert not [s for s in sources if "](https://evil.example" in s or ":red[" in s or "**证书**" in s]
+    assert any(plain(EVIL_REASON) in s for s in sources)  # shown, escaped: the officer's words as typed
+
+
+def _throttle(username: str) -> None:
+    from services import auth
+
+    with session_scope() as session:
+        for _ in range(auth.FREE_ATTEMPTS):
+            auth.authenticate(session, username=username, password="wrong-password-1")
+        assert auth.is_throttled(session, username)
+
+
+def test_user_admin_bulk_creates_enterprise_accounts_and_unlocks_an_officer(fresh_db: str) -> None:
+    from services import auth
+
+    at = through_home("admin", "pages/admin/users.py")
+    assert not at.exception, at.exception
+    with session_scope() as session:
+        candidates = auth.enterprises_without_account(session, actor=actor_of("admin"))["id"].tolist()[:3]
+    at.multiselect(key="bulk_selected").set_value(candidates).run()
+    next(b for b in at.button if b.label.startswith("为所选 3 家企业")).click().run()
+    assert not at.exception, at.exception
+    assert any("已开通 3 个企业账户" in str(s.value) for s in at.success)
+    assert [d for d in at.get("download_button")]  # the one export of the one-time passwords
+    with session_scope() as session:
+        users = session.execute(select(User).where(User.enterprise_id.in_(candidates))).scalars().all()
+        assert len(users) == 3 and all(u.must_change_password for u in users)
+    next(b for b in at.button if b.label == "我已保存，关闭").click().run()
+    assert not at.get("download_button")  # gone: the passwords cannot be fetched again
+
+    _throttle("officer2")
+    at.selectbox(key="users_chosen").set_value("officer2").run()
+    next(b for b in at.button if b.label == "解除登录限制").click().run()
+    assert not at.exception, at.exception
+    with session_scope() as session:
+        assert not auth.is_throttled(session, "officer2")
+        actions = session.execute(select(AuditEvent.action).where(AuditEvent.actor == "admin")).scalars().all()
+    assert "unlock_user" in actions and actions.count("create_user") == 3
+
+
+def test_user_admin_refuses_to_deactivate_the_last_admin(fresh_db: str) -> None:
+    at = through_home("admin", "pages/admin/users.py")
+    at.selectbox(key="users_chosen").set_value("admin").run()
+    next(b for b in at.button if b.label == "停用账户").click().run()
+    assert any("最后一个系统管理员" in str(e.value) for e in at.error)
+    with session_scope() as session:
+        assert session.execute(select(User.active).where(User.username == "admin")).scalar_one()
+
+
+def test_user_admin_is_for_admins_only(app_db: str) -> None:
+    at = page_as("pages/admin/users.py", actor_of("officer1")).run()
+    assert any("仅限" in str(e.value) for e in at.error) and not at.dataframe

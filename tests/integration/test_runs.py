@@ -190,7 +190,7 @@ def test_publish_finalize_and_immutability(session: Session, populated: dict[str
     actions = [e.action for e in session.exec(select(AuditEvent).order_by(AuditEvent.id)).all()]
     assert actions.count("run.publish") == 3 and actions.count("run.finalize") == 2
     assert actions.count("run.supersede") == 2
-    summary = run_summary(session, run_id=third.id)
+    summary = run_summary(session, actor=OFFICER, run_id=third.id)
     assert summary.loc["all", "enterprises"] == len(DATA) and summary.loc["all", "vetoed"] == 1
 
 

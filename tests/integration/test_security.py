@@ -229,3 +229,30 @@ def test_seed_demo_refuses_production_and_demo_passwords_are_one_time(tmp_path: 
         result = auth.authenticate(s, username="admin", password="Demo@2025")
     engine.dispose()
     assert flags == {True} and result.ok and result.must_change_password
+
+
+# ------------------------------------------------------------------ 8. services refuse impossible input
+def test_services_refuse_impossible_input(session) -> None:  # noqa: ANN001
+    import dataclasses
+
+    from db.seed import seed_demo
+    from services import runs, self_report
+    from services.errors import ValidationFailed
+    from services.portrait import get_portrait, simulate_changes
+
+    seed_demo(session, enterprises=30, local_demo=True)
+    ent = session.execute(select(User).where(User.username == "ent1")).scalar_one()
+    enterprise = Actor(username="ent1", role="enterprise", user_id=ent.id, enterprise_id=ent.enterprise_id)
+    with pytest.raises(ValidationFailed, match="1999 年度不在填报期内"):
+        self_report.get_or_create_draft(session, actor=enterprise, enterprise_id=ent.enterprise_id, year=1999)
+
+    portrait = get_portrait(session, actor=enterprise, enterprise_id=ent.enterprise_id)
+    draft = runs.compute_run(session, actor=Actor(username="officer1", role="officer"), year=portrait.year)
+    with pytest.raises(PermissionDenied, match="已公示或已定稿"):
+        simulate_changes(session, actor=enterprise, portrait=dataclasses.replace(portrait, run_id=draft.id),
+                         base_row={}, changes={})
+
+    with pytest.raises(TypeError):
+        runs.run_summary(session, run_id=draft.id)  # type: ignore[call-arg] - the actor is required
+    with pytest.raises(PermissionDenied):
+        runs.run_summary(session, actor=enterprise, run_id=draft.id)

@@ -256,3 +256,39 @@ def test_services_refuse_impossible_input(session) -> None:  # noqa: ANN001
         runs.run_summary(session, run_id=draft.id)  # type: ignore[call-arg] - the actor is required
     with pytest.raises(PermissionDenied):
         runs.run_summary(session, actor=enterprise, run_id=draft.id)
+
+
+def test_users_command_bulk_accounts_and_unlock(tmp_path: Path) -> None:
+    import openpyxl
+
+    db = tmp_path / "users.db"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "PYTHONIOENCODING": "utf-8"}
+
+    def manage(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], capture_output=True, text=True,
+                              env=env, cwd=ROOT, timeout=300)
+
+    assert manage("init-db").returncode == 0
+    assert manage("seed-demo", "--enterprises", "20", "--no-runs").returncode == 0
+    from db.session import make_engine, session_scope
+
+    engine = make_engine(env["DATABASE_URL"])
+    with session_scope(engine) as s:
+        codes = auth.enterprises_without_account(s, actor=SYSTEM, limit=3)["credit_code"].tolist()
+        for _ in range(auth.FREE_ATTEMPTS):
+            auth.authenticate(s, username="officer2", password="wrong-password-1")
+    (tmp_path / "codes.txt").write_text("\n".join(codes), encoding="utf-8")
+    out = tmp_path / "accounts.xlsx"
+    made = manage("users", "create-enterprise-accounts", "--codes", str(tmp_path / "codes.txt"), "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    rows = list(openpyxl.load_workbook(out).active.iter_rows(values_only=True))
+    assert len(rows) == 4 and rows[0][2:] == ("用户名", "一次性密码")
+    unlocked = manage("users", "unlock", "officer2")
+    assert unlocked.returncode == 0 and "已解除" in unlocked.stdout
+    refused = manage("users", "deactivate", "admin")
+    assert refused.returncode == 1 and "最后一个系统管理员" in refused.stderr and "Traceback" not in refused.stderr
+    with session_scope(engine) as s:
+        assert not auth.is_throttled(s, "officer2")
+        assert auth.authenticate(s, username=rows[1][2], password=rows[1][3]).must_change_password
+    engine.dispose()

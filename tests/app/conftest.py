@@ -73,6 +73,16 @@ def fresh_db(seeded_template: Path, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
+def _login_keys(at: AppTest, username: str, role: str) -> AppTest:
+    at.session_state["authentication_status"] = True
+    at.session_state["username"] = username
+    at.session_state["name"] = username
+    at.session_state["email"] = None
+    at.session_state["roles"] = [role]
+    at.session_state["logout"] = None
+    return at
+
+
 def login_as(at: AppTest, username: str, role: str) -> AppTest:
     """Simulate a finished login: a real server-side session and the keys a login sets (cookies need a
     browser). Home.py re-checks the session record on every run, as it does for a real login."""
@@ -83,20 +93,14 @@ def login_as(at: AppTest, username: str, role: str) -> AppTest:
         user_id = session.execute(select(User.id).where(User.username == username)).scalar_one()
         session_id, _ = start_session(session, user_id=user_id)
     at.session_state[SESSION_ID_KEY] = session_id
-    at.session_state["authentication_status"] = True
-    at.session_state["username"] = username
-    at.session_state["name"] = username
-    at.session_state["email"] = None
-    at.session_state["roles"] = [role]
-    at.session_state["logout"] = None
-    return at
+    return _login_keys(at, username, role)
 
 
 def page_as(path: str, actor) -> AppTest:  # noqa: ANN001 - services.actor.Actor
     """A page script run on its own, with the actor Home.py would have stored (tests the guard itself)."""
     at = AppTest.from_file(str(ROOT / path), default_timeout=60)
     if actor is not None:
-        login_as(at, actor.username, actor.role)
+        _login_keys(at, actor.username, actor.role)  # no Home.py here: the page's own guard is under test
         at.session_state["actor"] = actor
     return at
 

@@ -46,7 +46,7 @@ def _walk_the_workflow(url: str) -> dict:
     init_db(engine)
     facts: dict = {}
     with session_scope(engine) as session:
-        seed_demo(session, enterprises=80, model=NATIONAL)
+        seed_demo(session, enterprises=80, model=NATIONAL, local_demo=True)
         assert current_model(session).name == NATIONAL.name
         # import: the 统计 department (a source the default model does not have)
         assert "统计" in imports.department_choices(session)

@@ -116,25 +116,15 @@ def test_quick_review_opens_the_next_waiting_report(fresh_db: str) -> None:
         assert session.get(Submission, pending[2].id).state == "submitted"
 
 
-def _import_file(rows: list[list], head: list[str]) -> bytes:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.append(head)
-    for r in rows:
-        ws.append(r)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
-
-
 def test_imports_page_mapping_step_then_commit_then_undo(fresh_db: str) -> None:
     from services import imports
+    from tests.integration.test_imports import to_xlsx
 
     officer = actor_of("officer1")
     with session_scope() as session:
         ents = session.execute(select(Enterprise.credit_code, Enterprise.name).limit(3)).all()
     head = ["统一社会信用代码", "企业名称", "营业收入（元）", "研发投入额"]
-    data = _import_file([[c, n, 1234567.8, 5] for c, n in ents], head)
+    data = to_xlsx(head, [[c, n, 1234567.8, 5] for c, n in ents])
     with session_scope() as session:
         report = imports.dry_run_import(session, actor=officer, department="税务", year=2025, file_name="税务.xlsx",
                                         data=data)

@@ -58,6 +58,7 @@ OFFICER: list[PageSpec] = [
 # --- admin pages ----------------------------------------------------------------------------------
 ADMIN: list[PageSpec] = [
     PageSpec("pages/admin/users.py", "用户管理", ":material/manage_accounts:", "users"),
+    PageSpec("pages/admin/models.py", "评价模型", ":material/tune:", "models"),
 ]
 
 SECTION_TITLES = {"public": "公开信息", "enterprise": "企业服务", "officer": "工作台", "admin": "系统管理",

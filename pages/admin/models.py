@@ -1,0 +1,185 @@
+"""评价模型 — versions, drafts edited in forms (validated by the model loader), diff, impact preview, publish."""
+
+import pandas as pd
+import streamlit as st
+
+from core.scoring_model import parse_model
+from db.session import session_scope
+from services import model_versions, model_workbench
+from services.errors import ServiceError
+from ui.flash import show_flash
+from ui.formats import day
+from ui.guards import require_role
+
+actor = require_role("admin")
+FLASH = "model_flash"
+
+st.title("评价模型")
+st.caption("每个版本都是一份完整的评价模型。已发布的版本不可修改；从任一版本创建草稿，修改、预览影响后发布。"
+           "已有的积分批次始终保留其计算时的模型版本。")
+show_flash(FLASH)
+
+with session_scope() as session:
+    versions = model_versions.list_model_versions(session, actor=actor)
+if not versions:
+    with session_scope() as session:
+        model_versions.ensure_default_model(session, actor=actor)
+    st.rerun()
+
+table = pd.DataFrame([{"id": v.id, "版本": v.version, "名称": v.name, "状态": "已发布" if v.state == "published" else "草稿",
+                       "创建人": v.created_by or "", "创建时间": day(v.created_at), "发布时间": day(v.published_at)}
+                      for v in versions])
+st.dataframe(table.drop(columns=["id"]), hide_index=True, width="stretch")
+labels = {v.id: f"{v.version} · {v.name}（{'已发布' if v.state == 'published' else '草稿'}）" for v in versions}
+by_id = {v.id: v for v in versions}
+
+tab_edit, tab_diff = st.tabs(["编辑与发布", "版本对比"])
+
+with tab_edit:
+    chosen = st.selectbox("模型版本", list(labels), format_func=labels.get, key="wb_version")
+    version = by_id[chosen]
+
+    def _new_draft(source_id: int) -> None:
+        # a callback: it runs before the selectbox exists, so it may select the new draft
+        source = by_id[source_id]
+        try:
+            with session_scope() as session:
+                draft = model_versions.register_model(session, actor=actor, definition=source.definition,
+                                                      parent_id=source.id, note=f"由 {source.version} 创建")
+            st.session_state[FLASH] = ("success", f"已创建草稿 {draft.version}。")
+            st.session_state["wb_version"] = draft.id
+        except ServiceError as exc:
+            st.session_state[FLASH] = ("error", str(exc))
+
+    st.button("从此版本创建草稿", key="wb_new_draft", on_click=_new_draft, args=(chosen,))
+
+    model = parse_model(version.definition)
+    editable = version.state == "draft"
+    if not editable:
+        st.info("已发布的版本不可修改：请先从它创建草稿。")
+    data = model.to_dict()
+    stage_names = {s.code: s.name for s in model.stages}
+
+    with st.form("wb_form"):
+        st.subheader(f"核心指标分值（每个阶段合计须为 {model.core_total:g} 分）")
+        core = [i for i in model.indicators if i.is_core]
+        points = pd.DataFrame([{"代码": i.code, "指标": i.name, **{stage_names[s]: i.points[s] for s in model.stage_codes}}
+                               for i in core])
+        points_edit = st.data_editor(points, hide_index=True, disabled=["代码", "指标"], key="wb_points",
+                                     width="stretch")
+        st.subheader("辅助指标最高分与总加分上限")
+        aux = [i for i in model.indicators if i.kind in ("bonus", "deduction")]
+        aux_edit = st.data_editor(pd.DataFrame([{"代码": i.code, "指标": i.name, "最高分": i.max_points} for i in aux]),
+                                  hide_index=True, disabled=["代码", "指标"], key="wb_aux", width="stretch")
+        bonus_cap = st.number_input("加分上限", value=float(model.bonus_cap), min_value=0.0, key="wb_bonus_cap")
+        st.subheader("类别上限（留空为不设上限）")
+        classes_edit = st.data_editor(
+            pd.DataFrame([{"代码": c.code, "类别": c.name, "上限": c.cap} for c in model.ordered_classes if c.kind != "veto"]),
+            hide_index=True, disabled=["代码", "类别"], key="wb_classes", width="stretch")
+        st.subheader("分档与上限")
+        banded = [i for i in model.indicators if i.rule.type == "bands"]
+        bands_rows = [{"代码": i.code, "指标": i.name, "档次": k + 1, "门槛": b.at, "得分系数": b.f}
+                      for i in banded for k, b in enumerate(i.rule.bands)]
+        bands_edit = st.data_editor(pd.DataFrame(bands_rows), hide_index=True, disabled=["代码", "指标", "档次"],
+                                    key="wb_bands", width="stretch")
+        capped = [i for i in model.indicators if i.rule.type == "linear_cap" and i.rule.caps]
+        caps_edit = st.data_editor(
+            pd.DataFrame([{"代码": i.code, "指标": i.name, **{stage_names[s]: i.rule.caps[s] for s in model.stage_codes}}
+                          for i in capped]), hide_index=True, disabled=["代码", "指标"], key="wb_caps", width="stretch")
+        st.subheader("榜单比例（累计）与扶持")
+        tiers_edit = st.data_editor(pd.DataFrame([{"代码": t.code, "榜单": t.name, "比例": t.share} for t in model.tiers]),
+                                    hide_index=True, disabled=["代码"], key="wb_tiers", width="stretch")
+        subsidies_edit = st.data_editor(
+            pd.DataFrame([{"阶段": stage_names[s.stage], "比例": s.share, "最多家数": s.max_count, "金额（万元）": s.amount}
+                          for s in model.subsidies]), hide_index=True, disabled=["阶段"], key="wb_subsidies",
+            width="stretch")
+        saved = st.form_submit_button("保存草稿", type="primary", disabled=not editable)
+
+    if saved and editable:
+        by_name = {v: k for k, v in stage_names.items()}
+        for ind in data["indicators"]:
+            row = points_edit[points_edit["代码"] == ind["code"]]
+            if len(row):
+                ind["points"] = {s: float(row.iloc[0][stage_names[s]]) for s in model.stage_codes}
+            row = aux_edit[aux_edit["代码"] == ind["code"]]
+            if len(row):
+                ind["max_points"] = float(row.iloc[0]["最高分"])
+            rows = bands_edit[bands_edit["代码"] == ind["code"]].sort_values("档次")
+            if len(rows):
+                ind["rule"]["bands"] = [{"at": float(r["门槛"]), "f": float(r["得分系数"])} for _, r in rows.iterrows()]
+            row = caps_edit[caps_edit["代码"] == ind["code"]] if len(caps_edit) else caps_edit
+            if len(row):
+                ind["rule"]["caps"] = {s: float(row.iloc[0][stage_names[s]]) for s in model.stage_codes}
+        data["meta"]["bonus_cap"] = float(bonus_cap)
+        for cls in data["classes"]:
+            row = classes_edit[classes_edit["代码"] == cls["code"]]
+            if len(row):
+                cap = row.iloc[0]["上限"]
+                if pd.isna(cap):
+                    cls.pop("cap", None)
+                else:
+                    cls["cap"] = float(cap)
+        data["tiers"] = [{"code": r["代码"], "name": r["榜单"], "share": float(r["比例"])} for _, r in tiers_edit.iterrows()]
+        data["subsidies"] = [{"stage": by_name.get(r["阶段"], r["阶段"]), "share": float(r["比例"]),
+                              "max_count": int(r["最多家数"]), "amount": float(r["金额（万元）"])}
+                             for _, r in subsidies_edit.iterrows()]
+        try:
+            with session_scope() as session:
+                model_versions.update_draft(session, actor=actor, version_id=version.id, definition=data)
+            st.session_state[FLASH] = ("success", f"草稿 {version.version} 已保存。")
+            st.rerun()
+        except ServiceError as exc:
+            st.error(f"未保存：{exc}")
+
+    if editable:
+        st.subheader("影响预览")
+        st.caption("用最新年度的数据，分别按当前发布的模型和本草稿计算（不保存任何结果）。")
+        if st.button("预览影响", key="wb_preview"):
+            try:
+                with session_scope() as session, st.spinner("正在计算…"):
+                    st.session_state["wb_impact"] = (version.id, model_workbench.preview_impact(
+                        session, actor=actor, draft_id=version.id))
+            except ServiceError as exc:
+                st.error(str(exc))
+        impact = st.session_state.get("wb_impact")
+        if impact is not None and impact[0] == version.id:
+            p = impact[1]
+            for note in p.notes:
+                st.warning(note)
+            c1, c2, c3 = st.columns(3)
+            c1.metric("数据年度", f"{p.year} 年")
+            c2.metric("扶持资金（万元）", f"{p.subsidy_after:,.0f}", delta=f"{p.subsidy_after - p.subsidy_before:+,.0f}")
+            c3.metric("榜单进出", f"{len(p.list_changes)} 家次")
+            st.dataframe(p.spearman.drop(columns=["stage"]).rename(columns={
+                "stage_name": "阶段", "enterprises": "参与排名企业", "spearman": "排名相关系数（Spearman）"}),
+                hide_index=True, width="stretch")
+            st.dataframe(p.list_changes.rename(columns={"credit_code": "统一社会信用代码", "name": "企业",
+                                                        "stage_name": "阶段", "list": "榜单", "change": "变化"}),
+                         hide_index=True, width="stretch")
+            st.dataframe(p.movers.rename(columns={
+                "credit_code": "统一社会信用代码", "name": "企业", "stage_name": "阶段", "total_before": "原总分",
+                "total_after": "新总分", "delta": "变化", "rank_before": "原排名", "rank_after": "新排名",
+                "why": "主要原因"}), hide_index=True, width="stretch")
+        if st.button("发布此版本", type="primary", key="wb_publish"):
+            try:
+                with session_scope() as session:
+                    model_versions.publish_model_version(session, actor=actor, version_id=version.id)
+                st.session_state[FLASH] = ("success", f"版本 {version.version} 已发布：新的积分计算将使用该版本。")
+                st.rerun()
+            except ServiceError as exc:
+                st.error(str(exc))
+
+with tab_diff:
+    ids = list(labels)
+    if len(ids) < 2:
+        st.info("至少需要两个版本才能对比。")
+    else:
+        d1, d2 = st.columns(2)
+        a = d1.selectbox("原版本", ids, index=1, format_func=labels.get, key="wb_diff_a")
+        b = d2.selectbox("新版本", ids, index=0, format_func=labels.get, key="wb_diff_b")
+        with session_scope() as session:
+            diff = model_workbench.diff_versions(session, actor=actor, version_a=a, version_b=b)
+        if diff.empty:
+            st.success("两个版本完全相同。")
+        else:
+            st.dataframe(diff, hide_index=True, width="stretch")

@@ -1,0 +1,32 @@
+"""评价模型 (admin): versions listed, a draft created from the published version, preview and diff shown."""
+
+from __future__ import annotations
+
+from tests.app.conftest import actor_of, page_as, through_home
+
+
+def test_admin_creates_a_draft_previews_its_impact_and_diffs(fresh_db: str) -> None:
+    at = through_home("admin", "pages/admin/models.py")
+    assert not at.exception
+    assert at.title[0].value == "评价模型"
+    assert "已发布" in at.dataframe[0].value["状态"].tolist()
+    at.button(key="wb_new_draft").click().run()
+    assert not at.exception
+    assert any("已创建草稿" in s.value for s in at.success)
+    assert "草稿" in at.dataframe[0].value["状态"].tolist()
+    assert not at.info or all("不可修改" not in i.value for i in at.info)  # the draft is selected: editable
+    at.button(key="wb_preview").click().run()
+    assert not at.exception
+    frames = [d.value for d in at.dataframe]
+    assert any("排名相关系数（Spearman）" in f.columns for f in frames)
+    assert any("主要原因" in f.columns for f in frames)
+    assert "扶持资金（万元）" in [m.label for m in at.metric]
+    diff = next(f for f in frames if "字段" in f.columns)
+    assert diff["字段"].tolist() == ["meta.version"]  # an untouched draft differs from its parent only by label
+
+
+def test_officers_do_not_see_the_workbench(app_db: str) -> None:
+    at = page_as("pages/admin/models.py", actor_of("officer1")).run()
+    assert not at.exception
+    assert not at.title or at.title[0].value != "评价模型"  # the guard stops the page before its content
+    assert not at.dataframe

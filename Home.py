@@ -6,10 +6,12 @@ Run with ``streamlit run Home.py`` (``make run`` does everything).
 import streamlit as st
 
 from ui.auth import forced_change_pages, run_auth
+from ui.background import ensure_dynamic_worker
 from ui.guards import MUST_CHANGE_KEY
 from ui.navigation import pages_for
 
 st.set_page_config(page_title="企业创新积分", page_icon=":material/insights:", layout="wide")
+ensure_dynamic_worker()  # 动态积分: recomputes a year in the background after approvals and imports
 
 # Authentication decides the role; anonymous visitors see the public pages. Login and logout happen
 # here, before st.navigation, and nothing reruns right after them (the cookie must reach the browser).

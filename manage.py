@@ -625,6 +625,42 @@ def cmd_finalize(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _add_dynamic(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser("dynamic", help="动态积分：立即重算，或作为后台进程持续重算",
+                       description="审核通过或导入数据后，应用会在后台重算该年度的动态积分（不是积分批次，不产生榜单）。"
+                                   "本命令立即重算有新数据的年度（--year 指定则强制重算该年度）；"
+                                   "--watch 作为独立进程持续运行（多副本部署时各副本通过数据库租约协调）。")
+    p.add_argument("--year", type=_year, help="强制重算的年度")
+    p.add_argument("--watch", action="store_true", help="持续运行，每隔几秒检查一次")
+    return p
+
+
+@command("dynamic", _add_dynamic)
+def cmd_dynamic(args: argparse.Namespace) -> int:
+    import os
+    import socket
+    import time
+
+    from db.session import get_engine
+    from services import dynamic
+    from services.actor import Actor
+
+    owner = f"cli:{socket.gethostname()}:{os.getpid()}"
+    if args.year is not None:
+        with _session() as session:
+            state = dynamic.recompute_year(session, actor=Actor.system(), year=args.year, owner=owner)
+            note, count, seconds = state.note, state.enterprise_count, state.seconds
+        print(note or f"{args.year} 年度动态积分已重算：{count} 家企业，用时 {seconds:.1f} 秒")
+        return EXIT_OK
+    while True:
+        done = dynamic.refresh_due(get_engine(), owner=owner)
+        if done or not args.watch:
+            print("已重算动态积分：" + ("、".join(f"{y} 年度" for y in done) if done else "没有需要重算的年度"))
+        if not args.watch:
+            return EXIT_OK
+        time.sleep(dynamic.POLL_SECONDS)
+
+
 def _add_verify_run(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser("verify-run", help="重算核验：用存储的输入和模型重算并比对",
                        description="按批次保存的输入数据和模型版本重新计算，报告每个数字是否完全一致。")

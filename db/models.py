@@ -364,3 +364,50 @@ def _chain_audit_events(session: Session, _context: Any, _instances: Any) -> Non
             obj.at = utcnow()
         obj.prev_hash = prev
         obj.hash = prev = audit_chain.event_hash(obj.model_dump(), prev)
+
+class DynamicState(SQLModel, table=True):
+    """动态积分 bookkeeping of one year: changes seen, changes computed, the recompute lease.
+
+    ``change_seq`` grows with every approval or committed import of the year (in the same transaction);
+    ``computed_seq`` is the number the last recompute read before it read the data. The year is due when
+    the first is larger. ``lease_owner``/``lease_until``: the replica recomputing it now (services.dynamic).
+    """
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    change_seq: int = 0
+    computed_seq: int = 0
+    dirty_since: datetime | None = None  # first change not yet computed
+    computed_at: datetime | None = None
+    input_fingerprint: str | None = Field(default=None, max_length=64)
+    model_version_id: int | None = Field(default=None, foreign_key="modelversion.id")
+    enterprise_count: int = 0
+    seconds: float | None = None
+    note: str | None = None
+    lease_owner: str | None = Field(default=None, max_length=100)
+    lease_until: datetime | None = None
+
+
+class DynamicScore(SQLModel, table=True):
+    """One enterprise's 动态积分 of a year: the year recomputed from current values, between runs.
+
+    Deliberately not a ``ScoreRun``/``Score``: no rank, no list, no subsidy — nothing that picks "the
+    latest run" can see it. Only the enterprise's portrait reads it.
+    """
+
+    __table_args__ = (UniqueConstraint("year", "enterprise_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    year: int = Field(index=True)
+    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    model_version_id: int = Field(foreign_key="modelversion.id")
+    stage: str = Field(max_length=20)
+    technology: float | None = None  # None when the model has no such class (as in Score)
+    growth: float | None = None
+    core: float
+    bonus: float
+    deduction: float
+    total: float
+    veto: bool = False
+    missing_count: int = 0
+    breakdown: dict | None = _json()  # core.breakdown, as in Score
+    computed_at: datetime = Field(default_factory=utcnow)

@@ -42,6 +42,7 @@ from core.timefmt import display_time
 from db.models import SELF_REPORT_SOURCE, Enterprise, ImportBatch, IndicatorValue, utcnow
 from services import audit
 from services.actor import Actor, require_staff
+from services.dynamic import mark_changed
 from services.errors import Conflict, NotFound, ValidationFailed
 from services.model_versions import current_model
 
@@ -786,6 +787,7 @@ def commit_import(session: Session, *, actor: Actor, data: bytes, batch_id: int 
                             "name_mismatches_accepted": len(c.mismatches)},
                      reason="; ".join(r for r in ("确认重复导入" if dup is not None else "",
                                                   "确认名称不一致" if len(c.mismatches) else "") if r) or None)
+        mark_changed(session, year=year)  # 动态积分 of the year is recomputed in the background
         session.flush()
     session.expire(batch)
     timings["write"] = time.perf_counter() - t0
@@ -883,6 +885,7 @@ def undo_batch(session: Session, *, actor: Actor, batch_id: int, reason: str | N
                      after={"status": "reverted", "reverted": len(own_current_ids), "restored": len(restore_ids),
                             "left_alone": left.head(100)[["credit_code", "code", "replaced_by"]].to_dict("records")},
                      reason=reason)
+        mark_changed(session, year=year)  # the restored values count in 动态积分 too
         session.flush()
     session.expire(batch)
     return UndoReport(batch_id=batch_id, reverted=len(own_current_ids), restored=len(restore_ids),

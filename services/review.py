@@ -37,6 +37,7 @@ from db.models import (
 )
 from services import audit
 from services.actor import Actor, require_enterprise_access, require_staff
+from services.dynamic import mark_changed
 from services.errors import Conflict, NotFound, ValidationFailed
 from services.imports import _model, replace_values
 
@@ -302,6 +303,7 @@ def approve(session: Session, *, actor: Actor, submission_id: int, expected_vers
                                  extra={"reason": None})
     rows = _value_rows(sub.items or {}, sub.enterprise_id)
     written = replace_values(session, year=sub.year, rows=rows, submission_id=sub.id, created_by=actor.username)
+    mark_changed(session, year=sub.year)  # 动态积分 of the year is recomputed in the background
     audit.record(session, actor=actor, action="submission.approve", entity="Submission", entity_id=sub.id,
                  before={"state": before, "version": expected_version},
                  after={"state": after, "version": sub.version, "values_written": written,

@@ -220,18 +220,36 @@ def _resolve_version(session: Session, model_version_id: int | None) -> int:
     return model_version_id if model_version_id is not None else ensure_default_model(session).id
 
 
-def compute_run(
+@dataclass
+class ScoredYear:
+    """A year scored from its current values: what a run stores, and what 动态积分 stores."""
+
+    model_version_id: int
+    model: ScoringModel
+    inputs: pd.DataFrame  # the value contract the engine read
+    scored: pd.DataFrame  # core.engine.score's result, same row order
+    enterprise_ids: np.ndarray
+    fingerprint: str
+    tokens: dict[str, list[str]] = field(repr=False)
+    sources: pd.DataFrame = field(repr=False)
+
+    @property
+    def breakdowns(self) -> list[str]:
+        """The stored breakdown of every row (core.breakdown)."""
+        return _breakdowns(self.model, self.tokens, self.scored, self.sources)
+
+
+def score_year(
     session: Session,
     *,
-    actor: Actor,
     year: int,
     model_version_id: int | None = None,
     progress: Progress | None = None,
-) -> ScoreRun:
-    """Score every enterprise with values in ``year``; stores a draft ScoreRun with its Score rows."""
-    require_staff(actor)
+    timings: dict[str, float] | None = None,
+) -> ScoredYear:
+    """Read ``year``'s current values, derive, score (nothing written); ValidationFailed when empty."""
     report = progress or (lambda fraction, message: None)
-    timings: dict[str, float] = {}
+    timings = timings if timings is not None else {}
     clock = time.perf_counter()
 
     version_id = _resolve_version(session, model_version_id)
@@ -245,21 +263,42 @@ def compute_run(
     report(0.5, "计算积分与排名")
     scored = score(model, inputs)
     timings["score"], clock = time.perf_counter() - clock, time.perf_counter()
-
-    report(0.7, "保存结果")
     tokens = {column: _tokens(inputs[column]) for column in columns}
+    return ScoredYear(
+        model_version_id=version_id, model=model, inputs=inputs, scored=scored,
+        enterprise_ids=current.values["enterprise_id"].to_numpy(),
+        fingerprint=_fingerprint(version_id, inputs, columns, tokens), tokens=tokens, sources=sources,
+    )
+
+
+def compute_run(
+    session: Session,
+    *,
+    actor: Actor,
+    year: int,
+    model_version_id: int | None = None,
+    progress: Progress | None = None,
+) -> ScoreRun:
+    """Score every enterprise with values in ``year``; stores a draft ScoreRun with its Score rows."""
+    require_staff(actor)
+    report = progress or (lambda fraction, message: None)
+    timings: dict[str, float] = {}
+    year_scores = score_year(session, year=year, model_version_id=model_version_id, progress=progress,
+                             timings=timings)
+    clock = time.perf_counter()
+    report(0.7, "保存结果")
+    version_id, scored, inputs = year_scores.model_version_id, year_scores.scored, year_scores.inputs
     run = ScoreRun(
         year=year,
         model_version_id=version_id,
-        input_fingerprint=_fingerprint(version_id, inputs, columns, tokens),
+        input_fingerprint=year_scores.fingerprint,
         state="draft",
         enterprise_count=len(inputs),
         created_by=actor.username,
     )
     session.add(run)
     session.flush()
-    breakdowns = _breakdowns(model, tokens, scored, sources)
-    rows = _score_rows(model, run.id, current.values["enterprise_id"].to_numpy(), scored, breakdowns)
+    rows = _score_rows(year_scores.model, run.id, year_scores.enterprise_ids, scored, year_scores.breakdowns)
     insert_rows(session, Score.__table__, rows)
     record(session, actor=actor, action="run.compute", entity="ScoreRun", entity_id=run.id,
            after={"year": year, "model_version_id": version_id, "state": "draft",
@@ -486,6 +525,6 @@ def assert_not_final(session: Session, *, run_id: int) -> None:
 
 
 __all__ = [
-    "LAST_TIMINGS", "VerifyReport", "assert_not_final", "compute_run", "finalize_run", "latest_run",
-    "publish_run", "run_summary", "scores_frame", "supersede_run", "verify_run",
+    "LAST_TIMINGS", "ScoredYear", "VerifyReport", "assert_not_final", "compute_run", "finalize_run", "latest_run",
+    "publish_run", "run_summary", "score_year", "scores_frame", "supersede_run", "verify_run",
 ]  # fmt: skip

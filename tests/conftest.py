@@ -22,6 +22,9 @@ from db.schema import init_db
 from db.session import make_engine
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+# No 动态积分 background thread in the test process (AppTest runs Home.py here, on databases that come
+# and go); tests call services.dynamic.refresh_due themselves. The e2e server turns it back on.
+os.environ.setdefault("DYNAMIC_WORKER", "0")
 
 # Tests sign cookies with a key of their own (never a committed one, never the developer's data/cookie_key).
 os.environ.setdefault("COOKIE_KEY", secrets.token_urlsafe(48))

@@ -16,6 +16,7 @@ import streamlit as st
 
 from db.session import session_scope
 from services.actor import Actor
+from services.dynamic import DynamicView
 from services.portrait import Portrait, simulate_changes
 from ui import formats
 from ui.charts import points_bar, radar
@@ -163,3 +164,27 @@ def render_what_if(p: Portrait, *, actor: Actor, base_row: dict[str, Any]) -> No
             st.metric("榜单（估算）", formats.tier_label(result.tier, model))
             if not changes:
                 st.caption("未修改任何数值。")
+
+
+def render_dynamic(p: Portrait, dynamic: DynamicView | None) -> None:
+    """年度积分 (the published run) beside 动态积分 (recomputed from today's data), and what moved it."""
+    annual_label = f"年度积分（{p.year} 年度 · {formats.run_state(p.run_state)}）"
+    left, right = st.columns(2)
+    left.metric(annual_label, formats.points(p.total), help="已发布（公示或定稿）的积分结果：榜单、扶持均以此为准")
+    if dynamic is None:
+        right.metric("动态积分", formats.points(p.total), help="根据最新数据实时更新的积分，仅供参考，不进入榜单与扶持")
+        right.caption("发布以来本年度数据没有变化，动态积分与年度积分相同。")
+        return
+    right.metric(f"动态积分（截至 {formats.day(dynamic.computed_at)}）", formats.points(dynamic.total),
+                 delta=formats.signed(dynamic.total - p.total) + " 较年度积分",
+                 help="根据审核通过的填报和新导入的部门数据重新计算的本年度积分，仅供参考，不进入榜单与扶持")
+    if dynamic.pending_since is not None:
+        right.caption(f"{formats.day(dynamic.pending_since)} 起有新数据，动态积分稍后更新。")
+    if dynamic.stage != p.stage:
+        right.caption(f"按最新数据，发展阶段为{dynamic.stage_name}（年度积分为{p.stage_name}）。")
+    if dynamic.changes.empty:
+        st.caption("动态积分与年度积分所用数据相同；差异来自同阶段其他企业的数据变化（百分位类指标）。")
+        return
+    st.caption("以下数据变化带动了动态积分（与年度积分所用数据相比）：")
+    st.dataframe(dynamic.changes, hide_index=True, width="stretch",
+                 column_config={"分值变化": st.column_config.NumberColumn("分值变化", format="%+.2f")})

@@ -5,10 +5,11 @@ import time
 import streamlit as st
 
 from db.session import session_scope
+from services.dynamic import dynamic_view
 from services.errors import ServiceError
 from services.portrait import get_portrait, simulation_base
 from ui.guards import require_role
-from ui.portrait import render_portrait, render_what_if
+from ui.portrait import render_dynamic, render_portrait, render_what_if
 
 actor = require_role("enterprise")
 CACHE_KEY = "_portrait_cache"
@@ -35,5 +36,8 @@ except ServiceError as exc:
     st.stop()
 
 st.title("我的积分")
+with session_scope() as session:  # not cached with the portrait: a recompute shows on the next rerun
+    dynamic = dynamic_view(session, actor=actor, portrait=p)
+render_dynamic(p, dynamic)
 render_portrait(p, viewer="enterprise")
 render_what_if(p, actor=actor, base_row=base_row)

@@ -154,3 +154,44 @@ def test_self_report_flow_in_the_page(fresh_db: str) -> None:
     next(b for b in at.button if b.label == "提交审核").click()
     at.run()
     assert "缺少证明材料" in _texts(at)
+
+
+def test_portrait_shows_annual_and_dynamic_score_after_an_approval(fresh_db: str) -> None:
+    """The self-report flow's end: after the officer approves, the enterprise's next visit shows 动态积分
+    with the approved value, while 年度积分 stays the published run's."""
+    from sqlalchemy import select, update
+
+    from core import explain
+    from db.models import Score, Submission
+    from db.queries import latest_run
+    from db.session import get_engine
+    from services import dynamic, review
+    from services.portrait import get_portrait
+    from ui import formats
+
+    ent2 = actor_of("ent2")
+    with session_scope() as session:
+        published = latest_run(session)
+        annual_total = session.execute(select(Score.total).where(
+            Score.run_id == published.id, Score.enterprise_id == ent2.enterprise_id)).scalar_one()
+        sub = session.execute(select(Submission).where(Submission.enterprise_id == ent2.enterprise_id,
+                                                       Submission.year == published.year)).scalars().one()
+        portrait = get_portrait(session, actor=ent2, enterprise_id=ent2.enterprise_id)
+        before = explain._num(next(s.value for s in portrait.states if s.code == "T04")) or 0
+        approved = float(before) * 2 + 50
+        session.execute(update(Submission).where(Submission.id == sub.id)
+                        .values(items={**(sub.items or {}), "T04": approved}))
+        session.flush()
+        review.approve(session, actor=actor_of("officer1"), submission_id=sub.id, expected_version=sub.version)
+    assert dynamic.refresh_due(get_engine(), owner="apptest", min_interval=0) == [published.year]
+
+    at = through_home("ent2", "pages/enterprise/portrait.py")
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    annual = next(v for k, v in metrics.items() if k.startswith(f"年度积分（{published.year} 年度"))
+    assert annual == formats.points(annual_total)
+    live_label = next(k for k in metrics if k.startswith("动态积分（截至"))
+    assert float(metrics[live_label].replace(",", "")) > annual_total
+    changes = next(df.value for df in at.dataframe if "分值变化" in df.value.columns)
+    row = changes[changes["指标"] == "研发人员数"]
+    assert row["现在"].iloc[0] == explain.fmt_value(approved, "人")

@@ -81,6 +81,10 @@ def app_server(e2e_database_url: str, browser, tmp_path_factory: pytest.TempPath
         "DATABASE_URL": e2e_database_url,
         "COOKIE_KEY": "e2e-only-cookie-key-3f9a1c7e5b2d4a6f8e0c1b3d5f7a9c2e",
         "APP_ENV": "test",
+        # The 动态积分 worker runs in the server as in production, on a short interval.
+        "DYNAMIC_WORKER": "1",
+        "DYNAMIC_MIN_INTERVAL": "2",
+        "DYNAMIC_POLL_SECONDS": "1",
     }
     log_path = tmp_path_factory.mktemp("e2e-log") / "streamlit.log"
     port = _free_port()

@@ -159,3 +159,12 @@ def test_score_file_errors(tmp_path: Path) -> None:
     failed(run("score-file", str(_write_csv(nonnum, tmp_path / "nn.csv")), "--year", "2025", "--out", out),
            "第 8 行 T01 列", "abc")
     assert not Path(out).exists()
+
+
+def test_dynamic_recomputes_due_years_and_a_named_year(tmp_path: Path) -> None:
+    db = tmp_path / "dyn.db"
+    ok(run("init-db", db=db))
+    ok(run("seed-demo", "--enterprises", "30", db=db))
+    assert "没有需要重算的年度" in ok(run("dynamic", db=db)).stdout
+    assert "2025 年度动态积分已重算：30 家企业" in ok(run("dynamic", "--year", "2025", db=db)).stdout
+    assert "尚无部门导入数据" in ok(run("dynamic", "--year", "2031", db=db)).stdout

@@ -136,3 +136,31 @@ def test_another_enterprise_cannot_read_it(seeded: Session) -> None:
     other = Actor(username="x", role="enterprise", enterprise_id=actor.enterprise_id + 1)
     with pytest.raises(PermissionDenied):
         dynamic.dynamic_view(session, actor=other, portrait=portrait)
+
+
+def test_committed_and_undone_imports_mark_the_year_a_refused_one_does_not(session: Session) -> None:
+    from sqlalchemy import insert
+
+    from db.models import Enterprise
+    from services import imports
+    from services.errors import ValidationFailed
+    from tests.integration.test_imports import CODES, HEAD, rows, to_xlsx
+    from tests.integration.test_imports import YEAR as IMPORT_YEAR
+
+    session.execute(insert(Enterprise), [{"credit_code": c, "name": f"测试企业{i}"} for i, c in enumerate(CODES)])
+    session.commit()
+    bad = rows()
+    bad[1][3] = "一百万"
+    with pytest.raises(ValidationFailed):
+        imports.commit_import(session, actor=OFFICER, department="税务", year=IMPORT_YEAR, file_name="税务.xlsx",
+                              data=to_xlsx(HEAD, bad))
+    session.rollback()
+    assert session.get(DynamicState, IMPORT_YEAR) is None
+    report = imports.commit_import(session, actor=OFFICER, department="税务", year=IMPORT_YEAR,
+                                   file_name="税务.xlsx", data=to_xlsx(HEAD, rows()))
+    session.commit()
+    assert session.get(DynamicState, IMPORT_YEAR).change_seq == 1
+    imports.undo_batch(session, actor=OFFICER, batch_id=report.batch_id, reason="测试撤销")
+    session.commit()
+    session.expire_all()
+    assert session.get(DynamicState, IMPORT_YEAR).change_seq == 2

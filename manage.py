@@ -464,6 +464,7 @@ def _add_import(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="列表类指标工作表：replace 替换企业原有列表，add 追加到原有列表（文件含列表工作表时必选）")
     p.add_argument("--accept-name-mismatch", action="store_true",
                    help="企业名称与信用代码不是同一家企业的行，确认按信用代码导入")
+    p.add_argument("--sheet", metavar="NAME", help="要导入的工作表名称（文件中有多个数据工作表时必须指定）")
     return p
 
 
@@ -486,6 +487,8 @@ def _column_map(pairs: list[str]) -> dict[str, str]:
 
 def _print_dry_run(report) -> None:
     print(f"试导入批次 #{report.batch_id}：{report.summary()}")
+    if report.sheet_note:
+        print(report.sheet_note)
     for note in report.notes:
         print(f"  · {note}")
     if report.skipped:
@@ -516,10 +519,14 @@ def cmd_import(args: argparse.Namespace) -> int:
     data = args.file.read_bytes()
     actor = Actor.system()
     options = {"column_map": _column_map(args.map) or None, "ignore": args.ignore or None,
-               "list_mode": args.list_mode}
-    with _session() as session:
-        report = imports.dry_run_import(session, actor=actor, department=args.department, year=args.year,
-                                        file_name=args.file.name, data=data, **options)
+               "list_mode": args.list_mode, "sheet": args.sheet}
+    try:
+        with _session() as session:
+            report = imports.dry_run_import(session, actor=actor, department=args.department, year=args.year,
+                                            file_name=args.file.name, data=data, **options)
+    except imports.SheetChoiceRequired as exc:
+        raise CommandError(f"{exc}：请用 --sheet 指定，例如 --sheet {exc.sheets[0]}") from None
+    options["sheet"] = report.sheet  # the commit reads the sheet the dry run read
     if args.report:
         args.report.write_bytes(write_csv(report_frame(report.errors + report.flags)))
     if args.diff:

@@ -28,7 +28,7 @@ import pandas as pd
 from core import credit_code as cc
 from core.engine import stage_index
 from core.scoring_model import FlagRule, ItemsRule, ScoringModel, TierRule
-from core.spreadsheet import ROW_COLUMN, header_key, parse_number_series
+from core.spreadsheet import ROW_COLUMN, excel_error_report, header_key, parse_number_series
 
 # The default model's departments (kept for callers without a model); a model's own: departments(model).
 DEPARTMENTS: tuple[str, ...] = ("税务", "经信", "科技", "金融", "市监", "人社")
@@ -788,6 +788,13 @@ def validate(
         value_text = np.full(n, None, dtype=object)
         problem = np.full(n, None, dtype=object)
         fix: Any = col.hint()
+        # An Excel error (#DIV/0!, #N/A … a failed formula) is an error here, never "left empty".
+        errors_at, error_problem, error_fix = excel_error_report(raw)
+        if errors_at.any():
+            idx = np.flatnonzero(errors_at)
+            parts.append(_report(rows.iloc[idx], header, raw.iloc[idx], error_problem[idx], error_fix))
+            bad_row |= errors_at
+            present = present & ~errors_at
         if col.kind in ("number", "share"):
             value_num, problem, fix = parse_amounts(raw, col, mapping.factors.get(header, Decimal(1)))
             if not col.allow_negative:

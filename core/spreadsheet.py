@@ -41,10 +41,20 @@ import csv
 import datetime as dt
 import io
 import math
+import os
+import pickle
 import re
+import select
+import struct
+import subprocess
+import sys
+import threading
+import time
 import unicodedata
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
 
@@ -54,6 +64,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import python_calamine
 import xlsxwriter
+
+from core import xlsx_parts
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 ROW_COLUMN = "__row__"
@@ -109,6 +121,8 @@ def detect_format(data: bytes, filename: str = "") -> Format:
             raise SpreadsheetError(f"{name}是 ODS（WPS/LibreOffice）格式，{_SAVE_AS}")
         raise SpreadsheetError(f"{name}是 zip 压缩包，不是 Excel 文件；请解压后上传其中的表格")
     if data.startswith(_OLE2):
+        if _ENCRYPTED_STREAM in data:  # an encrypted xlsx is an OLE2 container with this stream
+            raise SpreadsheetError(encrypted_message(name))
         return "xls"
     for signature, kind in _BINARY_SIGNATURES:
         if data.startswith(signature):
@@ -221,8 +235,169 @@ def _grid_to_frame(rows: list[list[Any]]) -> pd.DataFrame:
     return pd.DataFrame({j: _column_text(col) for j, col in enumerate(zip(*rows, strict=True))})
 
 
-def _sheet_index(wb: python_calamine.CalamineWorkbook, sheet: int | str) -> int:
-    names = wb.sheet_names
+_ENCRYPTED = (
+    "已加密（设置了打开密码），系统无法读取。请去掉密码后重新上传：在 Excel 中打开文件，点击"
+    "“文件 → 信息 → 保护工作簿 → 用密码进行加密”，清空密码框并确定，然后保存；"
+    "WPS 中点击“文件 → 文档加密 → 密码加密”，清空打开密码后保存"
+)
+_ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
+
+
+def encrypted_message(name: str = "文件") -> str:
+    """The one Chinese message for a password-protected workbook (how to save it without one)."""
+    return f"{name}{_ENCRYPTED}"
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """What reading one upload may cost.
+
+    Declared sizes (zip directory, ``<dimension>``) are checked before any cell is read; the sizes a
+    file hides or lies about are caught by the child process's memory (address-space) and time limits,
+    which turn into a refusal instead of taking the server down. ``isolated=False`` reads in-process
+    (only for the child itself and for trusted, generated files).
+    """
+
+    max_bytes: int = DEFAULT_MAX_BYTES
+    max_rows: int = 1_048_576  # Excel's own limit
+    max_columns: int = 2_000
+    max_cells: int = 10_000_000  # counted from A1: 285,000 rows × 35 columns, 100,000 × 100
+    max_cell_chars: int = 32_767  # Excel's limit for one cell
+    max_unpacked: int = 1 << 30  # all parts of an xlsx, inflated
+    max_ratio: float = 100.0  # inflate ratio of one part (real sheets: 5–30)
+    ratio_floor: int = 16 << 20  # parts smaller than this may compress as well as they like
+    memory: int = 3 << 30  # address space the child may add to what it starts with
+    seconds: float = 90.0
+    isolated: bool = True
+
+
+DEFAULT_LIMITS = ReadLimits()
+HEADER_SCAN = 10  # rows searched for a header (find_header_row's default)
+HEADER_QUALIFIES = 2.0  # header score from which a sheet counts as "holds the data"
+
+
+@dataclass(frozen=True)
+class SheetInfo:
+    name: str
+    visible: bool
+    has_header: bool = False
+
+
+@dataclass
+class ReadResult:
+    """The raw sheet (see the module docstring) and where it came from."""
+
+    frame: pd.DataFrame
+    sheet: str | None = None  # the sheet read; None for csv
+    reason: str = ""  # why this sheet, in Chinese
+    sheets: list[SheetInfo] = field(default_factory=list)
+    percent_cells: int = 0  # numeric cells in a percent format, read as "38.1%"
+    error_cells: int = 0  # Excel error cells, read as their literal ("#DIV/0!")
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def hidden_sheets(self) -> list[str]:
+        return [s.name for s in self.sheets if not s.visible]
+
+    @property
+    def other_data_sheets(self) -> list[str]:
+        """Other visible sheets that also have a recognisable header (not read)."""
+        return [s.name for s in self.sheets if s.visible and s.has_header and s.name != self.sheet]
+
+    def describe(self) -> str:
+        """One Chinese line for the dry run: which sheet was read and what was skipped."""
+        if self.sheet is None:
+            return ""
+        parts = [f"读取的工作表：“{self.sheet}”" + (f"（{self.reason}）" if self.reason else "")]
+        if self.hidden_sheets:
+            parts.append("已跳过隐藏的工作表 " + "、".join(f"“{n}”" for n in self.hidden_sheets))
+        if self.other_data_sheets:
+            parts.append("另有工作表 " + "、".join(f"“{n}”" for n in self.other_data_sheets) + " 也含表头，未读取")
+        return "；".join(parts)
+
+
+class SheetChoiceNeeded(SpreadsheetError):
+    """Several visible sheets hold data and none is the active one: the uploader must choose."""
+
+    def __init__(self, message: str, candidates: list[str]) -> None:
+        super().__init__(message)
+        self.candidates = candidates
+
+
+def _display_name(filename: str) -> str:
+    return f"“{filename}”" if filename else "文件"
+
+
+def _extent_message(name: str, where: str, rows: int, cols: int, limits: ReadLimits, ref: str = "") -> str:
+    span = f"声明的已用范围为 {ref}（{rows:,} 行 × {cols:,} 列）" if ref else f"的已用范围为 {rows:,} 行 × {cols:,} 列"
+    return (
+        f"{name}{where}{span}，超出可导入的上限（{limits.max_columns:,} 列、{limits.max_cells:,} 个单元格），"
+        "已拒绝读取。通常是远处的单元格被误填内容或设置了格式：请在 Excel 中按 Ctrl+End 找到最后一个单元格，"
+        "删除多余的行和列后保存（或只把数据区域复制到新工作簿）；数据确实这么多时请拆分后分批导入"
+    )
+
+
+def _check_extent(name: str, where: str, rows: int, cols: int, limits: ReadLimits, ref: str = "") -> None:
+    if cols > limits.max_columns or rows > limits.max_rows or rows * cols > limits.max_cells:
+        raise SpreadsheetError(_extent_message(name, where, rows, cols, limits, ref))
+
+
+def _check_cell_chars(frame: pd.DataFrame, name: str, limits: ReadLimits) -> None:
+    for j in range(frame.shape[1]):
+        lengths = pc.utf8_length(pa.array(frame.iloc[:, j].array))
+        longest = pc.max(lengths).as_py()
+        if longest is not None and longest > limits.max_cell_chars:
+            i = int(np.nanargmax(lengths.to_numpy(zero_copy_only=False).astype(float)))
+            raise SpreadsheetError(
+                f"{name}第 {i + 1} 行 {_column_letter(j)} 列的单元格有 {longest:,} 个字符，超过 Excel 单元格的上限"
+                f"（{limits.max_cell_chars:,} 个字符），不像正常的表格内容；请检查该单元格"
+            )
+
+
+def _percent_text(text: str) -> str | None:
+    """``"0.381"`` → ``"38.1%"`` exactly (decimal arithmetic on the text Excel shows: no float noise)."""
+    try:
+        d = Decimal(text) * 100
+    except (InvalidOperation, ValueError, TypeError):
+        return None
+    if not d.is_finite():
+        return None
+    out = format(d, "f")
+    if "." in out:
+        out = out.rstrip("0").rstrip(".")
+    return ("0" if out in ("-0", "") else out) + "%"
+
+
+def _apply_cell_scan(frame: pd.DataFrame, scan: xlsx_parts.CellScan) -> tuple[int, int]:
+    """Write percent cells as ``"38.1%"`` and error cells as their literal; per column, in one pass."""
+    changes: dict[int, dict[int, str]] = {}
+    nrows, ncols = frame.shape
+    for r, c in scan.percent:
+        if r < nrows and c < ncols:
+            changes.setdefault(c, {})[r] = ""
+    for r, c, _ in scan.errors:
+        if r < nrows and c < ncols and c in changes:
+            changes[c].pop(r, None)  # an error cell is never also a percent cell
+    percent = errors = 0
+    error_at = {(r, c): lit for r, c, lit in scan.errors if r < nrows and c < ncols}
+    for r, c in error_at:
+        changes.setdefault(c, {})[r] = ""
+    for c, cells in changes.items():
+        values = frame.iloc[:, c].to_numpy(dtype=object, na_value=None).copy()
+        for r in cells:
+            if (r, c) in error_at:
+                values[r] = error_at[(r, c)]
+                errors += 1
+            elif values[r] is not None:
+                text = _percent_text(values[r])
+                if text is not None:
+                    values[r] = text
+                    percent += 1
+        frame.isetitem(c, pd.Series(values, dtype="str"))
+    return percent, errors
+
+
+def _sheet_index(names: list[str], sheet: int | str) -> int:
     if isinstance(sheet, str):
         if sheet not in names:
             raise SpreadsheetError(f"找不到工作表“{sheet}”（现有：{'、'.join(names)}）")
@@ -232,32 +407,149 @@ def _sheet_index(wb: python_calamine.CalamineWorkbook, sheet: int | str) -> int:
     return sheet
 
 
+def _open_workbook(data: bytes, name: str) -> python_calamine.CalamineWorkbook:
+    try:
+        return python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except python_calamine.PasswordError:
+        raise SpreadsheetError(encrypted_message(name)) from None
+    except Exception:  # calamine raises several exception types for broken files; their text is English
+        raise SpreadsheetError(f"无法打开{name}：文件已损坏或不是有效的 Excel 文件；{_SAVE_AS}") from None
+
+
 def list_sheets(data: bytes) -> list[str]:
-    """Sheet names of an xlsx/xls file (``[]`` for csv)."""
-    if detect_format(data) == "csv":
+    """Sheet names of an xlsx/xls file (``[]`` for csv), hidden ones included."""
+    kind = detect_format(data)
+    if kind == "csv":
         return []
-    try:
-        return list(python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)).sheet_names)
-    except Exception as exc:  # calamine raises several exception types for broken files
-        raise SpreadsheetError(f"无法打开 Excel 文件：文件可能已损坏或加密（{exc}）") from None
+    if kind == "xlsx":
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            parts = xlsx_parts.workbook_parts(zf)
+        if parts.sheets:
+            return [s.name for s in parts.sheets]
+    return list(_open_workbook(data, "文件").sheet_names)
 
 
-def _read_excel(data: bytes, name: str, sheet: int | str) -> pd.DataFrame:
+def _read_workbook(data: bytes, name: str, kind: Format, expected: Sequence[str] | None,
+                   sheet: int | str | None, limits: ReadLimits) -> ReadResult:
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    zf: zipfile.ZipFile | None = None
+    parts = xlsx_parts.WorkbookParts()
+    if kind == "xlsx":
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        try:
+            xlsx_parts.check_zip(zf, max_unpacked=limits.max_unpacked, max_ratio=limits.max_ratio,
+                                 ratio_floor=limits.ratio_floor)
+            parts = xlsx_parts.workbook_parts(zf)
+        except xlsx_parts.PartsError as exc:
+            raise SpreadsheetError(f"{name}{exc}；{_SAVE_AS}") from None
+        except (zipfile.BadZipFile, OSError, EOFError, RuntimeError):
+            raise SpreadsheetError(f"{name}看似 Excel（zip）文件，但已损坏，无法打开") from None
+    wb = _open_workbook(data, name)
+    metas = wb.sheets_metadata
+    names = [m.name for m in metas]
+    visible = [m.visible == python_calamine.SheetVisibleEnum.Visible
+               and m.typ == python_calamine.SheetTypeEnum.WorkSheet for m in metas]
+    path_of = {p.name: p.path for p in parts.sheets}
+    active_name = parts.sheets[parts.active].name if 0 <= parts.active < len(parts.sheets) else None
+
+    def load(i: int) -> python_calamine.CalamineSheet:
+        where = f"的工作表“{names[i]}”"
+        path = path_of.get(names[i])
+        if zf is not None and path:
+            declared = xlsx_parts.declared_extent(zf, path)
+            if declared:
+                _check_extent(name, where, declared[1], declared[2], limits, ref=declared[0])
+        try:
+            sh = wb.get_sheet_by_index(i)
+        except Exception:
+            raise SpreadsheetError(f"无法读取{name}{where}：内容已损坏；{_SAVE_AS}") from None
+        end = sh.end
+        if end is not None:  # to_python(skip_empty_area=False) materialises from A1
+            _check_extent(name, where, end[0] + 1, end[1] + 1, limits)
+        return sh
+
+    has_header = [False] * len(names)
+    loaded: dict[int, python_calamine.CalamineSheet] = {}
+    if sheet is not None:
+        index = _sheet_index(names, sheet)
+        if not visible[index]:
+            raise SpreadsheetError(
+                f"工作表“{names[index]}”是隐藏的工作表，不会读取；如确需导入，请在 Excel 中右键工作表标签选择"
+                "“取消隐藏”，保存后再上传")
+        reason = "指定的工作表"
+    else:
+        shown = [i for i in range(len(names)) if visible[i]]
+        if not shown:
+            raise SpreadsheetError(f"{name}中没有可见的工作表（隐藏的工作表不会读取）")
+        index, reason = shown[0], ("唯一的可见工作表" if len(shown) == 1 else "第一个可见工作表")
+        if expected is not None and len(shown) > 1:
+            scores: dict[int, float] = {}
+            for i in shown:
+                sh = load(i)
+                head = _grid_to_frame(sh.to_python(skip_empty_area=False, nrows=HEADER_SCAN))
+                scores[i] = header_match(head, expected)[1] if not head.empty else 0.0
+                has_header[i] = scores[i] >= HEADER_QUALIFIES
+                if has_header[i]:
+                    loaded[i] = sh
+            qualifying = [i for i in shown if has_header[i]]
+            if len(qualifying) == 1:
+                index, reason = qualifying[0], "唯一含表头的可见工作表"
+            elif not qualifying:
+                index = max(shown, key=lambda i: (scores[i], -i))
+                reason = "未找到含完整表头的工作表，读取最接近的一个"
+            elif active_name in [names[i] for i in qualifying]:
+                index, reason = names.index(active_name), "多个工作表含表头，读取当前活动工作表"
+            else:
+                listed = "、".join(f"“{names[i]}”" for i in qualifying)
+                raise SheetChoiceNeeded(f"{name}中有多个工作表都含表头：{listed}；请选择要导入的工作表",
+                                        [names[i] for i in qualifying])
+    timings["choose"] = time.perf_counter() - t0
+
+    # Error cells and percent formats are not in calamine's output: stream the sheet XML meanwhile
+    # (zlib releases the GIL, so the scan overlaps the cell conversion below).
+    scan_box: list[Any] = []
+    scanner: threading.Thread | None = None
+    path = path_of.get(names[index])
+    if zf is not None and path:
+        def run_scan() -> None:
+            try:
+                scan_box.append(xlsx_parts.scan_cells(zf, path, parts.percent_styles))
+            except Exception as exc:  # a broken part: reported below
+                scan_box.append(exc)
+
+        scanner = threading.Thread(target=run_scan, name="xlsx-cell-scan", daemon=True)
+        scanner.start()
+    t1 = time.perf_counter()
+    chosen = loaded.pop(index, None) or load(index)
+    loaded.clear()
     try:
-        wb = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except Exception as exc:  # calamine raises several exception types for broken files
-        raise SpreadsheetError(f"无法打开{name}：文件可能已损坏或加密（{exc}）") from None
-    index = _sheet_index(wb, sheet)
-    try:
-        ws = wb.get_sheet_by_index(index)
-        # skip_empty_area=False keeps leading empty rows/columns: row i is then Excel row i + 1.
-        rows = ws.to_python(skip_empty_area=False)
-    except Exception as exc:
-        raise SpreadsheetError(f"无法读取{name}的工作表“{wb.sheet_names[index]}”（{exc}）") from None
+        rows = chosen.to_python(skip_empty_area=False)
+    except Exception:
+        raise SpreadsheetError(f"无法读取{name}的工作表“{names[index]}”：内容已损坏；{_SAVE_AS}") from None
+    del chosen
     frame = _grid_to_frame(rows)
+    del rows
+    timings["cells"] = time.perf_counter() - t1
     if frame.empty or frame.isna().all().all():
-        raise SpreadsheetError(f"{name}的工作表“{wb.sheet_names[index]}”中没有任何数据")
-    return frame
+        raise SpreadsheetError(f"{name}的工作表“{names[index]}”中没有任何数据")
+    _check_cell_chars(frame, name, limits)
+    percent = errors = 0
+    if scanner is not None:
+        t2 = time.perf_counter()
+        scanner.join()
+        scan = scan_box[0] if scan_box else None
+        if not isinstance(scan, xlsx_parts.CellScan):
+            raise SpreadsheetError(f"无法读取{name}的工作表“{names[index]}”：内容已损坏；{_SAVE_AS}")
+        if scan.unplaced:
+            raise SpreadsheetError(
+                f"{name}的工作表“{names[index]}”中有 {scan.unplaced} 个错误值或百分比单元格无法定位（文件缺少单元格地址），"
+                f"为避免读错已拒绝；{_SAVE_AS}")
+        percent, errors = _apply_cell_scan(frame, scan)
+        timings["scan_wait"] = time.perf_counter() - t2
+    infos = [SheetInfo(n, visible[i], has_header[i]) for i, n in enumerate(names)]
+    return ReadResult(frame=frame, sheet=names[index], reason=reason, sheets=infos, percent_cells=percent,
+                      error_cells=errors, timings=timings)
 
 
 def _decode_text(data: bytes, name: str) -> str:
@@ -291,35 +583,244 @@ def _sniff_delimiter(text: str) -> str:
     return best
 
 
-def _read_csv(data: bytes, name: str) -> pd.DataFrame:
+def _read_csv(data: bytes, name: str, limits: ReadLimits = DEFAULT_LIMITS) -> pd.DataFrame:
     text = _decode_text(data, name)
     if not text.strip().strip(",;\t"):
         raise SpreadsheetError(f"{name}中没有任何数据")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text))
+    rows: list[list[str]] = []
+    width = 0
     try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text)))
-    except csv.Error as exc:
-        raise SpreadsheetError(f"{name}不是有效的 CSV（{exc}）") from None
+        for row in reader:  # limits checked row by row: a 100,000-column line is refused at once
+            width = max(width, len(row))
+            if width > limits.max_columns or (len(rows) + 1) * width > limits.max_cells:
+                raise SpreadsheetError(_extent_message(name, f"（至第 {reader.line_num:,} 行）", len(rows) + 1,
+                                                       width, limits))
+            rows.append(row)
+    except csv.Error:
+        raise SpreadsheetError(
+            f"{name}第 {reader.line_num:,} 行附近不是有效的 CSV（单元格内容过长或引号不配对）；"
+            "请检查该行，或在 Excel 中另存为 xlsx 后上传") from None
+    del text
     frame = _grid_to_frame(rows)
     if frame.empty or frame.isna().all().all():
         raise SpreadsheetError(f"{name}中没有任何数据")
+    _check_cell_chars(frame, name, limits)
     return frame
 
 
-def read_table(
-    data: bytes, filename: str = "", *, max_bytes: int = DEFAULT_MAX_BYTES, sheet: int | str = 0
-) -> pd.DataFrame:
-    """Raw cells of the first (or the given) sheet as strings; format judged by content.
-
-    Raises ``SpreadsheetError`` for an empty file, a file over ``max_bytes``, a non-table file, an
-    undecodable csv, a broken workbook or a sheet without any cell.
-    """
-    name = f"“{filename}”" if filename else "文件"
-    if len(data) > max_bytes:
-        raise SpreadsheetError(f"{name}过大（{_mb(len(data))}），上限为 {_mb(max_bytes)}；请拆分后分批导入")
+def _read_local(data: bytes, filename: str, expected: Sequence[str] | None, sheet: int | str | None,
+                limits: ReadLimits) -> ReadResult:
+    name = _display_name(filename)
     kind = detect_format(data, filename)
     if kind == "csv":
-        return _read_csv(data, name)
-    return _read_excel(data, name, sheet)
+        t0 = time.perf_counter()
+        frame = _read_csv(data, name, limits)
+        return ReadResult(frame=frame, timings={"cells": time.perf_counter() - t0})
+    return _read_workbook(data, name, kind, expected, sheet, limits)
+
+
+# --- the child process ------------------------------------------------------------------------------
+# A fresh interpreter (``python -m core.read_worker``) reads each upload under an address-space and CPU
+# limit: calamine aborts the whole process when an allocation fails, so it must never run inside the
+# server. Starting one costs ~1 s (importing pandas/pyarrow), so spares are kept started and
+# waiting; each read takes one and starts the next. A worker reads one file and exits, so
+# memory is returned at once and one file cannot affect the next.
+
+_ROOT = str(Path(__file__).resolve().parent.parent)
+SPARE_WORKERS = 2  # started and waiting, so that back-to-back reads (dry run, then commit) never wait
+_spare_lock = threading.Lock()
+_spares: list[subprocess.Popen] = []
+
+
+def _start_worker() -> subprocess.Popen:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH", "")) if p)
+    env["RUST_BACKTRACE"] = "0"  # calamine's failed allocation aborts: keep the log to one line
+    return subprocess.Popen([sys.executable, "-m", "core.read_worker"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, cwd=_ROOT, env=env, close_fds=True)
+
+
+def _take_worker() -> subprocess.Popen:
+    """The oldest waiting spare (started longest ago: most likely done importing), then top up."""
+    with _spare_lock:
+        worker = None
+        while _spares and worker is None:
+            candidate = _spares.pop(0)
+            if candidate.poll() is None:
+                worker = candidate
+        while len(_spares) < SPARE_WORKERS:
+            _spares.append(_start_worker())
+    return worker or _start_worker()
+
+
+def _address_space() -> int:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _limit_self(limits: ReadLimits) -> None:
+    """Memory and CPU limits for this (worker) process; what it already maps is not counted."""
+    try:
+        import resource
+    except ImportError:  # not a POSIX system: the parent's timeout still applies
+        return
+    cap = _address_space() + limits.memory
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    cpu = int(limits.seconds) + 5
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+
+
+_LENGTH = struct.Struct("<Q")
+
+
+def _read_exact(stream: Any, n: int) -> bytes:
+    chunks, got = [], 0
+    while got < n:
+        chunk = stream.read(min(n - got, 1 << 24))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def worker_main() -> None:
+    """Entry point of ``core.read_worker``: one job from stdin, one answer on stdout, then exit."""
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    try:
+        (n,) = _LENGTH.unpack(_read_exact(stdin, _LENGTH.size))
+        data, filename, expected, sheet, limits = pickle.loads(_read_exact(stdin, n))
+    except (EOFError, pickle.UnpicklingError):
+        return  # the parent went away (or this spare was never used)
+    try:
+        _limit_self(limits)
+        t0 = time.process_time()
+        result = _read_local(data, filename, expected, sheet, limits)
+        result.timings["worker_cpu"] = time.process_time() - t0
+        answer: tuple[str, Any] = ("ok", result)
+    except SheetChoiceNeeded as exc:
+        answer = ("choice", (str(exc), exc.candidates))
+    except SpreadsheetError as exc:
+        answer = ("error", str(exc))
+    except MemoryError:
+        answer = ("memory", None)
+    except Exception as exc:  # the parent turns anything else into a refusal
+        answer = ("broken", type(exc).__name__)
+    try:
+        blob = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+    except MemoryError:
+        blob = pickle.dumps(("memory", None))
+    stdout.write(_LENGTH.pack(len(blob)))
+    stdout.write(blob)
+    stdout.flush()
+    os._exit(0)  # nothing to clean up: skip the interpreter's teardown of pandas and pyarrow
+
+
+def _beyond_limits(name: str) -> str:
+    return (f"读取{name}时超出了可用的内存上限，已停止读取（服务不受影响）。通常是工作表的已用范围异常大"
+            "（远处的单元格被误填内容或设置了格式）：请在 Excel 中按 Ctrl+End 找到最后一个单元格，删除多余的行和列"
+            "后保存，或只把数据区域复制到新工作簿；数据确实很多时请拆分后分批导入")
+
+
+def _receive(worker: subprocess.Popen, deadline: float) -> bytes:
+    """The worker's answer; ``TimeoutError`` past the deadline, ``EOFError`` if it died."""
+    out = worker.stdout
+    assert out is not None
+    fd = out.fileno()
+    buffer = bytearray()
+    need = _LENGTH.size
+    header_done = False
+    while True:
+        while len(buffer) < need:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise TimeoutError
+            chunk = os.read(fd, max(need - len(buffer), 1 << 16))
+            if not chunk:
+                raise EOFError
+            buffer += chunk
+        if header_done:
+            return bytes(buffer[_LENGTH.size:])
+        (n,) = _LENGTH.unpack_from(buffer)
+        need = _LENGTH.size + n
+        header_done = True
+
+
+def _read_isolated(data: bytes, filename: str, expected: Sequence[str] | None, sheet: int | str | None,
+                   limits: ReadLimits) -> ReadResult:
+    name = _display_name(filename)
+    t0 = time.perf_counter()
+    deadline = time.monotonic() + limits.seconds
+    worker = _take_worker()
+    try:
+        job = pickle.dumps((data, filename, expected, sheet, limits), protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            assert worker.stdin is not None
+            worker.stdin.write(_LENGTH.pack(len(job)))
+            worker.stdin.write(job)
+            worker.stdin.close()
+            kind, payload = pickle.loads(_receive(worker, deadline))
+        except TimeoutError:
+            raise SpreadsheetError(
+                f"读取{name}超过 {limits.seconds:.0f} 秒仍未完成，已停止（服务不受影响）：文件可能过大或结构异常；"
+                "请删除多余的内容或拆分后再上传") from None
+        except (EOFError, OSError, pickle.UnpicklingError):  # killed by its limits, or calamine aborted
+            raise SpreadsheetError(_beyond_limits(name)) from None
+    finally:
+        if worker.poll() is None:  # done (answered), hung or past its time: it has nothing left to do
+            worker.kill()
+        worker.wait()
+        if worker.stdout is not None:
+            worker.stdout.close()
+    if kind == "ok":
+        payload.timings["worker_wall"] = time.perf_counter() - t0
+        return payload
+    if kind == "choice":
+        raise SheetChoiceNeeded(*payload)
+    if kind == "error":
+        raise SpreadsheetError(payload)
+    if kind == "memory":
+        raise SpreadsheetError(_beyond_limits(name))
+    raise SpreadsheetError(f"无法读取{name}：文件已损坏或格式异常；{_SAVE_AS}")
+
+
+def read_upload(data: bytes, filename: str = "", *, expected: Sequence[str] | None = None,
+                sheet: int | str | None = None, limits: ReadLimits = DEFAULT_LIMITS) -> ReadResult:
+    """Read an untrusted upload into a raw sheet, bounded in memory and time (module docstring).
+
+    Never a hidden sheet. Without ``sheet``: the only visible sheet; with several, the one whose
+    first rows best match ``expected`` header names — the active sheet when several have a header,
+    ``SheetChoiceNeeded`` (with the candidates) when the active one is not among them. Every refusal
+    is a ``SpreadsheetError`` with a Chinese message; the calling process is never at risk.
+    """
+    name = _display_name(filename)
+    if len(data) > limits.max_bytes:
+        raise SpreadsheetError(f"{name}过大（{_mb(len(data))}），上限为 {_mb(limits.max_bytes)}；请拆分后分批导入")
+    detect_format(data, filename)  # the cheap refusals (PDF, HTML, encrypted…) need no child
+    expected = list(expected) if expected is not None else None
+    if not limits.isolated:
+        return _read_local(data, filename, expected, sheet, limits)
+    return _read_isolated(data, filename, expected, sheet, limits)
+
+
+def read_table(
+    data: bytes, filename: str = "", *, max_bytes: int = DEFAULT_MAX_BYTES, sheet: int | str | None = None,
+    limits: ReadLimits | None = None,
+) -> pd.DataFrame:
+    """Raw cells of the first visible (or the given) sheet as strings; see :func:`read_upload`.
+
+    Raises ``SpreadsheetError`` for an empty file, a file over ``max_bytes``, a non-table file, an
+    undecodable csv, a broken or encrypted workbook, a sheet without any cell, or a file beyond the
+    reading limits.
+    """
+    limits = limits or DEFAULT_LIMITS
+    if max_bytes != limits.max_bytes:
+        limits = replace(limits, max_bytes=max_bytes)
+    return read_upload(data, filename, sheet=sheet, limits=limits).frame
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -338,14 +839,10 @@ def header_key(value: Any) -> str:
     return _SPACES.sub("", text).strip("*").casefold()
 
 
-def find_header_row(raw: pd.DataFrame, expected: Iterable[str], *, max_scan: int = 10) -> int:
-    """Position of the row among the first ``max_scan`` that best matches the expected header names.
-
-    Exact (normalised) matches count 1, containment either way counts ½ (``企业名称（全称）`` for
-    ``企业名称``); the earliest row wins a tie, so a title row above the header never does.
-    Raises ``SpreadsheetError`` when no scanned row contains any expected name.
-    """
-    expected = list(expected)
+def header_match(raw: pd.DataFrame, expected: Iterable[str], *, max_scan: int = HEADER_SCAN) -> tuple[int, float]:
+    """``(position, score)`` of the row among the first ``max_scan`` that best matches the expected
+    header names; ``(-1, 0.0)`` when no row contains any. Exact (normalised) matches count 1,
+    containment either way counts ½ (``企业名称（全称）`` for ``企业名称``); the earliest row wins a tie."""
     keys = {k for k in (header_key(e) for e in expected) if k}
     if not keys:
         raise ValueError("expected 不能为空")
@@ -360,6 +857,16 @@ def find_header_row(raw: pd.DataFrame, expected: Iterable[str], *, max_scan: int
                 score += 0.5
         if score > best_score:
             best_row, best_score = pos, score
+    return best_row, best_score
+
+
+def find_header_row(raw: pd.DataFrame, expected: Iterable[str], *, max_scan: int = HEADER_SCAN) -> int:
+    """Position of the header row (see :func:`header_match`), so a title row above it never wins.
+
+    Raises ``SpreadsheetError`` when no scanned row contains any expected name.
+    """
+    expected = list(expected)
+    best_row, _ = header_match(raw, expected, max_scan=max_scan)
     if best_row < 0:
         sample = "、".join(expected[:5])
         raise SpreadsheetError(
@@ -449,6 +956,31 @@ def parse_number_series(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     values[overflow] = np.nan
     invalid = (~empty & ~ok) | overflow
     return pd.Series(values, index=s.index), pd.Series(invalid, index=s.index)
+
+
+_ERROR_MEANING = {
+    "#DIV/0!": "除数为 0", "#N/A": "查找不到值（如 VLOOKUP 未匹配）", "#VALUE!": "参与计算的值类型不对",
+    "#REF!": "引用的单元格已被删除", "#NAME?": "公式里有无法识别的名称", "#NUM!": "数值无效或超出范围",
+    "#NULL!": "区域引用不相交",
+}
+EXCEL_ERROR_FIX = ("在源表中修正该公式（或改为正确的数值），保存后重新上传；不提供该项请留空。"
+                   "如需去掉公式，可复制后“选择性粘贴 → 数值”")
+
+
+def excel_error_report(s: pd.Series) -> tuple[np.ndarray, np.ndarray, str]:
+    """``(mask, problem per cell, fix)`` for cells holding an Excel error value.
+
+    The reader yields an error cell as its literal (``#DIV/0!``), and a csv saved by Excel holds the
+    same text; either way the cell is an error, never an empty cell ("keep the existing value").
+    """
+    text = s.astype("str").str.strip().str.upper()
+    mask = text.isin(xlsx_parts.EXCEL_ERRORS).to_numpy(dtype=bool, na_value=False)
+    problems = np.full(len(s), None, dtype=object)
+    for i in np.flatnonzero(mask):
+        literal = text.iloc[i]
+        meaning = _ERROR_MEANING.get(literal)
+        problems[i] = f"单元格是 Excel 错误值 {literal}" + (f"（{meaning}，公式计算出错）" if meaning else "（公式计算出错）")
+    return mask, problems, EXCEL_ERROR_FIX
 
 
 # ---------------------------------------------------------------------------------------------------

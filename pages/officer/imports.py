@@ -15,6 +15,7 @@ from ui.guards import require_role
 actor = require_role("officer", "admin")
 
 DRY = "import_dry_run"  # {"report", "data", "name", "department", "year", "column_map", "ignore", "csv"}
+SHEETS = "import_sheets"  # (file name, size, [sheet names]) when the workbook has several data sheets
 FLASH = "import_flash"
 with session_scope() as _session:
     DEPTS = imports.department_choices(_session)  # the active model's departments (its sources), then 综合
@@ -37,15 +38,22 @@ with tab_template:
 
 
 def _dry_run(data: bytes, name: str, department: str, year: int, column_map: dict, ignore: list,
-             list_mode: str | None) -> None:
+             list_mode: str | None, sheet: str | None = None) -> None:
     try:
         with session_scope() as session:
             report = imports.dry_run_import(session, actor=actor, department=department, year=year, file_name=name,
                                             data=data, column_map=column_map or None, ignore=ignore or None,
-                                            list_mode=list_mode)
+                                            list_mode=list_mode, sheet=sheet)
             csv = imports.report_csv(imports.get_batch(session, actor=actor, batch_id=report.batch_id))
         st.session_state[DRY] = {"report": report, "data": data, "name": name, "department": department,
                                  "year": year, "column_map": column_map, "ignore": ignore, "csv": csv}
+        if report.other_sheets and sheet is None:  # read the active one; offer the others
+            st.session_state[SHEETS] = (name, len(data), [report.sheet, *report.other_sheets])
+    except imports.SheetChoiceRequired as exc:
+        st.session_state.pop(DRY, None)
+        st.session_state[SHEETS] = (name, len(data), exc.sheets)
+        st.session_state[FLASH] = ("warning", f"{exc}：请在上方选择工作表后再点“试导入”。")
+        st.rerun()
     except ServiceError as exc:
         st.session_state.pop(DRY, None)
         st.error(str(exc))
@@ -58,8 +66,12 @@ with tab_import:
                            key="import_year")
     upload = st.file_uploader("上传文件（xlsx、xls、csv；UTF-8 或 GBK；不超过 50 MB）", type=["xlsx", "xls", "csv"],
                               key="import_file")
+    sheet_choices = st.session_state.get(SHEETS)
+    sheet = None
+    if upload is not None and sheet_choices and sheet_choices[:2] == (upload.name, upload.size):
+        sheet = st.selectbox("要导入的工作表（文件中有多个数据工作表）", sheet_choices[2], key="import_sheet")
     if st.button("试导入（只检查，不写入）", disabled=upload is None, type="primary"):
-        _dry_run(upload.getvalue(), upload.name, department, int(year), {}, [], None)
+        _dry_run(upload.getvalue(), upload.name, department, int(year), {}, [], None, sheet)
 
     dry = st.session_state.get(DRY)
     if dry:
@@ -71,6 +83,8 @@ with tab_import:
         m2.metric("无问题的行", report.accepted_count)
         m3.metric("问题", report.error_count)
         m4.metric("待核实（不影响导入）", report.flagged_count)
+        if report.sheet_note:
+            st.text(report.sheet_note)  # sheet names are the uploader's text: never markup
         for note in report.notes:
             st.text("· " + note)
         if report.ignored_columns:
@@ -102,7 +116,7 @@ with tab_import:
                     else:
                         column_map[header] = choice
                 _dry_run(dry["data"], dry["name"], dry["department"], dry["year"], column_map, ignore,
-                         report.list_mode)
+                         report.list_mode, report.sheet)
                 st.rerun()
 
         if report.skipped:
@@ -172,7 +186,7 @@ with tab_import:
                 try:
                     with session_scope() as session:
                         done = imports.commit_import(session, actor=actor, data=dry["data"],
-                                                     batch_id=report.batch_id,
+                                                     batch_id=report.batch_id, sheet=report.sheet,
                                                      confirm_duplicate=bool(report.duplicate_of),
                                                      column_map=dry["column_map"] or None,
                                                      ignore=dry["ignore"] or None, list_mode=report.list_mode,

@@ -1,0 +1,301 @@
+"""What calamine does not tell us about an xlsx, read straight from its zip parts (bounded, no cell parse).
+
+An xlsx is a zip of XML parts. Before any cell is read we look at
+- the zip directory: member sizes and compression ratios (a 400 KB file that inflates to 400 MB is a
+  bomb, not a spreadsheet);
+- ``xl/workbook.xml``: sheet order, names, ``state="hidden"``/``"veryHidden"``, the active tab, and
+  through ``xl/_rels/workbook.xml.rels`` the part that holds each sheet;
+- the first bytes of a sheet part: its declared ``<dimension ref="A1:XFD1048576"/>``;
+- ``xl/styles.xml``: which cell formats (``cellXfs`` indices) are percentages.
+
+``scan_cells`` then streams one sheet part and finds, without parsing every cell, the cells whose
+value calamine hides or misreports: error cells (``t="e"``: ``#DIV/0!`` … come back as empty) and
+numeric cells in a percentage format (``38.1%`` comes back as ``0.381``). It looks for the literal
+attribute text only (``t="e"``, `` s="7"``), so a sheet without such cells costs one inflate pass.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass, field
+from xml.etree import ElementTree as ET
+
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+# Built-in number formats that are percentages (ECMA-376 §18.8.30): 9 = 0%, 10 = 0.00%.
+BUILTIN_PERCENT = frozenset({9, 10})
+EXCEL_ERRORS = ("#DIV/0!", "#N/A", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#GETTING_DATA",
+                "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!")
+SMALL_PART = 8 * 1024 * 1024  # workbook.xml, styles.xml, rels: never legitimately larger
+CHUNK = 8 * 1024 * 1024
+
+
+class PartsError(ValueError):
+    """The zip structure is hostile or broken; the message is Chinese (the caller adds the file name)."""
+
+
+@dataclass(frozen=True)
+class SheetPart:
+    name: str
+    state: str  # visible / hidden / veryHidden
+    path: str | None  # zip member of the sheet XML (None: unresolved relationship)
+
+
+@dataclass
+class WorkbookParts:
+    sheets: list[SheetPart] = field(default_factory=list)
+    active: int = 0  # index into sheets (workbookView activeTab; 0 when absent)
+    percent_styles: frozenset[int] = frozenset()
+
+
+def _mb(n: float) -> str:
+    return f"{n / 1024 / 1024:,.1f} MB"
+
+
+def check_zip(zf: zipfile.ZipFile, *, max_unpacked: int, max_ratio: float, ratio_floor: int) -> None:
+    """Refuse zip bombs by the declared sizes (the reader's memory limit catches members that lie)."""
+    infos = zf.infolist()
+    if len(infos) > 10_000:
+        raise PartsError(f"包含 {len(infos):,} 个内部文件，不像正常的 Excel 文件")
+    total = sum(i.file_size for i in infos)
+    if total > max_unpacked:
+        raise PartsError(f"解压后共 {_mb(total)}，超过可读取的上限 {_mb(max_unpacked)}；请拆分后分批导入")
+    for i in infos:
+        if i.file_size > ratio_floor and i.file_size > max_ratio * max(i.compress_size, 1):
+            raise PartsError(
+                f"内部文件 {i.filename} 压缩前 {_mb(i.compress_size)}、解压后 {_mb(i.file_size)}"
+                f"（压缩比 {i.file_size / max(i.compress_size, 1):,.0f}:1），不像正常的表格内容，已拒绝读取"
+            )
+
+
+def _read_small(zf: zipfile.ZipFile, name: str) -> bytes | None:
+    try:
+        info = zf.getinfo(name)
+    except KeyError:
+        return None
+    if info.file_size > SMALL_PART:
+        raise PartsError(f"内部文件 {name} 异常大（{_mb(info.file_size)}）")
+    with zf.open(info) as f:
+        data = f.read(SMALL_PART + 1)
+    if len(data) > SMALL_PART:
+        raise PartsError(f"内部文件 {name} 异常大")
+    return data
+
+
+def _parse(data: bytes | None) -> ET.Element | None:
+    if not data:
+        return None
+    # Office XML never needs a DTD; one in these parts is an entity-expansion attempt.
+    if b"<!DOCTYPE" in data[:4096] or b"<!ENTITY" in data:
+        raise PartsError("内部 XML 含有实体声明，不是正常的 Excel 文件")
+    try:
+        return ET.fromstring(data)
+    except ET.ParseError:
+        return None
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _resolve(base_dir: str, target: str) -> str:
+    if target.startswith("/"):
+        return target.lstrip("/")
+    parts = [p for p in base_dir.split("/") if p]
+    for piece in target.split("/"):
+        if piece == "..":
+            if parts:
+                parts.pop()
+        elif piece and piece != ".":
+            parts.append(piece)
+    return "/".join(parts)
+
+
+def workbook_parts(zf: zipfile.ZipFile) -> WorkbookParts:
+    """Sheets (order, state, XML part), the active tab and the percentage styles."""
+    out = WorkbookParts()
+    book_path = "xl/workbook.xml"
+    root_rels = _parse(_read_small(zf, "_rels/.rels"))
+    if root_rels is not None:
+        for rel in root_rels:
+            if rel.get("Type", "").endswith("/officeDocument") and rel.get("Target"):
+                book_path = _resolve("", rel.get("Target", ""))
+    book = _parse(_read_small(zf, book_path))
+    if book is None:
+        return out
+    base = book_path.rsplit("/", 1)[0] if "/" in book_path else ""
+    rels: dict[str, str] = {}
+    rels_root = _parse(_read_small(zf, f"{base}/_rels/{book_path.rsplit('/', 1)[-1]}.rels"))
+    if rels_root is not None:
+        for rel in rels_root:
+            if rel.get("Id") and rel.get("Target"):
+                rels[rel.get("Id", "")] = _resolve(base, rel.get("Target", ""))
+    for el in book.iter():
+        tag = _local(el.tag)
+        if tag == "workbookView" and el.get("activeTab", "").isdigit():
+            out.active = int(el.get("activeTab", "0"))
+        elif tag == "sheet":
+            rid = el.get(f"{{{REL_NS}}}id") or next((v for k, v in el.attrib.items() if _local(k) == "id"), None)
+            out.sheets.append(SheetPart(name=el.get("name", ""), state=el.get("state", "visible"),
+                                        path=rels.get(rid or "")))
+    styles_path = next((p for p in rels.values() if p.endswith("styles.xml")), f"{base}/styles.xml")
+    out.percent_styles = percent_styles(_parse(_read_small(zf, styles_path)))
+    return out
+
+
+def _is_percent_code(code: str) -> bool:
+    """A format code shows a percentage when it has a ``%`` outside quotes, escapes and brackets."""
+    code = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]', "", code)
+    return "%" in code
+
+
+def percent_styles(styles: ET.Element | None) -> frozenset[int]:
+    """Indices into ``cellXfs`` whose number format is a percentage."""
+    if styles is None:
+        return frozenset()
+    custom: dict[int, str] = {}
+    xfs: list[int] = []
+    for el in styles:
+        tag = _local(el.tag)
+        if tag == "numFmts":
+            for fmt in el:
+                if fmt.get("numFmtId", "").isdigit():
+                    custom[int(fmt.get("numFmtId", "0"))] = fmt.get("formatCode", "")
+        elif tag == "cellXfs":
+            for xf in el:
+                fid = xf.get("numFmtId", "0")
+                xfs.append(int(fid) if fid.isdigit() else 0)
+    return frozenset(
+        i for i, fid in enumerate(xfs)
+        if (fid in custom and _is_percent_code(custom[fid])) or (fid not in custom and fid in BUILTIN_PERCENT)
+    )
+
+
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref\s*=\s*["\']([A-Za-z$0-9:]+)["\']')
+_REF = re.compile(r"\$?([A-Za-z]{1,4})\$?(\d{1,8})")
+
+
+def column_index(letters: str) -> int:
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + (ord(ch) - 64)
+    return n - 1
+
+
+def parse_ref(ref: str) -> tuple[int, int] | None:
+    """``"XFD1048576"`` → ``(1048575, 16383)`` (0-based row, column)."""
+    m = _REF.fullmatch(ref)
+    if not m:
+        return None
+    return int(m.group(2)) - 1, column_index(m.group(1))
+
+
+def declared_extent(zf: zipfile.ZipFile, path: str) -> tuple[str, int, int] | None:
+    """``(ref, rows, columns)`` counted from A1 as the sheet declares it, or None (absent/unreadable)."""
+    try:
+        with zf.open(path) as f:
+            head = f.read(65536)
+    except (KeyError, zipfile.BadZipFile, OSError, RuntimeError, EOFError):
+        return None
+    m = _DIMENSION.search(head)
+    if not m:
+        return None
+    ref = m.group(1).decode("ascii")
+    end = parse_ref(ref.split(":")[-1])
+    if end is None:
+        return None
+    return ref, end[0] + 1, end[1] + 1
+
+
+_ATTR = re.compile(rb'([\w:]+)\s*=\s*(?:"([^"]*)"|\'([^\']*)\')')
+_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
+_CELL_END = re.compile(rb"</(?:\w+:)?c>")
+
+
+@dataclass
+class CellScan:
+    percent: list[tuple[int, int]] = field(default_factory=list)  # numeric cells in a percent format
+    errors: list[tuple[int, int, str]] = field(default_factory=list)  # (row, col, "#DIV/0!")
+    unplaced: int = 0  # such cells without an r="A1" attribute (cannot be placed without a full parse)
+
+
+def _tag_at(body: bytes, hit: int) -> tuple[int, int] | None:
+    """Start and end of the ``<c …>`` start tag containing position ``hit``, if it is a cell tag."""
+    start = body.rfind(b"<", 0, hit)
+    if start < 0:
+        return None
+    j = start + 1
+    colon = body.find(b":", j, j + 12)
+    space = body.find(b" ", j, j + 16)
+    if colon != -1 and (space == -1 or colon < space):
+        j = colon + 1
+    if body[j:j + 2] not in (b"c ", b"c\t", b"c\n", b"c\r"):
+        return None
+    end = body.find(b">", hit)
+    return (start, end) if end != -1 else None
+
+
+def _attrs(tag: bytes) -> dict[bytes, bytes]:
+    return {m.group(1).rsplit(b":", 1)[-1]: (m.group(2) if m.group(2) is not None else m.group(3))
+            for m in _ATTR.finditer(tag)}
+
+
+def _scan_body(body: bytes, needles: list[bytes], percent: frozenset[int], out: CellScan) -> None:
+    seen: set[int] = set()
+    for needle in needles:
+        pos = body.find(needle)
+        while pos != -1:
+            span = _tag_at(body, pos)
+            pos = body.find(needle, pos + 1)
+            if span is None or span[0] in seen:
+                continue
+            seen.add(span[0])
+            start, end = span
+            attrs = _attrs(body[start:end])
+            kind = attrs.get(b"t", b"n")
+            ref = attrs.get(b"r")
+            place = parse_ref(ref.decode("ascii", "replace")) if ref else None
+            if kind == b"e":
+                if place is None:
+                    out.unplaced += 1
+                    continue
+                literal = ""
+                if body[end - 1:end] != b"/":
+                    close = _CELL_END.search(body, end)
+                    m = _VALUE.search(body[end:close.start() if close else end + 4096])
+                    literal = m.group(1).decode("utf-8", "replace").strip() if m else ""
+                out.errors.append((place[0], place[1], literal or "#N/A"))
+            elif kind == b"n":
+                style = attrs.get(b"s", b"0")
+                if style.isdigit() and int(style) in percent:
+                    if place is None:
+                        out.unplaced += 1
+                    else:
+                        out.percent.append(place)
+
+
+def scan_cells(zf: zipfile.ZipFile, path: str, percent: frozenset[int]) -> CellScan:
+    """Error cells and percent-formatted numeric cells of one sheet part, streamed in 8 MB chunks."""
+    out = CellScan()
+    needles = [b't="e"', b"t='e'"] + [s for i in sorted(percent) for s in (f's="{i}"'.encode(), f"s='{i}'".encode())]
+    tail = b""
+    with zf.open(path) as f:
+        while True:
+            chunk = f.read(CHUNK)
+            buf = tail + chunk
+            if not chunk:
+                body, tail = buf, b""
+            else:
+                # Cut after the last complete row so that a cell and its <v> stay in one piece.
+                cut = buf.rfind(b"row>")
+                cut = cut + 4 if cut != -1 else buf.rfind(b"<")
+                body, tail = (buf[:cut], buf[cut:]) if cut > 0 else (b"", buf)
+            if len(tail) > 4 * CHUNK:  # one row larger than 32 MB: scan it in pieces
+                body, tail = buf, b""
+            if any(n in body for n in needles):
+                _scan_body(body, needles, percent, out)
+            if not chunk:
+                break
+    return out

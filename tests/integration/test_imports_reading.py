@@ -1,0 +1,209 @@
+"""Department imports of files as offices send them: extra and hidden sheets, percent formats, error
+cells, encrypted and hostile workbooks — the stored values, the message, and that a refused file
+changed nothing (both backends)."""
+
+from __future__ import annotations
+
+import io
+
+import msoffcrypto.format.ooxml
+import openpyxl
+import pytest
+from sqlalchemy import func, insert, select
+from sqlmodel import Session
+
+from core.credit_code import make_code
+from db.models import Enterprise, ImportBatch, IndicatorValue
+from services import imports
+from services.actor import Actor
+from services.errors import ValidationFailed
+from tests import hostile_files as hf
+
+OFFICER = Actor(username="officer1", role="officer", user_id=1)
+YEAR = 2025
+CODES = [make_code(str(700 + i)) for i in range(4)]
+HEAD = ["统一社会信用代码", "企业名称", "研发费用总额", "营业收入", "资产负债率"]
+
+
+@pytest.fixture
+def db(session: Session) -> Session:
+    session.execute(insert(Enterprise), [{"credit_code": c, "name": f"读取测试企业{i}"} for i, c in enumerate(CODES)])
+    session.commit()
+    return session
+
+
+def body(rd: float = 50, ratio: float = 40) -> list[list]:
+    return [[c, f"读取测试企业{i}", rd + i, 800 + 10 * i, ratio + i] for i, c in enumerate(CODES)]
+
+
+def workbook(*sheets: tuple[str, list[list]], hidden: tuple[str, ...] = (), active: int = 0,
+             percent_column: str | None = None) -> bytes:
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for name, rows in sheets:
+        ws = wb.create_sheet(name)
+        for r in rows:
+            ws.append(r)
+        if name in hidden:
+            ws.sheet_state = "hidden"
+        if percent_column:
+            for r in range(2, len(rows) + 1):
+                ws[f"{percent_column}{r}"].number_format = "0.0%"
+    wb.active = active
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def stored(session: Session, code: str) -> dict[str, float]:
+    session.rollback()
+    rows = session.execute(
+        select(Enterprise.credit_code, IndicatorValue.value_num)
+        .join(Enterprise, Enterprise.id == IndicatorValue.enterprise_id)
+        .where(IndicatorValue.code == code, IndicatorValue.is_current.is_(True), IndicatorValue.year == YEAR)
+    ).all()
+    return {c: v for c, v in rows}
+
+
+def counts(session: Session) -> tuple[int, int]:
+    session.rollback()
+    return (session.execute(select(func.count()).select_from(IndicatorValue)).scalar_one(),
+            session.execute(select(func.count()).select_from(ImportBatch)).scalar_one())
+
+
+def dry(session: Session, data: bytes, **kw) -> imports.ImportReport:
+    report = imports.dry_run_import(session, actor=OFFICER, department="税务", year=YEAR, file_name="税务.xlsx",
+                                    data=data, **kw)
+    session.commit()
+    return report
+
+
+def commit(session: Session, data: bytes, report: imports.ImportReport, **kw) -> imports.ImportReport:
+    done = imports.commit_import(session, actor=OFFICER, data=data, batch_id=report.batch_id, **kw)
+    session.commit()
+    return done
+
+
+def test_hidden_old_draft_first_is_skipped_and_named(db: Session) -> None:
+    data = workbook(("2023旧稿", [HEAD, *body(rd=1)]), ("数据", [HEAD, *body(rd=50)]), hidden=("2023旧稿",),
+                    active=1)
+    report = dry(db, data)
+    assert report.ok and report.sheet == "数据"
+    assert "读取的工作表：“数据”" in report.sheet_note and "已跳过隐藏的工作表 “2023旧稿”" in report.sheet_note
+    commit(db, data, report, sheet=report.sheet)
+    assert stored(db, "T01") == {c: 50.0 + i for i, c in enumerate(CODES)}
+
+
+def test_cover_sheet_first_then_data(db: Session) -> None:
+    cover = [["2024年度税务数据报送"], [], ["报送单位：国家税务总局温州市龙湾区税务局"]]
+    data = workbook(("封面", cover), ("数据", [HEAD, *body()]))
+    report = dry(db, data)
+    assert report.ok and report.sheet == "数据" and report.row_count == len(CODES)
+
+
+def test_two_data_sheets_none_active_must_be_chosen(db: Session) -> None:
+    cover = [["填报说明：请分年度填写"]]
+    data = workbook(("说明", cover), ("2023年", [HEAD, *body(rd=10)]), ("2024年", [HEAD, *body(rd=60)]), active=0)
+    before = counts(db)
+    with pytest.raises(imports.SheetChoiceRequired) as info:
+        dry(db, data)
+    assert info.value.sheets == ["2023年", "2024年"]
+    with pytest.raises(imports.SheetChoiceRequired):
+        imports.commit_import(db, actor=OFFICER, data=data, department="税务", year=YEAR, file_name="x.xlsx")
+    assert counts(db) == before
+    report = dry(db, data, sheet="2024年")
+    assert report.sheet == "2024年"
+    commit(db, data, report, sheet=report.sheet)
+    assert stored(db, "T01")[CODES[0]] == 60.0
+
+
+def test_percent_formatted_cells_store_the_percentage_shown(db: Session) -> None:
+    rows = [HEAD, *[[c, f"读取测试企业{i}", 50, 800, 0.381 + i / 100] for i, c in enumerate(CODES)]]
+    rows[2][4] = "34.9%"  # typed as text
+    rows[3][4] = 61.5  # typed as a plain number in a General cell…
+    data = workbook(("数据", rows), percent_column="E")
+    # …but the whole column E is formatted 0.0%, so Excel shows 6150.0% there: refused as out of range.
+    report = dry(db, data)
+    assert [(e["row"], e["value"]) for e in report.errors] == [(4, "6150%")]
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    wb["数据"]["E4"].number_format = "General"
+    fixed = io.BytesIO()
+    wb.save(fixed)
+    report = dry(db, fixed.getvalue())
+    assert report.ok, report.errors
+    commit(db, fixed.getvalue(), report)
+    assert stored(db, "G08") == {CODES[0]: 38.1, CODES[1]: 34.9, CODES[2]: 61.5, CODES[3]: 41.1}
+
+
+def test_error_cells_are_errors_naming_row_and_column_and_nothing_changes(db: Session) -> None:
+    good = workbook(("数据", [HEAD, *body(rd=50)]))
+    commit(db, good, dry(db, good))
+    rows = [HEAD, *body(rd=70)]
+    rows[2][2] = "#DIV/0!"
+    rows[4][3] = "#N/A"
+    data = workbook(("数据", rows))
+    before = counts(db)
+    report = dry(db, data)
+    assert not report.ok
+    problems = {(e["row"], e["column"]): e for e in report.errors}
+    assert problems[(3, "研发费用总额")]["problem"].startswith("单元格是 Excel 错误值 #DIV/0!")
+    assert problems[(5, "营业收入")]["problem"].startswith("单元格是 Excel 错误值 #N/A")
+    assert "修正该公式" in problems[(3, "研发费用总额")]["fix"]
+    with pytest.raises(ValidationFailed, match="整批未导入"):
+        commit(db, data, report)
+    assert counts(db)[0] == before[0]
+    assert stored(db, "T01")[CODES[1]] == 51.0  # the stale value is not silently kept as "new"
+
+
+def test_encrypted_workbook_is_refused_with_the_way_out(db: Session) -> None:
+    out = io.BytesIO()
+    msoffcrypto.format.ooxml.OOXMLFile(io.BytesIO(workbook(("数据", [HEAD, *body()])))).encrypt("pw2025", out)
+    before = counts(db)
+    with pytest.raises(ValidationFailed, match="已加密.*用密码进行加密"):
+        dry(db, out.getvalue())
+    assert counts(db) == before
+
+
+@pytest.mark.parametrize("make", [hf.far_cell, lambda: hf.far_cell(dimension="A1")], ids=["declared", "hidden"])
+def test_far_cell_bomb_is_refused_and_nothing_stored(db: Session, make) -> None:
+    before = counts(db)
+    with pytest.raises(ValidationFailed, match="上限"):
+        dry(db, make())
+    assert counts(db) == before
+    report = dry(db, workbook(("数据", [HEAD, *body()])))  # the next upload is served as usual
+    assert report.ok
+
+
+def test_cli_refuses_several_data_sheets_until_sheet_is_given(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from db.schema import init_db
+    from db.session import make_engine
+
+    root = Path(__file__).resolve().parents[2]
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    engine = make_engine(url)
+    init_db(engine)
+    with Session(engine) as s:
+        s.execute(insert(Enterprise), [{"credit_code": c, "name": f"读取测试企业{i}"} for i, c in enumerate(CODES)])
+        s.commit()
+    engine.dispose()
+    path = tmp_path / "两年数据.xlsx"
+    path.write_bytes(workbook(("说明", [["见各年度工作表"]]), ("2023年", [HEAD, *body(rd=10)]),
+                              ("2024年", [HEAD, *body(rd=60)]), active=0))
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8", "DATABASE_URL": url}
+
+    def run(*extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, str(root / "manage.py"), "import", str(path), "--department", "税务",
+                               "--year", str(YEAR), *extra], capture_output=True, text=True, env=env, cwd=root,
+                              timeout=300)
+
+    refused = run("--dry-run")
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert "“2023年”、“2024年”" in refused.stderr and "--sheet" in refused.stderr
+    done = run("--sheet", "2024年")
+    assert done.returncode == 0, done.stderr
+    assert "读取的工作表：“2024年”" in done.stdout and "已导入批次" in done.stdout

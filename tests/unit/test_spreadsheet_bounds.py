@@ -1,0 +1,286 @@
+"""core.spreadsheet on files that must not take the server down, and on what offices really send.
+
+Hostile files (tests/hostile_files.py) are refused with a Chinese message while this process — the
+stand-in for the Streamlit server — goes on reading normal files. Sheet choice, percent formats, error
+cells, encrypted workbooks and the quirks of files made by LibreOffice/WPS are built here with openpyxl,
+msoffcrypto-tool or by writing the XML the way those programs do. Refusal times and memory growth are
+printed by benchmarks/bench_hostile_files.py (not timed here).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import msoffcrypto.format.ooxml
+import openpyxl
+import pytest
+
+from core import spreadsheet as sp
+from core.spreadsheet import ReadLimits, SheetChoiceNeeded, SpreadsheetError
+from tests import hostile_files as hf
+
+HEADER = ["统一社会信用代码", "企业名称", "研发费用总额", "资产负债率"]
+EXPECTED = [*HEADER, "营业收入"]
+ROW = ["914403001922038216", "华为", 1234.5, 38.1]
+
+
+def _save(wb: openpyxl.Workbook) -> bytes:
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _normal_read_still_works() -> None:
+    """The reading process survived and still serves the next upload."""
+    wb = openpyxl.Workbook()
+    wb.active.append(HEADER)
+    wb.active.append(ROW)
+    raw = sp.read_table(_save(wb), "next.xlsx")
+    assert raw.iloc[1].tolist() == ["914403001922038216", "华为", "1234.5", "38.1"]
+
+
+def _no_english(message: str) -> None:
+    """No library text: only names quoted from the file, cell references and product names."""
+    message = re.sub(r"“[^”]*”|\b[A-Z]{1,3}\d+(?::[A-Z]{1,3}\d+)?\b", "", message)
+    words = set(re.findall(r"[A-Za-z][A-Za-z]+", message)) - {"Excel", "WPS", "xlsx", "CSV", "Ctrl", "End", "MB"}
+    assert not words, message
+
+
+# --- hostile files -----------------------------------------------------------------------------------
+
+
+def test_one_far_cell_with_honest_dimension_is_refused_before_reading() -> None:
+    data = hf.far_cell()
+    assert len(data) < 3000
+    with pytest.raises(SpreadsheetError) as info:
+        sp.read_table(data, "far.xlsx")
+    message = str(info.value)
+    assert "XFD1048576" in message and "16,384 列" in message and "Ctrl+End" in message
+    _no_english(message)
+    _normal_read_still_works()
+
+
+@pytest.mark.parametrize("dimension", ["A1", None], ids=["dimension-lies", "no-dimension"])
+def test_one_far_cell_that_hides_its_range_is_stopped_by_the_memory_limit(dimension: str | None) -> None:
+    # calamine asks for 512 GB and aborts its process: the worker's, never this one.
+    with pytest.raises(SpreadsheetError, match="内存上限") as info:
+        sp.read_table(hf.far_cell(dimension=dimension), "far.xlsx")
+    _no_english(str(info.value))
+    _normal_read_still_works()
+
+
+def test_cell_bomb_wider_than_the_limit_is_refused() -> None:
+    data = hf.cell_bomb(rows=200, cols=2_100)  # 420,000 cells holding an empty string, no <dimension>
+    with pytest.raises(SpreadsheetError, match=r"2,100 列.*超出可导入的上限"):
+        sp.read_table(data, "bomb.xlsx")
+    _normal_read_still_works()
+
+
+def test_cell_bomb_with_more_cells_than_the_limit_is_refused() -> None:
+    data = hf.cell_bomb(rows=400, cols=300)
+    with pytest.raises(SpreadsheetError, match="120,000 个单元格|超出可导入的上限"):
+        sp.read_table(data, "bomb.xlsx", limits=ReadLimits(max_cells=100_000))
+    with pytest.raises(SpreadsheetError, match="没有任何数据"):  # within the limit it is read: all empty
+        sp.read_table(data, "bomb.xlsx", limits=ReadLimits(max_cells=200_000))
+
+
+def test_huge_shared_string_in_a_small_file_is_refused_by_its_ratio() -> None:
+    data = hf.shared_string_bomb(megabytes=64)
+    assert len(data) < 200_000
+    with pytest.raises(SpreadsheetError, match=r"sharedStrings\.xml.*压缩比") as info:
+        sp.read_table(data, "sst.xlsx")
+    _no_english(str(info.value).replace("xl/sharedStrings.xml", ""))
+    _normal_read_still_works()
+
+
+def test_csv_with_100000_columns_is_refused() -> None:
+    with pytest.raises(SpreadsheetError, match=r"120,000 列") as info:
+        sp.read_table(hf.wide_csv(columns=120_000, rows=5), "wide.csv")
+    _no_english(str(info.value))
+    _normal_read_still_works()
+
+
+def test_cell_longer_than_excel_allows_is_refused() -> None:
+    text = "统一社会信用代码,企业名称\r\n914403001922038216," + "长" * 40_000 + "\r\n"
+    with pytest.raises(SpreadsheetError, match=r"第 2 行 B 列.*40,000 个字符"):
+        sp.read_table(text.encode("utf-8"), "long.csv")
+
+
+def test_reading_past_the_time_limit_is_stopped() -> None:
+    lines = ["a,b,c,d,e,f,g,h"] + [f"{i},{i},{i},{i},{i},{i},{i},{i}" for i in range(400_000)]
+    data = "\r\n".join(lines).encode()
+    with pytest.raises(SpreadsheetError, match="秒仍未完成"):
+        sp.read_table(data, "slow.csv", limits=ReadLimits(seconds=0.05))
+    _normal_read_still_works()
+
+
+def test_reading_past_the_memory_limit_is_stopped() -> None:
+    lines = ["a,b,c,d,e,f,g,h"] + [f"{i},{i},{i},{i},{i},{i},{i},{i}" for i in range(300_000)]
+    with pytest.raises(SpreadsheetError, match="内存上限"):
+        sp.read_table("\r\n".join(lines).encode(), "big.csv", limits=ReadLimits(memory=32 << 20))
+    _normal_read_still_works()
+
+
+def test_encrypted_workbook_says_how_to_remove_the_password() -> None:
+    wb = openpyxl.Workbook()
+    wb.active.append(HEADER)
+    out = io.BytesIO()
+    msoffcrypto.format.ooxml.OOXMLFile(io.BytesIO(_save(wb))).encrypt("Secret123", out)
+    with pytest.raises(SpreadsheetError) as info:
+        sp.read_table(out.getvalue(), "加密.xlsx")
+    message = str(info.value)
+    assert "已加密" in message and "文件 → 信息 → 保护工作簿 → 用密码进行加密" in message and "WPS" in message
+    _no_english(message)
+
+
+def test_broken_workbook_message_has_no_library_text() -> None:
+    data = hf.xlsx([("Sheet1", "<worksheet><sheetData><row r='1'><c r='A1'><v>1</v>")])  # truncated XML
+    with pytest.raises(SpreadsheetError) as info:
+        sp.read_table(data, "broken.xlsx")
+    _no_english(str(info.value))
+
+
+# --- which sheet -------------------------------------------------------------------------------------
+
+
+def _workbook(*sheets: tuple[str, list[list]], hidden: tuple[str, ...] = (), active: int = 0) -> bytes:
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for name, rows in sheets:
+        ws = wb.create_sheet(name)
+        for r in rows:
+            ws.append(r)
+        if name in hidden:
+            ws.sheet_state = "hidden"
+    wb.active = active
+    return _save(wb)
+
+
+COVER = [["龙湾区 2024 年度企业研发数据报送"], [], ["报送单位：区税务局"], ["说明：统一社会信用代码须为 18 位"]]
+DATA_2024 = [HEADER, ROW]
+DATA_2023 = [HEADER, ["914403001922038216", "华为", 999, 40]]
+
+
+def test_hidden_draft_sheet_first_is_never_read() -> None:
+    data = _workbook(("旧稿", DATA_2023), ("数据", DATA_2024), hidden=("旧稿",), active=1)
+    result = sp.read_upload(data, "x.xlsx", expected=EXPECTED)
+    assert result.sheet == "数据"
+    assert result.frame.iloc[1, 2] == "1234.5"
+    assert result.hidden_sheets == ["旧稿"]
+    assert "“数据”" in result.describe() and "已跳过隐藏的工作表 “旧稿”" in result.describe()
+    # Without header names (score-file) the first *visible* sheet is read, still never the hidden one.
+    assert sp.read_table(data, "x.xlsx").iloc[1, 2] == "1234.5"
+
+
+def test_cover_sheet_first_still_finds_the_data_sheet() -> None:
+    data = _workbook(("封面", COVER), ("数据", DATA_2024))
+    result = sp.read_upload(data, "x.xlsx", expected=EXPECTED)
+    assert (result.sheet, result.reason) == ("数据", "唯一含表头的可见工作表")
+    assert result.frame.iloc[0].tolist() == HEADER
+
+
+def test_several_data_sheets_the_active_one_is_read_and_the_others_named() -> None:
+    data = _workbook(("2023年", DATA_2023), ("2024年", DATA_2024), active=1)
+    result = sp.read_upload(data, "x.xlsx", expected=EXPECTED)
+    assert result.sheet == "2024年" and "活动工作表" in result.reason
+    assert result.other_data_sheets == ["2023年"]
+    assert "另有工作表 “2023年” 也含表头" in result.describe()
+
+
+def test_several_data_sheets_none_active_asks_which() -> None:
+    data = _workbook(("封面", COVER), ("2023年", DATA_2023), ("2024年", DATA_2024), active=0)
+    with pytest.raises(SheetChoiceNeeded) as info:
+        sp.read_upload(data, "x.xlsx", expected=EXPECTED)
+    assert info.value.candidates == ["2023年", "2024年"]
+    assert "“2023年”、“2024年”" in str(info.value)
+    chosen = sp.read_upload(data, "x.xlsx", expected=EXPECTED, sheet="2023年")
+    assert chosen.sheet == "2023年" and chosen.frame.iloc[1, 2] == "999"
+
+
+def test_a_hidden_sheet_is_refused_even_by_name() -> None:
+    data = _workbook(("数据", DATA_2024), ("旧稿", DATA_2023), hidden=("旧稿",))
+    with pytest.raises(SpreadsheetError, match="隐藏的工作表，不会读取"):
+        sp.read_upload(data, "x.xlsx", expected=EXPECTED, sheet="旧稿")
+
+
+def test_only_hidden_sheets_is_refused() -> None:
+    data = hf.xlsx([("Sheet1", hf.sheet_xml(f'<row r="1">{hf.inline("A1", "x")}</row>'), "hidden")])
+    with pytest.raises(SpreadsheetError, match="没有可见的工作表"):
+        sp.read_table(data, "x.xlsx")
+
+
+# --- percent formats and error cells -----------------------------------------------------------------
+
+
+def test_percent_formatted_cells_read_as_the_percentage_excel_shows() -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["资产负债率", "研发占比", "增长率", "文本百分比", "普通数字", "百分比格式的文字"])
+    ws.append([0.381, 0.05, 0.1 + 0.2, "34.9%", 61.5, "暂无"])
+    ws.append([1, 0.123456, -0.015, None, 0.381, None])
+    for col, fmt in (("A", "0.0%"), ("B", "0%"), ("C", "0.00%"), ("F", "0.0%")):
+        for row in (2, 3):
+            ws[f"{col}{row}"].number_format = fmt
+    result = sp.read_upload(_save(wb), "pct.xlsx")
+    raw = result.frame
+    assert raw.iloc[1].tolist() == ["38.1%", "5%", "30%", "34.9%", "61.5", "暂无"]
+    assert raw.iloc[2, :3].tolist() == ["100%", "12.3456%", "-1.5%"]
+    assert raw.iloc[2, 4] == "0.381"  # General format: the number as stored
+    assert result.percent_cells == 6
+
+
+def test_percent_style_written_like_libreoffice() -> None:
+    # LibreOffice: built-in numFmtId 10 (0.00%) via cellXfs, t="n" on every number, no sharedStrings.
+    rows = (f'<row r="1">{hf.inline("A1", "资产负债率")}{hf.inline("B1", "营业收入")}</row>'
+            '<row r="2"><c r="A2" s="1" t="n"><v>0.381</v></c><c r="B2" s="0" t="n"><v>0.381</v></c></row>'
+            '<row r="3"><c r="A3" s="2" t="n"><v>0.38100000000000001</v></c><c r="B3" s="3" t="n"><v>12</v></c></row>')
+    raw = sp.read_table(hf.xlsx([("Sheet1", hf.sheet_xml(rows, "A1:B3"))]), "lo.xlsx")
+    assert raw.iloc[1].tolist() == ["38.1%", "0.381"]
+    assert raw.iloc[2].tolist() == ["38.1%", "12"]
+
+
+def test_error_cells_are_read_as_their_error_value() -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["研发费用总额", "营业收入"])
+    ws.append(["#DIV/0!", 100])
+    ws.append(["#N/A", "#VALUE!"])
+    ws.append(["#REF!", "#NAME?"])
+    ws.append(["#NUM!", "#NULL!"])
+    result = sp.read_upload(_save(wb), "err.xlsx")
+    assert result.frame.iloc[1:, 0].tolist() == ["#DIV/0!", "#N/A", "#REF!", "#NUM!"]
+    assert result.frame.iloc[1:, 1].tolist() == ["100", "#VALUE!", "#NAME?", "#NULL!"]
+    assert result.error_cells == 7
+
+
+def test_cached_formula_errors_and_shared_formulas_like_excel_and_wps_write_them() -> None:
+    rows = (f'<row r="1">{hf.inline("A1", "研发费用")}{hf.inline("B1", "营业收入")}{hf.inline("C1", "占比")}</row>'
+            '<row r="2"><c r="A2"><v>5</v></c><c r="B2"><v>0</v></c>'
+            '<c r="C2" s="1" t="e"><f t="shared" ref="C2:C3" si="0">A2/B2</f><v>#DIV/0!</v></c></row>'
+            '<row r="3"><c r="A3"><v>5</v></c><c r="B3"><v>20</v></c>'
+            '<c r="C3" s="1"><f t="shared" si="0"/><v>0.25</v></c></row>')
+    raw = sp.read_table(hf.xlsx([("Sheet1", hf.sheet_xml(rows, "A1:C3"))]), "wps.xlsx")
+    assert raw.iloc[1].tolist() == ["5", "0", "#DIV/0!"]
+    assert raw.iloc[2].tolist() == ["5", "20", "25%"]
+
+
+@pytest.mark.parametrize("dimension", [None, "A1", "A1:C3"], ids=["no-dimension", "lying-A1", "honest"])
+def test_inline_strings_without_or_with_lying_dimension(dimension: str | None) -> None:
+    rows = (f'<row r="1">{hf.inline("A1", "统一社会信用代码")}{hf.inline("B1", "企业名称")}'
+            f'{hf.inline("C1", "研发费用总额")}</row>'
+            f'<row r="2">{hf.inline("A2", "914403001922038216")}{hf.inline("B2", "华为")}<c r="C2"><v>12.5</v></c></row>'
+            f'<row r="3">{hf.inline("A3", "91440300708461136T")}{hf.inline("B3", "腾讯")}<c r="C3"><v>7</v></c></row>')
+    raw = sp.read_table(hf.xlsx([("Sheet1", hf.sheet_xml(rows, dimension))]), "lo.xlsx")
+    assert raw.shape == (3, 3)
+    assert raw.iloc[2].tolist() == ["91440300708461136T", "腾讯", "7"]
+
+
+def test_excel_error_report_names_the_error() -> None:
+    import pandas as pd
+
+    mask, problems, fix = sp.excel_error_report(pd.Series(["#DIV/0!", "12", None, " #n/a ", "#REF"], dtype="str"))
+    assert mask.tolist() == [True, False, False, True, False]
+    assert problems[0] == "单元格是 Excel 错误值 #DIV/0!（除数为 0，公式计算出错）"
+    assert problems[3].startswith("单元格是 Excel 错误值 #N/A")
+    assert "修正该公式" in fix and "留空" in fix

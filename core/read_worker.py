@@ -1,6 +1,8 @@
-"""``python -m core.read_worker``: reads one untrusted upload under limits (see core.spreadsheet)."""
+"""``python -m core.read_worker FD``: the zygote that forks one bounded reader per upload (core.spreadsheet)."""
 
-from core.spreadsheet import worker_main
+import sys
+
+from core.spreadsheet import zygote_main
 
 if __name__ == "__main__":
-    worker_main()
+    zygote_main(int(sys.argv[1]))

@@ -1,12 +1,25 @@
 """Reading and writing tables (xlsx, xls, csv) — bytes in, bytes out, no I/O policy.
 
 Reading
-    ``read_table`` decides the format from the *content*, never from the file name: officers rename
-    files, government systems export HTML or CSV with an ``.xls`` name, and a PDF named ``.xlsx`` must
-    be rejected with a clear message instead of a parser traceback. xlsx/xls go through python-calamine
-    directly (the fastest reader we have; pandas' ``read_excel(engine="calamine")`` wraps the same
-    library but converts cell by cell). csv is decoded as UTF-8 (with or without BOM), else GB18030 (a
-    superset of GBK, what Chinese Excel saves), else UTF-16 when it has a BOM.
+    ``read_upload`` (``read_table`` returns just its frame) decides the format from the *content*, never
+    from the file name: officers rename files, government systems export HTML or CSV with an ``.xls``
+    name, and a PDF named ``.xlsx`` must be rejected with a clear message instead of a parser traceback.
+    xlsx/xls go through python-calamine directly (the fastest reader we have; pandas'
+    ``read_excel(engine="calamine")`` wraps the same library but converts cell by cell). csv is decoded
+    as UTF-8 (with or without BOM), else GB18030 (a superset of GBK, what Chinese Excel saves), else
+    UTF-16 when it has a BOM.
+
+    Uploads are untrusted: calamine materialises a sheet's whole used range and aborts its process when
+    that allocation fails (one cell at XFD1048576 asks for 512 GB). So every read runs in a worker
+    process (forked from ``core.read_worker``) under an address-space and CPU limit and a timeout (``ReadLimits``),
+    after the declared sizes were checked (zip member sizes and ratios, ``<dimension>``, the range
+    calamine found, csv width row by row, cell length); a worker that dies becomes a Chinese refusal.
+    A hidden sheet is never read; with several visible sheets the one with a recognisable header is
+    (the active one when several have it; otherwise ``SheetChoiceNeeded``). What calamine drops is put
+    back from the sheet XML (``core.xlsx_parts``): a numeric cell in a percent format reads as the
+    percentage Excel shows (``0.381`` in ``0.0%`` → ``"38.1%"``, decimal-exact) and an error cell as
+    its literal (``#DIV/0!``; :func:`excel_error_report` makes it an error downstream). Encrypted
+    workbooks are refused with how to remove the password.
 
     The result is *raw*: every cell a string (pandas ``str`` dtype), empty cells missing, column labels
     ``0..n-1``, row ``i`` = spreadsheet row ``i + 1`` (leading empty rows are kept so that row numbers in
@@ -37,6 +50,7 @@ Writing
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -45,6 +59,8 @@ import os
 import pickle
 import re
 import select
+import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -274,6 +290,7 @@ class ReadLimits:
 DEFAULT_LIMITS = ReadLimits()
 HEADER_SCAN = 10  # rows searched for a header (find_header_row's default)
 HEADER_QUALIFIES = 2.0  # header score from which a sheet counts as "holds the data"
+HEADER_CONTENDER = 0.6  # …and, with several, share of the best score that still makes it a contender
 
 
 @dataclass(frozen=True)
@@ -493,17 +510,23 @@ def _read_workbook(data: bytes, name: str, kind: Format, expected: Sequence[str]
                 if has_header[i]:
                     loaded[i] = sh
             qualifying = [i for i in shown if has_header[i]]
+            # A sheet whose header matches far less than the best one (a list sheet that only shares
+            # 统一社会信用代码 and 企业名称) is not a contender for "the data sheet".
+            best = max((scores[i] for i in qualifying), default=0.0)
+            contenders = [i for i in qualifying if scores[i] >= HEADER_CONTENDER * best]
             if len(qualifying) == 1:
                 index, reason = qualifying[0], "唯一含表头的可见工作表"
+            elif len(contenders) == 1:
+                index, reason = contenders[0], "表头与模板最吻合的可见工作表"
             elif not qualifying:
                 index = max(shown, key=lambda i: (scores[i], -i))
                 reason = "未找到含完整表头的工作表，读取最接近的一个"
-            elif active_name in [names[i] for i in qualifying]:
+            elif active_name in [names[i] for i in contenders]:
                 index, reason = names.index(active_name), "多个工作表含表头，读取当前活动工作表"
             else:
-                listed = "、".join(f"“{names[i]}”" for i in qualifying)
+                listed = "、".join(f"“{names[i]}”" for i in contenders)
                 raise SheetChoiceNeeded(f"{name}中有多个工作表都含表头：{listed}；请选择要导入的工作表",
-                                        [names[i] for i in qualifying])
+                                        [names[i] for i in contenders])
     timings["choose"] = time.perf_counter() - t0
 
     # Error cells and percent formats are not in calamine's output: stream the sheet XML meanwhile
@@ -620,38 +643,85 @@ def _read_local(data: bytes, filename: str, expected: Sequence[str] | None, shee
     return _read_workbook(data, name, kind, expected, sheet, limits)
 
 
-# --- the child process ------------------------------------------------------------------------------
-# A fresh interpreter (``python -m core.read_worker``) reads each upload under an address-space and CPU
-# limit: calamine aborts the whole process when an allocation fails, so it must never run inside the
-# server. Starting one costs ~1 s (importing pandas/pyarrow), so spares are kept started and
-# waiting; each read takes one and starts the next. A worker reads one file and exits, so
-# memory is returned at once and one file cannot affect the next.
+# --- the worker processes ---------------------------------------------------------------------------
+# calamine aborts its whole process when an allocation fails, so it must never run inside the server.
+# Each read runs in a worker forked from a small "zygote" (``python -m core.read_worker``, started once,
+# pandas/pyarrow/calamine already imported: a fork costs milliseconds where a fresh interpreter costs
+# seconds). The worker sets its address-space and CPU limits, reads one file, answers through its own
+# pipe and exits, so memory is returned at once and one file cannot affect the next. The zygote itself
+# never reads a file; if it dies it is started again.
 
 _ROOT = str(Path(__file__).resolve().parent.parent)
-SPARE_WORKERS = 2  # started and waiting, so that back-to-back reads (dry run, then commit) never wait
-_spare_lock = threading.Lock()
-_spares: list[subprocess.Popen] = []
+_LENGTH = struct.Struct("<Q")
+_zygote_lock = threading.Lock()
+_zygote: tuple[subprocess.Popen, socket.socket] | None = None
 
 
-def _start_worker() -> subprocess.Popen:
+def _start_zygote() -> tuple[subprocess.Popen, socket.socket]:
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH", "")) if p)
     env["RUST_BACKTRACE"] = "0"  # calamine's failed allocation aborts: keep the log to one line
-    return subprocess.Popen([sys.executable, "-m", "core.read_worker"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, cwd=_ROOT, env=env, close_fds=True)
+    env["OPENBLAS_NUM_THREADS"] = env["OMP_NUM_THREADS"] = "1"  # no BLAS thread pool to fork
+    proc = subprocess.Popen([sys.executable, "-m", "core.read_worker", str(theirs.fileno())],
+                            stdin=subprocess.DEVNULL, cwd=_ROOT, env=env, pass_fds=[theirs.fileno()])
+    theirs.close()
+    ours.settimeout(120)
+    try:
+        ready = ours.recv(1)  # sent once the zygote has imported everything
+    except OSError:
+        ready = b""
+    ours.settimeout(None)
+    if ready != b"R":
+        proc.kill()
+        proc.wait()
+        ours.close()
+        raise SpreadsheetError("表格读取进程无法启动，请稍后重试或联系管理员")
+    return proc, ours
 
 
-def _take_worker() -> subprocess.Popen:
-    """The oldest waiting spare (started longest ago: most likely done importing), then top up."""
-    with _spare_lock:
-        worker = None
-        while _spares and worker is None:
-            candidate = _spares.pop(0)
-            if candidate.poll() is None:
-                worker = candidate
-        while len(_spares) < SPARE_WORKERS:
-            _spares.append(_start_worker())
-    return worker or _start_worker()
+def _fork_worker(job_r: int, answer_w: int) -> None:
+    """Ask the zygote for a worker reading ``job_r`` and answering on ``answer_w`` (restarts it once)."""
+    global _zygote
+    for attempt in (1, 2):
+        with _zygote_lock:
+            if _zygote is None or _zygote[0].poll() is not None:
+                _zygote = _start_zygote()
+            try:
+                socket.send_fds(_zygote[1], [b"J"], [job_r, answer_w])
+                return
+            except OSError:
+                _zygote[0].kill()
+                _zygote = None
+                if attempt == 2:
+                    raise
+
+
+def zygote_main(fd: int) -> None:
+    """Entry point of ``core.read_worker``: fork one worker per request until the server goes away."""
+    sock = socket.socket(fileno=fd)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps finished workers
+    sock.sendall(b"R")
+    while True:
+        try:
+            msg, fds, _flags, _addr = socket.recv_fds(sock, 1, 2)
+        except OSError:
+            return
+        if not msg:
+            return  # the server closed its end
+        if len(fds) != 2:
+            for f in fds:
+                os.close(f)
+            continue
+        if os.fork() == 0:
+            sock.close()
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            try:
+                _worker(*fds)
+            finally:
+                os._exit(0)
+        for f in fds:
+            os.close(f)
 
 
 def _address_space() -> int:
@@ -663,24 +733,19 @@ def _address_space() -> int:
 
 
 def _limit_self(limits: ReadLimits) -> None:
-    """Memory and CPU limits for this (worker) process; what it already maps is not counted."""
-    try:
-        import resource
-    except ImportError:  # not a POSIX system: the parent's timeout still applies
-        return
+    """Memory and CPU limits for this worker; what it already maps (the zygote's image) is not counted."""
+    import resource
+
     cap = _address_space() + limits.memory
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     cpu = int(limits.seconds) + 5
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
 
 
-_LENGTH = struct.Struct("<Q")
-
-
-def _read_exact(stream: Any, n: int) -> bytes:
+def _read_fd(fd: int, n: int) -> bytes:
     chunks, got = [], 0
     while got < n:
-        chunk = stream.read(min(n - got, 1 << 24))
+        chunk = os.read(fd, min(n - got, 1 << 24))
         if not chunk:
             raise EOFError
         chunks.append(chunk)
@@ -688,14 +753,20 @@ def _read_exact(stream: Any, n: int) -> bytes:
     return b"".join(chunks)
 
 
-def worker_main() -> None:
-    """Entry point of ``core.read_worker``: one job from stdin, one answer on stdout, then exit."""
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+def _write_fd(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _worker(job_r: int, answer_w: int) -> None:
+    """One read: announce the pid (so the server can kill it), read the job, answer, exit."""
+    _write_fd(answer_w, _LENGTH.pack(os.getpid()))
     try:
-        (n,) = _LENGTH.unpack(_read_exact(stdin, _LENGTH.size))
-        data, filename, expected, sheet, limits = pickle.loads(_read_exact(stdin, n))
-    except (EOFError, pickle.UnpicklingError):
-        return  # the parent went away (or this spare was never used)
+        (n,) = _LENGTH.unpack(_read_fd(job_r, _LENGTH.size))
+        data, filename, expected, sheet, limits = pickle.loads(_read_fd(job_r, n))
+    except (EOFError, OSError, pickle.UnpicklingError):
+        return
     try:
         _limit_self(limits)
         t0 = time.process_time()
@@ -708,16 +779,13 @@ def worker_main() -> None:
         answer = ("error", str(exc))
     except MemoryError:
         answer = ("memory", None)
-    except Exception as exc:  # the parent turns anything else into a refusal
+    except Exception as exc:  # the server turns anything else into a refusal
         answer = ("broken", type(exc).__name__)
     try:
         blob = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
     except MemoryError:
         blob = pickle.dumps(("memory", None))
-    stdout.write(_LENGTH.pack(len(blob)))
-    stdout.write(blob)
-    stdout.flush()
-    os._exit(0)  # nothing to clean up: skip the interpreter's teardown of pandas and pyarrow
+    _write_fd(answer_w, _LENGTH.pack(len(blob)) + blob)
 
 
 def _beyond_limits(name: str) -> str:
@@ -726,28 +794,18 @@ def _beyond_limits(name: str) -> str:
             "后保存，或只把数据区域复制到新工作簿；数据确实很多时请拆分后分批导入")
 
 
-def _receive(worker: subprocess.Popen, deadline: float) -> bytes:
-    """The worker's answer; ``TimeoutError`` past the deadline, ``EOFError`` if it died."""
-    out = worker.stdout
-    assert out is not None
-    fd = out.fileno()
+def _receive(fd: int, n: int, deadline: float) -> bytes:
+    """``n`` bytes from ``fd``; ``TimeoutError`` past the deadline, ``EOFError`` if the writer died."""
     buffer = bytearray()
-    need = _LENGTH.size
-    header_done = False
-    while True:
-        while len(buffer) < need:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
-                raise TimeoutError
-            chunk = os.read(fd, max(need - len(buffer), 1 << 16))
-            if not chunk:
-                raise EOFError
-            buffer += chunk
-        if header_done:
-            return bytes(buffer[_LENGTH.size:])
-        (n,) = _LENGTH.unpack_from(buffer)
-        need = _LENGTH.size + n
-        header_done = True
+    while len(buffer) < n:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            raise TimeoutError
+        chunk = os.read(fd, min(n - len(buffer), 1 << 24))
+        if not chunk:
+            raise EOFError
+        buffer += chunk
+    return bytes(buffer)
 
 
 def _read_isolated(data: bytes, filename: str, expected: Sequence[str] | None, sheet: int | str | None,
@@ -755,15 +813,24 @@ def _read_isolated(data: bytes, filename: str, expected: Sequence[str] | None, s
     name = _display_name(filename)
     t0 = time.perf_counter()
     deadline = time.monotonic() + limits.seconds
-    worker = _take_worker()
+    job = pickle.dumps((data, filename, expected, sheet, limits), protocol=pickle.HIGHEST_PROTOCOL)
+    job_r, job_w = os.pipe()
+    answer_r, answer_w = os.pipe()
+    pid = 0
     try:
-        job = pickle.dumps((data, filename, expected, sheet, limits), protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            assert worker.stdin is not None
-            worker.stdin.write(_LENGTH.pack(len(job)))
-            worker.stdin.write(job)
-            worker.stdin.close()
-            kind, payload = pickle.loads(_receive(worker, deadline))
+            _fork_worker(job_r, answer_w)
+        finally:
+            os.close(job_r)
+            os.close(answer_w)
+        try:
+            (pid,) = _LENGTH.unpack(_receive(answer_r, _LENGTH.size, deadline))
+            # The job goes in from a thread: a worker that stops reading (killed) must not block us.
+            writer = threading.Thread(target=_send_job, args=(job_w, job), daemon=True)
+            writer.start()
+            (n,) = _LENGTH.unpack(_receive(answer_r, _LENGTH.size, deadline))
+            kind, payload = pickle.loads(_receive(answer_r, n, deadline))
+            pid = 0
         except TimeoutError:
             raise SpreadsheetError(
                 f"读取{name}超过 {limits.seconds:.0f} 秒仍未完成，已停止（服务不受影响）：文件可能过大或结构异常；"
@@ -771,11 +838,10 @@ def _read_isolated(data: bytes, filename: str, expected: Sequence[str] | None, s
         except (EOFError, OSError, pickle.UnpicklingError):  # killed by its limits, or calamine aborted
             raise SpreadsheetError(_beyond_limits(name)) from None
     finally:
-        if worker.poll() is None:  # done (answered), hung or past its time: it has nothing left to do
-            worker.kill()
-        worker.wait()
-        if worker.stdout is not None:
-            worker.stdout.close()
+        os.close(answer_r)
+        if pid:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
     if kind == "ok":
         payload.timings["worker_wall"] = time.perf_counter() - t0
         return payload
@@ -786,6 +852,15 @@ def _read_isolated(data: bytes, filename: str, expected: Sequence[str] | None, s
     if kind == "memory":
         raise SpreadsheetError(_beyond_limits(name))
     raise SpreadsheetError(f"无法读取{name}：文件已损坏或格式异常；{_SAVE_AS}")
+
+
+def _send_job(fd: int, job: bytes) -> None:
+    try:
+        _write_fd(fd, _LENGTH.pack(len(job)) + job)
+    except OSError:
+        pass  # the worker died first; the reader reports it
+    finally:
+        os.close(fd)
 
 
 def read_upload(data: bytes, filename: str = "", *, expected: Sequence[str] | None = None,

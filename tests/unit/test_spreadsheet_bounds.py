@@ -198,6 +198,14 @@ def test_several_data_sheets_none_active_asks_which() -> None:
     assert chosen.sheet == "2023年" and chosen.frame.iloc[1, 2] == "999"
 
 
+def test_a_list_sheet_sharing_only_code_and_name_does_not_compete_with_the_data_sheet() -> None:
+    items = [["统一社会信用代码", "企业名称", "名称", "级别"], ["914403001922038216", "华为", "国家重点研发计划", "国家级"]]
+    data = _workbook(("科技项目", items), ("数据", DATA_2024), active=0)
+    result = sp.read_upload(data, "x.xlsx", expected=EXPECTED)
+    assert (result.sheet, result.reason) == ("数据", "表头与模板最吻合的可见工作表")
+    assert result.other_data_sheets == ["科技项目"]
+
+
 def test_a_hidden_sheet_is_refused_even_by_name() -> None:
     data = _workbook(("数据", DATA_2024), ("旧稿", DATA_2023), hidden=("旧稿",))
     with pytest.raises(SpreadsheetError, match="隐藏的工作表，不会读取"):

@@ -126,6 +126,15 @@ def cell_bomb(rows: int = 2_000, cols: int = 2_000) -> bytes:
     return xlsx([("Sheet1", sheet_xml("".join(body)))], shared=shared)
 
 
+def compressed_cell_bomb(rows: int = 2_000, cols: int = 2_500) -> bytes:
+    """The same cells without their optional ``r`` attribute: identical bytes, so ``rows × cols`` cells
+    (5 million by default) deflate to well under 1 MB."""
+    row = "<row>" + '<c t="s"><v>0</v></c>' * cols + "</row>"
+    shared = ('<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1">'
+              "<si><t></t></si></sst>")
+    return xlsx([("Sheet1", sheet_xml(row * rows))], shared=shared)
+
+
 def shared_string_bomb(megabytes: int = 400) -> bytes:
     """One shared string of ``megabytes`` MB (a single repeated letter) in a ~400 KB file."""
     block = "A" * (1 << 20)

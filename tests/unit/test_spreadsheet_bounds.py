@@ -77,6 +77,13 @@ def test_cell_bomb_wider_than_the_limit_is_refused() -> None:
     _normal_read_still_works()
 
 
+def test_compressed_cell_bomb_is_refused_by_its_ratio() -> None:
+    data = hf.compressed_cell_bomb(rows=1_000, cols=1_000)  # a million cells, 21 MB of XML in a few KB
+    assert len(data) < 100_000
+    with pytest.raises(SpreadsheetError, match="压缩比"):
+        sp.read_table(data, "bomb.xlsx")
+
+
 def test_cell_bomb_with_more_cells_than_the_limit_is_refused() -> None:
     data = hf.cell_bomb(rows=400, cols=300)
     with pytest.raises(SpreadsheetError, match="120,000 个单元格|超出可导入的上限"):

@@ -487,8 +487,6 @@ def _column_map(pairs: list[str]) -> dict[str, str]:
 
 def _print_dry_run(report) -> None:
     print(f"试导入批次 #{report.batch_id}：{report.summary()}")
-    if report.sheet_note:
-        print(report.sheet_note)
     for note in report.notes:
         print(f"  · {note}")
     if report.skipped:

@@ -433,6 +433,20 @@ def _open_workbook(data: bytes, name: str) -> python_calamine.CalamineWorkbook:
         raise SpreadsheetError(f"无法打开{name}：文件已损坏或不是有效的 Excel 文件；{_SAVE_AS}") from None
 
 
+def sheet_visibility(data: bytes) -> dict[str, bool]:
+    """Sheet name → visible, in workbook order (xlsx: from workbook.xml, no cell read); ``{}`` for csv."""
+    kind = detect_format(data)
+    if kind == "csv":
+        return {}
+    if kind == "xlsx":
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            parts = xlsx_parts.workbook_parts(zf)
+        if parts.sheets:
+            return {s.name: s.state == "visible" for s in parts.sheets}
+    metas = _open_workbook(data, "文件").sheets_metadata
+    return {m.name: m.visible == python_calamine.SheetVisibleEnum.Visible for m in metas}
+
+
 def list_sheets(data: bytes) -> list[str]:
     """Sheet names of an xlsx/xls file (``[]`` for csv), hidden ones included."""
     kind = detect_format(data)
@@ -447,7 +461,7 @@ def list_sheets(data: bytes) -> list[str]:
 
 
 def _read_workbook(data: bytes, name: str, kind: Format, expected: Sequence[str] | None,
-                   sheet: int | str | None, limits: ReadLimits) -> ReadResult:
+                   sheet: int | str | None, limits: ReadLimits, exclude: Sequence[str] = ()) -> ReadResult:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     zf: zipfile.ZipFile | None = None
@@ -496,7 +510,7 @@ def _read_workbook(data: bytes, name: str, kind: Format, expected: Sequence[str]
                 "“取消隐藏”，保存后再上传")
         reason = "指定的工作表"
     else:
-        shown = [i for i in range(len(names)) if visible[i]]
+        shown = [i for i in range(len(names)) if visible[i] and names[i] not in exclude]
         if not shown:
             raise SpreadsheetError(f"{name}中没有可见的工作表（隐藏的工作表不会读取）")
         index, reason = shown[0], ("唯一的可见工作表" if len(shown) == 1 else "第一个可见工作表")
@@ -633,14 +647,14 @@ def _read_csv(data: bytes, name: str, limits: ReadLimits = DEFAULT_LIMITS) -> pd
 
 
 def _read_local(data: bytes, filename: str, expected: Sequence[str] | None, sheet: int | str | None,
-                limits: ReadLimits) -> ReadResult:
+                limits: ReadLimits, exclude: Sequence[str] = ()) -> ReadResult:
     name = _display_name(filename)
     kind = detect_format(data, filename)
     if kind == "csv":
         t0 = time.perf_counter()
         frame = _read_csv(data, name, limits)
         return ReadResult(frame=frame, timings={"cells": time.perf_counter() - t0})
-    return _read_workbook(data, name, kind, expected, sheet, limits)
+    return _read_workbook(data, name, kind, expected, sheet, limits, exclude)
 
 
 # --- the worker processes ---------------------------------------------------------------------------
@@ -764,13 +778,13 @@ def _worker(job_r: int, answer_w: int) -> None:
     _write_fd(answer_w, _LENGTH.pack(os.getpid()))
     try:
         (n,) = _LENGTH.unpack(_read_fd(job_r, _LENGTH.size))
-        data, filename, expected, sheet, limits = pickle.loads(_read_fd(job_r, n))
+        data, filename, expected, sheet, limits, exclude = pickle.loads(_read_fd(job_r, n))
     except (EOFError, OSError, pickle.UnpicklingError):
         return
     try:
         _limit_self(limits)
         t0 = time.process_time()
-        result = _read_local(data, filename, expected, sheet, limits)
+        result = _read_local(data, filename, expected, sheet, limits, exclude)
         result.timings["worker_cpu"] = time.process_time() - t0
         answer: tuple[str, Any] = ("ok", result)
     except SheetChoiceNeeded as exc:
@@ -809,11 +823,11 @@ def _receive(fd: int, n: int, deadline: float) -> bytes:
 
 
 def _read_isolated(data: bytes, filename: str, expected: Sequence[str] | None, sheet: int | str | None,
-                   limits: ReadLimits) -> ReadResult:
+                   limits: ReadLimits, exclude: Sequence[str] = ()) -> ReadResult:
     name = _display_name(filename)
     t0 = time.perf_counter()
     deadline = time.monotonic() + limits.seconds
-    job = pickle.dumps((data, filename, expected, sheet, limits), protocol=pickle.HIGHEST_PROTOCOL)
+    job = pickle.dumps((data, filename, expected, sheet, limits, list(exclude)), protocol=pickle.HIGHEST_PROTOCOL)
     job_r, job_w = os.pipe()
     answer_r, answer_w = os.pipe()
     pid = 0
@@ -864,12 +878,14 @@ def _send_job(fd: int, job: bytes) -> None:
 
 
 def read_upload(data: bytes, filename: str = "", *, expected: Sequence[str] | None = None,
-                sheet: int | str | None = None, limits: ReadLimits = DEFAULT_LIMITS) -> ReadResult:
+                sheet: int | str | None = None, limits: ReadLimits = DEFAULT_LIMITS,
+                exclude: Sequence[str] = ()) -> ReadResult:
     """Read an untrusted upload into a raw sheet, bounded in memory and time (module docstring).
 
     Never a hidden sheet. Without ``sheet``: the only visible sheet; with several, the one whose
     first rows best match ``expected`` header names — the active sheet when several have a header,
-    ``SheetChoiceNeeded`` (with the candidates) when the active one is not among them. Every refusal
+    ``SheetChoiceNeeded`` (with the candidates) when the active one is not among them. Sheets named
+    in ``exclude`` (list sheets, instructions) are not candidates. Every refusal
     is a ``SpreadsheetError`` with a Chinese message; the calling process is never at risk.
     """
     name = _display_name(filename)
@@ -878,8 +894,8 @@ def read_upload(data: bytes, filename: str = "", *, expected: Sequence[str] | No
     detect_format(data, filename)  # the cheap refusals (PDF, HTML, encrypted…) need no child
     expected = list(expected) if expected is not None else None
     if not limits.isolated:
-        return _read_local(data, filename, expected, sheet, limits)
-    return _read_isolated(data, filename, expected, sheet, limits)
+        return _read_local(data, filename, expected, sheet, limits, exclude)
+    return _read_isolated(data, filename, expected, sheet, limits, exclude)
 
 
 def read_table(

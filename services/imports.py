@@ -33,7 +33,6 @@ from core.spreadsheet import (
     apply_header,
     detect_format,
     find_header_row,
-    list_sheets,
     read_table,
     write_csv,
     write_xlsx,

@@ -83,8 +83,6 @@ with tab_import:
         m2.metric("无问题的行", report.accepted_count)
         m3.metric("问题", report.error_count)
         m4.metric("待核实（不影响导入）", report.flagged_count)
-        if report.sheet_note:
-            st.text(report.sheet_note)  # sheet names are the uploader's text: never markup
         for note in report.notes:
             st.text("· " + note)
         if report.ignored_columns:

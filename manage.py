@@ -524,7 +524,6 @@ def cmd_import(args: argparse.Namespace) -> int:
                                             file_name=args.file.name, data=data, **options)
     except imports.SheetChoiceRequired as exc:
         raise CommandError(f"{exc}：请用 --sheet 指定，例如 --sheet {exc.sheets[0]}") from None
-    options["sheet"] = report.sheet  # the commit reads the sheet the dry run read
     if args.report:
         args.report.write_bytes(write_csv(report_frame(report.errors + report.flags)))
     if args.diff:

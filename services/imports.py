@@ -14,7 +14,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -28,12 +28,17 @@ from sqlmodel import Session
 from core import importing, listtext
 from core.scoring_model import FlagRule, ItemsRule, ScoringModel
 from core.spreadsheet import (
+    DEFAULT_LIMITS,
     DEFAULT_MAX_BYTES,
+    ReadResult,
+    SheetChoiceNeeded,
     SpreadsheetError,
     apply_header,
     detect_format,
     find_header_row,
     read_table,
+    read_upload,
+    sheet_visibility,
     write_csv,
     write_xlsx,
 )
@@ -54,6 +59,15 @@ MISMATCH_LABELS = {"row": "行号", "credit_code": "统一社会信用代码", "
 INSERT_CHUNK = 50_000
 IN_CHUNK = 20_000
 SQLITE_CACHE_KIB = 256 * 1024
+READ_LIMITS = replace(DEFAULT_LIMITS, max_bytes=MAX_BYTES)
+
+
+class SheetChoiceRequired(ValidationFailed):
+    """Several visible sheets hold data: the officer picks one (UI selectbox, CLI ``--sheet``)."""
+
+    def __init__(self, message: str, sheets: list[str]) -> None:
+        super().__init__(message)
+        self.sheets = sheets
 
 
 @dataclass
@@ -88,6 +102,9 @@ class ImportReport:
     diff_counts: dict[str, int] = field(default_factory=dict)
     model: ScoringModel | None = field(default=None, repr=False)
     names: pd.Series | None = field(default=None, repr=False)  # registered name by credit code
+    sheet: str | None = None  # the data sheet read (None for csv or a file of list sheets only)
+    sheet_note: str = ""  # which sheet was read and which were skipped (also the first of ``notes``)
+    other_sheets: list[str] = field(default_factory=list)  # other visible sheets with a header, not read
 
     @property
     def ok(self) -> bool:
@@ -196,50 +213,60 @@ class _Tables:
     main: pd.DataFrame | None  # the data sheet (apply_header output); None when the file has only list sheets
     lists: dict[str, tuple[importing.TemplateColumn, pd.DataFrame]]  # sheet name → (list column, table)
     main_sheet: str = ""
+    read: ReadResult | None = None  # how the data sheet was chosen
+    hidden: list[str] = field(default_factory=list)  # hidden sheets, never read
 
 
 INSTRUCTION_SHEETS = ("填写说明", "说明")
 
 
-def _read(model: ScoringModel, department: str, file_name: str, data: bytes) -> _Tables:
+def _read(model: ScoringModel, department: str, file_name: str, data: bytes, sheet: str | None = None) -> _Tables:
     if len(data) > MAX_BYTES:
         raise ValidationFailed(f"文件“{file_name}”过大（{len(data) / 1024 / 1024:.1f} MB），上限为 50 MB；请拆分后分批导入")
     cols = importing.department_columns(model, department)
     try:
-        sheets = list_sheets(data) if detect_format(data, file_name) != "csv" else []
-        list_sheet = {s: importing.sheet_column(s, cols) for s in sheets}
+        visibility = sheet_visibility(data) if detect_format(data, file_name) != "csv" else {}
+        sheets = list(visibility)
+        hidden = [s for s, shown in visibility.items() if not shown]
+        list_sheet = {s: importing.sheet_column(s, cols) for s in sheets if s not in hidden}
         list_sheet = {s: c for s, c in list_sheet.items() if c is not None}
         every = importing.department_columns(model, importing.ALL_DEPARTMENTS)
-        foreign = [s for s in sheets if s not in list_sheet and importing.sheet_column(s, every) is not None]
+        foreign = [s for s in sheets if s not in hidden and s not in list_sheet
+                   and importing.sheet_column(s, every) is not None]
         if foreign:
             owner = importing.sheet_column(foreign[0], every)
             raise ValidationFailed(f"工作表“{foreign[0]}”是{owner.department}部门报送的内容，不能在{department}导入中导入；"
                                    f"请选择部门“{owner.department}”或“{importing.ALL_DEPARTMENTS}”，或删除该工作表")
         others = [s for s in sheets if s not in list_sheet and s not in INSTRUCTION_SHEETS]
         lists: dict[str, tuple[importing.TemplateColumn, pd.DataFrame]] = {}
-        for sheet, col in list_sheet.items():
-            raw = read_table(data, file_name, max_bytes=MAX_BYTES, sheet=sheet)
+        for name, col in list_sheet.items():
+            raw = read_table(data, file_name, max_bytes=MAX_BYTES, sheet=name)
             table = apply_header(raw, find_header_row(raw, importing.item_headers(col)))
             if not table.empty:
-                lists[sheet] = (col, table)
+                lists[name] = (col, table)
         main: pd.DataFrame | None = None
-        main_sheet = ""
-        if not sheets or others:
-            main_sheet = others[0] if others else ""
+        read: ReadResult | None = None
+        if not sheets or others or sheet:
+            expected = importing.expected_headers(importing.main_columns(cols))
             try:
-                raw = read_table(data, file_name, max_bytes=MAX_BYTES, sheet=main_sheet or 0)
+                # Never a hidden sheet; the data sheet is the visible one with the template's header.
+                read = read_upload(data, file_name, expected=expected, sheet=sheet, limits=READ_LIMITS,
+                                   exclude=[*list_sheet, *INSTRUCTION_SHEETS])
+            except SheetChoiceNeeded as exc:
+                raise SheetChoiceRequired(str(exc), exc.candidates) from None
             except SpreadsheetError:
                 if not lists:
                     raise
-                raw = None
-            if raw is not None:
-                header_row = find_header_row(raw, importing.expected_headers(importing.main_columns(cols)))
-                main = apply_header(raw, header_row)
+            if read is not None:
+                try:
+                    main = apply_header(read.frame, find_header_row(read.frame, expected))
+                except SpreadsheetError as exc:
+                    raise SpreadsheetError((f"工作表“{read.sheet}”：" if read.sheet else "") + str(exc)) from None
     except SpreadsheetError as exc:
         raise ValidationFailed(str(exc)) from None
     if (main is None or main.empty) and not lists:
         raise ValidationFailed(f"文件“{file_name}”只有表头，没有数据行")
-    return _Tables(main=main, lists=lists, main_sheet=main_sheet)
+    return _Tables(main=main, lists=lists, main_sheet=(read.sheet or "") if read else "", read=read, hidden=hidden)
 
 
 def _known_enterprises(session: Session) -> pd.DataFrame:
@@ -282,6 +309,9 @@ class _Checked:
     counts: dict[str, int] = field(default_factory=dict)
     model: ScoringModel | None = None
     replaced_ids: np.ndarray | None = None  # ids of the current rows the values replace (read with the diff)
+    sheet: str | None = None
+    sheet_note: str = ""
+    other_sheets: list[str] = field(default_factory=list)
     list_names: list[str] = field(default_factory=list)
     write_values: pd.DataFrame | None = None  # the values to write (lists merged in add mode)
 
@@ -328,21 +358,22 @@ CHECKED_SECONDS = 30 * 60
 
 
 def _checked_key(data: bytes, model: ScoringModel, department: str, year: int, column_map: dict | None,
-                 ignore: list | None) -> tuple:
-    return (hashlib.sha256(data).hexdigest(), model.fingerprint(), department, year,
+                 ignore: list | None, sheet: str | None = None) -> tuple:
+    return (hashlib.sha256(data).hexdigest(), model.fingerprint(), department, year, sheet,
             json.dumps(column_map or {}, ensure_ascii=False, sort_keys=True),
             json.dumps(sorted(ignore or []), ensure_ascii=False))
 
 
 def _validate(session: Session, department: str, year: int, file_name: str, data: bytes,
               timings: dict[str, float], *, column_map: dict[str, str] | None = None,
-              ignore: list[str] | None = None, list_mode: str | None = None, reuse: bool = False) -> _Checked:
+              ignore: list[str] | None = None, list_mode: str | None = None, reuse: bool = False,
+              sheet: str | None = None) -> _Checked:
     """Read and check the file (or, with ``reuse``, take the dry run's check of the same file and
     choices), then compare with the current values."""
     import time
 
     model = _model(session)
-    key = _checked_key(data, model, department, year, column_map, ignore)
+    key = _checked_key(data, model, department, year, column_map, ignore, sheet)
     checked = None
     if reuse:
         with _CHECKED_LOCK:
@@ -353,7 +384,7 @@ def _validate(session: Session, department: str, year: int, file_name: str, data
     t1 = time.perf_counter()
     if checked is None:
         checked = _check_file(session, model, department, year, file_name, data, timings,
-                              column_map=column_map, ignore=ignore)
+                              column_map=column_map, ignore=ignore, sheet=sheet)
         t1 = time.perf_counter() - timings["validate"]
         with _CHECKED_LOCK:
             _CHECKED[key] = (time.monotonic(), checked)
@@ -367,11 +398,11 @@ def _validate(session: Session, department: str, year: int, file_name: str, data
 
 def _check_file(session: Session, model: ScoringModel, department: str, year: int, file_name: str, data: bytes,
                 timings: dict[str, float], *, column_map: dict[str, str] | None,
-                ignore: list[str] | None) -> _Checked:
+                ignore: list[str] | None, sheet: str | None = None) -> _Checked:
     import time
 
     t0 = time.perf_counter()
-    tables = _read(model, department, file_name, data)
+    tables = _read(model, department, file_name, data, sheet)
     t1 = time.perf_counter()
     known = _known_enterprises(session)
     names = known["name"]
@@ -385,8 +416,8 @@ def _check_file(session: Session, model: ScoringModel, department: str, year: in
                                       column_map=column_map, ignore=ignore, allow_empty=bool(tables.lists))
             parts.append(main)
             notes += main.mapping.notes
-            if tables.main_sheet:
-                notes.insert(0, f"读取工作表“{tables.main_sheet}”")
+            if tables.read is not None and tables.read.sheet:
+                notes.insert(0, tables.read.describe())
             skipped += main.skipped.to_dict("records")
         for sheet, (col, table) in tables.lists.items():
             if parts and any(c.code == col.code for c in parts[0].mapping.columns.values()):
@@ -406,6 +437,11 @@ def _check_file(session: Session, model: ScoringModel, department: str, year: in
     checked = _Checked(v=combined, known=known, list_codes=list_codes, sheets=list(tables.lists),
                        notes=notes, skipped=skipped, mismatches=combined.mismatches, model=model,
                        list_names=[c.name for c, _t in tables.lists.values()])
+    if tables.read is not None:
+        checked.sheet, checked.sheet_note = tables.read.sheet, tables.read.describe()
+        checked.other_sheets = tables.read.other_data_sheets
+    elif tables.hidden:
+        checked.notes.insert(0, "已跳过隐藏的工作表 " + "、".join(f"“{n}”" for n in tables.hidden))
     timings["validate"] = time.perf_counter() - t1
     return checked
 
@@ -541,7 +577,7 @@ def _details(c: _Checked, list_mode: str | None, column_map: dict | None, ignore
     return {"options": {"column_map": column_map, "ignore": ignore},"skipped": c.skipped[:importing.MAX_REPORTED], "notes": c.notes,
             "unmapped": c.v.mapping.unmapped, "mapped": {h: col.code for h, col in c.v.mapping.columns.items()},
             "ignored": c.v.mapping.ignored, "mismatches": _mismatch_records(c.mismatches),
-            "list_codes": c.list_codes, "list_mode": list_mode, "diff_counts": c.counts}
+            "list_codes": c.list_codes, "list_mode": list_mode, "diff_counts": c.counts, "sheet": c.sheet}
 
 
 def _report(batch: ImportBatch | None, department: str, year: int, file_name: str, sha: str, status: str,
@@ -555,7 +591,7 @@ def _report(batch: ImportBatch | None, department: str, year: int, file_name: st
         ignored_columns=v.mapping.ignored, duplicate_of=dup, timings=timings, skipped=c.skipped,
         unmapped=v.mapping.unmapped, notes=c.notes, mismatches=_mismatch_records(c.mismatches),
         list_codes=c.list_codes, list_mode=list_mode, sheets=c.sheets, diff=c.diff, diff_counts=c.counts,
-        model=c.model, names=c.known["name"],
+        model=c.model, names=c.known["name"], sheet=c.sheet, sheet_note=c.sheet_note, other_sheets=c.other_sheets,
     )
 
 
@@ -566,7 +602,7 @@ def _check_list_mode(list_mode: str | None) -> None:
 
 def dry_run_import(session: Session, *, actor: Actor, department: str, year: int, file_name: str,
                    data: bytes, column_map: dict[str, str] | None = None, ignore: list[str] | None = None,
-                   list_mode: str | None = None) -> ImportReport:
+                   list_mode: str | None = None, sheet: str | None = None) -> ImportReport:
     """Check a file without changing any value; store the batch (status dry_run) with its report.
 
     ``column_map`` (header → indicator code) and ``ignore`` (headers marked 不导入) are the officer's
@@ -579,7 +615,7 @@ def dry_run_import(session: Session, *, actor: Actor, department: str, year: int
     _check_list_mode(list_mode)
     timings: dict[str, float] = {}
     c = _validate(session, department, year, file_name, data, timings, column_map=column_map, ignore=ignore,
-                  list_mode=list_mode)
+                  list_mode=list_mode, sheet=sheet)
     v = c.v
     sha = hashlib.sha256(data).hexdigest()
     dup = _duplicate_of(session, sha)
@@ -587,7 +623,7 @@ def dry_run_import(session: Session, *, actor: Actor, department: str, year: int
         department=department, year=year, file_name=file_name[:255], sha256=sha, row_count=v.row_count,
         accepted_count=v.accepted_rows, error_count=v.error_count, flagged_count=len(v.flags),
         errors=_records(v.errors), flags=_records(v.flags), status="dry_run", created_by=actor.username,
-        details=_details(c, list_mode, column_map, ignore),
+        details={**_details(c, list_mode, column_map, ignore), "sheet_option": sheet},
     )
     session.add(batch)
     session.flush()
@@ -595,7 +631,7 @@ def dry_run_import(session: Session, *, actor: Actor, department: str, year: int
                  after={"department": department, "year": year, "file": file_name, "sha256": sha,
                         "rows": v.row_count, "errors": v.error_count, "flags": len(v.flags),
                         "skipped": len(c.skipped), "unmapped": [u["header"] for u in v.mapping.unmapped],
-                        "mismatches": len(c.mismatches), "changes": c.counts})
+                        "mismatches": len(c.mismatches), "changes": c.counts, "sheet": c.sheet})
     session.flush()
     return _report(batch, department, year, file_name, sha, "dry_run", c, dup, timings, list_mode)
 
@@ -696,7 +732,7 @@ def commit_import(session: Session, *, actor: Actor, data: bytes, batch_id: int 
                   department: str | None = None, year: int | None = None, file_name: str | None = None,
                   confirm_duplicate: bool = False, column_map: dict[str, str] | None = None,
                   ignore: list[str] | None = None, list_mode: str | None = None,
-                  accept_name_mismatch: bool = False) -> ImportReport:
+                  accept_name_mismatch: bool = False, sheet: str | None = None) -> ImportReport:
     """Validate again and write every value, all or nothing.
 
     With ``batch_id`` the dry-run batch of the same file becomes the committed batch (its mapping and
@@ -725,13 +761,14 @@ def commit_import(session: Session, *, actor: Actor, data: bytes, batch_id: int 
         if column_map is None and ignore is None and stored.get("options"):
             column_map, ignore = stored["options"].get("column_map"), stored["options"].get("ignore")
         list_mode = list_mode or stored.get("list_mode")
+        sheet = sheet or stored.get("sheet_option")  # the sheet the officer chose for the dry run
     if department is None or year is None:
         raise ValidationFailed("请指定部门和年度")
     _check_department(department, session)
     file_name = file_name or "import"
     timings: dict[str, float] = {}
     c = _validate(session, department, year, file_name, data, timings, column_map=column_map, ignore=ignore,
-                  list_mode=list_mode, reuse=batch is not None)
+                  list_mode=list_mode, reuse=batch is not None, sheet=sheet)
     v = c.v
     dup = _duplicate_of(session, sha)
     if v.error_count:
@@ -782,7 +819,7 @@ def commit_import(session: Session, *, actor: Actor, data: bytes, batch_id: int 
                      before={"status": "dry_run", "replaced_values": retired},
                      after={"status": "committed", "department": department, "year": year, "file": file_name,
                             "sha256": sha, "rows": v.row_count, "values": inserted, "flags": len(v.flags),
-                            "changes": c.counts, "list_mode": list_mode,
+                            "changes": c.counts, "list_mode": list_mode, "sheet": c.sheet,
                             "name_mismatches_accepted": len(c.mismatches)},
                      reason="; ".join(r for r in ("确认重复导入" if dup is not None else "",
                                                   "确认名称不一致" if len(c.mismatches) else "") if r) or None)

@@ -46,7 +46,8 @@ def _dry_run(data: bytes, name: str, department: str, year: int, column_map: dic
                                             list_mode=list_mode, sheet=sheet)
             csv = imports.report_csv(imports.get_batch(session, actor=actor, batch_id=report.batch_id))
         st.session_state[DRY] = {"report": report, "data": data, "name": name, "department": department,
-                                 "year": year, "column_map": column_map, "ignore": ignore, "csv": csv}
+                                 "year": year, "column_map": column_map, "ignore": ignore, "csv": csv,
+                                 "sheet": sheet}
         if report.other_sheets and sheet is None:  # read the active one; offer the others
             st.session_state[SHEETS] = (name, len(data), [report.sheet, *report.other_sheets])
     except imports.SheetChoiceRequired as exc:
@@ -114,7 +115,7 @@ with tab_import:
                     else:
                         column_map[header] = choice
                 _dry_run(dry["data"], dry["name"], dry["department"], dry["year"], column_map, ignore,
-                         report.list_mode, report.sheet)
+                         report.list_mode, dry.get("sheet"))
                 st.rerun()
 
         if report.skipped:
@@ -137,7 +138,7 @@ with tab_import:
                               format_func=imports.LIST_MODES.get, horizontal=True, key="list_mode")
             if picked != list_mode and picked is not None:
                 _dry_run(dry["data"], dry["name"], dry["department"], dry["year"], dry["column_map"], dry["ignore"],
-                         picked)
+                         picked, dry.get("sheet"))
                 st.rerun()
 
         # ---- name and code disagree
@@ -184,7 +185,7 @@ with tab_import:
                 try:
                     with session_scope() as session:
                         done = imports.commit_import(session, actor=actor, data=dry["data"],
-                                                     batch_id=report.batch_id, sheet=report.sheet,
+                                                     batch_id=report.batch_id, sheet=dry.get("sheet"),
                                                      confirm_duplicate=bool(report.duplicate_of),
                                                      column_map=dry["column_map"] or None,
                                                      ignore=dry["ignore"] or None, list_mode=report.list_mode,

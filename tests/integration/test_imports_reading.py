@@ -90,7 +90,7 @@ def test_hidden_old_draft_first_is_skipped_and_named(db: Session) -> None:
     report = dry(db, data)
     assert report.ok and report.sheet == "数据"
     assert "读取的工作表：“数据”" in report.sheet_note and "已跳过隐藏的工作表 “2023旧稿”" in report.sheet_note
-    commit(db, data, report, sheet=report.sheet)
+    commit(db, data, report)
     assert stored(db, "T01") == {c: 50.0 + i for i, c in enumerate(CODES)}
 
 
@@ -113,7 +113,7 @@ def test_two_data_sheets_none_active_must_be_chosen(db: Session) -> None:
     assert counts(db) == before
     report = dry(db, data, sheet="2024年")
     assert report.sheet == "2024年"
-    commit(db, data, report, sheet=report.sheet)
+    commit(db, data, report)
     assert stored(db, "T01")[CODES[0]] == 60.0
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -153,12 +151,9 @@ def test_validate_series_str_dtype_and_empty() -> None:
     assert cc.validate_series(pd.Series([], dtype="str")).empty
 
 
-def test_validate_series_100k_is_fast() -> None:
+def test_validate_series_finds_the_one_bad_code_in_100k() -> None:
+    # The time it takes is a benchmark figure (benchmarks/bench_credit_code.py), not a test assertion.
     codes = [cc.make_code(str(i)) for i in range(100_000)]
     codes[17] = codes[17][:17] + ("0" if codes[17][17] != "0" else "1")
-    s = pd.Series(codes, dtype="str")
-    start = time.perf_counter()
-    out = cc.validate_series(s)
-    elapsed = time.perf_counter() - start
+    out = cc.validate_series(pd.Series(codes, dtype="str"))
     assert out.notna().sum() == 1 and out.iloc[17] is not None
-    assert elapsed < 1.0, f"validate_series took {elapsed:.2f} s for 100k codes"

@@ -101,11 +101,12 @@ def test_raising_an_indicator_never_lowers_core(df: pd.DataFrame, data) -> None:
     ind = data.draw(st.sampled_from(MONOTONE), label="indicator")
     code = ind.code
     old = df.at[i, code]
-    old_v = -10.0 if old is None or (isinstance(old, float) and math.isnan(old)) else float(old)
+    missing = old is None or (isinstance(old, float) and math.isnan(old))
+    old_v = -10.0 if missing else float(old)
     step = data.draw(st.floats(0.01, 500), label="step")
     lower_is_better = isinstance(ind.rule, BandsRule) and ind.rule.direction == "lower"
     new_v = old_v - step if lower_is_better else old_v + step
-    if old is None:
+    if missing:  # None and NaN alike: a missing stage indicator puts the enterprise in no band at all
         new_v = data.draw(st.floats(0, 200), label="from missing")  # any value beats a missing one
         if code == STAGE_IND:
             assume(False)

@@ -1,8 +1,19 @@
 """Which pages each role sees. Home.py builds ``st.navigation`` from :func:`pages_for`.
 
-A role's landing page (the first page of its first section) is served at ``/``: Streamlit ignores a
-default page's ``url_path``, so ``/workbench`` or ``/my-score`` are not addresses of their own; link to
-pages with ``st.page_link(path)``, never by URL.
+Every address of the app answers for every visitor, so Streamlit's English "Page not found" dialog never
+appears: besides the role's own pages, :func:`pages_for` registers a hidden *gate* at the address of
+every page the role may not open —
+
+* anonymous: the gate is the 登录 form with "请先登录". Streamlit names a page by the hash of its
+  ``url_path``, so after the login (no rerun: the cookie must reach the browser) the same run resolves
+  the address to the real page when the new role may open it;
+* logged in: a page of another role shows the role's landing page with a Chinese message; the 登录
+  address shows the landing page.
+
+A role's landing page (the first page of its first section) is served at ``/``. Streamlit ignores a
+default page's ``url_path``, so the landing page is registered under the internal name ``start`` and
+again, hidden, at its own address (``/my-score``, ``/workbench``); link to pages with
+``st.page_link(path)``, which finds the first registration.
 
 Hiding a page is not authorisation: every restricted page still starts with a role guard and every
 service checks its actor. Page scripts live in role sub-folders of ``pages/`` (never directly in it:
@@ -11,9 +22,18 @@ that switches Streamlit into its legacy mode, where a deep link skips Home.py's 
 
 from __future__ import annotations
 
+import re
+import runpy
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import streamlit as st
+
+ROOT = Path(__file__).resolve().parents[1]
+LANDING_URL_PATH = "start"  # the internal name of whichever page a role lands on at /
+_UNKNOWN_KEY = "_nav_unknown_address"
+_ADDRESS = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -82,17 +102,101 @@ def sections_for(role: str | None) -> dict[str, list[PageSpec]]:
     return sections
 
 
+def all_specs() -> list[PageSpec]:
+    """Every page of the app, whoever may open it (each address once)."""
+    seen: dict[str, PageSpec] = {}
+    for specs in (PUBLIC, ENTERPRISE, OFFICER, ADMIN, LOGIN, ACCOUNT):
+        for spec in specs:
+            seen.setdefault(spec.url_path, spec)
+    return list(seen.values())
+
+
+def landing_spec(role: str | None) -> PageSpec:
+    """The page a role lands on at ``/``."""
+    return next(iter(sections_for(role).values()))[0]
+
+
+def run_page_script(path: str) -> None:
+    """Run a page script inside the current page (a gate showing the landing page)."""
+    runpy.run_path(str(ROOT / path), run_name="__main__")
+
+
+def _anonymous_gate(spec: PageSpec) -> Callable[[], None]:
+    def gate() -> None:
+        from ui.auth import login_form
+
+        st.title("登录")
+        st.warning(f"请先登录。登录后将为您打开「{spec.title}」。", icon=":material/lock:")
+        left, _ = st.columns([2, 3])
+        with left:
+            login_form()
+
+    gate.__name__ = f"gate_{spec.url_path.replace('-', '_')}"
+    return gate
+
+
+def _role_gate(spec: PageSpec, role: str) -> Callable[[], None]:
+    def gate() -> None:
+        from ui.guards import ROLE_LABELS
+
+        landing = landing_spec(role)
+        if spec not in LOGIN:
+            st.info(f"「{spec.title}」不对{ROLE_LABELS.get(role, role)}开放，已为您打开「{landing.title}」。",
+                    icon=":material/info:")
+        run_page_script(landing.path)
+
+    gate.__name__ = f"gate_{spec.url_path.replace('-', '_')}"
+    return gate
+
+
+def _unknown_gate(role: str | None) -> Callable[[], None]:
+    def gate() -> None:
+        landing = landing_spec(role)
+        st.warning(f"您访问的页面不存在（可能是过期的书签），已为您打开「{landing.title}」。", icon=":material/info:")
+        run_page_script(landing.path)
+
+    return gate
+
+
+def _requested_address(known: set[str]) -> str | None:
+    """An address the browser asked for that no page has (a stale bookmark, a typo), remembered for the
+    session so its reruns keep finding it."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    name = getattr(getattr(ctx, "pages_manager", None), "intended_page_name", None)
+    if name and name not in known and name != LANDING_URL_PATH and _ADDRESS.fullmatch(name):
+        st.session_state[_UNKNOWN_KEY] = name
+    return st.session_state.get(_UNKNOWN_KEY)
+
+
 def pages_for(role: str | None) -> dict[str, list[st.Page]]:
-    """``st.navigation`` input; the first section's first page is the landing page."""
+    """``st.navigation`` input: the role's sections (the first page lands at ``/``), then hidden pages
+    that answer every other address of the app (see the module docstring)."""
     sections = sections_for(role)
-    first = True
     result: dict[str, list[st.Page]] = {}
+    answered: set[str] = set()
+    hidden: list[st.Page] = []
     for key, specs in sections.items():
         pages = []
         for spec in specs:
-            pages.append(
-                st.Page(spec.path, title=spec.title, icon=spec.icon, url_path=spec.url_path, default=first)
-            )
-            first = False
+            if not answered:
+                pages.append(st.Page(spec.path, title=spec.title, icon=spec.icon, url_path=LANDING_URL_PATH,
+                                     default=True))
+                hidden.append(st.Page(spec.path, title=spec.title, icon=spec.icon, url_path=spec.url_path,
+                                      visibility="hidden"))
+            else:
+                pages.append(st.Page(spec.path, title=spec.title, icon=spec.icon, url_path=spec.url_path))
+            answered.add(spec.url_path)
         result[SECTION_TITLES[key]] = pages
+    for spec in all_specs():
+        if spec.url_path in answered:
+            continue
+        gate = _anonymous_gate(spec) if role is None else _role_gate(spec, role)
+        hidden.append(st.Page(gate, title=spec.title, icon=spec.icon, url_path=spec.url_path,
+                              visibility="hidden"))
+    unknown = _requested_address({spec.url_path for spec in all_specs()})
+    if unknown:
+        hidden.append(st.Page(_unknown_gate(role), title="页面不存在", url_path=unknown, visibility="hidden"))
+    result[SECTION_TITLES[next(reversed(sections))]].extend(hidden)
     return result

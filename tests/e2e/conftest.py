@@ -4,6 +4,8 @@
 * ``app_server`` — one server per test session (base URL), on a free port, against that database.
 * ``browser`` — Chromium launched from ``/usr/bin/chromium`` (never a Playwright-downloaded build).
 * ``new_page(width, height)`` — a fresh context (own cookies) and page; ``page`` is one at 1280×800.
+* every e2e test fails when the server wrote a traceback to its log while the test ran
+  (:func:`no_server_traceback`);
 * :func:`wait_settled` — the cookie component causes a second script run about a second after load, so
   "idle once" is not enough: wait until the app has stayed idle for ~800 ms.
 
@@ -69,7 +71,29 @@ def e2e_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def app_server(e2e_database_url: str, browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # noqa: ANN001
+def server_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Streamlit server's combined stdout/stderr."""
+    return tmp_path_factory.mktemp("e2e-log") / "streamlit.log"
+
+
+@pytest.fixture(autouse=True)
+def no_server_traceback(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail the test when the server logged a traceback while it ran (an exception a page swallowed,
+    a pyarrow conversion error …): the browser may look fine while the server is not."""
+    if "app_server" not in request.fixturenames:
+        yield
+        return
+    log: Path = request.getfixturevalue("server_log")
+    request.getfixturevalue("app_server")
+    start = log.stat().st_size if log.exists() else 0
+    yield
+    written = log.read_bytes()[start:].decode("utf-8", errors="replace") if log.exists() else ""
+    if "Traceback (most recent call last)" in written:
+        pytest.fail(f"the Streamlit server logged a traceback during this test:\n{written[-4000:]}")
+
+
+@pytest.fixture(scope="session")
+def app_server(e2e_database_url: str, browser, server_log: Path) -> Iterator[str]:  # noqa: ANN001
     """Base URL of a running app on the seeded e2e database, warmed up by one visit.
 
     The first session after a server start is special in Streamlit 1.67: while its cold first run is
@@ -86,7 +110,7 @@ def app_server(e2e_database_url: str, browser, tmp_path_factory: pytest.TempPath
         "DYNAMIC_MIN_INTERVAL": "2",
         "DYNAMIC_POLL_SECONDS": "1",
     }
-    log_path = tmp_path_factory.mktemp("e2e-log") / "streamlit.log"
+    log_path = server_log
     port = _free_port()
     log = open(log_path, "w")  # noqa: SIM115 - closed after the server stops
     server = subprocess.Popen(

@@ -1,0 +1,273 @@
+"""A new user's first week in a real browser: deep links that log you in, no request leaving the server,
+no English built-in texts, no horizontal overflow (1280×800 and 390×844), confirmations before acts.
+
+Screenshots of every page and size are kept in test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.e2e.conftest import DEMO_PASSWORD, goto, horizontal_overflow, login, screenshot, wait_settled
+
+PUBLIC_PAGES = ["", "model", "lists", "login"]
+ENTERPRISE_PAGES = ["", "my-score", "self-report", "services", "objections", "account"]
+OFFICER_PAGES = ["", "review", "runs", "imports", "audit"]
+SIZES = [(1280, 800), (390, 844)]
+
+# Streamlit's built-in English texts (whole words), and the empty-cell texts of pandas.
+ENGLISH = re.compile(
+    r"\b(Upload|Browse files|Drag and drop|per file|Choose options?|Choose an option|Select all|No results|"
+    r"No options to select|empty|None|NaN|nan|NaT|null|Page not found|Press Enter)\b"
+)
+
+# Text a person can see: text nodes with a box (not display:none / visibility:hidden), without icon
+# ligatures (":material/lock:" renders the word "lock"); the data grid draws on a canvas whose
+# accessible fallback table holds the cells it shows; placeholders of inputs.
+VISIBLE_TEXT = """() => {
+  const out = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode;
+    const el = node.parentElement;
+    if (!el || !node.textContent.trim()) continue;
+    if (el.closest('[data-testid="stIconMaterial"], script, style, noscript, [aria-hidden="true"] svg')) continue;
+    if (!el.closest('canvas')) {
+      if (!el.getClientRects().length) continue;
+      const style = getComputedStyle(el);
+      if (style.visibility === 'hidden' || style.display === 'none') continue;
+    }
+    out.push(node.textContent);
+  }
+  document.querySelectorAll('input[placeholder], textarea[placeholder]').forEach(e => {
+    if (e.getClientRects().length) out.push(e.placeholder);
+  });
+  return out.join('\\n');
+}"""
+
+
+def visible_text(page) -> str:  # noqa: ANN001
+    return page.evaluate(VISIBLE_TEXT)
+
+
+# The grid only puts the cells in view into its fallback table: scroll each grid to its four corners.
+GRID_CORNERS = """async (corner) => {
+  for (const scroller of document.querySelectorAll('[data-testid="stDataFrame"] .dvn-scroller')) {
+    scroller.scrollTop = corner[0] ? scroller.scrollHeight : 0;
+    scroller.scrollLeft = corner[1] ? scroller.scrollWidth : 0;
+  }
+  await new Promise(r => setTimeout(r, 250));
+  return Array.from(document.querySelectorAll('[data-testid="stDataFrame"] table td'))
+    .map(td => td.textContent).join('\\n');
+}"""
+
+
+class TableWatcher:
+    """What the tables on a page will draw, read from the app's own messages to the browser.
+
+    The data grid paints on a canvas (a missing value as "None", an empty frame as "empty") and its
+    fallback table leaves missing cells blank, so the DOM cannot tell. The websocket can: every table
+    arrives as an Arrow batch with the element's ``placeholder`` for missing cells.
+    """
+
+    def __init__(self, page) -> None:  # noqa: ANN001
+        self.problems: list[str] = []
+        page.on("websocket", lambda ws: ws.on("framereceived", self._frame))
+
+    def _frame(self, payload) -> None:  # noqa: ANN001
+        if isinstance(payload, str):
+            return
+        import pyarrow as pa
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        try:
+            msg = ForwardMsg.FromString(payload)
+        except Exception:  # noqa: BLE001 - not a ForwardMsg (nothing to check)
+            return
+        if msg.WhichOneof("type") != "delta" or msg.delta.WhichOneof("type") != "new_element":
+            return
+        element = msg.delta.new_element
+        if element.WhichOneof("type") != "dataframe" or not element.dataframe.arrow_data.data:
+            return
+        frame = pa.ipc.open_stream(element.dataframe.arrow_data.data).read_all()
+        columns = [n for n in frame.column_names if not n.startswith("__index_level_")]
+        if frame.num_rows == 0:
+            self.problems.append(f"an empty table (drawn as 'empty'): {columns}")
+            return
+        for name in columns:
+            column = frame.column(name)
+            if column.null_count and not element.dataframe.HasField("placeholder"):
+                self.problems.append(f"column {name!r}: {column.null_count} missing cells drawn as 'None'")
+            if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+                words = {v for v in column.to_pylist() if v in ("None", "nan", "NaN", "NaT", "null")}
+                if words:
+                    self.problems.append(f"column {name!r} holds {sorted(words)}")
+
+    def take(self) -> list[str]:
+        problems, self.problems = self.problems, []
+        return problems
+
+
+def english_in(page) -> list[str]:  # noqa: ANN001
+    """English built-in texts on the page, every cell of its tables and its open dropdowns included."""
+    found = set(ENGLISH.findall(visible_text(page)))
+    for corner in ([1, 0], [1, 1], [0, 1], [0, 0]):
+        found |= set(ENGLISH.findall(page.evaluate(GRID_CORNERS, corner)))
+    # A multiselect's dropdown ("Select all", "No results") only exists while open.
+    boxes = page.locator('[data-testid="stMultiSelect"] input:not([disabled])')
+    for i in range(boxes.count()):
+        box = boxes.nth(i)
+        if not box.is_visible():
+            continue
+        box.click()
+        page.wait_for_timeout(300)
+        found |= set(ENGLISH.findall(visible_text(page)))
+        page.keyboard.press("Escape")
+        page.wait_for_timeout(200)
+    return sorted(found)
+
+
+def _log_in_here(page, username: str) -> None:  # noqa: ANN001
+    """Fill the login form shown on the current page (a deep link's 登录 gate)."""
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码", exact=True).fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    wait_settled(page)
+    page.get_by_role("button", name="退出登录").wait_for()
+
+
+def _no_dialog(page) -> None:  # noqa: ANN001
+    dialogs = page.locator('[role="dialog"]')
+    assert dialogs.count() == 0, dialogs.all_inner_texts()
+
+
+def test_logged_out_deep_link_logs_in_on_that_page(app_server: str, new_page) -> None:  # noqa: ANN001
+    page = new_page(1280, 800)
+    goto(page, app_server, "review")  # goto insists: no "Page not found" dialog
+    page.get_by_role("heading", name="登录").wait_for()
+    assert page.get_by_text("请先登录").count() > 0
+    screenshot(page, "deep-link-review-logged-out")
+    _log_in_here(page, "officer1")
+    page.get_by_role("heading", name="填报审核").wait_for()
+    assert urlparse(page.url).path.endswith("/review")
+    _no_dialog(page)
+    # A reload (the cookie logs in again) stays on the page asked for.
+    page.reload()
+    wait_settled(page)
+    page.get_by_role("heading", name="填报审核").wait_for()
+    _no_dialog(page)
+    screenshot(page, "deep-link-review-after-login")
+
+
+def test_enterprise_home_page_deep_link(app_server: str, new_page) -> None:  # noqa: ANN001
+    page = new_page(1280, 800)
+    goto(page, app_server, "my-score")
+    page.get_by_role("heading", name="登录").wait_for()
+    assert page.get_by_text("请先登录").count() > 0
+    _log_in_here(page, "ent2")
+    page.get_by_role("heading", name="我的积分").wait_for()
+    _no_dialog(page)
+
+
+def test_officer_link_for_an_enterprise_user_opens_its_home(app_server: str, new_page) -> None:  # noqa: ANN001
+    # Logged out first, then logging in as an enterprise on the officer page's 登录 gate …
+    page = new_page(1280, 800)
+    goto(page, app_server, "runs")
+    _log_in_here(page, "ent2")
+    page.get_by_role("heading", name="我的积分").wait_for()
+    assert page.get_by_text(re.compile("「积分计算与公示」不对企业用户开放")).count() > 0
+    assert page.get_by_role("heading", name="积分计算与公示").count() == 0
+    _no_dialog(page)
+    # … and the same link opened while logged in.
+    goto(page, app_server, "review")
+    page.get_by_role("heading", name="我的积分").wait_for()
+    assert page.get_by_text(re.compile("「填报审核」不对企业用户开放")).count() > 0
+    # A stale bookmark: a Chinese message, not Streamlit's dialog.
+    goto(page, app_server, "old-bookmark")
+    assert page.get_by_text(re.compile("您访问的页面不存在")).count() > 0
+    screenshot(page, "deep-link-officer-page-as-enterprise")
+
+
+def test_no_request_leaves_the_server(app_server: str, new_page) -> None:  # noqa: ANN001
+    """Government intranets are offline: favicon, fonts, icons, charts — all from the app's own host."""
+    own = urlparse(app_server).netloc
+    outside: list[str] = []
+
+    def watch(page) -> None:  # noqa: ANN001
+        def record(request) -> None:  # noqa: ANN001
+            url = urlparse(request.url)
+            if url.scheme in ("http", "https", "ws", "wss") and url.netloc != own:
+                outside.append(request.url)
+
+        page.on("request", record)
+
+    anonymous = new_page(1280, 800)
+    watch(anonymous)
+    for path in PUBLIC_PAGES + ["review"]:
+        goto(anonymous, app_server, path)
+    enterprise = new_page(390, 844)
+    watch(enterprise)
+    login(enterprise, app_server, "ent3")
+    for path in ENTERPRISE_PAGES:
+        goto(enterprise, app_server, path)
+    officer = new_page(1280, 800)
+    watch(officer)
+    login(officer, app_server, "officer2")
+    for path in OFFICER_PAGES:
+        goto(officer, app_server, path)
+    officer.wait_for_timeout(1000)  # late requests (favicon, fonts) of the last page
+    assert not outside, sorted(set(outside))
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_public_and_enterprise_pages_speak_chinese_and_fit(app_server: str, new_page, width: int,  # noqa: ANN001
+                                                           height: int) -> None:
+    problems: dict[str, object] = {}
+
+    def check(page, role: str, path: str) -> None:  # noqa: ANN001
+        tables.take()
+        goto(page, app_server, path)
+        page.wait_for_timeout(500)  # charts and grids finish drawing
+        name = f"{role}-{path or 'home'}-{width}x{height}"
+        screenshot(page, name)
+        english = english_in(page)
+        if english:
+            problems[f"{name}: English"] = english
+        cells = tables.take()
+        if cells:
+            problems[f"{name}: tables"] = cells
+        overflow = horizontal_overflow(page)
+        if overflow > 1:
+            problems[f"{name}: overflow"] = f"{overflow}px"
+
+    anonymous = new_page(width, height)
+    tables = TableWatcher(anonymous)
+    for path in PUBLIC_PAGES:
+        check(anonymous, "public", path)
+    enterprise = new_page(width, height)
+    tables = TableWatcher(enterprise)
+    login(enterprise, app_server, "ent3")
+    for path in ENTERPRISE_PAGES:
+        check(enterprise, "enterprise", path)
+    assert not problems, problems
+
+
+def test_finalising_a_run_asks_first_and_says_what_happens(app_server: str, new_page) -> None:  # noqa: ANN001
+    page = new_page(1280, 800)
+    login(page, app_server, "officer1")
+    goto(page, app_server, "runs")
+    page.get_by_role("button", name="定稿（不可撤销）").click()
+    dialog = page.get_by_role("dialog")
+    dialog.wait_for()
+    assert "不可再修改" in dialog.inner_text()
+    assert dialog.get_by_role("button", name="确认定稿").count() == 1
+    screenshot(page, "runs-finalise-confirm")
+    dialog.get_by_role("button", name="取消").click()
+    wait_settled(page)
+    assert page.get_by_role("dialog").count() == 0
+    # Nothing happened: the run is still in its notice window.
+    assert page.get_by_role("button", name="定稿（不可撤销）").count() == 1
+    assert page.get_by_text(re.compile(r"批次 #\d+ 已定稿")).count() == 0

@@ -9,8 +9,11 @@ from ui.auth import forced_change_pages, run_auth
 from ui.background import ensure_dynamic_worker
 from ui.guards import MUST_CHANGE_KEY
 from ui.navigation import pages_for
+from ui.widgets import FAVICON, apply_chrome
 
-st.set_page_config(page_title="企业创新积分", page_icon=":material/insights:", layout="wide")
+# A local file: a material-icon favicon would be fetched from fonts.gstatic.com (intranets are offline).
+st.set_page_config(page_title="企业创新积分", page_icon=str(FAVICON), layout="wide")
+apply_chrome()
 ensure_dynamic_worker()  # 动态积分: recomputes a year in the background after approvals and imports
 
 # Authentication decides the role; anonymous visitors see the public pages. Login and logout happen

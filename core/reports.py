@@ -121,6 +121,28 @@ def notice_list_frame(model: ScoringModel, scores: pd.DataFrame) -> pd.DataFrame
     })
 
 
+def ranked_mask(scores: pd.DataFrame) -> pd.Series:
+    """Enterprises that take part in ranking: not vetoed (a vetoed score is kept but never ranked)."""
+    if "veto" not in scores.columns:
+        return pd.Series(True, index=scores.index)
+    return ~scores["veto"].astype(object).fillna(False).astype(bool)
+
+
+def stage_average(model: ScoringModel, scores: pd.DataFrame) -> pd.Series:
+    """The one definition of a stage's average score: the mean total of its ranked (non-vetoed)
+    enterprises, rounded to 2 decimals; index = the model's stage codes (NaN for an empty stage).
+    The public 首页, the officers' run summary and any report use this."""
+    ranked = scores[ranked_mask(scores)]
+    means = pd.to_numeric(ranked["total"]).groupby(ranked["stage"]).mean()
+    return means.reindex(model.stage_codes).round(2)
+
+
+def overall_average(scores: pd.DataFrame) -> float:
+    """The same definition over every stage (the 合计 row)."""
+    totals = pd.to_numeric(scores.loc[ranked_mask(scores), "total"])
+    return round(float(totals.mean()), 2) if len(totals) else float("nan")
+
+
 def stage_summary_frame(model: ScoringModel, scores: pd.DataFrame) -> pd.DataFrame:
     """Per-stage counts and score statistics of a run (the ``manage.py compute`` summary table)."""
     rows = []

@@ -770,9 +770,31 @@ def _g(x: float) -> str:
     return f"{x:g}"
 
 
+def field_name(model: ScoringModel | None, code: str) -> str:
+    """The Chinese name of an indicator or base field (the code itself when the model does not know it)."""
+    if model is None:
+        return ITEM_KEY_NAMES.get(code, code)
+    if code.startswith(model.previous_prefix) and code != model.previous_prefix:
+        return "上年" + field_name(model, code.removeprefix(model.previous_prefix))
+    for ind in model.indicators:
+        if ind.code == code:
+            return ind.name
+    for base in model.base_fields:
+        if base.code == code:
+            return base.name
+    return ITEM_KEY_NAMES.get(code, code)
+
+
+# Keys of list items (self-reported standards, awards …) as the 指标体系 page names them.
+ITEM_KEY_NAMES = {"role": "角色", "level": "级别", "top3": "获奖名次（前三名）"}
+FACTOR_VALUE_NAMES = {"true": "是", "false": "否"}
+
+
 def describe_rule(indicator: Indicator, model: ScoringModel | None = None) -> str:
-    """A Chinese sentence describing how the indicator is scored (for the 指标体系 page)."""
+    """A Chinese sentence describing how the indicator is scored (for the 指标体系 page); fields are
+    named, never shown as codes."""
     r = indicator.rule
+    name = lambda code: field_name(model, code)  # noqa: E731
     unit = indicator.unit
     if indicator.is_core:
         pts = indicator.points or {}
@@ -795,11 +817,12 @@ def describe_rule(indicator: Indicator, model: ScoringModel | None = None) -> st
         if r.alternative:
             a = r.alternative
             alt = "，".join(f"≥{_g(b.at)}%得{_g(b.f * 100)}%" for b in a.bands)
-            body += f"；{a.field}低于{_g(a.below)}且有{a.denominator}时按{a.label}（{a.numerator}÷{a.denominator}）计：{alt}"
+            body += (f"；{name(a.field)}低于{_g(a.below)}且有{name(a.denominator)}数据时按{a.label}"
+                     f"（{name(a.numerator)}÷{name(a.denominator)}）计：{alt}")
         if r.zero_base:
-            body += f"；上年{r.zero_base.current}为0而本年大于0时得{_g(r.zero_base.f * 100)}%"
+            body += f"；上年{name(r.zero_base.current)}为0而本年大于0时得{_g(r.zero_base.f * 100)}%"
         if r.cap_below:
-            body += f"；{r.cap_below.field}低于{_g(r.cap_below.below)}时最多得{_g(r.cap_below.max_f * 100)}%"
+            body += f"；{name(r.cap_below.field)}低于{_g(r.cap_below.below)}时最多得{_g(r.cap_below.max_f * 100)}%"
     elif isinstance(r, LinearCapRule):
         if r.caps:
             stage_names = {s.code: s.name for s in model.stages} if model else {}
@@ -818,7 +841,8 @@ def describe_rule(indicator: Indicator, model: ScoringModel | None = None) -> st
             w = "，".join(f"{k}每项得{_g(v * 100)}%" for k, v in r.weights.items())
         body = "按项目累计：" + w
         for fac in r.factors:
-            body += "；" + "，".join(f"{fac.key}为{k}时×{_g(v)}" for k, v in fac.values.items())
+            body += "；" + "，".join(f"{name(fac.key)}为{FACTOR_VALUE_NAMES.get(str(k).lower(), k)}时×{_g(v)}"
+                                    for k, v in fac.values.items())
         body += "，累计不超过满分"
     elif isinstance(r, FlagRule):
         if r.components:

@@ -12,6 +12,7 @@ from datetime import date
 import pandas as pd
 from sqlmodel import Session, select
 
+from core.reports import stage_average
 from core.scoring_model import ScoringModel
 from db.models import Enterprise, ModelVersion, Score, ScoreRun
 from db.queries import PUBLISHED_STATES, latest_run
@@ -96,7 +97,7 @@ def stage_table(model: ScoringModel, scores: pd.DataFrame) -> pd.DataFrame:
     table = pd.DataFrame({"stage": model.stage_codes, "阶段": [s.name for s in model.stages]})
     table["参评企业"] = table["stage"].map(scores.groupby("stage").size()).fillna(0).astype(int)
     table["参与排名"] = table["stage"].map(ranked.groupby("stage").size()).fillna(0).astype(int)
-    table["平均积分"] = table["stage"].map(ranked.groupby("stage")["total"].mean()).round(2)
+    table["平均积分"] = stage_average(model, scores).to_numpy()
     table["最高积分"] = table["stage"].map(ranked.groupby("stage")["total"].max()).round(2)
     for tier in model.tiers:
         counts = ranked[ranked["tier"] == tier.code].groupby("stage").size()

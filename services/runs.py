@@ -37,6 +37,7 @@ from sqlmodel import Session, select
 from core import breakdown
 from core.derive import derive_indicators, previous_columns
 from core.engine import SUBTOTAL_PREFIX, score
+from core.reports import overall_average, ranked_mask, stage_average
 from core.scoring_model import ScoringModel
 from core.workflows import SCORE_RUN, TransitionError, transition
 from db.bulk import insert_rows
@@ -418,8 +419,9 @@ def run_summary(session: Session, *, actor: Actor, run_id: int) -> pd.DataFrame:
     summary["enterprises"] = grouped.size().reindex(stages, fill_value=0)
     summary["vetoed"] = grouped["veto"].sum().reindex(stages, fill_value=0).astype(int)
     summary["ranked"] = summary["enterprises"] - summary["vetoed"]
-    summary["mean_total"] = grouped["total"].mean().reindex(stages).round(2)
-    summary["max_total"] = grouped["total"].max().reindex(stages)
+    summary["mean_total"] = stage_average(model, frame)  # the one definition (core.reports)
+    ranked = frame[ranked_mask(frame)]
+    summary["max_total"] = ranked.groupby("stage")["total"].max().reindex(stages)
     for tier in model.tiers:
         summary[f"tier_{tier.code}"] = (
             frame[frame["tier"] == tier.code].groupby("stage").size().reindex(stages, fill_value=0)
@@ -429,8 +431,8 @@ def run_summary(session: Session, *, actor: Actor, run_id: int) -> pd.DataFrame:
     summary["subsidy_total"] = paid.groupby("stage")["subsidy"].sum().reindex(stages, fill_value=0.0)
     totals = summary.drop(columns=["stage_name", "mean_total", "max_total"]).sum()
     all_row = pd.DataFrame([{**totals.to_dict(), "stage_name": "合计",
-                             "mean_total": round(float(frame["total"].mean()), 2) if len(frame) else np.nan,
-                             "max_total": frame["total"].max() if len(frame) else np.nan}],
+                             "mean_total": overall_average(frame),
+                             "max_total": ranked["total"].max() if len(ranked) else np.nan}],
                            index=pd.Index(["all"], name="stage"))
     out = pd.concat([summary, all_row[summary.columns]])
     out.attrs["tier_names"] = {f"tier_{t.code}": t.name for t in model.tiers}  # the run's own list names

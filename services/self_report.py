@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlmodel import Session
@@ -59,12 +59,30 @@ def active_model(session: Session) -> ScoringModel:
 
 def current_year(session: Session) -> int:
     """The year enterprises report for: the newest data year, or the one after it once that year's
-    scores are published (公示 or final)."""
+    scores are published (公示 or final). The portrait's advice to report a value names this year."""
     latest = session.execute(select(func.max(IndicatorValue.year))).scalar()
     if latest is None:
         return clock.evaluation_year()
     published = latest_run(session, states=PUBLISHED_STATES, year=int(latest)) is not None
     return int(latest) + 1 if published else int(latest)
+
+
+def counted_in(session: Session, *, actor: Actor, submission: Submission) -> str:
+    """When an approved report's values count, in words: a run computed after the approval includes
+    them; until then they wait for the next run of the year."""
+    require_enterprise_access(actor, submission.enterprise_id)
+    if submission.state != "approved" or submission.reviewed_at is None:
+        return ""
+    run = latest_run(session, states=("draft", *PUBLISHED_STATES), year=submission.year)
+    reviewed = submission.reviewed_at
+    if run is not None and run.created_at is not None:
+        created = run.created_at if run.created_at.tzinfo else run.created_at.replace(tzinfo=UTC)
+        if reviewed.tzinfo is None:
+            reviewed = reviewed.replace(tzinfo=UTC)
+        if created >= reviewed:
+            return f"已计入 {submission.year} 年度积分（计算批次 #{run.id}）。"
+    return (f"待计入：审核通过的数据将在下一次计算 {submission.year} 年度积分时计入；"
+            "在此之前，“我的积分”显示的仍是已发布批次的数值。")
 
 
 def open_years(session: Session, *, actor: Actor, enterprise_id: int) -> list[int]:

@@ -11,6 +11,7 @@ from ui import formats
 from ui.flash import show_flash
 from ui.guards import require_role
 from ui.text import plain
+from ui.widgets import file_uploader, selectbox
 
 actor = require_role("enterprise")
 enterprise_id = actor.enterprise_id
@@ -49,11 +50,11 @@ else:
     options = [""] + [i.code for i in model.indicators]
     names = {i.code: f"{i.code} {i.name}" for i in model.indicators}
     with st.form("objection_form", clear_on_submit=True):
-        st.selectbox("异议对象", options, format_func=lambda c: names.get(c, "总积分（整体）"), key="obj_indicator")
+        selectbox("异议对象", options, format_func=lambda c: names.get(c, "总积分（整体）"), key="obj_indicator")
         st.text_area("异议理由（必填）", key="obj_reason", max_chars=2000,
                      placeholder="例如：2025 年研发费用应为 120 万元，税务数据有误，附加计扣除备案表。")
-        st.file_uploader("证明材料（PDF/JPG/PNG，每个 ≤10 MB，最多 5 个）", type=["pdf", "jpg", "jpeg", "png"],
-                         accept_multiple_files=True, key="obj_files")
+        file_uploader("证明材料（PDF/JPG/PNG，每个 ≤10 MB，最多 5 个）", accept_multiple_files=True,
+                      key="obj_files")
         st.form_submit_button("提交异议", type="primary", on_click=_file)
 
 st.subheader("我的异议")

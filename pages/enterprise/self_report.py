@@ -8,28 +8,40 @@ from services import self_report as service
 from services.errors import ServiceError
 from services.service_requests import catalogue
 from ui import formats
-from ui.flash import show_flash
 from ui.guards import require_role
 from ui.text import plain
+from ui.widgets import file_uploader, multiselect, selectbox
 
 actor = require_role("enterprise")
 enterprise_id = actor.enterprise_id
 MSG = "_sr_messages"
+UPLOADS = "_sr_uploads"  # bumped after each upload: a new uploader key empties the chooser
 
 
-def _say(kind: str, text: str, problems: list | None = None) -> None:
-    st.session_state[MSG] = (kind, text, problems or [])
+def _say(kind: str, text: str, problems: list | None = None, *, where: str = "top") -> None:
+    """A message shown once, next to where the user acted (``where``: "top", "submit" or an item key)."""
+    st.session_state[MSG] = (kind, text, problems or [], where)
 
 
-def _run(action, success: str | None = None) -> None:  # noqa: ANN001 - a closure over the session
+def _run(action, success: str | None = None, *, where: str = "top") -> None:  # noqa: ANN001 - a closure
     try:
         with session_scope() as session:
             action(session)
     except ServiceError as exc:
-        _say("error", str(exc), getattr(exc, "problems", []))
+        _say("error", str(exc), getattr(exc, "problems", []), where=where)
     else:
         if success:
-            _say("success", success)
+            _say("success", success, where=where)
+
+
+def _show_message(where: str) -> None:
+    message = st.session_state.get(MSG)
+    if not message or (message[3] if len(message) > 3 else "top") != where:
+        return
+    st.session_state.pop(MSG, None)
+    getattr(st, message[0])(message[1])
+    for problem in message[2][1:]:
+        st.caption(f"· {problem['problem']}")
 
 
 with session_scope() as session:
@@ -38,12 +50,17 @@ with session_scope() as session:
     services_catalogue = catalogue(session, actor=actor)
 
 st.title("数据填报")
-year = st.selectbox("填报年度", years, format_func=lambda y: f"{y} 年度", key="sr_year") if len(years) > 1 else years[0]
+if len(years) > 1:
+    year = selectbox("填报年度", years, format_func=lambda y: f"{y} 年度", key="sr_year")
+else:
+    year = years[0]
+st.markdown(f"正在填报 **{year} 年度**的数据：审核通过后计入 {year} 年度企业创新积分。")
 
 with session_scope() as session:
     submission = service.get_or_create_draft(session, actor=actor, enterprise_id=enterprise_id, year=year)
     attachments = service.list_attachments(session, actor=actor, submission_id=submission.id)
     department = service.department_context(session, actor=actor, enterprise_id=enterprise_id, year=year)
+    counted = service.counted_in(session, actor=actor, submission=submission)
 
 specs = form_specs(model)
 items = dict(submission.items or {})
@@ -63,14 +80,11 @@ elif submission.state == "submitted":
     st.info(f"已提交，等待审核（提交时间 {formats.day(submission.submitted_at)}）。审核期间不能修改。",
             icon=":material/hourglass_top:")
 elif submission.state == "approved":
-    st.success(f"已审核通过（{formats.day(submission.reviewed_at)}），数据已计入积分。", icon=":material/verified:")
+    st.success(f"已审核通过（{formats.day(submission.reviewed_at)}）。{counted}", icon=":material/verified:")
 else:
     st.caption(f"状态：{state_label}。填写后可先保存草稿，确认无误再提交审核。")
 
-message = show_flash(MSG)
-if message:
-    for problem in message[2][1:]:
-        st.caption(f"· {problem['problem']}")
+_show_message("top")
 
 
 # ---------------------------------------------------------------- callbacks (run before the page renders)
@@ -102,13 +116,14 @@ def _remove_item(code: str, uid: str) -> None:
 
 
 def _upload(key: str, widget: str) -> None:
+    """Choosing a file uploads it (no second click); a fresh widget key then empties the chooser."""
     file = st.session_state.get(widget)
     if file is None:
-        _say("error", "请先选择文件。")
         return
     content = file.getvalue()
     _run(lambda s: service.add_attachment(s, actor=actor, submission_id=sid, item_code=key, file_name=file.name,
-                                          content=content), f"已上传“{file.name}”。")
+                                          content=content), f"已上传“{file.name}”。", where=key)
+    st.session_state[UPLOADS] = st.session_state.get(UPLOADS, 0) + 1
 
 
 def _remove_attachment(attachment_id: int) -> None:
@@ -116,7 +131,8 @@ def _remove_attachment(attachment_id: int) -> None:
 
 
 def _submit() -> None:
-    _run(lambda s: service.submit(s, actor=actor, submission_id=sid, version=version), "已提交审核。")
+    _run(lambda s: service.submit(s, actor=actor, submission_id=sid, version=version), "已提交审核。",
+         where="submit")
 
 
 # ---------------------------------------------------------------- numbers and service needs
@@ -140,8 +156,8 @@ with st.form("sr_numbers"):
             st.caption(f"{spec.max_field_label}（已由{ref['source']}部门提供）：{ref['value']:g}，填报值不能超过此数。")
     codes = [c for c, _ in services_catalogue]
     labels = dict(services_catalogue)
-    st.multiselect("服务需求", codes, default=[c for c in submission.service_needs or [] if c in labels],
-                   format_func=lambda c: labels.get(c, c), key="sr_needs", disabled=not editable)
+    multiselect("服务需求", codes, default=[c for c in submission.service_needs or [] if c in labels],
+                format_func=lambda c: labels.get(c, c), key="sr_needs", disabled=not editable)
     st.form_submit_button("保存草稿", on_click=_save_numbers, disabled=not editable)
 
 # ---------------------------------------------------------------- list items with evidence
@@ -171,10 +187,10 @@ for spec in specs:
             if not files and spec.evidence_required:
                 st.caption(":red[尚未上传证明材料]")
             if editable:
-                with st.form(f"ev_form_{key}", clear_on_submit=True):
-                    st.file_uploader("证明材料（PDF/JPG/PNG，≤10 MB）", type=["pdf", "jpg", "jpeg", "png"],
-                                     key=f"ev_{key}")
-                    st.form_submit_button("上传材料", on_click=_upload, args=(key, f"ev_{key}"))
+                widget = f"ev_{key}_{st.session_state.get(UPLOADS, 0)}"
+                file_uploader("上传证明材料（PDF/JPG/PNG，≤10 MB，选择文件即上传）", key=widget,
+                              on_change=_upload, args=(key, widget))
+                _show_message(key)
                 st.button("删除此项", key=f"rm_{key}", on_click=_remove_item, args=(spec.code, uid))
     if editable:
         with st.expander(f"添加{spec.name}", expanded=not rows), st.form(f"add_{spec.code}", clear_on_submit=True):
@@ -182,11 +198,10 @@ for spec in specs:
                 widget_key = f"new_{spec.code}_{f.key}"
                 label = f.label + ("（必填）" if f.required else "")
                 if f.kind in ("level", "choice"):
-                    st.selectbox(label, f.options, index=None, placeholder="请选择", key=widget_key)
+                    selectbox(label, f.options, index=None, key=widget_key)
                 elif f.kind == "year":
                     low = year - (spec.years_back if spec.years_back is not None else 10)
-                    st.selectbox(label, list(range(year, low - 1, -1)), index=None, placeholder="请选择",
-                                 key=widget_key)
+                    selectbox(label, list(range(year, low - 1, -1)), index=None, key=widget_key)
                 else:
                     st.text_input(label, key=widget_key, max_chars=200)
             st.form_submit_button("添加", on_click=_add_item, args=(spec.code,))
@@ -196,4 +211,7 @@ st.divider()
 if editable:
     label = "重新提交审核" if submission.state == "returned" else "提交审核"
     st.button(label, type="primary", on_click=_submit, key="sr_submit")
-    st.caption("提交前请确认每个填报项都已上传证明材料；提交后在审核完成前不能修改。")
+    _show_message("submit")
+    st.caption(f"提交 {year} 年度的填报前，请确认每个填报项都已上传证明材料；提交后在审核完成前不能修改。")
+else:
+    _show_message("submit")

@@ -8,6 +8,7 @@ from services.service_requests import list_requests, policy_view, request_servic
 from ui import formats
 from ui.flash import show_flash
 from ui.guards import require_role
+from ui.widgets import table
 
 actor = require_role("enterprise")
 enterprise_id = actor.enterprise_id
@@ -77,9 +78,6 @@ if held:
 
 if len(requests):
     st.subheader("我的服务申请")
-    st.dataframe(
-        requests[["service_name", "note", "state_label", "answer", "created_at"]]
-        .assign(created_at=requests["created_at"].map(formats.day)), hide_index=True, width="stretch",
-        column_config={"service_name": "服务", "note": "需求说明", "state_label": "状态", "answer": "答复",
-                       "created_at": "申请时间"},
-    )
+    table(requests.assign(created_at=requests["created_at"].map(formats.day)),
+          columns={"service_name": "服务", "note": "需求说明", "state_label": "状态", "answer": "答复",
+                   "created_at": "申请时间"})

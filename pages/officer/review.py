@@ -1,16 +1,20 @@
 """填报审核 — filter the queue, open a report (items, evidence, diff), approve / return, bulk approve."""
 
+from functools import partial
+
 import streamlit as st
 
 from core.workflows import SUBMISSION
 from db.session import session_scope
 from services import review
 from services.errors import ServiceError
+from ui.confirm import confirm
 from ui.filters import day_range
 from ui.flash import show_flash
 from ui.formats import day, file_size, submission_state
 from ui.guards import require_role
 from ui.text import plain
+from ui.widgets import multiselect
 
 actor = require_role("officer", "admin")
 
@@ -27,8 +31,9 @@ with session_scope() as session:
 
 with st.container(border=True):
     f1, f2, f3, f4, f5 = st.columns([2, 1, 1, 2, 2])
-    states = f1.multiselect("状态", list(STATE_CHOICES), default=list(defaults["states"]),
-                            format_func=STATE_CHOICES.get)
+    with f1:
+        states = multiselect("状态", list(STATE_CHOICES), default=list(defaults["states"]),
+                             format_func=STATE_CHOICES.get)
     year = f2.selectbox("年度", [None, *options["years"]], format_func=lambda y: "全部" if y is None else str(y))
     stage = f3.selectbox("阶段", [None, *options["stages"]],
                          format_func=lambda s: "全部" if s is None else options["stages"][s])
@@ -52,18 +57,29 @@ view = queue[["id", "credit_code", "name", "carrier", "stage_name", "year", "sta
     "id": "编号", "credit_code": "统一社会信用代码", "name": "企业名称", "carrier": "载体", "stage_name": "阶段",
     "year": "年度", "state_label": "状态", "item_count": "填报项数", "submitted_at": "提交时间", "reviewer": "审核人"})
 event = st.dataframe(view, hide_index=True, width="stretch", on_select="rerun", selection_mode="multi-row",
-                     key="review_queue")
+                     key="review_queue", placeholder="—")
 selected = queue.iloc[list(event.selection.rows)] if event and event.selection.rows else queue.iloc[0:0]
 
 bulk = selected[selected["state"] == "submitted"]
-if st.button(f"批量通过所选（{len(bulk)} 条）", disabled=bulk.empty, type="primary"):
+def _bulk_approve(items: list[tuple[int, int]]) -> None:
     with session_scope() as session:
-        result = review.bulk_approve(session, actor=actor,
-                                     items=list(zip(bulk["id"].tolist(), bulk["version"].tolist(), strict=True)))
+        result = review.bulk_approve(session, actor=actor, items=items)
     kind = "warning" if result.failed else "success"
     detail = "；".join(f"#{k}：{v}" for k, v in result.failed.items())
     st.session_state[FLASH] = (kind, result.message + (f"。{detail}" if detail else ""))
-    st.rerun()
+
+
+if st.button(f"批量通过所选（{len(bulk)} 条）", disabled=bulk.empty, type="primary"):
+    names = bulk["name"].tolist()
+    shown = "、".join(names[:5]) + (f" 等 {len(names)} 家" if len(names) > 5 else "")
+    confirm(
+        f"批量通过 {len(bulk)} 条填报？",
+        [f"将通过：{shown}。",
+         f"共 {int(bulk['item_count'].sum())} 个填报项写入数据（来源：自报），并在下一次计算积分时计入。",
+         "通过后的填报锁定；如有错误，只能逐条“撤销通过”并说明理由。"],
+        confirm_label="确认通过",
+        action=partial(_bulk_approve, list(zip(bulk["id"].tolist(), bulk["version"].tolist(), strict=True))),
+    )
 
 rows_now = tuple(event.selection.rows) if event else ()
 focus = st.session_state.get(FOCUS)
@@ -106,7 +122,7 @@ st.caption(f"状态：{submission_state(sub.state)} · 提交：{day(sub.submitt
 items = detail.items.rename(columns={"code": "代码", "name": "指标", "unit": "单位", "value": "本次填报",
                                      "last_approved": "上次通过", "current": "当前生效值", "current_source": "来源",
                                      "changed": "有变化", "comment": "审核意见"})
-st.dataframe(items, hide_index=True, width="stretch")
+st.dataframe(items, hide_index=True, width="stretch", placeholder="—")
 
 st.markdown("**证明材料**")
 if not files:

@@ -9,9 +9,11 @@ from core import clock
 from db.session import session_scope
 from services import objections, robustness, run_diff, runs
 from services.errors import ServiceError
+from ui.confirm import confirm
 from ui.flash import show_flash
 from ui.formats import RUN_COLUMNS, day, run_state
 from ui.guards import require_role
+from ui.widgets import table
 
 actor = require_role("officer", "admin")
 
@@ -43,8 +45,11 @@ def _compute(year: int, version_id: int | None = None) -> None:
 with session_scope() as session:
     all_runs = run_diff.list_runs(session, actor=actor)
     versions = run_diff.model_version_choices(session, actor=actor)
+    open_objections = objections.list_objections(session, actor=actor, states=("open",))
 
-tab_runs, tab_diff, tab_objections = st.tabs(["计算与批次", "批次对比", "异议处理"])
+# A keyed tab bar keeps its tab across reruns (after 提交答复 the page stays on 异议处理).
+tab_runs, tab_diff, tab_objections = st.tabs(["计算与批次", "批次对比", "异议处理"], key="runs_tab",
+                                             on_change="rerun")
 
 with tab_runs:
     with st.container(border=True):
@@ -62,11 +67,14 @@ with tab_runs:
         st.stop()
     view = all_runs[["id", "year", "state", "enterprise_count", "notice_start", "notice_end", "supersedes_id",
                      "created_by", "created_at"]].copy()
+    # Every column one type (text or integer): a column mixing dates and "" made pyarrow log a
+    # traceback on every render while a draft (no notice dates yet) existed.
     view["state"] = view["state"].map(run_state)
-    view["created_at"] = view["created_at"].map(day)
-    view["supersedes_id"] = [f"#{int(v)}" if pd.notna(v) else "" for v in view["supersedes_id"]]
-    view = view.astype(object).where(view.notna(), "")
-    st.dataframe(view.rename(columns=RUN_COLUMNS), hide_index=True, width="stretch")
+    for column in ("created_at", "notice_start", "notice_end"):
+        view[column] = view[column].map(day)
+    view["supersedes_id"] = [f"#{int(v)}" if pd.notna(v) else "—" for v in view["supersedes_id"]]
+    view["created_by"] = view["created_by"].fillna("—").astype(str)
+    table(view, columns=RUN_COLUMNS)
 
     ids = all_runs["id"].tolist()
     # No state in the label: Streamlit keeps a selected option's old text while the option list is
@@ -77,15 +85,21 @@ with tab_runs:
     with session_scope() as session:
         summary = runs.run_summary(session, actor=actor, run_id=int(run_id))
     tier_names = summary.attrs.get("tier_names", {})  # the run's own model names its lists
-    st.dataframe(summary.rename(columns=tier_names).rename(columns={
+    table(summary.rename(columns=tier_names).rename(columns={
         "stage_name": "阶段", "enterprises": "企业数", "vetoed": "否决", "ranked": "参与排名", "mean_total": "平均分",
-        "max_total": "最高分", "subsidy_count": "奖励家数", "subsidy_total": "奖励金额（万元）"}),
-        hide_index=True, width="stretch")
+        "max_total": "最高分", "subsidy_count": "奖励家数", "subsidy_total": "奖励金额（万元）"}))
+    st.caption("平均分、最高分按参与排名的企业计（与首页同一口径）。")
 
     state = run["state"]
     if state == "draft":
+        elsewhere = open_objections[(open_objections["year"] == int(run["year"]))
+                                    & (open_objections["run_id"] != int(run_id))]
         with st.form("publish_form"):
             st.markdown("**开始公示**（同年度公示中的其他批次将被替代）")
+            if not elsewhere.empty:
+                runs_text = "、".join(f"#{int(r)}" for r in sorted(elsewhere["run_id"].unique()))
+                st.warning(f"{int(run['year'])} 年度批次 {runs_text} 还有 {len(elsewhere)} 条异议尚未答复："
+                           "开始公示后该批次将被替代，请先在“异议处理”中答复。", icon=":material/warning:")
             d1, d2 = st.columns(2)
             start = d1.date_input("公示开始", value=clock.today(), format="YYYY-MM-DD")
             end = d2.date_input("公示结束", value=clock.today() + timedelta(days=runs.NOTICE_DAYS - 1),
@@ -102,12 +116,22 @@ with tab_runs:
     elif state == "notice":
         st.info(f"公示期：{day(run['notice_start'])} 至 {day(run['notice_end'])}。")
         if st.button("定稿（不可撤销）", key="finalize_button"):
-            try:
+            def _finalize(run_id: int = int(run_id)) -> None:
                 with session_scope() as session:  # the service refuses while objections are open
-                    runs.finalize_run(session, actor=actor, run_id=int(run_id))
+                    runs.finalize_run(session, actor=actor, run_id=run_id)
                 _done("success", f"批次 #{run_id} 已定稿。")
-            except ServiceError as exc:
-                st.error(str(exc))
+
+            mine = open_objections[open_objections["run_id"] == int(run_id)]
+            listed = int(summary.loc[summary.index != "all", [c for c in summary.columns
+                                                               if c.startswith("tier_")]].sum().sum())
+            confirm(
+                f"定稿批次 #{int(run_id)}？",
+                [f"{int(run['year'])} 年度 · {int(run['enterprise_count'])} 家企业 · 上榜 {listed} 家。",
+                 "定稿后积分、榜单和扶持名单不可再修改，并作为该年度的正式结果发布；",
+                 "如需更正，只能重新计算新批次。"],
+                warnings=[f"本批次还有 {len(mine)} 条异议未答复，须先处理完毕才能定稿。"] if len(mine) else [],
+                confirm_label="确认定稿", action=_finalize,
+            )
     if st.button("重算核验", key="verify_button"):
         with session_scope() as session:
             report = runs.verify_run(session, actor=actor, run_id=int(run_id))

@@ -7,6 +7,8 @@ from core.scoring_model import model_summary, parse_model
 from db.session import session_scope
 from services.public import latest_published_run, public_overview, published_model, published_run_model
 from ui.formats import run_state
+from ui.guards import current_actor
+from ui.widgets import table
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -21,12 +23,13 @@ def _overview():
 
 overview, model_dict = _overview()
 model = parse_model(model_dict)
-model_note = model.note
 
 st.title("企业创新积分")
 st.caption("温州高新区（龙湾区）· 企业创新积分评价与应用")
 st.markdown(model_summary(model) + "积分结果用于政策扶持、金融授信、企业培育和个性化服务。")
-st.caption(model_note)
+st.caption(f"评价依据：园区发布的评价模型「{model.name}」（版本 {model.version}），指标与分值见“指标体系”。")
+if current_actor() is None:
+    st.page_link("pages/common/login.py", label="企业和工作人员登录", icon=":material/login:")
 
 if overview is None:
     st.info("暂无已发布的积分结果。积分计算完成并进入公示后，将在此展示。")
@@ -44,23 +47,24 @@ cols[1].metric("参与排名", f"{overview.ranked:,}")
 cols[2].metric("上榜企业", f"{overview.on_lists:,}")
 cols[3].metric("精准扶持（万元）", f"{overview.subsidy_total:,.0f}", help=f"{overview.subsidy_count} 家企业")
 
-table = overview.by_stage.drop(columns=["stage"])
-left, right = st.columns([3, 2])
-with left:
-    st.subheader("分阶段概况")
-    st.dataframe(table, hide_index=True, width="stretch")
-with right:
-    st.subheader("参评企业阶段分布")
-    chart = (
-        alt.Chart(table)
-        .mark_bar()
-        .encode(
-            x=alt.X("阶段:N", sort=list(table["阶段"]), title=None, axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("参评企业:Q", title="企业数"),
-            tooltip=["阶段", "参评企业", "平均积分"],
-        )
-        .properties(height=260)
+by_stage = overview.by_stage.drop(columns=["stage"])
+# The stage table has a dozen columns: it gets the full width (side by side with the chart it was cut
+# off at 1280 px), the chart follows below it.
+st.subheader("分阶段概况")
+st.caption("平均积分、最高积分按参与排名的企业计（一票否决的企业不参与排名）。")
+table(by_stage)
+st.subheader("参评企业阶段分布")
+chart = (
+    alt.Chart(by_stage)
+    .mark_bar()
+    .encode(
+        x=alt.X("阶段:N", sort=list(by_stage["阶段"]), title=None, axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("参评企业:Q", title="企业数"),
+        tooltip=["阶段", "参评企业", "平均积分"],
     )
-    st.altair_chart(chart, width="stretch")
+    .properties(height=260)
+)
+st.altair_chart(chart, width="stretch")
+
 
 st.caption(f"评价模型版本 {overview.model_version} · 计算批次 #{overview.run_id}")

@@ -11,6 +11,7 @@ from services.public import (
     published_years,
 )
 from ui.formats import run_state
+from ui.widgets import selectbox, table
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -40,7 +41,7 @@ if not years:
     st.info("暂无已发布的榜单。")
     st.stop()
 
-year = st.selectbox("年度", years, index=0, format_func=lambda y: f"{y} 年度")
+year = selectbox("年度", years, index=0, format_func=lambda y: f"{y} 年度")
 model_dict, run, lists = _load(year)
 stage_names = {s["code"]: s["name"] for s in model_dict["stages"]}
 tier_names = {t["code"]: t["name"] for t in model_dict["tiers"]}
@@ -61,12 +62,7 @@ for tab, code in zip(tabs, stage_order, strict=True):
         for tier_code, tier_name in tier_names.items():
             part = frame[frame["tier"] == tier_code]
             st.markdown(f"**{tier_name}**（{len(part)} 家）")
-            st.dataframe(
-                part.rename(columns={"rank": "排名", "name": "企业名称", "credit_code": "统一社会信用代码",
-                                     "total": "积分", "mujun": "亩均论英雄"})[
-                    ["排名", "企业名称", "统一社会信用代码", "积分", "亩均论英雄"]
-                ],
-                hide_index=True,
-                width="stretch",
-            )
+            table(part.assign(mujun=part["mujun"].fillna("").replace("", "—")),
+                  columns={"rank": "排名", "name": "企业名称", "credit_code": "统一社会信用代码", "total": "积分",
+                           "mujun": "亩均论英雄"}, empty="本榜单暂无企业。")
 st.caption(f"计算批次 #{run['id']} · {run_state(run['state'])}")

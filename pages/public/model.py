@@ -6,6 +6,8 @@ import streamlit as st
 from core.scoring_model import describe_rule, model_summary, parse_model
 from db.session import session_scope
 from services.public import published_model
+from ui.formats import plain, source_label
+from ui.widgets import table
 
 KIND_SUFFIX = {"core": "指标", "bonus": "（加分）", "deduction": "（扣分）", "veto": ""}
 
@@ -20,7 +22,7 @@ model = parse_model(_model_dict())
 
 st.title("指标体系")
 st.caption(f"{model.name} · 版本 {model.version}")
-st.info(model.note)
+st.info(f"以下为园区发布的企业创新积分评价模型「{model.name}」（版本 {model.version}）。", icon=":material/info:")
 
 st.subheader("成长阶段")
 stages = pd.DataFrame(
@@ -32,7 +34,7 @@ stages = pd.DataFrame(
         ],
     }
 )
-st.dataframe(stages, hide_index=True)
+table(stages, width="content")
 st.markdown(model_summary(model))
 
 stage_names = {s.code: s.name for s in model.stages}
@@ -44,28 +46,32 @@ for cls in model.ordered_classes:
     st.subheader(title + (f"（本类最多 {cls.cap:g} 分）" if cls.cap is not None and cls.kind != "bonus" else ""))
     rows = []
     for ind in indicators:
-        row = {"代码": ind.code, "指标": ind.name, "单位": ind.unit, "来源": ind.source,
+        row = {"代码": ind.code, "指标": ind.name, "单位": ind.unit, "来源": source_label(ind.source),
                "企业填报": "是" if ind.self_reported else ""}
         if ind.is_core:
             for code, name in stage_names.items():
                 row[name] = (ind.points or {}).get(code, 0.0)
         elif cls.kind != "veto":
             row["分值"] = ind.max_points
-        row["计分规则"] = describe_rule(ind, model)
-        row["定义"] = ind.definition
         rows.append(row)
     frame = pd.DataFrame(rows)
     if indicators[0].is_core:
-        totals = {"代码": "", "指标": "合计", **{name: frame[name].sum() for name in stage_names.values()}}
+        totals = {column: "" for column in frame.columns} | {"指标": "合计"}
+        totals |= {name: frame[name].sum() for name in stage_names.values()}
         frame = pd.concat([frame, pd.DataFrame([totals])], ignore_index=True)
-    st.dataframe(frame, hide_index=True, width="stretch",
-                 column_config={"计分规则": st.column_config.TextColumn(width="large"),
-                                "定义": st.column_config.TextColumn(width="large")})
+    table(frame)
+    # Rules and definitions are sentences: shown in full as text, never cut off in a table cell.
+    with st.expander(f"{title}：计分规则与定义", expanded=False):
+        for ind in indicators:
+            st.markdown(f"**{plain(ind.code)} {plain(ind.name)}**")
+            if ind.definition:
+                st.markdown(f"定义：{plain(ind.definition)}")
+            st.markdown(f"计分规则：{plain(describe_rule(ind, model))}")
 
 st.subheader("榜单与扶持")
 tiers = pd.DataFrame({"榜单": [t.name for t in model.tiers],
                       "范围": [f"各阶段排名前 {t.share:.0%}（向上取整）" for t in model.tiers]})
-st.dataframe(tiers, hide_index=True)
+table(tiers, width="content")
 subsidies = pd.DataFrame(
     {
         "阶段": [stage_names.get(s.stage, s.stage) for s in model.subsidies],
@@ -73,5 +79,5 @@ subsidies = pd.DataFrame(
         "扶持金额（万元/家）": [s.amount for s in model.subsidies],
     }
 )
-st.dataframe(subsidies, hide_index=True)
+table(subsidies, width="content")
 st.caption("；".join(f"各阶段前 {m.share:.0%}：亩均论英雄「{m.code}」" for m in model.mujun))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
 import pytest
 from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
@@ -52,7 +53,23 @@ def test_model_page_lists_every_indicator_with_points_per_stage(app_db: str) -> 
     assert totals[model.stages[0].name] == pytest.approx(
         sum(i.points[model.stages[0].code] for i in model.by_class("technology"))
     )
-    assert model.note in text_of(at)
+    # The page names the zone's published model; the model file's internal note is not shown.
+    assert f"「{model.name}」（版本 {model.version}）" in text_of(at)
+    assert "可由主管部门调整" not in text_of(at)
+    assert "None" not in "\n".join(frame.value.to_string() for frame in at.dataframe)
+
+
+def test_home_and_run_summary_share_one_stage_average(app_db: str) -> None:
+    from db.session import session_scope
+    from services.public import public_overview
+    from services.runs import run_summary
+
+    with session_scope() as session:
+        overview = public_overview(session)
+        summary = run_summary(session, run_id=overview.run_id)
+    home = overview.by_stage.set_index("stage")["平均积分"]
+    officers = summary.drop(index="all")["mean_total"]
+    pd.testing.assert_series_equal(home, officers, check_names=False)
 
 
 def test_lists_page_marks_a_run_in_notice(app_db: str) -> None:

@@ -40,15 +40,15 @@ def _add_item(page, title: str, values: dict[str, str], choices: dict[str, str],
 
 
 def _upload_last(page, tmp_path) -> None:  # noqa: ANN001
+    """Choose a file for the newest item (the last uploader on the page): choosing it uploads it."""
     pdf = tmp_path / "证明材料.pdf"
     pdf.write_bytes(PDF)
-    forms = page.locator('[data-testid="stForm"]').filter(has=page.get_by_role("button", name="上传材料"))
-    # The newest item without evidence: the last upload form on the page.
-    form = forms.last
-    form.locator('input[type="file"]').set_input_files(str(pdf))
-    page.wait_for_timeout(500)
-    form.get_by_role("button", name="上传材料").click()
+    before = page.get_by_text("证明材料.pdf").count()
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').last.set_input_files(str(pdf))
     wait_settled(page)
+    assert page.get_by_role("button", name="上传材料").count() == 0  # no second click exists
+    page.get_by_text(re.compile("已上传“证明材料.pdf”")).first.wait_for()
+    assert page.get_by_text("证明材料.pdf").count() > before
 
 
 def test_enterprise_flow(app_server: str, new_page, tmp_path) -> None:  # noqa: ANN001
@@ -69,9 +69,19 @@ def test_enterprise_flow(app_server: str, new_page, tmp_path) -> None:  # noqa: 
     page.goto(f"{app_server}/self-report")
     wait_settled(page)
     page.get_by_role("heading", name="数据填报").wait_for()
+    page.get_by_text(re.compile(r"正在填报 \d{4} 年度")).wait_for()  # the form names its year
     _add_item(page, "标准名称", {"标准名称（必填）": "智能阀门通用技术条件", "标准编号（必填）": "T/WZ 001-2025"},
               {"级别（必填）": "团体", "角色（必填）": "主导"}, first_option=("发布年份（必填）",))
     assert page.get_by_text("智能阀门通用技术条件").count() > 0
+    # Submitting without the evidence: the error appears next to the button, not only at the top.
+    submit = page.get_by_role("button", name="提交审核")
+    submit.click()
+    wait_settled(page)
+    error = page.locator('[data-testid="stAlertContentError"]').filter(has_text="证明材料")
+    error.first.wait_for()
+    button_box, error_box = submit.bounding_box(), error.first.bounding_box()
+    assert 0 <= error_box["y"] - (button_box["y"] + button_box["height"]) < 120, (button_box, error_box)
+    screenshot(page, "self-report-missing-evidence-1280x800")
     _upload_last(page, tmp_path)
     page.get_by_text("证明材料.pdf").first.wait_for()
     _add_item(page, "人才层次", {"姓名（必填）": "张博士"}, {"人才层次（必填）": "博士", "角色（必填）": "核心成员"})

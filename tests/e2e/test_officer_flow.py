@@ -116,6 +116,8 @@ def test_officer_flow(app_server: str, new_page, demo_facts: dict, tmp_path: Pat
         officer.get_by_label("答复理由（必填）").fill("经核对税务申报数据，营业收入无误，维持原结果")
         click(officer, "提交答复")
         officer.get_by_text(re.compile(r"异议 #\d+ 已驳回")).wait_for()
+        # The page stays on its tab.
+        assert officer.get_by_role("tab", name="异议处理").get_attribute("aria-selected") == "true"
 
         # ---- the enterprise sees the answer
         goto(enterprise, app_server, "objections")

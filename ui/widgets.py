@@ -1,0 +1,85 @@
+"""Chinese wrappers of the Streamlit widgets whose built-in texts are English.
+
+One place for the defaults every page shares:
+
+* :func:`multiselect` / :func:`selectbox` — Chinese placeholders ("Choose options"), no "Select all"
+  (one mis-tap must not request every service), no typing filter on short lists (so no "No results");
+* :func:`file_uploader` — the per-widget upload limit matches the label (10 MB, not "50MB per file");
+  the uploader's own English button and size line are relabelled by :data:`CHROME_CSS` (Streamlit has
+  no parameter for them), which Home.py applies once per run with :func:`apply_chrome`;
+* :func:`table` — the one table component: an empty frame is a Chinese sentence, not Streamlit's
+  "empty" grid, and a missing value is "—", never "None".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core import evidence
+
+FAVICON = Path(__file__).parent / "assets" / "favicon.png"  # served by this server, never fetched
+MAX_UPLOAD_MB = evidence.MAX_BYTES // (1024 * 1024)  # evidence and objection files (core.evidence)
+MISSING = "—"
+SHORT_LIST = 12  # up to this many options the dropdown is tapped, not typed into
+
+# Streamlit's file uploader hard-codes "Upload" and "<n>MB per file • PDF, JPG": hide both (the widget
+# label states the types and the limit in Chinese) and write the button's text in Chinese.
+CHROME_CSS = """
+<style>
+[data-testid="stFileUploaderDropzoneInstructions"] { display: none; }
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] { display: none; }
+[data-testid="stFileUploaderDropzone"] button [data-has-shortcut]::after { content: "选择文件"; }
+</style>
+"""
+
+
+def apply_chrome() -> None:
+    """Relabel the built-in English texts that have no parameter (once per run, from Home.py)."""
+    st.html(CHROME_CSS)
+
+
+def multiselect(label: str, options: Sequence[Any], *, placeholder: str | None = None, **kwargs: Any) -> list:
+    """``st.multiselect`` with a Chinese placeholder and without "Select all"."""
+    options = list(options)
+    if not options:
+        placeholder = placeholder or "暂无可选项"
+        kwargs["disabled"] = True
+    kwargs.setdefault("filter_mode", None if len(options) <= SHORT_LIST else "contains")
+    return st.multiselect(label, options, placeholder=placeholder or "请选择（可多选）", select_all=False, **kwargs)
+
+
+def selectbox(label: str, options: Sequence[Any], *, placeholder: str | None = None, **kwargs: Any) -> Any:
+    """``st.selectbox`` with a Chinese placeholder; short lists are tapped, not filtered by typing."""
+    options = list(options)
+    kwargs.setdefault("filter_mode", None if len(options) <= SHORT_LIST else "contains")
+    return st.selectbox(label, options, placeholder=placeholder or "请选择", **kwargs)
+
+
+def file_uploader(label: str, *, type: Sequence[str] = ("pdf", "jpg", "jpeg", "png"),  # noqa: A002
+                  **kwargs: Any) -> Any:
+    """``st.file_uploader`` limited to :data:`MAX_UPLOAD_MB` per file (what the labels promise)."""
+    kwargs.setdefault("max_upload_size", MAX_UPLOAD_MB)
+    return st.file_uploader(label, type=list(type), **kwargs)
+
+
+def table(frame: pd.DataFrame, *, empty: str = "暂无记录。", columns: dict[str, str] | None = None,
+          **kwargs: Any) -> Any:
+    """The one table component: ``empty`` (Chinese) for no rows, "—" for a missing cell.
+
+    ``columns`` renames and orders the shown columns ({source: heading}). Other keyword arguments go to
+    ``st.dataframe`` (``hide_index`` and a stretched width are the defaults).
+    """
+    if frame is None or len(frame) == 0:
+        st.caption(empty)
+        return None
+    if columns:
+        frame = frame[list(columns)].rename(columns=columns)
+    kwargs.setdefault("hide_index", True)
+    kwargs.setdefault("width", "stretch")
+    return st.dataframe(frame, placeholder=MISSING, **kwargs)
+

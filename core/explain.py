@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +45,7 @@ COST_ITEM = 0.5
 COST_TIER = 0.8
 COST_FLAG = 1.0
 COST_CLEAR_DEDUCTION = 0.9
+COST_PER_MISSING_CONDITION = 0.5  # a qualification whose conditions are not all met yet
 
 
 @dataclass(frozen=True)
@@ -260,8 +262,14 @@ def explain_all(model: ScoringModel, stage: str, states: list[IndicatorState]) -
 
 
 # ------------------------------------------------------------------ moves
-def improvement(model: ScoringModel, stage: str, state: IndicatorState) -> Move | None:
-    """The smallest realistic improvement of one indicator and the points it adds (before the bonus cap)."""
+def improvement(model: ScoringModel, stage: str, state: IndicatorState, *,
+                qualifications: Mapping[str, Any] | None = None, report_year: int | None = None) -> Move | None:
+    """The smallest realistic improvement of one indicator and the points it adds (before the bonus cap).
+
+    ``qualifications`` maps a qualification indicator (高企, 科小 …) to what the enterprise lacks for it —
+    ``core.pools.evaluate_pools``' result for the pool that indicator marks (``met``, ``gaps``) — so the
+    advice never proposes a qualification the 政策与服务 page says is out of reach without saying what is
+    missing. ``report_year`` names the 数据填报 year a missing self-reported value goes into."""
     ind = model.indicator(state.code)
     rule = ind.rule
     top = ind.max_for(stage)
@@ -284,7 +292,8 @@ def improvement(model: ScoringModel, stage: str, state: IndicatorState) -> Move 
         if first <= EPS:
             return None
         if ind.self_reported:
-            return Move(ind.code, ind.name, f"在数据填报中补报“{ind.name}”", first * top, COST_REPORT_MISSING)
+            where = f"在 {report_year} 年度数据填报中" if report_year else "在数据填报中"
+            return Move(ind.code, ind.name, f"{where}补报“{ind.name}”", first * top, COST_REPORT_MISSING)
         return Move(ind.code, ind.name, f"请{ind.source or '主管部门'}核实并补充“{ind.name}”数据", first * top,
                     COST_DEPARTMENT_DATA)
 
@@ -306,8 +315,9 @@ def improvement(model: ScoringModel, stage: str, state: IndicatorState) -> Move 
         if ind.unit in COUNT_UNITS:
             target = math.floor(v) + 1
             f_new = min(1.0, target / cap)
-            return Move(ind.code, ind.name, f"{ind.name}增加 1 {ind.unit}（到 {_g(target)} {ind.unit}）",
-                        (f_new - state.f) * top, min(1.0, 1 / max(cap, 1.0)), target)
+            action = (f"{ind.name}达到 1 {ind.unit}" if target == 1
+                      else f"{ind.name}增加 1 {ind.unit}（到 {_g(target)} {ind.unit}）")
+            return Move(ind.code, ind.name, action, (f_new - state.f) * top, min(1.0, 1 / max(cap, 1.0)), target)
         return Move(ind.code, ind.name, f"{ind.name}达到 {_g(cap)} {ind.unit}", (1 - state.f) * top,
                     min(1.0, (cap - v) / cap), cap)
     if isinstance(rule, PercentileRule) and v is not None and state.distribution is not None:
@@ -333,7 +343,15 @@ def improvement(model: ScoringModel, stage: str, state: IndicatorState) -> Move 
         gain = (min(1.0, state.f + step) - state.f) * top
         return Move(ind.code, ind.name, f"新增 1 项{level}级“{ind.name}”", gain, COST_ITEM, level)
     if isinstance(rule, FlagRule) and not rule.components:
-        return Move(ind.code, ind.name, f"取得“{ind.name}”", (1 - state.f) * top, COST_FLAG)
+        lacking = (qualifications or {}).get(ind.code)
+        if lacking is None:
+            return Move(ind.code, ind.name, f"取得“{ind.name}”", (1 - state.f) * top, COST_FLAG)
+        if lacking.met:
+            return Move(ind.code, ind.name, f"申请认定“{ind.name}”（已满足认定条件）", (1 - state.f) * top,
+                        COST_FLAG)
+        gaps = list(lacking.gaps)
+        return Move(ind.code, ind.name, f"补齐“{ind.name}”的 {len(gaps)} 项认定条件后申请认定（{'；'.join(gaps)}）",
+                    (1 - state.f) * top, COST_FLAG + COST_PER_MISSING_CONDITION * len(gaps))
     return None
 
 
@@ -355,12 +373,15 @@ def cheapest_moves(
     *,
     bonus_raw: float,
     n: int = 3,
+    qualifications: Mapping[str, Any] | None = None,
+    report_year: int | None = None,
 ) -> list[Move]:
-    """The ``n`` moves with the least effort per point, gains adjusted for the bonus cap."""
+    """The ``n`` moves with the least effort per point, gains adjusted for the bonus cap (``qualifications``
+    and ``report_year``: see :func:`improvement`)."""
     cap_room = max(0.0, model.bonus_cap - bonus_raw) if bonus_raw < model.bonus_cap else 0.0
     moves = []
     for state in states:
-        move = improvement(model, stage, state)
+        move = improvement(model, stage, state, qualifications=qualifications, report_year=report_year)
         if move is None:
             continue
         if model.indicator(state.code).kind == "bonus":

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.explain import fmt_value
-from core.pools import PoolResult, _compare, _label, is_near, pools_config
+from core.pools import PoolResult, _compare, _label, held_services, is_near, pools_config
 from core.scoring_model import ScoringModel
 
 
@@ -58,8 +58,13 @@ def match_services(
             reasons.setdefault(trigger["service"], []).append(text)
     for pool in pools:
         if pool.service and pool.service in by_code and is_near(pool):
-            what = "已满足条件" if pool.met else f"还差 {len(pool.gaps)} 项条件"
-            reasons.setdefault(pool.service, []).append(f"接近{pool.name}（{what}）")
+            text = (f"已满足{pool.name}认定条件，可申请认定" if pool.met
+                    else f"接近{pool.name}（还差 {len(pool.gaps)} 项条件）")
+            reasons.setdefault(pool.service, []).append(text)
+    # A service leading to a qualification the enterprise already holds is of no use to it (科小入库辅导
+    # for a 科技型中小企业), whatever else suggested it.
+    for code in held_services(list(pools)):
+        reasons.pop(code, None)
     order = {item.code: i for i, item in enumerate(catalogue)}
     return [
         Recommendation(code, by_code[code].name, tuple(dict.fromkeys(texts)), by_code[code].description)

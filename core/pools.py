@@ -5,6 +5,10 @@ own (``cultivation``, e.g. read from the file its TOML names in ``pools_file``);
 none gets the shipped ``core/models/pools.toml`` only when it has every field that file reads (the
 default model's shape), otherwise no pools at all. This module only interprets them. Gaps are
 sentences such as "T05 研发人员占比 8.2%，需 ≥10%".
+
+:func:`evaluate_pools` is the one answer to "what does this enterprise lack": 培育库, the services
+matched in 政策与服务 (:mod:`core.matching`) and the portrait's advice (:func:`qualifications`, read by
+``core.explain``) all use its result.
 """
 
 from __future__ import annotations
@@ -197,6 +201,21 @@ def evaluate_pools(model: ScoringModel, facts: dict[str, Any], config: dict | No
                                   pool.get("service")))
     results.sort(key=lambda r: (r.holds, -r.closeness, r.code))
     return results
+
+
+def qualifications(model: ScoringModel, results: list[PoolResult], config: dict | None = None) -> dict[str, PoolResult]:
+    """What the enterprise lacks per qualification indicator: {indicator a pool marks (``excludes``, e.g.
+    A01 国家高新技术企业): that pool's result}. The portrait's advice reads this, so it says exactly
+    what 政策与服务 and 培育库 say (one evaluation, :func:`evaluate_pools`)."""
+    config = pools_config(model) if config is None else config
+    by_code = {r.code: r for r in results}
+    return {pool["excludes"]: by_code[pool["code"]] for pool in config.get("pools", [])
+            if pool.get("excludes") and pool["code"] in by_code}
+
+
+def held_services(results: list[PoolResult]) -> set[str]:
+    """Services that lead to a qualification the enterprise already holds (never recommended to it)."""
+    return {r.service for r in results if r.holds and r.service}
 
 
 def is_near(result: PoolResult, *, max_gaps: int = 2) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from sqlmodel import Session
 
 from core import breakdown as breakdown_codec
 from core import explain
+from core.pools import qualifications
 from core.scoring_model import PercentileRule, ScoringModel
 from db.models import Enterprise, Score, ScoreRun, score_subtotal
 from db.queries import PUBLISHED_STATES, enterprise_score
@@ -80,6 +82,8 @@ class Portrait:
     previous: dict | None  # {year, total, rank, tier, stage}
     states: list[explain.IndicatorState] = field(repr=False, default_factory=list)
     extras: dict[str, Any] = field(repr=False, default_factory=dict)  # stored extra inputs (prev_…, bases)
+    pools: list = field(default_factory=list)  # core.pools.PoolResult: what the enterprise lacks (none if vetoed)
+    report_year: int | None = None  # the 数据填报 year the advice to report a value refers to
 
     @property
     def total_change(self) -> float | None:
@@ -232,7 +236,7 @@ def get_portrait(session: Session, *, actor: Actor, enterprise_id: int, year: in
     tier = row.tier or ""
     gap = explain.gap_to_next_list(model, total=row.total, tier=tier, ranked_totals=stats.ranked_totals,
                                    veto=row.veto)
-    moves = [] if row.veto else explain.cheapest_moves(model, stage, states, bonus_raw=bonus_raw)
+    moves: list[explain.Move] = []  # computed below, once the pools say what the enterprise lacks
     explanations = explain.explain_all(model, stage, [s for s in states if model.indicator(s.code).kind != "veto"])
 
     previous = None
@@ -245,7 +249,7 @@ def get_portrait(session: Session, *, actor: Actor, enterprise_id: int, year: in
                         "tier": prev_row.tier or "", "stage": prev_row.stage}
 
     model_codes = set(model.codes)
-    return Portrait(
+    portrait = Portrait(
         enterprise_id=enterprise_id, enterprise_name=enterprise.name, credit_code=enterprise.credit_code,
         year=run.year, run_id=run.id, run_state=run.state, notice_start=run.notice_start,
         notice_end=run.notice_end, model=model, stage=stage, stage_name=model.stage_name(stage),
@@ -259,6 +263,37 @@ def get_portrait(session: Session, *, actor: Actor, enterprise_id: int, year: in
         explanations=explanations, gap=gap, moves=moves, previous=previous, states=states,
         extras={k: _breakdown_value(v) for k, v in breakdown.items() if k not in model_codes},
     )
+    # One answer to "what does this enterprise lack" (core.pools) for the advice, 政策与服务 and 培育库.
+    from services.self_report import current_year
+
+    portrait.report_year = current_year(session)
+    if not portrait.veto:
+        portrait.pools = pool_results(session, actor=actor, portrait=portrait)
+        portrait.moves = explain.cheapest_moves(
+            model, stage, states, bonus_raw=bonus_raw, qualifications=qualifications(model, portrait.pools),
+            report_year=portrait.report_year)
+    return portrait
+
+
+def pool_facts(session: Session, *, actor: Actor, portrait: Portrait) -> dict[str, Any]:
+    """The facts the cultivation pools test: the run's inputs, base fields, registration age, veto."""
+    from core.pools import facts_for
+
+    facts = simulation_base(session, actor=actor, portrait=portrait)
+    enterprise = session.get(Enterprise, portrait.enterprise_id)
+    if enterprise is not None and enterprise.registered_on is not None:
+        facts["registered_years"] = (date(portrait.year, 12, 31) - enterprise.registered_on).days / 365.25
+    facts["veto"] = portrait.veto
+    facts["percentile"] = portrait.percentile
+    return facts_for(portrait.model, facts)
+
+
+def pool_results(session: Session, *, actor: Actor, portrait: Portrait) -> list:
+    """Every cultivation pool for the portrait's enterprise (core.pools.evaluate_pools), nearest first."""
+    from core.pools import evaluate_pools
+
+    require_enterprise_access(actor, portrait.enterprise_id)
+    return evaluate_pools(portrait.model, pool_facts(session, actor=actor, portrait=portrait))
 
 
 # ------------------------------------------------------------------ what-if

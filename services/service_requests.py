@@ -100,15 +100,12 @@ class PolicyView:
 
 def policy_view(session: Session, *, actor: Actor, enterprise_id: int) -> PolicyView:
     """Services matched by stage and weak indicators, nearby pools, subsidy eligibility (final run)."""
-    from datetime import date
-
     from core.matching import CatalogueItem, match_services
-    from core.pools import evaluate_pools, facts_for
     from db.models import Score
     from db.queries import enterprise_score, latest_run
     from services.errors import ServiceError
     from services.model_versions import get_model
-    from services.portrait import get_portrait, simulation_base
+    from services.portrait import get_portrait, pool_facts
 
     require_enterprise_access(actor, enterprise_id)
     catalogue = [CatalogueItem(i.code, i.name, tuple(i.stages) if i.stages else None, i.description or "")
@@ -117,14 +114,8 @@ def policy_view(session: Session, *, actor: Actor, enterprise_id: int) -> Policy
         portrait = get_portrait(session, actor=actor, enterprise_id=enterprise_id)
     except ServiceError as exc:
         return PolicyView(None, None, [], [], None, note=str(exc))
-    facts = simulation_base(session, actor=actor, portrait=portrait)
-    enterprise = session.get(Enterprise, enterprise_id)
-    if enterprise is not None and enterprise.registered_on is not None:
-        facts["registered_years"] = (date(portrait.year, 12, 31) - enterprise.registered_on).days / 365.25
-    facts["veto"] = portrait.veto
-    facts["percentile"] = portrait.percentile
-    facts = facts_for(portrait.model, facts)
-    pools = [] if portrait.veto else evaluate_pools(portrait.model, facts)
+    facts = pool_facts(session, actor=actor, portrait=portrait)
+    pools = portrait.pools  # the same evaluation the portrait's advice used
     recommendations = match_services(portrait.model, stage=portrait.stage, facts=facts, catalogue=catalogue,
                                      pools=pools)
     final = latest_run(session, states=("final",))

@@ -6,11 +6,16 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+# Colours keep one meaning on every radar: the first series (the enterprise) is always the brand blue,
+# the second (the stage average) always grey, whatever the labels say; the legend names both.
+SERIES_COLOURS = ("#1f5fbf", "#9aa3ad", "#e07b39", "#3a9d5d")
+
 
 def radar(frame: pd.DataFrame, *, series: dict[str, str], axis: str = "axis", height: int = 320) -> alt.Chart:
     """A radar chart: one closed polygon per series, values in [0, 1] on each axis.
 
-    ``frame`` has one row per axis; ``series`` maps a value column to its legend label. Points are placed
+    ``frame`` has one row per axis; ``series`` maps a value column to its legend label, the subject first
+    (its colour is fixed by position, :data:`SERIES_COLOURS`). Points are placed
     at angle 2π·k/K (first axis at 12 o'clock, clockwise), and each polygon repeats its first point so the
     ``order``-encoded line closes; ``fill`` shades it.
     """
@@ -38,21 +43,26 @@ def radar(frame: pd.DataFrame, *, series: dict[str, str], axis: str = "axis", he
     grid_layer = alt.Chart(grid).mark_line(color="#d0d4da", strokeWidth=0.8).encode(
         x=x, y=y, order="order:Q", detail="level:N")
     labels = alt.Chart(spokes).mark_text(fontSize=12, color="#444").encode(x=x, y=y, text="axis:N")
+    colours = alt.Scale(domain=list(series.values()), range=list(SERIES_COLOURS[: len(series)]))
     shape = alt.Chart(polygons).mark_line(strokeWidth=2, point=True, fillOpacity=0.18).encode(
         x=x, y=y, order="order:Q",
-        color=alt.Color("series:N", legend=alt.Legend(orient="bottom", title=None)),
-        fill=alt.Fill("series:N", legend=None),
+        color=alt.Color("series:N", scale=colours, legend=alt.Legend(orient="bottom", title=None)),
+        fill=alt.Fill("series:N", scale=colours, legend=None),
         tooltip=[alt.Tooltip("series:N", title="对象"), alt.Tooltip("axis:N", title="维度"),
                  alt.Tooltip("value:Q", title="得分率", format=".0%")],
     )
     return (grid_layer + labels + shape).properties(height=height).configure_view(stroke=None)
 
 
-def points_bar(frame: pd.DataFrame, *, height_per_row: int = 22) -> alt.Chart:
-    """Horizontal bars of points against the maximum, one row per indicator (``name, points, max``)."""
+def points_bar(frame: pd.DataFrame, *, height_per_row: int = 24) -> alt.Chart:
+    """Horizontal bars of points against the maximum, one row per indicator (``name, points, max``).
+
+    Every bar is named: label thinning is off (it dropped every other name) and rows are tall enough
+    for a label each."""
     data = frame[["name", "points", "max"]].copy()
     order = data["name"].tolist()
-    base = alt.Chart(data).encode(y=alt.Y("name:N", sort=order, title=None))
+    axis = alt.Axis(labelOverlap=False, labelLimit=150, labelFontSize=12)
+    base = alt.Chart(data).encode(y=alt.Y("name:N", sort=order, title=None, axis=axis))
     full = base.mark_bar(color="#e4e7ec").encode(x=alt.X("max:Q", title="分值"))
     got = base.mark_bar(color="#2f6fdf").encode(
         x="points:Q",

@@ -21,6 +21,7 @@ from services.portrait import Portrait, simulate_changes
 from ui import formats
 from ui.charts import points_bar, radar
 from ui.text import plain
+from ui.widgets import MISSING
 
 VIEWERS = ("enterprise", "officer")
 
@@ -114,22 +115,24 @@ def render_portrait(p: Portrait, *, viewer: str = "enterprise") -> None:
 
     st.subheader("指标明细")
     table = indicator_table(p)
-    st.dataframe(table[list(INDICATOR_COLUMNS)], hide_index=True, width="stretch", column_config=INDICATOR_COLUMNS)
+    st.dataframe(table[list(INDICATOR_COLUMNS)], hide_index=True, width="stretch", column_config=INDICATOR_COLUMNS,
+                 placeholder=MISSING)
     with st.expander("每项得分说明", expanded=False):
         for line in p.explanations:
             st.markdown(f"- {line}")
-        st.caption(model.note)
+        st.caption(f"依据园区发布的评价模型「{model.name}」（版本 {model.version}）计算。")
 
 
 def render_what_if(p: Portrait, *, actor: Actor, base_row: dict[str, Any]) -> None:
-    """The side panel: change inputs, see total, stage rank and list (nothing saved)."""
+    """The what-if panel in the page itself (on a phone the sidebar is collapsed and nobody finds it):
+    change inputs, see total, stage rank and list (nothing saved)."""
     model = p.model
     derived = {d.target for d in model.derivations}
     editable = [i for i in model.indicators
                 if i.rule.type in ("bands", "linear_cap", "percentile") and i.code not in derived]
-    with st.sidebar:
-        st.subheader("模拟测算")
-        st.caption("修改下列数值，查看积分、阶段排名和榜单的变化（仅供测算，不会保存）。")
+    st.subheader("模拟测算")
+    with st.expander("改一改数值，看积分、阶段排名和榜单怎么变（仅供测算，不会保存）", expanded=False,
+                     icon=":material/calculate:"):
         with st.form("what_if"):
             changes = {}
             for ind in editable:

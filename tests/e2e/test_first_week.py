@@ -12,10 +12,17 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.e2e.conftest import DEMO_PASSWORD, goto, horizontal_overflow, login, screenshot, wait_settled
+from ui.navigation import ENTERPRISE, OFFICER, PUBLIC, PageSpec
 
-PUBLIC_PAGES = ["", "model", "lists", "login"]
-ENTERPRISE_PAGES = ["", "my-score", "self-report", "services", "objections", "account"]
-OFFICER_PAGES = ["", "review", "runs", "imports", "audit"]
+
+def _addresses(specs: list[PageSpec], *extra: str) -> list[str]:
+    """Every page of a role: its landing page at "/" and each page's own address (the landing one too)."""
+    return ["", *(spec.url_path for spec in specs), *extra]
+
+
+PUBLIC_PAGES = _addresses(PUBLIC, "login")
+ENTERPRISE_PAGES = _addresses(ENTERPRISE, "account")
+OFFICER_PAGES = _addresses(OFFICER)
 SIZES = [(1280, 800), (390, 844)]
 
 # Streamlit's built-in English texts (whole words), and the empty-cell texts of pandas.

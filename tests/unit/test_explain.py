@@ -97,3 +97,18 @@ def test_gap_to_next_list(model) -> None:  # noqa: ANN001
     assert explain.gap_to_next_list(model, total=99.0, tier=second.code, ranked_totals=totals).tier == first.code
     assert explain.gap_to_next_list(model, total=100.0, tier=first.code, ranked_totals=totals) is None
     assert explain.gap_to_next_list(model, total=10.0, tier="", ranked_totals=totals, veto=True) is None
+
+
+def test_a_first_unit_is_not_an_increase_to_itself(model) -> None:  # noqa: ANN001
+    ind = next(i for i in model.indicators if isinstance(i.rule, LinearCapRule) and i.rule.caps and i.unit == "件")
+    stage = model.stage_codes[2]
+    move = explain.improvement(model, stage, IndicatorState(ind.code, 0, 0.0, 0.0))
+    assert move is not None and move.action == f"{ind.name}达到 1 件"
+    assert "（到 1 件）" not in move.action
+
+
+def test_advice_to_report_names_the_report_year(model) -> None:  # noqa: ANN001
+    ind = next(i for i in model.indicators if i.self_reported and i.rule.type in ("bands", "percentile"))
+    move = explain.improvement(model, model.stage_codes[1], IndicatorState(ind.code, None, 0.0, 0.0),
+                               report_year=2026)
+    assert move.action == f"在 2026 年度数据填报中补报“{ind.name}”"

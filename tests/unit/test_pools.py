@@ -70,3 +70,37 @@ def test_every_recommended_service_is_in_the_seeded_catalogue() -> None:
     catalogue = {code for code, *_ in SERVICE_CATALOGUE}
     named = {t["service"] for t in config["triggers"]} | {p["service"] for p in config["pools"] if p.get("service")}
     assert named <= catalogue, named - catalogue
+
+
+def test_a_met_pool_is_not_called_near_and_a_held_one_gets_no_guidance(model) -> None:  # noqa: ANN001
+    stage = model.stage_codes[1]
+    catalogue = [CatalogueItem("hte_guidance", "高企申报辅导", None),
+                 CatalogueItem("stsme_guidance", "科小入库辅导", None)]
+    # Meets every 高企 condition (G01 8000 → 4% R&D needed) and already holds 科技型中小企业 (A02).
+    facts = facts_for(model, {"veto": False, "registered_years": 3, "T06": 2, "T05": 12, "T11": 65, "T02": 4.5,
+                              "G01": 8000, "A02": 1, "staff": 40})
+    pools = evaluate_pools(model, facts)
+    recs = {r.code: r for r in match_services(model, stage=stage, facts=facts, catalogue=catalogue, pools=pools)}
+    assert recs["hte_guidance"].reasons == ("已满足国家高新技术企业认定条件，可申请认定",)
+    assert not any(reason.startswith("接近") for r in recs.values() for reason in r.reasons)
+    assert "stsme_guidance" not in recs  # 科小入库辅导 for a 科技型中小企业: never
+
+
+def test_advice_on_a_qualification_says_what_the_pools_say(model) -> None:  # noqa: ANN001
+    from core import explain
+    from core.pools import qualifications
+
+    stage = model.stage_codes[1]
+    facts = facts_for(model, {"veto": False, "registered_years": 3, "T06": 1, "T02": 6.0, "G01": 800,
+                              "T05": 8.2, "T11": 40})
+    pools = evaluate_pools(model, facts)
+    hte = _by_code(pools)["hte"]
+    assert len(hte.gaps) == 2
+    state = explain.IndicatorState("A01", 0, 0.0, 0.0)
+    move = explain.improvement(model, stage, state, qualifications=qualifications(model, pools))
+    assert move is not None
+    assert "2 项认定条件" in move.action and all(gap in move.action for gap in hte.gaps)
+    assert move.cost > explain.improvement(model, stage, state).cost  # harder than a plain "取得"
+    met = facts_for(model, {**facts, "T05": 12, "T11": 65})
+    move = explain.improvement(model, stage, state, qualifications=qualifications(model, evaluate_pools(model, met)))
+    assert move.action == "申请认定“国家高新技术企业”（已满足认定条件）"

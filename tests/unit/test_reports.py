@@ -151,3 +151,17 @@ def test_score_output_of_another_model_has_its_own_class_columns() -> None:
     labels = score_output_labels(other)
     assert labels[3:8] == ["基础能力得分", "投入能力得分", "管理能力得分", "产出能力得分", "环境能力得分"]
     assert "技术创新得分" not in labels and len(labels) == out.shape[1]
+
+
+def test_one_stage_average_leaves_vetoed_enterprises_out() -> None:
+    from core.reports import overall_average, stage_average
+    from core.scoring_model import load_model
+
+    model = load_model()
+    first, last = model.stage_codes[0], model.stage_codes[-1]
+    scores = pd.DataFrame({"stage": [first, first, first, last], "total": [60.0, 40.0, 99.0, 70.0],
+                           "veto": [False, False, True, False]})
+    means = stage_average(model, scores)
+    assert means[first] == 50.0 and means[last] == 70.0  # the vetoed 99 takes part in no average
+    assert means.isna().sum() == len(model.stage_codes) - 2
+    assert overall_average(scores) == 56.67

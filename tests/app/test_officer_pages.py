@@ -156,3 +156,23 @@ def test_imports_page_mapping_step_then_commit_then_undo(fresh_db: str) -> None:
     assert not at.exception and any("已撤销批次" in str(s.value) for s in at.success)
     with session_scope() as session:
         assert imports.get_batch(session, actor=officer, batch_id=batch_id).status == "reverted"
+
+
+def test_publishing_warns_about_open_objections_on_another_run_of_the_year(fresh_db: str) -> None:
+    from db.models import ScoreRun
+    from services import objections, runs
+
+    ent = actor_of("ent1")
+    officer = actor_of("officer1")
+    with session_scope() as session:
+        notice = session.execute(select(ScoreRun).where(ScoreRun.state == "notice")).scalars().one()
+        year = notice.year
+        objections.file_objection(session, actor=ent, run_id=notice.id, enterprise_id=ent.enterprise_id,
+                                  indicator_code=None, reason="营业收入有误")
+        draft = runs.compute_run(session, actor=officer, year=year)
+        draft_id = draft.id
+    at = through_home("officer1", "pages/officer/runs.py")
+    at.selectbox(key="run_select").select(draft_id).run()
+    assert not at.exception
+    warnings = [str(w.value) for w in at.warning]
+    assert any(f"#{notice.id}" in w and "异议尚未答复" in w for w in warnings), warnings

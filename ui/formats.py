@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from datetime import date, datetime
 from typing import Any
 
@@ -61,13 +60,6 @@ def file_size(n: int) -> str:
 
 # Indicator sources as the public reads them ("派生" is the model's word for a computed indicator).
 SOURCE_LABELS = {"派生": "由其他指标计算", "自报": "企业填报"}
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
-
-
 def source_label(source: str | None) -> str:
     return SOURCE_LABELS.get(source or "", source or "")
 
-
-def plain(text: Any) -> str:
-    """``text`` escaped for st.markdown: shown literally, never interpreted as markup."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", "" if text is None else str(text))

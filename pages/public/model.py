@@ -6,7 +6,8 @@ import streamlit as st
 from core.scoring_model import describe_rule, model_summary, parse_model
 from db.session import session_scope
 from services.public import published_model
-from ui.formats import plain, source_label
+from ui.formats import source_label
+from ui.text import plain
 from ui.widgets import table
 
 KIND_SUFFIX = {"core": "指标", "bonus": "（加分）", "deduction": "（扣分）", "veto": ""}

@@ -63,10 +63,11 @@ def test_home_and_run_summary_share_one_stage_average(app_db: str) -> None:
     from db.session import session_scope
     from services.public import public_overview
     from services.runs import run_summary
+    from tests.app.conftest import actor_of
 
     with session_scope() as session:
         overview = public_overview(session)
-        summary = run_summary(session, run_id=overview.run_id)
+        summary = run_summary(session, actor=actor_of("officer1"), run_id=overview.run_id)
     home = overview.by_stage.set_index("stage")["平均积分"]
     officers = summary.drop(index="all")["mean_total"]
     pd.testing.assert_series_equal(home, officers, check_names=False)

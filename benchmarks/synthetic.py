@@ -132,3 +132,37 @@ def make_inputs(n: int, seed: int = 0, json_text: bool = False) -> pd.DataFrame:
         for c in ("T10", "T12", "A04", "A05", "A06", "N03"):
             df[c] = df[c].map(lambda v: None if v is None else json.dumps(v, ensure_ascii=False))
     return df
+
+
+# Name parts for realistic enterprise names: region, a two-character brand, an industry word, a form.
+NAME_REGIONS = ("温州", "龙湾", "浙江", "温州高新", "瓯海", "乐清", "瑞安", "长兴", "重庆", "厦门", "永嘉", "平阳")
+NAME_BRAND = ("瓯博瑞华东宏嘉创海天新鸿恒泰信德金永盛卓锐远昌汇中明正万和立安益富兴誉晶联星智长行乐朝"
+              "达锐欣诚源川通峰辰宇航腾驰凯越晟力杰途展磊森盈翔隆光美康佳豪奥鼎丰澳华亿")
+NAME_WORDS = ("光电科技", "智能科技", "电气", "生物科技", "新材料科技", "阀门", "鞋业", "汽摩配件", "软件", "医疗器械",
+              "电子", "信息技术", "机械", "环保科技", "新能源科技", "激光科技", "流体设备", "网络科技", "精密制造",
+              "眼镜", "包装", "服饰", "重工", "传动", "调控设备", "数据科技", "检测技术", "化工")
+NAME_FORMS = ("有限公司", "股份有限公司", "科技有限公司", "实业有限公司")
+
+
+def make_names(n: int, rng: np.random.Generator) -> list[str]:
+    """n distinct realistic enterprise names (region + brand + industry word + form, a digit-free mix)."""
+    regions = np.array(NAME_REGIONS, dtype=object)
+    brand = np.array(list(NAME_BRAND), dtype=object)
+    words = np.array(NAME_WORDS, dtype=object)
+    forms = np.array(NAME_FORMS, dtype=object)
+    seen: set[str] = set()
+    names: list[str] = []
+    while len(names) < n:
+        k = (n - len(names)) * 2
+        third = rng.random(k) < 0.25  # some brands have three characters
+        parts = (regions[rng.integers(len(regions), size=k)], brand[rng.integers(len(brand), size=k)],
+                 brand[rng.integers(len(brand), size=k)], np.where(third, brand[rng.integers(len(brand), size=k)], ""),
+                 words[rng.integers(len(words), size=k)],
+                 forms[rng.choice(len(forms), size=k, p=[0.7, 0.15, 0.1, 0.05])])
+        for name in map("".join, zip(*parts, strict=True)):
+            if name not in seen:
+                seen.add(name)
+                names.append(name)
+                if len(names) == n:
+                    break
+    return names

@@ -18,11 +18,12 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint, event, inspect, text
+from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint, event, inspect, text
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
 from core import audit_chain, clock
+from core.search import name_keys
 
 
 def utcnow() -> datetime:
@@ -60,8 +61,11 @@ class Enterprise(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     credit_code: str = Field(unique=True, index=True, min_length=18, max_length=18)
     name: str = Field(index=True, max_length=200)
-    # Pinyin initials, computed once on insert (pypinyin is ~120 µs per name: never per query).
+    # Search keys (core.search.name_keys), computed when the enterprise is created or renamed — pypinyin
+    # costs ~120 µs a name: never per query. Each is a "|"-joined list of readings (polyphonic
+    # characters keep both), the first being pypinyin's reading in context.
     name_initials: str | None = Field(default=None, index=True, max_length=200)
+    name_pinyin: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     industry: str | None = Field(default=None, max_length=50)
     street: str | None = Field(default=None, max_length=50)
     carrier_id: int | None = Field(default=None, foreign_key="carrier.id", index=True)
@@ -69,6 +73,23 @@ class Enterprise(SQLModel, table=True):
     # Consent to be recommended to partner banks (金融推荐 respects it).
     bank_consent: bool = False
     created_at: datetime = Field(default_factory=utcnow)
+
+
+def enterprise_search_keys(name: str) -> dict[str, str]:
+    """The stored search-key columns of a name, for bulk inserts (ORM inserts and renames fill them
+    themselves, see :func:`_fill_search_keys`)."""
+    keys = name_keys(name)
+    return {"name_initials": keys.initials, "name_pinyin": keys.pinyin}
+
+
+@event.listens_for(Enterprise, "before_insert")
+@event.listens_for(Enterprise, "before_update")
+def _fill_search_keys(_mapper: Any, _connection: Any, target: Enterprise) -> None:
+    state = inspect(target)
+    renamed = state.attrs.name.history.has_changes()
+    if target.name and (renamed or not target.name_pinyin):
+        for column, value in enterprise_search_keys(target.name).items():
+            setattr(target, column, value)
 
 
 class User(SQLModel, table=True):

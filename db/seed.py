@@ -53,6 +53,7 @@ from db.models import (
     ServiceItem,
     Submission,
     User,
+    enterprise_search_keys,
 )
 
 YEARS = (2024, 2025)  # evaluation years with full data; YEARS[0] - 1 carries only growth bases
@@ -622,12 +623,6 @@ def _names(rng: np.random.Generator, stage_idx: np.ndarray, industry: np.ndarray
     return names
 
 
-def _initials(names: list[str]) -> list[str]:
-    from pypinyin import Style, lazy_pinyin
-
-    return ["".join(lazy_pinyin(name, style=Style.FIRST_LETTER)).lower() for name in names]
-
-
 def _credit_codes(rng: np.random.Generator, n: int) -> list[str]:
     prefixes = [p for p, _ in CODE_PREFIXES]
     weights = np.array([w for _, w in CODE_PREFIXES])
@@ -693,7 +688,7 @@ def seed_demo(
 
     # ---------------------------------------------------------------- enterprises
     names = _names(rng, ctx.stage_idx, ctx.industry)
-    initials = _initials(names)
+    search_keys = [enterprise_search_keys(name) for name in names]  # pinyin once per enterprise
     codes = _credit_codes(rng, n)
     streets = [s for s, _ in STREETS]
     sweights = np.array([w for _, w in STREETS])
@@ -718,7 +713,7 @@ def seed_demo(
         ent_rows.append({
             "credit_code": codes[i],
             "name": names[i],
-            "name_initials": initials[i],
+            **search_keys[i],
             "industry": INDUSTRY_WORDS[ctx.industry[i]][1],
             "street": street,
             "carrier_id": carrier_id,

@@ -68,7 +68,7 @@ import threading
 import time
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -85,6 +85,7 @@ from core import xlsx_parts
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 ROW_COLUMN = "__row__"
+PROGRESS_EVERY = 2000  # rows between write_xlsx progress reports
 
 Format = Literal["xlsx", "xls", "csv"]
 
@@ -1080,15 +1081,16 @@ def excel_error_report(s: pd.Series) -> tuple[np.ndarray, np.ndarray, str]:
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_CHARS = "".join(_FORMULA_START)
-_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 def sanitize_cell(v: Any) -> Any:
-    """Prefix ``'`` to a string that a spreadsheet would run as a formula; anything else unchanged.
+    """Prefix ``'`` to a string a spreadsheet could read as a formula or a number; anything else unchanged.
 
-    Strings that are plain numbers (``-12.5``, ``+3``) are left alone: they cannot carry a formula.
+    Every text starting with ``= + - @ \\t \\r`` is prefixed, a plain number such as ``-1`` or ``+1``
+    too: as text in a csv cell Excel would turn it into a number (a name "+1" would lose its sign);
+    numbers themselves live in numeric cells, which are never touched.
     """
-    if isinstance(v, str) and v.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(v):
+    if isinstance(v, str) and v.startswith(_FORMULA_START):
         return "'" + v
     return v
 
@@ -1097,9 +1099,7 @@ def _sanitize_series(s: pd.Series) -> pd.Series:
     if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_datetime64_any_dtype(s.dtype):
         return s
     if pd.api.types.is_string_dtype(s.dtype) and not pd.api.types.is_object_dtype(s.dtype):
-        danger = s.str.startswith(_FORMULA_START).fillna(False) & ~s.str.fullmatch(
-            _PLAIN_NUMBER.pattern
-        ).fillna(False)
+        danger = s.str.startswith(_FORMULA_START).fillna(False)
         if not danger.any():
             return s
         out = s.copy()
@@ -1214,6 +1214,7 @@ def write_xlsx(
     *,
     header_rows: Mapping[str, Sequence[Sequence[Any]]] | None = None,
     constant_memory: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> bytes:
     """An xlsx with one sheet per entry, in order.
 
@@ -1222,7 +1223,12 @@ def write_xlsx(
     written as inert string cells. A sequence of strings becomes a plain text sheet, one line per row
     (instructions for an import template; put it after the data sheet so that importing the template
     reads the data sheet by default).
+
+    ``progress(rows_written, rows_total)`` is called every few thousand table rows (large exports run
+    in the background and show how far they are).
     """
+    total_rows = sum(len(c) for c in sheets.values() if isinstance(c, pd.DataFrame))
+    done_before = 0
     buffer = io.BytesIO()
     wb = xlsxwriter.Workbook(
         buffer,
@@ -1268,7 +1274,12 @@ def write_xlsx(
         for r, row in enumerate(zip(*columns, strict=True), start=head + 1):
             for c, v in enumerate(row):
                 writers[c](r, c, v)
+            if progress is not None and (r - head) % PROGRESS_EVERY == 0:
+                progress(done_before + r - head, total_rows)
+        done_before += len(df)
     wb.close()
+    if progress is not None:
+        progress(total_rows, total_rows)
     return buffer.getvalue()
 
 

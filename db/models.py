@@ -75,6 +75,14 @@ class Enterprise(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+_renames = [0]  # enterprises renamed by this process: search indexes built before are stale
+
+
+def search_keys_generation() -> int:
+    """Bumped whenever this process renames an enterprise (services.search rebuilds its index)."""
+    return _renames[0]
+
+
 def enterprise_search_keys(name: str) -> dict[str, str]:
     """The stored search-key columns of a name, for bulk inserts (ORM inserts and renames fill them
     themselves, see :func:`_fill_search_keys`)."""
@@ -90,6 +98,8 @@ def _fill_search_keys(_mapper: Any, _connection: Any, target: Enterprise) -> Non
     if target.name and (renamed or not target.name_pinyin):
         for column, value in enterprise_search_keys(target.name).items():
             setattr(target, column, value)
+        if renamed and state.persistent:
+            _renames[0] += 1
 
 
 class User(SQLModel, table=True):

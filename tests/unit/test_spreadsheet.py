@@ -335,8 +335,9 @@ def test_sanitize_cell() -> None:
     assert sp.sanitize_cell("+1+1") == "'+1+1"
     assert sp.sanitize_cell("@x") == "'@x"
     assert sp.sanitize_cell("\rx") == "'\rx"
-    assert sp.sanitize_cell("-12.5") == "-12.5"  # a plain number carries no formula
-    assert sp.sanitize_cell("+3") == "+3"
+    # a number written as text would become a number in Excel (a name "+3" loses its sign): prefixed too
+    assert sp.sanitize_cell("-12.5") == "'-12.5"
+    assert sp.sanitize_cell("+3") == "'+3"
     assert sp.sanitize_cell("华为") == "华为"
     assert sp.sanitize_cell(-5) == -5
     assert sp.sanitize_cell(None) is None
@@ -349,7 +350,7 @@ def test_sanitize_frame_leaves_numeric_columns_and_input_alone() -> None:
     out = sp.sanitize_frame(df)
     assert out["name"].tolist() == ["'" + v for v in DANGEROUS]
     assert out["value"].tolist() == df["value"].tolist()
-    assert out["obj"].tolist() == [None, "'=x", 1, "-3", "a", "b"]
+    assert out["obj"].tolist() == [None, "'=x", 1, "'-3", "a", "b"]
     assert df["name"].tolist() == DANGEROUS  # the input is not modified
 
 

@@ -1,0 +1,451 @@
+"""企业检索: every enterprise of a run, filtered over any combination of dimensions, plus the search box.
+
+Officers (and admins) only. Three kinds of data meet here, cached by how often they change:
+
+* the run's scores (stage, totals, class subtotals, rank, list, veto, missing data) never change once
+  written — cached per run; indicator values and fractions from the stored breakdowns are extracted one
+  column at a time in SQL when a filter or a column asks for them, and cached too;
+* enterprise attributes (industry, street, carrier, bank consent) and pending self-reports change any
+  time — read on every search (two narrow queries);
+* the search index (core.search, from the stored pinyin keys) is rebuilt when enterprises are added or
+  renamed, and at the latest every few minutes (another replica may have renamed one).
+
+Every number shown comes from the run: the model it was computed with names stages, lists, classes and
+indicators.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from core.scoring_model import FlagRule, ScoringModel, TierRule
+from core.search import MATCH_LABELS, SearchIndex, name_keys
+from db import queries
+from db.models import Carrier, Enterprise, ScoreRun, Submission, search_keys_generation
+from services import audit
+from services.actor import Actor, require_staff
+from services.errors import NotFound, ValidationFailed
+from services.model_versions import get_model
+
+INDEX_MAX_AGE = 300.0  # seconds: renames made by another server process show up within this time
+NUMERIC_RULES = ("bands", "linear_cap", "percentile")
+DISPLAY_LIMIT = 1000  # rows a page shows; exports carry every row
+EXPORT_FORMATS = ("xlsx", "csv")
+
+# Result columns (internal key → Chinese header). Class subtotals and indicators are added per model.
+BASE_COLUMNS: dict[str, str] = {
+    "name": "企业名称",
+    "credit_code": "统一社会信用代码",
+    "stage_name": "发展阶段",
+    "total": "总积分",
+    "rank": "阶段排名",
+    "percentile": "阶段百分位",
+    "tier_name": "榜单",
+    "veto_text": "一票否决",
+    "missing_count": "缺失项数",
+    "industry": "行业",
+    "street": "街道",
+    "carrier": "载体",
+    "consent_text": "银行推荐授权",
+    "pending_text": "自报待审",
+    "match": "匹配方式",
+}
+DEFAULT_COLUMNS = ["name", "credit_code", "stage_name", "total", "rank", "tier_name", "industry", "street"]
+SUBTOTAL_PREFIX = "sub_"
+VALUE_PREFIX = "v_"
+POINTS_PREFIX = "p_"
+
+
+# ------------------------------------------------------------------ class subtotals (one accessor)
+def class_subtotals(model: ScoringModel, scores: pd.DataFrame) -> list[tuple[str, str, pd.Series]]:
+    """(class code, Chinese name, subtotal per row) for every class of the run's model that has one.
+
+    The one place that knows where Score keeps class subtotals (today the technology / growth / bonus /
+    deduction columns; with classes as data, one subtotal per declared class).
+    """
+    names = {"technology": "技术创新", "growth": "成长经营", "bonus": "辅助加分", "deduction": "扣分"}
+    present = {ind.cls for ind in model.indicators}
+    return [(code, label, scores[code].astype(float)) for code, label in names.items()
+            if code in present and code in scores.columns]
+
+
+# ------------------------------------------------------------------ filters and results
+Range = tuple[float | None, float | None]
+
+
+@dataclass
+class IndicatorCondition:
+    code: str
+    low: float | None = None
+    high: float | None = None
+    basis: str = "value"  # "value" (the input, numeric indicators) or "points"
+
+
+@dataclass
+class SearchFilters:
+    """Every condition is optional; given ones are combined with AND. Lists mean "any of"."""
+
+    query: str = ""
+    stages: list[str] = field(default_factory=list)
+    tiers: list[str] = field(default_factory=list)  # list codes; "" = not on a list
+    total: Range = (None, None)
+    subtotals: dict[str, Range] = field(default_factory=dict)  # class code → range
+    indicators: list[IndicatorCondition] = field(default_factory=list)
+    industries: list[str] = field(default_factory=list)
+    streets: list[str] = field(default_factory=list)
+    carriers: list[int] = field(default_factory=list)  # carrier ids; 0 = in no carrier
+    qualifications: dict[str, bool] = field(default_factory=dict)  # indicator code → held (True) / not held
+    veto: bool | None = None
+    missing: bool | None = None  # True: some data missing
+    pending_self_report: bool | None = None
+    bank_consent: bool | None = None
+
+
+@dataclass
+class SearchOptions:
+    """What the filters can choose from, in the run's own terms."""
+
+    run_id: int
+    stages: dict[str, str]  # code → name
+    tiers: dict[str, str]  # code → name ("" → 未上榜)
+    classes: dict[str, str]  # class code → name
+    indicators: dict[str, str]  # code → "name（unit）"
+    numeric_indicators: list[str]
+    qualifications: dict[str, str]  # code → name
+    industries: list[str]
+    streets: list[str]
+    carriers: dict[int, str]  # id → name (0 → 不在载体)
+
+
+@dataclass
+class SearchResult:
+    run_id: int
+    year: int
+    run_state: str
+    model: ScoringModel
+    frame: pd.DataFrame  # internal column keys; every matching row, best first
+    run_size: int  # enterprises in the run
+    labels: dict[str, str]  # every available column key → Chinese header
+
+    @property
+    def count(self) -> int:
+        return len(self.frame)
+
+    def table(self, columns: list[str] | None = None, *, limit: int | None = None) -> pd.DataFrame:
+        """The chosen columns under their Chinese headers (what the page shows and exports write)."""
+        keys = [c for c in (columns or DEFAULT_COLUMNS) if c in self.frame.columns and c in self.labels]
+        frame = self.frame if limit is None else self.frame.head(limit)
+        out = frame[keys].copy()
+        out.columns = [self.labels[k] for k in keys]
+        return out.reset_index(drop=True)
+
+
+# ------------------------------------------------------------------ caches
+_LOCK = threading.Lock()
+_RUN_CACHE: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
+_COLUMN_CACHE: OrderedDict[tuple, pd.Series] = OrderedDict()
+_INDEX_CACHE: dict[str, tuple[tuple, float, SearchIndex]] = {}
+
+
+def _remember(cache: OrderedDict, key: Any, value: Any, size: int) -> Any:
+    with _LOCK:
+        cache[key] = value
+        cache.move_to_end(key)
+        while len(cache) > size:
+            cache.popitem(last=False)
+    return value
+
+
+def _run_key(session: Session, run: ScoreRun) -> tuple:
+    # ids repeat across databases at one URL (a test database refilled, a restored backup): the
+    # fingerprint and creation time make the key name this run's scores.
+    return (str(session.get_bind().url), run.id, run.input_fingerprint, str(run.created_at))
+
+
+def search_index(session: Session, *, actor: Actor) -> SearchIndex:
+    """The search index over every enterprise (rebuilt when enterprises were added or renamed)."""
+    require_staff(actor)
+    url = str(session.get_bind().url)
+    count, max_id = session.execute(select(func.count(), func.max(Enterprise.id))).one()
+    signature = (count, max_id, search_keys_generation())
+    cached = _INDEX_CACHE.get(url)
+    if cached and cached[0] == signature and time.monotonic() - cached[1] < INDEX_MAX_AGE:
+        return cached[2]
+    rows = queries._fetch(session, "SELECT id, credit_code, name, name_initials, name_pinyin FROM enterprise "
+                                   "ORDER BY id")
+    ids, codes, names, initials, pinyins = (list(c) for c in zip(*rows, strict=True)) if rows else ([],) * 5
+    for i, (name, pinyin) in enumerate(zip(names, pinyins, strict=True)):
+        if pinyin is None:  # a row written around the ORM (raw SQL): key it here rather than never
+            keys = name_keys(name or "")
+            initials[i], pinyins[i] = keys.initials, keys.pinyin
+    index = SearchIndex(ids, codes, names, initials, pinyins)
+    with _LOCK:
+        _INDEX_CACHE[url] = (signature, time.monotonic(), index)
+    return index
+
+
+def _run_scores(session: Session, run: ScoreRun, model: ScoringModel) -> pd.DataFrame:
+    """The run's score rows (no breakdowns), in enterprise-id order, with display text; cached."""
+    key = _run_key(session, run)
+    cached = _RUN_CACHE.get(key)
+    if cached is not None:
+        return cached
+    frame = queries.scores_frame(session, run_id=run.id)
+    frame = frame.sort_values("enterprise_id", kind="stable").reset_index(drop=True)
+    stage_names = {s.code: s.name for s in model.stages}
+    frame["stage_name"] = frame["stage"].map(stage_names).fillna(frame["stage"])
+    frame["stage_order"] = frame["stage"].map({s.code: i for i, s in enumerate(model.stages)}).fillna(99)
+    tier_names = {t.code: t.name for t in model.tiers}
+    frame["tier_name"] = frame["tier"].map(tier_names).fillna("未上榜")
+    frame["veto_text"] = np.where(frame["veto"], "一票否决", "")
+    for code, _label, values in class_subtotals(model, frame):
+        frame[SUBTOTAL_PREFIX + code] = values
+    return _remember(_RUN_CACHE, key, frame, 8)
+
+
+def _breakdown_column(session: Session, run: ScoreRun, model: ScoringModel, code: str, basis: str,
+                      enterprise_ids: np.ndarray) -> np.ndarray:
+    """One indicator's stored value (numeric, NaN where absent or not a number), fraction or points per
+    enterprise of the run, aligned with ``enterprise_ids``; cached per run."""
+    key = (*_run_key(session, run), code, basis)
+    series = _COLUMN_CACHE.get(key)
+    if series is None:
+        part = {"value": "v", "fraction": "f", "points": "p"}[basis]
+        series = queries.breakdown_column(session, run_id=run.id, model=model, column=code, part=part)
+        series = pd.to_numeric(series, errors="coerce").astype(float)
+        series = _remember(_COLUMN_CACHE, key, series, 64)
+    return series.reindex(enterprise_ids).to_numpy(dtype=float)
+
+
+# ------------------------------------------------------------------ runs and options
+def default_run(session: Session) -> ScoreRun | None:
+    """The latest 公示 or final run, else the newest run of any state."""
+    return queries.latest_run(session) or queries.latest_run(session, states=("draft", "notice", "final",
+                                                                                "superseded"))
+
+
+def searchable_runs(session: Session, *, actor: Actor) -> pd.DataFrame:
+    """Runs an officer may search (newest first): id, year, state, enterprise_count."""
+    require_staff(actor)
+    rows = session.execute(
+        select(ScoreRun.id, ScoreRun.year, ScoreRun.state, ScoreRun.enterprise_count)
+        .order_by(ScoreRun.year.desc(), ScoreRun.id.desc())  # type: ignore[attr-defined]
+    ).all()
+    return pd.DataFrame(rows, columns=["id", "year", "state", "enterprise_count"])
+
+
+def _resolve_run(session: Session, run_id: int | None) -> tuple[ScoreRun, ScoringModel]:
+    run = session.get(ScoreRun, run_id) if run_id is not None else default_run(session)
+    if run is None:
+        raise NotFound("暂无积分批次：请先在“积分计算与公示”中计算积分。" if run_id is None
+                       else f"积分批次 #{run_id} 不存在。")
+    return run, get_model(session, run.model_version_id)
+
+
+def qualification_indicators(model: ScoringModel) -> list[str]:
+    """Codes the model declares as qualifications: yes/no flags and tier recognitions of the bonus kind
+    (A01 国家高新技术企业, A02 科技型中小企业, A03 优质中小企业梯度 … in the default model)."""
+    return [i.code for i in model.indicators
+            if i.cls == "bonus" and (isinstance(i.rule, TierRule) or (isinstance(i.rule, FlagRule)
+                                                                      and not i.rule.components))]
+
+
+def _indicator_label(model: ScoringModel, code: str) -> str:
+    ind = model.indicator(code)
+    return f"{ind.name}（{ind.unit}）" if ind.unit else ind.name
+
+
+def search_options(session: Session, *, actor: Actor, run_id: int | None = None) -> SearchOptions:
+    require_staff(actor)
+    run, model = _resolve_run(session, run_id)
+    scores = _run_scores(session, run, model)
+    attrs = _attributes(session)
+    carriers = dict(session.execute(select(Carrier.id, Carrier.name).order_by(Carrier.name)).all())
+    return SearchOptions(
+        run_id=run.id,
+        stages={s.code: s.name for s in model.stages},
+        tiers={**{t.code: t.name for t in model.tiers}, "": "未上榜"},
+        classes={code: label for code, label, _ in class_subtotals(model, scores)},
+        indicators={i.code: _indicator_label(model, i.code) for i in model.indicators},
+        numeric_indicators=[i.code for i in model.indicators if i.rule.type in NUMERIC_RULES],
+        qualifications={code: model.indicator(code).name for code in qualification_indicators(model)},
+        industries=sorted(attrs["industry"].dropna().unique().tolist()),
+        streets=sorted(attrs["street"].dropna().unique().tolist()),
+        carriers={0: "不在载体", **carriers},
+    )
+
+
+# ------------------------------------------------------------------ the search
+def _attributes(session: Session) -> pd.DataFrame:
+    rows = queries._fetch(session, "SELECT e.id, e.industry, e.street, e.carrier_id, c.name, e.bank_consent "
+                                   "FROM enterprise e LEFT JOIN carrier c ON c.id = e.carrier_id ORDER BY e.id")
+    frame = pd.DataFrame(rows, columns=["enterprise_id", "industry", "street", "carrier_id", "carrier",
+                                        "bank_consent"])
+    frame["enterprise_id"] = frame["enterprise_id"].astype("int64")
+    frame["carrier_id"] = pd.to_numeric(frame["carrier_id"]).fillna(0).astype("int64")
+    frame["bank_consent"] = frame["bank_consent"].fillna(False).astype(bool)
+    return frame
+
+
+def _pending(session: Session, year: int) -> np.ndarray:
+    rows = session.execute(
+        select(Submission.enterprise_id).where(Submission.year == year, Submission.state == "submitted")
+    ).scalars().all()
+    return np.asarray(sorted(rows), dtype=np.int64)
+
+
+def _check_range(label: str, bounds: Range) -> None:
+    low, high = bounds
+    for v in bounds:
+        if v is not None and not math.isfinite(float(v)):
+            raise ValidationFailed(f"{label}的范围应为有限数值。")
+    if low is not None and high is not None and float(low) > float(high):
+        raise ValidationFailed(f"{label}的下限 {low:g} 大于上限 {high:g}：请调换或修改。")
+
+
+def _in_range(values: np.ndarray, bounds: Range) -> np.ndarray:
+    low, high = bounds
+    mask = np.ones(len(values), dtype=bool)
+    if low is not None:
+        mask &= values >= float(low)
+    if high is not None:
+        mask &= values <= float(high)
+    return mask  # NaN compares False: an enterprise without the value is outside any given range
+
+
+def search_enterprises(
+    session: Session, *, actor: Actor, filters: SearchFilters | None = None, run_id: int | None = None,
+    extra_columns: list[str] | None = None,
+) -> SearchResult:
+    """Enterprises of a run matching every given filter, best search match first (else stage, rank).
+
+    ``extra_columns``: indicator codes whose values (points for non-numeric indicators) become columns
+    ``v_<code>`` / ``p_<code>``; indicators named in conditions always get theirs.
+    """
+    require_staff(actor)
+    filters = filters or SearchFilters()
+    run, model = _resolve_run(session, run_id)
+    scores = _run_scores(session, run, model)
+    ids = scores["enterprise_id"].to_numpy(dtype=np.int64)
+    frame = scores.copy()
+    attrs = _attributes(session)
+    at = np.searchsorted(attrs["enterprise_id"].to_numpy(), ids)
+    at = np.minimum(at, max(len(attrs) - 1, 0))
+    for column in ("industry", "street", "carrier_id", "carrier", "bank_consent"):
+        frame[column] = attrs[column].to_numpy()[at] if len(attrs) else None
+    frame["carrier"] = frame["carrier"].fillna("")
+    frame["consent_text"] = np.where(frame["bank_consent"].astype(bool), "已授权", "未授权")
+    pending = np.isin(ids, _pending(session, run.year))
+    frame["pending"] = pending
+    frame["pending_text"] = np.where(pending, "待审核", "")
+
+    labels = dict(BASE_COLUMNS)
+    for code, label, _ in class_subtotals(model, scores):
+        labels[SUBTOTAL_PREFIX + code] = label
+    known = set(model.codes)
+
+    mask = np.ones(len(frame), dtype=bool)
+    if filters.stages:
+        mask &= frame["stage"].isin(filters.stages).to_numpy()
+    if filters.tiers:
+        mask &= frame["tier"].isin(filters.tiers).to_numpy()
+    _check_range("总积分", filters.total)
+    mask &= _in_range(frame["total"].to_numpy(dtype=float), filters.total)
+    for code, bounds in filters.subtotals.items():
+        column = SUBTOTAL_PREFIX + code
+        if column not in frame.columns:
+            raise ValidationFailed(f"该批次的评价模型没有类别“{code}”。")
+        _check_range(labels[column], bounds)
+        mask &= _in_range(frame[column].to_numpy(dtype=float), bounds)
+    if filters.industries:
+        mask &= frame["industry"].isin(filters.industries).to_numpy()
+    if filters.streets:
+        mask &= frame["street"].isin(filters.streets).to_numpy()
+    if filters.carriers:
+        mask &= frame["carrier_id"].isin(filters.carriers).to_numpy()
+    for flag, column in ((filters.veto, "veto"), (filters.pending_self_report, "pending"),
+                         (filters.bank_consent, "bank_consent")):
+        if flag is not None:
+            mask &= frame[column].to_numpy(dtype=bool) == flag
+    if filters.missing is not None:
+        mask &= (frame["missing_count"].to_numpy() > 0) == filters.missing
+
+    qualifications = set(qualification_indicators(model))
+    for code, held in filters.qualifications.items():
+        if code not in qualifications:
+            raise ValidationFailed(f"“{code}”不是该批次评价模型中的资质类指标。")
+        fraction = _breakdown_column(session, run, model, code, "fraction", ids)
+        mask &= (np.nan_to_num(fraction) > 0) == held
+
+    wanted = list(dict.fromkeys([*(c.code for c in filters.indicators), *(extra_columns or [])]))
+    for code in wanted:
+        if code not in known:
+            raise ValidationFailed(f"该批次的评价模型没有指标“{code}”。")
+    for cond in filters.indicators:
+        ind = model.indicator(cond.code)
+        basis = cond.basis if ind.rule.type in NUMERIC_RULES else "points"
+        label = f"{ind.name}的{'数值' if basis == 'value' else '得分'}"
+        _check_range(label, (cond.low, cond.high))
+        mask &= _in_range(_breakdown_column(session, run, model, cond.code, basis, ids), (cond.low, cond.high))
+    for code in wanted:
+        ind = model.indicator(code)
+        if ind.rule.type in NUMERIC_RULES:
+            frame[VALUE_PREFIX + code] = _breakdown_column(session, run, model, code, "value", ids)
+            labels[VALUE_PREFIX + code] = _indicator_label(model, code)
+        frame[POINTS_PREFIX + code] = _breakdown_column(session, run, model, code, "points", ids)
+        labels[POINTS_PREFIX + code] = f"{ind.name}得分"
+
+    if filters.query.strip():
+        index = search_index(session, actor=actor)
+        rows, kinds = index.search_rows(filters.query, within=index.mask_of(ids[mask]))
+        found_ids = index.ids[rows]
+        positions = np.searchsorted(ids, found_ids)  # ids are sorted (enterprise-id order)
+        result = frame.iloc[positions].copy()
+        result["match"] = [MATCH_LABELS[k] for k in kinds.tolist()]
+    else:
+        result = frame[mask].sort_values(["stage_order", "rank", "credit_code"], kind="stable",
+                                         na_position="last")
+        result["match"] = ""
+    return SearchResult(run_id=run.id, year=run.year, run_state=run.state, model=model,
+                        frame=result.reset_index(drop=True), run_size=len(frame), labels=labels)
+
+
+def available_columns(result: SearchResult) -> dict[str, str]:
+    """Column key → header for the column picker (what the result holds)."""
+    return {k: v for k, v in result.labels.items() if k in result.frame.columns}
+
+
+def export_table(session: Session, *, actor: Actor, result: SearchResult, columns: list[str],
+                 fmt: str) -> pd.DataFrame:
+    """The table an export writes — the chosen columns under Chinese headers, every row — and an audit
+    record of who exported what. The caller writes it with core.spreadsheet (the one sanitiser), in the
+    background when it is large."""
+    require_staff(actor)
+    if fmt not in EXPORT_FORMATS:
+        raise ValidationFailed("导出格式应为 xlsx 或 csv。")
+    table = result.table(columns)
+    audit.record(session, actor=actor, action="export", entity="enterprise_search", entity_id=result.run_id,
+                 after={"rows": len(table), "format": fmt, "columns": list(table.columns)})
+    return table
+
+
+def export_bytes(table: pd.DataFrame, fmt: str, *, sheet: str = "企业检索", progress: Any = None) -> bytes:
+    """xlsx (bold frozen header, widths, strings as text) or csv (BOM, formula prefix)."""
+    from core.spreadsheet import write_csv, write_xlsx
+
+    if fmt == "csv":
+        data = write_csv(table)
+        if progress is not None:
+            progress(len(table), len(table))
+        return data
+    return write_xlsx({sheet: table}, progress=progress)

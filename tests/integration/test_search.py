@@ -1,0 +1,239 @@
+"""企业检索 on a seeded database (SQLite and PostgreSQL): every filter against a hand check of the rows,
+the search box inside the filters, exports through the one sanitiser, and officers only."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select, update
+
+from core import breakdown as codec
+from db.models import AuditEvent, Enterprise, Score, Submission
+from db.queries import latest_run
+from db.seed import seed_demo
+from services.actor import Actor
+from services.errors import NotFound, PermissionDenied, ValidationFailed
+from services.model_versions import get_model
+from services.search import (
+    IndicatorCondition,
+    SearchFilters,
+    export_bytes,
+    export_table,
+    search_enterprises,
+    search_options,
+)
+
+OFFICER = Actor(username="officer1", role="officer", user_id=1)
+
+
+@pytest.fixture
+def seeded(session):  # noqa: ANN001, ANN201
+    seed_demo(session, enterprises=60)
+    return session
+
+
+def _run_rows(session) -> tuple[object, pd.DataFrame]:  # noqa: ANN001
+    """The default run's rows decoded by hand (the reference the filters are checked against)."""
+    run = latest_run(session)
+    model = get_model(session, run.model_version_id)
+    rows = session.execute(
+        select(Score.enterprise_id, Score.stage, Score.tier, Score.total, Score.technology, Score.veto,
+               Score.missing_count, Score.breakdown, Enterprise.industry, Enterprise.street, Enterprise.carrier_id,
+               Enterprise.bank_consent, Enterprise.name)
+        .join(Enterprise, Enterprise.id == Score.enterprise_id).where(Score.run_id == run.id)
+    ).all()
+    frame = pd.DataFrame(rows, columns=["enterprise_id", "stage", "tier", "total", "technology", "veto", "missing",
+                                        "breakdown", "industry", "street", "carrier_id", "consent", "name"])
+    frame["decoded"] = [codec.decode(model, b) for b in frame["breakdown"]]
+    return run, frame
+
+
+def _ids(result) -> set[int]:  # noqa: ANN001
+    return set(result.frame["enterprise_id"].tolist())
+
+
+def test_default_run_and_no_filter_lists_the_whole_run(seeded) -> None:
+    run, frame = _run_rows(seeded)
+    result = search_enterprises(seeded, actor=OFFICER)
+    assert result.run_id == run.id and run.state in ("notice", "final")
+    assert _ids(result) == set(frame["enterprise_id"])
+    table = result.table()
+    assert list(table.columns)[:4] == ["企业名称", "统一社会信用代码", "发展阶段", "总积分"]
+    model = result.model
+    assert set(table["发展阶段"]) <= {s.name for s in model.stages}
+    assert set(table["榜单"]) <= {t.name for t in model.tiers} | {"未上榜"}
+
+
+def test_combined_filters_match_a_hand_check(seeded) -> None:
+    run, frame = _run_rows(seeded)
+    stage = frame["stage"].mode()[0]
+    industry = frame[frame["stage"] == stage]["industry"].mode()[0]
+    low = float(frame["total"].median()) - 15
+    expected = frame[(frame["stage"] == stage) & (frame["industry"] == industry) & (frame["total"] >= low)]
+    result = search_enterprises(seeded, actor=OFFICER, filters=SearchFilters(
+        stages=[stage], industries=[industry], total=(low, None)))
+    assert _ids(result) == set(expected["enterprise_id"])
+    assert len(expected) > 0
+
+
+def test_subtotal_street_carrier_consent_veto_missing(seeded) -> None:
+    run, frame = _run_rows(seeded)
+    tech_high = float(frame["technology"].quantile(0.6))
+    result = search_enterprises(seeded, actor=OFFICER, filters=SearchFilters(subtotals={"technology": (None,
+                                                                                                        tech_high)}))
+    assert _ids(result) == set(frame[frame["technology"] <= tech_high]["enterprise_id"])
+
+    street = frame["street"].mode()[0]
+    result = search_enterprises(seeded, actor=OFFICER, filters=SearchFilters(streets=[street], bank_consent=True))
+    assert _ids(result) == set(frame[(frame["street"] == street) & frame["consent"]]["enterprise_id"])
+
+    result = search_enterprises(seeded, actor=OFFICER, filters=SearchFilters(carriers=[0]))
+    assert _ids(result) == set(frame[frame["carrier_id"].isna()]["enterprise_id"])
+
+    for flag in (True, False):
+        result = search_enterprises(seeded, actor=OFFICER, filters=SearchFilters(veto=flag, missing=flag))
+        assert _ids(result) == set(frame[(frame["veto"] == flag) & ((frame["missing"] > 0) == flag)]["enterprise_id"])
+
+
+def test_tier_and_qualification_and_indicator_range(seeded) -> None:
+    run, frame = _run_rows(seeded)
+    on_list = search_enterprises(seeded, actor=OFFICER, filters=SearchFilters(tiers=["领跑", "竞跑"]))
+    assert _ids(on_list) == set(frame[frame["tier"].isin(["领跑", "竞跑"])]["enterprise_id"])
+    off_list = search_enterprises(seeded, actor=OFFICER, filters=SearchFilters(tiers=[""]))
+    assert _ids(off_list) == set(frame[frame["tier"].fillna("") == ""]["enterprise_id"])
+
+    held = frame["decoded"].map(lambda d: float(d["A01"]["f"] or 0) > 0)
+    result = search_enterprises(seeded, actor=OFFICER, filters=SearchFilters(qualifications={"A01": True}))
+    assert _ids(result) == set(frame[held]["enterprise_id"]) and held.any()
+    result = search_enterprises(seeded, actor=OFFICER, filters=SearchFilters(qualifications={"A01": False}))
+    assert _ids(result) == set(frame[~held]["enterprise_id"])
+
+    t03 = frame["decoded"].map(lambda d: d["T03"]["value"])
+    t03 = pd.to_numeric(t03, errors="coerce")
+    cut = float(t03.median())
+    result = search_enterprises(seeded, actor=OFFICER, filters=SearchFilters(
+        indicators=[IndicatorCondition("T03", low=cut)]))
+    assert _ids(result) == set(frame[t03 >= cut]["enterprise_id"])
+    # the condition's indicator becomes a column under its Chinese name, holding the run's value
+    assert "v_T03" in result.frame.columns
+    assert result.labels["v_T03"].startswith(result.model.indicator("T03").name)
+    check = result.frame.set_index("enterprise_id")["v_T03"]
+    reference = t03.set_axis(frame["enterprise_id"])
+    assert np.allclose(check.sort_index().to_numpy(), reference.loc[check.sort_index().index].to_numpy())
+
+
+def test_pending_self_report(seeded) -> None:
+    run, frame = _run_rows(seeded)
+    some = int(frame["enterprise_id"].iloc[0])
+    existing = seeded.execute(select(Submission).where(Submission.enterprise_id == some,
+                                                       Submission.year == run.year)).scalars().first()
+    if existing is None:
+        seeded.add(Submission(enterprise_id=some, year=run.year, state="submitted", items={}))
+    else:
+        seeded.execute(update(Submission).where(Submission.id == existing.id).values(state="submitted"))
+    seeded.commit()
+    pending = set(seeded.execute(select(Submission.enterprise_id).where(
+        Submission.year == run.year, Submission.state == "submitted")).scalars())
+    result = search_enterprises(seeded, actor=OFFICER, filters=SearchFilters(pending_self_report=True))
+    assert _ids(result) == pending & set(frame["enterprise_id"]) and some in _ids(result)
+
+
+def test_search_box_inside_filters(seeded) -> None:
+    run, frame = _run_rows(seeded)
+    target = frame.iloc[3]
+    fragment = target["name"][2:4]
+    result = search_enterprises(seeded, actor=OFFICER, filters=SearchFilters(query=fragment))
+    assert target["enterprise_id"] in _ids(result)
+    assert all(fragment in n for n in result.frame["name"])
+    assert set(result.frame["match"]) == {"名称"}
+    # the same query limited to another stage cannot return the target
+    other = next(s for s in frame["stage"].unique() if s != target["stage"])
+    result = search_enterprises(seeded, actor=OFFICER, filters=SearchFilters(query=fragment, stages=[other]))
+    assert target["enterprise_id"] not in _ids(result)
+    initials = seeded.get(Enterprise, int(target["enterprise_id"])).name_initials.split("|")[0][:4]
+    result = search_enterprises(seeded, actor=OFFICER, filters=SearchFilters(query=initials))
+    assert target["enterprise_id"] in _ids(result)
+
+
+def test_renamed_enterprise_is_found_by_its_new_name(seeded) -> None:
+    search_enterprises(seeded, actor=OFFICER, filters=SearchFilters(query="联"))  # index built
+    enterprise = seeded.execute(select(Enterprise)).scalars().first()
+    enterprise.name = "温州长江测试科技有限公司"
+    seeded.commit()
+    result = search_enterprises(seeded, actor=OFFICER, filters=SearchFilters(query="changjiangce"))
+    assert enterprise.id in _ids(result)
+
+
+def test_bad_input_is_refused_in_chinese(seeded) -> None:
+    with pytest.raises(ValidationFailed, match="下限"):
+        search_enterprises(seeded, actor=OFFICER, filters=SearchFilters(total=(80, 20)))
+    with pytest.raises(ValidationFailed, match="资质"):
+        search_enterprises(seeded, actor=OFFICER, filters=SearchFilters(qualifications={"T01": True}))
+    with pytest.raises(ValidationFailed, match="没有指标"):
+        search_enterprises(seeded, actor=OFFICER, filters=SearchFilters(indicators=[IndicatorCondition("X99")]))
+    with pytest.raises(NotFound, match="不存在"):
+        search_enterprises(seeded, actor=OFFICER, run_id=99999)
+
+
+def test_enterprise_users_are_refused(seeded) -> None:
+    enterprise = Actor(username="ent1", role="enterprise", user_id=9, enterprise_id=1)
+    with pytest.raises(PermissionDenied):
+        search_enterprises(seeded, actor=enterprise)
+    with pytest.raises(PermissionDenied):
+        search_options(seeded, actor=enterprise)
+    result = search_enterprises(seeded, actor=OFFICER)
+    with pytest.raises(PermissionDenied):
+        export_table(seeded, actor=enterprise, result=result, columns=["name"], fmt="csv")
+
+
+def test_options_come_from_the_runs_model(seeded) -> None:
+    options = search_options(seeded, actor=OFFICER)
+    model = search_enterprises(seeded, actor=OFFICER).model
+    assert options.stages == {s.code: s.name for s in model.stages}
+    assert options.qualifications["A01"] == model.indicator("A01").name
+    assert {"A01", "A02", "A03"} <= set(options.qualifications)
+    assert not set(options.qualifications) & {"N01", "N02", "T01"}
+    assert options.tiers[""] == "未上榜"
+    assert options.carriers[0] == "不在载体"
+
+
+DANGEROUS = ["=cmd|' /C calc'!A0", "+1", "-1", "@SUM(A1)"]
+
+
+def test_export_round_trip_and_formula_injection(seeded) -> None:
+    ids = [e for e, in seeded.execute(select(Enterprise.id).order_by(Enterprise.id).limit(4))]
+    for enterprise_id, name in zip(ids, DANGEROUS, strict=True):
+        seeded.execute(update(Enterprise).where(Enterprise.id == enterprise_id).values(name=name))
+    seeded.commit()
+    result = search_enterprises(seeded, actor=OFFICER)
+    columns = ["name", "credit_code", "stage_name", "total", "rank", "tier_name"]
+    table = export_table(seeded, actor=OFFICER, result=result, columns=columns, fmt="xlsx")
+    seeded.commit()
+
+    data = export_bytes(table, "xlsx")
+    sheet = load_workbook(io.BytesIO(data)).active
+    header = [c.value for c in sheet[1]]
+    assert header == ["企业名称", "统一社会信用代码", "发展阶段", "总积分", "阶段排名", "榜单"]
+    assert all(c.font.bold for c in sheet[1])
+    assert sheet.freeze_panes == "A2"
+    assert sheet.column_dimensions["A"].width > 10
+    back = pd.read_excel(io.BytesIO(data), dtype={"统一社会信用代码": str}, engine="calamine")
+    assert back["企业名称"].tolist() == table["企业名称"].tolist()
+    assert back["统一社会信用代码"].tolist() == table["统一社会信用代码"].tolist()
+    assert np.allclose(back["总积分"].to_numpy(float), table["总积分"].to_numpy(float))
+    cells = {row[0].value: row[0] for row in sheet.iter_rows(min_row=2)}
+    for name in DANGEROUS:
+        assert cells[name].data_type == "s"  # a text cell, never a formula
+
+    csv = export_bytes(table, "csv").decode("utf-8-sig")
+    back = pd.read_csv(io.StringIO(csv), dtype=str, keep_default_na=False)
+    names = set(back["企业名称"])
+    for name in DANGEROUS:
+        assert "'" + name in names and name not in names
+    assert back["统一社会信用代码"].tolist() == table["统一社会信用代码"].tolist()
+    events = seeded.execute(select(AuditEvent).where(AuditEvent.entity == "enterprise_search")).scalars().all()
+    assert events and events[-1].after["rows"] == len(table) and events[-1].actor == "officer1"

@@ -761,6 +761,36 @@ def cmd_users(args: argparse.Namespace) -> int:
             args.out.write_bytes(auth.accounts_xlsx(created))
             args.out.chmod(0o600)
             print(f"已开通 {len(created)} 个企业账户，账户与一次性密码已写入 {args.out}（权限 600；交付后请删除）。")
+
+
+# ====================================================================================== search (issue 9)
+def _add_search(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser("search", help="按名称、拼音或统一社会信用代码查找企业",
+                       description="按企业名称片段、拼音首字母（如 wzlx）、全拼、近似名称（错一字）或统一社会信用代码"
+                                   "前缀查找企业，输出序号、统一社会信用代码、企业名称、发展阶段（取最近的公示或定稿批次）。"
+                                   "找不到时退出码为 1。")
+    p.add_argument("query", metavar="QUERY", help="查找内容，例如 联翔、wzlx、9133030")
+    p.add_argument("--limit", type=_positive_int, default=20, metavar="N", help="最多显示 N 条（默认 20）")
+    p.add_argument("--run", type=_positive_int, metavar="ID", help="发展阶段取自该积分批次（默认最近的公示或定稿批次）")
+    return p
+
+
+@command("search", _add_search)
+def cmd_search(args: argparse.Namespace) -> int:
+    from services.actor import Actor
+    from services.search import find_enterprises
+
+    if not args.query.strip():
+        raise CommandError("查找内容不能为空：请输入企业名称、拼音或统一社会信用代码")
+    with _session() as session:
+        found = find_enterprises(session, actor=Actor.system(), query=args.query, limit=args.limit,
+                                 run_id=args.run)
+    if found.empty:
+        print(f"未找到与“{args.query}”匹配的企业", file=sys.stderr)
+        return EXIT_ERROR
+    found = found.rename(columns={"rank": "序号", "credit_code": "统一社会信用代码", "name": "企业名称",
+                                  "stage": "发展阶段", "match": "匹配方式"})
+    _print_table(found)
     return EXIT_OK
 
 

@@ -297,7 +297,8 @@ class SearchIndex:
         if not (len(codes) == len(names) == len(initials) == len(pinyins) == n):
             raise ValueError("search index columns differ in length")
         self.ids = np.asarray(ids, dtype=np.int64)
-        self.names = [_normalized(x) for x in names]
+        self.names = [_normalized(x) for x in names]  # what matching compares
+        self.display_names = [str(x or "") for x in names]  # as stored
         self.codes = [str(c or "").upper() for c in codes]
         self.name_lengths = np.fromiter((len(x) for x in self.names), dtype=np.int64, count=n)
         self._names = _Field(self.names, ascii_grams=False)

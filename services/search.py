@@ -31,7 +31,7 @@ from sqlmodel import Session
 from core.scoring_model import FlagRule, ScoringModel, TierRule
 from core.search import MATCH_LABELS, SearchIndex, name_keys
 from db import queries
-from db.models import Carrier, Enterprise, ScoreRun, Submission, search_keys_generation
+from db.models import Carrier, Enterprise, Score, ScoreRun, Submission, search_keys_generation
 from services import audit
 from services.actor import Actor, require_staff
 from services.errors import NotFound, ValidationFailed
@@ -449,3 +449,30 @@ def export_bytes(table: pd.DataFrame, fmt: str, *, sheet: str = "企业检索", 
             progress(len(table), len(table))
         return data
     return write_xlsx({sheet: table}, progress=progress)
+
+
+def find_enterprises(session: Session, *, actor: Actor, query: str, limit: int = 20,
+                     run_id: int | None = None) -> pd.DataFrame:
+    """Best matches for ``query`` over every enterprise: rank, credit_code, name, stage (its stage in the
+    run — by default the latest 公示 or final one; "未参评" when the run did not score it), match."""
+    require_staff(actor)
+    if not query or not query.strip():
+        raise ValidationFailed("请输入要查找的企业名称、拼音或统一社会信用代码。")
+    index = search_index(session, actor=actor)
+    hits = index.search(query, limit=limit)
+    run = session.get(ScoreRun, run_id) if run_id is not None else default_run(session)
+    if run_id is not None and run is None:
+        raise NotFound(f"积分批次 #{run_id} 不存在。")
+    stages: dict[int, str] = {}
+    if run is not None and hits:
+        model = get_model(session, run.model_version_id)
+        rows = session.execute(select(Score.enterprise_id, Score.stage).where(
+            Score.run_id == run.id, Score.enterprise_id.in_([h.enterprise_id for h in hits]))).all()  # type: ignore[attr-defined]
+        stages = {e: model.stage_name(s) for e, s in rows}
+    return pd.DataFrame({
+        "rank": range(1, len(hits) + 1),
+        "credit_code": [index.codes[h.row] for h in hits],
+        "name": [index.display_names[h.row] for h in hits],
+        "stage": [stages.get(h.enterprise_id, "未参评") for h in hits],
+        "match": [h.label for h in hits],
+    })

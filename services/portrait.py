@@ -185,13 +185,20 @@ def stage_stats(session: Session, *, run: ScoreRun, stage: str, model: ScoringMo
 
 
 # ------------------------------------------------------------------ portrait
-def get_portrait(session: Session, *, actor: Actor, enterprise_id: int, year: int | None = None) -> Portrait:
-    """The enterprise's portrait from the latest 公示/final run (of ``year``); NotFound when none."""
+def get_portrait(session: Session, *, actor: Actor, enterprise_id: int, year: int | None = None,
+                 run_id: int | None = None) -> Portrait:
+    """The enterprise's portrait from the latest 公示/final run (of ``year``), or — staff only — from
+    run ``run_id`` in any state; NotFound when none."""
     require_enterprise_access(actor, enterprise_id)
     enterprise = session.get(Enterprise, enterprise_id)
     if enterprise is None:
         raise NotFound("企业不存在。")
-    run = latest_published_run(session, year=year)
+    if run_id is not None:
+        run = session.get(ScoreRun, run_id)
+        if run is None or (run.state not in PUBLISHED_STATES and not actor.is_staff):
+            raise NotFound(f"积分批次 #{run_id} 不存在或尚未发布。")
+    else:
+        run = latest_published_run(session, year=year)
     if run is None:
         raise NotFound("暂无已发布的积分结果：积分计算完成并进入公示后即可查看。")
     row = enterprise_score(session, run_id=run.id, enterprise_id=enterprise_id)

@@ -68,15 +68,11 @@ POINTS_PREFIX = "p_"
 
 # ------------------------------------------------------------------ class subtotals (one accessor)
 def class_subtotals(model: ScoringModel, scores: pd.DataFrame) -> list[tuple[str, str, pd.Series]]:
-    """(class code, Chinese name, subtotal per row) for every class of the run's model that has one.
+    """(class code, Chinese name, subtotal per row) for every scored class of the run's model.
 
-    The one place that knows where Score keeps class subtotals (today the technology / growth / bonus /
-    deduction columns; with classes as data, one subtotal per declared class).
+    The one place that knows where a scores frame keeps class subtotals (db.queries.subtotal_column).
     """
-    names = {"technology": "技术创新", "growth": "成长经营", "bonus": "辅助加分", "deduction": "扣分"}
-    present = {ind.cls for ind in model.indicators}
-    return [(code, label, scores[code].astype(float)) for code, label in names.items()
-            if code in present and code in scores.columns]
+    return [(c.code, c.name, queries.subtotal_column(scores, c.code).astype(float)) for c in model.scored_classes]
 
 
 # ------------------------------------------------------------------ filters and results
@@ -209,21 +205,27 @@ def _run_scores(session: Session, run: ScoreRun, model: ScoringModel) -> pd.Data
     frame["tier_name"] = frame["tier"].map(tier_names).fillna("未上榜")
     frame["veto_text"] = np.where(frame["veto"], "一票否决", "")
     for code, _label, values in class_subtotals(model, frame):
-        frame[SUBTOTAL_PREFIX + code] = values
+        frame[SUBTOTAL_PREFIX + code] = values.to_numpy()
     return _remember(_RUN_CACHE, key, frame, 8)
 
 
-def _breakdown_column(session: Session, run: ScoreRun, model: ScoringModel, code: str, basis: str,
-                      enterprise_ids: np.ndarray) -> np.ndarray:
-    """One indicator's stored value (numeric, NaN where absent or not a number), fraction or points per
-    enterprise of the run, aligned with ``enterprise_ids``; cached per run."""
+def run_indicator_column(session: Session, *, run: ScoreRun, model: ScoringModel, code: str,
+                         basis: str = "value") -> pd.Series:
+    """One indicator of every enterprise in a run, indexed by enterprise id: its stored value (numeric;
+    NaN where absent or not a number), fraction or points (``basis``); cached per run."""
     key = (*_run_key(session, run), code, basis)
     series = _COLUMN_CACHE.get(key)
     if series is None:
         part = {"value": "v", "fraction": "f", "points": "p"}[basis]
         series = queries.breakdown_column(session, run_id=run.id, model=model, column=code, part=part)
         series = pd.to_numeric(series, errors="coerce").astype(float)
-        series = _remember(_COLUMN_CACHE, key, series, 64)
+        series = _remember(_COLUMN_CACHE, key, series, 96)
+    return series
+
+
+def _breakdown_column(session: Session, run: ScoreRun, model: ScoringModel, code: str, basis: str,
+                      enterprise_ids: np.ndarray) -> np.ndarray:
+    series = run_indicator_column(session, run=run, model=model, code=code, basis=basis)
     return series.reindex(enterprise_ids).to_numpy(dtype=float)
 
 
@@ -256,8 +258,8 @@ def qualification_indicators(model: ScoringModel) -> list[str]:
     """Codes the model declares as qualifications: yes/no flags and tier recognitions of the bonus kind
     (A01 国家高新技术企业, A02 科技型中小企业, A03 优质中小企业梯度 … in the default model)."""
     return [i.code for i in model.indicators
-            if i.cls == "bonus" and (isinstance(i.rule, TierRule) or (isinstance(i.rule, FlagRule)
-                                                                      and not i.rule.components))]
+            if i.kind == "bonus" and (isinstance(i.rule, TierRule) or (isinstance(i.rule, FlagRule)
+                                                                       and not i.rule.components))]
 
 
 def _indicator_label(model: ScoringModel, code: str) -> str:
@@ -434,7 +436,7 @@ def export_table(session: Session, *, actor: Actor, result: SearchResult, column
     if fmt not in EXPORT_FORMATS:
         raise ValidationFailed("导出格式应为 xlsx 或 csv。")
     table = result.table(columns)
-    audit.record(session, actor=actor, action="export", entity="enterprise_search", entity_id=result.run_id,
+    audit.record(session, actor=actor, action="search.export", entity="ScoreRun", entity_id=result.run_id,
                  after={"rows": len(table), "format": fmt, "columns": list(table.columns)})
     return table
 
@@ -471,8 +473,17 @@ def find_enterprises(session: Session, *, actor: Actor, query: str, limit: int =
         stages = {e: model.stage_name(s) for e, s in rows}
     return pd.DataFrame({
         "rank": range(1, len(hits) + 1),
+        "enterprise_id": [h.enterprise_id for h in hits],
         "credit_code": [index.codes[h.row] for h in hits],
         "name": [index.display_names[h.row] for h in hits],
         "stage": [stages.get(h.enterprise_id, "未参评") for h in hits],
         "match": [h.label for h in hits],
     })
+
+
+def enterprise_labels(session: Session, *, actor: Actor, enterprise_ids: list[int]) -> dict[int, str]:
+    """"name（credit code）" of each enterprise id (for pickers that start from a preset choice)."""
+    require_staff(actor)
+    rows = session.execute(select(Enterprise.id, Enterprise.name, Enterprise.credit_code).where(
+        Enterprise.id.in_(list(enterprise_ids)))).all()  # type: ignore[attr-defined]
+    return {int(i): f"{n}（{c}）" for i, n, c in rows}

@@ -72,6 +72,9 @@ OFFICER: list[PageSpec] = [
     PageSpec("pages/officer/review.py", "填报审核", ":material/fact_check:", "review"),
     PageSpec("pages/officer/imports.py", "数据导入", ":material/upload_file:", "imports"),
     PageSpec("pages/officer/runs.py", "积分计算与公示", ":material/calculate:", "runs"),
+    PageSpec("pages/officer/search.py", "企业检索", ":material/manage_search:", "search"),
+    PageSpec("pages/officer/portrait.py", "企业画像", ":material/person_search:", "portrait"),
+    PageSpec("pages/officer/compare.py", "同阶段对比", ":material/compare_arrows:", "compare"),
     PageSpec("pages/admin/audit.py", "审计日志", ":material/history:", "audit"),
 ]
 

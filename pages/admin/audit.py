@@ -1,5 +1,7 @@
 """审计日志 — filter the append-only audit trail and export it (admin and officers)."""
 
+from datetime import date
+
 import streamlit as st
 
 from core import clock
@@ -16,12 +18,18 @@ with session_scope() as session:
 
 with st.container(border=True):
     c1, c2, c3, c4 = st.columns(4)
-    dates = day_range(c1, "日期", default=clock.recent_days(audit_log.DEFAULT_DAYS), key="audit_dates")
+    linked_days = (date(2000, 1, 1), clock.today())  # a linked object: its whole history
+    dates = day_range(c1, "日期", default=linked_days if st.query_params.get("entity_id") else
+                      clock.recent_days(audit_log.DEFAULT_DAYS), key="audit_dates")
     action = c2.selectbox("操作", [None, *choices["action"]], format_func=lambda a: "全部" if a is None else a)
-    entity = c3.selectbox("对象", [None, *choices["entity"]], format_func=lambda a: "全部" if a is None else a)
+    # a link from another page (企业画像's "审计记录") may name the object: ?entity=ImportBatch&entity_id=12
+    linked = st.query_params.get("entity")
+    entities = [None, *choices["entity"]]
+    entity = c3.selectbox("对象", entities, index=entities.index(linked) if linked in entities else 0,
+                          format_func=lambda a: "全部" if a is None else a)
     who = c4.text_input("操作人（用户名）", max_chars=64)
     c5, c6 = st.columns(2)
-    entity_id = c5.text_input("对象编号", max_chars=50)
+    entity_id = c5.text_input("对象编号", value=st.query_params.get("entity_id", ""), max_chars=50)
     text = c6.text_input("理由包含", max_chars=100)
 
 if dates is None:

@@ -235,5 +235,5 @@ def test_export_round_trip_and_formula_injection(seeded) -> None:
     for name in DANGEROUS:
         assert "'" + name in names and name not in names
     assert back["统一社会信用代码"].tolist() == table["统一社会信用代码"].tolist()
-    events = seeded.execute(select(AuditEvent).where(AuditEvent.entity == "enterprise_search")).scalars().all()
+    events = seeded.execute(select(AuditEvent).where(AuditEvent.action == "search.export")).scalars().all()
     assert events and events[-1].after["rows"] == len(table) and events[-1].actor == "officer1"

@@ -1,0 +1,58 @@
+"""同阶段对比 — up to five enterprises side by side and against their stage's average, median and
+top-10% line (radar of the class scores, table of every indicator's points)."""
+
+import streamlit as st
+
+from db.session import session_scope
+from services.compare import BENCHMARKS, MAX_COMPARED, compare_enterprises
+from services.errors import ServiceError
+from ui.charts import radar
+from ui.guards import require_role
+from ui.selection import COMPARE_KEY, enterprise_picker, run_picker
+
+actor = require_role("officer", "admin")
+
+st.title("同阶段对比")
+run_id = run_picker(actor, key="compare_run")
+if run_id is None:
+    st.stop()
+picked = enterprise_picker(actor, key="compare_pick", run_id=run_id, preset=st.session_state.get(COMPARE_KEY, []),
+                           max_selections=MAX_COMPARED)
+st.session_state[COMPARE_KEY] = list(picked)
+if not picked:
+    st.info(f"查找并选择 1–{MAX_COMPARED} 家企业进行对比；也可在“企业检索”中选中企业后打开。",
+            icon=":material/compare_arrows:")
+    st.stop()
+
+try:
+    with session_scope() as session:
+        first = compare_enterprises(session, actor=actor, enterprise_ids=picked, run_id=run_id)
+        stages = {s.code: s.name for s in first.model.stages}
+        stage = st.selectbox("对比阶段（平均、中位数、前10%线取自该阶段）", list(stages), index=list(stages).index(first.stage),
+                             format_func=stages.get, key="compare_stage")
+        result = first if stage == first.stage else compare_enterprises(
+            session, actor=actor, enterprise_ids=picked, run_id=run_id, stage=stage)
+except ServiceError as exc:
+    st.warning(str(exc))
+    st.stop()
+
+st.caption(f"{result.year} 年度 · {result.stage_name}共 {result.stage_count} 家企业参评 · 前10%线：该阶段 10% 的企业达到或超过的水平")
+if result.other_stage:
+    st.warning(f"{'、'.join(result.other_stage)}不属于{result.stage_name}：各阶段的指标分值不同，得分按其本阶段计算。")
+
+summary = result.enterprises[["label", "credit_code", "stage_name", "total", "rank", "tier_name"]]
+st.dataframe(summary, hide_index=True, width="stretch", column_config={
+    "label": "企业名称", "credit_code": "统一社会信用代码", "stage_name": "发展阶段",
+    "total": st.column_config.NumberColumn("总积分", format="%.2f"),
+    "rank": st.column_config.NumberColumn("阶段排名", format="%d"), "tier_name": "榜单"})
+
+series = dict(zip(result.enterprises["key"], result.enterprises["label"], strict=True))
+series.update({key: f"{result.stage_name}{label}" for key, label in BENCHMARKS.items()})
+st.subheader("得分结构")
+st.altair_chart(radar(result.radar, series=series, height=420), width="stretch")
+
+st.subheader("逐项对比（得分）")
+labels = result.enterprises["label"].tolist()
+config = {"item": "项目", "max": st.column_config.NumberColumn("满分", format="%g")}
+config.update({c: st.column_config.NumberColumn(c, format="%.2f") for c in [*labels, *BENCHMARKS.values()]})
+st.dataframe(result.table, hide_index=True, width="stretch", column_config=config)

@@ -788,7 +788,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if found.empty:
         print(f"未找到与“{args.query}”匹配的企业", file=sys.stderr)
         return EXIT_ERROR
-    found = found.rename(columns={"rank": "序号", "credit_code": "统一社会信用代码", "name": "企业名称",
+    found = found.drop(columns=["enterprise_id"]).rename(columns={"rank": "序号", "credit_code": "统一社会信用代码", "name": "企业名称",
                                   "stage": "发展阶段", "match": "匹配方式"})
     _print_table(found)
     return EXIT_OK

@@ -4,8 +4,8 @@ Adds ``enterprise.name_pinyin`` and recomputes ``name_initials`` for existing ro
 ``core.search.name_keys`` (readings of polyphonic characters joined by "|"), once, here — searches
 read the stored keys and never call pypinyin. Batch mode for SQLite.
 
-Revision ID: 0002_search
-Revises: 0001
+Revision ID: 0003_search
+Revises: 0002_import_flow
 """
 
 from collections.abc import Sequence
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002_search"
-down_revision: str | Sequence[str] | None = "0001"
+revision: str = "0003_search"
+down_revision: str | Sequence[str] | None = "0002_import_flow"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

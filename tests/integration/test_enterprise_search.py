@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select, update
 
 from core import breakdown as codec
-from db.models import AuditEvent, Enterprise, Score, Submission
+from db.models import AuditEvent, Enterprise, Score, Submission, score_subtotal
 from db.queries import latest_run
 from db.seed import seed_demo
 from services.actor import Actor
@@ -41,13 +41,14 @@ def _run_rows(session) -> tuple[object, pd.DataFrame]:  # noqa: ANN001
     run = latest_run(session)
     model = get_model(session, run.model_version_id)
     rows = session.execute(
-        select(Score.enterprise_id, Score.stage, Score.tier, Score.total, Score.technology, Score.veto,
+        select(Score.enterprise_id, Score.stage, Score.tier, Score.total, Score.subtotals, Score.veto,
                Score.missing_count, Score.breakdown, Enterprise.industry, Enterprise.street, Enterprise.carrier_id,
                Enterprise.bank_consent, Enterprise.name)
         .join(Enterprise, Enterprise.id == Score.enterprise_id).where(Score.run_id == run.id)
     ).all()
-    frame = pd.DataFrame(rows, columns=["enterprise_id", "stage", "tier", "total", "technology", "veto", "missing",
+    frame = pd.DataFrame(rows, columns=["enterprise_id", "stage", "tier", "total", "subtotals", "veto", "missing",
                                         "breakdown", "industry", "street", "carrier_id", "consent", "name"])
+    frame["technology"] = [score_subtotal(v, "technology") for v in frame["subtotals"]]
     frame["decoded"] = [codec.decode(model, b) for b in frame["breakdown"]]
     return run, frame
 

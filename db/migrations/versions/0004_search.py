@@ -4,8 +4,8 @@ Adds ``enterprise.name_pinyin`` and recomputes ``name_initials`` for existing ro
 ``core.search.name_keys`` (readings of polyphonic characters joined by "|"), once, here — searches
 read the stored keys and never call pypinyin. Batch mode for SQLite.
 
-Revision ID: 0003_search
-Revises: 0002_import_flow
+Revision ID: 0004_search
+Revises: 0003_model_classes
 """
 
 from collections.abc import Sequence
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_search"
-down_revision: str | Sequence[str] | None = "0002_import_flow"
+revision: str = "0004_search"
+down_revision: str | Sequence[str] | None = "0003_model_classes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

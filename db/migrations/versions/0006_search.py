@@ -4,8 +4,8 @@ Adds ``enterprise.name_pinyin`` and recomputes ``name_initials`` for existing ro
 ``core.search.name_keys`` (readings of polyphonic characters joined by "|"), once, here — searches
 read the stored keys and never call pypinyin. Batch mode for SQLite.
 
-Revision ID: 0005_search
-Revises: 0004_security
+Revision ID: 0006_search
+Revises: 0005_dynamic_score
 """
 
 from collections.abc import Sequence
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_search"
-down_revision: str | Sequence[str] | None = "0004_security"
+revision: str = "0006_search"
+down_revision: str | Sequence[str] | None = "0005_dynamic_score"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -74,3 +74,24 @@ def column_values(model: ScoringModel, raws: list[dict | str | None], column: st
         else:
             values.append((data.get(column) or {}).get(keyed))
     return values
+
+
+def parts_frame(model: ScoringModel, raws: list[dict | str | None], part: str = "v") -> dict[str, list[Any]]:
+    """Every column of one part (v, f, p or s) of many stored breakdowns, each breakdown parsed once.
+
+    ``{column: [value per breakdown]}`` — columns are :func:`breakdown_columns` for v/s, the indicator
+    codes for f/p. Use it when a reader needs many columns (one :func:`column_values` call per column
+    would parse every breakdown again for each).
+    """
+    keyed = {"v": "value", "f": "f", "p": "pts", "s": "source"}[part]
+    columns = breakdown_columns(model) if part in "vs" else model.codes
+    rows: list[list[Any]] = []
+    for raw in raws:
+        data = json.loads(raw) if isinstance(raw, str) else (raw or {})
+        if "v" in data:
+            rows.append(data[part])
+        else:
+            rows.append([(data.get(c) or {}).get(keyed) for c in columns])
+    if not rows:
+        return {c: [] for c in columns}
+    return {c: list(values) for c, values in zip(columns, zip(*rows, strict=True), strict=True)}

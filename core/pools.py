@@ -20,10 +20,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from core.explain import fmt_value, is_missing
 from core.scoring_model import ScoringModel
 
 POOLS_PATH = Path(__file__).parent / "models" / "pools.toml"
+_NO_TEXT = frozenset({"", "0", "0.0", "否", "无", "false", "no", "n", "f", "[]", "{}"})
 OP_TEXT = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "==": "为", "absent": "无", "present": "有"}
 
 
@@ -78,6 +82,11 @@ def pools_config(model: ScoringModel) -> dict:
     return shipped if referenced_fields(shipped) <= known else {}
 
 
+def config_for(model: ScoringModel | None = None) -> dict:
+    """The pools config of ``model`` (:func:`pools_config`); the shipped file when no model is given."""
+    return load_config() if model is None else pools_config(model)
+
+
 def _number(value: Any) -> float | None:
     if is_missing(value) or isinstance(value, list | dict):
         return None
@@ -109,7 +118,8 @@ def _label(model: ScoringModel, field: str, config: dict | None = None) -> tuple
     for base in model.base_fields:
         if base.code == field:
             return base.name, base.unit
-    for fact in (pools_config(model) if config is None else config).get("facts", []):
+    config = pools_config(model) if config is None else config
+    for fact in [*config.get("facts", []), *config.get("fact_labels", [])]:
         if fact["name"] == field:
             return fact.get("label", field), fact.get("unit", "")
     return field, ""
@@ -117,7 +127,9 @@ def _label(model: ScoringModel, field: str, config: dict | None = None) -> tuple
 
 def _compare(value: Any, op: str, target: Any) -> bool:
     if op == "absent":
-        return is_missing(value) or value in (0, False, [], "无")
+        if isinstance(value, str):
+            return value.strip().lower() in _NO_TEXT
+        return is_missing(value) or value in (0, False, [], {})
     if op == "present":
         return not _compare(value, "absent", None)
     if op == "==":
@@ -128,77 +140,223 @@ def _compare(value: Any, op: str, target: Any) -> bool:
     return {">=": number >= target, ">": number > target, "<=": number <= target, "<": number < target}[op]
 
 
-def _threshold(cond: dict, facts: dict) -> float:
+# ---------------------------------------------------------------------------------------------------
+# Vectorised evaluation: every condition over a facts frame (one row per enterprise). The one-enterprise
+# function below runs the same code on a one-row frame, so the pool page, the enterprise's advice and
+# the monitoring report can never disagree about what an enterprise lacks.
+# ---------------------------------------------------------------------------------------------------
+class _Facts:
+    """A facts frame read column by column, each column converted once (several conditions share one)."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self.n = len(frame)
+        self._numbers: dict[str, np.ndarray] = {}
+        self._cells: dict[str, list] = {}
+
+    def is_numeric(self, field: str) -> bool:
+        if field not in self.frame.columns:
+            return True  # an absent column reads as all-missing numbers
+        dtype = self.frame[field].dtype
+        return pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype)
+
+    def numbers(self, field: str) -> np.ndarray:
+        """The fact as float64 (NaN where missing, a list, or not a number)."""
+        found = self._numbers.get(field)
+        if found is None:
+            if field not in self.frame.columns:
+                found = np.full(self.n, np.nan)
+            elif self.is_numeric(field):
+                found = self.frame[field].to_numpy(dtype=np.float64, na_value=np.nan)
+            else:
+                found = np.array([np.nan if (x := _number(v)) is None else x for v in self.frame[field].tolist()],
+                                 dtype=np.float64)
+            self._numbers[field] = found
+        return found
+
+    def cells(self, field: str) -> list:
+        """The fact's cells as Python values; a missing cell (NaN in a frame of several rows) is None."""
+        found = self._cells.get(field)
+        if found is None:
+            if field not in self.frame.columns:
+                found = [None] * self.n
+            elif self.is_numeric(field) and not pd.api.types.is_bool_dtype(self.frame[field].dtype):
+                number = self.numbers(field)
+                found = np.where(np.isnan(number), None, number).tolist()
+            else:
+                found = [None if is_missing(v) else v for v in self.frame[field].tolist()]
+            self._cells[field] = found
+        return found
+
+    def shown(self, field: str, unit: str, rows: list[int]) -> list[str]:
+        """The fact of ``rows`` as the gap sentence shows it ("8.2%", "暂无数据"); numbers are formatted
+        once per distinct value to 2 decimals (what fmt_value shows)."""
+        plain_numbers = field in self.frame.columns and self.is_numeric(field) \
+            and not pd.api.types.is_bool_dtype(self.frame[field].dtype)
+        if not plain_numbers:
+            cells = self.cells(field)
+            return [fmt_value(cells[i], unit) if cells[i] is not None else "暂无数据" for i in rows]
+        number = np.round(self.numbers(field)[rows], 2)
+        texts = {v: fmt_value(v, unit) for v in np.unique(number[~np.isnan(number)]).tolist()}
+        return [texts[v] if v == v else "暂无数据" for v in number.tolist()]
+
+
+def _compare_frame(facts: _Facts, field: str, op: str, target: Any) -> np.ndarray:
+    if op in ("absent", "present", "=="):
+        if facts.is_numeric(field) and not isinstance(target, str):
+            number = facts.numbers(field)
+            if op == "==":
+                return (np.nan_to_num(number) != 0) == target if isinstance(target, bool) else number == target
+            absent = np.isnan(number) | (number == 0)
+            return absent if op == "absent" else ~absent
+        return np.array([_compare(v, op, target) for v in facts.cells(field)], dtype=bool)
+    number = facts.numbers(field)
+    target = np.asarray(target, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        return {">=": number >= target, ">": number > target, "<=": number <= target, "<": number < target}[op]
+
+
+def _threshold_frame(cond: dict, facts: _Facts) -> np.ndarray:
+    """The condition's threshold per row (``value_by``: by the range another fact falls in)."""
     if "value_by" not in cond:
-        return cond.get("value")
+        return np.full(facts.n, float(cond.get("value")))
     spec = cond["value_by"]
-    basis = _number(facts.get(spec["field"]))
-    for step in spec["steps"]:
-        if "below" not in step or (basis is not None and basis < step["below"]):
-            return step["value"]
-    return spec["steps"][-1]["value"]
+    basis = facts.numbers(spec["field"])
+    out = np.full(facts.n, float(spec["steps"][-1]["value"]))
+    # walk from the last step back: the first step whose bound the basis is below wins
+    for step in reversed(spec["steps"]):
+        if "below" not in step:
+            out[:] = step["value"]
+        else:
+            with np.errstate(invalid="ignore"):
+                np.copyto(out, float(step["value"]), where=basis < step["below"])
+    return out
 
 
-def _part_points(part: dict, facts: dict) -> float:
+def _part_points_frame(part: dict, facts: _Facts) -> np.ndarray:
     if "best_of" in part:
-        return max((_part_points(p, facts) for p in part["best_of"]), default=0.0)
-    value = _number(facts.get(part["field"]))
-    if value is None:
-        return 0.0
-    for at, points in part["steps"]:
-        if (value <= at) if part.get("lower_is_better") else (value >= at):
-            return float(points)
-    return 0.0
+        points = [_part_points_frame(p, facts) for p in part["best_of"]]
+        return np.max(points, axis=0) if points else np.zeros(facts.n)
+    value = facts.numbers(part["field"])
+    out = np.zeros(facts.n)
+    with np.errstate(invalid="ignore"):
+        for at, pts in reversed(part["steps"]):  # steps are listed best first: later writes win
+            np.copyto(out, float(pts), where=(value <= at) if part.get("lower_is_better") else (value >= at))
+    return out
 
 
-def _check(model: ScoringModel, cond: dict, facts: dict) -> tuple[bool, str, float]:
-    """(met, gap sentence, nearness 0–1) of one condition."""
+def _check_frame(model: ScoringModel, cond: dict, facts: _Facts) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """(met, gap sentence per row — "" where met, nearness 0–1) of one condition over every row.
+
+    Sentences are only written for the rows that miss the condition.
+    """
+    n = facts.n
+    gaps = [""] * n
     if "any" in cond:
-        results = [_check(model, c, facts) for c in cond["any"]]
-        if any(ok for ok, _, _ in results):
-            return True, "", 1.0
-        return False, f"{cond.get('label', '')}（均未达到）", max(r[2] for r in results)
+        results = [_check_frame(model, c, facts) for c in cond["any"]]
+        ok = np.logical_or.reduce([r[0] for r in results])
+        near = np.where(ok, 1.0, np.max([r[2] for r in results], axis=0))
+        label = cond.get("label", "")
+        # every alternative with its own numeric gap: "知识产权…（均未达到）：T06 … 0 件，需 ≥1 件；或 T07 …"
+        for i in np.flatnonzero(~ok).tolist():
+            gaps[i] = f"{label}（均未达到）：" + "；或 ".join(r[1][i] for r in results if r[1][i])
+        return ok, gaps, near
     if "score" in cond:
         parts = cond["score"]
-        points = [_part_points(p, facts) for p in parts]
-        total = sum(points)
-        need = cond.get("min", 60)
-        zero_required = [p["label"] for p, pts in zip(parts, points, strict=True) if p.get("required") and pts <= 0]
-        ok = total >= need and not zero_required
-        if ok:
-            return True, "", 1.0
-        detail = "，".join(f"{p['label']} {pts:g} 分" for p, pts in zip(parts, points, strict=True))
-        extra = f"；{'、'.join(zero_required)}不能为 0 分" if zero_required else ""
-        return False, f"{cond.get('label', '评价得分')} {total:g} 分（{detail}），需 ≥{need:g} 分{extra}", total / need
+        points = [_part_points_frame(p, facts) for p in parts]
+        total = np.sum(points, axis=0) if points else np.zeros(n)
+        need = float(cond.get("min", 60))
+        required = [(p["label"], pts) for p, pts in zip(parts, points, strict=True) if p.get("required")]
+        zero = np.zeros(n, dtype=bool)
+        for _, pts in required:
+            zero |= pts <= 0
+        ok = (total >= need) & ~zero
+        labels = [p["label"] for p in parts]
+        columns = [pts.tolist() for pts in points]
+        totals = total.tolist()
+        for i in np.flatnonzero(~ok).tolist():
+            detail = "，".join(f"{label} {col[i]:g} 分" for label, col in zip(labels, columns, strict=True))
+            missing = [label for label, pts in required if pts[i] <= 0]
+            extra = f"；{'、'.join(missing)}不能为 0 分" if missing else ""
+            gaps[i] = f"{cond.get('label', '评价得分')} {totals[i]:g} 分（{detail}），需 ≥{need:g} 分{extra}"
+        return ok, gaps, np.where(ok, 1.0, total / need)
     field, op = cond["field"], cond["op"]
-    value = facts.get(field)
-    target = _threshold(cond, facts)
-    if _compare(value, op, target):
-        return True, "", 1.0
     name, unit = _label(model, field)
     if op in ("absent", "present", "=="):
-        return False, f"{cond.get('label') or name}：不符合", 0.0
-    shown = fmt_value(value, unit) if not is_missing(value) else "暂无数据"
-    number = _number(value)
-    nearness = 0.0
-    if number is not None and target:
-        nearness = max(0.0, min(1.0, number / target)) if op in (">=", ">") else max(0.0, min(1.0, target / number)) if number else 0.0
-    return False, f"{name} {shown}，需 {OP_TEXT[op]}{fmt_value(target, unit)}", nearness
+        ok = _compare_frame(facts, field, op, cond.get("value"))
+        gap = f"{cond.get('label') or name}：不符合"
+        for i in np.flatnonzero(~ok).tolist():
+            gaps[i] = gap
+        return ok, gaps, ok.astype(np.float64)
+    target = _threshold_frame(cond, facts)
+    ok = _compare_frame(facts, field, op, target)
+    number = facts.numbers(field)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if op in (">=", ">"):
+            near = np.clip(number / target, 0.0, 1.0)
+        else:
+            near = np.where(number != 0, np.clip(target / number, 0.0, 1.0), 0.0)
+    near = np.where(np.isnan(number) | (target == 0), 0.0, np.nan_to_num(near))
+    near[ok] = 1.0
+    failing = np.flatnonzero(~ok).tolist()
+    if failing:
+        needs = {v: f"需 {OP_TEXT[op]}{fmt_value(v, unit)}" for v in np.unique(target[failing]).tolist()}
+        targets = target.tolist()
+        for i, shown in zip(failing, facts.shown(field, unit, failing), strict=True):
+            gaps[i] = f"{name} {shown}，{needs[targets[i]]}"
+    return ok, gaps, near
+
+
+def pools_of(config: dict | None = None) -> list[dict]:
+    """The pool definitions (code, name, excludes, conditions, service) in declared order."""
+    return list((config or load_config()).get("pools", []))
+
+
+def evaluate_pools_frame(model: ScoringModel, facts: pd.DataFrame, config: dict | None = None) -> pd.DataFrame:
+    """Every pool for every row of ``facts`` — THE function that says what an enterprise lacks.
+
+    Returns one row per (fact row, pool), fact rows in order and pools in declared order: ``row``
+    (position in ``facts``), ``pool, pool_name, holds`` (already has the qualification), ``met`` (every
+    condition met), ``closeness`` (share of conditions met, unmet ones counting half their nearness),
+    ``gap_count, gaps`` (tuple of sentences such as "T05 研发人员占比 8.2%，需 ≥10%"), ``service``.
+    """
+    config = pools_config(model) if config is None else config
+    n = len(facts)
+    table = _Facts(facts.reset_index(drop=True))
+    blocks = []
+    for pool in pools_of(config):
+        excludes = pool.get("excludes")
+        holds = _compare_frame(table, excludes, "present", None) if excludes else np.zeros(n, dtype=bool)
+        checks = [_check_frame(model, c, table) for c in pool.get("conditions", [])]
+        met = np.logical_and.reduce([c[0] for c in checks]) if checks else np.ones(n, dtype=bool)
+        score = np.sum([np.where(c[0], 1.0, 0.5 * c[2]) for c in checks], axis=0) if checks else np.ones(n)
+        closeness = np.round(score / max(len(checks), 1), 4)
+        per_row: list[list[str]] = [[] for _ in range(n)]
+        for met_one, sentences, _ in checks:  # only the rows that miss a condition get its sentence
+            for i in np.flatnonzero(~met_one).tolist():
+                per_row[i].append(sentences[i])
+        gaps = [tuple(row) for row in per_row]
+        blocks.append(pd.DataFrame({
+            "row": np.arange(n), "pool": pool["code"], "pool_name": pool["name"], "holds": holds, "met": met,
+            "closeness": closeness, "gap_count": np.fromiter((len(g) for g in gaps), dtype=np.int64, count=n),
+            "gaps": pd.Series(gaps, dtype=object), "service": pool.get("service"),
+        }))
+    if not blocks:
+        return pd.DataFrame(columns=["row", "pool", "pool_name", "holds", "met", "closeness", "gap_count", "gaps",
+                                     "service"])
+    return pd.concat(blocks, ignore_index=True).sort_values(["row"], kind="stable").reset_index(drop=True)
 
 
 def evaluate_pools(model: ScoringModel, facts: dict[str, Any], config: dict | None = None) -> list[PoolResult]:
     """Every pool for one enterprise; the nearest first (pools already held last)."""
-    config = pools_config(model) if config is None else config
-    results = []
-    for pool in config.get("pools", []):
-        holds = bool(pool.get("excludes")) and _compare(facts.get(pool["excludes"]), "present", None)
-        checks = [_check(model, c, facts) for c in pool.get("conditions", [])]
-        met = all(ok for ok, _, _ in checks)
-        n = max(len(checks), 1)
-        closeness = sum(1.0 if ok else 0.5 * near for ok, _, near in checks) / n
-        gaps = tuple(gap for ok, gap, _ in checks if not ok)
-        results.append(PoolResult(pool["code"], pool["name"], holds, met, round(closeness, 4), gaps,
-                                  pool.get("service")))
+    frame = pd.DataFrame([{k: v for k, v in facts.items()}]) if facts else pd.DataFrame(index=[0])
+    # object columns keep lists and texts as they are (a list cell must not be broadcast)
+    for key, value in facts.items():
+        if isinstance(value, list | dict | tuple):
+            frame[key] = pd.Series([value], dtype=object)
+    table = evaluate_pools_frame(model, frame, config)
+    results = [PoolResult(r.pool, r.pool_name, bool(r.holds), bool(r.met), float(r.closeness), tuple(r.gaps),
+                          r.service) for r in table.itertuples()]
     results.sort(key=lambda r: (r.holds, -r.closeness, r.code))
     return results
 
@@ -216,6 +374,18 @@ def qualifications(model: ScoringModel, results: list[PoolResult], config: dict 
 def held_services(results: list[PoolResult]) -> set[str]:
     """Services that lead to a qualification the enterprise already holds (never recommended to it)."""
     return {r.service for r in results if r.holds and r.service}
+
+def facts_frame(model: ScoringModel, frame: pd.DataFrame, config: dict | None = None) -> pd.DataFrame:
+    """``frame`` plus the derived facts the config declares, vectorised (see :func:`facts_for`)."""
+    config = pools_config(model) if config is None else config
+    out = frame.copy()
+    for fact in config.get("facts", []):
+        columns = _Facts(out)
+        num, den = columns.numbers(fact["numerator"]), columns.numbers(fact["denominator"])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            value = num / den * fact.get("scale", 1)
+        out[fact["name"]] = np.where(den > 0, value, np.nan)
+    return out
 
 
 def is_near(result: PoolResult, *, max_gaps: int = 2) -> bool:

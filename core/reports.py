@@ -271,3 +271,55 @@ def limit_errors(errors: list[str], limit: int = MAX_ERRORS) -> list[str]:
     if len(errors) <= limit:
         return errors
     return [*errors[:limit], f"……另有 {len(errors) - limit} 处问题未列出"]
+
+
+# ====================================================================================== labels
+def indicator_label(model: ScoringModel, code: object) -> str:
+    """"T05 研发人员占比" for an indicator code, the base field's name for a base field, "整体积分" for
+    none (an objection to the score as a whole); a ``pts_``/``f_`` column reads "… 得分" / "… 得分率";
+    any other text is returned as it is."""
+    if code is None or (isinstance(code, float) and code != code) or code == "":
+        return "整体积分"
+    text = str(code)
+    for prefix, suffix in (("pts_", " 得分"), ("f_", " 得分率")):
+        if text.startswith(prefix):
+            return indicator_label(model, text.removeprefix(prefix)) + suffix
+    for ind in model.indicators:
+        if ind.code == text:
+            return f"{ind.code} {ind.name}"
+    for base in model.base_fields:
+        if base.code == text:
+            return base.name
+    if text.startswith(model.previous_prefix):
+        return "上年" + indicator_label(model, text.removeprefix(model.previous_prefix))
+    return HEAD_LABELS.get(text, text)
+
+
+def codes_label(model: ScoringModel, codes: object, sep: str = ",") -> str:
+    """A joined list of codes ("T01,G02") as names ("T01 研发费用总额、G02 营业收入增长率"); "" stays ""."""
+    if codes is None or (isinstance(codes, float) and codes != codes) or not str(codes).strip():
+        return ""
+    return "、".join(indicator_label(model, c.strip()) for c in str(codes).split(sep) if c.strip())
+
+
+STAGE_COLUMNS = ("stage", "stage_a", "stage_b")
+TIER_COLUMNS = ("tier", "tier_a", "tier_b")
+CODE_COLUMNS = ("code", "indicator_code", "column")
+CODES_COLUMNS = ("changed_inputs", "missing")
+
+
+def label_columns(model: ScoringModel, frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy for people: stage codes → 种子期…, list codes → 创新领跑榜… (未上榜 when none), indicator
+    codes → "T05 研发人员占比", comma-joined codes → names — in whichever of those columns ``frame`` has."""
+    out = frame.copy()
+    tiers = {t.code: t.name for t in model.tiers}
+    for column in out.columns:
+        if column in STAGE_COLUMNS:
+            out[column] = stage_label(model, out[column])
+        elif column in TIER_COLUMNS:
+            out[column] = out[column].astype(object).map(lambda t: tiers.get(t, "未上榜" if not t or t != t else t))
+        elif column in CODE_COLUMNS:
+            out[column] = out[column].astype(object).map(lambda c: indicator_label(model, c))
+        elif column in CODES_COLUMNS:
+            out[column] = out[column].astype(object).map(lambda c: codes_label(model, c))
+    return out

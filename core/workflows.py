@@ -73,6 +73,20 @@ OBJECTION = Workflow(
     reason_required=frozenset({"uphold", "reject"}),
 )
 
+SERVICE_REQUEST = Workflow(
+    name="服务申请",
+    labels={"open": "待受理", "accepted": "已受理", "done": "已完成", "declined": "未受理"},
+    transitions={
+        ("open", "take"): "accepted",
+        ("accepted", "answer"): "accepted",
+        ("accepted", "close"): "done",
+        ("open", "decline"): "declined",
+        ("accepted", "decline"): "declined",
+    },
+    action_labels={"take": "受理", "answer": "答复", "close": "办结", "decline": "不予受理"},
+    reason_required=frozenset({"answer", "decline"}),
+)
+
 
 def transition(workflow: Workflow, state: str, action: str, *, reason: str | None = None) -> str:
     """The next state, or :class:`TransitionError`; actions in ``reason_required`` need a reason."""

@@ -72,6 +72,7 @@ class Enterprise(SQLModel, table=True):
     registered_on: date | None = None
     # Consent to be recommended to partner banks (金融推荐 respects it).
     bank_consent: bool = False
+    bank_consent_at: datetime | None = None  # last time the enterprise gave or withdrew it
     created_at: datetime = Field(default_factory=utcnow)
 
 

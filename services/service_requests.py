@@ -8,12 +8,15 @@ import pandas as pd
 from sqlalchemy import select
 from sqlmodel import Session
 
-from db.models import Enterprise, ServiceItem, ServiceRequest
-from services.actor import Actor, require_enterprise_access
+from core.workflows import SERVICE_REQUEST, TransitionError, transition
+from db.models import Enterprise, Score, ServiceItem, ServiceRequest, utcnow
+from db.queries import PUBLISHED_STATES, latest_run
+from services.actor import Actor, require_enterprise_access, require_staff
 from services.audit import record
-from services.errors import NotFound, PermissionDenied, ValidationFailed
+from services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 
-REQUEST_STATE_LABELS = {"open": "待受理", "accepted": "已受理", "done": "已完成", "declined": "未受理"}
+REQUEST_STATE_LABELS = SERVICE_REQUEST.labels
+MAX_ANSWER = 2000
 
 
 def catalogue(session: Session, *, actor: Actor) -> list[tuple[str, str]]:
@@ -61,30 +64,99 @@ def request_service(
 
 
 def list_requests(session: Session, *, actor: Actor, enterprise_id: int | None = None,
-                  state: str | None = None) -> pd.DataFrame:
-    """Service requests (enterprise: its own only; staff: all or one enterprise's), newest first."""
+                  state: str | None = None, service_code: str | None = None,
+                  stage: str | None = None) -> pd.DataFrame:
+    """Service requests (enterprise: its own only; staff: all, or filtered), newest first.
+
+    Columns: id, enterprise_id, credit_code, enterprise_name, service_code, service_name, note, state,
+    state_label, answer, created_at, handled_by, handled_at, stage (code in the latest published run,
+    None when the enterprise is not in it). ``stage`` filters on that code.
+    """
     if actor.role == "enterprise":
         if enterprise_id is None:
             enterprise_id = actor.enterprise_id
         require_enterprise_access(actor, enterprise_id)  # type: ignore[arg-type]
     elif not actor.is_staff:
         raise PermissionDenied("您没有执行此操作的权限。")
+    run = latest_run(session, states=PUBLISHED_STATES)
     stmt = (
-        select(ServiceRequest.id, ServiceRequest.enterprise_id, Enterprise.name.label("enterprise_name"),
-               ServiceItem.code.label("service_code"), ServiceItem.name.label("service_name"), ServiceRequest.note,
-               ServiceRequest.state, ServiceRequest.answer, ServiceRequest.created_at, ServiceRequest.handled_at)
+        select(ServiceRequest.id, ServiceRequest.enterprise_id, Enterprise.credit_code,
+               Enterprise.name.label("enterprise_name"), ServiceItem.code.label("service_code"),
+               ServiceItem.name.label("service_name"), ServiceRequest.note, ServiceRequest.state,
+               ServiceRequest.answer, ServiceRequest.created_at, ServiceRequest.handled_by,
+               ServiceRequest.handled_at, Score.stage)
         .join(ServiceItem, ServiceItem.id == ServiceRequest.service_item_id)
         .join(Enterprise, Enterprise.id == ServiceRequest.enterprise_id)
+        .outerjoin(Score, (Score.enterprise_id == ServiceRequest.enterprise_id)
+                   & (Score.run_id == (run.id if run is not None else -1)))
         .order_by(ServiceRequest.id.desc())  # type: ignore[attr-defined]
     )
     if enterprise_id is not None:
         stmt = stmt.where(ServiceRequest.enterprise_id == enterprise_id)
     if state is not None:
         stmt = stmt.where(ServiceRequest.state == state)
+    if service_code is not None:
+        stmt = stmt.where(ServiceItem.code == service_code)
+    if stage is not None:
+        stmt = stmt.where(Score.stage == stage)
     result = session.execute(stmt)
     frame = pd.DataFrame(result.all(), columns=list(result.keys()))
     frame["state_label"] = frame["state"].map(REQUEST_STATE_LABELS).fillna(frame["state"]) if len(frame) else []
     return frame
+
+
+def _handle(session: Session, *, actor: Actor, request_id: int, action: str, answer: str | None = None) -> ServiceRequest:
+    """One officer action on a request (take / answer / close / decline), audited."""
+    require_staff(actor)
+    request = session.execute(
+        select(ServiceRequest).where(ServiceRequest.id == request_id).with_for_update()
+    ).scalars().first()
+    if request is None:
+        raise NotFound(f"服务申请 #{request_id} 不存在。")
+    answer = (answer or "").strip() or None
+    if answer and len(answer) > MAX_ANSWER:
+        raise ValidationFailed(f"答复不能超过 {MAX_ANSWER} 字。")
+    try:
+        state = transition(SERVICE_REQUEST, request.state, action, reason=answer)
+    except TransitionError as exc:
+        raise Conflict(str(exc)) from None
+    if action == "close" and not (answer or request.answer):
+        raise ValidationFailed("办结前请先答复企业（写明服务安排或结果）。")
+    before = {"state": request.state, "answer": request.answer, "handled_by": request.handled_by}
+    request.state = state
+    if answer:
+        request.answer = answer
+    request.handled_by = actor.username
+    request.handled_at = utcnow()
+    session.add(request)
+    record(session, actor=actor, action=f"service_request.{action}", entity="service_request",
+           entity_id=request.id, before=before,
+           after={"state": state, "answer": request.answer, "handled_by": actor.username})
+    session.commit()
+    return request
+
+
+def take_request(session: Session, *, actor: Actor, request_id: int) -> ServiceRequest:
+    """An officer takes an open request (待受理 → 已受理); it is then theirs to answer."""
+    return _handle(session, actor=actor, request_id=request_id, action="take")
+
+
+def answer_request(session: Session, *, actor: Actor, request_id: int, answer: str, close: bool = False) -> ServiceRequest:
+    """Answer a taken request (the enterprise sees the answer); ``close`` also finishes it (已完成)."""
+    request = _handle(session, actor=actor, request_id=request_id, action="answer", answer=answer)
+    if close:
+        request = _handle(session, actor=actor, request_id=request_id, action="close")
+    return request
+
+
+def close_request(session: Session, *, actor: Actor, request_id: int, answer: str | None = None) -> ServiceRequest:
+    """Finish a taken request (已受理 → 已完成); it must carry an answer."""
+    return _handle(session, actor=actor, request_id=request_id, action="close", answer=answer)
+
+
+def decline_request(session: Session, *, actor: Actor, request_id: int, reason: str) -> ServiceRequest:
+    """Decline a request with a reason the enterprise sees (→ 未受理)."""
+    return _handle(session, actor=actor, request_id=request_id, action="decline", answer=reason)
 
 
 # ------------------------------------------------------------------ 政策与服务 (matching)

@@ -75,6 +75,14 @@ OFFICER: list[PageSpec] = [
     PageSpec("pages/officer/search.py", "企业检索", ":material/manage_search:", "search"),
     PageSpec("pages/officer/portrait.py", "企业画像", ":material/person_search:", "portrait"),
     PageSpec("pages/officer/compare.py", "同阶段对比", ":material/compare_arrows:", "compare"),
+    # --- application scenarios (issue 9, scenarios) ---
+    PageSpec("pages/officer/lists.py", "榜单与扶持", ":material/military_tech:", "lists-subsidies"),
+    PageSpec("pages/officer/pools.py", "培育库", ":material/eco:", "pools"),
+    PageSpec("pages/officer/carriers.py", "载体评价", ":material/apartment:", "carriers"),
+    PageSpec("pages/officer/bank.py", "金融推荐", ":material/account_balance:", "bank"),
+    PageSpec("pages/officer/monitoring.py", "监测报告", ":material/monitoring:", "monitoring"),
+    PageSpec("pages/officer/service_requests.py", "服务需求处理", ":material/support_agent:", "service-requests"),
+    # --- end application scenarios ---
     PageSpec("pages/admin/audit.py", "审计日志", ":material/history:", "audit"),
 ]
 

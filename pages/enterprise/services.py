@@ -3,6 +3,7 @@
 import streamlit as st
 
 from db.session import session_scope
+from services.bank import get_bank_consent, set_bank_consent
 from services.errors import ServiceError
 from services.service_requests import list_requests, policy_view, request_service
 from ui import formats
@@ -75,6 +76,33 @@ for pool in near:
                 st.markdown(f"- {gap}")
 if held:
     st.caption("已具备：" + "、".join(p.name for p in held))
+
+st.subheader("金融服务授权")
+with session_scope() as session:
+    consent = get_bank_consent(session, actor=actor, enterprise_id=enterprise_id)
+since = formats.day(consent.changed_at) if consent.changed_at else None
+if consent.consent:
+    st.success("您已同意：积分结果可用于向合作银行推荐（科创指数贷等）。"
+               + (f"（{since} 同意）" if since else ""), icon=":material/verified:")
+else:
+    st.caption("您尚未同意向合作银行推荐。同意后，符合条件时本企业的名称、统一社会信用代码、阶段和积分会出现在"
+               "提供给合作银行的推荐名单中；可随时撤回。" + (f"（{since} 撤回）" if since else ""))
+
+
+def _consent(value: bool) -> None:
+    try:
+        with session_scope() as session:
+            set_bank_consent(session, actor=actor, enterprise_id=enterprise_id, consent=value)
+    except ServiceError as exc:
+        st.session_state[MSG] = ("error", str(exc))
+    else:
+        st.session_state[MSG] = ("success", "已同意向合作银行推荐。" if value else "已撤回授权：今后的推荐名单不再包含本企业。")
+
+
+if consent.consent:
+    st.button("撤回授权", key="bank_consent_withdraw", on_click=_consent, args=(False,))
+else:
+    st.button("同意向合作银行推荐", key="bank_consent_give", on_click=_consent, args=(True,), type="primary")
 
 if len(requests):
     st.subheader("我的服务申请")

@@ -6,10 +6,13 @@ import pandas as pd
 import streamlit as st
 
 from core import clock
+from core.reports import label_columns
 from db.session import session_scope
 from services import imports, objections, review, run_diff
+from services.model_versions import current_model
 from ui.formats import RUN_COLUMNS, day, run_state
 from ui.guards import require_role
+from ui.tables import show_table
 
 actor = require_role("officer", "admin")
 
@@ -59,12 +62,13 @@ with left:
     if open_objections.empty:
         st.caption("没有待处理的异议。")
     else:
-        st.dataframe(
-            open_objections[["id", "run_id", "name", "indicator_code", "reason", "created_at"]]
+        with session_scope() as session:
+            model = current_model(session)
+        show_table(
+            label_columns(model, open_objections[["id", "run_id", "name", "indicator_code", "reason", "created_at"]])
             .assign(created_at=open_objections["created_at"].map(day)).rename(columns={
                 "id": "编号", "run_id": "批次", "name": "企业", "indicator_code": "指标", "reason": "理由",
-                "created_at": "提出时间"}),
-            hide_index=True, width="stretch")
+                "created_at": "提出时间"}), key="workbench_objections")
 
 with right:
     st.subheader("填报审核")
@@ -78,7 +82,7 @@ with right:
                         "created_by", "created_at"]].copy()
         view["status"] = view["status"].map(imports.STATUS_LABELS)
         view["created_at"] = view["created_at"].map(day)
-        st.dataframe(view.rename(columns=imports.BATCH_COLUMNS), hide_index=True, width="stretch")
+        show_table(view.rename(columns=imports.BATCH_COLUMNS), key="workbench_batches")
     _link("pages/officer/imports.py", "数据导入", ":material/upload_file:")
 
 if not runs.empty:
@@ -86,4 +90,4 @@ if not runs.empty:
     view = runs[["id", "year", "state", "enterprise_count", "notice_start", "notice_end", "created_at"]].copy()
     view["state"] = view["state"].map(run_state)
     view["created_at"] = view["created_at"].map(day)
-    st.dataframe(view.rename(columns=RUN_COLUMNS), hide_index=True, width="stretch")
+    show_table(view.rename(columns=RUN_COLUMNS), key="workbench_runs")

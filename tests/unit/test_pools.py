@@ -104,3 +104,52 @@ def test_advice_on_a_qualification_says_what_the_pools_say(model) -> None:  # no
     met = facts_for(model, {**facts, "T05": 12, "T11": 65})
     move = explain.improvement(model, stage, state, qualifications=qualifications(model, evaluate_pools(model, met)))
     assert move.action == "申请认定“国家高新技术企业”（已满足认定条件）"
+
+# ---------------------------------------------------------------- the frame evaluator (培育库)
+def test_frame_evaluation_equals_one_enterprise_at_a_time(model) -> None:  # noqa: ANN001
+    import pandas as pd
+
+    from core.pools import evaluate_pools_frame, facts_frame
+
+    rows = [
+        {"veto": False, "registered_years": 3, "T06": 1, "T02": 6.0, "G01": 800, "T05": 8.2, "T11": 70},
+        {"veto": False, "registered_years": 0.5, "T06": 0, "T07": 2, "T02": 2.0, "G01": 300, "T05": 31,
+         "staff": 40, "T01": 30, "total_cost": 100, "G02": 12, "G08": 60},
+        {"veto": True, "A01": 1, "A02": 1, "T01": 150, "G01": 4000},
+        {},
+    ]
+    table = evaluate_pools_frame(model, facts_frame(model, pd.DataFrame(rows)))
+    for i, row in enumerate(rows):
+        one = {r.code: r for r in evaluate_pools(model, facts_for(model, row))}
+        for r in table[table["row"] == i].itertuples():
+            assert (r.holds, r.met, r.closeness, r.gaps) == (one[r.pool].holds, one[r.pool].met,
+                                                             one[r.pool].closeness, one[r.pool].gaps)
+
+
+def test_every_unmet_condition_with_its_numeric_gap(model) -> None:  # noqa: ANN001
+    # hte: registered 0.5 y (需 ≥1), T02 2% with G01 300 (需 ≥5%), T05 31% ok, T11 missing, IP: 0 Ⅰ类 / 2 Ⅱ类
+    facts = facts_for(model, {"veto": False, "registered_years": 0.5, "T06": 0, "T07": 2, "T02": 2.0,
+                              "G01": 300, "T05": 31})
+    hte = _by_code(evaluate_pools(model, facts))["hte"]
+    assert hte.gaps == (
+        "注册成立年限 0.5 年，需 ≥1 年",
+        "知识产权：Ⅰ类 ≥1 件或Ⅱ类 ≥5 件（均未达到）：T06 有效Ⅰ类知识产权 0 件，需 ≥1 件；或 T07 有效Ⅱ类知识产权 2 件，需 ≥5 件",
+        "T02 研发投入强度 2%，需 ≥5%",
+        "T11 高新技术产品收入占比 暂无数据，需 ≥60%",
+    )
+    # closeness: veto ok (1) + 0.5·0.5 + 0.5·max(0, 0.4) + 0.5·0.4 + 1 + 0 = 2.65 over 6 conditions
+    assert hte.closeness == pytest.approx(round(2.65 / 6, 4))
+
+
+def test_points_test_gap_names_each_part(model) -> None:  # noqa: ANN001
+    # innovative SME: IP 2 Ⅱ类 → 10; T02 2.5 → 10; G02 7 → 10; G08 80 → 0: 30 < 60
+    facts = facts_for(model, {"veto": False, "T06": 0, "T07": 2, "T02": 2.5, "G02": 7, "G08": 80})
+    gap = _by_code(evaluate_pools(model, facts))["innovative_sme"].gaps
+    assert gap == ("创新型中小企业评价得分 30 分（知识产权 10 分，研发投入强度 10 分，营业收入增长率 10 分，资产负债率 0 分），需 ≥60 分",)
+
+
+def test_a_no_in_words_is_not_holding_the_qualification(model) -> None:  # noqa: ANN001
+    for no in ("否", "0", "false", "", None, 0, False):
+        assert not _by_code(evaluate_pools(model, {"veto": False, "A01": no}))["hte"].holds, no
+    for yes in ("是", "1", 1, True):
+        assert _by_code(evaluate_pools(model, {"veto": False, "A01": yes}))["hte"].holds, yes

@@ -1,0 +1,310 @@
+"""Application scenarios over a published run (officers only): 榜单与扶持, 培育库, 载体评价.
+
+Every number comes from the run's own Score rows and the model version it was computed with; lists,
+subsidies and exports only ever come from published runs (公示 or final). The pure computations live
+in core/ (core.lists, core.pools, core.carriers); this module loads a run once into a frame and checks
+the actor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+from sqlmodel import Session
+
+from core import breakdown, carriers, lists, pools
+from core.reports import notice_list_frame, stage_label
+from core.scoring_model import ScoringModel
+from core.spreadsheet import write_csv, write_xlsx
+from db.models import Carrier, Enterprise, ScoreRun
+from db.queries import PUBLISHED_STATES, current_values, latest_run, scores_frame
+from services.actor import Actor, require_staff
+from services.errors import NotFound, ValidationFailed
+from services.model_versions import get_model
+
+RUN_STATE_TEXT = {"notice": "公示中", "final": "已定稿"}
+
+
+@dataclass
+class RunFrame:
+    """One published run, loaded once: the run, its model, and one row per scored enterprise.
+
+    ``frame``: scores_frame columns plus ``carrier_id, carrier, kind, industry, street, registered_on,
+    bank_consent, bank_consent_at``; ``values``/``points``: the stored input value and the points of
+    every breakdown column / indicator, row-aligned with ``frame`` (loaded on demand).
+    """
+
+    run: ScoreRun
+    model: ScoringModel
+    frame: pd.DataFrame
+    values: pd.DataFrame | None = None
+    points: pd.DataFrame | None = None
+
+    @property
+    def label(self) -> str:
+        return run_label(self.run)
+
+
+def run_label(run: ScoreRun) -> str:
+    return f"{run.year} 年度 · 批次 #{run.id}（{RUN_STATE_TEXT.get(run.state, run.state)}）"
+
+
+def published_runs(session: Session, *, actor: Actor) -> list[ScoreRun]:
+    """Runs in 公示 or final, newest year first (the runs scenarios may use)."""
+    require_staff(actor)
+    return list(session.execute(
+        select(ScoreRun).where(ScoreRun.state.in_(PUBLISHED_STATES))  # type: ignore[attr-defined]
+        .order_by(ScoreRun.year.desc(), ScoreRun.id.desc())  # type: ignore[attr-defined]
+    ).scalars())
+
+
+def default_run_id(session: Session, *, actor: Actor) -> int | None:
+    """The latest 公示 or final run."""
+    require_staff(actor)
+    run = latest_run(session, states=PUBLISHED_STATES)
+    return run.id if run else None
+
+
+def run_model(session: Session, *, actor: Actor, run_id: int) -> ScoringModel:
+    """The model a run was computed with (its stages, lists, subsidy rules)."""
+    require_staff(actor)
+    run = session.get(ScoreRun, run_id)
+    if run is None:
+        raise NotFound(f"积分批次 #{run_id} 不存在。")
+    return get_model(session, run.model_version_id)
+
+
+def load_run(session: Session, *, actor: Actor, run_id: int, with_breakdown: bool = False) -> RunFrame:
+    """A published run with its enterprises' attributes; NotFound / ValidationFailed otherwise."""
+    require_staff(actor)
+    run = session.get(ScoreRun, run_id)
+    if run is None:
+        raise NotFound(f"积分批次 #{run_id} 不存在。")
+    if run.state not in PUBLISHED_STATES:
+        raise ValidationFailed(f"积分批次 #{run_id} 尚未公示（状态：{run.state}）：榜单、扶持和推荐只来自公示中或已定稿的批次。")
+    model = get_model(session, run.model_version_id)
+    frame = scores_frame(session, run_id=run.id, include_breakdown=with_breakdown)
+    rows = session.execute(
+        select(Enterprise.id, Enterprise.carrier_id, Carrier.name, Carrier.kind, Enterprise.industry,
+               Enterprise.street, Enterprise.registered_on, Enterprise.bank_consent, Enterprise.bank_consent_at)
+        .outerjoin(Carrier, Carrier.id == Enterprise.carrier_id)
+    ).all()
+    attrs = pd.DataFrame(rows, columns=["enterprise_id", "carrier_id", "carrier", "kind", "industry", "street",
+                                        "registered_on", "bank_consent", "bank_consent_at"])
+    frame = frame.merge(attrs, on="enterprise_id", how="left")
+    frame["bank_consent"] = frame["bank_consent"].fillna(False).astype(bool)
+    result = RunFrame(run=run, model=model, frame=frame)
+    if with_breakdown:
+        raws = frame.pop("breakdown").tolist()
+        result.values = pd.DataFrame(breakdown.parts_frame(model, raws, "v"), index=frame.index)
+        result.points = pd.DataFrame(breakdown.parts_frame(model, raws, "p"), index=frame.index, dtype=float)
+    return result
+
+
+def resolve_run_id(session: Session, actor: Actor, run_id: int | None) -> int:
+    if run_id is not None:
+        return run_id
+    found = default_run_id(session, actor=actor)
+    if found is None:
+        raise NotFound("暂无公示中或已定稿的积分批次。")
+    return found
+
+
+# ------------------------------------------------------------------------------------ 榜单与扶持
+@dataclass
+class ListsView:
+    run_label: str
+    model: ScoringModel
+    sizes: pd.DataFrame  # core.lists.list_sizes
+    plan: pd.DataFrame  # core.lists.subsidy_plan
+    subsidies: pd.DataFrame  # core.lists.subsidy_table
+    mujun: pd.DataFrame  # core.lists.mujun_table
+    members: pd.DataFrame  # core.lists.list_members
+    notice: pd.DataFrame  # core.reports.notice_list_frame (public-notice format)
+
+
+def lists_view(session: Session, *, actor: Actor, run_id: int | None = None) -> ListsView:
+    data = load_run(session, actor=actor, run_id=resolve_run_id(session, actor, run_id))
+    model, frame = data.model, data.frame
+    return ListsView(run_label=data.label, model=model, sizes=lists.list_sizes(model, frame),
+                     plan=lists.subsidy_plan(model, frame), subsidies=lists.subsidy_table(model, frame),
+                     mujun=lists.mujun_table(model, frame), members=lists.list_members(model, frame),
+                     notice=notice_list_frame(model, frame))
+
+
+def export_lists(session: Session, *, actor: Actor, run_id: int | None = None, fmt: str = "xlsx",
+                 part: str = "all") -> bytes:
+    """Public-notice exports of a run. ``part``: ``all`` (xlsx: 公示名单, 扶持名单, 名额与预算, 亩均论英雄),
+    ``subsidies`` (扶持名单; xlsx adds 名额与预算), ``lists`` (公示名单). csv holds the first table only."""
+    view = lists_view(session, actor=actor, run_id=run_id)
+    plan = view.plan.drop(columns=["stage"])
+    sheets = {
+        "all": {"公示名单": view.notice, "扶持名单": view.subsidies, "名额与预算": plan, "亩均论英雄": view.mujun},
+        "subsidies": {"扶持名单": view.subsidies, "名额与预算": plan},
+        "lists": {"公示名单": view.notice},
+    }
+    if part not in sheets or fmt not in ("xlsx", "csv"):
+        raise ValidationFailed("导出内容或格式无效。")
+    chosen = sheets[part]
+    if fmt == "csv":
+        return write_csv(next(iter(chosen.values())))
+    return write_xlsx(chosen)
+
+
+# ------------------------------------------------------------------------------------ 培育库
+def _registered_years(registered_on: pd.Series, year: int) -> np.ndarray:
+    """Years from registration to the end of the evaluation year (NaN when unknown)."""
+    end = pd.Timestamp(date(year, 12, 31))
+    days = (end - pd.to_datetime(registered_on, errors="coerce")).dt.days
+    return (days / 365.25).to_numpy(dtype=float)
+
+
+def pool_facts(session: Session, data: RunFrame) -> pd.DataFrame:
+    """The facts every pool reads, one row per enterprise of the run (row-aligned with ``data.frame``):
+    the run's stored inputs, the year's base fields (职工总数 …), registration age, veto, percentile."""
+    assert data.values is not None, "load_run(with_breakdown=True)"
+    model, frame = data.model, data.frame
+    facts = data.values.copy()
+    base = [b.code for b in model.base_fields if b.code not in facts.columns]
+    if base:
+        current = current_values(session, year=data.run.year, codes=base).values
+        current = current.set_index("enterprise_id").reindex(frame["enterprise_id"].to_numpy())
+        for code in base:
+            facts[code] = current[code].to_numpy()
+    facts["registered_years"] = _registered_years(frame["registered_on"], data.run.year)
+    facts["veto"] = frame["veto"].to_numpy(dtype=bool)
+    facts["percentile"] = pd.to_numeric(frame["percentile"]).to_numpy(dtype=float)
+    return pools.facts_frame(model, facts, pools.config_for(model))
+
+
+POOL_COLUMNS = ["序号", "企业名称", "统一社会信用代码", "所属阶段", "积分", "状态", "接近程度（%）", "未满足条件数", "未满足条件"]
+
+
+@dataclass
+class PoolsView:
+    run_label: str
+    counts: pd.DataFrame  # 培育库, 候选企业, 条件已满足, 差 1 项, 差 2 项, 差 3 项及以上, 已具备资格
+    candidates: dict[str, pd.DataFrame]  # pool name → POOL_COLUMNS (+ enterprise_id), nearest first
+
+
+def pools_view(session: Session, *, actor: Actor, run_id: int | None = None) -> PoolsView:
+    """Every pool of the run's model: candidates (not holding it, never vetoed), nearest first."""
+    data = load_run(session, actor=actor, run_id=resolve_run_id(session, actor, run_id), with_breakdown=True)
+    model, frame = data.model, data.frame
+    config = pools.config_for(model)
+    facts = pool_facts(session, data)
+    veto = frame["veto"].to_numpy(dtype=bool)
+    keep = np.flatnonzero(~veto)  # vetoed enterprises are never in a pool
+    table = pools.evaluate_pools_frame(model, facts.iloc[keep], config)
+    table["row"] = keep[table["row"].to_numpy()]
+    counts, candidates = [], {}
+    for pool in pools.pools_of(config):
+        part = table[table["pool"] == pool["code"]]
+        cand = part[~part["holds"]]
+        counts.append({"培育库": pool["name"], "候选企业": len(cand), "条件已满足": int(cand["met"].sum()),
+                       "差 1 项": int((cand["gap_count"] == 1).sum()), "差 2 项": int((cand["gap_count"] == 2).sum()),
+                       "差 3 项及以上": int((cand["gap_count"] >= 3).sum()), "已具备资格": int(part["holds"].sum())})
+        rows = frame.iloc[cand["row"].to_numpy()]
+        out = pd.DataFrame({
+            "enterprise_id": rows["enterprise_id"].to_numpy(),
+            "企业名称": rows["name"].astype(str).to_numpy(),
+            "统一社会信用代码": rows["credit_code"].astype(str).to_numpy(),
+            "所属阶段": stage_label(model, rows["stage"]).to_numpy(),
+            "积分": pd.to_numeric(rows["total"]).round(2).to_numpy(),
+            "状态": np.where(cand["met"].to_numpy(), "条件已满足，可申报",
+                           [f"差 {k} 项" for k in cand["gap_count"].tolist()]),
+            "接近程度（%）": (cand["closeness"].to_numpy() * 100).round(1),
+            "未满足条件数": cand["gap_count"].to_numpy(),
+            "未满足条件": ["；".join(g) or "—" for g in cand["gaps"].tolist()],
+        })
+        out = out.sort_values(["接近程度（%）", "未满足条件数", "积分", "统一社会信用代码"],
+                              ascending=[False, True, False, True], kind="stable").reset_index(drop=True)
+        out.insert(0, "序号", np.arange(1, len(out) + 1, dtype=np.int64))
+        candidates[pool["name"]] = out
+    return PoolsView(run_label=data.label, counts=pd.DataFrame(counts), candidates=candidates)
+
+
+def export_pool(session: Session, *, actor: Actor, run_id: int | None = None, pool: str | None = None,
+                fmt: str = "xlsx") -> bytes:
+    """One pool (by code or name) or every pool (xlsx: 汇总 + one sheet per pool; csv: one pool only)."""
+    run_id = resolve_run_id(session, actor, run_id)
+    view = pools_view(session, actor=actor, run_id=run_id)
+    config = pools.config_for(run_model(session, actor=actor, run_id=run_id))
+    names = {p["code"]: p["name"] for p in pools.pools_of(config)}
+    if pool is not None:
+        name = names.get(pool, pool)
+        if name not in view.candidates:
+            raise ValidationFailed(f"培育库“{pool}”不存在：可选 {'、'.join(f'{c}（{n}）' for c, n in names.items())}")
+        sheets = {name: view.candidates[name].drop(columns=["enterprise_id"])}
+    else:
+        if fmt == "csv":
+            raise ValidationFailed("csv 只能导出一个培育库：请指定培育库，或导出 xlsx。")
+        sheets = {"汇总": view.counts, **{n: t.drop(columns=["enterprise_id"]) for n, t in view.candidates.items()}}
+    if fmt == "csv":
+        return write_csv(next(iter(sheets.values())))
+    return write_xlsx(sheets)
+
+
+# ------------------------------------------------------------------------------------ 载体评价
+def _metric_frame(data: RunFrame) -> pd.DataFrame:
+    """``frame`` plus ``rd, revenue, prev_revenue`` read from the run's stored inputs (see core.carriers)."""
+    assert data.values is not None
+    model, values = data.model, data.values
+    metrics = pools.config_for(model).get("metrics", {})
+    n = len(data.frame)
+
+    def column(code: str | None) -> np.ndarray:
+        if code and code in values.columns:
+            return pd.to_numeric(values[code], errors="coerce").to_numpy(dtype=float)
+        return np.full(n, np.nan)
+
+    revenue = column(model.stage_indicator)
+    previous = column(model.previous_prefix + model.stage_indicator)
+    if np.isnan(previous).all():
+        growth = next((d.target for d in model.derivations if d.kind == "growth" and d.of == model.stage_indicator),
+                      None)
+        g = column(growth)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            previous = revenue / (1 + g / 100)
+    return data.frame.assign(rd=column(metrics.get("rd_expense")), revenue=revenue, prev_revenue=previous)
+
+
+@dataclass
+class CarriersView:
+    run_label: str
+    ranking: pd.DataFrame  # core.carriers.carrier_table
+
+
+def carriers_view(session: Session, *, actor: Actor, run_id: int | None = None) -> CarriersView:
+    data = load_run(session, actor=actor, run_id=resolve_run_id(session, actor, run_id), with_breakdown=True)
+    return CarriersView(run_label=data.label, ranking=carriers.carrier_table(data.model, _metric_frame(data)))
+
+
+def carrier_enterprises(session: Session, *, actor: Actor, carrier_id: int, run_id: int | None = None) -> pd.DataFrame:
+    """The drill-down: a carrier's scored enterprises by stage and rank (vetoed ones marked)."""
+    data = load_run(session, actor=actor, run_id=resolve_run_id(session, actor, run_id), with_breakdown=True)
+    frame = _metric_frame(data)
+    mine = frame[frame["carrier_id"] == carrier_id]
+    if session.get(Carrier, carrier_id) is None:
+        raise NotFound(f"载体 #{carrier_id} 不存在。")
+    model = data.model
+    position = {s.code: i for i, s in enumerate(model.stages)}
+    mine = mine.assign(_s=mine["stage"].map(position), _r=pd.to_numeric(mine["rank"])).sort_values(
+        ["_s", "_r", "credit_code"], na_position="last", kind="stable")
+    tier_names = {t.code: t.name for t in model.tiers}
+    return pd.DataFrame({
+        "企业名称": mine["name"].astype(str).to_numpy(),
+        "统一社会信用代码": mine["credit_code"].astype(str).to_numpy(),
+        "所属阶段": stage_label(model, mine["stage"]).to_numpy(),
+        "阶段排名": [("一票否决" if v else "—") if pd.isna(r) else str(int(r))
+                 for r, v in zip(mine["rank"], mine["veto"], strict=True)],
+        "积分": pd.to_numeric(mine["total"]).round(2).to_numpy(),
+        "榜单": mine["tier"].fillna("").map(lambda t: tier_names.get(t, "未上榜")).to_numpy(),
+        "研发费用（万元）": np.round(mine["rd"].to_numpy(dtype=float), 2),
+        "营业收入（万元）": np.round(mine["revenue"].to_numpy(dtype=float), 2),
+        "扶持金额（万元）": pd.to_numeric(mine["subsidy"]).fillna(0.0).to_numpy(dtype=float),
+    })

@@ -1,0 +1,149 @@
+"""Scenario pages in AppTest: they show the run's numbers in readable Chinese, and their actions work
+(whitelist export audited, consent withdrawn on the enterprise side, a service request handled)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from sqlalchemy import select
+
+from db.models import AuditEvent, Enterprise, ServiceRequest
+from db.session import session_scope
+from tests.app.conftest import actor_of, page_as
+
+SCENARIO_PAGES = ["pages/officer/lists.py", "pages/officer/pools.py", "pages/officer/carriers.py",
+                  "pages/officer/bank.py", "pages/officer/monitoring.py", "pages/officer/service_requests.py"]
+RAW = {"None", "nan", "NaN", "<NA>", "NaT", "null", "startup", "seed", "growth", "expansion", "mature", "open",
+       "accepted", "done", "declined", "notice", "final", "True", "False"}
+
+
+def _cells(at) -> list:  # noqa: ANN001
+    values = []
+    for frame in at.dataframe:
+        df = frame.value
+        values += [str(c) for c in df.columns]
+        values += [str(v) for v in df.to_numpy().ravel().tolist() if isinstance(v, str) or v is None or pd.isna(v)]
+    return values
+
+
+def _assert_readable(at) -> None:  # noqa: ANN001
+    raw = [v for v in _cells(at) if v in RAW]
+    assert not raw, raw[:10]
+
+
+@pytest.mark.parametrize("path", [*SCENARIO_PAGES, "pages/officer/runs.py", "pages/officer/workbench.py",
+                                  "pages/officer/review.py"])
+def test_each_page_renders_readable_tables(app_db: str, path: str) -> None:
+    at = page_as(path, actor_of("officer1")).run()
+    assert not at.exception, at.exception
+    assert at.title
+    _assert_readable(at)
+
+
+def test_run_comparison_is_readable(app_db: str) -> None:
+    at = page_as("pages/officer/runs.py", actor_of("officer1")).run()
+    next(b for b in at.button if b.label == "对比").click().run()
+    assert not at.exception, at.exception
+    moves = next(f.value for f in at.dataframe if "变化的输入" in f.value.columns)
+    assert set(moves["阶段"]) <= {"种子期", "初创期", "成长期", "扩张期", "成熟期"}
+    assert set(moves["原榜单"]) <= {"创新领跑榜", "创新竞跑榜", "创新进取榜", "未上榜"}
+    changed = [v for v in moves["变化的输入"] if v not in ("", "—")]
+    assert changed and all(" " in v for v in changed)  # "T01 研发费用总额、…", not "T01,G02"
+    _assert_readable(at)
+
+
+def test_lists_page_shows_sizes_plan_and_exports(app_db: str) -> None:
+    at = page_as("pages/officer/lists.py", actor_of("officer1")).run()
+    assert not at.exception
+    frames = {tuple(f.value.columns)[:3]: f.value for f in at.dataframe}
+    sizes = next(df for cols, df in frames.items() if cols[:2] == ("阶段", "参与排名"))
+    assert any(str(v).startswith("⌈5%×") for v in sizes.iloc[:, 3])
+    plan = next(df for df in frames.values() if "适用限制" in df.columns and "预算（万元）" in df.columns)
+    assert plan.iloc[-1]["阶段"] == "合计"
+    labels = [d.label for d in at.get("download_button")]
+    assert any("公示文件" in label for label in labels) and any("扶持名单" in label for label in labels)
+
+
+def test_pools_page_lists_gaps(app_db: str) -> None:
+    at = page_as("pages/officer/pools.py", actor_of("officer1")).run()
+    assert not at.exception
+    table = next(f.value for f in at.dataframe if "未满足条件" in f.value.columns)
+    gaps = [g for g in table["未满足条件"] if g != "—"]
+    assert gaps and all("需" in g for g in gaps)
+
+
+def test_bank_page_exports_and_audits(fresh_db: str) -> None:
+    at = page_as("pages/officer/bank.py", actor_of("officer1")).run()
+    assert not at.exception
+    at.text_input(key="bank_name").input("温州银行龙湾支行")
+    next(b for b in at.button if b.label == "导出名单").click().run()
+    assert not at.exception, at.exception
+    assert any("已为“温州银行龙湾支行”生成推荐名单" in str(s.value) for s in at.success)
+    assert any("推荐名单_温州银行龙湾支行" in d.label for d in at.get("download_button"))
+    with session_scope() as session:
+        event = session.execute(select(AuditEvent).where(AuditEvent.action == "bank_whitelist.export")).scalars().one()
+        assert event.actor == "officer1" and event.after["bank"] == "温州银行龙湾支行"
+
+
+def test_enterprise_withdraws_consent(fresh_db: str) -> None:
+    ent = actor_of("ent1")
+    with session_scope() as session:
+        session.get(Enterprise, ent.enterprise_id).bank_consent = True
+    at = page_as("pages/enterprise/services.py", ent).run()
+    assert not at.exception
+    next(b for b in at.button if b.label == "撤回授权").click().run()
+    assert not at.exception
+    assert any("已撤回授权" in str(s.value) for s in at.success)
+    assert any(b.label == "同意向合作银行推荐" for b in at.button)
+    with session_scope() as session:
+        row = session.get(Enterprise, ent.enterprise_id)
+        assert row.bank_consent is False and row.bank_consent_at is not None
+
+
+def test_service_request_handled_and_enterprise_sees_answer(fresh_db: str) -> None:
+    from services.service_requests import catalogue, request_service
+
+    ent = actor_of("ent1")
+    with session_scope() as session:
+        code = catalogue(session, actor=ent)[0][0]
+        request_id = request_service(session, actor=ent, enterprise_id=ent.enterprise_id, service_code=code,
+                                     note="希望对接投资机构").id
+    at = page_as("pages/officer/service_requests.py", actor_of("officer1")).run()
+    assert not at.exception
+    table = next(f.value for f in at.dataframe if "编号" in f.value.columns)
+    row = table["编号"].tolist().index(request_id)
+    at.session_state["sr_table"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    at.run()
+    next(b for b in at.button if b.label == "受理").click().run()
+    assert not at.exception, at.exception
+    at.session_state["sr_table"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    at.run()
+    at.text_area[0].input("已安排下周对接会")
+    next(b for b in at.button if b.label == "答复并办结").click().run()
+    assert not at.exception, at.exception
+    with session_scope() as session:
+        done = session.get(ServiceRequest, request_id)
+        assert (done.state, done.answer) == ("done", "已安排下周对接会")
+    mine = page_as("pages/enterprise/services.py", ent).run()
+    table = next(f.value for f in mine.dataframe if "答复" in f.value.columns)
+    assert "已安排下周对接会" in table["答复"].tolist() and "已完成" in table["状态"].tolist()
+
+
+def test_monitoring_page_builds_the_report(app_db: str) -> None:
+    at = page_as("pages/officer/monitoring.py", actor_of("officer1")).run()
+    next(b for b in at.button if b.label == "生成监测报告").click().run()
+    assert not at.exception, at.exception
+    labels = [d.label for d in at.get("download_button")]
+    assert any("xlsx" in label for label in labels) and any("HTML" in label for label in labels)
+    assert any(m.value == "#### 积分上升最多" for m in at.markdown)
+    _assert_readable(at)
+
+
+def test_readable_cells() -> None:
+    from ui.tables import readable
+
+    frame = pd.DataFrame({"a": [None, 1.5], "b": [True, False], "c": ['[{"level": "省", "role": "牵头"}]', "[]"],
+                          "d": pd.array([1, None], dtype="Int64")})
+    shown = readable(frame)
+    assert shown["a"].tolist() == ["—", 1.5] and shown["b"].tolist() == ["是", "否"]
+    assert shown["c"].tolist() == ["省级·牵头 1 项", "无"] and shown["d"].tolist() == [1, "—"]

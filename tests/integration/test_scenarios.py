@@ -1,0 +1,171 @@
+"""Scenario services on a seeded database (SQLite and PostgreSQL): authorisation, consent, audit,
+service-request handling, and the run's own numbers in lists, pools, carriers and the report."""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+import pytest
+from sqlalchemy import select
+
+from core.bank import Criteria
+from core.clock import frozen
+from db.models import AuditEvent, Enterprise, Score, ScoreRun, ServiceRequest, User
+from db.seed import seed_demo
+from services import bank, monitoring, scenarios, service_requests
+from services.actor import Actor
+from services.errors import Conflict, PermissionDenied, ValidationFailed
+
+OFFICER = Actor(username="officer1", role="officer")
+
+
+@pytest.fixture
+def seeded(session):  # noqa: ANN001, ANN201
+    seed_demo(session, enterprises=120)
+    return session
+
+
+def _enterprise_actor(session, username: str = "ent1") -> Actor:  # noqa: ANN001
+    user = session.execute(select(User).where(User.username == username)).scalars().one()
+    return Actor(username=user.username, role="enterprise", user_id=user.id, enterprise_id=user.enterprise_id)
+
+
+def _published(session) -> ScoreRun:  # noqa: ANN001
+    return session.execute(select(ScoreRun).where(ScoreRun.state == "notice")).scalars().one()
+
+
+def test_scenarios_are_officer_only(seeded) -> None:  # noqa: ANN001
+    ent = _enterprise_actor(seeded)
+    for call in (lambda: scenarios.lists_view(seeded, actor=ent), lambda: scenarios.pools_view(seeded, actor=ent),
+                 lambda: scenarios.carriers_view(seeded, actor=ent),
+                 lambda: bank.bank_whitelist(seeded, actor=ent, criteria=Criteria("top_n", top_n=3)),
+                 lambda: monitoring.monitoring_report(seeded, actor=ent),
+                 lambda: service_requests.take_request(seeded, actor=ent, request_id=1)):
+        with pytest.raises(PermissionDenied):
+            call()
+
+
+def test_draft_runs_are_refused(seeded) -> None:  # noqa: ANN001
+    from services.runs import compute_run
+
+    draft = compute_run(seeded, actor=Actor.system(), year=_published(seeded).year)
+    with pytest.raises(ValidationFailed, match="尚未公示"):
+        scenarios.lists_view(seeded, actor=OFFICER, run_id=draft.id)
+
+
+def test_lists_view_matches_the_stored_scores(seeded) -> None:  # noqa: ANN001
+    run = _published(seeded)
+    view = scenarios.lists_view(seeded, actor=OFFICER, run_id=run.id)
+    paid = seeded.execute(select(Score.subsidy).where(Score.run_id == run.id, Score.subsidy > 0)).scalars().all()
+    assert len(view.subsidies) == len(paid) and view.subsidies["扶持金额（万元）"].sum() == pytest.approx(sum(paid))
+    assert view.plan.iloc[-1]["预算（万元）"] == pytest.approx(sum(paid))  # every place is filled at 120 enterprises
+    on_lists = seeded.execute(select(Score.id).where(Score.run_id == run.id, Score.tier.is_not(None),
+                                                     Score.tier != "")).all()
+    assert len(view.members) == len(on_lists) == len(view.notice)
+    workbook = openpyxl.load_workbook(io.BytesIO(scenarios.export_lists(seeded, actor=OFFICER, run_id=run.id)))
+    assert workbook.sheetnames == ["公示名单", "扶持名单", "名额与预算", "亩均论英雄"]
+
+
+def test_pools_never_list_vetoed_or_qualified_enterprises(seeded) -> None:  # noqa: ANN001
+    run = _published(seeded)
+    # veto the best enterprise of the run that is a candidate somewhere
+    view = scenarios.pools_view(seeded, actor=OFFICER, run_id=run.id)
+    hte = view.candidates["国家高新技术企业"]
+    assert len(hte) and (hte["接近程度（%）"].diff().dropna() <= 0).all()  # nearest first
+    assert all("需" in g for g in hte.loc[hte["未满足条件数"] > 0, "未满足条件"])
+    vetoed = set(seeded.execute(select(Score.enterprise_id).where(Score.run_id == run.id, Score.veto)).scalars())
+    for table in view.candidates.values():
+        assert not set(table["enterprise_id"]) & vetoed
+    counts = view.counts.set_index("培育库")
+    assert counts.loc["国家高新技术企业", "候选企业"] == len(hte)
+
+
+def test_consent_is_the_enterprise_s_own_and_audited(seeded) -> None:  # noqa: ANN001
+    ent = _enterprise_actor(seeded)
+    with pytest.raises(PermissionDenied):
+        bank.set_bank_consent(seeded, actor=OFFICER, enterprise_id=ent.enterprise_id, consent=False)
+    other = _enterprise_actor(seeded, "ent2")
+    with pytest.raises(PermissionDenied):
+        bank.set_bank_consent(seeded, actor=other, enterprise_id=ent.enterprise_id, consent=False)
+    from datetime import UTC, datetime
+
+    at = datetime(2026, 3, 1, 2, 30, tzinfo=UTC)
+    with frozen(at):
+        bank.set_bank_consent(seeded, actor=ent, enterprise_id=ent.enterprise_id, consent=True)
+        done = bank.set_bank_consent(seeded, actor=ent, enterprise_id=ent.enterprise_id, consent=False)
+    assert done.consent is False and done.changed_at == at
+    seeded.expire_all()
+    row = seeded.get(Enterprise, ent.enterprise_id)
+    assert row.bank_consent is False and row.bank_consent_at == at
+    actions = seeded.execute(select(AuditEvent.action).where(AuditEvent.entity == "Enterprise",
+                                                             AuditEvent.entity_id == str(ent.enterprise_id))).scalars()
+    assert "bank_consent.withdraw" in list(actions)
+
+
+def test_whitelist_export_respects_consent_and_is_audited(seeded) -> None:  # noqa: ANN001
+    run = _published(seeded)
+    criteria = Criteria("top_n", top_n=5)
+    first = bank.bank_whitelist(seeded, actor=OFFICER, criteria=criteria, run_id=run.id)
+    assert len(first.table) > 0
+    code = first.table["统一社会信用代码"].iloc[0]
+    enterprise = seeded.execute(select(Enterprise).where(Enterprise.credit_code == code)).scalars().one()
+    user = seeded.execute(select(User).where(User.enterprise_id == enterprise.id)).scalars().first()
+    if user is None:  # give the enterprise an account to withdraw with
+        user = User(username="ent_consent", display_name="x", password_hash="x", role="enterprise",
+                    enterprise_id=enterprise.id)
+        seeded.add(user)
+        seeded.commit()
+    ent = Actor(username=user.username, role="enterprise", user_id=user.id, enterprise_id=enterprise.id)
+    bank.set_bank_consent(seeded, actor=ent, enterprise_id=enterprise.id, consent=False)
+    data, second = bank.export_whitelist(seeded, actor=OFFICER, criteria=criteria, bank_name="温州银行", run_id=run.id)
+    assert code not in second.table["统一社会信用代码"].tolist()
+    assert len(second.table) == len(first.table) - 1 and second.without_consent == first.without_consent + 1
+    sheet = openpyxl.load_workbook(io.BytesIO(data))["推荐名单"]
+    assert [c.value for c in sheet[1]][:3] == ["序号", "企业名称", "统一社会信用代码"]
+    event = seeded.execute(select(AuditEvent).where(AuditEvent.action == "bank_whitelist.export")).scalars().one()
+    assert event.actor == "officer1" and event.after["bank"] == "温州银行" and event.after["count"] == len(second.table)
+    assert code not in event.after["credit_codes"]
+    history = bank.export_history(seeded, actor=OFFICER)
+    assert history["合作银行"].tolist() == ["温州银行"]
+    with pytest.raises(ValidationFailed, match="银行"):
+        bank.export_whitelist(seeded, actor=OFFICER, criteria=criteria, bank_name=" ", run_id=run.id)
+
+
+def test_service_request_take_answer_close(seeded) -> None:  # noqa: ANN001
+    ent = _enterprise_actor(seeded)
+    code = service_requests.catalogue(seeded, actor=ent)[0][0]
+    request = service_requests.request_service(seeded, actor=ent, enterprise_id=ent.enterprise_id,
+                                               service_code=code, note="想了解政策")
+    open_ones = service_requests.list_requests(seeded, actor=OFFICER, state="open", service_code=code)
+    assert request.id in open_ones["id"].tolist()
+    with pytest.raises(Conflict, match="不能执行"):
+        service_requests.close_request(seeded, actor=OFFICER, request_id=request.id)
+    service_requests.take_request(seeded, actor=OFFICER, request_id=request.id)
+    with pytest.raises(Conflict, match="必须填写理由"):
+        service_requests.answer_request(seeded, actor=OFFICER, request_id=request.id, answer="  ")
+    with pytest.raises(ValidationFailed, match="先答复"):
+        service_requests.close_request(seeded, actor=OFFICER, request_id=request.id)
+    service_requests.answer_request(seeded, actor=OFFICER, request_id=request.id, answer="下周三上门辅导", close=True)
+    mine = service_requests.list_requests(seeded, actor=ent).set_index("id").loc[request.id]
+    assert (mine["state_label"], mine["answer"], mine["handled_by"]) == ("已完成", "下周三上门辅导", "officer1")
+    stage = mine["stage"]
+    by_stage = service_requests.list_requests(seeded, actor=OFFICER, stage=stage)
+    assert request.id in by_stage["id"].tolist()
+    actions = seeded.execute(select(AuditEvent.action).where(AuditEvent.entity == "service_request",
+                                                             AuditEvent.entity_id == str(request.id))).scalars()
+    assert list(actions) == ["request_service", "service_request.take", "service_request.answer",
+                             "service_request.close"]
+    assert seeded.get(ServiceRequest, request.id).state == "done"
+
+
+def test_monitoring_report_compares_with_the_previous_final_run(seeded) -> None:  # noqa: ANN001
+    run = _published(seeded)
+    report = monitoring.monitoring_report(seeded, actor=OFFICER, run_id=run.id)
+    previous = seeded.execute(select(ScoreRun).where(ScoreRun.state == "final")).scalars().one()
+    assert f"批次 #{previous.id}" in report.subtitle
+    distribution = report.tables["阶段分布"]
+    assert distribution["本年企业数"].sum() == run.enterprise_count
+    assert distribution["上年企业数"].sum() == previous.enterprise_count
+    assert len(report.tables["积分上升最多"]) > 0 and len(report.tables["积分下降最多"]) > 0
+    assert (report.tables["积分上升最多"]["变化"] > 0).all()

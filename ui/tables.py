@@ -1,0 +1,76 @@
+"""Tables on screen and their downloads: readable cells, and exports through core.spreadsheet's sanitiser.
+
+:func:`readable` is what every officer table goes through before ``st.dataframe``: missing values become
+"—" (never ``None``, ``nan`` or ``<NA>``), booleans 是/否, datetimes Beijing time, list values (JSON text or
+Python lists) a readable sentence — so Streamlit's English placeholders never show.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core.listtext import value_text
+from core.spreadsheet import write_csv, write_xlsx
+from core.timefmt import display_time
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MISSING = "—"
+
+
+def cell_text(value: Any) -> Any:
+    """One cell made readable (numbers stay numbers so columns still sort)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return MISSING
+    if isinstance(value, float) and math.isnan(value):
+        return MISSING
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, datetime | date | pd.Timestamp):
+        return display_time(value) or MISSING
+    if isinstance(value, list | dict | tuple | str):
+        text = value_text(list(value) if isinstance(value, tuple) else value)  # core.listtext: the one place
+        return value if text is None else text
+    return value
+
+
+def readable(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy for display: see the module docstring. Numeric columns without gaps keep their dtype."""
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if (pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype)
+                and not series.isna().any()):
+            continue
+        out[column] = pd.Series([cell_text(v) for v in series.tolist()], index=out.index, dtype=object)
+    return out
+
+
+def show_table(frame: pd.DataFrame, *, key: str | None = None, **kwargs: Any) -> Any:
+    """``st.dataframe`` of :func:`readable` rows, without the index, full width; "暂无数据" when empty."""
+    if frame.empty:
+        st.caption("暂无数据。")
+        return None
+    return st.dataframe(readable(frame), hide_index=True, width="stretch", key=key, **kwargs)
+
+
+def download_table(
+    content: pd.DataFrame | Mapping[str, pd.DataFrame], *, name: str, key: str, csv: bool = True
+) -> None:
+    """xlsx (bold frozen header, widths) and csv download buttons; every cell through the sanitiser.
+
+    ``content``: one table, or sheets by name (the csv then holds the first sheet).
+    """
+    sheets = {name: content} if isinstance(content, pd.DataFrame) else dict(content)
+    first = next(iter(sheets.values()))
+    left, right = st.columns(2)
+    left.download_button(f"下载 {name}（xlsx）", write_xlsx(sheets), file_name=f"{name}.xlsx", mime=XLSX_MIME,
+                         key=f"{key}_xlsx", icon=":material/download:")
+    if csv:
+        right.download_button(f"下载 {name}（csv）", write_csv(first), file_name=f"{name}.csv", mime="text/csv",
+                              key=f"{key}_csv", icon=":material/download:")

@@ -3,8 +3,8 @@
 ``enterprise.bank_consent`` existed already; ``bank_consent_at`` keeps the time of the last change
 (NULL: never changed since the account was created). Batch mode for SQLite.
 
-Revision ID: 0006_scenarios
-Revises: 0005_dynamic_score
+Revision ID: 0007_scenarios
+Revises: 0006_search
 """
 
 from collections.abc import Sequence
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 import sqlmodel  # noqa: F401 - sqlmodel.sql.sqltypes.UTCDateTime
 from alembic import op
 
-revision: str = "0006_scenarios"
-down_revision: str | Sequence[str] | None = "0005_dynamic_score"
+revision: str = "0007_scenarios"
+down_revision: str | Sequence[str] | None = "0006_search"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

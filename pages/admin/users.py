@@ -7,6 +7,7 @@ from core.timefmt import display_time
 from db.session import session_scope
 from services import auth as accounts
 from services.errors import ServiceError
+from ui import widgets
 from ui.flash import show_flash
 from ui.formats import day
 from ui.guards import ROLE_LABELS, require_role
@@ -125,8 +126,12 @@ ent_search = st.text_input("查找尚未开通账户的企业（名称或统一�
 with session_scope() as session:
     candidates = accounts.enterprises_without_account(session, actor=actor, search=ent_search)
 labels = {int(r.id): f"{r.name}（{r.credit_code}）" for r in candidates.itertuples()}
-selected = st.multiselect(f"选择企业（显示前 {len(labels)} 家）", list(labels), format_func=labels.get,
-                          key="bulk_selected", placeholder="选择一家或多家企业")
+# A fresh widget after each bulk creation: the browser would otherwise send back the ids just given
+# accounts, which are no longer options (Streamlit then fails to serialise the widget's value).
+bulk_key = f"bulk_selected_{st.session_state.get('bulk_round', 0)}"
+selected = widgets.multiselect(f"选择企业（显示前 {len(labels)} 家）", list(labels),
+                               format_func=lambda i: labels.get(i, str(i)), key=bulk_key,
+                               placeholder="选择一家或多家企业")
 if st.button(f"为所选 {len(selected)} 家企业开通账户", disabled=not selected, type="primary", key="bulk_create"):
     try:
         with session_scope() as session:
@@ -136,5 +141,5 @@ if st.button(f"为所选 {len(selected)} 家企业开通账户", disabled=not se
     else:
         st.session_state[SECRET] = (f"{len(created)} 个企业账户的一次性密码", accounts.accounts_xlsx(created),
                                     None)
-        st.session_state.pop("bulk_selected", None)
+        st.session_state["bulk_round"] = st.session_state.get("bulk_round", 0) + 1
         _done("success", f"已开通 {len(created)} 个企业账户。")

@@ -87,7 +87,7 @@ def test_user_admin_bulk_creates_enterprise_accounts_and_unlocks_an_officer(fres
     assert not at.exception, at.exception
     with session_scope() as session:
         candidates = auth.enterprises_without_account(session, actor=actor_of("admin"))["id"].tolist()[:3]
-    at.multiselect(key="bulk_selected").set_value(candidates).run()
+    at.multiselect(key="bulk_selected_0").set_value(candidates).run()
     next(b for b in at.button if b.label.startswith("为所选 3 家企业")).click().run()
     assert not at.exception, at.exception
     assert any("已开通 3 个企业账户" in str(s.value) for s in at.success)

@@ -31,16 +31,21 @@ def utc(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
+def submit_now(session: Session, name: str, *, year: int) -> None:
+    """One enterprise whose report is submitted at the clock's now."""
+    session.execute(insert(Enterprise), [{"credit_code": make_code("901"), "name": name}])
+    enterprise_id = session.execute(select(Enterprise.id)).scalar_one()
+    now = utcnow()
+    session.execute(insert(Submission), [{"enterprise_id": enterprise_id, "year": year, "state": "submitted",
+                                          "items": {"T04": 3}, "version": 1, "submitted_at": now,
+                                          "created_at": now, "updated_at": now}])
+    session.commit()
+
+
 @pytest.mark.parametrize("at", INSTANTS)
 def test_a_report_submitted_now_is_in_the_default_queue(session: Session, at: str) -> None:
     with clock.frozen(utc(at)):
-        session.execute(insert(Enterprise), [{"credit_code": make_code("901"), "name": "温州晚班科技有限公司"}])
-        enterprise_id = session.execute(select(Enterprise.id)).scalar_one()
-        now = utcnow()
-        session.execute(insert(Submission), [{"enterprise_id": enterprise_id, "year": 2025, "state": "submitted",
-                                              "items": {"T04": 3}, "version": 1, "submitted_at": now,
-                                              "created_at": now, "updated_at": now}])
-        session.commit()
+        submit_now(session, "温州晚班科技有限公司", year=2025)
         defaults = review.default_filters(session, actor=OFFICER)
         assert defaults["submitted_to"] == clock.today()
         queue = review.pending_queue(session, actor=OFFICER)
@@ -51,13 +56,7 @@ def test_a_report_submitted_now_is_in_the_default_queue(session: Session, at: st
 
 def test_the_default_queue_never_hides_an_old_waiting_report(session: Session) -> None:
     with clock.frozen(utc("2024-01-10 12:00")):
-        session.execute(insert(Enterprise), [{"credit_code": make_code("902"), "name": "温州老件科技有限公司"}])
-        enterprise_id = session.execute(select(Enterprise.id)).scalar_one()
-        now = utcnow()
-        session.execute(insert(Submission), [{"enterprise_id": enterprise_id, "year": 2023, "state": "submitted",
-                                              "items": {"T04": 3}, "version": 1, "submitted_at": now,
-                                              "created_at": now, "updated_at": now}])
-        session.commit()
+        submit_now(session, "温州老件科技有限公司", year=2023)
     with clock.frozen(utc("2026-12-07 23:40")):
         assert review.default_filters(session, actor=OFFICER)["submitted_from"] == date(2024, 1, 10)
         assert len(review.pending_queue(session, actor=OFFICER)) == 1

@@ -39,16 +39,40 @@ def cell_text(value: Any) -> Any:
     return value
 
 
+def _number_text(value: Any) -> str:
+    """A number as text for a column that also shows "—": integral values without ".0", others to at
+    most 4 decimals (what the stored values carry)."""
+    if value == MISSING:
+        return MISSING
+    number = float(value)
+    if number.is_integer():
+        return str(int(number))
+    return f"{number:.4f}".rstrip("0").rstrip(".")
+
+
 def readable(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy for display: see the module docstring. Numeric columns without gaps keep their dtype."""
+    """A copy for display: see the module docstring. Numeric columns without gaps keep their dtype; a
+    numeric column with gaps becomes text throughout, because one column mixing numbers and "—" cannot
+    be sent to the browser (Arrow needs one type per column)."""
     out = frame.copy()
     for column in out.columns:
         series = out[column]
-        if (pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype)
-                and not series.isna().any()):
+        numeric = pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype)
+        if numeric and not series.isna().any():
             continue
-        out[column] = pd.Series([cell_text(v) for v in series.tolist()], index=out.index, dtype=object)
+        cells = [cell_text(v) for v in series.tolist()]
+        if numeric or _mixes_numbers_and_text(cells):
+            cells = [c if isinstance(c, str) and not _is_number(c) else _number_text(c) for c in cells]
+        out[column] = pd.Series(cells, index=out.index, dtype=object)
     return out
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _mixes_numbers_and_text(cells: list[Any]) -> bool:
+    return any(_is_number(c) for c in cells) and any(isinstance(c, str) for c in cells)
 
 
 def show_table(frame: pd.DataFrame, *, key: str | None = None, **kwargs: Any) -> Any:

@@ -132,5 +132,11 @@ def test_readable_cells() -> None:
     frame = pd.DataFrame({"a": [None, 1.5], "b": [True, False], "c": ['[{"level": "省", "role": "牵头"}]', "[]"],
                           "d": pd.array([1, None], dtype="Int64")})
     shown = readable(frame)
-    assert shown["a"].tolist() == ["—", 1.5] and shown["b"].tolist() == ["是", "否"]
-    assert shown["c"].tolist() == ["省级·牵头 1 项", "无"] and shown["d"].tolist() == [1, "—"]
+    assert shown["a"].tolist() == ["—", "1.5"] and shown["b"].tolist() == ["是", "否"]
+    assert shown["c"].tolist() == ["省级·牵头 1 项", "无"] and shown["d"].tolist() == ["1", "—"]
+    # Every column can be sent to the browser: one type per column, as Arrow needs.
+    import pyarrow as pa
+
+    pa.Table.from_pandas(shown, preserve_index=False)
+    mixed = readable(pd.DataFrame({"n": pd.Series([3, "—", 2.25], dtype=object)}))
+    assert mixed["n"].tolist() == ["3", "—", "2.25"]

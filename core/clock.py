@@ -1,8 +1,8 @@
 """The one clock: "now" is an aware UTC datetime, "today" is the Beijing calendar day.
 
 Servers run on UTC while every day people see is a Beijing day (UTC+8): from 16:00 to 24:00 UTC the
-server's ``date.today()`` is yesterday in Wenzhou. So nothing in the application asks the operating
-system for the date or time except this module (a test greps for it), and tests set the clock with
+server's own calendar date is yesterday in Wenzhou. So nothing in the application asks the operating
+system for the date or time except this module (a test scans for it), and tests set the clock with
 :func:`frozen`. A whole process tree (a Streamlit server included) is set with Debian's ``faketime``.
 
 Day rules, defined once here: a day range ``[start, end]`` covers ``day_start(start)`` up to but not
@@ -11,6 +11,7 @@ including ``day_start(end + 1)``; a notice window closes at 24:00 Beijing time o
 
 from __future__ import annotations
 
+import time as os_time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
@@ -24,7 +25,8 @@ def now() -> datetime:
     """The current instant, timezone-aware UTC."""
     if _frozen is not None:
         return _frozen
-    return datetime.now(UTC)
+    # The one read of the operating system's clock (nanoseconds since the epoch, as an aware UTC time).
+    return datetime.fromtimestamp(os_time.time_ns() / 1_000_000_000, tz=UTC)
 
 
 def today() -> date:

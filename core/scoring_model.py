@@ -268,6 +268,7 @@ class ScoringModel(_Base):
     name: str
     version: str
     note: str = ""
+    zone: str = ""  # the zone whose model this is (the home page's caption); a guide names none
     source: str = ""
     stage_indicator: str
     previous_prefix: str = "prev_"
@@ -285,6 +286,9 @@ class ScoringModel(_Base):
     # The model's own cultivation pools, service triggers and derived facts (core.pools); None: the
     # shipped pools.toml when the model has the fields it reads, else none.
     cultivation: dict[str, Any] | None = None
+    # How the model's self-reported indicators are entered (core.self_report_rules), e.g. read from the
+    # file its TOML names in ``self_report_file``; None: the shipped self_report.toml, matched by name.
+    self_report: dict[str, Any] | None = None
 
     # -------------------------------------------------------------- helpers
     def indicator(self, code: str) -> Indicator:
@@ -368,8 +372,10 @@ class ScoringModel(_Base):
             for k in ("name", "version", "note", "source", "stage_indicator", "previous_prefix",
                       "bonus_cap", "core_total")
         }
+        if self.zone:  # only when set: models stored before the field existed keep their fingerprint
+            meta["zone"] = self.zone
         body = self.model_dump(mode="json", by_alias=True, exclude_none=True)
-        for k in meta:
+        for k in (*meta, "zone"):
             body.pop(k, None)
         return {"meta": meta, **body}
 
@@ -393,6 +399,15 @@ def load_model(path: Path | str | None = None) -> ScoringModel:
                 data["cultivation"] = tomllib.load(fh)
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ModelError(f"模型文件 {p.name} 的字段 pools_file（培育库文件）：无法读取 {pools_file}：{exc}") from exc
+    self_report_file = meta.pop("self_report_file", None) if isinstance(meta, dict) else None
+    if self_report_file is not None:
+        try:
+            with (p.parent / str(self_report_file)).open("rb") as fh:
+                data["self_report"] = tomllib.load(fh)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ModelError(
+                f"模型文件 {p.name} 的字段 self_report_file（填报表单文件）：无法读取 {self_report_file}：{exc}"
+            ) from exc
     return parse_model(data)
 
 
@@ -411,6 +426,7 @@ FIELD_NAMES = {
     "weights": "级别权重", "categories": "类别", "label": "名称", "percent": "百分比口径", "unit": "单位",
     "source": "来源", "classes": "类别", "derivations": "派生规则", "base_fields": "基础数据项",
     "direction": "方向", "weight": "权重", "stage": "阶段", "type": "规则类型",
+    "cultivation": "培育库", "self_report": "填报表单", "zone": "园区",
 }
 _ERROR_TEXT = {
     "missing": "缺少必填字段",
@@ -746,6 +762,11 @@ def dumps_toml(data: dict[str, Any]) -> str:
 
 
 # ------------------------------------------------------------------ model in words
+def programme_caption(model: ScoringModel) -> str:
+    """The home page's caption: the model's zone, if it names one, and the programme."""
+    return f"{model.zone} · 企业创新积分评价与应用" if model.zone else "企业创新积分评价与应用"
+
+
 def model_summary(model: ScoringModel) -> str:
     """The programme in one paragraph, every name and number from `model` (home page, 指标体系)."""
     core = "、".join(c.name for c in model.classes_of_kind("core"))

@@ -1,7 +1,11 @@
 """Self-report form definitions and validation (pure): Chinese messages naming the field and the fix.
 
-Which indicators are self-reported comes from the scoring model; how they are entered comes from
-``core/models/self_report.toml`` (list fields, choices, year windows, cross-checks, evidence).
+Which indicators are self-reported comes from the scoring model; how they are entered (list fields,
+choices, year windows, cross-checks, evidence) comes from the model too: its own forms
+(``ScoringModel.self_report``, read from the file its TOML names in ``self_report_file``) matched by
+indicator code, or else the shipped ``core/models/self_report.toml``, whose forms are matched by
+indicator *name* — another zone's 高新技术产品收入占比 gets the same form under its own code, and an
+indicator the shipped file does not describe gets a plain form from the model alone.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ class FormSpec:
     integer: bool = False
     max_field: str | None = None
     max_field_label: str | None = None
+    max_field_source: str = ""  # the department that reports max_field (the model's `source`)
     evidence_required: bool = False
     years_back: int | None = None
     fields: tuple[ItemField, ...] = field(default_factory=tuple)
@@ -53,9 +58,39 @@ def _load(path: str) -> tuple[dict, ...]:
         return tuple(tomllib.load(fh).get("forms", []))
 
 
+def _forms_by_indicator(model: ScoringModel, path: Path | None) -> dict[str, dict]:
+    """Indicator code → its form entry: the model's own forms by code, the shipped ones by name."""
+    if path is None and model.self_report is not None:
+        return {f["code"]: f for f in model.self_report.get("forms", []) if "code" in f}
+    by_name = {f["indicator"]: f for f in _load(str(path or FORMS_PATH)) if "indicator" in f}
+    fields = {b.code for b in model.base_fields} | set(model.codes)
+    out = {}
+    for ind in model.indicators:
+        form = by_name.get(ind.name)
+        if form is None:
+            continue
+        if form.get("max_field") and form["max_field"] not in fields:
+            # the cross-check reads a value this model does not collect
+            form = {k: v for k, v in form.items() if k not in ("max_field", "max_field_label")}
+        out[ind.code] = form
+    return out
+
+
+def _field_source(model: ScoringModel, code: str | None) -> str:
+    if code is None:
+        return ""
+    for b in model.base_fields:
+        if b.code == code:
+            return b.source
+    for ind in model.indicators:
+        if ind.code == code:
+            return ind.source
+    return ""
+
+
 def form_specs(model: ScoringModel, path: Path | None = None) -> list[FormSpec]:
     """One spec per self-reported indicator of the model, in model order."""
-    raw = {f["code"]: f for f in _load(str(path or FORMS_PATH))}
+    raw = _forms_by_indicator(model, path)
     specs = []
     for ind in model.indicators:
         if not ind.self_reported:
@@ -67,6 +102,7 @@ def form_specs(model: ScoringModel, path: Path | None = None) -> list[FormSpec]:
             code=ind.code, name=ind.name, unit=ind.unit, kind=kind, help=spec.get("help", ind.definition),
             integer=bool(spec.get("integer", False)), max_field=spec.get("max_field"),
             max_field_label=spec.get("max_field_label"),
+            max_field_source=_field_source(model, spec.get("max_field")),
             evidence_required=bool(spec.get("evidence_required", kind == "items")),
             years_back=spec.get("years_back"), fields=fields if kind == "items" else (),
             rate=ind.percent == "rate",
@@ -139,8 +175,9 @@ def validate(
                 limit = context.get(spec.max_field)
                 if limit is not None and not math.isnan(limit) and number > limit:
                     label = spec.max_field_label or spec.max_field
+                    department = f"{spec.max_field_source}部门" if spec.max_field_source else "报送部门"
                     add(spec.code, f"“{spec.name}”（{number:g}）不能超过部门报送的{label}（{limit:g}），"
-                                   f"请核对人数，或先向人社部门更正{label}。")
+                                   f"请核对数值，或先向{department}更正{label}。")
             continue
 
         rows = value or []

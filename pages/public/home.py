@@ -3,7 +3,7 @@
 import altair as alt
 import streamlit as st
 
-from core.scoring_model import model_summary, parse_model
+from core.scoring_model import model_summary, parse_model, programme_caption
 from db.session import session_scope
 from services.public import latest_published_run, public_overview, published_model, published_run_model
 from ui.formats import run_state
@@ -25,7 +25,7 @@ overview, model_dict = _overview()
 model = parse_model(model_dict)
 
 st.title("企业创新积分")
-st.caption("温州高新区（龙湾区）· 企业创新积分评价与应用")
+st.caption(programme_caption(model))
 st.markdown(model_summary(model) + "积分结果用于政策扶持、金融授信、企业培育和个性化服务。")
 st.caption(f"评价依据：园区发布的评价模型「{model.name}」（版本 {model.version}），指标与分值见“指标体系”。")
 if current_actor() is None:

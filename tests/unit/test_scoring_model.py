@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -226,3 +227,14 @@ def test_no_indicator_codes_in_engine_code() -> None:
         assert not re.search(r"[\"'](?:T|G|A|N)\d\d[\"']", body), name
 
 
+
+
+def test_the_home_caption_names_the_models_zone_or_none() -> None:
+    from core.scoring_model import programme_caption
+
+    default = load_model()
+    assert programme_caption(default) == "温州高新区（龙湾区） · 企业创新积分评价与应用"
+    assert parse_model(default.to_dict()).zone == default.zone  # stored versions keep it
+    national = load_model(Path(__file__).resolve().parents[2] / "core" / "models" / "national-guide.toml")
+    assert programme_caption(national) == "企业创新积分评价与应用"
+    assert "zone" not in national.to_dict()["meta"]  # unset: the stored JSON is as before

@@ -297,6 +297,13 @@ class ScoringModel(_Base):
                 return ind
         raise KeyError(code)
 
+    def field(self, code: str) -> Indicator | BaseField | None:
+        """The indicator or base field of that code, or None."""
+        for item in (*self.indicators, *self.base_fields):
+            if item.code == code:
+                return item
+        return None
+
     @property
     def codes(self) -> list[str]:
         return [i.code for i in self.indicators]
@@ -797,13 +804,8 @@ def field_name(model: ScoringModel | None, code: str) -> str:
         return ITEM_KEY_NAMES.get(code, code)
     if code.startswith(model.previous_prefix) and code != model.previous_prefix:
         return "上年" + field_name(model, code.removeprefix(model.previous_prefix))
-    for ind in model.indicators:
-        if ind.code == code:
-            return ind.name
-    for base in model.base_fields:
-        if base.code == code:
-            return base.name
-    return ITEM_KEY_NAMES.get(code, code)
+    known = model.field(code)
+    return known.name if known is not None else ITEM_KEY_NAMES.get(code, code)
 
 
 # Keys of list items (self-reported standards, awards …) as the 指标体系 page names them.

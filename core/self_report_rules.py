@@ -63,29 +63,16 @@ def _forms_by_indicator(model: ScoringModel, path: Path | None) -> dict[str, dic
     if path is None and model.self_report is not None:
         return {f["code"]: f for f in model.self_report.get("forms", []) if "code" in f}
     by_name = {f["indicator"]: f for f in _load(str(path or FORMS_PATH)) if "indicator" in f}
-    fields = {b.code for b in model.base_fields} | set(model.codes)
     out = {}
     for ind in model.indicators:
         form = by_name.get(ind.name)
         if form is None:
             continue
-        if form.get("max_field") and form["max_field"] not in fields:
+        if form.get("max_field") and model.field(form["max_field"]) is None:
             # the cross-check reads a value this model does not collect
             form = {k: v for k, v in form.items() if k not in ("max_field", "max_field_label")}
         out[ind.code] = form
     return out
-
-
-def _field_source(model: ScoringModel, code: str | None) -> str:
-    if code is None:
-        return ""
-    for b in model.base_fields:
-        if b.code == code:
-            return b.source
-    for ind in model.indicators:
-        if ind.code == code:
-            return ind.source
-    return ""
 
 
 def form_specs(model: ScoringModel, path: Path | None = None) -> list[FormSpec]:
@@ -102,7 +89,7 @@ def form_specs(model: ScoringModel, path: Path | None = None) -> list[FormSpec]:
             code=ind.code, name=ind.name, unit=ind.unit, kind=kind, help=spec.get("help", ind.definition),
             integer=bool(spec.get("integer", False)), max_field=spec.get("max_field"),
             max_field_label=spec.get("max_field_label"),
-            max_field_source=_field_source(model, spec.get("max_field")),
+            max_field_source=getattr(model.field(spec.get("max_field") or ""), "source", ""),
             evidence_required=bool(spec.get("evidence_required", kind == "items")),
             years_back=spec.get("years_back"), fields=fields if kind == "items" else (),
             rate=ind.percent == "rate",

@@ -18,7 +18,9 @@ Reading
     (the active one when several have it; otherwise ``SheetChoiceNeeded``). What calamine drops is put
     back from the sheet XML (``core.xlsx_parts``): a numeric cell in a percent format reads as the
     percentage Excel shows (``0.381`` in ``0.0%`` → ``"38.1%"``, decimal-exact) and an error cell as
-    its literal (``#DIV/0!``; :func:`excel_error_report` makes it an error downstream). Encrypted
+    its literal (``#DIV/0!``; :func:`excel_error_report` makes it an error downstream); for .xls the
+    same comes from its BIFF records (``core.xls_parts``: formats, errors, hidden state, active tab,
+    declared range). Encrypted
     workbooks are refused with how to remove the password.
 
     The result is *raw*: every cell a string (pandas ``str`` dtype), empty cells missing, column labels
@@ -81,7 +83,7 @@ import pyarrow.compute as pc
 import python_calamine
 import xlsxwriter
 
-from core import xlsx_parts
+from core import xls_parts, xlsx_parts
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 ROW_COLUMN = "__row__"
@@ -477,6 +479,14 @@ def _read_workbook(data: bytes, name: str, kind: Format, expected: Sequence[str]
             raise SpreadsheetError(f"{name}{exc}；{_SAVE_AS}") from None
         except (zipfile.BadZipFile, OSError, EOFError, RuntimeError):
             raise SpreadsheetError(f"{name}看似 Excel（zip）文件，但已损坏，无法打开") from None
+    book: xls_parts.XlsBook | None = None
+    if kind == "xls":  # before calamine, which trusts the sheet directory
+        try:
+            book = xls_parts.read_book(data)
+        except xls_parts.EncryptedXls:
+            raise SpreadsheetError(encrypted_message(name)) from None
+        except xlsx_parts.PartsError as exc:
+            raise SpreadsheetError(f"无法读取{name}：{exc}；{_SAVE_AS}") from None
     wb = _open_workbook(data, name)
     metas = wb.sheets_metadata
     names = [m.name for m in metas]
@@ -484,14 +494,33 @@ def _read_workbook(data: bytes, name: str, kind: Format, expected: Sequence[str]
                and m.typ == python_calamine.SheetTypeEnum.WorkSheet for m in metas]
     path_of = {p.name: p.path for p in parts.sheets}
     active_name = parts.sheets[parts.active].name if 0 <= parts.active < len(parts.sheets) else None
+    xls_index: dict[str, int] = {}
+    if book is not None:
+        # The records must describe the sheets calamine read: by name, else (a BIFF5 code page
+        # decoded differently) by position.
+        xls_index = {s.name: i for i, s in enumerate(book.sheets)}
+        if set(xls_index) != set(names) or len(xls_index) != len(names):
+            if len(book.sheets) != len(names):
+                raise SpreadsheetError(f"无法读取{name}：工作表目录已损坏；{_SAVE_AS}")
+            xls_index = {n: i for i, n in enumerate(names)}
+        for i, n in enumerate(names):  # hidden by either reading is hidden
+            sheet_record = book.sheets[xls_index[n]]
+            visible[i] = visible[i] and sheet_record.state == "visible" and sheet_record.is_worksheet
+        active_name = book.sheets[book.active].name if 0 <= book.active < len(book.sheets) else None
 
     def load(i: int) -> python_calamine.CalamineSheet:
         where = f"的工作表“{names[i]}”"
         path = path_of.get(names[i])
+        declared = None
         if zf is not None and path:
             declared = xlsx_parts.declared_extent(zf, path)
-            if declared:
-                _check_extent(name, where, declared[1], declared[2], limits, ref=declared[0])
+        elif book is not None:
+            try:
+                declared = xls_parts.declared_extent(book, xls_index[names[i]])
+            except xlsx_parts.PartsError as exc:
+                raise SpreadsheetError(f"无法读取{name}：{exc}；{_SAVE_AS}") from None
+        if declared:
+            _check_extent(name, where, declared[1], declared[2], limits, ref=declared[0])
         try:
             sh = wb.get_sheet_by_index(i)
         except Exception:
@@ -585,6 +614,14 @@ def _read_workbook(data: bytes, name: str, kind: Format, expected: Sequence[str]
                 f"为避免读错已拒绝；{_SAVE_AS}")
         percent, errors = _apply_cell_scan(frame, scan)
         timings["scan_wait"] = time.perf_counter() - t2
+    elif book is not None:
+        t2 = time.perf_counter()
+        try:
+            scan = xls_parts.scan_cells(book, xls_index[names[index]])
+        except xlsx_parts.PartsError as exc:
+            raise SpreadsheetError(f"无法读取{name}：{exc}；{_SAVE_AS}") from None
+        percent, errors = _apply_cell_scan(frame, scan)
+        timings["scan"] = time.perf_counter() - t2
     infos = [SheetInfo(n, visible[i], has_header[i]) for i, n in enumerate(names)]
     return ReadResult(frame=frame, sheet=names[index], reason=reason, sheets=infos, percent_cells=percent,
                       error_cells=errors, timings=timings)
@@ -794,7 +831,7 @@ def _worker(job_r: int, answer_w: int) -> None:
         answer = ("error", str(exc))
     except MemoryError:
         answer = ("memory", None)
-    except Exception as exc:  # the server turns anything else into a refusal
+    except BaseException as exc:  # the server turns anything else (a Rust panic too) into a refusal
         answer = ("broken", type(exc).__name__)
     try:
         blob = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)

@@ -18,6 +18,7 @@ from services import imports
 from services.actor import Actor
 from services.errors import ValidationFailed
 from tests import hostile_files as hf
+from tests import xls_files
 
 OFFICER = Actor(username="officer1", role="officer", user_id=1)
 YEAR = 2025
@@ -71,8 +72,8 @@ def counts(session: Session) -> tuple[int, int]:
             session.execute(select(func.count()).select_from(ImportBatch)).scalar_one())
 
 
-def dry(session: Session, data: bytes, **kw) -> imports.ImportReport:
-    report = imports.dry_run_import(session, actor=OFFICER, department="税务", year=YEAR, file_name="税务.xlsx",
+def dry(session: Session, data: bytes, file_name: str = "税务.xlsx", **kw) -> imports.ImportReport:
+    report = imports.dry_run_import(session, actor=OFFICER, department="税务", year=YEAR, file_name=file_name,
                                     data=data, **kw)
     session.commit()
     return report
@@ -207,3 +208,85 @@ def test_cli_refuses_several_data_sheets_until_sheet_is_given(tmp_path) -> None:
     done = run("--sheet", "2024年")
     assert done.returncode == 0, done.stderr
     assert "读取的工作表：“2024年”" in done.stdout and "已导入批次" in done.stdout
+
+
+# --- Excel 97–2003 (.xls): the same rules, read from the BIFF records -------------------------------
+
+def test_xls_percent_formatted_cells_store_the_percentage_shown(db: Session) -> None:
+    rows = [HEAD, *[[c, f"读取测试企业{i}", 50, 800, 0.381 + i / 100] for i, c in enumerate(CODES)]]
+    rows[2][4] = "34.9%"  # typed as text
+    rows[3][4] = xls_files.Formula("D4/20000", 0.615)  # a formula result in the percent column
+    rows[4][4] = 0.4125  # shown rounded as 41.3%: the stored value keeps its digits, as for xlsx
+    data = xls_files.workbook(("数据", rows), formats={("数据", 4): "0.0%"})
+    report = dry(db, data, file_name="税务.xls")
+    assert report.ok, report.errors
+    commit(db, data, report)
+    assert stored(db, "G08") == {CODES[0]: 38.1, CODES[1]: 34.9, CODES[2]: 61.5, CODES[3]: 41.25}
+
+
+def test_xls_percent_format_in_an_amount_column_is_refused_and_nothing_changes(db: Session) -> None:
+    rows = [HEAD, *body()]
+    data = xls_files.workbook(("数据", rows), formats={("数据", 3): "0%"})  # 营业收入 shown as 80000%
+    before = counts(db)
+    report = dry(db, data, file_name="税务.xls")
+    assert not report.ok
+    assert {(e["row"], e["column"], e["value"]) for e in report.errors} >= {(2, "营业收入", "80000%")}
+    with pytest.raises(ValidationFailed, match="整批未导入"):
+        commit(db, data, report)
+    assert counts(db)[0] == before[0]
+
+
+def test_xls_error_cells_are_errors_naming_row_and_column_and_nothing_changes(db: Session) -> None:
+    good = xls_files.workbook(("数据", [HEAD, *body(rd=50)]))
+    commit(db, good, dry(db, good, file_name="税务.xls"))
+    rows = [HEAD, *body(rd=70)]
+    rows[2][2] = xls_files.Formula("C2/0", "#DIV/0!")  # what Excel caches for a failed formula
+    rows[3][4] = xls_files.Formula("VLOOKUP(A4,A1:B2,2,0)", "#N/A")
+    rows[4][3] = "#VALUE!"  # an error constant (BOOLERR), as pasted values keep it
+    rows[1][3] = xls_files.Formula("C2*0", "#REF!")
+    data = xls_files.workbook(("数据", rows), formats={("数据", 4): "0.0%"})
+    before = counts(db)
+    report = dry(db, data, file_name="税务.xls")
+    assert not report.ok
+    problems = {(e["row"], e["column"]): e["problem"] for e in report.errors}
+    assert problems[(3, "研发费用总额")].startswith("单元格是 Excel 错误值 #DIV/0!")
+    assert problems[(4, "资产负债率")].startswith("单元格是 Excel 错误值 #N/A")
+    assert problems[(5, "营业收入")].startswith("单元格是 Excel 错误值 #VALUE!")
+    assert problems[(2, "营业收入")].startswith("单元格是 Excel 错误值 #REF!")
+    with pytest.raises(ValidationFailed, match="整批未导入"):
+        commit(db, data, report)
+    assert counts(db)[0] == before[0]
+    assert stored(db, "T01")[CODES[1]] == 51.0  # the old value, not "kept" as if the file confirmed it
+
+
+def test_xls_hidden_draft_is_never_read_and_the_active_sheet_wins(db: Session) -> None:
+    data = xls_files.workbook(("2023旧稿", [HEAD, *body(rd=1)]), ("2024上半年", [HEAD, *body(rd=30)]),
+                              ("2024全年", [HEAD, *body(rd=60)]), hidden=("2023旧稿",), active=2)
+    report = dry(db, data, file_name="税务.xls")
+    assert report.ok and report.sheet == "2024全年"
+    assert "当前活动工作表" in report.sheet_note and "已跳过隐藏的工作表 “2023旧稿”" in report.sheet_note
+    commit(db, data, report)
+    assert stored(db, "T01") == {c: 60.0 + i for i, c in enumerate(CODES)}
+
+
+def test_xls_only_visible_sheet_is_read_even_when_a_hidden_one_comes_first(db: Session) -> None:
+    data = xls_files.workbook(("2023旧稿", [HEAD, *body(rd=1)]), ("数据", [HEAD, *body(rd=50)]),
+                              hidden=("2023旧稿",), active=1)
+    report = dry(db, data, file_name="税务.xls")
+    assert report.ok and report.sheet == "数据"
+    with pytest.raises(ValidationFailed, match="隐藏"):
+        dry(db, data, file_name="税务.xls", sheet="2023旧稿")
+
+
+def test_xls_two_data_sheets_none_active_must_be_chosen(db: Session) -> None:
+    data = xls_files.workbook(("说明", [["填报说明：请分年度填写"]]), ("2023年", [HEAD, *body(rd=10)]),
+                              ("2024年", [HEAD, *body(rd=60)]), active=0)
+    before = counts(db)
+    with pytest.raises(imports.SheetChoiceRequired) as info:
+        dry(db, data, file_name="税务.xls")
+    assert info.value.sheets == ["2023年", "2024年"]
+    assert counts(db) == before
+    report = dry(db, data, file_name="税务.xls", sheet="2023年")
+    assert report.sheet == "2023年"
+    commit(db, data, report)
+    assert stored(db, "T01")[CODES[0]] == 10.0

@@ -19,6 +19,7 @@ import pytest
 from core import spreadsheet as sp
 from core.spreadsheet import ReadLimits, SheetChoiceNeeded, SpreadsheetError
 from tests import hostile_files as hf
+from tests import xls_files
 
 HEADER = ["统一社会信用代码", "企业名称", "研发费用总额", "资产负债率"]
 EXPECTED = [*HEADER, "营业收入"]
@@ -299,3 +300,87 @@ def test_excel_error_report_names_the_error() -> None:
     assert problems[0] == "单元格是 Excel 错误值 #DIV/0!（除数为 0，公式计算出错）"
     assert problems[3].startswith("单元格是 Excel 错误值 #N/A")
     assert "修正该公式" in fix and "留空" in fix
+
+
+# --- Excel 97–2003 (.xls): the same reading rules from the BIFF records ------------------------------
+
+
+def test_xls_percent_formats_read_as_the_percentage_excel_shows() -> None:
+    rows = [["资产负债率", "研发占比", "增长率", "普通数字", "公式占比", "文本"],
+            [0.381, 0.05, 0.1 + 0.2, 61.5, xls_files.Formula("A2/2", 0.1905), "34.9%"],  # NUMBER cells
+            [1, 2, -0.015, 0.381, xls_files.Formula("B3/8", 0.25), "暂无"]]  # 1 and 2 are RK/MULRK cells
+    formats = {("S", 0): "0.0%", ("S", 1): "0%", ("S", 2): "0.00%", ("S", 4): "0.0%", ("S", 5): "0.0%"}
+    result = sp.read_upload(xls_files.workbook(("S", rows), formats=formats), "pct.xls")
+    raw = result.frame
+    assert raw.iloc[1].tolist() == ["38.1%", "5%", "30%", "61.5", "19.05%", "34.9%"]
+    assert raw.iloc[2].tolist() == ["100%", "200%", "-1.5%", "0.381", "25%", "暂无"]
+    assert result.percent_cells == 8 and result.error_cells == 0
+
+
+def test_xls_error_cells_cached_by_formulas_or_typed_are_read_as_their_error_value() -> None:
+    rows = [["研发费用总额", "营业收入", "占比"],
+            [xls_files.Formula("1/0", "#DIV/0!"), 100, xls_files.Formula("NA()", "#N/A")],
+            ["#VALUE!", xls_files.Formula("A9", "#REF!"), xls_files.Formula("A2*2", 5)],
+            ["#NAME?", "#NUM!", "#NULL!"]]
+    result = sp.read_upload(xls_files.workbook(("S", rows)), "err.xls")
+    assert result.frame.iloc[1:, 0].tolist() == ["#DIV/0!", "#VALUE!", "#NAME?"]
+    assert result.frame.iloc[1:, 1].tolist() == ["100", "#REF!", "#NUM!"]
+    assert result.frame.iloc[1:, 2].tolist() == ["#N/A", "5", "#NULL!"]
+    assert result.error_cells == 7
+
+
+def test_xls_sheet_choice_follows_the_xlsx_rule() -> None:
+    data = [HEADER, ROW]
+    hidden_best = xls_files.workbook(("旧稿", [[*HEADER, "营业收入"], [*ROW, 1]]), ("封面", [["2024年度报送"]]),
+                                     ("数据", data), hidden=("旧稿",), active=1)
+    result = sp.read_upload(hidden_best, "a.xls", expected=EXPECTED)
+    assert result.sheet == "数据" and result.hidden_sheets == ["旧稿"]
+    active = xls_files.workbook(("上半年", data), ("全年", data), active=1)
+    result = sp.read_upload(active, "b.xls", expected=EXPECTED)
+    assert result.sheet == "全年" and "当前活动工作表" in result.reason and result.other_data_sheets == ["上半年"]
+    with pytest.raises(SheetChoiceNeeded) as info:
+        sp.read_upload(xls_files.workbook(("说明", [["见各表"]]), ("上半年", data), ("全年", data)), "c.xls",
+                       expected=EXPECTED)
+    assert info.value.candidates == ["上半年", "全年"]
+    with pytest.raises(SpreadsheetError, match="隐藏的工作表"):
+        sp.read_upload(hidden_best, "a.xls", expected=EXPECTED, sheet="旧稿")
+
+
+def _patched_record(data: bytes, record: bytes, at: int, value: bytes) -> bytes:
+    """Overwrite bytes ``at`` into the body of the one record whose header is ``record``."""
+    pos = data.index(record)
+    assert data.find(record, pos + 1) == -1
+    start = pos + 4 + at
+    return data[:start] + value + data[start + len(value):]
+
+
+def test_xls_declared_range_beyond_the_limits_is_refused_before_reading() -> None:
+    data = xls_files.workbook(("S", [HEADER, ROW]))
+    # DIMENSIONS (0x0200, 14 bytes): first row, last row + 1 (u32 each), first column, last column + 1.
+    bomb = _patched_record(data, b"\x00\x02\x0e\x00", 4, (65536).to_bytes(4, "little"))
+    bomb = _patched_record(bomb, b"\x00\x02\x0e\x00", 10, (256).to_bytes(2, "little"))
+    with pytest.raises(SpreadsheetError) as info:
+        sp.read_upload(bomb, "dim.xls")
+    message = str(info.value)
+    assert "A1:IV65536" in message and "65,536 行 × 256 列" in message and "Ctrl+End" in message
+    _no_english(message)
+    _normal_read_still_works()
+
+
+def test_xls_with_a_broken_sheet_directory_is_refused_in_chinese() -> None:
+    data = xls_files.workbook(("S", [HEADER, ROW]))
+    bounds = data.index(b"\x85\x00")  # BOUNDSHEET: the sheet's stream offset points nowhere
+    broken = data[:bounds + 4] + (10**9).to_bytes(4, "little") + data[bounds + 8:]
+    with pytest.raises(SpreadsheetError, match="已损坏") as info:
+        sp.read_upload(broken, "broken.xls")
+    _no_english(str(info.value))
+    _normal_read_still_works()
+
+
+def test_encrypted_xls_says_how_to_remove_the_password() -> None:
+    data = xls_files.workbook(("S", [HEADER, ROW]))
+    # An encrypted .xls has a FILEPASS record in its globals; everything after it is unreadable.
+    encrypted = data.replace(b"\x3d\x00\x12\x00", b"\x2f\x00\x12\x00", 1)  # WINDOW1 → FILEPASS
+    assert encrypted != data
+    with pytest.raises(SpreadsheetError, match="已加密.*用密码进行加密"):
+        sp.read_upload(encrypted, "pw.xls")

@@ -135,6 +135,13 @@ st.subheader("画像与对比")
 top = result.frame.head(search.DISPLAY_LIMIT)
 choices = dict(zip(top["enterprise_id"].tolist(),
                    (f"{n}（{c}）" for n, c in zip(top["name"], top["credit_code"], strict=True)), strict=True))
+# Enterprises picked in an earlier search stay options (and stay picked): a comparison is often put
+# together over several searches, and the browser sends back every picked id — one that stopped being an
+# option would have no label.
+earlier = [i for i in st.session_state.get("search_picked", []) if i not in choices]
+if earlier:
+    with session_scope() as session:
+        choices.update(search.enterprise_labels(session, actor=actor, enterprise_ids=earlier))
 picked = st.multiselect("选择企业（查看画像选 1 家，同阶段对比选 2–5 家）", list(choices), format_func=choices.get,
                         max_selections=5, key="search_picked", placeholder="从检索结果中选择")
 b1, b2 = st.columns(2)

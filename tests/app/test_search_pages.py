@@ -109,3 +109,31 @@ def test_comparison_of_three_with_stage_lines(app_db: str) -> None:
     assert [round(table.iloc[0][n], 6) for n in names] == [round(t, 6) for t in totals]
     assert at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")
     assert not re.search(r"\b(None|nan)\b", _texts(at))
+
+
+def test_picks_survive_a_new_search(app_db: str) -> None:
+    """A comparison is put together over several searches: an enterprise picked in one search stays
+    picked (and stays an option) when the next search no longer finds it."""
+    with session_scope() as session:
+        frame = search_enterprises(session, actor=actor_of("officer1")).frame
+    first, second = frame.iloc[0], frame[frame["name"] != frame.iloc[0]["name"]].iloc[-1]
+    at = page_as("pages/officer/search.py", actor_of("officer1")).run()
+    at.text_input(key="search_query").input(first["credit_code"])
+    next(b for b in at.button if b.label == "检索").click().run()
+    assert _table(at)["统一社会信用代码"].tolist() == [first["credit_code"]]
+    at.multiselect(key="search_picked").select(int(first["enterprise_id"])).run()
+
+    at.text_input(key="search_query").input(second["credit_code"])
+    next(b for b in at.button if b.label == "检索").click().run()
+    assert not at.exception, at.exception
+    assert _table(at)["统一社会信用代码"].tolist() == [second["credit_code"]]
+    picker = at.multiselect(key="search_picked")
+    assert picker.value == [int(first["enterprise_id"])]
+    picker.select(int(second["enterprise_id"])).run()
+    picker = at.multiselect(key="search_picked")
+    assert picker.value == [int(first["enterprise_id"]), int(second["enterprise_id"])]
+    assert f"{first['name']}（{first['credit_code']}）" in picker.options
+    compare = next(b for b in at.button if b.label == "同阶段对比")
+    assert not compare.disabled
+    compare.click().run()
+    assert at.session_state[COMPARE_KEY] == [int(first["enterprise_id"]), int(second["enterprise_id"])]

@@ -1,6 +1,7 @@
 """企业检索 in a real browser: an officer finds an enterprise by its pinyin initials, narrows the search
 with a stage filter, exports the result (the download arrives and holds the rows), then picks three
-enterprises of one stage and opens 同阶段对比 with them.
+enterprises of one stage — the first in the initials search, two more after the filter — and opens
+同阶段对比 with them.
 
 The rest of the issue's browser flow — a bank whitelist exported, the enterprise withdrawing consent on
 政策与服务 and the next whitelist excluding it — is tests/e2e/test_scenarios_flow.py.
@@ -77,6 +78,10 @@ def test_search_initials_filter_export_compare(app_server: str, new_page, e2e_da
         wait_settled(officer)
         officer.get_by_text(re.compile(r"符合条件 1 家")).wait_for()
         screenshot(officer, "search_by_initials")
+        picker = "选择企业（查看画像选 1 家，同阶段对比选 2–5 家）"
+        target, *others = facts["compared"]
+        _pick_in(officer, officer, picker, f"{target[0]}（{target[1]}）")  # picked now, compared later
+        wait_settled(officer)
 
         # ---- a stage filter keeps it (same stage) and then a query-free stage search lists the stage
         _pick_in(officer, form, "发展阶段", facts["stage"])
@@ -105,9 +110,9 @@ def test_search_initials_filter_export_compare(app_server: str, new_page, e2e_da
         assert {r[2] for r in rows} == {facts["stage"]}
         assert facts["code"] in {r[1] for r in rows}
 
-        # ---- three enterprises of the stage, opened in 同阶段对比
-        for name, code in facts["compared"]:
-            _pick_in(officer, officer, "选择企业（查看画像选 1 家，同阶段对比选 2–5 家）", f"{name}（{code}）")
+        # ---- two more of the stage (the one picked in the first search is still picked), 同阶段对比
+        for name, code in others:
+            _pick_in(officer, officer, picker, f"{name}（{code}）")
             wait_settled(officer)
         officer.get_by_role("button", name="同阶段对比").click()
         wait_settled(officer)

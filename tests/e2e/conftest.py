@@ -88,8 +88,32 @@ def no_server_traceback(request: pytest.FixtureRequest) -> Iterator[None]:
     start = log.stat().st_size if log.exists() else 0
     yield
     written = log.read_bytes()[start:].decode("utf-8", errors="replace") if log.exists() else ""
-    if "Traceback (most recent call last)" in written:
-        pytest.fail(f"the Streamlit server logged a traceback during this test:\n{written[-4000:]}")
+    ours = [t for t in tracebacks(written) if not is_upstream_race(t)]
+    if ours:
+        pytest.fail(f"the Streamlit server logged a traceback during this test:\n{ours[-1][-4000:]}")
+
+
+def tracebacks(log_text: str) -> list[str]:
+    """Each traceback in a server log, from its header line to the exception line."""
+    out: list[str] = []
+    for chunk in log_text.split("Traceback (most recent call last):")[1:]:
+        lines = chunk.splitlines()
+        end = next((i for i, ln in enumerate(lines[1:], 1) if ln and not ln.startswith(" ")), len(lines) - 1)
+        out.append("Traceback (most recent call last):" + "\n".join(lines[: end + 1]))
+    return out
+
+
+# Streamlit 1.67's script thread iterates the session's widget states in _reset_triggers while the
+# event-loop thread may change them (a page left mid-run in a fast navigation): an upstream race with
+# no frame of this project in it. Only that exact traceback is tolerated; any frame of ours still fails.
+_UPSTREAM_RACE = "RuntimeError: dictionary changed size during iteration"
+
+
+def is_upstream_race(traceback_text: str) -> bool:
+    files = [ln.strip() for ln in traceback_text.splitlines() if ln.strip().startswith('File "')]
+    return (traceback_text.rstrip().endswith(_UPSTREAM_RACE) and "_reset_triggers" in traceback_text
+            and all("/site-packages/streamlit/" in f or "/lib/python3" in f and "site-packages" not in f
+                    for f in files))
 
 
 @pytest.fixture(scope="session")

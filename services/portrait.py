@@ -8,8 +8,6 @@ makes a new run), so that stage context is cached per (database, run, stage).
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -27,6 +25,7 @@ from db.models import Enterprise, Score, ScoreRun, score_subtotal
 from db.queries import PUBLISHED_STATES, enterprise_score
 from services.actor import Actor, require_enterprise_access
 from services.errors import NotFound, PermissionDenied
+from services.memo import Recent
 from services.public import latest_published_run
 
 
@@ -91,21 +90,11 @@ class Portrait:
 
 
 # ------------------------------------------------------------------ model and run lookup
-_STAGE_CACHE: OrderedDict[tuple, StageStats] = OrderedDict()
-_LOCK = threading.Lock()
+_STAGE_CACHE: Recent[StageStats] = Recent(32)
 
 
 def _db_key(session: Session) -> str:
     return str(session.get_bind().url)
-
-
-def _remember(cache: OrderedDict, key: Any, value: Any, size: int = 32) -> Any:
-    with _LOCK:
-        cache[key] = value
-        cache.move_to_end(key)
-        while len(cache) > size:
-            cache.popitem(last=False)
-    return value
 
 
 def model_for_run(session: Session, run: ScoreRun) -> ScoringModel:
@@ -181,7 +170,7 @@ def stage_stats(session: Session, *, run: ScoreRun, stage: str, model: ScoringMo
         distributions=distributions,
         enterprise_ids=frame["enterprise_id"].to_numpy(dtype=np.int64),
     )
-    return _remember(_STAGE_CACHE, key, stats)
+    return _STAGE_CACHE.put(key, stats)
 
 
 # ------------------------------------------------------------------ portrait

@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +34,7 @@ from db.models import Carrier, Enterprise, Score, ScoreRun, Submission, search_k
 from services import audit
 from services.actor import Actor, require_staff
 from services.errors import NotFound, ValidationFailed
+from services.memo import Recent
 from services.model_versions import get_model
 
 INDEX_MAX_AGE = 300.0  # seconds: renames made by another server process show up within this time
@@ -148,18 +148,9 @@ class SearchResult:
 
 # ------------------------------------------------------------------ caches
 _LOCK = threading.Lock()
-_RUN_CACHE: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
-_COLUMN_CACHE: OrderedDict[tuple, pd.Series] = OrderedDict()
+_RUN_CACHE: Recent[pd.DataFrame] = Recent(8)
+_COLUMN_CACHE: Recent[pd.Series] = Recent(96)
 _INDEX_CACHE: dict[str, tuple[tuple, float, SearchIndex]] = {}
-
-
-def _remember(cache: OrderedDict, key: Any, value: Any, size: int) -> Any:
-    with _LOCK:
-        cache[key] = value
-        cache.move_to_end(key)
-        while len(cache) > size:
-            cache.popitem(last=False)
-    return value
 
 
 def _run_key(session: Session, run: ScoreRun) -> tuple:
@@ -206,7 +197,7 @@ def _run_scores(session: Session, run: ScoreRun, model: ScoringModel) -> pd.Data
     frame["veto_text"] = np.where(frame["veto"], "一票否决", "")
     for code, _label, values in class_subtotals(model, frame):
         frame[SUBTOTAL_PREFIX + code] = values.to_numpy()
-    return _remember(_RUN_CACHE, key, frame, 8)
+    return _RUN_CACHE.put(key, frame)
 
 
 def run_indicator_column(session: Session, *, run: ScoreRun, model: ScoringModel, code: str,
@@ -219,7 +210,7 @@ def run_indicator_column(session: Session, *, run: ScoreRun, model: ScoringModel
         part = {"value": "v", "fraction": "f", "points": "p"}[basis]
         series = queries.breakdown_column(session, run_id=run.id, model=model, column=code, part=part)
         series = pd.to_numeric(series, errors="coerce").astype(float)
-        series = _remember(_COLUMN_CACHE, key, series, 96)
+        series = _COLUMN_CACHE.put(key, series)
     return series
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from core import clock, evidence
+from core.reports import indicator_label
 from core.workflows import OBJECTION, TransitionError, transition
 from db.models import Attachment, Enterprise, Objection, Score, ScoreRun, utcnow
 from db.queries import enterprise_score
@@ -127,6 +128,11 @@ def list_objections(session: Session, *, actor: Actor, enterprise_id: int | None
         stmt = stmt.where(Objection.state.in_(list(states)))
     frame = pd.DataFrame([tuple(r) for r in session.execute(stmt).all()], columns=OBJECTION_COLUMNS)
     frame["state_label"] = frame["state"].map(OBJECTION.labels)
+    # "T05 研发人员占比" (整体积分 when none), named by the model the objected run was computed with
+    models = {r: get_model(session, session.get(ScoreRun, int(r)).model_version_id) for r in frame["run_id"].unique()}
+    frame["indicator_label"] = pd.Series(
+        [indicator_label(models[r], c) for r, c in zip(frame["run_id"], frame["indicator_code"], strict=True)],
+        index=frame.index, dtype=object)
     return frame
 
 

@@ -31,6 +31,7 @@ class RunDiff:
     added: pd.DataFrame  # in b only: credit_code, name, stage, total
     removed: pd.DataFrame  # in a only
     summary: dict[str, Any] = field(default_factory=dict)
+    model: ScoringModel | None = None  # the newer run's model: it names the indicator codes shown
 
     def largest_moves(self, n: int = 20) -> pd.DataFrame:
         return self.moves.head(n)
@@ -174,7 +175,8 @@ def diff_runs(session: Session, *, actor: Actor, run_a: int, run_b: int) -> RunD
         "model_b": f"{model_b.name}（{version_b.version}）" if version_b else model_b.name,
     }
     return RunDiff(run_a=run_a, run_b=run_b, moves=moves, list_changes=list_changes.reset_index(drop=True),
-                   input_changes=input_changes, added=added, removed=removed, summary=summary)
+                   input_changes=input_changes, added=added, removed=removed, summary=summary,
+                   model=model_b)
 
 
 RUN_COLUMNS = ["id", "year", "model_version_id", "state", "enterprise_count", "notice_start", "notice_end",

@@ -13,6 +13,7 @@ from ui.filters import day_range
 from ui.flash import show_flash
 from ui.formats import day, file_size, submission_state
 from ui.guards import require_role
+from ui.tables import show_table
 from ui.text import plain
 from ui.widgets import multiselect
 
@@ -56,8 +57,7 @@ view = queue[["id", "credit_code", "name", "carrier", "stage_name", "year", "sta
               "submitted_at", "reviewer"]].assign(submitted_at=queue["submitted_at"].map(day)).rename(columns={
     "id": "编号", "credit_code": "统一社会信用代码", "name": "企业名称", "carrier": "载体", "stage_name": "阶段",
     "year": "年度", "state_label": "状态", "item_count": "填报项数", "submitted_at": "提交时间", "reviewer": "审核人"})
-event = st.dataframe(view, hide_index=True, width="stretch", on_select="rerun", selection_mode="multi-row",
-                     key="review_queue", placeholder="—")
+event = show_table(view, key="review_queue", on_select="rerun", selection_mode="multi-row")
 selected = queue.iloc[list(event.selection.rows)] if event and event.selection.rows else queue.iloc[0:0]
 
 bulk = selected[selected["state"] == "submitted"]
@@ -122,7 +122,7 @@ st.caption(f"状态：{submission_state(sub.state)} · 提交：{day(sub.submitt
 items = detail.items.rename(columns={"code": "代码", "name": "指标", "unit": "单位", "value": "本次填报",
                                      "last_approved": "上次通过", "current": "当前生效值", "current_source": "来源",
                                      "changed": "有变化", "comment": "审核意见"})
-st.dataframe(items, hide_index=True, width="stretch", placeholder="—")
+show_table(items, key="review_items")
 
 st.markdown("**证明材料**")
 if not files:

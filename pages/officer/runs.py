@@ -6,13 +6,16 @@ import pandas as pd
 import streamlit as st
 
 from core import clock
+from core.reports import label_columns
 from db.session import session_scope
 from services import objections, robustness, run_diff, runs
 from services.errors import ServiceError
+from services.model_versions import get_model
 from ui.confirm import confirm
 from ui.flash import show_flash
 from ui.formats import RUN_COLUMNS, day, run_state
 from ui.guards import require_role
+from ui.tables import show_table
 from ui.widgets import table
 
 actor = require_role("officer", "admin")
@@ -135,12 +138,15 @@ with tab_runs:
     if st.button("重算核验", key="verify_button"):
         with session_scope() as session:
             report = runs.verify_run(session, actor=actor, run_id=int(run_id))
+            model_of_run = get_model(session, int(run["model_version_id"]))
         if report.identical:
             st.success(f"核验通过：{report.enterprise_count} 家企业的全部数字与重算结果完全一致。")
         else:
             st.error(f"核验未通过：{len(report.differing_enterprises)} 家企业存在差异"
                      f"（输入指纹{'一致' if report.fingerprint_matches else '不一致'}）。")
-            st.dataframe(report.differences.head(200), hide_index=True, width="stretch")
+            show_table(label_columns(model_of_run, report.differences.head(200)).rename(columns={
+                "credit_code": "统一社会信用代码", "column": "项目", "stored": "存储值", "recomputed": "重算值"}),
+                key="verify_differences")
     with st.expander("排名稳健性（各分值随机浮动 ±20%，200 次）"):
         st.caption("检验榜单对分值设定的敏感程度：每次把每个分值随机放大或缩小至多 20%，重新计算排名和榜单。"
                    "“保持榜单概率”低于 90% 的上榜企业标记为“不稳定”。")
@@ -159,10 +165,10 @@ with tab_runs:
                 p_keep=(members["p_keep"] * 100).round(1),
                 fragile=members["fragile"].map({True: "不稳定", False: ""}),
             )[["credit_code", "name", "stage_name", "rank", "list", "interval", "p_keep", "fragile"]]
-            st.dataframe(shown.rename(columns={
+            show_table(shown.rename(columns={
                 "credit_code": "统一社会信用代码", "name": "企业", "stage_name": "阶段", "rank": "排名", "list": "榜单",
                 "interval": "排名区间（5%–95%）", "p_keep": "保持榜单概率（%）", "fragile": "稳健性"}),
-                hide_index=True, width="stretch")
+                key="robustness_table")
 
 with tab_diff:
     if len(all_runs) < 2:
@@ -188,23 +194,23 @@ with tab_diff:
             m3.metric("进入榜单", s["list_entered"])
             m4.metric("退出榜单", s["list_left"])
             st.markdown("**榜单进出**")
-            st.dataframe(diff.list_changes[["credit_code", "name", "stage_name", "list", "change", "list_a",
-                                            "list_b"]].rename(columns={
+            show_table(diff.list_changes[["credit_code", "name", "stage_name", "list", "change", "list_a",
+                                          "list_b"]].rename(columns={
                 "credit_code": "统一社会信用代码", "name": "企业", "stage_name": "阶段", "list": "榜单", "change": "变化",
-                "list_a": "原榜单", "list_b": "新榜单"}), hide_index=True, width="stretch")
+                "list_a": "原榜单", "list_b": "新榜单"}), key="diff_lists")
             st.markdown("**变化最大的企业**")
-            st.dataframe(diff.largest_moves(50)[["credit_code", "name", "stage_name", "total_a", "total_b",
-                                                "delta_total", "rank_a", "rank_b", "delta_rank", "list_a", "list_b",
-                                                "changed_inputs"]].rename(columns={
+            moves = diff.largest_moves(50)[["credit_code", "name", "stage_name", "total_a", "total_b", "delta_total",
+                                            "rank_a", "rank_b", "delta_rank", "list_a", "list_b", "changed_inputs"]]
+            show_table(label_columns(diff.model, moves).rename(columns={
                 "credit_code": "统一社会信用代码", "name": "企业", "stage_name": "阶段", "total_a": "原总分",
                 "total_b": "新总分", "delta_total": "总分变化", "rank_a": "原排名", "rank_b": "新排名",
                 "delta_rank": "名次上升", "list_a": "原榜单", "list_b": "新榜单", "changed_inputs": "变化的输入"}),
-                hide_index=True, width="stretch")
+                key="diff_moves")
             if not diff.input_changes.empty:
                 st.markdown("**输入数据变化**")
-                st.dataframe(diff.input_changes.head(500).astype(str).rename(columns={
+                show_table(label_columns(diff.model, diff.input_changes.head(500)).rename(columns={
                     "credit_code": "统一社会信用代码", "name": "企业", "code": "指标", "before": "原值", "after": "新值"}),
-                    hide_index=True, width="stretch")
+                    key="diff_inputs")
 
 with tab_objections:
     with session_scope() as session:
@@ -212,11 +218,11 @@ with tab_objections:
     if items.empty:
         st.info("暂无异议。")
     else:
-        view = items[["id", "run_id", "credit_code", "name", "indicator_code", "reason", "state_label", "answer",
+        view = items[["id", "run_id", "credit_code", "name", "indicator_label", "reason", "state_label", "answer",
                       "created_at"]].assign(created_at=items["created_at"].map(day)).rename(columns={
-            "id": "编号", "run_id": "批次", "credit_code": "统一社会信用代码", "name": "企业", "indicator_code": "指标",
+            "id": "编号", "run_id": "批次", "credit_code": "统一社会信用代码", "name": "企业", "indicator_label": "指标",
             "reason": "异议理由", "state_label": "状态", "answer": "答复", "created_at": "提出时间"})
-        st.dataframe(view, hide_index=True, width="stretch")
+        show_table(view, key="objections_table")
         open_items = items[items["state"] == "open"]
         if open_items.empty:
             st.caption("没有待处理的异议。")

@@ -10,33 +10,16 @@ from sqlalchemy import select
 from db.models import AuditEvent, Enterprise, ServiceRequest
 from db.session import session_scope
 from tests.app.conftest import actor_of, page_as
+from tests.app.readable import assert_readable
 
 SCENARIO_PAGES = ["pages/officer/lists.py", "pages/officer/pools.py", "pages/officer/carriers.py",
                   "pages/officer/bank.py", "pages/officer/monitoring.py", "pages/officer/service_requests.py"]
-RAW = {"None", "nan", "NaN", "<NA>", "NaT", "null", "startup", "seed", "growth", "expansion", "mature", "open",
-       "accepted", "done", "declined", "notice", "final", "True", "False"}
-
-
-def _cells(at) -> list:  # noqa: ANN001
-    values = []
-    for frame in at.dataframe:
-        df = frame.value
-        values += [str(c) for c in df.columns]
-        values += [str(v) for v in df.to_numpy().ravel().tolist() if isinstance(v, str) or v is None or pd.isna(v)]
-    return values
-
-
-def _assert_readable(at) -> None:  # noqa: ANN001
-    raw = [v for v in _cells(at) if v in RAW]
-    assert not raw, raw[:10]
-
-
 @pytest.mark.parametrize("path", [*SCENARIO_PAGES, "pages/officer/workbench.py"])
 def test_each_page_renders_readable_tables(app_db: str, path: str) -> None:
     at = page_as(path, actor_of("officer1")).run()
     assert not at.exception, at.exception
     assert at.title
-    _assert_readable(at)
+    assert_readable(at)
 
 
 def test_lists_page_shows_sizes_plan_and_exports(app_db: str) -> None:
@@ -123,7 +106,7 @@ def test_monitoring_page_builds_the_report(app_db: str) -> None:
     labels = [d.label for d in at.get("download_button")]
     assert any("xlsx" in label for label in labels) and any("HTML" in label for label in labels)
     assert any(m.value == "#### 积分上升最多" for m in at.markdown)
-    _assert_readable(at)
+    assert_readable(at)
 
 
 def test_readable_cells() -> None:

@@ -1,0 +1,67 @@
+"""The existing officer screens read as Chinese too (issue 9, point 9): 填报审核's queue and report items,
+积分计算与公示's run list, run comparison and objections show "—" for missing, names beside indicator codes,
+是/否, text for lists — never None, a bare "T01,T02" or JSON."""
+
+from __future__ import annotations
+
+import re
+
+from db.session import session_scope
+from services import run_diff
+from tests.app.conftest import actor_of, page_as
+from tests.app.readable import assert_readable
+
+
+def test_review_queue_and_items_are_readable(app_db: str) -> None:
+    at = page_as("pages/officer/review.py", actor_of("officer1")).run()
+    assert not at.exception, at.exception
+    queue = next(d.value for d in at.dataframe if "审核人" in d.value.columns)
+    assert "—" in set(queue["审核人"]) | set(queue["载体"])  # never-reviewed reports, enterprises in no carrier
+    assert_readable(at)
+
+    at.session_state["review_queue"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception, at.exception
+    items = next(d.value for d in at.dataframe if "本次填报" in d.value.columns)
+    assert set(items["有变化"]) <= {"是", "否", "—"}
+    assert_readable(at)
+
+
+def test_run_comparison_names_the_indicators(app_db: str) -> None:
+    officer = actor_of("officer1")
+    with session_scope() as session:
+        runs = run_diff.list_runs(session, actor=officer)
+        assert len(runs) >= 2
+        raw = run_diff.diff_runs(session, actor=officer, run_a=int(runs["id"].iloc[1]), run_b=int(runs["id"].iloc[0]))
+    coded = raw.moves["changed_inputs"][raw.moves["changed_inputs"].str.contains(",")]
+    assert not coded.empty  # the service's own column is a code list: the screen must not show it as such
+
+    at = page_as("pages/officer/runs.py", officer).run()
+    next(b for b in at.button if b.label == "对比").click().run()
+    assert not at.exception, at.exception
+    moves = next(d.value for d in at.dataframe if "变化的输入" in d.value.columns)
+    changed = [v for v in moves["变化的输入"].tolist() if v not in ("", "—")]
+    assert changed and all(re.search(r"[A-Z]\d{2} [\u4e00-\u9fff]", v) for v in changed), changed[:3]
+    inputs = next(d.value for d in at.dataframe if "原值" in d.value.columns)
+    bare = [v for v in inputs["指标"] if re.fullmatch(r"[A-Za-z_0-9]+", v)]  # a code or field name alone
+    assert not bare, bare[:5]
+    assert_readable(at)
+
+
+def test_objections_name_the_indicator(fresh_db: str) -> None:
+    from sqlalchemy import select
+
+    from db.models import ScoreRun
+    from services import objections
+
+    ent = actor_of("ent1")
+    with session_scope() as session:
+        notice = session.execute(select(ScoreRun).where(ScoreRun.state == "notice")).scalars().one()
+        for code, reason in (("T05", "研发人员数有误"), (None, "总分有误")):
+            objections.file_objection(session, actor=ent, run_id=notice.id, enterprise_id=ent.enterprise_id,
+                                      indicator_code=code, reason=reason)
+    at = page_as("pages/officer/runs.py", actor_of("officer1")).run()
+    assert not at.exception, at.exception
+    shown = next(d.value for d in at.dataframe if "异议理由" in d.value.columns)
+    assert set(shown["指标"]) == {"T05 研发人员占比", "整体积分"}
+    assert_readable(at)

@@ -1,7 +1,8 @@
 """How fast hostile uploads are refused, and what they cost the reading (server) process.
 
 For each case of issue 8 — one cell at XFD1048576 (declared, hidden behind a lying ``<dimension>``,
-no dimension), a cell bomb (millions of cells in about 1 MB), a 400 MB shared string in a 400 KB
+no dimension), cell bombs (millions of cells in about 1 MB; 5 million addressed empty cells in 13 MB,
+too wide or within the column and cell limits), a 400 MB shared string in a 400 KB
 file, a csv of 120,000 columns, an encrypted workbook — prints the file size, the refusal time, the
 growth of this process's resident memory (target < 500 MiB; the worker process takes the blow) and
 the first words of the Chinese message. Then a normal 100,000 × 35 read for comparison (``--rows``).
@@ -53,6 +54,8 @@ CASES = {
     "one cell at XFD1048576 (no dimension)": (lambda: hf.far_cell(dimension=None), "far.xlsx"),
     "cell bomb: 5 million cells in < 1 MB": (lambda: hf.compressed_cell_bomb(2_000, 2_500), "bomb.xlsx"),
     "cell bomb: 5 million cells with addresses": (lambda: hf.cell_bomb(rows=1_000, cols=5_000), "bomb.xlsx"),
+    "cell bomb: 5 M empty strings, 2,000 columns": (lambda: hf.cell_bomb(rows=2_500, cols=2_000), "bomb.xlsx"),
+    'cell bomb: 5 M <c r=".."/> under a header': (lambda: hf.empty_cell_bomb(2_500, 2_000), "bomb.xlsx"),
     "400 MB shared string": (lambda: hf.shared_string_bomb(400), "sst.xlsx"),
     "csv of 120,000 columns": (lambda: hf.wide_csv(120_000, 50), "wide.csv"),
     "encrypted workbook": (_encrypted, "enc.xlsx"),

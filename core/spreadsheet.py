@@ -282,6 +282,10 @@ class ReadLimits:
     max_columns: int = 2_000
     max_cells: int = 10_000_000  # counted from A1: 285,000 rows × 35 columns, 100,000 × 100
     max_cell_chars: int = 32_767  # Excel's limit for one cell
+    # A cell bomb: at least this many addressed cells that hold nothing, and (at least) this share of
+    # all cells. Real exports with many gaps stay well under the share; counted before calamine parses.
+    max_empty_cells: int = 1_000_000
+    max_empty_share: float = 0.9
     max_unpacked: int = 1 << 30  # all parts of an xlsx, inflated
     max_ratio: float = 100.0  # inflate ratio of one part (real sheets: 5–30)
     ratio_floor: int = 16 << 20  # parts smaller than this may compress as well as they like
@@ -360,6 +364,26 @@ def _extent_message(name: str, where: str, rows: int, cols: int, limits: ReadLim
 def _check_extent(name: str, where: str, rows: int, cols: int, limits: ReadLimits, ref: str = "") -> None:
     if cols > limits.max_columns or rows > limits.max_rows or rows * cols > limits.max_cells:
         raise SpreadsheetError(_extent_message(name, where, rows, cols, limits, ref))
+
+
+def _part_size(zf: zipfile.ZipFile, path: str) -> int:
+    try:
+        return zf.getinfo(path).file_size
+    except KeyError:
+        return 0
+
+
+def _check_census(name: str, where: str, census: xlsx_parts.CellCensus, limits: ReadLimits) -> None:
+    """Refuse a sheet by its cell count before calamine parses it (see ``xlsx_parts.cell_census``)."""
+    if census.cells > limits.max_cells:
+        raise SpreadsheetError(
+            f"{name}{where}含有 {census.cells:,} 个单元格，超出可导入的上限（{limits.max_cells:,} 个单元格），已拒绝读取；"
+            "请删除多余的行和列后保存，数据确实这么多时请拆分后分批导入")
+    if census.empty >= limits.max_empty_cells and census.empty >= limits.max_empty_share * census.cells:
+        raise SpreadsheetError(
+            f"{name}{where}有 {census.cells:,} 个单元格，其中 {census.empty:,} 个是空的（只有地址或格式、没有内容），"
+            "不像正常的表格，已拒绝读取。通常是一大片区域被设置了格式，或由其他系统导出了大量空单元格："
+            "请只把数据区域复制到新工作簿，保存后再上传")
 
 
 def _check_cell_chars(frame: pd.DataFrame, name: str, limits: ReadLimits) -> None:
@@ -508,6 +532,8 @@ def _read_workbook(data: bytes, name: str, kind: Format, expected: Sequence[str]
             visible[i] = visible[i] and sheet_record.state == "visible" and sheet_record.is_worksheet
         active_name = book.sheets[book.active].name if 0 <= book.active < len(book.sheets) else None
 
+    empty_shared: list[frozenset[int]] = []
+
     def load(i: int) -> python_calamine.CalamineSheet:
         where = f"的工作表“{names[i]}”"
         path = path_of.get(names[i])
@@ -521,6 +547,16 @@ def _read_workbook(data: bytes, name: str, kind: Format, expected: Sequence[str]
                 raise SpreadsheetError(f"无法读取{name}：{exc}；{_SAVE_AS}") from None
         if declared:
             _check_extent(name, where, declared[1], declared[2], limits, ref=declared[0])
+        # Only a part large enough to hold a cell bomb is counted (a normal sheet is spared the pass).
+        if zf is not None and path and _part_size(zf, path) >= xlsx_parts.EMPTY_CELL_BYTES * min(
+                limits.max_empty_cells, limits.max_cells):
+            if not empty_shared:
+                empty_shared.append(xlsx_parts.empty_shared_strings(zf, parts.shared_strings))
+            try:
+                census = xlsx_parts.cell_census(zf, path, empty_shared[0], empty_share=limits.max_empty_share)
+            except (KeyError, zipfile.BadZipFile, OSError, EOFError, RuntimeError):
+                raise SpreadsheetError(f"无法读取{name}{where}：内容已损坏；{_SAVE_AS}") from None
+            _check_census(name, where, census, limits)
         try:
             sh = wb.get_sheet_by_index(i)
         except Exception:

@@ -8,6 +8,10 @@ An xlsx is a zip of XML parts. Before any cell is read we look at
 - the first bytes of a sheet part: its declared ``<dimension ref="A1:XFD1048576"/>``;
 - ``xl/styles.xml``: which cell formats (``cellXfs`` indices) are percentages.
 
+``cell_census`` counts, before calamine parses a sheet, how many cells it addresses and how many of
+them hold nothing (self-closing ``<c r="A1"/>``, no ``<v>``, or a shared string that is empty): a cell
+bomb (millions of empty cells) is refused after one inflate pass instead of a full parse.
+
 ``scan_cells`` then streams one sheet part and finds, without parsing every cell, the cells whose
 value calamine hides or misreports: error cells (``t="e"``: ``#DIV/0!`` … come back as empty) and
 numeric cells in a percentage format (``38.1%`` comes back as ``0.381``). It looks for the literal
@@ -48,6 +52,7 @@ class WorkbookParts:
     sheets: list[SheetPart] = field(default_factory=list)
     active: int = 0  # index into sheets (workbookView activeTab; 0 when absent)
     percent_styles: frozenset[int] = frozenset()
+    shared_strings: str | None = None  # zip member of the shared string table
 
 
 def _mb(n: float) -> str:
@@ -141,6 +146,7 @@ def workbook_parts(zf: zipfile.ZipFile) -> WorkbookParts:
             out.sheets.append(SheetPart(name=el.get("name", ""), state=el.get("state", "visible"),
                                         path=rels.get(rid or "")))
     styles_path = next((p for p in rels.values() if p.endswith("styles.xml")), f"{base}/styles.xml")
+    out.shared_strings = next((p for p in rels.values() if p.lower().endswith("sharedstrings.xml")), None)
     out.percent_styles = percent_styles(_parse(_read_small(zf, styles_path)))
     return out
 
@@ -298,4 +304,96 @@ def scan_cells(zf: zipfile.ZipFile, path: str, percent: frozenset[int]) -> CellS
                 _scan_body(body, needles, percent, out)
             if not chunk:
                 break
+    return out
+
+
+@dataclass
+class CellCensus:
+    cells: int = 0  # <c> elements
+    valued: int = 0  # cells with a value that is not an empty shared string
+    complete: bool = True  # False: stopped once the sheet could no longer be a cell bomb
+
+    @property
+    def empty(self) -> int:
+        return max(self.cells - self.valued, 0)
+
+
+_EMPTY_SI = re.compile(rb"<si>\s*(?:<t\b[^>]*/>|<t\b[^>]*>\s*</t>)?\s*</si>|<si/>")
+EMPTY_SHARED_MAX = 64  # empty shared strings looked for (a real table has none or one)
+
+
+def empty_shared_strings(zf: zipfile.ZipFile, path: str | None) -> frozenset[int]:
+    """Indices of empty entries (``<si><t/></si>``) of the shared string table, streamed."""
+    if not path:
+        return frozenset()
+    found: list[int] = []
+    base = 0  # <si> entries before ``body``
+    tail = b""
+    try:
+        with zf.open(path) as f:
+            while len(found) < EMPTY_SHARED_MAX:
+                chunk = f.read(CHUNK)
+                buf = tail + chunk
+                cut = buf.rfind(b"<si") if chunk else len(buf)
+                body, tail = (buf[:cut], buf[cut:]) if cut > 0 else (b"", buf)
+                if len(tail) > 4 * CHUNK:  # one string larger than 32 MB: not a candidate for "empty"
+                    body, tail = buf, b""
+                at, seen = 0, 0
+                for m in _EMPTY_SI.finditer(body):
+                    seen += body.count(b"<si>", at, m.start()) + body.count(b"<si ", at, m.start())
+                    found.append(base + seen)
+                    seen += 1
+                    at = m.end()
+                base += seen + body.count(b"<si>", at) + body.count(b"<si ", at)
+                if not chunk:
+                    break
+    except (KeyError, zipfile.BadZipFile, OSError, RuntimeError, EOFError):
+        return frozenset()
+    return frozenset(found)
+
+
+_PREFIX = re.compile(rb"<(\w+:)?worksheet\b")
+EMPTY_CELL_BYTES = 11  # the shortest addressed empty cell, <c r="A1"/>
+
+
+def cell_census(zf: zipfile.ZipFile, path: str, empty_shared: frozenset[int] = frozenset(), *,
+                empty_share: float | None = None) -> CellCensus:
+    """Cells and valued cells of one sheet part, by counting tags in 8 MB chunks (no parse).
+
+    A cell is a ``<c …>`` start tag (a bare ``<c>`` carries nothing an attacker needs and is not
+    counted), a value is a ``</v>`` or ``</is>``; a shared string reference to an empty string counts
+    as empty. Every pattern lies inside one cell, so each chunk is cut before its last ``<c``.
+    With ``empty_share``, counting stops (``complete`` False) once the bytes left could no longer hold
+    enough empty cells to reach that share: a normal sheet is cleared after a fraction of its XML.
+    """
+    out = CellCensus()
+    tail = b""
+    left = zf.getinfo(path).file_size
+    with zf.open(path) as f:
+        chunk = f.read(CHUNK)
+        m = _PREFIX.search(chunk[:65536])
+        prefix = (m.group(1) or b"") if m else b""
+        cell, value_end, inline_end = b"<%sc" % prefix, b"</%sv>" % prefix, b"</%sis>" % prefix
+        cell_start = cell + b" "
+        empty_refs = [b"<%sv>%d</%sv>" % (prefix, i, prefix) for i in sorted(empty_shared)]
+        while True:
+            buf = tail + chunk if tail else chunk
+            cut = buf.rfind(cell) if chunk else len(buf)
+            if cut <= 0 or len(buf) - cut > 4 * CHUNK:  # no cell start, or one cell over 32 MB
+                cut = len(buf)
+            out.cells += buf.count(cell_start, 0, cut)
+            out.valued += buf.count(value_end, 0, cut) + buf.count(inline_end, 0, cut)
+            for ref in empty_refs:
+                out.valued -= buf.count(ref, 0, cut)
+            tail = buf[cut:]
+            if not chunk:
+                break
+            left -= len(chunk)
+            if empty_share is not None and empty_share < 1:
+                # empty ≥ share × cells  ⟺  empty ≥ share / (1 − share) × valued
+                needed = empty_share / (1 - empty_share) * out.valued - out.empty
+                if needed > max(left, 0) / EMPTY_CELL_BYTES + 1:
+                    out.complete = False
+                    return out
+            chunk = f.read(CHUNK)
     return out

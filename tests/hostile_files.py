@@ -126,6 +126,18 @@ def cell_bomb(rows: int = 2_000, cols: int = 2_000) -> bytes:
     return xlsx([("Sheet1", sheet_xml("".join(body)))], shared=shared)
 
 
+def empty_cell_bomb(rows: int = 2_500, cols: int = 2_000) -> bytes:
+    """A real header row, then ``rows × cols`` addressed cells with nothing in them (``<c r="B7"/>``,
+    what a generator that "formats the whole area" writes): within the column and cell limits, 5 million
+    cells by default, about 13 MB."""
+    letters = [column_letters(c) for c in range(cols)]
+    head = f'<row r="1">{inline("A1", "统一社会信用代码")}{inline("B1", "企业名称")}{inline("C1", "研发费用总额")}</row>'
+    body = [head]
+    for r in range(2, rows + 2):
+        body.append(f'<row r="{r}">' + "".join([f'<c r="{col}{r}"/>' for col in letters]) + "</row>")
+    return xlsx([("Sheet1", sheet_xml("".join(body)))], level=1)  # level 9 takes a minute on this XML
+
+
 def compressed_cell_bomb(rows: int = 2_000, cols: int = 2_500) -> bytes:
     """The same cells without their optional ``r`` attribute: identical bytes, so ``rows × cols`` cells
     (5 million by default) deflate to well under 1 MB."""

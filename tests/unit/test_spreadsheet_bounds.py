@@ -93,6 +93,37 @@ def test_cell_bomb_with_more_cells_than_the_limit_is_refused() -> None:
         sp.read_table(data, "bomb.xlsx", limits=ReadLimits(max_cells=200_000))
 
 
+# The census runs on parts of ≥ 11 bytes × max_empty_cells; these limits scale the 5-million-cell
+# bombs of the benchmark down to test size (the same rule, the same counting).
+SMALL_BOMB = ReadLimits(max_empty_cells=100_000)
+
+
+@pytest.mark.parametrize("make", [lambda: hf.cell_bomb(rows=300, cols=500), lambda: hf.empty_cell_bomb(300, 500)],
+                         ids=["empty-shared-strings", "self-closing-cells"])
+def test_cell_bomb_within_the_cell_limits_is_refused_by_its_empty_cells(make) -> None:
+    data = make()  # 150,000 cells, all empty, fewer columns and cells than the limits allow
+    with pytest.raises(SpreadsheetError) as info:
+        sp.read_upload(data, "bomb.xlsx", limits=SMALL_BOMB)
+    message = str(info.value)
+    assert "其中 150,000 个是空的" in message and "复制到新工作簿" in message
+    _no_english(message)
+    _normal_read_still_works()
+
+
+def test_a_sheet_with_many_gaps_is_not_a_cell_bomb() -> None:
+    # A real export writes every cell, empty ones too: 4,000 rows × 35 columns, two thirds of them empty.
+    letters = [hf.column_letters(c) for c in range(35)]
+    head = "".join(hf.inline(f"{col}1", name) for col, name in zip(letters, [*EXPECTED, *(f"指标{j}" for j in range(30))], strict=True))
+    rows = [f'<row r="1">{head}</row>']
+    for r in range(2, 4_002):
+        cells = [f'<c r="{col}{r}"><v>{r + j}</v></c>' if j % 3 == 0 else f'<c r="{col}{r}"/>'
+                 for j, col in enumerate(letters)]
+        rows.append(f'<row r="{r}">{"".join(cells)}</row>')
+    data = hf.xlsx([("Sheet1", hf.sheet_xml("".join(rows)))])
+    raw = sp.read_table(data, "gaps.xlsx", limits=ReadLimits(max_empty_cells=50_000))
+    assert raw.shape == (4_001, 35) and raw.iloc[4_000, 3] == str(4_001 + 3)
+
+
 def test_huge_shared_string_in_a_small_file_is_refused_by_its_ratio() -> None:
     data = hf.shared_string_bomb(megabytes=64)
     assert len(data) < 200_000

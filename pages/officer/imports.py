@@ -11,6 +11,7 @@ from services.errors import Conflict, ServiceError
 from services.model_versions import current_model
 from ui.flash import show_flash
 from ui.guards import require_role
+from ui.text import plain
 
 actor = require_role("officer", "admin")
 
@@ -53,11 +54,14 @@ def _dry_run(data: bytes, name: str, department: str, year: int, column_map: dic
     except imports.SheetChoiceRequired as exc:
         st.session_state.pop(DRY, None)
         st.session_state[SHEETS] = (name, len(data), exc.sheets)
-        st.session_state[FLASH] = ("warning", f"{exc}：请在上方选择工作表后再点“试导入”。")
+        st.session_state[FLASH] = ("warning", plain(f"{exc}：请在上方选择工作表后再点“试导入”。"))
         st.rerun()
     except ServiceError as exc:
+        # Shown after the rerun (a re-run dry run after mapping reruns the page at once); the message
+        # may quote the file's headers and sheet names: text, never markup.
         st.session_state.pop(DRY, None)
-        st.error(str(exc))
+        st.session_state[FLASH] = ("error", plain(exc))
+        st.rerun()
 
 
 with tab_import:
@@ -196,9 +200,9 @@ with tab_import:
                                                           f"{done.value_count} 个数值（{counts}）。")
                     st.rerun()
                 except Conflict as exc:
-                    st.warning(str(exc))
+                    st.warning(plain(exc))
                 except ServiceError as exc:
-                    st.error(str(exc))
+                    st.error(plain(exc))
 
 with tab_history:
     with session_scope() as session:
@@ -238,4 +242,4 @@ with tab_history:
                         st.warning(f"{len(undone.left_alone)} 个数值之后已被替换，保持不变：")
                         st.dataframe(undone.left_alone_frame(), hide_index=True, width="stretch", key="left_alone")
                 except ServiceError as exc:
-                    st.error(str(exc))
+                    st.error(plain(exc))

@@ -1,4 +1,4 @@
-"""数据导入 page (issue 8): what a file says is shown as text.
+"""数据导入 page (issue 8): what a file says is shown as text, and a workbook with two data sheets asks which.
 
 The files are uploaded through the page's own file uploader and dry-run by its buttons, as an officer
 would; the database is checked to have been left alone where nothing may be written.
@@ -76,3 +76,36 @@ def test_a_refusal_quoting_a_markdown_header_shows_it_literally(fresh_db: str) -
     assert not [s for s in sources if "**粗体**" in s or "<b>" in s or "](http://x)" in s], sources
     assert _values() == before
 
+
+def test_two_visible_data_sheets_are_offered_and_the_dry_run_names_the_one_read(fresh_db: str) -> None:
+    ents = _enterprises()
+    head = ["统一社会信用代码", "企业名称", "研发费用总额", "营业收入"]
+    first = [head, *[[c, n, 10 + i, 800] for i, (c, n) in enumerate(ents)]]
+    second = [head, *[[c, n, 60 + i, 900] for i, (c, n) in enumerate(ents)]]
+    data = _workbook(("填报说明", [["请分年度填写"]]), ("2023年", first), ("2024年", second), active=0)
+    before = _values()
+    at = _upload(page_as("pages/officer/imports.py", actor_of("officer1")).run(), "两年.xlsx", data)
+    _dry_run_button(at).click().run()
+    assert not at.exception, at.exception
+    assert any("2023年" in str(w.value) and "2024年" in str(w.value) and "选择工作表" in str(w.value)
+               for w in at.warning)
+    choice = at.selectbox(key="import_sheet")
+    assert list(choice.options) == ["2023年", "2024年"]
+    assert not [t for t in at.text if "试导入结果" in str(t.value)] and not at.subheader  # no dry run yet
+    assert _values() == before
+    choice.set_value("2024年").run()
+    _dry_run_button(at).click().run()
+    assert not at.exception, at.exception
+    assert [s.value for s in at.subheader][:1] == ["试导入结果"]
+    texts = [str(t.value) for t in at.text]
+    assert any("读取的工作表：“2024年”" in t and "指定的工作表" in t for t in texts), texts
+    assert _values() == before  # a dry run writes no value
+    next(b for b in at.button if b.label == "确认导入").click().run()
+    assert not at.exception, at.exception
+    with session_scope() as session:
+        stored = session.execute(
+            select(Enterprise.credit_code, IndicatorValue.value_num)
+            .join(Enterprise, Enterprise.id == IndicatorValue.enterprise_id)
+            .where(IndicatorValue.code == "T01", IndicatorValue.year == 2025, IndicatorValue.is_current.is_(True),
+                   Enterprise.credit_code.in_([c for c, _ in ents]))).all()
+    assert dict(stored) == {c: 60.0 + i for i, (c, _) in enumerate(ents)}  # the chosen sheet's numbers

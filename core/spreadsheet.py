@@ -283,8 +283,10 @@ class ReadLimits:
     max_cells: int = 10_000_000  # counted from A1: 285,000 rows × 35 columns, 100,000 × 100
     max_cell_chars: int = 32_767  # Excel's limit for one cell
     # A cell bomb: at least this many addressed cells that hold nothing, and (at least) this share of
-    # all cells. Real exports with many gaps stay well under the share; counted before calamine parses.
-    max_empty_cells: int = 1_000_000
+    # all cells; counted before calamine parses. Real exports with many gaps stay well under the share;
+    # a sheet pre-formatted far beyond its data (57,000 rows × 35 styled blanks) stays under the count,
+    # and fewer empty cells than that cost calamine only a second or two.
+    max_empty_cells: int = 2_000_000
     max_empty_share: float = 0.9
     max_unpacked: int = 1 << 30  # all parts of an xlsx, inflated
     max_ratio: float = 100.0  # inflate ratio of one part (real sheets: 5–30)

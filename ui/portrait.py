@@ -20,8 +20,8 @@ from services.dynamic import DynamicView
 from services.portrait import Portrait, simulate_changes
 from ui import formats
 from ui.charts import points_bar, radar
+from ui.tables import show_table
 from ui.text import plain
-from ui.widgets import MISSING
 
 VIEWERS = ("enterprise", "officer")
 
@@ -115,8 +115,7 @@ def render_portrait(p: Portrait, *, viewer: str = "enterprise") -> None:
 
     st.subheader("指标明细")
     table = indicator_table(p)
-    st.dataframe(table[list(INDICATOR_COLUMNS)], hide_index=True, width="stretch", column_config=INDICATOR_COLUMNS,
-                 placeholder=MISSING)
+    show_table(table[list(INDICATOR_COLUMNS)], column_config=INDICATOR_COLUMNS)
     with st.expander("每项得分说明", expanded=False):
         for line in p.explanations:
             st.markdown(f"- {line}")
@@ -189,5 +188,4 @@ def render_dynamic(p: Portrait, dynamic: DynamicView | None) -> None:
         st.caption("动态积分与年度积分所用数据相同；差异来自同阶段其他企业的数据变化（百分位类指标）。")
         return
     st.caption("以下数据变化带动了动态积分（与年度积分所用数据相比）：")
-    st.dataframe(dynamic.changes, hide_index=True, width="stretch",
-                 column_config={"分值变化": st.column_config.NumberColumn("分值变化", format="%+.2f")})
+    show_table(dynamic.changes, column_config={"分值变化": st.column_config.NumberColumn("分值变化", format="%+.2f")})

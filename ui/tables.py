@@ -75,12 +75,34 @@ def _mixes_numbers_and_text(cells: list[Any]) -> bool:
     return any(_is_number(c) for c in cells) and any(isinstance(c, str) for c in cells)
 
 
-def show_table(frame: pd.DataFrame, *, key: str | None = None, **kwargs: Any) -> Any:
-    """``st.dataframe`` of :func:`readable` rows, without the index, full width; "暂无数据" when empty."""
-    if frame.empty:
-        st.caption("暂无数据。")
+def show_table(frame: pd.DataFrame | None, *, key: str | None = None, empty: str = "暂无数据。",
+               columns: Mapping[str, str] | None = None, **kwargs: Any) -> Any:
+    """The one table component: ``st.dataframe`` of :func:`readable` rows, without the index, full width;
+    ``empty`` (Chinese) instead of Streamlit's empty grid.
+
+    ``columns`` picks, orders and renames the shown columns ({source: heading}). Other keyword arguments
+    go to ``st.dataframe`` (``hide_index`` and a stretched width are defaults). A number format in
+    ``column_config`` for a column that :func:`readable` turned into text (it had gaps) is dropped: the
+    text already carries the number.
+    """
+    if frame is None or len(frame) == 0:
+        st.caption(empty)
         return None
-    return st.dataframe(readable(frame), hide_index=True, width="stretch", key=key, **kwargs)
+    if columns:
+        frame = frame[list(columns)].rename(columns=dict(columns))
+    shown = readable(frame)
+    config = kwargs.get("column_config")
+    if config:
+        kwargs["column_config"] = {name: _text_config(c) if name in shown.columns and shown[name].dtype == object
+                                   and isinstance(c, dict) and c.get("type_config", {}).get("type") == "number"
+                                   else c for name, c in config.items()}
+    kwargs.setdefault("hide_index", True)
+    kwargs.setdefault("width", "stretch")
+    return st.dataframe(shown, key=key, **kwargs)
+
+
+def _text_config(config: dict) -> Any:
+    return st.column_config.TextColumn(config.get("label"), help=config.get("help"), width=config.get("width"))
 
 
 def download_table(

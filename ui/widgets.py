@@ -6,9 +6,9 @@ One place for the defaults every page shares:
   (one mis-tap must not request every service), no typing filter on short lists (so no "No results");
 * :func:`file_uploader` — the per-widget upload limit matches the label (10 MB, not "50MB per file");
   the uploader's own English button and size line are relabelled by :data:`CHROME_CSS` (Streamlit has
-  no parameter for them), which Home.py applies once per run with :func:`apply_chrome`;
-* :func:`table` — the one table component: an empty frame is a Chinese sentence, not Streamlit's
-  "empty" grid, and a missing value is "—", never "None".
+  no parameter for them), which Home.py applies once per run with :func:`apply_chrome`.
+
+Tables are ui.tables.show_table (readable cells, a Chinese sentence for no rows).
 """
 
 from __future__ import annotations
@@ -17,14 +17,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from core import evidence
 
 FAVICON = Path(__file__).parent / "assets" / "favicon.png"  # served by this server, never fetched
 MAX_UPLOAD_MB = evidence.MAX_BYTES // (1024 * 1024)  # evidence and objection files (core.evidence)
-MISSING = "—"
 SHORT_LIST = 12  # up to this many options the dropdown is tapped, not typed into
 
 # Streamlit's file uploader hard-codes "Upload" and "<n>MB per file • PDF, JPG": hide both (the widget
@@ -65,21 +63,3 @@ def file_uploader(label: str, *, type: Sequence[str] = ("pdf", "jpg", "jpeg", "p
     """``st.file_uploader`` limited to :data:`MAX_UPLOAD_MB` per file (what the labels promise)."""
     kwargs.setdefault("max_upload_size", MAX_UPLOAD_MB)
     return st.file_uploader(label, type=list(type), **kwargs)
-
-
-def table(frame: pd.DataFrame, *, empty: str = "暂无记录。", columns: dict[str, str] | None = None,
-          **kwargs: Any) -> Any:
-    """The one table component: ``empty`` (Chinese) for no rows, "—" for a missing cell.
-
-    ``columns`` renames and orders the shown columns ({source: heading}). Other keyword arguments go to
-    ``st.dataframe`` (``hide_index`` and a stretched width are the defaults).
-    """
-    if frame is None or len(frame) == 0:
-        st.caption(empty)
-        return None
-    if columns:
-        frame = frame[list(columns)].rename(columns=columns)
-    kwargs.setdefault("hide_index", True)
-    kwargs.setdefault("width", "stretch")
-    return st.dataframe(frame, placeholder=MISSING, **kwargs)
-

@@ -9,6 +9,7 @@ from db.session import session_scope
 from services import audit_log
 from ui.filters import day_range
 from ui.guards import require_role
+from ui.tables import show_table
 
 actor = require_role("officer", "admin")
 
@@ -43,7 +44,7 @@ st.caption(f"共 {len(events)} 条（最多显示 {audit_log.MAX_ROWS} 条）。
 if events.empty:
     st.info(f"{date_from:%Y-%m-%d} 至 {date_to:%Y-%m-%d} 没有符合条件的审计记录。")
 else:
-    st.dataframe(audit_log.display_frame(events), hide_index=True, width="stretch")
+    show_table(audit_log.display_frame(events), key="audit_table")
 
 e1, e2 = st.columns(2)
 if e1.button("准备导出", key="audit_export"):

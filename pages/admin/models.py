@@ -10,6 +10,7 @@ from services.errors import ServiceError
 from ui.flash import show_flash
 from ui.formats import day
 from ui.guards import require_role
+from ui.tables import show_table
 
 actor = require_role("admin")
 FLASH = "model_flash"
@@ -29,7 +30,7 @@ if not versions:
 table = pd.DataFrame([{"id": v.id, "版本": v.version, "名称": v.name, "状态": "已发布" if v.state == "published" else "草稿",
                        "创建人": v.created_by or "", "创建时间": day(v.created_at), "发布时间": day(v.published_at)}
                       for v in versions])
-st.dataframe(table.drop(columns=["id"]), hide_index=True, width="stretch")
+show_table(table.drop(columns=["id"]), key="model_versions_table")
 labels = {v.id: f"{v.version} · {v.name}（{'已发布' if v.state == 'published' else '草稿'}）" for v in versions}
 by_id = {v.id: v for v in versions}
 
@@ -150,16 +151,15 @@ with tab_edit:
             c1.metric("数据年度", f"{p.year} 年")
             c2.metric("扶持资金（万元）", f"{p.subsidy_after:,.0f}", delta=f"{p.subsidy_after - p.subsidy_before:+,.0f}")
             c3.metric("榜单进出", f"{len(p.list_changes)} 家次")
-            st.dataframe(p.spearman.drop(columns=["stage"]).rename(columns={
-                "stage_name": "阶段", "enterprises": "参与排名企业", "spearman": "排名相关系数（Spearman）"}),
-                hide_index=True, width="stretch")
-            st.dataframe(p.list_changes.rename(columns={"credit_code": "统一社会信用代码", "name": "企业",
-                                                        "stage_name": "阶段", "list": "榜单", "change": "变化"}),
-                         hide_index=True, width="stretch")
-            st.dataframe(p.movers.rename(columns={
+            show_table(p.spearman.drop(columns=["stage"]).rename(columns={
+                "stage_name": "阶段", "enterprises": "参与排名企业", "spearman": "排名相关系数（Spearman）"}))
+            show_table(p.list_changes.rename(columns={"credit_code": "统一社会信用代码", "name": "企业",
+                                                      "stage_name": "阶段", "list": "榜单", "change": "变化"}),
+                       empty="没有企业进出榜单。")
+            show_table(p.movers.rename(columns={
                 "credit_code": "统一社会信用代码", "name": "企业", "stage_name": "阶段", "total_before": "原总分",
                 "total_after": "新总分", "delta": "变化", "rank_before": "原排名", "rank_after": "新排名",
-                "why": "主要原因"}), hide_index=True, width="stretch")
+                "why": "主要原因"}))
         if st.button("发布此版本", type="primary", key="wb_publish"):
             try:
                 with session_scope() as session:
@@ -182,4 +182,4 @@ with tab_diff:
         if diff.empty:
             st.success("两个版本完全相同。")
         else:
-            st.dataframe(diff, hide_index=True, width="stretch")
+            show_table(diff)

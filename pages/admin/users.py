@@ -11,6 +11,7 @@ from ui import widgets
 from ui.flash import show_flash
 from ui.formats import day
 from ui.guards import ROLE_LABELS, require_role
+from ui.tables import show_table
 
 actor = require_role("admin")
 
@@ -70,7 +71,7 @@ view = users.assign(
     "username": "用户名", "display_name": "名称", "role": "角色", "enterprise_name": "企业", "credit_code": "统一社会信用代码",
     "active": "状态", "must_change_password": "初始密码", "throttled_until": "登录限制", "created_at": "开通日期"})
 st.caption(f"共 {len(users)} 个账户。")
-st.dataframe(view, hide_index=True, width="stretch", key="users_table")
+show_table(view, key="users_table")
 
 # ------------------------------------------------------------------ actions on one account
 st.subheader("账户操作")

@@ -9,7 +9,7 @@ from services.service_requests import list_requests, policy_view, request_servic
 from ui import formats
 from ui.flash import show_flash
 from ui.guards import require_role
-from ui.widgets import table
+from ui.tables import show_table
 
 actor = require_role("enterprise")
 enterprise_id = actor.enterprise_id
@@ -106,6 +106,6 @@ else:
 
 if len(requests):
     st.subheader("我的服务申请")
-    table(requests.assign(created_at=requests["created_at"].map(formats.day)),
+    show_table(requests.assign(created_at=requests["created_at"].map(formats.day)),
           columns={"service_name": "服务", "note": "需求说明", "state_label": "状态", "answer": "答复",
                    "created_at": "申请时间"})

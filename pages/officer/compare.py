@@ -9,6 +9,7 @@ from services.errors import ServiceError
 from ui.charts import radar
 from ui.guards import require_role
 from ui.selection import COMPARE_KEY, enterprise_picker, run_picker
+from ui.tables import show_table
 
 actor = require_role("officer", "admin")
 
@@ -41,7 +42,7 @@ if result.other_stage:
     st.warning(f"{'、'.join(result.other_stage)}不属于{result.stage_name}：各阶段的指标分值不同，得分按其本阶段计算。")
 
 summary = result.enterprises[["label", "credit_code", "stage_name", "total", "rank", "tier_name"]]
-st.dataframe(summary, hide_index=True, width="stretch", column_config={
+show_table(summary, key="compare_summary", column_config={
     "label": "企业名称", "credit_code": "统一社会信用代码", "stage_name": "发展阶段",
     "total": st.column_config.NumberColumn("总积分", format="%.2f"),
     "rank": st.column_config.NumberColumn("阶段排名", format="%d"), "tier_name": "榜单"})
@@ -55,4 +56,4 @@ st.subheader("逐项对比（得分）")
 labels = result.enterprises["label"].tolist()
 config = {"item": "项目", "max": st.column_config.NumberColumn("满分", format="%g")}
 config.update({c: st.column_config.NumberColumn(c, format="%.2f") for c in [*labels, *BENCHMARKS.values()]})
-st.dataframe(result.table, hide_index=True, width="stretch", column_config=config)
+show_table(result.table, key="compare_table", column_config=config)

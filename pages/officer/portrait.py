@@ -11,6 +11,7 @@ from ui.formats import day
 from ui.guards import require_role
 from ui.portrait import render_portrait
 from ui.selection import PORTRAIT_KEY, enterprise_picker, run_picker
+from ui.tables import show_table
 
 actor = require_role("officer", "admin")
 
@@ -40,10 +41,9 @@ render_portrait(portrait, viewer="officer")
 st.subheader("数据来源与审计")
 st.caption("本批次计算时使用的每项数据：来源部门或企业自报、所属导入批次或自报单、录入人和时间。")
 view = provenance.assign(entered_at=provenance["entered_at"].map(day))
-st.dataframe(
+show_table(
     view[["code", "name", "value_text", "source", "origin", "entered_by", "entered_at", "audit_text"]],
-    hide_index=True, width="stretch",
-    column_config={"code": st.column_config.TextColumn("代码", width="small"), "name": "指标", "value_text": "数值",
+    key="portrait_provenance", column_config={"code": st.column_config.TextColumn("代码", width="small"), "name": "指标", "value_text": "数值",
                    "source": "来源", "origin": "导入批次或自报", "entered_by": "录入人", "entered_at": "录入时间",
                    "audit_text": "审计记录"},
 )

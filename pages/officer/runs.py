@@ -16,7 +16,6 @@ from ui.flash import show_flash
 from ui.formats import RUN_COLUMNS, day, run_state
 from ui.guards import require_role
 from ui.tables import show_table
-from ui.widgets import table
 
 actor = require_role("officer", "admin")
 
@@ -77,7 +76,7 @@ with tab_runs:
         view[column] = view[column].map(day)
     view["supersedes_id"] = [f"#{int(v)}" if pd.notna(v) else "—" for v in view["supersedes_id"]]
     view["created_by"] = view["created_by"].fillna("—").astype(str)
-    table(view, columns=RUN_COLUMNS)
+    show_table(view, columns=RUN_COLUMNS)
 
     ids = all_runs["id"].tolist()
     # No state in the label: Streamlit keeps a selected option's old text while the option list is
@@ -88,7 +87,7 @@ with tab_runs:
     with session_scope() as session:
         summary = runs.run_summary(session, actor=actor, run_id=int(run_id))
     tier_names = summary.attrs.get("tier_names", {})  # the run's own model names its lists
-    table(summary.rename(columns=tier_names).rename(columns={
+    show_table(summary.rename(columns=tier_names).rename(columns={
         "stage_name": "阶段", "enterprises": "企业数", "vetoed": "否决", "ranked": "参与排名", "mean_total": "平均分",
         "max_total": "最高分", "subsidy_count": "奖励家数", "subsidy_total": "奖励金额（万元）"}))
     st.caption("平均分、最高分按参与排名的企业计（与首页同一口径）。")

@@ -10,6 +10,7 @@ from ui import formats
 from ui.exports import export_panel
 from ui.guards import require_role
 from ui.selection import COMPARE_KEY, PORTRAIT_KEY, RUN_KEY
+from ui.tables import show_table
 
 actor = require_role("officer", "admin")
 YES_NO = {None: "全部", True: "是", False: "否"}
@@ -119,7 +120,7 @@ number_formats = {label: st.column_config.NumberColumn(label, format="%.2f")
                   for key, label in columns_available.items()
                   if key in ("total", "percentile") or key.startswith(("sub_", "v_", "p_"))}
 number_formats[columns_available["rank"]] = st.column_config.NumberColumn("阶段排名", format="%d")
-st.dataframe(table, hide_index=True, width="stretch", column_config=number_formats, key="search_table")
+show_table(table, key="search_table", column_config=number_formats)
 
 
 def _export_table(fmt: str):  # noqa: ANN202

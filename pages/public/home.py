@@ -8,7 +8,7 @@ from db.session import session_scope
 from services.public import latest_published_run, public_overview, published_model, published_run_model
 from ui.formats import run_state
 from ui.guards import current_actor
-from ui.widgets import table
+from ui.tables import show_table
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -52,7 +52,7 @@ by_stage = overview.by_stage.drop(columns=["stage"])
 # off at 1280 px), the chart follows below it.
 st.subheader("分阶段概况")
 st.caption("平均积分、最高积分按参与排名的企业计（一票否决的企业不参与排名）。")
-table(by_stage)
+show_table(by_stage)
 st.subheader("参评企业阶段分布")
 chart = (
     alt.Chart(by_stage)

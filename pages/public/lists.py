@@ -11,7 +11,8 @@ from services.public import (
     published_years,
 )
 from ui.formats import run_state
-from ui.widgets import selectbox, table
+from ui.tables import show_table
+from ui.widgets import selectbox
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -62,7 +63,7 @@ for tab, code in zip(tabs, stage_order, strict=True):
         for tier_code, tier_name in tier_names.items():
             part = frame[frame["tier"] == tier_code]
             st.markdown(f"**{tier_name}**（{len(part)} 家）")
-            table(part.assign(mujun=part["mujun"].fillna("").replace("", "—")),
+            show_table(part.assign(mujun=part["mujun"].fillna("").replace("", "—")),
                   columns={"rank": "排名", "name": "企业名称", "credit_code": "统一社会信用代码", "total": "积分",
                            "mujun": "亩均论英雄"}, empty="本榜单暂无企业。")
 st.caption(f"计算批次 #{run['id']} · {run_state(run['state'])}")

@@ -7,8 +7,8 @@ from core.scoring_model import describe_rule, model_summary, parse_model
 from db.session import session_scope
 from services.public import published_model
 from ui.formats import source_label
+from ui.tables import show_table
 from ui.text import plain
-from ui.widgets import table
 
 KIND_SUFFIX = {"core": "指标", "bonus": "（加分）", "deduction": "（扣分）", "veto": ""}
 
@@ -35,7 +35,7 @@ stages = pd.DataFrame(
         ],
     }
 )
-table(stages, width="content")
+show_table(stages, width="content")
 st.markdown(model_summary(model))
 
 stage_names = {s.code: s.name for s in model.stages}
@@ -60,7 +60,7 @@ for cls in model.ordered_classes:
         totals = {column: "" for column in frame.columns} | {"指标": "合计"}
         totals |= {name: frame[name].sum() for name in stage_names.values()}
         frame = pd.concat([frame, pd.DataFrame([totals])], ignore_index=True)
-    table(frame)
+    show_table(frame)
     # Rules and definitions are sentences: shown in full as text, never cut off in a table cell.
     with st.expander(f"{title}：计分规则与定义", expanded=False):
         for ind in indicators:
@@ -72,7 +72,7 @@ for cls in model.ordered_classes:
 st.subheader("榜单与扶持")
 tiers = pd.DataFrame({"榜单": [t.name for t in model.tiers],
                       "范围": [f"各阶段排名前 {t.share:.0%}（向上取整）" for t in model.tiers]})
-table(tiers, width="content")
+show_table(tiers, width="content")
 subsidies = pd.DataFrame(
     {
         "阶段": [stage_names.get(s.stage, s.stage) for s in model.subsidies],
@@ -80,5 +80,5 @@ subsidies = pd.DataFrame(
         "扶持金额（万元/家）": [s.amount for s in model.subsidies],
     }
 )
-table(subsidies, width="content")
+show_table(subsidies, width="content")
 st.caption("；".join(f"各阶段前 {m.share:.0%}：亩均论英雄「{m.code}」" for m in model.mujun))

@@ -448,14 +448,19 @@ def blank_rows(rows: pd.Series) -> list[int]:
 REPORT_COLUMNS = ["row", "column", "value", "problem", "fix"]
 
 
+def _repeat(value: Any, n: int) -> np.ndarray:
+    """An object array of ``n`` references to ``value`` (``np.full`` with a str copies it ``n`` times)."""
+    return np.repeat(np.array([value], dtype=object), n)
+
+
 def _report(rows: pd.Series, column: str, values: pd.Series, problem: Any, fix: Any) -> pd.DataFrame:
     n = len(rows)
     return pd.DataFrame({
         "row": rows.to_numpy(dtype=np.int64),
-        "column": np.full(n, column, dtype=object),
+        "column": _repeat(column, n),
         "value": values.astype(object).where(values.notna(), "").to_numpy(dtype=object),
-        "problem": problem if isinstance(problem, (pd.Series, np.ndarray)) else np.full(n, problem, dtype=object),
-        "fix": fix if isinstance(fix, (pd.Series, np.ndarray)) else np.full(n, fix, dtype=object),
+        "problem": problem if isinstance(problem, (pd.Series, np.ndarray)) else _repeat(problem, n),
+        "fix": fix if isinstance(fix, (pd.Series, np.ndarray)) else _repeat(fix, n),
     })
 
 
@@ -481,34 +486,37 @@ def outlier_mask(values: pd.Series, groups: pd.Series, *, k: float = OUTLIER_K, 
     Groups with fewer than ``min_group`` values, or no spread, flag nothing. Bounds are returned on the
     original scale so the report can say what range is usual.
     """
-    raw = pd.Series(values.to_numpy(dtype=float, na_value=np.nan), index=values.index)
-    keys = groups.to_numpy()
-    if log:
-        x = pd.Series(_signed_log(raw.to_numpy()), index=raw.index)
-        scale = pd.Series(1.0, index=raw.index)
-    else:
-        scale = raw.abs().groupby(keys, sort=False).transform("median").fillna(1.0)
-        scale = scale.where(scale > 0, 1.0)
-        x = np.arcsinh(raw / scale)
-    g = x.groupby(keys, sort=False)
-    # Quantiles per group then mapped back: transform(lambda) runs Python per group and costs seconds.
-    quart = g.quantile([0.25, 0.75]).unstack()
-    q1 = pd.Series(quart[0.25].reindex(keys).to_numpy(), index=x.index)
-    q3 = pd.Series(quart[0.75].reindex(keys).to_numpy(), index=x.index)
-    n = g.transform("count")
-    iqr = q3 - q1
-    lo = q1 - k * iqr
-    hi = q3 + k * iqr
-    ok = (n >= min_group) & (iqr > 0) & x.notna()
-    flag = ok & ((x < lo) | (x > hi))
+    raw = values.to_numpy(dtype=float, na_value=np.nan)
+    # Groups as integers (−1: no group, never flagged); a handful of stages, each done in numpy —
+    # pandas' groupby re-hashed the 100,000 group labels twice per column.
+    keys, labels = pd.factorize(np.asarray(groups.to_numpy(), dtype=object))
+    n = len(raw)
+    lo, hi, scale = np.full(n, np.nan), np.full(n, np.nan), np.ones(n)
+    flag = np.zeros(n, dtype=bool)
+    for key in range(len(labels)):
+        member = np.flatnonzero(keys == key)
+        r = raw[member]
+        known = ~np.isnan(r)
+        if not known.any():
+            continue
+        if log:
+            x = _signed_log(r)
+        else:
+            median = float(np.median(np.abs(r[known])))
+            scale[member] = median if median > 0 else 1.0
+            x = np.arcsinh(r / scale[member])
+        q1, q3 = np.quantile(x[known], [0.25, 0.75])
+        iqr = q3 - q1
+        lo[member], hi[member] = q1 - k * iqr, q3 + k * iqr
+        if known.sum() >= min_group and iqr > 0:
+            flag[member] = known & ((x < q1 - k * iqr) | (x > q3 + k * iqr))
 
-    def back(y: pd.Series) -> pd.Series:
-        a = y.to_numpy(dtype=float)
+    def back(y: np.ndarray) -> pd.Series:
         if not log:
-            return pd.Series(np.sinh(a) * scale.to_numpy(), index=y.index)
-        return pd.Series(np.sign(a) * np.expm1(np.abs(a)), index=y.index)
+            return pd.Series(np.sinh(y) * scale, index=values.index)
+        return pd.Series(np.sign(y) * np.expm1(np.abs(y)), index=values.index)
 
-    return flag.fillna(False).astype(bool), back(lo), back(hi)
+    return pd.Series(flag, index=values.index), back(lo), back(hi)
 
 
 def _fmt(v: float) -> str:
@@ -576,7 +584,7 @@ def parse_amounts(raw: pd.Series, col: TemplateColumn, factor: Decimal = Decimal
     values = nums.to_numpy(dtype=float).copy()
     invalid = bad.to_numpy(dtype=bool).copy()
     problem = np.full(n, None, dtype=object)
-    fix = np.full(n, col.hint(), dtype=object)
+    fix = _repeat(col.hint(), n)
     text = raw.astype("str")
     pct = text.str.contains("[%％]", regex=True).to_numpy(dtype=bool, na_value=False)
     if col.kind != "share" and pct.any():
@@ -779,7 +787,8 @@ def validate(
         pd.DataFrame(columns=["row", "credit_code", "file_name", "registered_name", "other_code"])
 
     # ---- values column by column
-    long_parts: list[pd.DataFrame] = []
+    # (column, row positions, numbers, texts) of the accepted cells, one entry per column
+    long_parts: list[tuple[TemplateColumn, np.ndarray, np.ndarray, np.ndarray]] = []
     numeric: dict[str, tuple[str, pd.Series, bool]] = {}
     for header, col in mapping.columns.items():
         raw = table[header]
@@ -831,18 +840,12 @@ def validate(
         keep = present & ~has_problem
         if keep.any():
             idx = np.flatnonzero(keep)
-            # object dtype stated: inferring a string dtype from 100,000 Nones costs 50 ms a column.
-            long_parts.append(pd.DataFrame({
-                "pos": idx,
-                "code": pd.Series(np.full(len(idx), col.code, dtype=object), dtype=object),
-                "value_num": np.asarray(value_num, dtype=float)[idx],
-                "value_text": pd.Series(np.asarray(value_text, dtype=object)[idx], dtype=object),
-                "department": pd.Series(np.full(len(idx), col.department, dtype=object), dtype=object),
-            }))
+            long_parts.append((col, idx, np.asarray(value_num, dtype=float)[idx],
+                               np.asarray(value_text, dtype=object)[idx]))
 
     # ---- outliers (flagged, not rejected) within stage
     flag_parts: list[pd.DataFrame] = []
-    flagged_cells: set[tuple[int, str]] = set()
+    flagged_at: dict[str, np.ndarray] = {}  # code → row positions of its flagged cells
     if numeric and n:
         if model.stage_indicator in numeric:
             group = stage_series(model, numeric[model.stage_indicator][1])
@@ -864,7 +867,7 @@ def validate(
             ], dtype=object)
             flag_parts.append(_report(rows.iloc[idx], header, table[header].iloc[idx], probs,
                                       "已接受并标记待核实：请与报送部门确认数值与单位"))
-            flagged_cells.update((int(i), code) for i in idx)
+            flagged_at[code] = idx
 
     errors = (pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=REPORT_COLUMNS))
     errors = errors.sort_values(["row"], kind="stable").reset_index(drop=True)
@@ -872,15 +875,21 @@ def validate(
     flags = flags.sort_values(["row"], kind="stable").reset_index(drop=True)
 
     if long_parts:
-        values = pd.concat(long_parts, ignore_index=True)
-        values = values[~bad_row[values["pos"].to_numpy()]]
-        values["credit_code"] = codes.to_numpy(dtype=object)[values["pos"].to_numpy()]
-        if flagged_cells:
-            fl = pd.MultiIndex.from_tuples(sorted(flagged_cells), names=["pos", "code"])
-            values["flagged"] = pd.MultiIndex.from_arrays([values["pos"], values["code"]]).isin(fl)
-        else:
-            values["flagged"] = False
-        values = values.drop(columns="pos").reset_index(drop=True)
+        # Long form straight from the arrays. Text columns stay object dtype: references to the row's
+        # code and the column's code, where a str dtype would copy 2M strings into Arrow.
+        pos = np.concatenate([p[1] for p in long_parts])
+        keep = ~bad_row[pos]
+        flagged = np.concatenate([np.isin(p[1], flagged_at[p[0].code]) if p[0].code in flagged_at
+                                  else np.zeros(len(p[1]), dtype=bool) for p in long_parts])
+        values = pd.DataFrame({
+            "code": pd.Series(np.concatenate([_repeat(p[0].code, len(p[1])) for p in long_parts])[keep], dtype=object),
+            "value_num": np.concatenate([p[2] for p in long_parts])[keep],
+            "value_text": pd.Series(np.concatenate([p[3] for p in long_parts])[keep], dtype=object),
+            "department": pd.Series(np.concatenate([_repeat(p[0].department, len(p[1])) for p in long_parts])[keep],
+                                    dtype=object),
+            "credit_code": pd.Series(codes.to_numpy(dtype=object)[pos[keep]], dtype=object),
+            "flagged": flagged[keep],
+        }, columns=VALUE_COLUMNS)
     else:
         values = pd.DataFrame(columns=VALUE_COLUMNS)
     return Validation(row_count=n, errors=errors, flags=flags, values=values, mapping=mapping,
@@ -1042,11 +1051,14 @@ def diff_values(new: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
     old_id = np.full(n, -1, dtype=np.int64)
     exists = np.zeros(n, dtype=bool)
     if current is not None and len(current):
-        codes = pd.Index(pd.unique(np.concatenate([new["code"].to_numpy(dtype=object),
-                                                   current["code"].to_numpy(dtype=object)])))
+        # Object indexes throughout: pandas would otherwise infer str and copy 2M codes into Arrow twice.
+        new_codes = pd.Index(new["code"].to_numpy(dtype=object), dtype=object)
+        cur_codes = pd.Index(current["code"].to_numpy(dtype=object), dtype=object)
+        codes = pd.Index(pd.unique(np.concatenate([new_codes.unique().to_numpy(), cur_codes.unique().to_numpy()])),
+                         dtype=object)
         width = np.int64(len(codes) + 1)
-        key_new = new["enterprise_id"].to_numpy(dtype=np.int64) * width + codes.get_indexer(new["code"])
-        key_cur = current["enterprise_id"].to_numpy(dtype=np.int64) * width + codes.get_indexer(current["code"])
+        key_new = new["enterprise_id"].to_numpy(dtype=np.int64) * width + codes.get_indexer(new_codes)
+        key_cur = current["enterprise_id"].to_numpy(dtype=np.int64) * width + codes.get_indexer(cur_codes)
         pos = pd.Index(key_cur).get_indexer(key_new)
         exists = pos >= 0
         hit = pos[exists]
@@ -1057,11 +1069,14 @@ def diff_values(new: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
             old_id[exists] = current["id"].to_numpy(dtype=np.int64)[hit]
     same_num = (np.isnan(new_num) & np.isnan(old_num)) | (np.round(new_num, 9) == np.round(old_num, 9))
     same_text = new_text == old_text
-    status = np.where(~exists, DIFF_STATES[0], np.where(same_num & same_text, DIFF_STATES[2], DIFF_STATES[1]))
+    state = np.where(~exists, 0, np.where(same_num & same_text, 2, 1))  # index into DIFF_STATES
+    # Text columns as object dtype: a str dtype would copy each of the 2M cells into Arrow.
     return pd.DataFrame({
-        "enterprise_id": new["enterprise_id"].to_numpy(), "code": new["code"].to_numpy(dtype=object),
-        "old_num": old_num, "old_text": old_text, "new_num": new_num, "new_text": new_text,
-        "status": status.astype(object), "current_id": old_id,
+        "enterprise_id": new["enterprise_id"].to_numpy(),
+        "code": pd.Series(new["code"].to_numpy(dtype=object), dtype=object),
+        "old_num": old_num, "old_text": pd.Series(old_text, dtype=object), "new_num": new_num,
+        "new_text": pd.Series(new_text, dtype=object),
+        "status": pd.Series(np.asarray(DIFF_STATES, dtype=object)[state], dtype=object), "current_id": old_id,
     })
 
 

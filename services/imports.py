@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -60,6 +61,23 @@ INSERT_CHUNK = 50_000
 IN_CHUNK = 20_000
 SQLITE_CACHE_KIB = 256 * 1024
 READ_LIMITS = replace(DEFAULT_LIMITS, max_bytes=MAX_BYTES)
+
+
+class _Phase:
+    """Wall and CPU time of one phase of an import, added to ``timings[name]`` and ``timings[name + "_cpu"]``
+    (CPU time of this process, all threads: under load it is the figure that still compares)."""
+
+    def __init__(self, timings: dict[str, float], name: str) -> None:
+        self.timings, self.name = timings, name
+
+    def __enter__(self) -> _Phase:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        t = self.timings
+        t[self.name] = t.get(self.name, 0.0) + time.perf_counter() - self.wall
+        t[f"{self.name}_cpu"] = t.get(f"{self.name}_cpu", 0.0) + time.process_time() - self.cpu
 
 
 class SheetChoiceRequired(ValidationFailed):
@@ -156,7 +174,7 @@ class ImportReport:
         if query and query.strip():
             q = query.strip()
             credit = df["credit_code"].astype("str")
-            where = self.names.index.get_indexer(df["credit_code"].to_numpy(dtype=object))
+            where = self.names.index.get_indexer(pd.Index(df["credit_code"].to_numpy(dtype=object), dtype=object))
             names = pd.Series(np.where(where >= 0, self.names.to_numpy(dtype=object)[where], ""), dtype="str")
             mask &= (credit.str.contains(q, regex=False).to_numpy(dtype=bool)
                      | names.str.contains(q, regex=False).to_numpy(dtype=bool))
@@ -276,8 +294,10 @@ def _known_enterprises(session: Session) -> pd.DataFrame:
         return pd.DataFrame({"id": pd.Series(dtype="int64"), "name": pd.Series(dtype=object)},
                             index=pd.Index([], dtype=object, name="credit_code"))
     codes, ids, names = zip(*rows, strict=True)
+    # Object dtype: the 2M values of a file are looked up here by code, and a str index would first
+    # copy every one of them into Arrow.
     return pd.DataFrame({"id": np.asarray(ids, dtype=np.int64), "name": np.asarray(names, dtype=object)},
-                        index=pd.Index(np.asarray(codes, dtype=object), name="credit_code"))
+                        index=pd.Index(np.asarray(codes, dtype=object), name="credit_code", dtype=object))
 
 
 def _stages(session: Session, model: ScoringModel, year: int) -> pd.Series:
@@ -369,9 +389,10 @@ def _validate(session: Session, department: str, year: int, file_name: str, data
               ignore: list[str] | None = None, list_mode: str | None = None, reuse: bool = False,
               sheet: str | None = None) -> _Checked:
     """Read and check the file (or, with ``reuse``, take the dry run's check of the same file and
-    choices), then compare with the current values."""
-    import time
+    choices), then compare with the current values.
 
+    ``timings`` gets ``read``, ``validate`` and ``diff`` (seconds, with ``*_cpu`` for this process's CPU
+    time and ``read_worker_cpu`` for the reading worker's)."""
     model = _model(session)
     key = _checked_key(data, model, department, year, column_map, ignore, sheet)
     checked = None
@@ -380,30 +401,33 @@ def _validate(session: Session, department: str, year: int, file_name: str, data
             hit = _CHECKED.get(key)
         if hit is not None and time.monotonic() - hit[0] < CHECKED_SECONDS:
             checked = hit[1]
-            timings["read"] = 0.0
-    t1 = time.perf_counter()
+            timings.update(read=0.0, read_cpu=0.0, validate=0.0, validate_cpu=0.0)
     if checked is None:
         checked = _check_file(session, model, department, year, file_name, data, timings,
                               column_map=column_map, ignore=ignore, sheet=sheet)
-        t1 = time.perf_counter() - timings["validate"]
         with _CHECKED_LOCK:
             _CHECKED[key] = (time.monotonic(), checked)
             _CHECKED.move_to_end(key)
             while len(_CHECKED) > CHECKED_KEEP:
                 _CHECKED.popitem(last=False)
-    _compare(session, checked, year, list_mode)
-    timings["validate"] = time.perf_counter() - t1
+    with _Phase(timings, "diff"):
+        _compare(session, checked, year, list_mode)
     return checked
 
 
 def _check_file(session: Session, model: ScoringModel, department: str, year: int, file_name: str, data: bytes,
                 timings: dict[str, float], *, column_map: dict[str, str] | None,
                 ignore: list[str] | None, sheet: str | None = None) -> _Checked:
-    import time
+    with _Phase(timings, "read"):
+        tables = _read(model, department, file_name, data, sheet)
+    if tables.read is not None and "worker_cpu" in tables.read.timings:
+        timings["read_worker_cpu"] = tables.read.timings["worker_cpu"]
+    with _Phase(timings, "validate"):
+        return _check_tables(session, model, department, year, tables, column_map=column_map, ignore=ignore)
 
-    t0 = time.perf_counter()
-    tables = _read(model, department, file_name, data, sheet)
-    t1 = time.perf_counter()
+
+def _check_tables(session: Session, model: ScoringModel, department: str, year: int, tables: _Tables, *,
+                  column_map: dict[str, str] | None, ignore: list[str] | None) -> _Checked:
     known = _known_enterprises(session)
     names = known["name"]
     parts: list[importing.Validation] = []
@@ -428,11 +452,11 @@ def _check_file(session: Session, model: ScoringModel, department: str, year: in
             skipped += [{"row": f"{sheet}：{r['row']}", "reason": r["reason"]} for r in items.skipped.to_dict("records")]
     except importing.ImportFileError as exc:
         raise ValidationFailed(str(exc)) from None
-    timings["read"] = t1 - t0
     combined = _combine(parts)
     list_codes = [col.code for col, _t in tables.lists.values()]
     values = combined.values
-    where = known.index.get_indexer(values["credit_code"].to_numpy(dtype=object))
+    # An object Index as the target: from a bare array pandas would infer str and convert 2M codes.
+    where = known.index.get_indexer(pd.Index(values["credit_code"].to_numpy(dtype=object), dtype=object))
     values["enterprise_id"] = known["id"].to_numpy()[where]
     checked = _Checked(v=combined, known=known, list_codes=list_codes, sheets=list(tables.lists),
                        notes=notes, skipped=skipped, mismatches=combined.mismatches, model=model,
@@ -442,7 +466,6 @@ def _check_file(session: Session, model: ScoringModel, department: str, year: in
         checked.other_sheets = tables.read.other_data_sheets
     elif tables.hidden:
         checked.notes.insert(0, "已跳过隐藏的工作表 " + "、".join(f"“{n}”" for n in tables.hidden))
-    timings["validate"] = time.perf_counter() - t1
     return checked
 
 
@@ -465,7 +488,7 @@ def _compare(session: Session, checked: _Checked, year: int, list_mode: str | No
         diff = importing.diff_values(values, current)
         checked.counts = importing.diff_counts(diff)
         checked.replaced_ids = diff["current_id"].to_numpy()[diff["current_id"].to_numpy() >= 0].astype(np.int64)
-        diff["credit_code"] = values["credit_code"].to_numpy(dtype=object)
+        diff["credit_code"] = pd.Series(values["credit_code"].to_numpy(dtype=object), index=diff.index, dtype=object)
         checked.diff = diff
 
 
@@ -743,8 +766,6 @@ def commit_import(session: Session, *, actor: Actor, data: bytes, batch_id: int 
     name/code mismatches without ``accept_name_mismatch``. The same file committed before raises
     ``Conflict`` unless ``confirm_duplicate``.
     """
-    import time
-
     require_staff(actor)
     _check_list_mode(list_mode)
     sha = hashlib.sha256(data).hexdigest()
@@ -792,42 +813,41 @@ def commit_import(session: Session, *, actor: Actor, data: bytes, batch_id: int 
     if dup is not None and not confirm_duplicate:
         raise Conflict(f"同一文件已于 {display_time(dup['committed_at'])} 导入过（批次 #{dup['batch_id']}，{dup['file_name']}）；"
                        "如确需重复导入，请确认后再提交")
-    t0 = time.perf_counter()
-    # Sorted by enterprise then code, the inserts walk the (enterprise, year, code) index in order.
-    rows = c.write_values.rename(columns={"department": "source"}).sort_values(["enterprise_id", "code"],
-                                                                               kind="stable")
-    details = _details(c, list_mode, column_map, ignore)
-    details["accepted_name_mismatch"] = bool(len(c.mismatches))
-    # One SAVEPOINT: the retire and the insert stand or fall together whatever the caller does next.
-    with session.begin_nested():
-        if batch is None:
-            batch = ImportBatch(department=department, year=year, file_name=file_name[:255], sha256=sha,
-                                created_by=actor.username)
-            session.add(batch)
+    with _Phase(timings, "write"):
+        # Sorted by enterprise then code, the inserts walk the (enterprise, year, code) index in order.
+        rows = c.write_values.rename(columns={"department": "source"}).sort_values(["enterprise_id", "code"],
+                                                                                   kind="stable")
+        details = _details(c, list_mode, column_map, ignore)
+        details["accepted_name_mismatch"] = bool(len(c.mismatches))
+        # One SAVEPOINT: the retire and the insert stand or fall together whatever the caller does next.
+        with session.begin_nested():
+            if batch is None:
+                batch = ImportBatch(department=department, year=year, file_name=file_name[:255], sha256=sha,
+                                    created_by=actor.username)
+                session.add(batch)
+                session.flush()
+            retired = _retire_ids(session, c.replaced_ids) if c.replaced_ids is not None else \
+                _retire_current(session, year, rows)
+            inserted = _insert_values(session, rows, year=year, batch_id=batch.id, submission_id=None,
+                                      created_by=actor.username)
+            now = utcnow()
+            session.execute(
+                update(ImportBatch).where(ImportBatch.id == batch.id).values(
+                    status="committed", committed_at=now, row_count=v.row_count, accepted_count=v.accepted_rows,
+                    error_count=0, flagged_count=len(v.flags), errors=[], flags=_records(v.flags), details=details)
+                .execution_options(synchronize_session=False)
+            )
+            audit.record(session, actor=actor, action="import.commit", entity="ImportBatch", entity_id=batch.id,
+                         before={"status": "dry_run", "replaced_values": retired},
+                         after={"status": "committed", "department": department, "year": year, "file": file_name,
+                                "sha256": sha, "rows": v.row_count, "values": inserted, "flags": len(v.flags),
+                                "changes": c.counts, "list_mode": list_mode, "sheet": c.sheet,
+                                "name_mismatches_accepted": len(c.mismatches)},
+                         reason="; ".join(r for r in ("确认重复导入" if dup is not None else "",
+                                                      "确认名称不一致" if len(c.mismatches) else "") if r) or None)
+            mark_changed(session, year=year)  # 动态积分 of the year is recomputed in the background
             session.flush()
-        retired = _retire_ids(session, c.replaced_ids) if c.replaced_ids is not None else \
-            _retire_current(session, year, rows)
-        inserted = _insert_values(session, rows, year=year, batch_id=batch.id, submission_id=None,
-                                  created_by=actor.username)
-        now = utcnow()
-        session.execute(
-            update(ImportBatch).where(ImportBatch.id == batch.id).values(
-                status="committed", committed_at=now, row_count=v.row_count, accepted_count=v.accepted_rows,
-                error_count=0, flagged_count=len(v.flags), errors=[], flags=_records(v.flags), details=details)
-            .execution_options(synchronize_session=False)
-        )
-        audit.record(session, actor=actor, action="import.commit", entity="ImportBatch", entity_id=batch.id,
-                     before={"status": "dry_run", "replaced_values": retired},
-                     after={"status": "committed", "department": department, "year": year, "file": file_name,
-                            "sha256": sha, "rows": v.row_count, "values": inserted, "flags": len(v.flags),
-                            "changes": c.counts, "list_mode": list_mode, "sheet": c.sheet,
-                            "name_mismatches_accepted": len(c.mismatches)},
-                     reason="; ".join(r for r in ("确认重复导入" if dup is not None else "",
-                                                  "确认名称不一致" if len(c.mismatches) else "") if r) or None)
-        mark_changed(session, year=year)  # 动态积分 of the year is recomputed in the background
-        session.flush()
-    session.expire(batch)
-    timings["write"] = time.perf_counter() - t0
+        session.expire(batch)
     return _report(batch, department, year, file_name, sha, "committed", c, dup, timings, list_mode)
 
 

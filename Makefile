@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test test-evening install install-test browser lint bench clean-data
+.PHONY: run test test-evening install install-test browser libreoffice lint bench clean-data
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,18 @@ browser:
 		fi; \
 	fi
 
+# The import tests have LibreOffice itself save department workbooks (.xlsx, .xls, .csv), as offices do:
+# Debian's headless Calc, no GUI libraries.
+libreoffice:
+	@if ! command -v soffice >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "Installing Debian's headless LibreOffice Calc for the import tests…"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libreoffice-calc-nogui >/dev/null; \
+		else \
+			echo "WARNING: soffice missing and cannot be installed here; LibreOffice import tests will be skipped."; \
+		fi; \
+	fi
+
 run: install
 	$(PY) manage.py init-db
 	$(PY) manage.py seed-demo --if-empty --local-demo
@@ -42,12 +54,12 @@ run: install
 	@echo ""
 	$(VENV)/bin/streamlit run Home.py --server.port $(PORT) --server.headless true
 
-test: install-test browser
+test: install-test browser libreoffice
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 # The whole suite with every process's clock at 23:40 UTC (07:40 the next day in Beijing), the hours
 # in which a server's own date lags Beijing's: Debian's faketime sets it for the whole process tree.
-test-evening: install-test browser
+test-evening: install-test browser libreoffice
 	@command -v faketime >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null; }
 	faketime -f '@2026-12-01 23:40:00' $(PY) -m pytest -n 2 --dist loadgroup
 

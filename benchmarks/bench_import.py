@@ -115,8 +115,13 @@ def timed(label: str, call: Callable[[], Any], session: Session) -> tuple[Any, f
     parts = []
     for phase in PHASES:
         if phase in tm:
-            extra = f" + reader {worker:.1f}" if phase == "read" and worker else ""
-            parts.append(f"{phase} {tm[phase]:.1f} s (CPU {tm.get(phase + '_cpu', 0.0):.1f}{extra})")
+            cpu_phase = tm.get(phase + "_cpu", 0.0)
+            extra = ""
+            if phase == "read":  # the database is queried while the worker reads the file
+                cpu_phase -= tm.get("prefetch_cpu", 0.0)
+                extra = (f" + reader {worker:.1f}" if worker else "") + \
+                    (f"; database meanwhile {tm['prefetch']:.1f} s, CPU {tm['prefetch_cpu']:.1f}" if "prefetch" in tm else "")
+            parts.append(f"{phase} {tm[phase]:.1f} s (CPU {cpu_phase:.1f}{extra})")
     rest = wall - sum(tm.get(p, 0.0) for p in PHASES)
     parts.append(f"batch, audit and transaction commit {rest:.1f} s")
     print(f"{label}: {wall:6.1f} s wall, CPU {cpu + worker:.1f} s (this process {cpu:.1f} + reader {worker:.1f})")

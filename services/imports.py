@@ -15,6 +15,7 @@ import json
 import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -418,17 +419,23 @@ def _validate(session: Session, department: str, year: int, file_name: str, data
 def _check_file(session: Session, model: ScoringModel, department: str, year: int, file_name: str, data: bytes,
                 timings: dict[str, float], *, column_map: dict[str, str] | None,
                 ignore: list[str] | None, sheet: str | None = None) -> _Checked:
-    with _Phase(timings, "read"):
-        tables = _read(model, department, file_name, data, sheet)
+    # The file is read in a worker process (core.spreadsheet); meanwhile this process asks the database
+    # what the check needs, so the two overlap. On an error either way the pool waits for the read.
+    with _Phase(timings, "read"), ThreadPoolExecutor(1, thread_name_prefix="import-read") as pool:
+        reading = pool.submit(_read, model, department, file_name, data, sheet)
+        with _Phase(timings, "prefetch"):
+            known = _known_enterprises(session)
+            stages = _stages(session, model, year)
+        tables = reading.result()
     if tables.read is not None and "worker_cpu" in tables.read.timings:
         timings["read_worker_cpu"] = tables.read.timings["worker_cpu"]
     with _Phase(timings, "validate"):
-        return _check_tables(session, model, department, year, tables, column_map=column_map, ignore=ignore)
+        return _check_tables(model, department, tables, known=known, stages=stages, column_map=column_map,
+                             ignore=ignore)
 
 
-def _check_tables(session: Session, model: ScoringModel, department: str, year: int, tables: _Tables, *,
-                  column_map: dict[str, str] | None, ignore: list[str] | None) -> _Checked:
-    known = _known_enterprises(session)
+def _check_tables(model: ScoringModel, department: str, tables: _Tables, *, known: pd.DataFrame,
+                  stages: pd.Series, column_map: dict[str, str] | None, ignore: list[str] | None) -> _Checked:
     names = known["name"]
     parts: list[importing.Validation] = []
     notes: list[str] = []
@@ -436,7 +443,7 @@ def _check_tables(session: Session, model: ScoringModel, department: str, year: 
     try:
         if tables.main is not None:
             main = importing.validate(model, department, tables.main, known_codes=known.index,
-                                      stages=_stages(session, model, year), known_names=names,
+                                      stages=stages, known_names=names,
                                       column_map=column_map, ignore=ignore, allow_empty=bool(tables.lists))
             parts.append(main)
             notes += main.mapping.notes

@@ -225,17 +225,18 @@ def _floats_to_text(a: np.ndarray) -> np.ndarray:
     return out
 
 
-def _column_text(col: Sequence[Any]) -> pd.Series:
-    """One column of typed cells → ``str`` Series (empty → missing)."""
-    n = len(col)
-    values = np.array(col, dtype=object) if n else np.empty(0, dtype=object)
-    is_str = np.array([type(v) is str for v in col], dtype=bool)
+def _column_text(values: np.ndarray) -> pd.Series:
+    """One column of typed cells (an object array, converted in place) → ``str`` Series (empty → missing)."""
+    n = len(values)
+    # Exact types (a bool is not a number here), listed by map(type) in C: half a list comprehension.
+    types = np.fromiter(map(type, values), dtype=object, count=n)
+    is_str = np.equal(types, str)
     if not is_str.all():
         others = values[~is_str]
-        if set(map(type, others)) == {float}:  # the usual numeric column: no second type pass
+        if set(types[~is_str].tolist()) == {float}:  # the usual numeric column
             values[~is_str] = _floats_to_text(others.astype(np.float64))
         else:
-            is_float = np.array([type(v) is float for v in col], dtype=bool)
+            is_float = np.equal(types, float)
             if is_float.any():
                 values[is_float] = _floats_to_text(values[is_float].astype(np.float64))
             for i in np.flatnonzero(~is_str & ~is_float):
@@ -251,7 +252,10 @@ def _grid_to_frame(rows: list[list[Any]]) -> pd.DataFrame:
         return pd.DataFrame()
     if any(len(r) != width for r in rows):
         rows = [r if len(r) == width else [*r, *([""] * (width - len(r)))] for r in rows]
-    return pd.DataFrame({j: _column_text(col) for j, col in enumerate(zip(*rows, strict=True))})
+    # One 2-D object array (filled in C) instead of transposing with zip(*rows): a third of the time.
+    grid = np.empty((len(rows), width), dtype=object)
+    grid[:] = rows
+    return pd.DataFrame({j: _column_text(grid[:, j].copy()) for j in range(width)})
 
 
 _ENCRYPTED = (

@@ -245,20 +245,22 @@ def _part_points_frame(part: dict, facts: _Facts) -> np.ndarray:
     return out
 
 
-def _check_frame(model: ScoringModel, cond: dict, facts: _Facts) -> tuple[np.ndarray, list[str], np.ndarray]:
+def _check_frame(model: ScoringModel, cond: dict, facts: _Facts,
+                 wanted: np.ndarray) -> tuple[np.ndarray, list[str], np.ndarray]:
     """(met, gap sentence per row — "" where met, nearness 0–1) of one condition over every row.
 
-    Sentences are only written for the rows that miss the condition.
+    Sentences are only written for the rows that miss the condition and are ``wanted`` (a mask): writing
+    them is the Python part, so a page asks only for the rows it shows.
     """
     n = facts.n
     gaps = [""] * n
     if "any" in cond:
-        results = [_check_frame(model, c, facts) for c in cond["any"]]
+        results = [_check_frame(model, c, facts, wanted) for c in cond["any"]]
         ok = np.logical_or.reduce([r[0] for r in results])
         near = np.where(ok, 1.0, np.max([r[2] for r in results], axis=0))
         label = cond.get("label", "")
         # every alternative with its own numeric gap: "知识产权…（均未达到）：T06 … 0 件，需 ≥1 件；或 T07 …"
-        for i in np.flatnonzero(~ok).tolist():
+        for i in np.flatnonzero(~ok & wanted).tolist():
             gaps[i] = f"{label}（均未达到）：" + "；或 ".join(r[1][i] for r in results if r[1][i])
         return ok, gaps, near
     if "score" in cond:
@@ -274,7 +276,7 @@ def _check_frame(model: ScoringModel, cond: dict, facts: _Facts) -> tuple[np.nda
         labels = [p["label"] for p in parts]
         columns = [pts.tolist() for pts in points]
         totals = total.tolist()
-        for i in np.flatnonzero(~ok).tolist():
+        for i in np.flatnonzero(~ok & wanted).tolist():
             detail = "，".join(f"{label} {col[i]:g} 分" for label, col in zip(labels, columns, strict=True))
             missing = [label for label, pts in required if pts[i] <= 0]
             extra = f"；{'、'.join(missing)}不能为 0 分" if missing else ""
@@ -285,7 +287,7 @@ def _check_frame(model: ScoringModel, cond: dict, facts: _Facts) -> tuple[np.nda
     if op in ("absent", "present", "=="):
         ok = _compare_frame(facts, field, op, cond.get("value"))
         gap = f"{cond.get('label') or name}：不符合"
-        for i in np.flatnonzero(~ok).tolist():
+        for i in np.flatnonzero(~ok & wanted).tolist():
             gaps[i] = gap
         return ok, gaps, ok.astype(np.float64)
     target = _threshold_frame(cond, facts)
@@ -298,7 +300,7 @@ def _check_frame(model: ScoringModel, cond: dict, facts: _Facts) -> tuple[np.nda
             near = np.where(number != 0, np.clip(target / number, 0.0, 1.0), 0.0)
     near = np.where(np.isnan(number) | (target == 0), 0.0, np.nan_to_num(near))
     near[ok] = 1.0
-    failing = np.flatnonzero(~ok).tolist()
+    failing = np.flatnonzero(~ok & wanted).tolist()
     if failing:
         needs = {v: f"需 {OP_TEXT[op]}{fmt_value(v, unit)}" for v in np.unique(target[failing]).tolist()}
         targets = target.tolist()
@@ -312,34 +314,44 @@ def pools_of(config: dict | None = None) -> list[dict]:
     return list((config or load_config()).get("pools", []))
 
 
-def evaluate_pools_frame(model: ScoringModel, facts: pd.DataFrame, config: dict | None = None) -> pd.DataFrame:
+def evaluate_pools_frame(model: ScoringModel, facts: pd.DataFrame, config: dict | None = None, *,
+                         gaps_for: np.ndarray | None = None, only: str | None = None) -> pd.DataFrame:
     """Every pool for every row of ``facts`` — THE function that says what an enterprise lacks.
 
     Returns one row per (fact row, pool), fact rows in order and pools in declared order: ``row``
     (position in ``facts``), ``pool, pool_name, holds`` (already has the qualification), ``met`` (every
     condition met), ``closeness`` (share of conditions met, unmet ones counting half their nearness),
     ``gap_count, gaps`` (tuple of sentences such as "T05 研发人员占比 8.2%，需 ≥10%"), ``service``.
+
+    ``gaps_for``: positions of the rows that get their sentences (default: every row); the others get an
+    empty ``gaps`` tuple, everything else — ``gap_count`` included — is computed for every row.
+    ``only``: evaluate just the pool with this code.
     """
     config = pools_config(model) if config is None else config
     n = len(facts)
     table = _Facts(facts.reset_index(drop=True))
+    wanted = np.ones(n, dtype=bool)
+    if gaps_for is not None:
+        wanted = np.zeros(n, dtype=bool)
+        wanted[np.asarray(gaps_for, dtype=np.int64)] = True
     blocks = []
     for pool in pools_of(config):
+        if only is not None and pool["code"] != only:
+            continue
         excludes = pool.get("excludes")
         holds = _compare_frame(table, excludes, "present", None) if excludes else np.zeros(n, dtype=bool)
-        checks = [_check_frame(model, c, table) for c in pool.get("conditions", [])]
+        checks = [_check_frame(model, c, table, wanted) for c in pool.get("conditions", [])]
         met = np.logical_and.reduce([c[0] for c in checks]) if checks else np.ones(n, dtype=bool)
         score = np.sum([np.where(c[0], 1.0, 0.5 * c[2]) for c in checks], axis=0) if checks else np.ones(n)
         closeness = np.round(score / max(len(checks), 1), 4)
-        per_row: list[list[str]] = [[] for _ in range(n)]
-        for met_one, sentences, _ in checks:  # only the rows that miss a condition get its sentence
-            for i in np.flatnonzero(~met_one).tolist():
-                per_row[i].append(sentences[i])
-        gaps = [tuple(row) for row in per_row]
+        gap_count = np.sum([~c[0] for c in checks], axis=0).astype(np.int64) if checks else np.zeros(n, np.int64)
+        gaps: list[tuple[str, ...]] = [()] * n
+        for i in np.flatnonzero(wanted & (gap_count > 0)).tolist():  # the rows that get their sentences
+            gaps[i] = tuple(sentences[i] for met_one, sentences, _ in checks if not met_one[i])
         blocks.append(pd.DataFrame({
             "row": np.arange(n), "pool": pool["code"], "pool_name": pool["name"], "holds": holds, "met": met,
-            "closeness": closeness, "gap_count": np.fromiter((len(g) for g in gaps), dtype=np.int64, count=n),
-            "gaps": pd.Series(gaps, dtype=object), "service": pool.get("service"),
+            "closeness": closeness, "gap_count": gap_count, "gaps": pd.Series(gaps, dtype=object),
+            "service": pool.get("service"),
         }))
     if not blocks:
         return pd.DataFrame(columns=["row", "pool", "pool_name", "holds", "met", "closeness", "gap_count", "gaps",

@@ -8,19 +8,21 @@ the actor.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from core import breakdown, carriers, lists, pools
 from core.reports import notice_list_frame, stage_label
 from core.scoring_model import ScoringModel
 from core.spreadsheet import write_csv, write_xlsx
-from db.models import Carrier, Enterprise, ScoreRun
+from db.models import AuditEvent, Carrier, Enterprise, IndicatorValue, ScoreRun
 from db.queries import PUBLISHED_STATES, current_values, latest_run, scores_frame
 from services.actor import Actor, require_staff
 from services.errors import NotFound, ValidationFailed
@@ -87,7 +89,8 @@ def load_run(session: Session, *, actor: Actor, run_id: int, with_breakdown: boo
     if run.state not in PUBLISHED_STATES:
         raise ValidationFailed(f"积分批次 #{run_id} 尚未公示（状态：{run.state}）：榜单、扶持和推荐只来自公示中或已定稿的批次。")
     model = get_model(session, run.model_version_id)
-    frame = scores_frame(session, run_id=run.id, include_breakdown=with_breakdown)
+    parts = _cached_parts(session, run) if with_breakdown else None
+    frame = scores_frame(session, run_id=run.id, include_breakdown=with_breakdown and parts is None)
     rows = session.execute(
         select(Enterprise.id, Enterprise.carrier_id, Carrier.name, Carrier.kind, Enterprise.industry,
                Enterprise.street, Enterprise.registered_on, Enterprise.bank_consent, Enterprise.bank_consent_at)
@@ -99,10 +102,42 @@ def load_run(session: Session, *, actor: Actor, run_id: int, with_breakdown: boo
     frame["bank_consent"] = frame["bank_consent"].fillna(False).astype(bool)
     result = RunFrame(run=run, model=model, frame=frame)
     if with_breakdown:
-        raws = frame.pop("breakdown").tolist()
-        result.values = pd.DataFrame(breakdown.parts_frame(model, raws, "v"), index=frame.index)
-        result.points = pd.DataFrame(breakdown.parts_frame(model, raws, "p"), index=frame.index, dtype=float)
+        if parts is None:
+            raws = frame.pop("breakdown").tolist()
+            parts = _remember_parts(session, run, frame["enterprise_id"].to_numpy(dtype=np.int64),
+                                    pd.DataFrame(breakdown.parts_frame(model, raws, "v")),
+                                    pd.DataFrame(breakdown.parts_frame(model, raws, "p"), dtype=float))
+        ids, values, points = parts
+        at = pd.Index(ids).get_indexer(frame["enterprise_id"].to_numpy(dtype=np.int64))
+        result.values = values.iloc[at].set_axis(frame.index)
+        result.points = points.iloc[at].set_axis(frame.index)
     return result
+
+
+# A published run's stored inputs and points never change: decoded once per run (at 100k enterprises
+# the breakdown JSON is ~10 s to read and decode), keyed so a refilled database at the same URL misses.
+_PARTS: OrderedDict[tuple, tuple[np.ndarray, pd.DataFrame, pd.DataFrame]] = OrderedDict()
+_PARTS_LOCK = threading.Lock()
+PARTS_CACHED_RUNS = 2
+
+
+def _parts_key(session: Session, run: ScoreRun) -> tuple:
+    return (str(session.get_bind().url), run.id, run.input_fingerprint, str(run.created_at))
+
+
+def _cached_parts(session: Session, run: ScoreRun) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame] | None:
+    with _PARTS_LOCK:
+        return _PARTS.get(_parts_key(session, run))
+
+
+def _remember_parts(session: Session, run: ScoreRun, ids: np.ndarray, values: pd.DataFrame,
+                    points: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
+    parts = (ids, values, points)
+    with _PARTS_LOCK:
+        _PARTS[_parts_key(session, run)] = parts
+        while len(_PARTS) > PARTS_CACHED_RUNS:
+            _PARTS.popitem(last=False)
+    return parts
 
 
 def resolve_run_id(session: Session, actor: Actor, run_id: int | None) -> int:
@@ -186,21 +221,72 @@ POOL_COLUMNS = ["序号", "企业名称", "统一社会信用代码", "所属阶
 
 @dataclass
 class PoolsView:
+    """Every pool of a run. ``candidates`` hold every number (closeness, unmet count …) for every
+    candidate; the 未满足条件 sentences are written by :meth:`with_gaps` for the rows asked for — the
+    page asks for the rows it shows, an export for all of them."""
+
     run_label: str
     counts: pd.DataFrame  # 培育库, 候选企业, 条件已满足, 差 1 项, 差 2 项, 差 3 项及以上, 已具备资格
-    candidates: dict[str, pd.DataFrame]  # pool name → POOL_COLUMNS (+ enterprise_id), nearest first
+    candidates: dict[str, pd.DataFrame]  # pool name → POOL_COLUMNS but 未满足条件 (+ enterprise_id), nearest first
+    model: ScoringModel | None = None
+    config: dict = field(default_factory=dict)
+    facts: pd.DataFrame | None = None  # the facts of the enterprises that are never vetoed
+    fact_ids: pd.Index | None = None  # their enterprise ids, row-aligned with ``facts``
+    codes: dict[str, str] = field(default_factory=dict)  # pool name → code
+
+    def with_gaps(self, pool: str, table: pd.DataFrame) -> pd.DataFrame:
+        """``table`` (any rows of ``candidates[pool]``) with 未满足条件: every unmet condition with its
+        numeric gap ("T05 研发人员占比 8.2%，需 ≥10%"), "—" when none — the same evaluation that ranked them."""
+        out = table.copy()
+        if self.facts is None or self.fact_ids is None or out.empty:
+            out["未满足条件"] = pd.Series("—", index=out.index, dtype=object)
+            return out
+        rows = self.fact_ids.get_indexer(out["enterprise_id"].to_numpy(dtype=np.int64))
+        evaluated = pools.evaluate_pools_frame(self.model, self.facts.iloc[rows], self.config,
+                                               only=self.codes[pool])
+        out["未满足条件"] = pd.Series(["；".join(g) or "—" for g in evaluated["gaps"].tolist()], index=out.index,
+                                  dtype=object)
+        return out
+
+
+_POOLS: OrderedDict[tuple, PoolsView] = OrderedDict()
+
+
+def _data_signature(session: Session) -> tuple:
+    """Changes whenever data a pool reads may have changed: every value written is a new IndicatorValue
+    row, and every change to an enterprise is audited (two primary-key maxima: no table scan)."""
+    return (session.execute(select(func.max(IndicatorValue.id))).scalar(),
+            session.execute(select(func.max(AuditEvent.id))).scalar())
 
 
 def pools_view(session: Session, *, actor: Actor, run_id: int | None = None) -> PoolsView:
-    """Every pool of the run's model: candidates (not holding it, never vetoed), nearest first."""
+    """Every pool of the run's model: candidates (not holding it, never vetoed), nearest first; the gap
+    sentences on demand (:meth:`PoolsView.with_gaps`). Cached per run while no data changed (a page
+    rerun for another pool or filter is then immediate); the view is shared: treat it as read-only."""
+    require_staff(actor)
+    run = session.get(ScoreRun, resolve_run_id(session, actor, run_id))
+    key = (*_parts_key(session, run), _data_signature(session)) if run is not None else None
+    with _PARTS_LOCK:
+        cached = _POOLS.get(key) if key else None
+    if cached is not None:
+        return cached
+    view = _pools_view(session, actor=actor, run_id=run_id)
+    with _PARTS_LOCK:
+        _POOLS[key] = view
+        while len(_POOLS) > PARTS_CACHED_RUNS:
+            _POOLS.popitem(last=False)
+    return view
+
+
+def _pools_view(session: Session, *, actor: Actor, run_id: int | None = None) -> PoolsView:
     data = load_run(session, actor=actor, run_id=resolve_run_id(session, actor, run_id), with_breakdown=True)
     model, frame = data.model, data.frame
     config = pools.config_for(model)
     facts = pool_facts(session, data)
     veto = frame["veto"].to_numpy(dtype=bool)
     keep = np.flatnonzero(~veto)  # vetoed enterprises are never in a pool
-    table = pools.evaluate_pools_frame(model, facts.iloc[keep], config)
-    table["row"] = keep[table["row"].to_numpy()]
+    kept = facts.iloc[keep].reset_index(drop=True)
+    table = pools.evaluate_pools_frame(model, kept, config, gaps_for=np.zeros(0, dtype=np.int64))
     counts, candidates = [], {}
     for pool in pools.pools_of(config):
         part = table[table["pool"] == pool["code"]]
@@ -208,45 +294,55 @@ def pools_view(session: Session, *, actor: Actor, run_id: int | None = None) -> 
         counts.append({"培育库": pool["name"], "候选企业": len(cand), "条件已满足": int(cand["met"].sum()),
                        "差 1 项": int((cand["gap_count"] == 1).sum()), "差 2 项": int((cand["gap_count"] == 2).sum()),
                        "差 3 项及以上": int((cand["gap_count"] >= 3).sum()), "已具备资格": int(part["holds"].sum())})
-        rows = frame.iloc[cand["row"].to_numpy()]
+        # order first (four key columns), then build the shown columns once, in that order
+        at = keep[cand["row"].to_numpy()]
+        closeness = (cand["closeness"].to_numpy() * 100).round(1)
+        totals = pd.to_numeric(frame["total"]).to_numpy(dtype=float)[at].round(2)
+        keys = pd.DataFrame({"c": closeness, "g": cand["gap_count"].to_numpy(), "t": totals,
+                             "k": frame["credit_code"].to_numpy(dtype=object)[at]})
+        order = keys.sort_values(["c", "g", "t", "k"], ascending=[False, True, False, True],
+                                 kind="stable").index.to_numpy()
+        cand, at = cand.iloc[order], at[order]
+        rows = frame[["enterprise_id", "name", "credit_code", "stage"]].iloc[at]
         out = pd.DataFrame({
             "enterprise_id": rows["enterprise_id"].to_numpy(),
             "企业名称": rows["name"].astype(str).to_numpy(),
             "统一社会信用代码": rows["credit_code"].astype(str).to_numpy(),
             "所属阶段": stage_label(model, rows["stage"]).to_numpy(),
-            "积分": pd.to_numeric(rows["total"]).round(2).to_numpy(),
+            "积分": totals[order],
             "状态": np.where(cand["met"].to_numpy(), "条件已满足，可申报",
-                           [f"差 {k} 项" for k in cand["gap_count"].tolist()]),
-            "接近程度（%）": (cand["closeness"].to_numpy() * 100).round(1),
+                           pd.Series(cand["gap_count"].to_numpy()).map("差 {} 项".format).to_numpy()),
+            "接近程度（%）": closeness[order],
             "未满足条件数": cand["gap_count"].to_numpy(),
-            "未满足条件": ["；".join(g) or "—" for g in cand["gaps"].tolist()],
         })
-        out = out.sort_values(["接近程度（%）", "未满足条件数", "积分", "统一社会信用代码"],
-                              ascending=[False, True, False, True], kind="stable").reset_index(drop=True)
         out.insert(0, "序号", np.arange(1, len(out) + 1, dtype=np.int64))
         candidates[pool["name"]] = out
-    return PoolsView(run_label=data.label, counts=pd.DataFrame(counts), candidates=candidates)
+    return PoolsView(run_label=data.label, counts=pd.DataFrame(counts), candidates=candidates, model=model,
+                     config=config, facts=kept,
+                     fact_ids=pd.Index(frame["enterprise_id"].to_numpy(dtype=np.int64)[keep]),
+                     codes={p["name"]: p["code"] for p in pools.pools_of(config)})
 
 
 def export_pool(session: Session, *, actor: Actor, run_id: int | None = None, pool: str | None = None,
                 fmt: str = "xlsx") -> bytes:
-    """One pool (by code or name) or every pool (xlsx: 汇总 + one sheet per pool; csv: one pool only)."""
+    """One pool (by code or name) or every pool (xlsx: 汇总 + one sheet per pool; csv: one pool only),
+    every candidate with its gap sentences."""
     run_id = resolve_run_id(session, actor, run_id)
     view = pools_view(session, actor=actor, run_id=run_id)
-    config = pools.config_for(run_model(session, actor=actor, run_id=run_id))
-    names = {p["code"]: p["name"] for p in pools.pools_of(config)}
+    names = {code: name for name, code in view.codes.items()}
     if pool is not None:
         name = names.get(pool, pool)
         if name not in view.candidates:
             raise ValidationFailed(f"培育库“{pool}”不存在：可选 {'、'.join(f'{c}（{n}）' for c, n in names.items())}")
-        sheets = {name: view.candidates[name].drop(columns=["enterprise_id"])}
+        chosen = [name]
     else:
         if fmt == "csv":
             raise ValidationFailed("csv 只能导出一个培育库：请指定培育库，或导出 xlsx。")
-        sheets = {"汇总": view.counts, **{n: t.drop(columns=["enterprise_id"]) for n, t in view.candidates.items()}}
+        chosen = list(view.candidates)
+    sheets = {n: view.with_gaps(n, view.candidates[n]).drop(columns=["enterprise_id"]) for n in chosen}
     if fmt == "csv":
         return write_csv(next(iter(sheets.values())))
-    return write_xlsx(sheets)
+    return write_xlsx(sheets if pool is not None else {"汇总": view.counts, **sheets})
 
 
 # ------------------------------------------------------------------------------------ 载体评价

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import io
+
+import openpyxl
 import pandas as pd
 import pytest
 from sqlalchemy import select
@@ -40,6 +43,14 @@ def test_pools_page_lists_gaps(app_db: str) -> None:
     table = next(f.value for f in at.dataframe if "未满足条件" in f.value.columns)
     gaps = [g for g in table["未满足条件"] if g != "—"]
     assert gaps and all("需" in g for g in gaps)
+    # the export writes every candidate with its sentences, as the screen shows them
+    next(b for b in at.button if b.label == "生成导出文件").click().run()
+    assert not at.exception, at.exception
+    file_name, _fmt, data, rows = at.session_state["pool_export_ready"]
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    header, *body = list(sheet.values)
+    assert rows == len(body) >= len(table) and header[-1] == "未满足条件"
+    assert [r[-1] for r in body[:len(table)]] == table["未满足条件"].tolist()
 
 
 def test_bank_page_exports_and_audits(fresh_db: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 
 import openpyxl
+import pandas as pd
 import pytest
 from sqlalchemy import select
 
@@ -73,12 +74,33 @@ def test_pools_never_list_vetoed_or_qualified_enterprises(seeded) -> None:  # no
     view = scenarios.pools_view(seeded, actor=OFFICER, run_id=run.id)
     hte = view.candidates["国家高新技术企业"]
     assert len(hte) and (hte["接近程度（%）"].diff().dropna() <= 0).all()  # nearest first
-    assert all("需" in g for g in hte.loc[hte["未满足条件数"] > 0, "未满足条件"])
+    written = view.with_gaps("国家高新技术企业", hte)
+    assert all("需" in g for g in written.loc[written["未满足条件数"] > 0, "未满足条件"])
+    assert (written.loc[written["未满足条件数"] == 0, "未满足条件"] == "—").all()
+    # the rows a page shows get exactly the sentences the full list has
+    some = hte.iloc[[len(hte) - 1, 0, len(hte) // 2]]
+    assert view.with_gaps("国家高新技术企业", some)["未满足条件"].tolist() == \
+        written.iloc[[len(hte) - 1, 0, len(hte) // 2]]["未满足条件"].tolist()
     vetoed = set(seeded.execute(select(Score.enterprise_id).where(Score.run_id == run.id, Score.veto)).scalars())
     for table in view.candidates.values():
         assert not set(table["enterprise_id"]) & vetoed
     counts = view.counts.set_index("培育库")
     assert counts.loc["国家高新技术企业", "候选企业"] == len(hte)
+
+
+def test_pools_view_is_reused_until_data_changes(seeded) -> None:  # noqa: ANN001
+    """Another pool or filter on the page reuses the evaluated run; any audited change (here: an
+    enterprise withdrawing its bank consent) makes the next view a fresh evaluation."""
+    run = _published(seeded)
+    first = scenarios.pools_view(seeded, actor=OFFICER, run_id=run.id)
+    assert scenarios.pools_view(seeded, actor=OFFICER, run_id=run.id) is first
+    ent = _enterprise_actor(seeded)
+    bank.set_bank_consent(seeded, actor=ent, enterprise_id=ent.enterprise_id, consent=False)
+    fresh = scenarios.pools_view(seeded, actor=OFFICER, run_id=run.id)
+    assert fresh is not first
+    pd.testing.assert_frame_equal(fresh.counts, first.counts)  # consent is not a pool condition
+    with pytest.raises(PermissionDenied):
+        scenarios.pools_view(seeded, actor=_enterprise_actor(seeded), run_id=run.id)
 
 
 def test_consent_is_the_enterprise_s_own_and_audited(seeded) -> None:  # noqa: ANN001

@@ -126,6 +126,36 @@ def test_frame_evaluation_equals_one_enterprise_at_a_time(model) -> None:  # noq
                                                              one[r.pool].closeness, one[r.pool].gaps)
 
 
+def test_sentences_only_for_the_rows_asked_for(model) -> None:  # noqa: ANN001
+    """gaps_for writes the sentences of some rows (the ones a page shows); every number — met, closeness,
+    gap_count — is the same as with all sentences, and the asked-for rows get exactly their sentences."""
+    import numpy as np
+    import pandas as pd
+
+    from benchmarks.synthetic import make_inputs
+    from core.derive import derive_indicators
+    from core.pools import evaluate_pools_frame, facts_frame
+
+    facts = derive_indicators(model, make_inputs(300, seed=3))
+    facts["veto"] = False
+    facts["registered_years"] = np.linspace(0, 12, len(facts))
+    facts["staff"] = np.arange(len(facts)) % 90 + 3
+    facts = facts_frame(model, facts)
+    full = evaluate_pools_frame(model, facts)
+    shown = np.array([299, 0, 7, 150])
+    partial = evaluate_pools_frame(model, facts, gaps_for=shown)
+    numbers = ["row", "pool", "holds", "met", "closeness", "gap_count"]
+    pd.testing.assert_frame_equal(full[numbers], partial[numbers])
+    assert (full["gap_count"] == full["gaps"].map(len)).all()
+    asked = partial["row"].isin(shown)
+    assert partial.loc[asked, "gaps"].tolist() == full.loc[asked, "gaps"].tolist()
+    assert full.loc[asked, "gaps"].map(len).sum() > 0  # some shown rows do miss conditions
+    assert (partial.loc[~asked, "gaps"].map(len) == 0).all()
+    one = evaluate_pools_frame(model, facts.iloc[shown], only="hte")
+    assert set(one["pool"]) == {"hte"}
+    assert one["gaps"].tolist() == [full[(full["row"] == r) & (full["pool"] == "hte")]["gaps"].iloc[0] for r in shown]
+
+
 def test_every_unmet_condition_with_its_numeric_gap(model) -> None:  # noqa: ANN001
     # hte: registered 0.5 y (需 ≥1), T02 2% with G01 300 (需 ≥5%), T05 31% ok, T11 missing, IP: 0 Ⅰ类 / 2 Ⅱ类
     facts = facts_for(model, {"veto": False, "registered_years": 0.5, "T06": 0, "T07": 2, "T02": 2.0,

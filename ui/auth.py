@@ -37,6 +37,7 @@ from db.session import PROJECT_ROOT, session_scope
 from services import auth as auth_service
 from services.actor import Actor
 from ui.guards import ACTOR_KEY, MUST_CHANGE_KEY, ROLE_LABELS
+from ui.text import plain
 
 COOKIE_NAME = "innovation_points_auth"
 # The key that used to be committed here: anyone could mint cookies with it, so it is refused outright.
@@ -192,7 +193,7 @@ def run_auth() -> Actor | None:
     try:
         key = resolve_cookie_key()
     except ConfigError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(plain(exc), icon=":material/error:")
         st.stop()
 
     authenticator = stauth.Authenticate({"usernames": {}}, cookie_name=COOKIE_NAME, cookie_key=key,

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 import streamlit as st
 
 from services.errors import ServiceError
+from ui.text import plain
 
 
 def confirm(title: str, lines: Sequence[str], *, confirm_label: str, action: Callable[[], None],
@@ -29,7 +30,7 @@ def confirm(title: str, lines: Sequence[str], *, confirm_label: str, action: Cal
             try:
                 action()
             except ServiceError as exc:
-                st.error(str(exc), icon=":material/error:")
+                st.error(plain(exc), icon=":material/error:")
                 return
             st.rerun()
         if right.button("取消", width="stretch", key="confirm_cancel"):

@@ -11,6 +11,7 @@ from ui.flash import show_flash
 from ui.formats import day
 from ui.guards import require_role
 from ui.tables import show_table
+from ui.text import plain
 
 actor = require_role("admin")
 FLASH = "model_flash"
@@ -130,7 +131,7 @@ with tab_edit:
             st.session_state[FLASH] = ("success", f"草稿 {version.version} 已保存。")
             st.rerun()
         except ServiceError as exc:
-            st.error(f"未保存：{exc}")
+            st.error(f"未保存：{plain(exc)}")
 
     if editable:
         st.subheader("影响预览")
@@ -141,7 +142,7 @@ with tab_edit:
                     st.session_state["wb_impact"] = (version.id, model_workbench.preview_impact(
                         session, actor=actor, draft_id=version.id))
             except ServiceError as exc:
-                st.error(str(exc))
+                st.error(plain(exc))
         impact = st.session_state.get("wb_impact")
         if impact is not None and impact[0] == version.id:
             p = impact[1]
@@ -167,7 +168,7 @@ with tab_edit:
                 st.session_state[FLASH] = ("success", f"版本 {version.version} 已发布：新的积分计算将使用该版本。")
                 st.rerun()
             except ServiceError as exc:
-                st.error(str(exc))
+                st.error(plain(exc))
 
 with tab_diff:
     ids = list(labels)

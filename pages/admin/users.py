@@ -12,6 +12,7 @@ from ui.flash import show_flash
 from ui.formats import day
 from ui.guards import ROLE_LABELS, require_role
 from ui.tables import show_table
+from ui.text import plain
 
 actor = require_role("admin")
 
@@ -33,7 +34,7 @@ def _run(action, success: str, **kwargs) -> None:  # noqa: ANN001 - a services.a
         with session_scope() as session:
             result = action(session, actor=actor, **kwargs)
     except ServiceError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(plain(exc), icon=":material/error:")
         return
     if isinstance(result, str):  # a one-time password: shown once, on the next run
         st.session_state[SECRET] = (f"{kwargs.get('username')} 的一次性密码", None, result)
@@ -114,7 +115,7 @@ with st.form("create_staff", clear_on_submit=True):
                 user, otp = accounts.create_user(session, actor=actor, username=username, role=role,
                                                  display_name=display_name or None)
         except ServiceError as exc:
-            st.error(str(exc), icon=":material/error:")
+            st.error(plain(exc), icon=":material/error:")
         else:
             st.session_state[SECRET] = (f"{user.username} 的一次性密码", None, otp)
             _done("success", f"已创建账户 {user.username}。")
@@ -138,7 +139,7 @@ if st.button(f"为所选 {len(selected)} 家企业开通账户", disabled=not se
         with session_scope() as session:
             created = accounts.create_enterprise_accounts(session, actor=actor, enterprise_ids=selected)
     except ServiceError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(plain(exc), icon=":material/error:")
     else:
         st.session_state[SECRET] = (f"{len(created)} 个企业账户的一次性密码", accounts.accounts_xlsx(created),
                                     None)

@@ -7,6 +7,7 @@ from services import auth as auth_service
 from services.errors import ServiceError
 from ui.auth import start_browser_session
 from ui.guards import MUST_CHANGE_KEY, require_role
+from ui.text import plain
 
 actor = require_role(allow_pending_password_change=True)
 
@@ -30,7 +31,7 @@ if submitted:
         with session_scope() as session:
             auth_service.change_password(session, actor=actor, old=old, new=new, confirm=confirm)
     except ServiceError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(plain(exc), icon=":material/error:")
         for problem in getattr(exc, "problems", [])[1:]:
             st.caption(problem["problem"])
     else:

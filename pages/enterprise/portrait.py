@@ -10,6 +10,7 @@ from services.errors import ServiceError
 from services.portrait import get_portrait, simulation_base
 from ui.guards import require_role
 from ui.portrait import render_dynamic, render_portrait, render_what_if
+from ui.text import plain
 
 actor = require_role("enterprise")
 CACHE_KEY = "_portrait_cache"
@@ -32,7 +33,7 @@ try:
     p, base_row = _load()
 except ServiceError as exc:
     st.title("我的积分")
-    st.info(str(exc), icon=":material/info:")
+    st.info(plain(exc), icon=":material/info:")
     st.stop()
 
 st.title("我的积分")

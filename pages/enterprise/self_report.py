@@ -41,7 +41,7 @@ def _show_message(where: str) -> None:
     st.session_state.pop(MSG, None)
     getattr(st, message[0])(message[1])
     for problem in message[2][1:]:
-        st.caption(f"· {problem['problem']}")
+        st.caption(f"· {plain(problem['problem'])}")
 
 
 with session_scope() as session:

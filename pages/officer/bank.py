@@ -11,6 +11,7 @@ from services.scenarios import run_model
 from ui.guards import require_role
 from ui.run_picker import pick_published_run
 from ui.tables import XLSX_MIME, show_table
+from ui.text import plain
 
 actor = require_role("officer", "admin")
 EXPORT = "bank_export"  # (file name, bytes, mime, message) of the last export
@@ -38,7 +39,7 @@ try:
     with session_scope() as session:
         result = bank_whitelist(session, actor=actor, run_id=int(run_id), criteria=criteria)
 except ServiceError as exc:
-    st.error(str(exc))
+    st.error(plain(exc))
     st.stop()
 m1, m2, m3 = st.columns(3)
 m1.metric("符合条件", f"{result.chosen} 家")
@@ -62,7 +63,7 @@ with st.form("bank_export_form"):
                                         f"已为“{bank_name.strip()}”生成推荐名单：{len(done.table)} 家企业。")
         except ServiceError as exc:
             st.session_state.pop(EXPORT, None)
-            st.error(str(exc))
+            st.error(plain(exc))
 
 export = st.session_state.get(EXPORT)
 if export:

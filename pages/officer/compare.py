@@ -10,6 +10,7 @@ from ui.charts import radar
 from ui.guards import require_role
 from ui.selection import COMPARE_KEY, enterprise_picker, run_picker
 from ui.tables import show_table
+from ui.text import plain
 
 actor = require_role("officer", "admin")
 
@@ -34,12 +35,12 @@ try:
         result = first if stage == first.stage else compare_enterprises(
             session, actor=actor, enterprise_ids=picked, run_id=run_id, stage=stage)
 except ServiceError as exc:
-    st.warning(str(exc))
+    st.warning(plain(exc))
     st.stop()
 
 st.caption(f"{result.year} 年度 · {result.stage_name}共 {result.stage_count} 家企业参评 · 前10%线：该阶段 10% 的企业达到或超过的水平")
 if result.other_stage:
-    st.warning(f"{'、'.join(result.other_stage)}不属于{result.stage_name}：各阶段的指标分值不同，得分按其本阶段计算。")
+    st.warning(f"{plain('、'.join(result.other_stage))}不属于{result.stage_name}：各阶段的指标分值不同，得分按其本阶段计算。")
 
 summary = result.enterprises[["label", "credit_code", "stage_name", "total", "rank", "tier_name"]]
 show_table(summary, key="compare_summary", column_config={

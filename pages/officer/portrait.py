@@ -12,6 +12,7 @@ from ui.guards import require_role
 from ui.portrait import render_portrait
 from ui.selection import PORTRAIT_KEY, enterprise_picker, run_picker
 from ui.tables import show_table
+from ui.text import plain
 
 actor = require_role("officer", "admin")
 
@@ -32,7 +33,7 @@ try:
         portrait = get_portrait(session, actor=actor, enterprise_id=enterprise_id, run_id=run_id)
         provenance = value_provenance(session, actor=actor, enterprise_id=enterprise_id, run_id=run_id)
 except ServiceError as exc:
-    st.warning(str(exc))
+    st.warning(plain(exc))
     st.stop()
 
 st.header(portrait.enterprise_name, divider="gray")

@@ -154,7 +154,7 @@ if "approve" in detail.allowed_actions:
                     review.approve(session, actor=actor, submission_id=sub.id, expected_version=sub.version)
                 _decided(f"已通过：{plain(detail.enterprise_name)}", approve_next)
             except ServiceError as exc:
-                st.error(str(exc))
+                st.error(plain(exc))
     with a2, st.form("return_form"):
         reason = st.text_area("退回理由（必填）", max_chars=500, key=f"reason_{sub.id}")
         comments = {}
@@ -171,7 +171,7 @@ if "approve" in detail.allowed_actions:
                                              expected_version=sub.version, reason=reason, field_comments=comments)
                 _decided(f"已退回：{plain(detail.enterprise_name)}", return_next)
             except ServiceError as exc:
-                st.error(str(exc))
+                st.error(plain(exc))
 elif "unapprove" in detail.allowed_actions:
     with st.form("unapprove_form"):
         reason = st.text_area("撤销通过的理由（必填）", max_chars=500)
@@ -183,6 +183,6 @@ elif "unapprove" in detail.allowed_actions:
                 st.session_state[FLASH] = ("success", "已撤销通过，填报已退回企业。")
                 st.rerun()
             except ServiceError as exc:
-                st.error(str(exc))
+                st.error(plain(exc))
 else:
     st.caption("该填报当前无需审核操作。")

@@ -16,6 +16,7 @@ from ui.flash import show_flash
 from ui.formats import RUN_COLUMNS, day, run_state
 from ui.guards import require_role
 from ui.tables import show_table
+from ui.text import plain
 
 actor = require_role("officer", "admin")
 
@@ -38,7 +39,7 @@ def _compute(year: int, version_id: int | None = None) -> None:
             run_id, count = run.id, run.enterprise_count
     except ServiceError as exc:
         bar.empty()
-        st.error(str(exc))
+        st.error(plain(exc))
         return
     st.session_state["run_select"] = run_id  # show the new run below
     _done("success", f"已生成批次 #{run_id}（{year} 年度，草稿）：{count} 家企业。")
@@ -114,7 +115,7 @@ with tab_runs:
                                          notice_end=end)
                     _done("success", f"批次 #{run_id} 已开始公示：{start} 至 {end}。")
                 except ServiceError as exc:
-                    st.error(str(exc))
+                    st.error(plain(exc))
     elif state == "notice":
         st.info(f"公示期：{day(run['notice_start'])} 至 {day(run['notice_end'])}。")
         if st.button("定稿（不可撤销）", key="finalize_button"):
@@ -242,7 +243,7 @@ with tab_objections:
                             st.session_state["recompute_year"] = year_of
                         _done("success", f"异议 #{objection_id} 已{'采纳' if action == 'uphold' else '驳回'}。")
                     except ServiceError as exc:
-                        st.error(str(exc))
+                        st.error(plain(exc))
     recompute = st.session_state.get("recompute_year")
     if recompute:
         st.warning(f"已采纳异议：请通过数据导入或填报审核更正数据后，重新计算 {recompute} 年度积分；"

@@ -11,6 +11,7 @@ from ui.exports import export_panel
 from ui.guards import require_role
 from ui.selection import COMPARE_KEY, PORTRAIT_KEY, RUN_KEY
 from ui.tables import show_table
+from ui.text import plain
 
 actor = require_role("officer", "admin")
 YES_NO = {None: "全部", True: "是", False: "否"}
@@ -22,7 +23,7 @@ try:
         runs = search.searchable_runs(session, actor=actor)
         default = search.default_run(session)
 except ServiceError as exc:
-    st.error(str(exc))
+    st.error(plain(exc))
     st.stop()
 if runs.empty or default is None:
     st.info("暂无积分批次：请先在“积分计算与公示”中计算积分。", icon=":material/info:")
@@ -97,7 +98,7 @@ try:
     with session_scope() as session:
         result = search.search_enterprises(session, actor=actor, filters=filters, run_id=run_id)
 except ServiceError as exc:
-    st.error(str(exc))
+    st.error(plain(exc))
     st.stop()
 
 columns_available = search.available_columns(result)

@@ -17,6 +17,7 @@ from services.service_requests import (
 from ui.flash import show_flash
 from ui.guards import require_role
 from ui.tables import download_table, show_table
+from ui.text import plain
 
 actor = require_role("officer", "admin")
 FLASH = "service_requests_flash"
@@ -93,4 +94,4 @@ try:
     if not allowed:
         st.caption("该申请已处理完毕。")
 except ServiceError as exc:
-    st.error(str(exc))
+    st.error(plain(exc))

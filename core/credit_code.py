@@ -43,6 +43,7 @@ _WEIGHTS_ARR = np.array(WEIGHTS, dtype=np.int64)
 # Full-width ASCII (U+FF01..U+FF5E) -> half-width, ideographic space -> space.
 _FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
 _FULLWIDTH[0x3000] = 0x20
+_WIDE_CHARS = "[\uff01-\uff5e\u3000]"
 
 # Default seed body for make_code: 9 = registered by 工商 (market regulation), 1 = enterprise,
 # 330303 = 温州市龙湾区 (the pilot district).
@@ -59,7 +60,12 @@ def normalize(code: object) -> str:
 def normalize_series(codes: pd.Series) -> pd.Series:
     """Vectorised :func:`normalize`; missing values become ``""``."""
     s = codes.astype("str").fillna("")
-    return s.str.translate(_FULLWIDTH).str.strip().str.upper()
+    # Only the few cells with a full-width character go through str.translate (Python per cell).
+    wide = s.str.contains(_WIDE_CHARS, regex=True).to_numpy(dtype=bool)
+    if wide.any():
+        s = s.copy()
+        s[wide] = s[wide].str.translate(_FULLWIDTH)
+    return s.str.strip().str.upper()
 
 
 def check_digit(first17: str) -> str:

@@ -526,10 +526,12 @@ def _fmt(v: float) -> str:
 
 
 def _parse_json_column(raw: pd.Series, col: TemplateColumn) -> tuple[pd.Series, pd.Series]:
-    """(normalised JSON text, problem text or None) for items/object columns."""
+    """(normalised JSON text, problem text or None) for items/object columns; each distinct cell parsed once."""
+    cells = raw.to_numpy(dtype=object)
+    inverse, distinct = pd.factorize(cells, use_na_sentinel=False)
     texts: list[str | None] = []
     problems: list[str | None] = []
-    for v in raw.tolist():
+    for v in distinct.tolist():
         try:
             obj = json.loads(v)
         except (TypeError, ValueError):
@@ -552,7 +554,8 @@ def _parse_json_column(raw: pd.Series, col: TemplateColumn) -> tuple[pd.Series, 
             continue
         texts.append(json.dumps(obj, ensure_ascii=False, sort_keys=True))
         problems.append(None)
-    return (pd.Series(texts, index=raw.index, dtype=object), pd.Series(problems, index=raw.index, dtype=object))
+    return (pd.Series(np.array(texts, dtype=object)[inverse], index=raw.index, dtype=object),
+            pd.Series(np.array(problems, dtype=object)[inverse], index=raw.index, dtype=object))
 
 
 # --------------------------------------------------------------------------- cells

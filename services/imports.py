@@ -337,35 +337,47 @@ class _Checked:
     write_values: pd.DataFrame | None = None  # the values to write (lists merged in add mode)
 
 
-def _current_values(session: Session, year: int, values: pd.DataFrame) -> pd.DataFrame:
-    """Current values (enterprise_id, code, value_num, value_text) of the year for the codes in ``values``.
+CURRENT_COLUMNS = ["id", "enterprise_id", "code", "value_num", "value_text"]
 
-    One query per code over the (year, code) index, through the driver: the IN-list of 100,000
-    enterprise ids costs more to compile than the rows cost to read; rows of other enterprises are
-    dropped afterwards.
+
+def _current_values(session: Session, year: int, values: pd.DataFrame) -> pd.DataFrame:
+    """Current values (id, enterprise_id, code, value_num, value_text) of the year for the codes in ``values``.
+
+    Through the driver, never an IN-list of 100,000 enterprise ids (it costs more to compile than the
+    rows cost to read); rows of other enterprises are dropped afterwards. SQLite: one pass over the
+    partial unique index of current rows, in (enterprise, year, code) order — the order imports write
+    rows in, so the table is read nearly in sequence (per code through the (year, code) index it was
+    read once per code: twice the time). PostgreSQL: one query per code over the (year, code) index.
     """
+    codes = pd.unique(values["code"].to_numpy(dtype=object)).tolist()
     connection = session.connection()
-    ph = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    true_ = _bind(connection.dialect, "is_current", True)
-    sql = (f"SELECT id, enterprise_id, value_num, value_text FROM indicatorvalue "
-           f"WHERE year = {ph} AND code = {ph} AND is_current = {ph}")
-    out = []
     cursor = connection.connection.cursor()
+    rows: list[tuple] = []
     try:
-        for code in pd.unique(values["code"].to_numpy(dtype=object)).tolist():
-            cursor.execute(sql, (year, code, true_))
+        if connection.dialect.name == "sqlite":
+            # ``is_current`` as a bare term: only then may SQLite use the partial index.
+            cursor.execute("SELECT id, enterprise_id, code, value_num, value_text FROM indicatorvalue "
+                           "INDEXED BY uq_indicatorvalue_current WHERE is_current AND year = ? "
+                           f"AND code IN ({', '.join('?' * len(codes))})", (year, *codes))
             rows = cursor.fetchall()
-            if rows:
-                row_ids, ids, nums, texts = zip(*rows, strict=True)
-                out.append(pd.DataFrame({"id": np.asarray(row_ids, dtype=np.int64),
-                                         "enterprise_id": np.asarray(ids, dtype=np.int64),
-                                         "code": code, "value_num": np.asarray(nums, dtype=float),
-                                         "value_text": np.asarray(texts, dtype=object)}))
+        else:
+            true_ = _bind(connection.dialect, "is_current", True)
+            for code in codes:
+                cursor.execute("SELECT id, enterprise_id, code, value_num, value_text FROM indicatorvalue "
+                               "WHERE year = %s AND code = %s AND is_current = %s", (year, code, true_))
+                rows += cursor.fetchall()
     finally:
         cursor.close()
-    if not out:
-        return pd.DataFrame(columns=["id", "enterprise_id", "code", "value_num", "value_text"])
-    return pd.concat(out, ignore_index=True)
+    if not rows:
+        return pd.DataFrame(columns=CURRENT_COLUMNS)
+    grid = np.array(rows, dtype=object)  # one C pass; columns are then converted whole
+    del rows
+    return pd.DataFrame({
+        "id": grid[:, 0].astype(np.int64), "enterprise_id": grid[:, 1].astype(np.int64),
+        "code": pd.Series(grid[:, 2], dtype=object),
+        "value_num": np.asarray(grid[:, 3].tolist(), dtype=float),  # NULL → NaN
+        "value_text": pd.Series(grid[:, 4], dtype=object),
+    })
 
 
 # The last dry runs' checked files, so that a commit writes exactly what the officer saw without reading

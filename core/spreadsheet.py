@@ -686,15 +686,22 @@ def _decode_text(data: bytes, name: str) -> str:
 
 def _sniff_delimiter(text: str) -> str:
     """Comma unless another candidate splits the first lines more consistently (tab from Excel's
-    "Unicode 文本", semicolon from European locales)."""
+    "Unicode 文本", semicolon from European locales or chosen in LibreOffice's export dialog).
+
+    Consistency first (how many lines hold the most common count), width second: Excel and LibreOffice
+    write the same number of separators on every line, header included, whereas the commas of
+    ``1,234,567.50`` shown as in the sheet appear on data lines only — however many there are.
+    """
     lines = [ln for ln in text[:65536].splitlines()[:20] if ln.strip()]
-    best, best_score = ",", 0
+    best, best_score = ",", (0, 0)
     for delim in (",", "\t", ";", "|"):
         counts = [ln.count(delim) for ln in lines]
         if not counts or max(counts) == 0:
             continue
-        mode = max(set(counts), key=counts.count)
-        score = mode * counts.count(mode)
+        mode = max(set(counts), key=lambda n: (counts.count(n), n))
+        if mode == 0:  # on most lines not a separator at all
+            continue
+        score = (counts.count(mode), mode)
         if score > best_score:
             best, best_score = delim, score
     return best

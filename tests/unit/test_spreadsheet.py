@@ -170,6 +170,20 @@ def test_csv_with_title_row_quoted_newline_and_semicolons() -> None:
     assert table["__row__"].tolist() == [3]
 
 
+def test_semicolon_csv_with_more_thousands_commas_than_semicolons() -> None:
+    # LibreOffice saves cells as shown: with ";" chosen as separator, 1,234,567.25 puts more commas
+    # than semicolons on every data line — but none on the header, so ";" is the consistent one.
+    head = "统一社会信用代码;企业名称;营业收入;利润总额;实缴税收"
+    line = "914403001922038216;华为;1,234,567.25;2,345,678.50;1,000,001.00"
+    raw = sp.read_table("\r\n".join([head] + [line] * 30).encode("gb18030"), "x.csv")
+    assert raw.shape == (31, 5)
+    assert raw.iloc[30].tolist() == line.split(";")
+    # the same numbers in a comma csv (quoted, as Excel and LibreOffice write them) stay one cell each
+    text = "\r\n".join([head.replace(";", ",")] + ['914403001922038216,华为,"1,234,567.25",2.5,"1,000,001.00"'] * 30)
+    assert sp.read_table(text.encode("utf-8"), "x.csv").iloc[30].tolist() == [
+        "914403001922038216", "华为", "1,234,567.25", "2.5", "1,000,001.00"]
+
+
 def test_header_only_file_gives_empty_table_with_columns() -> None:
     raw = sp.read_table(_csv_text([HEADER]).encode("utf-8-sig"), "x.csv")
     table = sp.apply_header(raw, sp.find_header_row(raw, HEADER))

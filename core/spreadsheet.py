@@ -1141,6 +1141,7 @@ _ERROR_MEANING = {
     "#REF!": "引用的单元格已被删除", "#NAME?": "公式里有无法识别的名称", "#NUM!": "数值无效或超出范围",
     "#NULL!": "区域引用不相交",
 }
+_LIBREOFFICE_ERROR = r"ERR:5\d\d"  # LibreOffice shows Err:501 … Err:539 for errors Excel has no code for
 EXCEL_ERROR_FIX = ("在源表中修正该公式（或改为正确的数值），保存后重新上传；不提供该项请留空。"
                    "如需去掉公式，可复制后“选择性粘贴 → 数值”")
 
@@ -1149,13 +1150,20 @@ def excel_error_report(s: pd.Series) -> tuple[np.ndarray, np.ndarray, str]:
     """``(mask, problem per cell, fix)`` for cells holding an Excel error value.
 
     The reader yields an error cell as its literal (``#DIV/0!``), and a csv saved by Excel holds the
-    same text; either way the cell is an error, never an empty cell ("keep the existing value").
+    same text; either way the cell is an error, never an empty cell ("keep the existing value"). A csv
+    saved by LibreOffice holds its own codes where Excel has none (``Err:502``).
     """
     text = s.astype("str").str.strip().str.upper()
-    mask = text.isin(xlsx_parts.EXCEL_ERRORS).to_numpy(dtype=bool, na_value=False)
+    libreoffice = text.str.startswith("ERR:5").to_numpy(dtype=bool, na_value=False)  # cheap before the regex
+    if libreoffice.any():
+        libreoffice = libreoffice & text.str.fullmatch(_LIBREOFFICE_ERROR).to_numpy(dtype=bool, na_value=False)
+    mask = text.isin(xlsx_parts.EXCEL_ERRORS).to_numpy(dtype=bool, na_value=False) | libreoffice
     problems = np.full(len(s), None, dtype=object)
     for i in np.flatnonzero(mask):
         literal = text.iloc[i]
+        if libreoffice[i]:
+            problems[i] = f"单元格是 LibreOffice 错误值 Err:{literal[4:]}（公式计算出错）"
+            continue
         meaning = _ERROR_MEANING.get(literal)
         problems[i] = f"单元格是 Excel 错误值 {literal}" + (f"（{meaning}，公式计算出错）" if meaning else "（公式计算出错）")
     return mask, problems, EXCEL_ERROR_FIX

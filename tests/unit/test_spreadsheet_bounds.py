@@ -333,6 +333,17 @@ def test_excel_error_report_names_the_error() -> None:
     assert "修正该公式" in fix and "留空" in fix
 
 
+def test_libreoffice_error_codes_in_a_csv_are_errors_too() -> None:
+    # LibreOffice's csv holds cells as shown: Err:502 (invalid argument, e.g. SQRT(-1)) where Excel has no code.
+    import pandas as pd
+
+    mask, problems, _ = sp.excel_error_report(pd.Series(["Err:502", " err:504", "Err:50", "Err:5021", "Err:502x",
+                                                          "12"], dtype="str"))
+    assert mask.tolist() == [True, True, False, False, False, False]
+    assert problems[0] == "单元格是 LibreOffice 错误值 Err:502（公式计算出错）"
+    assert problems[1] == "单元格是 LibreOffice 错误值 Err:504（公式计算出错）"
+
+
 # --- Excel 97–2003 (.xls): the same reading rules from the BIFF records ------------------------------
 
 

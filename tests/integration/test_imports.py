@@ -152,6 +152,7 @@ def test_xls_file(db: Session, tmp_path) -> None:
     assert report.row_count == N and report.error_count == 0
 
 
+@pytest.mark.xdist_group("libreoffice")
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
 def test_xls_written_by_libreoffice(db: Session, tmp_path) -> None:
     src = tmp_path / "lo.xlsx"

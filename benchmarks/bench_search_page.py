@@ -11,7 +11,9 @@ logged-in officer:
 
 * cold — the first filtered search after a server start: the run's scores, the indicator columns a
   filter needs and the search index are read and cached;
-* first query — the first search-box query builds the name index (core.search, from stored keys);
+* first query — the page builds the name index (core.search, from stored keys) in a background thread
+  once it is drawn; the officer's first query (timed once that build is done: typing takes longer)
+  uses it;
 * warm — later filtered searches (each a different combination: stage + total range, industry +
   street + query by pinyin initials, a qualification + an indicator range …).
 
@@ -27,6 +29,7 @@ import logging
 import os
 import statistics
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -118,6 +121,12 @@ def _searches(options, name: str) -> list[tuple[str, dict]]:  # noqa: ANN001 - s
     ]
 
 
+def _join_index_build() -> None:
+    for thread in threading.enumerate():
+        if thread.name == "search-index":
+            thread.join()
+
+
 def _run(at, settings: dict) -> tuple[float, float]:  # noqa: ANN001
     """Apply one search's filter values, rerun the page, return (wall, cpu) seconds."""
     defaults = {"search_query": "", "search_stages": [], "search_tiers": [], "search_industries": [],
@@ -171,15 +180,18 @@ def main() -> None:
                        "roles": [actor.role], "actor": actor}.items():
         at.session_state[key] = value
     at.run()  # imports and a first render (warm the interpreter); the caches are emptied next
+    _join_index_build()  # that render started building the name index: let it finish before timing
     for cache in (search._RUN_CACHE, search._COLUMN_CACHE, search._INDEX_CACHE):
         cache.clear()
     mix = _searches(options, name)
     cold_wall, cold_cpu = _run(at, mix[0][1])
     shown = next(c.value for c in at.caption if "符合条件" in c.value)
     print(f"cold filtered search ({mix[0][0]}): {cold_wall:.3f} s wall, {cold_cpu:.3f} s CPU — {shown}")
+    t = time.perf_counter()
+    _join_index_build()  # the page started building the name index after it was drawn
+    print(f"name index built in the background after the page: {time.perf_counter() - t:.3f} s more")
     index_wall, index_cpu = _run(at, mix[2][1])
-    print(f"first search-box query ({mix[2][0]}, builds the name index): {index_wall:.3f} s wall, "
-          f"{index_cpu:.3f} s CPU")
+    print(f"first search-box query ({mix[2][0]}): {index_wall:.3f} s wall, {index_cpu:.3f} s CPU")
 
     walls, cpus = [], []
     for _ in range(args.searches):

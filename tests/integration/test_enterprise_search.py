@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from core import breakdown as codec
 from db.models import AuditEvent, Enterprise, Score, Submission, score_subtotal
@@ -238,3 +238,24 @@ def test_export_round_trip_and_formula_injection(seeded) -> None:
     assert back["统一社会信用代码"].tolist() == table["统一社会信用代码"].tolist()
     events = seeded.execute(select(AuditEvent).where(AuditEvent.action == "search.export")).scalars().all()
     assert events and events[-1].after["rows"] == len(table) and events[-1].actor == "officer1"
+
+
+def test_index_is_warmed_up_in_the_background(seeded) -> None:  # noqa: ANN001
+    """Opening 企业检索 builds the name index in a background thread; the first query then uses it."""
+    import threading
+
+    from services import search as search_service
+
+    seeded.commit()
+    url = str(seeded.get_bind().url)
+    search_service._INDEX_CACHE.pop(url, None)
+    with pytest.raises(PermissionDenied):
+        search_service.warm_search_index(seeded, actor=Actor(username="ent1", role="enterprise", enterprise_id=1))
+    assert search_service.warm_search_index(seeded, actor=OFFICER, delay=0)
+    for thread in threading.enumerate():
+        if thread.name == "search-index":
+            thread.join(60)
+    built = search_service._INDEX_CACHE[url][2]
+    assert len(built) == seeded.execute(select(func.count()).select_from(Enterprise)).scalar()
+    assert not search_service.warm_search_index(seeded, actor=OFFICER)  # built already: nothing started
+    assert search_service.search_index(seeded, actor=OFFICER) is built

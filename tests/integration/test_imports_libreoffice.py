@@ -122,7 +122,7 @@ def _soffice(convert_to: str, outdir: Path, sources: list[Path], profile: Path) 
 
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], bytes]:
-    """``(source, format) → bytes`` of every source as LibreOffice saved it (format: xlsx, xls, utf8, gb18030)."""
+    """``(source, format) → bytes`` of every source as LibreOffice saved it (xlsx, xls, utf8, gb18030, ods)."""
     root = tmp_path_factory.mktemp("libreoffice")
     src = root / "src"
     src.mkdir()
@@ -133,6 +133,7 @@ def saved(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], byt
     (src / "csv.xlsx").write_bytes(_csv_source())
     jobs = [("xlsx", "xlsx", workbooks), ("xls", "xls", workbooks)]
     jobs += [(kind, options, [src / "csv.xlsx", src / "errors.xlsx"]) for kind, options in CSV_FILTERS.items()]
+    jobs.append(("ods", "ods", [src / "good.xlsx"]))  # LibreOffice's own format, what it saves by default
     out: dict[tuple[str, str], bytes] = {}
     for kind, convert_to, files in jobs:
         _soffice(convert_to, root / kind, files, root / "lo-profile")
@@ -259,3 +260,13 @@ def test_csv_exported_by_libreoffice_is_imported_exactly(db: Session, saved, kin
     for code, value in CSV_VALUES.items():
         assert stored(db, code) == {c: value + i for i, c in enumerate(CSV_CODES)}, code
     assert stored(db, "G08") == {c: round(38.1 + i, 1) for i, c in enumerate(CSV_CODES)}
+
+
+# ------------------------------------------------------------------ LibreOffice's own format
+@pytest.mark.parametrize("file_name", ["税务.ods", "税务.xlsx"])  # renamed or not: read by content
+def test_ods_saved_by_libreoffice_is_refused_with_the_way_out(db: Session, saved, file_name: str) -> None:
+    data = saved[("good", "ods")]
+    before = counts(db)
+    with pytest.raises(ValidationFailed, match=r"ODS（WPS/LibreOffice）格式.*另存为 \.xlsx"):
+        dry(db, data, file_name=file_name)
+    assert counts(db) == before

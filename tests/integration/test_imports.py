@@ -119,6 +119,30 @@ def test_reimport_retires_previous_rows_and_keeps_history(db: Session) -> None:
     assert now == 9999
 
 
+def test_partial_reimport_retires_exactly_the_values_it_replaces(db: Session) -> None:
+    # The first batch's rows are written enterprise by enterprise, so the rows a second file of two
+    # columns for every other enterprise replaces are scattered among rows it must leave current; the
+    # same file for another year touches nothing of this year.
+    commit(db, to_xlsx(HEAD, rows()))
+    imports.commit_import(db, actor=OFFICER, department="税务", year=YEAR - 1, file_name="上年.xlsx",
+                          data=to_xlsx(HEAD, rows()), confirm_duplicate=True)
+    db.commit()
+    part = [[r[0], r[1], 1000 + i, r[3]] for i, r in enumerate(rows()) if i % 2 == 0]
+    report = commit(db, to_xlsx(HEAD[:4], part), name="部分.xlsx")
+    current = pd.DataFrame(db.execute(
+        select(Enterprise.credit_code, IndicatorValue.year, IndicatorValue.code, IndicatorValue.value_num,
+               IndicatorValue.batch_id)
+        .join(Enterprise, Enterprise.id == IndicatorValue.enterprise_id)
+        .where(IndicatorValue.is_current.is_(True))).all(), columns=["credit_code", "year", "code", "value", "batch"])
+    # one current row per enterprise · year · code, for both years, every code
+    assert len(current) == 2 * N * 8 and not current.duplicated(["credit_code", "year", "code"]).any()
+    mine = current[current["batch"] == report.batch_id]
+    assert len(mine) == len(part) * 2 and set(mine["year"]) == {YEAR}
+    assert set(mine["credit_code"]) == {CODES[i] for i in range(0, N, 2)}
+    assert sorted(mine[mine["code"] == "T01"]["value"]) == [1000 + i for i in range(0, N, 2)]
+    assert report.diff_counts == {"新增": 0, "变更": len(part), "不变": len(part)}
+
+
 def test_gbk_csv_with_text_numbers_and_fullwidth_digits(db: Session) -> None:
     body = rows()
     body[1][3] = "1,234.5"

@@ -111,7 +111,7 @@ _BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"\x1f\x8b", "gzip 压缩包"),
     (b"{\\rtf", "RTF 文档"),
 )
-_SAVE_AS = "请用 Excel 打开后另存为 .xlsx（或 CSV）再上传"
+_SAVE_AS = "请用 Excel、WPS 或 LibreOffice 打开后另存为 .xlsx（或 CSV）再上传"
 
 
 def _mb(n: int) -> str:

@@ -267,6 +267,6 @@ def test_csv_exported_by_libreoffice_is_imported_exactly(db: Session, saved, kin
 def test_ods_saved_by_libreoffice_is_refused_with_the_way_out(db: Session, saved, file_name: str) -> None:
     data = saved[("good", "ods")]
     before = counts(db)
-    with pytest.raises(ValidationFailed, match=r"ODS（WPS/LibreOffice）格式.*另存为 \.xlsx"):
+    with pytest.raises(ValidationFailed, match=r"ODS（WPS/LibreOffice）格式.*LibreOffice 打开后另存为 \.xlsx"):
         dry(db, data, file_name=file_name)
     assert counts(db) == before

@@ -54,7 +54,8 @@ with session_scope() as session:
 
 st.caption(f"共 {len(queue)} 条。勾选行可批量通过；只勾选一行时在下方打开详情。")
 view = queue[["id", "credit_code", "name", "carrier", "stage_name", "year", "state_label", "item_count",
-              "submitted_at", "reviewer"]].assign(submitted_at=queue["submitted_at"].map(day)).rename(columns={
+              "submitted_at", "reviewer"]].assign(submitted_at=queue["submitted_at"].map(day),
+                                       carrier=queue["carrier"].replace("", "—")).rename(columns={
     "id": "编号", "credit_code": "统一社会信用代码", "name": "企业名称", "carrier": "载体", "stage_name": "阶段",
     "year": "年度", "state_label": "状态", "item_count": "填报项数", "submitted_at": "提交时间", "reviewer": "审核人"})
 event = show_table(view, key="review_queue", on_select="rerun", selection_mode="multi-row")

@@ -16,7 +16,8 @@ def test_review_queue_and_items_are_readable(app_db: str) -> None:
     at = page_as("pages/officer/review.py", actor_of("officer1")).run()
     assert not at.exception, at.exception
     queue = next(d.value for d in at.dataframe if "审核人" in d.value.columns)
-    assert "—" in set(queue["审核人"]) | set(queue["载体"])  # never-reviewed reports, enterprises in no carrier
+    assert "—" in set(queue["审核人"]) and "—" in set(queue["载体"])  # not reviewed yet; in no carrier
+    assert "" not in set(queue["载体"])
     assert_readable(at)
 
     at.session_state["review_queue"] = {"selection": {"rows": [0], "columns": [], "cells": []}}

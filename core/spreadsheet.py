@@ -399,7 +399,7 @@ def _check_cell_chars(frame: pd.DataFrame, name: str, limits: ReadLimits) -> Non
         if longest is not None and longest > limits.max_cell_chars:
             i = int(np.nanargmax(lengths.to_numpy(zero_copy_only=False).astype(float)))
             raise SpreadsheetError(
-                f"{name}第 {i + 1} 行 {_column_letter(j)} 列的单元格有 {longest:,} 个字符，超过 Excel 单元格的上限"
+                f"{name}第 {i + 1} 行 {xlsx_parts.column_letters(j)} 列的单元格有 {longest:,} 个字符，超过 Excel 单元格的上限"
                 f"（{limits.max_cell_chars:,} 个字符），不像正常的表格内容；请检查该单元格"
             )
 
@@ -1053,15 +1053,6 @@ def find_header_row(raw: pd.DataFrame, expected: Iterable[str], *, max_scan: int
     return best_row
 
 
-def _column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
 def apply_header(raw: pd.DataFrame, row: int) -> pd.DataFrame:
     """Use raw row ``row`` (position) as header and the rows below it as data.
 
@@ -1081,7 +1072,7 @@ def apply_header(raw: pd.DataFrame, row: int) -> pd.DataFrame:
     names: list[str] = []
     seen: dict[str, int] = {}
     for j in keep_cols:
-        label = header[j] or f"列{_column_letter(j)}"
+        label = header[j] or f"列{xlsx_parts.column_letters(j)}"
         if label in seen:
             seen[label] += 1
             label = f"{label}.{seen[label]}"

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import olefile
 
-from core.xlsx_parts import BUILTIN_PERCENT, CellScan, PartsError, _is_percent_code
+from core.xlsx_parts import BUILTIN_PERCENT, CellScan, PartsError, _is_percent_code, column_letters
 
 BOF, EOF = 0x0809, 0x000A
 BOUNDSHEET, WINDOW1, FORMAT, XF, FILEPASS, CODEPAGE = 0x0085, 0x003D, 0x041E, 0x00E0, 0x002F, 0x0042
@@ -185,15 +185,6 @@ def _sheet_records(book: XlsBook, index: int):
             yield rid, start, end
 
 
-def _column_letters(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
 def declared_extent(book: XlsBook, index: int) -> tuple[str, int, int] | None:
     """``(ref, rows, columns)`` from A1 as the sheet's DIMENSIONS record declares it (None if absent)."""
     for rid, start, end in _sheet_records(book, index):
@@ -209,7 +200,7 @@ def declared_extent(book: XlsBook, index: int) -> tuple[str, int, int] | None:
             rows, cols = int(last_row), int(last_col)
             if rows <= 0 or cols <= 0:
                 return None
-            return f"A1:{_column_letters(cols - 1)}{rows}", rows, cols
+            return f"A1:{column_letters(cols - 1)}{rows}", rows, cols
         if rid in (NUMBER, RK, MULRK, FORMULA, BOOLERR):
             return None  # cells before any DIMENSIONS: none declared
     return None

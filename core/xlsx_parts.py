@@ -397,3 +397,13 @@ def cell_census(zf: zipfile.ZipFile, path: str, empty_shared: frozenset[int] = f
                     return out
             chunk = f.read(CHUNK)
     return out
+
+
+def column_letters(index: int) -> str:
+    """Excel's column name of a 0-based column index: 0 → A, 25 → Z, 26 → AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters

@@ -9,6 +9,8 @@ from __future__ import annotations
 import io
 import zipfile
 
+from core.xlsx_parts import column_letters  # noqa: F401  (tests use hf.column_letters too)
+
 CONTENT_TYPES = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
     '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
@@ -44,15 +46,6 @@ STYLES = (
 SHEET_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>' \
     '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" ' \
     'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-
-
-def column_letters(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 def sheet_xml(rows_xml: str, dimension: str | None = None) -> str:

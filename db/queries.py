@@ -300,6 +300,38 @@ def breakdown_column(
     return pd.Series(values, index=pd.Index(np.asarray(ids, dtype=np.int64), name="enterprise_id"), dtype=object)
 
 
+def breakdown_parts(session: Session, *, run_id: int, model: ScoringModel,
+                    parts: Sequence[str] = ("v", "p")) -> tuple[np.ndarray, dict[str, list[list[Any]]]]:
+    """Whole parts of a run's stored breakdowns — each a list of rows aligned with the part's columns
+    (breakdown_columns for v/s, indicator codes for f/p) — and the enterprise id of each row.
+
+    The database extracts the parts (the other parts, the sources' text above all, never leave it) and
+    each part is decoded with one JSON call. Rows stored in the keyed form are decoded in Python.
+    """
+    from core import breakdown as codec
+
+    if session.connection().dialect.name == "postgresql":
+        extracted = ", ".join(f"breakdown->'{p}'" for p in parts)
+        sql = (f"SELECT enterprise_id, {extracted}, CASE WHEN breakdown->'v' IS NULL THEN breakdown END "
+               "FROM score WHERE run_id = ? ORDER BY enterprise_id")
+    else:
+        extracted = ", ".join(f"json_extract(breakdown, '$.{p}')" for p in parts)
+        sql = (f"SELECT enterprise_id, {extracted}, CASE WHEN json_type(breakdown, '$.v') IS NULL "
+               "THEN breakdown END FROM score WHERE run_id = ? ORDER BY enterprise_id")
+    rows = _fetch(session, sql, (run_id,))
+    columns = list(zip(*rows, strict=True)) if rows else [()] * (len(parts) + 2)
+    ids = np.asarray(columns[0], dtype=np.int64)
+    keyed = [i for i, raw in enumerate(columns[-1]) if raw is not None]
+    out: dict[str, list[list[Any]]] = {}
+    for k, part in enumerate(parts, start=1):
+        cells = _json_cells(list(columns[k]))
+        for i in keyed:  # the old keyed form: {code: {"value", "f", "pts", "source"}}
+            decoded = codec.parts_frame(model, [columns[-1][i]], part)
+            cells[i] = [values[0] for values in decoded.values()]
+        out[part] = cells
+    return ids, out
+
+
 def latest_run(
     session: Session, *, states: Sequence[str] = PUBLISHED_STATES, year: int | None = None
 ) -> ScoreRun | None:

@@ -23,7 +23,7 @@ from core.reports import notice_list_frame, stage_label
 from core.scoring_model import ScoringModel
 from core.spreadsheet import write_csv, write_xlsx
 from db.models import AuditEvent, Carrier, Enterprise, IndicatorValue, ScoreRun
-from db.queries import PUBLISHED_STATES, current_values, latest_run, scores_frame
+from db.queries import PUBLISHED_STATES, breakdown_parts, current_values, latest_run, scores_frame
 from services.actor import Actor, require_staff
 from services.errors import NotFound, ValidationFailed
 from services.model_versions import get_model
@@ -89,8 +89,7 @@ def load_run(session: Session, *, actor: Actor, run_id: int, with_breakdown: boo
     if run.state not in PUBLISHED_STATES:
         raise ValidationFailed(f"积分批次 #{run_id} 尚未公示（状态：{run.state}）：榜单、扶持和推荐只来自公示中或已定稿的批次。")
     model = get_model(session, run.model_version_id)
-    parts = _cached_parts(session, run) if with_breakdown else None
-    frame = scores_frame(session, run_id=run.id, include_breakdown=with_breakdown and parts is None)
+    frame = scores_frame(session, run_id=run.id)
     rows = session.execute(
         select(Enterprise.id, Enterprise.carrier_id, Carrier.name, Carrier.kind, Enterprise.industry,
                Enterprise.street, Enterprise.registered_on, Enterprise.bank_consent, Enterprise.bank_consent_at)
@@ -102,11 +101,14 @@ def load_run(session: Session, *, actor: Actor, run_id: int, with_breakdown: boo
     frame["bank_consent"] = frame["bank_consent"].fillna(False).astype(bool)
     result = RunFrame(run=run, model=model, frame=frame)
     if with_breakdown:
+        parts = _cached_parts(session, run)
         if parts is None:
-            raws = frame.pop("breakdown").tolist()
-            parts = _remember_parts(session, run, frame["enterprise_id"].to_numpy(dtype=np.int64),
-                                    pd.DataFrame(breakdown.parts_frame(model, raws, "v")),
-                                    pd.DataFrame(breakdown.parts_frame(model, raws, "p"), dtype=float))
+            ids, rows = breakdown_parts(session, run_id=run.id, model=model, parts=("v", "p"))
+            values = pd.DataFrame(dict(zip(breakdown.breakdown_columns(model), map(list, zip(*rows["v"], strict=True)),
+                                           strict=True)) if len(ids) else
+                                  {c: [] for c in breakdown.breakdown_columns(model)})
+            points = pd.DataFrame(rows["p"], columns=model.codes, dtype=float)
+            parts = _remember_parts(session, run, ids, values, points)
         ids, values, points = parts
         at = pd.Index(ids).get_indexer(frame["enterprise_id"].to_numpy(dtype=np.int64))
         result.values = values.iloc[at].set_axis(frame.index)

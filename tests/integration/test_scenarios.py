@@ -191,3 +191,25 @@ def test_monitoring_report_compares_with_the_previous_final_run(seeded) -> None:
     assert distribution["上年企业数"].sum() == previous.enterprise_count
     assert len(report.tables["积分上升最多"]) > 0 and len(report.tables["积分下降最多"]) > 0
     assert (report.tables["积分上升最多"]["变化"] > 0).all()
+
+
+def test_breakdown_parts_read_in_the_database_equal_the_decoded_breakdowns(seeded) -> None:  # noqa: ANN001
+    """The database extracts whole parts (v inputs, p points); a row in the old keyed form is decoded in
+    Python — both equal decoding every stored breakdown."""
+    from core import breakdown
+    from db.queries import breakdown_parts
+    from services.model_versions import get_model
+
+    run = _published(seeded)
+    model = get_model(seeded, run.model_version_id)
+    old = seeded.execute(select(Score).where(Score.run_id == run.id).order_by(Score.enterprise_id)).scalars().first()
+    old.breakdown = breakdown.decode(model, old.breakdown)  # the keyed form earlier versions wrote
+    seeded.add(old)
+    seeded.flush()
+    stored = seeded.execute(select(Score.enterprise_id, Score.breakdown).where(Score.run_id == run.id)
+                            .order_by(Score.enterprise_id)).all()
+    ids, parts = breakdown_parts(seeded, run_id=run.id, model=model, parts=("v", "p"))
+    assert ids.tolist() == [e for e, _ in stored]
+    for part in ("v", "p"):
+        expected = breakdown.parts_frame(model, [b for _, b in stored], part)
+        assert [list(r) for r in zip(*expected.values(), strict=True)] == parts[part]

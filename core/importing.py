@@ -755,6 +755,7 @@ def validate(
     known_codes: pd.Index | set[str] | None,
     stages: pd.Series | None = None,
     known_names: pd.Series | None = None,
+    known_ids: pd.Series | None = None,
     column_map: dict[str, str] | None = None,
     ignore: list[str] | set[str] | None = None,
     allow_empty: bool = False,
@@ -764,7 +765,9 @@ def validate(
     ``known_codes``: credit codes of the enterprises in the database (``None`` skips that check);
     ``stages``: stage code per credit code from the database, used for outlier groups when the file has
     no stage-indicator column; ``known_names``: registered name per credit code (name/code mismatch);
-    ``column_map``/``ignore``: the officer's mapping of headers the model does not know.
+    ``known_ids``: enterprise id per credit code — the values then carry ``enterprise_id`` (looked up
+    once per row, not once per value); ``column_map``/``ignore``: the officer's mapping of headers the
+    model does not know.
     """
     cols = department_columns(model, department)
     headers = [str(c) for c in table.columns]
@@ -788,6 +791,10 @@ def validate(
     mismatches = name_mismatches(rows[~bad_row], codes[~bad_row], table[mapping.name_column][~bad_row],
                                  known_names) if mapping.name_column and known_names is not None else \
         pd.DataFrame(columns=["row", "credit_code", "file_name", "registered_name", "other_code"])
+    row_ids = None
+    if known_ids is not None:  # −1 for an unknown code (its row is an error, its values are dropped)
+        where = known_ids.index.get_indexer(pd.Index(codes.to_numpy(dtype=object), dtype=object))
+        row_ids = np.where(where >= 0, known_ids.to_numpy(dtype=np.int64)[where], -1)
 
     # ---- values column by column
     # (column, row positions, numbers, texts) of the accepted cells, one entry per column
@@ -881,7 +888,9 @@ def validate(
         # Long form straight from the arrays. Text columns stay object dtype: references to the row's
         # code and the column's code, where a str dtype would copy 2M strings into Arrow.
         pos = np.concatenate([p[1] for p in long_parts])
-        keep = ~bad_row[pos]
+        keep: Any = ~bad_row[pos]
+        if keep.all():
+            keep = slice(None)  # the usual case: views, not 2M-row copies of each column
         flagged = np.concatenate([np.isin(p[1], flagged_at[p[0].code]) if p[0].code in flagged_at
                                   else np.zeros(len(p[1]), dtype=bool) for p in long_parts])
         values = pd.DataFrame({
@@ -892,7 +901,8 @@ def validate(
                                     dtype=object),
             "credit_code": pd.Series(codes.to_numpy(dtype=object)[pos[keep]], dtype=object),
             "flagged": flagged[keep],
-        }, columns=VALUE_COLUMNS)
+            **({"enterprise_id": row_ids[pos[keep]]} if row_ids is not None else {}),
+        })
     else:
         values = pd.DataFrame(columns=VALUE_COLUMNS)
     return Validation(row_count=n, errors=errors, flags=flags, values=values, mapping=mapping,

@@ -455,7 +455,7 @@ def _check_tables(model: ScoringModel, department: str, tables: _Tables, *, know
     try:
         if tables.main is not None:
             main = importing.validate(model, department, tables.main, known_codes=known.index,
-                                      stages=stages, known_names=names,
+                                      stages=stages, known_names=names, known_ids=known["id"],
                                       column_map=column_map, ignore=ignore, allow_empty=bool(tables.lists))
             parts.append(main)
             notes += main.mapping.notes
@@ -474,12 +474,13 @@ def _check_tables(model: ScoringModel, department: str, tables: _Tables, *, know
     combined = _combine(parts)
     list_codes = [col.code for col, _t in tables.lists.values()]
     values = combined.values
-    # Each enterprise's code is looked up once: the 2M values repeat the same 100,000 code objects, which
-    # factorize hashes by identity, where looking up every value compares 2M strings.
-    inverse, uniques = pd.factorize(values["credit_code"].to_numpy(dtype=object))
-    where = known.index.get_indexer(pd.Index(uniques, dtype=object))
-    values["enterprise_id"] = known["id"].to_numpy()[where][inverse] if len(values) else \
-        np.empty(0, dtype=np.int64)
+    if "enterprise_id" not in values.columns or values["enterprise_id"].isna().any():
+        # List sheets' values (the data sheet's come with their ids): each code looked up once — the
+        # values repeat the same code objects, which factorize hashes by identity.
+        inverse, uniques = pd.factorize(values["credit_code"].to_numpy(dtype=object))
+        where = known.index.get_indexer(pd.Index(uniques, dtype=object))
+        values["enterprise_id"] = known["id"].to_numpy()[where][inverse] if len(values) else \
+            np.empty(0, dtype=np.int64)
     checked = _Checked(v=combined, known=known, list_codes=list_codes, sheets=list(tables.lists),
                        notes=notes, skipped=skipped, mismatches=combined.mismatches, model=model,
                        list_names=[c.name for c, _t in tables.lists.values()])

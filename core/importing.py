@@ -1080,9 +1080,11 @@ def diff_values(new: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
         old_text[exists] = cur_text.to_numpy(dtype=object)[hit]
         if "id" in current.columns:
             old_id[exists] = current["id"].to_numpy(dtype=np.int64)[hit]
-    same_num = (np.isnan(new_num) & np.isnan(old_num)) | (np.round(new_num, 9) == np.round(old_num, 9))
-    same_text = new_text == old_text
-    state = np.where(~exists, 0, np.where(same_num & same_text, 2, 1))  # index into DIFF_STATES
+    state = np.zeros(n, dtype=np.intp)  # index into DIFF_STATES: 新增 unless a current value exists
+    if exists.any():  # (a first import of the year compares nothing)
+        same_num = (np.isnan(new_num) & np.isnan(old_num)) | (np.round(new_num, 9) == np.round(old_num, 9))
+        same_text = new_text == old_text
+        state = np.where(~exists, 0, np.where(same_num & same_text, 2, 1))
     # Text columns as object dtype: a str dtype would copy each of the 2M cells into Arrow.
     return pd.DataFrame({
         "enterprise_id": new["enterprise_id"].to_numpy(),

@@ -733,31 +733,44 @@ def _retire_ids(session: Session, ids: np.ndarray) -> int:
     return len(ids)
 
 
+def _sql_int(value: int | None) -> str:
+    """An integer constant of the statement itself (never user text): ``NULL`` or its digits."""
+    return "NULL" if value is None else str(int(value))
+
+
 def _insert_values(session: Session, rows: pd.DataFrame, *, year: int, batch_id: int | None,
                    submission_id: int | None, created_by: str) -> int:
-    """Bulk insert through the driver's executemany with tuples (10× faster than dicts through Core)."""
+    """Bulk insert through the driver's executemany with tuples (10× faster than dicts through Core).
+
+    Rows go in by enterprise, then code, so the inserts walk the (enterprise, year, code) index in order.
+    The integer constants of the batch are part of the statement; only the 8 values that vary (and the
+    user name and time, bound) travel with each row: a third less to build and bind for 2M rows.
+    """
     if rows.empty:
         return 0
     connection = session.connection()
     dialect = connection.dialect
     ph = "?" if dialect.paramstyle == "qmark" else "%s"
-    cols = ["enterprise_id", "year", "code", "value_num", "value_text", "source", "is_current", "flagged",
-            "batch_id", "submission_id", "created_by", "created_at"]
-    sql = f"INSERT INTO indicatorvalue ({', '.join(cols)}) VALUES ({', '.join([ph] * len(cols))})"
+    cols = ["enterprise_id", "code", "value_num", "value_text", "source", "flagged", "created_by", "created_at",
+            "year", "is_current", "batch_id", "submission_id"]
+    sql = (f"INSERT INTO indicatorvalue ({', '.join(cols)}) VALUES ({', '.join([ph] * 8)}, "
+           f"{_sql_int(year)}, TRUE, {_sql_int(batch_id)}, {_sql_int(submission_id)})")
     n = len(rows)
-    true_ = _bind(dialect, "is_current", True)
+    codes = rows["code"].to_numpy(dtype=object)
+    enterprise = rows["enterprise_id"].to_numpy(dtype=np.int64)
+    code_rank, _ = pd.factorize(codes, sort=True)
+    order = np.lexsort((code_rank, enterprise))  # stable, like sort_values(kind="stable")
     now = _bind(dialect, "created_at", utcnow())
-    nums = rows["value_num"].to_numpy(dtype=float)
+    nums = rows["value_num"].to_numpy(dtype=float)[order]
     num_list = np.where(np.isnan(nums), None, nums).tolist()
-    text = rows["value_text"].astype(object)
-    text_list = text.where(text.notna(), None).tolist()
+    text = rows["value_text"].to_numpy(dtype=object)[order]
+    text_list = np.where(pd.isna(text), None, text).tolist()
     # The two bound forms of the flag, picked per row (binding each of 2M values costs seconds).
     flag_bound = np.array([_bind(dialect, "flagged", False), _bind(dialect, "flagged", True)], dtype=object)
-    flagged = flag_bound[rows["flagged"].to_numpy(dtype=bool).astype(np.intp)].tolist()
+    flagged = flag_bound[rows["flagged"].to_numpy(dtype=bool)[order].astype(np.intp)].tolist()
     tuples = list(zip(
-        rows["enterprise_id"].astype("int64").tolist(), [year] * n, rows["code"].astype(object).tolist(),
-        num_list, text_list, rows["source"].astype(object).tolist(), [true_] * n, flagged,
-        [batch_id] * n, [submission_id] * n, [created_by] * n, [now] * n, strict=True,
+        enterprise[order].tolist(), codes[order].tolist(), num_list, text_list,
+        rows["source"].to_numpy(dtype=object)[order].tolist(), flagged, [created_by] * n, [now] * n, strict=True,
     ))
     dbapi = connection.connection.cursor()
     if dialect.name == "sqlite":
@@ -846,9 +859,7 @@ def commit_import(session: Session, *, actor: Actor, data: bytes, batch_id: int 
         raise Conflict(f"同一文件已于 {display_time(dup['committed_at'])} 导入过（批次 #{dup['batch_id']}，{dup['file_name']}）；"
                        "如确需重复导入，请确认后再提交")
     with _Phase(timings, "write"):
-        # Sorted by enterprise then code, the inserts walk the (enterprise, year, code) index in order.
-        rows = c.write_values.rename(columns={"department": "source"}).sort_values(["enterprise_id", "code"],
-                                                                                   kind="stable")
+        rows = c.write_values.rename(columns={"department": "source"})
         details = _details(c, list_mode, column_map, ignore)
         details["accepted_name_mismatch"] = bool(len(c.mismatches))
         # One SAVEPOINT: the retire and the insert stand or fall together whatever the caller does next.

@@ -47,7 +47,7 @@ from sqlmodel import Session
 
 from core import breakdown as breakdown_codec
 from core import explain
-from db.bulk import insert_rows
+from db.bulk import insert_columns
 from db.models import DynamicScore, DynamicState, ImportBatch, utcnow
 from services.actor import Actor, require_enterprise_access, require_staff
 from services.audit import record
@@ -152,7 +152,7 @@ def recompute_year(session: Session, *, actor: Actor, year: int, through_seq: in
         scored = score_year(session, year=year)
         if scored.fingerprint != state.input_fingerprint or scored.model_version_id != state.model_version_id:
             session.execute(delete(DynamicScore).where(DynamicScore.year == year))
-            insert_rows(session, DynamicScore.__table__, _rows(year, scored, values["computed_at"]))
+            insert_columns(session, DynamicScore.__table__, _columns(year, scored, values["computed_at"]))
             values.update(input_fingerprint=scored.fingerprint, model_version_id=scored.model_version_id,
                           enterprise_count=len(scored.scored))
         values.update(note=None)
@@ -172,7 +172,7 @@ def recompute_year(session: Session, *, actor: Actor, year: int, through_seq: in
     return session.get(DynamicState, year)
 
 
-def _rows(year: int, scored, computed_at: datetime) -> list[dict]:  # noqa: ANN001 - runs.ScoredYear
+def _columns(year: int, scored, computed_at: datetime) -> dict[str, list]:  # noqa: ANN001 - runs.ScoredYear
     frame = scored.scored
     n = len(frame)
     columns: dict[str, list] = {
@@ -189,8 +189,7 @@ def _rows(year: int, scored, computed_at: datetime) -> list[dict]:  # noqa: ANN0
     columns["missing_count"] = frame["missing_count"].to_numpy(dtype=np.int64).tolist()
     columns["breakdown"] = scored.breakdowns
     columns["computed_at"] = [computed_at] * n
-    names = list(columns)
-    return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+    return columns
 
 
 def refresh_due(engine: Engine, *, owner: str, min_interval: float = MIN_INTERVAL) -> list[int]:

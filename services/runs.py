@@ -40,7 +40,7 @@ from core.engine import SUBTOTAL_PREFIX, score
 from core.reports import overall_average, ranked_mask, stage_average
 from core.scoring_model import ScoringModel
 from core.workflows import SCORE_RUN, TransitionError, transition
-from db.bulk import insert_rows
+from db.bulk import insert_columns
 from db.models import Objection, Score, ScoreRun, utcnow
 from db.queries import current_values, latest_run, scores_frame
 from services.actor import Actor, require_staff
@@ -147,10 +147,10 @@ def _subtotal_texts(model: ScoringModel, scored: pd.DataFrame) -> list[str]:
     return [template % row for row in zip(*token_lists, strict=True)]
 
 
-def _score_rows(
+def _score_columns(
     model: ScoringModel, run_id: int, enterprise_ids: np.ndarray, scored: pd.DataFrame, breakdowns: list[str]
-) -> list[dict]:
-    """Dicts for the bulk insert, built with zip over column lists (no per-row pandas access)."""
+) -> dict[str, list]:
+    """The Score rows as column lists for the bulk insert (no per-row pandas access)."""
     columns: dict[str, list] = {
         "run_id": [run_id] * len(scored),
         "enterprise_id": enterprise_ids.tolist(),
@@ -171,8 +171,7 @@ def _score_rows(
     columns["mujun"] = _none_if(scored["mujun"].astype(object).tolist(), "")
     columns["missing_count"] = scored["missing_count"].to_numpy(dtype=np.int64).tolist()
     columns["breakdown"] = breakdowns
-    names = list(columns)
-    return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+    return columns
 
 
 # ----------------------------------------------------------------------------- compute
@@ -299,11 +298,11 @@ def compute_run(
     )
     session.add(run)
     session.flush()
-    rows = _score_rows(year_scores.model, run.id, year_scores.enterprise_ids, scored, year_scores.breakdowns)
-    insert_rows(session, Score.__table__, rows)
+    columns = _score_columns(year_scores.model, run.id, year_scores.enterprise_ids, scored, year_scores.breakdowns)
+    insert_columns(session, Score.__table__, columns)
     record(session, actor=actor, action="run.compute", entity="ScoreRun", entity_id=run.id,
            after={"year": year, "model_version_id": version_id, "state": "draft",
-                  "enterprise_count": len(rows), "input_fingerprint": run.input_fingerprint})
+                  "enterprise_count": len(scored), "input_fingerprint": run.input_fingerprint})
     session.commit()
     timings["write"] = time.perf_counter() - clock
     LAST_TIMINGS.clear()

@@ -335,6 +335,9 @@ class _Checked:
     other_sheets: list[str] = field(default_factory=list)
     list_names: list[str] = field(default_factory=list)
     write_values: pd.DataFrame | None = None  # the values to write (lists merged in add mode)
+    # What the last comparison saw: (year, list mode) and the sorted ids of the current rows it read
+    compared: tuple[int, str | None] | None = None
+    compared_ids: np.ndarray | None = None
 
 
 CURRENT_COLUMNS = ["id", "enterprise_id", "code", "value_num", "value_text"]
@@ -424,8 +427,40 @@ def _validate(session: Session, department: str, year: int, file_name: str, data
             while len(_CHECKED) > CHECKED_KEEP:
                 _CHECKED.popitem(last=False)
     with _Phase(timings, "diff"):
-        _compare(session, checked, year, list_mode)
+        if not (reuse and _still_current(session, checked, year, list_mode)):
+            _compare(session, checked, year, list_mode)
     return checked
+
+
+def _current_ids(session: Session, year: int, codes: list[str]) -> np.ndarray:
+    """Sorted ids of the current rows of the year for ``codes`` (ids only: a fraction of the values)."""
+    connection = session.connection()
+    cursor = connection.connection.cursor()
+    rows: list[tuple] = []
+    try:
+        if connection.dialect.name == "sqlite":
+            cursor.execute("SELECT id FROM indicatorvalue INDEXED BY uq_indicatorvalue_current WHERE is_current "
+                           f"AND year = ? AND code IN ({', '.join('?' * len(codes))})", (year, *codes))
+            rows = cursor.fetchall()
+        else:
+            true_ = _bind(connection.dialect, "is_current", True)
+            for code in codes:
+                cursor.execute("SELECT id FROM indicatorvalue WHERE year = %s AND code = %s AND is_current = %s",
+                               (year, code, true_))
+                rows += cursor.fetchall()
+    finally:
+        cursor.close()
+    return np.sort(np.array(rows, dtype=np.int64).reshape(-1))
+
+
+def _still_current(session: Session, checked: _Checked, year: int, list_mode: str | None) -> bool:
+    """Whether the dry run's comparison still holds: same year and list mode, and exactly the same current
+    rows for the file's codes (rows never change once written, only whether they are current — so the
+    same ids are the same values). Then the commit reuses its diff and the ids it replaces."""
+    if checked.compared != (year, list_mode) or checked.compared_ids is None or checked.write_values is None:
+        return False
+    codes = pd.unique(checked.v.values["code"].to_numpy(dtype=object)).tolist()
+    return bool(np.array_equal(_current_ids(session, year, codes), checked.compared_ids))
 
 
 def _check_file(session: Session, model: ScoringModel, department: str, year: int, file_name: str, data: bytes,
@@ -502,8 +537,11 @@ def _compare(session: Session, checked: _Checked, year: int, list_mode: str | No
     values = combined.values
     checked.write_values = values
     checked.diff, checked.counts, checked.replaced_ids = None, {}, None
+    checked.compared, checked.compared_ids = None, None
     if combined.error_count == 0 and not combined.mapping.unmapped and len(values):
         current = _current_values(session, year, values)
+        checked.compared = (year, list_mode)
+        checked.compared_ids = np.sort(current["id"].to_numpy(dtype=np.int64))
         if checked.list_codes and list_mode == "add" and len(current):
             values = values.copy()
             _merge_lists(values, current, checked.list_codes)

@@ -512,3 +512,29 @@ def test_commit_writes_what_the_dry_run_checked_and_a_new_dry_run_checks_afresh(
     done = commit(db, second, data)
     assert done.timings["read"] == 0  # the file was not read a second time
     assert current(db, newcomer, "G01")[0] == 800
+
+
+def test_commit_compares_afresh_when_the_current_values_changed_since_the_dry_run(db: Session) -> None:
+    # File A is checked first; before it is committed, file B commits other values for the same
+    # enterprises. A's commit must replace B's rows (not the ones its dry run saw) and count its changes
+    # against B's values; without a change in between it reuses its dry run's comparison.
+    data_a = xlsx(HEAD, body())
+    dry_a = dry(db, data_a)
+    assert dry_a.diff_counts == {"新增": N * 3, "变更": 0, "不变": 0}
+    rows_b = body()
+    for r in rows_b[:5]:
+        r[3] = 5000
+    data_b = xlsx(HEAD, rows_b)
+    commit(db, dry(db, data_b), data_b)
+    done = commit(db, dry_a, data_a)
+    assert done.diff_counts == {"新增": 0, "变更": 5, "不变": N * 3 - 5}
+    rows, n_current, _values = state(db)
+    assert rows == 2 * N * 3 and n_current == N * 3
+    assert current(db, CODES[0], "G01")[0] == 800
+    assert db.execute(select(func.count()).select_from(IndicatorValue).where(
+        IndicatorValue.batch_id == done.batch_id, IndicatorValue.is_current.is_(True))).scalar_one() == N * 3
+    # Nothing changed since this dry run: the commit reuses its comparison (and still writes every value).
+    dry_again = dry(db, data_b)
+    again = commit(db, dry_again, data_b, confirm_duplicate=True)
+    assert again.diff_counts == dry_again.diff_counts == {"新增": 0, "变更": 5, "不变": N * 3 - 5}
+    assert current(db, CODES[0], "G01")[0] == 5000 and state(db)[1] == N * 3

@@ -5,6 +5,8 @@ Run with ``streamlit run Home.py`` (``make run`` does everything).
 
 import streamlit as st
 
+from db.session import session_scope
+from services import search
 from ui.auth import forced_change_pages, run_auth
 from ui.background import ensure_dynamic_worker
 from ui.guards import MUST_CHANGE_KEY
@@ -20,6 +22,11 @@ ensure_dynamic_worker()  # 动态积分: recomputes a year in the background aft
 # here, before st.navigation, and nothing reruns right after them (the cookie must reach the browser).
 actor = run_auth()
 role: str | None = actor.role if actor else None
+if role in ("officer", "admin"):
+    # 企业检索's data (the default run's scores, the name index) is read in the background while the
+    # officer is on another page: the first search after a server start is then as fast as the next
+    with session_scope() as session:
+        search.warm_search(session, actor=actor)
 
 if actor is not None and st.session_state.get(MUST_CHANGE_KEY):
     # A one-time password must be replaced before anything else.

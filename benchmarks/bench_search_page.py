@@ -9,17 +9,19 @@ values (benchmarks/bench_run.py), one computed run put in 公示. Then runs the 
 Streamlit's AppTest, the script a browser gets, every widget and the shown table included — as a
 logged-in officer:
 
-* cold — the first filtered search after a server start: the run's scores, the indicator columns a
-  filter needs and the search index are read and cached;
-* first query — the page builds the name index (core.search, from stored keys) in a background thread
-  once it is drawn; the officer's first query (timed once that build is done: typing takes longer)
-  uses it;
+* no warm-up — a deep link to a filtered search straight after a server start: the run's scores, the
+  columns a filter needs and the name index are read by the page itself (shown, not judged);
+* officer — after a server start the officer lands on another page (Home.py starts reading 企业检索's
+  data in a background thread: the default run's scores, the name index, the qualification columns),
+  opens 企业检索 a few seconds later, makes a first filtered search, a first search-box query and a
+  first qualification filter;
 * warm — later filtered searches (each a different combination: stage + total range, industry +
   street + query by pinyin initials, a qualification + an indicator range …).
 
-Target: ≤ 1.5 s server time per filtered search (judged on the warm p95; the cold first search and the
-index build happen once per server process and are printed beside it). Prints wall and CPU time (the
-machine may be loaded). Last line: ``search page N enterprises: warm median X s, p95 Y s (target …)``.
+Target: ≤ 1.5 s server time per filtered search, judged on the warm p95 and on the officer's first
+filtered search, first query and first qualification filter after a server start; opening the page
+(no filter) and the no-warm-up deep link are printed beside it. Prints wall and CPU time (the
+machine may be loaded). Last line: ``search page N enterprises: warm median X s, p95 Y s; officer's first search Z s (target …)``.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 TARGET_SECONDS = 1.5
+OFFICER_PAUSE = 4.0  # seconds between the landing page, opening 企业检索 and the first search
 INDUSTRIES = ["电气机械", "通用设备", "专用设备", "软件和信息技术服务", "医药制造", "汽车零部件", "鞋服", "新材料"]
 STREETS = ["永中街道", "蒲州街道", "海滨街道", "永兴街道", "海城街道", "状元街道", "瑶溪街道", "沙城街道"]
 
@@ -121,10 +124,23 @@ def _searches(options, name: str) -> list[tuple[str, dict]]:  # noqa: ANN001 - s
     ]
 
 
-def _join_index_build() -> None:
+def _warming() -> bool:
+    return any(thread.name == "search-warm" and thread.is_alive() for thread in threading.enumerate())
+
+
+def _join_warm_up() -> None:
     for thread in threading.enumerate():
-        if thread.name == "search-index":
+        if thread.name == "search-warm":
             thread.join()
+
+
+def _server_start() -> None:
+    """Forget everything 企业检索 cached, as a restarted server would."""
+    from services import search
+
+    _join_warm_up()
+    for cache in (search._RUN_CACHE, search._COLUMN_CACHE, search._INDEX_CACHE, search._WARM_STARTED):
+        cache.clear()
 
 
 def _run(at, settings: dict) -> tuple[float, float]:  # noqa: ANN001
@@ -180,18 +196,39 @@ def main() -> None:
                        "roles": [actor.role], "actor": actor}.items():
         at.session_state[key] = value
     at.run()  # imports and a first render (warm the interpreter); the caches are emptied next
-    _join_index_build()  # that render started building the name index: let it finish before timing
-    for cache in (search._RUN_CACHE, search._COLUMN_CACHE, search._INDEX_CACHE):
-        cache.clear()
+    _join_warm_up()  # that render started the background warm-up: let it finish before timing
     mix = _searches(options, name)
+    load = os.getloadavg()[0]
+
+    # 1. a deep link straight after a server start, nothing read yet: the page reads everything itself
+    _server_start()
     cold_wall, cold_cpu = _run(at, mix[0][1])
+    print(f"no warm-up (deep link right after a server start, {mix[0][0]}): {cold_wall:.3f} s wall, "
+          f"{cold_cpu:.3f} s CPU")
+
+    # 2. a real officer after a server start: Home.py (every staff page) starts the warm-up; the officer
+    # opens 企业检索 a few seconds later and makes the first filtered search a few seconds after that
+    _server_start()
+    with session_scope() as session:
+        search.warm_search(session, actor=actor)  # what Home.py does on the officer's landing page
+    time.sleep(OFFICER_PAUSE)
+    ready = not _warming()
+    open_wall, open_cpu = _run(at, {})
+    time.sleep(OFFICER_PAUSE)
+    ready_first = not _warming()
+    first_wall, first_cpu = _run(at, mix[0][1])
     shown = next(c.value for c in at.caption if "符合条件" in c.value)
-    print(f"cold filtered search ({mix[0][0]}): {cold_wall:.3f} s wall, {cold_cpu:.3f} s CPU — {shown}")
+    print(f"officer: page opened {OFFICER_PAUSE:.0f} s after the landing page (warm-up "
+          f"{'done' if ready else 'still running'}): {open_wall:.3f} s wall, {open_cpu:.3f} s CPU")
+    print(f"officer: first filtered search {OFFICER_PAUSE:.0f} s later ({mix[0][0]}; warm-up "
+          f"{'done' if ready_first else 'still running'}): {first_wall:.3f} s wall, {first_cpu:.3f} s CPU — {shown}")
     t = time.perf_counter()
-    _join_index_build()  # the page started building the name index after it was drawn
-    print(f"name index built in the background after the page: {time.perf_counter() - t:.3f} s more")
+    _join_warm_up()
+    print(f"warm-up finished {time.perf_counter() - t:.3f} s after that search")
     index_wall, index_cpu = _run(at, mix[2][1])
-    print(f"first search-box query ({mix[2][0]}): {index_wall:.3f} s wall, {index_cpu:.3f} s CPU")
+    print(f"officer: first search-box query ({mix[2][0]}): {index_wall:.3f} s wall, {index_cpu:.3f} s CPU")
+    qual_wall, qual_cpu = _run(at, mix[4][1])
+    print(f"officer: first qualification filter ({mix[4][0]}): {qual_wall:.3f} s wall, {qual_cpu:.3f} s CPU")
 
     walls, cpus = [], []
     for _ in range(args.searches):
@@ -208,10 +245,15 @@ def main() -> None:
     median = statistics.median(walls)
     print(f"warm filtered searches ({len(walls)}): median {median:.3f} s, p95 {p95:.3f} s, max {walls[-1]:.3f} s "
           f"wall; CPU median {statistics.median(cpus):.3f} s, p95 {cpus[int(0.95 * (len(cpus) - 1))]:.3f} s")
-    met = p95 <= TARGET_SECONDS
-    print(f"search page {args.n} enterprises: warm median {median:.2f} s, p95 {p95:.2f} s (target ≤ {TARGET_SECONDS} s: "
-          f"{'met' if met else 'MISSED'}); cold first search {cold_wall:.2f} s, first query {index_wall:.2f} s "
-          f"(load {os.getloadavg()[0]:.2f})")
+    officer_worst = max(first_wall, index_wall, qual_wall)
+    met = p95 <= TARGET_SECONDS and officer_worst <= TARGET_SECONDS
+    print(f"judged on: the warm p95 and the officer's first filtered search, first query and first qualification "
+          f"filter after a server start (worst {officer_worst:.2f} s); shown, not judged: opening the page "
+          f"({open_wall:.2f} s, no filter) and the deep link with no warm-up ({cold_wall:.2f} s)")
+    print(f"search page {args.n} enterprises: warm median {median:.2f} s, p95 {p95:.2f} s; officer's first search "
+          f"{first_wall:.2f} s (target ≤ {TARGET_SECONDS} s: {'met' if met else 'MISSED'}); no warm-up "
+          f"{cold_wall:.2f} s (load {load:.2f} at start, {os.getloadavg()[0]:.2f} at end)")
+
 
 if __name__ == "__main__":
     main()

@@ -133,8 +133,8 @@ st.subheader("导出")
 export_panel("search_export", _export_table, file_stem=f"企业检索_{result.year}年度_批次{result.run_id}",
              sheet=f"{result.year}年度企业检索")
 
-with session_scope() as session:  # after the page is drawn: ready before the officer has typed a name
-    search.warm_search_index(session, actor=actor)
+with session_scope() as session:  # after the page is drawn: the index ready before the officer has typed a name
+    search.warm_search(session, actor=actor)
 
 st.subheader("画像与对比")
 top = result.frame.head(search.DISPLAY_LIMIT)

@@ -4,12 +4,14 @@ the search box inside the filters, exports through the one sanitiser, and office
 from __future__ import annotations
 
 import io
+import time
 
 import numpy as np
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select, update
+from sqlmodel import Session
 
 from core import breakdown as codec
 from db.models import AuditEvent, Enterprise, Score, Submission, score_subtotal
@@ -240,8 +242,9 @@ def test_export_round_trip_and_formula_injection(seeded) -> None:
     assert events and events[-1].after["rows"] == len(table) and events[-1].actor == "officer1"
 
 
-def test_index_is_warmed_up_in_the_background(seeded) -> None:  # noqa: ANN001
-    """Opening 企业检索 builds the name index in a background thread; the first query then uses it."""
+def test_scores_and_index_are_warmed_up_in_the_background(seeded) -> None:  # noqa: ANN001
+    """A staff page starts reading 企业检索's data in a background thread — the default run's scores, then
+    the name index; the first search then uses them, and a second call within WARM_EVERY starts nothing."""
     import threading
 
     from services import search as search_service
@@ -249,13 +252,53 @@ def test_index_is_warmed_up_in_the_background(seeded) -> None:  # noqa: ANN001
     seeded.commit()
     url = str(seeded.get_bind().url)
     search_service._INDEX_CACHE.pop(url, None)
+    search_service._RUN_CACHE.clear()
+    search_service._WARM_STARTED.pop(url, None)
     with pytest.raises(PermissionDenied):
-        search_service.warm_search_index(seeded, actor=Actor(username="ent1", role="enterprise", enterprise_id=1))
-    assert search_service.warm_search_index(seeded, actor=OFFICER, delay=0)
+        search_service.warm_search(seeded, actor=Actor(username="ent1", role="enterprise", enterprise_id=1))
+    assert search_service.warm_search(seeded, actor=OFFICER, delay=0)
     for thread in threading.enumerate():
-        if thread.name == "search-index":
+        if thread.name == "search-warm":
             thread.join(60)
     built = search_service._INDEX_CACHE[url][2]
     assert len(built) == seeded.execute(select(func.count()).select_from(Enterprise)).scalar()
-    assert not search_service.warm_search_index(seeded, actor=OFFICER)  # built already: nothing started
+    run = search_service.default_run(seeded)
+    scores = search_service._RUN_CACHE.get(search_service._run_key(seeded, run))
+    assert scores is not None and len(scores) == run.enterprise_count
+    assert not search_service.warm_search(seeded, actor=OFFICER)  # warmed just now: nothing started
     assert search_service.search_index(seeded, actor=OFFICER) is built
+    name = scores["name"].iloc[0]
+    result = search_service.search_enterprises(seeded, actor=OFFICER, filters=SearchFilters(query=name))
+    assert result.frame["name"].iloc[0] == name
+
+
+def test_a_search_during_the_scores_read_waits_for_it(seeded, monkeypatch) -> None:  # noqa: ANN001
+    """Two threads asking for a run's scores at once read them once (the second waits for the first)."""
+    import threading
+
+    from services import search as search_service
+
+    seeded.commit()
+    search_service._RUN_CACHE.clear()
+    reads = []
+    real = search_service._read_run_scores
+
+    def slow_read(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        reads.append(1)
+        time.sleep(0.3)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(search_service, "_read_run_scores", slow_read)
+    engine = seeded.get_bind()
+    counts = []
+
+    def search_once() -> None:
+        with Session(engine) as own:
+            counts.append(search_service.search_enterprises(own, actor=OFFICER).run_size)
+
+    threads = [threading.Thread(target=search_once) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(reads) == 1 and len(counts) == 2 and counts[0] == counts[1] > 0

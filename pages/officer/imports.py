@@ -11,6 +11,7 @@ from services.errors import Conflict, ServiceError
 from services.model_versions import current_model
 from ui.flash import show_flash
 from ui.guards import require_role
+from ui.tables import show_table
 from ui.text import plain
 
 actor = require_role("officer", "admin")
@@ -124,13 +125,13 @@ with tab_import:
 
         if report.skipped:
             with st.expander(f"已跳过 {len(report.skipped)} 行（合计、注释、单位行、空行）"):
-                st.dataframe(report.skipped_frame(), hide_index=True, width="stretch", key="skipped_table")
+                show_table(report.skipped_frame(), key="skipped_table")
         if report.errors:
             st.error(f"发现 {report.error_count} 处问题，整批不能导入。请按下表修改后重新上传。")
-            st.dataframe(report.errors_frame(), hide_index=True, width="stretch", key="errors_table")
+            show_table(report.errors_frame(), key="errors_table")
         if report.flags:
             st.warning(f"{report.flagged_count} 个数值明显偏离同阶段常见范围，将导入并标记待核实。")
-            st.dataframe(report.flags_frame(), hide_index=True, width="stretch", key="flags_table")
+            show_table(report.flags_frame(), key="flags_table")
         st.download_button("下载问题报告（csv）", dry["csv"], file_name=f"导入报告_{report.batch_id}.csv", mime="text/csv",
                            key="report_download")
 
@@ -149,7 +150,7 @@ with tab_import:
         accept_mismatch = True
         if report.mismatches:
             st.warning(f"{len(report.mismatches)} 行的企业名称属于另一家已登记企业，与信用代码不一致：")
-            st.dataframe(report.mismatch_frame(), hide_index=True, width="stretch", key="mismatch_table")
+            show_table(report.mismatch_frame(), key="mismatch_table")
             accept_mismatch = st.checkbox("我已核对：以上各行按统一社会信用代码导入", key="accept_mismatch")
 
         # ---- what will change
@@ -167,7 +168,7 @@ with tab_import:
             query = f3.text_input("企业名称或信用代码", key="diff_query")
             filters = (None if status == "全部" else status, None if code == "全部" else code, query)
             view = report.diff_frame(*filters, limit=DIFF_SHOWN_ON_SCREEN + 1)
-            st.dataframe(view.head(DIFF_SHOWN_ON_SCREEN), hide_index=True, width="stretch", key="diff_table")
+            show_table(view.head(DIFF_SHOWN_ON_SCREEN), key="diff_table", empty="没有符合筛选条件的变化。")
             if len(view) > DIFF_SHOWN_ON_SCREEN:
                 st.caption(f"屏幕上显示前 {DIFF_SHOWN_ON_SCREEN} 行；完整内容请下载。")
             # The full (filtered) download is built only when asked for: 100,000 rows × 30 columns is 3M lines.
@@ -216,7 +217,7 @@ with tab_history:
         for column in ("created_at", "committed_at"):
             if column in view.columns:
                 view[column] = view[column].map(imports.batch_time)
-        st.dataframe(view.rename(columns=imports.BATCH_COLUMNS), hide_index=True, width="stretch")
+        show_table(view.rename(columns=imports.BATCH_COLUMNS), key="history_table")
         batch_id = st.selectbox("查看批次", history["id"].tolist(), key="history_batch",
                                 format_func=lambda b: f"批次 #{b}")
         with session_scope() as session:
@@ -240,6 +241,6 @@ with tab_history:
                                f"{undone.restored} 个原有数值恢复为当前值。")
                     if len(undone.left_alone):
                         st.warning(f"{len(undone.left_alone)} 个数值之后已被替换，保持不变：")
-                        st.dataframe(undone.left_alone_frame(), hide_index=True, width="stretch", key="left_alone")
+                        show_table(undone.left_alone_frame(), key="left_alone")
                 except ServiceError as exc:
                     st.error(plain(exc))

@@ -7,13 +7,15 @@ would; the database is checked to have been left alone where nothing may be writ
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 
 import openpyxl
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import Engine, func, select
 
 from db.models import Enterprise, IndicatorValue
 from db.session import session_scope
-from tests.app.conftest import actor_of, page_as
+from tests.app.conftest import _database_url, actor_of, page_as
 from tests.app.test_security_pages import _markdown_sources
 from ui.text import plain
 
@@ -109,3 +111,43 @@ def test_two_visible_data_sheets_are_offered_and_the_dry_run_names_the_one_read(
             .where(IndicatorValue.code == "T01", IndicatorValue.year == 2025, IndicatorValue.is_current.is_(True),
                    Enterprise.credit_code.in_([c for c, _ in ents]))).all()
     assert dict(stored) == {c: 60.0 + i for i, (c, _) in enumerate(ents)}  # the chosen sheet's numbers
+
+
+@pytest.fixture
+def seeded_url(db_engine: Engine) -> Iterator[str]:
+    """A small seeded database on each backend (SQLite and, with TEST_DATABASE_URL, PostgreSQL)."""
+    from db.seed import seed_demo
+
+    with session_scope(db_engine) as session:
+        seed_demo(session, enterprises=30, local_demo=True)
+    with _database_url(db_engine.url.render_as_string(hide_password=False)) as url:
+        yield url
+
+
+def test_import_report_tables_are_readable(seeded_url: str) -> None:
+    """The dry run's tables go through the one table component: a refused file's problems, the changes of
+    a clean one and the batch history read as Chinese text (no None/nan/True), and a change filter that
+    matches nothing says so in a sentence instead of an empty grid."""
+    from tests.app.readable import assert_readable
+
+    ents = _enterprises()
+    head = ["统一社会信用代码", "企业名称", "研发费用总额", "营业收入"]
+    bad = [head, [ents[0][0], ents[0][1], "约五十万", 800], [ents[1][0], ents[1][1], None, 900]]
+    at = _upload(page_as("pages/officer/imports.py", actor_of("officer1")).run(), "税务.xlsx", _workbook(("数据", bad)))
+    _dry_run_button(at).click().run()
+    assert not at.exception, at.exception
+    assert at.error and at.dataframe, "a refused file shows its problems in a table"
+    assert_readable(at)
+
+    good = [head, *[[c, n, 10 + i, 800] for i, (c, n) in enumerate(ents)]]
+    at = _upload(page_as("pages/officer/imports.py", actor_of("officer1")).run(), "税务.xlsx",
+                 _workbook(("数据", good)))
+    _dry_run_button(at).click().run()
+    assert not at.exception, at.exception
+    assert at.dataframe
+    assert_readable(at)
+    at.text_input(key="diff_query").input("没有这家企业").run()
+    assert "没有符合筛选条件的变化。" in [c.value for c in at.caption]
+    next(b for b in at.button if b.label == "确认导入").click().run()
+    assert not at.exception, at.exception
+    assert_readable(at)  # the history table of the batch just written

@@ -93,11 +93,10 @@ def test_one_table_component() -> None:
 
 
 def test_pages_share_the_one_table_component() -> None:
-    """Every screen's table goes through ui.tables.show_table (pages/officer/imports.py is maintained
-    with the import work and still calls st.dataframe for its reports)."""
+    """Every screen's table goes through ui.tables.show_table (the import reports included)."""
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
     direct = [str(p.relative_to(root)) for p in [*root.glob("pages/**/*.py"), *root.glob("ui/*.py")]
               if "st.dataframe(" in p.read_text(encoding="utf-8")]
-    assert sorted(direct) == ["pages/officer/imports.py", "ui/tables.py"]
+    assert sorted(direct) == ["ui/tables.py"]

@@ -274,30 +274,42 @@ def breakdown_column(
     session: Session, *, run_id: int, model: ScoringModel, column: str, part: str = "v"
 ) -> pd.Series:
     """One column of a run's stored breakdowns — ``part`` v (input), f (fraction), p (points) or s
-    (source) — indexed by enterprise id, extracted by the database's JSON functions (no Python decoding
-    of whole breakdowns: at 100k enterprises that is seconds). Rows stored in the keyed form are decoded
-    in Python."""
+    (source) — indexed by enterprise id (see :func:`breakdown_columns_frame`)."""
+    return breakdown_columns_frame(session, run_id=run_id, model=model, columns=[column], part=part)[column]
+
+
+def breakdown_columns_frame(
+    session: Session, *, run_id: int, model: ScoringModel, columns: Sequence[str], part: str = "v"
+) -> pd.DataFrame:
+    """Some columns of a run's stored breakdowns (one ``part``), indexed by enterprise id, extracted by
+    the database's JSON functions in one statement (no Python decoding of whole breakdowns: at 100k
+    enterprises that is seconds; several columns cost about what one does). Rows stored in the keyed
+    form are decoded in Python."""
     from core import breakdown as codec
 
-    index = (codec.breakdown_columns(model) if part in "vs" else model.codes).index(column)
+    names = codec.breakdown_columns(model) if part in "vs" else model.codes
+    indexes = [names.index(column) for column in columns]
     if session.connection().dialect.name == "postgresql":
-        sql = (f"SELECT enterprise_id, breakdown->'{part}'->>{index}, (breakdown->'v') IS NULL "
-               "FROM score WHERE run_id = ?")
+        picks = ", ".join(f"breakdown->'{part}'->>{i}" for i in indexes)
+        sql = f"SELECT enterprise_id, {picks}, (breakdown->'v') IS NULL FROM score WHERE run_id = ?"
     else:
-        sql = (f"SELECT enterprise_id, json_extract(breakdown, '$.{part}[{index}]'), "
-               "json_type(breakdown, '$.v') IS NULL FROM score WHERE run_id = ?")
+        picks = ", ".join(f"json_extract(breakdown, '$.{part}[{i}]')" for i in indexes)
+        sql = f"SELECT enterprise_id, {picks}, json_type(breakdown, '$.v') IS NULL FROM score WHERE run_id = ?"
     rows = _fetch(session, sql, (run_id,))
     if not rows:
-        return pd.Series([], index=pd.Index([], dtype="int64", name="enterprise_id"), dtype=object)
-    ids, values, keyed = zip(*rows, strict=True)
-    values = list(values)
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns},
+                            index=pd.Index([], dtype="int64", name="enterprise_id"))
+    ids, *values, keyed = (list(c) for c in zip(*rows, strict=True))
     if any(keyed):
         stored = dict(session.execute(
             select(Score.enterprise_id, Score.breakdown).where(Score.run_id == run_id)).all())
         for i, is_keyed in enumerate(keyed):
             if is_keyed:
-                values[i] = codec.column_values(model, [stored[ids[i]]], column, part)[0]
-    return pd.Series(values, index=pd.Index(np.asarray(ids, dtype=np.int64), name="enterprise_id"), dtype=object)
+                for column, cells in zip(columns, values, strict=True):
+                    cells[i] = codec.column_values(model, [stored[ids[i]]], column, part)[0]
+    index = pd.Index(np.asarray(ids, dtype=np.int64), name="enterprise_id")
+    return pd.DataFrame({column: pd.Series(cells, index=index, dtype=object)
+                         for column, cells in zip(columns, values, strict=True)}, index=index)
 
 
 def breakdown_parts(session: Session, *, run_id: int, model: ScoringModel,

@@ -231,8 +231,8 @@ def warm_search(session: Session, *, actor: Actor, delay: float = WARM_DELAY) ->
                 model = get_model(own, run.model_version_id)
                 _run_scores(own, run, model)
                 search_index(own, actor=actor)
-                for code in qualification_indicators(model):  # the 具备资质 filters' columns
-                    run_indicator_column(own, run=run, model=model, code=code, basis="fraction")
+                run_indicator_columns(own, run=run, model=model, codes=qualification_indicators(model),
+                                      basis="fraction")  # the 具备资质 filters' columns
 
     threading.Thread(target=warm, name="search-warm", daemon=True).start()
     return True
@@ -270,14 +270,23 @@ def run_indicator_column(session: Session, *, run: ScoreRun, model: ScoringModel
                          basis: str = "value") -> pd.Series:
     """One indicator of every enterprise in a run, indexed by enterprise id: its stored value (numeric;
     NaN where absent or not a number), fraction or points (``basis``); cached per run."""
-    key = (*_run_key(session, run), code, basis)
-    series = _COLUMN_CACHE.get(key)
-    if series is None:
+    return run_indicator_columns(session, run=run, model=model, codes=[code], basis=basis)[code]
+
+
+def run_indicator_columns(session: Session, *, run: ScoreRun, model: ScoringModel, codes: list[str],
+                          basis: str = "value") -> dict[str, pd.Series]:
+    """:func:`run_indicator_column` of several indicators; the ones not cached yet are read in one
+    statement (about the cost of one)."""
+    key = _run_key(session, run)
+    found = {code: _COLUMN_CACHE.get((*key, code, basis)) for code in dict.fromkeys(codes)}
+    missing = [code for code, series in found.items() if series is None]
+    if missing:
         part = {"value": "v", "fraction": "f", "points": "p"}[basis]
-        series = queries.breakdown_column(session, run_id=run.id, model=model, column=code, part=part)
-        series = pd.to_numeric(series, errors="coerce").astype(float)
-        series = _COLUMN_CACHE.put(key, series)
-    return series
+        frame = queries.breakdown_columns_frame(session, run_id=run.id, model=model, columns=missing, part=part)
+        for code in missing:
+            series = pd.to_numeric(frame[code], errors="coerce").astype(float)
+            found[code] = _COLUMN_CACHE.put((*key, code, basis), series)
+    return found
 
 
 def _breakdown_column(session: Session, run: ScoreRun, model: ScoringModel, code: str, basis: str,
@@ -438,9 +447,11 @@ def search_enterprises(
         mask &= (scores["missing_count"].to_numpy() > 0) == filters.missing
 
     qualifications = set(qualification_indicators(model))
-    for code, held in filters.qualifications.items():
+    for code in filters.qualifications:
         if code not in qualifications:
             raise ValidationFailed(f"“{code}”不是该批次评价模型中的资质类指标。")
+    run_indicator_columns(session, run=run, model=model, codes=list(filters.qualifications), basis="fraction")
+    for code, held in filters.qualifications.items():
         fraction = _breakdown_column(session, run, model, code, "fraction", ids)
         mask &= (np.nan_to_num(fraction) > 0) == held
 

@@ -213,3 +213,32 @@ def test_breakdown_parts_read_in_the_database_equal_the_decoded_breakdowns(seede
     for part in ("v", "p"):
         expected = breakdown.parts_frame(model, [b for _, b in stored], part)
         assert [list(r) for r in zip(*expected.values(), strict=True)] == parts[part]
+
+
+def test_several_breakdown_columns_read_in_one_statement_equal_the_decoded_breakdowns(seeded) -> None:  # noqa: ANN001
+    """db.queries.breakdown_columns_frame (what 企业检索's qualification filters and its warm-up read):
+    several columns of one part in one statement, a keyed row decoded in Python — equal to decoding
+    every stored breakdown, per enterprise."""
+    from core import breakdown
+    from db.queries import breakdown_columns_frame
+    from services.model_versions import get_model
+    from services.search import qualification_indicators
+
+    run = _published(seeded)
+    model = get_model(seeded, run.model_version_id)
+    old = seeded.execute(select(Score).where(Score.run_id == run.id).order_by(Score.enterprise_id)).scalars().first()
+    old.breakdown = breakdown.decode(model, old.breakdown)  # the keyed form earlier versions wrote
+    seeded.add(old)
+    seeded.flush()
+    stored = dict(seeded.execute(select(Score.enterprise_id, Score.breakdown).where(Score.run_id == run.id)).all())
+    ids = sorted(stored)
+    for part, columns in (("f", qualification_indicators(model)), ("v", breakdown.breakdown_columns(model)[:4]),
+                          ("p", model.codes[-3:])):
+        assert len(columns) >= 2
+        frame = breakdown_columns_frame(seeded, run_id=run.id, model=model, columns=columns, part=part)
+        assert sorted(frame.index.tolist()) == ids and list(frame.columns) == columns
+        expected = breakdown.parts_frame(model, [stored[e] for e in ids], part)
+        for column in columns:
+            got = pd.to_numeric(frame[column].reindex(ids), errors="coerce").tolist()
+            want = pd.to_numeric(pd.Series(expected[column]), errors="coerce").tolist()
+            assert got == pytest.approx(want, nan_ok=True), (part, column)

@@ -902,7 +902,7 @@ def validate(
             "credit_code": pd.Series(codes.to_numpy(dtype=object)[pos[keep]], dtype=object),
             "flagged": flagged[keep],
             **({"enterprise_id": row_ids[pos[keep]]} if row_ids is not None else {}),
-        })
+        }, copy=False)  # fresh arrays: one block each, not stacked into 2M-row 2-D copies
     else:
         values = pd.DataFrame(columns=VALUE_COLUMNS)
     return Validation(row_count=n, errors=errors, flags=flags, values=values, mapping=mapping,
@@ -1092,7 +1092,7 @@ def diff_values(new: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
         "old_num": old_num, "old_text": pd.Series(old_text, dtype=object), "new_num": new_num,
         "new_text": pd.Series(new_text, dtype=object),
         "status": pd.Series(np.asarray(DIFF_STATES, dtype=object)[state], dtype=object), "current_id": old_id,
-    })
+    }, copy=False)  # fresh arrays: one block each, not stacked into 2M-row 2-D copies
 
 
 def diff_counts(diff: pd.DataFrame) -> dict[str, int]:

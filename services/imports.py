@@ -380,7 +380,7 @@ def _current_values(session: Session, year: int, values: pd.DataFrame) -> pd.Dat
         "code": pd.Series(grid[:, 2], dtype=object),
         "value_num": np.asarray(grid[:, 3].tolist(), dtype=float),  # NULL → NaN
         "value_text": pd.Series(grid[:, 4], dtype=object),
-    })
+    }, copy=False)  # fresh arrays: one block each, not stacked into 2M-row 2-D copies
 
 
 # The last dry runs' checked files, so that a commit writes exactly what the officer saw without reading

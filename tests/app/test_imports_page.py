@@ -6,10 +6,8 @@ would; the database is checked to have been left alone where nothing may be writ
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 
-import openpyxl
 import pytest
 from sqlalchemy import Engine, func, select
 
@@ -17,23 +15,11 @@ from db.models import Enterprise, IndicatorValue
 from db.session import session_scope
 from tests.app.conftest import _database_url, actor_of, page_as
 from tests.app.test_security_pages import _markdown_sources
+from tests.workbooks import workbook
 from ui.text import plain
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EVIL_HEADER = "**粗体** <b>x</b> [链接](http://x)"
-
-
-def _workbook(*sheets: tuple[str, list[list]], active: int = 0) -> bytes:
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for name, rows in sheets:
-        ws = wb.create_sheet(name)
-        for row in rows:
-            ws.append(row)
-    wb.active = active
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
 
 
 def _enterprises(n: int = 3) -> list[tuple[str, str]]:
@@ -61,7 +47,7 @@ def _dry_run_button(at):  # noqa: ANN001, ANN202 - AppTest
 def test_a_refusal_quoting_a_markdown_header_shows_it_literally(fresh_db: str) -> None:
     ents = _enterprises()
     head = ["统一社会信用代码", "企业名称", "研发费用总额", EVIL_HEADER]
-    data = _workbook(("数据", [head, *[[c, n, 50 + i, 60 + i] for i, (c, n) in enumerate(ents)]]))
+    data = workbook(("数据", [head, *[[c, n, 50 + i, 60 + i] for i, (c, n) in enumerate(ents)]]))
     before = _values()
     at = _upload(page_as("pages/officer/imports.py", actor_of("officer1")).run(), "税务.xlsx", data)
     _dry_run_button(at).click().run()
@@ -84,7 +70,7 @@ def test_two_visible_data_sheets_are_offered_and_the_dry_run_names_the_one_read(
     head = ["统一社会信用代码", "企业名称", "研发费用总额", "营业收入"]
     first = [head, *[[c, n, 10 + i, 800] for i, (c, n) in enumerate(ents)]]
     second = [head, *[[c, n, 60 + i, 900] for i, (c, n) in enumerate(ents)]]
-    data = _workbook(("填报说明", [["请分年度填写"]]), ("2023年", first), ("2024年", second), active=0)
+    data = workbook(("填报说明", [["请分年度填写"]]), ("2023年", first), ("2024年", second), active=0)
     before = _values()
     at = _upload(page_as("pages/officer/imports.py", actor_of("officer1")).run(), "两年.xlsx", data)
     _dry_run_button(at).click().run()
@@ -133,7 +119,7 @@ def test_import_report_tables_are_readable(seeded_url: str) -> None:
     ents = _enterprises()
     head = ["统一社会信用代码", "企业名称", "研发费用总额", "营业收入"]
     bad = [head, [ents[0][0], ents[0][1], "约五十万", 800], [ents[1][0], ents[1][1], None, 900]]
-    at = _upload(page_as("pages/officer/imports.py", actor_of("officer1")).run(), "税务.xlsx", _workbook(("数据", bad)))
+    at = _upload(page_as("pages/officer/imports.py", actor_of("officer1")).run(), "税务.xlsx", workbook(("数据", bad)))
     _dry_run_button(at).click().run()
     assert not at.exception, at.exception
     assert at.error and at.dataframe, "a refused file shows its problems in a table"
@@ -141,7 +127,7 @@ def test_import_report_tables_are_readable(seeded_url: str) -> None:
 
     good = [head, *[[c, n, 10 + i, 800] for i, (c, n) in enumerate(ents)]]
     at = _upload(page_as("pages/officer/imports.py", actor_of("officer1")).run(), "税务.xlsx",
-                 _workbook(("数据", good)))
+                 workbook(("数据", good)))
     _dry_run_button(at).click().run()
     assert not at.exception, at.exception
     assert at.dataframe

@@ -25,7 +25,8 @@ from db.models import Enterprise
 from services import imports
 from services.errors import ValidationFailed
 from tests.integration import test_imports_reading as reading
-from tests.integration.test_imports_reading import CODES, HEAD, body, commit, counts, dry, stored, workbook
+from tests.integration.test_imports_reading import CODES, HEAD, body, commit, counts, dry, stored
+from tests.workbooks import workbook
 
 db = reading.db  # the same registered enterprises as the other reading tests
 

@@ -19,6 +19,7 @@ from services.actor import Actor
 from services.errors import ValidationFailed
 from tests import hostile_files as hf
 from tests import xls_files
+from tests.workbooks import workbook
 
 OFFICER = Actor(username="officer1", role="officer", user_id=1)
 YEAR = 2025
@@ -35,25 +36,6 @@ def db(session: Session) -> Session:
 
 def body(rd: float = 50, ratio: float = 40) -> list[list]:
     return [[c, f"读取测试企业{i}", rd + i, 800 + 10 * i, ratio + i] for i, c in enumerate(CODES)]
-
-
-def workbook(*sheets: tuple[str, list[list]], hidden: tuple[str, ...] = (), active: int = 0,
-             percent_column: str | None = None) -> bytes:
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for name, rows in sheets:
-        ws = wb.create_sheet(name)
-        for r in rows:
-            ws.append(r)
-        if name in hidden:
-            ws.sheet_state = "hidden"
-        if percent_column:
-            for r in range(2, len(rows) + 1):
-                ws[f"{percent_column}{r}"].number_format = "0.0%"
-    wb.active = active
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
 
 
 def stored(session: Session, code: str) -> dict[str, float]:

@@ -20,6 +20,7 @@ from core import spreadsheet as sp
 from core.spreadsheet import ReadLimits, SheetChoiceNeeded, SpreadsheetError
 from tests import hostile_files as hf
 from tests import xls_files
+from tests.workbooks import workbook
 
 HEADER = ["统一社会信用代码", "企业名称", "研发费用总额", "资产负债率"]
 EXPECTED = [*HEADER, "营业收入"]
@@ -183,18 +184,6 @@ def test_broken_workbook_message_has_no_library_text() -> None:
 # --- which sheet -------------------------------------------------------------------------------------
 
 
-def _workbook(*sheets: tuple[str, list[list]], hidden: tuple[str, ...] = (), active: int = 0) -> bytes:
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for name, rows in sheets:
-        ws = wb.create_sheet(name)
-        for r in rows:
-            ws.append(r)
-        if name in hidden:
-            ws.sheet_state = "hidden"
-    wb.active = active
-    return _save(wb)
-
 
 COVER = [["龙湾区 2024 年度企业研发数据报送"], [], ["报送单位：区税务局"], ["说明：统一社会信用代码须为 18 位"]]
 DATA_2024 = [HEADER, ROW]
@@ -202,7 +191,7 @@ DATA_2023 = [HEADER, ["914403001922038216", "华为", 999, 40]]
 
 
 def test_hidden_draft_sheet_first_is_never_read() -> None:
-    data = _workbook(("旧稿", DATA_2023), ("数据", DATA_2024), hidden=("旧稿",), active=1)
+    data = workbook(("旧稿", DATA_2023), ("数据", DATA_2024), hidden=("旧稿",), active=1)
     result = sp.read_upload(data, "x.xlsx", expected=EXPECTED)
     assert result.sheet == "数据"
     assert result.frame.iloc[1, 2] == "1234.5"
@@ -213,14 +202,14 @@ def test_hidden_draft_sheet_first_is_never_read() -> None:
 
 
 def test_cover_sheet_first_still_finds_the_data_sheet() -> None:
-    data = _workbook(("封面", COVER), ("数据", DATA_2024))
+    data = workbook(("封面", COVER), ("数据", DATA_2024))
     result = sp.read_upload(data, "x.xlsx", expected=EXPECTED)
     assert (result.sheet, result.reason) == ("数据", "唯一含表头的可见工作表")
     assert result.frame.iloc[0].tolist() == HEADER
 
 
 def test_several_data_sheets_the_active_one_is_read_and_the_others_named() -> None:
-    data = _workbook(("2023年", DATA_2023), ("2024年", DATA_2024), active=1)
+    data = workbook(("2023年", DATA_2023), ("2024年", DATA_2024), active=1)
     result = sp.read_upload(data, "x.xlsx", expected=EXPECTED)
     assert result.sheet == "2024年" and "活动工作表" in result.reason
     assert result.other_data_sheets == ["2023年"]
@@ -228,7 +217,7 @@ def test_several_data_sheets_the_active_one_is_read_and_the_others_named() -> No
 
 
 def test_several_data_sheets_none_active_asks_which() -> None:
-    data = _workbook(("封面", COVER), ("2023年", DATA_2023), ("2024年", DATA_2024), active=0)
+    data = workbook(("封面", COVER), ("2023年", DATA_2023), ("2024年", DATA_2024), active=0)
     with pytest.raises(SheetChoiceNeeded) as info:
         sp.read_upload(data, "x.xlsx", expected=EXPECTED)
     assert info.value.candidates == ["2023年", "2024年"]
@@ -239,14 +228,14 @@ def test_several_data_sheets_none_active_asks_which() -> None:
 
 def test_a_list_sheet_sharing_only_code_and_name_does_not_compete_with_the_data_sheet() -> None:
     items = [["统一社会信用代码", "企业名称", "名称", "级别"], ["914403001922038216", "华为", "国家重点研发计划", "国家级"]]
-    data = _workbook(("科技项目", items), ("数据", DATA_2024), active=0)
+    data = workbook(("科技项目", items), ("数据", DATA_2024), active=0)
     result = sp.read_upload(data, "x.xlsx", expected=EXPECTED)
     assert (result.sheet, result.reason) == ("数据", "表头与模板最吻合的可见工作表")
     assert result.other_data_sheets == ["科技项目"]
 
 
 def test_a_hidden_sheet_is_refused_even_by_name() -> None:
-    data = _workbook(("数据", DATA_2024), ("旧稿", DATA_2023), hidden=("旧稿",))
+    data = workbook(("数据", DATA_2024), ("旧稿", DATA_2023), hidden=("旧稿",))
     with pytest.raises(SpreadsheetError, match="隐藏的工作表，不会读取"):
         sp.read_upload(data, "x.xlsx", expected=EXPECTED, sheet="旧稿")
 

@@ -269,6 +269,8 @@ def test_finalising_a_run_asks_first_and_says_what_happens(app_server: str, new_
     page.get_by_role("button", name="定稿（不可撤销）").click()
     dialog = page.get_by_role("dialog")
     dialog.wait_for()
+    # the dialog's title arrives before its body: wait for the body rather than read it at once
+    dialog.get_by_role("button", name="确认定稿").wait_for()
     assert "不可再修改" in dialog.inner_text()
     assert dialog.get_by_role("button", name="确认定稿").count() == 1
     screenshot(page, "runs-finalise-confirm")

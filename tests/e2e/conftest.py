@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from ui.auth import COOKIE_NAME
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
@@ -259,3 +261,9 @@ def login(page, base_url: str, username: str, password: str = DEMO_PASSWORD, *, 
     wait_settled(page)
     if expect_success:
         page.get_by_role("button", name="退出登录").wait_for()
+        # The login cookie is written by a component after the page shows the session: a deep link
+        # opened before it lands starts a session without it (a person never clicks that fast).
+        deadline = time.monotonic() + 15
+        while not any(c["name"] == COOKIE_NAME for c in page.context.cookies()):
+            assert time.monotonic() < deadline, "the login cookie never reached the browser"
+            page.wait_for_timeout(100)

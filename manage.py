@@ -192,6 +192,9 @@ def cmd_verify_audit(args: argparse.Namespace) -> int:
 
     with _session() as session:
         report = verify_chain(session, actor=Actor.system())
+    if report.anchor_problem:
+        raise CommandError(f"审计日志与其锚点不一致：{report.anchor_problem}。前 {report.checked} 条记录本身完好；"
+                           "请从备份核对缺失的记录。")
     if not report.ok:
         raise CommandError(f"审计日志在第 {report.checked} 条（编号 {report.broken_id}）处断链：{report.problem}。"
                            "此前的记录完好；请从备份核对该记录及其后的记录。")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -51,10 +51,11 @@ class ChainReport:
     broken_id: int | None = None
     problem: str = ""
     head: str = GENESIS
+    anchor_problem: str = ""  # the chain holds in itself but does not end where its anchor says
 
     @property
     def ok(self) -> bool:
-        return self.broken_id is None
+        return self.broken_id is None and not self.anchor_problem
 
 
 def verify(events: Iterable[Mapping[str, Any]]) -> ChainReport:
@@ -69,3 +70,22 @@ def verify(events: Iterable[Mapping[str, Any]]) -> ChainReport:
             return ChainReport(count, event["id"], "内容与其哈希不一致（该记录被修改或替换）", prev)
         prev = event["hash"]
     return ChainReport(count, None, "", prev)
+
+
+def check_anchor(report: ChainReport, anchor: tuple[int, str] | None) -> ChainReport:
+    """``report`` compared with the anchor (count, hash) kept beside the chain: a TRUNCATE or a deleted
+    tail leaves a chain that holds in itself and is only caught here. ``None``: the anchor is gone."""
+    if report.broken_id is not None:
+        return report
+    if anchor is None:
+        problem = "审计日志的锚点记录缺失（锚点被删除或整表被清空）"
+    elif report.checked < anchor[0]:
+        problem = (f"锚点记载 {anchor[0]} 条记录，实际只有 {report.checked} 条："
+                   f"末尾 {anchor[0] - report.checked} 条记录被删除（或整表被清空）")
+    elif report.checked > anchor[0]:
+        problem = f"锚点记载 {anchor[0]} 条记录，实际有 {report.checked} 条：末尾有未经应用写入的记录"
+    elif report.head != anchor[1]:
+        problem = "末条记录的哈希与锚点不一致（末尾的记录被删除、替换或另行写入）"
+    else:
+        return report
+    return replace(report, anchor_problem=problem)

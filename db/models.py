@@ -368,17 +368,34 @@ class AuditEvent(SQLModel, table=True):
     hash: str | None = Field(default=None, max_length=64)
 
 
-# Advisory lock key serialising the audit chain's tail on PostgreSQL (SQLite serialises writers itself).
-AUDIT_CHAIN_LOCK = 7_412_011
+class AuditChainHead(SQLModel, table=True):
+    """The audit chain's anchor: one row (id 1) with the number of events and the newest event's hash.
+
+    Every append updates it in the appending transaction, under a lock on this row, so appends are
+    serialised and the anchor always matches the table. ``verify-audit`` compares the chain with it: a
+    TRUNCATE or a deleted tail leaves a chain that is intact in itself but shorter than its anchor.
+    Triggers (migration 0008) refuse deleting the row, truncating it and lowering ``count``.
+    """
+
+    id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    count: int = 0
+    hash: str = Field(default=audit_chain.GENESIS, max_length=64)
+
+
+class AuditChainHeadMissing(RuntimeError):
+    """The anchor row is gone: the audit trail was tampered with, nothing more is appended to it."""
 
 
 @event.listens_for(Session, "before_flush")
 def _chain_audit_events(session: Session, _context: Any, _instances: Any) -> None:
     """Fill ``prev_hash``/``hash`` of the audit events this flush inserts, in insertion order.
 
-    The tail is read from the database inside the flushing transaction, so earlier flushes of the same
-    transaction count and rolled-back savepoints do not. Every ORM insert of an AuditEvent passes here;
-    nothing inserts them with Core.
+    The tail comes from the anchor row, locked first: ``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite a
+    (no-op) UPDATE of the row, which takes the database's write lock before anything is read (a plain
+    read first would let two writers chain onto the same predecessor). The lock is held until the
+    transaction ends, so concurrent appenders queue. Earlier flushes of the same transaction count and
+    rolled-back savepoints roll the anchor back with their events. Every ORM insert of an AuditEvent
+    passes here; nothing inserts them with Core.
     """
     new = [obj for obj in session.new if isinstance(obj, AuditEvent) and obj.hash is None]
     if not new:
@@ -386,9 +403,13 @@ def _chain_audit_events(session: Session, _context: Any, _instances: Any) -> Non
     new.sort(key=lambda obj: inspect(obj).insert_order)
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_CHAIN_LOCK})
-    prev = connection.execute(text("SELECT hash FROM auditevent ORDER BY id DESC LIMIT 1")).scalar()
-    prev = prev or audit_chain.GENESIS
+        head = connection.execute(text("SELECT count, hash FROM auditchainhead WHERE id = 1 FOR UPDATE")).first()
+    else:
+        connection.execute(text("UPDATE auditchainhead SET count = count WHERE id = 1"))
+        head = connection.execute(text("SELECT count, hash FROM auditchainhead WHERE id = 1")).first()
+    if head is None:
+        raise AuditChainHeadMissing("审计日志的锚点记录缺失（可能被删除或清空），已停止写入审计日志。")
+    prev = head.hash
     for obj in new:
         obj.before = audit_chain.normalise_json(obj.before)
         obj.after = audit_chain.normalise_json(obj.after)
@@ -396,6 +417,9 @@ def _chain_audit_events(session: Session, _context: Any, _instances: Any) -> Non
             obj.at = utcnow()
         obj.prev_hash = prev
         obj.hash = prev = audit_chain.event_hash(obj.model_dump(), prev)
+    connection.execute(text("UPDATE auditchainhead SET count = count + :n, hash = :h WHERE id = 1"),
+                       {"n": len(new), "h": prev})
+
 
 class DynamicState(SQLModel, table=True):
     """动态积分 bookkeeping of one year: changes seen, changes computed, the recompute lease.

@@ -17,7 +17,7 @@ from sqlmodel import Session
 from core import audit_chain, clock
 from core.spreadsheet import write_csv, write_xlsx
 from core.timefmt import display_time
-from db.models import AuditEvent
+from db.models import AuditChainHead, AuditEvent
 from services.actor import Actor, require_role, require_staff
 
 COLUMNS = ["id", "at", "actor", "actor_role", "action", "entity", "entity_id", "before", "after", "reason"]
@@ -92,10 +92,31 @@ def export_events(session: Session, *, actor: Actor, fmt: str = "xlsx", **filter
 
 
 def verify_chain(session: Session, *, actor: Actor) -> audit_chain.ChainReport:
-    """Recompute the hash chain over every event in id order; the report names the first broken link."""
+    """Recompute the hash chain over every event in id order and compare its end with the anchor row;
+    the report names the first broken link, or what is missing at the end.
+
+    The events and the anchor come from one statement (one snapshot on both stores): an append
+    committing while the walk runs cannot make the two disagree.
+    """
     require_role(actor, "admin")
     columns = ["id", *audit_chain.FIELDS, "prev_hash", "hash"]
-    stmt = select(*(getattr(AuditEvent, c) for c in columns)).order_by(AuditEvent.id).execution_options(
-        yield_per=5000)
-    rows = ({**dict(zip(columns, row, strict=True))} for row in session.execute(stmt))
-    return audit_chain.verify(rows)
+    stmt = (select(*(getattr(AuditEvent, c) for c in columns), AuditChainHead.count.label("anchor_count"),
+                   AuditChainHead.hash.label("anchor_hash"))
+            .select_from(AuditEvent).outerjoin(AuditChainHead, AuditChainHead.id == 1)
+            .order_by(AuditEvent.id).execution_options(yield_per=5000))
+    anchor: list[tuple[int, str] | None] = []
+
+    def rows():  # noqa: ANN202 - generator of event dicts
+        for row in session.execute(stmt):
+            if not anchor:
+                anchor.append(None if row.anchor_count is None else (int(row.anchor_count), row.anchor_hash))
+            yield dict(zip(columns, row[:len(columns)], strict=True))
+
+    report = audit_chain.verify(rows())
+    if report.broken_id is not None:
+        return report
+    if not anchor:  # no events at all: the anchor must say so
+        head = session.execute(select(AuditChainHead.count, AuditChainHead.hash)
+                               .where(AuditChainHead.id == 1)).first()
+        anchor.append(None if head is None else (int(head.count), head.hash))
+    return audit_chain.check_anchor(report, anchor[0])

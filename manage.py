@@ -587,10 +587,11 @@ def cmd_undo_import(args: argparse.Namespace) -> int:
 
 
 def _add_publish(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = sub.add_parser("publish", help="开始公示一个积分批次", description="草稿批次进入公示期（同年度公示中的旧批次被替代）。")
+    p = sub.add_parser("publish", help="开始公示一个积分批次", description="草稿批次进入公示期。同年度已有批次在公示时，须加 --replace 确认由本批次替代。")
     p.add_argument("--run", type=_positive_int, required=True, help="批次 id")
     p.add_argument("--days", type=_positive_int, required=True, help="公示天数")
     p.add_argument("--start", help="公示开始日期 YYYY-MM-DD（默认今天）")
+    p.add_argument("--replace", action="store_true", help="确认替代同年度正在公示的批次")
     return p
 
 
@@ -608,15 +609,17 @@ def cmd_publish(args: argparse.Namespace) -> int:
         raise CommandError(f"开始日期格式应为 YYYY-MM-DD（收到“{args.start}”）") from None
     end = start + timedelta(days=args.days - 1)
     with _session() as session:
-        run = publish_run(session, actor=Actor.system(), run_id=args.run, notice_start=start, notice_end=end)
+        run = publish_run(session, actor=Actor.system(), run_id=args.run, notice_start=start, notice_end=end,
+                          replace=args.replace)
         run_id = run.id
     print(f"积分批次 #{run_id} 已开始公示：{start:%Y-%m-%d} 至 {end:%Y-%m-%d}")
     return EXIT_OK
 
 
 def _add_finalize(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = sub.add_parser("finalize", help="公示结束后定稿一个积分批次", description="公示中的批次定稿；定稿后不可更改。")
+    p = sub.add_parser("finalize", help="公示结束后定稿一个积分批次", description="公示中的批次定稿；定稿后不可更改。公示期结束前定稿须用 --reason 说明理由（记入审计日志）。")
     p.add_argument("--run", type=_positive_int, required=True, help="批次 id")
+    p.add_argument("--reason", help="公示期结束前提前定稿的理由")
     return p
 
 
@@ -626,7 +629,7 @@ def cmd_finalize(args: argparse.Namespace) -> int:
     from services.runs import finalize_run
 
     with _session() as session:
-        run = finalize_run(session, actor=Actor.system(), run_id=args.run)
+        run = finalize_run(session, actor=Actor.system(), run_id=args.run, reason=args.reason)
         run_id, year = run.id, run.year
     print(f"积分批次 #{run_id}（{year} 年度）已定稿")
     return EXIT_OK

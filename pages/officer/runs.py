@@ -12,6 +12,7 @@ from services import objections, robustness, run_diff, runs
 from services.errors import ServiceError
 from services.model_versions import get_model
 from ui.confirm import confirm
+from ui.evidence import show_evidence
 from ui.flash import show_flash
 from ui.formats import RUN_COLUMNS, day, run_state
 from ui.guards import require_role
@@ -108,23 +109,36 @@ with tab_runs:
             end = d2.date_input("公示结束", value=clock.today() + timedelta(days=runs.NOTICE_DAYS - 1),
                                 format="YYYY-MM-DD")
             st.caption("公示期含首尾两天，截至结束日 24:00（北京时间）。")
-            if st.form_submit_button("开始公示", type="primary"):
-                try:
-                    with session_scope() as session:
-                        runs.publish_run(session, actor=actor, run_id=int(run_id), notice_start=start,
-                                         notice_end=end)
-                    _done("success", f"批次 #{run_id} 已开始公示：{start} 至 {end}。")
-                except ServiceError as exc:
-                    st.error(plain(exc))
+            asked = st.form_submit_button("开始公示", type="primary")
+        if asked:
+            def _publish(replace: bool = False, run_id: int = int(run_id), start=start, end=end) -> None:
+                with session_scope() as session:
+                    runs.publish_run(session, actor=actor, run_id=run_id, notice_start=start, notice_end=end,
+                                     replace=replace)
+                _done("success", f"批次 #{run_id} 已开始公示：{start} 至 {end}。")
+
+            try:
+                with session_scope() as session:  # the one guard of run transitions says what this replaces
+                    guard = runs.guard_transition(session, actor=actor, run_id=int(run_id), action="publish")
+                if guard.replaces:
+                    confirm(f"开始公示批次 #{int(run_id)}？", [f"公示期：{start} 至 {end}。"],
+                            warnings=list(guard.notes), confirm_label="确认替代并开始公示",
+                            action=lambda: _publish(replace=True))
+                else:
+                    _publish()
+            except ServiceError as exc:
+                st.error(plain(exc))
     elif state == "notice":
         st.info(f"公示期：{day(run['notice_start'])} 至 {day(run['notice_end'])}。")
         if st.button("定稿（不可撤销）", key="finalize_button"):
-            def _finalize(run_id: int = int(run_id)) -> None:
-                with session_scope() as session:  # the service refuses while objections are open
-                    runs.finalize_run(session, actor=actor, run_id=run_id)
-                _done("success", f"批次 #{run_id} 已定稿。")
+            with session_scope() as session:  # open objections, the window, who may finalise early
+                guard = runs.guard_transition(session, actor=actor, run_id=int(run_id), action="finalize")
 
-            mine = open_objections[open_objections["run_id"] == int(run_id)]
+            def _finalize(reason: str | None = None, run_id: int = int(run_id)) -> None:
+                with session_scope() as session:  # the service enforces the same guard
+                    runs.finalize_run(session, actor=actor, run_id=run_id, reason=reason)
+                _done("success", f"批次 #{run_id} 已{'提前' if reason else ''}定稿。")
+
             listed = int(summary.loc[summary.index != "all", [c for c in summary.columns
                                                                if c.startswith("tier_")]].sum().sum())
             confirm(
@@ -132,7 +146,8 @@ with tab_runs:
                 [f"{int(run['year'])} 年度 · {int(run['enterprise_count'])} 家企业 · 上榜 {listed} 家。",
                  "定稿后积分、榜单和扶持名单不可再修改，并作为该年度的正式结果发布；",
                  "如需更正，只能重新计算新批次。"],
-                warnings=[f"本批次还有 {len(mine)} 条异议未答复，须先处理完毕才能定稿。"] if len(mine) else [],
+                warnings=list(guard.notes), refusal=guard.refusal,
+                reason_label="提前定稿理由（必填，记入审计日志）" if guard.reason_required else None,
                 confirm_label="确认定稿", action=_finalize,
             )
     if st.button("重算核验", key="verify_button"):
@@ -218,11 +233,26 @@ with tab_objections:
     if items.empty:
         st.info("暂无异议。")
     else:
-        view = items[["id", "run_id", "credit_code", "name", "indicator_label", "reason", "state_label", "answer",
-                      "created_at"]].assign(created_at=items["created_at"].map(day)).rename(columns={
+        view = items[["id", "run_id", "credit_code", "name", "indicator_label", "reason", "attachments",
+                      "state_label", "answer", "created_at"]].assign(
+            created_at=items["created_at"].map(day),
+            attachments=[f"{n} 个" if n else "—" for n in items["attachments"]]).rename(columns={
             "id": "编号", "run_id": "批次", "credit_code": "统一社会信用代码", "name": "企业", "indicator_label": "指标",
-            "reason": "异议理由", "state_label": "状态", "answer": "答复", "created_at": "提出时间"})
+            "reason": "异议理由", "attachments": "证明材料", "state_label": "状态", "answer": "答复",
+            "created_at": "提出时间"})
         show_table(view, key="objections_table")
+        with_files = items[items["attachments"] > 0]
+        with st.expander(f"查看证明材料（{len(with_files)} 条异议附有材料）", expanded=not with_files.empty):
+            if with_files.empty:
+                st.caption("暂无附有证明材料的异议。")
+            else:
+                shown = st.selectbox("异议", with_files["id"].tolist(), key="objection_evidence",
+                                     format_func={r.id: f"#{r.id} · {r.name} · {r.indicator_label}"
+                                                  for r in with_files.itertuples()}.get)
+                st.text(f"异议理由：{with_files.set_index('id').loc[shown, 'reason']}")
+                with session_scope() as session:
+                    files = objections.objection_attachments(session, actor=actor, objection_id=int(shown))
+                show_evidence(files, key=f"objection_file_{int(shown)}")
         open_items = items[items["state"] == "open"]
         if open_items.empty:
             st.caption("没有待处理的异议。")

@@ -100,6 +100,11 @@ def test_officer_flow(app_server: str, new_page, demo_facts: dict, tmp_path: Pat
         click(officer, "计算积分")
         officer.get_by_text(re.compile(r"已生成批次 #\d+")).wait_for(timeout=60_000)
         click(officer, "开始公示")
+        # the seeded run of the same year is in 公示: replacing it is asked first, and says so
+        dialog = officer.get_by_role("dialog")
+        dialog.get_by_role("button", name="确认替代并开始公示").wait_for()
+        assert "正在公示" in dialog.inner_text()
+        dialog.get_by_role("button", name="确认替代并开始公示").click()
         officer.get_by_text(re.compile("已开始公示")).wait_for()
         screenshot(officer, "officer_run_in_notice")
 

@@ -99,7 +99,7 @@ def test_uphold_then_recompute_and_publish_supersedes(seeded) -> None:
     session.commit()
     new = runs.compute_run(session, actor=OFFICER, year=run.year)
     runs.publish_run(session, actor=OFFICER, run_id=new.id, notice_start=clock.today(),
-                     notice_end=clock.today() + timedelta(days=7))
+                     notice_end=clock.today() + timedelta(days=7), replace=True)
     session.refresh(run)
     assert run.state == "superseded" and session.get(ScoreRun, new.id).supersedes_id == run.id
     assert objections.open_count(session, actor=OFFICER) == 0

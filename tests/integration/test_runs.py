@@ -169,7 +169,7 @@ def test_publish_finalize_and_immutability(session: Session, populated: dict[str
     assert latest_run(session).id == first.id
     second = compute_run(session, actor=OFFICER, year=YEAR)
     publish_run(session, actor=OFFICER, run_id=second.id, notice_start=date(2025, 3, 8),
-                notice_end=date(2025, 3, 15))
+                notice_end=date(2025, 3, 15), replace=True)
     session.refresh(first)
     assert first.state == "superseded" and second.supersedes_id == first.id
     finalize_run(session, actor=OFFICER, run_id=second.id)
@@ -235,3 +235,74 @@ def test_finalize_refuses_while_an_objection_is_open(session: Session, populated
     session.add(objection)
     session.commit()
     assert finalize_run(session, actor=OFFICER, run_id=run.id).state == "final"
+
+
+ADMIN = Actor(username="admin", role="admin", user_id=1)
+
+
+def test_finalize_waits_for_the_window_unless_an_admin_states_a_reason(session: Session,
+                                                                      populated: dict[str, int]) -> None:
+    from datetime import UTC, datetime
+
+    from core import clock
+    from services.errors import ValidationFailed
+    from services.runs import guard_transition
+
+    run = compute_run(session, actor=OFFICER, year=YEAR)
+    publish_run(session, actor=OFFICER, run_id=run.id, notice_start=date(2026, 12, 1), notice_end=date(2026, 12, 7))
+    # Day 1 of the 7-day window (Beijing): the officer is refused and told when it becomes possible.
+    with clock.frozen(datetime(2026, 12, 1, 2, 0, tzinfo=UTC)):
+        with pytest.raises(Conflict, match="2026-12-07 24:00.*还剩 7 天.*系统管理员"):
+            finalize_run(session, actor=OFFICER, run_id=run.id)
+        guard = guard_transition(session, actor=ADMIN, run_id=run.id, action="finalize")
+        assert guard.allowed and guard.reason_required
+        with pytest.raises(ValidationFailed, match="理由"):
+            finalize_run(session, actor=ADMIN, run_id=run.id, reason="  ")
+        assert session.get(ScoreRun, run.id).state == "notice"
+    # The last day's evening in Beijing (15:59 UTC) is still inside the window.
+    with clock.frozen(datetime(2026, 12, 7, 15, 59, tzinfo=UTC)), pytest.raises(Conflict, match="还剩 1 天"):
+        finalize_run(session, actor=OFFICER, run_id=run.id)
+    # From 00:00 Beijing after the last day an officer finalises without a reason.
+    with clock.frozen(datetime(2026, 12, 7, 16, 0, tzinfo=UTC)):
+        assert guard_transition(session, actor=OFFICER, run_id=run.id, action="finalize").notes == ()
+    with clock.frozen(datetime(2026, 12, 2, 1, 0, tzinfo=UTC)):
+        done = finalize_run(session, actor=ADMIN, run_id=run.id, reason="区政府会议决定提前发布")
+    assert done.state == "final"
+    event = session.exec(select(AuditEvent).where(AuditEvent.action == "run.finalize")).one()
+    assert event.reason == "区政府会议决定提前发布" and event.actor == "admin"
+    assert "early" in (event.after or "")
+
+
+def test_finalize_after_the_window_needs_no_reason(session: Session, populated: dict[str, int]) -> None:
+    from datetime import UTC, datetime
+
+    from core import clock
+
+    run = compute_run(session, actor=OFFICER, year=YEAR)
+    publish_run(session, actor=OFFICER, run_id=run.id, notice_start=date(2026, 12, 1), notice_end=date(2026, 12, 7))
+    with clock.frozen(datetime(2026, 12, 8, 1, 0, tzinfo=UTC)):
+        assert finalize_run(session, actor=OFFICER, run_id=run.id).state == "final"
+    event = session.exec(select(AuditEvent).where(AuditEvent.action == "run.finalize")).one()
+    assert event.reason is None and "early" not in (event.after or "")
+
+
+def test_publishing_over_a_running_notice_must_be_confirmed(session: Session, populated: dict[str, int]) -> None:
+    from services.runs import guard_transition
+
+    first = compute_run(session, actor=OFFICER, year=YEAR)
+    publish_run(session, actor=OFFICER, run_id=first.id, notice_start=date(2025, 3, 1), notice_end=date(2025, 3, 7))
+    second = compute_run(session, actor=OFFICER, year=YEAR)
+    guard = guard_transition(session, actor=OFFICER, run_id=second.id, action="publish")
+    assert guard.replaces == (first.id,) and f"#{first.id} 正在公示" in guard.notes[0]
+    with pytest.raises(Conflict, match=f"#{first.id} 正在公示"):
+        publish_run(session, actor=OFFICER, run_id=second.id, notice_start=date(2025, 3, 8),
+                    notice_end=date(2025, 3, 15))
+    session.rollback()
+    assert session.get(ScoreRun, first.id).state == "notice"
+    assert session.get(ScoreRun, second.id).state == "draft"
+    publish_run(session, actor=OFFICER, run_id=second.id, notice_start=date(2025, 3, 8),
+                notice_end=date(2025, 3, 15), replace=True)
+    assert session.get(ScoreRun, first.id).state == "superseded"
+    # Another year's run in 公示 is not replaced, so nothing is asked.
+    other = compute_run(session, actor=OFFICER, year=YEAR - 1)
+    assert guard_transition(session, actor=OFFICER, run_id=other.id, action="publish").replaces == ()

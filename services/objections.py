@@ -127,6 +127,11 @@ def list_objections(session: Session, *, actor: Actor, enterprise_id: int | None
     if states:
         stmt = stmt.where(Objection.state.in_(list(states)))
     frame = pd.DataFrame([tuple(r) for r in session.execute(stmt).all()], columns=OBJECTION_COLUMNS)
+    # how many evidence files each objection carries (staff open them with objection_attachments)
+    counts = dict(session.execute(
+        select(Attachment.objection_id, func.count()).where(Attachment.objection_id.in_(frame["id"].tolist()))
+        .group_by(Attachment.objection_id)).all()) if len(frame) else {}
+    frame["attachments"] = frame["id"].map(counts).fillna(0).astype(int)
     frame["state_label"] = frame["state"].map(OBJECTION.labels)
     # "T05 研发人员占比" (整体积分 when none), named by the model the objected run was computed with
     models = {r: get_model(session, session.get(ScoreRun, int(r)).model_version_id) for r in frame["run_id"].unique()}
@@ -137,6 +142,7 @@ def list_objections(session: Session, *, actor: Actor, enterprise_id: int | None
 
 
 def objection_attachments(session: Session, *, actor: Actor, objection_id: int) -> list[Attachment]:
+    """The evidence files of an objection, in upload order: staff, or the objecting enterprise."""
     objection = session.get(Objection, objection_id)
     if objection is None:
         raise NotFound(f"异议 #{objection_id} 不存在。")

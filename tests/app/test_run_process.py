@@ -1,0 +1,78 @@
+"""积分计算与公示: the 公示 and objection process holds up (issue 22, points 1 and 2).
+
+The officer opens the evidence an enterprise attached to its objection; 定稿 inside the 公示 window is
+refused to an officer and asks an admin for a reason; 开始公示 over a running 公示 asks first.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from db.models import ScoreRun
+from db.session import session_scope
+from services import objections, runs
+from tests.app.conftest import actor_of, through_home
+from tests.integration.test_objections import PNG
+
+
+def _notice_run_id() -> int:
+    with session_scope() as session:
+        return session.execute(select(ScoreRun.id).where(ScoreRun.state == "notice")).scalar_one()
+
+
+def test_officer_opens_the_evidence_of_an_objection(fresh_db: str) -> None:
+    ent = actor_of("ent1")
+    with session_scope() as session:
+        filed = objections.file_objection(
+            session, actor=ent, run_id=_notice_run_id(), enterprise_id=ent.enterprise_id, indicator_code="T04",
+            reason="研发人员数漏报", attachments=[("研发人员名单.png", PNG), ("社保缴纳证明.png", PNG)])
+        objection_id = filed.id
+    at = through_home("officer1", "pages/officer/runs.py")
+    assert not at.exception, at.exception
+    table = next(t for t in at.dataframe if "证明材料" in t.value.columns).value
+    assert table.set_index("编号").loc[objection_id, "证明材料"] == "2 个"
+    assert at.selectbox(key="objection_evidence").value == objection_id
+    texts = [t.value for t in at.text]
+    assert "研发人员名单.png" in texts and "社保缴纳证明.png" in texts and "异议理由：研发人员数漏报" in texts
+    downloads = [e for e in at.get("download_button")]
+    assert len([d for d in downloads if d.proto.label == "下载原件"]) == 2
+
+
+def test_finalize_inside_the_window_is_refused_to_an_officer(fresh_db: str) -> None:
+    run_id = _notice_run_id()
+    at = through_home("officer1", "pages/officer/runs.py")
+    at.selectbox(key="run_select").select(run_id).run()
+    at.button(key="finalize_button").click().run()
+    assert not at.exception, at.exception
+    refusal = " ".join(str(e.value) for e in at.error)
+    assert "公示期满后才能定稿" in refusal and "系统管理员" in refusal
+    assert at.button(key="confirm_ok").disabled
+    assert not [t for t in at.text_area if t.key == "confirm_reason"]
+
+
+def test_finalize_inside_the_window_asks_an_admin_for_a_reason(fresh_db: str) -> None:
+    run_id = _notice_run_id()
+    at = through_home("admin", "pages/officer/runs.py")
+    at.selectbox(key="run_select").select(run_id).run()
+    at.button(key="finalize_button").click().run()
+    assert not at.exception, at.exception
+    warnings = " ".join(str(w.value) for w in at.warning)
+    assert "提前定稿后，企业不能再对本批次提出异议" in warnings
+    assert at.text_area(key="confirm_reason").label.startswith("提前定稿理由")
+    assert not at.button(key="confirm_ok").disabled
+
+
+def test_publishing_over_a_running_notice_asks_first(fresh_db: str) -> None:
+    notice_id = _notice_run_id()
+    with session_scope() as session:
+        year = session.get(ScoreRun, notice_id).year
+        draft_id = runs.compute_run(session, actor=actor_of("officer1"), year=year).id
+    at = through_home("officer1", "pages/officer/runs.py")
+    at.selectbox(key="run_select").select(draft_id).run()
+    next(b for b in at.button if b.label == "开始公示").click().run()
+    assert not at.exception, at.exception
+    assert any(f"批次 #{notice_id} 正在公示" in str(w.value) for w in at.warning)
+    assert at.button(key="confirm_ok").label == "确认替代并开始公示"
+    with session_scope() as session:  # nothing happened before the answer
+        assert session.get(ScoreRun, notice_id).state == "notice"
+        assert session.get(ScoreRun, draft_id).state == "draft"

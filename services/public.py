@@ -36,6 +36,33 @@ class PublicOverview:
     by_stage: pd.DataFrame  # stage, stage_name, evaluated, ranked, mean_total, max_total, 领跑…, subsidy
 
 
+@dataclass(frozen=True)
+class PublicModel:
+    """The model a public page states, with the published run whose numbers it explains."""
+
+    model: ScoringModel
+    run_id: int | None  # the published run computed with ``model`` (None: nothing published yet)
+    run_year: int | None
+    active_version: str  # the version new runs use (differs when an admin published a newer one since)
+
+    @property
+    def newer_active(self) -> bool:
+        """A newer model version is active than the one of the published run shown."""
+        return self.run_id is not None and self.active_version != self.model.version
+
+
+def public_model(session: Session, *, year: int | None = None) -> PublicModel:
+    """The one model-version rule of every public page: the model of the published run it shows — the
+    latest published run (of ``year`` when given) — so a reader checking a published score against the
+    rules gets the same numbers; before anything is published, the active model."""
+    active = current_model(session)
+    run = latest_published_run(session, year=year)
+    if run is None:
+        return PublicModel(model=active, run_id=None, run_year=None, active_version=active.version)
+    return PublicModel(model=get_model(session, run.model_version_id), run_id=run.id, run_year=run.year,
+                       active_version=active.version)
+
+
 def published_model(session: Session) -> ScoringModel:
     """The active published model version, or the shipped default when the database has none."""
     return current_model(session)

@@ -5,7 +5,7 @@ import streamlit as st
 
 from core.scoring_model import model_summary, parse_model, programme_caption
 from db.session import session_scope
-from services.public import latest_published_run, public_overview, published_model, published_run_model
+from services.public import public_model, public_overview
 from ui.formats import run_state
 from ui.guards import current_actor
 from ui.tables import show_table
@@ -15,10 +15,8 @@ from ui.tables import show_table
 def _overview():
     with session_scope() as session:
         overview = public_overview(session)
-        # the text describes the model of the run shown, else the active model
-        run = latest_published_run(session)
-        model = published_run_model(session, run_id=run.id) if run else published_model(session)
-        return overview, model.to_dict()
+        # the one model-version rule: the model of the run shown, else the active model
+        return overview, public_model(session).model.to_dict()
 
 
 overview, model_dict = _overview()

@@ -3,13 +3,7 @@
 import streamlit as st
 
 from db.session import session_scope
-from services.public import (
-    latest_published_run,
-    public_lists,
-    published_model,
-    published_run_model,
-    published_years,
-)
+from services.public import latest_published_run, public_lists, public_model, published_years
 from ui.formats import run_state
 from ui.tables import show_table
 from ui.widgets import selectbox
@@ -25,8 +19,8 @@ def _years() -> list[int]:
 def _load(year: int):
     with session_scope() as session:
         run = latest_published_run(session, year=year)
-        # the stages and lists of the run's own model, not whichever model is current
-        model = published_run_model(session, run_id=run.id) if run else published_model(session)
+        # the one model-version rule: the stages and lists of the run's own model
+        model = public_model(session, year=year).model
         lists = public_lists(session, run_id=run.id) if run else None
         run_info = (
             {"id": run.id, "year": run.year, "state": run.state, "start": run.notice_start, "end": run.notice_end}

@@ -1,11 +1,12 @@
-"""指标体系 — the active model: stages, classes, indicators, points per stage, rules in words."""
+"""指标体系 — the model of the published results (services.public.public_model): stages, classes,
+indicators, points per stage, rules in words."""
 
 import pandas as pd
 import streamlit as st
 
 from core.scoring_model import describe_rule, model_summary, parse_model
 from db.session import session_scope
-from services.public import published_model
+from services.public import public_model
 from ui.formats import source_label
 from ui.tables import show_table
 from ui.text import plain
@@ -13,17 +14,25 @@ from ui.text import plain
 KIND_SUFFIX = {"core": "指标", "bonus": "（加分）", "deduction": "（扣分）", "veto": ""}
 
 
-@st.cache_data(ttl=300, show_spinner=False)
-def _model_dict() -> dict:
+@st.cache_data(ttl=60, show_spinner=False)
+def _model() -> tuple[dict, int | None, bool, str]:
     with session_scope() as session:
-        return published_model(session).to_dict()
+        shown = public_model(session)  # the model of the published results, as on 首页 and 积分榜单
+        return shown.model.to_dict(), shown.run_year, shown.newer_active, shown.active_version
 
 
-model = parse_model(_model_dict())
+model_dict, run_year, newer_active, active_version = _model()
+model = parse_model(model_dict)
 
 st.title("指标体系")
 st.caption(f"{model.name} · 版本 {model.version}")
-st.info(f"以下为园区发布的企业创新积分评价模型「{model.name}」（版本 {model.version}）。", icon=":material/info:")
+if run_year is not None:
+    st.info(f"以下为 {run_year} 年度已发布积分结果所依据的评价模型「{model.name}」（版本 {model.version}），"
+            "榜单上的每个分数都按这些规则计算。", icon=":material/info:")
+else:
+    st.info(f"以下为园区发布的企业创新积分评价模型「{model.name}」（版本 {model.version}）。", icon=":material/info:")
+if newer_active:
+    st.caption(f"园区已发布新版本 {active_version}，将用于今后的积分计算；已发布的结果仍按上述版本。")
 
 st.subheader("成长阶段")
 stages = pd.DataFrame(

@@ -19,6 +19,7 @@ from sqlmodel import Session
 from core.engine import score
 from core.scoring_model import ScoringModel
 from db.models import IndicatorValue, ModelVersion
+from db.queries import PUBLISHED_STATES, latest_run
 from services.actor import Actor, require_staff
 from services.errors import NotFound, ValidationFailed
 from services.model_versions import active_model_version, get_model
@@ -76,6 +77,30 @@ def latest_data_year(session: Session) -> int:
     return int(year)
 
 
+def preview_years(session: Session, *, actor: Actor) -> pd.DataFrame:
+    """Years with current data and how many enterprises each has (newest first), plus ``default``: the
+    year an impact preview starts on — the year of the newest published run when it has data (the
+    results the programme stands behind), else the year with the most enterprises. Never silently the
+    newest year: one early report of a new year must not make a preview of one enterprise."""
+    require_staff(actor)
+    rows = session.execute(
+        select(IndicatorValue.year, func.count(func.distinct(IndicatorValue.enterprise_id)))
+        .where(IndicatorValue.is_current.is_(True)).group_by(IndicatorValue.year)
+    ).all()
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=["year", "enterprises"])
+    frame = frame.sort_values("year", ascending=False, ignore_index=True)
+    frame["default"] = False
+    if frame.empty:
+        return frame
+    published = latest_run(session, states=PUBLISHED_STATES)
+    if published is not None and published.year in set(frame["year"]):
+        chosen = published.year
+    else:
+        chosen = frame.loc[frame["enterprises"].idxmax(), "year"]  # first max: the newest of equals
+    frame["default"] = frame["year"] == chosen
+    return frame
+
+
 def _spearman(a: pd.Series, b: pd.Series) -> float:
     if len(a) < 2:
         return float("nan")
@@ -98,14 +123,14 @@ def _why(before: ScoringModel, after: ScoringModel, row_a: pd.Series, row_b: pd.
     return "；".join(text for _, text in changes[:3]) or "排名随其他企业变化"
 
 
-def preview_impact(session: Session, *, actor: Actor, draft_id: int, year: int | None = None) -> ImpactPreview:
-    """Score the latest (or ``year``'s) data with the published model and with the draft; compare."""
+def preview_impact(session: Session, *, actor: Actor, draft_id: int, year: int) -> ImpactPreview:
+    """Score ``year``'s data with the published model and with the draft; compare (the caller chooses the
+    year, see :func:`preview_years`)."""
     require_staff(actor)
     draft_row = session.get(ModelVersion, draft_id)
     if draft_row is None:
         raise NotFound(f"评价模型版本 {draft_id} 不存在。")
     published_row = active_model_version(session)
-    year = year if year is not None else latest_data_year(session)
     before_model = get_model(session, published_row.id)
     after_model = get_model(session, draft_id)
     _, inputs_before, _ = model_inputs(session, model=before_model, year=year)

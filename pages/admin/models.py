@@ -135,14 +135,26 @@ with tab_edit:
 
     if editable:
         st.subheader("影响预览")
-        st.caption("用最新年度的数据，分别按当前发布的模型和本草稿计算（不保存任何结果）。")
-        if st.button("预览影响", key="wb_preview"):
-            try:
-                with session_scope() as session, st.spinner("正在计算…"):
-                    st.session_state["wb_impact"] = (version.id, model_workbench.preview_impact(
-                        session, actor=actor, draft_id=version.id))
-            except ServiceError as exc:
-                st.error(plain(exc))
+        st.caption("用所选年度的数据，分别按当前发布的模型和本草稿计算（不保存任何结果）。")
+        with session_scope() as session:
+            years = model_workbench.preview_years(session, actor=actor)
+        if years.empty:
+            st.info("还没有任何企业数据，无法预览影响。")
+        else:
+            counts = dict(zip(years["year"], years["enterprises"], strict=True))
+            default = int(years.index[years["default"]][0])
+            preview_year = st.selectbox("数据年度", years["year"].tolist(), index=default, key="wb_preview_year",
+                                        format_func=lambda y: f"{y} 年（{counts[y]:,} 家企业有数据）")
+            if counts[preview_year] < max(counts.values()) / 2:
+                st.warning(f"{preview_year} 年只有 {counts[preview_year]:,} 家企业有数据（最多的年度有 "
+                           f"{max(counts.values()):,} 家），预览结果不代表全体企业。", icon=":material/warning:")
+            if st.button("预览影响", key="wb_preview"):
+                try:
+                    with session_scope() as session, st.spinner("正在计算…"):
+                        st.session_state["wb_impact"] = (version.id, model_workbench.preview_impact(
+                            session, actor=actor, draft_id=version.id, year=int(preview_year)))
+                except ServiceError as exc:
+                    st.error(plain(exc))
         impact = st.session_state.get("wb_impact")
         if impact is not None and impact[0] == version.id:
             p = impact[1]

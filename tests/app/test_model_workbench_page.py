@@ -30,3 +30,26 @@ def test_officers_do_not_see_the_workbench(app_db: str) -> None:
     assert not at.exception
     assert not at.title or at.title[0].value != "评价模型"  # the guard stops the page before its content
     assert not at.dataframe
+
+
+def test_impact_preview_asks_for_the_year_and_starts_on_the_published_one(fresh_db: str) -> None:
+    """One approved report of a new year does not turn the preview into a preview of one enterprise."""
+    from sqlalchemy import select
+
+    from db.models import Enterprise, IndicatorValue, ScoreRun
+    from db.session import session_scope
+
+    with session_scope() as session:
+        year = session.execute(select(ScoreRun.year).where(ScoreRun.state == "notice")).scalar_one()
+        first = session.execute(select(Enterprise.id).order_by(Enterprise.id)).scalars().first()
+        session.add(IndicatorValue(enterprise_id=first, year=year + 1, code="G01", value_num=800.0, source="自报"))
+    at = through_home("admin", "pages/admin/models.py")
+    at.button(key="wb_new_draft").click().run()
+    choice = at.selectbox(key="wb_preview_year")
+    assert choice.value == year
+    assert any(f"{year + 1} 年（1 家企业有数据）" == o for o in choice.options)
+    at.button(key="wb_preview").click().run()
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}["数据年度"] == f"{year} 年"
+    at.selectbox(key="wb_preview_year").select(year + 1).run()
+    assert any(f"{year + 1} 年只有 1 家企业有数据" in str(w.value) for w in at.warning)

@@ -74,7 +74,7 @@ def test_impact_preview_list_changes_equal_a_real_recompute(session: Session) ->
     year = model_workbench.latest_data_year(session)
     draft = _draft(session)
     model_versions.update_draft(session, actor=ADMIN, version_id=draft.id, definition=_edited(draft.definition))
-    preview = model_workbench.preview_impact(session, actor=ADMIN, draft_id=draft.id)
+    preview = model_workbench.preview_impact(session, actor=ADMIN, draft_id=draft.id, year=year)
     assert preview.year == year and len(preview.spearman) == 5
     assert preview.spearman["spearman"].dropna().between(-1, 1).all()
     before = runs.compute_run(session, actor=ADMIN, year=year)
@@ -89,3 +89,23 @@ def test_impact_preview_list_changes_equal_a_real_recompute(session: Session) ->
     assert preview.subsidy_before == pytest.approx(scores_frame(session, run_id=stored[before.id].id)["subsidy"].sum())
     assert preview.subsidy_after == pytest.approx(scores_frame(session, run_id=stored[after.id].id)["subsidy"].sum())
     assert preview.movers["why"].str.len().gt(0).all()
+
+
+def test_preview_year_is_the_published_year_not_one_early_report(session: Session) -> None:
+    """One enterprise's report of a new year must not become the preview's silent default."""
+    from db.models import Enterprise, IndicatorValue
+
+    seed_demo(session, enterprises=40)
+    published = runs.latest_run(session, states=("notice", "final"))
+    early = session.execute(select(Enterprise.id).order_by(Enterprise.id)).scalars().first()
+    session.add(IndicatorValue(enterprise_id=early, year=published.year + 1, code="G01", value_num=500.0,
+                               source="自报"))
+    session.commit()
+    years = model_workbench.preview_years(session, actor=ADMIN).set_index("year")
+    assert years.loc[published.year + 1, "enterprises"] == 1
+    assert years.loc[published.year, "enterprises"] == 40
+    assert years.index[years["default"]].tolist() == [published.year]
+    draft = _draft(session)
+    preview = model_workbench.preview_impact(session, actor=ADMIN, draft_id=draft.id, year=published.year)
+    assert preview.year == published.year
+    assert int(preview.spearman["enterprises"].sum()) > 1

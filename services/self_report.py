@@ -2,7 +2,11 @@
 
 An enterprise user works on its own enterprise only; staff may read any report (review is the officer
 area's service). ``version`` guards concurrent edits (two tabs, a reviewer acting meanwhile): every write
-names the version it started from and gets Conflict when someone else wrote first.
+names the version it started from and claims the row with one ``UPDATE submission SET version = version + 1
+WHERE id = ? AND version = ?``. Zero rows means someone else wrote first: Conflict, nothing saved. The
+UPDATE takes the row lock (PostgreSQL) or the database write lock (SQLite) before anything else, so two
+writers queue there, and everything after it — the submit's validation included — reads the stored
+values inside the transaction that writes, not a copy read before someone else's save.
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from core import clock
@@ -134,9 +139,44 @@ def get_or_create_draft(session: Session, *, actor: Actor, enterprise_id: int, y
     return submission
 
 
+CHANGED_ELSEWHERE = "该填报已在其他页面修改，请刷新后再改（您的修改未保存）。"
+
+
 def _check_version(submission: Submission, version: int) -> None:
     if version != submission.version:
-        raise Conflict("该填报已在其他窗口或被审核人员更新，请刷新页面后再修改（您的修改未保存）。")
+        raise Conflict(CHANGED_ELSEWHERE)
+
+
+def _guarded_update(session: Session, stmt) -> int:  # noqa: ANN001 - an UPDATE statement
+    """Run a claiming UPDATE; a writer that held the SQLite lock past the busy timeout counts as a race."""
+    try:
+        return session.execute(stmt.execution_options(synchronize_session=False)).rowcount
+    except OperationalError as exc:
+        if "locked" in str(exc).lower():
+            session.rollback()
+            raise Conflict(CHANGED_ELSEWHERE) from None
+        raise
+
+
+def _claim(session: Session, submission: Submission, version: int) -> Submission:
+    """Move the report from ``version`` to ``version + 1`` or raise Conflict; returns the stored row."""
+    claimed = _guarded_update(session, update(Submission)
+                              .where(Submission.id == submission.id, Submission.version == version)
+                              .values(version=Submission.version + 1))
+    if claimed != 1:
+        session.rollback()
+        raise Conflict(CHANGED_ELSEWHERE)
+    session.refresh(submission)  # the values as stored, read under the lock just taken
+    return submission
+
+
+def _lock_editable(session: Session, submission: Submission) -> Submission:
+    """Lock the report row without a new version (evidence files do not change the form the other tab
+    holds) and re-read its state: an upload racing a submit waits for it and then sees 已提交."""
+    _guarded_update(session, update(Submission).where(Submission.id == submission.id)
+                    .values(version=Submission.version))
+    session.refresh(submission)
+    return submission
 
 
 def _check_services(session: Session, codes: list[str]) -> list[str]:
@@ -163,10 +203,12 @@ def _begin(session: Session, actor: Actor, submission_id: int, version: int, act
     """The enterprise's own report at the version it saw, and the state ``action`` leads to."""
     submission = _load(session, actor, submission_id)
     _require_owner(actor, submission.enterprise_id)
-    _check_version(submission, version)
+    _check_version(submission, version)  # the common case, before any lock
+    submission = _claim(session, submission, version)
     try:
         return submission, transition(SUBMISSION, submission.state, action)
     except TransitionError as exc:
+        session.rollback()
         raise Conflict(str(exc)) from exc
 
 
@@ -183,10 +225,15 @@ def save_draft(
     submission, state = _begin(session, actor, submission_id, version, "save")
     specs = rules.form_specs(active_model(session))
     before = {"items": submission.items, "service_needs": submission.service_needs}
-    submission.items = _assign_uids(rules.clean_items(specs, items or {}))
-    submission.service_needs = _check_services(session, list(service_needs or []))
+    try:
+        cleaned = _assign_uids(rules.clean_items(specs, items or {}))
+        needs = _check_services(session, list(service_needs or []))
+    except ValidationFailed:
+        session.rollback()
+        raise
+    submission.items = cleaned
+    submission.service_needs = needs
     submission.state = state
-    submission.version += 1
     submission.updated_at = utcnow()
     session.add(submission)
     record(session, actor=actor, action="save_submission", entity="submission", entity_id=submission.id,
@@ -223,8 +270,20 @@ def _evidence_keys(session: Session, submission_id: int) -> set[str]:
 
 
 def submit(session: Session, *, actor: Actor, submission_id: int, version: int) -> Submission:
-    """Validate and submit (or resubmit after a return); ValidationFailed lists every problem."""
+    """Validate and submit (or resubmit after a return); ValidationFailed lists every problem.
+
+    The validation reads the report as stored, after the claiming UPDATE locked it: no save from another
+    page can slip in between the check and the state change.
+    """
     submission, state = _begin(session, actor, submission_id, version, "submit")
+    try:
+        return _validate_and_submit(session, actor, submission, state)
+    except ValidationFailed:
+        session.rollback()
+        raise
+
+
+def _validate_and_submit(session: Session, actor: Actor, submission: Submission, state: str) -> Submission:
     specs = rules.form_specs(active_model(session))
     context = department_context(session, actor=actor, enterprise_id=submission.enterprise_id, year=submission.year)
     values = {code: entry["value"] for code, entry in context.items()}
@@ -245,7 +304,6 @@ def submit(session: Session, *, actor: Actor, submission_id: int, version: int) 
     submission.state = state
     submission.submitted_at = utcnow()
     submission.updated_at = submission.submitted_at
-    submission.version += 1
     session.add(submission)
     record(session, actor=actor, action="submit_submission", entity="submission", entity_id=submission.id,
            before={"state": before_state}, after={"state": state, "items": items})
@@ -259,7 +317,9 @@ def add_attachment(
     """Store an evidence file for one item (pdf/jpg/png by content, ≤ 10 MB) while the report is editable."""
     submission = _load(session, actor, submission_id)
     _require_owner(actor, submission.enterprise_id)
+    submission = _lock_editable(session, submission)
     if submission.state not in EDITABLE_STATES:
+        session.rollback()
         raise Conflict(f"填报当前为「{SUBMISSION.labels.get(submission.state)}」状态，不能上传材料。")
     try:
         checked = evidence_rules.check(file_name, content)
@@ -287,7 +347,9 @@ def remove_attachment(session: Session, *, actor: Actor, attachment_id: int) -> 
         raise NotFound("附件不存在。")
     submission = _load(session, actor, attachment.submission_id)
     _require_owner(actor, submission.enterprise_id)
+    submission = _lock_editable(session, submission)
     if submission.state not in EDITABLE_STATES:
+        session.rollback()
         raise Conflict("已提交的填报不能删除材料。")
     record(session, actor=actor, action="remove_attachment", entity="attachment", entity_id=attachment.id,
            before={"file_name": attachment.file_name, "item_code": attachment.item_code})

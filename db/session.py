@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import lru_cache
 from pathlib import Path
 
@@ -42,13 +42,30 @@ def _configure_sqlite(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-A
     cursor.close()
 
 
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def private_sqlite_file(path: Path) -> None:
+    """Create the database file mode 600 (and tighten an existing one and its -wal/-shm): it holds password
+    hashes and evidence. SQLite gives -wal and -shm the mode of the database file, so they follow."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for candidate in (path, *(path.with_name(path.name + suffix) for suffix in SQLITE_SIDE_FILES)):
+        try:
+            if candidate.stat().st_mode & 0o077:
+                candidate.chmod(0o600)
+        except (FileNotFoundError, PermissionError):  # not there, or not ours to change (read-only mounts)
+            pass
+
+
 def make_engine(url: str | None = None) -> Engine:
     """A new engine for ``url`` (default: :func:`database_url`)."""
     url = _normalise(url or database_url())
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        path = url.split("///", 1)[1].split("?", 1)[0] if "///" in url else ""
+        if path and path != ":memory:" and not path.startswith("file:"):
+            private_sqlite_file(Path(path))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(engine, "connect", _configure_sqlite)
         return engine

@@ -28,7 +28,8 @@ from services.actor import Actor, require_role
 from services.audit import record
 from services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 
-MIN_PASSWORD_BYTES = 8
+MIN_PASSWORD_CHARS = 10  # characters, not bytes: "a密码1" is 8 bytes but 4 characters
+MIN_PASSWORD_BYTES = MIN_PASSWORD_CHARS  # the old name, still read by pages
 MAX_PASSWORD_BYTES = 72  # bcrypt 5 rejects longer passwords outright
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.\-]{2,63}$")
 
@@ -309,23 +310,50 @@ def actor_for(session: Session, username: str) -> tuple[Actor, bool] | None:
 
 
 # ------------------------------------------------------------------ passwords
+# Passwords that are published (the demo password is in the README) or top the leaked-password lists:
+# refused whatever their case. The demo seed hashes Demo@2025 itself (db/seed.py); no person may choose it.
+KNOWN_PASSWORDS = frozenset(p.casefold() for p in (
+    "Demo@2025", "Demo2025", "Demo@2024", "Demo@2026", "demo123456", "Password1", "Password123", "Passw0rd",
+    "P@ssw0rd", "P@ssword1", "Password@123", "Admin123", "Admin@123", "Admin@2025", "admin123456",
+    "Abc123456", "Abc@123456", "Aa123456", "Aa12345678", "Qwerty123", "qwerty12345", "1qaz2wsx",
+    "1qaz2wsx3edc", "1q2w3e4r", "1q2w3e4r5t", "a123456789", "abc1234567", "123456789a", "1234567890a",
+    "woaini1314", "woaini520", "iloveyou1", "Welcome1", "Welcome123", "Changeme1", "Test123456",
+))
+
+
 def password_problems(password: str, *, username: str = "", old: str | None = None) -> list[str]:
-    """Chinese messages for every rule ``password`` breaks (empty when acceptable)."""
+    """Chinese messages for every rule ``password`` breaks (empty when acceptable).
+
+    The one policy for every password a person sets (create, forced change after a reset, change): at
+    least :data:`MIN_PASSWORD_CHARS` characters, letters and digits, not a published or common password,
+    not the user name (nor containing it), not the old one.
+    """
     problems: list[str] = []
-    size = len(password.encode("utf-8"))
-    if size < MIN_PASSWORD_BYTES:
-        problems.append(f"密码至少 {MIN_PASSWORD_BYTES} 个字符。")
-    if size > MAX_PASSWORD_BYTES:
+    if password.strip().casefold() in KNOWN_PASSWORDS:
+        problems.append("该密码是公开的演示密码或常见弱密码，请另设一个。")
+    if len(password) < MIN_PASSWORD_CHARS:
+        problems.append(f"密码至少 {MIN_PASSWORD_CHARS} 个字符。")
+    if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
         problems.append(password_too_long_message())
     if password != password.strip():
         problems.append("密码首尾不能有空格。")
     if not re.search(r"[A-Za-z]", password) or not re.search(r"\d", password):
         problems.append("密码须同时包含字母和数字。")
-    if username and password.strip().lower() == username.strip().lower():
+    name = username.strip().casefold()
+    if name and password.strip().casefold() == name:
         problems.append("密码不能与用户名相同。")
+    elif len(name) >= 3 and name in password.casefold():
+        problems.append("密码不能包含用户名。")
     if old is not None and password == old:
         problems.append("新密码不能与原密码相同。")
     return problems
+
+
+def check_new_password(password: str, *, username: str, old: str | None = None, field: str = "new") -> None:
+    """Raise ValidationFailed (all problems listed) unless ``password`` meets :func:`password_problems`."""
+    problems = password_problems(password, username=username, old=old)
+    if problems:
+        raise ValidationFailed(problems[0], [{"field": field, "problem": p} for p in problems])
 
 
 def change_password(session: Session, *, actor: Actor, old: str, new: str, confirm: str | None = None) -> None:
@@ -342,9 +370,7 @@ def change_password(session: Session, *, actor: Actor, old: str, new: str, confi
         raise ValidationFailed("两次输入的新密码不一致。")
     if not verify_password(old.strip(), user.password_hash):
         raise ValidationFailed("原密码不正确。")
-    problems = password_problems(new, username=user.username, old=old)
-    if problems:
-        raise ValidationFailed(problems[0], [{"field": "new", "problem": p} for p in problems])
+    check_new_password(new, username=user.username, old=old)
     user.password_hash = hash_password(new)
     user.must_change_password = False
     user.password_changed_at = utcnow()
@@ -355,12 +381,16 @@ def change_password(session: Session, *, actor: Actor, old: str, new: str, confi
     session.commit()
 
 
-def one_time_password() -> str:
-    """12 characters from an alphabet without look-alikes; always has a letter and a digit."""
+def one_time_password(username: str = "") -> str:
+    """12 characters from an alphabet without look-alikes; always has a letter and a digit, and meets
+    :func:`password_problems` (drawn again in the rare case it contains ``username``)."""
     letters = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ"
     digits = "23456789"
-    body = [secrets.choice(letters + digits) for _ in range(10)]
-    return "".join(body) + secrets.choice(letters) + secrets.choice(digits)
+    while True:
+        body = [secrets.choice(letters + digits) for _ in range(10)]
+        password = "".join(body) + secrets.choice(letters) + secrets.choice(digits)
+        if not password_problems(password, username=username):
+            return password
 
 
 # ------------------------------------------------------------------ 用户管理 (admin)
@@ -402,11 +432,9 @@ def create_user(
     username = _check_new_account(session, username, role, enterprise_id)
     one_time: str | None = None
     if password is None:
-        one_time = password = one_time_password()
+        one_time = password = one_time_password(username=username)
     else:
-        problems = password_problems(password, username=username)
-        if problems:
-            raise ValidationFailed(problems[0], [{"field": "password", "problem": p} for p in problems])
+        check_new_password(password, username=username, field="password")
     user = User(
         username=username,
         display_name=(display_name or username).strip()[:100],
@@ -464,7 +492,7 @@ def create_enterprise_accounts(session: Session, *, actor: Actor, enterprise_ids
         ent = enterprises[eid]
         username = _suggest_username(ent.credit_code, taken)
         taken.add(username)
-        password = one_time_password()
+        password = one_time_password(username=username)
         user = User(username=username, display_name=ent.name[:100], password_hash=hash_password(password),
                     role="enterprise", enterprise_id=eid, must_change_password=True)
         session.add(user)
@@ -487,7 +515,7 @@ def _admin_target(session: Session, actor: Actor, username: str) -> User:
 def reset_password(session: Session, *, actor: Actor, username: str) -> str:
     """Admin: give a user a new one-time password, lift throttling, end its sessions. Returns the password."""
     user = _admin_target(session, actor, username)
-    one_time = one_time_password()
+    one_time = one_time_password(username=user.username)
     user.password_hash = hash_password(one_time)
     user.must_change_password = True
     session.add(user)

@@ -22,7 +22,7 @@ left, _ = st.columns([2, 3])
 with left, st.form("change_password", clear_on_submit=True):
     old = st.text_input("原密码", type="password", max_chars=limit, autocomplete="current-password")
     new = st.text_input("新密码", type="password", max_chars=limit, autocomplete="new-password",
-                        help=f"{auth_service.MIN_PASSWORD_BYTES}–{limit} 字节，须含字母和数字，不能与用户名相同")
+                        help=f"至少 {auth_service.MIN_PASSWORD_CHARS} 个字符、最长 {limit} 字节，须含字母和数字，不能是常见密码或演示密码，不能包含用户名")
     confirm = st.text_input("再次输入新密码", type="password", max_chars=limit, autocomplete="new-password")
     submitted = st.form_submit_button("保存新密码", type="primary")
 

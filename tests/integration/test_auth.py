@@ -14,7 +14,7 @@ from services.errors import Conflict, PermissionDenied, ValidationFailed
 
 SYSTEM = Actor.system()
 ADMIN = Actor(username="admin", role="admin")
-PASSWORD = "Demo@2025"
+PASSWORD = "Kestrel-2025x"
 
 
 @pytest.fixture
@@ -110,7 +110,7 @@ def test_password_over_72_bytes_is_refused_clearly(session, user: User) -> None:
 
 @pytest.mark.parametrize(
     ("new", "problem"),
-    [("short1", "至少 8"), ("abcdefghij", "须同时包含字母和数字"), ("a1" * 37, "72 字节"),
+    [("short1", "至少 10"), ("abcdefghij", "须同时包含字母和数字"), ("a1" * 37, "72 字节"),
      (" Padded123", "首尾不能有空格"), (PASSWORD, "不能与原密码相同")],
 )
 def test_password_rules(session, user: User, new: str, problem: str) -> None:  # noqa: ANN001

@@ -1,0 +1,97 @@
+"""Issue 24: what a hostile visitor tries first, each reproduced and shown refused or bounded.
+
+Throttling behind a same-host proxy, revocation of what is already on screen, objection floods, weak
+passwords, database file modes. (Uploads and ``clear_cache`` against a real server:
+tests/e2e/test_hostile_server.py.)
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from db.models import User
+from services import auth
+from services.actor import Actor
+from services.errors import ValidationFailed
+
+ROOT = Path(__file__).resolve().parents[2]
+SYSTEM = Actor.system()
+GOOD = "Kestrel-2025x"
+WEAK = ["a密码1", "Demo@2025", "demo@2025", "DEMO@2025", "Password1", "1qaz2wsx3edc", "short1"]
+
+
+def _manage(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=300, input=stdin)
+
+
+# ------------------------------------------------------------------ 6. password policy
+@pytest.mark.parametrize("weak", WEAK)
+def test_weak_passwords_are_refused_on_create(session, weak: str) -> None:  # noqa: ANN001
+    with pytest.raises(ValidationFailed):
+        auth.create_user(session, actor=SYSTEM, username="officer7", role="officer", password=weak)
+    with pytest.raises(ValidationFailed, match="用户名"):
+        auth.create_user(session, actor=SYSTEM, username="officer7", role="officer", password="officer7-2025x")
+    assert session.execute(select(User).where(User.username == "officer7")).first() is None
+
+
+def test_reset_and_change_hold_to_the_policy(session) -> None:  # noqa: ANN001
+    user, _ = auth.create_user(session, actor=SYSTEM, username="officer7", role="officer", password=GOOD)
+    one_time = auth.reset_password(session, actor=SYSTEM, username="officer7")
+    assert auth.password_problems(one_time, username="officer7") == []
+    actor = Actor(username="officer7", role="officer", user_id=user.id)
+    for weak in [*WEAK, "officer7", "Officer7!x2025"]:
+        with pytest.raises(ValidationFailed):
+            auth.change_password(session, actor=actor, old=one_time, new=weak, confirm=weak)
+    assert auth.authenticate(session, username="officer7", password=one_time).must_change_password
+    auth.change_password(session, actor=actor, old=one_time, new="Harbour-lights-42")
+    assert auth.authenticate(session, username="officer7", password="Harbour-lights-42").ok
+
+
+def test_cli_create_user_refuses_the_demo_password_and_the_demo_seed_keeps_it(tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'pw.db'}", "PYTHONIOENCODING": "utf-8"}
+    assert _manage(env, "init-db").returncode == 0
+    refused = _manage(env, "create-user", "officer9", "--role", "officer", "--password-stdin", stdin="Demo@2025\n")
+    assert refused.returncode != 0 and "演示密码" in refused.stderr and "Traceback" not in refused.stderr
+    assert _manage(env, "seed-demo", "--enterprises", "12", "--no-runs", "--local-demo").returncode == 0
+    from db.session import make_engine, session_scope
+
+    engine = make_engine(env["DATABASE_URL"])
+    with session_scope(engine) as s:
+        assert auth.authenticate(s, username="officer1", password="Demo@2025").ok  # the seed, by design
+        assert s.execute(select(User).where(User.username == "officer9")).first() is None
+    engine.dispose()
+
+
+# ------------------------------------------------------------------ 7. database file modes
+def test_init_db_creates_the_database_and_its_wal_private(tmp_path: Path) -> None:
+    db = tmp_path / "data" / "innovation.db"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "PYTHONIOENCODING": "utf-8"}
+    old_umask = os.umask(0o022)  # the usual umask: without care the files come out 644
+    try:
+        assert _manage(env, "init-db").returncode == 0
+        assert stat.S_IMODE(db.stat().st_mode) == 0o600
+        from db.session import make_engine
+
+        engine = make_engine(env["DATABASE_URL"])
+        with engine.connect() as connection:  # an open connection keeps -wal and -shm on disk
+            connection.exec_driver_sql("CREATE TABLE IF NOT EXISTS probe (x)")
+            connection.commit()
+            side = [db.with_name(db.name + s) for s in ("-wal", "-shm")]
+            assert all(p.exists() for p in side)
+            assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in [db, *side]} == {
+                "innovation.db": 0o600, "innovation.db-wal": 0o600, "innovation.db-shm": 0o600}
+        engine.dispose()
+        # a database made readable by an older version is tightened by the next init-db
+        db.chmod(0o644)
+        assert _manage(env, "init-db").returncode == 0
+        assert stat.S_IMODE(db.stat().st_mode) == 0o600
+    finally:
+        os.umask(old_umask)

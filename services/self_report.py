@@ -37,6 +37,7 @@ from services.actor import Actor, require_enterprise_access
 from services.audit import record
 from services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from services.model_versions import current_model
+from services.service_requests import open_request
 
 EDITABLE_STATES = ("draft", "returned")
 
@@ -307,6 +308,13 @@ def _validate_and_submit(session: Session, actor: Actor, submission: Submission,
     session.add(submission)
     record(session, actor=actor, action="submit_submission", entity="submission", entity_id=submission.id,
            before={"state": before_state}, after={"state": state, "items": items})
+    # The 服务需求 chosen in the report become service requests now: they are the enterprise's asks, not
+    # data to approve, so 服务需求处理 sees them without waiting for the review.
+    needs = set(submission.service_needs or [])
+    for item in session.execute(select(ServiceItem).where(ServiceItem.code.in_(needs))).scalars():  # type: ignore[attr-defined]
+        if item.active:
+            open_request(session, actor=actor, enterprise_id=submission.enterprise_id, item=item,
+                         note=f"随 {submission.year} 年度数据填报提出")
     session.commit()
     return submission
 

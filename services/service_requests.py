@@ -47,6 +47,17 @@ def request_service(
     note = (note or "").strip() or None
     if note and len(note) > 1000:
         raise ValidationFailed("需求说明不能超过 1000 字。")
+    request = open_request(session, actor=actor, enterprise_id=enterprise_id, item=item, note=note)
+    session.commit()
+    return request
+
+
+def open_request(session: Session, *, actor: Actor, enterprise_id: int, item: ServiceItem,
+                 note: str | None) -> ServiceRequest:
+    """The enterprise's open request for ``item``: the existing one, else a new one (audited), in the
+    caller's transaction. Every way an enterprise asks for a service ends here (申请服务, and the 服务需求
+    chosen in 数据填报 when the report is submitted), so 服务需求处理 sees them all."""
+    require_enterprise_access(actor, enterprise_id)
     existing = session.execute(
         select(ServiceRequest).where(ServiceRequest.enterprise_id == enterprise_id,
                                      ServiceRequest.service_item_id == item.id, ServiceRequest.state == "open")
@@ -58,8 +69,7 @@ def request_service(
     session.add(request)
     session.flush()
     record(session, actor=actor, action="request_service", entity="service_request", entity_id=request.id,
-           after={"enterprise_id": enterprise_id, "service": service_code, "note": note})
-    session.commit()
+           after={"enterprise_id": enterprise_id, "service": item.code, "note": note})
     return request
 
 

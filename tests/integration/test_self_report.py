@@ -129,3 +129,23 @@ def test_other_enterprises_and_staff_cannot_write(ctx) -> None:  # noqa: ANN001
 def test_department_values_beside_the_form(ctx) -> None:  # noqa: ANN001
     context = sr.department_context(ctx["session"], actor=ctx["a"], enterprise_id=ctx["a"].enterprise_id, year=YEAR)
     assert context["insured_staff"] == {"value": 20.0, "source": "人社", "year": YEAR}
+
+
+def test_service_needs_of_a_submitted_report_reach_service_requests(ctx) -> None:  # noqa: ANN001
+    """The 服务需求 chosen in 数据填报 become requests 服务需求处理 lists (issue 22, point 8)."""
+    from services.service_requests import list_requests, request_service
+
+    s = ctx["session"]
+    draft = _draft(ctx)
+    sr.save_draft(s, actor=ctx["a"], submission_id=draft.id, items={}, service_needs=["financing"], version=1)
+    assert list_requests(s, actor=ctx["officer"]).empty  # a draft's choice is not yet an ask
+    sr.submit(s, actor=ctx["a"], submission_id=draft.id, version=2)
+    requests = list_requests(s, actor=ctx["officer"], state="open")
+    assert requests[["enterprise_id", "service_code"]].values.tolist() == [[ctx["a"].enterprise_id, "financing"]]
+    assert requests["note"].iloc[0] == f"随 {YEAR} 年度数据填报提出"
+    # asking again through 申请服务 does not duplicate the open request
+    again = request_service(s, actor=ctx["a"], enterprise_id=ctx["a"].enterprise_id, service_code="financing")
+    assert again.id == int(requests["id"].iloc[0])
+    assert len(list_requests(s, actor=ctx["officer"])) == 1
+    actions = s.execute(select(AuditEvent.action).where(AuditEvent.action == "request_service")).scalars().all()
+    assert actions == ["request_service"]

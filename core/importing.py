@@ -476,9 +476,28 @@ def _signed_log(x: np.ndarray) -> np.ndarray:
     return np.sign(x) * np.log1p(np.abs(x))
 
 
+HISTORY_FACTOR = 10.0  # a value ≥ 10× (or ≤ 1/10 of) the firm's own previous-year value is questioned
+
+
+def history_mask(values: pd.Series, previous: pd.Series, *, factor: float = HISTORY_FACTOR) -> pd.Series:
+    """Cells that moved by ``factor`` or more against the same firm's previous-year value (aligned by
+    position), on the log1p scale so that 0 → 3 is not "infinitely" more: 2.27 → 1,200 is flagged,
+    8 → 9 or 0 → 5 is not. Non-negative amounts only (the caller decides)."""
+    new = values.to_numpy(dtype=float, na_value=np.nan)
+    old = previous.to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        moved = np.abs(np.log1p(np.abs(new)) - np.log1p(np.abs(old))) >= math.log(factor)
+    return pd.Series(moved & ~np.isnan(new) & ~np.isnan(old), index=values.index)
+
+
 def outlier_mask(values: pd.Series, groups: pd.Series, *, k: float = OUTLIER_K, log: bool = True,
-                 min_group: int = OUTLIER_MIN_GROUP) -> tuple[pd.Series, pd.Series, pd.Series]:
+                 min_group: int = OUTLIER_MIN_GROUP, reference: pd.DataFrame | None = None,
+                 ) -> tuple[pd.Series, pd.Series, pd.Series]:
     """``(flag, low, high)``: Tukey fences (k·IQR) within each group on a compressed scale.
+
+    ``reference`` (columns ``group``, ``value``): the population the fences come from besides the file's
+    own values — the database's values of the same indicator, so a partial file of a few firms is
+    judged against every firm of its stage, not against itself.
 
     Amounts that cannot be negative use log1p (they are skewed over orders of magnitude). Amounts that
     may be negative (profit) use asinh(x ÷ m), m = the group's median |x|: linear around zero, so the
@@ -493,22 +512,29 @@ def outlier_mask(values: pd.Series, groups: pd.Series, *, k: float = OUTLIER_K, 
     n = len(raw)
     lo, hi, scale = np.full(n, np.nan), np.full(n, np.nan), np.ones(n)
     flag = np.zeros(n, dtype=bool)
+    ref_by_group: dict[Any, np.ndarray] = {}
+    if reference is not None and len(reference):
+        ref_values = reference["value"].to_numpy(dtype=float, na_value=np.nan)
+        ref_groups = reference["group"].to_numpy(dtype=object)
+        ref_by_group = {g: ref_values[ref_groups == g] for g in pd.unique(ref_groups)}
     for key in range(len(labels)):
         member = np.flatnonzero(keys == key)
         r = raw[member]
         known = ~np.isnan(r)
         if not known.any():
             continue
+        extra = ref_by_group.get(labels[key], np.empty(0))
+        population = np.concatenate([r[known], extra[~np.isnan(extra)]])
         if log:
-            x = _signed_log(r)
+            x, xp = _signed_log(r), _signed_log(population)
         else:
-            median = float(np.median(np.abs(r[known])))
+            median = float(np.median(np.abs(population)))
             scale[member] = median if median > 0 else 1.0
-            x = np.arcsinh(r / scale[member])
-        q1, q3 = np.quantile(x[known], [0.25, 0.75])
+            x, xp = np.arcsinh(r / scale[member]), np.arcsinh(population / scale[member][0])
+        q1, q3 = np.quantile(xp, [0.25, 0.75])
         iqr = q3 - q1
         lo[member], hi[member] = q1 - k * iqr, q3 + k * iqr
-        if known.sum() >= min_group and iqr > 0:
+        if len(population) >= min_group and iqr > 0:
             flag[member] = known & ((x < q1 - k * iqr) | (x > q3 + k * iqr))
 
     def back(y: np.ndarray) -> pd.Series:
@@ -759,6 +785,8 @@ def validate(
     column_map: dict[str, str] | None = None,
     ignore: list[str] | set[str] | None = None,
     allow_empty: bool = False,
+    reference: pd.DataFrame | None = None,
+    previous: dict[str, pd.Series] | None = None,
 ) -> Validation:
     """Check a table (``apply_header`` output) for one department.
 
@@ -767,7 +795,10 @@ def validate(
     no stage-indicator column; ``known_names``: registered name per credit code (name/code mismatch);
     ``known_ids``: enterprise id per credit code — the values then carry ``enterprise_id`` (looked up
     once per row, not once per value); ``column_map``/``ignore``: the officer's mapping of headers the
-    model does not know.
+    model does not know. ``reference`` (columns ``code``, ``group``, ``value``): the database's values of
+    the file's indicators by stage, joined to the file's own for the outlier fences (a partial file is
+    judged against the whole population); ``previous``: code → each firm's previous-year value by credit
+    code (a firm's own jump by ``HISTORY_FACTOR`` is questioned however usual the new value is).
     """
     cols = department_columns(model, department)
     headers = [str(c) for c in table.columns]
@@ -866,14 +897,25 @@ def validate(
         stage_names = {s.code: s.name for s in model.stages}
         for code, (header, nums, log) in numeric.items():
             usable = nums.where(~bad_row)
-            flag, lo, hi = outlier_mask(usable, group, log=log)
+            ref = reference[reference["code"] == code] if reference is not None and len(reference) else None
+            flag, lo, hi = outlier_mask(usable, group, log=log, reference=ref)
             fm = flag.to_numpy()
-            if not fm.any():
+            before = None
+            if previous is not None and log and code in previous:
+                before = pd.Series(codes.to_numpy(dtype=object), index=usable.index).map(previous[code])
+                moved = history_mask(usable, before).to_numpy()
+            else:
+                moved = np.zeros(len(fm), dtype=bool)
+            if not (fm.any() or moved.any()):
                 continue
-            idx = np.flatnonzero(fm)
+            idx = np.flatnonzero(fm | moved)
+            g_at, lo_at, hi_at = group.to_numpy()[idx], lo.to_numpy()[idx], hi.to_numpy()[idx]
+            prev_at = before.to_numpy()[idx] if before is not None else np.full(len(idx), np.nan)
             probs = np.array([
-                f"明显偏离{stage_names.get(g, '全部企业')}常见范围（约 {_fmt(a)}–{_fmt(b)}）"
-                for g, a, b in zip(group.to_numpy()[idx], lo.to_numpy()[idx], hi.to_numpy()[idx], strict=True)
+                "；".join(([f"明显偏离{stage_names.get(g, '全部企业')}常见范围（约 {_fmt(a)}–{_fmt(b)}）"]
+                           if f else [])
+                          + ([f"与本企业此前数值 {_fmt(p)} 相差 {HISTORY_FACTOR:g} 倍以上"] if m else []))
+                for g, a, b, p, f, m in zip(g_at, lo_at, hi_at, prev_at, fm[idx], moved[idx], strict=True)
             ], dtype=object)
             flag_parts.append(_report(rows.iloc[idx], header, table[header].iloc[idx], probs,
                                       "已接受并标记待核实：请与报送部门确认数值与单位"))

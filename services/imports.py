@@ -476,13 +476,67 @@ def _check_file(session: Session, model: ScoringModel, department: str, year: in
         tables = reading.result()
     if tables.read is not None and "worker_cpu" in tables.read.timings:
         timings["read_worker_cpu"] = tables.read.timings["worker_cpu"]
+    reference = previous = None
+    if tables.main is not None and len(tables.main) < PARTIAL_ROWS:
+        with _Phase(timings, "reference"):
+            reference, previous = _outlier_reference(session, model, department, year, tables.main, known)
     with _Phase(timings, "validate"):
         return _check_tables(model, department, tables, known=known, stages=stages, column_map=column_map,
-                             ignore=ignore)
+                             ignore=ignore, reference=reference, previous=previous)
+
+
+PARTIAL_ROWS = 5_000  # a file with fewer rows is judged against the database's population for outliers
+REFERENCE_SAMPLE = 20_000  # enterprises the population's fences are read from (a deterministic sample)
+
+
+def _outlier_reference(session: Session, model: ScoringModel, department: str, year: int, table: pd.DataFrame,
+                       known: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
+    """What a partial file's outlier flags are judged against: the database's current values of the
+    department's numeric indicators for ``year`` and ``year - 1`` by stage (each value in the stage of its
+    own year's revenue; a deterministic sample of at most ``REFERENCE_SAMPLE`` enterprises), and each
+    firm of the file's own earlier value (this year's current value it replaces, else last year's)."""
+    codes = [c.code for c in importing.department_columns(model, department) if c.kind in ("number", "share")]
+    empty = pd.DataFrame(columns=["code", "group", "value"])
+    if not codes:
+        return empty, {}
+    # the file's firms: every cell that is a known credit code (the header mapping comes later)
+    cells = pd.unique(pd.concat([table[c].astype(str).str.strip() for c in table.columns],
+                                ignore_index=True)) if len(table.columns) else []
+    where = known.index.get_indexer(pd.Index(cells, dtype=object))
+    firm_ids = known["id"].to_numpy()[where[where >= 0]].tolist()
+    step = max(1, len(known) // REFERENCE_SAMPLE)
+    wanted = [*codes, model.stage_indicator]
+    statement = (
+        select(IndicatorValue.enterprise_id, IndicatorValue.year, IndicatorValue.code, IndicatorValue.value_num)
+        .where(IndicatorValue.is_current.is_(True), IndicatorValue.year.in_([year - 1, year]),
+               IndicatorValue.code.in_(wanted), IndicatorValue.value_num.is_not(None))
+    )
+    if step > 1:
+        statement = statement.where((IndicatorValue.enterprise_id % step == 0)
+                                    | IndicatorValue.enterprise_id.in_(firm_ids))
+    rows = pd.DataFrame(session.execute(statement).all(), columns=["enterprise_id", "year", "code", "value"])
+    if rows.empty:
+        return empty, {}
+    revenue = rows[rows["code"] == model.stage_indicator]
+    stage_of = pd.Series(importing.stage_series(model, revenue["value"].astype(float)).to_numpy(dtype=object),
+                         index=pd.MultiIndex.from_arrays([revenue["enterprise_id"], revenue["year"]]))
+    values = rows[rows["code"].isin(codes)]
+    keys = pd.MultiIndex.from_arrays([values["enterprise_id"], values["year"]])
+    group = stage_of.reindex(keys).fillna("").to_numpy(dtype=object)
+    population = pd.DataFrame({"code": values["code"].to_numpy(dtype=object), "group": group,
+                               "value": values["value"].to_numpy(dtype=float)})
+    mine = values[values["enterprise_id"].isin(firm_ids)].sort_values("year")  # this year's value last: it wins
+    code_of = pd.Series(known.index.to_numpy(dtype=object), index=known["id"].to_numpy())
+    previous = {code: pd.Series(part["value"].to_numpy(dtype=float),
+                                index=code_of.reindex(part["enterprise_id"].to_numpy()).to_numpy(dtype=object))
+                .groupby(level=0).last()
+                for code, part in mine.groupby("code")}
+    return population, previous
 
 
 def _check_tables(model: ScoringModel, department: str, tables: _Tables, *, known: pd.DataFrame,
-                  stages: pd.Series, column_map: dict[str, str] | None, ignore: list[str] | None) -> _Checked:
+                  stages: pd.Series, column_map: dict[str, str] | None, ignore: list[str] | None,
+                  reference: pd.DataFrame | None = None, previous: dict[str, pd.Series] | None = None) -> _Checked:
     names = known["name"]
     parts: list[importing.Validation] = []
     notes: list[str] = []
@@ -491,7 +545,8 @@ def _check_tables(model: ScoringModel, department: str, tables: _Tables, *, know
         if tables.main is not None:
             main = importing.validate(model, department, tables.main, known_codes=known.index,
                                       stages=stages, known_names=names, known_ids=known["id"],
-                                      column_map=column_map, ignore=ignore, allow_empty=bool(tables.lists))
+                                      column_map=column_map, ignore=ignore, allow_empty=bool(tables.lists),
+                                      reference=reference, previous=previous)
             parts.append(main)
             notes += main.mapping.notes
             if tables.read is not None and tables.read.sheet:

@@ -301,6 +301,32 @@ def test_outlier_flagged_not_rejected(db: Session) -> None:
     assert [(v.code, v.value_num) for v in flagged] == [("T01", 5_000_000)]
 
 
+def test_partial_file_is_judged_against_the_database_and_the_firms_history(db: Session) -> None:
+    """Three rows cannot make a stage's usual range: the database's population and each firm's own
+    earlier value do (issue 22, point 6: R&D 2.27 → 1,200 万元 passed as 待核实 0)."""
+    earlier = rows()
+    earlier[3][2] = 2.27
+    imports.commit_import(db, actor=OFFICER, department="税务", year=YEAR - 1, file_name="上年.xlsx",
+                          data=to_xlsx(HEAD, earlier))
+    db.commit()
+    partial = [rows()[i] for i in (3, 10, 20)]
+    partial[0][2] = 1200  # firm 3: 2.27 last year, 11× its revenue-scale neighbours' R&D
+    partial[1][2] = 63  # firm 10: 60 last year — ordinary
+    report = imports.dry_run_import(db, actor=OFFICER, department="税务", year=YEAR, file_name="补报.xlsx",
+                                    data=to_xlsx(HEAD, partial))
+    db.commit()
+    assert report.error_count == 0
+    flags = [(f["row"], f["column"], f["problem"]) for f in report.flags]
+    assert [(r, c) for r, c, _ in flags] == [(2, "研发费用总额")], flags
+    problem = flags[0][2]
+    assert "常见范围" in problem and "与本企业此前数值 2.27 相差 10 倍以上" in problem
+    # the same three rows judged only against themselves (no database population) flag nothing
+    alone = imports.dry_run_import(db, actor=OFFICER, department="税务", year=YEAR + 3, file_name="别年.xlsx",
+                                   data=to_xlsx(HEAD, partial))
+    db.commit()
+    assert alone.flagged_count == 0
+
+
 def test_commit_failing_midway_leaves_nothing(db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
     commit(db, to_xlsx(HEAD, rows()))
     before = counts(db)

@@ -932,6 +932,35 @@ def cmd_monitoring_report(args: argparse.Namespace) -> int:
 
 
 
+# ====================================================================================== assistant (issue 17)
+def _add_ask(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser("ask", help="智能助手：以某个账户的身份提问",
+                       description="以账户 USERNAME 的身份向智能助手提问，输出答复、识别的意图和依据（积分批次与模型版本，"
+                                   "或政策文件与条款）。权限与页面相同：企业账户只能得到本企业的数据。问答不写入问答记录。")
+    p.add_argument("question", metavar="问题", help="例如 “我离竞跑榜还差多少分”")
+    p.add_argument("--as", dest="username", required=True, metavar="USERNAME", help="提问的账户，例如 ent1")
+    p.add_argument("--enterprise", type=_positive_int, metavar="ID", help="工作人员账户：按该企业（编号）的数据回答")
+    return p
+
+
+@command("ask", _add_ask)
+def cmd_ask(args: argparse.Namespace) -> int:
+    from services.assistant import actor_for_username, ask
+
+    with _session() as session:
+        actor = actor_for_username(session, args.username)
+        result = ask(session, actor=actor, question=args.question, enterprise_id=args.enterprise, log=False)
+    answer = result.answer
+    print(answer.text)
+    print(f"意图：{answer.intent_name}（{answer.intent}）")
+    for source in answer.sources or ["无（未找到可靠依据）"]:
+        print(f"依据：{source}")
+    for item in result.items:
+        print(f"- [{item.kind_label}] {item.name}：{item.outcome_label}。{item.reason}"
+              + ("（可免申即享）" if item.instant else ""))
+    return EXIT_OK
+
+
 # ====================================================================================== main
 class _Parser(argparse.ArgumentParser):
     """argparse with Chinese usage errors (exit 2, never a traceback)."""

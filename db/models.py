@@ -467,3 +467,65 @@ class DynamicScore(SQLModel, table=True):
     missing_count: int = 0
     breakdown: dict | None = _json()  # core.breakdown, as in Score
     computed_at: datetime = Field(default_factory=utcnow)
+
+
+# ------------------------------------------------------------------ 智能助手 (issue 17)
+class AssistantText(SQLModel, table=True):
+    """A policy text an admin added (a Markdown or text file), or an answer clause an officer wrote.
+
+    Searched with the shipped corpus (core/assistant_corpus); ``kind`` is ``document`` or ``clause``.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(default="document", max_length=20)
+    title: str = Field(max_length=200)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    active: bool = True
+    created_by: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AssistantSynonym(SQLModel, table=True):
+    """A synonym an officer added: ``term`` is read as ``canonical`` (over the shipped table)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    term: str = Field(unique=True, max_length=50)
+    canonical: str = Field(max_length=100)
+    created_by: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AssistantQuestion(SQLModel, table=True):
+    """Every question asked and what was answered: the asker's own data only (never another's)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64)
+    role: str = Field(max_length=20)
+    enterprise_id: int | None = Field(default=None, foreign_key="enterprise.id", index=True)
+    question: str = Field(sa_column=Column(Text, nullable=False))
+    intent: str = Field(max_length=40)
+    answered: bool = True
+    confidence: float | None = None
+    answer: str = Field(sa_column=Column(Text, nullable=False))
+    sources: list | None = _json()
+    run_id: int | None = None
+    model_version: str | None = Field(default=None, max_length=50)
+    vote: int = 0  # +1 helpful, −1 not helpful, 0 none
+    resolved: bool = False  # an officer added a synonym or an answer clause for it
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class AssistantConfirmation(SQLModel, table=True):
+    """An enterprise confirmed a 免申即享 item (one per enterprise · item · run)."""
+
+    __table_args__ = (UniqueConstraint("enterprise_id", "item_key", "run_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    run_id: int = Field(foreign_key="scorerun.id")
+    item_key: str = Field(max_length=80)
+    item_name: str = Field(max_length=200)
+    kind: str = Field(max_length=20)
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    confirmed_by: str = Field(max_length=64)
+    confirmed_at: datetime = Field(default_factory=utcnow)

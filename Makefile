@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test test-evening install install-test browser libreoffice lint bench clean-data
+.PHONY: run test test-evening test-dates install install-test browser libreoffice faketime lint bench clean-data
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,11 +57,27 @@ run: install
 test: install-test browser libreoffice
 	$(PY) -m pytest -n 2 --dist loadgroup
 
-# The whole suite with every process's clock at 23:40 UTC (07:40 the next day in Beijing), the hours
-# in which a server's own date lags Beijing's: Debian's faketime sets it for the whole process tree.
-test-evening: install-test browser libreoffice
+# Debian's faketime sets the clock of a whole process tree (the Streamlit server of the browser tests too).
+faketime:
 	@command -v faketime >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null; }
+
+# The whole suite with every process's clock at 23:40 UTC (07:40 the next day in Beijing), the hours
+# in which a server's own date lags Beijing's.
+test-evening: install-test browser libreoffice faketime
 	faketime -f '@2026-12-01 23:40:00' $(PY) -m pytest -n 2 --dist loadgroup
+
+# The clock-sensitive tests at the instants that change the year or pass a leap day in Beijing while
+# UTC lags, and at a date years from now: clock and Beijing days, review, objections, runs, the evening
+# and year-change AppTests and the enterprise's browser journey.
+DATE_INSTANTS := '2026-12-31 16:30:00' '2028-02-29 23:40:00' '2031-06-15 03:00:00'
+DATE_TESTS := tests/unit/test_clock.py tests/integration/test_beijing_days.py tests/integration/test_review.py \
+	tests/integration/test_objections.py tests/integration/test_runs.py tests/app/test_evening_clock.py \
+	tests/app/test_year_change.py tests/e2e/test_enterprise_flow.py::test_enterprise_flow
+test-dates: install-test browser faketime
+	@for at in $(DATE_INSTANTS); do \
+		echo "== every process's clock from $$at UTC"; \
+		faketime -f "@$$at" $(PY) -m pytest -n 2 --dist loadgroup -q -p no:cacheprovider $(DATE_TESTS) || exit 1; \
+	done
 
 lint: install-test
 	$(VENV)/bin/ruff check .

@@ -597,17 +597,16 @@ def _add_publish(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 @command("publish", _add_publish)
 def cmd_publish(args: argparse.Namespace) -> int:
-    from datetime import date, timedelta
+    from datetime import date
 
-    from core import clock
     from services.actor import Actor
-    from services.runs import publish_run
+    from services.runs import default_notice_window, publish_run
 
     try:
-        start = date.fromisoformat(args.start) if args.start else clock.today()
+        start = date.fromisoformat(args.start) if args.start else None
     except ValueError:
         raise CommandError(f"开始日期格式应为 YYYY-MM-DD（收到“{args.start}”）") from None
-    end = start + timedelta(days=args.days - 1)
+    start, end = default_notice_window(start, days=args.days)
     with _session() as session:
         run = publish_run(session, actor=Actor.system(), run_id=args.run, notice_start=start, notice_end=end,
                           replace=args.replace)

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
@@ -368,23 +368,50 @@ def next_waiting(queue: pd.DataFrame, current_id: int) -> int | None:
     return int(ids[order[waiting[order]][0]])
 
 
-QUEUE_DAYS = 365  # the default queue shows a year of submissions, and never hides one still waiting
+QUEUE_DAYS = 365  # a date filter the officer switches on opens on a year of submissions
 
 
 def default_filters(session: Session, *, actor: Actor) -> dict[str, Any]:
-    """The queue's default filters: waiting reports, submitted from a year ago (or the oldest one still
-    waiting, if older) up to today inclusive, in Beijing days. 工作台 counts with the same filters."""
-    require_staff(actor)
-    from sqlalchemy import func
+    """The queue's default filters: every report waiting for a decision, whatever its dates.
 
+    No date bound by default: an app server's clock can lag the database's (replicas), and a report
+    submitted "after now" or years ago still waits. 工作台 counts with the same filters.
+    """
+    require_staff(actor)
+    return {"states": ("submitted",), "submitted_from": None, "submitted_to": None}
+
+
+def date_filter_default(session: Session, *, actor: Actor) -> tuple[date, date]:
+    """The range a date filter opens on, in Beijing days: from a year ago (or the oldest waiting report's
+    day, if older) to today (or the newest waiting report's day, if a clock put it after today)."""
+    require_staff(actor)
     today = clock.today()
-    oldest = session.execute(select(func.min(Submission.submitted_at))
-                             .where(Submission.state == "submitted")).scalar()
-    start = today - timedelta(days=QUEUE_DAYS)
+    oldest, newest = session.execute(select(func.min(Submission.submitted_at), func.max(Submission.submitted_at))
+                                     .where(Submission.state == "submitted")).one()
+    start, end = today - timedelta(days=QUEUE_DAYS), today
     if oldest is not None:
-        oldest_day = clock.beijing_day(oldest)
-        start = min(start, oldest_day)
-    return {"states": ("submitted",), "submitted_from": start, "submitted_to": today}
+        start = min(start, clock.beijing_day(oldest))
+    if newest is not None:
+        end = max(end, clock.beijing_day(newest))
+    return start, end
+
+
+def waiting_hidden_by_dates(session: Session, *, actor: Actor, submitted_from: date | None,
+                            submitted_to: date | None, **filters: Any) -> int:
+    """How many reports waiting for a decision (and matching the other ``filters``) a date range hides."""
+    states = filters.pop("states", None)
+    if (submitted_from is None and submitted_to is None) or (states and "submitted" not in states):
+        return 0  # no date bound, or the state filter hides waiting reports anyway
+    waiting = list_reviews(session, actor=actor, states=("submitted",), **filters)
+    if waiting.empty:
+        return 0
+    at = pd.to_datetime(waiting["submitted_at"], utc=True)
+    inside = pd.Series(True, index=waiting.index)
+    if submitted_from is not None:
+        inside &= at >= pd.Timestamp(clock.day_start(submitted_from))
+    if submitted_to is not None:
+        inside &= at < pd.Timestamp(clock.day_end(submitted_to))
+    return int((~inside).sum())
 
 
 def pending_queue(session: Session, *, actor: Actor) -> pd.DataFrame:

@@ -29,7 +29,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -56,6 +56,13 @@ Progress = Callable[[float, str], None]
 LAST_TIMINGS: dict[str, float] = {}
 
 NOTICE_DAYS = 7  # the default 公示 window: seven Beijing days, first and last included
+
+
+def default_notice_window(start: date | None = None, *, days: int = NOTICE_DAYS) -> tuple[date, date]:
+    """The 公示 window offered by default: from ``start`` (default today in Beijing, which at 16:00–24:00
+    UTC is already the server's tomorrow) over ``days`` Beijing days, both ends included."""
+    start = start or clock.today()
+    return start, start + timedelta(days=days - 1)
 # Columns compared by verify_run (besides each class subtotal and each indicator's points).
 RESULT_COLUMNS = ["stage", "core", "bonus", "deduction", "total", "veto", "rank",
                   "percentile", "tier", "subsidy", "mujun", "missing_count"]  # fmt: skip

@@ -40,19 +40,27 @@ with st.container(border=True):
                          format_func=lambda s: "全部" if s is None else options["stages"][s])
     carrier = f4.selectbox("载体", [None, *options["carriers"]],
                            format_func=lambda c: "全部" if c is None else options["carriers"][c])
-    dates = day_range(f5, "提交日期", default=(defaults["submitted_from"], defaults["submitted_to"]),
-                      key="review_dates")
+    # No date bound unless the officer sets one: a report waiting for a decision is never hidden by
+    # the default view, whatever the clocks of the servers and the database say.
+    dates = (defaults["submitted_from"], defaults["submitted_to"])
+    if f5.toggle("按提交日期筛选", key="review_by_date"):
+        with session_scope() as session:
+            suggested = review.date_filter_default(session, actor=actor)
+        dates = day_range(f5, "提交日期", default=suggested, key="review_dates")
     search = st.text_input("搜索企业（名称或统一社会信用代码）", max_chars=60, key="review_search")
 
 if dates is None:
     st.stop()
 date_from, date_to = dates
+filters = dict(states=states or None, year=year, stage=stage, carrier_id=carrier, search=search)
 with session_scope() as session:
-    queue = review.list_reviews(session, actor=actor, states=states or None, year=year, stage=stage,
-                                carrier_id=carrier, submitted_from=date_from, submitted_to=date_to,
-                                search=search)
+    queue = review.list_reviews(session, actor=actor, submitted_from=date_from, submitted_to=date_to, **filters)
+    hidden = review.waiting_hidden_by_dates(session, actor=actor, submitted_from=date_from,
+                                            submitted_to=date_to, **filters)
 
 st.caption(f"共 {len(queue)} 条。勾选行可批量通过；只勾选一行时在下方打开详情。")
+if hidden:
+    st.caption(f"提交日期筛选隐去了 {hidden} 份待审核的填报；关闭“按提交日期筛选”即可看到全部待审核填报。")
 view = queue[["id", "credit_code", "name", "carrier", "stage_name", "year", "state_label", "item_count",
               "submitted_at", "reviewer"]].assign(submitted_at=queue["submitted_at"].map(day),
                                        carrier=queue["carrier"].replace("", "—")).rename(columns={

@@ -1,7 +1,5 @@
 """积分计算与公示 — compute a run, list runs, compare two, start 公示, handle objections, finalise, verify."""
 
-from datetime import timedelta
-
 import pandas as pd
 import streamlit as st
 
@@ -105,9 +103,9 @@ with tab_runs:
                 st.warning(f"{int(run['year'])} 年度批次 {runs_text} 还有 {len(elsewhere)} 条异议尚未答复："
                            "开始公示后该批次将被替代，请先在“异议处理”中答复。", icon=":material/warning:")
             d1, d2 = st.columns(2)
-            start = d1.date_input("公示开始", value=clock.today(), format="YYYY-MM-DD")
-            end = d2.date_input("公示结束", value=clock.today() + timedelta(days=runs.NOTICE_DAYS - 1),
-                                format="YYYY-MM-DD")
+            default_start, default_end = runs.default_notice_window()
+            start = d1.date_input("公示开始", value=default_start, format="YYYY-MM-DD")
+            end = d2.date_input("公示结束", value=default_end, format="YYYY-MM-DD")
             st.caption("公示期含首尾两天，截至结束日 24:00（北京时间）。")
             asked = st.form_submit_button("开始公示", type="primary")
         if asked:

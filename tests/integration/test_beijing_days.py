@@ -7,10 +7,10 @@ accepted until 24:00 Beijing time on the end day and refused after it, with the 
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
 from core import clock
@@ -31,11 +31,12 @@ def utc(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-def submit_now(session: Session, name: str, *, year: int) -> None:
-    """One enterprise whose report is submitted at the clock's now."""
-    session.execute(insert(Enterprise), [{"credit_code": make_code("901"), "name": name}])
-    enterprise_id = session.execute(select(Enterprise.id)).scalar_one()
-    now = utcnow()
+def submit_now(session: Session, name: str, *, year: int, at: datetime | None = None) -> None:
+    """One enterprise whose report is submitted at ``at`` (default: the clock's now)."""
+    code = make_code(str(901 + session.execute(select(func.count()).select_from(Enterprise)).scalar_one()))
+    session.execute(insert(Enterprise), [{"credit_code": code, "name": name}])
+    enterprise_id = session.execute(select(Enterprise.id).where(Enterprise.credit_code == code)).scalar_one()
+    now = at or utcnow()
     session.execute(insert(Submission), [{"enterprise_id": enterprise_id, "year": year, "state": "submitted",
                                           "items": {"T04": 3}, "version": 1, "submitted_at": now,
                                           "created_at": now, "updated_at": now}])
@@ -47,19 +48,49 @@ def test_a_report_submitted_now_is_in_the_default_queue(session: Session, at: st
     with clock.frozen(utc(at)):
         submit_now(session, "温州晚班科技有限公司", year=2025)
         defaults = review.default_filters(session, actor=OFFICER)
-        assert defaults["submitted_to"] == clock.today()
+        assert (defaults["submitted_from"], defaults["submitted_to"]) == (None, None)  # no date bound
+        assert review.date_filter_default(session, actor=OFFICER)[1] == clock.today()
         queue = review.pending_queue(session, actor=OFFICER)
         assert list(queue["name"]) == ["温州晚班科技有限公司"]
         # The page's own call with the same defaults agrees with 工作台's count.
         assert len(review.list_reviews(session, actor=OFFICER, **defaults)) == len(queue) == 1
+        # A date filter set to today (Beijing) keeps it: "now" is today in Beijing, not the server's date.
+        today = clock.today()
+        assert len(review.list_reviews(session, actor=OFFICER, submitted_from=today, submitted_to=today)) == 1
+        assert review.waiting_hidden_by_dates(session, actor=OFFICER, submitted_from=today,
+                                              submitted_to=today) == 0
 
 
 def test_the_default_queue_never_hides_an_old_waiting_report(session: Session) -> None:
     with clock.frozen(utc("2024-01-10 12:00")):
         submit_now(session, "温州老件科技有限公司", year=2023)
     with clock.frozen(utc("2026-12-07 23:40")):
-        assert review.default_filters(session, actor=OFFICER)["submitted_from"] == date(2024, 1, 10)
         assert len(review.pending_queue(session, actor=OFFICER)) == 1
+        # A date filter the officer switches on opens on a range that still holds it.
+        assert review.date_filter_default(session, actor=OFFICER)[0] == date(2024, 1, 10)
+
+
+@pytest.mark.parametrize("at", INSTANTS)
+def test_a_report_stamped_after_now_waits_in_the_default_queue(session: Session, at: str) -> None:
+    """A server whose clock lags the database's (or a replica's) sees reports stamped in its future."""
+    with clock.frozen(utc(at)):
+        ahead = clock.now() + timedelta(days=2, hours=3)
+        submit_now(session, "温州快钟科技有限公司", year=2025, at=ahead)
+        submit_now(session, "温州准钟科技有限公司", year=2025)
+        queue = review.pending_queue(session, actor=OFFICER)
+        assert set(queue["name"]) == {"温州快钟科技有限公司", "温州准钟科技有限公司"}
+        start, end = review.date_filter_default(session, actor=OFFICER)
+        assert end == clock.beijing_day(ahead) > clock.today()
+        assert len(review.list_reviews(session, actor=OFFICER, submitted_from=start, submitted_to=end)) == 2
+        # A range that ends today hides the one from the future, and says how many it hides.
+        today = clock.today()
+        shown = review.list_reviews(session, actor=OFFICER, submitted_from=today, submitted_to=today)
+        assert list(shown["name"]) == ["温州准钟科技有限公司"]
+        assert review.waiting_hidden_by_dates(session, actor=OFFICER, submitted_from=today,
+                                              submitted_to=today) == 1
+        # A state filter that shows no waiting reports hides none "by date".
+        assert review.waiting_hidden_by_dates(session, actor=OFFICER, states=("approved",),
+                                              submitted_from=today, submitted_to=today) == 0
 
 
 @pytest.mark.parametrize("at", INSTANTS)
@@ -109,3 +140,12 @@ def test_objections_close_at_24_00_beijing_on_the_end_day(session: Session, noti
                                           indicator_code=None, reason="营业收入有误")
             assert "公示期 2026-12-01 至 2026-12-07" in str(refused.value)
             assert "2026-12-07 24:00（北京时间）" in str(refused.value)
+
+
+@pytest.mark.parametrize(("at", "year"), [("2026-12-31 15:30", 2025), ("2026-12-31 16:30", 2026),
+                                          ("2028-02-29 23:40", 2027)])
+def test_the_reporting_year_follows_the_beijing_new_year(session: Session, at: str, year: int) -> None:
+    from services.self_report import current_year
+
+    with clock.frozen(utc(at)):
+        assert current_year(session) == year  # no data yet: the year being evaluated

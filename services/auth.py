@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 import bcrypt
-from sqlalchemy import literal, select, update
+from sqlalchemy import delete, select, update
 from sqlmodel import Session
 from sqlmodel import select as sm_select
 
@@ -33,17 +33,31 @@ MIN_PASSWORD_BYTES = MIN_PASSWORD_CHARS  # the old name, still read by pages
 MAX_PASSWORD_BYTES = 72  # bcrypt 5 rejects longer passwords outright
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.\-]{2,63}$")
 
-# Throttling: after FREE_ATTEMPTS failures in a row a name (or address) must wait, and the wait doubles
-# with every further failure, up to a cap. The cap per account is short on purpose: a stranger typing an
-# officer's name can delay that officer by minutes, never lock them out for long; the address cap is
-# longer because it only ever slows the address that fails. Attempts refused while waiting are not
-# counted, so the wait cannot be pushed further by hammering.
+# Throttling (issue 24), three counters, each short on purpose: a stranger can slow a user down, never
+# lock the account for long, and nobody can lock out everyone behind one proxy.
+# * per (account, client): after FREE_ATTEMPTS failures in a row the pair waits FIRST_DELAY, doubling up to
+#   MAX_PAIR_DELAY (1 min). Through a shared client (a proxy that sends no X-Forwarded-For) 12 guesses an
+#   hour then keep the account waiting at most 12 × 1 min = 20 % of the hour, not 96 %.
+# * per account, all clients (the global cap on guessing): a leaky bucket of ACCOUNT_BUDGET failures that
+#   drains one every ACCOUNT_LEAK (sustained 30 an hour). While full, clients wait for the next drain
+#   (≤ 2 min) — except clients this account logged in from in the last KNOWN_CLIENT_DAYS, so a guessing
+#   campaign does not keep the owner out.
+# * per client address across names (spraying): 20 free failures, waits up to 30 minutes. Loopback
+#   (127.0.0.1, ::1, ::ffff:127.0.0.1) is never throttled as an address: it is the proxy everyone shares.
+#   Admin accounts, and accounts known to that address, still get in with the right password.
+# Attempts refused while waiting are not counted. 解除登录限制 / ``manage.py users unlock`` clears the
+# account's counters and every address wait in force.
 FREE_ATTEMPTS = 5
-FIRST_DELAY = timedelta(seconds=30)
-MAX_ACCOUNT_DELAY = timedelta(minutes=5)
+FIRST_DELAY = timedelta(seconds=15)
+MAX_PAIR_DELAY = timedelta(minutes=1)
+MAX_ACCOUNT_DELAY = MAX_PAIR_DELAY  # the longest wait a stranger can impose on one client of an account
+ACCOUNT_BUDGET = 30
+ACCOUNT_LEAK = timedelta(minutes=2)
+KNOWN_CLIENT_DAYS = 30
 ADDRESS_FREE_ATTEMPTS = 20
 MAX_ADDRESS_DELAY = timedelta(minutes=30)
-FORGET_AFTER = timedelta(hours=1)  # a failure this old no longer counts
+FORGET_AFTER = timedelta(hours=1)  # a failure this old no longer counts (pair and address)
+UNKNOWN_CLIENT = "-"  # behind a proxy that does not say who the client is
 
 BAD_CREDENTIALS = "用户名或密码错误。"
 INACTIVE = "该账户已停用，请联系管理员。"
@@ -112,21 +126,49 @@ def _user_key(username: str) -> str:
     return f"user:{username}"
 
 
+def _pair_prefix(username: str) -> str:
+    return f"pair:{username}|"
+
+
+def _pair_key(username: str, client: str | None) -> str:
+    return _pair_prefix(username) + (client or UNKNOWN_CLIENT)
+
+
 def _address_key(address: str) -> str:
     return f"addr:{address}"
 
 
-def throttle_address(address: str | None) -> str | None:
-    """The address to throttle, or None: loopback means a reverse proxy in front (every user would
-    share it), so it is not throttled — the proxy must rate-limit instead (docs/security.md)."""
-    if not address:
-        return None
+def _ip(address: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address parsed, an IPv4-mapped IPv6 address (``::ffff:127.0.0.1``) as the IPv4 it maps."""
     try:
-        if ipaddress.ip_address(address).is_loopback:
-            return None
+        ip = ipaddress.ip_address((address or "").strip().strip("[]"))
     except ValueError:
         return None
-    return address
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+def throttle_address(address: str | None) -> str | None:
+    """The address to throttle, or None: loopback (also IPv4-mapped) means a reverse proxy in front
+    (every user would share it), so it is not throttled as an address (docs/security.md)."""
+    ip = _ip(address)
+    if ip is None or ip.is_loopback:
+        return None
+    return str(ip)
+
+
+def resolve_client(peer: str | None, forwarded_for: str | None = None) -> str | None:
+    """The client a login comes from: the peer address, or — when the peer is a loopback proxy — the
+    last X-Forwarded-For entry (the one that proxy appended; entries left of it are the client's own
+    claims). None when nothing identifies the client (loopback without the header)."""
+    ip = _ip(peer)
+    if ip is None:
+        return None
+    if not ip.is_loopback:
+        return str(ip)
+    entries = [e.strip() for e in (forwarded_for or "").split(",") if e.strip()]
+    return throttle_address(entries[-1]) if entries else None
 
 
 def retry_message(until: datetime, now: datetime) -> str:
@@ -136,6 +178,8 @@ def retry_message(until: datetime, now: datetime) -> str:
 
 
 def _blocked_until(session: Session, keys: list[str], now: datetime) -> datetime | None:
+    if not keys:
+        return None
     rows = session.execute(select(LoginThrottle.blocked_until).where(LoginThrottle.key.in_(keys))).scalars()
     latest = max((_aware(b) for b in rows if b is not None), default=None)
     return latest if latest is not None and latest > now else None
@@ -162,6 +206,34 @@ def _count_failure(session: Session, key: str, now: datetime, *, free: int, cap:
     return row
 
 
+def _fill_bucket(session: Session, key: str, now: datetime) -> LoginThrottle:
+    """One more failure in the account's leaky bucket: ``failures`` is the level, ``last_failure_at``
+    the drain clock (one failure drains every ACCOUNT_LEAK); full means a wait until the next drain."""
+    row = session.get(LoginThrottle, key)
+    if row is None:
+        row = LoginThrottle(key=key, failures=0)
+    clock = _aware(row.last_failure_at) or now
+    drained = max(0, int((now - clock) / ACCOUNT_LEAK))
+    level = max(0, row.failures - drained)
+    clock = clock + drained * ACCOUNT_LEAK if level else now
+    row.failures = level + 1
+    row.last_failure_at = clock
+    row.blocked_until = clock + ACCOUNT_LEAK if row.failures >= ACCOUNT_BUDGET else None
+    session.add(row)
+    return row
+
+
+def _known_client(session: Session, user_id: int, client: str | None, now: datetime) -> bool:
+    """Whether this account logged in from ``client`` in the last KNOWN_CLIENT_DAYS days."""
+    if client is None:
+        return False
+    found = session.execute(
+        select(UserSession.id).where(UserSession.user_id == user_id, UserSession.client_address == client,
+                                     UserSession.created_at >= now - timedelta(days=KNOWN_CLIENT_DAYS)).limit(1)
+    ).first()
+    return found is not None
+
+
 # ------------------------------------------------------------------ login
 def _get_user(session: Session, username: str) -> User | None:
     return session.exec(sm_select(User).where(User.username == username)).first()
@@ -172,7 +244,8 @@ def authenticate(session: Session, *, username: str, password: str, now: datetim
     """Check a login attempt and record it; unknown and real names get the same message, cost and
     throttling, so neither tells whether an account exists.
 
-    ``now`` is injectable for tests. The password is compared as typed except for surrounding whitespace.
+    ``client_address`` is the client as :func:`resolve_client` gives it. ``now`` is injectable for tests.
+    The password is compared as typed except for surrounding whitespace.
     """
     now = now or utcnow()
     username = (username or "").strip().lower()[:64]
@@ -183,21 +256,32 @@ def authenticate(session: Session, *, username: str, password: str, now: datetim
         return AuthResult(ok=False, message=password_too_long_message())
 
     address = throttle_address(client_address)
-    keys = [_user_key(username)] + ([_address_key(address)] if address else [])
-    blocked = _blocked_until(session, keys, now)
+    user = _get_user(session, username)
+    known = user is not None and _known_client(session, user.id, address, now)
+    # The pair's own backoff, and the account's global cap unless this client is one the owner uses.
+    blocked = _blocked_until(session, [_pair_key(username, address)] + ([] if known else [_user_key(username)]), now)
     if blocked is not None:
         return AuthResult(ok=False, message=retry_message(blocked, now), retry_after=blocked)
+    address_blocked = _blocked_until(session, [_address_key(address)], now) if address else None
 
-    user = _get_user(session, username)
     matches = verify_password(password, user.password_hash if user is not None else _dummy_hash().decode())
+    if address_blocked is not None and not (matches and user is not None and (user.role == "admin" or known)):
+        # One address sprayed names: it waits, except an admin or an account known there with the right
+        # password. Guesses at such accounts still count for them; everyone gets the same words.
+        if user is not None and not matches and (user.role == "admin" or known):
+            _count_failure(session, _pair_key(username, address), now, free=FREE_ATTEMPTS, cap=MAX_PAIR_DELAY)
+            _fill_bucket(session, _user_key(username), now)
+            session.commit()
+        return AuthResult(ok=False, message=retry_message(address_blocked, now), retry_after=address_blocked)
     if user is None or not matches:
-        account = _count_failure(session, _user_key(username), now, free=FREE_ATTEMPTS, cap=MAX_ACCOUNT_DELAY)
+        pair = _count_failure(session, _pair_key(username, address), now, free=FREE_ATTEMPTS, cap=MAX_PAIR_DELAY)
+        _fill_bucket(session, _user_key(username), now)
         if address:
             _count_failure(session, _address_key(address), now, free=ADDRESS_FREE_ATTEMPTS, cap=MAX_ADDRESS_DELAY)
-        if user is not None and account.failures == FREE_ATTEMPTS:
+        if user is not None and pair.failures == FREE_ATTEMPTS:
             record(session, actor=Actor(username=user.username, role=user.role, user_id=user.id),
                    action="throttle_account", entity="user", entity_id=user.id,
-                   after={"blocked_until": account.blocked_until.isoformat(), "address": address},
+                   after={"blocked_until": pair.blocked_until.isoformat(), "address": address},
                    reason=f"连续 {FREE_ATTEMPTS} 次密码错误")
         session.commit()
         return AuthResult(ok=False, message=BAD_CREDENTIALS)
@@ -205,7 +289,9 @@ def authenticate(session: Session, *, username: str, password: str, now: datetim
         # Only someone who knows the password learns that the account is deactivated.
         return AuthResult(ok=False, message=INACTIVE)
 
-    row = session.get(LoginThrottle, _user_key(username))
+    # A success clears this client's backoff; the account's bucket drains by itself (the owner logging in
+    # does not hand a guesser a fresh budget).
+    row = session.get(LoginThrottle, _pair_key(username, address))
     if row is not None:
         session.delete(row)
     record(session, actor=Actor(username=user.username, role=user.role, user_id=user.id),
@@ -216,20 +302,38 @@ def authenticate(session: Session, *, username: str, password: str, now: datetim
                       must_change_password=bool(user.must_change_password))
 
 
+def _account_waits(session: Session, now: datetime) -> dict[str, datetime]:
+    """user name → the latest wait in force on its name (account bucket or any of its clients)."""
+    rows = session.execute(select(LoginThrottle.key, LoginThrottle.blocked_until)
+                           .where(LoginThrottle.blocked_until.is_not(None),
+                                  LoginThrottle.key.startswith("user:") | LoginThrottle.key.startswith("pair:"))
+                           ).all()
+    waits: dict[str, datetime] = {}
+    for key, until in rows:
+        until = _aware(until)
+        if until is None or until <= now:
+            continue
+        name = key.split(":", 1)[1].rsplit("|", 1)[0] if key.startswith("pair:") else key.split(":", 1)[1]
+        waits[name] = max(until, waits.get(name, until))
+    return waits
+
+
 def throttled_accounts(session: Session, *, actor: Actor, now: datetime | None = None) -> list[dict]:
     """Existing accounts whose logins are being delayed now (admin): username, failures, until."""
     require_role(actor, "admin")
     now = now or utcnow()
-    rows = session.execute(
-        select(User.username, LoginThrottle.failures, LoginThrottle.blocked_until)
-        .join(LoginThrottle, LoginThrottle.key == literal("user:") + User.username)
-        .where(LoginThrottle.blocked_until.is_not(None))
-    ).all()
-    return [{"username": u, "failures": f, "blocked_until": _aware(b)} for u, f, b in rows if _aware(b) > now]
+    waits = _account_waits(session, now)
+    if not waits:
+        return []
+    names = session.execute(select(User.username).where(User.username.in_(list(waits)))).scalars().all()
+    failures = dict(session.execute(select(LoginThrottle.key, LoginThrottle.failures)
+                                    .where(LoginThrottle.key.in_([_user_key(n) for n in names]))).all())
+    return [{"username": n, "failures": failures.get(_user_key(n), 0), "blocked_until": waits[n]} for n in names]
 
 
 def is_throttled(session: Session, username: str, *, now: datetime | None = None) -> bool:
-    return _blocked_until(session, [_user_key((username or "").lower())], now or utcnow()) is not None
+    """Whether some wait is in force on ``username`` (its account cap or any of its clients)."""
+    return (username or "").lower() in _account_waits(session, now or utcnow())
 
 
 # ------------------------------------------------------------------ sessions
@@ -527,22 +631,27 @@ def reset_password(session: Session, *, actor: Actor, username: str) -> str:
     return one_time
 
 
-def _clear_throttle(session: Session, username: str) -> bool:
-    row = session.get(LoginThrottle, _user_key(username))
-    if row is None:
-        return False
-    session.delete(row)
-    return True
+def _clear_throttle(session: Session, username: str) -> int:
+    """Delete the account's counters (its bucket and every client's backoff) and every address that has
+    been made to wait (the user may be behind one of them); returns how many rows went."""
+    result = session.execute(
+        delete(LoginThrottle).where(
+            (LoginThrottle.key == _user_key(username))
+            | LoginThrottle.key.startswith(_pair_prefix(username), autoescape=True)
+            | (LoginThrottle.key.startswith("addr:") & LoginThrottle.blocked_until.is_not(None)))
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
 
 
 def unlock_user(session: Session, *, actor: Actor, username: str) -> None:
-    """Admin: lift the login delay of an account now."""
+    """Admin: lift every login delay on an account now (and address waits, see :func:`_clear_throttle`)."""
     user = _admin_target(session, actor, username)
-    row = session.get(LoginThrottle, _user_key(user.username))
-    before = {"failures": row.failures if row else 0,
-              "blocked_until": row.blocked_until.isoformat() if row and row.blocked_until else None}
-    _clear_throttle(session, user.username)
-    record(session, actor=actor, action="unlock_user", entity="user", entity_id=user.id, before=before)
+    now = utcnow()
+    until = _account_waits(session, now).get(user.username)
+    cleared = _clear_throttle(session, user.username)
+    record(session, actor=actor, action="unlock_user", entity="user", entity_id=user.id,
+           before={"blocked_until": until.isoformat() if until else None}, after={"counters_cleared": cleared})
     session.commit()
 
 
@@ -613,17 +722,17 @@ def list_users(session: Session, *, actor: Actor, search: str | None = None, now
     require_role(actor, "admin")
     now = now or utcnow()
     stmt = (select(User.username, User.display_name, User.role, User.enterprise_id, Enterprise.name,
-                   Enterprise.credit_code, User.active, User.must_change_password, LoginThrottle.blocked_until,
-                   User.created_at)
+                   Enterprise.credit_code, User.active, User.must_change_password, User.created_at)
             .outerjoin(Enterprise, Enterprise.id == User.enterprise_id)
-            .outerjoin(LoginThrottle, LoginThrottle.key == literal("user:") + User.username)
             .order_by(User.role, User.username))
     if search and search.strip():
         term = f"%{search.strip()}%"
         stmt = stmt.where(User.username.ilike(term) | User.display_name.ilike(term) | Enterprise.name.ilike(term))
-    frame = pd.DataFrame([tuple(r) for r in session.execute(stmt).all()], columns=USER_COLUMNS)
-    frame["throttled_until"] = frame["throttled_until"].map(
-        lambda v: _aware(v) if v is not None and _aware(v) > now else None)
+    frame = pd.DataFrame([tuple(r) for r in session.execute(stmt).all()],
+                         columns=[c for c in USER_COLUMNS if c != "throttled_until"])
+    waits = _account_waits(session, now)
+    frame["throttled_until"] = pd.Series([waits.get(u) for u in frame["username"]], index=frame.index, dtype=object)
+    frame = frame[USER_COLUMNS]
     return frame
 
 

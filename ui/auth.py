@@ -144,12 +144,15 @@ def session_from_claims(claims: TokenClaims) -> auth_service.SessionInfo | None:
 
 # ------------------------------------------------------------------ the run
 def client_address() -> str | None:
-    """The client address Streamlit saw (the proxy's own address behind a reverse proxy)."""
+    """The client of this session: the address Streamlit saw, or behind a proxy on this host the address
+    that proxy appended to X-Forwarded-For (services.auth.resolve_client); None when unknown."""
     try:
         address = st.context.ip_address
+        forwarded = st.context.headers.get("X-Forwarded-For")
     except Exception:  # noqa: BLE001 - no request context (bare scripts, test harnesses)
         return None
-    return address if isinstance(address, str) else None
+    return auth_service.resolve_client(address if isinstance(address, str) else None,
+                                       forwarded if isinstance(forwarded, str) else None)
 
 
 def _request_cookie() -> str | None:

@@ -49,12 +49,12 @@ def test_failures_throttle_with_growing_delays_that_stay_short(session, user: Us
     t = now + timedelta(minutes=1)
     waits = []
     for _ in range(12):  # the counting step itself (each authenticate costs a bcrypt check)
-        row = auth._count_failure(session, "user:ent9", t, free=auth.FREE_ATTEMPTS, cap=auth.MAX_ACCOUNT_DELAY)
+        row = auth._count_failure(session, "pair:ent9|-", t, free=auth.FREE_ATTEMPTS, cap=auth.MAX_PAIR_DELAY)
         if row.blocked_until:
             waits.append(row.blocked_until - t)
             t = row.blocked_until + timedelta(seconds=1)
     assert waits[0] == auth.FIRST_DELAY and waits[1] == 2 * auth.FIRST_DELAY
-    assert max(waits) == auth.MAX_ACCOUNT_DELAY
+    assert max(waits) == auth.MAX_PAIR_DELAY
     actions = session.execute(select(AuditEvent.action)).scalars().all()
     assert "throttle_account" in actions and "login" in actions
 

@@ -11,12 +11,14 @@ import os
 import stat
 import subprocess
 import sys
+import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from db.models import User
+from db.models import Enterprise, User, utcnow
 from services import auth
 from services.actor import Actor
 from services.errors import ValidationFailed
@@ -95,3 +97,78 @@ def test_init_db_creates_the_database_and_its_wal_private(tmp_path: Path) -> Non
         assert stat.S_IMODE(db.stat().st_mode) == 0o600
     finally:
         os.umask(old_umask)
+
+
+# ------------------------------------------------------------------ 1. login throttling behind a proxy
+def _staff(session) -> tuple[User, User, User]:  # noqa: ANN001
+    admin, _ = auth.create_user(session, actor=SYSTEM, username="admin", role="admin", password=GOOD)
+    officer, _ = auth.create_user(session, actor=SYSTEM, username="officer1", role="officer", password=GOOD)
+    enterprise = Enterprise(credit_code="91330303MA2ABCDE1X", name="测试企业")
+    session.add(enterprise)
+    session.commit()
+    ent, _ = auth.create_user(session, actor=SYSTEM, username="ent1", role="enterprise",
+                              enterprise_id=enterprise.id, password=GOOD)
+    return admin, officer, ent
+
+
+def test_the_proxy_address_is_loopback_and_forwarded_clients_are_read_only_from_it() -> None:
+    assert auth.throttle_address("::ffff:127.0.0.1") is None and auth.resolve_client("::ffff:127.0.0.1") is None
+    assert auth.throttle_address("::ffff:10.1.2.3") == "10.1.2.3"
+    # a proxy on this host appends the client; what the client wrote itself (left of it) is ignored
+    assert auth.resolve_client("::ffff:127.0.0.1", "6.6.6.6, 10.0.0.5") == "10.0.0.5"
+    assert auth.resolve_client("127.0.0.1", "garbage") is None
+    # a client reaching the app directly cannot choose its identity with the header
+    assert auth.resolve_client("10.0.0.7", "10.0.0.5") == "10.0.0.7"
+
+
+def test_random_names_behind_the_proxy_lock_nobody_out(session) -> None:  # noqa: ANN001
+    _staff(session)
+    now = utcnow()
+    proxy = auth.resolve_client("::ffff:127.0.0.1")
+    for k in range(60):
+        auth.authenticate(session, username=f"x{k}{uuid.uuid4().hex[:6]}", password="wrong-guess-1", now=now,
+                          client_address=proxy)
+    for name in ("admin", "officer1", "ent1"):
+        assert auth.authenticate(session, username=name, password=GOOD, now=now, client_address=proxy).ok
+
+
+def test_a_sprayed_address_waits_but_admin_and_unlock_get_through(session) -> None:  # noqa: ANN001
+    _staff(session)
+    now = utcnow()
+    office = auth.resolve_client("::ffff:127.0.0.1", "10.0.0.5")  # everyone in one office, one address
+    for k in range(auth.ADDRESS_FREE_ATTEMPTS + 5):
+        auth.authenticate(session, username=f"guess{k}", password="wrong-guess-1", now=now, client_address=office)
+    refused = auth.authenticate(session, username="ent1", password=GOOD, now=now, client_address=office)
+    assert not refused.ok and "过多" in refused.message
+    wrong = auth.authenticate(session, username="admin", password="wrong-guess-1", now=now, client_address=office)
+    assert not wrong.ok and wrong.message == refused.message  # a wrong guess at admin learns nothing more
+    assert auth.authenticate(session, username="admin", password=GOOD, now=now, client_address=office).ok
+    auth.unlock_user(session, actor=SYSTEM, username="ent1")  # what manage.py users unlock calls
+    assert auth.authenticate(session, username="ent1", password=GOOD, now=now, client_address=office).ok
+
+
+def test_twelve_guesses_an_hour_keep_the_owner_out_at_most_a_fifth_of_the_time(session) -> None:  # noqa: ANN001
+    _staff(session)
+    start = utcnow()
+    refused_minutes = 0
+    minutes = 5 * 60
+    for minute in range(minutes):
+        t = start + timedelta(minutes=minute)
+        if minute % 5 == 0:  # the attacker, through the same proxy as the owner (no X-Forwarded-For)
+            auth.authenticate(session, username="officer1", password="wrong-guess-1", now=t, client_address=None)
+        refused_minutes += auth.is_throttled(session, "officer1", now=t + timedelta(seconds=30))
+    assert refused_minutes / minutes <= 0.2
+    assert auth.authenticate(session, username="officer1", password=GOOD,
+                             now=start + timedelta(minutes=minutes, seconds=61)).ok
+
+
+def test_a_guessing_campaign_from_many_addresses_is_capped_but_the_owner_gets_in(session) -> None:  # noqa: ANN001
+    _, officer, _ = _staff(session)
+    auth.start_session(session, user_id=officer.id, client_address="10.0.0.8")  # the officer's own PC
+    now = utcnow()
+    for k in range(auth.ACCOUNT_BUDGET):
+        auth.authenticate(session, username="officer1", password=f"guess-{k}x", now=now,
+                          client_address=f"198.51.100.{k + 1}")
+    elsewhere = auth.authenticate(session, username="officer1", password=GOOD, now=now, client_address="198.51.100.200")
+    assert not elsewhere.ok and elsewhere.retry_after <= now + auth.ACCOUNT_LEAK
+    assert auth.authenticate(session, username="officer1", password=GOOD, now=now, client_address="10.0.0.8").ok

@@ -58,6 +58,7 @@ ENTERPRISE: list[PageSpec] = [
     PageSpec("pages/enterprise/self_report.py", "数据填报", ":material/edit_note:", "self-report"),
     PageSpec("pages/enterprise/services.py", "政策与服务", ":material/handshake:", "services"),
     PageSpec("pages/enterprise/objections.py", "异议", ":material/report:", "objections"),
+    PageSpec("pages/enterprise/assistant.py", "智能助手", ":material/forum:", "assistant"),  # issue 17
 ]
 
 # --- login (anonymous) and account pages (every logged-in role) — issue 3 ---------------------------
@@ -82,6 +83,7 @@ OFFICER: list[PageSpec] = [
     PageSpec("pages/officer/bank.py", "金融推荐", ":material/account_balance:", "bank"),
     PageSpec("pages/officer/monitoring.py", "监测报告", ":material/monitoring:", "monitoring"),
     PageSpec("pages/officer/service_requests.py", "服务需求处理", ":material/support_agent:", "service-requests"),
+    PageSpec("pages/officer/assistant.py", "智能助手", ":material/forum:", "assistant-staff"),  # issue 17
     # --- end application scenarios ---
     PageSpec("pages/admin/audit.py", "审计日志", ":material/history:", "audit"),
 ]

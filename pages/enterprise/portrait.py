@@ -37,6 +37,7 @@ except ServiceError as exc:
     st.stop()
 
 st.title("我的积分")
+st.page_link("pages/enterprise/assistant.py", label="对积分有疑问？问智能助手", icon=":material/forum:")
 with session_scope() as session:  # not cached with the portrait: a recompute shows on the next rerun
     dynamic = dynamic_view(session, actor=actor, portrait=p)
 render_dynamic(p, dynamic)

@@ -32,6 +32,7 @@ with session_scope() as session:
     requests = list_requests(session, actor=actor, enterprise_id=enterprise_id)
 
 st.title("政策与服务")
+st.page_link("pages/enterprise/assistant.py", label="政策计算器与免申即享：问智能助手", icon=":material/forum:")
 show_flash(MSG)
 if view.note:
     st.info(view.note)

@@ -94,16 +94,16 @@ class CalculatorInput:
 
 
 # ------------------------------------------------------------------ who supplies a field
-def supplier(model: Any, field_code: str) -> str:
+def supplier(model: Any, field_code: str, config: Mapping[str, Any] | None = None) -> str:
     if field_code in SPECIAL_SUPPLIERS:
         return SPECIAL_SUPPLIERS[field_code]
     item = model.field(field_code)
     if item is not None:
         return supplier_text(getattr(item, "source", ""), self_reported=getattr(item, "self_reported", False))
-    config = pools_config(model)
+    config = pools_config(model) if config is None else config
     for fact in config.get("facts", []):
         if fact["name"] == field_code:  # a derived fact: whoever supplies its parts
-            parts = {supplier(model, fact["numerator"]), supplier(model, fact["denominator"])}
+            parts = {supplier(model, fact["numerator"], config), supplier(model, fact["denominator"], config)}
             return "；".join(sorted(parts))
     return "由区科技局核实"
 
@@ -123,11 +123,11 @@ def _fields(cond: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def _missing_text(model: Any, codes: Sequence[str]) -> tuple[str, ...]:
+def _missing_text(model: Any, codes: Sequence[str], config: Mapping[str, Any]) -> tuple[str, ...]:
     out = []
     for code in dict.fromkeys(codes):
-        name, _ = _label(model, code)
-        out.append(f"{name}（{supplier(model, code)}）")
+        name, _ = _label(model, code, config)
+        out.append(f"{name}（{supplier(model, code, config)}）")
     return tuple(out)
 
 
@@ -248,10 +248,10 @@ def pool_items(inp: CalculatorInput) -> list[PolicyItem]:
         if failing:
             reason = "未满足：" + "；".join(failing) + "。"
             if missing:
-                reason += "另缺少数据：" + "、".join(_missing_text(model, missing)) + "。"
-            out.append(PolicyItem(key, "pool", name, NOT_ELIGIBLE, reason, _missing_text(model, missing)))
+                reason += "另缺少数据：" + "、".join(_missing_text(model, missing, config)) + "。"
+            out.append(PolicyItem(key, "pool", name, NOT_ELIGIBLE, reason, _missing_text(model, missing, config)))
         elif missing:
-            texts = _missing_text(model, missing)
+            texts = _missing_text(model, missing, config)
             out.append(PolicyItem(key, "pool", name, UNKNOWN, "缺少数据，无法判断：" + "、".join(texts) + "。", texts))
         else:
             out.append(PolicyItem(key, "pool", name, ELIGIBLE,
@@ -293,7 +293,7 @@ def service_items(inp: CalculatorInput) -> list[PolicyItem]:
         for trigger in triggers.get(offer.code, []):
             when = trigger["when"]
             value = inp.facts.get(when["field"])
-            name, unit = _label(model, when["field"])
+            name, unit = _label(model, when["field"], config)
             if when["op"] not in ("absent", "present") and is_missing(value):
                 missing.append(when["field"])
             else:
@@ -306,7 +306,7 @@ def service_items(inp: CalculatorInput) -> list[PolicyItem]:
         for pool_name in pool_services.get(offer.code, []):
             failing.append(f"尚未接近{pool_name}的认定条件")
         if missing and not failing:
-            texts = _missing_text(model, missing)
+            texts = _missing_text(model, missing, config)
             out.append(PolicyItem(key, kind, offer.name, UNKNOWN, "缺少数据，无法判断：" + "、".join(texts) + "。",
                                   texts))
         elif failing:

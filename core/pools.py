@@ -77,9 +77,14 @@ def pools_config(model: ScoringModel) -> dict:
     """The pools, triggers and facts of `model` (see the module docstring); {} when it has none."""
     if model.cultivation is not None:
         return model.cultivation
-    shipped = load_config()
     known = set(model.codes) | {b.code for b in model.base_fields}
-    return shipped if referenced_fields(shipped) <= known else {}
+    return load_config() if _shipped_fields() <= known else {}
+
+
+@lru_cache(maxsize=1)
+def _shipped_fields() -> frozenset[str]:
+    """The fields the shipped pools file reads (walked once: every gap sentence asks for labels)."""
+    return frozenset(referenced_fields(load_config()))
 
 
 def config_for(model: ScoringModel | None = None) -> dict:

@@ -49,7 +49,7 @@ MAX_QUESTION = 300
 MAX_DOCUMENT_BYTES = 1_000_000
 LLM_TIMEOUT = 4.0
 _BRAINS: Recent[Brain] = Recent(4)
-_NAMES: Recent[list] = Recent(4)
+_NAMES: Recent[dict] = Recent(4)
 _BUILD_LOCK = threading.Lock()
 _SUFFIX = re.compile(r"(股份有限公司|有限责任公司|有限公司|集团公司|集团|公司)$")
 _REGION = re.compile(r"^(浙江省?|温州市?|温州高新区?|龙湾区?|瓯海区?|鹿城区?|洞头区?|乐清市?|瑞安市?)+")
@@ -74,16 +74,19 @@ def _text_version(session: Session) -> tuple:
     return tuple(texts) + tuple(syns)
 
 
-def _brain_model(session: Session) -> Any:
-    from services.model_versions import current_model
+def _active_version_id(session: Session) -> int | None:
+    """The active published model version's id (a narrow query: not the definition JSON)."""
+    from db.models import ModelVersion
 
-    return current_model(session)
+    return session.execute(
+        select(ModelVersion.id).where(ModelVersion.state == "published")
+        .order_by(ModelVersion.published_at.desc(), ModelVersion.id.desc()).limit(1)  # type: ignore[union-attr]
+    ).scalar()
 
 
 def get_brain(session: Session) -> Brain:
     """The classifier and clause index for this database's model, texts and synonyms (built once, ~1 s)."""
-    model = _brain_model(session)
-    key = (_db_key(session), model.fingerprint(), _text_version(session))
+    key = (_db_key(session), _active_version_id(session), _text_version(session))
     found = _BRAINS.get(key)
     if found is not None:
         return found
@@ -91,6 +94,9 @@ def get_brain(session: Session) -> Brain:
         found = _BRAINS.get(key)
         if found is not None:
             return found
+        from services.model_versions import current_model
+
+        model = current_model(session)
         docs: list[tuple[str, str, str | None]] = [(d, t, None) for d, t in default_documents()]
         rows = session.execute(select(AssistantText).where(AssistantText.active.is_(True))  # type: ignore[attr-defined]
                                .order_by(AssistantText.id)).scalars().all()
@@ -109,13 +115,18 @@ def _name_keys(name: str) -> list[str]:
     return [k for k in dict.fromkeys((name.strip(), plain, core)) if len(k) >= 4]
 
 
-def _enterprise_names(session: Session) -> list[tuple[int, str, list[str]]]:
+def _enterprise_names(session: Session) -> dict[str, list[tuple[str, int]]]:
+    """Every enterprise's name keys, indexed by their first two characters (a question is then checked
+    at each of its positions against the few keys starting there, not against every name)."""
     count, top = session.execute(select(func.count(), func.max(Enterprise.id))).one()
     key = (_db_key(session), count, top)
     found = _NAMES.get(key)
     if found is None:
-        rows = session.execute(select(Enterprise.id, Enterprise.credit_code, Enterprise.name)).all()
-        found = _NAMES.put(key, [(eid, code, _name_keys(name or "")) for eid, code, name in rows])
+        index: dict[str, list[tuple[str, int]]] = {}
+        for eid, name in session.execute(select(Enterprise.id, Enterprise.name)).all():
+            for k in _name_keys(name or ""):
+                index.setdefault(k[:2], []).append((k, eid))
+        found = _NAMES.put(key, index)
     return found
 
 
@@ -129,9 +140,11 @@ def names_other_enterprise(session: Session, question: str, own_id: int | None) 
         own_code = own.credit_code if own else None
     if codes - {own_code}:
         return True
-    for eid, _code, keys in _enterprise_names(session):
-        if eid != own_id and any(k in question for k in keys):
-            return True
+    index = _enterprise_names(session)
+    for i in range(len(question) - 1):
+        for k, eid in index.get(question[i:i + 2], ()):
+            if eid != own_id and question.startswith(k, i):
+                return True
     return False
 
 
@@ -193,6 +206,7 @@ def ask(session: Session, *, actor: Actor, question: str, enterprise_id: int | N
 
 
 _PORTRAITS: Recent[tuple] = Recent(64)
+_ITEMS: Recent[tuple] = Recent(64)  # (portrait, items): the portrait is kept so its id is not reused
 PORTRAIT_SECONDS = 60.0
 
 
@@ -201,11 +215,15 @@ def _portrait(session: Session, *, actor: Actor, enterprise_id: int) -> Any:
     questions about the same numbers. A new published run makes a new key."""
     import time
 
+    from db.models import ScoreRun
+    from db.queries import PUBLISHED_STATES
     from services.portrait import get_portrait
-    from services.public import latest_published_run
 
     require_enterprise_access(actor, enterprise_id)
-    run = latest_published_run(session)
+    run = session.execute(
+        select(ScoreRun.id, ScoreRun.state).where(ScoreRun.state.in_(PUBLISHED_STATES))  # type: ignore[attr-defined]
+        .order_by(ScoreRun.year.desc(), ScoreRun.id.desc()).limit(1)  # type: ignore[union-attr]
+    ).first()
     key = (_db_key(session), enterprise_id, run.id if run else None, run.state if run else None)
     found = _PORTRAITS.get(key)
     if found is not None and time.monotonic() - found[0] < PORTRAIT_SECONDS:
@@ -365,17 +383,23 @@ def policy_calculator(session: Session, *, actor: Actor, enterprise_id: int, por
             return CalculatorView(calc.no_run_items(model, offers, f"暂无已发布的积分结果，无法判断（{exc}）"),
                                   None, None, None, model.version, {}, note=str(exc))
     p = portrait
-    facts = pool_facts(session, actor=actor, portrait=p)
-    catalogue = [CatalogueItem(o.code, o.name, o.stages, o.description) for o in offers]
-    recommendations = match_services(p.model, stage=p.stage, facts=facts, catalogue=catalogue, pools=p.pools)
-    enterprise = session.get(Enterprise, enterprise_id)
-    inp = calc.CalculatorInput(
-        model=p.model, stage=p.stage, stage_name=p.stage_name, run_state=p.run_state, veto=p.veto,
-        veto_reason=p.veto_reason, rank=p.rank, ranked_in_stage=p.ranked_in_stage, tier=p.tier,
-        subsidy=p.subsidy, mujun=p.mujun, facts=facts, pools=p.pools, recommendations=recommendations,
-        catalogue=offers, bank_consent=bool(enterprise and enterprise.bank_consent),
-    )
-    items = calc.evaluate(inp)
+    consent = bool(session.execute(select(Enterprise.bank_consent).where(Enterprise.id == enterprise_id)).scalar())
+    # The items depend on the portrait, the catalogue and the consent only: evaluated once per portrait.
+    key = (id(p), tuple(offers), consent)
+    items = _ITEMS.get(key)
+    if items is None:
+        facts = pool_facts(session, actor=actor, portrait=p)
+        catalogue = [CatalogueItem(o.code, o.name, o.stages, o.description) for o in offers]
+        recommendations = match_services(p.model, stage=p.stage, facts=facts, catalogue=catalogue, pools=p.pools)
+        inp = calc.CalculatorInput(
+            model=p.model, stage=p.stage, stage_name=p.stage_name, run_state=p.run_state, veto=p.veto,
+            veto_reason=p.veto_reason, rank=p.rank, ranked_in_stage=p.ranked_in_stage, tier=p.tier,
+            subsidy=p.subsidy, mujun=p.mujun, facts=facts, pools=p.pools, recommendations=recommendations,
+            catalogue=offers, bank_consent=consent,
+        )
+        items = _ITEMS.put(key, (p, calc.evaluate(inp)))[1]
+    else:
+        items = items[1]
     confirmed = dict(session.execute(
         select(AssistantConfirmation.item_key, AssistantConfirmation.confirmed_at)
         .where(AssistantConfirmation.enterprise_id == enterprise_id, AssistantConfirmation.run_id == p.run_id)

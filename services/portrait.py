@@ -295,12 +295,17 @@ def pool_results(session: Session, *, actor: Actor, portrait: Portrait) -> list:
 # ------------------------------------------------------------------ what-if
 def _own_values(session: Session, enterprise_id: int, year: int) -> dict[str, Any]:
     """Current values of one enterprise for ``year`` (base fields included) — one small query."""
+    from sqlalchemy import text
+
     from db.models import IndicatorValue
 
+    # The bare column, as the partial index uq_indicatorvalue_current says it (WHERE is_current): SQLite
+    # only uses that index for exactly this term ("is_current IS 1" scanned the whole year: 40–200 ms
+    # at 3,000 enterprises, 0.2 ms with the index).
     rows = session.execute(
         select(IndicatorValue.code, IndicatorValue.value_num, IndicatorValue.value_text)
         .where(IndicatorValue.enterprise_id == enterprise_id, IndicatorValue.year == year,
-               IndicatorValue.is_current.is_(True))  # type: ignore[attr-defined]
+               text("indicatorvalue.is_current"))
     ).all()
     return {code: (text if text is not None else num) for code, num, text in rows}
 

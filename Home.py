@@ -9,6 +9,7 @@ from db.session import session_scope
 from services import search
 from ui.auth import forced_change_pages, run_auth
 from ui.background import ensure_dynamic_worker
+from ui.errors import install as install_fault_handler
 from ui.guards import MUST_CHANGE_KEY
 from ui.navigation import pages_for
 from ui.widgets import FAVICON, apply_chrome
@@ -16,6 +17,9 @@ from ui.widgets import FAVICON, apply_chrome
 # A local file: a material-icon favicon would be fetched from fonts.gstatic.com (intranets are offline).
 st.set_page_config(page_title="企业创新积分", page_icon=str(FAVICON), layout="wide")
 apply_chrome()
+# Database unreachable, disk full, read-only storage: a Chinese message on every page and the login,
+# the details in the server log only (ui/errors.py).
+install_fault_handler()
 ensure_dynamic_worker()  # 动态积分: recomputes a year in the background after approvals and imports
 
 # Authentication decides the role; anonymous visitors see the public pages. Login and logout happen

@@ -108,6 +108,26 @@ def get_brain(session: Session) -> Brain:
         return _BRAINS.put(key, Brain(model, data=load_data(), documents=docs, synonyms=synonyms))
 
 
+_WARMING = threading.Event()
+
+
+def warm_up(session_factory: Any) -> None:
+    """Build the brain in a background thread (jieba's dictionary and the BM25 index take a second or
+    more): a page calls this when it opens, so the first question does not wait. Once per process."""
+    if _WARMING.is_set():
+        return
+    _WARMING.set()
+
+    def build() -> None:
+        try:
+            with session_factory() as session:
+                get_brain(session)
+        except Exception:  # noqa: BLE001 - the first question builds it then, and reports any error
+            _WARMING.clear()
+
+    threading.Thread(target=build, name="assistant-warm", daemon=True).start()
+
+
 # ------------------------------------------------------------------ other enterprises in a question
 def _name_keys(name: str) -> list[str]:
     plain = _SUFFIX.sub("", name.strip())

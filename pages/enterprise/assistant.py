@@ -3,7 +3,7 @@
 import streamlit as st
 
 from db.session import session_scope
-from services.assistant import confirm_item, policy_calculator
+from services.assistant import confirm_item, policy_calculator, warm_up
 from services.errors import ServiceError
 from ui.assistant import ask_into, calculator, show_message
 from ui.flash import show_flash
@@ -19,6 +19,7 @@ st.caption("回答本企业的积分、指标和差距（按已发布的积分�
            "只提供本企业的数据。")
 show_flash(FLASH)
 history: list = st.session_state.setdefault(HISTORY, [])
+warm_up(session_scope)  # the first question should not wait for the search index
 
 
 def _suggest(question: str) -> None:

@@ -21,6 +21,7 @@ FLASH = "_staff_assistant_flash"
 
 st.title("智能助手")
 show_flash(FLASH)
+svc.warm_up(session_scope)
 ask_tab, improve_tab, confirm_tab, texts_tab = st.tabs(["问答", "待改进问题", "免申即享确认", "政策文本"])
 
 with ask_tab:

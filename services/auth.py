@@ -24,7 +24,7 @@ from sqlmodel import Session
 from sqlmodel import select as sm_select
 
 from db.models import ROLES, Enterprise, LoginThrottle, User, UserSession, utcnow
-from services.actor import Actor, require_role
+from services.actor import Actor, require_live, require_role
 from services.audit import record
 from services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 
@@ -282,7 +282,7 @@ def authenticate(session: Session, *, username: str, password: str, now: datetim
             record(session, actor=Actor(username=user.username, role=user.role, user_id=user.id),
                    action="throttle_account", entity="user", entity_id=user.id,
                    after={"blocked_until": pair.blocked_until.isoformat(), "address": address},
-                   reason=f"连续 {FREE_ATTEMPTS} 次密码错误")
+                   reason=f"连续 {FREE_ATTEMPTS} 次密码错误", check_actor=False)
         session.commit()
         return AuthResult(ok=False, message=BAD_CREDENTIALS)
     if not user.active:
@@ -295,7 +295,7 @@ def authenticate(session: Session, *, username: str, password: str, now: datetim
     if row is not None:
         session.delete(row)
     record(session, actor=Actor(username=user.username, role=user.role, user_id=user.id),
-           action="login", entity="user", entity_id=user.id, after={"address": address} if address else None)
+           action="login", entity="user", entity_id=user.id, after={"address": address} if address else None, check_actor=False)
     session.commit()
     return AuthResult(ok=True, username=user.username, role=user.role, user_id=user.id,
                       enterprise_id=user.enterprise_id, display_name=user.display_name,
@@ -381,7 +381,8 @@ def resume_session(session: Session, *, session_id: str, now: datetime | None = 
     record_, user = row
     if record_.revoked_at is not None or _aware(record_.expires_at) <= now or not user.active:
         return None
-    actor = Actor(username=user.username, role=user.role, user_id=user.id, enterprise_id=user.enterprise_id)
+    actor = Actor(username=user.username, role=user.role, user_id=user.id, enterprise_id=user.enterprise_id,
+                  session_ref=record_.token_hash)
     return SessionInfo(actor, user.display_name, bool(user.must_change_password), _aware(record_.expires_at))
 
 
@@ -465,6 +466,7 @@ def change_password(session: Session, *, actor: Actor, old: str, new: str, confi
     revokes every session of the user (the caller starts a fresh one for the browser in use)."""
     if actor.role == "system" or not actor.username:
         raise PermissionDenied("系统账户不能修改密码。")
+    require_live(session, actor)
     user = _get_user(session, actor.username)
     if user is None:
         raise NotFound("用户不存在。")
@@ -481,7 +483,7 @@ def change_password(session: Session, *, actor: Actor, old: str, new: str, confi
     session.add(user)
     revoked = revoke_sessions(session, user_id=user.id, reason="password_change")
     record(session, actor=actor, action="change_password", entity="user", entity_id=user.id,
-           after={"sessions_revoked": revoked})
+           after={"sessions_revoked": revoked}, check_actor=False)
     session.commit()
 
 
@@ -533,6 +535,7 @@ def create_user(
     permanent password.
     """
     require_role(actor, "admin")
+    require_live(session, actor)
     username = _check_new_account(session, username, role, enterprise_id)
     one_time: str | None = None
     if password is None:
@@ -550,7 +553,7 @@ def create_user(
     session.add(user)
     session.flush()
     record(session, actor=actor, action="create_user", entity="user", entity_id=user.id,
-           after={"username": username, "role": role, "enterprise_id": enterprise_id})
+           after={"username": username, "role": role, "enterprise_id": enterprise_id}, check_actor=False)
     session.commit()
     return user, one_time
 
@@ -577,6 +580,7 @@ def create_enterprise_accounts(session: Session, *, actor: Actor, enterprise_ids
     """Admin: one account per selected enterprise (user name from its credit code), each with a
     one-time password, in one transaction. Enterprises that already have an account are refused."""
     require_role(actor, "admin")
+    require_live(session, actor)
     ids = list(dict.fromkeys(int(i) for i in enterprise_ids))
     if not ids:
         raise ValidationFailed("请至少选择一家企业。")
@@ -602,7 +606,7 @@ def create_enterprise_accounts(session: Session, *, actor: Actor, enterprise_ids
         session.add(user)
         session.flush()
         record(session, actor=actor, action="create_user", entity="user", entity_id=user.id,
-               after={"username": username, "role": "enterprise", "enterprise_id": eid, "bulk": True})
+               after={"username": username, "role": "enterprise", "enterprise_id": eid, "bulk": True}, check_actor=False)
         created.append(NewAccount(username, user.display_name, "enterprise", eid, ent.credit_code, password))
     session.commit()
     return created
@@ -610,6 +614,7 @@ def create_enterprise_accounts(session: Session, *, actor: Actor, enterprise_ids
 
 def _admin_target(session: Session, actor: Actor, username: str) -> User:
     require_role(actor, "admin")
+    require_live(session, actor)  # before the action revokes sessions (possibly the admin's own)
     user = _get_user(session, (username or "").strip().lower())
     if user is None:
         raise NotFound("用户不存在。")
@@ -626,7 +631,7 @@ def reset_password(session: Session, *, actor: Actor, username: str) -> str:
     _clear_throttle(session, user.username)
     revoked = revoke_sessions(session, user_id=user.id, reason="password_reset")
     record(session, actor=actor, action="reset_password", entity="user", entity_id=user.id,
-           after={"sessions_revoked": revoked})
+           after={"sessions_revoked": revoked}, check_actor=False)
     session.commit()
     return one_time
 
@@ -651,7 +656,7 @@ def unlock_user(session: Session, *, actor: Actor, username: str) -> None:
     until = _account_waits(session, now).get(user.username)
     cleared = _clear_throttle(session, user.username)
     record(session, actor=actor, action="unlock_user", entity="user", entity_id=user.id,
-           before={"blocked_until": until.isoformat() if until else None}, after={"counters_cleared": cleared})
+           before={"blocked_until": until.isoformat() if until else None}, after={"counters_cleared": cleared}, check_actor=False)
     session.commit()
 
 
@@ -675,7 +680,7 @@ def set_active(session: Session, *, actor: Actor, username: str, active: bool, r
     revoked = 0 if active else revoke_sessions(session, user_id=user.id, reason="deactivated")
     record(session, actor=actor, action="reactivate_user" if active else "deactivate_user", entity="user",
            entity_id=user.id, before={"active": not active}, after={"active": active, "sessions_revoked": revoked},
-           reason=(reason or "").strip() or None)
+           reason=(reason or "").strip() or None, check_actor=False)
     session.commit()
 
 
@@ -697,7 +702,7 @@ def change_role(session: Session, *, actor: Actor, username: str, role: str, ent
     session.add(user)
     revoked = revoke_sessions(session, user_id=user.id, reason="role_change")
     record(session, actor=actor, action="change_role", entity="user", entity_id=user.id,
-           before={"role": before}, after={"role": role, "sessions_revoked": revoked})
+           before={"role": before}, after={"role": role, "sessions_revoked": revoked}, check_actor=False)
     session.commit()
 
 
@@ -706,7 +711,7 @@ def end_user_sessions(session: Session, *, actor: Actor, username: str) -> int:
     user = _admin_target(session, actor, username)
     revoked = revoke_sessions(session, user_id=user.id, reason="admin")
     record(session, actor=actor, action="end_sessions", entity="user", entity_id=user.id,
-           after={"sessions_revoked": revoked})
+           after={"sessions_revoked": revoked}, check_actor=False)
     session.commit()
     return revoked
 

@@ -25,6 +25,13 @@ from services.errors import Conflict, NotFound, PermissionDenied, ValidationFail
 from services.model_versions import get_model
 
 MAX_ATTACHMENTS = 5
+# A flood (issue 24: 300 objections in one second held 定稿 back) is bounded three ways: at most this many
+# objections per enterprise and run; a second objection on the same indicator while the first is open is
+# merged into it (its reason appended, its files added) instead of making a new row; officers close many
+# at once with one reason (close_objections).
+MAX_OBJECTIONS_PER_RUN = 10
+MAX_REASON_CHARS = 4000  # one objection's reason, merged additions included
+MAX_BULK_CLOSE = 1000
 
 
 def window_open(run: ScoreRun, *, at: datetime | None = None) -> bool:
@@ -75,26 +82,102 @@ def file_objection(
     files = list(attachments or ())
     if len(files) > MAX_ATTACHMENTS:
         raise ValidationFailed(f"最多上传 {MAX_ATTACHMENTS} 个证明材料。")
+    reason = reason.strip()
+    if len(reason) > MAX_REASON_CHARS:
+        raise ValidationFailed(f"异议理由不能超过 {MAX_REASON_CHARS} 字。")
     checked = []
     for name, content in files:
         try:
             checked.append((evidence.check(name, content), content))
         except evidence.EvidenceError as exc:
             raise ValidationFailed(str(exc)) from None
+    # One enterprise's objections on one run are decided one at a time (PostgreSQL: a row lock on the
+    # enterprise; SQLite serialises writers anyway), so a burst cannot slip past the cap or the merge.
+    session.execute(select(Enterprise.id).where(Enterprise.id == enterprise_id).with_for_update())
+    same = session.execute(
+        select(Objection).where(Objection.run_id == run_id, Objection.enterprise_id == enterprise_id,
+                                Objection.state == "open",
+                                Objection.indicator_code.is_(None) if not indicator_code
+                                else Objection.indicator_code == indicator_code)
+        .order_by(Objection.id).limit(1)
+    ).scalar_one_or_none()
+    if same is not None:
+        return _merge(session, actor=actor, objection=same, reason=reason, checked=checked)
+    filed = session.execute(select(func.count()).select_from(Objection).where(
+        Objection.run_id == run_id, Objection.enterprise_id == enterprise_id)).scalar_one()
+    if filed >= MAX_OBJECTIONS_PER_RUN:
+        raise Conflict(f"本企业对该批次已提出 {filed} 条异议，已达上限（{MAX_OBJECTIONS_PER_RUN} 条）；"
+                       "如需补充，请在同一指标上再次提交，内容将并入原异议。")
     objection = Objection(run_id=run_id, enterprise_id=enterprise_id, indicator_code=indicator_code or None,
-                          reason=reason.strip(), state="open", created_by=actor.username)
+                          reason=reason, state="open", created_by=actor.username)
     session.add(objection)
     session.flush()
-    for ev, content in checked:
-        session.add(Attachment(objection_id=objection.id, enterprise_id=enterprise_id, item_code=indicator_code,
-                               file_name=ev.file_name, content_type=ev.content_type, size=ev.size,
-                               sha256=ev.sha256, content=content, thumbnail=ev.thumbnail,
-                               created_by=actor.username))
+    _attach(session, actor=actor, objection=objection, checked=checked)
     audit.record(session, actor=actor, action="objection.file", entity="Objection", entity_id=objection.id,
                  after={"run_id": run_id, "enterprise_id": enterprise_id, "indicator_code": indicator_code,
-                        "state": "open", "attachments": len(checked)}, reason=reason.strip())
+                        "state": "open", "attachments": len(checked)}, reason=reason)
     session.flush()
     return objection
+
+
+def _attach(session: Session, *, actor: Actor, objection: Objection, checked: list) -> None:
+    for ev, content in checked:
+        session.add(Attachment(objection_id=objection.id, enterprise_id=objection.enterprise_id,
+                               item_code=objection.indicator_code, file_name=ev.file_name,
+                               content_type=ev.content_type, size=ev.size, sha256=ev.sha256, content=content,
+                               thumbnail=ev.thumbnail, created_by=actor.username))
+
+
+def _merge(session: Session, *, actor: Actor, objection: Objection, reason: str, checked: list) -> Objection:
+    """A second objection on the same indicator while the first is open: one objection, reasons appended
+    (an identical reason adds nothing), files added up to MAX_ATTACHMENTS, already-attached files skipped."""
+    have = list(session.execute(select(Attachment.sha256).where(Attachment.objection_id == objection.id)).scalars())
+    new_files = [(ev, content) for ev, content in checked if ev.sha256 not in have]
+    if len(have) + len(new_files) > MAX_ATTACHMENTS:
+        raise ValidationFailed(f"该异议已有 {len(have)} 个证明材料，每条异议最多 {MAX_ATTACHMENTS} 个。")
+    added_reason = reason not in objection.reason
+    if not added_reason and not new_files:
+        return objection
+    if added_reason:
+        merged = f"{objection.reason}\n——补充：{reason}"
+        if len(merged) > MAX_REASON_CHARS:
+            raise ValidationFailed(f"该异议的理由（含补充）已达 {MAX_REASON_CHARS} 字上限。")
+        objection.reason = merged
+        session.add(objection)
+    _attach(session, actor=actor, objection=objection, checked=new_files)
+    audit.record(session, actor=actor, action="objection.merge", entity="Objection", entity_id=objection.id,
+                 after={"attachments_added": len(new_files), "reason_added": added_reason}, reason=reason)
+    session.flush()
+    return objection
+
+
+def close_objections(session: Session, *, actor: Actor, objection_ids: list[int], answer: str) -> int:
+    """Officers: reject (驳回) many open objections at once with one stated reason — a flood need not be
+    answered one by one before 定稿. Objections already answered are left as they are. Returns how many
+    were closed."""
+    require_staff(actor)
+    answer = (answer or "").strip()
+    if not answer:
+        raise ValidationFailed("批量驳回必须填写理由。")
+    ids = list(dict.fromkeys(int(i) for i in objection_ids))
+    if not ids:
+        raise ValidationFailed("请选择要处理的异议。")
+    if len(ids) > MAX_BULK_CLOSE:
+        raise ValidationFailed(f"一次最多处理 {MAX_BULK_CLOSE} 条异议。")
+    rows = session.execute(select(Objection.id, Objection.run_id).where(
+        Objection.id.in_(ids), Objection.state == "open").with_for_update()).all()
+    if not rows:
+        raise Conflict("所选异议都已处理，请刷新后查看。")
+    now = utcnow()
+    session.execute(update(Objection).where(Objection.id.in_([r.id for r in rows]), Objection.state == "open")
+                    .values(state="rejected", answer=answer, answered_by=actor.username, answered_at=now)
+                    .execution_options(synchronize_session=False))
+    for row in rows:
+        audit.record(session, actor=actor, action="objection.reject", entity="Objection", entity_id=row.id,
+                     before={"state": "open"}, after={"state": "rejected", "run_id": row.run_id, "bulk": True},
+                     reason=answer)
+    session.flush()
+    return len(rows)
 
 
 OBJECTION_COLUMNS = ["id", "run_id", "year", "enterprise_id", "credit_code", "name", "indicator_code", "reason",

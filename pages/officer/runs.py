@@ -272,6 +272,20 @@ with tab_objections:
                         _done("success", f"异议 #{objection_id} 已{'采纳' if action == 'uphold' else '驳回'}。")
                     except ServiceError as exc:
                         st.error(plain(exc))
+            with st.expander(f"批量驳回（{len(open_items)} 条待处理）"), st.form("bulk_close_form"):
+                chosen = st.multiselect("异议", open_items["id"].tolist(), format_func=labels.get,
+                                        placeholder="选择要一并驳回的异议")
+                every = st.checkbox(f"驳回全部 {len(open_items)} 条待处理异议")
+                bulk_answer = st.text_area("驳回理由（必填，对所选异议相同）", max_chars=1000)
+                if st.form_submit_button("批量驳回"):
+                    try:
+                        with session_scope() as session:
+                            closed = objections.close_objections(
+                                session, actor=actor, answer=bulk_answer,
+                                objection_ids=open_items["id"].tolist() if every else chosen)
+                        _done("success", f"已驳回 {closed} 条异议。")
+                    except ServiceError as exc:
+                        st.error(plain(exc))
     recompute = st.session_state.get("recompute_year")
     if recompute:
         st.warning(f"已采纳异议：请通过数据导入或填报审核更正数据后，重新计算 {recompute} 年度积分；"

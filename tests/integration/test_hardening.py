@@ -21,7 +21,7 @@ from sqlalchemy import select
 from db.models import Enterprise, User, utcnow
 from services import auth
 from services.actor import Actor
-from services.errors import ValidationFailed
+from services.errors import PermissionDenied, ValidationFailed
 
 ROOT = Path(__file__).resolve().parents[2]
 SYSTEM = Actor.system()
@@ -172,3 +172,114 @@ def test_a_guessing_campaign_from_many_addresses_is_capped_but_the_owner_gets_in
     elsewhere = auth.authenticate(session, username="officer1", password=GOOD, now=now, client_address="198.51.100.200")
     assert not elsewhere.ok and elsewhere.retry_after <= now + auth.ACCOUNT_LEAK
     assert auth.authenticate(session, username="officer1", password=GOOD, now=now, client_address="10.0.0.8").ok
+
+
+# ------------------------------------------------------------------ 3. revocation reaches what is on screen
+def _browser_actor(session, username: str) -> Actor:  # noqa: ANN001
+    """The actor a page holds after a login (the one a dialog or a callback keeps using)."""
+    user = session.execute(select(User).where(User.username == username)).scalar_one()
+    session_id, _ = auth.start_session(session, user_id=user.id)
+    info = auth.resume_session(session, session_id=session_id)
+    assert info is not None and info.actor.session_ref is not None
+    return info.actor
+
+
+def test_writes_from_a_screen_opened_before_deactivation_are_refused(session) -> None:  # noqa: ANN001
+    from core import clock
+    from db.models import ScoreRun
+    from db.seed import seed_demo
+    from services import bank, runs
+    from services.errors import PermissionDenied
+
+    seed_demo(session, enterprises=30, local_demo=True)
+    notice = session.execute(select(ScoreRun).where(ScoreRun.state == "notice")).scalars().first()
+    assert notice is not None and notice.notice_end is not None
+    # the day after the 公示 window: an officer may finalise (no early-定稿 reason needed)
+    with clock.frozen(clock.day_end(notice.notice_end) + timedelta(hours=12)):
+        officer = _browser_actor(session, "officer1")  # the 定稿 dialog is open with this actor
+        enterprise = _browser_actor(session, "ent1")  # the bank consent toggle's callback holds this one
+        consent = bank.get_bank_consent(session, actor=enterprise, enterprise_id=enterprise.enterprise_id).consent
+
+        auth.set_active(session, actor=SYSTEM, username="officer1", active=False)
+        auth.set_active(session, actor=SYSTEM, username="ent1", active=False)
+        with pytest.raises(PermissionDenied, match="登录已失效"):
+            runs.finalize_run(session, actor=officer, run_id=notice.id)
+        with pytest.raises(PermissionDenied, match="登录已失效"):
+            bank.set_bank_consent(session, actor=enterprise, enterprise_id=enterprise.enterprise_id,
+                                  consent=not consent)
+        session.expire_all()
+        assert session.get(ScoreRun, notice.id).state == "notice"
+        assert bank.get_bank_consent(session, actor=enterprise,
+                                     enterprise_id=enterprise.enterprise_id).consent == consent
+        # an actor built by code (no login) for the deactivated account is refused as well
+        code_built = Actor(username="ent1", role="enterprise", enterprise_id=enterprise.enterprise_id)
+        with pytest.raises(PermissionDenied):
+            bank.set_bank_consent(session, actor=code_built, enterprise_id=enterprise.enterprise_id,
+                                  consent=not consent)
+        # the refusal was the revocation: a live officer finalises the same run
+        assert runs.finalize_run(session, actor=_browser_actor(session, "officer2"), run_id=notice.id).state == "final"
+
+
+def test_a_logout_elsewhere_or_a_role_change_ends_writes_from_open_screens(session) -> None:  # noqa: ANN001
+    from db.seed import seed_demo
+    from services import bank
+    from services.errors import PermissionDenied
+
+    seed_demo(session, enterprises=30, local_demo=True)
+    enterprise = _browser_actor(session, "ent2")
+    officer = _browser_actor(session, "officer2")
+    ent_id = enterprise.enterprise_id
+    bank.set_bank_consent(session, actor=enterprise, enterprise_id=ent_id, consent=True)  # live: allowed
+    auth.end_user_sessions(session, actor=SYSTEM, username="ent2")  # 结束所有会话
+    with pytest.raises(PermissionDenied, match="登录已失效"):
+        bank.set_bank_consent(session, actor=enterprise, enterprise_id=ent_id, consent=False)
+    auth.change_role(session, actor=SYSTEM, username="officer2", role="admin")
+    with pytest.raises(PermissionDenied, match="登录已失效"):
+        auth.unlock_user(session, actor=Actor(username="officer2", role="admin", session_ref=officer.session_ref),
+                         username="ent2")
+
+
+# ------------------------------------------------------------------ 5. objection flood
+def test_an_objection_flood_is_capped_merged_and_closed_in_bulk(session) -> None:  # noqa: ANN001
+    from db.models import Objection, ScoreRun
+    from db.seed import seed_demo
+    from services import objections
+    from services.errors import Conflict
+    from services.model_versions import get_model
+
+    seed_demo(session, enterprises=30, local_demo=True)
+    run = next(r for r in session.execute(select(ScoreRun).where(ScoreRun.state == "notice")).scalars()
+               if objections.window_open(r))
+    ent = session.execute(select(User).where(User.username == "ent1")).scalar_one()
+    actor = Actor(username="ent1", role="enterprise", user_id=ent.id, enterprise_id=ent.enterprise_id)
+    codes = list(get_model(session, run.model_version_id).codes)[:15]
+    refused = 0
+    for k in range(300):  # the flood: 300 objections, 15 indicators over and over
+        try:
+            objections.file_objection(session, actor=actor, run_id=run.id, enterprise_id=ent.enterprise_id,
+                                      indicator_code=codes[k % len(codes)], reason=f"数据有误 {k % 40}")
+            session.commit()
+        except Conflict:
+            session.rollback()
+            refused += 1
+    rows = session.execute(select(Objection).where(Objection.run_id == run.id,
+                                                   Objection.enterprise_id == ent.enterprise_id)).scalars().all()
+    assert len(rows) == objections.MAX_OBJECTIONS_PER_RUN and refused > 0
+    assert len({r.indicator_code for r in rows}) == len(rows)  # one per indicator: the repeats were merged
+    first = min(rows, key=lambda r: r.id)
+    assert "数据有误 0" in first.reason and "——补充：数据有误 15" in first.reason
+    assert first.reason.count("数据有误 0") == 1  # an identical reason adds nothing
+
+    officer = Actor(username="officer1", role="officer")
+    with pytest.raises(ValidationFailed, match="理由"):
+        objections.close_objections(session, actor=officer, objection_ids=[r.id for r in rows], answer=" ")
+    with pytest.raises(PermissionDenied):
+        objections.close_objections(session, actor=actor, objection_ids=[r.id for r in rows], answer="重复提交")
+    closed = objections.close_objections(session, actor=officer, objection_ids=[r.id for r in rows],
+                                         answer="重复提交，已统一核查，数据无误。")
+    session.commit()
+    assert closed == len(rows)
+    left = objections.list_objections(session, actor=officer, run_id=run.id, states=("open",))
+    assert left[left["enterprise_id"] == ent.enterprise_id].empty
+    answered = objections.list_objections(session, actor=actor, run_id=run.id)
+    assert set(answered["state_label"]) == {"已驳回"} and set(answered["answer"]) == {"重复提交，已统一核查，数据无误。"}

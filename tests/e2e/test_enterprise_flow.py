@@ -26,9 +26,16 @@ def _select(page, form, label: str, option: str | None) -> None:  # noqa: ANN001
 
 def _add_item(page, title: str, values: dict[str, str], choices: dict[str, str],  # noqa: ANN001
               first_option: tuple[str, ...] = ()) -> None:
+    wait_settled(page)
     form = page.locator('[data-testid="stForm"]').filter(has_text=title).first
-    if not form.is_visible():  # the "添加…" expander is collapsed once the list has items
-        page.locator('[data-testid="stExpander"]').filter(has=form).locator("summary").click()
+    # The "添加…" expander is collapsed once the list has items. Ask the <details> whether it is open
+    # rather than whether the form is visible: on a busy machine a form still being drawn is invisible
+    # for a moment, and clicking then would close an open expander.
+    expander = page.locator('[data-testid="stExpander"]').filter(has=form).first
+    if expander.count() and not expander.evaluate(
+            "e => (e.tagName === 'DETAILS' ? e : e.querySelector('details')).open"):
+        expander.locator("summary").first.click()
+    form.get_by_label(next(iter(values))).wait_for(state="visible")
     for label, value in values.items():
         form.get_by_label(label).fill(value)
     for label, option in choices.items():

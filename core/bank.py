@@ -17,7 +17,7 @@ from core.lists import notice_frame, ranked_rows
 from core.scoring_model import ScoringModel
 from core.timefmt import display_time
 
-MODES = {"min_total": "积分不低于门槛", "tier": "按榜单", "top_n": "各阶段前 N 名"}
+MODES = {"min_total": "积分不低于门槛", "tier": "按榜单", "top_n": "各阶段前若干名"}
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Pools, service triggers and derived facts belong to a model (:func:`pools_config
 own (``cultivation``, e.g. read from the file its TOML names in ``pools_file``); a model that declares
 none gets the shipped ``core/models/pools.toml`` only when it has every field that file reads (the
 default model's shape), otherwise no pools at all. This module only interprets them. Gaps are
-sentences such as "T05 研发人员占比 8.2%，需 ≥10%".
+sentences such as "研发人员占比 8.2%，需 ≥10%".
 
 :func:`evaluate_pools` is the one answer to "what does this enterprise lack": 培育库, the services
 matched in 政策与服务 (:mod:`core.matching`) and the portrait's advice (:func:`qualifications`, read by
@@ -117,7 +117,7 @@ def _label(model: ScoringModel, field: str, config: dict | None = None) -> tuple
     """(display name, unit) of a field."""
     try:
         ind = model.indicator(field)
-        return f"{ind.code} {ind.name}", ind.unit
+        return ind.name, ind.unit  # a name in a sentence; codes are for tables (issue 22)
     except KeyError:
         pass
     for base in model.base_fields:
@@ -266,7 +266,7 @@ def _check_frame(model: ScoringModel, cond: dict, facts: _Facts,
         label = cond.get("label", "")
         # every alternative with its own numeric gap: "知识产权…（均未达到）：T06 … 0 件，需 ≥1 件；或 T07 …"
         for i in np.flatnonzero(~ok & wanted).tolist():
-            gaps[i] = f"{label}（均未达到）：" + "；或 ".join(r[1][i] for r in results if r[1][i])
+            gaps[i] = f"{label}（均未达到）：" + "；或".join(r[1][i] for r in results if r[1][i])
         return ok, gaps, near
     if "score" in cond:
         parts = cond["score"]
@@ -326,7 +326,7 @@ def evaluate_pools_frame(model: ScoringModel, facts: pd.DataFrame, config: dict 
     Returns one row per (fact row, pool), fact rows in order and pools in declared order: ``row``
     (position in ``facts``), ``pool, pool_name, holds`` (already has the qualification), ``met`` (every
     condition met), ``closeness`` (share of conditions met, unmet ones counting half their nearness),
-    ``gap_count, gaps`` (tuple of sentences such as "T05 研发人员占比 8.2%，需 ≥10%"), ``service``.
+    ``gap_count, gaps`` (tuple of sentences such as "研发人员占比 8.2%，需 ≥10%"., ``service``.
 
     ``gaps_for``: positions of the rows that get their sentences (default: every row); the others get an
     empty ``gaps`` tuple, everything else — ``gap_count`` included — is computed for every row.

@@ -7,14 +7,13 @@ gets past them visible to :func:`verify_chain` (``manage.py verify-audit``).
 
 from __future__ import annotations
 
-import json
 from datetime import date
 
 import pandas as pd
 from sqlalchemy import select
 from sqlmodel import Session
 
-from core import audit_chain, clock
+from core import audit_chain, audit_labels, clock
 from core.spreadsheet import write_csv, write_xlsx
 from core.timefmt import display_time
 from db.models import AuditChainHead, AuditEvent
@@ -71,11 +70,15 @@ def distinct_values(session: Session, *, actor: Actor) -> dict[str, list[str]]:
 
 
 def display_frame(events: pd.DataFrame) -> pd.DataFrame:
-    """Chinese headers, JSON as text, times in Beijing time."""
+    """Chinese headers and words throughout (core.audit_labels): actions, objects, roles, before/after
+    as "状态 公示中；公示开始 2026-12-06" (never JSON), times in Beijing time."""
     out = events.copy()
     for col in ("before", "after"):
-        out[col] = out[col].map(lambda v: "" if v is None else json.dumps(v, ensure_ascii=False, sort_keys=True,
-                                                                             default=str))
+        out[col] = out[col].map(audit_labels.record_text)
+    out["action"] = out["action"].map(audit_labels.action_label)
+    out["entity"] = out["entity"].map(audit_labels.entity_label)
+    out["actor_role"] = out["actor_role"].map(audit_labels.role_label)
+    out["actor"] = out["actor"].map(lambda a: "系统" if a == "system" else a)
     out["at"] = out["at"].map(lambda v: display_time(v, seconds=True))
     out["reason"] = out["reason"].fillna("")
     out["entity_id"] = out["entity_id"].fillna("")

@@ -154,11 +154,14 @@ class ImportReport:
         return text
 
     def diff_codes(self) -> dict[str, str]:
-        """Indicator code → name of the codes in the diff (for a filter)."""
+        """Code → what a filter shows for the codes in the diff: "研发费用总额（T01）" for an indicator,
+        the bare name for a base field ("成本费用总额", never ``total_cost``)."""
         if self.diff is None or self.model is None:
             return {}
         labels = _labels(self.model)
-        return {c: labels.get(c, c) for c in sorted(pd.unique(self.diff["code"].to_numpy(dtype=object)))}
+        indicators = set(self.model.codes)
+        return {c: f"{labels.get(c, c)}（{c}）" if c in indicators else labels.get(c, "其他数据项")
+                for c in sorted(pd.unique(self.diff["code"].to_numpy(dtype=object)))}
 
     def diff_frame(self, status: str | None = None, code: str | None = None, query: str | None = None,
                    limit: int | None = None) -> pd.DataFrame:
@@ -678,7 +681,9 @@ def _diff_display(model: ScoringModel, diff: pd.DataFrame, names: pd.Series, *, 
     return pd.DataFrame({
         "credit_code": credit,
         "name": np.where(where >= 0, names.to_numpy(dtype=object)[where], ""),
-        "code": codes, "indicator": pd.Series(codes).map(labels).fillna(pd.Series(codes)).to_numpy(dtype=object),
+        # a base field (total_cost …) has a name but no code a person knows: its code cell stays empty
+        "code": np.where(pd.Index(codes).isin(list(indicators)), codes, "—"),
+        "indicator": pd.Series(codes).map(labels).fillna(pd.Series(codes)).to_numpy(dtype=object),
         "old": _shown(diff["old_num"].to_numpy(dtype=float), diff["old_text"].to_numpy(dtype=object), codes,
                       indicators),
         "new": _shown(diff["new_num"].to_numpy(dtype=float), diff["new_text"].to_numpy(dtype=object), codes,

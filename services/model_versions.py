@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from core import model_diff
 from core.scoring_model import ModelError, ScoringModel, dumps_toml, load_model, parse_model
 from db.models import ModelVersion, utcnow
 from services.actor import Actor, require_staff
@@ -186,8 +187,11 @@ def update_draft(session: Session, *, actor: Actor, version_id: int, definition:
     before = version.definition
     version.definition, version.name = stored, model.name
     session.add(version)
+    # the audit says what changed ("T01 研发费用总额 · 各阶段分值 · 种子期 6 → 8"), the fingerprints prove it
     record(session, actor=actor, action="model.update_draft", entity="ModelVersion", entity_id=version.id,
-           before={"fingerprint": parse_model(before).fingerprint()}, after={"fingerprint": model.fingerprint()})
+           before={"fingerprint": parse_model(before).fingerprint()},
+           after={"fingerprint": model.fingerprint(),
+                  "changes": model_diff.change_sentences(parse_model(before).to_dict(), model.to_dict())})
     session.commit()
     return version
 

@@ -9,13 +9,13 @@ moved them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from core import model_diff
 from core.engine import score
 from core.scoring_model import ScoringModel
 from db.models import IndicatorValue, ModelVersion
@@ -26,35 +26,11 @@ from services.model_versions import active_model_version, get_model
 from services.runs import model_inputs
 
 
-def _flatten(node: Any, path: str, out: dict[str, Any]) -> None:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            _flatten(value, f"{path}.{key}" if path else str(key), out)
-    elif isinstance(node, list) and node and all(isinstance(v, dict) and "code" in v for v in node):
-        for value in node:  # lists of coded things (indicators, stages, tiers…): keyed by code
-            _flatten(value, f"{path}[{value['code']}]", out)
-    elif isinstance(node, list) and node and all(isinstance(v, dict) and "stage" in v for v in node):
-        for value in node:
-            _flatten(value, f"{path}[{value['stage']}]", out)
-    else:
-        out[path] = node
-
-
 def diff_versions(session: Session, *, actor: Actor, version_a: int, version_b: int) -> pd.DataFrame:
-    """Every field that differs between two versions: 字段 (path), 原值, 新值."""
+    """Every field that differs between two versions, in words (core.model_diff): 字段, 原值, 新值."""
     require_staff(actor)
-    flat: list[dict[str, Any]] = []
-    for vid in (version_a, version_b):
-        out: dict[str, Any] = {}
-        _flatten(get_model(session, vid).to_dict(), "", out)
-        flat.append(out)
-    keys = list(dict.fromkeys([*flat[0], *flat[1]]))
-    rows = [{"字段": k, "原值": flat[0].get(k), "新值": flat[1].get(k)} for k in keys
-            if flat[0].get(k) != flat[1].get(k)]
-    frame = pd.DataFrame(rows, columns=["字段", "原值", "新值"])
-    for column in ("原值", "新值"):
-        frame[column] = frame[column].map(lambda v: "（无）" if v is None else str(v))
-    return frame
+    before, after = (get_model(session, vid).to_dict() for vid in (version_a, version_b))
+    return pd.DataFrame(model_diff.changes(before, after), columns=["字段", "原值", "新值"])
 
 
 @dataclass

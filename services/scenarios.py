@@ -238,7 +238,7 @@ class PoolsView:
 
     def with_gaps(self, pool: str, table: pd.DataFrame) -> pd.DataFrame:
         """``table`` (any rows of ``candidates[pool]``) with 未满足条件: every unmet condition with its
-        numeric gap ("T05 研发人员占比 8.2%，需 ≥10%"), "—" when none — the same evaluation that ranked them."""
+        numeric gap ("研发人员占比 8.2%，需 ≥10%"), "—" when none — the same evaluation that ranked them."""
         out = table.copy()
         if self.facts is None or self.fact_ids is None or out.empty:
             out["未满足条件"] = pd.Series("—", index=out.index, dtype=object)

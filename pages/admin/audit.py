@@ -4,7 +4,7 @@ from datetime import date
 
 import streamlit as st
 
-from core import clock
+from core import audit_labels, clock
 from db.session import session_scope
 from services import audit_log
 from ui.filters import day_range
@@ -22,12 +22,13 @@ with st.container(border=True):
     linked_days = (date(2000, 1, 1), clock.today())  # a linked object: its whole history
     dates = day_range(c1, "日期", default=linked_days if st.query_params.get("entity_id") else
                       clock.recent_days(audit_log.DEFAULT_DAYS), key="audit_dates")
-    action = c2.selectbox("操作", [None, *choices["action"]], format_func=lambda a: "全部" if a is None else a)
+    action = c2.selectbox("操作", [None, *choices["action"]],
+                          format_func=lambda a: "全部" if a is None else audit_labels.action_label(a))
     # a link from another page (企业画像's "审计记录") may name the object: ?entity=ImportBatch&entity_id=12
     linked = st.query_params.get("entity")
     entities = [None, *choices["entity"]]
     entity = c3.selectbox("对象", entities, index=entities.index(linked) if linked in entities else 0,
-                          format_func=lambda a: "全部" if a is None else a)
+                          format_func=lambda a: "全部" if a is None else audit_labels.entity_label(a))
     who = c4.text_input("操作人（用户名）", max_chars=64)
     c5, c6 = st.columns(2)
     entity_id = c5.text_input("对象编号", value=st.query_params.get("entity_id", ""), max_chars=50)

@@ -48,7 +48,7 @@ else:
     st.markdown(f"{run.year} 年度积分{window_text(run)}。"
                 "如对本企业的积分或某项指标数据有异议，请说明理由并附证明材料。")
     options = [""] + [i.code for i in model.indicators]
-    names = {i.code: f"{i.code} {i.name}" for i in model.indicators}
+    names = {i.code: i.name for i in model.indicators}
     with st.form("objection_form", clear_on_submit=True):
         selectbox("异议对象", options, format_func=lambda c: names.get(c, "总积分（整体）"), key="obj_indicator")
         st.text_area("异议理由（必填）", key="obj_reason", max_chars=2000,

@@ -90,10 +90,10 @@ def test_audit_log_default_view_shows_the_event_just_written(fresh_db: str) -> N
     officer = actor_of("officer1")
     with clock.frozen(evening_after_the_data()):
         with session_scope() as session:
-            audit.record(session, actor=officer, action="evening.check", entity="Test", entity_id=1)
+            audit.record(session, actor=officer, action="run.verify", entity="ScoreRun", entity_id=1)
         at = page_as("pages/admin/audit.py", officer).run()
         assert not at.exception, at.exception
-        assert "evening.check" in set(at.dataframe[0].value["操作"])
+        assert "复核批次" in set(at.dataframe[0].value["操作"])
 
 
 def test_an_end_date_before_the_start_says_so(fresh_db: str) -> None:

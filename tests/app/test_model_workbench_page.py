@@ -22,7 +22,7 @@ def test_admin_creates_a_draft_previews_its_impact_and_diffs(fresh_db: str) -> N
     assert any("主要原因" in f.columns for f in frames)
     assert "扶持资金（万元）" in [m.label for m in at.metric]
     diff = next(f for f in frames if "字段" in f.columns)
-    assert diff["字段"].tolist() == ["meta.version"]  # an untouched draft differs from its parent only by label
+    assert diff["字段"].tolist() == ["模型信息 · 版本"]  # an untouched draft differs from its parent only by label
 
 
 def test_officers_do_not_see_the_workbench(app_db: str) -> None:

@@ -39,7 +39,7 @@ def _export(officer, app_server: str, bank: str, name: str) -> list[str]:  # noq
     goto(officer, app_server, "bank")
     heading = officer.get_by_role("heading", name="金融推荐")
     heading.wait_for()  # the deep link opened 金融推荐 (not the landing page)
-    officer.get_by_text("各阶段前 N 名").click()
+    officer.get_by_text("各阶段前若干名").click()
     wait_settled(officer)
     officer.get_by_label("每个阶段取前几名").fill("1000")
     officer.keyboard.press("Enter")

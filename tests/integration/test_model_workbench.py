@@ -66,7 +66,7 @@ def test_publish_makes_a_new_version_and_old_runs_stay_verifiable(session: Sessi
     assert session.get(ScoreRun, old_run.id).model_version_id == old_version
     assert runs.verify_run(session, actor=ADMIN, run_id=old_run.id).identical
     diff = model_workbench.diff_versions(session, actor=ADMIN, version_a=old_version, version_b=published.id)
-    assert {"meta.bonus_cap", "tiers[领跑].share", "indicators[T02].points.growth"} <= set(diff["字段"])
+    assert {"模型信息 · 加分上限", "创新领跑榜 · 比例", "T02 研发投入强度 · 各阶段分值 · 成长期"} <= set(diff["字段"])
 
 
 def test_impact_preview_list_changes_equal_a_real_recompute(session: Session) -> None:

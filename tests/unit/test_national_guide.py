@@ -33,7 +33,7 @@ def test_its_own_pools_name_its_own_indicators() -> None:
     assert hte.met and not hte.gaps
     weak = facts_for(MODEL, {**facts, "J04": 8})
     gaps = next(p for p in evaluate_pools(MODEL, weak) if p.code == "hte").gaps
-    assert gaps == ("J04 研发人员占比 8%，需 ≥10%",)
+    assert gaps == ("研发人员占比 8%，需 ≥10%",)
 
 
 ROWS = [

@@ -21,7 +21,7 @@ def test_gap_sentence_names_value_and_threshold(model) -> None:  # noqa: ANN001
                               "T05": 8.2, "T11": 70})
     hte = _by_code(evaluate_pools(model, facts))["hte"]
     assert not hte.met and not hte.holds
-    assert hte.gaps == ("T05 研发人员占比 8.2%，需 ≥10%",)
+    assert hte.gaps == ("研发人员占比 8.2%，需 ≥10%",)
 
 
 def test_threshold_depends_on_revenue(model) -> None:  # noqa: ANN001
@@ -163,9 +163,9 @@ def test_every_unmet_condition_with_its_numeric_gap(model) -> None:  # noqa: ANN
     hte = _by_code(evaluate_pools(model, facts))["hte"]
     assert hte.gaps == (
         "注册成立年限 0.5 年，需 ≥1 年",
-        "知识产权：Ⅰ类 ≥1 件或Ⅱ类 ≥5 件（均未达到）：T06 有效Ⅰ类知识产权 0 件，需 ≥1 件；或 T07 有效Ⅱ类知识产权 2 件，需 ≥5 件",
-        "T02 研发投入强度 2%，需 ≥5%",
-        "T11 高新技术产品收入占比 暂无数据，需 ≥60%",
+        "知识产权：Ⅰ类 ≥1 件或Ⅱ类 ≥5 件（均未达到）：有效Ⅰ类知识产权 0 件，需 ≥1 件；或有效Ⅱ类知识产权 2 件，需 ≥5 件",
+        "研发投入强度 2%，需 ≥5%",
+        "高新技术产品收入占比 暂无数据，需 ≥60%",
     )
     # closeness: veto ok (1) + 0.5·0.5 + 0.5·max(0, 0.4) + 0.5·0.4 + 1 + 0 = 2.65 over 6 conditions
     assert hte.closeness == pytest.approx(round(2.65 / 6, 4))

@@ -54,16 +54,21 @@ def _workbench_says(officer, waiting: int, today_count: int) -> None:  # noqa: A
     assert re.search(rf"有 \*\*{waiting}\*\* 份企业填报等待审核（今天新提交 {today_count} 份）", text), text
 
 
+def _queue_opens_on_every_waiting_report(officer, name: str):  # noqa: ANN001, ANN202 - Actor, AppTest
+    """填报审核 as it opens: every waiting report, ``name``'s included."""
+    queue = page_as("pages/officer/review.py", officer).run()
+    assert not queue.exception, queue.exception
+    assert any(f"共 {_waiting()} 条" in c.value for c in queue.caption)
+    assert name in set(queue.dataframe[0].value["企业名称"])
+    return queue
+
+
 def test_review_queue_and_workbench_agree_in_the_evening(fresh_db: str) -> None:
     officer = actor_of("officer1")
     with clock.frozen(evening_after_the_data()):
         name = _stamp_one_waiting(utcnow())
-        waiting = _waiting()
-        queue = page_as("pages/officer/review.py", officer).run()
-        assert not queue.exception, queue.exception
-        assert any(f"共 {waiting} 条" in c.value for c in queue.caption)
-        assert name in set(queue.dataframe[0].value["企业名称"])
-        _workbench_says(officer, waiting, 1)
+        _queue_opens_on_every_waiting_report(officer, name)
+        _workbench_says(officer, _waiting(), 1)
 
 
 def test_a_report_stamped_after_now_is_queued_and_counted(fresh_db: str) -> None:
@@ -72,10 +77,7 @@ def test_a_report_stamped_after_now_is_queued_and_counted(fresh_db: str) -> None
         # The database's clock is two days ahead of this server's.
         name = _stamp_one_waiting(clock.now() + timedelta(days=2))
         waiting = _waiting()
-        queue = page_as("pages/officer/review.py", officer).run()
-        assert not queue.exception, queue.exception
-        assert any(f"共 {waiting} 条" in c.value for c in queue.caption)
-        assert name in set(queue.dataframe[0].value["企业名称"])
+        queue = _queue_opens_on_every_waiting_report(officer, name)
         _workbench_says(officer, waiting, 0)
         # A date filter the officer sets narrows the queue and says how many waiting reports it hides.
         queue.toggle(key="review_by_date").set_value(True).run()

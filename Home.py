@@ -7,6 +7,7 @@ import streamlit as st
 
 from db.session import session_scope
 from services import search
+from ui import uploads
 from ui.auth import forced_change_pages, run_auth
 from ui.background import ensure_dynamic_worker
 from ui.errors import install as install_fault_handler
@@ -14,6 +15,8 @@ from ui.guards import MUST_CHANGE_KEY
 from ui.navigation import pages_for
 from ui.widgets import FAVICON, apply_chrome
 
+# Uploads only from logged-in sessions whose page shows an uploader, within bounds (ui/uploads.py).
+uploads.install()
 # A local file: a material-icon favicon would be fetched from fonts.gstatic.com (intranets are offline).
 st.set_page_config(page_title="企业创新积分", page_icon=str(FAVICON), layout="wide")
 apply_chrome()
@@ -32,8 +35,9 @@ if role in ("officer", "admin"):
     with session_scope() as session:
         search.warm_search(session, actor=actor)
 
-if actor is not None and st.session_state.get(MUST_CHANGE_KEY):
-    # A one-time password must be replaced before anything else.
-    st.navigation(forced_change_pages()).run()
-else:
-    st.navigation(pages_for(role)).run()
+with uploads.page_run():  # afterwards this session may upload only what this run's uploaders accept
+    if actor is not None and st.session_state.get(MUST_CHANGE_KEY):
+        # A one-time password must be replaced before anything else.
+        st.navigation(forced_change_pages()).run()
+    else:
+        st.navigation(pages_for(role)).run()

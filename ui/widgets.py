@@ -20,6 +20,7 @@ from typing import Any
 import streamlit as st
 
 from core import evidence
+from ui import uploads
 
 FAVICON = Path(__file__).parent / "assets" / "favicon.png"  # served by this server, never fetched
 MAX_UPLOAD_MB = evidence.MAX_BYTES // (1024 * 1024)  # evidence and objection files (core.evidence)
@@ -62,4 +63,5 @@ def file_uploader(label: str, *, type: Sequence[str] = ("pdf", "jpg", "jpeg", "p
                   **kwargs: Any) -> Any:
     """``st.file_uploader`` limited to :data:`MAX_UPLOAD_MB` per file (what the labels promise)."""
     kwargs.setdefault("max_upload_size", MAX_UPLOAD_MB)
+    uploads.allow(kwargs["max_upload_size"])  # the server accepts files only where a page shows an uploader
     return st.file_uploader(label, type=list(type), **kwargs)

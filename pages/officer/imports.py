@@ -9,6 +9,7 @@ from db.session import session_scope
 from services import imports
 from services.errors import Conflict, ServiceError
 from services.model_versions import current_model
+from ui import uploads
 from ui.flash import show_flash
 from ui.guards import require_role
 from ui.tables import show_table
@@ -70,6 +71,7 @@ with tab_import:
     department = c1.selectbox("部门", DEPTS, key="import_department")
     year = c2.number_input("数据年度", min_value=2000, max_value=2100, value=clock.evaluation_year(), step=1,
                            key="import_year")
+    uploads.allow(st.get_option("server.maxUploadSize"))  # this page accepts the server-wide size
     upload = st.file_uploader("上传文件（xlsx、xls、csv；UTF-8 或 GBK；不超过 50 MB）", type=["xlsx", "xls", "csv"],
                               key="import_file")
     sheet_choices = st.session_state.get(SHEETS)

@@ -12,7 +12,7 @@ from ui.auth import forced_change_pages, run_auth
 from ui.background import ensure_dynamic_worker
 from ui.errors import install as install_fault_handler
 from ui.guards import MUST_CHANGE_KEY
-from ui.navigation import pages_for
+from ui.navigation import pages_for, remember_requested_page, requested_page_after_change
 from ui.widgets import FAVICON, apply_chrome
 
 # Uploads only from logged-in sessions whose page shows an uploader, within bounds (ui/uploads.py).
@@ -37,7 +37,14 @@ if role in ("officer", "admin"):
 
 with uploads.page_run():  # afterwards this session may upload only what this run's uploaders accept
     if actor is not None and st.session_state.get(MUST_CHANGE_KEY):
-        # A one-time password must be replaced before anything else.
+        # A one-time password must be replaced before anything else; the page a deep link named is kept.
+        remember_requested_page()
         st.navigation(forced_change_pages()).run()
     else:
-        st.navigation(pages_for(role)).run()
+        navigation = st.navigation(pages_for(role))
+        target = requested_page_after_change(role) if actor is not None else None
+        if target is not None:  # the new password is set: open the page the deep link named
+            if st.session_state.pop("_password_changed", False):
+                st.toast("密码已修改，其他设备上的登录已全部退出。", icon=":material/check_circle:")
+            st.switch_page(target)
+        navigation.run()

@@ -183,6 +183,38 @@ def _requested_address(known: set[str]) -> str | None:
     return st.session_state.get(_UNKNOWN_KEY)
 
 
+_AFTER_CHANGE_KEY = "_nav_after_password_change"
+
+
+def remember_requested_page() -> None:
+    """While a one-time password is being replaced (修改密码 is the only page), keep the page the browser
+    asked for — a deep link opened before the first login — so :func:`requested_page_after_change` can
+    open it once the new password is set. The first address wins: later reruns are on 修改密码 itself."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    if _AFTER_CHANGE_KEY in st.session_state:
+        return
+    from streamlit.util import calc_hash
+
+    manager = getattr(get_script_run_ctx(), "pages_manager", None)
+    # A first load names the page by its address; a rerun (the login form's) by the hash of that address.
+    name = getattr(manager, "intended_page_name", None)
+    page_hash = getattr(manager, "intended_page_script_hash", None)
+    known = [spec.url_path for spec in all_specs() if spec.url_path not in ("account", "login")]
+    st.session_state[_AFTER_CHANGE_KEY] = next(
+        (path for path in known if path == name or (page_hash and calc_hash(path) == page_hash)), None)
+
+
+def requested_page_after_change(role: str | None) -> str | None:
+    """The script path of the page a deep link named before the password change, when ``role`` may open
+    it (once; None otherwise — the role's landing page then opens as usual)."""
+    name = st.session_state.pop(_AFTER_CHANGE_KEY, None)
+    if not name:
+        return None
+    return next((spec.path for specs in sections_for(role).values() for spec in specs if spec.url_path == name),
+                None)
+
+
 def pages_for(role: str | None) -> dict[str, list[st.Page]]:
     """``st.navigation`` input: the role's sections (the first page lands at ``/``), then hidden pages
     that answer every other address of the app (see the module docstring)."""

@@ -7,6 +7,7 @@ from core.scoring_model import parse_model
 from db.session import session_scope
 from services import model_versions, model_workbench
 from services.errors import ServiceError
+from ui.confirm import confirm
 from ui.flash import show_flash
 from ui.formats import day
 from ui.guards import require_role
@@ -57,8 +58,9 @@ with tab_edit:
 
     model = parse_model(version.definition)
     editable = version.state == "draft"
+    locked = not editable  # a published version's tables are read-only: an edit there would be lost
     if not editable:
-        st.info("已发布的版本不可修改：请先从它创建草稿。")
+        st.info("已发布的版本不可修改：请先点“从此版本创建草稿”，再在草稿中修改。", icon=":material/lock:")
     data = model.to_dict()
     stage_names = {s.code: s.name for s in model.stages}
 
@@ -67,33 +69,33 @@ with tab_edit:
         core = [i for i in model.indicators if i.is_core]
         points = pd.DataFrame([{"代码": i.code, "指标": i.name, **{stage_names[s]: i.points[s] for s in model.stage_codes}}
                                for i in core])
-        points_edit = st.data_editor(points, hide_index=True, disabled=["代码", "指标"], key="wb_points",
+        points_edit = st.data_editor(points, hide_index=True, disabled=locked or ["代码", "指标"], key=f"wb_points_{version.id}",
                                      width="stretch")
         st.subheader("辅助指标最高分与总加分上限")
         aux = [i for i in model.indicators if i.kind in ("bonus", "deduction")]
         aux_edit = st.data_editor(pd.DataFrame([{"代码": i.code, "指标": i.name, "最高分": i.max_points} for i in aux]),
-                                  hide_index=True, disabled=["代码", "指标"], key="wb_aux", width="stretch")
-        bonus_cap = st.number_input("加分上限", value=float(model.bonus_cap), min_value=0.0, key="wb_bonus_cap")
+                                  hide_index=True, disabled=locked or ["代码", "指标"], key=f"wb_aux_{version.id}", width="stretch")
+        bonus_cap = st.number_input("加分上限", value=float(model.bonus_cap), min_value=0.0, key=f"wb_bonus_cap_{version.id}", disabled=locked)
         st.subheader("类别上限（留空为不设上限）")
         classes_edit = st.data_editor(
             pd.DataFrame([{"代码": c.code, "类别": c.name, "上限": c.cap} for c in model.ordered_classes if c.kind != "veto"]),
-            hide_index=True, disabled=["代码", "类别"], key="wb_classes", width="stretch")
+            hide_index=True, disabled=locked or ["代码", "类别"], key=f"wb_classes_{version.id}", width="stretch")
         st.subheader("分档与上限")
         banded = [i for i in model.indicators if i.rule.type == "bands"]
         bands_rows = [{"代码": i.code, "指标": i.name, "档次": k + 1, "门槛": b.at, "得分系数": b.f}
                       for i in banded for k, b in enumerate(i.rule.bands)]
-        bands_edit = st.data_editor(pd.DataFrame(bands_rows), hide_index=True, disabled=["代码", "指标", "档次"],
-                                    key="wb_bands", width="stretch")
+        bands_edit = st.data_editor(pd.DataFrame(bands_rows), hide_index=True, disabled=locked or ["代码", "指标", "档次"],
+                                    key=f"wb_bands_{version.id}", width="stretch")
         capped = [i for i in model.indicators if i.rule.type == "linear_cap" and i.rule.caps]
         caps_edit = st.data_editor(
             pd.DataFrame([{"代码": i.code, "指标": i.name, **{stage_names[s]: i.rule.caps[s] for s in model.stage_codes}}
-                          for i in capped]), hide_index=True, disabled=["代码", "指标"], key="wb_caps", width="stretch")
+                          for i in capped]), hide_index=True, disabled=locked or ["代码", "指标"], key=f"wb_caps_{version.id}", width="stretch")
         st.subheader("榜单比例（累计）与扶持")
         tiers_edit = st.data_editor(pd.DataFrame([{"代码": t.code, "榜单": t.name, "比例": t.share} for t in model.tiers]),
-                                    hide_index=True, disabled=["代码"], key="wb_tiers", width="stretch")
+                                    hide_index=True, disabled=locked or ["代码"], key=f"wb_tiers_{version.id}", width="stretch")
         subsidies_edit = st.data_editor(
             pd.DataFrame([{"阶段": stage_names[s.stage], "比例": s.share, "最多家数": s.max_count, "金额（万元）": s.amount}
-                          for s in model.subsidies]), hide_index=True, disabled=["阶段"], key="wb_subsidies",
+                          for s in model.subsidies]), hide_index=True, disabled=locked or ["阶段"], key=f"wb_subsidies_{version.id}",
             width="stretch")
         saved = st.form_submit_button("保存草稿", type="primary", disabled=not editable)
 
@@ -174,13 +176,25 @@ with tab_edit:
                 "total_after": "新总分", "delta": "变化", "rank_before": "原排名", "rank_after": "新排名",
                 "why": "主要原因"}))
         if st.button("发布此版本", type="primary", key="wb_publish"):
-            try:
+            def _publish(version_id: int = version.id, label: str = version.version) -> None:
                 with session_scope() as session:
-                    model_versions.publish_model_version(session, actor=actor, version_id=version.id)
-                st.session_state[FLASH] = ("success", f"版本 {version.version} 已发布：新的积分计算将使用该版本。")
-                st.rerun()
-            except ServiceError as exc:
-                st.error(plain(exc))
+                    model_versions.publish_model_version(session, actor=actor, version_id=version_id)
+                st.session_state[FLASH] = ("success", f"版本 {label} 已发布：新的积分计算将使用该版本。")
+
+            with session_scope() as session:  # what publishing changes, said before it happens
+                active = model_versions.active_model_version(session)
+                changes = model_workbench.diff_versions(session, actor=actor, version_a=active.id,
+                                                        version_b=version.id)
+            fields = changes.iloc[:, 0].tolist() if len(changes) else []  # the changed fields, label excepted
+            changed = [f for f in fields if f != "meta.version"]
+            previewed = impact is not None and impact[0] == version.id
+            confirm(
+                f"发布版本 {version.version}？",
+                [f"发布后新的积分计算将使用该版本（替代当前发布的 {active.version}）；已有的积分批次保留其计算时的版本。",
+                 f"与 {active.version} 相比有 {len(changed)} 处不同。", "已发布的版本不可再修改。"],
+                warnings=[] if previewed else ["尚未预览本草稿对积分和榜单的影响。"],
+                confirm_label="确认发布", action=_publish,
+            )
 
 with tab_diff:
     ids = list(labels)

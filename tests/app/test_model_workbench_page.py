@@ -53,3 +53,23 @@ def test_impact_preview_asks_for_the_year_and_starts_on_the_published_one(fresh_
     assert {m.label: m.value for m in at.metric}["数据年度"] == f"{year} 年"
     at.selectbox(key="wb_preview_year").select(year + 1).run()
     assert any(f"{year + 1} 年只有 1 家企业有数据" in str(w.value) for w in at.warning)
+
+
+def test_publishing_a_model_asks_first(fresh_db: str) -> None:
+    from sqlalchemy import select
+
+    from db.models import ModelVersion
+    from db.session import session_scope
+
+    at = through_home("admin", "pages/admin/models.py")
+    at.button(key="wb_new_draft").click().run()
+    at.button(key="wb_publish").click().run()
+    assert not at.exception, at.exception
+    texts = [t.value for t in at.text]
+    assert any("新的积分计算将使用该版本" in t for t in texts)
+    assert any("有 0 处不同" in t for t in texts)
+    assert any("尚未预览" in str(w.value) for w in at.warning)
+    assert at.button(key="confirm_ok").label == "确认发布"
+    with session_scope() as session:  # nothing is published before the answer
+        states = session.execute(select(ModelVersion.state).order_by(ModelVersion.id)).scalars().all()
+    assert states[-1] == "draft"

@@ -47,10 +47,13 @@ SUBMISSION = Workflow(
         ("submitted", "return"): "returned",
         # Unapproving reopens the report for the enterprise; the approved values stay until replaced.
         ("approved", "unapprove"): "returned",
+        # The enterprise reopens its approved report to correct it while the year's reporting window is
+        # open (until the year's results are final); the approved values count until the correction is.
+        ("approved", "correct"): "draft",
     },
     action_labels={"save": "保存草稿", "submit": "提交", "approve": "审核通过", "return": "退回",
-                   "unapprove": "撤销通过"},
-    reason_required=frozenset({"return", "unapprove"}),
+                   "unapprove": "撤销通过", "correct": "申请更正"},
+    reason_required=frozenset({"return", "unapprove"}),  # "correct": its service asks for the reason
 )
 
 SCORE_RUN = Workflow(

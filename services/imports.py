@@ -1140,3 +1140,45 @@ def committed_count(session: Session) -> int:
 
 def batch_time(value: datetime | None) -> str:
     return display_time(value)
+
+
+def correctable_columns(session: Session, *, actor: Actor) -> list[importing.TemplateColumn]:
+    """Every value a department supplies (one entry per code, its first supplying department), for the
+    correction form: what :func:`correct_value` can write."""
+    require_staff(actor)
+    model = _model(session)
+    seen: dict[str, importing.TemplateColumn] = {}
+    for department in importing.departments(model):
+        for col in importing.department_columns(model, department):
+            seen.setdefault(col.code, col)
+    return list(seen.values())
+
+
+def correct_value(session: Session, *, actor: Actor, enterprise_id: int, year: int, code: str, value: str,
+                  reason: str) -> ImportReport:
+    """Correct one department value of one enterprise (e.g. after an upheld objection during 公示) through
+    the import path itself: a one-row file of the supplying department is checked by the same rules and
+    committed as a batch — traceable, undoable, audited — and the next run of the year reads it.
+
+    The form replaces hand-building a department file for one cell."""
+    require_staff(actor)
+    if not (reason and reason.strip()):
+        raise ValidationFailed("请填写更正原因（如异议编号和核实情况）。")
+    if not str(value or "").strip():
+        raise ValidationFailed("请填写更正后的数值。")
+    enterprise = session.get(Enterprise, enterprise_id)
+    if enterprise is None:
+        raise NotFound("企业不存在。")
+    column = next((c for c in correctable_columns(session, actor=actor) if c.code == code), None)
+    if column is None:
+        raise ValidationFailed(f"“{code}”不是部门报送的数据，不能在此更正（企业自报数据请企业申请更正填报）。")
+    table = pd.DataFrame({importing.CODE_HEADER: [enterprise.credit_code], importing.NAME_HEADER: [enterprise.name],
+                          column.header: [str(value).strip()]})
+    data = table.to_csv(index=False).encode("utf-8-sig")
+    report = commit_import(session, actor=actor, data=data, department=column.department, year=year,
+                           file_name=f"数据更正_{enterprise.credit_code}_{code}.csv", confirm_duplicate=True)
+    audit.record(session, actor=actor, action="value.correct", entity="Enterprise", entity_id=enterprise_id,
+                 after={"year": year, "code": code, "value": str(value).strip(), "batch_id": report.batch_id},
+                 reason=reason.strip())
+    session.commit()
+    return report

@@ -11,6 +11,7 @@ values inside the transaction that writes, not a copy read before someone else's
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -64,18 +65,26 @@ def active_model(session: Session) -> ScoringModel:
 
 
 def current_year(session: Session) -> int:
-    """The year enterprises report for: the newest data year, or the one after it once that year's
-    scores are published (公示 or final). The portrait's advice to report a value names this year."""
-    latest = session.execute(select(func.max(IndicatorValue.year))).scalar()
-    if latest is None:
-        return clock.evaluation_year()
-    published = latest_run(session, states=PUBLISHED_STATES, year=int(latest)) is not None
-    return int(latest) + 1 if published else int(latest)
+    """The year enterprises report for by default: the year being evaluated — the newest year with data
+    up to the last complete calendar year — while its reporting window is open, i.e. until that year's
+    results are final (定稿). During 公示 it stays open: an approved correction feeds the next run of the
+    year. After 定稿 the next year opens. The portrait's advice to report a value names this year."""
+    evaluated = clock.evaluation_year()
+    latest = session.execute(select(func.max(IndicatorValue.year))
+                             .where(IndicatorValue.year <= evaluated)).scalar()
+    year = int(latest) if latest is not None else evaluated
+    return year + 1 if reporting_closed(session, year=year) else year
+
+
+def reporting_closed(session: Session, *, year: int) -> bool:
+    """Whether ``year``'s reporting window has closed: its results are final."""
+    return latest_run(session, states=("final",), year=year) is not None
 
 
 def counted_in(session: Session, *, actor: Actor, submission: Submission) -> str:
     """When an approved report's values count, in words: a run computed after the approval includes
-    them; until then they wait for the next run of the year."""
+    them; until then they wait for the next run of the year (during 公示: the recomputed run that
+    replaces the one in 公示)."""
     require_enterprise_access(actor, submission.enterprise_id)
     if submission.state != "approved" or submission.reviewed_at is None:
         return ""
@@ -87,8 +96,32 @@ def counted_in(session: Session, *, actor: Actor, submission: Submission) -> str
             reviewed = reviewed.replace(tzinfo=UTC)
         if created >= reviewed:
             return f"已计入 {submission.year} 年度积分（计算批次 #{run.id}）。"
+        if run.state == "notice":
+            return (f"待计入：{submission.year} 年度积分正在公示（批次 #{run.id}），本次审核通过的更正将在重新计算"
+                    f" {submission.year} 年度积分时计入，新批次公示后替代当前公示结果。")
     return (f"待计入：审核通过的数据将在下一次计算 {submission.year} 年度积分时计入；"
             "在此之前，“我的积分”显示的仍是已发布批次的数值。")
+
+
+def request_correction(session: Session, *, actor: Actor, submission_id: int, version: int,
+                       reason: str) -> Submission:
+    """The enterprise reopens its approved report of a year whose reporting window is open (公示
+    included) to correct it; the approved values count until the corrected report is approved."""
+    if not (reason and reason.strip()):
+        raise ValidationFailed("请填写更正原因。")
+    submission = _load(session, actor, submission_id)
+    _require_owner(actor, submission.enterprise_id)
+    if reporting_closed(session, year=submission.year):
+        raise Conflict(f"{submission.year} 年度积分已定稿，填报已截止，不能再更正。")
+    submission, state = _begin(session, actor, submission_id, version, "correct")
+    submission.state = state
+    submission.reason = reason.strip()
+    submission.updated_at = utcnow()
+    session.add(submission)
+    record(session, actor=actor, action="submission.correct", entity="submission", entity_id=submission.id,
+           before={"state": "approved"}, after={"state": state}, reason=reason.strip())
+    session.commit()
+    return submission
 
 
 def open_years(session: Session, *, actor: Actor, enterprise_id: int) -> list[int]:
@@ -264,6 +297,33 @@ def department_context(session: Session, *, actor: Actor, enterprise_id: int, ye
     return out
 
 
+def _row_text(row: dict) -> str:
+    """A list row's content without its uid (uids are assigned when a form is saved)."""
+    return json.dumps({k: v for k, v in row.items() if k != "uid"}, ensure_ascii=False, sort_keys=True,
+                      default=str)
+
+
+def _approved_before(session: Session, submission: Submission, specs: list, items: dict) -> set[str]:
+    """Evidence keys of the list rows a reopened report still has unchanged from when it was approved
+    (申请更正): their evidence was checked at that approval, only new or changed rows need a file now."""
+    rows = session.execute(select(IndicatorValue.code, IndicatorValue.value_text).where(
+        IndicatorValue.submission_id == submission.id, IndicatorValue.value_text.is_not(None))).all()
+    approved: dict[str, set[str]] = {}
+    for code, text in rows:
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            continue
+        if isinstance(parsed, list):
+            approved.setdefault(code, set()).update(_row_text(r) for r in parsed if isinstance(r, dict))
+    keys = set()
+    for spec in specs:
+        for row in items.get(spec.code) or [] if spec.evidence_required else []:
+            if isinstance(row, dict) and row.get("uid") and _row_text(row) in approved.get(spec.code, ()):
+                keys.add(spec.evidence_key(row["uid"]))
+    return keys
+
+
 def _evidence_keys(session: Session, submission_id: int) -> set[str]:
     return set(session.execute(
         select(Attachment.item_code).where(Attachment.submission_id == submission_id)
@@ -298,7 +358,8 @@ def _validate_and_submit(session: Session, actor: Actor, submission: Submission,
     if not any(v not in (None, [], "") for v in items.values()) and not submission.service_needs:
         raise ValidationFailed("填报内容为空：请至少填写一项数据或选择服务需求后再提交。")
     problems = rules.validate(specs, items, year=submission.year, context=numbers,
-                              evidence=_evidence_keys(session, submission.id))
+                              evidence=_evidence_keys(session, submission.id)
+                              | _approved_before(session, submission, specs, items))
     if problems:
         raise ValidationFailed(f"有 {len(problems)} 处需要修改：{problems[0]['problem']}", problems)
     before_state = submission.state

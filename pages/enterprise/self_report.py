@@ -61,6 +61,7 @@ with session_scope() as session:
     attachments = service.list_attachments(session, actor=actor, submission_id=submission.id)
     department = service.department_context(session, actor=actor, enterprise_id=enterprise_id, year=year)
     counted = service.counted_in(session, actor=actor, submission=submission)
+    correctable = submission.state == "approved" and not service.reporting_closed(session, year=year)
 
 specs = form_specs(model)
 items = dict(submission.items or {})
@@ -81,6 +82,17 @@ elif submission.state == "submitted":
             icon=":material/hourglass_top:")
 elif submission.state == "approved":
     st.success(f"已审核通过（{formats.day(submission.reviewed_at)}）。{counted}", icon=":material/verified:")
+    if correctable:
+        # the form path to correct a value of the year under evaluation (公示 included)
+        with st.expander("申请更正本年度填报", expanded=False), st.form("correct_form"):
+            st.caption(f"{year} 年度积分定稿前可更正：填报重新打开为草稿，修改后再次提交审核；"
+                       "审核通过前，原已通过的数值继续有效。")
+            reason = st.text_area("更正原因（必填）", max_chars=500, key="correct_reason")
+            if st.form_submit_button("申请更正", type="primary"):
+                _run(lambda s: service.request_correction(s, actor=actor, submission_id=submission.id,
+                                                          version=submission.version, reason=reason),
+                     "填报已重新打开，请修改后再次提交审核。")
+                st.rerun()
 else:
     st.caption(f"状态：{state_label}。填写后可先保存草稿，确认无误再提交审核。")
 

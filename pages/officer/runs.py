@@ -6,7 +6,7 @@ import streamlit as st
 from core import clock
 from core.reports import label_columns
 from db.session import session_scope
-from services import objections, robustness, run_diff, runs
+from services import imports, objections, robustness, run_diff, runs
 from services.errors import ServiceError
 from services.model_versions import get_model
 from ui.confirm import confirm
@@ -286,9 +286,39 @@ with tab_objections:
                         _done("success", f"已驳回 {closed} 条异议。")
                     except ServiceError as exc:
                         st.error(plain(exc))
+    upheld = items[items["state"] == "upheld"] if not items.empty else items
+    if not upheld.empty:
+        # the form path for a department value of the year under 公示 (an upheld objection's correction)
+        with st.expander("更正部门数据（已采纳异议）", expanded=bool(st.session_state.get("recompute_year"))):
+            with session_scope() as session:
+                columns = {c.code: c for c in imports.correctable_columns(session, actor=actor)}
+            with st.form("correct_value_form"):
+                chosen = st.selectbox("已采纳的异议", upheld["id"].tolist(), key="correct_objection",
+                                      format_func={r.id: f"#{r.id} · {r.name} · {r.indicator_label}"
+                                                   for r in upheld.itertuples()}.get)
+                row = upheld.set_index("id").loc[chosen]
+                codes = list(columns)
+                code = st.selectbox("更正的数据项", codes, key="correct_code",
+                                    index=codes.index(row["indicator_code"]) if row["indicator_code"] in columns
+                                    else 0,
+                                    format_func=lambda c: f"{columns[c].name}（{columns[c].unit or '—'}，"
+                                                          f"{columns[c].department}）")
+                value = st.text_input("更正后的数值", key="correct_value", help="与部门导入模板的填写方式相同")
+                reason = st.text_area("更正依据（必填，记入审计日志）", key="correct_reason_text",
+                                      placeholder="如：异议采纳，营业收入以税务部门复核数为准")
+                if st.form_submit_button("提交更正", type="primary"):
+                    try:
+                        with session_scope() as session:
+                            done = imports.correct_value(session, actor=actor, enterprise_id=int(row["enterprise_id"]),
+                                                         year=int(row["year"]), code=code, value=value, reason=reason)
+                        st.session_state["recompute_year"] = int(row["year"])
+                        _done("success", f"已更正 {row['name']} 的{columns[code].name}（导入批次 #{done.batch_id}），"
+                                         f"重新计算 {int(row['year'])} 年度积分后计入。")
+                    except ServiceError as exc:
+                        st.error(plain(exc))
     recompute = st.session_state.get("recompute_year")
     if recompute:
-        st.warning(f"已采纳异议：请通过数据导入或填报审核更正数据后，重新计算 {recompute} 年度积分；"
+        st.warning(f"已采纳异议：请更正数据（上方“更正部门数据”，或企业申请更正填报后审核）后，重新计算 {recompute} 年度积分；"
                    "新批次开始公示后将替代原批次。")
         if st.button("重新计算", type="primary", key="recompute_button"):
             st.session_state.pop("recompute_year", None)

@@ -142,6 +142,14 @@ def test_self_report_flow_in_the_page(fresh_db: str) -> None:
     at = login_as(home(), "ent1", "enterprise").run()
     at.switch_page("pages/enterprise/self_report.py").run()
     assert not at.exception
+    # December: the year under 公示 is the filing year, and ent1's report of it is approved — the form
+    # path to correct it reopens it (issue 22, point 5)
+    assert "正在填报 **2025 年度**" in " ".join(m.value for m in at.markdown)
+    assert "已审核通过" in _texts(at) and "定稿前可更正" in _texts(at)
+    at.text_area(key="correct_reason").input("漏报一项团体标准")
+    next(b for b in at.button if b.label == "申请更正").click().run()
+    assert not at.exception, at.exception
+    assert "填报已重新打开" in _texts(at)
     at.text_input(key="new_T12_name").input("团体标准：智能阀门通用技术条件")
     at.text_input(key="new_T12_number").input("T/WZ 001-2025")
     at.selectbox(key="new_T12_level").select("团体")

@@ -76,3 +76,32 @@ def test_publishing_over_a_running_notice_asks_first(fresh_db: str) -> None:
     with session_scope() as session:  # nothing happened before the answer
         assert session.get(ScoreRun, notice_id).state == "notice"
         assert session.get(ScoreRun, draft_id).state == "draft"
+
+
+def test_officer_corrects_the_value_of_an_upheld_objection_in_a_form(fresh_db: str) -> None:
+    """No hand-built department file: the officer types the corrected value (issue 22, point 5)."""
+    from db.models import IndicatorValue
+
+    ent, officer = actor_of("ent1"), actor_of("officer1")
+    run_id = _notice_run_id()
+    with session_scope() as session:
+        year = session.get(ScoreRun, run_id).year
+        filed = objections.file_objection(session, actor=ent, run_id=run_id, enterprise_id=ent.enterprise_id,
+                                          indicator_code="G01", reason="营业收入少计了一笔")
+        objections.answer_objection(session, actor=officer, objection_id=filed.id, action="uphold",
+                                    answer="经税务复核采纳")
+        objection_id = filed.id
+    at = through_home("officer1", "pages/officer/runs.py")
+    assert not at.exception, at.exception
+    assert at.selectbox(key="correct_objection").value == objection_id
+    assert at.selectbox(key="correct_code").value == "G01"  # the objection's indicator
+    at.text_input(key="correct_value").input("1234.5")
+    at.text_area(key="correct_reason_text").input(f"异议 #{objection_id} 采纳：以税务复核数为准")
+    next(b for b in at.button if b.label == "提交更正").click().run()
+    assert not at.exception, at.exception
+    assert any("重新计算" in str(s.value) and "已更正" in str(s.value) for s in at.success)
+    with session_scope() as session:
+        value = session.execute(select(IndicatorValue.value_num).where(
+            IndicatorValue.enterprise_id == ent.enterprise_id, IndicatorValue.year == year,
+            IndicatorValue.code == "G01", IndicatorValue.is_current.is_(True))).scalar_one()
+    assert value == 1234.5

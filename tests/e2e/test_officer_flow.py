@@ -77,6 +77,11 @@ def test_officer_flow(app_server: str, new_page, demo_facts: dict, tmp_path: Pat
 
         # ---- the enterprise submits a self-report
         goto(enterprise, app_server, "self-report")
+        # the year under 公示 is approved already: the correction path reopens it
+        enterprise.get_by_text("申请更正本年度填报").click()
+        enterprise.get_by_label("更正原因（必填）").fill("研发人员数应为 7 人")
+        click(enterprise, "申请更正")
+        enterprise.get_by_text("填报已重新打开，请修改后再次提交审核。").wait_for()
         enterprise.locator('input[aria-label*="研发人员数"]').first.fill("7")
         click(enterprise, "保存草稿")
         enterprise.get_by_text("草稿已保存。").wait_for()

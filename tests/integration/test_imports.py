@@ -352,3 +352,30 @@ def test_list_batches(db: Session) -> None:
     frame = imports.list_batches(db, actor=OFFICER)
     assert list(frame["status"]) == ["committed"] and frame["row_count"].iloc[0] == N
     assert np.issubdtype(frame["id"].dtype, np.integer)
+
+
+def test_one_value_corrected_through_a_form_goes_the_import_way(db: Session) -> None:
+    """After an upheld objection the officer corrects one department value in a form: the same checks as
+    a file, a traceable batch, the reason in the audit log (issue 22, point 5)."""
+    commit(db, to_xlsx(HEAD, rows()))
+    firm = db.execute(select(Enterprise).where(Enterprise.credit_code == CODES[3])).scalar_one()
+    with pytest.raises(ValidationFailed, match="不是部门报送的数据"):
+        imports.correct_value(db, actor=OFFICER, enterprise_id=firm.id, year=YEAR, code="T02", value="5",
+                              reason="异议 #1")
+    with pytest.raises(ValidationFailed):
+        imports.correct_value(db, actor=OFFICER, enterprise_id=firm.id, year=YEAR, code="G01", value="一百万",
+                              reason="异议 #1")
+    db.rollback()
+    with pytest.raises(PermissionDenied):
+        imports.correct_value(db, actor=Actor(username="e", role="enterprise", enterprise_id=firm.id),
+                              enterprise_id=firm.id, year=YEAR, code="G01", value="950", reason="x")
+    report = imports.correct_value(db, actor=OFFICER, enterprise_id=firm.id, year=YEAR, code="G01", value="950",
+                                   reason="异议 #1 采纳：营业收入以税务复核为准")
+    current = db.execute(select(IndicatorValue).where(
+        IndicatorValue.enterprise_id == firm.id, IndicatorValue.year == YEAR, IndicatorValue.code == "G01",
+        IndicatorValue.is_current.is_(True))).scalar_one()
+    assert current.value_num == 950 and current.source == "税务" and current.batch_id == report.batch_id
+    batch = db.get(ImportBatch, report.batch_id)
+    assert batch.status == "committed" and batch.file_name == f"数据更正_{CODES[3]}_G01.csv"
+    event = db.execute(select(AuditEvent).where(AuditEvent.action == "value.correct")).scalar_one()
+    assert event.reason == "异议 #1 采纳：营业收入以税务复核为准" and event.after["batch_id"] == report.batch_id

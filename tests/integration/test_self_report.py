@@ -149,3 +149,113 @@ def test_service_needs_of_a_submitted_report_reach_service_requests(ctx) -> None
     assert len(list_requests(s, actor=ctx["officer"])) == 1
     actions = s.execute(select(AuditEvent.action).where(AuditEvent.action == "request_service")).scalars().all()
     assert actions == ["request_service"]
+
+
+def test_filing_year_is_the_year_under_evaluation_until_it_is_final(ctx) -> None:  # noqa: ANN001
+    """December: 2025 is in 公示, so enterprises still file (and correct) 2025; an early 2026 value does not
+    move the year; 定稿 of 2025 opens 2026 (issue 22, point 5)."""
+    from datetime import UTC, date, datetime
+
+    from core import clock
+    from services import runs
+
+    s = ctx["session"]
+    with clock.frozen(datetime(2026, 12, 6, 2, 0, tzinfo=UTC)):
+        assert sr.current_year(s) == YEAR
+        s.add(IndicatorValue(enterprise_id=ctx["b"].enterprise_id, year=YEAR + 1, code="G01", value_num=10.0,
+                             source="自报"))
+        s.commit()
+        assert sr.current_year(s) == YEAR  # one early report of an unfinished year changes nothing
+        run = runs.compute_run(s, actor=ctx["officer"], year=YEAR)
+        runs.publish_run(s, actor=ctx["officer"], run_id=run.id, notice_start=date(2026, 12, 1),
+                         notice_end=date(2026, 12, 7))
+        assert sr.current_year(s) == YEAR  # 公示 keeps the window open
+        assert sr.open_years(s, actor=ctx["a"], enterprise_id=ctx["a"].enterprise_id)[0] == YEAR
+    with clock.frozen(datetime(2026, 12, 8, 2, 0, tzinfo=UTC)):
+        runs.finalize_run(s, actor=ctx["officer"], run_id=run.id)
+        assert sr.current_year(s) == YEAR + 1
+
+
+def test_an_approved_report_is_corrected_during_publicity(ctx) -> None:  # noqa: ANN001
+    """The form path for a value of the year under 公示: reopen (reason), edit, resubmit, approve — the
+    correction is what the next run of the year reads; after 定稿 the report can no longer be reopened."""
+    from datetime import UTC, date, datetime
+
+    from core import clock
+    from services import review, runs
+
+    s = ctx["session"]
+    with clock.frozen(datetime(2026, 12, 3, 2, 0, tzinfo=UTC)):
+        draft = _draft(ctx)
+        saved = sr.save_draft(s, actor=ctx["a"], submission_id=draft.id, items={"T04": 5}, version=1)
+        submitted = sr.submit(s, actor=ctx["a"], submission_id=draft.id, version=saved.version)
+        review.approve(s, actor=ctx["officer"], submission_id=draft.id, expected_version=submitted.version)
+        s.commit()
+        run = runs.compute_run(s, actor=ctx["officer"], year=YEAR)
+        runs.publish_run(s, actor=ctx["officer"], run_id=run.id, notice_start=date(2026, 12, 1),
+                         notice_end=date(2026, 12, 7))
+    with clock.frozen(datetime(2026, 12, 4, 2, 0, tzinfo=UTC)):  # a day into the 公示
+        approved = s.get(Submission, draft.id)
+        with pytest.raises(ValidationFailed, match="更正原因"):
+            sr.request_correction(s, actor=ctx["a"], submission_id=draft.id, version=approved.version, reason=" ")
+        with pytest.raises(PermissionDenied):
+            sr.request_correction(s, actor=ctx["b"], submission_id=draft.id, version=approved.version, reason="x")
+        reopened = sr.request_correction(s, actor=ctx["a"], submission_id=draft.id, version=approved.version,
+                                         reason="研发人员数漏报 3 人")
+        assert reopened.state == "draft" and reopened.items["T04"] == 5
+        # until the correction is approved the approved value still counts
+        current = s.execute(select(IndicatorValue.value_num).where(
+            IndicatorValue.enterprise_id == ctx["a"].enterprise_id, IndicatorValue.code == "T04",
+            IndicatorValue.is_current.is_(True))).scalar_one()
+        assert current == 5
+        saved = sr.save_draft(s, actor=ctx["a"], submission_id=draft.id, items={"T04": 8}, version=reopened.version)
+        submitted = sr.submit(s, actor=ctx["a"], submission_id=draft.id, version=saved.version)
+        review.approve(s, actor=ctx["officer"], submission_id=draft.id, expected_version=submitted.version)
+        s.commit()
+        assert "公示" in sr.counted_in(s, actor=ctx["a"], submission=s.get(Submission, draft.id))
+        rerun = runs.compute_run(s, actor=ctx["officer"], year=YEAR)
+        from db.queries import scores_frame
+
+        t04 = scores_frame(s, run_id=rerun.id, include_breakdown=True)
+        from core.breakdown import decode
+        from services.model_versions import get_model
+
+        row = t04.set_index("enterprise_id").loc[ctx["a"].enterprise_id]
+        assert decode(get_model(s, rerun.model_version_id), row["breakdown"])["T04"]["value"] == 8
+        events = s.execute(select(AuditEvent.reason).where(AuditEvent.action == "submission.correct")).scalars().all()
+        assert events == ["研发人员数漏报 3 人"]
+    with clock.frozen(datetime(2026, 12, 9, 2, 0, tzinfo=UTC)):
+        runs.publish_run(s, actor=ctx["officer"], run_id=rerun.id, notice_start=date(2026, 12, 1),
+                         notice_end=date(2026, 12, 7), replace=True)
+        runs.finalize_run(s, actor=ctx["officer"], run_id=rerun.id)
+        final = s.get(Submission, draft.id)
+        with pytest.raises(Conflict, match="已定稿"):
+            sr.request_correction(s, actor=ctx["a"], submission_id=draft.id, version=final.version, reason="再改")
+
+
+def test_a_correction_resubmits_approved_rows_without_new_files(ctx) -> None:  # noqa: ANN001
+    """Rows approved before (their evidence checked at that approval; reports imported from earlier
+    systems carry none) need no new file when the report is corrected; a new row does."""
+    from services import review
+
+    s = ctx["session"]
+    draft = _draft(ctx)
+    saved = sr.save_draft(s, actor=ctx["a"], submission_id=draft.id, items={"T04": 6, "T12": [STANDARD]},
+                          version=1)
+    uid = saved.items["T12"][0]["uid"]
+    file = sr.add_attachment(s, actor=ctx["a"], submission_id=draft.id, item_code=f"T12:{uid}",
+                             file_name="标准.pdf", content=PDF)
+    submitted = sr.submit(s, actor=ctx["a"], submission_id=draft.id, version=saved.version)
+    review.approve(s, actor=ctx["officer"], submission_id=draft.id, expected_version=submitted.version)
+    s.commit()
+    approved = s.get(Submission, draft.id)
+    reopened = sr.request_correction(s, actor=ctx["a"], submission_id=draft.id, version=approved.version,
+                                     reason="研发人员数应为 7 人")
+    sr.remove_attachment(s, actor=ctx["a"], attachment_id=file.id)  # e.g. a report without its files
+    items = {**reopened.items, "T04": 7}
+    added = {**items, "T12": [*reopened.items["T12"], {**STANDARD, "name": "另一项标准", "number": "T/WZ 002-2025"}]}
+    with_new = sr.save_draft(s, actor=ctx["a"], submission_id=draft.id, items=added, version=reopened.version)
+    with pytest.raises(ValidationFailed, match="第 2 项缺少证明材料"):
+        sr.submit(s, actor=ctx["a"], submission_id=draft.id, version=with_new.version)
+    back = sr.save_draft(s, actor=ctx["a"], submission_id=draft.id, items=items, version=with_new.version)
+    assert sr.submit(s, actor=ctx["a"], submission_id=draft.id, version=back.version).state == "submitted"

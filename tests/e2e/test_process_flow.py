@@ -39,7 +39,11 @@ def test_deep_link_lands_after_the_one_time_password_is_replaced(app_server: str
     page.get_by_label("再次输入新密码").fill("Review2026Pass")
     page.get_by_role("button", name="保存新密码").click()
     wait_settled(page)
-    page.get_by_role("heading", name="填报审核").wait_for()
+    try:
+        page.get_by_role("heading", name="填报审核").wait_for(timeout=40_000)
+    except Exception:
+        screenshot(page, "deep-link-after-password-change-failure")
+        raise
     assert page.url.rstrip("/").endswith("/review"), page.url
     assert page.get_by_role("heading", name="修改密码").count() == 0
     screenshot(page, "deep-link-after-password-change")

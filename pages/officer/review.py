@@ -9,10 +9,12 @@ from db.session import session_scope
 from services import review
 from services.errors import ServiceError
 from ui.confirm import confirm
+from ui.evidence import show_evidence
 from ui.filters import day_range
 from ui.flash import show_flash
-from ui.formats import day, file_size, submission_state
+from ui.formats import day, submission_state
 from ui.guards import require_role
+from ui.row_selection import selection_key
 from ui.tables import show_table
 from ui.text import plain
 from ui.widgets import multiselect
@@ -20,7 +22,7 @@ from ui.widgets import multiselect
 actor = require_role("officer", "admin")
 
 FLASH = "review_flash"
-FOCUS = "review_focus"  # (submission id opened by 通过/退回并打开下一条, queue selection at that moment)
+FOCUS = "review_focus"  # (submission id opened by 通过/退回并打开下一条, queue key and selection at that moment)
 STATE_CHOICES = {s: SUBMISSION.labels[s] for s in ("submitted", "returned", "approved")}
 
 st.title("填报审核")
@@ -66,7 +68,10 @@ view = queue[["id", "credit_code", "name", "carrier", "stage_name", "year", "sta
                                        carrier=queue["carrier"].replace("", "—")).rename(columns={
     "id": "编号", "credit_code": "统一社会信用代码", "name": "企业名称", "carrier": "载体", "stage_name": "阶段",
     "year": "年度", "state_label": "状态", "item_count": "填报项数", "submitted_at": "提交时间", "reviewer": "审核人"})
-event = show_table(view, key="review_queue", on_select="rerun", selection_mode="multi-row")
+# Ticks belong to the reports they were made on: when the queue's rows change (a bulk approval takes the
+# approved reports out) the table gets a new key and no report stays ticked by position (ui.row_selection).
+queue_key = selection_key("review_queue", queue["id"].tolist())
+event = show_table(view, key=queue_key, on_select="rerun", selection_mode="multi-row")
 selected = queue.iloc[list(event.selection.rows)] if event and event.selection.rows else queue.iloc[0:0]
 
 bulk = selected[selected["state"] == "submitted"]
@@ -93,7 +98,9 @@ if st.button(f"批量通过所选（{len(bulk)} 条）", disabled=bulk.empty, ty
 rows_now = tuple(event.selection.rows) if event else ()
 focus = st.session_state.get(FOCUS)
 if focus is not None:
-    if focus[1] != rows_now or not (queue["id"] == focus[0]).any():
+    # the selection the decision was made with, or — the queue changed, so its ticks were cleared — none
+    same_selection = focus[2] == rows_now if focus[1] == queue_key else rows_now == ()
+    if not same_selection or not (queue["id"] == focus[0]).any():
         st.session_state.pop(FOCUS, None)  # the officer picked rows themselves, or the report left the queue
     else:
         selected = queue[queue["id"] == focus[0]]
@@ -106,8 +113,7 @@ if len(selected) != 1:
 submission_id = int(selected["id"].iloc[0])
 with session_scope() as session:
     detail = review.get_review(session, actor=actor, submission_id=submission_id)
-    files = {a["id"]: review.get_attachment(session, actor=actor, attachment_id=a["id"]) for a in detail.attachments}
-    files = {k: (v.file_name, v.content_type, v.content, v.thumbnail) for k, v in files.items()}
+    files = [review.get_attachment(session, actor=actor, attachment_id=a["id"]) for a in detail.attachments]
 sub = detail.submission
 next_id = review.next_waiting(queue, sub.id)
 
@@ -115,7 +121,7 @@ next_id = review.next_waiting(queue, sub.id)
 def _decided(message: str, open_next: bool) -> None:
     """After a decision: the flash message, and with ``open_next`` the next waiting report opened."""
     if open_next and next_id is not None:
-        st.session_state[FOCUS] = (next_id, rows_now)
+        st.session_state[FOCUS] = (next_id, queue_key, rows_now)
         name = queue.loc[queue["id"] == next_id, "name"].iloc[0]
         message += f"。已打开下一条：{plain(name)}"
     elif open_next:
@@ -134,21 +140,7 @@ items = detail.items.rename(columns={"code": "代码", "name": "指标", "unit":
 show_table(items, key="review_items")
 
 st.markdown("**证明材料**")
-if not files:
-    st.caption("未上传证明材料。")
-for number, (att_id, (name, content_type, content, thumb)) in enumerate(files.items(), start=1):
-    # File names are the enterprise's text: shown with st.text, never inside Markdown. Images show the
-    # thumbnail made at upload; the original is never decoded here (a bomb or a broken file would take
-    # the page — and its approve/return forms — down).
-    with st.expander(f"材料 {number}（{file_size(len(content))}）", expanded=number == 1):
-        st.text(name)
-        if content_type.startswith("image/"):
-            if thumb:
-                st.image(thumb)
-            else:
-                st.info("该图片无法预览（上传时未通过图片检查或文件已损坏），请下载原件查看。",
-                        icon=":material/broken_image:")
-        st.download_button("下载原件", content, file_name=name, mime=content_type, key=f"dl_{att_id}")
+show_evidence(files, key="dl")  # the same display as 异议处理's evidence (ui.evidence)
 
 if "approve" in detail.allowed_actions:
     a1, a2 = st.columns(2)

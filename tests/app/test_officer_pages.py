@@ -41,6 +41,14 @@ def test_anonymous_is_refused(app_db: str, path: str) -> None:
     assert any("请先登录" in str(w.value) for w in at.warning)
 
 
+def _tick(at, rows: list[int]) -> None:  # noqa: ANN001 - AppTest
+    """Tick queue rows as a click does, on the queue table's current key (ui.row_selection renews the key
+    whenever the queue's rows change, which clears every tick)."""
+    generation = at.session_state["_review_queue_rows"]["generation"]
+    key = "review_queue" if generation == 0 else f"review_queue_{generation}"
+    at.session_state[key] = {"selection": {"rows": rows, "columns": [], "cells": []}}
+
+
 def test_review_page_approve_and_return(fresh_db: str) -> None:
     officer = actor_of("officer1")
     at = page_as("pages/officer/review.py", officer).run()
@@ -59,7 +67,7 @@ def test_review_page_approve_and_return(fresh_db: str) -> None:
     with session_scope() as session:
         assert session.get(Submission, pending[0]).state == "approved"
     # Return the next one without a reason: refused; with a reason: returned.
-    at.session_state["review_queue"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    _tick(at, [0])
     at.run()
     next(b for b in at.button if b.label == "退回企业修改").click().run()
     assert any("必须填写理由" in str(e.value) for e in at.error)

@@ -105,3 +105,31 @@ def test_officer_corrects_the_value_of_an_upheld_objection_in_a_form(fresh_db: s
             IndicatorValue.enterprise_id == ent.enterprise_id, IndicatorValue.year == year,
             IndicatorValue.code == "G01", IndicatorValue.is_current.is_(True))).scalar_one()
     assert value == 1234.5
+
+
+def test_bulk_approval_leaves_no_report_ticked_that_nobody_chose(fresh_db: str) -> None:
+    """After 批量通过 the approved reports leave the queue; the ticks must not stay on the same positions,
+    now other firms (issue 22, point 7)."""
+    from services import review
+    from tests.app.conftest import page_as
+
+    officer = actor_of("officer1")
+    at = page_as("pages/officer/review.py", officer).run()
+    queue = at.dataframe[0].value
+    assert len(queue) >= 4
+    at.session_state["review_queue"] = {"selection": {"rows": [0, 1], "columns": [], "cells": []}}
+    at.run()
+    assert any(b.label == "批量通过所选（2 条）" for b in at.button)
+    chosen = queue["编号"].iloc[:2].tolist()
+    with session_scope() as session:  # what the dialog's 确认通过 does
+        from db.models import Submission
+
+        items = [(int(i), session.get(Submission, int(i)).version) for i in chosen]
+        assert not review.bulk_approve(session, actor=officer, items=items).failed
+    at.run()
+    assert not at.exception, at.exception
+    remaining = at.dataframe[0].value
+    assert not set(chosen) & set(remaining["编号"]) and len(remaining) == len(queue) - 2
+    bulk = next(b for b in at.button if b.label.startswith("批量通过所选"))
+    assert bulk.label == "批量通过所选（0 条）" and bulk.disabled
+    assert any("勾选一行" in str(i.value) for i in at.info)  # no other firm's report opened

@@ -40,7 +40,7 @@ from db.models import (
     ServiceItem,
     User,
 )
-from services.actor import Actor, require_enterprise_access, require_role, require_staff
+from services.actor import Actor, require_enterprise_access, require_live, require_role, require_staff
 from services.audit import record
 from services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from services.memo import Recent
@@ -329,6 +329,7 @@ def _log(session: Session, *, actor: Actor, enterprise_id: int | None, question:
 
 def vote(session: Session, *, actor: Actor, question_id: int, helpful: bool) -> None:
     """The asker marks an answer helpful or not (only their own questions)."""
+    require_live(session, actor)  # an unaudited write: the revocation check audit.record makes elsewhere
     row = session.get(AssistantQuestion, question_id)
     if row is None or row.username != actor.username:
         raise NotFound("问题记录不存在。")

@@ -22,6 +22,7 @@ ACTIONS: dict[str, str] = {
     "create_submission": "新建填报", "save_submission": "保存填报草稿", "submit_submission": "提交填报",
     "add_attachment": "上传证明材料", "remove_attachment": "删除证明材料",
     "submission.approve": "填报审核通过", "submission.return": "退回填报", "submission.unapprove": "撤销审核通过",
+    "submission.correct": "申请更正已通过的填报", "value.correct": "更正部门数据",
     "import.dry_run": "导入预检", "import.commit": "导入部门数据", "import.undo": "撤销导入",
     "run.compute": "计算积分", "run.publish": "开始公示", "run.finalize": "定稿", "run.supersede": "批次被替代",
     "run.verify": "复核批次", "dynamic.recompute": "动态积分重算",

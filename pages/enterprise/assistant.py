@@ -8,6 +8,7 @@ from services.errors import ServiceError
 from ui.assistant import ask_into, calculator, show_message
 from ui.flash import show_flash
 from ui.guards import require_role
+from ui.text import plain
 
 actor = require_role("enterprise")
 HISTORY = "_assistant_history"
@@ -54,6 +55,6 @@ try:
     with session_scope() as session:
         view = policy_calculator(session, actor=actor, enterprise_id=actor.enterprise_id)
 except ServiceError as exc:
-    st.info(str(exc), icon=":material/info:")
+    st.info(plain(exc), icon=":material/info:")
 else:
     calculator(view, on_confirm=_confirm)

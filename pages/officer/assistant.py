@@ -117,6 +117,6 @@ with texts_tab:
                 with session_scope() as session:
                     row = svc.add_document(session, actor=actor, filename=upload.name, content=upload.getvalue())
             except ServiceError as exc:
-                st.error(str(exc))
+                st.error(plain(exc))
             else:
                 st.success(f"已添加《{plain(row.title)}》。")

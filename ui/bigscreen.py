@@ -12,6 +12,7 @@ import streamlit as st
 
 from core.timefmt import display_time
 from services.dashboard import DashboardData
+from ui.text import plain
 
 BACKGROUND = "#0b1226"
 PANEL = "#131d3b"
@@ -164,6 +165,9 @@ def movers_table(data: DashboardData, limit: int = 10) -> None:
     for column in ("积分", "上年积分"):
         table[column] = table[column].map(lambda x: f"{x:.2f}")
     table["变化"] = table["变化"].map(lambda x: f"+{x:.2f}")
+    # st.table renders every cell as Markdown: names (user text) go through the one escaping rule.
+    for column in table.select_dtypes(include=[object, "string"]).columns:
+        table[column] = table[column].map(plain)
     st.table(table.set_index(pd.RangeIndex(1, len(table) + 1)))
 
 

@@ -62,7 +62,7 @@ def render_portrait(p: Portrait, *, viewer: str = "enterprise") -> None:
 
     if p.veto:
         shown_to = "并向您展示" if own else ""
-        st.error(f"**一票否决**：{p.veto_reason}。积分照常计算{shown_to}，但不参与排名、榜单、扶持和培育库。",
+        st.error(f"**一票否决**：{plain(p.veto_reason)}。积分照常计算{shown_to}，但不参与排名、榜单、扶持和培育库。",
                  icon=":material/block:")
 
     delta = None if p.total_change is None else f"{formats.signed(p.total_change)}（较 {p.previous['year']} 年）"

@@ -132,7 +132,7 @@ labels = {int(r.id): f"{r.name}（{r.credit_code}）" for r in candidates.itertu
 # accounts, which are no longer options (Streamlit then fails to serialise the widget's value).
 bulk_key = f"bulk_selected_{st.session_state.get('bulk_round', 0)}"
 selected = widgets.multiselect(f"选择企业（显示前 {len(labels)} 家）", list(labels),
-                               format_func=lambda i: labels.get(i, str(i)), key=bulk_key,
+                               format_func=lambda i: plain(labels.get(i, str(i))), key=bulk_key,
                                placeholder="选择一家或多家企业")
 if st.button(f"为所选 {len(selected)} 家企业开通账户", disabled=not selected, type="primary", key="bulk_create"):
     try:

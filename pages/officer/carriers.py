@@ -8,6 +8,7 @@ from services.scenarios import carrier_enterprises, carriers_view
 from ui.guards import require_role
 from ui.run_picker import pick_published_run
 from ui.tables import download_table, show_table
+from ui.text import plain
 
 actor = require_role("officer", "admin")
 
@@ -29,9 +30,9 @@ download_table(shown.drop(columns=["carrier_id"]), name="载体评价", key="car
 
 st.subheader("载体企业")
 labels = dict(zip(shown["carrier_id"].tolist(), shown["载体"].tolist(), strict=True))
-carrier_id = st.selectbox("选择载体", list(labels), format_func=labels.get, key="carrier_choice")
+carrier_id = st.selectbox("选择载体", list(labels), format_func=lambda c: plain(labels[c]), key="carrier_choice")
 with session_scope() as session:
     members = carrier_enterprises(session, actor=actor, run_id=int(run_id), carrier_id=int(carrier_id))
-st.caption(f"{labels[carrier_id]}：{len(members)} 家企业。")
+st.caption(f"{plain(labels[carrier_id])}：{len(members)} 家企业。")
 show_table(members, key="carrier_members")
 download_table(members, name=f"载体企业_{labels[carrier_id]}", key="carrier_members_dl")

@@ -41,7 +41,7 @@ with st.container(border=True):
     stage = f3.selectbox("阶段", [None, *options["stages"]],
                          format_func=lambda s: "全部" if s is None else options["stages"][s])
     carrier = f4.selectbox("载体", [None, *options["carriers"]],
-                           format_func=lambda c: "全部" if c is None else options["carriers"][c])
+                           format_func=lambda c: "全部" if c is None else plain(options["carriers"][c]))
     # No date bound unless the officer sets one: a report waiting for a decision is never hidden by
     # the default view, whatever the clocks of the servers and the database say.
     dates = (defaults["submitted_from"], defaults["submitted_to"])

@@ -62,7 +62,7 @@ with st.form("search_form", border=True):
     c4, c5, c6 = st.columns(3)
     industries = c4.multiselect("行业", options.industries, key="search_industries", placeholder="全部行业")
     streets = c5.multiselect("街道", options.streets, key="search_streets", placeholder="全部街道")
-    carriers = c6.multiselect("载体", list(options.carriers), format_func=options.carriers.get,
+    carriers = c6.multiselect("载体", list(options.carriers), format_func=lambda c: plain(options.carriers[c]),
                               key="search_carriers", placeholder="全部")
     c7, c8, c9, c10 = st.columns(4)
     veto = c7.selectbox("一票否决", list(YES_NO), format_func=YES_NO.get, key="search_veto")

@@ -65,7 +65,7 @@ def _done(text: str) -> None:
     st.rerun()
 
 
-st.subheader(f"#{request_id} · {chosen['enterprise_name']} · {chosen['service_name']}")
+st.subheader(f"#{request_id} · {plain(chosen['enterprise_name'])} · {plain(chosen['service_name'])}")
 st.text(f"需求说明：{chosen['note'] or '（未填写）'}")
 st.caption(f"状态：{chosen['state_label']}")
 allowed = SERVICE_REQUEST.allowed_actions(chosen["state"])

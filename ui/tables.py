@@ -18,6 +18,7 @@ import streamlit as st
 from core.listtext import value_text
 from core.spreadsheet import write_csv, write_xlsx
 from core.timefmt import display_time
+from ui.text import plain
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MISSING = "—"
@@ -115,8 +116,9 @@ def download_table(
     sheets = {name: content} if isinstance(content, pd.DataFrame) else dict(content)
     first = next(iter(sheets.values()))
     left, right = st.columns(2)
-    left.download_button(f"下载 {name}（xlsx）", write_xlsx(sheets), file_name=f"{name}.xlsx", mime=XLSX_MIME,
+    label = plain(name)  # button labels render Markdown; a name may quote user text (a carrier's name)
+    left.download_button(f"下载 {label}（xlsx）", write_xlsx(sheets), file_name=f"{name}.xlsx", mime=XLSX_MIME,
                          key=f"{key}_xlsx", icon=":material/download:")
     if csv:
-        right.download_button(f"下载 {name}（csv）", write_csv(first), file_name=f"{name}.csv", mime="text/csv",
+        right.download_button(f"下载 {label}（csv）", write_csv(first), file_name=f"{name}.csv", mime="text/csv",
                               key=f"{key}_csv", icon=":material/download:")

@@ -64,39 +64,42 @@ with tab_edit:
     data = model.to_dict()
     stage_names = {s.code: s.name for s in model.stages}
 
+    def _editor(frame: pd.DataFrame, fixed: list[str], name: str) -> pd.DataFrame:
+        # One key per version: no edit state crosses versions; a published version takes no edit at all.
+        return st.data_editor(frame, hide_index=True, disabled=locked or fixed, key=f"{name}_{version.id}",
+                              width="stretch")
+
     with st.form("wb_form"):
         st.subheader(f"核心指标分值（每个阶段合计须为 {model.core_total:g} 分）")
         core = [i for i in model.indicators if i.is_core]
-        points = pd.DataFrame([{"代码": i.code, "指标": i.name, **{stage_names[s]: i.points[s] for s in model.stage_codes}}
-                               for i in core])
-        points_edit = st.data_editor(points, hide_index=True, disabled=locked or ["代码", "指标"], key=f"wb_points_{version.id}",
-                                     width="stretch")
+        points_edit = _editor(pd.DataFrame([{"代码": i.code, "指标": i.name,
+                                             **{stage_names[s]: i.points[s] for s in model.stage_codes}}
+                                            for i in core]), ["代码", "指标"], "wb_points")
         st.subheader("辅助指标最高分与总加分上限")
         aux = [i for i in model.indicators if i.kind in ("bonus", "deduction")]
-        aux_edit = st.data_editor(pd.DataFrame([{"代码": i.code, "指标": i.name, "最高分": i.max_points} for i in aux]),
-                                  hide_index=True, disabled=locked or ["代码", "指标"], key=f"wb_aux_{version.id}", width="stretch")
-        bonus_cap = st.number_input("加分上限", value=float(model.bonus_cap), min_value=0.0, key=f"wb_bonus_cap_{version.id}", disabled=locked)
+        aux_edit = _editor(pd.DataFrame([{"代码": i.code, "指标": i.name, "最高分": i.max_points} for i in aux]),
+                           ["代码", "指标"], "wb_aux")
+        bonus_cap = st.number_input("加分上限", value=float(model.bonus_cap), min_value=0.0,
+                                    key=f"wb_bonus_cap_{version.id}", disabled=locked)
         st.subheader("类别上限（留空为不设上限）")
-        classes_edit = st.data_editor(
-            pd.DataFrame([{"代码": c.code, "类别": c.name, "上限": c.cap} for c in model.ordered_classes if c.kind != "veto"]),
-            hide_index=True, disabled=locked or ["代码", "类别"], key=f"wb_classes_{version.id}", width="stretch")
+        classes_edit = _editor(pd.DataFrame([{"代码": c.code, "类别": c.name, "上限": c.cap}
+                                             for c in model.ordered_classes if c.kind != "veto"]),
+                               ["代码", "类别"], "wb_classes")
         st.subheader("分档与上限")
         banded = [i for i in model.indicators if i.rule.type == "bands"]
         bands_rows = [{"代码": i.code, "指标": i.name, "档次": k + 1, "门槛": b.at, "得分系数": b.f}
                       for i in banded for k, b in enumerate(i.rule.bands)]
-        bands_edit = st.data_editor(pd.DataFrame(bands_rows), hide_index=True, disabled=locked or ["代码", "指标", "档次"],
-                                    key=f"wb_bands_{version.id}", width="stretch")
+        bands_edit = _editor(pd.DataFrame(bands_rows), ["代码", "指标", "档次"], "wb_bands")
         capped = [i for i in model.indicators if i.rule.type == "linear_cap" and i.rule.caps]
-        caps_edit = st.data_editor(
-            pd.DataFrame([{"代码": i.code, "指标": i.name, **{stage_names[s]: i.rule.caps[s] for s in model.stage_codes}}
-                          for i in capped]), hide_index=True, disabled=locked or ["代码", "指标"], key=f"wb_caps_{version.id}", width="stretch")
+        caps_edit = _editor(pd.DataFrame([{"代码": i.code, "指标": i.name,
+                                           **{stage_names[s]: i.rule.caps[s] for s in model.stage_codes}}
+                                          for i in capped]), ["代码", "指标"], "wb_caps")
         st.subheader("榜单比例（累计）与扶持")
-        tiers_edit = st.data_editor(pd.DataFrame([{"代码": t.code, "榜单": t.name, "比例": t.share} for t in model.tiers]),
-                                    hide_index=True, disabled=locked or ["代码"], key=f"wb_tiers_{version.id}", width="stretch")
-        subsidies_edit = st.data_editor(
-            pd.DataFrame([{"阶段": stage_names[s.stage], "比例": s.share, "最多家数": s.max_count, "金额（万元）": s.amount}
-                          for s in model.subsidies]), hide_index=True, disabled=locked or ["阶段"], key=f"wb_subsidies_{version.id}",
-            width="stretch")
+        tiers_edit = _editor(pd.DataFrame([{"代码": t.code, "榜单": t.name, "比例": t.share} for t in model.tiers]),
+                             ["代码"], "wb_tiers")
+        subsidies_edit = _editor(pd.DataFrame([{"阶段": stage_names[s.stage], "比例": s.share,
+                                                "最多家数": s.max_count, "金额（万元）": s.amount}
+                                               for s in model.subsidies]), ["阶段"], "wb_subsidies")
         saved = st.form_submit_button("保存草稿", type="primary", disabled=not editable)
 
     if saved and editable:
@@ -185,8 +188,9 @@ with tab_edit:
                 active = model_versions.active_model_version(session)
                 changes = model_workbench.diff_versions(session, actor=actor, version_a=active.id,
                                                         version_b=version.id)
-            fields = changes.iloc[:, 0].tolist() if len(changes) else []  # the changed fields, label excepted
-            changed = [f for f in fields if f != "meta.version"]
+            # the changed fields (field, before, after), the version label itself excepted
+            changed = [row for row in changes.itertuples(index=False)
+                       if (str(row[1]), str(row[2])) != (active.version, version.version)]
             previewed = impact is not None and impact[0] == version.id
             confirm(
                 f"发布版本 {version.version}？",

@@ -453,9 +453,15 @@ def cmd_create_user(args: argparse.Namespace) -> int:
 def _add_import(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser("import", help="导入部门数据（先检查，全部无误才整批写入）",
                        description="按部门导入模板读取 xlsx/xls/csv，逐行检查后整批写入；--dry-run 只检查不写入。")
-    p.add_argument("file", type=Path, help="数据文件（xlsx、xls 或 csv）")
-    p.add_argument("--department", required=True, help="部门：税务、经信、科技、金融、市监、人社（或 综合）")
-    p.add_argument("--year", type=_year, required=True, help="数据年度")
+    p.add_argument("file", type=Path, nargs="?", help="数据文件（xlsx、xls 或 csv）")
+    p.add_argument("--department", help="部门：税务、经信、科技、金融、市监、人社（或 综合）")
+    p.add_argument("--profile", metavar="NAME",
+                   help="数据来源：企查查、天眼查、专利清单、融资事件、政府共享名单等（--list-profiles 列出）；"
+                        "不指定部门和来源时按表头自动识别来源")
+    p.add_argument("--list-profiles", action="store_true", help="列出可用的数据来源")
+    p.add_argument("--accept-match", action="append", default=[], metavar="行号=代码",
+                   help="确认名称相近的行属于该统一社会信用代码的企业（可重复）")
+    p.add_argument("--year", type=_year, help="数据年度")
     p.add_argument("--dry-run", action="store_true", help="只检查并输出问题报告，不写入")
     p.add_argument("--confirm-duplicate", action="store_true", help="同一文件已导入过时仍然导入")
     p.add_argument("--report", type=Path, metavar="CSV", help="把逐行问题报告写入此 csv 文件")
@@ -505,25 +511,57 @@ def _print_dry_run(report) -> None:
     for m in report.mismatches[:20]:
         print(f"  第 {m['row']} 行：文件中的企业名称“{m['file_name']}”属于另一家已登记企业（{m['other_code']}），"
               f"代码 {m['credit_code']} 登记的是“{m['registered_name']}”", file=sys.stderr)
+    for m in report.pending[:50]:
+        cands = "；".join(f"{c['credit_code']} {c['name']}（相似度 {c['score']:g}）" for c in m["candidates"])
+        print(f"  第 {m['row']} 行“{m['name']}”名称相近，待确认（不导入）：{cands}；确认请加 --accept-match {m['row']}=代码",
+              file=sys.stderr)
+    if report.matches:
+        counts: dict[str, int] = {}
+        for m in report.matches:
+            counts[m["method"]] = counts.get(m["method"], 0) + 1
+        print("企业识别方式：" + "，".join(f"{k} {v} 行" for k, v in counts.items()))
     if report.duplicate_of:
         print(f"注意：同一文件已导入过（批次 #{report.duplicate_of['batch_id']}）")
 
 
 @command("import", _add_import)
 def cmd_import(args: argparse.Namespace) -> int:
+    from core import identity
     from core.importing import report_frame
     from core.spreadsheet import write_csv
     from services import imports
     from services.actor import Actor
     from services.errors import ValidationFailed
 
+    if args.list_profiles:
+        from core import source_profiles
+
+        for p in source_profiles.load_profiles():
+            print(f"{p.name}\t识别表头：{'、'.join(p.signature[:6])}")
+        return EXIT_OK
+    if args.file is None or args.year is None:
+        raise CommandError("请指定数据文件和 --year 数据年度")
     data = args.file.read_bytes()
     actor = Actor.system()
+    if args.profile and args.department:
+        raise CommandError("--department 与 --profile 只能指定一个")
+    department = args.profile or args.department
+    if args.profile and not imports.is_profile(args.profile):
+        raise CommandError(f"没有名为“{args.profile}”的数据来源，可选：{'、'.join(imports.profile_choices())}")
+    if department is None:
+        department = imports.recognise_profile(data, args.file.name)
+        if department is None:
+            raise CommandError("未能按表头识别数据来源：请用 --department 指定部门或 --profile 指定来源")
+        print(f"按表头识别为数据来源“{department}”")
+    try:
+        accepted = identity.parse_accepted(args.accept_match) or None
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
     options = {"column_map": _column_map(args.map) or None, "ignore": args.ignore or None,
-               "list_mode": args.list_mode, "sheet": args.sheet}
+               "list_mode": args.list_mode, "sheet": args.sheet, "accepted_matches": accepted}
     try:
         with _session() as session:
-            report = imports.dry_run_import(session, actor=actor, department=args.department, year=args.year,
+            report = imports.dry_run_import(session, actor=actor, department=department, year=args.year,
                                             file_name=args.file.name, data=data, **options)
     except imports.SheetChoiceRequired as exc:
         raise CommandError(f"{exc}：请用 --sheet 指定，例如 --sheet {exc.sheets[0]}") from None

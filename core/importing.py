@@ -95,7 +95,13 @@ def _sources(source: str) -> list[str]:
 NOT_DEPARTMENTS = frozenset({"自报", "派生", "公开", "上年"})
 
 
+# Public-data sources (core.source_profiles) may supply any indicator that is not derived.
+ANY_SOURCE = "*"
+
+
 def _supplier(source: str, department: str) -> str | None:
+    if department == ANY_SOURCE:
+        return department
     parts = _sources(source)
     if department == ALL_DEPARTMENTS:
         return next((p for p in parts if p not in NOT_DEPARTMENTS), None)
@@ -118,7 +124,7 @@ def departments(model: ScoringModel) -> tuple[str, ...]:
 def department_columns(model: ScoringModel, department: str) -> list[TemplateColumn]:
     """Columns the department supplies (indicators first, then base fields), in model order."""
     known = departments(model)
-    if department not in known and department != ALL_DEPARTMENTS:
+    if department not in known and department not in (ALL_DEPARTMENTS, ANY_SOURCE):
         raise ValueError(f"未知的部门“{department}”，可选：{'、'.join(known)}")
     derived = {d.target for d in model.derivations}
     cols: list[TemplateColumn] = []
@@ -154,6 +160,13 @@ def department_columns(model: ScoringModel, department: str) -> list[TemplateCol
                                    kind="share" if base.unit == "%" else "number", allow_negative=negative,
                                    definition=base.definition, aliases=tuple(base.aliases)))
     return cols
+
+
+def profile_columns(model: ScoringModel, source: str) -> list[TemplateColumn]:
+    """Every importable column of the model (any source), supplied by ``source`` (a profile's name)."""
+    from dataclasses import replace
+
+    return [replace(c, department=source) for c in department_columns(model, ANY_SOURCE)]
 
 
 def main_columns(cols: list[TemplateColumn]) -> list[TemplateColumn]:
@@ -787,6 +800,7 @@ def validate(
     allow_empty: bool = False,
     reference: pd.DataFrame | None = None,
     previous: dict[str, pd.Series] | None = None,
+    columns: list[TemplateColumn] | None = None,
 ) -> Validation:
     """Check a table (``apply_header`` output) for one department.
 
@@ -799,8 +813,9 @@ def validate(
     the file's indicators by stage, joined to the file's own for the outlier fences (a partial file is
     judged against the whole population); ``previous``: code → each firm's previous-year value by credit
     code (a firm's own jump by ``HISTORY_FACTOR`` is questioned however usual the new value is).
+    ``columns``: the importable columns when not the department's (a source profile's).
     """
-    cols = department_columns(model, department)
+    cols = columns if columns is not None else department_columns(model, department)
     headers = [str(c) for c in table.columns]
     units_pos, header_units = _units_row(table, None)
     mapping = map_headers(headers, cols, table=table, column_map=column_map, ignore=ignore, header_units=header_units)

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
-from core import importing, listtext
+from core import importing, listtext, source_profiles
 from core.scoring_model import FlagRule, ItemsRule, ScoringModel
 from core.spreadsheet import (
     DEFAULT_LIMITS,
@@ -124,6 +124,9 @@ class ImportReport:
     sheet: str | None = None  # the data sheet read (None for csv or a file of list sheets only)
     sheet_note: str = ""  # which sheet was read and which were skipped (also the first of ``notes``)
     other_sheets: list[str] = field(default_factory=list)  # other visible sheets with a header, not read
+    # Source profiles (issue 18): how each row was matched, and the rows waiting for the officer
+    matches: list[dict] = field(default_factory=list)  # [{row, credit_code, method, key}]
+    pending: list[dict] = field(default_factory=list)  # [{row, name, candidates: [{credit_code, name, score}]}]
 
     @property
     def ok(self) -> bool:
@@ -208,7 +211,30 @@ def department_choices(session: Session) -> list[str]:
     return [*importing.departments(_model(session)), importing.ALL_DEPARTMENTS]
 
 
+def profile_choices() -> list[str]:
+    """The source profiles (企查查, 天眼查, patent lists …) offered beside the departments."""
+    return source_profiles.profile_names()
+
+
+def is_profile(department: str | None) -> bool:
+    return department in source_profiles.profile_names()
+
+
+def recognise_profile(data: bytes, file_name: str) -> str | None:
+    """The profile a file's header row belongs to (None: a department template or unknown)."""
+    expected = list(dict.fromkeys(h for p in source_profiles.load_profiles() for h in source_profiles.all_headers(p)))
+    try:
+        read = read_upload(data, file_name, expected=expected, limits=READ_LIMITS)
+        table = apply_header(read.frame, find_header_row(read.frame, expected))
+    except (SpreadsheetError, SheetChoiceNeeded):
+        return None
+    found = source_profiles.recognise([str(c) for c in table.columns])
+    return found.name if found else None
+
+
 def _check_department(department: str, session: Session) -> None:
+    if is_profile(department):
+        return
     known = importing.departments(_model(session))
     if department not in known and department != importing.ALL_DEPARTMENTS:
         raise ValidationFailed(f"未知的部门“{department}”，可选：{'、'.join(known)}")
@@ -338,6 +364,7 @@ class _Checked:
     other_sheets: list[str] = field(default_factory=list)
     list_names: list[str] = field(default_factory=list)
     write_values: pd.DataFrame | None = None  # the values to write (lists merged in add mode)
+    built: source_profiles.Built | None = None  # a source profile's matches, pending rows and patents
     # What the last comparison saw: (year, list mode) and the sorted ids of the current rows it read
     compared: tuple[int, str | None] | None = None
     compared_ids: np.ndarray | None = None
@@ -397,8 +424,9 @@ CHECKED_SECONDS = 30 * 60
 
 
 def _checked_key(data: bytes, model: ScoringModel, department: str, year: int, column_map: dict | None,
-                 ignore: list | None, sheet: str | None = None) -> tuple:
+                 ignore: list | None, sheet: str | None = None, accepted: dict | None = None) -> tuple:
     return (hashlib.sha256(data).hexdigest(), model.fingerprint(), department, year, sheet,
+            json.dumps({str(k): v for k, v in (accepted or {}).items()}, sort_keys=True),
             json.dumps(column_map or {}, ensure_ascii=False, sort_keys=True),
             json.dumps(sorted(ignore or []), ensure_ascii=False))
 
@@ -406,14 +434,14 @@ def _checked_key(data: bytes, model: ScoringModel, department: str, year: int, c
 def _validate(session: Session, department: str, year: int, file_name: str, data: bytes,
               timings: dict[str, float], *, column_map: dict[str, str] | None = None,
               ignore: list[str] | None = None, list_mode: str | None = None, reuse: bool = False,
-              sheet: str | None = None) -> _Checked:
+              sheet: str | None = None, accepted: dict[int, str] | None = None) -> _Checked:
     """Read and check the file (or, with ``reuse``, take the dry run's check of the same file and
     choices), then compare with the current values.
 
     ``timings`` gets ``read``, ``validate`` and ``diff`` (seconds, with ``*_cpu`` for this process's CPU
     time and ``read_worker_cpu`` for the reading worker's)."""
     model = _model(session)
-    key = _checked_key(data, model, department, year, column_map, ignore, sheet)
+    key = _checked_key(data, model, department, year, column_map, ignore, sheet, accepted)
     checked = None
     if reuse:
         with _CHECKED_LOCK:
@@ -421,7 +449,10 @@ def _validate(session: Session, department: str, year: int, file_name: str, data
         if hit is not None and time.monotonic() - hit[0] < CHECKED_SECONDS:
             checked = hit[1]
             timings.update(read=0.0, read_cpu=0.0, validate=0.0, validate_cpu=0.0)
-    if checked is None:
+    if checked is None and is_profile(department):
+        checked = _check_profile(session, model, department, year, file_name, data, timings,
+                                 accepted=accepted, sheet=sheet)
+    elif checked is None:
         checked = _check_file(session, model, department, year, file_name, data, timings,
                               column_map=column_map, ignore=ignore, sheet=sheet)
         with _CHECKED_LOCK:
@@ -486,6 +517,62 @@ def _check_file(session: Session, model: ScoringModel, department: str, year: in
     with _Phase(timings, "validate"):
         return _check_tables(model, department, tables, known=known, stages=stages, column_map=column_map,
                              ignore=ignore, reference=reference, previous=previous)
+
+
+def _known_patents(session: Session, profile: str, year: int) -> dict[str, set[str]]:
+    """Patent numbers already counted for ``year`` per enterprise by committed files of the profile."""
+    out: dict[str, set[str]] = {}
+    for details in session.execute(select(ImportBatch.details).where(
+            ImportBatch.department == profile, ImportBatch.year == year,
+            ImportBatch.status == "committed")).scalars():
+        for code, numbers in ((details or {}).get("patents") or {}).items():
+            out.setdefault(code, set()).update(numbers)
+    return out
+
+
+def _check_profile(session: Session, model: ScoringModel, name: str, year: int, file_name: str, data: bytes,
+                   timings: dict[str, float], *, accepted: dict[int, str] | None,
+                   sheet: str | None = None) -> _Checked:
+    """A source profile's file: read by its headers, enterprises resolved (core.identity), long-form rows
+    aggregated (core.source_profiles), then the department checks on the template-shaped result."""
+    profile = source_profiles.get_profile(name)
+    expected = source_profiles.all_headers(profile)
+    if len(data) > MAX_BYTES:
+        raise ValidationFailed(f"文件“{file_name}”过大（{len(data) / 1024 / 1024:.1f} MB），上限为 50 MB；请拆分后分批导入")
+    with _Phase(timings, "read"):
+        try:
+            read = read_upload(data, file_name, expected=expected, sheet=sheet, limits=READ_LIMITS)
+            table = apply_header(read.frame, find_header_row(read.frame, expected))
+        except SheetChoiceNeeded as exc:
+            raise SheetChoiceRequired(str(exc), exc.candidates) from None
+        except SpreadsheetError as exc:
+            raise ValidationFailed(str(exc)) from None
+        if table.empty:
+            raise ValidationFailed(f"文件“{file_name}”只有表头，没有数据行")
+        known = _known_enterprises(session)
+    with _Phase(timings, "validate"):
+        registry = pd.DataFrame({"credit_code": known.index.to_numpy(dtype=object),
+                                 "name": known["name"].to_numpy(dtype=object)})
+        patents = _known_patents(session, name, year) if profile.kind == "patents" else None
+        try:
+            built = source_profiles.build(profile, table, year=year, registry=registry,
+                                          columns=importing.profile_columns(model, name), accepted=accepted,
+                                          known_patents=patents)
+            v = importing.validate(model, name, built.table, known_codes=known.index, known_ids=known["id"],
+                                   stages=stages if len(stages := _stages(session, model, year)) else None,
+                                   columns=built.columns, allow_empty=True)
+        except (ValueError, KeyError) as exc:
+            raise ValidationFailed(str(exc).strip("'\"")) from None
+        if built.flags:
+            extra = pd.DataFrame(built.flags, columns=importing.REPORT_COLUMNS)
+            v.flags = pd.concat([v.flags, extra], ignore_index=True).sort_values("row", kind="stable")
+    matched = built.matches[built.matches["credit_code"].notna()]
+    notes = [f"按来源“{name}”读取：{len(table)} 行，识别 {matched['credit_code'].nunique()} 家企业"
+             + (f"，{len(built.pending)} 行名称相近待确认" if built.pending else ""), *built.notes, *v.mapping.notes]
+    checked = _Checked(v=v, known=known, list_codes=[], sheets=[], notes=notes,
+                       skipped=[*built.skipped, *v.skipped.to_dict("records")], mismatches=v.mismatches, model=model,
+                       sheet=read.sheet, sheet_note=read.describe() if read.sheet else "", built=built)
+    return checked
 
 
 PARTIAL_ROWS = 5_000  # a file with fewer rows is judged against the database's population for outliers
@@ -717,8 +804,25 @@ def _mismatch_records(frame: pd.DataFrame) -> list[dict]:
             for r in frame.head(importing.MAX_REPORTED).to_dict("records")]
 
 
+def _match_records(c: _Checked) -> list[dict]:
+    if c.built is None:
+        return []
+    m = c.built.matches
+    m = m[m["credit_code"].notna()].head(importing.MAX_REPORTED)
+    return [{"row": int(r.row), "credit_code": str(r.credit_code), "method": str(r.method), "key": str(r.key)}
+            for r in m.itertuples()]
+
+
+def _profile_details(c: _Checked) -> dict:
+    if c.built is None:
+        return {}
+    return {"profile": c.v.values["department"].iloc[0] if len(c.v.values) else None,
+            "matches": _match_records(c), "pending": c.built.pending[:importing.MAX_REPORTED],
+            "patents": c.built.patents}
+
+
 def _details(c: _Checked, list_mode: str | None, column_map: dict | None, ignore: list | None) -> dict:
-    return {"options": {"column_map": column_map, "ignore": ignore},"skipped": c.skipped[:importing.MAX_REPORTED], "notes": c.notes,
+    return {**_profile_details(c), "options": {"column_map": column_map, "ignore": ignore},"skipped": c.skipped[:importing.MAX_REPORTED], "notes": c.notes,
             "unmapped": c.v.mapping.unmapped, "mapped": {h: col.code for h, col in c.v.mapping.columns.items()},
             "ignored": c.v.mapping.ignored, "mismatches": _mismatch_records(c.mismatches),
             "list_codes": c.list_codes, "list_mode": list_mode, "diff_counts": c.counts, "sheet": c.sheet}
@@ -736,6 +840,7 @@ def _report(batch: ImportBatch | None, department: str, year: int, file_name: st
         unmapped=v.mapping.unmapped, notes=c.notes, mismatches=_mismatch_records(c.mismatches),
         list_codes=c.list_codes, list_mode=list_mode, sheets=c.sheets, diff=c.diff, diff_counts=c.counts,
         model=c.model, names=c.known["name"], sheet=c.sheet, sheet_note=c.sheet_note, other_sheets=c.other_sheets,
+        matches=_match_records(c), pending=c.built.pending if c.built is not None else [],
     )
 
 
@@ -746,8 +851,12 @@ def _check_list_mode(list_mode: str | None) -> None:
 
 def dry_run_import(session: Session, *, actor: Actor, department: str, year: int, file_name: str,
                    data: bytes, column_map: dict[str, str] | None = None, ignore: list[str] | None = None,
-                   list_mode: str | None = None, sheet: str | None = None) -> ImportReport:
+                   list_mode: str | None = None, sheet: str | None = None,
+                   accepted_matches: dict[int, str] | None = None) -> ImportReport:
     """Check a file without changing any value; store the batch (status dry_run) with its report.
+
+    ``department`` may name a source profile (``profile_choices()``: 企查查, 专利清单 …); then
+    ``accepted_matches`` (row → credit code) are the officer's confirmations of fuzzy name matches.
 
     ``column_map`` (header → indicator code) and ``ignore`` (headers marked 不导入) are the officer's
     mapping of columns the model does not know; ``list_mode`` says whether list sheets replace or add
@@ -759,7 +868,7 @@ def dry_run_import(session: Session, *, actor: Actor, department: str, year: int
     _check_list_mode(list_mode)
     timings: dict[str, float] = {}
     c = _validate(session, department, year, file_name, data, timings, column_map=column_map, ignore=ignore,
-                  list_mode=list_mode, sheet=sheet)
+                  list_mode=list_mode, sheet=sheet, accepted=accepted_matches)
     v = c.v
     sha = hashlib.sha256(data).hexdigest()
     dup = _duplicate_of(session, sha)
@@ -767,7 +876,8 @@ def dry_run_import(session: Session, *, actor: Actor, department: str, year: int
         department=department, year=year, file_name=file_name[:255], sha256=sha, row_count=v.row_count,
         accepted_count=v.accepted_rows, error_count=v.error_count, flagged_count=len(v.flags),
         errors=_records(v.errors), flags=_records(v.flags), status="dry_run", created_by=actor.username,
-        details={**_details(c, list_mode, column_map, ignore), "sheet_option": sheet},
+        details={**_details(c, list_mode, column_map, ignore), "sheet_option": sheet,
+                 "accepted_matches": {str(k): v for k, v in (accepted_matches or {}).items()}},
     )
     session.add(batch)
     session.flush()
@@ -899,7 +1009,8 @@ def commit_import(session: Session, *, actor: Actor, data: bytes, batch_id: int 
                   department: str | None = None, year: int | None = None, file_name: str | None = None,
                   confirm_duplicate: bool = False, column_map: dict[str, str] | None = None,
                   ignore: list[str] | None = None, list_mode: str | None = None,
-                  accept_name_mismatch: bool = False, sheet: str | None = None) -> ImportReport:
+                  accept_name_mismatch: bool = False, sheet: str | None = None,
+                  accepted_matches: dict[int, str] | None = None) -> ImportReport:
     """Validate again and write every value, all or nothing.
 
     With ``batch_id`` the dry-run batch of the same file becomes the committed batch (its mapping and
@@ -927,13 +1038,15 @@ def commit_import(session: Session, *, actor: Actor, data: bytes, batch_id: int 
             column_map, ignore = stored["options"].get("column_map"), stored["options"].get("ignore")
         list_mode = list_mode or stored.get("list_mode")
         sheet = sheet or stored.get("sheet_option")  # the sheet the officer chose for the dry run
+        if accepted_matches is None and stored.get("accepted_matches"):
+            accepted_matches = {int(k): v for k, v in stored["accepted_matches"].items()}
     if department is None or year is None:
         raise ValidationFailed("请指定部门和年度")
     _check_department(department, session)
     file_name = file_name or "import"
     timings: dict[str, float] = {}
     c = _validate(session, department, year, file_name, data, timings, column_map=column_map, ignore=ignore,
-                  list_mode=list_mode, reuse=batch is not None, sheet=sheet)
+                  list_mode=list_mode, reuse=batch is not None, sheet=sheet, accepted=accepted_matches)
     v = c.v
     dup = _duplicate_of(session, sha)
     if v.error_count:
@@ -960,6 +1073,7 @@ def commit_import(session: Session, *, actor: Actor, data: bytes, batch_id: int 
         rows = c.write_values.rename(columns={"department": "source"})
         details = _details(c, list_mode, column_map, ignore)
         details["accepted_name_mismatch"] = bool(len(c.mismatches))
+        details["accepted_matches"] = {str(k): v for k, v in (accepted_matches or {}).items()}
         # One SAVEPOINT: the retire and the insert stand or fall together whatever the caller does next.
         with session.begin_nested():
             if batch is None:

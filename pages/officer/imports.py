@@ -22,6 +22,7 @@ SHEETS = "import_sheets"  # (file name, size, [sheet names]) when the workbook h
 FLASH = "import_flash"
 with session_scope() as _session:
     DEPTS = imports.department_choices(_session)  # the active model's departments (its sources), then 综合
+PROFILES = imports.profile_choices()  # public and shared sources (企查查, 专利清单 …), offered beside them
 DIFF_SHOWN_ON_SCREEN = 1000
 CHOOSE = "（请选择）"
 
@@ -41,16 +42,16 @@ with tab_template:
 
 
 def _dry_run(data: bytes, name: str, department: str, year: int, column_map: dict, ignore: list,
-             list_mode: str | None, sheet: str | None = None) -> None:
+             list_mode: str | None, sheet: str | None = None, accepted: dict | None = None) -> None:
     try:
         with session_scope() as session:
             report = imports.dry_run_import(session, actor=actor, department=department, year=year, file_name=name,
                                             data=data, column_map=column_map or None, ignore=ignore or None,
-                                            list_mode=list_mode, sheet=sheet)
+                                            list_mode=list_mode, sheet=sheet, accepted_matches=accepted or None)
             csv = imports.report_csv(imports.get_batch(session, actor=actor, batch_id=report.batch_id))
         st.session_state[DRY] = {"report": report, "data": data, "name": name, "department": department,
                                  "year": year, "column_map": column_map, "ignore": ignore, "csv": csv,
-                                 "sheet": sheet}
+                                 "sheet": sheet, "accepted": dict(accepted or {})}
         if report.other_sheets and sheet is None:  # read the active one; offer the others
             st.session_state[SHEETS] = (name, len(data), [report.sheet, *report.other_sheets])
     except imports.SheetChoiceRequired as exc:
@@ -68,7 +69,8 @@ def _dry_run(data: bytes, name: str, department: str, year: int, column_map: dic
 
 with tab_import:
     c1, c2 = st.columns(2)
-    department = c1.selectbox("部门", DEPTS, key="import_department")
+    department = c1.selectbox("部门或数据来源", [*DEPTS, *PROFILES], key="import_department",
+                              format_func=lambda d: f"数据来源：{d}" if d in PROFILES else d)
     year = c2.number_input("数据年度", min_value=2000, max_value=2100, value=clock.evaluation_year(), step=1,
                            key="import_year")
     uploads.allow(st.get_option("server.maxUploadSize"))  # this page accepts the server-wide size
@@ -78,6 +80,10 @@ with tab_import:
     sheet = None
     if upload is not None and sheet_choices and sheet_choices[:2] == (upload.name, upload.size):
         sheet = st.selectbox("要导入的工作表（文件中有多个数据工作表）", sheet_choices[2], key="import_sheet")
+    if upload is not None:
+        found = imports.recognise_profile(upload.getvalue(), upload.name)
+        if found and found != department:
+            st.info(f"该文件的表头与数据来源“{found}”一致，可在上方选择“数据来源：{found}”。")
     if st.button("试导入（只检查，不写入）", disabled=upload is None, type="primary"):
         _dry_run(upload.getvalue(), upload.name, department, int(year), {}, [], None, sheet)
 
@@ -148,6 +154,28 @@ with tab_import:
                          picked, dry.get("sheet"))
                 st.rerun()
 
+        # ---- fuzzy name matches wait for the officer (never accepted silently)
+        if report.pending:
+            st.warning(f"{len(report.pending)} 行的企业名称与已登记企业相近但不完全一致，未导入；请逐行确认：")
+            picks: dict[int, str] = {}
+            for p in report.pending:
+                options = ["", *(c["credit_code"] for c in p["candidates"])]
+                labels = {c["credit_code"]: f"{c['name']}（{c['credit_code']}，相似度 {c['score']:g}）"
+                          for c in p["candidates"]}
+                st.text(f"第 {p['row']} 行：{p['name']}")
+                picks[p["row"]] = st.selectbox("对应企业", options, key=f"match_{p['row']}", label_visibility="collapsed",
+                                               format_func=lambda o, lb=labels: lb.get(o, "不确认（本行不导入）"))
+            if st.button("按以上确认重新试导入", key="accept_matches"):
+                accepted = {**dry.get("accepted", {}), **{r: c for r, c in picks.items() if c}}
+                _dry_run(dry["data"], dry["name"], dry["department"], dry["year"], dry["column_map"], dry["ignore"],
+                         report.list_mode, dry.get("sheet"), accepted)
+                st.rerun()
+        if report.matches:
+            counts: dict[str, int] = {}
+            for m in report.matches:
+                counts[m["method"]] = counts.get(m["method"], 0) + 1
+            st.text("企业识别方式：" + "，".join(f"{k} {v} 行" for k, v in counts.items()))
+
         # ---- name and code disagree
         accept_mismatch = True
         if report.mismatches:
@@ -196,7 +224,8 @@ with tab_import:
                                                      confirm_duplicate=bool(report.duplicate_of),
                                                      column_map=dry["column_map"] or None,
                                                      ignore=dry["ignore"] or None, list_mode=report.list_mode,
-                                                     accept_name_mismatch=bool(report.mismatches))
+                                                     accept_name_mismatch=bool(report.mismatches),
+                                                     accepted_matches=dry.get("accepted") or None)
                     st.session_state.pop(DRY, None)
                     counts = "，".join(f"{k} {v}" for k, v in done.diff_counts.items())
                     st.session_state[FLASH] = ("success", f"已导入批次 #{done.batch_id}：{done.row_count} 行，"

@@ -93,3 +93,22 @@ def test_list_sheet_needs_a_mode_and_undo(db: Path, tmp_path: Path) -> None:
     failed(run("undo-import", "--batch", batch, db=db), "--yes")
     out = ok(run("undo-import", "--batch", batch, "--yes", "--reason", "测试", db=db)).stdout
     assert f"已撤销导入批次 #{batch}" in out and values(db, "T10") == {} and values(db, "A01") == {}
+
+
+def test_profile_import_list_recognise_and_accept_match(db: Path, tmp_path: Path):
+    """Issue 18: --list-profiles, a profile recognised from its headers, a fuzzy name waiting for
+    --accept-match ROW=CODE (the dry run writes nothing, the unconfirmed row is never written)."""
+    listing = ok(run("import", "--list-profiles", db=db)).stdout
+    assert "企查查" in listing and "专利清单" in listing and "融资事件" in listing
+    path = xlsx(tmp_path / "科小名单.xlsx", ["认定年份", "企业名称", "区县市"],
+                [[2025, NAMES[0], "龙湾区"], [2025, "龙湾机械公司", "龙湾区"]])
+    dry = ok(run("import", str(path), "--year", "2025", "--dry-run", db=db))
+    assert "按表头识别为数据来源“科技型中小企业名单”" in dry.stdout
+    assert "第 3 行“龙湾机械公司”名称相近" in dry.stderr and CODES[1] in dry.stderr
+    assert values(db, "A02") == {}
+    ok(run("import", str(path), "--profile", "科技型中小企业名单", "--year", "2025", db=db))
+    assert values(db, "A02") == {CODES[0]: 1.0}  # the waiting row changed nothing
+    ok(run("import", str(path), "--profile", "科技型中小企业名单", "--year", "2025", "--accept-match",
+           f"3={CODES[1]}", "--confirm-duplicate", db=db))
+    assert values(db, "A02") == {CODES[0]: 1.0, CODES[1]: 1.0}
+    failed(run("import", str(path), "--profile", "不存在", "--year", "2025", db=db), "没有名为“不存在”的数据来源")

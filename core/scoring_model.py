@@ -221,6 +221,8 @@ class Indicator(_Base):
     max_points: float | None = None
     # A percent indicator says what its number is: a 0–100 share, or a rate that may be < 0 or > 100.
     percent: Literal["share", "rate"] | None = None
+    # National guide or a zone's own (a model that declares a parent marks its added indicators local).
+    origin: Literal["national", "local"] | None = None
     _kind: str = PrivateAttr(default="")  # the kind of its class, set by parse_model
 
     @property
@@ -397,6 +399,10 @@ def load_model(path: Path | str | None = None) -> ScoringModel:
     except tomllib.TOMLDecodeError as exc:
         raise ModelError(f"模型文件 {p.name} 格式错误：{exc}") from exc
     meta = data.get("meta") or {}
+    parent = meta.pop("parent", None) if isinstance(meta, dict) else None
+    if parent is not None:
+        data = _with_parent(p, data, str(parent))
+        meta = data["meta"]
     pools_file = meta.pop("pools_file", None) if isinstance(meta, dict) else None
     if pools_file is not None:
         # the model's pools travel inside the model (stored versions are self-contained)
@@ -416,6 +422,28 @@ def load_model(path: Path | str | None = None) -> ScoringModel:
                 f"模型文件 {p.name} 的字段 self_report_file（填报表单文件）：无法读取 {self_report_file}：{exc}"
             ) from exc
     return parse_model(data)
+
+
+def _with_parent(path: Path, data: dict[str, Any], parent: str) -> dict[str, Any]:
+    """A local model over its parent (the national guide's 18): the parent's indicators, marked national,
+    then the child's own, marked local; the child's other sections (stages, tiers …) replace the parent's,
+    its meta is laid over the parent's."""
+    try:
+        with (path.parent / parent).open("rb") as fh:
+            base = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ModelError(f"模型文件 {path.name} 的字段 parent（上级模型）：无法读取 {parent}：{exc}") from exc
+    if (base.get("meta") or {}).get("parent"):
+        raise ModelError(f"模型文件 {path.name}：上级模型 {parent} 不能再有上级模型")
+    inherited = [{**i, "origin": i.get("origin", "national")} for i in base.get("indicators", [])]
+    own = [{**i, "origin": i.get("origin", "local")} for i in data.get("indicators", [])]
+    clash = {i.get("code") for i in inherited} & {i.get("code") for i in own}
+    if clash:
+        raise ModelError(f"模型文件 {path.name}：本地指标代码与上级模型重复：{'、'.join(sorted(map(str, clash)))}")
+    merged = {**base, **{k: v for k, v in data.items() if k not in ("meta", "indicators")}}
+    merged["meta"] = {**(base.get("meta") or {}), **{k: v for k, v in data["meta"].items() if k != "parent"}}
+    merged["indicators"] = inherited + own
+    return merged
 
 
 def _ind_label(raw: dict[str, Any]) -> str:

@@ -72,13 +72,20 @@ with tab_edit:
     with st.form("wb_form"):
         st.subheader(f"核心指标分值（每个阶段合计须为 {model.core_total:g} 分）")
         core = [i for i in model.indicators if i.is_core]
-        points_edit = _editor(pd.DataFrame([{"代码": i.code, "指标": i.name,
+        # A model over the national guide (issue 18) says which indicators are national and which local.
+        layered = any(i.origin for i in model.indicators)
+        origin = {"national": "国家指引", "local": "本地"}
+
+        def _layer(i) -> dict:
+            return {"层级": origin.get(i.origin or "", "本地")} if layered else {}
+
+        points_edit = _editor(pd.DataFrame([{"代码": i.code, "指标": i.name, **_layer(i),
                                              **{stage_names[s]: i.points[s] for s in model.stage_codes}}
-                                            for i in core]), ["代码", "指标"], "wb_points")
+                                            for i in core]), ["代码", "指标", "层级"], "wb_points")
         st.subheader("辅助指标最高分与总加分上限")
         aux = [i for i in model.indicators if i.kind in ("bonus", "deduction")]
-        aux_edit = _editor(pd.DataFrame([{"代码": i.code, "指标": i.name, "最高分": i.max_points} for i in aux]),
-                           ["代码", "指标"], "wb_aux")
+        aux_edit = _editor(pd.DataFrame([{"代码": i.code, "指标": i.name, **_layer(i), "最高分": i.max_points}
+                                         for i in aux]), ["代码", "指标", "层级"], "wb_aux")
         bonus_cap = st.number_input("加分上限", value=float(model.bonus_cap), min_value=0.0,
                                     key=f"wb_bonus_cap_{version.id}", disabled=locked)
         st.subheader("类别上限（留空为不设上限）")

@@ -41,7 +41,7 @@ with uploads.page_run():  # afterwards this session may upload only what this ru
         remember_requested_page()
         st.navigation(forced_change_pages()).run()
     else:
-        navigation = st.navigation(pages_for(role))
+        navigation = st.navigation(pages_for(role), expanded=True)  # every page listed: no "View N more"
         target = requested_page_after_change(role) if actor is not None else None
         if target is not None:  # the new password is set: open the page the deep link named
             if st.session_state.pop("_password_changed", False):

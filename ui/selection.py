@@ -32,6 +32,7 @@ def enterprise_picker(actor, *, key: str, run_id: int, preset: list[int], max_se
 
     from db.session import session_scope
     from services import search
+    from ui.widgets import multiselect
 
     chosen_key = f"{key}_chosen"
     if chosen_key not in st.session_state:
@@ -47,5 +48,5 @@ def enterprise_picker(actor, *, key: str, run_id: int, preset: list[int], max_se
         missing = [i for i in st.session_state[chosen_key] if i not in names]
         if missing:
             names.update(search.enterprise_labels(session, actor=actor, enterprise_ids=missing))
-    return st.multiselect("已选企业", list(names), format_func=names.get, key=chosen_key,
+    return multiselect("已选企业", list(names), format_func=names.get, key=chosen_key,
                           max_selections=max_selections, placeholder="在上方查找后选择")

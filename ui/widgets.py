@@ -39,24 +39,32 @@ CHROME_CSS = """
 
 def apply_chrome() -> None:
     """Relabel the built-in English texts that have no parameter (once per run, from Home.py)."""
-    st.html(CHROME_CSS)
+    from ui.chrome import CSS
+
+    st.html(CHROME_CSS + CSS)
 
 
-def multiselect(label: str, options: Sequence[Any], *, placeholder: str | None = None, **kwargs: Any) -> list:
-    """``st.multiselect`` with a Chinese placeholder and without "Select all"."""
+def multiselect(label: str, options: Sequence[Any], *, placeholder: str | None = None, container: Any = None,
+                **kwargs: Any) -> list:
+    """``st.multiselect`` (in ``container``, default the page) with a Chinese placeholder and without
+    "Select all"."""
     options = list(options)
     if not options:
         placeholder = placeholder or "暂无可选项"
         kwargs["disabled"] = True
     kwargs.setdefault("filter_mode", None if len(options) <= SHORT_LIST else "contains")
-    return st.multiselect(label, options, placeholder=placeholder or "请选择（可多选）", select_all=False, **kwargs)
+    where = container if container is not None else st
+    return where.multiselect(label, options, placeholder=placeholder or "请选择（可多选）", select_all=False, **kwargs)
 
 
-def selectbox(label: str, options: Sequence[Any], *, placeholder: str | None = None, **kwargs: Any) -> Any:
-    """``st.selectbox`` with a Chinese placeholder; short lists are tapped, not filtered by typing."""
+def selectbox(label: str, options: Sequence[Any], *, placeholder: str | None = None, container: Any = None,
+              **kwargs: Any) -> Any:
+    """``st.selectbox`` (in ``container``) with a Chinese placeholder; short lists are tapped, not filtered
+    by typing."""
     options = list(options)
     kwargs.setdefault("filter_mode", None if len(options) <= SHORT_LIST else "contains")
-    return st.selectbox(label, options, placeholder=placeholder or "请选择", **kwargs)
+    where = container if container is not None else st
+    return where.selectbox(label, options, placeholder=placeholder or "请选择", **kwargs)
 
 
 def file_uploader(label: str, *, type: Sequence[str] = ("pdf", "jpg", "jpeg", "png"),  # noqa: A002
@@ -65,3 +73,37 @@ def file_uploader(label: str, *, type: Sequence[str] = ("pdf", "jpg", "jpeg", "p
     kwargs.setdefault("max_upload_size", MAX_UPLOAD_MB)
     uploads.allow(kwargs["max_upload_size"])  # the server accepts files only where a page shows an uploader
     return st.file_uploader(label, type=list(type), **kwargs)
+
+
+def number_input(label: str, *, min_value: float | None = None, max_value: float | None = None,
+                 container: Any = None, **kwargs: Any) -> Any:
+    """``st.number_input`` whose range is checked here, in Chinese.
+
+    Streamlit's own ``min_value``/``max_value`` make the browser show an English tooltip ("Number is
+    outside the allowed range …") and silently keep the old value. Here the widget has no bounds; a value
+    outside them is reported under the field and the nearest allowed value is returned (so the page
+    never computes with it).
+    """
+    where = container if container is not None else st
+    value = where.number_input(label, **kwargs)
+    if value is None:
+        return None
+    bounded = value
+    if min_value is not None and value < min_value:
+        bounded = type(value)(min_value)
+    if max_value is not None and value > max_value:
+        bounded = type(value)(max_value)
+    if bounded != value:
+        where.error(f"“{label}”{range_text(min_value, max_value)}，当前为 {value:g}，已按 {bounded:g} 处理。")
+    return bounded
+
+
+def range_text(min_value: float | None, max_value: float | None) -> str:
+    """"应在 0–100 之间" / "不能小于 0" / "不能大于 100" (empty when unbounded)."""
+    if min_value is not None and max_value is not None:
+        return f"应在 {min_value:g}–{max_value:g} 之间"
+    if min_value is not None:
+        return f"不能小于 {min_value:g}"
+    if max_value is not None:
+        return f"不能大于 {max_value:g}"
+    return ""

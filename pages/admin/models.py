@@ -13,6 +13,7 @@ from ui.formats import day
 from ui.guards import require_role
 from ui.tables import show_table
 from ui.text import plain
+from ui.widgets import number_input
 
 actor = require_role("admin")
 FLASH = "model_flash"
@@ -86,8 +87,8 @@ with tab_edit:
         aux = [i for i in model.indicators if i.kind in ("bonus", "deduction")]
         aux_edit = _editor(pd.DataFrame([{"代码": i.code, "指标": i.name, **_layer(i), "最高分": i.max_points}
                                          for i in aux]), ["代码", "指标", "层级"], "wb_aux")
-        bonus_cap = st.number_input("加分上限", value=float(model.bonus_cap), min_value=0.0,
-                                    key=f"wb_bonus_cap_{version.id}", disabled=locked)
+        bonus_cap = number_input("加分上限", value=float(model.bonus_cap), min_value=0.0,
+                                 key=f"wb_bonus_cap_{version.id}", disabled=locked)
         st.subheader("类别上限（留空为不设上限）")
         classes_edit = _editor(pd.DataFrame([{"代码": c.code, "类别": c.name, "上限": c.cap}
                                              for c in model.ordered_classes if c.kind != "veto"]),

@@ -100,6 +100,12 @@ _show_message("top")
 
 
 # ---------------------------------------------------------------- callbacks (run before the page renders)
+def _range_hint(spec) -> str:  # noqa: ANN001 - a core.self_report_rules spec
+    if spec.rate:
+        return ""
+    return "请填写 0–100 之间的数（例如 45 表示 45%）。" if spec.unit == "%" else "请填写 0 或正数。"
+
+
 def _save_numbers() -> None:
     new_items = dict(items)
     for spec in specs:
@@ -154,11 +160,12 @@ with st.form("sr_numbers"):
         if spec.kind != "number":
             continue
         current = items.get(spec.code)
+        # No min_value/max_value: Streamlit would answer an out-of-range value with an English tooltip.
+        # The range is stated here and checked on 提交 by core.self_report_rules (Chinese messages).
         st.number_input(
-            f"{spec.name}（{spec.unit}）", min_value=0.0, max_value=100.0 if spec.unit == "%" else None,
-            value=float(current) if isinstance(current, int | float) else None,
-            step=1.0, format="%.0f" if spec.integer else "%.2f", key=f"num_{spec.code}", help=spec.help,
-            disabled=not editable,
+            f"{spec.name}（{spec.unit}）", value=float(current) if isinstance(current, int | float) else None,
+            step=1.0, format="%.0f" if spec.integer else "%.2f", key=f"num_{spec.code}",
+            help="\n\n".join(t for t in (spec.help, _range_hint(spec)) if t), disabled=not editable,
         )
         supplied = department.get(spec.code)
         if supplied is not None:

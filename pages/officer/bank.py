@@ -12,6 +12,7 @@ from ui.guards import require_role
 from ui.run_picker import pick_published_run
 from ui.tables import XLSX_MIME, show_table
 from ui.text import plain
+from ui.widgets import number_input
 
 actor = require_role("officer", "admin")
 EXPORT = "bank_export"  # (file name, bytes, mime, message) of the last export
@@ -25,14 +26,14 @@ with st.container(border=True):
     c1, c2 = st.columns([1, 2])
     mode = c1.radio("筛选方式", list(MODES), format_func=MODES.get, key="bank_mode")
     if mode == "min_total":
-        criteria = Criteria("min_total", min_total=float(c2.number_input("总积分不低于", min_value=0.0, max_value=200.0,
+        criteria = Criteria("min_total", min_total=float(number_input("总积分不低于", container=c2, min_value=0.0, max_value=200.0,
                                                                          value=60.0, step=5.0, key="bank_min")))
     elif mode == "tier":
         names = {t.code: t.name for t in model.tiers}
         tier = c2.selectbox("榜单（含更高的榜单）", list(names), format_func=names.get, key="bank_tier")
         criteria = Criteria("tier", tier=tier)
     else:
-        criteria = Criteria("top_n", top_n=int(c2.number_input("每个阶段取前几名", min_value=1, max_value=1000, value=10,
+        criteria = Criteria("top_n", top_n=int(number_input("每个阶段取前几名", container=c2, min_value=1, max_value=1000, value=10,
                                                                step=1, key="bank_top")))
 
 try:

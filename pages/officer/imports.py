@@ -14,6 +14,7 @@ from ui.flash import show_flash
 from ui.guards import require_role
 from ui.tables import show_table
 from ui.text import plain
+from ui.widgets import number_input
 
 actor = require_role("officer", "admin")
 
@@ -71,7 +72,7 @@ with tab_import:
     c1, c2 = st.columns(2)
     department = c1.selectbox("部门或数据来源", [*DEPTS, *PROFILES], key="import_department",
                               format_func=lambda d: f"数据来源：{d}" if d in PROFILES else d)
-    year = c2.number_input("数据年度", min_value=2000, max_value=2100, value=clock.evaluation_year(), step=1,
+    year = number_input("数据年度", container=c2, min_value=2000, max_value=2100, value=clock.evaluation_year(), step=1,
                            key="import_year")
     uploads.allow(st.get_option("server.maxUploadSize"))  # this page accepts the server-wide size
     upload = st.file_uploader("上传文件（xlsx、xls、csv；UTF-8 或 GBK；不超过 50 MB）", type=["xlsx", "xls", "csv"],
@@ -194,7 +195,7 @@ with tab_import:
             status = f1.selectbox("变化", ["全部", *DIFF_STATES], key="diff_status")
             names = report.diff_codes()
             code = f2.selectbox("指标", ["全部", *names], key="diff_code",
-                                format_func=lambda c: c if c == "全部" else f"{names.get(c, c)}（{c}）")
+                                format_func=lambda c: c if c == "全部" else names.get(c, c))
             query = f3.text_input("企业名称或信用代码", key="diff_query")
             filters = (None if status == "全部" else status, None if code == "全部" else code, query)
             view = report.diff_frame(*filters, limit=DIFF_SHOWN_ON_SCREEN + 1)

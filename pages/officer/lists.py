@@ -16,7 +16,7 @@ run_id = pick_published_run(actor, key="lists_run")
 with session_scope() as session:
     view = lists_view(session, actor=actor, run_id=int(run_id))
 model = view.model
-st.caption(f"{view.run_label} · 评价模型 {model.name} {model.version}。名额按“阶段内参与排名企业数 N × 比例”向上取整，"
+st.caption(f"{view.run_label} · 评价模型 {model.name} {model.version}。名额按“阶段内参与排名企业数 × 比例”向上取整，"
            "榜单逐级累计；一票否决的企业不进入任何榜单和扶持名单。")
 
 tab_lists, tab_subsidy, tab_mujun, tab_export = st.tabs(["榜单", "精准扶持", "亩均论英雄", "公示导出"])

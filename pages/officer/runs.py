@@ -16,6 +16,7 @@ from ui.formats import RUN_COLUMNS, day, run_state
 from ui.guards import require_role
 from ui.tables import show_table
 from ui.text import plain
+from ui.widgets import number_input
 
 actor = require_role("officer", "admin")
 
@@ -56,7 +57,7 @@ tab_runs, tab_diff, tab_objections = st.tabs(["计算与批次", "批次对比",
 with tab_runs:
     with st.container(border=True):
         c1, c2, c3 = st.columns([1, 2, 2])
-        year = c1.number_input("评价年度", min_value=2000, max_value=2100, value=clock.evaluation_year(), step=1,
+        year = number_input("评价年度", container=c1, min_value=2000, max_value=2100, value=clock.evaluation_year(), step=1,
                                key="compute_year")
         version_id = c2.selectbox("评价模型版本", [None, *versions], key="compute_version",
                                   format_func=lambda v: "当前发布版本" if v is None else versions[v])
@@ -75,7 +76,7 @@ with tab_runs:
     for column in ("created_at", "notice_start", "notice_end"):
         view[column] = view[column].map(day)
     view["supersedes_id"] = [f"#{int(v)}" if pd.notna(v) else "—" for v in view["supersedes_id"]]
-    view["created_by"] = view["created_by"].fillna("—").astype(str)
+    view["created_by"] = view["created_by"].fillna("—").astype(str).replace({"system": "系统"})
     show_table(view, columns=RUN_COLUMNS)
 
     ids = all_runs["id"].tolist()

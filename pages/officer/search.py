@@ -12,6 +12,7 @@ from ui.guards import require_role
 from ui.selection import COMPARE_KEY, PORTRAIT_KEY, RUN_KEY
 from ui.tables import show_table
 from ui.text import plain
+from ui.widgets import multiselect
 
 actor = require_role("officer", "admin")
 YES_NO = {None: "全部", True: "是", False: "否"}
@@ -45,7 +46,7 @@ def _range(container, label: str, key: str, step: float = 1.0) -> tuple[float | 
     return low, high
 
 
-chosen_indicators = st.multiselect(
+chosen_indicators = multiselect(
     "指标条件", list(options.indicators), format_func=options.indicators.get, key="search_indicators",
     placeholder="可选：按某项指标的数值或得分筛选",
     help="数值型指标按数值筛选，其他指标按得分筛选；选中的指标也会显示为结果列。范围在下方“类别小计与指标条件”中填写。")
@@ -54,26 +55,26 @@ with st.form("search_form", border=True):
     query = st.text_input("查找企业", max_chars=60, key="search_query",
                           placeholder="名称片段、拼音首字母（如 wzlx）、全拼或统一社会信用代码前缀")
     c1, c2, c3 = st.columns(3)
-    stages = c1.multiselect("发展阶段", list(options.stages), format_func=options.stages.get, key="search_stages",
-                            placeholder="全部阶段")
-    tiers = c2.multiselect("榜单", list(options.tiers), format_func=options.tiers.get, key="search_tiers",
-                           placeholder="全部")
+    stages = multiselect("发展阶段", list(options.stages), container=c1, format_func=options.stages.get,
+                         key="search_stages", placeholder="全部阶段")
+    tiers = multiselect("榜单", list(options.tiers), container=c2, format_func=options.tiers.get, key="search_tiers",
+                        placeholder="全部")
     total = _range(c3, "总积分", "search_total")
     c4, c5, c6 = st.columns(3)
-    industries = c4.multiselect("行业", options.industries, key="search_industries", placeholder="全部行业")
-    streets = c5.multiselect("街道", options.streets, key="search_streets", placeholder="全部街道")
-    carriers = c6.multiselect("载体", list(options.carriers), format_func=lambda c: plain(options.carriers[c]),
-                              key="search_carriers", placeholder="全部")
+    industries = multiselect("行业", options.industries, container=c4, key="search_industries", placeholder="全部行业")
+    streets = multiselect("街道", options.streets, container=c5, key="search_streets", placeholder="全部街道")
+    carriers = multiselect("载体", list(options.carriers), container=c6, format_func=lambda c: plain(options.carriers[c]),
+                           key="search_carriers", placeholder="全部")
     c7, c8, c9, c10 = st.columns(4)
     veto = c7.selectbox("一票否决", list(YES_NO), format_func=YES_NO.get, key="search_veto")
     missing = c8.selectbox("有缺失数据", list(YES_NO), format_func=YES_NO.get, key="search_missing")
     pending = c9.selectbox("有待审自报", list(YES_NO), format_func=YES_NO.get, key="search_pending")
     consent = c10.selectbox("已授权银行推荐", list(YES_NO), format_func=YES_NO.get, key="search_consent")
     q1, q2 = st.columns(2)
-    held = q1.multiselect("具备资质", list(options.qualifications), format_func=options.qualifications.get,
-                          key="search_held", placeholder="不限")
-    lacking = q2.multiselect("不具备资质", list(options.qualifications), format_func=options.qualifications.get,
-                             key="search_lacking", placeholder="不限")
+    held = multiselect("具备资质", list(options.qualifications), container=q1, format_func=options.qualifications.get,
+                       key="search_held", placeholder="不限")
+    lacking = multiselect("不具备资质", list(options.qualifications), container=q2,
+                          format_func=options.qualifications.get, key="search_lacking", placeholder="不限")
     with st.expander("类别小计与指标条件", expanded=bool(chosen_indicators)):
         subtotals = {code: _range(st, label, f"search_sub_{code}") for code, label in options.classes.items()}
         conditions = []
@@ -104,8 +105,8 @@ except ServiceError as exc:
 columns_available = search.available_columns(result)
 default_columns = [c for c in search.DEFAULT_COLUMNS if c in columns_available]
 default_columns += [c for c in columns_available if c.startswith((search.VALUE_PREFIX, search.POINTS_PREFIX))]
-chosen_columns = st.multiselect("显示的列", [c for c in columns_available if c != "match"], default=default_columns,
-                                format_func=columns_available.get, key="search_columns")
+chosen_columns = multiselect("显示的列", [c for c in columns_available if c != "match"], default=default_columns,
+                             format_func=columns_available.get, key="search_columns")
 # the search box's "how it matched" column always follows a query (and never shows without one)
 shown_columns = (chosen_columns or default_columns) + (["match"] if filters.query.strip() else [])
 
@@ -147,8 +148,8 @@ earlier = [i for i in st.session_state.get("search_picked", []) if i not in choi
 if earlier:
     with session_scope() as session:
         choices.update(search.enterprise_labels(session, actor=actor, enterprise_ids=earlier))
-picked = st.multiselect("选择企业（查看画像选 1 家，同阶段对比选 2–5 家）", list(choices), format_func=choices.get,
-                        max_selections=5, key="search_picked", placeholder="从检索结果中选择")
+picked = multiselect("选择企业（查看画像选 1 家，同阶段对比选 2–5 家）", list(choices), format_func=choices.get,
+                     max_selections=5, key="search_picked", placeholder="从检索结果中选择")
 b1, b2 = st.columns(2)
 if b1.button("查看企业画像", disabled=len(picked) != 1, icon=":material/person_search:"):
     st.session_state[PORTRAIT_KEY] = picked[0]

@@ -1,0 +1,80 @@
+"""The Chinese layer over Streamlit's built-in English texts — the one place for it.
+
+Streamlit speaks English in its own chrome and offers options for only part of it. What it offers is
+used where it is set:
+
+* the sidebar's "View N more / View less": ``st.navigation(expanded=True)`` (Home.py) lists every page;
+* the ⋮ menu's "Print / Record screen / Made with Streamlit": ``client.toolbarMode = "minimal"``
+  (.streamlit/config.toml) — no menu at all;
+* the tables' "Download as CSV": ``client.disableDataExport = true`` — it would also bypass the
+  formula-injection sanitiser; the pages offer sanitised xlsx/csv downloads (ui.tables.download_table);
+* "Choose an option", "Select all", "No results" of select boxes: ``placeholder``, ``select_all=False``
+  and ``filter_mode`` through ui.widgets.selectbox / ui.widgets.multiselect;
+* a number field's English range-error tooltip: no ``min_value``/``max_value`` on the widget (ui.widgets
+  .number_input states the range in Chinese; the services check it with Chinese messages).
+
+For the rest Streamlit has no option, so :data:`CSS` (local, nothing fetched) writes Chinese over it:
+the table and chart toolbars' tooltips (:data:`TOOLTIPS`, matched by the hovered button's label through
+``:has()``), the hint under a text field ("Press Enter to apply"), the empty dropdown ("No results"),
+the date picker's "Date range / Past …" quick select (hidden: the field states the range), and the
+keyboard "Skip to main content" link.
+"""
+
+from __future__ import annotations
+
+# The English label of a toolbar button (its aria-label, which is also its tooltip) → Chinese.
+TOOLTIPS: dict[str, str] = {
+    "Show/hide columns": "显示或隐藏列",
+    "Download as CSV": "下载表格",
+    "Search": "在表格中查找",
+    "Fullscreen": "全屏查看",
+    "Toggle fullscreen": "全屏查看",
+    "Close fullscreen": "退出全屏",
+    "Exit fullscreen": "退出全屏",
+    "Clear selection": "清除所选",
+    "Show data": "查看数据",
+    "Show chart": "查看图表",
+    "Download as PNG": "下载图片",
+    "Download as SVG": "下载图片",
+    "Copy Vega-Lite spec": "复制图表定义",
+    "Add row": "添加行",
+    "Delete row(s)": "删除所选行",
+}
+
+# The hint under a text field while it is being edited: its first span (a character counter "3/60"
+# follows it when the field has max_chars).
+INPUT_HINTS: list[tuple[str, str]] = [
+    ("", "按回车键确认"),
+    ('[data-testid="stForm"] ', "按回车键提交"),
+    ('[data-testid="stTextArea"] ', "按 Ctrl+回车键确认"),
+    ('[data-testid="stForm"] [data-testid="stTextArea"] ', "按 Ctrl+回车键提交"),
+]
+
+_SMALL = "font-size: 0.75rem;"
+_TOOLTIP_SIZE = "font-size: 0.875rem;"
+
+
+def _relabel(selector: str, text: str, size: str) -> str:
+    """CSS that hides the element's own text and shows ``text`` instead (no user text ever goes here)."""
+    return (f"{selector} {{ font-size: 0 !important; }}\n"
+            f"{selector}::after {{ content: \"{text}\"; {size} }}\n")
+
+
+def _css() -> str:
+    rules = []
+    for english, chinese in TOOLTIPS.items():
+        hovered = f'body:has(button[aria-label="{english}"]:hover)'
+        rules.append(_relabel(f'{hovered} [data-testid="stTooltipContent"] p', chinese, _TOOLTIP_SIZE))
+    for scope, chinese in INPUT_HINTS:
+        rules.append(_relabel(f'{scope}[data-testid="InputInstructions"] > span:first-child', chinese, _SMALL))
+    rules.append(_relabel('[role="listbox"][data-empty="true"] span', "没有匹配的选项", "font-size: 1rem;"))
+    # a multiselect's empty list is also what shows once max_selections are chosen ("You can only select …")
+    rules.append(_relabel('[data-testid="stMultiSelectDropdown"] [role="listbox"][data-empty="true"] span',
+                          "没有可选的选项（无匹配，或已选满）", "font-size: 1rem;"))
+    rules.append(_relabel('[data-testid="stSkipToContent"]', "跳到正文", "font-size: 1rem;"))
+    rules.append(_relabel('[data-testid="stStatusWidget"] button p', "停止", "font-size: 0.875rem;"))
+    rules.append('[data-testid="stDateInputQuickSelect"] { display: none !important; }\n')
+    return "<style>\n" + "".join(rules) + "</style>\n"
+
+
+CSS = _css()

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from core.lists import list_members
+from core.reports import overall_average
 from core.scoring_model import NUMERIC_RULES, ScoringModel
 
 MOVERS = 20  # risers and fallers listed
@@ -270,7 +271,8 @@ def build_report(
     overview = [("参评企业", len(scores)), ("参与排名", ranked), ("一票否决", int(scores["veto"].fillna(False).sum())),
                 ("上榜企业", on_lists), ("扶持企业", int((pd.to_numeric(scores["subsidy"]).fillna(0) > 0).sum())),
                 ("扶持金额（万元）", float(pd.to_numeric(scores["subsidy"]).fillna(0).sum())),
-                ("平均积分", round(float(pd.to_numeric(scores["total"]).mean()), 2) if len(scores) else None)]
+                # the one definition (core.reports): the big screen and the 首页 print the same number
+                ("平均积分", overall_average(scores) if len(scores) else None)]
     if previous is not None:
         overview.insert(1, ("上年参评企业", len(previous.scores)))
     report.tables["概况"] = pd.DataFrame({"项目": [k for k, _ in overview],

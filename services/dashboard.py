@@ -60,7 +60,7 @@ class DashboardData:
     movers: pd.DataFrame  # 企业名称, 阶段, 榜单, 积分, 上年积分, 变化
     carriers: pd.DataFrame  # 载体, 类型, 企业数, 平均积分, 上榜企业
     trend: pd.DataFrame  # 年度, 参评企业, 平均积分, 上榜企业
-    qualifications: pd.DataFrame  # 资质, 企业数, 上年企业数
+    qualifications: pd.DataFrame  # 资质, 年度, 企业数: every published year, each read with its own model
     streets: pd.DataFrame  # 街道, 企业数, 平均积分, 上榜企业
     built_at: datetime = field(default_factory=utcnow)
     build_seconds: float = 0.0
@@ -140,6 +140,13 @@ def _build(session: Session, runs: list[tuple]) -> DashboardData:
     listed = ranked[ranked["tier"] != ""]
     previous_model = get_model(session, session.get(ScoreRun, previous_id).model_version_id) if previous_id else None
     previous, previous_points = _scores(session, previous_id, previous_model) if previous_id else (None, None)
+    counts = {run.year: _qualification_counts(model, points)}
+    if previous_id:
+        counts[run.year - 1] = _qualification_counts(previous_model, previous_points)
+    for year, run_id in latest.items():  # the other published years, each with its own run's model
+        if year not in counts and year < run.year:
+            year_model = get_model(session, session.get(ScoreRun, run_id).model_version_id)
+            counts[year] = _qualification_counts(year_model, _scores(session, run_id, year_model)[1])
 
     enterprises = pd.DataFrame(
         [tuple(r) for r in session.execute(
@@ -172,7 +179,7 @@ def _build(session: Session, runs: list[tuple]) -> DashboardData:
         movers=_movers(model, joined, previous),
         carriers=_group_table(joined, carriers, "carrier"),
         trend=_trend(session, latest),
-        qualifications=_qualifications(model, points, previous_model, previous_points),
+        qualifications=_qualifications(counts),
         streets=_group_table(joined, None, "street"),
         build_seconds=time.perf_counter() - started,
     )
@@ -299,13 +306,12 @@ def _qualification_counts(model: ScoringModel, points: np.ndarray) -> dict[str, 
     return counts
 
 
-def _qualifications(model: ScoringModel, points: np.ndarray, previous_model: ScoringModel | None,
-                    previous_points: np.ndarray | None) -> pd.DataFrame:
-    """Counts per qualification this year and last year (each year read with its own run's model)."""
-    now = _qualification_counts(model, points)
-    before = _qualification_counts(previous_model, previous_points) if previous_model is not None else {}
-    return pd.DataFrame({
-        "资质": list(now),
-        "企业数": list(now.values()),
-        "上年企业数": [before.get(k) for k in now],
-    }, columns=["资质", "企业数", "上年企业数"])
+def _qualifications(counts: dict[int, dict[str, int]]) -> pd.DataFrame:
+    """Long table 资质 · 年度 · 企业数 over every published year up to the shown one, in the shown
+    year's order of qualifications (a qualification a year's model lacks is left out of that year)."""
+    if not counts:
+        return pd.DataFrame(columns=["资质", "年度", "企业数"])
+    latest = max(counts)
+    rows = [(name, year, counts[year][name]) for name in counts[latest] for year in sorted(counts)
+            if name in counts[year]]
+    return pd.DataFrame(rows, columns=["资质", "年度", "企业数"])

@@ -1,6 +1,7 @@
 """展示大屏 helpers: a dark full-screen style, large-type Altair charts and the screen's panels.
 
-Sized for 1920×1080 seen from the back of a room: 20 px+ labels, few colours, no tooltips needed.
+Sized for 1920×1080 seen from the back of a room: every chart and table text at least
+:data:`MIN_FONT_PX` (24 px), few colours, no tooltips needed.
 Nothing here fetches from another host: the style is inline CSS and the charts render locally.
 """
 
@@ -20,6 +21,8 @@ TEXT = "#e8eefc"
 MUTED = "#9fb0d8"
 ACCENT = "#4fc3f7"
 PALETTE = ["#4fc3f7", "#ffb74d", "#81c784", "#f06292", "#ba68c8", "#fff176", "#4db6ac"]
+MIN_FONT_PX = 24  # legible across a room at 1920×1080 (issue 22 · 12)
+FONT = MIN_FONT_PX
 
 # Static CSS only (no user text): dark page, no sidebar or toolbar, big metrics and tables.
 SCREEN_CSS = f"""
@@ -32,14 +35,15 @@ SCREEN_CSS = f"""
 [data-testid="stMainBlockContainer"] {{ padding: 1.2rem 2rem 0.5rem 2rem; max-width: 100%; }}
 [data-testid="stMain"] h1, [data-testid="stMain"] h2, [data-testid="stMain"] h3,
 [data-testid="stMain"] p, [data-testid="stMain"] label, [data-testid="stMain"] span {{ color: {TEXT}; }}
-[data-testid="stMain"] h1 {{ font-size: 2.6rem; padding: 0; }}
-[data-testid="stMain"] h3 {{ font-size: 1.6rem; padding: 0.2rem 0; }}
+[data-testid="stMain"] h1 {{ font-size: 3rem; padding: 0; }}
+[data-testid="stMain"] h3 {{ font-size: 2rem; padding: 0.2rem 0; }}
 [data-testid="stMetric"] {{ background: {PANEL}; border-radius: 10px; padding: 0.6rem 1rem; }}
-[data-testid="stMetricLabel"] p {{ font-size: 1.35rem; color: {MUTED}; }}
+[data-testid="stMetricLabel"] p {{ font-size: 1.6rem; color: {MUTED}; }}
 [data-testid="stMetricValue"] {{ font-size: 3rem; color: {ACCENT}; }}
-[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p {{ color: {MUTED}; font-size: 1.1rem; }}
-[data-testid="stTable"] table {{ font-size: 1.15rem; color: {TEXT}; background: {PANEL}; }}
-[data-testid="stTable"] td, [data-testid="stTable"] th {{ white-space: nowrap; padding: 0.35rem 0.6rem; }}
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p {{ color: {MUTED}; font-size: 1.5rem; }}
+[data-testid="stTable"] table {{ font-size: 1.5rem; color: {TEXT}; background: {PANEL}; }}
+[data-testid="stTable"] td, [data-testid="stTable"] th, [data-testid="stTable"] p {{ font-size: 1.5rem; white-space: nowrap !important; }}
+[data-testid="stTable"] td, [data-testid="stTable"] th {{ white-space: nowrap; padding: 0.3rem 0.4rem; }}
 [data-testid="stTable"] th {{ color: {MUTED}; background: {PANEL}; }}
 [data-testid="stTable"] td, [data-testid="stTable"] th {{ border-color: #24315c; }}
 [data-testid="stVerticalBlockBorderWrapper"] {{ background: {PANEL}; border-radius: 10px; }}
@@ -54,12 +58,13 @@ def apply_screen_style() -> None:
 def _dark(chart: alt.TopLevelMixin, height: int) -> alt.TopLevelMixin:
     return (
         chart.properties(height=height, background="transparent")
-        .configure_axis(labelColor=TEXT, titleColor=MUTED, labelFontSize=18, titleFontSize=18,
-                        gridColor="#24315c", domainColor="#3a4a7a", tickColor="#3a4a7a", labelLimit=260)
-        .configure_legend(labelColor=TEXT, titleColor=MUTED, labelFontSize=16, titleFontSize=16,
-                          orient="top", symbolSize=160, columns=3, labelLimit=200)
+        .configure_axis(labelColor=TEXT, titleColor=MUTED, labelFontSize=FONT, titleFontSize=FONT,
+                        gridColor="#24315c", domainColor="#3a4a7a", tickColor="#3a4a7a", labelLimit=300,
+                        labelOverlap=True)  # a label that would overlap is left out, never drawn over another
+        .configure_legend(labelColor=TEXT, titleColor=MUTED, labelFontSize=FONT, titleFontSize=FONT,
+                          orient="top", symbolSize=240, columns=2, labelLimit=260)
         .configure_view(stroke=None)
-        .configure_text(color=TEXT, fontSize=18)
+        .configure_text(color=TEXT, fontSize=FONT)
     )
 
 
@@ -75,7 +80,6 @@ def _specs(key: tuple, height: int, _data: DashboardData) -> dict[str, dict]:
         "stages": stage_chart(data, height),
         "distribution": distribution_chart(data, height),
         "trend": trend_chart(data, height),
-        "qualifications": qualification_chart(data, height),
         "carriers": ranking_chart(data.carriers, "载体", height) if not data.carriers.empty else None,
         "streets": ranking_chart(data.streets, "街道", height) if not data.streets.empty else None,
     }
@@ -125,45 +129,46 @@ def trend_chart(data: DashboardData, height: int) -> alt.TopLevelMixin:
     base = alt.Chart(frame).encode(x=alt.X("年度:N", title=None, axis=alt.Axis(labelAngle=0)))
     line = base.mark_line(point=alt.OverlayMarkDef(size=160), strokeWidth=4, color=ACCENT).encode(
         y=alt.Y("平均积分:Q", title="平均积分（折线）"))
-    text = base.mark_text(dy=-20, fontSize=20, color=TEXT).encode(y="平均积分:Q", text=alt.Text("平均积分:Q", format=".2f"))
+    text = base.mark_text(dy=-24, fontSize=FONT, color=TEXT).encode(y="平均积分:Q", text=alt.Text("平均积分:Q", format=".2f"))
     bars = base.mark_bar(opacity=0.35, color=PALETTE[1], size=60).encode(
         y=alt.Y("上榜企业:Q", title="上榜企业（柱）", axis=alt.Axis(orient="right", titleAngle=90)))
     return _dark(alt.layer(bars, line + text).resolve_scale(y="independent"), height)
 
 
-def ranking_chart(frame: pd.DataFrame, label: str, height: int, limit: int = 10) -> alt.TopLevelMixin:
-    """Horizontal bars of the mean total per group (carriers or streets), best first."""
-    top = frame.head(limit)
+def ranking_chart(frame: pd.DataFrame, label: str, height: int) -> alt.TopLevelMixin:
+    """Horizontal bars of the mean total per group (carriers or streets), best first: as many as fit at
+    :data:`MIN_FONT_PX` (a label needs ~34 px of bar height)."""
+    top = frame.head(max(3, min(10, (height - 50) // 34)))
     order = top[label].tolist()
     base = alt.Chart(top).encode(y=alt.Y(f"{label}:N", sort=order, title=None))
-    bars = base.mark_bar(color=ACCENT).encode(x=alt.X("平均积分:Q", title="平均积分"))
-    text = base.mark_text(align="left", dx=6, fontSize=17).encode(
+    bars = base.mark_bar(color=ACCENT).encode(x=alt.X("平均积分:Q", title="平均积分", axis=alt.Axis(tickCount=3)))
+    text = base.mark_text(align="left", dx=6, fontSize=FONT).encode(
         x="平均积分:Q", text=alt.Text("平均积分:Q", format=".1f"))
     return _dark(bars + text, height)
 
 
-def qualification_chart(data: DashboardData, height: int) -> alt.TopLevelMixin:
-    frame = data.qualifications.melt(id_vars=["资质"], value_vars=["上年企业数", "企业数"], var_name="年度",
-                                     value_name="数量").dropna()
-    frame["年度"] = frame["年度"].map({"上年企业数": f"{data.year - 1} 年度", "企业数": f"{data.year} 年度"})
-    order = data.qualifications["资质"].tolist()
-    years = [f"{data.year - 1} 年度", f"{data.year} 年度"]
-    base = alt.Chart(frame).encode(y=alt.Y("资质:N", sort=order, title=None),
-                                   yOffset=alt.YOffset("年度:N", sort=years))
-    bars = base.mark_bar().encode(x=alt.X("数量:Q", title="企业数"),
-                                  color=alt.Color("年度:N", sort=years, scale=alt.Scale(range=[MUTED, ACCENT]),
-                                                  title=None))
-    text = base.mark_text(align="left", dx=6, fontSize=15).encode(x="数量:Q", text="数量:Q")
-    return _dark(bars + text, height)
+def qualification_table(data: DashboardData) -> None:
+    """Enterprises per qualification (rows) and published year (columns)."""
+    table = data.qualifications.pivot(index="资质", columns="年度", values="企业数")
+    table = table.reindex(list(dict.fromkeys(data.qualifications["资质"])))
+    table.columns = [f"{y}" for y in table.columns]
+    table.index.name = None
+    st.table(table.map(lambda v: "—" if pd.isna(v) else f"{int(v):,}"))
 
 
-def movers_table(data: DashboardData, limit: int = 10) -> None:
+def movers_table(data: DashboardData, limit: int = 10, *, previous: bool = True) -> None:
+    """The largest gains among listed enterprises; ``previous=False`` leaves out 上年积分 (narrow panel)."""
     if data.movers.empty:
         st.caption("暂无上年度积分可比较。")
         return
-    table = data.movers.head(limit).drop(columns="阶段")
+    # 阶段 stays: a 67.08 under 领跑 beside a 75.05 under 竞跑 is read right only with its stage
+    table = data.movers.head(limit)
+    if not previous:  # the narrow panel: no 上年积分, lists by their short name (创新领跑榜 → 领跑)
+        table = table.drop(columns="上年积分")
+        table["榜单"] = table["榜单"].map(lambda n: n.removeprefix("创新").removesuffix("榜") or n)
     for column in ("积分", "上年积分"):
-        table[column] = table[column].map(lambda x: f"{x:.2f}")
+        if column in table.columns:
+            table[column] = table[column].map(lambda x: f"{x:.2f}")
     table["变化"] = table["变化"].map(lambda x: f"+{x:.2f}")
     # st.table renders every cell as Markdown: names (user text) go through the one escaping rule.
     for column in table.select_dtypes(include=[object, "string"]).columns:

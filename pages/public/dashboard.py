@@ -44,7 +44,8 @@ def _trend(data, height: int) -> None:
 
 def _movers(data, height: int) -> None:
     with screen.panel(f"进步最快的上榜企业（较 {data.year - 1} 年度）"):
-        screen.movers_table(data, limit=10 if height >= BIG_HEIGHT else 5)
+        big = height >= BIG_HEIGHT
+        screen.movers_table(data, limit=10 if big else 5, previous=big)
 
 
 def _carriers(data, height: int) -> None:
@@ -56,7 +57,7 @@ def _carriers(data, height: int) -> None:
 
 
 def _streets(data, height: int) -> None:
-    with screen.panel("街道分布（平均积分）"):
+    with screen.panel("街道平均积分"):
         if data.streets.empty:
             st.caption("暂无街道数据。")
         else:
@@ -64,11 +65,11 @@ def _streets(data, height: int) -> None:
 
 
 def _qualifications(data, height: int) -> None:
-    with screen.panel("资质企业数"):
+    with screen.panel("资质企业数（历年）"):
         if data.qualifications.empty:
             st.caption("本模型未设资质类指标。")
-        else:
-            screen.show(screen.chart_specs(data, height)["qualifications"])
+        else:  # a table of counts per year: large digits read better than a dozen thin bars
+            screen.qualification_table(data)
 
 
 # Carousel views: (title, panels side by side).
@@ -100,8 +101,9 @@ def show_screen() -> None:
         return
     screen.header(data)
     screen.headline(data)
-    for row in ([_stages, _distribution, _trend, _qualifications], [_movers, _carriers, _streets]):
-        widths = [1] * len(row) if len(row) == 4 else [1.5, 1.25, 1.25]
+    # Three and four panels: at 24 px text a fourth chart in the first row would crowd its labels.
+    for row, widths in (([_stages, _distribution, _trend], [1.2, 1.4, 1.0]),
+                        ([_qualifications, _movers, _carriers, _streets], [1.0, 1.7, 1.2, 0.8])):
         for column, draw in zip(st.columns(widths), row, strict=True):
             with column:
                 draw(data, CHART_HEIGHT)

@@ -34,13 +34,16 @@ def indicator_table(p: Portrait) -> pd.DataFrame:
     return table
 
 
+# 得分 and 满分 right after the name: on a 390 px phone they are what the first screen width shows.
 INDICATOR_COLUMNS = {
-    "code": st.column_config.TextColumn("代码", width="small"),
-    "name": "指标", "value_text": "数值", "source": "来源",
-    "points": st.column_config.NumberColumn("得分", format="%.2f"),
-    "max": st.column_config.NumberColumn("满分", format="%g"),
+    "name": "指标",
+    "points": st.column_config.NumberColumn("得分", format="%.2f", width="small"),
+    "max": st.column_config.NumberColumn("满分", format="%g", width="small"),
+    "value_text": "数值",
     "fraction": st.column_config.ProgressColumn("得分率", format="%.0f%%", min_value=0, max_value=100),
+    "source": "来源",
     "missing": "提示",
+    "code": st.column_config.TextColumn("代码", width="small"),
 }
 
 

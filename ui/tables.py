@@ -22,6 +22,7 @@ from ui.text import plain
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MISSING = "—"
+FULL_HEIGHT_ROWS = 60  # up to this many rows a table is as tall as its content (the 32 indicators fit)
 
 
 def cell_text(value: Any) -> Any:
@@ -79,7 +80,8 @@ def _mixes_numbers_and_text(cells: list[Any]) -> bool:
 def show_table(frame: pd.DataFrame | None, *, key: str | None = None, empty: str = "暂无数据。",
                columns: Mapping[str, str] | None = None, **kwargs: Any) -> Any:
     """The one table component: ``st.dataframe`` of :func:`readable` rows, without the index, full width;
-    ``empty`` (Chinese) instead of Streamlit's empty grid.
+    ``empty`` (Chinese) instead of Streamlit's empty grid. A table of up to :data:`FULL_HEIGHT_ROWS` rows is
+    as tall as its rows (no inner scroll that hides the last ones, e.g. 合计).
 
     ``columns`` picks, orders and renames the shown columns ({source: heading}). Other keyword arguments
     go to ``st.dataframe`` (``hide_index`` and a stretched width are defaults). A number format in
@@ -99,6 +101,8 @@ def show_table(frame: pd.DataFrame | None, *, key: str | None = None, empty: str
                                    else c for name, c in config.items()}
     kwargs.setdefault("hide_index", True)
     kwargs.setdefault("width", "stretch")
+    if len(shown) <= FULL_HEIGHT_ROWS:  # a short table shows every row: no inner scroll hiding 合计
+        kwargs.setdefault("height", "content")
     return st.dataframe(shown, key=key, **kwargs)
 
 

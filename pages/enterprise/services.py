@@ -9,7 +9,7 @@ from services.service_requests import list_requests, policy_view, request_servic
 from ui import formats
 from ui.flash import show_flash
 from ui.guards import require_role
-from ui.tables import show_table
+from ui.text import plain
 
 actor = require_role("enterprise")
 enterprise_id = actor.enterprise_id
@@ -107,6 +107,13 @@ else:
 
 if len(requests):
     st.subheader("我的服务申请")
-    show_table(requests.assign(created_at=requests["created_at"].map(formats.day)),
-          columns={"service_name": "服务", "note": "需求说明", "state_label": "状态", "answer": "答复",
-                   "created_at": "申请时间"})
+    # One card per request, not a table: on a phone a table's 状态 and 答复 columns sit off screen.
+    for row in requests.itertuples():
+        with st.container(border=True):
+            st.markdown(f"**{plain(row.service_name)}** · {plain(row.state_label)}")
+            st.caption(f"申请时间 {formats.day(row.created_at)}"
+                       + (f" · 需求说明：{plain(row.note)}" if isinstance(row.note, str) and row.note else ""))
+            if isinstance(row.answer, str) and row.answer:
+                st.markdown(f"答复：{plain(row.answer)}")
+            else:
+                st.caption("尚未答复。")

@@ -39,6 +39,8 @@ VISIBLE_TEXT = r"""() => {
     if (el.closest('[data-testid="stIconMaterial"], [data-testid="stIconEmoji"], [data-testid="stAlertDynamicIcon"], [data-testid="stExpanderIcon"], script, style, noscript')) continue;
     if (el.closest('canvas')) { out.push([node.textContent, 'grid-cell']); continue; }
     if (!shown(el)) continue;
+    // an icon drawn from the icon font (":material/check_circle:" inside Markdown) is a picture, not a word
+    if (getComputedStyle(el).fontFamily.includes('Material Symbols')) continue;
     // A skip link sits off screen until a keyboard user tabs to it: it is text they see then.
     out.push([node.textContent, where(el)]);
   }

@@ -50,7 +50,7 @@ def test_phone_shows_points_and_answers_without_sideways_scrolling(app_server: s
         apply.click()
         wait_settled(page)
     page.get_by_role("heading", name="我的服务申请").wait_for()
-    card = page.locator('[data-testid="stVerticalBlockBorderWrapper"]').filter(has_text="申请时间").first
+    card = page.get_by_text("申请时间").first.locator("xpath=ancestor::*[@data-testid='stVerticalBlock'][1]")
     card.scroll_into_view_if_needed()
     state = card.get_by_text("待受理")
     state.wait_for()

@@ -36,6 +36,7 @@ def test_phone_shows_points_and_answers_without_sideways_scrolling(app_server: s
     login(page, app_server, "ent3")
     goto(page, app_server, "my-score")
     grid = _grid_with(page, "指标明细")
+    grid.wait_for()
     grid.scroll_into_view_if_needed()
     headers = grid.evaluate(VISIBLE_HEADERS)
     assert headers[:3] == ["指标", "得分", "满分"], headers
@@ -65,6 +66,8 @@ def test_short_tables_show_every_row_at_1280(app_server: str, new_page) -> None:
     page = new_page(1280, 800)
     goto(page, app_server, "model")
     grids = page.locator('[data-testid="stDataFrame"]')
+    grids.first.wait_for()
+    page.wait_for_timeout(1000)  # every grid drawn
     assert grids.count() >= 3
     for i in range(grids.count()):
         assert grids.nth(i).evaluate(INNER_SCROLL) <= 1, f"table {i} of 指标体系 scrolls inside itself"
@@ -79,6 +82,7 @@ def test_short_tables_show_every_row_at_1280(app_server: str, new_page) -> None:
     login(page, app_server, "ent3")
     goto(page, app_server, "my-score")
     grid = _grid_with(page, "指标明细")
+    grid.wait_for()
     assert grid.evaluate(INNER_SCROLL) <= 1, "指标明细 scrolls inside itself"
 
 
@@ -136,7 +140,7 @@ def test_big_screen_is_legible_across_a_room(app_server: str, new_page) -> None:
       .map(e => e.textContent.slice(0, 30) + ' ' + getComputedStyle(e).fontSize)""")
     assert not too_small, too_small
 
-    movers = page.locator('[data-testid="stTable"]').first
+    movers = page.locator('[data-testid="stTable"]').filter(has_text="企业名称").first
     headers = movers.locator("th").all_inner_texts()
     assert "阶段" in headers and "积分" in headers, headers
     assert horizontal_overflow(page) <= 1

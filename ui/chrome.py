@@ -14,8 +14,8 @@ used where it is set:
   .number_input states the range in Chinese; the services check it with Chinese messages).
 
 For the rest Streamlit has no option, so :data:`CSS` (local, nothing fetched) writes Chinese over it:
-the table and chart toolbars' tooltips (:data:`TOOLTIPS`, matched by the hovered button's label through
-``:has()``), the hint under a text field ("Press Enter to apply"), the empty dropdown ("No results"),
+the table and chart toolbars' tooltips (:data:`TOOLTIPS`, matched through ``:has()`` by the label of the
+button whose tooltip is open), the hint under a text field ("Press Enter to apply"), the empty dropdown ("No results"),
 the date picker's "Date range / Past …" quick select (hidden: the field states the range), and the
 keyboard "Skip to main content" link.
 """
@@ -63,8 +63,9 @@ def _relabel(selector: str, text: str, size: str) -> str:
 def _css() -> str:
     rules = []
     for english, chinese in TOOLTIPS.items():
-        hovered = f'body:has(button[aria-label="{english}"]:hover)'
-        rules.append(_relabel(f'{hovered} [data-testid="stTooltipContent"] p', chinese, _TOOLTIP_SIZE))
+        # the open tooltip's trigger carries aria-describedby (hover and keyboard focus alike)
+        open_on = f'body:has([data-testid="stTooltipHoverTarget"][aria-describedby] > button[aria-label="{english}"])'
+        rules.append(_relabel(f'{open_on} [data-testid="stTooltipContent"] p', chinese, _TOOLTIP_SIZE))
     for scope, chinese in INPUT_HINTS:
         rules.append(_relabel(f'{scope}[data-testid="InputInstructions"] > span:first-child', chinese, _SMALL))
     rules.append(_relabel('[role="listbox"][data-empty="true"] span', "没有匹配的选项", "font-size: 1rem;"))

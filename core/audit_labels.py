@@ -109,7 +109,7 @@ def field_label(key: str) -> str:
     return FIELDS.get(key, "其他信息")
 
 
-def value_text(value: Any, key: str | None = None) -> str:
+def value_text(value: Any, key: str | None = None, names: dict[str, str] | None = None) -> str:
     """A recorded value in words: 是/否, （无）, Beijing times, the state or role label of a state or role
     field (``key``), lists and records joined."""
     if value is None:
@@ -121,9 +121,9 @@ def value_text(value: Any, key: str | None = None) -> str:
     if isinstance(value, datetime | date):
         return display_time(value) or str(value)
     if isinstance(value, list | tuple):
-        return "、".join(value_text(v, key) for v in value) if value else "（无）"
+        return "、".join(value_text(v, key, names) for v in value) if value else "（无）"
     if isinstance(value, dict):
-        return "，".join(f"{field_label(str(k))} {value_text(v, str(k))}" for k, v in value.items()) or "（无）"
+        return "，".join(f"{field_label(str(k))} {value_text(v, str(k), names)}" for k, v in value.items()) or "（无）"
     text = str(value)
     if key == "address":  # an IPv4 client seen through an IPv6 socket: the address people know
         return text.removeprefix("::ffff:")
@@ -132,11 +132,15 @@ def value_text(value: Any, key: str | None = None) -> str:
             return display_time(datetime.fromisoformat(text)) or text
         except ValueError:
             return text
-    return CODED_FIELDS.get(key or "", {}).get(text, text)
+    coded = CODED_FIELDS.get(key or "", {})
+    if text in coded:
+        return coded[text]
+    return (names or {}).get(text, text)
 
 
-def record_text(record: dict | None) -> str:
-    """A before/after record as "状态 公示中；公示开始 2026-12-06" (never JSON)."""
+def record_text(record: dict | None, names: dict[str, str] | None = None) -> str:
+    """A before/after record as "状态 公示中；公示开始 2026-12-06" (never JSON); ``names``: codes the
+    records hold (service items, model classes, indicators) → their names."""
     if not record:
         return ""
-    return "；".join(f"{field_label(str(k))} {value_text(v, str(k))}" for k, v in record.items())
+    return "；".join(f"{field_label(str(k))} {value_text(v, str(k), names)}" for k, v in record.items())

@@ -69,12 +69,31 @@ def distinct_values(session: Session, *, actor: Actor) -> dict[str, list[str]]:
     return {"action": list(actions), "entity": list(entities)}
 
 
-def display_frame(events: pd.DataFrame) -> pd.DataFrame:
+def code_names(session: Session, *, actor: Actor) -> dict[str, str]:
+    """Names of the codes audit records hold: service items, and the current model's classes and
+    indicators (``business_model`` → its service name, ``technology`` → 技术创新)."""
+    require_staff(actor)
+    from core.scoring_model import load_model
+    from db.models import ServiceItem
+    from services.model_versions import current_model
+
+    try:
+        model = current_model(session)
+    except Exception:  # noqa: BLE001 - no model stored yet: the shipped one names the same codes
+        model = load_model()
+    names = {c.code: c.name for c in model.ordered_classes}
+    names |= {i.code: f"{i.code} {i.name}" for i in model.indicators}
+    names |= dict(session.execute(select(ServiceItem.code, ServiceItem.name)).all())
+    return names
+
+
+def display_frame(events: pd.DataFrame, names: dict[str, str] | None = None) -> pd.DataFrame:
     """Chinese headers and words throughout (core.audit_labels): actions, objects, roles, before/after
-    as "状态 公示中；公示开始 2026-12-06" (never JSON), times in Beijing time."""
+    as "状态 公示中；公示开始 2026-12-06" (never JSON), times in Beijing time; ``names`` from
+    :func:`code_names`."""
     out = events.copy()
     for col in ("before", "after"):
-        out[col] = out[col].map(audit_labels.record_text)
+        out[col] = out[col].map(lambda record: audit_labels.record_text(record, names))
     out["action"] = out["action"].map(audit_labels.action_label)
     out["entity"] = out["entity"].map(audit_labels.entity_label)
     out["actor_role"] = out["actor_role"].map(audit_labels.role_label)
@@ -88,7 +107,7 @@ def display_frame(events: pd.DataFrame) -> pd.DataFrame:
 def export_events(session: Session, *, actor: Actor, fmt: str = "xlsx", **filters) -> bytes:
     """The filtered events as xlsx or csv, sanitised against formula injection (reasons are user text)."""
     events = query_events(session, actor=actor, **filters)
-    frame = display_frame(events)
+    frame = display_frame(events, code_names(session, actor=actor))
     if fmt == "csv":
         return write_csv(frame)
     return write_xlsx({"审计日志": frame})

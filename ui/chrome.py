@@ -16,8 +16,9 @@ used where it is set:
 For the rest Streamlit has no option, so :data:`CSS` (local, nothing fetched) writes Chinese over it:
 the table and chart toolbars' tooltips (:data:`TOOLTIPS`, matched through ``:has()`` by the label of the
 button whose tooltip is open), the hint under a text field ("Press Enter to apply"), the empty dropdown ("No results"),
-the date picker's "Date range / Past …" quick select (hidden: the field states the range), and the
-keyboard "Skip to main content" link.
+the date picker's "Date range / Past …" quick select (hidden: the field states the range), the
+keyboard "Skip to main content" link, and Streamlit's default select-box placeholders ("Choose an
+option", not drawn).
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ INPUT_HINTS: list[tuple[str, str]] = [
     ('[data-testid="stForm"] [data-testid="stTextArea"] ', "按 Ctrl+回车键提交"),
 ]
 
+ENGLISH_PLACEHOLDERS = ("Choose an option", "Choose options", "Choose or add an option", "Choose or add options",
+                        "Select...", "No options to select")
 _SMALL = "font-size: 0.75rem;"
 _TOOLTIP_SIZE = "font-size: 0.875rem;"
 
@@ -75,6 +78,10 @@ def _css() -> str:
     rules.append(_relabel('[data-testid="stSkipToContent"]', "跳到正文", "font-size: 1rem;"))
     rules.append(_relabel('[data-testid="stStatusWidget"] button p', "停止", "font-size: 0.875rem;"))
     rules.append('[data-testid="stDateInputQuickSelect"] { display: none !important; }\n')
+    # Streamlit's default placeholders of a select box without one of ours (shown while its filter text
+    # is empty): not drawn — the label above the box says what to choose.
+    defaults = ", ".join(f'input[placeholder="{p}"]::placeholder' for p in ENGLISH_PLACEHOLDERS)
+    rules.append(f"{defaults} {{ color: transparent !important; }}\n")
     return "<style>\n" + "".join(rules) + "</style>\n"
 
 

@@ -41,11 +41,12 @@ filters = {"date_from": date_from, "date_to": date_to, "action": action, "entity
            "actor_name": who or None, "entity_id": entity_id or None, "text": text or None}
 with session_scope() as session:
     events = audit_log.query_events(session, actor=actor, **filters)
+    names = audit_log.code_names(session, actor=actor)
 st.caption(f"共 {len(events)} 条（最多显示 {audit_log.MAX_ROWS} 条）。审计日志只能追加，任何人都不能修改或删除。")
 if events.empty:
     st.info(f"{date_from:%Y-%m-%d} 至 {date_to:%Y-%m-%d} 没有符合条件的审计记录。")
 else:
-    show_table(audit_log.display_frame(events), key="audit_table")
+    show_table(audit_log.display_frame(events, names), key="audit_table")
 
 e1, e2 = st.columns(2)
 if e1.button("准备导出", key="audit_export"):

@@ -52,7 +52,8 @@ VISIBLE_TEXT = r"""() => {
     }
   }
   document.querySelectorAll('input[placeholder], textarea[placeholder]').forEach(e => {
-    if (!e.value && shown(e)) out.push([e.placeholder, 'placeholder']);
+    const drawn = getComputedStyle(e, '::placeholder').color !== 'rgba(0, 0, 0, 0)';
+    if (!e.value && shown(e) && drawn) out.push([e.placeholder, 'placeholder']);
   });
   return out;
 }"""

@@ -63,8 +63,8 @@ def test_the_chinese_layer_is_what_shows(app_server: str, new_page) -> None:  # 
     field = page.get_by_label("查找企业")
     field.click()
     page.keyboard.type("1")
-    hint = page.locator('[data-testid="InputInstructions"] > span').first
-    hint.wait_for()
+    hint = page.locator('[data-testid="stForm"] [data-testid="InputInstructions"] > span').first
+    hint.wait_for(state="attached")  # its own text is drawn at size 0 (the Chinese is its ::after)
     assert hint.evaluate("e => getComputedStyle(e, '::after').content") == '"按回车键提交"'
     assert "1/60" in page.locator('[data-testid="InputInstructions"]').first.inner_text()
     field.fill("")

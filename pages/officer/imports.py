@@ -73,7 +73,7 @@ with tab_import:
     department = c1.selectbox("部门或数据来源", [*DEPTS, *PROFILES], key="import_department",
                               format_func=lambda d: f"数据来源：{d}" if d in PROFILES else d)
     year = number_input("数据年度", container=c2, min_value=2000, max_value=2100, value=clock.evaluation_year(), step=1,
-                           key="import_year")
+                        key="import_year")
     uploads.allow(st.get_option("server.maxUploadSize"))  # this page accepts the server-wide size
     upload = st.file_uploader("上传文件（xlsx、xls、csv；UTF-8 或 GBK；不超过 50 MB）", type=["xlsx", "xls", "csv"],
                               key="import_file")

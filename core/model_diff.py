@@ -23,7 +23,7 @@ EXTRA_FIELDS = {
     "level_key": "级别字段", "max_f": "最高系数", "weights_in_points": "权重按分值", "total_cost": "成本费用总额",
     "staff": "职工人数", "insured_staff": "参保职工人数", "technology": "技术创新", "growth": "成长经营",
     "bonus": "加分", "deduction": "扣分", "veto": "一票否决", "conditions": "条件", "excludes": "排除条件",
-    "service": "服务", "triggers": "服务触发规则", "pools": "培育库",
+    "service": "服务", "triggers": "服务触发规则", "pools": "培育库", "origin": "层级", "parent": "上级模型",
 }
 RULE_NAMES = {"bands": "分档", "linear_cap": "线性封顶", "percentile": "百分位", "tier": "档次", "items": "逐项计分",
               "flag": "是否具备"}

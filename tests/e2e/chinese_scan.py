@@ -80,6 +80,8 @@ ALLOWED: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^[A-Z]\d{2}(?= [\u4e00-\u9fff])"), "indicator code before its name"),
     # 纳税信用 A 级 / D 级: the tax-credit grade is a data value inside the model's indicator names
     (re.compile(r"(?<![A-Za-z])[A-D] ?级"), "tax-credit grade"),
+    # PCT (the international patent route) inside an indicator's name: "PCT专利申请量"
+    (re.compile(r"PCT(?=专利)"), "PCT patent"),
     # file formats the upload and download labels name, and their size unit
     (re.compile(r"(?<![A-Za-z])(xlsx|xls|csv|PDF|JPG|PNG|MB)(?![A-Za-z])"), "file format"),
     # checksums (hexadecimal) the audit trail records: the value an auditor compares

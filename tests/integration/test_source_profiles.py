@@ -168,3 +168,52 @@ def test_government_rosters_names_only_tax_id_and_org_code(db: Session):
     assert {c: v[0] for c, v in current(db, "A02").items()} == {CODES[0]: 1.0, CODES[1]: 1.0}
     assert {c: v[0] for c, v in current(db, "A08").items()} == {CODES[3]: 1.0, CODES[4]: 1.0}
     assert {c: v[0] for c, v in current(db, "A01").items()} == {CODES[5]: 1.0}
+
+
+def _national18(session: Session) -> None:
+    from core.scoring_model import load_model
+    from services.model_versions import publish_model_version, register_model
+
+    admin = Actor(username="admin", role="admin", user_id=2)
+    version = register_model(session, actor=admin, definition=load_model(
+        __import__("pathlib").Path(__file__).resolve().parents[2] / "core" / "models" / "national-18.toml").to_dict())
+    publish_model_version(session, actor=admin, version_id=version.id)
+    session.commit()
+
+
+def test_patent_lists_count_once_per_enterprise_across_two_files(db: Session):
+    from core.source_profiles import patent_check
+
+    _national18(db)
+
+    def num(body: str) -> str:
+        return f"CN{body}.{patent_check(body)}"
+
+    head = ["序号", "申请号", "申请日", "公开（公告）号", "授权公告日", "专利类型", "专利名称", "申请（专利权）人", "当前权利人",
+            "法律状态", "主分类号", "国际申请号"]
+    first = xlsx(head, [
+        [1, num("202510000001"), "2025-01-02", "CN1A", "", "发明", "一", NAMES[0], NAMES[0], "实质审查", "G06F", ""],
+        [2, num("202510000002"), "2025-02-02", "CN2A", "", "发明", "二", f"{NAMES[0]};{NAMES[1]}", "", "实质审查", "G06F", ""],
+        [3, num("202580000003"), "2025-03-02", "CN3A", "", "发明", "三", NAMES[0], "", "实质审查", "G06F", "PCT/CN2025/000003"],
+        [4, num("202520000004"), "2025-03-09", "CN4U", "2025-08-01", "发明", "四", NAMES[0], "", "授权", "G06F", ""],
+        [5, "CN202510000005.X" if patent_check("202510000005") != "X" else "CN202510000005.0", "2025-04-01", "", "", "发明",
+         "五", NAMES[1], "", "实质审查", "G06F", ""],
+    ])
+    r1 = imports.dry_run_import(db, actor=OFFICER, department="专利清单", year=YEAR, file_name="专利一.xlsx", data=first)
+    assert any(f["row"] == 5 and "申请号表明是“实用新型”" in f["problem"] for f in r1.flags)
+    assert any(f["row"] == 6 and "校验位" in f["problem"] for f in r1.flags)
+    imports.commit_import(db, actor=OFFICER, data=first, batch_id=r1.batch_id)
+    db.commit()
+    assert {c: v[0] for c, v in current(db, "N05").items()} == {CODES[0]: 2, CODES[1]: 1}
+    assert {c: v[0] for c, v in current(db, "N06").items()} == {CODES[0]: 1, CODES[1]: 0}
+    # the second file (another export) repeats 000001 and 000002 and adds one new application
+    second = xlsx(head, [
+        [1, num("202510000001"), "2025-01-02", "CN1A", "", "发明专利", "一", NAMES[0], "", "实质审查", "G06F", ""],
+        [2, num("202510000002"), "2025-02-02", "CN2A", "", "发明专利", "二", NAMES[1], "", "实质审查", "G06F", ""],
+        [3, num("202510000006"), "2025-05-02", "CN6A", "", "发明专利", "六", NAMES[0], "", "实质审查", "G06F", ""],
+    ])
+    r2 = imports.dry_run_import(db, actor=OFFICER, department="专利清单", year=YEAR, file_name="专利二.xlsx", data=second)
+    imports.commit_import(db, actor=OFFICER, data=second, batch_id=r2.batch_id)
+    db.commit()
+    assert {c: v[0] for c, v in current(db, "N05").items()} == {CODES[0]: 3, CODES[1]: 1}
+    assert {c: v[0] for c, v in current(db, "N06").items()} == {CODES[0]: 1, CODES[1]: 0}

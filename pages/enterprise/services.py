@@ -1,5 +1,7 @@
 """政策与服务 — matched services with reasons, nearby cultivation pools, subsidy eligibility, requests."""
 
+import contextlib
+
 import streamlit as st
 
 from db.session import session_scope
@@ -32,7 +34,9 @@ with session_scope() as session:
     requests = list_requests(session, actor=actor, enterprise_id=enterprise_id)
 
 st.title("政策与服务")
-st.page_link("pages/enterprise/assistant.py", label="政策计算器与免申即享：问智能助手", icon=":material/forum:")
+# Outside st.navigation (AppTest of a single page) the link target is unknown: show nothing (as 工作台 does).
+with contextlib.suppress(Exception):  # StreamlitAPIException: page not in this navigation
+    st.page_link("pages/enterprise/assistant.py", label="政策计算器与免申即享：问智能助手", icon=":material/forum:")
 show_flash(MSG)
 if view.note:
     st.info(view.note)

@@ -49,7 +49,8 @@ def value_provenance(session: Session, *, actor: Actor, enterprise_id: int, run_
     run = session.get(ScoreRun, run_id)
     if run is None:
         raise NotFound(f"积分批次 #{run_id} 不存在。")
-    if session.get(Enterprise, enterprise_id) is None:
+    enterprise = session.get(Enterprise, enterprise_id)
+    if enterprise is None:
         raise NotFound("企业不存在。")
     model = get_model(session, run.model_version_id)
     rows = session.execute(
@@ -83,6 +84,11 @@ def value_provenance(session: Session, *, actor: Actor, enterprise_id: int, run_
         elif row.batch_id:
             batch = batches.get(row.batch_id)
             entry["origin"] = f"导入批次 #{row.batch_id}" + (f" {batch.file_name}" if batch else "")
+            # a source profile's file (issue 18): the key that identified the enterprise and how
+            matches = ((batch.details or {}).get("matches") or []) if batch is not None else []
+            match = next((m for m in matches if m.get("credit_code") == enterprise.credit_code), None)
+            if match is not None:
+                entry["origin"] += f"（第 {match['row']} 行，按{match['method']}“{match['key']}”识别）"
             entry.update(audit_entity="ImportBatch", audit_entity_id=str(row.batch_id))
         elif row.submission_id:
             sub = submissions.get(row.submission_id)

@@ -217,3 +217,19 @@ def test_patent_lists_count_once_per_enterprise_across_two_files(db: Session):
     db.commit()
     assert {c: v[0] for c, v in current(db, "N05").items()} == {CODES[0]: 3, CODES[1]: 1}
     assert {c: v[0] for c, v in current(db, "N06").items()} == {CODES[0]: 1, CODES[1]: 0}
+
+
+def test_provenance_names_the_file_the_key_and_the_match_method(db: Session):
+    from services.compare import value_provenance
+    from services.runs import compute_run
+
+    data = xlsx(["认定年份", "企业名称", "区县市"], [[YEAR, NAMES[0], "龙湾区"]])
+    r = imports.dry_run_import(db, actor=OFFICER, department="科技型中小企业名单", year=YEAR, file_name="科小名单.xlsx",
+                               data=data)
+    imports.commit_import(db, actor=OFFICER, data=data, batch_id=r.batch_id)
+    db.commit()
+    run = compute_run(db, actor=OFFICER, year=YEAR)
+    db.commit()
+    ent = db.execute(select(Enterprise).where(Enterprise.credit_code == CODES[0])).scalar_one()
+    prov = value_provenance(db, actor=OFFICER, enterprise_id=ent.id, run_id=run.id).set_index("code")
+    assert prov.loc["A02", "origin"] == f"导入批次 #{r.batch_id} 科小名单.xlsx（第 2 行，按企业名称“{NAMES[0]}”识别）"

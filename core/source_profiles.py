@@ -300,9 +300,9 @@ def build(profile: Profile, table: pd.DataFrame, *, year: int, registry: pd.Data
             if code[i] in built_rows:
                 # the existing check reports a second row of the same enterprise as a duplicate
                 built_rows[f"{code[i]}#{i}"] = {ROW_COLUMN: int(rows.iloc[i]), CODE_HEADER: code[i],
-                                                **{col.name: table[src].iloc[i] for src, col in mapped}}
+                                                **{col.name: _cell(table[src].iloc[i]) for src, col in mapped}}
                 continue
-            row_for(i).update({col.name: table[src].iloc[i] for src, col in mapped})
+            row_for(i).update({col.name: _cell(table[src].iloc[i]) for src, col in mapped})
     elif kind == "list":
         col = target_column(profile.get("targets", []), columns)
         if col is None:
@@ -412,6 +412,13 @@ def build(profile: Profile, table: pd.DataFrame, *, year: int, registry: pd.Data
     methods = match[["row", "credit_code", "method", "key"]].copy()
     return Built(table=out, columns=out_cols, matches=methods, skipped=skipped, flags=flags, notes=notes,
                  pending=pending, patents=patents_out, refused=refused)
+
+
+def _cell(value: Any) -> Any:
+    """A commercial export's "-" / "--" means "not published": an empty cell, not a refused value."""
+    if isinstance(value, str) and value.strip() in _UNDISCLOSED:
+        return None
+    return value
 
 
 def _kind_of(number: str) -> str | None:

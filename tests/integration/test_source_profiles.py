@@ -233,3 +233,23 @@ def test_provenance_names_the_file_the_key_and_the_match_method(db: Session):
     ent = db.execute(select(Enterprise).where(Enterprise.credit_code == CODES[0])).scalar_one()
     prov = value_provenance(db, actor=OFFICER, enterprise_id=ent.id, run_id=run.id).set_index("code")
     assert prov.loc["A02", "origin"] == f"导入批次 #{r.batch_id} 科小名单.xlsx（第 2 行，按企业名称“{NAMES[0]}”识别）"
+
+
+def test_tianyancha_names_only_capital_as_text_is_not_imported(db: Session):
+    head = ["公司名称", "登记状态", "法定代表人", "注册资本", "实缴资本", "成立日期", "统一社会信用代码", "参保人数", "所属省份",
+            "所属城市", "所属区县", "电话", "邮箱", "公司类型", "所属行业", "曾用名", "经营范围"]
+    data = xlsx(head, [
+        [NAMES[2], "存续", "张三", "305843.0395万元人民币", "1000万元人民币", "2015-06-01", "", 58, "浙江省", "温州市",
+         "龙湾区", "-", "-", "有限责任公司", "制造业", "", "-"],
+        [NAMES[3], "存续", "李四", "500万美元", "-", "2018-01-01", CODES[3], "-", "浙江省", "温州市", "龙湾区", "-", "-",
+         "有限责任公司", "制造业", "", "-"],
+    ])
+    assert imports.recognise_profile(data, "天眼查.xlsx") == "天眼查"
+    r = imports.dry_run_import(db, actor=OFFICER, department="天眼查", year=YEAR, file_name="天眼查.xlsx", data=data)
+    assert {m["row"]: m["method"] for m in r.matches} == {2: identity.NAME, 3: identity.CREDIT}
+    assert r.ok
+    assert current(db, "insured_staff") == {}  # the dry run wrote nothing
+    imports.commit_import(db, actor=OFFICER, data=data, batch_id=r.batch_id)
+    db.commit()
+    # "-" is 天眼查's "not published": no value, never a refusal of the file; 注册资本 has no indicator
+    assert {c: v[0] for c, v in current(db, "insured_staff").items()} == {CODES[2]: 58}

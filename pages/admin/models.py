@@ -31,7 +31,7 @@ if not versions:
     st.rerun()
 
 table = pd.DataFrame([{"id": v.id, "版本": v.version, "名称": v.name, "状态": "已发布" if v.state == "published" else "草稿",
-                       "创建人": v.created_by or "", "创建时间": day(v.created_at), "发布时间": day(v.published_at)}
+                       "创建人": "系统" if v.created_by == "system" else (v.created_by or ""), "创建时间": day(v.created_at), "发布时间": day(v.published_at)}
                       for v in versions])
 show_table(table.drop(columns=["id"]), key="model_versions_table")
 labels = {v.id: f"{v.version} · {v.name}（{'已发布' if v.state == 'published' else '草稿'}）" for v in versions}
@@ -65,10 +65,11 @@ with tab_edit:
     data = model.to_dict()
     stage_names = {s.code: s.name for s in model.stages}
 
-    def _editor(frame: pd.DataFrame, fixed: list[str], name: str) -> pd.DataFrame:
+    def _editor(frame: pd.DataFrame, fixed: list[str], name: str, hidden: tuple[str, ...] = ()) -> pd.DataFrame:
         # One key per version: no edit state crosses versions; a published version takes no edit at all.
+        # ``hidden`` columns stay in the data (rows are matched on them) but are not shown.
         return st.data_editor(frame, hide_index=True, disabled=locked or fixed, key=f"{name}_{version.id}",
-                              width="stretch")
+                              width="stretch", column_config=dict.fromkeys(hidden))
 
     with st.form("wb_form"):
         st.subheader(f"核心指标分值（每个阶段合计须为 {model.core_total:g} 分）")
@@ -92,7 +93,7 @@ with tab_edit:
         st.subheader("类别上限（留空为不设上限）")
         classes_edit = _editor(pd.DataFrame([{"代码": c.code, "类别": c.name, "上限": c.cap}
                                              for c in model.ordered_classes if c.kind != "veto"]),
-                               ["代码", "类别"], "wb_classes")
+                               ["代码", "类别"], "wb_classes", hidden=("代码",))  # class codes are English words
         st.subheader("分档与上限")
         banded = [i for i in model.indicators if i.rule.type == "bands"]
         bands_rows = [{"代码": i.code, "指标": i.name, "档次": k + 1, "门槛": b.at, "得分系数": b.f}

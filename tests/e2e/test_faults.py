@@ -47,8 +47,19 @@ def _manage(url: str, *args: str) -> None:
 
 
 def _seed(url: str) -> None:
+    """A small demo in which ent1's reports are drafts (the demo may have submitted them): the page's
+    保存草稿 is then enabled, which is the moment the fault is staged at."""
     _manage(url, "init-db")
     _manage(url, "seed-demo", "--local-demo", "--enterprises", "30")
+    from sqlalchemy import text
+
+    from db.session import make_engine
+
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text('UPDATE submission SET state = \'draft\' WHERE enterprise_id = '
+                                '(SELECT enterprise_id FROM "user" WHERE username = \'ent1\')'))
+    engine.dispose()
 
 
 @contextmanager
@@ -244,10 +255,10 @@ def small_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _fill(directory: Path) -> None:
-    with open(directory / "filler", "wb") as filler, suppress(OSError):
+    # ENOSPC may come from a write, a flush or the close: all of them end the filling.
+    with suppress(OSError), open(directory / "filler", "wb", buffering=0) as filler:
         while True:
             filler.write(b"\0" * 65536)
-            filler.flush()
 
 
 def test_disk_full_while_an_enterprise_saves_a_draft(new_page, browser, tmp_path: Path, small_sqlite: Path) -> None:  # noqa: ANN001

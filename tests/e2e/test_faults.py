@@ -171,6 +171,9 @@ class _Proxy:
                 client, _ = self.listener.accept()
             except OSError:
                 return
+            if not self.open:  # accepted while being cut: this connection must not reach the database
+                client.close()
+                return
             upstream = socket.create_connection(self.target)
             self.sockets += [client, upstream]
             for a, b in ((client, upstream), (upstream, client)):
@@ -186,6 +189,10 @@ class _Proxy:
 
     def cut(self) -> None:
         self.open = False
+        # close() alone does not wake a thread blocked in accept(), which could then still accept the
+        # server's next (pre-ping) connection and forward it; shutdown() wakes it on Linux.
+        with suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)
         self.listener.close()
         for sock in self.sockets:
             with suppress(OSError):

@@ -56,7 +56,8 @@ with improve_tab:
     show_table(queue, columns={"question": "问题", "count": "次数", "unanswered": "未能回答", "down_votes": "没帮助",
                                "last_asked": "最近提问"}, empty="暂无待改进的问题。")
     choices = {None: "（不关联具体问题）"} | {int(r.id): r.question for r in queue.itertuples()}
-    target = selectbox("处理的问题", list(choices), format_func=lambda k: choices[k], key="as_fix_target")
+    # Options render Markdown: a question is an enterprise's own text.
+    target = selectbox("处理的问题", list(choices), format_func=lambda k: plain(choices[k]), key="as_fix_target")
 
     def _synonym() -> None:
         try:

@@ -59,36 +59,29 @@ with improve_tab:
     # Options render Markdown: a question is an enterprise's own text.
     target = selectbox("处理的问题", list(choices), format_func=lambda k: plain(choices[k]), key="as_fix_target")
 
-    def _synonym() -> None:
+    def _improve(add, done: str, **fields: str) -> None:  # noqa: ANN001 - a services.assistant writer
+        """Run one improvement (``fields``: service argument → widget key) and flash its outcome."""
         try:
             with session_scope() as session:
-                svc.add_synonym(session, actor=actor, term=st.session_state.get("as_syn_term", ""),
-                                canonical=st.session_state.get("as_syn_canon", ""), question_id=target)
+                add(session, actor=actor, question_id=target,
+                    **{arg: st.session_state.get(key, "") for arg, key in fields.items()})
         except ServiceError as exc:
             st.session_state[FLASH] = ("error", str(exc))
         else:
-            st.session_state[FLASH] = ("success", "已添加同义词。")
-
-    def _clause() -> None:
-        try:
-            with session_scope() as session:
-                svc.add_answer_clause(session, actor=actor, title=st.session_state.get("as_cl_title", ""),
-                                      body=st.session_state.get("as_cl_body", ""), question_id=target)
-        except ServiceError as exc:
-            st.session_state[FLASH] = ("error", str(exc))
-        else:
-            st.session_state[FLASH] = ("success", "已添加答复条目。")
+            st.session_state[FLASH] = ("success", done)
 
     with st.container(border=True):
         st.markdown("**添加同义词**（例如 青创贷 → 创业担保贷款）")
         st.text_input("企业的说法", key="as_syn_term", max_chars=50)
         st.text_input("政策用语", key="as_syn_canon", max_chars=100)
-        st.button("添加同义词", key="as_syn_add", on_click=_synonym)
+        st.button("添加同义词", key="as_syn_add", on_click=_improve,
+                  args=(svc.add_synonym, "已添加同义词。"), kwargs={"term": "as_syn_term", "canonical": "as_syn_canon"})
     with st.container(border=True):
         st.markdown("**添加答复条目**（会被检索并注明“工作人员补充答复”）")
         st.text_input("条目标题", key="as_cl_title", max_chars=100)
         st.text_area("答复内容", key="as_cl_body", max_chars=3000)
-        st.button("添加答复条目", key="as_cl_add", on_click=_clause)
+        st.button("添加答复条目", key="as_cl_add", on_click=_improve,
+                  args=(svc.add_answer_clause, "已添加答复条目。"), kwargs={"title": "as_cl_title", "body": "as_cl_body"})
 
 with confirm_tab:
     with session_scope() as session:

@@ -44,3 +44,21 @@ def test_the_enterprise_page_refuses_staff_and_the_staff_page_refuses_enterprise
     assert not at.chat_input
     at = page_as("pages/officer/assistant.py", actor_of("ent1")).run()
     assert not at.tabs
+
+
+def test_officer_adds_a_synonym_and_an_answer_clause(fresh_db: str) -> None:
+    from db.models import AssistantSynonym, AssistantText
+
+    staff = page_as("pages/officer/assistant.py", actor_of("officer1")).run()
+    assert not staff.exception, staff.exception
+    staff.text_input(key="as_syn_term").set_value("青创贷")
+    staff.text_input(key="as_syn_canon").set_value("创业担保贷款")
+    staff.button(key="as_syn_add").click().run()
+    assert any("已添加同义词" in s.value for s in staff.success), [s.value for s in staff.success]
+    staff.text_input(key="as_cl_title").set_value("创业担保贷款（青创贷）")
+    staff.text_area(key="as_cl_body").set_value("符合条件的青年创业者可申请创业担保贷款，由区人社局受理。")
+    staff.button(key="as_cl_add").click().run()
+    assert any("已添加答复条目" in s.value for s in staff.success), [s.value for s in staff.success]
+    with session_scope() as session:
+        assert [s.term for s in session.execute(select(AssistantSynonym)).scalars()] == ["青创贷"]
+        assert any("青创贷" in (t.title or "") for t in session.execute(select(AssistantText)).scalars())

@@ -110,6 +110,7 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=100)  # bcrypt
     role: str = Field(max_length=20)  # one of ROLES
     enterprise_id: int | None = Field(default=None, foreign_key="enterprise.id", index=True)
+    bank_name: str | None = Field(default=None, max_length=100)  # a bank user's institution (role bank)
     # Superseded by LoginThrottle (kept so older databases need no data move; nothing reads them).
     failed_attempts: int = 0
     locked_until: datetime | None = None
@@ -529,3 +530,48 @@ class AssistantConfirmation(SQLModel, table=True):
     reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     confirmed_by: str = Field(max_length=64)
     confirmed_at: datetime = Field(default_factory=utcnow)
+
+
+# ------------------------------------------------------------------ banks (issue 19)
+LOAN_DECISIONS = ("credit", "loan", "reject")  # 授信 / 放款 / 拒绝 (core.loans.DECISIONS)
+LOAN_SOURCES = ("app", "file", "api")
+
+
+class LoanOutcome(SQLModel, table=True):
+    """What a partner bank did for an enterprise: 授信 (credit line), 放款 (loan made) or 拒绝 (with reason).
+
+    Amounts in 万元, the rate in % a year, the term in months; dates are Beijing calendar dates."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    bank_name: str = Field(max_length=100, index=True)
+    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    run_id: int | None = Field(default=None, foreign_key="scorerun.id")  # the whitelist run it answers
+    product: str = Field(max_length=100)
+    decision: str = Field(max_length=20)  # LOAN_DECISIONS
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    amount: float | None = None
+    rate: float | None = None
+    term_months: int | None = None
+    decided_on: date
+    start_on: date | None = None
+    end_on: date | None = None
+    source: str = Field(default="app", max_length=10)  # LOAN_SOURCES
+    recorded_by: str = Field(max_length=64)
+    recorded_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class BankToken(SQLModel, table=True):
+    """A bank's API token: only its sha256 is stored. ``window_*`` count the calls of the current
+    rate-limit window, in the database so several server processes share one limit."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    bank_name: str = Field(max_length=100, index=True)
+    token_hash: str = Field(unique=True, index=True, max_length=64)
+    hint: str = Field(max_length=12)  # the first characters, to tell tokens apart in lists
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked_at: datetime | None = None
+    revoked_by: str | None = Field(default=None, max_length=64)
+    last_used_at: datetime | None = None
+    window_started_at: datetime | None = None
+    window_calls: int = 0

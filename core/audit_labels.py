@@ -12,6 +12,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
+from core.assistant_calc import KIND_LABELS
 from core.timefmt import display_time
 from core.workflows import OBJECTION, SCORE_RUN, SERVICE_REQUEST, SUBMISSION
 
@@ -75,6 +76,8 @@ FIELDS: dict[str, str] = {
 STATES: dict[str, str] = {**SUBMISSION.labels, **SCORE_RUN.labels, **SERVICE_REQUEST.labels, **OBJECTION.labels,
                           "published": "已发布", "open": "待处理"}
 CODED_FIELDS = {"state": STATES, "status": STATES, "draft": STATES, "role": ROLES}
+# 智能助手 items are recorded by their stable key ("service:financing", "subsidy:growth"); the record's
+# ``name`` carries the readable name, so a key reads as its kind (and a Chinese code, e.g. a list's).
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
@@ -132,6 +135,10 @@ def value_text(value: Any, key: str | None = None, names: dict[str, str] | None 
             return display_time(datetime.fromisoformat(text)) or text
         except ValueError:
             return text
+    if key == "item" and ":" in text:
+        kind, _, code = text.partition(":")
+        kind_text = KIND_LABELS.get(kind, "其他事项")
+        return kind_text if code.isascii() else f"{kind_text}：{code}"
     coded = CODED_FIELDS.get(key or "", {})
     if text in coded:
         return coded[text]

@@ -46,6 +46,16 @@ def _add_item(page, title: str, values: dict[str, str], choices: dict[str, str],
     wait_settled(page)
 
 
+def _reopen_for_correction(page, reason: str) -> None:  # noqa: ANN001
+    """Every demo enterprise's report of the year under 公示 is approved (ent2's waits for review):
+    to add an item its owner first reopens it with 申请更正."""
+    page.get_by_text("申请更正本年度填报").click()
+    page.get_by_label("更正原因（必填）").fill(reason)
+    page.get_by_role("button", name="申请更正").click()
+    wait_settled(page)
+    page.get_by_text("填报已重新打开，请修改后再次提交审核。").wait_for()
+
+
 def _upload_last(page, tmp_path) -> None:  # noqa: ANN001
     """Choose a file for the newest item (the last uploader on the page): choosing it uploads it."""
     pdf = tmp_path / "证明材料.pdf"
@@ -78,11 +88,7 @@ def test_enterprise_flow(app_server: str, new_page, tmp_path) -> None:  # noqa: 
     page.get_by_role("heading", name="数据填报").wait_for()
     page.get_by_text(re.compile(r"正在填报 \d{4} 年度")).wait_for()  # the form names its year
     # The year under 公示 is the filing year and ent1's report of it is approved: reopen it to correct it.
-    page.get_by_text("申请更正本年度填报").click()
-    page.get_by_label("更正原因（必填）").fill("漏报一项团体标准和一名博士")
-    page.get_by_role("button", name="申请更正").click()
-    wait_settled(page)
-    page.get_by_text("填报已重新打开，请修改后再次提交审核。").wait_for()
+    _reopen_for_correction(page, "漏报一项团体标准和一名博士")
     _add_item(page, "标准名称", {"标准名称（必填）": "智能阀门通用技术条件", "标准编号（必填）": "T/WZ 001-2025"},
               {"级别（必填）": "团体", "角色（必填）": "主导"}, first_option=("发布年份（必填）",))
     assert page.get_by_text("智能阀门通用技术条件").count() > 0

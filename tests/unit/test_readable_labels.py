@@ -82,3 +82,18 @@ def test_every_field_of_a_shipped_model_has_a_chinese_label(model_file: str) -> 
         words = re.sub(r"[A-D] ?级|PCT(?=专利)", "", words)  # 纳税信用A级, PCT专利: in indicator names
         assert not LATIN.search(words), (path, label)
         assert "其他设置" not in label, (path, label)
+
+
+def test_an_assistant_item_reads_by_its_kind_never_its_code() -> None:
+    """智能助手 records the item's stable key; the audit page showed "事项 service:financing"."""
+    from core.assistant_calc import ServiceOffer, no_run_items
+
+    model = load_model(MODELS / "longwan-2022.toml")
+    offers = [ServiceOffer("financing", "投融资对接", None), ServiceOffer("loan", "科技贷", None, "某银行")]
+    items = no_run_items(model, offers, "尚无公示")
+    assert {i.key.partition(":")[0] for i in items} >= {"subsidy", "list", "service", "bank"}
+    for item in items:
+        text = audit_labels.record_text({"enterprise_id": 180, "run_id": 2, "item": item.key, "name": item.name})
+        assert not LATIN.search(text), text
+    assert audit_labels.value_text("service:financing", "item") == "企业服务"
+    assert audit_labels.value_text("list:竞跑", "item") == "创新榜单：竞跑"

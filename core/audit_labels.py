@@ -14,7 +14,7 @@ from typing import Any
 
 from core.assistant_calc import KIND_LABELS
 from core.timefmt import display_time
-from core.workflows import OBJECTION, SCORE_RUN, SERVICE_REQUEST, SUBMISSION
+from core.workflows import OBJECTION, SCORE_RUN, SERVICE_REQUEST, SUBMISSION, SUBSIDY
 
 ACTIONS: dict[str, str] = {
     "login": "登录", "throttle_account": "登录失败过多，暂时锁定", "change_password": "修改密码",
@@ -38,13 +38,14 @@ ACTIONS: dict[str, str] = {
     "objection.merge": "合并重复异议",
     "assistant.confirm": "智能助手：确认免申即享", "assistant.synonym": "智能助手：添加同义词",
     "assistant.clause": "智能助手：添加政策条款", "assistant.document": "智能助手：上传政策文件",
+    "subsidy.confirm": "企业确认扶持资金", "subsidy.pay": "登记扶持资金拨付", "subsidy.refuse": "扶持资金不予拨付",
 }
 ENTITIES: dict[str, str] = {
     "user": "账户", "submission": "填报", "Submission": "填报", "attachment": "证明材料",
     "ImportBatch": "导入批次", "ScoreRun": "积分批次", "Objection": "异议", "ModelVersion": "评价模型版本",
     "Enterprise": "企业", "service_request": "服务申请", "ServiceRequest": "服务申请", "DynamicState": "动态积分",
     "database": "数据库", "assistant_confirmation": "免申即享确认", "assistant_synonym": "智能助手同义词",
-    "assistant_text": "政策文本",
+    "assistant_text": "政策文本", "subsidy_payment": "扶持资金拨付",
 }
 ROLES: dict[str, str] = {"enterprise": "企业用户", "officer": "工作人员", "admin": "系统管理员", "system": "系统"}
 # Fields of the before/after records.
@@ -71,9 +72,11 @@ FIELDS: dict[str, str] = {
     "reason": "理由", "total": "总积分", "tier": "榜单", "stage": "阶段", "rank": "排名", "query": "检索条件",
     "seed": "随机种子", "item": "事项", "term": "词语", "canonical": "标准说法", "title": "标题",
     "filename": "文件名", "bytes": "大小（字节）",
+    "amount": "金额（万元）", "paid_on": "拨付日期", "voucher": "拨付凭证号",
 }
 # State codes of the workflows, read as their Chinese labels wherever a field holds one.
 STATES: dict[str, str] = {**SUBMISSION.labels, **SCORE_RUN.labels, **SERVICE_REQUEST.labels, **OBJECTION.labels,
+                          **SUBSIDY.labels,
                           "published": "已发布", "open": "待处理"}
 CODED_FIELDS = {"state": STATES, "status": STATES, "draft": STATES, "role": ROLES}
 # 智能助手 items are recorded by their stable key ("service:financing", "subsidy:growth"); the record's
@@ -82,7 +85,8 @@ _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
 _WORKFLOWS = {"objection": ("异议", OBJECTION), "service_request": ("服务申请", SERVICE_REQUEST),
-              "submission": ("填报", SUBMISSION), "run": ("积分批次", SCORE_RUN)}
+              "submission": ("填报", SUBMISSION), "run": ("积分批次", SCORE_RUN),
+              "subsidy": ("扶持资金", SUBSIDY)}
 
 
 def action_label(action: str | None) -> str:

@@ -1,4 +1,4 @@
-"""Declarative state machines of the three workflows (design.md, "Workflows").
+"""Declarative state machines of the workflows (design.md, "Workflows").
 
 ``services/`` asks :func:`transition` for the next state; an action that the current state does not
 allow raises :class:`TransitionError` with a Chinese message, so every service enforces the same rules
@@ -88,6 +88,23 @@ SERVICE_REQUEST = Workflow(
     },
     action_labels={"take": "受理", "answer": "答复", "close": "办结", "decline": "不予受理"},
     reason_required=frozenset({"answer", "decline"}),
+)
+
+# A subsidy line of a final run (an enterprise with 扶持金额 > 0): the enterprise confirms it (on 政策与服务
+# or from the 免申即享 list), then staff record the payment (date and voucher) or decline it with a reason.
+# A line nobody has acted on is 待确认 (it has no row yet). Declining an unconfirmed line is allowed (a firm
+# deregistered, or one that never confirms before the budget closes); it asks for the reason all the same.
+SUBSIDY = Workflow(
+    name="扶持资金",
+    labels={"pending": "待确认", "confirmed": "企业已确认", "paid": "已拨付", "refused": "不予拨付"},
+    transitions={
+        ("pending", "confirm"): "confirmed",
+        ("confirmed", "pay"): "paid",
+        ("confirmed", "refuse"): "refused",
+        ("pending", "refuse"): "refused",
+    },
+    action_labels={"confirm": "企业确认", "pay": "登记拨付", "refuse": "不予拨付"},
+    reason_required=frozenset({"refuse"}),
 )
 
 

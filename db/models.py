@@ -39,6 +39,7 @@ OBJECTION_STATES = ("open", "upheld", "rejected")
 MODEL_STATES = ("draft", "published")
 BATCH_STATES = ("dry_run", "committed", "reverted")
 SERVICE_REQUEST_STATES = ("open", "accepted", "done", "declined")
+SUBSIDY_STATES = ("pending", "confirmed", "paid", "refused")
 
 SELF_REPORT_SOURCE = "自报"
 
@@ -298,6 +299,29 @@ class Objection(SQLModel, table=True):
     answered_at: datetime | None = None
     created_by: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class SubsidyPayment(SQLModel, table=True):
+    """The payment state of one subsidy line of a final run (core.subsidies; core.workflows.SUBSIDY).
+
+    A line with no row is 待确认; the row is written by its first transition. ``amount`` is the run's
+    (Score.subsidy), copied when the row is written so the record names the sum that was confirmed or paid.
+    """
+
+    __table_args__ = (UniqueConstraint("run_id", "enterprise_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="scorerun.id", index=True)
+    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    state: str = Field(default="pending", max_length=20)  # SUBSIDY_STATES
+    amount: float
+    confirmed_by: str | None = Field(default=None, max_length=64)
+    confirmed_at: datetime | None = None
+    paid_on: date | None = None  # Beijing calendar day
+    voucher: str | None = Field(default=None, max_length=50)
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # 不予拨付
+    handled_by: str | None = Field(default=None, max_length=64)
+    handled_at: datetime | None = None
 
 
 class ServiceItem(SQLModel, table=True):

@@ -425,6 +425,13 @@ def policy_calculator(session: Session, *, actor: Actor, enterprise_id: int, por
         select(AssistantConfirmation.item_key, AssistantConfirmation.confirmed_at)
         .where(AssistantConfirmation.enterprise_id == enterprise_id, AssistantConfirmation.run_id == p.run_id)
     ).all())
+    if p.run_state == "final":  # a subsidy line confirmed on 政策与服务 is confirmed here too
+        from services.subsidies import confirmed_subsidy_runs
+
+        if p.run_id in confirmed_subsidy_runs(session, enterprise_id=enterprise_id):
+            for item in items:
+                if item.kind == "subsidy" and item.instant:
+                    confirmed.setdefault(item.key, True)
     return CalculatorView(items, p.run_id, p.year, p.run_state, p.model.version, confirmed)
 
 
@@ -451,6 +458,10 @@ def confirm_item(session: Session, *, actor: Actor, enterprise_id: int, item_key
     session.flush()
     record(session, actor=actor, action="assistant.confirm", entity="assistant_confirmation", entity_id=row.id,
            after={"enterprise_id": enterprise_id, "run_id": view.run_id, "item": item.key, "name": item.name})
+    if item.kind == "subsidy":  # the subsidy line of the final run moves to 企业已确认 in the same transaction
+        from services.subsidies import confirm_line
+
+        confirm_line(session, actor=actor, run_id=view.run_id, enterprise_id=enterprise_id)
     session.commit()
     if item.kind == "service":  # the request also reaches 服务需求处理, as one made on 政策与服务 does
         from services.service_requests import request_service

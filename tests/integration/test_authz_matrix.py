@@ -19,6 +19,7 @@ from services import (
     runs,
     self_report,
     service_requests,
+    subsidies,
 )
 from services.actor import Actor
 from services.errors import PermissionDenied, ServiceError
@@ -131,6 +132,28 @@ CASES += [
         w["session"], actor=a, objection_id=_objection(w), action="reject", answer="数据与部门一致"), STAFF_ONLY),
     ("audit_log.query_events", lambda w, a, e: audit_log.query_events(w["session"], actor=a), STAFF_ONLY),
     ("audit_log.export_events", lambda w, a, e: audit_log.export_events(w["session"], actor=a), STAFF_ONLY),
+]
+
+
+
+def _final_run(w: dict) -> int:
+    return w["session"].execute(select(ScoreRun.id).where(ScoreRun.state == "final")).scalars().first()
+
+
+# 扶持资金拨付 (issue 19.4): the enterprise confirms its own line; only staff pay, decline, list and export.
+CASES += [
+    ("subsidies.confirm_subsidy", lambda w, a, e: subsidies.confirm_subsidy(
+        w["session"], actor=a, run_id=_final_run(w), enterprise_id=e),
+     {"owner": True, "other": False, "officer": False, "admin": False}),
+    ("subsidies.my_subsidy_lines", lambda w, a, e: subsidies.my_subsidy_lines(w["session"], actor=a, enterprise_id=e),
+     {"owner": True, "other": False, "officer": True, "admin": True}),
+    ("subsidies.record_payment", lambda w, a, e: subsidies.record_payment(
+        w["session"], actor=a, run_id=_final_run(w), enterprise_id=e, paid_on=None, voucher=None), STAFF_ONLY),
+    ("subsidies.refuse_subsidy", lambda w, a, e: subsidies.refuse_subsidy(
+        w["session"], actor=a, run_id=_final_run(w), enterprise_id=e, reason="企业已注销"), STAFF_ONLY),
+    ("subsidies.subsidy_lines", lambda w, a, e: subsidies.subsidy_lines(w["session"], actor=a), STAFF_ONLY),
+    ("subsidies.export_subsidy_lines", lambda w, a, e: subsidies.export_subsidy_lines(w["session"], actor=a),
+     STAFF_ONLY),
 ]
 
 

@@ -11,7 +11,7 @@ import sqlmodel  # noqa: F401 - sqlmodel.sql.sqltypes.AutoString / UTCDateTime
 from alembic import op
 
 revision: str = "0011_subsidy_payment"
-down_revision: str | Sequence[str] | None = "0009_assistant"  # TEMP until 0010_bank lands
+down_revision: str | Sequence[str] | None = "0010_bank"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test test-evening test-dates install install-test browser libreoffice faketime lint bench clean-data
+.PHONY: run test test-evening test-dates install install-test browser libreoffice faketime lint bench clean-data pg-client
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,20 @@ libreoffice:
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libreoffice-calc-nogui >/dev/null; \
 		else \
 			echo "WARNING: soffice missing and cannot be installed here; LibreOffice import tests will be skipped."; \
+		fi; \
+	fi
+
+# manage.py backup/restore on PostgreSQL run pg_dump/pg_restore of the server's own major version
+# (services/backup.py looks in /usr/lib/postgresql/<major>/bin, then PATH). PG_MAJOR picks Debian's
+# postgresql-client-<major>; without it, Debian's default client.
+PG_MAJOR ?=
+pg-client:
+	@if [ ! -x /usr/lib/postgresql/$(or $(PG_MAJOR),none)/bin/pg_dump ] && { [ -n "$(PG_MAJOR)" ] || ! command -v pg_dump >/dev/null; }; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "Installing Debian's postgresql-client$(if $(PG_MAJOR),-$(PG_MAJOR)) for backups…"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client$(if $(PG_MAJOR),-$(PG_MAJOR)) >/dev/null; \
+		else \
+			echo "WARNING: pg_dump missing and cannot be installed here (run make pg-client as root)."; \
 		fi; \
 	fi
 

@@ -39,6 +39,7 @@ ACTIONS: dict[str, str] = {
     "assistant.confirm": "智能助手：确认免申即享", "assistant.synonym": "智能助手：添加同义词",
     "assistant.clause": "智能助手：添加政策条款", "assistant.document": "智能助手：上传政策文件",
     "subsidy.confirm": "企业确认扶持资金", "subsidy.pay": "登记扶持资金拨付", "subsidy.refuse": "扶持资金不予拨付",
+    "database.backup": "备份数据库", "database.restore": "从备份恢复数据库",
 }
 ENTITIES: dict[str, str] = {
     "user": "账户", "submission": "填报", "Submission": "填报", "attachment": "证明材料",
@@ -71,7 +72,7 @@ FIELDS: dict[str, str] = {
     "values": "数值", "values_written": "写入数值", "version": "版本", "year": "年度", "changes": "修改内容",
     "reason": "理由", "total": "总积分", "tier": "榜单", "stage": "阶段", "rank": "排名", "query": "检索条件",
     "seed": "随机种子", "item": "事项", "term": "词语", "canonical": "标准说法", "title": "标题",
-    "filename": "文件名", "bytes": "大小（字节）",
+    "filename": "文件名", "bytes": "大小（字节）", "sha256": "文件校验码", "store": "数据库类型",
     "amount": "金额（万元）", "paid_on": "拨付日期", "voucher": "拨付凭证号",
 }
 # State codes of the workflows, read as their Chinese labels wherever a field holds one.

@@ -64,6 +64,13 @@ def latest_final_run(session: Session) -> ScoreRun | None:
                            ).scalars().first()
 
 
+def payment_run(session: Session, *, actor: Actor, run_id: int | None) -> ScoreRun | None:
+    """The run whose lines 资金拨付 shows: ``run_id`` when it is final, else the latest final run (staff)."""
+    require_staff(actor)
+    chosen = session.get(ScoreRun, run_id) if run_id is not None else None
+    return chosen if chosen is not None and chosen.state == "final" else latest_final_run(session)
+
+
 def _final_run(session: Session, run_id: int | None) -> ScoreRun:
     run = latest_final_run(session) if run_id is None else session.get(ScoreRun, run_id)
     if run is None:

@@ -4,10 +4,12 @@ import contextlib
 
 import streamlit as st
 
+from core import subsidies as subsidy_states
 from db.session import session_scope
 from services.bank import get_bank_consent, set_bank_consent
 from services.errors import ServiceError
 from services.service_requests import list_requests, policy_view, request_service
+from services.subsidies import confirm_subsidy, my_subsidy_lines
 from ui import formats
 from ui.flash import show_flash
 from ui.guards import require_role
@@ -50,6 +52,35 @@ elif view.subsidy["amount"] > 0:
 else:
     tier = view.subsidy["tier_name"]
     st.caption(f"{view.subsidy['year']} 年度（已定稿）：{tier}，未进入精准扶持名单。")
+
+
+def _confirm_subsidy(run_id: int, year: int) -> None:
+    try:
+        with session_scope() as session:
+            confirm_subsidy(session, actor=actor, run_id=run_id, enterprise_id=enterprise_id)
+    except ServiceError as exc:
+        st.session_state[MSG] = ("error", str(exc))
+    else:
+        st.session_state[MSG] = ("success", f"已确认 {year} 年度扶持资金，工作人员将办理拨付。")
+
+
+with session_scope() as session:
+    lines = my_subsidy_lines(session, actor=actor, enterprise_id=enterprise_id).lines
+# One card per line of a final run: its amount, its state and, while 待确认, the confirm button.
+for line in lines.itertuples():
+    state = subsidy_states.STATE_LABELS[line.state]
+    with st.container(border=True):
+        st.markdown(f"**{int(line.year)} 年度精准扶持资金 {float(line.amount):g} 万元** · {state}")
+        if line.state == subsidy_states.PENDING:
+            st.caption("确认后，工作人员将按定稿结果办理拨付（免申即享，无需另交申请材料）。")
+            st.button("确认扶持资金", key=f"subsidy_confirm_{int(line.run_id)}", type="primary",
+                      on_click=_confirm_subsidy, args=(int(line.run_id), int(line.year)))
+        elif line.state == subsidy_states.CONFIRMED:
+            st.caption(f"已于 {formats.day(line.confirmed_at)} 确认，等待拨付。")
+        elif line.state == subsidy_states.PAID:
+            st.caption(f"已于 {line.paid_on.isoformat()} 拨付，凭证号：{plain(line.voucher)}")
+        else:
+            st.caption(f"不予拨付。理由：{plain(line.reason)}")
 
 st.subheader("为您推荐的服务")
 if not view.recommendations:

@@ -1,10 +1,25 @@
 """榜单与扶持 — a published run's lists per stage with their ⌈share·N⌉ sizes, the subsidy table with the
-cap that applied and the budget, the 亩均 flags, and the public-notice exports."""
+cap that applied and the budget, the payment of each subsidy line of a final run (资金拨付), the 亩均 flags,
+and the public-notice exports."""
+
+from datetime import date
 
 import streamlit as st
 
+from core import clock
+from core import subsidies as subsidy_states
 from db.session import session_scope
-from services.scenarios import export_lists, lists_view
+from services.errors import ServiceError
+from services.scenarios import export_lists, lists_view, run_label
+from services.subsidies import (
+    export_subsidy_lines,
+    payment_run,
+    record_payment,
+    refuse_subsidy,
+    subsidy_lines,
+)
+from ui.confirm import confirm
+from ui.flash import show_flash
 from ui.guards import require_role
 from ui.run_picker import pick_published_run
 from ui.tables import XLSX_MIME, download_table, show_table
@@ -19,7 +34,8 @@ model = view.model
 st.caption(f"{view.run_label} · 评价模型 {model.name} {model.version}。名额按“阶段内参与排名企业数 × 比例”向上取整，"
            "榜单逐级累计；一票否决的企业不进入任何榜单和扶持名单。")
 
-tab_lists, tab_subsidy, tab_mujun, tab_export = st.tabs(["榜单", "精准扶持", "亩均论英雄", "公示导出"])
+PAY_MSG = "_subsidy_pay_message"
+tab_lists, tab_subsidy, tab_pay, tab_mujun, tab_export = st.tabs(["榜单", "精准扶持", "资金拨付", "亩均论英雄", "公示导出"])
 
 with tab_lists:
     st.subheader("各阶段榜单名额")
@@ -45,6 +61,63 @@ with tab_subsidy:
     st.subheader("扶持名单")
     show_table(view.subsidies, key="subsidy_table")
     download_table({"扶持名单": view.subsidies, "名额与预算": plan}, name="扶持名单", key="subsidy_dl")
+
+with tab_pay:
+    show_flash(PAY_MSG)
+    with session_scope() as session:
+        pay_run = payment_run(session, actor=actor, run_id=int(run_id))
+        pay = subsidy_lines(session, actor=actor, run_id=pay_run.id) if pay_run is not None else None
+        pay_xlsx = export_subsidy_lines(session, actor=actor, run_id=pay_run.id) if pay_run is not None else b""
+    if pay is None:
+        st.info("暂无已定稿的积分批次：扶持资金按已定稿批次确认和拨付。")
+    else:
+        if pay_run.id != int(run_id):
+            st.info(f"所选批次尚未定稿；以下为最近的已定稿批次：{run_label(pay_run)}。")
+        st.caption("扶持金额与名额均来自定稿批次。流程：待确认 → 企业已确认（企业在“政策与服务”或免申即享中确认）"
+                   " → 已拨付（登记拨付日期与凭证号）或不予拨付（须填写理由）。")
+        counts = dict(zip(pay.summary["拨付状态"], zip(pay.summary["家数"], pay.summary["金额（万元）"], strict=True),
+                          strict=True))
+        for column, label in zip(st.columns(4), subsidy_states.STATE_LABELS.values(), strict=True):
+            column.metric(label, f"{counts[label][0]} 家", f"{counts[label][1]:g} 万元", delta_color="off")
+        show_table(pay.table, key="subsidy_pay_table")
+        st.download_button("下载拨付进度（xlsx）", data=pay_xlsx,
+                           file_name=f"扶持资金拨付_{pay_run.id}.xlsx", mime=XLSX_MIME, key="subsidy_pay_xlsx",
+                           icon=":material/download:")
+        open_lines = pay.lines[pay.lines["state"].isin([subsidy_states.PENDING, subsidy_states.CONFIRMED])]
+        if open_lines.empty:
+            st.caption("本批次的扶持资金均已办结。")
+        else:
+            options = {int(r.enterprise_id): f"{r.name}（{r.credit_code}）· {subsidy_states.STATE_LABELS[r.state]}"
+                                             f" · {float(r.amount):g} 万元" for r in open_lines.itertuples()}
+            picked = st.selectbox("办理企业", list(options), format_func=options.get, key="subsidy_pay_pick")
+            line = open_lines.set_index("enterprise_id").loc[picked]
+            if line["state"] == subsidy_states.CONFIRMED:
+                with st.form("subsidy_pay_form"):
+                    paid_on = st.date_input("拨付日期", value=clock.today(), max_value=clock.today(),
+                                            format="YYYY-MM-DD", key="subsidy_paid_on")
+                    voucher = st.text_input("拨付凭证号", max_chars=subsidy_states.VOUCHER_MAX, key="subsidy_voucher")
+                    if st.form_submit_button("登记拨付", type="primary"):
+                        try:
+                            with session_scope() as session:
+                                record_payment(session, actor=actor, run_id=pay_run.id, enterprise_id=picked,
+                                               paid_on=paid_on if isinstance(paid_on, date) else None,
+                                               voucher=voucher)
+                        except ServiceError as exc:
+                            st.session_state[PAY_MSG] = ("error", str(exc))
+                        else:
+                            st.session_state[PAY_MSG] = ("success", f"已登记拨付：{options[picked]}。")
+                        st.rerun()
+            else:
+                st.caption("企业尚未确认：确认后才能登记拨付。")
+
+            def _refuse(reason: str | None) -> None:
+                with session_scope() as session:
+                    refuse_subsidy(session, actor=actor, run_id=pay_run.id, enterprise_id=picked, reason=reason)
+                st.session_state[PAY_MSG] = ("success", f"已登记不予拨付：{options[picked]}。")
+
+            if st.button("不予拨付…", key="subsidy_refuse"):
+                confirm("不予拨付", [options[picked], "登记后该笔扶持资金不再拨付，企业将看到理由；此操作不能撤销。"],
+                        confirm_label="确认不予拨付", action=_refuse, reason_label="不予拨付理由（必填）")
 
 with tab_mujun:
     shares = "；".join(f"{m.code}：阶段前 {m.share * 100:g}%" for m in model.mujun)

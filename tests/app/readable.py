@@ -10,7 +10,7 @@ import pandas as pd
 
 RAW = {"None", "nan", "NaN", "<NA>", "NaT", "null", "startup", "seed", "growth", "expansion", "mature", "open",
        "accepted", "done", "declined", "notice", "final", "draft", "submitted", "returned", "approved", "True",
-       "False"}
+       "False", "pending", "confirmed", "paid", "refused"}
 CODE_LIST = re.compile(r"^[A-Z]\d{2}(\s*[,，、]\s*[A-Z]\d{2})+$")  # "T01,T02" without names
 JSON = re.compile(r"^\s*[\[{].*[\]}]\s*$")
 

@@ -73,8 +73,10 @@ FIELDS: dict[str, str] = {
     "reason": "理由", "total": "总积分", "tier": "榜单", "stage": "阶段", "rank": "排名", "query": "检索条件",
     "seed": "随机种子", "item": "事项", "term": "词语", "canonical": "标准说法", "title": "标题",
     "filename": "文件名", "bytes": "大小（字节）", "sha256": "文件校验码", "store": "数据库类型",
-    "amount": "金额（万元）", "paid_on": "拨付日期", "voucher": "拨付凭证号",
+    "amount": "金额（万元）", "paid_on": "拨付日期", "voucher": "拨付凭证号", "number": "编号", "level": "级别",
 }
+# Keys a record keeps for the system alone: a self-report list row's identity.
+INTERNAL_FIELDS = {"uid"}
 # State codes of the workflows, read as their Chinese labels wherever a field holds one.
 STATES: dict[str, str] = {**SUBMISSION.labels, **SCORE_RUN.labels, **SERVICE_REQUEST.labels, **OBJECTION.labels,
                           **SUBSIDY.labels,
@@ -113,8 +115,15 @@ def role_label(role: str | None) -> str:
     return ROLES.get(role or "", "") if role else ""
 
 
-def field_label(key: str) -> str:
-    return FIELDS.get(key, "其他信息")
+def field_label(key: str, names: dict[str, str] | None = None) -> str:
+    """A field's label; a key that is itself a code (a report's items are keyed by indicator) reads by
+    its name in ``names``."""
+    return FIELDS.get(key) or (names or {}).get(key) or "其他信息"
+
+
+def _fields_text(record: dict, names: dict[str, str] | None, sep: str) -> str:
+    return sep.join(f"{field_label(str(k), names)} {value_text(v, str(k), names)}"
+                    for k, v in record.items() if k not in INTERNAL_FIELDS)
 
 
 def value_text(value: Any, key: str | None = None, names: dict[str, str] | None = None) -> str:
@@ -131,7 +140,7 @@ def value_text(value: Any, key: str | None = None, names: dict[str, str] | None 
     if isinstance(value, list | tuple):
         return "、".join(value_text(v, key, names) for v in value) if value else "（无）"
     if isinstance(value, dict):
-        return "，".join(f"{field_label(str(k))} {value_text(v, str(k), names)}" for k, v in value.items()) or "（无）"
+        return _fields_text(value, names, "，") or "（无）"
     text = str(value)
     if key == "address":  # an IPv4 client seen through an IPv6 socket: the address people know
         return text.removeprefix("::ffff:")
@@ -140,6 +149,9 @@ def value_text(value: Any, key: str | None = None, names: dict[str, str] | None 
             return display_time(datetime.fromisoformat(text)) or text
         except ValueError:
             return text
+    if key == "item_code" and ":" in text:  # an evidence file's item: "T12:<row uid>" → the indicator
+        code = text.partition(":")[0]
+        return (names or {}).get(code, code)
     if key == "item" and ":" in text:
         kind, _, code = text.partition(":")
         kind_text = KIND_LABELS.get(kind, "其他事项")
@@ -155,4 +167,4 @@ def record_text(record: dict | None, names: dict[str, str] | None = None) -> str
     records hold (service items, model classes, indicators) → their names."""
     if not record:
         return ""
-    return "；".join(f"{field_label(str(k))} {value_text(v, str(k), names)}" for k, v in record.items())
+    return _fields_text(record, names, "；")

@@ -77,13 +77,17 @@ ALLOWED: list[tuple[re.Pattern[str], str]] = [
     # 统一社会信用代码 (data, e.g. 91330300MA2ABCDE1X)
     (re.compile(r"(?<![0-9A-Za-z])[0-9A-HJ-NP-RTUW-Y]{18}(?![0-9A-Za-z])"), "credit code"),
     # an indicator's code in front of its name ("T01 研发费用总额") or alone in a table's code column
-    (re.compile(r"^[A-Z]\d{2}(?= [\u4e00-\u9fff])"), "indicator code before its name"),
+    (re.compile(r"(?<![0-9A-Za-z/])[A-Z]\d{2}(?= [\u4e00-\u9fff])"), "indicator code before its name"),
     # 纳税信用 A 级 / D 级: the tax-credit grade is a data value inside the model's indicator names
     (re.compile(r"(?<![A-Za-z])[A-D] ?级"), "tax-credit grade"),
     # PCT (the international patent route) inside an indicator's name: "PCT专利申请量"
     (re.compile(r"PCT(?=专利)"), "PCT patent"),
     # file formats the upload and download labels name, and their size unit
     (re.compile(r"(?<![A-Za-z])(xlsx|xls|csv|PDF|JPG|PNG|MB)(?![A-Za-z])"), "file format"),
+    # a file's own name as its owner uploaded it ("证明材料.pdf"), shown where evidence is listed
+    (re.compile(r"\.(pdf|jpe?g|png|xlsx|xls|csv)(?![A-Za-z])"), "file name extension"),
+    # a standard's number as the enterprise reported it (data): "T/WZ 024-2025", "GB/T 1234-2020"
+    (re.compile(r"(?<![A-Za-z])(GB|DB|T|Q)(/[A-Z]{1,4})? ?[\d.]+-\d{4}(?!\d)"), "standard number"),
     # checksums (hexadecimal) the audit trail records: the value an auditor compares
     (re.compile(r"(?<![0-9A-Za-z])[0-9a-f]{12,}(?![0-9A-Za-z])"), "checksum"),
     # the encodings a spreadsheet is saved in, named as Excel / WPS name them in their save dialogs

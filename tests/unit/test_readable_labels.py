@@ -97,3 +97,17 @@ def test_an_assistant_item_reads_by_its_kind_never_its_code() -> None:
         assert not LATIN.search(text), text
     assert audit_labels.value_text("service:financing", "item") == "企业服务"
     assert audit_labels.value_text("list:竞跑", "item") == "创新榜单：竞跑"
+
+
+def test_a_self_report_record_reads_by_indicator_names_and_hides_row_identities() -> None:
+    """save_submission / add_attachment records are keyed by indicator code and carry each list row's uid."""
+    names = {"T12": "T12 主导制定标准", "T05": "T05 研发人员数"}
+    saved = {"items": {"T05": 2, "T12": [{"uid": "c36ddec5", "name": "上传通道检查标准", "number": "T/WZ 024-2025",
+                                         "level": "团体", "role": "主导", "year": 2025}]}}
+    text = audit_labels.record_text(saved, names)
+    assert text == ("填报内容 T05 研发人员数 2，T12 主导制定标准 名称 上传通道检查标准，编号 T/WZ 024-2025，"
+                    "级别 团体，角色 主导，年度 2025")
+    attached = {"submission_id": 475, "item_code": "T12:c36ddec5", "file_name": "证明材料.pdf", "sha256": "5a83"}
+    assert audit_labels.record_text(attached, names) == (
+        "填报编号 475；填报项 T12 主导制定标准；文件名 证明材料.pdf；文件校验码 5a83")
+    assert "其他信息" not in text

@@ -64,7 +64,7 @@ run: install
 	$(PY) manage.py seed-demo --if-empty --local-demo
 	@echo ""
 	@echo "  企业创新积分 running at http://localhost:$(PORT)"
-	@echo "  Demo accounts (password Demo@2025): admin · officer1 · officer2 · ent1 … ent5"
+	@echo "  Demo accounts (password Demo@2025): admin · officer1 · officer2 · bank1 · ent1 … ent5"
 	@echo ""
 	$(VENV)/bin/streamlit run Home.py --server.port $(PORT) --server.headless true
 

@@ -404,8 +404,9 @@ def _add_create_user(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
     p = sub.add_parser("create-user", help="创建账户",
                        description="创建账户；不提供密码时生成一次性密码并要求首次登录修改。")
     p.add_argument("username", metavar="USERNAME", help="用户名（小写字母、数字、. _ -）")
-    p.add_argument("--role", required=True, choices=("enterprise", "officer", "admin"), help="角色")
+    p.add_argument("--role", required=True, choices=("enterprise", "officer", "admin", "bank"), help="角色")
     p.add_argument("--enterprise", metavar="CREDIT_CODE", help="企业账户关联的统一社会信用代码")
+    p.add_argument("--bank", metavar="NAME", help="合作银行账户所属的银行（机构名称）")
     p.add_argument("--display-name", metavar="NAME", help="显示名称（默认为用户名或企业名称）")
     p.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码（一行）")
     return p
@@ -440,7 +441,8 @@ def cmd_create_user(args: argparse.Namespace) -> int:
             enterprise_id = ent.id
             display = display or ent.name
         user, one_time = create_user(session, actor=Actor.system(), username=args.username, role=args.role,
-                                     enterprise_id=enterprise_id, password=password, display_name=display)
+                                     enterprise_id=enterprise_id, password=password, display_name=display,
+                                     bank_name=args.bank)
         username = user.username
     print(f"账户 {username} 已创建（角色 {args.role}）")
     if one_time:
@@ -750,6 +752,10 @@ def _add_users(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     a = actions.add_parser("set-role", help="修改工作人员角色（officer / admin）")
     a.add_argument("username", metavar="USERNAME")
     a.add_argument("role", choices=("officer", "admin"))
+    a = actions.add_parser("bank-token", help="合作银行接口令牌：create 创建（只显示这一次）、revoke 撤销、list 列出")
+    a.add_argument("token_action", choices=("create", "revoke", "list"), metavar="create|revoke|list")
+    a.add_argument("--bank", metavar="NAME", help="银行名称（与该银行账户的“所属银行”一致）")
+    a.add_argument("--hint", metavar="PREFIX", help="revoke：只撤销以此开头的令牌（默认撤销该银行的全部令牌）")
     a = actions.add_parser("create-enterprise-accounts",
                            help="为尚无账户的企业批量开通账户，一次性密码写入 xlsx（只输出这一次）")
     a.add_argument("--codes", type=Path, metavar="FILE", help="每行一个统一社会信用代码的文本文件（默认：全部尚无账户的企业）")
@@ -789,6 +795,21 @@ def cmd_users(args: argparse.Namespace) -> int:
         elif args.action == "set-role":
             auth.change_role(session, actor=system, username=args.username, role=args.role)
             print(f"已将 {args.username} 的角色改为 {args.role}。")
+        elif args.action == "bank-token":
+            from services import bank_api
+
+            if args.token_action == "list":
+                _print_table(bank_api.list_tokens(session, actor=system))
+                return EXIT_OK
+            if not args.bank:
+                raise CommandError("请用 --bank 指定银行名称")
+            if args.token_action == "create":
+                token = bank_api.create_token(session, actor=system, bank_name=args.bank)
+                print(f"已为“{args.bank.strip()}”创建接口令牌（只显示这一次，请安全转交；库中只存其摘要）：")
+                print(token)
+            else:
+                count = bank_api.revoke_tokens(session, actor=system, bank_name=args.bank, hint=args.hint)
+                print(f"已撤销“{args.bank.strip()}”的 {count} 个接口令牌。")
         else:
             _suffix(args.out, (".xlsx",), "输出文件")
             if args.codes:

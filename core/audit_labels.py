@@ -40,15 +40,22 @@ ACTIONS: dict[str, str] = {
     "assistant.clause": "智能助手：添加政策条款", "assistant.document": "智能助手：上传政策文件",
     "subsidy.confirm": "企业确认扶持资金", "subsidy.pay": "登记扶持资金拨付", "subsidy.refuse": "扶持资金不予拨付",
     "database.backup": "备份数据库", "database.restore": "从备份恢复数据库",
+    "bank_portal.export": "合作银行下载推荐名单", "loan_outcome.app": "合作银行录入贷款结果",
+    "loan_outcome.file": "合作银行导入贷款结果文件", "loan_outcome.api": "合作银行经接口报送贷款结果",
+    "bank_token.create": "创建银行接口令牌", "bank_token.revoke": "撤销银行接口令牌",
+    "bank_api.whitelist": "银行接口：查询推荐名单", "bank_api.outcomes": "银行接口：报送贷款结果",
+    "bank_api.refused": "银行接口：拒绝调用",
 }
 ENTITIES: dict[str, str] = {
     "user": "账户", "submission": "填报", "Submission": "填报", "attachment": "证明材料",
     "ImportBatch": "导入批次", "ScoreRun": "积分批次", "Objection": "异议", "ModelVersion": "评价模型版本",
     "Enterprise": "企业", "service_request": "服务申请", "ServiceRequest": "服务申请", "DynamicState": "动态积分",
     "database": "数据库", "assistant_confirmation": "免申即享确认", "assistant_synonym": "智能助手同义词",
-    "assistant_text": "政策文本", "subsidy_payment": "扶持资金拨付",
+    "assistant_text": "政策文本", "subsidy_payment": "扶持资金拨付", "LoanOutcome": "贷款结果",
+    "BankToken": "银行接口令牌",
 }
-ROLES: dict[str, str] = {"enterprise": "企业用户", "officer": "工作人员", "admin": "系统管理员", "system": "系统"}
+ROLES: dict[str, str] = {"enterprise": "企业用户", "officer": "工作人员", "admin": "系统管理员", "bank": "合作银行",
+                         "system": "系统"}
 # Fields of the before/after records.
 FIELDS: dict[str, str] = {
     "active": "启用", "address": "登录地址", "answer": "答复", "attachment": "证明材料", "attachments": "证明材料",
@@ -74,6 +81,7 @@ FIELDS: dict[str, str] = {
     "seed": "随机种子", "item": "事项", "term": "词语", "canonical": "标准说法", "title": "标题",
     "filename": "文件名", "bytes": "大小（字节）", "sha256": "文件校验码", "store": "数据库类型",
     "amount": "金额（万元）", "paid_on": "拨付日期", "voucher": "拨付凭证号", "number": "编号", "level": "级别",
+    "hint": "令牌开头", "path": "接口地址", "decision": "决定",
 }
 # Keys a record keeps for the system alone: a self-report list row's identity.
 INTERNAL_FIELDS = {"uid"}

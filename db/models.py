@@ -31,7 +31,7 @@ def utcnow() -> datetime:
     return clock.now()
 
 
-ROLES = ("enterprise", "officer", "admin")
+ROLES = ("enterprise", "officer", "admin", "bank")
 CARRIER_KINDS = ("众创空间", "孵化器", "加速器", "产业园", "小微园")
 SUBMISSION_STATES = ("draft", "submitted", "returned", "approved")
 RUN_STATES = ("draft", "notice", "final", "superseded")

@@ -58,6 +58,7 @@ from db.models import (
 
 YEARS = (2024, 2025)  # evaluation years with full data; YEARS[0] - 1 carries only growth bases
 DEMO_PASSWORD = "Demo@2025"
+DEMO_BANK = "温州银行龙湾支行"
 SEED_ACTOR = "system"
 # Departments that deliver files; a model source such as "市监/公开" maps to the first one it names.
 DEPARTMENTS = ("税务", "经信", "科技", "金融", "市监", "人社")
@@ -937,9 +938,14 @@ def _seed_users(session: Session, enterprise_ids: list[int], enterprise_names: l
     now = clock.now()
     staff = [("admin", "系统管理员", "admin"), ("officer1", "王晓东（区科技局）", "officer"),
              ("officer2", "李静（区科技局）", "officer")]
-    rows = [{"username": u, "display_name": d, "role": r, "enterprise_id": None} for u, d, r in staff]
+    rows = [{"username": u, "display_name": d, "role": r, "enterprise_id": None, "bank_name": None}
+            for u, d, r in staff]
+    # A partner bank's account (issue 19): it sees the final run's consenting enterprises only.
+    rows.append({"username": "bank1", "display_name": "赵敏（温州银行龙湾支行）", "role": "bank",
+                 "enterprise_id": None, "bank_name": DEMO_BANK})
     for k, (eid, name) in enumerate(zip(enterprise_ids, enterprise_names, strict=True), start=1):
-        rows.append({"username": f"ent{k}", "display_name": name, "role": "enterprise", "enterprise_id": eid})
+        rows.append({"username": f"ent{k}", "display_name": name, "role": "enterprise", "enterprise_id": eid,
+                     "bank_name": None})
     for r in rows:
         r.update({"password_hash": hashed, "failed_attempts": 0, "locked_until": None,
                   "must_change_password": one_time, "active": True, "created_at": now,

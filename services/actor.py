@@ -16,9 +16,10 @@ STAFF_ROLES = ("officer", "admin", "system")
 @dataclass(frozen=True)
 class Actor:
     username: str
-    role: str  # enterprise / officer / admin / system
+    role: str  # enterprise / officer / admin / bank / system
     user_id: int | None = None
     enterprise_id: int | None = None
+    bank_name: str | None = None  # a bank user's institution (role bank; also a bank API token's)
     # sha256 of the browser session's id when the actor comes from a login (services.auth.resume_session):
     # every write checks that this session is still live (require_live), whatever is already on screen.
     session_ref: str | None = field(default=None, compare=False, repr=False)
@@ -42,6 +43,13 @@ def require_role(actor: Actor, *roles: str) -> None:
 
 def require_staff(actor: Actor) -> None:
     require_role(actor, "officer", "admin")
+
+
+def require_bank(actor: Actor) -> str:
+    """The institution of a bank actor (a bank user or an API token); PermissionDenied otherwise."""
+    if actor.role == "bank" and actor.bank_name:
+        return actor.bank_name
+    raise PermissionDenied("只有合作银行账户可以执行此操作。")
 
 
 def require_enterprise_access(actor: Actor, enterprise_id: int) -> None:

@@ -63,7 +63,7 @@ BAD_CREDENTIALS = "用户名或密码错误。"
 INACTIVE = "该账户已停用，请联系管理员。"
 
 # Staff sessions are short (issue 11: under 7 days); enterprises keep the week they had.
-SESSION_DAYS = {"admin": 1.0, "officer": 1.0, "enterprise": 7.0}
+SESSION_DAYS = {"admin": 1.0, "officer": 1.0, "enterprise": 7.0, "bank": 1.0}
 
 
 @lru_cache(maxsize=1)
@@ -382,7 +382,7 @@ def resume_session(session: Session, *, session_id: str, now: datetime | None = 
     if record_.revoked_at is not None or _aware(record_.expires_at) <= now or not user.active:
         return None
     actor = Actor(username=user.username, role=user.role, user_id=user.id, enterprise_id=user.enterprise_id,
-                  session_ref=record_.token_hash)
+                  bank_name=user.bank_name, session_ref=record_.token_hash)
     return SessionInfo(actor, user.display_name, bool(user.must_change_password), _aware(record_.expires_at))
 
 
@@ -410,7 +410,8 @@ def actor_for(session: Session, username: str) -> tuple[Actor, bool] | None:
     user = _get_user(session, (username or "").lower())
     if user is None or not user.active:
         return None
-    actor = Actor(username=user.username, role=user.role, user_id=user.id, enterprise_id=user.enterprise_id)
+    actor = Actor(username=user.username, role=user.role, user_id=user.id, enterprise_id=user.enterprise_id,
+                  bank_name=user.bank_name)
     return actor, bool(user.must_change_password)
 
 
@@ -500,7 +501,8 @@ def one_time_password(username: str = "") -> str:
 
 
 # ------------------------------------------------------------------ 用户管理 (admin)
-def _check_new_account(session: Session, username: str, role: str, enterprise_id: int | None) -> str:
+def _check_new_account(session: Session, username: str, role: str, enterprise_id: int | None,
+                       bank_name: str | None = None) -> str:
     username = (username or "").strip().lower()
     if not USERNAME_RE.match(username):
         raise ValidationFailed("用户名须为 3–64 位小写字母、数字或 . _ -，并以字母或数字开头。")
@@ -513,6 +515,12 @@ def _check_new_account(session: Session, username: str, role: str, enterprise_id
             raise NotFound("关联的企业不存在。")
     elif enterprise_id is not None:
         raise ValidationFailed("只有企业账户可以关联企业。")
+    if role == "bank" and not (bank_name or "").strip():
+        raise ValidationFailed("合作银行账户必须填写所属银行（机构名称）。")
+    if role != "bank" and bank_name:
+        raise ValidationFailed("只有合作银行账户可以填写所属银行。")
+    if bank_name and len(bank_name.strip()) > 100:
+        raise ValidationFailed("银行名称不能超过 100 字。")
     if _get_user(session, username) is not None:
         raise Conflict(f"用户名 {username} 已存在。")
     return username
@@ -527,6 +535,7 @@ def create_user(
     enterprise_id: int | None = None,
     password: str | None = None,
     display_name: str | None = None,
+    bank_name: str | None = None,
 ) -> tuple[User, str | None]:
     """Create an account (admin or system only). Returns (user, one-time password or None).
 
@@ -536,7 +545,8 @@ def create_user(
     """
     require_role(actor, "admin")
     require_live(session, actor)
-    username = _check_new_account(session, username, role, enterprise_id)
+    username = _check_new_account(session, username, role, enterprise_id, bank_name)
+    bank_name = bank_name.strip() if bank_name else None
     one_time: str | None = None
     if password is None:
         one_time = password = one_time_password(username=username)
@@ -548,12 +558,14 @@ def create_user(
         password_hash=hash_password(password),
         role=role,
         enterprise_id=enterprise_id,
+        bank_name=bank_name,
         must_change_password=actor.role != "system" or one_time is not None,
     )
     session.add(user)
     session.flush()
     record(session, actor=actor, action="create_user", entity="user", entity_id=user.id,
-           after={"username": username, "role": role, "enterprise_id": enterprise_id}, check_actor=False)
+           after={"username": username, "role": role, "enterprise_id": enterprise_id,
+                  **({"bank": bank_name} if bank_name else {})}, check_actor=False)
     session.commit()
     return user, one_time
 
@@ -695,6 +707,8 @@ def change_role(session: Session, *, actor: Actor, username: str, role: str, ent
         raise Conflict("角色未变化。")
     if "enterprise" in (role, user.role):
         raise ValidationFailed("企业账户与工作人员账户不能互相转换，请另建账户。")
+    if "bank" in (role, user.role):
+        raise ValidationFailed("合作银行账户与工作人员账户不能互相转换，请另建账户。")
     if user.role == "admin" and user.active and _active_admins(session) <= 1:
         raise Conflict("不能取消最后一个系统管理员的管理员角色。")
     before = user.role
@@ -716,8 +730,8 @@ def end_user_sessions(session: Session, *, actor: Actor, username: str) -> int:
     return revoked
 
 
-USER_COLUMNS = ["username", "display_name", "role", "enterprise_id", "enterprise_name", "credit_code", "active",
-                "must_change_password", "throttled_until", "created_at"]
+USER_COLUMNS = ["username", "display_name", "role", "enterprise_id", "enterprise_name", "credit_code", "bank_name",
+                "active", "must_change_password", "throttled_until", "created_at"]
 
 
 def list_users(session: Session, *, actor: Actor, search: str | None = None, now: datetime | None = None):
@@ -727,7 +741,7 @@ def list_users(session: Session, *, actor: Actor, search: str | None = None, now
     require_role(actor, "admin")
     now = now or utcnow()
     stmt = (select(User.username, User.display_name, User.role, User.enterprise_id, Enterprise.name,
-                   Enterprise.credit_code, User.active, User.must_change_password, User.created_at)
+                   Enterprise.credit_code, User.bank_name, User.active, User.must_change_password, User.created_at)
             .outerjoin(Enterprise, Enterprise.id == User.enterprise_id)
             .order_by(User.role, User.username))
     if search and search.strip():

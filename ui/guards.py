@@ -14,7 +14,8 @@ from services.actor import Actor
 ACTOR_KEY = "actor"
 MUST_CHANGE_KEY = "must_change_password"
 
-ROLE_LABELS = {"enterprise": "企业用户", "officer": "工作人员", "admin": "系统管理员", "system": "系统"}
+ROLE_LABELS = {"enterprise": "企业用户", "officer": "工作人员", "admin": "系统管理员", "bank": "合作银行",
+               "system": "系统"}
 
 
 def current_actor() -> Actor | None:

@@ -88,6 +88,12 @@ OFFICER: list[PageSpec] = [
     PageSpec("pages/admin/audit.py", "审计日志", ":material/history:", "audit"),
 ]
 
+# --- partner bank pages (issue 19) ---------------------------------------------------------------
+BANK: list[PageSpec] = [
+    PageSpec("pages/bank/whitelist.py", "推荐名单", ":material/list_alt:", "bank-whitelist"),
+    PageSpec("pages/bank/outcomes.py", "贷款结果报送", ":material/request_quote:", "bank-outcomes"),
+]
+
 # --- admin pages ----------------------------------------------------------------------------------
 ADMIN: list[PageSpec] = [
     PageSpec("pages/admin/users.py", "用户管理", ":material/manage_accounts:", "users"),
@@ -95,6 +101,7 @@ ADMIN: list[PageSpec] = [
 ]
 
 SECTION_TITLES = {"public": "公开信息", "enterprise": "企业服务", "officer": "工作台", "admin": "系统管理",
+                  "bank": "合作银行",
                   "login": "账户", "account": "账户"}
 
 
@@ -103,6 +110,8 @@ def sections_for(role: str | None) -> dict[str, list[PageSpec]]:
     sections: dict[str, list[PageSpec]] = {}
     if role == "enterprise" and ENTERPRISE:
         sections["enterprise"] = ENTERPRISE
+    if role == "bank":
+        sections["bank"] = BANK
     if role in ("officer", "admin") and OFFICER:
         sections["officer"] = OFFICER
     if role == "admin" and ADMIN:
@@ -118,7 +127,7 @@ def sections_for(role: str | None) -> dict[str, list[PageSpec]]:
 def all_specs() -> list[PageSpec]:
     """Every page of the app, whoever may open it (each address once)."""
     seen: dict[str, PageSpec] = {}
-    for specs in (PUBLIC, ENTERPRISE, OFFICER, ADMIN, LOGIN, ACCOUNT):
+    for specs in (PUBLIC, ENTERPRISE, OFFICER, ADMIN, BANK, LOGIN, ACCOUNT):
         for spec in specs:
             seen.setdefault(spec.url_path, spec)
     return list(seen.values())

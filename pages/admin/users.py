@@ -67,9 +67,10 @@ view = users.assign(
     must_change_password=users["must_change_password"].map({True: "未修改", False: "已修改"}),
     throttled_until=users["throttled_until"].map(lambda v: "" if pd.isna(v) else f"等待至 {display_time(v)}"),
     created_at=users["created_at"].map(day),
-)[["username", "display_name", "role", "enterprise_name", "credit_code", "active", "must_change_password",
-   "throttled_until", "created_at"]].rename(columns={
+)[["username", "display_name", "role", "enterprise_name", "credit_code", "bank_name", "active",
+   "must_change_password", "throttled_until", "created_at"]].rename(columns={
     "username": "用户名", "display_name": "名称", "role": "角色", "enterprise_name": "企业", "credit_code": "统一社会信用代码",
+    "bank_name": "所属银行",
     "active": "状态", "must_change_password": "初始密码", "throttled_until": "登录限制", "created_at": "开通日期"})
 st.caption(f"共 {len(users)} 个账户。")
 show_table(view, key="users_table")
@@ -119,6 +120,26 @@ with st.form("create_staff", clear_on_submit=True):
         else:
             st.session_state[SECRET] = (f"{user.username} 的一次性密码", None, otp)
             _done("success", f"已创建账户 {user.username}。")
+
+# ------------------------------------------------------------------ new partner bank account (issue 19)
+st.subheader("新建合作银行账户")
+st.caption("合作银行账户只能查看已定稿批次中同意向银行推荐的企业的公开积分，并报送贷款结果。"
+           "接口令牌由管理员在服务器上创建：manage.py users bank-token create --bank 银行名称。")
+with st.form("create_bank", clear_on_submit=True):
+    b1, b2, b3 = st.columns([2, 2, 2])
+    bank_username = b1.text_input("用户名", max_chars=64, help="3–64 位小写字母、数字或 . _ -", key="bank_username")
+    bank_display = b2.text_input("姓名或名称", max_chars=100, key="bank_display")
+    bank_name = b3.text_input("所属银行", max_chars=100, key="bank_institution", placeholder="例如：温州银行龙湾支行")
+    if st.form_submit_button("创建银行账户", type="primary"):
+        try:
+            with session_scope() as session:
+                user, otp = accounts.create_user(session, actor=actor, username=bank_username, role="bank",
+                                                 display_name=bank_display or None, bank_name=bank_name)
+        except ServiceError as exc:
+            st.error(plain(exc), icon=":material/error:")
+        else:
+            st.session_state[SECRET] = (f"{user.username} 的一次性密码", None, otp)
+            _done("success", f"已创建合作银行账户 {user.username}（{plain(user.bank_name)}）。")
 
 # ------------------------------------------------------------------ bulk enterprise accounts
 st.subheader("批量开通企业账户")

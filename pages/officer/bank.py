@@ -6,6 +6,7 @@ import streamlit as st
 from core.bank import MODES, Criteria
 from db.session import session_scope
 from services.bank import bank_whitelist, export_history, export_whitelist
+from services.bank_portal import list_outcomes, outcome_summary
 from services.errors import ServiceError
 from services.scenarios import run_model
 from ui.guards import require_role
@@ -76,3 +77,13 @@ st.subheader("导出记录")
 with session_scope() as session:
     history = export_history(session, actor=actor)
 show_table(history, key="bank_history")
+
+# ------------------------------------------------------------------ loan outcomes (issue 19)
+st.subheader("合作银行报送的贷款结果")
+st.caption("合作银行在其账户中录入、上传或经接口报送的授信、放款和拒绝结果。")
+with session_scope() as session:
+    summary = outcome_summary(session, actor=actor)
+    outcomes = list_outcomes(session, actor=actor)
+show_table(summary, key="bank_outcome_summary", empty="尚无合作银行报送贷款结果。")
+if not outcomes.empty:
+    show_table(outcomes, key="bank_outcomes")

@@ -11,6 +11,9 @@ from db.models import Objection, Score, ScoreRun, Submission, User
 from db.seed import seed_demo
 from services import (
     audit_log,
+    bank,
+    bank_api,
+    bank_portal,
     imports,
     objections,
     portrait,
@@ -34,12 +37,13 @@ def world(session):  # noqa: ANN001, ANN201
 
     def actor(name: str) -> Actor:
         u = users[name]
-        return Actor(username=u.username, role=u.role, user_id=u.id, enterprise_id=u.enterprise_id)
+        return Actor(username=u.username, role=u.role, user_id=u.id, enterprise_id=u.enterprise_id,
+                     bank_name=u.bank_name)
 
     ent1, ent2 = actor("ent1"), actor("ent2")
     notice = session.execute(select(ScoreRun).where(ScoreRun.state == "notice")).scalars().first()
     return {"session": session, "ent1": ent1, "ent2": ent2, "officer": actor("officer1"), "admin": actor("admin"),
-            "notice": notice}
+            "bank": actor("bank1"), "notice": notice}
 
 
 def _own_submission(w: dict, who: Actor) -> int:
@@ -156,14 +160,43 @@ CASES += [
      STAFF_ONLY),
 ]
 
+# Partner banks (issue 19): a bank account reaches the bank services and nothing else.
+BANK_ONLY = {"owner": False, "other": False, "officer": False, "admin": False, "bank": True}
+CASES += [
+    ("bank_portal.bank_view", lambda w, a, e: bank_portal.bank_view(w["session"], actor=a), BANK_ONLY),
+    ("bank_portal.final_runs", lambda w, a, e: bank_portal.final_runs(w["session"], actor=a), BANK_ONLY),
+    ("bank_portal.export_bank_whitelist", lambda w, a, e: bank_portal.export_bank_whitelist(w["session"], actor=a),
+     BANK_ONLY),
+    ("bank_portal.record_outcome", lambda w, a, e: bank_portal.record_outcome(
+        w["session"], actor=a, credit_code="x", product="p", decision="授信", decided_on="2020-01-01"), BANK_ONLY),
+    ("bank_portal.import_outcomes_file", lambda w, a, e: bank_portal.import_outcomes_file(
+        w["session"], actor=a, data="统一社会信用代码\n".encode(), filename="x.csv"), BANK_ONLY),
+    ("bank_portal.import_outcomes_json", lambda w, a, e: bank_portal.import_outcomes_json(
+        w["session"], actor=a, items=[]), BANK_ONLY),
+    ("bank_portal.list_outcomes", lambda w, a, e: bank_portal.list_outcomes(w["session"], actor=a),
+     {**STAFF_ONLY, "bank": True}),
+    ("bank_portal.outcome_summary", lambda w, a, e: bank_portal.outcome_summary(w["session"], actor=a), STAFF_ONLY),
+    ("bank.bank_whitelist", lambda w, a, e: bank.bank_whitelist(
+        w["session"], actor=a, criteria=bank.bank.Criteria("top_n", top_n=3)), STAFF_ONLY),
+    ("bank.set_bank_consent", lambda w, a, e: bank.set_bank_consent(w["session"], actor=a, enterprise_id=e,
+                                                                     consent=True),
+     {"owner": True, "other": False, "officer": False, "admin": False}),
+    ("bank_api.create_token", lambda w, a, e: bank_api.create_token(w["session"], actor=a, bank_name="某银行"),
+     {"owner": False, "other": False, "officer": False, "admin": True}),
+    ("bank_api.list_tokens", lambda w, a, e: bank_api.list_tokens(w["session"], actor=a),
+     {"owner": False, "other": False, "officer": False, "admin": True}),
+]
+
 
 def test_authorisation_matrix(world: dict) -> None:
     session = world["session"]
     target = world["ent1"].enterprise_id
-    callers = {"owner": world["ent1"], "other": world["ent2"], "officer": world["officer"], "admin": world["admin"]}
+    callers = {"owner": world["ent1"], "other": world["ent2"], "officer": world["officer"], "admin": world["admin"],
+               "bank": world["bank"]}
     wrong = []
     for name, call, expected in CASES:
-        for who, allowed in expected.items():
+        # A bank account is denied every use case that does not say otherwise.
+        for who, allowed in {"bank": False, **expected}.items():
             try:
                 call(world, callers[who], target)
                 outcome = True

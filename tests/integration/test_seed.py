@@ -50,7 +50,7 @@ def test_counts_and_stages(seeded) -> None:
     model = load_model()
     assert _count(session, Enterprise) == N == summary.enterprises
     assert _count(session, Carrier) == 12
-    assert _count(session, User) == 8
+    assert _count(session, User) == 9  # admin, two officers, a partner bank, five enterprises
     assert _count(session, ServiceItem) >= 10
     assert not is_empty(session)
     # Every stage is populated in the last year, by the stage indicator's values.
@@ -126,8 +126,9 @@ def test_pending_and_returned_submissions(seeded) -> None:
 def test_demo_accounts(seeded) -> None:
     session, _ = seeded
     users = {u.username: u for u in session.execute(select(User)).scalars()}
-    assert set(users) == {"admin", "officer1", "officer2", "ent1", "ent2", "ent3", "ent4", "ent5"}
+    assert set(users) == {"admin", "officer1", "officer2", "bank1", "ent1", "ent2", "ent3", "ent4", "ent5"}
     assert users["admin"].role == "admin" and users["officer1"].role == "officer"
+    assert users["bank1"].role == "bank" and users["bank1"].bank_name and users["bank1"].enterprise_id is None
     assert bcrypt.checkpw(DEMO_PASSWORD.encode(), users["ent3"].password_hash.encode())
     assert all(u.must_change_password for u in users.values())  # Demo@2025 is public: one-time unless --local-demo
     ent_ids = [users[f"ent{k}"].enterprise_id for k in range(1, 6)]

@@ -1,0 +1,1 @@
+"""HTTP routes served by the Streamlit process itself (serve.py mounts them with ``st.App``)."""

@@ -1,0 +1,124 @@
+"""贷款结果报送 — a partner bank records what it did for recommended enterprises: one at a time, or a
+file in the published template (checked first; written only when every row is right)."""
+
+import streamlit as st
+
+from core import clock, loans
+from db.session import session_scope
+from services import bank_portal
+from services.errors import ServiceError
+from ui.guards import require_role
+from ui.tables import XLSX_MIME, show_table
+from ui.text import plain
+from ui.widgets import file_uploader, number_input, selectbox
+
+actor = require_role("bank")
+CHECKED = "bank_outcome_checked"  # (file name, size, problems, rows) of the last dry run
+FLASH = "bank_outcome_flash"
+
+st.title("贷款结果报送")
+st.caption(f"{plain(actor.bank_name)}：报送对推荐企业的授信、放款或拒绝结果；区科技局在“金融推荐”中查看。"
+           "金额单位为万元，日期不能晚于今天（北京时间）。")
+flash = st.session_state.pop(FLASH, None)
+if flash:
+    st.success(flash)
+
+
+def _problem_frame(problems: list[dict]):  # noqa: ANN202 - a DataFrame
+    import pandas as pd
+
+    return pd.DataFrame([{"行": p["row"], "列": p["column"], "填写内容": p["value"] or "（空）", "问题": p["problem"]}
+                         for p in problems[:500]])
+
+
+with session_scope() as session:
+    runs = bank_portal.final_runs(session, actor=actor)
+    view = bank_portal.bank_view(session, actor=actor) if runs else None
+
+# ------------------------------------------------------------------ one outcome
+st.subheader("录入一条结果")
+if view is None or view.rows.empty:
+    st.info("暂无可报送的企业（已定稿批次中没有同意推荐的企业）。")
+else:
+    choices = {r.credit_code: f"{r.name}（{r.credit_code}）" for r in view.rows.itertuples()}
+    with st.form("bank_outcome_form"):
+        c1, c2 = st.columns(2)
+        code = selectbox("企业", list(choices), format_func=lambda c: plain(choices.get(c, c)), container=c1,
+                         key="outcome_code", index=None, placeholder="输入名称或代码查找")
+        product = c2.text_input("产品名称", max_chars=loans.MAX_PRODUCT, key="outcome_product",
+                                placeholder="例如：科创积分贷")
+        c3, c4, c5, c6 = st.columns(4)
+        decision = c3.radio("决定", list(loans.DECISIONS), format_func=loans.DECISIONS.get, horizontal=True,
+                            key="outcome_decision")
+        amount = number_input("金额（万元）", container=c4, min_value=0.0, max_value=loans.MAX_AMOUNT, value=None,
+                              step=10.0, key="outcome_amount", placeholder="授信、放款时必填")
+        rate = number_input("年利率（%）", container=c5, min_value=0.0, max_value=loans.MAX_RATE, value=None,
+                            step=0.05, key="outcome_rate", placeholder="选填")
+        term = number_input("期限（月）", container=c6, min_value=1, max_value=loans.MAX_TERM, value=None, step=1,
+                            key="outcome_term", placeholder="选填")
+        d1, d2, d3 = st.columns(3)
+        decided_on = d1.date_input("决定日期", value=clock.today(), max_value=clock.today(), format="YYYY-MM-DD",
+                                   key="outcome_decided")
+        start_on = d2.date_input("起始日期（选填）", value=None, format="YYYY-MM-DD", key="outcome_start")
+        end_on = d3.date_input("到期日期（选填）", value=None, format="YYYY-MM-DD", key="outcome_end")
+        reason = st.text_input("拒绝理由（决定为拒绝时必填）", max_chars=loans.MAX_REASON, key="outcome_reason")
+        if st.form_submit_button("保存结果", type="primary"):
+            try:
+                with session_scope() as session:
+                    result = bank_portal.record_outcome(
+                        session, actor=actor, credit_code=code or "", product=product, decision=decision,
+                        decided_on=decided_on, amount=amount, rate=rate, term_months=term, reason=reason,
+                        start_on=start_on, end_on=end_on, run_id=view.run_id)
+            except ServiceError as exc:
+                st.error(plain(exc))
+            else:
+                if result.problems:
+                    st.error("未保存：" + "；".join(f"{p['column']}：{p['problem']}" for p in result.problems))
+                else:
+                    st.session_state[FLASH] = f"已保存：{plain(choices.get(code, code))} · {loans.DECISIONS[decision]}。"
+                    st.rerun()
+
+# ------------------------------------------------------------------ a file
+st.subheader("上传结果文件")
+st.download_button("下载报送模板（xlsx）", bank_portal.outcome_template(), file_name="贷款结果报送模板.xlsx",
+                   mime=XLSX_MIME, key="outcome_template", icon=":material/download:")
+upload = file_uploader("上传填好的模板（xlsx、xls、csv，不超过 10 MB）", type=("xlsx", "xls", "csv"),
+                       max_upload_size=10, key="outcome_file")
+if upload is not None:
+    data = upload.getvalue()
+    if st.button("预检", key="outcome_check"):
+        try:
+            with session_scope() as session:
+                check = bank_portal.import_outcomes_file(session, actor=actor, data=data, filename=upload.name)
+            st.session_state[CHECKED] = (upload.name, len(data), check.problems, check.rows)
+        except ServiceError as exc:
+            st.session_state.pop(CHECKED, None)
+            st.error(plain(exc))
+    checked = st.session_state.get(CHECKED)
+    if checked and checked[:2] == (upload.name, len(data)):
+        if checked[2]:
+            st.error(f"预检发现 {len(checked[2])} 处问题，整份文件不会写入。请按下表修改后重新上传。")
+            show_table(_problem_frame(checked[2]), key="bank_outcome_problems")
+        else:
+            st.success(f"预检通过：{checked[3]} 行均符合要求。")
+            if st.button(f"确认导入 {checked[3]} 行", type="primary", key="outcome_commit"):
+                try:
+                    with session_scope() as session:
+                        done = bank_portal.import_outcomes_file(session, actor=actor, data=data,
+                                                                filename=upload.name, dry_run=False,
+                                                                run_id=view.run_id if view else None)
+                except ServiceError as exc:
+                    st.error(plain(exc))
+                else:
+                    st.session_state.pop(CHECKED, None)
+                    if done.problems:  # consent withdrawn between the dry run and now
+                        st.session_state[CHECKED] = (upload.name, len(data), done.problems, done.rows)
+                        st.rerun()
+                    st.session_state[FLASH] = f"已导入 {done.rows} 条贷款结果。"
+                    st.rerun()
+
+# ------------------------------------------------------------------ what this bank reported
+st.subheader("本行已报送的结果")
+with session_scope() as session:
+    mine = bank_portal.list_outcomes(session, actor=actor)
+show_table(mine.drop(columns=["合作银行"]), key="bank_outcome_list", empty="尚未报送贷款结果。")

@@ -1,0 +1,323 @@
+"""Partner banks as users (issue 19): the published whitelist a bank may see, and the loan outcomes it
+reports back — from its pages, an uploaded file or the API (services.bank_api), all through here.
+
+What a bank sees is narrow on purpose: only enterprises that consent to be recommended
+(``Enterprise.bank_consent``, read at the moment of each request, so a withdrawal removes the firm
+from the next page, export or API answer), only **final** runs (never a draft or a run in 公示), and
+only published figures — stage, rank in stage, total, list and class subtotals; never a self-reported
+value, an attachment or a breakdown. Officers and admins read every bank's outcomes (金融推荐).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import insert, select
+from sqlmodel import Session
+
+from core import clock, loans
+from core.reports import stage_label
+from core.scoring_model import ScoringModel
+from core.spreadsheet import (
+    SpreadsheetError,
+    apply_header,
+    find_header_row,
+    read_upload,
+    write_xlsx,
+)
+from db.models import Enterprise, LoanOutcome, ScoreRun, utcnow
+from db.queries import SUBTOTAL_PREFIX, _expand_subtotals, _fetch
+from services.actor import Actor, require_bank, require_staff
+from services.audit import record
+from services.errors import NotFound, ValidationFailed
+from services.model_versions import get_model
+
+BANK_RUN_STATES = ("final",)
+WHITELIST_SHEET = "推荐名单"
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+
+
+@dataclass
+class BankWhitelist:
+    run_id: int
+    year: int
+    valid_until: date
+    model: ScoringModel
+    rows: pd.DataFrame  # credit_code, name, stage, stage_name, rank, total, tier_name, sub_<class>...
+
+    @property
+    def label(self) -> str:
+        return f"{self.year} 年度 · 批次 #{self.run_id}（已定稿）"
+
+    def table(self) -> pd.DataFrame:
+        """The whitelist in Chinese columns (page and xlsx): the *whitelist out* contract."""
+        out = pd.DataFrame({
+            "序号": np.arange(1, len(self.rows) + 1, dtype=np.int64),
+            "统一社会信用代码": self.rows["credit_code"].to_numpy(),
+            "企业名称": self.rows["name"].to_numpy(),
+            "所属阶段": self.rows["stage_name"].to_numpy(),
+            "阶段排名": self.rows["rank"].to_numpy(dtype=np.int64),
+            "积分": self.rows["total"].round(2).to_numpy(),
+            "榜单": self.rows["tier_name"].to_numpy(),
+        })
+        for cls in self.model.scored_classes:
+            column = SUBTOTAL_PREFIX + cls.code
+            if column in self.rows.columns:
+                out[cls.name] = self.rows[column].round(2).to_numpy()
+        out["批次"] = f"#{self.run_id}"
+        out["有效期至"] = self.valid_until.isoformat()
+        return out
+
+    def records(self) -> list[dict]:
+        """The whitelist as JSON records (the API): the same contract with English keys."""
+        classes = [(SUBTOTAL_PREFIX + c.code, c.name) for c in self.model.scored_classes
+                   if SUBTOTAL_PREFIX + c.code in self.rows.columns]
+        subtotals = [dict(zip([n for _, n in classes], values, strict=True)) for values in
+                     zip(*[self.rows[col].round(2).astype(object).where(self.rows[col].notna(), None).tolist()
+                           for col, _ in classes], strict=True)] if classes else [{}] * len(self.rows)
+        frame = pd.DataFrame({
+            "credit_code": self.rows["credit_code"].to_numpy(), "name": self.rows["name"].to_numpy(),
+            "stage": self.rows["stage_name"].to_numpy(), "rank_in_stage": self.rows["rank"].to_numpy(dtype=np.int64),
+            "score": self.rows["total"].round(2).to_numpy(), "list": self.rows["tier_name"].to_numpy(),
+        })
+        out = frame.to_dict("records")
+        valid = self.valid_until.isoformat()
+        for item, subs in zip(out, subtotals, strict=True):
+            item["class_subtotals"] = subs
+            item["run"] = self.run_id
+            item["valid_until"] = valid
+        return out
+
+
+def valid_until(run: ScoreRun) -> date:
+    """A final run's whitelist is valid for one year from the Beijing day it was finalised (the next
+    year's run replaces it); the day before the anniversary."""
+    start = clock.beijing_day(run.finalized_at) if run.finalized_at else date(run.year + 1, 1, 1)
+    try:
+        anniversary = start.replace(year=start.year + 1)
+    except ValueError:  # 29 February
+        anniversary = start.replace(year=start.year + 1, day=28) + timedelta(days=1)
+    return anniversary - timedelta(days=1)
+
+
+def _final_run(session: Session, run_id: int | None) -> ScoreRun:
+    if run_id is None:
+        run = session.execute(select(ScoreRun).where(ScoreRun.state.in_(BANK_RUN_STATES))  # type: ignore[attr-defined]
+                              .order_by(ScoreRun.year.desc(), ScoreRun.id.desc()).limit(1)).scalars().first()  # type: ignore[attr-defined]
+        if run is None:
+            raise NotFound("暂无已定稿的积分批次。")
+        return run
+    run = session.get(ScoreRun, int(run_id))
+    # A draft or 公示 run is answered like a missing one: a bank learns nothing of unpublished work.
+    if run is None or run.state not in BANK_RUN_STATES:
+        raise NotFound(f"积分批次 #{run_id} 不存在或尚未定稿：合作银行只能查看已定稿的批次。")
+    return run
+
+
+def final_runs(session: Session, *, actor: Actor) -> list[tuple[int, str]]:
+    """(id, label) of the final runs a bank may choose, newest first."""
+    require_bank(actor)
+    runs = session.execute(select(ScoreRun).where(ScoreRun.state.in_(BANK_RUN_STATES))  # type: ignore[attr-defined]
+                           .order_by(ScoreRun.year.desc(), ScoreRun.id.desc())).scalars().all()  # type: ignore[attr-defined]
+    return [(r.id, f"{r.year} 年度 · 批次 #{r.id}（已定稿）") for r in runs]
+
+
+def bank_view(session: Session, *, actor: Actor, run_id: int | None = None) -> BankWhitelist:
+    """The whitelist a bank sees: consenting, ranked, non-vetoed enterprises of a final run."""
+    require_bank(actor)
+    run = _final_run(session, run_id)
+    model = get_model(session, run.model_version_id)
+    # Consent is read in the same statement as the scores: a withdrawal counts from the next request on.
+    rows = _fetch(session, "SELECT e.credit_code, e.name, s.stage, s.rank, s.total, s.tier, s.subtotals "
+                           "FROM score s JOIN enterprise e ON e.id = s.enterprise_id "
+                           "WHERE s.run_id = ? AND e.bank_consent = ? AND s.veto = ? AND s.rank IS NOT NULL",
+                  (run.id, True, False))
+    frame = pd.DataFrame(rows, columns=["credit_code", "name", "stage", "rank", "total", "tier", "subtotals"])
+    _expand_subtotals(frame)
+    position = {s.code: i for i, s in enumerate(model.stages)}
+    frame["rank"] = pd.to_numeric(frame["rank"]).astype("int64")
+    frame["total"] = pd.to_numeric(frame["total"]).astype(float)
+    frame = (frame.assign(_stage=frame["stage"].map(position).fillna(len(position)))
+             .sort_values(["_stage", "rank", "credit_code"], kind="stable").drop(columns="_stage")
+             .reset_index(drop=True))
+    names = {t.code: t.name for t in model.tiers}
+    frame["stage_name"] = stage_label(model, frame["stage"]).to_numpy()
+    frame["tier_name"] = frame["tier"].fillna("").map(lambda t: names.get(t, "未上榜")).to_numpy()
+    return BankWhitelist(run_id=run.id, year=run.year, valid_until=valid_until(run), model=model, rows=frame)
+
+
+def export_bank_whitelist(session: Session, *, actor: Actor, run_id: int | None = None) -> tuple[bytes, BankWhitelist]:
+    """The bank's whitelist as xlsx (sanitised by core.spreadsheet's writer); audited."""
+    view = bank_view(session, actor=actor, run_id=run_id)
+    data = write_xlsx({WHITELIST_SHEET: view.table()})
+    record(session, actor=actor, action="bank_portal.export", entity="ScoreRun", entity_id=view.run_id,
+           after={"bank": actor.bank_name, "format": "xlsx", "count": len(view.rows),
+                  "credit_codes": view.rows["credit_code"].tolist()})
+    session.commit()
+    return data, view
+
+
+# ------------------------------------------------------------------ loan outcomes
+def _visible_codes(session: Session) -> dict[str, int]:
+    """Credit code → id of the enterprises a bank may report on: those consenting now."""
+    rows = _fetch(session, "SELECT credit_code, id FROM enterprise WHERE bank_consent = ?", (True,))
+    return dict(rows)
+
+
+@dataclass
+class OutcomeCheck:
+    rows: int
+    accepted: pd.DataFrame
+    problems: list[dict]
+    committed: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and self.rows > 0
+
+
+def _check(session: Session, frame: pd.DataFrame) -> OutcomeCheck:
+    if len(frame) > loans.MAX_ROWS:
+        raise ValidationFailed(f"一次最多报送 {loans.MAX_ROWS} 行，请拆分后分批报送。")
+    accepted, problems = loans.check_outcomes(frame, today=clock.today(), known_codes=_visible_codes(session))
+    return OutcomeCheck(rows=len(frame), accepted=accepted, problems=problems)
+
+
+def _write(session: Session, *, actor: Actor, check: OutcomeCheck, source: str, run_id: int | None,
+           detail: dict) -> OutcomeCheck:
+    """All rows in one statement of the caller's transaction, audited; nothing when any row is bad."""
+    bank_name = require_bank(actor)
+    if not check.ok:
+        return check
+    if run_id is not None:
+        _final_run(session, run_id)
+    now = utcnow()
+    frame = check.accepted
+    columns = {key: frame[key].tolist() for key in frame.columns}
+    for key in ("amount", "rate"):
+        columns[key] = [None if v is None or v != v else float(v) for v in columns[key]]
+    columns["term_months"] = [None if v is None or v != v else int(v) for v in columns["term_months"]]
+    columns["enterprise_id"] = [int(v) for v in columns["enterprise_id"]]
+    for key in ("decided_on", "start_on", "end_on"):
+        columns[key] = [v if isinstance(v, date) else None for v in columns[key]]
+    columns["reason"] = [v if isinstance(v, str) and v else None for v in columns["reason"]]
+    fixed = {"bank_name": bank_name, "run_id": run_id, "source": source, "recorded_by": actor.username,
+             "recorded_at": now}
+    rows = [dict(zip(columns, values, strict=True)) | fixed for values in zip(*columns.values(), strict=True)]
+    session.execute(insert(LoanOutcome.__table__), rows)  # type: ignore[attr-defined]
+    record(session, actor=actor, action=f"loan_outcome.{source}", entity="LoanOutcome",
+           after={"bank": bank_name, "rows": len(frame), "run_id": run_id, **detail})
+    session.commit()
+    check.committed = True
+    return check
+
+
+def record_outcome(session: Session, *, actor: Actor, credit_code: str, product: str, decision: str,
+                   decided_on: date | str, amount: float | None = None, rate: float | None = None,
+                   term_months: int | None = None, reason: str | None = None, start_on: date | str | None = None,
+                   end_on: date | str | None = None, run_id: int | None = None) -> OutcomeCheck:
+    """One outcome typed on the bank's page (the same checks as a file row)."""
+    require_bank(actor)
+    item = {"credit_code": credit_code, "product": product, "decision": decision, "reason": reason,
+            "amount": amount, "rate": rate, "term_months": term_months,
+            "decided_on": decided_on.isoformat() if isinstance(decided_on, date) else decided_on,
+            "start_on": start_on.isoformat() if isinstance(start_on, date) else start_on,
+            "end_on": end_on.isoformat() if isinstance(end_on, date) else end_on}
+    check = _check(session, loans.rows_frame([item]))
+    return _write(session, actor=actor, check=check, source="app", run_id=run_id,
+                  detail={"credit_code": str(credit_code).strip().upper(), "decision": decision})
+
+
+def outcome_template() -> bytes:
+    """The published upload template (xlsx: the data sheet, then the instructions)."""
+    return write_xlsx({"贷款结果": loans.template_frame(), "填写说明": loans.template_notes()})
+
+
+def _read_file(data: bytes, filename: str) -> pd.DataFrame:
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ValidationFailed("文件过大（上限 10 MB），请拆分后分批上传。")
+    try:
+        raw = read_upload(data, filename, expected=list(loans.HEADERS.values()), exclude=("填写说明",)).frame
+        table = apply_header(raw, find_header_row(raw, list(loans.HEADERS.values())))
+    except SpreadsheetError as exc:
+        raise ValidationFailed(str(exc)) from None
+    mapped, unknown = loans.map_columns(table)
+    if unknown:
+        raise ValidationFailed("文件中有无法识别的列：" + "、".join(unknown) + "。请使用贷款结果报送模板的列名。")
+    missing = [loans.HEADERS[k] for k in ("credit_code", "product", "decision", "decided_on") if k not in mapped]
+    if missing:
+        raise ValidationFailed("文件缺少必填列：" + "、".join(missing) + "。请使用贷款结果报送模板。")
+    if mapped.empty:
+        raise ValidationFailed("文件中没有数据行。")
+    return mapped
+
+
+def import_outcomes_file(session: Session, *, actor: Actor, data: bytes, filename: str, dry_run: bool = True,
+                         run_id: int | None = None) -> OutcomeCheck:
+    """An outcomes file: checked first (``dry_run``), written only when every row is right."""
+    require_bank(actor)
+    check = _check(session, _read_file(data, filename))
+    if dry_run:
+        return check
+    return _write(session, actor=actor, check=check, source="file", run_id=run_id,
+                  detail={"file_name": filename[:200]})
+
+
+def import_outcomes_json(session: Session, *, actor: Actor, items: list, run_id: int | None = None) -> OutcomeCheck:
+    """The API's outcome rows (list of objects, the *outcome in* contract); all or nothing."""
+    require_bank(actor)
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise ValidationFailed("outcomes 应为对象数组（见 docs/bank-contracts.md）。")
+    if not items:
+        raise ValidationFailed("outcomes 为空。")
+    check = _check(session, loans.rows_frame(items))
+    return _write(session, actor=actor, check=check, source="api", run_id=run_id, detail={})
+
+
+OUTCOME_COLUMNS = ["报送时间", "合作银行", "企业名称", "统一社会信用代码", "产品", "决定", "金额（万元）", "年利率（%）",
+                   "期限（月）", "决定日期", "起始日期", "到期日期", "拒绝理由", "来源"]
+
+
+def list_outcomes(session: Session, *, actor: Actor, limit: int = 500) -> pd.DataFrame:
+    """Recorded outcomes, newest first: a bank sees its own institution's, staff every bank's."""
+    if actor.role == "bank":
+        bank_name = require_bank(actor)
+    else:
+        require_staff(actor)
+        bank_name = None
+    stmt = (select(LoanOutcome, Enterprise.name, Enterprise.credit_code)
+            .join(Enterprise, Enterprise.id == LoanOutcome.enterprise_id)
+            .order_by(LoanOutcome.id.desc()).limit(limit))  # type: ignore[attr-defined]
+    if bank_name is not None:
+        stmt = stmt.where(LoanOutcome.bank_name == bank_name)
+    rows = session.execute(stmt).all()
+
+    def cell(v: object) -> object:
+        return "—" if v is None else v
+
+    return pd.DataFrame([{
+        "报送时间": o.recorded_at, "合作银行": o.bank_name, "企业名称": name, "统一社会信用代码": code,
+        "产品": o.product, "决定": loans.DECISIONS.get(o.decision, o.decision), "金额（万元）": cell(o.amount),
+        "年利率（%）": cell(o.rate), "期限（月）": cell(o.term_months), "决定日期": o.decided_on.isoformat(),
+        "起始日期": o.start_on.isoformat() if o.start_on else "—", "到期日期": o.end_on.isoformat() if o.end_on else "—",
+        "拒绝理由": o.reason or "—", "来源": loans.SOURCES.get(o.source, o.source),
+    } for o, name, code in rows], columns=OUTCOME_COLUMNS)
+
+
+def outcome_summary(session: Session, *, actor: Actor) -> pd.DataFrame:
+    """Per bank: 授信/放款 counts and amounts and 拒绝 counts (officers' 金融推荐)."""
+    require_staff(actor)
+    rows = _fetch(session, "SELECT bank_name, decision, COUNT(*), COALESCE(SUM(amount), 0) FROM loanoutcome "
+                           "GROUP BY bank_name, decision")
+    frame = pd.DataFrame(rows, columns=["bank", "decision", "n", "amount"])
+    banks = sorted(frame["bank"].unique().tolist())
+    out = pd.DataFrame({"合作银行": banks})
+    for code, label in loans.DECISIONS.items():
+        part = frame[frame["decision"] == code].set_index("bank")
+        out[f"{label}（笔）"] = [int(part["n"].get(b, 0)) for b in banks]
+        if code != "reject":
+            out[f"{label}金额（万元）"] = [round(float(part["amount"].get(b, 0.0)), 2) for b in banks]
+    return out

@@ -22,6 +22,8 @@ from core.scoring_model import NUMERIC_RULES, ScoringModel
 
 MOVERS = 20  # risers and fallers listed
 DRIVERS = 3  # indicators named per mover
+BAND_SHARE = 0.1  # a score band of the funded-vs-unfunded comparison: 10% of the model's core total
+LOAN_DECISIONS = {"credit": "授信", "loan": "放款"}  # counted outcomes (拒绝 is not money moved)
 
 
 @dataclass
@@ -108,6 +110,21 @@ def table_html(table: pd.DataFrame) -> str:
             cells.append(f'<td class="n">{html.escape(text)}</td>' if numeric else f"<td>{html.escape(text)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+@dataclass
+class Outcomes:
+    """The money side of a final run (published data only).
+
+    ``loans``: enterprise_id, decision (credit/loan/reject), amount (万元) — the bank outcomes answering this
+    run; ``payments``: enterprise_id, state, amount — the run's subsidy lines (core.subsidies states);
+    ``funded``: enterprise ids funded in the previous final run (subsidy paid or loan made), for the
+    comparison of the next year's score against similar unfunded enterprises (None without a previous run).
+    """
+
+    loans: pd.DataFrame
+    payments: pd.DataFrame
+    funded: np.ndarray | None = None
 
 
 # ------------------------------------------------------------------------------------------- sections
@@ -253,6 +270,150 @@ def completeness_chart(table: pd.DataFrame) -> alt.Chart:
     ).properties(width=560, height=max(120, 24 * len(table)))
 
 
+# ------------------------------------------------------------------------------------------- outcomes
+def _group_labels(model: ScoringModel, scores: pd.DataFrame, by: str) -> tuple[pd.Series, list[str], str]:
+    """Per enterprise (indexed by enterprise_id) its stage or list name, the names in model order, and the
+    column title. Vetoed or unlisted enterprises are 未上榜."""
+    ids = scores["enterprise_id"].to_numpy()
+    if by == "stage":
+        names = {s.code: s.name for s in model.stages}
+        labels = scores["stage"].map(names).fillna(scores["stage"].astype(str))
+        return pd.Series(labels.to_numpy(), index=ids), [s.name for s in model.stages], "阶段"
+    names = {t.code: t.name for t in model.tiers}
+    vetoed = scores["veto"].fillna(False).astype(bool).to_numpy()
+    labels = scores["tier"].fillna("").map(names).fillna("未上榜").to_numpy(dtype=object)
+    labels[vetoed] = "未上榜"
+    return pd.Series(labels, index=ids), [*(t.name for t in model.tiers), "未上榜"], "榜单"
+
+
+def outcome_table(model: ScoringModel, scores: pd.DataFrame, outcomes: Outcomes, *, by: str = "stage") -> pd.DataFrame:
+    """Credit granted, loans made and subsidies paid per stage (``by="stage"``) or list (``"tier"``) of the
+    run, a 合计 row last. An enterprise counts once per kind however many outcomes it has; amounts add up.
+
+    Columns: 阶段|榜单, 参评企业, 授信企业, 授信金额（万元）, 放款企业, 放款金额（万元）, 已拨付扶持企业,
+    已拨付扶持金额（万元）.
+    """
+    group, order, title = _group_labels(model, scores, by)
+    table = pd.DataFrame(index=pd.Index(order, name=title))
+    table["参评企业"] = group.value_counts().reindex(order, fill_value=0).astype(int)
+
+    def add(frame: pd.DataFrame, mask: pd.Series, count: str, amount: str) -> None:
+        rows = frame[mask.to_numpy()]
+        rows = rows[rows["enterprise_id"].isin(group.index)]
+        where = group.reindex(rows["enterprise_id"].to_numpy()).to_numpy()
+        amounts = pd.to_numeric(rows["amount"], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+        keyed = pd.DataFrame({"g": where, "e": rows["enterprise_id"].to_numpy(), "a": amounts})
+        table[count] = keyed.groupby("g")["e"].nunique().reindex(order, fill_value=0).astype(int)
+        table[amount] = keyed.groupby("g")["a"].sum().reindex(order, fill_value=0.0).round(2)
+
+    loans, payments = outcomes.loans, outcomes.payments
+    for code, word in LOAN_DECISIONS.items():
+        add(loans, loans["decision"] == code, f"{word}企业", f"{word}金额（万元）")
+    add(payments, payments["state"] == "paid", "已拨付扶持企业", "已拨付扶持金额（万元）")
+    table = table.reset_index()
+    total = {title: "合计", **{c: table[c].sum() for c in table.columns if c != title}}
+    # an enterprise on two rows is impossible (one stage, one list per run): the column sums are the totals
+    out = pd.concat([table, pd.DataFrame([total])], ignore_index=True)
+    for column in out.columns[1:]:
+        if column.endswith("（万元）"):
+            out[column] = out[column].astype(float).round(2)
+        else:
+            out[column] = out[column].astype(int)
+    return out
+
+
+def funded_comparison(model: ScoringModel, previous: pd.DataFrame, current: pd.DataFrame,
+                      funded: np.ndarray, *, band: float | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """How funded enterprises' totals moved from ``previous`` to ``current`` against similar unfunded ones.
+
+    Similar = same stage and same score band (``band`` points wide, default 10% of the model's core total)
+    in the previous run. Enterprises vetoed in the previous run (never funded, not comparable) or not scored
+    in the current run are left out. Returns (cells, summary):
+
+    * cells — one row per stage · band with a funded enterprise: 阶段, 上年分数段, 获资助企业, 获资助平均变化,
+      同类未获资助企业, 同类未获资助平均变化, 差值 (NaN when the cell has no unfunded enterprise);
+    * summary — 项目, 数值: funded enterprises, those with a match, their mean change, the matched unfunded
+      mean (weighted by the funded count of each cell) and the difference: Σ nᶠ·(x̄ᶠ − x̄ᵘ) / Σ nᶠ over
+      the matched cells.
+    """
+    width = float(band if band is not None else model.core_total * BAND_SHARE)
+    before = previous[~previous["veto"].fillna(False).astype(bool).to_numpy()]
+    now = pd.Series(pd.to_numeric(current["total"]).to_numpy(dtype=float), index=current["enterprise_id"].to_numpy())
+    before = before[before["enterprise_id"].isin(now.index)]
+    total = pd.to_numeric(before["total"]).to_numpy(dtype=float)
+    frame = pd.DataFrame({
+        "stage": before["stage"].to_numpy(),
+        "band": np.floor(np.maximum(total, 0.0) / width).astype(np.int64),
+        "funded": before["enterprise_id"].isin(np.asarray(funded)).to_numpy(),
+        "change": now.reindex(before["enterprise_id"].to_numpy()).to_numpy() - total,
+    })
+    cells = frame.groupby(["stage", "band", "funded"])["change"].agg(["size", "mean"]).unstack("funded")
+    columns = ["阶段", "上年分数段", "获资助企业", "获资助平均变化", "同类未获资助企业", "同类未获资助平均变化", "差值"]
+    n_funded = cells["size"].get(True, pd.Series(0, index=cells.index)).fillna(0).astype(int)
+    cells = cells[n_funded > 0]
+    n_funded = n_funded[n_funded > 0]
+    mean_funded = cells["mean"].get(True, pd.Series(np.nan, index=cells.index))
+    n_unfunded = cells["size"].get(False, pd.Series(np.nan, index=cells.index)).fillna(0).astype(int)
+    mean_unfunded = cells["mean"].get(False, pd.Series(np.nan, index=cells.index)).where(n_unfunded > 0)
+    position = {s.code: i for i, s in enumerate(model.stages)}
+    names = {s.code: s.name for s in model.stages}
+    stages = cells.index.get_level_values("stage")
+    bands = cells.index.get_level_values("band").to_numpy()
+    table = pd.DataFrame({
+        "阶段": [names.get(c, c) for c in stages],
+        "上年分数段": [f"{b * width:g}–{(b + 1) * width:g}" for b in bands],
+        "获资助企业": n_funded.to_numpy(),
+        "获资助平均变化": mean_funded.round(2).to_numpy(),
+        "同类未获资助企业": n_unfunded.to_numpy(),
+        "同类未获资助平均变化": mean_unfunded.round(2).to_numpy(),
+        "差值": (mean_funded - mean_unfunded).round(2).to_numpy(),
+        "_s": [position.get(c, len(position)) for c in stages], "_b": bands,
+    }).sort_values(["_s", "_b"], kind="stable").drop(columns=["_s", "_b"]).reset_index(drop=True)
+    matched = n_unfunded > 0
+    weights = n_funded[matched].to_numpy(dtype=float)
+    all_funded = frame.loc[frame["funded"], "change"]
+
+    def weighted(values: pd.Series) -> float:
+        return round(float(np.dot(weights, values[matched].to_numpy(dtype=float)) / weights.sum()), 2) \
+            if weights.sum() else float("nan")
+
+    summary = pd.DataFrame({"项目": ["获资助企业（两年均参评）", "其中有同类未获资助企业可比", "获资助企业平均积分变化",
+                                   "可比获资助企业平均积分变化", "同类未获资助企业平均积分变化（按获资助家数加权）",
+                                   "差值（获资助 − 同类未获资助）"],
+                            "数值": pd.Series([int(len(all_funded)), int(weights.sum()),
+                                             round(float(all_funded.mean()), 2) if len(all_funded) else float("nan"),
+                                             weighted(mean_funded), weighted(mean_unfunded),
+                                             weighted(mean_funded - mean_unfunded)], dtype=object)})
+    return table[columns], summary
+
+
+def add_outcomes(report: Report, current: RunData, previous: RunData | None, outcomes: Outcomes | None) -> None:
+    """The money side of the report: credit, loans and subsidies paid per stage and list, the payment
+    states, and funded enterprises' next-year scores against similar unfunded ones."""
+    from core.subsidies import state_summary
+
+    if outcomes is None:
+        report.notes["概况"] = "本批次尚未定稿：融资与扶持成效只统计已定稿批次，定稿后在本报告中列出。"
+        return
+    model = current.model
+    report.tables["融资与扶持（按阶段）"] = outcome_table(model, current.scores, outcomes, by="stage")
+    report.notes["融资与扶持（按阶段）"] = ("合作银行回传的授信、放款（答复本批次推荐名单的结果）和已拨付的扶持资金；"
+                                     "同一企业多笔只计一家，金额相加。")
+    report.tables["融资与扶持（按榜单）"] = outcome_table(model, current.scores, outcomes, by="tier")
+    report.tables["扶持资金拨付"] = state_summary(outcomes.payments.assign(
+        amount=pd.to_numeric(outcomes.payments["amount"])) if len(outcomes.payments) else outcomes.payments)
+    report.notes["扶持资金拨付"] = "本批次扶持名单的拨付进度：待确认 → 企业已确认 → 已拨付或不予拨付。"
+    if previous is None or outcomes.funded is None:
+        return
+    cells, summary = funded_comparison(previous.model, previous.scores, current.scores, outcomes.funded)
+    report.tables["获资助企业次年积分变化"] = summary
+    report.notes["获资助企业次年积分变化"] = (
+        f"获资助：{previous.label}的扶持资金已拨付，或获得合作银行放款。同类：上年同一阶段、同一分数段"
+        f"（每段 {previous.model.core_total * BAND_SHARE:g} 分）未获资助的企业；上年一票否决的企业不参与比较。"
+        "差值为观察到的差异，不等同于因果效果。")
+    report.tables["获资助与同类企业对比（分阶段、分数段）"] = cells
+
+
 def build_report(
     current: RunData,
     previous: RunData | None,
@@ -260,8 +421,10 @@ def build_report(
     carriers: pd.DataFrame,
     pools: pd.DataFrame,
     title: str,
+    outcomes: Outcomes | None = None,
 ) -> Report:
-    """Every section of the yearly monitoring report, in reading order."""
+    """Every section of the yearly monitoring report, in reading order; ``outcomes`` (final runs only)
+    adds the money side after the lists."""
     model = current.model
     subtitle = f"本期：{current.label}；对比：{previous.label if previous else '无上一年度定稿批次'}"
     report = Report(title=title, subtitle=subtitle)
@@ -292,6 +455,7 @@ def build_report(
         report.notes["积分上升最多"] = "两个批次都参评的企业；主要变动指标为得分变化最大的指标（同方向）。"
     else:
         report.notes["榜单企业"] = "没有上一年度的定稿批次，无法计算升降。"
+    add_outcomes(report, current, previous, outcomes)
     report.tables["指标中位数"] = indicator_medians(current, previous)
     report.tables["载体评价"] = carriers
     report.tables["培育库"] = pools

@@ -107,6 +107,45 @@ def dashboard_data(session: Session) -> DashboardData | None:
     return data
 
 
+@dataclass(frozen=True)
+class OutcomeFigures:
+    """The money side of the latest final run, for the big screen: aggregates only (no enterprise named)."""
+
+    run_id: int
+    year: int
+    credit_count: int  # enterprises granted credit (授信)
+    credit_total: float  # 万元
+    loan_count: int  # enterprises with a loan made (放款)
+    loan_total: float
+    paid_count: int  # subsidy lines paid (已拨付)
+    paid_total: float
+    by_stage: pd.DataFrame  # core.monitoring.outcome_table by stage
+
+
+def outcome_figures(session: Session) -> OutcomeFigures | None:
+    """Credit granted, loans made and subsidies paid for the latest final run (published data only; bank
+    outcomes and payments change daily, so this is read on each refresh: a few aggregate rows)."""
+    from core.monitoring import outcome_table
+    from services.monitoring import run_outcomes
+    from services.subsidies import latest_final_run
+
+    run = latest_final_run(session)
+    if run is None:
+        return None
+    outcomes = run_outcomes(session, run=run, previous=None)
+    assert outcomes is not None
+    model = get_model(session, run.model_version_id)
+    scores = pd.DataFrame(session.execute(select(Score.enterprise_id, Score.stage, Score.total, Score.veto, Score.tier)
+                                          .where(Score.run_id == run.id)).all(),
+                          columns=["enterprise_id", "stage", "total", "veto", "tier"])
+    table = outcome_table(model, scores, outcomes, by="stage")
+    total = table.iloc[-1]
+    return OutcomeFigures(run_id=run.id, year=run.year, credit_count=int(total["授信企业"]),
+                          credit_total=float(total["授信金额（万元）"]), loan_count=int(total["放款企业"]),
+                          loan_total=float(total["放款金额（万元）"]), paid_count=int(total["已拨付扶持企业"]),
+                          paid_total=float(total["已拨付扶持金额（万元）"]), by_stage=table.iloc[:-1])
+
+
 def clear_cache() -> None:
     with _LOCK:
         _CACHE.clear()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
 from sqlalchemy import select
 from sqlmodel import Session
 
 from core import monitoring
-from db.models import ScoreRun
+from db.models import LoanOutcome, ScoreRun
 from services.actor import Actor, require_staff
 from services.scenarios import RunFrame, carriers_view, load_run, pools_view, resolve_run_id, run_label
 
@@ -25,6 +29,36 @@ def _run_data(data: RunFrame) -> monitoring.RunData:
                               values=data.values, points=data.points)
 
 
+def loan_outcomes(session: Session, *, run_ids: Sequence[int]) -> pd.DataFrame:
+    """enterprise_id, run_id, decision, amount of the bank outcomes answering these runs (no authorisation:
+    callers check the actor; the big screen reads aggregates of it)."""
+    rows = session.execute(select(LoanOutcome.enterprise_id, LoanOutcome.run_id, LoanOutcome.decision,
+                                  LoanOutcome.amount)
+                           .where(LoanOutcome.run_id.in_(list(run_ids)))).all()  # type: ignore[union-attr]
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=["enterprise_id", "run_id", "decision", "amount"])
+    frame["amount"] = pd.to_numeric(frame["amount"], errors="coerce")
+    return frame
+
+
+def run_outcomes(session: Session, *, run: ScoreRun, previous: ScoreRun | None) -> monitoring.Outcomes | None:
+    """The money side of a final run (None for a run not final: outcomes come from final runs only)."""
+    from services.subsidies import lines_frame
+
+    if run.state != "final":
+        return None
+    ids = [run.id] + ([previous.id] if previous is not None else [])
+    loans = loan_outcomes(session, run_ids=ids)
+    payments = lines_frame(session, run_id=run.id)[["enterprise_id", "state", "amount"]]
+    funded = None
+    if previous is not None:
+        paid_before = lines_frame(session, run_id=previous.id)
+        funded = np.union1d(paid_before.loc[paid_before["state"] == "paid", "enterprise_id"].to_numpy(dtype=np.int64),
+                            loans.loc[(loans["run_id"] == previous.id) & (loans["decision"] == "loan"),
+                                      "enterprise_id"].to_numpy(dtype=np.int64))
+    return monitoring.Outcomes(loans=loans[loans["run_id"] == run.id].reset_index(drop=True), payments=payments,
+                               funded=funded)
+
+
 def monitoring_report(session: Session, *, actor: Actor, run_id: int | None = None) -> monitoring.Report:
     """Every section of the report (core.monitoring.build_report) for a published run."""
     require_staff(actor)
@@ -35,8 +69,9 @@ def monitoring_report(session: Session, *, actor: Actor, run_id: int | None = No
     carriers = carriers_view(session, actor=actor, run_id=run_id).ranking.drop(columns=["carrier_id"])
     pools = pools_view(session, actor=actor, run_id=run_id).counts
     title = f"{current.run.year} 年度企业创新积分监测报告"
+    outcomes = run_outcomes(session, run=current.run, previous=before)
     return monitoring.build_report(_run_data(current), _run_data(previous) if previous else None,
-                                   carriers=carriers, pools=pools, title=title)
+                                   carriers=carriers, pools=pools, title=title, outcomes=outcomes)
 
 
-__all__ = ["monitoring_report", "previous_final_run", "run_label"]
+__all__ = ["monitoring_report", "previous_final_run", "run_label", "run_outcomes", "loan_outcomes"]

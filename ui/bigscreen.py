@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from core.timefmt import display_time
-from services.dashboard import DashboardData
+from services.dashboard import DashboardData, OutcomeFigures
 from ui.text import plain
 
 BACKGROUND = "#0b1226"
@@ -193,6 +193,26 @@ def headline(data: DashboardData) -> None:
     cols[2].metric("上榜企业", f"{data.on_lists:,}")
     cols[3].metric("精准扶持（万元）", f"{data.subsidy_total:,.0f}")
     cols[4].metric("获扶持企业", f"{data.subsidy_count:,}")
+
+
+def outcome_text(figures: OutcomeFigures) -> str:
+    return (f"{figures.year} 年度（已定稿）融资与扶持成效：授信 {figures.credit_count:,} 家 {figures.credit_total:,.0f} 万元"
+            f" · 放款 {figures.loan_count:,} 家 {figures.loan_total:,.0f} 万元"
+            f" · 扶持资金已拨付 {figures.paid_count:,} 家 {figures.paid_total:,.0f} 万元")
+
+
+def outcome_panel(figures: OutcomeFigures) -> None:
+    """Three figures and, per stage, the enterprises and sums (numbers as text: large and aligned)."""
+    cols = st.columns(3)
+    cols[0].metric(f"授信（{figures.credit_count:,} 家）", f"{figures.credit_total:,.0f} 万元")
+    cols[1].metric(f"放款（{figures.loan_count:,} 家）", f"{figures.loan_total:,.0f} 万元")
+    cols[2].metric(f"扶持资金已拨付（{figures.paid_count:,} 家）", f"{figures.paid_total:,.0f} 万元")
+    table = figures.by_stage[["阶段", "授信企业", "授信金额（万元）", "放款企业", "放款金额（万元）", "已拨付扶持企业",
+                              "已拨付扶持金额（万元）"]].copy()
+    for column in table.columns[1:]:
+        table[column] = table[column].map(lambda v: f"{v:,.0f}")
+    table["阶段"] = table["阶段"].map(plain)
+    st.table(table.set_index("阶段"))
 
 
 def panel(title: str) -> st.delta_generator.DeltaGenerator:

@@ -11,7 +11,7 @@ import streamlit as st
 
 from core import clock
 from db.session import session_scope
-from services.dashboard import dashboard_data
+from services.dashboard import dashboard_data, outcome_figures
 from ui import bigscreen as screen
 
 REFRESH_SECONDS = 60
@@ -23,6 +23,27 @@ BIG_HEIGHT = 640
 def _load():
     with session_scope() as session:
         return dashboard_data(session)
+
+
+def _load_outcomes():
+    with session_scope() as session:
+        return outcome_figures(session)
+
+
+def _outcome_line() -> None:
+    """One line under the headline: what the programme moved (the latest final run's money side)."""
+    figures = _load_outcomes()
+    if figures is not None:
+        st.caption(screen.outcome_text(figures))
+
+
+def _outcomes(data, height: int) -> None:
+    with screen.panel("融资与扶持成效（已定稿批次）"):
+        figures = _load_outcomes()
+        if figures is None:
+            st.caption("暂无已定稿的积分批次。")
+        else:
+            screen.outcome_panel(figures)
 
 
 def _stages(data, height: int) -> None:
@@ -78,6 +99,7 @@ VIEWS = [
     ("趋势与资质", [_trend, _qualifications]),
     ("进步之星", [_movers, _carriers]),
     ("区域分布", [_streets, _carriers]),
+    ("融资与扶持", [_outcomes, _stages]),
 ]
 
 screen.apply_screen_style()
@@ -101,6 +123,7 @@ def show_screen() -> None:
         return
     screen.header(data)
     screen.headline(data)
+    _outcome_line()
     # Three and four panels: at 24 px text a fourth chart in the first row would crowd its labels.
     for row, widths in (([_stages, _distribution, _trend], [1.2, 1.4, 1.0]),
                         ([_qualifications, _movers, _carriers, _streets], [1.0, 1.7, 1.2, 0.8])):

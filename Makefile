@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test test-evening test-dates install install-test browser libreoffice faketime lint bench clean-data pg-client
+.PHONY: run test test-evening test-dates install install-test browser libreoffice faketime lint bench clean-data pg-client nginx cluster cluster-stop
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,28 @@ pg-client:
 			echo "WARNING: pg_dump missing and cannot be installed here (run make pg-client as root)."; \
 		fi; \
 	fi
+
+# Several single-process servers behind Debian's nginx (deploy/cluster.py renders deploy/nginx.conf.template
+# into data/cluster and runs nginx unprivileged from there). Needs DATABASE_URL (PostgreSQL).
+nginx:
+	@if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "Installing Debian's nginx for make cluster…"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
+		else \
+			echo "WARNING: nginx missing and cannot be installed here (run make nginx as root); cluster tests will be skipped."; \
+		fi; \
+	fi
+
+REPLICAS ?= 2
+CLUSTER_PORT ?= 8080
+cluster: install nginx
+	@test -n "$$DATABASE_URL" || echo "注意：未设置 DATABASE_URL，使用 SQLite 文件（仅供试用；正式部署用 PostgreSQL）"
+	$(PY) manage.py init-db
+	$(PY) manage.py serve --replicas $(REPLICAS) --port $(CLUSTER_PORT)
+
+cluster-stop:
+	$(PY) manage.py serve --stop
 
 run: install
 	$(PY) manage.py init-db

@@ -69,7 +69,18 @@ def make_engine(url: str | None = None) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(engine, "connect", _configure_sqlite)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # Per process: up to pool_size + max_overflow connections (SQLAlchemy's 5 + 10 by default). N servers
+    # behind nginx hold N × that at most, plus the CLI and the 动态积分 worker: keep it under the server's
+    # max_connections (docs/deploy.md, "Connection pools").
+    return create_engine(url, pool_pre_ping=True, pool_size=max(1, _env_int("DB_POOL_SIZE", 5)),
+                         max_overflow=_env_int("DB_MAX_OVERFLOW", 10))
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        return max(0, int(os.environ.get(name, default)))
+    except ValueError:
+        return default
 
 
 def get_engine(url: str | None = None) -> Engine:

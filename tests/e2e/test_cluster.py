@@ -1,0 +1,196 @@
+"""Issue 21 · 3: two servers behind Debian's nginx on one PostgreSQL database (``manage.py serve``).
+
+An officer on one server approves ent2's pending self-report; ent2, whose browser is on the other server,
+sees it approved on the next page load. Then ent2's server is recycled (``serve --recycle 2``): ent2 is
+still logged in after it comes back. Which server a browser is on is read from the ``X-Upstream`` header
+the test cluster adds (``CLUSTER_EXPOSE_UPSTREAM=1``); the sticky cookie of each browser is chosen so
+that the two land on different servers.
+
+Skipped without a PostgreSQL server (TEST_DATABASE_URL) or nginx (``make nginx``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+from sqlmodel import Session
+
+from deploy.cluster import STICKY_COOKIE
+from tests.conftest import TEST_DATABASE_URL
+from tests.e2e.conftest import goto, login, screenshot, wait_settled
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set"),
+    pytest.mark.skipif(not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()),
+                       reason="nginx is not installed (make nginx)"),
+]
+
+
+def _free_ports(n: int) -> list[int]:
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+@pytest.fixture(scope="module")
+def cluster_db() -> Iterator[str]:
+    """A PostgreSQL database of this module's own, migrated and seeded with a small demo."""
+    from db.session import make_engine
+
+    admin = make_engine(TEST_DATABASE_URL).execution_options(isolation_level="AUTOCOMMIT")
+    name = f"ip_cluster_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_engine(TEST_DATABASE_URL).url.set(database=name).render_as_string(hide_password=False)
+    env = {**os.environ, "DATABASE_URL": url}
+    try:
+        for args in (["init-db"], ["seed-demo", "--local-demo", "--enterprises", "120"]):
+            subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True)
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def cluster(cluster_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """``manage.py serve --replicas 2`` on free ports: {"url", "run_dir", "ports"}."""
+    run_dir = tmp_path_factory.mktemp("cluster")
+    while True:  # nginx's port and two consecutive server ports, all free
+        port, base = _free_ports(2)
+        if base + 1 != port and _port_free(base + 1):
+            break
+    env = {**os.environ, "DATABASE_URL": cluster_db, "CLUSTER_EXPOSE_UPSTREAM": "1", "APP_ENV": "test",
+           "COOKIE_KEY": "cluster-test-cookie-key-8c1f4e2a9b7d3f6e0a5c2b8d4f1e7a3c", "DYNAMIC_WORKER": "0"}
+    log = (run_dir / "serve.log").open("w")
+    supervisor = subprocess.Popen(
+        [sys.executable, "manage.py", "serve", "--replicas", "2", "--port", str(port), "--base-port", str(base),
+         "--run-dir", str(run_dir)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while _upstream(url, "probe") is None:
+        if supervisor.poll() is not None or time.monotonic() > deadline:
+            supervisor.kill()
+            raise RuntimeError(f"the cluster did not start: {(run_dir / 'serve.log').read_text()[-3000:]}")
+        time.sleep(0.5)
+    yield {"url": url, "run_dir": run_dir, "ports": [base, base + 1], "env": env}
+    supervisor.send_signal(signal.SIGTERM)
+    try:
+        supervisor.wait(timeout=40)
+    except subprocess.TimeoutExpired:
+        supervisor.kill()
+    log.close()
+    tail = "\n".join((run_dir / "logs" / f"server-{i}.log").read_text(errors="replace")[-3000:] for i in (1, 2))
+    assert "Traceback" not in tail, tail
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _upstream(url: str, sticky: str) -> str | None:
+    """The server nginx sends a browser with this sticky cookie to (its X-Upstream header)."""
+    request = urllib.request.Request(f"{url}/_stcore/health", headers={"Cookie": f"{STICKY_COOKIE}={sticky}"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.headers.get("X-Upstream")
+    except OSError:
+        return None
+
+
+def _sticky_for(url: str, port: int) -> str:
+    for i in range(200):
+        value = f"browser{i}"
+        if _upstream(url, value) == f"127.0.0.1:{port}":
+            return value
+    raise AssertionError(f"no sticky value reaches port {port}")
+
+
+def _on_server(page, url: str, port: int) -> None:  # noqa: ANN001
+    response = page.context.request.get(f"{url}/_stcore/health")
+    assert response.headers.get("x-upstream") == f"127.0.0.1:{port}"
+
+
+def test_approval_on_one_server_shows_on_the_other_and_a_recycle_keeps_the_login(
+        cluster: dict, new_page, cluster_db: str) -> None:  # noqa: ANN001
+    from db.models import Submission, User
+    from db.session import make_engine
+
+    url, (port_a, port_b) = cluster["url"], cluster["ports"]
+    engine = make_engine(cluster_db)
+    with Session(engine) as session:
+        ent2 = session.execute(select(User.enterprise_id).where(User.username == "ent2")).scalar_one()
+        pending = session.execute(select(Submission.id).where(Submission.enterprise_id == ent2,
+                                                              Submission.state == "submitted")).scalars().all()
+        code = session.execute(text("SELECT credit_code FROM enterprise WHERE id = :i"), {"i": ent2}).scalar_one()
+    engine.dispose()
+    assert pending, "the demo gives ent2 a report waiting for review"
+
+    officer, enterprise = new_page(1400, 900), new_page(1280, 800)
+    for page, port in ((officer, port_a), (enterprise, port_b)):
+        page.context.add_cookies([{"name": STICKY_COOKIE, "value": _sticky_for(url, port), "url": url}])
+        _on_server(page, url, port)
+
+    login(enterprise, url, "ent2")
+    goto(enterprise, url, "self-report")
+    enterprise.get_by_text(re.compile("已提交，等待审核")).first.wait_for()
+
+    # ---- the officer, on the other server, approves it
+    login(officer, url, "officer1")
+    goto(officer, url, "review")
+    officer.get_by_label("搜索企业（名称或统一社会信用代码）").fill(code)
+    officer.keyboard.press("Enter")
+    wait_settled(officer)
+    officer.get_by_role("heading", name=re.compile(code)).wait_for()
+    officer.get_by_role("button", name="审核通过").first.click()
+    wait_settled(officer)
+    officer.get_by_text(re.compile("已通过：")).wait_for()
+    _on_server(officer, url, port_a)
+
+    # ---- ent2's server shows it on the next page load
+    goto(enterprise, url, "self-report")
+    enterprise.get_by_text(re.compile("已审核通过")).first.wait_for()
+    assert enterprise.get_by_text(re.compile("已提交，等待审核")).count() == 0
+    _on_server(enterprise, url, port_b)
+    screenshot(enterprise, "cluster-approved-on-the-other-server")
+
+    # ---- ent2's server is recycled: ent2 is still logged in when it answers again
+    before = json.loads((cluster["run_dir"] / "state.json").read_text())["servers"][1]["pid"]
+    done = subprocess.run([sys.executable, "manage.py", "serve", "--recycle", "2", "--run-dir", str(cluster["run_dir"])],
+                          cwd=ROOT, env=cluster["env"], capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert "已重启并就绪" in done.stdout
+    goto(enterprise, url, "self-report")
+    enterprise.get_by_role("button", name="退出登录").wait_for()
+    enterprise.get_by_text(re.compile("已审核通过")).first.wait_for()
+    assert enterprise.get_by_label("用户名").count() == 0
+    _on_server(enterprise, url, port_b)
+    # The recycled process is a new one: the session came back from the cookie and the database.
+    assert json.loads((cluster["run_dir"] / "state.json").read_text())["servers"][1]["pid"] != before

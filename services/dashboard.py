@@ -67,6 +67,7 @@ class DashboardData:
 
 
 _CACHE: OrderedDict[tuple, DashboardData] = OrderedDict()
+_OUTCOME_SCORES: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
 _LOCK = threading.Lock()
 
 
@@ -135,9 +136,17 @@ def outcome_figures(session: Session) -> OutcomeFigures | None:
     outcomes = run_outcomes(session, run=run, previous=None)
     assert outcomes is not None
     model = get_model(session, run.model_version_id)
-    scores = pd.DataFrame(session.execute(select(Score.enterprise_id, Score.stage, Score.total, Score.veto, Score.tier)
-                                          .where(Score.run_id == run.id)).all(),
-                          columns=["enterprise_id", "stage", "total", "veto", "tier"])
+    key = ("outcome_scores", str(session.get_bind().url), run.id, str(run.created_at))
+    with _LOCK:
+        scores = _OUTCOME_SCORES.get(key)
+    if scores is None:  # a final run's scores never change: read once per run, not on every refresh
+        scores = pd.DataFrame(session.execute(select(Score.enterprise_id, Score.stage, Score.total, Score.veto,
+                                                     Score.tier).where(Score.run_id == run.id)).all(),
+                              columns=["enterprise_id", "stage", "total", "veto", "tier"])
+        with _LOCK:
+            _OUTCOME_SCORES[key] = scores
+            while len(_OUTCOME_SCORES) > 2:
+                _OUTCOME_SCORES.popitem(last=False)
     table = outcome_table(model, scores, outcomes, by="stage")
     total = table.iloc[-1]
     return OutcomeFigures(run_id=run.id, year=run.year, credit_count=int(total["授信企业"]),
@@ -149,6 +158,7 @@ def outcome_figures(session: Session) -> OutcomeFigures | None:
 def clear_cache() -> None:
     with _LOCK:
         _CACHE.clear()
+        _OUTCOME_SCORES.clear()
 
 
 # ------------------------------------------------------------------------------------------ building

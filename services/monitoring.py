@@ -9,7 +9,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlmodel import Session
 
-from core import monitoring
+from core import clock, monitoring
 from db.models import LoanOutcome, ScoreRun
 from services.actor import Actor, require_staff
 from services.scenarios import RunFrame, carriers_view, load_run, pools_view, resolve_run_id, run_label
@@ -30,13 +30,34 @@ def _run_data(data: RunFrame) -> monitoring.RunData:
 
 
 def loan_outcomes(session: Session, *, run_ids: Sequence[int]) -> pd.DataFrame:
-    """enterprise_id, run_id, decision, amount of the bank outcomes answering these runs (no authorisation:
-    callers check the actor; the big screen reads aggregates of it)."""
+    """enterprise_id, run_id, decision, amount of the bank outcomes answering these final runs (no
+    authorisation: callers check the actor; the big screen reads aggregates of it).
+
+    An outcome recorded without a run (a bank's file or API call need not name one) answers the whitelist
+    in force on its decision day: the final run finalised most recently on or before that day.
+    """
     rows = session.execute(select(LoanOutcome.enterprise_id, LoanOutcome.run_id, LoanOutcome.decision,
-                                  LoanOutcome.amount)
-                           .where(LoanOutcome.run_id.in_(list(run_ids)))).all()  # type: ignore[union-attr]
-    frame = pd.DataFrame([tuple(r) for r in rows], columns=["enterprise_id", "run_id", "decision", "amount"])
+                                  LoanOutcome.amount, LoanOutcome.decided_on)
+                           .where(LoanOutcome.run_id.in_(list(run_ids))  # type: ignore[union-attr]
+                                  | LoanOutcome.run_id.is_(None))).all()  # type: ignore[union-attr]
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=["enterprise_id", "run_id", "decision", "amount",
+                                                            "decided_on"])
     frame["amount"] = pd.to_numeric(frame["amount"], errors="coerce")
+    unattributed = frame["run_id"].isna().to_numpy()
+    if unattributed.any():
+        finals = session.execute(select(ScoreRun.id, ScoreRun.finalized_at).where(
+            ScoreRun.state == "final", ScoreRun.finalized_at.is_not(None))).all()  # type: ignore[union-attr]
+        finals = sorted((clock.beijing_day(at), run_id) for run_id, at in finals)
+        days = np.array([d.toordinal() for d, _ in finals], dtype=np.int64)
+        ids = np.array([r for _, r in finals] or [0], dtype=np.int64)
+        decided = np.array([d.toordinal() for d in frame.loc[unattributed, "decided_on"]], dtype=np.int64)
+        at = np.searchsorted(days, decided, side="right") - 1
+        attributed = np.where(at >= 0, ids[np.maximum(at, 0)], -1)
+        run_column = frame["run_id"].astype("float").to_numpy(copy=True)
+        run_column[unattributed] = attributed
+        frame["run_id"] = run_column.astype(np.int64)
+    frame = frame[frame["run_id"].isin(list(run_ids))].drop(columns=["decided_on"]).reset_index(drop=True)
+    frame["run_id"] = frame["run_id"].astype(np.int64)
     return frame
 
 

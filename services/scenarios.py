@@ -176,7 +176,9 @@ def lists_view(session: Session, *, actor: Actor, run_id: int | None = None) -> 
 def export_lists(session: Session, *, actor: Actor, run_id: int | None = None, fmt: str = "xlsx",
                  part: str = "all") -> bytes:
     """Public-notice exports of a run. ``part``: ``all`` (xlsx: 公示名单, 扶持名单, 名额与预算, 亩均论英雄),
-    ``subsidies`` (扶持名单; xlsx adds 名额与预算), ``lists`` (公示名单). csv holds the first table only."""
+    ``subsidies`` (扶持名单; xlsx adds 名额与预算), ``lists`` (公示名单). csv holds the first table only.
+    The xlsx of a final run's subsidies (``all`` or ``subsidies``) adds 扶持资金拨付: each line's state."""
+    run_id = resolve_run_id(session, actor, run_id)
     view = lists_view(session, actor=actor, run_id=run_id)
     plan = view.plan.drop(columns=["stage"])
     sheets = {
@@ -189,6 +191,11 @@ def export_lists(session: Session, *, actor: Actor, run_id: int | None = None, f
     chosen = sheets[part]
     if fmt == "csv":
         return write_csv(next(iter(chosen.values())))
+    run = session.get(ScoreRun, run_id)
+    if part in ("all", "subsidies") and run is not None and run.state == "final":
+        from services.subsidies import subsidy_lines
+
+        chosen = {**chosen, "扶持资金拨付": subsidy_lines(session, actor=actor, run_id=run_id).table}
     return write_xlsx(chosen)
 
 

@@ -47,9 +47,11 @@ def _pay(session, run: ScoreRun, eid: int) -> None:  # noqa: ANN001
                              voucher=f"付-{eid}")
 
 
-def _loan(session, run: ScoreRun, eid: int, decision: str, amount: float | None) -> None:  # noqa: ANN001
-    session.add(LoanOutcome(bank_name="温州银行", enterprise_id=eid, run_id=run.id, product="科创指数贷",
-                            decision=decision, amount=amount, decided_on=date(2026, 5, 20), recorded_by="bank1",
+def _loan(session, run: ScoreRun | None, eid: int, decision: str, amount: float | None,  # noqa: ANN001
+          decided_on: date = date(2026, 5, 20)) -> None:
+    session.add(LoanOutcome(bank_name="温州银行", enterprise_id=eid, run_id=run.id if run else None,
+                            product="科创指数贷", decision=decision, amount=amount, decided_on=decided_on,
+                            recorded_by="bank1",
                             reason="不符合授信条件" if decision == "reject" else None))
     session.commit()
 
@@ -73,12 +75,16 @@ def test_the_report_carries_the_money_side_of_final_runs_only(world) -> None:  #
         _loan(session, second, unfunded[2], "credit", 100.0)
         _loan(session, second, unfunded[0], "loan", 80.0)
         _loan(session, second, unfunded[1], "reject", None)
+        # no run named: the whitelist in force on the decision day (2026-06-01: the 2025 run, finalised
+        # last); a decision before any run was final answers none
+        _loan(session, None, unfunded[0], "loan", 7.0, decided_on=date(2026, 6, 1))
+        _loan(session, None, unfunded[1], "loan", 1000.0, decided_on=date(2026, 5, 1))
         this_year = _funded(session, second, 1)[0]
         _pay(session, second, this_year)
         report = monitoring.monitoring_report(session, actor=OFFICER, run_id=second.id)
     by_stage = report.tables["融资与扶持（按阶段）"].set_index("阶段")
     assert by_stage.loc["合计", ["授信企业", "授信金额（万元）", "放款企业", "放款金额（万元）", "已拨付扶持企业"]].tolist() == [
-        1, 300.0, 1, 80.0, 1]
+        1, 300.0, 1, 87.0, 1]
     assert by_stage.loc["合计", "参评企业"] == session.execute(
         select(Score.id).where(Score.run_id == second.id)).all().__len__()
     by_list = report.tables["融资与扶持（按榜单）"]
@@ -111,7 +117,7 @@ def test_the_report_carries_the_money_side_of_final_runs_only(world) -> None:  #
 
     figures = dashboard.outcome_figures(session)
     assert (figures.year, figures.credit_count, figures.credit_total, figures.loan_total, figures.paid_count) == (
-        second.year, 1, 300.0, 80.0, 1)
+        second.year, 1, 300.0, 87.0, 1)
 
 
 def test_the_big_screen_has_no_outcomes_without_a_final_run(session) -> None:  # noqa: ANN001

@@ -179,6 +179,13 @@ def test_the_export_carries_the_state_and_is_sanitised(seeded) -> None:  # noqa:
     paid = next(r for r in rows if r["拨付状态"] == "已拨付")
     assert paid["拨付凭证号"] == '=HYPERLINK("http://x")' and "f" not in kinds  # inert text, never a formula
     assert "已拨付" in csv_text and "'=HYPERLINK" in csv_text and ",=HYPERLINK" not in csv_text
+    # the public-notice workbook of a final run carries the states too
+    from services.scenarios import export_lists
+
+    notice_book = openpyxl.load_workbook(io.BytesIO(export_lists(seeded, actor=OFFICER, run_id=run.id,
+                                                                 part="subsidies")))
+    assert notice_book.sheetnames == ["扶持名单", "名额与预算", "扶持资金拨付"]
+    assert "已拨付" in [c.value for c in notice_book["扶持资金拨付"]["I"]]
 
 
 def test_confirming_from_the_instant_list_confirms_the_line(seeded) -> None:  # noqa: ANN001

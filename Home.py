@@ -1,6 +1,7 @@
 """Entry point: authenticate, then route to the pages of the current role.
 
-Run with ``streamlit run Home.py`` (``make run`` does everything).
+Served by ``streamlit run serve.py`` (this script plus the HTTP routes of api/routes.py; ``make run``
+does everything).
 """
 
 import streamlit as st

@@ -88,7 +88,7 @@ run: install
 	@echo "  企业创新积分 running at http://localhost:$(PORT)"
 	@echo "  Demo accounts (password Demo@2025): admin · officer1 · officer2 · bank1 · ent1 … ent5"
 	@echo ""
-	$(VENV)/bin/streamlit run Home.py --server.port $(PORT) --server.headless true
+	$(VENV)/bin/streamlit run serve.py --server.port $(PORT) --server.headless true
 
 test: install-test browser libreoffice
 	$(PY) -m pytest -n 2 --dist loadgroup

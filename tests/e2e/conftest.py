@@ -141,7 +141,7 @@ def app_server(e2e_database_url: str, browser, server_log: Path) -> Iterator[str
     log = open(log_path, "w")  # noqa: SIM115 - closed after the server stops
     server = subprocess.Popen(
         [
-            sys.executable, "-m", "streamlit", "run", "Home.py",
+            sys.executable, "-m", "streamlit", "run", "serve.py",  # Home.py plus the API routes (serve.py)
             "--server.port", str(port), "--server.headless", "true",
             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
         ],

@@ -18,7 +18,18 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint, event, inspect, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Index,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+    event,
+    inspect,
+    text,
+)
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
@@ -78,6 +89,22 @@ class Enterprise(SQLModel, table=True):
 
 
 _renames = [0]  # enterprises renamed by this process: search indexes built before are stale
+NAMES_TOPIC = "enterprise_names"  # ChangeCounter topic: renames by any server process
+
+
+class ChangeCounter(SQLModel, table=True):
+    """How often a topic changed, across every server process (migration 0012): bumped in the changing
+    transaction, read by caches another server's write could make stale (services.memo)."""
+
+    topic: str = Field(primary_key=True, max_length=40)
+    generation: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
+def bump_change_counter(connection: Any, topic: str) -> None:
+    """Count one change of ``topic`` in the caller's transaction (an upsert: both stores)."""
+    connection.execute(
+        text("INSERT INTO changecounter (topic, generation) VALUES (:t, 1) "
+             "ON CONFLICT (topic) DO UPDATE SET generation = changecounter.generation + 1"), {"t": topic})
 
 
 def search_keys_generation() -> int:
@@ -102,6 +129,7 @@ def _fill_search_keys(_mapper: Any, _connection: Any, target: Enterprise) -> Non
             setattr(target, column, value)
         if renamed and state.persistent:
             _renames[0] += 1
+            bump_change_counter(_connection, NAMES_TOPIC)
 
 
 class User(SQLModel, table=True):

@@ -32,14 +32,14 @@ from sqlmodel import Session
 from core.scoring_model import FlagRule, ScoringModel, TierRule
 from core.search import MATCH_LABELS, SearchIndex, name_keys
 from db import queries
-from db.models import Carrier, Enterprise, Score, ScoreRun, Submission, search_keys_generation
+from db.models import NAMES_TOPIC, Carrier, Enterprise, Score, ScoreRun, Submission, search_keys_generation
 from services import audit
 from services.actor import Actor, require_staff
 from services.errors import NotFound, ValidationFailed
-from services.memo import Recent
+from services.memo import Recent, change_generation
 from services.model_versions import get_model
 
-INDEX_MAX_AGE = 300.0  # seconds: renames made by another server process show up within this time
+INDEX_MAX_AGE = 300.0  # seconds: a safety net; renames by any process are seen at once (changecounter)
 NUMERIC_RULES = ("bands", "linear_cap", "percentile")
 DISPLAY_LIMIT = 1000  # rows a page shows; exports carry every row
 EXPORT_FORMATS = ("xlsx", "csv")
@@ -166,7 +166,8 @@ def search_index(session: Session, *, actor: Actor) -> SearchIndex:
     require_staff(actor)
     url = str(session.get_bind().url)
     count, max_id = session.execute(select(func.count(), func.max(Enterprise.id))).one()
-    signature = (count, max_id, search_keys_generation())
+    # renames by any server process (the database's counter), not only by this one
+    signature = (count, max_id, search_keys_generation(), change_generation(session, NAMES_TOPIC))
     cached = _INDEX_CACHE.get(url)
     if cached and cached[0] == signature and time.monotonic() - cached[1] < INDEX_MAX_AGE:
         return cached[2]

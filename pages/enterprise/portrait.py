@@ -8,6 +8,7 @@ from db.session import session_scope
 from services.dynamic import dynamic_view
 from services.errors import ServiceError
 from services.portrait import get_portrait, simulation_base
+from ui.freshness import data_version
 from ui.guards import require_role
 from ui.portrait import render_dynamic, render_portrait, render_what_if
 from ui.text import plain
@@ -18,14 +19,17 @@ CACHE_SECONDS = 60
 
 
 def _load():
-    """The portrait and the simulator's base row, kept for a minute per session (reruns are cheap)."""
+    """The portrait and the simulator's base row, kept for a minute per session (reruns are cheap) while
+    the database has not changed (a write on any server, e.g. an approval, shows on the next load)."""
+    version = data_version()
     cached = st.session_state.get(CACHE_KEY)
-    if cached and cached[0] == actor.enterprise_id and time.monotonic() - cached[1] < CACHE_SECONDS:
+    if (cached and cached[0] == (actor.enterprise_id, version)
+            and time.monotonic() - cached[1] < CACHE_SECONDS):
         return cached[2], cached[3]
     with session_scope() as session:
         portrait = get_portrait(session, actor=actor, enterprise_id=actor.enterprise_id)
         base = simulation_base(session, actor=actor, portrait=portrait)
-    st.session_state[CACHE_KEY] = (actor.enterprise_id, time.monotonic(), portrait, base)
+    st.session_state[CACHE_KEY] = ((actor.enterprise_id, version), time.monotonic(), portrait, base)
     return portrait, base
 
 

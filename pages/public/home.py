@@ -7,19 +7,20 @@ from core.scoring_model import model_summary, parse_model, programme_caption
 from db.session import session_scope
 from services.public import public_model, public_overview
 from ui.formats import run_state
+from ui.freshness import data_version
 from ui.guards import current_actor
 from ui.tables import show_table
 
 
-@st.cache_data(ttl=60, show_spinner=False)
-def _overview():
+@st.cache_data(ttl=60, max_entries=4, show_spinner=False)
+def _overview(version: int):  # keyed by the database version: fresh after a write on any server
     with session_scope() as session:
         overview = public_overview(session)
         # the one model-version rule: the model of the run shown, else the active model
         return overview, public_model(session).model.to_dict()
 
 
-overview, model_dict = _overview()
+overview, model_dict = _overview(data_version())
 model = parse_model(model_dict)
 
 st.title("企业创新积分")

@@ -5,18 +5,19 @@ import streamlit as st
 from db.session import session_scope
 from services.public import latest_published_run, public_lists, public_model, published_years
 from ui.formats import run_state
+from ui.freshness import data_version
 from ui.tables import show_table
 from ui.widgets import selectbox
 
 
-@st.cache_data(ttl=60, show_spinner=False)
-def _years() -> list[int]:
+@st.cache_data(ttl=60, max_entries=4, show_spinner=False)
+def _years(version: int) -> list[int]:  # keyed by the database version (a publish on any server)
     with session_scope() as session:
         return published_years(session)
 
 
-@st.cache_data(ttl=60, show_spinner=False)
-def _load(year: int):
+@st.cache_data(ttl=60, max_entries=4, show_spinner=False)
+def _load(year: int, version: int):
     with session_scope() as session:
         run = latest_published_run(session, year=year)
         # the one model-version rule: the stages and lists of the run's own model
@@ -31,13 +32,14 @@ def _load(year: int):
 
 
 st.title("积分榜单")
-years = _years()
+version = data_version()
+years = _years(version)
 if not years:
     st.info("暂无已发布的榜单。")
     st.stop()
 
 year = selectbox("年度", years, index=0, format_func=lambda y: f"{y} 年度")
-model_dict, run, lists = _load(year)
+model_dict, run, lists = _load(year, version)
 stage_names = {s["code"]: s["name"] for s in model_dict["stages"]}
 tier_names = {t["code"]: t["name"] for t in model_dict["tiers"]}
 

@@ -8,20 +8,21 @@ from core.scoring_model import describe_rule, model_summary, parse_model
 from db.session import session_scope
 from services.public import public_model
 from ui.formats import source_label
+from ui.freshness import data_version
 from ui.tables import show_table
 from ui.text import plain
 
 KIND_SUFFIX = {"core": "指标", "bonus": "（加分）", "deduction": "（扣分）", "veto": ""}
 
 
-@st.cache_data(ttl=60, show_spinner=False)
-def _model() -> tuple[dict, int | None, bool, str]:
+@st.cache_data(ttl=60, max_entries=4, show_spinner=False)
+def _model(version: int) -> tuple[dict, int | None, bool, str]:  # keyed by the database version
     with session_scope() as session:
         shown = public_model(session)  # the model of the published results, as on 首页 and 积分榜单
         return shown.model.to_dict(), shown.run_year, shown.newer_active, shown.active_version
 
 
-model_dict, run_year, newer_active, active_version = _model()
+model_dict, run_year, newer_active, active_version = _model(data_version())
 model = parse_model(model_dict)
 
 st.title("指标体系")

@@ -1,0 +1,13 @@
+"""The database's version, read once per page load: caches of shared state key on it, so a write made
+through another server process shows on the next page load here (issue 21 · 3, services.memo)."""
+
+from __future__ import annotations
+
+from db.session import session_scope
+from services.memo import data_version as _data_version
+
+
+def data_version() -> int:
+    """The database's change counter now (one primary-key read)."""
+    with session_scope() as session:
+        return _data_version(session)

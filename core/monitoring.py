@@ -271,55 +271,51 @@ def completeness_chart(table: pd.DataFrame) -> alt.Chart:
 
 
 # ------------------------------------------------------------------------------------------- outcomes
-def _group_labels(model: ScoringModel, scores: pd.DataFrame, by: str) -> tuple[pd.Series, list[str], str]:
-    """Per enterprise (indexed by enterprise_id) its stage or list name, the names in model order, and the
-    column title. Vetoed or unlisted enterprises are 未上榜."""
-    ids = scores["enterprise_id"].to_numpy()
+def _group_codes(model: ScoringModel, scores: pd.DataFrame, by: str) -> tuple[np.ndarray, list[str], str]:
+    """Per row of ``scores`` the position of its stage (``by="stage"``) or list (``"tier"``) in model order
+    (vetoed or unlisted: 未上榜, last; a stage the model lacks: −1), the names, and the column title."""
     if by == "stage":
-        names = {s.code: s.name for s in model.stages}
-        labels = scores["stage"].map(names).fillna(scores["stage"].astype(str))
-        return pd.Series(labels.to_numpy(), index=ids), [s.name for s in model.stages], "阶段"
-    names = {t.code: t.name for t in model.tiers}
-    vetoed = scores["veto"].fillna(False).astype(bool).to_numpy()
-    labels = scores["tier"].fillna("").map(names).fillna("未上榜").to_numpy(dtype=object)
-    labels[vetoed] = "未上榜"
-    return pd.Series(labels, index=ids), [*(t.name for t in model.tiers), "未上榜"], "榜单"
+        codes = pd.Index(model.stage_codes).get_indexer(scores["stage"].astype(object))
+        return np.asarray(codes, dtype=np.int64), [s.name for s in model.stages], "阶段"
+    tiers = [t.code for t in model.tiers]
+    codes = np.asarray(pd.Index(tiers).get_indexer(scores["tier"].fillna("").astype(object)), dtype=np.int64)
+    codes[(codes < 0) | scores["veto"].fillna(False).astype(bool).to_numpy()] = len(tiers)
+    return codes, [*(t.name for t in model.tiers), "未上榜"], "榜单"
 
 
 def outcome_table(model: ScoringModel, scores: pd.DataFrame, outcomes: Outcomes, *, by: str = "stage") -> pd.DataFrame:
     """Credit granted, loans made and subsidies paid per stage (``by="stage"``) or list (``"tier"``) of the
-    run, a 合计 row last. An enterprise counts once per kind however many outcomes it has; amounts add up.
+    run, a 合计 row last. An enterprise counts once per kind however many outcomes it has; amounts add up;
+    outcomes of enterprises not scored in the run are left out.
 
     Columns: 阶段|榜单, 参评企业, 授信企业, 授信金额（万元）, 放款企业, 放款金额（万元）, 已拨付扶持企业,
     已拨付扶持金额（万元）.
     """
-    group, order, title = _group_labels(model, scores, by)
-    table = pd.DataFrame(index=pd.Index(order, name=title))
-    table["参评企业"] = group.value_counts().reindex(order, fill_value=0).astype(int)
+    codes, order, title = _group_codes(model, scores, by)
+    k = len(order)
+    known = codes >= 0
+    index = pd.Index(scores["enterprise_id"].to_numpy(dtype=np.int64))
+    columns: dict[str, np.ndarray] = {"参评企业": np.bincount(codes[known], minlength=k)}
 
-    def add(frame: pd.DataFrame, mask: pd.Series, count: str, amount: str) -> None:
-        rows = frame[mask.to_numpy()]
-        rows = rows[rows["enterprise_id"].isin(group.index)]
-        where = group.reindex(rows["enterprise_id"].to_numpy()).to_numpy()
-        amounts = pd.to_numeric(rows["amount"], errors="coerce").fillna(0.0).to_numpy(dtype=float)
-        keyed = pd.DataFrame({"g": where, "e": rows["enterprise_id"].to_numpy(), "a": amounts})
-        table[count] = keyed.groupby("g")["e"].nunique().reindex(order, fill_value=0).astype(int)
-        table[amount] = keyed.groupby("g")["a"].sum().reindex(order, fill_value=0.0).round(2)
+    def add(frame: pd.DataFrame, mask: np.ndarray, count: str, amount: str) -> None:
+        at = index.get_indexer(frame["enterprise_id"].to_numpy(dtype=np.int64)[mask])
+        group = np.where(at >= 0, codes[np.maximum(at, 0)], -1)
+        keep = group >= 0
+        amounts = pd.to_numeric(frame["amount"], errors="coerce").to_numpy(dtype=float)[mask][keep]
+        columns[amount] = np.round(np.bincount(group[keep], weights=np.nan_to_num(amounts), minlength=k), 2)
+        # one stage and one list per enterprise and run: distinct rows of the run are distinct enterprises
+        columns[count] = np.bincount(codes[np.unique(at[keep])], minlength=k)
 
     loans, payments = outcomes.loans, outcomes.payments
     for code, word in LOAN_DECISIONS.items():
-        add(loans, loans["decision"] == code, f"{word}企业", f"{word}金额（万元）")
-    add(payments, payments["state"] == "paid", "已拨付扶持企业", "已拨付扶持金额（万元）")
-    table = table.reset_index()
-    total = {title: "合计", **{c: table[c].sum() for c in table.columns if c != title}}
-    # an enterprise on two rows is impossible (one stage, one list per run): the column sums are the totals
-    out = pd.concat([table, pd.DataFrame([total])], ignore_index=True)
-    for column in out.columns[1:]:
-        if column.endswith("（万元）"):
-            out[column] = out[column].astype(float).round(2)
-        else:
-            out[column] = out[column].astype(int)
-    return out
+        add(loans, (loans["decision"] == code).to_numpy(dtype=bool), f"{word}企业", f"{word}金额（万元）")
+    add(payments, (payments["state"] == "paid").to_numpy(dtype=bool), "已拨付扶持企业", "已拨付扶持金额（万元）")
+    names = ["参评企业", "授信企业", "授信金额（万元）", "放款企业", "放款金额（万元）", "已拨付扶持企业", "已拨付扶持金额（万元）"]
+    table = pd.DataFrame({title: [*order, "合计"]})
+    for name in names:
+        values = columns[name]
+        table[name] = np.append(values, values.sum()).astype(float if name.endswith("（万元）") else np.int64)
+    return table
 
 
 def funded_comparison(model: ScoringModel, previous: pd.DataFrame, current: pd.DataFrame,

@@ -61,3 +61,16 @@ def test_enterprise_confirms_its_subsidy_and_the_officer_records_the_payment(fre
     again = page_as("pages/enterprise/services.py", ent).run()
     assert any("财拨-2026-001" in c.value.replace("\\", "") for c in again.caption)  # plain() escapes Markdown
     assert any("已拨付" in m.value for m in again.markdown)
+
+
+def test_declining_asks_first_with_a_reason_field(fresh_db: str) -> None:
+    _, run_id, eid = _funded_enterprise_user()
+    at = page_as("pages/officer/lists.py", actor_of("officer1")).run()
+    at.selectbox(key="subsidy_pay_pick").set_value(eid).run()
+    at.button(key="subsidy_refuse").click().run()
+    assert not at.exception, at.exception
+    assert any("不能撤销" in t.value for t in at.text)  # the dialog says what happens before it happens
+    assert _state(run_id, eid) is None
+    assert at.text_area(key="confirm_reason").label.startswith("不予拨付理由")
+    assert at.button(key="confirm_ok").label == "确认不予拨付"
+    # (the dialog's own rerun is a browser matter; refusing without a reason is tested in the services)

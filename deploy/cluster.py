@@ -30,6 +30,10 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = Path(__file__).resolve().parent / "nginx.conf.template"
 DEFAULT_RUN_DIR = ROOT / "data" / "cluster"
 STICKY_COOKIE = "ip_srv"
+# The app with its HTTP routes (serve.py: Home.py plus /api/v1 and /healthz) where it exists.
+ENTRY = "serve.py" if (ROOT / "serve.py").exists() else "Home.py"
+# Liveness, what the supervisor restarts on: the process answers. /healthz (serve.py) also asks the database,
+# for monitoring; a database outage is not cured by restarting servers, so it does not drive restarts.
 HEALTH_PATH = "/_stcore/health"
 START_TIMEOUT = 90.0  # seconds for a server to answer its health route after a start
 HEALTH_EVERY = 5.0  # seconds between the supervisor's health probes
@@ -165,7 +169,7 @@ class Cluster:
     def start_server(self, replica: Replica, env: dict[str, str] | None = None) -> None:
         log = replica.log.open("a", encoding="utf-8")
         replica.process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "Home.py", "--server.port", str(replica.port),
+            [sys.executable, "-m", "streamlit", "run", ENTRY, "--server.port", str(replica.port),
              "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
              "--server.fileWatcherType", "none"],
             cwd=ROOT, env=env or self._env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,

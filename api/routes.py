@@ -25,8 +25,10 @@ from services.auth import resolve_client
 MAX_BODY_BYTES = 20 * 1024 * 1024  # 50,000 outcome rows of the contract fit easily
 
 
-def _json(status: int, body: dict) -> Response:
+def _json(status: int, body: dict | bytes) -> Response:
     headers = {"Cache-Control": "no-store"}
+    if isinstance(body, bytes):  # already JSON (the whitelist, rendered by the database)
+        return Response(body, status_code=status, media_type="application/json", headers=headers)
     if status == 429 and "retry_after" in body:
         headers["Retry-After"] = str(body["retry_after"])
     return JSONResponse(body, status_code=status, headers=headers)
@@ -37,7 +39,7 @@ def _address(request: Request) -> str:
     return resolve_client(peer, request.headers.get("x-forwarded-for")) or "-"
 
 
-def _whitelist(authorization: str | None, run: str | None, address: str) -> tuple[int, dict]:
+def _whitelist(authorization: str | None, run: str | None, address: str) -> tuple[int, dict | bytes]:
     with session_scope() as session:
         caller = bank_api.authenticate(session, authorization=authorization, path="/api/v1/whitelist",
                                        address=address)

@@ -177,20 +177,18 @@ def _int_or_none(value: str | None, name: str) -> int | None:
         raise ValidationFailed(f"参数 {name} 应为整数。") from None
 
 
-def get_whitelist(session: Session, *, caller: Caller, run: str | None, address: str) -> tuple[int, dict]:
-    """GET /api/v1/whitelist: the latest final run's whitelist, or run ``run``."""
+def get_whitelist(session: Session, *, caller: Caller, run: str | None, address: str) -> tuple[int, dict | bytes]:
+    """GET /api/v1/whitelist: the latest final run's whitelist, or run ``run`` (the body as JSON bytes)."""
     try:
-        view = bank_portal.bank_view(session, actor=caller.actor, run_id=_int_or_none(run, "run"))
+        body, run_id, count = bank_portal.whitelist_json(session, actor=caller.actor, run_id=_int_or_none(run, "run"))
     except ServiceError as exc:
         status = 404 if isinstance(exc, NotFound) else 400
         record(session, actor=caller.actor, action="bank_api.whitelist", entity="BankToken", entity_id=caller.token_id,
                after={"status": status, "address": address, "run_id": run})
         session.commit()
         return status, {"error": str(exc)}
-    body = {"run": view.run_id, "year": view.year, "valid_until": view.valid_until.isoformat(),
-            "count": len(view.rows), "enterprises": view.records()}
     record(session, actor=caller.actor, action="bank_api.whitelist", entity="BankToken", entity_id=caller.token_id,
-           after={"status": 200, "address": address, "run_id": view.run_id, "count": len(view.rows)})
+           after={"status": 200, "address": address, "run_id": run_id, "count": count})
     session.commit()
     return 200, body
 

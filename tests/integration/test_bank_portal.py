@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 from datetime import UTC, date, datetime, timedelta
 
 import openpyxl
@@ -87,6 +88,16 @@ def test_only_published_figures_reach_a_bank(world: dict) -> None:
     assert not [c for c in table.columns if "填报" in c or "证明" in c or "breakdown" in c]
 
 
+def test_the_api_answer_rendered_by_the_database_is_the_view(world: dict) -> None:
+    session, actor = world["session"], world["bank"]
+    view = bank_portal.bank_view(session, actor=actor)
+    raw, run_id, count = bank_portal.whitelist_json(session, actor=actor)
+    body = json.loads(raw)
+    assert (body["run"], body["count"], run_id, count) == (view.run_id, len(view), view.run_id, len(view))
+    assert body["valid_until"] == view.valid_until.isoformat()
+    assert body["enterprises"] == view.records()  # same rows, order, names, rounding on either backend
+
+
 def test_never_a_draft_or_notice_run(world: dict) -> None:
     session, actor = world["session"], world["bank"]
     with clock.frozen(NOW):
@@ -96,6 +107,8 @@ def test_never_a_draft_or_notice_run(world: dict) -> None:
             bank_portal.bank_view(session, actor=actor, run_id=run_id)
         with pytest.raises(NotFound):
             bank_portal.export_bank_whitelist(session, actor=actor, run_id=run_id)
+        with pytest.raises(NotFound):
+            bank_portal.whitelist_json(session, actor=actor, run_id=run_id)
     assert [r for r, _ in bank_portal.final_runs(session, actor=actor)] == [world["final"].id]
 
 
@@ -244,7 +257,8 @@ def test_tokens_are_hashed_audited_and_revocable(world: dict) -> None:
     assert stored.token_hash == hashlib.sha256(token.encode()).hexdigest() and token not in stored.token_hash
     caller = bank_api.authenticate(session, authorization=f"Bearer {token}", path="/api/v1/whitelist", address="-")
     assert isinstance(caller, bank_api.Caller) and caller.actor.bank_name == DEMO_BANK
-    status, body = bank_api.get_whitelist(session, caller=caller, run=None, address="-")
+    status, raw = bank_api.get_whitelist(session, caller=caller, run=None, address="-")
+    body = json.loads(raw)
     assert status == 200 and body["run"] == world["final"].id
     assert {e["credit_code"] for e in body["enterprises"]} == _consenting_codes(session, world["final"].id)
     status, _ = bank_api.get_whitelist(session, caller=caller, run=str(world["notice"].id), address="-")

@@ -78,7 +78,7 @@ with tab_pay:
         counts = dict(zip(pay.summary["拨付状态"], zip(pay.summary["家数"], pay.summary["金额（万元）"], strict=True),
                           strict=True))
         for column, label in zip(st.columns(4), subsidy_states.STATE_LABELS.values(), strict=True):
-            column.metric(label, f"{counts[label][0]} 家", f"{counts[label][1]:g} 万元", delta_color="off")
+            column.metric(f"{label}（{counts[label][1]:g} 万元）", f"{counts[label][0]} 家")
         show_table(pay.table, key="subsidy_pay_table")
         st.download_button("下载拨付进度（xlsx）", data=pay_xlsx,
                            file_name=f"扶持资金拨付_{pay_run.id}.xlsx", mime=XLSX_MIME, key="subsidy_pay_xlsx",

@@ -16,7 +16,7 @@ from ui import bigscreen as screen
 
 REFRESH_SECONDS = 60
 CAROUSEL_SECONDS = 15
-CHART_HEIGHT = 290
+CHART_HEIGHT = 255  # 290 before the one-line money side under the headline: the grid keeps its height
 BIG_HEIGHT = 640
 
 

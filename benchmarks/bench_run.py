@@ -164,12 +164,14 @@ def main() -> None:
     from services.runs import LAST_TIMINGS, compute_run
 
     engine = make_engine(url)
+    init_db(engine)  # a kept database from an older schema gets the newer tables
+    before = store_size(engine)
     with Session(engine, expire_on_commit=False) as session:
         ensure_default_model(session)
         t = time.perf_counter()
         run = compute_run(session, actor=Actor.system(), year=args.year)
         total = time.perf_counter() - t
-        size = run_size(session, run.id)
+    size = store_size(engine) - before
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(f"run {run.id}: {run.enterprise_count:,} enterprises ({engine.dialect.name})")
     for step in ("read", "derive", "score", "write"):
@@ -186,31 +188,24 @@ def main() -> None:
     engine.dispose()
 
 
-def run_size(session, run_id: int) -> float:
-    """Bytes a run takes: its Score rows and their index entries (PostgreSQL: the table and TOAST pages
-    and indexes pro rata to the run's share of rows, after VACUUM; SQLite: dbstat pages pro rata)."""
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        session.commit()
-        raw = session.get_bind().raw_connection()
-        try:
+def store_size(engine) -> int:
+    """Bytes the run tables take (Score and RunBreakdown with their indexes and, on PostgreSQL, TOAST;
+    after VACUUM there). A run's size is the growth over its compute."""
+    raw = engine.raw_connection()
+    try:
+        if engine.dialect.name == "postgresql":
             driver = raw.driver_connection
             driver.autocommit = True
-            driver.execute("VACUUM ANALYZE score")
-            total = driver.execute("SELECT pg_total_relation_size('score') + coalesce(sum(pg_total_relation_size("
-                                   "c.oid)), 0) FROM pg_class c WHERE c.relname LIKE 'run\\_%' AND c.relkind = 'r'"
-                                   ).fetchone()[0]
-        finally:
-            raw.close()
-        connection = session.connection()
-    else:
-        total = connection.exec_driver_sql(
-            "SELECT sum(pgsize) FROM dbstat WHERE name IN (SELECT name FROM sqlite_master WHERE tbl_name = 'score' "
-            "OR tbl_name LIKE 'run\\_%' ESCAPE '\\')"
-        ).scalar() or 0
-    rows = connection.exec_driver_sql("SELECT count(*) FROM score").scalar() or 1
-    mine = connection.exec_driver_sql(f"SELECT count(*) FROM score WHERE run_id = {int(run_id)}").scalar() or 0
-    return total * mine / rows
+            driver.execute("VACUUM score")
+            driver.execute("VACUUM runbreakdown")
+            return int(driver.execute("SELECT pg_total_relation_size('score') + pg_total_relation_size('runbreakdown')"
+                                      ).fetchone()[0])
+        cursor = raw.cursor()
+        cursor.execute("SELECT sum(pgsize) FROM dbstat WHERE name IN (SELECT name FROM sqlite_master "
+                       "WHERE tbl_name IN ('score', 'runbreakdown'))")
+        return int(cursor.fetchone()[0] or 0)
+    finally:
+        raw.close()
 
 
 if __name__ == "__main__":

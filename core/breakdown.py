@@ -15,7 +15,13 @@ Stored compactly as arrays aligned with the run's model (its version is on the r
 from __future__ import annotations
 
 import json
+import math
+import zlib
+from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from core.scoring_model import ScoringModel
 
@@ -95,3 +101,174 @@ def parts_frame(model: ScoringModel, raws: list[dict | str | None], part: str = 
     if not rows:
         return {c: [] for c in columns}
     return {c: list(values) for c, values in zip(columns, zip(*rows, strict=True), strict=True)}
+
+
+# ----------------------------------------------------------------------------- a run's breakdowns, packed
+# A run stores its breakdowns once, column by column, in one compressed blob (``RunBreakdown``) instead of
+# a JSON text per Score row: at 100,000 enterprises 14 MB instead of 85 MB, written in a fraction of the
+# time. The parts are the same (inputs v and sources s of every breakdown column, fractions f and points p
+# of every indicator, exactly as stored before: f rounded to 4 decimals), so every reader gets the same
+# values; :meth:`Packed.raw` rebuilds the array form of one row for :func:`decode`.
+PACK_MAGIC = b"IPRB1\n"
+_DICT_LIMIT = 65_535  # a numeric column with fewer distinct values is stored as uniques + uint16 codes
+
+
+@dataclass
+class Packed:
+    """A run's breakdowns, unpacked: row i belongs to enterprise ``ids[i]`` (ascending ids).
+
+    ``v`` and ``s``: column → array (float64 for columns of numbers only, else object: JSON values);
+    ``f`` and ``p``: rows × indicators float64 (NaN where the stored value was null).
+    """
+
+    columns: list[str]
+    codes: list[str]
+    ids: np.ndarray
+    v: dict[str, np.ndarray]
+    f: np.ndarray
+    p: np.ndarray
+    s: dict[str, np.ndarray]
+
+    def rows_of(self, enterprise_ids: Any) -> np.ndarray:
+        """Row positions of ``enterprise_ids`` (-1 where the run has no such enterprise)."""
+        wanted = np.asarray(enterprise_ids, dtype=np.int64)
+        pos = np.searchsorted(self.ids, wanted)
+        pos = np.minimum(pos, max(len(self.ids) - 1, 0))
+        found = (len(self.ids) > 0) & (self.ids[pos] == wanted) if len(self.ids) else np.zeros(len(wanted), bool)
+        return np.where(found, pos, -1)
+
+    def part_column(self, part: str, column: str) -> list[Any]:
+        """One column of one part (v, f, p or s) as JSON values (None for null), in row order."""
+        if part in "fp":
+            return _json_values(getattr(self, part)[:, self.codes.index(column)])
+        return _json_values(getattr(self, part)[column])
+
+    def part_rows(self, part: str, rows: np.ndarray | None = None) -> list[list[Any]]:
+        """Whole rows of one part (lists aligned with the part's columns) for ``rows`` (default all)."""
+        names = self.codes if part in "fp" else self.columns
+        index = np.arange(len(self.ids)) if rows is None else np.asarray(rows)
+        cols = []
+        for name in names:
+            if part in "fp":
+                cols.append(_json_values(getattr(self, part)[index, self.codes.index(name)]))
+            else:
+                cols.append(_json_values(getattr(self, part)[name][index]))
+        return [list(row) for row in zip(*cols, strict=True)] if cols else [[] for _ in index]
+
+    def raws(self, rows: np.ndarray | None = None) -> list[dict[str, list[Any]]]:
+        """The stored array form ``{"v", "f", "p", "s"}`` of ``rows`` (default all), for :func:`decode`."""
+        parts = {part: self.part_rows(part, rows) for part in "vfps"}
+        return [{"v": v, "f": f, "p": p, "s": s}
+                for v, f, p, s in zip(parts["v"], parts["f"], parts["p"], parts["s"], strict=True)]
+
+
+def _json_values(array: np.ndarray) -> list[Any]:
+    """Array cells as JSON values: NaN and infinities → None, as the per-row JSON stored them."""
+    if array.dtype.kind == "f":
+        out = array.astype(object)
+        out[~np.isfinite(array)] = None
+        return out.tolist()
+    return array.tolist()
+
+
+def _pack_numeric(values: np.ndarray) -> tuple[str, bytes]:
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    if len(uniques) <= _DICT_LIMIT and len(uniques) * 4 < len(values):
+        return "dict", np.asarray(uniques, dtype=np.float64).tobytes() + codes.astype(np.uint16).tobytes()
+    return "f8", values.tobytes()
+
+
+def _unpack_numeric(kind: str, data: bytes, n: int) -> np.ndarray:
+    if kind == "f8":
+        return np.frombuffer(data, dtype=np.float64, count=n).copy()
+    uniques_bytes = len(data) - 2 * n
+    uniques = np.frombuffer(data[:uniques_bytes], dtype=np.float64)
+    return uniques[np.frombuffer(data[uniques_bytes:], dtype=np.uint16, count=n)]
+
+
+def _json_cell(value: Any) -> Any:
+    """A cell as the per-row JSON stored it: text as text, any other value a float (null when not finite)."""
+    if value is None or isinstance(value, str):
+        return value
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _pack_objects(values: np.ndarray) -> tuple[str, bytes]:
+    """Distinct values once (as the per-row JSON stored them) and a code per row; many distinct values
+    (item lists) as one JSON array."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+    legend = [_json_cell(u) for u in uniques.tolist()]
+    if len(legend) <= _DICT_LIMIT and len(legend) * 4 < len(codes):
+        head = json.dumps(legend, ensure_ascii=False).encode()
+        # -1 (absent) becomes the last code: a null appended to the legend
+        codes = np.where(codes < 0, len(legend), codes).astype(np.uint16)
+        return "odict", len(head).to_bytes(8, "little") + head + codes.tobytes()
+    cells = np.array([*legend, None], dtype=object)[codes]  # -1 picks the appended null
+    return "json", json.dumps(cells.tolist(), ensure_ascii=False).encode()
+
+
+def _unpack_objects(kind: str, data: bytes, n: int) -> np.ndarray:
+    if kind == "json":
+        return np.array(json.loads(data), dtype=object)
+    size = int.from_bytes(data[:8], "little")
+    legend = np.array([*json.loads(data[8:8 + size]), None], dtype=object)
+    return legend[np.frombuffer(data[8 + size:], dtype=np.uint16, count=n)]
+
+
+def pack(model: ScoringModel, *, ids: np.ndarray, inputs: pd.DataFrame, scored: pd.DataFrame,
+         sources: pd.DataFrame) -> bytes:
+    """The blob of a run's breakdowns: inputs and sources of every breakdown column, fractions (rounded
+    to 4 decimals, as stored per row before) and points of every indicator; rows in ``ids`` order, which
+    must ascend. Numeric columns go in as float64 (uniques + codes when few), others as JSON."""
+    ids = np.asarray(ids, dtype=np.int64)
+    if len(ids) > 1 and not (np.diff(ids) > 0).all():
+        raise ValueError("breakdown rows must be in ascending enterprise id order")
+    n = len(ids)
+    segments: list[tuple[str, str, str, bytes]] = [("ids", "", "i8", ids.tobytes())]
+    for column in breakdown_columns(model):
+        values = inputs[column].to_numpy()
+        if values.dtype.kind in "fiub":
+            kind, data = _pack_numeric(values.astype(np.float64))
+        else:
+            kind, data = _pack_objects(values)
+        segments.append(("v", column, kind, data))
+        src = sources[column].to_numpy(dtype=object) if column in sources.columns else np.full(n, None, object)
+        segments.append(("s", column, *_pack_objects(src)))
+    for code in model.codes:
+        segments.append(("f", code, *_pack_numeric(np.round(scored["f_" + code].to_numpy(dtype=np.float64), 4))))
+        segments.append(("p", code, *_pack_numeric(scored["pts_" + code].to_numpy(dtype=np.float64))))
+    body = zlib.compress(b"".join(data for *_, data in segments), 1)
+    header = json.dumps({"n": n, "columns": breakdown_columns(model), "codes": list(model.codes),
+                         "segments": [[part, name, kind, len(data)] for part, name, kind, data in segments]},
+                        ensure_ascii=False).encode()
+    return PACK_MAGIC + len(header).to_bytes(8, "little") + header + body
+
+
+def unpack(blob: bytes) -> Packed:
+    """A run's breakdowns from the blob :func:`pack` wrote."""
+    blob = bytes(blob)
+    if not blob.startswith(PACK_MAGIC):
+        raise ValueError("not a packed run breakdown")
+    start = len(PACK_MAGIC)
+    size = int.from_bytes(blob[start:start + 8], "little")
+    header = json.loads(blob[start + 8:start + 8 + size])
+    body = zlib.decompress(blob[start + 8 + size:])
+    n = header["n"]
+    codes: list[str] = header["codes"]
+    packed = Packed(columns=header["columns"], codes=codes, ids=np.empty(0, np.int64), v={},
+                    f=np.full((n, len(codes)), np.nan), p=np.full((n, len(codes)), np.nan), s={})
+    offset = 0
+    for part, name, kind, length in header["segments"]:
+        data = body[offset:offset + length]
+        offset += length
+        if part == "ids":
+            packed.ids = np.frombuffer(data, dtype=np.int64, count=n).copy()
+            continue
+        values = _unpack_objects(kind, data, n) if kind in ("json", "odict") else _unpack_numeric(kind, data, n)
+        if part in "fp":
+            getattr(packed, part)[:, codes.index(name)] = values
+        else:
+            getattr(packed, part)[name] = values
+    return packed

@@ -307,6 +307,15 @@ class Score(SQLModel, table=True):
         return score_subtotal(self.subtotals, class_code)
 
 
+class RunBreakdown(SQLModel, table=True):
+    """A run's per-enterprise breakdowns, packed once per run (core.breakdown.pack): inputs, sources,
+    fractions and points of every enterprise, column by column and compressed. Runs computed before it
+    keep theirs in ``Score.breakdown``; a run with a RunBreakdown leaves that column empty."""
+
+    run_id: int = Field(foreign_key="scorerun.id", primary_key=True, sa_column_kwargs={"autoincrement": False})
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
 def score_subtotal(subtotals: dict | str | None, class_code: str) -> float | None:
     """One class subtotal from a Score's ``subtotals`` (a dict, or JSON text as raw queries return it)."""
     if isinstance(subtotals, str):

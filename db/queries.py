@@ -11,6 +11,8 @@ an officer approves the report, so the current rows are exactly the values a sco
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +22,7 @@ import pandas as pd
 from sqlalchemy import Row, select
 from sqlmodel import Session
 
+from core import breakdown as codec
 from core.scoring_model import ScoringModel
 from db.models import Score, ScoreRun
 
@@ -99,6 +102,28 @@ def _numeric_parts_sqlite(session: Session, year: int, codes: list[str] | None) 
     return parts
 
 
+def _numeric_parts_postgres(session: Session, year: int, codes: list[str] | None) -> list[tuple]:
+    """(code, sources, ids, values) per code, the database aggregating each column into one string that
+    numpy parses (as on SQLite): one statement over the year's current numeric rows, grouped by code.
+
+    Fetching the ~2.5M rows of a year at 100k enterprises as tuples costs seconds of Python objects; the
+    aggregate hands over ~60 strings. PostgreSQL (12+) prints a double in its shortest exact form, so the
+    parse is exact.
+    """
+    sql = ("SELECT code, string_agg(enterprise_id::text, ','), string_agg(value_num::text, ','), "
+           "string_agg(source, chr(31)) FROM indicatorvalue "
+           "WHERE year = ? AND is_current AND value_text IS NULL AND value_num IS NOT NULL")
+    params: tuple = (year,)
+    if codes is not None:
+        sql += " AND code = ANY(?)"
+        params += (list(codes),)
+    parts = []
+    for code, ids, nums, sources in _fetch(session, sql + " GROUP BY code", params):
+        parts.append((code, np.array(sources.split("\x1f"), dtype=object),
+                      np.fromstring(ids, dtype=np.int64, sep=","), np.fromstring(nums, dtype=np.float64, sep=",")))
+    return parts
+
+
 def _row_parts(session: Session, year: int, codes: list[str] | None, *, text_only: bool) -> list[tuple]:
     """(code, sources, ids, values) per code from plain rows (text values, or everything off SQLite)."""
     sql = "SELECT code, source, enterprise_id, value_num, value_text FROM indicatorvalue WHERE year = ? AND is_current"
@@ -147,9 +172,9 @@ def current_values(
         codes = ["__none__"]
     if session.connection().dialect.name == "sqlite":
         parts = _numeric_parts_sqlite(session, year, codes)
-        parts += _row_parts(session, year, codes, text_only=True)
     else:
-        parts = _row_parts(session, year, codes, text_only=False)
+        parts = _numeric_parts_postgres(session, year, codes)
+    parts += _row_parts(session, year, codes, text_only=True)
 
     enterprises = enterprises_frame(session)
     if not all_enterprises:
@@ -255,12 +280,16 @@ def scores_frame(session: Session, *, run_id: int, include_breakdown: bool = Fal
     the row.
     """
     # raw DB-API rows: the ORM's Row objects cost seconds at 100k enterprises
+    packed = packed_breakdowns(session, run_id=run_id) if include_breakdown else None
     columns = [*SCORE_COLUMNS, *(["breakdown"] if include_breakdown else [])]
     rows = _fetch(session, f"SELECT e.credit_code, e.name, {', '.join('s.' + c for c in columns)} FROM score s "
                            "JOIN enterprise e ON e.id = s.enterprise_id WHERE s.run_id = ? "
                            "ORDER BY s.stage, s.rank, e.credit_code", (run_id,))
     frame = pd.DataFrame(rows, columns=["credit_code", "name", *columns])
-    if include_breakdown:
+    if packed is not None:
+        rows_of = packed.rows_of(frame["enterprise_id"].to_numpy(dtype=np.int64))
+        frame["breakdown"] = pd.Series(packed.raws(rows_of), index=frame.index, dtype=object)
+    elif include_breakdown:
         frame["breakdown"] = pd.Series(_json_cells(frame["breakdown"].tolist()), index=frame.index, dtype=object)
     _expand_subtotals(frame)
     frame["veto"] = frame["veto"].astype(bool)
@@ -285,8 +314,11 @@ def breakdown_columns_frame(
     the database's JSON functions in one statement (no Python decoding of whole breakdowns: at 100k
     enterprises that is seconds; several columns cost about what one does). Rows stored in the keyed
     form are decoded in Python."""
-    from core import breakdown as codec
-
+    packed = packed_breakdowns(session, run_id=run_id)
+    if packed is not None:
+        index = pd.Index(packed.ids, name="enterprise_id")
+        return pd.DataFrame({column: pd.Series(packed.part_column(part, column), index=index, dtype=object)
+                             for column in columns}, index=index)
     names = codec.breakdown_columns(model) if part in "vs" else model.codes
     indexes = [names.index(column) for column in columns]
     if session.connection().dialect.name == "postgresql":
@@ -320,8 +352,9 @@ def breakdown_parts(session: Session, *, run_id: int, model: ScoringModel,
     The database extracts the parts (the other parts, the sources' text above all, never leave it) and
     each part is decoded with one JSON call. Rows stored in the keyed form are decoded in Python.
     """
-    from core import breakdown as codec
-
+    packed = packed_breakdowns(session, run_id=run_id)
+    if packed is not None:
+        return packed.ids.copy(), {part: packed.part_rows(part) for part in parts}
     if session.connection().dialect.name == "postgresql":
         extracted = ", ".join(f"breakdown->'{p}'" for p in parts)
         sql = (f"SELECT enterprise_id, {extracted}, CASE WHEN breakdown->'v' IS NULL THEN breakdown END "
@@ -376,7 +409,10 @@ def run_totals(session: Session, *, run_id: int, width: int) -> tuple[pd.DataFra
     PostgreSQL ``->``) — decoding whole breakdowns in Python costs ~85 µs a row. Rows stored in the
     older keyed form (no ``p`` array) come back as NaN rows.
     """
-    if session.connection().dialect.name == "sqlite":
+    packed = packed_breakdowns(session, run_id=run_id)
+    if packed is not None:
+        points = "NULL"
+    elif session.connection().dialect.name == "sqlite":
         points = "json_extract(breakdown, '$.p')"
     else:
         points = "(breakdown::json -> 'p')::text"
@@ -388,6 +424,12 @@ def run_totals(session: Session, *, run_id: int, width: int) -> tuple[pd.DataFra
     frame["veto"] = frame["veto"].astype(bool)
     frame["tier"] = frame["tier"].fillna("").astype(object)
     frame["subsidy"] = frame["subsidy"].fillna(0.0).astype(float)
+    if packed is not None:
+        if packed.p.shape[1] != width:
+            raise ValueError("stored breakdowns do not match the run's model")
+        rows_of = packed.rows_of(frame["enterprise_id"].to_numpy(dtype=np.int64))
+        matrix = np.where((rows_of >= 0)[:, None], packed.p[np.maximum(rows_of, 0)], np.nan)
+        return frame, np.where(np.isfinite(matrix), matrix, np.nan)
     texts = [r[-1] for r in rows]
     filler = "[" + ",".join(["nan"] * width) + "]"
     joined = ",".join((t if t is not None else filler)[1:-1] for t in texts).replace("null", "nan")
@@ -395,3 +437,53 @@ def run_totals(session: Session, *, run_id: int, width: int) -> tuple[pd.DataFra
     if values.size != len(rows) * width:
         raise ValueError("stored breakdowns do not match the run's model")
     return frame, values.reshape(len(rows), width)
+
+
+# ----------------------------------------------------------------------------- packed run breakdowns
+# Unpacked breakdowns of the last runs read in this process (every session shares them: a run's
+# breakdowns never change). Keyed by database, run id, fingerprint and creation time: run ids repeat
+# across databases at one URL (a test database emptied and refilled, a restored backup).
+PACKED_KEEP = 2
+_PACKED: OrderedDict[tuple, codec.Packed] = OrderedDict()
+_PACKED_LOCK = threading.Lock()
+
+
+def packed_breakdowns(session: Session, *, run_id: int) -> codec.Packed | None:
+    """The run's breakdowns when the run stores them packed (``RunBreakdown``), else None (an older run:
+    read ``Score.breakdown``). Decoded once per process and run."""
+    found = _fetch(session, "SELECT r.created_at, r.input_fingerprint FROM scorerun r JOIN runbreakdown b "
+                            "ON b.run_id = r.id WHERE r.id = ?", (run_id,))
+    if not found:
+        return None
+    key = (str(session.get_bind().url), run_id, str(found[0][0]), found[0][1])
+    with _PACKED_LOCK:
+        cached = _PACKED.get(key)
+        if cached is not None:
+            _PACKED.move_to_end(key)
+            return cached
+    blob = _fetch(session, "SELECT data FROM runbreakdown WHERE run_id = ?", (run_id,))[0][0]
+    packed = codec.unpack(blob)
+    with _PACKED_LOCK:
+        _PACKED[key] = packed
+        while len(_PACKED) > PACKED_KEEP:
+            _PACKED.popitem(last=False)
+    return packed
+
+
+def breakdown_raws(session: Session, *, run_id: int, enterprise_ids: Sequence[int]) -> list[Any]:
+    """The stored breakdown (core.breakdown's array form, or an older run's JSON) of each of
+    ``enterprise_ids`` in run ``run_id`` — None where the run has no such enterprise. Feed to
+    :func:`core.breakdown.decode` or :func:`core.breakdown.column_values`."""
+    ids = [int(i) for i in enterprise_ids]
+    packed = packed_breakdowns(session, run_id=run_id)
+    if packed is not None:
+        rows_of = packed.rows_of(np.asarray(ids, dtype=np.int64))
+        found = packed.raws(rows_of[rows_of >= 0])
+        it = iter(found)
+        return [next(it) if r >= 0 else None for r in rows_of.tolist()]
+    stored: dict[int, Any] = {}
+    for start in range(0, len(ids), 20_000):
+        chunk = ids[start:start + 20_000]
+        stored.update(session.execute(select(Score.enterprise_id, Score.breakdown).where(
+            Score.run_id == run_id, Score.enterprise_id.in_(chunk))).all())  # type: ignore[attr-defined]
+    return [stored.get(i) for i in ids]

@@ -22,7 +22,7 @@ from core import explain
 from core.pools import qualifications
 from core.scoring_model import PercentileRule, ScoringModel
 from db.models import Enterprise, Score, ScoreRun, score_subtotal
-from db.queries import PUBLISHED_STATES, enterprise_score
+from db.queries import PUBLISHED_STATES, breakdown_columns_frame, breakdown_raws, enterprise_score
 from services.actor import Actor, require_enterprise_access
 from services.errors import NotFound, PermissionDenied
 from services.memo import Recent
@@ -146,10 +146,10 @@ def stage_stats(session: Session, *, run: ScoreRun, stage: str, model: ScoringMo
     model = model or model_for_run(session, run)
     perc_codes = [i.code for i in model.indicators if isinstance(i.rule, PercentileRule)]
     rows = session.execute(
-        select(Score.enterprise_id, Score.total, Score.subtotals, Score.veto, Score.rank, Score.breakdown)
+        select(Score.enterprise_id, Score.total, Score.subtotals, Score.veto, Score.rank)
         .where(Score.run_id == run.id, Score.stage == stage)
     ).all()
-    frame = pd.DataFrame(rows, columns=["enterprise_id", "total", "subtotals", "veto", "rank", "breakdown"])
+    frame = pd.DataFrame(rows, columns=["enterprise_id", "total", "subtotals", "veto", "rank"])
     ranked = frame[frame["rank"].notna() & ~frame["veto"].astype(bool)].sort_values("rank")
     subtotals = {
         c.code: np.array([score_subtotal(v, c.code) or 0.0 for v in frame["subtotals"].tolist()], dtype=float)
@@ -158,9 +158,11 @@ def stage_stats(session: Session, *, run: ScoreRun, stage: str, model: ScoringMo
     fr = _fractions(model, stage, subtotals)
     means = {axis: float(np.mean(v)) if len(frame) else 0.0 for axis, v in fr.items()}
     distributions: dict[str, np.ndarray] = {}
-    raws = frame["breakdown"].tolist()
+    if perc_codes:
+        inputs = breakdown_columns_frame(session, run_id=run.id, model=model, columns=perc_codes, part="v")
+        inputs = inputs.reindex(frame["enterprise_id"].to_numpy(dtype=np.int64))
     for code in perc_codes:
-        values = [explain._num(v) for v in breakdown_codec.column_values(model, raws, code)]
+        values = [explain._num(v) for v in inputs[code].tolist()]
         distributions[code] = np.array([np.nan if v is None else v for v in values], dtype=float)
     stats = StageStats(
         stage=stage,
@@ -196,7 +198,9 @@ def get_portrait(session: Session, *, actor: Actor, enterprise_id: int, year: in
     model = model_for_run(session, run)
     stage = row.stage
     stats = stage_stats(session, run=run, stage=stage, model=model)
-    breakdown = breakdown_codec.decode(model, row.breakdown)
+    stored = row.breakdown if row.breakdown is not None else breakdown_raws(
+        session, run_id=run.id, enterprise_ids=[enterprise_id])[0]
+    breakdown = breakdown_codec.decode(model, stored)
 
     states: list[explain.IndicatorState] = []
     table_rows = []

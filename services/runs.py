@@ -45,7 +45,7 @@ from core.reports import overall_average, ranked_mask, stage_average
 from core.scoring_model import ScoringModel
 from core.workflows import SCORE_RUN, TransitionError, transition
 from db.bulk import insert_columns
-from db.models import Objection, Score, ScoreRun, utcnow
+from db.models import Objection, RunBreakdown, Score, ScoreRun, utcnow
 from db.queries import current_values, latest_run, scores_frame
 from services.actor import Actor, require_staff
 from services.audit import record
@@ -159,9 +159,10 @@ def _subtotal_texts(model: ScoringModel, scored: pd.DataFrame) -> list[str]:
 
 
 def _score_columns(
-    model: ScoringModel, run_id: int, enterprise_ids: np.ndarray, scored: pd.DataFrame, breakdowns: list[str]
+    model: ScoringModel, run_id: int, enterprise_ids: np.ndarray, scored: pd.DataFrame
 ) -> dict[str, list]:
-    """The Score rows as column lists for the bulk insert (no per-row pandas access)."""
+    """The Score rows as column lists for the bulk insert (no per-row pandas access); the breakdowns go
+    into the run's RunBreakdown, packed once."""
     columns: dict[str, list] = {
         "run_id": [run_id] * len(scored),
         "enterprise_id": enterprise_ids.tolist(),
@@ -181,7 +182,6 @@ def _score_columns(
     columns["tier"] = _none_if(scored["tier"].astype(object).tolist(), "")
     columns["mujun"] = _none_if(scored["mujun"].astype(object).tolist(), "")
     columns["missing_count"] = scored["missing_count"].to_numpy(dtype=np.int64).tolist()
-    columns["breakdown"] = breakdowns
     return columns
 
 
@@ -246,8 +246,13 @@ class ScoredYear:
 
     @property
     def breakdowns(self) -> list[str]:
-        """The stored breakdown of every row (core.breakdown)."""
+        """The breakdown of every row as JSON text (core.breakdown), as 动态积分 stores it."""
         return _breakdowns(self.model, self.tokens, self.scored, self.sources)
+
+    def packed_breakdowns(self) -> bytes:
+        """Every row's breakdown in one blob (core.breakdown.pack), as a run stores it."""
+        return breakdown.pack(self.model, ids=self.enterprise_ids, inputs=self.inputs, scored=self.scored,
+                              sources=self.sources)
 
 
 def score_year(
@@ -309,8 +314,9 @@ def compute_run(
     )
     session.add(run)
     session.flush()
-    columns = _score_columns(year_scores.model, run.id, year_scores.enterprise_ids, scored, year_scores.breakdowns)
+    columns = _score_columns(year_scores.model, run.id, year_scores.enterprise_ids, scored)
     insert_columns(session, Score.__table__, columns)
+    session.add(RunBreakdown(run_id=run.id, data=year_scores.packed_breakdowns()))
     record(session, actor=actor, action="run.compute", entity="ScoreRun", entity_id=run.id,
            after={"year": year, "model_version_id": version_id, "state": "draft",
                   "enterprise_count": len(scored), "input_fingerprint": run.input_fingerprint})

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from core import breakdown as codec
 from db.models import IndicatorValue, Score
-from db.queries import latest_run
+from db.queries import breakdown_raws, latest_run
 from db.seed import seed_demo
 from services import audit
 from services.actor import Actor
@@ -28,8 +28,11 @@ def seeded(session):  # noqa: ANN001, ANN201
 def test_three_enterprises_against_the_stage_lines(seeded) -> None:
     run = latest_run(seeded)
     model = get_model(seeded, run.model_version_id)
-    rows = seeded.execute(select(Score.enterprise_id, Score.stage, Score.total, Score.breakdown)
+    rows = seeded.execute(select(Score.enterprise_id, Score.stage, Score.total)
                           .where(Score.run_id == run.id)).all()
+    raws = dict(zip([r.enterprise_id for r in rows],
+                    breakdown_raws(seeded, run_id=run.id, enterprise_ids=[r.enterprise_id for r in rows]),
+                    strict=True))
     stage = max({r.stage for r in rows}, key=lambda s: sum(r.stage == s for r in rows))
     peers = [r for r in rows if r.stage == stage]
     ids = [r.enterprise_id for r in peers[:3]]
@@ -42,13 +45,13 @@ def test_three_enterprises_against_the_stage_lines(seeded) -> None:
     assert table.loc["总积分", "前10%线"] == pytest.approx(np.quantile(totals, 0.9))
     # one indicator's points, decoded by hand from the stored breakdowns
     name = model.indicator("T01").name
-    points = np.array([codec.decode(model, r.breakdown)["T01"]["pts"] for r in peers], dtype=float)
+    points = np.array([codec.decode(model, raws[r.enterprise_id])["T01"]["pts"] for r in peers], dtype=float)
     assert table.loc[name, "阶段平均"] == pytest.approx(points.mean())
     assert table.loc[name, "max"] == model.indicator("T01").max_for(stage)
     labels = result.enterprises["label"].tolist()
     for label, peer in zip(labels, peers[:3], strict=True):
         assert table.loc["总积分", label] == pytest.approx(peer.total)
-        assert table.loc[name, label] == pytest.approx(codec.decode(model, peer.breakdown)["T01"]["pts"])
+        assert table.loc[name, label] == pytest.approx(codec.decode(model, raws[peer.enterprise_id])["T01"]["pts"])
     assert list(result.radar.columns) == ["axis", *result.enterprises["key"], "stage_mean", "stage_median",
                                           "stage_top10"]
     assert ((result.radar.drop(columns="axis") >= 0) & (result.radar.drop(columns="axis") <= 1)).all().all()

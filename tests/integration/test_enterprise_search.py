@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from core import breakdown as codec
 from db.models import AuditEvent, Enterprise, Score, Submission, score_subtotal
-from db.queries import latest_run
+from db.queries import breakdown_raws, latest_run
 from db.seed import seed_demo
 from services.actor import Actor
 from services.errors import NotFound, PermissionDenied, ValidationFailed
@@ -44,13 +44,14 @@ def _run_rows(session) -> tuple[object, pd.DataFrame]:  # noqa: ANN001
     model = get_model(session, run.model_version_id)
     rows = session.execute(
         select(Score.enterprise_id, Score.stage, Score.tier, Score.total, Score.subtotals, Score.veto,
-               Score.missing_count, Score.breakdown, Enterprise.industry, Enterprise.street, Enterprise.carrier_id,
+               Score.missing_count, Score.enterprise_id, Enterprise.industry, Enterprise.street, Enterprise.carrier_id,
                Enterprise.bank_consent, Enterprise.name)
         .join(Enterprise, Enterprise.id == Score.enterprise_id).where(Score.run_id == run.id)
     ).all()
     frame = pd.DataFrame(rows, columns=["enterprise_id", "stage", "tier", "total", "subtotals", "veto", "missing",
                                         "breakdown", "industry", "street", "carrier_id", "consent", "name"])
     frame["technology"] = [score_subtotal(v, "technology") for v in frame["subtotals"]]
+    frame["breakdown"] = breakdown_raws(session, run_id=run.id, enterprise_ids=frame["enterprise_id"].tolist())
     frame["decoded"] = [codec.decode(model, b) for b in frame["breakdown"]]
     return run, frame
 

@@ -432,12 +432,14 @@ def test_undo_with_two_batches_and_an_approved_self_report(db: Session) -> None:
     # Enterprise 0's 研发人员数 is then replaced by an approved self-report.
     _approve_self_report(db, ids[CODES[0]], {"T04": 25})
     runs_before = db.execute(select(func.count()).select_from(ImportBatch)).scalar_one()
-    from db.models import Score
+    from db.models import RunBreakdown, Score
     from services.runs import compute_run
 
     compute_run(db, actor=OFFICER, year=YEAR)
     db.commit()
     scores_before = db.execute(select(Score.enterprise_id, Score.total, Score.breakdown).order_by(Score.id)).all()
+    packed_before = db.execute(select(RunBreakdown.run_id, RunBreakdown.data)).all()
+    assert packed_before
 
     done = imports.undo_batch(db, actor=OFFICER, batch_id=b2.batch_id, reason="报送口径错误")
     db.commit()
@@ -465,6 +467,7 @@ def test_undo_with_two_batches_and_an_approved_self_report(db: Session) -> None:
     assert done1.left_alone["code"].tolist() == ["T04"]
     # Score runs keep their stored inputs: nothing about them changed.
     assert db.execute(select(Score.enterprise_id, Score.total, Score.breakdown).order_by(Score.id)).all() == scores_before
+    assert db.execute(select(RunBreakdown.run_id, RunBreakdown.data)).all() == packed_before
     # Reverted batch 2's rows never come back; history keeps every row.
     assert db.execute(select(func.count()).select_from(ImportBatch)).scalar_one() == runs_before
     assert db.execute(select(func.count()).select_from(IndicatorValue)).scalar_one() == 6 + 4 + 1

@@ -26,9 +26,11 @@ def test_portrait_equals_engine(seeded) -> None:  # noqa: ANN001
     first = users[0]
     actor = Actor(username=first.username, role="enterprise", user_id=first.id, enterprise_id=first.enterprise_id)
     portrait = get_portrait(session, actor=actor, enterprise_id=first.enterprise_id)
-    run_scores = session.execute(
-        select(Score.enterprise_id, Score.breakdown).where(Score.run_id == portrait.run_id)
-    ).all()
+    from db.queries import breakdown_raws
+
+    scored_ids = session.execute(select(Score.enterprise_id).where(Score.run_id == portrait.run_id)).scalars().all()
+    run_scores = list(zip(scored_ids, breakdown_raws(session, run_id=portrait.run_id, enterprise_ids=scored_ids),
+                          strict=True))
     # The run's exact inputs, rebuilt from the stored breakdowns (values and the extra inputs).
     from core.breakdown import decode
     from db.models import ScoreRun

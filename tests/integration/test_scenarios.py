@@ -193,6 +193,21 @@ def test_monitoring_report_compares_with_the_previous_final_run(seeded) -> None:
     assert (report.tables["积分上升最多"]["变化"] > 0).all()
 
 
+def _stored_per_row(session, run_id: int) -> None:  # noqa: ANN001
+    """Store the run's breakdowns the way runs before RunBreakdown did: one JSON per Score row."""
+    from sqlalchemy import delete, update
+
+    from db.models import RunBreakdown
+    from db.queries import breakdown_raws
+
+    ids = session.execute(select(Score.enterprise_id).where(Score.run_id == run_id)).scalars().all()
+    for enterprise_id, raw in zip(ids, breakdown_raws(session, run_id=run_id, enterprise_ids=ids), strict=True):
+        session.execute(update(Score).where(Score.run_id == run_id, Score.enterprise_id == enterprise_id)
+                        .values(breakdown=raw))
+    session.execute(delete(RunBreakdown).where(RunBreakdown.run_id == run_id))
+    session.flush()
+
+
 def test_breakdown_parts_read_in_the_database_equal_the_decoded_breakdowns(seeded) -> None:  # noqa: ANN001
     """The database extracts whole parts (v inputs, p points); a row in the old keyed form is decoded in
     Python — both equal decoding every stored breakdown."""
@@ -202,6 +217,7 @@ def test_breakdown_parts_read_in_the_database_equal_the_decoded_breakdowns(seede
 
     run = _published(seeded)
     model = get_model(seeded, run.model_version_id)
+    _stored_per_row(seeded, run.id)
     old = seeded.execute(select(Score).where(Score.run_id == run.id).order_by(Score.enterprise_id)).scalars().first()
     old.breakdown = breakdown.decode(model, old.breakdown)  # the keyed form earlier versions wrote
     seeded.add(old)
@@ -226,6 +242,7 @@ def test_several_breakdown_columns_read_in_one_statement_equal_the_decoded_break
 
     run = _published(seeded)
     model = get_model(seeded, run.model_version_id)
+    _stored_per_row(seeded, run.id)
     old = seeded.execute(select(Score).where(Score.run_id == run.id).order_by(Score.enterprise_id)).scalars().first()
     old.breakdown = breakdown.decode(model, old.breakdown)  # the keyed form earlier versions wrote
     seeded.add(old)

@@ -42,3 +42,41 @@ def test_compact_form_is_much_smaller_than_keyed_objects() -> None:
     compact = _stored(values, {c: 0.5 for c in MODEL.codes}, {c: 1.25 for c in MODEL.codes}, sources)
     keyed = json.dumps(breakdown.decode(MODEL, compact), ensure_ascii=False)
     assert len(compact.encode()) * 2 < len(keyed.encode())
+
+
+def test_pack_round_trips_what_the_per_row_json_stored() -> None:
+    """core.breakdown.pack/unpack: numbers (repeating and distinct), infinities and NaN as null, integers
+    and booleans as floats, text with many distinct values (item lists) and few (tiers), absent sources."""
+    import numpy as np
+    import pandas as pd
+    import pytest
+
+    from core.breakdown import breakdown_columns, pack, unpack
+    from core.scoring_model import load_model
+
+    model = load_model()
+    n = 300
+    rng = np.random.default_rng(3)
+    columns = breakdown_columns(model)
+    inputs = pd.DataFrame({c: rng.lognormal(3, 1, n) for c in columns})
+    inputs[columns[0]] = np.where(np.arange(n) % 7 == 0, np.inf, np.where(np.arange(n) % 5 == 0, np.nan, 1.5))
+    inputs[columns[1]] = pd.Series([f'[{{"level": "市", "n": {i}}}]' if i % 3 else None for i in range(n)],
+                                   dtype=object)
+    inputs[columns[2]] = pd.Series(["省" if i % 2 else (i if i % 4 else True) for i in range(n)], dtype=object)
+    sources = pd.DataFrame({c: np.where(np.arange(n) % 4 == 0, None, "税务") for c in columns}, dtype=object)
+    scored = pd.DataFrame({f"f_{c}": rng.random(n) for c in model.codes} | {f"pts_{c}": rng.random(n) * 5
+                                                                            for c in model.codes})
+    ids = np.arange(10, 10 + 2 * n, 2)
+    packed = unpack(pack(model, ids=ids, inputs=inputs, scored=scored, sources=sources))
+    assert packed.ids.tolist() == ids.tolist()
+    assert packed.part_column("v", columns[0])[:8] == [None, 1.5, 1.5, 1.5, 1.5, None, 1.5, None]
+    assert packed.part_column("v", columns[1])[:3] == [None, '[{"level": "市", "n": 1}]', '[{"level": "市", "n": 2}]']
+    third = packed.part_column("v", columns[2])
+    assert third[:5] == [1.0, "省", 2.0, "省", 1.0] and all(type(v) in (float, str) for v in third)
+    assert packed.part_column("v", columns[3]) == inputs[columns[3]].tolist()
+    assert packed.part_column("s", columns[3])[:2] == [None, "税务"]
+    assert packed.part_column("f", model.codes[0]) == np.round(scored[f"f_{model.codes[0]}"], 4).tolist()
+    assert packed.part_column("p", model.codes[-1]) == scored[f"pts_{model.codes[-1]}"].tolist()
+    assert packed.rows_of([10, 11, 12, 10 + 2 * (n - 1), 9999]).tolist() == [0, -1, 1, n - 1, -1]
+    with pytest.raises(ValueError, match="ascending"):
+        pack(model, ids=ids[::-1], inputs=inputs, scored=scored, sources=sources)

@@ -1,0 +1,118 @@
+"""A run's breakdowns packed once per run (RunBreakdown) read back exactly as the per-row JSON stored them,
+through every reader, on SQLite and PostgreSQL; runs stored the older way read the same."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import delete, func, select, update
+
+from core import breakdown as codec
+from db.models import RunBreakdown, Score
+from db.queries import (
+    breakdown_columns_frame,
+    breakdown_parts,
+    breakdown_raws,
+    latest_run,
+    run_totals,
+    scores_frame,
+)
+from db.seed import seed_demo
+from services.actor import Actor
+from services.model_versions import get_model
+from services.runs import compute_run, score_year, verify_run
+
+OFFICER = Actor(username="officer1", role="officer", user_id=1)
+
+
+@pytest.fixture
+def fresh_run(session):  # noqa: ANN001, ANN201
+    """A run computed now over the demo data, and the per-row JSON breakdowns the same data gives."""
+    seed_demo(session, enterprises=60)
+    year = latest_run(session).year
+    scored = score_year(session, year=year)
+    run = compute_run(session, actor=OFFICER, year=year)
+    rows = dict(zip(scored.enterprise_ids.tolist(), [json.loads(b) for b in scored.breakdowns], strict=True))
+    return run, rows
+
+
+def _number(cell: object) -> object:
+    if isinstance(cell, str):
+        try:
+            return float(cell)
+        except ValueError:
+            return cell
+    return cell
+
+
+def _readings(session, run, model) -> dict:  # noqa: ANN001
+    columns = codec.breakdown_columns(model)
+    frame = scores_frame(session, run_id=run.id, include_breakdown=True)
+    ids, parts = breakdown_parts(session, run_id=run.id, model=model, parts=("v", "f", "p", "s"))
+    totals, points = run_totals(session, run_id=run.id, width=len(model.codes))
+    return {
+        "v": breakdown_columns_frame(session, run_id=run.id, model=model, columns=columns, part="v").sort_index(),
+        "s": breakdown_columns_frame(session, run_id=run.id, model=model, columns=columns, part="s").sort_index(),
+        "f": breakdown_columns_frame(session, run_id=run.id, model=model, columns=model.codes, part="f").sort_index(),
+        "p": breakdown_columns_frame(session, run_id=run.id, model=model, columns=model.codes, part="p").sort_index(),
+        "parts": (ids.tolist(), parts),
+        "totals": (totals, points),
+        "decoded": [codec.decode(model, raw) for raw in frame["breakdown"].tolist()],
+    }
+
+
+def test_packed_breakdowns_equal_the_per_row_json(session, fresh_run) -> None:  # noqa: ANN001
+    run, rows = fresh_run
+    assert session.exec(select(func.count()).select_from(Score).where(
+        Score.run_id == run.id, Score.breakdown.is_not(None))).one()[0] == 0
+    assert session.get(RunBreakdown, run.id) is not None
+    ids = sorted(rows)
+    assert breakdown_raws(session, run_id=run.id, enterprise_ids=ids) == [rows[i] for i in ids]
+    assert breakdown_raws(session, run_id=run.id, enterprise_ids=[-1]) == [None]
+    texts = [v for raw in rows.values() for v in raw["v"] if isinstance(v, str)]
+    assert texts, "the demo data has text inputs (tiers, item lists): they must round-trip too"
+
+
+def test_every_reader_reads_the_same_from_either_form(session, fresh_run) -> None:  # noqa: ANN001
+    run, rows = fresh_run
+    model = get_model(session, run.model_version_id)
+    packed = _readings(session, run, model)
+    assert verify_run(session, actor=OFFICER, run_id=run.id).identical
+    # The same run stored the older way: one JSON text per Score row, no RunBreakdown.
+    for enterprise_id, raw in rows.items():
+        session.execute(update(Score).where(Score.run_id == run.id, Score.enterprise_id == enterprise_id)
+                        .values(breakdown=raw))
+    session.execute(delete(RunBreakdown).where(RunBreakdown.run_id == run.id))
+    session.commit()
+    per_row = _readings(session, run, model)
+    for part in "vsfp":  # PostgreSQL's ->> hands the per-row form's numbers back as text: compare as numbers
+        pd.testing.assert_frame_equal(packed[part].map(_number), per_row[part].map(_number))
+    assert packed["parts"] == per_row["parts"]
+    pd.testing.assert_frame_equal(packed["totals"][0], per_row["totals"][0])
+    np.testing.assert_array_equal(packed["totals"][1], per_row["totals"][1])
+    assert packed["decoded"] == per_row["decoded"]
+    assert verify_run(session, actor=OFFICER, run_id=run.id).identical
+
+
+def test_a_changed_blob_is_caught_by_verify(session, fresh_run) -> None:  # noqa: ANN001
+    run, _rows = fresh_run
+    model = get_model(session, run.model_version_id)
+    packed = codec.unpack(session.get(RunBreakdown, run.id).data)
+    code = model.codes[0]
+    packed.p[0, 0] += 1.0  # one enterprise's stored points of one indicator
+    scored = pd.DataFrame({"f_" + c: packed.f[:, i] for i, c in enumerate(model.codes)}
+                          | {"pts_" + c: packed.p[:, i] for i, c in enumerate(model.codes)})
+    inputs = pd.DataFrame({c: packed.v[c] for c in packed.columns})
+    sources = pd.DataFrame({c: packed.s[c] for c in packed.columns})
+    blob = codec.pack(model, ids=packed.ids, inputs=inputs, scored=scored, sources=sources)
+    session.execute(update(RunBreakdown).where(RunBreakdown.run_id == run.id).values(data=blob))
+    session.execute(update(Score).where(Score.run_id == run.id).values(breakdown=None))
+    session.commit()
+    from db import queries
+
+    queries._PACKED.clear()  # the blob was changed behind the run's back (the cache trusts runs immutable)
+    report = verify_run(session, actor=OFFICER, run_id=run.id)
+    assert not report.identical and report.differing_columns == ["pts_" + code]

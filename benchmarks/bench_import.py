@@ -10,7 +10,10 @@ The file is the consolidated (综合) template — every department's columns �
 department export typically carries and the import ignores, 35 in all; 100,000 enterprises are inserted
 in bulk first.
 
-    .venv/bin/python benchmarks/bench_import.py [--rows 100000] [--keep] [--recommit]
+    .venv/bin/python benchmarks/bench_import.py [--rows 100000] [--keep] [--recommit] [--url URL]
+
+``--url`` runs it on that database instead of a temporary SQLite file (a database of its own: every
+table in it is dropped first).
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ from services.actor import Actor  # noqa: E402
 
 EXTRA = ["法定代表人", "注册地址", "联系电话", "所属街道", "所属行业", "备注"]
 DRY_TARGET = 10
-COMMIT_TARGET = 30
+COMMIT_TARGET = 8  # issue 21: a commit of 100,000 × 35 in ≤ 8 s on SQLite and on PostgreSQL
 
 
 def make_file(codes: list[str], seed: int = 7) -> bytes:
@@ -163,6 +166,7 @@ def run(args: argparse.Namespace, tmp: Path, engine: Engine) -> int:
     load = os.getloadavg()
     print(f"load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} CPUs "
           "(wall times above a load of the CPU count are not comparable; CPU times are)")
+    print(f"store {engine.dialect.name}")
     print(f"targets: dry run ≤ {DRY_TARGET} s {'OK' if dry_total <= DRY_TARGET else 'MISSED'}; "
           f"commit ≤ {COMMIT_TARGET} s {'OK' if commit_total <= COMMIT_TARGET else 'MISSED'}")
     return 0 if dry_total <= DRY_TARGET and commit_total <= COMMIT_TARGET else 1
@@ -172,11 +176,17 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--keep", action="store_true", help="keep the temporary database and file")
+    parser.add_argument("--url", help="a PostgreSQL database for this benchmark only (emptied first)")
     parser.add_argument("--recommit", action="store_true",
                         help="also commit the file a second time (every current value superseded)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench_import_"))
-    engine = make_engine(f"sqlite:///{tmp / 'bench.db'}")
+    if args.url:
+        engine = make_engine(args.url)
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    else:
+        engine = make_engine(f"sqlite:///{tmp / 'bench.db'}")
     try:
         return run(args, tmp, engine)
     finally:  # also when interrupted: the 300 MB database does not stay behind

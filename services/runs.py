@@ -1,9 +1,11 @@
 """Score runs: compute → 公示 (notice) → final, supersede, verify.
 
-A run scores one year under one stored model version. Its ``Score`` rows carry, per enterprise, the
-``breakdown`` (core.breakdown: inputs, fractions, points and sources of every indicator, plus the extra
-inputs the rules read such as ``total_cost`` and ``prev_T01``) — enough to rebuild the exact input frame
-and rescore it (:func:`verify_run`). ``input_fingerprint`` is a sha256 over the model version id
+A run scores one year under one stored model version. It keeps, per enterprise, the breakdown
+(core.breakdown: inputs, fractions, points and sources of every indicator, plus the extra inputs the
+rules read such as ``total_cost`` and ``prev_T01``) — enough to rebuild the exact input frame and rescore
+it (:func:`verify_run`). The breakdowns are packed once per run (``RunBreakdown``, column by column;
+runs computed before it carry one JSON per ``Score`` row); readers go through db.queries, which reads
+either form. ``input_fingerprint`` is a sha256 over the model version id
 and a canonical text of that input frame (rows in credit-code order, cells as exact JSON tokens).
 
 State rules (core.workflows.SCORE_RUN plus the decisions below):
@@ -94,7 +96,10 @@ def _tokens(column: pd.Series | np.ndarray, decimals: int | None = None) -> list
         tokens = np.asarray(repr(unique.tolist())[1:-1].split(", "), dtype=object)
         tokens[~np.isfinite(unique)] = "null"
         return tokens[inverse].tolist()
-    return [_token(v) for v in array.tolist()]
+    # Text columns repeat too (tiers, flags as text, absent cells): token each distinct value once.
+    codes, uniques = pd.factorize(np.asarray(array, dtype=object), use_na_sentinel=True)
+    table = np.array([*(_token(u) for u in uniques.tolist()), "null"], dtype=object)  # -1 (absent) → null
+    return table[codes].tolist()
 
 
 def _input_columns(model: ScoringModel) -> list[str]:

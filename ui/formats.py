@@ -55,7 +55,7 @@ def file_size(n: int) -> str:
         return f"{n / 1024 / 1024:.1f} MB"
     if n >= 1024:
         return f"{n / 1024:.0f} KB"
-    return f"{n} B"
+    return f"{n} 字节"
 
 
 # Indicator sources as the public reads them ("派生" is the model's word for a computed indicator).

@@ -121,10 +121,10 @@ with st.form("create_staff", clear_on_submit=True):
             st.session_state[SECRET] = (f"{user.username} 的一次性密码", None, otp)
             _done("success", f"已创建账户 {user.username}。")
 
-# ------------------------------------------------------------------ new partner bank account (issue 19)
+# ------------------------------------------------------------------ new partner bank account
 st.subheader("新建合作银行账户")
 st.caption("合作银行账户只能查看已定稿批次中同意向银行推荐的企业的公开积分，并报送贷款结果。"
-           "接口令牌由管理员在服务器上创建：manage.py users bank-token create --bank 银行名称。")
+           "系统对接用的接口令牌由系统管理员在服务器上用管理命令创建和吊销（见部署说明）。")
 with st.form("create_bank", clear_on_submit=True):
     b1, b2, b3 = st.columns([2, 2, 2])
     bank_username = b1.text_input("用户名", max_chars=64, help="3–64 位小写字母、数字或 . _ -", key="bank_username")

@@ -83,7 +83,7 @@ ALLOWED: list[tuple[re.Pattern[str], str]] = [
     # PCT (the international patent route) inside an indicator's name: "PCT专利申请量"
     (re.compile(r"PCT(?=专利)"), "PCT patent"),
     # file formats the upload and download labels name, and their size unit
-    (re.compile(r"(?<![A-Za-z])(xlsx|xls|csv|PDF|JPG|PNG|MB)(?![A-Za-z])"), "file format"),
+    (re.compile(r"(?<![A-Za-z])(xlsx|xls|csv|PDF|JPG|PNG|KB|MB)(?![A-Za-z])"), "file format"),
     # a file's own name as its owner uploaded it ("证明材料.pdf"), shown where evidence is listed
     (re.compile(r"\.(pdf|jpe?g|png|xlsx|xls|csv)(?![A-Za-z])"), "file name extension"),
     # a standard's number as the enterprise reported it (data): "T/WZ 024-2025", "GB/T 1234-2020"
@@ -97,7 +97,7 @@ ALLOWED: list[tuple[re.Pattern[str], str]] = [
     # keyboard keys as printed on the keys, in the Chinese hint under a text area (ui/chrome.py)
     (re.compile(r"Ctrl\+"), "key name"),
     # demo account names, shown where accounts are listed (data: the name a person logs in with)
-    (re.compile(r"(?<![A-Za-z])(admin|officer\d+|ent\d+)(?![A-Za-z])"), "account name"),
+    (re.compile(r"(?<![A-Za-z])(admin|officer\d+|ent\d+|bank\d+)(?![A-Za-z])"), "account name"),
 ]
 GRID_ONLY: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^[A-Z]\d{2}$"), "an indicator code in a table's code column"),

@@ -272,7 +272,8 @@ async def login(page, rec: Recorder, who: str, base_url: str, username: str) -> 
 
 
 async def enterprise_session(browser, rec: Recorder, base_url: str, sticky: str, user: dict, rounds: int,  # noqa: ANN001
-                             saved: dict) -> None:
+                             saved: dict, delay: float = 0.0) -> None:
+    await asyncio.sleep(delay)
     context = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
     await context.add_cookies([{"name": STICKY_COOKIE, "value": sticky, "url": base_url}])
     page = await context.new_page()
@@ -299,7 +300,8 @@ async def enterprise_session(browser, rec: Recorder, base_url: str, sticky: str,
 
 
 async def officer_session(browser, rec: Recorder, base_url: str, sticky: str, user: dict, rounds: int,  # noqa: ANN001
-                          approved: list) -> None:
+                          approved: list, delay: float = 0.0) -> None:
+    await asyncio.sleep(delay)
     context = await browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
     await context.add_cookies([{"name": STICKY_COOKIE, "value": sticky, "url": base_url}])
     page = await context.new_page()
@@ -353,10 +355,12 @@ async def drive(args: argparse.Namespace, base_url: str, ports: list[int], setup
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         tasks = []
+        # People arrive over --ramp-seconds, not in the same instant; then all of them work at once.
+        gap = args.ramp_seconds / max(1, sessions - 1)
         for k, user in enumerate(setup["officers"]):
-            tasks.append(officer_session(browser, rec, base_url, order[k], user, args.rounds, approved))
+            tasks.append(officer_session(browser, rec, base_url, order[k], user, args.rounds, approved, k * gap))
         for k, user in enumerate(setup["enterprises"], start=len(setup["officers"])):
-            tasks.append(enterprise_session(browser, rec, base_url, order[k], user, args.rounds, saved))
+            tasks.append(enterprise_session(browser, rec, base_url, order[k], user, args.rounds, saved, k * gap))
         try:
             await asyncio.wait_for(asyncio.gather(*tasks), timeout=args.max_seconds)
         except TimeoutError:
@@ -412,6 +416,7 @@ def main() -> int:
     parser.add_argument("--seed-size", type=int, default=300)
     parser.add_argument("--max-seconds", type=float, default=900)
     parser.add_argument("--settle-seconds", type=float, default=20)
+    parser.add_argument("--ramp-seconds", type=float, default=90, help="sessions start evenly over this time")
     args = parser.parse_args()
     if args.enterprises + args.officers > 60:
         raise SystemExit("at most 60 browser sessions")
@@ -439,7 +444,7 @@ def main() -> int:
 
     print(f"bench_load: {len(setup['enterprises'])} enterprise + {len(setup['officers'])} officer sessions, "
           f"{args.rounds} rounds, {args.replicas} servers behind nginx (sessions spread evenly by their "
-          f"sticky cookies), worked {result['worked']:.0f} s")
+          f"sticky cookies, arriving over {args.ramp_seconds:.0f} s), worked {result['worked']:.0f} s")
     everything: list[float] = []
     print(f"{'page':<10} {'n':>4} {'p50 s':>7} {'p95 s':>7} {'max s':>7}")
     for name, values in sorted(result["rec"].times.items(), key=lambda kv: -len(kv[1])):

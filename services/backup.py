@@ -5,8 +5,9 @@
   committed event still in ``-wal``. The backup is one self-contained file (rollback journal, no
   ``-wal``). A restore copies it back through the same API into the live file, so connections the
   servers hold see the restored content instead of a file swapped under them.
-* PostgreSQL: ``pg_dump --format=custom`` and ``pg_restore --clean --single-transaction`` of the same
-  major version as the server (:func:`pg_tool` finds it; ``make pg-client`` installs Debian's).
+* PostgreSQL: ``pg_dump --format=custom``, and ``pg_restore --clean`` piped into ``psql
+  --single-transaction`` (tables the backup does not know dropped first), of the same major version as
+  the server (:func:`pg_tool` finds them; ``make pg-client`` installs Debian's).
 
 A restore then brings the schema up to this code's migrations, ends every login session the backup
 holds (an admin may have ended some of them after the backup was taken; none may come back to life), and
@@ -16,6 +17,7 @@ written under a temporary name first so a failed backup never leaves a half file
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -225,17 +227,49 @@ def _pg_backup(engine: Engine, tmp: Path) -> None:
 
 
 def _pg_restore(engine: Engine, source_path: Path) -> None:
-    tool = pg_tool("pg_restore", _server_major(engine))
+    major = _server_major(engine)
+    tool, psql = pg_tool("pg_restore", major), pg_tool("psql", major)
     uri, env = _libpq(engine)
     listing = _run_pg([tool, "--list", str(source_path)], env, "读取备份目录")
     tables = set(re.findall(r"TABLE DATA \S+ (\S+) ", listing))
     missing = [t for t in REQUIRED_TABLES if t not in tables]
     if missing:
         raise BackupError(f"“{source_path.name}”不是本系统的数据库备份（缺少数据表：{'、'.join(missing)}），未做任何恢复")
+    dumped = set(re.findall(r"\d+; \d+ \d+ TABLE \S+ (\S+) ", listing))
+    with engine.connect() as connection:
+        present = set(connection.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars())
     engine.dispose()
-    # One transaction: a restore that fails part-way leaves the database as it was.
-    _run_pg([tool, "--clean", "--if-exists", "--no-owner", "--single-transaction", "--exit-on-error",
-             "--no-password", f"--dbname={uri}", str(source_path)], env, "pg_restore 恢复")
+    # Tables the backup does not know (a later migration's) go too, or the schema upgrade after the
+    # restore would find them in its way. pg_restore's script and those drops run through psql in one
+    # transaction: a restore that fails part-way leaves the database as it was.
+    prelude = "".join(f'DROP TABLE IF EXISTS public."{t}" CASCADE;\n' for t in sorted(present - dumped))
+    script = subprocess.Popen([tool, "--clean", "--if-exists", "--no-owner", "--file=-", str(source_path)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    runner = subprocess.Popen([psql, "--no-psqlrc", "--quiet", "--no-password", "--single-transaction",
+                               "--set=ON_ERROR_STOP=1", f"--dbname={uri}"],
+                              stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    try:
+        assert runner.stdin is not None and script.stdout is not None
+        runner.stdin.write(prelude.encode())
+        shutil.copyfileobj(script.stdout, runner.stdin, 1 << 20)
+        runner.stdin.close()
+        script_err = script.stderr.read().decode(errors="replace") if script.stderr else ""
+        script.wait(timeout=PG_TOOL_TIMEOUT)
+        runner_err = runner.stderr.read().decode(errors="replace") if runner.stderr else ""
+        runner.wait(timeout=PG_TOOL_TIMEOUT)
+    except (BrokenPipeError, subprocess.TimeoutExpired):  # psql stopped at an error (or time ran out)
+        script.kill()
+        script.wait()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            runner.wait(timeout=30)
+        if runner.returncode is None:
+            runner.kill()
+            runner.wait()
+        script_err = ""
+        runner_err = runner.stderr.read().decode(errors="replace") if runner.stderr else ""
+    if script.returncode != 0 or runner.returncode != 0:
+        detail = (runner_err or script_err).strip().splitlines()
+        raise BackupError(f"pg_restore 恢复失败，数据库未改动：{detail[-1] if detail else '进程异常退出'}")
 
 
 # ------------------------------------------------------------------ use cases

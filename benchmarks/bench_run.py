@@ -92,8 +92,8 @@ def _populate_postgres(engine, n: int, year: int, rng: np.random.Generator, now:
                              "is_current, flagged, created_at) FROM STDIN") as copy:
                 for r in _value_rows(rng, n, y, scale):
                     copy.write_row((*r, True, False, now))
+        cursor.execute("ANALYZE")  # as autovacuum would soon after a bulk load
         raw.driver_connection.commit()
-        cursor.execute("ANALYZE")
     finally:
         raw.close()
 

@@ -226,9 +226,12 @@ def model_inputs(session: Session, *, model: ScoringModel, year: int) -> tuple[A
         if column in derived_targets:
             supplied = sources[column] if column in sources.columns else None
             fallback = np.where(inputs[column].notna().to_numpy(), "派生", None)
-            sources[column] = fallback if supplied is None else np.where(supplied.notna(), supplied, fallback)
+            cells = fallback if supplied is None else np.where(supplied.notna(), supplied, fallback)
+            # object, as the read columns are: pandas would otherwise convert it to Arrow strings and back
+            sources[column] = pd.Series(cells, index=sources.index, dtype=object)
         elif column.startswith(model.previous_prefix):
-            sources[column] = np.where(inputs[column].notna().to_numpy(), "上年", None)
+            cells = np.where(inputs[column].notna().to_numpy(), "上年", None)
+            sources[column] = pd.Series(cells, index=sources.index, dtype=object)
     return current, inputs, sources
 
 

@@ -89,7 +89,9 @@ INTERNAL_FIELDS = {"uid"}
 STATES: dict[str, str] = {**SUBMISSION.labels, **SCORE_RUN.labels, **SERVICE_REQUEST.labels, **OBJECTION.labels,
                           **SUBSIDY.labels,
                           "published": "已发布", "open": "待处理"}
-CODED_FIELDS = {"state": STATES, "status": STATES, "draft": STATES, "role": ROLES}
+# 授信 / 放款 / 拒绝 of a bank's loan outcome (core.loans.DECISIONS; kept here so this module stays a leaf)
+DECISIONS: dict[str, str] = {"credit": "授信", "loan": "放款", "reject": "拒绝"}
+CODED_FIELDS = {"state": STATES, "status": STATES, "draft": STATES, "role": ROLES, "decision": DECISIONS}
 # 智能助手 items are recorded by their stable key ("service:financing", "subsidy:growth"); the record's
 # ``name`` carries the readable name, so a key reads as its kind (and a Chinese code, e.g. a list's).
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")

@@ -202,13 +202,8 @@ def post_outcomes(session: Session, *, caller: Caller, body: Any, dry_run: bool,
         run_id = body.get("run")
         if run_id is not None and (isinstance(run_id, bool) or not isinstance(run_id, int)):
             raise ValidationFailed("run 应为整数。")
-        items = body.get("outcomes")
-        if dry_run:
-            if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):
-                raise ValidationFailed("outcomes 应为非空的对象数组（见 docs/bank-contracts.md）。")
-            check = bank_portal._check(session, bank_portal.loans.rows_frame(items))
-        else:
-            check = bank_portal.import_outcomes_json(session, actor=caller.actor, items=items, run_id=run_id)
+        check = bank_portal.import_outcomes_json(session, actor=caller.actor, items=body.get("outcomes"),
+                                                 run_id=run_id, dry_run=dry_run)
     except ServiceError as exc:
         status = 404 if isinstance(exc, NotFound) else 400
         record(session, actor=caller.actor, action="bank_api.outcomes", entity="BankToken", entity_id=caller.token_id,

@@ -336,7 +336,8 @@ def import_outcomes_file(session: Session, *, actor: Actor, data: bytes, filenam
                   detail={"file_name": filename[:200]})
 
 
-def import_outcomes_json(session: Session, *, actor: Actor, items: list, run_id: int | None = None) -> OutcomeCheck:
+def import_outcomes_json(session: Session, *, actor: Actor, items: list, run_id: int | None = None,
+                         dry_run: bool = False) -> OutcomeCheck:
     """The API's outcome rows (list of objects, the *outcome in* contract); all or nothing."""
     require_bank(actor)
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
@@ -344,6 +345,8 @@ def import_outcomes_json(session: Session, *, actor: Actor, items: list, run_id:
     if not items:
         raise ValidationFailed("outcomes 为空。")
     check = _check(session, loans.rows_frame(items))
+    if dry_run:
+        return check
     return _write(session, actor=actor, check=check, source="api", run_id=run_id, detail={})
 
 

@@ -47,11 +47,13 @@ else:
                          key="outcome_code", index=None, placeholder="输入名称或代码查找")
         product = c2.text_input("产品名称", max_chars=loans.MAX_PRODUCT, key="outcome_product",
                                 placeholder="例如：科创积分贷")
-        c3, c4, c5, c6 = st.columns(4)
+        # Two fields a row: a form's "按回车键提交" hint sits inside a narrow number field, over its middle.
+        c3, c4 = st.columns(2)
         decision = c3.radio("决定", list(loans.DECISIONS), format_func=loans.DECISIONS.get, horizontal=True,
                             key="outcome_decision")
         amount = number_input("金额（万元）", container=c4, min_value=0.0, max_value=loans.MAX_AMOUNT, value=None,
                               step=10.0, key="outcome_amount", placeholder="授信、放款时必填")
+        c5, c6 = st.columns(2)
         rate = number_input("年利率（%）", container=c5, min_value=0.0, max_value=loans.MAX_RATE, value=None,
                             step=0.05, key="outcome_rate", placeholder="选填")
         term = number_input("期限（月）", container=c6, min_value=1, max_value=loans.MAX_TERM, value=None, step=1,
@@ -59,8 +61,10 @@ else:
         d1, d2, d3 = st.columns(3)
         decided_on = d1.date_input("决定日期", value=clock.today(), max_value=clock.today(), format="YYYY-MM-DD",
                                    key="outcome_decided")
-        start_on = d2.date_input("起始日期（选填）", value=None, format="YYYY-MM-DD", key="outcome_start")
-        end_on = d3.date_input("到期日期（选填）", value=None, format="YYYY-MM-DD", key="outcome_end")
+        # Optional dates as text (an empty date picker would show its Latin format as placeholder); the
+        # service reads them as a file's dates are read.
+        start_on = d2.text_input("起始日期（选填）", max_chars=10, key="outcome_start", placeholder="如 2026-11-20")
+        end_on = d3.text_input("到期日期（选填）", max_chars=10, key="outcome_end", placeholder="如 2027-11-19")
         reason = st.text_input("拒绝理由（决定为拒绝时必填）", max_chars=loans.MAX_REASON, key="outcome_reason")
         if st.form_submit_button("保存结果", type="primary"):
             try:

@@ -62,3 +62,17 @@ def test_a_loan_recorded_by_the_bank_shows_in_the_officers_page(fresh_db: str) -
     tables = [d.value for d in officer.dataframe]
     outcomes = next(t for t in tables if "决定" in t.columns)
     assert outcomes.iloc[0]["决定"] == "放款" and "科创积分贷" in outcomes["产品"].tolist()
+
+
+def test_a_wrong_loan_is_refused_with_the_reason_and_not_saved(fresh_db: str) -> None:
+    at = through_home("bank1", "pages/bank/outcomes.py")
+    at.selectbox(key="outcome_code").set_value(at.selectbox(key="outcome_code").options[0])
+    at.text_input(key="outcome_product").input("科创积分贷")
+    at.radio(key="outcome_decision").set_value("reject")
+    at.text_input(key="outcome_start").input("2999-01-01")
+    next(b for b in at.button if b.label == "保存结果").click().run()
+    assert not at.exception, at.exception
+    errors = " ".join(str(e.value) for e in at.error)
+    assert "拒绝理由" in errors and "起始日期晚于今天" in errors
+    with session_scope() as session:
+        assert session.execute(select(LoanOutcome)).first() is None

@@ -13,15 +13,15 @@ import pytest
 
 from tests.e2e import chinese_scan
 from tests.e2e.conftest import goto, login, screenshot, wait_settled
-from ui.navigation import ADMIN, ENTERPRISE, OFFICER, PUBLIC, sections_for
+from ui.navigation import ADMIN, BANK, ENTERPRISE, OFFICER, PUBLIC, sections_for
 
-USERS = {"enterprise": "ent3", "officer": "officer1", "admin": "admin"}
+USERS = {"enterprise": "ent3", "officer": "officer1", "admin": "admin", "bank": "bank1"}
 # Whose pages a role's run probes fully (the others it scans as they show: the same page code was
 # probed in its own role's run; the sidebar and the role's data still differ).
-OWN = {"public": PUBLIC, "enterprise": ENTERPRISE, "officer": OFFICER, "admin": ADMIN}
+OWN = {"public": PUBLIC, "enterprise": ENTERPRISE, "officer": OFFICER, "admin": ADMIN, "bank": BANK}
 
 
-@pytest.mark.parametrize("role", ["public", "enterprise", "officer", "admin"])
+@pytest.mark.parametrize("role", ["public", "enterprise", "officer", "admin", "bank"])
 def test_every_page_speaks_chinese(app_server: str, new_page, role: str) -> None:  # noqa: ANN001
     page = new_page(1280, 800)
     if role != "public":

@@ -55,3 +55,10 @@ def test_unknown_columns_are_returned_not_dropped() -> None:
     frame = pd.DataFrame({"统一社会信用代码": [A], "企业名称": ["x"], "担保方式": ["信用"], "金额": ["1"]})
     mapped, unknown = loans.map_columns(frame)
     assert unknown == ["担保方式"] and list(mapped.columns) == ["credit_code", "amount"]
+
+
+def test_the_audit_trail_reads_decisions_as_the_contract_names_them() -> None:
+    from core import audit_labels
+
+    assert audit_labels.DECISIONS == loans.DECISIONS
+    assert audit_labels.record_text({"decision": "loan"}) == "决定 放款"

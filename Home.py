@@ -9,7 +9,7 @@ import streamlit as st
 from db.session import session_scope
 from services import search
 from ui import uploads
-from ui.auth import forced_change_pages, run_auth
+from ui.auth import forced_change_pages, require_valid_settings, run_auth
 from ui.background import ensure_dynamic_worker
 from ui.errors import install as install_fault_handler
 from ui.guards import MUST_CHANGE_KEY
@@ -24,6 +24,7 @@ apply_chrome()
 # Database unreachable, disk full, read-only storage: a Chinese message on every page and the login,
 # the details in the server log only (ui/errors.py).
 install_fault_handler()
+require_valid_settings()  # every environment variable (core/settings.py) and the cookie key, or a Chinese error
 ensure_dynamic_worker()  # 动态积分: recomputes a year in the background after approvals and imports
 
 # Authentication decides the role; anonymous visitors see the public pages. Login and logout happen

@@ -690,6 +690,7 @@ def cmd_dynamic(args: argparse.Namespace) -> int:
     import socket
     import time
 
+    from core import settings
     from db.session import get_engine
     from services import dynamic
     from services.actor import Actor
@@ -707,7 +708,7 @@ def cmd_dynamic(args: argparse.Namespace) -> int:
             print("已重算动态积分：" + ("、".join(f"{y} 年度" for y in done) if done else "没有需要重算的年度"))
         if not args.watch:
             return EXIT_OK
-        time.sleep(dynamic.POLL_SECONDS)
+        time.sleep(settings.load().dynamic_poll_seconds)
 
 
 def _add_verify_run(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -1178,6 +1179,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
+        from core import settings
+
+        settings.load()  # every environment variable checked before any command (a bad one: 错误：…)
         return args.handler(args)
     except KeyboardInterrupt:
         print("已取消。", file=sys.stderr)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
+
+from core import settings
 
 
 def is_production(environ: Mapping[str, str] | None = None) -> bool:
     """``APP_ENV`` is ``production`` (or ``prod``), in any case and spacing."""
-    environ = os.environ if environ is None else environ
-    return environ.get("APP_ENV", "").strip().lower() in ("production", "prod")
+    return settings.load(environ).production

@@ -16,12 +16,14 @@ from pathlib import Path
 from sqlalchemy import Engine, event
 from sqlmodel import Session, create_engine
 
+from core import settings
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "data" / "innovation.db"
 
 
 def database_url() -> str:
-    return os.environ.get("DATABASE_URL") or f"sqlite:///{DEFAULT_SQLITE_PATH}"
+    return settings.load().database_url or f"sqlite:///{DEFAULT_SQLITE_PATH}"
 
 
 def _normalise(url: str) -> str:
@@ -72,15 +74,9 @@ def make_engine(url: str | None = None) -> Engine:
     # Per process: up to pool_size + max_overflow connections (SQLAlchemy's 5 + 10 by default). N servers
     # behind nginx hold N × that at most, plus the CLI and the 动态积分 worker: keep it under the server's
     # max_connections (docs/deploy.md, "Connection pools").
-    return create_engine(url, pool_pre_ping=True, pool_size=max(1, _env_int("DB_POOL_SIZE", 5)),
-                         max_overflow=_env_int("DB_MAX_OVERFLOW", 10))
-
-
-def _env_int(name: str, default: int) -> int:
-    try:
-        return max(0, int(os.environ.get(name, default)))
-    except ValueError:
-        return default
+    config = settings.load()
+    return create_engine(url, pool_pre_ping=True, pool_size=config.db_pool_size,
+                         max_overflow=config.db_max_overflow)
 
 
 def get_engine(url: str | None = None) -> Engine:

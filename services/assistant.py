@@ -15,7 +15,6 @@ slow, or changes a number, the answer is the one built here.
 from __future__ import annotations
 
 import json
-import os
 import re
 import threading
 import urllib.error
@@ -29,6 +28,7 @@ from sqlmodel import Session
 
 from core import assistant as brain_mod
 from core import assistant_calc as calc
+from core import settings
 from core.assistant import Answer, Brain
 from core.assistant_text import default_documents, load_data
 from db.models import (
@@ -342,11 +342,12 @@ def vote(session: Session, *, actor: Actor, question_id: int, helpful: bool) -> 
 def rephrase(answer: Answer, *, url: str | None = None, timeout: float = LLM_TIMEOUT) -> Answer:
     """Let the on-premises model at ``ASSISTANT_LLM_URL`` reword ``answer`` — only if it keeps every
     number and the call succeeds in time; otherwise the answer stays as built."""
-    url = url if url is not None else os.environ.get("ASSISTANT_LLM_URL", "").strip()
+    config = settings.load()
+    url = url if url is not None else config.assistant_llm_url
     if not url or not answer.answered or answer.intent in (brain_mod.OTHER_ENTERPRISE,):
         return answer
     body = json.dumps({
-        "model": os.environ.get("ASSISTANT_LLM_MODEL", "default"),
+        "model": config.assistant_llm_model,
         "temperature": 0,
         "messages": [
             {"role": "system", "content": "你是政务服务助手。只把下面的答复改写得更通顺易懂，不得增加、删除或改动任何事实、数字、"

@@ -2,7 +2,7 @@
 
 A token belongs to an institution (``BankToken.bank_name``); the admin creates it (shown once) and
 revokes it. Only its sha256 is stored. Every call — answered or refused — is audited. Each token may
-make ``RATE_LIMIT`` calls per ``RATE_WINDOW`` (counted in the database, so several server processes
+make ``BANK_API_RATE_LIMIT`` calls per ``RATE_WINDOW`` (counted in the database, so several server processes
 share one limit); a client sending unknown or revoked tokens is slowed down in this process
 (``REFUSED_LIMIT`` a window per address) so guessing cannot flood the audit trail.
 
@@ -12,7 +12,6 @@ The handlers return ``(HTTP status, JSON-able body)``; api/routes.py turns them 
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 import threading
 import time
@@ -25,6 +24,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlmodel import Session
 
+from core import settings
 from db.models import BankToken, utcnow
 from services import bank_portal
 from services.actor import Actor, require_role
@@ -33,7 +33,6 @@ from services.errors import NotFound, ServiceError, ValidationFailed
 
 TOKEN_PREFIX = "bk_"
 RATE_WINDOW = timedelta(seconds=60)
-RATE_LIMIT = int(os.environ.get("BANK_API_RATE_LIMIT", "60"))
 REFUSED_LIMIT = 20
 MAX_BANK_NAME = 100
 
@@ -158,12 +157,13 @@ def authenticate(session: Session, *, authorization: str | None, path: str, addr
     row.last_used_at = now
     session.add(row)
     actor = Actor(username=f"api:{row.bank_name}"[:64], role="bank", bank_name=row.bank_name)
-    if row.window_calls > RATE_LIMIT:
+    limit = settings.load().bank_api_rate_limit
+    if row.window_calls > limit:
         wait = int((RATE_WINDOW - (now - _aware(row.window_started_at))).total_seconds()) + 1
         record(session, actor=actor, action="bank_api.refused", entity="BankToken", entity_id=row.id,
                after={"path": path, "status": 429, "address": address, "hint": row.hint, "bank": row.bank_name})
         session.commit()
-        return 429, {"error": f"请求过于频繁：每分钟最多 {RATE_LIMIT} 次，请 {wait} 秒后再试。", "retry_after": wait}
+        return 429, {"error": f"请求过于频繁：每分钟最多 {limit} 次，请 {wait} 秒后再试。", "retry_after": wait}
     session.commit()  # the window's count is kept whatever the call does next
     return Caller(token_id=row.id, actor=actor)
 

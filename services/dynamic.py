@@ -46,7 +46,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from core import breakdown as breakdown_codec
-from core import explain
+from core import explain, settings
 from db.bulk import insert_columns
 from db.models import DynamicScore, DynamicState, ImportBatch, utcnow
 from services.actor import Actor, require_enterprise_access, require_staff
@@ -54,8 +54,6 @@ from services.audit import record
 
 log = logging.getLogger(__name__)
 
-MIN_INTERVAL = float(os.environ.get("DYNAMIC_MIN_INTERVAL", "30"))  # seconds between recomputes of a year
-POLL_SECONDS = float(os.environ.get("DYNAMIC_POLL_SECONDS", "5"))
 LEASE_SECONDS = 1800.0  # longer than any recompute; an expired lease may be taken over
 BUSY_FACTOR = 4.0  # a year rests at least 4× its last recompute's duration (database busy ≤ 20 %)
 
@@ -92,8 +90,15 @@ def _rest(state_seconds: float | None, min_interval: float) -> timedelta:
     return timedelta(seconds=max(min_interval, BUSY_FACTOR * float(state_seconds or 0.0)))
 
 
-def due_years(session: Session, *, min_interval: float = MIN_INTERVAL) -> list[int]:
-    """Years with changes not yet computed, no live lease, and rested since their last recompute."""
+def _min_interval(value: float | None) -> float:
+    """Seconds a year rests between two recomputes: ``value``, else DYNAMIC_MIN_INTERVAL (read now)."""
+    return settings.load().dynamic_min_interval if value is None else value
+
+
+def due_years(session: Session, *, min_interval: float | None = None) -> list[int]:
+    """Years with changes not yet computed, no live lease, and rested since their last recompute
+    (``min_interval`` seconds at least; default DYNAMIC_MIN_INTERVAL)."""
+    min_interval = _min_interval(min_interval)
     now = utcnow()
     rows = session.execute(
         select(DynamicState.year, DynamicState.computed_at, DynamicState.seconds).where(_waiting(now))
@@ -101,11 +106,12 @@ def due_years(session: Session, *, min_interval: float = MIN_INTERVAL) -> list[i
     return [int(y) for y, at, seconds in rows if at is None or at <= now - _rest(seconds, min_interval)]
 
 
-def claim_year(session: Session, *, year: int, owner: str, min_interval: float = MIN_INTERVAL) -> int | None:
+def claim_year(session: Session, *, year: int, owner: str, min_interval: float | None = None) -> int | None:
     """Take the year's lease if it is still due; returns the change number to compute up to, or None.
 
     One conditional UPDATE: of several replicas claiming at once, exactly one changes the row.
     """
+    min_interval = _min_interval(min_interval)
     now = utcnow()
     seconds = session.execute(select(DynamicState.seconds).where(DynamicState.year == year)).scalar()
     rested = DynamicState.computed_at.is_(None) | (  # type: ignore[union-attr]
@@ -192,7 +198,7 @@ def _columns(year: int, scored, computed_at: datetime) -> dict[str, list]:  # no
     return columns
 
 
-def refresh_due(engine: Engine, *, owner: str, min_interval: float = MIN_INTERVAL) -> list[int]:
+def refresh_due(engine: Engine, *, owner: str, min_interval: float | None = None) -> list[int]:
     """One worker round: recompute every due year this worker can claim. Returns the years done."""
     done = []
     with Session(engine, expire_on_commit=False) as session:
@@ -218,10 +224,10 @@ def refresh_due(engine: Engine, *, owner: str, min_interval: float = MIN_INTERVA
 class DynamicWorker:
     """A daemon thread that runs :func:`refresh_due` every ``poll`` seconds against the app's database."""
 
-    def __init__(self, engine_factory, *, poll: float = POLL_SECONDS, min_interval: float = MIN_INTERVAL) -> None:  # noqa: ANN001
+    def __init__(self, engine_factory, *, poll: float | None = None, min_interval: float | None = None) -> None:  # noqa: ANN001
         self.engine_factory = engine_factory
-        self.poll = poll
-        self.min_interval = min_interval
+        self.poll = settings.load().dynamic_poll_seconds if poll is None else poll
+        self.min_interval = _min_interval(min_interval)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._loop, name="dynamic-score", daemon=True)

@@ -32,7 +32,8 @@ import jwt
 import streamlit as st
 import streamlit_authenticator as stauth
 
-from core.deployment import is_production
+from core import settings
+from core.settings import DEMO_COOKIE_KEY, MIN_PRODUCTION_KEY_LENGTH, ConfigError  # noqa: F401 - re-exported
 from db.session import PROJECT_ROOT, session_scope
 from services import auth as auth_service
 from services.actor import Actor
@@ -40,9 +41,6 @@ from ui.guards import ACTOR_KEY, MUST_CHANGE_KEY, ROLE_LABELS
 from ui.text import plain
 
 COOKIE_NAME = "innovation_points_auth"
-# The key that used to be committed here: anyone could mint cookies with it, so it is refused outright.
-DEMO_COOKIE_KEY = "demo-cookie-key-not-for-production"
-MIN_PRODUCTION_KEY_LENGTH = 32
 DEFAULT_KEY_FILE = PROJECT_ROOT / "data" / "cookie_key"
 TOKEN_ALGORITHM = "HS256"
 
@@ -50,10 +48,6 @@ SESSION_ID_KEY = "_auth_session_id"
 _PENDING_COOKIE = "_auth_pending_cookie"  # (token, expires) to write in this run
 _LOGIN_ERROR = "_auth_login_error"
 _LOGGED_OUT = "_auth_logged_out"  # this browser session logged out: ignore the (stale) request cookie
-
-
-class ConfigError(RuntimeError):
-    """The deployment is misconfigured; the message is Chinese."""
 
 
 def _secret(name: str) -> str | None:
@@ -88,18 +82,21 @@ def resolve_cookie_key(
     key_file: Path | None = None,
 ) -> str:
     """The cookie signing key (see the module docstring); raises ConfigError when unusable."""
-    environ = os.environ if environ is None else environ
-    key = environ.get("COOKIE_KEY") or secret("cookie_key")
-    if key and (key == DEMO_COOKIE_KEY or "demo" in key.lower()):
-        raise ConfigError("COOKIE_KEY 不能使用演示密钥（它写在公开的代码里），请删除该配置或改用随机生成的密钥。")
-    if is_production(environ):
-        if not key:
-            raise ConfigError("生产环境未配置 COOKIE_KEY（环境变量或 Streamlit secrets 中的 cookie_key），系统拒绝启动。")
-        if len(key) < MIN_PRODUCTION_KEY_LENGTH:
-            raise ConfigError(f"生产环境的 COOKIE_KEY 至少需要 {MIN_PRODUCTION_KEY_LENGTH} 个字符。")
+    config = settings.load(environ)  # every variable checked; a demo COOKIE_KEY refused
+    key = config.cookie_key or secret("cookie_key")
+    settings.check_cookie_key(key, production=config.production)
     if key:
         return key
-    return _generated_key(Path(environ.get("COOKIE_KEY_FILE") or key_file or DEFAULT_KEY_FILE))
+    return _generated_key(Path(config.cookie_key_file or key_file or DEFAULT_KEY_FILE))
+
+
+def require_valid_settings() -> None:
+    """Start-up check for the app: every environment variable and the cookie key, or a Chinese error."""
+    try:
+        resolve_cookie_key()
+    except ConfigError as exc:
+        st.error(plain(exc), icon=":material/error:")
+        st.stop()
 
 
 # ------------------------------------------------------------------ the token
@@ -187,8 +184,7 @@ def _enter(info: auth_service.SessionInfo, session_id: str) -> None:
 
 def _cookie_options() -> dict:
     # Secure needs HTTPS end to end (behind a TLS proxy set COOKIE_SECURE=1; production does it).
-    secure = os.environ.get("COOKIE_SECURE", "1" if is_production() else "").strip().lower() in ("1", "true", "yes")
-    return {"same_site": "strict", "secure": secure or None}
+    return {"same_site": "strict", "secure": settings.load().cookie_secure or None}
 
 
 def run_auth() -> Actor | None:

@@ -12,9 +12,9 @@ threads). A module global survives that message; a worker whose thread died is r
 
 from __future__ import annotations
 
-import os
 import threading
 
+from core import settings
 from db.session import database_url, get_engine
 from services.dynamic import DynamicWorker
 
@@ -24,7 +24,7 @@ _lock = threading.Lock()
 
 def ensure_dynamic_worker() -> None:
     """Start this process's worker for the current database once (later calls find it running)."""
-    if os.environ.get("DYNAMIC_WORKER", "1") == "0":
+    if not settings.load().dynamic_worker:
         return
     url = database_url()
     with _lock:

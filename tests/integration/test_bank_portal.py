@@ -273,7 +273,7 @@ def test_tokens_are_hashed_audited_and_revocable(world: dict) -> None:
 
 def test_a_token_is_rate_limited(world: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     session = world["session"]
-    monkeypatch.setattr(bank_api, "RATE_LIMIT", 3)
+    monkeypatch.setenv("BANK_API_RATE_LIMIT", "3")
     token = bank_api.create_token(session, actor=world["admin"], bank_name=DEMO_BANK)
     answers = [bank_api.authenticate(session, authorization=f"Bearer {token}", path="/p", address="-")
                for _ in range(4)]

@@ -86,3 +86,19 @@ def test_only_the_settings_module_reads_the_environment() -> None:
 def test_every_documented_variable_is_a_setting_or_the_test_suites() -> None:
     # A line for a variable nothing reads any more misleads whoever configures a server.
     assert readme_variables() - set(settings.VARIABLES) == {"TEST_DATABASE_URL"}
+
+
+def database_tables() -> set[str]:
+    """The SQLModel classes with ``table=True`` in db/models.py."""
+    tree = ast.parse((ROOT / "db" / "models.py").read_text(encoding="utf-8"))
+    return {node.name for node in tree.body if isinstance(node, ast.ClassDef)
+            and any(k.arg == "table" and isinstance(k.value, ast.Constant) and k.value.value is True
+                    for k in node.keywords)}
+
+
+def test_every_table_is_named_in_the_architecture_doc() -> None:
+    doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    tables = database_tables()
+    assert {"Enterprise", "Score", "AuditEvent", "BankToken"} <= tables  # the scan finds the tables
+    missing = sorted(name for name in tables if not re.search(rf"\b{name}\b", doc))
+    assert not missing, f"tables of db/models.py not named in docs/architecture.md: {missing}"

@@ -1,0 +1,103 @@
+"""Dependencies point downwards, and core/ stays pure: an AST scan of every import in the product.
+
+    pages → ui → services → db → core        (each may import anything below it, nothing above)
+
+core/ imports no database, no Streamlit and nothing above it, and does no process or operating-system
+work (child processes, fork, resource limits, sockets, signals): that belongs in an adapter outside the
+pure core. The arrows the tree still has are listed in KNOWN_EXCEPTIONS with the reason they are pending;
+the scan fails on any other arrow, and on an exception that no longer exists (delete its line).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# layer → the top-level modules it must not import
+FORBIDDEN: dict[str, set[str]] = {
+    "core": {"db", "services", "ui", "pages", "api", "streamlit", "sqlmodel", "sqlalchemy"},
+    "db": {"services", "ui", "pages", "api", "streamlit"},
+    "services": {"ui", "pages", "streamlit"},
+    "ui": {"pages"},
+}
+# Process and operating-system work, refused in core/.
+OS_MODULES = {"subprocess", "multiprocessing", "resource", "socket", "signal", "select"}
+OS_CALLS = {"fork", "forkpty", "kill", "killpg", "_exit", "setsid", "wait", "waitpid", "execv", "execve",
+            "execvp", "posix_spawn", "spawnv", "system", "popen"}
+
+# (file, what it imports or calls) — pending until issue 20's structure moves land, then deleted.
+KNOWN_EXCEPTIONS: set[tuple[str, str]] = {
+    # The demo seed writes its model version and runs through the services: db/ importing services/ is
+    # the one arrow up. Pending: the seed becomes a `demo/` package above services/ (issue 20, point 3).
+    ("db/seed.py", "services.actor"),
+    ("db/seed.py", "services.model_versions"),
+    ("db/seed.py", "services.runs"),
+    # The bounded spreadsheet reader: a zygote child process (subprocess, socket pair, fd passing) forks
+    # one worker per upload with setrlimit caps and is killed on timeout. Pending: the worker moves out of
+    # core/ into an adapter module (issue 20, point 1: core/spreadsheet/ as a package).
+    ("core/spreadsheet.py", "subprocess"),
+    ("core/spreadsheet.py", "socket"),
+    ("core/spreadsheet.py", "select"),
+    ("core/spreadsheet.py", "signal"),
+    ("core/spreadsheet.py", "resource"),
+    ("core/spreadsheet.py", "os.fork"),
+    ("core/spreadsheet.py", "os._exit"),
+    ("core/spreadsheet.py", "os.kill"),
+}
+
+
+def arrows(path: Path, layer: str) -> set[str]:
+    """What ``path`` (in ``layer``) imports or calls that its layer may not."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+            if node.module == "os":  # from os import fork
+                found |= {f"os.{alias.name}" for alias in node.names if alias.name in OS_CALLS and layer == "core"}
+        for name in names:
+            top = name.split(".")[0]
+            if top in FORBIDDEN.get(layer, set()) or (layer == "core" and top in OS_MODULES):
+                found.add(name)
+        if (layer == "core" and isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                and node.value.id == "os" and node.attr in OS_CALLS):
+            found.add(f"os.{node.attr}")
+    return found
+
+
+def tree_arrows(root: Path = ROOT) -> set[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+    for layer in FORBIDDEN:
+        for path in sorted((root / layer).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            found |= {(str(path.relative_to(root)), name) for name in arrows(path, layer)}
+    return found
+
+
+def test_no_new_arrow_up_and_no_os_work_in_core() -> None:
+    new = tree_arrows() - KNOWN_EXCEPTIONS
+    assert not new, ("imports against the layering (pages → ui → services → db → core; core pure): "
+                     f"{sorted(new)}")
+
+
+def test_every_known_exception_still_exists() -> None:
+    gone = KNOWN_EXCEPTIONS - tree_arrows()
+    assert not gone, f"these arrows are gone — delete them from KNOWN_EXCEPTIONS: {sorted(gone)}"
+
+
+def test_the_scan_sees_each_kind_of_arrow(tmp_path: Path) -> None:
+    for layer, source in {"core": "import sqlalchemy\nfrom db.models import X\nimport os\nos.fork()\n"
+                                  "from os import kill\nimport subprocess\n",
+                          "db": "from services import runs\n", "services": "import streamlit as st\n",
+                          "ui": "from pages.common import x\n"}.items():
+        (tmp_path / layer).mkdir()
+        (tmp_path / layer / "m.py").write_text(source)
+    assert tree_arrows(tmp_path) == {
+        ("core/m.py", "sqlalchemy"), ("core/m.py", "db.models"), ("core/m.py", "os.fork"),
+        ("core/m.py", "os.kill"), ("core/m.py", "subprocess"), ("db/m.py", "services"),
+        ("services/m.py", "streamlit"), ("ui/m.py", "pages.common")}

@@ -27,6 +27,7 @@ import contextlib
 import json
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -51,7 +52,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 PASSWORD = "Bench#Load2026-x7"
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 QUIET_MS = 800  # the cookie component reruns the page about a second after it loads
-STEP_TIMEOUT_MS = 120_000
+STEP_TIMEOUT_MS = 180_000  # a step slower than this counts as an error
 REPORT_FIELD = "研发人员数"
 
 
@@ -187,6 +188,15 @@ def sticky_values(base_url: str, ports: list[int], per_port: int) -> dict[int, l
         if all(len(v) >= per_port for v in found.values()):
             break
     return found
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds a process has used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def rss_mib(pid: int) -> float | None:
@@ -428,8 +438,13 @@ def main() -> int:
     supervisor, base_url, ports = start_cluster(args.url, args.replicas, run_dir)
     try:
         state_path = run_dir / "state.json"
-        idle = [rss_mib(s["pid"]) for s in json.loads(state_path.read_text())["servers"]]
+        server_pids = [s["pid"] for s in json.loads(state_path.read_text())["servers"]]
+        idle = [rss_mib(p) for p in server_pids]
+        cpu_before = [cpu_seconds(p) for p in server_pids]
+        browser_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         result = asyncio.run(drive(args, base_url, ports, setup, state_path))
+        browser_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_after = [cpu_seconds(p) for p in server_pids]
         load = os.getloadavg()
     finally:
         supervisor.send_signal(signal.SIGTERM)
@@ -466,6 +481,10 @@ def main() -> int:
     peaks = [max((s[1][i] or 0) for s in samples) for i in range(args.replicas)] if samples else []
     print(f"  peak: {[round(p) for p in peaks]}; {args.settle_seconds:.0f} s after the sessions closed: "
           f"{[None if v is None else round(v) for v in result['after']]}")
+    server_cpu = [None if a is None or b is None else a - b for a, b in zip(cpu_after, cpu_before, strict=True)]
+    browser_cpu = (browser_after.ru_utime + browser_after.ru_stime) - (browser_before.ru_utime + browser_before.ru_stime)
+    print(f"CPU seconds while working ({result['worked']:.0f} s wall, 2 cores): servers "
+          f"{[None if c is None else round(c) for c in server_cpu]}, browsers (Chromium + driver) {browser_cpu:.0f}")
     print(f"load average: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     ok = not rec.errors and not tracebacks and not lost
     print(f"targets: errors 0 → {'met' if not rec.errors and not tracebacks else 'MISSED'}; "

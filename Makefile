@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test test-evening test-dates install install-test browser libreoffice faketime lint bench clean-data pg-client nginx cluster cluster-stop
+.PHONY: run test test-evening test-dates install install-test browser libreoffice faketime check lint bench clean-data pg-client nginx cluster cluster-stop
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -115,8 +115,15 @@ test-dates: install-test browser faketime
 		faketime -f "@$$at" $(PY) -m pytest -n 2 --dist loadgroup -q -p no:cacheprovider $(DATE_TESTS) || exit 1; \
 	done
 
-lint: install-test
+# The habits that check themselves: ruff, the layering scan (dependencies point downwards, core/ pure) and
+# the docs scans (every environment variable in the README, every table in docs/architecture.md).
+# CI runs it before the tests through `make lint`.
+CHECK_TESTS := tests/unit/test_layering.py tests/unit/test_docs.py
+check: install-test
 	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q -p no:cacheprovider $(CHECK_TESTS)
+
+lint: check
 
 bench: install-test
 	$(PY) benchmarks/bench_scoring.py

@@ -28,6 +28,8 @@ from db.session import make_engine
 from services.actor import Actor
 from services.audit_log import verify_chain
 from services.auth import end_user_sessions, resume_session, start_session
+from services.backup import backup_database, restore_database
+from services.errors import PermissionDenied
 from services.runs import verify_run
 from tests.conftest import TEST_DATABASE_URL
 
@@ -195,3 +197,17 @@ def test_restore_refuses_what_is_not_a_backup_of_this_system(store: tuple[Engine
     with Session(engine) as session:
         assert session.execute(select(func.count()).select_from(Enterprise)).scalar_one() == enterprises
         assert verify_chain(session, actor=Actor.system()).ok
+
+
+@pytest.mark.parametrize("role", ["officer", "enterprise"])
+def test_only_administrators_back_up_or_restore(tmp_path: Path, role: str) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'live.db'}")
+    init_db(engine)
+    actor = Actor(username="someone", role=role, enterprise_id=1 if role == "enterprise" else None)
+    with pytest.raises(PermissionDenied):
+        backup_database(engine, actor=actor, out=tmp_path / "backup.db")
+    assert not list(tmp_path.glob("*backup*"))
+    ok(manage("backup", "--out", str(tmp_path / "real.db"), url=f"sqlite:///{tmp_path / 'live.db'}"))
+    with pytest.raises(PermissionDenied):
+        restore_database(engine, actor=actor, source=tmp_path / "real.db")
+    engine.dispose()

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlmodel import Session
 
 from core import clock, loans
@@ -28,6 +28,7 @@ from core.spreadsheet import (
     read_upload,
     write_xlsx,
 )
+from db.bulk import insert_columns
 from db.models import Enterprise, LoanOutcome, ScoreRun, utcnow
 from db.queries import _fetch, _json_cells
 from services.actor import Actor, require_bank, require_staff
@@ -276,8 +277,7 @@ def _write(session: Session, *, actor: Actor, check: OutcomeCheck, source: str, 
     columns["reason"] = [v if isinstance(v, str) and v else None for v in columns["reason"]]
     fixed = {"bank_name": bank_name, "run_id": run_id, "source": source, "recorded_by": actor.username,
              "recorded_at": now}
-    rows = [dict(zip(columns, values, strict=True)) | fixed for values in zip(*columns.values(), strict=True)]
-    session.execute(insert(LoanOutcome.__table__), rows)  # type: ignore[attr-defined]
+    insert_columns(session, LoanOutcome.__table__, columns, fixed)  # type: ignore[arg-type]  # COPY on PostgreSQL
     record(session, actor=actor, action=f"loan_outcome.{source}", entity="LoanOutcome",
            after={"bank": bank_name, "rows": len(frame), "run_id": run_id, **detail})
     session.commit()

@@ -279,3 +279,24 @@ def test_a_token_is_rate_limited(world: dict, monkeypatch: pytest.MonkeyPatch) -
                for _ in range(4)]
     assert all(isinstance(a, bank_api.Caller) for a in answers[:3])
     assert answers[3][0] == 429 and "每分钟最多 3 次" in answers[3][1]["error"]
+
+
+def test_the_outcomes_call_checks_writes_and_refuses_as_documented(world: dict) -> None:
+    session = world["session"]
+    token = bank_api.create_token(session, actor=world["admin"], bank_name=DEMO_BANK)
+    caller = bank_api.authenticate(session, authorization=f"Bearer {token}", path="/api/v1/outcomes", address="-")
+    code = _visible(world, 1)[0]
+    rows = [{"credit_code": code, "product": "科创积分贷", "decision": "授信", "amount": 50, "decided_on": "2026-12-01"}]
+    with clock.frozen(NOW):
+        assert bank_api.post_outcomes(session, caller=caller, body={"outcomes": rows}, dry_run=True, address="-") == (
+            200, {"accepted": 1, "dry_run": True, "written": False})
+        assert _outcome_count(session) == 0
+        status, body = bank_api.post_outcomes(session, caller=caller, body={"outcomes": rows, "run": world["final"].id},
+                                              dry_run=False, address="-")
+        assert (status, body["written"], _outcome_count(session)) == (200, True, 1)
+        status, _ = bank_api.post_outcomes(session, caller=caller, body={"outcomes": rows, "run": world["notice"].id},
+                                           dry_run=False, address="-")
+        assert status == 404 and _outcome_count(session) == 1  # outcomes answer final runs only
+        for bad in (None, [], {"outcomes": []}, {"outcomes": [1]}, {"outcomes": rows, "run": "x"}):
+            assert bank_api.post_outcomes(session, caller=caller, body=bad, dry_run=False, address="-")[0] == 400
+    assert _outcome_count(session) == 1

@@ -27,7 +27,7 @@ TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 os.environ.setdefault("DYNAMIC_WORKER", "0")
 
 # Tests sign cookies with a key of their own (never a committed one, never the developer's data/cookie_key).
-os.environ.setdefault("COOKIE_KEY", secrets.token_urlsafe(48))
+os.environ.setdefault("COOKIE_KEY", secrets.token_hex(32))  # hex: never holds "demo"
 
 BACKENDS = [
     "sqlite",

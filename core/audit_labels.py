@@ -125,6 +125,23 @@ def role_label(role: str | None) -> str:
     return ROLES.get(role or "", "") if role else ""
 
 
+# Who acted when nobody logged in: the system, a bank's system through its API token, a caller whose
+# token matched none.
+ACTORS: dict[str, str] = {"system": "系统", "unknown-token": "未识别的接口令牌"}
+API_ACTOR_PREFIX = "api:"
+# The banks' interface (api/routes.py), by what each address does.
+API_PATHS: dict[str, str] = {"/api/v1/whitelist": "推荐名单接口", "/api/v1/outcomes": "贷款结果报送接口"}
+
+
+def actor_label(actor: str | None) -> str:
+    """The acting account as people read it: 系统, 接口：温州银行龙湾支行, or the user name."""
+    if not actor:
+        return ""
+    if actor.startswith(API_ACTOR_PREFIX):
+        return f"接口：{actor.removeprefix(API_ACTOR_PREFIX)}"
+    return ACTORS.get(actor, actor)
+
+
 def field_label(key: str, names: dict[str, str] | None = None) -> str:
     """A field's label; a key that is itself a code (a report's items are keyed by indicator) reads by
     its name in ``names``."""
@@ -159,6 +176,8 @@ def value_text(value: Any, key: str | None = None, names: dict[str, str] | None 
             return display_time(datetime.fromisoformat(text)) or text
         except ValueError:
             return text
+    if key == "path" and text in API_PATHS:
+        return API_PATHS[text]
     if key == "item_code" and ":" in text:  # an evidence file's item: "T12:<row uid>" → the indicator
         code = text.partition(":")[0]
         return (names or {}).get(code, code)

@@ -97,7 +97,7 @@ def display_frame(events: pd.DataFrame, names: dict[str, str] | None = None) -> 
     out["action"] = out["action"].map(audit_labels.action_label)
     out["entity"] = out["entity"].map(audit_labels.entity_label)
     out["actor_role"] = out["actor_role"].map(audit_labels.role_label)
-    out["actor"] = out["actor"].map(lambda a: "系统" if a == "system" else a)
+    out["actor"] = out["actor"].map(audit_labels.actor_label)
     out["at"] = out["at"].map(lambda v: display_time(v, seconds=True))
     out["reason"] = out["reason"].fillna("")
     out["entity_id"] = out["entity_id"].fillna("")

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from core import settings
+from core.audit_labels import API_ACTOR_PREFIX
 from db.models import BankToken, utcnow
 from services import bank_portal
 from services.actor import Actor, require_role
@@ -156,7 +157,7 @@ def authenticate(session: Session, *, authorization: str | None, path: str, addr
     row.window_calls += 1
     row.last_used_at = now
     session.add(row)
-    actor = Actor(username=f"api:{row.bank_name}"[:64], role="bank", bank_name=row.bank_name)
+    actor = Actor(username=f"{API_ACTOR_PREFIX}{row.bank_name}"[:64], role="bank", bank_name=row.bank_name)
     limit = settings.load().bank_api_rate_limit
     if row.window_calls > limit:
         wait = int((RATE_WINDOW - (now - _aware(row.window_started_at))).total_seconds()) + 1

@@ -96,6 +96,8 @@ ALLOWED: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"如 wzlx"), "pinyin example"),
     # keyboard keys as printed on the keys, in the Chinese hint under a text area (ui/chrome.py)
     (re.compile(r"Ctrl\+"), "key name"),
+    # the first characters of a bank's API token, recorded so the admin can tell which token called
+    (re.compile(r"(?<![A-Za-z])bk_[A-Za-z0-9_-]{4,}"), "token prefix"),
     # demo account names, shown where accounts are listed (data: the name a person logs in with)
     (re.compile(r"(?<![A-Za-z])(admin|officer\d+|ent\d+|bank\d+)(?![A-Za-z])"), "account name"),
 ]

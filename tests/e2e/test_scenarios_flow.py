@@ -44,7 +44,7 @@ def _export(officer, app_server: str, bank: str, name: str) -> list[str]:  # noq
     officer.get_by_label("每个阶段取前几名").fill("1000")
     officer.keyboard.press("Enter")
     wait_settled(officer)
-    officer.get_by_label("合作银行").fill(bank)
+    officer.get_by_role("textbox", name="合作银行").fill(bank)
     officer.get_by_role("button", name="导出名单").click()
     wait_settled(officer)
     officer.get_by_text(re.compile(f"已为“{bank}”生成推荐名单")).wait_for()

@@ -111,3 +111,13 @@ def test_a_self_report_record_reads_by_indicator_names_and_hides_row_identities(
     assert audit_labels.record_text(attached, names) == (
         "填报编号 475；填报项 T12 主导制定标准；文件名 证明材料.pdf；文件校验码 5a83")
     assert "其他信息" not in text
+
+
+def test_a_bank_api_call_reads_in_chinese() -> None:
+    """Calls through the banks' interface act as "api:<bank>" or an unknown token, on an address."""
+    assert audit_labels.actor_label("api:温州银行龙湾支行") == "接口：温州银行龙湾支行"
+    assert audit_labels.actor_label("unknown-token") == "未识别的接口令牌"
+    assert audit_labels.actor_label("system") == "系统"
+    assert audit_labels.actor_label("officer1") == "officer1"
+    text = audit_labels.record_text({"path": "/api/v1/whitelist", "status": 401})
+    assert text == "接口地址 推荐名单接口；状态 401"

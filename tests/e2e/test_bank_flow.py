@@ -48,8 +48,8 @@ def test_bank_account_whitelist_download_and_a_loan_seen_by_the_officer(app_serv
     login(bank, app_server, "bank2", password)
     bank.get_by_role("heading", name="修改密码").wait_for()
     bank.get_by_label("原密码").fill(password)
-    bank.get_by_label("新密码", exact=True).fill("RuianBank2026x")
-    bank.get_by_label("再次输入新密码").fill("RuianBank2026x")
+    bank.get_by_label("新密码", exact=True).fill("RuianCredit2026x")
+    bank.get_by_label("再次输入新密码").fill("RuianCredit2026x")
     bank.get_by_role("button", name="保存新密码").click()
     wait_settled(bank)
     bank.get_by_role("link", name="推荐名单").first.wait_for()  # the one-time restriction is gone

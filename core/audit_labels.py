@@ -80,7 +80,7 @@ FIELDS: dict[str, str] = {
     "reason": "理由", "total": "总积分", "tier": "榜单", "stage": "阶段", "rank": "排名", "query": "检索条件",
     "seed": "随机种子", "item": "事项", "term": "词语", "canonical": "标准说法", "title": "标题",
     "filename": "文件名", "bytes": "大小（字节）", "sha256": "文件校验码", "store": "数据库类型",
-    "amount": "金额（万元）", "paid_on": "拨付日期", "voucher": "拨付凭证号", "number": "编号", "level": "级别",
+    "amount": "金额（万元）", "paid_on": "拨付日期", "voucher": "拨付凭证号", "number": "编号", "level": "级别", "duplicates": "已报送过（未重复写入）",
     "hint": "令牌开头", "path": "接口地址", "decision": "决定",
 }
 # Keys a record keeps for the system alone: a self-report list row's identity.

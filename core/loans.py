@@ -239,3 +239,23 @@ def report_text(problems: Sequence[Mapping[str, Any]], *, limit: int = 20) -> st
     if len(problems) > limit:
         lines.append(f"……另有 {len(problems) - limit} 处问题")
     return "\n".join(lines)
+
+
+# What makes two reports the same event: a bank re-sending a file or retrying an API call must not count
+# a loan twice in 金融推荐, 监测报告 and 展示大屏.
+SAME_EVENT = ("enterprise_id", "product", "decision", "decided_on", "amount")
+
+
+def event_keys(frame: pd.DataFrame) -> pd.Series:
+    """One text per outcome row from :data:`SAME_EVENT` (dates as ISO days, amounts to 0.0001 万元)."""
+    day = pd.to_datetime(frame["decided_on"], errors="coerce").dt.strftime("%Y-%m-%d").fillna("")
+    amount = pd.to_numeric(frame["amount"], errors="coerce").astype(float).round(4).astype(str)
+    return (frame["enterprise_id"].astype("int64").astype(str) + "|" + frame["product"].astype(str) + "|"
+            + frame["decision"].astype(str) + "|" + day + "|" + amount)
+
+
+def already_reported(accepted: pd.DataFrame, reported: pd.DataFrame) -> np.ndarray:
+    """Rows of ``accepted`` the same bank has already reported (``reported``: its stored outcomes)."""
+    if accepted.empty or reported.empty:
+        return np.zeros(len(accepted), dtype=bool)
+    return event_keys(accepted).isin(set(event_keys(reported))).to_numpy()

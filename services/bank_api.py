@@ -214,8 +214,9 @@ def post_outcomes(session: Session, *, caller: Caller, body: Any, dry_run: bool,
     status = 200 if not check.problems else 422
     record(session, actor=caller.actor, action="bank_api.outcomes", entity="BankToken", entity_id=caller.token_id,
            after={"status": status, "address": address, "rows": check.rows, "dry_run": dry_run,
-                  "errors": len(check.problems)})
+                  "errors": len(check.problems), "duplicates": check.duplicates})
     session.commit()
     if check.problems:
         return 422, {"error": "报送未写入：有数据行不符合要求，请修改后整批重新报送。", "problems": check.problems}
-    return 200, {"accepted": check.rows, "dry_run": dry_run, "written": bool(check.committed)}
+    return 200, {"accepted": check.rows, "dry_run": dry_run, "written": bool(check.committed),
+                 "duplicates": check.duplicates}

@@ -240,21 +240,31 @@ def _visible_codes(session: Session) -> dict[str, int]:
 
 @dataclass
 class OutcomeCheck:
+    """``accepted``: the rows to write; ``duplicates``: rows already reported by this bank (never written twice)."""
+
     rows: int
     accepted: pd.DataFrame
     problems: list[dict]
     committed: bool = False
+    duplicates: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.problems and self.rows > 0
 
 
-def _check(session: Session, frame: pd.DataFrame) -> OutcomeCheck:
+def _check(session: Session, frame: pd.DataFrame, *, bank_name: str) -> OutcomeCheck:
     if len(frame) > loans.MAX_ROWS:
         raise ValidationFailed(f"一次最多报送 {loans.MAX_ROWS} 行，请拆分后分批报送。")
     accepted, problems = loans.check_outcomes(frame, today=clock.today(), known_codes=_visible_codes(session))
-    return OutcomeCheck(rows=len(frame), accepted=accepted, problems=problems)
+    duplicates = 0
+    if not accepted.empty:
+        reported = pd.DataFrame(_fetch(session, f"SELECT {', '.join(loans.SAME_EVENT)} FROM loanoutcome "
+                                                "WHERE bank_name = ?", (bank_name,)), columns=list(loans.SAME_EVENT))
+        seen = loans.already_reported(accepted, reported)
+        duplicates = int(seen.sum())
+        accepted = accepted[~seen].reset_index(drop=True)
+    return OutcomeCheck(rows=len(frame), accepted=accepted, problems=problems, duplicates=duplicates)
 
 
 def _write(session: Session, *, actor: Actor, check: OutcomeCheck, source: str, run_id: int | None,
@@ -277,9 +287,10 @@ def _write(session: Session, *, actor: Actor, check: OutcomeCheck, source: str, 
     columns["reason"] = [v if isinstance(v, str) and v else None for v in columns["reason"]]
     fixed = {"bank_name": bank_name, "run_id": run_id, "source": source, "recorded_by": actor.username,
              "recorded_at": now}
-    insert_columns(session, LoanOutcome.__table__, columns, fixed)  # type: ignore[arg-type]  # COPY on PostgreSQL
+    if len(frame):
+        insert_columns(session, LoanOutcome.__table__, columns, fixed)  # type: ignore[arg-type]  # COPY on PostgreSQL
     record(session, actor=actor, action=f"loan_outcome.{source}", entity="LoanOutcome",
-           after={"bank": bank_name, "rows": len(frame), "run_id": run_id, **detail})
+           after={"bank": bank_name, "rows": len(frame), "duplicates": check.duplicates, "run_id": run_id, **detail})
     session.commit()
     check.committed = True
     return check
@@ -296,7 +307,7 @@ def record_outcome(session: Session, *, actor: Actor, credit_code: str, product:
             "decided_on": decided_on.isoformat() if isinstance(decided_on, date) else decided_on,
             "start_on": start_on.isoformat() if isinstance(start_on, date) else start_on,
             "end_on": end_on.isoformat() if isinstance(end_on, date) else end_on}
-    check = _check(session, loans.rows_frame([item]))
+    check = _check(session, loans.rows_frame([item]), bank_name=require_bank(actor))
     return _write(session, actor=actor, check=check, source="app", run_id=run_id,
                   detail={"credit_code": str(credit_code).strip().upper(), "decision": decision})
 
@@ -329,7 +340,7 @@ def import_outcomes_file(session: Session, *, actor: Actor, data: bytes, filenam
                          run_id: int | None = None) -> OutcomeCheck:
     """An outcomes file: checked first (``dry_run``), written only when every row is right."""
     require_bank(actor)
-    check = _check(session, _read_file(data, filename))
+    check = _check(session, _read_file(data, filename), bank_name=require_bank(actor))
     if dry_run:
         return check
     return _write(session, actor=actor, check=check, source="file", run_id=run_id,
@@ -344,7 +355,7 @@ def import_outcomes_json(session: Session, *, actor: Actor, items: list, run_id:
         raise ValidationFailed("outcomes 应为对象数组（见 docs/bank-contracts.md）。")
     if not items:
         raise ValidationFailed("outcomes 为空。")
-    check = _check(session, loans.rows_frame(items))
+    check = _check(session, loans.rows_frame(items), bank_name=require_bank(actor))
     if dry_run:
         return check
     return _write(session, actor=actor, check=check, source="api", run_id=run_id, detail={})

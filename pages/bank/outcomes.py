@@ -79,7 +79,9 @@ else:
                 if result.problems:
                     st.error("未保存：" + "；".join(f"{p['column']}：{p['problem']}" for p in result.problems))
                 else:
-                    st.session_state[FLASH] = f"已保存：{plain(choices.get(code, code))} · {loans.DECISIONS[decision]}。"
+                    what = f"{plain(choices.get(code, code))} · {loans.DECISIONS[decision]}"
+                    st.session_state[FLASH] = (f"本行已报送过相同的结果（{what}），未重复保存。" if result.duplicates
+                                               else f"已保存：{what}。")
                     st.rerun()
 
 # ------------------------------------------------------------------ a file
@@ -94,7 +96,7 @@ if upload is not None:
         try:
             with session_scope() as session:
                 check = bank_portal.import_outcomes_file(session, actor=actor, data=data, filename=upload.name)
-            st.session_state[CHECKED] = (upload.name, len(data), check.problems, check.rows)
+            st.session_state[CHECKED] = (upload.name, len(data), check.problems, check.rows, check.duplicates)
         except ServiceError as exc:
             st.session_state.pop(CHECKED, None)
             st.error(plain(exc))
@@ -104,8 +106,10 @@ if upload is not None:
             st.error(f"预检发现 {len(checked[2])} 处问题，整份文件不会写入。请按下表修改后重新上传。")
             show_table(_problem_frame(checked[2]), key="bank_outcome_problems")
         else:
-            st.success(f"预检通过：{checked[3]} 行均符合要求。")
-            if st.button(f"确认导入 {checked[3]} 行", type="primary", key="outcome_commit"):
+            fresh = checked[3] - checked[4]
+            st.success(f"预检通过：{checked[3]} 行均符合要求。" + (
+                f"其中 {checked[4]} 行本行已报送过，不会重复写入。" if checked[4] else ""))
+            if fresh and st.button(f"确认导入 {fresh} 行", type="primary", key="outcome_commit"):
                 try:
                     with session_scope() as session:
                         done = bank_portal.import_outcomes_file(session, actor=actor, data=data,
@@ -116,9 +120,11 @@ if upload is not None:
                 else:
                     st.session_state.pop(CHECKED, None)
                     if done.problems:  # consent withdrawn between the dry run and now
-                        st.session_state[CHECKED] = (upload.name, len(data), done.problems, done.rows)
+                        st.session_state[CHECKED] = (upload.name, len(data), done.problems, done.rows,
+                                                     done.duplicates)
                         st.rerun()
-                    st.session_state[FLASH] = f"已导入 {done.rows} 条贷款结果。"
+                    st.session_state[FLASH] = f"已导入 {len(done.accepted)} 条贷款结果。" + (
+                        f"另有 {done.duplicates} 行本行已报送过，未重复写入。" if done.duplicates else "")
                     st.rerun()
 
 # ------------------------------------------------------------------ what this bank reported

@@ -289,7 +289,7 @@ def test_the_outcomes_call_checks_writes_and_refuses_as_documented(world: dict) 
     rows = [{"credit_code": code, "product": "科创积分贷", "decision": "授信", "amount": 50, "decided_on": "2026-12-01"}]
     with clock.frozen(NOW):
         assert bank_api.post_outcomes(session, caller=caller, body={"outcomes": rows}, dry_run=True, address="-") == (
-            200, {"accepted": 1, "dry_run": True, "written": False})
+            200, {"accepted": 1, "dry_run": True, "written": False, "duplicates": 0})
         assert _outcome_count(session) == 0
         status, body = bank_api.post_outcomes(session, caller=caller, body={"outcomes": rows, "run": world["final"].id},
                                               dry_run=False, address="-")
@@ -300,3 +300,32 @@ def test_the_outcomes_call_checks_writes_and_refuses_as_documented(world: dict) 
         for bad in (None, [], {"outcomes": []}, {"outcomes": [1]}, {"outcomes": rows, "run": "x"}):
             assert bank_api.post_outcomes(session, caller=caller, body=bad, dry_run=False, address="-")[0] == 400
     assert _outcome_count(session) == 1
+
+
+def test_a_retried_call_or_a_resent_file_never_counts_a_loan_twice(world: dict) -> None:
+    """A bank's system retries a call whose answer it lost; an officer re-sends last week's file with new rows."""
+    session = world["session"]
+    token = bank_api.create_token(session, actor=world["admin"], bank_name=DEMO_BANK)
+    caller = bank_api.authenticate(session, authorization=f"Bearer {token}", path="/api/v1/outcomes", address="-")
+    a, b = _visible(world, 2)
+    loan = {"credit_code": a, "product": "科创积分贷", "decision": "放款", "amount": 120.5, "decided_on": "2026-12-01"}
+    with clock.frozen(NOW):
+        assert bank_api.post_outcomes(session, caller=caller, body={"outcomes": [loan]}, dry_run=False,
+                                      address="-")[1]["duplicates"] == 0
+        status, body = bank_api.post_outcomes(session, caller=caller, body={"outcomes": [loan]}, dry_run=False,
+                                              address="-")
+        assert (status, body["duplicates"], _outcome_count(session)) == (200, 1, 1)
+        rows = [{"统一社会信用代码": a, "产品名称": "科创积分贷", "决定": "放款", "金额（万元）": "120.50",
+                 "决定日期": "2026/12/1"},  # the same loan as the API's, written as a spreadsheet writes it
+                {"统一社会信用代码": b, "产品名称": "科创积分贷", "决定": "放款", "金额（万元）": 80, "决定日期": "2026-12-02"},
+                {"统一社会信用代码": a, "产品名称": "科创积分贷", "决定": "放款", "金额（万元）": 60, "决定日期": "2026-12-01"}]
+        checked = bank_portal.import_outcomes_file(session, actor=world["bank"], data=_file(rows), filename="周报.xlsx")
+        assert checked.ok and (checked.rows, checked.duplicates, len(checked.accepted)) == (3, 1, 2)
+        done = bank_portal.import_outcomes_file(session, actor=world["bank"], data=_file(rows), filename="周报.xlsx",
+                                                dry_run=False)
+        assert done.committed and _outcome_count(session) == 3  # a different amount the same day is another loan
+        again = bank_portal.import_outcomes_file(session, actor=world["bank"], data=_file(rows), filename="周报.xlsx",
+                                                 dry_run=False)
+        assert (again.duplicates, _outcome_count(session)) == (3, 3)
+    summary = bank_portal.outcome_summary(session, actor=world["officer"])
+    assert summary.loc[summary["合作银行"] == DEMO_BANK, "放款（笔）"].item() == 3

@@ -76,13 +76,13 @@ async def outcomes(request: Request) -> Response:
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
         return _json(413, {"error": "请求体过大（上限 20 MB），请拆分后分批报送。"})
-    raw = b""
+    raw = bytearray()  # appended in place: a 20 MB body is not copied once per chunk
     async for chunk in request.stream():
-        raw += chunk
+        raw.extend(chunk)
         if len(raw) > MAX_BODY_BYTES:
             return _json(413, {"error": "请求体过大（上限 20 MB），请拆分后分批报送。"})
     try:
-        body: Any = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
+        body: Any = json.loads(bytes(raw).decode("utf-8"), parse_constant=_no_constants)
         if isinstance(body, float) and not math.isfinite(body):
             body = _BAD_JSON
     except (UnicodeDecodeError, ValueError):

@@ -140,8 +140,11 @@ def test_outcomes_round_trip_and_per_row_errors(app_server: str, db, token: str)
     status, body = _call(f"{app_server}/api/v1/outcomes?dry_run=1", token=token, body={"outcomes": good})
     assert (status, body["written"]) == (200, False) and _outcomes(db) == before
     status, body = _call(f"{app_server}/api/v1/outcomes", token=token, body={"outcomes": good})
-    assert status == 200 and body == {"accepted": 2, "dry_run": False, "written": True}
+    assert status == 200 and body == {"accepted": 2, "dry_run": False, "written": True, "duplicates": 0}
     assert _outcomes(db) == before + 2
+    # the bank's system lost the answer and retries: nothing is counted twice
+    status, body = _call(f"{app_server}/api/v1/outcomes", token=token, body={"outcomes": good})
+    assert (status, body["duplicates"]) == (200, 2) and _outcomes(db) == before + 2
     with session_scope(db) as session:
         stored = session.execute(select(LoanOutcome).where(LoanOutcome.source == "api")
                                  .order_by(LoanOutcome.id.desc()).limit(2)).scalars().all()

@@ -120,6 +120,7 @@ test-dates: install-test browser faketime
 # CI runs it before the tests through `make lint`.
 CHECK_TESTS := tests/unit/test_layering.py tests/unit/test_docs.py
 check: install-test
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q -p no:cacheprovider $(CHECK_TESTS)
 

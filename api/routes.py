@@ -41,8 +41,9 @@ def _address(request: Request) -> str:
 
 def _whitelist(authorization: str | None, run: str | None, address: str) -> tuple[int, dict | bytes]:
     with session_scope() as session:
-        caller = bank_api.authenticate(session, authorization=authorization, path="/api/v1/whitelist",
-                                       address=address)
+        caller = bank_api.authenticate(
+            session, authorization=authorization, path="/api/v1/whitelist", address=address
+        )
         if isinstance(caller, tuple):
             return caller
         return bank_api.get_whitelist(session, caller=caller, run=run, address=address)
@@ -50,8 +51,9 @@ def _whitelist(authorization: str | None, run: str | None, address: str) -> tupl
 
 def _outcomes(authorization: str | None, body: Any, dry_run: bool, address: str) -> tuple[int, dict]:
     with session_scope() as session:
-        caller = bank_api.authenticate(session, authorization=authorization, path="/api/v1/outcomes",
-                                       address=address)
+        caller = bank_api.authenticate(
+            session, authorization=authorization, path="/api/v1/outcomes", address=address
+        )
         if isinstance(caller, tuple):
             return caller
         if body is _BAD_JSON:
@@ -67,8 +69,9 @@ def _no_constants(value: str) -> float:
 
 
 async def whitelist(request: Request) -> Response:
-    status, body = await run_in_threadpool(_whitelist, request.headers.get("authorization"),
-                                           request.query_params.get("run"), _address(request))
+    status, body = await run_in_threadpool(
+        _whitelist, request.headers.get("authorization"), request.query_params.get("run"), _address(request)
+    )
     return _json(status, body)
 
 
@@ -88,8 +91,9 @@ async def outcomes(request: Request) -> Response:
     except (UnicodeDecodeError, ValueError):
         body = _BAD_JSON
     dry_run = request.query_params.get("dry_run", "").lower() in ("1", "true", "yes")
-    status, answer = await run_in_threadpool(_outcomes, request.headers.get("authorization"), body, dry_run,
-                                             _address(request))
+    status, answer = await run_in_threadpool(
+        _outcomes, request.headers.get("authorization"), body, dry_run, _address(request)
+    )
     return _json(status, answer)
 
 

@@ -43,7 +43,9 @@ def pct(values: list[float], q: float) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=3000)
     parser.add_argument("--db", type=Path, default=None)
     parser.add_argument("--fresh", action="store_true", help="seed the database again")
@@ -61,18 +63,26 @@ def main() -> None:
     t1 = time.perf_counter()
     brain = Brain(model, data=load_data(), documents=[(d, t, None) for d, t in default_documents()])
     t2 = time.perf_counter()
-    print(f"start-up: imports + model {t1 - t0:.2f} s, classifier + BM25 index (jieba dictionary included) "
-          f"{t2 - t1:.2f} s; resident memory +{rss_mb() - rss0:.0f} MB "
-          f"({len(brain.retriever.clauses)} clauses)")
+    print(
+        f"start-up: imports + model {t1 - t0:.2f} s, classifier + BM25 index (jieba dictionary included) "
+        f"{t2 - t1:.2f} s; resident memory +{rss_mb() - rss0:.0f} MB "
+        f"({len(brain.retriever.clauses)} clauses)"
+    )
 
     # ---------------------------------------------------------------- quality
     from tests.assistant.quality import load_questions, measure
 
     questions = load_questions()
     quality = measure(brain, questions)
-    print(f"question set: {quality.total} questions ({', '.join(f'{k} {v}' for k, v in sorted(quality.by_topic.items()))})")
-    print(f"intent accuracy {quality.intent_ok}/{quality.total} = {quality.intent_accuracy:.1%} (target ≥ 90 %)")
-    print(f"clause recall@3 {quality.clause_ok}/{quality.clause_total} = {quality.clause_recall:.1%} (target ≥ 90 %)")
+    print(
+        f"question set: {quality.total} questions ({', '.join(f'{k} {v}' for k, v in sorted(quality.by_topic.items()))})"
+    )
+    print(
+        f"intent accuracy {quality.intent_ok}/{quality.total} = {quality.intent_accuracy:.1%} (target ≥ 90 %)"
+    )
+    print(
+        f"clause recall@3 {quality.clause_ok}/{quality.clause_total} = {quality.clause_recall:.1%} (target ≥ 90 %)"
+    )
     print(f"out of scope → office contact {quality.refusal_ok}/{quality.refusal_total}")
     for miss in quality.misses:
         print("  miss:", miss)
@@ -124,14 +134,22 @@ def main() -> None:
                 dt = time.perf_counter() - t
                 times.append(dt)
                 by_intent.setdefault(result.answer.intent, []).append(dt)
-        print(f"answers ({len(times)} asks, warm, logged): median {statistics.median(times) * 1000:.1f} ms, "
-              f"p95 {pct(times, 0.95) * 1000:.1f} ms, max {max(times) * 1000:.1f} ms (target p95 ≤ 300 ms)")
+        print(
+            f"answers ({len(times)} asks, warm, logged): median {statistics.median(times) * 1000:.1f} ms, "
+            f"p95 {pct(times, 0.95) * 1000:.1f} ms, max {max(times) * 1000:.1f} ms (target p95 ≤ 300 ms)"
+        )
         for intent, values in sorted(by_intent.items()):
-            print(f"  {intent:<18} n={len(values):>4}  median {statistics.median(values) * 1000:6.1f} ms  "
-                  f"p95 {pct(values, 0.95) * 1000:6.1f} ms")
+            print(
+                f"  {intent:<18} n={len(values):>4}  median {statistics.median(values) * 1000:6.1f} ms  "
+                f"p95 {pct(values, 0.95) * 1000:6.1f} ms"
+            )
 
         # ------------------------------------------------------------ 政策计算器
-        others = session.execute(select(Enterprise.id).order_by(Enterprise.id).limit(45).offset(100)).scalars().all()
+        others = (
+            session.execute(select(Enterprise.id).order_by(Enterprise.id).limit(45).offset(100))
+            .scalars()
+            .all()
+        )
         system = Actor.system()
         subjects = [(a, a.enterprise_id) for a in actors] + [(system, eid) for eid in others]
         portrait_times, evaluate_times, reused, counts = [], [], [], []
@@ -150,15 +168,21 @@ def main() -> None:
             reused.append(time.perf_counter() - t)
 
         def line(label: str, values: list[float]) -> str:
-            return (f"  {label}: median {statistics.median(values) * 1000:.1f} ms, p95 {pct(values, 0.95) * 1000:.1f} ms, "
-                    f"max {max(values) * 1000:.1f} ms")
+            return (
+                f"  {label}: median {statistics.median(values) * 1000:.1f} ms, p95 {pct(values, 0.95) * 1000:.1f} ms, "
+                f"max {max(values) * 1000:.1f} ms"
+            )
 
-        print(f"政策计算器 at {args.n} enterprises, {min(counts)}–{max(counts)} items each, {len(subjects)} enterprises:")
+        print(
+            f"政策计算器 at {args.n} enterprises, {min(counts)}–{max(counts)} items each, {len(subjects)} enterprises:"
+        )
         print(line("every item evaluated (portrait in hand) ", evaluate_times) + " (target ≤ 200 ms)")
         print(line("the portrait itself (read from the run)  ", portrait_times))
         print(line("page rerun (evaluation reused)          ", reused))
     engine.dispose()
-    print(f"resident memory at the end: {rss_mb():.0f} MB; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(
+        f"resident memory at the end: {rss_mb():.0f} MB; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
 
 
 if __name__ == "__main__":

@@ -63,12 +63,27 @@ def populate(url: str, n: int, seed: int = 19) -> int:
     with session_scope(engine) as session:
         version = ensure_default_model(session)
         codes = [make_code(f"{i:08d}") for i in range(1, n + 1)]
-        insert_columns(session, Enterprise.__table__, {
-            "credit_code": codes, "name": [f"基准测试企业{i:06d}有限公司" for i in range(1, n + 1)],
-            "bank_consent": (rng.random(n) < 0.6).tolist(), "name_initials": [""] * n, "name_pinyin": [""] * n,
-        }, {"created_at": now})
-        run = ScoreRun(year=2025, model_version_id=version.id, input_fingerprint="0" * 64, state="final",
-                       enterprise_count=n, finalized_at=now, published_at=now)
+        insert_columns(
+            session,
+            Enterprise.__table__,
+            {
+                "credit_code": codes,
+                "name": [f"基准测试企业{i:06d}有限公司" for i in range(1, n + 1)],
+                "bank_consent": (rng.random(n) < 0.6).tolist(),
+                "name_initials": [""] * n,
+                "name_pinyin": [""] * n,
+            },
+            {"created_at": now},
+        )
+        run = ScoreRun(
+            year=2025,
+            model_version_id=version.id,
+            input_fingerprint="0" * 64,
+            state="final",
+            enterprise_count=n,
+            finalized_at=now,
+            published_at=now,
+        )
         session.add(run)
         session.flush()
         stage = rng.integers(0, len(stages), n)
@@ -82,13 +97,27 @@ def populate(url: str, n: int, seed: int = 19) -> int:
             members = order[stage[order] == s]
             rank[members] = np.arange(1, len(members) + 1)
         tier = np.where(rank <= 50, tiers[0], np.where(rank <= 500, tiers[1], None))
-        subtotals = [json.dumps({"technology": t, "growth": g, "bonus": b, "deduction": 0.0})
-                     for t, g, b in zip(technology.tolist(), growth.tolist(), bonus.tolist(), strict=True)]
-        insert_columns(session, Score.__table__, {
-            "enterprise_id": np.arange(1, n + 1), "stage": [stages[k] for k in stage.tolist()],
-            "subtotals": subtotals, "technology": technology, "growth": growth, "core": technology + growth,
-            "bonus": bonus, "total": total, "rank": rank, "tier": tier.tolist(),
-        }, {"run_id": run.id, "deduction": 0.0, "veto": False, "subsidy": 0.0, "missing_count": 0})
+        subtotals = [
+            json.dumps({"technology": t, "growth": g, "bonus": b, "deduction": 0.0})
+            for t, g, b in zip(technology.tolist(), growth.tolist(), bonus.tolist(), strict=True)
+        ]
+        insert_columns(
+            session,
+            Score.__table__,
+            {
+                "enterprise_id": np.arange(1, n + 1),
+                "stage": [stages[k] for k in stage.tolist()],
+                "subtotals": subtotals,
+                "technology": technology,
+                "growth": growth,
+                "core": technology + growth,
+                "bonus": bonus,
+                "total": total,
+                "rank": rank,
+                "tier": tier.tolist(),
+            },
+            {"run_id": run.id, "deduction": 0.0, "veto": False, "subsidy": 0.0, "missing_count": 0},
+        )
         run_id = run.id
     engine.dispose()
     return run_id
@@ -125,8 +154,9 @@ def main() -> None:
     def whitelist() -> tuple[float, int, int, float]:
         start, cpu = time.perf_counter(), time.process_time()
         with session_scope(engine) as session:
-            caller = bank_api.authenticate(session, authorization=f"Bearer {token}", path="/api/v1/whitelist",
-                                           address="bench")
+            caller = bank_api.authenticate(
+                session, authorization=f"Bearer {token}", path="/api/v1/whitelist", address="bench"
+            )
             status, body = bank_api.get_whitelist(session, caller=caller, run=str(run_id), address="bench")
         elapsed = time.perf_counter() - start  # the body is the response's bytes (rendered by the database)
         cpu = time.process_time() - cpu
@@ -142,21 +172,39 @@ def main() -> None:
     with session_scope(engine) as session:
         from sqlalchemy import select
 
-        consenting = session.execute(select(Enterprise.credit_code).where(Enterprise.bank_consent.is_(True))
-                                     .limit(args.outcomes)).scalars().all()
+        consenting = (
+            session.execute(
+                select(Enterprise.credit_code).where(Enterprise.bank_consent.is_(True)).limit(args.outcomes)
+            )
+            .scalars()
+            .all()
+        )
     today = clock.today()
-    items = [{"credit_code": code, "product": "科创积分贷", "decision": ("授信", "放款", "拒绝")[i % 3],
-              "reason": "经营年限不足" if i % 3 == 2 else None, "amount": None if i % 3 == 2 else 100.0 + i,
-              "rate": 3.65, "term_months": 12, "decided_on": (today - timedelta(days=i % 30)).isoformat(),
-              "start_on": (today - timedelta(days=i % 30)).isoformat(),
-              "end_on": (today + timedelta(days=365)).isoformat()} for i, code in enumerate(consenting)]
+    items = [
+        {
+            "credit_code": code,
+            "product": "科创积分贷",
+            "decision": ("授信", "放款", "拒绝")[i % 3],
+            "reason": "经营年限不足" if i % 3 == 2 else None,
+            "amount": None if i % 3 == 2 else 100.0 + i,
+            "rate": 3.65,
+            "term_months": 12,
+            "decided_on": (today - timedelta(days=i % 30)).isoformat(),
+            "start_on": (today - timedelta(days=i % 30)).isoformat(),
+            "end_on": (today + timedelta(days=365)).isoformat(),
+        }
+        for i, code in enumerate(consenting)
+    ]
     raw = json.dumps({"run": run_id, "outcomes": items}).encode()
     start, cpu = time.perf_counter(), time.process_time()
     body = json.loads(raw)
     with session_scope(engine) as session:
-        caller = bank_api.authenticate(session, authorization=f"Bearer {token}", path="/api/v1/outcomes",
-                                       address="bench")
-        status, answer = bank_api.post_outcomes(session, caller=caller, body=body, dry_run=False, address="bench")
+        caller = bank_api.authenticate(
+            session, authorization=f"Bearer {token}", path="/api/v1/outcomes", address="bench"
+        )
+        status, answer = bank_api.post_outcomes(
+            session, caller=caller, body=body, dry_run=False, address="bench"
+        )
     oc_s = time.perf_counter() - start
     oc_cpu = time.process_time() - cpu
     assert status == 200 and answer["accepted"] == len(items), answer
@@ -165,17 +213,24 @@ def main() -> None:
     store = "PostgreSQL" if args.url else "SQLite"
     print(f"store                {store}")
     print(f"enterprises          {args.n:,} (seeded in {seed_s:.1f} s, not timed)")
-    print(f"whitelist            {wl_s:.3f} s best of 3 ({[round(t[0], 3) for t in timings]}), this process's CPU "
-          f"{wl_cpu:.3f} s — {count:,} consenting enterprises, {size / 1e6:.1f} MB JSON")
-    print(f"outcomes             {oc_s:.3f} s for {len(items):,} rows, this process's CPU {oc_cpu:.3f} s "
-          f"({len(raw) / 1e6:.1f} MB JSON)")
-    print(f"CPU cores            {os.cpu_count()} (on a loaded machine the wall times above include waiting for a core;"
-          " SQLite works in this process, so its CPU time is the unloaded cost)")
+    print(
+        f"whitelist            {wl_s:.3f} s best of 3 ({[round(t[0], 3) for t in timings]}), this process's CPU "
+        f"{wl_cpu:.3f} s — {count:,} consenting enterprises, {size / 1e6:.1f} MB JSON"
+    )
+    print(
+        f"outcomes             {oc_s:.3f} s for {len(items):,} rows, this process's CPU {oc_cpu:.3f} s "
+        f"({len(raw) / 1e6:.1f} MB JSON)"
+    )
+    print(
+        f"CPU cores            {os.cpu_count()} (on a loaded machine the wall times above include waiting for a core;"
+        " SQLite works in this process, so its CPU time is the unloaded cost)"
+    )
     print(f"load average         {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     ok_wl, ok_oc = wl_s <= WHITELIST_TARGET_S, oc_s <= OUTCOMES_TARGET_S
-    print(f"targets              whitelist ≤ {WHITELIST_TARGET_S:g} s: {'met' if ok_wl else 'MISSED'}; "
-          f"outcomes ≤ {OUTCOMES_TARGET_S:g} s: {'met' if ok_oc else 'MISSED'} (at {args.n:,} enterprises)")
-
+    print(
+        f"targets              whitelist ≤ {WHITELIST_TARGET_S:g} s: {'met' if ok_wl else 'MISSED'}; "
+        f"outcomes ≤ {OUTCOMES_TARGET_S:g} s: {'met' if ok_oc else 'MISSED'} (at {args.n:,} enterprises)"
+    )
 
 
 if __name__ == "__main__":

@@ -54,7 +54,10 @@ CASES = {
     "one cell at XFD1048576 (no dimension)": (lambda: hf.far_cell(dimension=None), "far.xlsx"),
     "cell bomb: 5 million cells in < 1 MB": (lambda: hf.compressed_cell_bomb(2_000, 2_500), "bomb.xlsx"),
     "cell bomb: 5 million cells with addresses": (lambda: hf.cell_bomb(rows=1_000, cols=5_000), "bomb.xlsx"),
-    "cell bomb: 5 M empty strings, 2,000 columns": (lambda: hf.cell_bomb(rows=2_500, cols=2_000), "bomb.xlsx"),
+    "cell bomb: 5 M empty strings, 2,000 columns": (
+        lambda: hf.cell_bomb(rows=2_500, cols=2_000),
+        "bomb.xlsx",
+    ),
     'cell bomb: 5 M <c r=".."/> under a header': (lambda: hf.empty_cell_bomb(2_500, 2_000), "bomb.xlsx"),
     "400 MB shared string": (lambda: hf.shared_string_bomb(400), "sst.xlsx"),
     "csv of 120,000 columns": (lambda: hf.wide_csv(120_000, 50), "wide.csv"),
@@ -88,7 +91,9 @@ def main() -> int:
         print(f"{label:46} {len(data) / 1024:8.1f} KB {seconds:9.2f} s {growth:8.1f} MiB  {outcome}")
         del data
         time.sleep(1.5)  # let the next spare finish starting, as between two real uploads
-    print(f"targets: refused ≤ {TARGET_SECONDS:.0f} s and RSS growth < {TARGET_MIB} MiB each: {'OK' if ok else 'MISSED'}")
+    print(
+        f"targets: refused ≤ {TARGET_SECONDS:.0f} s and RSS growth < {TARGET_MIB} MiB each: {'OK' if ok else 'MISSED'}"
+    )
     if not args.skip_normal:
         from benchmarks.bench_spreadsheet import build_workbook
 
@@ -103,8 +108,10 @@ def main() -> int:
             worker_cpu = result.timings.get("worker_cpu")
             where = "worker process" if isolated else "in-process (unbounded, for comparison)"
             extra = f", worker CPU {worker_cpu:.2f} s" if worker_cpu is not None else ""
-            print(f"normal read {args.rows:,} × {result.frame.shape[1]} via {where}: {wall:.2f} s wall, "
-                  f"this process CPU {cpu:.2f} s{extra}")
+            print(
+                f"normal read {args.rows:,} × {result.frame.shape[1]} via {where}: {wall:.2f} s wall, "
+                f"this process CPU {cpu:.2f} s{extra}"
+            )
     return 0 if ok else 1
 
 

@@ -24,8 +24,10 @@ def main() -> None:
         best = min(best, time.perf_counter() - start)
         cpu = time.process_time() - cpu0
     matched = int(out["credit_code"].notna().sum())
-    print(f"match {n} name-only rows at {n} enterprises: {best:.3f} s wall ({cpu:.3f} s CPU), {matched} matched "
-          f"(target ≤ 5 s; load {os.getloadavg()[0]:.2f})")
+    print(
+        f"match {n} name-only rows at {n} enterprises: {best:.3f} s wall ({cpu:.3f} s CPU), {matched} matched "
+        f"(target ≤ 5 s; load {os.getloadavg()[0]:.2f})"
+    )
 
 
 if __name__ == "__main__":

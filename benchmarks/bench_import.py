@@ -122,12 +122,17 @@ def timed(label: str, call: Callable[[], Any], session: Session) -> tuple[Any, f
             extra = ""
             if phase == "read":  # the database is queried while the worker reads the file
                 cpu_phase -= tm.get("prefetch_cpu", 0.0)
-                extra = (f" + reader {worker:.1f}" if worker else "") + \
-                    (f"; database meanwhile {tm['prefetch']:.1f} s, CPU {tm['prefetch_cpu']:.1f}" if "prefetch" in tm else "")
+                extra = (f" + reader {worker:.1f}" if worker else "") + (
+                    f"; database meanwhile {tm['prefetch']:.1f} s, CPU {tm['prefetch_cpu']:.1f}"
+                    if "prefetch" in tm
+                    else ""
+                )
             parts.append(f"{phase} {tm[phase]:.1f} s (CPU {cpu_phase:.1f}{extra})")
     rest = wall - sum(tm.get(p, 0.0) for p in PHASES)
     parts.append(f"batch, audit and transaction commit {rest:.1f} s")
-    print(f"{label}: {wall:6.1f} s wall, CPU {cpu + worker:.1f} s (this process {cpu:.1f} + reader {worker:.1f})")
+    print(
+        f"{label}: {wall:6.1f} s wall, CPU {cpu + worker:.1f} s (this process {cpu:.1f} + reader {worker:.1f})"
+    )
     print("          " + " · ".join(parts))
     return report, wall
 
@@ -138,37 +143,63 @@ def run(args: argparse.Namespace, tmp: Path, engine: Engine) -> int:
     codes = [make_code(str(i)) for i in range(1, args.rows + 1)]
     t = time.perf_counter()
     with Session(engine) as s:
-        s.execute(insert(Enterprise), [{"credit_code": c, "name": f"基准测试企业{i}"} for i, c in enumerate(codes)])
+        s.execute(
+            insert(Enterprise), [{"credit_code": c, "name": f"基准测试企业{i}"} for i, c in enumerate(codes)]
+        )
         s.commit()
     print(f"setup: {args.rows:,} enterprises inserted in {time.perf_counter() - t:.1f} s")
     t = time.perf_counter()
     data = make_file(codes)
     (tmp / "综合.xlsx").write_bytes(data)
-    print(f"setup: xlsx {args.rows:,} rows × {len(importing.department_columns(load_model(), '综合')) + 2 + len(EXTRA)}"
-          f" columns, {len(data) / 1e6:.1f} MB, written in {time.perf_counter() - t:.1f} s")
+    print(
+        f"setup: xlsx {args.rows:,} rows × {len(importing.department_columns(load_model(), '综合')) + 2 + len(EXTRA)}"
+        f" columns, {len(data) / 1e6:.1f} MB, written in {time.perf_counter() - t:.1f} s"
+    )
 
     actor = Actor(username="bench", role="officer")
     with Session(engine, expire_on_commit=False) as s:
-        dry, dry_total = timed("dry run", lambda: imports.dry_run_import(
-            s, actor=actor, department="综合", year=2025, file_name="综合.xlsx", data=data), s)
-        print(f"          rows {dry.row_count:,}, errors {dry.error_count}, flagged {dry.flagged_count}, "
-              f"values {dry.value_count:,}; diff {dry.diff_counts}")
-        done, commit_total = timed("commit", lambda: imports.commit_import(
-            s, actor=actor, data=data, batch_id=dry.batch_id), s)
+        dry, dry_total = timed(
+            "dry run",
+            lambda: imports.dry_run_import(
+                s, actor=actor, department="综合", year=2025, file_name="综合.xlsx", data=data
+            ),
+            s,
+        )
+        print(
+            f"          rows {dry.row_count:,}, errors {dry.error_count}, flagged {dry.flagged_count}, "
+            f"values {dry.value_count:,}; diff {dry.diff_counts}"
+        )
+        done, commit_total = timed(
+            "commit", lambda: imports.commit_import(s, actor=actor, data=data, batch_id=dry.batch_id), s
+        )
         stored = s.execute(select(func.count()).select_from(IndicatorValue)).scalar_one()
         print(f"          stored {stored:,} IndicatorValue rows")
-        again, _t = timed("dry run over committed values", lambda: imports.dry_run_import(
-            s, actor=actor, department="综合", year=2025, file_name="综合.xlsx", data=data), s)
+        again, _t = timed(
+            "dry run over committed values",
+            lambda: imports.dry_run_import(
+                s, actor=actor, department="综合", year=2025, file_name="综合.xlsx", data=data
+            ),
+            s,
+        )
         print(f"          diff {again.diff_counts}")
         if args.recommit:
-            timed("commit over committed values (every value replaced)", lambda: imports.commit_import(
-                s, actor=actor, data=data, batch_id=again.batch_id, confirm_duplicate=True), s)
+            timed(
+                "commit over committed values (every value replaced)",
+                lambda: imports.commit_import(
+                    s, actor=actor, data=data, batch_id=again.batch_id, confirm_duplicate=True
+                ),
+                s,
+            )
     load = os.getloadavg()
-    print(f"load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} CPUs "
-          "(wall times above a load of the CPU count are not comparable; CPU times are)")
+    print(
+        f"load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} CPUs "
+        "(wall times above a load of the CPU count are not comparable; CPU times are)"
+    )
     print(f"store {engine.dialect.name}")
-    print(f"targets: dry run ≤ {DRY_TARGET} s {'OK' if dry_total <= DRY_TARGET else 'MISSED'}; "
-          f"commit ≤ {COMMIT_TARGET} s {'OK' if commit_total <= COMMIT_TARGET else 'MISSED'}")
+    print(
+        f"targets: dry run ≤ {DRY_TARGET} s {'OK' if dry_total <= DRY_TARGET else 'MISSED'}; "
+        f"commit ≤ {COMMIT_TARGET} s {'OK' if commit_total <= COMMIT_TARGET else 'MISSED'}"
+    )
     return 0 if dry_total <= DRY_TARGET and commit_total <= COMMIT_TARGET else 1
 
 
@@ -177,8 +208,11 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--keep", action="store_true", help="keep the temporary database and file")
     parser.add_argument("--url", help="a PostgreSQL database for this benchmark only (emptied first)")
-    parser.add_argument("--recommit", action="store_true",
-                        help="also commit the file a second time (every current value superseded)")
+    parser.add_argument(
+        "--recommit",
+        action="store_true",
+        help="also commit the file a second time (every current value superseded)",
+    )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench_import_"))
     if args.url:

@@ -47,8 +47,16 @@ os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")
 from ui.auth import COOKIE_NAME  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PASSWORD = "Bench#Load2026-x7"
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 QUIET_MS = 800  # the cookie component reruns the page about a second after it loads
@@ -58,8 +66,13 @@ REPORT_FIELD = "研发人员数"
 
 # ------------------------------------------------------------------ setup
 def _manage(url: str, *args: str) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=True, capture_output=True,
-                   env={**os.environ, "DATABASE_URL": url})
+    subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        env={**os.environ, "DATABASE_URL": url},
+    )
 
 
 def prepare(url: str, *, enterprises: int, officers: int, seed_size: int) -> dict:
@@ -81,14 +94,21 @@ def prepare(url: str, *, enterprises: int, officers: int, seed_size: int) -> dic
             _manage(url, "seed-demo", "--local-demo", "--enterprises", str(seed_size))
     system = Actor.system()
     with Session(engine, expire_on_commit=False) as session:
-        taken = set(session.execute(select(User.enterprise_id).where(User.enterprise_id.is_not(None))).scalars())
-        pending = session.execute(select(Submission.enterprise_id, Enterprise.credit_code)
-                                  .join(Enterprise, Enterprise.id == Submission.enterprise_id)
-                                  .where(Submission.state == "submitted")
-                                  .order_by(Submission.enterprise_id)).all()
+        taken = set(
+            session.execute(select(User.enterprise_id).where(User.enterprise_id.is_not(None))).scalars()
+        )
+        pending = session.execute(
+            select(Submission.enterprise_id, Enterprise.credit_code)
+            .join(Enterprise, Enterprise.id == Submission.enterprise_id)
+            .where(Submission.state == "submitted")
+            .order_by(Submission.enterprise_id)
+        ).all()
         pending_ids = {p[0] for p in pending}
-        candidates = [e for e in session.execute(select(Enterprise.id).order_by(Enterprise.id)).scalars()
-                      if e not in taken and e not in pending_ids]
+        candidates = [
+            e
+            for e in session.execute(select(Enterprise.id).order_by(Enterprise.id)).scalars()
+            if e not in taken and e not in pending_ids
+        ]
         model = self_report.active_model(session)
         code = next(s.code for s in form_specs(model) if s.kind == "number" and REPORT_FIELD in s.name)
         ent_users: list[dict] = []
@@ -98,30 +118,47 @@ def prepare(url: str, *, enterprises: int, officers: int, seed_size: int) -> dic
             username = f"bench.e{enterprise_id}"
             user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
             if user is None:
-                user, _ = create_user(session, actor=system, username=username, role="enterprise",
-                                      enterprise_id=enterprise_id, password=PASSWORD)
+                user, _ = create_user(
+                    session,
+                    actor=system,
+                    username=username,
+                    role="enterprise",
+                    enterprise_id=enterprise_id,
+                    password=PASSWORD,
+                )
             user.must_change_password = False
             session.add(user)
             session.commit()
             actor = Actor(username=username, role="enterprise", user_id=user.id, enterprise_id=enterprise_id)
             year = self_report.open_years(session, actor=actor, enterprise_id=enterprise_id)[0]
-            draft = self_report.get_or_create_draft(session, actor=actor, enterprise_id=enterprise_id, year=year)
+            draft = self_report.get_or_create_draft(
+                session, actor=actor, enterprise_id=enterprise_id, year=year
+            )
             if draft.state == "approved":
                 try:
-                    draft = self_report.request_correction(session, actor=actor, submission_id=draft.id,
-                                                           version=draft.version, reason="负载测试：重新打开填报")
+                    draft = self_report.request_correction(
+                        session,
+                        actor=actor,
+                        submission_id=draft.id,
+                        version=draft.version,
+                        reason="负载测试：重新打开填报",
+                    )
                 except Exception:  # noqa: BLE001 - not correctable (closed year): take another enterprise
                     continue
             if draft.state not in self_report.EDITABLE_STATES:
                 continue
             session.commit()
-            ent_users.append({"username": username, "enterprise_id": enterprise_id, "submission_id": draft.id})
+            ent_users.append(
+                {"username": username, "enterprise_id": enterprise_id, "submission_id": draft.id}
+            )
         off_users = []
         for k in range(officers):
             username = f"bench.o{k + 1}"
             user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
             if user is None:
-                user, _ = create_user(session, actor=system, username=username, role="officer", password=PASSWORD)
+                user, _ = create_user(
+                    session, actor=system, username=username, role="officer", password=PASSWORD
+                )
             user.must_change_password = False
             session.add(user)
             session.commit()
@@ -142,13 +179,34 @@ def start_cluster(url: str, replicas: int, run_dir: Path) -> tuple[subprocess.Po
         ports = [base + i for i in range(replicas)]
         if port not in ports and all(_port_free(p) for p in ports[1:]):
             break
-    env = {**os.environ, "DATABASE_URL": url, "CLUSTER_EXPOSE_UPSTREAM": "1", "DYNAMIC_WORKER": "0",
-           "APP_ENV": "test"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "CLUSTER_EXPOSE_UPSTREAM": "1",
+        "DYNAMIC_WORKER": "0",
+        "APP_ENV": "test",
+    }
     env.setdefault("COOKIE_KEY", "bench-load-cookie-key-" + os.urandom(24).hex())
     log = (run_dir / "serve.log").open("w")
-    supervisor = subprocess.Popen([sys.executable, "manage.py", "serve", "--replicas", str(replicas), "--port",
-                                   str(port), "--base-port", str(base), "--run-dir", str(run_dir)],
-                                  cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    supervisor = subprocess.Popen(
+        [
+            sys.executable,
+            "manage.py",
+            "serve",
+            "--replicas",
+            str(replicas),
+            "--port",
+            str(port),
+            "--base-port",
+            str(base),
+            "--run-dir",
+            str(run_dir),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
     while not (run_dir / "state.json").exists() or upstream(base_url, "probe") is None:
@@ -169,7 +227,9 @@ def _port_free(port: int) -> bool:
 
 
 def upstream(base_url: str, sticky: str) -> str | None:
-    request = urllib.request.Request(f"{base_url}/_stcore/health", headers={"Cookie": f"{STICKY_COOKIE}={sticky}"})
+    request = urllib.request.Request(
+        f"{base_url}/_stcore/health", headers={"Cookie": f"{STICKY_COOKIE}={sticky}"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             return response.headers.get("X-Upstream")
@@ -235,8 +295,16 @@ async def settled(page, start: float) -> float:  # noqa: ANN001
     raise TimeoutError("the page did not settle")
 
 
-async def open_page(page, rec: Recorder, who: str, base_url: str, path: str, name: str, *,  # noqa: ANN001
-                    logged_in: bool = True) -> bool:
+async def open_page(
+    page,
+    rec: Recorder,
+    who: str,
+    base_url: str,
+    path: str,
+    name: str,
+    *,  # noqa: ANN001
+    logged_in: bool = True,
+) -> bool:
     start = time.monotonic()
     try:
         await page.goto(f"{base_url}/{path}", timeout=STEP_TIMEOUT_MS)
@@ -281,8 +349,16 @@ async def login(page, rec: Recorder, who: str, base_url: str, username: str) -> 
         return False
 
 
-async def enterprise_session(browser, rec: Recorder, base_url: str, sticky: str, user: dict, rounds: int,  # noqa: ANN001
-                             saved: dict, delay: float = 0.0) -> None:
+async def enterprise_session(
+    browser,
+    rec: Recorder,
+    base_url: str,
+    sticky: str,
+    user: dict,
+    rounds: int,  # noqa: ANN001
+    saved: dict,
+    delay: float = 0.0,
+) -> None:
     await asyncio.sleep(delay)
     context = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
     await context.add_cookies([{"name": STICKY_COOKIE, "value": sticky, "url": base_url}])
@@ -309,8 +385,16 @@ async def enterprise_session(browser, rec: Recorder, base_url: str, sticky: str,
         await context.close()
 
 
-async def officer_session(browser, rec: Recorder, base_url: str, sticky: str, user: dict, rounds: int,  # noqa: ANN001
-                          approved: list, delay: float = 0.0) -> None:
+async def officer_session(
+    browser,
+    rec: Recorder,
+    base_url: str,
+    sticky: str,
+    user: dict,
+    rounds: int,  # noqa: ANN001
+    approved: list,
+    delay: float = 0.0,
+) -> None:
     await asyncio.sleep(delay)
     context = await browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
     await context.add_cookies([{"name": STICKY_COOKIE, "value": sticky, "url": base_url}])
@@ -334,14 +418,20 @@ async def officer_session(browser, rec: Recorder, base_url: str, sticky: str, us
             except Exception as exc:  # noqa: BLE001
                 rec.error(who, f"审核通过: {type(exc).__name__}")
         for _ in range(rounds):
-            for path, name in (("", "工作台"), ("review", "填报审核"), ("search", "企业检索"),
-                               ("lists-subsidies", "榜单与扶持")):
+            for path, name in (
+                ("", "工作台"),
+                ("review", "填报审核"),
+                ("search", "企业检索"),
+                ("lists-subsidies", "榜单与扶持"),
+            ):
                 await open_page(page, rec, who, base_url, path, name)
     finally:
         await context.close()
 
 
-async def drive(args: argparse.Namespace, base_url: str, ports: list[int], setup: dict, state_path: Path) -> dict:
+async def drive(
+    args: argparse.Namespace, base_url: str, ports: list[int], setup: dict, state_path: Path
+) -> dict:
     from playwright.async_api import async_playwright
 
     rec = Recorder()
@@ -363,14 +453,20 @@ async def drive(args: argparse.Namespace, base_url: str, ports: list[int], setup
 
     sampler = asyncio.create_task(sample())
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
         tasks = []
         # People arrive over --ramp-seconds, not in the same instant; then all of them work at once.
         gap = args.ramp_seconds / max(1, sessions - 1)
         for k, user in enumerate(setup["officers"]):
-            tasks.append(officer_session(browser, rec, base_url, order[k], user, args.rounds, approved, k * gap))
+            tasks.append(
+                officer_session(browser, rec, base_url, order[k], user, args.rounds, approved, k * gap)
+            )
         for k, user in enumerate(setup["enterprises"], start=len(setup["officers"])):
-            tasks.append(enterprise_session(browser, rec, base_url, order[k], user, args.rounds, saved, k * gap))
+            tasks.append(
+                enterprise_session(browser, rec, base_url, order[k], user, args.rounds, saved, k * gap)
+            )
         try:
             await asyncio.wait_for(asyncio.gather(*tasks), timeout=args.max_seconds)
         except TimeoutError:
@@ -382,8 +478,15 @@ async def drive(args: argparse.Namespace, base_url: str, ports: list[int], setup
     await sampler
     pids = [s["pid"] for s in json.loads(state_path.read_text())["servers"]]
     after = [rss_mib(p) for p in pids]
-    return {"rec": rec, "saved": saved, "approved": approved, "rss": rss, "after": after, "worked": worked,
-            "split": {p: len(v) for p, v in sticky.items()}}
+    return {
+        "rec": rec,
+        "saved": saved,
+        "approved": approved,
+        "rss": rss,
+        "after": after,
+        "worked": worked,
+        "split": {p: len(v) for p, v in sticky.items()},
+    }
 
 
 def lost_updates(url: str, setup: dict, saved: dict[int, int], approved: list[int]) -> list[str]:
@@ -399,10 +502,17 @@ def lost_updates(url: str, setup: dict, saved: dict[int, int], approved: list[in
         for submission_id, value in saved.items():
             items = session.get(Submission, submission_id).items or {}
             if items.get(setup["code"]) not in (value, float(value)):
-                lost.append(f"填报 #{submission_id}: saved {value}, database holds {items.get(setup['code'])}")
+                lost.append(
+                    f"填报 #{submission_id}: saved {value}, database holds {items.get(setup['code'])}"
+                )
         for enterprise_id in approved:
-            states = set(session.execute(select(Submission.state).where(Submission.enterprise_id == enterprise_id,
-                                                                        Submission.state == "approved")).scalars())
+            states = set(
+                session.execute(
+                    select(Submission.state).where(
+                        Submission.enterprise_id == enterprise_id, Submission.state == "approved"
+                    )
+                ).scalars()
+            )
             if not states:
                 lost.append(f"enterprise {enterprise_id}: approval not in the database")
     engine.dispose()
@@ -417,7 +527,9 @@ def pct(values: list[float], q: float) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--url", required=True, help="PostgreSQL URL of a database of the benchmark's own")
     parser.add_argument("--enterprises", type=int, default=25)
     parser.add_argument("--officers", type=int, default=5)
@@ -452,24 +564,32 @@ def main() -> int:
             supervisor.wait(timeout=60)
         except subprocess.TimeoutExpired:
             supervisor.kill()
-    tracebacks = sum((run_dir / "logs" / f"server-{i + 1}.log").read_text(errors="replace").count("Traceback")
-                     for i in range(args.replicas))
+    tracebacks = sum(
+        (run_dir / "logs" / f"server-{i + 1}.log").read_text(errors="replace").count("Traceback")
+        for i in range(args.replicas)
+    )
     rec: Recorder = result["rec"]
     lost = lost_updates(args.url, setup, result["saved"], result["approved"])
 
-    print(f"bench_load: {len(setup['enterprises'])} enterprise + {len(setup['officers'])} officer sessions, "
-          f"{args.rounds} rounds, {args.replicas} servers behind nginx (sessions spread evenly by their "
-          f"sticky cookies, arriving over {args.ramp_seconds:.0f} s), worked {result['worked']:.0f} s")
+    print(
+        f"bench_load: {len(setup['enterprises'])} enterprise + {len(setup['officers'])} officer sessions, "
+        f"{args.rounds} rounds, {args.replicas} servers behind nginx (sessions spread evenly by their "
+        f"sticky cookies, arriving over {args.ramp_seconds:.0f} s), worked {result['worked']:.0f} s"
+    )
     everything: list[float] = []
     print(f"{'page':<10} {'n':>4} {'p50 s':>7} {'p95 s':>7} {'max s':>7}")
     for name, values in sorted(result["rec"].times.items(), key=lambda kv: -len(kv[1])):
         everything += values if name not in ("登录", "保存草稿", "审核通过") else []
-        print(f"{name:<10} {len(values):>4} {pct(values, .5):>7.2f} {pct(values, .95):>7.2f} {max(values):>7.2f}")
-    print(f"{'pages':<10} {len(everything):>4} {pct(everything, .5):>7.2f} {pct(everything, .95):>7.2f}")
+        print(
+            f"{name:<10} {len(values):>4} {pct(values, 0.5):>7.2f} {pct(values, 0.95):>7.2f} {max(values):>7.2f}"
+        )
+    print(f"{'pages':<10} {len(everything):>4} {pct(everything, 0.5):>7.2f} {pct(everything, 0.95):>7.2f}")
     print(f"errors: {len(rec.errors)} (+ {tracebacks} server tracebacks)")
     for line in rec.errors[:15]:
         print(f"  {line}")
-    print(f"lost updates: {len(lost)} of {len(result['saved'])} drafts and {len(result['approved'])} approvals")
+    print(
+        f"lost updates: {len(lost)} of {len(result['saved'])} drafts and {len(result['approved'])} approvals"
+    )
     for line in lost[:10]:
         print(f"  {line}")
     print("RSS MiB per server (t s: " + ", ".join(f"server {i + 1}" for i in range(args.replicas)) + ")")
@@ -479,16 +599,26 @@ def main() -> int:
     for t, values in samples[::step]:
         print(f"  {t:6.0f}: " + ", ".join("-" if v is None else f"{v:.0f}" for v in values))
     peaks = [max((s[1][i] or 0) for s in samples) for i in range(args.replicas)] if samples else []
-    print(f"  peak: {[round(p) for p in peaks]}; {args.settle_seconds:.0f} s after the sessions closed: "
-          f"{[None if v is None else round(v) for v in result['after']]}")
-    server_cpu = [None if a is None or b is None else a - b for a, b in zip(cpu_after, cpu_before, strict=True)]
-    browser_cpu = (browser_after.ru_utime + browser_after.ru_stime) - (browser_before.ru_utime + browser_before.ru_stime)
-    print(f"CPU seconds while working ({result['worked']:.0f} s wall, 2 cores): servers "
-          f"{[None if c is None else round(c) for c in server_cpu]}, browsers (Chromium + driver) {browser_cpu:.0f}")
+    print(
+        f"  peak: {[round(p) for p in peaks]}; {args.settle_seconds:.0f} s after the sessions closed: "
+        f"{[None if v is None else round(v) for v in result['after']]}"
+    )
+    server_cpu = [
+        None if a is None or b is None else a - b for a, b in zip(cpu_after, cpu_before, strict=True)
+    ]
+    browser_cpu = (browser_after.ru_utime + browser_after.ru_stime) - (
+        browser_before.ru_utime + browser_before.ru_stime
+    )
+    print(
+        f"CPU seconds while working ({result['worked']:.0f} s wall, 2 cores): servers "
+        f"{[None if c is None else round(c) for c in server_cpu]}, browsers (Chromium + driver) {browser_cpu:.0f}"
+    )
     print(f"load average: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     ok = not rec.errors and not tracebacks and not lost
-    print(f"targets: errors 0 → {'met' if not rec.errors and not tracebacks else 'MISSED'}; "
-          f"lost updates 0 → {'met' if not lost else 'MISSED'}")
+    print(
+        f"targets: errors 0 → {'met' if not rec.errors and not tracebacks else 'MISSED'}; "
+        f"lost updates 0 → {'met' if not lost else 'MISSED'}"
+    )
     return 0 if ok else 1
 
 

@@ -35,7 +35,9 @@ def main() -> None:
     engine = make_engine(f"sqlite:///{args.db}")
     init_db(engine)
     with session_scope(engine) as session:
-        auth.create_user(session, actor=Actor.system(), username="officer1", role="officer", password="Real2025pass")
+        auth.create_user(
+            session, actor=Actor.system(), username="officer1", role="officer", password="Real2025pass"
+        )
     auth._dummy_hash()  # built once per process, like the first login after a start
 
     real: list[float] = []
@@ -49,10 +51,16 @@ def main() -> None:
                 assert result.message == auth.BAD_CREDENTIALS
                 session.execute(delete(LoginThrottle))  # measure the check, not the throttle
     r, u = statistics.median(real), statistics.median(unknown)
-    print(f"real user, wrong password : median {r * 1000:7.1f} ms  min {min(real) * 1000:7.1f} ms  (n={len(real)})")
-    print(f"unknown user              : median {u * 1000:7.1f} ms  min {min(unknown) * 1000:7.1f} ms  (n={len(unknown)})")
+    print(
+        f"real user, wrong password : median {r * 1000:7.1f} ms  min {min(real) * 1000:7.1f} ms  (n={len(real)})"
+    )
+    print(
+        f"unknown user              : median {u * 1000:7.1f} ms  min {min(unknown) * 1000:7.1f} ms  (n={len(unknown)})"
+    )
     # The minimum is the cost itself; medians also carry whatever else the machine is doing.
-    print(f"ratio unknown/real        : median {u / r:.2f}  min {min(unknown) / min(real):.2f}  (target 0.80–1.20)")
+    print(
+        f"ratio unknown/real        : median {u / r:.2f}  min {min(unknown) / min(real):.2f}  (target 0.80–1.20)"
+    )
     print(f"same message for both     : {auth.BAD_CREDENTIALS}")
 
 

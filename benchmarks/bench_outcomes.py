@@ -22,21 +22,47 @@ def main() -> None:
     tiers = np.array(["", *(t.code for t in model.tiers)])[rng.integers(0, len(model.tiers) + 1, N)]
 
     def scores(total: np.ndarray) -> pd.DataFrame:
-        return pd.DataFrame({"enterprise_id": ids, "stage": stages, "total": total, "veto": rng.random(N) < 0.02,
-                             "tier": tiers})
+        return pd.DataFrame(
+            {
+                "enterprise_id": ids,
+                "stage": stages,
+                "total": total,
+                "veto": rng.random(N) < 0.02,
+                "tier": tiers,
+            }
+        )
 
     previous = scores(rng.uniform(0, 100, N))
     current = scores(np.clip(previous["total"].to_numpy() + rng.normal(1, 5, N), 0, 110))
-    loans = pd.DataFrame({"enterprise_id": rng.choice(ids, OUTCOMES), "amount": rng.uniform(10, 500, OUTCOMES),
-                          "decision": np.array(["credit", "loan", "reject"])[rng.integers(0, 3, OUTCOMES)]})
-    payments = pd.DataFrame({"enterprise_id": rng.choice(ids, 2_000, replace=False), "amount": 20.0,
-                             "state": np.array(["pending", "confirmed", "paid", "refused"])[rng.integers(0, 4, 2_000)]})
-    outcomes = monitoring.Outcomes(loans=loans, payments=payments, funded=rng.choice(ids, 5_000, replace=False))
+    loans = pd.DataFrame(
+        {
+            "enterprise_id": rng.choice(ids, OUTCOMES),
+            "amount": rng.uniform(10, 500, OUTCOMES),
+            "decision": np.array(["credit", "loan", "reject"])[rng.integers(0, 3, OUTCOMES)],
+        }
+    )
+    payments = pd.DataFrame(
+        {
+            "enterprise_id": rng.choice(ids, 2_000, replace=False),
+            "amount": 20.0,
+            "state": np.array(["pending", "confirmed", "paid", "refused"])[rng.integers(0, 4, 2_000)],
+        }
+    )
+    outcomes = monitoring.Outcomes(
+        loans=loans, payments=payments, funded=rng.choice(ids, 5_000, replace=False)
+    )
     for name, call in (
-        ("outcome tables (stage + list)", lambda: (monitoring.outcome_table(model, current, outcomes, by="stage"),
-                                                   monitoring.outcome_table(model, current, outcomes, by="tier"))),
-        ("funded vs similar unfunded", lambda: monitoring.funded_comparison(model, previous, current,
-                                                                            outcomes.funded)),
+        (
+            "outcome tables (stage + list)",
+            lambda: (
+                monitoring.outcome_table(model, current, outcomes, by="stage"),
+                monitoring.outcome_table(model, current, outcomes, by="tier"),
+            ),
+        ),
+        (
+            "funded vs similar unfunded",
+            lambda: monitoring.funded_comparison(model, previous, current, outcomes.funded),
+        ),
     ):
         best = float("inf")
         for _ in range(3):

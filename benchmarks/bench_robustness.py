@@ -35,10 +35,14 @@ def main() -> None:
         scored = score(model, prepare_inputs(model, make_inputs(n)))
         fractions = scored[[f"f_{c}" for c in model.codes]].to_numpy()
         t0 = time.perf_counter()
-        result = rank_robustness(model, stage=scored["stage"].to_numpy(), fractions=fractions,
-                                 veto=scored["veto"].to_numpy(), order=scored["rank"].to_numpy(dtype=float,
-                                                                                                   na_value=0),
-                                 draws=args.draws)
+        result = rank_robustness(
+            model,
+            stage=scored["stage"].to_numpy(),
+            fractions=fractions,
+            veto=scored["veto"].to_numpy(),
+            order=scored["rank"].to_numpy(dtype=float, na_value=0),
+            draws=args.draws,
+        )
         seconds = time.perf_counter() - t0
         on_lists = int((result["tier"] != "").sum())
         target = 10 if n <= 3000 else 60

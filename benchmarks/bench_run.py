@@ -56,18 +56,42 @@ def _value_rows(rng: np.random.Generator, n: int, year: int, scale: float) -> li
     }
     rows: list[tuple] = []
     for code, (source, values) in numeric.items():
-        rows += zip(ids.tolist(), [year] * n, [code] * n, np.asarray(values, dtype=float).tolist(),
-                    [None] * n, [source] * n, strict=True)
-    flags = {"A01": ("科技", 0.2), "A02": ("科技", 0.4), "A08": ("税务", 0.3), "N01": ("市监", 0.005),
-             "N02": ("应急", 0.003), "N04": ("税务", 0.01)}
+        rows += zip(
+            ids.tolist(),
+            [year] * n,
+            [code] * n,
+            np.asarray(values, dtype=float).tolist(),
+            [None] * n,
+            [source] * n,
+            strict=True,
+        )
+    flags = {
+        "A01": ("科技", 0.2),
+        "A02": ("科技", 0.4),
+        "A08": ("税务", 0.3),
+        "N01": ("市监", 0.005),
+        "N02": ("应急", 0.003),
+        "N04": ("税务", 0.01),
+    }
     for code, (source, p) in flags.items():
-        rows += zip(ids.tolist(), [year] * n, [code] * n, (rng.random(n) < p).astype(float).tolist(),
-                    [None] * n, [source] * n, strict=True)
+        rows += zip(
+            ids.tolist(),
+            [year] * n,
+            [code] * n,
+            (rng.random(n) < p).astype(float).tolist(),
+            [None] * n,
+            [source] * n,
+            strict=True,
+        )
     sparse_text = [
         ("T09", "科技", 0.3, lambda: TIERS_T09[rng.integers(4)]),
         ("A03", "经信", 0.15, lambda: TIERS_A03[rng.integers(3)]),
-        ("T10", "科技", 0.2, lambda: json.dumps([{"level": TIERS_T09[rng.integers(4)], "role": "牵头"}],
-                                                 ensure_ascii=False)),
+        (
+            "T10",
+            "科技",
+            0.2,
+            lambda: json.dumps([{"level": TIERS_T09[rng.integers(4)], "role": "牵头"}], ensure_ascii=False),
+        ),
         ("T12", "自报", 0.1, lambda: json.dumps([{"level": "行业", "role": "参与"}], ensure_ascii=False)),
         ("A04", "自报", 0.1, lambda: json.dumps([{"level": "博士"}], ensure_ascii=False)),
         ("A06", "自报", 0.05, lambda: json.dumps([{"level": "市"}], ensure_ascii=False)),
@@ -83,13 +107,17 @@ def _populate_postgres(engine, n: int, year: int, rng: np.random.Generator, now:
     raw = engine.raw_connection()
     try:
         cursor = raw.driver_connection.cursor()
-        with cursor.copy("COPY enterprise (id, credit_code, name, bank_consent, created_at) FROM STDIN") as copy:
+        with cursor.copy(
+            "COPY enterprise (id, credit_code, name, bank_consent, created_at) FROM STDIN"
+        ) as copy:
             for i in range(1, n + 1):
                 copy.write_row((i, make_code(str(i)), f"测试企业{i:06d}有限公司", False, now))
         cursor.execute("SELECT setval(pg_get_serial_sequence('enterprise', 'id'), %s)", (n,))
         for y, scale in ((year - 1, 0.85), (year, 1.0)):
-            with cursor.copy("COPY indicatorvalue (enterprise_id, year, code, value_num, value_text, source, "
-                             "is_current, flagged, created_at) FROM STDIN") as copy:
+            with cursor.copy(
+                "COPY indicatorvalue (enterprise_id, year, code, value_num, value_text, source, "
+                "is_current, flagged, created_at) FROM STDIN"
+            ) as copy:
                 for r in _value_rows(rng, n, y, scale):
                     copy.write_row((*r, True, False, now))
         cursor.execute("ANALYZE")  # as autovacuum would soon after a bulk load
@@ -183,8 +211,10 @@ def main() -> None:
     time_target = 5.0 if n <= 100_000 else 25.0 if n <= 520_000 else 60.0
     size_target = 60e6 * n / 100_000
     ok = total <= time_target and size <= size_target and (n < 1_000_000 or peak <= 6)
-    print(f"targets: total {total:.2f} s ≤ {time_target:g} s, size {size / 1e6:.1f} MB ≤ {size_target / 1e6:.0f} MB"
-          f"{', peak ≤ 6 GiB' if n >= 1_000_000 else ''}: {'met' if ok else 'NOT met'}")
+    print(
+        f"targets: total {total:.2f} s ≤ {time_target:g} s, size {size / 1e6:.1f} MB ≤ {size_target / 1e6:.0f} MB"
+        f"{', peak ≤ 6 GiB' if n >= 1_000_000 else ''}: {'met' if ok else 'NOT met'}"
+    )
     engine.dispose()
 
 
@@ -198,11 +228,16 @@ def store_size(engine) -> int:
             driver.autocommit = True
             driver.execute("VACUUM score")
             driver.execute("VACUUM runbreakdown")
-            return int(driver.execute("SELECT pg_total_relation_size('score') + pg_total_relation_size('runbreakdown')"
-                                      ).fetchone()[0])
+            return int(
+                driver.execute(
+                    "SELECT pg_total_relation_size('score') + pg_total_relation_size('runbreakdown')"
+                ).fetchone()[0]
+            )
         cursor = raw.cursor()
-        cursor.execute("SELECT sum(pgsize) FROM dbstat WHERE name IN (SELECT name FROM sqlite_master "
-                       "WHERE tbl_name IN ('score', 'runbreakdown'))")
+        cursor.execute(
+            "SELECT sum(pgsize) FROM dbstat WHERE name IN (SELECT name FROM sqlite_master "
+            "WHERE tbl_name IN ('score', 'runbreakdown'))"
+        )
         return int(cursor.fetchone()[0] or 0)
     finally:
         raw.close()

@@ -49,8 +49,10 @@ def main(n: int = 100_000) -> None:
     pools.evaluate_pools_frame(model, pool_facts.iloc[shown], config, only=first)
     t_shown = time.perf_counter() - t
     t_pools = t_numbers + t_shown
-    print(f"pools (page): {len(table)} enterprise·pool rows, {int((table['gap_count'] > 0).sum())} with gaps — "
-          f"numbers for all {t_numbers:.2f} s + sentences for the {len(shown)} rows shown {t_shown:.3f} s")
+    print(
+        f"pools (page): {len(table)} enterprise·pool rows, {int((table['gap_count'] > 0).sum())} with gaps — "
+        f"numbers for all {t_numbers:.2f} s + sentences for the {len(shown)} rows shown {t_shown:.3f} s"
+    )
     t = time.perf_counter()
     pools.evaluate_pools_frame(model, pool_facts, config)
     t_export = time.perf_counter() - t
@@ -62,11 +64,18 @@ def main(n: int = 100_000) -> None:
     lists.subsidy_table(model, scored)
     lists.mujun_table(model, scored)
     t_lists = time.perf_counter() - t
-    print(f"lists: sizes, plan ({int(plan.iloc[-1]['扶持名额'])} places), subsidy and 亩均 tables {t_lists:.2f} s")
+    print(
+        f"lists: sizes, plan ({int(plan.iloc[-1]['扶持名额'])} places), subsidy and 亩均 tables {t_lists:.2f} s"
+    )
 
-    frame = scored.assign(carrier_id=rng.integers(0, 40, n).astype(float), carrier="载体", kind="孵化器",
-                          rd=inputs["T01"].to_numpy(), revenue=inputs["G01"].to_numpy(),
-                          prev_revenue=inputs["G01"].to_numpy() * rng.uniform(0.7, 1.3, n))
+    frame = scored.assign(
+        carrier_id=rng.integers(0, 40, n).astype(float),
+        carrier="载体",
+        kind="孵化器",
+        rd=inputs["T01"].to_numpy(),
+        revenue=inputs["G01"].to_numpy(),
+        prev_revenue=inputs["G01"].to_numpy() * rng.uniform(0.7, 1.3, n),
+    )
     frame["carrier"] = "载体" + frame["carrier_id"].astype(int).astype(str)
     t = time.perf_counter()
     carriers.carrier_table(model, frame)
@@ -78,8 +87,10 @@ def main(n: int = 100_000) -> None:
     listed = whitelist(model, scored, Criteria("min_total", min_total=40))
     t_white = time.perf_counter() - t
     print(f"whitelist: {len(listed)} enterprises {t_white:.2f} s")
-    print(f"scenarios {n} enterprises: pools {t_pools:.2f} s (export {t_export:.2f} s), lists {t_lists:.2f} s, carriers {t_carriers:.2f} s, "
-          f"whitelist {t_white:.2f} s")
+    print(
+        f"scenarios {n} enterprises: pools {t_pools:.2f} s (export {t_export:.2f} s), lists {t_lists:.2f} s, carriers {t_carriers:.2f} s, "
+        f"whitelist {t_white:.2f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -79,8 +79,10 @@ def main(argv: list[str] | None = None) -> None:
     model = load_model()
     sizes = [int(s) for s in args.sizes.split(",")]
     verdicts: list[str] = []
-    print(f"{'N':>9} | {'prepare s':>9} | {'score+rank s':>12} | {'cpu s':>6} | {'peak MiB':>8} | {'naive s':>8} | "
-          f"{'speed-up':>8}")
+    print(
+        f"{'N':>9} | {'prepare s':>9} | {'score+rank s':>12} | {'cpu s':>6} | {'peak MiB':>8} | {'naive s':>8} | "
+        f"{'speed-up':>8}"
+    )
     print("-" * 81)
     for n in sizes:
         raw = make_inputs(n, seed=1)
@@ -97,17 +99,23 @@ def main(argv: list[str] | None = None) -> None:
             t_naive = time.perf_counter() - t0
             _assert_same(score(model, X), b)
             naive_txt, ratio_txt = f"{t_naive:8.2f}", f"{t_naive / t_score:7.1f}x"
-        print(f"{n:>9} | {t_prep:9.3f} | {t_score:12.3f} | {cpu_score:6.3f} | {peak:8.0f} | {naive_txt:>8} | "
-              f"{ratio_txt:>8}",
-              flush=True)
+        print(
+            f"{n:>9} | {t_prep:9.3f} | {t_score:12.3f} | {cpu_score:6.3f} | {peak:8.0f} | {naive_txt:>8} | "
+            f"{ratio_txt:>8}",
+            flush=True,
+        )
         if n in TARGET_SECONDS:
             ok = t_score <= TARGET_SECONDS[n]
             verdicts.append(f"{n:,}: {t_score:.2f} s ≤ {TARGET_SECONDS[n]} s {'OK' if ok else 'MISSED'}")
         if n == 1_000_000:
-            verdicts.append(f"peak {peak:.0f} MiB ≤ {TARGET_PEAK_MIB} {'OK' if peak <= TARGET_PEAK_MIB else 'MISSED'}")
+            verdicts.append(
+                f"peak {peak:.0f} MiB ≤ {TARGET_PEAK_MIB} {'OK' if peak <= TARGET_PEAK_MIB else 'MISSED'}"
+            )
         if n == 100_000 and n <= args.naive_max:
             fast = t_naive / t_score
-            verdicts.append(f"speed-up {fast:.0f}× ≥ {TARGET_SPEEDUP}× {'OK' if fast >= TARGET_SPEEDUP else 'MISSED'}")
+            verdicts.append(
+                f"speed-up {fast:.0f}× ≥ {TARGET_SPEEDUP}× {'OK' if fast >= TARGET_SPEEDUP else 'MISSED'}"
+            )
         del raw, X
         gc.collect()
     print(f"numpy {np.__version__}; engine and naive engine agree on {', '.join(COMPARED)}")

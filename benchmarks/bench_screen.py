@@ -88,10 +88,14 @@ def main() -> None:
     times.sort()
     print(f"enterprises (参评企业 shown): {evaluated}")
     print(f"cold page run after a publish: {cold:.3f} s (aggregates built in {build:.3f} s)")
-    print(f"refresh, {args.refreshes} runs: median {statistics.median(times):.3f} s · "
-          f"p95 {times[int(0.95 * (len(times) - 1))]:.3f} s · max {times[-1]:.3f} s")
-    print(f"RSS after the first refresh {rss_first:.0f} MiB, after the last {rss_last:.0f} MiB "
-          f"({rss_last - rss_first:+.1f} MiB over {args.refreshes - 1} refreshes)")
+    print(
+        f"refresh, {args.refreshes} runs: median {statistics.median(times):.3f} s · "
+        f"p95 {times[int(0.95 * (len(times) - 1))]:.3f} s · max {times[-1]:.3f} s"
+    )
+    print(
+        f"RSS after the first refresh {rss_first:.0f} MiB, after the last {rss_last:.0f} MiB "
+        f"({rss_last - rss_first:+.1f} MiB over {args.refreshes - 1} refreshes)"
+    )
 
 
 if __name__ == "__main__":

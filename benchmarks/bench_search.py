@@ -24,7 +24,9 @@ from benchmarks.synthetic import make_credit_codes, make_names  # noqa: E402
 from core.search import SearchIndex, name_keys  # noqa: E402
 
 
-def queries(names: list[str], codes: list[str], keys: list, rng: np.random.Generator, count: int) -> list[str]:
+def queries(
+    names: list[str], codes: list[str], keys: list, rng: np.random.Generator, count: int
+) -> list[str]:
     """A mix of what officers type, each drawn from a random existing enterprise."""
     out: list[str] = []
     kinds = ["fragment", "initials", "pinyin", "typo", "missing", "code", "prefix_name"]
@@ -34,12 +36,12 @@ def queries(names: list[str], codes: list[str], keys: list, rng: np.random.Gener
         kind = kinds[i % len(kinds)]
         if kind == "fragment":
             start = int(rng.integers(0, max(1, len(name) - 4)))
-            out.append(name[start:start + int(rng.integers(2, 5))])
+            out.append(name[start : start + int(rng.integers(2, 5))])
         elif kind == "initials":
             out.append(initials[: int(rng.integers(3, 7))])
         elif kind == "pinyin":
             start = int(rng.integers(0, 6))
-            out.append(pinyin[start:start + int(rng.integers(6, 14))])
+            out.append(pinyin[start : start + int(rng.integers(6, 14))])
         elif kind == "typo":  # one wrong character in the distinctive part
             chars = list(name[:8])
             chars[int(rng.integers(2, len(chars)))] = "某"
@@ -63,11 +65,15 @@ def main() -> None:
     t0 = time.perf_counter()
     keys = [name_keys(name) for name in names]
     t_keys = time.perf_counter() - t0
-    print(f"stored keys (pypinyin, once per enterprise): {t_keys:.1f} s for {n} names "
-          f"({t_keys / n * 1e6:.0f} µs each)")
+    print(
+        f"stored keys (pypinyin, once per enterprise): {t_keys:.1f} s for {n} names "
+        f"({t_keys / n * 1e6:.0f} µs each)"
+    )
 
     t0 = time.perf_counter()
-    index = SearchIndex(list(range(1, n + 1)), codes, names, [k.initials for k in keys], [k.pinyin for k in keys])
+    index = SearchIndex(
+        list(range(1, n + 1)), codes, names, [k.initials for k in keys], [k.pinyin for k in keys]
+    )
     print(f"index build from stored keys: {time.perf_counter() - t0:.2f} s")
 
     mix = queries(names, codes, keys, rng, 1000)
@@ -85,7 +91,9 @@ def main() -> None:
     for k, label in enumerate(labels):
         ts = times_by_kind[k]
         print(f"  {label:12s} median {statistics.median(ts):6.2f} ms, p95 {np.percentile(ts, 95):6.2f} ms")
-    print(f"search {n} names: median {statistics.median(times):.2f} ms, p95 {np.percentile(times, 95):.2f} ms")
+    print(
+        f"search {n} names: median {statistics.median(times):.2f} ms, p95 {np.percentile(times, 95):.2f} ms"
+    )
 
 
 if __name__ == "__main__":

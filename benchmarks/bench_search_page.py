@@ -42,7 +42,16 @@ sys.path.insert(0, str(ROOT))
 
 TARGET_SECONDS = 1.5
 OFFICER_PAUSE = 4.0  # seconds between the landing page, opening 企业检索 and the first search
-INDUSTRIES = ["电气机械", "通用设备", "专用设备", "软件和信息技术服务", "医药制造", "汽车零部件", "鞋服", "新材料"]
+INDUSTRIES = [
+    "电气机械",
+    "通用设备",
+    "专用设备",
+    "软件和信息技术服务",
+    "医药制造",
+    "汽车零部件",
+    "鞋服",
+    "新材料",
+]
 STREETS = ["永中街道", "蒲州街道", "海滨街道", "永兴街道", "海城街道", "状元街道", "瑶溪街道", "沙城街道"]
 
 
@@ -68,18 +77,35 @@ def seed(path: Path, n: int, year: int) -> None:
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
-        cursor.executemany("INSERT INTO carrier (id, name, kind, street) VALUES (?, ?, ?, ?)",
-                           [(i, f"龙湾创新载体{i:02d}", "孵化器", STREETS[i % len(STREETS)]) for i in range(1, 41)])
+        cursor.executemany(
+            "INSERT INTO carrier (id, name, kind, street) VALUES (?, ?, ?, ?)",
+            [(i, f"龙湾创新载体{i:02d}", "孵化器", STREETS[i % len(STREETS)]) for i in range(1, 41)],
+        )
         cursor.executemany(
             "INSERT INTO enterprise (id, credit_code, name, name_initials, name_pinyin, industry, street, "
             "carrier_id, bank_consent, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(i + 1, str(codes[i]), names[i], keys[i]["name_initials"], keys[i]["name_pinyin"], str(industry[i]),
-              str(street[i]), int(carrier[i]) or None, int(consent[i]), now) for i in range(n)])
+            [
+                (
+                    i + 1,
+                    str(codes[i]),
+                    names[i],
+                    keys[i]["name_initials"],
+                    keys[i]["name_pinyin"],
+                    str(industry[i]),
+                    str(street[i]),
+                    int(carrier[i]) or None,
+                    int(consent[i]),
+                    now,
+                )
+                for i in range(n)
+            ],
+        )
         for y, scale in ((year - 1, 0.85), (year, 1.0)):
             cursor.executemany(
                 "INSERT INTO indicatorvalue (enterprise_id, year, code, value_num, value_text, source, "
                 "is_current, flagged, created_at) VALUES (?, ?, ?, ?, ?, ?, 1, 0, ?)",
-                [(*r, now) for r in _value_rows(rng, n, y, scale)])
+                [(*r, now) for r in _value_rows(rng, n, y, scale)],
+            )
         raw.commit()
     finally:
         raw.close()
@@ -117,8 +143,14 @@ def _searches(options, name: str) -> list[tuple[str, dict]]:  # noqa: ANN001 - s
         ("query by initials + stage", {"search_query": "wzlx", "search_stages": stages[1:3]}),
         ("list tiers + bank consent", {"search_tiers": tiers, "search_consent": True}),
         ("qualification + missing data", {"search_held": [qualification], "search_missing": False}),
-        ("carrier + total range", {"search_carriers": list(options.carriers)[1:4], "search_total_low": 10.0,
-                                    "search_total_high": 80.0}),
+        (
+            "carrier + total range",
+            {
+                "search_carriers": list(options.carriers)[1:4],
+                "search_total_low": 10.0,
+                "search_total_high": 80.0,
+            },
+        ),
         ("full pinyin fragment", {"search_query": "longwan"}),
         ("typo + street", {"search_query": typo, "search_streets": STREETS[:6]}),
     ]
@@ -145,10 +177,22 @@ def _server_start() -> None:
 
 def _run(at, settings: dict) -> tuple[float, float]:  # noqa: ANN001
     """Apply one search's filter values, rerun the page, return (wall, cpu) seconds."""
-    defaults = {"search_query": "", "search_stages": [], "search_tiers": [], "search_industries": [],
-                "search_streets": [], "search_carriers": [], "search_held": [], "search_lacking": [],
-                "search_total_low": None, "search_total_high": None, "search_veto": None, "search_missing": None,
-                "search_pending": None, "search_consent": None}
+    defaults = {
+        "search_query": "",
+        "search_stages": [],
+        "search_tiers": [],
+        "search_industries": [],
+        "search_streets": [],
+        "search_carriers": [],
+        "search_held": [],
+        "search_lacking": [],
+        "search_total_low": None,
+        "search_total_high": None,
+        "search_veto": None,
+        "search_missing": None,
+        "search_pending": None,
+        "search_consent": None,
+    }
     for key, value in {**defaults, **settings}.items():
         at.session_state[key] = value
     wall, cpu = time.perf_counter(), time.process_time()
@@ -172,14 +216,17 @@ def main() -> None:
             Path(str(path) + suffix).unlink(missing_ok=True)
         t = time.perf_counter()
         seed(path, args.n, args.year)
-        print(f"seeded {args.n:,} enterprises and one run into {path} in {time.perf_counter() - t:.0f} s (not timed)")
+        print(
+            f"seeded {args.n:,} enterprises and one run into {path} in {time.perf_counter() - t:.0f} s (not timed)"
+        )
     os.environ["DATABASE_URL"] = f"sqlite:///{path}"
 
     from streamlit.testing.v1 import AppTest
 
     # setting session state between runs is "bare mode" to Streamlit: keep its warnings out of the figures
     logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(
-        lambda record: "missing ScriptRunContext" not in record.getMessage())
+        lambda record: "missing ScriptRunContext" not in record.getMessage()
+    )
 
     from db.models import Enterprise
     from db.session import session_scope
@@ -192,8 +239,13 @@ def main() -> None:
         name = session.get(Enterprise, args.n // 2).name
 
     at = AppTest.from_file(str(ROOT / "pages" / "officer" / "search.py"), default_timeout=600)
-    for key, value in {"authentication_status": True, "username": actor.username, "name": actor.username,
-                       "roles": [actor.role], "actor": actor}.items():
+    for key, value in {
+        "authentication_status": True,
+        "username": actor.username,
+        "name": actor.username,
+        "roles": [actor.role],
+        "actor": actor,
+    }.items():
         at.session_state[key] = value
     at.run()  # imports and a first render (warm the interpreter); the caches are emptied next
     _join_warm_up()  # that render started the background warm-up: let it finish before timing
@@ -203,8 +255,10 @@ def main() -> None:
     # 1. a deep link straight after a server start, nothing read yet: the page reads everything itself
     _server_start()
     cold_wall, cold_cpu = _run(at, mix[0][1])
-    print(f"no warm-up (deep link right after a server start, {mix[0][0]}): {cold_wall:.3f} s wall, "
-          f"{cold_cpu:.3f} s CPU")
+    print(
+        f"no warm-up (deep link right after a server start, {mix[0][0]}): {cold_wall:.3f} s wall, "
+        f"{cold_cpu:.3f} s CPU"
+    )
 
     # 2. a real officer after a server start: Home.py (every staff page) starts the warm-up; the officer
     # opens 企业检索 a few seconds later and makes the first filtered search a few seconds after that
@@ -218,10 +272,14 @@ def main() -> None:
     ready_first = not _warming()
     first_wall, first_cpu = _run(at, mix[0][1])
     shown = next(c.value for c in at.caption if "符合条件" in c.value)
-    print(f"officer: page opened {OFFICER_PAUSE:.0f} s after the landing page (warm-up "
-          f"{'done' if ready else 'still running'}): {open_wall:.3f} s wall, {open_cpu:.3f} s CPU")
-    print(f"officer: first filtered search {OFFICER_PAUSE:.0f} s later ({mix[0][0]}; warm-up "
-          f"{'done' if ready_first else 'still running'}): {first_wall:.3f} s wall, {first_cpu:.3f} s CPU — {shown}")
+    print(
+        f"officer: page opened {OFFICER_PAUSE:.0f} s after the landing page (warm-up "
+        f"{'done' if ready else 'still running'}): {open_wall:.3f} s wall, {open_cpu:.3f} s CPU"
+    )
+    print(
+        f"officer: first filtered search {OFFICER_PAUSE:.0f} s later ({mix[0][0]}; warm-up "
+        f"{'done' if ready_first else 'still running'}): {first_wall:.3f} s wall, {first_cpu:.3f} s CPU — {shown}"
+    )
     t = time.perf_counter()
     _join_warm_up()
     print(f"warm-up finished {time.perf_counter() - t:.3f} s after that search")
@@ -243,16 +301,22 @@ def main() -> None:
     cpus.sort()
     p95 = walls[int(0.95 * (len(walls) - 1))]
     median = statistics.median(walls)
-    print(f"warm filtered searches ({len(walls)}): median {median:.3f} s, p95 {p95:.3f} s, max {walls[-1]:.3f} s "
-          f"wall; CPU median {statistics.median(cpus):.3f} s, p95 {cpus[int(0.95 * (len(cpus) - 1))]:.3f} s")
+    print(
+        f"warm filtered searches ({len(walls)}): median {median:.3f} s, p95 {p95:.3f} s, max {walls[-1]:.3f} s "
+        f"wall; CPU median {statistics.median(cpus):.3f} s, p95 {cpus[int(0.95 * (len(cpus) - 1))]:.3f} s"
+    )
     officer_worst = max(first_wall, index_wall, qual_wall)
     met = p95 <= TARGET_SECONDS and officer_worst <= TARGET_SECONDS
-    print(f"judged on: the warm p95 and the officer's first filtered search, first query and first qualification "
-          f"filter after a server start (worst {officer_worst:.2f} s); shown, not judged: opening the page "
-          f"({open_wall:.2f} s, no filter) and the deep link with no warm-up ({cold_wall:.2f} s)")
-    print(f"search page {args.n} enterprises: warm median {median:.2f} s, p95 {p95:.2f} s; officer's first search "
-          f"{first_wall:.2f} s (target ≤ {TARGET_SECONDS} s: {'met' if met else 'MISSED'}); no warm-up "
-          f"{cold_wall:.2f} s (load {load:.2f} at start, {os.getloadavg()[0]:.2f} at end)")
+    print(
+        f"judged on: the warm p95 and the officer's first filtered search, first query and first qualification "
+        f"filter after a server start (worst {officer_worst:.2f} s); shown, not judged: opening the page "
+        f"({open_wall:.2f} s, no filter) and the deep link with no warm-up ({cold_wall:.2f} s)"
+    )
+    print(
+        f"search page {args.n} enterprises: warm median {median:.2f} s, p95 {p95:.2f} s; officer's first search "
+        f"{first_wall:.2f} s (target ≤ {TARGET_SECONDS} s: {'met' if met else 'MISSED'}); no warm-up "
+        f"{cold_wall:.2f} s (load {load:.2f} at start, {os.getloadavg()[0]:.2f} at end)"
+    )
 
 
 if __name__ == "__main__":

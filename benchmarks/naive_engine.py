@@ -102,7 +102,8 @@ def naive_score(model: ScoringModel, inputs: pd.DataFrame) -> pd.DataFrame:
             continue
         for s in stages:
             vals = sorted(
-                row[ind.code] for row in rows
+                row[ind.code]
+                for row in rows
                 if row["_stage"] == s.code and not _nan(row[ind.code]) and row[ind.code] > 0
             )
             m = len(vals)
@@ -132,13 +133,21 @@ def naive_score(model: ScoringModel, inputs: pd.DataFrame) -> pd.DataFrame:
         core = sub["technology"] + sub["growth"]
         bonus = min(model.bonus_cap, sub["bonus"])
         total = max(0.0, core + bonus - sub["deduction"])
-        out.append({
-            "credit_code": row["credit_code"], "stage": stage,
-            "technology": float(np.round(sub["technology"], 2)), "growth": float(np.round(sub["growth"], 2)),
-            "core": float(np.round(core, 2)), "bonus": float(np.round(bonus, 2)),
-            "deduction": float(np.round(sub["deduction"], 2)), "total": float(np.round(total, 2)),
-            "veto": bool(veto), "veto_reason": "；".join(veto), "missing": ",".join(missing),
-        })
+        out.append(
+            {
+                "credit_code": row["credit_code"],
+                "stage": stage,
+                "technology": float(np.round(sub["technology"], 2)),
+                "growth": float(np.round(sub["growth"], 2)),
+                "core": float(np.round(core, 2)),
+                "bonus": float(np.round(bonus, 2)),
+                "deduction": float(np.round(sub["deduction"], 2)),
+                "total": float(np.round(total, 2)),
+                "veto": bool(veto),
+                "veto_reason": "；".join(veto),
+                "missing": ",".join(missing),
+            }
+        )
 
     # ranking by the model's tie-break order, within stage, among non-vetoed
     def key(o: dict) -> tuple:

@@ -35,9 +35,7 @@ def make_credit_codes(n: int, rng: np.random.Generator) -> np.ndarray:
     return chars.view("<U18").reshape(n).astype(object)
 
 
-def _sparse_lists(
-    rng: np.random.Generator, n: int, rate: float, make_item, max_len: int = 3
-) -> np.ndarray:
+def _sparse_lists(rng: np.random.Generator, n: int, rate: float, make_item, max_len: int = 3) -> np.ndarray:
     out = np.full(n, None, dtype=object)
     rows = np.flatnonzero(rng.random(n) < rate)
     lens = rng.integers(1, max_len + 1, size=len(rows))
@@ -120,7 +118,9 @@ def make_inputs(n: int, seed: int = 0, json_text: bool = False) -> pd.DataFrame:
         "N02": rng.random(n) < 0.002,
         "N03": np.full(n, None, dtype=object),
         "N04": rng.random(n) < 0.01,
-        "total_cost": np.where(g01 < 50, np.round(np.nan_to_num(g01) * rng.uniform(0.8, 3, n) + 5, 2), np.nan),
+        "total_cost": np.where(
+            g01 < 50, np.round(np.nan_to_num(g01) * rng.uniform(0.8, 3, n) + 5, 2), np.nan
+        ),
         "prev_T01": np.where(rng.random(n) < 0.05, 0.0, np.round(np.nan_to_num(t01) / 1.1, 2)),
         "prev_G01": np.round(np.nan_to_num(g01) / rng.uniform(0.7, 1.5, n), 2),
     }
@@ -135,12 +135,54 @@ def make_inputs(n: int, seed: int = 0, json_text: bool = False) -> pd.DataFrame:
 
 
 # Name parts for realistic enterprise names: region, a two-character brand, an industry word, a form.
-NAME_REGIONS = ("温州", "龙湾", "浙江", "温州高新", "瓯海", "乐清", "瑞安", "长兴", "重庆", "厦门", "永嘉", "平阳")
-NAME_BRAND = ("瓯博瑞华东宏嘉创海天新鸿恒泰信德金永盛卓锐远昌汇中明正万和立安益富兴誉晶联星智长行乐朝"
-              "达锐欣诚源川通峰辰宇航腾驰凯越晟力杰途展磊森盈翔隆光美康佳豪奥鼎丰澳华亿")
-NAME_WORDS = ("光电科技", "智能科技", "电气", "生物科技", "新材料科技", "阀门", "鞋业", "汽摩配件", "软件", "医疗器械",
-              "电子", "信息技术", "机械", "环保科技", "新能源科技", "激光科技", "流体设备", "网络科技", "精密制造",
-              "眼镜", "包装", "服饰", "重工", "传动", "调控设备", "数据科技", "检测技术", "化工")
+NAME_REGIONS = (
+    "温州",
+    "龙湾",
+    "浙江",
+    "温州高新",
+    "瓯海",
+    "乐清",
+    "瑞安",
+    "长兴",
+    "重庆",
+    "厦门",
+    "永嘉",
+    "平阳",
+)
+NAME_BRAND = (
+    "瓯博瑞华东宏嘉创海天新鸿恒泰信德金永盛卓锐远昌汇中明正万和立安益富兴誉晶联星智长行乐朝"
+    "达锐欣诚源川通峰辰宇航腾驰凯越晟力杰途展磊森盈翔隆光美康佳豪奥鼎丰澳华亿"
+)
+NAME_WORDS = (
+    "光电科技",
+    "智能科技",
+    "电气",
+    "生物科技",
+    "新材料科技",
+    "阀门",
+    "鞋业",
+    "汽摩配件",
+    "软件",
+    "医疗器械",
+    "电子",
+    "信息技术",
+    "机械",
+    "环保科技",
+    "新能源科技",
+    "激光科技",
+    "流体设备",
+    "网络科技",
+    "精密制造",
+    "眼镜",
+    "包装",
+    "服饰",
+    "重工",
+    "传动",
+    "调控设备",
+    "数据科技",
+    "检测技术",
+    "化工",
+)
 NAME_FORMS = ("有限公司", "股份有限公司", "科技有限公司", "实业有限公司")
 
 
@@ -155,10 +197,14 @@ def make_names(n: int, rng: np.random.Generator) -> list[str]:
     while len(names) < n:
         k = (n - len(names)) * 2
         third = rng.random(k) < 0.25  # some brands have three characters
-        parts = (regions[rng.integers(len(regions), size=k)], brand[rng.integers(len(brand), size=k)],
-                 brand[rng.integers(len(brand), size=k)], np.where(third, brand[rng.integers(len(brand), size=k)], ""),
-                 words[rng.integers(len(words), size=k)],
-                 forms[rng.choice(len(forms), size=k, p=[0.7, 0.15, 0.1, 0.05])])
+        parts = (
+            regions[rng.integers(len(regions), size=k)],
+            brand[rng.integers(len(brand), size=k)],
+            brand[rng.integers(len(brand), size=k)],
+            np.where(third, brand[rng.integers(len(brand), size=k)], ""),
+            words[rng.integers(len(words), size=k)],
+            forms[rng.choice(len(forms), size=k, p=[0.7, 0.15, 0.1, 0.05])],
+        )
         for name in map("".join, zip(*parts, strict=True)):
             if name not in seen:
                 seen.add(name)

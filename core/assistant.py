@@ -66,13 +66,19 @@ class Answer:
 def intents_from(data: Mapping[str, Any]) -> list[Intent]:
     out = []
     for code, spec in data.get("intents", {}).items():
-        out.append(Intent(
-            code=code, name=spec.get("name", code), personal=bool(spec.get("personal", False)),
-            keywords={k.lower(): float(v) for k, v in spec.get("keywords", {}).items()},
-            alone=float(spec.get("alone", 99)), needs_indicator=bool(spec.get("needs_indicator", False)),
-            indicator_weight=float(spec.get("indicator_weight", 0)),
-            policy_words=tuple(spec.get("policy_words", ())), exact_only=bool(spec.get("exact_only", False)),
-        ))
+        out.append(
+            Intent(
+                code=code,
+                name=spec.get("name", code),
+                personal=bool(spec.get("personal", False)),
+                keywords={k.lower(): float(v) for k, v in spec.get("keywords", {}).items()},
+                alone=float(spec.get("alone", 99)),
+                needs_indicator=bool(spec.get("needs_indicator", False)),
+                indicator_weight=float(spec.get("indicator_weight", 0)),
+                policy_words=tuple(spec.get("policy_words", ())),
+                exact_only=bool(spec.get("exact_only", False)),
+            )
+        )
     return out
 
 
@@ -85,8 +91,13 @@ def intent_names(data: Mapping[str, Any]) -> dict[str, str]:
 class Classifier:
     """Keyword scores per intent (data), the indicator the question names, personal/policy markers."""
 
-    def __init__(self, data: Mapping[str, Any], *, indicators: Sequence[tuple[str, Iterable[str]]],
-                 synonyms: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        data: Mapping[str, Any],
+        *,
+        indicators: Sequence[tuple[str, Iterable[str]]],
+        synonyms: Mapping[str, str],
+    ) -> None:
         self.intents = intents_from(data)
         self.normalize = Normalizer(synonyms)
         self.personal = tuple(data.get("personal", {}).get("markers", ()))
@@ -160,8 +171,9 @@ def signed(x: float) -> str:
 def trace(p: Any, templates: Mapping[str, str]) -> str:
     """The run and model version an answer comes from."""
     state = {"notice": "公示中", "final": "已定稿"}.get(p.run_state, p.run_state)
-    return templates["trace"].format(year=p.year, run_id=p.run_id, run_state=state, model_name=p.model.name,
-                                     model_version=p.model.version)
+    return templates["trace"].format(
+        year=p.year, run_id=p.run_id, run_state=state, model_name=p.model.name, model_version=p.model.version
+    )
 
 
 def _rank_sentence(p: Any) -> str:
@@ -169,9 +181,11 @@ def _rank_sentence(p: Any) -> str:
         return f"因一票否决（{p.veto_reason}）不参与排名、榜单和扶持"
     if p.rank is None:
         return "未参与排名"
-    return (f"在{p.stage_name}排第 {p.rank} 名（共 {p.ranked_in_stage} 家参与排名，"
-            f"百分位 {p.percentile:.1f}）" if p.percentile is not None
-            else f"在{p.stage_name}排第 {p.rank} 名（共 {p.ranked_in_stage} 家参与排名）")
+    return (
+        f"在{p.stage_name}排第 {p.rank} 名（共 {p.ranked_in_stage} 家参与排名，百分位 {p.percentile:.1f}）"
+        if p.percentile is not None
+        else f"在{p.stage_name}排第 {p.rank} 名（共 {p.ranked_in_stage} 家参与排名）"
+    )
 
 
 def _tier_sentence(p: Any) -> str:
@@ -187,8 +201,10 @@ def _tier_sentence(p: Any) -> str:
 
 def answer_total(p: Any) -> str:
     classes = "，".join(f"{c.name} {pts(p.subtotals.get(c.code))} 分" for c in p.model.scored_classes)
-    return (f"{p.year} 年度本企业总积分 {pts(p.total)} 分（{classes}），处于{p.stage_name}，{_rank_sentence(p)}。"
-            + _tier_sentence(p))
+    return (
+        f"{p.year} 年度本企业总积分 {pts(p.total)} 分（{classes}），处于{p.stage_name}，{_rank_sentence(p)}。"
+        + _tier_sentence(p)
+    )
 
 
 def answer_indicator(p: Any, code: str) -> str:
@@ -199,8 +215,10 @@ def answer_indicator(p: Any, code: str) -> str:
     if row.empty:
         return f"本次评价模型中没有“{ind.name}”这一项。"
     r = row.iloc[0]
-    head = (f"“{ind.name}”本企业得 {pts(r['points'])} 分（本阶段满分 {r['max']:g} 分），"
-            f"数值：{r['value_text']}，数据来源：{r['source'] or '—'}。")
+    head = (
+        f"“{ind.name}”本企业得 {pts(r['points'])} 分（本阶段满分 {r['max']:g} 分），"
+        f"数值：{r['value_text']}，数据来源：{r['source'] or '—'}。"
+    )
     if ind.kind == "veto":
         return head + (line or "")
     rule = _rule_text(ind, p.stage)
@@ -232,8 +250,10 @@ def answer_next_list(p: Any) -> str:
         return f"本企业因一票否决（{p.veto_reason}）不参与排名和榜单，提高积分也不能上榜。"
     parts = []
     if p.gap is not None:
-        parts.append(f"进入{p.gap.tier_name}（本阶段前 {p.gap.rank_needed} 名，末位 {p.gap.cutoff_total:.2f} 分）"
-                     f"还需约 {p.gap.points_needed:.2f} 分。")
+        parts.append(
+            f"进入{p.gap.tier_name}（本阶段前 {p.gap.rank_needed} 名，末位 {p.gap.cutoff_total:.2f} 分）"
+            f"还需约 {p.gap.points_needed:.2f} 分。"
+        )
     elif p.tier:
         parts.append(f"本企业已位列{p.tier_name}，是本阶段最好的榜单。")
     if p.moves:
@@ -261,17 +281,23 @@ def answer_year_change(p: Any) -> str:
     stage_note = ""
     if prev.get("stage") and prev["stage"] != p.stage:
         stage_note = "（两年所处阶段不同，排名不可直接比较）"
-    return (f"{prev['year']} 年度总积分 {pts(prev['total'])} 分{prev_rank}；{p.year} 年度 {pts(p.total)} 分，"
-            f"{word} {signed(change)} 分{stage_note}。各项得分见“我的积分”的指标明细。")
+    return (
+        f"{prev['year']} 年度总积分 {pts(prev['total'])} 分{prev_rank}；{p.year} 年度 {pts(p.total)} 分，"
+        f"{word} {signed(change)} 分{stage_note}。各项得分见“我的积分”的指标明细。"
+    )
 
 
 def answer_dynamic(p: Any, dynamic: Any | None) -> str:
     if dynamic is None:
-        return (f"本企业 {p.year} 年度暂无动态积分更新：年度积分 {pts(p.total)} 分就是目前的积分。"
-                "年度积分是公示或定稿的结果，榜单和扶持以它为准；之后新审核通过的填报或新导入的部门数据会计入动态积分。")
+        return (
+            f"本企业 {p.year} 年度暂无动态积分更新：年度积分 {pts(p.total)} 分就是目前的积分。"
+            "年度积分是公示或定稿的结果，榜单和扶持以它为准；之后新审核通过的填报或新导入的部门数据会计入动态积分。"
+        )
     diff = dynamic.total - p.total
-    text = (f"年度积分 {pts(p.total)} 分是公示或定稿的结果，榜单和扶持以它为准；动态积分 {pts(dynamic.total)} 分"
-            f"（{signed(diff)} 分）是之后根据新数据重新计算的，仅供参考。")
+    text = (
+        f"年度积分 {pts(p.total)} 分是公示或定稿的结果，榜单和扶持以它为准；动态积分 {pts(dynamic.total)} 分"
+        f"（{signed(diff)} 分）是之后根据新数据重新计算的，仅供参考。"
+    )
     changes = getattr(dynamic, "changes", None)
     if changes is not None and len(changes):
         cols = list(changes.columns)
@@ -291,7 +317,9 @@ def answer_veto_deduction(p: Any) -> str:
         parts.append("本企业没有一票否决事项。")
     deductions = p.indicators[(p.indicators["kind"] == "deduction") & (p.indicators["points"] > 0)]
     if len(deductions):
-        items = "；".join(f"{r['name']} 扣 {pts(r['points'])} 分（{r['value_text']}）" for _, r in deductions.iterrows())
+        items = "；".join(
+            f"{r['name']} 扣 {pts(r['points'])} 分（{r['value_text']}）" for _, r in deductions.iterrows()
+        )
         parts.append(f"扣分合计 {pts(p.deduction)} 分：{items}。")
     else:
         parts.append("本年度没有扣分。")
@@ -305,16 +333,23 @@ def answer_missing(p: Any, suppliers: Mapping[str, str]) -> str:
     items = []
     for _, r in missing.iterrows():
         items.append(f"{r['name']}（{suppliers.get(r['code'], r['source'])}，本阶段满分 {r['max']:g} 分）")
-    return (f"本企业有 {p.missing_count} 项数据缺失，缺失项按 0 分计：" + "；".join(items)
-            + "。企业自报的项目可在“数据填报”中补充；部门数据请联系区科技局核实。")
+    return (
+        f"本企业有 {p.missing_count} 项数据缺失，缺失项按 0 分计："
+        + "；".join(items)
+        + "。企业自报的项目可在“数据填报”中补充；部门数据请联系区科技局核实。"
+    )
 
 
 def answer_notice(p: Any) -> str:
     if p.run_state == "notice":
-        return (f"{p.year} 年度积分正在公示，公示期 {_day(p.notice_start)} 至 {_day(p.notice_end)}。"
-                "对本企业积分有异议的，请在公示期内在“异议”页面提出。")
-    return (f"{p.year} 年度积分已定稿（公示期 {_day(p.notice_start)} 至 {_day(p.notice_end)}），"
-            "公示期已结束，不再受理异议。")
+        return (
+            f"{p.year} 年度积分正在公示，公示期 {_day(p.notice_start)} 至 {_day(p.notice_end)}。"
+            "对本企业积分有异议的，请在公示期内在“异议”页面提出。"
+        )
+    return (
+        f"{p.year} 年度积分已定稿（公示期 {_day(p.notice_start)} 至 {_day(p.notice_end)}），"
+        "公示期已结束，不再受理异议。"
+    )
 
 
 def _day(d: Any) -> str:
@@ -353,8 +388,14 @@ def is_missing(value: Any) -> bool:
 class Brain:
     """The classifier and the clause search for one model, corpus and synonym table (built once)."""
 
-    def __init__(self, model: Any, *, data: Mapping[str, Any], documents: Sequence[tuple[str, str, str | None]],
-                 synonyms: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        model: Any,
+        *,
+        data: Mapping[str, Any],
+        documents: Sequence[tuple[str, str, str | None]],
+        synonyms: Mapping[str, str] | None = None,
+    ) -> None:
         from core.assistant_text import Retriever, parse_document
 
         self.data = data
@@ -367,8 +408,12 @@ class Brain:
             clauses.extend(parse_document(doc_id, text, title=title))
         indicators = [(i.code, [i.name, *i.aliases]) for i in model.indicators]
         words = [w for _, names in indicators for w in names]
-        self.retriever = Retriever(clauses, synonyms=self.synonyms,
-                                   stopwords=data.get("stopwords", {}).get("words", ()), extra_words=words)
+        self.retriever = Retriever(
+            clauses,
+            synonyms=self.synonyms,
+            stopwords=data.get("stopwords", {}).get("words", ()),
+            extra_words=words,
+        )
         self.classifier = Classifier(data, indicators=indicators, synonyms=self.synonyms)
         self.intent_names = intent_names(data)
 
@@ -384,15 +429,26 @@ class Brain:
         confident = bool(hits) and hits[0].score >= min_score and hits[0].coverage >= min_cov
         confidence = round(min(1.0, hits[0].coverage), 2) if hits else 0.0
         if not confident:
-            return Answer(self.templates["fallback"].format(contact=self.contact), POLICY, "政策问答",
-                          answered=False, confidence=confidence,
-                          clause_keys=[h.clause.key for h in hits])
+            return Answer(
+                self.templates["fallback"].format(contact=self.contact),
+                POLICY,
+                "政策问答",
+                answered=False,
+                confidence=confidence,
+                clause_keys=[h.clause.key for h in hits],
+            )
         best = hits[0]
         # the best clause, plus the next ones that are nearly as good (they often complete it)
         shown = [h for h in hits if h.score >= 0.6 * best.score][:2]
         text = "根据" + best.clause.source + "：" + best.clause.text
         if len(shown) > 1:
             text += "\n\n另见" + shown[1].clause.source + "：" + shown[1].clause.text
-        return Answer(text, POLICY, "政策问答", sources=[h.clause.source for h in shown],
-                      quotes=[(h.clause.source, h.clause.text) for h in shown],
-                      clause_keys=[h.clause.key for h in hits], confidence=confidence)
+        return Answer(
+            text,
+            POLICY,
+            "政策问答",
+            sources=[h.clause.source for h in shown],
+            quotes=[(h.clause.source, h.clause.text) for h in shown],
+            clause_keys=[h.clause.key for h in hits],
+            confidence=confidence,
+        )

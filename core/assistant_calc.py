@@ -27,8 +27,14 @@ from core.pools import OP_TEXT, _check_frame, _Facts, _label, pools_config
 
 ELIGIBLE, NOT_ELIGIBLE, UNKNOWN, HELD = "eligible", "not_eligible", "unknown", "held"
 OUTCOME_LABELS = {ELIGIBLE: "符合", NOT_ELIGIBLE: "不符合", UNKNOWN: "无法判断", HELD: "已具备"}
-KIND_LABELS = {"subsidy": "政策扶持", "list": "创新榜单", "mujun": "亩均评价", "pool": "培育认定",
-               "service": "企业服务", "bank": "金融产品"}
+KIND_LABELS = {
+    "subsidy": "政策扶持",
+    "list": "创新榜单",
+    "mujun": "亩均评价",
+    "pool": "培育认定",
+    "service": "企业服务",
+    "bank": "金融产品",
+}
 SPECIAL_SUPPLIERS = {
     "registered_years": "由市场监管部门的企业注册登记信息提供",
     "percentile": "由积分批次计算",
@@ -115,7 +121,9 @@ def _fields(cond: Mapping[str, Any]) -> list[str]:
             out.extend(_fields(c))
     elif "score" in cond:
         for part in cond["score"]:
-            out.extend(_fields(part) if "field" in part else [f for p in part.get("best_of", []) for f in _fields(p)])
+            out.extend(
+                _fields(part) if "field" in part else [f for p in part.get("best_of", []) for f in _fields(p)]
+            )
     elif "field" in cond:
         out.append(cond["field"])
         if "value_by" in cond:
@@ -160,7 +168,9 @@ def list_items(inp: CalculatorInput) -> list[PolicyItem]:
             out.append(PolicyItem(key, "list", t.name, ELIGIBLE, f"{_rank_text(inp)}，{span}。"))
         elif inp.tier in codes and codes.index(inp.tier) < codes.index(t.code):
             better = model.tier_name(inp.tier)
-            out.append(PolicyItem(key, "list", t.name, NOT_ELIGIBLE, f"已进入更高的{better}（{_rank_text(inp)}）。"))
+            out.append(
+                PolicyItem(key, "list", t.name, NOT_ELIGIBLE, f"已进入更高的{better}（{_rank_text(inp)}）。")
+            )
         else:
             out.append(PolicyItem(key, "list", t.name, NOT_ELIGIBLE, f"{_rank_text(inp)}，{span}。"))
         previous = max(previous, size)
@@ -175,8 +185,11 @@ def subsidy_items(inp: CalculatorInput) -> list[PolicyItem]:
         name = f"政策精准扶持（{stage_name}，每家 {s.amount:g} 万元）"
         key = f"subsidy:{s.stage}"
         if s.stage != inp.stage:
-            out.append(PolicyItem(key, "subsidy", name, NOT_ELIGIBLE,
-                                  f"适用于{stage_name}企业，本企业为{inp.stage_name}。"))
+            out.append(
+                PolicyItem(
+                    key, "subsidy", name, NOT_ELIGIBLE, f"适用于{stage_name}企业，本企业为{inp.stage_name}。"
+                )
+            )
             continue
         blocked = _excluded(inp)
         count = min(places(s.share, inp.ranked_in_stage), s.max_count)
@@ -186,8 +199,11 @@ def subsidy_items(inp: CalculatorInput) -> list[PolicyItem]:
         elif inp.subsidy > 0:
             final = inp.run_state == "final"
             tail = "积分已定稿，可确认兑现。" if final else "积分公示中，定稿后兑现。"
-            out.append(PolicyItem(key, "subsidy", name, ELIGIBLE, f"{_rank_text(inp)}，符合“{rule}”。{tail}",
-                                  instant=final))
+            out.append(
+                PolicyItem(
+                    key, "subsidy", name, ELIGIBLE, f"{_rank_text(inp)}，符合“{rule}”。{tail}", instant=final
+                )
+            )
         else:
             out.append(PolicyItem(key, "subsidy", name, NOT_ELIGIBLE, f"需{rule}，{_rank_text(inp)}。"))
     return out
@@ -249,13 +265,22 @@ def pool_items(inp: CalculatorInput) -> list[PolicyItem]:
             reason = "未满足：" + "；".join(failing) + "。"
             if missing:
                 reason += "另缺少数据：" + "、".join(_missing_text(model, missing, config)) + "。"
-            out.append(PolicyItem(key, "pool", name, NOT_ELIGIBLE, reason, _missing_text(model, missing, config)))
+            out.append(
+                PolicyItem(key, "pool", name, NOT_ELIGIBLE, reason, _missing_text(model, missing, config))
+            )
         elif missing:
             texts = _missing_text(model, missing, config)
-            out.append(PolicyItem(key, "pool", name, UNKNOWN, "缺少数据，无法判断：" + "、".join(texts) + "。", texts))
+            out.append(
+                PolicyItem(
+                    key, "pool", name, UNKNOWN, "缺少数据，无法判断：" + "、".join(texts) + "。", texts
+                )
+            )
         else:
-            out.append(PolicyItem(key, "pool", name, ELIGIBLE,
-                                  f"已满足{pool['name']}的全部参考条件，可向主管部门申请认定。"))
+            out.append(
+                PolicyItem(
+                    key, "pool", name, ELIGIBLE, f"已满足{pool['name']}的全部参考条件，可向主管部门申请认定。"
+                )
+            )
     return out
 
 
@@ -281,8 +306,11 @@ def service_items(inp: CalculatorInput) -> list[PolicyItem]:
             if kind == "bank" and inp.veto:
                 out.append(PolicyItem(key, kind, offer.name, NOT_ELIGIBLE, _excluded(inp) or ""))
             elif kind == "bank" and not inp.bank_consent:
-                out.append(PolicyItem(key, kind, offer.name, ELIGIBLE,
-                                      reason + "需先在“政策与服务”页面同意向合作银行推荐。"))
+                out.append(
+                    PolicyItem(
+                        key, kind, offer.name, ELIGIBLE, reason + "需先在“政策与服务”页面同意向合作银行推荐。"
+                    )
+                )
             else:
                 out.append(PolicyItem(key, kind, offer.name, ELIGIBLE, reason, instant=True))
             continue
@@ -307,8 +335,11 @@ def service_items(inp: CalculatorInput) -> list[PolicyItem]:
             failing.append(f"尚未接近{pool_name}的认定条件")
         if missing and not failing:
             texts = _missing_text(model, missing, config)
-            out.append(PolicyItem(key, kind, offer.name, UNKNOWN, "缺少数据，无法判断：" + "、".join(texts) + "。",
-                                  texts))
+            out.append(
+                PolicyItem(
+                    key, kind, offer.name, UNKNOWN, "缺少数据，无法判断：" + "、".join(texts) + "。", texts
+                )
+            )
         elif failing:
             out.append(PolicyItem(key, kind, offer.name, NOT_ELIGIBLE, "；".join(failing) + "。"))
         else:
@@ -326,11 +357,25 @@ def evaluate(inp: CalculatorInput) -> list[PolicyItem]:
 
 def no_run_items(model: Any, catalogue: Sequence[ServiceOffer], note: str) -> list[PolicyItem]:
     """Without a published run nothing can be decided: every item is 无法判断 with the reason."""
-    items = [PolicyItem(f"subsidy:{s.stage}", "subsidy", f"政策精准扶持（{model.stage_name(s.stage)}）", UNKNOWN, note)
-             for s in model.subsidies]
+    items = [
+        PolicyItem(
+            f"subsidy:{s.stage}", "subsidy", f"政策精准扶持（{model.stage_name(s.stage)}）", UNKNOWN, note
+        )
+        for s in model.subsidies
+    ]
     items += [PolicyItem(f"list:{t.code}", "list", t.name, UNKNOWN, note) for t in model.tiers]
-    items += [PolicyItem(f"pool:{p['code']}", "pool", f"{p['name']}认定", UNKNOWN, note)
-              for p in pools_config(model).get("pools", [])]
-    items += [PolicyItem(f"{'bank' if o.is_bank else 'service'}:{o.code}", "bank" if o.is_bank else "service",
-                         o.name, UNKNOWN, note) for o in catalogue]
+    items += [
+        PolicyItem(f"pool:{p['code']}", "pool", f"{p['name']}认定", UNKNOWN, note)
+        for p in pools_config(model).get("pools", [])
+    ]
+    items += [
+        PolicyItem(
+            f"{'bank' if o.is_bank else 'service'}:{o.code}",
+            "bank" if o.is_bank else "service",
+            o.name,
+            UNKNOWN,
+            note,
+        )
+        for o in catalogue
+    ]
     return items

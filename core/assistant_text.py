@@ -174,7 +174,7 @@ def tokenize(text: str, stopwords: frozenset[str] = frozenset()) -> list[str]:
     bigrams = []
     # numbers and spaces do not break a bigram: "加 10 分" still reads 加分
     for run in _CJK_RUN.findall(_NUMBERS.sub("", text)):
-        bigrams.extend("_" + run[i:i + 2] for i in range(len(run) - 1))
+        bigrams.extend("_" + run[i : i + 2] for i in range(len(run) - 1))
     return words + bigrams
 
 
@@ -182,8 +182,14 @@ def tokenize(text: str, stopwords: frozenset[str] = frozenset()) -> list[str]:
 class Retriever:
     """BM25 (bm25s) over the clauses; built once per corpus and synonym table, then read-only."""
 
-    def __init__(self, clauses: list[Clause], *, synonyms: Mapping[str, str], stopwords: Iterable[str] = (),
-                 extra_words: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        clauses: list[Clause],
+        *,
+        synonyms: Mapping[str, str],
+        stopwords: Iterable[str] = (),
+        extra_words: Iterable[str] = (),
+    ) -> None:
         import bm25s
 
         self.clauses = clauses

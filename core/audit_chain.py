@@ -65,7 +65,9 @@ def verify(events: Iterable[Mapping[str, Any]]) -> ChainReport:
     for event in events:
         count += 1
         if event.get("prev_hash") != prev:
-            return ChainReport(count, event["id"], "与前一条记录的链接不一致（前一条记录被删除、替换或在其后插入）", prev)
+            return ChainReport(
+                count, event["id"], "与前一条记录的链接不一致（前一条记录被删除、替换或在其后插入）", prev
+            )
         if event.get("hash") != event_hash(event, prev):
             return ChainReport(count, event["id"], "内容与其哈希不一致（该记录被修改或替换）", prev)
         prev = event["hash"]
@@ -80,8 +82,10 @@ def check_anchor(report: ChainReport, anchor: tuple[int, str] | None) -> ChainRe
     if anchor is None:
         problem = "审计日志的锚点记录缺失（锚点被删除或整表被清空）"
     elif report.checked < anchor[0]:
-        problem = (f"锚点记载 {anchor[0]} 条记录，实际只有 {report.checked} 条："
-                   f"末尾 {anchor[0] - report.checked} 条记录被删除（或整表被清空）")
+        problem = (
+            f"锚点记载 {anchor[0]} 条记录，实际只有 {report.checked} 条："
+            f"末尾 {anchor[0] - report.checked} 条记录被删除（或整表被清空）"
+        )
     elif report.checked > anchor[0]:
         problem = f"锚点记载 {anchor[0]} 条记录，实际有 {report.checked} 条：末尾有未经应用写入的记录"
     elif report.head != anchor[1]:

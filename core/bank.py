@@ -87,9 +87,19 @@ def whitelist(model: ScoringModel, scores: pd.DataFrame, criteria: Criteria) -> 
     consent = scores["bank_consent"].fillna(False).astype(bool).to_numpy()
     df = ranked_rows(model, scores, chosen & consent)
     names = {t.code: t.name for t in model.tiers}
-    at = df["bank_consent_at"] if "bank_consent_at" in df.columns else pd.Series([None] * len(df), index=df.index)
-    out = notice_frame(model, df, **{"榜单": df["tier"].fillna("").map(lambda t: names.get(t, "未上榜")).to_numpy(),
-                                     "授权时间": [display_time(v) or "—" for v in at.tolist()]})
+    at = (
+        df["bank_consent_at"]
+        if "bank_consent_at" in df.columns
+        else pd.Series([None] * len(df), index=df.index)
+    )
+    out = notice_frame(
+        model,
+        df,
+        **{
+            "榜单": df["tier"].fillna("").map(lambda t: names.get(t, "未上榜")).to_numpy(),
+            "授权时间": [display_time(v) or "—" for v in at.tolist()],
+        },
+    )
     out.attrs["chosen"] = int(chosen.sum())
     out.attrs["without_consent"] = int((chosen & ~consent).sum())
     return out

@@ -47,8 +47,12 @@ def template(model: ScoringModel) -> str:
 def token_order(model: ScoringModel) -> list[tuple[str, str]]:
     """(part, column) pairs in the order :func:`template` expects its tokens."""
     columns = breakdown_columns(model)
-    return ([("v", c) for c in columns] + [("f", c) for c in model.codes] + [("p", c) for c in model.codes]
-            + [("s", c) for c in columns])
+    return (
+        [("v", c) for c in columns]
+        + [("f", c) for c in model.codes]
+        + [("p", c) for c in model.codes]
+        + [("s", c) for c in columns]
+    )
 
 
 def decode(model: ScoringModel, raw: dict | str | None) -> dict[str, dict[str, Any]]:
@@ -69,7 +73,9 @@ def decode(model: ScoringModel, raw: dict | str | None) -> dict[str, dict[str, A
     return out
 
 
-def column_values(model: ScoringModel, raws: list[dict | str | None], column: str, part: str = "v") -> list[Any]:
+def column_values(
+    model: ScoringModel, raws: list[dict | str | None], column: str, part: str = "v"
+) -> list[Any]:
     """One column of many stored breakdowns (``part``: v, f, p or s) without decoding whole rows."""
     keyed = {"v": "value", "f": "f", "p": "pts", "s": "source"}[part]
     index = (breakdown_columns(model) if part in "vs" else model.codes).index(column)
@@ -136,7 +142,9 @@ class Packed:
         wanted = np.asarray(enterprise_ids, dtype=np.int64)
         pos = np.searchsorted(self.ids, wanted)
         pos = np.minimum(pos, max(len(self.ids) - 1, 0))
-        found = (len(self.ids) > 0) & (self.ids[pos] == wanted) if len(self.ids) else np.zeros(len(wanted), bool)
+        found = (
+            (len(self.ids) > 0) & (self.ids[pos] == wanted) if len(self.ids) else np.zeros(len(wanted), bool)
+        )
         return np.where(found, pos, -1)
 
     def part_column(self, part: str, column: str) -> list[Any]:
@@ -160,8 +168,10 @@ class Packed:
     def raws(self, rows: np.ndarray | None = None) -> list[dict[str, list[Any]]]:
         """The stored array form ``{"v", "f", "p", "s"}`` of ``rows`` (default all), for :func:`decode`."""
         parts = {part: self.part_rows(part, rows) for part in "vfps"}
-        return [{"v": v, "f": f, "p": p, "s": s}
-                for v, f, p, s in zip(parts["v"], parts["f"], parts["p"], parts["s"], strict=True)]
+        return [
+            {"v": v, "f": f, "p": p, "s": s}
+            for v, f, p, s in zip(parts["v"], parts["f"], parts["p"], parts["s"], strict=True)
+        ]
 
 
 def _json_values(array: np.ndarray) -> list[Any]:
@@ -215,12 +225,13 @@ def _unpack_objects(kind: str, data: bytes, n: int) -> np.ndarray:
     if kind == "json":
         return np.array(json.loads(data), dtype=object)
     size = int.from_bytes(data[:8], "little")
-    legend = np.array([*json.loads(data[8:8 + size]), None], dtype=object)
-    return legend[np.frombuffer(data[8 + size:], dtype=np.uint16, count=n)]
+    legend = np.array([*json.loads(data[8 : 8 + size]), None], dtype=object)
+    return legend[np.frombuffer(data[8 + size :], dtype=np.uint16, count=n)]
 
 
-def pack(model: ScoringModel, *, ids: np.ndarray, inputs: pd.DataFrame, scored: pd.DataFrame,
-         sources: pd.DataFrame) -> bytes:
+def pack(
+    model: ScoringModel, *, ids: np.ndarray, inputs: pd.DataFrame, scored: pd.DataFrame, sources: pd.DataFrame
+) -> bytes:
     """The blob of a run's breakdowns: inputs and sources of every breakdown column, fractions (rounded
     to 4 decimals, as stored per row before) and points of every indicator; rows in ``ids`` order, which
     must ascend. Numeric columns go in as float64 (uniques + codes when few), others as JSON."""
@@ -236,16 +247,27 @@ def pack(model: ScoringModel, *, ids: np.ndarray, inputs: pd.DataFrame, scored: 
         else:
             kind, data = _pack_objects(values)
         segments.append(("v", column, kind, data))
-        src = sources[column].to_numpy(dtype=object) if column in sources.columns else np.full(n, None, object)
+        src = (
+            sources[column].to_numpy(dtype=object) if column in sources.columns else np.full(n, None, object)
+        )
         segments.append(("s", column, *_pack_objects(src)))
     for code in model.codes:
-        segments.append(("f", code, *_pack_numeric(np.round(scored["f_" + code].to_numpy(dtype=np.float64), 4))))
+        segments.append(
+            ("f", code, *_pack_numeric(np.round(scored["f_" + code].to_numpy(dtype=np.float64), 4)))
+        )
         segments.append(("p", code, *_pack_numeric(scored["pts_" + code].to_numpy(dtype=np.float64))))
     raw = b"".join(data for *_, data in segments)
     body = pa.compress(raw, codec="zstd", asbytes=True)  # a third of zlib's time, as small
-    header = json.dumps({"size": len(raw), "n": n, "columns": breakdown_columns(model), "codes": list(model.codes),
-                         "segments": [[part, name, kind, len(data)] for part, name, kind, data in segments]},
-                        ensure_ascii=False).encode()
+    header = json.dumps(
+        {
+            "size": len(raw),
+            "n": n,
+            "columns": breakdown_columns(model),
+            "codes": list(model.codes),
+            "segments": [[part, name, kind, len(data)] for part, name, kind, data in segments],
+        },
+        ensure_ascii=False,
+    ).encode()
     return PACK_MAGIC + len(header).to_bytes(8, "little") + header + body
 
 
@@ -255,24 +277,35 @@ def unpack(blob: bytes) -> Packed:
     if not blob.startswith((PACK_MAGIC, _ZLIB_MAGIC)):
         raise ValueError("not a packed run breakdown")
     start = len(PACK_MAGIC)
-    size = int.from_bytes(blob[start:start + 8], "little")
-    header = json.loads(blob[start + 8:start + 8 + size])
+    size = int.from_bytes(blob[start : start + 8], "little")
+    header = json.loads(blob[start + 8 : start + 8 + size])
     if blob.startswith(_ZLIB_MAGIC):
-        body = zlib.decompress(blob[start + 8 + size:])
+        body = zlib.decompress(blob[start + 8 + size :])
     else:
-        body = pa.decompress(blob[start + 8 + size:], decompressed_size=header["size"], codec="zstd", asbytes=True)
+        body = pa.decompress(
+            blob[start + 8 + size :], decompressed_size=header["size"], codec="zstd", asbytes=True
+        )
     n = header["n"]
     codes: list[str] = header["codes"]
-    packed = Packed(columns=header["columns"], codes=codes, ids=np.empty(0, np.int64), v={},
-                    f=np.full((n, len(codes)), np.nan), p=np.full((n, len(codes)), np.nan), s={})
+    packed = Packed(
+        columns=header["columns"],
+        codes=codes,
+        ids=np.empty(0, np.int64),
+        v={},
+        f=np.full((n, len(codes)), np.nan),
+        p=np.full((n, len(codes)), np.nan),
+        s={},
+    )
     offset = 0
     for part, name, kind, length in header["segments"]:
-        data = body[offset:offset + length]
+        data = body[offset : offset + length]
         offset += length
         if part == "ids":
             packed.ids = np.frombuffer(data, dtype=np.int64, count=n).copy()
             continue
-        values = _unpack_objects(kind, data, n) if kind in ("json", "odict") else _unpack_numeric(kind, data, n)
+        values = (
+            _unpack_objects(kind, data, n) if kind in ("json", "odict") else _unpack_numeric(kind, data, n)
+        )
         if part in "fp":
             getattr(packed, part)[:, codes.index(name)] = values
         else:

@@ -27,9 +27,23 @@ def carrier_table(model: ScoringModel, frame: pd.DataFrame) -> pd.DataFrame:
     Enterprises outside any carrier are left out (they are not a carrier to assess).
     """
     df = frame[frame["carrier_id"].notna()].copy()
-    columns = ["排名", "carrier_id", "载体", "类型", "企业数", "否决", "平均积分", "积分中位数",
-               *[t.name for t in model.tiers], "上榜企业", "上榜占比（%）", "研发费用合计（万元）",
-               "营业收入增长率（%）", "扶持家数", "扶持金额（万元）"]
+    columns = [
+        "排名",
+        "carrier_id",
+        "载体",
+        "类型",
+        "企业数",
+        "否决",
+        "平均积分",
+        "积分中位数",
+        *[t.name for t in model.tiers],
+        "上榜企业",
+        "上榜占比（%）",
+        "研发费用合计（万元）",
+        "营业收入增长率（%）",
+        "扶持家数",
+        "扶持金额（万元）",
+    ]
     if df.empty:
         return pd.DataFrame(columns=columns)
     df["carrier_id"] = df["carrier_id"].astype("int64")
@@ -37,8 +51,14 @@ def carrier_table(model: ScoringModel, frame: pd.DataFrame) -> pd.DataFrame:
     ranked = df[~veto]
     tiers = df["tier"].fillna("").astype(str)
     group = df.groupby("carrier_id", sort=False)
-    out = pd.DataFrame({"载体": group["carrier"].first(), "类型": group["kind"].first(), "企业数": group.size(),
-                        "否决": veto.groupby(df["carrier_id"]).sum().astype(int)})
+    out = pd.DataFrame(
+        {
+            "载体": group["carrier"].first(),
+            "类型": group["kind"].first(),
+            "企业数": group.size(),
+            "否决": veto.groupby(df["carrier_id"]).sum().astype(int),
+        }
+    )
     by_ranked = ranked.groupby("carrier_id")["total"]
     out["平均积分"] = by_ranked.mean().round(2)
     out["积分中位数"] = by_ranked.median().round(2)
@@ -52,7 +72,9 @@ def carrier_table(model: ScoringModel, frame: pd.DataFrame) -> pd.DataFrame:
     revenue = pd.to_numeric(df["revenue"])
     previous = pd.to_numeric(df["prev_revenue"])
     both = revenue.notna() & previous.notna() & (previous > 0)
-    sums = pd.DataFrame({"r": revenue.where(both), "p": previous.where(both), "c": df["carrier_id"]}).groupby("c")
+    sums = pd.DataFrame({"r": revenue.where(both), "p": previous.where(both), "c": df["carrier_id"]}).groupby(
+        "c"
+    )
     growth = (sums["r"].sum(min_count=1) / sums["p"].sum(min_count=1) - 1) * 100
     out["营业收入增长率（%）"] = growth.round(1)
     subsidy = pd.to_numeric(df["subsidy"]).fillna(0.0)
@@ -63,7 +85,11 @@ def carrier_table(model: ScoringModel, frame: pd.DataFrame) -> pd.DataFrame:
     for column in ("上榜企业", "扶持家数"):
         out[column] = out[column].fillna(0).astype(int)
     out = out.reset_index().rename(columns={"index": "carrier_id"})
-    out = out.sort_values(["平均积分", "上榜占比（%）", "载体"], ascending=[False, False, True], na_position="last",
-                          kind="stable").reset_index(drop=True)
+    out = out.sort_values(
+        ["平均积分", "上榜占比（%）", "载体"],
+        ascending=[False, False, True],
+        na_position="last",
+        kind="stable",
+    ).reset_index(drop=True)
     out.insert(0, "排名", np.arange(1, len(out) + 1, dtype=np.int64))
     return out[columns]

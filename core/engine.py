@@ -262,7 +262,9 @@ def _percentile_task(v: np.ndarray, idx: np.ndarray | None, out: np.ndarray) -> 
     if m == 0:
         return
     vals = sub[pos]
-    order = np.argsort(vals.view(np.int64))  # positive doubles sort like their bit patterns; int sort is faster
+    order = np.argsort(
+        vals.view(np.int64)
+    )  # positive doubles sort like their bit patterns; int sort is faster
     target = pos[order] if idx is None else idx[pos[order]]
     if m == 1:
         out[target] = 1.0
@@ -430,7 +432,9 @@ def score(model: ScoringModel, inputs: pd.DataFrame) -> pd.DataFrame:
             np.clip(f, 0.0, 1.0, out=f)
         else:  # tier / items / flag: the prepared measure, scaled when it is in points
             div = 1.0
-            if (isinstance(r, ItemsRule) and r.weights_in_points) or (isinstance(r, FlagRule) and r.components):
+            if (isinstance(r, ItemsRule) and r.weights_in_points) or (
+                isinstance(r, FlagRule) and r.components
+            ):
                 div = float(ind.max_points or 1.0)
             np.divide(v, div, out=f)
             f[np.isnan(f)] = 0.0
@@ -540,8 +544,10 @@ def _order_eligible(
     bits_used = max(1, len(model.stages).bit_length())
     k = 0
     class_codes = {c.code for c in model.scored_classes}
-    while k < len(keys) and (keys[k].key in EXACT_KEYS or keys[k].key in class_codes) and (
-        _key_column(model, keys[k].key, scored) is not None
+    while (
+        k < len(keys)
+        and (keys[k].key in EXACT_KEYS or keys[k].key in class_codes)
+        and (_key_column(model, keys[k].key, scored) is not None)
     ):
         column = _key_column(model, keys[k].key, scored)
         cents = np.rint(scored[column].to_numpy(dtype=np.float64)[elig] * 100)
@@ -659,8 +665,21 @@ def rank(
         "subsidy": subsidy,
         "mujun": _label_column([m.code for m in model.mujun] + [""], mujun_code, scored.index),
     }
-    head = ["credit_code", "name", "stage", "technology", "growth", "core", "bonus", "deduction", "total",
-            "veto", "veto_reason", "missing_count", "missing"]
+    head = [
+        "credit_code",
+        "name",
+        "stage",
+        "technology",
+        "growth",
+        "core",
+        "bonus",
+        "deduction",
+        "total",
+        "veto",
+        "veto_reason",
+        "missing_count",
+        "missing",
+    ]
     cols: dict[str, Any] = {}
     for c in head:
         if c in res:

@@ -145,7 +145,9 @@ def _num(value: Any) -> float | None:
 def band_f(rule: BandsRule, value: float) -> float:
     """f of the plain bands (no special cases)."""
     for band in rule.bands:
-        if (rule.direction == "higher" and value >= band.at) or (rule.direction == "lower" and value <= band.at):
+        if (rule.direction == "higher" and value >= band.at) or (
+            rule.direction == "lower" and value <= band.at
+        ):
             return band.f
     return 0.0
 
@@ -193,8 +195,9 @@ def percentile_f(distribution: np.ndarray, value: float) -> float:
     return (below + 0.5 * (max(equal, 1) - 1)) / (n - 1)
 
 
-def percentile_step(distribution: np.ndarray, value: float, f_now: float, *, step: float = 0.1,
-                    integer: bool = False) -> tuple[float, float] | None:
+def percentile_step(
+    distribution: np.ndarray, value: float, f_now: float, *, step: float = 0.1, integer: bool = False
+) -> tuple[float, float] | None:
     """(target value, new f): the smallest value above ``value`` whose percentile, among the stage's other
     values, is at least ``step`` higher than ``f_now`` (None when no such value exists)."""
     arr = np.asarray(distribution, dtype=float)
@@ -262,8 +265,14 @@ def explain_all(model: ScoringModel, stage: str, states: list[IndicatorState]) -
 
 
 # ------------------------------------------------------------------ moves
-def improvement(model: ScoringModel, stage: str, state: IndicatorState, *,
-                qualifications: Mapping[str, Any] | None = None, report_year: int | None = None) -> Move | None:
+def improvement(
+    model: ScoringModel,
+    stage: str,
+    state: IndicatorState,
+    *,
+    qualifications: Mapping[str, Any] | None = None,
+    report_year: int | None = None,
+) -> Move | None:
     """The smallest realistic improvement of one indicator and the points it adds (before the bonus cap).
 
     ``qualifications`` maps a qualification indicator (高企, 科小 …) to what the enterprise lacks for it —
@@ -278,7 +287,9 @@ def improvement(model: ScoringModel, stage: str, state: IndicatorState, *,
     if ind.kind == "deduction":
         if state.pts <= EPS:
             return None
-        return Move(ind.code, ind.name, f"消除“{ind.name}”（整改或信用修复）", state.pts, COST_CLEAR_DEDUCTION)
+        return Move(
+            ind.code, ind.name, f"消除“{ind.name}”（整改或信用修复）", state.pts, COST_CLEAR_DEDUCTION
+        )
     if state.f >= 1 - EPS:
         return None
     derived = {d.target for d in model.derivations}
@@ -294,8 +305,13 @@ def improvement(model: ScoringModel, stage: str, state: IndicatorState, *,
         if ind.self_reported:
             where = f"在 {report_year} 年度数据填报中" if report_year else "在数据填报中"
             return Move(ind.code, ind.name, f"{where}补报“{ind.name}”", first * top, COST_REPORT_MISSING)
-        return Move(ind.code, ind.name, f"请{ind.source or '主管部门'}核实并补充“{ind.name}”数据", first * top,
-                    COST_DEPARTMENT_DATA)
+        return Move(
+            ind.code,
+            ind.name,
+            f"请{ind.source or '主管部门'}核实并补充“{ind.name}”数据",
+            first * top,
+            COST_DEPARTMENT_DATA,
+        )
 
     if isinstance(rule, BandsRule) and v is not None:
         if abs(band_f(rule, v) - state.f) > 1e-4:
@@ -307,7 +323,9 @@ def improvement(model: ScoringModel, stage: str, state: IndicatorState, *,
         verb = "达到" if rule.direction == "higher" else "降到"
         base = max(abs(at), 1.0)
         cost = min(1.0, abs(at - v) / base)
-        return Move(ind.code, ind.name, f"{ind.name}{verb} {_g(at)}{ind.unit}", (f_new - state.f) * top, cost, at)
+        return Move(
+            ind.code, ind.name, f"{ind.name}{verb} {_g(at)}{ind.unit}", (f_new - state.f) * top, cost, at
+        )
     if isinstance(rule, LinearCapRule) and v is not None:
         cap = rule.cap_for(stage)
         if not cap:
@@ -315,28 +333,48 @@ def improvement(model: ScoringModel, stage: str, state: IndicatorState, *,
         if ind.unit in COUNT_UNITS:
             target = math.floor(v) + 1
             f_new = min(1.0, target / cap)
-            action = (f"{ind.name}达到 1 {ind.unit}" if target == 1
-                      else f"{ind.name}增加 1 {ind.unit}（到 {_g(target)} {ind.unit}）")
-            return Move(ind.code, ind.name, action, (f_new - state.f) * top, min(1.0, 1 / max(cap, 1.0)), target)
-        return Move(ind.code, ind.name, f"{ind.name}达到 {_g(cap)} {ind.unit}", (1 - state.f) * top,
-                    min(1.0, (cap - v) / cap), cap)
+            action = (
+                f"{ind.name}达到 1 {ind.unit}"
+                if target == 1
+                else f"{ind.name}增加 1 {ind.unit}（到 {_g(target)} {ind.unit}）"
+            )
+            return Move(
+                ind.code, ind.name, action, (f_new - state.f) * top, min(1.0, 1 / max(cap, 1.0)), target
+            )
+        return Move(
+            ind.code,
+            ind.name,
+            f"{ind.name}达到 {_g(cap)} {ind.unit}",
+            (1 - state.f) * top,
+            min(1.0, (cap - v) / cap),
+            cap,
+        )
     if isinstance(rule, PercentileRule) and v is not None and state.distribution is not None:
         found = percentile_step(state.distribution, v, state.f, integer=ind.unit in COUNT_UNITS)
         if found is None:
             return None
         target, f_new = found
         cost = min(1.0, (target - v) / max(abs(v), abs(target) * 0.1, EPS))
-        return Move(ind.code, ind.name, f"{ind.name}达到约 {fmt_value(target, ind.unit)}",
-                    max(0.0, f_new - state.f) * top, cost, target)
+        return Move(
+            ind.code,
+            ind.name,
+            f"{ind.name}达到约 {fmt_value(target, ind.unit)}",
+            max(0.0, f_new - state.f) * top,
+            cost,
+            target,
+        )
     if isinstance(rule, TierRule):
         better = [c for c in rule.categories if c.f > state.f + EPS]
         if not better:
             return None
         nxt = min(better, key=lambda c: c.f)
-        return Move(ind.code, ind.name, f"{ind.name}达到“{nxt.label}”", (nxt.f - state.f) * top, COST_TIER, nxt.label)
+        return Move(
+            ind.code, ind.name, f"{ind.name}达到“{nxt.label}”", (nxt.f - state.f) * top, COST_TIER, nxt.label
+        )
     if isinstance(rule, ItemsRule):
-        level, weight = min(((k, w) for k, w in rule.weights.items() if w > 0), key=lambda kw: kw[1],
-                            default=(None, 0.0))
+        level, weight = min(
+            ((k, w) for k, w in rule.weights.items() if w > 0), key=lambda kw: kw[1], default=(None, 0.0)
+        )
         if level is None:
             return None
         step = weight / top if rule.weights_in_points else weight
@@ -347,11 +385,17 @@ def improvement(model: ScoringModel, stage: str, state: IndicatorState, *,
         if lacking is None:
             return Move(ind.code, ind.name, f"取得“{ind.name}”", (1 - state.f) * top, COST_FLAG)
         if lacking.met:
-            return Move(ind.code, ind.name, f"申请认定“{ind.name}”（已满足认定条件）", (1 - state.f) * top,
-                        COST_FLAG)
+            return Move(
+                ind.code, ind.name, f"申请认定“{ind.name}”（已满足认定条件）", (1 - state.f) * top, COST_FLAG
+            )
         gaps = list(lacking.gaps)
-        return Move(ind.code, ind.name, f"补齐“{ind.name}”的 {len(gaps)} 项认定条件后申请认定（{'；'.join(gaps)}）",
-                    (1 - state.f) * top, COST_FLAG + COST_PER_MISSING_CONDITION * len(gaps))
+        return Move(
+            ind.code,
+            ind.name,
+            f"补齐“{ind.name}”的 {len(gaps)} 项认定条件后申请认定（{'；'.join(gaps)}）",
+            (1 - state.f) * top,
+            COST_FLAG + COST_PER_MISSING_CONDITION * len(gaps),
+        )
     return None
 
 

@@ -106,8 +106,14 @@ def _lookup(table: pd.Series, keys: pd.Series) -> np.ndarray:
     return out
 
 
-def resolve(keys: Keys, registry: pd.DataFrame, *, rows: pd.Series | None = None,
-            accepted: dict[int, str] | None = None, fuzzy: bool = True) -> pd.DataFrame:
+def resolve(
+    keys: Keys,
+    registry: pd.DataFrame,
+    *,
+    rows: pd.Series | None = None,
+    accepted: dict[int, str] | None = None,
+    fuzzy: bool = True,
+) -> pd.DataFrame:
     """Match each file row to a registered enterprise.
 
     ``registry``: columns ``credit_code``, ``name`` and optionally ``former_names`` (separated like the
@@ -121,7 +127,7 @@ def resolve(keys: Keys, registry: pd.DataFrame, *, rows: pd.Series | None = None
     if not present:
         raise ValueError("文件中没有可识别企业的列（统一社会信用代码、组织机构代码、纳税人识别号或企业名称）")
     n = len(present[0])
-    row_no = (rows.to_numpy(dtype=np.int64) if rows is not None else np.arange(n, dtype=np.int64) + 2)
+    row_no = rows.to_numpy(dtype=np.int64) if rows is not None else np.arange(n, dtype=np.int64) + 2
     code = np.full(n, None, dtype=object)
     method = np.full(n, UNMATCHED, dtype=object)
     used = np.full(n, "", dtype=object)
@@ -143,7 +149,9 @@ def resolve(keys: Keys, registry: pd.DataFrame, *, rows: pd.Series | None = None
         problems = cc.validate_series(norm)
         bad = given & problems.notna().to_numpy()
         for i in np.flatnonzero(bad):
-            warning[i] = f"第 {row_no[i]} 行统一社会信用代码“{raw.iloc[i]}”无效：{problems.iloc[i]}；已按其他列识别企业"
+            warning[i] = (
+                f"第 {row_no[i]} 行统一社会信用代码“{raw.iloc[i]}”无效：{problems.iloc[i]}；已按其他列识别企业"
+            )
         ok = given & ~bad
         found = _lookup(code_index, norm)
         found[~ok] = None
@@ -167,10 +175,14 @@ def resolve(keys: Keys, registry: pd.DataFrame, *, rows: pd.Series | None = None
         take(_lookup(_unique_lookup(reg_names, reg_codes), names), NAME, keys.name)
         if "former_names" in registry.columns:
             former = registry[["credit_code", "former_names"]].dropna()
-            exploded = former.assign(former_names=former["former_names"].astype(str).str.split(_SPLIT)).explode(
-                "former_names")
-            take(_lookup(_unique_lookup(name_key(exploded["former_names"]), exploded["credit_code"]), names),
-                 FORMER, keys.name)
+            exploded = former.assign(
+                former_names=former["former_names"].astype(str).str.split(_SPLIT)
+            ).explode("former_names")
+            take(
+                _lookup(_unique_lookup(name_key(exploded["former_names"]), exploded["credit_code"]), names),
+                FORMER,
+                keys.name,
+            )
         if keys.former_names is not None:
             # the file says the firm was once called X, and X is the registered name
             file_former = keys.former_names.astype(object).where(keys.former_names.notna(), "").astype(str)
@@ -186,8 +198,20 @@ def resolve(keys: Keys, registry: pd.DataFrame, *, rows: pd.Series | None = None
                 take(found, FORMER, keys.former_names)
         open_rows = np.flatnonzero((code == None) & names.ne("").to_numpy())  # noqa: E711
         if fuzzy and len(open_rows):
-            _fuzzy(open_rows, keys.name, names, registry, reg_names, accepted or {}, row_no,
-                   code, method, used, candidates, code_index)
+            _fuzzy(
+                open_rows,
+                keys.name,
+                names,
+                registry,
+                reg_names,
+                accepted or {},
+                row_no,
+                code,
+                method,
+                used,
+                candidates,
+                code_index,
+            )
     if accepted:
         # an acceptance for a row that matched otherwise, or names an unknown code, is reported
         for i, r in enumerate(row_no.tolist()):
@@ -196,13 +220,32 @@ def resolve(keys: Keys, registry: pd.DataFrame, *, rows: pd.Series | None = None
                 continue
             if method[i] in METHODS and code[i] != want:
                 warning[i] = f"第 {r} 行已按{method[i]}识别为 {code[i]}，确认的 {want} 未采用"
-    return pd.DataFrame({"row": row_no, "credit_code": code, "method": method, "key": used,
-                         "warning": warning, "candidates": candidates})
+    return pd.DataFrame(
+        {
+            "row": row_no,
+            "credit_code": code,
+            "method": method,
+            "key": used,
+            "warning": warning,
+            "candidates": candidates,
+        }
+    )
 
 
-def _fuzzy(open_rows: np.ndarray, raw_names: pd.Series, names: pd.Series, registry: pd.DataFrame,
-           reg_names: pd.Series, accepted: dict[int, str], row_no: np.ndarray, code: np.ndarray,
-           method: np.ndarray, used: np.ndarray, candidates: np.ndarray, code_index: pd.Series) -> None:
+def _fuzzy(
+    open_rows: np.ndarray,
+    raw_names: pd.Series,
+    names: pd.Series,
+    registry: pd.DataFrame,
+    reg_names: pd.Series,
+    accepted: dict[int, str],
+    row_no: np.ndarray,
+    code: np.ndarray,
+    method: np.ndarray,
+    used: np.ndarray,
+    candidates: np.ndarray,
+    code_index: pd.Series,
+) -> None:
     """Candidates for the rows no exact key matched; only an officer's acceptance makes one a match."""
     from rapidfuzz import fuzz, process
 
@@ -210,10 +253,13 @@ def _fuzzy(open_rows: np.ndarray, raw_names: pd.Series, names: pd.Series, regist
     reg_codes = registry["credit_code"].to_numpy(dtype=object)
     reg_display = registry["name"].to_numpy(dtype=object)
     for i in open_rows.tolist():
-        found = process.extract(names.iloc[i], choices, scorer=fuzz.ratio, limit=FUZZY_CANDIDATES,
-                                score_cutoff=FUZZY_MIN_SCORE)
-        cands = [{"credit_code": str(reg_codes[j]), "name": str(reg_display[j]), "score": round(float(s), 1)}
-                 for _c, s, j in found]
+        found = process.extract(
+            names.iloc[i], choices, scorer=fuzz.ratio, limit=FUZZY_CANDIDATES, score_cutoff=FUZZY_MIN_SCORE
+        )
+        cands = [
+            {"credit_code": str(reg_codes[j]), "name": str(reg_display[j]), "score": round(float(s), 1)}
+            for _c, s, j in found
+        ]
         want = accepted.get(int(row_no[i]))
         if want is not None and want in code_index.index:
             code[i], method[i], used[i] = want, FUZZY, raw_names.iloc[i]
@@ -231,4 +277,3 @@ def parse_accepted(pairs: list[str]) -> dict[int, str]:
             raise ValueError(f"--accept-match 的格式应为 行号=统一社会信用代码（收到“{pair}”）")
         out[int(row.strip())] = cc.normalize(code)
     return out
-

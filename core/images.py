@@ -32,7 +32,8 @@ def thumbnail(content: bytes, name: str = "图片") -> bytes:
                 if width * height > MAX_PIXELS:
                     raise ImageRejected(
                         f"图片“{name}”为 {width}×{height} 像素，超过 {MAX_PIXELS // 1_000_000} 百万像素上限，"
-                        "请缩小尺寸或转为 PDF 后上传。")
+                        "请缩小尺寸或转为 PDF 后上传。"
+                    )
                 probe.verify()
             with Image.open(io.BytesIO(content)) as image:
                 image.load()
@@ -45,7 +46,8 @@ def thumbnail(content: bytes, name: str = "图片") -> bytes:
     except ImageRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageRejected(f"图片“{name}”的像素数超过 {MAX_PIXELS // 1_000_000} 百万像素上限，"
-                            "请缩小尺寸或转为 PDF 后上传。") from exc
+        raise ImageRejected(
+            f"图片“{name}”的像素数超过 {MAX_PIXELS // 1_000_000} 百万像素上限，请缩小尺寸或转为 PDF 后上传。"
+        ) from exc
     except Exception as exc:  # noqa: BLE001 - every decoder failure means the same to the user
         raise ImageRejected(f"图片“{name}”已损坏或无法识别，请重新导出图片后上传。") from exc

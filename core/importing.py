@@ -133,8 +133,14 @@ def department_columns(model: ScoringModel, department: str) -> list[TemplateCol
         if dept is None or ind.code in derived:
             continue
         rule = ind.rule
-        kw: dict[str, Any] = {"code": ind.code, "name": ind.name, "unit": ind.unit, "department": dept,
-                              "definition": ind.definition, "aliases": tuple(ind.aliases)}
+        kw: dict[str, Any] = {
+            "code": ind.code,
+            "name": ind.name,
+            "unit": ind.unit,
+            "department": dept,
+            "definition": ind.definition,
+            "aliases": tuple(ind.aliases),
+        }
         if isinstance(rule, TierRule):
             canonical = {}
             for cat in rule.categories:
@@ -142,8 +148,15 @@ def department_columns(model: ScoringModel, department: str) -> list[TemplateCol
                     canonical[header_key(alias)] = cat.label
             cols.append(TemplateColumn(kind="category", allowed=tuple(canonical), canonical=canonical, **kw))
         elif isinstance(rule, ItemsRule):
-            cols.append(TemplateColumn(kind="items", levels=tuple(rule.weights), item_fields=tuple(ind.item_fields),
-                                       level_key=rule.level_key, **kw))
+            cols.append(
+                TemplateColumn(
+                    kind="items",
+                    levels=tuple(rule.weights),
+                    item_fields=tuple(ind.item_fields),
+                    level_key=rule.level_key,
+                    **kw,
+                )
+            )
         elif isinstance(rule, FlagRule):
             cols.append(TemplateColumn(kind="object" if rule.components else "flag", **kw))
         else:
@@ -156,9 +169,18 @@ def department_columns(model: ScoringModel, department: str) -> list[TemplateCol
         if dept is None:
             continue
         negative = any(m in base.definition for m in NEGATIVE_MARKERS)
-        cols.append(TemplateColumn(code=base.code, name=base.name, unit=base.unit, department=dept,
-                                   kind="share" if base.unit == "%" else "number", allow_negative=negative,
-                                   definition=base.definition, aliases=tuple(base.aliases)))
+        cols.append(
+            TemplateColumn(
+                code=base.code,
+                name=base.name,
+                unit=base.unit,
+                department=dept,
+                kind="share" if base.unit == "%" else "number",
+                allow_negative=negative,
+                definition=base.definition,
+                aliases=tuple(base.aliases),
+            )
+        )
     return cols
 
 
@@ -185,7 +207,11 @@ def item_headers(col: TemplateColumn) -> list[str]:
 
 
 def template_headers(model: ScoringModel, department: str) -> list[str]:
-    return [CODE_HEADER, NAME_HEADER, *(c.header for c in main_columns(department_columns(model, department)))]
+    return [
+        CODE_HEADER,
+        NAME_HEADER,
+        *(c.header for c in main_columns(department_columns(model, department))),
+    ]
 
 
 def instructions(model: ScoringModel, department: str, year: int | None = None) -> list[str]:
@@ -205,16 +231,21 @@ def instructions(model: ScoringModel, department: str, year: int | None = None) 
     ]
     if lists:
         names = "、".join(f"“{c.name}”" for c in lists)
-        lines.append(f"7. 列表类指标在各自的工作表中填写（{names}）：每行一项，同一企业可有多行；"
-                     "试导入时选择“替换”该企业原有列表或“追加”到原有列表。")
+        lines.append(
+            f"7. 列表类指标在各自的工作表中填写（{names}）：每行一项，同一企业可有多行；"
+            "试导入时选择“替换”该企业原有列表或“追加”到原有列表。"
+        )
     lines += ["", "列说明："]
     for c in cols:
         unit = f"（{c.unit}）" if c.unit and c.kind != "items" else ""
         lines.append(f"· {c.name}{unit} [{c.code}]：{c.hint()}。{c.definition}")
         for f in c.item_fields:
             allowed = f.values or (list(c.levels) if f.key == c.level_key else [])
-            what = "、".join(allowed) if allowed else ("四位年份" if f.kind == "year" else
-                                                       "是/否" if f.kind == "bool" else "文字")
+            what = (
+                "、".join(allowed)
+                if allowed
+                else ("四位年份" if f.kind == "year" else "是/否" if f.kind == "bool" else "文字")
+            )
             lines.append(f"    - {f.label}{'（必填）' if f.required or f.key == c.level_key else ''}：{what}")
     return lines
 
@@ -222,20 +253,65 @@ def instructions(model: ScoringModel, department: str, year: int | None = None) 
 # --------------------------------------------------------------------------- header mapping
 # Money units a header or a cell may carry, as a factor to the model's 万元 (exact decimals).
 MONEY_UNIT = "万元"
-MONEY_FACTORS: dict[str, Decimal] = {"元": Decimal("0.0001"), "千元": Decimal("0.1"), "万元": Decimal(1),
-                                     "亿元": Decimal(10000)}
+MONEY_FACTORS: dict[str, Decimal] = {
+    "元": Decimal("0.0001"),
+    "千元": Decimal("0.1"),
+    "万元": Decimal(1),
+    "亿元": Decimal(10000),
+}
 # Count units that mean the same thing in a header ("有效Ⅰ类知识产权（个）").
 UNIT_SYNONYMS = {"个": "件", "项": "件", "件": "件", "名": "人", "人": "人", "%": "%", "％": "%"}
 _UNIT_WORDS = "亿元|千元|万元|元|%|％|人|名|件|项|个|是/否|级"
 _HEADER_UNIT = re.compile(
-    rf"^(?P<base>.+?)\s*(?:[\(（\[【〔]\s*(?:单位\s*[:：]\s*)?(?P<u1>{_UNIT_WORDS})\s*[\)）\]】〕]|[/／]\s*(?P<u2>{_UNIT_WORDS}))$")
+    rf"^(?P<base>.+?)\s*(?:[\(（\[【〔]\s*(?:单位\s*[:：]\s*)?(?P<u1>{_UNIT_WORDS})\s*[\)）\]】〕]|[/／]\s*(?P<u2>{_UNIT_WORDS}))$"
+)
 _UNITS_ROW_CELL = re.compile(rf"^[\(（\[【]?\s*(?:单位\s*[:：]?\s*)?(?:{_UNIT_WORDS})\s*[\)）\]】]?$|^单位$")
 # Descriptive columns offices' exports carry next to the data: never imported, never "looks like data".
-DESCRIPTIVE_HEADERS = ("序号", "编号", "排名", "法定代表人", "法人代表", "法人", "负责人", "联系人", "联系电话",
-                       "电话", "手机", "手机号码", "联系方式", "邮箱", "电子邮箱", "邮编", "邮政编码", "地址",
-                       "注册地址", "经营地址", "所属街道", "街道", "镇街", "所属行业", "行业", "行业类别", "备注",
-                       "说明", "登记注册类型", "企业类型", "成立日期", "注册日期", "注册资本", "所属园区", "园区",
-                       "载体", "所属载体", "年份", "年度", "数据年度", "填报日期", "填报人", "审核人")
+DESCRIPTIVE_HEADERS = (
+    "序号",
+    "编号",
+    "排名",
+    "法定代表人",
+    "法人代表",
+    "法人",
+    "负责人",
+    "联系人",
+    "联系电话",
+    "电话",
+    "手机",
+    "手机号码",
+    "联系方式",
+    "邮箱",
+    "电子邮箱",
+    "邮编",
+    "邮政编码",
+    "地址",
+    "注册地址",
+    "经营地址",
+    "所属街道",
+    "街道",
+    "镇街",
+    "所属行业",
+    "行业",
+    "行业类别",
+    "备注",
+    "说明",
+    "登记注册类型",
+    "企业类型",
+    "成立日期",
+    "注册日期",
+    "注册资本",
+    "所属园区",
+    "园区",
+    "载体",
+    "所属载体",
+    "年份",
+    "年度",
+    "数据年度",
+    "填报日期",
+    "填报人",
+    "审核人",
+)
 IGNORE_LABEL = "不导入"
 SUGGEST_MIN_SCORE = 60.0
 
@@ -267,7 +343,9 @@ class HeaderMapping:
     columns: dict[str, TemplateColumn]  # file header → column
     ignored: list[str]  # descriptive or marked 不导入 by the officer
     unmapped: list[dict] = field(default_factory=list)  # [{header, suggestions: [{code, name, score}]}]
-    units: dict[str, str] = field(default_factory=dict)  # file header → unit it declares (header or units row)
+    units: dict[str, str] = field(
+        default_factory=dict
+    )  # file header → unit it declares (header or units row)
     factors: dict[str, Decimal] = field(default_factory=dict)  # file header → factor to the model's unit
     notes: list[str] = field(default_factory=list)  # what the dry run says about conversions
     problems: list[str] = field(default_factory=list)  # mapping problems that block the import
@@ -300,7 +378,9 @@ def _suggestions(base: str, cols: list[TemplateColumn], limit: int = 3) -> list[
     return out[:limit]
 
 
-def _looks_like_data(header: str, values: pd.Series | None, unit: str | None, suggestions: list[dict]) -> bool:
+def _looks_like_data(
+    header: str, values: pd.Series | None, unit: str | None, suggestions: list[dict]
+) -> bool:
     """A column that may carry indicator data: declares a unit, resembles an indicator, or holds numbers."""
     if header_key(header) in {header_key(h) for h in DESCRIPTIVE_HEADERS}:
         return False
@@ -315,9 +395,15 @@ def _looks_like_data(header: str, values: pd.Series | None, unit: str | None, su
     return float((~bad).mean()) >= 0.5
 
 
-def map_headers(headers: list[str], cols: list[TemplateColumn], *, table: pd.DataFrame | None = None,
-                column_map: dict[str, str] | None = None, ignore: list[str] | set[str] | None = None,
-                header_units: dict[str, str] | None = None) -> HeaderMapping:
+def map_headers(
+    headers: list[str],
+    cols: list[TemplateColumn],
+    *,
+    table: pd.DataFrame | None = None,
+    column_map: dict[str, str] | None = None,
+    ignore: list[str] | set[str] | None = None,
+    header_units: dict[str, str] | None = None,
+) -> HeaderMapping:
     """Map file headers to columns: exact code/name/alias (unit in brackets allowed), then the officer's
     choices (``column_map`` header → code, ``ignore``); a remaining header that looks like data is
     ``unmapped`` (with suggestions) and blocks the import."""
@@ -365,7 +451,9 @@ def map_headers(headers: list[str], cols: list[TemplateColumn], *, table: pd.Dat
                 m.ignored.append(h)
             continue
         if col.code in used:
-            m.problems.append(f"列“{h}”与列“{used[col.code]}”都对应指标“{col.name}”；请只保留一列或把其中一列标记为“不导入”")
+            m.problems.append(
+                f"列“{h}”与列“{used[col.code]}”都对应指标“{col.name}”；请只保留一列或把其中一列标记为“不导入”"
+            )
             continue
         factor, problem = _unit_factor(col, unit)
         if problem:
@@ -383,14 +471,21 @@ def map_headers(headers: list[str], cols: list[TemplateColumn], *, table: pd.Dat
 
 
 def expected_headers(cols: list[TemplateColumn]) -> list[str]:
-    return [CODE_HEADER, NAME_HEADER, *(c.name for c in cols), *(c.code for c in cols),
-            *(a for c in cols for a in c.aliases)]
+    return [
+        CODE_HEADER,
+        NAME_HEADER,
+        *(c.name for c in cols),
+        *(c.code for c in cols),
+        *(a for c in cols for a in c.aliases),
+    ]
 
 
 # --------------------------------------------------------------------------- rows that are not data
 _TOTAL_RE = re.compile(r"^(合计|总计|小计|共计|累计|总合计)")
-_NOTE_RE = re.compile(r"^(注|备注|说明|填表说明|数据来源|资料来源|制表|制表人|填报人|填表人|审核人|负责人|联系人|"
-                      r"填报日期|填表日期|报送日期|单位负责人)\s*\d*\s*[:：]")
+_NOTE_RE = re.compile(
+    r"^(注|备注|说明|填表说明|数据来源|资料来源|制表|制表人|填报人|填表人|审核人|负责人|联系人|"
+    r"填报日期|填表日期|报送日期|单位负责人)\s*\d*\s*[:：]"
+)
 _SPACE_RE = re.compile(r"[\s\u00a0\u3000]+")
 
 
@@ -428,11 +523,19 @@ def skipped_rows(table: pd.DataFrame, code_column: str, data_columns: list[str])
     cols = [c for c in table.columns if c != ROW_COLUMN]
     for pos in candidates:
         row = table.iloc[pos]
-        texts = [_SPACE_RE.sub("", unicodedata.normalize("NFKC", str(row[c]))) for c in cols
-                 if row[c] is not None and not (isinstance(row[c], float) and math.isnan(row[c]))
-                 and str(row[c]).strip()]
-        has_data = any(row[c] is not None and not (isinstance(row[c], float) and math.isnan(row[c]))
-                       and str(row[c]).strip() for c in data_columns)
+        texts = [
+            _SPACE_RE.sub("", unicodedata.normalize("NFKC", str(row[c])))
+            for c in cols
+            if row[c] is not None
+            and not (isinstance(row[c], float) and math.isnan(row[c]))
+            and str(row[c]).strip()
+        ]
+        has_data = any(
+            row[c] is not None
+            and not (isinstance(row[c], float) and math.isnan(row[c]))
+            and str(row[c]).strip()
+            for c in data_columns
+        )
         reason = None
         if any(_TOTAL_RE.match(t) for t in texts[:3]):
             reason = "合计行"
@@ -468,13 +571,15 @@ def _repeat(value: Any, n: int) -> np.ndarray:
 
 def _report(rows: pd.Series, column: str, values: pd.Series, problem: Any, fix: Any) -> pd.DataFrame:
     n = len(rows)
-    return pd.DataFrame({
-        "row": rows.to_numpy(dtype=np.int64),
-        "column": _repeat(column, n),
-        "value": values.astype(object).where(values.notna(), "").to_numpy(dtype=object),
-        "problem": problem if isinstance(problem, (pd.Series, np.ndarray)) else _repeat(problem, n),
-        "fix": fix if isinstance(fix, (pd.Series, np.ndarray)) else _repeat(fix, n),
-    })
+    return pd.DataFrame(
+        {
+            "row": rows.to_numpy(dtype=np.int64),
+            "column": _repeat(column, n),
+            "value": values.astype(object).where(values.notna(), "").to_numpy(dtype=object),
+            "problem": problem if isinstance(problem, (pd.Series, np.ndarray)) else _repeat(problem, n),
+            "fix": fix if isinstance(fix, (pd.Series, np.ndarray)) else _repeat(fix, n),
+        }
+    )
 
 
 def stage_series(model: ScoringModel, revenue: pd.Series) -> pd.Series:
@@ -503,9 +608,15 @@ def history_mask(values: pd.Series, previous: pd.Series, *, factor: float = HIST
     return pd.Series(moved & ~np.isnan(new) & ~np.isnan(old), index=values.index)
 
 
-def outlier_mask(values: pd.Series, groups: pd.Series, *, k: float = OUTLIER_K, log: bool = True,
-                 min_group: int = OUTLIER_MIN_GROUP, reference: pd.DataFrame | None = None,
-                 ) -> tuple[pd.Series, pd.Series, pd.Series]:
+def outlier_mask(
+    values: pd.Series,
+    groups: pd.Series,
+    *,
+    k: float = OUTLIER_K,
+    log: bool = True,
+    min_group: int = OUTLIER_MIN_GROUP,
+    reference: pd.DataFrame | None = None,
+) -> tuple[pd.Series, pd.Series, pd.Series]:
     """``(flag, low, high)``: Tukey fences (k·IQR) within each group on a compressed scale.
 
     ``reference`` (columns ``group``, ``value``): the population the fences come from besides the file's
@@ -593,14 +704,17 @@ def _parse_json_column(raw: pd.Series, col: TemplateColumn) -> tuple[pd.Series, 
             continue
         texts.append(json.dumps(obj, ensure_ascii=False, sort_keys=True))
         problems.append(None)
-    return (pd.Series(np.array(texts, dtype=object)[inverse], index=raw.index, dtype=object),
-            pd.Series(np.array(problems, dtype=object)[inverse], index=raw.index, dtype=object))
+    return (
+        pd.Series(np.array(texts, dtype=object)[inverse], index=raw.index, dtype=object),
+        pd.Series(np.array(problems, dtype=object)[inverse], index=raw.index, dtype=object),
+    )
 
 
 # --------------------------------------------------------------------------- cells
 # What people type for "nothing" in a numeric cell; the fix explains the two meanings.
-PLACEHOLDERS = frozenset({"—", "——", "-", "--", "－", "–", "/", "／", "\\", "无", "暂无", "空", "N/A", "n/a", "NA",
-                          "na", "×"})
+PLACEHOLDERS = frozenset(
+    {"—", "——", "-", "--", "－", "–", "/", "／", "\\", "无", "暂无", "空", "N/A", "n/a", "NA", "na", "×"}
+)
 PLACEHOLDER_FIX = "留空表示未提供，填 0 表示没有"
 _CELL_UNIT = re.compile(r"^([+-]?[\d,.]+)\s*(亿元|千元|万元|元|人|名|件|项|个)$")
 
@@ -614,8 +728,9 @@ def _exact(values: np.ndarray, factor: Decimal) -> np.ndarray:
     return out
 
 
-def parse_amounts(raw: pd.Series, col: TemplateColumn, factor: Decimal = Decimal(1)
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def parse_amounts(
+    raw: pd.Series, col: TemplateColumn, factor: Decimal = Decimal(1)
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(values in the model's unit, problem or None, fix) for a number/share column.
 
     A ``%`` is only accepted in percent columns; ``120万元``/``1.2亿元`` in an amount column are converted
@@ -631,8 +746,10 @@ def parse_amounts(raw: pd.Series, col: TemplateColumn, factor: Decimal = Decimal
     pct = text.str.contains("[%％]", regex=True).to_numpy(dtype=bool, na_value=False)
     if col.kind != "share" and pct.any():
         problem[pct] = "带百分号：本列不是百分比指标"
-        fix[pct] = (f"本列单位为{col.unit or '数量'}：请填写数值（如 120），不要填百分数，也不要把单元格设成百分比格式；"
-                    "比例请填入对应的百分比指标列")
+        fix[pct] = (
+            f"本列单位为{col.unit or '数量'}：请填写数值（如 120），不要填百分数，也不要把单元格设成百分比格式；"
+            "比例请填入对应的百分比指标列"
+        )
         values[pct] = np.nan
         invalid &= ~pct
     if factor != 1:
@@ -654,7 +771,9 @@ def parse_amounts(raw: pd.Series, col: TemplateColumn, factor: Decimal = Decimal
                 if col.unit == MONEY_UNIT and unit in MONEY_FACTORS:
                     values[i] = float(Decimal(number.replace(",", "")) * MONEY_FACTORS[unit])
                     continue
-                if unit not in MONEY_FACTORS and UNIT_SYNONYMS.get(unit) == UNIT_SYNONYMS.get(col.unit, col.unit):
+                if unit not in MONEY_FACTORS and UNIT_SYNONYMS.get(unit) == UNIT_SYNONYMS.get(
+                    col.unit, col.unit
+                ):
                     values[i] = float(Decimal(number.replace(",", "")) * factor)
                     continue
                 problem[i] = f"单位“{unit}”与本列单位“{col.unit or '无'}”不符"
@@ -663,7 +782,9 @@ def parse_amounts(raw: pd.Series, col: TemplateColumn, factor: Decimal = Decimal
     return values, problem, fix
 
 
-def name_mismatches(rows: pd.Series, codes: pd.Series, names: pd.Series, known_names: pd.Series) -> pd.DataFrame:
+def name_mismatches(
+    rows: pd.Series, codes: pd.Series, names: pd.Series, known_names: pd.Series
+) -> pd.DataFrame:
     """Rows whose name is another registered enterprise's name than the one the code belongs to."""
     cols = ["row", "credit_code", "file_name", "registered_name", "other_code"]
     if known_names is None or known_names.empty:
@@ -674,25 +795,43 @@ def name_mismatches(rows: pd.Series, codes: pd.Series, names: pd.Series, known_n
 
     registered = known_names.reindex(codes.to_numpy())
     # Most names are spelled exactly as registered: normalise only the others.
-    differ = np.flatnonzero(names.astype("str").to_numpy(dtype=object, na_value="") !=
-                            registered.astype("str").to_numpy(dtype=object, na_value=""))
-    rows, codes, names, registered = (rows.iloc[differ], codes.iloc[differ], names.iloc[differ],
-                                      registered.iloc[differ])
+    differ = np.flatnonzero(
+        names.astype("str").to_numpy(dtype=object, na_value="")
+        != registered.astype("str").to_numpy(dtype=object, na_value="")
+    )
+    rows, codes, names, registered = (
+        rows.iloc[differ],
+        codes.iloc[differ],
+        names.iloc[differ],
+        registered.iloc[differ],
+    )
     if not len(differ):
         return pd.DataFrame(columns=cols)
     file_key = key(names).to_numpy(dtype=object)
     reg_key = key(pd.Series(registered.to_numpy(), dtype="str")).to_numpy(dtype=object)
-    owners = pd.Series(known_names.index.to_numpy(), index=key(pd.Series(known_names.to_numpy(), dtype="str")))
+    owners = pd.Series(
+        known_names.index.to_numpy(), index=key(pd.Series(known_names.to_numpy(), dtype="str"))
+    )
     owners = owners[~owners.index.duplicated(keep="first")]
     other = owners.reindex(file_key).to_numpy(dtype=object)
-    hit = (file_key != "") & (reg_key != "") & (file_key != reg_key) & pd.notna(other) & \
-        (other != codes.to_numpy(dtype=object))
+    hit = (
+        (file_key != "")
+        & (reg_key != "")
+        & (file_key != reg_key)
+        & pd.notna(other)
+        & (other != codes.to_numpy(dtype=object))
+    )
     idx = np.flatnonzero(hit)
-    return pd.DataFrame({
-        "row": rows.to_numpy(dtype=np.int64)[idx], "credit_code": codes.to_numpy(dtype=object)[idx],
-        "file_name": names.to_numpy(dtype=object)[idx], "registered_name": registered.to_numpy(dtype=object)[idx],
-        "other_code": other[idx],
-    }, columns=cols)
+    return pd.DataFrame(
+        {
+            "row": rows.to_numpy(dtype=np.int64)[idx],
+            "credit_code": codes.to_numpy(dtype=object)[idx],
+            "file_name": names.to_numpy(dtype=object)[idx],
+            "registered_name": registered.to_numpy(dtype=object)[idx],
+            "other_code": other[idx],
+        },
+        columns=cols,
+    )
 
 
 # --------------------------------------------------------------------------- validation
@@ -729,8 +868,15 @@ def _present(raw: pd.Series) -> np.ndarray:
     return raw.notna().to_numpy() & raw.astype("str").str.strip().ne("").fillna(False).to_numpy(dtype=bool)
 
 
-def _check_codes(table: pd.DataFrame, rows: pd.Series, code_column: str, known_codes: Any,
-                 parts: list[pd.DataFrame], *, unique: bool = True) -> tuple[pd.Series, np.ndarray]:
+def _check_codes(
+    table: pd.DataFrame,
+    rows: pd.Series,
+    code_column: str,
+    known_codes: Any,
+    parts: list[pd.DataFrame],
+    *,
+    unique: bool = True,
+) -> tuple[pd.Series, np.ndarray]:
     """Normalised codes and the rows with a bad code (invalid, unknown, duplicate); reports appended."""
     raw_code = table[code_column]
     codes = cc.normalize_series(raw_code)
@@ -739,16 +885,30 @@ def _check_codes(table: pd.DataFrame, rows: pd.Series, code_column: str, known_c
     bad = invalid.copy()
     if invalid.any():
         idx = np.flatnonzero(invalid)
-        parts.append(_report(rows.iloc[idx], code_column, raw_code.iloc[idx], explain.iloc[idx].to_numpy(dtype=object),
-                             "请核对营业执照上的 18 位统一社会信用代码"))
+        parts.append(
+            _report(
+                rows.iloc[idx],
+                code_column,
+                raw_code.iloc[idx],
+                explain.iloc[idx].to_numpy(dtype=object),
+                "请核对营业执照上的 18 位统一社会信用代码",
+            )
+        )
     if known_codes is not None:
         known = pd.Index(list(known_codes)) if not isinstance(known_codes, pd.Index) else known_codes
         # get_indexer hashes once; Series.isin on arrow strings walks the 100,000 known codes per call.
         unknown = ~invalid & (known.get_indexer(codes.to_numpy(dtype=object)) < 0)
         if unknown.any():
             idx = np.flatnonzero(unknown)
-            parts.append(_report(rows.iloc[idx], code_column, raw_code.iloc[idx], "系统中没有该统一社会信用代码对应的企业",
-                                 "请核对代码；新企业须先在系统中登记"))
+            parts.append(
+                _report(
+                    rows.iloc[idx],
+                    code_column,
+                    raw_code.iloc[idx],
+                    "系统中没有该统一社会信用代码对应的企业",
+                    "请核对代码；新企业须先在系统中登记",
+                )
+            )
         bad |= unknown
     if unique:
         dup = codes.duplicated(keep=False).to_numpy() & ~invalid
@@ -758,21 +918,33 @@ def _check_codes(table: pd.DataFrame, rows: pd.Series, code_column: str, known_c
             idx = np.flatnonzero(later)
             if len(idx):
                 problem = np.array([f"与第 {r} 行是同一企业（重复行）" for r in first[idx]], dtype=object)
-                parts.append(_report(rows.iloc[idx], code_column, raw_code.iloc[idx], problem,
-                                     "同一企业只能有一行：请合并或删除重复行"))
+                parts.append(
+                    _report(
+                        rows.iloc[idx],
+                        code_column,
+                        raw_code.iloc[idx],
+                        problem,
+                        "同一企业只能有一行：请合并或删除重复行",
+                    )
+                )
             bad |= dup
     return codes, bad
 
 
-def _drop_non_data(table: pd.DataFrame, mapping: HeaderMapping, units_row: int | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _drop_non_data(
+    table: pd.DataFrame, mapping: HeaderMapping, units_row: int | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(table without units/totals/notes/blank rows, the skipped rows with their reason)."""
     skipped = []
     if units_row is not None:
         skipped.append(pd.DataFrame({"row": [int(table[ROW_COLUMN].iloc[units_row])], "reason": ["单位行"]}))
         table = table.drop(index=table.index[units_row])
     data_cols = [*mapping.columns, *(u["header"] for u in mapping.unmapped)]
-    rows_out = skipped_rows(table, mapping.code_column, data_cols) if mapping.code_column else \
-        pd.DataFrame(columns=SKIPPED_COLUMNS)
+    rows_out = (
+        skipped_rows(table, mapping.code_column, data_cols)
+        if mapping.code_column
+        else pd.DataFrame(columns=SKIPPED_COLUMNS)
+    )
     if len(rows_out):
         table = table[~table[ROW_COLUMN].isin(rows_out["row"])]
         skipped.append(rows_out)
@@ -781,8 +953,11 @@ def _drop_non_data(table: pd.DataFrame, mapping: HeaderMapping, units_row: int |
         known = set(pd.concat(skipped)["row"].tolist()) if skipped else set()
         blanks = [r for r in blanks if r not in known]
         skipped.append(pd.DataFrame({"row": blanks, "reason": ["空行"] * len(blanks)}))
-    out = pd.concat(skipped, ignore_index=True).sort_values("row", kind="stable") if skipped else \
-        pd.DataFrame(columns=SKIPPED_COLUMNS)
+    out = (
+        pd.concat(skipped, ignore_index=True).sort_values("row", kind="stable")
+        if skipped
+        else pd.DataFrame(columns=SKIPPED_COLUMNS)
+    )
     return table.reset_index(drop=True), out.reset_index(drop=True)
 
 
@@ -818,7 +993,9 @@ def validate(
     cols = columns if columns is not None else department_columns(model, department)
     headers = [str(c) for c in table.columns]
     units_pos, header_units = _units_row(table, None)
-    mapping = map_headers(headers, cols, table=table, column_map=column_map, ignore=ignore, header_units=header_units)
+    mapping = map_headers(
+        headers, cols, table=table, column_map=column_map, ignore=ignore, header_units=header_units
+    )
     if mapping.code_column is None:
         raise ImportFileError(f"文件中没有“{CODE_HEADER}”列；请使用{department}导入模板，不要修改表头")
     if mapping.problems:
@@ -834,9 +1011,11 @@ def validate(
     rows = rows.reset_index(drop=True)
     parts: list[pd.DataFrame] = []
     codes, bad_row = _check_codes(table, rows, mapping.code_column, known_codes, parts)
-    mismatches = name_mismatches(rows[~bad_row], codes[~bad_row], table[mapping.name_column][~bad_row],
-                                 known_names) if mapping.name_column and known_names is not None else \
-        pd.DataFrame(columns=["row", "credit_code", "file_name", "registered_name", "other_code"])
+    mismatches = (
+        name_mismatches(rows[~bad_row], codes[~bad_row], table[mapping.name_column][~bad_row], known_names)
+        if mapping.name_column and known_names is not None
+        else pd.DataFrame(columns=["row", "credit_code", "file_name", "registered_name", "other_code"])
+    )
     row_ids = None
     if known_ids is not None:  # −1 for an unknown code (its row is an error, its values are dropped)
         where = known_ids.index.get_indexer(pd.Index(codes.to_numpy(dtype=object), dtype=object))
@@ -896,8 +1075,9 @@ def validate(
         keep = present & ~has_problem
         if keep.any():
             idx = np.flatnonzero(keep)
-            long_parts.append((col, idx, np.asarray(value_num, dtype=float)[idx],
-                               np.asarray(value_text, dtype=object)[idx]))
+            long_parts.append(
+                (col, idx, np.asarray(value_num, dtype=float)[idx], np.asarray(value_text, dtype=object)[idx])
+            )
 
     # ---- outliers (flagged, not rejected) within stage
     flag_parts: list[pd.DataFrame] = []
@@ -926,19 +1106,34 @@ def validate(
             idx = np.flatnonzero(fm | moved)
             g_at, lo_at, hi_at = group.to_numpy()[idx], lo.to_numpy()[idx], hi.to_numpy()[idx]
             prev_at = before.to_numpy()[idx] if before is not None else np.full(len(idx), np.nan)
-            probs = np.array([
-                "；".join(([f"明显偏离{stage_names.get(g, '全部企业')}常见范围（约 {_fmt(a)}–{_fmt(b)}）"]
-                           if f else [])
-                          + ([f"与本企业此前数值 {_fmt(p)} 相差 {HISTORY_FACTOR:g} 倍以上"] if m else []))
-                for g, a, b, p, f, m in zip(g_at, lo_at, hi_at, prev_at, fm[idx], moved[idx], strict=True)
-            ], dtype=object)
-            flag_parts.append(_report(rows.iloc[idx], header, table[header].iloc[idx], probs,
-                                      "已接受并标记待核实：请与报送部门确认数值与单位"))
+            probs = np.array(
+                [
+                    "；".join(
+                        (
+                            [f"明显偏离{stage_names.get(g, '全部企业')}常见范围（约 {_fmt(a)}–{_fmt(b)}）"]
+                            if f
+                            else []
+                        )
+                        + ([f"与本企业此前数值 {_fmt(p)} 相差 {HISTORY_FACTOR:g} 倍以上"] if m else [])
+                    )
+                    for g, a, b, p, f, m in zip(g_at, lo_at, hi_at, prev_at, fm[idx], moved[idx], strict=True)
+                ],
+                dtype=object,
+            )
+            flag_parts.append(
+                _report(
+                    rows.iloc[idx],
+                    header,
+                    table[header].iloc[idx],
+                    probs,
+                    "已接受并标记待核实：请与报送部门确认数值与单位",
+                )
+            )
             flagged_at[code] = idx
 
-    errors = (pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=REPORT_COLUMNS))
+    errors = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=REPORT_COLUMNS)
     errors = errors.sort_values(["row"], kind="stable").reset_index(drop=True)
-    flags = (pd.concat(flag_parts, ignore_index=True) if flag_parts else pd.DataFrame(columns=REPORT_COLUMNS))
+    flags = pd.concat(flag_parts, ignore_index=True) if flag_parts else pd.DataFrame(columns=REPORT_COLUMNS)
     flags = flags.sort_values(["row"], kind="stable").reset_index(drop=True)
 
     if long_parts:
@@ -948,22 +1143,43 @@ def validate(
         keep: Any = ~bad_row[pos]
         if keep.all():
             keep = slice(None)  # the usual case: views, not 2M-row copies of each column
-        flagged = np.concatenate([np.isin(p[1], flagged_at[p[0].code]) if p[0].code in flagged_at
-                                  else np.zeros(len(p[1]), dtype=bool) for p in long_parts])
-        values = pd.DataFrame({
-            "code": pd.Series(np.concatenate([_repeat(p[0].code, len(p[1])) for p in long_parts])[keep], dtype=object),
-            "value_num": np.concatenate([p[2] for p in long_parts])[keep],
-            "value_text": pd.Series(np.concatenate([p[3] for p in long_parts])[keep], dtype=object),
-            "department": pd.Series(np.concatenate([_repeat(p[0].department, len(p[1])) for p in long_parts])[keep],
-                                    dtype=object),
-            "credit_code": pd.Series(codes.to_numpy(dtype=object)[pos[keep]], dtype=object),
-            "flagged": flagged[keep],
-            **({"enterprise_id": row_ids[pos[keep]]} if row_ids is not None else {}),
-        }, copy=False)  # fresh arrays: one block each, not stacked into 2M-row 2-D copies
+        flagged = np.concatenate(
+            [
+                np.isin(p[1], flagged_at[p[0].code])
+                if p[0].code in flagged_at
+                else np.zeros(len(p[1]), dtype=bool)
+                for p in long_parts
+            ]
+        )
+        values = pd.DataFrame(
+            {
+                "code": pd.Series(
+                    np.concatenate([_repeat(p[0].code, len(p[1])) for p in long_parts])[keep], dtype=object
+                ),
+                "value_num": np.concatenate([p[2] for p in long_parts])[keep],
+                "value_text": pd.Series(np.concatenate([p[3] for p in long_parts])[keep], dtype=object),
+                "department": pd.Series(
+                    np.concatenate([_repeat(p[0].department, len(p[1])) for p in long_parts])[keep],
+                    dtype=object,
+                ),
+                "credit_code": pd.Series(codes.to_numpy(dtype=object)[pos[keep]], dtype=object),
+                "flagged": flagged[keep],
+                **({"enterprise_id": row_ids[pos[keep]]} if row_ids is not None else {}),
+            },
+            copy=False,
+        )  # fresh arrays: one block each, not stacked into 2M-row 2-D copies
     else:
         values = pd.DataFrame(columns=VALUE_COLUMNS)
-    return Validation(row_count=n, errors=errors, flags=flags, values=values, mapping=mapping,
-                      error_rows=int(bad_row.sum()), skipped=skipped, mismatches=mismatches)
+    return Validation(
+        row_count=n,
+        errors=errors,
+        flags=flags,
+        values=values,
+        mapping=mapping,
+        error_rows=int(bad_row.sum()),
+        skipped=skipped,
+        mismatches=mismatches,
+    )
 
 
 # --------------------------------------------------------------------------- long-form list sheets
@@ -985,8 +1201,14 @@ def _level_value(text: str, levels: tuple[str, ...]) -> str | None:
     return None
 
 
-def validate_items(col: TemplateColumn, table: pd.DataFrame, *, sheet: str, known_codes: Any,
-                   known_names: pd.Series | None = None) -> Validation:
+def validate_items(
+    col: TemplateColumn,
+    table: pd.DataFrame,
+    *,
+    sheet: str,
+    known_codes: Any,
+    known_names: pd.Series | None = None,
+) -> Validation:
     """One long-form sheet (one item per row) → one list value per enterprise, or per-row problems."""
     field_by_key: dict[str, Any] = {}
     for f in col.item_fields:
@@ -1014,8 +1236,11 @@ def validate_items(col: TemplateColumn, table: pd.DataFrame, *, sheet: str, know
             mapping.ignored.append(h)
     if mapping.code_column is None:
         raise ImportFileError(f"工作表“{sheet}”中没有“{CODE_HEADER}”列；请使用导入模板")
-    missing = [f.label for f in col.item_fields if (f.required or f.key == col.level_key)
-               and f.key not in {x.key for x in field_cols.values()}]
+    missing = [
+        f.label
+        for f in col.item_fields
+        if (f.required or f.key == col.level_key) and f.key not in {x.key for x in field_cols.values()}
+    ]
     if missing:
         raise ImportFileError(f"工作表“{sheet}”缺少必填列：{'、'.join(missing)}；请使用导入模板")
     mapping.columns = {h: col for h in field_cols}
@@ -1063,13 +1288,20 @@ def validate_items(col: TemplateColumn, table: pd.DataFrame, *, sheet: str, know
         if has.any():
             idx = np.flatnonzero(has)
             hint = "、".join(allowed) if allowed else f.label
-            parts.append(_report(rows.iloc[idx], f"{sheet}：{h}", raw.iloc[idx], problem[idx], f"请填写{hint}"))
+            parts.append(
+                _report(rows.iloc[idx], f"{sheet}：{h}", raw.iloc[idx], problem[idx], f"请填写{hint}")
+            )
             bad_row |= has
-    mismatches = name_mismatches(rows[~bad_row], codes[~bad_row], table[mapping.name_column][~bad_row],
-                                 known_names) if mapping.name_column and known_names is not None else \
-        pd.DataFrame(columns=["row", "credit_code", "file_name", "registered_name", "other_code"])
-    errors = pd.concat(parts, ignore_index=True).sort_values("row", kind="stable").reset_index(drop=True) \
-        if parts else pd.DataFrame(columns=REPORT_COLUMNS)
+    mismatches = (
+        name_mismatches(rows[~bad_row], codes[~bad_row], table[mapping.name_column][~bad_row], known_names)
+        if mapping.name_column and known_names is not None
+        else pd.DataFrame(columns=["row", "credit_code", "file_name", "registered_name", "other_code"])
+    )
+    errors = (
+        pd.concat(parts, ignore_index=True).sort_values("row", kind="stable").reset_index(drop=True)
+        if parts
+        else pd.DataFrame(columns=REPORT_COLUMNS)
+    )
     lists: dict[str, list[dict]] = {}
     bad_codes = set(codes.to_numpy(dtype=object)[bad_row].tolist())
     for i in range(n):
@@ -1077,14 +1309,28 @@ def validate_items(col: TemplateColumn, table: pd.DataFrame, *, sheet: str, know
         if code in bad_codes:
             continue  # all or nothing per enterprise: one bad item row rejects its list
         lists.setdefault(code, []).append(items[i])
-    values = pd.DataFrame({
-        "code": col.code, "value_num": np.nan,
-        "value_text": [json.dumps(v, ensure_ascii=False, sort_keys=True) for v in lists.values()],
-        "department": col.department, "credit_code": list(lists), "flagged": False,
-    }, columns=VALUE_COLUMNS)
-    return Validation(row_count=n, errors=errors, flags=pd.DataFrame(columns=REPORT_COLUMNS), values=values,
-                      mapping=mapping, error_rows=int(bad_row.sum()), skipped=skipped, mismatches=mismatches,
-                      sheet=sheet)
+    values = pd.DataFrame(
+        {
+            "code": col.code,
+            "value_num": np.nan,
+            "value_text": [json.dumps(v, ensure_ascii=False, sort_keys=True) for v in lists.values()],
+            "department": col.department,
+            "credit_code": list(lists),
+            "flagged": False,
+        },
+        columns=VALUE_COLUMNS,
+    )
+    return Validation(
+        row_count=n,
+        errors=errors,
+        flags=pd.DataFrame(columns=REPORT_COLUMNS),
+        values=values,
+        mapping=mapping,
+        error_rows=int(bad_row.sum()),
+        skipped=skipped,
+        mismatches=mismatches,
+        sheet=sheet,
+    )
 
 
 def merge_lists(current: Any, new: list[dict]) -> list[dict]:
@@ -1124,8 +1370,10 @@ def diff_values(new: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
         # Object indexes throughout: pandas would otherwise infer str and copy 2M codes into Arrow twice.
         new_codes = pd.Index(new["code"].to_numpy(dtype=object), dtype=object)
         cur_codes = pd.Index(current["code"].to_numpy(dtype=object), dtype=object)
-        codes = pd.Index(pd.unique(np.concatenate([new_codes.unique().to_numpy(), cur_codes.unique().to_numpy()])),
-                         dtype=object)
+        codes = pd.Index(
+            pd.unique(np.concatenate([new_codes.unique().to_numpy(), cur_codes.unique().to_numpy()])),
+            dtype=object,
+        )
         width = np.int64(len(codes) + 1)
         key_new = new["enterprise_id"].to_numpy(dtype=np.int64) * width + codes.get_indexer(new_codes)
         key_cur = current["enterprise_id"].to_numpy(dtype=np.int64) * width + codes.get_indexer(cur_codes)
@@ -1143,13 +1391,19 @@ def diff_values(new: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
         same_text = new_text == old_text
         state = np.where(~exists, 0, np.where(same_num & same_text, 2, 1))
     # Text columns as object dtype: a str dtype would copy each of the 2M cells into Arrow.
-    return pd.DataFrame({
-        "enterprise_id": new["enterprise_id"].to_numpy(),
-        "code": pd.Series(new["code"].to_numpy(dtype=object), dtype=object),
-        "old_num": old_num, "old_text": pd.Series(old_text, dtype=object), "new_num": new_num,
-        "new_text": pd.Series(new_text, dtype=object),
-        "status": pd.Series(np.asarray(DIFF_STATES, dtype=object)[state], dtype=object), "current_id": old_id,
-    }, copy=False)  # fresh arrays: one block each, not stacked into 2M-row 2-D copies
+    return pd.DataFrame(
+        {
+            "enterprise_id": new["enterprise_id"].to_numpy(),
+            "code": pd.Series(new["code"].to_numpy(dtype=object), dtype=object),
+            "old_num": old_num,
+            "old_text": pd.Series(old_text, dtype=object),
+            "new_num": new_num,
+            "new_text": pd.Series(new_text, dtype=object),
+            "status": pd.Series(np.asarray(DIFF_STATES, dtype=object)[state], dtype=object),
+            "current_id": old_id,
+        },
+        copy=False,
+    )  # fresh arrays: one block each, not stacked into 2M-row 2-D copies
 
 
 def diff_counts(diff: pd.DataFrame) -> dict[str, int]:
@@ -1160,8 +1414,9 @@ def diff_counts(diff: pd.DataFrame) -> dict[str, int]:
 def report_frame(records: list[dict] | pd.DataFrame) -> pd.DataFrame:
     """The report with Chinese column names, for display and download."""
     df = records if isinstance(records, pd.DataFrame) else pd.DataFrame(records, columns=REPORT_COLUMNS)
-    return df.reindex(columns=REPORT_COLUMNS).rename(columns={
-        "row": "行号", "column": "列", "value": "内容", "problem": "问题", "fix": "修改建议"})
+    return df.reindex(columns=REPORT_COLUMNS).rename(
+        columns={"row": "行号", "column": "列", "value": "内容", "problem": "问题", "fix": "修改建议"}
+    )
 
 
 def summary_message(errors: pd.DataFrame, *, limit: int = 3) -> str:

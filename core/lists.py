@@ -42,13 +42,16 @@ def list_sizes(model: ScoringModel, scores: pd.DataFrame) -> pd.DataFrame:
     """
     n = ranked_counts(model, scores)
     tiers = scores["tier"].fillna("").astype(str)
-    table = pd.DataFrame({"stage": model.stage_codes, "阶段": [s.name for s in model.stages],
-                          "参与排名": n.to_numpy()})
+    table = pd.DataFrame(
+        {"stage": model.stage_codes, "阶段": [s.name for s in model.stages], "参与排名": n.to_numpy()}
+    )
     previous = np.zeros(len(table), dtype=np.int64)
     for tier in model.tiers:
         cumulative = np.array([places(tier.share, int(k)) for k in n], dtype=np.int64)
         table[f"{tier.name}名额"] = cumulative - previous
-        table[f"{tier.name}测算"] = [f"⌈{_pct(tier.share)}×{int(k)}⌉ = {c}" for k, c in zip(n, cumulative, strict=True)]
+        table[f"{tier.name}测算"] = [
+            f"⌈{_pct(tier.share)}×{int(k)}⌉ = {c}" for k, c in zip(n, cumulative, strict=True)
+        ]
         actual = scores[tiers == tier.code].groupby("stage").size()
         table[f"{tier.name}实际"] = table["stage"].map(actual).fillna(0).astype(int)
         previous = cumulative
@@ -81,18 +84,53 @@ def subsidy_plan(model: ScoringModel, scores: pd.DataFrame) -> pd.DataFrame:
             cap = f"名额上限 {rule.max_count} 家（按比例 ⌈{_pct(rule.share)}×{count}⌉ = {by_share} 家）"
         else:
             cap = f"按比例 ⌈{_pct(rule.share)}×{count}⌉ = {by_share} 家（上限 {rule.max_count} 家）"
-        rows.append({
-            "stage": stage.code, "阶段": stage.name, "参与排名": count, "比例": _pct(rule.share),
-            "按比例名额": by_share, "名额上限": rule.max_count, "扶持名额": granted, "适用限制": cap,
-            "每家金额（万元）": float(rule.amount), "预算（万元）": float(granted * rule.amount),
-            "实际家数": int(paid_count.get(stage.code, 0)), "实际金额（万元）": float(paid_sum.get(stage.code, 0.0)),
-        })
-    plan = pd.DataFrame(rows, columns=["stage", "阶段", "参与排名", "比例", "按比例名额", "名额上限", "扶持名额",
-                                       "适用限制", "每家金额（万元）", "预算（万元）", "实际家数", "实际金额（万元）"])
-    total = {"stage": "all", "阶段": "合计", "参与排名": int(plan["参与排名"].sum()), "比例": "", "按比例名额": None,
-             "名额上限": None, "扶持名额": int(plan["扶持名额"].sum()), "适用限制": "",
-             "每家金额（万元）": None, "预算（万元）": float(plan["预算（万元）"].sum()),
-             "实际家数": int(plan["实际家数"].sum()), "实际金额（万元）": float(plan["实际金额（万元）"].sum())}
+        rows.append(
+            {
+                "stage": stage.code,
+                "阶段": stage.name,
+                "参与排名": count,
+                "比例": _pct(rule.share),
+                "按比例名额": by_share,
+                "名额上限": rule.max_count,
+                "扶持名额": granted,
+                "适用限制": cap,
+                "每家金额（万元）": float(rule.amount),
+                "预算（万元）": float(granted * rule.amount),
+                "实际家数": int(paid_count.get(stage.code, 0)),
+                "实际金额（万元）": float(paid_sum.get(stage.code, 0.0)),
+            }
+        )
+    plan = pd.DataFrame(
+        rows,
+        columns=[
+            "stage",
+            "阶段",
+            "参与排名",
+            "比例",
+            "按比例名额",
+            "名额上限",
+            "扶持名额",
+            "适用限制",
+            "每家金额（万元）",
+            "预算（万元）",
+            "实际家数",
+            "实际金额（万元）",
+        ],
+    )
+    total = {
+        "stage": "all",
+        "阶段": "合计",
+        "参与排名": int(plan["参与排名"].sum()),
+        "比例": "",
+        "按比例名额": None,
+        "名额上限": None,
+        "扶持名额": int(plan["扶持名额"].sum()),
+        "适用限制": "",
+        "每家金额（万元）": None,
+        "预算（万元）": float(plan["预算（万元）"].sum()),
+        "实际家数": int(plan["实际家数"].sum()),
+        "实际金额（万元）": float(plan["实际金额（万元）"].sum()),
+    }
     out = pd.concat([plan, pd.DataFrame([total])], ignore_index=True)
     for column in ("按比例名额", "名额上限"):
         out[column] = out[column].astype("Int64")
@@ -103,9 +141,9 @@ def ranked_rows(model: ScoringModel, scores: pd.DataFrame, keep: pd.Series | np.
     """The kept rows in notice order: the model's stage order, then rank, then credit code."""
     frame = scores[keep]
     position = {s.code: i for i, s in enumerate(model.stages)}
-    return frame.assign(_stage=frame["stage"].map(position).fillna(len(position)),
-                        _rank=pd.to_numeric(frame["rank"])).sort_values(["_stage", "_rank", "credit_code"],
-                                                                          kind="stable")
+    return frame.assign(
+        _stage=frame["stage"].map(position).fillna(len(position)), _rank=pd.to_numeric(frame["rank"])
+    ).sort_values(["_stage", "_rank", "credit_code"], kind="stable")
 
 
 def notice_frame(model: ScoringModel, rows: pd.DataFrame, **extra: object) -> pd.DataFrame:
@@ -132,17 +170,27 @@ def subsidy_table(model: ScoringModel, scores: pd.DataFrame) -> pd.DataFrame:
     扶持金额（万元）, 适用限制 — model stage order, then rank. Vetoed enterprises never appear."""
     plan = subsidy_plan(model, scores).set_index("stage")
     df = ranked_rows(model, scores, (pd.to_numeric(scores["subsidy"]).fillna(0) > 0) & not_vetoed(scores))
-    return notice_frame(model, df, **{"扶持金额（万元）": pd.to_numeric(df["subsidy"]).to_numpy(dtype=float),
-                                      "适用限制": df["stage"].map(plan["适用限制"]).fillna("").to_numpy()})
+    return notice_frame(
+        model,
+        df,
+        **{
+            "扶持金额（万元）": pd.to_numeric(df["subsidy"]).to_numpy(dtype=float),
+            "适用限制": df["stage"].map(plan["适用限制"]).fillna("").to_numpy(),
+        },
+    )
 
 
 def mujun_table(model: ScoringModel, scores: pd.DataFrame) -> pd.DataFrame:
     """亩均论英雄 flags: 序号, 企业名称, 统一社会信用代码, 所属阶段, 阶段排名, 积分, 亩均论英雄, 测算."""
     n = ranked_counts(model, scores)
     shares = {m.code: m.share for m in model.mujun}
-    df = ranked_rows(model, scores, scores["mujun"].fillna("").astype(str).isin(list(shares)) & not_vetoed(scores))
-    basis = [f"前 {_pct(shares[f])}：⌈{_pct(shares[f])}×{int(n[s])}⌉ = {places(shares[f], int(n[s]))} 家"
-             for f, s in zip(df["mujun"], df["stage"], strict=True)]
+    df = ranked_rows(
+        model, scores, scores["mujun"].fillna("").astype(str).isin(list(shares)) & not_vetoed(scores)
+    )
+    basis = [
+        f"前 {_pct(shares[f])}：⌈{_pct(shares[f])}×{int(n[s])}⌉ = {places(shares[f], int(n[s]))} 家"
+        for f, s in zip(df["mujun"], df["stage"], strict=True)
+    ]
     return notice_frame(model, df, **{"亩均论英雄": df["mujun"].astype(str).to_numpy(), "测算": basis})
 
 
@@ -154,6 +202,12 @@ def list_members(model: ScoringModel, scores: pd.DataFrame, *, stage: str | None
     if stage is not None:
         keep &= scores["stage"] == stage
     df = ranked_rows(model, scores, keep)
-    return notice_frame(model, df, **{"榜单": df["tier"].map(names).to_numpy(),
-                                      "亩均论英雄": df["mujun"].fillna("").astype(str).to_numpy(),
-                                      "扶持金额（万元）": pd.to_numeric(df["subsidy"]).fillna(0.0).to_numpy(dtype=float)})
+    return notice_frame(
+        model,
+        df,
+        **{
+            "榜单": df["tier"].map(names).to_numpy(),
+            "亩均论英雄": df["mujun"].fillna("").astype(str).to_numpy(),
+            "扶持金额（万元）": pd.to_numeric(df["subsidy"]).fillna(0.0).to_numpy(dtype=float),
+        },
+    )

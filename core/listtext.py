@@ -41,8 +41,11 @@ def _level(text: Any) -> str:
 
 
 def _is_true(v: Any) -> bool:
-    return v is True or (isinstance(v, (int, float)) and not isinstance(v, bool) and v == 1) or \
-        str(v).strip().lower() in _TRUE
+    return (
+        v is True
+        or (isinstance(v, (int, float)) and not isinstance(v, bool) and v == 1)
+        or str(v).strip().lower() in _TRUE
+    )
 
 
 def _grouping(indicator: Any) -> tuple[str, list[tuple[str, str, str]]]:
@@ -52,8 +55,7 @@ def _grouping(indicator: Any) -> tuple[str, list[tuple[str, str, str]]]:
     fields = getattr(indicator, "item_fields", None) or []
     if not fields:
         return level_key, [("role", "角色", "text")]
-    keys = [(f.key, f.label, f.kind) for f in fields
-            if f.key != level_key and (f.values or f.kind == "bool")]
+    keys = [(f.key, f.label, f.kind) for f in fields if f.key != level_key and (f.values or f.kind == "bool")]
     return level_key, keys
 
 
@@ -110,7 +112,9 @@ def object_text(value: Any, indicator: Any = None) -> str:
             return value
     if not isinstance(obj, dict):
         return "" if value is None else str(value)
-    labels = {c.key: c.label or c.key for c in getattr(getattr(indicator, "rule", None), "components", []) or []}
+    labels = {
+        c.key: c.label or c.key for c in getattr(getattr(indicator, "rule", None), "components", []) or []
+    }
     parts = []
     for key, v in obj.items():
         label = labels.get(key, key)

@@ -52,12 +52,18 @@ IGNORED_HEADERS = ("序号", "企业名称")
 HEADER_ALIASES: dict[str, str] = {
     **{header_key(h): k for k, h in HEADERS.items()},
     **{header_key(k): k for k in HEADERS},  # the JSON names work as headers too
-    header_key("信用代码"): "credit_code", header_key("产品"): "product", header_key("金额"): "amount",
-    header_key("年利率"): "rate", header_key("利率（%）"): "rate", header_key("期限"): "term_months",
+    header_key("信用代码"): "credit_code",
+    header_key("产品"): "product",
+    header_key("金额"): "amount",
+    header_key("年利率"): "rate",
+    header_key("利率（%）"): "rate",
+    header_key("期限"): "term_months",
     header_key("理由"): "reason",
 }
 
-_DATE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]00:00(?::00(?:\.0+)?)?)?\s*$")
+_DATE = re.compile(
+    r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]00:00(?::00(?:\.0+)?)?)?\s*$"
+)
 
 
 def template_frame() -> pd.DataFrame:
@@ -69,8 +75,11 @@ def template_notes() -> list[str]:
     """The instructions sheet of the template."""
     lines = ["贷款结果报送模板（每行一家企业的一项决定；同一企业可有多行）", ""]
     lines += [f"{header}：{meaning}" for header, meaning in FIELDS.values()]
-    lines += ["", "企业名称列仅供核对，导入时不读取；只能报送推荐名单中同意推荐的企业。",
-              "上传后先预检：任何一行有错，整份文件都不写入，请按提示修改后重新上传。"]
+    lines += [
+        "",
+        "企业名称列仅供核对，导入时不读取；只能报送推荐名单中同意推荐的企业。",
+        "上传后先预检：任何一行有错，整份文件都不写入，请按提示修改后重新上传。",
+    ]
     return lines
 
 
@@ -95,8 +104,9 @@ def map_columns(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
 def rows_frame(items: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """JSON rows (the API's ``outcomes`` list) as a table of the contract's keys; ``__row__`` = 1-based
     position in the list. Values keep their JSON types (numbers stay numbers)."""
-    frame = pd.DataFrame.from_records([{k: item.get(k) for k in HEADERS} for item in items],
-                                      columns=list(HEADERS))
+    frame = pd.DataFrame.from_records(
+        [{k: item.get(k) for k in HEADERS} for item in items], columns=list(HEADERS)
+    )
     frame[ROW_COLUMN] = np.arange(1, len(frame) + 1, dtype=np.int64)
     return frame
 
@@ -124,9 +134,16 @@ def parse_dates(s: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
         bad[rest[~matched]] = True
         found = rest[matched]
         if len(found):
-            parsed = pd.to_datetime(pd.DataFrame({"year": parts[0][matched].astype(int).to_numpy(),
-                                                  "month": parts[1][matched].astype(int).to_numpy(),
-                                                  "day": parts[2][matched].astype(int).to_numpy()}), errors="coerce")
+            parsed = pd.to_datetime(
+                pd.DataFrame(
+                    {
+                        "year": parts[0][matched].astype(int).to_numpy(),
+                        "month": parts[1][matched].astype(int).to_numpy(),
+                        "day": parts[2][matched].astype(int).to_numpy(),
+                    }
+                ),
+                errors="coerce",
+            )
             invalid = parsed.isna().to_numpy()
             bad[found[invalid]] = True
             days[found[~invalid]] = parsed.to_numpy()[~invalid].astype("datetime64[D]")
@@ -136,7 +153,9 @@ def parse_dates(s: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     return pd.Series(out, index=s.index, dtype=object), bad, days
 
 
-def check_outcomes(frame: pd.DataFrame, *, today: date, known_codes: Mapping[str, int]) -> tuple[pd.DataFrame, list[dict]]:
+def check_outcomes(
+    frame: pd.DataFrame, *, today: date, known_codes: Mapping[str, int]
+) -> tuple[pd.DataFrame, list[dict]]:
     """Check outcome rows (contract keys as columns, ``__row__`` the row a bank sees).
 
     ``known_codes``: credit code → enterprise id of the enterprises this bank may report on (consenting
@@ -153,7 +172,9 @@ def check_outcomes(frame: pd.DataFrame, *, today: date, known_codes: Mapping[str
     problems: list[tuple[int, int, str, str, str]] = []  # (position, column order, column, value, problem)
     order = {k: i for i, k in enumerate(HEADERS)}
 
-    def flag(mask: np.ndarray, key: str, problem: str | Sequence[str], values: pd.Series | None = None) -> None:
+    def flag(
+        mask: np.ndarray, key: str, problem: str | Sequence[str], values: pd.Series | None = None
+    ) -> None:
         shown = _text(frame[key]) if values is None else values
         for i in np.flatnonzero(mask):
             text = problem if isinstance(problem, str) else problem[i]
@@ -184,8 +205,11 @@ def check_outcomes(frame: pd.DataFrame, *, today: date, known_codes: Mapping[str
     flag(reason.str.len().gt(MAX_REASON).to_numpy(), "reason", f"拒绝理由不能超过 {MAX_REASON} 字")
 
     numbers: dict[str, pd.Series] = {}
-    for key, low, high, what in (("amount", 0.0, MAX_AMOUNT, "金额"), ("rate", 0.0, MAX_RATE, "年利率"),
-                                 ("term_months", 1.0, float(MAX_TERM), "期限")):
+    for key, low, high, what in (
+        ("amount", 0.0, MAX_AMOUNT, "金额"),
+        ("rate", 0.0, MAX_RATE, "年利率"),
+        ("term_months", 1.0, float(MAX_TERM), "期限"),
+    ):
         values, invalid = parse_number_series(frame[key].astype("object").where(frame[key].notna(), ""))
         v = values.to_numpy(dtype=float)
         flag(invalid.to_numpy(), key, f"{what}不是数字")
@@ -197,8 +221,11 @@ def check_outcomes(frame: pd.DataFrame, *, today: date, known_codes: Mapping[str
         numbers[key] = values
     amount = numbers["amount"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):
-        flag(granted & (np.isnan(amount) | (amount == 0)) & ~(amount < 0), "amount",
-             "决定为授信或放款时须填写大于 0 的金额")
+        flag(
+            granted & (np.isnan(amount) | (amount == 0)) & ~(amount < 0),
+            "amount",
+            "决定为授信或放款时须填写大于 0 的金额",
+        )
 
     dates: dict[str, pd.Series] = {}
     days: dict[str, np.ndarray] = {}
@@ -209,33 +236,42 @@ def check_outcomes(frame: pd.DataFrame, *, today: date, known_codes: Mapping[str
         if key != "end_on":
             flag(days[key] > today_day, key, f"{what}晚于今天（{today.isoformat()}），不能报送未来的日期")
         dates[key] = parsed
-    flag(dates["decided_on"].isna().to_numpy() & _text(frame["decided_on"]).eq("").to_numpy(), "decided_on",
-         "未填写决定日期")
+    flag(
+        dates["decided_on"].isna().to_numpy() & _text(frame["decided_on"]).eq("").to_numpy(),
+        "decided_on",
+        "未填写决定日期",
+    )
     flag(days["end_on"] < days["start_on"], "end_on", "到期日期早于起始日期")
 
-    report = [{"row": int(rows[i]), "column": column, "value": value, "problem": problem}
-              for i, _, column, value, problem in sorted(problems, key=lambda p: (p[0], p[1]))]
+    report = [
+        {"row": int(rows[i]), "column": column, "value": value, "problem": problem}
+        for i, _, column, value, problem in sorted(problems, key=lambda p: (p[0], p[1]))
+    ]
     if report:
         return pd.DataFrame(columns=["enterprise_id", *list(HEADERS)[1:]]), report
-    accepted = pd.DataFrame({
-        "enterprise_id": enterprise_ids.astype("int64").to_numpy(),
-        "product": product.to_numpy(),
-        "decision": decision.to_numpy(),
-        "reason": reason.where(reason.ne(""), None).to_numpy(),
-        "amount": numbers["amount"].to_numpy(dtype=float),
-        "rate": numbers["rate"].to_numpy(dtype=float),
-        "term_months": numbers["term_months"].to_numpy(dtype=float),
-        "decided_on": dates["decided_on"].to_numpy(),
-        "start_on": dates["start_on"].to_numpy(),
-        "end_on": dates["end_on"].to_numpy(),
-    })
+    accepted = pd.DataFrame(
+        {
+            "enterprise_id": enterprise_ids.astype("int64").to_numpy(),
+            "product": product.to_numpy(),
+            "decision": decision.to_numpy(),
+            "reason": reason.where(reason.ne(""), None).to_numpy(),
+            "amount": numbers["amount"].to_numpy(dtype=float),
+            "rate": numbers["rate"].to_numpy(dtype=float),
+            "term_months": numbers["term_months"].to_numpy(dtype=float),
+            "decided_on": dates["decided_on"].to_numpy(),
+            "start_on": dates["start_on"].to_numpy(),
+            "end_on": dates["end_on"].to_numpy(),
+        }
+    )
     return accepted, report
 
 
 def report_text(problems: Sequence[Mapping[str, Any]], *, limit: int = 20) -> str:
     """The first problems as Chinese lines: 第 N 行 · 列：问题（值）."""
-    lines = [f"第 {p['row']} 行 · {p['column']}：{p['problem']}" + (f"（{p['value']}）" if p.get("value") else "")
-             for p in problems[:limit]]
+    lines = [
+        f"第 {p['row']} 行 · {p['column']}：{p['problem']}" + (f"（{p['value']}）" if p.get("value") else "")
+        for p in problems[:limit]
+    ]
     if len(problems) > limit:
         lines.append(f"……另有 {len(problems) - limit} 处问题")
     return "\n".join(lines)
@@ -250,8 +286,17 @@ def event_keys(frame: pd.DataFrame) -> pd.Series:
     """One text per outcome row from :data:`SAME_EVENT` (dates as ISO days, amounts to 0.0001 万元)."""
     day = pd.to_datetime(frame["decided_on"], errors="coerce").dt.strftime("%Y-%m-%d").fillna("")
     amount = pd.to_numeric(frame["amount"], errors="coerce").astype(float).round(4).astype(str)
-    return (frame["enterprise_id"].astype("int64").astype(str) + "|" + frame["product"].astype(str) + "|"
-            + frame["decision"].astype(str) + "|" + day + "|" + amount)
+    return (
+        frame["enterprise_id"].astype("int64").astype(str)
+        + "|"
+        + frame["product"].astype(str)
+        + "|"
+        + frame["decision"].astype(str)
+        + "|"
+        + day
+        + "|"
+        + amount
+    )
 
 
 def already_reported(accepted: pd.DataFrame, reported: pd.DataFrame) -> np.ndarray:

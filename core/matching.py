@@ -58,8 +58,11 @@ def match_services(
             reasons.setdefault(trigger["service"], []).append(text)
     for pool in pools:
         if pool.service and pool.service in by_code and is_near(pool):
-            text = (f"已满足{pool.name}认定条件，可申请认定" if pool.met
-                    else f"接近{pool.name}（还差 {len(pool.gaps)} 项条件）")
+            text = (
+                f"已满足{pool.name}认定条件，可申请认定"
+                if pool.met
+                else f"接近{pool.name}（还差 {len(pool.gaps)} 项条件）"
+            )
             reasons.setdefault(pool.service, []).append(text)
     # A service leading to a qualification the enterprise already holds is of no use to it (科小入库辅导
     # for a 科技型中小企业), whatever else suggested it.

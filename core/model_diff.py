@@ -16,20 +16,64 @@ from core.scoring_model import FIELD_NAMES, RULE_TYPES
 NONE = "（无）"
 # Fields of the model file that FIELD_NAMES (the loader's error texts) does not name.
 EXTRA_FIELDS = {
-    "meta": "模型信息", "note": "说明", "aliases": "别名", "definition": "定义", "self_reported": "企业自报",
-    "prefilled": "部门预填", "item_fields": "填报项", "previous_prefix": "上年数据前缀", "numerator": "分子",
-    "denominator": "分母", "scale": "倍数", "zero_base": "上年为零时", "below": "低于", "cap_below": "低于时上限",
-    "alternative": "替代口径", "components": "组成项", "current": "本年", "factors": "系数", "field": "字段",
-    "level_key": "级别字段", "max_f": "最高系数", "weights_in_points": "权重按分值", "total_cost": "成本费用总额",
-    "staff": "职工人数", "insured_staff": "参保职工人数", "technology": "技术创新", "growth": "成长经营",
-    "bonus": "加分", "deduction": "扣分", "veto": "一票否决", "conditions": "条件", "excludes": "排除条件",
-    "service": "服务", "triggers": "服务触发规则", "pools": "培育库", "origin": "层级", "parent": "上级模型",
+    "meta": "模型信息",
+    "note": "说明",
+    "aliases": "别名",
+    "definition": "定义",
+    "self_reported": "企业自报",
+    "prefilled": "部门预填",
+    "item_fields": "填报项",
+    "previous_prefix": "上年数据前缀",
+    "numerator": "分子",
+    "denominator": "分母",
+    "scale": "倍数",
+    "zero_base": "上年为零时",
+    "below": "低于",
+    "cap_below": "低于时上限",
+    "alternative": "替代口径",
+    "components": "组成项",
+    "current": "本年",
+    "factors": "系数",
+    "field": "字段",
+    "level_key": "级别字段",
+    "max_f": "最高系数",
+    "weights_in_points": "权重按分值",
+    "total_cost": "成本费用总额",
+    "staff": "职工人数",
+    "insured_staff": "参保职工人数",
+    "technology": "技术创新",
+    "growth": "成长经营",
+    "bonus": "加分",
+    "deduction": "扣分",
+    "veto": "一票否决",
+    "conditions": "条件",
+    "excludes": "排除条件",
+    "service": "服务",
+    "triggers": "服务触发规则",
+    "pools": "培育库",
+    "origin": "层级",
+    "parent": "上级模型",
 }
-RULE_NAMES = {"bands": "分档", "linear_cap": "线性封顶", "percentile": "百分位", "tier": "档次", "items": "逐项计分",
-              "flag": "是否具备"}
+RULE_NAMES = {
+    "bands": "分档",
+    "linear_cap": "线性封顶",
+    "percentile": "百分位",
+    "tier": "档次",
+    "items": "逐项计分",
+    "flag": "是否具备",
+}
 # Enumerated values of the model file.
-VALUE_NAMES = {"higher": "越高越好", "lower": "越低越好", "desc": "从高到低", "asc": "从低到高", "ratio": "比值",
-               "text": "文本", "number": "数字", "rate": "增长率口径", "share": "占比口径"}
+VALUE_NAMES = {
+    "higher": "越高越好",
+    "lower": "越低越好",
+    "desc": "从高到低",
+    "asc": "从低到高",
+    "ratio": "比值",
+    "text": "文本",
+    "number": "数字",
+    "rate": "增长率口径",
+    "share": "占比口径",
+}
 _PART = re.compile(r"([^.\[\]]+)(?:\[([^\]]+)\])?")
 
 
@@ -113,7 +157,9 @@ def value_text(value: Any, names: dict[str, dict[str, str]] | None = None) -> st
     if isinstance(value, list | tuple):
         return "、".join(value_text(v, names) for v in value) or NONE
     if isinstance(value, dict):
-        return "；".join(f"{field_name(str(k), names)} {value_text(v, names)}" for k, v in value.items()) or NONE
+        return (
+            "；".join(f"{field_name(str(k), names)} {value_text(v, names)}" for k, v in value.items()) or NONE
+        )
     text = str(value)
     if text in RULE_TYPES:
         return RULE_NAMES.get(text, text)
@@ -127,12 +173,15 @@ def changes(before: dict, after: dict) -> list[tuple[str, str, str]]:
     for section, codes in _names(after).items():
         names.setdefault(section, {}).update(codes)
     keys = list(dict.fromkeys([*a, *b]))
-    return [(path_label(k, names), value_text(a.get(k), names), value_text(b.get(k), names))
-            for k in keys if a.get(k) != b.get(k)]
+    return [
+        (path_label(k, names), value_text(a.get(k), names), value_text(b.get(k), names))
+        for k in keys
+        if a.get(k) != b.get(k)
+    ]
 
 
 def change_sentences(before: dict, after: dict, *, limit: int = 50) -> list[str]:
-    """"T01 研发费用总额 · 各阶段分值 · 种子期 6 → 8" per change (the audit entry of a draft edit)."""
+    """ "T01 研发费用总额 · 各阶段分值 · 种子期 6 → 8" per change (the audit entry of a draft edit)."""
     rows = changes(before, after)
     out = [f"{label} {old} → {new}" for label, old, new in rows[:limit]]
     if len(rows) > limit:

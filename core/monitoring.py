@@ -53,18 +53,24 @@ class Report:
 
     def to_html(self) -> str:
         parts = [
-            "<!DOCTYPE html>", '<html lang="zh-CN"><head><meta charset="utf-8">',
-            f"<title>{html.escape(self.title)}</title>", f"<style>{_CSS}</style></head><body>",
-            f"<h1>{html.escape(self.title)}</h1>", f'<p class="sub">{html.escape(self.subtitle)}</p>',
-            '<nav><ol>' + "".join(f'<li><a href="#s{i}">{html.escape(name)}</a></li>'
-                                  for i, name in enumerate(self.tables)) + "</ol></nav>",
+            "<!DOCTYPE html>",
+            '<html lang="zh-CN"><head><meta charset="utf-8">',
+            f"<title>{html.escape(self.title)}</title>",
+            f"<style>{_CSS}</style></head><body>",
+            f"<h1>{html.escape(self.title)}</h1>",
+            f'<p class="sub">{html.escape(self.subtitle)}</p>',
+            "<nav><ol>"
+            + "".join(
+                f'<li><a href="#s{i}">{html.escape(name)}</a></li>' for i, name in enumerate(self.tables)
+            )
+            + "</ol></nav>",
         ]
         for i, (name, table) in enumerate(self.tables.items()):
             parts.append(f'<section id="s{i}"><h2>{html.escape(name)}</h2>')
             if name in self.notes:
                 parts.append(f'<p class="note">{html.escape(self.notes[name])}</p>')
             if name in self.charts:
-                parts.append(f'<figure>{chart_svg(self.charts[name])}</figure>')
+                parts.append(f"<figure>{chart_svg(self.charts[name])}</figure>")
             parts.append(table_html(table))
             parts.append("</section>")
         parts.append("</body></html>")
@@ -107,7 +113,9 @@ def table_html(table: pd.DataFrame) -> str:
         cells = []
         for v in row:
             text, numeric = _cell(v)
-            cells.append(f'<td class="n">{html.escape(text)}</td>' if numeric else f"<td>{html.escape(text)}</td>")
+            cells.append(
+                f'<td class="n">{html.escape(text)}</td>' if numeric else f"<td>{html.escape(text)}</td>"
+            )
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
@@ -140,8 +148,9 @@ def stage_distribution(current: RunData, previous: RunData | None) -> pd.DataFra
             if s.code not in names:
                 names[s.code] = s.name
                 codes.append(s.code)
-    table = pd.DataFrame({"阶段": [names[c] for c in codes],
-                          "本年企业数": [int(now.get(c, 0)) for c in codes]})
+    table = pd.DataFrame(
+        {"阶段": [names[c] for c in codes], "本年企业数": [int(now.get(c, 0)) for c in codes]}
+    )
     table["本年占比（%）"] = (100 * table["本年企业数"] / max(int(table["本年企业数"].sum()), 1)).round(1)
     if previous is not None:
         table["上年企业数"] = [int(before.get(c, 0)) for c in codes]
@@ -154,10 +163,17 @@ def stage_chart(table: pd.DataFrame) -> alt.Chart:
     value_columns = [c for c in ("本年企业数", "上年企业数") if c in table.columns]
     long = table.melt(id_vars=["阶段"], value_vars=value_columns, var_name="年度", value_name="企业数")
     long["年度"] = long["年度"].str.removesuffix("企业数")
-    return alt.Chart(long).mark_bar().encode(
-        x=alt.X("阶段:N", sort=table["阶段"].tolist(), title=None), xOffset="年度:N",
-        y=alt.Y("企业数:Q"), color=alt.Color("年度:N", legend=alt.Legend(orient="top", title=None)),
-    ).properties(width=560, height=260)
+    return (
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            x=alt.X("阶段:N", sort=table["阶段"].tolist(), title=None),
+            xOffset="年度:N",
+            y=alt.Y("企业数:Q"),
+            color=alt.Color("年度:N", legend=alt.Legend(orient="top", title=None)),
+        )
+        .properties(width=560, height=260)
+    )
 
 
 def movers(current: RunData, previous: RunData, *, n: int = MOVERS) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -173,12 +189,22 @@ def movers(current: RunData, previous: RunData, *, n: int = MOVERS) -> tuple[pd.
     both = ~np.isnan(j)
     i = np.flatnonzero(both)
     j = j[both].astype(np.int64)
-    delta = (pd.to_numeric(cur["total"]).to_numpy(dtype=float)[i]
-             - pd.to_numeric(prev["total"]).to_numpy(dtype=float)[j])
+    delta = (
+        pd.to_numeric(cur["total"]).to_numpy(dtype=float)[i]
+        - pd.to_numeric(prev["total"]).to_numpy(dtype=float)[j]
+    )
     codes = [c for c in current.model.codes if c in previous.points.columns and c in current.points.columns]
     names = {ind.code: ind.name for ind in current.model.indicators}
-    cur_pts = current.points.reset_index(drop=True)[codes].to_numpy(dtype=float)[i] if codes else np.zeros((len(i), 0))
-    prev_pts = previous.points.reset_index(drop=True)[codes].to_numpy(dtype=float)[j] if codes else np.zeros((len(i), 0))
+    cur_pts = (
+        current.points.reset_index(drop=True)[codes].to_numpy(dtype=float)[i]
+        if codes
+        else np.zeros((len(i), 0))
+    )
+    prev_pts = (
+        previous.points.reset_index(drop=True)[codes].to_numpy(dtype=float)[j]
+        if codes
+        else np.zeros((len(i), 0))
+    )
     change = np.nan_to_num(cur_pts) - np.nan_to_num(prev_pts)
     cur_names = {s.code: s.name for s in current.model.stages}
     prev_names = {s.code: s.name for s in previous.model.stages}
@@ -190,15 +216,31 @@ def movers(current: RunData, previous: RunData, *, n: int = MOVERS) -> tuple[pd.
             top = [c for c in np.argsort(-moved, kind="stable")[:DRIVERS] if moved[c] > 0.005]
             drivers = "；".join(f"{codes[c]} {names[codes[c]]} {change[k, c]:+.2f}" for c in top)
             a, b = i[k], j[k]
-            rows.append({
-                "企业名称": str(cur.at[a, "name"]), "统一社会信用代码": str(cur.at[a, "credit_code"]),
-                "本年阶段": cur_names.get(cur.at[a, "stage"], cur.at[a, "stage"]),
-                "上年阶段": prev_names.get(prev.at[b, "stage"], prev.at[b, "stage"]),
-                "上年积分": round(float(prev.at[b, "total"]), 2), "本年积分": round(float(cur.at[a, "total"]), 2),
-                "变化": round(float(delta[k]), 2), "主要变动指标": drivers or "—",
-            })
-        return pd.DataFrame(rows, columns=["企业名称", "统一社会信用代码", "本年阶段", "上年阶段", "上年积分", "本年积分",
-                                           "变化", "主要变动指标"])
+            rows.append(
+                {
+                    "企业名称": str(cur.at[a, "name"]),
+                    "统一社会信用代码": str(cur.at[a, "credit_code"]),
+                    "本年阶段": cur_names.get(cur.at[a, "stage"], cur.at[a, "stage"]),
+                    "上年阶段": prev_names.get(prev.at[b, "stage"], prev.at[b, "stage"]),
+                    "上年积分": round(float(prev.at[b, "total"]), 2),
+                    "本年积分": round(float(cur.at[a, "total"]), 2),
+                    "变化": round(float(delta[k]), 2),
+                    "主要变动指标": drivers or "—",
+                }
+            )
+        return pd.DataFrame(
+            rows,
+            columns=[
+                "企业名称",
+                "统一社会信用代码",
+                "本年阶段",
+                "上年阶段",
+                "上年积分",
+                "本年积分",
+                "变化",
+                "主要变动指标",
+            ],
+        )
 
     # ties by credit code so the same data always gives the same report
     codes_sorted = cur["credit_code"].to_numpy(dtype=str)[i]
@@ -211,10 +253,16 @@ def movers(current: RunData, previous: RunData, *, n: int = MOVERS) -> tuple[pd.
 
 def movers_chart(risers: pd.DataFrame, fallers: pd.DataFrame, *, n: int = 10) -> alt.Chart:
     data = pd.concat([risers.head(n), fallers.head(n)])[["企业名称", "变化"]]
-    return alt.Chart(data).mark_bar().encode(
-        y=alt.Y("企业名称:N", sort="-x", title=None), x=alt.X("变化:Q", title="总积分变化"),
-        color=alt.condition("datum['变化'] > 0", alt.value("#2f9e44"), alt.value("#e03131")),
-    ).properties(width=560, height=max(120, 18 * len(data)))
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            y=alt.Y("企业名称:N", sort="-x", title=None),
+            x=alt.X("变化:Q", title="总积分变化"),
+            color=alt.condition("datum['变化'] > 0", alt.value("#2f9e44"), alt.value("#e03131")),
+        )
+        .properties(width=560, height=max(120, 18 * len(data)))
+    )
 
 
 def _numeric_codes(model: ScoringModel) -> list:
@@ -238,7 +286,12 @@ def indicator_medians(current: RunData, previous: RunData | None) -> pd.DataFram
         for stage in current.model.stages:
             a = now.get(stage.code, np.nan)
             b = before.get(stage.code, np.nan) if previous is not None else np.nan
-            row = {"指标": f"{ind.code} {ind.name}", "单位": ind.unit, "阶段": stage.name, "本年中位数": round(float(a), 2)}
+            row = {
+                "指标": f"{ind.code} {ind.name}",
+                "单位": ind.unit,
+                "阶段": stage.name,
+                "本年中位数": round(float(a), 2),
+            }
             if previous is not None:
                 row["上年中位数"] = round(float(b), 2)
                 row["变化"] = round(float(a - b), 2)
@@ -254,7 +307,9 @@ def completeness(run: RunData) -> pd.DataFrame:
     for ind in _numeric_codes(run.model):
         values = run.values[ind.code] if ind.code in run.values.columns else pd.Series([None] * n)
         filled = int(pd.to_numeric(values, errors="coerce").notna().sum())
-        entry = rows.setdefault(ind.source or "未注明", {"部门": ind.source or "未注明", "指标": [], "应有数据": 0, "实有数据": 0})
+        entry = rows.setdefault(
+            ind.source or "未注明", {"部门": ind.source or "未注明", "指标": [], "应有数据": 0, "实有数据": 0}
+        )
         entry["指标"].append(ind.name)
         entry["应有数据"] += n
         entry["实有数据"] += filled
@@ -265,9 +320,15 @@ def completeness(run: RunData) -> pd.DataFrame:
 
 
 def completeness_chart(table: pd.DataFrame) -> alt.Chart:
-    return alt.Chart(table).mark_bar(color="#2f6fdf").encode(
-        y=alt.Y("部门:N", sort="x", title=None), x=alt.X("完整率（%）:Q", scale=alt.Scale(domain=[0, 100])),
-    ).properties(width=560, height=max(120, 24 * len(table)))
+    return (
+        alt.Chart(table)
+        .mark_bar(color="#2f6fdf")
+        .encode(
+            y=alt.Y("部门:N", sort="x", title=None),
+            x=alt.X("完整率（%）:Q", scale=alt.Scale(domain=[0, 100])),
+        )
+        .properties(width=560, height=max(120, 24 * len(table)))
+    )
 
 
 # ------------------------------------------------------------------------------------------- outcomes
@@ -283,7 +344,9 @@ def _group_codes(model: ScoringModel, scores: pd.DataFrame, by: str) -> tuple[np
     return codes, [*(t.name for t in model.tiers), "未上榜"], "榜单"
 
 
-def outcome_table(model: ScoringModel, scores: pd.DataFrame, outcomes: Outcomes, *, by: str = "stage") -> pd.DataFrame:
+def outcome_table(
+    model: ScoringModel, scores: pd.DataFrame, outcomes: Outcomes, *, by: str = "stage"
+) -> pd.DataFrame:
     """Credit granted, loans made and subsidies paid per stage (``by="stage"``) or list (``"tier"``) of the
     run, a 合计 row last. An enterprise counts once per kind however many outcomes it has; amounts add up;
     outcomes of enterprises not scored in the run are left out.
@@ -309,8 +372,21 @@ def outcome_table(model: ScoringModel, scores: pd.DataFrame, outcomes: Outcomes,
     loans, payments = outcomes.loans, outcomes.payments
     for code, word in LOAN_DECISIONS.items():
         add(loans, (loans["decision"] == code).to_numpy(dtype=bool), f"{word}企业", f"{word}金额（万元）")
-    add(payments, (payments["state"] == "paid").to_numpy(dtype=bool), "已拨付扶持企业", "已拨付扶持金额（万元）")
-    names = ["参评企业", "授信企业", "授信金额（万元）", "放款企业", "放款金额（万元）", "已拨付扶持企业", "已拨付扶持金额（万元）"]
+    add(
+        payments,
+        (payments["state"] == "paid").to_numpy(dtype=bool),
+        "已拨付扶持企业",
+        "已拨付扶持金额（万元）",
+    )
+    names = [
+        "参评企业",
+        "授信企业",
+        "授信金额（万元）",
+        "放款企业",
+        "放款金额（万元）",
+        "已拨付扶持企业",
+        "已拨付扶持金额（万元）",
+    ]
     table = pd.DataFrame({title: [*order, "合计"]})
     for name in names:
         values = columns[name]
@@ -318,8 +394,14 @@ def outcome_table(model: ScoringModel, scores: pd.DataFrame, outcomes: Outcomes,
     return table
 
 
-def funded_comparison(model: ScoringModel, previous: pd.DataFrame, current: pd.DataFrame,
-                      funded: np.ndarray, *, band: float | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def funded_comparison(
+    model: ScoringModel,
+    previous: pd.DataFrame,
+    current: pd.DataFrame,
+    funded: np.ndarray,
+    *,
+    band: float | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """How funded enterprises' totals moved from ``previous`` to ``current`` against similar unfunded ones.
 
     Similar = same stage and same score band (``band`` points wide, default 10% of the model's core total)
@@ -334,17 +416,29 @@ def funded_comparison(model: ScoringModel, previous: pd.DataFrame, current: pd.D
     """
     width = float(band if band is not None else model.core_total * BAND_SHARE)
     before = previous[~previous["veto"].fillna(False).astype(bool).to_numpy()]
-    now = pd.Series(pd.to_numeric(current["total"]).to_numpy(dtype=float), index=current["enterprise_id"].to_numpy())
+    now = pd.Series(
+        pd.to_numeric(current["total"]).to_numpy(dtype=float), index=current["enterprise_id"].to_numpy()
+    )
     before = before[before["enterprise_id"].isin(now.index)]
     total = pd.to_numeric(before["total"]).to_numpy(dtype=float)
-    frame = pd.DataFrame({
-        "stage": before["stage"].to_numpy(),
-        "band": np.floor(np.maximum(total, 0.0) / width).astype(np.int64),
-        "funded": before["enterprise_id"].isin(np.asarray(funded)).to_numpy(),
-        "change": now.reindex(before["enterprise_id"].to_numpy()).to_numpy() - total,
-    })
+    frame = pd.DataFrame(
+        {
+            "stage": before["stage"].to_numpy(),
+            "band": np.floor(np.maximum(total, 0.0) / width).astype(np.int64),
+            "funded": before["enterprise_id"].isin(np.asarray(funded)).to_numpy(),
+            "change": now.reindex(before["enterprise_id"].to_numpy()).to_numpy() - total,
+        }
+    )
     cells = frame.groupby(["stage", "band", "funded"])["change"].agg(["size", "mean"]).unstack("funded")
-    columns = ["阶段", "上年分数段", "获资助企业", "获资助平均变化", "同类未获资助企业", "同类未获资助平均变化", "差值"]
+    columns = [
+        "阶段",
+        "上年分数段",
+        "获资助企业",
+        "获资助平均变化",
+        "同类未获资助企业",
+        "同类未获资助平均变化",
+        "差值",
+    ]
     n_funded = cells["size"].get(True, pd.Series(0, index=cells.index)).fillna(0).astype(int)
     cells = cells[n_funded > 0]
     n_funded = n_funded[n_funded > 0]
@@ -355,35 +449,64 @@ def funded_comparison(model: ScoringModel, previous: pd.DataFrame, current: pd.D
     names = {s.code: s.name for s in model.stages}
     stages = cells.index.get_level_values("stage")
     bands = cells.index.get_level_values("band").to_numpy()
-    table = pd.DataFrame({
-        "阶段": [names.get(c, c) for c in stages],
-        "上年分数段": [f"{b * width:g}–{(b + 1) * width:g}" for b in bands],
-        "获资助企业": n_funded.to_numpy(),
-        "获资助平均变化": mean_funded.round(2).to_numpy(),
-        "同类未获资助企业": n_unfunded.to_numpy(),
-        "同类未获资助平均变化": mean_unfunded.round(2).to_numpy(),
-        "差值": (mean_funded - mean_unfunded).round(2).to_numpy(),
-        "_s": [position.get(c, len(position)) for c in stages], "_b": bands,
-    }).sort_values(["_s", "_b"], kind="stable").drop(columns=["_s", "_b"]).reset_index(drop=True)
+    table = (
+        pd.DataFrame(
+            {
+                "阶段": [names.get(c, c) for c in stages],
+                "上年分数段": [f"{b * width:g}–{(b + 1) * width:g}" for b in bands],
+                "获资助企业": n_funded.to_numpy(),
+                "获资助平均变化": mean_funded.round(2).to_numpy(),
+                "同类未获资助企业": n_unfunded.to_numpy(),
+                "同类未获资助平均变化": mean_unfunded.round(2).to_numpy(),
+                "差值": (mean_funded - mean_unfunded).round(2).to_numpy(),
+                "_s": [position.get(c, len(position)) for c in stages],
+                "_b": bands,
+            }
+        )
+        .sort_values(["_s", "_b"], kind="stable")
+        .drop(columns=["_s", "_b"])
+        .reset_index(drop=True)
+    )
     matched = n_unfunded > 0
     weights = n_funded[matched].to_numpy(dtype=float)
     all_funded = frame.loc[frame["funded"], "change"]
 
     def weighted(values: pd.Series) -> float:
-        return round(float(np.dot(weights, values[matched].to_numpy(dtype=float)) / weights.sum()), 2) \
-            if weights.sum() else float("nan")
+        return (
+            round(float(np.dot(weights, values[matched].to_numpy(dtype=float)) / weights.sum()), 2)
+            if weights.sum()
+            else float("nan")
+        )
 
-    summary = pd.DataFrame({"项目": ["获资助企业（两年均参评）", "其中有同类未获资助企业可比", "获资助企业平均积分变化",
-                                   "可比获资助企业平均积分变化", "同类未获资助企业平均积分变化（按获资助家数加权）",
-                                   "差值（获资助 − 同类未获资助）"],
-                            "数值": pd.Series([int(len(all_funded)), int(weights.sum()),
-                                             round(float(all_funded.mean()), 2) if len(all_funded) else float("nan"),
-                                             weighted(mean_funded), weighted(mean_unfunded),
-                                             weighted(mean_funded - mean_unfunded)], dtype=object)})
+    summary = pd.DataFrame(
+        {
+            "项目": [
+                "获资助企业（两年均参评）",
+                "其中有同类未获资助企业可比",
+                "获资助企业平均积分变化",
+                "可比获资助企业平均积分变化",
+                "同类未获资助企业平均积分变化（按获资助家数加权）",
+                "差值（获资助 − 同类未获资助）",
+            ],
+            "数值": pd.Series(
+                [
+                    int(len(all_funded)),
+                    int(weights.sum()),
+                    round(float(all_funded.mean()), 2) if len(all_funded) else float("nan"),
+                    weighted(mean_funded),
+                    weighted(mean_unfunded),
+                    weighted(mean_funded - mean_unfunded),
+                ],
+                dtype=object,
+            ),
+        }
+    )
     return table[columns], summary
 
 
-def add_outcomes(report: Report, current: RunData, previous: RunData | None, outcomes: Outcomes | None) -> None:
+def add_outcomes(
+    report: Report, current: RunData, previous: RunData | None, outcomes: Outcomes | None
+) -> None:
     """The money side of the report: credit, loans and subsidies paid per stage and list, the payment
     states, and funded enterprises' next-year scores against similar unfunded ones."""
     from core.subsidies import state_summary
@@ -393,11 +516,16 @@ def add_outcomes(report: Report, current: RunData, previous: RunData | None, out
         return
     model = current.model
     report.tables["融资与扶持（按阶段）"] = outcome_table(model, current.scores, outcomes, by="stage")
-    report.notes["融资与扶持（按阶段）"] = ("合作银行回传的授信、放款（答复本批次推荐名单的结果）和已拨付的扶持资金；"
-                                     "同一企业多笔只计一家，金额相加。")
+    report.notes["融资与扶持（按阶段）"] = (
+        "合作银行回传的授信、放款（答复本批次推荐名单的结果）和已拨付的扶持资金；"
+        "同一企业多笔只计一家，金额相加。"
+    )
     report.tables["融资与扶持（按榜单）"] = outcome_table(model, current.scores, outcomes, by="tier")
-    report.tables["扶持资金拨付"] = state_summary(outcomes.payments.assign(
-        amount=pd.to_numeric(outcomes.payments["amount"])) if len(outcomes.payments) else outcomes.payments)
+    report.tables["扶持资金拨付"] = state_summary(
+        outcomes.payments.assign(amount=pd.to_numeric(outcomes.payments["amount"]))
+        if len(outcomes.payments)
+        else outcomes.payments
+    )
     report.notes["扶持资金拨付"] = "本批次扶持名单的拨付进度：待确认 → 企业已确认 → 已拨付或不予拨付。"
     if previous is None or outcomes.funded is None:
         return
@@ -406,7 +534,8 @@ def add_outcomes(report: Report, current: RunData, previous: RunData | None, out
     report.notes["获资助企业次年积分变化"] = (
         f"获资助：{previous.label}的扶持资金已拨付，或获得合作银行放款。同类：上年同一阶段、同一分数段"
         f"（每段 {previous.model.core_total * BAND_SHARE:g} 分）未获资助的企业；上年一票否决的企业不参与比较。"
-        "差值为观察到的差异，不等同于因果效果。")
+        "差值为观察到的差异，不等同于因果效果。"
+    )
     report.tables["获资助与同类企业对比（分阶段、分数段）"] = cells
 
 
@@ -427,15 +556,21 @@ def build_report(
     scores = current.scores
     ranked = int(scores["rank"].notna().sum())
     on_lists = int(scores["tier"].fillna("").isin([t.code for t in model.tiers]).sum())
-    overview = [("参评企业", len(scores)), ("参与排名", ranked), ("一票否决", int(scores["veto"].fillna(False).sum())),
-                ("上榜企业", on_lists), ("扶持企业", int((pd.to_numeric(scores["subsidy"]).fillna(0) > 0).sum())),
-                ("扶持金额（万元）", float(pd.to_numeric(scores["subsidy"]).fillna(0).sum())),
-                # the one definition (core.reports): the big screen and the 首页 print the same number
-                ("平均积分", overall_average(scores) if len(scores) else None)]
+    overview = [
+        ("参评企业", len(scores)),
+        ("参与排名", ranked),
+        ("一票否决", int(scores["veto"].fillna(False).sum())),
+        ("上榜企业", on_lists),
+        ("扶持企业", int((pd.to_numeric(scores["subsidy"]).fillna(0) > 0).sum())),
+        ("扶持金额（万元）", float(pd.to_numeric(scores["subsidy"]).fillna(0).sum())),
+        # the one definition (core.reports): the big screen and the 首页 print the same number
+        ("平均积分", overall_average(scores) if len(scores) else None),
+    ]
     if previous is not None:
         overview.insert(1, ("上年参评企业", len(previous.scores)))
-    report.tables["概况"] = pd.DataFrame({"项目": [k for k, _ in overview],
-                                        "数值": pd.Series([v for _, v in overview], dtype=object)})
+    report.tables["概况"] = pd.DataFrame(
+        {"项目": [k for k, _ in overview], "数值": pd.Series([v for _, v in overview], dtype=object)}
+    )
 
     distribution = stage_distribution(current, previous)
     report.tables["阶段分布"] = distribution

@@ -109,7 +109,9 @@ def facts_for(model: ScoringModel, values: dict[str, Any], config: dict | None =
     facts = dict(values)
     for fact in config.get("facts", []):
         num, den = _number(facts.get(fact["numerator"])), _number(facts.get(fact["denominator"]))
-        facts[fact["name"]] = num / den * fact.get("scale", 1) if num is not None and den and den > 0 else None
+        facts[fact["name"]] = (
+            num / den * fact.get("scale", 1) if num is not None and den and den > 0 else None
+        )
     return facts
 
 
@@ -174,8 +176,10 @@ class _Facts:
             elif self.is_numeric(field):
                 found = self.frame[field].to_numpy(dtype=np.float64, na_value=np.nan)
             else:
-                found = np.array([np.nan if (x := _number(v)) is None else x for v in self.frame[field].tolist()],
-                                 dtype=np.float64)
+                found = np.array(
+                    [np.nan if (x := _number(v)) is None else x for v in self.frame[field].tolist()],
+                    dtype=np.float64,
+                )
             self._numbers[field] = found
         return found
 
@@ -196,8 +200,11 @@ class _Facts:
     def shown(self, field: str, unit: str, rows: list[int]) -> list[str]:
         """The fact of ``rows`` as the gap sentence shows it ("8.2%", "暂无数据"); numbers are formatted
         once per distinct value to 2 decimals (what fmt_value shows)."""
-        plain_numbers = field in self.frame.columns and self.is_numeric(field) \
+        plain_numbers = (
+            field in self.frame.columns
+            and self.is_numeric(field)
             and not pd.api.types.is_bool_dtype(self.frame[field].dtype)
+        )
         if not plain_numbers:
             cells = self.cells(field)
             return [fmt_value(cells[i], unit) if cells[i] is not None else "暂无数据" for i in rows]
@@ -211,14 +218,18 @@ def _compare_frame(facts: _Facts, field: str, op: str, target: Any) -> np.ndarra
         if facts.is_numeric(field) and not isinstance(target, str):
             number = facts.numbers(field)
             if op == "==":
-                return (np.nan_to_num(number) != 0) == target if isinstance(target, bool) else number == target
+                return (
+                    (np.nan_to_num(number) != 0) == target if isinstance(target, bool) else number == target
+                )
             absent = np.isnan(number) | (number == 0)
             return absent if op == "absent" else ~absent
         return np.array([_compare(v, op, target) for v in facts.cells(field)], dtype=bool)
     number = facts.numbers(field)
     target = np.asarray(target, dtype=np.float64)
     with np.errstate(invalid="ignore"):
-        return {">=": number >= target, ">": number > target, "<=": number <= target, "<": number < target}[op]
+        return {">=": number >= target, ">": number > target, "<=": number <= target, "<": number < target}[
+            op
+        ]
 
 
 def _threshold_frame(cond: dict, facts: _Facts) -> np.ndarray:
@@ -250,8 +261,9 @@ def _part_points_frame(part: dict, facts: _Facts) -> np.ndarray:
     return out
 
 
-def _check_frame(model: ScoringModel, cond: dict, facts: _Facts,
-                 wanted: np.ndarray) -> tuple[np.ndarray, list[str], np.ndarray]:
+def _check_frame(
+    model: ScoringModel, cond: dict, facts: _Facts, wanted: np.ndarray
+) -> tuple[np.ndarray, list[str], np.ndarray]:
     """(met, gap sentence per row — "" where met, nearness 0–1) of one condition over every row.
 
     Sentences are only written for the rows that miss the condition and are ``wanted`` (a mask): writing
@@ -319,8 +331,14 @@ def pools_of(config: dict | None = None) -> list[dict]:
     return list((config or load_config()).get("pools", []))
 
 
-def evaluate_pools_frame(model: ScoringModel, facts: pd.DataFrame, config: dict | None = None, *,
-                         gaps_for: np.ndarray | None = None, only: str | None = None) -> pd.DataFrame:
+def evaluate_pools_frame(
+    model: ScoringModel,
+    facts: pd.DataFrame,
+    config: dict | None = None,
+    *,
+    gaps_for: np.ndarray | None = None,
+    only: str | None = None,
+) -> pd.DataFrame:
     """Every pool for every row of ``facts`` — THE function that says what an enterprise lacks.
 
     Returns one row per (fact row, pool), fact rows in order and pools in declared order: ``row``
@@ -349,22 +367,37 @@ def evaluate_pools_frame(model: ScoringModel, facts: pd.DataFrame, config: dict 
         met = np.logical_and.reduce([c[0] for c in checks]) if checks else np.ones(n, dtype=bool)
         score = np.sum([np.where(c[0], 1.0, 0.5 * c[2]) for c in checks], axis=0) if checks else np.ones(n)
         closeness = np.round(score / max(len(checks), 1), 4)
-        gap_count = np.sum([~c[0] for c in checks], axis=0).astype(np.int64) if checks else np.zeros(n, np.int64)
+        gap_count = (
+            np.sum([~c[0] for c in checks], axis=0).astype(np.int64) if checks else np.zeros(n, np.int64)
+        )
         gaps: list[tuple[str, ...]] = [()] * n
         for i in np.flatnonzero(wanted & (gap_count > 0)).tolist():  # the rows that get their sentences
             gaps[i] = tuple(sentences[i] for met_one, sentences, _ in checks if not met_one[i])
-        blocks.append(pd.DataFrame({
-            "row": np.arange(n), "pool": pool["code"], "pool_name": pool["name"], "holds": holds, "met": met,
-            "closeness": closeness, "gap_count": gap_count, "gaps": pd.Series(gaps, dtype=object),
-            "service": pool.get("service"),
-        }))
+        blocks.append(
+            pd.DataFrame(
+                {
+                    "row": np.arange(n),
+                    "pool": pool["code"],
+                    "pool_name": pool["name"],
+                    "holds": holds,
+                    "met": met,
+                    "closeness": closeness,
+                    "gap_count": gap_count,
+                    "gaps": pd.Series(gaps, dtype=object),
+                    "service": pool.get("service"),
+                }
+            )
+        )
     if not blocks:
-        return pd.DataFrame(columns=["row", "pool", "pool_name", "holds", "met", "closeness", "gap_count", "gaps",
-                                     "service"])
+        return pd.DataFrame(
+            columns=["row", "pool", "pool_name", "holds", "met", "closeness", "gap_count", "gaps", "service"]
+        )
     return pd.concat(blocks, ignore_index=True).sort_values(["row"], kind="stable").reset_index(drop=True)
 
 
-def evaluate_pools(model: ScoringModel, facts: dict[str, Any], config: dict | None = None) -> list[PoolResult]:
+def evaluate_pools(
+    model: ScoringModel, facts: dict[str, Any], config: dict | None = None
+) -> list[PoolResult]:
     """Every pool for one enterprise; the nearest first (pools already held last)."""
     frame = pd.DataFrame([{k: v for k, v in facts.items()}]) if facts else pd.DataFrame(index=[0])
     # object columns keep lists and texts as they are (a list cell must not be broadcast)
@@ -372,25 +405,35 @@ def evaluate_pools(model: ScoringModel, facts: dict[str, Any], config: dict | No
         if isinstance(value, list | dict | tuple):
             frame[key] = pd.Series([value], dtype=object)
     table = evaluate_pools_frame(model, frame, config)
-    results = [PoolResult(r.pool, r.pool_name, bool(r.holds), bool(r.met), float(r.closeness), tuple(r.gaps),
-                          r.service) for r in table.itertuples()]
+    results = [
+        PoolResult(
+            r.pool, r.pool_name, bool(r.holds), bool(r.met), float(r.closeness), tuple(r.gaps), r.service
+        )
+        for r in table.itertuples()
+    ]
     results.sort(key=lambda r: (r.holds, -r.closeness, r.code))
     return results
 
 
-def qualifications(model: ScoringModel, results: list[PoolResult], config: dict | None = None) -> dict[str, PoolResult]:
+def qualifications(
+    model: ScoringModel, results: list[PoolResult], config: dict | None = None
+) -> dict[str, PoolResult]:
     """What the enterprise lacks per qualification indicator: {indicator a pool marks (``excludes``, e.g.
     A01 国家高新技术企业): that pool's result}. The portrait's advice reads this, so it says exactly
     what 政策与服务 and 培育库 say (one evaluation, :func:`evaluate_pools`)."""
     config = pools_config(model) if config is None else config
     by_code = {r.code: r for r in results}
-    return {pool["excludes"]: by_code[pool["code"]] for pool in config.get("pools", [])
-            if pool.get("excludes") and pool["code"] in by_code}
+    return {
+        pool["excludes"]: by_code[pool["code"]]
+        for pool in config.get("pools", [])
+        if pool.get("excludes") and pool["code"] in by_code
+    }
 
 
 def held_services(results: list[PoolResult]) -> set[str]:
     """Services that lead to a qualification the enterprise already holds (never recommended to it)."""
     return {r.service for r in results if r.holds and r.service}
+
 
 def facts_frame(model: ScoringModel, frame: pd.DataFrame, config: dict | None = None) -> pd.DataFrame:
     """``frame`` plus the derived facts the config declares, vectorised (see :func:`facts_for`)."""

@@ -37,8 +37,14 @@ NOTICE_COLUMNS = ("序号", "企业名称", "统一社会信用代码", "所属�
 def head_columns(model: ScoringModel) -> list[str]:
     """The output's head: credit_code, name, stage, one subtotal per core class of the model (technology,
     growth in the default model), bonus, deduction, total, then veto … mujun."""
-    return ["credit_code", "name", "stage", *(c.code for c in model.classes_of_kind("core")), *AGGREGATES,
-            *AFTER_SUBTOTALS]
+    return [
+        "credit_code",
+        "name",
+        "stage",
+        *(c.code for c in model.classes_of_kind("core")),
+        *AGGREGATES,
+        *AFTER_SUBTOTALS,
+    ]
 
 
 def stage_label(model: ScoringModel, stage: pd.Series) -> pd.Series:
@@ -111,14 +117,16 @@ def notice_list_frame(model: ScoringModel, scores: pd.DataFrame) -> pd.DataFrame
         _stage=df["stage"].map(stage_pos).fillna(len(stage_pos)).astype(int),
         _rank=pd.to_numeric(df["rank"]),
     ).sort_values(["_stage", "_rank", "credit_code"], kind="stable")
-    return pd.DataFrame({
-        "序号": np.arange(1, len(df) + 1, dtype=np.int64),
-        "企业名称": _text(df["name"]).to_numpy(),
-        "统一社会信用代码": _text(df["credit_code"]).to_numpy(),
-        "所属阶段": stage_label(model, df["stage"]).to_numpy(),
-        "榜单": df["tier"].map(tier_names).to_numpy(),
-        "积分": pd.to_numeric(df["total"]).round(2).to_numpy(),
-    })
+    return pd.DataFrame(
+        {
+            "序号": np.arange(1, len(df) + 1, dtype=np.int64),
+            "企业名称": _text(df["name"]).to_numpy(),
+            "统一社会信用代码": _text(df["credit_code"]).to_numpy(),
+            "所属阶段": stage_label(model, df["stage"]).to_numpy(),
+            "榜单": df["tier"].map(tier_names).to_numpy(),
+            "积分": pd.to_numeric(df["total"]).round(2).to_numpy(),
+        }
+    )
 
 
 def ranked_mask(scores: pd.DataFrame) -> pd.Series:
@@ -146,26 +154,34 @@ def overall_average(scores: pd.DataFrame) -> float:
 def stage_summary_frame(model: ScoringModel, scores: pd.DataFrame) -> pd.DataFrame:
     """Per-stage counts and score statistics of a run (the ``manage.py compute`` summary table)."""
     rows = []
-    veto = scores["veto"].fillna(False).astype(bool) if "veto" in scores.columns else pd.Series(False, index=scores.index)
+    veto = (
+        scores["veto"].fillna(False).astype(bool)
+        if "veto" in scores.columns
+        else pd.Series(False, index=scores.index)
+    )
     for st in model.stages:
         m = scores["stage"] == st.code
         totals = pd.to_numeric(scores.loc[m & ~veto, "total"])
-        rows.append({
-            "阶段": st.name,
-            "企业数": int(m.sum()),
-            "否决": int((m & veto).sum()),
-            "上榜": int((m & scores["tier"].astype(object).isin([t.code for t in model.tiers])).sum()),
-            "扶持（万元）": float(pd.to_numeric(scores.loc[m, "subsidy"]).sum()),
-            "最高分": round(float(totals.max()), 2) if len(totals) else None,
-            "中位数": round(float(totals.median()), 2) if len(totals) else None,
-        })
+        rows.append(
+            {
+                "阶段": st.name,
+                "企业数": int(m.sum()),
+                "否决": int((m & veto).sum()),
+                "上榜": int((m & scores["tier"].astype(object).isin([t.code for t in model.tiers])).sum()),
+                "扶持（万元）": float(pd.to_numeric(scores.loc[m, "subsidy"]).sum()),
+                "最高分": round(float(totals.max()), 2) if len(totals) else None,
+                "中位数": round(float(totals.median()), 2) if len(totals) else None,
+            }
+        )
     return pd.DataFrame(rows)
 
 
 # ====================================================================================== offline input
 CODE_ALIASES = ("credit_code", "统一社会信用代码", "信用代码")
 NAME_ALIASES = ("name", "企业名称", "名称")
-FLAG_TEXT = frozenset({"1", "0", "1.0", "0.0", "是", "否", "有", "无", "true", "false", "yes", "no", "y", "n"})
+FLAG_TEXT = frozenset(
+    {"1", "0", "1.0", "0.0", "是", "否", "有", "无", "true", "false", "yes", "no", "y", "n"}
+)
 MAX_ERRORS = 20
 
 
@@ -209,12 +225,17 @@ def parse_score_input(model: ScoringModel, table: pd.DataFrame) -> tuple[pd.Data
         # position of each code's first occurrence, by hashing (not one scan of all codes per duplicate)
         first_pos = pd.Series(np.arange(len(codes))).groupby(codes.to_numpy()).transform("min").to_numpy()
         for i in np.flatnonzero(dup.to_numpy()):
-            errors.append(f"第 {rows[i]} 行 credit_code 列：与第 {rows[first_pos[i]]} 行重复（{codes.iloc[i]}）")
+            errors.append(
+                f"第 {rows[i]} 行 credit_code 列：与第 {rows[first_pos[i]]} 行重复（{codes.iloc[i]}）"
+            )
 
     out: dict[str, object] = {
         "credit_code": codes.astype(object).to_numpy(),
-        "name": (table[name_col].astype(object).where(table[name_col].notna(), "").to_numpy()
-                 if name_col else np.full(len(table), "", dtype=object)),
+        "name": (
+            table[name_col].astype(object).where(table[name_col].notna(), "").to_numpy()
+            if name_col
+            else np.full(len(table), "", dtype=object)
+        ),
     }
     numeric = {i.code for i in model.indicators if i.rule.type in NUMERIC_RULES}
     numeric |= {b.code for b in model.base_fields} | set(model.extra_columns())
@@ -260,7 +281,9 @@ def parse_score_input(model: ScoringModel, table: pd.DataFrame) -> tuple[pd.Data
             text = pd.Series(cells, index=text.index, dtype=object)
         out[key] = text.to_numpy()
     if not any(str(c).strip() in by_code for c in columns):
-        errors.append(f"输入文件中没有任何指标代码列（如 {'、'.join(list(by_code)[:3])}）：表头须使用指标代码")
+        errors.append(
+            f"输入文件中没有任何指标代码列（如 {'、'.join(list(by_code)[:3])}）：表头须使用指标代码"
+        )
     frame = pd.DataFrame(out)
     frame.attrs["rows"] = rows
     return frame, errors
@@ -275,7 +298,7 @@ def limit_errors(errors: list[str], limit: int = MAX_ERRORS) -> list[str]:
 
 # ====================================================================================== labels
 def indicator_label(model: ScoringModel, code: object) -> str:
-    """"T05 研发人员占比" for an indicator code, the base field's name for a base field, "整体积分" for
+    """ "T05 研发人员占比" for an indicator code, the base field's name for a base field, "整体积分" for
     none (an objection to the score as a whole); a ``pts_``/``f_`` column reads "… 得分" / "… 得分率";
     any other text is returned as it is."""
     if code is None or (isinstance(code, float) and code != code) or code == "":
@@ -317,7 +340,9 @@ def label_columns(model: ScoringModel, frame: pd.DataFrame) -> pd.DataFrame:
         if column in STAGE_COLUMNS:
             out[column] = stage_label(model, out[column])
         elif column in TIER_COLUMNS:
-            out[column] = out[column].astype(object).map(lambda t: tiers.get(t, "未上榜" if not t or t != t else t))
+            out[column] = (
+                out[column].astype(object).map(lambda t: tiers.get(t, "未上榜" if not t or t != t else t))
+            )
         elif column in CODE_COLUMNS:
             out[column] = out[column].astype(object).map(lambda c: indicator_label(model, c))
         elif column in CODES_COLUMNS:

@@ -36,8 +36,9 @@ def _tier_index(model: ScoringModel, ranks: np.ndarray, n_ranked: int) -> np.nda
     return out
 
 
-def _totals(model: ScoringModel, cols: dict[str, np.ndarray], points: np.ndarray, FT: np.ndarray,
-            U: np.ndarray) -> np.ndarray:
+def _totals(
+    model: ScoringModel, cols: dict[str, np.ndarray], points: np.ndarray, FT: np.ndarray, U: np.ndarray
+) -> np.ndarray:
     """(draws × enterprises) totals of one stage for the factor rows of U (draws × indicators), added up as
     the engine does: class caps, the bonus cap, deductions, the floor at 0, cents."""
     core = np.zeros((U.shape[0], FT.shape[1]))
@@ -97,8 +98,10 @@ def rank_robustness(
     # points[s, j]: the model's point value of indicator j in stage s
     points = np.array([[ind.max_for(s) for ind in model.indicators] for s in stage_codes], dtype=np.float64)
     factors = rng.uniform(1 - spread, 1 + spread, size=(draws, S, m))
-    cols = {c.code: np.array([k for k, i in enumerate(model.indicators) if i.cls == c.code], dtype=np.int64)
-            for c in model.scored_classes}
+    cols = {
+        c.code: np.array([k for k, i in enumerate(model.indicators) if i.cls == c.code], dtype=np.int64)
+        for c in model.scored_classes
+    }
 
     rank_low = np.full(n, np.nan)
     rank_high = np.full(n, np.nan)
@@ -121,7 +124,9 @@ def rank_robustness(
         tier0 = _tier_index(model, base, n_s)
         all_ranks = np.empty((draws, n_s), dtype=np.int64)
         for b in range(0, draws, _BLOCK):
-            all_ranks[b:b + _BLOCK] = _ranks(_totals(model, cols, points[s], FT, factors[b:b + _BLOCK, s, :]))
+            all_ranks[b : b + _BLOCK] = _ranks(
+                _totals(model, cols, points[s], FT, factors[b : b + _BLOCK, s, :])
+            )
         keep = (_tier_index(model, all_ranks, n_s) == tier0[None, :]).mean(axis=0)
         by_row = np.sort(all_ranks.T, axis=1)  # enterprises × draws, each row's ranks ascending
         base_rank[rows] = base
@@ -134,11 +139,18 @@ def rank_robustness(
 
     labels = np.array([t.code for t in model.tiers] + [""], dtype=object)
     on_list = (base_tier < len(model.tiers)) & ~veto
-    return pd.DataFrame({
-        "stage": stage,
-        "rank": pd.array(np.where(np.isnan(base_rank), np.nan, base_rank), dtype="Float64").astype("Int64"),
-        "tier": labels[base_tier],
-        "rank_low": rank_low, "rank_high": rank_high, "rank_best": rank_best, "rank_worst": rank_worst,
-        "p_keep": p_keep,
-        "fragile": on_list & (p_keep < fragile_below),
-    })
+    return pd.DataFrame(
+        {
+            "stage": stage,
+            "rank": pd.array(np.where(np.isnan(base_rank), np.nan, base_rank), dtype="Float64").astype(
+                "Int64"
+            ),
+            "tier": labels[base_tier],
+            "rank_low": rank_low,
+            "rank_high": rank_high,
+            "rank_best": rank_best,
+            "rank_worst": rank_worst,
+            "p_keep": p_keep,
+            "fragile": on_list & (p_keep < fragile_below),
+        }
+    )

@@ -32,8 +32,23 @@ DEFAULT_CLASSES: tuple[tuple[str, str, str], ...] = (
 )
 # Result columns the engine writes; a class subtotal is the column ``sub_<code>``.
 RESULT_KEYS = ("total", "core", "bonus", "deduction")
-RESERVED_COLUMNS = frozenset({*RESULT_KEYS, "credit_code", "name", "stage", "veto", "veto_reason", "rank", "percentile",
-                              "tier", "subsidy", "mujun", "missing", "missing_count"})
+RESERVED_COLUMNS = frozenset(
+    {
+        *RESULT_KEYS,
+        "credit_code",
+        "name",
+        "stage",
+        "veto",
+        "veto_reason",
+        "rank",
+        "percentile",
+        "tier",
+        "subsidy",
+        "mujun",
+        "missing",
+        "missing_count",
+    }
+)
 RULE_TYPES = ("bands", "linear_cap", "percentile", "tier", "items", "flag")
 NUMERIC_RULES = ("bands", "linear_cap", "percentile")
 
@@ -378,8 +393,16 @@ class ScoringModel(_Base):
         """JSON-able dict that `parse_model` accepts (round-trips)."""
         meta = {
             k: getattr(self, k)
-            for k in ("name", "version", "note", "source", "stage_indicator", "previous_prefix",
-                      "bonus_cap", "core_total")
+            for k in (
+                "name",
+                "version",
+                "note",
+                "source",
+                "stage_indicator",
+                "previous_prefix",
+                "bonus_cap",
+                "core_total",
+            )
         }
         if self.zone:  # only when set: models stored before the field existed keep their fingerprint
             meta["zone"] = self.zone
@@ -411,7 +434,9 @@ def load_model(path: Path | str | None = None) -> ScoringModel:
             with pools_path.open("rb") as fh:
                 data["cultivation"] = tomllib.load(fh)
         except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ModelError(f"模型文件 {p.name} 的字段 pools_file（培育库文件）：无法读取 {pools_file}：{exc}") from exc
+            raise ModelError(
+                f"模型文件 {p.name} 的字段 pools_file（培育库文件）：无法读取 {pools_file}：{exc}"
+            ) from exc
     self_report_file = meta.pop("self_report_file", None) if isinstance(meta, dict) else None
     if self_report_file is not None:
         try:
@@ -439,7 +464,9 @@ def _with_parent(path: Path, data: dict[str, Any], parent: str) -> dict[str, Any
     own = [{**i, "origin": i.get("origin", "local")} for i in data.get("indicators", [])]
     clash = {i.get("code") for i in inherited} & {i.get("code") for i in own}
     if clash:
-        raise ModelError(f"模型文件 {path.name}：本地指标代码与上级模型重复：{'、'.join(sorted(map(str, clash)))}")
+        raise ModelError(
+            f"模型文件 {path.name}：本地指标代码与上级模型重复：{'、'.join(sorted(map(str, clash)))}"
+        )
     merged = {**base, **{k: v for k, v in data.items() if k not in ("meta", "indicators")}}
     merged["meta"] = {**(base.get("meta") or {}), **{k: v for k, v in data["meta"].items() if k != "parent"}}
     merged["indicators"] = inherited + own
@@ -452,26 +479,70 @@ def _ind_label(raw: dict[str, Any]) -> str:
 
 # Chinese names of the model's fields, for load errors ("字段 bonus_cap（加分上限）…").
 FIELD_NAMES = {
-    "name": "名称", "version": "版本", "code": "代码", "class": "类别", "kind": "类别性质", "order": "显示顺序",
-    "cap": "上限", "caps": "各阶段上限", "stage_indicator": "划分阶段的指标", "bonus_cap": "加分上限",
-    "core_total": "核心分值合计", "stages": "阶段", "min_revenue": "营业收入下限", "max_revenue": "营业收入上限",
-    "indicators": "指标", "rule": "规则", "points": "各阶段分值", "max_points": "最高分", "bands": "分档",
-    "at": "门槛", "f": "得分系数", "share": "比例", "max_count": "最多家数", "amount": "扶持金额",
-    "tiers": "榜单", "subsidies": "扶持规则", "mujun": "亩均", "tie_break": "排序规则", "key": "字段",
-    "weights": "级别权重", "categories": "类别", "label": "名称", "percent": "百分比口径", "unit": "单位",
-    "source": "来源", "classes": "类别", "derivations": "派生规则", "base_fields": "基础数据项",
-    "direction": "方向", "weight": "权重", "stage": "阶段", "type": "规则类型",
-    "cultivation": "培育库", "self_report": "填报表单", "zone": "园区",
+    "name": "名称",
+    "version": "版本",
+    "code": "代码",
+    "class": "类别",
+    "kind": "类别性质",
+    "order": "显示顺序",
+    "cap": "上限",
+    "caps": "各阶段上限",
+    "stage_indicator": "划分阶段的指标",
+    "bonus_cap": "加分上限",
+    "core_total": "核心分值合计",
+    "stages": "阶段",
+    "min_revenue": "营业收入下限",
+    "max_revenue": "营业收入上限",
+    "indicators": "指标",
+    "rule": "规则",
+    "points": "各阶段分值",
+    "max_points": "最高分",
+    "bands": "分档",
+    "at": "门槛",
+    "f": "得分系数",
+    "share": "比例",
+    "max_count": "最多家数",
+    "amount": "扶持金额",
+    "tiers": "榜单",
+    "subsidies": "扶持规则",
+    "mujun": "亩均",
+    "tie_break": "排序规则",
+    "key": "字段",
+    "weights": "级别权重",
+    "categories": "类别",
+    "label": "名称",
+    "percent": "百分比口径",
+    "unit": "单位",
+    "source": "来源",
+    "classes": "类别",
+    "derivations": "派生规则",
+    "base_fields": "基础数据项",
+    "direction": "方向",
+    "weight": "权重",
+    "stage": "阶段",
+    "type": "规则类型",
+    "cultivation": "培育库",
+    "self_report": "填报表单",
+    "zone": "园区",
 }
 _ERROR_TEXT = {
     "missing": "缺少必填字段",
     "extra_forbidden": "不是模型允许的字段（请检查拼写）",
-    "float_parsing": "应为数字", "float_type": "应为数字", "int_parsing": "应为整数", "int_type": "应为整数",
-    "int_from_float": "应为整数", "string_type": "应为文本", "bool_type": "应为 true 或 false",
-    "bool_parsing": "应为 true 或 false", "list_type": "应为列表", "dict_type": "应为对象（键值表）",
-    "model_type": "应为对象（键值表）", "literal_error": "取值不在允许范围内",
+    "float_parsing": "应为数字",
+    "float_type": "应为数字",
+    "int_parsing": "应为整数",
+    "int_type": "应为整数",
+    "int_from_float": "应为整数",
+    "string_type": "应为文本",
+    "bool_type": "应为 true 或 false",
+    "bool_parsing": "应为 true 或 false",
+    "list_type": "应为列表",
+    "dict_type": "应为对象（键值表）",
+    "model_type": "应为对象（键值表）",
+    "literal_error": "取值不在允许范围内",
     "string_pattern_mismatch": "只能由字母开头，包含字母、数字和下划线",
-    "union_tag_invalid": "规则类型无效", "union_tag_not_found": "缺少规则类型（type）",
+    "union_tag_invalid": "规则类型无效",
+    "union_tag_not_found": "缺少规则类型（type）",
 }
 
 
@@ -493,8 +564,12 @@ def _error_text(err: dict) -> str:
     kind = err["type"]
     ctx = err.get("ctx") or {}
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        op = {"greater_than": "大于", "greater_than_equal": "大于等于", "less_than": "小于",
-              "less_than_equal": "小于等于"}[kind]
+        op = {
+            "greater_than": "大于",
+            "greater_than_equal": "大于等于",
+            "less_than": "小于",
+            "less_than_equal": "小于等于",
+        }[kind]
         bound = next(iter(ctx.values()), "")
         return f"应{op} {bound}"
     if kind == "literal_error" and "expected" in ctx:
@@ -530,9 +605,7 @@ def parse_model(data: dict[str, Any]) -> ScoringModel:
         rule = raw.get("rule")
         rtype = rule.get("type") if isinstance(rule, dict) else None
         if rtype not in RULE_TYPES:
-            raise ModelError(
-                f"{_ind_label(raw)}：未知的规则类型“{rtype}”，应为 {'/'.join(RULE_TYPES)} 之一"
-            )
+            raise ModelError(f"{_ind_label(raw)}：未知的规则类型“{rtype}”，应为 {'/'.join(RULE_TYPES)} 之一")
         try:
             indicators.append(Indicator.model_validate(raw))
         except ValidationError as exc:
@@ -542,8 +615,13 @@ def parse_model(data: dict[str, Any]) -> ScoringModel:
     if not body.get("classes"):
         cap = body.get("bonus_cap")
         body["classes"] = [
-            {"code": code, "name": name, "kind": kind, "order": k,
-             **({"cap": cap} if kind == "bonus" and isinstance(cap, int | float) and cap > 0 else {})}
+            {
+                "code": code,
+                "name": name,
+                "kind": kind,
+                "order": k,
+                **({"cap": cap} if kind == "bonus" and isinstance(cap, int | float) and cap > 0 else {}),
+            }
             for k, (code, name, kind) in enumerate(DEFAULT_CLASSES)
         ]
     else:
@@ -571,7 +649,7 @@ def _check_classes(model: ScoringModel) -> None:
         dup = next(c for c in codes if codes.count(c) > 1)
         raise ModelError(f"类别代码重复：{dup}")
     if not model.classes_of_kind("core"):
-        raise ModelError("模型至少要声明一个核心类别（kind = \"core\"）")
+        raise ModelError('模型至少要声明一个核心类别（kind = "core"）')
     clash = set(codes) & set(model.codes)
     if clash:
         raise ModelError(f"类别代码与指标代码重复：{', '.join(sorted(clash))}")
@@ -651,7 +729,9 @@ def _check(model: ScoringModel) -> None:
         r = ind.rule
         if ind.is_core:
             if ind.points is None:
-                raise ModelError(f"{label}：核心指标缺少各阶段分值（points），缺少 {_stage_label(model, stages[0])} 等")
+                raise ModelError(
+                    f"{label}：核心指标缺少各阶段分值（points），缺少 {_stage_label(model, stages[0])} 等"
+                )
             for s in stages:
                 if s not in ind.points:
                     raise ModelError(f"{label}：缺少 {_stage_label(model, s)} 的分值")
@@ -704,7 +784,9 @@ def _check(model: ScoringModel) -> None:
             if any(w < 0 for w in r.weights.values()):
                 raise ModelError(f"{label}：items 规则的权重不能为负")
             if r.weights_in_points and ind.is_core:
-                raise ModelError(f"{label}：核心指标的 items 权重应为系数（weights_in_points 仅用于辅助指标）")
+                raise ModelError(
+                    f"{label}：核心指标的 items 权重应为系数（weights_in_points 仅用于辅助指标）"
+                )
         elif isinstance(r, FlagRule) and r.components and ind.is_core:
             raise ModelError(f"{label}：核心指标不能使用带组成部分的 flag 规则")
 
@@ -753,7 +835,11 @@ def _check(model: ScoringModel) -> None:
 
 # ------------------------------------------------------------------ TOML out
 def _toml_key(key: str) -> str:
-    return key if key.replace("_", "").replace("-", "").isalnum() and key.isascii() else json.dumps(key, ensure_ascii=False)
+    return (
+        key
+        if key.replace("_", "").replace("-", "").isalnum() and key.isascii()
+        else json.dumps(key, ensure_ascii=False)
+    )
 
 
 def _toml_value(value: Any) -> str:
@@ -808,8 +894,10 @@ def model_summary(model: ScoringModel) -> str:
     bonus = model.classes_of_kind("bonus")
     stages = "、".join(s.name for s in model.stages)
     tiers = "、".join(f"{t.name}（前 {t.share * 100:g}%）" for t in model.tiers)
-    text = (f"企业创新积分以{core}{'及' + '、'.join(c.name for c in bonus) if bonus else ''}等指标，"
-            f"对企业按{stages}{len(model.stages)}个成长阶段分别评价：核心指标每个阶段满分 {model.core_total:g} 分")
+    text = (
+        f"企业创新积分以{core}{'及' + '、'.join(c.name for c in bonus) if bonus else ''}等指标，"
+        f"对企业按{stages}{len(model.stages)}个成长阶段分别评价：核心指标每个阶段满分 {model.core_total:g} 分"
+    )
     if bonus:
         text += f"，加分最多 {model.bonus_cap:g} 分"
     extra = [k for k, word in (("deduction", "扣分"), ("veto", "一票否决")) if model.classes_of_kind(k)]
@@ -868,8 +956,10 @@ def describe_rule(indicator: Indicator, model: ScoringModel | None = None) -> st
         if r.alternative:
             a = r.alternative
             alt = "，".join(f"≥{_g(b.at)}%得{_g(b.f * 100)}%" for b in a.bands)
-            body += (f"；{name(a.field)}低于{_g(a.below)}且有{name(a.denominator)}数据时按{a.label}"
-                     f"（{name(a.numerator)}÷{name(a.denominator)}）计：{alt}")
+            body += (
+                f"；{name(a.field)}低于{_g(a.below)}且有{name(a.denominator)}数据时按{a.label}"
+                f"（{name(a.numerator)}÷{name(a.denominator)}）计：{alt}"
+            )
         if r.zero_base:
             body += f"；上年{name(r.zero_base.current)}为0而本年大于0时得{_g(r.zero_base.f * 100)}%"
         if r.cap_below:
@@ -892,8 +982,10 @@ def describe_rule(indicator: Indicator, model: ScoringModel | None = None) -> st
             w = "，".join(f"{k}每项得{_g(v * 100)}%" for k, v in r.weights.items())
         body = "按项目累计：" + w
         for fac in r.factors:
-            body += "；" + "，".join(f"{name(fac.key)}为{FACTOR_VALUE_NAMES.get(str(k).lower(), k)}时×{_g(v)}"
-                                    for k, v in fac.values.items())
+            body += "；" + "，".join(
+                f"{name(fac.key)}为{FACTOR_VALUE_NAMES.get(str(k).lower(), k)}时×{_g(v)}"
+                for k, v in fac.values.items()
+            )
         body += "，累计不超过满分"
     elif isinstance(r, FlagRule):
         if r.components:

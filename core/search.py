@@ -60,18 +60,59 @@ class NameKeys:
 # Characters common in enterprise names whose readings officers genuinely mix up (pypinyin's own
 # heteronym lists are full of rare readings — 温 as "yun", 技 as "qi" — that would only add noise).
 POLYPHONIC: dict[str, tuple[str, ...]] = {
-    "长": ("chang", "zhang"), "行": ("xing", "hang"), "重": ("zhong", "chong"), "乐": ("le", "yue"),
-    "朝": ("chao", "zhao"), "厦": ("xia", "sha"), "传": ("chuan", "zhuan"), "藏": ("cang", "zang"),
-    "调": ("tiao", "diao"), "曾": ("zeng", "ceng"), "单": ("dan", "shan"), "都": ("du", "dou"),
-    "会": ("hui", "kuai"), "解": ("jie", "xie"), "查": ("cha", "zha"), "盛": ("sheng", "cheng"),
-    "强": ("qiang", "jiang"), "降": ("jiang", "xiang"), "便": ("bian", "pian"), "省": ("sheng", "xing"),
-    "校": ("xiao", "jiao"), "还": ("huan", "hai"), "角": ("jiao", "jue"), "率": ("lv", "shuai"),
-    "参": ("can", "shen"), "区": ("qu", "ou"), "系": ("xi", "ji"), "薄": ("bo", "bao"), "弹": ("dan", "tan"),
-    "柏": ("bai", "bo"), "秘": ("mi", "bi"), "蔚": ("wei", "yu"), "尉": ("wei", "yu"), "宿": ("su", "xiu"),
-    "仇": ("qiu", "chou"), "翟": ("zhai", "di"), "缪": ("miao", "mou"), "朴": ("pu", "piao"),
-    "奇": ("qi", "ji"), "中": ("zhong",), "和": ("he", "huo"), "差": ("cha", "chai"), "供": ("gong",),
-    "塞": ("sai", "se"), "泊": ("bo", "po"), "地": ("di", "de"), "大": ("da", "dai"), "阿": ("a", "e"),
-    "广": ("guang",), "兴": ("xing",), "华": ("hua",), "能": ("neng",), "茂": ("mao",),
+    "长": ("chang", "zhang"),
+    "行": ("xing", "hang"),
+    "重": ("zhong", "chong"),
+    "乐": ("le", "yue"),
+    "朝": ("chao", "zhao"),
+    "厦": ("xia", "sha"),
+    "传": ("chuan", "zhuan"),
+    "藏": ("cang", "zang"),
+    "调": ("tiao", "diao"),
+    "曾": ("zeng", "ceng"),
+    "单": ("dan", "shan"),
+    "都": ("du", "dou"),
+    "会": ("hui", "kuai"),
+    "解": ("jie", "xie"),
+    "查": ("cha", "zha"),
+    "盛": ("sheng", "cheng"),
+    "强": ("qiang", "jiang"),
+    "降": ("jiang", "xiang"),
+    "便": ("bian", "pian"),
+    "省": ("sheng", "xing"),
+    "校": ("xiao", "jiao"),
+    "还": ("huan", "hai"),
+    "角": ("jiao", "jue"),
+    "率": ("lv", "shuai"),
+    "参": ("can", "shen"),
+    "区": ("qu", "ou"),
+    "系": ("xi", "ji"),
+    "薄": ("bo", "bao"),
+    "弹": ("dan", "tan"),
+    "柏": ("bai", "bo"),
+    "秘": ("mi", "bi"),
+    "蔚": ("wei", "yu"),
+    "尉": ("wei", "yu"),
+    "宿": ("su", "xiu"),
+    "仇": ("qiu", "chou"),
+    "翟": ("zhai", "di"),
+    "缪": ("miao", "mou"),
+    "朴": ("pu", "piao"),
+    "奇": ("qi", "ji"),
+    "中": ("zhong",),
+    "和": ("he", "huo"),
+    "差": ("cha", "chai"),
+    "供": ("gong",),
+    "塞": ("sai", "se"),
+    "泊": ("bo", "po"),
+    "地": ("di", "de"),
+    "大": ("da", "dai"),
+    "阿": ("a", "e"),
+    "广": ("guang",),
+    "兴": ("xing",),
+    "华": ("hua",),
+    "能": ("neng",),
+    "茂": ("mao",),
 }
 
 
@@ -95,7 +136,7 @@ def _positions(name: str) -> list[tuple[list[str], bool]]:
     positions: list[tuple[list[str], bool]] = []
     last = 0
     for match in _CJK.finditer(text):
-        positions += [([run], False) for run in _ALNUM.findall(text[last:match.start()])]
+        positions += [([run], False) for run in _ALNUM.findall(text[last : match.start()])]
         run = match.group()
         context = lazy_pinyin(run, style=Style.NORMAL, errors=lambda s: [""] * len(s))
         if len(context) != len(run):  # pypinyin kept something together: read character by character
@@ -155,15 +196,27 @@ class Hit:
         return MATCH_LABELS[self.kind]
 
 
-_KIND_ORDER = {"code_exact": 0, "name_exact": 1, "code": 2, "name_prefix": 3, "name": 4, "initials_exact": 5,
-               "pinyin_exact": 6, "initials_prefix": 7, "pinyin_prefix": 8, "initials": 9, "pinyin": 10, "fuzzy": 11}
+_KIND_ORDER = {
+    "code_exact": 0,
+    "name_exact": 1,
+    "code": 2,
+    "name_prefix": 3,
+    "name": 4,
+    "initials_exact": 5,
+    "pinyin_exact": 6,
+    "initials_prefix": 7,
+    "pinyin_prefix": 8,
+    "initials": 9,
+    "pinyin": 10,
+    "fuzzy": 11,
+}
 _KIND_NAME = {order: kind.split("_")[0] for kind, order in _KIND_ORDER.items()}
 
 
 SELECTIVE = 4000  # a gram held by fewer rows narrows the search; more, and one C scan is faster
 _ASCII_CODE = np.zeros(128, dtype=np.int64)
-_ASCII_CODE[ord("a"):ord("z") + 1] = np.arange(1, 27)
-_ASCII_CODE[ord("0"):ord("9") + 1] = np.arange(27, 37)
+_ASCII_CODE[ord("a") : ord("z") + 1] = np.arange(1, 27)
+_ASCII_CODE[ord("0") : ord("9") + 1] = np.arange(27, 37)
 
 
 def _unique_sorted(values: np.ndarray) -> np.ndarray:
@@ -185,7 +238,7 @@ class _Postings:
         i = np.searchsorted(self.keys, gram)
         if i == len(self.keys) or self.keys[i] != gram:
             return self.rows[:0]
-        return self.rows[self.bounds[i]:self.bounds[i + 1]]
+        return self.rows[self.bounds[i] : self.bounds[i + 1]]
 
 
 class _Field:
@@ -219,8 +272,13 @@ class _Field:
         if not self.ascii_grams:
             return sorted({ord(c) for c in q})
         codes = [int(_ASCII_CODE[ord(c)]) if ord(c) < 128 else 0 for c in q]
-        return sorted({a * 37 * 37 + b * 37 + c for a, b, c in zip(codes, codes[1:], codes[2:], strict=False)
-                       if a and b and c})
+        return sorted(
+            {
+                a * 37 * 37 + b * 37 + c
+                for a, b, c in zip(codes, codes[1:], codes[2:], strict=False)
+                if a and b and c
+            }
+        )
 
     def _candidates(self, q: str) -> np.ndarray | None:
         """Rows holding every gram of ``q`` (a superset of the hits), or None when that would not narrow."""
@@ -258,8 +316,11 @@ class _Field:
                 rows.append(row)
                 grades.append(best[0])
                 offsets.append(best[1])
-        return (np.array(rows, dtype=np.int64), np.array(grades, dtype=np.int64),
-                np.array(offsets, dtype=np.int64))
+        return (
+            np.array(rows, dtype=np.int64),
+            np.array(grades, dtype=np.int64),
+            np.array(offsets, dtype=np.int64),
+        )
 
     def _scan(self, q: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         positions = np.fromiter((m.start() for m in re.finditer(re.escape(q), self.text)), dtype=np.int64)
@@ -283,7 +344,11 @@ def _clean(field: str | None) -> str:
 
 def _normalized(name: str | None) -> str:
     text = _clean(name)
-    if unicodedata.is_normalized("NFKC", text) and not _SPACES.search(text) and text.islower() == text.isupper():
+    if (
+        unicodedata.is_normalized("NFKC", text)
+        and not _SPACES.search(text)
+        and text.islower() == text.isupper()
+    ):
         return text  # nothing to fold (a name without Latin letters, blanks or full-width forms)
     return normalize(text)
 
@@ -291,8 +356,14 @@ def _normalized(name: str | None) -> str:
 class SearchIndex:
     """Every enterprise's name, credit code and stored pinyin keys, ready for :meth:`search`."""
 
-    def __init__(self, ids: list[int] | np.ndarray, codes: list[str], names: list[str],
-                 initials: list[str | None], pinyins: list[str | None]) -> None:
+    def __init__(
+        self,
+        ids: list[int] | np.ndarray,
+        codes: list[str],
+        names: list[str],
+        initials: list[str | None],
+        pinyins: list[str | None],
+    ) -> None:
         n = len(ids)
         if not (len(codes) == len(names) == len(initials) == len(pinyins) == n):
             raise ValueError("search index columns differ in length")
@@ -326,7 +397,9 @@ class SearchIndex:
         ladder = np.array([_KIND_ORDER[f"{kind}_exact"], _KIND_ORDER[f"{kind}_prefix"], _KIND_ORDER[kind]])
         return rows, ladder[grades], offsets
 
-    def _fuzzy(self, q: str, allowed: np.ndarray | None, exclude: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _fuzzy(
+        self, q: str, allowed: np.ndarray | None, exclude: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Rows whose name holds ``q`` with one edit (two for queries of 8+ characters); (rows, distance)."""
         chars = sorted({ord(c) for c in q})
         held = [self._names.postings.rows_of(c) for c in chars]
@@ -345,8 +418,9 @@ class SearchIndex:
         if not len(candidates):
             return empty, empty
         choices = [self.names[r] for r in candidates.tolist()]
-        shortlist = process.extract(q, choices, scorer=fuzz.partial_ratio, limit=FUZZY_SHORTLIST,
-                                    score_cutoff=50)
+        shortlist = process.extract(
+            q, choices, scorer=fuzz.partial_ratio, limit=FUZZY_SHORTLIST, score_cutoff=50
+        )
         found_rows, distances = [], []
         for _, _, i in shortlist:
             distance = _window_distance(q, choices[i], budget)
@@ -356,8 +430,9 @@ class SearchIndex:
         return np.array(found_rows, dtype=np.int64), np.array(distances, dtype=np.int64)
 
     # ---------------------------------------------------------------- the query
-    def search_rows(self, query: str, *, limit: int | None = None,
-                    within: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search_rows(
+        self, query: str, *, limit: int | None = None, within: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(rows, match kind per row) for ``query``, best first. ``within``: boolean mask over rows to
         search in. Near misses are only looked for while fewer than ``limit`` rows matched exactly."""
         q = normalize(query)

@@ -85,15 +85,23 @@ def form_specs(model: ScoringModel, path: Path | None = None) -> list[FormSpec]:
         spec = raw.get(ind.code, {})
         kind = spec.get("kind") or ("items" if isinstance(ind.rule, ItemsRule) else "number")
         fields = tuple(_item_field(ind, f) for f in spec.get("fields", [])) or _default_fields(ind)
-        specs.append(FormSpec(
-            code=ind.code, name=ind.name, unit=ind.unit, kind=kind, help=spec.get("help", ind.definition),
-            integer=bool(spec.get("integer", False)), max_field=spec.get("max_field"),
-            max_field_label=spec.get("max_field_label"),
-            max_field_source=getattr(model.field(spec.get("max_field") or ""), "source", ""),
-            evidence_required=bool(spec.get("evidence_required", kind == "items")),
-            years_back=spec.get("years_back"), fields=fields if kind == "items" else (),
-            rate=ind.percent == "rate",
-        ))
+        specs.append(
+            FormSpec(
+                code=ind.code,
+                name=ind.name,
+                unit=ind.unit,
+                kind=kind,
+                help=spec.get("help", ind.definition),
+                integer=bool(spec.get("integer", False)),
+                max_field=spec.get("max_field"),
+                max_field_label=spec.get("max_field_label"),
+                max_field_source=getattr(model.field(spec.get("max_field") or ""), "source", ""),
+                evidence_required=bool(spec.get("evidence_required", kind == "items")),
+                years_back=spec.get("years_back"),
+                fields=fields if kind == "items" else (),
+                rate=ind.percent == "rate",
+            )
+        )
     return specs
 
 
@@ -104,7 +112,9 @@ def _levels(ind: Indicator) -> tuple[str, ...]:
 def _item_field(ind: Indicator, raw: dict) -> ItemField:
     kind = raw.get("kind", "text")
     options = tuple(raw.get("options") or (_levels(ind) if kind == "level" else ()))
-    return ItemField(raw["key"], raw.get("label", raw["key"]), kind, bool(raw.get("required", False)), options)
+    return ItemField(
+        raw["key"], raw.get("label", raw["key"]), kind, bool(raw.get("required", False)), options
+    )
 
 
 def _default_fields(ind: Indicator) -> tuple[ItemField, ...]:
@@ -155,7 +165,10 @@ def validate(
             if number < 0 and not spec.rate:
                 add(spec.code, f"“{spec.name}”不能为负数，请填写 0 或正数。")
             if spec.unit == "%" and not spec.rate and not 0 <= number <= 100:
-                add(spec.code, f"“{spec.name}”是百分比，应在 0–100 之间（例如 45 表示 45%），当前为 {number:g}。")
+                add(
+                    spec.code,
+                    f"“{spec.name}”是百分比，应在 0–100 之间（例如 45 表示 45%），当前为 {number:g}。",
+                )
             if spec.integer and not float(number).is_integer():
                 add(spec.code, f"“{spec.name}”应为整数（{spec.unit}），当前为 {number:g}。")
             if spec.max_field:
@@ -163,8 +176,11 @@ def validate(
                 if limit is not None and not math.isnan(limit) and number > limit:
                     label = spec.max_field_label or spec.max_field
                     department = f"{spec.max_field_source}部门" if spec.max_field_source else "报送部门"
-                    add(spec.code, f"“{spec.name}”（{number:g}）不能超过部门报送的{label}（{limit:g}），"
-                                   f"请核对数值，或先向{department}更正{label}。")
+                    add(
+                        spec.code,
+                        f"“{spec.name}”（{number:g}）不能超过部门报送的{label}（{limit:g}），"
+                        f"请核对数值，或先向{department}更正{label}。",
+                    )
             continue
 
         rows = value or []
@@ -190,7 +206,9 @@ def validate(
             if require_evidence and spec.evidence_required and isinstance(row, dict):
                 uid = str(row.get("uid") or "")
                 if not uid or spec.evidence_key(uid) not in evidence:
-                    add(spec.code, f"{where}缺少证明材料，请上传 PDF、JPG 或 PNG 文件（如证书、文件扫描件）。")
+                    add(
+                        spec.code, f"{where}缺少证明材料，请上传 PDF、JPG 或 PNG 文件（如证书、文件扫描件）。"
+                    )
     return problems
 
 
@@ -216,7 +234,11 @@ def clean_items(specs: list[FormSpec], items: dict[str, Any]) -> dict[str, Any]:
                     cell = cell.strip()
                 if f.kind == "year" and cell not in (None, ""):
                     number = _number(cell)
-                    cell = int(number) if number is not None and not math.isnan(number) and number.is_integer() else cell
+                    cell = (
+                        int(number)
+                        if number is not None and not math.isnan(number) and number.is_integer()
+                        else cell
+                    )
                 clean[f.key] = cell if cell != "" else None
             if any(clean.get(f.key) not in (None, "") for f in spec.fields):
                 rows.append(clean)

@@ -62,8 +62,9 @@ class Settings:
     cluster_expose_upstream: bool
 
 
-def _number(environ: Mapping[str, str], name: str, default: float, kind: type, minimum: float,
-            problems: list[str]) -> float:
+def _number(
+    environ: Mapping[str, str], name: str, default: float, kind: type, minimum: float, problems: list[str]
+) -> float:
     raw = environ.get(name, "").strip()
     if not raw:
         return kind(default)
@@ -81,10 +82,14 @@ def _number(environ: Mapping[str, str], name: str, default: float, kind: type, m
 def check_cookie_key(key: str | None, *, production: bool) -> None:
     """Refuse the demo key everywhere, and in production a missing or short key."""
     if key and (key == DEMO_COOKIE_KEY or "demo" in key.lower()):
-        raise ConfigError("COOKIE_KEY 不能使用演示密钥（它写在公开的代码里），请删除该配置或改用随机生成的密钥。")
+        raise ConfigError(
+            "COOKIE_KEY 不能使用演示密钥（它写在公开的代码里），请删除该配置或改用随机生成的密钥。"
+        )
     if production:
         if not key:
-            raise ConfigError("生产环境未配置 COOKIE_KEY（环境变量或 Streamlit secrets 中的 cookie_key），系统拒绝启动。")
+            raise ConfigError(
+                "生产环境未配置 COOKIE_KEY（环境变量或 Streamlit secrets 中的 cookie_key），系统拒绝启动。"
+            )
         if len(key) < MIN_PRODUCTION_KEY_LENGTH:
             raise ConfigError(f"生产环境的 COOKIE_KEY 至少需要 {MIN_PRODUCTION_KEY_LENGTH} 个字符。")
 

@@ -149,9 +149,15 @@ def simulate(
     else:
         rank, n, tier = estimate_rank(model, total, others)
     return SimResult(
-        stage=stage, total=total,
+        stage=stage,
+        total=total,
         technology=float(me["technology"]) if "technology" in scored.columns else None,
         growth=float(me["growth"]) if "growth" in scored.columns else None,
-        bonus=float(me["bonus"]), deduction=float(me["deduction"]), veto=veto, rank=rank, ranked=n, tier=tier,
+        bonus=float(me["bonus"]),
+        deduction=float(me["deduction"]),
+        veto=veto,
+        rank=rank,
+        ranked=n,
+        tier=tier,
         points={i.code: float(me["pts_" + i.code]) for i in model.indicators},
     )

@@ -50,8 +50,15 @@ def load_profiles(path: Path = PROFILES_FILE) -> tuple[Profile, ...]:
     for p in data.get("profiles", []):
         if p.get("kind") not in KINDS:
             raise ValueError(f"来源配置“{p.get('name')}”的类型“{p.get('kind')}”无效")
-        out.append(Profile(name=p["name"], kind=p["kind"], signature=tuple(p.get("signature", [])),
-                           keys={k: tuple(v) for k, v in p.get("keys", {}).items()}, raw=p))
+        out.append(
+            Profile(
+                name=p["name"],
+                kind=p["kind"],
+                signature=tuple(p.get("signature", [])),
+                keys={k: tuple(v) for k, v in p.get("keys", {}).items()},
+                raw=p,
+            )
+        )
     return tuple(out)
 
 
@@ -88,7 +95,9 @@ def all_headers(profile: Profile) -> list[str]:
 # --------------------------------------------------------------------------- amounts
 _APPROX = re.compile(r"数|近|约|余|多|超|逾|以上|左右|上下|几")
 _UNDISCLOSED = ("未披露", "未公开", "不详", "保密", "未知", "--", "-", "—")
-_AMOUNT = re.compile(r"^(?P<num>\d+(?:\.\d+)?)(?P<scale>亿|万|千|)(?P<cur>元人民币|人民币元|人民币|元|美元|美金)?$")
+_AMOUNT = re.compile(
+    r"^(?P<num>\d+(?:\.\d+)?)(?P<scale>亿|万|千|)(?P<cur>元人民币|人民币元|人民币|元|美元|美金)?$"
+)
 SCALE = {"亿": Decimal(10000), "万": Decimal(1), "千": Decimal("0.1"), "": Decimal("0.0001")}
 
 
@@ -157,7 +166,9 @@ def parse_patent(text: Any) -> Patent:
     digit = body[4] if len(body) == 12 else body[2]
     kind = PATENT_TYPES.get(digit)
     if kind is None:
-        return Patent(None, None, f"申请号“{raw}”的类型位“{digit}”无效（1 发明、2 实用新型、3 外观设计、8/9 PCT）")
+        return Patent(
+            None, None, f"申请号“{raw}”的类型位“{digit}”无效（1 发明、2 实用新型、3 外观设计、8/9 PCT）"
+        )
     want = patent_check(body)
     if check != want:
         return Patent(None, kind, f"申请号“{raw}”的校验位应为“{want}”，文件中是“{check}”")
@@ -184,7 +195,9 @@ class Built:
     table: pd.DataFrame  # ROW_COLUMN, CODE_HEADER, one column per target (the model column's name)
     columns: list[TemplateColumn]  # the model columns the table carries
     matches: pd.DataFrame  # row, credit_code, method, key (every file row, matched or not)
-    skipped: list[dict] = field(default_factory=list)  # {row, reason}: unmatched, pending, other years, refused
+    skipped: list[dict] = field(
+        default_factory=list
+    )  # {row, reason}: unmatched, pending, other years, refused
     flags: list[dict] = field(default_factory=list)  # report rows {row, column, value, problem, fix}
     notes: list[str] = field(default_factory=list)
     pending: list[dict] = field(default_factory=list)  # {row, name, candidates}
@@ -219,13 +232,25 @@ def _year_of(values: pd.Series) -> pd.Series:
 
 
 def _flag(row: int, column: str, value: Any, problem: str, fix: str) -> dict:
-    return {"row": int(row), "column": column, "value": "" if value is None else str(value), "problem": problem,
-            "fix": fix}
+    return {
+        "row": int(row),
+        "column": column,
+        "value": "" if value is None else str(value),
+        "problem": problem,
+        "fix": fix,
+    }
 
 
-def build(profile: Profile, table: pd.DataFrame, *, year: int, registry: pd.DataFrame,
-          columns: list[TemplateColumn], accepted: dict[int, str] | None = None,
-          known_patents: dict[str, set[str]] | None = None) -> Built:
+def build(
+    profile: Profile,
+    table: pd.DataFrame,
+    *,
+    year: int,
+    registry: pd.DataFrame,
+    columns: list[TemplateColumn],
+    accepted: dict[int, str] | None = None,
+    known_patents: dict[str, set[str]] | None = None,
+) -> Built:
     """The template table of ``table`` (``apply_header`` output) for ``year``.
 
     ``registry``: credit_code, name of the registered enterprises; ``columns``: what the active model can
@@ -254,7 +279,9 @@ def build(profile: Profile, table: pd.DataFrame, *, year: int, registry: pd.Data
     match = identity.resolve(keys, registry, rows=rows, accepted=accepted)
     for w in match["warning"].dropna().tolist():
         flags.append(_flag(0, "企业识别", "", w, "请核对代码；本行已按其他列识别"))
-    flags = [dict(f, row=int(r)) for f, r in zip(flags, match.loc[match["warning"].notna(), "row"], strict=True)]
+    flags = [
+        dict(f, row=int(r)) for f, r in zip(flags, match.loc[match["warning"].notna(), "row"], strict=True)
+    ]
     pending: list[dict] = []
     for r in match[match["method"] == identity.PENDING].itertuples():
         pending.append({"row": int(r.row), "name": str(r.key), "candidates": r.candidates})
@@ -299,14 +326,19 @@ def build(profile: Profile, table: pd.DataFrame, *, year: int, registry: pd.Data
                 continue
             if code[i] in built_rows:
                 # the existing check reports a second row of the same enterprise as a duplicate
-                built_rows[f"{code[i]}#{i}"] = {ROW_COLUMN: int(rows.iloc[i]), CODE_HEADER: code[i],
-                                                **{col.name: _cell(table[src].iloc[i]) for src, col in mapped}}
+                built_rows[f"{code[i]}#{i}"] = {
+                    ROW_COLUMN: int(rows.iloc[i]),
+                    CODE_HEADER: code[i],
+                    **{col.name: _cell(table[src].iloc[i]) for src, col in mapped},
+                }
                 continue
             row_for(i).update({col.name: _cell(table[src].iloc[i]) for src, col in mapped})
     elif kind == "list":
         col = target_column(profile.get("targets", []), columns)
         if col is None:
-            raise ValueError(f"当前模型没有“{profile.get('targets', [''])[0]}”这一指标，不能导入{profile.name}")
+            raise ValueError(
+                f"当前模型没有“{profile.get('targets', [''])[0]}”这一指标，不能导入{profile.name}"
+            )
         out_cols.append(col)
         valid = int(profile.get("valid_years", 1))
         for i in np.flatnonzero(ok):
@@ -325,7 +357,9 @@ def build(profile: Profile, table: pd.DataFrame, *, year: int, registry: pd.Data
         specs = [(spec, target_column(spec["targets"], columns)) for spec in profile.get("counts", [])]
         for spec, col in specs:
             if col is None:
-                notes.append(f"当前模型没有“{spec['targets'][0]}”这一指标，{'、'.join(spec['types'])}专利未计数")
+                notes.append(
+                    f"当前模型没有“{spec['targets'][0]}”这一指标，{'、'.join(spec['types'])}专利未计数"
+                )
             else:
                 out_cols.append(col)
         dates = _year_of(table[date_col]) if date_col is not None else None
@@ -333,18 +367,37 @@ def build(profile: Profile, table: pd.DataFrame, *, year: int, registry: pd.Data
         for i in np.flatnonzero(ok):
             p = parse_patent(table[number_col].iloc[i])
             if p.problem:
-                flags.append(_flag(rows.iloc[i], number_col, table[number_col].iloc[i], p.problem,
-                                   "已拒绝：本行不计数；请核对申请号"))
+                flags.append(
+                    _flag(
+                        rows.iloc[i],
+                        number_col,
+                        table[number_col].iloc[i],
+                        p.problem,
+                        "已拒绝：本行不计数；请核对申请号",
+                    )
+                )
                 outside(i, f"申请号无效：{p.problem}")
                 refused += 1
                 continue
             kind_here = p.kind
-            if pct_col is not None and str(table[pct_col].iloc[i] or "").strip() not in ("", "nan", "None", "-"):
+            if pct_col is not None and str(table[pct_col].iloc[i] or "").strip() not in (
+                "",
+                "nan",
+                "None",
+                "-",
+            ):
                 kind_here = "PCT"
             stated = _type_label(table[type_col].iloc[i]) if type_col is not None else None
             if stated is not None and stated != kind_here:
-                flags.append(_flag(rows.iloc[i], type_col, table[type_col].iloc[i],
-                                   f"专利类型写“{stated}”，申请号表明是“{kind_here}”", "已按申请号计数"))
+                flags.append(
+                    _flag(
+                        rows.iloc[i],
+                        type_col,
+                        table[type_col].iloc[i],
+                        f"专利类型写“{stated}”，申请号表明是“{kind_here}”",
+                        "已按申请号计数",
+                    )
+                )
             y = dates.iloc[i] if dates is not None else year
             if y != y or int(y) != year:
                 outside(i, f"申请日不在 {year} 年")
@@ -360,7 +413,9 @@ def build(profile: Profile, table: pd.DataFrame, *, year: int, registry: pd.Data
                     continue
                 numbers = set().union(*(by_kind.get(t, set()) for t in spec["types"]))
                 numbers |= {n for n in earlier if _kind_of(n) in spec["types"]}
-                built_rows.setdefault(c, {ROW_COLUMN: _first_row(match, c), CODE_HEADER: c})[col.name] = len(numbers)
+                built_rows.setdefault(c, {ROW_COLUMN: _first_row(match, c), CODE_HEADER: c})[col.name] = len(
+                    numbers
+                )
         for c in built_rows:
             for _spec, col in specs:
                 if col is not None:
@@ -370,7 +425,9 @@ def build(profile: Profile, table: pd.DataFrame, *, year: int, registry: pd.Data
     elif kind == "financing":
         col = target_column(profile.get("targets", []), columns)
         if col is None:
-            raise ValueError(f"当前模型没有“{profile.get('targets', [''])[0]}”这一指标，不能导入{profile.name}")
+            raise ValueError(
+                f"当前模型没有“{profile.get('targets', [''])[0]}”这一指标，不能导入{profile.name}"
+            )
         out_cols.append(col)
         if col.unit != "万元":
             raise ValueError(f"指标“{col.name}”的单位不是万元，不能按融资金额导入")
@@ -394,8 +451,15 @@ def build(profile: Profile, table: pd.DataFrame, *, year: int, registry: pd.Data
                 continue
             if a.status == "text":
                 texts.setdefault(code[i], []).append(str(raw_amount))
-                flags.append(_flag(rows.iloc[i], amount_col, raw_amount, a.message,
-                                   "本企业本年度融资额未写入数值：请核实金额后再导入"))
+                flags.append(
+                    _flag(
+                        rows.iloc[i],
+                        amount_col,
+                        raw_amount,
+                        a.message,
+                        "本企业本年度融资额未写入数值：请核实金额后再导入",
+                    )
+                )
             else:
                 flags.append(_flag(rows.iloc[i], amount_col, raw_amount, a.message, "已拒绝：请改正金额"))
                 refused += 1
@@ -403,15 +467,27 @@ def build(profile: Profile, table: pd.DataFrame, *, year: int, registry: pd.Data
         for c, total in sums.items():
             if c in texts:
                 continue  # a sum without the undisclosed deals would be a number made up silently
-            built_rows.setdefault(c, {ROW_COLUMN: _first_row(match, c), CODE_HEADER: c})[col.name] = \
-                format(total.normalize(), "f")
+            built_rows.setdefault(c, {ROW_COLUMN: _first_row(match, c), CODE_HEADER: c})[col.name] = format(
+                total.normalize(), "f"
+            )
         for c in texts:
             notes.append(f"{c}：融资金额含“{'、'.join(texts[c])}”，保留原文并标记，不写入数值")
-    out = pd.DataFrame(list(built_rows.values()), columns=[ROW_COLUMN, CODE_HEADER, *(c.name for c in out_cols)])
+    out = pd.DataFrame(
+        list(built_rows.values()), columns=[ROW_COLUMN, CODE_HEADER, *(c.name for c in out_cols)]
+    )
     out = out.sort_values(ROW_COLUMN, kind="stable").reset_index(drop=True)
     methods = match[["row", "credit_code", "method", "key"]].copy()
-    return Built(table=out, columns=out_cols, matches=methods, skipped=skipped, flags=flags, notes=notes,
-                 pending=pending, patents=patents_out, refused=refused)
+    return Built(
+        table=out,
+        columns=out_cols,
+        matches=methods,
+        skipped=skipped,
+        flags=flags,
+        notes=notes,
+        pending=pending,
+        patents=patents_out,
+        refused=refused,
+    )
 
 
 def _cell(value: Any) -> Any:

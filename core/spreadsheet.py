@@ -342,7 +342,9 @@ class ReadResult:
         if self.hidden_sheets:
             parts.append("已跳过隐藏的工作表 " + "、".join(f"“{n}”" for n in self.hidden_sheets))
         if self.other_data_sheets:
-            parts.append("另有工作表 " + "、".join(f"“{n}”" for n in self.other_data_sheets) + " 也含表头，未读取")
+            parts.append(
+                "另有工作表 " + "、".join(f"“{n}”" for n in self.other_data_sheets) + " 也含表头，未读取"
+            )
         return "；".join(parts)
 
 
@@ -359,7 +361,11 @@ def _display_name(filename: str) -> str:
 
 
 def _extent_message(name: str, where: str, rows: int, cols: int, limits: ReadLimits, ref: str = "") -> str:
-    span = f"声明的已用范围为 {ref}（{rows:,} 行 × {cols:,} 列）" if ref else f"的已用范围为 {rows:,} 行 × {cols:,} 列"
+    span = (
+        f"声明的已用范围为 {ref}（{rows:,} 行 × {cols:,} 列）"
+        if ref
+        else f"的已用范围为 {rows:,} 行 × {cols:,} 列"
+    )
     return (
         f"{name}{where}{span}，超出可导入的上限（{limits.max_columns:,} 列、{limits.max_cells:,} 个单元格），"
         "已拒绝读取。通常是远处的单元格被误填内容或设置了格式：请在 Excel 中按 Ctrl+End 找到最后一个单元格，"
@@ -384,12 +390,14 @@ def _check_census(name: str, where: str, census: xlsx_parts.CellCensus, limits: 
     if census.cells > limits.max_cells:
         raise SpreadsheetError(
             f"{name}{where}含有 {census.cells:,} 个单元格，超出可导入的上限（{limits.max_cells:,} 个单元格），已拒绝读取；"
-            "请删除多余的行和列后保存，数据确实这么多时请拆分后分批导入")
+            "请删除多余的行和列后保存，数据确实这么多时请拆分后分批导入"
+        )
     if census.empty >= limits.max_empty_cells and census.empty >= limits.max_empty_share * census.cells:
         raise SpreadsheetError(
             f"{name}{where}有 {census.cells:,} 个单元格，其中 {census.empty:,} 个是空的（只有地址或格式、没有内容），"
             "不像正常的表格，已拒绝读取。通常是一大片区域被设置了格式，或由其他系统导出了大量空单元格："
-            "请只把数据区域复制到新工作簿，保存后再上传")
+            "请只把数据区域复制到新工作簿，保存后再上传"
+        )
 
 
 def _check_cell_chars(frame: pd.DataFrame, name: str, limits: ReadLimits) -> None:
@@ -493,8 +501,15 @@ def list_sheets(data: bytes) -> list[str]:
     return list(_open_workbook(data, "文件").sheet_names)
 
 
-def _read_workbook(data: bytes, name: str, kind: Format, expected: Sequence[str] | None,
-                   sheet: int | str | None, limits: ReadLimits, exclude: Sequence[str] = ()) -> ReadResult:
+def _read_workbook(
+    data: bytes,
+    name: str,
+    kind: Format,
+    expected: Sequence[str] | None,
+    sheet: int | str | None,
+    limits: ReadLimits,
+    exclude: Sequence[str] = (),
+) -> ReadResult:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     zf: zipfile.ZipFile | None = None
@@ -502,8 +517,12 @@ def _read_workbook(data: bytes, name: str, kind: Format, expected: Sequence[str]
     if kind == "xlsx":
         zf = zipfile.ZipFile(io.BytesIO(data))
         try:
-            xlsx_parts.check_zip(zf, max_unpacked=limits.max_unpacked, max_ratio=limits.max_ratio,
-                                 ratio_floor=limits.ratio_floor)
+            xlsx_parts.check_zip(
+                zf,
+                max_unpacked=limits.max_unpacked,
+                max_ratio=limits.max_ratio,
+                ratio_floor=limits.ratio_floor,
+            )
             parts = xlsx_parts.workbook_parts(zf)
         except xlsx_parts.PartsError as exc:
             raise SpreadsheetError(f"{name}{exc}；{_SAVE_AS}") from None
@@ -520,8 +539,11 @@ def _read_workbook(data: bytes, name: str, kind: Format, expected: Sequence[str]
     wb = _open_workbook(data, name)
     metas = wb.sheets_metadata
     names = [m.name for m in metas]
-    visible = [m.visible == python_calamine.SheetVisibleEnum.Visible
-               and m.typ == python_calamine.SheetTypeEnum.WorkSheet for m in metas]
+    visible = [
+        m.visible == python_calamine.SheetVisibleEnum.Visible
+        and m.typ == python_calamine.SheetTypeEnum.WorkSheet
+        for m in metas
+    ]
     path_of = {p.name: p.path for p in parts.sheets}
     active_name = parts.sheets[parts.active].name if 0 <= parts.active < len(parts.sheets) else None
     xls_index: dict[str, int] = {}
@@ -554,8 +576,12 @@ def _read_workbook(data: bytes, name: str, kind: Format, expected: Sequence[str]
         if declared:
             _check_extent(name, where, declared[1], declared[2], limits, ref=declared[0])
         # Only a part large enough to hold a cell bomb is counted (a normal sheet is spared the pass).
-        if zf is not None and path and _part_size(zf, path) >= xlsx_parts.EMPTY_CELL_BYTES * min(
-                limits.max_empty_cells, limits.max_cells):
+        if (
+            zf is not None
+            and path
+            and _part_size(zf, path)
+            >= xlsx_parts.EMPTY_CELL_BYTES * min(limits.max_empty_cells, limits.max_cells)
+        ):
             if not empty_shared:
                 empty_shared.append(xlsx_parts.empty_shared_strings(zf, parts.shared_strings))
             try:
@@ -579,7 +605,8 @@ def _read_workbook(data: bytes, name: str, kind: Format, expected: Sequence[str]
         if not visible[index]:
             raise SpreadsheetError(
                 f"工作表“{names[index]}”是隐藏的工作表，不会读取；如确需导入，请在 Excel 中右键工作表标签选择"
-                "“取消隐藏”，保存后再上传")
+                "“取消隐藏”，保存后再上传"
+            )
         reason = "指定的工作表"
     else:
         shown = [i for i in range(len(names)) if visible[i] and names[i] not in exclude]
@@ -611,8 +638,10 @@ def _read_workbook(data: bytes, name: str, kind: Format, expected: Sequence[str]
                 index, reason = names.index(active_name), "多个工作表含表头，读取当前活动工作表"
             else:
                 listed = "、".join(f"“{names[i]}”" for i in contenders)
-                raise SheetChoiceNeeded(f"{name}中有多个工作表都含表头：{listed}；请选择要导入的工作表",
-                                        [names[i] for i in contenders])
+                raise SheetChoiceNeeded(
+                    f"{name}中有多个工作表都含表头：{listed}；请选择要导入的工作表",
+                    [names[i] for i in contenders],
+                )
     timings["choose"] = time.perf_counter() - t0
 
     # Error cells and percent formats are not in calamine's output: stream the sheet XML meanwhile
@@ -621,6 +650,7 @@ def _read_workbook(data: bytes, name: str, kind: Format, expected: Sequence[str]
     scanner: threading.Thread | None = None
     path = path_of.get(names[index])
     if zf is not None and path:
+
         def run_scan() -> None:
             try:
                 scan_box.append(xlsx_parts.scan_cells(zf, path, parts.percent_styles))
@@ -653,7 +683,8 @@ def _read_workbook(data: bytes, name: str, kind: Format, expected: Sequence[str]
         if scan.unplaced:
             raise SpreadsheetError(
                 f"{name}的工作表“{names[index]}”中有 {scan.unplaced} 个错误值或百分比单元格无法定位（文件缺少单元格地址），"
-                f"为避免读错已拒绝；{_SAVE_AS}")
+                f"为避免读错已拒绝；{_SAVE_AS}"
+            )
         percent, errors = _apply_cell_scan(frame, scan)
         timings["scan_wait"] = time.perf_counter() - t2
     elif book is not None:
@@ -665,8 +696,15 @@ def _read_workbook(data: bytes, name: str, kind: Format, expected: Sequence[str]
         percent, errors = _apply_cell_scan(frame, scan)
         timings["scan"] = time.perf_counter() - t2
     infos = [SheetInfo(n, visible[i], has_header[i]) for i, n in enumerate(names)]
-    return ReadResult(frame=frame, sheet=names[index], reason=reason, sheets=infos, percent_cells=percent,
-                      error_cells=errors, timings=timings)
+    return ReadResult(
+        frame=frame,
+        sheet=names[index],
+        reason=reason,
+        sheets=infos,
+        percent_cells=percent,
+        error_cells=errors,
+        timings=timings,
+    )
 
 
 def _decode_text(data: bytes, name: str) -> str:
@@ -718,13 +756,15 @@ def _read_csv(data: bytes, name: str, limits: ReadLimits = DEFAULT_LIMITS) -> pd
         for row in reader:  # limits checked row by row: a 100,000-column line is refused at once
             width = max(width, len(row))
             if width > limits.max_columns or (len(rows) + 1) * width > limits.max_cells:
-                raise SpreadsheetError(_extent_message(name, f"（至第 {reader.line_num:,} 行）", len(rows) + 1,
-                                                       width, limits))
+                raise SpreadsheetError(
+                    _extent_message(name, f"（至第 {reader.line_num:,} 行）", len(rows) + 1, width, limits)
+                )
             rows.append(row)
     except csv.Error:
         raise SpreadsheetError(
             f"{name}第 {reader.line_num:,} 行附近不是有效的 CSV（单元格内容过长或引号不配对）；"
-            "请检查该行，或在 Excel 中另存为 xlsx 后上传") from None
+            "请检查该行，或在 Excel 中另存为 xlsx 后上传"
+        ) from None
     del text
     frame = _grid_to_frame(rows)
     if frame.empty or frame.isna().all().all():
@@ -733,8 +773,14 @@ def _read_csv(data: bytes, name: str, limits: ReadLimits = DEFAULT_LIMITS) -> pd
     return frame
 
 
-def _read_local(data: bytes, filename: str, expected: Sequence[str] | None, sheet: int | str | None,
-                limits: ReadLimits, exclude: Sequence[str] = ()) -> ReadResult:
+def _read_local(
+    data: bytes,
+    filename: str,
+    expected: Sequence[str] | None,
+    sheet: int | str | None,
+    limits: ReadLimits,
+    exclude: Sequence[str] = (),
+) -> ReadResult:
     name = _display_name(filename)
     kind = detect_format(data, filename)
     if kind == "csv":
@@ -764,8 +810,13 @@ def _start_zygote() -> tuple[subprocess.Popen, socket.socket]:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH", "")) if p)
     env["RUST_BACKTRACE"] = "0"  # calamine's failed allocation aborts: keep the log to one line
     env["OPENBLAS_NUM_THREADS"] = env["OMP_NUM_THREADS"] = "1"  # no BLAS thread pool to fork
-    proc = subprocess.Popen([sys.executable, "-m", "core.read_worker", str(theirs.fileno())],
-                            stdin=subprocess.DEVNULL, cwd=_ROOT, env=env, pass_fds=[theirs.fileno()])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "core.read_worker", str(theirs.fileno())],
+        stdin=subprocess.DEVNULL,
+        cwd=_ROOT,
+        env=env,
+        pass_fds=[theirs.fileno()],
+    )
     theirs.close()
     ours.settimeout(120)
     try:
@@ -857,7 +908,7 @@ def _read_fd(fd: int, n: int) -> bytes:
 def _write_fd(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 def _worker(job_r: int, answer_w: int) -> None:
@@ -890,9 +941,11 @@ def _worker(job_r: int, answer_w: int) -> None:
 
 
 def _beyond_limits(name: str) -> str:
-    return (f"读取{name}时超出了可用的内存上限，已停止读取（服务不受影响）。通常是工作表的已用范围异常大"
-            "（远处的单元格被误填内容或设置了格式）：请在 Excel 中按 Ctrl+End 找到最后一个单元格，删除多余的行和列"
-            "后保存，或只把数据区域复制到新工作簿；数据确实很多时请拆分后分批导入")
+    return (
+        f"读取{name}时超出了可用的内存上限，已停止读取（服务不受影响）。通常是工作表的已用范围异常大"
+        "（远处的单元格被误填内容或设置了格式）：请在 Excel 中按 Ctrl+End 找到最后一个单元格，删除多余的行和列"
+        "后保存，或只把数据区域复制到新工作簿；数据确实很多时请拆分后分批导入"
+    )
 
 
 def _receive(fd: int, n: int, deadline: float) -> bytes:
@@ -909,12 +962,20 @@ def _receive(fd: int, n: int, deadline: float) -> bytes:
     return bytes(buffer)
 
 
-def _read_isolated(data: bytes, filename: str, expected: Sequence[str] | None, sheet: int | str | None,
-                   limits: ReadLimits, exclude: Sequence[str] = ()) -> ReadResult:
+def _read_isolated(
+    data: bytes,
+    filename: str,
+    expected: Sequence[str] | None,
+    sheet: int | str | None,
+    limits: ReadLimits,
+    exclude: Sequence[str] = (),
+) -> ReadResult:
     name = _display_name(filename)
     t0 = time.perf_counter()
     deadline = time.monotonic() + limits.seconds
-    job = pickle.dumps((data, filename, expected, sheet, limits, list(exclude)), protocol=pickle.HIGHEST_PROTOCOL)
+    job = pickle.dumps(
+        (data, filename, expected, sheet, limits, list(exclude)), protocol=pickle.HIGHEST_PROTOCOL
+    )
     job_r, job_w = os.pipe()
     answer_r, answer_w = os.pipe()
     pid = 0
@@ -935,7 +996,8 @@ def _read_isolated(data: bytes, filename: str, expected: Sequence[str] | None, s
         except TimeoutError:
             raise SpreadsheetError(
                 f"读取{name}超过 {limits.seconds:.0f} 秒仍未完成，已停止（服务不受影响）：文件可能过大或结构异常；"
-                "请删除多余的内容或拆分后再上传") from None
+                "请删除多余的内容或拆分后再上传"
+            ) from None
         except (EOFError, OSError, pickle.UnpicklingError):  # killed by its limits, or calamine aborted
             raise SpreadsheetError(_beyond_limits(name)) from None
     finally:
@@ -964,9 +1026,15 @@ def _send_job(fd: int, job: bytes) -> None:
         os.close(fd)
 
 
-def read_upload(data: bytes, filename: str = "", *, expected: Sequence[str] | None = None,
-                sheet: int | str | None = None, limits: ReadLimits = DEFAULT_LIMITS,
-                exclude: Sequence[str] = ()) -> ReadResult:
+def read_upload(
+    data: bytes,
+    filename: str = "",
+    *,
+    expected: Sequence[str] | None = None,
+    sheet: int | str | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
+    exclude: Sequence[str] = (),
+) -> ReadResult:
     """Read an untrusted upload into a raw sheet, bounded in memory and time (module docstring).
 
     Never a hidden sheet. Without ``sheet``: the only visible sheet; with several, the one whose
@@ -977,7 +1045,9 @@ def read_upload(data: bytes, filename: str = "", *, expected: Sequence[str] | No
     """
     name = _display_name(filename)
     if len(data) > limits.max_bytes:
-        raise SpreadsheetError(f"{name}过大（{_mb(len(data))}），上限为 {_mb(limits.max_bytes)}；请拆分后分批导入")
+        raise SpreadsheetError(
+            f"{name}过大（{_mb(len(data))}），上限为 {_mb(limits.max_bytes)}；请拆分后分批导入"
+        )
     detect_format(data, filename)  # the cheap refusals (PDF, HTML, encrypted…) need no child
     expected = list(expected) if expected is not None else None
     if not limits.isolated:
@@ -986,7 +1056,11 @@ def read_upload(data: bytes, filename: str = "", *, expected: Sequence[str] | No
 
 
 def read_table(
-    data: bytes, filename: str = "", *, max_bytes: int = DEFAULT_MAX_BYTES, sheet: int | str | None = None,
+    data: bytes,
+    filename: str = "",
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    sheet: int | str | None = None,
     limits: ReadLimits | None = None,
 ) -> pd.DataFrame:
     """Raw cells of the first visible (or the given) sheet as strings; see :func:`read_upload`.
@@ -1017,7 +1091,9 @@ def header_key(value: Any) -> str:
     return _SPACES.sub("", text).strip("*").casefold()
 
 
-def header_match(raw: pd.DataFrame, expected: Iterable[str], *, max_scan: int = HEADER_SCAN) -> tuple[int, float]:
+def header_match(
+    raw: pd.DataFrame, expected: Iterable[str], *, max_scan: int = HEADER_SCAN
+) -> tuple[int, float]:
     """``(position, score)`` of the row among the first ``max_scan`` that best matches the expected
     header names; ``(-1, 0.0)`` when no row contains any. Exact (normalised) matches count 1,
     containment either way counts ½ (``企业名称（全称）`` for ``企业名称``); the earliest row wins a tie."""
@@ -1128,13 +1204,19 @@ def parse_number_series(s: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 _ERROR_MEANING = {
-    "#DIV/0!": "除数为 0", "#N/A": "查找不到值（如 VLOOKUP 未匹配）", "#VALUE!": "参与计算的值类型不对",
-    "#REF!": "引用的单元格已被删除", "#NAME?": "公式里有无法识别的名称", "#NUM!": "数值无效或超出范围",
+    "#DIV/0!": "除数为 0",
+    "#N/A": "查找不到值（如 VLOOKUP 未匹配）",
+    "#VALUE!": "参与计算的值类型不对",
+    "#REF!": "引用的单元格已被删除",
+    "#NAME?": "公式里有无法识别的名称",
+    "#NUM!": "数值无效或超出范围",
     "#NULL!": "区域引用不相交",
 }
 _LIBREOFFICE_ERROR = r"ERR:5\d\d"  # LibreOffice shows Err:501 … Err:539 for errors Excel has no code for
-EXCEL_ERROR_FIX = ("在源表中修正该公式（或改为正确的数值），保存后重新上传；不提供该项请留空。"
-                   "如需去掉公式，可复制后“选择性粘贴 → 数值”")
+EXCEL_ERROR_FIX = (
+    "在源表中修正该公式（或改为正确的数值），保存后重新上传；不提供该项请留空。"
+    "如需去掉公式，可复制后“选择性粘贴 → 数值”"
+)
 
 
 def excel_error_report(s: pd.Series) -> tuple[np.ndarray, np.ndarray, str]:
@@ -1147,7 +1229,9 @@ def excel_error_report(s: pd.Series) -> tuple[np.ndarray, np.ndarray, str]:
     text = s.astype("str").str.strip().str.upper()
     libreoffice = text.str.startswith("ERR:5").to_numpy(dtype=bool, na_value=False)  # cheap before the regex
     if libreoffice.any():
-        libreoffice = libreoffice & text.str.fullmatch(_LIBREOFFICE_ERROR).to_numpy(dtype=bool, na_value=False)
+        libreoffice = libreoffice & text.str.fullmatch(_LIBREOFFICE_ERROR).to_numpy(
+            dtype=bool, na_value=False
+        )
     mask = text.isin(xlsx_parts.EXCEL_ERRORS).to_numpy(dtype=bool, na_value=False) | libreoffice
     problems = np.full(len(s), None, dtype=object)
     for i in np.flatnonzero(mask):
@@ -1156,7 +1240,9 @@ def excel_error_report(s: pd.Series) -> tuple[np.ndarray, np.ndarray, str]:
             problems[i] = f"单元格是 LibreOffice 错误值 Err:{literal[4:]}（公式计算出错）"
             continue
         meaning = _ERROR_MEANING.get(literal)
-        problems[i] = f"单元格是 Excel 错误值 {literal}" + (f"（{meaning}，公式计算出错）" if meaning else "（公式计算出错）")
+        problems[i] = f"单元格是 Excel 错误值 {literal}" + (
+            f"（{meaning}，公式计算出错）" if meaning else "（公式计算出错）"
+        )
     return mask, problems, EXCEL_ERROR_FIX
 
 

@@ -28,15 +28,30 @@ VOUCHER_MAX = 50
 REASON_MAX = 500
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
-LINE_COLUMNS = ["序号", "年度", "企业名称", "统一社会信用代码", "所属阶段", "阶段排名", "积分", "扶持金额（万元）",
-                "拨付状态", "企业确认时间", "拨付日期", "拨付凭证号", "不予拨付理由"]
+LINE_COLUMNS = [
+    "序号",
+    "年度",
+    "企业名称",
+    "统一社会信用代码",
+    "所属阶段",
+    "阶段排名",
+    "积分",
+    "扶持金额（万元）",
+    "拨付状态",
+    "企业确认时间",
+    "拨付日期",
+    "拨付凭证号",
+    "不予拨付理由",
+]
 
 
 class PaymentError(ValueError):
     """A payment record that cannot be accepted (Chinese message naming the field and the fix)."""
 
 
-def check_payment(paid_on: date | None, voucher: str | None, *, today: date, finalized_on: date | None) -> tuple[date, str]:
+def check_payment(
+    paid_on: date | None, voucher: str | None, *, today: date, finalized_on: date | None
+) -> tuple[date, str]:
     """The payment date and voucher number as recorded, or :class:`PaymentError`.
 
     The date is a Beijing calendar day, not after today and not before the run was finalised (no money is
@@ -45,9 +60,13 @@ def check_payment(paid_on: date | None, voucher: str | None, *, today: date, fin
     if paid_on is None:
         raise PaymentError("请填写拨付日期。")
     if paid_on > today:
-        raise PaymentError(f"拨付日期 {paid_on.isoformat()} 晚于今天（{today.isoformat()}）：请填写实际拨付的日期。")
+        raise PaymentError(
+            f"拨付日期 {paid_on.isoformat()} 晚于今天（{today.isoformat()}）：请填写实际拨付的日期。"
+        )
     if finalized_on is not None and paid_on < finalized_on:
-        raise PaymentError(f"拨付日期 {paid_on.isoformat()} 早于积分批次定稿日期 {finalized_on.isoformat()}：请核对日期。")
+        raise PaymentError(
+            f"拨付日期 {paid_on.isoformat()} 早于积分批次定稿日期 {finalized_on.isoformat()}：请核对日期。"
+        )
     text = (voucher or "").strip()
     if not text:
         raise PaymentError("请填写拨付凭证号。")
@@ -75,29 +94,39 @@ def line_table(model: ScoringModel, lines: pd.DataFrame) -> pd.DataFrame:
     """The lines as screens and exports show them (:data:`LINE_COLUMNS`, every state in Chinese): model
     stage order, then rank, then credit code."""
     position = {s.code: i for i, s in enumerate(model.stages)}
-    ordered = lines.assign(_y=-pd.to_numeric(lines["year"]), _s=lines["stage"].map(position).fillna(len(position)),
-                           _r=pd.to_numeric(lines["rank"])).sort_values(["_y", "_s", "_r", "credit_code"],
-                                                                        kind="stable")
+    ordered = lines.assign(
+        _y=-pd.to_numeric(lines["year"]),
+        _s=lines["stage"].map(position).fillna(len(position)),
+        _r=pd.to_numeric(lines["rank"]),
+    ).sort_values(["_y", "_s", "_r", "credit_code"], kind="stable")
 
     def text(column: str) -> np.ndarray:
         return ordered[column].map(lambda v: v if isinstance(v, str) and v else "—").to_numpy(dtype=object)
 
-    return pd.DataFrame({
-        "序号": np.arange(1, len(ordered) + 1, dtype=np.int64),
-        "年度": pd.to_numeric(ordered["year"]).astype("int64").to_numpy(),
-        "企业名称": ordered["name"].astype(str).to_numpy(),
-        "统一社会信用代码": ordered["credit_code"].astype(str).to_numpy(),
-        "所属阶段": stage_label(model, ordered["stage"]).to_numpy(),
-        "阶段排名": ordered["rank"].map(lambda r: "—" if pd.isna(r) else str(int(r))).to_numpy(dtype=object),
-        "积分": pd.to_numeric(ordered["total"]).round(2).to_numpy(),
-        "扶持金额（万元）": pd.to_numeric(ordered["amount"]).to_numpy(dtype=float),
-        "拨付状态": state_text(ordered["state"]).to_numpy(dtype=object),
-        "企业确认时间": ordered["confirmed_at"].map(lambda v: display_time(v) or "—" if v is not None and not pd.isna(v)
-                                              else "—").to_numpy(dtype=object),
-        "拨付日期": ordered["paid_on"].map(lambda v: v.isoformat() if isinstance(v, date) else "—").to_numpy(dtype=object),
-        "拨付凭证号": text("voucher"),
-        "不予拨付理由": text("reason"),
-    }, columns=LINE_COLUMNS)
+    return pd.DataFrame(
+        {
+            "序号": np.arange(1, len(ordered) + 1, dtype=np.int64),
+            "年度": pd.to_numeric(ordered["year"]).astype("int64").to_numpy(),
+            "企业名称": ordered["name"].astype(str).to_numpy(),
+            "统一社会信用代码": ordered["credit_code"].astype(str).to_numpy(),
+            "所属阶段": stage_label(model, ordered["stage"]).to_numpy(),
+            "阶段排名": ordered["rank"]
+            .map(lambda r: "—" if pd.isna(r) else str(int(r)))
+            .to_numpy(dtype=object),
+            "积分": pd.to_numeric(ordered["total"]).round(2).to_numpy(),
+            "扶持金额（万元）": pd.to_numeric(ordered["amount"]).to_numpy(dtype=float),
+            "拨付状态": state_text(ordered["state"]).to_numpy(dtype=object),
+            "企业确认时间": ordered["confirmed_at"]
+            .map(lambda v: display_time(v) or "—" if v is not None and not pd.isna(v) else "—")
+            .to_numpy(dtype=object),
+            "拨付日期": ordered["paid_on"]
+            .map(lambda v: v.isoformat() if isinstance(v, date) else "—")
+            .to_numpy(dtype=object),
+            "拨付凭证号": text("voucher"),
+            "不予拨付理由": text("reason"),
+        },
+        columns=LINE_COLUMNS,
+    )
 
 
 def state_summary(lines: pd.DataFrame) -> pd.DataFrame:
@@ -107,6 +136,10 @@ def state_summary(lines: pd.DataFrame) -> pd.DataFrame:
     count = states.value_counts()
     total = amount.groupby(states.to_numpy()).sum() if len(lines) else pd.Series(dtype=float)
     codes = list(STATE_LABELS)
-    return pd.DataFrame({"拨付状态": [STATE_LABELS[c] for c in codes],
-                         "家数": [int(count.get(c, 0)) for c in codes],
-                         "金额（万元）": [round(float(total.get(c, 0.0)), 2) for c in codes]})
+    return pd.DataFrame(
+        {
+            "拨付状态": [STATE_LABELS[c] for c in codes],
+            "家数": [int(count.get(c, 0)) for c in codes],
+            "金额（万元）": [round(float(total.get(c, 0.0)), 2) for c in codes],
+        }
+    )

@@ -30,4 +30,3 @@ def display_time(value: Any, *, seconds: bool = False) -> str:
     if isinstance(value, date):
         return value.strftime("%Y-%m-%d")
     return str(value)
-

@@ -51,8 +51,14 @@ SUBMISSION = Workflow(
         # open (until the year's results are final); the approved values count until the correction is.
         ("approved", "correct"): "draft",
     },
-    action_labels={"save": "保存草稿", "submit": "提交", "approve": "审核通过", "return": "退回",
-                   "unapprove": "撤销通过", "correct": "申请更正"},
+    action_labels={
+        "save": "保存草稿",
+        "submit": "提交",
+        "approve": "审核通过",
+        "return": "退回",
+        "unapprove": "撤销通过",
+        "correct": "申请更正",
+    },
     reason_required=frozenset({"return", "unapprove"}),  # "correct": its service asks for the reason
 )
 

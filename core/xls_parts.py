@@ -32,8 +32,16 @@ DIMENSIONS = 0x0200
 NUMBER, RK, MULRK, FORMULA, BOOLERR = 0x0203, 0x027E, 0x00BD, 0x0006, 0x0205
 BIFF8, BIFF5 = 0x0600, 0x0500
 # BOOLERR / FORMULA error codes (MS-XLS 2.5.97.2 BErr).
-ERROR_CODES = {0x00: "#NULL!", 0x07: "#DIV/0!", 0x0F: "#VALUE!", 0x17: "#REF!", 0x1D: "#NAME?",
-               0x24: "#NUM!", 0x2A: "#N/A", 0x2B: "#GETTING_DATA"}
+ERROR_CODES = {
+    0x00: "#NULL!",
+    0x07: "#DIV/0!",
+    0x0F: "#VALUE!",
+    0x17: "#REF!",
+    0x1D: "#NAME?",
+    0x24: "#NUM!",
+    0x2A: "#N/A",
+    0x2B: "#GETTING_DATA",
+}
 _STATES = {0: "visible", 1: "hidden", 2: "veryHidden"}
 _HEAD = struct.Struct("<HH")
 _CELL = struct.Struct("<HHH")  # row, column, XF index: the start of every cell record
@@ -98,8 +106,8 @@ def _unicode_string(stream: bytes, start: int, end: int, count_bytes: int) -> st
     if flags & 0x04:  # extended (phonetic) data size
         at += 4
     if flags & 0x01:
-        return stream[at:min(at + 2 * cch, end)].decode("utf-16-le", "replace")
-    return stream[at:min(at + cch, end)].decode("latin-1")
+        return stream[at : min(at + 2 * cch, end)].decode("utf-16-le", "replace")
+    return stream[at : min(at + cch, end)].decode("latin-1")
 
 
 def _byte_string(stream: bytes, start: int, end: int, codepage: str) -> str:
@@ -107,7 +115,7 @@ def _byte_string(stream: bytes, start: int, end: int, codepage: str) -> str:
     if start >= end:
         return ""
     cch = stream[start]
-    raw = stream[start + 1:min(start + 1 + cch, end)]
+    raw = stream[start + 1 : min(start + 1 + cch, end)]
     try:
         return raw.decode(codepage, "replace")
     except LookupError:
@@ -116,7 +124,8 @@ def _byte_string(stream: bytes, start: int, end: int, codepage: str) -> str:
 
 def _codepage_name(value: int) -> str:
     return {1200: "utf-16-le", 1252: "cp1252", 936: "gbk", 950: "big5", 932: "cp932", 65001: "utf-8"}.get(
-        value, f"cp{value}")
+        value, f"cp{value}"
+    )
 
 
 def read_book(data: bytes) -> XlsBook:
@@ -142,25 +151,34 @@ def read_book(data: bytes) -> XlsBook:
         elif rid == BOUNDSHEET and end - start >= 6:
             offset = _U32.unpack_from(stream, start)[0]
             state, kind = stream[start + 4] & 0x03, stream[start + 5]
-            name = (_unicode_string(stream, start + 6, end, 1) if biff == BIFF8
-                    else _byte_string(stream, start + 6, end, codepage))
-            book.sheets.append(XlsSheet(name=name, state=_STATES.get(state, "hidden"), is_worksheet=kind == 0,
-                                        offset=offset))
+            name = (
+                _unicode_string(stream, start + 6, end, 1)
+                if biff == BIFF8
+                else _byte_string(stream, start + 6, end, codepage)
+            )
+            book.sheets.append(
+                XlsSheet(name=name, state=_STATES.get(state, "hidden"), is_worksheet=kind == 0, offset=offset)
+            )
         elif rid == WINDOW1 and end - start >= 12 and not active_seen:
             book.active = _U16.unpack_from(stream, start + 10)[0]
             active_seen = True
         elif rid == FORMAT and end - start >= 3:
             ifmt = _U16.unpack_from(stream, start)[0]
-            formats[ifmt] = (_unicode_string(stream, start + 2, end, 2) if biff == BIFF8
-                             else _byte_string(stream, start + 2, end, codepage))
+            formats[ifmt] = (
+                _unicode_string(stream, start + 2, end, 2)
+                if biff == BIFF8
+                else _byte_string(stream, start + 2, end, codepage)
+            )
         elif rid == XF and end - start >= 4:
             xf_formats.append(_U16.unpack_from(stream, start + 2)[0])
     for sheet in book.sheets:  # calamine trusts these offsets (and panics on a wrong one): check first
         if sheet.offset + 8 > len(stream) or _HEAD.unpack_from(stream, sheet.offset)[0] != BOF:
             raise PartsError(f"工作表“{sheet.name}”的数据位置已损坏（工作表目录有误）")
     book.percent_xfs = frozenset(
-        i for i, fid in enumerate(xf_formats)
-        if (fid in formats and _is_percent_code(formats[fid])) or (fid not in formats and fid in BUILTIN_PERCENT)
+        i
+        for i, fid in enumerate(xf_formats)
+        if (fid in formats and _is_percent_code(formats[fid]))
+        or (fid not in formats and fid in BUILTIN_PERCENT)
     )
     return book
 
@@ -218,7 +236,7 @@ def scan_cells(book: XlsBook, index: int) -> CellScan:
             if end - start < 14:
                 continue
             row, col, xf = cell(stream, start)
-            if stream[start + 12:start + 14] == b"\xff\xff":  # not a number: string, boolean, error, empty
+            if stream[start + 12 : start + 14] == b"\xff\xff":  # not a number: string, boolean, error, empty
                 if stream[start + 6] == 2:
                     code = stream[start + 8]
                     out.errors.append((row, col, ERROR_CODES.get(code, "#N/A")))

@@ -30,8 +30,23 @@ REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 # Built-in number formats that are percentages (ECMA-376 §18.8.30): 9 = 0%, 10 = 0.00%.
 BUILTIN_PERCENT = frozenset({9, 10})
-EXCEL_ERRORS = ("#DIV/0!", "#N/A", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#GETTING_DATA",
-                "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!")
+EXCEL_ERRORS = (
+    "#DIV/0!",
+    "#N/A",
+    "#VALUE!",
+    "#REF!",
+    "#NAME?",
+    "#NUM!",
+    "#NULL!",
+    "#GETTING_DATA",
+    "#SPILL!",
+    "#CALC!",
+    "#FIELD!",
+    "#BLOCKED!",
+    "#CONNECT!",
+    "#BUSY!",
+    "#UNKNOWN!",
+)
 SMALL_PART = 8 * 1024 * 1024  # workbook.xml, styles.xml, rels: never legitimately larger
 CHUNK = 8 * 1024 * 1024
 
@@ -142,9 +157,12 @@ def workbook_parts(zf: zipfile.ZipFile) -> WorkbookParts:
         if tag == "workbookView" and el.get("activeTab", "").isdigit():
             out.active = int(el.get("activeTab", "0"))
         elif tag == "sheet":
-            rid = el.get(f"{{{REL_NS}}}id") or next((v for k, v in el.attrib.items() if _local(k) == "id"), None)
-            out.sheets.append(SheetPart(name=el.get("name", ""), state=el.get("state", "visible"),
-                                        path=rels.get(rid or "")))
+            rid = el.get(f"{{{REL_NS}}}id") or next(
+                (v for k, v in el.attrib.items() if _local(k) == "id"), None
+            )
+            out.sheets.append(
+                SheetPart(name=el.get("name", ""), state=el.get("state", "visible"), path=rels.get(rid or ""))
+            )
     styles_path = next((p for p in rels.values() if p.endswith("styles.xml")), f"{base}/styles.xml")
     out.shared_strings = next((p for p in rels.values() if p.lower().endswith("sharedstrings.xml")), None)
     out.percent_styles = percent_styles(_parse(_read_small(zf, styles_path)))
@@ -174,7 +192,8 @@ def percent_styles(styles: ET.Element | None) -> frozenset[int]:
                 fid = xf.get("numFmtId", "0")
                 xfs.append(int(fid) if fid.isdigit() else 0)
     return frozenset(
-        i for i, fid in enumerate(xfs)
+        i
+        for i, fid in enumerate(xfs)
         if (fid in custom and _is_percent_code(custom[fid])) or (fid not in custom and fid in BUILTIN_PERCENT)
     )
 
@@ -237,15 +256,17 @@ def _tag_at(body: bytes, hit: int) -> tuple[int, int] | None:
     space = body.find(b" ", j, j + 16)
     if colon != -1 and (space == -1 or colon < space):
         j = colon + 1
-    if body[j:j + 2] not in (b"c ", b"c\t", b"c\n", b"c\r"):
+    if body[j : j + 2] not in (b"c ", b"c\t", b"c\n", b"c\r"):
         return None
     end = body.find(b">", hit)
     return (start, end) if end != -1 else None
 
 
 def _attrs(tag: bytes) -> dict[bytes, bytes]:
-    return {m.group(1).rsplit(b":", 1)[-1]: (m.group(2) if m.group(2) is not None else m.group(3))
-            for m in _ATTR.finditer(tag)}
+    return {
+        m.group(1).rsplit(b":", 1)[-1]: (m.group(2) if m.group(2) is not None else m.group(3))
+        for m in _ATTR.finditer(tag)
+    }
 
 
 def _scan_body(body: bytes, needles: list[bytes], percent: frozenset[int], out: CellScan) -> None:
@@ -268,9 +289,9 @@ def _scan_body(body: bytes, needles: list[bytes], percent: frozenset[int], out: 
                     out.unplaced += 1
                     continue
                 literal = ""
-                if body[end - 1:end] != b"/":
+                if body[end - 1 : end] != b"/":
                     close = _CELL_END.search(body, end)
-                    m = _VALUE.search(body[end:close.start() if close else end + 4096])
+                    m = _VALUE.search(body[end : close.start() if close else end + 4096])
                     literal = m.group(1).decode("utf-8", "replace").strip() if m else ""
                 out.errors.append((place[0], place[1], literal or "#N/A"))
             elif kind == b"n":
@@ -285,7 +306,9 @@ def _scan_body(body: bytes, needles: list[bytes], percent: frozenset[int], out: 
 def scan_cells(zf: zipfile.ZipFile, path: str, percent: frozenset[int]) -> CellScan:
     """Error cells and percent-formatted numeric cells of one sheet part, streamed in 8 MB chunks."""
     out = CellScan()
-    needles = [b't="e"', b"t='e'"] + [s for i in sorted(percent) for s in (f's="{i}"'.encode(), f"s='{i}'".encode())]
+    needles = [b't="e"', b"t='e'"] + [
+        s for i in sorted(percent) for s in (f's="{i}"'.encode(), f"s='{i}'".encode())
+    ]
     tail = b""
     with zf.open(path) as f:
         while True:
@@ -356,8 +379,13 @@ _PREFIX = re.compile(rb"<(\w+:)?worksheet\b")
 EMPTY_CELL_BYTES = 11  # the shortest addressed empty cell, <c r="A1"/>
 
 
-def cell_census(zf: zipfile.ZipFile, path: str, empty_shared: frozenset[int] = frozenset(), *,
-                empty_share: float | None = None) -> CellCensus:
+def cell_census(
+    zf: zipfile.ZipFile,
+    path: str,
+    empty_shared: frozenset[int] = frozenset(),
+    *,
+    empty_share: float | None = None,
+) -> CellCensus:
     """Cells and valued cells of one sheet part, by counting tags in 8 MB chunks (no parse).
 
     A cell is a ``<c …>`` start tag (a bare ``<c>`` carries nothing an attacker needs and is not

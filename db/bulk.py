@@ -58,7 +58,9 @@ def _copy_tokens(values: Sequence | np.ndarray) -> list[str]:
         if isinstance(first, bool):
             return [COPY_NULL if v is None else ("t" if v else "f") for v in values]
         if isinstance(first, float | int) and not isinstance(first, bool):
-            if all(v is None or type(v) is int for v in values):  # integers, possibly NULL: digits as they are
+            if all(
+                v is None or type(v) is int for v in values
+            ):  # integers, possibly NULL: digits as they are
                 tokens = repr(values)[1:-1].split(", ")
                 return [COPY_NULL if t == "None" else t for t in tokens]
             array = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
@@ -80,8 +82,9 @@ def _copy_tokens(values: Sequence | np.ndarray) -> list[str]:
     return tokens.tolist()
 
 
-def _copy(session: Session, table: Table, columns: Mapping[str, Sequence], constants: Mapping[str, Any],
-          n: int) -> None:
+def _copy(
+    session: Session, table: Table, columns: Mapping[str, Sequence], constants: Mapping[str, Any], n: int
+) -> None:
     names = [*columns, *constants]
     statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
     fixed = "\t".join(_copy_token(v) for v in constants.values())
@@ -115,34 +118,44 @@ def _sql_literal(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _executemany(session: Session, table: Table, columns: Mapping[str, Sequence], constants: Mapping[str, Any],
-                 n: int) -> None:
+def _executemany(
+    session: Session, table: Table, columns: Mapping[str, Sequence], constants: Mapping[str, Any], n: int
+) -> None:
     """executemany of tuples of the varying columns; the constants are part of the statement (binding
     six more values for each of 2M rows costs a third more)."""
     connection = session.connection()
     dialect = connection.dialect
     names = [*columns, *constants]
     literals = [_sql_literal(_bound(table, dialect, name, value)) for name, value in constants.items()]
-    sql = (f"INSERT INTO {table.name} ({', '.join(names)}) "
-           f"VALUES ({', '.join(['?'] * len(columns) + literals)})")
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(['?'] * len(columns) + literals)})"
+    )
     ordered = list(columns.values())
     cursor = connection.connection.cursor()
     try:
         for start in range(0, n, SQLITE_CHUNK):
-            cursor.executemany(sql, list(zip(*(c[start:start + SQLITE_CHUNK] for c in ordered), strict=True)))
+            cursor.executemany(
+                sql, list(zip(*(c[start : start + SQLITE_CHUNK] for c in ordered), strict=True))
+            )
     finally:
         cursor.close()
 
 
-def insert_columns(session: Session, table: Table, columns: Mapping[str, Sequence],
-                   constants: Mapping[str, Any] | None = None) -> int:
+def insert_columns(
+    session: Session,
+    table: Table,
+    columns: Mapping[str, Sequence],
+    constants: Mapping[str, Any] | None = None,
+) -> int:
     """Insert the rows that ``columns`` (name → equal-length value lists or numpy arrays) hold, plus
     ``constants`` (name → one value for every row), through the driver's bulk path; returns the count.
 
     Tuples zipped from column lists are the cheapest thing sqlite3 binds (no dict per row; design.md:
     2.8 s per 1M rows, against 16.6 s through dicts and Core); COPY is PostgreSQL's.
     """
-    lists = {name: values if isinstance(values, np.ndarray) else list(values) for name, values in columns.items()}
+    lists = {
+        name: values if isinstance(values, np.ndarray) else list(values) for name, values in columns.items()
+    }
     n = len(next(iter(lists.values()))) if lists else 0
     if not n:
         return 0

@@ -103,8 +103,12 @@ class ChangeCounter(SQLModel, table=True):
 def bump_change_counter(connection: Any, topic: str) -> None:
     """Count one change of ``topic`` in the caller's transaction (an upsert: both stores)."""
     connection.execute(
-        text("INSERT INTO changecounter (topic, generation) VALUES (:t, 1) "
-             "ON CONFLICT (topic) DO UPDATE SET generation = changecounter.generation + 1"), {"t": topic})
+        text(
+            "INSERT INTO changecounter (topic, generation) VALUES (:t, 1) "
+            "ON CONFLICT (topic) DO UPDATE SET generation = changecounter.generation + 1"
+        ),
+        {"t": topic},
+    )
 
 
 def search_keys_generation() -> int:
@@ -312,7 +316,9 @@ class RunBreakdown(SQLModel, table=True):
     fractions and points of every enterprise, column by column and compressed. Runs computed before it
     keep theirs in ``Score.breakdown``; a run with a RunBreakdown leaves that column empty."""
 
-    run_id: int = Field(foreign_key="scorerun.id", primary_key=True, sa_column_kwargs={"autoincrement": False})
+    run_id: int = Field(
+        foreign_key="scorerun.id", primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
@@ -465,7 +471,9 @@ def _chain_audit_events(session: Session, _context: Any, _instances: Any) -> Non
     new.sort(key=lambda obj: inspect(obj).insert_order)
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        head = connection.execute(text("SELECT count, hash FROM auditchainhead WHERE id = 1 FOR UPDATE")).first()
+        head = connection.execute(
+            text("SELECT count, hash FROM auditchainhead WHERE id = 1 FOR UPDATE")
+        ).first()
     else:
         connection.execute(text("UPDATE auditchainhead SET count = count WHERE id = 1"))
         head = connection.execute(text("SELECT count, hash FROM auditchainhead WHERE id = 1")).first()
@@ -479,8 +487,10 @@ def _chain_audit_events(session: Session, _context: Any, _instances: Any) -> Non
             obj.at = utcnow()
         obj.prev_hash = prev
         obj.hash = prev = audit_chain.event_hash(obj.model_dump(), prev)
-    connection.execute(text("UPDATE auditchainhead SET count = count + :n, hash = :h WHERE id = 1"),
-                       {"n": len(new), "h": prev})
+    connection.execute(
+        text("UPDATE auditchainhead SET count = count + :n, hash = :h WHERE id = 1"),
+        {"n": len(new), "h": prev},
+    )
 
 
 class DynamicState(SQLModel, table=True):

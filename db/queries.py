@@ -79,7 +79,10 @@ def _numeric_parts_sqlite(session: Session, year: int, codes: list[str] | None) 
     (SQLite's own real-to-text conversion keeps only 15 digits).
     """
     if codes is None:
-        codes = [row[0] for row in _fetch(session, "SELECT DISTINCT code FROM indicatorvalue WHERE year = ?", (year,))]
+        codes = [
+            row[0]
+            for row in _fetch(session, "SELECT DISTINCT code FROM indicatorvalue WHERE year = ?", (year,))
+        ]
     sql = (
         "SELECT group_concat(enterprise_id), group_concat(printf('%!.17g', value_num)), "
         "group_concat(source, char(31)) FROM indicatorvalue "
@@ -110,17 +113,28 @@ def _numeric_parts_postgres(session: Session, year: int, codes: list[str] | None
     PostgreSQL (12+) prints a double in its shortest exact form, so the parse is exact.
     """
     if codes is None:
-        codes = [row[0] for row in _fetch(session, "SELECT DISTINCT code FROM indicatorvalue WHERE year = ?", (year,))]
-    sql = ("SELECT string_agg(enterprise_id::text, ','), string_agg(value_num::text, ','), "
-           "string_agg(source, chr(31)) FROM indicatorvalue "
-           "WHERE year = ? AND code = ? AND is_current AND value_text IS NULL AND value_num IS NOT NULL")
+        codes = [
+            row[0]
+            for row in _fetch(session, "SELECT DISTINCT code FROM indicatorvalue WHERE year = ?", (year,))
+        ]
+    sql = (
+        "SELECT string_agg(enterprise_id::text, ','), string_agg(value_num::text, ','), "
+        "string_agg(source, chr(31)) FROM indicatorvalue "
+        "WHERE year = ? AND code = ? AND is_current AND value_text IS NULL AND value_num IS NOT NULL"
+    )
     parts = []
     for code in codes:
         ids, nums, sources = _fetch(session, sql, (year, code))[0]
         if ids is None:
             continue
-        parts.append((code, np.array(sources.split("\x1f"), dtype=object),
-                      np.fromstring(ids, dtype=np.int64, sep=","), np.fromstring(nums, dtype=np.float64, sep=",")))
+        parts.append(
+            (
+                code,
+                np.array(sources.split("\x1f"), dtype=object),
+                np.fromstring(ids, dtype=np.int64, sep=","),
+                np.fromstring(nums, dtype=np.float64, sep=","),
+            )
+        )
     return parts
 
 
@@ -150,7 +164,9 @@ def _row_parts(session: Session, year: int, codes: list[str] | None, *, text_onl
     # row once per code: seconds at ~3M rows); rows keep their order within a code.
     code_index, code_names = pd.factorize(codes_arr)
     order = np.argsort(code_index, kind="stable")
-    for code, rows_of in zip(code_names, np.split(order, np.cumsum(np.bincount(code_index))[:-1]), strict=True):
+    for code, rows_of in zip(
+        code_names, np.split(order, np.cumsum(np.bincount(code_index))[:-1]), strict=True
+    ):
         if has_text[rows_of].any():
             parts.append((code, sources[rows_of], ids[rows_of], values[rows_of]))
         else:  # numbers only: a float64 column, like the SQLite path gives
@@ -204,11 +220,14 @@ def current_values(
 
     # Object columns stay object: pandas 3 would otherwise convert every text column to arrow strings
     # (0.8 s at 100k enterprises) only for the engine to read them back as Python objects.
-    value_series = {code: pd.Series(column, index=enterprises.index, dtype=column.dtype, copy=False)
-                    for code, column in value_columns.items()}
+    value_series = {
+        code: pd.Series(column, index=enterprises.index, dtype=column.dtype, copy=False)
+        for code, column in value_columns.items()
+    }
     values = pd.concat([enterprises[ID_COLUMNS], pd.DataFrame(value_series, index=enterprises.index)], axis=1)
     sources_frame = pd.concat(
-        [enterprises[["enterprise_id"]], pd.DataFrame(source_columns, index=enterprises.index, dtype=object)], axis=1
+        [enterprises[["enterprise_id"]], pd.DataFrame(source_columns, index=enterprises.index, dtype=object)],
+        axis=1,
     )
     return ValuesFrame(values=values, sources=sources_frame)
 
@@ -282,15 +301,21 @@ def scores_frame(session: Session, *, run_id: int, include_breakdown: bool = Fal
     # raw DB-API rows: the ORM's Row objects cost seconds at 100k enterprises
     packed = packed_breakdowns(session, run_id=run_id) if include_breakdown else None
     columns = [*SCORE_COLUMNS, *(["breakdown"] if include_breakdown else [])]
-    rows = _fetch(session, f"SELECT e.credit_code, e.name, {', '.join('s.' + c for c in columns)} FROM score s "
-                           "JOIN enterprise e ON e.id = s.enterprise_id WHERE s.run_id = ? "
-                           "ORDER BY s.stage, s.rank, e.credit_code", (run_id,))
+    rows = _fetch(
+        session,
+        f"SELECT e.credit_code, e.name, {', '.join('s.' + c for c in columns)} FROM score s "
+        "JOIN enterprise e ON e.id = s.enterprise_id WHERE s.run_id = ? "
+        "ORDER BY s.stage, s.rank, e.credit_code",
+        (run_id,),
+    )
     frame = pd.DataFrame(rows, columns=["credit_code", "name", *columns])
     if packed is not None:
         rows_of = packed.rows_of(frame["enterprise_id"].to_numpy(dtype=np.int64))
         frame["breakdown"] = pd.Series(packed.raws(rows_of), index=frame.index, dtype=object)
     elif include_breakdown:
-        frame["breakdown"] = pd.Series(_json_cells(frame["breakdown"].tolist()), index=frame.index, dtype=object)
+        frame["breakdown"] = pd.Series(
+            _json_cells(frame["breakdown"].tolist()), index=frame.index, dtype=object
+        )
     _expand_subtotals(frame)
     frame["veto"] = frame["veto"].astype(bool)
     frame["rank"] = frame["rank"].astype("Int64")
@@ -317,8 +342,13 @@ def breakdown_columns_frame(
     packed = packed_breakdowns(session, run_id=run_id)
     if packed is not None:
         index = pd.Index(packed.ids, name="enterprise_id")
-        return pd.DataFrame({column: pd.Series(packed.part_column(part, column), index=index, dtype=object)
-                             for column in columns}, index=index)
+        return pd.DataFrame(
+            {
+                column: pd.Series(packed.part_column(part, column), index=index, dtype=object)
+                for column in columns
+            },
+            index=index,
+        )
     names = codec.breakdown_columns(model) if part in "vs" else model.codes
     indexes = [names.index(column) for column in columns]
     if session.connection().dialect.name == "postgresql":
@@ -326,26 +356,37 @@ def breakdown_columns_frame(
         sql = f"SELECT enterprise_id, {picks}, (breakdown->'v') IS NULL FROM score WHERE run_id = ?"
     else:
         picks = ", ".join(f"json_extract(breakdown, '$.{part}[{i}]')" for i in indexes)
-        sql = f"SELECT enterprise_id, {picks}, json_type(breakdown, '$.v') IS NULL FROM score WHERE run_id = ?"
+        sql = (
+            f"SELECT enterprise_id, {picks}, json_type(breakdown, '$.v') IS NULL FROM score WHERE run_id = ?"
+        )
     rows = _fetch(session, sql, (run_id,))
     if not rows:
-        return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns},
-                            index=pd.Index([], dtype="int64", name="enterprise_id"))
+        return pd.DataFrame(
+            {c: pd.Series([], dtype=object) for c in columns},
+            index=pd.Index([], dtype="int64", name="enterprise_id"),
+        )
     ids, *values, keyed = (list(c) for c in zip(*rows, strict=True))
     if any(keyed):
-        stored = dict(session.execute(
-            select(Score.enterprise_id, Score.breakdown).where(Score.run_id == run_id)).all())
+        stored = dict(
+            session.execute(select(Score.enterprise_id, Score.breakdown).where(Score.run_id == run_id)).all()
+        )
         for i, is_keyed in enumerate(keyed):
             if is_keyed:
                 for column, cells in zip(columns, values, strict=True):
                     cells[i] = codec.column_values(model, [stored[ids[i]]], column, part)[0]
     index = pd.Index(np.asarray(ids, dtype=np.int64), name="enterprise_id")
-    return pd.DataFrame({column: pd.Series(cells, index=index, dtype=object)
-                         for column, cells in zip(columns, values, strict=True)}, index=index)
+    return pd.DataFrame(
+        {
+            column: pd.Series(cells, index=index, dtype=object)
+            for column, cells in zip(columns, values, strict=True)
+        },
+        index=index,
+    )
 
 
-def breakdown_parts(session: Session, *, run_id: int, model: ScoringModel,
-                    parts: Sequence[str] = ("v", "p")) -> tuple[np.ndarray, dict[str, list[list[Any]]]]:
+def breakdown_parts(
+    session: Session, *, run_id: int, model: ScoringModel, parts: Sequence[str] = ("v", "p")
+) -> tuple[np.ndarray, dict[str, list[list[Any]]]]:
     """Whole parts of a run's stored breakdowns — each a list of rows aligned with the part's columns
     (breakdown_columns for v/s, indicator codes for f/p) — and the enterprise id of each row.
 
@@ -357,12 +398,16 @@ def breakdown_parts(session: Session, *, run_id: int, model: ScoringModel,
         return packed.ids.copy(), {part: packed.part_rows(part) for part in parts}
     if session.connection().dialect.name == "postgresql":
         extracted = ", ".join(f"breakdown->'{p}'" for p in parts)
-        sql = (f"SELECT enterprise_id, {extracted}, CASE WHEN breakdown->'v' IS NULL THEN breakdown END "
-               "FROM score WHERE run_id = ? ORDER BY enterprise_id")
+        sql = (
+            f"SELECT enterprise_id, {extracted}, CASE WHEN breakdown->'v' IS NULL THEN breakdown END "
+            "FROM score WHERE run_id = ? ORDER BY enterprise_id"
+        )
     else:
         extracted = ", ".join(f"json_extract(breakdown, '$.{p}')" for p in parts)
-        sql = (f"SELECT enterprise_id, {extracted}, CASE WHEN json_type(breakdown, '$.v') IS NULL "
-               "THEN breakdown END FROM score WHERE run_id = ? ORDER BY enterprise_id")
+        sql = (
+            f"SELECT enterprise_id, {extracted}, CASE WHEN json_type(breakdown, '$.v') IS NULL "
+            "THEN breakdown END FROM score WHERE run_id = ? ORDER BY enterprise_id"
+        )
     rows = _fetch(session, sql, (run_id,))
     columns = list(zip(*rows, strict=True)) if rows else [()] * (len(parts) + 2)
     ids = np.asarray(columns[0], dtype=np.int64)
@@ -388,13 +433,14 @@ def latest_run(
     return session.execute(statement).scalars().first()
 
 
-def enterprise_score(session: Session, *, run_id: int, enterprise_id: int, columns: Sequence[Any] = ()) -> Row | None:
+def enterprise_score(
+    session: Session, *, run_id: int, enterprise_id: int, columns: Sequence[Any] = ()
+) -> Row | None:
     """One enterprise's ``Score`` row in a run: ``columns`` (default: every column), or None if not scored."""
     statement = select(*(columns or Score.__table__.columns))  # type: ignore[attr-defined]
     return session.execute(
         statement.where(Score.run_id == run_id, Score.enterprise_id == enterprise_id)
     ).first()
-
 
 
 RUN_TOTAL_COLUMNS = ["id", "enterprise_id", "stage", "total", "veto", "rank", "tier", "subsidy"]
@@ -416,8 +462,10 @@ def run_totals(session: Session, *, run_id: int, width: int) -> tuple[pd.DataFra
         points = "json_extract(breakdown, '$.p')"
     else:
         points = "(breakdown::json -> 'p')::text"
-    sql = (f"SELECT id, enterprise_id, stage, total, veto, rank, tier, subsidy, {points} FROM score "
-           "WHERE run_id = ? ORDER BY id")
+    sql = (
+        f"SELECT id, enterprise_id, stage, total, veto, rank, tier, subsidy, {points} FROM score "
+        "WHERE run_id = ? ORDER BY id"
+    )
     rows = _fetch(session, sql, (run_id,))
     frame = pd.DataFrame([r[:-1] for r in rows], columns=RUN_TOTAL_COLUMNS)
     frame["total"] = frame["total"].astype(float)
@@ -451,8 +499,12 @@ _PACKED_LOCK = threading.Lock()
 def packed_breakdowns(session: Session, *, run_id: int) -> codec.Packed | None:
     """The run's breakdowns when the run stores them packed (``RunBreakdown``), else None (an older run:
     read ``Score.breakdown``). Decoded once per process and run."""
-    found = _fetch(session, "SELECT r.created_at, r.input_fingerprint FROM scorerun r JOIN runbreakdown b "
-                            "ON b.run_id = r.id WHERE r.id = ?", (run_id,))
+    found = _fetch(
+        session,
+        "SELECT r.created_at, r.input_fingerprint FROM scorerun r JOIN runbreakdown b "
+        "ON b.run_id = r.id WHERE r.id = ?",
+        (run_id,),
+    )
     if not found:
         return None
     key = (str(session.get_bind().url), run_id, str(found[0][0]), found[0][1])
@@ -483,7 +535,12 @@ def breakdown_raws(session: Session, *, run_id: int, enterprise_ids: Sequence[in
         return [next(it) if r >= 0 else None for r in rows_of.tolist()]
     stored: dict[int, Any] = {}
     for start in range(0, len(ids), 20_000):
-        chunk = ids[start:start + 20_000]
-        stored.update(session.execute(select(Score.enterprise_id, Score.breakdown).where(
-            Score.run_id == run_id, Score.enterprise_id.in_(chunk))).all())  # type: ignore[attr-defined]
+        chunk = ids[start : start + 20_000]
+        stored.update(
+            session.execute(
+                select(Score.enterprise_id, Score.breakdown).where(
+                    Score.run_id == run_id, Score.enterprise_id.in_(chunk)
+                )
+            ).all()
+        )  # type: ignore[attr-defined]
     return [stored.get(i) for i in ids]

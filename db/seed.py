@@ -112,8 +112,16 @@ INDUSTRY_WORDS = (
     ("服饰", "鞋服", -0.6),
 )
 STREETS = (
-    ("永中街道", 0.16), ("蒲州街道", 0.14), ("海滨街道", 0.10), ("永兴街道", 0.10), ("状元街道", 0.13),
-    ("瑶溪街道", 0.08), ("沙城街道", 0.08), ("天河街道", 0.07), ("星海街道", 0.08), ("海城街道", 0.06),
+    ("永中街道", 0.16),
+    ("蒲州街道", 0.14),
+    ("海滨街道", 0.10),
+    ("永兴街道", 0.10),
+    ("状元街道", 0.13),
+    ("瑶溪街道", 0.08),
+    ("沙城街道", 0.08),
+    ("天河街道", 0.07),
+    ("星海街道", 0.08),
+    ("海城街道", 0.06),
 )
 # (name, kind, level, street, stage indices it hosts)
 CARRIERS = (
@@ -135,18 +143,57 @@ CODE_PREFIXES = (("91330303", 0.7), ("91330300", 0.15), ("91330304", 0.1), ("913
 # Share of enterprises per stage, in the model's stage order (more seed/startup than mature).
 STAGE_SHARES = (0.32, 0.30, 0.20, 0.12, 0.06)
 SURNAMES = "王李张陈林黄周吴徐郑胡朱潘金叶谢蔡杨应夏"
-GIVEN = ("建国", "志强", "海涛", "晓东", "丽娜", "静", "磊", "俊杰", "雪梅", "伟", "博文", "思远", "佳怡", "文斌")
+GIVEN = (
+    "建国",
+    "志强",
+    "海涛",
+    "晓东",
+    "丽娜",
+    "静",
+    "磊",
+    "俊杰",
+    "雪梅",
+    "伟",
+    "博文",
+    "思远",
+    "佳怡",
+    "文斌",
+)
 
 # The service catalogue of scoring-model.md §8 (used when the model carries no [[services]]).
 SERVICE_CATALOGUE = (
-    ("business_model", "商业模式头脑风暴", ("seed", "startup"), "区科技局 · 创业导师团", "与创业导师一起梳理商业模式、客户与收入来源"),
-    ("financing", "投融资对接", ("seed", "startup", "growth", "expansion"), "区金融办 · 合作投资机构", "对接天使、创投及产业基金，路演推荐"),
+    (
+        "business_model",
+        "商业模式头脑风暴",
+        ("seed", "startup"),
+        "区科技局 · 创业导师团",
+        "与创业导师一起梳理商业模式、客户与收入来源",
+    ),
+    (
+        "financing",
+        "投融资对接",
+        ("seed", "startup", "growth", "expansion"),
+        "区金融办 · 合作投资机构",
+        "对接天使、创投及产业基金，路演推荐",
+    ),
     ("scenario", "创新场景打磨", ("growth", "expansion"), "区科技局", "开放应用场景，打磨产品与解决方案"),
     ("market", "市场资源链接", ("growth", "expansion"), "区经信局", "链接龙头企业、政府采购与展会资源"),
-    ("training", "新经济培训", ("growth", "expansion"), "区人社局 · 高校合作方", "数字经济、管理与人才培训课程"),
+    (
+        "training",
+        "新经济培训",
+        ("growth", "expansion"),
+        "区人社局 · 高校合作方",
+        "数字经济、管理与人才培训课程",
+    ),
     ("global", "全球化业务拓展", ("mature",), "区商务局", "海外市场、跨境合规与国际合作对接"),
     ("key_tech", "关键核心技术攻关", ("mature",), "区科技局", "组织揭榜挂帅、产学研联合攻关"),
-    ("rd_deduction", "研发费用加计扣除政策辅导", None, "区税务局", "研发投入强度偏低：辅导研发费用归集与加计扣除"),
+    (
+        "rd_deduction",
+        "研发费用加计扣除政策辅导",
+        None,
+        "区税务局",
+        "研发投入强度偏低：辅导研发费用归集与加计扣除",
+    ),
     ("rd_institution", "研发机构建设辅导", None, "区科技局", "尚无研发机构：辅导建设区级、市级研发中心"),
     ("hte_guidance", "高企申报辅导", None, "区科技局", "接近国家高新技术企业条件：申报材料辅导"),
     ("stsme_guidance", "科小入库辅导", None, "区科技局", "接近科技型中小企业条件：入库评价辅导"),
@@ -209,8 +256,10 @@ class _Ctx:
             prev = self.rev[y] / (1.0 + g)
             prev = np.where(rev == 0, 0.0, np.round(prev, 1))
             self.rev[y - 1] = prev
-        self.growth = {y: np.where(self.rev[y - 1] > 0, self.rev[y] / np.maximum(self.rev[y - 1], 1e-9) - 1, 0)
-                       for y in self.years[1:]}
+        self.growth = {
+            y: np.where(self.rev[y - 1] > 0, self.rev[y] / np.maximum(self.rev[y - 1], 1e-9) - 1, 0)
+            for y in self.years[1:]
+        }
 
         # Staff from revenue per head; seed firms are a handful of people.
         rpc = np.exp(rng.normal(math.log(45.0), 0.5, n))
@@ -231,8 +280,9 @@ class _Ctx:
             absolute = np.exp(rng.normal(math.log(20.0), 0.7, n) + 0.3 * self.z)  # tiny revenue: 万元
             rd = np.where(self.rev[y] < 50, absolute, self.rev[y] * intensity)
             self.rd[y] = np.where(no_rd, 0.0, np.round(rd, 2))
-        self.rd_staff_share = np.clip(np.exp(rng.normal(math.log(0.14), 0.45, n) + 0.3 * self.z
-                                             - 0.05 * (self.size - 3)), 0.0, 0.9)
+        self.rd_staff_share = np.clip(
+            np.exp(rng.normal(math.log(0.14), 0.45, n) + 0.3 * self.z - 0.05 * (self.size - 3)), 0.0, 0.9
+        )
         # Qualification scores: a deterministic threshold on (trait + noise) gives exact proportions.
         self.hte_score = self.z + 0.8 * (self.size - 2.5) + rng.normal(0, 0.6, n)
         self.a01 = {YEARS[0]: _top_share(self.hte_score, 0.135), YEARS[-1]: _top_share(self.hte_score, 0.15)}
@@ -248,7 +298,7 @@ class _Ctx:
         start = 0
         for level, share in zip(levels, shares, strict=False):
             cnt = int(round(share * self.n))
-            out[order[start:start + cnt]] = level
+            out[order[start : start + cnt]] = level
             start += cnt
         return out
 
@@ -279,8 +329,9 @@ def _labels(ind: Indicator) -> list[str]:
     return []
 
 
-def _items(ctx: _Ctx, ind: Indicator, lam: np.ndarray, level_probs: list[float],
-           make: Callable[[str, int], dict]) -> np.ndarray:
+def _items(
+    ctx: _Ctx, ind: Indicator, lam: np.ndarray, level_probs: list[float], make: Callable[[str, int], dict]
+) -> np.ndarray:
     """A list-valued cell per enterprise: Poisson(lam) items of levels drawn with ``level_probs``."""
     rng = ctx.rng
     levels = _labels(ind)
@@ -348,8 +399,12 @@ def _gen_projects(ctx: _Ctx, ind: Indicator, y: int) -> np.ndarray:
     roles = ("牵头", "参与")
 
     def make(level: str, j: int) -> dict:
-        return {"level": level, "role": roles[int(ctx.rng.random() < 0.6)],
-                "name": f"{level}级科技计划项目{j + 1}", "year": int(y - ctx.rng.integers(0, 3))}
+        return {
+            "level": level,
+            "role": roles[int(ctx.rng.random() < 0.6)],
+            "name": f"{level}级科技计划项目{j + 1}",
+            "year": int(y - ctx.rng.integers(0, 3)),
+        }
 
     return _items(ctx, ind, lam, [0.04, 0.2, 0.4, 0.36], make)
 
@@ -366,8 +421,13 @@ def _gen_standards(ctx: _Ctx, ind: Indicator, y: int) -> np.ndarray:
 
     def make(level: str, j: int) -> dict:
         number = f"{prefixes.get(level, 'T/WZ')} {int(ctx.rng.integers(1000, 40000))}-{y - int(ctx.rng.integers(0, 3))}"
-        return {"name": f"产品技术规范（第{j + 1}项）", "number": number, "level": level,
-                "role": ("主导", "参与")[int(ctx.rng.random() < 0.65)], "year": int(number[-4:])}
+        return {
+            "name": f"产品技术规范（第{j + 1}项）",
+            "number": number,
+            "level": level,
+            "role": ("主导", "参与")[int(ctx.rng.random() < 0.65)],
+            "year": int(number[-4:]),
+        }
 
     return _items(ctx, ind, lam, [0.01, 0.1, 0.2, 0.2, 0.49], make)
 
@@ -413,8 +473,11 @@ def _gen_talent(ctx: _Ctx, ind: Indicator, y: int) -> np.ndarray:
     names = [SURNAMES[i % len(SURNAMES)] + GIVEN[i % len(GIVEN)] for i in range(97)]
 
     def make(level: str, j: int) -> dict:
-        return {"name": names[int(ctx.rng.integers(0, len(names)))], "level": level,
-                "role": "创始人" if j == 0 else "核心成员"}
+        return {
+            "name": names[int(ctx.rng.integers(0, len(names)))],
+            "level": level,
+            "role": "创始人" if j == 0 else "核心成员",
+        }
 
     lam = np.where(has, 1.3, 0.0)
     out = _items(ctx, ind, lam, [0.04, 0.12, 0.34, 0.5], make)
@@ -519,11 +582,27 @@ GENERATORS: dict[str, tuple[Callable[[_Ctx, Any, int], np.ndarray], float]] = {
 
 # Generators of the default model's indicators found by name, for models with other codes.
 GENERATOR_BY_NAME = {
-    "研发费用总额": "T01", "研发人员数": "T04", "有效发明专利": "T06", "有效Ⅰ类知识产权": "T06",
-    "其他有效知识产权": "T07", "有效Ⅱ类知识产权": "T07", "技术合同成交额": "T08", "研发机构等级": "T09",
-    "高新技术产品收入占比": "T11", "营业收入": "G01", "利润总额": "G03", "实缴税收": "G04", "股权融资额": "G07",
-    "资产负债率": "G08", "国家高新技术企业": "A01", "科技型中小企业": "A02", "科技型中小企业入库": "A02",
-    "专精特新梯度": "A03", "优质中小企业梯度": "A03", "创新创业大赛获奖": "A06", "严重失信": "N01",
+    "研发费用总额": "T01",
+    "研发人员数": "T04",
+    "有效发明专利": "T06",
+    "有效Ⅰ类知识产权": "T06",
+    "其他有效知识产权": "T07",
+    "有效Ⅱ类知识产权": "T07",
+    "技术合同成交额": "T08",
+    "研发机构等级": "T09",
+    "高新技术产品收入占比": "T11",
+    "营业收入": "G01",
+    "利润总额": "G03",
+    "实缴税收": "G04",
+    "股权融资额": "G07",
+    "资产负债率": "G08",
+    "国家高新技术企业": "A01",
+    "科技型中小企业": "A02",
+    "科技型中小企业入库": "A02",
+    "专精特新梯度": "A03",
+    "优质中小企业梯度": "A03",
+    "创新创业大赛获奖": "A06",
+    "严重失信": "N01",
 }
 
 
@@ -711,17 +790,19 @@ def seed_demo(
             street = next(c[3] for c in CARRIERS if carrier_ids[c[0]] == carrier_id)
         else:
             street = streets[street_pick[i]]
-        ent_rows.append({
-            "credit_code": codes[i],
-            "name": names[i],
-            **search_keys[i],
-            "industry": INDUSTRY_WORDS[ctx.industry[i]][1],
-            "street": street,
-            "carrier_id": carrier_id,
-            "registered_on": end_of_year - timedelta(days=int(age_years[i] * 365.25)),
-            "bank_consent": bool(consent[i]),
-            "created_at": created,
-        })
+        ent_rows.append(
+            {
+                "credit_code": codes[i],
+                "name": names[i],
+                **search_keys[i],
+                "industry": INDUSTRY_WORDS[ctx.industry[i]][1],
+                "street": street,
+                "carrier_id": carrier_id,
+                "registered_on": end_of_year - timedelta(days=int(age_years[i] * 365.25)),
+                "bank_consent": bool(consent[i]),
+                "created_at": created,
+            }
+        )
     _bulk_insert(session, Enterprise, ent_rows)
     id_by_code = dict(session.execute(select(Enterprise.credit_code, Enterprise.id)).all())
     ent_ids = [id_by_code[c] for c in codes]
@@ -806,19 +887,34 @@ def seed_demo(
                     label = f"“{first.name}”" if first else "填报数据"
                     extra_fields = {
                         "reason": f"{label}与部门数据不一致，请核对后补充证明材料再提交。",
-                        "field_comments": {first.code: "请上传名单及社保缴纳证明等佐证材料"} if first else None,
+                        "field_comments": {first.code: "请上传名单及社保缴纳证明等佐证材料"}
+                        if first
+                        else None,
                         "version": 2,
                     }
-            sub_rows.append({
-                "enterprise_id": ent_ids[i], "year": y, "state": state, "items": items,
-                "service_needs": None, "submitted_at": submitted_at, "reviewer": reviewer,
-                "reviewed_at": reviewed_at, "created_at": submitted_at, "updated_at": reviewed_at or submitted_at,
-                **extra_fields,
-            })
+            sub_rows.append(
+                {
+                    "enterprise_id": ent_ids[i],
+                    "year": y,
+                    "state": state,
+                    "items": items,
+                    "service_needs": None,
+                    "submitted_at": submitted_at,
+                    "reviewer": reviewer,
+                    "reviewed_at": reviewed_at,
+                    "created_at": submitted_at,
+                    "updated_at": reviewed_at or submitted_at,
+                    **extra_fields,
+                }
+            )
     if sub_rows:
         _bulk_insert(session, Submission, sub_rows)
-    sub_ids = {(e, y): sid for sid, e, y in session.execute(
-        select(Submission.id, Submission.enterprise_id, Submission.year)).all()}
+    sub_ids = {
+        (e, y): sid
+        for sid, e, y in session.execute(
+            select(Submission.id, Submission.enterprise_id, Submission.year)
+        ).all()
+    }
     summary.submissions = len(sub_rows)
     summary.pending_submissions = len(pending)
 
@@ -833,17 +929,35 @@ def seed_demo(
         dept_codes.setdefault((y, dept), []).append(code)
     batch_rows = []
     for (y, dept), codes_of in sorted(dept_codes.items()):
-        committed = _dt(date(y + 1, 3, 1) + timedelta(days=DEPARTMENTS.index(dept) if dept in DEPARTMENTS else 6))
+        committed = _dt(
+            date(y + 1, 3, 1) + timedelta(days=DEPARTMENTS.index(dept) if dept in DEPARTMENTS else 6)
+        )
         digest = hashlib.sha256(f"demo-{seed}-{n}-{dept}-{y}-{','.join(codes_of)}".encode()).hexdigest()
-        batch_rows.append({
-            "department": dept, "year": y, "file_name": f"{y}年度{dept}部门数据报送.xlsx", "sha256": digest,
-            "row_count": n, "accepted_count": n, "error_count": 0, "flagged_count": 0,
-            "errors": [], "flags": [], "status": "committed", "created_by": "officer1",
-            "created_at": committed - timedelta(minutes=15), "committed_at": committed,
-        })
+        batch_rows.append(
+            {
+                "department": dept,
+                "year": y,
+                "file_name": f"{y}年度{dept}部门数据报送.xlsx",
+                "sha256": digest,
+                "row_count": n,
+                "accepted_count": n,
+                "error_count": 0,
+                "flagged_count": 0,
+                "errors": [],
+                "flags": [],
+                "status": "committed",
+                "created_by": "officer1",
+                "created_at": committed - timedelta(minutes=15),
+                "committed_at": committed,
+            }
+        )
     session.execute(insert(ImportBatch), batch_rows)
-    batch_ids = {(y, d): bid for bid, y, d in session.execute(
-        select(ImportBatch.id, ImportBatch.year, ImportBatch.department)).all()}
+    batch_ids = {
+        (y, d): bid
+        for bid, y, d in session.execute(
+            select(ImportBatch.id, ImportBatch.year, ImportBatch.department)
+        ).all()
+    }
     batch_time = {(r["year"], r["department"]): r["committed_at"] for r in batch_rows}
     summary.batches = len(batch_rows)
 
@@ -858,26 +972,51 @@ def seed_demo(
                 ok[list(not_approved_last)] = False
             for i in np.flatnonzero(ok):
                 sid = sub_ids[(ent_ids[i], y)]
-                value_rows.append(_value_row(ent_ids[i], y, code, nums[i], texts[i], SELF_REPORT_SOURCE,
-                                             None, sid, _dt(date(y + 1, 3, 25)), "officer1"))
+                value_rows.append(
+                    _value_row(
+                        ent_ids[i],
+                        y,
+                        code,
+                        nums[i],
+                        texts[i],
+                        SELF_REPORT_SOURCE,
+                        None,
+                        sid,
+                        _dt(date(y + 1, 3, 25)),
+                        "officer1",
+                    )
+                )
             continue
         dept = _department(ind.source if ind is not None else base_source.get(code, ""))
         bid = batch_ids[(y, dept)]
         at = batch_time[(y, dept)]
         for i in np.flatnonzero(present):
-            value_rows.append(_value_row(ent_ids[i], y, code, nums[i], texts[i], dept, bid, None, at, "officer1"))
+            value_rows.append(
+                _value_row(ent_ids[i], y, code, nums[i], texts[i], dept, bid, None, at, "officer1")
+            )
     _bulk_insert(session, IndicatorValue, value_rows)
     summary.values = len(value_rows)
 
     # ---------------------------------------------------------------- services, users, audit
     summary.service_items = _seed_services(session)
-    summary.users = _seed_users(session, [ent_ids[i] for i in user_ents], [names[i] for i in user_ents],
-                                one_time=not local_demo)
-    session.add(AuditEvent(**{
-        "at": clock.now(), "actor": SEED_ACTOR, "actor_role": "system", "action": "seed_demo",
-        "entity": "database", "entity_id": None, "before": None,
-        "after": {"enterprises": n, "seed": seed, "values": summary.values}, "reason": "演示数据",
-    }))
+    summary.users = _seed_users(
+        session, [ent_ids[i] for i in user_ents], [names[i] for i in user_ents], one_time=not local_demo
+    )
+    session.add(
+        AuditEvent(
+            **{
+                "at": clock.now(),
+                "actor": SEED_ACTOR,
+                "actor_role": "system",
+                "action": "seed_demo",
+                "entity": "database",
+                "entity_id": None,
+                "before": None,
+                "after": {"enterprises": n, "seed": seed, "values": summary.values},
+                "reason": "演示数据",
+            }
+        )
+    )
     session.commit()
     summary.seconds = time.perf_counter() - t0
 
@@ -893,7 +1032,7 @@ def _bulk_insert(session: Session, model: type, rows: list[dict], chunk: int = 2
     table = model.__table__  # type: ignore[attr-defined]
     connection = session.connection()
     for start in range(0, len(rows), chunk):
-        connection.execute(insert(table), rows[start:start + chunk])
+        connection.execute(insert(table), rows[start : start + chunk])
 
 
 def _plain(v: Any) -> Any:
@@ -909,12 +1048,31 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def _value_row(enterprise_id: int, year: int, code: str, num: Any, text: Any, source: str,
-               batch_id: int | None, submission_id: int | None, at: datetime, by: str) -> dict:
+def _value_row(
+    enterprise_id: int,
+    year: int,
+    code: str,
+    num: Any,
+    text: Any,
+    source: str,
+    batch_id: int | None,
+    submission_id: int | None,
+    at: datetime,
+    by: str,
+) -> dict:
     return {
-        "enterprise_id": enterprise_id, "year": year, "code": code, "value_num": num, "value_text": text,
-        "source": source, "is_current": True, "flagged": False, "batch_id": batch_id,
-        "submission_id": submission_id, "created_by": by, "created_at": at,
+        "enterprise_id": enterprise_id,
+        "year": year,
+        "code": code,
+        "value_num": num,
+        "value_text": text,
+        "source": source,
+        "is_current": True,
+        "flagged": False,
+        "batch_id": batch_id,
+        "submission_id": submission_id,
+        "created_by": by,
+        "created_at": at,
     }
 
 
@@ -925,31 +1083,69 @@ def _stage_of(model: ScoringModel, revenue: np.ndarray) -> np.ndarray:
 
 def _seed_services(session: Session) -> int:
     # The codes are the ones core/models/pools.toml's triggers and pools recommend (a unit test checks).
-    rows = [{"code": c, "name": nm, "description": desc, "stages": list(st) if st else None,
-             "provider": prov, "active": True} for c, nm, st, prov, desc in SERVICE_CATALOGUE]
+    rows = [
+        {
+            "code": c,
+            "name": nm,
+            "description": desc,
+            "stages": list(st) if st else None,
+            "provider": prov,
+            "active": True,
+        }
+        for c, nm, st, prov, desc in SERVICE_CATALOGUE
+    ]
     session.execute(insert(ServiceItem), rows)
     return len(rows)
 
 
-def _seed_users(session: Session, enterprise_ids: list[int], enterprise_names: list[str], *, one_time: bool) -> int:
+def _seed_users(
+    session: Session, enterprise_ids: list[int], enterprise_names: list[str], *, one_time: bool
+) -> int:
     # One bcrypt hash for the shared demo password: hashing costs ~0.2 s each and a salt per account
     # buys nothing when everybody's password is printed in the README.
     hashed = bcrypt.hashpw(DEMO_PASSWORD.encode(), bcrypt.gensalt()).decode()
     now = clock.now()
-    staff = [("admin", "系统管理员", "admin"), ("officer1", "王晓东（区科技局）", "officer"),
-             ("officer2", "李静（区科技局）", "officer")]
-    rows = [{"username": u, "display_name": d, "role": r, "enterprise_id": None, "bank_name": None}
-            for u, d, r in staff]
+    staff = [
+        ("admin", "系统管理员", "admin"),
+        ("officer1", "王晓东（区科技局）", "officer"),
+        ("officer2", "李静（区科技局）", "officer"),
+    ]
+    rows = [
+        {"username": u, "display_name": d, "role": r, "enterprise_id": None, "bank_name": None}
+        for u, d, r in staff
+    ]
     # A partner bank's account (issue 19): it sees the final run's consenting enterprises only.
-    rows.append({"username": "bank1", "display_name": "赵敏（温州银行龙湾支行）", "role": "bank",
-                 "enterprise_id": None, "bank_name": DEMO_BANK})
+    rows.append(
+        {
+            "username": "bank1",
+            "display_name": "赵敏（温州银行龙湾支行）",
+            "role": "bank",
+            "enterprise_id": None,
+            "bank_name": DEMO_BANK,
+        }
+    )
     for k, (eid, name) in enumerate(zip(enterprise_ids, enterprise_names, strict=True), start=1):
-        rows.append({"username": f"ent{k}", "display_name": name, "role": "enterprise", "enterprise_id": eid,
-                     "bank_name": None})
+        rows.append(
+            {
+                "username": f"ent{k}",
+                "display_name": name,
+                "role": "enterprise",
+                "enterprise_id": eid,
+                "bank_name": None,
+            }
+        )
     for r in rows:
-        r.update({"password_hash": hashed, "failed_attempts": 0, "locked_until": None,
-                  "must_change_password": one_time, "active": True, "created_at": now,
-                  "password_changed_at": now})
+        r.update(
+            {
+                "password_hash": hashed,
+                "failed_attempts": 0,
+                "locked_until": None,
+                "must_change_password": one_time,
+                "active": True,
+                "created_at": now,
+                "password_changed_at": now,
+            }
+        )
     session.execute(insert(User), rows)
     return len(rows)
 
@@ -983,7 +1179,9 @@ def _seed_runs(session: Session, summary: SeedSummary, model: ScoringModel) -> N
     summary.run_states[first] = "final"
     run2 = compute_run(session, actor=actor, year=last, model_version_id=version.id)
     today = clock.today()
-    publish_run(session, actor=actor, run_id=run2.id, notice_start=today, notice_end=today + timedelta(days=7))
+    publish_run(
+        session, actor=actor, run_id=run2.id, notice_start=today, notice_end=today + timedelta(days=7)
+    )
     summary.runs[last] = run2.id
     summary.run_states[last] = "notice"
     session.commit()

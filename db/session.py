@@ -75,8 +75,9 @@ def make_engine(url: str | None = None) -> Engine:
     # behind nginx hold N × that at most, plus the CLI and the 动态积分 worker: keep it under the server's
     # max_connections (docs/deploy.md, "Connection pools").
     config = settings.load()
-    return create_engine(url, pool_pre_ping=True, pool_size=config.db_pool_size,
-                         max_overflow=config.db_max_overflow)
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=config.db_pool_size, max_overflow=config.db_max_overflow
+    )
 
 
 def get_engine(url: str | None = None) -> Engine:

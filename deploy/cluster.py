@@ -49,20 +49,39 @@ def upload_limit_mb(config: Path = ROOT / ".streamlit" / "config.toml") -> int:
     import tomllib
 
     try:
-        return int(tomllib.loads(config.read_text(encoding="utf-8")).get("server", {}).get("maxUploadSize", 200))
+        return int(
+            tomllib.loads(config.read_text(encoding="utf-8")).get("server", {}).get("maxUploadSize", 200)
+        )
     except (OSError, ValueError):
         return 200
 
 
-def render_nginx_config(*, run_dir: Path, listen: str, ports: list[int], body_limit_mb: int,
-                        expose_upstream: bool = False, page_rate: int = 600, page_burst: int = 300,
-                        conn_per_ip: int = 40, template: Path = TEMPLATE) -> str:
+def render_nginx_config(
+    *,
+    run_dir: Path,
+    listen: str,
+    ports: list[int],
+    body_limit_mb: int,
+    expose_upstream: bool = False,
+    page_rate: int = 600,
+    page_burst: int = 300,
+    conn_per_ip: int = 40,
+    template: Path = TEMPLATE,
+) -> str:
     """The nginx configuration for servers on 127.0.0.1:``ports`` (pure: no files written)."""
     servers = "\n".join(f"        server 127.0.0.1:{p} max_fails=2 fail_timeout=5s;" for p in ports)
-    extra = '        add_header X-Upstream $upstream_addr always;' if expose_upstream else ""
-    values = {"RUN_DIR": str(run_dir), "LISTEN": listen, "SERVERS": servers, "BODY_LIMIT": str(body_limit_mb + 1),
-              "STICKY_COOKIE": STICKY_COOKIE, "EXTRA_HEADERS": extra, "PAGE_RATE": str(page_rate),
-              "PAGE_BURST": str(page_burst), "CONN_PER_IP": str(conn_per_ip)}
+    extra = "        add_header X-Upstream $upstream_addr always;" if expose_upstream else ""
+    values = {
+        "RUN_DIR": str(run_dir),
+        "LISTEN": listen,
+        "SERVERS": servers,
+        "BODY_LIMIT": str(body_limit_mb + 1),
+        "STICKY_COOKIE": STICKY_COOKIE,
+        "EXTRA_HEADERS": extra,
+        "PAGE_RATE": str(page_rate),
+        "PAGE_BURST": str(page_burst),
+        "CONN_PER_IP": str(conn_per_ip),
+    }
     text = template.read_text(encoding="utf-8")
     for name, value in values.items():
         text = text.replace(f"@@{name}@@", value)
@@ -72,7 +91,9 @@ def render_nginx_config(*, run_dir: Path, listen: str, ports: list[int], body_li
 
 
 def find_nginx() -> str:
-    found = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx", "/sbin/nginx") if Path(p).exists()), None)
+    found = shutil.which("nginx") or next(
+        (p for p in ("/usr/sbin/nginx", "/sbin/nginx") if Path(p).exists()), None
+    )
     if not found:
         raise ClusterError("找不到 nginx：请以 root 运行 make nginx（安装 Debian 的 nginx）")
     return found
@@ -98,8 +119,12 @@ def warm_up(port: int, timeout: float = START_TIMEOUT) -> bool:
 
     deadline = time.monotonic() + timeout
     try:
-        with connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"], open_timeout=10,
-                     max_size=None) as socket_:
+        with connect(
+            f"ws://127.0.0.1:{port}/_stcore/stream",
+            subprotocols=["streamlit"],
+            open_timeout=10,
+            max_size=None,
+        ) as socket_:
             message = BackMsg()
             message.rerun_script.query_string = ""
             message.rerun_script.page_script_hash = ""
@@ -145,22 +170,36 @@ class Cluster:
             (self.run_dir / sub).mkdir(parents=True, exist_ok=True)
         ports = [self.base_port + i for i in range(self.replicas)]
         conf = self.run_dir / "nginx.conf"
-        conf.write_text(render_nginx_config(run_dir=self.run_dir.resolve(), listen=f"{self.listen_host}:{self.port}",
-                                            ports=ports, body_limit_mb=upload_limit_mb(),
-                                            expose_upstream=self.expose_upstream), encoding="utf-8")
-        checked = subprocess.run([find_nginx(), "-t", "-q", "-p", str(self.run_dir.resolve()), "-c", str(conf.resolve())],
-                                 capture_output=True, text=True)
+        conf.write_text(
+            render_nginx_config(
+                run_dir=self.run_dir.resolve(),
+                listen=f"{self.listen_host}:{self.port}",
+                ports=ports,
+                body_limit_mb=upload_limit_mb(),
+                expose_upstream=self.expose_upstream,
+            ),
+            encoding="utf-8",
+        )
+        checked = subprocess.run(
+            [find_nginx(), "-t", "-q", "-p", str(self.run_dir.resolve()), "-c", str(conf.resolve())],
+            capture_output=True,
+            text=True,
+        )
         if checked.returncode != 0:
             raise ClusterError(f"nginx 配置检查未通过：{checked.stderr.strip()[-500:]}")
-        self.servers = [Replica(index=i, port=p, log=self.run_dir / "logs" / f"server-{i + 1}.log")
-                        for i, p in enumerate(ports)]
+        self.servers = [
+            Replica(index=i, port=p, log=self.run_dir / "logs" / f"server-{i + 1}.log")
+            for i, p in enumerate(ports)
+        ]
         return conf
 
     def _server_env(self) -> dict[str, str]:
         env = dict(self.env)
         if not env.get("COOKIE_KEY"):
             # One key for every replica: a cookie signed by one server is read by all of them.
-            os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")  # no "bare mode" warnings from the import
+            os.environ.setdefault(
+                "STREAMLIT_LOGGER_LEVEL", "error"
+            )  # no "bare mode" warnings from the import
             from ui.auth import resolve_cookie_key
 
             env["COOKIE_KEY"] = resolve_cookie_key(environ=env, secret=lambda _name: None)
@@ -169,10 +208,28 @@ class Cluster:
     def start_server(self, replica: Replica, env: dict[str, str] | None = None) -> None:
         log = replica.log.open("a", encoding="utf-8")
         replica.process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", ENTRY, "--server.port", str(replica.port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env or self._env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                ENTRY,
+                "--server.port",
+                str(replica.port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+                "--server.fileWatcherType",
+                "none",
+            ],
+            cwd=ROOT,
+            env=env or self._env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         log.close()
         replica.started_at = time.monotonic()
@@ -184,7 +241,9 @@ class Cluster:
             if replica.process is not None and replica.process.poll() is not None:
                 raise ClusterError(f"第 {replica.index + 1} 个服务进程启动失败，见日志 {replica.log}")
             if time.monotonic() > deadline:
-                raise ClusterError(f"第 {replica.index + 1} 个服务进程 {timeout:.0f} 秒内未就绪，见日志 {replica.log}")
+                raise ClusterError(
+                    f"第 {replica.index + 1} 个服务进程 {timeout:.0f} 秒内未就绪，见日志 {replica.log}"
+                )
             time.sleep(0.3)
 
     def start(self) -> None:
@@ -197,21 +256,30 @@ class Cluster:
             warm_up(replica.port)
         self.nginx = subprocess.Popen(
             [find_nginx(), "-p", str(self.run_dir.resolve()), "-c", str(conf.resolve()), "-g", "daemon off;"],
-            stdout=subprocess.DEVNULL, stderr=(self.run_dir / "logs" / "nginx.log").open("a"), start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=(self.run_dir / "logs" / "nginx.log").open("a"),
+            start_new_session=True,
         )
         deadline = time.monotonic() + 20
         while not healthy(self.port):
             if self.nginx.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                raise ClusterError(f"nginx 未能在端口 {self.port} 启动，见 {self.run_dir / 'nginx-error.log'}")
+                raise ClusterError(
+                    f"nginx 未能在端口 {self.port} 启动，见 {self.run_dir / 'nginx-error.log'}"
+                )
             time.sleep(0.2)
         self.write_state()
 
     def write_state(self) -> None:
-        state = {"supervisor": os.getpid(), "port": self.port,
-                 "nginx": self.nginx.pid if self.nginx else None,
-                 "servers": [{"port": r.port, "pid": r.process.pid if r.process else None, "log": str(r.log)}
-                             for r in self.servers]}
+        state = {
+            "supervisor": os.getpid(),
+            "port": self.port,
+            "nginx": self.nginx.pid if self.nginx else None,
+            "servers": [
+                {"port": r.port, "pid": r.process.pid if r.process else None, "log": str(r.log)}
+                for r in self.servers
+            ],
+        }
         (self.run_dir / "state.json").write_text(json.dumps(state, indent=1), encoding="utf-8")
 
     @staticmethod

@@ -56,7 +56,11 @@ def require_enterprise_access(actor: Actor, enterprise_id: int) -> None:
     """Staff see every enterprise; an enterprise user only its own."""
     if actor.is_staff:
         return
-    if actor.role == "enterprise" and actor.enterprise_id is not None and actor.enterprise_id == enterprise_id:
+    if (
+        actor.role == "enterprise"
+        and actor.enterprise_id is not None
+        and actor.enterprise_id == enterprise_id
+    ):
         return
     raise PermissionDenied("您只能查看或修改本企业的数据。")
 
@@ -84,22 +88,39 @@ def require_live(session: Session, actor: Actor) -> None:
         return
     if actor.session_ref is not None:
         row = session.execute(
-            select(User.active, User.role, User.enterprise_id, User.username, UserSession.revoked_at,
-                   UserSession.expires_at)
-            .join(User, User.id == UserSession.user_id).where(UserSession.token_hash == actor.session_ref)
+            select(
+                User.active,
+                User.role,
+                User.enterprise_id,
+                User.username,
+                UserSession.revoked_at,
+                UserSession.expires_at,
+            )
+            .join(User, User.id == UserSession.user_id)
+            .where(UserSession.token_hash == actor.session_ref)
         ).first()
         now = utcnow()
         expires = row.expires_at if row is not None else None
         if expires is not None and expires.tzinfo is None:
             expires = expires.replace(tzinfo=now.tzinfo)
-        live = (row is not None and row.active and row.revoked_at is None and expires > now
-                and row.role == actor.role and row.enterprise_id == actor.enterprise_id
-                and row.username == actor.username)
+        live = (
+            row is not None
+            and row.active
+            and row.revoked_at is None
+            and expires > now
+            and row.role == actor.role
+            and row.enterprise_id == actor.enterprise_id
+            and row.username == actor.username
+        )
     else:
-        row = session.execute(select(User.active, User.role, User.enterprise_id)
-                              .where(User.username == actor.username)).first()
-        live = row is None or (row.active and row.role == actor.role
-                               and (actor.role != "enterprise" or row.enterprise_id == actor.enterprise_id))
+        row = session.execute(
+            select(User.active, User.role, User.enterprise_id).where(User.username == actor.username)
+        ).first()
+        live = row is None or (
+            row.active
+            and row.role == actor.role
+            and (actor.role != "enterprise" or row.enterprise_id == actor.enterprise_id)
+        )
     if not live:
         session.rollback()  # nothing of this use case may be committed by a caller that catches the error
         raise PermissionDenied(REVOKED)

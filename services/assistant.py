@@ -68,8 +68,9 @@ def _db_key(session: Session) -> str:
 
 
 def _text_version(session: Session) -> tuple:
-    texts = session.execute(select(func.count(), func.max(AssistantText.id))
-                            .where(AssistantText.active.is_(True))).one()  # type: ignore[attr-defined]
+    texts = session.execute(
+        select(func.count(), func.max(AssistantText.id)).where(AssistantText.active.is_(True))
+    ).one()  # type: ignore[attr-defined]
     syns = session.execute(select(func.count(), func.max(AssistantSynonym.id))).one()
     return tuple(texts) + tuple(syns)
 
@@ -79,8 +80,10 @@ def _active_version_id(session: Session) -> int | None:
     from db.models import ModelVersion
 
     return session.execute(
-        select(ModelVersion.id).where(ModelVersion.state == "published")
-        .order_by(ModelVersion.published_at.desc(), ModelVersion.id.desc()).limit(1)  # type: ignore[union-attr]
+        select(ModelVersion.id)
+        .where(ModelVersion.state == "published")
+        .order_by(ModelVersion.published_at.desc(), ModelVersion.id.desc())
+        .limit(1)  # type: ignore[union-attr]
     ).scalar()
 
 
@@ -98,8 +101,15 @@ def get_brain(session: Session) -> Brain:
 
         model = current_model(session)
         docs: list[tuple[str, str, str | None]] = [(d, t, None) for d, t in default_documents()]
-        rows = session.execute(select(AssistantText).where(AssistantText.active.is_(True))  # type: ignore[attr-defined]
-                               .order_by(AssistantText.id)).scalars().all()
+        rows = (
+            session.execute(
+                select(AssistantText)
+                .where(AssistantText.active.is_(True))  # type: ignore[attr-defined]
+                .order_by(AssistantText.id)
+            )
+            .scalars()
+            .all()
+        )
         for row in rows:
             title = row.title if row.kind == "document" else "工作人员补充答复"
             text = row.body if row.kind == "document" else f"## 补充答复\n\n### {row.title}\n\n{row.body}"
@@ -162,7 +172,7 @@ def names_other_enterprise(session: Session, question: str, own_id: int | None) 
         return True
     index = _enterprise_names(session)
     for i in range(len(question) - 1):
-        for k, eid in index.get(question[i:i + 2], ()):
+        for k, eid in index.get(question[i : i + 2], ()):
             if eid != own_id and question.startswith(k, i):
                 return True
     return False
@@ -195,8 +205,9 @@ def _scope(session: Session, actor: Actor, enterprise_id: int | None) -> int | N
     return enterprise_id
 
 
-def ask(session: Session, *, actor: Actor, question: str, enterprise_id: int | None = None,
-        log: bool = True) -> AskResult:
+def ask(
+    session: Session, *, actor: Actor, question: str, enterprise_id: int | None = None, log: bool = True
+) -> AskResult:
     """Answer one question for the actor (see the module docstring); logged unless ``log`` is False."""
     question = (question or "").strip()
     if not question:
@@ -210,8 +221,9 @@ def ask(session: Session, *, actor: Actor, question: str, enterprise_id: int | N
     if actor.role == "enterprise" and names_other_enterprise(session, question, eid):
         answer = Answer(templates["other_enterprise"], brain_mod.OTHER_ENTERPRISE, "其他企业（拒绝）")
     else:
-        c = brain.classify(_own_name_as_self(session, question, eid),
-                           about_chosen=actor.is_staff and eid is not None)
+        c = brain.classify(
+            _own_name_as_self(session, question, eid), about_chosen=actor.is_staff and eid is not None
+        )
         if c.intent == brain_mod.GREETING:
             answer = Answer(templates["greeting"], c.intent, c.name)
         elif c.intent == brain_mod.POLICY:
@@ -241,8 +253,10 @@ def _portrait(session: Session, *, actor: Actor, enterprise_id: int) -> Any:
 
     require_enterprise_access(actor, enterprise_id)
     run = session.execute(
-        select(ScoreRun.id, ScoreRun.state).where(ScoreRun.state.in_(PUBLISHED_STATES))  # type: ignore[attr-defined]
-        .order_by(ScoreRun.year.desc(), ScoreRun.id.desc()).limit(1)  # type: ignore[union-attr]
+        select(ScoreRun.id, ScoreRun.state)
+        .where(ScoreRun.state.in_(PUBLISHED_STATES))  # type: ignore[attr-defined]
+        .order_by(ScoreRun.year.desc(), ScoreRun.id.desc())
+        .limit(1)  # type: ignore[union-attr]
     ).first()
     key = (_db_key(session), enterprise_id, run.id if run else None, run.state if run else None)
     found = _PORTRAITS.get(key)
@@ -253,8 +267,9 @@ def _portrait(session: Session, *, actor: Actor, enterprise_id: int) -> Any:
     return portrait
 
 
-def _score_answer(session: Session, *, actor: Actor, enterprise_id: int, intent: brain_mod.Classification,
-                  brain: Brain) -> tuple[Answer, list]:
+def _score_answer(
+    session: Session, *, actor: Actor, enterprise_id: int, intent: brain_mod.Classification, brain: Brain
+) -> tuple[Answer, list]:
     templates = brain.templates
     try:
         p = _portrait(session, actor=actor, enterprise_id=enterprise_id)
@@ -290,8 +305,15 @@ def _score_answer(session: Session, *, actor: Actor, enterprise_id: int, intent:
     else:
         text = templates["fallback"].format(contact=brain.contact)
     facts = {"total": p.total, "rank": p.rank, "ranked_in_stage": p.ranked_in_stage, "stage": p.stage}
-    answer = Answer(text, code, intent.name, sources=[brain_mod.trace(p, templates)], run_id=p.run_id,
-                    model_version=p.model.version, facts=facts)
+    answer = Answer(
+        text,
+        code,
+        intent.name,
+        sources=[brain_mod.trace(p, templates)],
+        run_id=p.run_id,
+        model_version=p.model.version,
+        facts=facts,
+    )
     return answer, items
 
 
@@ -306,7 +328,9 @@ def calculator_summary(items: list) -> str:
     else:
         parts.append("按已发布的积分和现有数据，本企业暂无符合条件的扶持或服务。")
     if instant:
-        parts.append("其中可免申即享、一键确认的有：" + "、".join(i.name for i in instant) + "（见下方政策计算器）。")
+        parts.append(
+            "其中可免申即享、一键确认的有：" + "、".join(i.name for i in instant) + "（见下方政策计算器）。"
+        )
     if unknown:
         parts.append("缺少数据、暂时无法判断的有：" + "；".join(f"{i.name}（{i.reason}）" for i in unknown))
     not_yet = [i for i in items if i.outcome == calc.NOT_ELIGIBLE and i.kind in ("pool", "subsidy")]
@@ -317,10 +341,17 @@ def calculator_summary(items: list) -> str:
 
 def _log(session: Session, *, actor: Actor, enterprise_id: int | None, question: str, answer: Answer) -> int:
     row = AssistantQuestion(
-        username=actor.username, role=actor.role,
+        username=actor.username,
+        role=actor.role,
         enterprise_id=enterprise_id if actor.role == "enterprise" else None,
-        question=question, intent=answer.intent, answered=answer.answered, confidence=answer.confidence,
-        answer=answer.text, sources=list(answer.sources), run_id=answer.run_id, model_version=answer.model_version,
+        question=question,
+        intent=answer.intent,
+        answered=answer.answered,
+        confidence=answer.confidence,
+        answer=answer.text,
+        sources=list(answer.sources),
+        run_id=answer.run_id,
+        model_version=answer.model_version,
     )
     session.add(row)
     session.commit()
@@ -346,17 +377,26 @@ def rephrase(answer: Answer, *, url: str | None = None, timeout: float = LLM_TIM
     url = url if url is not None else config.assistant_llm_url
     if not url or not answer.answered or answer.intent in (brain_mod.OTHER_ENTERPRISE,):
         return answer
-    body = json.dumps({
-        "model": config.assistant_llm_model,
-        "temperature": 0,
-        "messages": [
-            {"role": "system", "content": "你是政务服务助手。只把下面的答复改写得更通顺易懂，不得增加、删除或改动任何事实、数字、"
-                                          "名称和出处；不得回答答复以外的内容。直接输出改写后的中文答复。"},
-            {"role": "user", "content": answer.text},
-        ],
-    }).encode("utf-8")
-    request = urllib.request.Request(url.rstrip("/") + "/chat/completions", data=body,
-                                     headers={"Content-Type": "application/json"}, method="POST")
+    body = json.dumps(
+        {
+            "model": config.assistant_llm_model,
+            "temperature": 0,
+            "messages": [
+                {
+                    "role": "system",
+                    "content": "你是政务服务助手。只把下面的答复改写得更通顺易懂，不得增加、删除或改动任何事实、数字、"
+                    "名称和出处；不得回答答复以外的内容。直接输出改写后的中文答复。",
+                },
+                {"role": "user", "content": answer.text},
+            ],
+        }
+    ).encode("utf-8")
+    request = urllib.request.Request(
+        url.rstrip("/") + "/chat/completions",
+        data=body,
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - the operator's URL
             reply = json.loads(response.read(200_000).decode("utf-8"))
@@ -383,13 +423,26 @@ class CalculatorView:
 
 
 def _offers(session: Session) -> list[calc.ServiceOffer]:
-    rows = session.execute(select(ServiceItem).where(ServiceItem.active.is_(True))  # type: ignore[attr-defined]
-                           .order_by(ServiceItem.id)).scalars().all()
-    return [calc.ServiceOffer(r.code, r.name, tuple(r.stages) if r.stages else None, r.provider or "",
-                              r.description or "") for r in rows]
+    rows = (
+        session.execute(
+            select(ServiceItem)
+            .where(ServiceItem.active.is_(True))  # type: ignore[attr-defined]
+            .order_by(ServiceItem.id)
+        )
+        .scalars()
+        .all()
+    )
+    return [
+        calc.ServiceOffer(
+            r.code, r.name, tuple(r.stages) if r.stages else None, r.provider or "", r.description or ""
+        )
+        for r in rows
+    ]
 
 
-def policy_calculator(session: Session, *, actor: Actor, enterprise_id: int, portrait: Any = None) -> CalculatorView:
+def policy_calculator(
+    session: Session, *, actor: Actor, enterprise_id: int, portrait: Any = None
+) -> CalculatorView:
     """Every declared subsidy, list, 亩均 flag, pool, service and bank product for the enterprise."""
     from core.matching import CatalogueItem, match_services
     from services.model_versions import current_model
@@ -402,30 +455,56 @@ def policy_calculator(session: Session, *, actor: Actor, enterprise_id: int, por
             portrait = _portrait(session, actor=actor, enterprise_id=enterprise_id)
         except NotFound as exc:
             model = current_model(session)
-            return CalculatorView(calc.no_run_items(model, offers, f"暂无已发布的积分结果，无法判断（{exc}）"),
-                                  None, None, None, model.version, {}, note=str(exc))
+            return CalculatorView(
+                calc.no_run_items(model, offers, f"暂无已发布的积分结果，无法判断（{exc}）"),
+                None,
+                None,
+                None,
+                model.version,
+                {},
+                note=str(exc),
+            )
     p = portrait
-    consent = bool(session.execute(select(Enterprise.bank_consent).where(Enterprise.id == enterprise_id)).scalar())
+    consent = bool(
+        session.execute(select(Enterprise.bank_consent).where(Enterprise.id == enterprise_id)).scalar()
+    )
     # The items depend on the portrait, the catalogue and the consent only: evaluated once per portrait.
     key = (id(p), tuple(offers), consent)
     items = _ITEMS.get(key)
     if items is None:
         facts = pool_facts(session, actor=actor, portrait=p)
         catalogue = [CatalogueItem(o.code, o.name, o.stages, o.description) for o in offers]
-        recommendations = match_services(p.model, stage=p.stage, facts=facts, catalogue=catalogue, pools=p.pools)
+        recommendations = match_services(
+            p.model, stage=p.stage, facts=facts, catalogue=catalogue, pools=p.pools
+        )
         inp = calc.CalculatorInput(
-            model=p.model, stage=p.stage, stage_name=p.stage_name, run_state=p.run_state, veto=p.veto,
-            veto_reason=p.veto_reason, rank=p.rank, ranked_in_stage=p.ranked_in_stage, tier=p.tier,
-            subsidy=p.subsidy, mujun=p.mujun, facts=facts, pools=p.pools, recommendations=recommendations,
-            catalogue=offers, bank_consent=consent,
+            model=p.model,
+            stage=p.stage,
+            stage_name=p.stage_name,
+            run_state=p.run_state,
+            veto=p.veto,
+            veto_reason=p.veto_reason,
+            rank=p.rank,
+            ranked_in_stage=p.ranked_in_stage,
+            tier=p.tier,
+            subsidy=p.subsidy,
+            mujun=p.mujun,
+            facts=facts,
+            pools=p.pools,
+            recommendations=recommendations,
+            catalogue=offers,
+            bank_consent=consent,
         )
         items = _ITEMS.put(key, (p, calc.evaluate(inp)))[1]
     else:
         items = items[1]
-    confirmed = dict(session.execute(
-        select(AssistantConfirmation.item_key, AssistantConfirmation.confirmed_at)
-        .where(AssistantConfirmation.enterprise_id == enterprise_id, AssistantConfirmation.run_id == p.run_id)
-    ).all())
+    confirmed = dict(
+        session.execute(
+            select(AssistantConfirmation.item_key, AssistantConfirmation.confirmed_at).where(
+                AssistantConfirmation.enterprise_id == enterprise_id, AssistantConfirmation.run_id == p.run_id
+            )
+        ).all()
+    )
     if p.run_state == "final":  # a subsidy line confirmed on 政策与服务 is confirmed here too
         from services.subsidies import confirmed_subsidy_runs
 
@@ -436,7 +515,9 @@ def policy_calculator(session: Session, *, actor: Actor, enterprise_id: int, por
     return CalculatorView(items, p.run_id, p.year, p.run_state, p.model.version, confirmed)
 
 
-def confirm_item(session: Session, *, actor: Actor, enterprise_id: int, item_key: str) -> AssistantConfirmation:
+def confirm_item(
+    session: Session, *, actor: Actor, enterprise_id: int, item_key: str
+) -> AssistantConfirmation:
     """The enterprise confirms a 免申即享 item (re-evaluated now: it must still be one); audited, once."""
     if actor.role != "enterprise":
         raise PermissionDenied("只有企业账户可以确认免申即享事项。")
@@ -445,21 +526,41 @@ def confirm_item(session: Session, *, actor: Actor, enterprise_id: int, item_key
     item = next((i for i in view.items if i.key == item_key), None)
     if item is None or not item.instant or view.run_id is None:
         raise ValidationFailed("该事项不在本企业的免申即享清单中。")
-    existing = session.execute(
-        select(AssistantConfirmation).where(AssistantConfirmation.enterprise_id == enterprise_id,
-                                            AssistantConfirmation.item_key == item_key,
-                                            AssistantConfirmation.run_id == view.run_id)
-    ).scalars().first()
+    existing = (
+        session.execute(
+            select(AssistantConfirmation).where(
+                AssistantConfirmation.enterprise_id == enterprise_id,
+                AssistantConfirmation.item_key == item_key,
+                AssistantConfirmation.run_id == view.run_id,
+            )
+        )
+        .scalars()
+        .first()
+    )
     if existing is not None:
         return existing
-    row = AssistantConfirmation(enterprise_id=enterprise_id, run_id=view.run_id, item_key=item.key,
-                                item_name=item.name, kind=item.kind, reason=item.reason,
-                                confirmed_by=actor.username)
+    row = AssistantConfirmation(
+        enterprise_id=enterprise_id,
+        run_id=view.run_id,
+        item_key=item.key,
+        item_name=item.name,
+        kind=item.kind,
+        reason=item.reason,
+        confirmed_by=actor.username,
+    )
     session.add(row)
     session.flush()
-    record(session, actor=actor, action="assistant.confirm", entity="assistant_confirmation", entity_id=row.id,
-           after={"enterprise_id": enterprise_id, "run_id": view.run_id, "item": item.key, "name": item.name})
-    if item.kind == "subsidy":  # the subsidy line of the final run moves to 企业已确认 in the same transaction
+    record(
+        session,
+        actor=actor,
+        action="assistant.confirm",
+        entity="assistant_confirmation",
+        entity_id=row.id,
+        after={"enterprise_id": enterprise_id, "run_id": view.run_id, "item": item.key, "name": item.name},
+    )
+    if (
+        item.kind == "subsidy"
+    ):  # the subsidy line of the final run moves to 企业已确认 in the same transaction
         from services.subsidies import confirm_line
 
         confirm_line(session, actor=actor, run_id=view.run_id, enterprise_id=enterprise_id)
@@ -467,8 +568,13 @@ def confirm_item(session: Session, *, actor: Actor, enterprise_id: int, item_key
     if item.kind == "service":  # the request also reaches 服务需求处理, as one made on 政策与服务 does
         from services.service_requests import request_service
 
-        request_service(session, actor=actor, enterprise_id=enterprise_id, service_code=item.key.split(":", 1)[1],
-                        note="免申即享：企业在智能助手中一键确认")
+        request_service(
+            session,
+            actor=actor,
+            enterprise_id=enterprise_id,
+            service_code=item.key.split(":", 1)[1],
+            note="免申即享：企业在智能助手中一键确认",
+        )
     return row
 
 
@@ -476,11 +582,20 @@ def list_confirmations(session: Session, *, actor: Actor, limit: int = 500) -> p
     """免申即享 confirmations, newest first (staff)."""
     require_staff(actor)
     result = session.execute(
-        select(AssistantConfirmation.id, AssistantConfirmation.confirmed_at, Enterprise.name.label("enterprise_name"),
-               Enterprise.credit_code, AssistantConfirmation.item_name, AssistantConfirmation.kind,
-               AssistantConfirmation.run_id, AssistantConfirmation.confirmed_by, AssistantConfirmation.reason)
+        select(
+            AssistantConfirmation.id,
+            AssistantConfirmation.confirmed_at,
+            Enterprise.name.label("enterprise_name"),
+            Enterprise.credit_code,
+            AssistantConfirmation.item_name,
+            AssistantConfirmation.kind,
+            AssistantConfirmation.run_id,
+            AssistantConfirmation.confirmed_by,
+            AssistantConfirmation.reason,
+        )
         .join(Enterprise, Enterprise.id == AssistantConfirmation.enterprise_id)
-        .order_by(AssistantConfirmation.id.desc()).limit(limit)  # type: ignore[attr-defined]
+        .order_by(AssistantConfirmation.id.desc())
+        .limit(limit)  # type: ignore[attr-defined]
     )
     frame = pd.DataFrame(result.all(), columns=list(result.keys()))
     if len(frame):
@@ -494,20 +609,35 @@ def improvement_queue(session: Session, *, actor: Actor, limit: int = 200) -> pd
     last asked, one id to resolve them by (staff)."""
     require_staff(actor)
     rows = session.execute(
-        select(AssistantQuestion.id, AssistantQuestion.question, AssistantQuestion.intent,
-               AssistantQuestion.answered, AssistantQuestion.vote, AssistantQuestion.created_at)
+        select(
+            AssistantQuestion.id,
+            AssistantQuestion.question,
+            AssistantQuestion.intent,
+            AssistantQuestion.answered,
+            AssistantQuestion.vote,
+            AssistantQuestion.created_at,
+        )
         .where(AssistantQuestion.resolved.is_(False))  # type: ignore[attr-defined]
         .where((AssistantQuestion.answered.is_(False)) | (AssistantQuestion.vote < 0))  # type: ignore[attr-defined]
-        .order_by(AssistantQuestion.id.desc()).limit(5000)  # type: ignore[attr-defined]
+        .order_by(AssistantQuestion.id.desc())
+        .limit(5000)  # type: ignore[attr-defined]
     ).all()
     frame = pd.DataFrame(rows, columns=["id", "question", "intent", "answered", "vote", "created_at"])
     if frame.empty:
         return pd.DataFrame(columns=["question", "count", "unanswered", "down_votes", "last_asked", "id"])
     frame["key"] = frame["question"].str.strip()
-    grouped = frame.groupby("key", sort=False).agg(
-        count=("id", "size"), unanswered=("answered", lambda s: int((~s.astype(bool)).sum())),
-        down_votes=("vote", lambda s: int((s < 0).sum())), last_asked=("created_at", "max"), id=("id", "max"),
-    ).reset_index().rename(columns={"key": "question"})
+    grouped = (
+        frame.groupby("key", sort=False)
+        .agg(
+            count=("id", "size"),
+            unanswered=("answered", lambda s: int((~s.astype(bool)).sum())),
+            down_votes=("vote", lambda s: int((s < 0).sum())),
+            last_asked=("created_at", "max"),
+            id=("id", "max"),
+        )
+        .reset_index()
+        .rename(columns={"key": "question"})
+    )
     return grouped.sort_values(["count", "last_asked"], ascending=False).head(limit).reset_index(drop=True)
 
 
@@ -517,14 +647,17 @@ def _resolve(session: Session, question_id: int | None) -> None:
     row = session.get(AssistantQuestion, question_id)
     if row is None:
         return
-    same = session.execute(select(AssistantQuestion).where(AssistantQuestion.question == row.question)).scalars()
+    same = session.execute(
+        select(AssistantQuestion).where(AssistantQuestion.question == row.question)
+    ).scalars()
     for q in same:
         q.resolved = True
         session.add(q)
 
 
-def add_synonym(session: Session, *, actor: Actor, term: str, canonical: str,
-                question_id: int | None = None) -> AssistantSynonym:
+def add_synonym(
+    session: Session, *, actor: Actor, term: str, canonical: str, question_id: int | None = None
+) -> AssistantSynonym:
     """An officer teaches the assistant that ``term`` means ``canonical`` (audited)."""
     require_staff(actor)
     term, canonical = (term or "").strip(), (canonical or "").strip()
@@ -543,14 +676,22 @@ def add_synonym(session: Session, *, actor: Actor, term: str, canonical: str,
     session.add(row)
     session.flush()
     _resolve(session, question_id)
-    record(session, actor=actor, action="assistant.synonym", entity="assistant_synonym", entity_id=row.id,
-           before=before, after={"term": term, "canonical": canonical})
+    record(
+        session,
+        actor=actor,
+        action="assistant.synonym",
+        entity="assistant_synonym",
+        entity_id=row.id,
+        before=before,
+        after={"term": term, "canonical": canonical},
+    )
     session.commit()
     return row
 
 
-def add_answer_clause(session: Session, *, actor: Actor, title: str, body: str,
-                      question_id: int | None = None) -> AssistantText:
+def add_answer_clause(
+    session: Session, *, actor: Actor, title: str, body: str, question_id: int | None = None
+) -> AssistantText:
     """An officer writes an answer clause; it is searched like the policy texts (audited)."""
     require_staff(actor)
     title, body = (title or "").strip(), (body or "").strip()
@@ -562,8 +703,14 @@ def add_answer_clause(session: Session, *, actor: Actor, title: str, body: str,
     session.add(row)
     session.flush()
     _resolve(session, question_id)
-    record(session, actor=actor, action="assistant.clause", entity="assistant_text", entity_id=row.id,
-           after={"title": title})
+    record(
+        session,
+        actor=actor,
+        action="assistant.clause",
+        entity="assistant_text",
+        entity_id=row.id,
+        after={"title": title},
+    )
     session.commit()
     return row
 
@@ -591,8 +738,14 @@ def add_document(session: Session, *, actor: Actor, filename: str, content: byte
     row = AssistantText(kind="document", title=title, body=text, created_by=actor.username)
     session.add(row)
     session.flush()
-    record(session, actor=actor, action="assistant.document", entity="assistant_text", entity_id=row.id,
-           after={"title": title, "filename": name, "bytes": len(content)})
+    record(
+        session,
+        actor=actor,
+        action="assistant.document",
+        entity="assistant_text",
+        entity_id=row.id,
+        after={"title": title, "filename": name, "bytes": len(content)},
+    )
     session.commit()
     return row
 
@@ -600,19 +753,35 @@ def add_document(session: Session, *, actor: Actor, filename: str, content: byte
 def list_texts(session: Session, *, actor: Actor) -> pd.DataFrame:
     """Added documents and answer clauses (staff)."""
     require_staff(actor)
-    result = session.execute(select(AssistantText.id, AssistantText.kind, AssistantText.title,
-                                    AssistantText.created_by, AssistantText.created_at, AssistantText.active)
-                             .order_by(AssistantText.id.desc()))  # type: ignore[attr-defined]
+    result = session.execute(
+        select(
+            AssistantText.id,
+            AssistantText.kind,
+            AssistantText.title,
+            AssistantText.created_by,
+            AssistantText.created_at,
+            AssistantText.active,
+        ).order_by(AssistantText.id.desc())
+    )  # type: ignore[attr-defined]
     return pd.DataFrame(result.all(), columns=list(result.keys()))
 
 
 def question_log(session: Session, *, actor: Actor, limit: int = 200) -> pd.DataFrame:
     """The latest questions (staff): who, intent, answered, vote — the answers hold the asker's data only."""
     require_staff(actor)
-    result = session.execute(select(AssistantQuestion.id, AssistantQuestion.created_at, AssistantQuestion.username,
-                                    AssistantQuestion.question, AssistantQuestion.intent, AssistantQuestion.answered,
-                                    AssistantQuestion.vote)
-                             .order_by(AssistantQuestion.id.desc()).limit(limit))  # type: ignore[attr-defined]
+    result = session.execute(
+        select(
+            AssistantQuestion.id,
+            AssistantQuestion.created_at,
+            AssistantQuestion.username,
+            AssistantQuestion.question,
+            AssistantQuestion.intent,
+            AssistantQuestion.answered,
+            AssistantQuestion.vote,
+        )
+        .order_by(AssistantQuestion.id.desc())
+        .limit(limit)
+    )  # type: ignore[attr-defined]
     return pd.DataFrame(result.all(), columns=list(result.keys()))
 
 
@@ -624,5 +793,17 @@ def actor_for_username(session: Session, username: str) -> Actor:
     return Actor(username=user.username, role=user.role, user_id=user.id, enterprise_id=user.enterprise_id)
 
 
-__all__ = ["ServiceError", "ask", "policy_calculator", "confirm_item", "list_confirmations", "improvement_queue",
-           "add_synonym", "add_answer_clause", "add_document", "vote", "rephrase", "get_brain"]
+__all__ = [
+    "ServiceError",
+    "ask",
+    "policy_calculator",
+    "confirm_item",
+    "list_confirmations",
+    "improvement_queue",
+    "add_synonym",
+    "add_answer_clause",
+    "add_document",
+    "vote",
+    "rephrase",
+    "get_brain",
+]

@@ -20,11 +20,20 @@ from db.models import AuditChainHead, AuditEvent
 from services.actor import Actor, require_role, require_staff
 
 COLUMNS = ["id", "at", "actor", "actor_role", "action", "entity", "entity_id", "before", "after", "reason"]
-LABELS = {"id": "编号", "at": "时间", "actor": "操作人", "actor_role": "角色", "action": "操作", "entity": "对象",
-          "entity_id": "对象编号", "before": "变更前", "after": "变更后", "reason": "理由"}
+LABELS = {
+    "id": "编号",
+    "at": "时间",
+    "actor": "操作人",
+    "actor_role": "角色",
+    "action": "操作",
+    "entity": "对象",
+    "entity_id": "对象编号",
+    "before": "变更前",
+    "after": "变更后",
+    "reason": "理由",
+}
 MAX_ROWS = 50_000
 DEFAULT_DAYS = 30  # the page opens on the last 30 days, today included
-
 
 
 def query_events(
@@ -64,8 +73,12 @@ def query_events(
 def distinct_values(session: Session, *, actor: Actor) -> dict[str, list[str]]:
     """Filter choices: actions and entities that occur."""
     require_staff(actor)
-    actions = session.execute(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).scalars().all()
-    entities = session.execute(select(AuditEvent.entity).distinct().order_by(AuditEvent.entity)).scalars().all()
+    actions = (
+        session.execute(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).scalars().all()
+    )
+    entities = (
+        session.execute(select(AuditEvent.entity).distinct().order_by(AuditEvent.entity)).scalars().all()
+    )
     return {"action": list(actions), "entity": list(entities)}
 
 
@@ -122,23 +135,31 @@ def verify_chain(session: Session, *, actor: Actor) -> audit_chain.ChainReport:
     """
     require_role(actor, "admin")
     columns = ["id", *audit_chain.FIELDS, "prev_hash", "hash"]
-    stmt = (select(*(getattr(AuditEvent, c) for c in columns), AuditChainHead.count.label("anchor_count"),
-                   AuditChainHead.hash.label("anchor_hash"))
-            .select_from(AuditEvent).outerjoin(AuditChainHead, AuditChainHead.id == 1)
-            .order_by(AuditEvent.id).execution_options(yield_per=5000))
+    stmt = (
+        select(
+            *(getattr(AuditEvent, c) for c in columns),
+            AuditChainHead.count.label("anchor_count"),
+            AuditChainHead.hash.label("anchor_hash"),
+        )
+        .select_from(AuditEvent)
+        .outerjoin(AuditChainHead, AuditChainHead.id == 1)
+        .order_by(AuditEvent.id)
+        .execution_options(yield_per=5000)
+    )
     anchor: list[tuple[int, str] | None] = []
 
     def rows():  # noqa: ANN202 - generator of event dicts
         for row in session.execute(stmt):
             if not anchor:
                 anchor.append(None if row.anchor_count is None else (int(row.anchor_count), row.anchor_hash))
-            yield dict(zip(columns, row[:len(columns)], strict=True))
+            yield dict(zip(columns, row[: len(columns)], strict=True))
 
     report = audit_chain.verify(rows())
     if report.broken_id is not None:
         return report
     if not anchor:  # no events at all: the anchor must say so
-        head = session.execute(select(AuditChainHead.count, AuditChainHead.hash)
-                               .where(AuditChainHead.id == 1)).first()
+        head = session.execute(
+            select(AuditChainHead.count, AuditChainHead.hash).where(AuditChainHead.id == 1)
+        ).first()
         anchor.append(None if head is None else (int(head.count), head.hash))
     return audit_chain.check_anchor(report, anchor[0])

@@ -86,8 +86,9 @@ class AuthResult:
 
     def actor(self) -> Actor:
         assert self.ok and self.username and self.role
-        return Actor(username=self.username, role=self.role, user_id=self.user_id,
-                     enterprise_id=self.enterprise_id)
+        return Actor(
+            username=self.username, role=self.role, user_id=self.user_id, enterprise_id=self.enterprise_id
+        )
 
 
 # ------------------------------------------------------------------ hashing
@@ -228,8 +229,13 @@ def _known_client(session: Session, user_id: int, client: str | None, now: datet
     if client is None:
         return False
     found = session.execute(
-        select(UserSession.id).where(UserSession.user_id == user_id, UserSession.client_address == client,
-                                     UserSession.created_at >= now - timedelta(days=KNOWN_CLIENT_DAYS)).limit(1)
+        select(UserSession.id)
+        .where(
+            UserSession.user_id == user_id,
+            UserSession.client_address == client,
+            UserSession.created_at >= now - timedelta(days=KNOWN_CLIENT_DAYS),
+        )
+        .limit(1)
     ).first()
     return found is not None
 
@@ -239,8 +245,14 @@ def _get_user(session: Session, username: str) -> User | None:
     return session.exec(sm_select(User).where(User.username == username)).first()
 
 
-def authenticate(session: Session, *, username: str, password: str, now: datetime | None = None,
-                 client_address: str | None = None) -> AuthResult:
+def authenticate(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    now: datetime | None = None,
+    client_address: str | None = None,
+) -> AuthResult:
     """Check a login attempt and record it; unknown and real names get the same message, cost and
     throttling, so neither tells whether an account exists.
 
@@ -259,7 +271,9 @@ def authenticate(session: Session, *, username: str, password: str, now: datetim
     user = _get_user(session, username)
     known = user is not None and _known_client(session, user.id, address, now)
     # The pair's own backoff, and the account's global cap unless this client is one the owner uses.
-    blocked = _blocked_until(session, [_pair_key(username, address)] + ([] if known else [_user_key(username)]), now)
+    blocked = _blocked_until(
+        session, [_pair_key(username, address)] + ([] if known else [_user_key(username)]), now
+    )
     if blocked is not None:
         return AuthResult(ok=False, message=retry_message(blocked, now), retry_after=blocked)
     address_blocked = _blocked_until(session, [_address_key(address)], now) if address else None
@@ -274,15 +288,25 @@ def authenticate(session: Session, *, username: str, password: str, now: datetim
             session.commit()
         return AuthResult(ok=False, message=retry_message(address_blocked, now), retry_after=address_blocked)
     if user is None or not matches:
-        pair = _count_failure(session, _pair_key(username, address), now, free=FREE_ATTEMPTS, cap=MAX_PAIR_DELAY)
+        pair = _count_failure(
+            session, _pair_key(username, address), now, free=FREE_ATTEMPTS, cap=MAX_PAIR_DELAY
+        )
         _fill_bucket(session, _user_key(username), now)
         if address:
-            _count_failure(session, _address_key(address), now, free=ADDRESS_FREE_ATTEMPTS, cap=MAX_ADDRESS_DELAY)
+            _count_failure(
+                session, _address_key(address), now, free=ADDRESS_FREE_ATTEMPTS, cap=MAX_ADDRESS_DELAY
+            )
         if user is not None and pair.failures == FREE_ATTEMPTS:
-            record(session, actor=Actor(username=user.username, role=user.role, user_id=user.id),
-                   action="throttle_account", entity="user", entity_id=user.id,
-                   after={"blocked_until": pair.blocked_until.isoformat(), "address": address},
-                   reason=f"连续 {FREE_ATTEMPTS} 次密码错误", check_actor=False)
+            record(
+                session,
+                actor=Actor(username=user.username, role=user.role, user_id=user.id),
+                action="throttle_account",
+                entity="user",
+                entity_id=user.id,
+                after={"blocked_until": pair.blocked_until.isoformat(), "address": address},
+                reason=f"连续 {FREE_ATTEMPTS} 次密码错误",
+                check_actor=False,
+            )
         session.commit()
         return AuthResult(ok=False, message=BAD_CREDENTIALS)
     if not user.active:
@@ -294,20 +318,35 @@ def authenticate(session: Session, *, username: str, password: str, now: datetim
     row = session.get(LoginThrottle, _pair_key(username, address))
     if row is not None:
         session.delete(row)
-    record(session, actor=Actor(username=user.username, role=user.role, user_id=user.id),
-           action="login", entity="user", entity_id=user.id, after={"address": address} if address else None, check_actor=False)
+    record(
+        session,
+        actor=Actor(username=user.username, role=user.role, user_id=user.id),
+        action="login",
+        entity="user",
+        entity_id=user.id,
+        after={"address": address} if address else None,
+        check_actor=False,
+    )
     session.commit()
-    return AuthResult(ok=True, username=user.username, role=user.role, user_id=user.id,
-                      enterprise_id=user.enterprise_id, display_name=user.display_name,
-                      must_change_password=bool(user.must_change_password))
+    return AuthResult(
+        ok=True,
+        username=user.username,
+        role=user.role,
+        user_id=user.id,
+        enterprise_id=user.enterprise_id,
+        display_name=user.display_name,
+        must_change_password=bool(user.must_change_password),
+    )
 
 
 def _account_waits(session: Session, now: datetime) -> dict[str, datetime]:
     """user name → the latest wait in force on its name (account bucket or any of its clients)."""
-    rows = session.execute(select(LoginThrottle.key, LoginThrottle.blocked_until)
-                           .where(LoginThrottle.blocked_until.is_not(None),
-                                  LoginThrottle.key.startswith("user:") | LoginThrottle.key.startswith("pair:"))
-                           ).all()
+    rows = session.execute(
+        select(LoginThrottle.key, LoginThrottle.blocked_until).where(
+            LoginThrottle.blocked_until.is_not(None),
+            LoginThrottle.key.startswith("user:") | LoginThrottle.key.startswith("pair:"),
+        )
+    ).all()
     waits: dict[str, datetime] = {}
     for key, until in rows:
         until = _aware(until)
@@ -326,9 +365,16 @@ def throttled_accounts(session: Session, *, actor: Actor, now: datetime | None =
     if not waits:
         return []
     names = session.execute(select(User.username).where(User.username.in_(list(waits)))).scalars().all()
-    failures = dict(session.execute(select(LoginThrottle.key, LoginThrottle.failures)
-                                    .where(LoginThrottle.key.in_([_user_key(n) for n in names]))).all())
-    return [{"username": n, "failures": failures.get(_user_key(n), 0), "blocked_until": waits[n]} for n in names]
+    failures = dict(
+        session.execute(
+            select(LoginThrottle.key, LoginThrottle.failures).where(
+                LoginThrottle.key.in_([_user_key(n) for n in names])
+            )
+        ).all()
+    )
+    return [
+        {"username": n, "failures": failures.get(_user_key(n), 0), "blocked_until": waits[n]} for n in names
+    ]
 
 
 def is_throttled(session: Session, username: str, *, now: datetime | None = None) -> bool:
@@ -349,8 +395,9 @@ def _token_hash(session_id: str) -> str:
     return hashlib.sha256(session_id.encode("utf-8")).hexdigest()
 
 
-def start_session(session: Session, *, user_id: int, client_address: str | None = None,
-                  now: datetime | None = None) -> tuple[str, datetime]:
+def start_session(
+    session: Session, *, user_id: int, client_address: str | None = None, now: datetime | None = None
+) -> tuple[str, datetime]:
     """A new server-side session for a user who just logged in: (random session id, expiry).
 
     The id goes into the signed cookie; the database keeps only its sha256.
@@ -361,8 +408,16 @@ def start_session(session: Session, *, user_id: int, client_address: str | None 
     now = now or utcnow()
     session_id = secrets.token_urlsafe(32)
     expires = now + timedelta(days=SESSION_DAYS.get(user.role, 1.0))
-    session.add(UserSession(token_hash=_token_hash(session_id), user_id=user.id, created_at=now,
-                            expires_at=expires, last_seen_at=now, client_address=(client_address or None)))
+    session.add(
+        UserSession(
+            token_hash=_token_hash(session_id),
+            user_id=user.id,
+            created_at=now,
+            expires_at=expires,
+            last_seen_at=now,
+            client_address=(client_address or None),
+        )
+    )
     session.commit()
     return session_id, expires
 
@@ -373,7 +428,8 @@ def resume_session(session: Session, *, session_id: str, now: datetime | None = 
         return None
     now = now or utcnow()
     row = session.execute(
-        select(UserSession, User).join(User, User.id == UserSession.user_id)
+        select(UserSession, User)
+        .join(User, User.id == UserSession.user_id)
         .where(UserSession.token_hash == _token_hash(session_id))
     ).first()
     if row is None:
@@ -381,16 +437,22 @@ def resume_session(session: Session, *, session_id: str, now: datetime | None = 
     record_, user = row
     if record_.revoked_at is not None or _aware(record_.expires_at) <= now or not user.active:
         return None
-    actor = Actor(username=user.username, role=user.role, user_id=user.id, enterprise_id=user.enterprise_id,
-                  bank_name=user.bank_name, session_ref=record_.token_hash)
+    actor = Actor(
+        username=user.username,
+        role=user.role,
+        user_id=user.id,
+        enterprise_id=user.enterprise_id,
+        bank_name=user.bank_name,
+        session_ref=record_.token_hash,
+    )
     return SessionInfo(actor, user.display_name, bool(user.must_change_password), _aware(record_.expires_at))
 
 
 def end_session(session: Session, *, session_id: str, reason: str = "logout") -> None:
     """Revoke one session (logout)."""
     session.execute(
-        update(UserSession).where(UserSession.token_hash == _token_hash(session_id or ""),
-                                  UserSession.revoked_at.is_(None))
+        update(UserSession)
+        .where(UserSession.token_hash == _token_hash(session_id or ""), UserSession.revoked_at.is_(None))
         .values(revoked_at=utcnow(), revoked_reason=reason)
     )
     session.commit()
@@ -399,7 +461,8 @@ def end_session(session: Session, *, session_id: str, reason: str = "logout") ->
 def revoke_sessions(session: Session, *, user_id: int, reason: str) -> int:
     """Revoke every live session of a user in the caller's transaction; returns how many."""
     result = session.execute(
-        update(UserSession).where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+        update(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
         .values(revoked_at=utcnow(), revoked_reason=reason)
     )
     return result.rowcount or 0
@@ -410,21 +473,60 @@ def actor_for(session: Session, username: str) -> tuple[Actor, bool] | None:
     user = _get_user(session, (username or "").lower())
     if user is None or not user.active:
         return None
-    actor = Actor(username=user.username, role=user.role, user_id=user.id, enterprise_id=user.enterprise_id,
-                  bank_name=user.bank_name)
+    actor = Actor(
+        username=user.username,
+        role=user.role,
+        user_id=user.id,
+        enterprise_id=user.enterprise_id,
+        bank_name=user.bank_name,
+    )
     return actor, bool(user.must_change_password)
 
 
 # ------------------------------------------------------------------ passwords
 # Passwords that are published (the demo password is in the README) or top the leaked-password lists:
 # refused whatever their case. The demo seed hashes Demo@2025 itself (db/seed.py); no person may choose it.
-KNOWN_PASSWORDS = frozenset(p.casefold() for p in (
-    "Demo@2025", "Demo2025", "Demo@2024", "Demo@2026", "demo123456", "Password1", "Password123", "Passw0rd",
-    "P@ssw0rd", "P@ssword1", "Password@123", "Admin123", "Admin@123", "Admin@2025", "admin123456",
-    "Abc123456", "Abc@123456", "Aa123456", "Aa12345678", "Qwerty123", "qwerty12345", "1qaz2wsx",
-    "1qaz2wsx3edc", "1q2w3e4r", "1q2w3e4r5t", "a123456789", "abc1234567", "123456789a", "1234567890a",
-    "woaini1314", "woaini520", "iloveyou1", "Welcome1", "Welcome123", "Changeme1", "Test123456",
-))
+KNOWN_PASSWORDS = frozenset(
+    p.casefold()
+    for p in (
+        "Demo@2025",
+        "Demo2025",
+        "Demo@2024",
+        "Demo@2026",
+        "demo123456",
+        "Password1",
+        "Password123",
+        "Passw0rd",
+        "P@ssw0rd",
+        "P@ssword1",
+        "Password@123",
+        "Admin123",
+        "Admin@123",
+        "Admin@2025",
+        "admin123456",
+        "Abc123456",
+        "Abc@123456",
+        "Aa123456",
+        "Aa12345678",
+        "Qwerty123",
+        "qwerty12345",
+        "1qaz2wsx",
+        "1qaz2wsx3edc",
+        "1q2w3e4r",
+        "1q2w3e4r5t",
+        "a123456789",
+        "abc1234567",
+        "123456789a",
+        "1234567890a",
+        "woaini1314",
+        "woaini520",
+        "iloveyou1",
+        "Welcome1",
+        "Welcome123",
+        "Changeme1",
+        "Test123456",
+    )
+)
 
 
 def password_problems(password: str, *, username: str = "", old: str | None = None) -> list[str]:
@@ -462,7 +564,9 @@ def check_new_password(password: str, *, username: str, old: str | None = None, 
         raise ValidationFailed(problems[0], [{"field": field, "problem": p} for p in problems])
 
 
-def change_password(session: Session, *, actor: Actor, old: str, new: str, confirm: str | None = None) -> None:
+def change_password(
+    session: Session, *, actor: Actor, old: str, new: str, confirm: str | None = None
+) -> None:
     """Change the actor's own password after checking the old one; clears the forced-change flag and
     revokes every session of the user (the caller starts a fresh one for the browser in use)."""
     if actor.role == "system" or not actor.username:
@@ -483,8 +587,15 @@ def change_password(session: Session, *, actor: Actor, old: str, new: str, confi
     user.password_changed_at = utcnow()
     session.add(user)
     revoked = revoke_sessions(session, user_id=user.id, reason="password_change")
-    record(session, actor=actor, action="change_password", entity="user", entity_id=user.id,
-           after={"sessions_revoked": revoked}, check_actor=False)
+    record(
+        session,
+        actor=actor,
+        action="change_password",
+        entity="user",
+        entity_id=user.id,
+        after={"sessions_revoked": revoked},
+        check_actor=False,
+    )
     session.commit()
 
 
@@ -501,8 +612,9 @@ def one_time_password(username: str = "") -> str:
 
 
 # ------------------------------------------------------------------ 用户管理 (admin)
-def _check_new_account(session: Session, username: str, role: str, enterprise_id: int | None,
-                       bank_name: str | None = None) -> str:
+def _check_new_account(
+    session: Session, username: str, role: str, enterprise_id: int | None, bank_name: str | None = None
+) -> str:
     username = (username or "").strip().lower()
     if not USERNAME_RE.match(username):
         raise ValidationFailed("用户名须为 3–64 位小写字母、数字或 . _ -，并以字母或数字开头。")
@@ -563,9 +675,20 @@ def create_user(
     )
     session.add(user)
     session.flush()
-    record(session, actor=actor, action="create_user", entity="user", entity_id=user.id,
-           after={"username": username, "role": role, "enterprise_id": enterprise_id,
-                  **({"bank": bank_name} if bank_name else {})}, check_actor=False)
+    record(
+        session,
+        actor=actor,
+        action="create_user",
+        entity="user",
+        entity_id=user.id,
+        after={
+            "username": username,
+            "role": role,
+            "enterprise_id": enterprise_id,
+            **({"bank": bank_name} if bank_name else {}),
+        },
+        check_actor=False,
+    )
     session.commit()
     return user, one_time
 
@@ -588,7 +711,9 @@ def _suggest_username(credit_code: str, taken: set[str]) -> str:
     return name
 
 
-def create_enterprise_accounts(session: Session, *, actor: Actor, enterprise_ids: list[int]) -> list[NewAccount]:
+def create_enterprise_accounts(
+    session: Session, *, actor: Actor, enterprise_ids: list[int]
+) -> list[NewAccount]:
     """Admin: one account per selected enterprise (user name from its credit code), each with a
     one-time password, in one transaction. Enterprises that already have an account are refused."""
     require_role(actor, "admin")
@@ -602,7 +727,9 @@ def create_enterprise_accounts(session: Session, *, actor: Actor, enterprise_ids
     missing = [i for i in ids if i not in enterprises]
     if missing:
         raise NotFound(f"企业不存在：编号 {missing[:5]}")
-    existing = session.execute(select(User.enterprise_id, User.username).where(User.enterprise_id.in_(ids))).all()
+    existing = session.execute(
+        select(User.enterprise_id, User.username).where(User.enterprise_id.in_(ids))
+    ).all()
     if existing:
         names = "、".join(f"{enterprises[e].name}（{u}）" for e, u in existing[:5])
         raise Conflict(f"以下企业已有账户：{names}。请取消选择，或对其使用“重置密码”。")
@@ -613,12 +740,25 @@ def create_enterprise_accounts(session: Session, *, actor: Actor, enterprise_ids
         username = _suggest_username(ent.credit_code, taken)
         taken.add(username)
         password = one_time_password(username=username)
-        user = User(username=username, display_name=ent.name[:100], password_hash=hash_password(password),
-                    role="enterprise", enterprise_id=eid, must_change_password=True)
+        user = User(
+            username=username,
+            display_name=ent.name[:100],
+            password_hash=hash_password(password),
+            role="enterprise",
+            enterprise_id=eid,
+            must_change_password=True,
+        )
         session.add(user)
         session.flush()
-        record(session, actor=actor, action="create_user", entity="user", entity_id=user.id,
-               after={"username": username, "role": "enterprise", "enterprise_id": eid, "bulk": True}, check_actor=False)
+        record(
+            session,
+            actor=actor,
+            action="create_user",
+            entity="user",
+            entity_id=user.id,
+            after={"username": username, "role": "enterprise", "enterprise_id": eid, "bulk": True},
+            check_actor=False,
+        )
         created.append(NewAccount(username, user.display_name, "enterprise", eid, ent.credit_code, password))
     session.commit()
     return created
@@ -642,8 +782,15 @@ def reset_password(session: Session, *, actor: Actor, username: str) -> str:
     session.add(user)
     _clear_throttle(session, user.username)
     revoked = revoke_sessions(session, user_id=user.id, reason="password_reset")
-    record(session, actor=actor, action="reset_password", entity="user", entity_id=user.id,
-           after={"sessions_revoked": revoked}, check_actor=False)
+    record(
+        session,
+        actor=actor,
+        action="reset_password",
+        entity="user",
+        entity_id=user.id,
+        after={"sessions_revoked": revoked},
+        check_actor=False,
+    )
     session.commit()
     return one_time
 
@@ -652,10 +799,12 @@ def _clear_throttle(session: Session, username: str) -> int:
     """Delete the account's counters (its bucket and every client's backoff) and every address that has
     been made to wait (the user may be behind one of them); returns how many rows went."""
     result = session.execute(
-        delete(LoginThrottle).where(
+        delete(LoginThrottle)
+        .where(
             (LoginThrottle.key == _user_key(username))
             | LoginThrottle.key.startswith(_pair_prefix(username), autoescape=True)
-            | (LoginThrottle.key.startswith("addr:") & LoginThrottle.blocked_until.is_not(None)))
+            | (LoginThrottle.key.startswith("addr:") & LoginThrottle.blocked_until.is_not(None))
+        )
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0
@@ -667,19 +816,30 @@ def unlock_user(session: Session, *, actor: Actor, username: str) -> None:
     now = utcnow()
     until = _account_waits(session, now).get(user.username)
     cleared = _clear_throttle(session, user.username)
-    record(session, actor=actor, action="unlock_user", entity="user", entity_id=user.id,
-           before={"blocked_until": until.isoformat() if until else None}, after={"counters_cleared": cleared}, check_actor=False)
+    record(
+        session,
+        actor=actor,
+        action="unlock_user",
+        entity="user",
+        entity_id=user.id,
+        before={"blocked_until": until.isoformat() if until else None},
+        after={"counters_cleared": cleared},
+        check_actor=False,
+    )
     session.commit()
 
 
 def _active_admins(session: Session) -> int:
     from sqlalchemy import func
 
-    return session.execute(select(func.count()).select_from(User)
-                           .where(User.role == "admin", User.active.is_(True))).scalar_one()
+    return session.execute(
+        select(func.count()).select_from(User).where(User.role == "admin", User.active.is_(True))
+    ).scalar_one()
 
 
-def set_active(session: Session, *, actor: Actor, username: str, active: bool, reason: str | None = None) -> None:
+def set_active(
+    session: Session, *, actor: Actor, username: str, active: bool, reason: str | None = None
+) -> None:
     """Admin: deactivate (ends every session at once) or reactivate an account; the last active admin
     cannot be deactivated."""
     user = _admin_target(session, actor, username)
@@ -690,13 +850,23 @@ def set_active(session: Session, *, actor: Actor, username: str, active: bool, r
     user.active = active
     session.add(user)
     revoked = 0 if active else revoke_sessions(session, user_id=user.id, reason="deactivated")
-    record(session, actor=actor, action="reactivate_user" if active else "deactivate_user", entity="user",
-           entity_id=user.id, before={"active": not active}, after={"active": active, "sessions_revoked": revoked},
-           reason=(reason or "").strip() or None, check_actor=False)
+    record(
+        session,
+        actor=actor,
+        action="reactivate_user" if active else "deactivate_user",
+        entity="user",
+        entity_id=user.id,
+        before={"active": not active},
+        after={"active": active, "sessions_revoked": revoked},
+        reason=(reason or "").strip() or None,
+        check_actor=False,
+    )
     session.commit()
 
 
-def change_role(session: Session, *, actor: Actor, username: str, role: str, enterprise_id: int | None = None) -> None:
+def change_role(
+    session: Session, *, actor: Actor, username: str, role: str, enterprise_id: int | None = None
+) -> None:
     """Admin: switch an account between officer and admin (an enterprise account stays bound to its
     enterprise; a staff account cannot become one). The last active admin keeps the admin role.
     The user's sessions end, so the new role applies from the next login."""
@@ -715,8 +885,16 @@ def change_role(session: Session, *, actor: Actor, username: str, role: str, ent
     user.role = role
     session.add(user)
     revoked = revoke_sessions(session, user_id=user.id, reason="role_change")
-    record(session, actor=actor, action="change_role", entity="user", entity_id=user.id,
-           before={"role": before}, after={"role": role, "sessions_revoked": revoked}, check_actor=False)
+    record(
+        session,
+        actor=actor,
+        action="change_role",
+        entity="user",
+        entity_id=user.id,
+        before={"role": before},
+        after={"role": role, "sessions_revoked": revoked},
+        check_actor=False,
+    )
     session.commit()
 
 
@@ -724,14 +902,32 @@ def end_user_sessions(session: Session, *, actor: Actor, username: str) -> int:
     """Admin: sign a user out everywhere now."""
     user = _admin_target(session, actor, username)
     revoked = revoke_sessions(session, user_id=user.id, reason="admin")
-    record(session, actor=actor, action="end_sessions", entity="user", entity_id=user.id,
-           after={"sessions_revoked": revoked}, check_actor=False)
+    record(
+        session,
+        actor=actor,
+        action="end_sessions",
+        entity="user",
+        entity_id=user.id,
+        after={"sessions_revoked": revoked},
+        check_actor=False,
+    )
     session.commit()
     return revoked
 
 
-USER_COLUMNS = ["username", "display_name", "role", "enterprise_id", "enterprise_name", "credit_code", "bank_name",
-                "active", "must_change_password", "throttled_until", "created_at"]
+USER_COLUMNS = [
+    "username",
+    "display_name",
+    "role",
+    "enterprise_id",
+    "enterprise_name",
+    "credit_code",
+    "bank_name",
+    "active",
+    "must_change_password",
+    "throttled_until",
+    "created_at",
+]
 
 
 def list_users(session: Session, *, actor: Actor, search: str | None = None, now: datetime | None = None):
@@ -740,33 +936,61 @@ def list_users(session: Session, *, actor: Actor, search: str | None = None, now
 
     require_role(actor, "admin")
     now = now or utcnow()
-    stmt = (select(User.username, User.display_name, User.role, User.enterprise_id, Enterprise.name,
-                   Enterprise.credit_code, User.bank_name, User.active, User.must_change_password, User.created_at)
-            .outerjoin(Enterprise, Enterprise.id == User.enterprise_id)
-            .order_by(User.role, User.username))
+    stmt = (
+        select(
+            User.username,
+            User.display_name,
+            User.role,
+            User.enterprise_id,
+            Enterprise.name,
+            Enterprise.credit_code,
+            User.bank_name,
+            User.active,
+            User.must_change_password,
+            User.created_at,
+        )
+        .outerjoin(Enterprise, Enterprise.id == User.enterprise_id)
+        .order_by(User.role, User.username)
+    )
     if search and search.strip():
         term = f"%{search.strip()}%"
-        stmt = stmt.where(User.username.ilike(term) | User.display_name.ilike(term) | Enterprise.name.ilike(term))
-    frame = pd.DataFrame([tuple(r) for r in session.execute(stmt).all()],
-                         columns=[c for c in USER_COLUMNS if c != "throttled_until"])
+        stmt = stmt.where(
+            User.username.ilike(term) | User.display_name.ilike(term) | Enterprise.name.ilike(term)
+        )
+    frame = pd.DataFrame(
+        [tuple(r) for r in session.execute(stmt).all()],
+        columns=[c for c in USER_COLUMNS if c != "throttled_until"],
+    )
     waits = _account_waits(session, now)
-    frame["throttled_until"] = pd.Series([waits.get(u) for u in frame["username"]], index=frame.index, dtype=object)
+    frame["throttled_until"] = pd.Series(
+        [waits.get(u) for u in frame["username"]], index=frame.index, dtype=object
+    )
     frame = frame[USER_COLUMNS]
     return frame
 
 
-def enterprises_without_account(session: Session, *, actor: Actor, search: str | None = None, limit: int = 200):
+def enterprises_without_account(
+    session: Session, *, actor: Actor, search: str | None = None, limit: int = 200
+):
     """Enterprises no account is bound to yet (admin; for bulk account creation), by name."""
     import pandas as pd
 
     require_role(actor, "admin")
     has_account = select(User.enterprise_id).where(User.enterprise_id.is_not(None))
-    stmt = (select(Enterprise.id, Enterprise.credit_code, Enterprise.name)
-            .where(Enterprise.id.not_in(has_account)).order_by(Enterprise.name).limit(limit))
+    stmt = (
+        select(Enterprise.id, Enterprise.credit_code, Enterprise.name)
+        .where(Enterprise.id.not_in(has_account))
+        .order_by(Enterprise.name)
+        .limit(limit)
+    )
     if search and search.strip():
         term = search.strip()
-        stmt = stmt.where(Enterprise.name.ilike(f"%{term}%") | Enterprise.credit_code.like(f"%{term.upper()}%"))
-    return pd.DataFrame([tuple(r) for r in session.execute(stmt).all()], columns=["id", "credit_code", "name"])
+        stmt = stmt.where(
+            Enterprise.name.ilike(f"%{term}%") | Enterprise.credit_code.like(f"%{term.upper()}%")
+        )
+    return pd.DataFrame(
+        [tuple(r) for r in session.execute(stmt).all()], columns=["id", "credit_code", "name"]
+    )
 
 
 def accounts_xlsx(created: list[NewAccount]) -> bytes:
@@ -775,7 +999,20 @@ def accounts_xlsx(created: list[NewAccount]) -> bytes:
 
     from core.spreadsheet import write_xlsx
 
-    frame = pd.DataFrame([{"企业名称": a.display_name, "统一社会信用代码": a.credit_code or "", "用户名": a.username,
-                           "一次性密码": a.password} for a in created])
-    return write_xlsx({"新开通账户": frame, "说明": ["一次性密码仅用于首次登录，登录后须立即修改。",
-                                                 "请将本文件安全交付各企业后删除。"]})
+    frame = pd.DataFrame(
+        [
+            {
+                "企业名称": a.display_name,
+                "统一社会信用代码": a.credit_code or "",
+                "用户名": a.username,
+                "一次性密码": a.password,
+            }
+            for a in created
+        ]
+    )
+    return write_xlsx(
+        {
+            "新开通账户": frame,
+            "说明": ["一次性密码仅用于首次登录，登录后须立即修改。", "请将本文件安全交付各企业后删除。"],
+        }
+    )

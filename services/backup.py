@@ -146,7 +146,9 @@ def _check_sqlite_file(path: Path) -> None:
         raise BackupError(f"备份文件“{path.name}”已损坏（完整性检查：{check}），未做任何恢复")
     missing = [t for t in REQUIRED_TABLES if t not in tables]
     if missing:
-        raise BackupError(f"“{path.name}”不是本系统的数据库备份（缺少数据表：{'、'.join(missing)}），未做任何恢复")
+        raise BackupError(
+            f"“{path.name}”不是本系统的数据库备份（缺少数据表：{'、'.join(missing)}），未做任何恢复"
+        )
 
 
 def _sqlite_restore(engine: Engine, source_path: Path) -> None:
@@ -185,18 +187,25 @@ def pg_tool(name: str, server_major: int) -> str:
         if not candidate.is_file():
             continue
         try:
-            out = subprocess.run([str(candidate), "--version"], capture_output=True, text=True, timeout=30).stdout
+            out = subprocess.run(
+                [str(candidate), "--version"], capture_output=True, text=True, timeout=30
+            ).stdout
         except OSError:
             continue
         if _version(out) == server_major:
             return str(candidate)
-    raise BackupError(f"找不到与数据库服务器同版本（{server_major}）的 {name}：请以 root 运行 make pg-client PG_MAJOR={server_major}"
-                      f"（安装 Debian 的 postgresql-client-{server_major}），或把它加入 PATH")
+    raise BackupError(
+        f"找不到与数据库服务器同版本（{server_major}）的 {name}：请以 root 运行 make pg-client PG_MAJOR={server_major}"
+        f"（安装 Debian 的 postgresql-client-{server_major}），或把它加入 PATH"
+    )
 
 
 def _server_major(engine: Engine) -> int:
     with engine.connect() as connection:
-        return int(connection.execute(text("SELECT current_setting('server_version_num')")).scalar_one()) // 10000
+        return (
+            int(connection.execute(text("SELECT current_setting('server_version_num')")).scalar_one())
+            // 10000
+        )
 
 
 def _libpq(engine: Engine) -> tuple[str, dict[str, str]]:
@@ -223,7 +232,9 @@ def _run_pg(args: list[str], env: dict[str, str], what: str) -> str:
 def _pg_backup(engine: Engine, tmp: Path) -> None:
     tool = pg_tool("pg_dump", _server_major(engine))
     uri, env = _libpq(engine)
-    _run_pg([tool, "--format=custom", "--no-password", f"--file={tmp}", f"--dbname={uri}"], env, "pg_dump 备份")
+    _run_pg(
+        [tool, "--format=custom", "--no-password", f"--file={tmp}", f"--dbname={uri}"], env, "pg_dump 备份"
+    )
 
 
 def _pg_restore(engine: Engine, source_path: Path) -> None:
@@ -234,20 +245,40 @@ def _pg_restore(engine: Engine, source_path: Path) -> None:
     tables = set(re.findall(r"TABLE DATA \S+ (\S+) ", listing))
     missing = [t for t in REQUIRED_TABLES if t not in tables]
     if missing:
-        raise BackupError(f"“{source_path.name}”不是本系统的数据库备份（缺少数据表：{'、'.join(missing)}），未做任何恢复")
+        raise BackupError(
+            f"“{source_path.name}”不是本系统的数据库备份（缺少数据表：{'、'.join(missing)}），未做任何恢复"
+        )
     dumped = set(re.findall(r"\d+; \d+ \d+ TABLE \S+ (\S+) ", listing))
     with engine.connect() as connection:
-        present = set(connection.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars())
+        present = set(
+            connection.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars()
+        )
     engine.dispose()
     # Tables the backup does not know (a later migration's) go too, or the schema upgrade after the
     # restore would find them in its way. pg_restore's script and those drops run through psql in one
     # transaction: a restore that fails part-way leaves the database as it was.
     prelude = "".join(f'DROP TABLE IF EXISTS public."{t}" CASCADE;\n' for t in sorted(present - dumped))
-    script = subprocess.Popen([tool, "--clean", "--if-exists", "--no-owner", "--file=-", str(source_path)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    runner = subprocess.Popen([psql, "--no-psqlrc", "--quiet", "--no-password", "--single-transaction",
-                               "--set=ON_ERROR_STOP=1", f"--dbname={uri}"],
-                              stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    script = subprocess.Popen(
+        [tool, "--clean", "--if-exists", "--no-owner", "--file=-", str(source_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    runner = subprocess.Popen(
+        [
+            psql,
+            "--no-psqlrc",
+            "--quiet",
+            "--no-password",
+            "--single-transaction",
+            "--set=ON_ERROR_STOP=1",
+            f"--dbname={uri}",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
     try:
         assert runner.stdin is not None and script.stdout is not None
         runner.stdin.write(prelude.encode())
@@ -291,10 +322,17 @@ def backup_database(engine: Engine, *, actor: Actor, out: Path) -> BackupResult:
         tmp.unlink(missing_ok=True)
     size, digest = out.stat().st_size, _sha256(out)
     with Session(engine) as session:
-        record(session, actor=actor, action="database.backup", entity="database",
-               after={"file": out.name, "bytes": size, "sha256": digest, "store": STORE_NAMES[store]})
+        record(
+            session,
+            actor=actor,
+            action="database.backup",
+            entity="database",
+            after={"file": out.name, "bytes": size, "sha256": digest, "store": STORE_NAMES[store]},
+        )
         session.commit()
-    return BackupResult(path=out, store=store, bytes=size, sha256=digest, seconds=time.perf_counter() - started)
+    return BackupResult(
+        path=out, store=store, bytes=size, sha256=digest, seconds=time.perf_counter() - started
+    )
 
 
 def restore_database(engine: Engine, *, actor: Actor, source: Path) -> RestoreResult:
@@ -309,8 +347,10 @@ def restore_database(engine: Engine, *, actor: Actor, source: Path) -> RestoreRe
     store = store_of(engine)
     kind = kind_of_file(source)
     if kind != store:
-        raise BackupError(f"备份文件是 {STORE_NAMES[kind]} 备份，当前数据库是 {STORE_NAMES[store]}："
-                          "只能恢复到同一种数据库（跨库迁移请另行导出导入）")
+        raise BackupError(
+            f"备份文件是 {STORE_NAMES[kind]} 备份，当前数据库是 {STORE_NAMES[store]}："
+            "只能恢复到同一种数据库（跨库迁移请另行导出导入）"
+        )
     digest = _sha256(source)
     if store == "sqlite":
         _check_sqlite_file(source)
@@ -322,11 +362,23 @@ def restore_database(engine: Engine, *, actor: Actor, source: Path) -> RestoreRe
     now = utcnow()
     with Session(engine) as session:
         revoked = session.execute(
-            update(UserSession).where(UserSession.revoked_at.is_(None)).values(revoked_at=now, revoked_reason=RESTORE_REASON)
+            update(UserSession)
+            .where(UserSession.revoked_at.is_(None))
+            .values(revoked_at=now, revoked_reason=RESTORE_REASON)
         ).rowcount
-        record(session, actor=actor, action="database.restore", entity="database",
-               after={"file": source.name, "sha256": digest, "store": STORE_NAMES[store],
-                      "sessions_revoked": int(revoked or 0)})
+        record(
+            session,
+            actor=actor,
+            action="database.restore",
+            entity="database",
+            after={
+                "file": source.name,
+                "sha256": digest,
+                "store": STORE_NAMES[store],
+                "sessions_revoked": int(revoked or 0),
+            },
+        )
         session.commit()
-    return RestoreResult(store=store, sha256=digest, sessions_revoked=int(revoked or 0),
-                         seconds=time.perf_counter() - started)
+    return RestoreResult(
+        store=store, sha256=digest, sessions_revoked=int(revoked or 0), seconds=time.perf_counter() - started
+    )

@@ -47,16 +47,24 @@ def set_bank_consent(session: Session, *, actor: Actor, enterprise_id: int, cons
     enterprise = session.get(Enterprise, enterprise_id)
     if enterprise is None:
         raise NotFound("企业不存在。")
-    before = {"bank_consent": bool(enterprise.bank_consent),
-              "bank_consent_at": enterprise.bank_consent_at.isoformat() if enterprise.bank_consent_at else None}
+    before = {
+        "bank_consent": bool(enterprise.bank_consent),
+        "bank_consent_at": enterprise.bank_consent_at.isoformat() if enterprise.bank_consent_at else None,
+    }
     if bool(enterprise.bank_consent) == bool(consent):
         return Consent(enterprise_id, bool(consent), enterprise.bank_consent_at)
     enterprise.bank_consent = bool(consent)
     enterprise.bank_consent_at = utcnow()
     session.add(enterprise)
-    record(session, actor=actor, action="bank_consent.give" if consent else "bank_consent.withdraw",
-           entity="Enterprise", entity_id=enterprise_id, before=before,
-           after={"bank_consent": bool(consent), "bank_consent_at": enterprise.bank_consent_at.isoformat()})
+    record(
+        session,
+        actor=actor,
+        action="bank_consent.give" if consent else "bank_consent.withdraw",
+        entity="Enterprise",
+        entity_id=enterprise_id,
+        before=before,
+        after={"bank_consent": bool(consent), "bank_consent_at": enterprise.bank_consent_at.isoformat()},
+    )
     session.commit()
     return Consent(enterprise_id, bool(consent), enterprise.bank_consent_at)
 
@@ -71,19 +79,34 @@ class Whitelist:
     without_consent: int  # of those, left out for want of consent
 
 
-def bank_whitelist(session: Session, *, actor: Actor, criteria: bank.Criteria, run_id: int | None = None) -> Whitelist:
+def bank_whitelist(
+    session: Session, *, actor: Actor, criteria: bank.Criteria, run_id: int | None = None
+) -> Whitelist:
     require_staff(actor)
     data = load_run(session, actor=actor, run_id=resolve_run_id(session, actor, run_id))
     try:
         table = bank.whitelist(data.model, data.frame, criteria)
     except ValueError as exc:
         raise ValidationFailed(str(exc)) from None
-    return Whitelist(run_id=data.run.id, run_label=data.label, criteria_text=criteria.describe(data.model),
-                     table=table, chosen=table.attrs["chosen"], without_consent=table.attrs["without_consent"])
+    return Whitelist(
+        run_id=data.run.id,
+        run_label=data.label,
+        criteria_text=criteria.describe(data.model),
+        table=table,
+        chosen=table.attrs["chosen"],
+        without_consent=table.attrs["without_consent"],
+    )
 
 
-def export_whitelist(session: Session, *, actor: Actor, criteria: bank.Criteria, bank_name: str,
-                     run_id: int | None = None, fmt: str = "xlsx") -> tuple[bytes, Whitelist]:
+def export_whitelist(
+    session: Session,
+    *,
+    actor: Actor,
+    criteria: bank.Criteria,
+    bank_name: str,
+    run_id: int | None = None,
+    fmt: str = "xlsx",
+) -> tuple[bytes, Whitelist]:
     """The whitelist as xlsx or csv for ``bank_name``; audited (who, when, which bank, what)."""
     require_staff(actor)
     bank_name = (bank_name or "").strip()
@@ -95,10 +118,21 @@ def export_whitelist(session: Session, *, actor: Actor, criteria: bank.Criteria,
         raise ValidationFailed("导出格式应为 xlsx 或 csv。")
     result = bank_whitelist(session, actor=actor, criteria=criteria, run_id=run_id)
     data = write_csv(result.table) if fmt == "csv" else write_xlsx({"推荐名单": result.table})
-    record(session, actor=actor, action="bank_whitelist.export", entity="ScoreRun", entity_id=result.run_id,
-           after={"bank": bank_name, "criteria": result.criteria_text, "mode": criteria.mode,
-                  "format": fmt, "count": len(result.table),
-                  "credit_codes": result.table["统一社会信用代码"].tolist()})
+    record(
+        session,
+        actor=actor,
+        action="bank_whitelist.export",
+        entity="ScoreRun",
+        entity_id=result.run_id,
+        after={
+            "bank": bank_name,
+            "criteria": result.criteria_text,
+            "mode": criteria.mode,
+            "format": fmt,
+            "count": len(result.table),
+            "credit_codes": result.table["统一社会信用代码"].tolist(),
+        },
+    )
     session.commit()
     return data, result
 
@@ -110,12 +144,28 @@ def export_history(session: Session, *, actor: Actor, limit: int = 50) -> pd.Dat
     from db.models import AuditEvent
 
     require_staff(actor)
-    events = session.execute(
-        select(AuditEvent).where(AuditEvent.action == "bank_whitelist.export")
-        .order_by(AuditEvent.id.desc()).limit(limit)  # type: ignore[attr-defined]
-    ).scalars().all()
-    return pd.DataFrame([{
-        "导出时间": e.at, "操作人": e.actor, "合作银行": (e.after or {}).get("bank", ""), "批次": f"#{e.entity_id}",
-        "筛选条件": (e.after or {}).get("criteria", ""), "格式": (e.after or {}).get("format", ""),
-        "企业数": (e.after or {}).get("count", 0),
-    } for e in events], columns=["导出时间", "操作人", "合作银行", "批次", "筛选条件", "格式", "企业数"])
+    events = (
+        session.execute(
+            select(AuditEvent)
+            .where(AuditEvent.action == "bank_whitelist.export")
+            .order_by(AuditEvent.id.desc())
+            .limit(limit)  # type: ignore[attr-defined]
+        )
+        .scalars()
+        .all()
+    )
+    return pd.DataFrame(
+        [
+            {
+                "导出时间": e.at,
+                "操作人": e.actor,
+                "合作银行": (e.after or {}).get("bank", ""),
+                "批次": f"#{e.entity_id}",
+                "筛选条件": (e.after or {}).get("criteria", ""),
+                "格式": (e.after or {}).get("format", ""),
+                "企业数": (e.after or {}).get("count", 0),
+            }
+            for e in events
+        ],
+        columns=["导出时间", "操作人", "合作银行", "批次", "筛选条件", "格式", "企业数"],
+    )

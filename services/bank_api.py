@@ -60,11 +60,19 @@ def create_token(session: Session, *, actor: Actor, bank_name: str) -> str:
     if len(bank_name) > MAX_BANK_NAME:
         raise ValidationFailed(f"银行名称不能超过 {MAX_BANK_NAME} 字。")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = BankToken(bank_name=bank_name, token_hash=token_hash(token), hint=token[:10], created_by=actor.username)
+    row = BankToken(
+        bank_name=bank_name, token_hash=token_hash(token), hint=token[:10], created_by=actor.username
+    )
     session.add(row)
     session.flush()
-    record(session, actor=actor, action="bank_token.create", entity="BankToken", entity_id=row.id,
-           after={"bank": bank_name, "hint": row.hint})
+    record(
+        session,
+        actor=actor,
+        action="bank_token.create",
+        entity="BankToken",
+        entity_id=row.id,
+        after={"bank": bank_name, "hint": row.hint},
+    )
     session.commit()
     return token
 
@@ -72,7 +80,9 @@ def create_token(session: Session, *, actor: Actor, bank_name: str) -> str:
 def revoke_tokens(session: Session, *, actor: Actor, bank_name: str, hint: str | None = None) -> int:
     """Revoke the live tokens of ``bank_name`` (only the one starting with ``hint`` when given)."""
     require_role(actor, "admin")
-    stmt = select(BankToken).where(BankToken.bank_name == (bank_name or "").strip(), BankToken.revoked_at.is_(None))  # type: ignore[union-attr]
+    stmt = select(BankToken).where(
+        BankToken.bank_name == (bank_name or "").strip(), BankToken.revoked_at.is_(None)
+    )  # type: ignore[union-attr]
     rows = [r for r in session.execute(stmt).scalars() if not hint or r.hint.startswith(hint[:10])]
     if not rows:
         raise NotFound(f"“{bank_name}”没有可撤销的接口令牌。")
@@ -81,8 +91,14 @@ def revoke_tokens(session: Session, *, actor: Actor, bank_name: str, hint: str |
         row.revoked_at = now
         row.revoked_by = actor.username
         session.add(row)
-        record(session, actor=actor, action="bank_token.revoke", entity="BankToken", entity_id=row.id,
-               after={"bank": row.bank_name, "hint": row.hint})
+        record(
+            session,
+            actor=actor,
+            action="bank_token.revoke",
+            entity="BankToken",
+            entity_id=row.id,
+            after={"bank": row.bank_name, "hint": row.hint},
+        )
     session.commit()
     return len(rows)
 
@@ -90,9 +106,20 @@ def revoke_tokens(session: Session, *, actor: Actor, bank_name: str, hint: str |
 def list_tokens(session: Session, *, actor: Actor) -> pd.DataFrame:
     require_role(actor, "admin")
     rows = session.execute(select(BankToken).order_by(BankToken.bank_name, BankToken.id)).scalars().all()
-    return pd.DataFrame([{"合作银行": r.bank_name, "令牌开头": r.hint, "创建人": r.created_by, "创建时间": r.created_at,
-                          "最近使用": r.last_used_at, "状态": "已撤销" if r.revoked_at else "有效"} for r in rows],
-                        columns=["合作银行", "令牌开头", "创建人", "创建时间", "最近使用", "状态"])
+    return pd.DataFrame(
+        [
+            {
+                "合作银行": r.bank_name,
+                "令牌开头": r.hint,
+                "创建人": r.created_by,
+                "创建时间": r.created_at,
+                "最近使用": r.last_used_at,
+                "状态": "已撤销" if r.revoked_at else "有效",
+            }
+            for r in rows
+        ],
+        columns=["合作银行", "令牌开头", "创建人", "创建时间", "最近使用", "状态"],
+    )
 
 
 # ------------------------------------------------------------------ calls
@@ -125,31 +152,61 @@ _refused = _RefusedCounter()
 ANONYMOUS = Actor(username="unknown-token", role="bank")
 
 
-def _refuse(session: Session, *, path: str, address: str, status: int, message: str, hint: str | None = None,
-            bank_name: str | None = None) -> tuple[int, dict]:
+def _refuse(
+    session: Session,
+    *,
+    path: str,
+    address: str,
+    status: int,
+    message: str,
+    hint: str | None = None,
+    bank_name: str | None = None,
+) -> tuple[int, dict]:
     if _refused.allow(address):
-        record(session, actor=ANONYMOUS, action="bank_api.refused", entity="BankToken",
-               after={"path": path, "status": status, "address": address, "hint": hint, "bank": bank_name})
+        record(
+            session,
+            actor=ANONYMOUS,
+            action="bank_api.refused",
+            entity="BankToken",
+            after={"path": path, "status": status, "address": address, "hint": hint, "bank": bank_name},
+        )
         session.commit()
     else:
         status, message = 429, "请求过于频繁，请稍后再试。"
     return status, {"error": message}
 
 
-def authenticate(session: Session, *, authorization: str | None, path: str, address: str) -> Caller | tuple[int, dict]:
+def authenticate(
+    session: Session, *, authorization: str | None, path: str, address: str
+) -> Caller | tuple[int, dict]:
     """The caller of a ``Bearer`` token, or the refusal (status, body): 401 unknown or revoked, 429 over
     the token's rate limit (the call is then audited as refused)."""
     value = (authorization or "").strip()
     scheme, _, token = value.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token or len(token) > 200:
-        return _refuse(session, path=path, address=address, status=401,
-                       message="缺少接口令牌：请在请求头中提供 Authorization: Bearer <令牌>。")
-    row = session.execute(select(BankToken).where(BankToken.token_hash == token_hash(token))
-                          .with_for_update()).scalars().first()
+        return _refuse(
+            session,
+            path=path,
+            address=address,
+            status=401,
+            message="缺少接口令牌：请在请求头中提供 Authorization: Bearer <令牌>。",
+        )
+    row = (
+        session.execute(select(BankToken).where(BankToken.token_hash == token_hash(token)).with_for_update())
+        .scalars()
+        .first()
+    )
     if row is None or row.revoked_at is not None:
-        return _refuse(session, path=path, address=address, status=401, message="接口令牌无效或已撤销。",
-                       hint=row.hint if row else None, bank_name=row.bank_name if row else None)
+        return _refuse(
+            session,
+            path=path,
+            address=address,
+            status=401,
+            message="接口令牌无效或已撤销。",
+            hint=row.hint if row else None,
+            bank_name=row.bank_name if row else None,
+        )
     now = utcnow()
     started = _aware(row.window_started_at)
     if started is None or now - started >= RATE_WINDOW:
@@ -161,10 +218,19 @@ def authenticate(session: Session, *, authorization: str | None, path: str, addr
     limit = settings.load().bank_api_rate_limit
     if row.window_calls > limit:
         wait = int((RATE_WINDOW - (now - _aware(row.window_started_at))).total_seconds()) + 1
-        record(session, actor=actor, action="bank_api.refused", entity="BankToken", entity_id=row.id,
-               after={"path": path, "status": 429, "address": address, "hint": row.hint, "bank": row.bank_name})
+        record(
+            session,
+            actor=actor,
+            action="bank_api.refused",
+            entity="BankToken",
+            entity_id=row.id,
+            after={"path": path, "status": 429, "address": address, "hint": row.hint, "bank": row.bank_name},
+        )
         session.commit()
-        return 429, {"error": f"请求过于频繁：每分钟最多 {limit} 次，请 {wait} 秒后再试。", "retry_after": wait}
+        return 429, {
+            "error": f"请求过于频繁：每分钟最多 {limit} 次，请 {wait} 秒后再试。",
+            "retry_after": wait,
+        }
     session.commit()  # the window's count is kept whatever the call does next
     return Caller(token_id=row.id, actor=actor)
 
@@ -178,45 +244,89 @@ def _int_or_none(value: str | None, name: str) -> int | None:
         raise ValidationFailed(f"参数 {name} 应为整数。") from None
 
 
-def get_whitelist(session: Session, *, caller: Caller, run: str | None, address: str) -> tuple[int, dict | bytes]:
+def get_whitelist(
+    session: Session, *, caller: Caller, run: str | None, address: str
+) -> tuple[int, dict | bytes]:
     """GET /api/v1/whitelist: the latest final run's whitelist, or run ``run`` (the body as JSON bytes)."""
     try:
-        body, run_id, count = bank_portal.whitelist_json(session, actor=caller.actor, run_id=_int_or_none(run, "run"))
+        body, run_id, count = bank_portal.whitelist_json(
+            session, actor=caller.actor, run_id=_int_or_none(run, "run")
+        )
     except ServiceError as exc:
         status = 404 if isinstance(exc, NotFound) else 400
-        record(session, actor=caller.actor, action="bank_api.whitelist", entity="BankToken", entity_id=caller.token_id,
-               after={"status": status, "address": address, "run_id": run})
+        record(
+            session,
+            actor=caller.actor,
+            action="bank_api.whitelist",
+            entity="BankToken",
+            entity_id=caller.token_id,
+            after={"status": status, "address": address, "run_id": run},
+        )
         session.commit()
         return status, {"error": str(exc)}
-    record(session, actor=caller.actor, action="bank_api.whitelist", entity="BankToken", entity_id=caller.token_id,
-           after={"status": 200, "address": address, "run_id": run_id, "count": count})
+    record(
+        session,
+        actor=caller.actor,
+        action="bank_api.whitelist",
+        entity="BankToken",
+        entity_id=caller.token_id,
+        after={"status": 200, "address": address, "run_id": run_id, "count": count},
+    )
     session.commit()
     return 200, body
 
 
-def post_outcomes(session: Session, *, caller: Caller, body: Any, dry_run: bool, address: str) -> tuple[int, dict]:
+def post_outcomes(
+    session: Session, *, caller: Caller, body: Any, dry_run: bool, address: str
+) -> tuple[int, dict]:
     """POST /api/v1/outcomes: ``{"run": N?, "outcomes": [...]}`` — all rows or none; 422 with the
     per-row problems when any row is wrong."""
     try:
         if not isinstance(body, dict):
-            raise ValidationFailed("请求体应为 JSON 对象：{\"outcomes\": [...]}（见 docs/bank-contracts.md）。")
+            raise ValidationFailed('请求体应为 JSON 对象：{"outcomes": [...]}（见 docs/bank-contracts.md）。')
         run_id = body.get("run")
         if run_id is not None and (isinstance(run_id, bool) or not isinstance(run_id, int)):
             raise ValidationFailed("run 应为整数。")
-        check = bank_portal.import_outcomes_json(session, actor=caller.actor, items=body.get("outcomes"),
-                                                 run_id=run_id, dry_run=dry_run)
+        check = bank_portal.import_outcomes_json(
+            session, actor=caller.actor, items=body.get("outcomes"), run_id=run_id, dry_run=dry_run
+        )
     except ServiceError as exc:
         status = 404 if isinstance(exc, NotFound) else 400
-        record(session, actor=caller.actor, action="bank_api.outcomes", entity="BankToken", entity_id=caller.token_id,
-               after={"status": status, "address": address})
+        record(
+            session,
+            actor=caller.actor,
+            action="bank_api.outcomes",
+            entity="BankToken",
+            entity_id=caller.token_id,
+            after={"status": status, "address": address},
+        )
         session.commit()
         return status, {"error": str(exc)}
     status = 200 if not check.problems else 422
-    record(session, actor=caller.actor, action="bank_api.outcomes", entity="BankToken", entity_id=caller.token_id,
-           after={"status": status, "address": address, "rows": check.rows, "dry_run": dry_run,
-                  "errors": len(check.problems), "duplicates": check.duplicates})
+    record(
+        session,
+        actor=caller.actor,
+        action="bank_api.outcomes",
+        entity="BankToken",
+        entity_id=caller.token_id,
+        after={
+            "status": status,
+            "address": address,
+            "rows": check.rows,
+            "dry_run": dry_run,
+            "errors": len(check.problems),
+            "duplicates": check.duplicates,
+        },
+    )
     session.commit()
     if check.problems:
-        return 422, {"error": "报送未写入：有数据行不符合要求，请修改后整批重新报送。", "problems": check.problems}
-    return 200, {"accepted": check.rows, "dry_run": dry_run, "written": bool(check.committed),
-                 "duplicates": check.duplicates}
+        return 422, {
+            "error": "报送未写入：有数据行不符合要求，请修改后整批重新报送。",
+            "problems": check.problems,
+        }
+    return 200, {
+        "accepted": check.rows,
+        "dry_run": dry_run,
+        "written": bool(check.committed),
+        "duplicates": check.duplicates,
+    }

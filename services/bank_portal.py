@@ -70,22 +70,34 @@ class BankWhitelist:
     @property
     def rows(self) -> pd.DataFrame:
         """credit_code, name, stage_name, rank, total, tier_name."""
-        return pd.DataFrame({"credit_code": self.codes, "name": self.names, "stage_name": self.stages,
-                             "rank": self.ranks, "total": self.totals, "tier_name": self.tiers})
+        return pd.DataFrame(
+            {
+                "credit_code": self.codes,
+                "name": self.names,
+                "stage_name": self.stages,
+                "rank": self.ranks,
+                "total": self.totals,
+                "tier_name": self.tiers,
+            }
+        )
 
     def table(self) -> pd.DataFrame:
         """The whitelist in Chinese columns (page and xlsx): the *whitelist out* contract."""
-        out = pd.DataFrame({
-            "序号": np.arange(1, len(self) + 1, dtype=np.int64),
-            "统一社会信用代码": self.codes,
-            "企业名称": self.names,
-            "所属阶段": self.stages,
-            "阶段排名": np.asarray(self.ranks, dtype=np.int64),
-            "积分": np.round(np.asarray(self.totals, dtype=float), 2),
-            "榜单": self.tiers,
-        })
+        out = pd.DataFrame(
+            {
+                "序号": np.arange(1, len(self) + 1, dtype=np.int64),
+                "统一社会信用代码": self.codes,
+                "企业名称": self.names,
+                "所属阶段": self.stages,
+                "阶段排名": np.asarray(self.ranks, dtype=np.int64),
+                "积分": np.round(np.asarray(self.totals, dtype=float), 2),
+                "榜单": self.tiers,
+            }
+        )
         for cls in self.model.scored_classes:
-            out[cls.name] = np.round(np.array([d.get(cls.code, np.nan) for d in self.subtotals], dtype=float), 2)
+            out[cls.name] = np.round(
+                np.array([d.get(cls.code, np.nan) for d in self.subtotals], dtype=float), 2
+            )
         out["批次"] = f"#{self.run_id}"
         out["有效期至"] = self.valid_until.isoformat()
         return out
@@ -96,12 +108,33 @@ class BankWhitelist:
         valid, run = self.valid_until.isoformat(), self.run_id
 
         def subs(d: dict) -> dict:
-            return {name: (None if d.get(code) is None else round(float(d[code]), 2)) for code, name in classes}
+            return {
+                name: (None if d.get(code) is None else round(float(d[code]), 2)) for code, name in classes
+            }
 
-        return [{"credit_code": c, "name": n, "stage": st, "rank_in_stage": r, "score": round(t, 2), "list": ti,
-                 "class_subtotals": subs(d), "run": run, "valid_until": valid}
-                for c, n, st, r, t, ti, d in zip(self.codes, self.names, self.stages, self.ranks, self.totals,
-                                                self.tiers, self.subtotals, strict=True)]
+        return [
+            {
+                "credit_code": c,
+                "name": n,
+                "stage": st,
+                "rank_in_stage": r,
+                "score": round(t, 2),
+                "list": ti,
+                "class_subtotals": subs(d),
+                "run": run,
+                "valid_until": valid,
+            }
+            for c, n, st, r, t, ti, d in zip(
+                self.codes,
+                self.names,
+                self.stages,
+                self.ranks,
+                self.totals,
+                self.tiers,
+                self.subtotals,
+                strict=True,
+            )
+        ]
 
 
 def valid_until(run: ScoreRun) -> date:
@@ -117,8 +150,16 @@ def valid_until(run: ScoreRun) -> date:
 
 def _final_run(session: Session, run_id: int | None) -> ScoreRun:
     if run_id is None:
-        run = session.execute(select(ScoreRun).where(ScoreRun.state.in_(BANK_RUN_STATES))  # type: ignore[attr-defined]
-                              .order_by(ScoreRun.year.desc(), ScoreRun.id.desc()).limit(1)).scalars().first()  # type: ignore[attr-defined]
+        run = (
+            session.execute(
+                select(ScoreRun)
+                .where(ScoreRun.state.in_(BANK_RUN_STATES))  # type: ignore[attr-defined]
+                .order_by(ScoreRun.year.desc(), ScoreRun.id.desc())
+                .limit(1)
+            )
+            .scalars()
+            .first()
+        )  # type: ignore[attr-defined]
         if run is None:
             raise NotFound("暂无已定稿的积分批次。")
         return run
@@ -132,8 +173,15 @@ def _final_run(session: Session, run_id: int | None) -> ScoreRun:
 def final_runs(session: Session, *, actor: Actor) -> list[tuple[int, str]]:
     """(id, label) of the final runs a bank may choose, newest first."""
     require_bank(actor)
-    runs = session.execute(select(ScoreRun).where(ScoreRun.state.in_(BANK_RUN_STATES))  # type: ignore[attr-defined]
-                           .order_by(ScoreRun.year.desc(), ScoreRun.id.desc())).scalars().all()  # type: ignore[attr-defined]
+    runs = (
+        session.execute(
+            select(ScoreRun)
+            .where(ScoreRun.state.in_(BANK_RUN_STATES))  # type: ignore[attr-defined]
+            .order_by(ScoreRun.year.desc(), ScoreRun.id.desc())
+        )
+        .scalars()
+        .all()
+    )  # type: ignore[attr-defined]
     return [(r.id, f"{r.year} 年度 · 批次 #{r.id}（已定稿）") for r in runs]
 
 
@@ -143,24 +191,39 @@ def bank_view(session: Session, *, actor: Actor, run_id: int | None = None) -> B
     run = _final_run(session, run_id)
     model = get_model(session, run.model_version_id)
     # Consent is read in the same statement as the scores: a withdrawal counts from the next request on.
-    rows = _fetch(session, "SELECT e.credit_code, e.name, s.stage, s.rank, s.total, s.tier, s.subtotals "
-                           f"FROM score s JOIN enterprise e ON e.id = s.enterprise_id WHERE {VISIBLE}",
-                  (run.id, True, False))
-    codes, names, stages, ranks, totals, tiers, subtotals = (list(c) for c in zip(*rows, strict=True)) if rows else (
-        [], [], [], [], [], [], [])
+    rows = _fetch(
+        session,
+        "SELECT e.credit_code, e.name, s.stage, s.rank, s.total, s.tier, s.subtotals "
+        f"FROM score s JOIN enterprise e ON e.id = s.enterprise_id WHERE {VISIBLE}",
+        (run.id, True, False),
+    )
+    codes, names, stages, ranks, totals, tiers, subtotals = (
+        (list(c) for c in zip(*rows, strict=True)) if rows else ([], [], [], [], [], [], [])
+    )
     position = {s.code: i for i, s in enumerate(model.stages)}
-    order = np.lexsort((np.array(codes, dtype=str),
-                        np.asarray(ranks, dtype=np.int64),
-                        np.array([position.get(c, len(position)) for c in stages], dtype=np.int64))).tolist()
+    order = np.lexsort(
+        (
+            np.array(codes, dtype=str),
+            np.asarray(ranks, dtype=np.int64),
+            np.array([position.get(c, len(position)) for c in stages], dtype=np.int64),
+        )
+    ).tolist()
     stage_names = {s.code: s.name for s in model.stages}
     tier_names = {t.code: t.name for t in model.tiers}
     decoded = _json_cells(subtotals)
     return BankWhitelist(
-        run_id=run.id, year=run.year, valid_until=valid_until(run), model=model,
-        codes=[codes[i] for i in order], names=[names[i] for i in order],
-        stages=[stage_names.get(stages[i], stages[i]) for i in order], ranks=[int(ranks[i]) for i in order],
-        totals=[float(totals[i]) for i in order], tiers=[tier_names.get(tiers[i] or "", "未上榜") for i in order],
-        subtotals=[decoded[i] if isinstance(decoded[i], dict) else {} for i in order])
+        run_id=run.id,
+        year=run.year,
+        valid_until=valid_until(run),
+        model=model,
+        codes=[codes[i] for i in order],
+        names=[names[i] for i in order],
+        stages=[stage_names.get(stages[i], stages[i]) for i in order],
+        ranks=[int(ranks[i]) for i in order],
+        totals=[float(totals[i]) for i in order],
+        tiers=[tier_names.get(tiers[i] or "", "未上榜") for i in order],
+        subtotals=[decoded[i] if isinstance(decoded[i], dict) else {} for i in order],
+    )
 
 
 def whitelist_json(session: Session, *, actor: Actor, run_id: int | None = None) -> tuple[bytes, int, int]:
@@ -170,14 +233,38 @@ def whitelist_json(session: Session, *, actor: Actor, run_id: int | None = None)
     require_bank(actor)
     run = _final_run(session, run_id)
     model = get_model(session, run.model_version_id)
-    if {c.code for c in model.scored_classes} & {"credit_code", "name", "stage", "rank_in_stage", "score", "list",
-                                                   "class_subtotals", "run", "valid_until"}:
-        view = bank_view(session, actor=actor, run_id=run.id)  # a class code that is also a key: the slow path
-        return (json.dumps({"run": view.run_id, "year": view.year, "valid_until": view.valid_until.isoformat(),
-                            "count": len(view), "enterprises": view.records()}, ensure_ascii=False).encode("utf-8"),
-                view.run_id, len(view))
+    if {c.code for c in model.scored_classes} & {
+        "credit_code",
+        "name",
+        "stage",
+        "rank_in_stage",
+        "score",
+        "list",
+        "class_subtotals",
+        "run",
+        "valid_until",
+    }:
+        view = bank_view(
+            session, actor=actor, run_id=run.id
+        )  # a class code that is also a key: the slow path
+        return (
+            json.dumps(
+                {
+                    "run": view.run_id,
+                    "year": view.year,
+                    "valid_until": view.valid_until.isoformat(),
+                    "count": len(view),
+                    "enterprises": view.records(),
+                },
+                ensure_ascii=False,
+            ).encode("utf-8"),
+            view.run_id,
+            len(view),
+        )
     postgres = session.connection().dialect.name == "postgresql"
-    text_, int_ = ("?::text", "?::int") if postgres else ("?", "?")  # PostgreSQL types bare parameters in no JSON call
+    text_, int_ = (
+        ("?::text", "?::int") if postgres else ("?", "?")
+    )  # PostgreSQL types bare parameters in no JSON call
     params: list = []
 
     def case(column: str, mapping: dict[str, str], default: str) -> str:
@@ -200,20 +287,26 @@ def whitelist_json(session: Session, *, actor: Actor, run_id: int | None = None)
     tier_sql = case("s.tier", {t.code: t.name for t in model.tiers}, "未上榜")
     params.extend([run.id, valid_until(run).isoformat()])
     subtotals = "s.subtotals" if postgres else "json(s.subtotals)"
-    row = (f"{obj}('credit_code', e.credit_code, 'name', e.name, 'stage', {stage_sql}, 'rank_in_stage', s.rank, "
-           f"'score', {number('s.total')}, 'list', {tier_sql}, 'class_subtotals', {subtotals}, "
-           f"'run', {int_}, 'valid_until', {text_})")
+    row = (
+        f"{obj}('credit_code', e.credit_code, 'name', e.name, 'stage', {stage_sql}, 'rank_in_stage', s.rank, "
+        f"'score', {number('s.total')}, 'list', {tier_sql}, 'class_subtotals', {subtotals}, "
+        f"'run', {int_}, 'valid_until', {text_})"
+    )
     order_params = []
     order = []
     for i, st in enumerate(model.stages):
         order.append(f"WHEN {text_} THEN {i}")
         order_params.append(st.code)
     order_sql = f"CASE s.stage {' '.join(order)} ELSE {len(model.stages)} END" if order else "0"
-    sql = (f"SELECT {row}{'::text' if postgres else ''} FROM score s JOIN enterprise e ON e.id = s.enterprise_id "
-           f"WHERE {VISIBLE} ORDER BY {order_sql}, s.rank, e.credit_code")
+    sql = (
+        f"SELECT {row}{'::text' if postgres else ''} FROM score s JOIN enterprise e ON e.id = s.enterprise_id "
+        f"WHERE {VISIBLE} ORDER BY {order_sql}, s.rank, e.credit_code"
+    )
     texts = [r[0] for r in _fetch(session, sql, (*params, run.id, True, False, *order_params))]
-    head = json.dumps({"run": run.id, "year": run.year, "valid_until": valid_until(run).isoformat(),
-                       "count": len(texts)}, ensure_ascii=False)[:-1]
+    head = json.dumps(
+        {"run": run.id, "year": run.year, "valid_until": valid_until(run).isoformat(), "count": len(texts)},
+        ensure_ascii=False,
+    )[:-1]
     rows = ",".join(texts)
     for cls in model.scored_classes:
         rows = rows.replace(f'"{cls.code}":', json.dumps(cls.name, ensure_ascii=False) + ":")
@@ -221,12 +314,20 @@ def whitelist_json(session: Session, *, actor: Actor, run_id: int | None = None)
     return body.encode("utf-8"), run.id, len(texts)
 
 
-def export_bank_whitelist(session: Session, *, actor: Actor, run_id: int | None = None) -> tuple[bytes, BankWhitelist]:
+def export_bank_whitelist(
+    session: Session, *, actor: Actor, run_id: int | None = None
+) -> tuple[bytes, BankWhitelist]:
     """The bank's whitelist as xlsx (sanitised by core.spreadsheet's writer); audited."""
     view = bank_view(session, actor=actor, run_id=run_id)
     data = write_xlsx({WHITELIST_SHEET: view.table()})
-    record(session, actor=actor, action="bank_portal.export", entity="ScoreRun", entity_id=view.run_id,
-           after={"bank": actor.bank_name, "format": "xlsx", "count": len(view), "credit_codes": view.codes})
+    record(
+        session,
+        actor=actor,
+        action="bank_portal.export",
+        entity="ScoreRun",
+        entity_id=view.run_id,
+        after={"bank": actor.bank_name, "format": "xlsx", "count": len(view), "credit_codes": view.codes},
+    )
     session.commit()
     return data, view
 
@@ -259,16 +360,23 @@ def _check(session: Session, frame: pd.DataFrame, *, bank_name: str) -> OutcomeC
     accepted, problems = loans.check_outcomes(frame, today=clock.today(), known_codes=_visible_codes(session))
     duplicates = 0
     if not accepted.empty:
-        reported = pd.DataFrame(_fetch(session, f"SELECT {', '.join(loans.SAME_EVENT)} FROM loanoutcome "
-                                                "WHERE bank_name = ?", (bank_name,)), columns=list(loans.SAME_EVENT))
+        reported = pd.DataFrame(
+            _fetch(
+                session,
+                f"SELECT {', '.join(loans.SAME_EVENT)} FROM loanoutcome WHERE bank_name = ?",
+                (bank_name,),
+            ),
+            columns=list(loans.SAME_EVENT),
+        )
         seen = loans.already_reported(accepted, reported)
         duplicates = int(seen.sum())
         accepted = accepted[~seen].reset_index(drop=True)
     return OutcomeCheck(rows=len(frame), accepted=accepted, problems=problems, duplicates=duplicates)
 
 
-def _write(session: Session, *, actor: Actor, check: OutcomeCheck, source: str, run_id: int | None,
-           detail: dict) -> OutcomeCheck:
+def _write(
+    session: Session, *, actor: Actor, check: OutcomeCheck, source: str, run_id: int | None, detail: dict
+) -> OutcomeCheck:
     """All rows in one statement of the caller's transaction, audited; nothing when any row is bad."""
     bank_name = require_bank(actor)
     if not check.ok:
@@ -285,31 +393,72 @@ def _write(session: Session, *, actor: Actor, check: OutcomeCheck, source: str, 
     for key in ("decided_on", "start_on", "end_on"):
         columns[key] = [v if isinstance(v, date) else None for v in columns[key]]
     columns["reason"] = [v if isinstance(v, str) and v else None for v in columns["reason"]]
-    fixed = {"bank_name": bank_name, "run_id": run_id, "source": source, "recorded_by": actor.username,
-             "recorded_at": now}
+    fixed = {
+        "bank_name": bank_name,
+        "run_id": run_id,
+        "source": source,
+        "recorded_by": actor.username,
+        "recorded_at": now,
+    }
     if len(frame):
         insert_columns(session, LoanOutcome.__table__, columns, fixed)  # type: ignore[arg-type]  # COPY on PostgreSQL
-    record(session, actor=actor, action=f"loan_outcome.{source}", entity="LoanOutcome",
-           after={"bank": bank_name, "rows": len(frame), "duplicates": check.duplicates, "run_id": run_id, **detail})
+    record(
+        session,
+        actor=actor,
+        action=f"loan_outcome.{source}",
+        entity="LoanOutcome",
+        after={
+            "bank": bank_name,
+            "rows": len(frame),
+            "duplicates": check.duplicates,
+            "run_id": run_id,
+            **detail,
+        },
+    )
     session.commit()
     check.committed = True
     return check
 
 
-def record_outcome(session: Session, *, actor: Actor, credit_code: str, product: str, decision: str,
-                   decided_on: date | str, amount: float | None = None, rate: float | None = None,
-                   term_months: int | None = None, reason: str | None = None, start_on: date | str | None = None,
-                   end_on: date | str | None = None, run_id: int | None = None) -> OutcomeCheck:
+def record_outcome(
+    session: Session,
+    *,
+    actor: Actor,
+    credit_code: str,
+    product: str,
+    decision: str,
+    decided_on: date | str,
+    amount: float | None = None,
+    rate: float | None = None,
+    term_months: int | None = None,
+    reason: str | None = None,
+    start_on: date | str | None = None,
+    end_on: date | str | None = None,
+    run_id: int | None = None,
+) -> OutcomeCheck:
     """One outcome typed on the bank's page (the same checks as a file row)."""
     require_bank(actor)
-    item = {"credit_code": credit_code, "product": product, "decision": decision, "reason": reason,
-            "amount": amount, "rate": rate, "term_months": term_months,
-            "decided_on": decided_on.isoformat() if isinstance(decided_on, date) else decided_on,
-            "start_on": start_on.isoformat() if isinstance(start_on, date) else start_on,
-            "end_on": end_on.isoformat() if isinstance(end_on, date) else end_on}
+    item = {
+        "credit_code": credit_code,
+        "product": product,
+        "decision": decision,
+        "reason": reason,
+        "amount": amount,
+        "rate": rate,
+        "term_months": term_months,
+        "decided_on": decided_on.isoformat() if isinstance(decided_on, date) else decided_on,
+        "start_on": start_on.isoformat() if isinstance(start_on, date) else start_on,
+        "end_on": end_on.isoformat() if isinstance(end_on, date) else end_on,
+    }
     check = _check(session, loans.rows_frame([item]), bank_name=require_bank(actor))
-    return _write(session, actor=actor, check=check, source="app", run_id=run_id,
-                  detail={"credit_code": str(credit_code).strip().upper(), "decision": decision})
+    return _write(
+        session,
+        actor=actor,
+        check=check,
+        source="app",
+        run_id=run_id,
+        detail={"credit_code": str(credit_code).strip().upper(), "decision": decision},
+    )
 
 
 def outcome_template() -> bytes:
@@ -327,8 +476,12 @@ def _read_file(data: bytes, filename: str) -> pd.DataFrame:
         raise ValidationFailed(str(exc)) from None
     mapped, unknown = loans.map_columns(table)
     if unknown:
-        raise ValidationFailed("文件中有无法识别的列：" + "、".join(unknown) + "。请使用贷款结果报送模板的列名。")
-    missing = [loans.HEADERS[k] for k in ("credit_code", "product", "decision", "decided_on") if k not in mapped]
+        raise ValidationFailed(
+            "文件中有无法识别的列：" + "、".join(unknown) + "。请使用贷款结果报送模板的列名。"
+        )
+    missing = [
+        loans.HEADERS[k] for k in ("credit_code", "product", "decision", "decided_on") if k not in mapped
+    ]
     if missing:
         raise ValidationFailed("文件缺少必填列：" + "、".join(missing) + "。请使用贷款结果报送模板。")
     if mapped.empty:
@@ -336,19 +489,28 @@ def _read_file(data: bytes, filename: str) -> pd.DataFrame:
     return mapped
 
 
-def import_outcomes_file(session: Session, *, actor: Actor, data: bytes, filename: str, dry_run: bool = True,
-                         run_id: int | None = None) -> OutcomeCheck:
+def import_outcomes_file(
+    session: Session,
+    *,
+    actor: Actor,
+    data: bytes,
+    filename: str,
+    dry_run: bool = True,
+    run_id: int | None = None,
+) -> OutcomeCheck:
     """An outcomes file: checked first (``dry_run``), written only when every row is right."""
     require_bank(actor)
     check = _check(session, _read_file(data, filename), bank_name=require_bank(actor))
     if dry_run:
         return check
-    return _write(session, actor=actor, check=check, source="file", run_id=run_id,
-                  detail={"file_name": filename[:200]})
+    return _write(
+        session, actor=actor, check=check, source="file", run_id=run_id, detail={"file_name": filename[:200]}
+    )
 
 
-def import_outcomes_json(session: Session, *, actor: Actor, items: list, run_id: int | None = None,
-                         dry_run: bool = False) -> OutcomeCheck:
+def import_outcomes_json(
+    session: Session, *, actor: Actor, items: list, run_id: int | None = None, dry_run: bool = False
+) -> OutcomeCheck:
     """The API's outcome rows (list of objects, the *outcome in* contract); all or nothing."""
     require_bank(actor)
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
@@ -361,8 +523,22 @@ def import_outcomes_json(session: Session, *, actor: Actor, items: list, run_id:
     return _write(session, actor=actor, check=check, source="api", run_id=run_id, detail={})
 
 
-OUTCOME_COLUMNS = ["报送时间", "合作银行", "企业名称", "统一社会信用代码", "产品", "决定", "金额（万元）", "年利率（%）",
-                   "期限（月）", "决定日期", "起始日期", "到期日期", "拒绝理由", "来源"]
+OUTCOME_COLUMNS = [
+    "报送时间",
+    "合作银行",
+    "企业名称",
+    "统一社会信用代码",
+    "产品",
+    "决定",
+    "金额（万元）",
+    "年利率（%）",
+    "期限（月）",
+    "决定日期",
+    "起始日期",
+    "到期日期",
+    "拒绝理由",
+    "来源",
+]
 
 
 def list_outcomes(session: Session, *, actor: Actor, limit: int = 500) -> pd.DataFrame:
@@ -372,9 +548,12 @@ def list_outcomes(session: Session, *, actor: Actor, limit: int = 500) -> pd.Dat
     else:
         require_staff(actor)
         bank_name = None
-    stmt = (select(LoanOutcome, Enterprise.name, Enterprise.credit_code)
-            .join(Enterprise, Enterprise.id == LoanOutcome.enterprise_id)
-            .order_by(LoanOutcome.id.desc()).limit(limit))  # type: ignore[attr-defined]
+    stmt = (
+        select(LoanOutcome, Enterprise.name, Enterprise.credit_code)
+        .join(Enterprise, Enterprise.id == LoanOutcome.enterprise_id)
+        .order_by(LoanOutcome.id.desc())
+        .limit(limit)
+    )  # type: ignore[attr-defined]
     if bank_name is not None:
         stmt = stmt.where(LoanOutcome.bank_name == bank_name)
     rows = session.execute(stmt).all()
@@ -382,20 +561,38 @@ def list_outcomes(session: Session, *, actor: Actor, limit: int = 500) -> pd.Dat
     def cell(v: object) -> object:
         return "—" if v is None else v
 
-    return pd.DataFrame([{
-        "报送时间": o.recorded_at, "合作银行": o.bank_name, "企业名称": name, "统一社会信用代码": code,
-        "产品": o.product, "决定": loans.DECISIONS.get(o.decision, o.decision), "金额（万元）": cell(o.amount),
-        "年利率（%）": cell(o.rate), "期限（月）": cell(o.term_months), "决定日期": o.decided_on.isoformat(),
-        "起始日期": o.start_on.isoformat() if o.start_on else "—", "到期日期": o.end_on.isoformat() if o.end_on else "—",
-        "拒绝理由": o.reason or "—", "来源": loans.SOURCES.get(o.source, o.source),
-    } for o, name, code in rows], columns=OUTCOME_COLUMNS)
+    return pd.DataFrame(
+        [
+            {
+                "报送时间": o.recorded_at,
+                "合作银行": o.bank_name,
+                "企业名称": name,
+                "统一社会信用代码": code,
+                "产品": o.product,
+                "决定": loans.DECISIONS.get(o.decision, o.decision),
+                "金额（万元）": cell(o.amount),
+                "年利率（%）": cell(o.rate),
+                "期限（月）": cell(o.term_months),
+                "决定日期": o.decided_on.isoformat(),
+                "起始日期": o.start_on.isoformat() if o.start_on else "—",
+                "到期日期": o.end_on.isoformat() if o.end_on else "—",
+                "拒绝理由": o.reason or "—",
+                "来源": loans.SOURCES.get(o.source, o.source),
+            }
+            for o, name, code in rows
+        ],
+        columns=OUTCOME_COLUMNS,
+    )
 
 
 def outcome_summary(session: Session, *, actor: Actor) -> pd.DataFrame:
     """Per bank: 授信/放款 counts and amounts and 拒绝 counts (officers' 金融推荐)."""
     require_staff(actor)
-    rows = _fetch(session, "SELECT bank_name, decision, COUNT(*), COALESCE(SUM(amount), 0) FROM loanoutcome "
-                           "GROUP BY bank_name, decision")
+    rows = _fetch(
+        session,
+        "SELECT bank_name, decision, COUNT(*), COALESCE(SUM(amount), 0) FROM loanoutcome "
+        "GROUP BY bank_name, decision",
+    )
     frame = pd.DataFrame(rows, columns=["bank", "decision", "n", "amount"])
     banks = sorted(frame["bank"].unique().tolist())
     out = pd.DataFrame({"合作银行": banks})

@@ -54,11 +54,21 @@ def value_provenance(session: Session, *, actor: Actor, enterprise_id: int, run_
         raise NotFound("企业不存在。")
     model = get_model(session, run.model_version_id)
     rows = session.execute(
-        select(IndicatorValue.code, IndicatorValue.value_num, IndicatorValue.value_text, IndicatorValue.source,
-               IndicatorValue.batch_id, IndicatorValue.submission_id, IndicatorValue.created_by,
-               IndicatorValue.created_at)
-        .where(IndicatorValue.enterprise_id == enterprise_id, IndicatorValue.year == run.year,
-               IndicatorValue.created_at <= run.created_at)
+        select(
+            IndicatorValue.code,
+            IndicatorValue.value_num,
+            IndicatorValue.value_text,
+            IndicatorValue.source,
+            IndicatorValue.batch_id,
+            IndicatorValue.submission_id,
+            IndicatorValue.created_by,
+            IndicatorValue.created_at,
+        )
+        .where(
+            IndicatorValue.enterprise_id == enterprise_id,
+            IndicatorValue.year == run.year,
+            IndicatorValue.created_at <= run.created_at,
+        )
         .order_by(IndicatorValue.code, IndicatorValue.created_at.desc(), IndicatorValue.id.desc())  # type: ignore[attr-defined]
     ).all()
     used: dict[str, tuple] = {}
@@ -66,19 +76,37 @@ def value_provenance(session: Session, *, actor: Actor, enterprise_id: int, run_
         used.setdefault(row.code, row)  # the newest row written before the run: the one it read
     batch_ids = {r.batch_id for r in used.values() if r.batch_id}
     submission_ids = {r.submission_id for r in used.values() if r.submission_id}
-    batches = {b.id: b for b in session.execute(select(ImportBatch).where(
-        ImportBatch.id.in_(batch_ids))).scalars()} if batch_ids else {}  # type: ignore[attr-defined]
-    submissions = {s.id: s for s in session.execute(select(Submission).where(
-        Submission.id.in_(submission_ids))).scalars()} if submission_ids else {}  # type: ignore[attr-defined]
+    batches = (
+        {b.id: b for b in session.execute(select(ImportBatch).where(ImportBatch.id.in_(batch_ids))).scalars()}
+        if batch_ids
+        else {}
+    )  # type: ignore[attr-defined]
+    submissions = (
+        {
+            s.id: s
+            for s in session.execute(select(Submission).where(Submission.id.in_(submission_ids))).scalars()
+        }
+        if submission_ids
+        else {}
+    )  # type: ignore[attr-defined]
     events = _audit_events(session, batch_ids, submission_ids)
 
     out = []
     for ind in model.indicators:
         row = used.get(ind.code)
         value = None if row is None else (row.value_text if row.value_text is not None else row.value_num)
-        entry = {"code": ind.code, "name": ind.name, "value_text": explain.fmt_value(value, ind.unit, ind),
-                 "source": "" if row is None else row.source, "origin": "", "entered_by": "", "entered_at": None,
-                 "audit_entity": "", "audit_entity_id": "", "audit_text": ""}
+        entry = {
+            "code": ind.code,
+            "name": ind.name,
+            "value_text": explain.fmt_value(value, ind.unit, ind),
+            "source": "" if row is None else row.source,
+            "origin": "",
+            "entered_by": "",
+            "entered_at": None,
+            "audit_entity": "",
+            "audit_entity_id": "",
+            "audit_text": "",
+        }
         if row is None:
             entry["origin"] = "无数据"
         elif row.batch_id:
@@ -92,8 +120,9 @@ def value_provenance(session: Session, *, actor: Actor, enterprise_id: int, run_
             entry.update(audit_entity="ImportBatch", audit_entity_id=str(row.batch_id))
         elif row.submission_id:
             sub = submissions.get(row.submission_id)
-            entry["origin"] = f"企业自报 #{row.submission_id}" + (f"（审核人 {sub.reviewer}）" if sub and sub.reviewer
-                                                                   else "")
+            entry["origin"] = f"企业自报 #{row.submission_id}" + (
+                f"（审核人 {sub.reviewer}）" if sub and sub.reviewer else ""
+            )
             entry.update(audit_entity="Submission", audit_entity_id=str(row.submission_id))
         else:
             entry["origin"] = "手工录入"
@@ -109,14 +138,21 @@ def value_provenance(session: Session, *, actor: Actor, enterprise_id: int, run_
 
 def _audit_events(session: Session, batch_ids: set[int], submission_ids: set[int]) -> dict[tuple, AuditEvent]:
     """The latest import commit per batch and approval per submission."""
-    wanted = [("ImportBatch", "import.commit", batch_ids), ("Submission", "submission.approve", submission_ids)]
+    wanted = [
+        ("ImportBatch", "import.commit", batch_ids),
+        ("Submission", "submission.approve", submission_ids),
+    ]
     found: dict[tuple, AuditEvent] = {}
     for entity, action, ids in wanted:
         if not ids:
             continue
         for event in session.execute(
-            select(AuditEvent).where(AuditEvent.entity == entity, AuditEvent.action == action,
-                                     AuditEvent.entity_id.in_([str(i) for i in ids]))  # type: ignore[attr-defined]
+            select(AuditEvent)
+            .where(
+                AuditEvent.entity == entity,
+                AuditEvent.action == action,
+                AuditEvent.entity_id.in_([str(i) for i in ids]),
+            )  # type: ignore[attr-defined]
             .order_by(AuditEvent.at)
         ).scalars():
             found[(entity, event.entity_id)] = event
@@ -133,7 +169,9 @@ class Comparison:
     stage: str
     stage_name: str
     stage_count: int
-    enterprises: pd.DataFrame  # enterprise_id, name, credit_code, stage_name, total, rank, tier_name, key, label
+    enterprises: (
+        pd.DataFrame
+    )  # enterprise_id, name, credit_code, stage_name, total, rank, tier_name, key, label
     radar: pd.DataFrame  # axis, one column per enterprise key, then stage_mean / stage_median / stage_top10
     table: pd.DataFrame  # item, max, one column per enterprise label, 阶段平均, 阶段中位数, 前10%线
     other_stage: list[str]  # names of compared enterprises scored in another stage
@@ -149,8 +187,14 @@ def _labels(names: list[str]) -> list[str]:
     return out
 
 
-def compare_enterprises(session: Session, *, actor: Actor, enterprise_ids: list[int], run_id: int | None = None,
-                        stage: str | None = None) -> Comparison:
+def compare_enterprises(
+    session: Session,
+    *,
+    actor: Actor,
+    enterprise_ids: list[int],
+    run_id: int | None = None,
+    stage: str | None = None,
+) -> Comparison:
     """Up to five enterprises of a run against each other and the stage's average, median and top-10%
     line. ``stage`` (default: the stage most of them are in) is the stage the benchmarks describe."""
     require_staff(actor)
@@ -164,17 +208,38 @@ def compare_enterprises(session: Session, *, actor: Actor, enterprise_ids: list[
         raise NotFound("暂无积分批次。" if run_id is None else f"积分批次 #{run_id} 不存在。")
     model = get_model(session, run.model_version_id)
 
-    score_columns = [Score.enterprise_id, Score.stage, Score.total, Score.subtotals, Score.rank, Score.tier,
-                     Score.veto]
-    chosen = pd.DataFrame(session.execute(
-        select(*score_columns, Enterprise.name, Enterprise.credit_code)
-        .join(Enterprise, Enterprise.id == Score.enterprise_id)
-        .where(Score.run_id == run.id, Score.enterprise_id.in_(ids))  # type: ignore[attr-defined]
-    ).all(), columns=["enterprise_id", "stage", "total", "subtotals", "rank", "tier", "veto", "name", "credit_code"])
+    score_columns = [
+        Score.enterprise_id,
+        Score.stage,
+        Score.total,
+        Score.subtotals,
+        Score.rank,
+        Score.tier,
+        Score.veto,
+    ]
+    chosen = pd.DataFrame(
+        session.execute(
+            select(*score_columns, Enterprise.name, Enterprise.credit_code)
+            .join(Enterprise, Enterprise.id == Score.enterprise_id)
+            .where(Score.run_id == run.id, Score.enterprise_id.in_(ids))  # type: ignore[attr-defined]
+        ).all(),
+        columns=[
+            "enterprise_id",
+            "stage",
+            "total",
+            "subtotals",
+            "rank",
+            "tier",
+            "veto",
+            "name",
+            "credit_code",
+        ],
+    )
     missing = [i for i in ids if i not in set(chosen["enterprise_id"])]
     if missing:
-        names = dict(session.execute(select(Enterprise.id, Enterprise.name).where(
-            Enterprise.id.in_(missing))).all())  # type: ignore[attr-defined]
+        names = dict(
+            session.execute(select(Enterprise.id, Enterprise.name).where(Enterprise.id.in_(missing))).all()
+        )  # type: ignore[attr-defined]
         shown = "、".join(names.get(i, f"#{i}") for i in missing)
         raise ValidationFailed(f"{run.year} 年度积分批次 #{run.id} 中没有以下企业的积分：{shown}。")
     chosen = chosen.set_index("enterprise_id").loc[ids].reset_index()  # in the order chosen
@@ -182,14 +247,17 @@ def compare_enterprises(session: Session, *, actor: Actor, enterprise_ids: list[
     if stage not in model.stage_codes:
         raise ValidationFailed(f"该批次的评价模型没有阶段“{stage}”。")
 
-    peers = pd.DataFrame(session.execute(
-        select(*score_columns).where(Score.run_id == run.id, Score.stage == stage)
-    ).all(), columns=["enterprise_id", "stage", "total", "subtotals", "rank", "tier", "veto"])
+    peers = pd.DataFrame(
+        session.execute(select(*score_columns).where(Score.run_id == run.id, Score.stage == stage)).all(),
+        columns=["enterprise_id", "stage", "total", "subtotals", "rank", "tier", "veto"],
+    )
     classes = model.scored_classes
     for frame in (chosen, peers):  # one float column per class (NaN where the class is absent)
         for c in classes:
-            frame[SUBTOTAL + c.code] = [np.nan if (v := score_subtotal(raw, c.code)) is None else v
-                                        for raw in frame["subtotals"].tolist()]
+            frame[SUBTOTAL + c.code] = [
+                np.nan if (v := score_subtotal(raw, c.code)) is None else v
+                for raw in frame["subtotals"].tolist()
+            ]
     chosen["key"] = [f"e{i}" for i in chosen["enterprise_id"]]
     chosen["label"] = _labels(chosen["name"].tolist())
     chosen["stage_name"] = chosen["stage"].map(model.stage_name)
@@ -209,15 +277,29 @@ def compare_enterprises(session: Session, *, actor: Actor, enterprise_ids: list[
     peer_ids = peers["enterprise_id"].to_numpy(dtype=np.int64)
     chosen_ids = chosen["enterprise_id"].to_numpy(dtype=np.int64)
     items: list[tuple[str, float | None, np.ndarray, np.ndarray]] = [
-        ("总积分", None, chosen["total"].to_numpy(float), peers["total"].to_numpy(float))]
+        ("总积分", None, chosen["total"].to_numpy(float), peers["total"].to_numpy(float))
+    ]
     for c in classes:
-        items.append((c.name, None, chosen[SUBTOTAL + c.code].to_numpy(float), peers[SUBTOTAL + c.code].to_numpy(float)))
+        items.append(
+            (
+                c.name,
+                None,
+                chosen[SUBTOTAL + c.code].to_numpy(float),
+                peers[SUBTOTAL + c.code].to_numpy(float),
+            )
+        )
     for ind in model.indicators:
         if ind.kind == "veto":
             continue
         points = run_indicator_column(session, run=run, model=model, code=ind.code, basis="points")
-        items.append((ind.name, explain.max_points(ind, stage),
-                      points.reindex(chosen_ids).to_numpy(float), points.reindex(peer_ids).to_numpy(float)))
+        items.append(
+            (
+                ind.name,
+                explain.max_points(ind, stage),
+                points.reindex(chosen_ids).to_numpy(float),
+                points.reindex(peer_ids).to_numpy(float),
+            )
+        )
     rows = []
     for name, top, mine, stage_values in items:
         entry: dict = {"item": name, "max": top}
@@ -228,11 +310,32 @@ def compare_enterprises(session: Session, *, actor: Actor, enterprise_ids: list[
         rows.append(entry)
     table = pd.DataFrame(rows)
     other = chosen[chosen["stage"] != stage]["label"].tolist()
-    return Comparison(run_id=run.id, year=run.year, run_state=run.state, model=model, stage=stage,
-                      stage_name=model.stage_name(stage), stage_count=len(peers),
-                      enterprises=chosen[["enterprise_id", "name", "credit_code", "stage", "stage_name", "total", "rank",
-                                          "tier_name", "key", "label"]],
-                      radar=radar, table=table, other_stage=other)
+    return Comparison(
+        run_id=run.id,
+        year=run.year,
+        run_state=run.state,
+        model=model,
+        stage=stage,
+        stage_name=model.stage_name(stage),
+        stage_count=len(peers),
+        enterprises=chosen[
+            [
+                "enterprise_id",
+                "name",
+                "credit_code",
+                "stage",
+                "stage_name",
+                "total",
+                "rank",
+                "tier_name",
+                "key",
+                "label",
+            ]
+        ],
+        radar=radar,
+        table=table,
+        other_stage=other,
+    )
 
 
 def _nan_reduce(fn):  # noqa: ANN001, ANN202

@@ -140,19 +140,31 @@ def outcome_figures(session: Session) -> OutcomeFigures | None:
     with _LOCK:
         scores = _OUTCOME_SCORES.get(key)
     if scores is None:  # a final run's scores never change: read once per run, not on every refresh
-        scores = pd.DataFrame(session.execute(select(Score.enterprise_id, Score.stage, Score.total, Score.veto,
-                                                     Score.tier).where(Score.run_id == run.id)).all(),
-                              columns=["enterprise_id", "stage", "total", "veto", "tier"])
+        scores = pd.DataFrame(
+            session.execute(
+                select(Score.enterprise_id, Score.stage, Score.total, Score.veto, Score.tier).where(
+                    Score.run_id == run.id
+                )
+            ).all(),
+            columns=["enterprise_id", "stage", "total", "veto", "tier"],
+        )
         with _LOCK:
             _OUTCOME_SCORES[key] = scores
             while len(_OUTCOME_SCORES) > 2:
                 _OUTCOME_SCORES.popitem(last=False)
     table = outcome_table(model, scores, outcomes, by="stage")
     total = table.iloc[-1]
-    return OutcomeFigures(run_id=run.id, year=run.year, credit_count=int(total["授信企业"]),
-                          credit_total=float(total["授信金额（万元）"]), loan_count=int(total["放款企业"]),
-                          loan_total=float(total["放款金额（万元）"]), paid_count=int(total["已拨付扶持企业"]),
-                          paid_total=float(total["已拨付扶持金额（万元）"]), by_stage=table.iloc[:-1])
+    return OutcomeFigures(
+        run_id=run.id,
+        year=run.year,
+        credit_count=int(total["授信企业"]),
+        credit_total=float(total["授信金额（万元）"]),
+        loan_count=int(total["放款企业"]),
+        loan_total=float(total["放款金额（万元）"]),
+        paid_count=int(total["已拨付扶持企业"]),
+        paid_total=float(total["已拨付扶持金额（万元）"]),
+        by_stage=table.iloc[:-1],
+    )
 
 
 def clear_cache() -> None:
@@ -187,7 +199,9 @@ def _build(session: Session, runs: list[tuple]) -> DashboardData:
     scores, points = _scores(session, run.id, model)
     ranked = scores[~scores["veto"] & scores["rank"].notna()]
     listed = ranked[ranked["tier"] != ""]
-    previous_model = get_model(session, session.get(ScoreRun, previous_id).model_version_id) if previous_id else None
+    previous_model = (
+        get_model(session, session.get(ScoreRun, previous_id).model_version_id) if previous_id else None
+    )
     previous, previous_points = _scores(session, previous_id, previous_model) if previous_id else (None, None)
     counts = {run.year: _qualification_counts(model, points)}
     if previous_id:
@@ -198,8 +212,12 @@ def _build(session: Session, runs: list[tuple]) -> DashboardData:
             counts[year] = _qualification_counts(year_model, _scores(session, run_id, year_model)[1])
 
     enterprises = pd.DataFrame(
-        [tuple(r) for r in session.execute(
-            select(Enterprise.id, Enterprise.name, Enterprise.street, Enterprise.carrier_id)).all()],
+        [
+            tuple(r)
+            for r in session.execute(
+                select(Enterprise.id, Enterprise.name, Enterprise.street, Enterprise.carrier_id)
+            ).all()
+        ],
         columns=["enterprise_id", "name", "street", "carrier_id"],
     )
     carriers = pd.DataFrame(
@@ -239,18 +257,22 @@ def _distribution(model: ScoringModel, scores: pd.DataFrame) -> pd.DataFrame:
     top = model.core_total + model.bonus_cap
     edges = np.arange(0.0, top + BIN_WIDTH, BIN_WIDTH)
     starts = edges[:-1]
-    index = np.clip(np.floor(scores["total"].to_numpy(dtype=float) / BIN_WIDTH), 0, len(starts) - 1).astype(int)
+    index = np.clip(np.floor(scores["total"].to_numpy(dtype=float) / BIN_WIDTH), 0, len(starts) - 1).astype(
+        int
+    )
     stage_pos = pd.Categorical(scores["stage"], categories=model.stage_codes).codes
     counts = np.zeros((len(model.stages), len(starts)), dtype=np.int64)
     valid = stage_pos >= 0
     np.add.at(counts, (stage_pos[valid], index[valid]), 1)
     labels = [f"{s:g}–{s + BIN_WIDTH:g}" for s in starts]
-    return pd.DataFrame({
-        "分数段": np.tile(labels, len(model.stages)),
-        "bin_start": np.tile(starts, len(model.stages)),
-        "阶段": np.repeat([s.name for s in model.stages], len(starts)),
-        "企业数": counts.ravel(),
-    })
+    return pd.DataFrame(
+        {
+            "分数段": np.tile(labels, len(model.stages)),
+            "bin_start": np.tile(starts, len(model.stages)),
+            "阶段": np.repeat([s.name for s in model.stages], len(starts)),
+            "企业数": counts.ravel(),
+        }
+    )
 
 
 def _movers(model: ScoringModel, joined: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
@@ -263,17 +285,22 @@ def _movers(model: ScoringModel, joined: pd.DataFrame, previous: pd.DataFrame | 
     both = listed[listed["enterprise_id"].isin(before.index)].copy()
     both["上年积分"] = before.reindex(both["enterprise_id"]).to_numpy()
     both["变化"] = (both["total"] - both["上年积分"]).round(2)
-    both = both[both["变化"] > 0].sort_values(["变化", "total"], ascending=False, kind="stable").head(TOP_MOVERS)
+    both = (
+        both[both["变化"] > 0].sort_values(["变化", "total"], ascending=False, kind="stable").head(TOP_MOVERS)
+    )
     tiers = {t.code: t.name for t in model.tiers}
     stages = dict(zip(model.stage_codes, [s.name for s in model.stages], strict=True))
-    return pd.DataFrame({
-        "企业名称": both["name"].to_numpy(),
-        "阶段": both["stage"].map(stages).to_numpy(),
-        "榜单": both["tier"].map(tiers).to_numpy(),
-        "积分": both["total"].round(2).to_numpy(),
-        "上年积分": both["上年积分"].round(2).to_numpy(),
-        "变化": both["变化"].to_numpy(),
-    }, columns=columns)
+    return pd.DataFrame(
+        {
+            "企业名称": both["name"].to_numpy(),
+            "阶段": both["stage"].map(stages).to_numpy(),
+            "榜单": both["tier"].map(tiers).to_numpy(),
+            "积分": both["total"].round(2).to_numpy(),
+            "上年积分": both["上年积分"].round(2).to_numpy(),
+            "变化": both["变化"].to_numpy(),
+        },
+        columns=columns,
+    )
 
 
 def _group_table(joined: pd.DataFrame, carriers: pd.DataFrame | None, by: str) -> pd.DataFrame:
@@ -292,11 +319,14 @@ def _group_table(joined: pd.DataFrame, carriers: pd.DataFrame | None, by: str) -
     out_columns = [*names.values(), "企业数", "平均积分", "上榜企业"]
     if frame.empty:
         return pd.DataFrame(columns=out_columns)
-    frame = frame.assign(ranked_total=frame["total"].where(~frame["veto"]),
-                         listed=(~frame["veto"]) & (frame["tier"] != ""))
-    grouped = frame.groupby(keys, sort=False).agg(企业数=("enterprise_id", "size"),
-                                                 平均积分=("ranked_total", "mean"),
-                                                 上榜企业=("listed", "sum")).reset_index()
+    frame = frame.assign(
+        ranked_total=frame["total"].where(~frame["veto"]), listed=(~frame["veto"]) & (frame["tier"] != "")
+    )
+    grouped = (
+        frame.groupby(keys, sort=False)
+        .agg(企业数=("enterprise_id", "size"), 平均积分=("ranked_total", "mean"), 上榜企业=("listed", "sum"))
+        .reset_index()
+    )
     grouped = grouped[grouped["企业数"] >= MIN_GROUP]
     grouped["平均积分"] = grouped["平均积分"].round(2)
     grouped["上榜企业"] = grouped["上榜企业"].astype(int)
@@ -314,25 +344,36 @@ def _trend(session: Session, latest: dict[int, int]) -> pd.DataFrame:
     from sqlalchemy import case
 
     rows = session.execute(
-        select(Score.run_id, func.count(), func.avg(case((ranked, Score.total))),
-               func.sum(case((listed, 1), else_=0)))
+        select(
+            Score.run_id,
+            func.count(),
+            func.avg(case((ranked, Score.total))),
+            func.sum(case((listed, 1), else_=0)),
+        )
         .where(Score.run_id.in_(ids))  # type: ignore[attr-defined]
         .group_by(Score.run_id)
     ).all()
     by_run = {int(r[0]): r for r in rows}
     years = sorted(latest)
-    return pd.DataFrame({
-        "年度": years,
-        "参评企业": [int(by_run[latest[y]][1]) if latest[y] in by_run else 0 for y in years],
-        "平均积分": [round(float(by_run[latest[y]][2] or 0.0), 2) if latest[y] in by_run else 0.0 for y in years],
-        "上榜企业": [int(by_run[latest[y]][3] or 0) if latest[y] in by_run else 0 for y in years],
-    })
+    return pd.DataFrame(
+        {
+            "年度": years,
+            "参评企业": [int(by_run[latest[y]][1]) if latest[y] in by_run else 0 for y in years],
+            "平均积分": [
+                round(float(by_run[latest[y]][2] or 0.0), 2) if latest[y] in by_run else 0.0 for y in years
+            ],
+            "上榜企业": [int(by_run[latest[y]][3] or 0) if latest[y] in by_run else 0 for y in years],
+        }
+    )
 
 
 def qualification_indicators(model: ScoringModel) -> list:
     """Bonus indicators that record a qualification: a plain flag (高企, 科小 …) or a tier (梯度培育)."""
-    return [i for i in model.by_kind("bonus")
-            if (isinstance(i.rule, FlagRule) and not i.rule.components) or isinstance(i.rule, TierRule)]
+    return [
+        i
+        for i in model.by_kind("bonus")
+        if (isinstance(i.rule, FlagRule) and not i.rule.components) or isinstance(i.rule, TierRule)
+    ]
 
 
 def _qualification_counts(model: ScoringModel, points: np.ndarray) -> dict[str, int]:
@@ -361,6 +402,10 @@ def _qualifications(counts: dict[int, dict[str, int]]) -> pd.DataFrame:
     if not counts:
         return pd.DataFrame(columns=["资质", "年度", "企业数"])
     latest = max(counts)
-    rows = [(name, year, counts[year][name]) for name in counts[latest] for year in sorted(counts)
-            if name in counts[year]]
+    rows = [
+        (name, year, counts[year][name])
+        for name in counts[latest]
+        for year in sorted(counts)
+        if name in counts[year]
+    ]
     return pd.DataFrame(rows, columns=["资质", "年度", "企业数"])

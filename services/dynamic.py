@@ -63,9 +63,11 @@ def mark_changed(session: Session, *, year: int) -> None:
     """Note that values of ``year`` changed (call inside the transaction that changed them)."""
     now = utcnow()
     bump = (
-        update(DynamicState).where(DynamicState.year == year)
-        .values(change_seq=DynamicState.change_seq + 1,
-                dirty_since=func.coalesce(DynamicState.dirty_since, now))
+        update(DynamicState)
+        .where(DynamicState.year == year)
+        .values(
+            change_seq=DynamicState.change_seq + 1, dirty_since=func.coalesce(DynamicState.dirty_since, now)
+        )
         .execution_options(synchronize_session=False)
     )
     if session.execute(bump).rowcount:
@@ -101,8 +103,10 @@ def due_years(session: Session, *, min_interval: float | None = None) -> list[in
     min_interval = _min_interval(min_interval)
     now = utcnow()
     rows = session.execute(
-        select(DynamicState.year, DynamicState.computed_at, DynamicState.seconds).where(_waiting(now))
-        .order_by(DynamicState.year.desc())).all()
+        select(DynamicState.year, DynamicState.computed_at, DynamicState.seconds)
+        .where(_waiting(now))
+        .order_by(DynamicState.year.desc())
+    ).all()
     return [int(y) for y, at, seconds in rows if at is None or at <= now - _rest(seconds, min_interval)]
 
 
@@ -115,9 +119,11 @@ def claim_year(session: Session, *, year: int, owner: str, min_interval: float |
     now = utcnow()
     seconds = session.execute(select(DynamicState.seconds).where(DynamicState.year == year)).scalar()
     rested = DynamicState.computed_at.is_(None) | (  # type: ignore[union-attr]
-        DynamicState.computed_at <= now - _rest(seconds, min_interval))
+        DynamicState.computed_at <= now - _rest(seconds, min_interval)
+    )
     won = session.execute(
-        update(DynamicState).where(DynamicState.year == year, _waiting(now), rested)
+        update(DynamicState)
+        .where(DynamicState.year == year, _waiting(now), rested)
         .values(lease_owner=owner, lease_until=now + timedelta(seconds=LEASE_SECONDS))
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -128,13 +134,19 @@ def claim_year(session: Session, *, year: int, owner: str, min_interval: float |
 
 
 def _has_department_data(session: Session, year: int) -> bool:
-    return session.execute(
-        select(func.count()).select_from(ImportBatch)
-        .where(ImportBatch.year == year, ImportBatch.status == "committed")).scalar_one() > 0
+    return (
+        session.execute(
+            select(func.count())
+            .select_from(ImportBatch)
+            .where(ImportBatch.year == year, ImportBatch.status == "committed")
+        ).scalar_one()
+        > 0
+    )
 
 
-def recompute_year(session: Session, *, actor: Actor, year: int, through_seq: int | None = None,
-                   owner: str | None = None) -> DynamicState:
+def recompute_year(
+    session: Session, *, actor: Actor, year: int, through_seq: int | None = None, owner: str | None = None
+) -> DynamicState:
     """Score ``year`` from its current values and replace its 动态积分 rows; commits.
 
     ``through_seq``: the change number read before the data (from :func:`claim_year`); default: the
@@ -159,20 +171,40 @@ def recompute_year(session: Session, *, actor: Actor, year: int, through_seq: in
         if scored.fingerprint != state.input_fingerprint or scored.model_version_id != state.model_version_id:
             session.execute(delete(DynamicScore).where(DynamicScore.year == year))
             insert_columns(session, DynamicScore.__table__, _columns(year, scored, values["computed_at"]))
-            values.update(input_fingerprint=scored.fingerprint, model_version_id=scored.model_version_id,
-                          enterprise_count=len(scored.scored))
+            values.update(
+                input_fingerprint=scored.fingerprint,
+                model_version_id=scored.model_version_id,
+                enterprise_count=len(scored.scored),
+            )
         values.update(note=None)
     values["seconds"] = round(time.perf_counter() - started, 3)
     # Changes that arrived after the number we read keep the year due (dirty_since: from now on).
     session.execute(
-        update(DynamicState).where(DynamicState.year == year)
-        .values(**values, dirty_since=None).execution_options(synchronize_session=False))
+        update(DynamicState)
+        .where(DynamicState.year == year)
+        .values(**values, dirty_since=None)
+        .execution_options(synchronize_session=False)
+    )
     session.execute(
-        update(DynamicState).where(DynamicState.year == year, DynamicState.change_seq > DynamicState.computed_seq)
-        .values(dirty_since=values["computed_at"]).execution_options(synchronize_session=False))
-    record(session, actor=actor, action="dynamic.recompute", entity="DynamicState", entity_id=year,
-           after={"year": year, "through_seq": seq, "enterprises": values.get("enterprise_count"),
-                  "seconds": values["seconds"], "owner": owner})
+        update(DynamicState)
+        .where(DynamicState.year == year, DynamicState.change_seq > DynamicState.computed_seq)
+        .values(dirty_since=values["computed_at"])
+        .execution_options(synchronize_session=False)
+    )
+    record(
+        session,
+        actor=actor,
+        action="dynamic.recompute",
+        entity="DynamicState",
+        entity_id=year,
+        after={
+            "year": year,
+            "through_seq": seq,
+            "enterprises": values.get("enterprise_count"),
+            "seconds": values["seconds"],
+            "owner": owner,
+        },
+    )
     session.commit()
     session.expire_all()
     return session.get(DynamicState, year)
@@ -213,9 +245,11 @@ def refresh_due(engine: Engine, *, owner: str, min_interval: float | None = None
                 done.append(year)
             except Exception:
                 session.rollback()
-                session.execute(update(DynamicState).where(DynamicState.year == year,
-                                                           DynamicState.lease_owner == owner)
-                                .values(lease_owner=None, lease_until=None))
+                session.execute(
+                    update(DynamicState)
+                    .where(DynamicState.year == year, DynamicState.lease_owner == owner)
+                    .values(lease_owner=None, lease_until=None)
+                )
                 session.commit()
                 raise
     return done
@@ -224,7 +258,9 @@ def refresh_due(engine: Engine, *, owner: str, min_interval: float | None = None
 class DynamicWorker:
     """A daemon thread that runs :func:`refresh_due` every ``poll`` seconds against the app's database."""
 
-    def __init__(self, engine_factory, *, poll: float | None = None, min_interval: float | None = None) -> None:  # noqa: ANN001
+    def __init__(
+        self, engine_factory, *, poll: float | None = None, min_interval: float | None = None
+    ) -> None:  # noqa: ANN001
         self.engine_factory = engine_factory
         self.poll = settings.load().dynamic_poll_seconds if poll is None else poll
         self.min_interval = _min_interval(min_interval)
@@ -269,19 +305,32 @@ def dynamic_view(session: Session, *, actor: Actor, portrait) -> DynamicView | N
     from services.model_versions import get_model
 
     require_enterprise_access(actor, portrait.enterprise_id)
-    row = session.execute(
-        select(DynamicScore).where(DynamicScore.enterprise_id == portrait.enterprise_id,
-                                   DynamicScore.year == portrait.year)
-    ).scalars().first()
+    row = (
+        session.execute(
+            select(DynamicScore).where(
+                DynamicScore.enterprise_id == portrait.enterprise_id, DynamicScore.year == portrait.year
+            )
+        )
+        .scalars()
+        .first()
+    )
     state = session.get(DynamicState, portrait.year)
     if row is None or state is None:
         return None
     model = get_model(session, row.model_version_id)
     pending = state.dirty_since if (state.change_seq or 0) > (state.computed_seq or 0) else None
     return DynamicView(
-        year=row.year, computed_at=row.computed_at, stage=row.stage, stage_name=model.stage_name(row.stage),
-        total=float(row.total), technology=row.technology, growth=row.growth,
-        bonus=float(row.bonus), deduction=float(row.deduction), veto=bool(row.veto), pending_since=pending,
+        year=row.year,
+        computed_at=row.computed_at,
+        stage=row.stage,
+        stage_name=model.stage_name(row.stage),
+        total=float(row.total),
+        technology=row.technology,
+        growth=row.growth,
+        bonus=float(row.bonus),
+        deduction=float(row.deduction),
+        veto=bool(row.veto),
+        pending_since=pending,
         changes=_changes(model, portrait, breakdown_codec.decode(model, row.breakdown)),
     )
 

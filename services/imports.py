@@ -55,10 +55,22 @@ from services.model_versions import current_model
 
 MAX_BYTES = DEFAULT_MAX_BYTES
 LIST_MODES = {"replace": "替换原有列表", "add": "追加到原有列表"}
-DIFF_LABELS = {"credit_code": "统一社会信用代码", "name": "企业名称", "code": "指标代码", "indicator": "指标",
-               "old": "当前值", "new": "导入后", "status": "变化"}
-MISMATCH_LABELS = {"row": "行号", "credit_code": "统一社会信用代码", "file_name": "文件中的企业名称",
-                   "registered_name": "该代码登记的企业名称", "other_code": "该名称所属企业的代码"}
+DIFF_LABELS = {
+    "credit_code": "统一社会信用代码",
+    "name": "企业名称",
+    "code": "指标代码",
+    "indicator": "指标",
+    "old": "当前值",
+    "new": "导入后",
+    "status": "变化",
+}
+MISMATCH_LABELS = {
+    "row": "行号",
+    "credit_code": "统一社会信用代码",
+    "file_name": "文件中的企业名称",
+    "registered_name": "该代码登记的企业名称",
+    "other_code": "该名称所属企业的代码",
+}
 IN_CHUNK = 20_000
 SQLITE_CACHE_KIB = 256 * 1024
 READ_LIMITS = replace(DEFAULT_LIMITS, max_bytes=MAX_BYTES)
@@ -113,7 +125,9 @@ class ImportReport:
     skipped: list[dict] = field(default_factory=list)  # [{row, reason}] (sheet-qualified for list sheets)
     unmapped: list[dict] = field(default_factory=list)  # [{header, suggestions}] — blocks the commit
     notes: list[str] = field(default_factory=list)  # unit conversions, sheets read, list mode
-    mismatches: list[dict] = field(default_factory=list)  # [{row, credit_code, file_name, registered_name, other_code}]
+    mismatches: list[dict] = field(
+        default_factory=list
+    )  # [{row, credit_code, file_name, registered_name, other_code}]
     list_codes: list[str] = field(default_factory=list)  # list indicators the file carries (long-form sheets)
     list_mode: str | None = None  # "replace" / "add"
     sheets: list[str] = field(default_factory=list)
@@ -126,7 +140,9 @@ class ImportReport:
     other_sheets: list[str] = field(default_factory=list)  # other visible sheets with a header, not read
     # Source profiles (issue 18): how each row was matched, and the rows waiting for the officer
     matches: list[dict] = field(default_factory=list)  # [{row, credit_code, method, key}]
-    pending: list[dict] = field(default_factory=list)  # [{row, name, candidates: [{credit_code, name, score}]}]
+    pending: list[dict] = field(
+        default_factory=list
+    )  # [{row, name, candidates: [{credit_code, name, score}]}]
 
     @property
     def ok(self) -> bool:
@@ -163,11 +179,18 @@ class ImportReport:
             return {}
         labels = _labels(self.model)
         indicators = set(self.model.codes)
-        return {c: f"{labels.get(c, c)}（{c}）" if c in indicators else labels.get(c, "其他数据项")
-                for c in sorted(pd.unique(self.diff["code"].to_numpy(dtype=object)))}
+        return {
+            c: f"{labels.get(c, c)}（{c}）" if c in indicators else labels.get(c, "其他数据项")
+            for c in sorted(pd.unique(self.diff["code"].to_numpy(dtype=object)))
+        }
 
-    def diff_frame(self, status: str | None = None, code: str | None = None, query: str | None = None,
-                   limit: int | None = None) -> pd.DataFrame:
+    def diff_frame(
+        self,
+        status: str | None = None,
+        code: str | None = None,
+        query: str | None = None,
+        limit: int | None = None,
+    ) -> pd.DataFrame:
         """What will change, with Chinese column names (changed first, then new, then unchanged),
         optionally filtered by state, indicator and enterprise; formatted only for the rows returned."""
         if self.diff is None or self.model is None or self.names is None:
@@ -181,15 +204,20 @@ class ImportReport:
         if query and query.strip():
             q = query.strip()
             credit = df["credit_code"].astype("str")
-            where = self.names.index.get_indexer(pd.Index(df["credit_code"].to_numpy(dtype=object), dtype=object))
+            where = self.names.index.get_indexer(
+                pd.Index(df["credit_code"].to_numpy(dtype=object), dtype=object)
+            )
             names = pd.Series(np.where(where >= 0, self.names.to_numpy(dtype=object)[where], ""), dtype="str")
-            mask &= (credit.str.contains(q, regex=False).to_numpy(dtype=bool)
-                     | names.str.contains(q, regex=False).to_numpy(dtype=bool))
+            mask &= credit.str.contains(q, regex=False).to_numpy(dtype=bool) | names.str.contains(
+                q, regex=False
+            ).to_numpy(dtype=bool)
         shown = _diff_display(self.model, df[mask], self.names, limit=limit)
         return shown.reindex(columns=list(DIFF_LABELS)).rename(columns=DIFF_LABELS)
 
     def skipped_frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.skipped, columns=["row", "reason"]).rename(columns={"row": "行号", "reason": "跳过原因"})
+        return pd.DataFrame(self.skipped, columns=["row", "reason"]).rename(
+            columns={"row": "行号", "reason": "跳过原因"}
+        )
 
     def mismatch_frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.mismatches, columns=list(MISMATCH_LABELS)).rename(columns=MISMATCH_LABELS)
@@ -222,7 +250,9 @@ def is_profile(department: str | None) -> bool:
 
 def recognise_profile(data: bytes, file_name: str) -> str | None:
     """The profile a file's header row belongs to (None: a department template or unknown)."""
-    expected = list(dict.fromkeys(h for p in source_profiles.load_profiles() for h in source_profiles.all_headers(p)))
+    expected = list(
+        dict.fromkeys(h for p in source_profiles.load_profiles() for h in source_profiles.all_headers(p))
+    )
     try:
         read = read_upload(data, file_name, expected=expected, limits=READ_LIMITS)
         table = apply_header(read.frame, find_header_row(read.frame, expected))
@@ -268,9 +298,13 @@ class _Tables:
 INSTRUCTION_SHEETS = ("填写说明", "说明")
 
 
-def _read(model: ScoringModel, department: str, file_name: str, data: bytes, sheet: str | None = None) -> _Tables:
+def _read(
+    model: ScoringModel, department: str, file_name: str, data: bytes, sheet: str | None = None
+) -> _Tables:
     if len(data) > MAX_BYTES:
-        raise ValidationFailed(f"文件“{file_name}”过大（{len(data) / 1024 / 1024:.1f} MB），上限为 50 MB；请拆分后分批导入")
+        raise ValidationFailed(
+            f"文件“{file_name}”过大（{len(data) / 1024 / 1024:.1f} MB），上限为 50 MB；请拆分后分批导入"
+        )
     cols = importing.department_columns(model, department)
     try:
         visibility = sheet_visibility(data) if detect_format(data, file_name) != "csv" else {}
@@ -279,12 +313,17 @@ def _read(model: ScoringModel, department: str, file_name: str, data: bytes, she
         list_sheet = {s: importing.sheet_column(s, cols) for s in sheets if s not in hidden}
         list_sheet = {s: c for s, c in list_sheet.items() if c is not None}
         every = importing.department_columns(model, importing.ALL_DEPARTMENTS)
-        foreign = [s for s in sheets if s not in hidden and s not in list_sheet
-                   and importing.sheet_column(s, every) is not None]
+        foreign = [
+            s
+            for s in sheets
+            if s not in hidden and s not in list_sheet and importing.sheet_column(s, every) is not None
+        ]
         if foreign:
             owner = importing.sheet_column(foreign[0], every)
-            raise ValidationFailed(f"工作表“{foreign[0]}”是{owner.department}部门报送的内容，不能在{department}导入中导入；"
-                                   f"请选择部门“{owner.department}”或“{importing.ALL_DEPARTMENTS}”，或删除该工作表")
+            raise ValidationFailed(
+                f"工作表“{foreign[0]}”是{owner.department}部门报送的内容，不能在{department}导入中导入；"
+                f"请选择部门“{owner.department}”或“{importing.ALL_DEPARTMENTS}”，或删除该工作表"
+            )
         others = [s for s in sheets if s not in list_sheet and s not in INSTRUCTION_SHEETS]
         lists: dict[str, tuple[importing.TemplateColumn, pd.DataFrame]] = {}
         for name, col in list_sheet.items():
@@ -298,8 +337,14 @@ def _read(model: ScoringModel, department: str, file_name: str, data: bytes, she
             expected = importing.expected_headers(importing.main_columns(cols))
             try:
                 # Never a hidden sheet; the data sheet is the visible one with the template's header.
-                read = read_upload(data, file_name, expected=expected, sheet=sheet, limits=READ_LIMITS,
-                                   exclude=[*list_sheet, *INSTRUCTION_SHEETS])
+                read = read_upload(
+                    data,
+                    file_name,
+                    expected=expected,
+                    sheet=sheet,
+                    limits=READ_LIMITS,
+                    exclude=[*list_sheet, *INSTRUCTION_SHEETS],
+                )
             except SheetChoiceNeeded as exc:
                 raise SheetChoiceRequired(str(exc), exc.candidates) from None
             except SpreadsheetError:
@@ -309,25 +354,33 @@ def _read(model: ScoringModel, department: str, file_name: str, data: bytes, she
                 try:
                     main = apply_header(read.frame, find_header_row(read.frame, expected))
                 except SpreadsheetError as exc:
-                    raise SpreadsheetError((f"工作表“{read.sheet}”：" if read.sheet else "") + str(exc)) from None
+                    raise SpreadsheetError(
+                        (f"工作表“{read.sheet}”：" if read.sheet else "") + str(exc)
+                    ) from None
     except SpreadsheetError as exc:
         raise ValidationFailed(str(exc)) from None
     if (main is None or main.empty) and not lists:
         raise ValidationFailed(f"文件“{file_name}”只有表头，没有数据行")
-    return _Tables(main=main, lists=lists, main_sheet=(read.sheet or "") if read else "", read=read, hidden=hidden)
+    return _Tables(
+        main=main, lists=lists, main_sheet=(read.sheet or "") if read else "", read=read, hidden=hidden
+    )
 
 
 def _known_enterprises(session: Session) -> pd.DataFrame:
     """Registered enterprises: id and name by credit code (through the driver: 100,000 rows)."""
     rows = session.connection().exec_driver_sql("SELECT credit_code, id, name FROM enterprise").fetchall()
     if not rows:
-        return pd.DataFrame({"id": pd.Series(dtype="int64"), "name": pd.Series(dtype=object)},
-                            index=pd.Index([], dtype=object, name="credit_code"))
+        return pd.DataFrame(
+            {"id": pd.Series(dtype="int64"), "name": pd.Series(dtype=object)},
+            index=pd.Index([], dtype=object, name="credit_code"),
+        )
     codes, ids, names = zip(*rows, strict=True)
     # Object dtype: the 2M values of a file are looked up here by code, and a str index would first
     # copy every one of them into Arrow.
-    return pd.DataFrame({"id": np.asarray(ids, dtype=np.int64), "name": np.asarray(names, dtype=object)},
-                        index=pd.Index(np.asarray(codes, dtype=object), name="credit_code", dtype=object))
+    return pd.DataFrame(
+        {"id": np.asarray(ids, dtype=np.int64), "name": np.asarray(names, dtype=object)},
+        index=pd.Index(np.asarray(codes, dtype=object), name="credit_code", dtype=object),
+    )
 
 
 def _stages(session: Session, model: ScoringModel, year: int) -> pd.Series:
@@ -335,8 +388,11 @@ def _stages(session: Session, model: ScoringModel, year: int) -> pd.Series:
     rows = session.execute(
         select(Enterprise.credit_code, IndicatorValue.value_num)
         .join(Enterprise, Enterprise.id == IndicatorValue.enterprise_id)
-        .where(IndicatorValue.year == year, IndicatorValue.code == model.stage_indicator,
-               IndicatorValue.is_current.is_(True))
+        .where(
+            IndicatorValue.year == year,
+            IndicatorValue.code == model.stage_indicator,
+            IndicatorValue.is_current.is_(True),
+        )
     ).all()
     if not rows:
         return pd.Series(dtype=object)
@@ -389,15 +445,21 @@ def _current_values(session: Session, year: int, values: pd.DataFrame) -> pd.Dat
     try:
         if connection.dialect.name == "sqlite":
             # ``is_current`` as a bare term: only then may SQLite use the partial index.
-            cursor.execute("SELECT id, enterprise_id, code, value_num, value_text FROM indicatorvalue "
-                           "INDEXED BY uq_indicatorvalue_current WHERE is_current AND year = ? "
-                           f"AND code IN ({', '.join('?' * len(codes))})", (year, *codes))
+            cursor.execute(
+                "SELECT id, enterprise_id, code, value_num, value_text FROM indicatorvalue "
+                "INDEXED BY uq_indicatorvalue_current WHERE is_current AND year = ? "
+                f"AND code IN ({', '.join('?' * len(codes))})",
+                (year, *codes),
+            )
             rows = cursor.fetchall()
         else:
             true_ = _bind(connection.dialect, "is_current", True)
             for code in codes:
-                cursor.execute("SELECT id, enterprise_id, code, value_num, value_text FROM indicatorvalue "
-                               "WHERE year = %s AND code = %s AND is_current = %s", (year, code, true_))
+                cursor.execute(
+                    "SELECT id, enterprise_id, code, value_num, value_text FROM indicatorvalue "
+                    "WHERE year = %s AND code = %s AND is_current = %s",
+                    (year, code, true_),
+                )
                 rows += cursor.fetchall()
     finally:
         cursor.close()
@@ -405,12 +467,16 @@ def _current_values(session: Session, year: int, values: pd.DataFrame) -> pd.Dat
         return pd.DataFrame(columns=CURRENT_COLUMNS)
     grid = np.array(rows, dtype=object)  # one C pass; columns are then converted whole
     del rows
-    return pd.DataFrame({
-        "id": grid[:, 0].astype(np.int64), "enterprise_id": grid[:, 1].astype(np.int64),
-        "code": pd.Series(grid[:, 2], dtype=object),
-        "value_num": np.asarray(grid[:, 3].tolist(), dtype=float),  # NULL → NaN
-        "value_text": pd.Series(grid[:, 4], dtype=object),
-    }, copy=False)  # fresh arrays: one block each, not stacked into 2M-row 2-D copies
+    return pd.DataFrame(
+        {
+            "id": grid[:, 0].astype(np.int64),
+            "enterprise_id": grid[:, 1].astype(np.int64),
+            "code": pd.Series(grid[:, 2], dtype=object),
+            "value_num": np.asarray(grid[:, 3].tolist(), dtype=float),  # NULL → NaN
+            "value_text": pd.Series(grid[:, 4], dtype=object),
+        },
+        copy=False,
+    )  # fresh arrays: one block each, not stacked into 2M-row 2-D copies
 
 
 # The last dry runs' checked files, so that a commit writes exactly what the officer saw without reading
@@ -423,18 +489,43 @@ CHECKED_KEEP = 2
 CHECKED_SECONDS = 30 * 60
 
 
-def _checked_key(data: bytes, model: ScoringModel, department: str, year: int, column_map: dict | None,
-                 ignore: list | None, sheet: str | None = None, accepted: dict | None = None) -> tuple:
-    return (hashlib.sha256(data).hexdigest(), model.fingerprint(), department, year, sheet,
-            json.dumps({str(k): v for k, v in (accepted or {}).items()}, sort_keys=True),
-            json.dumps(column_map or {}, ensure_ascii=False, sort_keys=True),
-            json.dumps(sorted(ignore or []), ensure_ascii=False))
+def _checked_key(
+    data: bytes,
+    model: ScoringModel,
+    department: str,
+    year: int,
+    column_map: dict | None,
+    ignore: list | None,
+    sheet: str | None = None,
+    accepted: dict | None = None,
+) -> tuple:
+    return (
+        hashlib.sha256(data).hexdigest(),
+        model.fingerprint(),
+        department,
+        year,
+        sheet,
+        json.dumps({str(k): v for k, v in (accepted or {}).items()}, sort_keys=True),
+        json.dumps(column_map or {}, ensure_ascii=False, sort_keys=True),
+        json.dumps(sorted(ignore or []), ensure_ascii=False),
+    )
 
 
-def _validate(session: Session, department: str, year: int, file_name: str, data: bytes,
-              timings: dict[str, float], *, column_map: dict[str, str] | None = None,
-              ignore: list[str] | None = None, list_mode: str | None = None, reuse: bool = False,
-              sheet: str | None = None, accepted: dict[int, str] | None = None) -> _Checked:
+def _validate(
+    session: Session,
+    department: str,
+    year: int,
+    file_name: str,
+    data: bytes,
+    timings: dict[str, float],
+    *,
+    column_map: dict[str, str] | None = None,
+    ignore: list[str] | None = None,
+    list_mode: str | None = None,
+    reuse: bool = False,
+    sheet: str | None = None,
+    accepted: dict[int, str] | None = None,
+) -> _Checked:
     """Read and check the file (or, with ``reuse``, take the dry run's check of the same file and
     choices), then compare with the current values.
 
@@ -450,11 +541,22 @@ def _validate(session: Session, department: str, year: int, file_name: str, data
             checked = hit[1]
             timings.update(read=0.0, read_cpu=0.0, validate=0.0, validate_cpu=0.0)
     if checked is None and is_profile(department):
-        checked = _check_profile(session, model, department, year, file_name, data, timings,
-                                 accepted=accepted, sheet=sheet)
+        checked = _check_profile(
+            session, model, department, year, file_name, data, timings, accepted=accepted, sheet=sheet
+        )
     elif checked is None:
-        checked = _check_file(session, model, department, year, file_name, data, timings,
-                              column_map=column_map, ignore=ignore, sheet=sheet)
+        checked = _check_file(
+            session,
+            model,
+            department,
+            year,
+            file_name,
+            data,
+            timings,
+            column_map=column_map,
+            ignore=ignore,
+            sheet=sheet,
+        )
         with _CHECKED_LOCK:
             _CHECKED[key] = (time.monotonic(), checked)
             _CHECKED.move_to_end(key)
@@ -473,14 +575,19 @@ def _current_ids(session: Session, year: int, codes: list[str]) -> np.ndarray:
     rows: list[tuple] = []
     try:
         if connection.dialect.name == "sqlite":
-            cursor.execute("SELECT id FROM indicatorvalue INDEXED BY uq_indicatorvalue_current WHERE is_current "
-                           f"AND year = ? AND code IN ({', '.join('?' * len(codes))})", (year, *codes))
+            cursor.execute(
+                "SELECT id FROM indicatorvalue INDEXED BY uq_indicatorvalue_current WHERE is_current "
+                f"AND year = ? AND code IN ({', '.join('?' * len(codes))})",
+                (year, *codes),
+            )
             rows = cursor.fetchall()
         else:
             true_ = _bind(connection.dialect, "is_current", True)
             for code in codes:
-                cursor.execute("SELECT id FROM indicatorvalue WHERE year = %s AND code = %s AND is_current = %s",
-                               (year, code, true_))
+                cursor.execute(
+                    "SELECT id FROM indicatorvalue WHERE year = %s AND code = %s AND is_current = %s",
+                    (year, code, true_),
+                )
                 rows += cursor.fetchall()
     finally:
         cursor.close()
@@ -497,9 +604,19 @@ def _still_current(session: Session, checked: _Checked, year: int, list_mode: st
     return bool(np.array_equal(_current_ids(session, year, codes), checked.compared_ids))
 
 
-def _check_file(session: Session, model: ScoringModel, department: str, year: int, file_name: str, data: bytes,
-                timings: dict[str, float], *, column_map: dict[str, str] | None,
-                ignore: list[str] | None, sheet: str | None = None) -> _Checked:
+def _check_file(
+    session: Session,
+    model: ScoringModel,
+    department: str,
+    year: int,
+    file_name: str,
+    data: bytes,
+    timings: dict[str, float],
+    *,
+    column_map: dict[str, str] | None,
+    ignore: list[str] | None,
+    sheet: str | None = None,
+) -> _Checked:
     # The file is read in a worker process (core.spreadsheet); meanwhile this process asks the database
     # what the check needs, so the two overlap. On an error either way the pool waits for the read.
     with _Phase(timings, "read"), ThreadPoolExecutor(1, thread_name_prefix="import-read") as pool:
@@ -515,30 +632,52 @@ def _check_file(session: Session, model: ScoringModel, department: str, year: in
         with _Phase(timings, "reference"):
             reference, previous = _outlier_reference(session, model, department, year, tables.main, known)
     with _Phase(timings, "validate"):
-        return _check_tables(model, department, tables, known=known, stages=stages, column_map=column_map,
-                             ignore=ignore, reference=reference, previous=previous)
+        return _check_tables(
+            model,
+            department,
+            tables,
+            known=known,
+            stages=stages,
+            column_map=column_map,
+            ignore=ignore,
+            reference=reference,
+            previous=previous,
+        )
 
 
 def _known_patents(session: Session, profile: str, year: int) -> dict[str, set[str]]:
     """Patent numbers already counted for ``year`` per enterprise by committed files of the profile."""
     out: dict[str, set[str]] = {}
-    for details in session.execute(select(ImportBatch.details).where(
-            ImportBatch.department == profile, ImportBatch.year == year,
-            ImportBatch.status == "committed")).scalars():
+    for details in session.execute(
+        select(ImportBatch.details).where(
+            ImportBatch.department == profile, ImportBatch.year == year, ImportBatch.status == "committed"
+        )
+    ).scalars():
         for code, numbers in ((details or {}).get("patents") or {}).items():
             out.setdefault(code, set()).update(numbers)
     return out
 
 
-def _check_profile(session: Session, model: ScoringModel, name: str, year: int, file_name: str, data: bytes,
-                   timings: dict[str, float], *, accepted: dict[int, str] | None,
-                   sheet: str | None = None) -> _Checked:
+def _check_profile(
+    session: Session,
+    model: ScoringModel,
+    name: str,
+    year: int,
+    file_name: str,
+    data: bytes,
+    timings: dict[str, float],
+    *,
+    accepted: dict[int, str] | None,
+    sheet: str | None = None,
+) -> _Checked:
     """A source profile's file: read by its headers, enterprises resolved (core.identity), long-form rows
     aggregated (core.source_profiles), then the department checks on the template-shaped result."""
     profile = source_profiles.get_profile(name)
     expected = source_profiles.all_headers(profile)
     if len(data) > MAX_BYTES:
-        raise ValidationFailed(f"文件“{file_name}”过大（{len(data) / 1024 / 1024:.1f} MB），上限为 50 MB；请拆分后分批导入")
+        raise ValidationFailed(
+            f"文件“{file_name}”过大（{len(data) / 1024 / 1024:.1f} MB），上限为 50 MB；请拆分后分批导入"
+        )
     with _Phase(timings, "read"):
         try:
             read = read_upload(data, file_name, expected=expected, sheet=sheet, limits=READ_LIMITS)
@@ -551,27 +690,55 @@ def _check_profile(session: Session, model: ScoringModel, name: str, year: int, 
             raise ValidationFailed(f"文件“{file_name}”只有表头，没有数据行")
         known = _known_enterprises(session)
     with _Phase(timings, "validate"):
-        registry = pd.DataFrame({"credit_code": known.index.to_numpy(dtype=object),
-                                 "name": known["name"].to_numpy(dtype=object)})
+        registry = pd.DataFrame(
+            {"credit_code": known.index.to_numpy(dtype=object), "name": known["name"].to_numpy(dtype=object)}
+        )
         patents = _known_patents(session, name, year) if profile.kind == "patents" else None
         try:
-            built = source_profiles.build(profile, table, year=year, registry=registry,
-                                          columns=importing.profile_columns(model, name), accepted=accepted,
-                                          known_patents=patents)
-            v = importing.validate(model, name, built.table, known_codes=known.index, known_ids=known["id"],
-                                   stages=stages if len(stages := _stages(session, model, year)) else None,
-                                   columns=built.columns, allow_empty=True)
+            built = source_profiles.build(
+                profile,
+                table,
+                year=year,
+                registry=registry,
+                columns=importing.profile_columns(model, name),
+                accepted=accepted,
+                known_patents=patents,
+            )
+            v = importing.validate(
+                model,
+                name,
+                built.table,
+                known_codes=known.index,
+                known_ids=known["id"],
+                stages=stages if len(stages := _stages(session, model, year)) else None,
+                columns=built.columns,
+                allow_empty=True,
+            )
         except (ValueError, KeyError) as exc:
             raise ValidationFailed(str(exc).strip("'\"")) from None
         if built.flags:
             extra = pd.DataFrame(built.flags, columns=importing.REPORT_COLUMNS)
             v.flags = pd.concat([v.flags, extra], ignore_index=True).sort_values("row", kind="stable")
     matched = built.matches[built.matches["credit_code"].notna()]
-    notes = [f"按来源“{name}”读取：{len(table)} 行，识别 {matched['credit_code'].nunique()} 家企业"
-             + (f"，{len(built.pending)} 行名称相近待确认" if built.pending else ""), *built.notes, *v.mapping.notes]
-    checked = _Checked(v=v, known=known, list_codes=[], sheets=[], notes=notes,
-                       skipped=[*built.skipped, *v.skipped.to_dict("records")], mismatches=v.mismatches, model=model,
-                       sheet=read.sheet, sheet_note=read.describe() if read.sheet else "", built=built)
+    notes = [
+        f"按来源“{name}”读取：{len(table)} 行，识别 {matched['credit_code'].nunique()} 家企业"
+        + (f"，{len(built.pending)} 行名称相近待确认" if built.pending else ""),
+        *built.notes,
+        *v.mapping.notes,
+    ]
+    checked = _Checked(
+        v=v,
+        known=known,
+        list_codes=[],
+        sheets=[],
+        notes=notes,
+        skipped=[*built.skipped, *v.skipped.to_dict("records")],
+        mismatches=v.mismatches,
+        model=model,
+        sheet=read.sheet,
+        sheet_note=read.describe() if read.sheet else "",
+        built=built,
+    )
     return checked
 
 
@@ -579,8 +746,14 @@ PARTIAL_ROWS = 5_000  # a file with fewer rows is judged against the database's 
 REFERENCE_SAMPLE = 20_000  # enterprises the population's fences are read from (a deterministic sample)
 
 
-def _outlier_reference(session: Session, model: ScoringModel, department: str, year: int, table: pd.DataFrame,
-                       known: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
+def _outlier_reference(
+    session: Session,
+    model: ScoringModel,
+    department: str,
+    year: int,
+    table: pd.DataFrame,
+    known: pd.DataFrame,
+) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
     """What a partial file's outlier flags are judged against: the database's current values of the
     department's numeric indicators for ``year`` and ``year - 1`` by stage (each value in the stage of its
     own year's revenue; a deterministic sample of at most ``REFERENCE_SAMPLE`` enterprises), and each
@@ -590,53 +763,93 @@ def _outlier_reference(session: Session, model: ScoringModel, department: str, y
     if not codes:
         return empty, {}
     # the file's firms: every cell that is a known credit code (the header mapping comes later)
-    cells = pd.unique(pd.concat([table[c].astype(str).str.strip() for c in table.columns],
-                                ignore_index=True)) if len(table.columns) else []
+    cells = (
+        pd.unique(pd.concat([table[c].astype(str).str.strip() for c in table.columns], ignore_index=True))
+        if len(table.columns)
+        else []
+    )
     where = known.index.get_indexer(pd.Index(cells, dtype=object))
     firm_ids = known["id"].to_numpy()[where[where >= 0]].tolist()
     step = max(1, len(known) // REFERENCE_SAMPLE)
     wanted = [*codes, model.stage_indicator]
-    statement = (
-        select(IndicatorValue.enterprise_id, IndicatorValue.year, IndicatorValue.code, IndicatorValue.value_num)
-        .where(IndicatorValue.is_current.is_(True), IndicatorValue.year.in_([year - 1, year]),
-               IndicatorValue.code.in_(wanted), IndicatorValue.value_num.is_not(None))
+    statement = select(
+        IndicatorValue.enterprise_id, IndicatorValue.year, IndicatorValue.code, IndicatorValue.value_num
+    ).where(
+        IndicatorValue.is_current.is_(True),
+        IndicatorValue.year.in_([year - 1, year]),
+        IndicatorValue.code.in_(wanted),
+        IndicatorValue.value_num.is_not(None),
     )
     if step > 1:
-        statement = statement.where((IndicatorValue.enterprise_id % step == 0)
-                                    | IndicatorValue.enterprise_id.in_(firm_ids))
+        statement = statement.where(
+            (IndicatorValue.enterprise_id % step == 0) | IndicatorValue.enterprise_id.in_(firm_ids)
+        )
     rows = pd.DataFrame(session.execute(statement).all(), columns=["enterprise_id", "year", "code", "value"])
     if rows.empty:
         return empty, {}
     revenue = rows[rows["code"] == model.stage_indicator]
-    stage_of = pd.Series(importing.stage_series(model, revenue["value"].astype(float)).to_numpy(dtype=object),
-                         index=pd.MultiIndex.from_arrays([revenue["enterprise_id"], revenue["year"]]))
+    stage_of = pd.Series(
+        importing.stage_series(model, revenue["value"].astype(float)).to_numpy(dtype=object),
+        index=pd.MultiIndex.from_arrays([revenue["enterprise_id"], revenue["year"]]),
+    )
     values = rows[rows["code"].isin(codes)]
     keys = pd.MultiIndex.from_arrays([values["enterprise_id"], values["year"]])
     group = stage_of.reindex(keys).fillna("").to_numpy(dtype=object)
-    population = pd.DataFrame({"code": values["code"].to_numpy(dtype=object), "group": group,
-                               "value": values["value"].to_numpy(dtype=float)})
-    mine = values[values["enterprise_id"].isin(firm_ids)].sort_values("year")  # this year's value last: it wins
+    population = pd.DataFrame(
+        {
+            "code": values["code"].to_numpy(dtype=object),
+            "group": group,
+            "value": values["value"].to_numpy(dtype=float),
+        }
+    )
+    mine = values[values["enterprise_id"].isin(firm_ids)].sort_values(
+        "year"
+    )  # this year's value last: it wins
     code_of = pd.Series(known.index.to_numpy(dtype=object), index=known["id"].to_numpy())
-    previous = {code: pd.Series(part["value"].to_numpy(dtype=float),
-                                index=code_of.reindex(part["enterprise_id"].to_numpy()).to_numpy(dtype=object))
-                .groupby(level=0).last()
-                for code, part in mine.groupby("code")}
+    previous = {
+        code: pd.Series(
+            part["value"].to_numpy(dtype=float),
+            index=code_of.reindex(part["enterprise_id"].to_numpy()).to_numpy(dtype=object),
+        )
+        .groupby(level=0)
+        .last()
+        for code, part in mine.groupby("code")
+    }
     return population, previous
 
 
-def _check_tables(model: ScoringModel, department: str, tables: _Tables, *, known: pd.DataFrame,
-                  stages: pd.Series, column_map: dict[str, str] | None, ignore: list[str] | None,
-                  reference: pd.DataFrame | None = None, previous: dict[str, pd.Series] | None = None) -> _Checked:
+def _check_tables(
+    model: ScoringModel,
+    department: str,
+    tables: _Tables,
+    *,
+    known: pd.DataFrame,
+    stages: pd.Series,
+    column_map: dict[str, str] | None,
+    ignore: list[str] | None,
+    reference: pd.DataFrame | None = None,
+    previous: dict[str, pd.Series] | None = None,
+) -> _Checked:
     names = known["name"]
     parts: list[importing.Validation] = []
     notes: list[str] = []
     skipped: list[dict] = []
     try:
         if tables.main is not None:
-            main = importing.validate(model, department, tables.main, known_codes=known.index,
-                                      stages=stages, known_names=names, known_ids=known["id"],
-                                      column_map=column_map, ignore=ignore, allow_empty=bool(tables.lists),
-                                      reference=reference, previous=previous)
+            main = importing.validate(
+                model,
+                department,
+                tables.main,
+                known_codes=known.index,
+                stages=stages,
+                known_names=names,
+                known_ids=known["id"],
+                column_map=column_map,
+                ignore=ignore,
+                allow_empty=bool(tables.lists),
+                reference=reference,
+                previous=previous,
+            )
             parts.append(main)
             notes += main.mapping.notes
             if tables.read is not None and tables.read.sheet:
@@ -644,11 +857,18 @@ def _check_tables(model: ScoringModel, department: str, tables: _Tables, *, know
             skipped += main.skipped.to_dict("records")
         for sheet, (col, table) in tables.lists.items():
             if parts and any(c.code == col.code for c in parts[0].mapping.columns.values()):
-                raise importing.ImportFileError(f"“{col.name}”同时出现在数据表的列和工作表“{sheet}”中；请只保留工作表")
-            items = importing.validate_items(col, table, sheet=sheet, known_codes=known.index, known_names=names)
+                raise importing.ImportFileError(
+                    f"“{col.name}”同时出现在数据表的列和工作表“{sheet}”中；请只保留工作表"
+                )
+            items = importing.validate_items(
+                col, table, sheet=sheet, known_codes=known.index, known_names=names
+            )
             parts.append(items)
             notes.append(f"读取工作表“{sheet}”：{items.row_count} 行，{len(items.values)} 家企业的{col.name}")
-            skipped += [{"row": f"{sheet}：{r['row']}", "reason": r["reason"]} for r in items.skipped.to_dict("records")]
+            skipped += [
+                {"row": f"{sheet}：{r['row']}", "reason": r["reason"]}
+                for r in items.skipped.to_dict("records")
+            ]
     except importing.ImportFileError as exc:
         raise ValidationFailed(str(exc)) from None
     combined = _combine(parts)
@@ -659,11 +879,20 @@ def _check_tables(model: ScoringModel, department: str, tables: _Tables, *, know
         # values repeat the same code objects, which factorize hashes by identity.
         inverse, uniques = pd.factorize(values["credit_code"].to_numpy(dtype=object))
         where = known.index.get_indexer(pd.Index(uniques, dtype=object))
-        values["enterprise_id"] = known["id"].to_numpy()[where][inverse] if len(values) else \
-            np.empty(0, dtype=np.int64)
-    checked = _Checked(v=combined, known=known, list_codes=list_codes, sheets=list(tables.lists),
-                       notes=notes, skipped=skipped, mismatches=combined.mismatches, model=model,
-                       list_names=[c.name for c, _t in tables.lists.values()])
+        values["enterprise_id"] = (
+            known["id"].to_numpy()[where][inverse] if len(values) else np.empty(0, dtype=np.int64)
+        )
+    checked = _Checked(
+        v=combined,
+        known=known,
+        list_codes=list_codes,
+        sheets=list(tables.lists),
+        notes=notes,
+        skipped=skipped,
+        mismatches=combined.mismatches,
+        model=model,
+        list_names=[c.name for c, _t in tables.lists.values()],
+    )
     if tables.read is not None:
         checked.sheet, checked.sheet_note = tables.read.sheet, tables.read.describe()
         checked.other_sheets = tables.read.other_data_sheets
@@ -677,8 +906,10 @@ def _compare(session: Session, checked: _Checked, year: int, list_mode: str | No
     combined = checked.v
     checked.notes = [n for n in checked.notes if not n.startswith("列表类指标（")]
     if checked.list_codes:
-        checked.notes.append(f"列表类指标（{'、'.join(checked.list_names)}）："
-                             + (f"将{LIST_MODES[list_mode]}" if list_mode in LIST_MODES else "请选择“替换”或“追加”"))
+        checked.notes.append(
+            f"列表类指标（{'、'.join(checked.list_names)}）："
+            + (f"将{LIST_MODES[list_mode]}" if list_mode in LIST_MODES else "请选择“替换”或“追加”")
+        )
     values = combined.values
     checked.write_values = values
     checked.diff, checked.counts, checked.replaced_ids = None, {}, None
@@ -693,8 +924,12 @@ def _compare(session: Session, checked: _Checked, year: int, list_mode: str | No
             checked.write_values = values
         diff = importing.diff_values(values, current)
         checked.counts = importing.diff_counts(diff)
-        checked.replaced_ids = diff["current_id"].to_numpy()[diff["current_id"].to_numpy() >= 0].astype(np.int64)
-        diff["credit_code"] = pd.Series(values["credit_code"].to_numpy(dtype=object), index=diff.index, dtype=object)
+        checked.replaced_ids = (
+            diff["current_id"].to_numpy()[diff["current_id"].to_numpy() >= 0].astype(np.int64)
+        )
+        diff["credit_code"] = pd.Series(
+            values["credit_code"].to_numpy(dtype=object), index=diff.index, dtype=object
+        )
         checked.diff = diff
 
 
@@ -705,7 +940,9 @@ def _combine(parts: list[importing.Validation]) -> importing.Validation:
 
     def cat(frames: list[pd.DataFrame]) -> pd.DataFrame:
         frames = [f for f in frames if len(f)]
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=importing.REPORT_COLUMNS)
+        return (
+            pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=importing.REPORT_COLUMNS)
+        )
 
     first = parts[0]
     mapping = first.mapping
@@ -714,11 +951,17 @@ def _combine(parts: list[importing.Validation]) -> importing.Validation:
     values = [p.values for p in parts if len(p.values)]
     mism = [p.mismatches for p in parts if len(p.mismatches)]
     return importing.Validation(
-        row_count=sum(p.row_count for p in parts), errors=cat([p.errors for p in parts]),
+        row_count=sum(p.row_count for p in parts),
+        errors=cat([p.errors for p in parts]),
         flags=cat([p.flags for p in parts]),
-        values=pd.concat(values, ignore_index=True) if values else pd.DataFrame(columns=importing.VALUE_COLUMNS),
-        mapping=mapping, error_rows=sum(p.error_rows for p in parts),
-        skipped=first.skipped, mismatches=pd.concat(mism, ignore_index=True) if mism else first.mismatches)
+        values=pd.concat(values, ignore_index=True)
+        if values
+        else pd.DataFrame(columns=importing.VALUE_COLUMNS),
+        mapping=mapping,
+        error_rows=sum(p.error_rows for p in parts),
+        skipped=first.skipped,
+        mismatches=pd.concat(mism, ignore_index=True) if mism else first.mismatches,
+    )
 
 
 def _merge_lists(values: pd.DataFrame, current: pd.DataFrame, list_codes: list[str]) -> None:
@@ -755,8 +998,9 @@ def _labels(model: ScoringModel) -> dict[str, str]:
 DIFF_ORDER = ("变更", "新增", "不变")
 
 
-def _diff_display(model: ScoringModel, diff: pd.DataFrame, names: pd.Series, *, limit: int | None = None
-                  ) -> pd.DataFrame:
+def _diff_display(
+    model: ScoringModel, diff: pd.DataFrame, names: pd.Series, *, limit: int | None = None
+) -> pd.DataFrame:
     """Raw diff rows with names and readable values (lists as text), changed first, then new."""
     order = np.argsort(pd.Index(DIFF_ORDER).get_indexer(diff["status"].to_numpy(dtype=object)), kind="stable")
     diff = diff.iloc[order[:limit] if limit else order]
@@ -765,43 +1009,68 @@ def _diff_display(model: ScoringModel, diff: pd.DataFrame, names: pd.Series, *, 
     codes = diff["code"].to_numpy(dtype=object)
     credit = diff["credit_code"].to_numpy(dtype=object)
     where = names.index.get_indexer(credit)
-    return pd.DataFrame({
-        "credit_code": credit,
-        "name": np.where(where >= 0, names.to_numpy(dtype=object)[where], ""),
-        # a base field (total_cost …) has a name but no code a person knows: its code cell stays empty
-        "code": np.where(pd.Index(codes).isin(list(indicators)), codes, "—"),
-        "indicator": pd.Series(codes).map(labels).fillna(pd.Series(codes)).to_numpy(dtype=object),
-        "old": _shown(diff["old_num"].to_numpy(dtype=float), diff["old_text"].to_numpy(dtype=object), codes,
-                      indicators),
-        "new": _shown(diff["new_num"].to_numpy(dtype=float), diff["new_text"].to_numpy(dtype=object), codes,
-                      indicators),
-        "status": diff["status"].to_numpy(dtype=object),
-    })
+    return pd.DataFrame(
+        {
+            "credit_code": credit,
+            "name": np.where(where >= 0, names.to_numpy(dtype=object)[where], ""),
+            # a base field (total_cost …) has a name but no code a person knows: its code cell stays empty
+            "code": np.where(pd.Index(codes).isin(list(indicators)), codes, "—"),
+            "indicator": pd.Series(codes).map(labels).fillna(pd.Series(codes)).to_numpy(dtype=object),
+            "old": _shown(
+                diff["old_num"].to_numpy(dtype=float),
+                diff["old_text"].to_numpy(dtype=object),
+                codes,
+                indicators,
+            ),
+            "new": _shown(
+                diff["new_num"].to_numpy(dtype=float),
+                diff["new_text"].to_numpy(dtype=object),
+                codes,
+                indicators,
+            ),
+            "status": diff["status"].to_numpy(dtype=object),
+        }
+    )
 
 
 def _duplicate_of(session: Session, sha256: str) -> dict | None:
     batch = session.execute(
-        select(ImportBatch).where(ImportBatch.sha256 == sha256, ImportBatch.status == "committed")
-        .order_by(ImportBatch.id.desc()).limit(1)
+        select(ImportBatch)
+        .where(ImportBatch.sha256 == sha256, ImportBatch.status == "committed")
+        .order_by(ImportBatch.id.desc())
+        .limit(1)
     ).scalar_one_or_none()
     if batch is None:
         return None
-    return {"batch_id": batch.id, "committed_at": batch.committed_at, "created_by": batch.created_by,
-            "file_name": batch.file_name}
+    return {
+        "batch_id": batch.id,
+        "committed_at": batch.committed_at,
+        "created_by": batch.created_by,
+        "file_name": batch.file_name,
+    }
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
     head = frame.head(importing.MAX_REPORTED)
     out = []
     for r in head.itertuples(index=False):
-        out.append({"row": int(r.row), "column": str(r.column), "value": "" if r.value is None else str(r.value),
-                    "problem": str(r.problem), "fix": str(r.fix)})
+        out.append(
+            {
+                "row": int(r.row),
+                "column": str(r.column),
+                "value": "" if r.value is None else str(r.value),
+                "problem": str(r.problem),
+                "fix": str(r.fix),
+            }
+        )
     return out
 
 
 def _mismatch_records(frame: pd.DataFrame) -> list[dict]:
-    return [{k: (int(v) if k == "row" else str(v)) for k, v in r.items()}
-            for r in frame.head(importing.MAX_REPORTED).to_dict("records")]
+    return [
+        {k: (int(v) if k == "row" else str(v)) for k, v in r.items()}
+        for r in frame.head(importing.MAX_REPORTED).to_dict("records")
+    ]
 
 
 def _match_records(c: _Checked) -> list[dict]:
@@ -809,38 +1078,87 @@ def _match_records(c: _Checked) -> list[dict]:
         return []
     m = c.built.matches
     m = m[m["credit_code"].notna()].head(importing.MAX_REPORTED)
-    return [{"row": int(r.row), "credit_code": str(r.credit_code), "method": str(r.method), "key": str(r.key)}
-            for r in m.itertuples()]
+    return [
+        {"row": int(r.row), "credit_code": str(r.credit_code), "method": str(r.method), "key": str(r.key)}
+        for r in m.itertuples()
+    ]
 
 
 def _profile_details(c: _Checked) -> dict:
     if c.built is None:
         return {}
-    return {"profile": c.v.values["department"].iloc[0] if len(c.v.values) else None,
-            "matches": _match_records(c), "pending": c.built.pending[:importing.MAX_REPORTED],
-            "patents": c.built.patents}
+    return {
+        "profile": c.v.values["department"].iloc[0] if len(c.v.values) else None,
+        "matches": _match_records(c),
+        "pending": c.built.pending[: importing.MAX_REPORTED],
+        "patents": c.built.patents,
+    }
 
 
 def _details(c: _Checked, list_mode: str | None, column_map: dict | None, ignore: list | None) -> dict:
-    return {**_profile_details(c), "options": {"column_map": column_map, "ignore": ignore},"skipped": c.skipped[:importing.MAX_REPORTED], "notes": c.notes,
-            "unmapped": c.v.mapping.unmapped, "mapped": {h: col.code for h, col in c.v.mapping.columns.items()},
-            "ignored": c.v.mapping.ignored, "mismatches": _mismatch_records(c.mismatches),
-            "list_codes": c.list_codes, "list_mode": list_mode, "diff_counts": c.counts, "sheet": c.sheet}
+    return {
+        **_profile_details(c),
+        "options": {"column_map": column_map, "ignore": ignore},
+        "skipped": c.skipped[: importing.MAX_REPORTED],
+        "notes": c.notes,
+        "unmapped": c.v.mapping.unmapped,
+        "mapped": {h: col.code for h, col in c.v.mapping.columns.items()},
+        "ignored": c.v.mapping.ignored,
+        "mismatches": _mismatch_records(c.mismatches),
+        "list_codes": c.list_codes,
+        "list_mode": list_mode,
+        "diff_counts": c.counts,
+        "sheet": c.sheet,
+    }
 
 
-def _report(batch: ImportBatch | None, department: str, year: int, file_name: str, sha: str, status: str,
-            c: _Checked, dup: dict | None, timings: dict[str, float], list_mode: str | None) -> ImportReport:
+def _report(
+    batch: ImportBatch | None,
+    department: str,
+    year: int,
+    file_name: str,
+    sha: str,
+    status: str,
+    c: _Checked,
+    dup: dict | None,
+    timings: dict[str, float],
+    list_mode: str | None,
+) -> ImportReport:
     v = c.v
     return ImportReport(
-        batch_id=batch.id if batch else None, department=department, year=year, file_name=file_name, sha256=sha,
-        status=status, row_count=v.row_count, accepted_count=v.accepted_rows, error_count=v.error_count,
-        flagged_count=len(v.flags), value_count=len(v.values), errors=_records(v.errors),
-        flags=_records(v.flags), mapped_columns={h: col.code for h, col in v.mapping.columns.items()},
-        ignored_columns=v.mapping.ignored, duplicate_of=dup, timings=timings, skipped=c.skipped,
-        unmapped=v.mapping.unmapped, notes=c.notes, mismatches=_mismatch_records(c.mismatches),
-        list_codes=c.list_codes, list_mode=list_mode, sheets=c.sheets, diff=c.diff, diff_counts=c.counts,
-        model=c.model, names=c.known["name"], sheet=c.sheet, sheet_note=c.sheet_note, other_sheets=c.other_sheets,
-        matches=_match_records(c), pending=c.built.pending if c.built is not None else [],
+        batch_id=batch.id if batch else None,
+        department=department,
+        year=year,
+        file_name=file_name,
+        sha256=sha,
+        status=status,
+        row_count=v.row_count,
+        accepted_count=v.accepted_rows,
+        error_count=v.error_count,
+        flagged_count=len(v.flags),
+        value_count=len(v.values),
+        errors=_records(v.errors),
+        flags=_records(v.flags),
+        mapped_columns={h: col.code for h, col in v.mapping.columns.items()},
+        ignored_columns=v.mapping.ignored,
+        duplicate_of=dup,
+        timings=timings,
+        skipped=c.skipped,
+        unmapped=v.mapping.unmapped,
+        notes=c.notes,
+        mismatches=_mismatch_records(c.mismatches),
+        list_codes=c.list_codes,
+        list_mode=list_mode,
+        sheets=c.sheets,
+        diff=c.diff,
+        diff_counts=c.counts,
+        model=c.model,
+        names=c.known["name"],
+        sheet=c.sheet,
+        sheet_note=c.sheet_note,
+        other_sheets=c.other_sheets,
+        matches=_match_records(c),
+        pending=c.built.pending if c.built is not None else [],
     )
 
 
@@ -849,10 +1167,20 @@ def _check_list_mode(list_mode: str | None) -> None:
         raise ValidationFailed(f"列表导入方式应为 {'、'.join(f'{k}（{v}）' for k, v in LIST_MODES.items())}")
 
 
-def dry_run_import(session: Session, *, actor: Actor, department: str, year: int, file_name: str,
-                   data: bytes, column_map: dict[str, str] | None = None, ignore: list[str] | None = None,
-                   list_mode: str | None = None, sheet: str | None = None,
-                   accepted_matches: dict[int, str] | None = None) -> ImportReport:
+def dry_run_import(
+    session: Session,
+    *,
+    actor: Actor,
+    department: str,
+    year: int,
+    file_name: str,
+    data: bytes,
+    column_map: dict[str, str] | None = None,
+    ignore: list[str] | None = None,
+    list_mode: str | None = None,
+    sheet: str | None = None,
+    accepted_matches: dict[int, str] | None = None,
+) -> ImportReport:
     """Check a file without changing any value; store the batch (status dry_run) with its report.
 
     ``department`` may name a source profile (``profile_choices()``: 企查查, 专利清单 …); then
@@ -867,25 +1195,64 @@ def dry_run_import(session: Session, *, actor: Actor, department: str, year: int
     _check_department(department, session)
     _check_list_mode(list_mode)
     timings: dict[str, float] = {}
-    c = _validate(session, department, year, file_name, data, timings, column_map=column_map, ignore=ignore,
-                  list_mode=list_mode, sheet=sheet, accepted=accepted_matches)
+    c = _validate(
+        session,
+        department,
+        year,
+        file_name,
+        data,
+        timings,
+        column_map=column_map,
+        ignore=ignore,
+        list_mode=list_mode,
+        sheet=sheet,
+        accepted=accepted_matches,
+    )
     v = c.v
     sha = hashlib.sha256(data).hexdigest()
     dup = _duplicate_of(session, sha)
     batch = ImportBatch(
-        department=department, year=year, file_name=file_name[:255], sha256=sha, row_count=v.row_count,
-        accepted_count=v.accepted_rows, error_count=v.error_count, flagged_count=len(v.flags),
-        errors=_records(v.errors), flags=_records(v.flags), status="dry_run", created_by=actor.username,
-        details={**_details(c, list_mode, column_map, ignore), "sheet_option": sheet,
-                 "accepted_matches": {str(k): v for k, v in (accepted_matches or {}).items()}},
+        department=department,
+        year=year,
+        file_name=file_name[:255],
+        sha256=sha,
+        row_count=v.row_count,
+        accepted_count=v.accepted_rows,
+        error_count=v.error_count,
+        flagged_count=len(v.flags),
+        errors=_records(v.errors),
+        flags=_records(v.flags),
+        status="dry_run",
+        created_by=actor.username,
+        details={
+            **_details(c, list_mode, column_map, ignore),
+            "sheet_option": sheet,
+            "accepted_matches": {str(k): v for k, v in (accepted_matches or {}).items()},
+        },
     )
     session.add(batch)
     session.flush()
-    audit.record(session, actor=actor, action="import.dry_run", entity="ImportBatch", entity_id=batch.id,
-                 after={"department": department, "year": year, "file": file_name, "sha256": sha,
-                        "rows": v.row_count, "errors": v.error_count, "flags": len(v.flags),
-                        "skipped": len(c.skipped), "unmapped": [u["header"] for u in v.mapping.unmapped],
-                        "mismatches": len(c.mismatches), "changes": c.counts, "sheet": c.sheet})
+    audit.record(
+        session,
+        actor=actor,
+        action="import.dry_run",
+        entity="ImportBatch",
+        entity_id=batch.id,
+        after={
+            "department": department,
+            "year": year,
+            "file": file_name,
+            "sha256": sha,
+            "rows": v.row_count,
+            "errors": v.error_count,
+            "flags": len(v.flags),
+            "skipped": len(c.skipped),
+            "unmapped": [u["header"] for u in v.mapping.unmapped],
+            "mismatches": len(c.mismatches),
+            "changes": c.counts,
+            "sheet": c.sheet,
+        },
+    )
     session.flush()
     return _report(batch, department, year, file_name, sha, "dry_run", c, dup, timings, list_mode)
 
@@ -903,11 +1270,15 @@ def _retire_current(session: Session, year: int, values: pd.DataFrame) -> int:
     for code, ids in values.groupby("code", sort=False)["enterprise_id"]:
         id_list = ids.astype("int64").tolist()
         for start in range(0, len(id_list), IN_CHUNK):
-            chunk = id_list[start:start + IN_CHUNK]
+            chunk = id_list[start : start + IN_CHUNK]
             result = session.execute(
                 update(IndicatorValue)
-                .where(IndicatorValue.year == year, IndicatorValue.code == code,
-                       IndicatorValue.is_current.is_(True), IndicatorValue.enterprise_id.in_(chunk))
+                .where(
+                    IndicatorValue.year == year,
+                    IndicatorValue.code == code,
+                    IndicatorValue.is_current.is_(True),
+                    IndicatorValue.enterprise_id.in_(chunk),
+                )
                 .values(is_current=False)
                 .execution_options(synchronize_session=False)
             )
@@ -934,15 +1305,24 @@ def _retire_ids(session: Session, ids: np.ndarray) -> int:
     false_ = _bind(dialect, "is_current", False)
     cursor = connection.connection.cursor()
     try:
-        cursor.executemany(f"UPDATE indicatorvalue SET is_current = {ph} WHERE id BETWEEN {ph} AND {ph}",
-                           [(false_, a, b) for a, b in zip(starts, ends, strict=True)])
+        cursor.executemany(
+            f"UPDATE indicatorvalue SET is_current = {ph} WHERE id BETWEEN {ph} AND {ph}",
+            [(false_, a, b) for a, b in zip(starts, ends, strict=True)],
+        )
     finally:
         cursor.close()
     return len(ids)
 
 
-def _insert_values(session: Session, rows: pd.DataFrame, *, year: int, batch_id: int | None,
-                   submission_id: int | None, created_by: str) -> int:
+def _insert_values(
+    session: Session,
+    rows: pd.DataFrame,
+    *,
+    year: int,
+    batch_id: int | None,
+    submission_id: int | None,
+    created_by: str,
+) -> int:
     """Bulk insert through the driver's bulk path (db.bulk: COPY on PostgreSQL, executemany of tuples on
     SQLite — 10× faster than dicts through Core).
 
@@ -970,8 +1350,14 @@ def _insert_values(session: Session, rows: pd.DataFrame, *, year: int, batch_id:
         "source": rows["source"].to_numpy(dtype=object)[order].tolist(),
         "flagged": flag_bound[rows["flagged"].to_numpy(dtype=bool)[order].astype(np.intp)].tolist(),
     }
-    constants = {"year": year, "is_current": True, "batch_id": batch_id, "submission_id": submission_id,
-                 "created_by": created_by, "created_at": utcnow()}
+    constants = {
+        "year": year,
+        "is_current": True,
+        "batch_id": batch_id,
+        "submission_id": submission_id,
+        "created_by": created_by,
+        "created_at": utcnow(),
+    }
     if dialect.name == "sqlite":
         # The default 2 MB page cache spills the four index B-trees to the WAL mid-transaction; a
         # larger cache for this connection halves a 2M-row import (memory is returned on close).
@@ -979,24 +1365,43 @@ def _insert_values(session: Session, rows: pd.DataFrame, *, year: int, batch_id:
     return insert_columns(session, IndicatorValue.__table__, columns, constants)
 
 
-def replace_values(session: Session, *, year: int, rows: pd.DataFrame, batch_id: int | None = None,
-                   submission_id: int | None = None, created_by: str) -> int:
+def replace_values(
+    session: Session,
+    *,
+    year: int,
+    rows: pd.DataFrame,
+    batch_id: int | None = None,
+    submission_id: int | None = None,
+    created_by: str,
+) -> int:
     """Retire the current rows of (enterprise, code) in ``rows`` and insert ``rows`` as current.
 
     ``rows``: enterprise_id, code, value_num, value_text, source, flagged. Shared with the review
     service (approval writes self-reported values the same way).
     """
     _retire_current(session, year, rows)
-    return _insert_values(session, rows, year=year, batch_id=batch_id, submission_id=submission_id,
-                          created_by=created_by)
+    return _insert_values(
+        session, rows, year=year, batch_id=batch_id, submission_id=submission_id, created_by=created_by
+    )
 
 
-def commit_import(session: Session, *, actor: Actor, data: bytes, batch_id: int | None = None,
-                  department: str | None = None, year: int | None = None, file_name: str | None = None,
-                  confirm_duplicate: bool = False, column_map: dict[str, str] | None = None,
-                  ignore: list[str] | None = None, list_mode: str | None = None,
-                  accept_name_mismatch: bool = False, sheet: str | None = None,
-                  accepted_matches: dict[int, str] | None = None) -> ImportReport:
+def commit_import(
+    session: Session,
+    *,
+    actor: Actor,
+    data: bytes,
+    batch_id: int | None = None,
+    department: str | None = None,
+    year: int | None = None,
+    file_name: str | None = None,
+    confirm_duplicate: bool = False,
+    column_map: dict[str, str] | None = None,
+    ignore: list[str] | None = None,
+    list_mode: str | None = None,
+    accept_name_mismatch: bool = False,
+    sheet: str | None = None,
+    accepted_matches: dict[int, str] | None = None,
+) -> ImportReport:
     """Validate again and write every value, all or nothing.
 
     With ``batch_id`` the dry-run batch of the same file becomes the committed batch (its mapping and
@@ -1031,8 +1436,20 @@ def commit_import(session: Session, *, actor: Actor, data: bytes, batch_id: int 
     _check_department(department, session)
     file_name = file_name or "import"
     timings: dict[str, float] = {}
-    c = _validate(session, department, year, file_name, data, timings, column_map=column_map, ignore=ignore,
-                  list_mode=list_mode, reuse=batch is not None, sheet=sheet, accepted=accepted_matches)
+    c = _validate(
+        session,
+        department,
+        year,
+        file_name,
+        data,
+        timings,
+        column_map=column_map,
+        ignore=ignore,
+        list_mode=list_mode,
+        reuse=batch is not None,
+        sheet=sheet,
+        accepted=accepted_matches,
+    )
     v = c.v
     dup = _duplicate_of(session, sha)
     if v.error_count:
@@ -1042,8 +1459,10 @@ def commit_import(session: Session, *, actor: Actor, data: bytes, batch_id: int 
         )
     if v.mapping.unmapped:
         heads = "、".join(f"“{u['header']}”" for u in v.mapping.unmapped)
-        raise ValidationFailed(f"有 {len(v.mapping.unmapped)} 列看似数据但没有对应到指标：{heads}，整批未导入；"
-                               "请把每列对应到一个指标，或标记为“不导入”")
+        raise ValidationFailed(
+            f"有 {len(v.mapping.unmapped)} 列看似数据但没有对应到指标：{heads}，整批未导入；"
+            "请把每列对应到一个指标，或标记为“不导入”"
+        )
     if c.list_codes and list_mode not in LIST_MODES:
         raise ValidationFailed("文件含列表类指标的工作表：请选择“替换原有列表”或“追加到原有列表”后再导入")
     if len(c.mismatches) and not accept_name_mismatch:
@@ -1051,10 +1470,13 @@ def commit_import(session: Session, *, actor: Actor, data: bytes, batch_id: int 
         raise ValidationFailed(
             f"{len(c.mismatches)} 行的企业名称与统一社会信用代码不是同一家企业（如第 {first['row']} 行："
             f"文件写“{first['file_name']}”，代码登记的是“{first['registered_name']}”），整批未导入；"
-            "请核对，确认无误后勾选“确认名称不一致的行按信用代码导入”")
+            "请核对，确认无误后勾选“确认名称不一致的行按信用代码导入”"
+        )
     if dup is not None and not confirm_duplicate:
-        raise Conflict(f"同一文件已于 {display_time(dup['committed_at'])} 导入过（批次 #{dup['batch_id']}，{dup['file_name']}）；"
-                       "如确需重复导入，请确认后再提交")
+        raise Conflict(
+            f"同一文件已于 {display_time(dup['committed_at'])} 导入过（批次 #{dup['batch_id']}，{dup['file_name']}）；"
+            "如确需重复导入，请确认后再提交"
+        )
     with _Phase(timings, "write"):
         rows = c.write_values.rename(columns={"department": "source"})
         details = _details(c, list_mode, column_map, ignore)
@@ -1063,29 +1485,71 @@ def commit_import(session: Session, *, actor: Actor, data: bytes, batch_id: int 
         # One SAVEPOINT: the retire and the insert stand or fall together whatever the caller does next.
         with session.begin_nested():
             if batch is None:
-                batch = ImportBatch(department=department, year=year, file_name=file_name[:255], sha256=sha,
-                                    created_by=actor.username)
+                batch = ImportBatch(
+                    department=department,
+                    year=year,
+                    file_name=file_name[:255],
+                    sha256=sha,
+                    created_by=actor.username,
+                )
                 session.add(batch)
                 session.flush()
-            retired = _retire_ids(session, c.replaced_ids) if c.replaced_ids is not None else \
-                _retire_current(session, year, rows)
-            inserted = _insert_values(session, rows, year=year, batch_id=batch.id, submission_id=None,
-                                      created_by=actor.username)
+            retired = (
+                _retire_ids(session, c.replaced_ids)
+                if c.replaced_ids is not None
+                else _retire_current(session, year, rows)
+            )
+            inserted = _insert_values(
+                session, rows, year=year, batch_id=batch.id, submission_id=None, created_by=actor.username
+            )
             now = utcnow()
             session.execute(
-                update(ImportBatch).where(ImportBatch.id == batch.id).values(
-                    status="committed", committed_at=now, row_count=v.row_count, accepted_count=v.accepted_rows,
-                    error_count=0, flagged_count=len(v.flags), errors=[], flags=_records(v.flags), details=details)
+                update(ImportBatch)
+                .where(ImportBatch.id == batch.id)
+                .values(
+                    status="committed",
+                    committed_at=now,
+                    row_count=v.row_count,
+                    accepted_count=v.accepted_rows,
+                    error_count=0,
+                    flagged_count=len(v.flags),
+                    errors=[],
+                    flags=_records(v.flags),
+                    details=details,
+                )
                 .execution_options(synchronize_session=False)
             )
-            audit.record(session, actor=actor, action="import.commit", entity="ImportBatch", entity_id=batch.id,
-                         before={"status": "dry_run", "replaced_values": retired},
-                         after={"status": "committed", "department": department, "year": year, "file": file_name,
-                                "sha256": sha, "rows": v.row_count, "values": inserted, "flags": len(v.flags),
-                                "changes": c.counts, "list_mode": list_mode, "sheet": c.sheet,
-                                "name_mismatches_accepted": len(c.mismatches)},
-                         reason="; ".join(r for r in ("确认重复导入" if dup is not None else "",
-                                                      "确认名称不一致" if len(c.mismatches) else "") if r) or None)
+            audit.record(
+                session,
+                actor=actor,
+                action="import.commit",
+                entity="ImportBatch",
+                entity_id=batch.id,
+                before={"status": "dry_run", "replaced_values": retired},
+                after={
+                    "status": "committed",
+                    "department": department,
+                    "year": year,
+                    "file": file_name,
+                    "sha256": sha,
+                    "rows": v.row_count,
+                    "values": inserted,
+                    "flags": len(v.flags),
+                    "changes": c.counts,
+                    "list_mode": list_mode,
+                    "sheet": c.sheet,
+                    "name_mismatches_accepted": len(c.mismatches),
+                },
+                reason="; ".join(
+                    r
+                    for r in (
+                        "确认重复导入" if dup is not None else "",
+                        "确认名称不一致" if len(c.mismatches) else "",
+                    )
+                    if r
+                )
+                or None,
+            )
             mark_changed(session, year=year)  # 动态积分 of the year is recomputed in the background
             session.flush()
         session.expire(batch)
@@ -1101,8 +1565,15 @@ class UndoReport:
     left_alone: pd.DataFrame  # credit_code, name, code, indicator, replaced_by — kept, replaced since
 
     def left_alone_frame(self) -> pd.DataFrame:
-        return self.left_alone.rename(columns={"credit_code": "统一社会信用代码", "name": "企业名称",
-                                               "code": "指标代码", "indicator": "指标", "replaced_by": "已被替换为"})
+        return self.left_alone.rename(
+            columns={
+                "credit_code": "统一社会信用代码",
+                "name": "企业名称",
+                "code": "指标代码",
+                "indicator": "指标",
+                "replaced_by": "已被替换为",
+            }
+        )
 
 
 def undo_batch(session: Session, *, actor: Actor, batch_id: int, reason: str | None = None) -> UndoReport:
@@ -1120,86 +1591,172 @@ def undo_batch(session: Session, *, actor: Actor, batch_id: int, reason: str | N
         label = STATUS_LABELS.get(batch.status, batch.status)
         raise Conflict(f"导入批次 #{batch_id} 的状态是“{label}”，只有已导入的批次可以撤销")
     year = batch.year
-    own = pd.DataFrame(session.execute(
-        select(IndicatorValue.id, IndicatorValue.enterprise_id, IndicatorValue.code, IndicatorValue.is_current)
-        .where(IndicatorValue.batch_id == batch_id)).all(), columns=["id", "enterprise_id", "code", "is_current"])
-    reverted_batches = set(session.execute(
-        select(ImportBatch.id).where(ImportBatch.status == "reverted")).scalars().all())
+    own = pd.DataFrame(
+        session.execute(
+            select(
+                IndicatorValue.id,
+                IndicatorValue.enterprise_id,
+                IndicatorValue.code,
+                IndicatorValue.is_current,
+            ).where(IndicatorValue.batch_id == batch_id)
+        ).all(),
+        columns=["id", "enterprise_id", "code", "is_current"],
+    )
+    reverted_batches = set(
+        session.execute(select(ImportBatch.id).where(ImportBatch.status == "reverted")).scalars().all()
+    )
     history = []
     for code, ids in own.groupby("code", sort=False)["enterprise_id"]:
         id_list = ids.astype("int64").tolist()
         for start in range(0, len(id_list), IN_CHUNK):
-            chunk = id_list[start:start + IN_CHUNK]
+            chunk = id_list[start : start + IN_CHUNK]
             part = session.execute(
-                select(IndicatorValue.id, IndicatorValue.enterprise_id, IndicatorValue.code, IndicatorValue.batch_id,
-                       IndicatorValue.submission_id, IndicatorValue.source, IndicatorValue.is_current)
-                .where(IndicatorValue.year == year, IndicatorValue.code == code,
-                       IndicatorValue.enterprise_id.in_(chunk))).all()
+                select(
+                    IndicatorValue.id,
+                    IndicatorValue.enterprise_id,
+                    IndicatorValue.code,
+                    IndicatorValue.batch_id,
+                    IndicatorValue.submission_id,
+                    IndicatorValue.source,
+                    IndicatorValue.is_current,
+                ).where(
+                    IndicatorValue.year == year,
+                    IndicatorValue.code == code,
+                    IndicatorValue.enterprise_id.in_(chunk),
+                )
+            ).all()
             history += part
-    hist = pd.DataFrame(history, columns=["id", "enterprise_id", "code", "batch_id", "submission_id", "source",
-                                          "is_current"]).sort_values("id", kind="stable")
+    hist = pd.DataFrame(
+        history, columns=["id", "enterprise_id", "code", "batch_id", "submission_id", "source", "is_current"]
+    ).sort_values("id", kind="stable")
     # Predecessor of each current row of the batch: the latest earlier row of the same key that is
     # neither this batch's nor a reverted batch's.
     current_own = own[own["is_current"].astype(bool)]
     eligible = hist[~hist["batch_id"].isin(reverted_batches | {batch_id})]
-    cand = eligible.merge(current_own[["id", "enterprise_id", "code"]].rename(columns={"id": "own_id"}),
-                          on=["enterprise_id", "code"])
+    cand = eligible.merge(
+        current_own[["id", "enterprise_id", "code"]].rename(columns={"id": "own_id"}),
+        on=["enterprise_id", "code"],
+    )
     cand = cand[cand["id"] < cand["own_id"]]
     restore_ids = cand.groupby("own_id")["id"].max().astype("int64").tolist()
     # Replaced since: the next row after each non-current row of the batch.
     stale = own[~own["is_current"].astype(bool)]
-    later = hist.merge(stale[["id", "enterprise_id", "code"]].rename(columns={"id": "own_id"}),
-                       on=["enterprise_id", "code"])
+    later = hist.merge(
+        stale[["id", "enterprise_id", "code"]].rename(columns={"id": "own_id"}), on=["enterprise_id", "code"]
+    )
     later = later[later["id"] > later["own_id"]].sort_values("id").groupby("own_id").head(1)
     known = _known_enterprises(session)
     by_id = pd.Series(known.index.to_numpy(), index=known["id"].to_numpy())
     model = _model(session)
     labels = _labels(model)
-    left = pd.DataFrame({
-        "credit_code": by_id.reindex(later["enterprise_id"].to_numpy()).to_numpy(dtype=object),
-        "code": later["code"].to_numpy(dtype=object),
-        "replaced_by": [f"填报审核通过的自报值（填报 #{int(s)}）" if s == s and s is not None and src == SELF_REPORT_SOURCE
-                        else f"导入批次 #{int(b)}" if b == b and b is not None else f"{src}数据"
-                        for b, s, src in zip(later["batch_id"].tolist(), later["submission_id"].tolist(),
-                                             later["source"].tolist(), strict=True)],
-    })
-    left.insert(1, "name", known["name"].reindex(left["credit_code"].to_numpy()).fillna("").to_numpy(dtype=object))
+    left = pd.DataFrame(
+        {
+            "credit_code": by_id.reindex(later["enterprise_id"].to_numpy()).to_numpy(dtype=object),
+            "code": later["code"].to_numpy(dtype=object),
+            "replaced_by": [
+                f"填报审核通过的自报值（填报 #{int(s)}）"
+                if s == s and s is not None and src == SELF_REPORT_SOURCE
+                else f"导入批次 #{int(b)}"
+                if b == b and b is not None
+                else f"{src}数据"
+                for b, s, src in zip(
+                    later["batch_id"].tolist(),
+                    later["submission_id"].tolist(),
+                    later["source"].tolist(),
+                    strict=True,
+                )
+            ],
+        }
+    )
+    left.insert(
+        1, "name", known["name"].reindex(left["credit_code"].to_numpy()).fillna("").to_numpy(dtype=object)
+    )
     left.insert(3, "indicator", [labels.get(c, c) for c in left["code"].tolist()])
     own_current_ids = current_own["id"].astype("int64").tolist()
     with session.begin_nested():
         for start in range(0, len(own_current_ids), IN_CHUNK):
-            session.execute(update(IndicatorValue).where(IndicatorValue.id.in_(own_current_ids[start:start + IN_CHUNK]))
-                            .values(is_current=False).execution_options(synchronize_session=False))
+            session.execute(
+                update(IndicatorValue)
+                .where(IndicatorValue.id.in_(own_current_ids[start : start + IN_CHUNK]))
+                .values(is_current=False)
+                .execution_options(synchronize_session=False)
+            )
         for start in range(0, len(restore_ids), IN_CHUNK):
-            session.execute(update(IndicatorValue).where(IndicatorValue.id.in_(restore_ids[start:start + IN_CHUNK]))
-                            .values(is_current=True).execution_options(synchronize_session=False))
+            session.execute(
+                update(IndicatorValue)
+                .where(IndicatorValue.id.in_(restore_ids[start : start + IN_CHUNK]))
+                .values(is_current=True)
+                .execution_options(synchronize_session=False)
+            )
         details = dict(batch.details or {})
-        details["undo"] = {"at": utcnow().isoformat(), "by": actor.username, "reason": reason,
-                           "reverted": len(own_current_ids), "restored": len(restore_ids), "left_alone": len(left)}
-        session.execute(update(ImportBatch).where(ImportBatch.id == batch_id)
-                        .values(status="reverted", details=details).execution_options(synchronize_session=False))
-        audit.record(session, actor=actor, action="import.undo", entity="ImportBatch", entity_id=batch_id,
-                     before={"status": "committed", "current_values": len(own_current_ids)},
-                     after={"status": "reverted", "reverted": len(own_current_ids), "restored": len(restore_ids),
-                            "left_alone": left.head(100)[["credit_code", "code", "replaced_by"]].to_dict("records")},
-                     reason=reason)
+        details["undo"] = {
+            "at": utcnow().isoformat(),
+            "by": actor.username,
+            "reason": reason,
+            "reverted": len(own_current_ids),
+            "restored": len(restore_ids),
+            "left_alone": len(left),
+        }
+        session.execute(
+            update(ImportBatch)
+            .where(ImportBatch.id == batch_id)
+            .values(status="reverted", details=details)
+            .execution_options(synchronize_session=False)
+        )
+        audit.record(
+            session,
+            actor=actor,
+            action="import.undo",
+            entity="ImportBatch",
+            entity_id=batch_id,
+            before={"status": "committed", "current_values": len(own_current_ids)},
+            after={
+                "status": "reverted",
+                "reverted": len(own_current_ids),
+                "restored": len(restore_ids),
+                "left_alone": left.head(100)[["credit_code", "code", "replaced_by"]].to_dict("records"),
+            },
+            reason=reason,
+        )
         mark_changed(session, year=year)  # the restored values count in 动态积分 too
         session.flush()
     session.expire(batch)
-    return UndoReport(batch_id=batch_id, reverted=len(own_current_ids), restored=len(restore_ids),
-                      left_alone=left.reset_index(drop=True))
+    return UndoReport(
+        batch_id=batch_id,
+        reverted=len(own_current_ids),
+        restored=len(restore_ids),
+        left_alone=left.reset_index(drop=True),
+    )
 
 
 # --------------------------------------------------------------------------- history
-BATCH_COLUMNS = {"id": "批次", "department": "部门", "year": "年度", "file_name": "文件名", "status": "状态",
-                 "row_count": "行数", "accepted_count": "通过行数", "error_count": "问题数",
-                 "flagged_count": "待核实数", "created_by": "操作人", "created_at": "试导入时间",
-                 "committed_at": "导入时间", "sha256": "文件指纹"}
+BATCH_COLUMNS = {
+    "id": "批次",
+    "department": "部门",
+    "year": "年度",
+    "file_name": "文件名",
+    "status": "状态",
+    "row_count": "行数",
+    "accepted_count": "通过行数",
+    "error_count": "问题数",
+    "flagged_count": "待核实数",
+    "created_by": "操作人",
+    "created_at": "试导入时间",
+    "committed_at": "导入时间",
+    "sha256": "文件指纹",
+}
 STATUS_LABELS = {"dry_run": "试导入", "committed": "已导入", "reverted": "已撤销"}
 
 
-def list_batches(session: Session, *, actor: Actor, department: str | None = None, year: int | None = None,
-                 status: str | None = None, limit: int = 500) -> pd.DataFrame:
+def list_batches(
+    session: Session,
+    *,
+    actor: Actor,
+    department: str | None = None,
+    year: int | None = None,
+    status: str | None = None,
+    limit: int = 500,
+) -> pd.DataFrame:
     """Import history, newest first (English column names; ``BATCH_COLUMNS`` gives the Chinese ones)."""
     require_staff(actor)
     cols = [getattr(ImportBatch, c) for c in BATCH_COLUMNS]
@@ -1235,7 +1792,8 @@ def report_csv(batch: ImportBatch) -> bytes:
 def committed_count(session: Session) -> int:
     """Committed batches (tests and the workbench use it)."""
     return session.execute(
-        select(func.count()).select_from(ImportBatch).where(ImportBatch.status == "committed")).scalar_one()
+        select(func.count()).select_from(ImportBatch).where(ImportBatch.status == "committed")
+    ).scalar_one()
 
 
 def batch_time(value: datetime | None) -> str:
@@ -1254,8 +1812,9 @@ def correctable_columns(session: Session, *, actor: Actor) -> list[importing.Tem
     return list(seen.values())
 
 
-def correct_value(session: Session, *, actor: Actor, enterprise_id: int, year: int, code: str, value: str,
-                  reason: str) -> ImportReport:
+def correct_value(
+    session: Session, *, actor: Actor, enterprise_id: int, year: int, code: str, value: str, reason: str
+) -> ImportReport:
     """Correct one department value of one enterprise (e.g. after an upheld objection during 公示) through
     the import path itself: a one-row file of the supplying department is checked by the same rules and
     committed as a batch — traceable, undoable, audited — and the next run of the year reads it.
@@ -1271,14 +1830,34 @@ def correct_value(session: Session, *, actor: Actor, enterprise_id: int, year: i
         raise NotFound("企业不存在。")
     column = next((c for c in correctable_columns(session, actor=actor) if c.code == code), None)
     if column is None:
-        raise ValidationFailed(f"“{code}”不是部门报送的数据，不能在此更正（企业自报数据请企业申请更正填报）。")
-    table = pd.DataFrame({importing.CODE_HEADER: [enterprise.credit_code], importing.NAME_HEADER: [enterprise.name],
-                          column.header: [str(value).strip()]})
+        raise ValidationFailed(
+            f"“{code}”不是部门报送的数据，不能在此更正（企业自报数据请企业申请更正填报）。"
+        )
+    table = pd.DataFrame(
+        {
+            importing.CODE_HEADER: [enterprise.credit_code],
+            importing.NAME_HEADER: [enterprise.name],
+            column.header: [str(value).strip()],
+        }
+    )
     data = table.to_csv(index=False).encode("utf-8-sig")
-    report = commit_import(session, actor=actor, data=data, department=column.department, year=year,
-                           file_name=f"数据更正_{enterprise.credit_code}_{code}.csv", confirm_duplicate=True)
-    audit.record(session, actor=actor, action="value.correct", entity="Enterprise", entity_id=enterprise_id,
-                 after={"year": year, "code": code, "value": str(value).strip(), "batch_id": report.batch_id},
-                 reason=reason.strip())
+    report = commit_import(
+        session,
+        actor=actor,
+        data=data,
+        department=column.department,
+        year=year,
+        file_name=f"数据更正_{enterprise.credit_code}_{code}.csv",
+        confirm_duplicate=True,
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="value.correct",
+        entity="Enterprise",
+        entity_id=enterprise_id,
+        after={"year": year, "code": code, "value": str(value).strip(), "batch_id": report.batch_id},
+        reason=reason.strip(),
+    )
     session.commit()
     return report

@@ -64,4 +64,6 @@ def change_generation(session: Session, topic: str) -> int:
     that are costly to rebuild and depend on one kind of change only (the search index on renames)."""
     from db.models import ChangeCounter
 
-    return int(session.execute(select(ChangeCounter.generation).where(ChangeCounter.topic == topic)).scalar() or 0)
+    return int(
+        session.execute(select(ChangeCounter.generation).where(ChangeCounter.topic == topic)).scalar() or 0
+    )

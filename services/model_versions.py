@@ -63,13 +63,26 @@ def ensure_default_model(session: Session, *, actor: Actor | None = None) -> Mod
         )
         session.add(version)
         session.flush()
-        record(session, actor=actor, action="model.import_default", entity="ModelVersion", entity_id=version.id,
-               after={"version": model.version, "state": "published"})
+        record(
+            session,
+            actor=actor,
+            action="model.import_default",
+            entity="ModelVersion",
+            entity_id=version.id,
+            after={"version": model.version, "state": "published"},
+        )
     else:  # the shipped version exists as a draft: publish it
         version.state, version.published_at = "published", now
         session.add(version)
-        record(session, actor=actor, action="model.publish", entity="ModelVersion", entity_id=version.id,
-               before={"state": "draft"}, after={"state": "published"})
+        record(
+            session,
+            actor=actor,
+            action="model.publish",
+            entity="ModelVersion",
+            entity_id=version.id,
+            before={"state": "draft"},
+            after={"state": "published"},
+        )
     session.commit()
     return version
 
@@ -93,7 +106,9 @@ def get_model(session: Session, version_id: int) -> ScoringModel:
 def list_model_versions(session: Session, *, actor: Actor) -> list[ModelVersion]:
     """Every stored model version, newest first."""
     require_staff(actor)
-    return list(session.exec(select(ModelVersion).order_by(ModelVersion.created_at.desc(), ModelVersion.id.desc())))
+    return list(
+        session.exec(select(ModelVersion).order_by(ModelVersion.created_at.desc(), ModelVersion.id.desc()))
+    )
 
 
 def _unique_version(session: Session, wanted: str) -> str:
@@ -127,12 +142,25 @@ def register_model(
         stored["meta"]["name"] = name
     stored["meta"]["version"] = _unique_version(session, model.version)
     model = parse_model(stored)
-    version = ModelVersion(name=model.name, version=model.version, state="draft", definition=stored,
-                           parent_id=parent_id, note=note or model.note, created_by=actor.username)
+    version = ModelVersion(
+        name=model.name,
+        version=model.version,
+        state="draft",
+        definition=stored,
+        parent_id=parent_id,
+        note=note or model.note,
+        created_by=actor.username,
+    )
     session.add(version)
     session.flush()
-    record(session, actor=actor, action="model.import", entity="ModelVersion", entity_id=version.id,
-           after={"version": model.version, "name": model.name, "state": "draft", "parent_id": parent_id})
+    record(
+        session,
+        actor=actor,
+        action="model.import",
+        entity="ModelVersion",
+        entity_id=version.id,
+        after={"version": model.version, "name": model.name, "state": "draft", "parent_id": parent_id},
+    )
     session.commit()
     return version
 
@@ -164,13 +192,22 @@ def publish_model_version(session: Session, *, actor: Actor, version_id: int) ->
         previous = active_model_version(session).version
     version.state, version.published_at = "published", utcnow()
     session.add(version)
-    record(session, actor=actor, action="model.publish", entity="ModelVersion", entity_id=version.id,
-           before={"state": "draft", "active": previous}, after={"state": "published", "version": version.version})
+    record(
+        session,
+        actor=actor,
+        action="model.publish",
+        entity="ModelVersion",
+        entity_id=version.id,
+        before={"state": "draft", "active": previous},
+        after={"state": "published", "version": version.version},
+    )
     session.commit()
     return version
 
 
-def update_draft(session: Session, *, actor: Actor, version_id: int, definition: dict[str, Any]) -> ModelVersion:
+def update_draft(
+    session: Session, *, actor: Actor, version_id: int, definition: dict[str, Any]
+) -> ModelVersion:
     """Replace a draft's definition after validating it (a published version never changes)."""
     require_staff(actor)
     version = session.get(ModelVersion, version_id)
@@ -188,10 +225,18 @@ def update_draft(session: Session, *, actor: Actor, version_id: int, definition:
     version.definition, version.name = stored, model.name
     session.add(version)
     # the audit says what changed ("T01 研发费用总额 · 各阶段分值 · 种子期 6 → 8"), the fingerprints prove it
-    record(session, actor=actor, action="model.update_draft", entity="ModelVersion", entity_id=version.id,
-           before={"fingerprint": parse_model(before).fingerprint()},
-           after={"fingerprint": model.fingerprint(),
-                  "changes": model_diff.change_sentences(parse_model(before).to_dict(), model.to_dict())})
+    record(
+        session,
+        actor=actor,
+        action="model.update_draft",
+        entity="ModelVersion",
+        entity_id=version.id,
+        before={"fingerprint": parse_model(before).fingerprint()},
+        after={
+            "fingerprint": model.fingerprint(),
+            "changes": model_diff.change_sentences(parse_model(before).to_dict(), model.to_dict()),
+        },
+    )
     session.commit()
     return version
 

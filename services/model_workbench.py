@@ -42,12 +42,16 @@ class ImpactPreview:
     list_changes: pd.DataFrame  # credit_code, name, stage_name, list, change (进入/退出)
     subsidy_before: float
     subsidy_after: float
-    movers: pd.DataFrame  # credit_code, name, stage_name, total_before, total_after, delta, rank_before, rank_after, why
+    movers: (
+        pd.DataFrame
+    )  # credit_code, name, stage_name, total_before, total_after, delta, rank_before, rank_after, why
     notes: list[str] = field(default_factory=list)
 
 
 def latest_data_year(session: Session) -> int:
-    year = session.execute(select(func.max(IndicatorValue.year)).where(IndicatorValue.is_current.is_(True))).scalar()
+    year = session.execute(
+        select(func.max(IndicatorValue.year)).where(IndicatorValue.is_current.is_(True))
+    ).scalar()
     if year is None:
         raise ValidationFailed("还没有任何企业数据，无法预览影响。")
     return int(year)
@@ -61,7 +65,8 @@ def preview_years(session: Session, *, actor: Actor) -> pd.DataFrame:
     require_staff(actor)
     rows = session.execute(
         select(IndicatorValue.year, func.count(func.distinct(IndicatorValue.enterprise_id)))
-        .where(IndicatorValue.is_current.is_(True)).group_by(IndicatorValue.year)
+        .where(IndicatorValue.is_current.is_(True))
+        .group_by(IndicatorValue.year)
     ).all()
     frame = pd.DataFrame([tuple(r) for r in rows], columns=["year", "enterprises"])
     frame = frame.sort_values("year", ascending=False, ignore_index=True)
@@ -123,8 +128,14 @@ def preview_impact(session: Session, *, actor: Actor, draft_id: int, year: int) 
     rows = []
     for stage in after_model.stage_codes:
         members = b.index[(b["stage"] == stage) & ~b["veto"].astype(bool)]
-        rows.append({"stage": stage, "stage_name": stage_names[stage], "enterprises": len(members),
-                     "spearman": round(_spearman(a.loc[members, "total"], b.loc[members, "total"]), 4)})
+        rows.append(
+            {
+                "stage": stage,
+                "stage_name": stage_names[stage],
+                "enterprises": len(members),
+                "spearman": round(_spearman(a.loc[members, "total"], b.loc[members, "total"]), 4),
+            }
+        )
     spearman = pd.DataFrame(rows)
 
     tiers_a = {t.code: t.name for t in before_model.tiers}
@@ -137,25 +148,43 @@ def preview_impact(session: Session, *, actor: Actor, draft_id: int, year: int) 
         left = common[(list_a == name) & (list_b != name)]
         for codes, change in ((entered, "进入"), (left, "退出")):
             if len(codes):
-                parts.append(pd.DataFrame({"credit_code": codes, "name": b.loc[codes, "name"].to_numpy(),
-                                           "stage_name": b.loc[codes, "stage"].map(stage_names).to_numpy(),
-                                           "list": name, "change": change}))
+                parts.append(
+                    pd.DataFrame(
+                        {
+                            "credit_code": codes,
+                            "name": b.loc[codes, "name"].to_numpy(),
+                            "stage_name": b.loc[codes, "stage"].map(stage_names).to_numpy(),
+                            "list": name,
+                            "change": change,
+                        }
+                    )
+                )
     columns = ["credit_code", "name", "stage_name", "list", "change"]
     list_changes = pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
 
     delta = (b["total"] - a["total"]).round(2)
     top = delta.abs().sort_values(ascending=False, kind="stable").index[:20]
-    movers = pd.DataFrame({
-        "credit_code": top, "name": b.loc[top, "name"].to_numpy(),
-        "stage_name": b.loc[top, "stage"].map(stage_names).to_numpy(),
-        "total_before": a.loc[top, "total"].to_numpy(), "total_after": b.loc[top, "total"].to_numpy(),
-        "delta": delta.loc[top].to_numpy(),
-        "rank_before": a.loc[top, "rank"].to_numpy(), "rank_after": b.loc[top, "rank"].to_numpy(),
-        "why": [_why(before_model, after_model, a.loc[c], b.loc[c]) for c in top],
-    })
+    movers = pd.DataFrame(
+        {
+            "credit_code": top,
+            "name": b.loc[top, "name"].to_numpy(),
+            "stage_name": b.loc[top, "stage"].map(stage_names).to_numpy(),
+            "total_before": a.loc[top, "total"].to_numpy(),
+            "total_after": b.loc[top, "total"].to_numpy(),
+            "delta": delta.loc[top].to_numpy(),
+            "rank_before": a.loc[top, "rank"].to_numpy(),
+            "rank_after": b.loc[top, "rank"].to_numpy(),
+            "why": [_why(before_model, after_model, a.loc[c], b.loc[c]) for c in top],
+        }
+    )
     return ImpactPreview(
-        year=year, published_version=published_row.version, draft_version=draft_row.version,
-        spearman=spearman, list_changes=list_changes.reset_index(drop=True),
-        subsidy_before=float(a["subsidy"].sum()), subsidy_after=float(b["subsidy"].sum()), movers=movers,
+        year=year,
+        published_version=published_row.version,
+        draft_version=draft_row.version,
+        spearman=spearman,
+        list_changes=list_changes.reset_index(drop=True),
+        subsidy_before=float(a["subsidy"].sum()),
+        subsidy_after=float(b["subsidy"].sum()),
+        movers=movers,
         notes=notes,
     )

@@ -37,16 +37,22 @@ MAX_BULK_CLOSE = 1000
 def window_open(run: ScoreRun, *, at: datetime | None = None) -> bool:
     """Whether objections are accepted for ``run`` at ``at`` (default now): in 公示, from 00:00 Beijing time
     of the start day until 24:00 of the end day."""
-    return bool(run.state == "notice" and run.notice_start and run.notice_end
-                and clock.in_days(at or clock.now(), run.notice_start, run.notice_end))
+    return bool(
+        run.state == "notice"
+        and run.notice_start
+        and run.notice_end
+        and clock.in_days(at or clock.now(), run.notice_start, run.notice_end)
+    )
 
 
 def window_text(run: ScoreRun) -> str:
     """``公示期 2026-12-01 至 2026-12-07，截至 2026-12-07 24:00（北京时间）`` — the window as the notice states it."""
     if not (run.notice_start and run.notice_end):
         return ""
-    return (f"公示期 {run.notice_start:%Y-%m-%d} 至 {run.notice_end:%Y-%m-%d}，"
-            f"截至 {run.notice_end:%Y-%m-%d} 24:00（北京时间）")
+    return (
+        f"公示期 {run.notice_start:%Y-%m-%d} 至 {run.notice_end:%Y-%m-%d}，"
+        f"截至 {run.notice_end:%Y-%m-%d} 24:00（北京时间）"
+    )
 
 
 def file_objection(
@@ -95,43 +101,84 @@ def file_objection(
     # enterprise; SQLite serialises writers anyway), so a burst cannot slip past the cap or the merge.
     session.execute(select(Enterprise.id).where(Enterprise.id == enterprise_id).with_for_update())
     same = session.execute(
-        select(Objection).where(Objection.run_id == run_id, Objection.enterprise_id == enterprise_id,
-                                Objection.state == "open",
-                                Objection.indicator_code.is_(None) if not indicator_code
-                                else Objection.indicator_code == indicator_code)
-        .order_by(Objection.id).limit(1)
+        select(Objection)
+        .where(
+            Objection.run_id == run_id,
+            Objection.enterprise_id == enterprise_id,
+            Objection.state == "open",
+            Objection.indicator_code.is_(None)
+            if not indicator_code
+            else Objection.indicator_code == indicator_code,
+        )
+        .order_by(Objection.id)
+        .limit(1)
     ).scalar_one_or_none()
     if same is not None:
         return _merge(session, actor=actor, objection=same, reason=reason, checked=checked)
-    filed = session.execute(select(func.count()).select_from(Objection).where(
-        Objection.run_id == run_id, Objection.enterprise_id == enterprise_id)).scalar_one()
+    filed = session.execute(
+        select(func.count())
+        .select_from(Objection)
+        .where(Objection.run_id == run_id, Objection.enterprise_id == enterprise_id)
+    ).scalar_one()
     if filed >= MAX_OBJECTIONS_PER_RUN:
-        raise Conflict(f"本企业对该批次已提出 {filed} 条异议，已达上限（{MAX_OBJECTIONS_PER_RUN} 条）；"
-                       "如需补充，请在同一指标上再次提交，内容将并入原异议。")
-    objection = Objection(run_id=run_id, enterprise_id=enterprise_id, indicator_code=indicator_code or None,
-                          reason=reason, state="open", created_by=actor.username)
+        raise Conflict(
+            f"本企业对该批次已提出 {filed} 条异议，已达上限（{MAX_OBJECTIONS_PER_RUN} 条）；"
+            "如需补充，请在同一指标上再次提交，内容将并入原异议。"
+        )
+    objection = Objection(
+        run_id=run_id,
+        enterprise_id=enterprise_id,
+        indicator_code=indicator_code or None,
+        reason=reason,
+        state="open",
+        created_by=actor.username,
+    )
     session.add(objection)
     session.flush()
     _attach(session, actor=actor, objection=objection, checked=checked)
-    audit.record(session, actor=actor, action="objection.file", entity="Objection", entity_id=objection.id,
-                 after={"run_id": run_id, "enterprise_id": enterprise_id, "indicator_code": indicator_code,
-                        "state": "open", "attachments": len(checked)}, reason=reason)
+    audit.record(
+        session,
+        actor=actor,
+        action="objection.file",
+        entity="Objection",
+        entity_id=objection.id,
+        after={
+            "run_id": run_id,
+            "enterprise_id": enterprise_id,
+            "indicator_code": indicator_code,
+            "state": "open",
+            "attachments": len(checked),
+        },
+        reason=reason,
+    )
     session.flush()
     return objection
 
 
 def _attach(session: Session, *, actor: Actor, objection: Objection, checked: list) -> None:
     for ev, content in checked:
-        session.add(Attachment(objection_id=objection.id, enterprise_id=objection.enterprise_id,
-                               item_code=objection.indicator_code, file_name=ev.file_name,
-                               content_type=ev.content_type, size=ev.size, sha256=ev.sha256, content=content,
-                               thumbnail=ev.thumbnail, created_by=actor.username))
+        session.add(
+            Attachment(
+                objection_id=objection.id,
+                enterprise_id=objection.enterprise_id,
+                item_code=objection.indicator_code,
+                file_name=ev.file_name,
+                content_type=ev.content_type,
+                size=ev.size,
+                sha256=ev.sha256,
+                content=content,
+                thumbnail=ev.thumbnail,
+                created_by=actor.username,
+            )
+        )
 
 
 def _merge(session: Session, *, actor: Actor, objection: Objection, reason: str, checked: list) -> Objection:
     """A second objection on the same indicator while the first is open: one objection, reasons appended
     (an identical reason adds nothing), files added up to MAX_ATTACHMENTS, already-attached files skipped."""
-    have = list(session.execute(select(Attachment.sha256).where(Attachment.objection_id == objection.id)).scalars())
+    have = list(
+        session.execute(select(Attachment.sha256).where(Attachment.objection_id == objection.id)).scalars()
+    )
     new_files = [(ev, content) for ev, content in checked if ev.sha256 not in have]
     if len(have) + len(new_files) > MAX_ATTACHMENTS:
         raise ValidationFailed(f"该异议已有 {len(have)} 个证明材料，每条异议最多 {MAX_ATTACHMENTS} 个。")
@@ -145,8 +192,15 @@ def _merge(session: Session, *, actor: Actor, objection: Objection, reason: str,
         objection.reason = merged
         session.add(objection)
     _attach(session, actor=actor, objection=objection, checked=new_files)
-    audit.record(session, actor=actor, action="objection.merge", entity="Objection", entity_id=objection.id,
-                 after={"attachments_added": len(new_files), "reason_added": added_reason}, reason=reason)
+    audit.record(
+        session,
+        actor=actor,
+        action="objection.merge",
+        entity="Objection",
+        entity_id=objection.id,
+        after={"attachments_added": len(new_files), "reason_added": added_reason},
+        reason=reason,
+    )
     session.flush()
     return objection
 
@@ -164,28 +218,61 @@ def close_objections(session: Session, *, actor: Actor, objection_ids: list[int]
         raise ValidationFailed("请选择要处理的异议。")
     if len(ids) > MAX_BULK_CLOSE:
         raise ValidationFailed(f"一次最多处理 {MAX_BULK_CLOSE} 条异议。")
-    rows = session.execute(select(Objection.id, Objection.run_id).where(
-        Objection.id.in_(ids), Objection.state == "open").with_for_update()).all()
+    rows = session.execute(
+        select(Objection.id, Objection.run_id)
+        .where(Objection.id.in_(ids), Objection.state == "open")
+        .with_for_update()
+    ).all()
     if not rows:
         raise Conflict("所选异议都已处理，请刷新后查看。")
     now = utcnow()
-    session.execute(update(Objection).where(Objection.id.in_([r.id for r in rows]), Objection.state == "open")
-                    .values(state="rejected", answer=answer, answered_by=actor.username, answered_at=now)
-                    .execution_options(synchronize_session=False))
+    session.execute(
+        update(Objection)
+        .where(Objection.id.in_([r.id for r in rows]), Objection.state == "open")
+        .values(state="rejected", answer=answer, answered_by=actor.username, answered_at=now)
+        .execution_options(synchronize_session=False)
+    )
     for row in rows:
-        audit.record(session, actor=actor, action="objection.reject", entity="Objection", entity_id=row.id,
-                     before={"state": "open"}, after={"state": "rejected", "run_id": row.run_id, "bulk": True},
-                     reason=answer)
+        audit.record(
+            session,
+            actor=actor,
+            action="objection.reject",
+            entity="Objection",
+            entity_id=row.id,
+            before={"state": "open"},
+            after={"state": "rejected", "run_id": row.run_id, "bulk": True},
+            reason=answer,
+        )
     session.flush()
     return len(rows)
 
 
-OBJECTION_COLUMNS = ["id", "run_id", "year", "enterprise_id", "credit_code", "name", "indicator_code", "reason",
-                     "state", "answer", "answered_by", "answered_at", "created_by", "created_at"]
+OBJECTION_COLUMNS = [
+    "id",
+    "run_id",
+    "year",
+    "enterprise_id",
+    "credit_code",
+    "name",
+    "indicator_code",
+    "reason",
+    "state",
+    "answer",
+    "answered_by",
+    "answered_at",
+    "created_by",
+    "created_at",
+]
 
 
-def list_objections(session: Session, *, actor: Actor, enterprise_id: int | None = None, run_id: int | None = None,
-                    states: tuple[str, ...] | None = None) -> pd.DataFrame:
+def list_objections(
+    session: Session,
+    *,
+    actor: Actor,
+    enterprise_id: int | None = None,
+    run_id: int | None = None,
+    states: tuple[str, ...] | None = None,
+) -> pd.DataFrame:
     """Objections, newest first; an enterprise user sees only its own enterprise's."""
     if actor.role == "enterprise":
         if actor.enterprise_id is None:
@@ -196,9 +283,22 @@ def list_objections(session: Session, *, actor: Actor, enterprise_id: int | None
     else:
         require_staff(actor)
     stmt = (
-        select(Objection.id, Objection.run_id, ScoreRun.year, Objection.enterprise_id, Enterprise.credit_code,
-               Enterprise.name, Objection.indicator_code, Objection.reason, Objection.state, Objection.answer,
-               Objection.answered_by, Objection.answered_at, Objection.created_by, Objection.created_at)
+        select(
+            Objection.id,
+            Objection.run_id,
+            ScoreRun.year,
+            Objection.enterprise_id,
+            Enterprise.credit_code,
+            Enterprise.name,
+            Objection.indicator_code,
+            Objection.reason,
+            Objection.state,
+            Objection.answer,
+            Objection.answered_by,
+            Objection.answered_at,
+            Objection.created_by,
+            Objection.created_at,
+        )
         .join(Enterprise, Enterprise.id == Objection.enterprise_id)
         .join(ScoreRun, ScoreRun.id == Objection.run_id)
         .order_by(Objection.id.desc())
@@ -211,16 +311,32 @@ def list_objections(session: Session, *, actor: Actor, enterprise_id: int | None
         stmt = stmt.where(Objection.state.in_(list(states)))
     frame = pd.DataFrame([tuple(r) for r in session.execute(stmt).all()], columns=OBJECTION_COLUMNS)
     # how many evidence files each objection carries (staff open them with objection_attachments)
-    counts = dict(session.execute(
-        select(Attachment.objection_id, func.count()).where(Attachment.objection_id.in_(frame["id"].tolist()))
-        .group_by(Attachment.objection_id)).all()) if len(frame) else {}
+    counts = (
+        dict(
+            session.execute(
+                select(Attachment.objection_id, func.count())
+                .where(Attachment.objection_id.in_(frame["id"].tolist()))
+                .group_by(Attachment.objection_id)
+            ).all()
+        )
+        if len(frame)
+        else {}
+    )
     frame["attachments"] = frame["id"].map(counts).fillna(0).astype(int)
     frame["state_label"] = frame["state"].map(OBJECTION.labels)
     # "T05 研发人员占比" (整体积分 when none), named by the model the objected run was computed with
-    models = {r: get_model(session, session.get(ScoreRun, int(r)).model_version_id) for r in frame["run_id"].unique()}
+    models = {
+        r: get_model(session, session.get(ScoreRun, int(r)).model_version_id)
+        for r in frame["run_id"].unique()
+    }
     frame["indicator_label"] = pd.Series(
-        [indicator_label(models[r], c) for r, c in zip(frame["run_id"], frame["indicator_code"], strict=True)],
-        index=frame.index, dtype=object)
+        [
+            indicator_label(models[r], c)
+            for r, c in zip(frame["run_id"], frame["indicator_code"], strict=True)
+        ],
+        index=frame.index,
+        dtype=object,
+    )
     return frame
 
 
@@ -230,19 +346,25 @@ def objection_attachments(session: Session, *, actor: Actor, objection_id: int) 
     if objection is None:
         raise NotFound(f"异议 #{objection_id} 不存在。")
     require_enterprise_access(actor, objection.enterprise_id)
-    return list(session.execute(select(Attachment).where(Attachment.objection_id == objection_id)
-                                .order_by(Attachment.id)).scalars())
+    return list(
+        session.execute(
+            select(Attachment).where(Attachment.objection_id == objection_id).order_by(Attachment.id)
+        ).scalars()
+    )
 
 
-def answer_objection(session: Session, *, actor: Actor, objection_id: int, action: str, answer: str) -> Objection:
+def answer_objection(
+    session: Session, *, actor: Actor, objection_id: int, action: str, answer: str
+) -> Objection:
     """Uphold or reject an open objection (answer required); a second answer gets 已被他人处理."""
     require_staff(actor)
     if action not in ("uphold", "reject"):
         raise ValidationFailed("处理方式只能是采纳或驳回。")
     if not (answer and answer.strip()):
         raise ValidationFailed(f"「{OBJECTION.action_labels[action]}」必须填写理由。")
-    objection = session.execute(select(Objection).where(Objection.id == objection_id)
-                                .execution_options(populate_existing=True)).scalar_one_or_none()
+    objection = session.execute(
+        select(Objection).where(Objection.id == objection_id).execution_options(populate_existing=True)
+    ).scalar_one_or_none()
     if objection is None:
         raise NotFound(f"异议 #{objection_id} 不存在。")
     try:
@@ -251,20 +373,31 @@ def answer_objection(session: Session, *, actor: Actor, objection_id: int, actio
         raise Conflict(f"已被他人处理：{exc}") from None
     now = utcnow()
     result = session.execute(
-        update(Objection).where(Objection.id == objection_id, Objection.state == "open")
+        update(Objection)
+        .where(Objection.id == objection_id, Objection.state == "open")
         .values(state=new_state, answer=answer.strip(), answered_by=actor.username, answered_at=now)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
         raise Conflict("已被他人处理：该异议已有答复，请刷新后查看。")
-    audit.record(session, actor=actor, action=f"objection.{action}", entity="Objection", entity_id=objection_id,
-                 before={"state": "open"}, after={"state": new_state, "run_id": objection.run_id},
-                 reason=answer.strip())
+    audit.record(
+        session,
+        actor=actor,
+        action=f"objection.{action}",
+        entity="Objection",
+        entity_id=objection_id,
+        before={"state": "open"},
+        after={"state": new_state, "run_id": objection.run_id},
+        reason=answer.strip(),
+    )
     session.flush()
-    return session.execute(select(Objection).where(Objection.id == objection_id)
-                           .execution_options(populate_existing=True)).scalar_one()
+    return session.execute(
+        select(Objection).where(Objection.id == objection_id).execution_options(populate_existing=True)
+    ).scalar_one()
 
 
 def open_count(session: Session, *, actor: Actor) -> int:
     require_staff(actor)
-    return session.execute(select(func.count()).select_from(Objection).where(Objection.state == "open")).scalar_one()
+    return session.execute(
+        select(func.count()).select_from(Objection).where(Objection.state == "open")
+    ).scalar_one()

@@ -73,7 +73,9 @@ class Portrait:
     subsidy: float
     mujun: str
     missing_count: int
-    indicators: pd.DataFrame  # code, name, class, unit, value, value_text, source, points, max, fraction, missing
+    indicators: (
+        pd.DataFrame
+    )  # code, name, class, unit, value, value_text, source, points, max, fraction, missing
     radar: pd.DataFrame  # axis, mine, stage_average
     explanations: list[str]
     gap: explain.Gap | None
@@ -81,7 +83,9 @@ class Portrait:
     previous: dict | None  # {year, total, rank, tier, stage}
     states: list[explain.IndicatorState] = field(repr=False, default_factory=list)
     extras: dict[str, Any] = field(repr=False, default_factory=dict)  # stored extra inputs (prev_…, bases)
-    pools: list = field(default_factory=list)  # core.pools.PoolResult: what the enterprise lacks (none if vetoed)
+    pools: list = field(
+        default_factory=list
+    )  # core.pools.PoolResult: what the enterprise lacks (none if vetoed)
     report_year: int | None = None  # the 数据填报 year the advice to report a value refers to
 
     @property
@@ -135,7 +139,9 @@ def _breakdown_value(entry: Any) -> Any:
     return entry.get("value") if isinstance(entry, dict) else None
 
 
-def stage_stats(session: Session, *, run: ScoreRun, stage: str, model: ScoringModel | None = None) -> StageStats:
+def stage_stats(
+    session: Session, *, run: ScoreRun, stage: str, model: ScoringModel | None = None
+) -> StageStats:
     """Ranked totals, class means and percentile-indicator distributions of a stage (cached)."""
     # Run ids repeat across databases at one URL (a test database emptied and refilled, a restored
     # backup): the fingerprint and creation time make the key name this run's scores, not just its id.
@@ -146,8 +152,9 @@ def stage_stats(session: Session, *, run: ScoreRun, stage: str, model: ScoringMo
     model = model or model_for_run(session, run)
     perc_codes = [i.code for i in model.indicators if isinstance(i.rule, PercentileRule)]
     rows = session.execute(
-        select(Score.enterprise_id, Score.total, Score.subtotals, Score.veto, Score.rank)
-        .where(Score.run_id == run.id, Score.stage == stage)
+        select(Score.enterprise_id, Score.total, Score.subtotals, Score.veto, Score.rank).where(
+            Score.run_id == run.id, Score.stage == stage
+        )
     ).all()
     frame = pd.DataFrame(rows, columns=["enterprise_id", "total", "subtotals", "veto", "rank"])
     ranked = frame[frame["rank"].notna() & ~frame["veto"].astype(bool)].sort_values("rank")
@@ -176,8 +183,9 @@ def stage_stats(session: Session, *, run: ScoreRun, stage: str, model: ScoringMo
 
 
 # ------------------------------------------------------------------ portrait
-def get_portrait(session: Session, *, actor: Actor, enterprise_id: int, year: int | None = None,
-                 run_id: int | None = None) -> Portrait:
+def get_portrait(
+    session: Session, *, actor: Actor, enterprise_id: int, year: int | None = None, run_id: int | None = None
+) -> Portrait:
     """The enterprise's portrait from the latest 公示/final run (of ``year``), or — staff only — from
     run ``run_id`` in any state; NotFound when none."""
     require_enterprise_access(actor, enterprise_id)
@@ -198,8 +206,11 @@ def get_portrait(session: Session, *, actor: Actor, enterprise_id: int, year: in
     model = model_for_run(session, run)
     stage = row.stage
     stats = stage_stats(session, run=run, stage=stage, model=model)
-    stored = row.breakdown if row.breakdown is not None else breakdown_raws(
-        session, run_id=run.id, enterprise_ids=[enterprise_id])[0]
+    stored = (
+        row.breakdown
+        if row.breakdown is not None
+        else breakdown_raws(session, run_id=run.id, enterprise_ids=[enterprise_id])[0]
+    )
     breakdown = breakdown_codec.decode(model, stored)
 
     states: list[explain.IndicatorState] = []
@@ -212,55 +223,110 @@ def get_portrait(session: Session, *, actor: Actor, enterprise_id: int, year: in
         pts = float(entry.get("pts") or 0.0)
         if ind.kind == "bonus":
             bonus_raw += pts
-        state = explain.IndicatorState(ind.code, value, f, pts, entry.get("source"), stats.distributions.get(ind.code))
+        state = explain.IndicatorState(
+            ind.code, value, f, pts, entry.get("source"), stats.distributions.get(ind.code)
+        )
         states.append(state)
         top = explain.max_points(ind, stage)
-        missing = explain.is_missing(value) and ind.rule.type in ("bands", "linear_cap", "percentile") \
+        missing = (
+            explain.is_missing(value)
+            and ind.rule.type in ("bands", "linear_cap", "percentile")
             and ind.is_core
-        table_rows.append({
-            "code": ind.code, "name": ind.name, "class": ind.cls, "class_name": model.class_name(ind.cls),
-            "kind": ind.kind, "unit": ind.unit,
-            "value_text": explain.fmt_value(value, ind.unit, ind), "source": entry.get("source") or ind.source,
-            "points": round(pts, 2), "max": top, "fraction": f, "missing": bool(missing),
-        })
+        )
+        table_rows.append(
+            {
+                "code": ind.code,
+                "name": ind.name,
+                "class": ind.cls,
+                "class_name": model.class_name(ind.cls),
+                "kind": ind.kind,
+                "unit": ind.unit,
+                "value_text": explain.fmt_value(value, ind.unit, ind),
+                "source": entry.get("source") or ind.source,
+                "points": round(pts, 2),
+                "max": top,
+                "fraction": f,
+                "missing": bool(missing),
+            }
+        )
     indicators = pd.DataFrame(table_rows)
 
     subtotals = {c.code: score_subtotal(row.subtotals, c.code) or 0.0 for c in model.scored_classes}
     mine = _fractions(model, stage, subtotals)
     axes = radar_axes(model)
-    radar = pd.DataFrame({
-        "axis": list(axes.values()),
-        "mine": [float(mine[a]) for a in axes],
-        "stage_average": [stats.class_means[a] for a in axes],
-    })
+    radar = pd.DataFrame(
+        {
+            "axis": list(axes.values()),
+            "mine": [float(mine[a]) for a in axes],
+            "stage_average": [stats.class_means[a] for a in axes],
+        }
+    )
     tier = row.tier or ""
-    gap = explain.gap_to_next_list(model, total=row.total, tier=tier, ranked_totals=stats.ranked_totals,
-                                   veto=row.veto)
+    gap = explain.gap_to_next_list(
+        model, total=row.total, tier=tier, ranked_totals=stats.ranked_totals, veto=row.veto
+    )
     moves: list[explain.Move] = []  # computed below, once the pools say what the enterprise lacks
-    explanations = explain.explain_all(model, stage, [s for s in states if model.indicator(s.code).kind != "veto"])
+    explanations = explain.explain_all(
+        model, stage, [s for s in states if model.indicator(s.code).kind != "veto"]
+    )
 
     previous = None
     prev_run = latest_published_run(session, year=run.year - 1)
     if prev_run is not None:
-        prev_row = enterprise_score(session, run_id=prev_run.id, enterprise_id=enterprise_id,
-                                    columns=(Score.total, Score.rank, Score.tier, Score.stage))
+        prev_row = enterprise_score(
+            session,
+            run_id=prev_run.id,
+            enterprise_id=enterprise_id,
+            columns=(Score.total, Score.rank, Score.tier, Score.stage),
+        )
         if prev_row is not None:
-            previous = {"year": prev_run.year, "total": float(prev_row.total), "rank": prev_row.rank,
-                        "tier": prev_row.tier or "", "stage": prev_row.stage}
+            previous = {
+                "year": prev_run.year,
+                "total": float(prev_row.total),
+                "rank": prev_row.rank,
+                "tier": prev_row.tier or "",
+                "stage": prev_row.stage,
+            }
 
     model_codes = set(model.codes)
     portrait = Portrait(
-        enterprise_id=enterprise_id, enterprise_name=enterprise.name, credit_code=enterprise.credit_code,
-        year=run.year, run_id=run.id, run_state=run.state, notice_start=run.notice_start,
-        notice_end=run.notice_end, model=model, stage=stage, stage_name=model.stage_name(stage),
-        total=float(row.total), subtotals=subtotals,
-        technology=subtotals.get("technology"), growth=subtotals.get("growth"),
-        core=float(row.core), bonus=float(row.bonus), bonus_raw=bonus_raw, deduction=float(row.deduction),
-        veto=bool(row.veto), veto_reason=row.veto_reason or "", rank=row.rank,
-        ranked_in_stage=len(stats.ranked_totals), stage_count=stats.count, percentile=row.percentile,
-        tier=tier, tier_name=explain.list_name(model, tier), subsidy=float(row.subsidy or 0.0),
-        mujun=row.mujun or "", missing_count=int(row.missing_count or 0), indicators=indicators, radar=radar,
-        explanations=explanations, gap=gap, moves=moves, previous=previous, states=states,
+        enterprise_id=enterprise_id,
+        enterprise_name=enterprise.name,
+        credit_code=enterprise.credit_code,
+        year=run.year,
+        run_id=run.id,
+        run_state=run.state,
+        notice_start=run.notice_start,
+        notice_end=run.notice_end,
+        model=model,
+        stage=stage,
+        stage_name=model.stage_name(stage),
+        total=float(row.total),
+        subtotals=subtotals,
+        technology=subtotals.get("technology"),
+        growth=subtotals.get("growth"),
+        core=float(row.core),
+        bonus=float(row.bonus),
+        bonus_raw=bonus_raw,
+        deduction=float(row.deduction),
+        veto=bool(row.veto),
+        veto_reason=row.veto_reason or "",
+        rank=row.rank,
+        ranked_in_stage=len(stats.ranked_totals),
+        stage_count=stats.count,
+        percentile=row.percentile,
+        tier=tier,
+        tier_name=explain.list_name(model, tier),
+        subsidy=float(row.subsidy or 0.0),
+        mujun=row.mujun or "",
+        missing_count=int(row.missing_count or 0),
+        indicators=indicators,
+        radar=radar,
+        explanations=explanations,
+        gap=gap,
+        moves=moves,
+        previous=previous,
+        states=states,
         extras={k: _breakdown_value(v) for k, v in breakdown.items() if k not in model_codes},
     )
     # One answer to "what does this enterprise lack" (core.pools) for the advice, 政策与服务 and 培育库.
@@ -270,8 +336,13 @@ def get_portrait(session: Session, *, actor: Actor, enterprise_id: int, year: in
     if not portrait.veto:
         portrait.pools = pool_results(session, actor=actor, portrait=portrait)
         portrait.moves = explain.cheapest_moves(
-            model, stage, states, bonus_raw=bonus_raw, qualifications=qualifications(model, portrait.pools),
-            report_year=portrait.report_year)
+            model,
+            stage,
+            states,
+            bonus_raw=bonus_raw,
+            qualifications=qualifications(model, portrait.pools),
+            report_year=portrait.report_year,
+        )
     return portrait
 
 
@@ -307,9 +378,11 @@ def _own_values(session: Session, enterprise_id: int, year: int) -> dict[str, An
     # only uses that index for exactly this term ("is_current IS 1" scanned the whole year: 40–200 ms
     # at 3,000 enterprises, 0.2 ms with the index).
     rows = session.execute(
-        select(IndicatorValue.code, IndicatorValue.value_num, IndicatorValue.value_text)
-        .where(IndicatorValue.enterprise_id == enterprise_id, IndicatorValue.year == year,
-               text("indicatorvalue.is_current"))
+        select(IndicatorValue.code, IndicatorValue.value_num, IndicatorValue.value_text).where(
+            IndicatorValue.enterprise_id == enterprise_id,
+            IndicatorValue.year == year,
+            text("indicatorvalue.is_current"),
+        )
     ).all()
     return {code: (text if text is not None else num) for code, num, text in rows}
 
@@ -350,8 +423,10 @@ def simulate_changes(
         stats = stage_stats(session, run=run, stage=stage, model=portrait.model)
         mine = stage == portrait.stage
         return StageContext(
-            distributions=stats.distributions, ranked_totals=stats.ranked_totals,
-            own_values=own if mine else None, own_total=portrait.total if mine else None,
+            distributions=stats.distributions,
+            ranked_totals=stats.ranked_totals,
+            own_values=own if mine else None,
+            own_total=portrait.total if mine else None,
             own_ranked=mine and portrait.rank is not None,
         )
 

@@ -59,8 +59,12 @@ def public_model(session: Session, *, year: int | None = None) -> PublicModel:
     run = latest_published_run(session, year=year)
     if run is None:
         return PublicModel(model=active, run_id=None, run_year=None, active_version=active.version)
-    return PublicModel(model=get_model(session, run.model_version_id), run_id=run.id, run_year=run.year,
-                       active_version=active.version)
+    return PublicModel(
+        model=get_model(session, run.model_version_id),
+        run_id=run.id,
+        run_year=run.year,
+        active_version=active.version,
+    )
 
 
 def published_model(session: Session) -> ScoringModel:
@@ -82,9 +86,7 @@ def latest_published_run(session: Session, *, year: int | None = None) -> ScoreR
 
 
 def published_years(session: Session) -> list[int]:
-    rows = session.exec(
-        select(ScoreRun.year).where(ScoreRun.state.in_(PUBLISHED_STATES)).distinct()
-    ).all()
+    rows = session.exec(select(ScoreRun.year).where(ScoreRun.state.in_(PUBLISHED_STATES)).distinct()).all()
     return sorted(rows, reverse=True)
 
 
@@ -139,8 +141,15 @@ def public_lists(session: Session, *, run_id: int) -> pd.DataFrame:
     if run is None or run.state not in PUBLISHED_STATES:
         return pd.DataFrame(columns=["stage", "rank", "tier", "total", "name", "credit_code", "mujun"])
     rows = session.exec(
-        select(Score.stage, Score.rank, Score.tier, Score.total, Enterprise.name, Enterprise.credit_code,
-               Score.mujun)
+        select(
+            Score.stage,
+            Score.rank,
+            Score.tier,
+            Score.total,
+            Enterprise.name,
+            Enterprise.credit_code,
+            Score.mujun,
+        )
         .join(Enterprise, Enterprise.id == Score.enterprise_id)
         .where(Score.run_id == run_id, Score.tier.is_not(None), Score.tier != "", Score.veto.is_(False))
         .order_by(Score.stage, Score.rank)

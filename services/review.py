@@ -88,9 +88,20 @@ def list_reviews(
     """
     require_staff(actor)
     stmt = (
-        select(Submission.id, Submission.enterprise_id, Enterprise.credit_code, Enterprise.name,
-               Carrier.name.label("carrier"), Submission.year, Submission.state, Submission.submitted_at,
-               Submission.reviewer, Submission.reviewed_at, Submission.version, Submission.items)
+        select(
+            Submission.id,
+            Submission.enterprise_id,
+            Enterprise.credit_code,
+            Enterprise.name,
+            Carrier.name.label("carrier"),
+            Submission.year,
+            Submission.state,
+            Submission.submitted_at,
+            Submission.reviewer,
+            Submission.reviewed_at,
+            Submission.version,
+            Submission.items,
+        )
         .join(Enterprise, Enterprise.id == Submission.enterprise_id)
         .outerjoin(Carrier, Carrier.id == Enterprise.carrier_id)
         .order_by(Submission.submitted_at, Submission.id)
@@ -110,10 +121,24 @@ def list_reviews(
     if search and search.strip():
         term = f"%{search.strip().upper()}%"
         stmt = stmt.where(Enterprise.name.ilike(f"%{search.strip()}%") | Enterprise.credit_code.like(term))
-    columns = ["id", "enterprise_id", "credit_code", "name", "carrier", "year", "state", "submitted_at",
-               "reviewer", "reviewed_at", "version", "items"]
+    columns = [
+        "id",
+        "enterprise_id",
+        "credit_code",
+        "name",
+        "carrier",
+        "year",
+        "state",
+        "submitted_at",
+        "reviewer",
+        "reviewed_at",
+        "version",
+        "items",
+    ]
     frame = pd.DataFrame([tuple(r) for r in session.execute(stmt).all()], columns=columns)
-    frame["item_count"] = frame["items"].map(lambda d: sum(v is not None for v in (d or {}).values())).astype("int64")
+    frame["item_count"] = (
+        frame["items"].map(lambda d: sum(v is not None for v in (d or {}).values())).astype("int64")
+    )
     frame = frame.drop(columns="items")
     frame["state_label"] = frame["state"].map(SUBMISSION.labels)
     frame["carrier"] = frame["carrier"].fillna("")
@@ -126,16 +151,18 @@ def list_reviews(
     return frame.reset_index(drop=True)
 
 
-
 def _stages(session: Session, model: Any, frame: pd.DataFrame) -> pd.Series:
     if frame.empty:
         return pd.Series([], dtype=object)
     ids = frame["enterprise_id"].astype("int64").unique().tolist()
     years = frame["year"].unique().tolist()
     rows = session.execute(
-        select(IndicatorValue.enterprise_id, IndicatorValue.year, IndicatorValue.value_num)
-        .where(IndicatorValue.code == model.stage_indicator, IndicatorValue.is_current.is_(True),
-               IndicatorValue.year.in_(years), IndicatorValue.enterprise_id.in_(ids))
+        select(IndicatorValue.enterprise_id, IndicatorValue.year, IndicatorValue.value_num).where(
+            IndicatorValue.code == model.stage_indicator,
+            IndicatorValue.is_current.is_(True),
+            IndicatorValue.year.in_(years),
+            IndicatorValue.enterprise_id.in_(ids),
+        )
     ).all()
     revenue = pd.Series({(e, y): v for e, y, v in rows}, dtype=float)
     keys = pd.MultiIndex.from_arrays([frame["enterprise_id"], frame["year"]])
@@ -192,13 +219,26 @@ def get_review(session: Session, *, actor: Actor, submission_id: int) -> ReviewD
     ent = session.get(Enterprise, sub.enterprise_id)
     items = {k: v for k, v in (sub.items or {}).items()}
     codes = list(items)
-    rows = session.execute(
-        select(IndicatorValue.code, IndicatorValue.value_num, IndicatorValue.value_text, IndicatorValue.source,
-               IndicatorValue.is_current, IndicatorValue.id)
-        .where(IndicatorValue.enterprise_id == sub.enterprise_id, IndicatorValue.year == sub.year,
-               IndicatorValue.code.in_(codes))
-        .order_by(IndicatorValue.id)
-    ).all() if codes else []
+    rows = (
+        session.execute(
+            select(
+                IndicatorValue.code,
+                IndicatorValue.value_num,
+                IndicatorValue.value_text,
+                IndicatorValue.source,
+                IndicatorValue.is_current,
+                IndicatorValue.id,
+            )
+            .where(
+                IndicatorValue.enterprise_id == sub.enterprise_id,
+                IndicatorValue.year == sub.year,
+                IndicatorValue.code.in_(codes),
+            )
+            .order_by(IndicatorValue.id)
+        ).all()
+        if codes
+        else []
+    )
     current: dict[str, tuple[Any, str]] = {}
     approved: dict[str, Any] = {}
     for code, num, text, source, is_current, _id in rows:
@@ -218,23 +258,54 @@ def get_review(session: Session, *, actor: Actor, submission_id: int) -> ReviewD
         last = approved.get(code)
         cur, src = current.get(code, (None, ""))
         baseline = last if code in approved else cur
-        records.append({
-            "code": code, "name": name, "unit": unit, "value": display_value(value, indicators.get(code)),
-            "last_approved": display_value(last, indicators.get(code)),
-            "current": display_value(cur, indicators.get(code)), "current_source": src or "",
-            "changed": _canon(value) != _canon(baseline), "comment": comments.get(code, ""),
-        })
-    frame = pd.DataFrame(records, columns=["code", "name", "unit", "value", "last_approved", "current",
-                                            "current_source", "changed", "comment"])
+        records.append(
+            {
+                "code": code,
+                "name": name,
+                "unit": unit,
+                "value": display_value(value, indicators.get(code)),
+                "last_approved": display_value(last, indicators.get(code)),
+                "current": display_value(cur, indicators.get(code)),
+                "current_source": src or "",
+                "changed": _canon(value) != _canon(baseline),
+                "comment": comments.get(code, ""),
+            }
+        )
+    frame = pd.DataFrame(
+        records,
+        columns=[
+            "code",
+            "name",
+            "unit",
+            "value",
+            "last_approved",
+            "current",
+            "current_source",
+            "changed",
+            "comment",
+        ],
+    )
     attachments = [
-        {"id": a.id, "file_name": a.file_name, "content_type": a.content_type, "size": a.size,
-         "item_code": a.item_code, "created_at": a.created_at}
+        {
+            "id": a.id,
+            "file_name": a.file_name,
+            "content_type": a.content_type,
+            "size": a.size,
+            "item_code": a.item_code,
+            "created_at": a.created_at,
+        }
         for a in session.execute(
-            select(Attachment).where(Attachment.submission_id == sub.id).order_by(Attachment.id)).scalars()
+            select(Attachment).where(Attachment.submission_id == sub.id).order_by(Attachment.id)
+        ).scalars()
     ]
-    return ReviewDetail(submission=sub, credit_code=ent.credit_code if ent else "",
-                        enterprise_name=ent.name if ent else "", items=frame, attachments=attachments,
-                        allowed_actions=SUBMISSION.allowed_actions(sub.state))
+    return ReviewDetail(
+        submission=sub,
+        credit_code=ent.credit_code if ent else "",
+        enterprise_name=ent.name if ent else "",
+        items=frame,
+        attachments=attachments,
+        allowed_actions=SUBMISSION.allowed_actions(sub.state),
+    )
 
 
 def get_attachment(session: Session, *, actor: Actor, attachment_id: int) -> Attachment:
@@ -247,8 +318,16 @@ def get_attachment(session: Session, *, actor: Actor, attachment_id: int) -> Att
 
 
 # --------------------------------------------------------------------------- decisions
-def _decide(session: Session, *, actor: Actor, submission_id: int, expected_version: int, action: str,
-            reason: str | None = None, extra: dict | None = None) -> tuple[Submission, str, str]:
+def _decide(
+    session: Session,
+    *,
+    actor: Actor,
+    submission_id: int,
+    expected_version: int,
+    action: str,
+    reason: str | None = None,
+    extra: dict | None = None,
+) -> tuple[Submission, str, str]:
     """Check state and version, then the guarded UPDATE. Returns (submission, before, after state)."""
     require_staff(actor)
     if action in SUBMISSION.reason_required and not (reason and reason.strip()):
@@ -261,12 +340,20 @@ def _decide(session: Session, *, actor: Actor, submission_id: int, expected_vers
     except TransitionError as exc:
         raise Conflict(str(exc)) from None
     now = utcnow()
-    values = {"state": new_state, "version": Submission.version + 1, "reviewer": actor.username,
-              "reviewed_at": now, "updated_at": now, **(extra or {})}
+    values = {
+        "state": new_state,
+        "version": Submission.version + 1,
+        "reviewer": actor.username,
+        "reviewed_at": now,
+        "updated_at": now,
+        **(extra or {}),
+    }
     try:
         result = session.execute(
-            update(Submission).where(Submission.id == submission_id, Submission.version == expected_version)
-            .values(**values).execution_options(synchronize_session=False)
+            update(Submission)
+            .where(Submission.id == submission_id, Submission.version == expected_version)
+            .values(**values)
+            .execution_options(synchronize_session=False)
         )
     except OperationalError as exc:
         # SQLite under heavy contention: the other writer held the lock past the busy timeout.
@@ -298,43 +385,95 @@ def _value_rows(items: dict, enterprise_id: int) -> pd.DataFrame:
 
 def approve(session: Session, *, actor: Actor, submission_id: int, expected_version: int) -> Submission:
     """Approve: lock the submission and write its items as current values (source 自报)."""
-    sub, before, after = _decide(session, actor=actor, submission_id=submission_id,
-                                 expected_version=expected_version, action="approve",
-                                 extra={"reason": None})
+    sub, before, after = _decide(
+        session,
+        actor=actor,
+        submission_id=submission_id,
+        expected_version=expected_version,
+        action="approve",
+        extra={"reason": None},
+    )
     rows = _value_rows(sub.items or {}, sub.enterprise_id)
-    written = replace_values(session, year=sub.year, rows=rows, submission_id=sub.id, created_by=actor.username)
+    written = replace_values(
+        session, year=sub.year, rows=rows, submission_id=sub.id, created_by=actor.username
+    )
     mark_changed(session, year=sub.year)  # 动态积分 of the year is recomputed in the background
-    audit.record(session, actor=actor, action="submission.approve", entity="Submission", entity_id=sub.id,
-                 before={"state": before, "version": expected_version},
-                 after={"state": after, "version": sub.version, "values_written": written,
-                        "enterprise_id": sub.enterprise_id, "year": sub.year})
+    audit.record(
+        session,
+        actor=actor,
+        action="submission.approve",
+        entity="Submission",
+        entity_id=sub.id,
+        before={"state": before, "version": expected_version},
+        after={
+            "state": after,
+            "version": sub.version,
+            "values_written": written,
+            "enterprise_id": sub.enterprise_id,
+            "year": sub.year,
+        },
+    )
     session.flush()
     return sub
 
 
-def return_submission(session: Session, *, actor: Actor, submission_id: int, expected_version: int, reason: str,
-                      field_comments: dict[str, str] | None = None) -> Submission:
+def return_submission(
+    session: Session,
+    *,
+    actor: Actor,
+    submission_id: int,
+    expected_version: int,
+    reason: str,
+    field_comments: dict[str, str] | None = None,
+) -> Submission:
     """Return to the enterprise with a required reason and optional per-field comments."""
     comments = {k: v.strip() for k, v in (field_comments or {}).items() if v and v.strip()} or None
-    sub, before, after = _decide(session, actor=actor, submission_id=submission_id,
-                                 expected_version=expected_version, action="return", reason=reason,
-                                 extra={"reason": reason.strip(), "field_comments": comments})
-    audit.record(session, actor=actor, action="submission.return", entity="Submission", entity_id=sub.id,
-                 before={"state": before, "version": expected_version},
-                 after={"state": after, "version": sub.version, "field_comments": comments}, reason=reason.strip())
+    sub, before, after = _decide(
+        session,
+        actor=actor,
+        submission_id=submission_id,
+        expected_version=expected_version,
+        action="return",
+        reason=reason,
+        extra={"reason": reason.strip(), "field_comments": comments},
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="submission.return",
+        entity="Submission",
+        entity_id=sub.id,
+        before={"state": before, "version": expected_version},
+        after={"state": after, "version": sub.version, "field_comments": comments},
+        reason=reason.strip(),
+    )
     session.flush()
     return sub
 
 
-def unapprove(session: Session, *, actor: Actor, submission_id: int, expected_version: int,
-              reason: str) -> Submission:
+def unapprove(
+    session: Session, *, actor: Actor, submission_id: int, expected_version: int, reason: str
+) -> Submission:
     """Reopen an approved report (reason required); the written values stay until replaced."""
-    sub, before, after = _decide(session, actor=actor, submission_id=submission_id,
-                                 expected_version=expected_version, action="unapprove", reason=reason,
-                                 extra={"reason": reason.strip()})
-    audit.record(session, actor=actor, action="submission.unapprove", entity="Submission", entity_id=sub.id,
-                 before={"state": before, "version": expected_version},
-                 after={"state": after, "version": sub.version}, reason=reason.strip())
+    sub, before, after = _decide(
+        session,
+        actor=actor,
+        submission_id=submission_id,
+        expected_version=expected_version,
+        action="unapprove",
+        reason=reason,
+        extra={"reason": reason.strip()},
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="submission.unapprove",
+        entity="Submission",
+        entity_id=sub.id,
+        before={"state": before, "version": expected_version},
+        after={"state": after, "version": sub.version},
+        reason=reason.strip(),
+    )
     session.flush()
     return sub
 
@@ -386,8 +525,11 @@ def date_filter_default(session: Session, *, actor: Actor) -> tuple[date, date]:
     day, if older) to today (or the newest waiting report's day, if a clock put it after today)."""
     require_staff(actor)
     today = clock.today()
-    oldest, newest = session.execute(select(func.min(Submission.submitted_at), func.max(Submission.submitted_at))
-                                     .where(Submission.state == "submitted")).one()
+    oldest, newest = session.execute(
+        select(func.min(Submission.submitted_at), func.max(Submission.submitted_at)).where(
+            Submission.state == "submitted"
+        )
+    ).one()
     start, end = today - timedelta(days=QUEUE_DAYS), today
     if oldest is not None:
         start = min(start, clock.beijing_day(oldest))
@@ -396,8 +538,9 @@ def date_filter_default(session: Session, *, actor: Actor) -> tuple[date, date]:
     return start, end
 
 
-def waiting_hidden_by_dates(session: Session, *, actor: Actor, submitted_from: date | None,
-                            submitted_to: date | None, **filters: Any) -> int:
+def waiting_hidden_by_dates(
+    session: Session, *, actor: Actor, submitted_from: date | None, submitted_to: date | None, **filters: Any
+) -> int:
     """How many reports waiting for a decision (and matching the other ``filters``) a date range hides."""
     states = filters.pop("states", None)
     if (submitted_from is None and submitted_to is None) or (states and "submitted" not in states):

@@ -61,8 +61,9 @@ def _inputs(frame: pd.DataFrame, codes: list[str], model: ScoringModel) -> pd.Da
     """Input value per enterprise (index credit_code) and code, from the stored breakdowns."""
     raws = [_bd(b) for b in frame["breakdown"].tolist()]
     data = {code: [_canon(v) for v in breakdown.column_values(model, raws, code)] for code in codes}
-    return pd.DataFrame(data, index=pd.Index(frame["credit_code"].to_numpy(dtype=object), name="credit_code"),
-                        dtype=object)
+    return pd.DataFrame(
+        data, index=pd.Index(frame["credit_code"].to_numpy(dtype=object), name="credit_code"), dtype=object
+    )
 
 
 def _names(model: ScoringModel, frame: pd.DataFrame, suffix: str) -> None:
@@ -120,51 +121,92 @@ def diff_runs(session: Session, *, actor: Actor, run_a: int, run_b: int) -> RunD
     same = (va.isna() & vb.isna()) | (va == vb)
     changed = ~same.to_numpy(dtype=bool)
     rows, cols = np.nonzero(changed)
-    input_changes = pd.DataFrame({
-        "credit_code": common[rows],
-        "name": both["name"].to_numpy(dtype=object)[rows],
-        "code": np.asarray(codes, dtype=object)[cols],
-        "before": va.to_numpy(dtype=object)[rows, cols],
-        "after": vb.to_numpy(dtype=object)[rows, cols],
-    })
+    input_changes = pd.DataFrame(
+        {
+            "credit_code": common[rows],
+            "name": both["name"].to_numpy(dtype=object)[rows],
+            "code": np.asarray(codes, dtype=object)[cols],
+            "before": va.to_numpy(dtype=object)[rows, cols],
+            "after": vb.to_numpy(dtype=object)[rows, cols],
+        }
+    )
     # Lists and structured flags read as text (省级·牵头 1 项 …), never JSON — each side with its own model.
     for column, side_model in (("before", model_a), ("after", model_b)):
         indicators = {i.code: i for i in side_model.indicators}
         input_changes[column] = [
             (listtext.value_text(v, indicators.get(c)) or v) if isinstance(v, (str, list, dict)) else v
-            for v, c in zip(input_changes[column].tolist(), input_changes["code"].tolist(), strict=True)]
+            for v, c in zip(input_changes[column].tolist(), input_changes["code"].tolist(), strict=True)
+        ]
     per_ent = input_changes.groupby("credit_code", sort=False)["code"].agg(",".join)
     both["changed_inputs"] = both["credit_code"].map(per_ent).astype(object).fillna("")
 
     order = both["delta_total"].abs().sort_values(ascending=False, kind="stable").index
-    moves = both.loc[order, ["credit_code", "name", "stage", "stage_name", "total_a", "total_b", "delta_total",
-                             "rank_a", "rank_b", "delta_rank", "tier_a", "tier_b", "list_a", "list_b",
-                             "changed_inputs"]].reset_index(drop=True)
+    moves = both.loc[
+        order,
+        [
+            "credit_code",
+            "name",
+            "stage",
+            "stage_name",
+            "total_a",
+            "total_b",
+            "delta_total",
+            "rank_a",
+            "rank_b",
+            "delta_rank",
+            "tier_a",
+            "tier_b",
+            "list_a",
+            "list_b",
+            "changed_inputs",
+        ],
+    ].reset_index(drop=True)
 
     # ---- lists: entered / left each list (a list of run B entered, a list of run A left)
     parts = []
     for model, side, other, change in ((model_b, "b", "a", "进入"), (model_a, "a", "b", "退出")):
         for tier in model.tiers:
-            moved = both[(both["tier_" + side] == tier.code) & (
-                (both["tier_" + other] != tier.code) | (both["list_" + other] != tier.name))]
+            moved = both[
+                (both["tier_" + side] == tier.code)
+                & ((both["tier_" + other] != tier.code) | (both["list_" + other] != tier.name))
+            ]
             if len(moved):
-                part = moved[["credit_code", "name", "stage", "stage_name", "tier_a", "tier_b", "list_a",
-                              "list_b"]].copy()
+                part = moved[
+                    ["credit_code", "name", "stage", "stage_name", "tier_a", "tier_b", "list_a", "list_b"]
+                ].copy()
                 part["list"] = tier.name
                 part["change"] = change
                 parts.append(part)
-    columns = ["credit_code", "name", "stage", "stage_name", "list", "change", "tier_a", "tier_b", "list_a", "list_b"]
+    columns = [
+        "credit_code",
+        "name",
+        "stage",
+        "stage_name",
+        "list",
+        "change",
+        "tier_a",
+        "tier_b",
+        "list_a",
+        "list_b",
+    ]
     list_changes = pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
 
-    added = merged[merged["_merge"] == "right_only"][["credit_code", "name", "stage", "stage_name", "total_b"]]
+    added = merged[merged["_merge"] == "right_only"][
+        ["credit_code", "name", "stage", "stage_name", "total_b"]
+    ]
     added = added.rename(columns={"total_b": "total"}).reset_index(drop=True)
-    removed = merged[merged["_merge"] == "left_only"][["credit_code", "name", "stage", "stage_name", "total_a"]]
+    removed = merged[merged["_merge"] == "left_only"][
+        ["credit_code", "name", "stage", "stage_name", "total_a"]
+    ]
     removed = removed.rename(columns={"total_a": "total"}).reset_index(drop=True)
     version_a = session.get(ModelVersion, runs[run_a].model_version_id)
     version_b = session.get(ModelVersion, runs[run_b].model_version_id)
     summary = {
-        "enterprises_a": len(a), "enterprises_b": len(b), "common": len(both),
-        "added": len(added), "removed": len(removed),
+        "enterprises_a": len(a),
+        "enterprises_b": len(b),
+        "common": len(both),
+        "added": len(added),
+        "removed": len(removed),
         "total_changed": int((both["delta_total"].abs() > 1e-9).sum()),
         "rank_changed": int((both["delta_rank"].fillna(0) != 0).sum()),
         "list_entered": int((list_changes["change"] == "进入").sum()),
@@ -174,13 +216,33 @@ def diff_runs(session: Session, *, actor: Actor, run_a: int, run_b: int) -> RunD
         "model_a": f"{model_a.name}（{version_a.version}）" if version_a else model_a.name,
         "model_b": f"{model_b.name}（{version_b.version}）" if version_b else model_b.name,
     }
-    return RunDiff(run_a=run_a, run_b=run_b, moves=moves, list_changes=list_changes.reset_index(drop=True),
-                   input_changes=input_changes, added=added, removed=removed, summary=summary,
-                   model=model_b)
+    return RunDiff(
+        run_a=run_a,
+        run_b=run_b,
+        moves=moves,
+        list_changes=list_changes.reset_index(drop=True),
+        input_changes=input_changes,
+        added=added,
+        removed=removed,
+        summary=summary,
+        model=model_b,
+    )
 
 
-RUN_COLUMNS = ["id", "year", "model_version_id", "state", "enterprise_count", "notice_start", "notice_end",
-               "supersedes_id", "created_by", "created_at", "published_at", "finalized_at"]
+RUN_COLUMNS = [
+    "id",
+    "year",
+    "model_version_id",
+    "state",
+    "enterprise_count",
+    "notice_start",
+    "notice_end",
+    "supersedes_id",
+    "created_by",
+    "created_at",
+    "published_at",
+    "finalized_at",
+]
 
 
 def list_runs(session: Session, *, actor: Actor, year: int | None = None) -> pd.DataFrame:
@@ -188,7 +250,9 @@ def list_runs(session: Session, *, actor: Actor, year: int | None = None) -> pd.
     from sqlalchemy import select
 
     require_staff(actor)
-    stmt = select(*(getattr(ScoreRun, c) for c in RUN_COLUMNS)).order_by(ScoreRun.year.desc(), ScoreRun.id.desc())
+    stmt = select(*(getattr(ScoreRun, c) for c in RUN_COLUMNS)).order_by(
+        ScoreRun.year.desc(), ScoreRun.id.desc()
+    )
     if year is not None:
         stmt = stmt.where(ScoreRun.year == year)
     return pd.DataFrame([tuple(r) for r in session.execute(stmt).all()], columns=RUN_COLUMNS)
@@ -202,6 +266,8 @@ def model_version_choices(session: Session, *, actor: Actor) -> dict[int, str]:
 
     require_staff(actor)
     rows = session.execute(
-        select(ModelVersion.id, ModelVersion.version, ModelVersion.name).where(ModelVersion.state == "published")
-        .order_by(ModelVersion.published_at.desc(), ModelVersion.id.desc())).all()
+        select(ModelVersion.id, ModelVersion.version, ModelVersion.name)
+        .where(ModelVersion.state == "published")
+        .order_by(ModelVersion.published_at.desc(), ModelVersion.id.desc())
+    ).all()
     return {vid: f"{version} · {name}" for vid, version, name in rows}

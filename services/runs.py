@@ -65,6 +65,8 @@ def default_notice_window(start: date | None = None, *, days: int = NOTICE_DAYS)
     UTC is already the server's tomorrow) over ``days`` Beijing days, both ends included."""
     start = start or clock.today()
     return start, start + timedelta(days=days - 1)
+
+
 # Columns compared by verify_run (besides each class subtotal and each indicator's points).
 RESULT_COLUMNS = ["stage", "core", "bonus", "deduction", "total", "veto", "rank",
                   "percentile", "tier", "subsidy", "mujun", "missing_count"]  # fmt: skip
@@ -108,7 +110,10 @@ def _input_columns(model: ScoringModel) -> list[str]:
 
 
 def _fingerprint(
-    model_version_id: int, inputs: pd.DataFrame, columns: list[str], tokens: dict[str, list[str]] | None = None
+    model_version_id: int,
+    inputs: pd.DataFrame,
+    columns: list[str],
+    tokens: dict[str, list[str]] | None = None,
 ) -> str:
     """sha256 over the model version id and the input cells, rows in credit-code order, column by column."""
     credit_codes = inputs["credit_code"].to_numpy(dtype=str)
@@ -130,6 +135,7 @@ def _breakdowns(
     sources: pd.DataFrame,
 ) -> list[str]:
     """One stored breakdown per row (core.breakdown): a %-template filled from column token lists."""
+
     def src(column: str) -> list[str]:
         if column not in sources.columns:
             return ["null"] * len(scored)
@@ -205,7 +211,9 @@ def _needed_codes(model: ScoringModel) -> tuple[list[str], list[str]]:
     return sorted(this_year), sorted(previous)
 
 
-def model_inputs(session: Session, *, model: ScoringModel, year: int) -> tuple[Any, pd.DataFrame, pd.DataFrame]:
+def model_inputs(
+    session: Session, *, model: ScoringModel, year: int
+) -> tuple[Any, pd.DataFrame, pd.DataFrame]:
     """(current values, the engine's input frame, the source of every cell) of ``year`` under ``model``:
     this and the previous year's values read, derivations applied, a column for everything the engine reads."""
     this_codes, prev_codes = _needed_codes(model)
@@ -259,8 +267,9 @@ class ScoredYear:
 
     def packed_breakdowns(self) -> bytes:
         """Every row's breakdown in one blob (core.breakdown.pack), as a run stores it."""
-        return breakdown.pack(self.model, ids=self.enterprise_ids, inputs=self.inputs, scored=self.scored,
-                              sources=self.sources)
+        return breakdown.pack(
+            self.model, ids=self.enterprise_ids, inputs=self.inputs, scored=self.scored, sources=self.sources
+        )
 
 
 def score_year(
@@ -289,9 +298,14 @@ def score_year(
     timings["score"], clock = time.perf_counter() - clock, time.perf_counter()
     tokens = {column: _tokens(inputs[column]) for column in columns}
     return ScoredYear(
-        model_version_id=version_id, model=model, inputs=inputs, scored=scored,
+        model_version_id=version_id,
+        model=model,
+        inputs=inputs,
+        scored=scored,
         enterprise_ids=current.values["enterprise_id"].to_numpy(),
-        fingerprint=_fingerprint(version_id, inputs, columns, tokens), tokens=tokens, sources=sources,
+        fingerprint=_fingerprint(version_id, inputs, columns, tokens),
+        tokens=tokens,
+        sources=sources,
     )
 
 
@@ -307,8 +321,9 @@ def compute_run(
     require_staff(actor)
     report = progress or (lambda fraction, message: None)
     timings: dict[str, float] = {}
-    year_scores = score_year(session, year=year, model_version_id=model_version_id, progress=progress,
-                             timings=timings)
+    year_scores = score_year(
+        session, year=year, model_version_id=model_version_id, progress=progress, timings=timings
+    )
     clock = time.perf_counter()
     report(0.7, "保存结果")
     version_id, scored, inputs = year_scores.model_version_id, year_scores.scored, year_scores.inputs
@@ -325,9 +340,20 @@ def compute_run(
     columns = _score_columns(year_scores.model, run.id, year_scores.enterprise_ids, scored)
     insert_columns(session, Score.__table__, columns)
     session.add(RunBreakdown(run_id=run.id, data=year_scores.packed_breakdowns()))
-    record(session, actor=actor, action="run.compute", entity="ScoreRun", entity_id=run.id,
-           after={"year": year, "model_version_id": version_id, "state": "draft",
-                  "enterprise_count": len(scored), "input_fingerprint": run.input_fingerprint})
+    record(
+        session,
+        actor=actor,
+        action="run.compute",
+        entity="ScoreRun",
+        entity_id=run.id,
+        after={
+            "year": year,
+            "model_version_id": version_id,
+            "state": "draft",
+            "enterprise_count": len(scored),
+            "input_fingerprint": run.input_fingerprint,
+        },
+    )
     session.commit()
     timings["write"] = time.perf_counter() - clock
     LAST_TIMINGS.clear()
@@ -363,8 +389,15 @@ def _supersede_others(session: Session, *, actor: Actor, run: ScoreRun, states: 
         before = other.state
         other.state = "superseded"
         session.add(other)
-        record(session, actor=actor, action="run.supersede", entity="ScoreRun", entity_id=other.id,
-               before={"state": before}, after={"state": "superseded", "superseded_by": run.id})
+        record(
+            session,
+            actor=actor,
+            action="run.supersede",
+            entity="ScoreRun",
+            entity_id=other.id,
+            before={"state": before},
+            after={"state": "superseded", "superseded_by": run.id},
+        )
     if others and run.supersedes_id is None:
         run.supersedes_id = max(o.id for o in others)
     return [o.id for o in others]
@@ -411,29 +444,48 @@ def guard_transition(
     now = at or clock.now()
     if action == "finalize":
         open_objections = session.exec(
-            select(func.count()).select_from(Objection).where(Objection.run_id == run.id, Objection.state == "open")
+            select(func.count())
+            .select_from(Objection)
+            .where(Objection.run_id == run.id, Objection.state == "open")
         ).one()
         if open_objections:
-            return TransitionGuard(action, run.id, run.year,
-                                   refusal=f"该批次还有 {open_objections} 条异议未处理，处理完毕后才能定稿。")
+            return TransitionGuard(
+                action,
+                run.id,
+                run.year,
+                refusal=f"该批次还有 {open_objections} 条异议未处理，处理完毕后才能定稿。",
+            )
         if _window_still_open(run, now):
             left = (run.notice_end - clock.beijing_day(now)).days + 1
             window = f"公示期至 {run.notice_end:%Y-%m-%d} 24:00（北京时间）结束，还剩 {left} 天"
             if actor.role not in ("admin", "system"):
-                return TransitionGuard(action, run.id, run.year, refusal=(
-                    f"{window}：公示期满后才能定稿。如确需提前定稿，须由系统管理员填写理由后操作。"))
-            return TransitionGuard(action, run.id, run.year, reason_required=True, notes=(
-                f"{window}。提前定稿后，企业不能再对本批次提出异议。",
-                "提前定稿须填写理由，理由记入审计日志。"))
+                return TransitionGuard(
+                    action,
+                    run.id,
+                    run.year,
+                    refusal=(f"{window}：公示期满后才能定稿。如确需提前定稿，须由系统管理员填写理由后操作。"),
+                )
+            return TransitionGuard(
+                action,
+                run.id,
+                run.year,
+                reason_required=True,
+                notes=(
+                    f"{window}。提前定稿后，企业不能再对本批次提出异议。",
+                    "提前定稿须填写理由，理由记入审计日志。",
+                ),
+            )
         return TransitionGuard(action, run.id, run.year)
     others = session.exec(
-        select(ScoreRun).where(ScoreRun.year == run.year, ScoreRun.id != run.id, ScoreRun.state == "notice")
+        select(ScoreRun)
+        .where(ScoreRun.year == run.year, ScoreRun.id != run.id, ScoreRun.state == "notice")
         .order_by(ScoreRun.id)
     ).all()
     notes = tuple(
         f"{run.year} 年度批次 #{o.id} 正在公示（{o.notice_start:%Y-%m-%d} 至 {o.notice_end:%Y-%m-%d}）："
         f"开始公示后它将被本批次替代，企业看到的公示结果和异议入口随之改为本批次。"
-        if o.notice_start and o.notice_end else f"{run.year} 年度批次 #{o.id} 正在公示：开始公示后它将被本批次替代。"
+        if o.notice_start and o.notice_end
+        else f"{run.year} 年度批次 #{o.id} 正在公示：开始公示后它将被本批次替代。"
         for o in others
     )
     return TransitionGuard(action, run.id, run.year, replaces=tuple(o.id for o in others), notes=notes)
@@ -474,10 +526,20 @@ def publish_run(
     superseded = _supersede_others(session, actor=actor, run=run, states=("notice",))
     run.state, run.notice_start, run.notice_end, run.published_at = state, notice_start, notice_end, utcnow()
     session.add(run)
-    record(session, actor=actor, action="run.publish", entity="ScoreRun", entity_id=run.id,
-           before={"state": "draft"},
-           after={"state": state, "notice_start": notice_start.isoformat(), "notice_end": notice_end.isoformat(),
-                  "superseded": superseded})
+    record(
+        session,
+        actor=actor,
+        action="run.publish",
+        entity="ScoreRun",
+        entity_id=run.id,
+        before={"state": "draft"},
+        after={
+            "state": state,
+            "notice_start": notice_start.isoformat(),
+            "notice_end": notice_end.isoformat(),
+            "superseded": superseded,
+        },
+    )
     session.commit()
     return run
 
@@ -499,9 +561,16 @@ def finalize_run(session: Session, *, actor: Actor, run_id: int, reason: str | N
     after: dict[str, Any] = {"state": state, "superseded": superseded}
     if guard.reason_required:
         after |= {"early": True, "notice_end": run.notice_end.isoformat()}
-    record(session, actor=actor, action="run.finalize", entity="ScoreRun", entity_id=run.id,
-           before={"state": "notice"}, after=after,
-           reason=reason.strip() if guard.reason_required and reason else None)
+    record(
+        session,
+        actor=actor,
+        action="run.finalize",
+        entity="ScoreRun",
+        entity_id=run.id,
+        before={"state": "notice"},
+        after=after,
+        reason=reason.strip() if guard.reason_required and reason else None,
+    )
     session.commit()
     return run
 
@@ -513,8 +582,16 @@ def supersede_run(session: Session, *, actor: Actor, run_id: int, reason: str | 
     before = run.state
     run.state = _next(run, "supersede")
     session.add(run)
-    record(session, actor=actor, action="run.supersede", entity="ScoreRun", entity_id=run.id,
-           before={"state": before}, after={"state": run.state}, reason=reason)
+    record(
+        session,
+        actor=actor,
+        action="run.supersede",
+        entity="ScoreRun",
+        entity_id=run.id,
+        before={"state": before},
+        after={"state": run.state},
+        reason=reason,
+    )
     session.commit()
     return run
 
@@ -547,10 +624,17 @@ def run_summary(session: Session, *, actor: Actor, run_id: int) -> pd.DataFrame:
     summary["subsidy_count"] = paid.groupby("stage").size().reindex(stages, fill_value=0)
     summary["subsidy_total"] = paid.groupby("stage")["subsidy"].sum().reindex(stages, fill_value=0.0)
     totals = summary.drop(columns=["stage_name", "mean_total", "max_total"]).sum()
-    all_row = pd.DataFrame([{**totals.to_dict(), "stage_name": "合计",
-                             "mean_total": overall_average(frame),
-                             "max_total": ranked["total"].max() if len(ranked) else np.nan}],
-                           index=pd.Index(["all"], name="stage"))
+    all_row = pd.DataFrame(
+        [
+            {
+                **totals.to_dict(),
+                "stage_name": "合计",
+                "mean_total": overall_average(frame),
+                "max_total": ranked["total"].max() if len(ranked) else np.nan,
+            }
+        ],
+        index=pd.Index(["all"], name="stage"),
+    )
     out = pd.concat([summary, all_row[summary.columns]])
     out.attrs["tier_names"] = {f"tier_{t.code}": t.name for t in model.tiers}  # the run's own list names
     return out
@@ -585,14 +669,18 @@ def verify_run(session: Session, *, actor: Actor, run_id: int) -> VerifyReport:
     stored = scores_frame(session, run_id=run_id, include_breakdown=True)
     columns = _input_columns(model)
     raws = [b if isinstance(b, dict) else json.loads(b or "{}") for b in stored["breakdown"].tolist()]
-    data: dict[str, Any] = {"credit_code": stored["credit_code"].to_numpy(dtype=object),
-                            "name": stored["name"].to_numpy(dtype=object)}
+    data: dict[str, Any] = {
+        "credit_code": stored["credit_code"].to_numpy(dtype=object),
+        "name": stored["name"].to_numpy(dtype=object),
+    }
     for column in columns:
         data[column] = np.array(breakdown.column_values(model, raws, column), dtype=object)
     inputs = pd.DataFrame(data)
     for column in columns:  # a column of numbers only is float64 again, as when it was computed
         values = inputs[column]
-        if all(v is None or (isinstance(v, float | int) and not isinstance(v, bool)) for v in values.tolist()):
+        if all(
+            v is None or (isinstance(v, float | int) and not isinstance(v, bool)) for v in values.tolist()
+        ):
             inputs[column] = values.astype("float64")
     fingerprint_ok = _fingerprint(run.model_version_id, inputs, columns) == run.input_fingerprint
     rescored = score(model, inputs)
@@ -610,10 +698,13 @@ def verify_run(session: Session, *, actor: Actor, run_id: int) -> VerifyReport:
         checks.append((column, a, b, column in _NUMERIC_RESULTS or column == "rank"))
     for cls in model.scored_classes:
         column = SUBTOTAL_PREFIX + cls.code
-        checks.append((column, stored[column].to_numpy(dtype=float), rescored[column].to_numpy(dtype=float), True))
+        checks.append(
+            (column, stored[column].to_numpy(dtype=float), rescored[column].to_numpy(dtype=float), True)
+        )
     for code in model.codes:
-        a = np.array([np.nan if p is None else p for p in breakdown.column_values(model, raws, code, "p")],
-                     dtype=float)
+        a = np.array(
+            [np.nan if p is None else p for p in breakdown.column_values(model, raws, code, "p")], dtype=float
+        )
         checks.append(("pts_" + code, a, rescored["pts_" + code].to_numpy(dtype=float), True))
     codes = stored["credit_code"].to_numpy(dtype=object)
     for column, a, b, numeric in checks:
@@ -630,9 +721,18 @@ def verify_run(session: Session, *, actor: Actor, run_id: int) -> VerifyReport:
         differing_columns=sorted(differences["column"].unique().tolist()),
         differences=differences,
     )
-    record(session, actor=actor, action="run.verify", entity="ScoreRun", entity_id=run_id,
-           after={"identical": report.identical, "fingerprint_matches": fingerprint_ok,
-                  "differing_enterprises": len(report.differing_enterprises)})
+    record(
+        session,
+        actor=actor,
+        action="run.verify",
+        entity="ScoreRun",
+        entity_id=run_id,
+        after={
+            "identical": report.identical,
+            "fingerprint_matches": fingerprint_ok,
+            "differing_enterprises": len(report.differing_enterprises),
+        },
+    )
     session.commit()
     return report
 

@@ -58,10 +58,13 @@ def run_label(run: ScoreRun) -> str:
 def published_runs(session: Session, *, actor: Actor) -> list[ScoreRun]:
     """Runs in 公示 or final, newest year first (the runs scenarios may use)."""
     require_staff(actor)
-    return list(session.execute(
-        select(ScoreRun).where(ScoreRun.state.in_(PUBLISHED_STATES))  # type: ignore[attr-defined]
-        .order_by(ScoreRun.year.desc(), ScoreRun.id.desc())  # type: ignore[attr-defined]
-    ).scalars())
+    return list(
+        session.execute(
+            select(ScoreRun)
+            .where(ScoreRun.state.in_(PUBLISHED_STATES))  # type: ignore[attr-defined]
+            .order_by(ScoreRun.year.desc(), ScoreRun.id.desc())  # type: ignore[attr-defined]
+        ).scalars()
+    )
 
 
 def default_run_id(session: Session, *, actor: Actor) -> int | None:
@@ -87,16 +90,38 @@ def load_run(session: Session, *, actor: Actor, run_id: int, with_breakdown: boo
     if run is None:
         raise NotFound(f"积分批次 #{run_id} 不存在。")
     if run.state not in PUBLISHED_STATES:
-        raise ValidationFailed(f"积分批次 #{run_id} 尚未公示（状态：{run.state}）：榜单、扶持和推荐只来自公示中或已定稿的批次。")
+        raise ValidationFailed(
+            f"积分批次 #{run_id} 尚未公示（状态：{run.state}）：榜单、扶持和推荐只来自公示中或已定稿的批次。"
+        )
     model = get_model(session, run.model_version_id)
     frame = scores_frame(session, run_id=run.id)
     rows = session.execute(
-        select(Enterprise.id, Enterprise.carrier_id, Carrier.name, Carrier.kind, Enterprise.industry,
-               Enterprise.street, Enterprise.registered_on, Enterprise.bank_consent, Enterprise.bank_consent_at)
-        .outerjoin(Carrier, Carrier.id == Enterprise.carrier_id)
+        select(
+            Enterprise.id,
+            Enterprise.carrier_id,
+            Carrier.name,
+            Carrier.kind,
+            Enterprise.industry,
+            Enterprise.street,
+            Enterprise.registered_on,
+            Enterprise.bank_consent,
+            Enterprise.bank_consent_at,
+        ).outerjoin(Carrier, Carrier.id == Enterprise.carrier_id)
     ).all()
-    attrs = pd.DataFrame(rows, columns=["enterprise_id", "carrier_id", "carrier", "kind", "industry", "street",
-                                        "registered_on", "bank_consent", "bank_consent_at"])
+    attrs = pd.DataFrame(
+        rows,
+        columns=[
+            "enterprise_id",
+            "carrier_id",
+            "carrier",
+            "kind",
+            "industry",
+            "street",
+            "registered_on",
+            "bank_consent",
+            "bank_consent_at",
+        ],
+    )
     frame = frame.merge(attrs, on="enterprise_id", how="left")
     frame["bank_consent"] = frame["bank_consent"].fillna(False).astype(bool)
     result = RunFrame(run=run, model=model, frame=frame)
@@ -104,9 +129,17 @@ def load_run(session: Session, *, actor: Actor, run_id: int, with_breakdown: boo
         parts = _cached_parts(session, run)
         if parts is None:
             ids, rows = breakdown_parts(session, run_id=run.id, model=model, parts=("v", "p"))
-            values = pd.DataFrame(dict(zip(breakdown.breakdown_columns(model), map(list, zip(*rows["v"], strict=True)),
-                                           strict=True)) if len(ids) else
-                                  {c: [] for c in breakdown.breakdown_columns(model)})
+            values = pd.DataFrame(
+                dict(
+                    zip(
+                        breakdown.breakdown_columns(model),
+                        map(list, zip(*rows["v"], strict=True)),
+                        strict=True,
+                    )
+                )
+                if len(ids)
+                else {c: [] for c in breakdown.breakdown_columns(model)}
+            )
             points = pd.DataFrame(rows["p"], columns=model.codes, dtype=float)
             parts = _remember_parts(session, run, ids, values, points)
         ids, values, points = parts
@@ -132,8 +165,9 @@ def _cached_parts(session: Session, run: ScoreRun) -> tuple[np.ndarray, pd.DataF
         return _PARTS.get(_parts_key(session, run))
 
 
-def _remember_parts(session: Session, run: ScoreRun, ids: np.ndarray, values: pd.DataFrame,
-                    points: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
+def _remember_parts(
+    session: Session, run: ScoreRun, ids: np.ndarray, values: pd.DataFrame, points: pd.DataFrame
+) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
     parts = (ids, values, points)
     with _PARTS_LOCK:
         _PARTS[_parts_key(session, run)] = parts
@@ -167,14 +201,21 @@ class ListsView:
 def lists_view(session: Session, *, actor: Actor, run_id: int | None = None) -> ListsView:
     data = load_run(session, actor=actor, run_id=resolve_run_id(session, actor, run_id))
     model, frame = data.model, data.frame
-    return ListsView(run_label=data.label, model=model, sizes=lists.list_sizes(model, frame),
-                     plan=lists.subsidy_plan(model, frame), subsidies=lists.subsidy_table(model, frame),
-                     mujun=lists.mujun_table(model, frame), members=lists.list_members(model, frame),
-                     notice=notice_list_frame(model, frame))
+    return ListsView(
+        run_label=data.label,
+        model=model,
+        sizes=lists.list_sizes(model, frame),
+        plan=lists.subsidy_plan(model, frame),
+        subsidies=lists.subsidy_table(model, frame),
+        mujun=lists.mujun_table(model, frame),
+        members=lists.list_members(model, frame),
+        notice=notice_list_frame(model, frame),
+    )
 
 
-def export_lists(session: Session, *, actor: Actor, run_id: int | None = None, fmt: str = "xlsx",
-                 part: str = "all") -> bytes:
+def export_lists(
+    session: Session, *, actor: Actor, run_id: int | None = None, fmt: str = "xlsx", part: str = "all"
+) -> bytes:
     """Public-notice exports of a run. ``part``: ``all`` (xlsx: 公示名单, 扶持名单, 名额与预算, 亩均论英雄),
     ``subsidies`` (扶持名单; xlsx adds 名额与预算), ``lists`` (公示名单). csv holds the first table only.
     The xlsx of a final run's subsidies (``all`` or ``subsidies``) adds 扶持资金拨付: each line's state."""
@@ -182,7 +223,12 @@ def export_lists(session: Session, *, actor: Actor, run_id: int | None = None, f
     view = lists_view(session, actor=actor, run_id=run_id)
     plan = view.plan.drop(columns=["stage"])
     sheets = {
-        "all": {"公示名单": view.notice, "扶持名单": view.subsidies, "名额与预算": plan, "亩均论英雄": view.mujun},
+        "all": {
+            "公示名单": view.notice,
+            "扶持名单": view.subsidies,
+            "名额与预算": plan,
+            "亩均论英雄": view.mujun,
+        },
         "subsidies": {"扶持名单": view.subsidies, "名额与预算": plan},
         "lists": {"公示名单": view.notice},
     }
@@ -225,7 +271,17 @@ def pool_facts(session: Session, data: RunFrame) -> pd.DataFrame:
     return pools.facts_frame(model, facts, pools.config_for(model))
 
 
-POOL_COLUMNS = ["序号", "企业名称", "统一社会信用代码", "所属阶段", "积分", "状态", "接近程度（%）", "未满足条件数", "未满足条件"]
+POOL_COLUMNS = [
+    "序号",
+    "企业名称",
+    "统一社会信用代码",
+    "所属阶段",
+    "积分",
+    "状态",
+    "接近程度（%）",
+    "未满足条件数",
+    "未满足条件",
+]
 
 
 @dataclass
@@ -236,7 +292,9 @@ class PoolsView:
 
     run_label: str
     counts: pd.DataFrame  # 培育库, 候选企业, 条件已满足, 差 1 项, 差 2 项, 差 3 项及以上, 已具备资格
-    candidates: dict[str, pd.DataFrame]  # pool name → POOL_COLUMNS but 未满足条件 (+ enterprise_id), nearest first
+    candidates: dict[
+        str, pd.DataFrame
+    ]  # pool name → POOL_COLUMNS but 未满足条件 (+ enterprise_id), nearest first
     model: ScoringModel | None = None
     config: dict = field(default_factory=dict)
     facts: pd.DataFrame | None = None  # the facts of the enterprises that are never vetoed
@@ -251,10 +309,12 @@ class PoolsView:
             out["未满足条件"] = pd.Series("—", index=out.index, dtype=object)
             return out
         rows = self.fact_ids.get_indexer(out["enterprise_id"].to_numpy(dtype=np.int64))
-        evaluated = pools.evaluate_pools_frame(self.model, self.facts.iloc[rows], self.config,
-                                               only=self.codes[pool])
-        out["未满足条件"] = pd.Series(["；".join(g) or "—" for g in evaluated["gaps"].tolist()], index=out.index,
-                                  dtype=object)
+        evaluated = pools.evaluate_pools_frame(
+            self.model, self.facts.iloc[rows], self.config, only=self.codes[pool]
+        )
+        out["未满足条件"] = pd.Series(
+            ["；".join(g) or "—" for g in evaluated["gaps"].tolist()], index=out.index, dtype=object
+        )
         return out
 
 
@@ -264,8 +324,10 @@ _POOLS: OrderedDict[tuple, PoolsView] = OrderedDict()
 def _data_signature(session: Session) -> tuple:
     """Changes whenever data a pool reads may have changed: every value written is a new IndicatorValue
     row, and every change to an enterprise is audited (two primary-key maxima: no table scan)."""
-    return (session.execute(select(func.max(IndicatorValue.id))).scalar(),
-            session.execute(select(func.max(AuditEvent.id))).scalar())
+    return (
+        session.execute(select(func.max(IndicatorValue.id))).scalar(),
+        session.execute(select(func.max(AuditEvent.id))).scalar(),
+    )
 
 
 def pools_view(session: Session, *, actor: Actor, run_id: int | None = None) -> PoolsView:
@@ -300,40 +362,67 @@ def _pools_view(session: Session, *, actor: Actor, run_id: int | None = None) ->
     for pool in pools.pools_of(config):
         part = table[table["pool"] == pool["code"]]
         cand = part[~part["holds"]]
-        counts.append({"培育库": pool["name"], "候选企业": len(cand), "条件已满足": int(cand["met"].sum()),
-                       "差 1 项": int((cand["gap_count"] == 1).sum()), "差 2 项": int((cand["gap_count"] == 2).sum()),
-                       "差 3 项及以上": int((cand["gap_count"] >= 3).sum()), "已具备资格": int(part["holds"].sum())})
+        counts.append(
+            {
+                "培育库": pool["name"],
+                "候选企业": len(cand),
+                "条件已满足": int(cand["met"].sum()),
+                "差 1 项": int((cand["gap_count"] == 1).sum()),
+                "差 2 项": int((cand["gap_count"] == 2).sum()),
+                "差 3 项及以上": int((cand["gap_count"] >= 3).sum()),
+                "已具备资格": int(part["holds"].sum()),
+            }
+        )
         # order first (four key columns), then build the shown columns once, in that order
         at = keep[cand["row"].to_numpy()]
         closeness = (cand["closeness"].to_numpy() * 100).round(1)
         totals = pd.to_numeric(frame["total"]).to_numpy(dtype=float)[at].round(2)
-        keys = pd.DataFrame({"c": closeness, "g": cand["gap_count"].to_numpy(), "t": totals,
-                             "k": frame["credit_code"].to_numpy(dtype=object)[at]})
-        order = keys.sort_values(["c", "g", "t", "k"], ascending=[False, True, False, True],
-                                 kind="stable").index.to_numpy()
+        keys = pd.DataFrame(
+            {
+                "c": closeness,
+                "g": cand["gap_count"].to_numpy(),
+                "t": totals,
+                "k": frame["credit_code"].to_numpy(dtype=object)[at],
+            }
+        )
+        order = keys.sort_values(
+            ["c", "g", "t", "k"], ascending=[False, True, False, True], kind="stable"
+        ).index.to_numpy()
         cand, at = cand.iloc[order], at[order]
         rows = frame[["enterprise_id", "name", "credit_code", "stage"]].iloc[at]
-        out = pd.DataFrame({
-            "enterprise_id": rows["enterprise_id"].to_numpy(),
-            "企业名称": rows["name"].astype(str).to_numpy(),
-            "统一社会信用代码": rows["credit_code"].astype(str).to_numpy(),
-            "所属阶段": stage_label(model, rows["stage"]).to_numpy(),
-            "积分": totals[order],
-            "状态": np.where(cand["met"].to_numpy(), "条件已满足，可申报",
-                           pd.Series(cand["gap_count"].to_numpy()).map("差 {} 项".format).to_numpy()),
-            "接近程度（%）": closeness[order],
-            "未满足条件数": cand["gap_count"].to_numpy(),
-        })
+        out = pd.DataFrame(
+            {
+                "enterprise_id": rows["enterprise_id"].to_numpy(),
+                "企业名称": rows["name"].astype(str).to_numpy(),
+                "统一社会信用代码": rows["credit_code"].astype(str).to_numpy(),
+                "所属阶段": stage_label(model, rows["stage"]).to_numpy(),
+                "积分": totals[order],
+                "状态": np.where(
+                    cand["met"].to_numpy(),
+                    "条件已满足，可申报",
+                    pd.Series(cand["gap_count"].to_numpy()).map("差 {} 项".format).to_numpy(),
+                ),
+                "接近程度（%）": closeness[order],
+                "未满足条件数": cand["gap_count"].to_numpy(),
+            }
+        )
         out.insert(0, "序号", np.arange(1, len(out) + 1, dtype=np.int64))
         candidates[pool["name"]] = out
-    return PoolsView(run_label=data.label, counts=pd.DataFrame(counts), candidates=candidates, model=model,
-                     config=config, facts=kept,
-                     fact_ids=pd.Index(frame["enterprise_id"].to_numpy(dtype=np.int64)[keep]),
-                     codes={p["name"]: p["code"] for p in pools.pools_of(config)})
+    return PoolsView(
+        run_label=data.label,
+        counts=pd.DataFrame(counts),
+        candidates=candidates,
+        model=model,
+        config=config,
+        facts=kept,
+        fact_ids=pd.Index(frame["enterprise_id"].to_numpy(dtype=np.int64)[keep]),
+        codes={p["name"]: p["code"] for p in pools.pools_of(config)},
+    )
 
 
-def export_pool(session: Session, *, actor: Actor, run_id: int | None = None, pool: str | None = None,
-                fmt: str = "xlsx") -> bytes:
+def export_pool(
+    session: Session, *, actor: Actor, run_id: int | None = None, pool: str | None = None, fmt: str = "xlsx"
+) -> bytes:
     """One pool (by code or name) or every pool (xlsx: 汇总 + one sheet per pool; csv: one pool only),
     every candidate with its gap sentences."""
     run_id = resolve_run_id(session, actor, run_id)
@@ -342,7 +431,9 @@ def export_pool(session: Session, *, actor: Actor, run_id: int | None = None, po
     if pool is not None:
         name = names.get(pool, pool)
         if name not in view.candidates:
-            raise ValidationFailed(f"培育库“{pool}”不存在：可选 {'、'.join(f'{c}（{n}）' for c, n in names.items())}")
+            raise ValidationFailed(
+                f"培育库“{pool}”不存在：可选 {'、'.join(f'{c}（{n}）' for c, n in names.items())}"
+            )
         chosen = [name]
     else:
         if fmt == "csv":
@@ -370,8 +461,10 @@ def _metric_frame(data: RunFrame) -> pd.DataFrame:
     revenue = column(model.stage_indicator)
     previous = column(model.previous_prefix + model.stage_indicator)
     if np.isnan(previous).all():
-        growth = next((d.target for d in model.derivations if d.kind == "growth" and d.of == model.stage_indicator),
-                      None)
+        growth = next(
+            (d.target for d in model.derivations if d.kind == "growth" and d.of == model.stage_indicator),
+            None,
+        )
         g = column(growth)
         with np.errstate(divide="ignore", invalid="ignore"):
             previous = revenue / (1 + g / 100)
@@ -389,7 +482,9 @@ def carriers_view(session: Session, *, actor: Actor, run_id: int | None = None) 
     return CarriersView(run_label=data.label, ranking=carriers.carrier_table(data.model, _metric_frame(data)))
 
 
-def carrier_enterprises(session: Session, *, actor: Actor, carrier_id: int, run_id: int | None = None) -> pd.DataFrame:
+def carrier_enterprises(
+    session: Session, *, actor: Actor, carrier_id: int, run_id: int | None = None
+) -> pd.DataFrame:
     """The drill-down: a carrier's scored enterprises by stage and rank (vetoed ones marked)."""
     data = load_run(session, actor=actor, run_id=resolve_run_id(session, actor, run_id), with_breakdown=True)
     frame = _metric_frame(data)
@@ -399,17 +494,22 @@ def carrier_enterprises(session: Session, *, actor: Actor, carrier_id: int, run_
     model = data.model
     position = {s.code: i for i, s in enumerate(model.stages)}
     mine = mine.assign(_s=mine["stage"].map(position), _r=pd.to_numeric(mine["rank"])).sort_values(
-        ["_s", "_r", "credit_code"], na_position="last", kind="stable")
+        ["_s", "_r", "credit_code"], na_position="last", kind="stable"
+    )
     tier_names = {t.code: t.name for t in model.tiers}
-    return pd.DataFrame({
-        "企业名称": mine["name"].astype(str).to_numpy(),
-        "统一社会信用代码": mine["credit_code"].astype(str).to_numpy(),
-        "所属阶段": stage_label(model, mine["stage"]).to_numpy(),
-        "阶段排名": [("一票否决" if v else "—") if pd.isna(r) else str(int(r))
-                 for r, v in zip(mine["rank"], mine["veto"], strict=True)],
-        "积分": pd.to_numeric(mine["total"]).round(2).to_numpy(),
-        "榜单": mine["tier"].fillna("").map(lambda t: tier_names.get(t, "未上榜")).to_numpy(),
-        "研发费用（万元）": np.round(mine["rd"].to_numpy(dtype=float), 2),
-        "营业收入（万元）": np.round(mine["revenue"].to_numpy(dtype=float), 2),
-        "扶持金额（万元）": pd.to_numeric(mine["subsidy"]).fillna(0.0).to_numpy(dtype=float),
-    })
+    return pd.DataFrame(
+        {
+            "企业名称": mine["name"].astype(str).to_numpy(),
+            "统一社会信用代码": mine["credit_code"].astype(str).to_numpy(),
+            "所属阶段": stage_label(model, mine["stage"]).to_numpy(),
+            "阶段排名": [
+                ("一票否决" if v else "—") if pd.isna(r) else str(int(r))
+                for r, v in zip(mine["rank"], mine["veto"], strict=True)
+            ],
+            "积分": pd.to_numeric(mine["total"]).round(2).to_numpy(),
+            "榜单": mine["tier"].fillna("").map(lambda t: tier_names.get(t, "未上榜")).to_numpy(),
+            "研发费用（万元）": np.round(mine["rd"].to_numpy(dtype=float), 2),
+            "营业收入（万元）": np.round(mine["revenue"].to_numpy(dtype=float), 2),
+            "扶持金额（万元）": pd.to_numeric(mine["subsidy"]).fillna(0.0).to_numpy(dtype=float),
+        }
+    )

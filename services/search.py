@@ -74,7 +74,9 @@ def class_subtotals(model: ScoringModel, scores: pd.DataFrame) -> list[tuple[str
 
     The one place that knows where a scores frame keeps class subtotals (db.queries.subtotal_column).
     """
-    return [(c.code, c.name, queries.subtotal_column(scores, c.code).astype(float)) for c in model.scored_classes]
+    return [
+        (c.code, c.name, queries.subtotal_column(scores, c.code).astype(float)) for c in model.scored_classes
+    ]
 
 
 # ------------------------------------------------------------------ filters and results
@@ -182,8 +184,9 @@ def search_index(session: Session, *, actor: Actor) -> SearchIndex:
 
 
 def _build_index(session: Session) -> SearchIndex:
-    rows = queries._fetch(session, "SELECT id, credit_code, name, name_initials, name_pinyin FROM enterprise "
-                                   "ORDER BY id")
+    rows = queries._fetch(
+        session, "SELECT id, credit_code, name, name_initials, name_pinyin FROM enterprise ORDER BY id"
+    )
     ids, codes, names, initials, pinyins = (list(c) for c in zip(*rows, strict=True)) if rows else ([],) * 5
     for i, (name, pinyin) in enumerate(zip(names, pinyins, strict=True)):
         if pinyin is None:  # a row written around the ORM (raw SQL): key it here rather than never
@@ -232,8 +235,9 @@ def warm_search(session: Session, *, actor: Actor, delay: float = WARM_DELAY) ->
                 model = get_model(own, run.model_version_id)
                 _run_scores(own, run, model)
                 search_index(own, actor=actor)
-                run_indicator_columns(own, run=run, model=model, codes=qualification_indicators(model),
-                                      basis="fraction")  # the 具备资质 filters' columns
+                run_indicator_columns(
+                    own, run=run, model=model, codes=qualification_indicators(model), basis="fraction"
+                )  # the 具备资质 filters' columns
 
     threading.Thread(target=warm, name="search-warm", daemon=True).start()
     return True
@@ -267,15 +271,17 @@ def _read_run_scores(session: Session, run: ScoreRun, model: ScoringModel) -> pd
     return frame
 
 
-def run_indicator_column(session: Session, *, run: ScoreRun, model: ScoringModel, code: str,
-                         basis: str = "value") -> pd.Series:
+def run_indicator_column(
+    session: Session, *, run: ScoreRun, model: ScoringModel, code: str, basis: str = "value"
+) -> pd.Series:
     """One indicator of every enterprise in a run, indexed by enterprise id: its stored value (numeric;
     NaN where absent or not a number), fraction or points (``basis``); cached per run."""
     return run_indicator_columns(session, run=run, model=model, codes=[code], basis=basis)[code]
 
 
-def run_indicator_columns(session: Session, *, run: ScoreRun, model: ScoringModel, codes: list[str],
-                          basis: str = "value") -> dict[str, pd.Series]:
+def run_indicator_columns(
+    session: Session, *, run: ScoreRun, model: ScoringModel, codes: list[str], basis: str = "value"
+) -> dict[str, pd.Series]:
     """:func:`run_indicator_column` of several indicators; the ones not cached yet are read in one
     statement (about the cost of one)."""
     key = _run_key(session, run)
@@ -283,15 +289,18 @@ def run_indicator_columns(session: Session, *, run: ScoreRun, model: ScoringMode
     missing = [code for code, series in found.items() if series is None]
     if missing:
         part = {"value": "v", "fraction": "f", "points": "p"}[basis]
-        frame = queries.breakdown_columns_frame(session, run_id=run.id, model=model, columns=missing, part=part)
+        frame = queries.breakdown_columns_frame(
+            session, run_id=run.id, model=model, columns=missing, part=part
+        )
         for code in missing:
             series = pd.to_numeric(frame[code], errors="coerce").astype(float)
             found[code] = _COLUMN_CACHE.put((*key, code, basis), series)
     return found
 
 
-def _breakdown_column(session: Session, run: ScoreRun, model: ScoringModel, code: str, basis: str,
-                      enterprise_ids: np.ndarray) -> np.ndarray:
+def _breakdown_column(
+    session: Session, run: ScoreRun, model: ScoringModel, code: str, basis: str, enterprise_ids: np.ndarray
+) -> np.ndarray:
     series = run_indicator_column(session, run=run, model=model, code=code, basis=basis)
     return series.reindex(enterprise_ids).to_numpy(dtype=float)
 
@@ -299,16 +308,18 @@ def _breakdown_column(session: Session, run: ScoreRun, model: ScoringModel, code
 # ------------------------------------------------------------------ runs and options
 def default_run(session: Session) -> ScoreRun | None:
     """The latest 公示 or final run, else the newest run of any state."""
-    return queries.latest_run(session) or queries.latest_run(session, states=("draft", "notice", "final",
-                                                                                "superseded"))
+    return queries.latest_run(session) or queries.latest_run(
+        session, states=("draft", "notice", "final", "superseded")
+    )
 
 
 def searchable_runs(session: Session, *, actor: Actor) -> pd.DataFrame:
     """Runs an officer may search (newest first): id, year, state, enterprise_count."""
     require_staff(actor)
     rows = session.execute(
-        select(ScoreRun.id, ScoreRun.year, ScoreRun.state, ScoreRun.enterprise_count)
-        .order_by(ScoreRun.year.desc(), ScoreRun.id.desc())  # type: ignore[attr-defined]
+        select(ScoreRun.id, ScoreRun.year, ScoreRun.state, ScoreRun.enterprise_count).order_by(
+            ScoreRun.year.desc(), ScoreRun.id.desc()
+        )  # type: ignore[attr-defined]
     ).all()
     return pd.DataFrame(rows, columns=["id", "year", "state", "enterprise_count"])
 
@@ -316,17 +327,23 @@ def searchable_runs(session: Session, *, actor: Actor) -> pd.DataFrame:
 def _resolve_run(session: Session, run_id: int | None) -> tuple[ScoreRun, ScoringModel]:
     run = session.get(ScoreRun, run_id) if run_id is not None else default_run(session)
     if run is None:
-        raise NotFound("暂无积分批次：请先在“积分计算与公示”中计算积分。" if run_id is None
-                       else f"积分批次 #{run_id} 不存在。")
+        raise NotFound(
+            "暂无积分批次：请先在“积分计算与公示”中计算积分。"
+            if run_id is None
+            else f"积分批次 #{run_id} 不存在。"
+        )
     return run, get_model(session, run.model_version_id)
 
 
 def qualification_indicators(model: ScoringModel) -> list[str]:
     """Codes the model declares as qualifications: yes/no flags and tier recognitions of the bonus kind
     (A01 国家高新技术企业, A02 科技型中小企业, A03 优质中小企业梯度 … in the default model)."""
-    return [i.code for i in model.indicators
-            if i.kind == "bonus" and (isinstance(i.rule, TierRule) or (isinstance(i.rule, FlagRule)
-                                                                       and not i.rule.components))]
+    return [
+        i.code
+        for i in model.indicators
+        if i.kind == "bonus"
+        and (isinstance(i.rule, TierRule) or (isinstance(i.rule, FlagRule) and not i.rule.components))
+    ]
 
 
 def _indicator_label(model: ScoringModel, code: str) -> str:
@@ -338,8 +355,10 @@ def search_options(session: Session, *, actor: Actor, run_id: int | None = None)
     require_staff(actor)
     run, model = _resolve_run(session, run_id)
     scores = _run_scores(session, run, model)
-    industries, streets = (sorted(v for v in session.execute(select(column).distinct()).scalars() if v)
-                           for column in (Enterprise.industry, Enterprise.street))
+    industries, streets = (
+        sorted(v for v in session.execute(select(column).distinct()).scalars() if v)
+        for column in (Enterprise.industry, Enterprise.street)
+    )
     carriers = dict(session.execute(select(Carrier.id, Carrier.name).order_by(Carrier.name)).all())
     return SearchOptions(
         run_id=run.id,
@@ -359,20 +378,31 @@ def search_options(session: Session, *, actor: Actor, run_id: int | None = None)
 def _attributes(session: Session) -> dict[str, np.ndarray]:
     """Every enterprise's changeable attributes as columns in enterprise-id order (read on every search:
     numpy arrays straight from the rows, no DataFrame — this runs for 100k enterprises per page run)."""
-    rows = queries._fetch(session, "SELECT id, industry, street, carrier_id, bank_consent FROM enterprise "
-                                   "ORDER BY id")
+    rows = queries._fetch(
+        session, "SELECT id, industry, street, carrier_id, bank_consent FROM enterprise ORDER BY id"
+    )
     ids, industry, street, carrier_id, consent = np.array(rows, dtype=object).reshape(-1, 5).T
     carrier_id = np.where(pd.isna(carrier_id), 0, carrier_id).astype(np.int64)
     names = dict(session.execute(select(Carrier.id, Carrier.name)).all())
     carrier = pd.Series(carrier_id).map(names).fillna("").to_numpy(dtype=object)
-    return {"enterprise_id": ids.astype(np.int64), "industry": industry, "street": street, "carrier_id": carrier_id,
-            "carrier": carrier, "bank_consent": np.where(pd.isna(consent), False, consent).astype(bool)}
+    return {
+        "enterprise_id": ids.astype(np.int64),
+        "industry": industry,
+        "street": street,
+        "carrier_id": carrier_id,
+        "carrier": carrier,
+        "bank_consent": np.where(pd.isna(consent), False, consent).astype(bool),
+    }
 
 
 def _pending(session: Session, year: int) -> np.ndarray:
-    rows = session.execute(
-        select(Submission.enterprise_id).where(Submission.year == year, Submission.state == "submitted")
-    ).scalars().all()
+    rows = (
+        session.execute(
+            select(Submission.enterprise_id).where(Submission.year == year, Submission.state == "submitted")
+        )
+        .scalars()
+        .all()
+    )
     return np.asarray(sorted(rows), dtype=np.int64)
 
 
@@ -396,7 +426,11 @@ def _in_range(values: np.ndarray, bounds: Range) -> np.ndarray:
 
 
 def search_enterprises(
-    session: Session, *, actor: Actor, filters: SearchFilters | None = None, run_id: int | None = None,
+    session: Session,
+    *,
+    actor: Actor,
+    filters: SearchFilters | None = None,
+    run_id: int | None = None,
     extra_columns: list[str] | None = None,
 ) -> SearchResult:
     """Enterprises of a run matching every given filter, best search match first (else stage, rank).
@@ -414,8 +448,10 @@ def search_enterprises(
     attrs = _attributes(session)
     size = len(attrs["enterprise_id"])
     at = np.minimum(np.searchsorted(attrs["enterprise_id"], ids), max(size - 1, 0))
-    columns: dict[str, np.ndarray] = {c: attrs[c][at] if size else np.full(len(ids), None)
-                                      for c in ("industry", "street", "carrier_id", "carrier", "bank_consent")}
+    columns: dict[str, np.ndarray] = {
+        c: attrs[c][at] if size else np.full(len(ids), None)
+        for c in ("industry", "street", "carrier_id", "carrier", "bank_consent")
+    }
     columns["pending"] = np.isin(ids, _pending(session, run.year))
 
     labels = dict(BASE_COLUMNS)
@@ -436,12 +472,18 @@ def search_enterprises(
             raise ValidationFailed(f"该批次的评价模型没有类别“{code}”。")
         _check_range(labels[column], bounds)
         mask &= _in_range(scores[column].to_numpy(dtype=float), bounds)
-    for chosen, column in ((filters.industries, "industry"), (filters.streets, "street"),
-                           (filters.carriers, "carrier_id")):
+    for chosen, column in (
+        (filters.industries, "industry"),
+        (filters.streets, "street"),
+        (filters.carriers, "carrier_id"),
+    ):
         if chosen:
             mask &= pd.Series(columns[column]).isin(chosen).to_numpy()
-    for flag, values in ((filters.veto, scores["veto"].to_numpy(dtype=bool)), (filters.pending_self_report,
-                         columns["pending"]), (filters.bank_consent, columns["bank_consent"].astype(bool))):
+    for flag, values in (
+        (filters.veto, scores["veto"].to_numpy(dtype=bool)),
+        (filters.pending_self_report, columns["pending"]),
+        (filters.bank_consent, columns["bank_consent"].astype(bool)),
+    ):
         if flag is not None:
             mask &= values == flag
     if filters.missing is not None:
@@ -465,7 +507,9 @@ def search_enterprises(
         basis = cond.basis if ind.rule.type in NUMERIC_RULES else "points"
         label = f"{ind.name}的{'数值' if basis == 'value' else '得分'}"
         _check_range(label, (cond.low, cond.high))
-        mask &= _in_range(_breakdown_column(session, run, model, cond.code, basis, ids), (cond.low, cond.high))
+        mask &= _in_range(
+            _breakdown_column(session, run, model, cond.code, basis, ids), (cond.low, cond.high)
+        )
     for code in wanted:
         ind = model.indicator(code)
         if ind.rule.type in NUMERIC_RULES:
@@ -481,8 +525,12 @@ def search_enterprises(
         match = np.asarray([MATCH_LABELS[k] for k in kinds.tolist()], dtype=object)
     else:
         positions = np.flatnonzero(mask)
-        order = scores.iloc[positions][["stage_order", "rank", "credit_code"]].reset_index(drop=True).sort_values(
-            ["stage_order", "rank", "credit_code"], kind="stable", na_position="last").index.to_numpy()
+        order = (
+            scores.iloc[positions][["stage_order", "rank", "credit_code"]]
+            .reset_index(drop=True)
+            .sort_values(["stage_order", "rank", "credit_code"], kind="stable", na_position="last")
+            .index.to_numpy()
+        )
         positions = positions[order]
         match = np.full(len(positions), "", dtype=object)
     result = scores.iloc[positions].reset_index(drop=True)
@@ -491,8 +539,15 @@ def search_enterprises(
     result["consent_text"] = np.where(result["bank_consent"].astype(bool), "已授权", "未授权")
     result["pending_text"] = np.where(result["pending"].astype(bool), "待审核", "")
     result["match"] = match
-    return SearchResult(run_id=run.id, year=run.year, run_state=run.state, model=model, frame=result,
-                        run_size=len(scores), labels=labels)
+    return SearchResult(
+        run_id=run.id,
+        year=run.year,
+        run_state=run.state,
+        model=model,
+        frame=result,
+        run_size=len(scores),
+        labels=labels,
+    )
 
 
 def available_columns(result: SearchResult) -> dict[str, str]:
@@ -500,8 +555,9 @@ def available_columns(result: SearchResult) -> dict[str, str]:
     return {k: v for k, v in result.labels.items() if k in result.frame.columns}
 
 
-def export_table(session: Session, *, actor: Actor, result: SearchResult, columns: list[str],
-                 fmt: str) -> pd.DataFrame:
+def export_table(
+    session: Session, *, actor: Actor, result: SearchResult, columns: list[str], fmt: str
+) -> pd.DataFrame:
     """The table an export writes — the chosen columns under Chinese headers, every row — and an audit
     record of who exported what. The caller writes it with core.spreadsheet (the one sanitiser), in the
     background when it is large."""
@@ -509,8 +565,14 @@ def export_table(session: Session, *, actor: Actor, result: SearchResult, column
     if fmt not in EXPORT_FORMATS:
         raise ValidationFailed("导出格式应为 xlsx 或 csv。")
     table = result.table(columns)
-    audit.record(session, actor=actor, action="search.export", entity="ScoreRun", entity_id=result.run_id,
-                 after={"rows": len(table), "format": fmt, "columns": list(table.columns)})
+    audit.record(
+        session,
+        actor=actor,
+        action="search.export",
+        entity="ScoreRun",
+        entity_id=result.run_id,
+        after={"rows": len(table), "format": fmt, "columns": list(table.columns)},
+    )
     return table
 
 
@@ -526,8 +588,9 @@ def export_bytes(table: pd.DataFrame, fmt: str, *, sheet: str = "企业检索", 
     return write_xlsx({sheet: table}, progress=progress)
 
 
-def find_enterprises(session: Session, *, actor: Actor, query: str, limit: int = 20,
-                     run_id: int | None = None) -> pd.DataFrame:
+def find_enterprises(
+    session: Session, *, actor: Actor, query: str, limit: int = 20, run_id: int | None = None
+) -> pd.DataFrame:
     """Best matches for ``query`` over every enterprise: rank, credit_code, name, stage (its stage in the
     run — by default the latest 公示 or final one; "未参评" when the run did not score it), match."""
     require_staff(actor)
@@ -541,22 +604,30 @@ def find_enterprises(session: Session, *, actor: Actor, query: str, limit: int =
     stages: dict[int, str] = {}
     if run is not None and hits:
         model = get_model(session, run.model_version_id)
-        rows = session.execute(select(Score.enterprise_id, Score.stage).where(
-            Score.run_id == run.id, Score.enterprise_id.in_([h.enterprise_id for h in hits]))).all()  # type: ignore[attr-defined]
+        rows = session.execute(
+            select(Score.enterprise_id, Score.stage).where(
+                Score.run_id == run.id, Score.enterprise_id.in_([h.enterprise_id for h in hits])
+            )
+        ).all()  # type: ignore[attr-defined]
         stages = {e: model.stage_name(s) for e, s in rows}
-    return pd.DataFrame({
-        "rank": range(1, len(hits) + 1),
-        "enterprise_id": [h.enterprise_id for h in hits],
-        "credit_code": [index.codes[h.row] for h in hits],
-        "name": [index.display_names[h.row] for h in hits],
-        "stage": [stages.get(h.enterprise_id, "未参评") for h in hits],
-        "match": [h.label for h in hits],
-    })
+    return pd.DataFrame(
+        {
+            "rank": range(1, len(hits) + 1),
+            "enterprise_id": [h.enterprise_id for h in hits],
+            "credit_code": [index.codes[h.row] for h in hits],
+            "name": [index.display_names[h.row] for h in hits],
+            "stage": [stages.get(h.enterprise_id, "未参评") for h in hits],
+            "match": [h.label for h in hits],
+        }
+    )
 
 
 def enterprise_labels(session: Session, *, actor: Actor, enterprise_ids: list[int]) -> dict[int, str]:
-    """"name（credit code）" of each enterprise id (for pickers that start from a preset choice)."""
+    """ "name（credit code）" of each enterprise id (for pickers that start from a preset choice)."""
     require_staff(actor)
-    rows = session.execute(select(Enterprise.id, Enterprise.name, Enterprise.credit_code).where(
-        Enterprise.id.in_(list(enterprise_ids)))).all()  # type: ignore[attr-defined]
+    rows = session.execute(
+        select(Enterprise.id, Enterprise.name, Enterprise.credit_code).where(
+            Enterprise.id.in_(list(enterprise_ids))
+        )
+    ).all()  # type: ignore[attr-defined]
     return {int(i): f"{n}（{c}）" for i, n, c in rows}

@@ -70,8 +70,9 @@ def current_year(session: Session) -> int:
     results are final (定稿). During 公示 it stays open: an approved correction feeds the next run of the
     year. After 定稿 the next year opens. The portrait's advice to report a value names this year."""
     evaluated = clock.evaluation_year()
-    latest = session.execute(select(func.max(IndicatorValue.year))
-                             .where(IndicatorValue.year <= evaluated)).scalar()
+    latest = session.execute(
+        select(func.max(IndicatorValue.year)).where(IndicatorValue.year <= evaluated)
+    ).scalar()
     year = int(latest) if latest is not None else evaluated
     return year + 1 if reporting_closed(session, year=year) else year
 
@@ -97,14 +98,19 @@ def counted_in(session: Session, *, actor: Actor, submission: Submission) -> str
         if created >= reviewed:
             return f"已计入 {submission.year} 年度积分（计算批次 #{run.id}）。"
         if run.state == "notice":
-            return (f"待计入：{submission.year} 年度积分正在公示（批次 #{run.id}），本次审核通过的更正将在重新计算"
-                    f" {submission.year} 年度积分时计入，新批次公示后替代当前公示结果。")
-    return (f"待计入：审核通过的数据将在下一次计算 {submission.year} 年度积分时计入；"
-            "在此之前，“我的积分”显示的仍是已发布批次的数值。")
+            return (
+                f"待计入：{submission.year} 年度积分正在公示（批次 #{run.id}），本次审核通过的更正将在重新计算"
+                f" {submission.year} 年度积分时计入，新批次公示后替代当前公示结果。"
+            )
+    return (
+        f"待计入：审核通过的数据将在下一次计算 {submission.year} 年度积分时计入；"
+        "在此之前，“我的积分”显示的仍是已发布批次的数值。"
+    )
 
 
-def request_correction(session: Session, *, actor: Actor, submission_id: int, version: int,
-                       reason: str) -> Submission:
+def request_correction(
+    session: Session, *, actor: Actor, submission_id: int, version: int, reason: str
+) -> Submission:
     """The enterprise reopens its approved report of a year whose reporting window is open (公示
     included) to correct it; the approved values count until the corrected report is approved."""
     if not (reason and reason.strip()):
@@ -118,8 +124,16 @@ def request_correction(session: Session, *, actor: Actor, submission_id: int, ve
     submission.reason = reason.strip()
     submission.updated_at = utcnow()
     session.add(submission)
-    record(session, actor=actor, action="submission.correct", entity="submission", entity_id=submission.id,
-           before={"state": "approved"}, after={"state": state}, reason=reason.strip())
+    record(
+        session,
+        actor=actor,
+        action="submission.correct",
+        entity="submission",
+        entity_id=submission.id,
+        before={"state": "approved"},
+        after={"state": state},
+        reason=reason.strip(),
+    )
     session.commit()
     return submission
 
@@ -128,10 +142,16 @@ def open_years(session: Session, *, actor: Actor, enterprise_id: int) -> list[in
     """Years the page offers: the current year plus earlier years whose report is still open."""
     require_enterprise_access(actor, enterprise_id)
     years = {current_year(session)}
-    rows = session.execute(
-        select(Submission.year).where(Submission.enterprise_id == enterprise_id,
-                                      Submission.state.in_(("draft", "submitted", "returned")))  # type: ignore[attr-defined]
-    ).scalars().all()
+    rows = (
+        session.execute(
+            select(Submission.year).where(
+                Submission.enterprise_id == enterprise_id,
+                Submission.state.in_(("draft", "submitted", "returned")),
+            )  # type: ignore[attr-defined]
+        )
+        .scalars()
+        .all()
+    )
     years.update(int(y) for y in rows)
     return sorted(years, reverse=True)
 
@@ -139,9 +159,13 @@ def open_years(session: Session, *, actor: Actor, enterprise_id: int) -> list[in
 def get_submission(session: Session, *, actor: Actor, enterprise_id: int, year: int) -> Submission | None:
     """The report of an enterprise and year, or None (enterprise: own only; staff: any)."""
     require_enterprise_access(actor, enterprise_id)
-    return session.execute(
-        select(Submission).where(Submission.enterprise_id == enterprise_id, Submission.year == year)
-    ).scalars().first()
+    return (
+        session.execute(
+            select(Submission).where(Submission.enterprise_id == enterprise_id, Submission.year == year)
+        )
+        .scalars()
+        .first()
+    )
 
 
 def _load(session: Session, actor: Actor, submission_id: int) -> Submission:
@@ -152,7 +176,9 @@ def _load(session: Session, actor: Actor, submission_id: int) -> Submission:
     return submission
 
 
-def get_or_create_draft(session: Session, *, actor: Actor, enterprise_id: int, year: int | None = None) -> Submission:
+def get_or_create_draft(
+    session: Session, *, actor: Actor, enterprise_id: int, year: int | None = None
+) -> Submission:
     """The enterprise's report for ``year`` (default: :func:`current_year`), created as an empty draft."""
     _require_owner(actor, enterprise_id)
     open_year = current_year(session)
@@ -163,12 +189,19 @@ def get_or_create_draft(session: Session, *, actor: Actor, enterprise_id: int, y
     if year != open_year:
         # Called directly a service must refuse what no screen offers (a 1999 draft).
         raise ValidationFailed(f"{year} 年度不在填报期内：当前填报的是 {open_year} 年度。")
-    submission = Submission(enterprise_id=enterprise_id, year=year, state="draft", items={}, service_needs=[],
-                            version=1)
+    submission = Submission(
+        enterprise_id=enterprise_id, year=year, state="draft", items={}, service_needs=[], version=1
+    )
     session.add(submission)
     session.flush()
-    record(session, actor=actor, action="create_submission", entity="submission", entity_id=submission.id,
-           after={"enterprise_id": enterprise_id, "year": year})
+    record(
+        session,
+        actor=actor,
+        action="create_submission",
+        entity="submission",
+        entity_id=submission.id,
+        after={"enterprise_id": enterprise_id, "year": year},
+    )
     session.commit()
     return submission
 
@@ -194,9 +227,12 @@ def _guarded_update(session: Session, stmt) -> int:  # noqa: ANN001 - an UPDATE 
 
 def _claim(session: Session, submission: Submission, version: int) -> Submission:
     """Move the report from ``version`` to ``version + 1`` or raise Conflict; returns the stored row."""
-    claimed = _guarded_update(session, update(Submission)
-                              .where(Submission.id == submission.id, Submission.version == version)
-                              .values(version=Submission.version + 1))
+    claimed = _guarded_update(
+        session,
+        update(Submission)
+        .where(Submission.id == submission.id, Submission.version == version)
+        .values(version=Submission.version + 1),
+    )
     if claimed != 1:
         session.rollback()
         raise Conflict(CHANGED_ELSEWHERE)
@@ -207,8 +243,9 @@ def _claim(session: Session, submission: Submission, version: int) -> Submission
 def _lock_editable(session: Session, submission: Submission) -> Submission:
     """Lock the report row without a new version (evidence files do not change the form the other tab
     holds) and re-read its state: an upload racing a submit waits for it and then sees 已提交."""
-    _guarded_update(session, update(Submission).where(Submission.id == submission.id)
-                    .values(version=Submission.version))
+    _guarded_update(
+        session, update(Submission).where(Submission.id == submission.id).values(version=Submission.version)
+    )
     session.refresh(submission)
     return submission
 
@@ -233,7 +270,9 @@ def _assign_uids(items: dict) -> dict:
     return items
 
 
-def _begin(session: Session, actor: Actor, submission_id: int, version: int, action: str) -> tuple[Submission, str]:
+def _begin(
+    session: Session, actor: Actor, submission_id: int, version: int, action: str
+) -> tuple[Submission, str]:
     """The enterprise's own report at the version it saw, and the state ``action`` leads to."""
     submission = _load(session, actor, submission_id)
     _require_owner(actor, submission.enterprise_id)
@@ -270,8 +309,15 @@ def save_draft(
     submission.state = state
     submission.updated_at = utcnow()
     session.add(submission)
-    record(session, actor=actor, action="save_submission", entity="submission", entity_id=submission.id,
-           before=before, after={"items": submission.items, "service_needs": submission.service_needs})
+    record(
+        session,
+        actor=actor,
+        action="save_submission",
+        entity="submission",
+        entity_id=submission.id,
+        before=before,
+        after={"items": submission.items, "service_needs": submission.service_needs},
+    )
     session.commit()
     return submission
 
@@ -283,11 +329,20 @@ def department_context(session: Session, *, actor: Actor, enterprise_id: int, ye
     specs = rules.form_specs(active_model(session))
     codes = {s.code for s in specs} | {s.max_field for s in specs if s.max_field}
     rows = session.execute(
-        select(IndicatorValue.code, IndicatorValue.year, IndicatorValue.value_num, IndicatorValue.value_text,
-               IndicatorValue.source)
-        .where(IndicatorValue.enterprise_id == enterprise_id, IndicatorValue.is_current.is_(True),  # type: ignore[attr-defined]
-               IndicatorValue.year <= year, IndicatorValue.code.in_(codes),  # type: ignore[attr-defined]
-               IndicatorValue.source != SELF_REPORT_SOURCE)
+        select(
+            IndicatorValue.code,
+            IndicatorValue.year,
+            IndicatorValue.value_num,
+            IndicatorValue.value_text,
+            IndicatorValue.source,
+        )
+        .where(
+            IndicatorValue.enterprise_id == enterprise_id,
+            IndicatorValue.is_current.is_(True),  # type: ignore[attr-defined]
+            IndicatorValue.year <= year,
+            IndicatorValue.code.in_(codes),  # type: ignore[attr-defined]
+            IndicatorValue.source != SELF_REPORT_SOURCE,
+        )
         .order_by(IndicatorValue.year.desc())  # type: ignore[attr-defined]
     ).all()
     out: dict[str, dict] = {}
@@ -299,15 +354,19 @@ def department_context(session: Session, *, actor: Actor, enterprise_id: int, ye
 
 def _row_text(row: dict) -> str:
     """A list row's content without its uid (uids are assigned when a form is saved)."""
-    return json.dumps({k: v for k, v in row.items() if k != "uid"}, ensure_ascii=False, sort_keys=True,
-                      default=str)
+    return json.dumps(
+        {k: v for k, v in row.items() if k != "uid"}, ensure_ascii=False, sort_keys=True, default=str
+    )
 
 
 def _approved_before(session: Session, submission: Submission, specs: list, items: dict) -> set[str]:
     """Evidence keys of the list rows a reopened report still has unchanged from when it was approved
     (申请更正): their evidence was checked at that approval, only new or changed rows need a file now."""
-    rows = session.execute(select(IndicatorValue.code, IndicatorValue.value_text).where(
-        IndicatorValue.submission_id == submission.id, IndicatorValue.value_text.is_not(None))).all()
+    rows = session.execute(
+        select(IndicatorValue.code, IndicatorValue.value_text).where(
+            IndicatorValue.submission_id == submission.id, IndicatorValue.value_text.is_not(None)
+        )
+    ).all()
     approved: dict[str, set[str]] = {}
     for code, text in rows:
         try:
@@ -325,9 +384,11 @@ def _approved_before(session: Session, submission: Submission, specs: list, item
 
 
 def _evidence_keys(session: Session, submission_id: int) -> set[str]:
-    return set(session.execute(
-        select(Attachment.item_code).where(Attachment.submission_id == submission_id)
-    ).scalars())
+    return set(
+        session.execute(
+            select(Attachment.item_code).where(Attachment.submission_id == submission_id)
+        ).scalars()
+    )
 
 
 def submit(session: Session, *, actor: Actor, submission_id: int, version: int) -> Submission:
@@ -346,7 +407,9 @@ def submit(session: Session, *, actor: Actor, submission_id: int, version: int) 
 
 def _validate_and_submit(session: Session, actor: Actor, submission: Submission, state: str) -> Submission:
     specs = rules.form_specs(active_model(session))
-    context = department_context(session, actor=actor, enterprise_id=submission.enterprise_id, year=submission.year)
+    context = department_context(
+        session, actor=actor, enterprise_id=submission.enterprise_id, year=submission.year
+    )
     values = {code: entry["value"] for code, entry in context.items()}
     numbers = {}
     for code, value in values.items():
@@ -357,9 +420,13 @@ def _validate_and_submit(session: Session, actor: Actor, submission: Submission,
     items = submission.items or {}
     if not any(v not in (None, [], "") for v in items.values()) and not submission.service_needs:
         raise ValidationFailed("填报内容为空：请至少填写一项数据或选择服务需求后再提交。")
-    problems = rules.validate(specs, items, year=submission.year, context=numbers,
-                              evidence=_evidence_keys(session, submission.id)
-                              | _approved_before(session, submission, specs, items))
+    problems = rules.validate(
+        specs,
+        items,
+        year=submission.year,
+        context=numbers,
+        evidence=_evidence_keys(session, submission.id) | _approved_before(session, submission, specs, items),
+    )
     if problems:
         raise ValidationFailed(f"有 {len(problems)} 处需要修改：{problems[0]['problem']}", problems)
     before_state = submission.state
@@ -367,21 +434,39 @@ def _validate_and_submit(session: Session, actor: Actor, submission: Submission,
     submission.submitted_at = utcnow()
     submission.updated_at = submission.submitted_at
     session.add(submission)
-    record(session, actor=actor, action="submit_submission", entity="submission", entity_id=submission.id,
-           before={"state": before_state}, after={"state": state, "items": items})
+    record(
+        session,
+        actor=actor,
+        action="submit_submission",
+        entity="submission",
+        entity_id=submission.id,
+        before={"state": before_state},
+        after={"state": state, "items": items},
+    )
     # The 服务需求 chosen in the report become service requests now: they are the enterprise's asks, not
     # data to approve, so 服务需求处理 sees them without waiting for the review.
     needs = set(submission.service_needs or [])
     for item in session.execute(select(ServiceItem).where(ServiceItem.code.in_(needs))).scalars():  # type: ignore[attr-defined]
         if item.active:
-            open_request(session, actor=actor, enterprise_id=submission.enterprise_id, item=item,
-                         note=f"随 {submission.year} 年度数据填报提出")
+            open_request(
+                session,
+                actor=actor,
+                enterprise_id=submission.enterprise_id,
+                item=item,
+                note=f"随 {submission.year} 年度数据填报提出",
+            )
     session.commit()
     return submission
 
 
 def add_attachment(
-    session: Session, *, actor: Actor, submission_id: int, item_code: str | None, file_name: str, content: bytes
+    session: Session,
+    *,
+    actor: Actor,
+    submission_id: int,
+    item_code: str | None,
+    file_name: str,
+    content: bytes,
 ) -> AttachmentInfo:
     """Store an evidence file for one item (pdf/jpg/png by content, ≤ 10 MB) while the report is editable."""
     submission = _load(session, actor, submission_id)
@@ -395,18 +480,42 @@ def add_attachment(
     except evidence_rules.EvidenceError as exc:
         raise ValidationFailed(str(exc)) from exc
     attachment = Attachment(
-        submission_id=submission.id, enterprise_id=submission.enterprise_id, item_code=(item_code or None),
-        file_name=checked.file_name, content_type=checked.content_type, size=checked.size, sha256=checked.sha256,
-        content=content, thumbnail=checked.thumbnail, created_by=actor.username,
+        submission_id=submission.id,
+        enterprise_id=submission.enterprise_id,
+        item_code=(item_code or None),
+        file_name=checked.file_name,
+        content_type=checked.content_type,
+        size=checked.size,
+        sha256=checked.sha256,
+        content=content,
+        thumbnail=checked.thumbnail,
+        created_by=actor.username,
     )
     session.add(attachment)
     session.flush()
-    record(session, actor=actor, action="add_attachment", entity="attachment", entity_id=attachment.id,
-           after={"submission_id": submission.id, "item_code": item_code, "file_name": checked.file_name,
-                  "size": checked.size, "sha256": checked.sha256})
+    record(
+        session,
+        actor=actor,
+        action="add_attachment",
+        entity="attachment",
+        entity_id=attachment.id,
+        after={
+            "submission_id": submission.id,
+            "item_code": item_code,
+            "file_name": checked.file_name,
+            "size": checked.size,
+            "sha256": checked.sha256,
+        },
+    )
     session.commit()
-    return AttachmentInfo(attachment.id, attachment.item_code, attachment.file_name, attachment.content_type,
-                          attachment.size, attachment.created_at)
+    return AttachmentInfo(
+        attachment.id,
+        attachment.item_code,
+        attachment.file_name,
+        attachment.content_type,
+        attachment.size,
+        attachment.created_at,
+    )
 
 
 def remove_attachment(session: Session, *, actor: Actor, attachment_id: int) -> None:
@@ -420,8 +529,14 @@ def remove_attachment(session: Session, *, actor: Actor, attachment_id: int) -> 
     if submission.state not in EDITABLE_STATES:
         session.rollback()
         raise Conflict("已提交的填报不能删除材料。")
-    record(session, actor=actor, action="remove_attachment", entity="attachment", entity_id=attachment.id,
-           before={"file_name": attachment.file_name, "item_code": attachment.item_code})
+    record(
+        session,
+        actor=actor,
+        action="remove_attachment",
+        entity="attachment",
+        entity_id=attachment.id,
+        before={"file_name": attachment.file_name, "item_code": attachment.item_code},
+    )
     session.delete(attachment)
     session.commit()
 
@@ -430,8 +545,15 @@ def list_attachments(session: Session, *, actor: Actor, submission_id: int) -> l
     """Evidence files of a report, without their bytes."""
     submission = _load(session, actor, submission_id)
     rows = session.execute(
-        select(Attachment.id, Attachment.item_code, Attachment.file_name, Attachment.content_type, Attachment.size,
-               Attachment.created_at)
-        .where(Attachment.submission_id == submission.id).order_by(Attachment.id)
+        select(
+            Attachment.id,
+            Attachment.item_code,
+            Attachment.file_name,
+            Attachment.content_type,
+            Attachment.size,
+            Attachment.created_at,
+        )
+        .where(Attachment.submission_id == submission.id)
+        .order_by(Attachment.id)
     ).all()
     return [AttachmentInfo(*row) for row in rows]

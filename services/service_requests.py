@@ -27,9 +27,11 @@ def catalogue(session: Session, *, actor: Actor) -> list[tuple[str, str]]:
 
 def catalogue_items(session: Session) -> list[ServiceItem]:
     """Active service items, in catalogue order."""
-    return list(session.execute(
-        select(ServiceItem).where(ServiceItem.active.is_(True)).order_by(ServiceItem.id)  # type: ignore[attr-defined]
-    ).scalars())
+    return list(
+        session.execute(
+            select(ServiceItem).where(ServiceItem.active.is_(True)).order_by(ServiceItem.id)  # type: ignore[attr-defined]
+        ).scalars()
+    )
 
 
 def request_service(
@@ -52,30 +54,55 @@ def request_service(
     return request
 
 
-def open_request(session: Session, *, actor: Actor, enterprise_id: int, item: ServiceItem,
-                 note: str | None) -> ServiceRequest:
+def open_request(
+    session: Session, *, actor: Actor, enterprise_id: int, item: ServiceItem, note: str | None
+) -> ServiceRequest:
     """The enterprise's open request for ``item``: the existing one, else a new one (audited), in the
     caller's transaction. Every way an enterprise asks for a service ends here (申请服务, and the 服务需求
     chosen in 数据填报 when the report is submitted), so 服务需求处理 sees them all."""
     require_enterprise_access(actor, enterprise_id)
-    existing = session.execute(
-        select(ServiceRequest).where(ServiceRequest.enterprise_id == enterprise_id,
-                                     ServiceRequest.service_item_id == item.id, ServiceRequest.state == "open")
-    ).scalars().first()
+    existing = (
+        session.execute(
+            select(ServiceRequest).where(
+                ServiceRequest.enterprise_id == enterprise_id,
+                ServiceRequest.service_item_id == item.id,
+                ServiceRequest.state == "open",
+            )
+        )
+        .scalars()
+        .first()
+    )
     if existing is not None:
         return existing
-    request = ServiceRequest(enterprise_id=enterprise_id, service_item_id=item.id, note=note, state="open",
-                             created_by=actor.username)
+    request = ServiceRequest(
+        enterprise_id=enterprise_id,
+        service_item_id=item.id,
+        note=note,
+        state="open",
+        created_by=actor.username,
+    )
     session.add(request)
     session.flush()
-    record(session, actor=actor, action="request_service", entity="service_request", entity_id=request.id,
-           after={"enterprise_id": enterprise_id, "service": item.code, "note": note})
+    record(
+        session,
+        actor=actor,
+        action="request_service",
+        entity="service_request",
+        entity_id=request.id,
+        after={"enterprise_id": enterprise_id, "service": item.code, "note": note},
+    )
     return request
 
 
-def list_requests(session: Session, *, actor: Actor, enterprise_id: int | None = None,
-                  state: str | None = None, service_code: str | None = None,
-                  stage: str | None = None) -> pd.DataFrame:
+def list_requests(
+    session: Session,
+    *,
+    actor: Actor,
+    enterprise_id: int | None = None,
+    state: str | None = None,
+    service_code: str | None = None,
+    stage: str | None = None,
+) -> pd.DataFrame:
     """Service requests (enterprise: its own only; staff: all, or filtered), newest first.
 
     Columns: id, enterprise_id, credit_code, enterprise_name, service_code, service_name, note, state,
@@ -90,15 +117,28 @@ def list_requests(session: Session, *, actor: Actor, enterprise_id: int | None =
         raise PermissionDenied("您没有执行此操作的权限。")
     run = latest_run(session, states=PUBLISHED_STATES)
     stmt = (
-        select(ServiceRequest.id, ServiceRequest.enterprise_id, Enterprise.credit_code,
-               Enterprise.name.label("enterprise_name"), ServiceItem.code.label("service_code"),
-               ServiceItem.name.label("service_name"), ServiceRequest.note, ServiceRequest.state,
-               ServiceRequest.answer, ServiceRequest.created_at, ServiceRequest.handled_by,
-               ServiceRequest.handled_at, Score.stage)
+        select(
+            ServiceRequest.id,
+            ServiceRequest.enterprise_id,
+            Enterprise.credit_code,
+            Enterprise.name.label("enterprise_name"),
+            ServiceItem.code.label("service_code"),
+            ServiceItem.name.label("service_name"),
+            ServiceRequest.note,
+            ServiceRequest.state,
+            ServiceRequest.answer,
+            ServiceRequest.created_at,
+            ServiceRequest.handled_by,
+            ServiceRequest.handled_at,
+            Score.stage,
+        )
         .join(ServiceItem, ServiceItem.id == ServiceRequest.service_item_id)
         .join(Enterprise, Enterprise.id == ServiceRequest.enterprise_id)
-        .outerjoin(Score, (Score.enterprise_id == ServiceRequest.enterprise_id)
-                   & (Score.run_id == (run.id if run is not None else -1)))
+        .outerjoin(
+            Score,
+            (Score.enterprise_id == ServiceRequest.enterprise_id)
+            & (Score.run_id == (run.id if run is not None else -1)),
+        )
         .order_by(ServiceRequest.id.desc())  # type: ignore[attr-defined]
     )
     if enterprise_id is not None:
@@ -111,16 +151,22 @@ def list_requests(session: Session, *, actor: Actor, enterprise_id: int | None =
         stmt = stmt.where(Score.stage == stage)
     result = session.execute(stmt)
     frame = pd.DataFrame(result.all(), columns=list(result.keys()))
-    frame["state_label"] = frame["state"].map(REQUEST_STATE_LABELS).fillna(frame["state"]) if len(frame) else []
+    frame["state_label"] = (
+        frame["state"].map(REQUEST_STATE_LABELS).fillna(frame["state"]) if len(frame) else []
+    )
     return frame
 
 
-def _handle(session: Session, *, actor: Actor, request_id: int, action: str, answer: str | None = None) -> ServiceRequest:
+def _handle(
+    session: Session, *, actor: Actor, request_id: int, action: str, answer: str | None = None
+) -> ServiceRequest:
     """One officer action on a request (take / answer / close / decline), audited."""
     require_staff(actor)
-    request = session.execute(
-        select(ServiceRequest).where(ServiceRequest.id == request_id).with_for_update()
-    ).scalars().first()
+    request = (
+        session.execute(select(ServiceRequest).where(ServiceRequest.id == request_id).with_for_update())
+        .scalars()
+        .first()
+    )
     if request is None:
         raise NotFound(f"服务申请 #{request_id} 不存在。")
     answer = (answer or "").strip() or None
@@ -139,9 +185,15 @@ def _handle(session: Session, *, actor: Actor, request_id: int, action: str, ans
     request.handled_by = actor.username
     request.handled_at = utcnow()
     session.add(request)
-    record(session, actor=actor, action=f"service_request.{action}", entity="service_request",
-           entity_id=request.id, before=before,
-           after={"state": state, "answer": request.answer, "handled_by": actor.username})
+    record(
+        session,
+        actor=actor,
+        action=f"service_request.{action}",
+        entity="service_request",
+        entity_id=request.id,
+        before=before,
+        after={"state": state, "answer": request.answer, "handled_by": actor.username},
+    )
     session.commit()
     return request
 
@@ -151,7 +203,9 @@ def take_request(session: Session, *, actor: Actor, request_id: int) -> ServiceR
     return _handle(session, actor=actor, request_id=request_id, action="take")
 
 
-def answer_request(session: Session, *, actor: Actor, request_id: int, answer: str, close: bool = False) -> ServiceRequest:
+def answer_request(
+    session: Session, *, actor: Actor, request_id: int, answer: str, close: bool = False
+) -> ServiceRequest:
     """Answer a taken request (the enterprise sees the answer); ``close`` also finishes it (已完成)."""
     request = _handle(session, actor=actor, request_id=request_id, action="answer", answer=answer)
     if close:
@@ -159,7 +213,9 @@ def answer_request(session: Session, *, actor: Actor, request_id: int, answer: s
     return request
 
 
-def close_request(session: Session, *, actor: Actor, request_id: int, answer: str | None = None) -> ServiceRequest:
+def close_request(
+    session: Session, *, actor: Actor, request_id: int, answer: str | None = None
+) -> ServiceRequest:
     """Finish a taken request (已受理 → 已完成); it must carry an answer."""
     return _handle(session, actor=actor, request_id=request_id, action="close", answer=answer)
 
@@ -190,25 +246,37 @@ def policy_view(session: Session, *, actor: Actor, enterprise_id: int) -> Policy
     from services.portrait import get_portrait, pool_facts
 
     require_enterprise_access(actor, enterprise_id)
-    catalogue = [CatalogueItem(i.code, i.name, tuple(i.stages) if i.stages else None, i.description or "")
-                 for i in catalogue_items(session)]
+    catalogue = [
+        CatalogueItem(i.code, i.name, tuple(i.stages) if i.stages else None, i.description or "")
+        for i in catalogue_items(session)
+    ]
     try:
         portrait = get_portrait(session, actor=actor, enterprise_id=enterprise_id)
     except ServiceError as exc:
         return PolicyView(None, None, [], [], None, note=str(exc))
     facts = pool_facts(session, actor=actor, portrait=portrait)
     pools = portrait.pools  # the same evaluation the portrait's advice used
-    recommendations = match_services(portrait.model, stage=portrait.stage, facts=facts, catalogue=catalogue,
-                                     pools=pools)
+    recommendations = match_services(
+        portrait.model, stage=portrait.stage, facts=facts, catalogue=catalogue, pools=pools
+    )
     final = latest_run(session, states=("final",))
     subsidy = None
     if final is not None:
-        row = enterprise_score(session, run_id=final.id, enterprise_id=enterprise_id,
-                               columns=(Score.subsidy, Score.tier, Score.rank, Score.mujun))
+        row = enterprise_score(
+            session,
+            run_id=final.id,
+            enterprise_id=enterprise_id,
+            columns=(Score.subsidy, Score.tier, Score.rank, Score.mujun),
+        )
         if row is not None:
             final_model = get_model(session, final.model_version_id)  # that run's own list names
             tier = row.tier or ""
-            subsidy = {"year": final.year, "amount": float(row.subsidy or 0), "tier": tier,
-                       "tier_name": final_model.tier_name(tier) if tier else "未上榜",
-                       "rank": row.rank, "mujun": row.mujun or ""}
+            subsidy = {
+                "year": final.year,
+                "amount": float(row.subsidy or 0),
+                "tier": tier,
+                "tier_name": final_model.tier_name(tier) if tier else "未上榜",
+                "rank": row.rank,
+                "mujun": row.mujun or "",
+            }
     return PolicyView(portrait.stage, portrait.stage_name, recommendations, pools, subsidy)

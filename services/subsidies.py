@@ -26,19 +26,48 @@ from services.audit import record
 from services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from services.model_versions import get_model
 
-LINE_FIELDS = ["run_id", "year", "enterprise_id", "credit_code", "name", "stage", "rank", "total", "amount", "state",
-               "confirmed_at", "paid_on", "voucher", "reason"]
+LINE_FIELDS = [
+    "run_id",
+    "year",
+    "enterprise_id",
+    "credit_code",
+    "name",
+    "stage",
+    "rank",
+    "total",
+    "amount",
+    "state",
+    "confirmed_at",
+    "paid_on",
+    "voucher",
+    "reason",
+]
 
 
 def _lines_query(*, run_id: int | None = None, enterprise_id: int | None = None):  # noqa: ANN202
     query = (
-        select(Score.run_id, ScoreRun.year, Score.enterprise_id, Enterprise.credit_code, Enterprise.name, Score.stage,
-               Score.rank, Score.total, Score.subsidy, SubsidyPayment.state, SubsidyPayment.confirmed_at,
-               SubsidyPayment.paid_on, SubsidyPayment.voucher, SubsidyPayment.reason)
+        select(
+            Score.run_id,
+            ScoreRun.year,
+            Score.enterprise_id,
+            Enterprise.credit_code,
+            Enterprise.name,
+            Score.stage,
+            Score.rank,
+            Score.total,
+            Score.subsidy,
+            SubsidyPayment.state,
+            SubsidyPayment.confirmed_at,
+            SubsidyPayment.paid_on,
+            SubsidyPayment.voucher,
+            SubsidyPayment.reason,
+        )
         .join(ScoreRun, ScoreRun.id == Score.run_id)
         .join(Enterprise, Enterprise.id == Score.enterprise_id)
-        .outerjoin(SubsidyPayment, (SubsidyPayment.run_id == Score.run_id)
-                   & (SubsidyPayment.enterprise_id == Score.enterprise_id))
+        .outerjoin(
+            SubsidyPayment,
+            (SubsidyPayment.run_id == Score.run_id) & (SubsidyPayment.enterprise_id == Score.enterprise_id),
+        )
         .where(ScoreRun.state == "final", Score.subsidy > 0, Score.veto.is_(False))  # type: ignore[attr-defined]
     )
     if run_id is not None:
@@ -48,7 +77,9 @@ def _lines_query(*, run_id: int | None = None, enterprise_id: int | None = None)
     return query
 
 
-def lines_frame(session: Session, *, run_id: int | None = None, enterprise_id: int | None = None) -> pd.DataFrame:
+def lines_frame(
+    session: Session, *, run_id: int | None = None, enterprise_id: int | None = None
+) -> pd.DataFrame:
     """The subsidy lines of final runs (``LINE_FIELDS``; a line no one acted on has state ``pending``).
     No authorisation: callers in services/ check the actor (monitoring reads it as published data)."""
     rows = session.execute(_lines_query(run_id=run_id, enterprise_id=enterprise_id)).all()
@@ -59,9 +90,16 @@ def lines_frame(session: Session, *, run_id: int | None = None, enterprise_id: i
 
 
 def latest_final_run(session: Session) -> ScoreRun | None:
-    return session.execute(select(ScoreRun).where(ScoreRun.state == "final")
-                           .order_by(ScoreRun.year.desc(), ScoreRun.id.desc()).limit(1)  # type: ignore[attr-defined]
-                           ).scalars().first()
+    return (
+        session.execute(
+            select(ScoreRun)
+            .where(ScoreRun.state == "final")
+            .order_by(ScoreRun.year.desc(), ScoreRun.id.desc())
+            .limit(1)  # type: ignore[attr-defined]
+        )
+        .scalars()
+        .first()
+    )
 
 
 def payment_run(session: Session, *, actor: Actor, run_id: int | None) -> ScoreRun | None:
@@ -74,8 +112,11 @@ def payment_run(session: Session, *, actor: Actor, run_id: int | None) -> ScoreR
 def _final_run(session: Session, run_id: int | None) -> ScoreRun:
     run = latest_final_run(session) if run_id is None else session.get(ScoreRun, run_id)
     if run is None:
-        raise NotFound("暂无已定稿的积分批次：扶持资金只按已定稿批次拨付。" if run_id is None
-                       else f"积分批次 #{run_id} 不存在。")
+        raise NotFound(
+            "暂无已定稿的积分批次：扶持资金只按已定稿批次拨付。"
+            if run_id is None
+            else f"积分批次 #{run_id} 不存在。"
+        )
     if run.state != "final":
         raise ValidationFailed(f"积分批次 #{run.id} 尚未定稿：扶持资金只按已定稿批次确认和拨付。")
     return run
@@ -95,7 +136,9 @@ def subsidy_lines(session: Session, *, actor: Actor, run_id: int | None = None) 
     run = _final_run(session, run_id)
     lines = lines_frame(session, run_id=run.id)
     model = get_model(session, run.model_version_id)
-    return SubsidyLines(run, lines, core_subsidies.line_table(model, lines), core_subsidies.state_summary(lines))
+    return SubsidyLines(
+        run, lines, core_subsidies.line_table(model, lines), core_subsidies.state_summary(lines)
+    )
 
 
 def my_subsidy_lines(session: Session, *, actor: Actor, enterprise_id: int) -> SubsidyLines:
@@ -105,27 +148,48 @@ def my_subsidy_lines(session: Session, *, actor: Actor, enterprise_id: int) -> S
     run = latest_final_run(session)
     if run is None:
         empty = lines.iloc[0:0]
-        return SubsidyLines(None, empty, pd.DataFrame(columns=core_subsidies.LINE_COLUMNS),
-                            core_subsidies.state_summary(empty))
+        return SubsidyLines(
+            None,
+            empty,
+            pd.DataFrame(columns=core_subsidies.LINE_COLUMNS),
+            core_subsidies.state_summary(empty),
+        )
     model = get_model(session, run.model_version_id)
     lines = lines.sort_values(["year", "run_id"], ascending=False, kind="stable").reset_index(drop=True)
-    return SubsidyLines(run, lines, core_subsidies.line_table(model, lines), core_subsidies.state_summary(lines))
+    return SubsidyLines(
+        run, lines, core_subsidies.line_table(model, lines), core_subsidies.state_summary(lines)
+    )
 
 
 def _line(session: Session, run: ScoreRun, enterprise_id: int) -> tuple[Score, SubsidyPayment | None]:
-    score = session.execute(select(Score).where(Score.run_id == run.id, Score.enterprise_id == enterprise_id)
-                            ).scalars().first()
+    score = (
+        session.execute(select(Score).where(Score.run_id == run.id, Score.enterprise_id == enterprise_id))
+        .scalars()
+        .first()
+    )
     if score is None or not score.subsidy or score.subsidy <= 0 or score.veto:
         raise NotFound(f"积分批次 #{run.id} 中没有该企业的扶持资金。")
-    payment = session.execute(
-        select(SubsidyPayment).where(SubsidyPayment.run_id == run.id, SubsidyPayment.enterprise_id == enterprise_id)
-        .with_for_update()
-    ).scalars().first()
+    payment = (
+        session.execute(
+            select(SubsidyPayment)
+            .where(SubsidyPayment.run_id == run.id, SubsidyPayment.enterprise_id == enterprise_id)
+            .with_for_update()
+        )
+        .scalars()
+        .first()
+    )
     return score, payment
 
 
-def _move(session: Session, *, actor: Actor, run: ScoreRun, enterprise_id: int, action: str,
-          reason: str | None = None) -> tuple[SubsidyPayment, str]:
+def _move(
+    session: Session,
+    *,
+    actor: Actor,
+    run: ScoreRun,
+    enterprise_id: int,
+    action: str,
+    reason: str | None = None,
+) -> tuple[SubsidyPayment, str]:
     """The line's row after ``action`` (not yet audited or committed) and its state before."""
     score, payment = _line(session, run, enterprise_id)
     before = payment.state if payment is not None else PENDING
@@ -149,8 +213,12 @@ def _save(session: Session, payment: SubsidyPayment) -> None:
 
 
 def _audit_record(payment: SubsidyPayment, before: str) -> tuple[dict, dict]:
-    after = {"state": payment.state, "run_id": payment.run_id, "enterprise_id": payment.enterprise_id,
-             "amount": payment.amount}
+    after = {
+        "state": payment.state,
+        "run_id": payment.run_id,
+        "enterprise_id": payment.enterprise_id,
+        "amount": payment.amount,
+    }
     if payment.paid_on is not None:
         after |= {"paid_on": payment.paid_on.isoformat(), "voucher": payment.voucher}
     return {"state": before}, after
@@ -170,8 +238,15 @@ def confirm_line(session: Session, *, actor: Actor, run_id: int, enterprise_id: 
     payment.confirmed_by, payment.confirmed_at = actor.username, utcnow()
     _save(session, payment)
     old, new = _audit_record(payment, before)
-    record(session, actor=actor, action="subsidy.confirm", entity="subsidy_payment", entity_id=payment.id,
-           before=old, after=new)
+    record(
+        session,
+        actor=actor,
+        action="subsidy.confirm",
+        entity="subsidy_payment",
+        entity_id=payment.id,
+        before=old,
+        after=new,
+    )
     return payment
 
 
@@ -184,15 +259,24 @@ def confirm_subsidy(session: Session, *, actor: Actor, run_id: int, enterprise_i
     return payment
 
 
-def record_payment(session: Session, *, actor: Actor, run_id: int, enterprise_id: int, paid_on: date | None,
-                   voucher: str | None) -> SubsidyPayment:
+def record_payment(
+    session: Session,
+    *,
+    actor: Actor,
+    run_id: int,
+    enterprise_id: int,
+    paid_on: date | None,
+    voucher: str | None,
+) -> SubsidyPayment:
     """Staff record the payment of a confirmed line: date (not in the future, not before the run was
     finalised) and voucher number; 企业已确认 → 已拨付 (audited)."""
     require_staff(actor)
     run = _final_run(session, run_id)
     finalized_on = clock.beijing_day(run.finalized_at) if run.finalized_at else None
     try:
-        paid_on, voucher = core_subsidies.check_payment(paid_on, voucher, today=clock.today(), finalized_on=finalized_on)
+        paid_on, voucher = core_subsidies.check_payment(
+            paid_on, voucher, today=clock.today(), finalized_on=finalized_on
+        )
     except PaymentError as exc:
         raise ValidationFailed(str(exc)) from None
     payment, before = _move(session, actor=actor, run=run, enterprise_id=enterprise_id, action="pay")
@@ -200,14 +284,22 @@ def record_payment(session: Session, *, actor: Actor, run_id: int, enterprise_id
     payment.handled_by, payment.handled_at = actor.username, utcnow()
     _save(session, payment)
     old, new = _audit_record(payment, before)
-    record(session, actor=actor, action="subsidy.pay", entity="subsidy_payment", entity_id=payment.id,
-           before=old, after=new)
+    record(
+        session,
+        actor=actor,
+        action="subsidy.pay",
+        entity="subsidy_payment",
+        entity_id=payment.id,
+        before=old,
+        after=new,
+    )
     session.commit()
     return payment
 
 
-def refuse_subsidy(session: Session, *, actor: Actor, run_id: int, enterprise_id: int,
-                   reason: str | None) -> SubsidyPayment:
+def refuse_subsidy(
+    session: Session, *, actor: Actor, run_id: int, enterprise_id: int, reason: str | None
+) -> SubsidyPayment:
     """Staff decline a line with a reason: 待确认 or 企业已确认 → 不予拨付 (audited)."""
     require_staff(actor)
     run = _final_run(session, run_id)
@@ -215,19 +307,30 @@ def refuse_subsidy(session: Session, *, actor: Actor, run_id: int, enterprise_id
         reason = core_subsidies.check_reason(reason)
     except PaymentError as exc:
         raise ValidationFailed(str(exc)) from None
-    payment, before = _move(session, actor=actor, run=run, enterprise_id=enterprise_id, action="refuse",
-                            reason=reason)
+    payment, before = _move(
+        session, actor=actor, run=run, enterprise_id=enterprise_id, action="refuse", reason=reason
+    )
     payment.reason = reason
     payment.handled_by, payment.handled_at = actor.username, utcnow()
     _save(session, payment)
     old, new = _audit_record(payment, before)
-    record(session, actor=actor, action="subsidy.refuse", entity="subsidy_payment", entity_id=payment.id,
-           before=old, after=new, reason=reason)
+    record(
+        session,
+        actor=actor,
+        action="subsidy.refuse",
+        entity="subsidy_payment",
+        entity_id=payment.id,
+        before=old,
+        after=new,
+        reason=reason,
+    )
     session.commit()
     return payment
 
 
-def export_subsidy_lines(session: Session, *, actor: Actor, run_id: int | None = None, fmt: str = "xlsx") -> bytes:
+def export_subsidy_lines(
+    session: Session, *, actor: Actor, run_id: int | None = None, fmt: str = "xlsx"
+) -> bytes:
     """The lines of a final run with their states (xlsx: 扶持资金拨付 + 拨付汇总; csv: the lines), through
     the formula-injection sanitiser of core.spreadsheet."""
     view = subsidy_lines(session, actor=actor, run_id=run_id)
@@ -240,9 +343,22 @@ def export_subsidy_lines(session: Session, *, actor: Actor, run_id: int | None =
 
 def confirmed_subsidy_runs(session: Session, *, enterprise_id: int) -> set[int]:
     """Runs whose line of this enterprise is past 待确认 (the 免申即享 list shows them as confirmed)."""
-    return set(session.execute(select(SubsidyPayment.run_id).where(
-        SubsidyPayment.enterprise_id == enterprise_id, SubsidyPayment.state != PENDING)).scalars())
+    return set(
+        session.execute(
+            select(SubsidyPayment.run_id).where(
+                SubsidyPayment.enterprise_id == enterprise_id, SubsidyPayment.state != PENDING
+            )
+        ).scalars()
+    )
 
 
-__all__ = ["subsidy_lines", "my_subsidy_lines", "confirm_subsidy", "record_payment", "refuse_subsidy",
-           "export_subsidy_lines", "lines_frame", "SubsidyLines"]
+__all__ = [
+    "subsidy_lines",
+    "my_subsidy_lines",
+    "confirm_subsidy",
+    "record_payment",
+    "refuse_subsidy",
+    "export_subsidy_lines",
+    "lines_frame",
+    "SubsidyLines",
+]

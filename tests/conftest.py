@@ -80,7 +80,9 @@ def _empty_postgres(engine: Engine) -> None:
     with engine.begin() as connection:
         connection.execute(text("SET LOCAL session_replication_role = replica"))
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        connection.execute(text("INSERT INTO auditchainhead (id, count, hash) VALUES (1, 0, :g)"), {"g": "0" * 64})
+        connection.execute(
+            text("INSERT INTO auditchainhead (id, count, hash) VALUES (1, 0, :g)"), {"g": "0" * 64}
+        )
 
 
 @pytest.fixture(params=BACKENDS)

@@ -43,9 +43,11 @@ STYLES = (
     '<xf numFmtId="164" xfId="0" applyNumberFormat="1"/><xf numFmtId="49" xfId="0" applyNumberFormat="1"/>'
     "</cellXfs></styleSheet>"
 )
-SHEET_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>' \
-    '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" ' \
+SHEET_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
     'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+)
 
 
 def sheet_xml(rows_xml: str, dimension: str | None = None) -> str:
@@ -53,42 +55,67 @@ def sheet_xml(rows_xml: str, dimension: str | None = None) -> str:
     return f"{SHEET_HEAD}{dim}<sheetData>{rows_xml}</sheetData></worksheet>"
 
 
-def xlsx(sheets: list[tuple[str, str]] | list[tuple[str, str, str]], *, shared: str | None = None,
-         active: int | None = None, compression: int = zipfile.ZIP_DEFLATED, level: int = 9) -> bytes:
+def xlsx(
+    sheets: list[tuple[str, str]] | list[tuple[str, str, str]],
+    *,
+    shared: str | None = None,
+    active: int | None = None,
+    compression: int = zipfile.ZIP_DEFLATED,
+    level: int = 9,
+) -> bytes:
     """A minimal workbook: ``sheets`` = ``[(name, sheet xml[, state])]``; ``shared`` = sharedStrings xml."""
     overrides = "".join(
         f'<Override PartName="/xl/worksheets/sheet{i + 1}.xml" '
         'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-        for i in range(len(sheets)))
-    shared_ct = ('<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
-                 'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>') if shared is not None else ""
+        for i in range(len(sheets))
+    )
+    shared_ct = (
+        (
+            '<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+            'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
+        )
+        if shared is not None
+        else ""
+    )
     view = f'<bookViews><workbookView activeTab="{active}"/></bookViews>' if active is not None else ""
     entries = "".join(
         f'<sheet name="{s[0]}" sheetId="{i + 1}" r:id="rId{i + 1}"'
-        + (f' state="{s[2]}"' if len(s) > 2 else "") + "/>"
-        for i, s in enumerate(sheets))
-    workbook = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-                '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-                'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-                f"{view}<sheets>{entries}</sheets></workbook>")
+        + (f' state="{s[2]}"' if len(s) > 2 else "")
+        + "/>"
+        for i, s in enumerate(sheets)
+    )
+    workbook = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+        f"{view}<sheets>{entries}</sheets></workbook>"
+    )
     rels = "".join(
         f'<Relationship Id="rId{i + 1}" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-        f'relationships/worksheet" Target="worksheets/sheet{i + 1}.xml"/>' for i in range(len(sheets)))
+        f'relationships/worksheet" Target="worksheets/sheet{i + 1}.xml"/>'
+        for i in range(len(sheets))
+    )
     n = len(sheets)
-    rels += (f'<Relationship Id="rId{n + 1}" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-             'relationships/styles" Target="styles.xml"/>')
+    rels += (
+        f'<Relationship Id="rId{n + 1}" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'relationships/styles" Target="styles.xml"/>'
+    )
     if shared is not None:
-        rels += (f'<Relationship Id="rId{n + 2}" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-                 'relationships/sharedStrings" Target="sharedStrings.xml"/>')
+        rels += (
+            f'<Relationship Id="rId{n + 2}" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+            'relationships/sharedStrings" Target="sharedStrings.xml"/>'
+        )
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression, compresslevel=level) as z:
         z.writestr("[Content_Types].xml", CONTENT_TYPES.format(sheets=overrides, shared=shared_ct))
         z.writestr("_rels/.rels", ROOT_RELS)
         z.writestr("xl/workbook.xml", workbook)
-        z.writestr("xl/_rels/workbook.xml.rels",
-                   '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-                   f'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">{rels}'
-                   "</Relationships>")
+        z.writestr(
+            "xl/_rels/workbook.xml.rels",
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            f'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">{rels}'
+            "</Relationships>",
+        )
         z.writestr("xl/styles.xml", STYLES)
         for i, s in enumerate(sheets):
             z.writestr(f"xl/worksheets/sheet{i + 1}.xml", s[1])
@@ -114,8 +141,10 @@ def cell_bomb(rows: int = 2_000, cols: int = 2_000) -> bytes:
     for r in range(1, rows + 1):
         cells = "".join(f'<c r="{column_letters(c)}{r}" t="s"><v>0</v></c>' for c in range(cols))
         body.append(f'<row r="{r}">{cells}</row>')
-    shared = ('<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1">'
-              "<si><t></t></si></sst>")
+    shared = (
+        '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1">'
+        "<si><t></t></si></sst>"
+    )
     return xlsx([("Sheet1", sheet_xml("".join(body)))], shared=shared)
 
 
@@ -135,8 +164,10 @@ def compressed_cell_bomb(rows: int = 2_000, cols: int = 2_500) -> bytes:
     """The same cells without their optional ``r`` attribute: identical bytes, so ``rows × cols`` cells
     (5 million by default) deflate to well under 1 MB."""
     row = "<row>" + '<c t="s"><v>0</v></c>' * cols + "</row>"
-    shared = ('<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1">'
-              "<si><t></t></si></sst>")
+    shared = (
+        '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1">'
+        "<si><t></t></si></sst>"
+    )
     return xlsx([("Sheet1", sheet_xml(row * rows))], shared=shared)
 
 
@@ -144,8 +175,10 @@ def shared_string_bomb(megabytes: int = 400) -> bytes:
     """One shared string of ``megabytes`` MB (a single repeated letter) in a ~400 KB file."""
     block = "A" * (1 << 20)
     text = block * megabytes
-    shared = ('<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1">'
-              f"<si><t>{text}</t></si></sst>")
+    shared = (
+        '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1">'
+        f"<si><t>{text}</t></si></sst>"
+    )
     rows = f'<row r="1">{inline("A1", "统一社会信用代码")}<c r="B1" t="s"><v>0</v></c></row>'
     return xlsx([("Sheet1", sheet_xml(rows, "A1:B1"))], shared=shared)
 

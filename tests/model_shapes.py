@@ -9,9 +9,19 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-STAGES = [("s1", "初创期", 0, 500), ("s2", "成长期", 500, 2000), ("s3", "壮大期", 2000, 10000), ("s4", "领军期", 10000, None)]
-CORE_CLASSES = [("basic", "基础能力"), ("invest", "投入能力"), ("manage", "管理能力"), ("output", "产出能力"),
-                ("env", "环境能力")]
+STAGES = [
+    ("s1", "初创期", 0, 500),
+    ("s2", "成长期", 500, 2000),
+    ("s3", "壮大期", 2000, 10000),
+    ("s4", "领军期", 10000, None),
+]
+CORE_CLASSES = [
+    ("basic", "基础能力"),
+    ("invest", "投入能力"),
+    ("manage", "管理能力"),
+    ("output", "产出能力"),
+    ("env", "环境能力"),
+]
 
 
 def five_class_model(*, per_class: int = 4, core_total: float = 1000) -> dict[str, Any]:
@@ -23,31 +33,67 @@ def five_class_model(*, per_class: int = 4, core_total: float = 1000) -> dict[st
     n_core = per_class * len(CORE_CLASSES)
     points = core_total / n_core
     indicators: list[dict[str, Any]] = [
-        {"code": "R01", "name": "营业收入", "class": "basic", "unit": "万元", "source": "统计",
-         "rule": {"type": "percentile"}, "points": {s[0]: points for s in STAGES}}
+        {
+            "code": "R01",
+            "name": "营业收入",
+            "class": "basic",
+            "unit": "万元",
+            "source": "统计",
+            "rule": {"type": "percentile"},
+            "points": {s[0]: points for s in STAGES},
+        }
     ]
     for k, (cls, cname) in enumerate(CORE_CLASSES):
         for j in range(per_class):
             if k == 0 and j == 0:
                 continue
-            indicators.append({
-                "code": f"{cls[:1].upper()}{k}{j:02d}", "name": f"{cname}指标{j + 1}", "class": cls, "unit": "%",
-                "percent": "rate", "source": "统计" if j % 2 else "科技",
-                "rule": {"type": "bands", "bands": [{"at": 50, "f": 1.0}, {"at": 10, "f": 0.5}]},
-                "points": {s[0]: points for s in STAGES},
-            })
+            indicators.append(
+                {
+                    "code": f"{cls[:1].upper()}{k}{j:02d}",
+                    "name": f"{cname}指标{j + 1}",
+                    "class": cls,
+                    "unit": "%",
+                    "percent": "rate",
+                    "source": "统计" if j % 2 else "科技",
+                    "rule": {"type": "bands", "bands": [{"at": 50, "f": 1.0}, {"at": 10, "f": 0.5}]},
+                    "points": {s[0]: points for s in STAGES},
+                }
+            )
     indicators += [
-        {"code": "B01", "name": "高新技术企业", "class": "plus", "source": "科技", "rule": {"type": "flag"},
-         "max_points": 40},
-        {"code": "B02", "name": "专精特新", "class": "plus", "source": "经信", "rule": {"type": "flag"},
-         "max_points": 40},
-        {"code": "D01", "name": "行政处罚", "class": "minus", "source": "市监", "rule": {"type": "flag"},
-         "max_points": 30},
+        {
+            "code": "B01",
+            "name": "高新技术企业",
+            "class": "plus",
+            "source": "科技",
+            "rule": {"type": "flag"},
+            "max_points": 40,
+        },
+        {
+            "code": "B02",
+            "name": "专精特新",
+            "class": "plus",
+            "source": "经信",
+            "rule": {"type": "flag"},
+            "max_points": 40,
+        },
+        {
+            "code": "D01",
+            "name": "行政处罚",
+            "class": "minus",
+            "source": "市监",
+            "rule": {"type": "flag"},
+            "max_points": 30,
+        },
         {"code": "V01", "name": "严重失信", "class": "stop", "source": "市监", "rule": {"type": "flag"}},
     ]
     return {
-        "meta": {"name": "常州式五类模型", "version": "cz-test", "stage_indicator": "R01", "bonus_cap": 60,
-                 "core_total": core_total},
+        "meta": {
+            "name": "常州式五类模型",
+            "version": "cz-test",
+            "stage_indicator": "R01",
+            "bonus_cap": 60,
+            "core_total": core_total,
+        },
         "classes": [
             *({"code": c, "name": n, "kind": "core", "order": k} for k, (c, n) in enumerate(CORE_CLASSES)),
             {"code": "plus", "name": "加分项", "kind": "bonus", "order": 10, "cap": 50},
@@ -56,7 +102,10 @@ def five_class_model(*, per_class: int = 4, core_total: float = 1000) -> dict[st
         ],
         "stages": stages,
         "indicators": indicators,
-        "tiers": [{"code": "领跑", "name": "创新领跑榜", "share": 0.1}, {"code": "竞跑", "name": "创新竞跑榜", "share": 0.3}],
+        "tiers": [
+            {"code": "领跑", "name": "创新领跑榜", "share": 0.1},
+            {"code": "竞跑", "name": "创新竞跑榜", "share": 0.3},
+        ],
         "subsidies": [{"stage": "s4", "share": 0.5, "max_count": 1, "amount": 20}],
         "tie_break": [{"key": "total"}, {"key": "invest"}, {"key": "credit_code", "order": "asc"}],
     }

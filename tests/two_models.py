@@ -17,7 +17,9 @@ from services.actor import Actor
 from services.model_versions import ensure_default_model, publish_model_version, register_model
 from services.runs import compute_run, finalize_run, publish_run
 
-NATIONAL = load_model(__import__("pathlib").Path(__file__).resolve().parents[1] / "core" / "models" / "national-guide.toml")
+NATIONAL = load_model(
+    __import__("pathlib").Path(__file__).resolve().parents[1] / "core" / "models" / "national-guide.toml"
+)
 YEAR_A, YEAR_B = 2024, 2025
 SYSTEM = Actor.system()
 
@@ -60,16 +62,20 @@ def seed_two_models(session: Session, n: int = 40) -> TwoRuns:
     rng = np.random.default_rng(7)
     ids = []
     for k in range(n):
-        enterprise = Enterprise(credit_code=make_code(str(7000 + k)), name=f"双模型企业{k:02d}",
-                                registered_on=date(2018, 1, 1))
+        enterprise = Enterprise(
+            credit_code=make_code(str(7000 + k)), name=f"双模型企业{k:02d}", registered_on=date(2018, 1, 1)
+        )
         session.add(enterprise)
         session.flush()
         ids.append(enterprise.id)
         written: set[str] = set()
         for model in (model_a, NATIONAL):
             derived = {d.target for d in model.derivations}
-            codes = [c for c in model.codes + [b.code for b in model.base_fields]
-                     if c not in derived and c not in written]
+            codes = [
+                c
+                for c in model.codes + [b.code for b in model.base_fields]
+                if c not in derived and c not in written
+            ]
             written |= set(codes)
             for year in (YEAR_A - 1, YEAR_A, YEAR_B):
                 for code in codes:
@@ -77,12 +83,24 @@ def seed_two_models(session: Session, n: int = 40) -> TwoRuns:
                     if value is None:
                         continue
                     text = isinstance(value, str)
-                    session.add(IndicatorValue(enterprise_id=enterprise.id, year=year, code=code, source="统计",
-                                               value_num=None if text else value, value_text=value if text else None))
+                    session.add(
+                        IndicatorValue(
+                            enterprise_id=enterprise.id,
+                            year=year,
+                            code=code,
+                            source="统计",
+                            value_num=None if text else value,
+                            value_text=value if text else None,
+                        )
+                    )
     session.commit()
     run_a = compute_run(session, actor=SYSTEM, year=YEAR_A, model_version_id=version_a.id)
-    publish_run(session, actor=SYSTEM, run_id=run_a.id, notice_start=date(2025, 5, 1), notice_end=date(2025, 5, 8))
+    publish_run(
+        session, actor=SYSTEM, run_id=run_a.id, notice_start=date(2025, 5, 1), notice_end=date(2025, 5, 8)
+    )
     finalize_run(session, actor=SYSTEM, run_id=run_a.id)
     run_b = compute_run(session, actor=SYSTEM, year=YEAR_B, model_version_id=version_b.id)
-    publish_run(session, actor=SYSTEM, run_id=run_b.id, notice_start=date(2026, 5, 1), notice_end=date(2026, 5, 8))
+    publish_run(
+        session, actor=SYSTEM, run_id=run_b.id, notice_start=date(2026, 5, 1), notice_end=date(2026, 5, 8)
+    )
     return TwoRuns(run_a.id, run_b.id, model_a, NATIONAL, ids)

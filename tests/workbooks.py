@@ -7,8 +7,12 @@ import io
 import openpyxl
 
 
-def workbook(*sheets: tuple[str, list[list]], hidden: tuple[str, ...] = (), active: int = 0,
-             percent_column: str | None = None) -> bytes:
+def workbook(
+    *sheets: tuple[str, list[list]],
+    hidden: tuple[str, ...] = (),
+    active: int = 0,
+    percent_column: str | None = None,
+) -> bytes:
     """xlsx bytes: ``sheets`` = ``(name, rows)`` in order; ``hidden`` sheet names; ``active`` sheet index;
     ``percent_column`` (a letter) gets the 0.0% format below the header row on every sheet."""
     wb = openpyxl.Workbook()

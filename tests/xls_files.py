@@ -16,8 +16,15 @@ from typing import Any
 
 import xlwt
 
-ERROR_CODES = {"#NULL!": 0x00, "#DIV/0!": 0x07, "#VALUE!": 0x0F, "#REF!": 0x17, "#NAME?": 0x1D, "#NUM!": 0x24,
-               "#N/A": 0x2A}
+ERROR_CODES = {
+    "#NULL!": 0x00,
+    "#DIV/0!": 0x07,
+    "#VALUE!": 0x0F,
+    "#REF!": 0x17,
+    "#NAME?": 0x1D,
+    "#NUM!": 0x24,
+    "#N/A": 0x2A,
+}
 
 
 class Formula:
@@ -27,8 +34,12 @@ class Formula:
         self.text, self.result, self.style = text, result, style
 
 
-def workbook(*sheets: tuple[str, Sequence[Sequence[Any]]], hidden: Sequence[str] = (), active: int = 0,
-             formats: Mapping[tuple[str, int], str] | None = None) -> bytes:
+def workbook(
+    *sheets: tuple[str, Sequence[Sequence[Any]]],
+    hidden: Sequence[str] = (),
+    active: int = 0,
+    formats: Mapping[tuple[str, int], str] | None = None,
+) -> bytes:
     """An .xls with the given sheets (rows of cells); ``formats[(sheet, column)]`` is a number format
     for that column's data rows (row 2 on); ``Formula`` cells get their cached result."""
     wb = xlwt.Workbook(encoding="utf-8")
@@ -76,15 +87,21 @@ def cache_results(data: bytes, results: Mapping[tuple[int, int, int], float | st
     if not results:
         return data
     out = bytearray(data)
-    sheet_starts = [m.start() for m in re.finditer(re.escape(struct.pack("<HHH", 0x0809, 16, 0x0600)) + b"..",
-                                                  data, re.S) if data[m.start() + 6:m.start() + 8] == b"\x10\x00"]
+    sheet_starts = [
+        m.start()
+        for m in re.finditer(re.escape(struct.pack("<HHH", 0x0809, 16, 0x0600)) + b"..", data, re.S)
+        if data[m.start() + 6 : m.start() + 8] == b"\x10\x00"
+    ]
     for (sheet, row, col), result in results.items():
         begin = sheet_starts[sheet]
         end = sheet_starts[sheet + 1] if sheet + 1 < len(sheet_starts) else len(data)
         cell = struct.pack("<HH", row, col)
-        hits = [m.start() for m in re.finditer(b"\x06\x00..", data[begin:end], re.S)
-                if data[begin + m.start() + 4:begin + m.start() + 8] == cell]
+        hits = [
+            m.start()
+            for m in re.finditer(b"\x06\x00..", data[begin:end], re.S)
+            if data[begin + m.start() + 4 : begin + m.start() + 8] == cell
+        ]
         assert len(hits) == 1, f"FORMULA record of sheet {sheet} R{row}C{col}: {hits}"
         at = begin + hits[0] + 4 + 6
-        out[at:at + 8] = _result_bytes(result)
+        out[at : at + 8] = _result_bytes(result)
     return bytes(out)

@@ -15,8 +15,12 @@ from services.errors import ServiceError
 from ui.text import plain
 
 # Material icons ship with Streamlit (no emoji font is needed on an offline desktop)
-OUTCOME_ICONS = {calc.ELIGIBLE: ":material/check_circle:", calc.NOT_ELIGIBLE: ":material/cancel:",
-                 calc.UNKNOWN: ":material/help:", calc.HELD: ":material/workspace_premium:"}
+OUTCOME_ICONS = {
+    calc.ELIGIBLE: ":material/check_circle:",
+    calc.NOT_ELIGIBLE: ":material/cancel:",
+    calc.UNKNOWN: ":material/help:",
+    calc.HELD: ":material/workspace_premium:",
+}
 
 
 def _paragraphs(text: str) -> None:
@@ -43,10 +47,20 @@ def show_message(message: dict[str, Any], *, actor: Actor, index: int) -> None:
             st.caption("感谢您的反馈。" if voted > 0 else "已记录，工作人员会改进这个答复。")
             return
         left, right = st.columns(2)
-        left.button("有帮助", icon=":material/thumb_up:", key=f"as_up_{index}", on_click=_vote,
-                    args=(actor, message, True))
-        right.button("没帮助", icon=":material/thumb_down:", key=f"as_down_{index}", on_click=_vote,
-                     args=(actor, message, False))
+        left.button(
+            "有帮助",
+            icon=":material/thumb_up:",
+            key=f"as_up_{index}",
+            on_click=_vote,
+            args=(actor, message, True),
+        )
+        right.button(
+            "没帮助",
+            icon=":material/thumb_down:",
+            key=f"as_down_{index}",
+            on_click=_vote,
+            args=(actor, message, False),
+        )
 
 
 def _vote(actor: Actor, message: dict[str, Any], helpful: bool) -> None:
@@ -58,7 +72,9 @@ def _vote(actor: Actor, message: dict[str, Any], helpful: bool) -> None:
     message["vote"] = 1 if helpful else -1
 
 
-def ask_into(history: list[dict[str, Any]], *, actor: Actor, question: str, enterprise_id: int | None = None) -> None:
+def ask_into(
+    history: list[dict[str, Any]], *, actor: Actor, question: str, enterprise_id: int | None = None
+) -> None:
     """Ask and append both turns to ``history`` (an error becomes the assistant's Chinese reply)."""
     history.append({"role": "user", "text": question})
     try:
@@ -68,15 +84,25 @@ def ask_into(history: list[dict[str, Any]], *, actor: Actor, question: str, ente
         history.append({"role": "assistant", "text": str(exc), "sources": [], "intent_name": "—"})
         return
     a = result.answer
-    history.append({"role": "assistant", "text": a.text, "sources": a.sources, "intent_name": a.intent_name,
-                    "question_id": result.question_id, "answered": a.answered})
+    history.append(
+        {
+            "role": "assistant",
+            "text": a.text,
+            "sources": a.sources,
+            "intent_name": a.intent_name,
+            "question_id": result.question_id,
+            "answered": a.answered,
+        }
+    )
 
 
 def calculator(view: svc.CalculatorView, *, on_confirm: Callable[[str], None] | None) -> None:
     """免申即享 first (with one-click confirmation when ``on_confirm``), then every item by kind."""
     if view.run_id is not None:
         state = "公示中" if view.run_state == "notice" else "已定稿"
-        st.caption(f"依据 {view.year} 年度积分批次 #{view.run_id}（{state}），评价模型版本 {view.model_version}。")
+        st.caption(
+            f"依据 {view.year} 年度积分批次 #{view.run_id}（{state}），评价模型版本 {view.model_version}。"
+        )
     elif view.note:
         st.info(plain(view.note), icon=":material/info:")
     instant = [i for i in view.items if i.instant]
@@ -91,15 +117,24 @@ def calculator(view: svc.CalculatorView, *, on_confirm: Callable[[str], None] | 
             if done:
                 st.caption(":material/done_all: 已确认，工作人员将为您办理。")
             elif on_confirm is not None:
-                st.button("一键确认", key=f"as_confirm_{item.key}", on_click=on_confirm, args=(item.key,),
-                          type="primary")
+                st.button(
+                    "一键确认",
+                    key=f"as_confirm_{item.key}",
+                    on_click=on_confirm,
+                    args=(item.key,),
+                    type="primary",
+                )
     counts = {k: sum(1 for i in view.items if i.outcome == k) for k in calc.OUTCOME_LABELS}
-    st.markdown("**政策计算器**：" + "，".join(f"{calc.OUTCOME_LABELS[k]} {n} 项" for k, n in counts.items() if n))
+    st.markdown(
+        "**政策计算器**：" + "，".join(f"{calc.OUTCOME_LABELS[k]} {n} 项" for k, n in counts.items() if n)
+    )
     kinds = list(dict.fromkeys(i.kind for i in view.items))
     for kind in kinds:
         items = [i for i in view.items if i.kind == kind]
         fits = sum(1 for i in items if i.outcome == calc.ELIGIBLE)
-        with st.expander(f"{calc.KIND_LABELS.get(kind, kind)}（{len(items)} 项，符合 {fits} 项）", expanded=False):
+        with st.expander(
+            f"{calc.KIND_LABELS.get(kind, kind)}（{len(items)} 项，符合 {fits} 项）", expanded=False
+        ):
             for item in items:
                 st.markdown(f"{OUTCOME_ICONS[item.outcome]} **{plain(item.name)}** · {item.outcome_label}")
                 st.caption(plain(item.reason))

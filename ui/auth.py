@@ -107,8 +107,11 @@ class TokenClaims:
 
 
 def make_token(session_id: str, username: str, expires: datetime, key: str) -> str:
-    return jwt.encode({"sid": session_id, "username": username, "exp": int(expires.timestamp())}, key,
-                      algorithm=TOKEN_ALGORITHM)
+    return jwt.encode(
+        {"sid": session_id, "username": username, "exp": int(expires.timestamp())},
+        key,
+        algorithm=TOKEN_ALGORITHM,
+    )
 
 
 def read_token(token: object, key: str) -> TokenClaims | None:
@@ -148,8 +151,9 @@ def client_address() -> str | None:
         forwarded = st.context.headers.get("X-Forwarded-For")
     except Exception:  # noqa: BLE001 - no request context (bare scripts, test harnesses)
         return None
-    return auth_service.resolve_client(address if isinstance(address, str) else None,
-                                       forwarded if isinstance(forwarded, str) else None)
+    return auth_service.resolve_client(
+        address if isinstance(address, str) else None, forwarded if isinstance(forwarded, str) else None
+    )
 
 
 def _request_cookie() -> str | None:
@@ -195,9 +199,14 @@ def run_auth() -> Actor | None:
         st.error(plain(exc), icon=":material/error:")
         st.stop()
 
-    authenticator = stauth.Authenticate({"usernames": {}}, cookie_name=COOKIE_NAME, cookie_key=key,
-                                        cookie_expiry_days=max(auth_service.SESSION_DAYS.values()),
-                                        auto_hash=False, login_sleep_time=0)
+    authenticator = stauth.Authenticate(
+        {"usernames": {}},
+        cookie_name=COOKIE_NAME,
+        cookie_key=key,
+        cookie_expiry_days=max(auth_service.SESSION_DAYS.values()),
+        auto_hash=False,
+        login_sleep_time=0,
+    )
     cookies = authenticator.cookie_controller.cookie_model.cookie_manager
 
     pending = st.session_state.pop(_PENDING_COOKIE, None)
@@ -215,8 +224,10 @@ def run_auth() -> Actor | None:
             with contextlib.suppress(KeyError):
                 cookies.delete(COOKIE_NAME)
             st.session_state[_LOGGED_OUT] = True
-            st.warning("登录已失效（已退出、密码已修改、账户被停用或管理员结束了会话），请重新登录。",
-                       icon=":material/lock:")
+            st.warning(
+                "登录已失效（已退出、密码已修改、账户被停用或管理员结束了会话），请重新登录。",
+                icon=":material/lock:",
+            )
             return None
         _enter(info, session_id)
     elif not st.session_state.get(_LOGGED_OUT):
@@ -233,10 +244,14 @@ def run_auth() -> Actor | None:
     actor = info.actor
     with st.sidebar:
         # The display name is user text (an enterprise's name): plain text, never Markdown.
-        st.text(f"{st.session_state.get('name') or actor.username} · {ROLE_LABELS.get(actor.role, actor.role)}")
+        st.text(
+            f"{st.session_state.get('name') or actor.username} · {ROLE_LABELS.get(actor.role, actor.role)}"
+        )
         if st.button("退出登录", key="logout_button"):
             with session_scope() as session:
-                auth_service.end_session(session, session_id=session_id or st.session_state.get(SESSION_ID_KEY, ""))
+                auth_service.end_session(
+                    session, session_id=session_id or st.session_state.get(SESSION_ID_KEY, "")
+                )
             with contextlib.suppress(KeyError):
                 cookies.delete(COOKIE_NAME)
             _clear_session()
@@ -251,7 +266,9 @@ def start_browser_session(user_id: int) -> None:
     """A new server-side session for this browser; its cookie is written by the next run_auth."""
     key = resolve_cookie_key()
     with session_scope() as session:
-        session_id, expires = auth_service.start_session(session, user_id=user_id, client_address=client_address())
+        session_id, expires = auth_service.start_session(
+            session, user_id=user_id, client_address=client_address()
+        )
         info = auth_service.resume_session(session, session_id=session_id)
     assert info is not None
     _enter(info, session_id)
@@ -264,8 +281,9 @@ def _on_login_submit() -> None:
     username = st.session_state.get("login_username", "")
     password = st.session_state.get("login_password", "")
     with session_scope() as session:
-        result = auth_service.authenticate(session, username=username, password=password,
-                                           client_address=client_address())
+        result = auth_service.authenticate(
+            session, username=username, password=password, client_address=client_address()
+        )
     st.session_state["login_password"] = ""
     if not result.ok:
         st.session_state[_LOGIN_ERROR] = result.message
@@ -280,8 +298,12 @@ def login_form() -> None:
     with st.form("login_form", clear_on_submit=False):
         st.text_input("用户名", key="login_username", max_chars=64, autocomplete="username")
         st.text_input(
-            "密码", key="login_password", type="password", max_chars=auth_service.MAX_PASSWORD_BYTES,
-            autocomplete="current-password", help=f"密码最长 {auth_service.MAX_PASSWORD_BYTES} 字节",
+            "密码",
+            key="login_password",
+            type="password",
+            max_chars=auth_service.MAX_PASSWORD_BYTES,
+            autocomplete="current-password",
+            help=f"密码最长 {auth_service.MAX_PASSWORD_BYTES} 字节",
         )
         st.form_submit_button("登录", type="primary", on_click=_on_login_submit, width="stretch")
     message = st.session_state.get(_LOGIN_ERROR)
@@ -291,5 +313,12 @@ def login_form() -> None:
 
 def forced_change_pages() -> list[st.Page]:
     """While a one-time password is in use, the only page is 修改密码."""
-    return [st.Page("pages/common/account.py", title="修改密码", icon=":material/key:",
-                    url_path="account", default=True)]
+    return [
+        st.Page(
+            "pages/common/account.py",
+            title="修改密码",
+            icon=":material/key:",
+            url_path="account",
+            default=True,
+        )
+    ]

@@ -58,11 +58,27 @@ def apply_screen_style() -> None:
 def _dark(chart: alt.TopLevelMixin, height: int) -> alt.TopLevelMixin:
     return (
         chart.properties(height=height, background="transparent")
-        .configure_axis(labelColor=TEXT, titleColor=MUTED, labelFontSize=FONT, titleFontSize=FONT,
-                        gridColor="#24315c", domainColor="#3a4a7a", tickColor="#3a4a7a", labelLimit=300,
-                        labelOverlap=True)  # a label that would overlap is left out, never drawn over another
-        .configure_legend(labelColor=TEXT, titleColor=MUTED, labelFontSize=FONT, titleFontSize=FONT,
-                          orient="top", symbolSize=240, columns=2, labelLimit=260)
+        .configure_axis(
+            labelColor=TEXT,
+            titleColor=MUTED,
+            labelFontSize=FONT,
+            titleFontSize=FONT,
+            gridColor="#24315c",
+            domainColor="#3a4a7a",
+            tickColor="#3a4a7a",
+            labelLimit=300,
+            labelOverlap=True,
+        )  # a label that would overlap is left out, never drawn over another
+        .configure_legend(
+            labelColor=TEXT,
+            titleColor=MUTED,
+            labelFontSize=FONT,
+            titleFontSize=FONT,
+            orient="top",
+            symbolSize=240,
+            columns=2,
+            labelLimit=260,
+        )
         .configure_view(stroke=None)
         .configure_text(color=TEXT, fontSize=FONT)
     )
@@ -99,14 +115,19 @@ def stage_chart(data: DashboardData, height: int) -> alt.TopLevelMixin:
     """Enterprises per stage, and how many of them are on each list (model's stage and list names)."""
     stages = data.stages
     order = stages["阶段"].tolist()
-    frame = stages.melt(id_vars=["阶段"], value_vars=["参评企业", *data.tier_names], var_name="类别",
-                        value_name="企业数")
+    frame = stages.melt(
+        id_vars=["阶段"], value_vars=["参评企业", *data.tier_names], var_name="类别", value_name="企业数"
+    )
     categories = ["参评企业", *data.tier_names]
-    chart = alt.Chart(frame).mark_bar().encode(
-        x=alt.X("阶段:N", sort=order, title=None, axis=alt.Axis(labelAngle=0)),
-        xOffset=alt.XOffset("类别:N", sort=categories),
-        y=alt.Y("企业数:Q", title="企业数"),
-        color=alt.Color("类别:N", sort=categories, scale=alt.Scale(range=PALETTE), title=None),
+    chart = (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X("阶段:N", sort=order, title=None, axis=alt.Axis(labelAngle=0)),
+            xOffset=alt.XOffset("类别:N", sort=categories),
+            y=alt.Y("企业数:Q", title="企业数"),
+            color=alt.Color("类别:N", sort=categories, scale=alt.Scale(range=PALETTE), title=None),
+        )
     )
     return _dark(chart, height)
 
@@ -115,12 +136,17 @@ def distribution_chart(data: DashboardData, height: int) -> alt.TopLevelMixin:
     frame = data.distribution
     order = list(dict.fromkeys(frame.sort_values("bin_start")["分数段"]))
     stages = list(dict.fromkeys(frame["阶段"]))
-    chart = alt.Chart(frame).mark_bar().encode(
-        x=alt.X("分数段:N", sort=order, title="积分", axis=alt.Axis(labelAngle=-40)),
-        y=alt.Y("企业数:Q", title="企业数", stack="zero"),
-        color=alt.Color("阶段:N", sort=stages, scale=alt.Scale(range=PALETTE), title=None),
-        order=alt.Order("stage_order:Q"),
-    ).transform_calculate(stage_order=f"indexof({stages!r}, datum['阶段'])")
+    chart = (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X("分数段:N", sort=order, title="积分", axis=alt.Axis(labelAngle=-40)),
+            y=alt.Y("企业数:Q", title="企业数", stack="zero"),
+            color=alt.Color("阶段:N", sort=stages, scale=alt.Scale(range=PALETTE), title=None),
+            order=alt.Order("stage_order:Q"),
+        )
+        .transform_calculate(stage_order=f"indexof({stages!r}, datum['阶段'])")
+    )
     return _dark(chart, height)
 
 
@@ -128,10 +154,14 @@ def trend_chart(data: DashboardData, height: int) -> alt.TopLevelMixin:
     frame = data.trend.assign(年度=data.trend["年度"].astype(str))
     base = alt.Chart(frame).encode(x=alt.X("年度:N", title=None, axis=alt.Axis(labelAngle=0)))
     line = base.mark_line(point=alt.OverlayMarkDef(size=160), strokeWidth=4, color=ACCENT).encode(
-        y=alt.Y("平均积分:Q", title="平均积分（折线）"))
-    text = base.mark_text(dy=-24, fontSize=FONT, color=TEXT).encode(y="平均积分:Q", text=alt.Text("平均积分:Q", format=".2f"))
+        y=alt.Y("平均积分:Q", title="平均积分（折线）")
+    )
+    text = base.mark_text(dy=-24, fontSize=FONT, color=TEXT).encode(
+        y="平均积分:Q", text=alt.Text("平均积分:Q", format=".2f")
+    )
     bars = base.mark_bar(opacity=0.35, color=PALETTE[1], size=60).encode(
-        y=alt.Y("上榜企业:Q", title="上榜企业（柱）", axis=alt.Axis(orient="right", titleAngle=90)))
+        y=alt.Y("上榜企业:Q", title="上榜企业（柱）", axis=alt.Axis(orient="right", titleAngle=90))
+    )
     return _dark(alt.layer(bars, line + text).resolve_scale(y="independent"), height)
 
 
@@ -141,9 +171,12 @@ def ranking_chart(frame: pd.DataFrame, label: str, height: int) -> alt.TopLevelM
     top = frame.head(max(3, min(10, (height - 50) // 34)))
     order = top[label].tolist()
     base = alt.Chart(top).encode(y=alt.Y(f"{label}:N", sort=order, title=None))
-    bars = base.mark_bar(color=ACCENT).encode(x=alt.X("平均积分:Q", title="平均积分", axis=alt.Axis(tickCount=3)))
+    bars = base.mark_bar(color=ACCENT).encode(
+        x=alt.X("平均积分:Q", title="平均积分", axis=alt.Axis(tickCount=3))
+    )
     text = base.mark_text(align="left", dx=6, fontSize=FONT).encode(
-        x="平均积分:Q", text=alt.Text("平均积分:Q", format=".1f"))
+        x="平均积分:Q", text=alt.Text("平均积分:Q", format=".1f")
+    )
     return _dark(bars + text, height)
 
 
@@ -182,8 +215,10 @@ def header(data: DashboardData, *, view_title: str | None = None) -> None:
     window = ""
     if data.state == "notice" and data.notice_start and data.notice_end:
         window = f"，公示期 {data.notice_start} 至 {data.notice_end}"
-    right.caption(f"{data.state_label}{window} · {data.model_name}（{data.model_version}）"
-                  f" · 数据更新 {display_time(data.built_at)}")
+    right.caption(
+        f"{data.state_label}{window} · {data.model_name}（{data.model_version}）"
+        f" · 数据更新 {display_time(data.built_at)}"
+    )
 
 
 def headline(data: DashboardData) -> None:
@@ -196,9 +231,11 @@ def headline(data: DashboardData) -> None:
 
 
 def outcome_text(figures: OutcomeFigures) -> str:
-    return (f"{figures.year} 年度（已定稿）融资与扶持成效：授信 {figures.credit_count:,} 家 {figures.credit_total:,.0f} 万元"
-            f" · 放款 {figures.loan_count:,} 家 {figures.loan_total:,.0f} 万元"
-            f" · 扶持资金已拨付 {figures.paid_count:,} 家 {figures.paid_total:,.0f} 万元")
+    return (
+        f"{figures.year} 年度（已定稿）融资与扶持成效：授信 {figures.credit_count:,} 家 {figures.credit_total:,.0f} 万元"
+        f" · 放款 {figures.loan_count:,} 家 {figures.loan_total:,.0f} 万元"
+        f" · 扶持资金已拨付 {figures.paid_count:,} 家 {figures.paid_total:,.0f} 万元"
+    )
 
 
 def outcome_panel(figures: OutcomeFigures) -> None:
@@ -207,8 +244,17 @@ def outcome_panel(figures: OutcomeFigures) -> None:
     cols[0].metric(f"授信（{figures.credit_count:,} 家）", f"{figures.credit_total:,.0f} 万元")
     cols[1].metric(f"放款（{figures.loan_count:,} 家）", f"{figures.loan_total:,.0f} 万元")
     cols[2].metric(f"扶持资金已拨付（{figures.paid_count:,} 家）", f"{figures.paid_total:,.0f} 万元")
-    table = figures.by_stage[["阶段", "授信企业", "授信金额（万元）", "放款企业", "放款金额（万元）", "已拨付扶持企业",
-                              "已拨付扶持金额（万元）"]].copy()
+    table = figures.by_stage[
+        [
+            "阶段",
+            "授信企业",
+            "授信金额（万元）",
+            "放款企业",
+            "放款金额（万元）",
+            "已拨付扶持企业",
+            "已拨付扶持金额（万元）",
+        ]
+    ].copy()
     for column in table.columns[1:]:
         table[column] = table[column].map(lambda v: f"{v:,.0f}")
     table["阶段"] = table["阶段"].map(plain)

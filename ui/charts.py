@@ -25,31 +25,58 @@ def radar(frame: pd.DataFrame, *, series: dict[str, str], axis: str = "axis", he
     for column, label in series.items():
         values = frame[column].astype(float).clip(0, 1).to_numpy()
         for i in [*range(k), 0]:
-            rows.append({"series": label, "axis": frame[axis].iloc[i], "value": values[i],
-                         "x": values[i] * np.cos(angles[i]), "y": values[i] * np.sin(angles[i]),
-                         "order": len(rows)})
+            rows.append(
+                {
+                    "series": label,
+                    "axis": frame[axis].iloc[i],
+                    "value": values[i],
+                    "x": values[i] * np.cos(angles[i]),
+                    "y": values[i] * np.sin(angles[i]),
+                    "order": len(rows),
+                }
+            )
     polygons = pd.DataFrame(rows)
     grid_rows = []
     for level in (0.25, 0.5, 0.75, 1.0):
         for i in [*range(k), 0]:
-            grid_rows.append({"level": level, "x": level * np.cos(angles[i]), "y": level * np.sin(angles[i]),
-                              "order": len(grid_rows)})
+            grid_rows.append(
+                {
+                    "level": level,
+                    "x": level * np.cos(angles[i]),
+                    "y": level * np.sin(angles[i]),
+                    "order": len(grid_rows),
+                }
+            )
     grid = pd.DataFrame(grid_rows)
-    spokes = pd.DataFrame({"x": 1.12 * np.cos(angles), "y": 1.12 * np.sin(angles), "axis": frame[axis].to_numpy()})
+    spokes = pd.DataFrame(
+        {"x": 1.12 * np.cos(angles), "y": 1.12 * np.sin(angles), "axis": frame[axis].to_numpy()}
+    )
 
     scale = alt.Scale(domain=[-1.35, 1.35], nice=False)
     x = alt.X("x:Q", scale=scale, axis=None)
     y = alt.Y("y:Q", scale=scale, axis=None)
-    grid_layer = alt.Chart(grid).mark_line(color="#d0d4da", strokeWidth=0.8).encode(
-        x=x, y=y, order="order:Q", detail="level:N")
+    grid_layer = (
+        alt.Chart(grid)
+        .mark_line(color="#d0d4da", strokeWidth=0.8)
+        .encode(x=x, y=y, order="order:Q", detail="level:N")
+    )
     labels = alt.Chart(spokes).mark_text(fontSize=12, color="#444").encode(x=x, y=y, text="axis:N")
     colours = alt.Scale(domain=list(series.values()), range=list(SERIES_COLOURS[: len(series)]))
-    shape = alt.Chart(polygons).mark_line(strokeWidth=2, point=True, fillOpacity=0.18).encode(
-        x=x, y=y, order="order:Q",
-        color=alt.Color("series:N", scale=colours, legend=alt.Legend(orient="bottom", title=None)),
-        fill=alt.Fill("series:N", scale=colours, legend=None),
-        tooltip=[alt.Tooltip("series:N", title="对象"), alt.Tooltip("axis:N", title="维度"),
-                 alt.Tooltip("value:Q", title="得分率", format=".0%")],
+    shape = (
+        alt.Chart(polygons)
+        .mark_line(strokeWidth=2, point=True, fillOpacity=0.18)
+        .encode(
+            x=x,
+            y=y,
+            order="order:Q",
+            color=alt.Color("series:N", scale=colours, legend=alt.Legend(orient="bottom", title=None)),
+            fill=alt.Fill("series:N", scale=colours, legend=None),
+            tooltip=[
+                alt.Tooltip("series:N", title="对象"),
+                alt.Tooltip("axis:N", title="维度"),
+                alt.Tooltip("value:Q", title="得分率", format=".0%"),
+            ],
+        )
     )
     return (grid_layer + labels + shape).properties(height=height).configure_view(stroke=None)
 
@@ -66,7 +93,10 @@ def points_bar(frame: pd.DataFrame, *, height_per_row: int = 24) -> alt.Chart:
     full = base.mark_bar(color="#e4e7ec").encode(x=alt.X("max:Q", title="分值"))
     got = base.mark_bar(color="#2f6fdf").encode(
         x="points:Q",
-        tooltip=[alt.Tooltip("name:N", title="指标"), alt.Tooltip("points:Q", title="得分", format=".2f"),
-                 alt.Tooltip("max:Q", title="满分")],
+        tooltip=[
+            alt.Tooltip("name:N", title="指标"),
+            alt.Tooltip("points:Q", title="得分", format=".2f"),
+            alt.Tooltip("max:Q", title="满分"),
+        ],
     )
     return (full + got).properties(height=max(120, height_per_row * len(data)))

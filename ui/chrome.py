@@ -51,16 +51,21 @@ INPUT_HINTS: list[tuple[str, str]] = [
     ('[data-testid="stForm"] [data-testid="stTextArea"] ', "按 Ctrl+回车键提交"),
 ]
 
-ENGLISH_PLACEHOLDERS = ("Choose an option", "Choose options", "Choose or add an option", "Choose or add options",
-                        "Select...", "No options to select")
+ENGLISH_PLACEHOLDERS = (
+    "Choose an option",
+    "Choose options",
+    "Choose or add an option",
+    "Choose or add options",
+    "Select...",
+    "No options to select",
+)
 _SMALL = "font-size: 0.75rem;"
 _TOOLTIP_SIZE = "font-size: 0.875rem;"
 
 
 def _relabel(selector: str, text: str, size: str) -> str:
     """CSS that hides the element's own text and shows ``text`` instead (no user text ever goes here)."""
-    return (f"{selector} {{ font-size: 0 !important; }}\n"
-            f"{selector}::after {{ content: \"{text}\"; {size} }}\n")
+    return f'{selector} {{ font-size: 0 !important; }}\n{selector}::after {{ content: "{text}"; {size} }}\n'
 
 
 def _css() -> str:
@@ -70,11 +75,18 @@ def _css() -> str:
         open_on = f'body:has([data-testid="stTooltipHoverTarget"][aria-describedby] > button[aria-label="{english}"])'
         rules.append(_relabel(f'{open_on} [data-testid="stTooltipContent"] p', chinese, _TOOLTIP_SIZE))
     for scope, chinese in INPUT_HINTS:
-        rules.append(_relabel(f'{scope}[data-testid="InputInstructions"] > span:first-child', chinese, _SMALL))
+        rules.append(
+            _relabel(f'{scope}[data-testid="InputInstructions"] > span:first-child', chinese, _SMALL)
+        )
     rules.append(_relabel('[role="listbox"][data-empty="true"] span', "没有匹配的选项", "font-size: 1rem;"))
     # a multiselect's empty list is also what shows once max_selections are chosen ("You can only select …")
-    rules.append(_relabel('[data-testid="stMultiSelectDropdown"] [role="listbox"][data-empty="true"] span',
-                          "没有可选的选项（无匹配，或已选满）", "font-size: 1rem;"))
+    rules.append(
+        _relabel(
+            '[data-testid="stMultiSelectDropdown"] [role="listbox"][data-empty="true"] span',
+            "没有可选的选项（无匹配，或已选满）",
+            "font-size: 1rem;",
+        )
+    )
     rules.append(_relabel('[data-testid="stSkipToContent"]', "跳到正文", "font-size: 1rem;"))
     rules.append(_relabel('[data-testid="stStatusWidget"] button p', "停止", "font-size: 0.875rem;"))
     rules.append('[data-testid="stDateInputQuickSelect"] { display: none !important; }\n')

@@ -17,8 +17,16 @@ from services.errors import ServiceError
 from ui.text import plain
 
 
-def confirm(title: str, lines: Sequence[str], *, confirm_label: str, action: Callable[..., None],
-            warnings: Sequence[str] = (), reason_label: str | None = None, refusal: str | None = None) -> None:
+def confirm(
+    title: str,
+    lines: Sequence[str],
+    *,
+    confirm_label: str,
+    action: Callable[..., None],
+    warnings: Sequence[str] = (),
+    reason_label: str | None = None,
+    refusal: str | None = None,
+) -> None:
     """Open the confirmation dialog (call it when the user asked for the action)."""
 
     @st.dialog(title)
@@ -31,7 +39,9 @@ def confirm(title: str, lines: Sequence[str], *, confirm_label: str, action: Cal
             st.error(refusal, icon=":material/block:")
         reason = st.text_area(reason_label, max_chars=500, key="confirm_reason") if reason_label else None
         left, right = st.columns(2)
-        if left.button(confirm_label, type="primary", width="stretch", key="confirm_ok", disabled=bool(refusal)):
+        if left.button(
+            confirm_label, type="primary", width="stretch", key="confirm_ok", disabled=bool(refusal)
+        ):
             try:
                 if reason_label:
                     action(reason)

@@ -29,8 +29,15 @@ from db.session import database_url
 log = logging.getLogger("innovation.faults")
 
 _OS_FAULTS = {errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EIO, errno.EFBIG}
-_DB_FAULTS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.InternalError, sa_exc.DisconnectionError,
-              sa_exc.TimeoutError, sqlite3.OperationalError, sqlite3.InterfaceError)
+_DB_FAULTS = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.InternalError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,
+    sqlite3.OperationalError,
+    sqlite3.InterfaceError,
+)
 NOTHING_SAVED = "本次操作没有保存任何内容。请稍后再试；如果问题持续，请联系系统管理员并告知错误编号"
 
 
@@ -51,7 +58,9 @@ def is_infrastructure_fault(exc: BaseException) -> bool:
         if isinstance(item, OSError) and item.errno in _OS_FAULTS:
             return True
         if type(item).__module__.startswith("psycopg") and type(item).__name__ in (
-                "OperationalError", "InterfaceError"):
+            "OperationalError",
+            "InterfaceError",
+        ):
             return True
     return False
 
@@ -80,10 +89,19 @@ def describe(exc: BaseException) -> str:
     """What happened, in the user's words (decided from the fault's kind and codes, never shown)."""
     names, numbers = _sqlite_names(exc), _errnos(exc)
     text = " ".join(str(item) for item in _chain(exc)).lower()
-    if "SQLITE_FULL" in names or numbers & {errno.ENOSPC, errno.EDQUOT, errno.EFBIG} or "disk is full" in text:
+    if (
+        "SQLITE_FULL" in names
+        or numbers & {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+        or "disk is full" in text
+    ):
         return "服务器的存储空间已满，数据暂时无法写入"
-    if any(n.startswith("SQLITE_READONLY") for n in names) or errno.EROFS in numbers or "read-only" in text \
-            or (names & {"SQLITE_CANTOPEN", "SQLITE_IOERR"} or "unable to open" in text) and _sqlite_store_read_only():
+    if (
+        any(n.startswith("SQLITE_READONLY") for n in names)
+        or errno.EROFS in numbers
+        or "read-only" in text
+        or (names & {"SQLITE_CANTOPEN", "SQLITE_IOERR"} or "unable to open" in text)
+        and _sqlite_store_read_only()
+    ):
         return "数据存储当前处于只读状态，数据暂时无法写入"
     if any(n.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) for n in names) or "database is locked" in text:
         return "数据库当前繁忙，未能在限定时间内完成操作"

@@ -34,7 +34,10 @@ def show_evidence(files: Sequence[EvidenceFile], *, key: str, empty: str = "未�
                 if f.thumbnail:
                     st.image(f.thumbnail)
                 else:
-                    st.info("该图片无法预览（上传时未通过图片检查或文件已损坏），请下载原件查看。",
-                            icon=":material/broken_image:")
-            st.download_button("下载原件", f.content, file_name=f.file_name, mime=f.content_type,
-                               key=f"{key}_{f.id}")
+                    st.info(
+                        "该图片无法预览（上传时未通过图片检查或文件已损坏），请下载原件查看。",
+                        icon=":material/broken_image:",
+                    )
+            st.download_button(
+                "下载原件", f.content, file_name=f.file_name, mime=f.content_type, key=f"{key}_{f.id}"
+            )

@@ -38,7 +38,9 @@ def _write(table: pd.DataFrame, fmt: str, sheet: str, path: str, counter: Any) -
         Path(path + ".part").write_bytes(data)
         os.replace(path + ".part", path)
     except Exception as exc:  # noqa: BLE001 - reported to the page, which shows it in Chinese
-        Path(path + ".err").write_text(f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}", encoding="utf-8")
+        Path(path + ".err").write_text(
+            f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}", encoding="utf-8"
+        )
 
 
 @dataclass
@@ -78,8 +80,15 @@ def start_export(table: pd.DataFrame, fmt: str, *, file_name: str, sheet: str) -
     os.unlink(path)  # the child creates it when finished: its existence means "done"
     process = context.Process(target=_write, args=(table, fmt, sheet, path, counter), daemon=True)
     process.start()
-    return ExportJob(process=process, counter=counter, total=len(table), path=path, file_name=file_name, fmt=fmt,
-                     started=time.monotonic())
+    return ExportJob(
+        process=process,
+        counter=counter,
+        total=len(table),
+        path=path,
+        file_name=file_name,
+        fmt=fmt,
+        started=time.monotonic(),
+    )
 
 
 def export_panel(key: str, build: Any, *, file_stem: str, sheet: str) -> None:
@@ -105,8 +114,14 @@ def export_panel(key: str, build: Any, *, file_stem: str, sheet: str) -> None:
     ready = st.session_state.get(ready_key)
     if ready:
         file_name, fmt_ready, data, rows = ready
-        st.download_button(f"下载 {file_name}（{rows:,} 行）", data, file_name=file_name, mime=MIME[fmt_ready],
-                           key=f"{key}_download", type="primary")
+        st.download_button(
+            f"下载 {file_name}（{rows:,} 行）",
+            data,
+            file_name=file_name,
+            mime=MIME[fmt_ready],
+            key=f"{key}_download",
+            type="primary",
+        )
 
 
 @st.fragment(run_every=1.0)
@@ -116,8 +131,11 @@ def _poll(job_key: str, ready_key: str) -> None:
         return
     if not job.done:
         share = min(job.counter.value / max(job.total, 1), 0.99)
-        st.progress(share, text=f"正在生成 {job.file_name}：已写入 {job.counter.value:,} / {job.total:,} 行"
-                                f"（后台进行，不影响其他页面）")
+        st.progress(
+            share,
+            text=f"正在生成 {job.file_name}：已写入 {job.counter.value:,} / {job.total:,} 行"
+            f"（后台进行，不影响其他页面）",
+        )
         return
     st.session_state.pop(job_key, None)
     problem = job.error()

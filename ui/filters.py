@@ -10,7 +10,9 @@ import streamlit as st
 from core import clock
 
 
-def day_range(container: Any, label: str, *, default: tuple[date, date], key: str) -> tuple[date, date] | None:
+def day_range(
+    container: Any, label: str, *, default: tuple[date, date], key: str
+) -> tuple[date, date] | None:
     """A date-range input defaulting to ``default`` (Beijing days, end inclusive).
 
     Returns the chosen ``(start, end)``, or None — after showing why — when the range cannot be used

@@ -11,8 +11,17 @@ from core.timefmt import display_time
 from core.workflows import SCORE_RUN, SUBMISSION
 
 # Column headings of score-run tables (services.run_diff.list_runs columns).
-RUN_COLUMNS = {"id": "批次", "year": "年度", "state": "状态", "enterprise_count": "企业数", "notice_start": "公示开始",
-               "notice_end": "公示结束", "supersedes_id": "替代批次", "created_by": "计算人", "created_at": "计算时间"}
+RUN_COLUMNS = {
+    "id": "批次",
+    "year": "年度",
+    "state": "状态",
+    "enterprise_count": "企业数",
+    "notice_start": "公示开始",
+    "notice_end": "公示结束",
+    "supersedes_id": "替代批次",
+    "created_by": "计算人",
+    "created_at": "计算时间",
+}
 
 
 def num(x: Any, digits: int = 2) -> str:
@@ -60,6 +69,7 @@ def file_size(n: int) -> str:
 
 # Indicator sources as the public reads them ("派生" is the model's word for a computed indicator).
 SOURCE_LABELS = {"派生": "由其他指标计算", "自报": "企业填报"}
+
+
 def source_label(source: str | None) -> str:
     return SOURCE_LABELS.get(source or "", source or "")
-

@@ -14,8 +14,13 @@ from services.actor import Actor
 ACTOR_KEY = "actor"
 MUST_CHANGE_KEY = "must_change_password"
 
-ROLE_LABELS = {"enterprise": "企业用户", "officer": "工作人员", "admin": "系统管理员", "bank": "合作银行",
-               "system": "系统"}
+ROLE_LABELS = {
+    "enterprise": "企业用户",
+    "officer": "工作人员",
+    "admin": "系统管理员",
+    "bank": "合作银行",
+    "system": "系统",
+}
 
 
 def current_actor() -> Actor | None:
@@ -43,7 +48,9 @@ def require_role(*roles: str, allow_pending_password_change: bool = False) -> Ac
         st.stop()
     if roles and actor.role not in roles:
         allowed = "、".join(ROLE_LABELS.get(r, r) for r in roles)
-        st.error(f"此页面仅限{allowed}访问，您当前的身份是{ROLE_LABELS.get(actor.role, actor.role)}。",
-                 icon=":material/block:")
+        st.error(
+            f"此页面仅限{allowed}访问，您当前的身份是{ROLE_LABELS.get(actor.role, actor.role)}。",
+            icon=":material/block:",
+        )
         st.stop()
     return actor

@@ -82,7 +82,9 @@ OFFICER: list[PageSpec] = [
     PageSpec("pages/officer/carriers.py", "载体评价", ":material/apartment:", "carriers"),
     PageSpec("pages/officer/bank.py", "金融推荐", ":material/account_balance:", "bank"),
     PageSpec("pages/officer/monitoring.py", "监测报告", ":material/monitoring:", "monitoring"),
-    PageSpec("pages/officer/service_requests.py", "服务需求处理", ":material/support_agent:", "service-requests"),
+    PageSpec(
+        "pages/officer/service_requests.py", "服务需求处理", ":material/support_agent:", "service-requests"
+    ),
     PageSpec("pages/officer/assistant.py", "智能助手", ":material/forum:", "assistant-staff"),  # issue 17
     # --- end application scenarios ---
     PageSpec("pages/admin/audit.py", "审计日志", ":material/history:", "audit"),
@@ -100,9 +102,15 @@ ADMIN: list[PageSpec] = [
     PageSpec("pages/admin/models.py", "评价模型", ":material/tune:", "models"),
 ]
 
-SECTION_TITLES = {"public": "公开信息", "enterprise": "企业服务", "officer": "工作台", "admin": "系统管理",
-                  "bank": "合作银行",
-                  "login": "账户", "account": "账户"}
+SECTION_TITLES = {
+    "public": "公开信息",
+    "enterprise": "企业服务",
+    "officer": "工作台",
+    "admin": "系统管理",
+    "bank": "合作银行",
+    "login": "账户",
+    "account": "账户",
+}
 
 
 def sections_for(role: str | None) -> dict[str, list[PageSpec]]:
@@ -163,8 +171,10 @@ def _role_gate(spec: PageSpec, role: str) -> Callable[[], None]:
 
         landing = landing_spec(role)
         if spec not in LOGIN:
-            st.info(f"「{spec.title}」不对{ROLE_LABELS.get(role, role)}开放，已为您打开「{landing.title}」。",
-                    icon=":material/info:")
+            st.info(
+                f"「{spec.title}」不对{ROLE_LABELS.get(role, role)}开放，已为您打开「{landing.title}」。",
+                icon=":material/info:",
+            )
         run_page_script(landing.path)
 
     gate.__name__ = f"gate_{spec.url_path.replace('-', '_')}"
@@ -174,7 +184,9 @@ def _role_gate(spec: PageSpec, role: str) -> Callable[[], None]:
 def _unknown_gate(role: str | None) -> Callable[[], None]:
     def gate() -> None:
         landing = landing_spec(role)
-        st.warning(f"您访问的页面不存在（可能是过期的书签），已为您打开「{landing.title}」。", icon=":material/info:")
+        st.warning(
+            f"您访问的页面不存在（可能是过期的书签），已为您打开「{landing.title}」。", icon=":material/info:"
+        )
         run_page_script(landing.path)
 
     return gate
@@ -211,7 +223,8 @@ def remember_requested_page() -> None:
     page_hash = getattr(manager, "intended_page_script_hash", None)
     known = [spec.url_path for spec in all_specs() if spec.url_path not in ("account", "login")]
     st.session_state[_AFTER_CHANGE_KEY] = next(
-        (path for path in known if path == name or (page_hash and calc_hash(path) == page_hash)), None)
+        (path for path in known if path == name or (page_hash and calc_hash(path) == page_hash)), None
+    )
 
 
 def requested_page_after_change(role: str | None) -> str | None:
@@ -220,8 +233,9 @@ def requested_page_after_change(role: str | None) -> str | None:
     name = st.session_state.pop(_AFTER_CHANGE_KEY, None)
     if not name:
         return None
-    return next((spec.path for specs in sections_for(role).values() for spec in specs if spec.url_path == name),
-                None)
+    return next(
+        (spec.path for specs in sections_for(role).values() for spec in specs if spec.url_path == name), None
+    )
 
 
 def pages_for(role: str | None) -> dict[str, list[st.Page]]:
@@ -235,10 +249,20 @@ def pages_for(role: str | None) -> dict[str, list[st.Page]]:
         pages = []
         for spec in specs:
             if not answered:
-                pages.append(st.Page(spec.path, title=spec.title, icon=spec.icon, url_path=LANDING_URL_PATH,
-                                     default=True))
-                hidden.append(st.Page(spec.path, title=spec.title, icon=spec.icon, url_path=spec.url_path,
-                                      visibility="hidden"))
+                pages.append(
+                    st.Page(
+                        spec.path, title=spec.title, icon=spec.icon, url_path=LANDING_URL_PATH, default=True
+                    )
+                )
+                hidden.append(
+                    st.Page(
+                        spec.path,
+                        title=spec.title,
+                        icon=spec.icon,
+                        url_path=spec.url_path,
+                        visibility="hidden",
+                    )
+                )
             else:
                 pages.append(st.Page(spec.path, title=spec.title, icon=spec.icon, url_path=spec.url_path))
             answered.add(spec.url_path)
@@ -247,8 +271,9 @@ def pages_for(role: str | None) -> dict[str, list[st.Page]]:
         if spec.url_path in answered:
             continue
         gate = _anonymous_gate(spec) if role is None else _role_gate(spec, role)
-        hidden.append(st.Page(gate, title=spec.title, icon=spec.icon, url_path=spec.url_path,
-                              visibility="hidden"))
+        hidden.append(
+            st.Page(gate, title=spec.title, icon=spec.icon, url_path=spec.url_path, visibility="hidden")
+        )
     unknown = _requested_address({spec.url_path for spec in all_specs()})
     if unknown:
         hidden.append(st.Page(_unknown_gate(role), title="页面不存在", url_path=unknown, visibility="hidden"))

@@ -19,7 +19,9 @@ def run_picker(actor, *, key: str) -> int | None:  # noqa: ANN001 - services.act
     if runs.empty or default is None:
         st.info("暂无积分批次：请先在“积分计算与公示”中计算积分。", icon=":material/info:")
         return None
-    labels = {int(r.id): f"{r.year} 年度 · {formats.run_state(r.state)} · 批次 #{r.id}" for r in runs.itertuples()}
+    labels = {
+        int(r.id): f"{r.year} 年度 · {formats.run_state(r.state)} · 批次 #{r.id}" for r in runs.itertuples()
+    }
     ids = list(labels)
     wanted = st.session_state.get(RUN_KEY, default.id)
     index = ids.index(wanted) if wanted in ids else ids.index(default.id)
@@ -38,15 +40,31 @@ def enterprise_picker(actor, *, key: str, run_id: int, preset: list[int], max_se
     if chosen_key not in st.session_state:
         st.session_state[chosen_key] = list(preset)
     names: dict[int, str] = st.session_state.setdefault(f"{key}_names", {})
-    query = st.text_input("查找企业", key=f"{key}_query", max_chars=60,
-                          placeholder="名称片段、拼音首字母、全拼或统一社会信用代码前缀")
+    query = st.text_input(
+        "查找企业",
+        key=f"{key}_query",
+        max_chars=60,
+        placeholder="名称片段、拼音首字母、全拼或统一社会信用代码前缀",
+    )
     with session_scope() as session:
         if query.strip():
             found = search.find_enterprises(session, actor=actor, query=query, limit=20, run_id=run_id)
-            names.update({int(i): f"{n}（{c}）" for i, n, c in zip(found["enterprise_id"], found["name"],
-                                                                  found["credit_code"], strict=True)})
+            names.update(
+                {
+                    int(i): f"{n}（{c}）"
+                    for i, n, c in zip(
+                        found["enterprise_id"], found["name"], found["credit_code"], strict=True
+                    )
+                }
+            )
         missing = [i for i in st.session_state[chosen_key] if i not in names]
         if missing:
             names.update(search.enterprise_labels(session, actor=actor, enterprise_ids=missing))
-    return multiselect("已选企业", list(names), format_func=names.get, key=chosen_key,
-                          max_selections=max_selections, placeholder="在上方查找后选择")
+    return multiselect(
+        "已选企业",
+        list(names),
+        format_func=names.get,
+        key=chosen_key,
+        max_selections=max_selections,
+        placeholder="在上方查找后选择",
+    )

@@ -77,8 +77,14 @@ def _mixes_numbers_and_text(cells: list[Any]) -> bool:
     return any(_is_number(c) for c in cells) and any(isinstance(c, str) for c in cells)
 
 
-def show_table(frame: pd.DataFrame | None, *, key: str | None = None, empty: str = "暂无数据。",
-               columns: Mapping[str, str] | None = None, **kwargs: Any) -> Any:
+def show_table(
+    frame: pd.DataFrame | None,
+    *,
+    key: str | None = None,
+    empty: str = "暂无数据。",
+    columns: Mapping[str, str] | None = None,
+    **kwargs: Any,
+) -> Any:
     """The one table component: ``st.dataframe`` of :func:`readable` rows, without the index, full width;
     ``empty`` (Chinese) instead of Streamlit's empty grid. A table of up to :data:`FULL_HEIGHT_ROWS` rows is
     as tall as its rows (no inner scroll that hides the last ones, e.g. 合计).
@@ -96,9 +102,15 @@ def show_table(frame: pd.DataFrame | None, *, key: str | None = None, empty: str
     shown = readable(frame)
     config = kwargs.get("column_config")
     if config:
-        kwargs["column_config"] = {name: _text_config(c) if name in shown.columns and shown[name].dtype == object
-                                   and isinstance(c, dict) and c.get("type_config", {}).get("type") == "number"
-                                   else c for name, c in config.items()}
+        kwargs["column_config"] = {
+            name: _text_config(c)
+            if name in shown.columns
+            and shown[name].dtype == object
+            and isinstance(c, dict)
+            and c.get("type_config", {}).get("type") == "number"
+            else c
+            for name, c in config.items()
+        }
     kwargs.setdefault("hide_index", True)
     kwargs.setdefault("width", "stretch")
     if len(shown) <= FULL_HEIGHT_ROWS:  # a short table shows every row: no inner scroll hiding 合计
@@ -107,7 +119,9 @@ def show_table(frame: pd.DataFrame | None, *, key: str | None = None, empty: str
 
 
 def _text_config(config: dict) -> Any:
-    return st.column_config.TextColumn(config.get("label"), help=config.get("help"), width=config.get("width"))
+    return st.column_config.TextColumn(
+        config.get("label"), help=config.get("help"), width=config.get("width")
+    )
 
 
 def download_table(
@@ -121,8 +135,20 @@ def download_table(
     first = next(iter(sheets.values()))
     left, right = st.columns(2)
     label = plain(name)  # button labels render Markdown; a name may quote user text (a carrier's name)
-    left.download_button(f"下载 {label}（xlsx）", write_xlsx(sheets), file_name=f"{name}.xlsx", mime=XLSX_MIME,
-                         key=f"{key}_xlsx", icon=":material/download:")
+    left.download_button(
+        f"下载 {label}（xlsx）",
+        write_xlsx(sheets),
+        file_name=f"{name}.xlsx",
+        mime=XLSX_MIME,
+        key=f"{key}_xlsx",
+        icon=":material/download:",
+    )
     if csv:
-        right.download_button(f"下载 {label}（csv）", write_csv(first), file_name=f"{name}.csv", mime="text/csv",
-                              key=f"{key}_csv", icon=":material/download:")
+        right.download_button(
+            f"下载 {label}（csv）",
+            write_csv(first),
+            file_name=f"{name}.csv",
+            mime="text/csv",
+            key=f"{key}_csv",
+            icon=":material/download:",
+        )

@@ -44,8 +44,14 @@ def apply_chrome() -> None:
     st.html(CHROME_CSS + CSS)
 
 
-def multiselect(label: str, options: Sequence[Any], *, placeholder: str | None = None, container: Any = None,
-                **kwargs: Any) -> list:
+def multiselect(
+    label: str,
+    options: Sequence[Any],
+    *,
+    placeholder: str | None = None,
+    container: Any = None,
+    **kwargs: Any,
+) -> list:
     """``st.multiselect`` (in ``container``, default the page) with a Chinese placeholder and without
     "Select all"."""
     options = list(options)
@@ -54,11 +60,19 @@ def multiselect(label: str, options: Sequence[Any], *, placeholder: str | None =
         kwargs["disabled"] = True
     kwargs.setdefault("filter_mode", None if len(options) <= SHORT_LIST else "contains")
     where = container if container is not None else st
-    return where.multiselect(label, options, placeholder=placeholder or "请选择（可多选）", select_all=False, **kwargs)
+    return where.multiselect(
+        label, options, placeholder=placeholder or "请选择（可多选）", select_all=False, **kwargs
+    )
 
 
-def selectbox(label: str, options: Sequence[Any], *, placeholder: str | None = None, container: Any = None,
-              **kwargs: Any) -> Any:
+def selectbox(
+    label: str,
+    options: Sequence[Any],
+    *,
+    placeholder: str | None = None,
+    container: Any = None,
+    **kwargs: Any,
+) -> Any:
     """``st.selectbox`` (in ``container``) with a Chinese placeholder; short lists are tapped, not filtered
     by typing."""
     options = list(options)
@@ -67,16 +81,26 @@ def selectbox(label: str, options: Sequence[Any], *, placeholder: str | None = N
     return where.selectbox(label, options, placeholder=placeholder or "请选择", **kwargs)
 
 
-def file_uploader(label: str, *, type: Sequence[str] = ("pdf", "jpg", "jpeg", "png"),  # noqa: A002
-                  **kwargs: Any) -> Any:
+def file_uploader(
+    label: str,
+    *,
+    type: Sequence[str] = ("pdf", "jpg", "jpeg", "png"),  # noqa: A002
+    **kwargs: Any,
+) -> Any:
     """``st.file_uploader`` limited to :data:`MAX_UPLOAD_MB` per file (what the labels promise)."""
     kwargs.setdefault("max_upload_size", MAX_UPLOAD_MB)
     uploads.allow(kwargs["max_upload_size"])  # the server accepts files only where a page shows an uploader
     return st.file_uploader(label, type=list(type), **kwargs)
 
 
-def number_input(label: str, *, min_value: float | None = None, max_value: float | None = None,
-                 container: Any = None, **kwargs: Any) -> Any:
+def number_input(
+    label: str,
+    *,
+    min_value: float | None = None,
+    max_value: float | None = None,
+    container: Any = None,
+    **kwargs: Any,
+) -> Any:
     """``st.number_input`` whose range is checked here, in Chinese.
 
     Streamlit's own ``min_value``/``max_value`` make the browser show an English tooltip ("Number is
@@ -99,7 +123,7 @@ def number_input(label: str, *, min_value: float | None = None, max_value: float
 
 
 def range_text(min_value: float | None, max_value: float | None) -> str:
-    """"应在 0–100 之间" / "不能小于 0" / "不能大于 100" (empty when unbounded)."""
+    """ "应在 0–100 之间" / "不能小于 0" / "不能大于 100" (empty when unbounded)."""
     if min_value is not None and max_value is not None:
         return f"应在 {min_value:g}–{max_value:g} 之间"
     if min_value is not None:

@@ -19,8 +19,10 @@ actor = require_role("admin")
 FLASH = "model_flash"
 
 st.title("评价模型")
-st.caption("每个版本都是一份完整的评价模型。已发布的版本不可修改；从任一版本创建草稿，修改、预览影响后发布。"
-           "已有的积分批次始终保留其计算时的模型版本。")
+st.caption(
+    "每个版本都是一份完整的评价模型。已发布的版本不可修改；从任一版本创建草稿，修改、预览影响后发布。"
+    "已有的积分批次始终保留其计算时的模型版本。"
+)
 show_flash(FLASH)
 
 with session_scope() as session:
@@ -30,11 +32,24 @@ if not versions:
         model_versions.ensure_default_model(session, actor=actor)
     st.rerun()
 
-table = pd.DataFrame([{"id": v.id, "版本": v.version, "名称": v.name, "状态": "已发布" if v.state == "published" else "草稿",
-                       "创建人": "系统" if v.created_by == "system" else (v.created_by or ""), "创建时间": day(v.created_at), "发布时间": day(v.published_at)}
-                      for v in versions])
+table = pd.DataFrame(
+    [
+        {
+            "id": v.id,
+            "版本": v.version,
+            "名称": v.name,
+            "状态": "已发布" if v.state == "published" else "草稿",
+            "创建人": "系统" if v.created_by == "system" else (v.created_by or ""),
+            "创建时间": day(v.created_at),
+            "发布时间": day(v.published_at),
+        }
+        for v in versions
+    ]
+)
 show_table(table.drop(columns=["id"]), key="model_versions_table")
-labels = {v.id: f"{v.version} · {v.name}（{'已发布' if v.state == 'published' else '草稿'}）" for v in versions}
+labels = {
+    v.id: f"{v.version} · {v.name}（{'已发布' if v.state == 'published' else '草稿'}）" for v in versions
+}
 by_id = {v.id: v for v in versions}
 
 tab_edit, tab_diff = st.tabs(["编辑与发布", "版本对比"])
@@ -48,8 +63,13 @@ with tab_edit:
         source = by_id[source_id]
         try:
             with session_scope() as session:
-                draft = model_versions.register_model(session, actor=actor, definition=source.definition,
-                                                      parent_id=source.id, note=f"由 {source.version} 创建")
+                draft = model_versions.register_model(
+                    session,
+                    actor=actor,
+                    definition=source.definition,
+                    parent_id=source.id,
+                    note=f"由 {source.version} 创建",
+                )
             st.session_state[FLASH] = ("success", f"已创建草稿 {draft.version}。")
             st.session_state["wb_version"] = draft.id
         except ServiceError as exc:
@@ -65,11 +85,19 @@ with tab_edit:
     data = model.to_dict()
     stage_names = {s.code: s.name for s in model.stages}
 
-    def _editor(frame: pd.DataFrame, fixed: list[str], name: str, hidden: tuple[str, ...] = ()) -> pd.DataFrame:
+    def _editor(
+        frame: pd.DataFrame, fixed: list[str], name: str, hidden: tuple[str, ...] = ()
+    ) -> pd.DataFrame:
         # One key per version: no edit state crosses versions; a published version takes no edit at all.
         # ``hidden`` columns stay in the data (rows are matched on them) but are not shown.
-        return st.data_editor(frame, hide_index=True, disabled=locked or fixed, key=f"{name}_{version.id}",
-                              width="stretch", column_config=dict.fromkeys(hidden))
+        return st.data_editor(
+            frame,
+            hide_index=True,
+            disabled=locked or fixed,
+            key=f"{name}_{version.id}",
+            width="stretch",
+            column_config=dict.fromkeys(hidden),
+        )
 
     with st.form("wb_form"):
         st.subheader(f"核心指标分值（每个阶段合计须为 {model.core_total:g} 分）")
@@ -81,34 +109,94 @@ with tab_edit:
         def _layer(i) -> dict:
             return {"层级": origin.get(i.origin or "", "本地")} if layered else {}
 
-        points_edit = _editor(pd.DataFrame([{"代码": i.code, "指标": i.name, **_layer(i),
-                                             **{stage_names[s]: i.points[s] for s in model.stage_codes}}
-                                            for i in core]), ["代码", "指标", "层级"], "wb_points")
+        points_edit = _editor(
+            pd.DataFrame(
+                [
+                    {
+                        "代码": i.code,
+                        "指标": i.name,
+                        **_layer(i),
+                        **{stage_names[s]: i.points[s] for s in model.stage_codes},
+                    }
+                    for i in core
+                ]
+            ),
+            ["代码", "指标", "层级"],
+            "wb_points",
+        )
         st.subheader("辅助指标最高分与总加分上限")
         aux = [i for i in model.indicators if i.kind in ("bonus", "deduction")]
-        aux_edit = _editor(pd.DataFrame([{"代码": i.code, "指标": i.name, **_layer(i), "最高分": i.max_points}
-                                         for i in aux]), ["代码", "指标", "层级"], "wb_aux")
-        bonus_cap = number_input("加分上限", value=float(model.bonus_cap), min_value=0.0,
-                                 key=f"wb_bonus_cap_{version.id}", disabled=locked)
+        aux_edit = _editor(
+            pd.DataFrame(
+                [{"代码": i.code, "指标": i.name, **_layer(i), "最高分": i.max_points} for i in aux]
+            ),
+            ["代码", "指标", "层级"],
+            "wb_aux",
+        )
+        bonus_cap = number_input(
+            "加分上限",
+            value=float(model.bonus_cap),
+            min_value=0.0,
+            key=f"wb_bonus_cap_{version.id}",
+            disabled=locked,
+        )
         st.subheader("类别上限（留空为不设上限）")
-        classes_edit = _editor(pd.DataFrame([{"代码": c.code, "类别": c.name, "上限": c.cap}
-                                             for c in model.ordered_classes if c.kind != "veto"]),
-                               ["代码", "类别"], "wb_classes", hidden=("代码",))  # class codes are English words
+        classes_edit = _editor(
+            pd.DataFrame(
+                [
+                    {"代码": c.code, "类别": c.name, "上限": c.cap}
+                    for c in model.ordered_classes
+                    if c.kind != "veto"
+                ]
+            ),
+            ["代码", "类别"],
+            "wb_classes",
+            hidden=("代码",),
+        )  # class codes are English words
         st.subheader("分档与上限")
         banded = [i for i in model.indicators if i.rule.type == "bands"]
-        bands_rows = [{"代码": i.code, "指标": i.name, "档次": k + 1, "门槛": b.at, "得分系数": b.f}
-                      for i in banded for k, b in enumerate(i.rule.bands)]
+        bands_rows = [
+            {"代码": i.code, "指标": i.name, "档次": k + 1, "门槛": b.at, "得分系数": b.f}
+            for i in banded
+            for k, b in enumerate(i.rule.bands)
+        ]
         bands_edit = _editor(pd.DataFrame(bands_rows), ["代码", "指标", "档次"], "wb_bands")
         capped = [i for i in model.indicators if i.rule.type == "linear_cap" and i.rule.caps]
-        caps_edit = _editor(pd.DataFrame([{"代码": i.code, "指标": i.name,
-                                           **{stage_names[s]: i.rule.caps[s] for s in model.stage_codes}}
-                                          for i in capped]), ["代码", "指标"], "wb_caps")
+        caps_edit = _editor(
+            pd.DataFrame(
+                [
+                    {
+                        "代码": i.code,
+                        "指标": i.name,
+                        **{stage_names[s]: i.rule.caps[s] for s in model.stage_codes},
+                    }
+                    for i in capped
+                ]
+            ),
+            ["代码", "指标"],
+            "wb_caps",
+        )
         st.subheader("榜单比例（累计）与扶持")
-        tiers_edit = _editor(pd.DataFrame([{"代码": t.code, "榜单": t.name, "比例": t.share} for t in model.tiers]),
-                             ["代码"], "wb_tiers")
-        subsidies_edit = _editor(pd.DataFrame([{"阶段": stage_names[s.stage], "比例": s.share,
-                                                "最多家数": s.max_count, "金额（万元）": s.amount}
-                                               for s in model.subsidies]), ["阶段"], "wb_subsidies")
+        tiers_edit = _editor(
+            pd.DataFrame([{"代码": t.code, "榜单": t.name, "比例": t.share} for t in model.tiers]),
+            ["代码"],
+            "wb_tiers",
+        )
+        subsidies_edit = _editor(
+            pd.DataFrame(
+                [
+                    {
+                        "阶段": stage_names[s.stage],
+                        "比例": s.share,
+                        "最多家数": s.max_count,
+                        "金额（万元）": s.amount,
+                    }
+                    for s in model.subsidies
+                ]
+            ),
+            ["阶段"],
+            "wb_subsidies",
+        )
         saved = st.form_submit_button("保存草稿", type="primary", disabled=not editable)
 
     if saved and editable:
@@ -122,7 +210,9 @@ with tab_edit:
                 ind["max_points"] = float(row.iloc[0]["最高分"])
             rows = bands_edit[bands_edit["代码"] == ind["code"]].sort_values("档次")
             if len(rows):
-                ind["rule"]["bands"] = [{"at": float(r["门槛"]), "f": float(r["得分系数"])} for _, r in rows.iterrows()]
+                ind["rule"]["bands"] = [
+                    {"at": float(r["门槛"]), "f": float(r["得分系数"])} for _, r in rows.iterrows()
+                ]
             row = caps_edit[caps_edit["代码"] == ind["code"]] if len(caps_edit) else caps_edit
             if len(row):
                 ind["rule"]["caps"] = {s: float(row.iloc[0][stage_names[s]]) for s in model.stage_codes}
@@ -135,10 +225,19 @@ with tab_edit:
                     cls.pop("cap", None)
                 else:
                     cls["cap"] = float(cap)
-        data["tiers"] = [{"code": r["代码"], "name": r["榜单"], "share": float(r["比例"])} for _, r in tiers_edit.iterrows()]
-        data["subsidies"] = [{"stage": by_name.get(r["阶段"], r["阶段"]), "share": float(r["比例"]),
-                              "max_count": int(r["最多家数"]), "amount": float(r["金额（万元）"])}
-                             for _, r in subsidies_edit.iterrows()]
+        data["tiers"] = [
+            {"code": r["代码"], "name": r["榜单"], "share": float(r["比例"])}
+            for _, r in tiers_edit.iterrows()
+        ]
+        data["subsidies"] = [
+            {
+                "stage": by_name.get(r["阶段"], r["阶段"]),
+                "share": float(r["比例"]),
+                "max_count": int(r["最多家数"]),
+                "amount": float(r["金额（万元）"]),
+            }
+            for _, r in subsidies_edit.iterrows()
+        ]
         try:
             with session_scope() as session:
                 model_versions.update_draft(session, actor=actor, version_id=version.id, definition=data)
@@ -157,16 +256,28 @@ with tab_edit:
         else:
             counts = dict(zip(years["year"], years["enterprises"], strict=True))
             default = int(years.index[years["default"]][0])
-            preview_year = st.selectbox("数据年度", years["year"].tolist(), index=default, key="wb_preview_year",
-                                        format_func=lambda y: f"{y} 年（{counts[y]:,} 家企业有数据）")
+            preview_year = st.selectbox(
+                "数据年度",
+                years["year"].tolist(),
+                index=default,
+                key="wb_preview_year",
+                format_func=lambda y: f"{y} 年（{counts[y]:,} 家企业有数据）",
+            )
             if counts[preview_year] < max(counts.values()) / 2:
-                st.warning(f"{preview_year} 年只有 {counts[preview_year]:,} 家企业有数据（最多的年度有 "
-                           f"{max(counts.values()):,} 家），预览结果不代表全体企业。", icon=":material/warning:")
+                st.warning(
+                    f"{preview_year} 年只有 {counts[preview_year]:,} 家企业有数据（最多的年度有 "
+                    f"{max(counts.values()):,} 家），预览结果不代表全体企业。",
+                    icon=":material/warning:",
+                )
             if st.button("预览影响", key="wb_preview"):
                 try:
                     with session_scope() as session, st.spinner("正在计算…"):
-                        st.session_state["wb_impact"] = (version.id, model_workbench.preview_impact(
-                            session, actor=actor, draft_id=version.id, year=int(preview_year)))
+                        st.session_state["wb_impact"] = (
+                            version.id,
+                            model_workbench.preview_impact(
+                                session, actor=actor, draft_id=version.id, year=int(preview_year)
+                            ),
+                        )
                 except ServiceError as exc:
                     st.error(plain(exc))
         impact = st.session_state.get("wb_impact")
@@ -176,18 +287,50 @@ with tab_edit:
                 st.warning(note)
             c1, c2, c3 = st.columns(3)
             c1.metric("数据年度", f"{p.year} 年")
-            c2.metric("扶持资金（万元）", f"{p.subsidy_after:,.0f}", delta=f"{p.subsidy_after - p.subsidy_before:+,.0f}")
+            c2.metric(
+                "扶持资金（万元）",
+                f"{p.subsidy_after:,.0f}",
+                delta=f"{p.subsidy_after - p.subsidy_before:+,.0f}",
+            )
             c3.metric("榜单进出", f"{len(p.list_changes)} 家次")
-            show_table(p.spearman.drop(columns=["stage"]).rename(columns={
-                "stage_name": "阶段", "enterprises": "参与排名企业", "spearman": "排名相关系数（Spearman）"}))
-            show_table(p.list_changes.rename(columns={"credit_code": "统一社会信用代码", "name": "企业",
-                                                      "stage_name": "阶段", "list": "榜单", "change": "变化"}),
-                       empty="没有企业进出榜单。")
-            show_table(p.movers.rename(columns={
-                "credit_code": "统一社会信用代码", "name": "企业", "stage_name": "阶段", "total_before": "原总分",
-                "total_after": "新总分", "delta": "变化", "rank_before": "原排名", "rank_after": "新排名",
-                "why": "主要原因"}))
+            show_table(
+                p.spearman.drop(columns=["stage"]).rename(
+                    columns={
+                        "stage_name": "阶段",
+                        "enterprises": "参与排名企业",
+                        "spearman": "排名相关系数（Spearman）",
+                    }
+                )
+            )
+            show_table(
+                p.list_changes.rename(
+                    columns={
+                        "credit_code": "统一社会信用代码",
+                        "name": "企业",
+                        "stage_name": "阶段",
+                        "list": "榜单",
+                        "change": "变化",
+                    }
+                ),
+                empty="没有企业进出榜单。",
+            )
+            show_table(
+                p.movers.rename(
+                    columns={
+                        "credit_code": "统一社会信用代码",
+                        "name": "企业",
+                        "stage_name": "阶段",
+                        "total_before": "原总分",
+                        "total_after": "新总分",
+                        "delta": "变化",
+                        "rank_before": "原排名",
+                        "rank_after": "新排名",
+                        "why": "主要原因",
+                    }
+                )
+            )
         if st.button("发布此版本", type="primary", key="wb_publish"):
+
             def _publish(version_id: int = version.id, label: str = version.version) -> None:
                 with session_scope() as session:
                     model_versions.publish_model_version(session, actor=actor, version_id=version_id)
@@ -195,18 +338,26 @@ with tab_edit:
 
             with session_scope() as session:  # what publishing changes, said before it happens
                 active = model_versions.active_model_version(session)
-                changes = model_workbench.diff_versions(session, actor=actor, version_a=active.id,
-                                                        version_b=version.id)
+                changes = model_workbench.diff_versions(
+                    session, actor=actor, version_a=active.id, version_b=version.id
+                )
             # the changed fields (field, before, after), the version label itself excepted
-            changed = [row for row in changes.itertuples(index=False)
-                       if (str(row[1]), str(row[2])) != (active.version, version.version)]
+            changed = [
+                row
+                for row in changes.itertuples(index=False)
+                if (str(row[1]), str(row[2])) != (active.version, version.version)
+            ]
             previewed = impact is not None and impact[0] == version.id
             confirm(
                 f"发布版本 {version.version}？",
-                [f"发布后新的积分计算将使用该版本（替代当前发布的 {active.version}）；已有的积分批次保留其计算时的版本。",
-                 f"与 {active.version} 相比有 {len(changed)} 处不同。", "已发布的版本不可再修改。"],
+                [
+                    f"发布后新的积分计算将使用该版本（替代当前发布的 {active.version}）；已有的积分批次保留其计算时的版本。",
+                    f"与 {active.version} 相比有 {len(changed)} 处不同。",
+                    "已发布的版本不可再修改。",
+                ],
                 warnings=[] if previewed else ["尚未预览本草稿对积分和榜单的影响。"],
-                confirm_label="确认发布", action=_publish,
+                confirm_label="确认发布",
+                action=_publish,
             )
 
 with tab_diff:

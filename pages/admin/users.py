@@ -48,9 +48,14 @@ if secret:
     with st.container(border=True):
         st.warning(f"{title}：只显示这一次，请立即交给本人；关闭后无法再次查看。", icon=":material/key:")
         if data is not None:
-            st.download_button("下载账户与一次性密码（xlsx）", data, file_name="新开通账户.xlsx",
-                               mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                               type="primary", key="download_accounts")
+            st.download_button(
+                "下载账户与一次性密码（xlsx）",
+                data,
+                file_name="新开通账户.xlsx",
+                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                type="primary",
+                key="download_accounts",
+            )
         if text:
             st.code(text, language=None)
         if st.button("我已保存，关闭", key="dismiss_secret"):
@@ -67,11 +72,33 @@ view = users.assign(
     must_change_password=users["must_change_password"].map({True: "未修改", False: "已修改"}),
     throttled_until=users["throttled_until"].map(lambda v: "" if pd.isna(v) else f"等待至 {display_time(v)}"),
     created_at=users["created_at"].map(day),
-)[["username", "display_name", "role", "enterprise_name", "credit_code", "bank_name", "active",
-   "must_change_password", "throttled_until", "created_at"]].rename(columns={
-    "username": "用户名", "display_name": "名称", "role": "角色", "enterprise_name": "企业", "credit_code": "统一社会信用代码",
-    "bank_name": "所属银行",
-    "active": "状态", "must_change_password": "初始密码", "throttled_until": "登录限制", "created_at": "开通日期"})
+)[
+    [
+        "username",
+        "display_name",
+        "role",
+        "enterprise_name",
+        "credit_code",
+        "bank_name",
+        "active",
+        "must_change_password",
+        "throttled_until",
+        "created_at",
+    ]
+].rename(
+    columns={
+        "username": "用户名",
+        "display_name": "名称",
+        "role": "角色",
+        "enterprise_name": "企业",
+        "credit_code": "统一社会信用代码",
+        "bank_name": "所属银行",
+        "active": "状态",
+        "must_change_password": "初始密码",
+        "throttled_until": "登录限制",
+        "created_at": "开通日期",
+    }
+)
 st.caption(f"共 {len(users)} 个账户。")
 show_table(view, key="users_table")
 
@@ -81,8 +108,10 @@ names = users["username"].tolist()
 chosen = st.selectbox("选择账户", names, index=None, placeholder="输入或选择用户名", key="users_chosen")
 if chosen:
     row = users[users["username"] == chosen].iloc[0]
-    st.text(f"{row['display_name']} · {ROLE_LABELS.get(row['role'], row['role'])}"
-            + ("" if row["active"] else " · 已停用"))
+    st.text(
+        f"{row['display_name']} · {ROLE_LABELS.get(row['role'], row['role'])}"
+        + ("" if row["active"] else " · 已停用")
+    )
     c1, c2, c3, c4 = st.columns(4)
     if c1.button("重置密码", key="act_reset", help="生成一次性密码，结束该账户的所有会话"):
         _run(accounts.reset_password, f"已重置 {chosen} 的密码。", username=chosen)
@@ -97,11 +126,20 @@ if chosen:
         _run(accounts.set_active, f"已启用 {chosen}。", username=chosen, active=True)
     if row["role"] in STAFF_ROLES:
         with st.form("role_form"):
-            role = st.radio("角色", list(STAFF_ROLES), format_func=STAFF_ROLES.get, horizontal=True,
-                            index=list(STAFF_ROLES).index(row["role"]))
+            role = st.radio(
+                "角色",
+                list(STAFF_ROLES),
+                format_func=STAFF_ROLES.get,
+                horizontal=True,
+                index=list(STAFF_ROLES).index(row["role"]),
+            )
             if st.form_submit_button("修改角色"):
-                _run(accounts.change_role, f"已将 {chosen} 的角色改为{STAFF_ROLES[role]}。", username=chosen,
-                     role=role)
+                _run(
+                    accounts.change_role,
+                    f"已将 {chosen} 的角色改为{STAFF_ROLES[role]}。",
+                    username=chosen,
+                    role=role,
+                )
 
 # ------------------------------------------------------------------ new staff account
 st.subheader("新建工作人员账户")
@@ -113,8 +151,9 @@ with st.form("create_staff", clear_on_submit=True):
     if st.form_submit_button("创建账户", type="primary"):
         try:
             with session_scope() as session:
-                user, otp = accounts.create_user(session, actor=actor, username=username, role=role,
-                                                 display_name=display_name or None)
+                user, otp = accounts.create_user(
+                    session, actor=actor, username=username, role=role, display_name=display_name or None
+                )
         except ServiceError as exc:
             st.error(plain(exc), icon=":material/error:")
         else:
@@ -123,18 +162,30 @@ with st.form("create_staff", clear_on_submit=True):
 
 # ------------------------------------------------------------------ new partner bank account
 st.subheader("新建合作银行账户")
-st.caption("合作银行账户只能查看已定稿批次中同意向银行推荐的企业的公开积分，并报送贷款结果。"
-           "系统对接用的接口令牌由系统管理员在服务器上用管理命令创建和吊销（见部署说明）。")
+st.caption(
+    "合作银行账户只能查看已定稿批次中同意向银行推荐的企业的公开积分，并报送贷款结果。"
+    "系统对接用的接口令牌由系统管理员在服务器上用管理命令创建和吊销（见部署说明）。"
+)
 with st.form("create_bank", clear_on_submit=True):
     b1, b2, b3 = st.columns([2, 2, 2])
-    bank_username = b1.text_input("用户名", max_chars=64, help="3–64 位小写字母、数字或 . _ -", key="bank_username")
+    bank_username = b1.text_input(
+        "用户名", max_chars=64, help="3–64 位小写字母、数字或 . _ -", key="bank_username"
+    )
     bank_display = b2.text_input("姓名或名称", max_chars=100, key="bank_display")
-    bank_name = b3.text_input("所属银行", max_chars=100, key="bank_institution", placeholder="例如：温州银行龙湾支行")
+    bank_name = b3.text_input(
+        "所属银行", max_chars=100, key="bank_institution", placeholder="例如：温州银行龙湾支行"
+    )
     if st.form_submit_button("创建银行账户", type="primary"):
         try:
             with session_scope() as session:
-                user, otp = accounts.create_user(session, actor=actor, username=bank_username, role="bank",
-                                                 display_name=bank_display or None, bank_name=bank_name)
+                user, otp = accounts.create_user(
+                    session,
+                    actor=actor,
+                    username=bank_username,
+                    role="bank",
+                    display_name=bank_display or None,
+                    bank_name=bank_name,
+                )
         except ServiceError as exc:
             st.error(plain(exc), icon=":material/error:")
         else:
@@ -143,26 +194,39 @@ with st.form("create_bank", clear_on_submit=True):
 
 # ------------------------------------------------------------------ bulk enterprise accounts
 st.subheader("批量开通企业账户")
-st.caption("为每家所选企业开通一个账户（用户名由统一社会信用代码生成），每个账户一个一次性密码，首次登录须修改。"
-           "账户清单只能下载一次。")
-ent_search = st.text_input("查找尚未开通账户的企业（名称或统一社会信用代码）", max_chars=60, key="bulk_search")
+st.caption(
+    "为每家所选企业开通一个账户（用户名由统一社会信用代码生成），每个账户一个一次性密码，首次登录须修改。"
+    "账户清单只能下载一次。"
+)
+ent_search = st.text_input(
+    "查找尚未开通账户的企业（名称或统一社会信用代码）", max_chars=60, key="bulk_search"
+)
 with session_scope() as session:
     candidates = accounts.enterprises_without_account(session, actor=actor, search=ent_search)
 labels = {int(r.id): f"{r.name}（{r.credit_code}）" for r in candidates.itertuples()}
 # A fresh widget after each bulk creation: the browser would otherwise send back the ids just given
 # accounts, which are no longer options (Streamlit then fails to serialise the widget's value).
 bulk_key = f"bulk_selected_{st.session_state.get('bulk_round', 0)}"
-selected = widgets.multiselect(f"选择企业（显示前 {len(labels)} 家）", list(labels),
-                               format_func=lambda i: plain(labels.get(i, str(i))), key=bulk_key,
-                               placeholder="选择一家或多家企业")
-if st.button(f"为所选 {len(selected)} 家企业开通账户", disabled=not selected, type="primary", key="bulk_create"):
+selected = widgets.multiselect(
+    f"选择企业（显示前 {len(labels)} 家）",
+    list(labels),
+    format_func=lambda i: plain(labels.get(i, str(i))),
+    key=bulk_key,
+    placeholder="选择一家或多家企业",
+)
+if st.button(
+    f"为所选 {len(selected)} 家企业开通账户", disabled=not selected, type="primary", key="bulk_create"
+):
     try:
         with session_scope() as session:
             created = accounts.create_enterprise_accounts(session, actor=actor, enterprise_ids=selected)
     except ServiceError as exc:
         st.error(plain(exc), icon=":material/error:")
     else:
-        st.session_state[SECRET] = (f"{len(created)} 个企业账户的一次性密码", accounts.accounts_xlsx(created),
-                                    None)
+        st.session_state[SECRET] = (
+            f"{len(created)} 个企业账户的一次性密码",
+            accounts.accounts_xlsx(created),
+            None,
+        )
         st.session_state["bulk_round"] = st.session_state.get("bulk_round", 0) + 1
         _done("success", f"已开通 {len(created)} 个企业账户。")

@@ -17,8 +17,10 @@ CHECKED = "bank_outcome_checked"  # (file name, size, problems, rows) of the las
 FLASH = "bank_outcome_flash"
 
 st.title("贷款结果报送")
-st.caption(f"{plain(actor.bank_name)}：报送对推荐企业的授信、放款或拒绝结果；区科技局在“金融推荐”中查看。"
-           "金额单位为万元，日期不能晚于今天（北京时间）。")
+st.caption(
+    f"{plain(actor.bank_name)}：报送对推荐企业的授信、放款或拒绝结果；区科技局在“金融推荐”中查看。"
+    "金额单位为万元，日期不能晚于今天（北京时间）。"
+)
 flash = st.session_state.pop(FLASH, None)
 if flash:
     st.success(flash)
@@ -27,8 +29,12 @@ if flash:
 def _problem_frame(problems: list[dict]):  # noqa: ANN202 - a DataFrame
     import pandas as pd
 
-    return pd.DataFrame([{"行": p["row"], "列": p["column"], "填写内容": p["value"] or "（空）", "问题": p["problem"]}
-                         for p in problems[:500]])
+    return pd.DataFrame(
+        [
+            {"行": p["row"], "列": p["column"], "填写内容": p["value"] or "（空）", "问题": p["problem"]}
+            for p in problems[:500]
+        ]
+    )
 
 
 with session_scope() as session:
@@ -43,59 +49,135 @@ else:
     choices = {r.credit_code: f"{r.name}（{r.credit_code}）" for r in view.rows.itertuples()}
     with st.form("bank_outcome_form"):
         c1, c2 = st.columns(2)
-        code = selectbox("企业", list(choices), format_func=lambda c: plain(choices.get(c, c)), container=c1,
-                         key="outcome_code", index=None, placeholder="输入名称或代码查找")
-        product = c2.text_input("产品名称", max_chars=loans.MAX_PRODUCT, key="outcome_product",
-                                placeholder="例如：科创积分贷")
+        code = selectbox(
+            "企业",
+            list(choices),
+            format_func=lambda c: plain(choices.get(c, c)),
+            container=c1,
+            key="outcome_code",
+            index=None,
+            placeholder="输入名称或代码查找",
+        )
+        product = c2.text_input(
+            "产品名称", max_chars=loans.MAX_PRODUCT, key="outcome_product", placeholder="例如：科创积分贷"
+        )
         # Two fields a row: a form's "按回车键提交" hint sits inside a narrow number field, over its middle.
         c3, c4 = st.columns(2)
-        decision = c3.radio("决定", list(loans.DECISIONS), format_func=loans.DECISIONS.get, horizontal=True,
-                            key="outcome_decision")
-        amount = number_input("金额（万元）", container=c4, min_value=0.0, max_value=loans.MAX_AMOUNT, value=None,
-                              step=10.0, key="outcome_amount", placeholder="授信、放款时必填")
+        decision = c3.radio(
+            "决定",
+            list(loans.DECISIONS),
+            format_func=loans.DECISIONS.get,
+            horizontal=True,
+            key="outcome_decision",
+        )
+        amount = number_input(
+            "金额（万元）",
+            container=c4,
+            min_value=0.0,
+            max_value=loans.MAX_AMOUNT,
+            value=None,
+            step=10.0,
+            key="outcome_amount",
+            placeholder="授信、放款时必填",
+        )
         c5, c6 = st.columns(2)
-        rate = number_input("年利率（%）", container=c5, min_value=0.0, max_value=loans.MAX_RATE, value=None,
-                            step=0.05, key="outcome_rate", placeholder="选填")
-        term = number_input("期限（月）", container=c6, min_value=1, max_value=loans.MAX_TERM, value=None, step=1,
-                            key="outcome_term", placeholder="选填")
+        rate = number_input(
+            "年利率（%）",
+            container=c5,
+            min_value=0.0,
+            max_value=loans.MAX_RATE,
+            value=None,
+            step=0.05,
+            key="outcome_rate",
+            placeholder="选填",
+        )
+        term = number_input(
+            "期限（月）",
+            container=c6,
+            min_value=1,
+            max_value=loans.MAX_TERM,
+            value=None,
+            step=1,
+            key="outcome_term",
+            placeholder="选填",
+        )
         d1, d2, d3 = st.columns(3)
-        decided_on = d1.date_input("决定日期", value=clock.today(), max_value=clock.today(), format="YYYY-MM-DD",
-                                   key="outcome_decided")
+        decided_on = d1.date_input(
+            "决定日期",
+            value=clock.today(),
+            max_value=clock.today(),
+            format="YYYY-MM-DD",
+            key="outcome_decided",
+        )
         # Optional dates as text (an empty date picker would show its Latin format as placeholder); the
         # service reads them as a file's dates are read.
-        start_on = d2.text_input("起始日期（选填）", max_chars=10, key="outcome_start", placeholder="如 2026-11-20")
-        end_on = d3.text_input("到期日期（选填）", max_chars=10, key="outcome_end", placeholder="如 2027-11-19")
-        reason = st.text_input("拒绝理由（决定为拒绝时必填）", max_chars=loans.MAX_REASON, key="outcome_reason")
+        start_on = d2.text_input(
+            "起始日期（选填）", max_chars=10, key="outcome_start", placeholder="如 2026-11-20"
+        )
+        end_on = d3.text_input(
+            "到期日期（选填）", max_chars=10, key="outcome_end", placeholder="如 2027-11-19"
+        )
+        reason = st.text_input(
+            "拒绝理由（决定为拒绝时必填）", max_chars=loans.MAX_REASON, key="outcome_reason"
+        )
         if st.form_submit_button("保存结果", type="primary"):
             try:
                 with session_scope() as session:
                     result = bank_portal.record_outcome(
-                        session, actor=actor, credit_code=code or "", product=product, decision=decision,
-                        decided_on=decided_on, amount=amount, rate=rate, term_months=term, reason=reason,
-                        start_on=start_on, end_on=end_on, run_id=view.run_id)
+                        session,
+                        actor=actor,
+                        credit_code=code or "",
+                        product=product,
+                        decision=decision,
+                        decided_on=decided_on,
+                        amount=amount,
+                        rate=rate,
+                        term_months=term,
+                        reason=reason,
+                        start_on=start_on,
+                        end_on=end_on,
+                        run_id=view.run_id,
+                    )
             except ServiceError as exc:
                 st.error(plain(exc))
             else:
                 if result.problems:
-                    st.error("未保存：" + "；".join(f"{p['column']}：{p['problem']}" for p in result.problems))
+                    st.error(
+                        "未保存：" + "；".join(f"{p['column']}：{p['problem']}" for p in result.problems)
+                    )
                 else:
                     what = f"{plain(choices.get(code, code))} · {loans.DECISIONS[decision]}"
-                    st.session_state[FLASH] = (f"本行已报送过相同的结果（{what}），未重复保存。" if result.duplicates
-                                               else f"已保存：{what}。")
+                    st.session_state[FLASH] = (
+                        f"本行已报送过相同的结果（{what}），未重复保存。"
+                        if result.duplicates
+                        else f"已保存：{what}。"
+                    )
                     st.rerun()
 
 # ------------------------------------------------------------------ a file
 st.subheader("上传结果文件")
-st.download_button("下载报送模板（xlsx）", bank_portal.outcome_template(), file_name="贷款结果报送模板.xlsx",
-                   mime=XLSX_MIME, key="outcome_template", icon=":material/download:")
-upload = file_uploader("上传填好的模板（xlsx、xls、csv，不超过 10 MB）", type=("xlsx", "xls", "csv"),
-                       max_upload_size=10, key="outcome_file")
+st.download_button(
+    "下载报送模板（xlsx）",
+    bank_portal.outcome_template(),
+    file_name="贷款结果报送模板.xlsx",
+    mime=XLSX_MIME,
+    key="outcome_template",
+    icon=":material/download:",
+)
+upload = file_uploader(
+    "上传填好的模板（xlsx、xls、csv，不超过 10 MB）",
+    type=("xlsx", "xls", "csv"),
+    max_upload_size=10,
+    key="outcome_file",
+)
 if upload is not None:
     data = upload.getvalue()
     if st.button("预检", key="outcome_check"):
         try:
             with session_scope() as session:
-                check = bank_portal.import_outcomes_file(session, actor=actor, data=data, filename=upload.name)
+                check = bank_portal.import_outcomes_file(
+                    session, actor=actor, data=data, filename=upload.name
+                )
             st.session_state[CHECKED] = (upload.name, len(data), check.problems, check.rows, check.duplicates)
         except ServiceError as exc:
             st.session_state.pop(CHECKED, None)
@@ -107,24 +189,37 @@ if upload is not None:
             show_table(_problem_frame(checked[2]), key="bank_outcome_problems")
         else:
             fresh = checked[3] - checked[4]
-            st.success(f"预检通过：{checked[3]} 行均符合要求。" + (
-                f"其中 {checked[4]} 行本行已报送过，不会重复写入。" if checked[4] else ""))
+            st.success(
+                f"预检通过：{checked[3]} 行均符合要求。"
+                + (f"其中 {checked[4]} 行本行已报送过，不会重复写入。" if checked[4] else "")
+            )
             if fresh and st.button(f"确认导入 {fresh} 行", type="primary", key="outcome_commit"):
                 try:
                     with session_scope() as session:
-                        done = bank_portal.import_outcomes_file(session, actor=actor, data=data,
-                                                                filename=upload.name, dry_run=False,
-                                                                run_id=view.run_id if view else None)
+                        done = bank_portal.import_outcomes_file(
+                            session,
+                            actor=actor,
+                            data=data,
+                            filename=upload.name,
+                            dry_run=False,
+                            run_id=view.run_id if view else None,
+                        )
                 except ServiceError as exc:
                     st.error(plain(exc))
                 else:
                     st.session_state.pop(CHECKED, None)
                     if done.problems:  # consent withdrawn between the dry run and now
-                        st.session_state[CHECKED] = (upload.name, len(data), done.problems, done.rows,
-                                                     done.duplicates)
+                        st.session_state[CHECKED] = (
+                            upload.name,
+                            len(data),
+                            done.problems,
+                            done.rows,
+                            done.duplicates,
+                        )
                         st.rerun()
                     st.session_state[FLASH] = f"已导入 {len(done.accepted)} 条贷款结果。" + (
-                        f"另有 {done.duplicates} 行本行已报送过，未重复写入。" if done.duplicates else "")
+                        f"另有 {done.duplicates} 行本行已报送过，未重复写入。" if done.duplicates else ""
+                    )
                     st.rerun()
 
 # ------------------------------------------------------------------ what this bank reported

@@ -15,8 +15,10 @@ actor = require_role("bank")
 DOWNLOAD = "bank_portal_download"  # (run id, file name, bytes) of the last export
 
 st.title("推荐名单")
-st.caption(f"{plain(actor.bank_name)}：只列出已定稿批次中同意向合作银行推荐、未被一票否决的企业；"
-           "企业撤回同意后即从名单、下载和接口中消失。")
+st.caption(
+    f"{plain(actor.bank_name)}：只列出已定稿批次中同意向合作银行推荐、未被一票否决的企业；"
+    "企业撤回同意后即从名单、下载和接口中消失。"
+)
 with session_scope() as session:
     runs = bank_portal.final_runs(session, actor=actor)
 if not runs:
@@ -48,5 +50,11 @@ if st.button("生成下载文件（xlsx）", key="bank_portal_export", icon=":ma
 download = st.session_state.get(DOWNLOAD)
 if download and download[0] == int(run_id):
     st.success(f"已生成推荐名单：{download[3]} 家企业（下载记录写入审计日志）。")
-    st.download_button(f"下载 {download[1]}", download[2], file_name=download[1], mime=XLSX_MIME,
-                       key="bank_portal_file", icon=":material/download:")
+    st.download_button(
+        f"下载 {download[1]}",
+        download[2],
+        file_name=download[1],
+        mime=XLSX_MIME,
+        key="bank_portal_file",
+        icon=":material/download:",
+    )

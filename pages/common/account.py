@@ -13,7 +13,9 @@ actor = require_role(allow_pending_password_change=True)
 
 st.title("修改密码")
 if st.session_state.pop("_password_changed", False):
-    st.success("密码已修改，其他设备上的登录已全部退出；下次登录请使用新密码。", icon=":material/check_circle:")
+    st.success(
+        "密码已修改，其他设备上的登录已全部退出；下次登录请使用新密码。", icon=":material/check_circle:"
+    )
 if st.session_state.get(MUST_CHANGE_KEY):
     st.warning("您正在使用初始密码（一次性密码），请先设置新密码后再使用系统。", icon=":material/key:")
 
@@ -21,8 +23,13 @@ limit = auth_service.MAX_PASSWORD_BYTES
 left, _ = st.columns([2, 3])
 with left, st.form("change_password", clear_on_submit=True):
     old = st.text_input("原密码", type="password", max_chars=limit, autocomplete="current-password")
-    new = st.text_input("新密码", type="password", max_chars=limit, autocomplete="new-password",
-                        help=f"至少 {auth_service.MIN_PASSWORD_CHARS} 个字符、最长 {limit} 字节，须含字母和数字，不能是常见密码或演示密码，不能包含用户名")
+    new = st.text_input(
+        "新密码",
+        type="password",
+        max_chars=limit,
+        autocomplete="new-password",
+        help=f"至少 {auth_service.MIN_PASSWORD_CHARS} 个字符、最长 {limit} 字节，须含字母和数字，不能是常见密码或演示密码，不能包含用户名",
+    )
     confirm = st.text_input("再次输入新密码", type="password", max_chars=limit, autocomplete="new-password")
     submitted = st.form_submit_button("保存新密码", type="primary")
 

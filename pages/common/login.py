@@ -13,4 +13,6 @@ if current_actor() is not None:
 left, _ = st.columns([2, 3])
 with left:
     login_form()
-    st.caption("企业账户由园区管理部门开通；首次登录须修改初始密码。多次密码错误后需等待片刻才能再试，管理员可立即解锁。")
+    st.caption(
+        "企业账户由园区管理部门开通；首次登录须修改初始密码。多次密码错误后需等待片刻才能再试，管理员可立即解锁。"
+    )

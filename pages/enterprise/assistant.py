@@ -16,8 +16,10 @@ FLASH = "_assistant_flash"
 SUGGESTIONS = ("我的积分是多少", "我离下一个榜单还差多少分", "我能享受哪些政策", "对积分有异议怎么办")
 
 st.title("智能助手")
-st.caption("回答本企业的积分、指标和差距（按已发布的积分批次计算），以及评价政策、填报、公示与异议的规定（引用政策原文）。"
-           "只提供本企业的数据。")
+st.caption(
+    "回答本企业的积分、指标和差距（按已发布的积分批次计算），以及评价政策、填报、公示与异议的规定（引用政策原文）。"
+    "只提供本企业的数据。"
+)
 show_flash(FLASH)
 history: list = st.session_state.setdefault(HISTORY, [])
 warm_up(session_scope)  # the first question should not wait for the search index

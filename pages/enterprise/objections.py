@@ -29,8 +29,15 @@ def _file() -> None:
     files = st.session_state.get("obj_files") or []
     try:
         with session_scope() as session:
-            file_objection(session, actor=actor, run_id=run.id, enterprise_id=enterprise_id, indicator_code=code,
-                           reason=reason, attachments=[(f.name, f.getvalue()) for f in files])
+            file_objection(
+                session,
+                actor=actor,
+                run_id=run.id,
+                enterprise_id=enterprise_id,
+                indicator_code=code,
+                reason=reason,
+                attachments=[(f.name, f.getvalue()) for f in files],
+            )
     except ServiceError as exc:
         st.session_state[MSG] = ("error", str(exc))
     else:
@@ -45,16 +52,25 @@ if run is None or run.state != "notice":
 elif not window_open(run):
     st.info(f"{run.year} 年度积分{window_text(run)}。当前不在公示期内，不能提出异议。")
 else:
-    st.markdown(f"{run.year} 年度积分{window_text(run)}。"
-                "如对本企业的积分或某项指标数据有异议，请说明理由并附证明材料。")
+    st.markdown(
+        f"{run.year} 年度积分{window_text(run)}。"
+        "如对本企业的积分或某项指标数据有异议，请说明理由并附证明材料。"
+    )
     options = [""] + [i.code for i in model.indicators]
     names = {i.code: i.name for i in model.indicators}
     with st.form("objection_form", clear_on_submit=True):
-        selectbox("异议对象", options, format_func=lambda c: names.get(c, "总积分（整体）"), key="obj_indicator")
-        st.text_area("异议理由（必填）", key="obj_reason", max_chars=2000,
-                     placeholder="例如：2025 年研发费用应为 120 万元，税务数据有误，附加计扣除备案表。")
-        file_uploader("证明材料（PDF/JPG/PNG，每个 ≤10 MB，最多 5 个）", accept_multiple_files=True,
-                      key="obj_files")
+        selectbox(
+            "异议对象", options, format_func=lambda c: names.get(c, "总积分（整体）"), key="obj_indicator"
+        )
+        st.text_area(
+            "异议理由（必填）",
+            key="obj_reason",
+            max_chars=2000,
+            placeholder="例如：2025 年研发费用应为 120 万元，税务数据有误，附加计扣除备案表。",
+        )
+        file_uploader(
+            "证明材料（PDF/JPG/PNG，每个 ≤10 MB，最多 5 个）", accept_multiple_files=True, key="obj_files"
+        )
         st.form_submit_button("提交异议", type="primary", on_click=_file)
 
 st.subheader("我的异议")

@@ -23,8 +23,11 @@ def _load():
     the database has not changed (a write on any server, e.g. an approval, shows on the next load)."""
     version = data_version()
     cached = st.session_state.get(CACHE_KEY)
-    if (cached and cached[0] == (actor.enterprise_id, version)
-            and time.monotonic() - cached[1] < CACHE_SECONDS):
+    if (
+        cached
+        and cached[0] == (actor.enterprise_id, version)
+        and time.monotonic() - cached[1] < CACHE_SECONDS
+    ):
         return cached[2], cached[3]
     with session_scope() as session:
         portrait = get_portrait(session, actor=actor, enterprise_id=actor.enterprise_id)

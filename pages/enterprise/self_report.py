@@ -73,25 +73,34 @@ for a in attachments:
 
 state_label = formats.submission_state(submission.state)
 if submission.state == "returned":
-    st.error(f"**已退回**：{plain(submission.reason) or '请按审核意见修改后重新提交。'}", icon=":material/undo:")
+    st.error(
+        f"**已退回**：{plain(submission.reason) or '请按审核意见修改后重新提交。'}", icon=":material/undo:"
+    )
     for code, comment in (submission.field_comments or {}).items():
         name = next((s.name for s in specs if s.code == code), code)
         st.warning(f"**{plain(name)}**：{plain(comment)}")
 elif submission.state == "submitted":
-    st.info(f"已提交，等待审核（提交时间 {formats.day(submission.submitted_at)}）。审核期间不能修改。",
-            icon=":material/hourglass_top:")
+    st.info(
+        f"已提交，等待审核（提交时间 {formats.day(submission.submitted_at)}）。审核期间不能修改。",
+        icon=":material/hourglass_top:",
+    )
 elif submission.state == "approved":
     st.success(f"已审核通过（{formats.day(submission.reviewed_at)}）。{counted}", icon=":material/verified:")
     if correctable:
         # the form path to correct a value of the year under evaluation (公示 included)
         with st.expander("申请更正本年度填报", expanded=False), st.form("correct_form"):
-            st.caption(f"{year} 年度积分定稿前可更正：填报重新打开为草稿，修改后再次提交审核；"
-                       "审核通过前，原已通过的数值继续有效。")
+            st.caption(
+                f"{year} 年度积分定稿前可更正：填报重新打开为草稿，修改后再次提交审核；"
+                "审核通过前，原已通过的数值继续有效。"
+            )
             reason = st.text_area("更正原因（必填）", max_chars=500, key="correct_reason")
             if st.form_submit_button("申请更正", type="primary"):
-                _run(lambda s: service.request_correction(s, actor=actor, submission_id=submission.id,
-                                                          version=submission.version, reason=reason),
-                     "填报已重新打开，请修改后再次提交审核。")
+                _run(
+                    lambda s: service.request_correction(
+                        s, actor=actor, submission_id=submission.id, version=submission.version, reason=reason
+                    ),
+                    "填报已重新打开，请修改后再次提交审核。",
+                )
                 st.rerun()
 else:
     st.caption(f"状态：{state_label}。填写后可先保存草稿，确认无误再提交审核。")
@@ -112,8 +121,12 @@ def _save_numbers() -> None:
         if spec.kind == "number":
             new_items[spec.code] = st.session_state.get(f"num_{spec.code}")
     needs = st.session_state.get("sr_needs", [])
-    _run(lambda s: service.save_draft(s, actor=actor, submission_id=sid, items=new_items, service_needs=needs,
-                                      version=version), "草稿已保存。")
+    _run(
+        lambda s: service.save_draft(
+            s, actor=actor, submission_id=sid, items=new_items, service_needs=needs, version=version
+        ),
+        "草稿已保存。",
+    )
 
 
 def _add_item(code: str) -> None:
@@ -121,16 +134,33 @@ def _add_item(code: str) -> None:
     row = {f.key: st.session_state.get(f"new_{code}_{f.key}") for f in spec.fields}
     new_items = dict(items)
     new_items[code] = [*list(items.get(code) or []), row]
-    _run(lambda s: service.save_draft(s, actor=actor, submission_id=sid, items=new_items,
-                                      service_needs=submission.service_needs, version=version),
-         f"已添加到“{spec.name}”，请为该项上传证明材料。")
+    _run(
+        lambda s: service.save_draft(
+            s,
+            actor=actor,
+            submission_id=sid,
+            items=new_items,
+            service_needs=submission.service_needs,
+            version=version,
+        ),
+        f"已添加到“{spec.name}”，请为该项上传证明材料。",
+    )
 
 
 def _remove_item(code: str, uid: str) -> None:
     new_items = dict(items)
     new_items[code] = [r for r in items.get(code) or [] if r.get("uid") != uid]
-    _run(lambda s: service.save_draft(s, actor=actor, submission_id=sid, items=new_items,
-                                      service_needs=submission.service_needs, version=version), "已删除。")
+    _run(
+        lambda s: service.save_draft(
+            s,
+            actor=actor,
+            submission_id=sid,
+            items=new_items,
+            service_needs=submission.service_needs,
+            version=version,
+        ),
+        "已删除。",
+    )
 
 
 def _upload(key: str, widget: str) -> None:
@@ -139,8 +169,13 @@ def _upload(key: str, widget: str) -> None:
     if file is None:
         return
     content = file.getvalue()
-    _run(lambda s: service.add_attachment(s, actor=actor, submission_id=sid, item_code=key, file_name=file.name,
-                                          content=content), f"已上传“{file.name}”。", where=key)
+    _run(
+        lambda s: service.add_attachment(
+            s, actor=actor, submission_id=sid, item_code=key, file_name=file.name, content=content
+        ),
+        f"已上传“{file.name}”。",
+        where=key,
+    )
     st.session_state[UPLOADS] = st.session_state.get(UPLOADS, 0) + 1
 
 
@@ -149,8 +184,11 @@ def _remove_attachment(attachment_id: int) -> None:
 
 
 def _submit() -> None:
-    _run(lambda s: service.submit(s, actor=actor, submission_id=sid, version=version), "已提交审核。",
-         where="submit")
+    _run(
+        lambda s: service.submit(s, actor=actor, submission_id=sid, version=version),
+        "已提交审核。",
+        where="submit",
+    )
 
 
 # ---------------------------------------------------------------- numbers and service needs
@@ -163,20 +201,34 @@ with st.form("sr_numbers"):
         # No min_value/max_value: Streamlit would answer an out-of-range value with an English tooltip.
         # The range is stated here and checked on 提交 by core.self_report_rules (Chinese messages).
         st.number_input(
-            f"{spec.name}（{spec.unit}）", value=float(current) if isinstance(current, int | float) else None,
-            step=1.0, format="%.0f" if spec.integer else "%.2f", key=f"num_{spec.code}",
-            help="\n\n".join(t for t in (spec.help, _range_hint(spec)) if t), disabled=not editable,
+            f"{spec.name}（{spec.unit}）",
+            value=float(current) if isinstance(current, int | float) else None,
+            step=1.0,
+            format="%.0f" if spec.integer else "%.2f",
+            key=f"num_{spec.code}",
+            help="\n\n".join(t for t in (spec.help, _range_hint(spec)) if t),
+            disabled=not editable,
         )
         supplied = department.get(spec.code)
         if supplied is not None:
-            st.caption(f"已由{supplied['source']}部门提供：{supplied['value']}（{supplied['year']} 年），仅供参考。")
+            st.caption(
+                f"已由{supplied['source']}部门提供：{supplied['value']}（{supplied['year']} 年），仅供参考。"
+            )
         if spec.max_field and spec.max_field in department:
             ref = department[spec.max_field]
-            st.caption(f"{spec.max_field_label}（已由{ref['source']}部门提供）：{ref['value']:g}，填报值不能超过此数。")
+            st.caption(
+                f"{spec.max_field_label}（已由{ref['source']}部门提供）：{ref['value']:g}，填报值不能超过此数。"
+            )
     codes = [c for c, _ in services_catalogue]
     labels = dict(services_catalogue)
-    multiselect("服务需求", codes, default=[c for c in submission.service_needs or [] if c in labels],
-                format_func=lambda c: labels.get(c, c), key="sr_needs", disabled=not editable)
+    multiselect(
+        "服务需求",
+        codes,
+        default=[c for c in submission.service_needs or [] if c in labels],
+        format_func=lambda c: labels.get(c, c),
+        key="sr_needs",
+        disabled=not editable,
+    )
     st.form_submit_button("保存草稿", on_click=_save_numbers, disabled=not editable)
 
 # ---------------------------------------------------------------- list items with evidence
@@ -194,7 +246,9 @@ for spec in specs:
     for position, row in enumerate(rows, start=1):
         uid = row.get("uid", "")
         key = spec.evidence_key(uid)
-        summary = "，".join(f"{f.label}：{row.get(f.key)}" for f in spec.fields if row.get(f.key) not in (None, ""))
+        summary = "，".join(
+            f"{f.label}：{row.get(f.key)}" for f in spec.fields if row.get(f.key) not in (None, "")
+        )
         with st.container(border=True):
             st.markdown(f"**{position}.** {plain(summary)}")
             files = evidence_by_key.get(key, [])
@@ -207,12 +261,19 @@ for spec in specs:
                 st.caption(":red[尚未上传证明材料]")
             if editable:
                 widget = f"ev_{key}_{st.session_state.get(UPLOADS, 0)}"
-                file_uploader("上传证明材料（PDF/JPG/PNG，≤10 MB，选择文件即上传）", key=widget,
-                              on_change=_upload, args=(key, widget))
+                file_uploader(
+                    "上传证明材料（PDF/JPG/PNG，≤10 MB，选择文件即上传）",
+                    key=widget,
+                    on_change=_upload,
+                    args=(key, widget),
+                )
                 _show_message(key)
                 st.button("删除此项", key=f"rm_{key}", on_click=_remove_item, args=(spec.code, uid))
     if editable:
-        with st.expander(f"添加{spec.name}", expanded=not rows), st.form(f"add_{spec.code}", clear_on_submit=True):
+        with (
+            st.expander(f"添加{spec.name}", expanded=not rows),
+            st.form(f"add_{spec.code}", clear_on_submit=True),
+        ):
             for f in spec.fields:
                 widget_key = f"new_{spec.code}_{f.key}"
                 label = f.label + ("（必填）" if f.required else "")

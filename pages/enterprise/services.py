@@ -38,7 +38,9 @@ with session_scope() as session:
 st.title("政策与服务")
 # Outside st.navigation (AppTest of a single page) the link target is unknown: show nothing (as 工作台 does).
 with contextlib.suppress(Exception):  # StreamlitAPIException: page not in this navigation
-    st.page_link("pages/enterprise/assistant.py", label="政策计算器与免申即享：问智能助手", icon=":material/forum:")
+    st.page_link(
+        "pages/enterprise/assistant.py", label="政策计算器与免申即享：问智能助手", icon=":material/forum:"
+    )
 show_flash(MSG)
 if view.note:
     st.info(view.note)
@@ -47,8 +49,10 @@ st.subheader("扶持资格")
 if view.subsidy is None:
     st.caption("暂无已定稿的积分结果。")
 elif view.subsidy["amount"] > 0:
-    st.success(f"{view.subsidy['year']} 年度积分定稿结果：可获精准扶持 **{view.subsidy['amount']:g} 万元**。",
-               icon=":material/savings:")
+    st.success(
+        f"{view.subsidy['year']} 年度积分定稿结果：可获精准扶持 **{view.subsidy['amount']:g} 万元**。",
+        icon=":material/savings:",
+    )
 else:
     tier = view.subsidy["tier_name"]
     st.caption(f"{view.subsidy['year']} 年度（已定稿）：{tier}，未进入精准扶持名单。")
@@ -73,8 +77,13 @@ for line in lines.itertuples():
         st.markdown(f"**{int(line.year)} 年度精准扶持资金 {float(line.amount):g} 万元** · {state}")
         if line.state == subsidy_states.PENDING:
             st.caption("确认后，工作人员将按定稿结果办理拨付（免申即享，无需另交申请材料）。")
-            st.button("确认扶持资金", key=f"subsidy_confirm_{int(line.run_id)}", type="primary",
-                      on_click=_confirm_subsidy, args=(int(line.run_id), int(line.year)))
+            st.button(
+                "确认扶持资金",
+                key=f"subsidy_confirm_{int(line.run_id)}",
+                type="primary",
+                on_click=_confirm_subsidy,
+                args=(int(line.run_id), int(line.year)),
+            )
         elif line.state == subsidy_states.CONFIRMED:
             st.caption(f"已于 {formats.day(line.confirmed_at)} 确认，等待拨付。")
         elif line.state == subsidy_states.PAID:
@@ -118,11 +127,15 @@ with session_scope() as session:
     consent = get_bank_consent(session, actor=actor, enterprise_id=enterprise_id)
 since = formats.day(consent.changed_at) if consent.changed_at else None
 if consent.consent:
-    st.success("您已同意：积分结果可用于向合作银行推荐（科创指数贷等）。"
-               + (f"（{since} 同意）" if since else ""), icon=":material/verified:")
+    st.success(
+        "您已同意：积分结果可用于向合作银行推荐（科创指数贷等）。" + (f"（{since} 同意）" if since else ""),
+        icon=":material/verified:",
+    )
 else:
-    st.caption("您尚未同意向合作银行推荐。同意后，符合条件时本企业的名称、统一社会信用代码、阶段和积分会出现在"
-               "提供给合作银行的推荐名单中；可随时撤回。" + (f"（{since} 撤回）" if since else ""))
+    st.caption(
+        "您尚未同意向合作银行推荐。同意后，符合条件时本企业的名称、统一社会信用代码、阶段和积分会出现在"
+        "提供给合作银行的推荐名单中；可随时撤回。" + (f"（{since} 撤回）" if since else "")
+    )
 
 
 def _consent(value: bool) -> None:
@@ -132,7 +145,10 @@ def _consent(value: bool) -> None:
     except ServiceError as exc:
         st.session_state[MSG] = ("error", str(exc))
     else:
-        st.session_state[MSG] = ("success", "已同意向合作银行推荐。" if value else "已撤回授权：今后的推荐名单不再包含本企业。")
+        st.session_state[MSG] = (
+            "success",
+            "已同意向合作银行推荐。" if value else "已撤回授权：今后的推荐名单不再包含本企业。",
+        )
 
 
 if consent.consent:
@@ -146,8 +162,10 @@ if len(requests):
     for row in requests.itertuples():
         with st.container(border=True):
             st.markdown(f"**{plain(row.service_name)}** · {plain(row.state_label)}")
-            st.caption(f"申请时间 {formats.day(row.created_at)}"
-                       + (f" · 需求说明：{plain(row.note)}" if isinstance(row.note, str) and row.note else ""))
+            st.caption(
+                f"申请时间 {formats.day(row.created_at)}"
+                + (f" · 需求说明：{plain(row.note)}" if isinstance(row.note, str) and row.note else "")
+            )
             if isinstance(row.answer, str) and row.answer:
                 st.markdown(f"答复：{plain(row.answer)}")
             else:

@@ -25,7 +25,9 @@ svc.warm_up(session_scope)
 ask_tab, improve_tab, confirm_tab, texts_tab = st.tabs(["问答", "待改进问题", "免申即享确认", "政策文本"])
 
 with ask_tab:
-    query = st.text_input("企业（可选：按名称、拼音首字母或统一社会信用代码查找）", key="as_staff_query", max_chars=60)
+    query = st.text_input(
+        "企业（可选：按名称、拼音首字母或统一社会信用代码查找）", key="as_staff_query", max_chars=60
+    )
     enterprise_id = None
     if query.strip():
         with session_scope() as session:
@@ -33,13 +35,21 @@ with ask_tab:
         if found.empty:
             st.caption("未找到匹配的企业。")
         else:
-            options = dict(zip(found["enterprise_id"].astype(int), found["name"] + "（" + found["credit_code"] + "）",
-                               strict=True))
-            enterprise_id = selectbox("按该企业的数据回答", list(options), format_func=lambda e: options[e],
-                                         key="as_staff_pick")
+            options = dict(
+                zip(
+                    found["enterprise_id"].astype(int),
+                    found["name"] + "（" + found["credit_code"] + "）",
+                    strict=True,
+                )
+            )
+            enterprise_id = selectbox(
+                "按该企业的数据回答", list(options), format_func=lambda e: options[e], key="as_staff_pick"
+            )
     history: list = st.session_state.setdefault(HISTORY, [])
     with st.form("as_staff_form", clear_on_submit=True, border=False):
-        question = st.text_input("问题", max_chars=300, placeholder="例如：该企业离竞跑榜还差多少分；科小入库要什么条件")
+        question = st.text_input(
+            "问题", max_chars=300, placeholder="例如：该企业离竞跑榜还差多少分；科小入库要什么条件"
+        )
         asked = st.form_submit_button("提问", type="primary")
     if asked and question.strip():
         ask_into(history, actor=actor, question=question, enterprise_id=enterprise_id)
@@ -47,24 +57,43 @@ with ask_tab:
         show_message(message, actor=actor, index=index)
     if enterprise_id is not None:
         with st.expander("该企业的政策计算器", expanded=False), session_scope() as session:
-            calculator(svc.policy_calculator(session, actor=actor, enterprise_id=enterprise_id), on_confirm=None)
+            calculator(
+                svc.policy_calculator(session, actor=actor, enterprise_id=enterprise_id), on_confirm=None
+            )
 
 with improve_tab:
     with session_scope() as session:
         queue = svc.improvement_queue(session, actor=actor)
-    st.caption("没有找到可靠依据（已转人工）或被企业标为“没帮助”的问题，按提问次数排序。补充同义词或答复条目后，同样的问题即可回答。")
-    show_table(queue, columns={"question": "问题", "count": "次数", "unanswered": "未能回答", "down_votes": "没帮助",
-                               "last_asked": "最近提问"}, empty="暂无待改进的问题。")
+    st.caption(
+        "没有找到可靠依据（已转人工）或被企业标为“没帮助”的问题，按提问次数排序。补充同义词或答复条目后，同样的问题即可回答。"
+    )
+    show_table(
+        queue,
+        columns={
+            "question": "问题",
+            "count": "次数",
+            "unanswered": "未能回答",
+            "down_votes": "没帮助",
+            "last_asked": "最近提问",
+        },
+        empty="暂无待改进的问题。",
+    )
     choices = {None: "（不关联具体问题）"} | {int(r.id): r.question for r in queue.itertuples()}
     # Options render Markdown: a question is an enterprise's own text.
-    target = selectbox("处理的问题", list(choices), format_func=lambda k: plain(choices[k]), key="as_fix_target")
+    target = selectbox(
+        "处理的问题", list(choices), format_func=lambda k: plain(choices[k]), key="as_fix_target"
+    )
 
     def _improve(add, done: str, **fields: str) -> None:  # noqa: ANN001 - a services.assistant writer
         """Run one improvement (``fields``: service argument → widget key) and flash its outcome."""
         try:
             with session_scope() as session:
-                add(session, actor=actor, question_id=target,
-                    **{arg: st.session_state.get(key, "") for arg, key in fields.items()})
+                add(
+                    session,
+                    actor=actor,
+                    question_id=target,
+                    **{arg: st.session_state.get(key, "") for arg, key in fields.items()},
+                )
         except ServiceError as exc:
             st.session_state[FLASH] = ("error", str(exc))
         else:
@@ -74,14 +103,24 @@ with improve_tab:
         st.markdown("**添加同义词**（例如 青创贷 → 创业担保贷款）")
         st.text_input("企业的说法", key="as_syn_term", max_chars=50)
         st.text_input("政策用语", key="as_syn_canon", max_chars=100)
-        st.button("添加同义词", key="as_syn_add", on_click=_improve,
-                  args=(svc.add_synonym, "已添加同义词。"), kwargs={"term": "as_syn_term", "canonical": "as_syn_canon"})
+        st.button(
+            "添加同义词",
+            key="as_syn_add",
+            on_click=_improve,
+            args=(svc.add_synonym, "已添加同义词。"),
+            kwargs={"term": "as_syn_term", "canonical": "as_syn_canon"},
+        )
     with st.container(border=True):
         st.markdown("**添加答复条目**（会被检索并注明“工作人员补充答复”）")
         st.text_input("条目标题", key="as_cl_title", max_chars=100)
         st.text_area("答复内容", key="as_cl_body", max_chars=3000)
-        st.button("添加答复条目", key="as_cl_add", on_click=_improve,
-                  args=(svc.add_answer_clause, "已添加答复条目。"), kwargs={"title": "as_cl_title", "body": "as_cl_body"})
+        st.button(
+            "添加答复条目",
+            key="as_cl_add",
+            on_click=_improve,
+            args=(svc.add_answer_clause, "已添加答复条目。"),
+            kwargs={"title": "as_cl_title", "body": "as_cl_body"},
+        )
 
 with confirm_tab:
     with session_scope() as session:
@@ -91,25 +130,46 @@ with confirm_tab:
         st.markdown("**最近的确认**")
         for row in confirmations.head(5).itertuples():
             st.markdown(f"- {row.confirmed_at} · {plain(row.enterprise_name)} · 确认“{plain(row.item_name)}”")
-    show_table(confirmations, columns={"confirmed_at": "确认时间", "enterprise_name": "企业", "credit_code": "统一社会信用代码",
-                                       "item_name": "事项", "kind_label": "类别", "run_id": "积分批次",
-                                       "confirmed_by": "确认账户"}, empty="暂无企业确认免申即享事项。")
+    show_table(
+        confirmations,
+        columns={
+            "confirmed_at": "确认时间",
+            "enterprise_name": "企业",
+            "credit_code": "统一社会信用代码",
+            "item_name": "事项",
+            "kind_label": "类别",
+            "run_id": "积分批次",
+            "confirmed_by": "确认账户",
+        },
+        empty="暂无企业确认免申即享事项。",
+    )
 
 with texts_tab:
-    st.caption("智能助手检索内置的评价办法、榜单与扶持规则、培育与服务清单、填报与异议指南，以及下方添加的文本。")
+    st.caption(
+        "智能助手检索内置的评价办法、榜单与扶持规则、培育与服务清单、填报与异议指南，以及下方添加的文本。"
+    )
     with session_scope() as session:
         texts = svc.list_texts(session, actor=actor)
     if len(texts):
-        texts = texts.assign(kind=texts["kind"].map({"document": "政策文件", "clause": "补充答复"}),
-                             created_at=texts["created_at"].map(formats.day))
-    show_table(texts, columns={"title": "标题", "kind": "类别", "created_by": "添加人", "created_at": "添加时间"},
-               empty="暂无添加的文本。")
+        texts = texts.assign(
+            kind=texts["kind"].map({"document": "政策文件", "clause": "补充答复"}),
+            created_at=texts["created_at"].map(formats.day),
+        )
+    show_table(
+        texts,
+        columns={"title": "标题", "kind": "类别", "created_by": "添加人", "created_at": "添加时间"},
+        empty="暂无添加的文本。",
+    )
     if actor.role == "admin":
-        upload = file_uploader("添加政策文本（.md 或 .txt，UTF-8 或 GBK，不超过 1 MB）", type=("md", "txt"), key="as_doc")
+        upload = file_uploader(
+            "添加政策文本（.md 或 .txt，UTF-8 或 GBK，不超过 1 MB）", type=("md", "txt"), key="as_doc"
+        )
         if upload is not None and st.button("添加到检索库", key="as_doc_add"):
             try:
                 with session_scope() as session:
-                    row = svc.add_document(session, actor=actor, filename=upload.name, content=upload.getvalue())
+                    row = svc.add_document(
+                        session, actor=actor, filename=upload.name, content=upload.getvalue()
+                    )
             except ServiceError as exc:
                 st.error(plain(exc))
             else:

@@ -17,8 +17,10 @@ run_id = pick_published_run(actor, key="carriers_run")
 with session_scope() as session:
     view = carriers_view(session, actor=actor, run_id=int(run_id))
 ranking = view.ranking
-st.caption(f"{view.run_label}。平均积分与中位数按参与排名的企业计算；营业收入增长率为载体企业营业收入合计的同比增长；"
-           "按平均积分、上榜占比排序。")
+st.caption(
+    f"{view.run_label}。平均积分与中位数按参与排名的企业计算；营业收入增长率为载体企业营业收入合计的同比增长；"
+    "按平均积分、上榜占比排序。"
+)
 if ranking.empty:
     st.info("该批次没有入驻载体的企业。")
     st.stop()
@@ -30,7 +32,9 @@ download_table(shown.drop(columns=["carrier_id"]), name="载体评价", key="car
 
 st.subheader("载体企业")
 labels = dict(zip(shown["carrier_id"].tolist(), shown["载体"].tolist(), strict=True))
-carrier_id = st.selectbox("选择载体", list(labels), format_func=lambda c: plain(labels[c]), key="carrier_choice")
+carrier_id = st.selectbox(
+    "选择载体", list(labels), format_func=lambda c: plain(labels[c]), key="carrier_choice"
+)
 with session_scope() as session:
     members = carrier_enterprises(session, actor=actor, run_id=int(run_id), carrier_id=int(carrier_id))
 st.caption(f"{plain(labels[carrier_id])}：{len(members)} 家企业。")

@@ -18,35 +18,62 @@ st.title("同阶段对比")
 run_id = run_picker(actor, key="compare_run")
 if run_id is None:
     st.stop()
-picked = enterprise_picker(actor, key="compare_pick", run_id=run_id, preset=st.session_state.get(COMPARE_KEY, []),
-                           max_selections=MAX_COMPARED)
+picked = enterprise_picker(
+    actor,
+    key="compare_pick",
+    run_id=run_id,
+    preset=st.session_state.get(COMPARE_KEY, []),
+    max_selections=MAX_COMPARED,
+)
 st.session_state[COMPARE_KEY] = list(picked)
 if not picked:
-    st.info(f"查找并选择 1–{MAX_COMPARED} 家企业进行对比；也可在“企业检索”中选中企业后打开。",
-            icon=":material/compare_arrows:")
+    st.info(
+        f"查找并选择 1–{MAX_COMPARED} 家企业进行对比；也可在“企业检索”中选中企业后打开。",
+        icon=":material/compare_arrows:",
+    )
     st.stop()
 
 try:
     with session_scope() as session:
         first = compare_enterprises(session, actor=actor, enterprise_ids=picked, run_id=run_id)
         stages = {s.code: s.name for s in first.model.stages}
-        stage = st.selectbox("对比阶段（平均、中位数、前10%线取自该阶段）", list(stages), index=list(stages).index(first.stage),
-                             format_func=stages.get, key="compare_stage")
-        result = first if stage == first.stage else compare_enterprises(
-            session, actor=actor, enterprise_ids=picked, run_id=run_id, stage=stage)
+        stage = st.selectbox(
+            "对比阶段（平均、中位数、前10%线取自该阶段）",
+            list(stages),
+            index=list(stages).index(first.stage),
+            format_func=stages.get,
+            key="compare_stage",
+        )
+        result = (
+            first
+            if stage == first.stage
+            else compare_enterprises(session, actor=actor, enterprise_ids=picked, run_id=run_id, stage=stage)
+        )
 except ServiceError as exc:
     st.warning(plain(exc))
     st.stop()
 
-st.caption(f"{result.year} 年度 · {result.stage_name}共 {result.stage_count} 家企业参评 · 前10%线：该阶段 10% 的企业达到或超过的水平")
+st.caption(
+    f"{result.year} 年度 · {result.stage_name}共 {result.stage_count} 家企业参评 · 前10%线：该阶段 10% 的企业达到或超过的水平"
+)
 if result.other_stage:
-    st.warning(f"{plain('、'.join(result.other_stage))}不属于{result.stage_name}：各阶段的指标分值不同，得分按其本阶段计算。")
+    st.warning(
+        f"{plain('、'.join(result.other_stage))}不属于{result.stage_name}：各阶段的指标分值不同，得分按其本阶段计算。"
+    )
 
 summary = result.enterprises[["label", "credit_code", "stage_name", "total", "rank", "tier_name"]]
-show_table(summary, key="compare_summary", column_config={
-    "label": "企业名称", "credit_code": "统一社会信用代码", "stage_name": "发展阶段",
-    "total": st.column_config.NumberColumn("总积分", format="%.2f"),
-    "rank": st.column_config.NumberColumn("阶段排名", format="%d"), "tier_name": "榜单"})
+show_table(
+    summary,
+    key="compare_summary",
+    column_config={
+        "label": "企业名称",
+        "credit_code": "统一社会信用代码",
+        "stage_name": "发展阶段",
+        "total": st.column_config.NumberColumn("总积分", format="%.2f"),
+        "rank": st.column_config.NumberColumn("阶段排名", format="%d"),
+        "tier_name": "榜单",
+    },
+)
 
 series = dict(zip(result.enterprises["key"], result.enterprises["label"], strict=True))
 series.update({key: f"{result.stage_name}{label}" for key, label in BENCHMARKS.items()})

@@ -36,23 +36,57 @@ with tab_template:
     dept_t = st.selectbox("部门", DEPTS, key="template_department")
     with session_scope() as session:
         template = imports.template_xlsx(session, actor=actor, department=dept_t)
-    st.download_button(f"下载{dept_t}导入模板（xlsx）", template, file_name=f"{dept_t}导入模板.xlsx",
-                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                       key="template_download")
-    st.caption("模板含“数据”工作表、每个列表类指标一个工作表（每行一项）和“填写说明”；表头可写中文名称、常用简称或指标代码。")
+    st.download_button(
+        f"下载{dept_t}导入模板（xlsx）",
+        template,
+        file_name=f"{dept_t}导入模板.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key="template_download",
+    )
+    st.caption(
+        "模板含“数据”工作表、每个列表类指标一个工作表（每行一项）和“填写说明”；表头可写中文名称、常用简称或指标代码。"
+    )
 
 
-def _dry_run(data: bytes, name: str, department: str, year: int, column_map: dict, ignore: list,
-             list_mode: str | None, sheet: str | None = None, accepted: dict | None = None) -> None:
+def _dry_run(
+    data: bytes,
+    name: str,
+    department: str,
+    year: int,
+    column_map: dict,
+    ignore: list,
+    list_mode: str | None,
+    sheet: str | None = None,
+    accepted: dict | None = None,
+) -> None:
     try:
         with session_scope() as session:
-            report = imports.dry_run_import(session, actor=actor, department=department, year=year, file_name=name,
-                                            data=data, column_map=column_map or None, ignore=ignore or None,
-                                            list_mode=list_mode, sheet=sheet, accepted_matches=accepted or None)
+            report = imports.dry_run_import(
+                session,
+                actor=actor,
+                department=department,
+                year=year,
+                file_name=name,
+                data=data,
+                column_map=column_map or None,
+                ignore=ignore or None,
+                list_mode=list_mode,
+                sheet=sheet,
+                accepted_matches=accepted or None,
+            )
             csv = imports.report_csv(imports.get_batch(session, actor=actor, batch_id=report.batch_id))
-        st.session_state[DRY] = {"report": report, "data": data, "name": name, "department": department,
-                                 "year": year, "column_map": column_map, "ignore": ignore, "csv": csv,
-                                 "sheet": sheet, "accepted": dict(accepted or {})}
+        st.session_state[DRY] = {
+            "report": report,
+            "data": data,
+            "name": name,
+            "department": department,
+            "year": year,
+            "column_map": column_map,
+            "ignore": ignore,
+            "csv": csv,
+            "sheet": sheet,
+            "accepted": dict(accepted or {}),
+        }
         if report.other_sheets and sheet is None:  # read the active one; offer the others
             st.session_state[SHEETS] = (name, len(data), [report.sheet, *report.other_sheets])
     except imports.SheetChoiceRequired as exc:
@@ -70,13 +104,27 @@ def _dry_run(data: bytes, name: str, department: str, year: int, column_map: dic
 
 with tab_import:
     c1, c2 = st.columns(2)
-    department = c1.selectbox("部门或数据来源", [*DEPTS, *PROFILES], key="import_department",
-                              format_func=lambda d: f"数据来源：{d}" if d in PROFILES else d)
-    year = number_input("数据年度", container=c2, min_value=2000, max_value=2100, value=clock.evaluation_year(), step=1,
-                        key="import_year")
+    department = c1.selectbox(
+        "部门或数据来源",
+        [*DEPTS, *PROFILES],
+        key="import_department",
+        format_func=lambda d: f"数据来源：{d}" if d in PROFILES else d,
+    )
+    year = number_input(
+        "数据年度",
+        container=c2,
+        min_value=2000,
+        max_value=2100,
+        value=clock.evaluation_year(),
+        step=1,
+        key="import_year",
+    )
     uploads.allow(st.get_option("server.maxUploadSize"))  # this page accepts the server-wide size
-    upload = st.file_uploader("上传文件（xlsx、xls、csv；UTF-8 或 GBK；不超过 50 MB）", type=["xlsx", "xls", "csv"],
-                              key="import_file")
+    upload = st.file_uploader(
+        "上传文件（xlsx、xls、csv；UTF-8 或 GBK；不超过 50 MB）",
+        type=["xlsx", "xls", "csv"],
+        key="import_file",
+    )
     sheet_choices = st.session_state.get(SHEETS)
     sheet = None
     if upload is not None and sheet_choices and sheet_choices[:2] == (upload.name, upload.size):
@@ -105,8 +153,10 @@ with tab_import:
 
         # ---- mapping step: every column that looks like data is mapped or marked 不导入
         if report.unmapped:
-            st.warning(f"{len(report.unmapped)} 列看似数据，但没有对应到指标。请为每列选择对应的指标，或选“{IGNORE_LABEL}”，"
-                       "然后重新试导入。")
+            st.warning(
+                f"{len(report.unmapped)} 列看似数据，但没有对应到指标。请为每列选择对应的指标，或选“{IGNORE_LABEL}”，"
+                "然后重新试导入。"
+            )
             with session_scope() as session:
                 cols = department_columns(current_model(session), dry["department"])
             labels = {c.code: f"{c.name}（{c.code}）" for c in cols}
@@ -116,9 +166,16 @@ with tab_import:
                 options = [CHOOSE, *suggested, IGNORE_LABEL, *(c for c in labels if c not in suggested)]
                 st.text(f"列“{u['header']}”对应：")  # a file's header is user text: never markup
                 choices[u["header"]] = st.selectbox(
-                    "对应指标", options, key=f"map_{i}", label_visibility="collapsed",
-                    format_func=lambda o, s=suggested: o if o in (CHOOSE, IGNORE_LABEL) else
-                    labels.get(o, o) + ("（建议）" if o in s else ""))
+                    "对应指标",
+                    options,
+                    key=f"map_{i}",
+                    label_visibility="collapsed",
+                    format_func=lambda o, s=suggested: (
+                        o
+                        if o in (CHOOSE, IGNORE_LABEL)
+                        else labels.get(o, o) + ("（建议）" if o in s else "")
+                    ),
+                )
             ready = all(v != CHOOSE for v in choices.values())
             if st.button("按以上对应重新试导入", disabled=not ready, key="remap_button"):
                 column_map = dict(dry["column_map"])
@@ -128,8 +185,16 @@ with tab_import:
                         ignore.append(header)
                     else:
                         column_map[header] = choice
-                _dry_run(dry["data"], dry["name"], dry["department"], dry["year"], column_map, ignore,
-                         report.list_mode, dry.get("sheet"))
+                _dry_run(
+                    dry["data"],
+                    dry["name"],
+                    dry["department"],
+                    dry["year"],
+                    column_map,
+                    ignore,
+                    report.list_mode,
+                    dry.get("sheet"),
+                )
                 st.rerun()
 
         if report.skipped:
@@ -141,35 +206,72 @@ with tab_import:
         if report.flags:
             st.warning(f"{report.flagged_count} 个数值明显偏离同阶段常见范围，将导入并标记待核实。")
             show_table(report.flags_frame(), key="flags_table")
-        st.download_button("下载问题报告（csv）", dry["csv"], file_name=f"导入报告_{report.batch_id}.csv", mime="text/csv",
-                           key="report_download")
+        st.download_button(
+            "下载问题报告（csv）",
+            dry["csv"],
+            file_name=f"导入报告_{report.batch_id}.csv",
+            mime="text/csv",
+            key="report_download",
+        )
 
         # ---- list sheets: replace or add, an explicit choice
         list_mode = report.list_mode
         if report.list_codes:
             modes = list(imports.LIST_MODES)
-            picked = st.radio("列表类指标的导入方式", modes, index=modes.index(list_mode) if list_mode in modes else None,
-                              format_func=imports.LIST_MODES.get, horizontal=True, key="list_mode")
+            picked = st.radio(
+                "列表类指标的导入方式",
+                modes,
+                index=modes.index(list_mode) if list_mode in modes else None,
+                format_func=imports.LIST_MODES.get,
+                horizontal=True,
+                key="list_mode",
+            )
             if picked != list_mode and picked is not None:
-                _dry_run(dry["data"], dry["name"], dry["department"], dry["year"], dry["column_map"], dry["ignore"],
-                         picked, dry.get("sheet"))
+                _dry_run(
+                    dry["data"],
+                    dry["name"],
+                    dry["department"],
+                    dry["year"],
+                    dry["column_map"],
+                    dry["ignore"],
+                    picked,
+                    dry.get("sheet"),
+                )
                 st.rerun()
 
         # ---- fuzzy name matches wait for the officer (never accepted silently)
         if report.pending:
-            st.warning(f"{len(report.pending)} 行的企业名称与已登记企业相近但不完全一致，未导入；请逐行确认：")
+            st.warning(
+                f"{len(report.pending)} 行的企业名称与已登记企业相近但不完全一致，未导入；请逐行确认："
+            )
             picks: dict[int, str] = {}
             for p in report.pending:
                 options = ["", *(c["credit_code"] for c in p["candidates"])]
-                labels = {c["credit_code"]: f"{c['name']}（{c['credit_code']}，相似度 {c['score']:g}）"
-                          for c in p["candidates"]}
+                labels = {
+                    c["credit_code"]: f"{c['name']}（{c['credit_code']}，相似度 {c['score']:g}）"
+                    for c in p["candidates"]
+                }
                 st.text(f"第 {p['row']} 行：{p['name']}")
-                picks[p["row"]] = st.selectbox("对应企业", options, key=f"match_{p['row']}", label_visibility="collapsed",
-                                               format_func=lambda o, lb=labels: lb.get(o, "不确认（本行不导入）"))
+                picks[p["row"]] = st.selectbox(
+                    "对应企业",
+                    options,
+                    key=f"match_{p['row']}",
+                    label_visibility="collapsed",
+                    format_func=lambda o, lb=labels: lb.get(o, "不确认（本行不导入）"),
+                )
             if st.button("按以上确认重新试导入", key="accept_matches"):
                 accepted = {**dry.get("accepted", {}), **{r: c for r, c in picks.items() if c}}
-                _dry_run(dry["data"], dry["name"], dry["department"], dry["year"], dry["column_map"], dry["ignore"],
-                         report.list_mode, dry.get("sheet"), accepted)
+                _dry_run(
+                    dry["data"],
+                    dry["name"],
+                    dry["department"],
+                    dry["year"],
+                    dry["column_map"],
+                    dry["ignore"],
+                    report.list_mode,
+                    dry.get("sheet"),
+                    accepted,
+                )
                 st.rerun()
         if report.matches:
             counts: dict[str, int] = {}
@@ -194,8 +296,12 @@ with tab_import:
             f1, f2, f3 = st.columns(3)
             status = f1.selectbox("变化", ["全部", *DIFF_STATES], key="diff_status")
             names = report.diff_codes()
-            code = f2.selectbox("指标", ["全部", *names], key="diff_code",
-                                format_func=lambda c: c if c == "全部" else names.get(c, c))
+            code = f2.selectbox(
+                "指标",
+                ["全部", *names],
+                key="diff_code",
+                format_func=lambda c: c if c == "全部" else names.get(c, c),
+            )
             query = f3.text_input("企业名称或信用代码", key="diff_query")
             filters = (None if status == "全部" else status, None if code == "全部" else code, query)
             view = report.diff_frame(*filters, limit=DIFF_SHOWN_ON_SCREEN + 1)
@@ -204,33 +310,52 @@ with tab_import:
                 st.caption(f"屏幕上显示前 {DIFF_SHOWN_ON_SCREEN} 行；完整内容请下载。")
             # The full (filtered) download is built only when asked for: 100,000 rows × 30 columns is 3M lines.
             if st.button("生成变化明细下载（csv）", key="diff_prepare"):
-                st.session_state["import_diff_csv"] = (report.batch_id, write_csv(report.diff_frame(*filters)))
+                st.session_state["import_diff_csv"] = (
+                    report.batch_id,
+                    write_csv(report.diff_frame(*filters)),
+                )
             prepared = st.session_state.get("import_diff_csv")
             if prepared and prepared[0] == report.batch_id:
-                st.download_button("下载变化明细（csv）", prepared[1], file_name=f"导入变化_{report.batch_id}.csv",
-                                   mime="text/csv", key="diff_download")
+                st.download_button(
+                    "下载变化明细（csv）",
+                    prepared[1],
+                    file_name=f"导入变化_{report.batch_id}.csv",
+                    mime="text/csv",
+                    key="diff_download",
+                )
 
         if report.ok:
             confirm = True
             if report.duplicate_of:
-                st.warning(f"同一文件已于 {imports.batch_time(report.duplicate_of['committed_at'])} 导入过"
-                           f"（批次 #{report.duplicate_of['batch_id']}）。")
+                st.warning(
+                    f"同一文件已于 {imports.batch_time(report.duplicate_of['committed_at'])} 导入过"
+                    f"（批次 #{report.duplicate_of['batch_id']}）。"
+                )
                 confirm = st.checkbox("我确认需要再次导入此文件", key="confirm_duplicate")
             blocked = not confirm or not accept_mismatch or report.needs_list_mode
             if st.button("确认导入", type="primary", disabled=blocked, key="commit_button"):
                 try:
                     with session_scope() as session:
-                        done = imports.commit_import(session, actor=actor, data=dry["data"],
-                                                     batch_id=report.batch_id, sheet=dry.get("sheet"),
-                                                     confirm_duplicate=bool(report.duplicate_of),
-                                                     column_map=dry["column_map"] or None,
-                                                     ignore=dry["ignore"] or None, list_mode=report.list_mode,
-                                                     accept_name_mismatch=bool(report.mismatches),
-                                                     accepted_matches=dry.get("accepted") or None)
+                        done = imports.commit_import(
+                            session,
+                            actor=actor,
+                            data=dry["data"],
+                            batch_id=report.batch_id,
+                            sheet=dry.get("sheet"),
+                            confirm_duplicate=bool(report.duplicate_of),
+                            column_map=dry["column_map"] or None,
+                            ignore=dry["ignore"] or None,
+                            list_mode=report.list_mode,
+                            accept_name_mismatch=bool(report.mismatches),
+                            accepted_matches=dry.get("accepted") or None,
+                        )
                     st.session_state.pop(DRY, None)
                     counts = "，".join(f"{k} {v}" for k, v in done.diff_counts.items())
-                    st.session_state[FLASH] = ("success", f"已导入批次 #{done.batch_id}：{done.row_count} 行，"
-                                                          f"{done.value_count} 个数值（{counts}）。")
+                    st.session_state[FLASH] = (
+                        "success",
+                        f"已导入批次 #{done.batch_id}：{done.row_count} 行，"
+                        f"{done.value_count} 个数值（{counts}）。",
+                    )
                     st.rerun()
                 except Conflict as exc:
                     st.warning(plain(exc))
@@ -250,27 +375,38 @@ with tab_history:
             if column in view.columns:
                 view[column] = view[column].map(imports.batch_time)
         show_table(view.rename(columns=imports.BATCH_COLUMNS), key="history_table")
-        batch_id = st.selectbox("查看批次", history["id"].tolist(), key="history_batch",
-                                format_func=lambda b: f"批次 #{b}")
+        batch_id = st.selectbox(
+            "查看批次", history["id"].tolist(), key="history_batch", format_func=lambda b: f"批次 #{b}"
+        )
         with session_scope() as session:
             batch = imports.get_batch(session, actor=actor, batch_id=int(batch_id))
             csv = imports.report_csv(batch)
             status = batch.status
-        st.download_button("下载该批次报告（csv）", csv, file_name=f"导入报告_{batch_id}.csv", mime="text/csv",
-                           key="history_download")
+        st.download_button(
+            "下载该批次报告（csv）",
+            csv,
+            file_name=f"导入报告_{batch_id}.csv",
+            mime="text/csv",
+            key="history_download",
+        )
         if status == "committed":
             st.markdown("**撤销该批次**")
-            st.caption("被该批次替换的数值恢复为当前值；之后已被其他批次或审核通过的自报值替换的数值保持不变并列出。"
-                       "已计算的积分批次不受影响。")
+            st.caption(
+                "被该批次替换的数值恢复为当前值；之后已被其他批次或审核通过的自报值替换的数值保持不变并列出。"
+                "已计算的积分批次不受影响。"
+            )
             reason = st.text_input("撤销原因", key="undo_reason", max_chars=200)
             sure = st.checkbox(f"确认撤销批次 #{batch_id}", key=f"undo_confirm_{batch_id}")
             if st.button("撤销该批次", disabled=not sure, key="undo_button"):
                 try:
                     with session_scope() as session:
-                        undone = imports.undo_batch(session, actor=actor, batch_id=int(batch_id),
-                                                    reason=reason.strip() or None)
-                    st.success(f"已撤销批次 #{undone.batch_id}：{undone.reverted} 个数值不再有效，"
-                               f"{undone.restored} 个原有数值恢复为当前值。")
+                        undone = imports.undo_batch(
+                            session, actor=actor, batch_id=int(batch_id), reason=reason.strip() or None
+                        )
+                    st.success(
+                        f"已撤销批次 #{undone.batch_id}：{undone.reverted} 个数值不再有效，"
+                        f"{undone.restored} 个原有数值恢复为当前值。"
+                    )
                     if len(undone.left_alone):
                         st.warning(f"{len(undone.left_alone)} 个数值之后已被替换，保持不变：")
                         show_table(undone.left_alone_frame(), key="left_alone")

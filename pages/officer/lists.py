@@ -31,18 +31,26 @@ run_id = pick_published_run(actor, key="lists_run")
 with session_scope() as session:
     view = lists_view(session, actor=actor, run_id=int(run_id))
 model = view.model
-st.caption(f"{view.run_label} · 评价模型 {model.name} {model.version}。名额按“阶段内参与排名企业数 × 比例”向上取整，"
-           "榜单逐级累计；一票否决的企业不进入任何榜单和扶持名单。")
+st.caption(
+    f"{view.run_label} · 评价模型 {model.name} {model.version}。名额按“阶段内参与排名企业数 × 比例”向上取整，"
+    "榜单逐级累计；一票否决的企业不进入任何榜单和扶持名单。"
+)
 
 PAY_MSG = "_subsidy_pay_message"
-tab_lists, tab_subsidy, tab_pay, tab_mujun, tab_export = st.tabs(["榜单", "精准扶持", "资金拨付", "亩均论英雄", "公示导出"])
+tab_lists, tab_subsidy, tab_pay, tab_mujun, tab_export = st.tabs(
+    ["榜单", "精准扶持", "资金拨付", "亩均论英雄", "公示导出"]
+)
 
 with tab_lists:
     st.subheader("各阶段榜单名额")
     show_table(view.sizes.drop(columns=["stage"]), key="sizes_table")
     stages = {s.code: s.name for s in model.stages}
-    stage = st.selectbox("阶段", [None, *stages], format_func=lambda s: "全部阶段" if s is None else stages[s],
-                         key="lists_stage")
+    stage = st.selectbox(
+        "阶段",
+        [None, *stages],
+        format_func=lambda s: "全部阶段" if s is None else stages[s],
+        key="lists_stage",
+    )
     members = view.members if stage is None else view.members[view.members["所属阶段"] == stages[stage]]
     st.caption(f"上榜企业 {len(members)} 家。")
     show_table(members, key="members_table")
@@ -67,41 +75,70 @@ with tab_pay:
     with session_scope() as session:
         pay_run = payment_run(session, actor=actor, run_id=int(run_id))
         pay = subsidy_lines(session, actor=actor, run_id=pay_run.id) if pay_run is not None else None
-        pay_xlsx = export_subsidy_lines(session, actor=actor, run_id=pay_run.id) if pay_run is not None else b""
+        pay_xlsx = (
+            export_subsidy_lines(session, actor=actor, run_id=pay_run.id) if pay_run is not None else b""
+        )
     if pay is None:
         st.info("暂无已定稿的积分批次：扶持资金按已定稿批次确认和拨付。")
     else:
         if pay_run.id != int(run_id):
             st.info(f"所选批次尚未定稿；以下为最近的已定稿批次：{run_label(pay_run)}。")
-        st.caption("扶持金额与名额均来自定稿批次。流程：待确认 → 企业已确认（企业在“政策与服务”或免申即享中确认）"
-                   " → 已拨付（登记拨付日期与凭证号）或不予拨付（须填写理由）。")
-        counts = dict(zip(pay.summary["拨付状态"], zip(pay.summary["家数"], pay.summary["金额（万元）"], strict=True),
-                          strict=True))
+        st.caption(
+            "扶持金额与名额均来自定稿批次。流程：待确认 → 企业已确认（企业在“政策与服务”或免申即享中确认）"
+            " → 已拨付（登记拨付日期与凭证号）或不予拨付（须填写理由）。"
+        )
+        counts = dict(
+            zip(
+                pay.summary["拨付状态"],
+                zip(pay.summary["家数"], pay.summary["金额（万元）"], strict=True),
+                strict=True,
+            )
+        )
         for column, label in zip(st.columns(4), subsidy_states.STATE_LABELS.values(), strict=True):
             column.metric(f"{label}（{counts[label][1]:g} 万元）", f"{counts[label][0]} 家")
         show_table(pay.table, key="subsidy_pay_table")
-        st.download_button("下载拨付进度（xlsx）", data=pay_xlsx,
-                           file_name=f"扶持资金拨付_{pay_run.id}.xlsx", mime=XLSX_MIME, key="subsidy_pay_xlsx",
-                           icon=":material/download:")
+        st.download_button(
+            "下载拨付进度（xlsx）",
+            data=pay_xlsx,
+            file_name=f"扶持资金拨付_{pay_run.id}.xlsx",
+            mime=XLSX_MIME,
+            key="subsidy_pay_xlsx",
+            icon=":material/download:",
+        )
         open_lines = pay.lines[pay.lines["state"].isin([subsidy_states.PENDING, subsidy_states.CONFIRMED])]
         if open_lines.empty:
             st.caption("本批次的扶持资金均已办结。")
         else:
-            options = {int(r.enterprise_id): f"{r.name}（{r.credit_code}）· {subsidy_states.STATE_LABELS[r.state]}"
-                                             f" · {float(r.amount):g} 万元" for r in open_lines.itertuples()}
+            options = {
+                int(r.enterprise_id): f"{r.name}（{r.credit_code}）· {subsidy_states.STATE_LABELS[r.state]}"
+                f" · {float(r.amount):g} 万元"
+                for r in open_lines.itertuples()
+            }
             picked = st.selectbox("办理企业", list(options), format_func=options.get, key="subsidy_pay_pick")
             line = open_lines.set_index("enterprise_id").loc[picked]
             if line["state"] == subsidy_states.CONFIRMED:
                 with st.form("subsidy_pay_form"):
-                    paid_on = st.date_input("拨付日期", value=clock.today(), max_value=clock.today(),
-                                            format="YYYY-MM-DD", key="subsidy_paid_on")
-                    voucher = st.text_input("拨付凭证号", max_chars=subsidy_states.VOUCHER_MAX, key="subsidy_voucher")
+                    paid_on = st.date_input(
+                        "拨付日期",
+                        value=clock.today(),
+                        max_value=clock.today(),
+                        format="YYYY-MM-DD",
+                        key="subsidy_paid_on",
+                    )
+                    voucher = st.text_input(
+                        "拨付凭证号", max_chars=subsidy_states.VOUCHER_MAX, key="subsidy_voucher"
+                    )
                     if st.form_submit_button("登记拨付", type="primary"):
                         try:
                             with session_scope() as session:
-                                record_payment(session, actor=actor, run_id=pay_run.id, enterprise_id=picked,
-                                               paid_on=paid_on if isinstance(paid_on, date) else None,
-                                               voucher=voucher)
+                                record_payment(
+                                    session,
+                                    actor=actor,
+                                    run_id=pay_run.id,
+                                    enterprise_id=picked,
+                                    paid_on=paid_on if isinstance(paid_on, date) else None,
+                                    voucher=voucher,
+                                )
                         except ServiceError as exc:
                             st.session_state[PAY_MSG] = ("error", str(exc))
                         else:
@@ -112,12 +149,19 @@ with tab_pay:
 
             def _refuse(reason: str | None) -> None:
                 with session_scope() as session:
-                    refuse_subsidy(session, actor=actor, run_id=pay_run.id, enterprise_id=picked, reason=reason)
+                    refuse_subsidy(
+                        session, actor=actor, run_id=pay_run.id, enterprise_id=picked, reason=reason
+                    )
                 st.session_state[PAY_MSG] = ("success", f"已登记不予拨付：{options[picked]}。")
 
             if st.button("不予拨付…", key="subsidy_refuse"):
-                confirm("不予拨付", [options[picked], "登记后该笔扶持资金不再拨付，企业将看到理由；此操作不能撤销。"],
-                        confirm_label="确认不予拨付", action=_refuse, reason_label="不予拨付理由（必填）")
+                confirm(
+                    "不予拨付",
+                    [options[picked], "登记后该笔扶持资金不再拨付，企业将看到理由；此操作不能撤销。"],
+                    confirm_label="确认不予拨付",
+                    action=_refuse,
+                    reason_label="不予拨付理由（必填）",
+                )
 
 with tab_mujun:
     shares = "；".join(f"{m.code}：阶段前 {m.share * 100:g}%" for m in model.mujun)
@@ -126,12 +170,26 @@ with tab_mujun:
     download_table(view.mujun, name="亩均论英雄", key="mujun_dl")
 
 with tab_export:
-    st.markdown("**公示格式导出**：公示名单（序号、企业名称、统一社会信用代码、所属阶段、榜单、积分）、扶持名单、名额与预算、亩均论英雄。")
+    st.markdown(
+        "**公示格式导出**：公示名单（序号、企业名称、统一社会信用代码、所属阶段、榜单、积分）、扶持名单、名额与预算、亩均论英雄。"
+    )
     with session_scope() as session:
         workbook = export_lists(session, actor=actor, run_id=int(run_id), fmt="xlsx", part="all")
         notice_csv = export_lists(session, actor=actor, run_id=int(run_id), fmt="csv", part="lists")
     e1, e2 = st.columns(2)
-    e1.download_button("下载公示文件（xlsx，全部工作表）", workbook, file_name=f"榜单与扶持_{run_id}.xlsx", mime=XLSX_MIME,
-                       key="notice_xlsx", icon=":material/download:")
-    e2.download_button("下载公示名单（csv）", notice_csv, file_name=f"公示名单_{run_id}.csv", mime="text/csv",
-                       key="notice_csv", icon=":material/download:")
+    e1.download_button(
+        "下载公示文件（xlsx，全部工作表）",
+        workbook,
+        file_name=f"榜单与扶持_{run_id}.xlsx",
+        mime=XLSX_MIME,
+        key="notice_xlsx",
+        icon=":material/download:",
+    )
+    e2.download_button(
+        "下载公示名单（csv）",
+        notice_csv,
+        file_name=f"公示名单_{run_id}.csv",
+        mime="text/csv",
+        key="notice_csv",
+        icon=":material/download:",
+    )

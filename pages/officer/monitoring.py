@@ -27,10 +27,22 @@ _, report, xlsx, page = cached
 st.subheader(report.title)
 st.caption(report.subtitle)
 d1, d2 = st.columns(2)
-d1.download_button("下载报告（xlsx，多工作表）", xlsx, file_name=f"{report.title}.xlsx", mime=XLSX_MIME,
-                   key="monitoring_xlsx", icon=":material/download:")
-d2.download_button("下载报告（HTML，可离线打开）", page.encode("utf-8"), file_name=f"{report.title}.html",
-                   mime="text/html", key="monitoring_html", icon=":material/download:")
+d1.download_button(
+    "下载报告（xlsx，多工作表）",
+    xlsx,
+    file_name=f"{report.title}.xlsx",
+    mime=XLSX_MIME,
+    key="monitoring_xlsx",
+    icon=":material/download:",
+)
+d2.download_button(
+    "下载报告（HTML，可离线打开）",
+    page.encode("utf-8"),
+    file_name=f"{report.title}.html",
+    mime="text/html",
+    key="monitoring_html",
+    icon=":material/download:",
+)
 for name, table in report.tables.items():
     st.markdown(f"#### {name}")
     if name in report.notes:

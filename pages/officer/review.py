@@ -22,7 +22,9 @@ from ui.widgets import multiselect
 actor = require_role("officer", "admin")
 
 FLASH = "review_flash"
-FOCUS = "review_focus"  # (submission id opened by 通过/退回并打开下一条, queue key and selection at that moment)
+FOCUS = (
+    "review_focus"  # (submission id opened by 通过/退回并打开下一条, queue key and selection at that moment)
+)
 STATE_CHOICES = {s: SUBMISSION.labels[s] for s in ("submitted", "returned", "approved")}
 
 st.title("填报审核")
@@ -35,13 +37,22 @@ with session_scope() as session:
 with st.container(border=True):
     f1, f2, f3, f4, f5 = st.columns([2, 1, 1, 2, 2])
     with f1:
-        states = multiselect("状态", list(STATE_CHOICES), default=list(defaults["states"]),
-                             format_func=STATE_CHOICES.get)
-    year = f2.selectbox("年度", [None, *options["years"]], format_func=lambda y: "全部" if y is None else str(y))
-    stage = f3.selectbox("阶段", [None, *options["stages"]],
-                         format_func=lambda s: "全部" if s is None else options["stages"][s])
-    carrier = f4.selectbox("载体", [None, *options["carriers"]],
-                           format_func=lambda c: "全部" if c is None else plain(options["carriers"][c]))
+        states = multiselect(
+            "状态", list(STATE_CHOICES), default=list(defaults["states"]), format_func=STATE_CHOICES.get
+        )
+    year = f2.selectbox(
+        "年度", [None, *options["years"]], format_func=lambda y: "全部" if y is None else str(y)
+    )
+    stage = f3.selectbox(
+        "阶段",
+        [None, *options["stages"]],
+        format_func=lambda s: "全部" if s is None else options["stages"][s],
+    )
+    carrier = f4.selectbox(
+        "载体",
+        [None, *options["carriers"]],
+        format_func=lambda c: "全部" if c is None else plain(options["carriers"][c]),
+    )
     # No date bound unless the officer sets one: a report waiting for a decision is never hidden by
     # the default view, whatever the clocks of the servers and the database say.
     dates = (defaults["submitted_from"], defaults["submitted_to"])
@@ -56,18 +67,47 @@ if dates is None:
 date_from, date_to = dates
 filters = dict(states=states or None, year=year, stage=stage, carrier_id=carrier, search=search)
 with session_scope() as session:
-    queue = review.list_reviews(session, actor=actor, submitted_from=date_from, submitted_to=date_to, **filters)
-    hidden = review.waiting_hidden_by_dates(session, actor=actor, submitted_from=date_from,
-                                            submitted_to=date_to, **filters)
+    queue = review.list_reviews(
+        session, actor=actor, submitted_from=date_from, submitted_to=date_to, **filters
+    )
+    hidden = review.waiting_hidden_by_dates(
+        session, actor=actor, submitted_from=date_from, submitted_to=date_to, **filters
+    )
 
 st.caption(f"共 {len(queue)} 条。勾选行可批量通过；只勾选一行时在下方打开详情。")
 if hidden:
     st.caption(f"提交日期筛选隐去了 {hidden} 份待审核的填报；关闭“按提交日期筛选”即可看到全部待审核填报。")
-view = queue[["id", "credit_code", "name", "carrier", "stage_name", "year", "state_label", "item_count",
-              "submitted_at", "reviewer"]].assign(submitted_at=queue["submitted_at"].map(day),
-                                       carrier=queue["carrier"].replace("", "—")).rename(columns={
-    "id": "编号", "credit_code": "统一社会信用代码", "name": "企业名称", "carrier": "载体", "stage_name": "阶段",
-    "year": "年度", "state_label": "状态", "item_count": "填报项数", "submitted_at": "提交时间", "reviewer": "审核人"})
+view = (
+    queue[
+        [
+            "id",
+            "credit_code",
+            "name",
+            "carrier",
+            "stage_name",
+            "year",
+            "state_label",
+            "item_count",
+            "submitted_at",
+            "reviewer",
+        ]
+    ]
+    .assign(submitted_at=queue["submitted_at"].map(day), carrier=queue["carrier"].replace("", "—"))
+    .rename(
+        columns={
+            "id": "编号",
+            "credit_code": "统一社会信用代码",
+            "name": "企业名称",
+            "carrier": "载体",
+            "stage_name": "阶段",
+            "year": "年度",
+            "state_label": "状态",
+            "item_count": "填报项数",
+            "submitted_at": "提交时间",
+            "reviewer": "审核人",
+        }
+    )
+)
 # Ticks belong to the reports they were made on: when the queue's rows change (a bulk approval takes the
 # approved reports out) the table gets a new key and no report stays ticked by position (ui.row_selection).
 queue_key = selection_key("review_queue", queue["id"].tolist())
@@ -75,6 +115,8 @@ event = show_table(view, key=queue_key, on_select="rerun", selection_mode="multi
 selected = queue.iloc[list(event.selection.rows)] if event and event.selection.rows else queue.iloc[0:0]
 
 bulk = selected[selected["state"] == "submitted"]
+
+
 def _bulk_approve(items: list[tuple[int, int]]) -> None:
     with session_scope() as session:
         result = review.bulk_approve(session, actor=actor, items=items)
@@ -88,9 +130,11 @@ if st.button(f"批量通过所选（{len(bulk)} 条）", disabled=bulk.empty, ty
     shown = "、".join(names[:5]) + (f" 等 {len(names)} 家" if len(names) > 5 else "")
     confirm(
         f"批量通过 {len(bulk)} 条填报？",
-        [f"将通过：{shown}。",
-         f"共 {int(bulk['item_count'].sum())} 个填报项写入数据（来源：自报），并在下一次计算积分时计入。",
-         "通过后的填报锁定；如有错误，只能逐条“撤销通过”并说明理由。"],
+        [
+            f"将通过：{shown}。",
+            f"共 {int(bulk['item_count'].sum())} 个填报项写入数据（来源：自报），并在下一次计算积分时计入。",
+            "通过后的填报锁定；如有错误，只能逐条“撤销通过”并说明理由。",
+        ],
         confirm_label="确认通过",
         action=partial(_bulk_approve, list(zip(bulk["id"].tolist(), bulk["version"].tolist(), strict=True))),
     )
@@ -131,12 +175,24 @@ def _decided(message: str, open_next: bool) -> None:
 
 
 st.subheader(f"{plain(detail.enterprise_name)}（{detail.credit_code}）· {sub.year} 年度")
-st.caption(f"状态：{submission_state(sub.state)} · 提交：{day(sub.submitted_at)} · 版本 {sub.version}"
-           + (f" · 上次理由：{plain(sub.reason)}" if sub.reason else ""))
+st.caption(
+    f"状态：{submission_state(sub.state)} · 提交：{day(sub.submitted_at)} · 版本 {sub.version}"
+    + (f" · 上次理由：{plain(sub.reason)}" if sub.reason else "")
+)
 
-items = detail.items.rename(columns={"code": "代码", "name": "指标", "unit": "单位", "value": "本次填报",
-                                     "last_approved": "上次通过", "current": "当前生效值", "current_source": "来源",
-                                     "changed": "有变化", "comment": "审核意见"})
+items = detail.items.rename(
+    columns={
+        "code": "代码",
+        "name": "指标",
+        "unit": "单位",
+        "value": "本次填报",
+        "last_approved": "上次通过",
+        "current": "当前生效值",
+        "current_source": "来源",
+        "changed": "有变化",
+        "comment": "审核意见",
+    }
+)
 show_table(items, key="review_items")
 
 st.markdown("**证明材料**")
@@ -147,8 +203,9 @@ if "approve" in detail.allowed_actions:
     with a1, st.form("approve_form"):
         st.markdown("**审核通过**：填报值写入数据（来源：自报）。")
         approve_only = st.form_submit_button("审核通过", type="primary")
-        approve_next = st.form_submit_button("通过并打开下一条", disabled=next_id is None,
-                                             help="通过本条，并直接打开队列中的下一条待审核填报")
+        approve_next = st.form_submit_button(
+            "通过并打开下一条", disabled=next_id is None, help="通过本条，并直接打开队列中的下一条待审核填报"
+        )
         if approve_only or approve_next:
             try:
                 with session_scope() as session:
@@ -160,16 +217,27 @@ if "approve" in detail.allowed_actions:
         reason = st.text_area("退回理由（必填）", max_chars=500, key=f"reason_{sub.id}")
         comments = {}
         for row in detail.items.itertuples():
-            comments[row.code] = st.text_input(f"{row.name}（{row.code}）意见", value=row.comment or "",
-                                               key=f"c_{sub.id}_{row.code}", max_chars=200)
+            comments[row.code] = st.text_input(
+                f"{row.name}（{row.code}）意见",
+                value=row.comment or "",
+                key=f"c_{sub.id}_{row.code}",
+                max_chars=200,
+            )
         return_only = st.form_submit_button("退回企业修改")
-        return_next = st.form_submit_button("退回并打开下一条", disabled=next_id is None,
-                                            help="退回本条，并直接打开队列中的下一条待审核填报")
+        return_next = st.form_submit_button(
+            "退回并打开下一条", disabled=next_id is None, help="退回本条，并直接打开队列中的下一条待审核填报"
+        )
         if return_only or return_next:
             try:
                 with session_scope() as session:
-                    review.return_submission(session, actor=actor, submission_id=sub.id,
-                                             expected_version=sub.version, reason=reason, field_comments=comments)
+                    review.return_submission(
+                        session,
+                        actor=actor,
+                        submission_id=sub.id,
+                        expected_version=sub.version,
+                        reason=reason,
+                        field_comments=comments,
+                    )
                 _decided(f"已退回：{plain(detail.enterprise_name)}", return_next)
             except ServiceError as exc:
                 st.error(plain(exc))
@@ -179,8 +247,13 @@ elif "unapprove" in detail.allowed_actions:
         if st.form_submit_button("撤销通过"):
             try:
                 with session_scope() as session:
-                    review.unapprove(session, actor=actor, submission_id=sub.id, expected_version=sub.version,
-                                     reason=reason)
+                    review.unapprove(
+                        session,
+                        actor=actor,
+                        submission_id=sub.id,
+                        expected_version=sub.version,
+                        reason=reason,
+                    )
                 st.session_state[FLASH] = ("success", "已撤销通过，填报已退回企业。")
                 st.rerun()
             except ServiceError as exc:

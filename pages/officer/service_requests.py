@@ -32,22 +32,58 @@ stages = {s.code: s.name for s in model.stages}
 
 with st.container(border=True):
     f1, f2, f3 = st.columns(3)
-    state = f1.selectbox("状态", [None, *SERVICE_REQUEST.labels], key="sr_state",
-                         format_func=lambda s: "全部状态" if s is None else SERVICE_REQUEST.labels[s])
-    service = f2.selectbox("服务", [None, *services], key="sr_service",
-                           format_func=lambda c: "全部服务" if c is None else services[c])
-    stage = f3.selectbox("阶段（最新公示/定稿批次）", [None, *stages], key="sr_stage",
-                         format_func=lambda s: "全部阶段" if s is None else stages[s])
+    state = f1.selectbox(
+        "状态",
+        [None, *SERVICE_REQUEST.labels],
+        key="sr_state",
+        format_func=lambda s: "全部状态" if s is None else SERVICE_REQUEST.labels[s],
+    )
+    service = f2.selectbox(
+        "服务",
+        [None, *services],
+        key="sr_service",
+        format_func=lambda c: "全部服务" if c is None else services[c],
+    )
+    stage = f3.selectbox(
+        "阶段（最新公示/定稿批次）",
+        [None, *stages],
+        key="sr_stage",
+        format_func=lambda s: "全部阶段" if s is None else stages[s],
+    )
 
 with session_scope() as session:
     requests = list_requests(session, actor=actor, state=state, service_code=service, stage=stage)
 
 view = requests.assign(stage_name=requests["stage"].map(stages) if len(requests) else [])
-view = view[["id", "enterprise_name", "credit_code", "stage_name", "service_name", "note", "state_label", "answer",
-             "handled_by", "created_at", "handled_at"]].rename(columns={
-    "id": "编号", "enterprise_name": "企业", "credit_code": "统一社会信用代码", "stage_name": "阶段",
-    "service_name": "服务", "note": "需求说明", "state_label": "状态", "answer": "答复", "handled_by": "经办人",
-    "created_at": "申请时间", "handled_at": "处理时间"})
+view = view[
+    [
+        "id",
+        "enterprise_name",
+        "credit_code",
+        "stage_name",
+        "service_name",
+        "note",
+        "state_label",
+        "answer",
+        "handled_by",
+        "created_at",
+        "handled_at",
+    ]
+].rename(
+    columns={
+        "id": "编号",
+        "enterprise_name": "企业",
+        "credit_code": "统一社会信用代码",
+        "stage_name": "阶段",
+        "service_name": "服务",
+        "note": "需求说明",
+        "state_label": "状态",
+        "answer": "答复",
+        "handled_by": "经办人",
+        "created_at": "申请时间",
+        "handled_at": "处理时间",
+    }
+)
 st.caption(f"共 {len(view)} 条。勾选一行办理。")
 event = show_table(view, key="sr_table", on_select="rerun", selection_mode="single-row")
 if len(view):

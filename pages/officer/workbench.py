@@ -65,10 +65,22 @@ with left:
         with session_scope() as session:
             model = current_model(session)
         show_table(
-            label_columns(model, open_objections[["id", "run_id", "name", "indicator_code", "reason", "created_at"]])
-            .assign(created_at=open_objections["created_at"].map(day)).rename(columns={
-                "id": "编号", "run_id": "批次", "name": "企业", "indicator_code": "指标", "reason": "理由",
-                "created_at": "提出时间"}), key="workbench_objections")
+            label_columns(
+                model, open_objections[["id", "run_id", "name", "indicator_code", "reason", "created_at"]]
+            )
+            .assign(created_at=open_objections["created_at"].map(day))
+            .rename(
+                columns={
+                    "id": "编号",
+                    "run_id": "批次",
+                    "name": "企业",
+                    "indicator_code": "指标",
+                    "reason": "理由",
+                    "created_at": "提出时间",
+                }
+            ),
+            key="workbench_objections",
+        )
 
 with right:
     st.subheader("填报审核")
@@ -78,8 +90,19 @@ with right:
     if batches.empty:
         st.caption("暂无导入记录。")
     else:
-        view = batches[["id", "department", "year", "file_name", "status", "row_count", "error_count",
-                        "created_by", "created_at"]].copy()
+        view = batches[
+            [
+                "id",
+                "department",
+                "year",
+                "file_name",
+                "status",
+                "row_count",
+                "error_count",
+                "created_by",
+                "created_at",
+            ]
+        ].copy()
         view["status"] = view["status"].map(imports.STATUS_LABELS)
         view["created_at"] = view["created_at"].map(day)
         show_table(view.rename(columns=imports.BATCH_COLUMNS), key="workbench_batches")
@@ -87,7 +110,9 @@ with right:
 
 if not runs.empty:
     st.subheader("积分计算批次")
-    view = runs[["id", "year", "state", "enterprise_count", "notice_start", "notice_end", "created_at"]].copy()
+    view = runs[
+        ["id", "year", "state", "enterprise_count", "notice_start", "notice_end", "created_at"]
+    ].copy()
     view["state"] = view["state"].map(run_state)
     view["created_at"] = view["created_at"].map(day)
     show_table(view.rename(columns=RUN_COLUMNS), key="workbench_runs")

@@ -125,8 +125,10 @@ def show_screen() -> None:
     screen.headline(data)
     _outcome_line()
     # Three and four panels: at 24 px text a fourth chart in the first row would crowd its labels.
-    for row, widths in (([_stages, _distribution, _trend], [1.2, 1.4, 1.0]),
-                        ([_qualifications, _movers, _carriers, _streets], [1.0, 1.7, 1.2, 0.8])):
+    for row, widths in (
+        ([_stages, _distribution, _trend], [1.2, 1.4, 1.0]),
+        ([_qualifications, _movers, _carriers, _streets], [1.0, 1.7, 1.2, 0.8]),
+    ):
         for column, draw in zip(st.columns(widths), row, strict=True):
             with column:
                 draw(data, CHART_HEIGHT)

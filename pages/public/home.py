@@ -36,7 +36,9 @@ if overview is None:
 
 state = run_state(overview.state)
 if overview.state == "notice" and overview.notice_end:
-    st.warning(f"{overview.year} 年度积分结果**公示中**，公示期 {overview.notice_start} 至 {overview.notice_end}。")
+    st.warning(
+        f"{overview.year} 年度积分结果**公示中**，公示期 {overview.notice_start} 至 {overview.notice_end}。"
+    )
 else:
     st.success(f"{overview.year} 年度积分结果{state}。")
 

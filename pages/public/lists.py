@@ -24,7 +24,13 @@ def _load(year: int, version: int):
         model = public_model(session, year=year).model
         lists = public_lists(session, run_id=run.id) if run else None
         run_info = (
-            {"id": run.id, "year": run.year, "state": run.state, "start": run.notice_start, "end": run.notice_end}
+            {
+                "id": run.id,
+                "year": run.year,
+                "state": run.state,
+                "start": run.notice_start,
+                "end": run.notice_end,
+            }
             if run
             else None
         )
@@ -44,7 +50,9 @@ stage_names = {s["code"]: s["name"] for s in model_dict["stages"]}
 tier_names = {t["code"]: t["name"] for t in model_dict["tiers"]}
 
 if run["state"] == "notice":
-    st.warning(f"**公示中**：公示期 {run['start']} 至 {run['end']}。对结果有异议的企业可在公示期内登录后提出异议。")
+    st.warning(
+        f"**公示中**：公示期 {run['start']} 至 {run['end']}。对结果有异议的企业可在公示期内登录后提出异议。"
+    )
 else:
     st.success(f"{year} 年度榜单已定稿。")
 
@@ -59,7 +67,15 @@ for tab, code in zip(tabs, stage_order, strict=True):
         for tier_code, tier_name in tier_names.items():
             part = frame[frame["tier"] == tier_code]
             st.markdown(f"**{tier_name}**（{len(part)} 家）")
-            show_table(part.assign(mujun=part["mujun"].fillna("").replace("", "—")),
-                  columns={"rank": "排名", "name": "企业名称", "credit_code": "统一社会信用代码", "total": "积分",
-                           "mujun": "亩均论英雄"}, empty="本榜单暂无企业。")
+            show_table(
+                part.assign(mujun=part["mujun"].fillna("").replace("", "—")),
+                columns={
+                    "rank": "排名",
+                    "name": "企业名称",
+                    "credit_code": "统一社会信用代码",
+                    "total": "积分",
+                    "mujun": "亩均论英雄",
+                },
+                empty="本榜单暂无企业。",
+            )
 st.caption(f"计算批次 #{run['id']} · {run_state(run['state'])}")

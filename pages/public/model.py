@@ -28,10 +28,16 @@ model = parse_model(model_dict)
 st.title("指标体系")
 st.caption(f"{model.name} · 版本 {model.version}")
 if run_year is not None:
-    st.info(f"以下为 {run_year} 年度已发布积分结果所依据的评价模型「{model.name}」（版本 {model.version}），"
-            "榜单上的每个分数都按这些规则计算。", icon=":material/info:")
+    st.info(
+        f"以下为 {run_year} 年度已发布积分结果所依据的评价模型「{model.name}」（版本 {model.version}），"
+        "榜单上的每个分数都按这些规则计算。",
+        icon=":material/info:",
+    )
 else:
-    st.info(f"以下为园区发布的企业创新积分评价模型「{model.name}」（版本 {model.version}）。", icon=":material/info:")
+    st.info(
+        f"以下为园区发布的企业创新积分评价模型「{model.name}」（版本 {model.version}）。",
+        icon=":material/info:",
+    )
 if newer_active:
     st.caption(f"园区已发布新版本 {active_version}，将用于今后的积分计算；已发布的结果仍按上述版本。")
 
@@ -40,7 +46,9 @@ stages = pd.DataFrame(
     {
         "阶段": [s.name for s in model.stages],
         "营业收入（万元）": [
-            f"{s.min_revenue:g} 及以上" if s.max_revenue is None else f"{s.min_revenue:g} – {s.max_revenue:g}（不含）"
+            f"{s.min_revenue:g} 及以上"
+            if s.max_revenue is None
+            else f"{s.min_revenue:g} – {s.max_revenue:g}（不含）"
             for s in model.stages
         ],
     }
@@ -54,11 +62,18 @@ for cls in model.ordered_classes:
     if not indicators:
         continue
     title = cls.name + KIND_SUFFIX[cls.kind] if not cls.name.endswith("指标") else cls.name
-    st.subheader(title + (f"（本类最多 {cls.cap:g} 分）" if cls.cap is not None and cls.kind != "bonus" else ""))
+    st.subheader(
+        title + (f"（本类最多 {cls.cap:g} 分）" if cls.cap is not None and cls.kind != "bonus" else "")
+    )
     rows = []
     for ind in indicators:
-        row = {"代码": ind.code, "指标": ind.name, "单位": ind.unit, "来源": source_label(ind.source),
-               "企业填报": "是" if ind.self_reported else ""}
+        row = {
+            "代码": ind.code,
+            "指标": ind.name,
+            "单位": ind.unit,
+            "来源": source_label(ind.source),
+            "企业填报": "是" if ind.self_reported else "",
+        }
         if ind.is_core:
             for code, name in stage_names.items():
                 row[name] = (ind.points or {}).get(code, 0.0)
@@ -80,8 +95,12 @@ for cls in model.ordered_classes:
             st.markdown(f"计分规则：{plain(describe_rule(ind, model))}")
 
 st.subheader("榜单与扶持")
-tiers = pd.DataFrame({"榜单": [t.name for t in model.tiers],
-                      "范围": [f"各阶段排名前 {t.share:.0%}（向上取整）" for t in model.tiers]})
+tiers = pd.DataFrame(
+    {
+        "榜单": [t.name for t in model.tiers],
+        "范围": [f"各阶段排名前 {t.share:.0%}（向上取整）" for t in model.tiers],
+    }
+)
 show_table(tiers, width="content")
 subsidies = pd.DataFrame(
     {

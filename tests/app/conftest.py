@@ -113,7 +113,9 @@ def actor_of(username: str) -> Actor:
     """The Actor Home.py builds for a seeded user."""
     with session_scope() as session:
         user = session.execute(select(User).where(User.username == username)).scalars().one()
-        return Actor(username=user.username, role=user.role, user_id=user.id, enterprise_id=user.enterprise_id)
+        return Actor(
+            username=user.username, role=user.role, user_id=user.id, enterprise_id=user.enterprise_id
+        )
 
 
 def through_home(username: str, path: str) -> AppTest:

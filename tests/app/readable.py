@@ -8,9 +8,35 @@ import re
 
 import pandas as pd
 
-RAW = {"None", "nan", "NaN", "<NA>", "NaT", "null", "startup", "seed", "growth", "expansion", "mature", "open",
-       "accepted", "done", "declined", "notice", "final", "draft", "submitted", "returned", "approved", "True",
-       "False", "pending", "confirmed", "paid", "refused"}
+RAW = {
+    "None",
+    "nan",
+    "NaN",
+    "<NA>",
+    "NaT",
+    "null",
+    "startup",
+    "seed",
+    "growth",
+    "expansion",
+    "mature",
+    "open",
+    "accepted",
+    "done",
+    "declined",
+    "notice",
+    "final",
+    "draft",
+    "submitted",
+    "returned",
+    "approved",
+    "True",
+    "False",
+    "pending",
+    "confirmed",
+    "paid",
+    "refused",
+}
 CODE_LIST = re.compile(r"^[A-Z]\d{2}(\s*[,，、]\s*[A-Z]\d{2})+$")  # "T01,T02" without names
 JSON = re.compile(r"^\s*[\[{].*[\]}]\s*$")
 
@@ -21,7 +47,9 @@ def cells(at) -> list[str]:  # noqa: ANN001 - streamlit.testing AppTest
     for frame in at.dataframe:
         df = frame.value
         values += [str(c) for c in df.columns]
-        values += [str(v) for v in df.to_numpy().ravel().tolist() if isinstance(v, str) or v is None or pd.isna(v)]
+        values += [
+            str(v) for v in df.to_numpy().ravel().tolist() if isinstance(v, str) or v is None or pd.isna(v)
+        ]
     return values
 
 

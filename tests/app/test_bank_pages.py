@@ -14,7 +14,9 @@ BANK_PAGES = ["pages/bank/whitelist.py", "pages/bank/outcomes.py"]
 
 def _consenting() -> set[str]:
     with session_scope() as session:
-        return set(session.execute(select(Enterprise.credit_code).where(Enterprise.bank_consent.is_(True))).scalars())
+        return set(
+            session.execute(select(Enterprise.credit_code).where(Enterprise.bank_consent.is_(True))).scalars()
+        )
 
 
 def test_bank_lands_on_its_whitelist_of_consenting_enterprises(app_db: str) -> None:

@@ -117,8 +117,13 @@ def test_one_time_password_forces_a_change(fresh_db: str) -> None:
 
     with session_scope() as session:
         enterprise_id = actor_of("ent1").enterprise_id
-        _, otp = create_user(session, actor=Actor(username="admin", role="admin"), username="newent",
-                             role="enterprise", enterprise_id=enterprise_id)
+        _, otp = create_user(
+            session,
+            actor=Actor(username="admin", role="admin"),
+            username="newent",
+            role="enterprise",
+            enterprise_id=enterprise_id,
+        )
     at = home().run()
     at.switch_page("pages/common/login.py").run()
     at.text_input(key="login_username").input("newent")
@@ -180,17 +185,30 @@ def test_portrait_shows_annual_and_dynamic_score_after_an_approval(fresh_db: str
     ent2 = actor_of("ent2")
     with session_scope() as session:
         published = latest_run(session)
-        annual_total = session.execute(select(Score.total).where(
-            Score.run_id == published.id, Score.enterprise_id == ent2.enterprise_id)).scalar_one()
-        sub = session.execute(select(Submission).where(Submission.enterprise_id == ent2.enterprise_id,
-                                                       Submission.year == published.year)).scalars().one()
+        annual_total = session.execute(
+            select(Score.total).where(Score.run_id == published.id, Score.enterprise_id == ent2.enterprise_id)
+        ).scalar_one()
+        sub = (
+            session.execute(
+                select(Submission).where(
+                    Submission.enterprise_id == ent2.enterprise_id, Submission.year == published.year
+                )
+            )
+            .scalars()
+            .one()
+        )
         portrait = get_portrait(session, actor=ent2, enterprise_id=ent2.enterprise_id)
         before = explain._num(next(s.value for s in portrait.states if s.code == "T04")) or 0
         approved = float(before) * 2 + 50
-        session.execute(update(Submission).where(Submission.id == sub.id)
-                        .values(items={**(sub.items or {}), "T04": approved}))
+        session.execute(
+            update(Submission)
+            .where(Submission.id == sub.id)
+            .values(items={**(sub.items or {}), "T04": approved})
+        )
         session.flush()
-        review.approve(session, actor=actor_of("officer1"), submission_id=sub.id, expected_version=sub.version)
+        review.approve(
+            session, actor=actor_of("officer1"), submission_id=sub.id, expected_version=sub.version
+        )
     assert dynamic.refresh_due(get_engine(), owner="apptest", min_interval=0) == [published.year]
 
     at = through_home("ent2", "pages/enterprise/portrait.py")

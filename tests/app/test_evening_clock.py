@@ -23,8 +23,13 @@ from tests.app.conftest import actor_of, page_as
 def evening_after_the_data() -> datetime:
     """23:40 UTC on the first evening after the newest submission timestamp in the database."""
     with session_scope() as session:
-        stamps = session.execute(select(func.max(Submission.submitted_at), func.max(Submission.updated_at),
-                                        func.max(Submission.created_at))).one()
+        stamps = session.execute(
+            select(
+                func.max(Submission.submitted_at),
+                func.max(Submission.updated_at),
+                func.max(Submission.created_at),
+            )
+        ).one()
     latest = max(t for t in stamps if t is not None)
     latest = latest if latest.tzinfo else latest.replace(tzinfo=UTC)
     evening = datetime.combine(latest.astimezone(UTC).date(), time(23, 40), tzinfo=UTC)
@@ -34,8 +39,13 @@ def evening_after_the_data() -> datetime:
 def _stamp_one_waiting(at: datetime) -> str:
     """Stamp the newest waiting report as submitted at ``at`` and return its enterprise's name."""
     with session_scope() as session:
-        sub = session.execute(select(Submission).where(Submission.state == "submitted")
-                              .order_by(Submission.id.desc())).scalars().first()
+        sub = (
+            session.execute(
+                select(Submission).where(Submission.state == "submitted").order_by(Submission.id.desc())
+            )
+            .scalars()
+            .first()
+        )
         sub.submitted_at = at
         session.add(sub)
         return session.get(Enterprise, sub.enterprise_id).name
@@ -43,8 +53,9 @@ def _stamp_one_waiting(at: datetime) -> str:
 
 def _waiting() -> int:
     with session_scope() as session:
-        return session.execute(select(func.count()).select_from(Submission)
-                               .where(Submission.state == "submitted")).scalar_one()
+        return session.execute(
+            select(func.count()).select_from(Submission).where(Submission.state == "submitted")
+        ).scalar_one()
 
 
 def _workbench_says(officer, waiting: int, today_count: int) -> None:  # noqa: ANN001 - Actor
@@ -82,7 +93,9 @@ def test_a_report_stamped_after_now_is_queued_and_counted(fresh_db: str) -> None
         # A date filter the officer sets narrows the queue and says how many waiting reports it hides.
         queue.toggle(key="review_by_date").set_value(True).run()
         assert not queue.exception, queue.exception
-        queue.date_input(key="review_dates").set_value((clock.today() - timedelta(days=400), clock.today())).run()
+        queue.date_input(key="review_dates").set_value(
+            (clock.today() - timedelta(days=400), clock.today())
+        ).run()
         assert any(f"共 {waiting - 1} 条" in c.value for c in queue.caption)
         assert any("提交日期筛选隐去了 1 份待审核的填报" in c.value for c in queue.caption)
         assert name not in set(queue.dataframe[0].value["企业名称"])
@@ -100,7 +113,9 @@ def test_audit_log_default_view_shows_the_event_just_written(fresh_db: str) -> N
 
 def test_an_end_date_before_the_start_says_so(fresh_db: str) -> None:
     at = page_as("pages/admin/audit.py", actor_of("officer1")).run()
-    at.date_input(key="audit_dates").set_value((datetime(2026, 5, 2).date(), datetime(2026, 5, 1).date())).run()
+    at.date_input(key="audit_dates").set_value(
+        (datetime(2026, 5, 2).date(), datetime(2026, 5, 1).date())
+    ).run()
     assert not at.exception, at.exception
     assert any("早于开始日期" in w.value for w in at.warning)
     assert not at.dataframe  # nothing filtered to an unexplained empty table

@@ -15,8 +15,14 @@ def test_officer_rejects_a_flood_of_objections_in_one_step(fresh_db: str) -> Non
     with session_scope() as session:
         run_id = session.execute(select(ScoreRun.id).where(ScoreRun.state == "notice")).scalar_one()
         for code in ("T01", "T02", "T04"):
-            objections.file_objection(session, actor=ent, run_id=run_id, enterprise_id=ent.enterprise_id,
-                                      indicator_code=code, reason=f"{code} 数据有误")
+            objections.file_objection(
+                session,
+                actor=ent,
+                run_id=run_id,
+                enterprise_id=ent.enterprise_id,
+                indicator_code=code,
+                reason=f"{code} 数据有误",
+            )
     at = through_home("officer1", "pages/officer/runs.py")
     assert not at.exception, at.exception
     next(c for c in at.checkbox if c.label.startswith("驳回全部")).check()
@@ -25,6 +31,7 @@ def test_officer_rejects_a_flood_of_objections_in_one_step(fresh_db: str) -> Non
     assert not at.exception, at.exception
     assert any("已驳回 3 条异议" in str(s.value) for s in at.success), [s.value for s in at.success]
     with session_scope() as session:
-        states = session.execute(select(Objection.state, Objection.answer)
-                                 .where(Objection.enterprise_id == ent.enterprise_id)).all()
+        states = session.execute(
+            select(Objection.state, Objection.answer).where(Objection.enterprise_id == ent.enterprise_id)
+        ).all()
     assert {tuple(s) for s in states} == {("rejected", "重复提交，已统一核查，数据无误。")}

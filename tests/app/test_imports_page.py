@@ -24,8 +24,12 @@ EVIL_HEADER = "**粗体** <b>x</b> [链接](http://x)"
 
 def _enterprises(n: int = 3) -> list[tuple[str, str]]:
     with session_scope() as session:
-        return [tuple(r) for r in session.execute(select(Enterprise.credit_code, Enterprise.name)
-                                                  .order_by(Enterprise.id).limit(n)).all()]
+        return [
+            tuple(r)
+            for r in session.execute(
+                select(Enterprise.credit_code, Enterprise.name).order_by(Enterprise.id).limit(n)
+            ).all()
+        ]
 
 
 def _values() -> int:
@@ -75,8 +79,10 @@ def test_two_visible_data_sheets_are_offered_and_the_dry_run_names_the_one_read(
     at = _upload(page_as("pages/officer/imports.py", actor_of("officer1")).run(), "两年.xlsx", data)
     _dry_run_button(at).click().run()
     assert not at.exception, at.exception
-    assert any("2023年" in str(w.value) and "2024年" in str(w.value) and "选择工作表" in str(w.value)
-               for w in at.warning)
+    assert any(
+        "2023年" in str(w.value) and "2024年" in str(w.value) and "选择工作表" in str(w.value)
+        for w in at.warning
+    )
     choice = at.selectbox(key="import_sheet")
     assert list(choice.options) == ["2023年", "2024年"]
     assert not [t for t in at.text if "试导入结果" in str(t.value)] and not at.subheader  # no dry run yet
@@ -94,8 +100,13 @@ def test_two_visible_data_sheets_are_offered_and_the_dry_run_names_the_one_read(
         stored = session.execute(
             select(Enterprise.credit_code, IndicatorValue.value_num)
             .join(Enterprise, Enterprise.id == IndicatorValue.enterprise_id)
-            .where(IndicatorValue.code == "T01", IndicatorValue.year == 2025, IndicatorValue.is_current.is_(True),
-                   Enterprise.credit_code.in_([c for c, _ in ents]))).all()
+            .where(
+                IndicatorValue.code == "T01",
+                IndicatorValue.year == 2025,
+                IndicatorValue.is_current.is_(True),
+                Enterprise.credit_code.in_([c for c, _ in ents]),
+            )
+        ).all()
     assert dict(stored) == {c: 60.0 + i for i, (c, _) in enumerate(ents)}  # the chosen sheet's numbers
 
 
@@ -119,15 +130,18 @@ def test_import_report_tables_are_readable(seeded_url: str) -> None:
     ents = _enterprises()
     head = ["统一社会信用代码", "企业名称", "研发费用总额", "营业收入"]
     bad = [head, [ents[0][0], ents[0][1], "约五十万", 800], [ents[1][0], ents[1][1], None, 900]]
-    at = _upload(page_as("pages/officer/imports.py", actor_of("officer1")).run(), "税务.xlsx", workbook(("数据", bad)))
+    at = _upload(
+        page_as("pages/officer/imports.py", actor_of("officer1")).run(), "税务.xlsx", workbook(("数据", bad))
+    )
     _dry_run_button(at).click().run()
     assert not at.exception, at.exception
     assert at.error and at.dataframe, "a refused file shows its problems in a table"
     assert_readable(at)
 
     good = [head, *[[c, n, 10 + i, 800] for i, (c, n) in enumerate(ents)]]
-    at = _upload(page_as("pages/officer/imports.py", actor_of("officer1")).run(), "税务.xlsx",
-                 workbook(("数据", good)))
+    at = _upload(
+        page_as("pages/officer/imports.py", actor_of("officer1")).run(), "税务.xlsx", workbook(("数据", good))
+    )
     _dry_run_button(at).click().run()
     assert not at.exception, at.exception
     assert at.dataframe

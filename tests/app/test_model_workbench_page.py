@@ -22,7 +22,9 @@ def test_admin_creates_a_draft_previews_its_impact_and_diffs(fresh_db: str) -> N
     assert any("主要原因" in f.columns for f in frames)
     assert "扶持资金（万元）" in [m.label for m in at.metric]
     diff = next(f for f in frames if "字段" in f.columns)
-    assert diff["字段"].tolist() == ["模型信息 · 版本"]  # an untouched draft differs from its parent only by label
+    assert diff["字段"].tolist() == [
+        "模型信息 · 版本"
+    ]  # an untouched draft differs from its parent only by label
 
 
 def test_officers_do_not_see_the_workbench(app_db: str) -> None:
@@ -42,7 +44,9 @@ def test_impact_preview_asks_for_the_year_and_starts_on_the_published_one(fresh_
     with session_scope() as session:
         year = session.execute(select(ScoreRun.year).where(ScoreRun.state == "notice")).scalar_one()
         first = session.execute(select(Enterprise.id).order_by(Enterprise.id)).scalars().first()
-        session.add(IndicatorValue(enterprise_id=first, year=year + 1, code="G01", value_num=800.0, source="自报"))
+        session.add(
+            IndicatorValue(enterprise_id=first, year=year + 1, code="G01", value_num=800.0, source="自报")
+        )
     at = through_home("admin", "pages/admin/models.py")
     at.button(key="wb_new_draft").click().run()
     choice = at.selectbox(key="wb_preview_year")

@@ -50,32 +50,50 @@ def _walk_the_workflow(url: str) -> dict:
         assert current_model(session).name == NATIONAL.name
         # import: the 统计 department (a source the default model does not have)
         assert "统计" in imports.department_choices(session)
-        firms = session.execute(select(Enterprise.credit_code, Enterprise.name).order_by(Enterprise.id).limit(5)).all()
+        firms = session.execute(
+            select(Enterprise.credit_code, Enterprise.name).order_by(Enterprise.id).limit(5)
+        ).all()
         data = _statistics_file([tuple(f) for f in firms])
-        dry = imports.dry_run_import(session, actor=OFFICER_ACTOR, department="统计", year=YEAR,
-                                     file_name="统计局数据.xlsx", data=data)
+        dry = imports.dry_run_import(
+            session, actor=OFFICER_ACTOR, department="统计", year=YEAR, file_name="统计局数据.xlsx", data=data
+        )
         assert not dry.errors, dry.errors
-        imports.commit_import(session, actor=OFFICER_ACTOR, data=data, batch_id=dry.batch_id, confirm_duplicate=True)
+        imports.commit_import(
+            session, actor=OFFICER_ACTOR, data=data, batch_id=dry.batch_id, confirm_duplicate=True
+        )
         # self-report: an enterprise fills J08 (高新技术产品收入占比) and an officer approves
         user = session.execute(select(User).where(User.username == "ent1")).scalar_one()
-        ent = Actor(username=user.username, role="enterprise", user_id=user.id, enterprise_id=user.enterprise_id)
-        existing = session.execute(select(Submission).where(Submission.enterprise_id == user.enterprise_id,
-                                                            Submission.year == YEAR)).scalar_one_or_none()
+        ent = Actor(
+            username=user.username, role="enterprise", user_id=user.id, enterprise_id=user.enterprise_id
+        )
+        existing = session.execute(
+            select(Submission).where(Submission.enterprise_id == user.enterprise_id, Submission.year == YEAR)
+        ).scalar_one_or_none()
         if existing is not None and existing.state == "approved":
             facts["self_report"] = "already approved"
         else:
-            draft = self_report.get_or_create_draft(session, actor=ent, enterprise_id=user.enterprise_id, year=YEAR)
-            draft = self_report.save_draft(session, actor=ent, submission_id=draft.id, items={"J08": 66},
-                                           version=draft.version)
+            draft = self_report.get_or_create_draft(
+                session, actor=ent, enterprise_id=user.enterprise_id, year=YEAR
+            )
+            draft = self_report.save_draft(
+                session, actor=ent, submission_id=draft.id, items={"J08": 66}, version=draft.version
+            )
             submitted = self_report.submit(session, actor=ent, submission_id=draft.id, version=draft.version)
-            review.approve(session, actor=OFFICER_ACTOR, submission_id=submitted.id,
-                           expected_version=submitted.version)
+            review.approve(
+                session, actor=OFFICER_ACTOR, submission_id=submitted.id, expected_version=submitted.version
+            )
         # compute under the active (national) model and publish
         run = compute_run(session, actor=OFFICER_ACTOR, year=YEAR)
         from core import clock
 
-        publish_run(session, actor=OFFICER_ACTOR, run_id=run.id, notice_start=clock.today(),
-                    notice_end=clock.today(), replace=True)  # the seeded run of the year is in 公示
+        publish_run(
+            session,
+            actor=OFFICER_ACTOR,
+            run_id=run.id,
+            notice_start=clock.today(),
+            notice_end=clock.today(),
+            replace=True,
+        )  # the seeded run of the year is in 公示
         assert verify_run(session, actor=OFFICER_ACTOR, run_id=run.id).identical
         stored = session.get(ScoreRun, run.id)
         facts["run_id"] = stored.id
@@ -106,7 +124,9 @@ def _every_page(url: str) -> None:
         text_shown = " ".join(m.value for m in home.markdown)
         assert "初创期、成长期、稳定期" in text_shown and "加分最多 30 分" in text_shown
         portrait = through_home("ent1", "pages/enterprise/portrait.py")
-        assert "辅助" in [m.label for m in portrait.metric] and "辅助加分" not in [m.label for m in portrait.metric]
+        assert "辅助" in [m.label for m in portrait.metric] and "辅助加分" not in [
+            m.label for m in portrait.metric
+        ]
 
 
 def test_whole_app_under_the_national_model_sqlite(tmp_path: Path) -> None:
@@ -130,5 +150,3 @@ def test_whole_app_under_the_national_model_postgres() -> None:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
-
-

@@ -54,8 +54,15 @@ def test_review_page_approve_and_return(fresh_db: str) -> None:
     at = page_as("pages/officer/review.py", officer).run()
     assert not at.exception
     with session_scope() as session:
-        pending = session.execute(select(Submission.id).where(Submission.state == "submitted")
-                                  .order_by(Submission.submitted_at, Submission.id)).scalars().all()
+        pending = (
+            session.execute(
+                select(Submission.id)
+                .where(Submission.state == "submitted")
+                .order_by(Submission.submitted_at, Submission.id)
+            )
+            .scalars()
+            .all()
+        )
     assert pending
     # Select the first row (what a click does) and approve it.
     at.session_state["review_queue"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
@@ -98,10 +105,12 @@ def test_service_layer_template_is_a_real_xlsx(app_db: str) -> None:
 def test_quick_review_opens_the_next_waiting_report(fresh_db: str) -> None:
     officer = actor_of("officer1")
     with session_scope() as session:
-        pending = session.execute(select(Submission.id, Enterprise.name)
-                                  .join(Enterprise, Enterprise.id == Submission.enterprise_id)
-                                  .where(Submission.state == "submitted")
-                                  .order_by(Submission.submitted_at, Submission.id)).all()
+        pending = session.execute(
+            select(Submission.id, Enterprise.name)
+            .join(Enterprise, Enterprise.id == Submission.enterprise_id)
+            .where(Submission.state == "submitted")
+            .order_by(Submission.submitted_at, Submission.id)
+        ).all()
     assert len(pending) >= 3
     at = page_as("pages/officer/review.py", officer).run()
     at.session_state["review_queue"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
@@ -134,11 +143,20 @@ def test_imports_page_mapping_step_then_commit_then_undo(fresh_db: str) -> None:
     head = ["统一社会信用代码", "企业名称", "营业收入（元）", "研发投入额"]
     data = to_xlsx(head, [[c, n, 1234567.8, 5] for c, n in ents])
     with session_scope() as session:
-        report = imports.dry_run_import(session, actor=officer, department="税务", year=2025, file_name="税务.xlsx",
-                                        data=data)
+        report = imports.dry_run_import(
+            session, actor=officer, department="税务", year=2025, file_name="税务.xlsx", data=data
+        )
     at = page_as("pages/officer/imports.py", officer)
-    at.session_state["import_dry_run"] = {"report": report, "data": data, "name": "税务.xlsx", "department": "税务",
-                                          "year": 2025, "column_map": {}, "ignore": [], "csv": b""}
+    at.session_state["import_dry_run"] = {
+        "report": report,
+        "data": data,
+        "name": "税务.xlsx",
+        "department": "税务",
+        "year": 2025,
+        "column_map": {},
+        "ignore": [],
+        "csv": b"",
+    }
     at.run()
     assert not at.exception
     assert any("看似数据" in str(w.value) for w in at.warning)
@@ -175,8 +193,14 @@ def test_publishing_warns_about_open_objections_on_another_run_of_the_year(fresh
     with session_scope() as session:
         notice = session.execute(select(ScoreRun).where(ScoreRun.state == "notice")).scalars().one()
         year = notice.year
-        objections.file_objection(session, actor=ent, run_id=notice.id, enterprise_id=ent.enterprise_id,
-                                  indicator_code=None, reason="营业收入有误")
+        objections.file_objection(
+            session,
+            actor=ent,
+            run_id=notice.id,
+            enterprise_id=ent.enterprise_id,
+            indicator_code=None,
+            reason="营业收入有误",
+        )
         draft = runs.compute_run(session, actor=officer, year=year)
         draft_id = draft.id
     at = through_home("officer1", "pages/officer/runs.py")

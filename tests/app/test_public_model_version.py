@@ -39,8 +39,9 @@ def test_model_page_shows_the_model_of_the_published_run(fresh_db: str) -> None:
     text = text_of(at)
     assert f"版本 {run_version}" in text and "2025 年度已发布积分结果所依据的评价模型" in text
     assert f"园区已发布新版本 {new_version}" in text
-    technology = next(t.value for t in at.dataframe if "代码" in t.value.columns
-                      and "T01" in t.value["代码"].tolist())
+    technology = next(
+        t.value for t in at.dataframe if "代码" in t.value.columns and "T01" in t.value["代码"].tolist()
+    )
     first_stage = [c for c in technology.columns if c not in ("代码", "指标", "单位", "来源", "企业填报")][0]
     t01 = float(technology.set_index("代码").loc["T01", first_stage])
     assert t01 == run_points != new_points

@@ -112,10 +112,19 @@ def test_big_screen_shows_the_published_run_without_private_values(app_db: str) 
     shown = "\n".join(frame.to_csv() for frame in tables) + "\n".join(str(m.value) for m in at.metric)
     engine = make_engine(app_db)
     with Session(engine) as session:
-        private = session.execute(
-            sa_select(IndicatorValue.value_num).join(Enterprise, Enterprise.id == IndicatorValue.enterprise_id)
-            .where(IndicatorValue.code.in_(["G01", "T01"]), Enterprise.name.in_(names),
-                   IndicatorValue.value_num > 0)).scalars().all()
+        private = (
+            session.execute(
+                sa_select(IndicatorValue.value_num)
+                .join(Enterprise, Enterprise.id == IndicatorValue.enterprise_id)
+                .where(
+                    IndicatorValue.code.in_(["G01", "T01"]),
+                    Enterprise.name.in_(names),
+                    IndicatorValue.value_num > 0,
+                )
+            )
+            .scalars()
+            .all()
+        )
     engine.dispose()
     assert private
     tokens = set(re.findall(r"\d[\d,]*(?:\.\d+)?", shown))

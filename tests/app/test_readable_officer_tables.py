@@ -33,7 +33,9 @@ def test_run_comparison_names_the_indicators(app_db: str) -> None:
     with session_scope() as session:
         runs = run_diff.list_runs(session, actor=officer)
         assert len(runs) >= 2
-        raw = run_diff.diff_runs(session, actor=officer, run_a=int(runs["id"].iloc[1]), run_b=int(runs["id"].iloc[0]))
+        raw = run_diff.diff_runs(
+            session, actor=officer, run_a=int(runs["id"].iloc[1]), run_b=int(runs["id"].iloc[0])
+        )
     coded = raw.moves["changed_inputs"][raw.moves["changed_inputs"].str.contains(",")]
     assert not coded.empty  # the service's own column is a code list: the screen must not show it as such
 
@@ -59,8 +61,14 @@ def test_objections_name_the_indicator(fresh_db: str) -> None:
     with session_scope() as session:
         notice = session.execute(select(ScoreRun).where(ScoreRun.state == "notice")).scalars().one()
         for code, reason in (("T05", "研发人员数有误"), (None, "总分有误")):
-            objections.file_objection(session, actor=ent, run_id=notice.id, enterprise_id=ent.enterprise_id,
-                                      indicator_code=code, reason=reason)
+            objections.file_objection(
+                session,
+                actor=ent,
+                run_id=notice.id,
+                enterprise_id=ent.enterprise_id,
+                indicator_code=code,
+                reason=reason,
+            )
     at = page_as("pages/officer/runs.py", actor_of("officer1")).run()
     assert not at.exception, at.exception
     shown = next(d.value for d in at.dataframe if "异议理由" in d.value.columns)
@@ -80,9 +88,11 @@ def test_one_table_component() -> None:
         from ui.tables import show_table
 
         show_table(pd.DataFrame(), empty="本榜单暂无企业。")
-        show_table(pd.DataFrame({"a": [1.5, None], "b": ["甲", None], "c": [True, False], "skip": [1, 2]}),
-                   columns={"b": "名称", "a": "分数", "c": "是否"},
-                   column_config={"分数": st.column_config.NumberColumn("分数", format="%.2f")})
+        show_table(
+            pd.DataFrame({"a": [1.5, None], "b": ["甲", None], "c": [True, False], "skip": [1, 2]}),
+            columns={"b": "名称", "a": "分数", "c": "是否"},
+            column_config={"分数": st.column_config.NumberColumn("分数", format="%.2f")},
+        )
 
     at = AppTest.from_function(script).run()
     assert not at.exception, at.exception
@@ -97,6 +107,9 @@ def test_pages_share_the_one_table_component() -> None:
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    direct = [str(p.relative_to(root)) for p in [*root.glob("pages/**/*.py"), *root.glob("ui/*.py")]
-              if "st.dataframe(" in p.read_text(encoding="utf-8")]
+    direct = [
+        str(p.relative_to(root))
+        for p in [*root.glob("pages/**/*.py"), *root.glob("ui/*.py")]
+        if "st.dataframe(" in p.read_text(encoding="utf-8")
+    ]
     assert sorted(direct) == ["ui/tables.py"]

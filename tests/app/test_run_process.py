@@ -24,8 +24,14 @@ def test_officer_opens_the_evidence_of_an_objection(fresh_db: str) -> None:
     ent = actor_of("ent1")
     with session_scope() as session:
         filed = objections.file_objection(
-            session, actor=ent, run_id=_notice_run_id(), enterprise_id=ent.enterprise_id, indicator_code="T04",
-            reason="研发人员数漏报", attachments=[("研发人员名单.png", PNG), ("社保缴纳证明.png", PNG)])
+            session,
+            actor=ent,
+            run_id=_notice_run_id(),
+            enterprise_id=ent.enterprise_id,
+            indicator_code="T04",
+            reason="研发人员数漏报",
+            attachments=[("研发人员名单.png", PNG), ("社保缴纳证明.png", PNG)],
+        )
         objection_id = filed.id
     at = through_home("officer1", "pages/officer/runs.py")
     assert not at.exception, at.exception
@@ -86,10 +92,17 @@ def test_officer_corrects_the_value_of_an_upheld_objection_in_a_form(fresh_db: s
     run_id = _notice_run_id()
     with session_scope() as session:
         year = session.get(ScoreRun, run_id).year
-        filed = objections.file_objection(session, actor=ent, run_id=run_id, enterprise_id=ent.enterprise_id,
-                                          indicator_code="G01", reason="营业收入少计了一笔")
-        objections.answer_objection(session, actor=officer, objection_id=filed.id, action="uphold",
-                                    answer="经税务复核采纳")
+        filed = objections.file_objection(
+            session,
+            actor=ent,
+            run_id=run_id,
+            enterprise_id=ent.enterprise_id,
+            indicator_code="G01",
+            reason="营业收入少计了一笔",
+        )
+        objections.answer_objection(
+            session, actor=officer, objection_id=filed.id, action="uphold", answer="经税务复核采纳"
+        )
         objection_id = filed.id
     at = through_home("officer1", "pages/officer/runs.py")
     assert not at.exception, at.exception
@@ -101,9 +114,14 @@ def test_officer_corrects_the_value_of_an_upheld_objection_in_a_form(fresh_db: s
     assert not at.exception, at.exception
     assert any("重新计算" in str(s.value) and "已更正" in str(s.value) for s in at.success)
     with session_scope() as session:
-        value = session.execute(select(IndicatorValue.value_num).where(
-            IndicatorValue.enterprise_id == ent.enterprise_id, IndicatorValue.year == year,
-            IndicatorValue.code == "G01", IndicatorValue.is_current.is_(True))).scalar_one()
+        value = session.execute(
+            select(IndicatorValue.value_num).where(
+                IndicatorValue.enterprise_id == ent.enterprise_id,
+                IndicatorValue.year == year,
+                IndicatorValue.code == "G01",
+                IndicatorValue.is_current.is_(True),
+            )
+        ).scalar_one()
     assert value == 1234.5
 
 

@@ -15,8 +15,16 @@ from db.session import session_scope
 from tests.app.conftest import actor_of, page_as
 from tests.app.readable import assert_readable
 
-SCENARIO_PAGES = ["pages/officer/lists.py", "pages/officer/pools.py", "pages/officer/carriers.py",
-                  "pages/officer/bank.py", "pages/officer/monitoring.py", "pages/officer/service_requests.py"]
+SCENARIO_PAGES = [
+    "pages/officer/lists.py",
+    "pages/officer/pools.py",
+    "pages/officer/carriers.py",
+    "pages/officer/bank.py",
+    "pages/officer/monitoring.py",
+    "pages/officer/service_requests.py",
+]
+
+
 @pytest.mark.parametrize("path", [*SCENARIO_PAGES, "pages/officer/workbench.py"])
 def test_each_page_renders_readable_tables(app_db: str, path: str) -> None:
     at = page_as(path, actor_of("officer1")).run()
@@ -50,7 +58,7 @@ def test_pools_page_lists_gaps(app_db: str) -> None:
     sheet = openpyxl.load_workbook(io.BytesIO(data)).active
     header, *body = list(sheet.values)
     assert rows == len(body) >= len(table) and header[-1] == "未满足条件"
-    assert [r[-1] for r in body[:len(table)]] == table["未满足条件"].tolist()
+    assert [r[-1] for r in body[: len(table)]] == table["未满足条件"].tolist()
 
 
 def test_bank_page_exports_and_audits(fresh_db: str) -> None:
@@ -62,7 +70,11 @@ def test_bank_page_exports_and_audits(fresh_db: str) -> None:
     assert any("已为“温州银行龙湾支行”生成推荐名单" in str(s.value) for s in at.success)
     assert any("推荐名单_温州银行龙湾支行" in d.label for d in at.get("download_button"))
     with session_scope() as session:
-        event = session.execute(select(AuditEvent).where(AuditEvent.action == "bank_whitelist.export")).scalars().one()
+        event = (
+            session.execute(select(AuditEvent).where(AuditEvent.action == "bank_whitelist.export"))
+            .scalars()
+            .one()
+        )
         assert event.actor == "officer1" and event.after["bank"] == "温州银行龙湾支行"
 
 
@@ -87,8 +99,9 @@ def test_service_request_handled_and_enterprise_sees_answer(fresh_db: str) -> No
     ent = actor_of("ent1")
     with session_scope() as session:
         code = catalogue(session, actor=ent)[0][0]
-        request_id = request_service(session, actor=ent, enterprise_id=ent.enterprise_id, service_code=code,
-                                     note="希望对接投资机构").id
+        request_id = request_service(
+            session, actor=ent, enterprise_id=ent.enterprise_id, service_code=code, note="希望对接投资机构"
+        ).id
     at = page_as("pages/officer/service_requests.py", actor_of("officer1")).run()
     assert not at.exception
     table = next(f.value for f in at.dataframe if "编号" in f.value.columns)
@@ -123,8 +136,14 @@ def test_monitoring_page_builds_the_report(app_db: str) -> None:
 def test_readable_cells() -> None:
     from ui.tables import readable
 
-    frame = pd.DataFrame({"a": [None, 1.5], "b": [True, False], "c": ['[{"level": "省", "role": "牵头"}]', "[]"],
-                          "d": pd.array([1, None], dtype="Int64")})
+    frame = pd.DataFrame(
+        {
+            "a": [None, 1.5],
+            "b": [True, False],
+            "c": ['[{"level": "省", "role": "牵头"}]', "[]"],
+            "d": pd.array([1, None], dtype="Int64"),
+        }
+    )
     shown = readable(frame)
     assert shown["a"].tolist() == ["—", "1.5"] and shown["b"].tolist() == ["是", "否"]
     assert shown["c"].tolist() == ["省级·牵头 1 项", "无"] and shown["d"].tolist() == ["1", "—"]

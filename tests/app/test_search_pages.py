@@ -19,7 +19,17 @@ from ui.selection import COMPARE_KEY, PORTRAIT_KEY
 
 def _texts(at) -> str:  # noqa: ANN001
     parts = []
-    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error", "success"):
+    for kind in (
+        "title",
+        "header",
+        "subheader",
+        "markdown",
+        "caption",
+        "info",
+        "warning",
+        "error",
+        "success",
+    ):
         parts += [str(e.value) for e in getattr(at, kind)]
     return "\n".join(parts)
 
@@ -30,8 +40,12 @@ def _table(at) -> pd.DataFrame:  # noqa: ANN001
 
 def _target() -> tuple[int, str, str]:
     with session_scope() as session:
-        return session.execute(select(Enterprise.id, Enterprise.name, Enterprise.name_initials)
-                               .order_by(Enterprise.id).offset(5).limit(1)).one()
+        return session.execute(
+            select(Enterprise.id, Enterprise.name, Enterprise.name_initials)
+            .order_by(Enterprise.id)
+            .offset(5)
+            .limit(1)
+        ).one()
 
 
 def test_search_by_initials_then_filter_by_stage(app_db: str) -> None:

@@ -18,8 +18,19 @@ EVIL_REASON = "请补充 **证书** [官网](https://evil.example) :red[紧急] 
 def _markdown_sources(at) -> list[str]:  # noqa: ANN001 - AppTest
     """Every string Streamlit would render as Markdown on this run (bodies, captions, labels)."""
     out: list[str] = []
-    for kind in ("markdown", "caption", "info", "warning", "error", "success", "title", "header", "subheader",
-                 "expander", "toast"):
+    for kind in (
+        "markdown",
+        "caption",
+        "info",
+        "warning",
+        "error",
+        "success",
+        "title",
+        "header",
+        "subheader",
+        "expander",
+        "toast",
+    ):
         for element in getattr(at, kind, []):
             out.append(str(getattr(element, "value", "")))
             out.append(str(getattr(element, "label", "")))
@@ -28,13 +39,24 @@ def _markdown_sources(at) -> list[str]:  # noqa: ANN001 - AppTest
 
 def _pending_submission() -> tuple[int, str]:
     with session_scope() as session:
-        sub_id, ent_id = session.execute(select(Submission.id, Submission.enterprise_id)
-                                         .where(Submission.state == "submitted").order_by(Submission.id)).first()
+        sub_id, ent_id = session.execute(
+            select(Submission.id, Submission.enterprise_id)
+            .where(Submission.state == "submitted")
+            .order_by(Submission.id)
+        ).first()
         code = session.get(Enterprise, ent_id).credit_code
         # A broken "image" stored before upload checks existed (no thumbnail), with a hostile file name.
-        session.add(Attachment(submission_id=sub_id, enterprise_id=ent_id, file_name=EVIL_NAME,
-                               content_type="image/png", size=len(BROKEN_PNG),
-                               sha256=hashlib.sha256(BROKEN_PNG).hexdigest(), content=BROKEN_PNG))
+        session.add(
+            Attachment(
+                submission_id=sub_id,
+                enterprise_id=ent_id,
+                file_name=EVIL_NAME,
+                content_type="image/png",
+                size=len(BROKEN_PNG),
+                sha256=hashlib.sha256(BROKEN_PNG).hexdigest(),
+                content=BROKEN_PNG,
+            )
+        )
     return sub_id, code
 
 
@@ -58,8 +80,9 @@ def test_return_reasons_and_comments_render_as_text_for_the_enterprise(fresh_db:
     with session_scope() as session:
         ent_id = actor_of("ent1").enterprise_id
         year = current_year(session)
-        sub = session.execute(select(Submission).where(Submission.enterprise_id == ent_id,
-                                                       Submission.year == year)).scalar_one_or_none()
+        sub = session.execute(
+            select(Submission).where(Submission.enterprise_id == ent_id, Submission.year == year)
+        ).scalar_one_or_none()
         if sub is None:
             sub = Submission(enterprise_id=ent_id, year=year, items={})
         sub.state, sub.reason, sub.field_comments = "returned", EVIL_REASON, {"T01": EVIL_REASON}
@@ -104,7 +127,9 @@ def test_user_admin_bulk_creates_enterprise_accounts_and_unlocks_an_officer(fres
     assert not at.exception, at.exception
     with session_scope() as session:
         assert not auth.is_throttled(session, "officer2")
-        actions = session.execute(select(AuditEvent.action).where(AuditEvent.actor == "admin")).scalars().all()
+        actions = (
+            session.execute(select(AuditEvent.action).where(AuditEvent.actor == "admin")).scalars().all()
+        )
     assert "unlock_user" in actions and actions.count("create_user") == 3
 
 

@@ -11,8 +11,9 @@ from streamlit.testing.v1 import AppTest
 from tests.app.conftest import HOME
 
 
-def test_a_bad_setting_stops_the_app_with_a_chinese_message(monkeypatch: pytest.MonkeyPatch,
-                                                           tmp_path: Path) -> None:
+def test_a_bad_setting_stops_the_app_with_a_chinese_message(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'never.db'}")
     monkeypatch.setenv("DB_POOL_SIZE", "many")
     at = AppTest.from_file(HOME, default_timeout=60)

@@ -16,20 +16,35 @@ def _funded_enterprise_user() -> tuple[Actor, int, int]:
     """A user for the first funded enterprise of the seeded final run: (actor, run id, enterprise id)."""
     with session_scope() as session:
         run_id = session.execute(select(ScoreRun.id).where(ScoreRun.state == "final")).scalar_one()
-        eid = session.execute(select(Score.enterprise_id).where(Score.run_id == run_id, Score.subsidy > 0,
-                                                                Score.veto.is_(False))
-                              .order_by(Score.enterprise_id).limit(1)).scalar_one()
-        user = User(username="funded_app", display_name="扶持企业", password_hash="x", role="enterprise",
-                    enterprise_id=eid)
+        eid = session.execute(
+            select(Score.enterprise_id)
+            .where(Score.run_id == run_id, Score.subsidy > 0, Score.veto.is_(False))
+            .order_by(Score.enterprise_id)
+            .limit(1)
+        ).scalar_one()
+        user = User(
+            username="funded_app",
+            display_name="扶持企业",
+            password_hash="x",
+            role="enterprise",
+            enterprise_id=eid,
+        )
         session.add(user)
         session.flush()
-        return Actor(username=user.username, role="enterprise", user_id=user.id, enterprise_id=eid), run_id, eid
+        return (
+            Actor(username=user.username, role="enterprise", user_id=user.id, enterprise_id=eid),
+            run_id,
+            eid,
+        )
 
 
 def _state(run_id: int, eid: int) -> str | None:
     with session_scope() as session:
-        return session.execute(select(SubsidyPayment.state).where(SubsidyPayment.run_id == run_id,
-                                                                  SubsidyPayment.enterprise_id == eid)).scalar()
+        return session.execute(
+            select(SubsidyPayment.state).where(
+                SubsidyPayment.run_id == run_id, SubsidyPayment.enterprise_id == eid
+            )
+        ).scalar()
 
 
 def test_enterprise_confirms_its_subsidy_and_the_officer_records_the_payment(fresh_db: str) -> None:
@@ -59,7 +74,9 @@ def test_enterprise_confirms_its_subsidy_and_the_officer_records_the_payment(fre
     assert_readable(officer)
 
     again = page_as("pages/enterprise/services.py", ent).run()
-    assert any("财拨-2026-001" in c.value.replace("\\", "") for c in again.caption)  # plain() escapes Markdown
+    assert any(
+        "财拨-2026-001" in c.value.replace("\\", "") for c in again.caption
+    )  # plain() escapes Markdown
     assert any("已拨付" in m.value for m in again.markdown)
 
 

@@ -16,8 +16,10 @@ URL = re.compile(r"(https?:\/\/|www(?=\.))([-.\w]+)([^ \t\r\n]*)", re.IGNORECASE
 EMAIL = re.compile(r"([-.+\w]+)@([-\w]+(?:\.[-\w]+)+)")
 SHORTCODE = re.compile(r":[\w/+-]+:|:[a-z]+\[")
 
-HOSTILE = ("[点此领取补贴](http://evil.example/phish) ![t](https://evil.example/t.png) www.evil.example "
-           "mail@evil.example :material/bug_report: :smile: :violet[紫字] $x^2$ <b>粗</b>")
+HOSTILE = (
+    "[点此领取补贴](http://evil.example/phish) ![t](https://evil.example/t.png) www.evil.example "
+    "mail@evil.example :material/bug_report: :smile: :violet[紫字] $x^2$ <b>粗</b>"
+)
 
 
 def _after_unescape(markdown: str) -> str:

@@ -62,7 +62,13 @@ def test_run_diff_page_says_the_models_differ(two: TwoRuns) -> None:
     assert "不同的评价模型" in warnings and "国家指引" in warnings
     frames = [df.value for df in at.dataframe]
     lists = next(f for f in frames if "榜单" in f.columns and "变化" in f.columns)
-    assert set(lists["榜单"]) <= {"创新领军企业榜", "创新潜力企业榜", "创新领跑榜", "创新竞跑榜", "创新进取榜"}
+    assert set(lists["榜单"]) <= {
+        "创新领军企业榜",
+        "创新潜力企业榜",
+        "创新领跑榜",
+        "创新竞跑榜",
+        "创新进取榜",
+    }
     moves = next(f for f in frames if "总分变化" in f.columns)
     assert set(moves["阶段"]) <= {"初创期", "成长期", "稳定期"}
     assert set(moves["新榜单"]) <= {"创新领军企业榜", "创新潜力企业榜", "未上榜"}

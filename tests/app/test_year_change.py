@@ -19,9 +19,9 @@ from tests.app.conftest import actor_of, page_as
 # (UTC instant, Beijing day, evaluation year)
 INSTANTS = [
     ("2026-12-31 15:30", date(2026, 12, 31), 2025),  # 23:30 Beijing on new year's eve
-    ("2026-12-31 16:30", date(2027, 1, 1), 2026),    # UTC still in 2026; Beijing in 2027
-    ("2028-02-29 03:00", date(2028, 2, 29), 2027),   # a leap day
-    ("2028-02-29 23:40", date(2028, 3, 1), 2027),    # UTC on the leap day; Beijing on 1 March
+    ("2026-12-31 16:30", date(2027, 1, 1), 2026),  # UTC still in 2026; Beijing in 2027
+    ("2028-02-29 03:00", date(2028, 2, 29), 2027),  # a leap day
+    ("2028-02-29 23:40", date(2028, 3, 1), 2027),  # UTC on the leap day; Beijing on 1 March
 ]
 
 
@@ -56,8 +56,9 @@ def _draft_run_id() -> int:
 
 
 @pytest.mark.parametrize(("at", "beijing_day", "evaluation_year"), INSTANTS)
-def test_officer_forms_open_on_the_beijing_year_and_day(fresh_db: str, at: str, beijing_day: date,
-                                                        evaluation_year: int) -> None:
+def test_officer_forms_open_on_the_beijing_year_and_day(
+    fresh_db: str, at: str, beijing_day: date, evaluation_year: int
+) -> None:
     officer = actor_of("officer1")
     with clock.frozen(utc(at)):
         draft = _draft_run_id()

@@ -118,8 +118,11 @@ def _strip_allowed(text: str, where: str) -> str:
 
 def latin_hits(items: list[list[str]]) -> list[str]:
     """``'text' (where)`` for every text holding Latin letters that are not an allowed value."""
-    return [f"{text.strip()[:80]!r} ({where})" for text, where in items
-            if LATIN.search(_strip_allowed(text, where))]
+    return [
+        f"{text.strip()[:80]!r} ({where})"
+        for text, where in items
+        if LATIN.search(_strip_allowed(text, where))
+    ]
 
 
 def visible(page) -> list[list[str]]:  # noqa: ANN001
@@ -177,7 +180,9 @@ def probe_toolbars(page) -> list[str]:  # noqa: ANN001
 def probe_selects(page) -> list[str]:  # noqa: ANN001
     """Open dropdowns (their lists, "select all"), then type what matches nothing ("no results")."""
     hits: list[str] = []
-    for box in _first_visible(page.locator('[data-testid="stSelectbox"] input, [data-testid="stMultiSelect"] input')):
+    for box in _first_visible(
+        page.locator('[data-testid="stSelectbox"] input, [data-testid="stMultiSelect"] input')
+    ):
         try:
             box.click(timeout=3000)
         except Exception:  # noqa: BLE001 - covered by another element: nothing a person can open either
@@ -266,8 +271,10 @@ def probe_expanders(page) -> list[str]:  # noqa: ANN001
 
 def probe_skip_link(page) -> list[str]:  # noqa: ANN001
     """The "skip to content" link a keyboard user reaches with the first Tab."""
-    if not page.evaluate("() => { const a = document.querySelector('[data-testid=\"stSkipToContent\"]');"
-                         " if (a) a.focus(); return !!a; }"):
+    if not page.evaluate(
+        "() => { const a = document.querySelector('[data-testid=\"stSkipToContent\"]');"
+        " if (a) a.focus(); return !!a; }"
+    ):
         return []
     _settle(page, 200)
     hits = latin_hits(visible(page))

@@ -49,7 +49,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
             item.add_marker(pytest.mark.xdist_group("e2e"))
             if not CHROMIUM.exists():
-                item.add_marker(pytest.mark.skip(reason="Debian's chromium is not installed (make test installs it)"))
+                item.add_marker(
+                    pytest.mark.skip(reason="Debian's chromium is not installed (make test installs it)")
+                )
 
 
 def _free_port() -> int:
@@ -113,9 +115,14 @@ _UPSTREAM_RACE = "RuntimeError: dictionary changed size during iteration"
 
 def is_upstream_race(traceback_text: str) -> bool:
     files = [ln.strip() for ln in traceback_text.splitlines() if ln.strip().startswith('File "')]
-    return (traceback_text.rstrip().endswith(_UPSTREAM_RACE) and "_reset_triggers" in traceback_text
-            and all("/site-packages/streamlit/" in f or "/lib/python3" in f and "site-packages" not in f
-                    for f in files))
+    return (
+        traceback_text.rstrip().endswith(_UPSTREAM_RACE)
+        and "_reset_triggers" in traceback_text
+        and all(
+            "/site-packages/streamlit/" in f or "/lib/python3" in f and "site-packages" not in f
+            for f in files
+        )
+    )
 
 
 @pytest.fixture(scope="session")
@@ -141,11 +148,24 @@ def app_server(e2e_database_url: str, browser, server_log: Path) -> Iterator[str
     log = open(log_path, "w")  # noqa: SIM115 - closed after the server stops
     server = subprocess.Popen(
         [
-            sys.executable, "-m", "streamlit", "run", "serve.py",  # Home.py plus the API routes (serve.py)
-            "--server.port", str(port), "--server.headless", "true",
-            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "serve.py",  # Home.py plus the API routes (serve.py)
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
         ],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -251,8 +271,14 @@ def goto(page, base_url: str, path: str) -> None:  # noqa: ANN001
     assert dialogs.count() == 0, (path, dialogs.all_inner_texts())
 
 
-def login(page, base_url: str, username: str, password: str = DEMO_PASSWORD, *,  # noqa: ANN001
-          expect_success: bool = True) -> None:
+def login(
+    page,
+    base_url: str,
+    username: str,
+    password: str = DEMO_PASSWORD,
+    *,  # noqa: ANN001
+    expect_success: bool = True,
+) -> None:
     """Sign in through the 登录 page (a deep link, which must land without Streamlit's dialog)."""
     goto(page, base_url, "login")
     page.get_by_label("用户名").fill(username)

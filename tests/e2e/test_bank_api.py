@@ -25,8 +25,14 @@ from db.session import make_engine, session_scope
 from tests.e2e.conftest import ROOT
 
 
-def _call(url: str, *, token: str | None = None, body: object = None, raw: bytes | None = None,
-          method: str | None = None) -> tuple[int, object]:
+def _call(
+    url: str,
+    *,
+    token: str | None = None,
+    body: object = None,
+    raw: bytes | None = None,
+    method: str | None = None,
+) -> tuple[int, object]:
     data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
     request = urllib.request.Request(url, data=data, method=method or ("POST" if data is not None else "GET"))
     if token is not None:
@@ -45,8 +51,14 @@ def _call(url: str, *, token: str | None = None, body: object = None, raw: bytes
 
 
 def _manage(database_url: str, *args: str) -> str:
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, capture_output=True, text=True,
-                            env={**os.environ, "DATABASE_URL": database_url}, check=True)
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DATABASE_URL": database_url},
+        check=True,
+    )
     return result.stdout
 
 
@@ -70,12 +82,23 @@ def _codes(body: dict) -> set[str]:
 def _final_consenting(db) -> tuple[int, set[str], set[str]]:  # noqa: ANN001
     with session_scope(db) as session:
         final = session.execute(select(ScoreRun.id).where(ScoreRun.state == "final")).scalar_one()
-        consenting = set(session.execute(
-            select(Enterprise.credit_code).join(Score, Score.enterprise_id == Enterprise.id)
-            .where(Score.run_id == final, Enterprise.bank_consent.is_(True), Score.veto.is_(False),
-                   Score.rank.is_not(None))).scalars())
-        refusing = set(session.execute(select(Enterprise.credit_code)
-                                       .where(Enterprise.bank_consent.is_(False))).scalars())
+        consenting = set(
+            session.execute(
+                select(Enterprise.credit_code)
+                .join(Score, Score.enterprise_id == Enterprise.id)
+                .where(
+                    Score.run_id == final,
+                    Enterprise.bank_consent.is_(True),
+                    Score.veto.is_(False),
+                    Score.rank.is_not(None),
+                )
+            ).scalars()
+        )
+        refusing = set(
+            session.execute(
+                select(Enterprise.credit_code).where(Enterprise.bank_consent.is_(False))
+            ).scalars()
+        )
     return final, consenting, refusing
 
 
@@ -90,8 +113,17 @@ def test_whitelist_only_consenting_firms_of_final_runs(app_server: str, db, toke
     status, body = _call(f"{app_server}/api/v1/whitelist", token=token)
     assert status == 200 and body["run"] == final and body["count"] == len(body["enterprises"])
     assert _codes(body) == consenting and not _codes(body) & refusing
-    assert set(body["enterprises"][0]) == {"credit_code", "name", "stage", "rank_in_stage", "score", "list",
-                                           "class_subtotals", "run", "valid_until"}
+    assert set(body["enterprises"][0]) == {
+        "credit_code",
+        "name",
+        "stage",
+        "rank_in_stage",
+        "score",
+        "list",
+        "class_subtotals",
+        "run",
+        "valid_until",
+    }
     assert _call(f"{app_server}/api/v1/whitelist?run={final}", token=token)[0] == 200
     with session_scope(db) as session:
         unpublished = session.execute(select(ScoreRun.id).where(ScoreRun.state != "final")).scalars().all()
@@ -107,10 +139,18 @@ def test_withdrawn_consent_is_gone_from_the_next_answer(app_server: str, db, tok
 
     _, consenting, _ = _final_consenting(db)
     with session_scope(db) as session:
-        user, code = next((u, c) for u, c in session.execute(
-            select(User, Enterprise.credit_code).join(Enterprise, Enterprise.id == User.enterprise_id)
-            .order_by(User.username)).all() if c in consenting)
-        actor = Actor(username=user.username, role="enterprise", user_id=user.id, enterprise_id=user.enterprise_id)
+        user, code = next(
+            (u, c)
+            for u, c in session.execute(
+                select(User, Enterprise.credit_code)
+                .join(Enterprise, Enterprise.id == User.enterprise_id)
+                .order_by(User.username)
+            ).all()
+            if c in consenting
+        )
+        actor = Actor(
+            username=user.username, role="enterprise", user_id=user.id, enterprise_id=user.enterprise_id
+        )
     assert code in _codes(_call(f"{app_server}/api/v1/whitelist", token=token)[1])
     with session_scope(db) as session:
         set_bank_consent(session, actor=actor, enterprise_id=actor.enterprise_id, consent=False)
@@ -123,19 +163,35 @@ def test_withdrawn_consent_is_gone_from_the_next_answer(app_server: str, db, tok
 
 def _outcomes(db) -> int:  # noqa: ANN001
     with session_scope(db) as session:
-        return session.execute(select(func.count()).select_from(LoanOutcome).where(LoanOutcome.source == "api")
-                               ).scalar_one()
+        return session.execute(
+            select(func.count()).select_from(LoanOutcome).where(LoanOutcome.source == "api")
+        ).scalar_one()
 
 
 def test_outcomes_round_trip_and_per_row_errors(app_server: str, db, token: str) -> None:  # noqa: ANN001
     _, consenting, refusing = _final_consenting(db)
     a, b = sorted(consenting)[:2]
     today = clock.today()
-    good = [{"credit_code": a, "product": "科创积分贷", "decision": "放款", "amount": 300, "rate": 3.65,
-             "term_months": 12, "decided_on": (today - timedelta(days=2)).isoformat(),
-             "start_on": (today - timedelta(days=1)).isoformat(), "end_on": (today + timedelta(days=364)).isoformat()},
-            {"credit_code": b, "product": "人才贷", "decision": "拒绝", "reason": "经营年限不足",
-             "decided_on": today.isoformat()}]
+    good = [
+        {
+            "credit_code": a,
+            "product": "科创积分贷",
+            "decision": "放款",
+            "amount": 300,
+            "rate": 3.65,
+            "term_months": 12,
+            "decided_on": (today - timedelta(days=2)).isoformat(),
+            "start_on": (today - timedelta(days=1)).isoformat(),
+            "end_on": (today + timedelta(days=364)).isoformat(),
+        },
+        {
+            "credit_code": b,
+            "product": "人才贷",
+            "decision": "拒绝",
+            "reason": "经营年限不足",
+            "decided_on": today.isoformat(),
+        },
+    ]
     before = _outcomes(db)
     status, body = _call(f"{app_server}/api/v1/outcomes?dry_run=1", token=token, body={"outcomes": good})
     assert (status, body["written"]) == (200, False) and _outcomes(db) == before
@@ -146,37 +202,65 @@ def test_outcomes_round_trip_and_per_row_errors(app_server: str, db, token: str)
     status, body = _call(f"{app_server}/api/v1/outcomes", token=token, body={"outcomes": good})
     assert (status, body["duplicates"]) == (200, 2) and _outcomes(db) == before + 2
     with session_scope(db) as session:
-        stored = session.execute(select(LoanOutcome).where(LoanOutcome.source == "api")
-                                 .order_by(LoanOutcome.id.desc()).limit(2)).scalars().all()
+        stored = (
+            session.execute(
+                select(LoanOutcome)
+                .where(LoanOutcome.source == "api")
+                .order_by(LoanOutcome.id.desc())
+                .limit(2)
+            )
+            .scalars()
+            .all()
+        )
         assert {(o.bank_name, o.decision) for o in stored} == {(DEMO_BANK, "loan"), (DEMO_BANK, "reject")}
 
-    bad = [good[0],
-           {**good[0], "credit_code": "91330300MA2ABCDE1X"},
-           {**good[0], "amount": -100},
-           {**good[0], "decided_on": (today + timedelta(days=2)).isoformat()},
-           {**good[0], "credit_code": sorted(refusing)[0]}]
+    bad = [
+        good[0],
+        {**good[0], "credit_code": "91330300MA2ABCDE1X"},
+        {**good[0], "amount": -100},
+        {**good[0], "decided_on": (today + timedelta(days=2)).isoformat()},
+        {**good[0], "credit_code": sorted(refusing)[0]},
+    ]
     status, body = _call(f"{app_server}/api/v1/outcomes", token=token, body={"outcomes": bad})
     assert status == 422
     problems = {(p["row"], p["column"]) for p in body["problems"]}
-    assert problems == {(2, "统一社会信用代码"), (3, "金额（万元）"), (4, "决定日期"), (5, "统一社会信用代码")}
+    assert problems == {
+        (2, "统一社会信用代码"),
+        (3, "金额（万元）"),
+        (4, "决定日期"),
+        (5, "统一社会信用代码"),
+    }
     assert _outcomes(db) == before + 2  # nothing of the batch was written
     assert _call(f"{app_server}/api/v1/outcomes", token=token, raw=b"{not json")[0] == 400
     assert _call(f"{app_server}/api/v1/outcomes", token=token, body=[1, 2])[0] == 400
 
 
-def test_a_revoked_token_is_refused_and_every_call_is_audited(app_server: str, db,  # noqa: ANN001
-                                                              e2e_database_url: str) -> None:
-    token = _manage(e2e_database_url, "users", "bank-token", "create", "--bank", "瓯海农商银行").strip().splitlines()[-1]
+def test_a_revoked_token_is_refused_and_every_call_is_audited(
+    app_server: str,
+    db,  # noqa: ANN001
+    e2e_database_url: str,
+) -> None:
+    token = (
+        _manage(e2e_database_url, "users", "bank-token", "create", "--bank", "瓯海农商银行")
+        .strip()
+        .splitlines()[-1]
+    )
     with session_scope(db) as session:
-        audited = session.execute(select(func.count()).select_from(AuditEvent)
-                                  .where(AuditEvent.action.like("bank_api.%"))).scalar_one()
+        audited = session.execute(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action.like("bank_api.%"))
+        ).scalar_one()
     assert _call(f"{app_server}/api/v1/whitelist", token=token)[0] == 200
     _manage(e2e_database_url, "users", "bank-token", "revoke", "--bank", "瓯海农商银行")
     status, body = _call(f"{app_server}/api/v1/whitelist", token=token)
     assert status == 401 and "已撤销" in body["error"]
     with session_scope(db) as session:
-        events = session.execute(select(AuditEvent).where(AuditEvent.action.like("bank_api.%"))
-                                 .order_by(AuditEvent.id)).scalars().all()
+        events = (
+            session.execute(
+                select(AuditEvent).where(AuditEvent.action.like("bank_api.%")).order_by(AuditEvent.id)
+            )
+            .scalars()
+            .all()
+        )
     assert len(events) == audited + 2
     assert [e.action for e in events[-2:]] == ["bank_api.whitelist", "bank_api.refused"]
     assert events[-1].after["status"] == 401

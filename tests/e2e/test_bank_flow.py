@@ -23,18 +23,23 @@ BANK = "瑞安农商银行"
 def _consenting(database_url: str) -> set[str]:
     engine = make_engine(database_url)
     with session_scope(engine) as session:
-        codes = set(session.execute(select(Enterprise.credit_code).where(Enterprise.bank_consent.is_(True))).scalars())
+        codes = set(
+            session.execute(select(Enterprise.credit_code).where(Enterprise.bank_consent.is_(True))).scalars()
+        )
     engine.dispose()
     return codes
 
 
-def test_bank_account_whitelist_download_and_a_loan_seen_by_the_officer(app_server: str, e2e_database_url: str,
-                                                                         new_page) -> None:  # noqa: ANN001
+def test_bank_account_whitelist_download_and_a_loan_seen_by_the_officer(
+    app_server: str, e2e_database_url: str, new_page
+) -> None:  # noqa: ANN001
     admin = new_page(1280, 900)
     login(admin, app_server, "admin")
     goto(admin, app_server, "users")
     admin.get_by_role("heading", name="新建合作银行账户").wait_for()
-    form = admin.locator('[data-testid="stForm"]').filter(has=admin.get_by_role("button", name="创建银行账户"))
+    form = admin.locator('[data-testid="stForm"]').filter(
+        has=admin.get_by_role("button", name="创建银行账户")
+    )
     form.get_by_role("textbox", name="用户名").fill("bank2")
     form.get_by_role("textbox", name="姓名或名称").fill("陈晨（瑞安农商银行）")
     form.get_by_role("textbox", name="所属银行").fill(BANK)
@@ -89,7 +94,9 @@ def test_bank_account_whitelist_download_and_a_loan_seen_by_the_officer(app_serv
     officer.get_by_role("heading", name="合作银行报送的贷款结果").wait_for()
     cells = ""
     deadline = time.monotonic() + 20  # the grids below the fold are drawn once scrolled to
-    while not (BANK in cells and "科创积分贷" in cells and first_name in cells) and time.monotonic() < deadline:
+    while (
+        not (BANK in cells and "科创积分贷" in cells and first_name in cells) and time.monotonic() < deadline
+    ):
         officer.locator('[data-testid="stDataFrame"]').last.scroll_into_view_if_needed()
         cells = officer.evaluate(GRID_CORNERS, [False, False])  # the grids' cells in view (fallback tables)
     assert BANK in cells and "科创积分贷" in cells and first_name in cells, cells[-2000:]
@@ -106,13 +113,17 @@ def test_bank_account_whitelist_download_and_a_loan_seen_by_the_officer(app_serv
     wait_settled(officer, timeout_s=90)
     heading = officer.get_by_role("heading", name="融资与扶持（按阶段）")
     heading.wait_for()
-    grid = officer.locator('[data-testid="stElementContainer"]:has(h4:has-text("融资与扶持（按阶段）")) ~ '
-                           '[data-testid="stElementContainer"] [data-testid="stDataFrame"]').first
+    grid = officer.locator(
+        '[data-testid="stElementContainer"]:has(h4:has-text("融资与扶持（按阶段）")) ~ '
+        '[data-testid="stElementContainer"] [data-testid="stDataFrame"]'
+    ).first
     text = ""
     deadline = time.monotonic() + 20
     while "286.5" not in text and time.monotonic() < deadline:
         grid.scroll_into_view_if_needed()
         officer.wait_for_timeout(300)
-        text = grid.evaluate("g => Array.from(g.querySelectorAll('table td')).map(td => td.textContent).join('|')")
+        text = grid.evaluate(
+            "g => Array.from(g.querySelectorAll('table td')).map(td => td.textContent).join('|')"
+        )
     assert "286.5" in text, text
     screenshot(officer, "bank_outcome_in_monitoring")

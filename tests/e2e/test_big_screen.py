@@ -17,7 +17,8 @@ def test_big_screen_at_1920x1080(app_server: str, new_page) -> None:  # noqa: AN
     assert page.get_by_role("heading", name="积分分布").count() == 1
     assert page.locator('[data-testid="stSidebar"]').is_hidden()
     background = page.evaluate(
-        "getComputedStyle(document.querySelector('[data-testid=\"stAppViewContainer\"]')).backgroundColor")
+        "getComputedStyle(document.querySelector('[data-testid=\"stAppViewContainer\"]')).backgroundColor"
+    )
     assert background == "rgb(11, 18, 38)"
     assert horizontal_overflow(page) <= 1
     screenshot(page, "big-screen-1920x1080")

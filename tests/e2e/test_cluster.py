@@ -37,8 +37,10 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set"),
-    pytest.mark.skipif(not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()),
-                       reason="nginx is not installed (make nginx)"),
+    pytest.mark.skipif(
+        not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()),
+        reason="nginx is not installed (make nginx)",
+    ),
 ]
 
 
@@ -66,7 +68,9 @@ def cluster_db() -> Iterator[str]:
     env = {**os.environ, "DATABASE_URL": url}
     try:
         for args in (["init-db"], ["seed-demo", "--local-demo", "--enterprises", "120"]):
-            subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True)
+            subprocess.run(
+                [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True
+            )
         yield url
     finally:
         with admin.connect() as connection:
@@ -82,12 +86,34 @@ def cluster(cluster_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         port, base = _free_ports(2)
         if base + 1 != port and _port_free(base + 1):
             break
-    env = {**os.environ, "DATABASE_URL": cluster_db, "CLUSTER_EXPOSE_UPSTREAM": "1", "APP_ENV": "test",
-           "COOKIE_KEY": "cluster-test-cookie-key-8c1f4e2a9b7d3f6e0a5c2b8d4f1e7a3c", "DYNAMIC_WORKER": "0"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": cluster_db,
+        "CLUSTER_EXPOSE_UPSTREAM": "1",
+        "APP_ENV": "test",
+        "COOKIE_KEY": "cluster-test-cookie-key-8c1f4e2a9b7d3f6e0a5c2b8d4f1e7a3c",
+        "DYNAMIC_WORKER": "0",
+    }
     log = (run_dir / "serve.log").open("w")
     supervisor = subprocess.Popen(
-        [sys.executable, "manage.py", "serve", "--replicas", "2", "--port", str(port), "--base-port", str(base),
-         "--run-dir", str(run_dir)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "manage.py",
+            "serve",
+            "--replicas",
+            "2",
+            "--port",
+            str(port),
+            "--base-port",
+            str(base),
+            "--run-dir",
+            str(run_dir),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while _upstream(url, "probe") is None:
@@ -102,7 +128,9 @@ def cluster(cluster_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     except subprocess.TimeoutExpired:
         supervisor.kill()
     log.close()
-    tail = "\n".join((run_dir / "logs" / f"server-{i}.log").read_text(errors="replace")[-3000:] for i in (1, 2))
+    tail = "\n".join(
+        (run_dir / "logs" / f"server-{i}.log").read_text(errors="replace")[-3000:] for i in (1, 2)
+    )
     assert "Traceback" not in tail, tail
 
 
@@ -139,7 +167,8 @@ def _on_server(page, url: str, port: int) -> None:  # noqa: ANN001
 
 
 def test_approval_on_one_server_shows_on_the_other_and_a_recycle_keeps_the_login(
-        cluster: dict, new_page, cluster_db: str) -> None:  # noqa: ANN001
+    cluster: dict, new_page, cluster_db: str
+) -> None:  # noqa: ANN001
     from db.models import Submission, User
     from db.session import make_engine
 
@@ -147,9 +176,16 @@ def test_approval_on_one_server_shows_on_the_other_and_a_recycle_keeps_the_login
     engine = make_engine(cluster_db)
     with Session(engine) as session:
         ent2 = session.execute(select(User.enterprise_id).where(User.username == "ent2")).scalar_one()
-        pending = session.execute(select(Submission.id).where(Submission.enterprise_id == ent2,
-                                                              Submission.state == "submitted")).scalars().all()
-        code = session.execute(text("SELECT credit_code FROM enterprise WHERE id = :i"), {"i": ent2}).scalar_one()
+        pending = (
+            session.execute(
+                select(Submission.id).where(Submission.enterprise_id == ent2, Submission.state == "submitted")
+            )
+            .scalars()
+            .all()
+        )
+        code = session.execute(
+            text("SELECT credit_code FROM enterprise WHERE id = :i"), {"i": ent2}
+        ).scalar_one()
     engine.dispose()
     assert pending, "the demo gives ent2 a report waiting for review"
 
@@ -183,8 +219,14 @@ def test_approval_on_one_server_shows_on_the_other_and_a_recycle_keeps_the_login
 
     # ---- ent2's server is recycled: ent2 is still logged in when it answers again
     before = json.loads((cluster["run_dir"] / "state.json").read_text())["servers"][1]["pid"]
-    done = subprocess.run([sys.executable, "manage.py", "serve", "--recycle", "2", "--run-dir", str(cluster["run_dir"])],
-                          cwd=ROOT, env=cluster["env"], capture_output=True, text=True, timeout=180)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "serve", "--recycle", "2", "--run-dir", str(cluster["run_dir"])],
+        cwd=ROOT,
+        env=cluster["env"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert done.returncode == 0, done.stderr
     assert "已重启并就绪" in done.stdout
     goto(enterprise, url, "self-report")

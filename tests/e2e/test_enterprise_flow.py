@@ -24,8 +24,13 @@ def _select(page, form, label: str, option: str | None) -> None:  # noqa: ANN001
     page.wait_for_timeout(200)
 
 
-def _add_item(page, title: str, values: dict[str, str], choices: dict[str, str],  # noqa: ANN001
-              first_option: tuple[str, ...] = ()) -> None:
+def _add_item(
+    page,
+    title: str,
+    values: dict[str, str],
+    choices: dict[str, str],  # noqa: ANN001
+    first_option: tuple[str, ...] = (),
+) -> None:
     wait_settled(page)
     form = page.locator('[data-testid="stForm"]').filter(has_text=title).first
     # The "添加…" expander is collapsed once the list has items. Ask the <details> whether it is open
@@ -33,7 +38,8 @@ def _add_item(page, title: str, values: dict[str, str], choices: dict[str, str],
     # for a moment, and clicking then would close an open expander.
     expander = page.locator('[data-testid="stExpander"]').filter(has=form).first
     if expander.count() and not expander.evaluate(
-            "e => (e.tagName === 'DETAILS' ? e : e.querySelector('details')).open"):
+        "e => (e.tagName === 'DETAILS' ? e : e.querySelector('details')).open"
+    ):
         expander.locator("summary").first.click()
     form.get_by_label(next(iter(values))).wait_for(state="visible")
     for label, value in values.items():
@@ -89,8 +95,13 @@ def test_enterprise_flow(app_server: str, new_page, tmp_path) -> None:  # noqa: 
     page.get_by_text(re.compile(r"正在填报 \d{4} 年度")).wait_for()  # the form names its year
     # The year under 公示 is the filing year and ent1's report of it is approved: reopen it to correct it.
     _reopen_for_correction(page, "漏报一项团体标准和一名博士")
-    _add_item(page, "标准名称", {"标准名称（必填）": "智能阀门通用技术条件", "标准编号（必填）": "T/WZ 001-2025"},
-              {"级别（必填）": "团体", "角色（必填）": "主导"}, first_option=("发布年份（必填）",))
+    _add_item(
+        page,
+        "标准名称",
+        {"标准名称（必填）": "智能阀门通用技术条件", "标准编号（必填）": "T/WZ 001-2025"},
+        {"级别（必填）": "团体", "角色（必填）": "主导"},
+        first_option=("发布年份（必填）",),
+    )
     assert page.get_by_text("智能阀门通用技术条件").count() > 0
     # Submitting without the evidence: the error appears next to the button, not only at the top.
     submit = page.get_by_role("button", name="提交审核")
@@ -103,7 +114,9 @@ def test_enterprise_flow(app_server: str, new_page, tmp_path) -> None:  # noqa: 
     screenshot(page, "self-report-missing-evidence-1280x800")
     _upload_last(page, tmp_path)
     page.get_by_text("证明材料.pdf").first.wait_for()
-    _add_item(page, "人才层次", {"姓名（必填）": "张博士"}, {"人才层次（必填）": "博士", "角色（必填）": "核心成员"})
+    _add_item(
+        page, "人才层次", {"姓名（必填）": "张博士"}, {"人才层次（必填）": "博士", "角色（必填）": "核心成员"}
+    )
     _upload_last(page, tmp_path)
     screenshot(page, "self-report-1280x800")
     page.get_by_role("button", name="提交审核").click()

@@ -29,9 +29,12 @@ from tests.e2e.conftest import ROOT, login, wait_settled
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 # What must never reach the browser: exception class names, driver and library names, SQL, tracebacks.
-LEAKS = re.compile(r"OperationalError|InterfaceError|sqlalchemy|sqlite3|psycopg|Traceback|errno|"
-                   r"readonly database|disk is full|Connection refused|connection failed|127\.0\.0\.1|"
-                   r"SELECT |UPDATE |INSERT |File \"|\.py", re.IGNORECASE)
+LEAKS = re.compile(
+    r"OperationalError|InterfaceError|sqlalchemy|sqlite3|psycopg|Traceback|errno|"
+    r"readonly database|disk is full|Connection refused|connection failed|127\.0\.0\.1|"
+    r"SELECT |UPDATE |INSERT |File \"|\.py",
+    re.IGNORECASE,
+)
 NOTHING_SAVED = "本次操作没有保存任何内容"
 
 
@@ -57,8 +60,12 @@ def _seed(url: str) -> None:
 
     engine = make_engine(url)
     with engine.begin() as connection:
-        connection.execute(text('UPDATE submission SET state = \'draft\' WHERE enterprise_id = '
-                                '(SELECT enterprise_id FROM "user" WHERE username = \'ent1\')'))
+        connection.execute(
+            text(
+                "UPDATE submission SET state = 'draft' WHERE enterprise_id = "
+                "(SELECT enterprise_id FROM \"user\" WHERE username = 'ent1')"
+            )
+        )
     engine.dispose()
 
 
@@ -66,15 +73,36 @@ def _seed(url: str) -> None:
 def _server(url: str, log_path: Path, browser) -> Iterator[str]:  # noqa: ANN001
     """A server on ``url``, warmed up by one visit (Streamlit 1.67's first session after a start may show
     a spurious "Page not found": see tests/e2e/conftest.py's app_server)."""
-    env = {**os.environ, "DATABASE_URL": url, "COOKIE_KEY": "e2e-only-cookie-key-3f9a1c7e5b2d4a6f8e0c1b3d5f7a9c2e",
-           "APP_ENV": "test", "DYNAMIC_WORKER": "0"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "COOKIE_KEY": "e2e-only-cookie-key-3f9a1c7e5b2d4a6f8e0c1b3d5f7a9c2e",
+        "APP_ENV": "test",
+        "DYNAMIC_WORKER": "0",
+    }
     port = _free_port()
     with open(log_path, "w") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "Home.py", "--server.port", str(port),
-             "--server.headless", "true", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "Home.py",
+                "--server.port",
+                str(port),
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+                "--server.fileWatcherType",
+                "none",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 60
@@ -238,8 +266,9 @@ def test_database_lost_while_an_enterprise_saves_a_draft(new_page, browser, tmp_
 @contextmanager
 def _tmpfs(path: Path, size: str) -> Iterator[Path]:
     path.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                             capture_output=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True
+    )
     if mounted.returncode != 0:
         pytest.skip("mounting a tmpfs needs root (the disk-full and read-only faults are real mounts)")
     try:
@@ -268,7 +297,9 @@ def _fill(directory: Path) -> None:
             filler.write(b"\0" * 65536)
 
 
-def test_disk_full_while_an_enterprise_saves_a_draft(new_page, browser, tmp_path: Path, small_sqlite: Path) -> None:  # noqa: ANN001
+def test_disk_full_while_an_enterprise_saves_a_draft(
+    new_page, browser, tmp_path: Path, small_sqlite: Path
+) -> None:  # noqa: ANN001
     size = small_sqlite.stat().st_size + 16 * 1024 * 1024
     with _tmpfs(tmp_path / "disk", str(size)) as disk:
         shutil.copy(small_sqlite, disk / "app.db")

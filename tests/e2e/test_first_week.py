@@ -230,8 +230,12 @@ def test_no_request_leaves_the_server(app_server: str, new_page) -> None:  # noq
 
 
 @pytest.mark.parametrize(("width", "height"), SIZES)
-def test_public_and_enterprise_pages_speak_chinese_and_fit(app_server: str, new_page, width: int,  # noqa: ANN001
-                                                           height: int) -> None:
+def test_public_and_enterprise_pages_speak_chinese_and_fit(
+    app_server: str,
+    new_page,
+    width: int,  # noqa: ANN001
+    height: int,
+) -> None:
     problems: dict[str, object] = {}
 
     def check(page, role: str, path: str) -> None:  # noqa: ANN001

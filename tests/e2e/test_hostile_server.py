@@ -92,9 +92,13 @@ class Session:
 
         def put() -> int:
             try:
-                response = requests.put(url, files={"file": ("evil.pdf", b"%PDF" + b"\0" * (size - 4))},
-                                        headers={"X-Xsrftoken": self.token},
-                                        cookies={"_streamlit_xsrf": self.token}, timeout=120)
+                response = requests.put(
+                    url,
+                    files={"file": ("evil.pdf", b"%PDF" + b"\0" * (size - 4))},
+                    headers={"X-Xsrftoken": self.token},
+                    cookies={"_streamlit_xsrf": self.token},
+                    timeout=120,
+                )
             except requests.ConnectionError:  # the server may close the connection on a refused body
                 return 0
             return response.status_code
@@ -106,9 +110,12 @@ class Session:
 async def session(base_url: str, cookie: str | None = None, page: str = "") -> AsyncIterator[Session]:
     token = generate_xsrf_token_string()
     cookies = f"_streamlit_xsrf={token}" + (f"; {COOKIE_NAME}={cookie}" if cookie else "")
-    async with websockets.connect(base_url.replace("http", "ws", 1) + "/_stcore/stream",
-                                  subprotocols=["streamlit", token], additional_headers={"Cookie": cookies},
-                                  max_size=None) as ws:
+    async with websockets.connect(
+        base_url.replace("http", "ws", 1) + "/_stcore/stream",
+        subprotocols=["streamlit", token],
+        additional_headers={"Cookie": cookies},
+        max_size=None,
+    ) as ws:
         msg = BackMsg()
         msg.rerun_script.query_string = ""
         msg.rerun_script.page_name = page
@@ -180,8 +187,13 @@ def test_the_pages_uploaders_still_receive_files(app_server: str, new_page, tmp_
     goto(enterprise, app_server, "self-report")
     enterprise.get_by_role("heading", name="数据填报").wait_for()
     _reopen_for_correction(enterprise, "补充一项团体标准")
-    _add_item(enterprise, "标准名称", {"标准名称（必填）": "上传通道检查标准", "标准编号（必填）": "T/WZ 024-2025"},
-              {"级别（必填）": "团体", "角色（必填）": "主导"}, first_option=("发布年份（必填）",))
+    _add_item(
+        enterprise,
+        "标准名称",
+        {"标准名称（必填）": "上传通道检查标准", "标准编号（必填）": "T/WZ 024-2025"},
+        {"级别（必填）": "团体", "角色（必填）": "主导"},
+        first_option=("发布年份（必填）",),
+    )
     _upload_last(enterprise, tmp_path)  # "已上传“证明材料.pdf”": the file reached the server and the database
 
     officer = new_page(1400, 900)

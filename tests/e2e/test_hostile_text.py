@@ -22,11 +22,13 @@ from tests.e2e.conftest import ROOT, login, wait_settled
 from tests.e2e.test_faults import _server
 
 EVIL = "evil.example"
-PAYLOAD = ("[点此领取补贴](http://evil.example/phish) ![t](http://evil.example/track.png) "
-           "http://evil.example/bare www.evil.example/w mail@evil.example "
-           ":violet[紫字] :material/bug_report: :smile: $x^2$ **粗** "
-           "<img src=http://evil.example/h.png onerror=window.__pwned=1>"
-           "<a href=http://evil.example/a>链</a><script>window.__pwned=1</script>")
+PAYLOAD = (
+    "[点此领取补贴](http://evil.example/phish) ![t](http://evil.example/track.png) "
+    "http://evil.example/bare www.evil.example/w mail@evil.example "
+    ":violet[紫字] :material/bug_report: :smile: $x^2$ **粗** "
+    "<img src=http://evil.example/h.png onerror=window.__pwned=1>"
+    "<a href=http://evil.example/a>链</a><script>window.__pwned=1</script>"
+)
 PDF = b"%PDF-1.4\n%hostile\n"
 
 # Run in the page: what the planted text became. Text nodes are compared with the word joiner removed.
@@ -65,27 +67,48 @@ def _plant(path: Path) -> None:
         db.execute("UPDATE carrier SET name = ? || ' ' || id", (PAYLOAD,))
         for sid, items in db.execute("SELECT id, items FROM submission").fetchall():
             items = json.loads(items or "{}")
-            items["T12"] = [{"uid": f"h{sid}", "name": PAYLOAD, "number": PAYLOAD, "level": "团体", "role": "主导",
-                             "year": 2025}]
+            items["T12"] = [
+                {
+                    "uid": f"h{sid}",
+                    "name": PAYLOAD,
+                    "number": PAYLOAD,
+                    "level": "团体",
+                    "role": "主导",
+                    "year": 2025,
+                }
+            ]
             items["A04"] = [{"uid": f"t{sid}", "name": PAYLOAD, "level": "博士", "role": "核心成员"}]
-            db.execute("UPDATE submission SET items = ?, reason = ?, field_comments = ? WHERE id = ?",
-                       (json.dumps(items, ensure_ascii=False), PAYLOAD,
-                        json.dumps({"T04": PAYLOAD}, ensure_ascii=False), sid))
+            db.execute(
+                "UPDATE submission SET items = ?, reason = ?, field_comments = ? WHERE id = ?",
+                (
+                    json.dumps(items, ensure_ascii=False),
+                    PAYLOAD,
+                    json.dumps({"T04": PAYLOAD}, ensure_ascii=False),
+                    sid,
+                ),
+            )
             ent = db.execute("SELECT enterprise_id FROM submission WHERE id = ?", (sid,)).fetchone()[0]
-            db.execute("INSERT INTO attachment (submission_id, enterprise_id, item_code, file_name, content_type, "
-                       "size, sha256, content, created_by, created_at) VALUES (?, ?, ?, ?, 'application/pdf', ?, "
-                       "'0', ?, 'ent', '2026-01-05 00:00:00.000000')",
-                       (sid, ent, f"T12:h{sid}", PAYLOAD + ".pdf", len(PDF), PDF))
+            db.execute(
+                "INSERT INTO attachment (submission_id, enterprise_id, item_code, file_name, content_type, "
+                "size, sha256, content, created_by, created_at) VALUES (?, ?, ?, ?, 'application/pdf', ?, "
+                "'0', ?, 'ent', '2026-01-05 00:00:00.000000')",
+                (sid, ent, f"T12:h{sid}", PAYLOAD + ".pdf", len(PDF), PDF),
+            )
         run = db.execute("SELECT max(id) FROM scorerun").fetchone()[0]
         item = db.execute("SELECT id FROM serviceitem ORDER BY id LIMIT 1").fetchone()[0]
         for (ent,) in db.execute("SELECT id FROM enterprise ORDER BY id").fetchall():
             for state, answer in (("open", None), ("rejected", PAYLOAD)):
-                db.execute("INSERT INTO objection (run_id, enterprise_id, indicator_code, reason, state, answer, "
-                           "created_by, created_at) VALUES (?, ?, 'T04', ?, ?, ?, 'ent', "
-                           "'2026-01-05 00:00:00.000000')", (run, ent, PAYLOAD, state, answer))
-            db.execute("INSERT INTO servicerequest (enterprise_id, service_item_id, note, state, answer, created_by, "
-                       "created_at) VALUES (?, ?, ?, 'open', ?, 'ent', '2026-01-05 00:00:00.000000')",
-                       (ent, item, PAYLOAD, PAYLOAD))
+                db.execute(
+                    "INSERT INTO objection (run_id, enterprise_id, indicator_code, reason, state, answer, "
+                    "created_by, created_at) VALUES (?, ?, 'T04', ?, ?, ?, 'ent', "
+                    "'2026-01-05 00:00:00.000000')",
+                    (run, ent, PAYLOAD, state, answer),
+                )
+            db.execute(
+                "INSERT INTO servicerequest (enterprise_id, service_item_id, note, state, answer, created_by, "
+                "created_at) VALUES (?, ?, ?, 'open', ?, 'ent', '2026-01-05 00:00:00.000000')",
+                (ent, item, PAYLOAD, PAYLOAD),
+            )
 
 
 @pytest.fixture(scope="module")
@@ -107,13 +130,20 @@ def _pages(role: str | None) -> list[str]:
 
 
 @pytest.mark.parametrize("who", [None, "ent1", "officer1", "admin"])
-def test_hostile_text_never_becomes_markup_on_any_page(hostile_server: str, new_page, who: str | None) -> None:  # noqa: ANN001
+def test_hostile_text_never_becomes_markup_on_any_page(
+    hostile_server: str, new_page, who: str | None
+) -> None:  # noqa: ANN001
     page = new_page(1280, 900)
     foreign: list[str] = []
     where = {"path": "login"}
-    page.on("request", lambda r: foreign.append(f"{where['path']}: {r.url}")
+    page.on(
+        "request",
+        lambda r: (
+            foreign.append(f"{where['path']}: {r.url}")
             if urlparse(r.url).hostname not in ("127.0.0.1", "localhost") and not r.url.startswith("data:")
-            else None)
+            else None
+        ),
+    )
     role = None
     if who:
         login(page, hostile_server, who)

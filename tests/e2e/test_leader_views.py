@@ -26,9 +26,11 @@ INNER_SCROLL = """(grid) => { const s = grid.querySelector('.dvn-scroller');
 
 def _grid_with(page, heading: str):  # noqa: ANN001, ANN202
     """The first table below the sub-heading ``heading``."""
-    return page.locator(f'[data-testid="stHeading"]:has-text("{heading}") ~ * [data-testid="stDataFrame"], '
-                        f'[data-testid="stElementContainer"]:has([data-testid="stHeading"]:has-text("{heading}")) ~ '
-                        f'[data-testid="stElementContainer"] [data-testid="stDataFrame"]').first
+    return page.locator(
+        f'[data-testid="stHeading"]:has-text("{heading}") ~ * [data-testid="stDataFrame"], '
+        f'[data-testid="stElementContainer"]:has([data-testid="stHeading"]:has-text("{heading}")) ~ '
+        f'[data-testid="stElementContainer"] [data-testid="stDataFrame"]'
+    ).first
 
 
 def test_phone_shows_points_and_answers_without_sideways_scrolling(app_server: str, new_page) -> None:  # noqa: ANN001
@@ -76,7 +78,9 @@ def test_short_tables_show_every_row_at_1280(app_server: str, new_page) -> None:
     rows = technology.evaluate("""(g) => { const s = g.querySelector('.dvn-scroller'); s.scrollTop = 1; s.scrollTop = 0;
         return new Promise(r => setTimeout(() => r(Array.from(g.querySelectorAll('table tbody tr'))
             .map(tr => tr.textContent)), 400)); }""")
-    assert any("T11" in r for r in rows) and any("T12" in r for r in rows) and any("合计" in r for r in rows), rows
+    assert (
+        any("T11" in r for r in rows) and any("T12" in r for r in rows) and any("合计" in r for r in rows)
+    ), rows
     screenshot(page, "model-1280")
 
     login(page, app_server, "ent3")

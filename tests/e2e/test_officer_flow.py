@@ -29,8 +29,13 @@ def demo_facts(e2e_database_url: str) -> dict:
     with Session(engine) as session:
         ent4 = session.execute(select(User.enterprise_id).where(User.username == "ent4")).scalar_one()
         ent4_code = session.get(Enterprise, ent4).credit_code
-        codes = session.execute(select(Enterprise.credit_code).where(Enterprise.id != ent4)
-                                .order_by(Enterprise.id).limit(5)).scalars().all()
+        codes = (
+            session.execute(
+                select(Enterprise.credit_code).where(Enterprise.id != ent4).order_by(Enterprise.id).limit(5)
+            )
+            .scalars()
+            .all()
+        )
     engine.dispose()
     return {"ent4_code": ent4_code, "codes": list(codes)}
 
@@ -97,8 +102,10 @@ def test_officer_flow(app_server: str, new_page, demo_facts: dict, tmp_path: Pat
         click(officer, "审核通过")
         officer.get_by_text(re.compile("已通过：")).wait_for()
         goto(enterprise, app_server, "self-report")
-        assert enterprise.get_by_text(re.compile("已审核通过")).count() >= 1 or \
-            enterprise.get_by_text(re.compile("填报年度")).count() >= 0
+        assert (
+            enterprise.get_by_text(re.compile("已审核通过")).count() >= 1
+            or enterprise.get_by_text(re.compile("填报年度")).count() >= 0
+        )
 
         # ---- compute a run and start 公示
         goto(officer, app_server, "runs")

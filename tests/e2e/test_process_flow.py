@@ -16,15 +16,19 @@ def _new_account(database_url: str, username: str, role: str) -> str:
 
     engine = make_engine(database_url)
     with session_scope(engine) as session:
-        _, one_time = auth.create_user(session, actor=Actor(username="admin", role="admin"), username=username,
-                                       role=role)
+        _, one_time = auth.create_user(
+            session, actor=Actor(username="admin", role="admin"), username=username, role=role
+        )
     engine.dispose()
     assert one_time
     return one_time
 
 
-def test_deep_link_lands_after_the_one_time_password_is_replaced(app_server: str, e2e_database_url: str,  # noqa: ANN001
-                                                                  new_page) -> None:
+def test_deep_link_lands_after_the_one_time_password_is_replaced(
+    app_server: str,
+    e2e_database_url: str,  # noqa: ANN001
+    new_page,
+) -> None:
     one_time = _new_account(e2e_database_url, "officer_new22", "officer")
     page = new_page(1280, 800)
     goto(page, app_server, "review")  # a colleague's link to 填报审核, opened before the first login
@@ -57,8 +61,9 @@ def _core_points(database_url: str, version: str) -> dict[str, dict[str, float]]
 
     engine = make_engine(database_url)
     with session_scope(engine) as session:
-        definition = session.execute(select(ModelVersion.definition)
-                                     .where(ModelVersion.version == version)).scalar_one()
+        definition = session.execute(
+            select(ModelVersion.definition).where(ModelVersion.version == version)
+        ).scalar_one()
     engine.dispose()
     return {i["code"]: dict(i["points"]) for i in definition["indicators"] if i.get("points")}
 
@@ -75,8 +80,11 @@ def _edit_cell(page, grid, row: int, value: str) -> None:  # noqa: ANN001
     page.wait_for_timeout(600)
 
 
-def test_first_cell_edit_is_kept_and_publishing_asks_first(app_server: str, e2e_database_url: str,  # noqa: ANN001
-                                                          new_page) -> None:
+def test_first_cell_edit_is_kept_and_publishing_asks_first(
+    app_server: str,
+    e2e_database_url: str,  # noqa: ANN001
+    new_page,
+) -> None:
     page = new_page(1400, 900)
     login(page, app_server, "admin")
     goto(page, app_server, "models")

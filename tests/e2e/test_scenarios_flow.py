@@ -24,8 +24,9 @@ def _candidate(database_url: str) -> tuple[str, str]:
         run = latest_run(session)
         for username in ("ent5", "ent3", "ent2", "ent1", "ent4"):
             user = session.execute(select(User).where(User.username == username)).scalars().one()
-            ranked = session.execute(select(Score.rank).where(Score.run_id == run.id,
-                                                              Score.enterprise_id == user.enterprise_id)).scalar()
+            ranked = session.execute(
+                select(Score.rank).where(Score.run_id == run.id, Score.enterprise_id == user.enterprise_id)
+            ).scalar()
             if ranked is not None:
                 code = session.get(Enterprise, user.enterprise_id).credit_code
                 engine.dispose()

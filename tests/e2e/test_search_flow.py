@@ -49,8 +49,13 @@ def _facts(database_url: str) -> dict:
     for (name, code, stage), key in zip(rows, initials, strict=True):
         if counts[key[:4]] == 1 and len(per_stage[stage]) >= 3:
             others = [r for r in per_stage[stage] if r[1] != code][:2]
-            return {"name": name, "code": code, "initials": key[:4], "stage": model.stage_name(stage),
-                    "compared": [(name, code), *((n, c) for n, c, _ in others)]}
+            return {
+                "name": name,
+                "code": code,
+                "initials": key[:4],
+                "stage": model.stage_name(stage),
+                "compared": [(name, code), *((n, c) for n, c, _ in others)],
+            }
     raise AssertionError("no enterprise with distinctive initials in a stage of three or more")
 
 

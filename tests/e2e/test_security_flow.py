@@ -34,8 +34,11 @@ def _three_without_account(database_url: str) -> list[tuple[str, str]]:
     return list(zip(frame["name"], frame["credit_code"], strict=True))
 
 
-def test_bulk_accounts_one_time_password_and_unlock(app_server: str, e2e_database_url: str,  # noqa: ANN001
-                                                    new_page) -> None:
+def test_bulk_accounts_one_time_password_and_unlock(
+    app_server: str,
+    e2e_database_url: str,  # noqa: ANN001
+    new_page,
+) -> None:
     admin = new_page(1280, 900)
     login(admin, app_server, "admin")
     admin.goto(f"{app_server}/users")
@@ -86,8 +89,11 @@ def test_bulk_accounts_one_time_password_and_unlock(app_server: str, e2e_databas
     login(officer, app_server, "officer2")
 
 
-def test_copied_cookie_dies_with_logout_and_malformed_cookies_are_logged_out(app_server: str, browser,  # noqa: ANN001
-                                                                              new_page) -> None:
+def test_copied_cookie_dies_with_logout_and_malformed_cookies_are_logged_out(
+    app_server: str,
+    browser,  # noqa: ANN001
+    new_page,
+) -> None:
     page = new_page(1280, 800)
     login(page, app_server, "ent2")
     copied = [c for c in page.context.cookies() if c["name"] == COOKIE]
@@ -95,10 +101,12 @@ def test_copied_cookie_dies_with_logout_and_malformed_cookies_are_logged_out(app
     page.get_by_role("button", name="退出登录").click()
     wait_settled(page)
 
-    for value in (copied[0]["value"],  # the copy of a logged-out session
-                  jwt.encode({"username": "admin", "sid": "x", "exp": 4102444800}, None, algorithm="none"),
-                  jwt.encode({"username": "admin", "sid": "x", "exp": 4102444800}, "k" * 64, algorithm="HS512"),
-                  "garbage.garbage.garbage"):
+    for value in (
+        copied[0]["value"],  # the copy of a logged-out session
+        jwt.encode({"username": "admin", "sid": "x", "exp": 4102444800}, None, algorithm="none"),
+        jwt.encode({"username": "admin", "sid": "x", "exp": 4102444800}, "k" * 64, algorithm="HS512"),
+        "garbage.garbage.garbage",
+    ):
         other = browser.new_context(locale="zh-CN")
         other.add_cookies([{"name": COOKIE, "value": value, "url": app_server}])
         visitor = other.new_page()

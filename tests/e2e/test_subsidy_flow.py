@@ -34,12 +34,25 @@ def _funded_accounts(database_url: str) -> list[tuple[str, str]]:
     out = []
     with Session(engine) as session:
         run_id = session.execute(select(ScoreRun.id).where(ScoreRun.state == "final")).scalar_one()
-        ids = session.execute(select(Score.enterprise_id).where(Score.run_id == run_id, Score.subsidy > 0,
-                                                                Score.veto.is_(False))
-                              .order_by(Score.enterprise_id).limit(2)).scalars().all()
+        ids = (
+            session.execute(
+                select(Score.enterprise_id)
+                .where(Score.run_id == run_id, Score.subsidy > 0, Score.veto.is_(False))
+                .order_by(Score.enterprise_id)
+                .limit(2)
+            )
+            .scalars()
+            .all()
+        )
         for i, eid in enumerate(ids):
-            create_user(session, actor=Actor.system(), username=f"funded{i}", role="enterprise", enterprise_id=eid,
-                        password=PASSWORD)
+            create_user(
+                session,
+                actor=Actor.system(),
+                username=f"funded{i}",
+                role="enterprise",
+                enterprise_id=eid,
+                password=PASSWORD,
+            )
             out.append((f"funded{i}", session.get(Enterprise, eid).credit_code))
         session.commit()
     engine.dispose()
@@ -54,7 +67,9 @@ def _pick(page, code: str) -> None:  # noqa: ANN001
     wait_settled(page)
 
 
-def test_subsidy_is_confirmed_paid_declined_and_shown(app_server: str, new_page, e2e_database_url: str) -> None:  # noqa: ANN001
+def test_subsidy_is_confirmed_paid_declined_and_shown(
+    app_server: str, new_page, e2e_database_url: str
+) -> None:  # noqa: ANN001
     (first, first_code), (_, second_code) = _funded_accounts(e2e_database_url)
     enterprise = new_page(1280, 800)
     officer = new_page(1400, 900)

@@ -41,8 +41,15 @@ def _actor(session, username: str) -> Actor:  # noqa: ANN001
 def _portrait_numbers(p) -> set[str]:  # noqa: ANN001
     """Every number 我的积分 shows for this portrait (as it formats them), plus the run's model parameters
     for the indicator the answer explains (its bands and caps)."""
-    texts = [f"{p.total:.2f}", f"{p.year}", f"{p.run_id}", p.model.version, f"{p.deduction:.2f}",
-             f"{p.missing_count}", f"{p.ranked_in_stage}"]
+    texts = [
+        f"{p.total:.2f}",
+        f"{p.year}",
+        f"{p.run_id}",
+        p.model.version,
+        f"{p.deduction:.2f}",
+        f"{p.missing_count}",
+        f"{p.ranked_in_stage}",
+    ]
     texts += [f"{v:.2f}" for v in p.subtotals.values()]
     if p.rank is not None:
         texts.append(str(p.rank))
@@ -92,13 +99,26 @@ def test_every_number_in_a_score_answer_is_the_portrait_s(seeded) -> None:  # no
 
 def test_another_enterprise_by_name_or_code_gets_no_data_of_it(seeded) -> None:  # noqa: ANN001
     me = _actor(seeded, "ent1")
-    other = seeded.execute(select(Enterprise).where(Enterprise.id != me.enterprise_id).order_by(Enterprise.id)
-                           .limit(1).offset(3)).scalars().one()
+    other = (
+        seeded.execute(
+            select(Enterprise)
+            .where(Enterprise.id != me.enterprise_id)
+            .order_by(Enterprise.id)
+            .limit(1)
+            .offset(3)
+        )
+        .scalars()
+        .one()
+    )
     staff = Actor(username="system", role="system")
     theirs = get_portrait(seeded, actor=staff, enterprise_id=other.id)
     short = svc._name_keys(other.name)[-1]
-    for question in (f"{other.name}的积分是多少", f"{short}排第几名", f"统一社会信用代码{other.credit_code}的总分",
-                     f"{other.credit_code.lower()} 能拿什么补助"):
+    for question in (
+        f"{other.name}的积分是多少",
+        f"{short}排第几名",
+        f"统一社会信用代码{other.credit_code}的总分",
+        f"{other.credit_code.lower()} 能拿什么补助",
+    ):
         result = svc.ask(seeded, actor=me, question=question)
         assert result.answer.intent == OTHER_ENTERPRISE, question
         assert not result.items
@@ -126,10 +146,14 @@ def test_confirming_an_instant_item_is_audited_and_officers_see_it(seeded) -> No
     row = svc.confirm_item(seeded, actor=me, enterprise_id=me.enterprise_id, item_key=item.key)
     again = svc.confirm_item(seeded, actor=me, enterprise_id=me.enterprise_id, item_key=item.key)
     assert again.id == row.id  # once per enterprise · item · run
-    events = seeded.execute(select(AuditEvent).where(AuditEvent.action == "assistant.confirm")).scalars().all()
+    events = (
+        seeded.execute(select(AuditEvent).where(AuditEvent.action == "assistant.confirm")).scalars().all()
+    )
     assert len(events) == 1 and events[0].actor == "ent1" and events[0].after["item"] == item.key
     if item.kind == "service":  # it reaches 服务需求处理 as a request, too
-        assert seeded.execute(select(ServiceRequest).where(ServiceRequest.enterprise_id == me.enterprise_id)).first()
+        assert seeded.execute(
+            select(ServiceRequest).where(ServiceRequest.enterprise_id == me.enterprise_id)
+        ).first()
     officer = _actor(seeded, "officer1")
     seen = svc.list_confirmations(seeded, actor=officer)
     assert list(seen["item_name"]) == [item.name] and seen["confirmed_by"].iloc[0] == "ent1"
@@ -158,9 +182,16 @@ def test_officers_see_unanswered_and_down_voted_questions_and_fix_them(seeded) -
     queue = svc.improvement_queue(seeded, actor=officer)
     counts = dict(zip(queue["question"], queue["count"], strict=True))
     assert counts == {"青创贷找谁办": 2, "公示期多长": 1}
-    svc.add_answer_clause(seeded, actor=officer, title="创业担保贷款（青创贷）",
-                          body="创业担保贷款由区人社局受理，贴息按年度计算。", question_id=first.question_id)
-    svc.add_synonym(seeded, actor=officer, term="青创贷", canonical="创业担保贷款", question_id=first.question_id)
+    svc.add_answer_clause(
+        seeded,
+        actor=officer,
+        title="创业担保贷款（青创贷）",
+        body="创业担保贷款由区人社局受理，贴息按年度计算。",
+        question_id=first.question_id,
+    )
+    svc.add_synonym(
+        seeded, actor=officer, term="青创贷", canonical="创业担保贷款", question_id=first.question_id
+    )
     with pytest.raises(PermissionDenied):
         svc.add_synonym(seeded, actor=me, term="x", canonical="y")
     fixed = svc.ask(seeded, actor=me, question="青创贷找谁办").answer

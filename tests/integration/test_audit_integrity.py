@@ -27,14 +27,22 @@ EVENTS_EACH = 3
 def _verify_cli(engine: Engine) -> subprocess.CompletedProcess:
     url = engine.url.render_as_string(hide_password=False)
     env = {**os.environ, "DATABASE_URL": url, "PYTHONIOENCODING": "utf-8"}
-    return subprocess.run([sys.executable, str(ROOT / "manage.py"), "verify-audit"], capture_output=True,
-                          text=True, env=env, cwd=ROOT, timeout=120)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "verify-audit"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
 
 
 def _record(engine: Engine, n: int, tag: str = "t") -> None:
     with Session(engine) as session:
         for k in range(n):
-            audit.record(session, actor=SYSTEM, action="test", entity="thing", entity_id=k, after={"tag": tag})
+            audit.record(
+                session, actor=SYSTEM, action="test", entity="thing", entity_id=k, after={"tag": tag}
+            )
             session.commit()
 
 
@@ -50,8 +58,9 @@ def test_twenty_concurrent_writers_leave_an_intact_chain(db_engine: Engine) -> N
                 barrier.wait()
                 for k in range(EVENTS_EACH):
                     # A write before the event (as a service does) and one without: both orders queue.
-                    audit.record(session, actor=SYSTEM, action="test", entity="writer", entity_id=i,
-                                 after={"k": k})
+                    audit.record(
+                        session, actor=SYSTEM, action="test", entity="writer", entity_id=i, after={"k": k}
+                    )
                     session.commit()
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
@@ -75,12 +84,18 @@ def test_twenty_concurrent_writers_leave_an_intact_chain(db_engine: Engine) -> N
 
 def test_the_application_cannot_empty_or_shorten_the_audit_trail(db_engine: Engine) -> None:
     _record(db_engine, 3)
-    refused = ["DELETE FROM auditevent WHERE id = (SELECT max(id) FROM auditevent)",
-               "DELETE FROM auditchainhead", "UPDATE auditchainhead SET count = 0"]
+    refused = [
+        "DELETE FROM auditevent WHERE id = (SELECT max(id) FROM auditevent)",
+        "DELETE FROM auditchainhead",
+        "UPDATE auditchainhead SET count = 0",
+    ]
     if db_engine.dialect.name == "postgresql":
         refused += ["TRUNCATE auditevent", "TRUNCATE auditchainhead", "TRUNCATE auditevent, auditchainhead"]
     for statement in refused:
-        with db_engine.connect() as connection, pytest.raises(DBAPIError, match="append-only|permission denied"):
+        with (
+            db_engine.connect() as connection,
+            pytest.raises(DBAPIError, match="append-only|permission denied"),
+        ):
             connection.execute(text(statement))
     with Session(db_engine) as session:
         assert session.execute(select(func.count()).select_from(AuditEvent)).scalar_one() == 3
@@ -102,7 +117,9 @@ def test_truncating_or_deleting_the_last_event_fails_verify_audit(db_engine: Eng
     with db_engine.begin() as connection:
         _bypass_guards(connection, db_engine)
         if tamper == "truncate":
-            statement = "TRUNCATE auditevent" if db_engine.dialect.name == "postgresql" else "DELETE FROM auditevent"
+            statement = (
+                "TRUNCATE auditevent" if db_engine.dialect.name == "postgresql" else "DELETE FROM auditevent"
+            )
         else:
             statement = "DELETE FROM auditevent WHERE id = (SELECT max(id) FROM auditevent)"
         connection.execute(text(statement))

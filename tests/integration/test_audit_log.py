@@ -23,10 +23,23 @@ ADMIN = Actor(username="admin", role="admin")
 
 
 def add_events(session: Session) -> None:
-    audit.record(session, actor=OFFICER, action="submission.approve", entity="Submission", entity_id=1,
-                 before={"state": "submitted"}, after={"state": "approved"})
-    audit.record(session, actor=OFFICER, action="submission.return", entity="Submission", entity_id=2,
-                 reason="=HYPERLINK(\"http://x\")请补充")
+    audit.record(
+        session,
+        actor=OFFICER,
+        action="submission.approve",
+        entity="Submission",
+        entity_id=1,
+        before={"state": "submitted"},
+        after={"state": "approved"},
+    )
+    audit.record(
+        session,
+        actor=OFFICER,
+        action="submission.return",
+        entity="Submission",
+        entity_id=2,
+        reason='=HYPERLINK("http://x")请补充',
+    )
     audit.record(session, actor=ADMIN, action="import.commit", entity="ImportBatch", entity_id=7)
     session.commit()
 
@@ -34,13 +47,20 @@ def add_events(session: Session) -> None:
 def test_filters_and_export(session: Session) -> None:
     add_events(session)
     assert len(audit_log.query_events(session, actor=ADMIN)) == 3
-    assert list(audit_log.query_events(session, actor=OFFICER, action="submission")["entity_id"]) == ["2", "1"]
+    assert list(audit_log.query_events(session, actor=OFFICER, action="submission")["entity_id"]) == [
+        "2",
+        "1",
+    ]
     assert len(audit_log.query_events(session, actor=OFFICER, actor_name="ADMIN")) == 1
     assert len(audit_log.query_events(session, actor=OFFICER, text="补充")) == 1
     assert len(audit_log.query_events(session, actor=OFFICER, entity="ImportBatch", entity_id=7)) == 1
     today = clock.today()  # the days officers pick are Beijing days
-    assert len(audit_log.query_events(session, actor=OFFICER, date_from=today - timedelta(days=1),
-                                      date_to=today)) == 3
+    assert (
+        len(
+            audit_log.query_events(session, actor=OFFICER, date_from=today - timedelta(days=1), date_to=today)
+        )
+        == 3
+    )
     assert len(audit_log.query_events(session, actor=OFFICER, date_to=today - timedelta(days=2))) == 0
     csv = audit_log.export_events(session, actor=OFFICER, fmt="csv").decode("utf-8-sig")
     assert "'=HYPERLINK" in csv and "操作人" in csv
@@ -66,7 +86,7 @@ def test_no_service_function_writes_events() -> None:
 @pytest.mark.parametrize("statement", ["update", "delete"])
 def test_database_refuses_changes(session: Session, statement: str) -> None:
     add_events(session)
-    stmt = (update(AuditEvent).values(reason="tampered") if statement == "update" else delete(AuditEvent))
+    stmt = update(AuditEvent).values(reason="tampered") if statement == "update" else delete(AuditEvent)
     with pytest.raises(DatabaseError, match="append-only"):
         session.execute(stmt)
         session.flush()
@@ -79,8 +99,9 @@ def test_date_filter_uses_beijing_days(session: Session) -> None:
     event = audit.record(session, actor=OFFICER, action="run.publish", entity="ScoreRun", entity_id=1)
     event.at = datetime(2026, 11, 23, 17, 30, tzinfo=UTC)
     session.commit()
-    on_24th = audit_log.query_events(session, actor=OFFICER, date_from=datetime(2026, 11, 24).date(),
-                                     date_to=datetime(2026, 11, 24).date())
+    on_24th = audit_log.query_events(
+        session, actor=OFFICER, date_from=datetime(2026, 11, 24).date(), date_to=datetime(2026, 11, 24).date()
+    )
     assert list(on_24th["entity_id"]) == ["1"]
     assert audit_log.query_events(session, actor=OFFICER, date_to=datetime(2026, 11, 23).date()).empty
     assert audit_log.display_frame(on_24th)["时间"].iloc[0] == "2026-11-24 01:30:00"

@@ -22,8 +22,14 @@ def user(session) -> User:  # noqa: ANN001
     enterprise = Enterprise(credit_code="91330303MA2ABCDE1X", name="测试企业")
     session.add(enterprise)
     session.commit()
-    created, otp = auth.create_user(session, actor=SYSTEM, username="Ent9", role="enterprise",
-                                    enterprise_id=enterprise.id, password=PASSWORD)
+    created, otp = auth.create_user(
+        session,
+        actor=SYSTEM,
+        username="Ent9",
+        role="enterprise",
+        enterprise_id=enterprise.id,
+        password=PASSWORD,
+    )
     assert otp is None and created.username == "ent9" and not created.must_change_password
     return created
 
@@ -62,7 +68,9 @@ def test_failures_throttle_with_growing_delays_that_stay_short(session, user: Us
 def test_unknown_and_real_names_get_the_same_answers(session, user: User) -> None:  # noqa: ANN001
     now = utcnow()
     for name in ("ent9", "nobody9"):
-        answers = [auth.authenticate(session, username=name, password="wrong-1", now=now).message for _ in range(6)]
+        answers = [
+            auth.authenticate(session, username=name, password="wrong-1", now=now).message for _ in range(6)
+        ]
         assert answers[:5] == [auth.BAD_CREDENTIALS] * 5
         assert "登录失败次数过多" in answers[5]
     assert auth._dummy_hash().startswith(b"$2b$12$")  # the real hashes' cost
@@ -81,11 +89,19 @@ def test_a_success_resets_the_count(session, user: User) -> None:  # noqa: ANN00
 def test_address_throttling_slows_one_address_across_names(session, user: User) -> None:  # noqa: ANN001
     now = utcnow()
     for k in range(auth.ADDRESS_FREE_ATTEMPTS):
-        auth.authenticate(session, username=f"guess{k}", password="wrong-1", now=now, client_address="10.1.2.3")
-    assert "过多" in auth.authenticate(session, username="ent9", password=PASSWORD, now=now,
-                                     client_address="10.1.2.3").message
+        auth.authenticate(
+            session, username=f"guess{k}", password="wrong-1", now=now, client_address="10.1.2.3"
+        )
+    assert (
+        "过多"
+        in auth.authenticate(
+            session, username="ent9", password=PASSWORD, now=now, client_address="10.1.2.3"
+        ).message
+    )
     # Another address is not affected; a loopback address (a reverse proxy) is never throttled.
-    assert auth.authenticate(session, username="ent9", password=PASSWORD, now=now, client_address="10.9.9.9").ok
+    assert auth.authenticate(
+        session, username="ent9", password=PASSWORD, now=now, client_address="10.9.9.9"
+    ).ok
     assert auth.throttle_address("127.0.0.1") is None and auth.throttle_address("::1") is None
 
 
@@ -110,8 +126,13 @@ def test_password_over_72_bytes_is_refused_clearly(session, user: User) -> None:
 
 @pytest.mark.parametrize(
     ("new", "problem"),
-    [("short1", "至少 10"), ("abcdefghij", "须同时包含字母和数字"), ("a1" * 37, "72 字节"),
-     (" Padded123", "首尾不能有空格"), (PASSWORD, "不能与原密码相同")],
+    [
+        ("short1", "至少 10"),
+        ("abcdefghij", "须同时包含字母和数字"),
+        ("a1" * 37, "72 字节"),
+        (" Padded123", "首尾不能有空格"),
+        (PASSWORD, "不能与原密码相同"),
+    ],
 )
 def test_password_rules(session, user: User, new: str, problem: str) -> None:  # noqa: ANN001
     actor = Actor(username="ent9", role="enterprise", user_id=user.id, enterprise_id=user.enterprise_id)
@@ -146,8 +167,12 @@ def test_one_time_password_forces_a_change(session, user: User) -> None:  # noqa
 def test_only_admins_create_users(session, user: User) -> None:  # noqa: ANN001
     for role in ("enterprise", "officer"):
         with pytest.raises(PermissionDenied):
-            auth.create_user(session, actor=Actor(username="x", role=role, enterprise_id=user.enterprise_id),
-                             username="someone", role="officer")
+            auth.create_user(
+                session,
+                actor=Actor(username="x", role=role, enterprise_id=user.enterprise_id),
+                username="someone",
+                role="officer",
+            )
     with pytest.raises(Conflict):
         auth.create_user(session, actor=ADMIN, username="ENT9", role="officer")
     with pytest.raises(ValidationFailed):
@@ -174,7 +199,11 @@ def test_cookie_key_rules(tmp_path) -> None:  # noqa: ANN001
     assert resolve_cookie_key({"COOKIE_KEY": strong}, none, tmp_path / "k") == strong
     assert resolve_cookie_key({"APP_ENV": "production", "COOKIE_KEY": strong}, none) == strong
     assert resolve_cookie_key({"APP_ENV": "production"}, lambda _name: strong) == strong
-    for env in ({"APP_ENV": "production"}, {"APP_ENV": "production", "COOKIE_KEY": "short"},
-                {"COOKIE_KEY": DEMO_COOKIE_KEY}, {"APP_ENV": "test", "COOKIE_KEY": DEMO_COOKIE_KEY}):
+    for env in (
+        {"APP_ENV": "production"},
+        {"APP_ENV": "production", "COOKIE_KEY": "short"},
+        {"COOKIE_KEY": DEMO_COOKIE_KEY},
+        {"APP_ENV": "test", "COOKIE_KEY": DEMO_COOKIE_KEY},
+    ):
         with pytest.raises(ConfigError):
             resolve_cookie_key(env, none, tmp_path / "k")

@@ -45,8 +45,18 @@ def _no_autocheckpoint(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-
     dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=[
-    pytest.mark.postgres, pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set")])])
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param(
+            "postgres",
+            marks=[
+                pytest.mark.postgres,
+                pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set"),
+            ],
+        ),
+    ]
+)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Engine, str]]:
     """(engine, url) of an empty migrated database of this test's own."""
     if request.param == "sqlite":
@@ -77,8 +87,15 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Engi
 
 def manage(*args: str, url: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONIOENCODING": "utf-8", "DATABASE_URL": url}
-    return subprocess.run([sys.executable, str(MANAGE), *args], capture_output=True, text=True, env=env,
-                          timeout=600, cwd=ROOT, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, str(MANAGE), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def ok(result: subprocess.CompletedProcess) -> str:
@@ -138,7 +155,9 @@ def test_backup_and_restore_round_trip(store: tuple[Engine, str], tmp_path: Path
     with clock.frozen(AT + timedelta(minutes=10)), Session(engine, expire_on_commit=False) as session:
         end_user_sessions(session, actor=admin, username="ent1")
         later_sid, _ = start_session(session, user_id=_user_id(session, "officer2"))
-        session.execute(text("UPDATE enterprise SET name = 'after backup' WHERE id = (SELECT min(id) FROM enterprise)"))
+        session.execute(
+            text("UPDATE enterprise SET name = 'after backup' WHERE id = (SELECT min(id) FROM enterprise)")
+        )
         # a table the backup does not know (a later migration's): the restore removes it too
         session.execute(text("CREATE TABLE leftover (x INTEGER REFERENCES enterprise (id))"))
         session.commit()
@@ -156,16 +175,23 @@ def test_backup_and_restore_round_trip(store: tuple[Engine, str], tmp_path: Path
         fresh, _ = start_session(session, user_id=_user_id(session, "ent1"))
         assert resume_session(session, session_id=fresh) is not None  # people log in again as usual
         assert session.execute(select(func.count()).select_from(Enterprise)).scalar_one() == enterprises
-        assert session.execute(select(func.count()).select_from(Enterprise)
-                               .where(Enterprise.name == "after backup")).scalar_one() == 0
+        assert (
+            session.execute(
+                select(func.count()).select_from(Enterprise).where(Enterprise.name == "after backup")
+            ).scalar_one()
+            == 0
+        )
         assert "leftover" not in inspect(session.get_bind()).get_table_names()
         report = verify_chain(session, actor=admin)
         assert report.ok, report
         actions = list(session.execute(select(AuditEvent.action).order_by(AuditEvent.id)).scalars())
         assert actions[:events].count("end_sessions") == 1  # officer2's, before the backup; ent1's is gone
-        restored = session.execute(select(AuditEvent).where(AuditEvent.action == "database.restore")).scalar_one()
-        assert restored.id > max(session.execute(select(AuditEvent.id).order_by(AuditEvent.id).limit(events))
-                                 .scalars())
+        restored = session.execute(
+            select(AuditEvent).where(AuditEvent.action == "database.restore")
+        ).scalar_one()
+        assert restored.id > max(
+            session.execute(select(AuditEvent.id).order_by(AuditEvent.id).limit(events)).scalars()
+        )
         assert restored.after["sessions_revoked"] >= 2
         assert "database.backup" not in actions[:events]
         for run_id in finals:
@@ -175,7 +201,9 @@ def test_backup_and_restore_round_trip(store: tuple[Engine, str], tmp_path: Path
         ok(manage("verify-run", "--run", str(run_id), url=url))
 
 
-def test_restore_refuses_what_is_not_a_backup_of_this_system(store: tuple[Engine, str], tmp_path: Path) -> None:
+def test_restore_refuses_what_is_not_a_backup_of_this_system(
+    store: tuple[Engine, str], tmp_path: Path
+) -> None:
     engine, url = store
     with clock.frozen(AT), Session(engine, expire_on_commit=False) as session:
         seed_demo(session, enterprises=10, with_runs=False)

@@ -37,25 +37,45 @@ def world(session):  # noqa: ANN001, ANN201
 
         def actor(name: str) -> Actor:
             u = users[name]
-            return Actor(username=u.username, role=u.role, user_id=u.id, enterprise_id=u.enterprise_id,
-                         bank_name=u.bank_name)
+            return Actor(
+                username=u.username,
+                role=u.role,
+                user_id=u.id,
+                enterprise_id=u.enterprise_id,
+                bank_name=u.bank_name,
+            )
 
         final = session.execute(select(ScoreRun).where(ScoreRun.state == "final")).scalars().one()
         notice = session.execute(select(ScoreRun).where(ScoreRun.state == "notice")).scalars().one()
-        yield {"session": session, "bank": actor("bank1"), "officer": actor("officer1"), "admin": actor("admin"),
-               "ent1": actor("ent1"), "final": final, "notice": notice}
+        yield {
+            "session": session,
+            "bank": actor("bank1"),
+            "officer": actor("officer1"),
+            "admin": actor("admin"),
+            "ent1": actor("ent1"),
+            "final": final,
+            "notice": notice,
+        }
 
 
 def _consenting_codes(session, run_id: int) -> set[str]:  # noqa: ANN001
     rows = session.execute(
-        select(Enterprise.credit_code).join(Score, Score.enterprise_id == Enterprise.id)
-        .where(Score.run_id == run_id, Enterprise.bank_consent.is_(True), Score.veto.is_(False),
-               Score.rank.is_not(None))).scalars()
+        select(Enterprise.credit_code)
+        .join(Score, Score.enterprise_id == Enterprise.id)
+        .where(
+            Score.run_id == run_id,
+            Enterprise.bank_consent.is_(True),
+            Score.veto.is_(False),
+            Score.rank.is_not(None),
+        )
+    ).scalars()
     return set(rows)
 
 
 def _non_consenting_codes(session) -> set[str]:  # noqa: ANN001
-    return set(session.execute(select(Enterprise.credit_code).where(Enterprise.bank_consent.is_(False))).scalars())
+    return set(
+        session.execute(select(Enterprise.credit_code).where(Enterprise.bank_consent.is_(False))).scalars()
+    )
 
 
 def test_bank_sees_only_consenting_enterprises_of_the_final_run(world: dict) -> None:
@@ -80,11 +100,28 @@ def test_bank_sees_only_consenting_enterprises_of_the_final_run(world: dict) -> 
 def test_only_published_figures_reach_a_bank(world: dict) -> None:
     view = bank_portal.bank_view(world["session"], actor=world["bank"])
     record = view.records()[0]
-    assert set(record) == {"credit_code", "name", "stage", "rank_in_stage", "score", "list", "class_subtotals", "run",
-                           "valid_until"}
+    assert set(record) == {
+        "credit_code",
+        "name",
+        "stage",
+        "rank_in_stage",
+        "score",
+        "list",
+        "class_subtotals",
+        "run",
+        "valid_until",
+    }
     assert set(record["class_subtotals"]) == {c.name for c in view.model.scored_classes}
     table = view.table()
-    assert list(table.columns[:7]) == ["序号", "统一社会信用代码", "企业名称", "所属阶段", "阶段排名", "积分", "榜单"]
+    assert list(table.columns[:7]) == [
+        "序号",
+        "统一社会信用代码",
+        "企业名称",
+        "所属阶段",
+        "阶段排名",
+        "积分",
+        "榜单",
+    ]
     assert not [c for c in table.columns if "填报" in c or "证明" in c or "breakdown" in c]
 
 
@@ -121,7 +158,9 @@ def test_withdrawn_consent_disappears_from_the_next_view(world: dict) -> None:
     bank.set_bank_consent(session, actor=ent1, enterprise_id=ent1.enterprise_id, consent=False)
     assert code not in set(bank_portal.bank_view(session, actor=actor).rows["credit_code"])
     data, _ = bank_portal.export_bank_whitelist(session, actor=actor)
-    assert code not in pd.read_excel(io.BytesIO(data), dtype=str, engine="openpyxl")["统一社会信用代码"].tolist()
+    assert (
+        code not in pd.read_excel(io.BytesIO(data), dtype=str, engine="openpyxl")["统一社会信用代码"].tolist()
+    )
 
 
 def test_only_bank_accounts_reach_the_bank_services(world: dict) -> None:
@@ -130,8 +169,9 @@ def test_only_bank_accounts_reach_the_bank_services(world: dict) -> None:
         with pytest.raises(PermissionDenied):
             bank_portal.bank_view(session, actor=world[who])
         with pytest.raises(PermissionDenied):
-            bank_portal.record_outcome(session, actor=world[who], credit_code="x", product="p", decision="授信",
-                                       decided_on=TODAY)
+            bank_portal.record_outcome(
+                session, actor=world[who], credit_code="x", product="p", decision="授信", decided_on=TODAY
+            )
     # and a bank reaches none of the officers' whitelist tools
     from core.bank import Criteria
 
@@ -143,7 +183,9 @@ def test_admin_creates_a_bank_account_with_its_institution(world: dict) -> None:
     session = world["session"]
     with pytest.raises(ValidationFailed):
         auth.create_user(session, actor=world["admin"], username="bank2", role="bank")
-    user, otp = auth.create_user(session, actor=world["admin"], username="bank2", role="bank", bank_name=" 瓯海农商银行 ")
+    user, otp = auth.create_user(
+        session, actor=world["admin"], username="bank2", role="bank", bank_name=" 瓯海农商银行 "
+    )
     assert user.bank_name == "瓯海农商银行" and otp
     actor, _ = auth.actor_for(session, "bank2")
     assert actor.role == "bank" and actor.bank_name == "瓯海农商银行"
@@ -163,10 +205,19 @@ def test_an_outcome_recorded_in_the_app_reaches_the_officers(world: dict) -> Non
     session, actor = world["session"], world["bank"]
     code = _visible(world, 1)[0]
     with clock.frozen(NOW):
-        result = bank_portal.record_outcome(session, actor=actor, credit_code=code, product="科创积分贷",
-                                            decision="放款", amount=300, rate=3.65, term_months=12,
-                                            decided_on=TODAY - timedelta(days=3), start_on=TODAY - timedelta(days=1),
-                                            run_id=world["final"].id)
+        result = bank_portal.record_outcome(
+            session,
+            actor=actor,
+            credit_code=code,
+            product="科创积分贷",
+            decision="放款",
+            amount=300,
+            rate=3.65,
+            term_months=12,
+            decided_on=TODAY - timedelta(days=3),
+            start_on=TODAY - timedelta(days=1),
+            run_id=world["final"].id,
+        )
     assert result.committed and not result.problems
     row = session.execute(select(LoanOutcome)).scalars().one()
     assert (row.bank_name, row.decision, row.amount, row.source) == (DEMO_BANK, "loan", 300.0, "app")
@@ -187,14 +238,34 @@ def _file(rows: list[dict]) -> bytes:
 def test_outcomes_file_round_trip_with_dry_run(world: dict) -> None:
     session, actor = world["session"], world["bank"]
     a, b = _visible(world, 2)
-    rows = [{"统一社会信用代码": a, "产品名称": "科创积分贷", "决定": "授信", "金额（万元）": 500, "年利率（%）": 3.8,
-             "期限（月）": 24, "决定日期": "2026-11-20", "起始日期": "2026/11/21", "到期日期": "2028-11-20"},
-            {"统一社会信用代码": b, "产品名称": "人才贷", "决定": "拒绝", "拒绝理由": "负债率过高", "决定日期": "2026年12月1日"}]
+    rows = [
+        {
+            "统一社会信用代码": a,
+            "产品名称": "科创积分贷",
+            "决定": "授信",
+            "金额（万元）": 500,
+            "年利率（%）": 3.8,
+            "期限（月）": 24,
+            "决定日期": "2026-11-20",
+            "起始日期": "2026/11/21",
+            "到期日期": "2028-11-20",
+        },
+        {
+            "统一社会信用代码": b,
+            "产品名称": "人才贷",
+            "决定": "拒绝",
+            "拒绝理由": "负债率过高",
+            "决定日期": "2026年12月1日",
+        },
+    ]
     with clock.frozen(NOW):
-        checked = bank_portal.import_outcomes_file(session, actor=actor, data=_file(rows), filename="结果.xlsx")
+        checked = bank_portal.import_outcomes_file(
+            session, actor=actor, data=_file(rows), filename="结果.xlsx"
+        )
         assert checked.ok and checked.rows == 2 and _outcome_count(session) == 0  # a dry run writes nothing
-        done = bank_portal.import_outcomes_file(session, actor=actor, data=_file(rows), filename="结果.xlsx",
-                                                dry_run=False)
+        done = bank_portal.import_outcomes_file(
+            session, actor=actor, data=_file(rows), filename="结果.xlsx", dry_run=False
+        )
     assert done.committed and _outcome_count(session) == 2
     stored = {o.decision: o for o in session.execute(select(LoanOutcome)).scalars()}
     assert stored["credit"].start_on == date(2026, 11, 21) and stored["credit"].term_months == 24
@@ -206,17 +277,48 @@ def test_bad_rows_are_reported_and_nothing_is_written(world: dict) -> None:
     session, actor = world["session"], world["bank"]
     a, b = _visible(world, 2)
     non_consenting = sorted(_non_consenting_codes(session))[0]
-    rows = [{"统一社会信用代码": a, "产品名称": "科创积分贷", "决定": "放款", "金额（万元）": 100, "决定日期": "2026-12-01"},
-            {"统一社会信用代码": "91330300MA2ABCDE1X", "产品名称": "p", "决定": "授信", "金额（万元）": 1,
-             "决定日期": "2026-12-01"},
-            {"统一社会信用代码": b, "产品名称": "p", "决定": "放款", "金额（万元）": -5, "决定日期": "2026-12-01"},
-            {"统一社会信用代码": b, "产品名称": "p", "决定": "授信", "金额（万元）": 10, "决定日期": "2026-12-07"},
-            {"统一社会信用代码": non_consenting, "产品名称": "p", "决定": "授信", "金额（万元）": 10,
-             "决定日期": "2026-12-01"}]
+    rows = [
+        {
+            "统一社会信用代码": a,
+            "产品名称": "科创积分贷",
+            "决定": "放款",
+            "金额（万元）": 100,
+            "决定日期": "2026-12-01",
+        },
+        {
+            "统一社会信用代码": "91330300MA2ABCDE1X",
+            "产品名称": "p",
+            "决定": "授信",
+            "金额（万元）": 1,
+            "决定日期": "2026-12-01",
+        },
+        {
+            "统一社会信用代码": b,
+            "产品名称": "p",
+            "决定": "放款",
+            "金额（万元）": -5,
+            "决定日期": "2026-12-01",
+        },
+        {
+            "统一社会信用代码": b,
+            "产品名称": "p",
+            "决定": "授信",
+            "金额（万元）": 10,
+            "决定日期": "2026-12-07",
+        },
+        {
+            "统一社会信用代码": non_consenting,
+            "产品名称": "p",
+            "决定": "授信",
+            "金额（万元）": 10,
+            "决定日期": "2026-12-01",
+        },
+    ]
     with clock.frozen(NOW):
         for dry_run in (True, False):
-            result = bank_portal.import_outcomes_file(session, actor=actor, data=_file(rows), filename="x.xlsx",
-                                                      dry_run=dry_run)
+            result = bank_portal.import_outcomes_file(
+                session, actor=actor, data=_file(rows), filename="x.xlsx", dry_run=dry_run
+            )
             by_row = {(p["row"], p["column"]): p["problem"] for p in result.problems}
             assert "统一社会信用代码有误" in by_row[(3, "统一社会信用代码")]
             assert by_row[(4, "金额（万元）")] == "金额不能为负数"
@@ -225,20 +327,40 @@ def test_bad_rows_are_reported_and_nothing_is_written(world: dict) -> None:
             assert 2 not in {p["row"] for p in result.problems}
             assert not result.committed and _outcome_count(session) == 0
         # the same rows through the API's JSON: the same problems, positions counted from 1
-        items = [{"credit_code": r["统一社会信用代码"], "product": r["产品名称"], "decision": r["决定"],
-                  "amount": r["金额（万元）"], "decided_on": r["决定日期"]} for r in rows]
+        items = [
+            {
+                "credit_code": r["统一社会信用代码"],
+                "product": r["产品名称"],
+                "decision": r["决定"],
+                "amount": r["金额（万元）"],
+                "decided_on": r["决定日期"],
+            }
+            for r in rows
+        ]
         result = bank_portal.import_outcomes_json(session, actor=actor, items=items)
     assert {(p["row"], p["column"]) for p in result.problems} == {
-        (2, "统一社会信用代码"), (3, "金额（万元）"), (4, "决定日期"), (5, "统一社会信用代码")}
+        (2, "统一社会信用代码"),
+        (3, "金额（万元）"),
+        (4, "决定日期"),
+        (5, "统一社会信用代码"),
+    }
     assert _outcome_count(session) == 0
 
 
 def test_an_unknown_column_refuses_the_file(world: dict) -> None:
-    frame = pd.DataFrame({"统一社会信用代码": ["x"], "产品名称": ["p"], "决定": ["授信"], "决定日期": ["2026-12-01"],
-                          "担保方式": ["信用"]})
+    frame = pd.DataFrame(
+        {
+            "统一社会信用代码": ["x"],
+            "产品名称": ["p"],
+            "决定": ["授信"],
+            "决定日期": ["2026-12-01"],
+            "担保方式": ["信用"],
+        }
+    )
     with pytest.raises(ValidationFailed, match="担保方式"):
-        bank_portal.import_outcomes_file(world["session"], actor=world["bank"], data=write_xlsx({"s": frame}),
-                                         filename="x.xlsx")
+        bank_portal.import_outcomes_file(
+            world["session"], actor=world["bank"], data=write_xlsx({"s": frame}), filename="x.xlsx"
+        )
 
 
 def test_template_reads_back_as_the_contract(world: dict) -> None:
@@ -255,7 +377,9 @@ def test_tokens_are_hashed_audited_and_revocable(world: dict) -> None:
     token = bank_api.create_token(session, actor=admin, bank_name=DEMO_BANK)
     stored = session.execute(select(BankToken)).scalars().one()
     assert stored.token_hash == hashlib.sha256(token.encode()).hexdigest() and token not in stored.token_hash
-    caller = bank_api.authenticate(session, authorization=f"Bearer {token}", path="/api/v1/whitelist", address="-")
+    caller = bank_api.authenticate(
+        session, authorization=f"Bearer {token}", path="/api/v1/whitelist", address="-"
+    )
     assert isinstance(caller, bank_api.Caller) and caller.actor.bank_name == DEMO_BANK
     status, raw = bank_api.get_whitelist(session, caller=caller, run=None, address="-")
     body = json.loads(raw)
@@ -264,9 +388,13 @@ def test_tokens_are_hashed_audited_and_revocable(world: dict) -> None:
     status, _ = bank_api.get_whitelist(session, caller=caller, run=str(world["notice"].id), address="-")
     assert status == 404
     bank_api.revoke_tokens(session, actor=admin, bank_name=DEMO_BANK)
-    refused = bank_api.authenticate(session, authorization=f"Bearer {token}", path="/api/v1/whitelist", address="-")
+    refused = bank_api.authenticate(
+        session, authorization=f"Bearer {token}", path="/api/v1/whitelist", address="-"
+    )
     assert refused[0] == 401
-    actions = [a for (a,) in session.execute(select(AuditEvent.action).where(AuditEvent.action.like("bank_%")))]
+    actions = [
+        a for (a,) in session.execute(select(AuditEvent.action).where(AuditEvent.action.like("bank_%")))
+    ]
     assert actions.count("bank_token.create") == 1 and actions.count("bank_token.revoke") == 1
     assert actions.count("bank_api.whitelist") == 2 and actions.count("bank_api.refused") == 1
 
@@ -275,8 +403,10 @@ def test_a_token_is_rate_limited(world: dict, monkeypatch: pytest.MonkeyPatch) -
     session = world["session"]
     monkeypatch.setenv("BANK_API_RATE_LIMIT", "3")
     token = bank_api.create_token(session, actor=world["admin"], bank_name=DEMO_BANK)
-    answers = [bank_api.authenticate(session, authorization=f"Bearer {token}", path="/p", address="-")
-               for _ in range(4)]
+    answers = [
+        bank_api.authenticate(session, authorization=f"Bearer {token}", path="/p", address="-")
+        for _ in range(4)
+    ]
     assert all(isinstance(a, bank_api.Caller) for a in answers[:3])
     assert answers[3][0] == 429 and "每分钟最多 3 次" in answers[3][1]["error"]
 
@@ -284,21 +414,44 @@ def test_a_token_is_rate_limited(world: dict, monkeypatch: pytest.MonkeyPatch) -
 def test_the_outcomes_call_checks_writes_and_refuses_as_documented(world: dict) -> None:
     session = world["session"]
     token = bank_api.create_token(session, actor=world["admin"], bank_name=DEMO_BANK)
-    caller = bank_api.authenticate(session, authorization=f"Bearer {token}", path="/api/v1/outcomes", address="-")
+    caller = bank_api.authenticate(
+        session, authorization=f"Bearer {token}", path="/api/v1/outcomes", address="-"
+    )
     code = _visible(world, 1)[0]
-    rows = [{"credit_code": code, "product": "科创积分贷", "decision": "授信", "amount": 50, "decided_on": "2026-12-01"}]
+    rows = [
+        {
+            "credit_code": code,
+            "product": "科创积分贷",
+            "decision": "授信",
+            "amount": 50,
+            "decided_on": "2026-12-01",
+        }
+    ]
     with clock.frozen(NOW):
-        assert bank_api.post_outcomes(session, caller=caller, body={"outcomes": rows}, dry_run=True, address="-") == (
-            200, {"accepted": 1, "dry_run": True, "written": False, "duplicates": 0})
+        assert bank_api.post_outcomes(
+            session, caller=caller, body={"outcomes": rows}, dry_run=True, address="-"
+        ) == (200, {"accepted": 1, "dry_run": True, "written": False, "duplicates": 0})
         assert _outcome_count(session) == 0
-        status, body = bank_api.post_outcomes(session, caller=caller, body={"outcomes": rows, "run": world["final"].id},
-                                              dry_run=False, address="-")
+        status, body = bank_api.post_outcomes(
+            session,
+            caller=caller,
+            body={"outcomes": rows, "run": world["final"].id},
+            dry_run=False,
+            address="-",
+        )
         assert (status, body["written"], _outcome_count(session)) == (200, True, 1)
-        status, _ = bank_api.post_outcomes(session, caller=caller, body={"outcomes": rows, "run": world["notice"].id},
-                                           dry_run=False, address="-")
+        status, _ = bank_api.post_outcomes(
+            session,
+            caller=caller,
+            body={"outcomes": rows, "run": world["notice"].id},
+            dry_run=False,
+            address="-",
+        )
         assert status == 404 and _outcome_count(session) == 1  # outcomes answer final runs only
         for bad in (None, [], {"outcomes": []}, {"outcomes": [1]}, {"outcomes": rows, "run": "x"}):
-            assert bank_api.post_outcomes(session, caller=caller, body=bad, dry_run=False, address="-")[0] == 400
+            assert (
+                bank_api.post_outcomes(session, caller=caller, body=bad, dry_run=False, address="-")[0] == 400
+            )
     assert _outcome_count(session) == 1
 
 
@@ -306,26 +459,64 @@ def test_a_retried_call_or_a_resent_file_never_counts_a_loan_twice(world: dict) 
     """A bank's system retries a call whose answer it lost; an officer re-sends last week's file with new rows."""
     session = world["session"]
     token = bank_api.create_token(session, actor=world["admin"], bank_name=DEMO_BANK)
-    caller = bank_api.authenticate(session, authorization=f"Bearer {token}", path="/api/v1/outcomes", address="-")
+    caller = bank_api.authenticate(
+        session, authorization=f"Bearer {token}", path="/api/v1/outcomes", address="-"
+    )
     a, b = _visible(world, 2)
-    loan = {"credit_code": a, "product": "科创积分贷", "decision": "放款", "amount": 120.5, "decided_on": "2026-12-01"}
+    loan = {
+        "credit_code": a,
+        "product": "科创积分贷",
+        "decision": "放款",
+        "amount": 120.5,
+        "decided_on": "2026-12-01",
+    }
     with clock.frozen(NOW):
-        assert bank_api.post_outcomes(session, caller=caller, body={"outcomes": [loan]}, dry_run=False,
-                                      address="-")[1]["duplicates"] == 0
-        status, body = bank_api.post_outcomes(session, caller=caller, body={"outcomes": [loan]}, dry_run=False,
-                                              address="-")
+        assert (
+            bank_api.post_outcomes(
+                session, caller=caller, body={"outcomes": [loan]}, dry_run=False, address="-"
+            )[1]["duplicates"]
+            == 0
+        )
+        status, body = bank_api.post_outcomes(
+            session, caller=caller, body={"outcomes": [loan]}, dry_run=False, address="-"
+        )
         assert (status, body["duplicates"], _outcome_count(session)) == (200, 1, 1)
-        rows = [{"统一社会信用代码": a, "产品名称": "科创积分贷", "决定": "放款", "金额（万元）": "120.50",
-                 "决定日期": "2026/12/1"},  # the same loan as the API's, written as a spreadsheet writes it
-                {"统一社会信用代码": b, "产品名称": "科创积分贷", "决定": "放款", "金额（万元）": 80, "决定日期": "2026-12-02"},
-                {"统一社会信用代码": a, "产品名称": "科创积分贷", "决定": "放款", "金额（万元）": 60, "决定日期": "2026-12-01"}]
-        checked = bank_portal.import_outcomes_file(session, actor=world["bank"], data=_file(rows), filename="周报.xlsx")
+        rows = [
+            {
+                "统一社会信用代码": a,
+                "产品名称": "科创积分贷",
+                "决定": "放款",
+                "金额（万元）": "120.50",
+                "决定日期": "2026/12/1",
+            },  # the same loan as the API's, written as a spreadsheet writes it
+            {
+                "统一社会信用代码": b,
+                "产品名称": "科创积分贷",
+                "决定": "放款",
+                "金额（万元）": 80,
+                "决定日期": "2026-12-02",
+            },
+            {
+                "统一社会信用代码": a,
+                "产品名称": "科创积分贷",
+                "决定": "放款",
+                "金额（万元）": 60,
+                "决定日期": "2026-12-01",
+            },
+        ]
+        checked = bank_portal.import_outcomes_file(
+            session, actor=world["bank"], data=_file(rows), filename="周报.xlsx"
+        )
         assert checked.ok and (checked.rows, checked.duplicates, len(checked.accepted)) == (3, 1, 2)
-        done = bank_portal.import_outcomes_file(session, actor=world["bank"], data=_file(rows), filename="周报.xlsx",
-                                                dry_run=False)
-        assert done.committed and _outcome_count(session) == 3  # a different amount the same day is another loan
-        again = bank_portal.import_outcomes_file(session, actor=world["bank"], data=_file(rows), filename="周报.xlsx",
-                                                 dry_run=False)
+        done = bank_portal.import_outcomes_file(
+            session, actor=world["bank"], data=_file(rows), filename="周报.xlsx", dry_run=False
+        )
+        assert (
+            done.committed and _outcome_count(session) == 3
+        )  # a different amount the same day is another loan
+        again = bank_portal.import_outcomes_file(
+            session, actor=world["bank"], data=_file(rows), filename="周报.xlsx", dry_run=False
+        )
         assert (again.duplicates, _outcome_count(session)) == (3, 3)
     summary = bank_portal.outcome_summary(session, actor=world["officer"])
     assert summary.loc[summary["合作银行"] == DEMO_BANK, "放款（笔）"].item() == 3

@@ -24,7 +24,13 @@ from services.errors import Conflict
 OFFICER = Actor(username="officer1", role="officer", user_id=2)
 NOTICE_START, NOTICE_END = date(2026, 12, 1), date(2026, 12, 7)
 # UTC instants around the notice's last day (Beijing = UTC+8).
-INSTANTS = ["2026-12-06 23:40", "2026-12-07 00:20", "2026-12-07 15:59", "2026-12-07 16:01", "2026-12-07 23:40"]
+INSTANTS = [
+    "2026-12-06 23:40",
+    "2026-12-07 00:20",
+    "2026-12-07 15:59",
+    "2026-12-07 16:01",
+    "2026-12-07 23:40",
+]
 
 
 def utc(text: str) -> datetime:
@@ -37,9 +43,21 @@ def submit_now(session: Session, name: str, *, year: int, at: datetime | None = 
     session.execute(insert(Enterprise), [{"credit_code": code, "name": name}])
     enterprise_id = session.execute(select(Enterprise.id).where(Enterprise.credit_code == code)).scalar_one()
     now = at or utcnow()
-    session.execute(insert(Submission), [{"enterprise_id": enterprise_id, "year": year, "state": "submitted",
-                                          "items": {"T04": 3}, "version": 1, "submitted_at": now,
-                                          "created_at": now, "updated_at": now}])
+    session.execute(
+        insert(Submission),
+        [
+            {
+                "enterprise_id": enterprise_id,
+                "year": year,
+                "state": "submitted",
+                "items": {"T04": 3},
+                "version": 1,
+                "submitted_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
+        ],
+    )
     session.commit()
 
 
@@ -57,8 +75,10 @@ def test_a_report_submitted_now_is_in_the_default_queue(session: Session, at: st
         # A date filter set to today (Beijing) keeps it: "now" is today in Beijing, not the server's date.
         today = clock.today()
         assert len(review.list_reviews(session, actor=OFFICER, submitted_from=today, submitted_to=today)) == 1
-        assert review.waiting_hidden_by_dates(session, actor=OFFICER, submitted_from=today,
-                                              submitted_to=today) == 0
+        assert (
+            review.waiting_hidden_by_dates(session, actor=OFFICER, submitted_from=today, submitted_to=today)
+            == 0
+        )
 
 
 def test_the_default_queue_never_hides_an_old_waiting_report(session: Session) -> None:
@@ -86,11 +106,17 @@ def test_a_report_stamped_after_now_waits_in_the_default_queue(session: Session,
         today = clock.today()
         shown = review.list_reviews(session, actor=OFFICER, submitted_from=today, submitted_to=today)
         assert list(shown["name"]) == ["温州准钟科技有限公司"]
-        assert review.waiting_hidden_by_dates(session, actor=OFFICER, submitted_from=today,
-                                              submitted_to=today) == 1
+        assert (
+            review.waiting_hidden_by_dates(session, actor=OFFICER, submitted_from=today, submitted_to=today)
+            == 1
+        )
         # A state filter that shows no waiting reports hides none "by date".
-        assert review.waiting_hidden_by_dates(session, actor=OFFICER, states=("approved",),
-                                              submitted_from=today, submitted_to=today) == 0
+        assert (
+            review.waiting_hidden_by_dates(
+                session, actor=OFFICER, states=("approved",), submitted_from=today, submitted_to=today
+            )
+            == 0
+        )
 
 
 @pytest.mark.parametrize("at", INSTANTS)
@@ -114,36 +140,53 @@ def notice_run(session: Session) -> tuple[ScoreRun, Actor]:
     return run, Actor(username="ent1", role="enterprise", user_id=user.id, enterprise_id=user.enterprise_id)
 
 
-@pytest.mark.parametrize(("at", "accepted"), [
-    ("2026-11-30 15:59", False),  # 11-30 23:59 Beijing: the window has not opened
-    ("2026-11-30 16:00", True),   # 12-01 00:00 Beijing
-    ("2026-12-06 23:40", True),   # the server's date is still 12-06; Beijing is 12-07 07:40
-    ("2026-12-07 00:20", True),
-    ("2026-12-07 15:30", True),   # 23:30 Beijing on the end day
-    ("2026-12-07 15:59", True),
-    ("2026-12-07 16:01", False),  # 00:01 the next Beijing day
-    ("2026-12-07 16:10", False),  # 00:10 the next Beijing day
-    ("2026-12-07 23:40", False),
-])
-def test_objections_close_at_24_00_beijing_on_the_end_day(session: Session, notice_run, at: str,
-                                                          accepted: bool) -> None:
+@pytest.mark.parametrize(
+    ("at", "accepted"),
+    [
+        ("2026-11-30 15:59", False),  # 11-30 23:59 Beijing: the window has not opened
+        ("2026-11-30 16:00", True),  # 12-01 00:00 Beijing
+        ("2026-12-06 23:40", True),  # the server's date is still 12-06; Beijing is 12-07 07:40
+        ("2026-12-07 00:20", True),
+        ("2026-12-07 15:30", True),  # 23:30 Beijing on the end day
+        ("2026-12-07 15:59", True),
+        ("2026-12-07 16:01", False),  # 00:01 the next Beijing day
+        ("2026-12-07 16:10", False),  # 00:10 the next Beijing day
+        ("2026-12-07 23:40", False),
+    ],
+)
+def test_objections_close_at_24_00_beijing_on_the_end_day(
+    session: Session, notice_run, at: str, accepted: bool
+) -> None:
     run, ent = notice_run
     with clock.frozen(utc(at)):
         assert objections.window_open(run) is accepted
         if accepted:
-            obj = objections.file_objection(session, actor=ent, run_id=run.id, enterprise_id=ent.enterprise_id,
-                                            indicator_code=None, reason="营业收入有误")
+            obj = objections.file_objection(
+                session,
+                actor=ent,
+                run_id=run.id,
+                enterprise_id=ent.enterprise_id,
+                indicator_code=None,
+                reason="营业收入有误",
+            )
             assert obj.state == "open"
         else:
             with pytest.raises(Conflict) as refused:
-                objections.file_objection(session, actor=ent, run_id=run.id, enterprise_id=ent.enterprise_id,
-                                          indicator_code=None, reason="营业收入有误")
+                objections.file_objection(
+                    session,
+                    actor=ent,
+                    run_id=run.id,
+                    enterprise_id=ent.enterprise_id,
+                    indicator_code=None,
+                    reason="营业收入有误",
+                )
             assert "公示期 2026-12-01 至 2026-12-07" in str(refused.value)
             assert "2026-12-07 24:00（北京时间）" in str(refused.value)
 
 
-@pytest.mark.parametrize(("at", "year"), [("2026-12-31 15:30", 2025), ("2026-12-31 16:30", 2026),
-                                          ("2028-02-29 23:40", 2027)])
+@pytest.mark.parametrize(
+    ("at", "year"), [("2026-12-31 15:30", 2025), ("2026-12-31 16:30", 2026), ("2028-02-29 23:40", 2027)]
+)
 def test_the_reporting_year_follows_the_beijing_new_year(session: Session, at: str, year: int) -> None:
     from services.self_report import current_year
 

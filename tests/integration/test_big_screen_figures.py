@@ -25,7 +25,9 @@ def _publish_earlier_year(session: Session) -> int:
     year = YEARS[0] - 1
     run = runs.compute_run(session, actor=OFFICER, year=year)
     today = clock.today()
-    runs.publish_run(session, actor=OFFICER, run_id=run.id, notice_start=today, notice_end=today + timedelta(days=6))
+    runs.publish_run(
+        session, actor=OFFICER, run_id=run.id, notice_start=today, notice_end=today + timedelta(days=6)
+    )
     session.commit()
     return year
 
@@ -51,10 +53,19 @@ def test_the_screen_average_is_the_reports_average(session: Session) -> None:
     session.commit()
     dashboard.clear_cache()
     data = dashboard.dashboard_data(session)
-    run = session.execute(select(ScoreRun).where(ScoreRun.state.in_(PUBLISHED_STATES))
-                          .order_by(ScoreRun.year.desc(), ScoreRun.id.desc())).scalars().first()
-    scores = pd.DataFrame(session.execute(select(Score.total, Score.veto, Score.rank)
-                                          .where(Score.run_id == run.id)).all(), columns=["total", "veto", "rank"])
+    run = (
+        session.execute(
+            select(ScoreRun)
+            .where(ScoreRun.state.in_(PUBLISHED_STATES))
+            .order_by(ScoreRun.year.desc(), ScoreRun.id.desc())
+        )
+        .scalars()
+        .first()
+    )
+    scores = pd.DataFrame(
+        session.execute(select(Score.total, Score.veto, Score.rank).where(Score.run_id == run.id)).all(),
+        columns=["total", "veto", "rank"],
+    )
     assert scores["veto"].any(), "the demo has vetoed firms: the two definitions would differ"
     screen = float(data.trend.set_index("年度").loc[run.year, "平均积分"])
     report = monitoring.monitoring_report(session, actor=OFFICER, run_id=run.id)

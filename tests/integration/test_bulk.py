@@ -29,12 +29,24 @@ def test_values_round_trip_exactly(session) -> None:
     nums = np.array([0.1 + 0.2, math.nan, -1e-300, 123456789.123456789, 2.0])
     at = datetime(2025, 3, 4, 5, 6, 7, 891011, tzinfo=UTC)
     written = insert_columns(
-        session, IndicatorValue.__table__,
-        {"enterprise_id": np.asarray(ids, dtype=np.int64), "code": ["G01", "T09", "T10", "N03", "A04"],
-         "value_num": nums, "value_text": texts, "source": ["税务", "科技", "科技", "市监", "自报"],
-         "flagged": [False, True, False, True, False]},
-        {"year": 2025, "is_current": True, "batch_id": None, "submission_id": None, "created_by": "张三\t",
-         "created_at": at},
+        session,
+        IndicatorValue.__table__,
+        {
+            "enterprise_id": np.asarray(ids, dtype=np.int64),
+            "code": ["G01", "T09", "T10", "N03", "A04"],
+            "value_num": nums,
+            "value_text": texts,
+            "source": ["税务", "科技", "科技", "市监", "自报"],
+            "flagged": [False, True, False, True, False],
+        },
+        {
+            "year": 2025,
+            "is_current": True,
+            "batch_id": None,
+            "submission_id": None,
+            "created_by": "张三\t",
+            "created_at": at,
+        },
     )
     session.commit()
     assert written == 5
@@ -45,7 +57,8 @@ def test_values_round_trip_exactly(session) -> None:
     assert stored[1].value_num is None  # NaN is stored as NULL on both stores
     assert [r.flagged for r in stored] == [False, True, False, True, False]
     assert {(r.year, r.is_current, r.batch_id, r.created_by, r.created_at) for r in stored} == {
-        (2025, True, None, "张三\t", at)}
+        (2025, True, None, "张三\t", at)
+    }
 
 
 def test_integers_with_nulls_and_json_columns(session) -> None:
@@ -53,12 +66,25 @@ def test_integers_with_nulls_and_json_columns(session) -> None:
     run = ScoreRun(year=2025, model_version_id=_model_id(session), input_fingerprint="0" * 64)
     session.add(run)
     session.flush()
-    insert_columns(session, Score.__table__, {
-        "run_id": [run.id] * 3, "enterprise_id": ids, "stage": ["startup", "growth", "startup"],
-        "subtotals": ['{"core": 1.5}', '{"core": null}', "{}"], "core": [1.5, 0.0, 2.25],
-        "bonus": [0.0] * 3, "deduction": [0.0] * 3, "total": [1.5, 0.0, 2.25], "veto": [False, True, False],
-        "rank": [2, None, 1], "subsidy": [0.0] * 3, "missing_count": [0, 3, 1], "breakdown": [None] * 3,
-    })
+    insert_columns(
+        session,
+        Score.__table__,
+        {
+            "run_id": [run.id] * 3,
+            "enterprise_id": ids,
+            "stage": ["startup", "growth", "startup"],
+            "subtotals": ['{"core": 1.5}', '{"core": null}', "{}"],
+            "core": [1.5, 0.0, 2.25],
+            "bonus": [0.0] * 3,
+            "deduction": [0.0] * 3,
+            "total": [1.5, 0.0, 2.25],
+            "veto": [False, True, False],
+            "rank": [2, None, 1],
+            "subsidy": [0.0] * 3,
+            "missing_count": [0, 3, 1],
+            "breakdown": [None] * 3,
+        },
+    )
     session.commit()
     rows = session.exec(select(Score).order_by(Score.enterprise_id)).scalars().all()
     assert [r.rank for r in rows] == [2, None, 1]
@@ -70,8 +96,14 @@ def test_integers_with_nulls_and_json_columns(session) -> None:
 def test_a_failing_insert_leaves_nothing(session) -> None:
     ids = _enterprises(session, 2)
     session.commit()
-    columns = {"enterprise_id": [ids[0], ids[0]], "code": ["G01", "G01"], "value_num": [1.0, 2.0],
-               "value_text": [None, None], "source": ["税务", "税务"], "flagged": [False, False]}
+    columns = {
+        "enterprise_id": [ids[0], ids[0]],
+        "code": ["G01", "G01"],
+        "value_num": [1.0, 2.0],
+        "value_text": [None, None],
+        "source": ["税务", "税务"],
+        "flagged": [False, False],
+    }
     constants = {"year": 2025, "is_current": True, "created_at": datetime(2025, 1, 1, tzinfo=UTC)}
     with pytest.raises(Exception, match="(?i)unique"):  # two current values of one (enterprise, year, code)
         insert_columns(session, IndicatorValue.__table__, columns, constants)

@@ -26,8 +26,15 @@ pytestmark = pytest.mark.xdist_group("cli")
 def run(*args: str, db: Path | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
     env["DATABASE_URL"] = f"sqlite:///{db}" if db else "sqlite:////nonexistent-dir/never.db"
-    return subprocess.run([sys.executable, str(MANAGE), *args], capture_output=True, text=True, env=env,
-                          input=stdin, timeout=300, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, str(MANAGE), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        input=stdin,
+        timeout=300,
+        cwd=ROOT,
+    )
 
 
 def ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
@@ -91,26 +98,37 @@ def test_create_user(seeded_db: Path) -> None:
     failed(run("create-user", "x1y", "--role", "enterprise", "--enterprise", "123", db=seeded_db), "18位")
     code = make_code("1")
     failed(run("create-user", "e9x", "--role", "enterprise", "--enterprise", code, db=seeded_db), code)
-    res = ok(run("create-user", "withpw", "--role", "admin", "--password-stdin", db=seeded_db,
-                 stdin="Longer#Pass2025\n"))
+    res = ok(
+        run(
+            "create-user",
+            "withpw",
+            "--role",
+            "admin",
+            "--password-stdin",
+            db=seeded_db,
+            stdin="Longer#Pass2025\n",
+        )
+    )
     assert "一次性密码" not in res.stdout
 
 
 # ------------------------------------------------------------------ score-file (no database)
 def _contract(n: int = 40) -> pd.DataFrame:
     rng = np.random.default_rng(11)
-    return pd.DataFrame({
-        "credit_code": [make_code(str(700000 + i)) for i in range(n)],
-        "name": [f"温州测试{i}科技有限公司" if i else "=HYPERLINK(\"x\")" for i in range(n)],
-        "G01": np.round(10 ** rng.uniform(0.5, 4.6, n), 1).astype(str),
-        "T01": np.round(rng.uniform(0, 400, n), 2).astype(str),
-        "T04": rng.integers(0, 20, n).astype(str),
-        "staff": rng.integers(20, 200, n).astype(str),
-        "T09": rng.choice(["国家", "省", "市", "区", ""], n),
-        "T10": [json.dumps([{"level": "省", "role": "牵头"}], ensure_ascii=False)] * n,
-        "A01": rng.choice(["是", "否", "1", "0"], n),
-        "N01": ["是"] + ["否"] * (n - 1),
-    })
+    return pd.DataFrame(
+        {
+            "credit_code": [make_code(str(700000 + i)) for i in range(n)],
+            "name": [f"温州测试{i}科技有限公司" if i else '=HYPERLINK("x")' for i in range(n)],
+            "G01": np.round(10 ** rng.uniform(0.5, 4.6, n), 1).astype(str),
+            "T01": np.round(rng.uniform(0, 400, n), 2).astype(str),
+            "T04": rng.integers(0, 20, n).astype(str),
+            "staff": rng.integers(20, 200, n).astype(str),
+            "T09": rng.choice(["国家", "省", "市", "区", ""], n),
+            "T10": [json.dumps([{"level": "省", "role": "牵头"}], ensure_ascii=False)] * n,
+            "A01": rng.choice(["是", "否", "1", "0"], n),
+            "N01": ["是"] + ["否"] * (n - 1),
+        }
+    )
 
 
 def _write_csv(df: pd.DataFrame, path: Path) -> Path:
@@ -151,13 +169,21 @@ def test_score_file_errors(tmp_path: Path) -> None:
     nocode = _write_csv(df.rename(columns={"credit_code": "代码"}), tmp_path / "nocode.csv")
     failed(run("score-file", str(nocode), "--year", "2025", "--out", out), "credit_code")
     bad = df.copy()
-    bad.loc[3, "credit_code"] = bad.loc[3, "credit_code"][:-1] + ("0" if bad.loc[3, "credit_code"][-1] != "0" else "1")
-    failed(run("score-file", str(_write_csv(bad, tmp_path / "bad.csv")), "--year", "2025", "--out", out),
-           "第 5 行 credit_code 列", "校验位")
+    bad.loc[3, "credit_code"] = bad.loc[3, "credit_code"][:-1] + (
+        "0" if bad.loc[3, "credit_code"][-1] != "0" else "1"
+    )
+    failed(
+        run("score-file", str(_write_csv(bad, tmp_path / "bad.csv")), "--year", "2025", "--out", out),
+        "第 5 行 credit_code 列",
+        "校验位",
+    )
     nonnum = df.copy()
     nonnum.loc[6, "T01"] = "abc"
-    failed(run("score-file", str(_write_csv(nonnum, tmp_path / "nn.csv")), "--year", "2025", "--out", out),
-           "第 8 行 T01 列", "abc")
+    failed(
+        run("score-file", str(_write_csv(nonnum, tmp_path / "nn.csv")), "--year", "2025", "--out", out),
+        "第 8 行 T01 列",
+        "abc",
+    )
     assert not Path(out).exists()
 
 

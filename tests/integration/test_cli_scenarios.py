@@ -59,7 +59,9 @@ def test_export_subsidies_bad_input(demo, tmp_path: Path) -> None:  # noqa: ANN0
     failed(run("export-subsidies", "--run", "999", "--out", str(tmp_path / "a.xlsx"), db=db), "不存在")
     failed(run("export-subsidies", "--run", "1", "--out", str(tmp_path / "a.pdf"), db=db), "不受支持")
     failed(run("export-subsidies", "--run", "x", "--out", str(tmp_path / "a.xlsx"), db=db), "正整数")
-    failed(run("export-subsidies", "--run", "1", "--out", str(tmp_path / "no" / "a.xlsx"), db=db), "目录不存在")
+    failed(
+        run("export-subsidies", "--run", "1", "--out", str(tmp_path / "no" / "a.xlsx"), db=db), "目录不存在"
+    )
 
 
 def test_export_pool(demo, tmp_path: Path) -> None:  # noqa: ANN001
@@ -67,7 +69,9 @@ def test_export_pool(demo, tmp_path: Path) -> None:  # noqa: ANN001
     out = tmp_path / "pools.xlsx"
     printed = ok(run("export-pool", "--run", str(notice), "--out", str(out), db=db)).stdout
     wb = openpyxl.load_workbook(out)
-    assert wb.sheetnames[0] == "汇总" and "国家高新技术企业" in wb.sheetnames and "国家高新技术企业" in printed
+    assert (
+        wb.sheetnames[0] == "汇总" and "国家高新技术企业" in wb.sheetnames and "国家高新技术企业" in printed
+    )
     one = tmp_path / "hte.csv"
     ok(run("export-pool", "--pool", "hte", "--out", str(one), db=db))
     rows = list(csv.reader(io.StringIO(one.read_text(encoding="utf-8-sig"))))
@@ -79,21 +83,40 @@ def test_export_pool(demo, tmp_path: Path) -> None:  # noqa: ANN001
 def test_bank_whitelist(demo, tmp_path: Path) -> None:  # noqa: ANN001
     db, notice, _ = demo
     out = tmp_path / "w.csv"
-    printed = ok(run("bank-whitelist", "--run", str(notice), "--bank", "温州银行", "--tier", "创新竞跑榜",
-                     "--out", str(out), db=db)).stdout
+    printed = ok(
+        run(
+            "bank-whitelist",
+            "--run",
+            str(notice),
+            "--bank",
+            "温州银行",
+            "--tier",
+            "创新竞跑榜",
+            "--out",
+            str(out),
+            db=db,
+        )
+    ).stdout
     rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
     assert rows[0][:3] == ["序号", "企业名称", "统一社会信用代码"]
     assert f"名单 {len(rows) - 1} 家" in printed and "审计日志" in printed
     engine = create_engine(f"sqlite:///{db}")
     with engine.connect() as c:
         codes = {r[0] for r in c.execute(text("SELECT credit_code FROM enterprise WHERE NOT bank_consent"))}
-        audited = c.execute(text("SELECT count(*) FROM auditevent WHERE action = 'bank_whitelist.export'")).scalar()
+        audited = c.execute(
+            text("SELECT count(*) FROM auditevent WHERE action = 'bank_whitelist.export'")
+        ).scalar()
     engine.dispose()
     assert not {r[2] for r in rows[1:]} & codes
     assert audited == 1
-    failed(run("bank-whitelist", "--bank", "温州银行", "--tier", "金牌", "--out", str(out), db=db), "榜单“金牌”不存在")
+    failed(
+        run("bank-whitelist", "--bank", "温州银行", "--tier", "金牌", "--out", str(out), db=db),
+        "榜单“金牌”不存在",
+    )
     failed(run("bank-whitelist", "--bank", "温州银行", "--out", str(out), db=db), "参数有误")
-    failed(run("bank-whitelist", "--bank", "温州银行", "--min-total", "-5", "--out", str(out), db=db), "不小于 0")
+    failed(
+        run("bank-whitelist", "--bank", "温州银行", "--min-total", "-5", "--out", str(out), db=db), "不小于 0"
+    )
     failed(run("bank-whitelist", "--bank", "", "--top", "3", "--out", str(out), db=db), "银行名称")
 
 
@@ -102,7 +125,11 @@ def test_monitoring_report(demo, tmp_path: Path) -> None:  # noqa: ANN001
     target = tmp_path / "report"
     printed = ok(run("monitoring-report", "--run", str(notice), "--out", str(target), db=db)).stdout
     files = sorted(p.name for p in target.iterdir())
-    assert len(files) == 2 and any(f.endswith(".xlsx") for f in files) and any(f.endswith(".html") for f in files)
+    assert (
+        len(files) == 2
+        and any(f.endswith(".xlsx") for f in files)
+        and any(f.endswith(".html") for f in files)
+    )
     page = next(target.glob("*.html")).read_text(encoding="utf-8")
     assert "<svg" in page and f"批次 #{final}" in page and "对比" in printed
     assert "阶段分布" in openpyxl.load_workbook(next(target.glob("*.xlsx"))).sheetnames

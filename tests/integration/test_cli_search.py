@@ -15,7 +15,8 @@ pytestmark = pytest.mark.xdist_group("cli")
 def _some_enterprise(db: Path) -> tuple[str, str, str]:
     with sqlite3.connect(db) as connection:
         return connection.execute(
-            "SELECT credit_code, name, name_initials FROM enterprise ORDER BY id LIMIT 1 OFFSET 7").fetchone()
+            "SELECT credit_code, name, name_initials FROM enterprise ORDER BY id LIMIT 1 OFFSET 7"
+        ).fetchone()
 
 
 def test_search_help() -> None:

@@ -28,11 +28,16 @@ def seeded(session):  # noqa: ANN001, ANN201
 def test_three_enterprises_against_the_stage_lines(seeded) -> None:
     run = latest_run(seeded)
     model = get_model(seeded, run.model_version_id)
-    rows = seeded.execute(select(Score.enterprise_id, Score.stage, Score.total)
-                          .where(Score.run_id == run.id)).all()
-    raws = dict(zip([r.enterprise_id for r in rows],
-                    breakdown_raws(seeded, run_id=run.id, enterprise_ids=[r.enterprise_id for r in rows]),
-                    strict=True))
+    rows = seeded.execute(
+        select(Score.enterprise_id, Score.stage, Score.total).where(Score.run_id == run.id)
+    ).all()
+    raws = dict(
+        zip(
+            [r.enterprise_id for r in rows],
+            breakdown_raws(seeded, run_id=run.id, enterprise_ids=[r.enterprise_id for r in rows]),
+            strict=True,
+        )
+    )
     stage = max({r.stage for r in rows}, key=lambda s: sum(r.stage == s for r in rows))
     peers = [r for r in rows if r.stage == stage]
     ids = [r.enterprise_id for r in peers[:3]]
@@ -51,15 +56,22 @@ def test_three_enterprises_against_the_stage_lines(seeded) -> None:
     labels = result.enterprises["label"].tolist()
     for label, peer in zip(labels, peers[:3], strict=True):
         assert table.loc["总积分", label] == pytest.approx(peer.total)
-        assert table.loc[name, label] == pytest.approx(codec.decode(model, raws[peer.enterprise_id])["T01"]["pts"])
-    assert list(result.radar.columns) == ["axis", *result.enterprises["key"], "stage_mean", "stage_median",
-                                          "stage_top10"]
+        assert table.loc[name, label] == pytest.approx(
+            codec.decode(model, raws[peer.enterprise_id])["T01"]["pts"]
+        )
+    assert list(result.radar.columns) == [
+        "axis",
+        *result.enterprises["key"],
+        "stage_mean",
+        "stage_median",
+        "stage_top10",
+    ]
     assert ((result.radar.drop(columns="axis") >= 0) & (result.radar.drop(columns="axis") <= 1)).all().all()
 
 
 def test_limits_and_authorisation(seeded) -> None:
     run = latest_run(seeded)
-    ids = [e for e, in seeded.execute(select(Score.enterprise_id).where(Score.run_id == run.id).limit(6))]
+    ids = [e for (e,) in seeded.execute(select(Score.enterprise_id).where(Score.run_id == run.id).limit(6))]
     with pytest.raises(ValidationFailed, match="最多对比 5 家"):
         compare_enterprises(seeded, actor=OFFICER, enterprise_ids=ids)
     with pytest.raises(ValidationFailed, match="请选择"):
@@ -73,16 +85,28 @@ def test_limits_and_authorisation(seeded) -> None:
 
 def test_provenance_names_the_batch_or_self_report(seeded) -> None:
     run = latest_run(seeded)
-    enterprise_id = seeded.execute(select(Score.enterprise_id).where(Score.run_id == run.id)).scalars().first()
-    stored = seeded.execute(select(IndicatorValue).where(
-        IndicatorValue.enterprise_id == enterprise_id, IndicatorValue.year == run.year,
-        IndicatorValue.is_current.is_(True))).scalars().all()  # type: ignore[attr-defined]
+    enterprise_id = (
+        seeded.execute(select(Score.enterprise_id).where(Score.run_id == run.id)).scalars().first()
+    )
+    stored = (
+        seeded.execute(
+            select(IndicatorValue).where(
+                IndicatorValue.enterprise_id == enterprise_id,
+                IndicatorValue.year == run.year,
+                IndicatorValue.is_current.is_(True),
+            )
+        )
+        .scalars()
+        .all()
+    )  # type: ignore[attr-defined]
     assert stored
     # the demo seed writes no per-batch audit events: record the commit of one batch as an import would
     batch_id = next(v.batch_id for v in stored if v.batch_id)
     audit.record(seeded, actor=OFFICER, action="import.commit", entity="ImportBatch", entity_id=batch_id)
     seeded.commit()
-    frame = value_provenance(seeded, actor=OFFICER, enterprise_id=enterprise_id, run_id=run.id).set_index("code")
+    frame = value_provenance(seeded, actor=OFFICER, enterprise_id=enterprise_id, run_id=run.id).set_index(
+        "code"
+    )
     for value in stored:
         if value.code not in frame.index or value.created_at > run.created_at:
             continue

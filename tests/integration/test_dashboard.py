@@ -19,8 +19,28 @@ OFFICER = Actor(username="officer1", role="officer", user_id=1)
 FRAMES = ("stages", "distribution", "movers", "carriers", "trend", "qualifications", "streets")
 # Every column the screen may show: aggregates, and for listed enterprises what the public lists show.
 ALLOWED_COLUMNS = {
-    "stage", "阶段", "参评企业", "参与排名", "平均积分", "最高积分", "扶持金额（万元）", "分数段", "bin_start", "企业数",
-    "企业名称", "榜单", "积分", "上年积分", "变化", "载体", "类型", "上榜企业", "年度", "资质", "上年企业数", "街道",
+    "stage",
+    "阶段",
+    "参评企业",
+    "参与排名",
+    "平均积分",
+    "最高积分",
+    "扶持金额（万元）",
+    "分数段",
+    "bin_start",
+    "企业数",
+    "企业名称",
+    "榜单",
+    "积分",
+    "上年积分",
+    "变化",
+    "载体",
+    "类型",
+    "上榜企业",
+    "年度",
+    "资质",
+    "上年企业数",
+    "街道",
 }
 
 
@@ -33,8 +53,15 @@ def seeded(session: Session) -> Session:
 
 
 def _latest_published(session: Session) -> ScoreRun:
-    return session.execute(select(ScoreRun).where(ScoreRun.state.in_(PUBLISHED_STATES))
-                           .order_by(ScoreRun.year.desc(), ScoreRun.id.desc())).scalars().first()
+    return (
+        session.execute(
+            select(ScoreRun)
+            .where(ScoreRun.state.in_(PUBLISHED_STATES))
+            .order_by(ScoreRun.year.desc(), ScoreRun.id.desc())
+        )
+        .scalars()
+        .first()
+    )
 
 
 def _frames_equal(a: dashboard.DashboardData, b: dashboard.DashboardData) -> None:
@@ -49,18 +76,26 @@ def test_figures_are_the_published_runs(seeded: Session) -> None:
     run = _latest_published(session)
     data = dashboard.dashboard_data(session)
     assert data is not None and data.run_id == run.id and data.year == YEARS[-1]
-    rows = session.execute(select(Score.stage, Score.tier, Score.veto, Score.total).where(Score.run_id == run.id)).all()
+    rows = session.execute(
+        select(Score.stage, Score.tier, Score.veto, Score.total).where(Score.run_id == run.id)
+    ).all()
     assert data.evaluated == len(rows)
     assert data.on_lists == sum(1 for r in rows if r.tier and not r.veto)
     per_stage = pd.Series([r.stage for r in rows]).value_counts()
     assert dict(zip(data.stages["stage"], data.stages["参评企业"], strict=True)) == {
-        s: int(per_stage.get(s, 0)) for s in data.stages["stage"]}
+        s: int(per_stage.get(s, 0)) for s in data.stages["stage"]
+    }
     assert data.distribution["企业数"].sum() == len(rows)
     assert data.trend["年度"].tolist() == list(YEARS)
     # Movers are on this year's lists and gained on last year.
-    listed = {n for (n,) in session.execute(
-        select(Enterprise.name).join(Score, Score.enterprise_id == Enterprise.id)
-        .where(Score.run_id == run.id, Score.tier.is_not(None), Score.tier != "", Score.veto.is_(False)))}
+    listed = {
+        n
+        for (n,) in session.execute(
+            select(Enterprise.name)
+            .join(Score, Score.enterprise_id == Enterprise.id)
+            .where(Score.run_id == run.id, Score.tier.is_not(None), Score.tier != "", Score.veto.is_(False))
+        )
+    }
     assert set(data.movers["企业名称"]) <= listed
     assert (data.movers["变化"] > 0).all()
     # The cache answers the second call with the same object.
@@ -71,12 +106,17 @@ def test_a_draft_run_changes_nothing_on_the_screen(seeded: Session) -> None:
     session = seeded
     before = dashboard.dashboard_data(session)
     # New data for the published year, and a draft run computed from it: every stage count moves.
-    session.execute(update(IndicatorValue).where(IndicatorValue.year == YEARS[-1], IndicatorValue.code == "G01")
-                    .values(value_num=50_000.0))
+    session.execute(
+        update(IndicatorValue)
+        .where(IndicatorValue.year == YEARS[-1], IndicatorValue.code == "G01")
+        .values(value_num=50_000.0)
+    )
     session.commit()
     draft = compute_run(session, actor=OFFICER, year=YEARS[-1])
     assert draft.state == "draft"
-    draft_stages = pd.Series(session.execute(select(Score.stage).where(Score.run_id == draft.id)).scalars().all())
+    draft_stages = pd.Series(
+        session.execute(select(Score.stage).where(Score.run_id == draft.id)).scalars().all()
+    )
     published_mature = int(before.stages.set_index("stage").loc["mature", "参评企业"])
     assert (draft_stages == "mature").sum() > published_mature
     dashboard.clear_cache()
@@ -94,13 +134,27 @@ def test_no_input_value_of_any_enterprise(seeded: Session) -> None:
         assert set(frame.columns) <= allowed, (name, set(frame.columns) - allowed)
     # No revenue or R&D value of a named enterprise appears anywhere among the screen's numbers.
     named = set(data.movers["企业名称"])
-    private = session.execute(
-        select(IndicatorValue.value_num).join(Enterprise, Enterprise.id == IndicatorValue.enterprise_id)
-        .where(IndicatorValue.code.in_(["G01", "T01"]), Enterprise.name.in_(named),
-               IndicatorValue.value_num.is_not(None), IndicatorValue.value_num != 0)
-    ).scalars().all()
-    shown = np.concatenate([pd.to_numeric(getattr(data, n)[c], errors="coerce").dropna().to_numpy(dtype=float)
-                            for n in FRAMES for c in getattr(data, n).columns])
+    private = (
+        session.execute(
+            select(IndicatorValue.value_num)
+            .join(Enterprise, Enterprise.id == IndicatorValue.enterprise_id)
+            .where(
+                IndicatorValue.code.in_(["G01", "T01"]),
+                Enterprise.name.in_(named),
+                IndicatorValue.value_num.is_not(None),
+                IndicatorValue.value_num != 0,
+            )
+        )
+        .scalars()
+        .all()
+    )
+    shown = np.concatenate(
+        [
+            pd.to_numeric(getattr(data, n)[c], errors="coerce").dropna().to_numpy(dtype=float)
+            for n in FRAMES
+            for c in getattr(data, n).columns
+        ]
+    )
     assert named and private
     assert not np.isin(np.round(private, 2), np.round(shown, 2)).any()
 

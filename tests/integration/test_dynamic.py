@@ -31,9 +31,16 @@ def seeded(session: Session) -> Session:
 def _ent2(session: Session) -> tuple[Actor, Submission]:
     """ent2's user and its waiting report of the published year (the seed leaves it submitted)."""
     user = session.execute(select(User).where(User.username == "ent2")).scalars().one()
-    actor = Actor(username=user.username, role="enterprise", user_id=user.id, enterprise_id=user.enterprise_id)
-    sub = session.execute(select(Submission).where(Submission.enterprise_id == user.enterprise_id,
-                                                   Submission.year == YEAR)).scalars().one()
+    actor = Actor(
+        username=user.username, role="enterprise", user_id=user.id, enterprise_id=user.enterprise_id
+    )
+    sub = (
+        session.execute(
+            select(Submission).where(Submission.enterprise_id == user.enterprise_id, Submission.year == YEAR)
+        )
+        .scalars()
+        .one()
+    )
     assert sub.state == "submitted"
     return actor, sub
 
@@ -44,8 +51,9 @@ def _report_more_rd_staff(session: Session, actor: Actor, sub: Submission) -> tu
     state = next(s for s in portrait.states if s.code == "T04")
     assert state.f < 1, "the enterprise is not already at the top on T04"
     value = float(explain._num(state.value) or 0) * 2 + 50
-    session.execute(update(Submission).where(Submission.id == sub.id)
-                    .values(items={**(sub.items or {}), "T04": value}))
+    session.execute(
+        update(Submission).where(Submission.id == sub.id).values(items={**(sub.items or {}), "T04": value})
+    )
     session.commit()
     return "T04", value
 
@@ -69,13 +77,16 @@ def test_approval_moves_the_dynamic_score_not_the_annual_one(seeded: Session) ->
     assert view is not None and view.year == YEAR and view.pending_since is None
     # 年度积分 is the published run's, unchanged; 动态积分 counts the approved value.
     assert annual.run_id == published.id and annual.total == annual_before.total
-    stored = session.execute(select(Score.total).where(Score.run_id == published.id,
-                                                       Score.enterprise_id == actor.enterprise_id)).scalar_one()
+    stored = session.execute(
+        select(Score.total).where(Score.run_id == published.id, Score.enterprise_id == actor.enterprise_id)
+    ).scalar_one()
     assert annual.total == pytest.approx(stored)
     assert view.total > annual.total
     name = annual.model.indicator(code).name
     row = view.changes[view.changes["指标"] == name]
-    assert len(row) == 1 and row["现在"].iloc[0] == explain.fmt_value(value, annual.model.indicator(code).unit)
+    assert len(row) == 1 and row["现在"].iloc[0] == explain.fmt_value(
+        value, annual.model.indicator(code).unit
+    )
     assert row["分值变化"].iloc[0] > 0
     # Nothing that reads runs sees it: no new run, the same latest run, the same big screen.
     assert session.execute(select(func.count()).select_from(ScoreRun)).scalar_one() == runs_before
@@ -111,9 +122,15 @@ def test_a_burst_of_changes_is_one_recompute_and_one_replica_wins(seeded: Sessio
     with clock.frozen(utcnow() + timedelta(minutes=30)):
         assert dynamic.due_years(session, min_interval=0) == []  # 4 × 900 s = one hour of rest
         assert dynamic.claim_year(session, year=YEAR, owner="replica-b", min_interval=0) is None
-    rows = session.execute(select(func.count()).select_from(DynamicScore).where(DynamicScore.year == YEAR)).scalar_one()
-    assert rows == session.execute(select(func.count()).select_from(Score)
-                                   .where(Score.run_id == latest_run(session).id)).scalar_one()
+    rows = session.execute(
+        select(func.count()).select_from(DynamicScore).where(DynamicScore.year == YEAR)
+    ).scalar_one()
+    assert (
+        rows
+        == session.execute(
+            select(func.count()).select_from(Score).where(Score.run_id == latest_run(session).id)
+        ).scalar_one()
+    )
 
 
 def test_a_year_without_department_data_is_not_scored(seeded: Session) -> None:
@@ -123,8 +140,12 @@ def test_a_year_without_department_data_is_not_scored(seeded: Session) -> None:
     assert dynamic.refresh_due(session.get_bind(), owner="test", min_interval=0) == [YEAR + 1]
     state = session.get(DynamicState, YEAR + 1)
     assert "尚无部门导入数据" in state.note
-    assert session.execute(select(func.count()).select_from(DynamicScore)
-                           .where(DynamicScore.year == YEAR + 1)).scalar_one() == 0
+    assert (
+        session.execute(
+            select(func.count()).select_from(DynamicScore).where(DynamicScore.year == YEAR + 1)
+        ).scalar_one()
+        == 0
+    )
 
 
 def test_another_enterprise_cannot_read_it(seeded: Session) -> None:
@@ -147,17 +168,31 @@ def test_committed_and_undone_imports_mark_the_year_a_refused_one_does_not(sessi
     from tests.integration.test_imports import CODES, HEAD, rows, to_xlsx
     from tests.integration.test_imports import YEAR as IMPORT_YEAR
 
-    session.execute(insert(Enterprise), [{"credit_code": c, "name": f"测试企业{i}"} for i, c in enumerate(CODES)])
+    session.execute(
+        insert(Enterprise), [{"credit_code": c, "name": f"测试企业{i}"} for i, c in enumerate(CODES)]
+    )
     session.commit()
     bad = rows()
     bad[1][3] = "一百万"
     with pytest.raises(ValidationFailed):
-        imports.commit_import(session, actor=OFFICER, department="税务", year=IMPORT_YEAR, file_name="税务.xlsx",
-                              data=to_xlsx(HEAD, bad))
+        imports.commit_import(
+            session,
+            actor=OFFICER,
+            department="税务",
+            year=IMPORT_YEAR,
+            file_name="税务.xlsx",
+            data=to_xlsx(HEAD, bad),
+        )
     session.rollback()
     assert session.get(DynamicState, IMPORT_YEAR) is None
-    report = imports.commit_import(session, actor=OFFICER, department="税务", year=IMPORT_YEAR,
-                                   file_name="税务.xlsx", data=to_xlsx(HEAD, rows()))
+    report = imports.commit_import(
+        session,
+        actor=OFFICER,
+        department="税务",
+        year=IMPORT_YEAR,
+        file_name="税务.xlsx",
+        data=to_xlsx(HEAD, rows()),
+    )
     session.commit()
     assert session.get(DynamicState, IMPORT_YEAR).change_seq == 1
     imports.undo_batch(session, actor=OFFICER, batch_id=report.batch_id, reason="测试撤销")

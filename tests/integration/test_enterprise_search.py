@@ -43,15 +43,46 @@ def _run_rows(session) -> tuple[object, pd.DataFrame]:  # noqa: ANN001
     run = latest_run(session)
     model = get_model(session, run.model_version_id)
     rows = session.execute(
-        select(Score.enterprise_id, Score.stage, Score.tier, Score.total, Score.subtotals, Score.veto,
-               Score.missing_count, Score.enterprise_id, Enterprise.industry, Enterprise.street, Enterprise.carrier_id,
-               Enterprise.bank_consent, Enterprise.name)
-        .join(Enterprise, Enterprise.id == Score.enterprise_id).where(Score.run_id == run.id)
+        select(
+            Score.enterprise_id,
+            Score.stage,
+            Score.tier,
+            Score.total,
+            Score.subtotals,
+            Score.veto,
+            Score.missing_count,
+            Score.enterprise_id,
+            Enterprise.industry,
+            Enterprise.street,
+            Enterprise.carrier_id,
+            Enterprise.bank_consent,
+            Enterprise.name,
+        )
+        .join(Enterprise, Enterprise.id == Score.enterprise_id)
+        .where(Score.run_id == run.id)
     ).all()
-    frame = pd.DataFrame(rows, columns=["enterprise_id", "stage", "tier", "total", "subtotals", "veto", "missing",
-                                        "breakdown", "industry", "street", "carrier_id", "consent", "name"])
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "enterprise_id",
+            "stage",
+            "tier",
+            "total",
+            "subtotals",
+            "veto",
+            "missing",
+            "breakdown",
+            "industry",
+            "street",
+            "carrier_id",
+            "consent",
+            "name",
+        ],
+    )
     frame["technology"] = [score_subtotal(v, "technology") for v in frame["subtotals"]]
-    frame["breakdown"] = breakdown_raws(session, run_id=run.id, enterprise_ids=frame["enterprise_id"].tolist())
+    frame["breakdown"] = breakdown_raws(
+        session, run_id=run.id, enterprise_ids=frame["enterprise_id"].tolist()
+    )
     frame["decoded"] = [codec.decode(model, b) for b in frame["breakdown"]]
     return run, frame
 
@@ -78,8 +109,9 @@ def test_combined_filters_match_a_hand_check(seeded) -> None:
     industry = frame[frame["stage"] == stage]["industry"].mode()[0]
     low = float(frame["total"].median()) - 15
     expected = frame[(frame["stage"] == stage) & (frame["industry"] == industry) & (frame["total"] >= low)]
-    result = search_enterprises(seeded, actor=OFFICER, filters=SearchFilters(
-        stages=[stage], industries=[industry], total=(low, None)))
+    result = search_enterprises(
+        seeded, actor=OFFICER, filters=SearchFilters(stages=[stage], industries=[industry], total=(low, None))
+    )
     assert _ids(result) == set(expected["enterprise_id"])
     assert len(expected) > 0
 
@@ -87,12 +119,15 @@ def test_combined_filters_match_a_hand_check(seeded) -> None:
 def test_subtotal_street_carrier_consent_veto_missing(seeded) -> None:
     run, frame = _run_rows(seeded)
     tech_high = float(frame["technology"].quantile(0.6))
-    result = search_enterprises(seeded, actor=OFFICER, filters=SearchFilters(subtotals={"technology": (None,
-                                                                                                        tech_high)}))
+    result = search_enterprises(
+        seeded, actor=OFFICER, filters=SearchFilters(subtotals={"technology": (None, tech_high)})
+    )
     assert _ids(result) == set(frame[frame["technology"] <= tech_high]["enterprise_id"])
 
     street = frame["street"].mode()[0]
-    result = search_enterprises(seeded, actor=OFFICER, filters=SearchFilters(streets=[street], bank_consent=True))
+    result = search_enterprises(
+        seeded, actor=OFFICER, filters=SearchFilters(streets=[street], bank_consent=True)
+    )
     assert _ids(result) == set(frame[(frame["street"] == street) & frame["consent"]]["enterprise_id"])
 
     result = search_enterprises(seeded, actor=OFFICER, filters=SearchFilters(carriers=[0]))
@@ -100,7 +135,9 @@ def test_subtotal_street_carrier_consent_veto_missing(seeded) -> None:
 
     for flag in (True, False):
         result = search_enterprises(seeded, actor=OFFICER, filters=SearchFilters(veto=flag, missing=flag))
-        assert _ids(result) == set(frame[(frame["veto"] == flag) & ((frame["missing"] > 0) == flag)]["enterprise_id"])
+        assert _ids(result) == set(
+            frame[(frame["veto"] == flag) & ((frame["missing"] > 0) == flag)]["enterprise_id"]
+        )
 
 
 def test_tier_and_qualification_and_indicator_range(seeded) -> None:
@@ -119,8 +156,9 @@ def test_tier_and_qualification_and_indicator_range(seeded) -> None:
     t03 = frame["decoded"].map(lambda d: d["T03"]["value"])
     t03 = pd.to_numeric(t03, errors="coerce")
     cut = float(t03.median())
-    result = search_enterprises(seeded, actor=OFFICER, filters=SearchFilters(
-        indicators=[IndicatorCondition("T03", low=cut)]))
+    result = search_enterprises(
+        seeded, actor=OFFICER, filters=SearchFilters(indicators=[IndicatorCondition("T03", low=cut)])
+    )
     assert _ids(result) == set(frame[t03 >= cut]["enterprise_id"])
     # the condition's indicator becomes a column under its Chinese name, holding the run's value
     assert "v_T03" in result.frame.columns
@@ -133,15 +171,25 @@ def test_tier_and_qualification_and_indicator_range(seeded) -> None:
 def test_pending_self_report(seeded) -> None:
     run, frame = _run_rows(seeded)
     some = int(frame["enterprise_id"].iloc[0])
-    existing = seeded.execute(select(Submission).where(Submission.enterprise_id == some,
-                                                       Submission.year == run.year)).scalars().first()
+    existing = (
+        seeded.execute(
+            select(Submission).where(Submission.enterprise_id == some, Submission.year == run.year)
+        )
+        .scalars()
+        .first()
+    )
     if existing is None:
         seeded.add(Submission(enterprise_id=some, year=run.year, state="submitted", items={}))
     else:
         seeded.execute(update(Submission).where(Submission.id == existing.id).values(state="submitted"))
     seeded.commit()
-    pending = set(seeded.execute(select(Submission.enterprise_id).where(
-        Submission.year == run.year, Submission.state == "submitted")).scalars())
+    pending = set(
+        seeded.execute(
+            select(Submission.enterprise_id).where(
+                Submission.year == run.year, Submission.state == "submitted"
+            )
+        ).scalars()
+    )
     result = search_enterprises(seeded, actor=OFFICER, filters=SearchFilters(pending_self_report=True))
     assert _ids(result) == pending & set(frame["enterprise_id"]) and some in _ids(result)
 
@@ -178,7 +226,9 @@ def test_bad_input_is_refused_in_chinese(seeded) -> None:
     with pytest.raises(ValidationFailed, match="资质"):
         search_enterprises(seeded, actor=OFFICER, filters=SearchFilters(qualifications={"T01": True}))
     with pytest.raises(ValidationFailed, match="没有指标"):
-        search_enterprises(seeded, actor=OFFICER, filters=SearchFilters(indicators=[IndicatorCondition("X99")]))
+        search_enterprises(
+            seeded, actor=OFFICER, filters=SearchFilters(indicators=[IndicatorCondition("X99")])
+        )
     with pytest.raises(NotFound, match="不存在"):
         search_enterprises(seeded, actor=OFFICER, run_id=99999)
 
@@ -209,7 +259,7 @@ DANGEROUS = ["=cmd|' /C calc'!A0", "+1", "-1", "@SUM(A1)"]
 
 
 def test_export_round_trip_and_formula_injection(seeded) -> None:
-    ids = [e for e, in seeded.execute(select(Enterprise.id).order_by(Enterprise.id).limit(4))]
+    ids = [e for (e,) in seeded.execute(select(Enterprise.id).order_by(Enterprise.id).limit(4))]
     for enterprise_id, name in zip(ids, DANGEROUS, strict=True):
         seeded.execute(update(Enterprise).where(Enterprise.id == enterprise_id).values(name=name))
     seeded.commit()

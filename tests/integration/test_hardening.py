@@ -30,8 +30,15 @@ WEAK = ["a密码1", "Demo@2025", "demo@2025", "DEMO@2025", "Password1", "1qaz2ws
 
 
 def _manage(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], capture_output=True, text=True,
-                          env=env, cwd=ROOT, timeout=300, input=stdin)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+        input=stdin,
+    )
 
 
 # ------------------------------------------------------------------ 6. password policy
@@ -40,7 +47,9 @@ def test_weak_passwords_are_refused_on_create(session, weak: str) -> None:  # no
     with pytest.raises(ValidationFailed):
         auth.create_user(session, actor=SYSTEM, username="officer7", role="officer", password=weak)
     with pytest.raises(ValidationFailed, match="用户名"):
-        auth.create_user(session, actor=SYSTEM, username="officer7", role="officer", password="officer7-2025x")
+        auth.create_user(
+            session, actor=SYSTEM, username="officer7", role="officer", password="officer7-2025x"
+        )
     assert session.execute(select(User).where(User.username == "officer7")).first() is None
 
 
@@ -60,7 +69,9 @@ def test_reset_and_change_hold_to_the_policy(session) -> None:  # noqa: ANN001
 def test_cli_create_user_refuses_the_demo_password_and_the_demo_seed_keeps_it(tmp_path: Path) -> None:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'pw.db'}", "PYTHONIOENCODING": "utf-8"}
     assert _manage(env, "init-db").returncode == 0
-    refused = _manage(env, "create-user", "officer9", "--role", "officer", "--password-stdin", stdin="Demo@2025\n")
+    refused = _manage(
+        env, "create-user", "officer9", "--role", "officer", "--password-stdin", stdin="Demo@2025\n"
+    )
     assert refused.returncode != 0 and "演示密码" in refused.stderr and "Traceback" not in refused.stderr
     assert _manage(env, "seed-demo", "--enterprises", "12", "--no-runs", "--local-demo").returncode == 0
     from db.session import make_engine, session_scope
@@ -89,7 +100,10 @@ def test_init_db_creates_the_database_and_its_wal_private(tmp_path: Path) -> Non
             side = [db.with_name(db.name + s) for s in ("-wal", "-shm")]
             assert all(p.exists() for p in side)
             assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in [db, *side]} == {
-                "innovation.db": 0o600, "innovation.db-wal": 0o600, "innovation.db-shm": 0o600}
+                "innovation.db": 0o600,
+                "innovation.db-wal": 0o600,
+                "innovation.db-shm": 0o600,
+            }
         engine.dispose()
         # a database made readable by an older version is tightened by the next init-db
         db.chmod(0o644)
@@ -106,13 +120,16 @@ def _staff(session) -> tuple[User, User, User]:  # noqa: ANN001
     enterprise = Enterprise(credit_code="91330303MA2ABCDE1X", name="测试企业")
     session.add(enterprise)
     session.commit()
-    ent, _ = auth.create_user(session, actor=SYSTEM, username="ent1", role="enterprise",
-                              enterprise_id=enterprise.id, password=GOOD)
+    ent, _ = auth.create_user(
+        session, actor=SYSTEM, username="ent1", role="enterprise", enterprise_id=enterprise.id, password=GOOD
+    )
     return admin, officer, ent
 
 
 def test_the_proxy_address_is_loopback_and_forwarded_clients_are_read_only_from_it() -> None:
-    assert auth.throttle_address("::ffff:127.0.0.1") is None and auth.resolve_client("::ffff:127.0.0.1") is None
+    assert (
+        auth.throttle_address("::ffff:127.0.0.1") is None and auth.resolve_client("::ffff:127.0.0.1") is None
+    )
     assert auth.throttle_address("::ffff:10.1.2.3") == "10.1.2.3"
     # a proxy on this host appends the client; what the client wrote itself (left of it) is ignored
     assert auth.resolve_client("::ffff:127.0.0.1", "6.6.6.6, 10.0.0.5") == "10.0.0.5"
@@ -126,8 +143,13 @@ def test_random_names_behind_the_proxy_lock_nobody_out(session) -> None:  # noqa
     now = utcnow()
     proxy = auth.resolve_client("::ffff:127.0.0.1")
     for k in range(60):
-        auth.authenticate(session, username=f"x{k}{uuid.uuid4().hex[:6]}", password="wrong-guess-1", now=now,
-                          client_address=proxy)
+        auth.authenticate(
+            session,
+            username=f"x{k}{uuid.uuid4().hex[:6]}",
+            password="wrong-guess-1",
+            now=now,
+            client_address=proxy,
+        )
     for name in ("admin", "officer1", "ent1"):
         assert auth.authenticate(session, username=name, password=GOOD, now=now, client_address=proxy).ok
 
@@ -137,10 +159,14 @@ def test_a_sprayed_address_waits_but_admin_and_unlock_get_through(session) -> No
     now = utcnow()
     office = auth.resolve_client("::ffff:127.0.0.1", "10.0.0.5")  # everyone in one office, one address
     for k in range(auth.ADDRESS_FREE_ATTEMPTS + 5):
-        auth.authenticate(session, username=f"guess{k}", password="wrong-guess-1", now=now, client_address=office)
+        auth.authenticate(
+            session, username=f"guess{k}", password="wrong-guess-1", now=now, client_address=office
+        )
     refused = auth.authenticate(session, username="ent1", password=GOOD, now=now, client_address=office)
     assert not refused.ok and "过多" in refused.message
-    wrong = auth.authenticate(session, username="admin", password="wrong-guess-1", now=now, client_address=office)
+    wrong = auth.authenticate(
+        session, username="admin", password="wrong-guess-1", now=now, client_address=office
+    )
     assert not wrong.ok and wrong.message == refused.message  # a wrong guess at admin learns nothing more
     assert auth.authenticate(session, username="admin", password=GOOD, now=now, client_address=office).ok
     auth.unlock_user(session, actor=SYSTEM, username="ent1")  # what manage.py users unlock calls
@@ -155,11 +181,14 @@ def test_twelve_guesses_an_hour_keep_the_owner_out_at_most_a_fifth_of_the_time(s
     for minute in range(minutes):
         t = start + timedelta(minutes=minute)
         if minute % 5 == 0:  # the attacker, through the same proxy as the owner (no X-Forwarded-For)
-            auth.authenticate(session, username="officer1", password="wrong-guess-1", now=t, client_address=None)
+            auth.authenticate(
+                session, username="officer1", password="wrong-guess-1", now=t, client_address=None
+            )
         refused_minutes += auth.is_throttled(session, "officer1", now=t + timedelta(seconds=30))
     assert refused_minutes / minutes <= 0.2
-    assert auth.authenticate(session, username="officer1", password=GOOD,
-                             now=start + timedelta(minutes=minutes, seconds=61)).ok
+    assert auth.authenticate(
+        session, username="officer1", password=GOOD, now=start + timedelta(minutes=minutes, seconds=61)
+    ).ok
 
 
 def test_a_guessing_campaign_from_many_addresses_is_capped_but_the_owner_gets_in(session) -> None:  # noqa: ANN001
@@ -167,11 +196,20 @@ def test_a_guessing_campaign_from_many_addresses_is_capped_but_the_owner_gets_in
     auth.start_session(session, user_id=officer.id, client_address="10.0.0.8")  # the officer's own PC
     now = utcnow()
     for k in range(auth.ACCOUNT_BUDGET):
-        auth.authenticate(session, username="officer1", password=f"guess-{k}x", now=now,
-                          client_address=f"198.51.100.{k + 1}")
-    elsewhere = auth.authenticate(session, username="officer1", password=GOOD, now=now, client_address="198.51.100.200")
+        auth.authenticate(
+            session,
+            username="officer1",
+            password=f"guess-{k}x",
+            now=now,
+            client_address=f"198.51.100.{k + 1}",
+        )
+    elsewhere = auth.authenticate(
+        session, username="officer1", password=GOOD, now=now, client_address="198.51.100.200"
+    )
     assert not elsewhere.ok and elsewhere.retry_after <= now + auth.ACCOUNT_LEAK
-    assert auth.authenticate(session, username="officer1", password=GOOD, now=now, client_address="10.0.0.8").ok
+    assert auth.authenticate(
+        session, username="officer1", password=GOOD, now=now, client_address="10.0.0.8"
+    ).ok
 
 
 # ------------------------------------------------------------------ 3. revocation reaches what is on screen
@@ -198,26 +236,35 @@ def test_writes_from_a_screen_opened_before_deactivation_are_refused(session) ->
     with clock.frozen(clock.day_end(notice.notice_end) + timedelta(hours=12)):
         officer = _browser_actor(session, "officer1")  # the 定稿 dialog is open with this actor
         enterprise = _browser_actor(session, "ent1")  # the bank consent toggle's callback holds this one
-        consent = bank.get_bank_consent(session, actor=enterprise, enterprise_id=enterprise.enterprise_id).consent
+        consent = bank.get_bank_consent(
+            session, actor=enterprise, enterprise_id=enterprise.enterprise_id
+        ).consent
 
         auth.set_active(session, actor=SYSTEM, username="officer1", active=False)
         auth.set_active(session, actor=SYSTEM, username="ent1", active=False)
         with pytest.raises(PermissionDenied, match="登录已失效"):
             runs.finalize_run(session, actor=officer, run_id=notice.id)
         with pytest.raises(PermissionDenied, match="登录已失效"):
-            bank.set_bank_consent(session, actor=enterprise, enterprise_id=enterprise.enterprise_id,
-                                  consent=not consent)
+            bank.set_bank_consent(
+                session, actor=enterprise, enterprise_id=enterprise.enterprise_id, consent=not consent
+            )
         session.expire_all()
         assert session.get(ScoreRun, notice.id).state == "notice"
-        assert bank.get_bank_consent(session, actor=enterprise,
-                                     enterprise_id=enterprise.enterprise_id).consent == consent
+        assert (
+            bank.get_bank_consent(session, actor=enterprise, enterprise_id=enterprise.enterprise_id).consent
+            == consent
+        )
         # an actor built by code (no login) for the deactivated account is refused as well
         code_built = Actor(username="ent1", role="enterprise", enterprise_id=enterprise.enterprise_id)
         with pytest.raises(PermissionDenied):
-            bank.set_bank_consent(session, actor=code_built, enterprise_id=enterprise.enterprise_id,
-                                  consent=not consent)
+            bank.set_bank_consent(
+                session, actor=code_built, enterprise_id=enterprise.enterprise_id, consent=not consent
+            )
         # the refusal was the revocation: a live officer finalises the same run
-        assert runs.finalize_run(session, actor=_browser_actor(session, "officer2"), run_id=notice.id).state == "final"
+        assert (
+            runs.finalize_run(session, actor=_browser_actor(session, "officer2"), run_id=notice.id).state
+            == "final"
+        )
 
 
 def test_a_logout_elsewhere_or_a_role_change_ends_writes_from_open_screens(session) -> None:  # noqa: ANN001
@@ -235,8 +282,11 @@ def test_a_logout_elsewhere_or_a_role_change_ends_writes_from_open_screens(sessi
         bank.set_bank_consent(session, actor=enterprise, enterprise_id=ent_id, consent=False)
     auth.change_role(session, actor=SYSTEM, username="officer2", role="admin")
     with pytest.raises(PermissionDenied, match="登录已失效"):
-        auth.unlock_user(session, actor=Actor(username="officer2", role="admin", session_ref=officer.session_ref),
-                         username="ent2")
+        auth.unlock_user(
+            session,
+            actor=Actor(username="officer2", role="admin", session_ref=officer.session_ref),
+            username="ent2",
+        )
 
 
 # ------------------------------------------------------------------ 5. objection flood
@@ -248,22 +298,36 @@ def test_an_objection_flood_is_capped_merged_and_closed_in_bulk(session) -> None
     from services.model_versions import get_model
 
     seed_demo(session, enterprises=30, local_demo=True)
-    run = next(r for r in session.execute(select(ScoreRun).where(ScoreRun.state == "notice")).scalars()
-               if objections.window_open(r))
+    run = next(
+        r
+        for r in session.execute(select(ScoreRun).where(ScoreRun.state == "notice")).scalars()
+        if objections.window_open(r)
+    )
     ent = session.execute(select(User).where(User.username == "ent1")).scalar_one()
     actor = Actor(username="ent1", role="enterprise", user_id=ent.id, enterprise_id=ent.enterprise_id)
     codes = list(get_model(session, run.model_version_id).codes)[:15]
     refused = 0
     for k in range(300):  # the flood: 300 objections, 15 indicators over and over
         try:
-            objections.file_objection(session, actor=actor, run_id=run.id, enterprise_id=ent.enterprise_id,
-                                      indicator_code=codes[k % len(codes)], reason=f"数据有误 {k % 40}")
+            objections.file_objection(
+                session,
+                actor=actor,
+                run_id=run.id,
+                enterprise_id=ent.enterprise_id,
+                indicator_code=codes[k % len(codes)],
+                reason=f"数据有误 {k % 40}",
+            )
             session.commit()
         except Conflict:
             session.rollback()
             refused += 1
-    rows = session.execute(select(Objection).where(Objection.run_id == run.id,
-                                                   Objection.enterprise_id == ent.enterprise_id)).scalars().all()
+    rows = (
+        session.execute(
+            select(Objection).where(Objection.run_id == run.id, Objection.enterprise_id == ent.enterprise_id)
+        )
+        .scalars()
+        .all()
+    )
     assert len(rows) == objections.MAX_OBJECTIONS_PER_RUN and refused > 0
     assert len({r.indicator_code for r in rows}) == len(rows)  # one per indicator: the repeats were merged
     first = min(rows, key=lambda r: r.id)
@@ -274,12 +338,17 @@ def test_an_objection_flood_is_capped_merged_and_closed_in_bulk(session) -> None
     with pytest.raises(ValidationFailed, match="理由"):
         objections.close_objections(session, actor=officer, objection_ids=[r.id for r in rows], answer=" ")
     with pytest.raises(PermissionDenied):
-        objections.close_objections(session, actor=actor, objection_ids=[r.id for r in rows], answer="重复提交")
-    closed = objections.close_objections(session, actor=officer, objection_ids=[r.id for r in rows],
-                                         answer="重复提交，已统一核查，数据无误。")
+        objections.close_objections(
+            session, actor=actor, objection_ids=[r.id for r in rows], answer="重复提交"
+        )
+    closed = objections.close_objections(
+        session, actor=officer, objection_ids=[r.id for r in rows], answer="重复提交，已统一核查，数据无误。"
+    )
     session.commit()
     assert closed == len(rows)
     left = objections.list_objections(session, actor=officer, run_id=run.id, states=("open",))
     assert left[left["enterprise_id"] == ent.enterprise_id].empty
     answered = objections.list_objections(session, actor=actor, run_id=run.id)
-    assert set(answered["state_label"]) == {"已驳回"} and set(answered["answer"]) == {"重复提交，已统一核查，数据无误。"}
+    assert set(answered["state_label"]) == {"已驳回"} and set(answered["answer"]) == {
+        "重复提交，已统一核查，数据无误。"
+    }

@@ -28,7 +28,9 @@ HEAD = ["统一社会信用代码", "企业名称", "研发费用总额", "营�
 
 @pytest.fixture
 def db(session: Session) -> Session:
-    session.execute(insert(Enterprise), [{"credit_code": c, "name": n} for c, n in zip(CODES, NAMES, strict=True)])
+    session.execute(
+        insert(Enterprise), [{"credit_code": c, "name": n} for c, n in zip(CODES, NAMES, strict=True)]
+    )
     session.commit()
     return session
 
@@ -37,8 +39,14 @@ def body(n: int = N) -> list[list]:
     return [[CODES[i], NAMES[i], 50 + i, 800 + 10 * i, 5 + i] for i in range(n)]
 
 
-def xlsx(head: list, rows: list[list], *, above: list[list] | None = None, formats: dict | None = None,
-         extra_sheets: dict[str, list[list]] | None = None) -> bytes:
+def xlsx(
+    head: list,
+    rows: list[list],
+    *,
+    above: list[list] | None = None,
+    formats: dict | None = None,
+    extra_sheets: dict[str, list[list]] | None = None,
+) -> bytes:
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "数据"
@@ -59,8 +67,9 @@ def xlsx(head: list, rows: list[list], *, above: list[list] | None = None, forma
 
 
 def dry(session: Session, data: bytes, department: str = "税务", **kw) -> imports.ImportReport:
-    report = imports.dry_run_import(session, actor=OFFICER, department=department, year=YEAR, file_name="f.xlsx",
-                                    data=data, **kw)
+    report = imports.dry_run_import(
+        session, actor=OFFICER, department=department, year=YEAR, file_name="f.xlsx", data=data, **kw
+    )
     session.commit()
     return report
 
@@ -75,19 +84,30 @@ def state(session: Session) -> tuple[int, int, tuple]:
     """(rows, current rows, all current values) — equal before and after means nothing changed."""
     session.rollback()
     rows = session.execute(select(func.count()).select_from(IndicatorValue)).scalar_one()
-    cur = session.execute(select(IndicatorValue.enterprise_id, IndicatorValue.code, IndicatorValue.value_num,
-                                 IndicatorValue.value_text).where(IndicatorValue.is_current.is_(True))
-                          .order_by(IndicatorValue.enterprise_id, IndicatorValue.code)).all()
+    cur = session.execute(
+        select(
+            IndicatorValue.enterprise_id,
+            IndicatorValue.code,
+            IndicatorValue.value_num,
+            IndicatorValue.value_text,
+        )
+        .where(IndicatorValue.is_current.is_(True))
+        .order_by(IndicatorValue.enterprise_id, IndicatorValue.code)
+    ).all()
     return rows, len(cur), tuple(tuple(r) for r in cur)
 
 
 def current(session: Session, credit_code: str, code: str):
     session.rollback()
     return session.execute(
-        select(IndicatorValue.value_num, IndicatorValue.value_text).join(
-            Enterprise, Enterprise.id == IndicatorValue.enterprise_id)
-        .where(Enterprise.credit_code == credit_code, IndicatorValue.code == code,
-               IndicatorValue.is_current.is_(True))).one_or_none()
+        select(IndicatorValue.value_num, IndicatorValue.value_text)
+        .join(Enterprise, Enterprise.id == IndicatorValue.enterprise_id)
+        .where(
+            Enterprise.credit_code == credit_code,
+            IndicatorValue.code == code,
+            IndicatorValue.is_current.is_(True),
+        )
+    ).one_or_none()
 
 
 def refused(session: Session, data: bytes, match: str, **kw) -> imports.ImportReport:
@@ -153,7 +173,11 @@ def test_header_aliases_from_the_model_and_units_in_headers(db: Session) -> None
     rows = [[CODES[i], NAMES[i], 50 + i, 12345678.9 + i, 0.25] for i in range(N)]
     data = xlsx(head, rows)
     report = dry(db, data)
-    assert report.ok and report.mapped_columns == {"研发费用(万元)": "T01", "营业收入（元）": "G01", "利润总额（亿元）": "G03"}
+    assert report.ok and report.mapped_columns == {
+        "研发费用(万元)": "T01",
+        "营业收入（元）": "G01",
+        "利润总额（亿元）": "G03",
+    }
     assert any("营业收入（元）" in n and "÷ 10000" in n for n in report.notes)
     assert any("利润总额（亿元）" in n and "× 10000" in n for n in report.notes)
     commit(db, report, data)
@@ -222,8 +246,16 @@ def test_a_name_nobody_else_has_is_not_a_mismatch(db: Session) -> None:
 # ------------------------------------------------------------------ rows that are not enterprises
 def test_totals_notes_units_and_blank_rows_are_skipped_and_listed(db: Session) -> None:
     rows = body(5)
-    grid = [rows[0], rows[1], [None] * 5, rows[2], rows[3], rows[4],
-            ["合计", None, 260, 4100, 35], ["注：数据来源于税务局金税系统", None, None, None, None]]
+    grid = [
+        rows[0],
+        rows[1],
+        [None] * 5,
+        rows[2],
+        rows[3],
+        rows[4],
+        ["合计", None, 260, 4100, 35],
+        ["注：数据来源于税务局金税系统", None, None, None, None],
+    ]
     data = xlsx(HEAD, grid, above=[["2025年度研发费用统计表"]])
     # A units row right under the header: 营业收入 in 元 — converted, not stored 10000× too large.
     wb = openpyxl.load_workbook(io.BytesIO(data))
@@ -284,16 +316,18 @@ def test_dry_run_shows_what_will_change(db: Session) -> None:
 
 
 def test_diff_download_is_sanitised(db: Session) -> None:
-    db.execute(insert(Enterprise), [{"credit_code": make_code("9999"), "name": "=HYPERLINK(\"x\")"}])
+    db.execute(insert(Enterprise), [{"credit_code": make_code("9999"), "name": '=HYPERLINK("x")'}])
     db.commit()
-    data = xlsx(HEAD, [[make_code("9999"), "=HYPERLINK(\"x\")", 1, 2, 3]])
+    data = xlsx(HEAD, [[make_code("9999"), '=HYPERLINK("x")', 1, 2, 3]])
     report = dry(db, data)
     csv = imports.write_csv(report.diff_frame()).decode("utf-8-sig")
     assert "'=HYPERLINK" in csv
 
 
 # ------------------------------------------------------------------ long-form list sheets
-def _fill_template(session: Session, department: str, data_rows: list[list], sheets: dict[str, list[list]]) -> bytes:
+def _fill_template(
+    session: Session, department: str, data_rows: list[list], sheets: dict[str, list[list]]
+) -> bytes:
     template = imports.template_xlsx(session, actor=OFFICER, department=department)
     wb = openpyxl.load_workbook(io.BytesIO(template))
     for r in data_rows:
@@ -330,10 +364,12 @@ ALL = "综合"
 
 
 def test_list_sheet_round_trip_replace_then_add(db: Session) -> None:
-    t10 = [[CODES[0], NAMES[0], "智能传感器研发", "省级", "牵头", 2024],
-           [CODES[0], NAMES[0], "工业互联网平台", "市", "参与", 2023],
-           [CODES[0], NAMES[0], "新材料应用", "市级", "参与", 2024],
-           [CODES[1], NAMES[1], "国家重点研发计划课题", "国家", "参与", 2022]]
+    t10 = [
+        [CODES[0], NAMES[0], "智能传感器研发", "省级", "牵头", 2024],
+        [CODES[0], NAMES[0], "工业互联网平台", "市", "参与", 2023],
+        [CODES[0], NAMES[0], "新材料应用", "市级", "参与", 2024],
+        [CODES[1], NAMES[1], "国家重点研发计划课题", "国家", "参与", 2022],
+    ]
     data = _fill_template(db, "科技", [], {"承担科技计划项目": t10})
     report = dry(db, data, department="科技")
     assert report.ok and report.list_codes == ["T10"] and report.needs_list_mode
@@ -349,7 +385,9 @@ def test_list_sheet_round_trip_replace_then_add(db: Session) -> None:
     assert [i["level"] for i in items] == ["省", "市", "市"] and items[0]["name"] == "智能传感器研发"
     assert items[0]["year"] == 2024 and items[1]["role"] == "参与"
     # Add: the new items follow the current ones; an item already there is not added twice.
-    more = _fill_template(db, "科技", [], {"承担科技计划项目": [t10[0], [CODES[0], NAMES[0], "新项目", "区", "牵头", 2025]]})
+    more = _fill_template(
+        db, "科技", [], {"承担科技计划项目": [t10[0], [CODES[0], NAMES[0], "新项目", "区", "牵头", 2025]]}
+    )
     added = dry(db, more, department="科技", list_mode="add")
     assert added.diff_frame("变更")["导入后"].tolist() == ["省级·牵头 1 项；市级·参与 2 项；区级·牵头 1 项"]
     commit(db, added, more)
@@ -357,8 +395,10 @@ def test_list_sheet_round_trip_replace_then_add(db: Session) -> None:
 
 
 def test_list_sheet_of_another_department_is_refused_not_dropped(db: Session) -> None:
-    grid = [["统一社会信用代码", "企业名称", "标准名称", "标准编号", "级别", "角色", "年份"],
-            [CODES[0], NAMES[0], "工业传感器通用规范", "T/ZJ 001-2024", "团体", "主导", 2024]]
+    grid = [
+        ["统一社会信用代码", "企业名称", "标准名称", "标准编号", "级别", "角色", "年份"],
+        [CODES[0], NAMES[0], "工业传感器通用规范", "T/ZJ 001-2024", "团体", "主导", 2024],
+    ]
     data = xlsx(HEAD, body(2), extra_sheets={"参与制修订标准": grid})
     before = state(db)
     with pytest.raises(ValidationFailed, match="市监"):
@@ -369,7 +409,10 @@ def test_list_sheet_of_another_department_is_refused_not_dropped(db: Session) ->
 
 
 def test_list_sheet_rows_are_checked_per_row(db: Session) -> None:
-    t10 = [[CODES[0], NAMES[0], "项目A", "乡镇", "牵头", 2024], [CODES[1], NAMES[1], "项目B", "省", "主持", "去年"]]
+    t10 = [
+        [CODES[0], NAMES[0], "项目A", "乡镇", "牵头", 2024],
+        [CODES[1], NAMES[1], "项目B", "省", "主持", "去年"],
+    ]
     data = _fill_template(db, "科技", [], {"承担科技计划项目": t10})
     report = refused(db, data, "整批未导入", dry_kw={"department": "科技", "list_mode": "replace"})
     problems = {(e["row"], e["column"]) for e in report.errors}
@@ -380,8 +423,10 @@ def test_list_sheet_rows_are_checked_per_row(db: Session) -> None:
 def test_list_value_reads_as_text_in_portrait_and_review(db: Session) -> None:
     from services import portrait
 
-    a05 = [[CODES[0], NAMES[0], "浙江省科学技术进步奖", "省级", None, 2024],
-           [CODES[0], NAMES[0], "温州市科学技术奖", "市", None, 2024]]
+    a05 = [
+        [CODES[0], NAMES[0], "浙江省科学技术进步奖", "省级", None, 2024],
+        [CODES[0], NAMES[0], "温州市科学技术奖", "市", None, 2024],
+    ]
     data = _fill_template(db, "综合", [[CODES[0], NAMES[0], *([None] * 30)]], {"科技奖励": a05})
     report = dry(db, data, department=ALL, list_mode="replace")
     assert report.ok, (report.errors, report.unmapped)
@@ -389,9 +434,21 @@ def test_list_value_reads_as_text_in_portrait_and_review(db: Session) -> None:
     ent_id = db.execute(select(Enterprise.id).where(Enterprise.credit_code == CODES[0])).scalar_one()
     # A self-report with another list: the review diff shows both as text, never JSON.
     now = utcnow()
-    db.execute(insert(Submission), [{"enterprise_id": ent_id, "year": YEAR, "state": "submitted", "version": 1,
-                                     "items": {"A05": [{"level": "国家", "top3": False}]}, "submitted_at": now,
-                                     "created_at": now, "updated_at": now}])
+    db.execute(
+        insert(Submission),
+        [
+            {
+                "enterprise_id": ent_id,
+                "year": YEAR,
+                "state": "submitted",
+                "version": 1,
+                "items": {"A05": [{"level": "国家", "top3": False}]},
+                "submitted_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
+        ],
+    )
     db.commit()
     sub_id = db.execute(select(Submission.id)).scalar_one()
     detail = review.get_review(db, actor=OFFICER, submission_id=sub_id)
@@ -413,9 +470,21 @@ def test_list_value_reads_as_text_in_portrait_and_review(db: Session) -> None:
 # ------------------------------------------------------------------ undo
 def _approve_self_report(session: Session, ent_id: int, items: dict) -> None:
     now = utcnow()
-    session.execute(insert(Submission), [{"enterprise_id": ent_id, "year": YEAR, "state": "submitted", "version": 1,
-                                          "items": items, "submitted_at": now, "created_at": now,
-                                          "updated_at": now}])
+    session.execute(
+        insert(Submission),
+        [
+            {
+                "enterprise_id": ent_id,
+                "year": YEAR,
+                "state": "submitted",
+                "version": 1,
+                "items": items,
+                "submitted_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
+        ],
+    )
     session.commit()
     sub = session.execute(select(Submission).where(Submission.enterprise_id == ent_id)).scalar_one()
     review.approve(session, actor=OFFICER, submission_id=sub.id, expected_version=sub.version)
@@ -437,7 +506,9 @@ def test_undo_with_two_batches_and_an_approved_self_report(db: Session) -> None:
 
     compute_run(db, actor=OFFICER, year=YEAR)
     db.commit()
-    scores_before = db.execute(select(Score.enterprise_id, Score.total, Score.breakdown).order_by(Score.id)).all()
+    scores_before = db.execute(
+        select(Score.enterprise_id, Score.total, Score.breakdown).order_by(Score.id)
+    ).all()
     packed_before = db.execute(select(RunBreakdown.run_id, RunBreakdown.data)).all()
     assert packed_before
 
@@ -466,7 +537,10 @@ def test_undo_with_two_batches_and_an_approved_self_report(db: Session) -> None:
     assert current(db, CODES[0], "T04")[0] == 25
     assert done1.left_alone["code"].tolist() == ["T04"]
     # Score runs keep their stored inputs: nothing about them changed.
-    assert db.execute(select(Score.enterprise_id, Score.total, Score.breakdown).order_by(Score.id)).all() == scores_before
+    assert (
+        db.execute(select(Score.enterprise_id, Score.total, Score.breakdown).order_by(Score.id)).all()
+        == scores_before
+    )
     assert db.execute(select(RunBreakdown.run_id, RunBreakdown.data)).all() == packed_before
     # Reverted batch 2's rows never come back; history keeps every row.
     assert db.execute(select(func.count()).select_from(ImportBatch)).scalar_one() == runs_before
@@ -493,7 +567,9 @@ def test_undo_needs_staff_and_a_committed_batch(db: Session) -> None:
     with pytest.raises(Conflict, match="试导入"):
         imports.undo_batch(db, actor=OFFICER, batch_id=report.batch_id)
     with pytest.raises(PermissionDenied):
-        imports.undo_batch(db, actor=Actor(username="e", role="enterprise", enterprise_id=1), batch_id=report.batch_id)
+        imports.undo_batch(
+            db, actor=Actor(username="e", role="enterprise", enterprise_id=1), batch_id=report.batch_id
+        )
 
 
 def test_commit_writes_what_the_dry_run_checked_and_a_new_dry_run_checks_afresh(db: Session) -> None:
@@ -534,8 +610,14 @@ def test_commit_compares_afresh_when_the_current_values_changed_since_the_dry_ru
     rows, n_current, _values = state(db)
     assert rows == 2 * N * 3 and n_current == N * 3
     assert current(db, CODES[0], "G01")[0] == 800
-    assert db.execute(select(func.count()).select_from(IndicatorValue).where(
-        IndicatorValue.batch_id == done.batch_id, IndicatorValue.is_current.is_(True))).scalar_one() == N * 3
+    assert (
+        db.execute(
+            select(func.count())
+            .select_from(IndicatorValue)
+            .where(IndicatorValue.batch_id == done.batch_id, IndicatorValue.is_current.is_(True))
+        ).scalar_one()
+        == N * 3
+    )
     # Nothing changed since this dry run: the commit reuses its comparison (and still writes every value).
     dry_again = dry(db, data_b)
     again = commit(db, dry_again, data_b, confirm_duplicate=True)

@@ -23,13 +23,25 @@ OFFICER = Actor(username="officer1", role="officer", user_id=1)
 YEAR = 2025
 N = 60
 CODES = [make_code(str(100 + i)) for i in range(N)]
-HEAD = ["统一社会信用代码", "企业名称", "研发费用总额", "营业收入", "利润总额", "实缴税收", "资产负债率",
-        "纳税信用A级", "纳税信用D级或欠税", "总成本费用"]
+HEAD = [
+    "统一社会信用代码",
+    "企业名称",
+    "研发费用总额",
+    "营业收入",
+    "利润总额",
+    "实缴税收",
+    "资产负债率",
+    "纳税信用A级",
+    "纳税信用D级或欠税",
+    "总成本费用",
+]
 
 
 @pytest.fixture
 def db(session: Session) -> Session:
-    session.execute(insert(Enterprise), [{"credit_code": c, "name": f"测试企业{i}"} for i, c in enumerate(CODES)])
+    session.execute(
+        insert(Enterprise), [{"credit_code": c, "name": f"测试企业{i}"} for i, c in enumerate(CODES)]
+    )
     session.commit()
     return session
 
@@ -37,8 +49,20 @@ def db(session: Session) -> Session:
 def rows(n: int = N) -> list[list]:
     out = []
     for i in range(n):
-        out.append([CODES[i], f"测试企业{i}", 50 + i, 800 + 10 * i, -5 + i, 20 + i, 40 + (i % 30), "是" if i % 2 else "否",
-                    "否", 700 + i])
+        out.append(
+            [
+                CODES[i],
+                f"测试企业{i}",
+                50 + i,
+                800 + 10 * i,
+                -5 + i,
+                20 + i,
+                40 + (i % 30),
+                "是" if i % 2 else "否",
+                "否",
+                700 + i,
+            ]
+        )
     return out
 
 
@@ -63,13 +87,15 @@ def counts(session: Session) -> tuple[int, int, int]:
     session.rollback()
     values = session.execute(select(func.count()).select_from(IndicatorValue)).scalar_one()
     current = session.execute(
-        select(func.count()).select_from(IndicatorValue).where(IndicatorValue.is_current.is_(True))).scalar_one()
+        select(func.count()).select_from(IndicatorValue).where(IndicatorValue.is_current.is_(True))
+    ).scalar_one()
     return values, current, imports.committed_count(session)
 
 
 def commit(session: Session, data: bytes, name: str = "税务.xlsx", **kw) -> imports.ImportReport:
-    report = imports.commit_import(session, actor=OFFICER, department="税务", year=YEAR, file_name=name, data=data,
-                                   **kw)
+    report = imports.commit_import(
+        session, actor=OFFICER, department="税务", year=YEAR, file_name=name, data=data, **kw
+    )
     session.commit()
     return report
 
@@ -86,8 +112,9 @@ def test_template_roundtrip_commits_values_traceable_to_batch(db: Session) -> No
         ws.append(r)
     buf = io.BytesIO()
     wb.save(buf)
-    dry = imports.dry_run_import(db, actor=OFFICER, department="税务", year=YEAR, file_name="t.xlsx",
-                                 data=buf.getvalue())
+    dry = imports.dry_run_import(
+        db, actor=OFFICER, department="税务", year=YEAR, file_name="t.xlsx", data=buf.getvalue()
+    )
     db.commit()
     assert dry.ok and dry.row_count == N and dry.status == "dry_run"
     report = imports.commit_import(db, actor=OFFICER, data=buf.getvalue(), batch_id=dry.batch_id)
@@ -100,8 +127,12 @@ def test_template_roundtrip_commits_values_traceable_to_batch(db: Session) -> No
     assert iv.created_at.tzinfo is not None and iv.is_current is True and iv.created_by == "officer1"
     flag = db.execute(select(IndicatorValue.value_num).where(IndicatorValue.code == "A08")).scalars().all()
     assert set(flag) == {0.0, 1.0}
-    assert db.execute(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "import.commit")
-                      ).scalar_one() == 1
+    assert (
+        db.execute(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "import.commit")
+        ).scalar_one()
+        == 1
+    )
     assert db.get(ImportBatch, dry.batch_id).status == "committed"
 
 
@@ -112,10 +143,14 @@ def test_reimport_retires_previous_rows_and_keeps_history(db: Session) -> None:
     commit(db, to_xlsx(HEAD, body), name="v2.xlsx")
     values, current, committed = counts(db)
     assert committed == 2 and values == 2 * N * 8 and current == N * 8
-    now = db.execute(select(IndicatorValue.value_num).where(
-        IndicatorValue.code == "G01", IndicatorValue.is_current.is_(True),
-        IndicatorValue.enterprise_id == db.execute(select(Enterprise.id).where(Enterprise.credit_code == CODES[0]))
-        .scalar_one())).scalar_one()
+    now = db.execute(
+        select(IndicatorValue.value_num).where(
+            IndicatorValue.code == "G01",
+            IndicatorValue.is_current.is_(True),
+            IndicatorValue.enterprise_id
+            == db.execute(select(Enterprise.id).where(Enterprise.credit_code == CODES[0])).scalar_one(),
+        )
+    ).scalar_one()
     assert now == 9999
 
 
@@ -124,16 +159,32 @@ def test_partial_reimport_retires_exactly_the_values_it_replaces(db: Session) ->
     # columns for every other enterprise replaces are scattered among rows it must leave current; the
     # same file for another year touches nothing of this year.
     commit(db, to_xlsx(HEAD, rows()))
-    imports.commit_import(db, actor=OFFICER, department="税务", year=YEAR - 1, file_name="上年.xlsx",
-                          data=to_xlsx(HEAD, rows()), confirm_duplicate=True)
+    imports.commit_import(
+        db,
+        actor=OFFICER,
+        department="税务",
+        year=YEAR - 1,
+        file_name="上年.xlsx",
+        data=to_xlsx(HEAD, rows()),
+        confirm_duplicate=True,
+    )
     db.commit()
     part = [[r[0], r[1], 1000 + i, r[3]] for i, r in enumerate(rows()) if i % 2 == 0]
     report = commit(db, to_xlsx(HEAD[:4], part), name="部分.xlsx")
-    current = pd.DataFrame(db.execute(
-        select(Enterprise.credit_code, IndicatorValue.year, IndicatorValue.code, IndicatorValue.value_num,
-               IndicatorValue.batch_id)
-        .join(Enterprise, Enterprise.id == IndicatorValue.enterprise_id)
-        .where(IndicatorValue.is_current.is_(True))).all(), columns=["credit_code", "year", "code", "value", "batch"])
+    current = pd.DataFrame(
+        db.execute(
+            select(
+                Enterprise.credit_code,
+                IndicatorValue.year,
+                IndicatorValue.code,
+                IndicatorValue.value_num,
+                IndicatorValue.batch_id,
+            )
+            .join(Enterprise, Enterprise.id == IndicatorValue.enterprise_id)
+            .where(IndicatorValue.is_current.is_(True))
+        ).all(),
+        columns=["credit_code", "year", "code", "value", "batch"],
+    )
     # one current row per enterprise · year · code, for both years, every code
     assert len(current) == 2 * N * 8 and not current.duplicated(["credit_code", "year", "code"]).any()
     mine = current[current["batch"] == report.batch_id]
@@ -181,9 +232,21 @@ def test_xls_file(db: Session, tmp_path) -> None:
 def test_xls_written_by_libreoffice(db: Session, tmp_path) -> None:
     src = tmp_path / "lo.xlsx"
     src.write_bytes(to_xlsx(HEAD, rows()))
-    subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo-profile",
-                    "--convert-to", "xls", "--outdir", str(tmp_path), str(src)],
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            "soffice",
+            "--headless",
+            f"-env:UserInstallation=file://{tmp_path}/lo-profile",
+            "--convert-to",
+            "xls",
+            "--outdir",
+            str(tmp_path),
+            str(src),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     data = (tmp_path / "lo.xls").read_bytes()
     assert data[:4] == b"\xd0\xcf\x11\xe0"
     report = commit(db, data, name="lo.xls")
@@ -240,13 +303,25 @@ def _mutate(kind: str) -> tuple[list[list], str, str]:
     raise AssertionError(kind)
 
 
-@pytest.mark.parametrize("kind", ["unknown_code", "invalid_check_digit", "duplicate", "non_numeric", "negative",
-                                  "share_out_of_range", "category"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "unknown_code",
+        "invalid_check_digit",
+        "duplicate",
+        "non_numeric",
+        "negative",
+        "share_out_of_range",
+        "category",
+    ],
+)
 def test_row_level_rejections(db: Session, kind: str) -> None:
     body, column, message = _mutate(kind)
     data = to_xlsx(HEAD, body)
     before = counts(db)
-    dry = imports.dry_run_import(db, actor=OFFICER, department="税务", year=YEAR, file_name="bad.xlsx", data=data)
+    dry = imports.dry_run_import(
+        db, actor=OFFICER, department="税务", year=YEAR, file_name="bad.xlsx", data=data
+    )
     db.commit()
     assert not dry.ok
     row = 7 if kind == "duplicate" else 6  # the later of two duplicate rows is reported
@@ -279,7 +354,9 @@ def test_same_file_twice_needs_confirmation(db: Session) -> None:
     data = to_xlsx(HEAD, rows())
     commit(db, data)
     before = counts(db)
-    dry = imports.dry_run_import(db, actor=OFFICER, department="税务", year=YEAR, file_name="again.xlsx", data=data)
+    dry = imports.dry_run_import(
+        db, actor=OFFICER, department="税务", year=YEAR, file_name="again.xlsx", data=data
+    )
     db.commit()
     assert dry.duplicate_of and dry.duplicate_of["batch_id"]
     with pytest.raises(Conflict, match="已于"):
@@ -306,14 +383,21 @@ def test_partial_file_is_judged_against_the_database_and_the_firms_history(db: S
     earlier value do (issue 22, point 6: R&D 2.27 → 1,200 万元 passed as 待核实 0)."""
     earlier = rows()
     earlier[3][2] = 2.27
-    imports.commit_import(db, actor=OFFICER, department="税务", year=YEAR - 1, file_name="上年.xlsx",
-                          data=to_xlsx(HEAD, earlier))
+    imports.commit_import(
+        db,
+        actor=OFFICER,
+        department="税务",
+        year=YEAR - 1,
+        file_name="上年.xlsx",
+        data=to_xlsx(HEAD, earlier),
+    )
     db.commit()
     partial = [rows()[i] for i in (3, 10, 20)]
     partial[0][2] = 1200  # firm 3: 2.27 last year, 11× its revenue-scale neighbours' R&D
     partial[1][2] = 63  # firm 10: 60 last year — ordinary
-    report = imports.dry_run_import(db, actor=OFFICER, department="税务", year=YEAR, file_name="补报.xlsx",
-                                    data=to_xlsx(HEAD, partial))
+    report = imports.dry_run_import(
+        db, actor=OFFICER, department="税务", year=YEAR, file_name="补报.xlsx", data=to_xlsx(HEAD, partial)
+    )
     db.commit()
     assert report.error_count == 0
     flags = [(f["row"], f["column"], f["problem"]) for f in report.flags]
@@ -321,8 +405,14 @@ def test_partial_file_is_judged_against_the_database_and_the_firms_history(db: S
     problem = flags[0][2]
     assert "常见范围" in problem and "与本企业此前数值 2.27 相差 10 倍以上" in problem
     # the same three rows judged only against themselves (no database population) flag nothing
-    alone = imports.dry_run_import(db, actor=OFFICER, department="税务", year=YEAR + 3, file_name="别年.xlsx",
-                                   data=to_xlsx(HEAD, partial))
+    alone = imports.dry_run_import(
+        db,
+        actor=OFFICER,
+        department="税务",
+        year=YEAR + 3,
+        file_name="别年.xlsx",
+        data=to_xlsx(HEAD, partial),
+    )
     db.commit()
     assert alone.flagged_count == 0
 
@@ -338,13 +428,18 @@ def test_commit_failing_midway_leaves_nothing(db: Session, monkeypatch: pytest.M
 
     monkeypatch.setattr(imports, "_insert_values", boom)
     with pytest.raises(RuntimeError):
-        imports.commit_import(db, actor=OFFICER, department="税务", year=YEAR, file_name="v2.xlsx",
-                              data=to_xlsx(HEAD, body))
+        imports.commit_import(
+            db, actor=OFFICER, department="税务", year=YEAR, file_name="v2.xlsx", data=to_xlsx(HEAD, body)
+        )
     # Even the caller's own transaction is still usable and holds none of the half-done work.
     db.commit()
     assert counts(db) == before
-    assert db.execute(select(func.count()).select_from(IndicatorValue).where(
-        IndicatorValue.value_num == 4321)).scalar_one() == 0
+    assert (
+        db.execute(
+            select(func.count()).select_from(IndicatorValue).where(IndicatorValue.value_num == 4321)
+        ).scalar_one()
+        == 0
+    )
 
 
 def test_list_batches(db: Session) -> None:
@@ -360,22 +455,45 @@ def test_one_value_corrected_through_a_form_goes_the_import_way(db: Session) -> 
     commit(db, to_xlsx(HEAD, rows()))
     firm = db.execute(select(Enterprise).where(Enterprise.credit_code == CODES[3])).scalar_one()
     with pytest.raises(ValidationFailed, match="不是部门报送的数据"):
-        imports.correct_value(db, actor=OFFICER, enterprise_id=firm.id, year=YEAR, code="T02", value="5",
-                              reason="异议 #1")
+        imports.correct_value(
+            db, actor=OFFICER, enterprise_id=firm.id, year=YEAR, code="T02", value="5", reason="异议 #1"
+        )
     with pytest.raises(ValidationFailed):
-        imports.correct_value(db, actor=OFFICER, enterprise_id=firm.id, year=YEAR, code="G01", value="一百万",
-                              reason="异议 #1")
+        imports.correct_value(
+            db, actor=OFFICER, enterprise_id=firm.id, year=YEAR, code="G01", value="一百万", reason="异议 #1"
+        )
     db.rollback()
     with pytest.raises(PermissionDenied):
-        imports.correct_value(db, actor=Actor(username="e", role="enterprise", enterprise_id=firm.id),
-                              enterprise_id=firm.id, year=YEAR, code="G01", value="950", reason="x")
-    report = imports.correct_value(db, actor=OFFICER, enterprise_id=firm.id, year=YEAR, code="G01", value="950",
-                                   reason="异议 #1 采纳：营业收入以税务复核为准")
-    current = db.execute(select(IndicatorValue).where(
-        IndicatorValue.enterprise_id == firm.id, IndicatorValue.year == YEAR, IndicatorValue.code == "G01",
-        IndicatorValue.is_current.is_(True))).scalar_one()
+        imports.correct_value(
+            db,
+            actor=Actor(username="e", role="enterprise", enterprise_id=firm.id),
+            enterprise_id=firm.id,
+            year=YEAR,
+            code="G01",
+            value="950",
+            reason="x",
+        )
+    report = imports.correct_value(
+        db,
+        actor=OFFICER,
+        enterprise_id=firm.id,
+        year=YEAR,
+        code="G01",
+        value="950",
+        reason="异议 #1 采纳：营业收入以税务复核为准",
+    )
+    current = db.execute(
+        select(IndicatorValue).where(
+            IndicatorValue.enterprise_id == firm.id,
+            IndicatorValue.year == YEAR,
+            IndicatorValue.code == "G01",
+            IndicatorValue.is_current.is_(True),
+        )
+    ).scalar_one()
     assert current.value_num == 950 and current.source == "税务" and current.batch_id == report.batch_id
     batch = db.get(ImportBatch, report.batch_id)
     assert batch.status == "committed" and batch.file_name == f"数据更正_{CODES[3]}_G01.csv"
     event = db.execute(select(AuditEvent).where(AuditEvent.action == "value.correct")).scalar_one()
-    assert event.reason == "异议 #1 采纳：营业收入以税务复核为准" and event.after["batch_id"] == report.batch_id
+    assert (
+        event.reason == "异议 #1 采纳：营业收入以税务复核为准" and event.after["batch_id"] == report.batch_id
+    )

@@ -31,21 +31,29 @@ from tests.workbooks import workbook
 db = reading.db  # the same registered enterprises as the other reading tests
 
 SOFFICE = shutil.which("soffice")
-pytestmark = [pytest.mark.xdist_group("libreoffice"),
-              pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not installed")]
+pytestmark = [
+    pytest.mark.xdist_group("libreoffice"),
+    pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not installed"),
+]
 
 # LibreOffice's csv filter options: separator, text delimiter (34 = "), character set (76 = UTF-8,
 # 85 = GB18030), first line; cell contents are saved as shown (the default), so "38.1%" and
 # "123,456.75" are what the file holds.
-CSV_FILTERS = {"utf8": "csv:Text - txt - csv (StarCalc):44,34,76,1",
-               "gb18030": "csv:Text - txt - csv (StarCalc):59,34,85,1"}
+CSV_FILTERS = {
+    "utf8": "csv:Text - txt - csv (StarCalc):44,34,76,1",
+    "gb18030": "csv:Text - txt - csv (StarCalc):59,34,85,1",
+}
 CSV_ENCODINGS = {"utf8": "utf-8", "gb18030": "gb18030"}
 CSV_SEPARATORS = {"utf8": b",", "gb18030": b";"}
 # A department's csv: two dozen enterprises, amounts of millions (万元) shown with thousands separators,
 # names with what trips a csv — a comma, quotes, a character outside GBK (GB18030 only).
 CSV_CODES = [make_code(str(800 + i)) for i in range(24)]
-CSV_NAMES = ["温州𫖯创科技有限公司", "龙湾“智造”研究院,有限公司", '浙江"东海"光电股份有限公司',
-             *[f"温州市瓯江口第{i}新材料有限公司" for i in range(3, 24)]]
+CSV_NAMES = [
+    "温州𫖯创科技有限公司",
+    "龙湾“智造”研究院,有限公司",
+    '浙江"东海"光电股份有限公司',
+    *[f"温州市瓯江口第{i}新材料有限公司" for i in range(3, 24)],
+]
 CSV_HEAD = [*HEAD, "利润总额", "实缴税收"]
 CSV_VALUES = {"T01": 1000123.5, "G01": 1234567.25, "G03": 1034567.5, "G04": 1004567.75}
 
@@ -61,8 +69,9 @@ def _percent_source() -> bytes:
     41.25% (0.00%)."""
     wb = openpyxl.load_workbook(io.BytesIO(workbook(("数据", [HEAD, *body()]))))
     ws = wb["数据"]
-    for row, (value, fmt) in enumerate([(0.381, "0.0%"), ("=0.698/2", "0.0%"), (0.62, "0%"),
-                                                  (0.4125, "0.00%")], start=2):
+    for row, (value, fmt) in enumerate(
+        [(0.381, "0.0%"), ("=0.698/2", "0.0%"), (0.62, "0%"), (0.4125, "0.00%")], start=2
+    ):
         ws[f"E{row}"] = value
         ws[f"E{row}"].number_format = fmt
     return _xlsx(wb)
@@ -105,20 +114,43 @@ def _csv_source() -> bytes:
 SOURCES = {
     "percent": _percent_source,
     "percent_amount": _percent_amount_source,
-    "hidden_first": lambda: workbook(("2024年(旧)", [HEAD, *body(rd=1)]), ("数据", [HEAD, *body(rd=50)]),
-                                     hidden=("2024年(旧)",), active=1),
-    "active_of_two": lambda: workbook(("2023旧稿", [HEAD, *body(rd=1)]), ("2024上半年", [HEAD, *body(rd=30)]),
-                                      ("2024全年", [HEAD, *body(rd=60)]), hidden=("2023旧稿",), active=2),
-    "two_years": lambda: workbook(("说明", [["填报说明：请分年度填写"]]), ("2023年", [HEAD, *body(rd=10)]),
-                                  ("2024年", [HEAD, *body(rd=60)]), active=0),
+    "hidden_first": lambda: workbook(
+        ("2024年(旧)", [HEAD, *body(rd=1)]), ("数据", [HEAD, *body(rd=50)]), hidden=("2024年(旧)",), active=1
+    ),
+    "active_of_two": lambda: workbook(
+        ("2023旧稿", [HEAD, *body(rd=1)]),
+        ("2024上半年", [HEAD, *body(rd=30)]),
+        ("2024全年", [HEAD, *body(rd=60)]),
+        hidden=("2023旧稿",),
+        active=2,
+    ),
+    "two_years": lambda: workbook(
+        ("说明", [["填报说明：请分年度填写"]]),
+        ("2023年", [HEAD, *body(rd=10)]),
+        ("2024年", [HEAD, *body(rd=60)]),
+        active=0,
+    ),
     "good": lambda: workbook(("数据", [HEAD, *body(rd=50)])),
     "errors": _errors_source,
 }
 
 
 def _soffice(convert_to: str, outdir: Path, sources: list[Path], profile: Path) -> None:
-    subprocess.run([SOFFICE, "--headless", f"-env:UserInstallation={profile.as_uri()}", "--convert-to", convert_to,
-                    "--outdir", str(outdir), *map(str, sources)], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            SOFFICE,
+            "--headless",
+            f"-env:UserInstallation={profile.as_uri()}",
+            "--convert-to",
+            convert_to,
+            "--outdir",
+            str(outdir),
+            *map(str, sources),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +165,9 @@ def saved(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], byt
         workbooks[-1].write_bytes(make())
     (src / "csv.xlsx").write_bytes(_csv_source())
     jobs = [("xlsx", "xlsx", workbooks), ("xls", "xls", workbooks)]
-    jobs += [(kind, options, [src / "csv.xlsx", src / "errors.xlsx"]) for kind, options in CSV_FILTERS.items()]
+    jobs += [
+        (kind, options, [src / "csv.xlsx", src / "errors.xlsx"]) for kind, options in CSV_FILTERS.items()
+    ]
     jobs.append(("ods", "ods", [src / "good.xlsx"]))  # LibreOffice's own format, what it saves by default
     out: dict[tuple[str, str], bytes] = {}
     for kind, convert_to, files in jobs:
@@ -173,7 +207,9 @@ def test_percent_cells_store_the_percentage_libreoffice_shows(db: Session, saved
 
 
 @pytest.mark.parametrize("kind", ["xlsx", "xls"])
-def test_percent_format_in_an_amount_column_is_refused_and_nothing_changes(db: Session, saved, kind: str) -> None:
+def test_percent_format_in_an_amount_column_is_refused_and_nothing_changes(
+    db: Session, saved, kind: str
+) -> None:
     data, name = _file(saved, "percent_amount", kind)
     before = counts(db)
     report = dry(db, data, file_name=name)
@@ -190,7 +226,9 @@ def test_hidden_first_sheet_is_skipped_and_the_visible_one_named(db: Session, sa
     data, name = _file(saved, "hidden_first", kind)
     report = dry(db, data, file_name=name)
     assert report.ok and report.sheet == "数据"
-    assert "读取的工作表：“数据”" in report.sheet_note and "已跳过隐藏的工作表 “2024年(旧)”" in report.sheet_note
+    assert (
+        "读取的工作表：“数据”" in report.sheet_note and "已跳过隐藏的工作表 “2024年(旧)”" in report.sheet_note
+    )
     commit(db, data, report)
     assert stored(db, "T01") == {c: 50.0 + i for i, c in enumerate(CODES)}  # not last year's 1, 2, 3…
 
@@ -246,7 +284,9 @@ def test_cached_formula_errors_name_row_and_column_and_nothing_changes(db: Sessi
 # ------------------------------------------------------------------ (d) csv exports
 @pytest.mark.parametrize("kind", list(CSV_FILTERS))
 def test_csv_exported_by_libreoffice_is_imported_exactly(db: Session, saved, kind: str) -> None:
-    db.execute(insert(Enterprise), [{"credit_code": c, "name": n} for c, n in zip(CSV_CODES, CSV_NAMES, strict=True)])
+    db.execute(
+        insert(Enterprise), [{"credit_code": c, "name": n} for c, n in zip(CSV_CODES, CSV_NAMES, strict=True)]
+    )
     db.commit()
     data = saved[("csv", kind)]
     text = data.decode(CSV_ENCODINGS[kind])  # what LibreOffice wrote: the encoding and separator asked for
@@ -268,6 +308,8 @@ def test_csv_exported_by_libreoffice_is_imported_exactly(db: Session, saved, kin
 def test_ods_saved_by_libreoffice_is_refused_with_the_way_out(db: Session, saved, file_name: str) -> None:
     data = saved[("good", "ods")]
     before = counts(db)
-    with pytest.raises(ValidationFailed, match=r"ODS（WPS/LibreOffice）格式.*LibreOffice 打开后另存为 \.xlsx"):
+    with pytest.raises(
+        ValidationFailed, match=r"ODS（WPS/LibreOffice）格式.*LibreOffice 打开后另存为 \.xlsx"
+    ):
         dry(db, data, file_name=file_name)
     assert counts(db) == before

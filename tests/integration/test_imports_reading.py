@@ -29,7 +29,9 @@ HEAD = ["统一社会信用代码", "企业名称", "研发费用总额", "营�
 
 @pytest.fixture
 def db(session: Session) -> Session:
-    session.execute(insert(Enterprise), [{"credit_code": c, "name": f"读取测试企业{i}"} for i, c in enumerate(CODES)])
+    session.execute(
+        insert(Enterprise), [{"credit_code": c, "name": f"读取测试企业{i}"} for i, c in enumerate(CODES)]
+    )
     session.commit()
     return session
 
@@ -50,13 +52,16 @@ def stored(session: Session, code: str) -> dict[str, float]:
 
 def counts(session: Session) -> tuple[int, int]:
     session.rollback()
-    return (session.execute(select(func.count()).select_from(IndicatorValue)).scalar_one(),
-            session.execute(select(func.count()).select_from(ImportBatch)).scalar_one())
+    return (
+        session.execute(select(func.count()).select_from(IndicatorValue)).scalar_one(),
+        session.execute(select(func.count()).select_from(ImportBatch)).scalar_one(),
+    )
 
 
 def dry(session: Session, data: bytes, file_name: str = "税务.xlsx", **kw) -> imports.ImportReport:
-    report = imports.dry_run_import(session, actor=OFFICER, department="税务", year=YEAR, file_name=file_name,
-                                    data=data, **kw)
+    report = imports.dry_run_import(
+        session, actor=OFFICER, department="税务", year=YEAR, file_name=file_name, data=data, **kw
+    )
     session.commit()
     return report
 
@@ -68,11 +73,14 @@ def commit(session: Session, data: bytes, report: imports.ImportReport, **kw) ->
 
 
 def test_hidden_old_draft_first_is_skipped_and_named(db: Session) -> None:
-    data = workbook(("2023旧稿", [HEAD, *body(rd=1)]), ("数据", [HEAD, *body(rd=50)]), hidden=("2023旧稿",),
-                    active=1)
+    data = workbook(
+        ("2023旧稿", [HEAD, *body(rd=1)]), ("数据", [HEAD, *body(rd=50)]), hidden=("2023旧稿",), active=1
+    )
     report = dry(db, data)
     assert report.ok and report.sheet == "数据"
-    assert "读取的工作表：“数据”" in report.sheet_note and "已跳过隐藏的工作表 “2023旧稿”" in report.sheet_note
+    assert (
+        "读取的工作表：“数据”" in report.sheet_note and "已跳过隐藏的工作表 “2023旧稿”" in report.sheet_note
+    )
     commit(db, data, report)
     assert stored(db, "T01") == {c: 50.0 + i for i, c in enumerate(CODES)}
 
@@ -86,7 +94,9 @@ def test_cover_sheet_first_then_data(db: Session) -> None:
 
 def test_two_data_sheets_none_active_must_be_chosen(db: Session) -> None:
     cover = [["填报说明：请分年度填写"]]
-    data = workbook(("说明", cover), ("2023年", [HEAD, *body(rd=10)]), ("2024年", [HEAD, *body(rd=60)]), active=0)
+    data = workbook(
+        ("说明", cover), ("2023年", [HEAD, *body(rd=10)]), ("2024年", [HEAD, *body(rd=60)]), active=0
+    )
     before = counts(db)
     with pytest.raises(imports.SheetChoiceRequired) as info:
         dry(db, data)
@@ -147,7 +157,9 @@ def test_encrypted_workbook_is_refused_with_the_way_out(db: Session) -> None:
     assert counts(db) == before
 
 
-@pytest.mark.parametrize("make", [hf.far_cell, lambda: hf.far_cell(dimension="A1")], ids=["declared", "hidden"])
+@pytest.mark.parametrize(
+    "make", [hf.far_cell, lambda: hf.far_cell(dimension="A1")], ids=["declared", "hidden"]
+)
 def test_far_cell_bomb_is_refused_and_nothing_stored(db: Session, make) -> None:
     before = counts(db)
     with pytest.raises(ValidationFailed, match="上限"):
@@ -171,18 +183,41 @@ def test_cli_refuses_several_data_sheets_until_sheet_is_given(tmp_path) -> None:
     engine = make_engine(url)
     init_db(engine)
     with Session(engine) as s:
-        s.execute(insert(Enterprise), [{"credit_code": c, "name": f"读取测试企业{i}"} for i, c in enumerate(CODES)])
+        s.execute(
+            insert(Enterprise), [{"credit_code": c, "name": f"读取测试企业{i}"} for i, c in enumerate(CODES)]
+        )
         s.commit()
     engine.dispose()
     path = tmp_path / "两年数据.xlsx"
-    path.write_bytes(workbook(("说明", [["见各年度工作表"]]), ("2023年", [HEAD, *body(rd=10)]),
-                              ("2024年", [HEAD, *body(rd=60)]), active=0))
+    path.write_bytes(
+        workbook(
+            ("说明", [["见各年度工作表"]]),
+            ("2023年", [HEAD, *body(rd=10)]),
+            ("2024年", [HEAD, *body(rd=60)]),
+            active=0,
+        )
+    )
     env = {**os.environ, "PYTHONIOENCODING": "utf-8", "DATABASE_URL": url}
 
     def run(*extra: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, str(root / "manage.py"), "import", str(path), "--department", "税务",
-                               "--year", str(YEAR), *extra], capture_output=True, text=True, env=env, cwd=root,
-                              timeout=300)
+        return subprocess.run(
+            [
+                sys.executable,
+                str(root / "manage.py"),
+                "import",
+                str(path),
+                "--department",
+                "税务",
+                "--year",
+                str(YEAR),
+                *extra,
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=root,
+            timeout=300,
+        )
 
     refused = run("--dry-run")
     assert refused.returncode != 0 and "Traceback" not in refused.stderr
@@ -193,6 +228,7 @@ def test_cli_refuses_several_data_sheets_until_sheet_is_given(tmp_path) -> None:
 
 
 # --- Excel 97–2003 (.xls): the same rules, read from the BIFF records -------------------------------
+
 
 def test_xls_percent_formatted_cells_store_the_percentage_shown(db: Session) -> None:
     rows = [HEAD, *[[c, f"读取测试企业{i}", 50, 800, 0.381 + i / 100] for i, c in enumerate(CODES)]]
@@ -242,8 +278,13 @@ def test_xls_error_cells_are_errors_naming_row_and_column_and_nothing_changes(db
 
 
 def test_xls_hidden_draft_is_never_read_and_the_active_sheet_wins(db: Session) -> None:
-    data = xls_files.workbook(("2023旧稿", [HEAD, *body(rd=1)]), ("2024上半年", [HEAD, *body(rd=30)]),
-                              ("2024全年", [HEAD, *body(rd=60)]), hidden=("2023旧稿",), active=2)
+    data = xls_files.workbook(
+        ("2023旧稿", [HEAD, *body(rd=1)]),
+        ("2024上半年", [HEAD, *body(rd=30)]),
+        ("2024全年", [HEAD, *body(rd=60)]),
+        hidden=("2023旧稿",),
+        active=2,
+    )
     report = dry(db, data, file_name="税务.xls")
     assert report.ok and report.sheet == "2024全年"
     assert "当前活动工作表" in report.sheet_note and "已跳过隐藏的工作表 “2023旧稿”" in report.sheet_note
@@ -252,8 +293,9 @@ def test_xls_hidden_draft_is_never_read_and_the_active_sheet_wins(db: Session) -
 
 
 def test_xls_only_visible_sheet_is_read_even_when_a_hidden_one_comes_first(db: Session) -> None:
-    data = xls_files.workbook(("2023旧稿", [HEAD, *body(rd=1)]), ("数据", [HEAD, *body(rd=50)]),
-                              hidden=("2023旧稿",), active=1)
+    data = xls_files.workbook(
+        ("2023旧稿", [HEAD, *body(rd=1)]), ("数据", [HEAD, *body(rd=50)]), hidden=("2023旧稿",), active=1
+    )
     report = dry(db, data, file_name="税务.xls")
     assert report.ok and report.sheet == "数据"
     with pytest.raises(ValidationFailed, match="隐藏"):
@@ -261,8 +303,12 @@ def test_xls_only_visible_sheet_is_read_even_when_a_hidden_one_comes_first(db: S
 
 
 def test_xls_two_data_sheets_none_active_must_be_chosen(db: Session) -> None:
-    data = xls_files.workbook(("说明", [["填报说明：请分年度填写"]]), ("2023年", [HEAD, *body(rd=10)]),
-                              ("2024年", [HEAD, *body(rd=60)]), active=0)
+    data = xls_files.workbook(
+        ("说明", [["填报说明：请分年度填写"]]),
+        ("2023年", [HEAD, *body(rd=10)]),
+        ("2024年", [HEAD, *body(rd=60)]),
+        active=0,
+    )
     before = counts(db)
     with pytest.raises(imports.SheetChoiceRequired) as info:
         dry(db, data, file_name="税务.xls")

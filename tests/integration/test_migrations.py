@@ -69,7 +69,12 @@ def test_one_current_indicator_value(db_engine: Engine) -> None:
 
         def value(current: bool, num: float) -> IndicatorValue:
             return IndicatorValue(
-                enterprise_id=enterprise.id, year=2024, code="T01", value_num=num, source="税务", is_current=current
+                enterprise_id=enterprise.id,
+                year=2024,
+                code="T01",
+                value_num=num,
+                source="税务",
+                is_current=current,
             )
 
         # History rows (not current) may repeat freely.
@@ -80,5 +85,7 @@ def test_one_current_indicator_value(db_engine: Engine) -> None:
             session.commit()
         session.rollback()
         # Another year or code is a different key.
-        session.add(IndicatorValue(enterprise_id=enterprise.id, year=2025, code="T01", value_num=5.0, source="税务"))
+        session.add(
+            IndicatorValue(enterprise_id=enterprise.id, year=2025, code="T01", value_num=5.0, source="税务")
+        )
         session.commit()

@@ -28,7 +28,9 @@ OFFICER = Actor(username="officer1", role="officer", user_id=2)
 
 def _store_model(session: Session, definition: dict) -> ModelVersion:
     model = parse_model(definition)
-    version = ModelVersion(name=model.name, version=model.version, state="published", definition=model.to_dict())
+    version = ModelVersion(
+        name=model.name, version=model.version, state="published", definition=model.to_dict()
+    )
     session.add(version)
     session.commit()
     return version
@@ -38,14 +40,21 @@ def test_run_under_a_five_class_model_stores_every_class_subtotal(session: Sessi
     version = _store_model(session, five_class_model())
     model = parse_model(version.definition)
     inv = [i.code for i in model.by_class("invest")]
-    rows = {"1": {"R01": 20000, "B01": 1, **{c: 60 for c in inv}}, "2": {"R01": 800, "D01": 1}, "3": {"R01": 900}}
+    rows = {
+        "1": {"R01": 20000, "B01": 1, **{c: 60 for c in inv}},
+        "2": {"R01": 800, "D01": 1},
+        "3": {"R01": 900},
+    }
     for seed, values in rows.items():
         enterprise = Enterprise(credit_code=make_code(seed), name=f"企业{seed}")
         session.add(enterprise)
         session.flush()
         for code, value in values.items():
-            session.add(IndicatorValue(enterprise_id=enterprise.id, year=YEAR, code=code, value_num=value,
-                                       source="统计"))
+            session.add(
+                IndicatorValue(
+                    enterprise_id=enterprise.id, year=YEAR, code=code, value_num=value, source="统计"
+                )
+            )
     session.commit()
 
     run = compute_run(session, actor=OFFICER, year=YEAR, model_version_id=version.id)
@@ -79,19 +88,32 @@ def _migrate_old_rows(url: str) -> None:
             config.attributes["connection"] = connection
             command.upgrade(config, "0001")
         with engine.begin() as connection:
-            connection.execute(text(
-                "INSERT INTO modelversion (id, name, version, state, definition, created_at) "
-                "VALUES (1, 'm', 'v', 'published', '{}', '2025-01-01 00:00:00+00:00')"))
-            connection.execute(text(
-                "INSERT INTO scorerun (id, year, model_version_id, input_fingerprint, state, enterprise_count, "
-                "created_at) VALUES (1, 2025, 1, 'x', 'final', 1, '2025-01-01 00:00:00+00:00')"))
-            connection.execute(text(
-                "INSERT INTO enterprise (id, credit_code, name, bank_consent, created_at) "
-                "VALUES (1, :code, '甲', false, '2025-01-01 00:00:00+00:00')"), {"code": make_code("1")})
-            connection.execute(text(
-                "INSERT INTO score (run_id, enterprise_id, stage, technology, growth, core, bonus, deduction, "
-                "total, veto, subsidy, missing_count) "
-                "VALUES (1, 1, 'growth', 41.5, 22.25, 63.75, 50, 10, 103.75, false, 0, 2)"))
+            connection.execute(
+                text(
+                    "INSERT INTO modelversion (id, name, version, state, definition, created_at) "
+                    "VALUES (1, 'm', 'v', 'published', '{}', '2025-01-01 00:00:00+00:00')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO scorerun (id, year, model_version_id, input_fingerprint, state, enterprise_count, "
+                    "created_at) VALUES (1, 2025, 1, 'x', 'final', 1, '2025-01-01 00:00:00+00:00')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO enterprise (id, credit_code, name, bank_consent, created_at) "
+                    "VALUES (1, :code, '甲', false, '2025-01-01 00:00:00+00:00')"
+                ),
+                {"code": make_code("1")},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO score (run_id, enterprise_id, stage, technology, growth, core, bonus, deduction, "
+                    "total, veto, subsidy, missing_count) "
+                    "VALUES (1, 1, 'growth', 41.5, 22.25, 63.75, 50, 10, 103.75, false, 0, 2)"
+                )
+            )
         with engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")

@@ -33,7 +33,9 @@ def test_model_versions_from_the_command_line(tmp_path: Path) -> None:
     out = ok(run("model", "import", str(NATIONAL), "--name", "国家指引版试行", db=db)).stdout
     assert "已导入为草稿" in out and "guide-2024.1" in out
     with _session(db) as session:
-        draft = session.execute(select(ModelVersion).where(ModelVersion.version == "guide-2024.1")).scalar_one()
+        draft = session.execute(
+            select(ModelVersion).where(ModelVersion.version == "guide-2024.1")
+        ).scalar_one()
         assert draft.state == "draft" and draft.name == "国家指引版试行"
     assert "草稿" in ok(run("model", "list", db=db)).stdout
 
@@ -42,7 +44,9 @@ def test_model_versions_from_the_command_line(tmp_path: Path) -> None:
     with exported.open("rb") as fh:
         again = parse_model(tomllib.load(fh))
     with _session(db) as session:
-        stored = session.execute(select(ModelVersion).where(ModelVersion.version == "guide-2024.1")).scalar_one()
+        stored = session.execute(
+            select(ModelVersion).where(ModelVersion.version == "guide-2024.1")
+        ).scalar_one()
         assert again == parse_model(stored.definition)  # export round-trips
     second = ok(run("model", "import", str(exported), db=db)).stdout
     assert "guide-2024.1-2" in second  # a taken version label gets a suffix
@@ -51,7 +55,9 @@ def test_model_versions_from_the_command_line(tmp_path: Path) -> None:
     ok(run("model", "publish", "guide-2024.1", db=db))
     failed(run("model", "publish", "guide-2024.1", db=db), "已发布")
     with _session(db) as session:
-        events = session.execute(select(AuditEvent).where(AuditEvent.action == "model.publish")).scalars().all()
+        events = (
+            session.execute(select(AuditEvent).where(AuditEvent.action == "model.publish")).scalars().all()
+        )
         assert any(e.after.get("version") == "guide-2024.1" for e in events)
         first = session.get(ScoreRun, 1)
         default_id = first.model_version_id
@@ -63,7 +69,9 @@ def test_model_versions_from_the_command_line(tmp_path: Path) -> None:
     assert "成熟期" in default_run
     with _session(db) as session:
         runs = session.execute(select(ScoreRun).order_by(ScoreRun.id)).scalars().all()
-        national = session.execute(select(ModelVersion).where(ModelVersion.version == "guide-2024.1")).scalar_one()
+        national = session.execute(
+            select(ModelVersion).where(ModelVersion.version == "guide-2024.1")
+        ).scalar_one()
         assert runs[-2].model_version_id == national.id and runs[-1].model_version_id == default_id
         assert session.get(ScoreRun, 1).model_version_id == default_id
 
@@ -71,8 +79,10 @@ def test_model_versions_from_the_command_line(tmp_path: Path) -> None:
 def test_model_import_refuses_a_bad_file_in_chinese(tmp_path: Path) -> None:
     db = tmp_path / "bad.db"
     ok(run("init-db", db=db))
-    text = NATIONAL.read_text(encoding="utf-8").replace("points = { startup = 12, growth = 13, stable = 13 }",
-                                                         "points = { startup = 12, growth = 13, stable = 14 }")
+    text = NATIONAL.read_text(encoding="utf-8").replace(
+        "points = { startup = 12, growth = 13, stable = 13 }",
+        "points = { startup = 12, growth = 13, stable = 14 }",
+    )
     bad = tmp_path / "bad.toml"
     bad.write_text(text, encoding="utf-8")
     pools = NATIONAL.parent / "national-guide-pools.toml"

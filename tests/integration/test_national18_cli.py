@@ -18,8 +18,25 @@ from tests.integration.test_cli import ok, run
 pytestmark = pytest.mark.xdist_group("cli")
 
 MODEL = Path(__file__).resolve().parents[2] / "core" / "models" / "national-18.toml"
-HEAD = ["N01", "prev_N01", "N04", "N05", "N06", "N07", "N08", "N09", "prev_N09", "N11", "N12", "N13", "N14", "N15",
-        "N16", "N17", "N18"]
+HEAD = [
+    "N01",
+    "prev_N01",
+    "N04",
+    "N05",
+    "N06",
+    "N07",
+    "N08",
+    "N09",
+    "prev_N09",
+    "N11",
+    "N12",
+    "N13",
+    "N14",
+    "N15",
+    "N16",
+    "N17",
+    "N18",
+]
 ROWS = [
     [100, 80, 25, 3, 0, 50, 500, 1000, 800, 5, 10, 10, 5, 1, 0, 2, 1500],
     [500, 500, 35, 10, 1, 1000, 5000, 10000, 10000, 12, 100, -5, 20, 0, 1, 0, 6000],
@@ -33,8 +50,13 @@ ROWS = [
 #  3 稳定期: 技术 10+8+10(6%)+3.2+4+5+0 = 40.2; 成长 8+4+5.6+0+7+8 = 32.6; 辅助 0+5+5+2.5+0 = 12.5
 #  4 初创期, no previous year: 技术 1+0+7(4%)+0 = 8; 成长 0+2+0+0+0+2.4 = 4.4; 辅助 0
 #  5 成长期: 技术 10+8+10+8+8+5+6 = 55; 成长 8+7.6+8+6+7+8 = 44.6; 辅助 5+5+5+5+10 = 30 (= the cap)
-EXPECTED = [(37.2, 25.5, 15.0, 77.7), (39.7, 24.2, 20.0, 83.9), (40.2, 32.6, 12.5, 85.3), (8.0, 4.4, 0.0, 12.4),
-            (55.0, 44.6, 30.0, 129.6)]
+EXPECTED = [
+    (37.2, 25.5, 15.0, 77.7),
+    (39.7, 24.2, 20.0, 83.9),
+    (40.2, 32.6, 12.5, 85.3),
+    (8.0, 4.4, 0.0, 12.4),
+    (55.0, 44.6, 30.0, 129.6),
+]
 CODES = [make_code(str(8800 + i)) for i in range(len(ROWS))]
 
 
@@ -50,7 +72,8 @@ def test_score_file_agrees_with_hand_computed_totals(tmp_path: Path):
     for code, (tech, growth, bonus, total) in zip(CODES, EXPECTED, strict=True):
         row = got.loc[code]
         assert (row["technology"], row["growth"], row["bonus"], row["total"]) == pytest.approx(
-            (tech, growth, bonus, total), abs=1e-9), code
+            (tech, growth, bonus, total), abs=1e-9
+        ), code
     assert got["stage"].tolist() == ["初创期", "成长期", "稳定期", "初创期", "成长期"]
 
 
@@ -59,7 +82,9 @@ def test_a_run_under_the_national_18_verifies(tmp_path: Path):
     ok(run("init-db", db=db))
     engine = create_engine(f"sqlite:///{db}")
     with Session(engine) as s:
-        s.execute(insert(Enterprise), [{"credit_code": c, "name": f"企业{i + 1}"} for i, c in enumerate(CODES)])
+        s.execute(
+            insert(Enterprise), [{"credit_code": c, "name": f"企业{i + 1}"} for i, c in enumerate(CODES)]
+        )
         ids = dict(s.execute(select(Enterprise.credit_code, Enterprise.id)).all())
         values = []
         for code, row in zip(CODES, ROWS, strict=True):
@@ -67,8 +92,17 @@ def test_a_run_under_the_national_18_verifies(tmp_path: Path):
                 if v is None:
                     continue
                 year, ind = (2024, head[5:]) if head.startswith("prev_") else (2025, head)
-                values.append({"enterprise_id": ids[code], "year": year, "code": ind, "value_num": float(v),
-                               "source": "测试", "created_by": "test", "is_current": True})
+                values.append(
+                    {
+                        "enterprise_id": ids[code],
+                        "year": year,
+                        "code": ind,
+                        "value_num": float(v),
+                        "source": "测试",
+                        "created_by": "test",
+                        "is_current": True,
+                    }
+                )
         s.execute(insert(IndicatorValue), values)
         s.commit()
     engine.dispose()

@@ -18,7 +18,8 @@ from services.errors import Conflict, PermissionDenied, ValidationFailed
 OFFICER = Actor(username="officer1", role="officer", user_id=2)
 PNG = bytes.fromhex(  # a real 1×1 PNG: evidence images are decoded at upload (a broken one is refused)
     "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c49444154789c63f8"
-    "cfc0000003010100c9fe92ef0000000049454e44ae426082")
+    "cfc0000003010100c9fe92ef0000000049454e44ae426082"
+)
 
 
 @pytest.fixture
@@ -37,9 +38,16 @@ def inside(run: ScoreRun) -> datetime:
 
 def test_enterprise_files_with_evidence_and_officer_rejects(seeded) -> None:
     session, run, ent = seeded
-    obj = objections.file_objection(session, actor=ent, run_id=run.id, enterprise_id=ent.enterprise_id,
-                                    indicator_code="T04", reason="研发人员数漏报", attachments=[("名单.png", PNG)],
-                                    at=inside(run))
+    obj = objections.file_objection(
+        session,
+        actor=ent,
+        run_id=run.id,
+        enterprise_id=ent.enterprise_id,
+        indicator_code="T04",
+        reason="研发人员数漏报",
+        attachments=[("名单.png", PNG)],
+        at=inside(run),
+    )
     session.commit()
     assert obj.state == "open"
     att = session.execute(select(Attachment).where(Attachment.objection_id == obj.id)).scalar_one()
@@ -48,16 +56,25 @@ def test_enterprise_files_with_evidence_and_officer_rejects(seeded) -> None:
     assert list(mine["id"]) == [obj.id] and mine.loc[0, "state_label"] == "待处理"
     with pytest.raises(ValidationFailed, match="理由"):
         objections.answer_objection(session, actor=OFFICER, objection_id=obj.id, action="reject", answer="")
-    done = objections.answer_objection(session, actor=OFFICER, objection_id=obj.id, action="reject",
-                                       answer="社保记录显示研发人员为 3 人，与填报一致")
+    done = objections.answer_objection(
+        session,
+        actor=OFFICER,
+        objection_id=obj.id,
+        action="reject",
+        answer="社保记录显示研发人员为 3 人，与填报一致",
+    )
     session.commit()
     assert done.state == "rejected" and done.answered_by == "officer1"
     seen = objections.list_objections(session, actor=ent)
     assert seen.loc[0, "answer"].startswith("社保记录") and seen.loc[0, "state_label"] == "已驳回"
     with pytest.raises(Conflict, match="已被他人处理"):
-        objections.answer_objection(session, actor=OFFICER, objection_id=obj.id, action="uphold", answer="改判")
+        objections.answer_objection(
+            session, actor=OFFICER, objection_id=obj.id, action="uphold", answer="改判"
+        )
     session.rollback()
-    actions = session.execute(select(AuditEvent.action).where(AuditEvent.entity == "Objection")).scalars().all()
+    actions = (
+        session.execute(select(AuditEvent.action).where(AuditEvent.entity == "Objection")).scalars().all()
+    )
     assert actions == ["objection.file", "objection.reject"]
 
 
@@ -65,24 +82,59 @@ def test_only_own_enterprise_and_only_inside_window(seeded) -> None:
     session, run, ent = seeded
     other = ent.enterprise_id + 1
     with pytest.raises(PermissionDenied):
-        objections.file_objection(session, actor=ent, run_id=run.id, enterprise_id=other, indicator_code=None,
-                                  reason="x", at=inside(run))
+        objections.file_objection(
+            session,
+            actor=ent,
+            run_id=run.id,
+            enterprise_id=other,
+            indicator_code=None,
+            reason="x",
+            at=inside(run),
+        )
     with pytest.raises(PermissionDenied):
         objections.list_objections(session, actor=ent, enterprise_id=other)
     with pytest.raises(Conflict, match="不在公示期"):
-        objections.file_objection(session, actor=ent, run_id=run.id, enterprise_id=ent.enterprise_id,
-                                  indicator_code=None, reason="x", at=clock.day_end(run.notice_end))
+        objections.file_objection(
+            session,
+            actor=ent,
+            run_id=run.id,
+            enterprise_id=ent.enterprise_id,
+            indicator_code=None,
+            reason="x",
+            at=clock.day_end(run.notice_end),
+        )
     final = session.execute(select(ScoreRun).where(ScoreRun.state == "final")).scalar_one()
     with pytest.raises(Conflict, match="不在公示期"):
-        objections.file_objection(session, actor=ent, run_id=final.id, enterprise_id=ent.enterprise_id,
-                                  indicator_code=None, reason="x", at=inside(run))
+        objections.file_objection(
+            session,
+            actor=ent,
+            run_id=final.id,
+            enterprise_id=ent.enterprise_id,
+            indicator_code=None,
+            reason="x",
+            at=inside(run),
+        )
     with pytest.raises(ValidationFailed, match="不是有效的"):
-        objections.file_objection(session, actor=ent, run_id=run.id, enterprise_id=ent.enterprise_id,
-                                  indicator_code=None, reason="x", attachments=[("a.pdf", b"MZ\x90 exe")],
-                                  at=inside(run))
+        objections.file_objection(
+            session,
+            actor=ent,
+            run_id=run.id,
+            enterprise_id=ent.enterprise_id,
+            indicator_code=None,
+            reason="x",
+            attachments=[("a.pdf", b"MZ\x90 exe")],
+            at=inside(run),
+        )
     with pytest.raises(ValidationFailed, match="不在评价模型"):
-        objections.file_objection(session, actor=ent, run_id=run.id, enterprise_id=ent.enterprise_id,
-                                  indicator_code="ZZ9", reason="x", at=inside(run))
+        objections.file_objection(
+            session,
+            actor=ent,
+            run_id=run.id,
+            enterprise_id=ent.enterprise_id,
+            indicator_code="ZZ9",
+            reason="x",
+            at=inside(run),
+        )
     session.rollback()
     assert session.execute(select(func.count()).select_from(Objection)).scalar_one() == 0
     with pytest.raises(PermissionDenied):
@@ -91,15 +143,33 @@ def test_only_own_enterprise_and_only_inside_window(seeded) -> None:
 
 def test_uphold_then_recompute_and_publish_supersedes(seeded) -> None:
     session, run, ent = seeded
-    obj = objections.file_objection(session, actor=ent, run_id=run.id, enterprise_id=ent.enterprise_id,
-                                    indicator_code=None, reason="营业收入有误", at=inside(run))
+    obj = objections.file_objection(
+        session,
+        actor=ent,
+        run_id=run.id,
+        enterprise_id=ent.enterprise_id,
+        indicator_code=None,
+        reason="营业收入有误",
+        at=inside(run),
+    )
     session.commit()
-    objections.answer_objection(session, actor=OFFICER, objection_id=obj.id, action="uphold",
-                                answer="经核实采纳，已更正数据并重新计算")
+    objections.answer_objection(
+        session,
+        actor=OFFICER,
+        objection_id=obj.id,
+        action="uphold",
+        answer="经核实采纳，已更正数据并重新计算",
+    )
     session.commit()
     new = runs.compute_run(session, actor=OFFICER, year=run.year)
-    runs.publish_run(session, actor=OFFICER, run_id=new.id, notice_start=clock.today(),
-                     notice_end=clock.today() + timedelta(days=7), replace=True)
+    runs.publish_run(
+        session,
+        actor=OFFICER,
+        run_id=new.id,
+        notice_start=clock.today(),
+        notice_end=clock.today() + timedelta(days=7),
+        replace=True,
+    )
     session.refresh(run)
     assert run.state == "superseded" and session.get(ScoreRun, new.id).supersedes_id == run.id
     assert objections.open_count(session, actor=OFFICER) == 0

@@ -24,13 +24,22 @@ def test_portrait_equals_engine(seeded) -> None:  # noqa: ANN001
     users = session.execute(select(User).where(User.role == "enterprise")).scalars().all()
     assert users
     first = users[0]
-    actor = Actor(username=first.username, role="enterprise", user_id=first.id, enterprise_id=first.enterprise_id)
+    actor = Actor(
+        username=first.username, role="enterprise", user_id=first.id, enterprise_id=first.enterprise_id
+    )
     portrait = get_portrait(session, actor=actor, enterprise_id=first.enterprise_id)
     from db.queries import breakdown_raws
 
-    scored_ids = session.execute(select(Score.enterprise_id).where(Score.run_id == portrait.run_id)).scalars().all()
-    run_scores = list(zip(scored_ids, breakdown_raws(session, run_id=portrait.run_id, enterprise_ids=scored_ids),
-                          strict=True))
+    scored_ids = (
+        session.execute(select(Score.enterprise_id).where(Score.run_id == portrait.run_id)).scalars().all()
+    )
+    run_scores = list(
+        zip(
+            scored_ids,
+            breakdown_raws(session, run_id=portrait.run_id, enterprise_ids=scored_ids),
+            strict=True,
+        )
+    )
     # The run's exact inputs, rebuilt from the stored breakdowns (values and the extra inputs).
     from core.breakdown import decode
     from db.models import ScoreRun
@@ -48,7 +57,9 @@ def test_portrait_equals_engine(seeded) -> None:  # noqa: ANN001
     inputs["credit_code"] = [codes[e] for e, _ in run_scores]  # real codes: the tie-break uses them
     scored = engine.score(model, inputs)
     for user in users:
-        actor = Actor(username=user.username, role="enterprise", user_id=user.id, enterprise_id=user.enterprise_id)
+        actor = Actor(
+            username=user.username, role="enterprise", user_id=user.id, enterprise_id=user.enterprise_id
+        )
         p = get_portrait(session, actor=actor, enterprise_id=user.enterprise_id)
         mine = scored[scored["credit_code"] == p.credit_code].iloc[0]
         for key in ("total", "technology", "growth", "bonus", "deduction"):
@@ -63,5 +74,6 @@ def test_portrait_equals_engine(seeded) -> None:  # noqa: ANN001
             assert pts == pytest.approx(float(mine["pts_" + code]), abs=0.005), code
         # The simulator with no change reproduces the stored total too.
         base = simulation_base(session, actor=actor, portrait=p)
-        assert simulate_changes(session, actor=actor, portrait=p, base_row=base, changes={}).total == \
-            pytest.approx(p.total, abs=0.01)
+        assert simulate_changes(
+            session, actor=actor, portrait=p, base_row=base, changes={}
+        ).total == pytest.approx(p.total, abs=0.01)

@@ -30,8 +30,9 @@ ALLOWED = re.compile(r"[0-9a-f]{12,}|\b[A-Z]\d{2}(?= )|\b(admin|officer\d+|ent\d
 
 def _draft(session: Session):  # noqa: ANN202
     published = model_versions.active_model_version(session)
-    return model_versions.register_model(session, actor=ADMIN, definition=published.definition,
-                                         parent_id=published.id)
+    return model_versions.register_model(
+        session, actor=ADMIN, definition=published.definition, parent_id=published.id
+    )
 
 
 def test_a_model_edit_is_audited_and_shown_in_words(session: Session) -> None:
@@ -44,12 +45,20 @@ def test_a_model_edit_is_audited_and_shown_in_words(session: Session) -> None:
     by_code["T02"]["points"]["seed"] -= 2
     before_t01 = int(draft.definition["indicators"][0]["points"]["seed"])
     model_versions.update_draft(session, actor=ADMIN, version_id=draft.id, definition=edited)
-    event = session.execute(select(AuditEvent).where(AuditEvent.action == "model.update_draft")).scalars().one()
+    event = (
+        session.execute(select(AuditEvent).where(AuditEvent.action == "model.update_draft")).scalars().one()
+    )
     assert f"T01 研发费用总额 · 各阶段分值 · 种子期 {before_t01} → {before_t01 + 2}" in event.after["changes"]
 
     # a blocked account and an approval next to it, then the page's frame of the whole log
-    audit.record(session, actor=Actor.system(), action="throttle_account", entity="user", entity_id=3,
-                 after={"blocked_until": "2026-12-06T08:03:00+00:00", "failures": 5})
+    audit.record(
+        session,
+        actor=Actor.system(),
+        action="throttle_account",
+        entity="user",
+        entity_id=3,
+        after={"blocked_until": "2026-12-06T08:03:00+00:00", "failures": 5},
+    )
     session.commit()
     shown = audit_log.display_frame(audit_log.query_events(session, actor=OFFICER))
     row = shown[shown["操作"] == "修改评价模型草稿"].iloc[0]
@@ -69,7 +78,9 @@ def test_a_model_edit_is_audited_and_shown_in_words(session: Session) -> None:
 
 def test_a_base_field_is_named_in_the_import_diff(session: Session) -> None:
     codes = [make_code(str(500 + i)) for i in range(3)]
-    session.execute(insert(Enterprise), [{"credit_code": c, "name": f"温州测试企业{i}"} for i, c in enumerate(codes)])
+    session.execute(
+        insert(Enterprise), [{"credit_code": c, "name": f"温州测试企业{i}"} for i, c in enumerate(codes)]
+    )
     session.commit()
     book = openpyxl.Workbook()
     sheet = book.active
@@ -79,8 +90,9 @@ def test_a_base_field_is_named_in_the_import_diff(session: Session) -> None:
         sheet.append([code, f"温州测试企业{i}", 300 + i, 20 + i])
     buffer = io.BytesIO()
     book.save(buffer)
-    report = imports.dry_run_import(session, actor=OFFICER, department="税务", year=2025, file_name="税务.xlsx",
-                                    data=buffer.getvalue())
+    report = imports.dry_run_import(
+        session, actor=OFFICER, department="税务", year=2025, file_name="税务.xlsx", data=buffer.getvalue()
+    )
     session.commit()
     frame = report.diff_frame()
     assert set(frame["指标"]) == {"总成本费用", "研发费用总额"}

@@ -22,24 +22,70 @@ ITEMS = {"T04": 12, "T11": 45.5, "A06": [{"level": "省"}], "T12": None}
 
 
 def make_submissions(session: Session, n: int = 3) -> list[int]:
-    session.execute(insert(Enterprise), [{"credit_code": make_code(str(500 + i)), "name": f"企业{i}"}
-                                         for i in range(n)])
+    session.execute(
+        insert(Enterprise), [{"credit_code": make_code(str(500 + i)), "name": f"企业{i}"} for i in range(n)]
+    )
     ids = session.execute(select(Enterprise.id).order_by(Enterprise.id)).scalars().all()
     now = utcnow()
-    session.execute(insert(Submission), [
-        {"enterprise_id": e, "year": YEAR, "state": "submitted", "items": ITEMS, "version": 1,
-         "submitted_at": now, "created_at": now, "updated_at": now} for e in ids])
+    session.execute(
+        insert(Submission),
+        [
+            {
+                "enterprise_id": e,
+                "year": YEAR,
+                "state": "submitted",
+                "items": ITEMS,
+                "version": 1,
+                "submitted_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for e in ids
+        ],
+    )
     # A department value for T04 that the approval replaces, and a revenue for the stage.
-    session.execute(insert(IndicatorValue), [
-        {"enterprise_id": ids[0], "year": YEAR, "code": "T04", "value_num": 9.0, "source": "人社",
-         "is_current": True, "flagged": False, "created_at": now},
-        {"enterprise_id": ids[0], "year": YEAR, "code": "G01", "value_num": 800.0, "source": "税务",
-         "is_current": True, "flagged": False, "created_at": now},
-    ])
+    session.execute(
+        insert(IndicatorValue),
+        [
+            {
+                "enterprise_id": ids[0],
+                "year": YEAR,
+                "code": "T04",
+                "value_num": 9.0,
+                "source": "人社",
+                "is_current": True,
+                "flagged": False,
+                "created_at": now,
+            },
+            {
+                "enterprise_id": ids[0],
+                "year": YEAR,
+                "code": "G01",
+                "value_num": 800.0,
+                "source": "税务",
+                "is_current": True,
+                "flagged": False,
+                "created_at": now,
+            },
+        ],
+    )
     subs = session.execute(select(Submission.id).order_by(Submission.id)).scalars().all()
-    session.execute(insert(Attachment), [{"submission_id": subs[0], "enterprise_id": ids[0], "item_code": "A06",
-                                          "file_name": "获奖证书.png", "content_type": "image/png", "size": 8,
-                                          "sha256": "0" * 64, "content": b"\x89PNG\r\n\x1a\n", "created_at": now}])
+    session.execute(
+        insert(Attachment),
+        [
+            {
+                "submission_id": subs[0],
+                "enterprise_id": ids[0],
+                "item_code": "A06",
+                "file_name": "获奖证书.png",
+                "content_type": "image/png",
+                "size": 8,
+                "sha256": "0" * 64,
+                "content": b"\x89PNG\r\n\x1a\n",
+                "created_at": now,
+            }
+        ],
+    )
     session.commit()
     return list(subs)
 
@@ -52,11 +98,19 @@ def test_queue_filters_and_detail(session: Session) -> None:
     assert len(review.list_reviews(session, actor=OFFICER, stage="growth")) == 1
     assert list(review.list_reviews(session, actor=OFFICER, search="企业1")["id"]) == [subs[1]]
     assert len(review.list_reviews(session, actor=OFFICER, search=make_code("500").lower())) == 1
-    assert len(review.list_reviews(session, actor=OFFICER, submitted_from=date(2000, 1, 1),
-                                   submitted_to=date(2000, 1, 2))) == 0
+    assert (
+        len(
+            review.list_reviews(
+                session, actor=OFFICER, submitted_from=date(2000, 1, 1), submitted_to=date(2000, 1, 2)
+            )
+        )
+        == 0
+    )
     detail = review.get_review(session, actor=OFFICER, submission_id=subs[0])
     t04 = detail.items.set_index("code").loc["T04"]
-    assert t04["value"] == "12" and t04["current"] == "9" and t04["current_source"] == "人社" and t04["changed"]
+    assert (
+        t04["value"] == "12" and t04["current"] == "9" and t04["current_source"] == "人社" and t04["changed"]
+    )
     assert detail.attachments[0]["file_name"] == "获奖证书.png"
     assert "approve" in detail.allowed_actions
     with pytest.raises(PermissionDenied):
@@ -68,8 +122,13 @@ def test_approve_writes_self_reported_values_and_audit(session: Session) -> None
     sub = review.approve(session, actor=OFFICER, submission_id=subs[0], expected_version=1)
     session.commit()
     assert sub.state == "approved" and sub.version == 2 and sub.reviewer == "officer1"
-    current = session.execute(select(IndicatorValue).where(
-        IndicatorValue.is_current.is_(True), IndicatorValue.source == "自报")).scalars().all()
+    current = (
+        session.execute(
+            select(IndicatorValue).where(IndicatorValue.is_current.is_(True), IndicatorValue.source == "自报")
+        )
+        .scalars()
+        .all()
+    )
     got = {v.code: (v.value_num, v.value_text) for v in current}
     assert got == {"T04": (12.0, None), "T11": (45.5, None), "A06": (None, '[{"level": "省"}]')}
     assert all(v.submission_id == subs[0] for v in current)
@@ -84,7 +143,9 @@ def test_approve_writes_self_reported_values_and_audit(session: Session) -> None
     # Unapprove needs a reason and reopens it.
     with pytest.raises(ValidationFailed, match="理由"):
         review.unapprove(session, actor=OFFICER, submission_id=subs[0], expected_version=2, reason=" ")
-    sub = review.unapprove(session, actor=OFFICER, submission_id=subs[0], expected_version=2, reason="证明材料有误")
+    sub = review.unapprove(
+        session, actor=OFFICER, submission_id=subs[0], expected_version=2, reason="证明材料有误"
+    )
     session.commit()
     assert sub.state == "returned" and sub.reason == "证明材料有误"
     detail = review.get_review(session, actor=OFFICER, submission_id=subs[0])
@@ -95,17 +156,31 @@ def test_return_requires_reason_and_keeps_comments(session: Session) -> None:
     subs = make_submissions(session, 1)
     with pytest.raises(ValidationFailed, match="理由"):
         review.return_submission(session, actor=OFFICER, submission_id=subs[0], expected_version=1, reason="")
-    sub = review.return_submission(session, actor=OFFICER, submission_id=subs[0], expected_version=1,
-                                   reason="请补充证明", field_comments={"T04": "请上传社保名单", "T11": ""})
+    sub = review.return_submission(
+        session,
+        actor=OFFICER,
+        submission_id=subs[0],
+        expected_version=1,
+        reason="请补充证明",
+        field_comments={"T04": "请上传社保名单", "T11": ""},
+    )
     session.commit()
     assert sub.state == "returned" and sub.field_comments == {"T04": "请上传社保名单"} and sub.version == 2
-    assert session.execute(select(func.count()).select_from(IndicatorValue).where(
-        IndicatorValue.source == "自报")).scalar_one() == 0
+    assert (
+        session.execute(
+            select(func.count()).select_from(IndicatorValue).where(IndicatorValue.source == "自报")
+        ).scalar_one()
+        == 0
+    )
     event = session.execute(select(AuditEvent).where(AuditEvent.action == "submission.return")).scalar_one()
     assert event.reason == "请补充证明"
     with pytest.raises(PermissionDenied):
-        review.approve(session, actor=Actor(username="e", role="enterprise", enterprise_id=1),
-                       submission_id=subs[0], expected_version=2)
+        review.approve(
+            session,
+            actor=Actor(username="e", role="enterprise", enterprise_id=1),
+            submission_id=subs[0],
+            expected_version=2,
+        )
 
 
 def test_bulk_approve_reports_conflicts(session: Session) -> None:
@@ -118,8 +193,14 @@ def test_bulk_approve_reports_conflicts(session: Session) -> None:
     assert "已被他人处理" in result.failed[subs[1]]
     states = session.execute(select(Submission.state)).scalars().all()
     assert set(states) == {"approved"}
-    assert session.execute(select(func.count()).select_from(IndicatorValue).where(
-        IndicatorValue.source == "自报", IndicatorValue.is_current.is_(True))).scalar_one() == 9
+    assert (
+        session.execute(
+            select(func.count())
+            .select_from(IndicatorValue)
+            .where(IndicatorValue.source == "自报", IndicatorValue.is_current.is_(True))
+        ).scalar_one()
+        == 9
+    )
 
 
 def test_two_officers_race_exactly_one_wins(db_engine: Engine) -> None:
@@ -150,10 +231,18 @@ def test_two_officers_race_exactly_one_wins(db_engine: Engine) -> None:
     assert sorted(o.split(":")[0] for o in outcomes) == ["conflict", "ok"], outcomes
     assert "已被他人处理" in next(o for o in outcomes if o.startswith("conflict"))
     with Session(db_engine) as s:
-        assert s.execute(select(func.count()).select_from(IndicatorValue).where(
-            IndicatorValue.source == "自报")).scalar_one() == 3
-        assert s.execute(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.action == "submission.approve")).scalar_one() == 1
+        assert (
+            s.execute(
+                select(func.count()).select_from(IndicatorValue).where(IndicatorValue.source == "自报")
+            ).scalar_one()
+            == 3
+        )
+        assert (
+            s.execute(
+                select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "submission.approve")
+            ).scalar_one()
+            == 1
+        )
         assert s.execute(select(Submission.version)).scalar_one() == 2
 
 

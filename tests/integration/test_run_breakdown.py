@@ -54,10 +54,18 @@ def _readings(session, run, model) -> dict:  # noqa: ANN001
     ids, parts = breakdown_parts(session, run_id=run.id, model=model, parts=("v", "f", "p", "s"))
     totals, points = run_totals(session, run_id=run.id, width=len(model.codes))
     return {
-        "v": breakdown_columns_frame(session, run_id=run.id, model=model, columns=columns, part="v").sort_index(),
-        "s": breakdown_columns_frame(session, run_id=run.id, model=model, columns=columns, part="s").sort_index(),
-        "f": breakdown_columns_frame(session, run_id=run.id, model=model, columns=model.codes, part="f").sort_index(),
-        "p": breakdown_columns_frame(session, run_id=run.id, model=model, columns=model.codes, part="p").sort_index(),
+        "v": breakdown_columns_frame(
+            session, run_id=run.id, model=model, columns=columns, part="v"
+        ).sort_index(),
+        "s": breakdown_columns_frame(
+            session, run_id=run.id, model=model, columns=columns, part="s"
+        ).sort_index(),
+        "f": breakdown_columns_frame(
+            session, run_id=run.id, model=model, columns=model.codes, part="f"
+        ).sort_index(),
+        "p": breakdown_columns_frame(
+            session, run_id=run.id, model=model, columns=model.codes, part="p"
+        ).sort_index(),
         "parts": (ids.tolist(), parts),
         "totals": (totals, points),
         "decoded": [codec.decode(model, raw) for raw in frame["breakdown"].tolist()],
@@ -66,8 +74,14 @@ def _readings(session, run, model) -> dict:  # noqa: ANN001
 
 def test_packed_breakdowns_equal_the_per_row_json(session, fresh_run) -> None:  # noqa: ANN001
     run, rows = fresh_run
-    assert session.exec(select(func.count()).select_from(Score).where(
-        Score.run_id == run.id, Score.breakdown.is_not(None))).one()[0] == 0
+    assert (
+        session.exec(
+            select(func.count())
+            .select_from(Score)
+            .where(Score.run_id == run.id, Score.breakdown.is_not(None))
+        ).one()[0]
+        == 0
+    )
     assert session.get(RunBreakdown, run.id) is not None
     ids = sorted(rows)
     assert breakdown_raws(session, run_id=run.id, enterprise_ids=ids) == [rows[i] for i in ids]
@@ -83,8 +97,11 @@ def test_every_reader_reads_the_same_from_either_form(session, fresh_run) -> Non
     assert verify_run(session, actor=OFFICER, run_id=run.id).identical
     # The same run stored the older way: one JSON text per Score row, no RunBreakdown.
     for enterprise_id, raw in rows.items():
-        session.execute(update(Score).where(Score.run_id == run.id, Score.enterprise_id == enterprise_id)
-                        .values(breakdown=raw))
+        session.execute(
+            update(Score)
+            .where(Score.run_id == run.id, Score.enterprise_id == enterprise_id)
+            .values(breakdown=raw)
+        )
     session.execute(delete(RunBreakdown).where(RunBreakdown.run_id == run.id))
     session.commit()
     per_row = _readings(session, run, model)
@@ -103,8 +120,10 @@ def test_a_changed_blob_is_caught_by_verify(session, fresh_run) -> None:  # noqa
     packed = codec.unpack(session.get(RunBreakdown, run.id).data)
     code = model.codes[0]
     packed.p[0, 0] += 1.0  # one enterprise's stored points of one indicator
-    scored = pd.DataFrame({"f_" + c: packed.f[:, i] for i, c in enumerate(model.codes)}
-                          | {"pts_" + c: packed.p[:, i] for i, c in enumerate(model.codes)})
+    scored = pd.DataFrame(
+        {"f_" + c: packed.f[:, i] for i, c in enumerate(model.codes)}
+        | {"pts_" + c: packed.p[:, i] for i, c in enumerate(model.codes)}
+    )
     inputs = pd.DataFrame({c: packed.v[c] for c in packed.columns})
     sources = pd.DataFrame({c: packed.s[c] for c in packed.columns})
     blob = codec.pack(model, ids=packed.ids, inputs=inputs, scored=scored, sources=sources)

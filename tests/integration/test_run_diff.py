@@ -24,9 +24,13 @@ def test_diff_after_changing_one_input(session: Session) -> None:
     assert same.summary["total_changed"] == 0 and same.input_changes.empty and same.list_changes.empty
     # Give one enterprise an enormous R&D spend: its total rises and the input shows up.
     target = session.execute(
-        select(IndicatorValue).where(IndicatorValue.year == old.year, IndicatorValue.code == "T01",
-                                     IndicatorValue.is_current.is_(True)).order_by(IndicatorValue.value_num)
-        .limit(1)).scalar_one()
+        select(IndicatorValue)
+        .where(
+            IndicatorValue.year == old.year, IndicatorValue.code == "T01", IndicatorValue.is_current.is_(True)
+        )
+        .order_by(IndicatorValue.value_num)
+        .limit(1)
+    ).scalar_one()
     session.execute(update(IndicatorValue).where(IndicatorValue.id == target.id).values(value_num=1e6))
     session.commit()
     new = runs.compute_run(session, actor=OFFICER, year=old.year)
@@ -44,6 +48,8 @@ def test_diff_after_changing_one_input(session: Session) -> None:
 
 def test_diff_permissions_and_missing_run(session: Session) -> None:
     with pytest.raises(PermissionDenied):
-        run_diff.diff_runs(session, actor=Actor(username="e", role="enterprise", enterprise_id=1), run_a=1, run_b=2)
+        run_diff.diff_runs(
+            session, actor=Actor(username="e", role="enterprise", enterprise_id=1), run_a=1, run_b=2
+        )
     with pytest.raises(NotFound):
         run_diff.diff_runs(session, actor=OFFICER, run_a=998, run_b=999)

@@ -36,21 +36,79 @@ OFFICER = Actor(username="officer1", role="officer", user_id=2)
 
 # (credit-code seed, name, {code: value} for YEAR - 1, {code: value} for YEAR)
 DATA = [
-    ("1", "甲科技", {"T01": 50, "G01": 800, "insured_staff": 40},
-     {"T01": 80, "G01": 1000, "staff": 50, "insured_staff": 48, "T04": 10, "T06": 2, "T07": 4, "T08": 30,
-      "G03": 60, "G04": 40, "G07": 0, "G08": 50, "A01": 1, "T09": "省", "total_cost": 900,
-      "T10": json.dumps([{"level": "市", "role": "牵头"}], ensure_ascii=False)}),
-    ("2", "乙制造", {"T01": 0, "G01": 30},
-     {"T01": 5, "G01": 40, "staff": 8, "insured_staff": 8, "T04": 2, "T07": 1, "G03": -5, "G04": 1,
-      "total_cost": 30, "G08": 70}),
-    ("3", "丙软件", {"T01": 100, "G01": 2500, "insured_staff": 100},
-     {"T01": 150, "G01": 3000, "staff": 120, "insured_staff": 110, "T04": 30, "T06": 5, "T07": 12,
-      "T08": 200, "G03": 300, "G04": 150, "G07": 1000, "G08": 40, "A02": 1, "A03": "小巨人"}),
-    ("4", "丁生物", {"G01": 600},
-     {"T01": 60, "G01": 700, "staff": 30, "insured_staff": 30, "T04": 6, "G03": 20, "G04": 10, "N01": 1}),
-    ("5", "戊新材", {},
-     {"T01": 20, "G01": 900, "staff": 25, "insured_staff": 20, "T04": 3, "G03": 10, "G04": 5,
-      "T02": 7.5}),  # T02 supplied directly: must not be overwritten by T01/G01
+    (
+        "1",
+        "甲科技",
+        {"T01": 50, "G01": 800, "insured_staff": 40},
+        {
+            "T01": 80,
+            "G01": 1000,
+            "staff": 50,
+            "insured_staff": 48,
+            "T04": 10,
+            "T06": 2,
+            "T07": 4,
+            "T08": 30,
+            "G03": 60,
+            "G04": 40,
+            "G07": 0,
+            "G08": 50,
+            "A01": 1,
+            "T09": "省",
+            "total_cost": 900,
+            "T10": json.dumps([{"level": "市", "role": "牵头"}], ensure_ascii=False),
+        },
+    ),
+    (
+        "2",
+        "乙制造",
+        {"T01": 0, "G01": 30},
+        {
+            "T01": 5,
+            "G01": 40,
+            "staff": 8,
+            "insured_staff": 8,
+            "T04": 2,
+            "T07": 1,
+            "G03": -5,
+            "G04": 1,
+            "total_cost": 30,
+            "G08": 70,
+        },
+    ),
+    (
+        "3",
+        "丙软件",
+        {"T01": 100, "G01": 2500, "insured_staff": 100},
+        {
+            "T01": 150,
+            "G01": 3000,
+            "staff": 120,
+            "insured_staff": 110,
+            "T04": 30,
+            "T06": 5,
+            "T07": 12,
+            "T08": 200,
+            "G03": 300,
+            "G04": 150,
+            "G07": 1000,
+            "G08": 40,
+            "A02": 1,
+            "A03": "小巨人",
+        },
+    ),
+    (
+        "4",
+        "丁生物",
+        {"G01": 600},
+        {"T01": 60, "G01": 700, "staff": 30, "insured_staff": 30, "T04": 6, "G03": 20, "G04": 10, "N01": 1},
+    ),
+    (
+        "5",
+        "戊新材",
+        {},
+        {"T01": 20, "G01": 900, "staff": 25, "insured_staff": 20, "T04": 3, "G03": 10, "G04": 5, "T02": 7.5},
+    ),  # T02 supplied directly: must not be overwritten by T01/G01
 ]
 
 
@@ -66,10 +124,16 @@ def _populate(session: Session) -> dict[str, int]:
         for year, values in ((YEAR - 1, previous), (YEAR, current)):
             for code, value in values.items():
                 numeric = not isinstance(value, str)
-                rows.append(IndicatorValue(
-                    enterprise_id=ids[seed], year=year, code=code, source="税务",
-                    value_num=float(value) if numeric else None, value_text=None if numeric else value,
-                ))
+                rows.append(
+                    IndicatorValue(
+                        enterprise_id=ids[seed],
+                        year=year,
+                        code=code,
+                        source="税务",
+                        value_num=float(value) if numeric else None,
+                        value_text=None if numeric else value,
+                    )
+                )
     session.add_all(rows)
     session.commit()
     return ids
@@ -131,9 +195,12 @@ def test_compute_matches_engine(session: Session, populated: dict[str, int]) -> 
     assert (stored["veto"] == expected.loc[stored.index, "veto"]).all()
     assert stored.loc[make_code("4"), "veto"] and pd.isna(stored.loc[make_code("4"), "rank"])
     # Equal ranks and <NA> (vetoed) in the same places: ranks [1, NA, 3] against [1, 2, NA] fail here.
-    pd.testing.assert_series_equal(stored["rank"].astype("Float64"),
-                                   expected.loc[stored.index, "rank"].astype("Float64"), check_names=False,
-                                   check_index_type=False)
+    pd.testing.assert_series_equal(
+        stored["rank"].astype("Float64"),
+        expected.loc[stored.index, "rank"].astype("Float64"),
+        check_names=False,
+        check_index_type=False,
+    )
     breakdown = decode(load_model(), stored.loc[make_code("1"), "breakdown"])
     assert breakdown["G01"]["value"] == 1000.0 and breakdown["G01"]["source"] == "税务"
     assert breakdown["T02"]["value"] == pytest.approx(8.0) and breakdown["T02"]["source"] == "派生"
@@ -146,18 +213,31 @@ def test_compute_matches_engine(session: Session, populated: dict[str, int]) -> 
 def test_self_report_counts_only_when_current(session: Session, populated: dict[str, int]) -> None:
     enterprise_id = populated["2"]
     # A non-current (e.g. superseded or unapproved history) self-reported value must not count.
-    session.add(IndicatorValue(enterprise_id=enterprise_id, year=YEAR, code="T11", value_num=90, source="自报",
-                               is_current=False))
+    session.add(
+        IndicatorValue(
+            enterprise_id=enterprise_id, year=YEAR, code="T11", value_num=90, source="自报", is_current=False
+        )
+    )
     session.commit()
     run = compute_run(session, actor=OFFICER, year=YEAR)
-    row = scores_frame(session, run_id=run.id, include_breakdown=True).set_index("enterprise_id").loc[enterprise_id]
+    row = (
+        scores_frame(session, run_id=run.id, include_breakdown=True)
+        .set_index("enterprise_id")
+        .loc[enterprise_id]
+    )
     t11 = decode(load_model(), row["breakdown"])["T11"]
     assert t11["value"] is None and t11["pts"] == 0
     # Approval writes the current row: now it counts.
-    session.add(IndicatorValue(enterprise_id=enterprise_id, year=YEAR, code="T11", value_num=90, source="自报"))
+    session.add(
+        IndicatorValue(enterprise_id=enterprise_id, year=YEAR, code="T11", value_num=90, source="自报")
+    )
     session.commit()
     run = compute_run(session, actor=OFFICER, year=YEAR)
-    row = scores_frame(session, run_id=run.id, include_breakdown=True).set_index("enterprise_id").loc[enterprise_id]
+    row = (
+        scores_frame(session, run_id=run.id, include_breakdown=True)
+        .set_index("enterprise_id")
+        .loc[enterprise_id]
+    )
     t11 = decode(load_model(), row["breakdown"])["T11"]
     assert t11["value"] == 90 and t11["source"] == "自报"
     assert t11["pts"] > 0
@@ -166,13 +246,26 @@ def test_self_report_counts_only_when_current(session: Session, populated: dict[
 def test_publish_finalize_and_immutability(session: Session, populated: dict[str, int]) -> None:
     first = compute_run(session, actor=OFFICER, year=YEAR)
     with pytest.raises(Exception, match="日期"):
-        publish_run(session, actor=OFFICER, run_id=first.id, notice_start=date(2025, 3, 10),
-                    notice_end=date(2025, 3, 1))
-    publish_run(session, actor=OFFICER, run_id=first.id, notice_start=date(2025, 3, 1), notice_end=date(2025, 3, 7))
+        publish_run(
+            session,
+            actor=OFFICER,
+            run_id=first.id,
+            notice_start=date(2025, 3, 10),
+            notice_end=date(2025, 3, 1),
+        )
+    publish_run(
+        session, actor=OFFICER, run_id=first.id, notice_start=date(2025, 3, 1), notice_end=date(2025, 3, 7)
+    )
     assert latest_run(session).id == first.id
     second = compute_run(session, actor=OFFICER, year=YEAR)
-    publish_run(session, actor=OFFICER, run_id=second.id, notice_start=date(2025, 3, 8),
-                notice_end=date(2025, 3, 15), replace=True)
+    publish_run(
+        session,
+        actor=OFFICER,
+        run_id=second.id,
+        notice_start=date(2025, 3, 8),
+        notice_end=date(2025, 3, 15),
+        replace=True,
+    )
     session.refresh(first)
     assert first.state == "superseded" and second.supersedes_id == first.id
     finalize_run(session, actor=OFFICER, run_id=second.id)
@@ -180,13 +273,20 @@ def test_publish_finalize_and_immutability(session: Session, populated: dict[str
     with pytest.raises(Conflict):
         finalize_run(session, actor=OFFICER, run_id=second.id)
     with pytest.raises(Conflict):
-        publish_run(session, actor=OFFICER, run_id=second.id, notice_start=date(2025, 4, 1),
-                    notice_end=date(2025, 4, 7))
+        publish_run(
+            session,
+            actor=OFFICER,
+            run_id=second.id,
+            notice_start=date(2025, 4, 1),
+            notice_end=date(2025, 4, 7),
+        )
     with pytest.raises(Conflict):
         supersede_run(session, actor=OFFICER, run_id=second.id)
     # A later final run of the same year supersedes the earlier final one.
     third = compute_run(session, actor=OFFICER, year=YEAR)
-    publish_run(session, actor=OFFICER, run_id=third.id, notice_start=date(2025, 5, 1), notice_end=date(2025, 5, 7))
+    publish_run(
+        session, actor=OFFICER, run_id=third.id, notice_start=date(2025, 5, 1), notice_end=date(2025, 5, 7)
+    )
     finalize_run(session, actor=OFFICER, run_id=third.id)
     session.refresh(second)
     assert second.state == "superseded" and latest_run(session, states=("final",)).id == third.id
@@ -201,8 +301,10 @@ def test_verify_detects_tampering(session: Session, populated: dict[str, int]) -
     run = compute_run(session, actor=OFFICER, year=YEAR)
     report = verify_run(session, actor=OFFICER, run_id=run.id)
     assert report.identical and report.fingerprint_matches and report.enterprise_count == len(DATA)
-    session.execute(text("UPDATE score SET total = total + 1 WHERE run_id = :r AND enterprise_id = :e"),
-                    {"r": run.id, "e": populated["3"]})
+    session.execute(
+        text("UPDATE score SET total = total + 1 WHERE run_id = :r AND enterprise_id = :e"),
+        {"r": run.id, "e": populated["3"]},
+    )
     session.commit()
     report = verify_run(session, actor=OFFICER, run_id=run.id)
     assert not report.identical
@@ -215,8 +317,13 @@ def test_permissions(session: Session, populated: dict[str, int]) -> None:
         compute_run(session, actor=enterprise, year=YEAR)
     run = compute_run(session, actor=OFFICER, year=YEAR)
     for call in (
-        lambda: publish_run(session, actor=enterprise, run_id=run.id, notice_start=date(2025, 1, 1),
-                            notice_end=date(2025, 1, 2)),
+        lambda: publish_run(
+            session,
+            actor=enterprise,
+            run_id=run.id,
+            notice_start=date(2025, 1, 1),
+            notice_end=date(2025, 1, 2),
+        ),
         lambda: finalize_run(session, actor=enterprise, run_id=run.id),
         lambda: verify_run(session, actor=enterprise, run_id=run.id),
     ):
@@ -227,8 +334,12 @@ def test_permissions(session: Session, populated: dict[str, int]) -> None:
 
 def test_finalize_refuses_while_an_objection_is_open(session: Session, populated: dict[str, int]) -> None:
     run = compute_run(session, actor=OFFICER, year=YEAR)
-    publish_run(session, actor=OFFICER, run_id=run.id, notice_start=date(2025, 3, 1), notice_end=date(2025, 3, 7))
-    objection = Objection(run_id=run.id, enterprise_id=populated["1"], reason="研发费用有误", created_by="ent")
+    publish_run(
+        session, actor=OFFICER, run_id=run.id, notice_start=date(2025, 3, 1), notice_end=date(2025, 3, 7)
+    )
+    objection = Objection(
+        run_id=run.id, enterprise_id=populated["1"], reason="研发费用有误", created_by="ent"
+    )
     session.add(objection)
     session.commit()
     with pytest.raises(Conflict, match="1 条异议未处理"):
@@ -243,8 +354,9 @@ def test_finalize_refuses_while_an_objection_is_open(session: Session, populated
 ADMIN = Actor(username="admin", role="admin", user_id=1)
 
 
-def test_finalize_waits_for_the_window_unless_an_admin_states_a_reason(session: Session,
-                                                                      populated: dict[str, int]) -> None:
+def test_finalize_waits_for_the_window_unless_an_admin_states_a_reason(
+    session: Session, populated: dict[str, int]
+) -> None:
     from datetime import UTC, datetime
 
     from core import clock
@@ -252,7 +364,9 @@ def test_finalize_waits_for_the_window_unless_an_admin_states_a_reason(session: 
     from services.runs import guard_transition
 
     run = compute_run(session, actor=OFFICER, year=YEAR)
-    publish_run(session, actor=OFFICER, run_id=run.id, notice_start=date(2026, 12, 1), notice_end=date(2026, 12, 7))
+    publish_run(
+        session, actor=OFFICER, run_id=run.id, notice_start=date(2026, 12, 1), notice_end=date(2026, 12, 7)
+    )
     # Day 1 of the 7-day window (Beijing): the officer is refused and told when it becomes possible.
     with clock.frozen(datetime(2026, 12, 1, 2, 0, tzinfo=UTC)):
         with pytest.raises(Conflict, match="2026-12-07 24:00.*还剩 7 天.*系统管理员"):
@@ -282,29 +396,46 @@ def test_finalize_after_the_window_needs_no_reason(session: Session, populated: 
     from core import clock
 
     run = compute_run(session, actor=OFFICER, year=YEAR)
-    publish_run(session, actor=OFFICER, run_id=run.id, notice_start=date(2026, 12, 1), notice_end=date(2026, 12, 7))
+    publish_run(
+        session, actor=OFFICER, run_id=run.id, notice_start=date(2026, 12, 1), notice_end=date(2026, 12, 7)
+    )
     with clock.frozen(datetime(2026, 12, 8, 1, 0, tzinfo=UTC)):
         assert finalize_run(session, actor=OFFICER, run_id=run.id).state == "final"
     event = session.exec(select(AuditEvent).where(AuditEvent.action == "run.finalize")).one()
     assert event.reason is None and "early" not in (event.after or "")
 
 
-def test_publishing_over_a_running_notice_must_be_confirmed(session: Session, populated: dict[str, int]) -> None:
+def test_publishing_over_a_running_notice_must_be_confirmed(
+    session: Session, populated: dict[str, int]
+) -> None:
     from services.runs import guard_transition
 
     first = compute_run(session, actor=OFFICER, year=YEAR)
-    publish_run(session, actor=OFFICER, run_id=first.id, notice_start=date(2025, 3, 1), notice_end=date(2025, 3, 7))
+    publish_run(
+        session, actor=OFFICER, run_id=first.id, notice_start=date(2025, 3, 1), notice_end=date(2025, 3, 7)
+    )
     second = compute_run(session, actor=OFFICER, year=YEAR)
     guard = guard_transition(session, actor=OFFICER, run_id=second.id, action="publish")
     assert guard.replaces == (first.id,) and f"#{first.id} 正在公示" in guard.notes[0]
     with pytest.raises(Conflict, match=f"#{first.id} 正在公示"):
-        publish_run(session, actor=OFFICER, run_id=second.id, notice_start=date(2025, 3, 8),
-                    notice_end=date(2025, 3, 15))
+        publish_run(
+            session,
+            actor=OFFICER,
+            run_id=second.id,
+            notice_start=date(2025, 3, 8),
+            notice_end=date(2025, 3, 15),
+        )
     session.rollback()
     assert session.get(ScoreRun, first.id).state == "notice"
     assert session.get(ScoreRun, second.id).state == "draft"
-    publish_run(session, actor=OFFICER, run_id=second.id, notice_start=date(2025, 3, 8),
-                notice_end=date(2025, 3, 15), replace=True)
+    publish_run(
+        session,
+        actor=OFFICER,
+        run_id=second.id,
+        notice_start=date(2025, 3, 8),
+        notice_end=date(2025, 3, 15),
+        replace=True,
+    )
     assert session.get(ScoreRun, first.id).state == "superseded"
     # Another year's run in 公示 is not replaced, so nothing is asked.
     other = compute_run(session, actor=OFFICER, year=YEAR - 1)

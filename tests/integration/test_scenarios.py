@@ -38,11 +38,14 @@ def _published(session) -> ScoreRun:  # noqa: ANN001
 
 def test_scenarios_are_officer_only(seeded) -> None:  # noqa: ANN001
     ent = _enterprise_actor(seeded)
-    for call in (lambda: scenarios.lists_view(seeded, actor=ent), lambda: scenarios.pools_view(seeded, actor=ent),
-                 lambda: scenarios.carriers_view(seeded, actor=ent),
-                 lambda: bank.bank_whitelist(seeded, actor=ent, criteria=Criteria("top_n", top_n=3)),
-                 lambda: monitoring.monitoring_report(seeded, actor=ent),
-                 lambda: service_requests.take_request(seeded, actor=ent, request_id=1)):
+    for call in (
+        lambda: scenarios.lists_view(seeded, actor=ent),
+        lambda: scenarios.pools_view(seeded, actor=ent),
+        lambda: scenarios.carriers_view(seeded, actor=ent),
+        lambda: bank.bank_whitelist(seeded, actor=ent, criteria=Criteria("top_n", top_n=3)),
+        lambda: monitoring.monitoring_report(seeded, actor=ent),
+        lambda: service_requests.take_request(seeded, actor=ent, request_id=1),
+    ):
         with pytest.raises(PermissionDenied):
             call()
 
@@ -58,13 +61,22 @@ def test_draft_runs_are_refused(seeded) -> None:  # noqa: ANN001
 def test_lists_view_matches_the_stored_scores(seeded) -> None:  # noqa: ANN001
     run = _published(seeded)
     view = scenarios.lists_view(seeded, actor=OFFICER, run_id=run.id)
-    paid = seeded.execute(select(Score.subsidy).where(Score.run_id == run.id, Score.subsidy > 0)).scalars().all()
-    assert len(view.subsidies) == len(paid) and view.subsidies["扶持金额（万元）"].sum() == pytest.approx(sum(paid))
-    assert view.plan.iloc[-1]["预算（万元）"] == pytest.approx(sum(paid))  # every place is filled at 120 enterprises
-    on_lists = seeded.execute(select(Score.id).where(Score.run_id == run.id, Score.tier.is_not(None),
-                                                     Score.tier != "")).all()
+    paid = (
+        seeded.execute(select(Score.subsidy).where(Score.run_id == run.id, Score.subsidy > 0)).scalars().all()
+    )
+    assert len(view.subsidies) == len(paid) and view.subsidies["扶持金额（万元）"].sum() == pytest.approx(
+        sum(paid)
+    )
+    assert view.plan.iloc[-1]["预算（万元）"] == pytest.approx(
+        sum(paid)
+    )  # every place is filled at 120 enterprises
+    on_lists = seeded.execute(
+        select(Score.id).where(Score.run_id == run.id, Score.tier.is_not(None), Score.tier != "")
+    ).all()
     assert len(view.members) == len(on_lists) == len(view.notice)
-    workbook = openpyxl.load_workbook(io.BytesIO(scenarios.export_lists(seeded, actor=OFFICER, run_id=run.id)))
+    workbook = openpyxl.load_workbook(
+        io.BytesIO(scenarios.export_lists(seeded, actor=OFFICER, run_id=run.id))
+    )
     assert workbook.sheetnames == ["公示名单", "扶持名单", "名额与预算", "亩均论英雄"]
 
 
@@ -79,9 +91,13 @@ def test_pools_never_list_vetoed_or_qualified_enterprises(seeded) -> None:  # no
     assert (written.loc[written["未满足条件数"] == 0, "未满足条件"] == "—").all()
     # the rows a page shows get exactly the sentences the full list has
     some = hte.iloc[[len(hte) - 1, 0, len(hte) // 2]]
-    assert view.with_gaps("国家高新技术企业", some)["未满足条件"].tolist() == \
-        written.iloc[[len(hte) - 1, 0, len(hte) // 2]]["未满足条件"].tolist()
-    vetoed = set(seeded.execute(select(Score.enterprise_id).where(Score.run_id == run.id, Score.veto)).scalars())
+    assert (
+        view.with_gaps("国家高新技术企业", some)["未满足条件"].tolist()
+        == written.iloc[[len(hte) - 1, 0, len(hte) // 2]]["未满足条件"].tolist()
+    )
+    vetoed = set(
+        seeded.execute(select(Score.enterprise_id).where(Score.run_id == run.id, Score.veto)).scalars()
+    )
     for table in view.candidates.values():
         assert not set(table["enterprise_id"]) & vetoed
     counts = view.counts.set_index("培育库")
@@ -120,8 +136,11 @@ def test_consent_is_the_enterprise_s_own_and_audited(seeded) -> None:  # noqa: A
     seeded.expire_all()
     row = seeded.get(Enterprise, ent.enterprise_id)
     assert row.bank_consent is False and row.bank_consent_at == at
-    actions = seeded.execute(select(AuditEvent.action).where(AuditEvent.entity == "Enterprise",
-                                                             AuditEvent.entity_id == str(ent.enterprise_id))).scalars()
+    actions = seeded.execute(
+        select(AuditEvent.action).where(
+            AuditEvent.entity == "Enterprise", AuditEvent.entity_id == str(ent.enterprise_id)
+        )
+    ).scalars()
     assert "bank_consent.withdraw" in list(actions)
 
 
@@ -134,19 +153,32 @@ def test_whitelist_export_respects_consent_and_is_audited(seeded) -> None:  # no
     enterprise = seeded.execute(select(Enterprise).where(Enterprise.credit_code == code)).scalars().one()
     user = seeded.execute(select(User).where(User.enterprise_id == enterprise.id)).scalars().first()
     if user is None:  # give the enterprise an account to withdraw with
-        user = User(username="ent_consent", display_name="x", password_hash="x", role="enterprise",
-                    enterprise_id=enterprise.id)
+        user = User(
+            username="ent_consent",
+            display_name="x",
+            password_hash="x",
+            role="enterprise",
+            enterprise_id=enterprise.id,
+        )
         seeded.add(user)
         seeded.commit()
     ent = Actor(username=user.username, role="enterprise", user_id=user.id, enterprise_id=enterprise.id)
     bank.set_bank_consent(seeded, actor=ent, enterprise_id=enterprise.id, consent=False)
-    data, second = bank.export_whitelist(seeded, actor=OFFICER, criteria=criteria, bank_name="温州银行", run_id=run.id)
+    data, second = bank.export_whitelist(
+        seeded, actor=OFFICER, criteria=criteria, bank_name="温州银行", run_id=run.id
+    )
     assert code not in second.table["统一社会信用代码"].tolist()
     assert len(second.table) == len(first.table) - 1 and second.without_consent == first.without_consent + 1
     sheet = openpyxl.load_workbook(io.BytesIO(data))["推荐名单"]
     assert [c.value for c in sheet[1]][:3] == ["序号", "企业名称", "统一社会信用代码"]
-    event = seeded.execute(select(AuditEvent).where(AuditEvent.action == "bank_whitelist.export")).scalars().one()
-    assert event.actor == "officer1" and event.after["bank"] == "温州银行" and event.after["count"] == len(second.table)
+    event = (
+        seeded.execute(select(AuditEvent).where(AuditEvent.action == "bank_whitelist.export")).scalars().one()
+    )
+    assert (
+        event.actor == "officer1"
+        and event.after["bank"] == "温州银行"
+        and event.after["count"] == len(second.table)
+    )
     assert code not in event.after["credit_codes"]
     history = bank.export_history(seeded, actor=OFFICER)
     assert history["合作银行"].tolist() == ["温州银行"]
@@ -157,8 +189,9 @@ def test_whitelist_export_respects_consent_and_is_audited(seeded) -> None:  # no
 def test_service_request_take_answer_close(seeded) -> None:  # noqa: ANN001
     ent = _enterprise_actor(seeded)
     code = service_requests.catalogue(seeded, actor=ent)[0][0]
-    request = service_requests.request_service(seeded, actor=ent, enterprise_id=ent.enterprise_id,
-                                               service_code=code, note="想了解政策")
+    request = service_requests.request_service(
+        seeded, actor=ent, enterprise_id=ent.enterprise_id, service_code=code, note="想了解政策"
+    )
     open_ones = service_requests.list_requests(seeded, actor=OFFICER, state="open", service_code=code)
     assert request.id in open_ones["id"].tolist()
     with pytest.raises(Conflict, match="不能执行"):
@@ -168,16 +201,29 @@ def test_service_request_take_answer_close(seeded) -> None:  # noqa: ANN001
         service_requests.answer_request(seeded, actor=OFFICER, request_id=request.id, answer="  ")
     with pytest.raises(ValidationFailed, match="先答复"):
         service_requests.close_request(seeded, actor=OFFICER, request_id=request.id)
-    service_requests.answer_request(seeded, actor=OFFICER, request_id=request.id, answer="下周三上门辅导", close=True)
+    service_requests.answer_request(
+        seeded, actor=OFFICER, request_id=request.id, answer="下周三上门辅导", close=True
+    )
     mine = service_requests.list_requests(seeded, actor=ent).set_index("id").loc[request.id]
-    assert (mine["state_label"], mine["answer"], mine["handled_by"]) == ("已完成", "下周三上门辅导", "officer1")
+    assert (mine["state_label"], mine["answer"], mine["handled_by"]) == (
+        "已完成",
+        "下周三上门辅导",
+        "officer1",
+    )
     stage = mine["stage"]
     by_stage = service_requests.list_requests(seeded, actor=OFFICER, stage=stage)
     assert request.id in by_stage["id"].tolist()
-    actions = seeded.execute(select(AuditEvent.action).where(AuditEvent.entity == "service_request",
-                                                             AuditEvent.entity_id == str(request.id))).scalars()
-    assert list(actions) == ["request_service", "service_request.take", "service_request.answer",
-                             "service_request.close"]
+    actions = seeded.execute(
+        select(AuditEvent.action).where(
+            AuditEvent.entity == "service_request", AuditEvent.entity_id == str(request.id)
+        )
+    ).scalars()
+    assert list(actions) == [
+        "request_service",
+        "service_request.take",
+        "service_request.answer",
+        "service_request.close",
+    ]
     assert seeded.get(ServiceRequest, request.id).state == "done"
 
 
@@ -201,9 +247,14 @@ def _stored_per_row(session, run_id: int) -> None:  # noqa: ANN001
     from db.queries import breakdown_raws
 
     ids = session.execute(select(Score.enterprise_id).where(Score.run_id == run_id)).scalars().all()
-    for enterprise_id, raw in zip(ids, breakdown_raws(session, run_id=run_id, enterprise_ids=ids), strict=True):
-        session.execute(update(Score).where(Score.run_id == run_id, Score.enterprise_id == enterprise_id)
-                        .values(breakdown=raw))
+    for enterprise_id, raw in zip(
+        ids, breakdown_raws(session, run_id=run_id, enterprise_ids=ids), strict=True
+    ):
+        session.execute(
+            update(Score)
+            .where(Score.run_id == run_id, Score.enterprise_id == enterprise_id)
+            .values(breakdown=raw)
+        )
     session.execute(delete(RunBreakdown).where(RunBreakdown.run_id == run_id))
     session.flush()
 
@@ -218,12 +269,19 @@ def test_breakdown_parts_read_in_the_database_equal_the_decoded_breakdowns(seede
     run = _published(seeded)
     model = get_model(seeded, run.model_version_id)
     _stored_per_row(seeded, run.id)
-    old = seeded.execute(select(Score).where(Score.run_id == run.id).order_by(Score.enterprise_id)).scalars().first()
+    old = (
+        seeded.execute(select(Score).where(Score.run_id == run.id).order_by(Score.enterprise_id))
+        .scalars()
+        .first()
+    )
     old.breakdown = breakdown.decode(model, old.breakdown)  # the keyed form earlier versions wrote
     seeded.add(old)
     seeded.flush()
-    stored = seeded.execute(select(Score.enterprise_id, Score.breakdown).where(Score.run_id == run.id)
-                            .order_by(Score.enterprise_id)).all()
+    stored = seeded.execute(
+        select(Score.enterprise_id, Score.breakdown)
+        .where(Score.run_id == run.id)
+        .order_by(Score.enterprise_id)
+    ).all()
     ids, parts = breakdown_parts(seeded, run_id=run.id, model=model, parts=("v", "p"))
     assert ids.tolist() == [e for e, _ in stored]
     for part in ("v", "p"):
@@ -243,14 +301,23 @@ def test_several_breakdown_columns_read_in_one_statement_equal_the_decoded_break
     run = _published(seeded)
     model = get_model(seeded, run.model_version_id)
     _stored_per_row(seeded, run.id)
-    old = seeded.execute(select(Score).where(Score.run_id == run.id).order_by(Score.enterprise_id)).scalars().first()
+    old = (
+        seeded.execute(select(Score).where(Score.run_id == run.id).order_by(Score.enterprise_id))
+        .scalars()
+        .first()
+    )
     old.breakdown = breakdown.decode(model, old.breakdown)  # the keyed form earlier versions wrote
     seeded.add(old)
     seeded.flush()
-    stored = dict(seeded.execute(select(Score.enterprise_id, Score.breakdown).where(Score.run_id == run.id)).all())
+    stored = dict(
+        seeded.execute(select(Score.enterprise_id, Score.breakdown).where(Score.run_id == run.id)).all()
+    )
     ids = sorted(stored)
-    for part, columns in (("f", qualification_indicators(model)), ("v", breakdown.breakdown_columns(model)[:4]),
-                          ("p", model.codes[-3:])):
+    for part, columns in (
+        ("f", qualification_indicators(model)),
+        ("v", breakdown.breakdown_columns(model)[:4]),
+        ("p", model.codes[-3:]),
+    ):
         assert len(columns) >= 2
         frame = breakdown_columns_frame(seeded, run_id=run.id, model=model, columns=columns, part=part)
         assert sorted(frame.index.tolist()) == ids and list(frame.columns) == columns

@@ -43,9 +43,12 @@ def test_migration_fills_keys_of_existing_enterprises(tmp_path: Path) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "0001")
-        connection.execute(text(
-            "INSERT INTO enterprise (credit_code, name, name_initials, bank_consent, created_at) "
-            "VALUES ('91330300MA2AAAAA0X', '浙江重联阀门股份有限公司', 'zjzlfmgfyxgs', 0, '2026-01-01 00:00:00')"))
+        connection.execute(
+            text(
+                "INSERT INTO enterprise (credit_code, name, name_initials, bank_consent, created_at) "
+                "VALUES ('91330300MA2AAAAA0X', '浙江重联阀门股份有限公司', 'zjzlfmgfyxgs', 0, '2026-01-01 00:00:00')"
+            )
+        )
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

@@ -126,20 +126,31 @@ def test_bulk_enterprise_accounts_get_one_time_passwords(session) -> None:  # no
         session.flush()
         ids.append(ent.id)
     session.commit()
-    created = auth.create_enterprise_accounts(session, actor=Actor(username="a", role="admin"), enterprise_ids=ids)
+    created = auth.create_enterprise_accounts(
+        session, actor=Actor(username="a", role="admin"), enterprise_ids=ids
+    )
     assert len({a.username for a in created}) == 3 and len({a.password for a in created}) == 3
     for account in created:
         result = auth.authenticate(session, username=account.username, password=account.password)
         assert result.ok and result.must_change_password and result.enterprise_id == account.enterprise_id
     with pytest.raises(Conflict, match="已有账户"):
-        auth.create_enterprise_accounts(session, actor=Actor(username="a", role="admin"), enterprise_ids=ids[:1])
+        auth.create_enterprise_accounts(
+            session, actor=Actor(username="a", role="admin"), enterprise_ids=ids[:1]
+        )
 
 
 # ------------------------------------------------------------------ 7. the audit chain
 def _events(session, n: int = 3) -> None:  # noqa: ANN001
     for k in range(n):
-        audit.record(session, actor=SYSTEM, action="test", entity="thing", entity_id=k,
-                     after={"k": k, "when": utcnow()}, reason=f"第 {k} 条")
+        audit.record(
+            session,
+            actor=SYSTEM,
+            action="test",
+            entity="thing",
+            entity_id=k,
+            after={"k": k, "when": utcnow()},
+            reason=f"第 {k} 条",
+        )
         session.commit()
 
 
@@ -155,13 +166,17 @@ def test_replace_into_the_audit_table_is_refused_or_detected(session, db_engine)
     _events(session, 3)
     second = session.execute(select(AuditEvent.id).order_by(AuditEvent.id).offset(1).limit(1)).scalar_one()
     if db_engine.dialect.name == "sqlite":
-        statement = ("REPLACE INTO auditevent (id, at, actor, actor_role, action, entity, reason, prev_hash, hash) "
-                     "SELECT id, at, actor, actor_role, action, entity, '改过的理由', prev_hash, hash "
-                     "FROM auditevent WHERE id = :id")
+        statement = (
+            "REPLACE INTO auditevent (id, at, actor, actor_role, action, entity, reason, prev_hash, hash) "
+            "SELECT id, at, actor, actor_role, action, entity, '改过的理由', prev_hash, hash "
+            "FROM auditevent WHERE id = :id"
+        )
     else:
-        statement = ("INSERT INTO auditevent (id, at, actor, actor_role, action, entity, reason, prev_hash, hash) "
-                     "SELECT id, at, actor, actor_role, action, entity, '改过的理由', prev_hash, hash "
-                     "FROM auditevent WHERE id = :id ON CONFLICT (id) DO UPDATE SET reason = EXCLUDED.reason")
+        statement = (
+            "INSERT INTO auditevent (id, at, actor, actor_role, action, entity, reason, prev_hash, hash) "
+            "SELECT id, at, actor, actor_role, action, entity, '改过的理由', prev_hash, hash "
+            "FROM auditevent WHERE id = :id ON CONFLICT (id) DO UPDATE SET reason = EXCLUDED.reason"
+        )
     with db_engine.connect() as connection, pytest.raises(DBAPIError, match="append-only"):
         connection.execute(text(statement), {"id": second})
     session.expire_all()
@@ -190,8 +205,14 @@ def test_verify_audit_command(tmp_path: Path) -> None:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "PYTHONIOENCODING": "utf-8"}
 
     def manage(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], capture_output=True, text=True,
-                              env=env, cwd=ROOT, timeout=120)
+        return subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            timeout=120,
+        )
 
     assert manage("init-db").returncode == 0
     assert manage("create-user", "--help").returncode == 0
@@ -215,8 +236,13 @@ def test_seed_demo_refuses_production_and_demo_passwords_are_one_time(tmp_path: 
     db = tmp_path / "seed.db"
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "PYTHONIOENCODING": "utf-8"}
     run = lambda *a, **extra: subprocess.run(  # noqa: E731
-        [sys.executable, str(ROOT / "manage.py"), *a], capture_output=True, text=True,
-        env={**env, **extra}, cwd=ROOT, timeout=300)
+        [sys.executable, str(ROOT / "manage.py"), *a],
+        capture_output=True,
+        text=True,
+        env={**env, **extra},
+        cwd=ROOT,
+        timeout=300,
+    )
     assert run("init-db").returncode == 0
     refused = run("seed-demo", "--enterprises", "20", "--no-runs", APP_ENV="Production ")
     assert refused.returncode == 1 and "生产环境" in refused.stderr
@@ -249,8 +275,13 @@ def test_services_refuse_impossible_input(session) -> None:  # noqa: ANN001
     portrait = get_portrait(session, actor=enterprise, enterprise_id=ent.enterprise_id)
     draft = runs.compute_run(session, actor=Actor(username="officer1", role="officer"), year=portrait.year)
     with pytest.raises(PermissionDenied, match="已公示或已定稿"):
-        simulate_changes(session, actor=enterprise, portrait=dataclasses.replace(portrait, run_id=draft.id),
-                         base_row={}, changes={})
+        simulate_changes(
+            session,
+            actor=enterprise,
+            portrait=dataclasses.replace(portrait, run_id=draft.id),
+            base_row={},
+            changes={},
+        )
 
     with pytest.raises(TypeError):
         runs.run_summary(session, run_id=draft.id)  # type: ignore[call-arg] - the actor is required
@@ -265,8 +296,14 @@ def test_users_command_bulk_accounts_and_unlock(tmp_path: Path) -> None:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "PYTHONIOENCODING": "utf-8"}
 
     def manage(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], capture_output=True, text=True,
-                              env=env, cwd=ROOT, timeout=300)
+        return subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            timeout=300,
+        )
 
     assert manage("init-db").returncode == 0
     assert manage("seed-demo", "--enterprises", "20", "--no-runs").returncode == 0
@@ -279,7 +316,9 @@ def test_users_command_bulk_accounts_and_unlock(tmp_path: Path) -> None:
             auth.authenticate(s, username="officer2", password="wrong-password-1")
     (tmp_path / "codes.txt").write_text("\n".join(codes), encoding="utf-8")
     out = tmp_path / "accounts.xlsx"
-    made = manage("users", "create-enterprise-accounts", "--codes", str(tmp_path / "codes.txt"), "--out", str(out))
+    made = manage(
+        "users", "create-enterprise-accounts", "--codes", str(tmp_path / "codes.txt"), "--out", str(out)
+    )
     assert made.returncode == 0, made.stderr
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     rows = list(openpyxl.load_workbook(out).active.iter_rows(values_only=True))
@@ -287,7 +326,11 @@ def test_users_command_bulk_accounts_and_unlock(tmp_path: Path) -> None:
     unlocked = manage("users", "unlock", "officer2")
     assert unlocked.returncode == 0 and "已解除" in unlocked.stdout
     refused = manage("users", "deactivate", "admin")
-    assert refused.returncode == 1 and "最后一个系统管理员" in refused.stderr and "Traceback" not in refused.stderr
+    assert (
+        refused.returncode == 1
+        and "最后一个系统管理员" in refused.stderr
+        and "Traceback" not in refused.stderr
+    )
     with session_scope(engine) as s:
         assert not auth.is_throttled(s, "officer2")
         assert auth.authenticate(s, username=rows[1][2], password=rows[1][3]).must_change_password

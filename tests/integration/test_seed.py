@@ -54,11 +54,15 @@ def test_counts_and_stages(seeded) -> None:
     assert _count(session, ServiceItem) >= 10
     assert not is_empty(session)
     # Every stage is populated in the last year, by the stage indicator's values.
-    rev = session.execute(
-        select(IndicatorValue.value_num).where(
-            IndicatorValue.year == YEARS[-1], IndicatorValue.code == model.stage_indicator
+    rev = (
+        session.execute(
+            select(IndicatorValue.value_num).where(
+                IndicatorValue.year == YEARS[-1], IndicatorValue.code == model.stage_indicator
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     rev = np.array(rev, dtype=float)
     for st in model.stages:
         upper = np.inf if st.max_revenue is None else st.max_revenue
@@ -81,29 +85,38 @@ def test_values_are_traceable_and_plausible(seeded) -> None:
     session, _ = seeded
     model = load_model()
     untraced = session.execute(
-        select(func.count()).select_from(IndicatorValue).where(
-            IndicatorValue.batch_id.is_(None), IndicatorValue.submission_id.is_(None)
-        )
+        select(func.count())
+        .select_from(IndicatorValue)
+        .where(IndicatorValue.batch_id.is_(None), IndicatorValue.submission_id.is_(None))
     ).scalar_one()
     assert untraced == 0
     committed = set(session.execute(select(ImportBatch.status)).scalars())
     assert committed == {"committed"}
     # Self-reported values come from approved submissions only.
     self_codes = [i.code for i in model.indicators if i.self_reported]
-    states = session.execute(
-        select(Submission.state).join(IndicatorValue, IndicatorValue.submission_id == Submission.id)
-        .where(IndicatorValue.code.in_(self_codes)).distinct()
-    ).scalars().all()
+    states = (
+        session.execute(
+            select(Submission.state)
+            .join(IndicatorValue, IndicatorValue.submission_id == Submission.id)
+            .where(IndicatorValue.code.in_(self_codes))
+            .distinct()
+        )
+        .scalars()
+        .all()
+    )
     assert set(states) == {"approved"}
-    sources = session.execute(
-        select(IndicatorValue.source).where(IndicatorValue.code.in_(self_codes)).distinct()
-    ).scalars().all()
+    sources = (
+        session.execute(select(IndicatorValue.source).where(IndicatorValue.code.in_(self_codes)).distinct())
+        .scalars()
+        .all()
+    )
     assert set(sources) == {SELF_REPORT_SOURCE}
     # R&D staff never exceed insured staff (T04's definition).
     t04 = next(i.code for i in model.indicators if i.self_reported and i.unit == "人")
     pairs = session.execute(
-        select(IndicatorValue.enterprise_id, IndicatorValue.year, IndicatorValue.code, IndicatorValue.value_num)
-        .where(IndicatorValue.code.in_([t04, "insured_staff"]))
+        select(
+            IndicatorValue.enterprise_id, IndicatorValue.year, IndicatorValue.code, IndicatorValue.value_num
+        ).where(IndicatorValue.code.in_([t04, "insured_staff"]))
     ).all()
     by_key: dict = {}
     for e, y, c, v in pairs:
@@ -130,20 +143,31 @@ def test_demo_accounts(seeded) -> None:
     assert users["admin"].role == "admin" and users["officer1"].role == "officer"
     assert users["bank1"].role == "bank" and users["bank1"].bank_name and users["bank1"].enterprise_id is None
     assert bcrypt.checkpw(DEMO_PASSWORD.encode(), users["ent3"].password_hash.encode())
-    assert all(u.must_change_password for u in users.values())  # Demo@2025 is public: one-time unless --local-demo
+    assert all(
+        u.must_change_password for u in users.values()
+    )  # Demo@2025 is public: one-time unless --local-demo
     ent_ids = [users[f"ent{k}"].enterprise_id for k in range(1, 6)]
     assert None not in ent_ids and len(set(ent_ids)) == 5
     model = load_model()
-    revs = dict(session.execute(
-        select(IndicatorValue.enterprise_id, IndicatorValue.value_num).where(
-            IndicatorValue.year == YEARS[-1], IndicatorValue.code == model.stage_indicator,
-            IndicatorValue.enterprise_id.in_(ent_ids))
-    ).all())
+    revs = dict(
+        session.execute(
+            select(IndicatorValue.enterprise_id, IndicatorValue.value_num).where(
+                IndicatorValue.year == YEARS[-1],
+                IndicatorValue.code == model.stage_indicator,
+                IndicatorValue.enterprise_id.in_(ent_ids),
+            )
+        ).all()
+    )
     stages = set()
     for eid in ent_ids:
         v = revs[eid]
-        stages.add(next(s.code for s in model.stages
-                        if v >= s.min_revenue and (s.max_revenue is None or v < s.max_revenue)))
+        stages.add(
+            next(
+                s.code
+                for s in model.stages
+                if v >= s.min_revenue and (s.max_revenue is None or v < s.max_revenue)
+            )
+        )
     assert len(stages) == 5
 
 
@@ -159,13 +183,22 @@ def _snapshot(path: Path, seed: int) -> tuple[list, list]:
     with Session(engine) as session:
         seed_demo(session, enterprises=60, seed=seed, with_runs=False)
         ents = session.execute(
-            select(Enterprise.credit_code, Enterprise.name, Enterprise.street, Enterprise.registered_on)
-            .order_by(Enterprise.id)).all()
+            select(
+                Enterprise.credit_code, Enterprise.name, Enterprise.street, Enterprise.registered_on
+            ).order_by(Enterprise.id)
+        ).all()
         vals = session.execute(
-            select(Enterprise.credit_code, IndicatorValue.year, IndicatorValue.code, IndicatorValue.value_num,
-                   IndicatorValue.value_text, IndicatorValue.source)
+            select(
+                Enterprise.credit_code,
+                IndicatorValue.year,
+                IndicatorValue.code,
+                IndicatorValue.value_num,
+                IndicatorValue.value_text,
+                IndicatorValue.source,
+            )
             .join(Enterprise, Enterprise.id == IndicatorValue.enterprise_id)
-            .order_by(Enterprise.credit_code, IndicatorValue.year, IndicatorValue.code)).all()
+            .order_by(Enterprise.credit_code, IndicatorValue.year, IndicatorValue.code)
+        ).all()
     engine.dispose()
     return ents, vals
 

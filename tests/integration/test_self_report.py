@@ -20,11 +20,27 @@ def ctx(session):  # noqa: ANN001, ANN201
     b = Enterprise(credit_code="91330303MA2ABCDF8Y", name="乙企业")
     session.add_all([a, b])
     session.commit()
-    session.execute(insert(IndicatorValue), [
-        {"enterprise_id": a.id, "year": YEAR, "code": "insured_staff", "value_num": 20.0, "source": "人社",
-         "is_current": True},
-        {"enterprise_id": a.id, "year": YEAR, "code": "G01", "value_num": 800.0, "source": "税务", "is_current": True},
-    ])
+    session.execute(
+        insert(IndicatorValue),
+        [
+            {
+                "enterprise_id": a.id,
+                "year": YEAR,
+                "code": "insured_staff",
+                "value_num": 20.0,
+                "source": "人社",
+                "is_current": True,
+            },
+            {
+                "enterprise_id": a.id,
+                "year": YEAR,
+                "code": "G01",
+                "value_num": 800.0,
+                "source": "税务",
+                "is_current": True,
+            },
+        ],
+    )
     session.execute(insert(ServiceItem), [{"code": "financing", "name": "投融资对接", "active": True}])
     session.commit()
     return {
@@ -36,10 +52,18 @@ def ctx(session):  # noqa: ANN001, ANN201
 
 
 def _draft(ctx) -> Submission:  # noqa: ANN001
-    return sr.get_or_create_draft(ctx["session"], actor=ctx["a"], enterprise_id=ctx["a"].enterprise_id, year=YEAR)
+    return sr.get_or_create_draft(
+        ctx["session"], actor=ctx["a"], enterprise_id=ctx["a"].enterprise_id, year=YEAR
+    )
 
 
-STANDARD = {"name": "智能阀门团体标准", "number": "T/WZ 001-2025", "level": "团体", "role": "主导", "year": YEAR}
+STANDARD = {
+    "name": "智能阀门团体标准",
+    "number": "T/WZ 001-2025",
+    "level": "团体",
+    "role": "主导",
+    "year": YEAR,
+}
 TALENT = {"name": "张博士", "level": "博士", "role": "核心成员"}
 
 
@@ -48,8 +72,14 @@ def test_draft_save_and_version_conflict(ctx) -> None:  # noqa: ANN001
     draft = _draft(ctx)
     assert draft.state == "draft" and draft.version == 1
     assert _draft(ctx).id == draft.id  # the same row for the year
-    saved = sr.save_draft(s, actor=ctx["a"], submission_id=draft.id, items={"T04": "5", "T12": [STANDARD]},
-                          service_needs=["financing"], version=1)
+    saved = sr.save_draft(
+        s,
+        actor=ctx["a"],
+        submission_id=draft.id,
+        items={"T04": "5", "T12": [STANDARD]},
+        service_needs=["financing"],
+        version=1,
+    )
     assert saved.version == 2 and saved.items["T04"] == 5.0
     uid = saved.items["T12"][0]["uid"]
     assert uid and saved.items["T12"][0]["name"] == STANDARD["name"]
@@ -63,8 +93,13 @@ def test_validation_messages_name_field_and_fix(ctx) -> None:  # noqa: ANN001
     s = ctx["session"]
     draft = _draft(ctx)
     bad_standard = {**STANDARD, "name": "", "year": YEAR - 5}
-    sr.save_draft(s, actor=ctx["a"], submission_id=draft.id,
-                  items={"T04": 25, "T11": 140, "T12": [bad_standard], "A04": [TALENT]}, version=1)
+    sr.save_draft(
+        s,
+        actor=ctx["a"],
+        submission_id=draft.id,
+        items={"T04": 25, "T11": 140, "T12": [bad_standard], "A04": [TALENT]},
+        version=1,
+    )
     with pytest.raises(ValidationFailed) as info:
         sr.submit(s, actor=ctx["a"], submission_id=draft.id, version=2)
     problems = " | ".join(p["problem"] for p in info.value.problems)
@@ -79,34 +114,55 @@ def test_validation_messages_name_field_and_fix(ctx) -> None:  # noqa: ANN001
 def test_evidence_submit_return_resubmit(ctx) -> None:  # noqa: ANN001
     s = ctx["session"]
     draft = _draft(ctx)
-    saved = sr.save_draft(s, actor=ctx["a"], submission_id=draft.id,
-                          items={"T04": 6, "T11": 45, "T12": [STANDARD], "A04": [TALENT]}, version=1)
+    saved = sr.save_draft(
+        s,
+        actor=ctx["a"],
+        submission_id=draft.id,
+        items={"T04": 6, "T11": 45, "T12": [STANDARD], "A04": [TALENT]},
+        version=1,
+    )
     for code in ("T12", "A04"):
         uid = saved.items[code][0]["uid"]
-        info = sr.add_attachment(s, actor=ctx["a"], submission_id=draft.id, item_code=f"{code}:{uid}",
-                                 file_name="证明.pdf", content=PDF)
+        info = sr.add_attachment(
+            s,
+            actor=ctx["a"],
+            submission_id=draft.id,
+            item_code=f"{code}:{uid}",
+            file_name="证明.pdf",
+            content=PDF,
+        )
         assert info.content_type == "application/pdf"
     with pytest.raises(ValidationFailed, match="不是有效的"):
-        sr.add_attachment(s, actor=ctx["a"], submission_id=draft.id, item_code="T12:x", file_name="x.pdf",
-                          content=b"GIF89a")
+        sr.add_attachment(
+            s, actor=ctx["a"], submission_id=draft.id, item_code="T12:x", file_name="x.pdf", content=b"GIF89a"
+        )
     assert len(sr.list_attachments(s, actor=ctx["officer"], submission_id=draft.id)) == 2
     submitted = sr.submit(s, actor=ctx["a"], submission_id=draft.id, version=saved.version)
     assert submitted.state == "submitted" and submitted.submitted_at is not None
     with pytest.raises(Conflict):
         sr.save_draft(s, actor=ctx["a"], submission_id=draft.id, items={}, version=submitted.version)
     with pytest.raises(Conflict):
-        sr.add_attachment(s, actor=ctx["a"], submission_id=draft.id, item_code=None, file_name="a.pdf", content=PDF)
+        sr.add_attachment(
+            s, actor=ctx["a"], submission_id=draft.id, item_code=None, file_name="a.pdf", content=PDF
+        )
     # An officer returns it (the review service's job; the state change is what matters here).
     submitted.state, submitted.reason = "returned", "请补充标准文本"
     submitted.version += 1
     s.add(submitted)
     s.commit()
-    again = sr.save_draft(s, actor=ctx["a"], submission_id=draft.id, items={**submitted.items, "T04": 7},
-                          version=submitted.version)
+    again = sr.save_draft(
+        s,
+        actor=ctx["a"],
+        submission_id=draft.id,
+        items={**submitted.items, "T04": 7},
+        version=submitted.version,
+    )
     assert again.state == "returned"
     final = sr.submit(s, actor=ctx["a"], submission_id=draft.id, version=again.version)
     assert final.state == "submitted"
-    actions = s.execute(select(AuditEvent.action).where(AuditEvent.entity_id == str(draft.id))).scalars().all()
+    actions = (
+        s.execute(select(AuditEvent.action).where(AuditEvent.entity_id == str(draft.id))).scalars().all()
+    )
     assert actions.count("submit_submission") == 2
 
 
@@ -117,17 +173,23 @@ def test_other_enterprises_and_staff_cannot_write(ctx) -> None:  # noqa: ANN001
         with pytest.raises(PermissionDenied):
             sr.save_draft(s, actor=intruder, submission_id=draft.id, items={}, version=1)
         with pytest.raises(PermissionDenied):
-            sr.add_attachment(s, actor=intruder, submission_id=draft.id, item_code=None, file_name="a.pdf",
-                              content=PDF)
+            sr.add_attachment(
+                s, actor=intruder, submission_id=draft.id, item_code=None, file_name="a.pdf", content=PDF
+            )
         with pytest.raises(PermissionDenied):
             sr.submit(s, actor=intruder, submission_id=draft.id, version=1)
     with pytest.raises(PermissionDenied):
         sr.get_submission(s, actor=ctx["b"], enterprise_id=ctx["a"].enterprise_id, year=YEAR)
-    assert sr.get_submission(s, actor=ctx["officer"], enterprise_id=ctx["a"].enterprise_id, year=YEAR).id == draft.id
+    assert (
+        sr.get_submission(s, actor=ctx["officer"], enterprise_id=ctx["a"].enterprise_id, year=YEAR).id
+        == draft.id
+    )
 
 
 def test_department_values_beside_the_form(ctx) -> None:  # noqa: ANN001
-    context = sr.department_context(ctx["session"], actor=ctx["a"], enterprise_id=ctx["a"].enterprise_id, year=YEAR)
+    context = sr.department_context(
+        ctx["session"], actor=ctx["a"], enterprise_id=ctx["a"].enterprise_id, year=YEAR
+    )
     assert context["insured_staff"] == {"value": 20.0, "source": "人社", "year": YEAR}
 
 
@@ -141,13 +203,17 @@ def test_service_needs_of_a_submitted_report_reach_service_requests(ctx) -> None
     assert list_requests(s, actor=ctx["officer"]).empty  # a draft's choice is not yet an ask
     sr.submit(s, actor=ctx["a"], submission_id=draft.id, version=2)
     requests = list_requests(s, actor=ctx["officer"], state="open")
-    assert requests[["enterprise_id", "service_code"]].values.tolist() == [[ctx["a"].enterprise_id, "financing"]]
+    assert requests[["enterprise_id", "service_code"]].values.tolist() == [
+        [ctx["a"].enterprise_id, "financing"]
+    ]
     assert requests["note"].iloc[0] == f"随 {YEAR} 年度数据填报提出"
     # asking again through 申请服务 does not duplicate the open request
     again = request_service(s, actor=ctx["a"], enterprise_id=ctx["a"].enterprise_id, service_code="financing")
     assert again.id == int(requests["id"].iloc[0])
     assert len(list_requests(s, actor=ctx["officer"])) == 1
-    actions = s.execute(select(AuditEvent.action).where(AuditEvent.action == "request_service")).scalars().all()
+    actions = (
+        s.execute(select(AuditEvent.action).where(AuditEvent.action == "request_service")).scalars().all()
+    )
     assert actions == ["request_service"]
 
 
@@ -162,13 +228,21 @@ def test_filing_year_is_the_year_under_evaluation_until_it_is_final(ctx) -> None
     s = ctx["session"]
     with clock.frozen(datetime(2026, 12, 6, 2, 0, tzinfo=UTC)):
         assert sr.current_year(s) == YEAR
-        s.add(IndicatorValue(enterprise_id=ctx["b"].enterprise_id, year=YEAR + 1, code="G01", value_num=10.0,
-                             source="自报"))
+        s.add(
+            IndicatorValue(
+                enterprise_id=ctx["b"].enterprise_id, year=YEAR + 1, code="G01", value_num=10.0, source="自报"
+            )
+        )
         s.commit()
         assert sr.current_year(s) == YEAR  # one early report of an unfinished year changes nothing
         run = runs.compute_run(s, actor=ctx["officer"], year=YEAR)
-        runs.publish_run(s, actor=ctx["officer"], run_id=run.id, notice_start=date(2026, 12, 1),
-                         notice_end=date(2026, 12, 7))
+        runs.publish_run(
+            s,
+            actor=ctx["officer"],
+            run_id=run.id,
+            notice_start=date(2026, 12, 1),
+            notice_end=date(2026, 12, 7),
+        )
         assert sr.current_year(s) == YEAR  # 公示 keeps the window open
         assert sr.open_years(s, actor=ctx["a"], enterprise_id=ctx["a"].enterprise_id)[0] == YEAR
     with clock.frozen(datetime(2026, 12, 8, 2, 0, tzinfo=UTC)):
@@ -192,23 +266,39 @@ def test_an_approved_report_is_corrected_during_publicity(ctx) -> None:  # noqa:
         review.approve(s, actor=ctx["officer"], submission_id=draft.id, expected_version=submitted.version)
         s.commit()
         run = runs.compute_run(s, actor=ctx["officer"], year=YEAR)
-        runs.publish_run(s, actor=ctx["officer"], run_id=run.id, notice_start=date(2026, 12, 1),
-                         notice_end=date(2026, 12, 7))
+        runs.publish_run(
+            s,
+            actor=ctx["officer"],
+            run_id=run.id,
+            notice_start=date(2026, 12, 1),
+            notice_end=date(2026, 12, 7),
+        )
     with clock.frozen(datetime(2026, 12, 4, 2, 0, tzinfo=UTC)):  # a day into the 公示
         approved = s.get(Submission, draft.id)
         with pytest.raises(ValidationFailed, match="更正原因"):
-            sr.request_correction(s, actor=ctx["a"], submission_id=draft.id, version=approved.version, reason=" ")
+            sr.request_correction(
+                s, actor=ctx["a"], submission_id=draft.id, version=approved.version, reason=" "
+            )
         with pytest.raises(PermissionDenied):
-            sr.request_correction(s, actor=ctx["b"], submission_id=draft.id, version=approved.version, reason="x")
-        reopened = sr.request_correction(s, actor=ctx["a"], submission_id=draft.id, version=approved.version,
-                                         reason="研发人员数漏报 3 人")
+            sr.request_correction(
+                s, actor=ctx["b"], submission_id=draft.id, version=approved.version, reason="x"
+            )
+        reopened = sr.request_correction(
+            s, actor=ctx["a"], submission_id=draft.id, version=approved.version, reason="研发人员数漏报 3 人"
+        )
         assert reopened.state == "draft" and reopened.items["T04"] == 5
         # until the correction is approved the approved value still counts
-        current = s.execute(select(IndicatorValue.value_num).where(
-            IndicatorValue.enterprise_id == ctx["a"].enterprise_id, IndicatorValue.code == "T04",
-            IndicatorValue.is_current.is_(True))).scalar_one()
+        current = s.execute(
+            select(IndicatorValue.value_num).where(
+                IndicatorValue.enterprise_id == ctx["a"].enterprise_id,
+                IndicatorValue.code == "T04",
+                IndicatorValue.is_current.is_(True),
+            )
+        ).scalar_one()
         assert current == 5
-        saved = sr.save_draft(s, actor=ctx["a"], submission_id=draft.id, items={"T04": 8}, version=reopened.version)
+        saved = sr.save_draft(
+            s, actor=ctx["a"], submission_id=draft.id, items={"T04": 8}, version=reopened.version
+        )
         submitted = sr.submit(s, actor=ctx["a"], submission_id=draft.id, version=saved.version)
         review.approve(s, actor=ctx["officer"], submission_id=draft.id, expected_version=submitted.version)
         s.commit()
@@ -222,15 +312,27 @@ def test_an_approved_report_is_corrected_during_publicity(ctx) -> None:  # noqa:
 
         row = t04.set_index("enterprise_id").loc[ctx["a"].enterprise_id]
         assert decode(get_model(s, rerun.model_version_id), row["breakdown"])["T04"]["value"] == 8
-        events = s.execute(select(AuditEvent.reason).where(AuditEvent.action == "submission.correct")).scalars().all()
+        events = (
+            s.execute(select(AuditEvent.reason).where(AuditEvent.action == "submission.correct"))
+            .scalars()
+            .all()
+        )
         assert events == ["研发人员数漏报 3 人"]
     with clock.frozen(datetime(2026, 12, 9, 2, 0, tzinfo=UTC)):
-        runs.publish_run(s, actor=ctx["officer"], run_id=rerun.id, notice_start=date(2026, 12, 1),
-                         notice_end=date(2026, 12, 7), replace=True)
+        runs.publish_run(
+            s,
+            actor=ctx["officer"],
+            run_id=rerun.id,
+            notice_start=date(2026, 12, 1),
+            notice_end=date(2026, 12, 7),
+            replace=True,
+        )
         runs.finalize_run(s, actor=ctx["officer"], run_id=rerun.id)
         final = s.get(Submission, draft.id)
         with pytest.raises(Conflict, match="已定稿"):
-            sr.request_correction(s, actor=ctx["a"], submission_id=draft.id, version=final.version, reason="再改")
+            sr.request_correction(
+                s, actor=ctx["a"], submission_id=draft.id, version=final.version, reason="再改"
+            )
 
 
 def test_a_correction_resubmits_approved_rows_without_new_files(ctx) -> None:  # noqa: ANN001
@@ -240,20 +342,26 @@ def test_a_correction_resubmits_approved_rows_without_new_files(ctx) -> None:  #
 
     s = ctx["session"]
     draft = _draft(ctx)
-    saved = sr.save_draft(s, actor=ctx["a"], submission_id=draft.id, items={"T04": 6, "T12": [STANDARD]},
-                          version=1)
+    saved = sr.save_draft(
+        s, actor=ctx["a"], submission_id=draft.id, items={"T04": 6, "T12": [STANDARD]}, version=1
+    )
     uid = saved.items["T12"][0]["uid"]
-    file = sr.add_attachment(s, actor=ctx["a"], submission_id=draft.id, item_code=f"T12:{uid}",
-                             file_name="标准.pdf", content=PDF)
+    file = sr.add_attachment(
+        s, actor=ctx["a"], submission_id=draft.id, item_code=f"T12:{uid}", file_name="标准.pdf", content=PDF
+    )
     submitted = sr.submit(s, actor=ctx["a"], submission_id=draft.id, version=saved.version)
     review.approve(s, actor=ctx["officer"], submission_id=draft.id, expected_version=submitted.version)
     s.commit()
     approved = s.get(Submission, draft.id)
-    reopened = sr.request_correction(s, actor=ctx["a"], submission_id=draft.id, version=approved.version,
-                                     reason="研发人员数应为 7 人")
+    reopened = sr.request_correction(
+        s, actor=ctx["a"], submission_id=draft.id, version=approved.version, reason="研发人员数应为 7 人"
+    )
     sr.remove_attachment(s, actor=ctx["a"], attachment_id=file.id)  # e.g. a report without its files
     items = {**reopened.items, "T04": 7}
-    added = {**items, "T12": [*reopened.items["T12"], {**STANDARD, "name": "另一项标准", "number": "T/WZ 002-2025"}]}
+    added = {
+        **items,
+        "T12": [*reopened.items["T12"], {**STANDARD, "name": "另一项标准", "number": "T/WZ 002-2025"}],
+    }
     with_new = sr.save_draft(s, actor=ctx["a"], submission_id=draft.id, items=added, version=reopened.version)
     with pytest.raises(ValidationFailed, match="第 2 项缺少证明材料"):
         sr.submit(s, actor=ctx["a"], submission_id=draft.id, version=with_new.version)

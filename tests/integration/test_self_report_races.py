@@ -32,12 +32,27 @@ def report(db_engine: Engine) -> tuple[Actor, int]:
         ent = Enterprise(credit_code="91330303MA2ABCDE1X", name="甲企业")
         session.add(ent)
         session.commit()
-        session.execute(insert(IndicatorValue), [
-            {"enterprise_id": ent.id, "year": YEAR, "code": "insured_staff", "value_num": 20.0, "source": "人社",
-             "is_current": True},
-            {"enterprise_id": ent.id, "year": YEAR, "code": "G01", "value_num": 800.0, "source": "税务",
-             "is_current": True},
-        ])
+        session.execute(
+            insert(IndicatorValue),
+            [
+                {
+                    "enterprise_id": ent.id,
+                    "year": YEAR,
+                    "code": "insured_staff",
+                    "value_num": 20.0,
+                    "source": "人社",
+                    "is_current": True,
+                },
+                {
+                    "enterprise_id": ent.id,
+                    "year": YEAR,
+                    "code": "G01",
+                    "value_num": 800.0,
+                    "source": "税务",
+                    "is_current": True,
+                },
+            ],
+        )
         session.commit()
         actor = Actor(username="enta", role="enterprise", user_id=1, enterprise_id=ent.id)
         draft = sr.get_or_create_draft(session, actor=actor, enterprise_id=ent.id, year=YEAR)
@@ -53,8 +68,9 @@ def _stored(engine: Engine, submission_id: int) -> Submission:
 def _problems(engine: Engine, submission: Submission) -> list:
     with Session(engine) as session:
         specs = rules.form_specs(sr.active_model(session))
-        context = sr.department_context(session, actor=Actor.system(), enterprise_id=submission.enterprise_id,
-                                        year=YEAR)
+        context = sr.department_context(
+            session, actor=Actor.system(), enterprise_id=submission.enterprise_id, year=YEAR
+        )
     numbers = {c: float(e["value"]) for c, e in context.items()}
     return rules.validate(specs, submission.items or {}, year=YEAR, context=numbers, evidence=set())
 
@@ -76,8 +92,11 @@ class _HoldBeforeFirstWrite:
         self.release.set()
 
     def _hook(self, _conn, _cursor, statement: str, *_args) -> None:  # noqa: ANN001
-        if threading.current_thread().name == self.held and not self.reached.is_set() \
-                and statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+        if (
+            threading.current_thread().name == self.held
+            and not self.reached.is_set()
+            and statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+        ):
             self.reached.set()
             assert self.release.wait(60), "the other writer never finished"
 
@@ -114,7 +133,8 @@ def test_two_pages_saving_from_the_same_version_one_saved_one_conflict(db_engine
     results = _held_then_other(
         db_engine,
         lambda s: sr.save_draft(s, actor=actor, submission_id=sid, items=tab_a, version=2),
-        lambda s: sr.save_draft(s, actor=actor, submission_id=sid, items=tab_b, version=2))
+        lambda s: sr.save_draft(s, actor=actor, submission_id=sid, items=tab_b, version=2),
+    )
     assert isinstance(results["second"], Submission) and results["second"].version == 3
     assert isinstance(results["first"], Conflict) and MESSAGE in str(results["first"])
     stored = _stored(db_engine, sid)
@@ -132,6 +152,7 @@ def test_concurrent_saves_never_lose_one_silently(db_engine: Engine, report) -> 
             def call(s):  # noqa: ANN001, ANN202
                 barrier.wait()
                 return sr.save_draft(s, actor=actor, submission_id=sid, items=items, version=v)
+
             return call
 
         items = {"a": {"T04": 10 + trial, "T11": 40}, "b": {"T04": 20 + trial, "T11": 30}}
@@ -151,7 +172,8 @@ def test_a_submit_held_while_invalid_values_are_saved_is_refused(db_engine: Engi
     results = _held_then_other(
         db_engine,
         lambda s: sr.submit(s, actor=actor, submission_id=sid, version=2),
-        lambda s: sr.save_draft(s, actor=actor, submission_id=sid, items=INVALID, version=2))
+        lambda s: sr.save_draft(s, actor=actor, submission_id=sid, items=INVALID, version=2),
+    )
     assert isinstance(results["second"], Submission)
     assert isinstance(results["first"], Conflict) and MESSAGE in str(results["first"])
     stored = _stored(db_engine, sid)
@@ -163,14 +185,17 @@ def test_an_invalid_save_held_while_the_report_is_submitted_is_refused(db_engine
     results = _held_then_other(
         db_engine,
         lambda s: sr.save_draft(s, actor=actor, submission_id=sid, items=INVALID, version=2),
-        lambda s: sr.submit(s, actor=actor, submission_id=sid, version=2))
+        lambda s: sr.submit(s, actor=actor, submission_id=sid, version=2),
+    )
     assert isinstance(results["second"], Submission) and results["second"].state == "submitted"
     assert isinstance(results["first"], Conflict)
     stored = _stored(db_engine, sid)
     assert stored.state == "submitted" and stored.items["T04"] == 6.0 and not _problems(db_engine, stored)
 
 
-def test_racing_invalid_saves_never_yield_a_submitted_report_with_invalid_values(db_engine: Engine, report) -> None:  # noqa: ANN001
+def test_racing_invalid_saves_never_yield_a_submitted_report_with_invalid_values(
+    db_engine: Engine, report
+) -> None:  # noqa: ANN001
     actor, sid = report
     for _ in range(6):
         stored = _stored(db_engine, sid)
@@ -183,14 +208,23 @@ def test_racing_invalid_saves_never_yield_a_submitted_report_with_invalid_values
             def run(s):  # noqa: ANN001, ANN202
                 barrier.wait()
                 return call(s)
+
             return run
 
         v = stored.version
         threads = [
-            _run(db_engine, "save", go(lambda s, v=v: sr.save_draft(s, actor=actor, submission_id=sid,
-                                                                     items=INVALID, version=v)), results),
-            _run(db_engine, "submit", go(lambda s, v=v: sr.submit(s, actor=actor, submission_id=sid, version=v)),
-                 results),
+            _run(
+                db_engine,
+                "save",
+                go(lambda s, v=v: sr.save_draft(s, actor=actor, submission_id=sid, items=INVALID, version=v)),
+                results,
+            ),
+            _run(
+                db_engine,
+                "submit",
+                go(lambda s, v=v: sr.submit(s, actor=actor, submission_id=sid, version=v)),
+                results,
+            ),
         ]
         for t in threads:
             t.join(60)

@@ -27,9 +27,12 @@ OFFICER = Actor(username="officer1", role="officer", user_id=1)
 
 def other_server(engine: Engine, code: str) -> None:
     """Run ``code`` in another process on the same database (``session`` is open; it commits)."""
-    script = "from sqlmodel import Session\nfrom db.session import get_engine\n" \
-             "with Session(get_engine()) as session:\n" + textwrap.indent(textwrap.dedent(code), "    ") + \
-             "\n    session.commit()\n"
+    script = (
+        "from sqlmodel import Session\nfrom db.session import get_engine\n"
+        "with Session(get_engine()) as session:\n"
+        + textwrap.indent(textwrap.dedent(code), "    ")
+        + "\n    session.commit()\n"
+    )
     env = {**os.environ, "DATABASE_URL": engine.url.render_as_string(hide_password=False)}
     subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True, timeout=120)
 
@@ -38,15 +41,20 @@ def test_a_rename_in_another_process_reaches_this_process_search_index(session: 
     seed_demo(session, enterprises=40, with_runs=True)
     engine = session.get_bind()
     target = session.execute(select(Enterprise).order_by(Enterprise.id)).scalars().first()
-    before = search_enterprises(session, actor=OFFICER, filters=SearchFilters(query="changjiangce"))  # index built
+    before = search_enterprises(
+        session, actor=OFFICER, filters=SearchFilters(query="changjiangce")
+    )  # index built
     assert target.id not in set(before.frame["enterprise_id"])
     generation, local = change_generation(session, NAMES_TOPIC), search_keys_generation()
     session.commit()
 
-    other_server(engine, f"""
+    other_server(
+        engine,
+        f"""
         from db.models import Enterprise
         session.get(Enterprise, {target.id}).name = "温州长江测试科技有限公司"
-    """)
+    """,
+    )
     assert search_keys_generation() == local  # this process itself saw nothing
     assert change_generation(session, NAMES_TOPIC) == generation + 1
     after = search_enterprises(session, actor=OFFICER, filters=SearchFilters(query="changjiangce"))
@@ -58,11 +66,14 @@ def test_the_database_version_moves_with_a_write_in_another_process(session: Ses
     engine = session.get_bind()
     version = data_version(session)
     session.commit()
-    other_server(engine, """
+    other_server(
+        engine,
+        """
         from services.actor import Actor
         from services.auth import end_user_sessions
         end_user_sessions(session, actor=Actor.system(), username="ent1")
-    """)
+    """,
+    )
     assert data_version(session) > version
     session.commit()
     assert data_version(session) == data_version(session)  # reading it changes nothing

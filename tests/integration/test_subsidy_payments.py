@@ -34,14 +34,24 @@ def _final(session) -> ScoreRun:  # noqa: ANN001
 
 
 def _funded(session, run: ScoreRun, n: int = 2) -> list[int]:  # noqa: ANN001
-    return list(session.execute(select(Score.enterprise_id).where(Score.run_id == run.id, Score.subsidy > 0,
-                                                                  Score.veto.is_(False))
-                                .order_by(Score.enterprise_id).limit(n)).scalars())
+    return list(
+        session.execute(
+            select(Score.enterprise_id)
+            .where(Score.run_id == run.id, Score.subsidy > 0, Score.veto.is_(False))
+            .order_by(Score.enterprise_id)
+            .limit(n)
+        ).scalars()
+    )
 
 
 def _enterprise(session, enterprise_id: int, username: str) -> Actor:  # noqa: ANN001
-    user = User(username=username, display_name=username, password_hash="x", role="enterprise",
-                enterprise_id=enterprise_id)
+    user = User(
+        username=username,
+        display_name=username,
+        password_hash="x",
+        role="enterprise",
+        enterprise_id=enterprise_id,
+    )
     session.add(user)
     session.commit()
     return Actor(username=username, role="enterprise", user_id=user.id, enterprise_id=enterprise_id)
@@ -50,42 +60,81 @@ def _enterprise(session, enterprise_id: int, username: str) -> Actor:  # noqa: A
 def test_a_line_moves_pending_confirmed_paid_and_every_step_is_audited(seeded) -> None:  # noqa: ANN001
     run = _final(seeded)
     eid = _funded(seeded, run)[0]
-    amount = seeded.execute(select(Score.subsidy).where(Score.run_id == run.id, Score.enterprise_id == eid)).scalar()
+    amount = seeded.execute(
+        select(Score.subsidy).where(Score.run_id == run.id, Score.enterprise_id == eid)
+    ).scalar()
     ent = _enterprise(seeded, eid, "funded1")
     with frozen(NOW):
         view = subsidies.subsidy_lines(seeded, actor=OFFICER, run_id=run.id)
-        row = view.table[view.table["统一社会信用代码"] == view.lines.set_index("enterprise_id").at[eid, "credit_code"]]
-        assert row["拨付状态"].tolist() == ["待确认"] and row["扶持金额（万元）"].tolist() == [pytest.approx(amount)]
+        row = view.table[
+            view.table["统一社会信用代码"] == view.lines.set_index("enterprise_id").at[eid, "credit_code"]
+        ]
+        assert row["拨付状态"].tolist() == ["待确认"] and row["扶持金额（万元）"].tolist() == [
+            pytest.approx(amount)
+        ]
         # staff cannot pay a line the enterprise has not confirmed
         with pytest.raises(Conflict, match="待确认"):
-            subsidies.record_payment(seeded, actor=OFFICER, run_id=run.id, enterprise_id=eid,
-                                     paid_on=date(2026, 6, 1), voucher="付-001")
+            subsidies.record_payment(
+                seeded,
+                actor=OFFICER,
+                run_id=run.id,
+                enterprise_id=eid,
+                paid_on=date(2026, 6, 1),
+                voucher="付-001",
+            )
         subsidies.confirm_subsidy(seeded, actor=ent, run_id=run.id, enterprise_id=eid)
         with pytest.raises(Conflict, match="已确认"):
             subsidies.confirm_subsidy(seeded, actor=ent, run_id=run.id, enterprise_id=eid)
         # a date in the future, a missing voucher: refused, nothing changes
         with pytest.raises(ValidationFailed, match="晚于今天"):
-            subsidies.record_payment(seeded, actor=OFFICER, run_id=run.id, enterprise_id=eid,
-                                     paid_on=date(2026, 6, 2), voucher="付-001")
+            subsidies.record_payment(
+                seeded,
+                actor=OFFICER,
+                run_id=run.id,
+                enterprise_id=eid,
+                paid_on=date(2026, 6, 2),
+                voucher="付-001",
+            )
         with pytest.raises(ValidationFailed, match="凭证号"):
-            subsidies.record_payment(seeded, actor=OFFICER, run_id=run.id, enterprise_id=eid,
-                                     paid_on=date(2026, 6, 1), voucher="  ")
-        paid = subsidies.record_payment(seeded, actor=OFFICER, run_id=run.id, enterprise_id=eid,
-                                        paid_on=date(2026, 6, 1), voucher=" 付-001 ")
+            subsidies.record_payment(
+                seeded,
+                actor=OFFICER,
+                run_id=run.id,
+                enterprise_id=eid,
+                paid_on=date(2026, 6, 1),
+                voucher="  ",
+            )
+        paid = subsidies.record_payment(
+            seeded,
+            actor=OFFICER,
+            run_id=run.id,
+            enterprise_id=eid,
+            paid_on=date(2026, 6, 1),
+            voucher=" 付-001 ",
+        )
         assert (paid.state, paid.voucher, paid.amount) == ("paid", "付-001", pytest.approx(amount))
         with pytest.raises(Conflict, match="已拨付"):
             subsidies.refuse_subsidy(seeded, actor=OFFICER, run_id=run.id, enterprise_id=eid, reason="重复")
-    events = seeded.execute(select(AuditEvent).where(AuditEvent.entity == "subsidy_payment")
-                            .order_by(AuditEvent.id)).scalars().all()
+    events = (
+        seeded.execute(
+            select(AuditEvent).where(AuditEvent.entity == "subsidy_payment").order_by(AuditEvent.id)
+        )
+        .scalars()
+        .all()
+    )
     assert [(e.action, e.actor, e.before["state"], e.after["state"]) for e in events] == [
-        ("subsidy.confirm", "funded1", "pending", "confirmed"), ("subsidy.pay", "officer1", "confirmed", "paid")]
+        ("subsidy.confirm", "funded1", "pending", "confirmed"),
+        ("subsidy.pay", "officer1", "confirmed", "paid"),
+    ]
     assert events[1].after["voucher"] == "付-001" and events[1].after["paid_on"] == "2026-06-01"
     # the audit trail reads in Chinese, states included
     assert audit_labels.action_label(events[1].action) == "登记扶持资金拨付"
     assert "状态 已拨付" in audit_labels.record_text(events[1].after)
     assert audit_labels.record_text(events[0].before) == "状态 待确认"
     mine = subsidies.my_subsidy_lines(seeded, actor=ent, enterprise_id=eid)
-    assert mine.table[["拨付状态", "拨付日期", "拨付凭证号"]].values.tolist() == [["已拨付", "2026-06-01", "付-001"]]
+    assert mine.table[["拨付状态", "拨付日期", "拨付凭证号"]].values.tolist() == [
+        ["已拨付", "2026-06-01", "付-001"]
+    ]
 
 
 def test_refusal_needs_a_reason_and_is_final(seeded) -> None:  # noqa: ANN001
@@ -116,9 +165,17 @@ def test_an_enterprise_confirms_only_its_own_line_and_never_pays(seeded) -> None
             subsidies.my_subsidy_lines(seeded, actor=ent, enterprise_id=other)
         subsidies.confirm_subsidy(seeded, actor=ent, run_id=run.id, enterprise_id=mine)
         for call in (
-            lambda: subsidies.record_payment(seeded, actor=ent, run_id=run.id, enterprise_id=mine,
-                                             paid_on=date(2026, 6, 1), voucher="自己付"),
-            lambda: subsidies.refuse_subsidy(seeded, actor=ent, run_id=run.id, enterprise_id=other, reason="x"),
+            lambda: subsidies.record_payment(
+                seeded,
+                actor=ent,
+                run_id=run.id,
+                enterprise_id=mine,
+                paid_on=date(2026, 6, 1),
+                voucher="自己付",
+            ),
+            lambda: subsidies.refuse_subsidy(
+                seeded, actor=ent, run_id=run.id, enterprise_id=other, reason="x"
+            ),
             lambda: subsidies.subsidy_lines(seeded, actor=ent, run_id=run.id),
             lambda: subsidies.export_subsidy_lines(seeded, actor=ent, run_id=run.id),
         ):
@@ -134,8 +191,9 @@ def test_an_enterprise_confirms_only_its_own_line_and_never_pays(seeded) -> None
 def test_only_final_runs_and_funded_enterprises_have_lines(seeded) -> None:  # noqa: ANN001
     notice = seeded.execute(select(ScoreRun).where(ScoreRun.state == "notice")).scalars().one()
     run = _final(seeded)
-    unfunded = seeded.execute(select(Score.enterprise_id).where(Score.run_id == run.id, Score.subsidy == 0)
-                              .limit(1)).scalar()
+    unfunded = seeded.execute(
+        select(Score.enterprise_id).where(Score.run_id == run.id, Score.subsidy == 0).limit(1)
+    ).scalar()
     with frozen(NOW):
         with pytest.raises(ValidationFailed, match="尚未定稿"):
             subsidies.subsidy_lines(seeded, actor=OFFICER, run_id=notice.id)
@@ -146,15 +204,24 @@ def test_only_final_runs_and_funded_enterprises_have_lines(seeded) -> None:  # n
             subsidies.confirm_subsidy(seeded, actor=ent, run_id=run.id, enterprise_id=unfunded)
         # a payment dated before the run was finalised is refused
         eid = _funded(seeded, run)[0]
-        subsidies.confirm_subsidy(seeded, actor=_enterprise(seeded, eid, "funded1"), run_id=run.id,
-                                  enterprise_id=eid)
+        subsidies.confirm_subsidy(
+            seeded, actor=_enterprise(seeded, eid, "funded1"), run_id=run.id, enterprise_id=eid
+        )
         before = (run.finalized_at - timedelta(days=2)).date()
         with pytest.raises(ValidationFailed, match="早于积分批次定稿日期"):
-            subsidies.record_payment(seeded, actor=OFFICER, run_id=run.id, enterprise_id=eid, paid_on=before,
-                                     voucher="付-9")
+            subsidies.record_payment(
+                seeded, actor=OFFICER, run_id=run.id, enterprise_id=eid, paid_on=before, voucher="付-9"
+            )
     lines = subsidies.lines_frame(seeded, run_id=run.id)
-    expected = seeded.execute(select(Score.enterprise_id).where(Score.run_id == run.id, Score.subsidy > 0,
-                                                                Score.veto.is_(False))).scalars().all()
+    expected = (
+        seeded.execute(
+            select(Score.enterprise_id).where(
+                Score.run_id == run.id, Score.subsidy > 0, Score.veto.is_(False)
+            )
+        )
+        .scalars()
+        .all()
+    )
     assert sorted(lines["enterprise_id"]) == sorted(expected)
 
 
@@ -162,11 +229,21 @@ def test_the_export_carries_the_state_and_is_sanitised(seeded) -> None:  # noqa:
     run = _final(seeded)
     eid = _funded(seeded, run)[0]
     with frozen(NOW):
-        subsidies.confirm_subsidy(seeded, actor=_enterprise(seeded, eid, "funded1"), run_id=run.id, enterprise_id=eid)
-        subsidies.record_payment(seeded, actor=OFFICER, run_id=run.id, enterprise_id=eid, paid_on=date(2026, 6, 1),
-                                 voucher="=HYPERLINK(\"http://x\")")
+        subsidies.confirm_subsidy(
+            seeded, actor=_enterprise(seeded, eid, "funded1"), run_id=run.id, enterprise_id=eid
+        )
+        subsidies.record_payment(
+            seeded,
+            actor=OFFICER,
+            run_id=run.id,
+            enterprise_id=eid,
+            paid_on=date(2026, 6, 1),
+            voucher='=HYPERLINK("http://x")',
+        )
         data = subsidies.export_subsidy_lines(seeded, actor=OFFICER, run_id=run.id)
-        csv_text = subsidies.export_subsidy_lines(seeded, actor=OFFICER, run_id=run.id, fmt="csv").decode("utf-8-sig")
+        csv_text = subsidies.export_subsidy_lines(seeded, actor=OFFICER, run_id=run.id, fmt="csv").decode(
+            "utf-8-sig"
+        )
     book = openpyxl.load_workbook(io.BytesIO(data))
     assert book.sheetnames == ["扶持资金拨付", "拨付汇总"]
     sheet = book["扶持资金拨付"]
@@ -182,8 +259,9 @@ def test_the_export_carries_the_state_and_is_sanitised(seeded) -> None:  # noqa:
     # the public-notice workbook of a final run carries the states too
     from services.scenarios import export_lists
 
-    notice_book = openpyxl.load_workbook(io.BytesIO(export_lists(seeded, actor=OFFICER, run_id=run.id,
-                                                                 part="subsidies")))
+    notice_book = openpyxl.load_workbook(
+        io.BytesIO(export_lists(seeded, actor=OFFICER, run_id=run.id, part="subsidies"))
+    )
     assert notice_book.sheetnames == ["扶持名单", "名额与预算", "扶持资金拨付"]
     assert "已拨付" in [c.value for c in notice_book["扶持资金拨付"]["I"]]
 
@@ -194,7 +272,9 @@ def test_confirming_from_the_instant_list_confirms_the_line(seeded) -> None:  # 
 
     notice = seeded.execute(select(ScoreRun).where(ScoreRun.state == "notice")).scalars().one()
     with frozen(NOW):
-        finalize_run(seeded, actor=Actor(username="admin", role="admin"), run_id=notice.id, reason="测试提前定稿")
+        finalize_run(
+            seeded, actor=Actor(username="admin", role="admin"), run_id=notice.id, reason="测试提前定稿"
+        )
         first, second = _funded(seeded, notice)
         ent = _enterprise(seeded, first, "funded1")
         view = assistant.policy_calculator(seeded, actor=ent, enterprise_id=first)
@@ -205,8 +285,14 @@ def test_confirming_from_the_instant_list_confirms_the_line(seeded) -> None:  # 
         subsidies.confirm_subsidy(seeded, actor=other, run_id=notice.id, enterprise_id=second)
         view = assistant.policy_calculator(seeded, actor=other, enterprise_id=second)
         assert view.confirmed.get(next(i.key for i in view.items if i.kind == "subsidy" and i.instant))
-    states = dict(seeded.execute(select(SubsidyPayment.enterprise_id, SubsidyPayment.state)
-                                 .where(SubsidyPayment.run_id == notice.id)).all())
+    states = dict(
+        seeded.execute(
+            select(SubsidyPayment.enterprise_id, SubsidyPayment.state).where(
+                SubsidyPayment.run_id == notice.id
+            )
+        ).all()
+    )
     assert states == {first: "confirmed", second: "confirmed"}
-    assert seeded.execute(select(AuditEvent.action).where(AuditEvent.entity == "subsidy_payment")
-                          .order_by(AuditEvent.id)).scalars().all() == ["subsidy.confirm", "subsidy.confirm"]
+    assert seeded.execute(
+        select(AuditEvent.action).where(AuditEvent.entity == "subsidy_payment").order_by(AuditEvent.id)
+    ).scalars().all() == ["subsidy.confirm", "subsidy.confirm"]

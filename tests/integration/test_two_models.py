@@ -51,12 +51,18 @@ def test_portrait_reads_each_run_with_its_own_model(session: Session) -> None:
     new = get_portrait(session, actor=officer, enterprise_id=enterprise, year=YEAR_B)
     assert list(old.radar["axis"]) == ["技术创新", "成长经营", "辅助加分", "合规经营"]
     assert list(new.radar["axis"]) == ["技术创新", "成长经营", "辅助"]
-    assert new.stage_name in {"初创期", "成长期", "稳定期"} and old.stage_name in {s.name for s in two.model_a.stages}
-    row = session.exec(select(Score).where(Score.run_id == two.run_b, Score.enterprise_id == enterprise)).one()
+    assert new.stage_name in {"初创期", "成长期", "稳定期"} and old.stage_name in {
+        s.name for s in two.model_a.stages
+    }
+    row = session.exec(
+        select(Score).where(Score.run_id == two.run_b, Score.enterprise_id == enterprise)
+    ).one()
     assert new.total == row.total and new.subtotals == row.subtotals
     assert set(new.indicators["code"]) == set(two.model_b.codes)
     assert set(new.indicators["class_name"]) == {"技术创新", "成长经营", "辅助", "一票否决"}
-    assert new.tier_name in {"创新领军企业榜", "创新潜力企业榜", "未上榜"} and old.model.name != new.model.name
+    assert (
+        new.tier_name in {"创新领军企业榜", "创新潜力企业榜", "未上榜"} and old.model.name != new.model.name
+    )
     assert all(two.model_b.indicator(c).name in " ".join(new.explanations) for c in ("J01", "C01"))
 
 

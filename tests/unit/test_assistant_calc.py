@@ -25,17 +25,38 @@ OFFERS = [
 ]
 
 
-def _input(facts: dict, *, rank: int | None = 6, subsidy: float = 0.0, run_state: str = "final",
-           veto: bool = False, consent: bool = False, stage: str = "growth") -> calc.CalculatorInput:
+def _input(
+    facts: dict,
+    *,
+    rank: int | None = 6,
+    subsidy: float = 0.0,
+    run_state: str = "final",
+    veto: bool = False,
+    consent: bool = False,
+    stage: str = "growth",
+) -> calc.CalculatorInput:
     base = {"veto": veto, "registered_years": 5, "percentile": 50.0, "staff": 40, "G01": 3000}
     facts = facts_for(MODEL, base | facts)
     pools = evaluate_pools(MODEL, facts)
     catalogue = [CatalogueItem(o.code, o.name, o.stages) for o in OFFERS]
     recs = match_services(MODEL, stage=stage, facts=facts, catalogue=catalogue, pools=pools)
     return calc.CalculatorInput(
-        model=MODEL, stage=stage, stage_name=MODEL.stage_name(stage), run_state=run_state, veto=veto,
-        veto_reason="严重失信" if veto else "", rank=rank, ranked_in_stage=120, tier="", subsidy=subsidy, mujun="",
-        facts=facts, pools=pools, recommendations=recs, catalogue=OFFERS, bank_consent=consent,
+        model=MODEL,
+        stage=stage,
+        stage_name=MODEL.stage_name(stage),
+        run_state=run_state,
+        veto=veto,
+        veto_reason="严重失信" if veto else "",
+        rank=rank,
+        ranked_in_stage=120,
+        tier="",
+        subsidy=subsidy,
+        mujun="",
+        facts=facts,
+        pools=pools,
+        recommendations=recs,
+        catalogue=OFFERS,
+        bank_consent=consent,
     )
 
 

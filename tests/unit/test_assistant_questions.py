@@ -22,8 +22,17 @@ def test_the_question_set_is_large_and_covers_every_topic() -> None:
     questions = load_questions()
     assert len(questions) >= 120
     topics = {q["cat"] for q in questions}
-    assert {"score", "indicator", "list", "subsidy", "pool", "service", "objection", "deadline",
-            "how-to-fill"} <= topics
+    assert {
+        "score",
+        "indicator",
+        "list",
+        "subsidy",
+        "pool",
+        "service",
+        "objection",
+        "deadline",
+        "how-to-fill",
+    } <= topics
     clauses = {c.key for d, t in default_documents() for c in parse_document(d, t)}
     for q in questions:  # every expected clause exists: a renamed article must fail here, not silently
         assert set(q.get("clauses", [])) <= clauses, q["q"]
@@ -50,12 +59,15 @@ def test_below_the_threshold_the_answer_gives_the_contact_not_a_guess() -> None:
     assert "科技局" in answer.text and not answer.quotes
 
 
-@pytest.mark.parametrize(("question", "code"), [
-    ("为什么我的研发投入强度只得1分", "T02"),
-    ("我的研发投如强度怎么算的", "T02"),  # a typo
-    ("为啥我的发明专利才得这么点分", "T06"),  # a synonym
-    ("我的资产负债率得分偏低是什么原因", "G08"),
-])
+@pytest.mark.parametrize(
+    ("question", "code"),
+    [
+        ("为什么我的研发投入强度只得1分", "T02"),
+        ("我的研发投如强度怎么算的", "T02"),  # a typo
+        ("为啥我的发明专利才得这么点分", "T06"),  # a synonym
+        ("我的资产负债率得分偏低是什么原因", "G08"),
+    ],
+)
 def test_the_indicator_named_in_a_question_is_recognised(question: str, code: str) -> None:
     c = _brain().classify(question)
     assert (c.intent, c.indicator) == ("indicator_why", code)
@@ -63,7 +75,9 @@ def test_the_indicator_named_in_a_question_is_recognised(question: str, code: st
 
 def test_synonyms_are_data_and_a_new_one_changes_the_search() -> None:
     docs = [(d, t, None) for d, t in default_documents()]
-    docs.append(("x", "# 补充\n\n### 第一条 创业担保贷款\n\n创业担保贷款由区人社局受理，贴息按年度计算。\n", None))
+    docs.append(
+        ("x", "# 补充\n\n### 第一条 创业担保贷款\n\n创业担保贷款由区人社局受理，贴息按年度计算。\n", None)
+    )
     data = load_data()
     plain = Brain(load_model(), data=data, documents=docs)
     assert not plain.policy_answer("青创贷找谁").answered

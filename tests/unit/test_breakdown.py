@@ -20,8 +20,9 @@ def _stored(values: dict, fractions: dict, points: dict, sources: dict) -> str:
 
 def test_decode_gives_value_fraction_points_and_source_per_indicator() -> None:
     extra = MODEL.extra_columns()[0]
-    raw = _stored({"G01": 1000.0, "T09": "省", extra: 7.5}, {"G01": 0.5}, {"G01": 3.25},
-                  {"G01": "税务", extra: "上年"})
+    raw = _stored(
+        {"G01": 1000.0, "T09": "省", extra: 7.5}, {"G01": 0.5}, {"G01": 3.25}, {"G01": "税务", extra: "上年"}
+    )
     decoded = breakdown.decode(MODEL, raw)
     assert decoded["G01"] == {"value": 1000.0, "source": "税务", "f": 0.5, "pts": 3.25}
     assert decoded["T09"]["value"] == "省" and decoded["T09"]["source"] is None
@@ -60,17 +61,25 @@ def test_pack_round_trips_what_the_per_row_json_stored() -> None:
     columns = breakdown_columns(model)
     inputs = pd.DataFrame({c: rng.lognormal(3, 1, n) for c in columns})
     inputs[columns[0]] = np.where(np.arange(n) % 7 == 0, np.inf, np.where(np.arange(n) % 5 == 0, np.nan, 1.5))
-    inputs[columns[1]] = pd.Series([f'[{{"level": "市", "n": {i}}}]' if i % 3 else None for i in range(n)],
-                                   dtype=object)
-    inputs[columns[2]] = pd.Series(["省" if i % 2 else (i if i % 4 else True) for i in range(n)], dtype=object)
+    inputs[columns[1]] = pd.Series(
+        [f'[{{"level": "市", "n": {i}}}]' if i % 3 else None for i in range(n)], dtype=object
+    )
+    inputs[columns[2]] = pd.Series(
+        ["省" if i % 2 else (i if i % 4 else True) for i in range(n)], dtype=object
+    )
     sources = pd.DataFrame({c: np.where(np.arange(n) % 4 == 0, None, "税务") for c in columns}, dtype=object)
-    scored = pd.DataFrame({f"f_{c}": rng.random(n) for c in model.codes} | {f"pts_{c}": rng.random(n) * 5
-                                                                            for c in model.codes})
+    scored = pd.DataFrame(
+        {f"f_{c}": rng.random(n) for c in model.codes} | {f"pts_{c}": rng.random(n) * 5 for c in model.codes}
+    )
     ids = np.arange(10, 10 + 2 * n, 2)
     packed = unpack(pack(model, ids=ids, inputs=inputs, scored=scored, sources=sources))
     assert packed.ids.tolist() == ids.tolist()
     assert packed.part_column("v", columns[0])[:8] == [None, 1.5, 1.5, 1.5, 1.5, None, 1.5, None]
-    assert packed.part_column("v", columns[1])[:3] == [None, '[{"level": "市", "n": 1}]', '[{"level": "市", "n": 2}]']
+    assert packed.part_column("v", columns[1])[:3] == [
+        None,
+        '[{"level": "市", "n": 1}]',
+        '[{"level": "市", "n": 2}]',
+    ]
     third = packed.part_column("v", columns[2])
     assert third[:5] == [1.0, "省", 2.0, "省", 1.0] and all(type(v) in (float, str) for v in third)
     assert packed.part_column("v", columns[3]) == inputs[columns[3]].tolist()

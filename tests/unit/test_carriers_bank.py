@@ -20,18 +20,20 @@ def model():  # noqa: ANN201
 
 def _frame() -> pd.DataFrame:
     nan = np.nan
-    return pd.DataFrame({
-        "carrier_id": [1, 1, 1, 2, 2, None],
-        "carrier": ["甲孵化器", "甲孵化器", "甲孵化器", "乙产业园", "乙产业园", None],
-        "kind": ["孵化器", "孵化器", "孵化器", "产业园", "产业园", None],
-        "total": [80.0, 40.0, 95.0, 60.0, 50.0, 99.0],
-        "veto": [False, False, True, False, False, False],
-        "tier": ["领跑", "", "", "进取", "", "领跑"],
-        "subsidy": [5.0, 0.0, 0.0, 0.0, 0.0, 30.0],
-        "rd": [10.0, 2.5, 100.0, nan, 4.0, 50.0],
-        "revenue": [120.0, 80.0, 500.0, 300.0, 100.0, 1.0],
-        "prev_revenue": [100.0, 100.0, 400.0, nan, 50.0, 1.0],
-    })
+    return pd.DataFrame(
+        {
+            "carrier_id": [1, 1, 1, 2, 2, None],
+            "carrier": ["甲孵化器", "甲孵化器", "甲孵化器", "乙产业园", "乙产业园", None],
+            "kind": ["孵化器", "孵化器", "孵化器", "产业园", "产业园", None],
+            "total": [80.0, 40.0, 95.0, 60.0, 50.0, 99.0],
+            "veto": [False, False, True, False, False, False],
+            "tier": ["领跑", "", "", "进取", "", "领跑"],
+            "subsidy": [5.0, 0.0, 0.0, 0.0, 0.0, 30.0],
+            "rd": [10.0, 2.5, 100.0, nan, 4.0, 50.0],
+            "revenue": [120.0, 80.0, 500.0, 300.0, 100.0, 1.0],
+            "prev_revenue": [100.0, 100.0, 400.0, nan, 50.0, 1.0],
+        }
+    )
 
 
 def test_carrier_aggregates_by_hand(model) -> None:  # noqa: ANN001
@@ -53,24 +55,29 @@ def test_carrier_aggregates_by_hand(model) -> None:  # noqa: ANN001
 
 
 def _scores() -> pd.DataFrame:
-    return pd.DataFrame({
-        "credit_code": [f"C{i}" for i in range(7)],
-        "name": [f"企业{i}" for i in range(7)],
-        "stage": ["seed", "seed", "seed", "growth", "growth", "growth", "growth"],
-        "rank": pd.array([1, 2, 3, 1, 2, 3, None], dtype="Int64"),
-        "total": [90.0, 70.0, 50.0, 88.0, 61.0, 59.0, 99.0],
-        "veto": [False] * 6 + [True],
-        "tier": ["领跑", "竞跑", "", "领跑", "进取", "", ""],
-        "bank_consent": [True, False, True, True, True, True, True],
-    })
+    return pd.DataFrame(
+        {
+            "credit_code": [f"C{i}" for i in range(7)],
+            "name": [f"企业{i}" for i in range(7)],
+            "stage": ["seed", "seed", "seed", "growth", "growth", "growth", "growth"],
+            "rank": pd.array([1, 2, 3, 1, 2, 3, None], dtype="Int64"),
+            "total": [90.0, 70.0, 50.0, 88.0, 61.0, 59.0, 99.0],
+            "veto": [False] * 6 + [True],
+            "tier": ["领跑", "竞跑", "", "领跑", "进取", "", ""],
+            "bank_consent": [True, False, True, True, True, True, True],
+        }
+    )
 
 
-@pytest.mark.parametrize(("criteria", "expected", "left_out"), [
-    (Criteria("min_total", min_total=60), ["C0", "C3", "C4"], 1),  # C1 (70) did not consent; C6 vetoed
-    (Criteria("tier", tier="竞跑"), ["C0", "C3"], 1),  # 领跑 + 竞跑; C1 no consent
-    (Criteria("tier", tier="创新进取榜"), ["C0", "C3", "C4"], 1),  # a full list name works too
-    (Criteria("top_n", top_n=2), ["C0", "C3", "C4"], 1),
-])
+@pytest.mark.parametrize(
+    ("criteria", "expected", "left_out"),
+    [
+        (Criteria("min_total", min_total=60), ["C0", "C3", "C4"], 1),  # C1 (70) did not consent; C6 vetoed
+        (Criteria("tier", tier="竞跑"), ["C0", "C3"], 1),  # 领跑 + 竞跑; C1 no consent
+        (Criteria("tier", tier="创新进取榜"), ["C0", "C3", "C4"], 1),  # a full list name works too
+        (Criteria("top_n", top_n=2), ["C0", "C3", "C4"], 1),
+    ],
+)
 def test_whitelist_membership_and_consent(model, criteria, expected, left_out) -> None:  # noqa: ANN001
     table = whitelist(model, _scores(), criteria)
     assert table["统一社会信用代码"].tolist() == expected
@@ -86,8 +93,16 @@ def test_withdrawn_consent_leaves_the_list(model) -> None:  # noqa: ANN001
     assert before == ["C0", "C3"] and after == ["C0"]
 
 
-@pytest.mark.parametrize("criteria", [Criteria("min_total", min_total=-1), Criteria("min_total", min_total=math.nan),
-                                      Criteria("tier", tier="金牌"), Criteria("top_n", top_n=0), Criteria("best")])
+@pytest.mark.parametrize(
+    "criteria",
+    [
+        Criteria("min_total", min_total=-1),
+        Criteria("min_total", min_total=math.nan),
+        Criteria("tier", tier="金牌"),
+        Criteria("top_n", top_n=0),
+        Criteria("best"),
+    ],
+)
 def test_bad_criteria_are_refused_in_chinese(model, criteria) -> None:  # noqa: ANN001
     with pytest.raises(ValueError, match="[\u4e00-\u9fff]"):
         whitelist(model, _scores(), criteria)

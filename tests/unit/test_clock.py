@@ -12,21 +12,31 @@ from core import clock
 
 ROOT = Path(__file__).resolve().parents[2]
 # Calls that read the operating system's clock or date: only core/clock.py may make them.
-FORBIDDEN = {("date", "today"), ("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"),
-             ("Timestamp", "now"), ("Timestamp", "today"), ("time", "time")}
+FORBIDDEN = {
+    ("date", "today"),
+    ("datetime", "now"),
+    ("datetime", "utcnow"),
+    ("datetime", "today"),
+    ("Timestamp", "now"),
+    ("Timestamp", "today"),
+    ("time", "time"),
+}
 
 
 def utc(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("at", "beijing_day"), [
-    ("2026-12-07 15:59", date(2026, 12, 7)),   # 23:59 in Beijing
-    ("2026-12-07 16:01", date(2026, 12, 8)),   # 00:01 the next Beijing day
-    ("2026-12-07 23:40", date(2026, 12, 8)),
-    ("2026-12-08 00:20", date(2026, 12, 8)),
-    ("2026-12-31 16:00", date(2027, 1, 1)),    # the Beijing year turns eight hours before UTC's
-])
+@pytest.mark.parametrize(
+    ("at", "beijing_day"),
+    [
+        ("2026-12-07 15:59", date(2026, 12, 7)),  # 23:59 in Beijing
+        ("2026-12-07 16:01", date(2026, 12, 8)),  # 00:01 the next Beijing day
+        ("2026-12-07 23:40", date(2026, 12, 8)),
+        ("2026-12-08 00:20", date(2026, 12, 8)),
+        ("2026-12-31 16:00", date(2027, 1, 1)),  # the Beijing year turns eight hours before UTC's
+    ],
+)
 def test_today_is_the_beijing_day(at: str, beijing_day: date) -> None:
     with clock.frozen(utc(at)):
         assert clock.today() == beijing_day
@@ -42,11 +52,13 @@ def test_evaluation_year_follows_the_beijing_new_year() -> None:
 
 def test_a_day_range_runs_to_24_00_beijing_on_its_end_day() -> None:
     start, end = date(2026, 12, 1), date(2026, 12, 7)
-    assert clock.in_days(utc("2026-11-30 16:00"), start, end)        # 12-01 00:00 Beijing
+    assert clock.in_days(utc("2026-11-30 16:00"), start, end)  # 12-01 00:00 Beijing
     assert not clock.in_days(utc("2026-11-30 15:59"), start, end)
-    assert clock.in_days(utc("2026-12-07 15:30"), start, end)        # 12-07 23:30 Beijing
-    assert not clock.in_days(utc("2026-12-07 16:10"), start, end)    # 12-08 00:10 Beijing
-    assert clock.day_end(end) - clock.day_start(end) == clock.day_start(date(2026, 12, 2)) - clock.day_start(start)
+    assert clock.in_days(utc("2026-12-07 15:30"), start, end)  # 12-07 23:30 Beijing
+    assert not clock.in_days(utc("2026-12-07 16:10"), start, end)  # 12-08 00:10 Beijing
+    assert clock.day_end(end) - clock.day_start(end) == clock.day_start(date(2026, 12, 2)) - clock.day_start(
+        start
+    )
 
 
 def test_recent_days_end_today_inclusive() -> None:
@@ -93,6 +105,9 @@ def test_only_the_clock_module_reads_the_system_clock() -> None:
 
 def test_the_scan_catches_each_forbidden_call(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
-    sample.write_text("import datetime as dt\nfrom datetime import date, datetime\n"
-                      "a = date.today()\nb = datetime.now()\nc = dt.datetime.utcnow()\n", encoding="utf-8")
+    sample.write_text(
+        "import datetime as dt\nfrom datetime import date, datetime\n"
+        "a = date.today()\nb = datetime.now()\nc = dt.datetime.utcnow()\n",
+        encoding="utf-8",
+    )
     assert len(_clock_reads(sample)) == 3

@@ -12,8 +12,13 @@ from deploy.cluster import STICKY_COOKIE, render_nginx_config, upload_limit_mb
 
 
 def _render(tmp_path: Path, **kw) -> str:  # noqa: ANN003
-    return render_nginx_config(run_dir=tmp_path, listen="127.0.0.1:8080", ports=[8601, 8602, 8603],
-                               body_limit_mb=upload_limit_mb(), **kw)
+    return render_nginx_config(
+        run_dir=tmp_path,
+        listen="127.0.0.1:8080",
+        ports=[8601, 8602, 8603],
+        body_limit_mb=upload_limit_mb(),
+        **kw,
+    )
 
 
 def test_every_server_sticky_websocket_and_upload_limit(tmp_path: Path) -> None:
@@ -33,12 +38,16 @@ def test_every_server_sticky_websocket_and_upload_limit(tmp_path: Path) -> None:
     assert "X-Upstream" in _render(tmp_path, expose_upstream=True)
 
 
-@pytest.mark.skipif(not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()), reason="nginx not installed")
+@pytest.mark.skipif(
+    not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()), reason="nginx not installed"
+)
 def test_nginx_accepts_the_configuration_unprivileged(tmp_path: Path) -> None:
     for sub in ("tmp/body", "tmp/proxy", "tmp/fastcgi", "tmp/uwsgi", "tmp/scgi"):
         (tmp_path / sub).mkdir(parents=True)
     conf = tmp_path / "nginx.conf"
     conf.write_text(_render(tmp_path), encoding="utf-8")
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    checked = subprocess.run([nginx, "-t", "-p", str(tmp_path), "-c", str(conf)], capture_output=True, text=True)
+    checked = subprocess.run(
+        [nginx, "-t", "-p", str(tmp_path), "-c", str(conf)], capture_output=True, text=True
+    )
     assert checked.returncode == 0, checked.stderr

@@ -27,7 +27,8 @@ def product_files() -> list[Path]:
 def _is_environ(node: ast.AST) -> bool:
     """``os.environ``, or a name called ``environ`` (a mapping standing in for it)."""
     return (isinstance(node, ast.Attribute) and node.attr == "environ") or (
-        isinstance(node, ast.Name) and node.id == "environ")
+        isinstance(node, ast.Name) and node.id == "environ"
+    )
 
 
 def environment_reads(source: str) -> set[str]:
@@ -38,10 +39,15 @@ def environment_reads(source: str) -> set[str]:
         if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
             func = node.func
             if isinstance(func, ast.Attribute) and (
-                    (func.attr in ("get", "setdefault") and _is_environ(func.value)) or func.attr == "getenv"):
+                (func.attr in ("get", "setdefault") and _is_environ(func.value)) or func.attr == "getenv"
+            ):
                 names.add(str(node.args[0].value))
-        elif (isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and _is_environ(node.value)
-              and isinstance(node.slice, ast.Constant)):
+        elif (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.ctx, ast.Load)
+            and _is_environ(node.value)
+            and isinstance(node.slice, ast.Constant)
+        ):
             names.add(str(node.slice.value))
     return names
 
@@ -54,8 +60,10 @@ def readme_variables() -> set[str]:
 
 
 def test_the_scan_sees_every_way_of_reading_the_environment() -> None:
-    source = ('import os\nos.environ.get("A")\nos.getenv("B", "1")\nx = os.environ["C"]\n'
-              'os.environ["NOT_READ"] = "1"\nenviron.get("D")\n')
+    source = (
+        'import os\nos.environ.get("A")\nos.getenv("B", "1")\nx = os.environ["C"]\n'
+        'os.environ["NOT_READ"] = "1"\nenviron.get("D")\n'
+    )
     assert environment_reads(source) == {"A", "B", "C", "D"}
 
 
@@ -76,7 +84,9 @@ def test_only_the_settings_module_reads_the_environment() -> None:
     stray = {}
     for path in product_files():
         relative = str(path.relative_to(ROOT))
-        names = environment_reads(path.read_text(encoding="utf-8")) - OTHER_READERS_PENDING.get(relative, set())
+        names = environment_reads(path.read_text(encoding="utf-8")) - OTHER_READERS_PENDING.get(
+            relative, set()
+        )
         names.discard("STREAMLIT_LOGGER_LEVEL")
         if names and relative not in ("core/settings.py",):
             stray[relative] = sorted(names)
@@ -91,9 +101,15 @@ def test_every_documented_variable_is_a_setting_or_the_test_suites() -> None:
 def database_tables() -> set[str]:
     """The SQLModel classes with ``table=True`` in db/models.py."""
     tree = ast.parse((ROOT / "db" / "models.py").read_text(encoding="utf-8"))
-    return {node.name for node in tree.body if isinstance(node, ast.ClassDef)
-            and any(k.arg == "table" and isinstance(k.value, ast.Constant) and k.value.value is True
-                    for k in node.keywords)}
+    return {
+        node.name
+        for node in tree.body
+        if isinstance(node, ast.ClassDef)
+        and any(
+            k.arg == "table" and isinstance(k.value, ast.Constant) and k.value.value is True
+            for k in node.keywords
+        )
+    }
 
 
 def test_every_table_is_named_in_the_architecture_doc() -> None:

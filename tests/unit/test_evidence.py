@@ -22,7 +22,9 @@ PNG = _image("PNG")
 JPEG = _image("JPEG")
 
 
-@pytest.mark.parametrize(("content", "kind"), [(PDF, "application/pdf"), (PNG, "image/png"), (JPEG, "image/jpeg")])
+@pytest.mark.parametrize(
+    ("content", "kind"), [(PDF, "application/pdf"), (PNG, "image/png"), (JPEG, "image/jpeg")]
+)
 def test_type_comes_from_the_content_not_the_name(content: bytes, kind: str) -> None:
     assert sniff(content) == kind
     evidence = check("证书.txt", content)  # a misleading name does not matter

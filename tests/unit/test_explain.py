@@ -14,8 +14,11 @@ def model():  # noqa: ANN201
 
 
 def _bands_indicator(model):  # noqa: ANN001, ANN202
-    return next(i for i in model.indicators if isinstance(i.rule, BandsRule) and i.rule.direction == "higher"
-                and i.rule.alternative is not None)
+    return next(
+        i
+        for i in model.indicators
+        if isinstance(i.rule, BandsRule) and i.rule.direction == "higher" and i.rule.alternative is not None
+    )
 
 
 def test_band_sentence_names_band_points_and_next_step(model) -> None:  # noqa: ANN001
@@ -51,7 +54,9 @@ def test_missing_value_is_flagged_and_cheap_to_fix(model) -> None:  # noqa: ANN0
 
 
 def test_linear_cap_counts_one_more_unit(model) -> None:  # noqa: ANN001
-    ind = next(i for i in model.indicators if isinstance(i.rule, LinearCapRule) and i.rule.caps and i.unit == "件")
+    ind = next(
+        i for i in model.indicators if isinstance(i.rule, LinearCapRule) and i.rule.caps and i.unit == "件"
+    )
     stage = model.stage_codes[2]
     cap = ind.rule.caps[stage]
     top = ind.max_for(stage)
@@ -94,13 +99,17 @@ def test_gap_to_next_list(model) -> None:  # noqa: ANN001
     gap = explain.gap_to_next_list(model, total=50.0, tier="", ranked_totals=totals)
     assert gap.tier == third.code and gap.rank_needed == round(third.share * 100)
     assert gap.points_needed == pytest.approx(totals[gap.rank_needed - 1] - 50 + 0.01, abs=0.011)
-    assert explain.gap_to_next_list(model, total=99.0, tier=second.code, ranked_totals=totals).tier == first.code
+    assert (
+        explain.gap_to_next_list(model, total=99.0, tier=second.code, ranked_totals=totals).tier == first.code
+    )
     assert explain.gap_to_next_list(model, total=100.0, tier=first.code, ranked_totals=totals) is None
     assert explain.gap_to_next_list(model, total=10.0, tier="", ranked_totals=totals, veto=True) is None
 
 
 def test_a_first_unit_is_not_an_increase_to_itself(model) -> None:  # noqa: ANN001
-    ind = next(i for i in model.indicators if isinstance(i.rule, LinearCapRule) and i.rule.caps and i.unit == "件")
+    ind = next(
+        i for i in model.indicators if isinstance(i.rule, LinearCapRule) and i.rule.caps and i.unit == "件"
+    )
     stage = model.stage_codes[2]
     move = explain.improvement(model, stage, IndicatorState(ind.code, 0, 0.0, 0.0))
     assert move is not None and move.action == f"{ind.name}达到 1 件"
@@ -109,6 +118,7 @@ def test_a_first_unit_is_not_an_increase_to_itself(model) -> None:  # noqa: ANN0
 
 def test_advice_to_report_names_the_report_year(model) -> None:  # noqa: ANN001
     ind = next(i for i in model.indicators if i.self_reported and i.rule.type in ("bands", "percentile"))
-    move = explain.improvement(model, model.stage_codes[1], IndicatorState(ind.code, None, 0.0, 0.0),
-                               report_year=2026)
+    move = explain.improvement(
+        model, model.stage_codes[1], IndicatorState(ind.code, None, 0.0, 0.0), report_year=2026
+    )
     assert move.action == f"在 2026 年度数据填报中补报“{ind.name}”"

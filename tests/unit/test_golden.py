@@ -53,8 +53,9 @@ def expected() -> pd.DataFrame:
     return pd.read_csv(FIX / "golden_expected.csv", dtype=str, keep_default_na=False).set_index("credit_code")
 
 
-@pytest.mark.parametrize("col", ["technology", "growth", "core", "bonus", "deduction", "total", "percentile",
-                                 "subsidy"])
+@pytest.mark.parametrize(
+    "col", ["technology", "growth", "core", "bonus", "deduction", "total", "percentile", "subsidy"]
+)
 def test_golden_numbers(result: pd.DataFrame, expected: pd.DataFrame, col: str) -> None:
     exp = pd.to_numeric(expected[col].replace("", np.nan))
     got = result.loc[exp.index, col].astype(float)
@@ -68,7 +69,9 @@ def test_golden_text(result: pd.DataFrame, expected: pd.DataFrame, col: str) -> 
 
 def test_golden_flags_and_ranks(result: pd.DataFrame, expected: pd.DataFrame) -> None:
     assert result.loc[expected.index, "veto"].astype(int).tolist() == expected["veto"].astype(int).tolist()
-    assert result.loc[expected.index, "missing_count"].tolist() == expected["missing_count"].astype(int).tolist()
+    assert (
+        result.loc[expected.index, "missing_count"].tolist() == expected["missing_count"].astype(int).tolist()
+    )
     ranks = [None if pd.isna(x) else int(x) for x in result.loc[expected.index, "rank"]]
     assert ranks == [None if x == "" else int(x) for x in expected["rank"]]
 
@@ -93,6 +96,21 @@ def test_golden_matches_naive_engine() -> None:
 def test_engine_matches_naive_on_synthetic(seed: int) -> None:
     raw = make_inputs(1500, seed=seed, json_text=True)
     a, b = score(MODEL, raw), naive_score(MODEL, raw)
-    for col in ("stage", "technology", "growth", "core", "bonus", "deduction", "total", "veto", "veto_reason",
-                "missing", "rank", "percentile", "tier", "subsidy", "mujun"):
+    for col in (
+        "stage",
+        "technology",
+        "growth",
+        "core",
+        "bonus",
+        "deduction",
+        "total",
+        "veto",
+        "veto_reason",
+        "missing",
+        "rank",
+        "percentile",
+        "tier",
+        "subsidy",
+        "mujun",
+    ):
         assert a[col].astype(object).fillna(-1).tolist() == b[col].astype(object).fillna(-1).tolist(), col

@@ -9,11 +9,18 @@ from core import credit_code as cc
 from core import identity as idn
 
 A, B, C, D = (cc.make_code(s) for s in ("1001", "1002", "1003", "1004"))
-REGISTRY = pd.DataFrame({
-    "credit_code": [A, B, C, D],
-    "name": ["温州甲科技有限公司", "温州乙电子股份有限公司", "浙江丙新材料有限公司", "温州丁智能装备有限公司"],
-    "former_names": [None, "温州乙电子有限公司", None, None],
-})
+REGISTRY = pd.DataFrame(
+    {
+        "credit_code": [A, B, C, D],
+        "name": [
+            "温州甲科技有限公司",
+            "温州乙电子股份有限公司",
+            "浙江丙新材料有限公司",
+            "温州丁智能装备有限公司",
+        ],
+        "former_names": [None, "温州乙电子有限公司", None, None],
+    }
+)
 
 
 def s(*values):
@@ -38,8 +45,10 @@ def test_each_key_in_order_with_the_value_it_used():
 
 
 def test_names_normalised_and_file_former_name():
-    keys = idn.Keys(name=s("温州甲科技有限公司 ", "浙江丙新材料（温州）有限公司", "温州丁智能装备有限公司"),
-                    former_names=s(None, "浙江丙新材料有限公司；某旧名", None))
+    keys = idn.Keys(
+        name=s("温州甲科技有限公司 ", "浙江丙新材料（温州）有限公司", "温州丁智能装备有限公司"),
+        former_names=s(None, "浙江丙新材料有限公司；某旧名", None),
+    )
     out = idn.resolve(keys, REGISTRY.assign(name=REGISTRY["name"].str.replace("温州丁", "温州丁 ")))
     assert out["method"].tolist() == [idn.NAME, idn.FORMER, idn.NAME]
     assert out["credit_code"].tolist() == [A, C, D]
@@ -58,8 +67,10 @@ def test_fuzzy_name_waits_with_candidates_until_accepted():
 
 
 def test_ambiguous_name_is_not_an_exact_match():
-    reg = pd.concat([REGISTRY, pd.DataFrame({"credit_code": [cc.make_code("1005")],
-                                             "name": ["温州甲科技有限公司"]})], ignore_index=True)
+    reg = pd.concat(
+        [REGISTRY, pd.DataFrame({"credit_code": [cc.make_code("1005")], "name": ["温州甲科技有限公司"]})],
+        ignore_index=True,
+    )
     out = idn.resolve(idn.Keys(name=s("温州甲科技有限公司")), reg)
     assert out["method"].iloc[0] == idn.PENDING
     assert {c["credit_code"] for c in out["candidates"].iloc[0]} >= {A, cc.make_code("1005")}

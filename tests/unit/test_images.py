@@ -13,7 +13,9 @@ from core import evidence, images
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    return (
+        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    )
 
 
 def bomb_png(width: int = 13000, height: int = 13000) -> bytes:
@@ -22,7 +24,12 @@ def bomb_png(width: int = 13000, height: int = 13000) -> bytes:
     row = b"\x00" * (width + 1)
     compressor = zlib.compressobj(9)
     body = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
-    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", body) + _png_chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", body)
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 BROKEN_PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 42  # 50 bytes: a PNG signature and nothing decodable

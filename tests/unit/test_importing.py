@@ -20,8 +20,10 @@ def test_department_columns_follow_the_model_sources() -> None:
         assert cols, dept
         for c in cols:
             assert c.code not in derived
-            source = next((i.source for i in MODEL.indicators if i.code == c.code),
-                          next((b.source for b in MODEL.base_fields if b.code == c.code), ""))
+            source = next(
+                (i.source for i in MODEL.indicators if i.code == c.code),
+                next((b.source for b in MODEL.base_fields if b.code == c.code), ""),
+            )
             assert dept in source
     every = {c.code for c in importing.department_columns(MODEL, importing.ALL_DEPARTMENTS)}
     assert every == {c.code for d in importing.DEPARTMENTS for c in importing.department_columns(MODEL, d)}
@@ -30,10 +32,13 @@ def test_department_columns_follow_the_model_sources() -> None:
 def test_header_mapping_accepts_code_name_and_name_with_unit() -> None:
     cols = importing.department_columns(MODEL, "税务")
     first = cols[0]
-    m = importing.map_headers(["统一社会信用代码", " 企业名称 ", first.code, f"{cols[1].name}（{cols[1].unit}）",
-                               "备注"], cols)
+    m = importing.map_headers(
+        ["统一社会信用代码", " 企业名称 ", first.code, f"{cols[1].name}（{cols[1].unit}）", "备注"], cols
+    )
     assert m.code_column == "统一社会信用代码" and m.name_column == " 企业名称 "
-    assert m.columns[first.code].code == first.code and m.columns[f"{cols[1].name}（{cols[1].unit}）"] is cols[1]
+    assert (
+        m.columns[first.code].code == first.code and m.columns[f"{cols[1].name}（{cols[1].unit}）"] is cols[1]
+    )
     assert m.ignored == ["备注"]
 
 

@@ -24,8 +24,23 @@ FORBIDDEN: dict[str, set[str]] = {
 }
 # Process and operating-system work, refused in core/.
 OS_MODULES = {"subprocess", "multiprocessing", "resource", "socket", "signal", "select"}
-OS_CALLS = {"fork", "forkpty", "kill", "killpg", "_exit", "setsid", "wait", "waitpid", "execv", "execve",
-            "execvp", "posix_spawn", "spawnv", "system", "popen"}
+OS_CALLS = {
+    "fork",
+    "forkpty",
+    "kill",
+    "killpg",
+    "_exit",
+    "setsid",
+    "wait",
+    "waitpid",
+    "execv",
+    "execve",
+    "execvp",
+    "posix_spawn",
+    "spawnv",
+    "system",
+    "popen",
+}
 
 # (file, what it imports or calls) — pending until issue 20's structure moves land, then deleted.
 KNOWN_EXCEPTIONS: set[tuple[str, str]] = {
@@ -58,13 +73,20 @@ def arrows(path: Path, layer: str) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             names = [node.module]
             if node.module == "os":  # from os import fork
-                found |= {f"os.{alias.name}" for alias in node.names if alias.name in OS_CALLS and layer == "core"}
+                found |= {
+                    f"os.{alias.name}" for alias in node.names if alias.name in OS_CALLS and layer == "core"
+                }
         for name in names:
             top = name.split(".")[0]
             if top in FORBIDDEN.get(layer, set()) or (layer == "core" and top in OS_MODULES):
                 found.add(name)
-        if (layer == "core" and isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-                and node.value.id == "os" and node.attr in OS_CALLS):
+        if (
+            layer == "core"
+            and isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "os"
+            and node.attr in OS_CALLS
+        ):
             found.add(f"os.{node.attr}")
     return found
 
@@ -81,8 +103,9 @@ def tree_arrows(root: Path = ROOT) -> set[tuple[str, str]]:
 
 def test_no_new_arrow_up_and_no_os_work_in_core() -> None:
     new = tree_arrows() - KNOWN_EXCEPTIONS
-    assert not new, ("imports against the layering (pages → ui → services → db → core; core pure): "
-                     f"{sorted(new)}")
+    assert not new, (
+        f"imports against the layering (pages → ui → services → db → core; core pure): {sorted(new)}"
+    )
 
 
 def test_every_known_exception_still_exists() -> None:
@@ -91,13 +114,22 @@ def test_every_known_exception_still_exists() -> None:
 
 
 def test_the_scan_sees_each_kind_of_arrow(tmp_path: Path) -> None:
-    for layer, source in {"core": "import sqlalchemy\nfrom db.models import X\nimport os\nos.fork()\n"
-                                  "from os import kill\nimport subprocess\n",
-                          "db": "from services import runs\n", "services": "import streamlit as st\n",
-                          "ui": "from pages.common import x\n"}.items():
+    for layer, source in {
+        "core": "import sqlalchemy\nfrom db.models import X\nimport os\nos.fork()\n"
+        "from os import kill\nimport subprocess\n",
+        "db": "from services import runs\n",
+        "services": "import streamlit as st\n",
+        "ui": "from pages.common import x\n",
+    }.items():
         (tmp_path / layer).mkdir()
         (tmp_path / layer / "m.py").write_text(source)
     assert tree_arrows(tmp_path) == {
-        ("core/m.py", "sqlalchemy"), ("core/m.py", "db.models"), ("core/m.py", "os.fork"),
-        ("core/m.py", "os.kill"), ("core/m.py", "subprocess"), ("db/m.py", "services"),
-        ("services/m.py", "streamlit"), ("ui/m.py", "pages.common")}
+        ("core/m.py", "sqlalchemy"),
+        ("core/m.py", "db.models"),
+        ("core/m.py", "os.fork"),
+        ("core/m.py", "os.kill"),
+        ("core/m.py", "subprocess"),
+        ("db/m.py", "services"),
+        ("services/m.py", "streamlit"),
+        ("ui/m.py", "pages.common"),
+    }

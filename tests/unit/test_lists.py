@@ -23,8 +23,16 @@ def _scores(model, counts: dict[str, int], vetoed: dict[str, int] | None = None)
     for stage, n in counts.items():
         for i in range(n + (vetoed or {}).get(stage, 0)):
             k += 1
-            rows.append({"credit_code": f"C{k:05d}", "name": f"企业{k}", "stage": stage, "total": 100.0 - i * 0.5,
-                         "technology": 50.0, "veto": i >= n})
+            rows.append(
+                {
+                    "credit_code": f"C{k:05d}",
+                    "name": f"企业{k}",
+                    "stage": stage,
+                    "total": 100.0 - i * 0.5,
+                    "technology": 50.0,
+                    "veto": i >= n,
+                }
+            )
     return rank(model, pd.DataFrame(rows))
 
 
@@ -53,7 +61,9 @@ def test_list_sizes_per_stage_are_cumulative_bands(model) -> None:  # noqa: ANN0
 def test_subsidy_plan_share_cap_and_budget(model) -> None:  # noqa: ANN001
     # seed 57: ⌈2%×57⌉ = 2 (≤ 10) · 5 万 → 10; startup 200: ⌈4⌉ = 4 > 3 → capped at 3 · 5 万 → 15;
     # growth 250: ⌈2.5⌉ = 3 (= max 3) · 10 万 → 30; expansion 40: ⌈0.4⌉ = 1 · 30 → 30; mature none.
-    scores = _scores(model, {"seed": 57, "startup": 200, "growth": 250, "expansion": 40}, vetoed={"startup": 1})
+    scores = _scores(
+        model, {"seed": 57, "startup": 200, "growth": 250, "expansion": 40}, vetoed={"startup": 1}
+    )
     plan = lists.subsidy_plan(model, scores).set_index("stage")
     assert plan.loc["seed", ["按比例名额", "名额上限", "扶持名额"]].tolist() == [2, 10, 2]
     assert plan.loc["seed", "预算（万元）"] == 10.0

@@ -19,10 +19,28 @@ def _check(items: list[dict]) -> tuple[pd.DataFrame, list[dict]]:
 
 
 def test_good_rows_are_accepted_with_their_types() -> None:
-    accepted, problems = _check([
-        {"credit_code": A.lower(), "product": "科创积分贷", "decision": "授信", "amount": "1,200", "rate": 3.5,
-         "term_months": 36, "decided_on": "2026/12/06", "start_on": "2026年12月1日", "end_on": "2029-11-30"},
-        {"credit_code": B, "product": "人才贷", "decision": "reject", "reason": "担保不足", "decided_on": "2026-01-31"}])
+    accepted, problems = _check(
+        [
+            {
+                "credit_code": A.lower(),
+                "product": "科创积分贷",
+                "decision": "授信",
+                "amount": "1,200",
+                "rate": 3.5,
+                "term_months": 36,
+                "decided_on": "2026/12/06",
+                "start_on": "2026年12月1日",
+                "end_on": "2029-11-30",
+            },
+            {
+                "credit_code": B,
+                "product": "人才贷",
+                "decision": "reject",
+                "reason": "担保不足",
+                "decided_on": "2026-01-31",
+            },
+        ]
+    )
     assert problems == []
     assert accepted["enterprise_id"].tolist() == [1, 2]
     assert accepted["decision"].tolist() == ["credit", "reject"]
@@ -31,13 +49,29 @@ def test_good_rows_are_accepted_with_their_types() -> None:
 
 
 def test_each_bad_cell_is_named_and_nothing_is_accepted() -> None:
-    accepted, problems = _check([
-        {"credit_code": "123", "product": "p", "decision": "放款", "amount": 1, "decided_on": "2026-12-01"},
-        {"credit_code": A, "product": "", "decision": "批准", "amount": -3, "decided_on": "2026-12-07"},
-        {"credit_code": A, "product": "p", "decision": "拒绝", "decided_on": "2026-02-30"},
-        {"credit_code": A, "product": "p", "decision": "放款", "amount": 0, "term_months": 2.5,
-         "decided_on": "2026-12-01", "start_on": "2026-12-02", "end_on": "2026-12-01"},
-    ])
+    accepted, problems = _check(
+        [
+            {
+                "credit_code": "123",
+                "product": "p",
+                "decision": "放款",
+                "amount": 1,
+                "decided_on": "2026-12-01",
+            },
+            {"credit_code": A, "product": "", "decision": "批准", "amount": -3, "decided_on": "2026-12-07"},
+            {"credit_code": A, "product": "p", "decision": "拒绝", "decided_on": "2026-02-30"},
+            {
+                "credit_code": A,
+                "product": "p",
+                "decision": "放款",
+                "amount": 0,
+                "term_months": 2.5,
+                "decided_on": "2026-12-01",
+                "start_on": "2026-12-02",
+                "end_on": "2026-12-01",
+            },
+        ]
+    )
     assert accepted.empty
     found = {(p["row"], p["column"]): p["problem"] for p in problems}
     assert "有误" in found[(1, "统一社会信用代码")]

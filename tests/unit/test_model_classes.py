@@ -29,8 +29,11 @@ def test_every_shipped_model_file_loads_with_its_classes() -> None:
 def test_a_model_without_classes_gets_the_default_ones() -> None:
     model = load_model()
     assert [(c.code, c.name, c.kind) for c in model.ordered_classes] == [
-        ("technology", "技术创新", "core"), ("growth", "成长经营", "core"), ("bonus", "辅助加分", "bonus"),
-        ("deduction", "扣分", "deduction"), ("veto", "一票否决", "veto"),
+        ("technology", "技术创新", "core"),
+        ("growth", "成长经营", "core"),
+        ("bonus", "辅助加分", "bonus"),
+        ("deduction", "扣分", "deduction"),
+        ("veto", "一票否决", "veto"),
     ]
     assert model.class_def("bonus").cap == model.bonus_cap
     assert parse_model(model.to_dict()) == model  # the declared form round-trips
@@ -39,9 +42,17 @@ def test_a_model_without_classes_gets_the_default_ones() -> None:
 def test_five_classes_four_stages_and_a_1000_point_core_total() -> None:
     model = parse_model(five_class_model())
     assert model.core_total == 1000 and len(model.stages) == 4
-    assert [c.name for c in model.classes_of_kind("core")] == ["基础能力", "投入能力", "管理能力", "产出能力", "环境能力"]
+    assert [c.name for c in model.classes_of_kind("core")] == [
+        "基础能力",
+        "投入能力",
+        "管理能力",
+        "产出能力",
+        "环境能力",
+    ]
     for stage in model.stage_codes:
-        assert sum(model.class_max(c.code, stage) for c in model.classes_of_kind("core")) == pytest.approx(1000)
+        assert sum(model.class_max(c.code, stage) for c in model.classes_of_kind("core")) == pytest.approx(
+            1000
+        )
     assert parse_model(model.to_dict()) == model
 
 
@@ -63,8 +74,9 @@ def test_engine_writes_one_subtotal_per_declared_class_and_applies_class_caps() 
     ]
     res = score(model, _inputs(model, rows))
     first = res.iloc[0]
-    assert first["sub_basic"] + first["sub_invest"] + first["sub_manage"] + first["sub_output"] + first["sub_env"] \
-        == pytest.approx(first["core"])
+    assert first["sub_basic"] + first["sub_invest"] + first["sub_manage"] + first["sub_output"] + first[
+        "sub_env"
+    ] == pytest.approx(first["core"])
     assert first["sub_invest"] == pytest.approx(200)
     assert first["sub_plus"] == 50  # 40 + 40, capped by the class cap of 50
     assert first["bonus"] == 50 and first["sub_minus"] == 30 and first["deduction"] == 30
@@ -109,37 +121,89 @@ def _ind(data: dict, code: str) -> dict:
 
 
 REFUSALS = [
-    ("core points of a stage off the total",
-     lambda d: _ind(d, "I100")["points"].__setitem__("s2", 1), ["成长期", "s2", "1000"]),
-    ("indicator names an undeclared class",
-     lambda d: _ind(d, "I100").__setitem__("class", "tech"), ["I100", "tech", "classes"]),
+    (
+        "core points of a stage off the total",
+        lambda d: _ind(d, "I100")["points"].__setitem__("s2", 1),
+        ["成长期", "s2", "1000"],
+    ),
+    (
+        "indicator names an undeclared class",
+        lambda d: _ind(d, "I100").__setitem__("class", "tech"),
+        ["I100", "tech", "classes"],
+    ),
     ("duplicate class code", lambda d: d["classes"].append(dict(d["classes"][0])), ["类别代码重复", "basic"]),
-    ("no core class",
-     lambda d: d["classes"].__setitem__(slice(None), [c for c in d["classes"] if c["kind"] != "core"]),
-     ["核心类别"]),
+    (
+        "no core class",
+        lambda d: d["classes"].__setitem__(slice(None), [c for c in d["classes"] if c["kind"] != "core"]),
+        ["核心类别"],
+    ),
     ("veto class with a cap", lambda d: d["classes"][-1].__setitem__("cap", 5), ["stop", "否决项", "cap"]),
-    ("unknown class kind", lambda d: d["classes"][0].__setitem__("kind", "extra"), ["basic", "kind", "类别性质"]),
-    ("class code not an identifier", lambda d: d["classes"][0].__setitem__("code", "1 基础"), ["code", "代码"]),
-    ("non-positive class cap", lambda d: d["classes"][5].__setitem__("cap", 0), ["plus", "cap", "上限", "大于"]),
+    (
+        "unknown class kind",
+        lambda d: d["classes"][0].__setitem__("kind", "extra"),
+        ["basic", "kind", "类别性质"],
+    ),
+    (
+        "class code not an identifier",
+        lambda d: d["classes"][0].__setitem__("code", "1 基础"),
+        ["code", "代码"],
+    ),
+    (
+        "non-positive class cap",
+        lambda d: d["classes"][5].__setitem__("cap", 0),
+        ["plus", "cap", "上限", "大于"],
+    ),
     ("zero core total", lambda d: d["meta"].__setitem__("core_total", 0), ["core_total", "核心分值合计"]),
-    ("bonus cap is not a number", lambda d: d["meta"].__setitem__("bonus_cap", "五十"), ["bonus_cap", "应为数字"]),
-    ("unknown top-level field", lambda d: d["meta"].__setitem__("bonus_kap", 5), ["bonus_kap", "不是模型允许的字段"]),
+    (
+        "bonus cap is not a number",
+        lambda d: d["meta"].__setitem__("bonus_cap", "五十"),
+        ["bonus_cap", "应为数字"],
+    ),
+    (
+        "unknown top-level field",
+        lambda d: d["meta"].__setitem__("bonus_kap", 5),
+        ["bonus_kap", "不是模型允许的字段"],
+    ),
     ("negative points", lambda d: _ind(d, "I100")["points"].__setitem__("s3", -5), ["I100", "壮大期", "负"]),
     ("missing stage points", lambda d: _ind(d, "I100")["points"].pop("s4"), ["I100", "领军期"]),
-    ("points not a number", lambda d: _ind(d, "I100")["points"].__setitem__("s1", "高"),
-     ["I100", "points", "各阶段分值", "应为数字"]),
+    (
+        "points not a number",
+        lambda d: _ind(d, "I100")["points"].__setitem__("s1", "高"),
+        ["I100", "points", "各阶段分值", "应为数字"],
+    ),
     ("percent on a non-% indicator", lambda d: _ind(d, "B01").__setitem__("percent", "share"), ["B01", "%"]),
     ("unknown percent kind", lambda d: _ind(d, "I100").__setitem__("percent", "ratio"), ["I100", "percent"]),
-    ("tie-break on an unknown key", lambda d: d["tie_break"].insert(0, {"key": "tech"}), ["排序规则", "tech"]),
+    (
+        "tie-break on an unknown key",
+        lambda d: d["tie_break"].insert(0, {"key": "tech"}),
+        ["排序规则", "tech"],
+    ),
     ("stage indicator not core", lambda d: d["meta"].__setitem__("stage_indicator", "B01"), ["B01", "核心"]),
-    ("class code equal to an indicator code", lambda d: d["classes"][0].__setitem__("code", "B01"),
-     ["B01", "类别代码与指标代码重复"]),
-    ("core class named like a result column", lambda d: d["classes"][0].__setitem__("code", "total"),
-     ["total", "列名"]),
-    ("auxiliary indicator without max_points", lambda d: _ind(d, "B02").pop("max_points"), ["B02", "max_points"]),
-    ("unknown rule type", lambda d: _ind(d, "I101").__setitem__("rule", {"type": "curve"}), ["I101", "curve"]),
-    ("band fraction above 1", lambda d: _ind(d, "I101")["rule"]["bands"][0].__setitem__("f", 2),
-     ["I101", "bands", "分档", "小于等于 1"]),
+    (
+        "class code equal to an indicator code",
+        lambda d: d["classes"][0].__setitem__("code", "B01"),
+        ["B01", "类别代码与指标代码重复"],
+    ),
+    (
+        "core class named like a result column",
+        lambda d: d["classes"][0].__setitem__("code", "total"),
+        ["total", "列名"],
+    ),
+    (
+        "auxiliary indicator without max_points",
+        lambda d: _ind(d, "B02").pop("max_points"),
+        ["B02", "max_points"],
+    ),
+    (
+        "unknown rule type",
+        lambda d: _ind(d, "I101").__setitem__("rule", {"type": "curve"}),
+        ["I101", "curve"],
+    ),
+    (
+        "band fraction above 1",
+        lambda d: _ind(d, "I101")["rule"]["bands"][0].__setitem__("f", 2),
+        ["I101", "bands", "分档", "小于等于 1"],
+    ),
     ("subsidy for an unknown stage", lambda d: d["subsidies"][0].__setitem__("stage", "s9"), ["扶持", "s9"]),
     ("list shares not increasing", lambda d: d["tiers"][1].__setitem__("share", 0.05), ["榜单比例"]),
 ]

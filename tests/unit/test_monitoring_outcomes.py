@@ -24,13 +24,32 @@ def _scores(rows: list[tuple]) -> pd.DataFrame:
 
 def test_funded_against_similar_unfunded_by_hand(model) -> None:  # noqa: ANN001
     # previous run: (id, stage, total, veto, tier); funded: 1, 4, 5, 7, 9
-    previous = _scores([(1, "seed", 42.0, False, ""), (2, "seed", 45.0, False, ""), (3, "seed", 47.0, False, ""),
-                        (4, "seed", 55.0, False, ""), (5, "growth", 71.0, False, ""), (6, "growth", 78.0, False, ""),
-                        (7, "growth", 75.0, True, ""), (8, "seed", 41.0, False, ""), (9, "growth", 72.0, False, "")])
+    previous = _scores(
+        [
+            (1, "seed", 42.0, False, ""),
+            (2, "seed", 45.0, False, ""),
+            (3, "seed", 47.0, False, ""),
+            (4, "seed", 55.0, False, ""),
+            (5, "growth", 71.0, False, ""),
+            (6, "growth", 78.0, False, ""),
+            (7, "growth", 75.0, True, ""),
+            (8, "seed", 41.0, False, ""),
+            (9, "growth", 72.0, False, ""),
+        ]
+    )
     # current run: 8 is gone; 7 was vetoed last year (left out whatever it scores now)
-    current = _scores([(1, "seed", 50.0, False, ""), (2, "seed", 48.0, False, ""), (3, "seed", 46.0, False, ""),
-                       (4, "startup", 60.0, False, ""), (5, "growth", 70.0, False, ""),
-                       (6, "growth", 74.0, False, ""), (7, "growth", 99.0, False, ""), (9, "growth", 79.0, False, "")])
+    current = _scores(
+        [
+            (1, "seed", 50.0, False, ""),
+            (2, "seed", 48.0, False, ""),
+            (3, "seed", 46.0, False, ""),
+            (4, "startup", 60.0, False, ""),
+            (5, "growth", 70.0, False, ""),
+            (6, "growth", 74.0, False, ""),
+            (7, "growth", 99.0, False, ""),
+            (9, "growth", 79.0, False, ""),
+        ]
+    )
     cells, summary = monitoring.funded_comparison(model, previous, current, np.array([1, 4, 5, 7, 9]))
     # seed 40–50: funded 1 (+8) vs unfunded 2 (+3), 3 (−1) → mean +1, difference 7
     # seed 50–60: funded 4 (+5), no unfunded → no difference
@@ -47,7 +66,9 @@ def test_funded_against_similar_unfunded_by_hand(model) -> None:  # noqa: ANN001
     assert values["其中有同类未获资助企业可比"] == 3  # 1, 5, 9
     assert values["获资助企业平均积分变化"] == 4.75  # (8 + 5 − 1 + 7) / 4
     assert values["可比获资助企业平均积分变化"] == pytest.approx(4.67)  # (1·8 + 2·3) / 3
-    assert values["同类未获资助企业平均积分变化（按获资助家数加权）"] == pytest.approx(-2.33)  # (1·1 + 2·(−4)) / 3
+    assert values["同类未获资助企业平均积分变化（按获资助家数加权）"] == pytest.approx(
+        -2.33
+    )  # (1·1 + 2·(−4)) / 3
     assert values["差值（获资助 − 同类未获资助）"] == 7.0  # (1·7 + 2·7) / 3
 
 
@@ -61,17 +82,42 @@ def test_a_different_band_changes_who_is_similar(model) -> None:  # noqa: ANN001
 
 
 def test_outcomes_per_stage_and_list(model) -> None:  # noqa: ANN001
-    scores = _scores([(1, "seed", 80.0, False, "领跑"), (2, "seed", 60.0, False, "竞跑"),
-                      (3, "growth", 50.0, False, ""), (4, "growth", 90.0, True, "")])
-    loans = pd.DataFrame({"enterprise_id": [1, 1, 2, 3, 99], "decision": ["credit", "credit", "loan", "reject", "loan"],
-                          "amount": [100.0, 50.0, 80.0, None, 1000.0]})  # 99 is not in the run: not counted
+    scores = _scores(
+        [
+            (1, "seed", 80.0, False, "领跑"),
+            (2, "seed", 60.0, False, "竞跑"),
+            (3, "growth", 50.0, False, ""),
+            (4, "growth", 90.0, True, ""),
+        ]
+    )
+    loans = pd.DataFrame(
+        {
+            "enterprise_id": [1, 1, 2, 3, 99],
+            "decision": ["credit", "credit", "loan", "reject", "loan"],
+            "amount": [100.0, 50.0, 80.0, None, 1000.0],
+        }
+    )  # 99 is not in the run: not counted
     payments = pd.DataFrame({"enterprise_id": [1, 2], "state": ["paid", "confirmed"], "amount": [20.0, 10.0]})
     outcomes = monitoring.Outcomes(loans=loans, payments=payments)
     by_stage = monitoring.outcome_table(model, scores, outcomes, by="stage").set_index("阶段")
-    assert by_stage.loc["种子期", ["参评企业", "授信企业", "授信金额（万元）", "放款企业", "放款金额（万元）",
-                              "已拨付扶持企业", "已拨付扶持金额（万元）"]].tolist() == [2, 1, 150.0, 1, 80.0, 1, 20.0]
+    assert by_stage.loc[
+        "种子期",
+        [
+            "参评企业",
+            "授信企业",
+            "授信金额（万元）",
+            "放款企业",
+            "放款金额（万元）",
+            "已拨付扶持企业",
+            "已拨付扶持金额（万元）",
+        ],
+    ].tolist() == [2, 1, 150.0, 1, 80.0, 1, 20.0]
     assert by_stage.loc["成长期", ["参评企业", "授信企业", "放款企业"]].tolist() == [2, 0, 0]
-    assert by_stage.loc["合计", ["参评企业", "授信金额（万元）", "放款金额（万元）"]].tolist() == [4, 150.0, 80.0]
+    assert by_stage.loc["合计", ["参评企业", "授信金额（万元）", "放款金额（万元）"]].tolist() == [
+        4,
+        150.0,
+        80.0,
+    ]
     by_list = monitoring.outcome_table(model, scores, outcomes, by="tier").set_index("榜单")
     assert by_list.loc["创新领跑榜", ["授信企业", "已拨付扶持金额（万元）"]].tolist() == [1, 20.0]
     assert by_list.loc["创新竞跑榜", ["放款企业", "放款金额（万元）"]].tolist() == [1, 80.0]
@@ -80,20 +126,30 @@ def test_outcomes_per_stage_and_list(model) -> None:  # noqa: ANN001
 
 def test_the_report_has_the_outcome_sections_only_for_final_runs(model) -> None:  # noqa: ANN001
     def run(label: str, year: int, rows: list[tuple]) -> monitoring.RunData:
-        scores = _scores(rows).assign(credit_code=lambda f: "C" + f["enterprise_id"].astype(str),
-                                      name=lambda f: "企业" + f["enterprise_id"].astype(str), subsidy=0.0, mujun="",
-                                      rank=pd.array([1] * len(rows), dtype="Int64"))
+        scores = _scores(rows).assign(
+            credit_code=lambda f: "C" + f["enterprise_id"].astype(str),
+            name=lambda f: "企业" + f["enterprise_id"].astype(str),
+            subsidy=0.0,
+            mujun="",
+            rank=pd.array([1] * len(rows), dtype="Int64"),
+        )
         empty = pd.DataFrame(index=range(len(rows)), columns=model.codes, dtype=float)
         return monitoring.RunData(label, year, model, scores, empty, empty.fillna(0.0))
 
     previous = run("2024 年度", 2024, [(1, "seed", 42.0, False, ""), (2, "seed", 45.0, False, "")])
     current = run("2025 年度", 2025, [(1, "seed", 50.0, False, "领跑"), (2, "seed", 48.0, False, "")])
-    outcomes = monitoring.Outcomes(loans=pd.DataFrame(columns=["enterprise_id", "decision", "amount"]),
-                                   payments=pd.DataFrame({"enterprise_id": [1], "state": ["paid"], "amount": [20.0]}),
-                                   funded=np.array([1]))
+    outcomes = monitoring.Outcomes(
+        loans=pd.DataFrame(columns=["enterprise_id", "decision", "amount"]),
+        payments=pd.DataFrame({"enterprise_id": [1], "state": ["paid"], "amount": [20.0]}),
+        funded=np.array([1]),
+    )
     empty = pd.DataFrame()
-    report = monitoring.build_report(current, previous, carriers=empty, pools=empty, title="t", outcomes=outcomes)
-    assert {"融资与扶持（按阶段）", "融资与扶持（按榜单）", "扶持资金拨付", "获资助企业次年积分变化"} <= set(report.tables)
+    report = monitoring.build_report(
+        current, previous, carriers=empty, pools=empty, title="t", outcomes=outcomes
+    )
+    assert {"融资与扶持（按阶段）", "融资与扶持（按榜单）", "扶持资金拨付", "获资助企业次年积分变化"} <= set(
+        report.tables
+    )
     assert report.tables["扶持资金拨付"].set_index("拨付状态").loc["已拨付", "家数"] == 1
     assert "同类" in report.to_html()
     draft = monitoring.build_report(current, previous, carriers=empty, pools=empty, title="t")

@@ -27,8 +27,9 @@ def test_shape_of_the_national_guide_model() -> None:
 
 
 def test_its_own_pools_name_its_own_indicators() -> None:
-    facts = facts_for(MODEL, {"veto": False, "registered_years": 3, "J05": 1, "J02": 6.0, "C01": 800,
-                              "J04": 12, "J08": 65})
+    facts = facts_for(
+        MODEL, {"veto": False, "registered_years": 3, "J05": 1, "J02": 6.0, "C01": 800, "J04": 12, "J08": 65}
+    )
     hte = next(p for p in evaluate_pools(MODEL, facts) if p.code == "hte")
     assert hte.met and not hte.gaps
     weak = facts_for(MODEL, {**facts, "J04": 8})
@@ -37,14 +38,62 @@ def test_its_own_pools_name_its_own_indicators() -> None:
 
 
 ROWS = [
-    {"credit_code": "91330300000000001A", "name": "甲", "C01": 10000, "J01": 800, "J02": 8, "J03": 40, "J04": 25,
-     "J05": 5, "J06": 6, "J07": "省", "J08": 70, "C02": -10, "C03": 500, "C04": 300, "C05": 1500, "C06": 12,
-     "F01": "是", "F03": "小巨人", "F04": json.dumps([{"level": "国家"}, {"level": "省"}], ensure_ascii=False)},
-    {"credit_code": "91330300000000002B", "name": "乙", "C01": 3000, "J01": 200, "J02": 12, "J03": 10, "J04": 5,
-     "J05": 0, "J06": 1, "C02": 150, "C03": -50, "C04": 100, "C06": -5, "F02": 1},
-    {"credit_code": "91330300000000003C", "name": "丙", "C01": 5000, "J01": 800, "J02": 3.5, "J03": 40, "J04": 10,
-     "J05": 2, "J06": 10, "J07": "国家级", "J08": 40, "C02": 20, "C03": 500, "C04": 50, "C05": 3000, "C06": 0,
-     "V01": 1},
+    {
+        "credit_code": "91330300000000001A",
+        "name": "甲",
+        "C01": 10000,
+        "J01": 800,
+        "J02": 8,
+        "J03": 40,
+        "J04": 25,
+        "J05": 5,
+        "J06": 6,
+        "J07": "省",
+        "J08": 70,
+        "C02": -10,
+        "C03": 500,
+        "C04": 300,
+        "C05": 1500,
+        "C06": 12,
+        "F01": "是",
+        "F03": "小巨人",
+        "F04": json.dumps([{"level": "国家"}, {"level": "省"}], ensure_ascii=False),
+    },
+    {
+        "credit_code": "91330300000000002B",
+        "name": "乙",
+        "C01": 3000,
+        "J01": 200,
+        "J02": 12,
+        "J03": 10,
+        "J04": 5,
+        "J05": 0,
+        "J06": 1,
+        "C02": 150,
+        "C03": -50,
+        "C04": 100,
+        "C06": -5,
+        "F02": 1,
+    },
+    {
+        "credit_code": "91330300000000003C",
+        "name": "丙",
+        "C01": 5000,
+        "J01": 800,
+        "J02": 3.5,
+        "J03": 40,
+        "J04": 10,
+        "J05": 2,
+        "J06": 10,
+        "J07": "国家级",
+        "J08": 40,
+        "C02": 20,
+        "C03": 500,
+        "C04": 50,
+        "C05": 3000,
+        "C06": 0,
+        "V01": 1,
+    },
 ]
 
 

@@ -42,14 +42,21 @@ def offending_calls(source: str) -> list[int]:
     names = _exception_names(tree)
     lines = []
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and node.func.attr in MARKDOWN_WIDGETS and node.args and _raw_uses(node.args[0], names)):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in MARKDOWN_WIDGETS
+            and node.args
+            and _raw_uses(node.args[0], names)
+        ):
             lines.append(node.lineno)
     return lines
 
 
 def test_the_scan_sees_raw_exception_text() -> None:
-    bad = "try:\n    f()\nexcept ValueError as exc:\n    st.error(str(exc))\n    st.warning(f'未保存：{exc}')\n"
+    bad = (
+        "try:\n    f()\nexcept ValueError as exc:\n    st.error(str(exc))\n    st.warning(f'未保存：{exc}')\n"
+    )
     good = "try:\n    f()\nexcept ValueError as exc:\n    st.error(plain(exc))\n    st.info(f'未保存：{plain(exc)}')\n"
     assert offending_calls(bad) == [4, 5]
     assert offending_calls(good) == []

@@ -17,8 +17,9 @@ def _by_code(results):  # noqa: ANN001, ANN202
 
 
 def test_gap_sentence_names_value_and_threshold(model) -> None:  # noqa: ANN001
-    facts = facts_for(model, {"veto": False, "registered_years": 3, "T06": 1, "T02": 6.0, "G01": 800,
-                              "T05": 8.2, "T11": 70})
+    facts = facts_for(
+        model, {"veto": False, "registered_years": 3, "T06": 1, "T02": 6.0, "G01": 800, "T05": 8.2, "T11": 70}
+    )
     hte = _by_code(evaluate_pools(model, facts))["hte"]
     assert not hte.met and not hte.holds
     assert hte.gaps == ("研发人员占比 8.2%，需 ≥10%",)
@@ -31,8 +32,20 @@ def test_threshold_depends_on_revenue(model) -> None:  # noqa: ANN001
 
 
 def test_points_test_with_best_of_and_required_part(model) -> None:  # noqa: ANN001
-    facts = facts_for(model, {"veto": False, "staff": 40, "G01": 300, "T05": 31, "T02": 1.0, "T01": 30,
-                              "total_cost": 100, "T06": 0, "T07": 1})
+    facts = facts_for(
+        model,
+        {
+            "veto": False,
+            "staff": 40,
+            "G01": 300,
+            "T05": 31,
+            "T02": 1.0,
+            "T01": 30,
+            "total_cost": 100,
+            "T06": 0,
+            "T07": 1,
+        },
+    )
     # staff 20 + R&D by cost (30% → 50) + IP (1 → 6) = 76
     assert _by_code(evaluate_pools(model, facts))["stsme"].met
     facts["T05"] = 5  # the staff part is required to be non-zero
@@ -48,14 +61,21 @@ def test_held_qualification_and_veto(model) -> None:  # noqa: ANN001
 
 def test_services_by_stage_trigger_and_pool(model) -> None:  # noqa: ANN001
     stage = model.stage_codes[0]
-    catalogue = [CatalogueItem("business_model", "商业模式头脑风暴", (stage,)),
-                 CatalogueItem("rd_deduction", "研发费用加计扣除政策辅导", None),
-                 CatalogueItem("hte_guidance", "高企申报辅导", None),
-                 CatalogueItem("key_tech", "关键核心技术攻关", (model.stage_codes[-1],))]
-    facts = facts_for(model, {"veto": False, "registered_years": 2, "T06": 1, "T02": 2.0, "G01": 50, "T05": 12,
-                              "T11": 70})
-    recs = {r.code: r for r in match_services(model, stage=stage, facts=facts, catalogue=catalogue,
-                                              pools=evaluate_pools(model, facts))}
+    catalogue = [
+        CatalogueItem("business_model", "商业模式头脑风暴", (stage,)),
+        CatalogueItem("rd_deduction", "研发费用加计扣除政策辅导", None),
+        CatalogueItem("hte_guidance", "高企申报辅导", None),
+        CatalogueItem("key_tech", "关键核心技术攻关", (model.stage_codes[-1],)),
+    ]
+    facts = facts_for(
+        model, {"veto": False, "registered_years": 2, "T06": 1, "T02": 2.0, "G01": 50, "T05": 12, "T11": 70}
+    )
+    recs = {
+        r.code: r
+        for r in match_services(
+            model, stage=stage, facts=facts, catalogue=catalogue, pools=evaluate_pools(model, facts)
+        )
+    }
     assert set(recs) == {"business_model", "rd_deduction", "hte_guidance"}
     assert "2%" in recs["rd_deduction"].reasons[0]
     assert recs["hte_guidance"].reasons[0].startswith("接近国家高新技术企业")
@@ -68,19 +88,37 @@ def test_every_recommended_service_is_in_the_seeded_catalogue() -> None:
 
     config = load_config()
     catalogue = {code for code, *_ in SERVICE_CATALOGUE}
-    named = {t["service"] for t in config["triggers"]} | {p["service"] for p in config["pools"] if p.get("service")}
+    named = {t["service"] for t in config["triggers"]} | {
+        p["service"] for p in config["pools"] if p.get("service")
+    }
     assert named <= catalogue, named - catalogue
 
 
 def test_a_met_pool_is_not_called_near_and_a_held_one_gets_no_guidance(model) -> None:  # noqa: ANN001
     stage = model.stage_codes[1]
-    catalogue = [CatalogueItem("hte_guidance", "高企申报辅导", None),
-                 CatalogueItem("stsme_guidance", "科小入库辅导", None)]
+    catalogue = [
+        CatalogueItem("hte_guidance", "高企申报辅导", None),
+        CatalogueItem("stsme_guidance", "科小入库辅导", None),
+    ]
     # Meets every 高企 condition (G01 8000 → 4% R&D needed) and already holds 科技型中小企业 (A02).
-    facts = facts_for(model, {"veto": False, "registered_years": 3, "T06": 2, "T05": 12, "T11": 65, "T02": 4.5,
-                              "G01": 8000, "A02": 1, "staff": 40})
+    facts = facts_for(
+        model,
+        {
+            "veto": False,
+            "registered_years": 3,
+            "T06": 2,
+            "T05": 12,
+            "T11": 65,
+            "T02": 4.5,
+            "G01": 8000,
+            "A02": 1,
+            "staff": 40,
+        },
+    )
     pools = evaluate_pools(model, facts)
-    recs = {r.code: r for r in match_services(model, stage=stage, facts=facts, catalogue=catalogue, pools=pools)}
+    recs = {
+        r.code: r for r in match_services(model, stage=stage, facts=facts, catalogue=catalogue, pools=pools)
+    }
     assert recs["hte_guidance"].reasons == ("已满足国家高新技术企业认定条件，可申请认定",)
     assert not any(reason.startswith("接近") for r in recs.values() for reason in r.reasons)
     assert "stsme_guidance" not in recs  # 科小入库辅导 for a 科技型中小企业: never
@@ -91,8 +129,9 @@ def test_advice_on_a_qualification_says_what_the_pools_say(model) -> None:  # no
     from core.pools import qualifications
 
     stage = model.stage_codes[1]
-    facts = facts_for(model, {"veto": False, "registered_years": 3, "T06": 1, "T02": 6.0, "G01": 800,
-                              "T05": 8.2, "T11": 40})
+    facts = facts_for(
+        model, {"veto": False, "registered_years": 3, "T06": 1, "T02": 6.0, "G01": 800, "T05": 8.2, "T11": 40}
+    )
     pools = evaluate_pools(model, facts)
     hte = _by_code(pools)["hte"]
     assert len(hte.gaps) == 2
@@ -102,8 +141,11 @@ def test_advice_on_a_qualification_says_what_the_pools_say(model) -> None:  # no
     assert "2 项认定条件" in move.action and all(gap in move.action for gap in hte.gaps)
     assert move.cost > explain.improvement(model, stage, state).cost  # harder than a plain "取得"
     met = facts_for(model, {**facts, "T05": 12, "T11": 65})
-    move = explain.improvement(model, stage, state, qualifications=qualifications(model, evaluate_pools(model, met)))
+    move = explain.improvement(
+        model, stage, state, qualifications=qualifications(model, evaluate_pools(model, met))
+    )
     assert move.action == "申请认定“国家高新技术企业”（已满足认定条件）"
+
 
 # ---------------------------------------------------------------- the frame evaluator (培育库)
 def test_frame_evaluation_equals_one_enterprise_at_a_time(model) -> None:  # noqa: ANN001
@@ -113,8 +155,20 @@ def test_frame_evaluation_equals_one_enterprise_at_a_time(model) -> None:  # noq
 
     rows = [
         {"veto": False, "registered_years": 3, "T06": 1, "T02": 6.0, "G01": 800, "T05": 8.2, "T11": 70},
-        {"veto": False, "registered_years": 0.5, "T06": 0, "T07": 2, "T02": 2.0, "G01": 300, "T05": 31,
-         "staff": 40, "T01": 30, "total_cost": 100, "G02": 12, "G08": 60},
+        {
+            "veto": False,
+            "registered_years": 0.5,
+            "T06": 0,
+            "T07": 2,
+            "T02": 2.0,
+            "G01": 300,
+            "T05": 31,
+            "staff": 40,
+            "T01": 30,
+            "total_cost": 100,
+            "G02": 12,
+            "G08": 60,
+        },
         {"veto": True, "A01": 1, "A02": 1, "T01": 150, "G01": 4000},
         {},
     ]
@@ -122,8 +176,12 @@ def test_frame_evaluation_equals_one_enterprise_at_a_time(model) -> None:  # noq
     for i, row in enumerate(rows):
         one = {r.code: r for r in evaluate_pools(model, facts_for(model, row))}
         for r in table[table["row"] == i].itertuples():
-            assert (r.holds, r.met, r.closeness, r.gaps) == (one[r.pool].holds, one[r.pool].met,
-                                                             one[r.pool].closeness, one[r.pool].gaps)
+            assert (r.holds, r.met, r.closeness, r.gaps) == (
+                one[r.pool].holds,
+                one[r.pool].met,
+                one[r.pool].closeness,
+                one[r.pool].gaps,
+            )
 
 
 def test_sentences_only_for_the_rows_asked_for(model) -> None:  # noqa: ANN001
@@ -153,13 +211,16 @@ def test_sentences_only_for_the_rows_asked_for(model) -> None:  # noqa: ANN001
     assert (partial.loc[~asked, "gaps"].map(len) == 0).all()
     one = evaluate_pools_frame(model, facts.iloc[shown], only="hte")
     assert set(one["pool"]) == {"hte"}
-    assert one["gaps"].tolist() == [full[(full["row"] == r) & (full["pool"] == "hte")]["gaps"].iloc[0] for r in shown]
+    assert one["gaps"].tolist() == [
+        full[(full["row"] == r) & (full["pool"] == "hte")]["gaps"].iloc[0] for r in shown
+    ]
 
 
 def test_every_unmet_condition_with_its_numeric_gap(model) -> None:  # noqa: ANN001
     # hte: registered 0.5 y (需 ≥1), T02 2% with G01 300 (需 ≥5%), T05 31% ok, T11 missing, IP: 0 Ⅰ类 / 2 Ⅱ类
-    facts = facts_for(model, {"veto": False, "registered_years": 0.5, "T06": 0, "T07": 2, "T02": 2.0,
-                              "G01": 300, "T05": 31})
+    facts = facts_for(
+        model, {"veto": False, "registered_years": 0.5, "T06": 0, "T07": 2, "T02": 2.0, "G01": 300, "T05": 31}
+    )
     hte = _by_code(evaluate_pools(model, facts))["hte"]
     assert hte.gaps == (
         "注册成立年限 0.5 年，需 ≥1 年",
@@ -175,7 +236,9 @@ def test_points_test_gap_names_each_part(model) -> None:  # noqa: ANN001
     # innovative SME: IP 2 Ⅱ类 → 10; T02 2.5 → 10; G02 7 → 10; G08 80 → 0: 30 < 60
     facts = facts_for(model, {"veto": False, "T06": 0, "T07": 2, "T02": 2.5, "G02": 7, "G08": 80})
     gap = _by_code(evaluate_pools(model, facts))["innovative_sme"].gaps
-    assert gap == ("创新型中小企业评价得分 30 分（知识产权 10 分，研发投入强度 10 分，营业收入增长率 10 分，资产负债率 0 分），需 ≥60 分",)
+    assert gap == (
+        "创新型中小企业评价得分 30 分（知识产权 10 分，研发投入强度 10 分，营业收入增长率 10 分，资产负债率 0 分），需 ≥60 分",
+    )
 
 
 def test_a_no_in_words_is_not_holding_the_qualification(model) -> None:  # noqa: ANN001

@@ -15,19 +15,34 @@ from core.spreadsheet import ROW_COLUMN
 RATES = {2025: Decimal("7.1884")}
 
 
-@pytest.mark.parametrize(("text", "value"), [
-    ("305843.0395万元人民币", Decimal("305843.0395")), ("2亿元", Decimal("20000")), ("1,200万人民币", Decimal("1200")),
-    ("500万美元", Decimal("3594.2000")), ("1.5亿美元", Decimal("107826.0000")), ("80000元", Decimal("8")),
-])
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("305843.0395万元人民币", Decimal("305843.0395")),
+        ("2亿元", Decimal("20000")),
+        ("1,200万人民币", Decimal("1200")),
+        ("500万美元", Decimal("3594.2000")),
+        ("1.5亿美元", Decimal("107826.0000")),
+        ("80000元", Decimal("8")),
+    ],
+)
 def test_amounts_parsed_exactly(text, value):
     a = sp.parse_amount(text, 2025, RATES)
     assert (a.status, a.value) == ("ok", value)
 
 
-@pytest.mark.parametrize(("text", "status"), [
-    ("未披露", "text"), ("数千万人民币", "text"), ("近亿元", "text"), ("超1亿元", "text"),
-    ("1200", "refused"), ("三百万", "refused"), ("abc", "refused"),
-])
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        ("未披露", "text"),
+        ("数千万人民币", "text"),
+        ("近亿元", "text"),
+        ("超1亿元", "text"),
+        ("1200", "refused"),
+        ("三百万", "refused"),
+        ("abc", "refused"),
+    ],
+)
 def test_undisclosed_kept_as_text_others_refused(text, status):
     a = sp.parse_amount(text, 2025, RATES)
     assert a.status == status and a.value is None
@@ -46,19 +61,36 @@ def test_patent_numbers_type_and_check_character():
     body = "20192" + "0123456"
     assert sp.parse_patent(f"CN{body}.{sp.patent_check(body)}").kind == "实用新型"
     assert sp.parse_patent(f"{'20198' + '0000001'}.{sp.patent_check('201980000001')}").kind == "PCT"
-    assert sp.parse_patent("97101765" + sp.patent_check("97101765")).kind == "发明"  # the 8-digit numbers before 2003
+    assert (
+        sp.parse_patent("97101765" + sp.patent_check("97101765")).kind == "发明"
+    )  # the 8-digit numbers before 2003
 
 
 def num(body: str) -> str:
     return f"CN{body}.{sp.patent_check(body)}"
 
 
-INV = TemplateColumn(code="T13", name="与主营业务相关的发明专利申请量", unit="件", kind="number", department="专利清单")
-PCT = TemplateColumn(code="T14", name="与主营业务相关的PCT专利申请量", unit="件", kind="number", department="专利清单")
+INV = TemplateColumn(
+    code="T13", name="与主营业务相关的发明专利申请量", unit="件", kind="number", department="专利清单"
+)
+PCT = TemplateColumn(
+    code="T14", name="与主营业务相关的PCT专利申请量", unit="件", kind="number", department="专利清单"
+)
 A, B = make_code("51"), make_code("52")
 REG = pd.DataFrame({"credit_code": [A, B], "name": ["温州甲科技有限公司", "温州乙电子有限公司"]})
-HEAD = ["申请号", "申请日", "公开（公告）号", "授权公告日", "专利类型", "专利名称", "申请（专利权）人", "当前权利人",
-        "法律状态", "主分类号", "国际申请号"]
+HEAD = [
+    "申请号",
+    "申请日",
+    "公开（公告）号",
+    "授权公告日",
+    "专利类型",
+    "专利名称",
+    "申请（专利权）人",
+    "当前权利人",
+    "法律状态",
+    "主分类号",
+    "国际申请号",
+]
 
 
 def patents(rows: list[list]) -> pd.DataFrame:
@@ -69,35 +101,142 @@ def patents(rows: list[list]) -> pd.DataFrame:
 
 def test_patents_counted_by_type_once_per_enterprise_across_files():
     p = sp.get_profile("专利清单")
-    first = patents([
-        [num("202510000001"), "2025-01-02", "", "", "发明", "一", "温州甲科技有限公司", "", "实审", "G06F", ""],
-        [num("202510000002"), "2025-02-02", "", "", "发明", "二", "温州甲科技有限公司；温州乙电子有限公司", "", "实审", "G06F", ""],
-        [num("202520000003"), "2025-03-02", "", "", "发明", "三", "温州甲科技有限公司", "", "授权", "G06F", ""],
-        [num("202580000004"), "2025-04-02", "", "", "发明", "四", "温州甲科技有限公司", "", "实审", "G06F", "PCT/CN2025/1"],
-        [num("202410000005"), "2024-12-30", "", "", "发明", "五", "温州甲科技有限公司", "", "实审", "G06F", ""],
-        ["CN202510000006.0" if sp.patent_check("202510000006") != "0" else "CN202510000006.1", "2025-05-01", "", "",
-         "发明", "六", "温州甲科技有限公司", "", "实审", "G06F", ""],
-    ])
+    first = patents(
+        [
+            [
+                num("202510000001"),
+                "2025-01-02",
+                "",
+                "",
+                "发明",
+                "一",
+                "温州甲科技有限公司",
+                "",
+                "实审",
+                "G06F",
+                "",
+            ],
+            [
+                num("202510000002"),
+                "2025-02-02",
+                "",
+                "",
+                "发明",
+                "二",
+                "温州甲科技有限公司；温州乙电子有限公司",
+                "",
+                "实审",
+                "G06F",
+                "",
+            ],
+            [
+                num("202520000003"),
+                "2025-03-02",
+                "",
+                "",
+                "发明",
+                "三",
+                "温州甲科技有限公司",
+                "",
+                "授权",
+                "G06F",
+                "",
+            ],
+            [
+                num("202580000004"),
+                "2025-04-02",
+                "",
+                "",
+                "发明",
+                "四",
+                "温州甲科技有限公司",
+                "",
+                "实审",
+                "G06F",
+                "PCT/CN2025/1",
+            ],
+            [
+                num("202410000005"),
+                "2024-12-30",
+                "",
+                "",
+                "发明",
+                "五",
+                "温州甲科技有限公司",
+                "",
+                "实审",
+                "G06F",
+                "",
+            ],
+            [
+                "CN202510000006.0" if sp.patent_check("202510000006") != "0" else "CN202510000006.1",
+                "2025-05-01",
+                "",
+                "",
+                "发明",
+                "六",
+                "温州甲科技有限公司",
+                "",
+                "实审",
+                "G06F",
+                "",
+            ],
+        ]
+    )
     built = sp.build(p, first, year=2025, registry=REG, columns=[INV, PCT])
     got = built.table.set_index("统一社会信用代码")
     assert got.loc[A, INV.name] == 2 and got.loc[A, PCT.name] == 1  # 实用新型 and last year's not counted
     assert got.loc[B, INV.name] == 1  # a joint application counts for each applicant
     flags = {f["row"]: f["problem"] for f in built.flags}
-    assert "申请号表明是“实用新型”" in flags[4]  # 专利类型 disagrees with the type digit: flagged, counted by number
+    assert (
+        "申请号表明是“实用新型”" in flags[4]
+    )  # 专利类型 disagrees with the type digit: flagged, counted by number
     assert "校验位" in flags[7] and built.refused == 1
     # a second file repeats 000001 and adds 000007: A's count is 3, not 4
-    second = patents([
-        [num("202510000001"), "2025-01-02", "", "", "发明专利", "一", "温州甲科技有限公司", "", "实审", "G06F", ""],
-        [num("202510000007"), "2025-06-02", "", "", "发明专利", "七", "温州甲科技有限公司", "", "实审", "G06F", ""],
-    ])
-    again = sp.build(p, second, year=2025, registry=REG, columns=[INV, PCT],
-                     known_patents={A: set(built.patents[A])})
+    second = patents(
+        [
+            [
+                num("202510000001"),
+                "2025-01-02",
+                "",
+                "",
+                "发明专利",
+                "一",
+                "温州甲科技有限公司",
+                "",
+                "实审",
+                "G06F",
+                "",
+            ],
+            [
+                num("202510000007"),
+                "2025-06-02",
+                "",
+                "",
+                "发明专利",
+                "七",
+                "温州甲科技有限公司",
+                "",
+                "实审",
+                "G06F",
+                "",
+            ],
+        ]
+    )
+    again = sp.build(
+        p, second, year=2025, registry=REG, columns=[INV, PCT], known_patents={A: set(built.patents[A])}
+    )
     assert again.table.set_index("统一社会信用代码").loc[A, INV.name] == 3
     assert again.table.set_index("统一社会信用代码").loc[A, PCT.name] == 1
 
 
 def test_profiles_recognised_from_headers():
     assert sp.recognise(HEAD).name == "专利清单"
-    assert sp.recognise(["公司名称", "登记状态", "成立日期", "统一社会信用代码", "参保人数", "注册资本", "实缴资本"]).name == "天眼查"
+    assert (
+        sp.recognise(
+            ["公司名称", "登记状态", "成立日期", "统一社会信用代码", "参保人数", "注册资本", "实缴资本"]
+        ).name
+        == "天眼查"
+    )
     assert sp.recognise(["认定年份", "企业名称", "区县市"]).name == "科技型中小企业名单"
     assert sp.recognise(["统一社会信用代码", "企业名称", "研发费用总额"]) is None

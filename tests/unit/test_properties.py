@@ -18,16 +18,23 @@ STAGE_IND = MODEL.stage_indicator
 
 # small value grids on purpose: they produce ties, zeros and band edges
 num = st.one_of(st.none(), st.integers(-10, 120).map(float), st.floats(0, 120, allow_nan=False))
-revenue = st.one_of(st.none(), st.sampled_from([0.0, 30.0, 49.99, 50.0, 99.99, 100.0, 500.0, 1999.99, 2000.0,
-                                                 9999.99, 10000.0, 50000.0]), st.floats(0, 20000))
+revenue = st.one_of(
+    st.none(),
+    st.sampled_from(
+        [0.0, 30.0, 49.99, 50.0, 99.99, 100.0, 500.0, 1999.99, 2000.0, 9999.99, 10000.0, 50000.0]
+    ),
+    st.floats(0, 20000),
+)
 flag = st.sampled_from(["", "是", "否", "1", "0", None])
 
 
 def _items(rule: ItemsRule):
-    item = st.fixed_dictionaries({
-        rule.level_key: st.sampled_from(list(rule.weights)),
-        **{f.key: st.sampled_from([*f.values, "其他"]) for f in rule.factors},
-    })
+    item = st.fixed_dictionaries(
+        {
+            rule.level_key: st.sampled_from(list(rule.weights)),
+            **{f.key: st.sampled_from([*f.values, "其他"]) for f in rule.factors},
+        }
+    )
     return st.one_of(st.none(), st.lists(item, max_size=4))
 
 
@@ -42,8 +49,12 @@ def _cell(ind):
     if isinstance(r, ItemsRule):
         return _items(r)
     if r.components:
-        return st.one_of(st.none(), st.fixed_dictionaries(
-            {c.key: (st.booleans() if c.cap is None else st.integers(0, 8)) for c in r.components}))
+        return st.one_of(
+            st.none(),
+            st.fixed_dictionaries(
+                {c.key: (st.booleans() if c.cap is None else st.integers(0, 8)) for c in r.components}
+            ),
+        )
     return flag
 
 
@@ -61,7 +72,9 @@ def enterprise(draw, i: int = 0) -> dict:
 
 
 frames = st.lists(enterprise(), min_size=1, max_size=15).map(
-    lambda rows: pd.DataFrame([{"credit_code": f"C{i:04d}", "name": f"企业{i}", **r} for i, r in enumerate(rows)])
+    lambda rows: pd.DataFrame(
+        [{"credit_code": f"C{i:04d}", "name": f"企业{i}", **r} for i, r in enumerate(rows)]
+    )
 )
 
 
@@ -90,8 +103,11 @@ def _breakpoints() -> list[float]:
     return sorted(pts)
 
 
-MONOTONE = [i for i in MODEL.by_class("technology", "growth")
-            if isinstance(i.rule, BandsRule | LinearCapRule | PercentileRule)]
+MONOTONE = [
+    i
+    for i in MODEL.by_class("technology", "growth")
+    if isinstance(i.rule, BandsRule | LinearCapRule | PercentileRule)
+]
 
 
 @SETTINGS

@@ -25,16 +25,24 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
 
 
 def test_tie_break_order() -> None:
-    df = _frame([
-        {"credit_code": "E", "total": 50, "technology": 30, "T02": 5, "G01": 900},
-        {"credit_code": "D", "total": 50, "technology": 30, "T02": 5, "G01": 900},  # full tie → code asc
-        {"credit_code": "C", "total": 50, "technology": 30, "T02": 5, "G01": 1000},
-        {"credit_code": "B", "total": 50, "technology": 30, "T02": 6, "G01": 600},
-        {"credit_code": "A", "total": 50, "technology": 31, "T02": 1, "G01": 600},
-        {"credit_code": "F", "total": 51, "technology": 0, "T02": 0, "G01": 600},
-        {"credit_code": "G", "total": 50, "technology": 30, "T02": np.nan, "G01": 2000},  # missing T02 last
-        {"credit_code": "H", "total": 50, "technology": 30, "T02": 5, "G01": np.nan},  # missing G01 last
-    ])
+    df = _frame(
+        [
+            {"credit_code": "E", "total": 50, "technology": 30, "T02": 5, "G01": 900},
+            {"credit_code": "D", "total": 50, "technology": 30, "T02": 5, "G01": 900},  # full tie → code asc
+            {"credit_code": "C", "total": 50, "technology": 30, "T02": 5, "G01": 1000},
+            {"credit_code": "B", "total": 50, "technology": 30, "T02": 6, "G01": 600},
+            {"credit_code": "A", "total": 50, "technology": 31, "T02": 1, "G01": 600},
+            {"credit_code": "F", "total": 51, "technology": 0, "T02": 0, "G01": 600},
+            {
+                "credit_code": "G",
+                "total": 50,
+                "technology": 30,
+                "T02": np.nan,
+                "G01": 2000,
+            },  # missing T02 last
+            {"credit_code": "H", "total": 50, "technology": 30, "T02": 5, "G01": np.nan},  # missing G01 last
+        ]
+    )
     r = rank(MODEL, df)
     order = r.sort_values("rank")["credit_code"].tolist()
     assert order == ["F", "A", "B", "C", "D", "E", "H", "G"]
@@ -43,8 +51,16 @@ def test_tie_break_order() -> None:
 
 def test_tie_break_is_permutation_invariant() -> None:
     rng = np.random.default_rng(3)
-    rows = [{"credit_code": f"{i:018d}", "total": float(rng.integers(0, 3)), "technology": float(rng.integers(0, 2)),
-             "T02": float(rng.integers(0, 2)), "G01": 500.0} for i in range(200)]
+    rows = [
+        {
+            "credit_code": f"{i:018d}",
+            "total": float(rng.integers(0, 3)),
+            "technology": float(rng.integers(0, 2)),
+            "T02": float(rng.integers(0, 2)),
+            "G01": 500.0,
+        }
+        for i in range(200)
+    ]
     df = _frame(rows)
     a = rank(MODEL, df).set_index("credit_code")["rank"]
     b = rank(MODEL, df.sample(frac=1, random_state=1).reset_index(drop=True)).set_index("credit_code")["rank"]
@@ -52,7 +68,9 @@ def test_tie_break_is_permutation_invariant() -> None:
 
 
 def test_rank_reads_tie_keys_from_values() -> None:
-    df = _frame([{"credit_code": "A", "total": 10}, {"credit_code": "B", "total": 10}]).drop(columns=["T02", "G01"])
+    df = _frame([{"credit_code": "A", "total": 10}, {"credit_code": "B", "total": 10}]).drop(
+        columns=["T02", "G01"]
+    )
     values = pd.DataFrame({"T02": [1.0, 2.0], "G01": [600.0, 600.0]})
     assert rank(MODEL, df, values=values)["rank"].tolist() == [2, 1]
     assert rank(MODEL, df)["rank"].tolist() == [1, 2]  # no values: code ascending
@@ -60,7 +78,9 @@ def test_rank_reads_tie_keys_from_values() -> None:
 
 def _expected_tiers(n: int) -> list[str]:
     c = [math.ceil(round(s * n, 9)) for s in (0.05, 0.10, 0.20)]
-    return ["领跑" if r <= c[0] else "竞跑" if r <= c[1] else "进取" if r <= c[2] else "" for r in range(1, n + 1)]
+    return [
+        "领跑" if r <= c[0] else "竞跑" if r <= c[1] else "进取" if r <= c[2] else "" for r in range(1, n + 1)
+    ]
 
 
 @pytest.mark.parametrize("n", [1, 2, 19, 20, 21, 101, 400, 1000])
@@ -71,7 +91,14 @@ def test_lists_subsidies_mujun_cutoffs(n: int, stage: str) -> None:
     assert r["rank"].tolist() == list(range(1, n + 1))
     assert r["tier"].tolist() == _expected_tiers(n)
     counts = r["tier"].value_counts()
-    expected_counts = {1: (1, 0, 0), 2: (1, 0, 0), 19: (1, 1, 2), 20: (1, 1, 2), 21: (2, 1, 2), 101: (6, 5, 10)}
+    expected_counts = {
+        1: (1, 0, 0),
+        2: (1, 0, 0),
+        19: (1, 1, 2),
+        20: (1, 1, 2),
+        21: (2, 1, 2),
+        101: (6, 5, 10),
+    }
     if n in expected_counts:
         assert tuple(int(counts.get(t, 0)) for t in ("领跑", "竞跑", "进取")) == expected_counts[n]
     sub_n = (r["subsidy"] > 0).sum()
@@ -89,7 +116,9 @@ def test_lists_subsidies_mujun_cutoffs(n: int, stage: str) -> None:
     assert (r["mujun"] == "适当加分").sum() == plus - up
 
 
-@pytest.mark.parametrize(("stage", "amount", "cap"), [("growth", 10, 3), ("expansion", 30, 3), ("startup", 5, 3)])
+@pytest.mark.parametrize(
+    ("stage", "amount", "cap"), [("growth", 10, 3), ("expansion", 30, 3), ("startup", 5, 3)]
+)
 def test_subsidy_amounts_and_caps(stage: str, amount: float, cap: int) -> None:
     df = _frame([{"credit_code": f"C{i:05d}", "stage": stage, "total": float(5000 - i)} for i in range(5000)])
     r = rank(MODEL, df)
@@ -126,10 +155,12 @@ def test_ranks_are_per_stage() -> None:
 
 
 def test_score_vetoed_enterprise_through_engine() -> None:
-    df = pd.DataFrame([
-        {"credit_code": "A", "name": "a", "G01": 600, "T02": 9, "N01": "是"},
-        {"credit_code": "B", "name": "b", "G01": 700, "T02": 1},
-    ])
+    df = pd.DataFrame(
+        [
+            {"credit_code": "A", "name": "a", "G01": 600, "T02": 9, "N01": "是"},
+            {"credit_code": "B", "name": "b", "G01": 700, "T02": 1},
+        ]
+    )
     r = score(MODEL, df)
     assert r["veto"].tolist() == [True, False]
     assert r["total"].iloc[0] > r["total"].iloc[1]

@@ -25,7 +25,7 @@ def _recorded(name: str) -> set[str]:
     for path in [*(ROOT / "services").glob("*.py"), ROOT / "db" / "seed.py"]:
         text = path.read_text(encoding="utf-8")
         for call in re.finditer(r"\brecord\(|AuditEvent\(", text):
-            window = text[call.end(): call.end() + 400]
+            window = text[call.end() : call.end() + 400]
             match = re.search(rf'(?:\b{name}=|"{name}": )(f?"[^"]+"(?: if \w+ else "[^"]+")?)', window)
             if match and not match.group(1).startswith("f"):
                 found.update(re.findall(r'"([A-Za-z_.]+)"', match.group(1)))
@@ -41,15 +41,28 @@ def test_every_recorded_action_and_object_has_a_chinese_label() -> None:
     assert {"ScoreRun", "user", "ModelVersion"} <= entities
     assert sorted(actions - set(audit_labels.ACTIONS)) == []
     assert sorted(entities - set(audit_labels.ENTITIES)) == []
-    for label in [*audit_labels.ACTIONS.values(), *audit_labels.ENTITIES.values(), *audit_labels.FIELDS.values()]:
+    for label in [
+        *audit_labels.ACTIONS.values(),
+        *audit_labels.ENTITIES.values(),
+        *audit_labels.FIELDS.values(),
+    ]:
         assert not LATIN.search(label), label
 
 
 def test_before_and_after_read_as_words_never_json() -> None:
-    record = {"state": "notice", "notice_start": "2026-12-06", "superseded": [], "blocked_until":
-              datetime(2026, 12, 6, 8, 3, tzinfo=UTC).isoformat(), "address": "::ffff:10.0.0.7", "active": False}
+    record = {
+        "state": "notice",
+        "notice_start": "2026-12-06",
+        "superseded": [],
+        "blocked_until": datetime(2026, 12, 6, 8, 3, tzinfo=UTC).isoformat(),
+        "address": "::ffff:10.0.0.7",
+        "active": False,
+    }
     text = audit_labels.record_text(record)
-    assert text == "状态 公示中；公示开始 2026-12-06；被替代的批次 （无）；锁定至 2026-12-06 16:03；登录地址 10.0.0.7；启用 否"
+    assert (
+        text
+        == "状态 公示中；公示开始 2026-12-06；被替代的批次 （无）；锁定至 2026-12-06 16:03；登录地址 10.0.0.7；启用 否"
+    )
     assert not re.search(r"[{}\[\]\"]|[A-Za-z]", text)
     assert audit_labels.action_label("submission.approve") == "填报审核通过"
     assert audit_labels.entity_label("ScoreRun") == "积分批次"
@@ -70,8 +83,10 @@ def test_a_model_edit_reads_as_what_changed() -> None:
     ]
 
 
-@pytest.mark.parametrize("model_file", sorted(p.name for p in MODELS.glob("*.toml")
-                                               if "pools" not in p.name and "self_report" not in p.name))
+@pytest.mark.parametrize(
+    "model_file",
+    sorted(p.name for p in MODELS.glob("*.toml") if "pools" not in p.name and "self_report" not in p.name),
+)
 def test_every_field_of_a_shipped_model_has_a_chinese_label(model_file: str) -> None:
     definition = load_model(MODELS / model_file).to_dict()
     names = model_diff._names(definition)
@@ -93,7 +108,9 @@ def test_an_assistant_item_reads_by_its_kind_never_its_code() -> None:
     items = no_run_items(model, offers, "尚无公示")
     assert {i.key.partition(":")[0] for i in items} >= {"subsidy", "list", "service", "bank"}
     for item in items:
-        text = audit_labels.record_text({"enterprise_id": 180, "run_id": 2, "item": item.key, "name": item.name})
+        text = audit_labels.record_text(
+            {"enterprise_id": 180, "run_id": 2, "item": item.key, "name": item.name}
+        )
         assert not LATIN.search(text), text
     assert audit_labels.value_text("service:financing", "item") == "企业服务"
     assert audit_labels.value_text("list:竞跑", "item") == "创新榜单：竞跑"
@@ -102,14 +119,35 @@ def test_an_assistant_item_reads_by_its_kind_never_its_code() -> None:
 def test_a_self_report_record_reads_by_indicator_names_and_hides_row_identities() -> None:
     """save_submission / add_attachment records are keyed by indicator code and carry each list row's uid."""
     names = {"T12": "T12 主导制定标准", "T05": "T05 研发人员数"}
-    saved = {"items": {"T05": 2, "T12": [{"uid": "c36ddec5", "name": "上传通道检查标准", "number": "T/WZ 024-2025",
-                                         "level": "团体", "role": "主导", "year": 2025}]}}
+    saved = {
+        "items": {
+            "T05": 2,
+            "T12": [
+                {
+                    "uid": "c36ddec5",
+                    "name": "上传通道检查标准",
+                    "number": "T/WZ 024-2025",
+                    "level": "团体",
+                    "role": "主导",
+                    "year": 2025,
+                }
+            ],
+        }
+    }
     text = audit_labels.record_text(saved, names)
-    assert text == ("填报内容 T05 研发人员数 2，T12 主导制定标准 名称 上传通道检查标准，编号 T/WZ 024-2025，"
-                    "级别 团体，角色 主导，年度 2025")
-    attached = {"submission_id": 475, "item_code": "T12:c36ddec5", "file_name": "证明材料.pdf", "sha256": "5a83"}
+    assert text == (
+        "填报内容 T05 研发人员数 2，T12 主导制定标准 名称 上传通道检查标准，编号 T/WZ 024-2025，"
+        "级别 团体，角色 主导，年度 2025"
+    )
+    attached = {
+        "submission_id": 475,
+        "item_code": "T12:c36ddec5",
+        "file_name": "证明材料.pdf",
+        "sha256": "5a83",
+    }
     assert audit_labels.record_text(attached, names) == (
-        "填报编号 475；填报项 T12 主导制定标准；文件名 证明材料.pdf；文件校验码 5a83")
+        "填报编号 475；填报项 T12 主导制定标准；文件名 证明材料.pdf；文件校验码 5a83"
+    )
     assert "其他信息" not in text
 
 

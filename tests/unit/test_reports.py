@@ -31,22 +31,39 @@ def model():
 
 def _inputs(n: int = 60, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({
-        "credit_code": [make_code(str(5000 + i)) for i in range(n)],
-        "name": [f"企业{i}" for i in range(n)],
-        "G01": np.round(10 ** rng.uniform(0.5, 4.6, n), 1),
-        "T01": np.round(rng.uniform(0, 500, n), 2),
-        "T06": rng.integers(0, 6, n).astype(float),
-        "A01": rng.choice(["是", "否"], n),
-        "N01": ["是", "是"] + ["否"] * (n - 2),
-    })
+    return pd.DataFrame(
+        {
+            "credit_code": [make_code(str(5000 + i)) for i in range(n)],
+            "name": [f"企业{i}" for i in range(n)],
+            "G01": np.round(10 ** rng.uniform(0.5, 4.6, n), 1),
+            "T01": np.round(rng.uniform(0, 500, n), 2),
+            "T06": rng.integers(0, 6, n).astype(float),
+            "A01": rng.choice(["是", "否"], n),
+            "N01": ["是", "是"] + ["否"] * (n - 2),
+        }
+    )
 
 
 def test_score_output_columns_and_formats(model) -> None:
     scored = score(model, _inputs())
     out = score_output_frame(model, scored)
-    head = ["credit_code", "name", "stage", "technology", "growth", "bonus", "deduction", "total", "veto",
-            "veto_reason", "rank", "percentile", "tier", "subsidy", "mujun"]
+    head = [
+        "credit_code",
+        "name",
+        "stage",
+        "technology",
+        "growth",
+        "bonus",
+        "deduction",
+        "total",
+        "veto",
+        "veto_reason",
+        "rank",
+        "percentile",
+        "tier",
+        "subsidy",
+        "mujun",
+    ]
     assert head_columns(model) == head  # the §9 contract of the default model
     assert list(out.columns) == [*head, *[f"pts_{c}" for c in model.codes]]
     assert len(score_output_labels(model)) == out.shape[1]
@@ -143,10 +160,25 @@ def test_score_output_of_another_model_has_its_own_class_columns() -> None:
     from tests.model_shapes import five_class_model
 
     other = parse_model(five_class_model())
-    frame = pd.DataFrame({"credit_code": [make_code("1"), make_code("2")], "name": ["甲", "乙"],
-                          "R01": [20000, 600], "B01": [1, 0]})
+    frame = pd.DataFrame(
+        {
+            "credit_code": [make_code("1"), make_code("2")],
+            "name": ["甲", "乙"],
+            "R01": [20000, 600],
+            "B01": [1, 0],
+        }
+    )
     out = score_output_frame(other, score(other, frame))
-    assert list(out.columns[3:11]) == ["basic", "invest", "manage", "output", "env", "bonus", "deduction", "total"]
+    assert list(out.columns[3:11]) == [
+        "basic",
+        "invest",
+        "manage",
+        "output",
+        "env",
+        "bonus",
+        "deduction",
+        "total",
+    ]
     assert out["stage"].tolist() == ["领军期", "成长期"]
     labels = score_output_labels(other)
     assert labels[3:8] == ["基础能力得分", "投入能力得分", "管理能力得分", "产出能力得分", "环境能力得分"]
@@ -159,8 +191,13 @@ def test_one_stage_average_leaves_vetoed_enterprises_out() -> None:
 
     model = load_model()
     first, last = model.stage_codes[0], model.stage_codes[-1]
-    scores = pd.DataFrame({"stage": [first, first, first, last], "total": [60.0, 40.0, 99.0, 70.0],
-                           "veto": [False, False, True, False]})
+    scores = pd.DataFrame(
+        {
+            "stage": [first, first, first, last],
+            "total": [60.0, 40.0, 99.0, 70.0],
+            "veto": [False, False, True, False],
+        }
+    )
     means = stage_average(model, scores)
     assert means[first] == 50.0 and means[last] == 70.0  # the vetoed 99 takes part in no average
     assert means.isna().sum() == len(model.stage_codes) - 2

@@ -13,7 +13,10 @@ from tests.model_shapes import five_class_model
 
 def _model():
     data = five_class_model(per_class=1, core_total=100)
-    data["tiers"] = [{"code": "领跑", "name": "领跑榜", "share": 0.1}, {"code": "竞跑", "name": "竞跑榜", "share": 0.2}]
+    data["tiers"] = [
+        {"code": "领跑", "name": "领跑榜", "share": 0.1},
+        {"code": "竞跑", "name": "竞跑榜", "share": 0.2},
+    ]
     return parse_model(data)
 
 
@@ -31,16 +34,28 @@ def test_one_certain_and_one_fragile_list_place() -> None:
     frame.insert(1, "name", [f"企业{k}" for k in range(len(rows))])
     scored = score(model, frame)
     fractions = scored[[f"f_{c}" for c in model.codes]].to_numpy()
-    result = rank_robustness(model, stage=scored["stage"].to_numpy(), fractions=fractions,
-                             veto=scored["veto"].to_numpy(), order=scored["rank"].to_numpy(dtype=float))
+    result = rank_robustness(
+        model,
+        stage=scored["stage"].to_numpy(),
+        fractions=fractions,
+        veto=scored["veto"].to_numpy(),
+        order=scored["rank"].to_numpy(dtype=float),
+    )
     assert result["rank"].tolist() == scored["rank"].tolist()  # the baseline is the run's ranking
     assert result["tier"].tolist()[:3] == ["领跑", "竞跑", ""]
     leader, second = result.iloc[0], result.iloc[1]
-    assert leader["p_keep"] == 1.0 and leader["rank_best"] == leader["rank_worst"] == 1 and not leader["fragile"]
+    assert (
+        leader["p_keep"] == 1.0 and leader["rank_best"] == leader["rank_worst"] == 1 and not leader["fragile"]
+    )
     assert 0.1 < second["p_keep"] < 0.9 and second["fragile"]
     assert second["rank_best"] == 2 and second["rank_worst"] == 3
     assert result["fragile"].sum() == 1
     # fixed seed: the same figures every time
-    again = rank_robustness(model, stage=scored["stage"].to_numpy(), fractions=fractions,
-                            veto=scored["veto"].to_numpy(), order=scored["rank"].to_numpy(dtype=float))
+    again = rank_robustness(
+        model,
+        stage=scored["stage"].to_numpy(),
+        fractions=fractions,
+        veto=scored["veto"].to_numpy(),
+        order=scored["rank"].to_numpy(dtype=float),
+    )
     assert np.array_equal(again["p_keep"].to_numpy(), result["p_keep"].to_numpy())

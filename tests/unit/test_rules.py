@@ -29,8 +29,24 @@ def f_of(code: str, value, **extra) -> float:
 # ------------------------------------------------------------------ bands
 @pytest.mark.parametrize(
     ("value", "f"),
-    [(20, 1.0), (8, 1.0), (7.99, 0.85), (6, 0.85), (5.5, 0.7), (5, 0.7), (4, 0.55), (3, 0.4),
-     (2, 0.25), (1, 0.1), (0.99, 0.0), (0, 0.0), (-3, 0.0), (None, 0.0), ("4.5", 0.55), (" 6 ", 0.85)],
+    [
+        (20, 1.0),
+        (8, 1.0),
+        (7.99, 0.85),
+        (6, 0.85),
+        (5.5, 0.7),
+        (5, 0.7),
+        (4, 0.55),
+        (3, 0.4),
+        (2, 0.25),
+        (1, 0.1),
+        (0.99, 0.0),
+        (0, 0.0),
+        (-3, 0.0),
+        (None, 0.0),
+        ("4.5", 0.55),
+        (" 6 ", 0.85),
+    ],
 )
 def test_bands_t02(value, f) -> None:
     assert f_of("T02", value, G01=1000) == pytest.approx(f)
@@ -54,7 +70,9 @@ def test_bands_t07(value, f) -> None:
     assert f_of("T07", value) == pytest.approx(f)
 
 
-@pytest.mark.parametrize(("value", "f"), [(100, 1.0), (60, 1.0), (59.9, 0.6), (40, 0.6), (20, 0.3), (19, 0.0)])
+@pytest.mark.parametrize(
+    ("value", "f"), [(100, 1.0), (60, 1.0), (59.9, 0.6), (40, 0.6), (20, 0.3), (19, 0.0)]
+)
 def test_bands_t11(value, f) -> None:
     assert f_of("T11", value) == pytest.approx(f)
 
@@ -65,7 +83,8 @@ def test_bands_g06(value, f) -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "f"), [(0, 1.0), (30, 1.0), (55, 1.0), (55.01, 0.5), (75, 0.5), (75.01, 0.0), (120, 0.0), (None, 0.0)]
+    ("value", "f"),
+    [(0, 1.0), (30, 1.0), (55, 1.0), (55.01, 0.5), (75, 0.5), (75.01, 0.0), (120, 0.0), (None, 0.0)],
 )
 def test_bands_lower_is_better_g08(value, f) -> None:
     assert f_of("G08", value) == pytest.approx(f)
@@ -100,7 +119,9 @@ def test_t03_zero_base() -> None:
     assert _one(T01=5, prev_T01=4, T03=25)["f_T03"] == pytest.approx(0.8)
 
 
-@pytest.mark.parametrize(("prev", "g02", "f"), [(49.99, 40, 0.6), (10, 20, 0.6), (10, 5, 0.4), (50, 40, 1.0), (None, 40, 1.0)])
+@pytest.mark.parametrize(
+    ("prev", "g02", "f"), [(49.99, 40, 0.6), (10, 20, 0.6), (10, 5, 0.4), (50, 40, 1.0), (None, 40, 1.0)]
+)
 def test_g02_small_base_cap(prev, g02, f) -> None:
     assert f_of("G02", g02, prev_G01=prev) == pytest.approx(f)
 
@@ -108,14 +129,26 @@ def test_g02_small_base_cap(prev, g02, f) -> None:
 # ------------------------------------------------------------------ linear_cap
 @pytest.mark.parametrize(
     ("g01", "t06", "f"),
-    [(50, 1, 0.5), (50, 2, 1.0), (50, 7, 1.0), (200, 1, 1 / 3), (600, 1, 0.2), (3000, 4, 0.5),
-     (20000, 5, 0.5), (20000, 0, 0.0), (20000, -2, 0.0), (20000, None, 0.0)],
+    [
+        (50, 1, 0.5),
+        (50, 2, 1.0),
+        (50, 7, 1.0),
+        (200, 1, 1 / 3),
+        (600, 1, 0.2),
+        (3000, 4, 0.5),
+        (20000, 5, 0.5),
+        (20000, 0, 0.0),
+        (20000, -2, 0.0),
+        (20000, None, 0.0),
+    ],
 )
 def test_linear_cap_per_stage(g01, t06, f) -> None:
     assert f_of("T06", t06, G01=g01) == pytest.approx(f)
 
 
-@pytest.mark.parametrize(("g01", "g07", "f"), [(50, 250, 0.5), (200, 250, 0.25), (15000, 8000, 1.0), (15000, 2000, 0.25)])
+@pytest.mark.parametrize(
+    ("g01", "g07", "f"), [(50, 250, 0.5), (200, 250, 0.25), (15000, 8000, 1.0), (15000, 2000, 0.25)]
+)
 def test_linear_cap_g07(g01, g07, f) -> None:
     assert f_of("G07", g07, G01=g01) == pytest.approx(f)
 
@@ -128,13 +161,24 @@ def test_a07_graduates(n, pts) -> None:
 # ------------------------------------------------------------------ tier
 @pytest.mark.parametrize(
     ("value", "f"),
-    [("国家", 1.0), ("省", 0.7), ("省级", 0.7), ("市", 0.4), ("区", 0.2), ("", 0.0), (None, 0.0), ("未知", 0.0)],
+    [
+        ("国家", 1.0),
+        ("省", 0.7),
+        ("省级", 0.7),
+        ("市", 0.4),
+        ("区", 0.2),
+        ("", 0.0),
+        (None, 0.0),
+        ("未知", 0.0),
+    ],
 )
 def test_tier_t09(value, f) -> None:
     assert f_of("T09", value) == pytest.approx(f)
 
 
-@pytest.mark.parametrize(("value", "pts"), [("小巨人", 10), ("省级专精特新", 6), ("创新型中小企业", 3), ("", 0)])
+@pytest.mark.parametrize(
+    ("value", "pts"), [("小巨人", 10), ("省级专精特新", 6), ("创新型中小企业", 3), ("", 0)]
+)
 def test_tier_a03(value, pts) -> None:
     assert _one(A03=value)["pts_A03"] == pytest.approx(pts)
 
@@ -194,8 +238,20 @@ def test_items_auxiliary_points(code, items, pts) -> None:
 # ------------------------------------------------------------------ flags
 @pytest.mark.parametrize(
     ("value", "f"),
-    [("是", 1), ("1", 1), ("true", 1), ("TRUE", 1), (True, 1), (1, 1), ("否", 0), ("0", 0), ("", 0),
-     (None, 0), (False, 0), ("false", 0)],
+    [
+        ("是", 1),
+        ("1", 1),
+        ("true", 1),
+        ("TRUE", 1),
+        (True, 1),
+        (1, 1),
+        ("否", 0),
+        ("0", 0),
+        ("", 0),
+        (None, 0),
+        (False, 0),
+        ("false", 0),
+    ],
 )
 def test_flag(value, f) -> None:
     assert f_of("A01", value) == f
@@ -257,9 +313,22 @@ def test_percentile_g01_ranks_revenue_in_stage() -> None:
 # ------------------------------------------------------------------ stages
 @pytest.mark.parametrize(
     ("g01", "stage"),
-    [(None, "seed"), (0, "seed"), (-10, "seed"), (99.99, "seed"), (100, "startup"), (499.99, "startup"),
-     (500, "growth"), (1999.99, "growth"), (2000, "expansion"), (9999.99, "expansion"), (10000, "mature"),
-     (1e9, "mature"), ("", "seed"), ("100", "startup")],
+    [
+        (None, "seed"),
+        (0, "seed"),
+        (-10, "seed"),
+        (99.99, "seed"),
+        (100, "startup"),
+        (499.99, "startup"),
+        (500, "growth"),
+        (1999.99, "growth"),
+        (2000, "expansion"),
+        (9999.99, "expansion"),
+        (10000, "mature"),
+        (1e9, "mature"),
+        ("", "seed"),
+        ("100", "startup"),
+    ],
 )
 def test_stage_boundaries(g01, stage) -> None:
     assert _one(G01=g01)["stage"] == stage
@@ -267,8 +336,16 @@ def test_stage_boundaries(g01, stage) -> None:
 
 # ------------------------------------------------------------------ subtotals, cap, floor, missing
 def test_bonus_cap_binds() -> None:
-    r = _one(A01=1, A02=1, A03="小巨人", A04=[{"level": "国家"}] * 2, A05=[{"level": "国家"}],
-             A06=[{"level": "国家"}], A07=10, A08=1)
+    r = _one(
+        A01=1,
+        A02=1,
+        A03="小巨人",
+        A04=[{"level": "国家"}] * 2,
+        A05=[{"level": "国家"}],
+        A06=[{"level": "国家"}],
+        A07=10,
+        A08=1,
+    )
     assert sum(r[f"pts_A0{k}"] for k in range(1, 9)) == pytest.approx(58)
     assert r["bonus"] == 50
 
@@ -298,10 +375,28 @@ def test_missing_listed_for_empty_numeric_cells_only() -> None:
 
 def test_output_columns_and_dtypes() -> None:
     res = _scores([{"G01": 600, "T01": 3}, {"G01": 50, "N01": "是"}])
-    head = ["credit_code", "name", "stage", "technology", "growth", "core", "bonus", "deduction", "total",
-            "veto", "veto_reason", "missing_count", "missing", "rank", "percentile", "tier", "subsidy", "mujun"]
+    head = [
+        "credit_code",
+        "name",
+        "stage",
+        "technology",
+        "growth",
+        "core",
+        "bonus",
+        "deduction",
+        "total",
+        "veto",
+        "veto_reason",
+        "missing_count",
+        "missing",
+        "rank",
+        "percentile",
+        "tier",
+        "subsidy",
+        "mujun",
+    ]
     assert list(res.columns[: len(head)]) == head
-    rest = list(res.columns[len(head):])
+    rest = list(res.columns[len(head) :])
     subtotals = [f"sub_{c.code}" for c in MODEL.scored_classes]
     assert subtotals == ["sub_technology", "sub_growth", "sub_bonus", "sub_deduction"]
     assert rest == subtotals + [f"f_{c}" for c in MODEL.codes] + [f"pts_{c}" for c in MODEL.codes]
@@ -323,11 +418,20 @@ def test_prepare_inputs_is_idempotent_and_reports_errors() -> None:
 
 
 def test_derive_indicators() -> None:
-    cur = pd.DataFrame({"credit_code": ["A", "B"], "T01": [50.0, 10], "G01": [1000.0, 0], "T04": [5, 3],
-                        "staff": [20, 0], "insured_staff": [11, 10]})
+    cur = pd.DataFrame(
+        {
+            "credit_code": ["A", "B"],
+            "T01": [50.0, 10],
+            "G01": [1000.0, 0],
+            "T04": [5, 3],
+            "staff": [20, 0],
+            "insured_staff": [11, 10],
+        }
+    )
     # the previous year is matched on credit code, not on row order
-    prev = pd.DataFrame({"credit_code": ["B", "A"], "T01": [0.0, 40], "G01": [10.0, 800],
-                         "insured_staff": [10, 10]})
+    prev = pd.DataFrame(
+        {"credit_code": ["B", "A"], "T01": [0.0, 40], "G01": [10.0, 800], "insured_staff": [10, 10]}
+    )
     out = derive_indicators(MODEL, cur, prev)
     assert out["T02"].tolist()[0] == pytest.approx(5.0) and math.isnan(out["T02"].iloc[1])
     assert out["T03"].iloc[0] == pytest.approx(25.0) and math.isnan(out["T03"].iloc[1])
@@ -356,7 +460,9 @@ def test_structured_flag_text_values() -> None:
 def test_prepared_inputs_are_tied_to_their_model() -> None:
     from core.scoring_model import parse_model
 
-    raw = pd.DataFrame([{"credit_code": "A", "name": "a", "G01": 600, "T10": [{"level": "省", "role": "牵头"}]}])
+    raw = pd.DataFrame(
+        [{"credit_code": "A", "name": "a", "G01": 600, "T10": [{"level": "省", "role": "牵头"}]}]
+    )
     prep = prepare_inputs(MODEL, raw)
     data = MODEL.to_dict()
     t10 = next(i for i in data["indicators"] if i["code"] == "T10")

@@ -227,8 +227,6 @@ def test_no_indicator_codes_in_engine_code() -> None:
         assert not re.search(r"[\"'](?:T|G|A|N)\d\d[\"']", body), name
 
 
-
-
 def test_the_home_caption_names_the_models_zone_or_none() -> None:
     from core.scoring_model import programme_caption
 

@@ -27,8 +27,9 @@ def corpus() -> tuple[SearchIndex, list[str], list[str]]:
     names = REAL + [n for n in make_names(3000, rng) if n not in REAL]
     codes = list(make_credit_codes(len(names), rng))
     keys = [name_keys(n) for n in names]
-    index = SearchIndex(np.arange(1, len(names) + 1) * 10, codes, names, [k.initials for k in keys],
-                        [k.pinyin for k in keys])
+    index = SearchIndex(
+        np.arange(1, len(names) + 1) * 10, codes, names, [k.initials for k in keys], [k.pinyin for k in keys]
+    )
     return index, names, codes
 
 
@@ -139,10 +140,14 @@ def test_within_restricts_to_the_filtered_rows(corpus) -> None:
     hits = index.search("联", limit=None, within=keep)
     assert sorted(names[h.row] for h in hits) == ["温州联祥电子有限公司", "温州联翔科技有限公司"]
     # near misses respect the mask too
-    assert [h.enterprise_id for h in index.search("温州联想科技", limit=None, within=index.mask_of(np.array([10])))] \
-        == [10]
-    assert 10 not in [h.enterprise_id for h in index.search("温州联想科技", limit=None,
-                                                             within=index.mask_of(np.array([80, 20])))]
+    assert [
+        h.enterprise_id
+        for h in index.search("温州联想科技", limit=None, within=index.mask_of(np.array([10])))
+    ] == [10]
+    assert 10 not in [
+        h.enterprise_id
+        for h in index.search("温州联想科技", limit=None, within=index.mask_of(np.array([80, 20])))
+    ]
 
 
 def test_nothing_for_nonsense_and_empty(corpus) -> None:

@@ -45,8 +45,12 @@ def test_a_shipped_form_never_lands_on_a_different_indicator_with_the_default_co
 def test_a_cross_check_on_a_field_the_model_does_not_collect_is_dropped() -> None:
     data = load_model().to_dict()
     data["base_fields"] = [b for b in data["base_fields"] if b["code"] != "insured_staff"]
-    data["derivations"] = [d for d in data["derivations"] if d.get("of") != "insured_staff"
-                           and "insured_staff" not in (d.get("numerator"), d.get("denominator"))]
+    data["derivations"] = [
+        d
+        for d in data["derivations"]
+        if d.get("of") != "insured_staff"
+        and "insured_staff" not in (d.get("numerator"), d.get("denominator"))
+    ]
     for ind in data["indicators"]:
         if ind["code"] == "G06":
             ind.pop("derived", None)
@@ -58,11 +62,14 @@ def test_a_cross_check_on_a_field_the_model_does_not_collect_is_dropped() -> Non
 def test_a_models_own_forms_are_matched_by_code_and_name_its_department(tmp_path) -> None:
     model_file = tmp_path / "zone.toml"
     text = (MODELS / "longwan-2022.toml").read_text(encoding="utf-8")
-    model_file.write_text(text.replace("[meta]\n", '[meta]\nself_report_file = "zone-forms.toml"\n', 1),
-                          encoding="utf-8")
+    model_file.write_text(
+        text.replace("[meta]\n", '[meta]\nself_report_file = "zone-forms.toml"\n', 1), encoding="utf-8"
+    )
     (tmp_path / "zone-forms.toml").write_text(
         '[[forms]]\ncode = "T04"\nkind = "number"\ninteger = true\nmax_field = "insured_staff"\n'
-        'max_field_label = "参保职工人数"\nhelp = "本区口径：研发人员"\n', encoding="utf-8")
+        'max_field_label = "参保职工人数"\nhelp = "本区口径：研发人员"\n',
+        encoding="utf-8",
+    )
     model = load_model(model_file)
     specs = _specs(model)
     assert specs["T04"].help == "本区口径：研发人员"

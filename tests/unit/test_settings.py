@@ -24,17 +24,32 @@ def test_defaults_when_nothing_is_set() -> None:
 
 
 def test_values_are_read_and_typed() -> None:
-    config = settings.load({"APP_ENV": " Production ", "DB_POOL_SIZE": "7", "DYNAMIC_MIN_INTERVAL": "2.5",
-                            "DYNAMIC_WORKER": "0", "ASSISTANT_LLM_URL": " http://llm.local/v1 "})
+    config = settings.load(
+        {
+            "APP_ENV": " Production ",
+            "DB_POOL_SIZE": "7",
+            "DYNAMIC_MIN_INTERVAL": "2.5",
+            "DYNAMIC_WORKER": "0",
+            "ASSISTANT_LLM_URL": " http://llm.local/v1 ",
+        }
+    )
     assert config.production and config.cookie_secure  # production implies a Secure cookie
     assert config.db_pool_size == 7 and config.dynamic_min_interval == 2.5 and not config.dynamic_worker
     assert config.assistant_llm_url == "http://llm.local/v1"
     assert not settings.load({"APP_ENV": "production", "COOKIE_SECURE": "0"}).cookie_secure
 
 
-@pytest.mark.parametrize(("name", "value"), [("DB_POOL_SIZE", "five"), ("DB_POOL_SIZE", "0"),
-                                             ("DB_MAX_OVERFLOW", "-1"), ("BANK_API_RATE_LIMIT", "1.5"),
-                                             ("DYNAMIC_MIN_INTERVAL", "nan"), ("DYNAMIC_POLL_SECONDS", "0")])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DB_POOL_SIZE", "five"),
+        ("DB_POOL_SIZE", "0"),
+        ("DB_MAX_OVERFLOW", "-1"),
+        ("BANK_API_RATE_LIMIT", "1.5"),
+        ("DYNAMIC_MIN_INTERVAL", "nan"),
+        ("DYNAMIC_POLL_SECONDS", "0"),
+    ],
+)
 def test_a_bad_value_is_refused_naming_the_variable(name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=name):
         settings.load({name: value})
@@ -46,9 +61,19 @@ def test_the_demo_cookie_key_is_refused_at_load() -> None:
 
 
 def test_manage_py_refuses_to_run_a_command_with_a_bad_setting(tmp_path: Path) -> None:
-    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "DYNAMIC_POLL_SECONDS": "soon"}
-    result = subprocess.run([sys.executable, "manage.py", "init-db"], cwd=ROOT, env=env, capture_output=True,
-                            text=True, timeout=120)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+        "DYNAMIC_POLL_SECONDS": "soon",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "init-db"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode != 0
     assert "DYNAMIC_POLL_SECONDS" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "x.db").exists()  # refused before touching the database

@@ -37,7 +37,8 @@ def _context(model, scored: pd.DataFrame, inputs: pd.DataFrame, me: int) -> Stag
         distributions={c: inputs[c].to_numpy(float) for c in perc},
         ranked_totals=ranked["total"].to_numpy(float),
         own_values={c: float(inputs.loc[me, c]) for c in perc},
-        own_total=float(scored.loc[me, "total"]), own_ranked=True,
+        own_total=float(scored.loc[me, "total"]),
+        own_ranked=True,
     )
 
 
@@ -56,14 +57,21 @@ def test_a_change_matches_rescoring_everybody(model) -> None:  # noqa: ANN001
     inputs = _population(model)
     scored = engine.score(model, inputs)
     me = 11
-    code = next(i.code for i in model.indicators if isinstance(i.rule, PercentileRule)
-                and i.code != model.stage_indicator)
+    code = next(
+        i.code
+        for i in model.indicators
+        if isinstance(i.rule, PercentileRule) and i.code != model.stage_indicator
+    )
     changed = inputs.copy()
     changed.loc[me, code] = float(inputs[code].max()) * 2
     derived = [d.target for d in model.derivations]
     rescored = engine.score(model, derive_indicators(model, changed.drop(columns=derived)))
-    result = simulate(model, inputs.iloc[me].to_dict(), {code: changed.loc[me, code]},
-                      lambda _stage: _context(model, scored, inputs, me))
+    result = simulate(
+        model,
+        inputs.iloc[me].to_dict(),
+        {code: changed.loc[me, code]},
+        lambda _stage: _context(model, scored, inputs, me),
+    )
     assert result.total == pytest.approx(rescored.loc[me, "total"], abs=0.01)
     assert result.total > scored.loc[me, "total"]
 

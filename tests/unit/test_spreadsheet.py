@@ -180,9 +180,16 @@ def test_semicolon_csv_with_more_thousands_commas_than_semicolons() -> None:
     assert raw.shape == (31, 5)
     assert raw.iloc[30].tolist() == line.split(";")
     # the same numbers in a comma csv (quoted, as Excel and LibreOffice write them) stay one cell each
-    text = "\r\n".join([head.replace(";", ",")] + ['914403001922038216,华为,"1,234,567.25",2.5,"1,000,001.00"'] * 30)
+    text = "\r\n".join(
+        [head.replace(";", ",")] + ['914403001922038216,华为,"1,234,567.25",2.5,"1,000,001.00"'] * 30
+    )
     assert sp.read_table(text.encode("utf-8"), "x.csv").iloc[30].tolist() == [
-        "914403001922038216", "华为", "1,234,567.25", "2.5", "1,000,001.00"]
+        "914403001922038216",
+        "华为",
+        "1,234,567.25",
+        "2.5",
+        "1,000,001.00",
+    ]
 
 
 def test_header_only_file_gives_empty_table_with_columns() -> None:

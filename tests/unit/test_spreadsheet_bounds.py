@@ -45,7 +45,16 @@ def _normal_read_still_works() -> None:
 def _no_english(message: str) -> None:
     """No library text: only names quoted from the file, cell references and product names."""
     message = re.sub(r"“[^”]*”|\b[A-Z]{1,3}\d+(?::[A-Z]{1,3}\d+)?\b", "", message)
-    words = set(re.findall(r"[A-Za-z][A-Za-z]+", message)) - {"Excel", "WPS", "LibreOffice", "xlsx", "CSV", "Ctrl", "End", "MB"}
+    words = set(re.findall(r"[A-Za-z][A-Za-z]+", message)) - {
+        "Excel",
+        "WPS",
+        "LibreOffice",
+        "xlsx",
+        "CSV",
+        "Ctrl",
+        "End",
+        "MB",
+    }
     assert not words, message
 
 
@@ -99,8 +108,11 @@ def test_cell_bomb_with_more_cells_than_the_limit_is_refused() -> None:
 SMALL_BOMB = ReadLimits(max_empty_cells=100_000)
 
 
-@pytest.mark.parametrize("make", [lambda: hf.cell_bomb(rows=300, cols=500), lambda: hf.empty_cell_bomb(300, 500)],
-                         ids=["empty-shared-strings", "self-closing-cells"])
+@pytest.mark.parametrize(
+    "make",
+    [lambda: hf.cell_bomb(rows=300, cols=500), lambda: hf.empty_cell_bomb(300, 500)],
+    ids=["empty-shared-strings", "self-closing-cells"],
+)
 def test_cell_bomb_within_the_cell_limits_is_refused_by_its_empty_cells(make) -> None:
     data = make()  # 150,000 cells, all empty, fewer columns and cells than the limits allow
     with pytest.raises(SpreadsheetError) as info:
@@ -114,11 +126,16 @@ def test_cell_bomb_within_the_cell_limits_is_refused_by_its_empty_cells(make) ->
 def test_a_sheet_with_many_gaps_is_not_a_cell_bomb() -> None:
     # A real export writes every cell, empty ones too: 4,000 rows × 35 columns, two thirds of them empty.
     letters = [hf.column_letters(c) for c in range(35)]
-    head = "".join(hf.inline(f"{col}1", name) for col, name in zip(letters, [*EXPECTED, *(f"指标{j}" for j in range(30))], strict=True))
+    head = "".join(
+        hf.inline(f"{col}1", name)
+        for col, name in zip(letters, [*EXPECTED, *(f"指标{j}" for j in range(30))], strict=True)
+    )
     rows = [f'<row r="1">{head}</row>']
     for r in range(2, 4_002):
-        cells = [f'<c r="{col}{r}"><v>{r + j}</v></c>' if j % 3 == 0 else f'<c r="{col}{r}"/>'
-                 for j, col in enumerate(letters)]
+        cells = [
+            f'<c r="{col}{r}"><v>{r + j}</v></c>' if j % 3 == 0 else f'<c r="{col}{r}"/>'
+            for j, col in enumerate(letters)
+        ]
         rows.append(f'<row r="{r}">{"".join(cells)}</row>')
     data = hf.xlsx([("Sheet1", hf.sheet_xml("".join(rows)))])
     raw = sp.read_table(data, "gaps.xlsx", limits=ReadLimits(max_empty_cells=50_000))
@@ -184,8 +201,12 @@ def test_broken_workbook_message_has_no_library_text() -> None:
 # --- which sheet -------------------------------------------------------------------------------------
 
 
-
-COVER = [["龙湾区 2024 年度企业研发数据报送"], [], ["报送单位：区税务局"], ["说明：统一社会信用代码须为 18 位"]]
+COVER = [
+    ["龙湾区 2024 年度企业研发数据报送"],
+    [],
+    ["报送单位：区税务局"],
+    ["说明：统一社会信用代码须为 18 位"],
+]
 DATA_2024 = [HEADER, ROW]
 DATA_2023 = [HEADER, ["914403001922038216", "华为", 999, 40]]
 
@@ -227,7 +248,10 @@ def test_several_data_sheets_none_active_asks_which() -> None:
 
 
 def test_a_list_sheet_sharing_only_code_and_name_does_not_compete_with_the_data_sheet() -> None:
-    items = [["统一社会信用代码", "企业名称", "名称", "级别"], ["914403001922038216", "华为", "国家重点研发计划", "国家级"]]
+    items = [
+        ["统一社会信用代码", "企业名称", "名称", "级别"],
+        ["914403001922038216", "华为", "国家重点研发计划", "国家级"],
+    ]
     data = workbook(("科技项目", items), ("数据", DATA_2024), active=0)
     result = sp.read_upload(data, "x.xlsx", expected=EXPECTED)
     assert (result.sheet, result.reason) == ("数据", "表头与模板最吻合的可见工作表")
@@ -268,9 +292,11 @@ def test_percent_formatted_cells_read_as_the_percentage_excel_shows() -> None:
 
 def test_percent_style_written_like_libreoffice() -> None:
     # LibreOffice: built-in numFmtId 10 (0.00%) via cellXfs, t="n" on every number, no sharedStrings.
-    rows = (f'<row r="1">{hf.inline("A1", "资产负债率")}{hf.inline("B1", "营业收入")}</row>'
-            '<row r="2"><c r="A2" s="1" t="n"><v>0.381</v></c><c r="B2" s="0" t="n"><v>0.381</v></c></row>'
-            '<row r="3"><c r="A3" s="2" t="n"><v>0.38100000000000001</v></c><c r="B3" s="3" t="n"><v>12</v></c></row>')
+    rows = (
+        f'<row r="1">{hf.inline("A1", "资产负债率")}{hf.inline("B1", "营业收入")}</row>'
+        '<row r="2"><c r="A2" s="1" t="n"><v>0.381</v></c><c r="B2" s="0" t="n"><v>0.381</v></c></row>'
+        '<row r="3"><c r="A3" s="2" t="n"><v>0.38100000000000001</v></c><c r="B3" s="3" t="n"><v>12</v></c></row>'
+    )
     raw = sp.read_table(hf.xlsx([("Sheet1", hf.sheet_xml(rows, "A1:B3"))]), "lo.xlsx")
     assert raw.iloc[1].tolist() == ["38.1%", "0.381"]
     assert raw.iloc[2].tolist() == ["38.1%", "12"]
@@ -291,11 +317,13 @@ def test_error_cells_are_read_as_their_error_value() -> None:
 
 
 def test_cached_formula_errors_and_shared_formulas_like_excel_and_wps_write_them() -> None:
-    rows = (f'<row r="1">{hf.inline("A1", "研发费用")}{hf.inline("B1", "营业收入")}{hf.inline("C1", "占比")}</row>'
-            '<row r="2"><c r="A2"><v>5</v></c><c r="B2"><v>0</v></c>'
-            '<c r="C2" s="1" t="e"><f t="shared" ref="C2:C3" si="0">A2/B2</f><v>#DIV/0!</v></c></row>'
-            '<row r="3"><c r="A3"><v>5</v></c><c r="B3"><v>20</v></c>'
-            '<c r="C3" s="1"><f t="shared" si="0"/><v>0.25</v></c></row>')
+    rows = (
+        f'<row r="1">{hf.inline("A1", "研发费用")}{hf.inline("B1", "营业收入")}{hf.inline("C1", "占比")}</row>'
+        '<row r="2"><c r="A2"><v>5</v></c><c r="B2"><v>0</v></c>'
+        '<c r="C2" s="1" t="e"><f t="shared" ref="C2:C3" si="0">A2/B2</f><v>#DIV/0!</v></c></row>'
+        '<row r="3"><c r="A3"><v>5</v></c><c r="B3"><v>20</v></c>'
+        '<c r="C3" s="1"><f t="shared" si="0"/><v>0.25</v></c></row>'
+    )
     raw = sp.read_table(hf.xlsx([("Sheet1", hf.sheet_xml(rows, "A1:C3"))]), "wps.xlsx")
     assert raw.iloc[1].tolist() == ["5", "0", "#DIV/0!"]
     assert raw.iloc[2].tolist() == ["5", "20", "25%"]
@@ -303,10 +331,12 @@ def test_cached_formula_errors_and_shared_formulas_like_excel_and_wps_write_them
 
 @pytest.mark.parametrize("dimension", [None, "A1", "A1:C3"], ids=["no-dimension", "lying-A1", "honest"])
 def test_inline_strings_without_or_with_lying_dimension(dimension: str | None) -> None:
-    rows = (f'<row r="1">{hf.inline("A1", "统一社会信用代码")}{hf.inline("B1", "企业名称")}'
-            f'{hf.inline("C1", "研发费用总额")}</row>'
-            f'<row r="2">{hf.inline("A2", "914403001922038216")}{hf.inline("B2", "华为")}<c r="C2"><v>12.5</v></c></row>'
-            f'<row r="3">{hf.inline("A3", "91440300708461136T")}{hf.inline("B3", "腾讯")}<c r="C3"><v>7</v></c></row>')
+    rows = (
+        f'<row r="1">{hf.inline("A1", "统一社会信用代码")}{hf.inline("B1", "企业名称")}'
+        f"{hf.inline('C1', '研发费用总额')}</row>"
+        f'<row r="2">{hf.inline("A2", "914403001922038216")}{hf.inline("B2", "华为")}<c r="C2"><v>12.5</v></c></row>'
+        f'<row r="3">{hf.inline("A3", "91440300708461136T")}{hf.inline("B3", "腾讯")}<c r="C3"><v>7</v></c></row>'
+    )
     raw = sp.read_table(hf.xlsx([("Sheet1", hf.sheet_xml(rows, dimension))]), "lo.xlsx")
     assert raw.shape == (3, 3)
     assert raw.iloc[2].tolist() == ["91440300708461136T", "腾讯", "7"]
@@ -315,7 +345,9 @@ def test_inline_strings_without_or_with_lying_dimension(dimension: str | None) -
 def test_excel_error_report_names_the_error() -> None:
     import pandas as pd
 
-    mask, problems, fix = sp.excel_error_report(pd.Series(["#DIV/0!", "12", None, " #n/a ", "#REF"], dtype="str"))
+    mask, problems, fix = sp.excel_error_report(
+        pd.Series(["#DIV/0!", "12", None, " #n/a ", "#REF"], dtype="str")
+    )
     assert mask.tolist() == [True, False, False, True, False]
     assert problems[0] == "单元格是 Excel 错误值 #DIV/0!（除数为 0，公式计算出错）"
     assert problems[3].startswith("单元格是 Excel 错误值 #N/A")
@@ -326,8 +358,9 @@ def test_libreoffice_error_codes_in_a_csv_are_errors_too() -> None:
     # LibreOffice's csv holds cells as shown: Err:502 (invalid argument, e.g. SQRT(-1)) where Excel has no code.
     import pandas as pd
 
-    mask, problems, _ = sp.excel_error_report(pd.Series(["Err:502", " err:504", "Err:50", "Err:5021", "Err:502x",
-                                                          "12"], dtype="str"))
+    mask, problems, _ = sp.excel_error_report(
+        pd.Series(["Err:502", " err:504", "Err:50", "Err:5021", "Err:502x", "12"], dtype="str")
+    )
     assert mask.tolist() == [True, True, False, False, False, False]
     assert problems[0] == "单元格是 LibreOffice 错误值 Err:502（公式计算出错）"
     assert problems[1] == "单元格是 LibreOffice 错误值 Err:504（公式计算出错）"
@@ -337,9 +370,11 @@ def test_libreoffice_error_codes_in_a_csv_are_errors_too() -> None:
 
 
 def test_xls_percent_formats_read_as_the_percentage_excel_shows() -> None:
-    rows = [["资产负债率", "研发占比", "增长率", "普通数字", "公式占比", "文本"],
-            [0.381, 0.05, 0.1 + 0.2, 61.5, xls_files.Formula("A2/2", 0.1905), "34.9%"],  # NUMBER cells
-            [1, 2, -0.015, 0.381, xls_files.Formula("B3/8", 0.25), "暂无"]]  # 1 and 2 are RK/MULRK cells
+    rows = [
+        ["资产负债率", "研发占比", "增长率", "普通数字", "公式占比", "文本"],
+        [0.381, 0.05, 0.1 + 0.2, 61.5, xls_files.Formula("A2/2", 0.1905), "34.9%"],  # NUMBER cells
+        [1, 2, -0.015, 0.381, xls_files.Formula("B3/8", 0.25), "暂无"],
+    ]  # 1 and 2 are RK/MULRK cells
     formats = {("S", 0): "0.0%", ("S", 1): "0%", ("S", 2): "0.00%", ("S", 4): "0.0%", ("S", 5): "0.0%"}
     result = sp.read_upload(xls_files.workbook(("S", rows), formats=formats), "pct.xls")
     raw = result.frame
@@ -349,10 +384,12 @@ def test_xls_percent_formats_read_as_the_percentage_excel_shows() -> None:
 
 
 def test_xls_error_cells_cached_by_formulas_or_typed_are_read_as_their_error_value() -> None:
-    rows = [["研发费用总额", "营业收入", "占比"],
-            [xls_files.Formula("1/0", "#DIV/0!"), 100, xls_files.Formula("NA()", "#N/A")],
-            ["#VALUE!", xls_files.Formula("A9", "#REF!"), xls_files.Formula("A2*2", 5)],
-            ["#NAME?", "#NUM!", "#NULL!"]]
+    rows = [
+        ["研发费用总额", "营业收入", "占比"],
+        [xls_files.Formula("1/0", "#DIV/0!"), 100, xls_files.Formula("NA()", "#N/A")],
+        ["#VALUE!", xls_files.Formula("A9", "#REF!"), xls_files.Formula("A2*2", 5)],
+        ["#NAME?", "#NUM!", "#NULL!"],
+    ]
     result = sp.read_upload(xls_files.workbook(("S", rows)), "err.xls")
     assert result.frame.iloc[1:, 0].tolist() == ["#DIV/0!", "#VALUE!", "#NAME?"]
     assert result.frame.iloc[1:, 1].tolist() == ["100", "#REF!", "#NUM!"]
@@ -362,16 +399,28 @@ def test_xls_error_cells_cached_by_formulas_or_typed_are_read_as_their_error_val
 
 def test_xls_sheet_choice_follows_the_xlsx_rule() -> None:
     data = [HEADER, ROW]
-    hidden_best = xls_files.workbook(("旧稿", [[*HEADER, "营业收入"], [*ROW, 1]]), ("封面", [["2024年度报送"]]),
-                                     ("数据", data), hidden=("旧稿",), active=1)
+    hidden_best = xls_files.workbook(
+        ("旧稿", [[*HEADER, "营业收入"], [*ROW, 1]]),
+        ("封面", [["2024年度报送"]]),
+        ("数据", data),
+        hidden=("旧稿",),
+        active=1,
+    )
     result = sp.read_upload(hidden_best, "a.xls", expected=EXPECTED)
     assert result.sheet == "数据" and result.hidden_sheets == ["旧稿"]
     active = xls_files.workbook(("上半年", data), ("全年", data), active=1)
     result = sp.read_upload(active, "b.xls", expected=EXPECTED)
-    assert result.sheet == "全年" and "当前活动工作表" in result.reason and result.other_data_sheets == ["上半年"]
+    assert (
+        result.sheet == "全年"
+        and "当前活动工作表" in result.reason
+        and result.other_data_sheets == ["上半年"]
+    )
     with pytest.raises(SheetChoiceNeeded) as info:
-        sp.read_upload(xls_files.workbook(("说明", [["见各表"]]), ("上半年", data), ("全年", data)), "c.xls",
-                       expected=EXPECTED)
+        sp.read_upload(
+            xls_files.workbook(("说明", [["见各表"]]), ("上半年", data), ("全年", data)),
+            "c.xls",
+            expected=EXPECTED,
+        )
     assert info.value.candidates == ["上半年", "全年"]
     with pytest.raises(SpreadsheetError, match="隐藏的工作表"):
         sp.read_upload(hidden_best, "a.xls", expected=EXPECTED, sheet="旧稿")
@@ -382,7 +431,7 @@ def _patched_record(data: bytes, record: bytes, at: int, value: bytes) -> bytes:
     pos = data.index(record)
     assert data.find(record, pos + 1) == -1
     start = pos + 4 + at
-    return data[:start] + value + data[start + len(value):]
+    return data[:start] + value + data[start + len(value) :]
 
 
 def test_xls_declared_range_beyond_the_limits_is_refused_before_reading() -> None:
@@ -401,7 +450,7 @@ def test_xls_declared_range_beyond_the_limits_is_refused_before_reading() -> Non
 def test_xls_with_a_broken_sheet_directory_is_refused_in_chinese() -> None:
     data = xls_files.workbook(("S", [HEADER, ROW]))
     bounds = data.index(b"\x85\x00")  # BOUNDSHEET: the sheet's stream offset points nowhere
-    broken = data[:bounds + 4] + (10**9).to_bytes(4, "little") + data[bounds + 8:]
+    broken = data[: bounds + 4] + (10**9).to_bytes(4, "little") + data[bounds + 8 :]
     with pytest.raises(SpreadsheetError, match="已损坏") as info:
         sp.read_upload(broken, "broken.xls")
     _no_english(str(info.value))

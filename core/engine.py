@@ -37,12 +37,12 @@ from core.scoring_model import (
     ScoringModel,
     TierRule,
 )
+from core.yesno import FALSE_TEXT, TRUE_TEXT, is_true, yes_no_key
 
 # Output subtotals are rounded to cents; the ranker relies on that to pack them into integers.
 EXACT_KEYS = ("total", "technology", "growth", "core", "bonus", "deduction")
 SUBTOTAL_PREFIX = "sub_"  # one result column per scored class: sub_<class code>
 LEGACY_CLASS_COLUMNS = ("technology", "growth")  # also written as plain columns when the model has them
-TRUE_TEXT = frozenset({"1", "1.0", "true", "t", "yes", "y", "是", "有", "√", "✓"})
 _THREADS = 2
 
 
@@ -55,25 +55,16 @@ def _is_empty(x: Any) -> bool:
     return isinstance(x, str) and not x.strip()
 
 
-def _truthy(x: Any) -> bool:
-    if isinstance(x, bool | np.bool_):
-        return bool(x)
-    if isinstance(x, int | float | np.integer | np.floating):
-        return not math.isnan(float(x)) and float(x) != 0
-    return str(x).strip().lower() in TRUE_TEXT
-
-
 def _factor_key(x: Any) -> str:
     # Booleans and 是/否 travel as "true"/"false" so the TOML can key factors on them.
     if isinstance(x, bool | np.bool_):
         return "true" if x else "false"
-    s = str(x).strip()
-    low = s.lower()
-    if low in ("false", "否", "0", "no", "n", "f"):
+    low = yes_no_key(x)
+    if low in FALSE_TEXT:
         return "false"
     if low in TRUE_TEXT:
         return "true"
-    return s
+    return str(x).strip()
 
 
 def _load_json(x: Any) -> Any:
@@ -111,14 +102,14 @@ def _components_measure(rule: FlagRule, cell: Any) -> float:
     obj = _load_json(cell)
     if not isinstance(obj, dict):
         # A plain yes/no for a structured flag means "the first component happened once".
-        obj = {rule.components[0].key: 1.0 if _truthy(obj) else 0.0}
+        obj = {rule.components[0].key: 1.0 if is_true(obj) else 0.0}
     total = 0.0
     for c in rule.components:
         v = obj.get(c.key)
         if _is_empty(v):
             continue
         # numbers and booleans count as such; 是/否 and the like as 1/0
-        x = float(v) if isinstance(v, bool | np.bool_) or _num_ok(v) else float(_truthy(v))
+        x = float(v) if isinstance(v, bool | np.bool_) or _num_ok(v) else float(is_true(v))
         pts = max(0.0, c.weight * x)
         total += min(pts, c.cap) if c.cap is not None else pts
     return total
@@ -150,7 +141,7 @@ def _flag_measure(col: pd.Series) -> np.ndarray:
     vals = col.to_numpy(dtype=object)
     out = np.zeros(len(vals))
     nz = np.flatnonzero(col.notna().to_numpy())
-    out[nz] = [1.0 if _truthy(vals[i]) else 0.0 for i in nz]
+    out[nz] = [1.0 if is_true(vals[i]) else 0.0 for i in nz]
     return out
 
 

@@ -29,6 +29,7 @@ from core import credit_code as cc
 from core.engine import stage_index
 from core.scoring_model import FlagRule, ItemsRule, ScoringModel, TierRule
 from core.spreadsheet import ROW_COLUMN, excel_error_report, header_key, parse_number_series
+from core.yesno import FALSE_TEXT, TRUE_TEXT
 
 # The default model's departments (kept for callers without a model); a model's own: departments(model).
 DEPARTMENTS: tuple[str, ...] = ("税务", "经信", "科技", "金融", "市监", "人社")
@@ -39,8 +40,6 @@ NAME_HEADER = "企业名称"
 CODE_ALIASES = (CODE_HEADER, "信用代码", "社会信用代码", "credit_code", "统一代码")
 NAME_ALIASES = (NAME_HEADER, "企业名称（全称）", "名称", "单位名称", "name")
 MAX_REPORTED = 10_000  # stored report rows; the counts stay exact
-YES = ("是", "1", "true", "y", "yes", "有", "√")
-NO = ("否", "0", "false", "n", "no", "无", "")
 # The model's definitions say when an amount may be negative (e.g. profit).
 NEGATIVE_MARKERS = ("可为负", "可以为负")
 OUTLIER_K = 3.0  # Tukey's "far out" fence on the log scale
@@ -1048,8 +1047,8 @@ def validate(
             numeric[col.code] = (header, pd.Series(value_num, index=raw.index), not col.allow_negative)
         elif col.kind == "flag":
             key = raw.astype("str").str.strip().str.lower().fillna("")
-            yes = key.isin(YES).to_numpy()
-            no = key.isin(NO).to_numpy()
+            yes = key.isin(TRUE_TEXT).to_numpy()
+            no = key.isin(FALSE_TEXT).to_numpy()
             value_num = np.where(yes, 1.0, np.where(no, 0.0, np.nan))
             problem[present & ~yes & ~no] = "应填写“是”或“否”"
         elif col.kind == "category":
@@ -1269,10 +1268,10 @@ def validate_items(
                     continue
             elif f.kind == "bool":
                 low = text.lower()
-                if low not in YES and low not in NO:
+                if low not in TRUE_TEXT and low not in FALSE_TEXT:
                     problem[i] = "应填写“是”或“否”"
                     continue
-                value = low in YES
+                value = low in TRUE_TEXT
             elif f.kind == "year":
                 if not re.fullmatch(r"(19|20|21)\d{2}(\.0)?", text):
                     problem[i] = "年份应为四位数字，如 2024"

@@ -14,9 +14,10 @@ import json
 import math
 from typing import Any
 
+from core.yesno import is_true
+
 # Administrative levels read with 级 (省 → 省级); other levels (国际, 行业, 博士) read as they are.
 _LEVEL_SUFFIX = {"国家": "国家级", "省": "省级", "市": "市级", "区": "区级", "县": "县级"}
-_TRUE = ("true", "1", "是", "yes", "y")
 NONE_TEXT = "无"
 
 
@@ -40,14 +41,6 @@ def _level(text: Any) -> str:
     return _LEVEL_SUFFIX.get(s, s)
 
 
-def _is_true(v: Any) -> bool:
-    return (
-        v is True
-        or (isinstance(v, (int, float)) and not isinstance(v, bool) and v == 1)
-        or str(v).strip().lower() in _TRUE
-    )
-
-
 def _grouping(indicator: Any) -> tuple[str, list[tuple[str, str, str]]]:
     """(level key, [(key, label, kind)] of the fields that group items)."""
     rule = getattr(indicator, "rule", None)
@@ -66,7 +59,7 @@ def _item_label(item: dict, level_key: str, keys: list[tuple[str, str, str]]) ->
         if v is None or v == "":
             continue
         if kind == "bool":
-            parts.append(label if _is_true(v) else f"非{label}")
+            parts.append(label if is_true(v) else f"非{label}")
         else:
             parts.append(str(v).strip())
     return "·".join(p for p in parts if p) or "未分级"
@@ -119,7 +112,7 @@ def object_text(value: Any, indicator: Any = None) -> str:
     for key, v in obj.items():
         label = labels.get(key, key)
         if isinstance(v, bool) or str(v).lower() in ("true", "false"):
-            if _is_true(v):
+            if is_true(v):
                 parts.append(label)
         elif isinstance(v, (int, float)) and not (isinstance(v, float) and math.isnan(v)):
             if v:

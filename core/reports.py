@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from core.scoring_model import ScoringModel
+from core.yesno import YES_NO_TEXT, yes_no_key
 
 AGGREGATES = ("bonus", "deduction", "total")
 AFTER_SUBTOTALS = ("veto", "veto_reason", "rank", "percentile", "tier", "subsidy", "mujun")
@@ -179,9 +180,6 @@ def stage_summary_frame(model: ScoringModel, scores: pd.DataFrame) -> pd.DataFra
 # ====================================================================================== offline input
 CODE_ALIASES = ("credit_code", "统一社会信用代码", "信用代码")
 NAME_ALIASES = ("name", "企业名称", "名称")
-FLAG_TEXT = frozenset(
-    {"1", "0", "1.0", "0.0", "是", "否", "有", "无", "true", "false", "yes", "no", "y", "n"}
-)
 MAX_ERRORS = 20
 
 
@@ -258,7 +256,7 @@ def parse_score_input(model: ScoringModel, table: pd.DataFrame) -> tuple[pd.Data
         rule = ind.rule
         if rule.type == "flag" and not getattr(rule, "components", None):
             for i, v in enumerate(text.tolist()):
-                if v is not None and str(v).strip() and str(v).strip().casefold() not in FLAG_TEXT:
+                if v is not None and str(v).strip() and yes_no_key(v) not in YES_NO_TEXT:
                     errors.append(f"第 {rows[i]} 行 {key} 列：“{v}”应为 是/否 或 1/0")
         elif rule.type == "tier":
             allowed = {c.label for c in rule.categories} | {a for c in rule.categories for a in c.aliases}

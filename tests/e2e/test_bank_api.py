@@ -19,10 +19,11 @@ import pytest
 from sqlalchemy import func, select
 
 from core import clock
-from db.models import AuditEvent, Enterprise, LoanOutcome, Score, ScoreRun, User
+from db.models import AuditEvent, Enterprise, LoanOutcome, ScoreRun, User
 from db.seed import DEMO_BANK
 from db.session import make_engine, session_scope
 from tests.e2e.conftest import ROOT
+from tests.seeded import WHITELIST_RECORD_KEYS, consenting_codes, refusing_codes
 
 
 def _call(
@@ -82,23 +83,8 @@ def _codes(body: dict) -> set[str]:
 def _final_consenting(db) -> tuple[int, set[str], set[str]]:  # noqa: ANN001
     with session_scope(db) as session:
         final = session.execute(select(ScoreRun.id).where(ScoreRun.state == "final")).scalar_one()
-        consenting = set(
-            session.execute(
-                select(Enterprise.credit_code)
-                .join(Score, Score.enterprise_id == Enterprise.id)
-                .where(
-                    Score.run_id == final,
-                    Enterprise.bank_consent.is_(True),
-                    Score.veto.is_(False),
-                    Score.rank.is_not(None),
-                )
-            ).scalars()
-        )
-        refusing = set(
-            session.execute(
-                select(Enterprise.credit_code).where(Enterprise.bank_consent.is_(False))
-            ).scalars()
-        )
+        consenting = consenting_codes(session, final)
+        refusing = refusing_codes(session)
     return final, consenting, refusing
 
 
@@ -113,17 +99,7 @@ def test_whitelist_only_consenting_firms_of_final_runs(app_server: str, db, toke
     status, body = _call(f"{app_server}/api/v1/whitelist", token=token)
     assert status == 200 and body["run"] == final and body["count"] == len(body["enterprises"])
     assert _codes(body) == consenting and not _codes(body) & refusing
-    assert set(body["enterprises"][0]) == {
-        "credit_code",
-        "name",
-        "stage",
-        "rank_in_stage",
-        "score",
-        "list",
-        "class_subtotals",
-        "run",
-        "valid_until",
-    }
+    assert set(body["enterprises"][0]) == WHITELIST_RECORD_KEYS
     assert _call(f"{app_server}/api/v1/whitelist?run={final}", token=token)[0] == 200
     with session_scope(db) as session:
         unpublished = session.execute(select(ScoreRun.id).where(ScoreRun.state != "final")).scalars().all()

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import select
 
-from db.models import Objection, Score, ScoreRun, Submission, User
+from db.models import Objection, Score, ScoreRun, Submission
 from db.seed import seed_demo
 from services import (
     audit_log,
@@ -26,6 +26,7 @@ from services import (
 )
 from services.actor import Actor
 from services.errors import PermissionDenied, ServiceError
+from tests.seeded import actor_of
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -33,27 +34,15 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 @pytest.fixture
 def world(session):  # noqa: ANN001, ANN201
     seed_demo(session, enterprises=30)
-    users = {u.username: u for u in session.execute(select(User)).scalars()}
-
-    def actor(name: str) -> Actor:
-        u = users[name]
-        return Actor(
-            username=u.username,
-            role=u.role,
-            user_id=u.id,
-            enterprise_id=u.enterprise_id,
-            bank_name=u.bank_name,
-        )
-
-    ent1, ent2 = actor("ent1"), actor("ent2")
+    ent1, ent2 = actor_of(session, "ent1"), actor_of(session, "ent2")
     notice = session.execute(select(ScoreRun).where(ScoreRun.state == "notice")).scalars().first()
     return {
         "session": session,
         "ent1": ent1,
         "ent2": ent2,
-        "officer": actor("officer1"),
-        "admin": actor("admin"),
-        "bank": actor("bank1"),
+        "officer": actor_of(session, "officer1"),
+        "admin": actor_of(session, "admin"),
+        "bank": actor_of(session, "bank1"),
         "notice": notice,
     }
 

@@ -18,12 +18,13 @@ from sqlalchemy import func, select
 
 from core import clock
 from core.spreadsheet import write_xlsx
-from db.models import AuditEvent, BankToken, Enterprise, LoanOutcome, Score, ScoreRun, User
+from db.models import AuditEvent, BankToken, Enterprise, LoanOutcome
 from db.seed import DEMO_BANK, seed_demo
 from services import auth, bank, bank_api, bank_portal
 from services.actor import Actor
 from services.errors import NotFound, PermissionDenied, ValidationFailed
 from services.runs import compute_run
+from tests.seeded import WHITELIST_RECORD_KEYS, actor_of, consenting_codes, refusing_codes, run_in_state
 
 NOW = datetime(2026, 12, 6, 4, 0, tzinfo=UTC)  # 12:00 in Beijing
 TODAY = date(2026, 12, 6)
@@ -33,49 +34,17 @@ TODAY = date(2026, 12, 6)
 def world(session):  # noqa: ANN001, ANN201
     with clock.frozen(NOW):
         seed_demo(session, enterprises=40)
-        users = {u.username: u for u in session.execute(select(User)).scalars()}
-
-        def actor(name: str) -> Actor:
-            u = users[name]
-            return Actor(
-                username=u.username,
-                role=u.role,
-                user_id=u.id,
-                enterprise_id=u.enterprise_id,
-                bank_name=u.bank_name,
-            )
-
-        final = session.execute(select(ScoreRun).where(ScoreRun.state == "final")).scalars().one()
-        notice = session.execute(select(ScoreRun).where(ScoreRun.state == "notice")).scalars().one()
+        final = run_in_state(session, "final")
+        notice = run_in_state(session, "notice")
         yield {
             "session": session,
-            "bank": actor("bank1"),
-            "officer": actor("officer1"),
-            "admin": actor("admin"),
-            "ent1": actor("ent1"),
+            "bank": actor_of(session, "bank1"),
+            "officer": actor_of(session, "officer1"),
+            "admin": actor_of(session, "admin"),
+            "ent1": actor_of(session, "ent1"),
             "final": final,
             "notice": notice,
         }
-
-
-def _consenting_codes(session, run_id: int) -> set[str]:  # noqa: ANN001
-    rows = session.execute(
-        select(Enterprise.credit_code)
-        .join(Score, Score.enterprise_id == Enterprise.id)
-        .where(
-            Score.run_id == run_id,
-            Enterprise.bank_consent.is_(True),
-            Score.veto.is_(False),
-            Score.rank.is_not(None),
-        )
-    ).scalars()
-    return set(rows)
-
-
-def _non_consenting_codes(session) -> set[str]:  # noqa: ANN001
-    return set(
-        session.execute(select(Enterprise.credit_code).where(Enterprise.bank_consent.is_(False))).scalars()
-    )
 
 
 def test_bank_sees_only_consenting_enterprises_of_the_final_run(world: dict) -> None:
@@ -83,9 +52,9 @@ def test_bank_sees_only_consenting_enterprises_of_the_final_run(world: dict) -> 
     view = bank_portal.bank_view(session, actor=actor)
     assert view.run_id == final.id
     codes = set(view.rows["credit_code"])
-    refused = _non_consenting_codes(session)
+    refused = refusing_codes(session)
     assert refused and codes  # the demo has both kinds
-    assert codes == _consenting_codes(session, final.id)
+    assert codes == consenting_codes(session, final.id)
     assert not codes & refused
     # the export carries exactly the same enterprises
     data, _ = bank_portal.export_bank_whitelist(session, actor=actor)
@@ -100,17 +69,7 @@ def test_bank_sees_only_consenting_enterprises_of_the_final_run(world: dict) -> 
 def test_only_published_figures_reach_a_bank(world: dict) -> None:
     view = bank_portal.bank_view(world["session"], actor=world["bank"])
     record = view.records()[0]
-    assert set(record) == {
-        "credit_code",
-        "name",
-        "stage",
-        "rank_in_stage",
-        "score",
-        "list",
-        "class_subtotals",
-        "run",
-        "valid_until",
-    }
+    assert set(record) == WHITELIST_RECORD_KEYS
     assert set(record["class_subtotals"]) == {c.name for c in view.model.scored_classes}
     table = view.table()
     assert list(table.columns[:7]) == [
@@ -153,7 +112,7 @@ def test_withdrawn_consent_disappears_from_the_next_view(world: dict) -> None:
     session, actor, ent1 = world["session"], world["bank"], world["ent1"]
     code = session.get(Enterprise, ent1.enterprise_id).credit_code
     bank.set_bank_consent(session, actor=ent1, enterprise_id=ent1.enterprise_id, consent=True)
-    ranked = code in _consenting_codes(session, world["final"].id)
+    ranked = code in consenting_codes(session, world["final"].id)
     assert (code in set(bank_portal.bank_view(session, actor=actor).rows["credit_code"])) == ranked
     bank.set_bank_consent(session, actor=ent1, enterprise_id=ent1.enterprise_id, consent=False)
     assert code not in set(bank_portal.bank_view(session, actor=actor).rows["credit_code"])
@@ -276,7 +235,7 @@ def test_outcomes_file_round_trip_with_dry_run(world: dict) -> None:
 def test_bad_rows_are_reported_and_nothing_is_written(world: dict) -> None:
     session, actor = world["session"], world["bank"]
     a, b = _visible(world, 2)
-    non_consenting = sorted(_non_consenting_codes(session))[0]
+    non_consenting = sorted(refusing_codes(session))[0]
     rows = [
         {
             "统一社会信用代码": a,
@@ -384,7 +343,7 @@ def test_tokens_are_hashed_audited_and_revocable(world: dict) -> None:
     status, raw = bank_api.get_whitelist(session, caller=caller, run=None, address="-")
     body = json.loads(raw)
     assert status == 200 and body["run"] == world["final"].id
-    assert {e["credit_code"] for e in body["enterprises"]} == _consenting_codes(session, world["final"].id)
+    assert {e["credit_code"] for e in body["enterprises"]} == consenting_codes(session, world["final"].id)
     status, _ = bank_api.get_whitelist(session, caller=caller, run=str(world["notice"].id), address="-")
     assert status == 404
     bank_api.revoke_tokens(session, actor=admin, bank_name=DEMO_BANK)

@@ -12,11 +12,12 @@ from sqlalchemy import select
 
 from core import monitoring as core_monitoring
 from core.clock import frozen
-from db.models import LoanOutcome, Score, ScoreRun, User
+from db.models import LoanOutcome, Score, ScoreRun
 from db.seed import seed_demo
 from services import dashboard, monitoring, subsidies
 from services.actor import Actor
 from services.runs import finalize_run
+from tests.seeded import funded_enterprises, new_enterprise_actor, run_in_state
 
 OFFICER = Actor(username="officer1", role="officer")
 NOW = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
@@ -26,27 +27,11 @@ NOW = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
 def world(session):  # noqa: ANN001, ANN201
     with frozen(NOW):
         seed_demo(session, enterprises=120)
-    first = session.execute(select(ScoreRun).where(ScoreRun.state == "final")).scalars().one()
-    second = session.execute(select(ScoreRun).where(ScoreRun.state == "notice")).scalars().one()
-    return session, first, second
-
-
-def _funded(session, run: ScoreRun, n: int) -> list[int]:  # noqa: ANN001
-    return list(
-        session.execute(
-            select(Score.enterprise_id)
-            .where(Score.run_id == run.id, Score.subsidy > 0, Score.veto.is_(False))
-            .order_by(Score.enterprise_id)
-            .limit(n)
-        ).scalars()
-    )
+    return session, run_in_state(session, "final"), run_in_state(session, "notice")
 
 
 def _pay(session, run: ScoreRun, eid: int) -> None:  # noqa: ANN001
-    user = User(username=f"e{eid}", display_name="x", password_hash="x", role="enterprise", enterprise_id=eid)
-    session.add(user)
-    session.commit()
-    ent = Actor(username=user.username, role="enterprise", user_id=user.id, enterprise_id=eid)
+    ent = new_enterprise_actor(session, eid, f"e{eid}")
     subsidies.confirm_subsidy(session, actor=ent, run_id=run.id, enterprise_id=eid)
     subsidies.record_payment(
         session,
@@ -85,7 +70,7 @@ def _loan(
 def test_the_report_carries_the_money_side_of_final_runs_only(world) -> None:  # noqa: ANN001
     session, first, second = world
     with frozen(NOW):
-        paid = _funded(session, first, 2)
+        paid = funded_enterprises(session, first, 2)
         for eid in paid:
             _pay(session, first, eid)
         unfunded = (
@@ -114,7 +99,7 @@ def test_the_report_carries_the_money_side_of_final_runs_only(world) -> None:  #
         # last); a decision before any run was final answers none
         _loan(session, None, unfunded[0], "loan", 7.0, decided_on=date(2026, 6, 1))
         _loan(session, None, unfunded[1], "loan", 1000.0, decided_on=date(2026, 5, 1))
-        this_year = _funded(session, second, 1)[0]
+        this_year = funded_enterprises(session, second, 1)[0]
         _pay(session, second, this_year)
         report = monitoring.monitoring_report(session, actor=OFFICER, run_id=second.id)
     by_stage = report.tables["融资与扶持（按阶段）"].set_index("阶段")

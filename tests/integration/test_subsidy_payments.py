@@ -12,11 +12,14 @@ from sqlalchemy import select
 
 from core import audit_labels
 from core.clock import frozen
-from db.models import AuditEvent, Score, ScoreRun, SubsidyPayment, User
+from db.models import AuditEvent, Score, ScoreRun, SubsidyPayment
 from db.seed import seed_demo
 from services import subsidies
 from services.actor import Actor
 from services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from tests.seeded import funded_enterprises as _funded
+from tests.seeded import new_enterprise_actor as _enterprise
+from tests.seeded import run_in_state
 
 OFFICER = Actor(username="officer1", role="officer")
 NOW = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)  # 10:00 in Beijing
@@ -29,36 +32,14 @@ def seeded(session):  # noqa: ANN001, ANN201
     return session
 
 
-def _final(session) -> ScoreRun:  # noqa: ANN001
-    return session.execute(select(ScoreRun).where(ScoreRun.state == "final")).scalars().one()
-
-
-def _funded(session, run: ScoreRun, n: int = 2) -> list[int]:  # noqa: ANN001
-    return list(
-        session.execute(
-            select(Score.enterprise_id)
-            .where(Score.run_id == run.id, Score.subsidy > 0, Score.veto.is_(False))
-            .order_by(Score.enterprise_id)
-            .limit(n)
-        ).scalars()
-    )
-
-
-def _enterprise(session, enterprise_id: int, username: str) -> Actor:  # noqa: ANN001
-    user = User(
-        username=username,
-        display_name=username,
-        password_hash="x",
-        role="enterprise",
-        enterprise_id=enterprise_id,
-    )
-    session.add(user)
-    session.commit()
-    return Actor(username=username, role="enterprise", user_id=user.id, enterprise_id=enterprise_id)
+def _pay(session, run: ScoreRun, eid: int, **changes: object) -> SubsidyPayment:  # noqa: ANN001
+    """Record the payment of ``eid``'s line as officer1 on 2026-06-01, voucher 付-001, unless ``changes``."""
+    call: dict = {"actor": OFFICER, "paid_on": date(2026, 6, 1), "voucher": "付-001"} | changes
+    return subsidies.record_payment(session, run_id=run.id, enterprise_id=eid, **call)
 
 
 def test_a_line_moves_pending_confirmed_paid_and_every_step_is_audited(seeded) -> None:  # noqa: ANN001
-    run = _final(seeded)
+    run = run_in_state(seeded, "final")
     eid = _funded(seeded, run)[0]
     amount = seeded.execute(
         select(Score.subsidy).where(Score.run_id == run.id, Score.enterprise_id == eid)
@@ -74,44 +55,16 @@ def test_a_line_moves_pending_confirmed_paid_and_every_step_is_audited(seeded) -
         ]
         # staff cannot pay a line the enterprise has not confirmed
         with pytest.raises(Conflict, match="待确认"):
-            subsidies.record_payment(
-                seeded,
-                actor=OFFICER,
-                run_id=run.id,
-                enterprise_id=eid,
-                paid_on=date(2026, 6, 1),
-                voucher="付-001",
-            )
+            _pay(seeded, run, eid)
         subsidies.confirm_subsidy(seeded, actor=ent, run_id=run.id, enterprise_id=eid)
         with pytest.raises(Conflict, match="已确认"):
             subsidies.confirm_subsidy(seeded, actor=ent, run_id=run.id, enterprise_id=eid)
         # a date in the future, a missing voucher: refused, nothing changes
         with pytest.raises(ValidationFailed, match="晚于今天"):
-            subsidies.record_payment(
-                seeded,
-                actor=OFFICER,
-                run_id=run.id,
-                enterprise_id=eid,
-                paid_on=date(2026, 6, 2),
-                voucher="付-001",
-            )
+            _pay(seeded, run, eid, paid_on=date(2026, 6, 2))
         with pytest.raises(ValidationFailed, match="凭证号"):
-            subsidies.record_payment(
-                seeded,
-                actor=OFFICER,
-                run_id=run.id,
-                enterprise_id=eid,
-                paid_on=date(2026, 6, 1),
-                voucher="  ",
-            )
-        paid = subsidies.record_payment(
-            seeded,
-            actor=OFFICER,
-            run_id=run.id,
-            enterprise_id=eid,
-            paid_on=date(2026, 6, 1),
-            voucher=" 付-001 ",
-        )
+            _pay(seeded, run, eid, voucher="  ")
+        paid = _pay(seeded, run, eid, voucher=" 付-001 ")
         assert (paid.state, paid.voucher, paid.amount) == ("paid", "付-001", pytest.approx(amount))
         with pytest.raises(Conflict, match="已拨付"):
             subsidies.refuse_subsidy(seeded, actor=OFFICER, run_id=run.id, enterprise_id=eid, reason="重复")
@@ -138,7 +91,7 @@ def test_a_line_moves_pending_confirmed_paid_and_every_step_is_audited(seeded) -
 
 
 def test_refusal_needs_a_reason_and_is_final(seeded) -> None:  # noqa: ANN001
-    run = _final(seeded)
+    run = run_in_state(seeded, "final")
     eid = _funded(seeded, run)[1]
     with frozen(NOW):
         with pytest.raises(ValidationFailed, match="理由"):
@@ -155,7 +108,7 @@ def test_refusal_needs_a_reason_and_is_final(seeded) -> None:  # noqa: ANN001
 
 
 def test_an_enterprise_confirms_only_its_own_line_and_never_pays(seeded) -> None:  # noqa: ANN001
-    run = _final(seeded)
+    run = run_in_state(seeded, "final")
     mine, other = _funded(seeded, run)
     ent = _enterprise(seeded, mine, "funded1")
     with frozen(NOW):
@@ -165,14 +118,7 @@ def test_an_enterprise_confirms_only_its_own_line_and_never_pays(seeded) -> None
             subsidies.my_subsidy_lines(seeded, actor=ent, enterprise_id=other)
         subsidies.confirm_subsidy(seeded, actor=ent, run_id=run.id, enterprise_id=mine)
         for call in (
-            lambda: subsidies.record_payment(
-                seeded,
-                actor=ent,
-                run_id=run.id,
-                enterprise_id=mine,
-                paid_on=date(2026, 6, 1),
-                voucher="自己付",
-            ),
+            lambda: _pay(seeded, run, mine, actor=ent, voucher="自己付"),
             lambda: subsidies.refuse_subsidy(
                 seeded, actor=ent, run_id=run.id, enterprise_id=other, reason="x"
             ),
@@ -189,8 +135,8 @@ def test_an_enterprise_confirms_only_its_own_line_and_never_pays(seeded) -> None
 
 
 def test_only_final_runs_and_funded_enterprises_have_lines(seeded) -> None:  # noqa: ANN001
-    notice = seeded.execute(select(ScoreRun).where(ScoreRun.state == "notice")).scalars().one()
-    run = _final(seeded)
+    notice = run_in_state(seeded, "notice")
+    run = run_in_state(seeded, "final")
     unfunded = seeded.execute(
         select(Score.enterprise_id).where(Score.run_id == run.id, Score.subsidy == 0).limit(1)
     ).scalar()
@@ -209,9 +155,7 @@ def test_only_final_runs_and_funded_enterprises_have_lines(seeded) -> None:  # n
         )
         before = (run.finalized_at - timedelta(days=2)).date()
         with pytest.raises(ValidationFailed, match="早于积分批次定稿日期"):
-            subsidies.record_payment(
-                seeded, actor=OFFICER, run_id=run.id, enterprise_id=eid, paid_on=before, voucher="付-9"
-            )
+            _pay(seeded, run, eid, paid_on=before, voucher="付-9")
     lines = subsidies.lines_frame(seeded, run_id=run.id)
     expected = (
         seeded.execute(
@@ -226,20 +170,13 @@ def test_only_final_runs_and_funded_enterprises_have_lines(seeded) -> None:  # n
 
 
 def test_the_export_carries_the_state_and_is_sanitised(seeded) -> None:  # noqa: ANN001
-    run = _final(seeded)
+    run = run_in_state(seeded, "final")
     eid = _funded(seeded, run)[0]
     with frozen(NOW):
         subsidies.confirm_subsidy(
             seeded, actor=_enterprise(seeded, eid, "funded1"), run_id=run.id, enterprise_id=eid
         )
-        subsidies.record_payment(
-            seeded,
-            actor=OFFICER,
-            run_id=run.id,
-            enterprise_id=eid,
-            paid_on=date(2026, 6, 1),
-            voucher='=HYPERLINK("http://x")',
-        )
+        _pay(seeded, run, eid, voucher='=HYPERLINK("http://x")')
         data = subsidies.export_subsidy_lines(seeded, actor=OFFICER, run_id=run.id)
         csv_text = subsidies.export_subsidy_lines(seeded, actor=OFFICER, run_id=run.id, fmt="csv").decode(
             "utf-8-sig"
@@ -270,7 +207,7 @@ def test_confirming_from_the_instant_list_confirms_the_line(seeded) -> None:  # 
     from services import assistant
     from services.runs import finalize_run
 
-    notice = seeded.execute(select(ScoreRun).where(ScoreRun.state == "notice")).scalars().one()
+    notice = run_in_state(seeded, "notice")
     with frozen(NOW):
         finalize_run(
             seeded, actor=Actor(username="admin", role="admin"), run_id=notice.id, reason="测试提前定稿"

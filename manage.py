@@ -250,11 +250,12 @@ def _add_score_file(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 @command("score-file", _add_score_file)
 def cmd_score_file(args: argparse.Namespace) -> int:
+    from adapters.reader_worker import read_table
     from core.derive import derive_indicators
     from core.engine import prepare_inputs, score
     from core.reports import limit_errors, parse_score_input, score_output_frame, score_output_labels
     from core.scoring_model import load_model
-    from core.spreadsheet import apply_header, find_header_row, read_table
+    from core.spreadsheet import apply_header, find_header_row
 
     src = Path(args.input)
     out = Path(args.out)

@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import openpyxl  # noqa: E402
 
+from adapters import reader_worker  # noqa: E402
 from core import spreadsheet as sp  # noqa: E402
 from tests import hostile_files as hf  # noqa: E402
 
@@ -70,7 +71,9 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--skip-normal", action="store_true")
     args = parser.parse_args()
-    sp.read_table(b"a,b\r\n1,2\r\n", "warm.csv")  # start the spare workers, as a running server has
+    reader_worker.read_table(
+        b"a,b\r\n1,2\r\n", "warm.csv"
+    )  # start the spare workers, as a running server has
     time.sleep(3)
     ok = True
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (wall times scale with it)")
@@ -80,7 +83,7 @@ def main() -> int:
         before = _rss_mib()
         t0 = time.perf_counter()
         try:
-            sp.read_table(data, name)
+            reader_worker.read_table(data, name)
             outcome = "NOT REFUSED"
             ok = False
         except sp.SpreadsheetError as exc:
@@ -103,7 +106,7 @@ def main() -> int:
             data = path.read_bytes()
         for isolated in (True, False):
             t0, c0 = time.perf_counter(), time.process_time()
-            result = sp.read_upload(data, "normal.xlsx", limits=sp.ReadLimits(isolated=isolated))
+            result = reader_worker.read_upload(data, "normal.xlsx", limits=sp.ReadLimits(isolated=isolated))
             wall, cpu = time.perf_counter() - t0, time.process_time() - c0
             worker_cpu = result.timings.get("worker_cpu")
             where = "worker process" if isolated else "in-process (unbounded, for comparison)"

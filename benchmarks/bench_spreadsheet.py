@@ -19,8 +19,9 @@ import xlsxwriter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from adapters.reader_worker import read_table  # noqa: E402
 from core.credit_code import make_code  # noqa: E402
-from core.spreadsheet import apply_header, find_header_row, parse_number_series, read_table, write_xlsx  # noqa: E402
+from core.spreadsheet import apply_header, find_header_row, parse_number_series, write_xlsx  # noqa: E402
 
 N_NUMERIC = 30  # plus credit code, name, street, industry, a text-number column = 35 columns
 

@@ -1,7 +1,7 @@
 """Reading and writing tables (xlsx, xls, csv) — bytes in, bytes out, no I/O policy.
 
 Reading
-    ``read_upload`` (``read_table`` returns just its frame) decides the format from the *content*, never
+    :func:`read_in_process` (in a worker: ``adapters.reader_worker.read_upload``) decides the format from the *content*, never
     from the file name: officers rename files, government systems export HTML or CSV with an ``.xls``
     name, and a PDF named ``.xlsx`` must be rejected with a clear message instead of a parser traceback.
     xlsx/xls go through python-calamine directly (the fastest reader we have; pandas'
@@ -10,9 +10,9 @@ Reading
     UTF-16 when it has a BOM.
 
     Uploads are untrusted: calamine materialises a sheet's whole used range and aborts its process when
-    that allocation fails (one cell at XFD1048576 asks for 512 GB). So every read runs in a worker
-    process (forked from ``core.read_worker``) under an address-space and CPU limit and a timeout (``ReadLimits``),
-    after the declared sizes were checked (zip member sizes and ratios, ``<dimension>``, the range
+    that allocation fails (one cell at XFD1048576 asks for 512 GB). So every upload is read through
+    ``adapters.reader_worker.read_upload``, which runs :func:`read_in_process` in a worker process
+    under an address-space and CPU limit and a timeout (``ReadLimits``), after the declared sizes were checked (zip member sizes and ratios, ``<dimension>``, the range
     calamine found, csv width row by row, cell length); a worker that dies becomes a Chinese refusal.
     A hidden sheet is never read; with several visible sheets the one with a recognisable header is
     (the active one when several have it; otherwise ``SheetChoiceNeeded``). What calamine drops is put
@@ -52,26 +52,17 @@ Writing
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
 import io
 import math
-import os
-import pickle
 import re
-import select
-import signal
-import socket
-import struct
-import subprocess
-import sys
 import threading
 import time
 import unicodedata
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
@@ -111,7 +102,7 @@ _BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"\x1f\x8b", "gzip 压缩包"),
     (b"{\\rtf", "RTF 文档"),
 )
-_SAVE_AS = "请用 Excel、WPS 或 LibreOffice 打开后另存为 .xlsx（或 CSV）再上传"
+SAVE_AS = "请用 Excel、WPS 或 LibreOffice 打开后另存为 .xlsx（或 CSV）再上传"
 
 
 def _mb(n: int) -> str:
@@ -137,7 +128,7 @@ def detect_format(data: bytes, filename: str = "") -> Format:
         if any(n.startswith("ppt/") for n in names):
             raise SpreadsheetError(f"{name}的内容是 PowerPoint 文档，不是表格文件")
         if b"spreadsheet" in mimetype:
-            raise SpreadsheetError(f"{name}是 ODS（WPS/LibreOffice）格式，{_SAVE_AS}")
+            raise SpreadsheetError(f"{name}是 ODS（WPS/LibreOffice）格式，{SAVE_AS}")
         raise SpreadsheetError(f"{name}是 zip 压缩包，不是 Excel 文件；请解压后上传其中的表格")
     if data.startswith(_OLE2):
         if _ENCRYPTED_STREAM in data:  # an encrypted xlsx is an OLE2 container with this stream
@@ -151,7 +142,7 @@ def detect_format(data: bytes, filename: str = "") -> Format:
         return "csv"  # UTF-16 text (Excel's "Unicode 文本")
     lowered = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if lowered.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml", b"<meta")):
-        raise SpreadsheetError(f"{name}实际是网页（HTML/XML）格式，只是扩展名像表格；{_SAVE_AS}")
+        raise SpreadsheetError(f"{name}实际是网页（HTML/XML）格式，只是扩展名像表格；{SAVE_AS}")
     if b"\x00" in head:
         raise SpreadsheetError(f"{name}不是可识别的表格文件（仅支持 xlsx、xls、csv）")
     return "csv"
@@ -277,8 +268,8 @@ class ReadLimits:
 
     Declared sizes (zip directory, ``<dimension>``) are checked before any cell is read; the sizes a
     file hides or lies about are caught by the child process's memory (address-space) and time limits,
-    which turn into a refusal instead of taking the server down. ``isolated=False`` reads in-process
-    (only for the child itself and for trusted, generated files).
+    which turn into a refusal instead of taking the server down. ``isolated`` is for
+    ``adapters.reader_worker``: ``False`` reads in-process (only for trusted, generated files).
     """
 
     max_bytes: int = DEFAULT_MAX_BYTES
@@ -356,7 +347,7 @@ class SheetChoiceNeeded(SpreadsheetError):
         self.candidates = candidates
 
 
-def _display_name(filename: str) -> str:
+def display_name(filename: str) -> str:
     return f"“{filename}”" if filename else "文件"
 
 
@@ -471,7 +462,7 @@ def _open_workbook(data: bytes, name: str) -> python_calamine.CalamineWorkbook:
     except python_calamine.PasswordError:
         raise SpreadsheetError(encrypted_message(name)) from None
     except Exception:  # calamine raises several exception types for broken files; their text is English
-        raise SpreadsheetError(f"无法打开{name}：文件已损坏或不是有效的 Excel 文件；{_SAVE_AS}") from None
+        raise SpreadsheetError(f"无法打开{name}：文件已损坏或不是有效的 Excel 文件；{SAVE_AS}") from None
 
 
 def sheet_visibility(data: bytes) -> dict[str, bool]:
@@ -525,7 +516,7 @@ def _read_workbook(
             )
             parts = xlsx_parts.workbook_parts(zf)
         except xlsx_parts.PartsError as exc:
-            raise SpreadsheetError(f"{name}{exc}；{_SAVE_AS}") from None
+            raise SpreadsheetError(f"{name}{exc}；{SAVE_AS}") from None
         except (zipfile.BadZipFile, OSError, EOFError, RuntimeError):
             raise SpreadsheetError(f"{name}看似 Excel（zip）文件，但已损坏，无法打开") from None
     book: xls_parts.XlsBook | None = None
@@ -535,7 +526,7 @@ def _read_workbook(
         except xls_parts.EncryptedXls:
             raise SpreadsheetError(encrypted_message(name)) from None
         except xlsx_parts.PartsError as exc:
-            raise SpreadsheetError(f"无法读取{name}：{exc}；{_SAVE_AS}") from None
+            raise SpreadsheetError(f"无法读取{name}：{exc}；{SAVE_AS}") from None
     wb = _open_workbook(data, name)
     metas = wb.sheets_metadata
     names = [m.name for m in metas]
@@ -553,7 +544,7 @@ def _read_workbook(
         xls_index = {s.name: i for i, s in enumerate(book.sheets)}
         if set(xls_index) != set(names) or len(xls_index) != len(names):
             if len(book.sheets) != len(names):
-                raise SpreadsheetError(f"无法读取{name}：工作表目录已损坏；{_SAVE_AS}")
+                raise SpreadsheetError(f"无法读取{name}：工作表目录已损坏；{SAVE_AS}")
             xls_index = {n: i for i, n in enumerate(names)}
         for i, n in enumerate(names):  # hidden by either reading is hidden
             sheet_record = book.sheets[xls_index[n]]
@@ -572,7 +563,7 @@ def _read_workbook(
             try:
                 declared = xls_parts.declared_extent(book, xls_index[names[i]])
             except xlsx_parts.PartsError as exc:
-                raise SpreadsheetError(f"无法读取{name}：{exc}；{_SAVE_AS}") from None
+                raise SpreadsheetError(f"无法读取{name}：{exc}；{SAVE_AS}") from None
         if declared:
             _check_extent(name, where, declared[1], declared[2], limits, ref=declared[0])
         # Only a part large enough to hold a cell bomb is counted (a normal sheet is spared the pass).
@@ -587,12 +578,12 @@ def _read_workbook(
             try:
                 census = xlsx_parts.cell_census(zf, path, empty_shared[0], empty_share=limits.max_empty_share)
             except (KeyError, zipfile.BadZipFile, OSError, EOFError, RuntimeError):
-                raise SpreadsheetError(f"无法读取{name}{where}：内容已损坏；{_SAVE_AS}") from None
+                raise SpreadsheetError(f"无法读取{name}{where}：内容已损坏；{SAVE_AS}") from None
             _check_census(name, where, census, limits)
         try:
             sh = wb.get_sheet_by_index(i)
         except Exception:
-            raise SpreadsheetError(f"无法读取{name}{where}：内容已损坏；{_SAVE_AS}") from None
+            raise SpreadsheetError(f"无法读取{name}{where}：内容已损坏；{SAVE_AS}") from None
         end = sh.end
         if end is not None:  # to_python(skip_empty_area=False) materialises from A1
             _check_extent(name, where, end[0] + 1, end[1] + 1, limits)
@@ -665,7 +656,7 @@ def _read_workbook(
     try:
         rows = chosen.to_python(skip_empty_area=False)
     except Exception:
-        raise SpreadsheetError(f"无法读取{name}的工作表“{names[index]}”：内容已损坏；{_SAVE_AS}") from None
+        raise SpreadsheetError(f"无法读取{name}的工作表“{names[index]}”：内容已损坏；{SAVE_AS}") from None
     del chosen
     frame = _grid_to_frame(rows)
     del rows
@@ -679,11 +670,11 @@ def _read_workbook(
         scanner.join()
         scan = scan_box[0] if scan_box else None
         if not isinstance(scan, xlsx_parts.CellScan):
-            raise SpreadsheetError(f"无法读取{name}的工作表“{names[index]}”：内容已损坏；{_SAVE_AS}")
+            raise SpreadsheetError(f"无法读取{name}的工作表“{names[index]}”：内容已损坏；{SAVE_AS}")
         if scan.unplaced:
             raise SpreadsheetError(
                 f"{name}的工作表“{names[index]}”中有 {scan.unplaced} 个错误值或百分比单元格无法定位（文件缺少单元格地址），"
-                f"为避免读错已拒绝；{_SAVE_AS}"
+                f"为避免读错已拒绝；{SAVE_AS}"
             )
         percent, errors = _apply_cell_scan(frame, scan)
         timings["scan_wait"] = time.perf_counter() - t2
@@ -692,7 +683,7 @@ def _read_workbook(
         try:
             scan = xls_parts.scan_cells(book, xls_index[names[index]])
         except xlsx_parts.PartsError as exc:
-            raise SpreadsheetError(f"无法读取{name}：{exc}；{_SAVE_AS}") from None
+            raise SpreadsheetError(f"无法读取{name}：{exc}；{SAVE_AS}") from None
         percent, errors = _apply_cell_scan(frame, scan)
         timings["scan"] = time.perf_counter() - t2
     infos = [SheetInfo(n, visible[i], has_header[i]) for i, n in enumerate(names)]
@@ -773,260 +764,17 @@ def _read_csv(data: bytes, name: str, limits: ReadLimits = DEFAULT_LIMITS) -> pd
     return frame
 
 
-def _read_local(
-    data: bytes,
-    filename: str,
-    expected: Sequence[str] | None,
-    sheet: int | str | None,
-    limits: ReadLimits,
-    exclude: Sequence[str] = (),
-) -> ReadResult:
-    name = _display_name(filename)
-    kind = detect_format(data, filename)
-    if kind == "csv":
-        t0 = time.perf_counter()
-        frame = _read_csv(data, name, limits)
-        return ReadResult(frame=frame, timings={"cells": time.perf_counter() - t0})
-    return _read_workbook(data, name, kind, expected, sheet, limits, exclude)
+def check_upload(data: bytes, filename: str = "", limits: ReadLimits = DEFAULT_LIMITS) -> Format:
+    """The cheap refusals, before any cell is read: a file over ``limits.max_bytes``, then anything
+    :func:`detect_format` refuses (PDF, HTML, encrypted…). Returns the format."""
+    if len(data) > limits.max_bytes:
+        raise SpreadsheetError(
+            f"{display_name(filename)}过大（{_mb(len(data))}），上限为 {_mb(limits.max_bytes)}；请拆分后分批导入"
+        )
+    return detect_format(data, filename)
 
 
-# --- the worker processes ---------------------------------------------------------------------------
-# calamine aborts its whole process when an allocation fails, so it must never run inside the server.
-# Each read runs in a worker forked from a small "zygote" (``python -m core.read_worker``, started once,
-# pandas/pyarrow/calamine already imported: a fork costs milliseconds where a fresh interpreter costs
-# seconds). The worker sets its address-space and CPU limits, reads one file, answers through its own
-# pipe and exits, so memory is returned at once and one file cannot affect the next. The zygote itself
-# never reads a file; if it dies it is started again.
-
-_ROOT = str(Path(__file__).resolve().parent.parent)
-_LENGTH = struct.Struct("<Q")
-_zygote_lock = threading.Lock()
-_zygote: tuple[subprocess.Popen, socket.socket] | None = None
-
-
-def _start_zygote() -> tuple[subprocess.Popen, socket.socket]:
-    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH", "")) if p)
-    env["RUST_BACKTRACE"] = "0"  # calamine's failed allocation aborts: keep the log to one line
-    env["OPENBLAS_NUM_THREADS"] = env["OMP_NUM_THREADS"] = "1"  # no BLAS thread pool to fork
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "core.read_worker", str(theirs.fileno())],
-        stdin=subprocess.DEVNULL,
-        cwd=_ROOT,
-        env=env,
-        pass_fds=[theirs.fileno()],
-    )
-    theirs.close()
-    ours.settimeout(120)
-    try:
-        ready = ours.recv(1)  # sent once the zygote has imported everything
-    except OSError:
-        ready = b""
-    ours.settimeout(None)
-    if ready != b"R":
-        proc.kill()
-        proc.wait()
-        ours.close()
-        raise SpreadsheetError("表格读取进程无法启动，请稍后重试或联系管理员")
-    return proc, ours
-
-
-def _fork_worker(job_r: int, answer_w: int) -> None:
-    """Ask the zygote for a worker reading ``job_r`` and answering on ``answer_w`` (restarts it once)."""
-    global _zygote
-    for attempt in (1, 2):
-        with _zygote_lock:
-            if _zygote is None or _zygote[0].poll() is not None:
-                _zygote = _start_zygote()
-            try:
-                socket.send_fds(_zygote[1], [b"J"], [job_r, answer_w])
-                return
-            except OSError:
-                _zygote[0].kill()
-                _zygote = None
-                if attempt == 2:
-                    raise
-
-
-def zygote_main(fd: int) -> None:
-    """Entry point of ``core.read_worker``: fork one worker per request until the server goes away."""
-    sock = socket.socket(fileno=fd)
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps finished workers
-    sock.sendall(b"R")
-    while True:
-        try:
-            msg, fds, _flags, _addr = socket.recv_fds(sock, 1, 2)
-        except OSError:
-            return
-        if not msg:
-            return  # the server closed its end
-        if len(fds) != 2:
-            for f in fds:
-                os.close(f)
-            continue
-        if os.fork() == 0:
-            sock.close()
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            try:
-                _worker(*fds)
-            finally:
-                os._exit(0)
-        for f in fds:
-            os.close(f)
-
-
-def _address_space() -> int:
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
-def _limit_self(limits: ReadLimits) -> None:
-    """Memory and CPU limits for this worker; what it already maps (the zygote's image) is not counted."""
-    import resource
-
-    cap = _address_space() + limits.memory
-    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-    cpu = int(limits.seconds) + 5
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
-
-
-def _read_fd(fd: int, n: int) -> bytes:
-    chunks, got = [], 0
-    while got < n:
-        chunk = os.read(fd, min(n - got, 1 << 24))
-        if not chunk:
-            raise EOFError
-        chunks.append(chunk)
-        got += len(chunk)
-    return b"".join(chunks)
-
-
-def _write_fd(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _worker(job_r: int, answer_w: int) -> None:
-    """One read: announce the pid (so the server can kill it), read the job, answer, exit."""
-    _write_fd(answer_w, _LENGTH.pack(os.getpid()))
-    try:
-        (n,) = _LENGTH.unpack(_read_fd(job_r, _LENGTH.size))
-        data, filename, expected, sheet, limits, exclude = pickle.loads(_read_fd(job_r, n))
-    except (EOFError, OSError, pickle.UnpicklingError):
-        return
-    try:
-        _limit_self(limits)
-        t0 = time.process_time()
-        result = _read_local(data, filename, expected, sheet, limits, exclude)
-        result.timings["worker_cpu"] = time.process_time() - t0
-        answer: tuple[str, Any] = ("ok", result)
-    except SheetChoiceNeeded as exc:
-        answer = ("choice", (str(exc), exc.candidates))
-    except SpreadsheetError as exc:
-        answer = ("error", str(exc))
-    except MemoryError:
-        answer = ("memory", None)
-    except BaseException as exc:  # the server turns anything else (a Rust panic too) into a refusal
-        answer = ("broken", type(exc).__name__)
-    try:
-        blob = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
-    except MemoryError:
-        blob = pickle.dumps(("memory", None))
-    _write_fd(answer_w, _LENGTH.pack(len(blob)) + blob)
-
-
-def _beyond_limits(name: str) -> str:
-    return (
-        f"读取{name}时超出了可用的内存上限，已停止读取（服务不受影响）。通常是工作表的已用范围异常大"
-        "（远处的单元格被误填内容或设置了格式）：请在 Excel 中按 Ctrl+End 找到最后一个单元格，删除多余的行和列"
-        "后保存，或只把数据区域复制到新工作簿；数据确实很多时请拆分后分批导入"
-    )
-
-
-def _receive(fd: int, n: int, deadline: float) -> bytes:
-    """``n`` bytes from ``fd``; ``TimeoutError`` past the deadline, ``EOFError`` if the writer died."""
-    buffer = bytearray()
-    while len(buffer) < n:
-        left = deadline - time.monotonic()
-        if left <= 0 or not select.select([fd], [], [], left)[0]:
-            raise TimeoutError
-        chunk = os.read(fd, min(n - len(buffer), 1 << 24))
-        if not chunk:
-            raise EOFError
-        buffer += chunk
-    return bytes(buffer)
-
-
-def _read_isolated(
-    data: bytes,
-    filename: str,
-    expected: Sequence[str] | None,
-    sheet: int | str | None,
-    limits: ReadLimits,
-    exclude: Sequence[str] = (),
-) -> ReadResult:
-    name = _display_name(filename)
-    t0 = time.perf_counter()
-    deadline = time.monotonic() + limits.seconds
-    job = pickle.dumps(
-        (data, filename, expected, sheet, limits, list(exclude)), protocol=pickle.HIGHEST_PROTOCOL
-    )
-    job_r, job_w = os.pipe()
-    answer_r, answer_w = os.pipe()
-    pid = 0
-    try:
-        try:
-            _fork_worker(job_r, answer_w)
-        finally:
-            os.close(job_r)
-            os.close(answer_w)
-        try:
-            (pid,) = _LENGTH.unpack(_receive(answer_r, _LENGTH.size, deadline))
-            # The job goes in from a thread: a worker that stops reading (killed) must not block us.
-            writer = threading.Thread(target=_send_job, args=(job_w, job), daemon=True)
-            writer.start()
-            (n,) = _LENGTH.unpack(_receive(answer_r, _LENGTH.size, deadline))
-            kind, payload = pickle.loads(_receive(answer_r, n, deadline))
-            pid = 0
-        except TimeoutError:
-            raise SpreadsheetError(
-                f"读取{name}超过 {limits.seconds:.0f} 秒仍未完成，已停止（服务不受影响）：文件可能过大或结构异常；"
-                "请删除多余的内容或拆分后再上传"
-            ) from None
-        except (EOFError, OSError, pickle.UnpicklingError):  # killed by its limits, or calamine aborted
-            raise SpreadsheetError(_beyond_limits(name)) from None
-    finally:
-        os.close(answer_r)
-        if pid:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-    if kind == "ok":
-        payload.timings["worker_wall"] = time.perf_counter() - t0
-        return payload
-    if kind == "choice":
-        raise SheetChoiceNeeded(*payload)
-    if kind == "error":
-        raise SpreadsheetError(payload)
-    if kind == "memory":
-        raise SpreadsheetError(_beyond_limits(name))
-    raise SpreadsheetError(f"无法读取{name}：文件已损坏或格式异常；{_SAVE_AS}")
-
-
-def _send_job(fd: int, job: bytes) -> None:
-    try:
-        _write_fd(fd, _LENGTH.pack(len(job)) + job)
-    except OSError:
-        pass  # the worker died first; the reader reports it
-    finally:
-        os.close(fd)
-
-
-def read_upload(
+def read_in_process(
     data: bytes,
     filename: str = "",
     *,
@@ -1035,44 +783,24 @@ def read_upload(
     limits: ReadLimits = DEFAULT_LIMITS,
     exclude: Sequence[str] = (),
 ) -> ReadResult:
-    """Read an untrusted upload into a raw sheet, bounded in memory and time (module docstring).
+    """Read a file into a raw sheet in this process.
 
     Never a hidden sheet. Without ``sheet``: the only visible sheet; with several, the one whose
     first rows best match ``expected`` header names — the active sheet when several have a header,
     ``SheetChoiceNeeded`` (with the candidates) when the active one is not among them. Sheets named
-    in ``exclude`` (list sheets, instructions) are not candidates. Every refusal
-    is a ``SpreadsheetError`` with a Chinese message; the calling process is never at risk.
+    in ``exclude`` (list sheets, instructions) are not candidates. Every refusal is a
+    ``SpreadsheetError`` with a Chinese message. Every declared size is checked, but nothing bounds
+    the memory or time calamine takes: an untrusted upload goes through ``adapters.reader_worker``,
+    which runs this in a child process with limits.
     """
-    name = _display_name(filename)
-    if len(data) > limits.max_bytes:
-        raise SpreadsheetError(
-            f"{name}过大（{_mb(len(data))}），上限为 {_mb(limits.max_bytes)}；请拆分后分批导入"
-        )
-    detect_format(data, filename)  # the cheap refusals (PDF, HTML, encrypted…) need no child
+    kind = check_upload(data, filename, limits)
+    name = display_name(filename)
     expected = list(expected) if expected is not None else None
-    if not limits.isolated:
-        return _read_local(data, filename, expected, sheet, limits, exclude)
-    return _read_isolated(data, filename, expected, sheet, limits, exclude)
-
-
-def read_table(
-    data: bytes,
-    filename: str = "",
-    *,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    sheet: int | str | None = None,
-    limits: ReadLimits | None = None,
-) -> pd.DataFrame:
-    """Raw cells of the first visible (or the given) sheet as strings; see :func:`read_upload`.
-
-    Raises ``SpreadsheetError`` for an empty file, a file over ``max_bytes``, a non-table file, an
-    undecodable csv, a broken or encrypted workbook, a sheet without any cell, or a file beyond the
-    reading limits.
-    """
-    limits = limits or DEFAULT_LIMITS
-    if max_bytes != limits.max_bytes:
-        limits = replace(limits, max_bytes=max_bytes)
-    return read_upload(data, filename, sheet=sheet, limits=limits).frame
+    if kind == "csv":
+        t0 = time.perf_counter()
+        frame = _read_csv(data, name, limits)
+        return ReadResult(frame=frame, timings={"cells": time.perf_counter() - t0})
+    return _read_workbook(data, name, kind, expected, sheet, limits, exclude)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -19,13 +19,13 @@ import pandas as pd
 from sqlalchemy import select
 from sqlmodel import Session
 
+from adapters.reader_worker import read_upload
 from core import clock, loans
 from core.scoring_model import ScoringModel
 from core.spreadsheet import (
     SpreadsheetError,
     apply_header,
     find_header_row,
-    read_upload,
     write_xlsx,
 )
 from db.bulk import insert_columns

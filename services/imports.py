@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
+from adapters.reader_worker import read_table, read_upload
 from core import importing, listtext, source_profiles
 from core.scoring_model import FlagRule, ItemsRule, ScoringModel
 from core.spreadsheet import (
@@ -38,8 +39,6 @@ from core.spreadsheet import (
     apply_header,
     detect_format,
     find_header_row,
-    read_table,
-    read_upload,
     sheet_visibility,
     write_csv,
     write_xlsx,
@@ -617,7 +616,7 @@ def _check_file(
     ignore: list[str] | None,
     sheet: str | None = None,
 ) -> _Checked:
-    # The file is read in a worker process (core.spreadsheet); meanwhile this process asks the database
+    # The file is read in a worker process (adapters.reader_worker); meanwhile this process asks the database
     # what the check needs, so the two overlap. On an error either way the pool waits for the read.
     with _Phase(timings, "read"), ThreadPoolExecutor(1, thread_name_prefix="import-read") as pool:
         reading = pool.submit(_read, model, department, file_name, data, sheet)

@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from adapters.reader_worker import read_table
 from core.credit_code import make_code
-from core.spreadsheet import apply_header, find_header_row, read_table, write_xlsx
+from core.spreadsheet import apply_header, find_header_row, write_xlsx
 
 ROOT = Path(__file__).resolve().parents[2]
 MANAGE = ROOT / "manage.py"

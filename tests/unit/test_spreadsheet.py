@@ -20,6 +20,7 @@ import xlwt
 from hypothesis import given
 from hypothesis import strategies as st
 
+from adapters import reader_worker as reader
 from core import spreadsheet as sp
 from core.spreadsheet import SpreadsheetError
 
@@ -63,7 +64,7 @@ def test_xlsx_with_title_row_and_typed_cells(tmp_path: Path) -> None:
     ]
     path = tmp_path / "dept.xlsx"
     path.write_bytes(_xlsx_bytes(rows))
-    raw = sp.read_table(path.read_bytes(), path.name)
+    raw = reader.read_table(path.read_bytes(), path.name)
     assert raw.iloc[0, 0] == "2024年度研发投入统计表"
     assert raw.iloc[1].isna().all()  # the empty row is kept: raw row i is Excel row i + 1
     row = sp.find_header_row(raw, HEADER)
@@ -81,7 +82,7 @@ def test_xlsx_with_title_row_and_typed_cells(tmp_path: Path) -> None:
 def test_xlsx_content_named_csv_is_read_as_xlsx() -> None:
     data = _xlsx_bytes([HEADER, ROWS[0]])
     assert sp.detect_format(data, "upload.csv") == "xlsx"
-    assert sp.read_table(data, "upload.csv").iloc[1, 1] == "华为技术有限公司"
+    assert reader.read_table(data, "upload.csv").iloc[1, 1] == "华为技术有限公司"
 
 
 def test_xls_written_by_xlwt(tmp_path: Path) -> None:
@@ -99,7 +100,7 @@ def test_xls_written_by_xlwt(tmp_path: Path) -> None:
     data = path.read_bytes()
     assert data[:8] == bytes.fromhex("D0CF11E0A1B11AE1")
     assert sp.detect_format(data) == "xls"
-    raw = sp.read_table(data, path.name)
+    raw = reader.read_table(data, path.name)
     table = sp.apply_header(raw, sp.find_header_row(raw, HEADER))
     assert table.iloc[0][HEADER].tolist() == ["914403001922038216", "华为", "1234.5", "42"]
     assert table["__row__"].tolist() == [3]
@@ -132,7 +133,7 @@ def test_xls_written_by_libreoffice(tmp_path: Path) -> None:
         pytest.skip(f"LibreOffice conversion failed here: {exc}")
     data = (tmp_path / "src.xls").read_bytes()
     assert sp.detect_format(data, "src.xls") == "xls"
-    raw = sp.read_table(data, "src.xls")
+    raw = reader.read_table(data, "src.xls")
     table = sp.apply_header(raw, sp.find_header_row(raw, HEADER))
     assert table.iloc[0][HEADER].tolist() == ["914403001922038216", "华为", "1234.5", "7"]
 
@@ -140,7 +141,7 @@ def test_xls_written_by_libreoffice(tmp_path: Path) -> None:
 def test_credit_code_saved_as_number_reads_as_scientific_text() -> None:
     # What Excel/LibreOffice do to an 18-digit code in a General column: the digits are lost, and the
     # raw text says so; core.credit_code.explain names the cause.
-    raw = sp.read_table(_xlsx_bytes([["统一社会信用代码"], [914403001922038216]]), "x.xlsx")
+    raw = reader.read_table(_xlsx_bytes([["统一社会信用代码"], [914403001922038216]]), "x.xlsx")
     assert raw.iloc[1, 0] == "9.14403001922038e+17"
 
 
@@ -148,7 +149,7 @@ def test_gbk_csv_with_chinese_headers() -> None:
     data = _csv_text([HEADER, *ROWS]).encode("gbk")
     with pytest.raises(UnicodeDecodeError):
         data.decode("utf-8")
-    raw = sp.read_table(data, "部门数据.csv")
+    raw = reader.read_table(data, "部门数据.csv")
     table = sp.apply_header(raw, sp.find_header_row(raw, HEADER))
     assert list(table.columns[:4]) == HEADER
     assert table["企业名称"].tolist() == ["华为技术有限公司", "腾讯", "小米"]
@@ -158,14 +159,14 @@ def test_gbk_csv_with_chinese_headers() -> None:
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-8", "utf-16"])
 def test_utf_csv_variants(encoding: str) -> None:
     data = _quoted_csv_text([HEADER, *ROWS]).encode(encoding)
-    raw = sp.read_table(data, "x.csv")
+    raw = reader.read_table(data, "x.csv")
     assert raw.iloc[0].tolist() == HEADER  # no BOM left in the first header cell
     assert raw.iloc[2, 2] == " 56 "  # raw: not stripped here
 
 
 def test_csv_with_title_row_quoted_newline_and_semicolons() -> None:
     text = '2024年数据;;\r\n统一社会信用代码;企业名称;备注\r\n914403001922038216;华为;"两行\r\n备注"\r\n'
-    raw = sp.read_table(text.encode("utf-8-sig"), "x.csv")
+    raw = reader.read_table(text.encode("utf-8-sig"), "x.csv")
     table = sp.apply_header(raw, sp.find_header_row(raw, ["统一社会信用代码", "企业名称"]))
     assert table["备注"].tolist() == ["两行\r\n备注"]
     assert table["__row__"].tolist() == [3]
@@ -176,14 +177,14 @@ def test_semicolon_csv_with_more_thousands_commas_than_semicolons() -> None:
     # than semicolons on every data line — but none on the header, so ";" is the consistent one.
     head = "统一社会信用代码;企业名称;营业收入;利润总额;实缴税收"
     line = "914403001922038216;华为;1,234,567.25;2,345,678.50;1,000,001.00"
-    raw = sp.read_table("\r\n".join([head] + [line] * 30).encode("gb18030"), "x.csv")
+    raw = reader.read_table("\r\n".join([head] + [line] * 30).encode("gb18030"), "x.csv")
     assert raw.shape == (31, 5)
     assert raw.iloc[30].tolist() == line.split(";")
     # the same numbers in a comma csv (quoted, as Excel and LibreOffice write them) stay one cell each
     text = "\r\n".join(
         [head.replace(";", ",")] + ['914403001922038216,华为,"1,234,567.25",2.5,"1,000,001.00"'] * 30
     )
-    assert sp.read_table(text.encode("utf-8"), "x.csv").iloc[30].tolist() == [
+    assert reader.read_table(text.encode("utf-8"), "x.csv").iloc[30].tolist() == [
         "914403001922038216",
         "华为",
         "1,234,567.25",
@@ -193,7 +194,7 @@ def test_semicolon_csv_with_more_thousands_commas_than_semicolons() -> None:
 
 
 def test_header_only_file_gives_empty_table_with_columns() -> None:
-    raw = sp.read_table(_csv_text([HEADER]).encode("utf-8-sig"), "x.csv")
+    raw = reader.read_table(_csv_text([HEADER]).encode("utf-8-sig"), "x.csv")
     table = sp.apply_header(raw, sp.find_header_row(raw, HEADER))
     assert table.empty
     assert list(table.columns) == HEADER + ["__row__"]
@@ -203,7 +204,7 @@ def test_pdf_renamed_xlsx_is_rejected_by_content(tmp_path: Path) -> None:
     path = tmp_path / "data.xlsx"
     path.write_bytes(b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\n%%EOF\n")
     with pytest.raises(SpreadsheetError, match="PDF") as info:
-        sp.read_table(path.read_bytes(), path.name)
+        reader.read_table(path.read_bytes(), path.name)
     assert "“data.xlsx”" in str(info.value) and "不是表格文件" in str(info.value)
 
 
@@ -221,7 +222,7 @@ def test_pdf_renamed_xlsx_is_rejected_by_content(tmp_path: Path) -> None:
 )
 def test_rejected_contents(data: bytes, fragment: str) -> None:
     with pytest.raises(SpreadsheetError, match=fragment):
-        sp.read_table(data, "upload.xls")
+        reader.read_table(data, "upload.xls")
 
 
 def test_docx_and_plain_zip_are_rejected() -> None:
@@ -230,27 +231,27 @@ def test_docx_and_plain_zip_are_rejected() -> None:
         with __import__("zipfile").ZipFile(buffer, "w") as zf:
             zf.writestr(inner, "x")
         with pytest.raises(SpreadsheetError, match=fragment):
-            sp.read_table(buffer.getvalue(), "a.xlsx")
+            reader.read_table(buffer.getvalue(), "a.xlsx")
 
 
 def test_size_limit() -> None:
     data = _csv_text([HEADER, *ROWS]).encode("utf-8")
     with pytest.raises(SpreadsheetError, match=r"过大.*上限为"):
-        sp.read_table(data, "big.csv", max_bytes=100)
-    assert not sp.read_table(data, "ok.csv", max_bytes=len(data)).empty
+        reader.read_table(data, "big.csv", max_bytes=100)
+    assert not reader.read_table(data, "ok.csv", max_bytes=len(data)).empty
 
 
 def test_empty_sheet_is_rejected() -> None:
     with pytest.raises(SpreadsheetError, match="没有任何数据"):
-        sp.read_table(_xlsx_bytes([]), "empty.xlsx")
+        reader.read_table(_xlsx_bytes([]), "empty.xlsx")
 
 
 def test_sheet_selection() -> None:
     blob = sp.write_xlsx({"数据": pd.DataFrame({"a": ["x"]}), "填写说明": ["第一行说明"]})
     assert sp.list_sheets(blob) == ["数据", "填写说明"]
-    assert sp.read_table(blob, "t.xlsx", sheet="填写说明").iloc[0, 0] == "第一行说明"
+    assert reader.read_table(blob, "t.xlsx", sheet="填写说明").iloc[0, 0] == "第一行说明"
     with pytest.raises(SpreadsheetError, match="找不到工作表"):
-        sp.read_table(blob, "t.xlsx", sheet="不存在")
+        reader.read_table(blob, "t.xlsx", sheet="不存在")
 
 
 # --- header detection ----------------------------------------------------------------------------------
@@ -399,7 +400,7 @@ def test_xlsx_export_keeps_formula_like_text_as_string_cells(tmp_path: Path) -> 
     assert all(c.hyperlink is None for c in names)
     assert ws.cell(row=2, column=2).data_type == "n"
     # Reading our own export gives the same text back.
-    raw = sp.read_table(path.read_bytes(), path.name)
+    raw = reader.read_table(path.read_bytes(), path.name)
     assert raw.iloc[1:, 0].tolist() == DANGEROUS + ["http://example.com", "华为"]
 
 
@@ -444,7 +445,7 @@ def test_write_table_rejects_unknown_extension(tmp_path: Path) -> None:
 
 def test_xlsx_round_trip_of_numbers_and_text() -> None:
     df = pd.DataFrame({"code": ["007", "1e5"], "v": [0.1 + 0.2, 12345678.25], "n": ["", None]})
-    raw = sp.read_table(sp.write_xlsx({"s": df}), "r.xlsx")
+    raw = reader.read_table(sp.write_xlsx({"s": df}), "r.xlsx")
     table = sp.apply_header(raw, 0)
     assert table["code"].tolist() == ["007", "1e5"]  # text stays text (no number inference)
     assert table["v"].tolist() == ["0.3", "12345678.25"]

@@ -16,6 +16,7 @@ import msoffcrypto.format.ooxml
 import openpyxl
 import pytest
 
+from adapters import reader_worker as reader
 from core import spreadsheet as sp
 from core.spreadsheet import ReadLimits, SheetChoiceNeeded, SpreadsheetError
 from tests import hostile_files as hf
@@ -38,7 +39,7 @@ def _normal_read_still_works() -> None:
     wb = openpyxl.Workbook()
     wb.active.append(HEADER)
     wb.active.append(ROW)
-    raw = sp.read_table(_save(wb), "next.xlsx")
+    raw = reader.read_table(_save(wb), "next.xlsx")
     assert raw.iloc[1].tolist() == ["914403001922038216", "华为", "1234.5", "38.1"]
 
 
@@ -65,7 +66,7 @@ def test_one_far_cell_with_honest_dimension_is_refused_before_reading() -> None:
     data = hf.far_cell()
     assert len(data) < 3000
     with pytest.raises(SpreadsheetError) as info:
-        sp.read_table(data, "far.xlsx")
+        reader.read_table(data, "far.xlsx")
     message = str(info.value)
     assert "XFD1048576" in message and "16,384 列" in message and "Ctrl+End" in message
     _no_english(message)
@@ -76,7 +77,7 @@ def test_one_far_cell_with_honest_dimension_is_refused_before_reading() -> None:
 def test_one_far_cell_that_hides_its_range_is_stopped_by_the_memory_limit(dimension: str | None) -> None:
     # calamine asks for 512 GB and aborts its process: the worker's, never this one.
     with pytest.raises(SpreadsheetError, match="内存上限") as info:
-        sp.read_table(hf.far_cell(dimension=dimension), "far.xlsx")
+        reader.read_table(hf.far_cell(dimension=dimension), "far.xlsx")
     _no_english(str(info.value))
     _normal_read_still_works()
 
@@ -84,7 +85,7 @@ def test_one_far_cell_that_hides_its_range_is_stopped_by_the_memory_limit(dimens
 def test_cell_bomb_wider_than_the_limit_is_refused() -> None:
     data = hf.cell_bomb(rows=200, cols=2_100)  # 420,000 cells holding an empty string, no <dimension>
     with pytest.raises(SpreadsheetError, match=r"2,100 列.*超出可导入的上限"):
-        sp.read_table(data, "bomb.xlsx")
+        reader.read_table(data, "bomb.xlsx")
     _normal_read_still_works()
 
 
@@ -92,15 +93,15 @@ def test_compressed_cell_bomb_is_refused_by_its_ratio() -> None:
     data = hf.compressed_cell_bomb(rows=1_000, cols=1_000)  # a million cells, 21 MB of XML in a few KB
     assert len(data) < 100_000
     with pytest.raises(SpreadsheetError, match="压缩比"):
-        sp.read_table(data, "bomb.xlsx")
+        reader.read_table(data, "bomb.xlsx")
 
 
 def test_cell_bomb_with_more_cells_than_the_limit_is_refused() -> None:
     data = hf.cell_bomb(rows=400, cols=300)
     with pytest.raises(SpreadsheetError, match="120,000 个单元格|超出可导入的上限"):
-        sp.read_table(data, "bomb.xlsx", limits=ReadLimits(max_cells=100_000))
+        reader.read_table(data, "bomb.xlsx", limits=ReadLimits(max_cells=100_000))
     with pytest.raises(SpreadsheetError, match="没有任何数据"):  # within the limit it is read: all empty
-        sp.read_table(data, "bomb.xlsx", limits=ReadLimits(max_cells=200_000))
+        reader.read_table(data, "bomb.xlsx", limits=ReadLimits(max_cells=200_000))
 
 
 # The census runs on parts of ≥ 11 bytes × max_empty_cells; these limits scale the 5-million-cell
@@ -116,7 +117,7 @@ SMALL_BOMB = ReadLimits(max_empty_cells=100_000)
 def test_cell_bomb_within_the_cell_limits_is_refused_by_its_empty_cells(make) -> None:
     data = make()  # 150,000 cells, all empty, fewer columns and cells than the limits allow
     with pytest.raises(SpreadsheetError) as info:
-        sp.read_upload(data, "bomb.xlsx", limits=SMALL_BOMB)
+        reader.read_upload(data, "bomb.xlsx", limits=SMALL_BOMB)
     message = str(info.value)
     assert "其中 150,000 个是空的" in message and "复制到新工作簿" in message
     _no_english(message)
@@ -138,7 +139,7 @@ def test_a_sheet_with_many_gaps_is_not_a_cell_bomb() -> None:
         ]
         rows.append(f'<row r="{r}">{"".join(cells)}</row>')
     data = hf.xlsx([("Sheet1", hf.sheet_xml("".join(rows)))])
-    raw = sp.read_table(data, "gaps.xlsx", limits=ReadLimits(max_empty_cells=50_000))
+    raw = reader.read_table(data, "gaps.xlsx", limits=ReadLimits(max_empty_cells=50_000))
     assert raw.shape == (4_001, 35) and raw.iloc[4_000, 3] == str(4_001 + 3)
 
 
@@ -146,14 +147,14 @@ def test_huge_shared_string_in_a_small_file_is_refused_by_its_ratio() -> None:
     data = hf.shared_string_bomb(megabytes=64)
     assert len(data) < 200_000
     with pytest.raises(SpreadsheetError, match=r"sharedStrings\.xml.*压缩比") as info:
-        sp.read_table(data, "sst.xlsx")
+        reader.read_table(data, "sst.xlsx")
     _no_english(str(info.value).replace("xl/sharedStrings.xml", ""))
     _normal_read_still_works()
 
 
 def test_csv_with_100000_columns_is_refused() -> None:
     with pytest.raises(SpreadsheetError, match=r"120,000 列") as info:
-        sp.read_table(hf.wide_csv(columns=120_000, rows=5), "wide.csv")
+        reader.read_table(hf.wide_csv(columns=120_000, rows=5), "wide.csv")
     _no_english(str(info.value))
     _normal_read_still_works()
 
@@ -161,21 +162,21 @@ def test_csv_with_100000_columns_is_refused() -> None:
 def test_cell_longer_than_excel_allows_is_refused() -> None:
     text = "统一社会信用代码,企业名称\r\n914403001922038216," + "长" * 40_000 + "\r\n"
     with pytest.raises(SpreadsheetError, match=r"第 2 行 B 列.*40,000 个字符"):
-        sp.read_table(text.encode("utf-8"), "long.csv")
+        reader.read_table(text.encode("utf-8"), "long.csv")
 
 
 def test_reading_past_the_time_limit_is_stopped() -> None:
     lines = ["a,b,c,d,e,f,g,h"] + [f"{i},{i},{i},{i},{i},{i},{i},{i}" for i in range(400_000)]
     data = "\r\n".join(lines).encode()
     with pytest.raises(SpreadsheetError, match="秒仍未完成"):
-        sp.read_table(data, "slow.csv", limits=ReadLimits(seconds=0.05))
+        reader.read_table(data, "slow.csv", limits=ReadLimits(seconds=0.05))
     _normal_read_still_works()
 
 
 def test_reading_past_the_memory_limit_is_stopped() -> None:
     lines = ["a,b,c,d,e,f,g,h"] + [f"{i},{i},{i},{i},{i},{i},{i},{i}" for i in range(300_000)]
     with pytest.raises(SpreadsheetError, match="内存上限"):
-        sp.read_table("\r\n".join(lines).encode(), "big.csv", limits=ReadLimits(memory=32 << 20))
+        reader.read_table("\r\n".join(lines).encode(), "big.csv", limits=ReadLimits(memory=32 << 20))
     _normal_read_still_works()
 
 
@@ -185,7 +186,7 @@ def test_encrypted_workbook_says_how_to_remove_the_password() -> None:
     out = io.BytesIO()
     msoffcrypto.format.ooxml.OOXMLFile(io.BytesIO(_save(wb))).encrypt("Secret123", out)
     with pytest.raises(SpreadsheetError) as info:
-        sp.read_table(out.getvalue(), "加密.xlsx")
+        reader.read_table(out.getvalue(), "加密.xlsx")
     message = str(info.value)
     assert "已加密" in message and "文件 → 信息 → 保护工作簿 → 用密码进行加密" in message and "WPS" in message
     _no_english(message)
@@ -194,7 +195,7 @@ def test_encrypted_workbook_says_how_to_remove_the_password() -> None:
 def test_broken_workbook_message_has_no_library_text() -> None:
     data = hf.xlsx([("Sheet1", "<worksheet><sheetData><row r='1'><c r='A1'><v>1</v>")])  # truncated XML
     with pytest.raises(SpreadsheetError) as info:
-        sp.read_table(data, "broken.xlsx")
+        reader.read_table(data, "broken.xlsx")
     _no_english(str(info.value))
 
 
@@ -213,25 +214,25 @@ DATA_2023 = [HEADER, ["914403001922038216", "华为", 999, 40]]
 
 def test_hidden_draft_sheet_first_is_never_read() -> None:
     data = workbook(("旧稿", DATA_2023), ("数据", DATA_2024), hidden=("旧稿",), active=1)
-    result = sp.read_upload(data, "x.xlsx", expected=EXPECTED)
+    result = reader.read_upload(data, "x.xlsx", expected=EXPECTED)
     assert result.sheet == "数据"
     assert result.frame.iloc[1, 2] == "1234.5"
     assert result.hidden_sheets == ["旧稿"]
     assert "“数据”" in result.describe() and "已跳过隐藏的工作表 “旧稿”" in result.describe()
     # Without header names (score-file) the first *visible* sheet is read, still never the hidden one.
-    assert sp.read_table(data, "x.xlsx").iloc[1, 2] == "1234.5"
+    assert reader.read_table(data, "x.xlsx").iloc[1, 2] == "1234.5"
 
 
 def test_cover_sheet_first_still_finds_the_data_sheet() -> None:
     data = workbook(("封面", COVER), ("数据", DATA_2024))
-    result = sp.read_upload(data, "x.xlsx", expected=EXPECTED)
+    result = reader.read_upload(data, "x.xlsx", expected=EXPECTED)
     assert (result.sheet, result.reason) == ("数据", "唯一含表头的可见工作表")
     assert result.frame.iloc[0].tolist() == HEADER
 
 
 def test_several_data_sheets_the_active_one_is_read_and_the_others_named() -> None:
     data = workbook(("2023年", DATA_2023), ("2024年", DATA_2024), active=1)
-    result = sp.read_upload(data, "x.xlsx", expected=EXPECTED)
+    result = reader.read_upload(data, "x.xlsx", expected=EXPECTED)
     assert result.sheet == "2024年" and "活动工作表" in result.reason
     assert result.other_data_sheets == ["2023年"]
     assert "另有工作表 “2023年” 也含表头" in result.describe()
@@ -240,10 +241,10 @@ def test_several_data_sheets_the_active_one_is_read_and_the_others_named() -> No
 def test_several_data_sheets_none_active_asks_which() -> None:
     data = workbook(("封面", COVER), ("2023年", DATA_2023), ("2024年", DATA_2024), active=0)
     with pytest.raises(SheetChoiceNeeded) as info:
-        sp.read_upload(data, "x.xlsx", expected=EXPECTED)
+        reader.read_upload(data, "x.xlsx", expected=EXPECTED)
     assert info.value.candidates == ["2023年", "2024年"]
     assert "“2023年”、“2024年”" in str(info.value)
-    chosen = sp.read_upload(data, "x.xlsx", expected=EXPECTED, sheet="2023年")
+    chosen = reader.read_upload(data, "x.xlsx", expected=EXPECTED, sheet="2023年")
     assert chosen.sheet == "2023年" and chosen.frame.iloc[1, 2] == "999"
 
 
@@ -253,7 +254,7 @@ def test_a_list_sheet_sharing_only_code_and_name_does_not_compete_with_the_data_
         ["914403001922038216", "华为", "国家重点研发计划", "国家级"],
     ]
     data = workbook(("科技项目", items), ("数据", DATA_2024), active=0)
-    result = sp.read_upload(data, "x.xlsx", expected=EXPECTED)
+    result = reader.read_upload(data, "x.xlsx", expected=EXPECTED)
     assert (result.sheet, result.reason) == ("数据", "表头与模板最吻合的可见工作表")
     assert result.other_data_sheets == ["科技项目"]
 
@@ -261,13 +262,13 @@ def test_a_list_sheet_sharing_only_code_and_name_does_not_compete_with_the_data_
 def test_a_hidden_sheet_is_refused_even_by_name() -> None:
     data = workbook(("数据", DATA_2024), ("旧稿", DATA_2023), hidden=("旧稿",))
     with pytest.raises(SpreadsheetError, match="隐藏的工作表，不会读取"):
-        sp.read_upload(data, "x.xlsx", expected=EXPECTED, sheet="旧稿")
+        reader.read_upload(data, "x.xlsx", expected=EXPECTED, sheet="旧稿")
 
 
 def test_only_hidden_sheets_is_refused() -> None:
     data = hf.xlsx([("Sheet1", hf.sheet_xml(f'<row r="1">{hf.inline("A1", "x")}</row>'), "hidden")])
     with pytest.raises(SpreadsheetError, match="没有可见的工作表"):
-        sp.read_table(data, "x.xlsx")
+        reader.read_table(data, "x.xlsx")
 
 
 # --- percent formats and error cells -----------------------------------------------------------------
@@ -282,7 +283,7 @@ def test_percent_formatted_cells_read_as_the_percentage_excel_shows() -> None:
     for col, fmt in (("A", "0.0%"), ("B", "0%"), ("C", "0.00%"), ("F", "0.0%")):
         for row in (2, 3):
             ws[f"{col}{row}"].number_format = fmt
-    result = sp.read_upload(_save(wb), "pct.xlsx")
+    result = reader.read_upload(_save(wb), "pct.xlsx")
     raw = result.frame
     assert raw.iloc[1].tolist() == ["38.1%", "5%", "30%", "34.9%", "61.5", "暂无"]
     assert raw.iloc[2, :3].tolist() == ["100%", "12.3456%", "-1.5%"]
@@ -297,7 +298,7 @@ def test_percent_style_written_like_libreoffice() -> None:
         '<row r="2"><c r="A2" s="1" t="n"><v>0.381</v></c><c r="B2" s="0" t="n"><v>0.381</v></c></row>'
         '<row r="3"><c r="A3" s="2" t="n"><v>0.38100000000000001</v></c><c r="B3" s="3" t="n"><v>12</v></c></row>'
     )
-    raw = sp.read_table(hf.xlsx([("Sheet1", hf.sheet_xml(rows, "A1:B3"))]), "lo.xlsx")
+    raw = reader.read_table(hf.xlsx([("Sheet1", hf.sheet_xml(rows, "A1:B3"))]), "lo.xlsx")
     assert raw.iloc[1].tolist() == ["38.1%", "0.381"]
     assert raw.iloc[2].tolist() == ["38.1%", "12"]
 
@@ -310,7 +311,7 @@ def test_error_cells_are_read_as_their_error_value() -> None:
     ws.append(["#N/A", "#VALUE!"])
     ws.append(["#REF!", "#NAME?"])
     ws.append(["#NUM!", "#NULL!"])
-    result = sp.read_upload(_save(wb), "err.xlsx")
+    result = reader.read_upload(_save(wb), "err.xlsx")
     assert result.frame.iloc[1:, 0].tolist() == ["#DIV/0!", "#N/A", "#REF!", "#NUM!"]
     assert result.frame.iloc[1:, 1].tolist() == ["100", "#VALUE!", "#NAME?", "#NULL!"]
     assert result.error_cells == 7
@@ -324,7 +325,7 @@ def test_cached_formula_errors_and_shared_formulas_like_excel_and_wps_write_them
         '<row r="3"><c r="A3"><v>5</v></c><c r="B3"><v>20</v></c>'
         '<c r="C3" s="1"><f t="shared" si="0"/><v>0.25</v></c></row>'
     )
-    raw = sp.read_table(hf.xlsx([("Sheet1", hf.sheet_xml(rows, "A1:C3"))]), "wps.xlsx")
+    raw = reader.read_table(hf.xlsx([("Sheet1", hf.sheet_xml(rows, "A1:C3"))]), "wps.xlsx")
     assert raw.iloc[1].tolist() == ["5", "0", "#DIV/0!"]
     assert raw.iloc[2].tolist() == ["5", "20", "25%"]
 
@@ -337,7 +338,7 @@ def test_inline_strings_without_or_with_lying_dimension(dimension: str | None) -
         f'<row r="2">{hf.inline("A2", "914403001922038216")}{hf.inline("B2", "华为")}<c r="C2"><v>12.5</v></c></row>'
         f'<row r="3">{hf.inline("A3", "91440300708461136T")}{hf.inline("B3", "腾讯")}<c r="C3"><v>7</v></c></row>'
     )
-    raw = sp.read_table(hf.xlsx([("Sheet1", hf.sheet_xml(rows, dimension))]), "lo.xlsx")
+    raw = reader.read_table(hf.xlsx([("Sheet1", hf.sheet_xml(rows, dimension))]), "lo.xlsx")
     assert raw.shape == (3, 3)
     assert raw.iloc[2].tolist() == ["91440300708461136T", "腾讯", "7"]
 
@@ -376,7 +377,7 @@ def test_xls_percent_formats_read_as_the_percentage_excel_shows() -> None:
         [1, 2, -0.015, 0.381, xls_files.Formula("B3/8", 0.25), "暂无"],
     ]  # 1 and 2 are RK/MULRK cells
     formats = {("S", 0): "0.0%", ("S", 1): "0%", ("S", 2): "0.00%", ("S", 4): "0.0%", ("S", 5): "0.0%"}
-    result = sp.read_upload(xls_files.workbook(("S", rows), formats=formats), "pct.xls")
+    result = reader.read_upload(xls_files.workbook(("S", rows), formats=formats), "pct.xls")
     raw = result.frame
     assert raw.iloc[1].tolist() == ["38.1%", "5%", "30%", "61.5", "19.05%", "34.9%"]
     assert raw.iloc[2].tolist() == ["100%", "200%", "-1.5%", "0.381", "25%", "暂无"]
@@ -390,7 +391,7 @@ def test_xls_error_cells_cached_by_formulas_or_typed_are_read_as_their_error_val
         ["#VALUE!", xls_files.Formula("A9", "#REF!"), xls_files.Formula("A2*2", 5)],
         ["#NAME?", "#NUM!", "#NULL!"],
     ]
-    result = sp.read_upload(xls_files.workbook(("S", rows)), "err.xls")
+    result = reader.read_upload(xls_files.workbook(("S", rows)), "err.xls")
     assert result.frame.iloc[1:, 0].tolist() == ["#DIV/0!", "#VALUE!", "#NAME?"]
     assert result.frame.iloc[1:, 1].tolist() == ["100", "#REF!", "#NUM!"]
     assert result.frame.iloc[1:, 2].tolist() == ["#N/A", "5", "#NULL!"]
@@ -406,24 +407,24 @@ def test_xls_sheet_choice_follows_the_xlsx_rule() -> None:
         hidden=("旧稿",),
         active=1,
     )
-    result = sp.read_upload(hidden_best, "a.xls", expected=EXPECTED)
+    result = reader.read_upload(hidden_best, "a.xls", expected=EXPECTED)
     assert result.sheet == "数据" and result.hidden_sheets == ["旧稿"]
     active = xls_files.workbook(("上半年", data), ("全年", data), active=1)
-    result = sp.read_upload(active, "b.xls", expected=EXPECTED)
+    result = reader.read_upload(active, "b.xls", expected=EXPECTED)
     assert (
         result.sheet == "全年"
         and "当前活动工作表" in result.reason
         and result.other_data_sheets == ["上半年"]
     )
     with pytest.raises(SheetChoiceNeeded) as info:
-        sp.read_upload(
+        reader.read_upload(
             xls_files.workbook(("说明", [["见各表"]]), ("上半年", data), ("全年", data)),
             "c.xls",
             expected=EXPECTED,
         )
     assert info.value.candidates == ["上半年", "全年"]
     with pytest.raises(SpreadsheetError, match="隐藏的工作表"):
-        sp.read_upload(hidden_best, "a.xls", expected=EXPECTED, sheet="旧稿")
+        reader.read_upload(hidden_best, "a.xls", expected=EXPECTED, sheet="旧稿")
 
 
 def _patched_record(data: bytes, record: bytes, at: int, value: bytes) -> bytes:
@@ -440,7 +441,7 @@ def test_xls_declared_range_beyond_the_limits_is_refused_before_reading() -> Non
     bomb = _patched_record(data, b"\x00\x02\x0e\x00", 4, (65536).to_bytes(4, "little"))
     bomb = _patched_record(bomb, b"\x00\x02\x0e\x00", 10, (256).to_bytes(2, "little"))
     with pytest.raises(SpreadsheetError) as info:
-        sp.read_upload(bomb, "dim.xls")
+        reader.read_upload(bomb, "dim.xls")
     message = str(info.value)
     assert "A1:IV65536" in message and "65,536 行 × 256 列" in message and "Ctrl+End" in message
     _no_english(message)
@@ -452,7 +453,7 @@ def test_xls_with_a_broken_sheet_directory_is_refused_in_chinese() -> None:
     bounds = data.index(b"\x85\x00")  # BOUNDSHEET: the sheet's stream offset points nowhere
     broken = data[: bounds + 4] + (10**9).to_bytes(4, "little") + data[bounds + 8 :]
     with pytest.raises(SpreadsheetError, match="已损坏") as info:
-        sp.read_upload(broken, "broken.xls")
+        reader.read_upload(broken, "broken.xls")
     _no_english(str(info.value))
     _normal_read_still_works()
 
@@ -463,4 +464,4 @@ def test_encrypted_xls_says_how_to_remove_the_password() -> None:
     encrypted = data.replace(b"\x3d\x00\x12\x00", b"\x2f\x00\x12\x00", 1)  # WINDOW1 → FILEPASS
     assert encrypted != data
     with pytest.raises(SpreadsheetError, match="已加密.*用密码进行加密"):
-        sp.read_upload(encrypted, "pw.xls")
+        reader.read_upload(encrypted, "pw.xls")

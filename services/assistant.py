@@ -234,6 +234,7 @@ def ask(
             answer, items = _score_answer(session, actor=actor, enterprise_id=eid, intent=c, brain=brain)
     answer = rephrase(answer)
     qid = _log(session, actor=actor, enterprise_id=eid, question=question, answer=answer) if log else None
+    session.commit()
     return AskResult(answer, qid, items)
 
 
@@ -354,7 +355,7 @@ def _log(session: Session, *, actor: Actor, enterprise_id: int | None, question:
         model_version=answer.model_version,
     )
     session.add(row)
-    session.commit()
+    session.flush()
     return int(row.id)  # type: ignore[arg-type]
 
 

@@ -22,7 +22,7 @@ def record(
     reason: str | None = None,
     check_actor: bool = True,
 ) -> AuditEvent:
-    """Add an event to the caller's transaction (it commits or rolls back with the change it records).
+    """Add an event in the caller's transaction (it commits or rolls back with the change it records).
 
     Every write records an event, so this is where each write re-checks that its actor may still act
     (:func:`services.actor.require_live`: session live, account active, role unchanged). ``check_actor``

@@ -170,7 +170,7 @@ def _refuse(
             entity="BankToken",
             after={"path": path, "status": status, "address": address, "hint": hint, "bank": bank_name},
         )
-        session.commit()
+        session.commit()  # commits early: a refused call is on record whatever the handler does next
     else:
         status, message = 429, "请求过于频繁，请稍后再试。"
     return status, {"error": message}

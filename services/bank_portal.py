@@ -415,7 +415,6 @@ def _write(
             **detail,
         },
     )
-    session.commit()
     check.committed = True
     return check
 
@@ -451,7 +450,7 @@ def record_outcome(
         "end_on": end_on.isoformat() if isinstance(end_on, date) else end_on,
     }
     check = _check(session, loans.rows_frame([item]), bank_name=require_bank(actor))
-    return _write(
+    check = _write(
         session,
         actor=actor,
         check=check,
@@ -459,6 +458,8 @@ def record_outcome(
         run_id=run_id,
         detail={"credit_code": str(credit_code).strip().upper(), "decision": decision},
     )
+    session.commit()
+    return check
 
 
 def outcome_template() -> bytes:
@@ -503,9 +504,11 @@ def import_outcomes_file(
     check = _check(session, _read_file(data, filename), bank_name=require_bank(actor))
     if dry_run:
         return check
-    return _write(
+    check = _write(
         session, actor=actor, check=check, source="file", run_id=run_id, detail={"file_name": filename[:200]}
     )
+    session.commit()
+    return check
 
 
 def import_outcomes_json(
@@ -520,7 +523,9 @@ def import_outcomes_json(
     check = _check(session, loans.rows_frame(items), bank_name=require_bank(actor))
     if dry_run:
         return check
-    return _write(session, actor=actor, check=check, source="api", run_id=run_id, detail={})
+    check = _write(session, actor=actor, check=check, source="api", run_id=run_id, detail={})
+    session.commit()
+    return check
 
 
 OUTCOME_COLUMNS = [

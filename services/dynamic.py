@@ -60,7 +60,7 @@ BUSY_FACTOR = 4.0  # a year rests at least 4× its last recompute's duration (da
 
 # ------------------------------------------------------------------------------------ marking
 def mark_changed(session: Session, *, year: int) -> None:
-    """Note that values of ``year`` changed (call inside the transaction that changed them)."""
+    """Note that values of ``year`` changed, in the caller's transaction (the one that changed them)."""
     now = utcnow()
     bump = (
         update(DynamicState)

@@ -114,7 +114,9 @@ def file_objection(
         .limit(1)
     ).scalar_one_or_none()
     if same is not None:
-        return _merge(session, actor=actor, objection=same, reason=reason, checked=checked)
+        merged = _merge(session, actor=actor, objection=same, reason=reason, checked=checked)
+        session.commit()
+        return merged
     filed = session.execute(
         select(func.count())
         .select_from(Objection)
@@ -151,7 +153,7 @@ def file_objection(
         },
         reason=reason,
     )
-    session.flush()
+    session.commit()
     return objection
 
 
@@ -243,7 +245,7 @@ def close_objections(session: Session, *, actor: Actor, objection_ids: list[int]
             after={"state": "rejected", "run_id": row.run_id, "bulk": True},
             reason=answer,
         )
-    session.flush()
+    session.commit()
     return len(rows)
 
 
@@ -390,7 +392,7 @@ def answer_objection(
         after={"state": new_state, "run_id": objection.run_id},
         reason=answer.strip(),
     )
-    session.flush()
+    session.commit()
     return session.execute(
         select(Objection).where(Objection.id == objection_id).execution_options(populate_existing=True)
     ).scalar_one()

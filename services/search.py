@@ -573,6 +573,7 @@ def export_table(
         entity_id=result.run_id,
         after={"rows": len(table), "format": fmt, "columns": list(table.columns)},
     )
+    session.commit()
     return table
 
 

@@ -399,10 +399,12 @@ def submit(session: Session, *, actor: Actor, submission_id: int, version: int) 
     """
     submission, state = _begin(session, actor, submission_id, version, "submit")
     try:
-        return _validate_and_submit(session, actor, submission, state)
+        submission = _validate_and_submit(session, actor, submission, state)
     except ValidationFailed:
         session.rollback()
         raise
+    session.commit()
+    return submission
 
 
 def _validate_and_submit(session: Session, actor: Actor, submission: Submission, state: str) -> Submission:
@@ -455,7 +457,6 @@ def _validate_and_submit(session: Session, actor: Actor, submission: Submission,
                 item=item,
                 note=f"随 {submission.year} 年度数据填报提出",
             )
-    session.commit()
     return submission
 
 

@@ -194,13 +194,14 @@ def _handle(
         before=before,
         after={"state": state, "answer": request.answer, "handled_by": actor.username},
     )
-    session.commit()
     return request
 
 
 def take_request(session: Session, *, actor: Actor, request_id: int) -> ServiceRequest:
     """An officer takes an open request (待受理 → 已受理); it is then theirs to answer."""
-    return _handle(session, actor=actor, request_id=request_id, action="take")
+    request = _handle(session, actor=actor, request_id=request_id, action="take")
+    session.commit()
+    return request
 
 
 def answer_request(
@@ -210,6 +211,7 @@ def answer_request(
     request = _handle(session, actor=actor, request_id=request_id, action="answer", answer=answer)
     if close:
         request = _handle(session, actor=actor, request_id=request_id, action="close")
+    session.commit()
     return request
 
 
@@ -217,12 +219,16 @@ def close_request(
     session: Session, *, actor: Actor, request_id: int, answer: str | None = None
 ) -> ServiceRequest:
     """Finish a taken request (已受理 → 已完成); it must carry an answer."""
-    return _handle(session, actor=actor, request_id=request_id, action="close", answer=answer)
+    request = _handle(session, actor=actor, request_id=request_id, action="close", answer=answer)
+    session.commit()
+    return request
 
 
 def decline_request(session: Session, *, actor: Actor, request_id: int, reason: str) -> ServiceRequest:
     """Decline a request with a reason the enterprise sees (→ 未受理)."""
-    return _handle(session, actor=actor, request_id=request_id, action="decline", answer=reason)
+    request = _handle(session, actor=actor, request_id=request_id, action="decline", answer=reason)
+    session.commit()
+    return request
 
 
 # ------------------------------------------------------------------ 政策与服务 (matching)

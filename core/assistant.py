@@ -152,9 +152,9 @@ class Classifier:
                 score -= 2
             if score > best[0]:
                 best = (score, intent)
-        score, intent = best
-        if intent is not None and score >= 2 and score > policy:
-            return Classification(intent.code, intent.name, score, indicator)
+        best_score, best_intent = best
+        if best_intent is not None and best_score >= 2 and best_score > policy:
+            return Classification(best_intent.code, best_intent.name, best_score, indicator)
         return Classification(POLICY, "政策问答", policy, indicator)
 
 

@@ -171,7 +171,7 @@ def tokenize(text: str, stopwords: frozenset[str] = frozenset()) -> list[str]:
     """jieba words (stop words and punctuation dropped) plus character bigrams of the Chinese runs."""
     jieba = _jieba()
     words = [w for w in jieba.lcut(text) if _WORD.fullmatch(w) and w not in stopwords]
-    bigrams = []
+    bigrams: list[str] = []
     # numbers and spaces do not break a bigram: "加 10 分" still reads 加分
     for run in _CJK_RUN.findall(_NUMBERS.sub("", text)):
         bigrams.extend("_" + run[i : i + 2] for i in range(len(run) - 1))

@@ -64,10 +64,13 @@ def select(model: ScoringModel, scores: pd.DataFrame, criteria: Criteria) -> np.
     criteria.check(model)
     ranked = scores["rank"].notna().to_numpy() & ~scores["veto"].fillna(False).astype(bool).to_numpy()
     if criteria.mode == "min_total":
+        assert criteria.min_total is not None  # check() refused a missing threshold
         chosen = pd.to_numeric(scores["total"]).to_numpy(dtype=float) >= float(criteria.min_total)
     elif criteria.mode == "tier":
         codes = [t.code for t in model.tiers]
-        allowed = codes[: codes.index(criteria.tier_code(model)) + 1]
+        tier_code = criteria.tier_code(model)
+        assert tier_code is not None  # check() refused an unknown list
+        allowed = codes[: codes.index(tier_code) + 1]
         chosen = scores["tier"].fillna("").isin(allowed).to_numpy()
     else:
         rank = pd.to_numeric(scores["rank"]).to_numpy(dtype=float, na_value=np.nan)

@@ -61,13 +61,14 @@ def derive_indicators(
     prefix = model.previous_prefix
     for derivation in model.derivations:
         if derivation.kind == "ratio":
-            numerator = _num(out, derivation.numerator)
-            denominator = _num(out, derivation.denominator)
+            numerator_code, denominator_code = derivation.ratio_codes
+            numerator = _num(out, numerator_code)
+            denominator = _num(out, denominator_code)
             valid = denominator > 0
             derived = (numerator / denominator.where(valid)) * derivation.scale
         else:  # growth
-            current = _num(out, derivation.of)
-            previous = _aligned_previous(out, prev_year, derivation.of, prefix)
+            current = _num(out, derivation.growth_code)
+            previous = _aligned_previous(out, prev_year, derivation.growth_code, prefix)
             base = previous.where(previous != 0).abs()
             derived = (current - previous) / base * 100.0
         derived = derived.where(np.isfinite(derived))

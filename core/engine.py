@@ -21,6 +21,7 @@ import json
 import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -106,7 +107,7 @@ def _components_measure(rule: FlagRule, cell: Any) -> float:
     total = 0.0
     for c in rule.components:
         v = obj.get(c.key)
-        if _is_empty(v):
+        if v is None or _is_empty(v):
             continue
         # numbers and booleans count as such; 是/否 and the like as 1/0
         x = float(v) if isinstance(v, bool | np.bool_) or _num_ok(v) else float(is_true(v))
@@ -210,11 +211,11 @@ def prepare_inputs(model: ScoringModel, inputs: pd.DataFrame) -> pd.DataFrame:
         elif isinstance(r, FlagRule) and not r.components:
             cols[ind.code] = _flag_measure(col)
         elif isinstance(r, FlagRule):
-            cols[ind.code] = _sparse_measure(col, lambda c, r=r: _components_measure(r, c), ind.code, errors)
+            cols[ind.code] = _sparse_measure(col, partial(_components_measure, r), ind.code, errors)
         elif isinstance(r, TierRule):
             cols[ind.code] = _tier_measure(r, col)
         elif isinstance(r, ItemsRule):
-            cols[ind.code] = _sparse_measure(col, lambda c, r=r: _items_measure(r, c), ind.code, errors)
+            cols[ind.code] = _sparse_measure(col, partial(_items_measure, r), ind.code, errors)
     for extra in model.extra_columns():
         cols[extra] = _to_float(inputs[extra]) if extra in inputs.columns else nan.copy()
     out = pd.DataFrame(cols, copy=False)
@@ -445,7 +446,7 @@ def score(model: ScoringModel, inputs: pd.DataFrame) -> pd.DataFrame:
             continue
         pts = np.empty(n)
         if ind.is_core:
-            np.multiply(f, spread([ind.points[s] for s in stage_codes]), out=pts)
+            np.multiply(f, spread([ind.max_for(s) for s in stage_codes]), out=pts)
             if ind.rule.type in NUMERIC_RULES:
                 miss = np.isnan(col(ind.code))
                 if ind.code in not_missing:
@@ -459,10 +460,10 @@ def score(model: ScoringModel, inputs: pd.DataFrame) -> pd.DataFrame:
     # class caps, then the aggregates: core = Σ core classes, bonus = min(cap, Σ bonus classes) …
     core, bonus, deduction = np.zeros(n), np.zeros(n), np.zeros(n)
     aggregate = {"core": core, "bonus": bonus, "deduction": deduction}
-    for c in model.scored_classes:
-        if c.cap is not None:
-            np.minimum(subtotal[c.code], c.cap, out=subtotal[c.code])
-        aggregate[c.kind] += subtotal[c.code]
+    for klass in model.scored_classes:
+        if klass.cap is not None:
+            np.minimum(subtotal[klass.code], klass.cap, out=subtotal[klass.code])
+        aggregate[klass.kind] += subtotal[klass.code]
     np.minimum(bonus, model.bonus_cap, out=bonus)
     total = core + bonus
     total -= deduction
@@ -678,8 +679,8 @@ def rank(
     for c in ("rank", "percentile", "tier", "subsidy", "mujun"):
         res.pop(c, None)
     cols.update(new)
-    for c in model.scored_classes:  # class subtotals follow the value contract's columns
-        if SUBTOTAL_PREFIX + c.code in res:
-            cols[SUBTOTAL_PREFIX + c.code] = res.pop(SUBTOTAL_PREFIX + c.code)
+    for klass in model.scored_classes:  # class subtotals follow the value contract's columns
+        if SUBTOTAL_PREFIX + klass.code in res:
+            cols[SUBTOTAL_PREFIX + klass.code] = res.pop(SUBTOTAL_PREFIX + klass.code)
     cols.update(res)
     return pd.DataFrame(cols, index=scored.index, copy=False)

@@ -331,7 +331,7 @@ def improvement(
         if not cap:
             return None
         if ind.unit in COUNT_UNITS:
-            target = math.floor(v) + 1
+            target: float = math.floor(v) + 1
             f_new = min(1.0, target / cap)
             action = (
                 f"{ind.name}达到 1 {ind.unit}"
@@ -367,9 +367,14 @@ def improvement(
         better = [c for c in rule.categories if c.f > state.f + EPS]
         if not better:
             return None
-        nxt = min(better, key=lambda c: c.f)
+        tier = min(better, key=lambda c: c.f)
         return Move(
-            ind.code, ind.name, f"{ind.name}达到“{nxt.label}”", (nxt.f - state.f) * top, COST_TIER, nxt.label
+            ind.code,
+            ind.name,
+            f"{ind.name}达到“{tier.label}”",
+            (tier.f - state.f) * top,
+            COST_TIER,
+            tier.label,
         )
     if isinstance(rule, ItemsRule):
         level, weight = min(

@@ -148,7 +148,7 @@ def resolve(
         given = norm.ne("").to_numpy(dtype=bool)
         problems = cc.validate_series(norm)
         bad = given & problems.notna().to_numpy()
-        for i in np.flatnonzero(bad):
+        for i in np.flatnonzero(bad).tolist():
             warning[i] = (
                 f"第 {row_no[i]} 行统一社会信用代码“{raw.iloc[i]}”无效：{problems.iloc[i]}；已按其他列识别企业"
             )

@@ -39,9 +39,8 @@ def thumbnail(content: bytes, name: str = "图片") -> bytes:
                 image.load()
                 image.thumbnail(THUMBNAIL_SIZE)
                 out = io.BytesIO()
-                if image.mode not in ("RGB", "L"):
-                    image = image.convert("RGB")
-                image.save(out, format="JPEG", quality=80)
+                rgb = image if image.mode in ("RGB", "L") else image.convert("RGB")
+                rgb.save(out, format="JPEG", quality=80)
                 return out.getvalue()
     except ImageRejected:
         raise

@@ -105,12 +105,12 @@ def object_text(value: Any, indicator: Any = None) -> str:
             return value
     if not isinstance(obj, dict):
         return "" if value is None else str(value)
-    labels = {
+    labels: dict[str, str] = {
         c.key: c.label or c.key for c in getattr(getattr(indicator, "rule", None), "components", []) or []
     }
-    parts = []
+    parts: list[str] = []
     for key, v in obj.items():
-        label = labels.get(key, key)
+        label = labels.get(key, str(key))  # JSON keys are text already
         if isinstance(v, bool) or str(v).lower() in ("true", "false"):
             if is_true(v):
                 parts.append(label)

@@ -176,7 +176,7 @@ def check_outcomes(
         mask: np.ndarray, key: str, problem: str | Sequence[str], values: pd.Series | None = None
     ) -> None:
         shown = _text(frame[key]) if values is None else values
-        for i in np.flatnonzero(mask):
+        for i in np.flatnonzero(mask).tolist():
             text = problem if isinstance(problem, str) else problem[i]
             problems.append((int(i), order[key], HEADERS[key], str(shown.iloc[i])[:60], text))
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -115,7 +116,7 @@ def facts_for(model: ScoringModel, values: dict[str, Any], config: dict | None =
     return facts
 
 
-def _label(model: ScoringModel, field: str, config: dict | None = None) -> tuple[str, str]:
+def _label(model: ScoringModel, field: str, config: Mapping[str, Any] | None = None) -> tuple[str, str]:
     """(display name, unit) of a field."""
     try:
         ind = model.indicator(field)
@@ -191,7 +192,9 @@ class _Facts:
                 found = [None] * self.n
             elif self.is_numeric(field) and not pd.api.types.is_bool_dtype(self.frame[field].dtype):
                 number = self.numbers(field)
-                found = np.where(np.isnan(number), None, number).tolist()
+                cells = number.astype(object)
+                cells[np.isnan(number)] = None
+                found = cells.tolist()
             else:
                 found = [None if is_missing(v) else v for v in self.frame[field].tolist()]
             self._cells[field] = found
@@ -235,7 +238,7 @@ def _compare_frame(facts: _Facts, field: str, op: str, target: Any) -> np.ndarra
 def _threshold_frame(cond: dict, facts: _Facts) -> np.ndarray:
     """The condition's threshold per row (``value_by``: by the range another fact falls in)."""
     if "value_by" not in cond:
-        return np.full(facts.n, float(cond.get("value")))
+        return np.full(facts.n, float(cond["value"]))
     spec = cond["value_by"]
     basis = facts.numbers(spec["field"])
     out = np.full(facts.n, float(spec["steps"][-1]["value"]))

@@ -216,13 +216,13 @@ def parse_score_input(model: ScoringModel, table: pd.DataFrame) -> tuple[pd.Data
 
     codes = cc.normalize_series(table[code_col])
     problems = cc.validate_series(codes)
-    for i in np.flatnonzero(problems.notna().to_numpy()):
+    for i in np.flatnonzero(problems.notna().to_numpy()).tolist():
         errors.append(f"第 {rows[i]} 行 credit_code 列：{problems.iloc[i]}")
     dup = codes.duplicated(keep="first") & codes.ne("") & problems.isna()
     if dup.any():
         # position of each code's first occurrence, by hashing (not one scan of all codes per duplicate)
         first_pos = pd.Series(np.arange(len(codes))).groupby(codes.to_numpy()).transform("min").to_numpy()
-        for i in np.flatnonzero(dup.to_numpy()):
+        for i in np.flatnonzero(dup.to_numpy()).tolist():
             errors.append(
                 f"第 {rows[i]} 行 credit_code 列：与第 {rows[first_pos[i]]} 行重复（{codes.iloc[i]}）"
             )
@@ -247,7 +247,7 @@ def parse_score_input(model: ScoringModel, table: pd.DataFrame) -> tuple[pd.Data
         raw = table[col]
         if key in numeric:
             values, invalid = parse_number_series(raw)
-            for i in np.flatnonzero(invalid.to_numpy()):
+            for i in np.flatnonzero(invalid.to_numpy()).tolist():
                 errors.append(f"第 {rows[i]} 行 {key} 列：“{raw.iloc[i]}”不是数字")
             out[key] = values.to_numpy(dtype=np.float64)
             continue

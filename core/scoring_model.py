@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic_core import ErrorDetails
 
 DEFAULT_MODEL_PATH = Path(__file__).parent / "models" / "longwan-2022.toml"
 
@@ -208,6 +209,20 @@ class Derivation(_Base):
     scale: float = 1
     of: str | None = None
 
+    @property
+    def ratio_codes(self) -> tuple[str, str]:
+        """(numerator, denominator) of a ratio; parse_model has checked that both are named."""
+        if self.numerator is None or self.denominator is None:
+            raise ModelError(f"指标 {self.target} 的派生规则（{self.kind}）缺少参数")
+        return self.numerator, self.denominator
+
+    @property
+    def growth_code(self) -> str:
+        """The code a growth rule compares with its previous year; parse_model has checked it is named."""
+        if self.of is None:
+            raise ModelError(f"指标 {self.target} 的派生规则（{self.kind}）缺少参数")
+        return self.of
+
 
 class IndicatorClass(_Base):
     """A declared indicator class: core classes share the core total, bonus classes add (capped), deduction
@@ -316,7 +331,8 @@ class ScoringModel(_Base):
 
     def field(self, code: str) -> Indicator | BaseField | None:
         """The indicator or base field of that code, or None."""
-        for item in (*self.indicators, *self.base_fields):
+        fields: list[Indicator | BaseField] = [*self.indicators, *self.base_fields]
+        for item in fields:
             if item.code == code:
                 return item
         return None
@@ -560,7 +576,7 @@ def _field_path(loc: tuple) -> str:
     return " → ".join(parts) or "模型"
 
 
-def _error_text(err: dict) -> str:
+def _error_text(err: ErrorDetails) -> str:
     kind = err["type"]
     ctx = err.get("ctx") or {}
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):

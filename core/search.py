@@ -138,7 +138,8 @@ def _positions(name: str) -> list[tuple[list[str], bool]]:
     for match in _CJK.finditer(text):
         positions += [([run], False) for run in _ALNUM.findall(text[last : match.start()])]
         run = match.group()
-        context = lazy_pinyin(run, style=Style.NORMAL, errors=lambda s: [""] * len(s))
+        # pypinyin documents a list-returning ``errors`` callback (one entry per character); its stubs say str
+        context = lazy_pinyin(run, style=Style.NORMAL, errors=lambda s: [""] * len(s))  # type: ignore[arg-type,return-value]
         if len(context) != len(run):  # pypinyin kept something together: read character by character
             context = [(_char_readings(ch) or ("",))[0] for ch in run]
         for ch, reading in zip(run, context, strict=True):

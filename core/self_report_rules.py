@@ -227,7 +227,7 @@ def clean_items(specs: list[FormSpec], items: dict[str, Any]) -> dict[str, Any]:
         for row in value or []:
             if not isinstance(row, dict):
                 continue
-            clean = {"uid": str(row.get("uid") or "")} if row.get("uid") else {}
+            clean: dict[str, Any] = {"uid": str(row.get("uid") or "")} if row.get("uid") else {}
             for f in spec.fields:
                 cell = row.get(f.key)
                 if isinstance(cell, str):

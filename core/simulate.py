@@ -65,14 +65,15 @@ def _rederive(model: ScoringModel, row: dict[str, Any]) -> dict[str, Any]:
     prefix = model.previous_prefix
     for d in model.derivations:
         if d.kind == "ratio":
-            num, den = out.get(d.numerator), out.get(d.denominator)
-            if is_missing(num) or is_missing(den):
+            numerator, denominator = d.ratio_codes
+            num, den = out.get(numerator), out.get(denominator)
+            if num is None or den is None or is_missing(num) or is_missing(den):
                 continue
             num, den = float(num), float(den)
             out[d.target] = num / den * d.scale if den > 0 else None
         else:
-            cur, prev = out.get(d.of), out.get(prefix + str(d.of))
-            if is_missing(cur) or is_missing(prev):
+            cur, prev = out.get(d.growth_code), out.get(prefix + d.growth_code)
+            if cur is None or prev is None or is_missing(cur) or is_missing(prev):
                 continue
             cur, prev = float(cur), float(prev)
             out[d.target] = (cur - prev) / abs(prev) * 100 if prev != 0 else None

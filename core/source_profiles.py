@@ -320,7 +320,7 @@ def build(
                 continue
             mapped.append((src, col))
             out_cols.append(col)
-        for i in np.flatnonzero(ok):
+        for i in np.flatnonzero(ok).tolist():
             if years is not None and years.iloc[i] == years.iloc[i] and int(years.iloc[i]) != year:
                 outside(i, f"{year_col}为 {int(years.iloc[i])} 年，不是 {year} 年")
                 continue
@@ -341,7 +341,7 @@ def build(
             )
         out_cols.append(col)
         valid = int(profile.get("valid_years", 1))
-        for i in np.flatnonzero(ok):
+        for i in np.flatnonzero(ok).tolist():
             y = years.iloc[i] if years is not None else year
             if y != y or not (year - valid < int(y) <= year):
                 outside(i, f"{year_col}为 {'' if y != y else int(y)} 年，不在 {year} 年有效期内")
@@ -364,7 +364,7 @@ def build(
                 out_cols.append(col)
         dates = _year_of(table[date_col]) if date_col is not None else None
         counted: dict[str, dict[str, set[str]]] = {}
-        for i in np.flatnonzero(ok):
+        for i in np.flatnonzero(ok).tolist():
             p = parse_patent(table[number_col].iloc[i])
             if p.problem:
                 flags.append(
@@ -379,6 +379,7 @@ def build(
                 outside(i, f"申请号无效：{p.problem}")
                 refused += 1
                 continue
+            assert p.number is not None and p.kind is not None  # parse_patent names both when no problem
             kind_here = p.kind
             if pct_col is not None and str(table[pct_col].iloc[i] or "").strip() not in (
                 "",
@@ -388,7 +389,7 @@ def build(
             ):
                 kind_here = "PCT"
             stated = _type_label(table[type_col].iloc[i]) if type_col is not None else None
-            if stated is not None and stated != kind_here:
+            if type_col is not None and stated is not None and stated != kind_here:
                 flags.append(
                     _flag(
                         rows.iloc[i],
@@ -439,14 +440,14 @@ def build(
         dates = _year_of(table[date_col]) if date_col is not None else None
         sums: dict[str, Decimal] = {}
         texts: dict[str, list[str]] = {}
-        for i in np.flatnonzero(ok):
+        for i in np.flatnonzero(ok).tolist():
             y = dates.iloc[i] if dates is not None else year
             if y != y or int(y) != year:
                 outside(i, f"融资日期不在 {year} 年")
                 continue
             a = parse_amount(table[amount_col].iloc[i], year, rates)
             raw_amount = table[amount_col].iloc[i]
-            if a.status == "ok":
+            if a.status == "ok" and a.value is not None:  # an "ok" amount always has its value
                 sums[code[i]] = sums.get(code[i], Decimal(0)) + a.value
                 continue
             if a.status == "text":

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import zipfile
 
-from core.xlsx_parts import column_letters
+from core.spreadsheet.ooxml import column_letters
 
 CONTENT_TYPES = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from adapters import reader_worker as reader
 from core import spreadsheet as sp
 from core.spreadsheet import SpreadsheetError
+from core.spreadsheet.cells import cell_text, floats_to_text
 
 HEADER = ["统一社会信用代码", "企业名称", "研发投入（万元）", "营业收入（万元）"]
 ROWS = [
@@ -337,7 +338,7 @@ def test_parse_number_series_numeric_and_object_input() -> None:
 
 @given(st.floats(allow_nan=False, allow_infinity=False, min_value=-1e14, max_value=1e14))
 def test_parsed_text_numbers_round_trip(x: float) -> None:
-    text = sp._cell_text(x)
+    text = cell_text(x)
     values, invalid = sp.parse_number_series(pd.Series([text], dtype="str"))
     assert not invalid.iloc[0]
     assert values.iloc[0] == pytest.approx(x, rel=1e-14, abs=1e-300)
@@ -345,7 +346,7 @@ def test_parsed_text_numbers_round_trip(x: float) -> None:
 
 @given(st.lists(st.floats(allow_nan=True, allow_infinity=True), max_size=40))
 def test_vectorised_float_rendering_matches_scalar(xs: list[float]) -> None:
-    assert sp._floats_to_text(np.array(xs, dtype=np.float64)).tolist() == [sp._cell_text(x) for x in xs]
+    assert floats_to_text(np.array(xs, dtype=np.float64)).tolist() == [cell_text(x) for x in xs]
 
 
 # --- sanitising and writing ------------------------------------------------------------------------------

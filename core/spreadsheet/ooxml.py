@@ -1,21 +1,12 @@
-"""What calamine does not tell us about an xlsx, read straight from its zip parts (bounded, no cell parse).
+"""OOXML: what calamine does not tell us about an xlsx, read from its zip parts (bounded, no cell parse).
 
-An xlsx is a zip of XML parts. Before any cell is read we look at
-- the zip directory: member sizes and compression ratios (a 400 KB file that inflates to 400 MB is a
-  bomb, not a spreadsheet);
-- ``xl/workbook.xml``: sheet order, names, ``state="hidden"``/``"veryHidden"``, the active tab, and
-  through ``xl/_rels/workbook.xml.rels`` the part that holds each sheet;
-- the first bytes of a sheet part: its declared ``<dimension ref="A1:XFD1048576"/>``;
-- ``xl/styles.xml``: which cell formats (``cellXfs`` indices) are percentages.
-
-``cell_census`` counts, before calamine parses a sheet, how many cells it addresses and how many of
-them hold nothing (self-closing ``<c r="A1"/>``, no ``<v>``, or a shared string that is empty): a cell
-bomb (millions of empty cells) is refused after one inflate pass instead of a full parse.
-
-``scan_cells`` then streams one sheet part and finds, without parsing every cell, the cells whose
-value calamine hides or misreports: error cells (``t="e"``: ``#DIV/0!`` … come back as empty) and
-numeric cells in a percentage format (``38.1%`` comes back as ``0.381``). It looks for the literal
-attribute text only (``t="e"``, `` s="7"``), so a sheet without such cells costs one inflate pass.
+Before any cell is read: the zip directory (member sizes and inflate ratios — a 400 KB file inflating to
+400 MB is a bomb), ``xl/workbook.xml`` (sheet order, names, hidden state, active tab, each sheet's part
+through the rels), a sheet's declared ``<dimension>`` and ``xl/styles.xml`` (which ``cellXfs`` are
+percentages). ``cell_census`` counts addressed and empty cells in one inflate pass (a cell bomb is refused
+before calamine parses it). ``scan_cells`` streams one sheet part for what calamine hides or misreads:
+error cells (``t="e"``, read as empty) and numeric cells in a percent format (``0.381`` for ``38.1%``),
+looking only for the literal attribute text, so a sheet without such cells costs one inflate pass.
 """
 
 from __future__ import annotations
@@ -169,7 +160,7 @@ def workbook_parts(zf: zipfile.ZipFile) -> WorkbookParts:
     return out
 
 
-def _is_percent_code(code: str) -> bool:
+def is_percent_code(code: str) -> bool:
     """A format code shows a percentage when it has a ``%`` outside quotes, escapes and brackets."""
     code = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]', "", code)
     return "%" in code
@@ -194,7 +185,7 @@ def percent_styles(styles: ET.Element | None) -> frozenset[int]:
     return frozenset(
         i
         for i, fid in enumerate(xfs)
-        if (fid in custom and _is_percent_code(custom[fid])) or (fid not in custom and fid in BUILTIN_PERCENT)
+        if (fid in custom and is_percent_code(custom[fid])) or (fid not in custom and fid in BUILTIN_PERCENT)
     )
 
 

@@ -1,19 +1,12 @@
-"""What calamine does not tell us about an .xls (BIFF5/BIFF8, Excel 95–2003), read from its records.
+"""BIFF: what calamine does not tell us about an .xls (BIFF5/BIFF8, Excel 95–2003), read from its records.
 
-The twin of ``core.xlsx_parts`` for the old binary format. An .xls is an OLE2 compound file whose
-``Workbook`` (BIFF8) or ``Book`` (BIFF5) stream is a sequence of records ``(id: u16, length: u16,
-body)``. Only a handful of records matter here:
-
-- in the workbook globals: ``BOUNDSHEET`` (sheet order, name, hidden/very hidden, where its records
-  start), ``WINDOW1`` (the active tab), ``FORMAT`` and ``XF`` (which cell formats are percentages),
-  ``FILEPASS`` (the file is encrypted);
-- in one sheet: ``DIMENSIONS`` (the declared used range, checked before calamine loads the sheet),
-  the numeric cells ``NUMBER``/``RK``/``MULRK`` and ``FORMULA`` with a numeric result (percent format →
-  ``38.1%``), ``FORMULA`` with a cached error result and ``BOOLERR`` error constants (``#DIV/0!`` …,
-  which calamine returns as empty).
-
-Everything else is skipped by its length, so a sheet costs one pass over its records; the stream is
-at most the upload size (the reader's byte limit) and the walk never leaves it.
+The twin of ``ooxml`` for the old binary format: an OLE2 compound file whose ``Workbook``/``Book`` stream
+is a sequence of records ``(id: u16, length: u16, body)``. In the globals: ``BOUNDSHEET`` (sheet order,
+name, hidden state, where its records start), ``WINDOW1`` (active tab), ``FORMAT``/``XF`` (percent formats),
+``FILEPASS`` (encrypted). In a sheet: ``DIMENSIONS`` (checked before calamine loads it), numeric cells
+(``NUMBER``/``RK``/``MULRK``, numeric ``FORMULA``) in a percent format, and error results (``FORMULA``,
+``BOOLERR``: ``#DIV/0!`` …, which calamine returns as empty). Everything else is skipped by its length:
+one pass over a sheet's records, never leaving the stream (at most the upload size).
 """
 
 from __future__ import annotations
@@ -24,7 +17,7 @@ from dataclasses import dataclass, field
 
 import olefile
 
-from core.xlsx_parts import BUILTIN_PERCENT, CellScan, PartsError, _is_percent_code, column_letters
+from core.spreadsheet.ooxml import BUILTIN_PERCENT, CellScan, PartsError, column_letters, is_percent_code
 
 BOF, EOF = 0x0809, 0x000A
 BOUNDSHEET, WINDOW1, FORMAT, XF, FILEPASS, CODEPAGE = 0x0085, 0x003D, 0x041E, 0x00E0, 0x002F, 0x0042
@@ -177,7 +170,7 @@ def read_book(data: bytes) -> XlsBook:
     book.percent_xfs = frozenset(
         i
         for i, fid in enumerate(xf_formats)
-        if (fid in formats and _is_percent_code(formats[fid]))
+        if (fid in formats and is_percent_code(formats[fid]))
         or (fid not in formats and fid in BUILTIN_PERCENT)
     )
     return book

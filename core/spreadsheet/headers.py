@@ -1,0 +1,114 @@
+"""Headers: finding the header row under title rows, and turning the raw grid into a table.
+
+``header_key`` is the one comparison key of a header cell (NFKC, no spaces, no required-field
+asterisks, case-folded: ``研发投入（万元）*`` equals ``研发投入(万元)``). ``header_match`` scores the first
+rows against the expected names (exact 1, containment ½) and ``find_header_row`` picks the best, so a
+title row never wins; the reader uses the same score to choose the sheet that holds the data.
+``apply_header`` names the columns (``列F`` for an unnamed one with data, ``.1`` for duplicates), drops
+empty rows and columns, and keeps the 1-based spreadsheet row of every data row in ``__row__``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.spreadsheet import ooxml
+from core.spreadsheet.errors import SpreadsheetError
+
+ROW_COLUMN = "__row__"
+
+
+HEADER_SCAN = 10  # rows searched for a header (find_header_row's default)
+HEADER_QUALIFIES = 2.0  # header score from which a sheet counts as "holds the data"
+HEADER_CONTENDER = 0.6  # …and, with several, share of the best score that still makes it a contender
+
+
+_SPACES = re.compile(r"[\s\u00a0\u3000\ufeff]+")
+
+
+def header_key(value: Any) -> str:
+    """Comparison key of a header cell: NFKC (full-width → half-width), no spaces, no required-field
+    asterisks, case-folded. ``研发投入（万元）*`` and ``研发投入(万元)`` compare equal."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    text = unicodedata.normalize("NFKC", str(value))
+    return _SPACES.sub("", text).strip("*").casefold()
+
+
+def header_match(
+    raw: pd.DataFrame, expected: Iterable[str], *, max_scan: int = HEADER_SCAN
+) -> tuple[int, float]:
+    """``(position, score)`` of the row among the first ``max_scan`` that best matches the expected
+    header names; ``(-1, 0.0)`` when no row contains any. Exact (normalised) matches count 1,
+    containment either way counts ½ (``企业名称（全称）`` for ``企业名称``); the earliest row wins a tie."""
+    keys = {k for k in (header_key(e) for e in expected) if k}
+    if not keys:
+        raise ValueError("expected 不能为空")
+    best_row, best_score = -1, 0.0
+    for pos in range(min(max_scan, len(raw))):
+        cells = {k for k in (header_key(v) for v in raw.iloc[pos].tolist()) if k}
+        score = 0.0
+        for key in keys:
+            if key in cells:
+                score += 1
+            elif any(len(key) >= 2 and len(c) >= 2 and (key in c or c in key) for c in cells):
+                score += 0.5
+        if score > best_score:
+            best_row, best_score = pos, score
+    return best_row, best_score
+
+
+def find_header_row(raw: pd.DataFrame, expected: Iterable[str], *, max_scan: int = HEADER_SCAN) -> int:
+    """Position of the header row (see :func:`header_match`), so a title row above it never wins.
+
+    Raises ``SpreadsheetError`` when no scanned row contains any expected name.
+    """
+    expected = list(expected)
+    best_row, _ = header_match(raw, expected, max_scan=max_scan)
+    if best_row < 0:
+        sample = "、".join(expected[:5])
+        raise SpreadsheetError(
+            f"未找到表头：前 {max_scan} 行中没有任何一行包含预期的列名（如 {sample}）；请使用导入模板"
+        )
+    return best_row
+
+
+def apply_header(raw: pd.DataFrame, row: int) -> pd.DataFrame:
+    """Use raw row ``row`` (position) as header and the rows below it as data.
+
+    Header names are stripped (incl. NBSP and full-width spaces); an unnamed column that holds data is
+    called ``列F`` after its Excel letter; duplicate names get ``.1``, ``.2``…; columns empty in header
+    and data and rows without any non-blank cell are dropped. ``__row__`` holds the 1-based spreadsheet
+    row of each data row. Data cells are left raw.
+    """
+    header = [_SPACES.sub(" ", "" if pd.isna(v) else str(v)).strip() for v in raw.iloc[row].tolist()]
+    body = raw.iloc[row + 1 :]
+    blank = np.zeros(body.shape, dtype=bool)
+    for j in range(body.shape[1]):
+        col = body.iloc[:, j].astype("str")
+        blank[:, j] = (col.isna() | col.str.strip().eq("")).to_numpy(dtype=bool)
+    keep_cols = [j for j in range(raw.shape[1]) if header[j] or not blank[:, j].all()]
+    keep_rows = ~blank[:, keep_cols].all(axis=1) if keep_cols else np.zeros(len(body), dtype=bool)
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for j in keep_cols:
+        label = header[j] or f"列{ooxml.column_letters(j)}"
+        if label in seen:
+            seen[label] += 1
+            label = f"{label}.{seen[label]}"
+        else:
+            seen[label] = 0
+        names.append(label)
+    positions = np.flatnonzero(keep_rows)
+    data = body.iloc[positions, keep_cols].copy()
+    data.columns = names
+    # raw row i is spreadsheet row i + 1 (module docstring); body starts at raw row row + 1.
+    data[ROW_COLUMN] = (positions + row + 2).astype(np.int64)
+    return data.reset_index(drop=True)

@@ -1,0 +1,50 @@
+"""Numbers from text: the one home of number parsing for every table the system reads.
+
+``parse_number_series`` is vectorised (pyarrow string kernels) and tolerant of what people type: text
+numbers, ``1,234.5``/``1，234``, full-width ``１２３．４``, spaces and NBSP, a trailing ``%`` (``4.5%`` →
+``4.5``: the value contract stores percentages as numbers). Anything else is *invalid* (flagged, value
+NaN) — including ``-``, ``/`` and ``无``: whether those mean "none" is a business decision for the
+caller. Commas must be real thousands groups: ``1,5`` is invalid, not 15.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+# Full-width digits/signs/separators → ASCII, Unicode spaces → space (trimmed later; an inner space
+# stays and makes the cell invalid: "1 234" is ambiguous). Applied only to rows with non-ASCII text.
+_NUMBER_TABLE = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
+_NUMBER_TABLE.update({0x3000: " ", 0x00A0: " ", 0x202F: " ", 0xFEFF: None, 0x200B: None})
+_NUMBER_TABLE.update({cp: " " for cp in range(0x2000, 0x200B)})
+_NUMBER_TABLE.update({0x2212: ord("-"), 0xFE63: ord("-")})
+_NUMBER_TABLE[0x3002] = ord(".")  # "。" typed as a decimal point by Chinese IMEs
+_NUMBER_RE = r"[+-]?(?:\d{1,3}(?:,\d{3})+(?:\.\d*)?|\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?%?"
+
+
+def parse_number_series(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """``(values float64, invalid bool)``: empty → NaN and not invalid; unparseable → NaN and invalid."""
+    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+        values = np.array(s.to_numpy(dtype=np.float64, na_value=np.nan))
+        infinite = np.isinf(values)
+        values[infinite] = np.nan
+        return pd.Series(values, index=s.index), pd.Series(infinite, index=s.index)
+    text = s.astype("str")
+    non_ascii = text.str.contains(r"[^\x00-\x7f]", regex=True).to_numpy(dtype=bool, na_value=False)
+    if non_ascii.any():  # rare: translate in Python only the rows that need it
+        text = text.copy()
+        text[non_ascii] = [v.translate(_NUMBER_TABLE) for v in text[non_ascii].tolist()]
+    # pyarrow kernels straight on the Arrow array: 10× faster than pandas' regex replace/to_numeric.
+    arr = pc.utf8_trim_whitespace(pa.array(text.array))
+    empty = pc.fill_null(pc.equal(arr, ""), True).to_numpy(zero_copy_only=False)
+    ok = pc.fill_null(pc.match_substring_regex(arr, f"^(?:{_NUMBER_RE})$"), False).to_numpy(
+        zero_copy_only=False
+    )
+    cleaned = pc.replace_substring_regex(pc.if_else(pa.array(ok), arr, None), r"[,%]", "")
+    values = np.array(pc.cast(cleaned, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+    overflow = np.isinf(values)  # "1e999"
+    values[overflow] = np.nan
+    invalid = (~empty & ~ok) | overflow
+    return pd.Series(values, index=s.index), pd.Series(invalid, index=s.index)

@@ -28,20 +28,18 @@ import json
 import os
 import re
 import resource
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from deploy.cluster import STICKY_COOKIE  # noqa: E402
+from deploy.cluster import STICKY_COOKIE, ClusterError  # noqa: E402
+from deploy.local import LocalCluster, start_local_cluster, sticky_values  # noqa: E402
 
 os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")
 from ui.auth import COOKIE_NAME  # noqa: E402
@@ -167,87 +165,13 @@ def prepare(url: str, *, enterprises: int, officers: int, seed_size: int) -> dic
     return {"enterprises": ent_users, "officers": off_users, "code": code}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_cluster(url: str, replicas: int, run_dir: Path) -> tuple[subprocess.Popen, str, list[int]]:
-    while True:
-        port, base = _free_port(), _free_port()
-        ports = [base + i for i in range(replicas)]
-        if port not in ports and all(_port_free(p) for p in ports[1:]):
-            break
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "CLUSTER_EXPOSE_UPSTREAM": "1",
-        "DYNAMIC_WORKER": "0",
-        "APP_ENV": "test",
-    }
-    env.setdefault("COOKIE_KEY", "bench-load-cookie-key-" + os.urandom(24).hex())
-    log = (run_dir / "serve.log").open("w")
-    supervisor = subprocess.Popen(
-        [
-            sys.executable,
-            "manage.py",
-            "serve",
-            "--replicas",
-            str(replicas),
-            "--port",
-            str(port),
-            "--base-port",
-            str(base),
-            "--run-dir",
-            str(run_dir),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while not (run_dir / "state.json").exists() or upstream(base_url, "probe") is None:
-        if supervisor.poll() is not None or time.monotonic() > deadline:
-            supervisor.kill()
-            raise SystemExit(f"the cluster did not start:\n{(run_dir / 'serve.log').read_text()[-3000:]}")
-        time.sleep(0.5)
-    return supervisor, base_url, ports
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
-def upstream(base_url: str, sticky: str) -> str | None:
-    request = urllib.request.Request(
-        f"{base_url}/_stcore/health", headers={"Cookie": f"{STICKY_COOKIE}={sticky}"}
-    )
+def start_cluster(url: str, replicas: int, run_dir: Path) -> LocalCluster:
+    env = {"DYNAMIC_WORKER": "0", "APP_ENV": "test"}
+    env["COOKIE_KEY"] = os.environ.get("COOKIE_KEY") or "bench-load-cookie-key-" + os.urandom(24).hex()
     try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.headers.get("X-Upstream")
-    except OSError:
-        return None
-
-
-def sticky_values(base_url: str, ports: list[int], per_port: int) -> dict[int, list[str]]:
-    found: dict[int, list[str]] = {p: [] for p in ports}
-    for i in range(5000):
-        value = f"load{i}"
-        server = upstream(base_url, value)
-        port = int(server.rsplit(":", 1)[1]) if server else None
-        if port in found and len(found[port]) < per_port:
-            found[port].append(value)
-        if all(len(v) >= per_port for v in found.values()):
-            break
-    return found
+        return start_local_cluster(url, replicas, run_dir, env=env)
+    except ClusterError as exc:
+        raise SystemExit(str(exc)) from exc
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -438,7 +362,7 @@ async def drive(
     saved: dict[int, int] = {}
     approved: list[int] = []
     sessions = len(setup["enterprises"]) + len(setup["officers"])
-    sticky = sticky_values(base_url, ports, (sessions + len(ports) - 1) // len(ports))
+    sticky = sticky_values(base_url, ports, (sessions + len(ports) - 1) // len(ports), prefix="load")
     order = [v for group in zip(*sticky.values(), strict=False) for v in group]
     rss: list[tuple[float, list[float | None]]] = []
     started = time.monotonic()
@@ -547,23 +471,19 @@ def main() -> int:
 
     setup = prepare(args.url, enterprises=args.enterprises, officers=args.officers, seed_size=args.seed_size)
     run_dir = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    supervisor, base_url, ports = start_cluster(args.url, args.replicas, run_dir)
+    cluster = start_cluster(args.url, args.replicas, run_dir)
     try:
         state_path = run_dir / "state.json"
         server_pids = [s["pid"] for s in json.loads(state_path.read_text())["servers"]]
         idle = [rss_mib(p) for p in server_pids]
         cpu_before = [cpu_seconds(p) for p in server_pids]
         browser_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        result = asyncio.run(drive(args, base_url, ports, setup, state_path))
+        result = asyncio.run(drive(args, cluster.url, cluster.ports, setup, state_path))
         browser_after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu_after = [cpu_seconds(p) for p in server_pids]
         load = os.getloadavg()
     finally:
-        supervisor.send_signal(signal.SIGTERM)
-        try:
-            supervisor.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            supervisor.kill()
+        cluster.stop(timeout=60)
     tracebacks = sum(
         (run_dir / "logs" / f"server-{i + 1}.log").read_text(errors="replace").count("Traceback")
         for i in range(args.replicas)

@@ -40,6 +40,16 @@ HEALTH_EVERY = 5.0  # seconds between the supervisor's health probes
 UNHEALTHY_AFTER = 3  # failed probes in a row before a server that still runs is restarted
 
 
+def streamlit_command(entry: str, port: int, *options: str) -> list[str]:
+    """The command that runs one headless Streamlit server of ``entry`` on ``port`` (no usage statistics,
+    no file watcher), with further ``--name value`` options."""
+    return [
+        *(sys.executable, "-m", "streamlit", "run", entry, "--server.port", str(port)),
+        *("--server.headless", "true", "--browser.gatherUsageStats", "false"),
+        *("--server.fileWatcherType", "none", *options),
+    ]
+
+
 class ClusterError(RuntimeError):
     """A cluster that cannot start or be reached; the message is Chinese and says what to do."""
 
@@ -208,23 +218,7 @@ class Cluster:
     def start_server(self, replica: Replica, env: dict[str, str] | None = None) -> None:
         log = replica.log.open("a", encoding="utf-8")
         replica.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                ENTRY,
-                "--server.port",
-                str(replica.port),
-                "--server.address",
-                "127.0.0.1",
-                "--server.headless",
-                "true",
-                "--browser.gatherUsageStats",
-                "false",
-                "--server.fileWatcherType",
-                "none",
-            ],
+            streamlit_command(ENTRY, replica.port, "--server.address", "127.0.0.1"),
             cwd=ROOT,
             env=env or self._env,
             stdout=log,

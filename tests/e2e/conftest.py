@@ -15,16 +15,17 @@ All e2e tests share one xdist group, so they run in one worker, one after anothe
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from deploy.cluster import healthy, streamlit_command
+from deploy.local import free_port
 from ui.auth import COOKIE_NAME
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,12 +53,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(
                     pytest.mark.skip(reason="Debian's chromium is not installed (make test installs it)")
                 )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _manage(env: dict[str, str], *args: str) -> None:
@@ -134,7 +129,6 @@ def app_server(e2e_database_url: str, browser, server_log: Path) -> Iterator[str
     before the tests keeps them about the app, not about that start-up race.
     """
     env = {
-        **os.environ,
         "DATABASE_URL": e2e_database_url,
         "COOKIE_KEY": "e2e-only-cookie-key-3f9a1c7e5b2d4a6f8e0c1b3d5f7a9c2e",
         "APP_ENV": "test",
@@ -143,56 +137,41 @@ def app_server(e2e_database_url: str, browser, server_log: Path) -> Iterator[str
         "DYNAMIC_MIN_INTERVAL": "2",
         "DYNAMIC_POLL_SECONDS": "1",
     }
-    log_path = server_log
-    port = _free_port()
-    log = open(log_path, "w")  # noqa: SIM115 - closed after the server stops
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "serve.py",  # Home.py plus the API routes (serve.py)
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-            "--server.fileWatcherType",
-            "none",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
+    with running_app(env, server_log, browser, entry="serve.py") as base_url:  # Home.py plus the API routes
+        yield base_url
+
+
+@contextmanager
+def running_app(env: dict[str, str], log_path: Path, browser, *, entry: str) -> Iterator[str]:  # noqa: ANN001
+    """A Streamlit server of ``entry`` on a free port with ``env`` added, warmed up by one visit (see
+    :func:`app_server`); stopped on leaving. Its output goes to ``log_path``."""
+    port = free_port()
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(
+            streamlit_command(entry, port),
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        base_url = f"http://127.0.0.1:{port}"
         try:
-            with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            server.kill()
-            log.close()
-            raise RuntimeError(f"Streamlit did not start: {log_path.read_text()[-2000:]}")
-        time.sleep(0.3)
-    warm_up = browser.new_context()
-    page = warm_up.new_page()
-    page.goto(base_url)
-    wait_settled(page, timeout_s=60)
-    warm_up.close()
-    yield base_url
-    server.terminate()
-    try:
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.kill()
-    log.close()
+            deadline = time.monotonic() + 60
+            while not healthy(port):
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"Streamlit did not start: {log_path.read_text()[-2000:]}")
+                time.sleep(0.3)
+            warm_up = browser.new_context()
+            warm_up.new_page().goto(base_url)
+            wait_settled(warm_up.pages[0], timeout_s=60)
+            warm_up.close()
+            yield base_url
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
 
 
 @pytest.fixture(scope="session")

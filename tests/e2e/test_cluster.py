@@ -15,12 +15,8 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +26,7 @@ from sqlalchemy import select, text
 from sqlmodel import Session
 
 from deploy.cluster import STICKY_COOKIE
+from deploy.local import start_local_cluster, sticky_values
 from tests.conftest import TEST_DATABASE_URL
 from tests.e2e.conftest import goto, login, screenshot, wait_settled
 
@@ -42,17 +39,6 @@ pytestmark = [
         reason="nginx is not installed (make nginx)",
     ),
 ]
-
-
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for sock in socks:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in socks]
-    finally:
-        for sock in socks:
-            sock.close()
 
 
 @pytest.fixture(scope="module")
@@ -80,85 +66,26 @@ def cluster_db() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def cluster(cluster_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    """``manage.py serve --replicas 2`` on free ports: {"url", "run_dir", "ports"}."""
+    """``manage.py serve --replicas 2`` on free ports: {"url", "run_dir", "ports", "env"}."""
     run_dir = tmp_path_factory.mktemp("cluster")
-    while True:  # nginx's port and two consecutive server ports, all free
-        port, base = _free_ports(2)
-        if base + 1 != port and _port_free(base + 1):
-            break
     env = {
-        **os.environ,
-        "DATABASE_URL": cluster_db,
-        "CLUSTER_EXPOSE_UPSTREAM": "1",
         "APP_ENV": "test",
         "COOKIE_KEY": "cluster-test-cookie-key-8c1f4e2a9b7d3f6e0a5c2b8d4f1e7a3c",
         "DYNAMIC_WORKER": "0",
     }
-    log = (run_dir / "serve.log").open("w")
-    supervisor = subprocess.Popen(
-        [
-            sys.executable,
-            "manage.py",
-            "serve",
-            "--replicas",
-            "2",
-            "--port",
-            str(port),
-            "--base-port",
-            str(base),
-            "--run-dir",
-            str(run_dir),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while _upstream(url, "probe") is None:
-        if supervisor.poll() is not None or time.monotonic() > deadline:
-            supervisor.kill()
-            raise RuntimeError(f"the cluster did not start: {(run_dir / 'serve.log').read_text()[-3000:]}")
-        time.sleep(0.5)
-    yield {"url": url, "run_dir": run_dir, "ports": [base, base + 1], "env": env}
-    supervisor.send_signal(signal.SIGTERM)
-    try:
-        supervisor.wait(timeout=40)
-    except subprocess.TimeoutExpired:
-        supervisor.kill()
-    log.close()
+    started = start_local_cluster(cluster_db, 2, run_dir, env=env, timeout=120)
+    yield {"url": started.url, "run_dir": run_dir, "ports": started.ports, "env": started.env}
+    started.stop()
     tail = "\n".join(
         (run_dir / "logs" / f"server-{i}.log").read_text(errors="replace")[-3000:] for i in (1, 2)
     )
     assert "Traceback" not in tail, tail
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
-def _upstream(url: str, sticky: str) -> str | None:
-    """The server nginx sends a browser with this sticky cookie to (its X-Upstream header)."""
-    request = urllib.request.Request(f"{url}/_stcore/health", headers={"Cookie": f"{STICKY_COOKIE}={sticky}"})
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.headers.get("X-Upstream")
-    except OSError:
-        return None
-
-
 def _sticky_for(url: str, port: int) -> str:
-    for i in range(200):
-        value = f"browser{i}"
-        if _upstream(url, value) == f"127.0.0.1:{port}":
-            return value
-    raise AssertionError(f"no sticky value reaches port {port}")
+    values = sticky_values(url, [port], 1)[port]
+    assert values, f"no sticky value reaches port {port}"
+    return values[0]
 
 
 def _on_server(page, url: str, port: int) -> None:  # noqa: ANN001

@@ -16,8 +16,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -25,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ROOT, login, wait_settled
+from deploy.local import free_port
+from tests.e2e.conftest import ROOT, login, running_app, wait_settled
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 # What must never reach the browser: exception class names, driver and library names, SQL, tracebacks.
@@ -36,12 +35,6 @@ LEAKS = re.compile(
     re.IGNORECASE,
 )
 NOTHING_SAVED = "本次操作没有保存任何内容"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _manage(url: str, *args: str) -> None:
@@ -71,58 +64,15 @@ def _seed(url: str) -> None:
 
 @contextmanager
 def _server(url: str, log_path: Path, browser) -> Iterator[str]:  # noqa: ANN001
-    """A server on ``url``, warmed up by one visit (Streamlit 1.67's first session after a start may show
-    a spurious "Page not found": see tests/e2e/conftest.py's app_server)."""
+    """A server (Home.py, no 动态积分 worker) on ``url``, warmed up by one visit."""
     env = {
-        **os.environ,
         "DATABASE_URL": url,
         "COOKIE_KEY": "e2e-only-cookie-key-3f9a1c7e5b2d4a6f8e0c1b3d5f7a9c2e",
         "APP_ENV": "test",
         "DYNAMIC_WORKER": "0",
     }
-    port = _free_port()
-    with open(log_path, "w") as log:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "Home.py",
-                "--server.port",
-                str(port),
-                "--server.headless",
-                "true",
-                "--browser.gatherUsageStats",
-                "false",
-                "--server.fileWatcherType",
-                "none",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                with suppress(OSError), urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-                assert server.poll() is None and time.monotonic() < deadline, log_path.read_text()[-2000:]
-                time.sleep(0.3)
-            warm_up = browser.new_context()
-            warm_up.new_page().goto(base)
-            wait_settled(warm_up.pages[0], timeout_s=60)
-            warm_up.close()
-            yield base
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+    with running_app(env, log_path, browser, entry="Home.py") as base:
+        yield base
 
 
 def _assert_fault_message(page, what: str, log_path: Path) -> None:  # noqa: ANN001
@@ -166,7 +116,7 @@ def _save_draft(page) -> None:  # noqa: ANN001
 # ------------------------------------------------------------------------------ PostgreSQL unreachable
 def test_unreachable_database_anonymous_and_login(new_page, browser, tmp_path: Path) -> None:  # noqa: ANN001
     """PostgreSQL on a closed port from the start: the public home page and a login attempt."""
-    url = f"postgresql://app:s3cret@127.0.0.1:{_free_port()}/innovation"
+    url = f"postgresql://app:s3cret@127.0.0.1:{free_port()}/innovation"
     log_path = tmp_path / "server.log"
     with _server(url, log_path, browser) as base:
         page = new_page()

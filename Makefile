@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test test-evening test-dates install install-test browser libreoffice faketime check lint bench clean-data pg-client nginx cluster cluster-stop
+.PHONY: run test test-unit test-evening test-dates install install-test browser libreoffice faketime check lint bench clean-data pg-client nginx cluster cluster-stop
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -92,6 +92,11 @@ run: install
 
 test: install-test browser libreoffice
 	$(PY) -m pytest -n 2 --dist loadgroup
+
+# The quick loop while editing: tests/unit without the tests marked slow (Hypothesis properties, LibreOffice),
+# under a minute on an idle 2-core machine. make test still runs everything.
+test-unit: install-test
+	$(PY) -m pytest -n 2 --dist loadgroup -q -p no:cacheprovider -m "not slow" tests/unit
 
 # Debian's faketime sets the clock of a whole process tree (the Streamlit server of the browser tests too).
 faketime:

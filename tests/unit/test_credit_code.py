@@ -133,6 +133,7 @@ def test_adjacent_transposition_is_detected(body: str, pos: int) -> None:
     assert cc.is_valid(swapped) == (swapped == code)
 
 
+@pytest.mark.slow
 @settings(max_examples=50)
 @given(st.lists(st.one_of(st.none(), st.text(max_size=20), body17.map(cc.make_code)), max_size=30))
 def test_validate_series_agrees_with_explain(codes: list[str | None]) -> None:

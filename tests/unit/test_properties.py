@@ -6,11 +6,15 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from core.engine import score
 from core.scoring_model import BandsRule, ItemsRule, LinearCapRule, PercentileRule, TierRule, load_model
+
+# Hundreds of scored frames: make test runs them, make test-unit leaves them out to stay under a minute.
+pytestmark = pytest.mark.slow
 
 MODEL = load_model()
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

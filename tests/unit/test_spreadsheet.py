@@ -111,6 +111,7 @@ def _soffice() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
+@pytest.mark.slow
 @pytest.mark.xdist_group("libreoffice")
 @pytest.mark.skipif(_soffice() is None, reason="LibreOffice (soffice) is not installed")
 def test_xls_written_by_libreoffice(tmp_path: Path) -> None:

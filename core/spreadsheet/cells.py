@@ -23,6 +23,9 @@ import pyarrow.compute as pc
 from core.spreadsheet import ooxml
 
 _INT_EXACT = 2**53
+# The cell types compared against a column's types (0-d object arrays: what np.equal takes).
+_STR_TYPE = np.array(str, dtype=object)
+_FLOAT_TYPE = np.array(float, dtype=object)
 
 
 def cell_text(v: Any) -> str | None:
@@ -91,13 +94,13 @@ def _column_text(values: np.ndarray) -> pd.Series:
     n = len(values)
     # Exact types (a bool is not a number here), listed by map(type) in C: half a list comprehension.
     types = np.fromiter(map(type, values), dtype=object, count=n)
-    is_str = np.equal(types, str)
+    is_str = np.equal(types, _STR_TYPE)
     if not is_str.all():
         others = values[~is_str]
         if set(types[~is_str].tolist()) == {float}:  # the usual numeric column
             values[~is_str] = floats_to_text(others.astype(np.float64))
         else:
-            is_float = np.equal(types, float)
+            is_float = np.equal(types, _FLOAT_TYPE)
             if is_float.any():
                 values[is_float] = floats_to_text(values[is_float].astype(np.float64))
             for i in np.flatnonzero(~is_str & ~is_float):

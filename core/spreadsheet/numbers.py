@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 # Full-width digits/signs/separators → ASCII, Unicode spaces → space (trimmed later; an inner space
 # stays and makes the cell invalid: "1 234" is ambiguous). Applied only to rows with non-ASCII text.
-_NUMBER_TABLE = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
+_NUMBER_TABLE: dict[int, int | str | None] = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
 _NUMBER_TABLE.update({0x3000: " ", 0x00A0: " ", 0x202F: " ", 0xFEFF: None, 0x200B: None})
 _NUMBER_TABLE.update({cp: " " for cp in range(0x2000, 0x200B)})
 _NUMBER_TABLE.update({0x2212: ord("-"), 0xFE63: ord("-")})

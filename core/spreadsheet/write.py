@@ -97,7 +97,7 @@ def _display_width(value: Any) -> int:
 
 def _column_widths(df: pd.DataFrame, extra_header: Sequence[Sequence[Any]]) -> list[float]:
     sample = df.head(500)
-    widths = []
+    widths: list[float] = []
     for j, label in enumerate(df.columns):
         w = _display_width(label)
         for hr in extra_header:

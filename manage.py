@@ -159,7 +159,7 @@ def _add_seed_demo(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def cmd_seed_demo(args: argparse.Namespace) -> int:
     from core.deployment import is_production
     from core.workflows import SCORE_RUN
-    from db.seed import is_empty, seed_demo
+    from demo import is_empty, seed_demo
 
     if is_production():
         raise CommandError("生产环境（APP_ENV=production）不能写入演示数据：演示账户的密码是公开的。")
@@ -194,8 +194,6 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
         print(f"  {year} 年度积分批次 #{run_id} {state}")
     if summary.runs:
         print(f"  积分计算用时 {summary.run_seconds:.1f} 秒")
-    for note in summary.notes:
-        print(f"  注意：{note}")
     print("演示账户（密码 Demo@2025）：admin · officer1 · officer2 · ent1 … ent5")
     if not args.local_demo:
         print("  该密码为一次性密码：每个账户首次登录后须设置新密码。")

@@ -6,7 +6,7 @@
   out-of-scope questions that must get the office contact instead of a quote;
 * start-up — in this fresh process: importing the assistant, then building the classifier and the BM25
   index of the shipped corpus (jieba loads its dictionary here), wall time and resident memory added;
-* answers — the demo database with N enterprises (``db.seed.seed_demo``; made once, reused): every
+* answers — the demo database with N enterprises (``demo.seed_demo``; made once, reused): every
   question of the set asked as ent1…ent5 through ``services.assistant.ask`` (logged, as on the page),
   once to warm up, then timed: median and p95 (target p95 ≤ 300 ms warm);
 * 政策计算器 — every declared item for one enterprise (ent1…ent5 and 45 others): with the portrait read
@@ -97,7 +97,7 @@ def main() -> None:
     if args.fresh and path.exists():
         path.unlink()
     if not path.exists():
-        from db.seed import seed_demo
+        from demo import seed_demo
 
         t = time.perf_counter()
         engine = make_engine(f"sqlite:///{path}")

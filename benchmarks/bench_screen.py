@@ -40,8 +40,8 @@ def _ensure_db(path: Path, n: int) -> None:
     if path.exists():
         return
     from db.schema import init_db
-    from db.seed import seed_demo
     from db.session import make_engine, session_scope
+    from demo import seed_demo
 
     print(f"seeding {n:,} enterprises into {path} (once) …", flush=True)
     engine = make_engine(f"sqlite:///{path}")

@@ -2,17 +2,23 @@
 
 Stage fit comes from the catalogue (``ServiceItem.stages``, edited by officers); the weak-indicator
 triggers come from the model's pools config (core.pools.pools_config). Each recommendation carries the reason it was made.
+The shipped catalogue is data (``core/models/services.toml``, :func:`shipped_catalogue`); the demo seed
+writes it to ``service_item``.
 """
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from core.explain import fmt_value
 from core.pools import PoolResult, _compare, _label, held_services, is_near, pools_config
 from core.scoring_model import ScoringModel
+
+SERVICES_PATH = Path(__file__).parent / "models" / "services.toml"
 
 
 @dataclass(frozen=True)
@@ -21,6 +27,14 @@ class CatalogueItem:
     name: str
     stages: tuple[str, ...] | None  # None = any stage (only recommended by a trigger)
     description: str = ""
+
+
+def shipped_catalogue(path: Path | None = None) -> list[dict[str, Any]]:
+    """The service catalogue as data, in file order: ``code``, ``name``, ``stages`` (None: any stage,
+    recommended only by a trigger or pool), ``provider``, ``description``."""
+    with (path or SERVICES_PATH).open("rb") as fh:
+        services = tomllib.load(fh)["services"]
+    return [{**service, "stages": service.get("stages")} for service in services]
 
 
 @dataclass(frozen=True)

@@ -485,7 +485,7 @@ def actor_for(session: Session, username: str) -> tuple[Actor, bool] | None:
 
 # ------------------------------------------------------------------ passwords
 # Passwords that are published (the demo password is in the README) or top the leaked-password lists:
-# refused whatever their case. The demo seed hashes Demo@2025 itself (db/seed.py); no person may choose it.
+# refused whatever their case. The demo seed hashes Demo@2025 itself (demo/seeding.py); no person may choose it.
 KNOWN_PASSWORDS = frozenset(
     p.casefold()
     for p in (

@@ -46,7 +46,7 @@ def _database_url(url: str) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from db.seed import seed_demo
+    from demo import seed_demo
 
     path = tmp_path_factory.mktemp("appdb") / "app.db"
     engine = make_engine(f"sqlite:///{path}")

@@ -113,7 +113,7 @@ def test_two_visible_data_sheets_are_offered_and_the_dry_run_names_the_one_read(
 @pytest.fixture
 def seeded_url(db_engine: Engine) -> Iterator[str]:
     """A small seeded database on each backend (SQLite and, with TEST_DATABASE_URL, PostgreSQL)."""
-    from db.seed import seed_demo
+    from demo import seed_demo
 
     with session_scope(db_engine) as session:
         seed_demo(session, enterprises=30, local_demo=True)

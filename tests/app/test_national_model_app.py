@@ -14,8 +14,8 @@ from sqlalchemy import select, text
 from core.scoring_model import load_model
 from db.models import Enterprise, ScoreRun, Submission, User
 from db.schema import init_db
-from db.seed import seed_demo
 from db.session import make_engine, session_scope
+from demo import seed_demo
 from services import imports, review, self_report
 from services.actor import Actor
 from services.model_versions import current_model

@@ -20,8 +20,8 @@ from sqlalchemy import func, select
 
 from core import clock
 from db.models import AuditEvent, Enterprise, LoanOutcome, ScoreRun, User
-from db.seed import DEMO_BANK
 from db.session import make_engine, session_scope
+from demo import DEMO_BANK
 from tests.e2e.conftest import ROOT
 from tests.seeded import WHITELIST_RECORD_KEYS, consenting_codes, refusing_codes
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from core.assistant import OTHER_ENTERPRISE, _rule_text, number_tokens
 from db.models import AssistantQuestion, AuditEvent, Enterprise, ServiceRequest, User
-from db.seed import seed_demo
+from demo import seed_demo
 from services import assistant as svc
 from services.actor import Actor
 from services.errors import PermissionDenied, ValidationFailed

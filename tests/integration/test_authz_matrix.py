@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from db.models import Objection, Score, ScoreRun, Submission
-from db.seed import seed_demo
+from demo import seed_demo
 from services import (
     audit_log,
     bank,

@@ -23,8 +23,8 @@ from sqlmodel import Session
 from core import clock
 from db.models import AuditEvent, Enterprise, ScoreRun, User
 from db.schema import init_db
-from db.seed import seed_demo
 from db.session import make_engine
+from demo import seed_demo
 from services.actor import Actor
 from services.audit_log import verify_chain
 from services.auth import end_user_sessions, resume_session, start_session

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from core import clock
 from core.spreadsheet import write_xlsx
 from db.models import AuditEvent, BankToken, Enterprise, LoanOutcome
-from db.seed import DEMO_BANK, seed_demo
+from demo import DEMO_BANK, seed_demo
 from services import auth, bank, bank_api, bank_portal
 from services.actor import Actor
 from services.errors import NotFound, PermissionDenied, ValidationFailed

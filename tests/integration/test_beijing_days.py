@@ -16,7 +16,7 @@ from sqlmodel import Session
 from core import clock
 from core.credit_code import make_code
 from db.models import Enterprise, ScoreRun, Submission, User, utcnow
-from db.seed import seed_demo
+from demo import seed_demo
 from services import audit, audit_log, objections, review
 from services.actor import Actor
 from services.errors import Conflict

@@ -13,7 +13,7 @@ from core import clock
 from core.reports import overall_average
 from db.models import Score, ScoreRun
 from db.queries import PUBLISHED_STATES
-from db.seed import YEARS, seed_demo
+from demo import YEARS, seed_demo
 from services import dashboard, monitoring, runs
 from services.actor import Actor
 

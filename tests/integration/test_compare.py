@@ -9,7 +9,7 @@ from sqlalchemy import select
 from core import breakdown as codec
 from db.models import IndicatorValue, Score
 from db.queries import breakdown_raws, latest_run
-from db.seed import seed_demo
+from demo import seed_demo
 from services import audit
 from services.actor import Actor
 from services.compare import compare_enterprises, value_provenance

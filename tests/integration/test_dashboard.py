@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from db.models import Enterprise, IndicatorValue, Score, ScoreRun
 from db.queries import PUBLISHED_STATES
-from db.seed import YEARS, seed_demo
+from demo import YEARS, seed_demo
 from services import dashboard
 from services.actor import Actor
 from services.runs import compute_run

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from core import clock, explain
 from db.models import DynamicScore, DynamicState, Score, ScoreRun, Submission, User, utcnow
 from db.queries import latest_run
-from db.seed import YEARS, seed_demo
+from demo import YEARS, seed_demo
 from services import dashboard, dynamic, review
 from services.actor import Actor
 from services.portrait import get_portrait

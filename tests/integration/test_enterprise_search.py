@@ -16,7 +16,7 @@ from sqlmodel import Session
 from core import breakdown as codec
 from db.models import AuditEvent, Enterprise, Score, Submission, score_subtotal
 from db.queries import breakdown_raws, latest_run
-from db.seed import seed_demo
+from demo import seed_demo
 from services.actor import Actor
 from services.errors import NotFound, PermissionDenied, ValidationFailed
 from services.model_versions import get_model

@@ -225,7 +225,7 @@ def _browser_actor(session, username: str) -> Actor:  # noqa: ANN001
 def test_writes_from_a_screen_opened_before_deactivation_are_refused(session) -> None:  # noqa: ANN001
     from core import clock
     from db.models import ScoreRun
-    from db.seed import seed_demo
+    from demo import seed_demo
     from services import bank, runs
     from services.errors import PermissionDenied
 
@@ -268,7 +268,7 @@ def test_writes_from_a_screen_opened_before_deactivation_are_refused(session) ->
 
 
 def test_a_logout_elsewhere_or_a_role_change_ends_writes_from_open_screens(session) -> None:  # noqa: ANN001
-    from db.seed import seed_demo
+    from demo import seed_demo
     from services import bank
     from services.errors import PermissionDenied
 
@@ -292,7 +292,7 @@ def test_a_logout_elsewhere_or_a_role_change_ends_writes_from_open_screens(sessi
 # ------------------------------------------------------------------ 5. objection flood
 def test_an_objection_flood_is_capped_merged_and_closed_in_bulk(session) -> None:  # noqa: ANN001
     from db.models import Objection, ScoreRun
-    from db.seed import seed_demo
+    from demo import seed_demo
     from services import objections
     from services.errors import Conflict
     from services.model_versions import get_model

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from db.models import ModelVersion, ScoreRun
-from db.seed import seed_demo
+from demo import seed_demo
 from services import model_versions, model_workbench, run_diff, runs
 from services.actor import Actor
 from services.errors import Conflict, PermissionDenied, ValidationFailed

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from core import clock
 from db.models import Attachment, AuditEvent, Objection, ScoreRun, User
-from db.seed import seed_demo
+from demo import seed_demo
 from services import objections, runs
 from services.actor import Actor
 from services.errors import Conflict, PermissionDenied, ValidationFailed

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from core import engine
 from db.models import Score, User
-from db.seed import seed_demo
+from demo import seed_demo
 from services.actor import Actor
 from services.portrait import get_portrait, model_for_run, simulate_changes, simulation_base
 

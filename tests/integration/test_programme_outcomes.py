@@ -13,7 +13,7 @@ from sqlalchemy import select
 from core import monitoring as core_monitoring
 from core.clock import frozen
 from db.models import LoanOutcome, Score, ScoreRun
-from db.seed import seed_demo
+from demo import seed_demo
 from services import dashboard, monitoring, subsidies
 from services.actor import Actor
 from services.runs import finalize_run

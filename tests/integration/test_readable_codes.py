@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from core.credit_code import make_code
 from db.models import AuditEvent, Enterprise
-from db.seed import seed_demo
+from demo import seed_demo
 from services import audit, audit_log, imports, model_versions, model_workbench
 from services.actor import Actor
 

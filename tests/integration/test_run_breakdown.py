@@ -20,7 +20,7 @@ from db.queries import (
     run_totals,
     scores_frame,
 )
-from db.seed import seed_demo
+from demo import seed_demo
 from services.actor import Actor
 from services.model_versions import get_model
 from services.runs import compute_run, score_year, verify_run

@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlmodel import Session
 
 from db.models import Enterprise, IndicatorValue, ScoreRun
-from db.seed import seed_demo
+from demo import seed_demo
 from services import run_diff, runs
 from services.actor import Actor
 from services.errors import NotFound, PermissionDenied

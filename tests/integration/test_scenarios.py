@@ -13,7 +13,7 @@ from sqlalchemy import select
 from core.bank import Criteria
 from core.clock import frozen
 from db.models import AuditEvent, Enterprise, Score, ScoreRun, ServiceRequest, User
-from db.seed import seed_demo
+from demo import seed_demo
 from services import bank, monitoring, scenarios, service_requests
 from services.actor import Actor
 from services.errors import Conflict, PermissionDenied, ValidationFailed

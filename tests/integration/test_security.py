@@ -261,7 +261,7 @@ def test_seed_demo_refuses_production_and_demo_passwords_are_one_time(tmp_path: 
 def test_services_refuse_impossible_input(session) -> None:  # noqa: ANN001
     import dataclasses
 
-    from db.seed import seed_demo
+    from demo import seed_demo
     from services import runs, self_report
     from services.errors import ValidationFailed
     from services.portrait import get_portrait, simulate_changes

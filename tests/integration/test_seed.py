@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import bcrypt
@@ -25,13 +24,10 @@ from db.models import (
     User,
 )
 from db.schema import init_db
-from db.seed import DEMO_PASSWORD, YEARS, is_empty, seed_demo
 from db.session import make_engine
+from demo import DEMO_PASSWORD, YEARS, is_empty, seed_demo
 
 N = 200
-HAS_RUNS = importlib.util.find_spec("services.runs") is not None and (
-    importlib.util.find_spec("services.model_versions") is not None
-)
 
 
 def _count(session: Session, model: type) -> int:
@@ -211,7 +207,6 @@ def test_same_seed_same_data(tmp_path: Path) -> None:
     assert a[0] != c[0]
 
 
-@pytest.mark.skipif(not HAS_RUNS, reason="services.runs not available yet")
 def test_demo_runs(session: Session) -> None:
     summary = seed_demo(session, enterprises=N, seed=3, with_runs=True)
     assert set(summary.runs) == set(YEARS)
@@ -219,3 +214,13 @@ def test_demo_runs(session: Session) -> None:
     assert runs[YEARS[0]].state == "final"
     assert runs[YEARS[-1]].state == "notice"
     assert runs[YEARS[-1]].notice_start is not None
+
+
+def test_every_batch_comes_from_a_department_the_import_flow_knows(seeded) -> None:
+    """The seed's batches name the departments an officer would pick on the import page."""
+    from core.importing import departments
+
+    session, _ = seeded
+    known = set(departments(load_model()))
+    batch_departments = set(session.execute(select(ImportBatch.department)).scalars())
+    assert batch_departments and batch_departments <= known

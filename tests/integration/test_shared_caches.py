@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from db.models import NAMES_TOPIC, Enterprise, search_keys_generation
-from db.seed import seed_demo
+from demo import seed_demo
 from services.actor import Actor
 from services.memo import change_generation, data_version
 from services.search import SearchFilters, search_enterprises

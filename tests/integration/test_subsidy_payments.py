@@ -13,7 +13,7 @@ from sqlalchemy import select
 from core import audit_labels
 from core.clock import frozen
 from db.models import AuditEvent, Score, ScoreRun, SubsidyPayment
-from db.seed import seed_demo
+from demo import seed_demo
 from services import subsidies
 from services.actor import Actor
 from services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed

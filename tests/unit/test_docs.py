@@ -11,7 +11,7 @@ from pathlib import Path
 from core import settings
 
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCT_DIRS = ("api", "core", "db", "deploy", "services", "ui", "pages")
+PRODUCT_DIRS = ("api", "core", "db", "deploy", "services", "ui", "pages", "demo")
 # Reading the environment anywhere but core/settings.py is a second home for configuration. The one
 # exception is pending: manage.py's `serve` part belongs to another change this session (issue 20).
 OTHER_READERS_PENDING = {"manage.py": {"CLUSTER_EXPOSE_UPSTREAM"}}

@@ -285,6 +285,19 @@ def stage_index(model: ScoringModel, revenue: np.ndarray) -> np.ndarray:
     return st.astype(np.int8)
 
 
+def stage_codes(model: ScoringModel, revenue: Any, *, unknown: str | None = None) -> np.ndarray:
+    """Stage code per value of the stage indicator (an object array, one code per value; text that is no
+    number counts as missing). A missing value, or one below the first stage's bound, is scored in the
+    first stage; ``unknown`` (e.g. ``""``) names those rows instead where the stage cannot be told."""
+    values = pd.to_numeric(pd.Series(revenue, copy=False), errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan
+    )
+    codes = np.array(model.stage_codes, dtype=object)[stage_index(model, values)]
+    if unknown is not None:
+        codes[np.isnan(values) | (values < model.stages[0].min_revenue)] = unknown
+    return codes
+
+
 def _obj(arr: np.ndarray, index: pd.Index | None = None) -> pd.Series:
     # object dtype on purpose: pandas 3 would infer its str dtype at ~0.2 s per 1M-row column
     return pd.Series(arr, index=index, dtype=object, copy=False)

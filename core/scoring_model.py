@@ -338,6 +338,16 @@ class ScoringModel(_Base):
         return None
 
     @property
+    def qualification_indicators(self) -> list[Indicator]:
+        """Bonus indicators that record a qualification: a plain yes/no flag (国家高新技术企业, 科技型中小企业
+        …) or a tier recognition (优质中小企业梯度), in the model's order."""
+        return [
+            i
+            for i in self.by_kind("bonus")
+            if isinstance(i.rule, TierRule) or (isinstance(i.rule, FlagRule) and not i.rule.components)
+        ]
+
+    @property
     def codes(self) -> list[str]:
         return [i.code for i in self.indicators]
 

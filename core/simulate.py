@@ -50,15 +50,6 @@ class SimResult:
     points: dict[str, float]
 
 
-def stage_of(model: ScoringModel, revenue: Any) -> str:
-    """The stage code for a stage-indicator value (missing → the first stage, as in the engine)."""
-    try:
-        value = float(revenue)
-    except (TypeError, ValueError):
-        value = math.nan
-    return model.stage_codes[int(engine.stage_index(model, np.array([value]))[0])]
-
-
 def _rederive(model: ScoringModel, row: dict[str, Any]) -> dict[str, Any]:
     """Recompute derived indicators whose inputs are present (so a changed base value flows through)."""
     out = dict(row)
@@ -116,7 +107,7 @@ def simulate(
     """
     row = _rederive(model, {**base_row, **changes})
     row.setdefault("credit_code", "SIMULATED")
-    stage = stage_of(model, row.get(model.stage_indicator))
+    stage = str(engine.stage_codes(model, [row.get(model.stage_indicator)])[0])
     ctx = context_for(stage)
     own = ctx.own_values or {}
 

@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from core.breakdown import decode
-from core.scoring_model import FlagRule, ScoringModel, TierRule
+from core.scoring_model import ScoringModel, TierRule
 from core.workflows import SCORE_RUN
 from db.models import Carrier, Enterprise, ModelVersion, Score, ScoreRun, utcnow
 from db.queries import PUBLISHED_STATES, run_totals
@@ -367,19 +367,10 @@ def _trend(session: Session, latest: dict[int, int]) -> pd.DataFrame:
     )
 
 
-def qualification_indicators(model: ScoringModel) -> list:
-    """Bonus indicators that record a qualification: a plain flag (高企, 科小 …) or a tier (梯度培育)."""
-    return [
-        i
-        for i in model.by_kind("bonus")
-        if (isinstance(i.rule, FlagRule) and not i.rule.components) or isinstance(i.rule, TierRule)
-    ]
-
-
 def _qualification_counts(model: ScoringModel, points: np.ndarray) -> dict[str, int]:
     """Enterprises holding each qualification: a flag earns points; a tier counts by its category's
     fraction (the points it earned ÷ its maximum)."""
-    indicators = qualification_indicators(model)
+    indicators = model.qualification_indicators
     if not indicators:
         return {}
     matrix = points[:, [model.codes.index(i.code) for i in indicators]]

@@ -29,7 +29,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from core.scoring_model import FlagRule, ScoringModel, TierRule
+from core.scoring_model import ScoringModel
 from core.search import MATCH_LABELS, SearchIndex, name_keys
 from db import queries
 from db.models import NAMES_TOPIC, Carrier, Enterprise, Score, ScoreRun, Submission, search_keys_generation
@@ -236,7 +236,11 @@ def warm_search(session: Session, *, actor: Actor, delay: float = WARM_DELAY) ->
                 _run_scores(own, run, model)
                 search_index(own, actor=actor)
                 run_indicator_columns(
-                    own, run=run, model=model, codes=qualification_indicators(model), basis="fraction"
+                    own,
+                    run=run,
+                    model=model,
+                    codes=[i.code for i in model.qualification_indicators],
+                    basis="fraction",
                 )  # the 具备资质 filters' columns
 
     threading.Thread(target=warm, name="search-warm", daemon=True).start()
@@ -335,17 +339,6 @@ def _resolve_run(session: Session, run_id: int | None) -> tuple[ScoreRun, Scorin
     return run, get_model(session, run.model_version_id)
 
 
-def qualification_indicators(model: ScoringModel) -> list[str]:
-    """Codes the model declares as qualifications: yes/no flags and tier recognitions of the bonus kind
-    (A01 国家高新技术企业, A02 科技型中小企业, A03 优质中小企业梯度 … in the default model)."""
-    return [
-        i.code
-        for i in model.indicators
-        if i.kind == "bonus"
-        and (isinstance(i.rule, TierRule) or (isinstance(i.rule, FlagRule) and not i.rule.components))
-    ]
-
-
 def _indicator_label(model: ScoringModel, code: str) -> str:
     ind = model.indicator(code)
     return f"{ind.name}（{ind.unit}）" if ind.unit else ind.name
@@ -367,7 +360,7 @@ def search_options(session: Session, *, actor: Actor, run_id: int | None = None)
         classes={code: label for code, label, _ in class_subtotals(model, scores)},
         indicators={i.code: _indicator_label(model, i.code) for i in model.indicators},
         numeric_indicators=[i.code for i in model.indicators if i.rule.type in NUMERIC_RULES],
-        qualifications={code: model.indicator(code).name for code in qualification_indicators(model)},
+        qualifications={i.code: i.name for i in model.qualification_indicators},
         industries=industries,
         streets=streets,
         carriers={0: "不在载体", **carriers},
@@ -489,7 +482,7 @@ def search_enterprises(
     if filters.missing is not None:
         mask &= (scores["missing_count"].to_numpy() > 0) == filters.missing
 
-    qualifications = set(qualification_indicators(model))
+    qualifications = {i.code for i in model.qualification_indicators}
     for code in filters.qualifications:
         if code not in qualifications:
             raise ValidationFailed(f"“{code}”不是该批次评价模型中的资质类指标。")

@@ -296,7 +296,6 @@ def test_several_breakdown_columns_read_in_one_statement_equal_the_decoded_break
     from core import breakdown
     from db.queries import breakdown_columns_frame
     from services.model_versions import get_model
-    from services.search import qualification_indicators
 
     run = _published(seeded)
     model = get_model(seeded, run.model_version_id)
@@ -314,7 +313,7 @@ def test_several_breakdown_columns_read_in_one_statement_equal_the_decoded_break
     )
     ids = sorted(stored)
     for part, columns in (
-        ("f", qualification_indicators(model)),
+        ("f", [i.code for i in model.qualification_indicators]),
         ("v", breakdown.breakdown_columns(model)[:4]),
         ("p", model.codes[-3:]),
     ):

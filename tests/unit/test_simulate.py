@@ -7,7 +7,7 @@ import pytest
 from core import engine
 from core.derive import derive_indicators
 from core.scoring_model import PercentileRule, load_model
-from core.simulate import StageContext, estimate_rank, simulate, stage_of
+from core.simulate import StageContext, estimate_rank, simulate
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,7 @@ def test_a_change_matches_rescoring_everybody(model) -> None:  # noqa: ANN001
 
 
 def test_stage_and_rank_helpers(model) -> None:  # noqa: ANN001
-    assert stage_of(model, None) == model.stages[0].code
-    assert stage_of(model, model.stages[-1].min_revenue + 1) == model.stages[-1].code
+    assert engine.stage_codes(model, [None])[0] == model.stages[0].code
+    assert engine.stage_codes(model, [model.stages[-1].min_revenue + 1])[0] == model.stages[-1].code
     rank, n, tier = estimate_rank(model, 95.0, np.array([100.0, 90.0, 80.0] + [10.0] * 96))
     assert (rank, n) == (2, 100) and tier == model.tiers[0].code

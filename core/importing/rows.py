@@ -1,0 +1,132 @@
+"""Rows that are not enterprises: a units row, totals, notes and blank rows.
+
+Offices' exports carry more than data rows: a row under the header that only names units (``万元``,
+``单位``), 合计/小计 rows, 注：/填表人： notes and blank lines. ``drop_non_data`` takes them out before
+validation and returns them with their reason (``SKIPPED_COLUMNS``) for the report. Only rows whose
+credit-code cell does not hold 18 characters are candidates, so a real enterprise row is never skipped.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+
+import numpy as np
+import pandas as pd
+
+from core.importing.mapping import UNITS_ROW_CELL, HeaderMapping
+from core.importing.outliers import MAX_REPORTED
+from core.spreadsheet import ROW_COLUMN
+
+SKIPPED_COLUMNS = ["row", "reason"]
+
+
+_TOTAL_RE = re.compile(r"^(合计|总计|小计|共计|累计|总合计)")
+_NOTE_RE = re.compile(
+    r"^(注|备注|说明|填表说明|数据来源|资料来源|制表|制表人|填报人|填表人|审核人|负责人|联系人|"
+    r"填报日期|填表日期|报送日期|单位负责人)\s*\d*\s*[:：]"
+)
+SPACE_RE = re.compile(r"[\s\u00a0\u3000]+")
+
+
+def units_row(table: pd.DataFrame, code_column: str | None = None) -> tuple[int | None, dict[str, str]]:
+    """The first data row when it only names units (``万元``, ``元``, ``%``, ``单位``): (position, units)."""
+    if table.empty:
+        return None, {}
+    first = table.iloc[0]
+    units: dict[str, str] = {}
+    cells = 0
+    for h, v in first.items():
+        if h == ROW_COLUMN or v is None or (isinstance(v, float) and math.isnan(v)) or not str(v).strip():
+            continue
+        text = unicodedata.normalize("NFKC", str(v)).strip()
+        if not UNITS_ROW_CELL.match(text):
+            return None, {}
+        cells += 1
+        unit = re.sub(r"[\(\)\[\]【】（）\s]|单位[:：]?", "", text)
+        if unit and h != code_column:
+            units[h] = unit.replace("％", "%")
+    return (0, units) if cells else (None, {})
+
+
+def skipped_rows(table: pd.DataFrame, code_column: str, data_columns: list[str]) -> pd.DataFrame:
+    """Rows that are not enterprises: ``[row, reason]`` for totals, notes and rows without any data.
+
+    Only rows whose credit-code cell does not hold 18 characters are candidates, so a real enterprise
+    row is never skipped; a row with data but no code stays an error.
+    """
+    # Totals and notes never carry an 18-character code: only rows without one are looked at.
+    code_text = table[code_column].astype("str").str.strip()
+    candidates = np.flatnonzero(code_text.str.len().ne(18).to_numpy(dtype=bool, na_value=True))
+    out_rows: list[int] = []
+    reasons: list[str] = []
+    cols = [c for c in table.columns if c != ROW_COLUMN]
+    for pos in candidates:
+        row = table.iloc[pos]
+        texts = [
+            SPACE_RE.sub("", unicodedata.normalize("NFKC", str(row[c])))
+            for c in cols
+            if row[c] is not None
+            and not (isinstance(row[c], float) and math.isnan(row[c]))
+            and str(row[c]).strip()
+        ]
+        has_data = any(
+            row[c] is not None
+            and not (isinstance(row[c], float) and math.isnan(row[c]))
+            and str(row[c]).strip()
+            for c in data_columns
+        )
+        reason = None
+        if any(_TOTAL_RE.match(t) for t in texts[:3]):
+            reason = "合计行"
+        elif texts and _NOTE_RE.match(texts[0]):
+            reason = "注释行"
+        elif not has_data:
+            reason = "空行（没有企业数据）"
+        if reason:
+            out_rows.append(int(table[ROW_COLUMN].iloc[pos]))
+            reasons.append(reason)
+    return pd.DataFrame({"row": out_rows, "reason": reasons})
+
+
+def blank_rows(rows: pd.Series) -> list[int]:
+    """Blank spreadsheet rows between data rows (``apply_header`` dropped them)."""
+    r = np.sort(rows.to_numpy(dtype=np.int64))
+    if len(r) < 2:
+        return []
+    gaps = np.flatnonzero(np.diff(r) > 1)
+    out: list[int] = []
+    for g in gaps[:1000]:
+        out.extend(range(int(r[g]) + 1, int(r[g + 1])))
+    return out[:MAX_REPORTED]
+
+
+def drop_non_data(
+    table: pd.DataFrame, mapping: HeaderMapping, units_at: int | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(table without units/totals/notes/blank rows, the skipped rows with their reason)."""
+    skipped = []
+    if units_at is not None:
+        skipped.append(pd.DataFrame({"row": [int(table[ROW_COLUMN].iloc[units_at])], "reason": ["单位行"]}))
+        table = table.drop(index=table.index[units_at])
+    data_cols = [*mapping.columns, *(u["header"] for u in mapping.unmapped)]
+    rows_out = (
+        skipped_rows(table, mapping.code_column, data_cols)
+        if mapping.code_column
+        else pd.DataFrame(columns=SKIPPED_COLUMNS)
+    )
+    if len(rows_out):
+        table = table[~table[ROW_COLUMN].isin(rows_out["row"])]
+        skipped.append(rows_out)
+    blanks = blank_rows(table[ROW_COLUMN]) if ROW_COLUMN in table.columns else []
+    if blanks:
+        known = set(pd.concat(skipped)["row"].tolist()) if skipped else set()
+        blanks = [r for r in blanks if r not in known]
+        skipped.append(pd.DataFrame({"row": blanks, "reason": ["空行"] * len(blanks)}))
+    out = (
+        pd.concat(skipped, ignore_index=True).sort_values("row", kind="stable")
+        if skipped
+        else pd.DataFrame(columns=SKIPPED_COLUMNS)
+    )
+    return table.reset_index(drop=True), out.reset_index(drop=True)

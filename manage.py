@@ -213,7 +213,7 @@ def _add_verify_audit(sub: argparse._SubParsersAction) -> argparse.ArgumentParse
 @command("verify-audit", _add_verify_audit)
 def cmd_verify_audit(args: argparse.Namespace) -> int:
     from services.actor import Actor
-    from services.audit_log import verify_chain
+    from services.audit import verify_chain
 
     with _session() as session:
         report = verify_chain(session, actor=Actor.system())
@@ -1308,7 +1308,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from db.models import ScoreRun
     from db.session import get_engine
     from services.actor import Actor
-    from services.audit_log import verify_chain
+    from services.audit import verify_chain
     from services.backup import STORE_NAMES, kind_of_file, restore_database
     from services.runs import verify_run
 

@@ -1,8 +1,9 @@
 """The audit trail's hash chain: each event's hash covers its content and the previous event's hash.
 
 Changing, deleting, inserting or replacing any event breaks the chain from that event on, which
-``manage.py verify-audit`` reports. Pure functions: no database here (db/audit_hooks.py fills the
-columns on insert; services/audit_verify.py walks the table).
+``manage.py verify-audit`` reports. Pure functions, no database: services/audit.py is the one entry
+point (it fills the columns on insert and walks the table to verify); the arithmetic stays here because
+migration 0004, which hashed the events already stored, sits below services/ and uses it too.
 """
 
 from __future__ import annotations

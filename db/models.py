@@ -30,7 +30,6 @@ from sqlalchemy import (
     inspect,
     text,
 )
-from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
 from core import audit_chain, clock
@@ -418,7 +417,7 @@ class LoginThrottle(SQLModel, table=True):
 
 class AuditEvent(SQLModel, table=True):
     """Append-only and hash-chained: ``hash`` covers the content and ``prev_hash`` (core/audit_chain.py,
-    filled on insert by db/audit_hooks.py). Database triggers refuse UPDATE, DELETE and, on SQLite, an
+    filled on insert by services/audit.py, the one writer). Database triggers refuse UPDATE, DELETE and, on SQLite, an
         INSERT reusing an existing id (``REPLACE INTO`` would otherwise rewrite a row without a DELETE trigger).
     """
 
@@ -448,49 +447,6 @@ class AuditChainHead(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
     count: int = 0
     hash: str = Field(default=audit_chain.GENESIS, max_length=64)
-
-
-class AuditChainHeadMissing(RuntimeError):
-    """The anchor row is gone: the audit trail was tampered with, nothing more is appended to it."""
-
-
-@event.listens_for(Session, "before_flush")
-def _chain_audit_events(session: Session, _context: Any, _instances: Any) -> None:
-    """Fill ``prev_hash``/``hash`` of the audit events this flush inserts, in insertion order.
-
-    The tail comes from the anchor row, locked first: ``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite a
-    (no-op) UPDATE of the row, which takes the database's write lock before anything is read (a plain
-    read first would let two writers chain onto the same predecessor). The lock is held until the
-    transaction ends, so concurrent appenders queue. Earlier flushes of the same transaction count and
-    rolled-back savepoints roll the anchor back with their events. Every ORM insert of an AuditEvent
-    passes here; nothing inserts them with Core.
-    """
-    new = [obj for obj in session.new if isinstance(obj, AuditEvent) and obj.hash is None]
-    if not new:
-        return
-    new.sort(key=lambda obj: inspect(obj).insert_order)
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        head = connection.execute(
-            text("SELECT count, hash FROM auditchainhead WHERE id = 1 FOR UPDATE")
-        ).first()
-    else:
-        connection.execute(text("UPDATE auditchainhead SET count = count WHERE id = 1"))
-        head = connection.execute(text("SELECT count, hash FROM auditchainhead WHERE id = 1")).first()
-    if head is None:
-        raise AuditChainHeadMissing("审计日志的锚点记录缺失（可能被删除或清空），已停止写入审计日志。")
-    prev = head.hash
-    for obj in new:
-        obj.before = audit_chain.normalise_json(obj.before)
-        obj.after = audit_chain.normalise_json(obj.after)
-        if obj.at is None:
-            obj.at = utcnow()
-        obj.prev_hash = prev
-        obj.hash = prev = audit_chain.event_hash(obj.model_dump(), prev)
-    connection.execute(
-        text("UPDATE auditchainhead SET count = count + :n, hash = :h WHERE id = 1"),
-        {"n": len(new), "h": prev},
-    )
 
 
 class DynamicState(SQLModel, table=True):

@@ -31,7 +31,6 @@ from core.matching import shipped_catalogue
 from core.scoring_model import Indicator, ScoringModel, load_model
 from db.models import (
     SELF_REPORT_SOURCE,
-    AuditEvent,
     Carrier,
     Enterprise,
     ImportBatch,
@@ -55,6 +54,7 @@ from demo.vocabulary import (
     enterprise_names,
 )
 from services.actor import Actor
+from services.audit import record
 from services.model_versions import ensure_default_model, publish_model_version, register_model
 from services.runs import compute_run, finalize_run, publish_run
 
@@ -365,20 +365,13 @@ def seed_demo(
     summary.users = _seed_users(
         session, [ent_ids[i] for i in user_ents], [names[i] for i in user_ents], one_time=not local_demo
     )
-    session.add(
-        AuditEvent(
-            **{
-                "at": clock.now(),
-                "actor": SEED_ACTOR,
-                "actor_role": "system",
-                "action": "seed_demo",
-                "entity": "database",
-                "entity_id": None,
-                "before": None,
-                "after": {"enterprises": n, "seed": seed, "values": summary.values},
-                "reason": "演示数据",
-            }
-        )
+    record(
+        session,
+        actor=Actor(username=SEED_ACTOR, role="system"),
+        action="seed_demo",
+        entity="database",
+        after={"enterprises": n, "seed": seed, "values": summary.values},
+        reason="演示数据",
     )
     session.commit()
     summary.seconds = time.perf_counter() - t0

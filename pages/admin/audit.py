@@ -6,7 +6,7 @@ import streamlit as st
 
 from core import audit_labels, clock
 from db.session import session_scope
-from services import audit_log
+from services import audit
 from ui.filters import day_range
 from ui.guards import require_role
 from ui.tables import show_table
@@ -15,7 +15,7 @@ actor = require_role("officer", "admin")
 
 st.title("审计日志")
 with session_scope() as session:
-    choices = audit_log.distinct_values(session, actor=actor)
+    choices = audit.distinct_values(session, actor=actor)
 
 with st.container(border=True):
     c1, c2, c3, c4 = st.columns(4)
@@ -23,9 +23,7 @@ with st.container(border=True):
     dates = day_range(
         c1,
         "日期",
-        default=linked_days
-        if st.query_params.get("entity_id")
-        else clock.recent_days(audit_log.DEFAULT_DAYS),
+        default=linked_days if st.query_params.get("entity_id") else clock.recent_days(audit.DEFAULT_DAYS),
         key="audit_dates",
     )
     action = c2.selectbox(
@@ -60,21 +58,19 @@ filters = {
     "text": text or None,
 }
 with session_scope() as session:
-    events = audit_log.query_events(session, actor=actor, **filters)
-    names = audit_log.code_names(session, actor=actor)
-st.caption(
-    f"共 {len(events)} 条（最多显示 {audit_log.MAX_ROWS} 条）。审计日志只能追加，任何人都不能修改或删除。"
-)
+    events = audit.query_events(session, actor=actor, **filters)
+    names = audit.code_names(session, actor=actor)
+st.caption(f"共 {len(events)} 条（最多显示 {audit.MAX_ROWS} 条）。审计日志只能追加，任何人都不能修改或删除。")
 if events.empty:
     st.info(f"{date_from:%Y-%m-%d} 至 {date_to:%Y-%m-%d} 没有符合条件的审计记录。")
 else:
-    show_table(audit_log.display_frame(events, names), key="audit_table")
+    show_table(audit.display_frame(events, names), key="audit_table")
 
 e1, e2 = st.columns(2)
 if e1.button("准备导出", key="audit_export"):
     with session_scope() as session:
-        st.session_state["audit_xlsx"] = audit_log.export_events(session, actor=actor, fmt="xlsx", **filters)
-        st.session_state["audit_csv"] = audit_log.export_events(session, actor=actor, fmt="csv", **filters)
+        st.session_state["audit_xlsx"] = audit.export_events(session, actor=actor, fmt="xlsx", **filters)
+        st.session_state["audit_csv"] = audit.export_events(session, actor=actor, fmt="csv", **filters)
 if "audit_xlsx" in st.session_state:
     e1.download_button(
         "下载 xlsx", st.session_state["audit_xlsx"], file_name="审计日志.xlsx", key="audit_dl_xlsx"

@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from db.models import AuditChainHead, AuditEvent
-from services import audit, audit_log
+from services import audit
 from services.actor import Actor
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,7 +72,7 @@ def test_twenty_concurrent_writers_leave_an_intact_chain(db_engine: Engine) -> N
         t.join()
     assert not errors, errors[0]
     with Session(db_engine) as session:
-        report = audit_log.verify_chain(session, actor=SYSTEM)
+        report = audit.verify_chain(session, actor=SYSTEM)
         head = session.get(AuditChainHead, 1)
         assert report.ok, (report.broken_id, report.problem, report.anchor_problem)
         assert report.checked == WRITERS * EVENTS_EACH == head.count
@@ -99,7 +99,7 @@ def test_the_application_cannot_empty_or_shorten_the_audit_trail(db_engine: Engi
             connection.execute(text(statement))
     with Session(db_engine) as session:
         assert session.execute(select(func.count()).select_from(AuditEvent)).scalar_one() == 3
-        assert audit_log.verify_chain(session, actor=SYSTEM).ok
+        assert audit.verify_chain(session, actor=SYSTEM).ok
 
 
 def _bypass_guards(connection, engine: Engine) -> None:  # noqa: ANN001
@@ -124,7 +124,7 @@ def test_truncating_or_deleting_the_last_event_fails_verify_audit(db_engine: Eng
             statement = "DELETE FROM auditevent WHERE id = (SELECT max(id) FROM auditevent)"
         connection.execute(text(statement))
     with Session(db_engine) as session:
-        report = audit_log.verify_chain(session, actor=SYSTEM)
+        report = audit.verify_chain(session, actor=SYSTEM)
     assert not report.ok and report.broken_id is None
     assert report.checked == (0 if tamper == "truncate" else 3)
     assert ("被删除" in report.anchor_problem) and "锚点记载 4 条" in report.anchor_problem
@@ -141,5 +141,5 @@ def test_a_rolled_back_append_leaves_the_anchor_where_it_was(db_engine: Engine) 
         session.rollback()
     _record(db_engine, 1)
     with Session(db_engine) as session:
-        report = audit_log.verify_chain(session, actor=SYSTEM)
+        report = audit.verify_chain(session, actor=SYSTEM)
         assert report.ok and report.checked == 3 == session.get(AuditChainHead, 1).count

@@ -11,7 +11,6 @@ from sqlalchemy import delete, text, update
 from sqlalchemy.exc import DatabaseError
 from sqlmodel import Session
 
-import services.audit_log as audit_log
 from core import clock
 from db.models import AuditEvent
 from services import audit
@@ -46,29 +45,27 @@ def add_events(session: Session) -> None:
 
 def test_filters_and_export(session: Session) -> None:
     add_events(session)
-    assert len(audit_log.query_events(session, actor=ADMIN)) == 3
-    assert list(audit_log.query_events(session, actor=OFFICER, action="submission")["entity_id"]) == [
+    assert len(audit.query_events(session, actor=ADMIN)) == 3
+    assert list(audit.query_events(session, actor=OFFICER, action="submission")["entity_id"]) == [
         "2",
         "1",
     ]
-    assert len(audit_log.query_events(session, actor=OFFICER, actor_name="ADMIN")) == 1
-    assert len(audit_log.query_events(session, actor=OFFICER, text="补充")) == 1
-    assert len(audit_log.query_events(session, actor=OFFICER, entity="ImportBatch", entity_id=7)) == 1
+    assert len(audit.query_events(session, actor=OFFICER, actor_name="ADMIN")) == 1
+    assert len(audit.query_events(session, actor=OFFICER, text="补充")) == 1
+    assert len(audit.query_events(session, actor=OFFICER, entity="ImportBatch", entity_id=7)) == 1
     today = clock.today()  # the days officers pick are Beijing days
     assert (
-        len(
-            audit_log.query_events(session, actor=OFFICER, date_from=today - timedelta(days=1), date_to=today)
-        )
+        len(audit.query_events(session, actor=OFFICER, date_from=today - timedelta(days=1), date_to=today))
         == 3
     )
-    assert len(audit_log.query_events(session, actor=OFFICER, date_to=today - timedelta(days=2))) == 0
-    csv = audit_log.export_events(session, actor=OFFICER, fmt="csv").decode("utf-8-sig")
+    assert len(audit.query_events(session, actor=OFFICER, date_to=today - timedelta(days=2))) == 0
+    csv = audit.export_events(session, actor=OFFICER, fmt="csv").decode("utf-8-sig")
     assert "'=HYPERLINK" in csv and "操作人" in csv
-    wb = openpyxl.load_workbook(io.BytesIO(audit_log.export_events(session, actor=ADMIN)))
+    wb = openpyxl.load_workbook(io.BytesIO(audit.export_events(session, actor=ADMIN)))
     cell = next(c for c in wb.active["J"] if isinstance(c.value, str) and c.value.startswith("=HYPERLINK"))
     assert cell.data_type == "s"  # inert text, not a live formula
     with pytest.raises(PermissionDenied):
-        audit_log.query_events(session, actor=Actor(username="e", role="enterprise", enterprise_id=1))
+        audit.query_events(session, actor=Actor(username="e", role="enterprise", enterprise_id=1))
 
 
 def test_no_service_function_writes_events() -> None:
@@ -76,9 +73,9 @@ def test_no_service_function_writes_events() -> None:
 
     import services
 
-    names = [n for n in dir(audit_log) if callable(getattr(audit_log, n))]
+    names = [n for n in dir(audit) if callable(getattr(audit, n))]
     assert not any(n.startswith(("update", "delete", "remove", "edit")) for n in names)
-    source = inspect.getsource(audit_log)
+    source = inspect.getsource(audit)
     assert "update(" not in source and "delete(" not in source
     assert services  # the package imports
 
@@ -99,9 +96,9 @@ def test_date_filter_uses_beijing_days(session: Session) -> None:
     event = audit.record(session, actor=OFFICER, action="run.publish", entity="ScoreRun", entity_id=1)
     event.at = datetime(2026, 11, 23, 17, 30, tzinfo=UTC)
     session.commit()
-    on_24th = audit_log.query_events(
+    on_24th = audit.query_events(
         session, actor=OFFICER, date_from=datetime(2026, 11, 24).date(), date_to=datetime(2026, 11, 24).date()
     )
     assert list(on_24th["entity_id"]) == ["1"]
-    assert audit_log.query_events(session, actor=OFFICER, date_to=datetime(2026, 11, 23).date()).empty
-    assert audit_log.display_frame(on_24th)["时间"].iloc[0] == "2026-11-24 01:30:00"
+    assert audit.query_events(session, actor=OFFICER, date_to=datetime(2026, 11, 23).date()).empty
+    assert audit.display_frame(on_24th)["时间"].iloc[0] == "2026-11-24 01:30:00"

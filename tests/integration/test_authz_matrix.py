@@ -10,7 +10,7 @@ from sqlalchemy import select
 from db.models import Objection, Score, ScoreRun, Submission
 from demo import seed_demo
 from services import (
-    audit_log,
+    audit,
     bank,
     bank_api,
     bank_portal,
@@ -244,8 +244,8 @@ CASES += [
         ),
         STAFF_ONLY,
     ),
-    ("audit_log.query_events", lambda w, a, e: audit_log.query_events(w["session"], actor=a), STAFF_ONLY),
-    ("audit_log.export_events", lambda w, a, e: audit_log.export_events(w["session"], actor=a), STAFF_ONLY),
+    ("audit.query_events", lambda w, a, e: audit.query_events(w["session"], actor=a), STAFF_ONLY),
+    ("audit.export_events", lambda w, a, e: audit.export_events(w["session"], actor=a), STAFF_ONLY),
 ]
 
 

@@ -26,7 +26,7 @@ from db.schema import init_db
 from db.session import make_engine
 from demo import seed_demo
 from services.actor import Actor
-from services.audit_log import verify_chain
+from services.audit import verify_chain
 from services.auth import end_user_sessions, resume_session, start_session
 from services.backup import backup_database, restore_database
 from services.errors import PermissionDenied

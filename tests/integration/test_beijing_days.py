@@ -17,7 +17,7 @@ from core import clock
 from core.credit_code import make_code
 from db.models import Enterprise, ScoreRun, Submission, User, utcnow
 from demo import seed_demo
-from services import audit, audit_log, objections, review
+from services import audit, objections, review
 from services.actor import Actor
 from services.errors import Conflict
 
@@ -124,8 +124,8 @@ def test_the_default_audit_view_shows_the_event_just_written(session: Session, a
     with clock.frozen(utc(at)):
         audit.record(session, actor=OFFICER, action="run.publish", entity="ScoreRun", entity_id=1)
         session.commit()
-        date_from, date_to = clock.recent_days(audit_log.DEFAULT_DAYS)
-        events = audit_log.query_events(session, actor=OFFICER, date_from=date_from, date_to=date_to)
+        date_from, date_to = clock.recent_days(audit.DEFAULT_DAYS)
+        events = audit.query_events(session, actor=OFFICER, date_from=date_from, date_to=date_to)
         assert list(events["action"]) == ["run.publish"]
 
 

@@ -7,8 +7,10 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, SQLModel
 
-from db.models import AuditEvent, Enterprise, IndicatorValue
+from db.models import Enterprise, IndicatorValue
 from db.schema import init_db
+from services import audit
+from services.actor import Actor
 
 
 def test_upgrade_creates_every_table(db_engine: Engine) -> None:
@@ -37,8 +39,7 @@ def _head() -> str:
 
 
 def _audit_row(session: Session) -> int:
-    event = AuditEvent(actor="system", actor_role="system", action="test", entity="test")
-    session.add(event)
+    event = audit.record(session, actor=Actor.system(), action="test", entity="test")
     session.commit()
     return event.id
 

@@ -19,7 +19,7 @@ from sqlmodel import Session
 from core.credit_code import make_code
 from db.models import AuditEvent, Enterprise
 from demo import seed_demo
-from services import audit, audit_log, imports, model_versions, model_workbench
+from services import audit, imports, model_versions, model_workbench
 from services.actor import Actor
 
 ADMIN = Actor(username="admin", role="admin", user_id=1)
@@ -60,7 +60,7 @@ def test_a_model_edit_is_audited_and_shown_in_words(session: Session) -> None:
         after={"blocked_until": "2026-12-06T08:03:00+00:00", "failures": 5},
     )
     session.commit()
-    shown = audit_log.display_frame(audit_log.query_events(session, actor=OFFICER))
+    shown = audit.display_frame(audit.query_events(session, actor=OFFICER))
     row = shown[shown["操作"] == "修改评价模型草稿"].iloc[0]
     assert row["对象"] == "评价模型版本" and row["角色"] == "系统管理员"
     assert f"修改内容 T01 研发费用总额 · 各阶段分值 · 种子期 {before_t01} → {before_t01 + 2}" in row["变更后"]

@@ -16,7 +16,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from db.models import AuditEvent, Enterprise, User, utcnow
-from services import audit, audit_log, auth
+from services import audit, auth
 from services.actor import Actor
 from services.errors import Conflict, PermissionDenied
 from ui.auth import DEMO_COOKIE_KEY, make_token, read_token, resolve_cookie_key
@@ -156,7 +156,7 @@ def _events(session, n: int = 3) -> None:  # noqa: ANN001
 
 def test_every_event_is_chained_and_verify_passes(session) -> None:  # noqa: ANN001
     _events(session, 4)
-    report = audit_log.verify_chain(session, actor=SYSTEM)
+    report = audit.verify_chain(session, actor=SYSTEM)
     assert report.ok and report.checked == 4
     rows = session.execute(select(AuditEvent.prev_hash, AuditEvent.hash).order_by(AuditEvent.id)).all()
     assert [r.prev_hash for r in rows[1:]] == [r.hash for r in rows[:-1]]
@@ -180,7 +180,7 @@ def test_replace_into_the_audit_table_is_refused_or_detected(session, db_engine)
     with db_engine.connect() as connection, pytest.raises(DBAPIError, match="append-only"):
         connection.execute(text(statement), {"id": second})
     session.expire_all()
-    assert audit_log.verify_chain(session, actor=SYSTEM).ok
+    assert audit.verify_chain(session, actor=SYSTEM).ok
 
 
 def test_verify_reports_the_first_broken_link(session, db_engine) -> None:  # noqa: ANN001
@@ -196,7 +196,7 @@ def test_verify_reports_the_first_broken_link(session, db_engine) -> None:  # no
         if db_engine.dialect.name == "postgresql":  # the PostgreSQL test database is shared by later tests
             connection.execute(text("ALTER TABLE auditevent ENABLE TRIGGER auditevent_no_update"))
     session.expire_all()
-    report = audit_log.verify_chain(session, actor=SYSTEM)
+    report = audit.verify_chain(session, actor=SYSTEM)
     assert not report.ok and report.broken_id == ids[1] and report.checked == 2
 
 

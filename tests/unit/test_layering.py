@@ -149,3 +149,26 @@ def test_the_scan_sees_each_kind_of_arrow(tmp_path: Path) -> None:
         ("ui/m.py", "demo"),
         ("demo/m.py", "ui.navigation"),
     }
+
+
+PRODUCT = ("core", "adapters", "db", "services", "ui", "pages", "api", "demo")
+PRODUCT_FILES = ("manage.py", "Home.py", "serve.py")
+
+
+def product_files(root: Path = ROOT) -> list[Path]:
+    """Every product source file (not tests, not benchmarks, not migrations)."""
+    files = [root / name for name in PRODUCT_FILES if (root / name).exists()]
+    for package in PRODUCT:
+        files += [p for p in sorted((root / package).rglob("*.py")) if "migrations" not in p.parts]
+    return files
+
+
+def test_audit_events_are_built_by_services_audit_only() -> None:
+    # services/audit.py chains each event it adds to the one before; an event built elsewhere would not be.
+    builders = {
+        str(path.relative_to(ROOT))
+        for path in product_files()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "AuditEvent"
+    }
+    assert builders <= {"services/audit.py"}, f"build audit events with services.audit.record: {builders}"

@@ -250,7 +250,8 @@ def _add_score_file(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def cmd_score_file(args: argparse.Namespace) -> int:
     from adapters.reader_worker import read_table
     from core.derive import derive_indicators
-    from core.engine import prepare_inputs, score
+    from core.engine import score
+    from core.measures import prepare_inputs
     from core.reports import limit_errors, parse_score_input, score_output_frame, score_output_labels
     from core.scoring_model import load_model
     from core.spreadsheet import apply_header, find_header_row

@@ -18,7 +18,8 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.synthetic import make_inputs  # noqa: E402
-from core.engine import prepare_inputs, score  # noqa: E402
+from core.engine import score  # noqa: E402
+from core.measures import prepare_inputs  # noqa: E402
 from core.robustness import rank_robustness  # noqa: E402
 from core.scoring_model import load_model  # noqa: E402
 

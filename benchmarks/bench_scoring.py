@@ -26,7 +26,8 @@ if __package__ in (None, ""):  # allow `python benchmarks/bench_scoring.py`
 
 from benchmarks.naive_engine import naive_score  # noqa: E402
 from benchmarks.synthetic import make_inputs  # noqa: E402
-from core.engine import prepare_inputs, score  # noqa: E402
+from core.engine import score  # noqa: E402
+from core.measures import prepare_inputs  # noqa: E402
 from core.scoring_model import load_model  # noqa: E402
 
 # issue 2's targets: score+rank seconds per N, extra memory at 1M, speed-up over the naive engine at 100k

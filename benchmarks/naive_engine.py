@@ -1,7 +1,7 @@
 """A deliberately naive per-row implementation of the same model — the baseline for the benchmark.
 
 Reads the same TOML through `core.scoring_model`, takes the same prepared measures
-(`core.engine.prepare_inputs`), then loops over enterprises in Python: per-row rule evaluation,
+(`core.measures.prepare_inputs`), then loops over enterprises in Python: per-row rule evaluation,
 percentiles by bisect over per-stage sorted lists, ranking with `sorted` on a key tuple. It is written
 independently of the vectorised engine (only the cell parsing is shared) and must give the same totals,
 ranks, lists and subsidies; it also serves as a cross-check in the unit tests.
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.engine import prepare_inputs
+from core.measures import prepare_inputs
 from core.scoring_model import Indicator, ScoringModel
 
 

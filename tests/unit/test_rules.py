@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from core.derive import derive_indicators
-from core.engine import prepare_inputs, score
+from core.engine import score
+from core.measures import prepare_inputs
 from core.scoring_model import ScoringModel, load_model
 
 MODEL = load_model()

@@ -365,8 +365,8 @@ def _add_model(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 @command("model", _add_model)
 def cmd_model(args: argparse.Namespace) -> int:
+    from core.clock import display_time
     from core.scoring_model import load_model
-    from core.timefmt import display_time
     from services.actor import Actor
     from services.model_versions import (
         export_model_toml,

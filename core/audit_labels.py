@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from core.assistant_calc import KIND_LABELS
-from core.timefmt import display_time
+from core.clock import display_time
 from core.workflows import OBJECTION, SCORE_RUN, SERVICE_REQUEST, SUBMISSION, SUBSIDY
 
 ACTIONS: dict[str, str] = {

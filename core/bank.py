@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from core.clock import display_time
 from core.lists import notice_frame, ranked_rows
 from core.scoring_model import ScoringModel
-from core.timefmt import display_time
 
 MODES = {"min_total": "积分不低于门槛", "tier": "按榜单", "top_n": "各阶段前若干名"}
 

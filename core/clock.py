@@ -1,4 +1,5 @@
-"""The one clock: "now" is an aware UTC datetime, "today" is the Beijing calendar day.
+"""The one clock: "now" is an aware UTC datetime, "today" is the Beijing calendar day, and times are
+shown to people in Beijing time (:func:`display_time`).
 
 Servers run on UTC while every day people see is a Beijing day (UTC+8): from 16:00 to 24:00 UTC the
 server's own calendar date is yesterday in Wenzhou. So nothing in the application asks the operating
@@ -11,12 +12,15 @@ including ``day_start(end + 1)``; a notice window closes at 24:00 Beijing time o
 
 from __future__ import annotations
 
+import math
 import time as os_time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import Any
 
-from core.timefmt import BEIJING
+# China has no daylight saving, so a fixed UTC+8 offset is exact and needs no time-zone database.
+BEIJING = timezone(timedelta(hours=8), "北京时间")
 
 _frozen: datetime | None = None
 
@@ -99,3 +103,23 @@ def frozen(at: datetime) -> Iterator[datetime]:
         yield _frozen
     finally:
         _frozen = previous
+
+
+def display_time(value: Any, *, seconds: bool = False) -> str:
+    """``2026-11-23 13:10`` for an aware datetime (converted to Beijing time), ``2026-11-23`` for a date.
+
+    Missing values (None, NaN, NaT) give ``""``; naive datetimes are taken as already local.
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if hasattr(value, "to_pydatetime"):  # pandas Timestamp (NaT has no date)
+        if value != value:  # NaT
+            return ""
+        value = value.to_pydatetime()
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(BEIJING)
+        return value.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.strftime("%Y-%m-%d")
+    return str(value)

@@ -17,9 +17,9 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from core.clock import display_time
 from core.reports import stage_label
 from core.scoring_model import ScoringModel
-from core.timefmt import display_time
 from core.workflows import SUBSIDY
 
 PENDING, CONFIRMED, PAID, REFUSED = "pending", "confirmed", "paid", "refused"

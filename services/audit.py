@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
 from core import audit_chain, audit_labels, clock
+from core.clock import display_time
 from core.spreadsheet import write_csv, write_xlsx
-from core.timefmt import display_time
 from db.models import AuditChainHead, AuditEvent, utcnow
 from services.actor import Actor, require_live, require_role, require_staff
 

@@ -29,6 +29,7 @@ from sqlmodel import Session
 
 from adapters.reader_worker import read_table, read_upload
 from core import importing, listtext, source_profiles
+from core.clock import display_time
 from core.scoring_model import FlagRule, ItemsRule, ScoringModel
 from core.spreadsheet import (
     DEFAULT_LIMITS,
@@ -43,7 +44,6 @@ from core.spreadsheet import (
     write_csv,
     write_xlsx,
 )
-from core.timefmt import display_time
 from db.bulk import insert_columns
 from db.models import SELF_REPORT_SOURCE, Enterprise, ImportBatch, IndicatorValue, utcnow
 from services import audit

@@ -11,7 +11,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core.timefmt import display_time
+from core.clock import display_time
 from services.dashboard import DashboardData, OutcomeFigures
 from ui.text import plain
 

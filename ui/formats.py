@@ -6,8 +6,8 @@ import math
 from datetime import date, datetime
 from typing import Any
 
+from core.clock import display_time
 from core.scoring_model import ScoringModel
-from core.timefmt import display_time
 from core.workflows import SCORE_RUN, SUBMISSION
 
 # Column headings of score-run tables (services.run_diff.list_runs columns).

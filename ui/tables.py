@@ -15,9 +15,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core.clock import display_time
 from core.listtext import value_text
 from core.spreadsheet import write_csv, write_xlsx
-from core.timefmt import display_time
 from ui.text import plain
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from core.timefmt import display_time
+from core.clock import display_time
 from db.session import session_scope
 from services import auth as accounts
 from services.errors import ServiceError

@@ -2,7 +2,7 @@ from datetime import UTC, date, datetime
 
 import pandas as pd
 
-from core.timefmt import display_time
+from core.clock import display_time
 
 
 def test_utc_times_are_shown_in_beijing_time() -> None:

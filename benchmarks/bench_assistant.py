@@ -28,18 +28,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+from benchmarks.measure import pct, rss_mib  # noqa: E402
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+def _rss() -> float:
+    return rss_mib() or 0.0
 
 
 def main() -> None:
@@ -53,7 +46,7 @@ def main() -> None:
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
     # ---------------------------------------------------------------- start-up
-    rss0 = rss_mb()
+    rss0 = _rss()
     t0 = time.perf_counter()
     from core.assistant import Brain
     from core.assistant_text import default_documents, load_data
@@ -65,7 +58,7 @@ def main() -> None:
     t2 = time.perf_counter()
     print(
         f"start-up: imports + model {t1 - t0:.2f} s, classifier + BM25 index (jieba dictionary included) "
-        f"{t2 - t1:.2f} s; resident memory +{rss_mb() - rss0:.0f} MB "
+        f"{t2 - t1:.2f} s; resident memory +{_rss() - rss0:.0f} MB "
         f"({len(brain.retriever.clauses)} clauses)"
     )
 
@@ -181,7 +174,7 @@ def main() -> None:
         print(line("page rerun (evaluation reused)          ", reused))
     engine.dispose()
     print(
-        f"resident memory at the end: {rss_mb():.0f} MB; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+        f"resident memory at the end: {_rss():.0f} MB; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
 
 

@@ -33,11 +33,15 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.measure import cpu_seconds, pct, rss_mib  # noqa: E402
 from deploy.cluster import STICKY_COOKIE, ClusterError  # noqa: E402
 from deploy.local import LocalCluster, start_local_cluster, sticky_values  # noqa: E402
 
@@ -174,25 +178,6 @@ def start_cluster(url: str, replicas: int, run_dir: Path) -> LocalCluster:
         raise SystemExit(str(exc)) from exc
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds a process has used so far."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def rss_mib(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
 # ------------------------------------------------------------------ sessions
 class Recorder:
     def __init__(self) -> None:
@@ -255,93 +240,101 @@ async def open_page(
 async def login(page, rec: Recorder, who: str, base_url: str, username: str) -> bool:  # noqa: ANN001
     if not await open_page(page, rec, who, base_url, "login", "登录页", logged_in=False):
         return False
-    start = time.monotonic()
-    try:
+
+    async def submit() -> None:
         await page.get_by_label("用户名").fill(username)
         await page.get_by_label("密码", exact=True).fill(PASSWORD)
         await page.get_by_role("button", name="登录").click()
         await page.get_by_role("button", name="退出登录").wait_for(timeout=STEP_TIMEOUT_MS)
-        rec.times["登录"].append(await settled(page, start))
-        deadline = time.monotonic() + 20
-        while not any(c["name"] == COOKIE_NAME for c in await page.context.cookies()):
-            if time.monotonic() > deadline:
-                break
-            await asyncio.sleep(0.1)
-        return True
-    except Exception as exc:  # noqa: BLE001
-        rec.error(who, f"登录: {type(exc).__name__}")
+
+    if not await timed_step(page, rec, who, "登录", submit):
         return False
+    deadline = time.monotonic() + 20  # the login cookie is set by a component, a moment later
+    while not any(c["name"] == COOKIE_NAME for c in await page.context.cookies()):
+        if time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.1)
+    return True
 
 
-async def enterprise_session(
-    browser,
-    rec: Recorder,
-    base_url: str,
-    sticky: str,
-    user: dict,
-    rounds: int,  # noqa: ANN001
-    saved: dict,
-    delay: float = 0.0,
-) -> None:
+@dataclass
+class Crowd:
+    """What every session of one benchmark run shares."""
+
+    browser: Any  # Playwright's async Browser
+    rec: Recorder
+    base_url: str
+    rounds: int
+
+
+@contextlib.asynccontextmanager
+async def signed_in(
+    crowd: Crowd, sticky: str, who: str, viewport: tuple[int, int], delay: float
+) -> AsyncIterator[Any]:
+    """After ``delay`` seconds, a page of a new browser context on the server ``sticky`` leads to, logged
+    in as ``who``; None when the login failed (counted as an error). The context closes on leaving."""
     await asyncio.sleep(delay)
-    context = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
-    await context.add_cookies([{"name": STICKY_COOKIE, "value": sticky, "url": base_url}])
+    width, height = viewport
+    context = await crowd.browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
+    await context.add_cookies([{"name": STICKY_COOKIE, "value": sticky, "url": crowd.base_url}])
     page = await context.new_page()
-    who = user["username"]
     try:
-        if not await login(page, rec, who, base_url, who):
-            return
-        for r in range(rounds):
-            await open_page(page, rec, who, base_url, "my-score", "我的积分")
-            if not await open_page(page, rec, who, base_url, "self-report", "数据填报"):
-                continue
-            value = 100 + (user["enterprise_id"] % 1000) * 10 + r
-            start = time.monotonic()
-            try:
-                await page.locator(f'input[aria-label*="{REPORT_FIELD}"]').first.fill(str(value))
-                await page.get_by_role("button", name="保存草稿").first.click()
-                await page.get_by_text("草稿已保存。").first.wait_for(timeout=STEP_TIMEOUT_MS)
-                rec.times["保存草稿"].append(await settled(page, start))
-                saved[user["submission_id"]] = value
-            except Exception as exc:  # noqa: BLE001
-                rec.error(who, f"保存草稿: {type(exc).__name__}")
+        yield page if await login(page, crowd.rec, who, crowd.base_url, who) else None
     finally:
         await context.close()
 
 
-async def officer_session(
-    browser,
-    rec: Recorder,
-    base_url: str,
-    sticky: str,
-    user: dict,
-    rounds: int,  # noqa: ANN001
-    approved: list,
-    delay: float = 0.0,
-) -> None:
-    await asyncio.sleep(delay)
-    context = await browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
-    await context.add_cookies([{"name": STICKY_COOKIE, "value": sticky, "url": base_url}])
-    page = await context.new_page()
-    who = user["username"]
+async def timed_step(page, rec: Recorder, who: str, name: str, action: Callable[[], Awaitable]) -> bool:  # noqa: ANN001
+    """Run ``action`` and record the seconds until the page settled under ``name``; a failure is an error."""
+    start = time.monotonic()
     try:
-        if not await login(page, rec, who, base_url, who):
+        await action()
+        rec.times[name].append(await settled(page, start))
+        return True
+    except Exception as exc:  # noqa: BLE001 - every failure is counted, the run goes on
+        rec.error(who, f"{name}: {type(exc).__name__}")
+        return False
+
+
+async def enterprise_session(crowd: Crowd, sticky: str, user: dict, saved: dict, delay: float = 0.0) -> None:
+    rec, base_url, who = crowd.rec, crowd.base_url, user["username"]
+    async with signed_in(crowd, sticky, who, (1280, 800), delay) as page:
+        if page is None:
+            return
+        for r in range(crowd.rounds):
+            await open_page(page, rec, who, base_url, "my-score", "我的积分")
+            if not await open_page(page, rec, who, base_url, "self-report", "数据填报"):
+                continue
+            value = 100 + (user["enterprise_id"] % 1000) * 10 + r
+
+            async def save(value: int = value) -> None:
+                await page.locator(f'input[aria-label*="{REPORT_FIELD}"]').first.fill(str(value))
+                await page.get_by_role("button", name="保存草稿").first.click()
+                await page.get_by_text("草稿已保存。").first.wait_for(timeout=STEP_TIMEOUT_MS)
+
+            if await timed_step(page, rec, who, "保存草稿", save):
+                saved[user["submission_id"]] = value
+
+
+async def officer_session(crowd: Crowd, sticky: str, user: dict, approved: list, delay: float = 0.0) -> None:
+    rec, base_url, who = crowd.rec, crowd.base_url, user["username"]
+    async with signed_in(crowd, sticky, who, (1400, 900), delay) as page:
+        if page is None:
             return
         if user["approve"] and await open_page(page, rec, who, base_url, "review", "填报审核"):
             enterprise_id, code = user["approve"]
-            start = time.monotonic()
-            try:
+
+            async def approve() -> None:
                 await page.get_by_label("搜索企业（名称或统一社会信用代码）").fill(code)
                 await page.keyboard.press("Enter")
                 await settled(page, time.monotonic())
                 await page.get_by_role("heading", name=re.compile(code)).wait_for(timeout=STEP_TIMEOUT_MS)
                 await page.get_by_role("button", name="审核通过").first.click()
                 await page.get_by_text(re.compile("已通过：")).first.wait_for(timeout=STEP_TIMEOUT_MS)
-                rec.times["审核通过"].append(await settled(page, start))
+
+            if await timed_step(page, rec, who, "审核通过", approve):
                 approved.append(enterprise_id)
-            except Exception as exc:  # noqa: BLE001
-                rec.error(who, f"审核通过: {type(exc).__name__}")
-        for _ in range(rounds):
+        for _ in range(crowd.rounds):
             for path, name in (
                 ("", "工作台"),
                 ("review", "填报审核"),
@@ -349,8 +342,6 @@ async def officer_session(
                 ("lists-subsidies", "榜单与扶持"),
             ):
                 await open_page(page, rec, who, base_url, path, name)
-    finally:
-        await context.close()
 
 
 async def drive(
@@ -380,17 +371,14 @@ async def drive(
         browser = await playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
         )
+        crowd = Crowd(browser, rec, base_url, args.rounds)
         tasks = []
         # People arrive over --ramp-seconds, not in the same instant; then all of them work at once.
         gap = args.ramp_seconds / max(1, sessions - 1)
         for k, user in enumerate(setup["officers"]):
-            tasks.append(
-                officer_session(browser, rec, base_url, order[k], user, args.rounds, approved, k * gap)
-            )
+            tasks.append(officer_session(crowd, order[k], user, approved, k * gap))
         for k, user in enumerate(setup["enterprises"], start=len(setup["officers"])):
-            tasks.append(
-                enterprise_session(browser, rec, base_url, order[k], user, args.rounds, saved, k * gap)
-            )
+            tasks.append(enterprise_session(crowd, order[k], user, saved, k * gap))
         try:
             await asyncio.wait_for(asyncio.gather(*tasks), timeout=args.max_seconds)
         except TimeoutError:
@@ -441,13 +429,6 @@ def lost_updates(url: str, setup: dict, saved: dict[int, int], approved: list[in
                 lost.append(f"enterprise {enterprise_id}: approval not in the database")
     engine.dispose()
     return lost
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def main() -> int:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import sys
 import time
@@ -27,13 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def _rss_mib() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from benchmarks.measure import rss_mib  # noqa: E402
 
 
 def _ensure_db(path: Path, n: int) -> None:
@@ -83,8 +76,8 @@ def main() -> None:
         at.run()
         times.append(time.perf_counter() - start)
         if i == 0:
-            rss_first = _rss_mib()
-    rss_last = _rss_mib()
+            rss_first = rss_mib() or 0.0
+    rss_last = rss_mib() or 0.0
     times.sort()
     print(f"enterprises (参评企业 shown): {evaluated}")
     print(f"cold page run after a publish: {cold:.3f} s (aggregates built in {build:.3f} s)")

@@ -1,0 +1,34 @@
+"""Figures the benchmarks print: percentiles, a process's resident memory and CPU seconds (Linux /proc)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def pct(values: list[float], q: float) -> float:
+    """The ``q`` quantile (0…1) of ``values`` by nearest rank; NaN for none."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def rss_mib(pid: int | str = "self") -> float | None:
+    """Resident memory of a process (this one by default) in MiB; None when it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def cpu_seconds(pid: int | str = "self") -> float | None:
+    """User + system CPU seconds a process has used so far; None when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None

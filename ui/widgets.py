@@ -13,7 +13,7 @@ Tables are ui.tables.show_table (readable cells, a Chinese sentence for no rows)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,17 +44,24 @@ def apply_chrome() -> None:
     st.html(CHROME_CSS + CSS)
 
 
+def _labelled(options: Sequence[Any] | Mapping[Any, str], kwargs: dict[str, Any]) -> list:
+    """The choices of ``options``; a mapping's values become the shown labels (unless a page formats)."""
+    if isinstance(options, Mapping):
+        kwargs.setdefault("format_func", options.get)
+    return list(options)
+
+
 def multiselect(
     label: str,
-    options: Sequence[Any],
+    options: Sequence[Any] | Mapping[Any, str],
     *,
     placeholder: str | None = None,
     container: Any = None,
     **kwargs: Any,
 ) -> list:
     """``st.multiselect`` (in ``container``, default the page) with a Chinese placeholder and without
-    "Select all"."""
-    options = list(options)
+    "Select all". ``options`` may be a mapping: its keys are chosen, its values shown."""
+    options = _labelled(options, kwargs)
     if not options:
         placeholder = placeholder or "暂无可选项"
         kwargs["disabled"] = True
@@ -67,15 +74,15 @@ def multiselect(
 
 def selectbox(
     label: str,
-    options: Sequence[Any],
+    options: Sequence[Any] | Mapping[Any, str],
     *,
     placeholder: str | None = None,
     container: Any = None,
     **kwargs: Any,
 ) -> Any:
     """``st.selectbox`` (in ``container``) with a Chinese placeholder; short lists are tapped, not filtered
-    by typing."""
-    options = list(options)
+    by typing. ``options`` may be a mapping: its keys are chosen, its values shown."""
+    options = _labelled(options, kwargs)
     kwargs.setdefault("filter_mode", None if len(options) <= SHORT_LIST else "contains")
     where = container if container is not None else st
     return where.selectbox(label, options, placeholder=placeholder or "请选择", **kwargs)
@@ -120,6 +127,21 @@ def number_input(
     if bounded != value:
         where.error(f"“{label}”{range_text(min_value, max_value)}，当前为 {value:g}，已按 {bounded:g} 处理。")
     return bounded
+
+
+def year_input(label: str, *, key: str, container: Any = None) -> int:
+    """A year field (2000–2100), starting at the year under evaluation (core.clock)."""
+    from core import clock
+
+    return number_input(
+        label,
+        container=container,
+        min_value=2000,
+        max_value=2100,
+        value=clock.evaluation_year(),
+        step=1,
+        key=key,
+    )
 
 
 def range_text(min_value: float | None, max_value: float | None) -> str:

@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from core import clock
 from core.importing import DIFF_STATES, IGNORE_LABEL, department_columns
 from core.spreadsheet import write_csv
 from db.session import session_scope
@@ -14,7 +13,7 @@ from ui.flash import show_flash
 from ui.guards import require_role
 from ui.tables import show_table
 from ui.text import plain
-from ui.widgets import number_input
+from ui.widgets import year_input
 
 actor = require_role("officer", "admin")
 
@@ -110,15 +109,7 @@ with tab_import:
         key="import_department",
         format_func=lambda d: f"数据来源：{d}" if d in PROFILES else d,
     )
-    year = number_input(
-        "数据年度",
-        container=c2,
-        min_value=2000,
-        max_value=2100,
-        value=clock.evaluation_year(),
-        step=1,
-        key="import_year",
-    )
+    year = year_input("数据年度", container=c2, key="import_year")
     uploads.allow(st.get_option("server.maxUploadSize"))  # this page accepts the server-wide size
     upload = st.file_uploader(
         "上传文件（xlsx、xls、csv；UTF-8 或 GBK；不超过 50 MB）",

@@ -3,7 +3,6 @@
 import pandas as pd
 import streamlit as st
 
-from core import clock
 from core.reports import label_columns
 from db.session import session_scope
 from services import imports, objections, robustness, run_diff, runs
@@ -16,7 +15,7 @@ from ui.formats import RUN_COLUMNS, day, run_state
 from ui.guards import require_role
 from ui.tables import show_table
 from ui.text import plain
-from ui.widgets import number_input
+from ui.widgets import year_input
 
 actor = require_role("officer", "admin")
 
@@ -63,15 +62,7 @@ tab_runs, tab_diff, tab_objections = st.tabs(
 with tab_runs:
     with st.container(border=True):
         c1, c2, c3 = st.columns([1, 2, 2])
-        year = number_input(
-            "评价年度",
-            container=c1,
-            min_value=2000,
-            max_value=2100,
-            value=clock.evaluation_year(),
-            step=1,
-            key="compute_year",
-        )
+        year = year_input("评价年度", container=c1, key="compute_year")
         version_id = c2.selectbox(
             "评价模型版本",
             [None, *versions],

@@ -12,7 +12,7 @@ from ui.guards import require_role
 from ui.selection import COMPARE_KEY, PORTRAIT_KEY, RUN_KEY
 from ui.tables import show_table
 from ui.text import plain
-from ui.widgets import multiselect
+from ui.widgets import multiselect, selectbox
 
 actor = require_role("officer", "admin")
 YES_NO = {None: "全部", True: "是", False: "否"}
@@ -72,21 +72,9 @@ with st.form("search_form", border=True):
     )
     c1, c2, c3 = st.columns(3)
     stages = multiselect(
-        "发展阶段",
-        list(options.stages),
-        container=c1,
-        format_func=options.stages.get,
-        key="search_stages",
-        placeholder="全部阶段",
+        "发展阶段", options.stages, container=c1, key="search_stages", placeholder="全部阶段"
     )
-    tiers = multiselect(
-        "榜单",
-        list(options.tiers),
-        container=c2,
-        format_func=options.tiers.get,
-        key="search_tiers",
-        placeholder="全部",
-    )
+    tiers = multiselect("榜单", options.tiers, container=c2, key="search_tiers", placeholder="全部")
     total = _range(c3, "总积分", "search_total")
     c4, c5, c6 = st.columns(3)
     industries = multiselect(
@@ -102,26 +90,16 @@ with st.form("search_form", border=True):
         placeholder="全部",
     )
     c7, c8, c9, c10 = st.columns(4)
-    veto = c7.selectbox("一票否决", list(YES_NO), format_func=YES_NO.get, key="search_veto")
-    missing = c8.selectbox("有缺失数据", list(YES_NO), format_func=YES_NO.get, key="search_missing")
-    pending = c9.selectbox("有待审自报", list(YES_NO), format_func=YES_NO.get, key="search_pending")
-    consent = c10.selectbox("已授权银行推荐", list(YES_NO), format_func=YES_NO.get, key="search_consent")
+    veto = selectbox("一票否决", YES_NO, container=c7, key="search_veto")
+    missing = selectbox("有缺失数据", YES_NO, container=c8, key="search_missing")
+    pending = selectbox("有待审自报", YES_NO, container=c9, key="search_pending")
+    consent = selectbox("已授权银行推荐", YES_NO, container=c10, key="search_consent")
     q1, q2 = st.columns(2)
     held = multiselect(
-        "具备资质",
-        list(options.qualifications),
-        container=q1,
-        format_func=options.qualifications.get,
-        key="search_held",
-        placeholder="不限",
+        "具备资质", options.qualifications, container=q1, key="search_held", placeholder="不限"
     )
     lacking = multiselect(
-        "不具备资质",
-        list(options.qualifications),
-        container=q2,
-        format_func=options.qualifications.get,
-        key="search_lacking",
-        placeholder="不限",
+        "不具备资质", options.qualifications, container=q2, key="search_lacking", placeholder="不限"
     )
     with st.expander("类别小计与指标条件", expanded=bool(chosen_indicators)):
         subtotals = {code: _range(st, label, f"search_sub_{code}") for code, label in options.classes.items()}

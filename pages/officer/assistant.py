@@ -99,36 +99,37 @@ with improve_tab:
         else:
             st.session_state[FLASH] = ("success", done)
 
-    def _improve_form(title: str, button: tuple[str, str], add, done: str, fields: dict[str, tuple]) -> None:  # noqa: ANN001
-        """A bordered form; ``button`` is (label, key); ``fields`` maps a service argument to (widget,
-        label, key, max_chars)."""
+    # Each improvement: title, (button, key), the service writer, its flash, and its fields (service
+    # argument → widget, label, widget key, max characters).
+    IMPROVEMENTS = (
+        (
+            "**添加同义词**（例如 青创贷 → 创业担保贷款）",
+            ("添加同义词", "as_syn_add"),
+            svc.add_synonym,
+            "已添加同义词。",
+            {
+                "term": (st.text_input, "企业的说法", "as_syn_term", 50),
+                "canonical": (st.text_input, "政策用语", "as_syn_canon", 100),
+            },
+        ),
+        (
+            "**添加答复条目**（会被检索并注明“工作人员补充答复”）",
+            ("添加答复条目", "as_cl_add"),
+            svc.add_answer_clause,
+            "已添加答复条目。",
+            {
+                "title": (st.text_input, "条目标题", "as_cl_title", 100),
+                "body": (st.text_area, "答复内容", "as_cl_body", 3000),
+            },
+        ),
+    )
+    for title, (button, button_key), add, done, fields in IMPROVEMENTS:
         with st.container(border=True):
             st.markdown(title)
             for widget, label, key, max_chars in fields.values():
                 widget(label, key=key, max_chars=max_chars)
             keys = {arg: spec[2] for arg, spec in fields.items()}
-            st.button(button[0], key=button[1], on_click=_improve, args=(add, done), kwargs=keys)
-
-    _improve_form(
-        "**添加同义词**（例如 青创贷 → 创业担保贷款）",
-        ("添加同义词", "as_syn_add"),
-        svc.add_synonym,
-        "已添加同义词。",
-        {
-            "term": (st.text_input, "企业的说法", "as_syn_term", 50),
-            "canonical": (st.text_input, "政策用语", "as_syn_canon", 100),
-        },
-    )
-    _improve_form(
-        "**添加答复条目**（会被检索并注明“工作人员补充答复”）",
-        ("添加答复条目", "as_cl_add"),
-        svc.add_answer_clause,
-        "已添加答复条目。",
-        {
-            "title": (st.text_input, "条目标题", "as_cl_title", 100),
-            "body": (st.text_area, "答复内容", "as_cl_body", 3000),
-        },
-    )
+            st.button(button, key=button_key, on_click=_improve, args=(add, done), kwargs=keys)
 
 with confirm_tab:
     with session_scope() as session:

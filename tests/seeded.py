@@ -1,8 +1,9 @@
 """Look-ups on a demo-seeded database that many integration tests share.
 
 ``seed_demo`` leaves one final run, one run in 公示 and the demo accounts (ent1, officer1, bank1, admin…);
-these helpers find them, and add an enterprise account where a test needs one of its own. They read and
-write through the models only, never through the services under test.
+these helpers find them, add an enterprise account where a test needs one of its own, and file an
+objection the usual way. Apart from that last one (a service call), they read and
+write through the models, never through the services under test.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.models import Enterprise, Score, ScoreRun, User
+from db.models import Enterprise, Objection, Score, ScoreRun, User
 from services.actor import Actor
 
 
@@ -81,3 +82,26 @@ WHITELIST_RECORD_KEYS = (
     | {"stage", "rank_in_stage", "score", "list", "class_subtotals"}  # standing
     | {"run", "valid_until"}  # from which list, until when
 )
+
+
+def file_own_objection(
+    session: Session,
+    ent: Actor,
+    run_id: int,
+    *,
+    reason: str = "营业收入有误",
+    indicator_code: str | None = None,
+    **more: object,
+) -> Objection:
+    """``ent`` objects to its own enterprise's figures in run ``run_id`` (through the service)."""
+    from services import objections
+
+    return objections.file_objection(
+        session,
+        actor=ent,
+        run_id=run_id,
+        enterprise_id=ent.enterprise_id,
+        indicator_code=indicator_code,
+        reason=reason,
+        **more,
+    )

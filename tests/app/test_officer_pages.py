@@ -12,6 +12,7 @@ from sqlalchemy import select
 from db.models import Enterprise, Submission
 from db.session import session_scope
 from tests.app.conftest import actor_of, page_as, through_home
+from tests.seeded import file_own_objection
 from ui.navigation import OFFICER
 
 OFFICER_PAGES = [spec.path for spec in OFFICER]
@@ -186,21 +187,14 @@ def test_imports_page_mapping_step_then_commit_then_undo(fresh_db: str) -> None:
 
 def test_publishing_warns_about_open_objections_on_another_run_of_the_year(fresh_db: str) -> None:
     from db.models import ScoreRun
-    from services import objections, runs
+    from services import runs
 
     ent = actor_of("ent1")
     officer = actor_of("officer1")
     with session_scope() as session:
         notice = session.execute(select(ScoreRun).where(ScoreRun.state == "notice")).scalars().one()
         year = notice.year
-        objections.file_objection(
-            session,
-            actor=ent,
-            run_id=notice.id,
-            enterprise_id=ent.enterprise_id,
-            indicator_code=None,
-            reason="营业收入有误",
-        )
+        file_own_objection(session, ent, notice.id)
         draft = runs.compute_run(session, actor=officer, year=year)
         draft_id = draft.id
     at = through_home("officer1", "pages/officer/runs.py")

@@ -10,6 +10,7 @@ from db.session import session_scope
 from services import run_diff
 from tests.app.conftest import actor_of, page_as
 from tests.app.readable import assert_readable
+from tests.seeded import file_own_objection
 
 
 def test_review_queue_and_items_are_readable(app_db: str) -> None:
@@ -55,20 +56,12 @@ def test_objections_name_the_indicator(fresh_db: str) -> None:
     from sqlalchemy import select
 
     from db.models import ScoreRun
-    from services import objections
 
     ent = actor_of("ent1")
     with session_scope() as session:
         notice = session.execute(select(ScoreRun).where(ScoreRun.state == "notice")).scalars().one()
         for code, reason in (("T05", "研发人员数有误"), (None, "总分有误")):
-            objections.file_objection(
-                session,
-                actor=ent,
-                run_id=notice.id,
-                enterprise_id=ent.enterprise_id,
-                indicator_code=code,
-                reason=reason,
-            )
+            file_own_objection(session, ent, notice.id, indicator_code=code, reason=reason)
     at = page_as("pages/officer/runs.py", actor_of("officer1")).run()
     assert not at.exception, at.exception
     shown = next(d.value for d in at.dataframe if "异议理由" in d.value.columns)

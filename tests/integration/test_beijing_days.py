@@ -20,6 +20,7 @@ from demo import seed_demo
 from services import audit, objections, review
 from services.actor import Actor
 from services.errors import Conflict
+from tests.seeded import file_own_objection
 
 OFFICER = Actor(username="officer1", role="officer", user_id=2)
 NOTICE_START, NOTICE_END = date(2026, 12, 1), date(2026, 12, 7)
@@ -161,25 +162,11 @@ def test_objections_close_at_24_00_beijing_on_the_end_day(
     with clock.frozen(utc(at)):
         assert objections.window_open(run) is accepted
         if accepted:
-            obj = objections.file_objection(
-                session,
-                actor=ent,
-                run_id=run.id,
-                enterprise_id=ent.enterprise_id,
-                indicator_code=None,
-                reason="营业收入有误",
-            )
+            obj = file_own_objection(session, ent, run.id)
             assert obj.state == "open"
         else:
             with pytest.raises(Conflict) as refused:
-                objections.file_objection(
-                    session,
-                    actor=ent,
-                    run_id=run.id,
-                    enterprise_id=ent.enterprise_id,
-                    indicator_code=None,
-                    reason="营业收入有误",
-                )
+                file_own_objection(session, ent, run.id)
             assert "公示期 2026-12-01 至 2026-12-07" in str(refused.value)
             assert "2026-12-07 24:00（北京时间）" in str(refused.value)
 

@@ -14,6 +14,7 @@ from demo import seed_demo
 from services import objections, runs
 from services.actor import Actor
 from services.errors import Conflict, PermissionDenied, ValidationFailed
+from tests.seeded import file_own_objection
 
 OFFICER = Actor(username="officer1", role="officer", user_id=2)
 PNG = bytes.fromhex(  # a real 1×1 PNG: evidence images are decoded at upload (a broken one is refused)
@@ -38,11 +39,10 @@ def inside(run: ScoreRun) -> datetime:
 
 def test_enterprise_files_with_evidence_and_officer_rejects(seeded) -> None:
     session, run, ent = seeded
-    obj = objections.file_objection(
+    obj = file_own_objection(
         session,
-        actor=ent,
-        run_id=run.id,
-        enterprise_id=ent.enterprise_id,
+        ent,
+        run.id,
         indicator_code="T04",
         reason="研发人员数漏报",
         attachments=[("名单.png", PNG)],
@@ -94,47 +94,16 @@ def test_only_own_enterprise_and_only_inside_window(seeded) -> None:
     with pytest.raises(PermissionDenied):
         objections.list_objections(session, actor=ent, enterprise_id=other)
     with pytest.raises(Conflict, match="不在公示期"):
-        objections.file_objection(
-            session,
-            actor=ent,
-            run_id=run.id,
-            enterprise_id=ent.enterprise_id,
-            indicator_code=None,
-            reason="x",
-            at=clock.day_end(run.notice_end),
-        )
+        file_own_objection(session, ent, run.id, reason="x", at=clock.day_end(run.notice_end))
     final = session.execute(select(ScoreRun).where(ScoreRun.state == "final")).scalar_one()
     with pytest.raises(Conflict, match="不在公示期"):
-        objections.file_objection(
-            session,
-            actor=ent,
-            run_id=final.id,
-            enterprise_id=ent.enterprise_id,
-            indicator_code=None,
-            reason="x",
-            at=inside(run),
-        )
+        file_own_objection(session, ent, final.id, reason="x", at=inside(run))
     with pytest.raises(ValidationFailed, match="不是有效的"):
-        objections.file_objection(
-            session,
-            actor=ent,
-            run_id=run.id,
-            enterprise_id=ent.enterprise_id,
-            indicator_code=None,
-            reason="x",
-            attachments=[("a.pdf", b"MZ\x90 exe")],
-            at=inside(run),
+        file_own_objection(
+            session, ent, run.id, reason="x", attachments=[("a.pdf", b"MZ\x90 exe")], at=inside(run)
         )
     with pytest.raises(ValidationFailed, match="不在评价模型"):
-        objections.file_objection(
-            session,
-            actor=ent,
-            run_id=run.id,
-            enterprise_id=ent.enterprise_id,
-            indicator_code="ZZ9",
-            reason="x",
-            at=inside(run),
-        )
+        file_own_objection(session, ent, run.id, indicator_code="ZZ9", reason="x", at=inside(run))
     session.rollback()
     assert session.execute(select(func.count()).select_from(Objection)).scalar_one() == 0
     with pytest.raises(PermissionDenied):
@@ -143,15 +112,7 @@ def test_only_own_enterprise_and_only_inside_window(seeded) -> None:
 
 def test_uphold_then_recompute_and_publish_supersedes(seeded) -> None:
     session, run, ent = seeded
-    obj = objections.file_objection(
-        session,
-        actor=ent,
-        run_id=run.id,
-        enterprise_id=ent.enterprise_id,
-        indicator_code=None,
-        reason="营业收入有误",
-        at=inside(run),
-    )
+    obj = file_own_objection(session, ent, run.id, at=inside(run))
     session.commit()
     objections.answer_objection(
         session,

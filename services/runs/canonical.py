@@ -1,0 +1,74 @@
+"""The canonical text of a run's inputs, and the fingerprint over it.
+
+A run's ``input_fingerprint`` is a sha256 over the model version id and every input cell, rows in
+credit-code order and columns in the model's order, each cell as an exact JSON token (floats as
+``repr``, which round-trips; text as a JSON string; absent as ``null``). :func:`verify_run` rebuilds
+the inputs from the stored breakdowns and must reach the same text, so the tokens here are the one
+definition both the compute and the verify use. The same tokens fill the per-row breakdown JSON that
+动态积分 stores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.scoring_model import ScoringModel
+
+
+def token(value: Any) -> str:
+    """The exact JSON text of a cell: float repr (round-trips), JSON string, or null."""
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    number = float(value)
+    return repr(number) if math.isfinite(number) else "null"
+
+
+def tokens(column: pd.Series | np.ndarray, decimals: int | None = None) -> list[str]:
+    """``token`` of every cell. Float columns go through one C-level ``repr`` of the whole list."""
+    array = column.to_numpy() if isinstance(column, pd.Series) else column
+    if array.dtype.kind in "fiub":
+        values = array.astype(np.float64)
+        if decimals is not None:
+            values = np.round(values, decimals)
+        if len(values) == 0:
+            return []
+        # Fractions, points and many inputs repeat (bands, flags, zeros): repr each distinct value once.
+        unique, inverse = np.unique(values, return_inverse=True)
+        texts = np.asarray(repr(unique.tolist())[1:-1].split(", "), dtype=object)
+        texts[~np.isfinite(unique)] = "null"
+        return texts[inverse].tolist()
+    # Text columns repeat too (tiers, flags as text, absent cells): token each distinct value once.
+    codes, uniques = pd.factorize(np.asarray(array, dtype=object), use_na_sentinel=True)
+    table = np.array([*(token(u) for u in uniques.tolist()), "null"], dtype=object)  # -1 (absent) → null
+    return table[codes].tolist()
+
+
+def input_columns(model: ScoringModel) -> list[str]:
+    """What the engine reads: every indicator, then the extra fields its rules name."""
+    return [*model.codes, *model.extra_columns()]
+
+
+def fingerprint(
+    model_version_id: int,
+    inputs: pd.DataFrame,
+    columns: list[str],
+    cell_tokens: dict[str, list[str]] | None = None,
+) -> str:
+    """sha256 over the model version id and the input cells, rows in credit-code order, column by column."""
+    credit_codes = inputs["credit_code"].to_numpy(dtype=str)
+    order = np.argsort(credit_codes, kind="stable")
+    digest = hashlib.sha256(f"model_version={model_version_id}\n".encode())
+    digest.update(("\t".join(credit_codes[order].tolist()) + "\n").encode())
+    for column in columns:
+        cells = cell_tokens[column] if cell_tokens is not None else tokens(inputs[column])
+        ordered = np.asarray(cells, dtype=object)[order].tolist()
+        digest.update((column + "=" + "\t".join(ordered) + "\n").encode())
+    return digest.hexdigest()

@@ -1,0 +1,273 @@
+"""Computing a run: read the year's current values, derive, score, store a draft run.
+
+:func:`model_inputs` reads this and the previous year's current values (db.queries) and applies the
+model's derivations; :func:`score_year` scores them (nothing written; 动态积分 uses it too);
+:func:`compute_run` stores the draft ``ScoreRun`` with one ``Score`` row per enterprise (bulk insert)
+and the run's breakdowns packed once (``RunBreakdown``, core.breakdown). The breakdown keeps every
+input the engine read, so :func:`services.runs.verify.verify_run` can rescore the run exactly.
+Timings of the last compute in this process are kept in :data:`LAST_TIMINGS` (benchmarks read them).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlmodel import Session
+
+from core import breakdown
+from core.derive import derive_indicators, previous_columns
+from core.engine import SUBTOTAL_PREFIX, score
+from core.scoring_model import ScoringModel
+from db.bulk import insert_columns
+from db.models import RunBreakdown, Score, ScoreRun
+from db.queries import current_values
+from services.actor import Actor, require_staff
+from services.audit import record
+from services.errors import ValidationFailed
+from services.model_versions import ensure_default_model, get_model
+from services.runs import canonical
+
+Progress = Callable[[float, str], None]
+LAST_TIMINGS: dict[str, float] = {}
+
+
+# ----------------------------------------------------------------------------- bulk Score rows
+def _breakdowns(
+    model: ScoringModel,
+    tokens: dict[str, list[str]],
+    scored: pd.DataFrame,
+    sources: pd.DataFrame,
+) -> list[str]:
+    """One stored breakdown per row (core.breakdown): a %-template filled from column token lists."""
+
+    def src(column: str) -> list[str]:
+        if column not in sources.columns:
+            return ["null"] * len(scored)
+        # A handful of departments per column: token each distinct source once, then index.
+        codes, uniques = pd.factorize(sources[column].to_numpy(dtype=object))
+        table = np.array([canonical.token(u) for u in uniques] + ["null"], dtype=object)  # -1 (absent) → null
+        return table[codes].tolist()
+
+    parts = {
+        "v": lambda column: tokens[column],
+        "f": lambda code: canonical.tokens(scored["f_" + code], 4),
+        "p": lambda code: canonical.tokens(scored["pts_" + code]),
+        "s": src,
+    }
+    token_lists = [parts[part](column) for part, column in breakdown.token_order(model)]
+    row_template = breakdown.template(model)
+    return [row_template % row for row in zip(*token_lists, strict=True)]
+
+
+def _none_if(values: list, empty: Any) -> list:
+    return [None if v == empty else v for v in values]
+
+
+def _subtotal_texts(model: ScoringModel, scored: pd.DataFrame) -> list[str]:
+    """The ``subtotals`` JSON text of every row: ``{"<class code>": subtotal, …}`` in the model's class order."""
+    classes = model.scored_classes
+    if not classes:
+        return ["{}"] * len(scored)
+    template = "{" + ",".join(json.dumps(c.code) + ":%s" for c in classes) + "}"
+    token_lists = [canonical.tokens(scored[SUBTOTAL_PREFIX + c.code]) for c in classes]
+    return [template % row for row in zip(*token_lists, strict=True)]
+
+
+def _score_columns(
+    model: ScoringModel, run_id: int, enterprise_ids: np.ndarray, scored: pd.DataFrame
+) -> dict[str, list]:
+    """The Score rows as column lists for the bulk insert (no per-row pandas access); the breakdowns go
+    into the run's RunBreakdown, packed once."""
+    columns: dict[str, list] = {
+        "run_id": [run_id] * len(scored),
+        "enterprise_id": enterprise_ids.tolist(),
+        "stage": scored["stage"].astype(str).tolist(),
+        "subtotals": _subtotal_texts(model, scored),
+    }
+    for c in ("technology", "growth"):  # kept for the readers of these columns, when the model has them
+        columns[c] = scored[c].to_numpy(dtype=float).tolist() if c in scored.columns else [None] * len(scored)
+    for c in ("core", "bonus", "deduction", "total", "subsidy"):
+        columns[c] = scored[c].to_numpy(dtype=float).tolist()
+    columns["veto"] = scored["veto"].to_numpy(dtype=bool).tolist()
+    columns["veto_reason"] = _none_if(scored["veto_reason"].astype(object).tolist(), "")
+    columns["rank"] = [None if pd.isna(r) else int(r) for r in scored["rank"].astype(object).tolist()]
+    columns["percentile"] = [
+        None if not math.isfinite(p) else p for p in scored["percentile"].to_numpy(dtype=float).tolist()
+    ]
+    columns["tier"] = _none_if(scored["tier"].astype(object).tolist(), "")
+    columns["mujun"] = _none_if(scored["mujun"].astype(object).tolist(), "")
+    columns["missing_count"] = scored["missing_count"].to_numpy(dtype=np.int64).tolist()
+    return columns
+
+
+# ----------------------------------------------------------------------------- compute
+def _needed_codes(model: ScoringModel) -> tuple[list[str], list[str]]:
+    """Codes to read for the year and for the previous year."""
+    this_year = set(model.codes) | {b.code for b in model.base_fields}
+    previous = set()
+    for d in model.derivations:
+        this_year |= {c for c in (d.numerator, d.denominator, d.of) if c}
+        if d.kind == "growth" and d.of:
+            previous.add(d.of)
+    prefix = model.previous_prefix
+    this_year |= {c for c in model.extra_columns() if not c.startswith(prefix)}
+    previous |= {c.removeprefix(prefix) for c in previous_columns(model)}
+    return sorted(this_year), sorted(previous)
+
+
+def model_inputs(
+    session: Session, *, model: ScoringModel, year: int
+) -> tuple[Any, pd.DataFrame, pd.DataFrame]:
+    """(current values, the engine's input frame, the source of every cell) of ``year`` under ``model``:
+    this and the previous year's values read, derivations applied, a column for everything the engine reads."""
+    this_codes, prev_codes = _needed_codes(model)
+    current = current_values(session, year=year, codes=this_codes)
+    if current.values.empty:
+        raise ValidationFailed(f"{year} 年度没有任何企业数据，无法计算积分。")
+    previous = current_values(session, year=year - 1, codes=prev_codes).values if prev_codes else None
+    derived = derive_indicators(model, current.values, previous)
+    columns = canonical.input_columns(model)
+    for column in columns:
+        if column not in derived.columns:
+            derived[column] = np.nan
+    inputs = derived[["credit_code", "name", *columns]]
+    # Sources of derived cells and prev_ cells: name where they come from.
+    sources = current.sources.copy()
+    derived_targets = {d.target for d in model.derivations}
+    for column in columns:
+        if column in derived_targets:
+            supplied = sources[column] if column in sources.columns else None
+            fallback = np.where(inputs[column].notna().to_numpy(), "派生", None)
+            cells = fallback if supplied is None else np.where(supplied.notna(), supplied, fallback)
+            # object, as the read columns are: pandas would otherwise convert it to Arrow strings and back
+            sources[column] = pd.Series(cells, index=sources.index, dtype=object)
+        elif column.startswith(model.previous_prefix):
+            cells = np.where(inputs[column].notna().to_numpy(), "上年", None)
+            sources[column] = pd.Series(cells, index=sources.index, dtype=object)
+    return current, inputs, sources
+
+
+def _resolve_version(session: Session, model_version_id: int | None) -> int:
+    return model_version_id if model_version_id is not None else ensure_default_model(session).id
+
+
+@dataclass
+class ScoredYear:
+    """A year scored from its current values: what a run stores, and what 动态积分 stores."""
+
+    model_version_id: int
+    model: ScoringModel
+    inputs: pd.DataFrame  # the value contract the engine read
+    scored: pd.DataFrame  # core.engine.score's result, same row order
+    enterprise_ids: np.ndarray
+    fingerprint: str
+    tokens: dict[str, list[str]] = field(repr=False)
+    sources: pd.DataFrame = field(repr=False)
+
+    @property
+    def breakdowns(self) -> list[str]:
+        """The breakdown of every row as JSON text (core.breakdown), as 动态积分 stores it."""
+        return _breakdowns(self.model, self.tokens, self.scored, self.sources)
+
+    def packed_breakdowns(self) -> bytes:
+        """Every row's breakdown in one blob (core.breakdown.pack), as a run stores it."""
+        return breakdown.pack(
+            self.model, ids=self.enterprise_ids, inputs=self.inputs, scored=self.scored, sources=self.sources
+        )
+
+
+def score_year(
+    session: Session,
+    *,
+    year: int,
+    model_version_id: int | None = None,
+    progress: Progress | None = None,
+    timings: dict[str, float] | None = None,
+) -> ScoredYear:
+    """Read ``year``'s current values, derive, score (nothing written); ValidationFailed when empty."""
+    report = progress or (lambda fraction, message: None)
+    timings = timings if timings is not None else {}
+    clock = time.perf_counter()
+
+    version_id = _resolve_version(session, model_version_id)
+    model = get_model(session, version_id)
+    report(0.05, "读取数据并计算派生指标")
+    current, inputs, sources = model_inputs(session, model=model, year=year)
+    columns = canonical.input_columns(model)
+    timings["read"], clock = time.perf_counter() - clock, time.perf_counter()  # reading includes derivations
+    timings["derive"] = 0.0
+
+    report(0.5, "计算积分与排名")
+    scored = score(model, inputs)
+    timings["score"], clock = time.perf_counter() - clock, time.perf_counter()
+    tokens = {column: canonical.tokens(inputs[column]) for column in columns}
+    return ScoredYear(
+        model_version_id=version_id,
+        model=model,
+        inputs=inputs,
+        scored=scored,
+        enterprise_ids=current.values["enterprise_id"].to_numpy(),
+        fingerprint=canonical.fingerprint(version_id, inputs, columns, tokens),
+        tokens=tokens,
+        sources=sources,
+    )
+
+
+def compute_run(
+    session: Session,
+    *,
+    actor: Actor,
+    year: int,
+    model_version_id: int | None = None,
+    progress: Progress | None = None,
+) -> ScoreRun:
+    """Score every enterprise with values in ``year``; stores a draft ScoreRun with its Score rows."""
+    require_staff(actor)
+    report = progress or (lambda fraction, message: None)
+    timings: dict[str, float] = {}
+    year_scores = score_year(
+        session, year=year, model_version_id=model_version_id, progress=progress, timings=timings
+    )
+    clock = time.perf_counter()
+    report(0.7, "保存结果")
+    version_id, scored, inputs = year_scores.model_version_id, year_scores.scored, year_scores.inputs
+    run = ScoreRun(
+        year=year,
+        model_version_id=version_id,
+        input_fingerprint=year_scores.fingerprint,
+        state="draft",
+        enterprise_count=len(inputs),
+        created_by=actor.username,
+    )
+    session.add(run)
+    session.flush()
+    columns = _score_columns(year_scores.model, run.id, year_scores.enterprise_ids, scored)
+    insert_columns(session, Score.__table__, columns)
+    session.add(RunBreakdown(run_id=run.id, data=year_scores.packed_breakdowns()))
+    record(
+        session,
+        actor=actor,
+        action="run.compute",
+        entity="ScoreRun",
+        entity_id=run.id,
+        after={
+            "year": year,
+            "model_version_id": version_id,
+            "state": "draft",
+            "enterprise_count": len(scored),
+            "input_fingerprint": run.input_fingerprint,
+        },
+    )
+    session.commit()
+    timings["write"] = time.perf_counter() - clock
+    LAST_TIMINGS.clear()
+    LAST_TIMINGS.update(timings)
+    report(1.0, "计算完成")
+    return run

@@ -1,6 +1,6 @@
 """One transaction rule for services/: the use case commits (docs/architecture.md, "services/ conventions").
 
-An AST scan of services/*.py. A function "writes" when it adds, deletes, flushes, executes an
+An AST scan of services/ (packages too). A function "writes" when it adds, deletes, flushes, executes an
 INSERT/UPDATE/DELETE or appends an audit line — itself or through a private helper of the same module. Every
 public function that writes must commit, unless its docstring says it works "in the caller's transaction"
 (a part of other use cases, such as ``audit.record``); a private helper must not commit, unless the line
@@ -107,7 +107,7 @@ def module_problems(path: Path) -> list[str]:
 
 
 def test_every_writing_use_case_commits_and_no_helper_does() -> None:
-    problems = {path.name: module_problems(path) for path in sorted(SERVICES.glob("*.py"))}
+    problems = {path.name: module_problems(path) for path in sorted(SERVICES.rglob("*.py"))}
     failing = [problem for name, found in problems.items() if name not in PENDING for problem in found]
     assert not failing, "services/ break the transaction rule:\n" + "\n".join(failing)
     settled = sorted(name for name in PENDING if not problems.get(name))

@@ -11,8 +11,6 @@ an officer approves the report, so the current rows are exactly the values a sco
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +21,7 @@ from sqlalchemy import Row, select
 from sqlmodel import Session
 
 from core import breakdown as codec
+from core.lru import LRU
 from core.scoring_model import ScoringModel
 from db.models import Score, ScoreRun
 
@@ -492,8 +491,7 @@ def run_totals(session: Session, *, run_id: int, width: int) -> tuple[pd.DataFra
 # breakdowns never change). Keyed by database, run id, fingerprint and creation time: run ids repeat
 # across databases at one URL (a test database emptied and refilled, a restored backup).
 PACKED_KEEP = 2
-_PACKED: OrderedDict[tuple, codec.Packed] = OrderedDict()
-_PACKED_LOCK = threading.Lock()
+_PACKED: LRU[codec.Packed] = LRU(PACKED_KEEP)
 
 
 def packed_breakdowns(session: Session, *, run_id: int) -> codec.Packed | None:
@@ -508,18 +506,11 @@ def packed_breakdowns(session: Session, *, run_id: int) -> codec.Packed | None:
     if not found:
         return None
     key = (str(session.get_bind().url), run_id, str(found[0][0]), found[0][1])
-    with _PACKED_LOCK:
-        cached = _PACKED.get(key)
-        if cached is not None:
-            _PACKED.move_to_end(key)
-            return cached
+    cached = _PACKED.get(key)
+    if cached is not None:
+        return cached
     blob = _fetch(session, "SELECT data FROM runbreakdown WHERE run_id = ?", (run_id,))[0][0]
-    packed = codec.unpack(blob)
-    with _PACKED_LOCK:
-        _PACKED[key] = packed
-        while len(_PACKED) > PACKED_KEEP:
-            _PACKED.popitem(last=False)
-    return packed
+    return _PACKED.put(key, codec.unpack(blob))
 
 
 def breakdown_raws(session: Session, *, run_id: int, enterprise_ids: Sequence[int]) -> list[Any]:

@@ -31,6 +31,7 @@ from core import assistant_calc as calc
 from core import settings
 from core.assistant import Answer, Brain
 from core.assistant_text import default_documents, load_data
+from core.lru import LRU
 from db.models import (
     AssistantConfirmation,
     AssistantQuestion,
@@ -43,13 +44,12 @@ from db.models import (
 from services.actor import Actor, require_enterprise_access, require_live, require_role, require_staff
 from services.audit import record
 from services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
-from services.memo import Recent
 
 MAX_QUESTION = 300
 MAX_DOCUMENT_BYTES = 1_000_000
 LLM_TIMEOUT = 4.0
-_BRAINS: Recent[Brain] = Recent(4)
-_NAMES: Recent[dict] = Recent(4)
+_BRAINS: LRU[Brain] = LRU(4)
+_NAMES: LRU[dict] = LRU(4)
 _BUILD_LOCK = threading.Lock()
 _SUFFIX = re.compile(r"(股份有限公司|有限责任公司|有限公司|集团公司|集团|公司)$")
 _REGION = re.compile(r"^(浙江省?|温州市?|温州高新区?|龙湾区?|瓯海区?|鹿城区?|洞头区?|乐清市?|瑞安市?)+")
@@ -238,8 +238,8 @@ def ask(
     return AskResult(answer, qid, items)
 
 
-_PORTRAITS: Recent[tuple] = Recent(64)
-_ITEMS: Recent[tuple] = Recent(64)  # (portrait, items): the portrait is kept so its id is not reused
+_PORTRAITS: LRU[tuple] = LRU(64)
+_ITEMS: LRU[tuple] = LRU(64)  # (portrait, items): the portrait is kept so its id is not reused
 PORTRAIT_SECONDS = 60.0
 
 

@@ -14,9 +14,7 @@ few entries and is replaced, never grown, so a screen left open for days keeps m
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -26,6 +24,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from core.breakdown import decode
+from core.lru import LRU
 from core.scoring_model import ScoringModel, TierRule
 from core.workflows import SCORE_RUN
 from db.models import Carrier, Enterprise, ModelVersion, Score, ScoreRun, utcnow
@@ -66,9 +65,8 @@ class DashboardData:
     build_seconds: float = 0.0
 
 
-_CACHE: OrderedDict[tuple, DashboardData] = OrderedDict()
-_OUTCOME_SCORES: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
-_LOCK = threading.Lock()
+_CACHE: LRU[DashboardData] = LRU(CACHE_SIZE)
+_OUTCOME_SCORES: LRU[pd.DataFrame] = LRU(2)
 
 
 def _published_runs(session: Session) -> list[tuple[int, int, str, str, datetime]]:
@@ -95,17 +93,10 @@ def dashboard_data(session: Session) -> DashboardData | None:
     if not runs:
         return None
     key = (str(session.get_bind().url), tuple(runs))
-    with _LOCK:
-        cached = _CACHE.get(key)
+    cached = _CACHE.get(key)
     if cached is not None:
         return cached
-    data = _build(session, runs)
-    with _LOCK:
-        _CACHE[key] = data
-        _CACHE.move_to_end(key)
-        while len(_CACHE) > CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    return data
+    return _CACHE.put(key, _build(session, runs))
 
 
 @dataclass(frozen=True)
@@ -137,8 +128,7 @@ def outcome_figures(session: Session) -> OutcomeFigures | None:
     assert outcomes is not None
     model = get_model(session, run.model_version_id)
     key = ("outcome_scores", str(session.get_bind().url), run.id, str(run.created_at))
-    with _LOCK:
-        scores = _OUTCOME_SCORES.get(key)
+    scores = _OUTCOME_SCORES.get(key)
     if scores is None:  # a final run's scores never change: read once per run, not on every refresh
         scores = pd.DataFrame(
             session.execute(
@@ -148,10 +138,7 @@ def outcome_figures(session: Session) -> OutcomeFigures | None:
             ).all(),
             columns=["enterprise_id", "stage", "total", "veto", "tier"],
         )
-        with _LOCK:
-            _OUTCOME_SCORES[key] = scores
-            while len(_OUTCOME_SCORES) > 2:
-                _OUTCOME_SCORES.popitem(last=False)
+        _OUTCOME_SCORES.put(key, scores)
     table = outcome_table(model, scores, outcomes, by="stage")
     total = table.iloc[-1]
     return OutcomeFigures(
@@ -168,9 +155,8 @@ def outcome_figures(session: Session) -> OutcomeFigures | None:
 
 
 def clear_cache() -> None:
-    with _LOCK:
-        _CACHE.clear()
-        _OUTCOME_SCORES.clear()
+    _CACHE.clear()
+    _OUTCOME_SCORES.clear()
 
 
 # ------------------------------------------------------------------------------------------ building

@@ -10,6 +10,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from core import model_diff
+from core.lru import LRU
 from core.scoring_model import ModelError, ScoringModel, dumps_toml, load_model, parse_model
 from db.models import ModelVersion, utcnow
 from services.actor import Actor, require_staff
@@ -18,7 +19,7 @@ from services.errors import Conflict, NotFound, ValidationFailed
 
 # Parsed models keyed by (version id, digest of the stored definition): parsing validates the whole model
 # (pydantic), the digest keeps the cache right when a draft changes or another database reuses the id.
-_MODEL_CACHE: dict[tuple[int, str], ScoringModel] = {}
+_MODEL_CACHE: LRU[ScoringModel] = LRU(32)
 
 
 def active_model_version(session: Session) -> ModelVersion:
@@ -95,11 +96,7 @@ def get_model(session: Session, version_id: int) -> ScoringModel:
     digest = hashlib.sha256(json.dumps(version.definition, sort_keys=True).encode()).hexdigest()
     key = (version_id, digest)
     model = _MODEL_CACHE.get(key)
-    if model is None:
-        if len(_MODEL_CACHE) > 32:
-            _MODEL_CACHE.clear()
-        model = _MODEL_CACHE[key] = parse_model(version.definition)
-    return model
+    return model if model is not None else _MODEL_CACHE.put(key, parse_model(version.definition))
 
 
 # ------------------------------------------------------------------ registering, publishing, exporting

@@ -19,13 +19,13 @@ from sqlmodel import Session
 
 from core import breakdown as breakdown_codec
 from core import explain
+from core.lru import LRU
 from core.pools import qualifications
 from core.scoring_model import PercentileRule, ScoringModel
 from db.models import Enterprise, Score, ScoreRun, score_subtotal
 from db.queries import PUBLISHED_STATES, breakdown_columns_frame, breakdown_raws, enterprise_score
 from services.actor import Actor, require_enterprise_access
 from services.errors import NotFound, PermissionDenied
-from services.memo import Recent
 from services.public import latest_published_run
 
 
@@ -94,7 +94,7 @@ class Portrait:
 
 
 # ------------------------------------------------------------------ model and run lookup
-_STAGE_CACHE: Recent[StageStats] = Recent(32)
+_STAGE_CACHE: LRU[StageStats] = LRU(32)
 
 
 def _db_key(session: Session) -> str:

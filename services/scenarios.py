@@ -8,8 +8,6 @@ the actor.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -19,6 +17,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from core import breakdown, carriers, lists, pools
+from core.lru import LRU
 from core.reports import notice_list_frame, stage_label
 from core.scoring_model import ScoringModel
 from core.spreadsheet import write_csv, write_xlsx
@@ -151,9 +150,8 @@ def load_run(session: Session, *, actor: Actor, run_id: int, with_breakdown: boo
 
 # A published run's stored inputs and points never change: decoded once per run (at 100k enterprises
 # the breakdown JSON is ~10 s to read and decode), keyed so a refilled database at the same URL misses.
-_PARTS: OrderedDict[tuple, tuple[np.ndarray, pd.DataFrame, pd.DataFrame]] = OrderedDict()
-_PARTS_LOCK = threading.Lock()
 PARTS_CACHED_RUNS = 2
+_PARTS: LRU[tuple[np.ndarray, pd.DataFrame, pd.DataFrame]] = LRU(PARTS_CACHED_RUNS)
 
 
 def _parts_key(session: Session, run: ScoreRun) -> tuple:
@@ -161,19 +159,13 @@ def _parts_key(session: Session, run: ScoreRun) -> tuple:
 
 
 def _cached_parts(session: Session, run: ScoreRun) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame] | None:
-    with _PARTS_LOCK:
-        return _PARTS.get(_parts_key(session, run))
+    return _PARTS.get(_parts_key(session, run))
 
 
 def _remember_parts(
     session: Session, run: ScoreRun, ids: np.ndarray, values: pd.DataFrame, points: pd.DataFrame
 ) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
-    parts = (ids, values, points)
-    with _PARTS_LOCK:
-        _PARTS[_parts_key(session, run)] = parts
-        while len(_PARTS) > PARTS_CACHED_RUNS:
-            _PARTS.popitem(last=False)
-    return parts
+    return _PARTS.put(_parts_key(session, run), (ids, values, points))
 
 
 def resolve_run_id(session: Session, actor: Actor, run_id: int | None) -> int:
@@ -318,7 +310,7 @@ class PoolsView:
         return out
 
 
-_POOLS: OrderedDict[tuple, PoolsView] = OrderedDict()
+_POOLS: LRU[PoolsView] = LRU(PARTS_CACHED_RUNS)
 
 
 def _data_signature(session: Session) -> tuple:
@@ -337,16 +329,10 @@ def pools_view(session: Session, *, actor: Actor, run_id: int | None = None) -> 
     require_staff(actor)
     run = session.get(ScoreRun, resolve_run_id(session, actor, run_id))
     key = (*_parts_key(session, run), _data_signature(session)) if run is not None else None
-    with _PARTS_LOCK:
-        cached = _POOLS.get(key) if key else None
+    cached = _POOLS.get(key) if key else None
     if cached is not None:
         return cached
-    view = _pools_view(session, actor=actor, run_id=run_id)
-    with _PARTS_LOCK:
-        _POOLS[key] = view
-        while len(_POOLS) > PARTS_CACHED_RUNS:
-            _POOLS.popitem(last=False)
-    return view
+    return _POOLS.put(key, _pools_view(session, actor=actor, run_id=run_id))
 
 
 def _pools_view(session: Session, *, actor: Actor, run_id: int | None = None) -> PoolsView:

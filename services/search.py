@@ -29,6 +29,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from core.lru import LRU
 from core.scoring_model import ScoringModel
 from core.search import MATCH_LABELS, SearchIndex, name_keys
 from db import queries
@@ -36,7 +37,7 @@ from db.models import NAMES_TOPIC, Carrier, Enterprise, Score, ScoreRun, Submiss
 from services import audit
 from services.actor import Actor, require_staff
 from services.errors import NotFound, ValidationFailed
-from services.memo import Recent, change_generation
+from services.memo import change_generation
 from services.model_versions import get_model
 
 INDEX_MAX_AGE = 300.0  # seconds: a safety net; renames by any process are seen at once (changecounter)
@@ -152,8 +153,8 @@ class SearchResult:
 
 # ------------------------------------------------------------------ caches
 _LOCK = threading.Lock()
-_RUN_CACHE: Recent[pd.DataFrame] = Recent(8)
-_COLUMN_CACHE: Recent[pd.Series] = Recent(96)
+_RUN_CACHE: LRU[pd.DataFrame] = LRU(8)
+_COLUMN_CACHE: LRU[pd.Series] = LRU(96)
 _INDEX_CACHE: dict[str, tuple[tuple, float, SearchIndex]] = {}
 
 

@@ -173,7 +173,7 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
             )
         model = None
         if args.model:
-            from core.scoring_model import load_model
+            from core.model_loading import load_model
 
             model = load_model(Path(args.model))
         summary = seed_demo(
@@ -252,8 +252,8 @@ def cmd_score_file(args: argparse.Namespace) -> int:
     from core.derive import derive_indicators
     from core.engine import score
     from core.measures import prepare_inputs
+    from core.model_loading import load_model
     from core.reports import limit_errors, parse_score_input, score_output_frame, score_output_labels
-    from core.scoring_model import load_model
     from core.spreadsheet import apply_header, find_header_row
 
     src = Path(args.input)
@@ -366,7 +366,7 @@ def _add_model(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 @command("model", _add_model)
 def cmd_model(args: argparse.Namespace) -> int:
     from core.clock import display_time
-    from core.scoring_model import load_model
+    from core.model_loading import load_model
     from services.actor import Actor
     from services.model_versions import (
         export_model_toml,

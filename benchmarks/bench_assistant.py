@@ -50,7 +50,7 @@ def main() -> None:
     t0 = time.perf_counter()
     from core.assistant import Brain
     from core.assistant_text import default_documents, load_data
-    from core.scoring_model import load_model
+    from core.model_loading import load_model
 
     model = load_model()
     t1 = time.perf_counter()

@@ -29,7 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.credit_code import make_code  # noqa: E402
-from core.scoring_model import load_model  # noqa: E402
+from core.model_loading import load_model  # noqa: E402
 from db.bulk import insert_columns  # noqa: E402
 from db.models import Enterprise, Score, ScoreRun  # noqa: E402
 from db.schema import init_db  # noqa: E402

@@ -40,7 +40,7 @@ from sqlmodel import Session  # noqa: E402
 
 from core import importing  # noqa: E402
 from core.credit_code import make_code  # noqa: E402
-from core.scoring_model import load_model  # noqa: E402
+from core.model_loading import load_model  # noqa: E402
 from db.models import Enterprise, IndicatorValue  # noqa: E402
 from db.schema import init_db  # noqa: E402
 from db.session import make_engine  # noqa: E402

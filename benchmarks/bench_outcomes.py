@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from core import monitoring
-from core.scoring_model import load_model
+from core.model_loading import load_model
 
 N, OUTCOMES = 100_000, 10_000
 

@@ -20,8 +20,8 @@ if __package__ in (None, ""):
 from benchmarks.synthetic import make_inputs  # noqa: E402
 from core.engine import score  # noqa: E402
 from core.measures import prepare_inputs  # noqa: E402
+from core.model_loading import load_model  # noqa: E402
 from core.robustness import rank_robustness  # noqa: E402
-from core.scoring_model import load_model  # noqa: E402
 
 
 def main() -> None:

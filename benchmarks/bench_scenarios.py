@@ -21,7 +21,7 @@ from core import carriers, lists, pools  # noqa: E402
 from core.bank import Criteria, whitelist  # noqa: E402
 from core.derive import derive_indicators  # noqa: E402
 from core.engine import score  # noqa: E402
-from core.scoring_model import load_model  # noqa: E402
+from core.model_loading import load_model  # noqa: E402
 
 SHOWN_ROWS = 500  # what pages/officer/pools.py shows (and writes sentences for)
 

@@ -28,7 +28,7 @@ from benchmarks.naive_engine import naive_score  # noqa: E402
 from benchmarks.synthetic import make_inputs  # noqa: E402
 from core.engine import score  # noqa: E402
 from core.measures import prepare_inputs  # noqa: E402
-from core.scoring_model import load_model  # noqa: E402
+from core.model_loading import load_model  # noqa: E402
 
 # issue 2's targets: score+rank seconds per N, extra memory at 1M, speed-up over the naive engine at 100k
 TARGET_SECONDS = {100_000: 0.3, 1_000_000: 2.5}

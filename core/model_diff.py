@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from core.scoring_model import FIELD_NAMES, RULE_TYPES
+from core.model_loading import FIELD_NAMES
+from core.scoring_model import RULE_TYPES
 
 NONE = "（无）"
 # Fields of the model file that FIELD_NAMES (the loader's error texts) does not name.

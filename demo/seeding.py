@@ -28,7 +28,8 @@ from core.engine import stage_index
 from core.importing import DEPARTMENTS
 from core.importing import departments as model_departments
 from core.matching import shipped_catalogue
-from core.scoring_model import Indicator, ScoringModel, load_model
+from core.model_loading import load_model
+from core.scoring_model import Indicator, ScoringModel
 from db.models import (
     SELF_REPORT_SOURCE,
     Carrier,

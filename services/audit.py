@@ -175,7 +175,7 @@ def code_names(session: Session, *, actor: Actor) -> dict[str, str]:
     """Names of the codes audit records hold: service items, and the current model's classes and
     indicators (``business_model`` → its service name, ``technology`` → 技术创新)."""
     require_staff(actor)
-    from core.scoring_model import load_model
+    from core.model_loading import load_model
     from db.models import ServiceItem
     from services.model_versions import current_model
 

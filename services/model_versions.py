@@ -11,7 +11,9 @@ from sqlmodel import Session, select
 
 from core import model_diff
 from core.lru import LRU
-from core.scoring_model import ModelError, ScoringModel, dumps_toml, load_model, parse_model
+from core.model_loading import load_model, parse_model
+from core.model_text import dumps_toml
+from core.scoring_model import ModelError, ScoringModel
 from db.models import ModelVersion, utcnow
 from services.actor import Actor, require_staff
 from services.audit import record

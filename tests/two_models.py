@@ -11,7 +11,8 @@ import numpy as np
 from sqlmodel import Session
 
 from core.credit_code import make_code
-from core.scoring_model import ItemsRule, ScoringModel, TierRule, load_model
+from core.model_loading import load_model
+from core.scoring_model import ItemsRule, ScoringModel, TierRule
 from db.models import Enterprise, IndicatorValue
 from services.actor import Actor
 from services.model_versions import ensure_default_model, publish_model_version, register_model

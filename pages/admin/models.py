@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from core.scoring_model import parse_model
+from core.model_loading import parse_model
 from db.session import session_scope
 from services import model_versions, model_workbench
 from services.errors import ServiceError

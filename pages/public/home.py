@@ -3,7 +3,8 @@
 import altair as alt
 import streamlit as st
 
-from core.scoring_model import model_summary, parse_model, programme_caption
+from core.model_loading import parse_model
+from core.model_text import model_summary, programme_caption
 from db.session import session_scope
 from services.public import public_model, public_overview
 from ui.formats import run_state

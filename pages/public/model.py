@@ -4,7 +4,8 @@ indicators, points per stage, rules in words."""
 import pandas as pd
 import streamlit as st
 
-from core.scoring_model import describe_rule, model_summary, parse_model
+from core.model_loading import parse_model
+from core.model_text import describe_rule, model_summary
 from db.session import session_scope
 from services.public import public_model
 from ui.formats import source_label

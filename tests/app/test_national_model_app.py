@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 from sqlalchemy import select, text
 
-from core.scoring_model import load_model
+from core.model_loading import load_model
 from db.models import Enterprise, ScoreRun, Submission, User
 from db.schema import init_db
 from db.session import make_engine, session_scope

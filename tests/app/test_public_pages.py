@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
 
-from core.scoring_model import load_model
+from core.model_loading import load_model
 from db.models import ScoreRun
 from db.session import make_engine
 from tests.app.conftest import N_ENTERPRISES, ROOT

@@ -134,7 +134,7 @@ def test_percent_sign_in_amount_column_is_refused_with_row_column_fix(db: Sessio
 def test_percent_formatted_number_in_amount_column_is_refused_when_read_as_percent(db: Session) -> None:
     """The reader hands a percent-formatted cell over as the text Excel shows ("3.5%")."""
     from core import importing
-    from core.scoring_model import load_model
+    from core.model_loading import load_model
 
     col = next(c for c in importing.department_columns(load_model(), "税务") if c.code == "T01")
     import pandas as pd
@@ -342,7 +342,8 @@ def _fill_template(
 
 def test_template_has_one_sheet_per_list_indicator_from_the_model(db: Session) -> None:
     from core.importing import DEPARTMENTS
-    from core.scoring_model import ItemsRule, load_model
+    from core.model_loading import load_model
+    from core.scoring_model import ItemsRule
 
     wb = openpyxl.load_workbook(io.BytesIO(imports.template_xlsx(db, actor=OFFICER, department=ALL)))
     model = load_model()

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from core.credit_code import make_code
-from core.scoring_model import parse_model
+from core.model_loading import parse_model
 from db.models import Enterprise, IndicatorValue, ModelVersion, Score
 from db.queries import scores_frame, subtotal_column
 from db.schema import MIGRATIONS_DIR

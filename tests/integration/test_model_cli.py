@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from core.scoring_model import parse_model
+from core.model_loading import parse_model
 from db.models import AuditEvent, ModelVersion, ScoreRun
 from db.session import make_engine, session_scope
 from tests.integration.test_cli import failed, ok, run

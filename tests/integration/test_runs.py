@@ -15,7 +15,7 @@ from core.breakdown import decode
 from core.credit_code import make_code
 from core.derive import derive_indicators
 from core.engine import score
-from core.scoring_model import load_model
+from core.model_loading import load_model
 from db.models import AuditEvent, Enterprise, IndicatorValue, Objection, Score, ScoreRun
 from db.queries import current_values, current_values_frame, scores_frame
 from services.actor import Actor

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from core.credit_code import is_valid
-from core.scoring_model import load_model
+from core.model_loading import load_model
 from db.models import (
     SELF_REPORT_SOURCE,
     Carrier,

@@ -277,7 +277,7 @@ def test_government_rosters_names_only_tax_id_and_org_code(db: Session):
 
 
 def _national18(session: Session) -> None:
-    from core.scoring_model import load_model
+    from core.model_loading import load_model
     from services.model_versions import publish_model_version, register_model
 
     admin = Actor(username="admin", role="admin", user_id=2)

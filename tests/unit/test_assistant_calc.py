@@ -12,8 +12,8 @@ import pytest
 from core import assistant_calc as calc
 from core.assistant import Answer
 from core.matching import CatalogueItem, match_services
+from core.model_loading import load_model
 from core.pools import evaluate_pools, facts_for
-from core.scoring_model import load_model
 from services.assistant import rephrase
 
 MODEL = load_model()

@@ -9,7 +9,7 @@ import pytest
 
 from core.assistant import Brain
 from core.assistant_text import default_documents, load_data, parse_document
-from core.scoring_model import load_model
+from core.model_loading import load_model
 from tests.assistant.quality import load_questions, measure
 
 

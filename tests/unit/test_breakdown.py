@@ -3,7 +3,7 @@
 import json
 
 from core import breakdown
-from core.scoring_model import load_model
+from core.model_loading import load_model
 
 MODEL = load_model()
 
@@ -53,7 +53,7 @@ def test_pack_round_trips_what_the_per_row_json_stored() -> None:
     import pytest
 
     from core.breakdown import breakdown_columns, pack, unpack
-    from core.scoring_model import load_model
+    from core.model_loading import load_model
 
     model = load_model()
     n = 300

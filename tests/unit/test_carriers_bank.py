@@ -10,7 +10,7 @@ import pytest
 
 from core.bank import Criteria, whitelist
 from core.carriers import carrier_table
-from core.scoring_model import load_model
+from core.model_loading import load_model
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,8 @@ import pytest
 
 from core import explain
 from core.explain import IndicatorState
-from core.scoring_model import BandsRule, LinearCapRule, load_model
+from core.model_loading import load_model
+from core.scoring_model import BandsRule, LinearCapRule
 
 
 @pytest.fixture(scope="module")

@@ -36,7 +36,7 @@ import pytest
 from benchmarks.naive_engine import naive_score
 from benchmarks.synthetic import make_inputs
 from core.engine import score
-from core.scoring_model import load_model
+from core.model_loading import load_model
 
 FIX = Path(__file__).parent / "fixtures"
 MODEL = load_model()

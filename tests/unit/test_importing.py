@@ -7,7 +7,7 @@ import pandas as pd
 
 from core import importing
 from core.credit_code import make_code
-from core.scoring_model import load_model
+from core.model_loading import load_model
 from core.spreadsheet import ROW_COLUMN
 
 MODEL = load_model()

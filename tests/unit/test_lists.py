@@ -8,7 +8,7 @@ import pytest
 
 from core import lists
 from core.engine import rank
-from core.scoring_model import load_model
+from core.model_loading import load_model
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from core.engine import score
-from core.scoring_model import ModelError, load_model, parse_model
+from core.model_loading import load_model, parse_model
+from core.scoring_model import ModelError
 from tests.model_shapes import five_class_model
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "core" / "models"

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from core import monitoring
-from core.scoring_model import load_model
+from core.model_loading import load_model
 
 
 @pytest.fixture(scope="module")

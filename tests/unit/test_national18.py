@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from core.scoring_model import ModelError, load_model
+from core.model_loading import load_model
+from core.scoring_model import ModelError
 
 MODELS = Path(__file__).resolve().parents[2] / "core" / "models"
 GUIDE_18 = [

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from core.engine import score
+from core.model_loading import load_model
 from core.pools import evaluate_pools, facts_for, pools_config
-from core.scoring_model import load_model
 
 MODEL = load_model(Path(__file__).resolve().parents[2] / "core" / "models" / "national-guide.toml")
 
@@ -137,7 +137,7 @@ def test_departments_are_the_models_sources_and_rates_may_leave_0_to_100() -> No
     assert "C02" not in every  # derived
     share = next(c for c in importing.department_columns(MODEL, "税务") if c.code == "J01")
     assert share.kind == "number"
-    from core.scoring_model import parse_model
+    from core.model_loading import parse_model
 
     data = MODEL.to_dict()
     for ind in data["indicators"]:

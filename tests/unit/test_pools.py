@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from core.matching import CatalogueItem, match_services
+from core.model_loading import load_model
 from core.pools import evaluate_pools, facts_for, load_config
-from core.scoring_model import load_model
 
 
 @pytest.fixture(scope="module")

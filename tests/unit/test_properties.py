@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from core.engine import score
-from core.scoring_model import BandsRule, ItemsRule, LinearCapRule, PercentileRule, TierRule, load_model
+from core.model_loading import load_model
+from core.scoring_model import BandsRule, ItemsRule, LinearCapRule, PercentileRule, TierRule
 
 # Hundreds of scored frames: make test runs them, make test-unit leaves them out to stay under a minute.
 pytestmark = pytest.mark.slow

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from core.engine import rank, score
-from core.scoring_model import load_model
+from core.model_loading import load_model
 
 MODEL = load_model()
 

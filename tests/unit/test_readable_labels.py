@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from core import audit_labels, model_diff
-from core.scoring_model import load_model
+from core.model_loading import load_model
 from core.workflows import OBJECTION, SERVICE_REQUEST
 
 ROOT = Path(__file__).resolve().parents[2]

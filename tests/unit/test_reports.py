@@ -10,6 +10,7 @@ import pytest
 
 from core.credit_code import make_code
 from core.engine import score
+from core.model_loading import load_model
 from core.reports import (
     NOTICE_COLUMNS,
     head_columns,
@@ -20,7 +21,6 @@ from core.reports import (
     score_output_labels,
     stage_summary_frame,
 )
-from core.scoring_model import load_model
 from core.spreadsheet import ROW_COLUMN
 
 
@@ -156,7 +156,7 @@ def test_limit_errors() -> None:
 
 
 def test_score_output_of_another_model_has_its_own_class_columns() -> None:
-    from core.scoring_model import parse_model
+    from core.model_loading import parse_model
     from tests.model_shapes import five_class_model
 
     other = parse_model(five_class_model())
@@ -186,8 +186,8 @@ def test_score_output_of_another_model_has_its_own_class_columns() -> None:
 
 
 def test_one_stage_average_leaves_vetoed_enterprises_out() -> None:
+    from core.model_loading import load_model
     from core.reports import overall_average, stage_average
-    from core.scoring_model import load_model
 
     model = load_model()
     first, last = model.stage_codes[0], model.stage_codes[-1]

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 
 from core.engine import score
+from core.model_loading import parse_model
 from core.robustness import rank_robustness
-from core.scoring_model import parse_model
 from tests.model_shapes import five_class_model
 
 

@@ -12,7 +12,8 @@ import pytest
 from core.derive import derive_indicators
 from core.engine import score
 from core.measures import prepare_inputs
-from core.scoring_model import ScoringModel, load_model
+from core.model_loading import load_model
+from core.scoring_model import ScoringModel
 
 MODEL = load_model()
 
@@ -459,7 +460,7 @@ def test_structured_flag_text_values() -> None:
 
 
 def test_prepared_inputs_are_tied_to_their_model() -> None:
-    from core.scoring_model import parse_model
+    from core.model_loading import parse_model
 
     raw = pd.DataFrame(
         [{"credit_code": "A", "name": "a", "G01": 600, "T10": [{"level": "省", "role": "牵头"}]}]

@@ -9,14 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from core.scoring_model import (
-    DEFAULT_MODEL_PATH,
-    ModelError,
-    ScoringModel,
-    describe_rule,
-    load_model,
-    parse_model,
-)
+from core.model_loading import DEFAULT_MODEL_PATH, load_model, parse_model
+from core.model_text import describe_rule
+from core.scoring_model import ModelError, ScoringModel
 
 
 @pytest.fixture(scope="module")
@@ -228,7 +223,7 @@ def test_no_indicator_codes_in_engine_code() -> None:
 
 
 def test_the_home_caption_names_the_models_zone_or_none() -> None:
-    from core.scoring_model import programme_caption
+    from core.model_text import programme_caption
 
     default = load_model()
     assert programme_caption(default) == "温州高新区（龙湾区） · 企业创新积分评价与应用"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.scoring_model import load_model, parse_model
+from core.model_loading import load_model, parse_model
 from core.self_report_rules import form_specs, validate
 
 MODELS = Path(__file__).resolve().parents[2] / "core" / "models"

@@ -6,7 +6,8 @@ import pytest
 
 from core import engine
 from core.derive import derive_indicators
-from core.scoring_model import PercentileRule, load_model
+from core.model_loading import load_model
+from core.scoring_model import PercentileRule
 from core.simulate import StageContext, estimate_rank, simulate
 
 

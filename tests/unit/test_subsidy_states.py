@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from core import audit_labels, subsidies
-from core.scoring_model import load_model
+from core.model_loading import load_model
 from core.workflows import SUBSIDY, TransitionError, transition
 
 

@@ -11,8 +11,8 @@ from core import importing
 from core.credit_code import make_code
 from core.engine import score
 from core.listtext import items_text
+from core.model_loading import load_model
 from core.reports import parse_score_input
-from core.scoring_model import load_model
 from core.spreadsheet import ROW_COLUMN
 from core.yesno import FALSE_TEXT, TRUE_TEXT, is_true
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from core import explain
 from core.assistant_text import _FULLWIDTH, Normalizer
+from core.workflows import SCORE_RUN
 
 POLICY = "policy"
 GREETING = "greeting"
@@ -170,7 +171,7 @@ def signed(x: float) -> str:
 
 def trace(p: Any, templates: Mapping[str, str]) -> str:
     """The run and model version an answer comes from."""
-    state = {"notice": "公示中", "final": "已定稿"}.get(p.run_state, p.run_state)
+    state = SCORE_RUN.labels.get(p.run_state, p.run_state)
     return templates["trace"].format(
         year=p.year, run_id=p.run_id, run_state=state, model_name=p.model.name, model_version=p.model.version
     )

@@ -21,13 +21,12 @@ from core.lru import LRU
 from core.reports import notice_list_frame, stage_label
 from core.scoring_model import ScoringModel
 from core.spreadsheet import write_csv, write_xlsx
+from core.workflows import SCORE_RUN
 from db.models import AuditEvent, Carrier, Enterprise, IndicatorValue, ScoreRun
 from db.queries import PUBLISHED_STATES, breakdown_parts, current_values, latest_run, scores_frame
 from services.actor import Actor, require_staff
 from services.errors import NotFound, ValidationFailed
 from services.model_versions import get_model
-
-RUN_STATE_TEXT = {"notice": "公示中", "final": "已定稿"}
 
 
 @dataclass
@@ -51,7 +50,7 @@ class RunFrame:
 
 
 def run_label(run: ScoreRun) -> str:
-    return f"{run.year} 年度 · 批次 #{run.id}（{RUN_STATE_TEXT.get(run.state, run.state)}）"
+    return f"{run.year} 年度 · 批次 #{run.id}（{SCORE_RUN.labels.get(run.state, run.state)}）"
 
 
 def published_runs(session: Session, *, actor: Actor) -> list[ScoreRun]:

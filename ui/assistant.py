@@ -12,6 +12,7 @@ from db.session import session_scope
 from services import assistant as svc
 from services.actor import Actor
 from services.errors import ServiceError
+from ui import formats
 from ui.text import plain
 
 # Material icons ship with Streamlit (no emoji font is needed on an offline desktop)
@@ -99,7 +100,7 @@ def ask_into(
 def calculator(view: svc.CalculatorView, *, on_confirm: Callable[[str], None] | None) -> None:
     """免申即享 first (with one-click confirmation when ``on_confirm``), then every item by kind."""
     if view.run_id is not None:
-        state = "公示中" if view.run_state == "notice" else "已定稿"
+        state = formats.run_state(view.run_state)
         st.caption(
             f"依据 {view.year} 年度积分批次 #{view.run_id}（{state}），评价模型版本 {view.model_version}。"
         )

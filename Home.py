@@ -7,7 +7,7 @@ does everything).
 import streamlit as st
 
 from db.session import session_scope
-from services import search
+from services import search_data
 from ui import uploads
 from ui.auth import forced_change_pages, require_valid_settings, run_auth
 from ui.background import ensure_dynamic_worker
@@ -35,7 +35,7 @@ if role in ("officer", "admin"):
     # 企业检索's data (the default run's scores, the name index) is read in the background while the
     # officer is on another page: the first search after a server start is then as fast as the next
     with session_scope() as session:
-        search.warm_search(session, actor=actor)
+        search_data.warm_search(session, actor=actor)
 
 with uploads.page_run():  # afterwards this session may upload only what this run's uploaders accept
     if actor is not None and st.session_state.get(MUST_CHANGE_KEY):

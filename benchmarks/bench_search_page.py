@@ -168,10 +168,15 @@ def _join_warm_up() -> None:
 
 def _server_start() -> None:
     """Forget everything 企业检索 cached, as a restarted server would."""
-    from services import search
+    from services import search_data
 
     _join_warm_up()
-    for cache in (search._RUN_CACHE, search._COLUMN_CACHE, search._INDEX_CACHE, search._WARM_STARTED):
+    for cache in (
+        search_data._RUN_CACHE,
+        search_data._COLUMN_CACHE,
+        search_data._INDEX_CACHE,
+        search_data._WARM_STARTED,
+    ):
         cache.clear()
 
 
@@ -230,11 +235,11 @@ def main() -> None:
 
     from db.models import Enterprise
     from db.session import session_scope
-    from services import search
+    from services import search, search_data
 
     actor = officer_actor()
     with session_scope() as session:
-        run = search.default_run(session)
+        run = search_data.default_run(session)
         options = search.search_options(session, actor=actor, run_id=run.id)
         name = session.get(Enterprise, args.n // 2).name
 
@@ -264,7 +269,7 @@ def main() -> None:
     # opens 企业检索 a few seconds later and makes the first filtered search a few seconds after that
     _server_start()
     with session_scope() as session:
-        search.warm_search(session, actor=actor)  # what Home.py does on the officer's landing page
+        search_data.warm_search(session, actor=actor)  # what Home.py does on the officer's landing page
     time.sleep(OFFICER_PAUSE)
     ready = not _warming()
     open_wall, open_cpu = _run(at, {})

@@ -29,8 +29,8 @@ from services.actor import Actor, require_staff
 from services.errors import NotFound, ValidationFailed
 from services.model_versions import get_model
 from services.portrait import _fractions, radar_axes
-from services.search import SUBTOTAL_PREFIX as SUBTOTAL
-from services.search import default_run, run_indicator_column
+from services.search_data import SUBTOTAL_PREFIX as SUBTOTAL
+from services.search_data import default_run, run_indicator_column
 
 MAX_COMPARED = 5
 TOP_SHARE = 0.10  # the "top-10% line": the value 10% of the stage reach or exceed

@@ -1,14 +1,9 @@
 """企业检索: every enterprise of a run, filtered over any combination of dimensions, plus the search box.
 
-Officers (and admins) only. Three kinds of data meet here, cached by how often they change:
-
-* the run's scores (stage, totals, class subtotals, rank, list, veto, missing data) never change once
-  written — cached per run; indicator values and fractions from the stored breakdowns are extracted one
-  column at a time in SQL when a filter or a column asks for them, and cached too;
-* enterprise attributes (industry, street, carrier, bank consent) and pending self-reports change any
-  time — read on every search (two narrow queries);
-* the search index (core.search, from the stored pinyin keys) is rebuilt when enterprises are added or
-  renamed, and at the latest every few minutes (another replica may have renamed one).
+Officers (and admins) only. The run's scores, indicator columns and the name index are read through
+services.search_data (cached per process); enterprise attributes (industry, street, carrier, bank
+consent) and pending self-reports change any time, so they are read on every search (two narrow
+queries). Filters, result columns and exports live here.
 
 Every number shown comes from the run: the model it was computed with names stages, lists, classes and
 indicators.
@@ -16,31 +11,33 @@ indicators.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import threading
-import time
-from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlmodel import Session
 
-from core.lru import LRU
 from core.scoring_model import ScoringModel
-from core.search import MATCH_LABELS, SearchIndex, name_keys
+from core.search import MATCH_LABELS
 from db import queries
-from db.models import NAMES_TOPIC, Carrier, Enterprise, Score, ScoreRun, Submission, search_keys_generation
+from db.models import Carrier, Enterprise, Score, ScoreRun, Submission
 from services import audit
 from services.actor import Actor, require_staff
 from services.errors import NotFound, ValidationFailed
-from services.memo import change_generation
 from services.model_versions import get_model
+from services.search_data import (
+    SUBTOTAL_PREFIX,
+    breakdown_column,
+    class_subtotals,
+    default_run,
+    run_indicator_columns,
+    run_scores,
+    search_index,
+)
 
-INDEX_MAX_AGE = 300.0  # seconds: a safety net; renames by any process are seen at once (changecounter)
 NUMERIC_RULES = ("bands", "linear_cap", "percentile")
 DISPLAY_LIMIT = 1000  # rows a page shows; exports carry every row
 EXPORT_FORMATS = ("xlsx", "csv")
@@ -64,20 +61,8 @@ BASE_COLUMNS: dict[str, str] = {
     "match": "匹配方式",
 }
 DEFAULT_COLUMNS = ["name", "credit_code", "stage_name", "total", "rank", "tier_name", "industry", "street"]
-SUBTOTAL_PREFIX = "sub_"
 VALUE_PREFIX = "v_"
 POINTS_PREFIX = "p_"
-
-
-# ------------------------------------------------------------------ class subtotals (one accessor)
-def class_subtotals(model: ScoringModel, scores: pd.DataFrame) -> list[tuple[str, str, pd.Series]]:
-    """(class code, Chinese name, subtotal per row) for every scored class of the run's model.
-
-    The one place that knows where a scores frame keeps class subtotals (db.queries.subtotal_column).
-    """
-    return [
-        (c.code, c.name, queries.subtotal_column(scores, c.code).astype(float)) for c in model.scored_classes
-    ]
 
 
 # ------------------------------------------------------------------ filters and results
@@ -151,173 +136,7 @@ class SearchResult:
         return out.reset_index(drop=True)
 
 
-# ------------------------------------------------------------------ caches
-_LOCK = threading.Lock()
-_RUN_CACHE: LRU[pd.DataFrame] = LRU(8)
-_COLUMN_CACHE: LRU[pd.Series] = LRU(96)
-_INDEX_CACHE: dict[str, tuple[tuple, float, SearchIndex]] = {}
-
-
-def _run_key(session: Session, run: ScoreRun) -> tuple:
-    # ids repeat across databases at one URL (a test database refilled, a restored backup): the
-    # fingerprint and creation time make the key name this run's scores.
-    return (str(session.get_bind().url), run.id, run.input_fingerprint, str(run.created_at))
-
-
-def search_index(session: Session, *, actor: Actor) -> SearchIndex:
-    """The search index over every enterprise (rebuilt when enterprises were added or renamed)."""
-    require_staff(actor)
-    url = str(session.get_bind().url)
-    count, max_id = session.execute(select(func.count(), func.max(Enterprise.id))).one()
-    # renames by any server process (the database's counter), not only by this one
-    signature = (count, max_id, search_keys_generation(), change_generation(session, NAMES_TOPIC))
-    cached = _INDEX_CACHE.get(url)
-    if cached and cached[0] == signature and time.monotonic() - cached[1] < INDEX_MAX_AGE:
-        return cached[2]
-    with _building(url):  # one build per database: a second caller waits for it, then reads the cache
-        cached = _INDEX_CACHE.get(url)
-        if cached and cached[0] == signature and time.monotonic() - cached[1] < INDEX_MAX_AGE:
-            return cached[2]
-        index = _build_index(session)
-        with _LOCK:
-            _INDEX_CACHE[url] = (signature, time.monotonic(), index)
-    return index
-
-
-def _build_index(session: Session) -> SearchIndex:
-    rows = queries._fetch(
-        session, "SELECT id, credit_code, name, name_initials, name_pinyin FROM enterprise ORDER BY id"
-    )
-    ids, codes, names, initials, pinyins = (list(c) for c in zip(*rows, strict=True)) if rows else ([],) * 5
-    for i, (name, pinyin) in enumerate(zip(names, pinyins, strict=True)):
-        if pinyin is None:  # a row written around the ORM (raw SQL): key it here rather than never
-            keys = name_keys(name or "")
-            initials[i], pinyins[i] = keys.initials, keys.pinyin
-    return SearchIndex(ids, codes, names, initials, pinyins)
-
-
-_BUILD_LOCKS: dict[Hashable, threading.Lock] = {}
-
-
-def _building(key: Hashable) -> threading.Lock:
-    """The lock of one build (an index per database, a run's scores): a second caller waits for the
-    first and then reads its cached result instead of building it twice."""
-    with _LOCK:
-        return _BUILD_LOCKS.setdefault(key, threading.Lock())
-
-
-WARM_DELAY = 2.0  # seconds: let the page that asked finish drawing before the warm-up takes the CPU
-WARM_EVERY = 60.0  # seconds: at most one warm-up per database in this time (it runs on every page)
-_WARM_STARTED: dict[str, float] = {}
-
-
-def warm_search(session: Session, *, actor: Actor, delay: float = WARM_DELAY) -> bool:
-    """Read what 企业检索 needs — the default run's scores, the name index, the qualification columns —
-    in a background thread ``delay`` seconds from now, so neither the page's first draw nor the
-    officer's first search pays for them after a server start (~1 s, ~2.5 s and ~1 s CPU at 100k). Cheap to call on
-    every page of a staff user: no query in the caller, at most one warm-up per database per
-    WARM_EVERY seconds, a search arriving during it waits for it. True when a warm-up was started."""
-    require_staff(actor)
-    engine = session.get_bind()
-    url = str(engine.url)
-    now = time.monotonic()
-    with _LOCK:
-        if now - _WARM_STARTED.get(url, -WARM_EVERY) < WARM_EVERY:
-            return False
-        _WARM_STARTED[url] = now
-
-    def warm() -> None:
-        # a warm-up only: should it fail (the database went away, no run yet), the page reads what it
-        # needs itself and reports any error there
-        time.sleep(delay)
-        with contextlib.suppress(Exception), Session(engine) as own:
-            run = default_run(own)
-            if run is not None:
-                model = get_model(own, run.model_version_id)
-                _run_scores(own, run, model)
-                search_index(own, actor=actor)
-                run_indicator_columns(
-                    own,
-                    run=run,
-                    model=model,
-                    codes=[i.code for i in model.qualification_indicators],
-                    basis="fraction",
-                )  # the 具备资质 filters' columns
-
-    threading.Thread(target=warm, name="search-warm", daemon=True).start()
-    return True
-
-
-def _run_scores(session: Session, run: ScoreRun, model: ScoringModel) -> pd.DataFrame:
-    """The run's score rows (no breakdowns), in enterprise-id order, with display text; cached (one read
-    per run: a search arriving while another thread reads it waits for that read)."""
-    key = _run_key(session, run)
-    cached = _RUN_CACHE.get(key)
-    if cached is not None:
-        return cached
-    with _building(("scores", key)):
-        cached = _RUN_CACHE.get(key)
-        if cached is not None:
-            return cached
-        return _RUN_CACHE.put(key, _read_run_scores(session, run, model))
-
-
-def _read_run_scores(session: Session, run: ScoreRun, model: ScoringModel) -> pd.DataFrame:
-    frame = queries.scores_frame(session, run_id=run.id)
-    frame = frame.sort_values("enterprise_id", kind="stable").reset_index(drop=True)
-    stage_names = {s.code: s.name for s in model.stages}
-    frame["stage_name"] = frame["stage"].map(stage_names).fillna(frame["stage"])
-    frame["stage_order"] = frame["stage"].map({s.code: i for i, s in enumerate(model.stages)}).fillna(99)
-    tier_names = {t.code: t.name for t in model.tiers}
-    frame["tier_name"] = frame["tier"].map(tier_names).fillna("未上榜")
-    frame["veto_text"] = np.where(frame["veto"], "一票否决", "")
-    for code, _label, values in class_subtotals(model, frame):
-        frame[SUBTOTAL_PREFIX + code] = values.to_numpy()
-    return frame
-
-
-def run_indicator_column(
-    session: Session, *, run: ScoreRun, model: ScoringModel, code: str, basis: str = "value"
-) -> pd.Series:
-    """One indicator of every enterprise in a run, indexed by enterprise id: its stored value (numeric;
-    NaN where absent or not a number), fraction or points (``basis``); cached per run."""
-    return run_indicator_columns(session, run=run, model=model, codes=[code], basis=basis)[code]
-
-
-def run_indicator_columns(
-    session: Session, *, run: ScoreRun, model: ScoringModel, codes: list[str], basis: str = "value"
-) -> dict[str, pd.Series]:
-    """:func:`run_indicator_column` of several indicators; the ones not cached yet are read in one
-    statement (about the cost of one)."""
-    key = _run_key(session, run)
-    found = {code: _COLUMN_CACHE.get((*key, code, basis)) for code in dict.fromkeys(codes)}
-    missing = [code for code, series in found.items() if series is None]
-    if missing:
-        part = {"value": "v", "fraction": "f", "points": "p"}[basis]
-        frame = queries.breakdown_columns_frame(
-            session, run_id=run.id, model=model, columns=missing, part=part
-        )
-        for code in missing:
-            series = pd.to_numeric(frame[code], errors="coerce").astype(float)
-            found[code] = _COLUMN_CACHE.put((*key, code, basis), series)
-    return found
-
-
-def _breakdown_column(
-    session: Session, run: ScoreRun, model: ScoringModel, code: str, basis: str, enterprise_ids: np.ndarray
-) -> np.ndarray:
-    series = run_indicator_column(session, run=run, model=model, code=code, basis=basis)
-    return series.reindex(enterprise_ids).to_numpy(dtype=float)
-
-
 # ------------------------------------------------------------------ runs and options
-def default_run(session: Session) -> ScoreRun | None:
-    """The latest 公示 or final run, else the newest run of any state."""
-    return queries.latest_run(session) or queries.latest_run(
-        session, states=("draft", "notice", "final", "superseded")
-    )
-
-
 def searchable_runs(session: Session, *, actor: Actor) -> pd.DataFrame:
     """Runs an officer may search (newest first): id, year, state, enterprise_count."""
     require_staff(actor)
@@ -348,7 +167,7 @@ def _indicator_label(model: ScoringModel, code: str) -> str:
 def search_options(session: Session, *, actor: Actor, run_id: int | None = None) -> SearchOptions:
     require_staff(actor)
     run, model = _resolve_run(session, run_id)
-    scores = _run_scores(session, run, model)
+    scores = run_scores(session, run, model)
     industries, streets = (
         sorted(v for v in session.execute(select(column).distinct()).scalars() if v)
         for column in (Enterprise.industry, Enterprise.street)
@@ -435,7 +254,7 @@ def search_enterprises(
     require_staff(actor)
     filters = filters or SearchFilters()
     run, model = _resolve_run(session, run_id)
-    scores = _run_scores(session, run, model)
+    scores = run_scores(session, run, model)
     ids = scores["enterprise_id"].to_numpy(dtype=np.int64)
     # Filters run on whole-run arrays; the result frame is built for the matching rows only (assigning
     # text columns to 100k rows is what made a search slow).
@@ -489,7 +308,7 @@ def search_enterprises(
             raise ValidationFailed(f"“{code}”不是该批次评价模型中的资质类指标。")
     run_indicator_columns(session, run=run, model=model, codes=list(filters.qualifications), basis="fraction")
     for code, held in filters.qualifications.items():
-        fraction = _breakdown_column(session, run, model, code, "fraction", ids)
+        fraction = breakdown_column(session, run, model, code, "fraction", ids)
         mask &= (np.nan_to_num(fraction) > 0) == held
 
     wanted = list(dict.fromkeys([*(c.code for c in filters.indicators), *(extra_columns or [])]))
@@ -501,15 +320,13 @@ def search_enterprises(
         basis = cond.basis if ind.rule.type in NUMERIC_RULES else "points"
         label = f"{ind.name}的{'数值' if basis == 'value' else '得分'}"
         _check_range(label, (cond.low, cond.high))
-        mask &= _in_range(
-            _breakdown_column(session, run, model, cond.code, basis, ids), (cond.low, cond.high)
-        )
+        mask &= _in_range(breakdown_column(session, run, model, cond.code, basis, ids), (cond.low, cond.high))
     for code in wanted:
         ind = model.indicator(code)
         if ind.rule.type in NUMERIC_RULES:
-            columns[VALUE_PREFIX + code] = _breakdown_column(session, run, model, code, "value", ids)
+            columns[VALUE_PREFIX + code] = breakdown_column(session, run, model, code, "value", ids)
             labels[VALUE_PREFIX + code] = _indicator_label(model, code)
-        columns[POINTS_PREFIX + code] = _breakdown_column(session, run, model, code, "points", ids)
+        columns[POINTS_PREFIX + code] = breakdown_column(session, run, model, code, "points", ids)
         labels[POINTS_PREFIX + code] = f"{ind.name}得分"
 
     if filters.query.strip():

@@ -10,12 +10,12 @@ def run_picker(actor, *, key: str) -> int | None:  # noqa: ANN001 - services.act
     import streamlit as st
 
     from db.session import session_scope
-    from services import search
+    from services import search, search_data
     from ui import formats
 
     with session_scope() as session:
         runs = search.searchable_runs(session, actor=actor)
-        default = search.default_run(session)
+        default = search_data.default_run(session)
     if runs.empty or default is None:
         st.info("暂无积分批次：请先在“积分计算与公示”中计算积分。", icon=":material/info:")
         return None

@@ -4,7 +4,7 @@ export; open one enterprise's portrait or compare up to five."""
 import streamlit as st
 
 from db.session import session_scope
-from services import search
+from services import search, search_data
 from services.errors import ServiceError
 from ui import formats
 from ui.exports import export_panel
@@ -22,7 +22,7 @@ st.title("企业检索")
 try:
     with session_scope() as session:
         runs = search.searchable_runs(session, actor=actor)
-        default = search.default_run(session)
+        default = search_data.default_run(session)
 except ServiceError as exc:
     st.error(plain(exc))
     st.stop()
@@ -189,7 +189,7 @@ export_panel(
 with (
     session_scope() as session
 ):  # after the page is drawn: the index ready before the officer has typed a name
-    search.warm_search(session, actor=actor)
+    search_data.warm_search(session, actor=actor)
 
 st.subheader("画像与对比")
 top = result.frame.head(search.DISPLAY_LIMIT)

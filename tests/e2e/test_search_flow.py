@@ -26,7 +26,7 @@ def _facts(database_url: str) -> dict:
     from db.models import Enterprise, Score
     from db.session import make_engine
     from services.model_versions import get_model
-    from services.search import default_run
+    from services.search_data import default_run
 
     engine = make_engine(database_url)
     with Session(engine) as session:

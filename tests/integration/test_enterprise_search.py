@@ -299,25 +299,26 @@ def test_scores_and_index_are_warmed_up_in_the_background(seeded) -> None:  # no
     import threading
 
     from services import search as search_service
+    from services import search_data
 
     seeded.commit()
     url = str(seeded.get_bind().url)
-    search_service._INDEX_CACHE.pop(url, None)
-    search_service._RUN_CACHE.clear()
-    search_service._WARM_STARTED.pop(url, None)
+    search_data._INDEX_CACHE.pop(url, None)
+    search_data._RUN_CACHE.clear()
+    search_data._WARM_STARTED.pop(url, None)
     with pytest.raises(PermissionDenied):
-        search_service.warm_search(seeded, actor=Actor(username="ent1", role="enterprise", enterprise_id=1))
-    assert search_service.warm_search(seeded, actor=OFFICER, delay=0)
+        search_data.warm_search(seeded, actor=Actor(username="ent1", role="enterprise", enterprise_id=1))
+    assert search_data.warm_search(seeded, actor=OFFICER, delay=0)
     for thread in threading.enumerate():
         if thread.name == "search-warm":
             thread.join(60)
-    built = search_service._INDEX_CACHE[url][2]
+    built = search_data._INDEX_CACHE[url][2]
     assert len(built) == seeded.execute(select(func.count()).select_from(Enterprise)).scalar()
-    run = search_service.default_run(seeded)
-    scores = search_service._RUN_CACHE.get(search_service._run_key(seeded, run))
+    run = search_data.default_run(seeded)
+    scores = search_data._RUN_CACHE.get(search_data._run_key(seeded, run))
     assert scores is not None and len(scores) == run.enterprise_count
-    assert not search_service.warm_search(seeded, actor=OFFICER)  # warmed just now: nothing started
-    assert search_service.search_index(seeded, actor=OFFICER) is built
+    assert not search_data.warm_search(seeded, actor=OFFICER)  # warmed just now: nothing started
+    assert search_data.search_index(seeded, actor=OFFICER) is built
     name = scores["name"].iloc[0]
     result = search_service.search_enterprises(seeded, actor=OFFICER, filters=SearchFilters(query=name))
     assert result.frame["name"].iloc[0] == name
@@ -328,18 +329,19 @@ def test_a_search_during_the_scores_read_waits_for_it(seeded, monkeypatch) -> No
     import threading
 
     from services import search as search_service
+    from services import search_data
 
     seeded.commit()
-    search_service._RUN_CACHE.clear()
+    search_data._RUN_CACHE.clear()
     reads = []
-    real = search_service._read_run_scores
+    real = search_data._read_run_scores
 
     def slow_read(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         reads.append(1)
         time.sleep(0.3)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(search_service, "_read_run_scores", slow_read)
+    monkeypatch.setattr(search_data, "_read_run_scores", slow_read)
     engine = seeded.get_bind()
     counts = []
 

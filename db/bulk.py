@@ -101,7 +101,7 @@ def _copy(
         cursor.close()
 
 
-def _bound(table: Table, dialect: Any, name: str, value: Any) -> Any:
+def bound(table: Table, dialect: Any, name: str, value: Any) -> Any:
     """A constant through its column type's bind processing (a raw executemany skips it)."""
     processor = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
     return processor(value) if processor and value is not None else value
@@ -126,7 +126,7 @@ def _executemany(
     connection = session.connection()
     dialect = connection.dialect
     names = [*columns, *constants]
-    literals = [_sql_literal(_bound(table, dialect, name, value)) for name, value in constants.items()]
+    literals = [_sql_literal(bound(table, dialect, name, value)) for name, value in constants.items()]
     sql = (
         f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(['?'] * len(columns) + literals)})"
     )

@@ -7,7 +7,7 @@ guarded update succeeded, in the same transaction). The UPDATE takes the row (Po
 (SQLite) write lock first, so two officers racing serialise there and the second sees the new version.
 
 Approval writes the items to ``IndicatorValue`` (source 自报, ``submission_id`` set; the previous current
-row of each code becomes history) through the same bulk path as imports.
+row of each code becomes history) through ``db.values.replace_values``, the write path imports use.
 """
 
 from __future__ import annotations
@@ -35,11 +35,12 @@ from db.models import (
     Submission,
     utcnow,
 )
+from db.values import replace_values
 from services import audit
 from services.actor import Actor, require_enterprise_access, require_staff
 from services.dynamic import mark_changed
 from services.errors import Conflict, NotFound, ValidationFailed
-from services.imports import _model, replace_values
+from services.model_versions import current_model
 
 TAKEN = "已被他人处理：该填报已被其他工作人员审核或已被企业修改，请刷新后查看最新状态。"
 
@@ -142,7 +143,7 @@ def list_reviews(
     frame = frame.drop(columns="items")
     frame["state_label"] = frame["state"].map(SUBMISSION.labels)
     frame["carrier"] = frame["carrier"].fillna("")
-    model = _model(session)
+    model = current_model(session)
     frame["stage"] = _stages(session, model, frame)
     names = {s.code: s.name for s in model.stages}
     frame["stage_name"] = frame["stage"].map(names).fillna("")
@@ -247,7 +248,7 @@ def get_review(session: Session, *, actor: Actor, submission_id: int) -> ReviewD
             current[code] = (value, source)
         if source == SELF_REPORT_SOURCE:
             approved[code] = value  # ordered by id: the last one wins
-    model = _model(session)
+    model = current_model(session)
     names = {i.code: (i.name, i.unit) for i in model.indicators}
     indicators = {i.code: i for i in model.indicators}
     names.update({b.code: (b.name, b.unit) for b in model.base_fields})
@@ -567,5 +568,5 @@ def filter_options(session: Session, *, actor: Actor) -> dict[str, Any]:
     require_staff(actor)
     carriers = dict(session.execute(select(Carrier.id, Carrier.name).order_by(Carrier.name)).all())
     years = sorted(session.execute(select(Submission.year).distinct()).scalars().all(), reverse=True)
-    model = _model(session)
+    model = current_model(session)
     return {"carriers": carriers, "stages": {s.code: s.name for s in model.stages}, "years": years}

@@ -13,6 +13,7 @@ from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
 from core.credit_code import make_code
+from core.spreadsheet import write_csv
 from db.models import AuditEvent, Enterprise, ImportBatch, IndicatorValue, Submission, utcnow
 from services import imports, review
 from services.actor import Actor
@@ -311,7 +312,7 @@ def test_dry_run_shows_what_will_change(db: Session) -> None:
     assert list(changed["导入后"]) == ["999"] and list(changed["指标"]) == ["营业收入"]
     assert len(second.diff_frame(code="T04")) == N
     assert len(second.diff_frame(query=NAMES[5])) == 3
-    csv = imports.write_csv(second.diff_frame()).decode("utf-8-sig")
+    csv = write_csv(second.diff_frame()).decode("utf-8-sig")
     assert "当前值" in csv and NAMES[0] in csv
 
 
@@ -320,7 +321,7 @@ def test_diff_download_is_sanitised(db: Session) -> None:
     db.commit()
     data = xlsx(HEAD, [[make_code("9999"), '=HYPERLINK("x")', 1, 2, 3]])
     report = dry(db, data)
-    csv = imports.write_csv(report.diff_frame()).decode("utf-8-sig")
+    csv = write_csv(report.diff_frame()).decode("utf-8-sig")
     assert "'=HYPERLINK" in csv
 
 

@@ -426,7 +426,7 @@ def test_commit_failing_midway_leaves_nothing(db: Session, monkeypatch: pytest.M
     def boom(*args, **kwargs):
         raise RuntimeError("killed half-way")
 
-    monkeypatch.setattr(imports, "_insert_values", boom)
+    monkeypatch.setattr(imports, "insert_values", boom)
     with pytest.raises(RuntimeError):
         imports.commit_import(
             db, actor=OFFICER, department="税务", year=YEAR, file_name="v2.xlsx", data=to_xlsx(HEAD, body)

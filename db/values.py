@@ -6,8 +6,8 @@ can be undone by flipping ``is_current`` back. Imports (services/imports.py), ap
 (services/review.py) and undo all write through here; the rows go in through the one bulk insert,
 ``db.bulk.insert_columns`` (COPY on PostgreSQL, executemany of tuples on SQLite).
 
-Reads go through the driver (100,000s of rows; no ORM objects). Nothing here commits: the caller's
-transaction holds the work (a service flushes, its caller commits).
+Reads go through the driver (100,000s of rows; no ORM objects). Nothing here commits: the work is
+part of the calling use case's transaction, which commits it.
 """
 
 from __future__ import annotations

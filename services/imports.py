@@ -1,4 +1,4 @@
-"""Department imports, the use cases: template, dry run, all-or-nothing commit, undo, history, correction.
+"""Department imports, the use cases: template, dry run, all-or-nothing commit, undo, history.
 
 A file is read and checked against the database (``services.import_check``), compared with the current
 values (``services.import_diff``: a commit reuses its dry run's check and diff), and shown as an
@@ -6,7 +6,8 @@ values (``services.import_diff``: a commit reuses its dry run's check and diff),
 current rows the file replaces, then one bulk insert of the new rows — inside one SAVEPOINT, so a
 failure half-way leaves nothing behind; undo flips ``is_current`` back for the batch's keys.
 
-Services flush but do not commit: the caller's ``session_scope`` (page or CLI) commits.
+Each writing use case commits at its end (docs/architecture.md, "services/ conventions");
+``write_import`` is the commit's part that works in the caller's transaction (a correction builds on it).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from core.spreadsheet import (
     find_header_row,
     write_xlsx,
 )
-from db.models import Enterprise, ImportBatch, utcnow
+from db.models import ImportBatch, utcnow
 from db.values import batch_rows, insert_values, key_history, retire_current, retire_ids, set_current
 from services import audit
 from services.actor import Actor, require_staff
@@ -69,8 +70,6 @@ __all__ = [
     "batch_time",
     "commit_import",
     "committed_count",
-    "correct_value",
-    "correctable_columns",
     "department_choices",
     "dry_run_import",
     "get_batch",
@@ -239,11 +238,19 @@ def dry_run_import(
             "sheet": c.sheet,
         },
     )
-    session.flush()
+    session.commit()
     return build_report(batch, department, year, file_name, sha, "dry_run", c, dup, timings, list_mode)
 
 
-def commit_import(
+def commit_import(session: Session, *, actor: Actor, data: bytes, **options: Any) -> ImportReport:
+    """Validate again and write every value, all or nothing, and commit: :func:`write_import` (same
+    options) as one use case."""
+    report = write_import(session, actor=actor, data=data, **options)
+    session.commit()
+    return report
+
+
+def write_import(
     session: Session,
     *,
     actor: Actor,
@@ -260,7 +267,7 @@ def commit_import(
     sheet: str | None = None,
     accepted_matches: dict[int, str] | None = None,
 ) -> ImportReport:
-    """Validate again and write every value, all or nothing.
+    """Validate again and write every value, all or nothing, in the caller's transaction.
 
     With ``batch_id`` the dry-run batch of the same file becomes the committed batch (its mapping and
     list mode apply unless given again); otherwise a new batch is created from
@@ -487,6 +494,7 @@ def undo_batch(session: Session, *, actor: Actor, batch_id: int, reason: str | N
         )
         mark_changed(session, year=year)  # the restored values count in 动态积分 too
         session.flush()
+    session.commit()
     session.expire(batch)
     return UndoReport(
         batch_id=batch_id,
@@ -532,66 +540,3 @@ def committed_count(session: Session) -> int:
     return session.execute(
         select(func.count()).select_from(ImportBatch).where(ImportBatch.status == "committed")
     ).scalar_one()
-
-
-def correctable_columns(session: Session, *, actor: Actor) -> list[importing.TemplateColumn]:
-    """Every value a department supplies (one entry per code, its first supplying department), for the
-    correction form: what :func:`correct_value` can write."""
-    require_staff(actor)
-    model = current_model(session)
-    seen: dict[str, importing.TemplateColumn] = {}
-    for department in importing.departments(model):
-        for col in importing.department_columns(model, department):
-            seen.setdefault(col.code, col)
-    return list(seen.values())
-
-
-def correct_value(
-    session: Session, *, actor: Actor, enterprise_id: int, year: int, code: str, value: str, reason: str
-) -> ImportReport:
-    """Correct one department value of one enterprise (e.g. after an upheld objection during 公示) through
-    the import path itself: a one-row file of the supplying department is checked by the same rules and
-    committed as a batch — traceable, undoable, audited — and the next run of the year reads it.
-
-    The form replaces hand-building a department file for one cell."""
-    require_staff(actor)
-    if not (reason and reason.strip()):
-        raise ValidationFailed("请填写更正原因（如异议编号和核实情况）。")
-    if not str(value or "").strip():
-        raise ValidationFailed("请填写更正后的数值。")
-    enterprise = session.get(Enterprise, enterprise_id)
-    if enterprise is None:
-        raise NotFound("企业不存在。")
-    column = next((c for c in correctable_columns(session, actor=actor) if c.code == code), None)
-    if column is None:
-        raise ValidationFailed(
-            f"“{code}”不是部门报送的数据，不能在此更正（企业自报数据请企业申请更正填报）。"
-        )
-    table = pd.DataFrame(
-        {
-            importing.CODE_HEADER: [enterprise.credit_code],
-            importing.NAME_HEADER: [enterprise.name],
-            column.header: [str(value).strip()],
-        }
-    )
-    data = table.to_csv(index=False).encode("utf-8-sig")
-    report = commit_import(
-        session,
-        actor=actor,
-        data=data,
-        department=column.department,
-        year=year,
-        file_name=f"数据更正_{enterprise.credit_code}_{code}.csv",
-        confirm_duplicate=True,
-    )
-    audit.record(
-        session,
-        actor=actor,
-        action="value.correct",
-        entity="Enterprise",
-        entity_id=enterprise_id,
-        after={"year": year, "code": code, "value": str(value).strip(), "batch_id": report.batch_id},
-        reason=reason.strip(),
-    )
-    session.flush()
-    return report

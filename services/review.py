@@ -386,6 +386,12 @@ def _value_rows(items: dict, enterprise_id: int) -> pd.DataFrame:
 
 def approve(session: Session, *, actor: Actor, submission_id: int, expected_version: int) -> Submission:
     """Approve: lock the submission and write its items as current values (source 自报)."""
+    sub = _approve(session, actor=actor, submission_id=submission_id, expected_version=expected_version)
+    session.commit()
+    return sub
+
+
+def _approve(session: Session, *, actor: Actor, submission_id: int, expected_version: int) -> Submission:
     sub, before, after = _decide(
         session,
         actor=actor,
@@ -448,7 +454,7 @@ def return_submission(
         after={"state": after, "version": sub.version, "field_comments": comments},
         reason=reason.strip(),
     )
-    session.flush()
+    session.commit()
     return sub
 
 
@@ -475,7 +481,7 @@ def unapprove(
         after={"state": after, "version": sub.version},
         reason=reason.strip(),
     )
-    session.flush()
+    session.commit()
     return sub
 
 
@@ -486,10 +492,13 @@ def bulk_approve(session: Session, *, actor: Actor, items: list[tuple[int, int]]
     for submission_id, version in items:
         try:
             with session.begin_nested():
-                approve(session, actor=actor, submission_id=int(submission_id), expected_version=int(version))
+                _approve(
+                    session, actor=actor, submission_id=int(submission_id), expected_version=int(version)
+                )
             result.approved.append(int(submission_id))
         except (Conflict, NotFound, ValidationFailed) as exc:
             result.failed[int(submission_id)] = str(exc)
+    session.commit()
     return result
 
 

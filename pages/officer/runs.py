@@ -5,7 +5,7 @@ import streamlit as st
 
 from core.reports import label_columns
 from db.session import session_scope
-from services import imports, objections, robustness, run_diff, runs
+from services import corrections, objections, robustness, run_diff, runs
 from services.errors import ServiceError
 from services.model_versions import get_model
 from ui.confirm import confirm
@@ -473,7 +473,7 @@ with tab_objections:
         # the form path for a department value of the year under 公示 (an upheld objection's correction)
         with st.expander("更正部门数据（已采纳异议）", expanded=bool(st.session_state.get("recompute_year"))):
             with session_scope() as session:
-                columns = {c.code: c for c in imports.correctable_columns(session, actor=actor)}
+                columns = {c.code: c for c in corrections.correctable_columns(session, actor=actor)}
             with st.form("correct_value_form"):
                 chosen = st.selectbox(
                     "已采纳的异议",
@@ -505,7 +505,7 @@ with tab_objections:
                 if st.form_submit_button("提交更正", type="primary"):
                     try:
                         with session_scope() as session:
-                            done = imports.correct_value(
+                            done = corrections.correct_value(
                                 session,
                                 actor=actor,
                                 enterprise_id=int(row["enterprise_id"]),

@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from core.credit_code import make_code
 from db.models import AuditEvent, Enterprise, ImportBatch, IndicatorValue
-from services import imports
+from services import corrections, imports
 from services.actor import Actor
 from services.errors import Conflict, PermissionDenied, ValidationFailed
 
@@ -455,16 +455,16 @@ def test_one_value_corrected_through_a_form_goes_the_import_way(db: Session) -> 
     commit(db, to_xlsx(HEAD, rows()))
     firm = db.execute(select(Enterprise).where(Enterprise.credit_code == CODES[3])).scalar_one()
     with pytest.raises(ValidationFailed, match="不是部门报送的数据"):
-        imports.correct_value(
+        corrections.correct_value(
             db, actor=OFFICER, enterprise_id=firm.id, year=YEAR, code="T02", value="5", reason="异议 #1"
         )
     with pytest.raises(ValidationFailed):
-        imports.correct_value(
+        corrections.correct_value(
             db, actor=OFFICER, enterprise_id=firm.id, year=YEAR, code="G01", value="一百万", reason="异议 #1"
         )
     db.rollback()
     with pytest.raises(PermissionDenied):
-        imports.correct_value(
+        corrections.correct_value(
             db,
             actor=Actor(username="e", role="enterprise", enterprise_id=firm.id),
             enterprise_id=firm.id,
@@ -473,7 +473,7 @@ def test_one_value_corrected_through_a_form_goes_the_import_way(db: Session) -> 
             value="950",
             reason="x",
         )
-    report = imports.correct_value(
+    report = corrections.correct_value(
         db,
         actor=OFFICER,
         enterprise_id=firm.id,

@@ -26,6 +26,7 @@ from core.scoring_model import ScoringModel
 from db.models import Score, ScoreRun
 
 ID_COLUMNS = ["credit_code", "name", "enterprise_id"]
+UNIT_SEPARATOR = "\x1f"  # joins text cells in one aggregated string (char(31) / chr(31) in SQL)
 PUBLISHED_STATES = ("notice", "final")  # 公示 or final: the runs anyone may see
 
 
@@ -60,80 +61,90 @@ def _fetch(session: Session, sql: str, params: tuple = ()) -> list[tuple]:
 
 
 def enterprises_frame(session: Session, *, ids: np.ndarray | None = None) -> pd.DataFrame:
-    """``enterprise_id, credit_code, name`` of all enterprises (or of ``ids``), ordered by id."""
-    rows = _fetch(session, "SELECT id, credit_code, name FROM enterprise ORDER BY id")
-    frame = pd.DataFrame(rows, columns=["enterprise_id", "credit_code", "name"])
+    """``enterprise_id, credit_code, name`` of all enterprises (or of ``ids``), ordered by id.
+
+    The database joins each column into one string (ids, then credit codes and names separated by the
+    unit separator): three strings instead of a tuple per enterprise. A separator inside a name (the
+    split then counts too many parts) falls back to plain rows.
+    """
+    if session.connection().dialect.name == "sqlite":
+        sql = (
+            "SELECT count(*), group_concat(id), group_concat(credit_code, char(31)), "
+            "group_concat(name, char(31)) FROM (SELECT id, credit_code, name FROM enterprise ORDER BY id)"
+        )
+    else:
+        sql = (
+            "SELECT count(*), string_agg(id::text, ',' ORDER BY id), "
+            "string_agg(credit_code, chr(31) ORDER BY id), string_agg(name, chr(31) ORDER BY id) FROM enterprise"
+        )
+    count, joined_ids, joined_codes, joined_names = _fetch(session, sql)[0]
+    codes = joined_codes.split(UNIT_SEPARATOR) if count else []
+    names = joined_names.split(UNIT_SEPARATOR) if count else []
+    if len(codes) == len(names) == count:
+        enterprise_ids = (
+            np.fromstring(joined_ids, dtype=np.int64, sep=",") if count else np.empty(0, np.int64)
+        )
+        frame = pd.DataFrame({"enterprise_id": enterprise_ids, "credit_code": codes, "name": names})
+    else:
+        rows = _fetch(session, "SELECT id, credit_code, name FROM enterprise ORDER BY id")
+        frame = pd.DataFrame(rows, columns=["enterprise_id", "credit_code", "name"])
     frame["enterprise_id"] = frame["enterprise_id"].astype("int64")
     if ids is not None:
         frame = frame[frame["enterprise_id"].isin(ids)]
     return frame.reset_index(drop=True)
 
 
-def _numeric_parts_sqlite(session: Session, year: int, codes: list[str] | None) -> list[tuple]:
-    """(code, sources, ids, values) per code: one aggregated string per column, parsed by numpy.
+def _numeric_parts(session: Session, year: int, codes: list[str] | None) -> list[tuple]:
+    """(code, sources, ids, values) per code of the numeric values, the database aggregating each column
+    into one string that numpy parses: fetching the ~2.5M rows of a year at 100k enterprises as tuples
+    costs seconds of Python objects; the aggregates hand over a few strings per code.
 
-    group_concat keeps the per-row Python objects out of the hot path (~3M rows at 100k enterprises).
-    One query per code walks the (year, code) index in order — a single GROUP BY over all codes sorts
-    every row in a temporary B-tree and is twice as slow. ``printf('%!.17g')`` renders doubles exactly
-    (SQLite's own real-to-text conversion keeps only 15 digits).
+    One statement per code walks the (year, code) index — one GROUP BY over the year sorts every row
+    (in a temporary B-tree on SQLite, on disk on PostgreSQL) and is slower. The numbers are exact:
+    SQLite renders them with ``printf('%!.17g')`` (its own real-to-text keeps 15 digits), PostgreSQL
+    (12+) in their shortest exact form. A code holds one department's values as a rule: its sources come
+    back as their least and greatest, and only a code whose sources differ is read again with them
+    (ids, values and sources then from one scan, so their orders agree).
     """
     if codes is None:
         codes = [
             row[0]
             for row in _fetch(session, "SELECT DISTINCT code FROM indicatorvalue WHERE year = ?", (year,))
         ]
-    sql = (
-        "SELECT group_concat(enterprise_id), group_concat(printf('%!.17g', value_num)), "
-        "group_concat(source, char(31)) FROM indicatorvalue "
-        "WHERE year = ? AND code = ? AND is_current AND value_text IS NULL AND value_num IS NOT NULL"
+    if session.connection().dialect.name == "sqlite":
+        ids, nums, low, high = (
+            "group_concat(enterprise_id)",
+            "group_concat(printf('%!.17g', value_num))",
+            "min(source)",
+            "max(source)",
+        )
+        joined_sources = "group_concat(source, char(31))"
+    else:
+        ids, nums = "string_agg(enterprise_id::text, ',')", "string_agg(value_num::text, ',')"
+        low, high = 'min(source COLLATE "C")', 'max(source COLLATE "C")'
+        joined_sources = "string_agg(source, chr(31))"
+    where = (
+        " FROM indicatorvalue WHERE year = ? AND code = ? AND is_current AND value_text IS NULL "
+        "AND value_num IS NOT NULL"
     )
     parts = []
     for code in codes:
-        ids, nums, sources = _fetch(session, sql, (year, code))[0]
-        if ids is None:
+        joined_ids, joined_nums, first, last = _fetch(
+            session, f"SELECT {ids}, {nums}, {low}, {high}{where}", (year, code)
+        )[0]
+        if joined_ids is None:
             continue
-        parts.append(
-            (
-                code,
-                np.array(sources.split("\x1f"), dtype=object),
-                # np.fromstring in text mode parses in C (10× faster than split + array) and exactly.
-                np.fromstring(ids, dtype=np.int64, sep=","),
-                np.fromstring(nums, dtype=np.float64, sep=","),
-            )
-        )
-    return parts
-
-
-def _numeric_parts_postgres(session: Session, year: int, codes: list[str] | None) -> list[tuple]:
-    """(code, sources, ids, values) per code, the database aggregating each column into one string that
-    numpy parses, as on SQLite: fetching the ~2.5M rows of a year at 100k enterprises as tuples costs
-    seconds of Python objects; the aggregates hand over three strings per code. One statement per code
-    over the (year, code) index — one GROUP BY over the year sorts every row (on disk at that size).
-    PostgreSQL (12+) prints a double in its shortest exact form, so the parse is exact.
-    """
-    if codes is None:
-        codes = [
-            row[0]
-            for row in _fetch(session, "SELECT DISTINCT code FROM indicatorvalue WHERE year = ?", (year,))
-        ]
-    sql = (
-        "SELECT string_agg(enterprise_id::text, ','), string_agg(value_num::text, ','), "
-        "string_agg(source, chr(31)) FROM indicatorvalue "
-        "WHERE year = ? AND code = ? AND is_current AND value_text IS NULL AND value_num IS NOT NULL"
-    )
-    parts = []
-    for code in codes:
-        ids, nums, sources = _fetch(session, sql, (year, code))[0]
-        if ids is None:
-            continue
-        parts.append(
-            (
-                code,
-                np.array(sources.split("\x1f"), dtype=object),
-                np.fromstring(ids, dtype=np.int64, sep=","),
-                np.fromstring(nums, dtype=np.float64, sep=","),
-            )
-        )
+        # np.fromstring in text mode parses in C (10× faster than split + array) and exactly.
+        id_array = np.fromstring(joined_ids, dtype=np.int64, sep=",")
+        if first == last:
+            sources = np.full(len(id_array), first, dtype=object)
+        else:
+            joined_ids, joined_nums, joined = _fetch(
+                session, f"SELECT {ids}, {nums}, {joined_sources}{where}", (year, code)
+            )[0]
+            id_array = np.fromstring(joined_ids, dtype=np.int64, sep=",")
+            sources = np.array(joined.split(UNIT_SEPARATOR), dtype=object)
+        parts.append((code, sources, id_array, np.fromstring(joined_nums, dtype=np.float64, sep=",")))
     return parts
 
 
@@ -185,11 +196,7 @@ def current_values(
     """
     if codes is not None and not codes:
         codes = ["__none__"]
-    if session.connection().dialect.name == "sqlite":
-        parts = _numeric_parts_sqlite(session, year, codes)
-    else:
-        parts = _numeric_parts_postgres(session, year, codes)
-    parts += _row_parts(session, year, codes, text_only=True)
+    parts = _numeric_parts(session, year, codes) + _row_parts(session, year, codes, text_only=True)
 
     enterprises = enterprises_frame(session)
     if not all_enterprises:

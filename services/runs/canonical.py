@@ -31,24 +31,32 @@ def token(value: Any) -> str:
     return repr(number) if math.isfinite(number) else "null"
 
 
-def tokens(column: pd.Series | np.ndarray, decimals: int | None = None) -> list[str]:
-    """``token`` of every cell. Float columns go through one C-level ``repr`` of the whole list."""
+def _token_table(
+    column: pd.Series | np.ndarray, decimals: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct tokens of a column, the position of every cell's token in them): cells repeat
+    (bands, flags, zeros, tiers, absent cells), so each distinct value is rendered once."""
     array = column.to_numpy() if isinstance(column, pd.Series) else column
     if array.dtype.kind in "fiub":
         values = array.astype(np.float64)
         if decimals is not None:
             values = np.round(values, decimals)
         if len(values) == 0:
-            return []
-        # Fractions, points and many inputs repeat (bands, flags, zeros): repr each distinct value once.
+            return np.empty(0, dtype=object), np.empty(0, dtype=np.intp)
+        # Floats go through one C-level ``repr`` of the whole list of distinct values.
         unique, inverse = np.unique(values, return_inverse=True)
         texts = np.asarray(repr(unique.tolist())[1:-1].split(", "), dtype=object)
         texts[~np.isfinite(unique)] = "null"
-        return texts[inverse].tolist()
-    # Text columns repeat too (tiers, flags as text, absent cells): token each distinct value once.
+        return texts, inverse
     codes, uniques = pd.factorize(np.asarray(array, dtype=object), use_na_sentinel=True)
     table = np.array([*(token(u) for u in uniques.tolist()), "null"], dtype=object)  # -1 (absent) → null
-    return table[codes].tolist()
+    return table, codes
+
+
+def tokens(column: pd.Series | np.ndarray, decimals: int | None = None) -> list[str]:
+    """``token`` of every cell."""
+    table, index = _token_table(column, decimals)
+    return table[index].tolist()
 
 
 def input_columns(model: ScoringModel) -> list[str]:
@@ -56,19 +64,14 @@ def input_columns(model: ScoringModel) -> list[str]:
     return [*model.codes, *model.extra_columns()]
 
 
-def fingerprint(
-    model_version_id: int,
-    inputs: pd.DataFrame,
-    columns: list[str],
-    cell_tokens: dict[str, list[str]] | None = None,
-) -> str:
+def fingerprint(model_version_id: int, inputs: pd.DataFrame, columns: list[str]) -> str:
     """sha256 over the model version id and the input cells, rows in credit-code order, column by column."""
     credit_codes = inputs["credit_code"].to_numpy(dtype=str)
     order = np.argsort(credit_codes, kind="stable")
     digest = hashlib.sha256(f"model_version={model_version_id}\n".encode())
     digest.update(("\t".join(credit_codes[order].tolist()) + "\n").encode())
     for column in columns:
-        cells = cell_tokens[column] if cell_tokens is not None else tokens(inputs[column])
-        ordered = np.asarray(cells, dtype=object)[order].tolist()
+        table, index = _token_table(inputs[column])  # reorder the cells' positions, not their tokens
+        ordered = table[index[order]].tolist()
         digest.update((column + "=" + "\t".join(ordered) + "\n").encode())
     return digest.hexdigest()

@@ -15,6 +15,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -35,7 +36,21 @@ from services.model_versions import ensure_default_model, get_model
 from services.runs import canonical
 
 Progress = Callable[[float, str], None]
-LAST_TIMINGS: dict[str, float] = {}
+LAST_TIMINGS: dict[str, float] = {}  # step → wall seconds, step + "_cpu" → this process's CPU seconds
+STEPS = ("read", "derive", "score", "fingerprint", "write")
+
+
+class _Laps:
+    """Wall and CPU seconds of consecutive steps, into ``timings`` (``step`` and ``step_cpu``)."""
+
+    def __init__(self, timings: dict[str, float]) -> None:
+        self.timings = timings
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def lap(self, step: str) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        self.timings[step], self.timings[step + "_cpu"] = wall - self.wall, cpu - self.cpu
+        self.wall, self.cpu = wall, cpu
 
 
 # ----------------------------------------------------------------------------- bulk Score rows
@@ -168,8 +183,14 @@ class ScoredYear:
     scored: pd.DataFrame  # core.engine.score's result, same row order
     enterprise_ids: np.ndarray
     fingerprint: str
-    tokens: dict[str, list[str]] = field(repr=False)
     sources: pd.DataFrame = field(repr=False)
+
+    @cached_property
+    def tokens(self) -> dict[str, list[str]]:
+        """The exact JSON token of every input cell, per column (services.runs.canonical)."""
+        return {
+            column: canonical.tokens(self.inputs[column]) for column in canonical.input_columns(self.model)
+        }
 
     @property
     def breakdowns(self) -> list[str]:
@@ -193,31 +214,30 @@ def score_year(
 ) -> ScoredYear:
     """Read ``year``'s current values, derive, score (nothing written); ValidationFailed when empty."""
     report = progress or (lambda fraction, message: None)
-    timings = timings if timings is not None else {}
-    clock = time.perf_counter()
+    laps = _Laps(timings if timings is not None else {})
 
     version_id = _resolve_version(session, model_version_id)
     model = get_model(session, version_id)
     report(0.05, "读取数据并计算派生指标")
     current, inputs, sources = model_inputs(session, model=model, year=year)
     columns = canonical.input_columns(model)
-    timings["read"], clock = time.perf_counter() - clock, time.perf_counter()  # reading includes derivations
-    timings["derive"] = 0.0
+    laps.lap("read")  # reading includes derivations
+    laps.timings["derive"] = laps.timings["derive_cpu"] = 0.0
 
     report(0.5, "计算积分与排名")
     scored = score(model, inputs)
-    timings["score"], clock = time.perf_counter() - clock, time.perf_counter()
-    tokens = {column: canonical.tokens(inputs[column]) for column in columns}
-    return ScoredYear(
+    laps.lap("score")
+    scored_year = ScoredYear(
         model_version_id=version_id,
         model=model,
         inputs=inputs,
         scored=scored,
         enterprise_ids=current.values["enterprise_id"].to_numpy(),
-        fingerprint=canonical.fingerprint(version_id, inputs, columns, tokens),
-        tokens=tokens,
+        fingerprint=canonical.fingerprint(version_id, inputs, columns),
         sources=sources,
     )
+    laps.lap("fingerprint")
+    return scored_year
 
 
 def compute_run(
@@ -235,7 +255,7 @@ def compute_run(
     year_scores = score_year(
         session, year=year, model_version_id=model_version_id, progress=progress, timings=timings
     )
-    clock = time.perf_counter()
+    laps = _Laps(timings)
     report(0.7, "保存结果")
     version_id, scored, inputs = year_scores.model_version_id, year_scores.scored, year_scores.inputs
     run = ScoreRun(
@@ -266,7 +286,7 @@ def compute_run(
         },
     )
     session.commit()
-    timings["write"] = time.perf_counter() - clock
+    laps.lap("write")
     LAST_TIMINGS.clear()
     LAST_TIMINGS.update(timings)
     report(1.0, "计算完成")

@@ -164,6 +164,33 @@ def test_current_values_frame_shape(session: Session, populated: dict[str, int])
     assert frame.sources.set_index("enterprise_id").loc[populated["1"], "G01"] == "税务"
 
 
+def test_current_values_keep_each_cells_source_and_whole_names(
+    session: Session, populated: dict[str, int]
+) -> None:
+    """A code fed by two departments keeps every cell's own source (the read takes a shortcut when a
+    code has one source only); a name holding the separator of the aggregated read comes back whole."""
+    g01 = session.exec(
+        select(IndicatorValue).where(
+            IndicatorValue.enterprise_id == populated["2"],
+            IndicatorValue.year == YEAR,
+            IndicatorValue.code == "G01",
+        )
+    ).one()
+    g01.source = "自报"
+    session.get(Enterprise, populated["3"]).name = "丙\x1f软件"
+    session.commit()
+    frame = current_values(session, year=YEAR, codes=["G01", "T01", "A01"])
+    sources = frame.sources.set_index("enterprise_id")
+    assert sources.loc[populated["2"], "G01"] == "自报" and sources.loc[populated["1"], "G01"] == "税务"
+    assert sources.loc[populated["2"], "T01"] == "税务" and sources.loc[populated["2"], "A01"] is None
+    values = frame.values.set_index("enterprise_id")
+    assert values.loc[populated["2"], "G01"] == 40.0 and values.loc[populated["3"], "G01"] == 3000.0
+    assert (
+        values.loc[populated["3"], "name"] == "丙\x1f软件" and values.loc[populated["1"], "name"] == "甲科技"
+    )
+    assert values.index.tolist() == sorted(populated.values())
+
+
 def test_derivations(session: Session, populated: dict[str, int]) -> None:
     model = get_model(session, ensure_default_model(session).id)
     derived = derive_indicators(

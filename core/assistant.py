@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core import explain
-from core.assistant_text import _FULLWIDTH, Normalizer
+from core.assistant_text import FULLWIDTH, Normalizer
 from core.workflows import SCORE_RUN
 
 POLICY = "policy"
@@ -132,7 +132,7 @@ class Classifier:
     def classify(self, question: str, *, about_chosen: bool = False) -> Classification:
         """The intent of ``question``; ``about_chosen``: staff asking about an enterprise they picked (every
         question is then about that enterprise, as if it said 我)."""
-        raw = (question or "").translate(_FULLWIDTH).lower().strip()
+        raw = (question or "").translate(FULLWIDTH).lower().strip()
         norm = self.normalize(raw)
         bare = _PUNCT.sub("", raw)
         personal = about_chosen or any(m in raw for m in self.personal)

@@ -23,7 +23,7 @@ import pandas as pd
 from core.assistant import supplier_text
 from core.explain import fmt_value, is_missing
 from core.lists import places
-from core.pools import OP_TEXT, _check_frame, _Facts, _label, pools_config
+from core.pools import OP_TEXT, Facts, check_frame, field_label, pools_config
 
 ELIGIBLE, NOT_ELIGIBLE, UNKNOWN, HELD = "eligible", "not_eligible", "unknown", "held"
 OUTCOME_LABELS = {ELIGIBLE: "符合", NOT_ELIGIBLE: "不符合", UNKNOWN: "无法判断", HELD: "已具备"}
@@ -134,7 +134,7 @@ def _fields(cond: Mapping[str, Any]) -> list[str]:
 def _missing_text(model: Any, codes: Sequence[str], config: Mapping[str, Any]) -> tuple[str, ...]:
     out = []
     for code in dict.fromkeys(codes):
-        name, _ = _label(model, code, config)
+        name, _ = field_label(model, code, config)
         out.append(f"{name}（{supplier(model, code, config)}）")
     return tuple(out)
 
@@ -238,7 +238,7 @@ def pool_items(inp: CalculatorInput) -> list[PolicyItem]:
     for key, value in inp.facts.items():
         if isinstance(value, list | dict | tuple):
             frame[key] = pd.Series([value], dtype=object)
-    facts = _Facts(frame)
+    facts = Facts(frame)
     wanted = np.ones(1, dtype=bool)
     out = []
     for pool in config.get("pools", []):
@@ -253,7 +253,7 @@ def pool_items(inp: CalculatorInput) -> list[PolicyItem]:
             continue
         failing, missing = [], []
         for cond in pool.get("conditions", []):
-            met, gaps, _ = _check_frame(model, cond, facts, wanted)
+            met, gaps, _ = check_frame(model, cond, facts, wanted)
             if bool(met[0]):
                 continue
             absent = [f for f in _fields(cond) if is_missing(inp.facts.get(f))]
@@ -321,7 +321,7 @@ def service_items(inp: CalculatorInput) -> list[PolicyItem]:
         for trigger in triggers.get(offer.code, []):
             when = trigger["when"]
             value = inp.facts.get(when["field"])
-            name, unit = _label(model, when["field"], config)
+            name, unit = field_label(model, when["field"], config)
             if when["op"] not in ("absent", "present") and is_missing(value):
                 missing.append(when["field"])
             else:

@@ -29,7 +29,7 @@ DATA_PATH = CORPUS_DIR / "assistant.toml"
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _WORD = re.compile(r"[\u4e00-\u9fff]+|[A-Za-z]+\d*|\d+(?:\.\d+)?")
 _NUMBERS = re.compile(r"[\s\d.%]+")
-_FULLWIDTH = str.maketrans({chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)} | {"\u3000": " "})
+FULLWIDTH = str.maketrans({chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)} | {"\u3000": " "})
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,7 @@ class Normalizer:
         self._pattern = _synonym_pattern(table)
 
     def __call__(self, text: str) -> str:
-        text = (text or "").translate(_FULLWIDTH).lower()
+        text = (text or "").translate(FULLWIDTH).lower()
         if self._pattern is not None:
             text = self._pattern.sub(lambda m: self._table[m.group(0)], text)
         return text

@@ -132,7 +132,7 @@ def _as_items(value: Any) -> list | None:
     return value if isinstance(value, list) else None
 
 
-def _num(value: Any) -> float | None:
+def as_number(value: Any) -> float | None:
     if is_missing(value) or isinstance(value, list | dict):
         return None
     try:
@@ -234,7 +234,7 @@ def explain_indicator(model: ScoringModel, stage: str, state: IndicatorState) ->
         if state.f > EPS:
             return f"{ind.name}：按特殊规则{got}。"
         return f"{ind.name}：暂无数据（数据缺失），{got}{tail}。"
-    v = _num(value)
+    v = as_number(value)
     if isinstance(rule, BandsRule) and v is not None:
         plain = band_f(rule, v)
         if abs(plain - state.f) > 1e-4:
@@ -293,7 +293,7 @@ def improvement(
     if state.f >= 1 - EPS:
         return None
     derived = {d.target for d in model.derivations}
-    v = _num(state.value)
+    v = as_number(state.value)
 
     if is_missing(state.value) and rule.type in ("bands", "linear_cap", "percentile"):
         if ind.code in derived:

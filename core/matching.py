@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from core.explain import fmt_value
-from core.pools import PoolResult, _compare, _label, held_services, is_near, pools_config
+from core.pools import PoolResult, compare, field_label, held_services, is_near, pools_config
 from core.scoring_model import ScoringModel
 
 SERVICES_PATH = Path(__file__).parent / "models" / "services.toml"
@@ -66,8 +66,8 @@ def match_services(
         when = trigger["when"]
         if trigger["service"] not in by_code:
             continue
-        if _compare(facts.get(when["field"]), when["op"], when.get("value")):
-            _, unit = _label(model, when["field"], config)
+        if compare(facts.get(when["field"]), when["op"], when.get("value")):
+            _, unit = field_label(model, when["field"], config)
             text = trigger.get("reason", "").replace("{value}", fmt_value(facts.get(when["field"]), unit))
             reasons.setdefault(trigger["service"], []).append(text)
     for pool in pools:

@@ -116,7 +116,7 @@ def facts_for(model: ScoringModel, values: dict[str, Any], config: dict | None =
     return facts
 
 
-def _label(model: ScoringModel, field: str, config: Mapping[str, Any] | None = None) -> tuple[str, str]:
+def field_label(model: ScoringModel, field: str, config: Mapping[str, Any] | None = None) -> tuple[str, str]:
     """(display name, unit) of a field."""
     try:
         ind = model.indicator(field)
@@ -133,13 +133,13 @@ def _label(model: ScoringModel, field: str, config: Mapping[str, Any] | None = N
     return field, ""
 
 
-def _compare(value: Any, op: str, target: Any) -> bool:
+def compare(value: Any, op: str, target: Any) -> bool:
     if op == "absent":
         if isinstance(value, str):
             return value.strip().lower() in _NO_TEXT
         return is_missing(value) or value in (0, False, [], {})
     if op == "present":
-        return not _compare(value, "absent", None)
+        return not compare(value, "absent", None)
     if op == "==":
         return (bool(value) if isinstance(target, bool) else value) == target
     number = _number(value)
@@ -153,7 +153,7 @@ def _compare(value: Any, op: str, target: Any) -> bool:
 # function below runs the same code on a one-row frame, so the pool page, the enterprise's advice and
 # the monitoring report can never disagree about what an enterprise lacks.
 # ---------------------------------------------------------------------------------------------------
-class _Facts:
+class Facts:
     """A facts frame read column by column, each column converted once (several conditions share one)."""
 
     def __init__(self, frame: pd.DataFrame) -> None:
@@ -216,7 +216,7 @@ class _Facts:
         return [texts[v] if v == v else "暂无数据" for v in number.tolist()]
 
 
-def _compare_frame(facts: _Facts, field: str, op: str, target: Any) -> np.ndarray:
+def _compare_frame(facts: Facts, field: str, op: str, target: Any) -> np.ndarray:
     if op in ("absent", "present", "=="):
         if facts.is_numeric(field) and not isinstance(target, str):
             number = facts.numbers(field)
@@ -226,7 +226,7 @@ def _compare_frame(facts: _Facts, field: str, op: str, target: Any) -> np.ndarra
                 )
             absent = np.isnan(number) | (number == 0)
             return absent if op == "absent" else ~absent
-        return np.array([_compare(v, op, target) for v in facts.cells(field)], dtype=bool)
+        return np.array([compare(v, op, target) for v in facts.cells(field)], dtype=bool)
     number = facts.numbers(field)
     target = np.asarray(target, dtype=np.float64)
     with np.errstate(invalid="ignore"):
@@ -235,7 +235,7 @@ def _compare_frame(facts: _Facts, field: str, op: str, target: Any) -> np.ndarra
         ]
 
 
-def _threshold_frame(cond: dict, facts: _Facts) -> np.ndarray:
+def _threshold_frame(cond: dict, facts: Facts) -> np.ndarray:
     """The condition's threshold per row (``value_by``: by the range another fact falls in)."""
     if "value_by" not in cond:
         return np.full(facts.n, float(cond["value"]))
@@ -252,7 +252,7 @@ def _threshold_frame(cond: dict, facts: _Facts) -> np.ndarray:
     return out
 
 
-def _part_points_frame(part: dict, facts: _Facts) -> np.ndarray:
+def _part_points_frame(part: dict, facts: Facts) -> np.ndarray:
     if "best_of" in part:
         points = [_part_points_frame(p, facts) for p in part["best_of"]]
         return np.max(points, axis=0) if points else np.zeros(facts.n)
@@ -264,8 +264,8 @@ def _part_points_frame(part: dict, facts: _Facts) -> np.ndarray:
     return out
 
 
-def _check_frame(
-    model: ScoringModel, cond: dict, facts: _Facts, wanted: np.ndarray
+def check_frame(
+    model: ScoringModel, cond: dict, facts: Facts, wanted: np.ndarray
 ) -> tuple[np.ndarray, list[str], np.ndarray]:
     """(met, gap sentence per row — "" where met, nearness 0–1) of one condition over every row.
 
@@ -275,7 +275,7 @@ def _check_frame(
     n = facts.n
     gaps = [""] * n
     if "any" in cond:
-        results = [_check_frame(model, c, facts, wanted) for c in cond["any"]]
+        results = [check_frame(model, c, facts, wanted) for c in cond["any"]]
         ok = np.logical_or.reduce([r[0] for r in results])
         near = np.where(ok, 1.0, np.max([r[2] for r in results], axis=0))
         label = cond.get("label", "")
@@ -303,7 +303,7 @@ def _check_frame(
             gaps[i] = f"{cond.get('label', '评价得分')} {totals[i]:g} 分（{detail}），需 ≥{need:g} 分{extra}"
         return ok, gaps, np.where(ok, 1.0, total / need)
     field, op = cond["field"], cond["op"]
-    name, unit = _label(model, field)
+    name, unit = field_label(model, field)
     if op in ("absent", "present", "=="):
         ok = _compare_frame(facts, field, op, cond.get("value"))
         gap = f"{cond.get('label') or name}：不符合"
@@ -355,7 +355,7 @@ def evaluate_pools_frame(
     """
     config = pools_config(model) if config is None else config
     n = len(facts)
-    table = _Facts(facts.reset_index(drop=True))
+    table = Facts(facts.reset_index(drop=True))
     wanted = np.ones(n, dtype=bool)
     if gaps_for is not None:
         wanted = np.zeros(n, dtype=bool)
@@ -366,7 +366,7 @@ def evaluate_pools_frame(
             continue
         excludes = pool.get("excludes")
         holds = _compare_frame(table, excludes, "present", None) if excludes else np.zeros(n, dtype=bool)
-        checks = [_check_frame(model, c, table, wanted) for c in pool.get("conditions", [])]
+        checks = [check_frame(model, c, table, wanted) for c in pool.get("conditions", [])]
         met = np.logical_and.reduce([c[0] for c in checks]) if checks else np.ones(n, dtype=bool)
         score = np.sum([np.where(c[0], 1.0, 0.5 * c[2]) for c in checks], axis=0) if checks else np.ones(n)
         closeness = np.round(score / max(len(checks), 1), 4)
@@ -443,7 +443,7 @@ def facts_frame(model: ScoringModel, frame: pd.DataFrame, config: dict | None = 
     config = pools_config(model) if config is None else config
     out = frame.copy()
     for fact in config.get("facts", []):
-        columns = _Facts(out)
+        columns = Facts(out)
         num, den = columns.numbers(fact["numerator"]), columns.numbers(fact["denominator"])
         with np.errstate(divide="ignore", invalid="ignore"):
             value = num / den * fact.get("scale", 1)

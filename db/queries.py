@@ -51,7 +51,7 @@ def _raw_cursor(session: Session) -> tuple[Any, str]:
     return connection.connection.cursor(), placeholder
 
 
-def _fetch(session: Session, sql: str, params: tuple = ()) -> list[tuple]:
+def fetch_rows(session: Session, sql: str, params: tuple = ()) -> list[tuple]:
     cursor, placeholder = _raw_cursor(session)
     try:
         cursor.execute(sql.replace("?", placeholder), params)
@@ -77,7 +77,7 @@ def enterprises_frame(session: Session, *, ids: np.ndarray | None = None) -> pd.
             "SELECT count(*), string_agg(id::text, ',' ORDER BY id), "
             "string_agg(credit_code, chr(31) ORDER BY id), string_agg(name, chr(31) ORDER BY id) FROM enterprise"
         )
-    count, joined_ids, joined_codes, joined_names = _fetch(session, sql)[0]
+    count, joined_ids, joined_codes, joined_names = fetch_rows(session, sql)[0]
     codes = joined_codes.split(UNIT_SEPARATOR) if count else []
     names = joined_names.split(UNIT_SEPARATOR) if count else []
     if len(codes) == len(names) == count:
@@ -86,7 +86,7 @@ def enterprises_frame(session: Session, *, ids: np.ndarray | None = None) -> pd.
         )
         frame = pd.DataFrame({"enterprise_id": enterprise_ids, "credit_code": codes, "name": names})
     else:
-        rows = _fetch(session, "SELECT id, credit_code, name FROM enterprise ORDER BY id")
+        rows = fetch_rows(session, "SELECT id, credit_code, name FROM enterprise ORDER BY id")
         frame = pd.DataFrame(rows, columns=["enterprise_id", "credit_code", "name"])
     frame["enterprise_id"] = frame["enterprise_id"].astype("int64")
     if ids is not None:
@@ -109,7 +109,7 @@ def _numeric_parts(session: Session, year: int, codes: list[str] | None) -> list
     if codes is None:
         codes = [
             row[0]
-            for row in _fetch(session, "SELECT DISTINCT code FROM indicatorvalue WHERE year = ?", (year,))
+            for row in fetch_rows(session, "SELECT DISTINCT code FROM indicatorvalue WHERE year = ?", (year,))
         ]
     if session.connection().dialect.name == "sqlite":
         ids, nums, low, high = (
@@ -129,7 +129,7 @@ def _numeric_parts(session: Session, year: int, codes: list[str] | None) -> list
     )
     parts = []
     for code in codes:
-        joined_ids, joined_nums, first, last = _fetch(
+        joined_ids, joined_nums, first, last = fetch_rows(
             session, f"SELECT {ids}, {nums}, {low}, {high}{where}", (year, code)
         )[0]
         if joined_ids is None:
@@ -139,7 +139,7 @@ def _numeric_parts(session: Session, year: int, codes: list[str] | None) -> list
         if first == last:
             sources = np.full(len(id_array), first, dtype=object)
         else:
-            joined_ids, joined_nums, joined = _fetch(
+            joined_ids, joined_nums, joined = fetch_rows(
                 session, f"SELECT {ids}, {nums}, {joined_sources}{where}", (year, code)
             )[0]
             id_array = np.fromstring(joined_ids, dtype=np.int64, sep=",")
@@ -157,7 +157,7 @@ def _row_parts(session: Session, year: int, codes: list[str] | None, *, text_onl
     if codes is not None:
         sql += " AND code IN (" + ", ".join("?" * len(codes)) + ")"
         params += tuple(codes)
-    rows = _fetch(session, sql, params)
+    rows = fetch_rows(session, sql, params)
     if not rows:
         return []
     code_col, source_col, ent_col, num_col, text_col = zip(*rows, strict=True)
@@ -265,7 +265,7 @@ SCORE_COLUMNS = [
 SUBTOTAL_PREFIX = "sub_"  # core.engine's name for a class subtotal column
 
 
-def _json_cells(values: list) -> list:
+def json_cells(values: list) -> list:
     """JSON cells as Python objects: SQLite hands back text, PostgreSQL objects. One decoder call for a
     whole column (100k separate ``json.loads`` calls cost a second)."""
     texts = [i for i, v in enumerate(values) if isinstance(v, str)]
@@ -284,7 +284,7 @@ def _expand_subtotals(frame: pd.DataFrame) -> None:
     """Replace the ``subtotals`` JSON column by one float column ``sub_<class code>`` per class."""
     if "subtotals" not in frame.columns:
         return
-    dicts = [d if isinstance(d, dict) else {} for d in _json_cells(frame.pop("subtotals").tolist())]
+    dicts = [d if isinstance(d, dict) else {} for d in json_cells(frame.pop("subtotals").tolist())]
     table = pd.DataFrame.from_records(dicts, index=frame.index) if dicts else pd.DataFrame(index=frame.index)
     for code in table.columns:  # one run: one model, one key set
         frame[SUBTOTAL_PREFIX + code] = pd.to_numeric(table[code], errors="coerce").to_numpy(dtype=np.float64)
@@ -307,7 +307,7 @@ def scores_frame(session: Session, *, run_id: int, include_breakdown: bool = Fal
     # raw DB-API rows: the ORM's Row objects cost seconds at 100k enterprises
     packed = packed_breakdowns(session, run_id=run_id) if include_breakdown else None
     columns = [*SCORE_COLUMNS, *(["breakdown"] if include_breakdown else [])]
-    rows = _fetch(
+    rows = fetch_rows(
         session,
         f"SELECT e.credit_code, e.name, {', '.join('s.' + c for c in columns)} FROM score s "
         "JOIN enterprise e ON e.id = s.enterprise_id WHERE s.run_id = ? "
@@ -320,7 +320,7 @@ def scores_frame(session: Session, *, run_id: int, include_breakdown: bool = Fal
         frame["breakdown"] = pd.Series(packed.raws(rows_of), index=frame.index, dtype=object)
     elif include_breakdown:
         frame["breakdown"] = pd.Series(
-            _json_cells(frame["breakdown"].tolist()), index=frame.index, dtype=object
+            json_cells(frame["breakdown"].tolist()), index=frame.index, dtype=object
         )
     _expand_subtotals(frame)
     frame["veto"] = frame["veto"].astype(bool)
@@ -365,7 +365,7 @@ def breakdown_columns_frame(
         sql = (
             f"SELECT enterprise_id, {picks}, json_type(breakdown, '$.v') IS NULL FROM score WHERE run_id = ?"
         )
-    rows = _fetch(session, sql, (run_id,))
+    rows = fetch_rows(session, sql, (run_id,))
     if not rows:
         return pd.DataFrame(
             {c: pd.Series([], dtype=object) for c in columns},
@@ -414,13 +414,13 @@ def breakdown_parts(
             f"SELECT enterprise_id, {extracted}, CASE WHEN json_type(breakdown, '$.v') IS NULL "
             "THEN breakdown END FROM score WHERE run_id = ? ORDER BY enterprise_id"
         )
-    rows = _fetch(session, sql, (run_id,))
+    rows = fetch_rows(session, sql, (run_id,))
     columns = list(zip(*rows, strict=True)) if rows else [()] * (len(parts) + 2)
     ids = np.asarray(columns[0], dtype=np.int64)
     keyed = [i for i, raw in enumerate(columns[-1]) if raw is not None]
     out: dict[str, list[list[Any]]] = {}
     for k, part in enumerate(parts, start=1):
-        cells = _json_cells(list(columns[k]))
+        cells = json_cells(list(columns[k]))
         for i in keyed:  # the old keyed form: {code: {"value", "f", "pts", "source"}}
             decoded = codec.parts_frame(model, [columns[-1][i]], part)
             cells[i] = [values[0] for values in decoded.values()]
@@ -472,7 +472,7 @@ def run_totals(session: Session, *, run_id: int, width: int) -> tuple[pd.DataFra
         f"SELECT id, enterprise_id, stage, total, veto, rank, tier, subsidy, {points} FROM score "
         "WHERE run_id = ? ORDER BY id"
     )
-    rows = _fetch(session, sql, (run_id,))
+    rows = fetch_rows(session, sql, (run_id,))
     frame = pd.DataFrame([r[:-1] for r in rows], columns=RUN_TOTAL_COLUMNS)
     frame["total"] = frame["total"].astype(float)
     frame["veto"] = frame["veto"].astype(bool)
@@ -504,7 +504,7 @@ _PACKED: LRU[codec.Packed] = LRU(PACKED_KEEP)
 def packed_breakdowns(session: Session, *, run_id: int) -> codec.Packed | None:
     """The run's breakdowns when the run stores them packed (``RunBreakdown``), else None (an older run:
     read ``Score.breakdown``). Decoded once per process and run."""
-    found = _fetch(
+    found = fetch_rows(
         session,
         "SELECT r.created_at, r.input_fingerprint FROM scorerun r JOIN runbreakdown b "
         "ON b.run_id = r.id WHERE r.id = ?",
@@ -516,7 +516,7 @@ def packed_breakdowns(session: Session, *, run_id: int) -> codec.Packed | None:
     cached = _PACKED.get(key)
     if cached is not None:
         return cached
-    blob = _fetch(session, "SELECT data FROM runbreakdown WHERE run_id = ?", (run_id,))[0][0]
+    blob = fetch_rows(session, "SELECT data FROM runbreakdown WHERE run_id = ?", (run_id,))[0][0]
     return _PACKED.put(key, codec.unpack(blob))
 
 

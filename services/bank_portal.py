@@ -30,7 +30,7 @@ from core.spreadsheet import (
 )
 from db.bulk import insert_columns
 from db.models import Enterprise, LoanOutcome, ScoreRun, utcnow
-from db.queries import _fetch, _json_cells
+from db.queries import fetch_rows, json_cells
 from services.actor import Actor, require_bank, require_staff
 from services.audit import record
 from services.errors import NotFound, ValidationFailed
@@ -191,7 +191,7 @@ def bank_view(session: Session, *, actor: Actor, run_id: int | None = None) -> B
     run = _final_run(session, run_id)
     model = get_model(session, run.model_version_id)
     # Consent is read in the same statement as the scores: a withdrawal counts from the next request on.
-    rows = _fetch(
+    rows = fetch_rows(
         session,
         "SELECT e.credit_code, e.name, s.stage, s.rank, s.total, s.tier, s.subtotals "
         f"FROM score s JOIN enterprise e ON e.id = s.enterprise_id WHERE {VISIBLE}",
@@ -210,7 +210,7 @@ def bank_view(session: Session, *, actor: Actor, run_id: int | None = None) -> B
     ).tolist()
     stage_names = {s.code: s.name for s in model.stages}
     tier_names = {t.code: t.name for t in model.tiers}
-    decoded = _json_cells(subtotals)
+    decoded = json_cells(subtotals)
     return BankWhitelist(
         run_id=run.id,
         year=run.year,
@@ -302,7 +302,7 @@ def whitelist_json(session: Session, *, actor: Actor, run_id: int | None = None)
         f"SELECT {row}{'::text' if postgres else ''} FROM score s JOIN enterprise e ON e.id = s.enterprise_id "
         f"WHERE {VISIBLE} ORDER BY {order_sql}, s.rank, e.credit_code"
     )
-    texts = [r[0] for r in _fetch(session, sql, (*params, run.id, True, False, *order_params))]
+    texts = [r[0] for r in fetch_rows(session, sql, (*params, run.id, True, False, *order_params))]
     head = json.dumps(
         {"run": run.id, "year": run.year, "valid_until": valid_until(run).isoformat(), "count": len(texts)},
         ensure_ascii=False,
@@ -335,7 +335,7 @@ def export_bank_whitelist(
 # ------------------------------------------------------------------ loan outcomes
 def _visible_codes(session: Session) -> dict[str, int]:
     """Credit code → id of the enterprises a bank may report on: those consenting now."""
-    rows = _fetch(session, "SELECT credit_code, id FROM enterprise WHERE bank_consent = ?", (True,))
+    rows = fetch_rows(session, "SELECT credit_code, id FROM enterprise WHERE bank_consent = ?", (True,))
     return dict(rows)
 
 
@@ -361,7 +361,7 @@ def _check(session: Session, frame: pd.DataFrame, *, bank_name: str) -> OutcomeC
     duplicates = 0
     if not accepted.empty:
         reported = pd.DataFrame(
-            _fetch(
+            fetch_rows(
                 session,
                 f"SELECT {', '.join(loans.SAME_EVENT)} FROM loanoutcome WHERE bank_name = ?",
                 (bank_name,),
@@ -593,7 +593,7 @@ def list_outcomes(session: Session, *, actor: Actor, limit: int = 500) -> pd.Dat
 def outcome_summary(session: Session, *, actor: Actor) -> pd.DataFrame:
     """Per bank: 授信/放款 counts and amounts and 拒绝 counts (officers' 金融推荐)."""
     require_staff(actor)
-    rows = _fetch(
+    rows = fetch_rows(
         session,
         "SELECT bank_name, decision, COUNT(*), COALESCE(SUM(amount), 0) FROM loanoutcome "
         "GROUP BY bank_name, decision",

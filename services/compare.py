@@ -28,7 +28,7 @@ from db.models import (
 from services.actor import Actor, require_staff
 from services.errors import NotFound, ValidationFailed
 from services.model_versions import get_model
-from services.portrait import _fractions, radar_axes
+from services.portrait import class_fractions, radar_axes
 from services.search_data import SUBTOTAL_PREFIX as SUBTOTAL
 from services.search_data import default_run, run_indicator_column
 
@@ -267,9 +267,11 @@ def compare_enterprises(
     axes = radar_axes(model)
     radar = pd.DataFrame({"axis": list(axes.values())})
     for _, row in chosen.iterrows():  # at most five rows
-        fr = _fractions(model, row["stage"], {c.code: row[SUBTOTAL + c.code] for c in classes})
+        fr = class_fractions(model, row["stage"], {c.code: row[SUBTOTAL + c.code] for c in classes})
         radar[row["key"]] = [float(fr[a]) for a in axes]
-    stage_fr = _fractions(model, stage, {c.code: peers[SUBTOTAL + c.code].to_numpy(float) for c in classes})
+    stage_fr = class_fractions(
+        model, stage, {c.code: peers[SUBTOTAL + c.code].to_numpy(float) for c in classes}
+    )
     for key, reduce in _REDUCERS.items():
         radar[key] = [reduce(np.asarray(stage_fr[a], dtype=float)) for a in axes]
 

@@ -121,7 +121,7 @@ def radar_axes(model: ScoringModel) -> dict[str, str]:
     return axes
 
 
-def _fractions(model: ScoringModel, stage: str, subtotals: dict[str, Any]) -> dict[str, Any]:
+def class_fractions(model: ScoringModel, stage: str, subtotals: dict[str, Any]) -> dict[str, Any]:
     """Radar values per class code (arrays or numbers, like the subtotals given)."""
     out = {}
     for c in model.scored_classes:
@@ -162,14 +162,14 @@ def stage_stats(
         c.code: np.array([score_subtotal(v, c.code) or 0.0 for v in frame["subtotals"].tolist()], dtype=float)
         for c in model.scored_classes
     }
-    fr = _fractions(model, stage, subtotals)
+    fr = class_fractions(model, stage, subtotals)
     means = {axis: float(np.mean(v)) if len(frame) else 0.0 for axis, v in fr.items()}
     distributions: dict[str, np.ndarray] = {}
     if perc_codes:
         inputs = breakdown_columns_frame(session, run_id=run.id, model=model, columns=perc_codes, part="v")
         inputs = inputs.reindex(frame["enterprise_id"].to_numpy(dtype=np.int64))
     for code in perc_codes:
-        values = [explain._num(v) for v in inputs[code].tolist()]
+        values = [explain.as_number(v) for v in inputs[code].tolist()]
         distributions[code] = np.array([np.nan if v is None else v for v in values], dtype=float)
     stats = StageStats(
         stage=stage,
@@ -252,7 +252,7 @@ def get_portrait(
     indicators = pd.DataFrame(table_rows)
 
     subtotals = {c.code: score_subtotal(row.subtotals, c.code) or 0.0 for c in model.scored_classes}
-    mine = _fractions(model, stage, subtotals)
+    mine = class_fractions(model, stage, subtotals)
     axes = radar_axes(model)
     radar = pd.DataFrame(
         {
@@ -417,7 +417,7 @@ def simulate_changes(
     if run is None or (not actor.is_staff and run.state not in PUBLISHED_STATES):
         # A portrait object can be built by hand: an enterprise never measures itself against a draft run.
         raise PermissionDenied("只能基于已公示或已定稿的积分批次测算。")
-    own = {s.code: explain._num(s.value) for s in portrait.states}
+    own = {s.code: explain.as_number(s.value) for s in portrait.states}
 
     def context_for(stage: str) -> StageContext:
         stats = stage_stats(session, run=run, stage=stage, model=portrait.model)

@@ -191,7 +191,7 @@ def search_options(session: Session, *, actor: Actor, run_id: int | None = None)
 def _attributes(session: Session) -> dict[str, np.ndarray]:
     """Every enterprise's changeable attributes as columns in enterprise-id order (read on every search:
     numpy arrays straight from the rows, no DataFrame — this runs for 100k enterprises per page run)."""
-    rows = queries._fetch(
+    rows = queries.fetch_rows(
         session, "SELECT id, industry, street, carrier_id, bank_consent FROM enterprise ORDER BY id"
     )
     ids, industry, street, carrier_id, consent = np.array(rows, dtype=object).reshape(-1, 5).T

@@ -88,7 +88,7 @@ def search_index(session: Session, *, actor: Actor) -> SearchIndex:
 
 
 def _build_index(session: Session) -> SearchIndex:
-    rows = queries._fetch(
+    rows = queries.fetch_rows(
         session, "SELECT id, credit_code, name, name_initials, name_pinyin FROM enterprise ORDER BY id"
     )
     ids, codes, names, initials, pinyins = (list(c) for c in zip(*rows, strict=True)) if rows else ([],) * 5

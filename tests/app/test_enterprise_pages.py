@@ -198,7 +198,7 @@ def test_portrait_shows_annual_and_dynamic_score_after_an_approval(fresh_db: str
             .one()
         )
         portrait = get_portrait(session, actor=ent2, enterprise_id=ent2.enterprise_id)
-        before = explain._num(next(s.value for s in portrait.states if s.code == "T04")) or 0
+        before = explain.as_number(next(s.value for s in portrait.states if s.code == "T04")) or 0
         approved = float(before) * 2 + 50
         session.execute(
             update(Submission)

@@ -50,7 +50,7 @@ def _report_more_rd_staff(session: Session, actor: Actor, sub: Submission) -> tu
     portrait = get_portrait(session, actor=actor, enterprise_id=actor.enterprise_id)
     state = next(s for s in portrait.states if s.code == "T04")
     assert state.f < 1, "the enterprise is not already at the top on T04"
-    value = float(explain._num(state.value) or 0) * 2 + 50
+    value = float(explain.as_number(state.value) or 0) * 2 + 50
     session.execute(
         update(Submission).where(Submission.id == sub.id).values(items={**(sub.items or {}), "T04": value})
     )

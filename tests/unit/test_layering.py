@@ -172,3 +172,63 @@ def test_audit_events_are_built_by_services_audit_only() -> None:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "AuditEvent"
     }
     assert builders <= {"services/audit.py"}, f"build audit events with services.audit.record: {builders}"
+
+
+# (file, the private name it reaches into): pending with its owner; deleted when gone (the scan says so).
+PRIVATE_PENDING: set[tuple[str, str]] = set()
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def private_reaches(path: Path, root: Path = ROOT) -> set[tuple[str, str]]:
+    """``from m import _x`` and ``m._x`` in ``path`` where ``m`` is another product module."""
+    tops = {*PRODUCT, *(name.removesuffix(".py") for name in PRODUCT_FILES)}
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    modules: dict[str, str] = {}  # local name → the product module (or its member) it stands for
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in tops:
+            for alias in node.names:
+                if _private(alias.name):
+                    found.add(f"{node.module}.{alias.name}")
+                else:
+                    modules[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] in tops:
+                    modules[alias.asname or alias.name.split(".")[0]] = alias.name
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and _private(node.attr):
+            base = node.value
+            while isinstance(base, ast.Attribute):
+                base = base.value
+            if isinstance(base, ast.Name) and base.id in modules:
+                found.add(f"{ast.unparse(node.value)}.{node.attr}")
+    rel = str(path.relative_to(root))
+    return {(rel, name) for name in found}
+
+
+def test_no_module_reaches_into_another_modules_private_names() -> None:
+    found = set().union(*(private_reaches(path) for path in product_files()))
+    new = found - PRIVATE_PENDING
+    assert not new, f"make these names public (or move the code that needs them): {sorted(new)}"
+    gone = PRIVATE_PENDING - found
+    assert not gone, f"these are gone — delete them from PRIVATE_PENDING: {sorted(gone)}"
+
+
+def test_the_private_scan_sees_both_forms(tmp_path: Path) -> None:
+    (tmp_path / "services").mkdir()
+    planted = tmp_path / "services" / "m.py"
+    planted.write_text(
+        "from core.pools import _label, field_label\nfrom core import explain\nimport db.queries\n"
+        "explain._num(1)\ndb.queries._fetch()\nfield_label._x\nself._y\n",
+        encoding="utf-8",
+    )
+    assert private_reaches(planted, tmp_path) == {
+        ("services/m.py", "core.pools._label"),
+        ("services/m.py", "explain._num"),
+        ("services/m.py", "db.queries._fetch"),
+        ("services/m.py", "field_label._x"),
+    }

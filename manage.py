@@ -476,8 +476,8 @@ def cmd_create_user(args: argparse.Namespace) -> int:
 
     from core.credit_code import explain, normalize
     from db.models import Enterprise
+    from services.accounts import create_user
     from services.actor import Actor
-    from services.auth import create_user
 
     password = None
     if args.password_stdin:
@@ -942,13 +942,13 @@ def cmd_users(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
     from db.models import Enterprise
-    from services import auth
+    from services import accounts
     from services.actor import Actor
 
     system = Actor.system()
     with _session() as session:
         if args.action == "list":
-            frame = auth.list_users(session, actor=system)
+            frame = accounts.list_users(session, actor=system)
             _print_table(
                 frame[
                     ["username", "display_name", "role", "active", "must_change_password", "throttled_until"]
@@ -965,19 +965,21 @@ def cmd_users(args: argparse.Namespace) -> int:
             )
             return EXIT_OK
         if args.action == "reset-password":
-            otp = auth.reset_password(session, actor=system, username=args.username)
+            otp = accounts.reset_password(session, actor=system, username=args.username)
             print(f"{args.username} 的一次性密码（只显示这一次）：{otp}")
         elif args.action == "unlock":
-            auth.unlock_user(session, actor=system, username=args.username)
+            accounts.unlock_user(session, actor=system, username=args.username)
             print(f"已解除 {args.username} 的登录限制。")
         elif args.action in ("deactivate", "reactivate"):
-            auth.set_active(session, actor=system, username=args.username, active=args.action == "reactivate")
+            accounts.set_active(
+                session, actor=system, username=args.username, active=args.action == "reactivate"
+            )
             print(f"已{'启用' if args.action == 'reactivate' else '停用'} {args.username}。")
         elif args.action == "end-sessions":
-            count = auth.end_user_sessions(session, actor=system, username=args.username)
+            count = accounts.end_user_sessions(session, actor=system, username=args.username)
             print(f"已结束 {args.username} 的 {count} 个会话。")
         elif args.action == "set-role":
-            auth.change_role(session, actor=system, username=args.username, role=args.role)
+            accounts.change_role(session, actor=system, username=args.username, role=args.role)
             print(f"已将 {args.username} 的角色改为 {args.role}。")
         elif args.action == "bank-token":
             from services import bank_api
@@ -1008,11 +1010,11 @@ def cmd_users(args: argparse.Namespace) -> int:
                 if len(ids) != len(codes):
                     raise CommandError(f"{len(codes) - len(ids)} 个统一社会信用代码找不到对应企业")
             else:
-                ids = auth.enterprises_without_account(session, actor=system, limit=5000)["id"].tolist()
+                ids = accounts.enterprises_without_account(session, actor=system, limit=5000)["id"].tolist()
             if not ids:
                 raise CommandError("没有需要开通账户的企业")
-            created = auth.create_enterprise_accounts(session, actor=system, enterprise_ids=ids)
-            args.out.write_bytes(auth.accounts_xlsx(created))
+            created = accounts.create_enterprise_accounts(session, actor=system, enterprise_ids=ids)
+            args.out.write_bytes(accounts.accounts_xlsx(created))
             args.out.chmod(0o600)
             print(
                 f"已开通 {len(created)} 个企业账户，账户与一次性密码已写入 {args.out}（权限 600；交付后请删除）。"

@@ -86,8 +86,8 @@ def prepare(url: str, *, enterprises: int, officers: int, seed_size: int) -> dic
     from db.models import Enterprise, Submission, User
     from db.session import make_engine
     from services import self_report
+    from services.accounts import create_user
     from services.actor import Actor
-    from services.auth import create_user
 
     _manage(url, "init-db")
     engine = make_engine(url)

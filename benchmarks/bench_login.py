@@ -22,7 +22,10 @@ from sqlalchemy import delete  # noqa: E402
 from db.models import LoginThrottle  # noqa: E402
 from db.schema import init_db  # noqa: E402
 from db.session import make_engine, session_scope  # noqa: E402
-from services import auth  # noqa: E402
+from services import (
+    accounts,
+    auth,  # noqa: E402
+)
 from services.actor import Actor  # noqa: E402
 
 
@@ -35,7 +38,7 @@ def main() -> None:
     engine = make_engine(f"sqlite:///{args.db}")
     init_db(engine)
     with session_scope(engine) as session:
-        auth.create_user(
+        accounts.create_user(
             session, actor=Actor.system(), username="officer1", role="officer", password="Real2025pass"
         )
     auth._dummy_hash()  # built once per process, like the first login after a start

@@ -5,7 +5,7 @@ import streamlit as st
 
 from core.clock import display_time
 from db.session import session_scope
-from services import auth as accounts
+from services import accounts
 from services.errors import ServiceError
 from ui import widgets
 from ui.flash import show_flash

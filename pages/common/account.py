@@ -3,6 +3,7 @@
 import streamlit as st
 
 from db.session import session_scope
+from services import accounts
 from services import auth as auth_service
 from services.errors import ServiceError
 from ui.auth import start_browser_session
@@ -36,7 +37,7 @@ with left, st.form("change_password", clear_on_submit=True):
 if submitted:
     try:
         with session_scope() as session:
-            auth_service.change_password(session, actor=actor, old=old, new=new, confirm=confirm)
+            accounts.change_password(session, actor=actor, old=old, new=new, confirm=confirm)
     except ServiceError as exc:
         st.error(plain(exc), icon=":material/error:")
         for problem in getattr(exc, "problems", [])[1:]:

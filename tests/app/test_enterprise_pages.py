@@ -113,7 +113,7 @@ def test_lockout_message_after_five_failures(fresh_db: str) -> None:
 
 
 def test_one_time_password_forces_a_change(fresh_db: str) -> None:
-    from services.auth import create_user
+    from services.accounts import create_user
 
     with session_scope() as session:
         enterprise_id = actor_of("ent1").enterprise_id

@@ -104,12 +104,12 @@ def _throttle(username: str) -> None:
 
 
 def test_user_admin_bulk_creates_enterprise_accounts_and_unlocks_an_officer(fresh_db: str) -> None:
-    from services import auth
+    from services import accounts, auth
 
     at = through_home("admin", "pages/admin/users.py")
     assert not at.exception, at.exception
     with session_scope() as session:
-        candidates = auth.enterprises_without_account(session, actor=actor_of("admin"))["id"].tolist()[:3]
+        candidates = accounts.enterprises_without_account(session, actor=actor_of("admin"))["id"].tolist()[:3]
     at.multiselect(key="bulk_selected_0").set_value(candidates).run()
     next(b for b in at.button if b.label.startswith("为所选 3 家企业")).click().run()
     assert not at.exception, at.exception

@@ -11,12 +11,12 @@ from tests.e2e.conftest import goto, login, screenshot, wait_settled
 def _new_account(database_url: str, username: str, role: str) -> str:
     """An account with a one-time password (what 用户管理 hands out); returns the password."""
     from db.session import make_engine, session_scope
-    from services import auth
+    from services import accounts
     from services.actor import Actor
 
     engine = make_engine(database_url)
     with session_scope(engine) as session:
-        _, one_time = auth.create_user(
+        _, one_time = accounts.create_user(
             session, actor=Actor(username="admin", role="admin"), username=username, role=role
         )
     engine.dispose()

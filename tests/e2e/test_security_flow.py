@@ -24,8 +24,8 @@ def _pick(page, label: str, text: str) -> None:  # noqa: ANN001
 
 def _three_without_account(database_url: str) -> list[tuple[str, str]]:
     from db.session import make_engine, session_scope
+    from services.accounts import enterprises_without_account
     from services.actor import Actor
-    from services.auth import enterprises_without_account
 
     engine = make_engine(database_url)
     with session_scope(engine) as session:

@@ -27,8 +27,8 @@ def _funded_accounts(database_url: str) -> list[tuple[str, str]]:
     """(username, credit code) of two new accounts for enterprises funded in the demo's final run."""
     from db.models import Enterprise, Score, ScoreRun
     from db.session import make_engine
+    from services.accounts import create_user
     from services.actor import Actor
-    from services.auth import create_user
 
     engine = make_engine(database_url)
     out = []

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from db.models import AuditEvent, Enterprise, User, utcnow
-from services import auth
+from services import accounts, auth
 from services.actor import Actor
 from services.errors import Conflict, PermissionDenied, ValidationFailed
 
@@ -22,7 +22,7 @@ def user(session) -> User:  # noqa: ANN001
     enterprise = Enterprise(credit_code="91330303MA2ABCDE1X", name="测试企业")
     session.add(enterprise)
     session.commit()
-    created, otp = auth.create_user(
+    created, otp = accounts.create_user(
         session,
         actor=SYSTEM,
         username="Ent9",
@@ -137,29 +137,29 @@ def test_password_over_72_bytes_is_refused_clearly(session, user: User) -> None:
 def test_password_rules(session, user: User, new: str, problem: str) -> None:  # noqa: ANN001
     actor = Actor(username="ent9", role="enterprise", user_id=user.id, enterprise_id=user.enterprise_id)
     with pytest.raises(ValidationFailed) as info:
-        auth.change_password(session, actor=actor, old=PASSWORD, new=new)
+        accounts.change_password(session, actor=actor, old=PASSWORD, new=new)
     assert any(problem in p["problem"] for p in info.value.problems) or problem in str(info.value)
 
 
 def test_password_equal_to_username_is_refused(session) -> None:  # noqa: ANN001
-    assert "密码不能与用户名相同。" in auth.password_problems("Officer12", username="officer12")
+    assert "密码不能与用户名相同。" in accounts.password_problems("Officer12", username="officer12")
 
 
 def test_change_password_needs_the_old_one(session, user: User) -> None:  # noqa: ANN001
     actor = Actor(username="ent9", role="enterprise", user_id=user.id, enterprise_id=user.enterprise_id)
     with pytest.raises(ValidationFailed, match="原密码不正确"):
-        auth.change_password(session, actor=actor, old="wrong", new="Another2025")
-    auth.change_password(session, actor=actor, old=PASSWORD, new="Another2025")
+        accounts.change_password(session, actor=actor, old="wrong", new="Another2025")
+    accounts.change_password(session, actor=actor, old=PASSWORD, new="Another2025")
     assert auth.authenticate(session, username="ent9", password="Another2025").ok
 
 
 def test_one_time_password_forces_a_change(session, user: User) -> None:  # noqa: ANN001
-    created, otp = auth.create_user(session, actor=ADMIN, username="officer9", role="officer")
+    created, otp = accounts.create_user(session, actor=ADMIN, username="officer9", role="officer")
     assert otp and created.must_change_password
     first = auth.authenticate(session, username="officer9", password=otp)
     assert first.ok and first.must_change_password
     actor = first.actor()
-    auth.change_password(session, actor=actor, old=otp, new="Officer2025x")
+    accounts.change_password(session, actor=actor, old=otp, new="Officer2025x")
     again = auth.authenticate(session, username="officer9", password="Officer2025x")
     assert again.ok and not again.must_change_password
 
@@ -167,26 +167,26 @@ def test_one_time_password_forces_a_change(session, user: User) -> None:  # noqa
 def test_only_admins_create_users(session, user: User) -> None:  # noqa: ANN001
     for role in ("enterprise", "officer"):
         with pytest.raises(PermissionDenied):
-            auth.create_user(
+            accounts.create_user(
                 session,
                 actor=Actor(username="x", role=role, enterprise_id=user.enterprise_id),
                 username="someone",
                 role="officer",
             )
     with pytest.raises(Conflict):
-        auth.create_user(session, actor=ADMIN, username="ENT9", role="officer")
+        accounts.create_user(session, actor=ADMIN, username="ENT9", role="officer")
     with pytest.raises(ValidationFailed):
-        auth.create_user(session, actor=ADMIN, username="noenterprise", role="enterprise")
+        accounts.create_user(session, actor=ADMIN, username="noenterprise", role="enterprise")
 
 
 def test_admin_reset_and_unlock(session, user: User) -> None:  # noqa: ANN001
     for _ in range(5):
         auth.authenticate(session, username="ent9", password="bad-pass-1")
     assert auth.is_throttled(session, "ent9")
-    auth.unlock_user(session, actor=ADMIN, username="ent9")
+    accounts.unlock_user(session, actor=ADMIN, username="ent9")
     assert not auth.is_throttled(session, "ent9")
     assert auth.authenticate(session, username="ent9", password=PASSWORD).ok
-    otp = auth.reset_password(session, actor=ADMIN, username="ent9")
+    otp = accounts.reset_password(session, actor=ADMIN, username="ent9")
     result = auth.authenticate(session, username="ent9", password=otp)
     assert result.ok and result.must_change_password
 

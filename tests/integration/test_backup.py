@@ -25,9 +25,10 @@ from db.models import AuditEvent, Enterprise, ScoreRun, User
 from db.schema import init_db
 from db.session import make_engine
 from demo import seed_demo
+from services.accounts import end_user_sessions
 from services.actor import Actor
 from services.audit import verify_chain
-from services.auth import end_user_sessions, resume_session, start_session
+from services.auth import resume_session, start_session
 from services.backup import backup_database, restore_database
 from services.errors import PermissionDenied
 from services.runs import verify_run

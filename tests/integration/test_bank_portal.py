@@ -20,7 +20,7 @@ from core import clock
 from core.spreadsheet import write_xlsx
 from db.models import AuditEvent, BankToken, Enterprise, LoanOutcome
 from demo import DEMO_BANK, seed_demo
-from services import auth, bank, bank_api, bank_portal
+from services import accounts, auth, bank, bank_api, bank_portal
 from services.actor import Actor
 from services.errors import NotFound, PermissionDenied, ValidationFailed
 from services.runs import compute_run
@@ -141,15 +141,15 @@ def test_only_bank_accounts_reach_the_bank_services(world: dict) -> None:
 def test_admin_creates_a_bank_account_with_its_institution(world: dict) -> None:
     session = world["session"]
     with pytest.raises(ValidationFailed):
-        auth.create_user(session, actor=world["admin"], username="bank2", role="bank")
-    user, otp = auth.create_user(
+        accounts.create_user(session, actor=world["admin"], username="bank2", role="bank")
+    user, otp = accounts.create_user(
         session, actor=world["admin"], username="bank2", role="bank", bank_name=" 瓯海农商银行 "
     )
     assert user.bank_name == "瓯海农商银行" and otp
     actor, _ = auth.actor_for(session, "bank2")
     assert actor.role == "bank" and actor.bank_name == "瓯海农商银行"
     with pytest.raises(ValidationFailed):
-        auth.change_role(session, actor=world["admin"], username="bank2", role="officer")
+        accounts.change_role(session, actor=world["admin"], username="bank2", role="officer")
 
 
 def _outcome_count(session) -> int:  # noqa: ANN001

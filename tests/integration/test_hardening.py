@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from db.models import Enterprise, User, utcnow
-from services import auth
+from services import accounts, auth
 from services.actor import Actor
 from services.errors import PermissionDenied, ValidationFailed
 
@@ -45,24 +45,24 @@ def _manage(env: dict[str, str], *args: str, stdin: str | None = None) -> subpro
 @pytest.mark.parametrize("weak", WEAK)
 def test_weak_passwords_are_refused_on_create(session, weak: str) -> None:  # noqa: ANN001
     with pytest.raises(ValidationFailed):
-        auth.create_user(session, actor=SYSTEM, username="officer7", role="officer", password=weak)
+        accounts.create_user(session, actor=SYSTEM, username="officer7", role="officer", password=weak)
     with pytest.raises(ValidationFailed, match="用户名"):
-        auth.create_user(
+        accounts.create_user(
             session, actor=SYSTEM, username="officer7", role="officer", password="officer7-2025x"
         )
     assert session.execute(select(User).where(User.username == "officer7")).first() is None
 
 
 def test_reset_and_change_hold_to_the_policy(session) -> None:  # noqa: ANN001
-    user, _ = auth.create_user(session, actor=SYSTEM, username="officer7", role="officer", password=GOOD)
-    one_time = auth.reset_password(session, actor=SYSTEM, username="officer7")
-    assert auth.password_problems(one_time, username="officer7") == []
+    user, _ = accounts.create_user(session, actor=SYSTEM, username="officer7", role="officer", password=GOOD)
+    one_time = accounts.reset_password(session, actor=SYSTEM, username="officer7")
+    assert accounts.password_problems(one_time, username="officer7") == []
     actor = Actor(username="officer7", role="officer", user_id=user.id)
     for weak in [*WEAK, "officer7", "Officer7!x2025"]:
         with pytest.raises(ValidationFailed):
-            auth.change_password(session, actor=actor, old=one_time, new=weak, confirm=weak)
+            accounts.change_password(session, actor=actor, old=one_time, new=weak, confirm=weak)
     assert auth.authenticate(session, username="officer7", password=one_time).must_change_password
-    auth.change_password(session, actor=actor, old=one_time, new="Harbour-lights-42")
+    accounts.change_password(session, actor=actor, old=one_time, new="Harbour-lights-42")
     assert auth.authenticate(session, username="officer7", password="Harbour-lights-42").ok
 
 
@@ -115,12 +115,14 @@ def test_init_db_creates_the_database_and_its_wal_private(tmp_path: Path) -> Non
 
 # ------------------------------------------------------------------ 1. login throttling behind a proxy
 def _staff(session) -> tuple[User, User, User]:  # noqa: ANN001
-    admin, _ = auth.create_user(session, actor=SYSTEM, username="admin", role="admin", password=GOOD)
-    officer, _ = auth.create_user(session, actor=SYSTEM, username="officer1", role="officer", password=GOOD)
+    admin, _ = accounts.create_user(session, actor=SYSTEM, username="admin", role="admin", password=GOOD)
+    officer, _ = accounts.create_user(
+        session, actor=SYSTEM, username="officer1", role="officer", password=GOOD
+    )
     enterprise = Enterprise(credit_code="91330303MA2ABCDE1X", name="测试企业")
     session.add(enterprise)
     session.commit()
-    ent, _ = auth.create_user(
+    ent, _ = accounts.create_user(
         session, actor=SYSTEM, username="ent1", role="enterprise", enterprise_id=enterprise.id, password=GOOD
     )
     return admin, officer, ent
@@ -169,7 +171,7 @@ def test_a_sprayed_address_waits_but_admin_and_unlock_get_through(session) -> No
     )
     assert not wrong.ok and wrong.message == refused.message  # a wrong guess at admin learns nothing more
     assert auth.authenticate(session, username="admin", password=GOOD, now=now, client_address=office).ok
-    auth.unlock_user(session, actor=SYSTEM, username="ent1")  # what manage.py users unlock calls
+    accounts.unlock_user(session, actor=SYSTEM, username="ent1")  # what manage.py users unlock calls
     assert auth.authenticate(session, username="ent1", password=GOOD, now=now, client_address=office).ok
 
 
@@ -240,8 +242,8 @@ def test_writes_from_a_screen_opened_before_deactivation_are_refused(session) ->
             session, actor=enterprise, enterprise_id=enterprise.enterprise_id
         ).consent
 
-        auth.set_active(session, actor=SYSTEM, username="officer1", active=False)
-        auth.set_active(session, actor=SYSTEM, username="ent1", active=False)
+        accounts.set_active(session, actor=SYSTEM, username="officer1", active=False)
+        accounts.set_active(session, actor=SYSTEM, username="ent1", active=False)
         with pytest.raises(PermissionDenied, match="登录已失效"):
             runs.finalize_run(session, actor=officer, run_id=notice.id)
         with pytest.raises(PermissionDenied, match="登录已失效"):
@@ -277,12 +279,12 @@ def test_a_logout_elsewhere_or_a_role_change_ends_writes_from_open_screens(sessi
     officer = _browser_actor(session, "officer2")
     ent_id = enterprise.enterprise_id
     bank.set_bank_consent(session, actor=enterprise, enterprise_id=ent_id, consent=True)  # live: allowed
-    auth.end_user_sessions(session, actor=SYSTEM, username="ent2")  # 结束所有会话
+    accounts.end_user_sessions(session, actor=SYSTEM, username="ent2")  # 结束所有会话
     with pytest.raises(PermissionDenied, match="登录已失效"):
         bank.set_bank_consent(session, actor=enterprise, enterprise_id=ent_id, consent=False)
-    auth.change_role(session, actor=SYSTEM, username="officer2", role="admin")
+    accounts.change_role(session, actor=SYSTEM, username="officer2", role="admin")
     with pytest.raises(PermissionDenied, match="登录已失效"):
-        auth.unlock_user(
+        accounts.unlock_user(
             session,
             actor=Actor(username="officer2", role="admin", session_ref=officer.session_ref),
             username="ent2",

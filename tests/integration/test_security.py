@@ -16,7 +16,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from db.models import AuditEvent, Enterprise, User, utcnow
-from services import audit, auth
+from services import accounts, audit, auth
 from services.actor import Actor
 from services.errors import Conflict, PermissionDenied
 from ui.auth import DEMO_COOKIE_KEY, make_token, read_token, resolve_cookie_key
@@ -27,7 +27,7 @@ PASSWORD = "Demo@2025x"
 
 
 def _user(session, username: str = "officer7", role: str = "officer") -> User:  # noqa: ANN001
-    user, _ = auth.create_user(session, actor=SYSTEM, username=username, role=role, password=PASSWORD)
+    user, _ = accounts.create_user(session, actor=SYSTEM, username=username, role=role, password=PASSWORD)
     return user
 
 
@@ -74,7 +74,7 @@ def test_a_copied_cookie_dies_with_logout_and_with_a_password_change(session) ->
 
     sid, _ = auth.start_session(session, user_id=user.id)
     actor = Actor(username=user.username, role=user.role, user_id=user.id)
-    auth.change_password(session, actor=actor, old=PASSWORD, new="Changed2025x")
+    accounts.change_password(session, actor=actor, old=PASSWORD, new="Changed2025x")
     assert auth.resume_session(session, session_id=sid) is None
 
 
@@ -86,10 +86,10 @@ def test_deactivation_and_admin_action_end_sessions_and_staff_expire_within_a_da
     assert expires - utcnow() < timedelta(days=7)
     later = utcnow() + timedelta(days=auth.SESSION_DAYS["officer"], seconds=1)
     assert auth.resume_session(session, session_id=sid, now=later) is None
-    auth.end_user_sessions(session, actor=admin_actor, username="officer7")
+    accounts.end_user_sessions(session, actor=admin_actor, username="officer7")
     assert auth.resume_session(session, session_id=sid) is None
     sid, _ = auth.start_session(session, user_id=user.id)
-    auth.set_active(session, actor=admin_actor, username="officer7", active=False)
+    accounts.set_active(session, actor=admin_actor, username="officer7", active=False)
     assert auth.resume_session(session, session_id=sid) is None
     with pytest.raises(PermissionDenied):
         auth.start_session(session, user_id=user.id)
@@ -103,17 +103,19 @@ def test_the_last_admin_cannot_be_deactivated_or_demoted(session) -> None:  # no
     admin = _user(session, "admin7", "admin")
     actor = Actor(username=admin.username, role="admin", user_id=admin.id)
     with pytest.raises(Conflict, match="最后一个系统管理员"):
-        auth.set_active(session, actor=actor, username="admin7", active=False)
+        accounts.set_active(session, actor=actor, username="admin7", active=False)
     with pytest.raises(Conflict, match="最后一个系统管理员"):
-        auth.change_role(session, actor=actor, username="admin7", role="officer")
+        accounts.change_role(session, actor=actor, username="admin7", role="officer")
     _user(session, "admin8", "admin")
-    auth.set_active(session, actor=actor, username="admin8", active=False)
-    auth.set_active(session, actor=actor, username="admin8", active=True)
-    auth.change_role(session, actor=actor, username="admin8", role="officer")
+    accounts.set_active(session, actor=actor, username="admin8", active=False)
+    accounts.set_active(session, actor=actor, username="admin8", active=True)
+    accounts.change_role(session, actor=actor, username="admin8", role="officer")
     actions = session.execute(select(AuditEvent.action).where(AuditEvent.actor == "admin7")).scalars().all()
     assert actions == ["deactivate_user", "reactivate_user", "change_role"]
     with pytest.raises(PermissionDenied):
-        auth.set_active(session, actor=Actor(username="o", role="officer"), username="admin8", active=False)
+        accounts.set_active(
+            session, actor=Actor(username="o", role="officer"), username="admin8", active=False
+        )
 
 
 def test_bulk_enterprise_accounts_get_one_time_passwords(session) -> None:  # noqa: ANN001
@@ -126,7 +128,7 @@ def test_bulk_enterprise_accounts_get_one_time_passwords(session) -> None:  # no
         session.flush()
         ids.append(ent.id)
     session.commit()
-    created = auth.create_enterprise_accounts(
+    created = accounts.create_enterprise_accounts(
         session, actor=Actor(username="a", role="admin"), enterprise_ids=ids
     )
     assert len({a.username for a in created}) == 3 and len({a.password for a in created}) == 3
@@ -134,7 +136,7 @@ def test_bulk_enterprise_accounts_get_one_time_passwords(session) -> None:  # no
         result = auth.authenticate(session, username=account.username, password=account.password)
         assert result.ok and result.must_change_password and result.enterprise_id == account.enterprise_id
     with pytest.raises(Conflict, match="已有账户"):
-        auth.create_enterprise_accounts(
+        accounts.create_enterprise_accounts(
             session, actor=Actor(username="a", role="admin"), enterprise_ids=ids[:1]
         )
 
@@ -311,7 +313,7 @@ def test_users_command_bulk_accounts_and_unlock(tmp_path: Path) -> None:
 
     engine = make_engine(env["DATABASE_URL"])
     with session_scope(engine) as s:
-        codes = auth.enterprises_without_account(s, actor=SYSTEM, limit=3)["credit_code"].tolist()
+        codes = accounts.enterprises_without_account(s, actor=SYSTEM, limit=3)["credit_code"].tolist()
         for _ in range(auth.FREE_ATTEMPTS):
             auth.authenticate(s, username="officer2", password="wrong-password-1")
     (tmp_path / "codes.txt").write_text("\n".join(codes), encoding="utf-8")

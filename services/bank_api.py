@@ -244,6 +244,18 @@ def _int_or_none(value: str | None, name: str) -> int | None:
         raise ValidationFailed(f"参数 {name} 应为整数。") from None
 
 
+def _log_call(session: Session, caller: Caller, endpoint: str, outcome: dict) -> None:
+    """Audit one answered API call (``bank_api.<endpoint>``) in the caller's transaction."""
+    record(
+        session,
+        actor=caller.actor,
+        action=f"bank_api.{endpoint}",
+        entity="BankToken",
+        entity_id=caller.token_id,
+        after=outcome,
+    )
+
+
 def get_whitelist(
     session: Session, *, caller: Caller, run: str | None, address: str
 ) -> tuple[int, dict | bytes]:
@@ -254,23 +266,11 @@ def get_whitelist(
         )
     except ServiceError as exc:
         status = 404 if isinstance(exc, NotFound) else 400
-        record(
-            session,
-            actor=caller.actor,
-            action="bank_api.whitelist",
-            entity="BankToken",
-            entity_id=caller.token_id,
-            after={"status": status, "address": address, "run_id": run},
-        )
+        _log_call(session, caller, "whitelist", {"status": status, "address": address, "run_id": run})
         session.commit()
         return status, {"error": str(exc)}
-    record(
-        session,
-        actor=caller.actor,
-        action="bank_api.whitelist",
-        entity="BankToken",
-        entity_id=caller.token_id,
-        after={"status": 200, "address": address, "run_id": run_id, "count": count},
+    _log_call(
+        session, caller, "whitelist", {"status": 200, "address": address, "run_id": run_id, "count": count}
     )
     session.commit()
     return 200, body
@@ -292,24 +292,15 @@ def post_outcomes(
         )
     except ServiceError as exc:
         status = 404 if isinstance(exc, NotFound) else 400
-        record(
-            session,
-            actor=caller.actor,
-            action="bank_api.outcomes",
-            entity="BankToken",
-            entity_id=caller.token_id,
-            after={"status": status, "address": address},
-        )
+        _log_call(session, caller, "outcomes", {"status": status, "address": address})
         session.commit()
         return status, {"error": str(exc)}
     status = 200 if not check.problems else 422
-    record(
+    _log_call(
         session,
-        actor=caller.actor,
-        action="bank_api.outcomes",
-        entity="BankToken",
-        entity_id=caller.token_id,
-        after={
+        caller,
+        "outcomes",
+        {
             "status": status,
             "address": address,
             "rows": check.rows,

@@ -90,11 +90,16 @@ def ensure_default_model(session: Session, *, actor: Actor | None = None) -> Mod
     return version
 
 
-def get_model(session: Session, version_id: int) -> ScoringModel:
-    """The parsed scoring model of a stored version (cached by id)."""
+def _stored_version(session: Session, version_id: int) -> ModelVersion:
     version = session.get(ModelVersion, version_id)
     if version is None:
         raise NotFound(f"评价模型版本 {version_id} 不存在。")
+    return version
+
+
+def get_model(session: Session, version_id: int) -> ScoringModel:
+    """The parsed scoring model of a stored version (cached by id)."""
+    version = _stored_version(session, version_id)
     digest = hashlib.sha256(json.dumps(version.definition, sort_keys=True).encode()).hexdigest()
     key = (version_id, digest)
     model = _MODEL_CACHE.get(key)
@@ -177,9 +182,7 @@ def find_model_version(session: Session, spec: str | int) -> ModelVersion:
 def publish_model_version(session: Session, *, actor: Actor, version_id: int) -> ModelVersion:
     """Publish a draft: it becomes the active model for new runs; existing runs keep the version they used."""
     require_staff(actor)
-    version = session.get(ModelVersion, version_id)
-    if version is None:
-        raise NotFound(f"评价模型版本 {version_id} 不存在。")
+    version = _stored_version(session, version_id)
     if version.state == "published":
         raise Conflict(f"评价模型版本 {version.version} 已发布。")
     try:
@@ -209,9 +212,7 @@ def update_draft(
 ) -> ModelVersion:
     """Replace a draft's definition after validating it (a published version never changes)."""
     require_staff(actor)
-    version = session.get(ModelVersion, version_id)
-    if version is None:
-        raise NotFound(f"评价模型版本 {version_id} 不存在。")
+    version = _stored_version(session, version_id)
     if version.state != "draft":
         raise Conflict(f"评价模型版本 {version.version} 已发布，不能修改；请从它创建新的草稿。")
     try:
@@ -243,7 +244,4 @@ def update_draft(
 def export_model_toml(session: Session, *, actor: Actor, version_id: int) -> str:
     """The stored definition as TOML text that ``register_model`` / ``load_model`` read back identically."""
     require_staff(actor)
-    version = session.get(ModelVersion, version_id)
-    if version is None:
-        raise NotFound(f"评价模型版本 {version_id} 不存在。")
     return dumps_toml(get_model(session, version_id).to_dict())

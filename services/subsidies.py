@@ -203,16 +203,16 @@ def _move(
     return payment, before
 
 
-def _save(session: Session, payment: SubsidyPayment) -> None:
+def _save(
+    session: Session, *, actor: Actor, payment: SubsidyPayment, before: str, reason: str | None = None
+) -> None:
+    """Write the line's new state and audit the transition (``subsidy.<action>``) in the caller's transaction."""
     session.add(payment)
     try:
         session.flush()
     except IntegrityError:  # two first transitions of one line at once: the other one won
         session.rollback()
         raise Conflict("该扶持资金刚刚已被处理，请刷新后查看。") from None
-
-
-def _audit_record(payment: SubsidyPayment, before: str) -> tuple[dict, dict]:
     after = {
         "state": payment.state,
         "run_id": payment.run_id,
@@ -221,7 +221,17 @@ def _audit_record(payment: SubsidyPayment, before: str) -> tuple[dict, dict]:
     }
     if payment.paid_on is not None:
         after |= {"paid_on": payment.paid_on.isoformat(), "voucher": payment.voucher}
-    return {"state": before}, after
+    action = {"confirmed": "confirm", "paid": "pay", "refused": "refuse"}[payment.state]
+    record(
+        session,
+        actor=actor,
+        action=f"subsidy.{action}",
+        entity="subsidy_payment",
+        entity_id=payment.id,
+        before={"state": before},
+        after=after,
+        reason=reason,
+    )
 
 
 def confirm_line(session: Session, *, actor: Actor, run_id: int, enterprise_id: int) -> SubsidyPayment | None:
@@ -236,17 +246,7 @@ def confirm_line(session: Session, *, actor: Actor, run_id: int, enterprise_id: 
         return None
     payment, before = _move(session, actor=actor, run=run, enterprise_id=enterprise_id, action="confirm")
     payment.confirmed_by, payment.confirmed_at = actor.username, utcnow()
-    _save(session, payment)
-    old, new = _audit_record(payment, before)
-    record(
-        session,
-        actor=actor,
-        action="subsidy.confirm",
-        entity="subsidy_payment",
-        entity_id=payment.id,
-        before=old,
-        after=new,
-    )
+    _save(session, actor=actor, payment=payment, before=before)
     return payment
 
 
@@ -282,17 +282,7 @@ def record_payment(
     payment, before = _move(session, actor=actor, run=run, enterprise_id=enterprise_id, action="pay")
     payment.paid_on, payment.voucher = paid_on, voucher
     payment.handled_by, payment.handled_at = actor.username, utcnow()
-    _save(session, payment)
-    old, new = _audit_record(payment, before)
-    record(
-        session,
-        actor=actor,
-        action="subsidy.pay",
-        entity="subsidy_payment",
-        entity_id=payment.id,
-        before=old,
-        after=new,
-    )
+    _save(session, actor=actor, payment=payment, before=before)
     session.commit()
     return payment
 
@@ -312,18 +302,7 @@ def refuse_subsidy(
     )
     payment.reason = reason
     payment.handled_by, payment.handled_at = actor.username, utcnow()
-    _save(session, payment)
-    old, new = _audit_record(payment, before)
-    record(
-        session,
-        actor=actor,
-        action="subsidy.refuse",
-        entity="subsidy_payment",
-        entity_id=payment.id,
-        before=old,
-        after=new,
-        reason=reason,
-    )
+    _save(session, actor=actor, payment=payment, before=before, reason=reason)
     session.commit()
     return payment
 

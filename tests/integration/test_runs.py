@@ -153,6 +153,13 @@ def _expected(session: Session) -> pd.DataFrame:
     return score(model, derived).set_index("credit_code")
 
 
+def _publish(
+    session: Session, run_id: int, start: date, end: date, *, actor: Actor = OFFICER, **more: bool
+) -> ScoreRun:
+    """Publish run ``run_id`` for 公示 from ``start`` to ``end`` (as officer1 unless ``actor``)."""
+    return publish_run(session, actor=actor, run_id=run_id, notice_start=start, notice_end=end, **more)
+
+
 def test_current_values_frame_shape(session: Session, populated: dict[str, int]) -> None:
     frame = current_values(session, year=YEAR, codes=["G01", "T09", "T99"])
     values = frame.values
@@ -273,26 +280,11 @@ def test_self_report_counts_only_when_current(session: Session, populated: dict[
 def test_publish_finalize_and_immutability(session: Session, populated: dict[str, int]) -> None:
     first = compute_run(session, actor=OFFICER, year=YEAR)
     with pytest.raises(Exception, match="日期"):
-        publish_run(
-            session,
-            actor=OFFICER,
-            run_id=first.id,
-            notice_start=date(2025, 3, 10),
-            notice_end=date(2025, 3, 1),
-        )
-    publish_run(
-        session, actor=OFFICER, run_id=first.id, notice_start=date(2025, 3, 1), notice_end=date(2025, 3, 7)
-    )
+        _publish(session, first.id, date(2025, 3, 10), date(2025, 3, 1))
+    _publish(session, first.id, date(2025, 3, 1), date(2025, 3, 7))
     assert latest_run(session).id == first.id
     second = compute_run(session, actor=OFFICER, year=YEAR)
-    publish_run(
-        session,
-        actor=OFFICER,
-        run_id=second.id,
-        notice_start=date(2025, 3, 8),
-        notice_end=date(2025, 3, 15),
-        replace=True,
-    )
+    _publish(session, second.id, date(2025, 3, 8), date(2025, 3, 15), replace=True)
     session.refresh(first)
     assert first.state == "superseded" and second.supersedes_id == first.id
     finalize_run(session, actor=OFFICER, run_id=second.id)
@@ -300,20 +292,12 @@ def test_publish_finalize_and_immutability(session: Session, populated: dict[str
     with pytest.raises(Conflict):
         finalize_run(session, actor=OFFICER, run_id=second.id)
     with pytest.raises(Conflict):
-        publish_run(
-            session,
-            actor=OFFICER,
-            run_id=second.id,
-            notice_start=date(2025, 4, 1),
-            notice_end=date(2025, 4, 7),
-        )
+        _publish(session, second.id, date(2025, 4, 1), date(2025, 4, 7))
     with pytest.raises(Conflict):
         supersede_run(session, actor=OFFICER, run_id=second.id)
     # A later final run of the same year supersedes the earlier final one.
     third = compute_run(session, actor=OFFICER, year=YEAR)
-    publish_run(
-        session, actor=OFFICER, run_id=third.id, notice_start=date(2025, 5, 1), notice_end=date(2025, 5, 7)
-    )
+    _publish(session, third.id, date(2025, 5, 1), date(2025, 5, 7))
     finalize_run(session, actor=OFFICER, run_id=third.id)
     session.refresh(second)
     assert second.state == "superseded" and latest_run(session, states=("final",)).id == third.id
@@ -344,13 +328,7 @@ def test_permissions(session: Session, populated: dict[str, int]) -> None:
         compute_run(session, actor=enterprise, year=YEAR)
     run = compute_run(session, actor=OFFICER, year=YEAR)
     for call in (
-        lambda: publish_run(
-            session,
-            actor=enterprise,
-            run_id=run.id,
-            notice_start=date(2025, 1, 1),
-            notice_end=date(2025, 1, 2),
-        ),
+        lambda: _publish(session, run.id, date(2025, 1, 1), date(2025, 1, 2), actor=enterprise),
         lambda: finalize_run(session, actor=enterprise, run_id=run.id),
         lambda: verify_run(session, actor=enterprise, run_id=run.id),
     ):
@@ -361,9 +339,7 @@ def test_permissions(session: Session, populated: dict[str, int]) -> None:
 
 def test_finalize_refuses_while_an_objection_is_open(session: Session, populated: dict[str, int]) -> None:
     run = compute_run(session, actor=OFFICER, year=YEAR)
-    publish_run(
-        session, actor=OFFICER, run_id=run.id, notice_start=date(2025, 3, 1), notice_end=date(2025, 3, 7)
-    )
+    _publish(session, run.id, date(2025, 3, 1), date(2025, 3, 7))
     objection = Objection(
         run_id=run.id, enterprise_id=populated["1"], reason="研发费用有误", created_by="ent"
     )
@@ -391,9 +367,7 @@ def test_finalize_waits_for_the_window_unless_an_admin_states_a_reason(
     from services.runs import guard_transition
 
     run = compute_run(session, actor=OFFICER, year=YEAR)
-    publish_run(
-        session, actor=OFFICER, run_id=run.id, notice_start=date(2026, 12, 1), notice_end=date(2026, 12, 7)
-    )
+    _publish(session, run.id, date(2026, 12, 1), date(2026, 12, 7))
     # Day 1 of the 7-day window (Beijing): the officer is refused and told when it becomes possible.
     with clock.frozen(datetime(2026, 12, 1, 2, 0, tzinfo=UTC)):
         with pytest.raises(Conflict, match="2026-12-07 24:00.*还剩 7 天.*系统管理员"):
@@ -423,9 +397,7 @@ def test_finalize_after_the_window_needs_no_reason(session: Session, populated: 
     from core import clock
 
     run = compute_run(session, actor=OFFICER, year=YEAR)
-    publish_run(
-        session, actor=OFFICER, run_id=run.id, notice_start=date(2026, 12, 1), notice_end=date(2026, 12, 7)
-    )
+    _publish(session, run.id, date(2026, 12, 1), date(2026, 12, 7))
     with clock.frozen(datetime(2026, 12, 8, 1, 0, tzinfo=UTC)):
         assert finalize_run(session, actor=OFFICER, run_id=run.id).state == "final"
     event = session.exec(select(AuditEvent).where(AuditEvent.action == "run.finalize")).one()
@@ -438,31 +410,16 @@ def test_publishing_over_a_running_notice_must_be_confirmed(
     from services.runs import guard_transition
 
     first = compute_run(session, actor=OFFICER, year=YEAR)
-    publish_run(
-        session, actor=OFFICER, run_id=first.id, notice_start=date(2025, 3, 1), notice_end=date(2025, 3, 7)
-    )
+    _publish(session, first.id, date(2025, 3, 1), date(2025, 3, 7))
     second = compute_run(session, actor=OFFICER, year=YEAR)
     guard = guard_transition(session, actor=OFFICER, run_id=second.id, action="publish")
     assert guard.replaces == (first.id,) and f"#{first.id} 正在公示" in guard.notes[0]
     with pytest.raises(Conflict, match=f"#{first.id} 正在公示"):
-        publish_run(
-            session,
-            actor=OFFICER,
-            run_id=second.id,
-            notice_start=date(2025, 3, 8),
-            notice_end=date(2025, 3, 15),
-        )
+        _publish(session, second.id, date(2025, 3, 8), date(2025, 3, 15))
     session.rollback()
     assert session.get(ScoreRun, first.id).state == "notice"
     assert session.get(ScoreRun, second.id).state == "draft"
-    publish_run(
-        session,
-        actor=OFFICER,
-        run_id=second.id,
-        notice_start=date(2025, 3, 8),
-        notice_end=date(2025, 3, 15),
-        replace=True,
-    )
+    _publish(session, second.id, date(2025, 3, 8), date(2025, 3, 15), replace=True)
     assert session.get(ScoreRun, first.id).state == "superseded"
     # Another year's run in 公示 is not replaced, so nothing is asked.
     other = compute_run(session, actor=OFFICER, year=YEAR - 1)

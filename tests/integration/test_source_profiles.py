@@ -15,6 +15,7 @@ from core.credit_code import make_code
 from db.models import Enterprise, ImportBatch, IndicatorValue
 from services import imports
 from services.actor import Actor
+from tests.patent_lists import PATENT_HEAD, patent_number, patent_row, wrong_check_number
 
 OFFICER = Actor(username="officer1", role="officer", user_id=1)
 YEAR = 2025
@@ -293,100 +294,57 @@ def _national18(session: Session) -> None:
 
 
 def test_patent_lists_count_once_per_enterprise_across_two_files(db: Session):
-    from core.source_profiles import patent_check
-
     _national18(db)
 
-    def num(body: str) -> str:
-        return f"CN{body}.{patent_check(body)}"
-
-    head = [
-        "序号",
-        "申请号",
-        "申请日",
-        "公开（公告）号",
-        "授权公告日",
-        "专利类型",
-        "专利名称",
-        "申请（专利权）人",
-        "当前权利人",
-        "法律状态",
-        "主分类号",
-        "国际申请号",
-    ]
+    head = ["序号", *PATENT_HEAD]
     first = xlsx(
         head,
         [
             [
                 1,
-                num("202510000001"),
-                "2025-01-02",
-                "CN1A",
-                "",
-                "发明",
-                "一",
-                NAMES[0],
-                NAMES[0],
-                "实质审查",
-                "G06F",
-                "",
+                *patent_row(
+                    patent_number("202510000001"),
+                    "2025-01-02",
+                    "一",
+                    NAMES[0],
+                    publication="CN1A",
+                    holder=NAMES[0],
+                ),
             ],
             [
                 2,
-                num("202510000002"),
-                "2025-02-02",
-                "CN2A",
-                "",
-                "发明",
-                "二",
-                f"{NAMES[0]};{NAMES[1]}",
-                "",
-                "实质审查",
-                "G06F",
-                "",
+                *patent_row(
+                    patent_number("202510000002"),
+                    "2025-02-02",
+                    "二",
+                    f"{NAMES[0]};{NAMES[1]}",
+                    publication="CN2A",
+                ),
             ],
             [
                 3,
-                num("202580000003"),
-                "2025-03-02",
-                "CN3A",
-                "",
-                "发明",
-                "三",
-                NAMES[0],
-                "",
-                "实质审查",
-                "G06F",
-                "PCT/CN2025/000003",
+                *patent_row(
+                    patent_number("202580000003"),
+                    "2025-03-02",
+                    "三",
+                    NAMES[0],
+                    publication="CN3A",
+                    pct="PCT/CN2025/000003",
+                ),
             ],
             [
                 4,
-                num("202520000004"),
-                "2025-03-09",
-                "CN4U",
-                "2025-08-01",
-                "发明",
-                "四",
-                NAMES[0],
-                "",
-                "授权",
-                "G06F",
-                "",
+                *patent_row(
+                    patent_number("202520000004"),
+                    "2025-03-09",
+                    "四",
+                    NAMES[0],
+                    publication="CN4U",
+                    granted="2025-08-01",
+                    status="授权",
+                ),
             ],
-            [
-                5,
-                "CN202510000005.X" if patent_check("202510000005") != "X" else "CN202510000005.0",
-                "2025-04-01",
-                "",
-                "",
-                "发明",
-                "五",
-                NAMES[1],
-                "",
-                "实质审查",
-                "G06F",
-                "",
-            ],
+            [5, *patent_row(wrong_check_number("202510000005"), "2025-04-01", "五", NAMES[1])],
         ],
     )
     r1 = imports.dry_run_import(
@@ -404,45 +362,36 @@ def test_patent_lists_count_once_per_enterprise_across_two_files(db: Session):
         [
             [
                 1,
-                num("202510000001"),
-                "2025-01-02",
-                "CN1A",
-                "",
-                "发明专利",
-                "一",
-                NAMES[0],
-                "",
-                "实质审查",
-                "G06F",
-                "",
+                *patent_row(
+                    patent_number("202510000001"),
+                    "2025-01-02",
+                    "一",
+                    NAMES[0],
+                    kind="发明专利",
+                    publication="CN1A",
+                ),
             ],
             [
                 2,
-                num("202510000002"),
-                "2025-02-02",
-                "CN2A",
-                "",
-                "发明专利",
-                "二",
-                NAMES[1],
-                "",
-                "实质审查",
-                "G06F",
-                "",
+                *patent_row(
+                    patent_number("202510000002"),
+                    "2025-02-02",
+                    "二",
+                    NAMES[1],
+                    kind="发明专利",
+                    publication="CN2A",
+                ),
             ],
             [
                 3,
-                num("202510000006"),
-                "2025-05-02",
-                "CN6A",
-                "",
-                "发明专利",
-                "六",
-                NAMES[0],
-                "",
-                "实质审查",
-                "G06F",
-                "",
+                *patent_row(
+                    patent_number("202510000006"),
+                    "2025-05-02",
+                    "六",
+                    NAMES[0],
+                    kind="发明专利",
+                    publication="CN6A",
+                ),
             ],
         ],
     )

@@ -11,6 +11,7 @@ from core import source_profiles as sp
 from core.credit_code import make_code
 from core.importing import TemplateColumn
 from core.spreadsheet import ROW_COLUMN
+from tests.patent_lists import PATENT_HEAD, patent_number, patent_row, wrong_check_number
 
 RATES = {2025: Decimal("7.1884")}
 
@@ -66,10 +67,6 @@ def test_patent_numbers_type_and_check_character():
     )  # the 8-digit numbers before 2003
 
 
-def num(body: str) -> str:
-    return f"CN{body}.{sp.patent_check(body)}"
-
-
 INV = TemplateColumn(
     code="T13", name="与主营业务相关的发明专利申请量", unit="件", kind="number", department="专利清单"
 )
@@ -78,23 +75,10 @@ PCT = TemplateColumn(
 )
 A, B = make_code("51"), make_code("52")
 REG = pd.DataFrame({"credit_code": [A, B], "name": ["温州甲科技有限公司", "温州乙电子有限公司"]})
-HEAD = [
-    "申请号",
-    "申请日",
-    "公开（公告）号",
-    "授权公告日",
-    "专利类型",
-    "专利名称",
-    "申请（专利权）人",
-    "当前权利人",
-    "法律状态",
-    "主分类号",
-    "国际申请号",
-]
 
 
 def patents(rows: list[list]) -> pd.DataFrame:
-    df = pd.DataFrame(rows, columns=HEAD)
+    df = pd.DataFrame(rows, columns=PATENT_HEAD)
     df.insert(0, ROW_COLUMN, range(2, 2 + len(df)))
     return df
 
@@ -103,84 +87,33 @@ def test_patents_counted_by_type_once_per_enterprise_across_files():
     p = sp.get_profile("专利清单")
     first = patents(
         [
-            [
-                num("202510000001"),
-                "2025-01-02",
-                "",
-                "",
-                "发明",
-                "一",
-                "温州甲科技有限公司",
-                "",
-                "实审",
-                "G06F",
-                "",
-            ],
-            [
-                num("202510000002"),
+            patent_row(
+                patent_number("202510000001"), "2025-01-02", "一", "温州甲科技有限公司", status="实审"
+            ),
+            patent_row(
+                patent_number("202510000002"),
                 "2025-02-02",
-                "",
-                "",
-                "发明",
                 "二",
                 "温州甲科技有限公司；温州乙电子有限公司",
-                "",
-                "实审",
-                "G06F",
-                "",
-            ],
-            [
-                num("202520000003"),
-                "2025-03-02",
-                "",
-                "",
-                "发明",
-                "三",
-                "温州甲科技有限公司",
-                "",
-                "授权",
-                "G06F",
-                "",
-            ],
-            [
-                num("202580000004"),
+                status="实审",
+            ),
+            patent_row(
+                patent_number("202520000003"), "2025-03-02", "三", "温州甲科技有限公司", status="授权"
+            ),
+            patent_row(
+                patent_number("202580000004"),
                 "2025-04-02",
-                "",
-                "",
-                "发明",
                 "四",
                 "温州甲科技有限公司",
-                "",
-                "实审",
-                "G06F",
-                "PCT/CN2025/1",
-            ],
-            [
-                num("202410000005"),
-                "2024-12-30",
-                "",
-                "",
-                "发明",
-                "五",
-                "温州甲科技有限公司",
-                "",
-                "实审",
-                "G06F",
-                "",
-            ],
-            [
-                "CN202510000006.0" if sp.patent_check("202510000006") != "0" else "CN202510000006.1",
-                "2025-05-01",
-                "",
-                "",
-                "发明",
-                "六",
-                "温州甲科技有限公司",
-                "",
-                "实审",
-                "G06F",
-                "",
-            ],
+                status="实审",
+                pct="PCT/CN2025/1",
+            ),
+            patent_row(
+                patent_number("202410000005"), "2024-12-30", "五", "温州甲科技有限公司", status="实审"
+            ),
+            patent_row(
+                wrong_check_number("202510000006"), "2025-05-01", "六", "温州甲科技有限公司", status="实审"
+            ),
         ]
     )
     built = sp.build(p, first, year=2025, registry=REG, columns=[INV, PCT])
@@ -195,32 +128,22 @@ def test_patents_counted_by_type_once_per_enterprise_across_files():
     # a second file repeats 000001 and adds 000007: A's count is 3, not 4
     second = patents(
         [
-            [
-                num("202510000001"),
+            patent_row(
+                patent_number("202510000001"),
                 "2025-01-02",
-                "",
-                "",
-                "发明专利",
                 "一",
                 "温州甲科技有限公司",
-                "",
-                "实审",
-                "G06F",
-                "",
-            ],
-            [
-                num("202510000007"),
+                kind="发明专利",
+                status="实审",
+            ),
+            patent_row(
+                patent_number("202510000007"),
                 "2025-06-02",
-                "",
-                "",
-                "发明专利",
                 "七",
                 "温州甲科技有限公司",
-                "",
-                "实审",
-                "G06F",
-                "",
-            ],
+                kind="发明专利",
+                status="实审",
+            ),
         ]
     )
     again = sp.build(
@@ -231,7 +154,7 @@ def test_patents_counted_by_type_once_per_enterprise_across_files():
 
 
 def test_profiles_recognised_from_headers():
-    assert sp.recognise(HEAD).name == "专利清单"
+    assert sp.recognise(PATENT_HEAD).name == "专利清单"
     assert (
         sp.recognise(
             ["公司名称", "登记状态", "成立日期", "统一社会信用代码", "参保人数", "注册资本", "实缴资本"]

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,26 +14,15 @@ import pytest
 from adapters.reader_worker import read_table
 from core.credit_code import make_code
 from core.spreadsheet import apply_header, find_header_row, write_xlsx
+from tests.manage_cli import manage, sqlite_env
 
-ROOT = Path(__file__).resolve().parents[2]
-MANAGE = ROOT / "manage.py"
 COMMANDS = ("init-db", "seed-demo", "score-file", "compute", "export-lists", "create-user")
 
 pytestmark = pytest.mark.xdist_group("cli")
 
 
 def run(*args: str, db: Path | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
-    env["DATABASE_URL"] = f"sqlite:///{db}" if db else "sqlite:////nonexistent-dir/never.db"
-    return subprocess.run(
-        [sys.executable, str(MANAGE), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        input=stdin,
-        timeout=300,
-        cwd=ROOT,
-    )
+    return manage(*args, env=sqlite_env(db), stdin=stdin)
 
 
 def ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:

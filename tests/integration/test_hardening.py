@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
-import sys
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -22,23 +21,15 @@ from db.models import Enterprise, User, utcnow
 from services import accounts, auth
 from services.actor import Actor
 from services.errors import PermissionDenied, ValidationFailed
+from tests.manage_cli import manage, sqlite_env
 
-ROOT = Path(__file__).resolve().parents[2]
 SYSTEM = Actor.system()
 GOOD = "Kestrel-2025x"
 WEAK = ["a密码1", "Demo@2025", "demo@2025", "DEMO@2025", "Password1", "1qaz2wsx3edc", "short1"]
 
 
 def _manage(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=300,
-        input=stdin,
-    )
+    return manage(*args, env=env, stdin=stdin)
 
 
 # ------------------------------------------------------------------ 6. password policy
@@ -67,7 +58,7 @@ def test_reset_and_change_hold_to_the_policy(session) -> None:  # noqa: ANN001
 
 
 def test_cli_create_user_refuses_the_demo_password_and_the_demo_seed_keeps_it(tmp_path: Path) -> None:
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'pw.db'}", "PYTHONIOENCODING": "utf-8"}
+    env = sqlite_env(tmp_path / "pw.db")
     assert _manage(env, "init-db").returncode == 0
     refused = _manage(
         env, "create-user", "officer9", "--role", "officer", "--password-stdin", stdin="Demo@2025\n"
@@ -86,7 +77,7 @@ def test_cli_create_user_refuses_the_demo_password_and_the_demo_seed_keeps_it(tm
 # ------------------------------------------------------------------ 7. database file modes
 def test_init_db_creates_the_database_and_its_wal_private(tmp_path: Path) -> None:
     db = tmp_path / "data" / "innovation.db"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "PYTHONIOENCODING": "utf-8"}
+    env = sqlite_env(db)
     old_umask = os.umask(0o022)  # the usual umask: without care the files come out 644
     try:
         assert _manage(env, "init-db").returncode == 0

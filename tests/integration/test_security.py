@@ -3,10 +3,8 @@ demo passwords, 用户管理 rules."""
 
 from __future__ import annotations
 
-import os
 import stat
 import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,9 +17,10 @@ from db.models import AuditEvent, Enterprise, User, utcnow
 from services import accounts, audit, auth
 from services.actor import Actor
 from services.errors import Conflict, PermissionDenied
+from tests.manage_cli import manage as run_manage
+from tests.manage_cli import sqlite_env
 from ui.auth import DEMO_COOKIE_KEY, make_token, read_token, resolve_cookie_key
 
-ROOT = Path(__file__).resolve().parents[2]
 SYSTEM = Actor.system()
 PASSWORD = "Demo@2025x"
 
@@ -204,17 +203,10 @@ def test_verify_reports_the_first_broken_link(session, db_engine) -> None:  # no
 
 def test_verify_audit_command(tmp_path: Path) -> None:
     db = tmp_path / "cli.db"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "PYTHONIOENCODING": "utf-8"}
+    env = sqlite_env(db)
 
     def manage(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, str(ROOT / "manage.py"), *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=ROOT,
-            timeout=120,
-        )
+        return run_manage(*args, env=env)
 
     assert manage("init-db").returncode == 0
     assert manage("create-user", "--help").returncode == 0
@@ -236,15 +228,8 @@ def test_verify_audit_command(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ 1. demo passwords and production
 def test_seed_demo_refuses_production_and_demo_passwords_are_one_time(tmp_path: Path) -> None:
     db = tmp_path / "seed.db"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "PYTHONIOENCODING": "utf-8"}
-    run = lambda *a, **extra: subprocess.run(  # noqa: E731
-        [sys.executable, str(ROOT / "manage.py"), *a],
-        capture_output=True,
-        text=True,
-        env={**env, **extra},
-        cwd=ROOT,
-        timeout=300,
-    )
+    env = sqlite_env(db)
+    run = lambda *a, **extra: run_manage(*a, env={**env, **extra})  # noqa: E731
     assert run("init-db").returncode == 0
     refused = run("seed-demo", "--enterprises", "20", "--no-runs", APP_ENV="Production ")
     assert refused.returncode == 1 and "生产环境" in refused.stderr
@@ -295,17 +280,10 @@ def test_users_command_bulk_accounts_and_unlock(tmp_path: Path) -> None:
     import openpyxl
 
     db = tmp_path / "users.db"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "PYTHONIOENCODING": "utf-8"}
+    env = sqlite_env(db)
 
     def manage(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, str(ROOT / "manage.py"), *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=ROOT,
-            timeout=300,
-        )
+        return run_manage(*args, env=env)
 
     assert manage("init-db").returncode == 0
     assert manage("seed-demo", "--enterprises", "20", "--no-runs").returncode == 0

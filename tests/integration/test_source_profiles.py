@@ -444,6 +444,8 @@ def test_tianyancha_names_only_capital_as_text_is_not_imported(db: Session):
         "曾用名",
         "经营范围",
     ]
+    # 省份 … 经营范围: the same for both rows
+    rest = ["浙江省", "温州市", "龙湾区", "-", "-", "有限责任公司", "制造业", "", "-"]
     data = xlsx(
         head,
         [
@@ -456,35 +458,9 @@ def test_tianyancha_names_only_capital_as_text_is_not_imported(db: Session):
                 "2015-06-01",
                 "",
                 58,
-                "浙江省",
-                "温州市",
-                "龙湾区",
-                "-",
-                "-",
-                "有限责任公司",
-                "制造业",
-                "",
-                "-",
+                *rest,
             ],
-            [
-                NAMES[3],
-                "存续",
-                "李四",
-                "500万美元",
-                "-",
-                "2018-01-01",
-                CODES[3],
-                "-",
-                "浙江省",
-                "温州市",
-                "龙湾区",
-                "-",
-                "-",
-                "有限责任公司",
-                "制造业",
-                "",
-                "-",
-            ],
+            [NAMES[3], "存续", "李四", "500万美元", "-", "2018-01-01", CODES[3], "-", *rest],
         ],
     )
     assert imports.recognise_profile(data, "天眼查.xlsx") == "天眼查"

@@ -70,7 +70,7 @@ def test_the_database_version_moves_with_a_write_in_another_process(session: Ses
         engine,
         """
         from services.actor import Actor
-        from services.auth import end_user_sessions
+        from services.accounts import end_user_sessions
         end_user_sessions(session, actor=Actor.system(), username="ent1")
     """,
     )

@@ -94,44 +94,51 @@ def enterprises_frame(session: Session, *, ids: np.ndarray | None = None) -> pd.
     return frame.reset_index(drop=True)
 
 
-def _numeric_parts(session: Session, year: int, codes: list[str] | None) -> list[tuple]:
-    """(code, sources, ids, values) per code of the numeric values, the database aggregating each column
-    into one string that numpy parses: fetching the ~2.5M rows of a year at 100k enterprises as tuples
-    costs seconds of Python objects; the aggregates hand over a few strings per code.
+def _numeric_parts(session: Session, year: int, codes: list[str] | None) -> tuple[list[tuple], list[str]]:
+    """(code, sources, ids, values) per code of the numeric values, and the codes that also hold text.
 
-    One statement per code walks the (year, code) index — one GROUP BY over the year sorts every row
-    (in a temporary B-tree on SQLite, on disk on PostgreSQL) and is slower. The numbers are exact:
-    SQLite renders them with ``printf('%!.17g')`` (its own real-to-text keeps 15 digits), PostgreSQL
-    (12+) in their shortest exact form. A code holds one department's values as a rule: its sources come
-    back as their least and greatest, and only a code whose sources differ is read again with them
-    (ids, values and sources then from one scan, so their orders agree).
+    The database aggregates each column into one string that numpy parses: fetching the ~2.5M rows of a
+    year at 100k enterprises as tuples costs seconds of Python objects; the aggregates hand over a few
+    strings per code. One statement per code walks the (year, code) index — one GROUP BY over the year
+    sorts every row (in a temporary B-tree on SQLite, on disk on PostgreSQL) and is slower. The same
+    scan counts the code's text values, so only codes that have some are read again as rows.
+
+    The numbers are exact: SQLite renders whole numbers as integers and the others with
+    ``printf('%!.17g')`` (its own real-to-text keeps 15 digits), PostgreSQL (12+) in their shortest
+    exact form. A code holds one department's values as a rule: its sources come back as their least
+    and greatest, and only a code whose sources differ is read again with them (ids, values and
+    sources then from one scan, so their orders agree).
     """
     if codes is None:
         codes = [
             row[0]
             for row in fetch_rows(session, "SELECT DISTINCT code FROM indicatorvalue WHERE year = ?", (year,))
         ]
+    numeric = "FILTER (WHERE value_text IS NULL AND value_num IS NOT NULL)"
     if session.connection().dialect.name == "sqlite":
-        ids, nums, low, high = (
-            "group_concat(enterprise_id)",
-            "group_concat(printf('%!.17g', value_num))",
-            "min(source)",
-            "max(source)",
+        # An integer renders in a third of printf's time; past 2**63 the CAST saturates and differs.
+        number = (
+            "CASE WHEN value_num = CAST(value_num AS INTEGER) THEN CAST(value_num AS INTEGER) "
+            "ELSE printf('%!.17g', value_num) END"
         )
-        joined_sources = "group_concat(source, char(31))"
+        ids, nums = f"group_concat(enterprise_id) {numeric}", f"group_concat({number}) {numeric}"
+        low, high = f"min(source) {numeric}", f"max(source) {numeric}"
+        joined_sources = f"group_concat(source, char(31)) {numeric}"
     else:
-        ids, nums = "string_agg(enterprise_id::text, ',')", "string_agg(value_num::text, ',')"
-        low, high = 'min(source COLLATE "C")', 'max(source COLLATE "C")'
-        joined_sources = "string_agg(source, chr(31))"
-    where = (
-        " FROM indicatorvalue WHERE year = ? AND code = ? AND is_current AND value_text IS NULL "
-        "AND value_num IS NOT NULL"
-    )
-    parts = []
+        ids, nums = (
+            f"string_agg(enterprise_id::text, ',') {numeric}",
+            f"string_agg(value_num::text, ',') {numeric}",
+        )
+        low, high = f'min(source COLLATE "C") {numeric}', f'max(source COLLATE "C") {numeric}'
+        joined_sources = f"string_agg(source, chr(31)) {numeric}"
+    where = " FROM indicatorvalue WHERE year = ? AND code = ? AND is_current"
+    parts, text_codes = [], []
     for code in codes:
-        joined_ids, joined_nums, first, last = fetch_rows(
-            session, f"SELECT {ids}, {nums}, {low}, {high}{where}", (year, code)
+        joined_ids, joined_nums, first, last, texts = fetch_rows(
+            session, f"SELECT {ids}, {nums}, {low}, {high}, count(value_text){where}", (year, code)
         )[0]
+        if texts:
+            text_codes.append(code)
         if joined_ids is None:
             continue
         # np.fromstring in text mode parses in C (10× faster than split + array) and exactly.
@@ -145,7 +152,7 @@ def _numeric_parts(session: Session, year: int, codes: list[str] | None) -> list
             id_array = np.fromstring(joined_ids, dtype=np.int64, sep=",")
             sources = np.array(joined.split(UNIT_SEPARATOR), dtype=object)
         parts.append((code, sources, id_array, np.fromstring(joined_nums, dtype=np.float64, sep=",")))
-    return parts
+    return parts, text_codes
 
 
 def _row_parts(session: Session, year: int, codes: list[str] | None, *, text_only: bool) -> list[tuple]:
@@ -196,7 +203,9 @@ def current_values(
     """
     if codes is not None and not codes:
         codes = ["__none__"]
-    parts = _numeric_parts(session, year, codes) + _row_parts(session, year, codes, text_only=True)
+    parts, text_codes = _numeric_parts(session, year, codes)
+    if text_codes:
+        parts += _row_parts(session, year, text_codes, text_only=True)
 
     enterprises = enterprises_frame(session)
     if not all_enterprises:

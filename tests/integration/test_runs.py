@@ -198,6 +198,30 @@ def test_current_values_keep_each_cells_source_and_whole_names(
     assert values.index.tolist() == sorted(populated.values())
 
 
+def test_current_values_read_every_number_exactly(session: Session, populated: dict[str, int]) -> None:
+    """Whole numbers (beyond 2**53 too) and fractions come back bit for bit, whatever text the
+    database renders them through."""
+    numbers = {
+        "T06": 0.1 + 0.2,
+        "T07": 1e20,
+        "T08": float(2**53 + 2),
+        "G07": -7.0,
+        "G08": 2.5e-300,
+        "A07": 9007199254740993.0,
+        "T11": -123456789.125,
+    }
+    for code, number in numbers.items():
+        session.add(
+            IndicatorValue(
+                enterprise_id=populated["4"], year=YEAR, code=code, source="税务", value_num=number
+            )
+        )
+    session.commit()
+    values = current_values(session, year=YEAR, codes=list(numbers)).values.set_index("enterprise_id")
+    for code, number in numbers.items():
+        assert values.loc[populated["4"], code] == number, code
+
+
 def test_derivations(session: Session, populated: dict[str, int]) -> None:
     model = get_model(session, ensure_default_model(session).id)
     derived = derive_indicators(

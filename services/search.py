@@ -434,6 +434,20 @@ def find_enterprises(
     )
 
 
+def enterprises_by_code(
+    session: Session, *, actor: Actor, credit_codes: list[str]
+) -> dict[str, tuple[int, str]]:
+    """(id, name) of each registered enterprise among ``credit_codes`` (normalised codes); unknown ones
+    are absent (the caller names them)."""
+    require_staff(actor)
+    rows = session.execute(
+        select(Enterprise.credit_code, Enterprise.id, Enterprise.name).where(
+            Enterprise.credit_code.in_(list(credit_codes))  # type: ignore[attr-defined]
+        )
+    ).all()
+    return {code: (int(i), name) for code, i, name in rows}
+
+
 def enterprise_labels(session: Session, *, actor: Actor, enterprise_ids: list[int]) -> dict[int, str]:
     """ "name（credit code）" of each enterprise id (for pickers that start from a preset choice)."""
     require_staff(actor)

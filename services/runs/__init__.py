@@ -19,11 +19,12 @@ from services.runs.lifecycle import (
     publish_run,
     supersede_run,
 )
-from services.runs.summary import run_summary
+from services.runs.summary import run_summary, stage_summary
 from services.runs.verify import RESULT_COLUMNS, VerifyReport, verify_run
 
 __all__ = [
     "LAST_TIMINGS", "NOTICE_DAYS", "RESULT_COLUMNS", "Progress", "ScoredYear", "TransitionGuard", "VerifyReport",
     "assert_not_final", "compute_run", "default_notice_window", "finalize_run", "guard_transition", "latest_run",
-    "model_inputs", "publish_run", "run_summary", "score_year", "scores_frame", "supersede_run", "verify_run",
+    "model_inputs", "publish_run", "run_summary", "score_year", "scores_frame", "stage_summary", "supersede_run",
+    "verify_run",
 ]  # fmt: skip

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from sqlmodel import Session
 
-from core.reports import overall_average, ranked_mask, stage_average
+from core.reports import overall_average, ranked_mask, stage_average, stage_summary_frame
 from db.queries import scores_frame
 from services.actor import Actor, require_staff
 from services.model_versions import get_model
@@ -60,3 +60,10 @@ def run_summary(session: Session, *, actor: Actor, run_id: int) -> pd.DataFrame:
     out = pd.concat([summary, all_row[summary.columns]])
     out.attrs["tier_names"] = {f"tier_{t.code}": t.name for t in model.tiers}  # the run's own list names
     return out
+
+
+def stage_summary(session: Session, *, actor: Actor, run_id: int) -> pd.DataFrame:
+    """Per stage of a run: enterprises, vetoed, ranked, mean total (core.reports.stage_summary_frame)."""
+    require_staff(actor)
+    run = get_run(session, run_id)
+    return stage_summary_frame(get_model(session, run.model_version_id), scores_frame(session, run_id=run_id))

@@ -64,8 +64,12 @@ def test_seed_twice_without_if_empty_fails(seeded_db: Path) -> None:
 def test_compute_and_export_lists(seeded_db: Path, tmp_path: Path) -> None:
     out = ok(run("compute", "--year", "2025", db=seeded_db)).stdout
     assert "积分批次 #" in out and "种子期" in out and "成熟期" in out
-    run_id = out.split("积分批次 #", 1)[1].split("（", 1)[0]
+    draft_id = out.split("积分批次 #", 1)[1].split("（", 1)[0]
     target = tmp_path / "lists.csv"
+    # As on the officer pages, a list comes only from a run in 公示 or final, never from a draft.
+    failed(run("export-lists", "--run", draft_id, "--out", str(target), db=seeded_db), "尚未公示")
+    assert not target.exists()
+    run_id = "2"  # the seed's 2025 run, in 公示
     ok(run("export-lists", "--run", run_id, "--out", str(target), db=seeded_db))
     rows = list(csv.reader(target.read_text(encoding="utf-8-sig").splitlines()))
     assert rows[0] == ["序号", "企业名称", "统一社会信用代码", "所属阶段", "榜单", "积分"]

@@ -1,17 +1,13 @@
-"""Bulk INSERT of column lists through each driver's bulk path — the one helper for the hot write paths
-(a run's Score rows, dynamic scores, imported and approved values).
+"""The one bulk INSERT: column lists through each driver's bulk path, for every hot write (a run's Score
+rows, dynamic scores, loan outcomes, imported and approved values through ``db.values``).
 
-* SQLite: ``executemany`` of tuples in the session's transaction, one plain INSERT statement with the
-  constants written into it; sqlite3 binds the tuples in C (``session.execute(insert(table), rows)``
-  would cost SQLAlchemy's per-row parameter processing: about 2 s per 100,000 score rows).
-* PostgreSQL: ``COPY … FROM STDIN`` through psycopg 3 on the session's own connection (same
-  transaction). The rows are encoded as COPY text here, a column at a time (numbers through one
-  ``repr`` of the whole list), and sent as one buffer: psycopg's ``write_row`` dumps value by value
-  and takes about as long as a multi-row INSERT; this takes a third of it.
+* SQLite: ``executemany`` of tuples in the session's transaction, the constants written into the one
+  INSERT statement; sqlite3 binds tuples in C (Core ``insert(table)`` with dicts: ~2 s per 100,000 rows).
+* PostgreSQL: ``COPY … FROM STDIN`` through psycopg 3 on the session's connection (same transaction), the
+  rows encoded as COPY text here a column at a time and sent as one buffer (a third of ``write_row``'s time).
 
-Values must already be what the driver takes (numbers, str, bool, None, datetime; JSON columns as
-JSON text). ``constants`` are columns with the same value in every row, given as Python values (bound
-through their column type once, encoded once on PostgreSQL).
+Values must be what the driver takes (numbers, str, bool, None, datetime; JSON as JSON text);
+``constants`` (one value for every row) are bound through their column type once.
 """
 
 from __future__ import annotations

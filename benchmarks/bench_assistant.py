@@ -105,6 +105,7 @@ def main() -> None:
 
     from db.models import Enterprise
     from services import assistant as svc
+    from services import policy_calculator
     from services.actor import Actor
 
     with Session(engine, expire_on_commit=False) as session:
@@ -147,17 +148,19 @@ def main() -> None:
         subjects = [(a, a.enterprise_id) for a in actors] + [(system, eid) for eid in others]
         portrait_times, evaluate_times, reused, counts = [], [], [], []
         for actor, eid in subjects:
-            svc._PORTRAITS.clear()
-            svc._ITEMS.clear()
+            policy_calculator._PORTRAITS.clear()
+            policy_calculator._ITEMS.clear()
             t = time.perf_counter()
-            svc._portrait(session, actor=actor, enterprise_id=eid)  # what 我的积分 reads anyway
+            # what 我的积分 reads anyway
+            policy_calculator.portrait_for(session, actor=actor, enterprise_id=eid)
             portrait_times.append(time.perf_counter() - t)
             t = time.perf_counter()
-            view = svc.policy_calculator(session, actor=actor, enterprise_id=eid)  # every item evaluated
+            # every item evaluated
+            view = policy_calculator.policy_calculator(session, actor=actor, enterprise_id=eid)
             evaluate_times.append(time.perf_counter() - t)
             counts.append(len(view.items))
             t = time.perf_counter()
-            svc.policy_calculator(session, actor=actor, enterprise_id=eid)
+            policy_calculator.policy_calculator(session, actor=actor, enterprise_id=eid)
             reused.append(time.perf_counter() - t)
 
         def line(label: str, values: list[float]) -> str:

@@ -22,31 +22,26 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
 from sqlalchemy import func, select
 from sqlmodel import Session
 
 from core import assistant as brain_mod
-from core import assistant_calc as calc
 from core import settings
 from core.assistant import Answer, Brain
 from core.assistant_text import default_documents, load_data
 from core.lru import LRU
 from db.models import (
-    AssistantConfirmation,
     AssistantQuestion,
     AssistantSynonym,
     AssistantText,
     Enterprise,
-    ServiceItem,
     User,
 )
-from services.actor import Actor, require_enterprise_access, require_live, require_role, require_staff
-from services.audit import record
-from services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
+from services.actor import Actor, require_live, require_staff
+from services.errors import NotFound, PermissionDenied, ValidationFailed
+from services.policy_calculator import calculator_summary, policy_calculator, portrait_for
 
 MAX_QUESTION = 300
-MAX_DOCUMENT_BYTES = 1_000_000
 LLM_TIMEOUT = 4.0
 _BRAINS: LRU[Brain] = LRU(4)
 _NAMES: LRU[dict] = LRU(4)
@@ -238,42 +233,12 @@ def ask(
     return AskResult(answer, qid, items)
 
 
-_PORTRAITS: LRU[tuple] = LRU(64)
-_ITEMS: LRU[tuple] = LRU(64)  # (portrait, items): the portrait is kept so its id is not reused
-PORTRAIT_SECONDS = 60.0
-
-
-def _portrait(session: Session, *, actor: Actor, enterprise_id: int) -> Any:
-    """The enterprise's portrait, reused for a minute (as 我的积分 does): a conversation asks several
-    questions about the same numbers. A new published run makes a new key."""
-    import time
-
-    from db.models import ScoreRun
-    from db.queries import PUBLISHED_STATES
-    from services.portrait import get_portrait
-
-    require_enterprise_access(actor, enterprise_id)
-    run = session.execute(
-        select(ScoreRun.id, ScoreRun.state)
-        .where(ScoreRun.state.in_(PUBLISHED_STATES))  # type: ignore[attr-defined]
-        .order_by(ScoreRun.year.desc(), ScoreRun.id.desc())
-        .limit(1)  # type: ignore[union-attr]
-    ).first()
-    key = (_db_key(session), enterprise_id, run.id if run else None, run.state if run else None)
-    found = _PORTRAITS.get(key)
-    if found is not None and time.monotonic() - found[0] < PORTRAIT_SECONDS:
-        return found[1]
-    portrait = get_portrait(session, actor=actor, enterprise_id=enterprise_id)
-    _PORTRAITS.put(key, (time.monotonic(), portrait))
-    return portrait
-
-
 def _score_answer(
     session: Session, *, actor: Actor, enterprise_id: int, intent: brain_mod.Classification, brain: Brain
 ) -> tuple[Answer, list]:
     templates = brain.templates
     try:
-        p = _portrait(session, actor=actor, enterprise_id=enterprise_id)
+        p = portrait_for(session, actor=actor, enterprise_id=enterprise_id)
     except NotFound as exc:
         return Answer(templates["no_run"] + f"（{exc}）", intent.intent, intent.name, answered=False), []
     items: list = []
@@ -316,28 +281,6 @@ def _score_answer(
         facts=facts,
     )
     return answer, items
-
-
-def calculator_summary(items: list) -> str:
-    """One paragraph over the calculator's items: what fits, what can be confirmed, what is unknown."""
-    yes = [i for i in items if i.outcome == calc.ELIGIBLE]
-    unknown = [i for i in items if i.outcome == calc.UNKNOWN]
-    instant = [i for i in yes if i.instant]
-    parts = []
-    if yes:
-        parts.append("按已发布的积分和现有数据，本企业符合：" + "、".join(i.name for i in yes) + "。")
-    else:
-        parts.append("按已发布的积分和现有数据，本企业暂无符合条件的扶持或服务。")
-    if instant:
-        parts.append(
-            "其中可免申即享、一键确认的有：" + "、".join(i.name for i in instant) + "（见下方政策计算器）。"
-        )
-    if unknown:
-        parts.append("缺少数据、暂时无法判断的有：" + "；".join(f"{i.name}（{i.reason}）" for i in unknown))
-    not_yet = [i for i in items if i.outcome == calc.NOT_ELIGIBLE and i.kind in ("pool", "subsidy")]
-    if not_yet:
-        parts.append("其余事项的不符合条件见政策计算器的逐项说明。")
-    return "".join(parts)
 
 
 def _log(session: Session, *, actor: Actor, enterprise_id: int | None, question: str, answer: Answer) -> int:
@@ -411,400 +354,9 @@ def rephrase(answer: Answer, *, url: str | None = None, timeout: float = LLM_TIM
     return answer
 
 
-# ------------------------------------------------------------------ 政策计算器 and 免申即享
-@dataclass
-class CalculatorView:
-    items: list  # core.assistant_calc.PolicyItem
-    run_id: int | None
-    year: int | None
-    run_state: str | None
-    model_version: str | None
-    confirmed: dict[str, Any]  # item key → confirmation time (this run)
-    note: str = ""
-
-
-def _offers(session: Session) -> list[calc.ServiceOffer]:
-    rows = (
-        session.execute(
-            select(ServiceItem)
-            .where(ServiceItem.active.is_(True))  # type: ignore[attr-defined]
-            .order_by(ServiceItem.id)
-        )
-        .scalars()
-        .all()
-    )
-    return [
-        calc.ServiceOffer(
-            r.code, r.name, tuple(r.stages) if r.stages else None, r.provider or "", r.description or ""
-        )
-        for r in rows
-    ]
-
-
-def policy_calculator(
-    session: Session, *, actor: Actor, enterprise_id: int, portrait: Any = None
-) -> CalculatorView:
-    """Every declared subsidy, list, 亩均 flag, pool, service and bank product for the enterprise."""
-    from core.matching import CatalogueItem, match_services
-    from services.model_versions import current_model
-    from services.portrait import pool_facts
-
-    require_enterprise_access(actor, enterprise_id)
-    offers = _offers(session)
-    if portrait is None:
-        try:
-            portrait = _portrait(session, actor=actor, enterprise_id=enterprise_id)
-        except NotFound as exc:
-            model = current_model(session)
-            return CalculatorView(
-                calc.no_run_items(model, offers, f"暂无已发布的积分结果，无法判断（{exc}）"),
-                None,
-                None,
-                None,
-                model.version,
-                {},
-                note=str(exc),
-            )
-    p = portrait
-    consent = bool(
-        session.execute(select(Enterprise.bank_consent).where(Enterprise.id == enterprise_id)).scalar()
-    )
-    # The items depend on the portrait, the catalogue and the consent only: evaluated once per portrait.
-    key = (id(p), tuple(offers), consent)
-    items = _ITEMS.get(key)
-    if items is None:
-        facts = pool_facts(session, actor=actor, portrait=p)
-        catalogue = [CatalogueItem(o.code, o.name, o.stages, o.description) for o in offers]
-        recommendations = match_services(
-            p.model, stage=p.stage, facts=facts, catalogue=catalogue, pools=p.pools
-        )
-        inp = calc.CalculatorInput(
-            model=p.model,
-            stage=p.stage,
-            stage_name=p.stage_name,
-            run_state=p.run_state,
-            veto=p.veto,
-            veto_reason=p.veto_reason,
-            rank=p.rank,
-            ranked_in_stage=p.ranked_in_stage,
-            tier=p.tier,
-            subsidy=p.subsidy,
-            mujun=p.mujun,
-            facts=facts,
-            pools=p.pools,
-            recommendations=recommendations,
-            catalogue=offers,
-            bank_consent=consent,
-        )
-        items = _ITEMS.put(key, (p, calc.evaluate(inp)))[1]
-    else:
-        items = items[1]
-    confirmed = dict(
-        session.execute(
-            select(AssistantConfirmation.item_key, AssistantConfirmation.confirmed_at).where(
-                AssistantConfirmation.enterprise_id == enterprise_id, AssistantConfirmation.run_id == p.run_id
-            )
-        ).all()
-    )
-    if p.run_state == "final":  # a subsidy line confirmed on 政策与服务 is confirmed here too
-        from services.subsidies import confirmed_subsidy_runs
-
-        if p.run_id in confirmed_subsidy_runs(session, enterprise_id=enterprise_id):
-            for item in items:
-                if item.kind == "subsidy" and item.instant:
-                    confirmed.setdefault(item.key, True)
-    return CalculatorView(items, p.run_id, p.year, p.run_state, p.model.version, confirmed)
-
-
-def confirm_item(
-    session: Session, *, actor: Actor, enterprise_id: int, item_key: str
-) -> AssistantConfirmation:
-    """The enterprise confirms a 免申即享 item (re-evaluated now: it must still be one); audited, once."""
-    if actor.role != "enterprise":
-        raise PermissionDenied("只有企业账户可以确认免申即享事项。")
-    require_enterprise_access(actor, enterprise_id)
-    view = policy_calculator(session, actor=actor, enterprise_id=enterprise_id)
-    item = next((i for i in view.items if i.key == item_key), None)
-    if item is None or not item.instant or view.run_id is None:
-        raise ValidationFailed("该事项不在本企业的免申即享清单中。")
-    existing = (
-        session.execute(
-            select(AssistantConfirmation).where(
-                AssistantConfirmation.enterprise_id == enterprise_id,
-                AssistantConfirmation.item_key == item_key,
-                AssistantConfirmation.run_id == view.run_id,
-            )
-        )
-        .scalars()
-        .first()
-    )
-    if existing is not None:
-        return existing
-    row = AssistantConfirmation(
-        enterprise_id=enterprise_id,
-        run_id=view.run_id,
-        item_key=item.key,
-        item_name=item.name,
-        kind=item.kind,
-        reason=item.reason,
-        confirmed_by=actor.username,
-    )
-    session.add(row)
-    session.flush()
-    record(
-        session,
-        actor=actor,
-        action="assistant.confirm",
-        entity="assistant_confirmation",
-        entity_id=row.id,
-        after={"enterprise_id": enterprise_id, "run_id": view.run_id, "item": item.key, "name": item.name},
-    )
-    if (
-        item.kind == "subsidy"
-    ):  # the subsidy line of the final run moves to 企业已确认 in the same transaction
-        from services.subsidies import confirm_line
-
-        confirm_line(session, actor=actor, run_id=view.run_id, enterprise_id=enterprise_id)
-    session.commit()
-    if item.kind == "service":  # the request also reaches 服务需求处理, as one made on 政策与服务 does
-        from services.service_requests import request_service
-
-        request_service(
-            session,
-            actor=actor,
-            enterprise_id=enterprise_id,
-            service_code=item.key.split(":", 1)[1],
-            note="免申即享：企业在智能助手中一键确认",
-        )
-    return row
-
-
-def list_confirmations(session: Session, *, actor: Actor, limit: int = 500) -> pd.DataFrame:
-    """免申即享 confirmations, newest first (staff)."""
-    require_staff(actor)
-    result = session.execute(
-        select(
-            AssistantConfirmation.id,
-            AssistantConfirmation.confirmed_at,
-            Enterprise.name.label("enterprise_name"),
-            Enterprise.credit_code,
-            AssistantConfirmation.item_name,
-            AssistantConfirmation.kind,
-            AssistantConfirmation.run_id,
-            AssistantConfirmation.confirmed_by,
-            AssistantConfirmation.reason,
-        )
-        .join(Enterprise, Enterprise.id == AssistantConfirmation.enterprise_id)
-        .order_by(AssistantConfirmation.id.desc())
-        .limit(limit)  # type: ignore[attr-defined]
-    )
-    frame = pd.DataFrame(result.all(), columns=list(result.keys()))
-    if len(frame):
-        frame["kind_label"] = frame["kind"].map(calc.KIND_LABELS).fillna(frame["kind"])
-    return frame
-
-
-# ------------------------------------------------------------------ officers improve it
-def improvement_queue(session: Session, *, actor: Actor, limit: int = 200) -> pd.DataFrame:
-    """Unanswered or down-voted questions not yet resolved, grouped by text: question, count, intents,
-    last asked, one id to resolve them by (staff)."""
-    require_staff(actor)
-    rows = session.execute(
-        select(
-            AssistantQuestion.id,
-            AssistantQuestion.question,
-            AssistantQuestion.intent,
-            AssistantQuestion.answered,
-            AssistantQuestion.vote,
-            AssistantQuestion.created_at,
-        )
-        .where(AssistantQuestion.resolved.is_(False))  # type: ignore[attr-defined]
-        .where((AssistantQuestion.answered.is_(False)) | (AssistantQuestion.vote < 0))  # type: ignore[attr-defined]
-        .order_by(AssistantQuestion.id.desc())
-        .limit(5000)  # type: ignore[attr-defined]
-    ).all()
-    frame = pd.DataFrame(rows, columns=["id", "question", "intent", "answered", "vote", "created_at"])
-    if frame.empty:
-        return pd.DataFrame(columns=["question", "count", "unanswered", "down_votes", "last_asked", "id"])
-    frame["key"] = frame["question"].str.strip()
-    grouped = (
-        frame.groupby("key", sort=False)
-        .agg(
-            count=("id", "size"),
-            unanswered=("answered", lambda s: int((~s.astype(bool)).sum())),
-            down_votes=("vote", lambda s: int((s < 0).sum())),
-            last_asked=("created_at", "max"),
-            id=("id", "max"),
-        )
-        .reset_index()
-        .rename(columns={"key": "question"})
-    )
-    return grouped.sort_values(["count", "last_asked"], ascending=False).head(limit).reset_index(drop=True)
-
-
-def _resolve(session: Session, question_id: int | None) -> None:
-    if question_id is None:
-        return
-    row = session.get(AssistantQuestion, question_id)
-    if row is None:
-        return
-    same = session.execute(
-        select(AssistantQuestion).where(AssistantQuestion.question == row.question)
-    ).scalars()
-    for q in same:
-        q.resolved = True
-        session.add(q)
-
-
-def add_synonym(
-    session: Session, *, actor: Actor, term: str, canonical: str, question_id: int | None = None
-) -> AssistantSynonym:
-    """An officer teaches the assistant that ``term`` means ``canonical`` (audited)."""
-    require_staff(actor)
-    term, canonical = (term or "").strip(), (canonical or "").strip()
-    if not term or not canonical:
-        raise ValidationFailed("请填写词语和它对应的政策用语。")
-    if len(term) > 50 or len(canonical) > 100:
-        raise ValidationFailed("词语不超过 50 字，政策用语不超过 100 字。")
-    if term == canonical:
-        raise ValidationFailed("词语与政策用语相同，无需添加。")
-    row = session.execute(select(AssistantSynonym).where(AssistantSynonym.term == term)).scalars().first()
-    before = {"canonical": row.canonical} if row else None
-    if row is None:
-        row = AssistantSynonym(term=term, canonical=canonical, created_by=actor.username)
-    else:
-        row.canonical = canonical
-    session.add(row)
-    session.flush()
-    _resolve(session, question_id)
-    record(
-        session,
-        actor=actor,
-        action="assistant.synonym",
-        entity="assistant_synonym",
-        entity_id=row.id,
-        before=before,
-        after={"term": term, "canonical": canonical},
-    )
-    session.commit()
-    return row
-
-
-def add_answer_clause(
-    session: Session, *, actor: Actor, title: str, body: str, question_id: int | None = None
-) -> AssistantText:
-    """An officer writes an answer clause; it is searched like the policy texts (audited)."""
-    require_staff(actor)
-    title, body = (title or "").strip(), (body or "").strip()
-    if not title or not body:
-        raise ValidationFailed("请填写条目标题和答复内容。")
-    if len(title) > 100 or len(body) > 3000:
-        raise ValidationFailed("标题不超过 100 字，内容不超过 3000 字。")
-    row = AssistantText(kind="clause", title=title, body=body, created_by=actor.username)
-    session.add(row)
-    session.flush()
-    _resolve(session, question_id)
-    record(
-        session,
-        actor=actor,
-        action="assistant.clause",
-        entity="assistant_text",
-        entity_id=row.id,
-        after={"title": title},
-    )
-    session.commit()
-    return row
-
-
-def add_document(session: Session, *, actor: Actor, filename: str, content: bytes) -> AssistantText:
-    """An admin adds a policy text (.md or .txt, UTF-8 or GB18030) to the searched corpus (audited)."""
-    require_role(actor, "admin")
-    name = (filename or "").strip()
-    if not name.lower().endswith((".md", ".txt", ".markdown")):
-        raise ValidationFailed("只能添加 .md 或 .txt 文本文件。")
-    if len(content) > MAX_DOCUMENT_BYTES:
-        raise ValidationFailed("文件不能超过 1 MB。")
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = content.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise ValidationFailed("无法识别文件编码，请另存为 UTF-8 文本。")
-    if "\x00" in text or not text.strip():
-        raise ValidationFailed("文件内容为空或不是文本。")
-    heading = next((line[2:].strip() for line in text.splitlines() if line.startswith("# ")), None)
-    title = (heading or re.sub(r"\.(md|txt|markdown)$", "", name, flags=re.I))[:200]
-    row = AssistantText(kind="document", title=title, body=text, created_by=actor.username)
-    session.add(row)
-    session.flush()
-    record(
-        session,
-        actor=actor,
-        action="assistant.document",
-        entity="assistant_text",
-        entity_id=row.id,
-        after={"title": title, "filename": name, "bytes": len(content)},
-    )
-    session.commit()
-    return row
-
-
-def list_texts(session: Session, *, actor: Actor) -> pd.DataFrame:
-    """Added documents and answer clauses (staff)."""
-    require_staff(actor)
-    result = session.execute(
-        select(
-            AssistantText.id,
-            AssistantText.kind,
-            AssistantText.title,
-            AssistantText.created_by,
-            AssistantText.created_at,
-            AssistantText.active,
-        ).order_by(AssistantText.id.desc())
-    )  # type: ignore[attr-defined]
-    return pd.DataFrame(result.all(), columns=list(result.keys()))
-
-
-def question_log(session: Session, *, actor: Actor, limit: int = 200) -> pd.DataFrame:
-    """The latest questions (staff): who, intent, answered, vote — the answers hold the asker's data only."""
-    require_staff(actor)
-    result = session.execute(
-        select(
-            AssistantQuestion.id,
-            AssistantQuestion.created_at,
-            AssistantQuestion.username,
-            AssistantQuestion.question,
-            AssistantQuestion.intent,
-            AssistantQuestion.answered,
-            AssistantQuestion.vote,
-        )
-        .order_by(AssistantQuestion.id.desc())
-        .limit(limit)
-    )  # type: ignore[attr-defined]
-    return pd.DataFrame(result.all(), columns=list(result.keys()))
-
-
 def actor_for_username(session: Session, username: str) -> Actor:
     """The Actor of an account (manage.py ask --as USERNAME): the same authorisation as the page."""
     user = session.execute(select(User).where(User.username == username.strip().lower())).scalars().first()
     if user is None or not user.active:
         raise NotFound(f"账户 {username} 不存在或已停用。")
     return Actor(username=user.username, role=user.role, user_id=user.id, enterprise_id=user.enterprise_id)
-
-
-__all__ = [
-    "ServiceError",
-    "ask",
-    "policy_calculator",
-    "confirm_item",
-    "list_confirmations",
-    "improvement_queue",
-    "add_synonym",
-    "add_answer_clause",
-    "add_document",
-    "vote",
-    "rephrase",
-    "get_brain",
-]

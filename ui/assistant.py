@@ -10,6 +10,7 @@ import streamlit as st
 from core import assistant_calc as calc
 from db.session import session_scope
 from services import assistant as svc
+from services import policy_calculator
 from services.actor import Actor
 from services.errors import ServiceError
 from ui import formats
@@ -97,7 +98,7 @@ def ask_into(
     )
 
 
-def calculator(view: svc.CalculatorView, *, on_confirm: Callable[[str], None] | None) -> None:
+def calculator(view: policy_calculator.CalculatorView, *, on_confirm: Callable[[str], None] | None) -> None:
     """免申即享 first (with one-click confirmation when ``on_confirm``), then every item by kind."""
     if view.run_id is not None:
         state = formats.run_state(view.run_state)

@@ -3,8 +3,9 @@
 import streamlit as st
 
 from db.session import session_scope
-from services.assistant import confirm_item, policy_calculator, warm_up
+from services.assistant import warm_up
 from services.errors import ServiceError
+from services.policy_calculator import confirm_item, policy_calculator
 from ui.assistant import ask_into, calculator, show_message
 from ui.flash import show_flash
 from ui.guards import require_role

@@ -5,6 +5,7 @@ import streamlit as st
 
 from db.session import session_scope
 from services import assistant as svc
+from services import assistant_curation, policy_calculator
 from services.errors import ServiceError
 from services.search import find_enterprises
 from ui import formats
@@ -58,12 +59,13 @@ with ask_tab:
     if enterprise_id is not None:
         with st.expander("该企业的政策计算器", expanded=False), session_scope() as session:
             calculator(
-                svc.policy_calculator(session, actor=actor, enterprise_id=enterprise_id), on_confirm=None
+                policy_calculator.policy_calculator(session, actor=actor, enterprise_id=enterprise_id),
+                on_confirm=None,
             )
 
 with improve_tab:
     with session_scope() as session:
-        queue = svc.improvement_queue(session, actor=actor)
+        queue = assistant_curation.improvement_queue(session, actor=actor)
     st.caption(
         "没有找到可靠依据（已转人工）或被企业标为“没帮助”的问题，按提问次数排序。补充同义词或答复条目后，同样的问题即可回答。"
     )
@@ -105,7 +107,7 @@ with improve_tab:
         (
             "**添加同义词**（例如 青创贷 → 创业担保贷款）",
             ("添加同义词", "as_syn_add"),
-            svc.add_synonym,
+            assistant_curation.add_synonym,
             "已添加同义词。",
             {
                 "term": (st.text_input, "企业的说法", "as_syn_term", 50),
@@ -115,7 +117,7 @@ with improve_tab:
         (
             "**添加答复条目**（会被检索并注明“工作人员补充答复”）",
             ("添加答复条目", "as_cl_add"),
-            svc.add_answer_clause,
+            assistant_curation.add_answer_clause,
             "已添加答复条目。",
             {
                 "title": (st.text_input, "条目标题", "as_cl_title", 100),
@@ -133,7 +135,7 @@ with improve_tab:
 
 with confirm_tab:
     with session_scope() as session:
-        confirmations = svc.list_confirmations(session, actor=actor)
+        confirmations = policy_calculator.list_confirmations(session, actor=actor)
     if len(confirmations):
         confirmations = confirmations.assign(confirmed_at=confirmations["confirmed_at"].map(formats.day))
         st.markdown("**最近的确认**")
@@ -158,7 +160,7 @@ with texts_tab:
         "智能助手检索内置的评价办法、榜单与扶持规则、培育与服务清单、填报与异议指南，以及下方添加的文本。"
     )
     with session_scope() as session:
-        texts = svc.list_texts(session, actor=actor)
+        texts = assistant_curation.list_texts(session, actor=actor)
     if len(texts):
         texts = texts.assign(
             kind=texts["kind"].map({"document": "政策文件", "clause": "补充答复"}),
@@ -176,7 +178,7 @@ with texts_tab:
         if upload is not None and st.button("添加到检索库", key="as_doc_add"):
             try:
                 with session_scope() as session:
-                    row = svc.add_document(
+                    row = assistant_curation.add_document(
                         session, actor=actor, filename=upload.name, content=upload.getvalue()
                     )
             except ServiceError as exc:

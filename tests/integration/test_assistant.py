@@ -10,6 +10,7 @@ from core.assistant import OTHER_ENTERPRISE, _rule_text, number_tokens
 from db.models import AssistantQuestion, AuditEvent, Enterprise, ServiceRequest, User
 from demo import seed_demo
 from services import assistant as svc
+from services import assistant_curation, policy_calculator
 from services.actor import Actor
 from services.errors import PermissionDenied, ValidationFailed
 from services.portrait import get_portrait
@@ -127,7 +128,7 @@ def test_another_enterprise_by_name_or_code_gets_no_data_of_it(seeded) -> None: 
     with pytest.raises(PermissionDenied):
         svc.ask(seeded, actor=me, question="我的积分是多少", enterprise_id=other.id)
     with pytest.raises(PermissionDenied):
-        svc.policy_calculator(seeded, actor=me, enterprise_id=other.id)
+        policy_calculator.policy_calculator(seeded, actor=me, enterprise_id=other.id)
     # the log keeps the questions, but no answer holds the other enterprise's numbers
     logged = seeded.execute(select(AssistantQuestion.answer)).scalars().all()
     assert logged and not any(f"{theirs.total:.2f}" in a for a in logged)
@@ -138,13 +139,15 @@ def test_another_enterprise_by_name_or_code_gets_no_data_of_it(seeded) -> None: 
 
 def test_confirming_an_instant_item_is_audited_and_officers_see_it(seeded) -> None:  # noqa: ANN001
     me = _actor(seeded, "ent1")
-    view = svc.policy_calculator(seeded, actor=me, enterprise_id=me.enterprise_id)
+    view = policy_calculator.policy_calculator(seeded, actor=me, enterprise_id=me.enterprise_id)
     assert view.run_id is not None and view.items
     instant = [i for i in view.items if i.instant]
     assert instant, [(i.key, i.outcome) for i in view.items]
     item = instant[0]
-    row = svc.confirm_item(seeded, actor=me, enterprise_id=me.enterprise_id, item_key=item.key)
-    again = svc.confirm_item(seeded, actor=me, enterprise_id=me.enterprise_id, item_key=item.key)
+    row = policy_calculator.confirm_item(seeded, actor=me, enterprise_id=me.enterprise_id, item_key=item.key)
+    again = policy_calculator.confirm_item(
+        seeded, actor=me, enterprise_id=me.enterprise_id, item_key=item.key
+    )
     assert again.id == row.id  # once per enterprise · item · run
     events = (
         seeded.execute(select(AuditEvent).where(AuditEvent.action == "assistant.confirm")).scalars().all()
@@ -155,16 +158,22 @@ def test_confirming_an_instant_item_is_audited_and_officers_see_it(seeded) -> No
             select(ServiceRequest).where(ServiceRequest.enterprise_id == me.enterprise_id)
         ).first()
     officer = _actor(seeded, "officer1")
-    seen = svc.list_confirmations(seeded, actor=officer)
+    seen = policy_calculator.list_confirmations(seeded, actor=officer)
     assert list(seen["item_name"]) == [item.name] and seen["confirmed_by"].iloc[0] == "ent1"
-    assert svc.policy_calculator(seeded, actor=me, enterprise_id=me.enterprise_id).confirmed.get(item.key)
+    assert policy_calculator.policy_calculator(
+        seeded, actor=me, enterprise_id=me.enterprise_id
+    ).confirmed.get(item.key)
     with pytest.raises(PermissionDenied):
-        svc.list_confirmations(seeded, actor=me)
+        policy_calculator.list_confirmations(seeded, actor=me)
     with pytest.raises(PermissionDenied):
-        svc.confirm_item(seeded, actor=officer, enterprise_id=me.enterprise_id, item_key=item.key)
+        policy_calculator.confirm_item(
+            seeded, actor=officer, enterprise_id=me.enterprise_id, item_key=item.key
+        )
     not_instant = next(i for i in view.items if not i.instant)
     with pytest.raises(ValidationFailed):
-        svc.confirm_item(seeded, actor=me, enterprise_id=me.enterprise_id, item_key=not_instant.key)
+        policy_calculator.confirm_item(
+            seeded, actor=me, enterprise_id=me.enterprise_id, item_key=not_instant.key
+        )
 
 
 def test_officers_see_unanswered_and_down_voted_questions_and_fix_them(seeded) -> None:  # noqa: ANN001
@@ -176,27 +185,27 @@ def test_officers_see_unanswered_and_down_voted_questions_and_fix_them(seeded) -
     answered = svc.ask(seeded, actor=me, question="公示期多长")
     svc.vote(seeded, actor=me, question_id=answered.question_id, helpful=False)
     with pytest.raises(PermissionDenied):
-        svc.improvement_queue(seeded, actor=me)
+        assistant_curation.improvement_queue(seeded, actor=me)
     with pytest.raises(Exception, match="不存在"):
         svc.vote(seeded, actor=_actor(seeded, "ent3"), question_id=answered.question_id, helpful=True)
-    queue = svc.improvement_queue(seeded, actor=officer)
+    queue = assistant_curation.improvement_queue(seeded, actor=officer)
     counts = dict(zip(queue["question"], queue["count"], strict=True))
     assert counts == {"青创贷找谁办": 2, "公示期多长": 1}
-    svc.add_answer_clause(
+    assistant_curation.add_answer_clause(
         seeded,
         actor=officer,
         title="创业担保贷款（青创贷）",
         body="创业担保贷款由区人社局受理，贴息按年度计算。",
         question_id=first.question_id,
     )
-    svc.add_synonym(
+    assistant_curation.add_synonym(
         seeded, actor=officer, term="青创贷", canonical="创业担保贷款", question_id=first.question_id
     )
     with pytest.raises(PermissionDenied):
-        svc.add_synonym(seeded, actor=me, term="x", canonical="y")
+        assistant_curation.add_synonym(seeded, actor=me, term="x", canonical="y")
     fixed = svc.ask(seeded, actor=me, question="青创贷找谁办").answer
     assert fixed.answered and "区人社局" in fixed.text and "工作人员补充答复" in fixed.sources[0]
-    remaining = svc.improvement_queue(seeded, actor=officer)
+    remaining = assistant_curation.improvement_queue(seeded, actor=officer)
     assert "青创贷找谁办" not in set(remaining["question"])
     actions = set(seeded.execute(select(AuditEvent.action)).scalars())
     assert {"assistant.synonym", "assistant.clause"} <= actions
@@ -207,10 +216,12 @@ def test_an_admin_adds_a_policy_text(seeded) -> None:  # noqa: ANN001
     officer = _actor(seeded, "officer1")
     text = "# 龙湾区人才新政\n\n## 第一章 安家补贴\n\n### 第一条 博士安家补贴\n\n全职引进的博士给予安家补贴 30 万元。\n"
     with pytest.raises(PermissionDenied):
-        svc.add_document(seeded, actor=officer, filename="人才新政.md", content=text.encode())
+        assistant_curation.add_document(seeded, actor=officer, filename="人才新政.md", content=text.encode())
     with pytest.raises(ValidationFailed):
-        svc.add_document(seeded, actor=admin, filename="x.exe", content=b"MZ")
-    svc.add_document(seeded, actor=admin, filename="人才新政.md", content=text.encode("gb18030"))
+        assistant_curation.add_document(seeded, actor=admin, filename="x.exe", content=b"MZ")
+    assistant_curation.add_document(
+        seeded, actor=admin, filename="人才新政.md", content=text.encode("gb18030")
+    )
     answer = svc.ask(seeded, actor=officer, question="博士安家补贴有多少").answer
     assert answer.answered and answer.sources[0].startswith("《龙湾区人才新政》")
 

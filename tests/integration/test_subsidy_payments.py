@@ -204,7 +204,7 @@ def test_the_export_carries_the_state_and_is_sanitised(seeded) -> None:  # noqa:
 
 
 def test_confirming_from_the_instant_list_confirms_the_line(seeded) -> None:  # noqa: ANN001
-    from services import assistant
+    from services import policy_calculator
     from services.runs import finalize_run
 
     notice = run_in_state(seeded, "notice")
@@ -214,13 +214,13 @@ def test_confirming_from_the_instant_list_confirms_the_line(seeded) -> None:  # 
         )
         first, second = _funded(seeded, notice)
         ent = _enterprise(seeded, first, "funded1")
-        view = assistant.policy_calculator(seeded, actor=ent, enterprise_id=first)
+        view = policy_calculator.policy_calculator(seeded, actor=ent, enterprise_id=first)
         item = next(i for i in view.items if i.kind == "subsidy" and i.instant)
-        assistant.confirm_item(seeded, actor=ent, enterprise_id=first, item_key=item.key)
+        policy_calculator.confirm_item(seeded, actor=ent, enterprise_id=first, item_key=item.key)
         # and the other way round: confirmed on 政策与服务, shown as confirmed in the 免申即享 list
         other = _enterprise(seeded, second, "funded2")
         subsidies.confirm_subsidy(seeded, actor=other, run_id=notice.id, enterprise_id=second)
-        view = assistant.policy_calculator(seeded, actor=other, enterprise_id=second)
+        view = policy_calculator.policy_calculator(seeded, actor=other, enterprise_id=second)
         assert view.confirmed.get(next(i.key for i in view.items if i.kind == "subsidy" and i.instant))
     states = dict(
         seeded.execute(

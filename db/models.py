@@ -282,7 +282,7 @@ class Score(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("run_id", "enterprise_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    run_id: int = Field(foreign_key="scorerun.id", index=True)
+    run_id: int = Field(foreign_key="scorerun.id")  # found through the (run_id, enterprise_id) unique index
     enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
     stage: str = Field(max_length=20)
     # {class code: subtotal} for every scored class of the run's model (core, bonus, deduction kinds).

@@ -120,7 +120,7 @@ def field_label(model: ScoringModel, field: str, config: Mapping[str, Any] | Non
     """(display name, unit) of a field."""
     try:
         ind = model.indicator(field)
-        return ind.name, ind.unit  # a name in a sentence; codes are for tables (issue 22)
+        return ind.name, ind.unit  # a name in a sentence; codes are for tables
     except KeyError:
         pass
     for base in model.base_fields:

@@ -1,4 +1,4 @@
-"""Source profiles (issue 18): 企查查, 天眼查, patent lists, financing events and government rosters.
+"""Source profiles: 企查查, 天眼查, patent lists, financing events and government rosters.
 
 A profile (data: ``core/profiles/sources.toml``) turns the file a zone receives into the shape of a
 department template — one row per enterprise, its credit code and indicator columns — so that the

@@ -497,7 +497,7 @@ class DynamicScore(SQLModel, table=True):
     computed_at: datetime = Field(default_factory=utcnow)
 
 
-# ------------------------------------------------------------------ 智能助手 (issue 17)
+# ------------------------------------------------------------------ 智能助手
 class AssistantText(SQLModel, table=True):
     """A policy text an admin added (a Markdown or text file), or an answer clause an officer wrote.
 
@@ -559,7 +559,7 @@ class AssistantConfirmation(SQLModel, table=True):
     confirmed_at: datetime = Field(default_factory=utcnow)
 
 
-# ------------------------------------------------------------------ banks (issue 19)
+# ------------------------------------------------------------------ banks
 LOAN_DECISIONS = ("credit", "loan", "reject")  # 授信 / 放款 / 拒绝 (core.loans.DECISIONS)
 LOAN_SOURCES = ("app", "file", "api")
 

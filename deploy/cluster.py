@@ -1,4 +1,4 @@
-"""Several single-process Streamlit servers behind Debian's nginx, one command (issue 21 · 3).
+"""Several single-process Streamlit servers behind Debian's nginx, one command.
 
 ``manage.py serve --replicas N`` (``make cluster``) starts N servers on ports ``base_port … base_port+N-1``
 and nginx on ``port`` with sticky sessions, from ``deploy/nginx.conf.template`` rendered into a run

@@ -30,7 +30,7 @@ from services.errors import PermissionDenied, ValidationFailed
 MIN_PASSWORD_CHARS = 10  # characters, not bytes: "a密码1" is 8 bytes but 4 characters
 MAX_PASSWORD_BYTES = 72  # bcrypt 5 rejects longer passwords outright
 
-# Throttling (issue 24), three counters, each short on purpose: a stranger can slow a user down, never
+# Throttling, three counters, each short on purpose: a stranger can slow a user down, never
 # lock the account for long, and nobody can lock out everyone behind one proxy.
 # * per (account, client): after FREE_ATTEMPTS failures in a row the pair waits FIRST_DELAY, doubling up to
 #   MAX_PAIR_DELAY (1 min). Through a shared client (a proxy that sends no X-Forwarded-For) 12 guesses an
@@ -59,7 +59,7 @@ UNKNOWN_CLIENT = "-"  # behind a proxy that does not say who the client is
 BAD_CREDENTIALS = "用户名或密码错误。"
 INACTIVE = "该账户已停用，请联系管理员。"
 
-# Staff sessions are short (issue 11: under 7 days); enterprises keep the week they had.
+# Staff sessions are short (under 7 days); enterprises keep the week they had.
 SESSION_DAYS = {"admin": 1.0, "officer": 1.0, "enterprise": 7.0, "bank": 1.0}
 
 

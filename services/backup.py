@@ -1,4 +1,4 @@
-"""Backup and restore of the whole database, on both stores (issue 21 · 5).
+"""Backup and restore of the whole database, on both stores.
 
 * SQLite: the online backup API (``sqlite3.Connection.backup``) reads one consistent snapshot through
   SQLite itself, WAL included, while the server keeps writing; copying the file alone loses every

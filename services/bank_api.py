@@ -1,4 +1,4 @@
-"""The banks' machine interface (issue 19), independent of the web framework: tokens and the calls.
+"""The banks' machine interface, independent of the web framework: tokens and the calls.
 
 A token belongs to an institution (``BankToken.bank_name``); the admin creates it (shown once) and
 revokes it. Only its sha256 is stored. Every call — answered or refused — is audited. Each token may

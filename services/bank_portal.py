@@ -1,4 +1,4 @@
-"""Partner banks as users (issue 19): the published whitelist a bank may see, and the loan outcomes it
+"""Partner banks as users: the published whitelist a bank may see, and the loan outcomes it
 reports back — from its pages, an uploaded file or the API (services.bank_api), all through here.
 
 What a bank sees is narrow on purpose: only enterprises that consent to be recommended

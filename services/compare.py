@@ -112,7 +112,7 @@ def value_provenance(session: Session, *, actor: Actor, enterprise_id: int, run_
         elif row.batch_id:
             batch = batches.get(row.batch_id)
             entry["origin"] = f"导入批次 #{row.batch_id}" + (f" {batch.file_name}" if batch else "")
-            # a source profile's file (issue 18): the key that identified the enterprise and how
+            # a source profile's file: the key that identified the enterprise and how
             matches = ((batch.details or {}).get("matches") or []) if batch is not None else []
             match = next((m for m in matches if m.get("credit_code") == enterprise.credit_code), None)
             if match is not None:

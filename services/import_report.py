@@ -80,7 +80,7 @@ class ImportReport:
     sheet: str | None = None  # the data sheet read (None for csv or a file of list sheets only)
     sheet_note: str = ""  # which sheet was read and which were skipped (also the first of ``notes``)
     other_sheets: list[str] = field(default_factory=list)  # other visible sheets with a header, not read
-    # Source profiles (issue 18): how each row was matched, and the rows waiting for the officer
+    # Source profiles: how each row was matched, and the rows waiting for the officer
     matches: list[dict] = field(default_factory=list)  # [{row, credit_code, method, key}]
     pending: list[dict] = field(
         default_factory=list

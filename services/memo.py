@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
 
-# ------------------------------------------------------------------ versions of the database (issue 21 · 3)
+# ------------------------------------------------------------------ versions of the database
 # Several server processes share one database: a cache one process holds must notice writes made through
 # another. Two counters live in the database itself, each read with one primary-key lookup.
 def data_version(session: Session) -> int:

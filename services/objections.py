@@ -25,7 +25,7 @@ from services.errors import Conflict, NotFound, PermissionDenied, ValidationFail
 from services.model_versions import get_model
 
 MAX_ATTACHMENTS = 5
-# A flood (issue 24: 300 objections in one second held 定稿 back) is bounded three ways: at most this many
+# A flood (in a load test, 300 objections in one second held 定稿 back) is bounded three ways: at most this many
 # objections per enterprise and run; a second objection on the same indicator while the first is open is
 # merged into it (its reason appended, its files added) instead of making a new row; officers close many
 # at once with one reason (close_objections).

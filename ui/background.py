@@ -6,7 +6,7 @@ dynamic-worker`` as a process of its own).
 
 The workers live in a module-level registry, not in ``st.cache_resource``: any visitor, logged in or not,
 can send Streamlit's ``clear_cache`` message, which empties every resource cache — a cached worker was then
-forgotten while its thread kept running, and the next run started another (issue 24: 100 messages, 100
+forgotten while its thread kept running, and the next run started another (in a load test, 100 messages, 100
 threads). A module global survives that message; a worker whose thread died is replaced.
 """
 

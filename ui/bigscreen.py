@@ -21,7 +21,7 @@ TEXT = "#e8eefc"
 MUTED = "#9fb0d8"
 ACCENT = "#4fc3f7"
 PALETTE = ["#4fc3f7", "#ffb74d", "#81c784", "#f06292", "#ba68c8", "#fff176", "#4db6ac"]
-MIN_FONT_PX = 24  # legible across a room at 1920×1080 (issue 22 · 12)
+MIN_FONT_PX = 24  # legible across a room at 1920×1080
 FONT = MIN_FONT_PX
 
 # Static CSS only (no user text): dark page, no sidebar or toolbar, big metrics and tables.

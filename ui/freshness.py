@@ -1,5 +1,5 @@
 """The database's version, read once per page load: caches of shared state key on it, so a write made
-through another server process shows on the next page load here (issue 21 · 3, services.memo)."""
+through another server process shows on the next page load here (services.memo)."""
 
 from __future__ import annotations
 

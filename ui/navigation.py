@@ -52,20 +52,20 @@ PUBLIC = [
     PageSpec("pages/public/dashboard.py", "展示大屏", ":material/tv:", "screen"),
 ]
 
-# --- enterprise pages (issue 3) -------------------------------------------------------------------
+# --- enterprise pages -----------------------------------------------------------------------------
 ENTERPRISE: list[PageSpec] = [
     PageSpec("pages/enterprise/portrait.py", "我的积分", ":material/insights:", "my-score"),
     PageSpec("pages/enterprise/self_report.py", "数据填报", ":material/edit_note:", "self-report"),
     PageSpec("pages/enterprise/services.py", "政策与服务", ":material/handshake:", "services"),
     PageSpec("pages/enterprise/objections.py", "异议", ":material/report:", "objections"),
-    PageSpec("pages/enterprise/assistant.py", "智能助手", ":material/forum:", "assistant"),  # issue 17
+    PageSpec("pages/enterprise/assistant.py", "智能助手", ":material/forum:", "assistant"),
 ]
 
-# --- login (anonymous) and account pages (every logged-in role) — issue 3 ---------------------------
+# --- login (anonymous) and account pages (every logged-in role) -----------------------------------
 LOGIN: list[PageSpec] = [PageSpec("pages/common/login.py", "登录", ":material/login:", "login")]
 ACCOUNT: list[PageSpec] = [PageSpec("pages/common/account.py", "修改密码", ":material/key:", "account")]
 
-# --- officer pages (issue 4 and later) ------------------------------------------------------------
+# --- officer pages --------------------------------------------------------------------------------
 # 审计日志 (pages/admin/audit.py) is listed here, not in ADMIN: admins see this section too, and one
 # page may appear only once in st.navigation.
 OFFICER: list[PageSpec] = [
@@ -76,7 +76,7 @@ OFFICER: list[PageSpec] = [
     PageSpec("pages/officer/search.py", "企业检索", ":material/manage_search:", "search"),
     PageSpec("pages/officer/portrait.py", "企业画像", ":material/person_search:", "portrait"),
     PageSpec("pages/officer/compare.py", "同阶段对比", ":material/compare_arrows:", "compare"),
-    # --- application scenarios (issue 9, scenarios) ---
+    # --- application scenarios ---
     PageSpec("pages/officer/lists.py", "榜单与扶持", ":material/military_tech:", "lists-subsidies"),
     PageSpec("pages/officer/pools.py", "培育库", ":material/eco:", "pools"),
     PageSpec("pages/officer/carriers.py", "载体评价", ":material/apartment:", "carriers"),
@@ -85,12 +85,12 @@ OFFICER: list[PageSpec] = [
     PageSpec(
         "pages/officer/service_requests.py", "服务需求处理", ":material/support_agent:", "service-requests"
     ),
-    PageSpec("pages/officer/assistant.py", "智能助手", ":material/forum:", "assistant-staff"),  # issue 17
+    PageSpec("pages/officer/assistant.py", "智能助手", ":material/forum:", "assistant-staff"),
     # --- end application scenarios ---
     PageSpec("pages/admin/audit.py", "审计日志", ":material/history:", "audit"),
 ]
 
-# --- partner bank pages (issue 19) ---------------------------------------------------------------
+# --- partner bank pages ---------------------------------------------------------------------------
 BANK: list[PageSpec] = [
     PageSpec("pages/bank/whitelist.py", "推荐名单", ":material/list_alt:", "bank-whitelist"),
     PageSpec("pages/bank/outcomes.py", "贷款结果报送", ":material/request_quote:", "bank-outcomes"),

@@ -2,7 +2,7 @@
 
 Streamlit 1.67 accepts ``PUT /_stcore/upload_file/<session>/<file>`` from any live session, logged in or
 not, whether or not its page has an uploader, and keeps every file in memory until the session ends
-(issue 24: 240 MB held by one anonymous session, never given back). Two hooks, both on objects the
+(in a load test, 240 MB held by one anonymous session, never given back). Two hooks, both on objects the
 runtime was built with (``RuntimeConfig.uploaded_file_manager`` is Streamlit's documented extension
 point for upload storage):
 

@@ -102,7 +102,7 @@ with tab_edit:
     with st.form("wb_form"):
         st.subheader(f"核心指标分值（每个阶段合计须为 {model.core_total:g} 分）")
         core = [i for i in model.indicators if i.is_core]
-        # A model over the national guide (issue 18) says which indicators are national and which local.
+        # A model over the national guide says which indicators are national and which local.
         layered = any(i.origin for i in model.indicators)
         origin = {"national": "国家指引", "local": "本地"}
 

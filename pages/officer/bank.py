@@ -117,7 +117,7 @@ with session_scope() as session:
     history = export_history(session, actor=actor)
 show_table(history, key="bank_history")
 
-# ------------------------------------------------------------------ loan outcomes (issue 19)
+# ------------------------------------------------------------------ loan outcomes
 st.subheader("合作银行报送的贷款结果")
 st.caption("合作银行在其账户中录入、上传或经接口报送的授信、放款和拒绝结果。")
 with session_scope() as session:

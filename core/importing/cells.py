@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from decimal import Decimal
 from typing import Any
 
@@ -20,9 +19,8 @@ import pandas as pd
 
 from core.importing.mapping import MONEY_FACTORS, MONEY_UNIT, UNIT_SYNONYMS
 from core.importing.outliers import repeat_value
-from core.importing.rows import SPACE_RE
 from core.importing.template import TemplateColumn
-from core.spreadsheet import header_key, parse_number_series
+from core.spreadsheet import compact_text, header_key, parse_number_series
 from core.yesno import FALSE_TEXT, TRUE_TEXT
 
 
@@ -112,24 +110,23 @@ def parse_amounts(
         if ok.any():
             values[ok] = _exact(values[ok], factor)
     for i in np.flatnonzero(invalid):
-        cell = unicodedata.normalize("NFKC", str(raw.iloc[i])).strip()
-        cell = SPACE_RE.sub("", cell)
+        cell = compact_text(raw.iloc[i])
         if cell in PLACEHOLDERS:
             problem[i] = f"“{cell}”不是数字"
             fix[i] = PLACEHOLDER_FIX
             continue
-        m = _CELL_UNIT.match(cell.replace("，", ","))
+        m = _CELL_UNIT.match(cell)
         if m:
             number, unit = m.group(1), m.group(2)
             num, nbad = parse_number_series(pd.Series([number], dtype="str"))
             if not nbad.iloc[0] and num.iloc[0] == num.iloc[0]:
                 if col.unit == MONEY_UNIT and unit in MONEY_FACTORS:
-                    values[i] = float(Decimal(number.replace(",", "")) * MONEY_FACTORS[unit])
+                    values[i] = _exact(num.to_numpy(), MONEY_FACTORS[unit])[0]
                     continue
                 if unit not in MONEY_FACTORS and UNIT_SYNONYMS.get(unit) == UNIT_SYNONYMS.get(
                     col.unit, col.unit
                 ):
-                    values[i] = float(Decimal(number.replace(",", "")) * factor)
+                    values[i] = _exact(num.to_numpy(), factor)[0]
                     continue
                 problem[i] = f"单位“{unit}”与本列单位“{col.unit or '无'}”不符"
                 continue

@@ -44,11 +44,11 @@ def sheet_column(name: str, cols: list[TemplateColumn]) -> TemplateColumn | None
 
 
 def _level_value(text: str, levels: tuple[str, ...]) -> str | None:
-    t = unicodedata.normalize("NFKC", text).strip()
-    if t in levels:
-        return t
-    if t.endswith("级") and t[:-1] in levels:
-        return t[:-1]
+    """A level cell (NFKC, stripped) as one of ``levels``: ``省`` or ``省级`` → ``省``; else ``None``."""
+    if text in levels:
+        return text
+    if text.endswith("级") and text[:-1] in levels:
+        return text[:-1]
     return None
 
 

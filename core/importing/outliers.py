@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.engine import stage_index
+from core.engine import stage_codes
 from core.scoring_model import ScoringModel
 
 MAX_REPORTED = 10_000  # stored report rows; the counts stay exact
@@ -44,11 +44,8 @@ def report_part(rows: pd.Series, column: str, values: pd.Series, problem: Any, f
 
 
 def stage_series(model: ScoringModel, revenue: pd.Series) -> pd.Series:
-    """Stage code per value of the stage indicator (``""`` where missing)."""
-    v = revenue.to_numpy(dtype=float, na_value=np.nan)
-    codes = np.array(model.stage_codes, dtype=object)[stage_index(model, v)]
-    codes[np.isnan(v) | (v < model.stages[0].min_revenue)] = ""  # the engine puts these in the first stage
-    return pd.Series(codes, index=revenue.index)
+    """Stage code per value of the stage indicator (``""`` where missing), by ``core.engine.stage_codes``."""
+    return pd.Series(stage_codes(model, revenue, unknown=""), index=revenue.index)
 
 
 def _signed_log(x: np.ndarray) -> np.ndarray:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from core.importing.mapping import UNITS_ROW_CELL, HeaderMapping
 from core.importing.outliers import MAX_REPORTED
-from core.spreadsheet import ROW_COLUMN
+from core.spreadsheet import ROW_COLUMN, compact_text
 
 SKIPPED_COLUMNS = ["row", "reason"]
 
@@ -27,7 +28,11 @@ _NOTE_RE = re.compile(
     r"^(注|备注|说明|填表说明|数据来源|资料来源|制表|制表人|填报人|填表人|审核人|负责人|联系人|"
     r"填报日期|填表日期|报送日期|单位负责人)\s*\d*\s*[:：]"
 )
-SPACE_RE = re.compile(r"[\s\u00a0\u3000]+")
+
+
+def _filled(v: Any) -> bool:
+    """A cell that holds something: not missing, not blank."""
+    return v is not None and not (isinstance(v, float) and math.isnan(v)) and bool(str(v).strip())
 
 
 def units_row(table: pd.DataFrame, code_column: str | None = None) -> tuple[int | None, dict[str, str]]:
@@ -38,7 +43,7 @@ def units_row(table: pd.DataFrame, code_column: str | None = None) -> tuple[int 
     units: dict[str, str] = {}
     cells = 0
     for h, v in first.items():
-        if h == ROW_COLUMN or v is None or (isinstance(v, float) and math.isnan(v)) or not str(v).strip():
+        if h == ROW_COLUMN or not _filled(v):
             continue
         text = unicodedata.normalize("NFKC", str(v)).strip()
         if not UNITS_ROW_CELL.match(text):
@@ -64,19 +69,8 @@ def skipped_rows(table: pd.DataFrame, code_column: str, data_columns: list[str])
     cols = [c for c in table.columns if c != ROW_COLUMN]
     for pos in candidates:
         row = table.iloc[pos]
-        texts = [
-            SPACE_RE.sub("", unicodedata.normalize("NFKC", str(row[c])))
-            for c in cols
-            if row[c] is not None
-            and not (isinstance(row[c], float) and math.isnan(row[c]))
-            and str(row[c]).strip()
-        ]
-        has_data = any(
-            row[c] is not None
-            and not (isinstance(row[c], float) and math.isnan(row[c]))
-            and str(row[c]).strip()
-            for c in data_columns
-        )
+        texts = [compact_text(row[c]) for c in cols if _filled(row[c])]
+        has_data = any(_filled(row[c]) for c in data_columns)
         reason = None
         if any(_TOTAL_RE.match(t) for t in texts[:3]):
             reason = "合计行"

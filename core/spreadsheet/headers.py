@@ -33,13 +33,18 @@ HEADER_CONTENDER = 0.6  # …and, with several, share of the best score that sti
 _SPACES = re.compile(r"[\s\u00a0\u3000\ufeff]+")
 
 
-def header_key(value: Any) -> str:
-    """Comparison key of a header cell: NFKC (full-width → half-width), no spaces, no required-field
-    asterisks, case-folded. ``研发投入（万元）*`` and ``研发投入(万元)`` compare equal."""
+def compact_text(value: Any) -> str:
+    """A cell's text as compared: NFKC (full-width → half-width) without any spaces (incl. NBSP, full-width
+    space, BOM); ``""`` for a missing cell. ``１，２００　万元`` → ``1,200万元``."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    text = unicodedata.normalize("NFKC", str(value))
-    return _SPACES.sub("", text).strip("*").casefold()
+    return _SPACES.sub("", unicodedata.normalize("NFKC", str(value)))
+
+
+def header_key(value: Any) -> str:
+    """Comparison key of a header cell: ``compact_text`` without required-field asterisks, case-folded.
+    ``研发投入（万元）*`` and ``研发投入(万元)`` compare equal."""
+    return compact_text(value).strip("*").casefold()
 
 
 def header_match(

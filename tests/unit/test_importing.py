@@ -78,3 +78,17 @@ def test_outliers_are_flagged_within_stage_on_compressed_scales() -> None:
     assert list(np.flatnonzero(flag)) == [7]
     # A small group flags nothing.
     assert not importing.outlier_mask(amounts.head(10), groups.head(10))[0].any()
+
+
+def test_amount_cells_with_a_unit_read_like_the_number_parser() -> None:
+    # Full-width digits and comma, spaces and a byte-order mark: the number parser's reading
+    # (core.spreadsheet) with the unit converted exactly to the column's 万元.
+    col = next(c for c in importing.department_columns(MODEL, "税务") if c.code == "T01")
+    raw = pd.Series(
+        ["１，２００万元", "\ufeff5万元", "1,234.5元", " 3 亿元", "0.1千元", " N / A ", "5件"], dtype=object
+    )
+    values, problem, fix = importing.parse_amounts(raw, col)
+    assert values[:5].tolist() == [1200.0, 5.0, 0.12345, 30000.0, 0.01]
+    assert problem[:5].tolist() == [None] * 5
+    assert problem[5] == "“N/A”不是数字" and "填 0 表示没有" in fix[5]
+    assert problem[6] == "单位“件”与本列单位“万元”不符"

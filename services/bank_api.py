@@ -27,7 +27,7 @@ from sqlmodel import Session
 from core import settings
 from core.audit_labels import API_ACTOR_PREFIX
 from db.models import BankToken, utcnow
-from services import bank_portal
+from services import bank_portal, loan_outcomes
 from services.actor import Actor, require_role
 from services.audit import record
 from services.errors import NotFound, ServiceError, ValidationFailed
@@ -287,7 +287,7 @@ def post_outcomes(
         run_id = body.get("run")
         if run_id is not None and (isinstance(run_id, bool) or not isinstance(run_id, int)):
             raise ValidationFailed("run 应为整数。")
-        check = bank_portal.import_outcomes_json(
+        check = loan_outcomes.import_outcomes_json(
             session, actor=caller.actor, items=body.get("outcomes"), run_id=run_id, dry_run=dry_run
         )
     except ServiceError as exc:

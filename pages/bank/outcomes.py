@@ -5,7 +5,7 @@ import streamlit as st
 
 from core import clock, loans
 from db.session import session_scope
-from services import bank_portal
+from services import bank_portal, loan_outcomes
 from services.errors import ServiceError
 from ui.guards import require_role
 from ui.tables import XLSX_MIME, show_table
@@ -123,7 +123,7 @@ else:
         if st.form_submit_button("保存结果", type="primary"):
             try:
                 with session_scope() as session:
-                    result = bank_portal.record_outcome(
+                    result = loan_outcomes.record_outcome(
                         session,
                         actor=actor,
                         credit_code=code or "",
@@ -158,7 +158,7 @@ else:
 st.subheader("上传结果文件")
 st.download_button(
     "下载报送模板（xlsx）",
-    bank_portal.outcome_template(),
+    loan_outcomes.outcome_template(),
     file_name="贷款结果报送模板.xlsx",
     mime=XLSX_MIME,
     key="outcome_template",
@@ -175,7 +175,7 @@ if upload is not None:
     if st.button("预检", key="outcome_check"):
         try:
             with session_scope() as session:
-                check = bank_portal.import_outcomes_file(
+                check = loan_outcomes.import_outcomes_file(
                     session, actor=actor, data=data, filename=upload.name
                 )
             st.session_state[CHECKED] = (upload.name, len(data), check.problems, check.rows, check.duplicates)
@@ -196,7 +196,7 @@ if upload is not None:
             if fresh and st.button(f"确认导入 {fresh} 行", type="primary", key="outcome_commit"):
                 try:
                     with session_scope() as session:
-                        done = bank_portal.import_outcomes_file(
+                        done = loan_outcomes.import_outcomes_file(
                             session,
                             actor=actor,
                             data=data,
@@ -225,5 +225,5 @@ if upload is not None:
 # ------------------------------------------------------------------ what this bank reported
 st.subheader("本行已报送的结果")
 with session_scope() as session:
-    mine = bank_portal.list_outcomes(session, actor=actor)
+    mine = loan_outcomes.list_outcomes(session, actor=actor)
 show_table(mine.drop(columns=["合作银行"]), key="bank_outcome_list", empty="尚未报送贷款结果。")

@@ -6,8 +6,8 @@ import streamlit as st
 from core.bank import MODES, Criteria
 from db.session import session_scope
 from services.bank import bank_whitelist, export_history, export_whitelist
-from services.bank_portal import list_outcomes, outcome_summary
 from services.errors import ServiceError
+from services.loan_outcomes import list_outcomes, outcome_summary
 from services.scenarios import run_model
 from ui.guards import require_role
 from ui.run_picker import pick_published_run

@@ -15,6 +15,7 @@ from services import (
     bank_api,
     bank_portal,
     imports,
+    loan_outcomes,
     objections,
     portrait,
     review,
@@ -300,32 +301,32 @@ CASES += [
         BANK_ONLY,
     ),
     (
-        "bank_portal.record_outcome",
-        lambda w, a, e: bank_portal.record_outcome(
+        "loan_outcomes.record_outcome",
+        lambda w, a, e: loan_outcomes.record_outcome(
             w["session"], actor=a, credit_code="x", product="p", decision="授信", decided_on="2020-01-01"
         ),
         BANK_ONLY,
     ),
     (
-        "bank_portal.import_outcomes_file",
-        lambda w, a, e: bank_portal.import_outcomes_file(
+        "loan_outcomes.import_outcomes_file",
+        lambda w, a, e: loan_outcomes.import_outcomes_file(
             w["session"], actor=a, data="统一社会信用代码\n".encode(), filename="x.csv"
         ),
         BANK_ONLY,
     ),
     (
-        "bank_portal.import_outcomes_json",
-        lambda w, a, e: bank_portal.import_outcomes_json(w["session"], actor=a, items=[]),
+        "loan_outcomes.import_outcomes_json",
+        lambda w, a, e: loan_outcomes.import_outcomes_json(w["session"], actor=a, items=[]),
         BANK_ONLY,
     ),
     (
-        "bank_portal.list_outcomes",
-        lambda w, a, e: bank_portal.list_outcomes(w["session"], actor=a),
+        "loan_outcomes.list_outcomes",
+        lambda w, a, e: loan_outcomes.list_outcomes(w["session"], actor=a),
         {**STAFF_ONLY, "bank": True},
     ),
     (
-        "bank_portal.outcome_summary",
-        lambda w, a, e: bank_portal.outcome_summary(w["session"], actor=a),
+        "loan_outcomes.outcome_summary",
+        lambda w, a, e: loan_outcomes.outcome_summary(w["session"], actor=a),
         STAFF_ONLY,
     ),
     (

@@ -20,7 +20,7 @@ from core import clock
 from core.spreadsheet import write_xlsx
 from db.models import AuditEvent, BankToken, Enterprise, LoanOutcome
 from demo import DEMO_BANK, seed_demo
-from services import accounts, auth, bank, bank_api, bank_portal
+from services import accounts, auth, bank, bank_api, bank_portal, loan_outcomes
 from services.actor import Actor
 from services.errors import NotFound, PermissionDenied, ValidationFailed
 from services.runs import compute_run
@@ -128,7 +128,7 @@ def test_only_bank_accounts_reach_the_bank_services(world: dict) -> None:
         with pytest.raises(PermissionDenied):
             bank_portal.bank_view(session, actor=world[who])
         with pytest.raises(PermissionDenied):
-            bank_portal.record_outcome(
+            loan_outcomes.record_outcome(
                 session, actor=world[who], credit_code="x", product="p", decision="授信", decided_on=TODAY
             )
     # and a bank reaches none of the officers' whitelist tools
@@ -164,7 +164,7 @@ def test_an_outcome_recorded_in_the_app_reaches_the_officers(world: dict) -> Non
     session, actor = world["session"], world["bank"]
     code = _visible(world, 1)[0]
     with clock.frozen(NOW):
-        result = bank_portal.record_outcome(
+        result = loan_outcomes.record_outcome(
             session,
             actor=actor,
             credit_code=code,
@@ -180,17 +180,17 @@ def test_an_outcome_recorded_in_the_app_reaches_the_officers(world: dict) -> Non
     assert result.committed and not result.problems
     row = session.execute(select(LoanOutcome)).scalars().one()
     assert (row.bank_name, row.decision, row.amount, row.source) == (DEMO_BANK, "loan", 300.0, "app")
-    seen = bank_portal.list_outcomes(session, actor=world["officer"])
+    seen = loan_outcomes.list_outcomes(session, actor=world["officer"])
     assert seen.iloc[0]["统一社会信用代码"] == code and seen.iloc[0]["决定"] == "放款"
-    summary = bank_portal.outcome_summary(session, actor=world["officer"])
+    summary = loan_outcomes.outcome_summary(session, actor=world["officer"])
     assert summary.iloc[0]["放款金额（万元）"] == 300.0
     # another bank's user sees none of this bank's outcomes
     other = Actor(username="bank9", role="bank", bank_name="另一家银行")
-    assert bank_portal.list_outcomes(session, actor=other).empty
+    assert loan_outcomes.list_outcomes(session, actor=other).empty
 
 
 def _file(rows: list[dict]) -> bytes:
-    frame = pd.DataFrame(rows, columns=["企业名称", *bank_portal.loans.HEADERS.values()])
+    frame = pd.DataFrame(rows, columns=["企业名称", *loan_outcomes.loans.HEADERS.values()])
     return write_xlsx({"贷款结果": frame})
 
 
@@ -218,11 +218,11 @@ def test_outcomes_file_round_trip_with_dry_run(world: dict) -> None:
         },
     ]
     with clock.frozen(NOW):
-        checked = bank_portal.import_outcomes_file(
+        checked = loan_outcomes.import_outcomes_file(
             session, actor=actor, data=_file(rows), filename="结果.xlsx"
         )
         assert checked.ok and checked.rows == 2 and _outcome_count(session) == 0  # a dry run writes nothing
-        done = bank_portal.import_outcomes_file(
+        done = loan_outcomes.import_outcomes_file(
             session, actor=actor, data=_file(rows), filename="结果.xlsx", dry_run=False
         )
     assert done.committed and _outcome_count(session) == 2
@@ -275,7 +275,7 @@ def test_bad_rows_are_reported_and_nothing_is_written(world: dict) -> None:
     ]
     with clock.frozen(NOW):
         for dry_run in (True, False):
-            result = bank_portal.import_outcomes_file(
+            result = loan_outcomes.import_outcomes_file(
                 session, actor=actor, data=_file(rows), filename="x.xlsx", dry_run=dry_run
             )
             by_row = {(p["row"], p["column"]): p["problem"] for p in result.problems}
@@ -296,7 +296,7 @@ def test_bad_rows_are_reported_and_nothing_is_written(world: dict) -> None:
             }
             for r in rows
         ]
-        result = bank_portal.import_outcomes_json(session, actor=actor, items=items)
+        result = loan_outcomes.import_outcomes_json(session, actor=actor, items=items)
     assert {(p["row"], p["column"]) for p in result.problems} == {
         (2, "统一社会信用代码"),
         (3, "金额（万元）"),
@@ -317,15 +317,15 @@ def test_an_unknown_column_refuses_the_file(world: dict) -> None:
         }
     )
     with pytest.raises(ValidationFailed, match="担保方式"):
-        bank_portal.import_outcomes_file(
+        loan_outcomes.import_outcomes_file(
             world["session"], actor=world["bank"], data=write_xlsx({"s": frame}), filename="x.xlsx"
         )
 
 
 def test_template_reads_back_as_the_contract(world: dict) -> None:
-    book = openpyxl.load_workbook(io.BytesIO(bank_portal.outcome_template()), read_only=True)
+    book = openpyxl.load_workbook(io.BytesIO(loan_outcomes.outcome_template()), read_only=True)
     header = next(book["贷款结果"].iter_rows(values_only=True))
-    assert list(header) == ["企业名称", *bank_portal.loans.HEADERS.values()]
+    assert list(header) == ["企业名称", *loan_outcomes.loans.HEADERS.values()]
 
 
 # ------------------------------------------------------------------ tokens
@@ -463,19 +463,19 @@ def test_a_retried_call_or_a_resent_file_never_counts_a_loan_twice(world: dict) 
                 "决定日期": "2026-12-01",
             },
         ]
-        checked = bank_portal.import_outcomes_file(
+        checked = loan_outcomes.import_outcomes_file(
             session, actor=world["bank"], data=_file(rows), filename="周报.xlsx"
         )
         assert checked.ok and (checked.rows, checked.duplicates, len(checked.accepted)) == (3, 1, 2)
-        done = bank_portal.import_outcomes_file(
+        done = loan_outcomes.import_outcomes_file(
             session, actor=world["bank"], data=_file(rows), filename="周报.xlsx", dry_run=False
         )
         assert (
             done.committed and _outcome_count(session) == 3
         )  # a different amount the same day is another loan
-        again = bank_portal.import_outcomes_file(
+        again = loan_outcomes.import_outcomes_file(
             session, actor=world["bank"], data=_file(rows), filename="周报.xlsx", dry_run=False
         )
         assert (again.duplicates, _outcome_count(session)) == (3, 3)
-    summary = bank_portal.outcome_summary(session, actor=world["officer"])
+    summary = loan_outcomes.outcome_summary(session, actor=world["officer"])
     assert summary.loc[summary["合作银行"] == DEMO_BANK, "放款（笔）"].item() == 3

@@ -1,4 +1,4 @@
-"""The banks' API at scale (issue 19): the whitelist of a final run and a batch of outcomes.
+"""The banks' API at scale: the whitelist of a final run and a batch of outcomes.
 
     .venv/bin/python benchmarks/bench_bank_api.py [--n 100000] [--outcomes 10000] [--db /tmp/bench_bank.db | --url URL]
 

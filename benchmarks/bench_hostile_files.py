@@ -1,6 +1,6 @@
 """How fast hostile uploads are refused, and what they cost the reading (server) process.
 
-For each case of issue 8 — one cell at XFD1048576 (declared, hidden behind a lying ``<dimension>``,
+For each hostile case — one cell at XFD1048576 (declared, hidden behind a lying ``<dimension>``,
 no dimension), cell bombs (millions of cells in about 1 MB; 5 million addressed empty cells in 13 MB,
 too wide or within the column and cell limits), a 400 MB shared string in a 400 KB
 file, a csv of 120,000 columns, an encrypted workbook — prints the file size, the refusal time, the

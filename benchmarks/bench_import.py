@@ -1,6 +1,6 @@
 """Department import at province scale: a generated 100,000-row × 35-column xlsx on SQLite.
 
-Targets (issue 8, tightening issue 4's 20 s / 60 s): dry run ≤ 10 s and commit ≤ 30 s end to end.
+Targets: dry run ≤ 10 s and commit ≤ 30 s end to end.
 Prints wall and CPU time (this process plus the reading worker, and on a local PostgreSQL the server
 backend's) in all and per phase (read, validate, diff, write) and the dry run's new / changed / unchanged counts; then a second dry run of the same file
 over the committed values (every value unchanged: the diff's worst case) and, with ``--recommit``, its
@@ -50,7 +50,7 @@ from services.actor import Actor  # noqa: E402
 
 EXTRA = ["法定代表人", "注册地址", "联系电话", "所属街道", "所属行业", "备注"]
 DRY_TARGET = 10
-COMMIT_TARGET = 8  # issue 21: a commit of 100,000 × 35 in ≤ 8 s on SQLite and on PostgreSQL
+COMMIT_TARGET = 8  # a commit of 100,000 × 35 in ≤ 8 s on SQLite and on PostgreSQL
 
 
 def make_file(codes: list[str], seed: int = 7) -> bytes:

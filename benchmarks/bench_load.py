@@ -1,4 +1,4 @@
-"""Load: enterprises and officers working at once across several servers behind nginx (issue 21 · 4).
+"""Load: enterprises and officers working at once across several servers behind nginx.
 
     .venv/bin/python benchmarks/bench_load.py --url postgresql://postgres@127.0.0.1:5432/bench_load \
         [--enterprises 25] [--officers 5] [--replicas 2] [--rounds 3] [--seed-size 300] [--max-seconds 900]

@@ -1,4 +1,4 @@
-"""Login timing: an unknown user name must cost what a real one costs (issue 11, user enumeration).
+"""Login timing: an unknown user name must cost what a real one costs (no user enumeration).
 
     .venv/bin/python benchmarks/bench_login.py [--rounds 8] [--db /tmp/bench_login.db]
 

@@ -1,4 +1,4 @@
-"""The money side of 监测报告 (issue 19.5), pure: credit/loans/subsidies paid per stage and list and the
+"""The money side of 监测报告, pure: credit/loans/subsidies paid per stage and list and the
 funded-vs-similar-unfunded comparison over 100,000 enterprises with 10,000 bank outcomes (best of 3)."""
 
 from __future__ import annotations

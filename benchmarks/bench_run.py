@@ -6,7 +6,7 @@ Generates ``n`` enterprises with two years of department values (bulk inserts �
 not timed), then times ``services.runs.compute_run`` and prints the split read / derive / score /
 fingerprint / write in wall and CPU seconds (and the PostgreSQL backend's CPU when it is local), the
 total, the run's size in the database (its Score rows and their indexes), the peak RSS and a targets
-line (issue 21: ≤ 5 s at 100,000 on either store, ≤ 25 s at 520,000 and ≤ 60 s at 1,000,000 with
+line (≤ 5 s at 100,000 on either store, ≤ 25 s at 520,000 and ≤ 60 s at 1,000,000 with
 ≤ 6 GiB peak; ≤ 60 MB per run at 100,000, pro rata). ``--url`` must name a database of its own (the
 benchmark drops every table in it).
 """

@@ -30,7 +30,7 @@ from core.engine import score  # noqa: E402
 from core.measures import prepare_inputs  # noqa: E402
 from core.model_loading import load_model  # noqa: E402
 
-# issue 2's targets: score+rank seconds per N, extra memory at 1M, speed-up over the naive engine at 100k
+# The targets: score+rank seconds per N, extra memory at 1M, speed-up over the naive engine at 100k
 TARGET_SECONDS = {100_000: 0.3, 1_000_000: 2.5}
 TARGET_PEAK_MIB = 1024
 TARGET_SPEEDUP = 30

@@ -1,4 +1,4 @@
-"""Issue 19: the partner bank's pages through Home.py (AppTest), and the officers' view of its outcomes."""
+"""The partner bank's pages through Home.py (AppTest), and the officers' view of its outcomes."""
 
 from __future__ import annotations
 

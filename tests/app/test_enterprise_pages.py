@@ -148,7 +148,7 @@ def test_self_report_flow_in_the_page(fresh_db: str) -> None:
     at.switch_page("pages/enterprise/self_report.py").run()
     assert not at.exception
     # December: the year under 公示 is the filing year, and ent1's report of it is approved — the form
-    # path to correct it reopens it (issue 22, point 5)
+    # path to correct it reopens it
     assert "正在填报 **2025 年度**" in " ".join(m.value for m in at.markdown)
     assert "已审核通过" in _texts(at) and "定稿前可更正" in _texts(at)
     at.text_area(key="correct_reason").input("漏报一项团体标准")

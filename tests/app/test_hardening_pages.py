@@ -1,4 +1,4 @@
-"""Issue 24 on the officers' page: an objection flood is closed in one step (批量驳回 with one reason)."""
+"""On the officers' page: an objection flood is closed in one step (批量驳回 with one reason)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""数据导入 page (issue 8): what a file says is shown as text, and a workbook with two data sheets asks which.
+"""数据导入 page: what a file says is shown as text, and a workbook with two data sheets asks which.
 
 The files are uploaded through the page's own file uploader and dry-run by its buttons, as an officer
 would; the database is checked to have been left alone where nothing may be written.

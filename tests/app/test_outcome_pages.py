@@ -1,4 +1,4 @@
-"""What the programme achieved (issue 19.5) in AppTest: 监测报告 shows the money side of a final run, and
+"""What the programme achieved in AppTest: 监测报告 shows the money side of a final run, and
 the big screen names credit, loans and subsidies paid (aggregates only)."""
 
 from __future__ import annotations

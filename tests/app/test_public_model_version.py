@@ -1,4 +1,4 @@
-"""Public pages state the model version of the run they publish, not a newer one (issue 22, point 3)."""
+"""Public pages state the model version of the run they publish, not a newer one."""
 
 from __future__ import annotations
 

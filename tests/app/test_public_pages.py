@@ -106,7 +106,7 @@ def test_big_screen_shows_the_published_run_without_private_values(app_db: str) 
     assert any("2025 年度" in str(t.value) for t in at.title)
     assert any("公示中" in str(c.value) for c in at.caption)
     tables = [t.value for t in at.table]
-    movers = [t for t in tables if "企业名称" in t.columns]  # beside it: 资质企业数 per year (issue 22)
+    movers = [t for t in tables if "企业名称" in t.columns]  # beside it: 资质企业数 per year
     assert movers, "the movers table is shown"
     names = set(movers[0]["企业名称"])
     shown = "\n".join(frame.to_csv() for frame in tables) + "\n".join(str(m.value) for m in at.metric)

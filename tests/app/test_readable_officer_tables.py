@@ -1,4 +1,4 @@
-"""The existing officer screens read as Chinese too (issue 9, point 9): 填报审核's queue and report items,
+"""The existing officer screens read as Chinese too: 填报审核's queue and report items,
 积分计算与公示's run list, run comparison and objections show "—" for missing, names beside indicator codes,
 是/否, text for lists — never None, a bare "T01,T02" or JSON."""
 

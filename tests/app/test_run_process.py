@@ -1,4 +1,4 @@
-"""积分计算与公示: the 公示 and objection process holds up (issue 22, points 1 and 2).
+"""积分计算与公示: the 公示 and objection process holds up.
 
 The officer opens the evidence an enterprise attached to its objection; 定稿 inside the 公示 window is
 refused to an officer and asks an admin for a reason; 开始公示 over a running 公示 asks first.
@@ -85,7 +85,7 @@ def test_publishing_over_a_running_notice_asks_first(fresh_db: str) -> None:
 
 
 def test_officer_corrects_the_value_of_an_upheld_objection_in_a_form(fresh_db: str) -> None:
-    """No hand-built department file: the officer types the corrected value (issue 22, point 5)."""
+    """No hand-built department file: the officer types the corrected value."""
     from db.models import IndicatorValue
 
     ent, officer = actor_of("ent1"), actor_of("officer1")
@@ -127,7 +127,7 @@ def test_officer_corrects_the_value_of_an_upheld_objection_in_a_form(fresh_db: s
 
 def test_bulk_approval_leaves_no_report_ticked_that_nobody_chose(fresh_db: str) -> None:
     """After 批量通过 the approved reports leave the queue; the ticks must not stay on the same positions,
-    now other firms (issue 22, point 7)."""
+    now other firms."""
     from services import review
     from tests.app.conftest import page_as
 

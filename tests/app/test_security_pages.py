@@ -1,4 +1,4 @@
-"""Security in the pages (issue 11): user text shown as text, broken images never stop the review forms."""
+"""Security in the pages: user text shown as text, broken images never stop the review forms."""
 
 from __future__ import annotations
 

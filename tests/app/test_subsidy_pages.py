@@ -1,4 +1,4 @@
-"""扶持资金拨付 in AppTest (issue 19.4): the enterprise confirms its line on 政策与服务, the officer records
+"""扶持资金拨付 in AppTest: the enterprise confirms its line on 政策与服务, the officer records
 the payment on 榜单与扶持 · 资金拨付; states read in Chinese on both screens."""
 
 from __future__ import annotations

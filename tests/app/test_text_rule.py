@@ -1,4 +1,4 @@
-"""ui.text.plain against the patterns Streamlit's Markdown matches on text *after* unescaping (issue 23).
+"""ui.text.plain against the patterns Streamlit's Markdown matches on text *after* unescaping.
 
 The browser proof is tests/e2e/test_hostile_text.py; this checks the same patterns quickly: GFM's
 literal autolinks (mdast-util-gfm-autolink-literal) and Streamlit's shortcodes, on the text as the

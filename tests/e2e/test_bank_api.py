@@ -1,4 +1,4 @@
-"""Issue 19: the banks' API on the running app server (the same process as the pages, serve.py).
+"""The banks' API on the running app server (the same process as the pages, serve.py).
 
 Tokens come from ``manage.py users bank-token create/revoke`` as an admin would make them; the checks
 read the e2e database directly. The server runs on the real clock, so "a date in the future" is

@@ -1,4 +1,4 @@
-"""Issue 19 in a real browser: the admin creates a partner bank's account, the bank signs in (replacing
+"""Partner banks in a real browser: the admin creates a partner bank's account, the bank signs in (replacing
 its one-time password), downloads its whitelist and records a loan; the officer sees it in 金融推荐 and in
 the final run's 监测报告 (融资与扶持)."""
 
@@ -103,7 +103,7 @@ def test_bank_account_whitelist_download_and_a_loan_seen_by_the_officer(
     assert officer.locator(EXCEPTION).count() == 0
     screenshot(officer, "bank_outcomes_officer")
 
-    # 监测报告 of the final run counts the loan in its money side (融资与扶持, issue 19.5)
+    # 监测报告 of the final run counts the loan in its money side (融资与扶持)
     goto(officer, app_server, "monitoring")
     picker = officer.get_by_label("积分批次")
     picker.click()

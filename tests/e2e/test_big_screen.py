@@ -13,7 +13,7 @@ def test_big_screen_at_1920x1080(app_server: str, new_page) -> None:  # noqa: AN
     page.get_by_text("参评企业").first.wait_for()
     page.wait_for_selector(CHART, timeout=20_000)
     page.wait_for_timeout(1500)  # let the charts finish drawing before the picture
-    assert page.locator(CHART).count() >= 5  # 资质企业数 is a table of counts per year (issue 22)
+    assert page.locator(CHART).count() >= 5  # 资质企业数 is a table of counts per year
     assert page.get_by_role("heading", name="积分分布").count() == 1
     assert page.locator('[data-testid="stSidebar"]').is_hidden()
     background = page.evaluate(

@@ -1,4 +1,4 @@
-"""Issue 22 · 9: no Latin-letter UI text on any page, as any role, in Chromium (tests/e2e/chinese_scan.py).
+"""No Latin-letter UI text on any page, as any role, in Chromium (tests/e2e/chinese_scan.py).
 
 Each role opens every page of its navigation. A page is scanned as it shows, then touched the way a
 person does: its dropdowns opened and typed into, its text fields typed into, its date picker and

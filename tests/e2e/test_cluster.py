@@ -1,4 +1,4 @@
-"""Issue 21 · 3: two servers behind Debian's nginx on one PostgreSQL database (``manage.py serve``).
+"""Two servers behind Debian's nginx on one PostgreSQL database (``manage.py serve``).
 
 An officer on one server approves ent2's pending self-report; ent2, whose browser is on the other server,
 sees it approved on the next page load. Then ent2's server is recycled (``serve --recycle 2``): ent2 is

@@ -1,4 +1,4 @@
-"""Issue 23 (4): infrastructure faults in a real browser — the database unreachable (PostgreSQL), the disk
+"""Infrastructure faults in a real browser — the database unreachable (PostgreSQL), the disk
 full and the SQLite file on a read-only mount. Every page the user is on, the login included, shows the
 Chinese message (what happened, nothing saved, try later); no exception text, host, port or driver
 message reaches the browser; the details are in the server log.

@@ -1,4 +1,4 @@
-"""Issue 24 against the real server: raw uploads and ``clear_cache`` messages from a script, as an attacker
+"""Hostile visitors against the real server: raw uploads and ``clear_cache`` messages from a script, as an attacker
 sends them (no browser in the attack; the browser only logs in for the logged-in case).
 
 The attacker speaks Streamlit's own protocol: a websocket to ``/_stcore/stream`` (a session), then

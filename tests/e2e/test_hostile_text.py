@@ -1,4 +1,4 @@
-"""Issue 23 (3): hostile text in every user-writable field, every page rendered as every role.
+"""Hostile text in every user-writable field, every page rendered as every role.
 
 A Markdown/HTML/Streamlit-directive payload is planted in enterprise names, carrier names, self-report
 items, evidence file names, objections (and their answers), service requests (and their answers), review

@@ -1,4 +1,4 @@
-"""Issue 22 · 11 and 12 in Chromium: what matters in a table is on the first screen width of a phone, short
+"""In Chromium: what matters in a table is on the first screen width of a phone, short
 tables show every row at 1280, and 展示大屏 at 1920×1080 is legible across a room.
 
 Screenshots are kept in test-artifacts/ (phone-*, model-1280, big-screen-legible-1920x1080).

@@ -1,4 +1,4 @@
-"""Issue 22 in a real browser: a deep link survives a first login with a one-time password (point 14),
+"""The run process in a real browser: a deep link survives a first login with a one-time password (point 14),
 and 评价模型 keeps its first cell edit and asks before publishing (point 13)."""
 
 from __future__ import annotations

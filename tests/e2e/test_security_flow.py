@@ -1,4 +1,4 @@
-"""Security in a real browser (issue 11): 用户管理 bulk accounts → one-time password → change it; unlock a
+"""Security in a real browser: 用户管理 bulk accounts → one-time password → change it; unlock a
 throttled officer; a copied cookie dies with logout; a malformed cookie shows the public home page."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""扶持资金拨付 and the money side in a real browser (issue 19.4–19.5): an enterprise confirms its subsidy
+"""扶持资金拨付 and the money side in a real browser: an enterprise confirms its subsidy
 on 政策与服务; the officer records the payment and declines another line through the confirmation dialog
 (with its reason); the downloaded workbook carries the states; the big screen names what was paid,
 within the 1920×1080 frame. Screenshots and the workbook are kept under test-artifacts/."""

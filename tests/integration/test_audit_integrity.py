@@ -1,4 +1,4 @@
-"""Issue 23 (1): the audit chain holds under concurrent writers, and its anchor catches a truncation or a
+"""The audit chain holds under concurrent writers, and its anchor catches a truncation or a
 deleted tail — on SQLite and PostgreSQL."""
 
 from __future__ import annotations

@@ -254,7 +254,7 @@ def _final_run(w: dict) -> int:
     return w["session"].execute(select(ScoreRun.id).where(ScoreRun.state == "final")).scalars().first()
 
 
-# 扶持资金拨付 (issue 19.4): the enterprise confirms its own line; only staff pay, decline, list and export.
+# 扶持资金拨付: the enterprise confirms its own line; only staff pay, decline, list and export.
 CASES += [
     (
         "subsidies.confirm_subsidy",
@@ -290,7 +290,7 @@ CASES += [
     ),
 ]
 
-# Partner banks (issue 19): a bank account reaches the bank services and nothing else.
+# Partner banks: a bank account reaches the bank services and nothing else.
 BANK_ONLY = {"owner": False, "other": False, "officer": False, "admin": False, "bank": True}
 CASES += [
     ("bank_portal.bank_view", lambda w, a, e: bank_portal.bank_view(w["session"], actor=a), BANK_ONLY),

@@ -1,4 +1,4 @@
-"""Issue 21 · 5: ``manage.py backup`` / ``restore`` round trips on SQLite (online backup API, WAL included)
+"""``manage.py backup`` / ``restore`` round trips on SQLite (online backup API, WAL included)
 and PostgreSQL (pg_dump/pg_restore of the server's version, in a database of the test's own).
 
 A restored database passes ``verify-audit`` and ``verify-run`` for every final run, and ends every

@@ -1,4 +1,4 @@
-"""Issue 19: partner banks as users — what a bank sees, the outcomes it reports, its API tokens.
+"""Partner banks as users — what a bank sees, the outcomes it reports, its API tokens.
 
 Both backends (db_engine). The clock is frozen before the demo is seeded: "today" decides which run is
 in 公示 and which outcome dates are in the future.

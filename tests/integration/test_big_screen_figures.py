@@ -1,4 +1,4 @@
-"""Issue 22 · 12, the figures of 展示大屏: movers carry their stage, the trend and the qualification counts
+"""The figures of 展示大屏: movers carry their stage, the trend and the qualification counts
 cover every published year, and the average is the one definition the report prints."""
 
 from __future__ import annotations

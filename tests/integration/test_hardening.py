@@ -1,4 +1,4 @@
-"""Issue 24: what a hostile visitor tries first, each reproduced and shown refused or bounded.
+"""What a hostile visitor tries first, each reproduced and shown refused or bounded.
 
 Throttling behind a same-host proxy, revocation of what is already on screen, objection floods, weak
 passwords, database file modes. (Uploads and ``clear_cache`` against a real server:

@@ -134,7 +134,7 @@ def test_list_sheet_needs_a_mode_and_undo(db: Path, tmp_path: Path) -> None:
 
 
 def test_profile_import_list_recognise_and_accept_match(db: Path, tmp_path: Path):
-    """Issue 18: --list-profiles, a profile recognised from its headers, a fuzzy name waiting for
+    """--list-profiles, a profile recognised from its headers, a fuzzy name waiting for
     --accept-match ROW=CODE (the dry run writes nothing, the unconfirmed row is never written)."""
     listing = ok(run("import", "--list-profiles", db=db)).stdout
     assert "企查查" in listing and "专利清单" in listing and "融资事件" in listing

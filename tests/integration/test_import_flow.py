@@ -1,4 +1,4 @@
-"""Issue 8, workflow side: units, header aliases and the mapping step, name/code mismatches, skipped rows,
+"""The import workflow: units, header aliases and the mapping step, name/code mismatches, skipped rows,
 placeholder messages, long-form list sheets, the dry-run diff and undoing a batch — files built with
 openpyxl the way offices build them, on both backends."""
 

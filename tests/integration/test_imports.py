@@ -380,7 +380,7 @@ def test_outlier_flagged_not_rejected(db: Session) -> None:
 
 def test_partial_file_is_judged_against_the_database_and_the_firms_history(db: Session) -> None:
     """Three rows cannot make a stage's usual range: the database's population and each firm's own
-    earlier value do (issue 22, point 6: R&D 2.27 → 1,200 万元 passed as 待核实 0)."""
+    earlier value do (R&D 2.27 → 1,200 万元 passed as 待核实 0)."""
     earlier = rows()
     earlier[3][2] = 2.27
     imports.commit_import(
@@ -451,7 +451,7 @@ def test_list_batches(db: Session) -> None:
 
 def test_one_value_corrected_through_a_form_goes_the_import_way(db: Session) -> None:
     """After an upheld objection the officer corrects one department value in a form: the same checks as
-    a file, a traceable batch, the reason in the audit log (issue 22, point 5)."""
+    a file, a traceable batch, the reason in the audit log."""
     commit(db, to_xlsx(HEAD, rows()))
     firm = db.execute(select(Enterprise).where(Enterprise.credit_code == CODES[3])).scalar_one()
     with pytest.raises(ValidationFailed, match="不是部门报送的数据"):

@@ -1,4 +1,4 @@
-"""The national guide's 18 as a model (issue 18): ``score-file`` agrees with hand-computed totals, and a
+"""The national guide's 18 as a model: ``score-file`` agrees with hand-computed totals, and a
 run computed under it in the database verifies (``verify-run``)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What the programme achieved (issue 19.5) on a seeded database, SQLite and PostgreSQL: 监测报告 and the big
+"""What the programme achieved on a seeded database, SQLite and PostgreSQL: 监测报告 and the big
 screen read credit, loans and subsidies paid from final runs only, and compare funded enterprises' next
 year with similar unfunded ones."""
 

@@ -1,4 +1,4 @@
-"""Issue 22 · 10 on real stores: the audit log, the model diff and the import diff speak in words.
+"""On real stores: the audit log, the model diff and the import diff speak in words.
 
 * a model edit is audited as "T01 研发费用总额 · 各阶段分值 · 种子期 6 → 8", and 审计日志 shows it with its
   action, object and role in Chinese — no JSON, no ``submission.approve`` / ``ScoreRun`` / ``blocked_until``;

@@ -1,4 +1,4 @@
-"""Issue 11: no default cookie key, revocable server-side sessions, malformed cookies, the audit chain,
+"""No default cookie key, revocable server-side sessions, malformed cookies, the audit chain,
 demo passwords, 用户管理 rules."""
 
 from __future__ import annotations

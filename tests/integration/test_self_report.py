@@ -194,7 +194,7 @@ def test_department_values_beside_the_form(ctx) -> None:  # noqa: ANN001
 
 
 def test_service_needs_of_a_submitted_report_reach_service_requests(ctx) -> None:  # noqa: ANN001
-    """The 服务需求 chosen in 数据填报 become requests 服务需求处理 lists (issue 22, point 8)."""
+    """The 服务需求 chosen in 数据填报 become requests 服务需求处理 lists."""
     from services.service_requests import list_requests, request_service
 
     s = ctx["session"]
@@ -219,7 +219,7 @@ def test_service_needs_of_a_submitted_report_reach_service_requests(ctx) -> None
 
 def test_filing_year_is_the_year_under_evaluation_until_it_is_final(ctx) -> None:  # noqa: ANN001
     """December: 2025 is in 公示, so enterprises still file (and correct) 2025; an early 2026 value does not
-    move the year; 定稿 of 2025 opens 2026 (issue 22, point 5)."""
+    move the year; 定稿 of 2025 opens 2026."""
     from datetime import UTC, date, datetime
 
     from core import clock

@@ -1,4 +1,4 @@
-"""Issue 23 (2): two pages of one enterprise writing the same self-report at the same moment.
+"""Two pages of one enterprise writing the same self-report at the same moment.
 
 Each "page" is its own thread with its own connection. The interleaving that loses data — both read
 version v, one commits, the other then writes — is forced by holding one writer just before its first

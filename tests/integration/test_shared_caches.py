@@ -1,4 +1,4 @@
-"""Issue 21 · 3: caches of one server process notice writes made through another process at once.
+"""Caches of one server process notice writes made through another process at once.
 
 The other server is a real second process (``python -c``) on the same database: what it changes is
 known to this process only through the database (services.memo: the audit chain's length and the

@@ -1,4 +1,4 @@
-"""Source profiles on both backends (issue 18): files as 企查查, 天眼查, financing lists and government
+"""Source profiles on both backends: files as 企查查, 天眼查, financing lists and government
 rosters write them — names only, mixed keys, units in text — through the one dry run / commit / undo."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""扶持资金拨付 (issue 19.4) on a seeded database, SQLite and PostgreSQL: the state machine, who may move a
+"""扶持资金拨付 on a seeded database, SQLite and PostgreSQL: the state machine, who may move a
 line, the audit of every step, and the export carrying the state."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 21 · 3: the nginx configuration ``manage.py serve`` renders from deploy/nginx.conf.template."""
+"""The nginx configuration ``manage.py serve`` renders from deploy/nginx.conf.template."""
 
 from __future__ import annotations
 

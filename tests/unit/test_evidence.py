@@ -17,7 +17,7 @@ def _image(fmt: str) -> bytes:
     return out.getvalue()
 
 
-# Real, decodable images: a signature followed by zeros is a broken image and is refused (issue 11).
+# Real, decodable images: a signature followed by zeros is a broken image and is refused.
 PNG = _image("PNG")
 JPEG = _image("JPEG")
 

@@ -1,4 +1,4 @@
-"""Identity resolution: one rule for every import (issue 18)."""
+"""Identity resolution: one rule for every import."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Image evidence is decoded once, under a pixel limit, at upload (issue 11 point 3)."""
+"""Image evidence is decoded once, under a pixel limit, at upload."""
 
 from __future__ import annotations
 

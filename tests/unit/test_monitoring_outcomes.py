@@ -1,4 +1,4 @@
-"""监测报告 · the money side (issue 19.5), against hand-computed fixtures: credit, loans and subsidies paid
+"""监测报告 · the money side, against hand-computed fixtures: credit, loans and subsidies paid
 per stage and list; funded enterprises' next-year score change against similar unfunded ones."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The national guide's 18 indicators as a model, and a local model over it (issue 18)."""
+"""The national guide's 18 indicators as a model, and a local model over it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Source profiles, pure part (issue 18): amounts with units, patent numbers, patent counting."""
+"""Source profiles, pure part: amounts with units, patent numbers, patent counting."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 22 · 10: raw codes never reach a screen — the audit trail's one label map (core.audit_labels) and
+"""Raw codes never reach a screen — the audit trail's one label map (core.audit_labels) and
 the model diff's words (core.model_diff)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""扶持资金 (issue 19.4), pure: the state machine, the payment record's checks, the Chinese line table."""
+"""扶持资金, pure: the state machine, the payment record's checks, the Chinese line table."""
 
 from __future__ import annotations
 

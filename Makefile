@@ -120,13 +120,15 @@ test-dates: install-test browser faketime
 		faketime -f "@$$at" $(PY) -m pytest -n 2 --dist loadgroup -q -p no:cacheprovider $(DATE_TESTS) || exit 1; \
 	done
 
-# The habits that check themselves: ruff, the layering scan (dependencies point downwards, core/ pure) and
+# The habits that check themselves: ruff, mypy on core/ (its type hints hold), the layering scan (dependencies
+# point downwards, core/ pure) and
 # the docs scans (every environment variable in the README, every table in docs/architecture.md).
 # CI runs it before the tests through `make lint`.
 CHECK_TESTS := tests/unit/test_layering.py tests/unit/test_docs.py
 check: install-test
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy core
 	$(PY) -m pytest -q -p no:cacheprovider $(CHECK_TESTS)
 
 lint: check

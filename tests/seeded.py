@@ -1,23 +1,47 @@
-"""Look-ups on a demo-seeded database that many integration tests share.
+"""Setting up and looking into the test databases that many integration tests share.
 
 ``seed_demo`` leaves one final run, one run in 公示 and the demo accounts (ent1, officer1, bank1, admin…);
-these helpers find them, add an enterprise account where a test needs one of its own, and file an
-objection the usual way. Apart from that last one (a service call), they read and
-write through the models, never through the services under test.
+these helpers find them, add enterprises or an enterprise account where a test needs its own, and file an
+objection the usual way. Apart from that last one (a service call), they read and write through the
+models, never through the services under test.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from db.models import Enterprise, Objection, Score, ScoreRun, User
 from services.actor import Actor
 
 
+def add_enterprises(session: Session, codes: list[str], names: list[str]) -> Session:
+    """Register enterprises (credit code, name) straight in the table and commit; returns the session."""
+    session.execute(
+        insert(Enterprise), [{"credit_code": c, "name": n} for c, n in zip(codes, names, strict=True)]
+    )
+    session.commit()
+    return session
+
+
 def run_in_state(session: Session, state: str) -> ScoreRun:
     """The one seeded run in ``state`` ("final" or "notice")."""
     return session.execute(select(ScoreRun).where(ScoreRun.state == state)).scalars().one()
+
+
+def latest_published(session: Session) -> ScoreRun:
+    """The run the public screens show: the latest year's newest run in 公示 or final."""
+    from db.queries import PUBLISHED_STATES
+
+    return (
+        session.execute(
+            select(ScoreRun)
+            .where(ScoreRun.state.in_(PUBLISHED_STATES))
+            .order_by(ScoreRun.year.desc(), ScoreRun.id.desc())
+        )
+        .scalars()
+        .first()
+    )
 
 
 def funded_enterprises(session: Session, run: ScoreRun, n: int = 2) -> list[int]:

@@ -28,6 +28,10 @@ HOME = str(ROOT / "Home.py")
 N_ENTERPRISES = int(os.environ.get("APP_TEST_ENTERPRISES", "120"))
 
 
+# The AppTest element kinds that show text: titles, Markdown and the four alert boxes.
+TEXT_KINDS = ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error", "success")
+
+
 @contextmanager
 def _database_url(url: str) -> Iterator[str]:
     """Point DATABASE_URL (and Streamlit's data caches) at ``url`` for the duration, then restore it."""

@@ -13,23 +13,13 @@ from sqlalchemy import select
 from db.models import Enterprise
 from db.session import session_scope
 from services.search import search_enterprises
-from tests.app.conftest import actor_of, home, login_as, page_as
+from tests.app.conftest import TEXT_KINDS, actor_of, home, login_as, page_as
 from ui.selection import COMPARE_KEY, PORTRAIT_KEY
 
 
 def _texts(at) -> str:  # noqa: ANN001
     parts = []
-    for kind in (
-        "title",
-        "header",
-        "subheader",
-        "markdown",
-        "caption",
-        "info",
-        "warning",
-        "error",
-        "success",
-    ):
+    for kind in TEXT_KINDS:
         parts += [str(e.value) for e in getattr(at, kind)]
     return "\n".join(parts)
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from db.models import Attachment, AuditEvent, Enterprise, Submission, User
 from db.session import session_scope
-from tests.app.conftest import actor_of, page_as, through_home
+from tests.app.conftest import TEXT_KINDS, actor_of, page_as, through_home
 from tests.unit.test_images import BROKEN_PNG
 
 EVIL_NAME = "[点此查看原件](https://evil.example) ![t](https://evil.example/t.png).pdf"
@@ -18,19 +18,7 @@ EVIL_REASON = "请补充 **证书** [官网](https://evil.example) :red[紧急] 
 def _markdown_sources(at) -> list[str]:  # noqa: ANN001 - AppTest
     """Every string Streamlit would render as Markdown on this run (bodies, captions, labels)."""
     out: list[str] = []
-    for kind in (
-        "markdown",
-        "caption",
-        "info",
-        "warning",
-        "error",
-        "success",
-        "title",
-        "header",
-        "subheader",
-        "expander",
-        "toast",
-    ):
+    for kind in (*TEXT_KINDS, "expander", "toast"):
         for element in getattr(at, kind, []):
             out.append(str(getattr(element, "value", "")))
             out.append(str(getattr(element, "label", "")))

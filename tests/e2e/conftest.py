@@ -92,6 +92,25 @@ def no_server_traceback(request: pytest.FixtureRequest) -> Iterator[None]:
         pytest.fail(f"the Streamlit server logged a traceback during this test:\n{ours[-1][-4000:]}")
 
 
+def outside_requests(app_server: str) -> tuple[list[str], Callable[[object], None]]:
+    """A list that fills with every request a watched page sends to a host other than the app's, and
+    ``watch(page)`` to watch a page (the intranet is offline: nothing may leave the server)."""
+    from urllib.parse import urlparse
+
+    own = urlparse(app_server).netloc
+    outside: list[str] = []
+
+    def watch(page) -> None:  # noqa: ANN001
+        def record(request) -> None:  # noqa: ANN001
+            url = urlparse(request.url)
+            if url.scheme in ("http", "https", "ws", "wss") and url.netloc != own:
+                outside.append(request.url)
+
+        page.on("request", record)
+
+    return outside, watch
+
+
 def tracebacks(log_text: str) -> list[str]:
     """Each traceback in a server log, from its header line to the exception line."""
     out: list[str] = []

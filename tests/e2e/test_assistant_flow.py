@@ -4,9 +4,8 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlparse
 
-from tests.e2e.conftest import goto, horizontal_overflow, login, screenshot, wait_settled
+from tests.e2e.conftest import goto, horizontal_overflow, login, outside_requests, screenshot, wait_settled
 
 CHAT = '[data-testid="stChatInputTextArea"]'
 
@@ -19,16 +18,7 @@ def _ask(page, question: str) -> None:  # noqa: ANN001
 
 
 def test_ask_confirm_and_the_officer_sees_it(app_server: str, new_page) -> None:  # noqa: ANN001
-    own = urlparse(app_server).netloc
-    outside: list[str] = []
-
-    def watch(page) -> None:  # noqa: ANN001
-        def record(request) -> None:  # noqa: ANN001
-            url = urlparse(request.url)
-            if url.scheme in ("http", "https", "ws", "wss") and url.netloc != own:
-                outside.append(request.url)
-
-        page.on("request", record)
+    outside, watch = outside_requests(app_server)
 
     phone = new_page(390, 844)
     watch(phone)

@@ -11,7 +11,15 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.e2e.conftest import DEMO_PASSWORD, goto, horizontal_overflow, login, screenshot, wait_settled
+from tests.e2e.conftest import (
+    DEMO_PASSWORD,
+    goto,
+    horizontal_overflow,
+    login,
+    outside_requests,
+    screenshot,
+    wait_settled,
+)
 from ui.navigation import ENTERPRISE, OFFICER, PUBLIC, PageSpec
 
 
@@ -200,16 +208,7 @@ def test_officer_link_for_an_enterprise_user_opens_its_home(app_server: str, new
 
 def test_no_request_leaves_the_server(app_server: str, new_page) -> None:  # noqa: ANN001
     """Government intranets are offline: favicon, fonts, icons, charts — all from the app's own host."""
-    own = urlparse(app_server).netloc
-    outside: list[str] = []
-
-    def watch(page) -> None:  # noqa: ANN001
-        def record(request) -> None:  # noqa: ANN001
-            url = urlparse(request.url)
-            if url.scheme in ("http", "https", "ws", "wss") and url.netloc != own:
-                outside.append(request.url)
-
-        page.on("request", record)
+    outside, watch = outside_requests(app_server)
 
     anonymous = new_page(1280, 800)
     watch(anonymous)

@@ -32,7 +32,7 @@ from services.auth import resume_session, start_session
 from services.backup import backup_database, restore_database
 from services.errors import PermissionDenied
 from services.runs import verify_run
-from tests.conftest import TEST_DATABASE_URL
+from tests.conftest import BACKENDS, TEST_DATABASE_URL
 
 ROOT = Path(__file__).resolve().parents[2]
 MANAGE = ROOT / "manage.py"
@@ -46,18 +46,7 @@ def _no_autocheckpoint(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-
     dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgres",
-            marks=[
-                pytest.mark.postgres,
-                pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set"),
-            ],
-        ),
-    ]
-)
+@pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Engine, str]]:
     """(engine, url) of an empty migrated database of this test's own."""
     if request.param == "sqlite":

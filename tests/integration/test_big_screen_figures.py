@@ -11,11 +11,11 @@ from sqlmodel import Session
 
 from core import clock
 from core.reports import overall_average
-from db.models import Score, ScoreRun
-from db.queries import PUBLISHED_STATES
+from db.models import Score
 from demo import YEARS, seed_demo
 from services import dashboard, monitoring, runs
 from services.actor import Actor
+from tests.seeded import latest_published
 
 OFFICER = Actor(username="officer1", role="officer", user_id=1)
 
@@ -53,15 +53,7 @@ def test_the_screen_average_is_the_reports_average(session: Session) -> None:
     session.commit()
     dashboard.clear_cache()
     data = dashboard.dashboard_data(session)
-    run = (
-        session.execute(
-            select(ScoreRun)
-            .where(ScoreRun.state.in_(PUBLISHED_STATES))
-            .order_by(ScoreRun.year.desc(), ScoreRun.id.desc())
-        )
-        .scalars()
-        .first()
-    )
+    run = latest_published(session)
     scores = pd.DataFrame(
         session.execute(select(Score.total, Score.veto, Score.rank).where(Score.run_id == run.id)).all(),
         columns=["total", "veto", "rank"],

@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy import select, update
 from sqlmodel import Session
 
-from db.models import Enterprise, IndicatorValue, Score, ScoreRun
-from db.queries import PUBLISHED_STATES
+from db.models import Enterprise, IndicatorValue, Score
 from demo import YEARS, seed_demo
 from services import dashboard
 from services.actor import Actor
 from services.runs import compute_run
+from tests.seeded import latest_published
 
 OFFICER = Actor(username="officer1", role="officer", user_id=1)
 FRAMES = ("stages", "distribution", "movers", "carriers", "trend", "qualifications", "streets")
@@ -52,18 +52,6 @@ def seeded(session: Session) -> Session:
     return session
 
 
-def _latest_published(session: Session) -> ScoreRun:
-    return (
-        session.execute(
-            select(ScoreRun)
-            .where(ScoreRun.state.in_(PUBLISHED_STATES))
-            .order_by(ScoreRun.year.desc(), ScoreRun.id.desc())
-        )
-        .scalars()
-        .first()
-    )
-
-
 def _frames_equal(a: dashboard.DashboardData, b: dashboard.DashboardData) -> None:
     for name in FRAMES:
         pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_dtype=False)
@@ -73,7 +61,7 @@ def _frames_equal(a: dashboard.DashboardData, b: dashboard.DashboardData) -> Non
 
 def test_figures_are_the_published_runs(seeded: Session) -> None:
     session = seeded
-    run = _latest_published(session)
+    run = latest_published(session)
     data = dashboard.dashboard_data(session)
     assert data is not None and data.run_id == run.id and data.year == YEARS[-1]
     rows = session.execute(

@@ -18,6 +18,7 @@ from db.models import AuditEvent, Enterprise, ImportBatch, IndicatorValue, Submi
 from services import imports, review
 from services.actor import Actor
 from services.errors import Conflict, ValidationFailed
+from tests.seeded import add_enterprises
 
 OFFICER = Actor(username="officer1", role="officer", user_id=1)
 YEAR = 2025
@@ -29,11 +30,7 @@ HEAD = ["统一社会信用代码", "企业名称", "研发费用总额", "营�
 
 @pytest.fixture
 def db(session: Session) -> Session:
-    session.execute(
-        insert(Enterprise), [{"credit_code": c, "name": n} for c, n in zip(CODES, NAMES, strict=True)]
-    )
-    session.commit()
-    return session
+    return add_enterprises(session, CODES, NAMES)
 
 
 def body(n: int = N) -> list[list]:

@@ -10,7 +10,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from core.credit_code import make_code
@@ -18,6 +18,8 @@ from db.models import AuditEvent, Enterprise, ImportBatch, IndicatorValue
 from services import corrections, imports
 from services.actor import Actor
 from services.errors import Conflict, PermissionDenied, ValidationFailed
+from tests.seeded import add_enterprises
+from tests.workbooks import workbook
 
 OFFICER = Actor(username="officer1", role="officer", user_id=1)
 YEAR = 2025
@@ -39,11 +41,7 @@ HEAD = [
 
 @pytest.fixture
 def db(session: Session) -> Session:
-    session.execute(
-        insert(Enterprise), [{"credit_code": c, "name": f"测试企业{i}"} for i, c in enumerate(CODES)]
-    )
-    session.commit()
-    return session
+    return add_enterprises(session, CODES, [f"测试企业{i}" for i in range(len(CODES))])
 
 
 def rows(n: int = N) -> list[list]:
@@ -67,16 +65,7 @@ def rows(n: int = N) -> list[list]:
 
 
 def to_xlsx(head: list, body: list[list], title: str | None = None) -> bytes:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    if title:
-        ws.append([title])
-    ws.append(head)
-    for r in body:
-        ws.append(r)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return workbook(("Sheet", [*([[title]] if title else []), head, *body]))
 
 
 def to_csv(head: list, body: list[list], encoding: str = "utf-8-sig") -> bytes:
@@ -454,34 +443,20 @@ def test_one_value_corrected_through_a_form_goes_the_import_way(db: Session) -> 
     a file, a traceable batch, the reason in the audit log."""
     commit(db, to_xlsx(HEAD, rows()))
     firm = db.execute(select(Enterprise).where(Enterprise.credit_code == CODES[3])).scalar_one()
+
+    def correct(code: str, value: str, reason: str = "异议 #1", actor: Actor = OFFICER) -> object:
+        return corrections.correct_value(
+            db, actor=actor, enterprise_id=firm.id, year=YEAR, code=code, value=value, reason=reason
+        )
+
     with pytest.raises(ValidationFailed, match="不是部门报送的数据"):
-        corrections.correct_value(
-            db, actor=OFFICER, enterprise_id=firm.id, year=YEAR, code="T02", value="5", reason="异议 #1"
-        )
+        correct("T02", "5")
     with pytest.raises(ValidationFailed):
-        corrections.correct_value(
-            db, actor=OFFICER, enterprise_id=firm.id, year=YEAR, code="G01", value="一百万", reason="异议 #1"
-        )
+        correct("G01", "一百万")
     db.rollback()
     with pytest.raises(PermissionDenied):
-        corrections.correct_value(
-            db,
-            actor=Actor(username="e", role="enterprise", enterprise_id=firm.id),
-            enterprise_id=firm.id,
-            year=YEAR,
-            code="G01",
-            value="950",
-            reason="x",
-        )
-    report = corrections.correct_value(
-        db,
-        actor=OFFICER,
-        enterprise_id=firm.id,
-        year=YEAR,
-        code="G01",
-        value="950",
-        reason="异议 #1 采纳：营业收入以税务复核为准",
-    )
+        correct("G01", "950", "x", actor=Actor(username="e", role="enterprise", enterprise_id=firm.id))
+    report = correct("G01", "950", "异议 #1 采纳：营业收入以税务复核为准")
     current = db.execute(
         select(IndicatorValue).where(
             IndicatorValue.enterprise_id == firm.id,

@@ -19,6 +19,7 @@ from services.actor import Actor
 from services.errors import ValidationFailed
 from tests import hostile_files as hf
 from tests import xls_files
+from tests.seeded import add_enterprises
 from tests.workbooks import workbook
 
 OFFICER = Actor(username="officer1", role="officer", user_id=1)
@@ -29,11 +30,7 @@ HEAD = ["统一社会信用代码", "企业名称", "研发费用总额", "营�
 
 @pytest.fixture
 def db(session: Session) -> Session:
-    session.execute(
-        insert(Enterprise), [{"credit_code": c, "name": f"读取测试企业{i}"} for i, c in enumerate(CODES)]
-    )
-    session.commit()
-    return session
+    return add_enterprises(session, CODES, [f"读取测试企业{i}" for i in range(len(CODES))])
 
 
 def body(rd: float = 50, ratio: float = 40) -> list[list]:

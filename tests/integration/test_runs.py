@@ -268,6 +268,17 @@ def test_compute_matches_engine(session: Session, populated: dict[str, int]) -> 
     assert len(events) == 1 and events[0].actor == "officer1"
 
 
+def _t11_of_a_new_run(session: Session, enterprise_id: int) -> dict:
+    """T11 in the breakdown of ``enterprise_id`` in a run computed now."""
+    run = compute_run(session, actor=OFFICER, year=YEAR)
+    row = (
+        scores_frame(session, run_id=run.id, include_breakdown=True)
+        .set_index("enterprise_id")
+        .loc[enterprise_id]
+    )
+    return decode(load_model(), row["breakdown"])["T11"]
+
+
 def test_self_report_counts_only_when_current(session: Session, populated: dict[str, int]) -> None:
     enterprise_id = populated["2"]
     # A non-current (e.g. superseded or unapproved history) self-reported value must not count.
@@ -277,26 +288,14 @@ def test_self_report_counts_only_when_current(session: Session, populated: dict[
         )
     )
     session.commit()
-    run = compute_run(session, actor=OFFICER, year=YEAR)
-    row = (
-        scores_frame(session, run_id=run.id, include_breakdown=True)
-        .set_index("enterprise_id")
-        .loc[enterprise_id]
-    )
-    t11 = decode(load_model(), row["breakdown"])["T11"]
+    t11 = _t11_of_a_new_run(session, enterprise_id)
     assert t11["value"] is None and t11["pts"] == 0
     # Approval writes the current row: now it counts.
     session.add(
         IndicatorValue(enterprise_id=enterprise_id, year=YEAR, code="T11", value_num=90, source="自报")
     )
     session.commit()
-    run = compute_run(session, actor=OFFICER, year=YEAR)
-    row = (
-        scores_frame(session, run_id=run.id, include_breakdown=True)
-        .set_index("enterprise_id")
-        .loc[enterprise_id]
-    )
-    t11 = decode(load_model(), row["breakdown"])["T11"]
+    t11 = _t11_of_a_new_run(session, enterprise_id)
     assert t11["value"] == 90 and t11["source"] == "自报"
     assert t11["pts"] > 0
 

@@ -259,24 +259,33 @@ def _stored_per_row(session, run_id: int) -> None:  # noqa: ANN001
     session.flush()
 
 
+def _published_with_one_keyed_row(session):  # noqa: ANN001, ANN202
+    """The published run, stored one row per enterprise, its first row in the keyed form earlier versions
+    wrote; returns (run, model)."""
+    from core import breakdown
+    from services.model_versions import get_model
+
+    run = _published(session)
+    model = get_model(session, run.model_version_id)
+    _stored_per_row(session, run.id)
+    old = (
+        session.execute(select(Score).where(Score.run_id == run.id).order_by(Score.enterprise_id))
+        .scalars()
+        .first()
+    )
+    old.breakdown = breakdown.decode(model, old.breakdown)
+    session.add(old)
+    session.flush()
+    return run, model
+
+
 def test_breakdown_parts_read_in_the_database_equal_the_decoded_breakdowns(seeded) -> None:  # noqa: ANN001
     """The database extracts whole parts (v inputs, p points); a row in the old keyed form is decoded in
     Python — both equal decoding every stored breakdown."""
     from core import breakdown
     from db.queries import breakdown_parts
-    from services.model_versions import get_model
 
-    run = _published(seeded)
-    model = get_model(seeded, run.model_version_id)
-    _stored_per_row(seeded, run.id)
-    old = (
-        seeded.execute(select(Score).where(Score.run_id == run.id).order_by(Score.enterprise_id))
-        .scalars()
-        .first()
-    )
-    old.breakdown = breakdown.decode(model, old.breakdown)  # the keyed form earlier versions wrote
-    seeded.add(old)
-    seeded.flush()
+    run, model = _published_with_one_keyed_row(seeded)
     stored = seeded.execute(
         select(Score.enterprise_id, Score.breakdown)
         .where(Score.run_id == run.id)
@@ -295,19 +304,8 @@ def test_several_breakdown_columns_read_in_one_statement_equal_the_decoded_break
     every stored breakdown, per enterprise."""
     from core import breakdown
     from db.queries import breakdown_columns_frame
-    from services.model_versions import get_model
 
-    run = _published(seeded)
-    model = get_model(seeded, run.model_version_id)
-    _stored_per_row(seeded, run.id)
-    old = (
-        seeded.execute(select(Score).where(Score.run_id == run.id).order_by(Score.enterprise_id))
-        .scalars()
-        .first()
-    )
-    old.breakdown = breakdown.decode(model, old.breakdown)  # the keyed form earlier versions wrote
-    seeded.add(old)
-    seeded.flush()
+    run, model = _published_with_one_keyed_row(seeded)
     stored = dict(
         seeded.execute(select(Score.enterprise_id, Score.breakdown).where(Score.run_id == run.id)).all()
     )

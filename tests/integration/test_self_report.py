@@ -217,10 +217,27 @@ def test_service_needs_of_a_submitted_report_reach_service_requests(ctx) -> None
     assert actions == ["request_service"]
 
 
+def _published_run(ctx):  # noqa: ANN001, ANN202
+    """A run of YEAR computed now and published for 公示 2026-12-01 to 12-07 (by the officer)."""
+    from datetime import date
+
+    from services import runs
+
+    officer = ctx["officer"]
+    run = runs.compute_run(ctx["session"], actor=officer, year=YEAR)
+    return runs.publish_run(
+        ctx["session"],
+        actor=officer,
+        run_id=run.id,
+        notice_start=date(2026, 12, 1),
+        notice_end=date(2026, 12, 7),
+    )
+
+
 def test_filing_year_is_the_year_under_evaluation_until_it_is_final(ctx) -> None:  # noqa: ANN001
     """December: 2025 is in 公示, so enterprises still file (and correct) 2025; an early 2026 value does not
     move the year; 定稿 of 2025 opens 2026."""
-    from datetime import UTC, date, datetime
+    from datetime import UTC, datetime
 
     from core import clock
     from services import runs
@@ -235,14 +252,7 @@ def test_filing_year_is_the_year_under_evaluation_until_it_is_final(ctx) -> None
         )
         s.commit()
         assert sr.current_year(s) == YEAR  # one early report of an unfinished year changes nothing
-        run = runs.compute_run(s, actor=ctx["officer"], year=YEAR)
-        runs.publish_run(
-            s,
-            actor=ctx["officer"],
-            run_id=run.id,
-            notice_start=date(2026, 12, 1),
-            notice_end=date(2026, 12, 7),
-        )
+        run = _published_run(ctx)
         assert sr.current_year(s) == YEAR  # 公示 keeps the window open
         assert sr.open_years(s, actor=ctx["a"], enterprise_id=ctx["a"].enterprise_id)[0] == YEAR
     with clock.frozen(datetime(2026, 12, 8, 2, 0, tzinfo=UTC)):
@@ -265,14 +275,7 @@ def test_an_approved_report_is_corrected_during_publicity(ctx) -> None:  # noqa:
         submitted = sr.submit(s, actor=ctx["a"], submission_id=draft.id, version=saved.version)
         review.approve(s, actor=ctx["officer"], submission_id=draft.id, expected_version=submitted.version)
         s.commit()
-        run = runs.compute_run(s, actor=ctx["officer"], year=YEAR)
-        runs.publish_run(
-            s,
-            actor=ctx["officer"],
-            run_id=run.id,
-            notice_start=date(2026, 12, 1),
-            notice_end=date(2026, 12, 7),
-        )
+        _published_run(ctx)
     with clock.frozen(datetime(2026, 12, 4, 2, 0, tzinfo=UTC)):  # a day into the 公示
         approved = s.get(Submission, draft.id)
         with pytest.raises(ValidationFailed, match="更正原因"):

@@ -3,11 +3,8 @@ rosters write them — names only, mixed keys, units in text — through the one
 
 from __future__ import annotations
 
-import io
-
-import openpyxl
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlmodel import Session
 
 from core import identity
@@ -16,6 +13,8 @@ from db.models import Enterprise, ImportBatch, IndicatorValue
 from services import imports
 from services.actor import Actor
 from tests.patent_lists import PATENT_HEAD, patent_number, patent_row, wrong_check_number
+from tests.seeded import add_enterprises
+from tests.workbooks import workbook
 
 OFFICER = Actor(username="officer1", role="officer", user_id=1)
 YEAR = 2025
@@ -62,22 +61,11 @@ QCC_HEAD = [
 
 @pytest.fixture
 def db(session: Session) -> Session:
-    session.execute(
-        insert(Enterprise), [{"credit_code": c, "name": n} for c, n in zip(CODES, NAMES, strict=True)]
-    )
-    session.commit()
-    return session
+    return add_enterprises(session, CODES, NAMES)
 
 
 def xlsx(head: list, body: list[list]) -> bytes:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.append(head)
-    for r in body:
-        ws.append(r)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return workbook(("Sheet", [head, *body]))
 
 
 def qcc_row(name="", code="", tax="", org="", staff=None, report_year=YEAR, former="") -> list:

@@ -23,6 +23,18 @@ RUN_COLUMNS = {
     "created_at": "计算时间",
 }
 
+# Column headings of a list-changes table (enterprises entering or leaving a list between two runs or
+# model versions: services.run_diff and the model workbench's impact preview).
+LIST_CHANGE_COLUMNS = {
+    "credit_code": "统一社会信用代码",
+    "name": "企业",
+    "stage_name": "阶段",
+    "list": "榜单",
+    "change": "变化",
+    "list_a": "原榜单",
+    "list_b": "新榜单",
+}
+
 
 def num(x: Any, digits: int = 2) -> str:
     """1,234.57 · — for missing."""

@@ -9,7 +9,7 @@ from services import model_versions, model_workbench
 from services.errors import ServiceError
 from ui.confirm import confirm
 from ui.flash import show_flash
-from ui.formats import day
+from ui.formats import LIST_CHANGE_COLUMNS, day
 from ui.guards import require_role
 from ui.tables import show_table
 from ui.text import plain
@@ -303,15 +303,7 @@ with tab_edit:
                 )
             )
             show_table(
-                p.list_changes.rename(
-                    columns={
-                        "credit_code": "统一社会信用代码",
-                        "name": "企业",
-                        "stage_name": "阶段",
-                        "list": "榜单",
-                        "change": "变化",
-                    }
-                ),
+                p.list_changes.rename(columns=LIST_CHANGE_COLUMNS),
                 empty="没有企业进出榜单。",
             )
             show_table(

@@ -41,6 +41,18 @@ def _run(action, success: str, **kwargs) -> None:  # noqa: ANN001 - a services.a
     _done("success", success)
 
 
+def _create_account(success, **fields: object) -> None:  # noqa: ANN001 - user → the flash text
+    """Create an account (services.auth create_user); its one-time password is shown once, next run."""
+    try:
+        with session_scope() as session:
+            user, otp = accounts.create_user(session, actor=actor, **fields)
+    except ServiceError as exc:
+        st.error(plain(exc), icon=":material/error:")
+        return
+    st.session_state[SECRET] = (f"{user.username} 的一次性密码", None, otp)
+    _done("success", success(user))
+
+
 # ------------------------------------------------------------------ one-time secrets, shown once
 secret = st.session_state.get(SECRET)
 if secret:
@@ -149,16 +161,12 @@ with st.form("create_staff", clear_on_submit=True):
     display_name = f2.text_input("姓名或名称", max_chars=100)
     role = f3.selectbox("角色", list(STAFF_ROLES), format_func=STAFF_ROLES.get)
     if st.form_submit_button("创建账户", type="primary"):
-        try:
-            with session_scope() as session:
-                user, otp = accounts.create_user(
-                    session, actor=actor, username=username, role=role, display_name=display_name or None
-                )
-        except ServiceError as exc:
-            st.error(plain(exc), icon=":material/error:")
-        else:
-            st.session_state[SECRET] = (f"{user.username} 的一次性密码", None, otp)
-            _done("success", f"已创建账户 {user.username}。")
+        _create_account(
+            lambda user: f"已创建账户 {user.username}。",
+            username=username,
+            role=role,
+            display_name=display_name or None,
+        )
 
 # ------------------------------------------------------------------ new partner bank account
 st.subheader("新建合作银行账户")
@@ -176,21 +184,13 @@ with st.form("create_bank", clear_on_submit=True):
         "所属银行", max_chars=100, key="bank_institution", placeholder="例如：温州银行龙湾支行"
     )
     if st.form_submit_button("创建银行账户", type="primary"):
-        try:
-            with session_scope() as session:
-                user, otp = accounts.create_user(
-                    session,
-                    actor=actor,
-                    username=bank_username,
-                    role="bank",
-                    display_name=bank_display or None,
-                    bank_name=bank_name,
-                )
-        except ServiceError as exc:
-            st.error(plain(exc), icon=":material/error:")
-        else:
-            st.session_state[SECRET] = (f"{user.username} 的一次性密码", None, otp)
-            _done("success", f"已创建合作银行账户 {user.username}（{plain(user.bank_name)}）。")
+        _create_account(
+            lambda user: f"已创建合作银行账户 {user.username}（{plain(user.bank_name)}）。",
+            username=bank_username,
+            role="bank",
+            display_name=bank_display or None,
+            bank_name=bank_name,
+        )
 
 # ------------------------------------------------------------------ bulk enterprise accounts
 st.subheader("批量开通企业账户")

@@ -129,38 +129,33 @@ def _save_numbers() -> None:
     )
 
 
+def _save_items(new_items: dict, done: str) -> None:
+    """Save the draft with ``new_items`` (the service needs as they are) and flash ``done``."""
+    _run(
+        lambda s: service.save_draft(
+            s,
+            actor=actor,
+            submission_id=sid,
+            items=new_items,
+            service_needs=submission.service_needs,
+            version=version,
+        ),
+        done,
+    )
+
+
 def _add_item(code: str) -> None:
     spec = next(s for s in specs if s.code == code)
     row = {f.key: st.session_state.get(f"new_{code}_{f.key}") for f in spec.fields}
     new_items = dict(items)
     new_items[code] = [*list(items.get(code) or []), row]
-    _run(
-        lambda s: service.save_draft(
-            s,
-            actor=actor,
-            submission_id=sid,
-            items=new_items,
-            service_needs=submission.service_needs,
-            version=version,
-        ),
-        f"已添加到“{spec.name}”，请为该项上传证明材料。",
-    )
+    _save_items(new_items, f"已添加到“{spec.name}”，请为该项上传证明材料。")
 
 
 def _remove_item(code: str, uid: str) -> None:
     new_items = dict(items)
     new_items[code] = [r for r in items.get(code) or [] if r.get("uid") != uid]
-    _run(
-        lambda s: service.save_draft(
-            s,
-            actor=actor,
-            submission_id=sid,
-            items=new_items,
-            service_needs=submission.service_needs,
-            version=version,
-        ),
-        "已删除。",
-    )
+    _save_items(new_items, "已删除。")
 
 
 def _upload(key: str, widget: str) -> None:

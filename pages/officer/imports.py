@@ -101,6 +101,28 @@ def _dry_run(
         st.rerun()
 
 
+def _dry_run_again(
+    dry: dict,
+    list_mode: str | None,
+    accepted: dict | None = None,
+    *,
+    column_map: dict | None = None,
+    ignore: list | None = None,
+) -> None:
+    """The last dry run's file once more, with another list mode, accepted matches or column mapping."""
+    _dry_run(
+        dry["data"],
+        dry["name"],
+        dry["department"],
+        dry["year"],
+        dry["column_map"] if column_map is None else column_map,
+        dry["ignore"] if ignore is None else ignore,
+        list_mode,
+        dry.get("sheet"),
+        accepted,
+    )
+
+
 with tab_import:
     c1, c2 = st.columns(2)
     department = c1.selectbox(
@@ -176,16 +198,7 @@ with tab_import:
                         ignore.append(header)
                     else:
                         column_map[header] = choice
-                _dry_run(
-                    dry["data"],
-                    dry["name"],
-                    dry["department"],
-                    dry["year"],
-                    column_map,
-                    ignore,
-                    report.list_mode,
-                    dry.get("sheet"),
-                )
+                _dry_run_again(dry, report.list_mode, column_map=column_map, ignore=ignore)
                 st.rerun()
 
         if report.skipped:
@@ -218,16 +231,7 @@ with tab_import:
                 key="list_mode",
             )
             if picked != list_mode and picked is not None:
-                _dry_run(
-                    dry["data"],
-                    dry["name"],
-                    dry["department"],
-                    dry["year"],
-                    dry["column_map"],
-                    dry["ignore"],
-                    picked,
-                    dry.get("sheet"),
-                )
+                _dry_run_again(dry, picked)
                 st.rerun()
 
         # ---- fuzzy name matches wait for the officer (never accepted silently)
@@ -252,17 +256,7 @@ with tab_import:
                 )
             if st.button("按以上确认重新试导入", key="accept_matches"):
                 accepted = {**dry.get("accepted", {}), **{r: c for r, c in picks.items() if c}}
-                _dry_run(
-                    dry["data"],
-                    dry["name"],
-                    dry["department"],
-                    dry["year"],
-                    dry["column_map"],
-                    dry["ignore"],
-                    report.list_mode,
-                    dry.get("sheet"),
-                    accepted,
-                )
+                _dry_run_again(dry, report.list_mode, accepted)
                 st.rerun()
         if report.matches:
             counts: dict[str, int] = {}

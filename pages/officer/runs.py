@@ -11,7 +11,7 @@ from services.model_versions import get_model
 from ui.confirm import confirm
 from ui.evidence import show_evidence
 from ui.flash import show_flash
-from ui.formats import RUN_COLUMNS, day, run_state
+from ui.formats import LIST_CHANGE_COLUMNS, RUN_COLUMNS, day, run_state
 from ui.guards import require_role
 from ui.tables import show_table
 from ui.text import plain
@@ -293,17 +293,7 @@ with tab_diff:
             show_table(
                 diff.list_changes[
                     ["credit_code", "name", "stage_name", "list", "change", "list_a", "list_b"]
-                ].rename(
-                    columns={
-                        "credit_code": "统一社会信用代码",
-                        "name": "企业",
-                        "stage_name": "阶段",
-                        "list": "榜单",
-                        "change": "变化",
-                        "list_a": "原榜单",
-                        "list_b": "新榜单",
-                    }
-                ),
+                ].rename(columns=LIST_CHANGE_COLUMNS),
                 key="diff_lists",
             )
             st.markdown("**变化最大的企业**")

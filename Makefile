@@ -121,8 +121,8 @@ test-dates: install-test browser faketime
 	done
 
 # The habits that check themselves: ruff, mypy on core/ (its type hints hold), the layering scan (dependencies
-# point downwards, core/ pure) and
-# the docs scans (every environment variable in the README, every table in docs/architecture.md).
+# point downwards, core/ pure) and the docs scans (every environment variable in the README; every table,
+# top-level package and core module in docs/architecture.md).
 # CI runs it before the tests through `make lint`.
 CHECK_TESTS := tests/unit/test_layering.py tests/unit/test_docs.py
 check: install-test

@@ -1,4 +1,4 @@
-"""Read-only exports and look-ups: search, export-subsidies, export-pool, bank-whitelist,
+"""Read-only exports and look-ups: search, export-lists, export-subsidies, export-pool, bank-whitelist,
 monitoring-report.
 
 Each calls the service behind the matching officer page (``services.search``, ``services.scenarios``,
@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cli.common import (
     EXIT_ERROR,
@@ -23,6 +24,9 @@ from cli.common import (
     positive_int,
     print_table,
 )
+
+if TYPE_CHECKING:
+    from services.scenarios import ListsView
 
 
 # ====================================================================================== search
@@ -69,30 +73,58 @@ def cmd_search(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _add_export_subsidies(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = sub.add_parser(
-        "export-subsidies",
-        help="导出一个批次的精准扶持名单（含名额与预算）",
-        description="按批次所用评价模型的扶持规则（阶段比例、名额上限、每家金额）导出扶持名单："
-        "xlsx 含“扶持名单”和“名额与预算”两个工作表，csv 只含扶持名单。只接受公示中或已定稿的批次。",
-    )
+def _run_and_out(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--run", type=positive_int, required=True, metavar="ID", help="积分批次 id")
     p.add_argument("--out", required=True, metavar="FILE", help="输出文件（.csv 或 .xlsx）")
     return p
 
 
-@command("export-subsidies", _add_export_subsidies)
-def cmd_export_subsidies(args: argparse.Namespace) -> int:
+def _write_run_lists(args: argparse.Namespace, part: str) -> tuple[Path, ListsView]:
+    """The run's ``part`` export (services.scenarios.export_lists: published runs only) written to --out;
+    the run's lists view for the summary line."""
     from services.actor import Actor
     from services.scenarios import export_lists, lists_view
 
     out = out_file(args.out)
     with open_session() as session:
-        data = export_lists(
-            session, actor=Actor.system(), run_id=args.run, fmt=file_format(out), part="subsidies"
-        )
+        data = export_lists(session, actor=Actor.system(), run_id=args.run, fmt=file_format(out), part=part)
         view = lists_view(session, actor=Actor.system(), run_id=args.run)
     out.write_bytes(data)
+    return out, view
+
+
+def _add_export_lists(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    return _run_and_out(
+        sub.add_parser(
+            "export-lists",
+            help="导出一个批次的公示名单",
+            description="导出批次的上榜企业（序号、企业名称、统一社会信用代码、所属阶段、榜单、积分），"
+            "按阶段（种子期→成熟期）和阶段内排名排序；csv 或 xlsx（按扩展名）。只接受公示中或已定稿的批次。",
+        )
+    )
+
+
+@command("export-lists", _add_export_lists)
+def cmd_export_lists(args: argparse.Namespace) -> int:
+    out, view = _write_run_lists(args, "lists")
+    print(f"已导出 {len(view.notice)} 家上榜企业到 {out}")
+    return EXIT_OK
+
+
+def _add_export_subsidies(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    return _run_and_out(
+        sub.add_parser(
+            "export-subsidies",
+            help="导出一个批次的精准扶持名单（含名额与预算）",
+            description="按批次所用评价模型的扶持规则（阶段比例、名额上限、每家金额）导出扶持名单："
+            "xlsx 含“扶持名单”和“名额与预算”两个工作表，csv 只含扶持名单。只接受公示中或已定稿的批次。",
+        )
+    )
+
+
+@command("export-subsidies", _add_export_subsidies)
+def cmd_export_subsidies(args: argparse.Namespace) -> int:
+    out, view = _write_run_lists(args, "subsidies")
     total = view.plan.iloc[-1]
     print(
         f"{view.run_label}：扶持 {len(view.subsidies)} 家，合计 {float(total['实际金额（万元）']):g} 万元"

@@ -1,10 +1,8 @@
-"""Scoring commands: score-file (offline), compute, model, export-lists, publish, finalize, dynamic,
-verify-run.
+"""Scoring commands: score-file (offline), compute, model, publish, finalize, dynamic, verify-run.
 
 ``score-file`` reads a table through the bounded reader and scores it with :func:`core.score_file.score_table`
-(no database). The others act on runs and model versions through ``services.runs``,
-``services.model_versions`` and ``services.scenarios`` as the system actor, under the same checks as the
-officer pages: a list is exported only from a run in 公示 or final.
+(no database). The others act on runs and model versions through ``services.runs`` and
+``services.model_versions`` as the system actor, under the same checks as the officer pages.
 """
 
 from __future__ import annotations
@@ -21,9 +19,7 @@ from cli.common import (
     CommandError,
     check_suffix,
     command,
-    file_format,
     open_session,
-    out_file,
     positive_int,
     print_table,
     write_output,
@@ -185,35 +181,6 @@ def cmd_model(args: argparse.Namespace) -> int:
             version = find_model_version(session, args.version)
             version = publish_model_version(session, actor=actor, version_id=version.id)
             print(f"已发布版本 {version.version}：新的积分计算将使用该版本，已有批次保留原版本。")
-    return EXIT_OK
-
-
-# ====================================================================================== export-lists
-def _add_export_lists(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = sub.add_parser(
-        "export-lists",
-        help="导出一个批次的公示名单",
-        description="导出批次的上榜企业（序号、企业名称、统一社会信用代码、所属阶段、榜单、积分），"
-        "按阶段（种子期→成熟期）和阶段内排名排序；csv 或 xlsx（按扩展名）。只接受公示中或已定稿的批次。",
-    )
-    p.add_argument("--run", type=positive_int, required=True, metavar="ID", help="积分批次 id")
-    p.add_argument("--out", required=True, metavar="FILE", help="输出文件（.csv 或 .xlsx）")
-    return p
-
-
-@command("export-lists", _add_export_lists)
-def cmd_export_lists(args: argparse.Namespace) -> int:
-    from services.actor import Actor
-    from services.scenarios import export_lists, lists_view
-
-    out = out_file(args.out)
-    with open_session() as session:
-        data = export_lists(
-            session, actor=Actor.system(), run_id=args.run, fmt=file_format(out), part="lists"
-        )
-        listed = len(lists_view(session, actor=Actor.system(), run_id=args.run).notice)
-    out.write_bytes(data)
-    print(f"已导出 {listed} 家上榜企业到 {out}")
     return EXIT_OK
 
 

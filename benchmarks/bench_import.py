@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import Engine, func, select  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
+from benchmarks.measure import backend_cpu  # noqa: E402
 from core import importing  # noqa: E402
 from core.credit_code import make_code  # noqa: E402
 from core.model_loading import load_model  # noqa: E402
@@ -104,19 +105,6 @@ def make_file(codes: list[str], seed: int = 7) -> bytes:
 PHASES = ("read", "validate", "diff", "write")
 
 
-def server_cpu(session: Session) -> tuple[int, float] | None:
-    """(backend pid, its CPU seconds) of the session's PostgreSQL connection when the server runs on this
-    machine (its /proc readable); None on SQLite or a remote server."""
-    if session.connection().dialect.name != "postgresql":
-        return None
-    pid = session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return pid, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def timed(label: str, call: Callable[[], Any], session: Session) -> tuple[Any, float]:
     """Run one service call (the use case commits); print wall and CPU time, whole and per phase.
 
@@ -124,12 +112,12 @@ def timed(label: str, call: Callable[[], Any], session: Session) -> tuple[Any, f
     the server is local: under load the wall time grows with the other processes' demand, the CPU time
     hardly at all.
     """
-    server = server_cpu(session)
+    server = backend_cpu(session)
     t0, c0 = time.perf_counter(), time.process_time()
     report = call()
     session.commit()
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    after = server_cpu(session)
+    after = backend_cpu(session)
     backend = after[1] - server[1] if server and after and after[0] == server[0] else None
     tm = report.timings
     worker = tm.get("read_worker_cpu", 0.0)

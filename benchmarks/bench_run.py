@@ -25,6 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.measure import backend_cpu  # noqa: E402
 from core.credit_code import make_code  # noqa: E402
 from db.schema import init_db  # noqa: E402
 from db.session import make_engine  # noqa: E402
@@ -198,11 +199,11 @@ def main() -> None:
     before = store_size(engine)
     with Session(engine, expire_on_commit=False) as session:
         ensure_default_model(session)
-        server_before = server_cpu(session)
+        server_before = backend_cpu(session)
         t, cpu = time.perf_counter(), time.process_time()
         run = compute_run(session, actor=Actor.system(), year=args.year)
         total, cpu = time.perf_counter() - t, time.process_time() - cpu
-        server_after = server_cpu(session)
+        server_after = backend_cpu(session)
     size = store_size(engine) - before
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(f"run {run.id}: {run.enterprise_count:,} enterprises ({engine.dialect.name})")
@@ -223,19 +224,6 @@ def main() -> None:
         f"{', peak ≤ 6 GiB' if n >= 1_000_000 else ''}: {'met' if ok else 'NOT met'}"
     )
     engine.dispose()
-
-
-def server_cpu(session) -> tuple[int, float] | None:
-    """(pid, CPU seconds so far) of the session's PostgreSQL backend when the server runs on this
-    machine (its /proc entry is readable), else None: the database's share of a run's CPU."""
-    if session.connection().dialect.name != "postgresql":
-        return None
-    pid = session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return pid, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def store_size(engine) -> int:

@@ -32,3 +32,13 @@ def cpu_seconds(pid: int | str = "self") -> float | None:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (OSError, IndexError, ValueError):
         return None
+
+
+def backend_cpu(session) -> tuple[int, float] | None:  # noqa: ANN001 - a SQLAlchemy session
+    """(pid, CPU seconds so far) of the session's PostgreSQL backend when the server runs on this machine
+    (its /proc entry is readable), else None: the database's share of a benchmark's CPU."""
+    if session.connection().dialect.name != "postgresql":
+        return None
+    pid = session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    seconds = cpu_seconds(pid)
+    return None if seconds is None else (pid, seconds)

@@ -24,6 +24,21 @@ st.title("用户管理")
 show_flash(FLASH)
 
 
+# The accounts table: column → heading, in the order shown.
+USER_COLUMNS = {
+    "username": "用户名",
+    "display_name": "名称",
+    "role": "角色",
+    "enterprise_name": "企业",
+    "credit_code": "统一社会信用代码",
+    "bank_name": "所属银行",
+    "active": "状态",
+    "must_change_password": "初始密码",
+    "throttled_until": "登录限制",
+    "created_at": "开通日期",
+}
+
+
 def _done(kind: str, message: str) -> None:
     st.session_state[FLASH] = (kind, message)
     st.rerun()
@@ -84,33 +99,7 @@ view = users.assign(
     must_change_password=users["must_change_password"].map({True: "未修改", False: "已修改"}),
     throttled_until=users["throttled_until"].map(lambda v: "" if pd.isna(v) else f"等待至 {display_time(v)}"),
     created_at=users["created_at"].map(day),
-)[
-    [
-        "username",
-        "display_name",
-        "role",
-        "enterprise_name",
-        "credit_code",
-        "bank_name",
-        "active",
-        "must_change_password",
-        "throttled_until",
-        "created_at",
-    ]
-].rename(
-    columns={
-        "username": "用户名",
-        "display_name": "名称",
-        "role": "角色",
-        "enterprise_name": "企业",
-        "credit_code": "统一社会信用代码",
-        "bank_name": "所属银行",
-        "active": "状态",
-        "must_change_password": "初始密码",
-        "throttled_until": "登录限制",
-        "created_at": "开通日期",
-    }
-)
+)[list(USER_COLUMNS)].rename(columns=USER_COLUMNS)
 st.caption(f"共 {len(users)} 个账户。")
 show_table(view, key="users_table")
 

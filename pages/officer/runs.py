@@ -76,19 +76,7 @@ with tab_runs:
     if all_runs.empty:
         st.info("尚无积分计算批次。")
         st.stop()
-    view = all_runs[
-        [
-            "id",
-            "year",
-            "state",
-            "enterprise_count",
-            "notice_start",
-            "notice_end",
-            "supersedes_id",
-            "created_by",
-            "created_at",
-        ]
-    ].copy()
+    view = all_runs[list(RUN_COLUMNS)].copy()
     # Every column one type (text or integer): a column mixing dates and "" made pyarrow log a
     # traceback on every render while a draft (no notice dates yet) existed.
     view["state"] = view["state"].map(run_state)

@@ -244,17 +244,8 @@ def outcome_panel(figures: OutcomeFigures) -> None:
     cols[0].metric(f"授信（{figures.credit_count:,} 家）", f"{figures.credit_total:,.0f} 万元")
     cols[1].metric(f"放款（{figures.loan_count:,} 家）", f"{figures.loan_total:,.0f} 万元")
     cols[2].metric(f"扶持资金已拨付（{figures.paid_count:,} 家）", f"{figures.paid_total:,.0f} 万元")
-    table = figures.by_stage[
-        [
-            "阶段",
-            "授信企业",
-            "授信金额（万元）",
-            "放款企业",
-            "放款金额（万元）",
-            "已拨付扶持企业",
-            "已拨付扶持金额（万元）",
-        ]
-    ].copy()
+    # 阶段 and the money side of core.monitoring.outcome_table
+    table = figures.by_stage.drop(columns="参评企业")
     for column in table.columns[1:]:
         table[column] = table[column].map(lambda v: f"{v:,.0f}")
     table["阶段"] = table["阶段"].map(plain)

@@ -26,6 +26,22 @@ if flash:
     st.success(flash)
 
 
+def _optional_number(
+    container, label: str, key: str, low: float, high: float, step: float, placeholder: str = "选填"
+):  # noqa: ANN001, ANN202
+    """An empty number field bounded to ``low``–``high`` (checked in Chinese by ui.widgets.number_input)."""
+    return number_input(
+        label,
+        container=container,
+        min_value=low,
+        max_value=high,
+        value=None,
+        step=step,
+        key=key,
+        placeholder=placeholder,
+    )
+
+
 def _problem_frame(problems: list[dict]):  # noqa: ANN202 - a DataFrame
     import pandas as pd
 
@@ -70,37 +86,12 @@ else:
             horizontal=True,
             key="outcome_decision",
         )
-        amount = number_input(
-            "金额（万元）",
-            container=c4,
-            min_value=0.0,
-            max_value=loans.MAX_AMOUNT,
-            value=None,
-            step=10.0,
-            key="outcome_amount",
-            placeholder="授信、放款时必填",
+        amount = _optional_number(
+            c4, "金额（万元）", "outcome_amount", 0.0, loans.MAX_AMOUNT, 10.0, placeholder="授信、放款时必填"
         )
         c5, c6 = st.columns(2)
-        rate = number_input(
-            "年利率（%）",
-            container=c5,
-            min_value=0.0,
-            max_value=loans.MAX_RATE,
-            value=None,
-            step=0.05,
-            key="outcome_rate",
-            placeholder="选填",
-        )
-        term = number_input(
-            "期限（月）",
-            container=c6,
-            min_value=1,
-            max_value=loans.MAX_TERM,
-            value=None,
-            step=1,
-            key="outcome_term",
-            placeholder="选填",
-        )
+        rate = _optional_number(c5, "年利率（%）", "outcome_rate", 0.0, loans.MAX_RATE, 0.05)
+        term = _optional_number(c6, "期限（月）", "outcome_term", 1, loans.MAX_TERM, 1)
         d1, d2, d3 = st.columns(3)
         decided_on = d1.date_input(
             "决定日期",

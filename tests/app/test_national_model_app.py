@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 import io
-import uuid
 from pathlib import Path
 
 import openpyxl
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from core.model_loading import load_model
 from db.models import Enterprise, ScoreRun, Submission, User
@@ -21,7 +20,7 @@ from services.actor import Actor
 from services.model_versions import current_model
 from services.runs import compute_run, publish_run, verify_run
 from tests.app.conftest import _database_url, through_home
-from tests.conftest import TEST_DATABASE_URL
+from tests.conftest import TEST_DATABASE_URL, throwaway_postgres
 from ui.navigation import ENTERPRISE, OFFICER, PUBLIC
 
 NATIONAL = load_model(Path(__file__).resolve().parents[2] / "core" / "models" / "national-guide.toml")
@@ -138,15 +137,6 @@ def test_whole_app_under_the_national_model_sqlite(tmp_path: Path) -> None:
 @pytest.mark.postgres
 @pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set")
 def test_whole_app_under_the_national_model_postgres() -> None:
-    admin = make_engine(TEST_DATABASE_URL).execution_options(isolation_level="AUTOCOMMIT")
-    name = f"ip_ng_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = make_engine(TEST_DATABASE_URL).url.set(database=name).render_as_string(hide_password=False)
+    with throwaway_postgres("ip_ng") as url:
         _walk_the_workflow(url)
         _every_page(url)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()

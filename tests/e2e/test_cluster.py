@@ -17,7 +17,6 @@ import re
 import shutil
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from sqlmodel import Session
 
 from deploy.cluster import STICKY_COOKIE
 from deploy.local import start_local_cluster, sticky_values
-from tests.conftest import TEST_DATABASE_URL
+from tests.conftest import TEST_DATABASE_URL, throwaway_postgres
 from tests.e2e.conftest import goto, login, screenshot, wait_settled
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,24 +43,13 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def cluster_db() -> Iterator[str]:
     """A PostgreSQL database of this module's own, migrated and seeded with a small demo."""
-    from db.session import make_engine
-
-    admin = make_engine(TEST_DATABASE_URL).execution_options(isolation_level="AUTOCOMMIT")
-    name = f"ip_cluster_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_engine(TEST_DATABASE_URL).url.set(database=name).render_as_string(hide_password=False)
-    env = {**os.environ, "DATABASE_URL": url}
-    try:
+    with throwaway_postgres("ip_cluster") as url:
+        env = {**os.environ, "DATABASE_URL": url}
         for args in (["init-db"], ["seed-demo", "--local-demo", "--enterprises", "120"]):
             subprocess.run(
                 [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True
             )
         yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,6 @@ import socket
 import subprocess
 import sys
 import threading
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -24,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from deploy.local import free_port
+from tests.conftest import throwaway_postgres
 from tests.e2e.conftest import ROOT, login, running_app, wait_settled
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
@@ -180,17 +180,10 @@ class _Proxy:
 
 @pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set")
 def test_database_lost_while_an_enterprise_saves_a_draft(new_page, browser, tmp_path: Path) -> None:  # noqa: ANN001
-    from sqlalchemy import text
     from sqlalchemy.engine import make_url
 
-    from db.session import make_engine
-
-    admin = make_engine(TEST_DATABASE_URL).execution_options(isolation_level="AUTOCOMMIT")
-    name = f"ip_fault_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        real = make_url(make_engine(TEST_DATABASE_URL).url).set(database=name)
+    with throwaway_postgres("ip_fault") as database_url:
+        real = make_url(database_url)
         _seed(real.render_as_string(hide_password=False))
         proxy = _Proxy(real.host or "127.0.0.1", real.port or 5432)
         url = real.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
@@ -206,10 +199,6 @@ def test_database_lost_while_an_enterprise_saves_a_draft(new_page, browser, tmp_
             officer = new_page()
             _attempt_login(officer, base)
             _assert_fault_message(officer, "无法连接数据库", log_path)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 # ------------------------------------------------------------------------------ SQLite: disk full, read-only

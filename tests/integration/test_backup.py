@@ -11,7 +11,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,7 +31,7 @@ from services.auth import resume_session, start_session
 from services.backup import backup_database, restore_database
 from services.errors import PermissionDenied
 from services.runs import verify_run
-from tests.conftest import BACKENDS, TEST_DATABASE_URL
+from tests.conftest import BACKENDS, throwaway_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 MANAGE = ROOT / "manage.py"
@@ -59,20 +58,13 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Engi
         return
     if not shutil.which("pg_dump"):
         pytest.skip("pg_dump missing (make pg-client)")
-    admin = make_engine(TEST_DATABASE_URL).execution_options(isolation_level="AUTOCOMMIT")
-    name = f"ip_backup_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_engine(TEST_DATABASE_URL).url.set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    try:
-        init_db(engine)
-        yield engine, url
-    finally:
-        engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_postgres("ip_backup") as url:
+        engine = make_engine(url)
+        try:
+            init_db(engine)
+            yield engine, url
+        finally:
+            engine.dispose()
 
 
 def manage(*args: str, url: str) -> subprocess.CompletedProcess:

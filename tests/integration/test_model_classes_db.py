@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from db.schema import MIGRATIONS_DIR
 from db.session import make_engine
 from services.actor import Actor
 from services.runs import compute_run, verify_run
-from tests.conftest import TEST_DATABASE_URL
+from tests.conftest import TEST_DATABASE_URL, throwaway_postgres
 from tests.model_shapes import five_class_model
 
 YEAR = 2025
@@ -132,14 +131,5 @@ def test_migration_moves_existing_rows_sqlite(tmp_path: Path) -> None:
 @pytest.mark.postgres
 @pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set")
 def test_migration_moves_existing_rows_postgres() -> None:
-    admin = make_engine(TEST_DATABASE_URL).execution_options(isolation_level="AUTOCOMMIT")
-    name = f"ip_mig_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = make_engine(TEST_DATABASE_URL).url.set(database=name).render_as_string(hide_password=False)
+    with throwaway_postgres("ip_mig") as url:
         _migrate_old_rows(url)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()

@@ -16,13 +16,15 @@ from core.workflows import OBJECTION, SERVICE_REQUEST
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = ROOT / "core" / "models"
+# the other data files beside the scoring models: pool definitions, self-report forms, the service catalogue
+NOT_SCORING_MODELS = ("pools", "self_report", "services")
 LATIN = re.compile(r"[A-Za-z]")
 
 
 def _recorded(name: str) -> set[str]:
     """Every literal the audit calls of the services (and the demo seed) pass as ``name`` (action / entity)."""
     found: set[str] = set()
-    for path in [*(ROOT / "services").glob("*.py"), ROOT / "db" / "seed.py"]:
+    for path in [*(ROOT / "services").rglob("*.py"), *(ROOT / "demo").rglob("*.py")]:
         text = path.read_text(encoding="utf-8")
         for call in re.finditer(r"\brecord\(|AuditEvent\(", text):
             window = text[call.end() : call.end() + 400]
@@ -85,7 +87,7 @@ def test_a_model_edit_reads_as_what_changed() -> None:
 
 @pytest.mark.parametrize(
     "model_file",
-    sorted(p.name for p in MODELS.glob("*.toml") if "pools" not in p.name and "self_report" not in p.name),
+    sorted(p.name for p in MODELS.glob("*.toml") if not any(k in p.stem for k in NOT_SCORING_MODELS)),
 )
 def test_every_field_of_a_shipped_model_has_a_chinese_label(model_file: str) -> None:
     definition = load_model(MODELS / model_file).to_dict()

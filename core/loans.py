@@ -266,17 +266,6 @@ def check_outcomes(
     return accepted, report
 
 
-def report_text(problems: Sequence[Mapping[str, Any]], *, limit: int = 20) -> str:
-    """The first problems as Chinese lines: 第 N 行 · 列：问题（值）."""
-    lines = [
-        f"第 {p['row']} 行 · {p['column']}：{p['problem']}" + (f"（{p['value']}）" if p.get("value") else "")
-        for p in problems[:limit]
-    ]
-    if len(problems) > limit:
-        lines.append(f"……另有 {len(problems) - limit} 处问题")
-    return "\n".join(lines)
-
-
 # What makes two reports the same event: a bank re-sending a file or retrying an API call must not count
 # a loan twice in 金融推荐, 监测报告 and 展示大屏.
 SAME_EVENT = ("enterprise_id", "product", "decision", "decided_on", "amount")

@@ -4,7 +4,7 @@
 answers one with a synonym (`add_synonym`: a word the classifier should read as another) or an answer
 clause (`add_answer_clause`), or uploads a policy document (`add_document`, split into clauses). Each
 change is audited and makes `services.assistant.get_brain` build a new brain on its next question;
-`list_texts` and `question_log` show what is there. Staff only.
+`list_texts` shows what is there. Staff only.
 """
 
 from __future__ import annotations
@@ -185,24 +185,5 @@ def list_texts(session: Session, *, actor: Actor) -> pd.DataFrame:
             AssistantText.created_at,
             AssistantText.active,
         ).order_by(AssistantText.id.desc())
-    )  # type: ignore[attr-defined]
-    return pd.DataFrame(result.all(), columns=list(result.keys()))
-
-
-def question_log(session: Session, *, actor: Actor, limit: int = 200) -> pd.DataFrame:
-    """The latest questions (staff): who, intent, answered, vote — the answers hold the asker's data only."""
-    require_staff(actor)
-    result = session.execute(
-        select(
-            AssistantQuestion.id,
-            AssistantQuestion.created_at,
-            AssistantQuestion.username,
-            AssistantQuestion.question,
-            AssistantQuestion.intent,
-            AssistantQuestion.answered,
-            AssistantQuestion.vote,
-        )
-        .order_by(AssistantQuestion.id.desc())
-        .limit(limit)
     )  # type: ignore[attr-defined]
     return pd.DataFrame(result.all(), columns=list(result.keys()))

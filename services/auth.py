@@ -23,7 +23,7 @@ from sqlmodel import Session
 from sqlmodel import select as sm_select
 
 from db.models import LoginThrottle, User, UserSession, utcnow
-from services.actor import Actor, require_role
+from services.actor import Actor
 from services.audit import record
 from services.errors import PermissionDenied, ValidationFailed
 
@@ -368,26 +368,6 @@ def account_waits(session: Session, now: datetime) -> dict[str, datetime]:
         name = key.split(":", 1)[1].rsplit("|", 1)[0] if key.startswith("pair:") else key.split(":", 1)[1]
         waits[name] = max(until, waits.get(name, until))
     return waits
-
-
-def throttled_accounts(session: Session, *, actor: Actor, now: datetime | None = None) -> list[dict]:
-    """Existing accounts whose logins are being delayed now (admin): username, failures, until."""
-    require_role(actor, "admin")
-    now = now or utcnow()
-    waits = account_waits(session, now)
-    if not waits:
-        return []
-    names = session.execute(select(User.username).where(User.username.in_(list(waits)))).scalars().all()
-    failures = dict(
-        session.execute(
-            select(LoginThrottle.key, LoginThrottle.failures).where(
-                LoginThrottle.key.in_([_user_key(n) for n in names])
-            )
-        ).all()
-    )
-    return [
-        {"username": n, "failures": failures.get(_user_key(n), 0), "blocked_until": waits[n]} for n in names
-    ]
 
 
 def is_throttled(session: Session, username: str, *, now: datetime | None = None) -> bool:

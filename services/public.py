@@ -67,11 +67,6 @@ def public_model(session: Session, *, year: int | None = None) -> PublicModel:
     )
 
 
-def published_model(session: Session) -> ScoringModel:
-    """The active published model version, or the shipped default when the database has none."""
-    return current_model(session)
-
-
 def published_run_model(session: Session, *, run_id: int) -> ScoringModel:
     """The model a published run was computed with (its stages, classes and lists name the results)."""
     run = session.get(ScoreRun, run_id)

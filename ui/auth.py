@@ -128,12 +128,6 @@ def read_token(token: object, key: str) -> TokenClaims | None:
     return TokenClaims(sid, username)
 
 
-def session_from_cookie(token: object, key: str) -> auth_service.SessionInfo | None:
-    """The live session a cookie names, or None (the cookie is then worth nothing)."""
-    claims = read_token(token, key)
-    return session_from_claims(claims) if claims else None
-
-
 def session_from_claims(claims: TokenClaims) -> auth_service.SessionInfo | None:
     with session_scope() as session:
         info = auth_service.resume_session(session, session_id=claims.session_id)

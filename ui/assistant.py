@@ -48,21 +48,15 @@ def show_message(message: dict[str, Any], *, actor: Actor, index: int) -> None:
         if voted:
             st.caption("感谢您的反馈。" if voted > 0 else "已记录，工作人员会改进这个答复。")
             return
-        left, right = st.columns(2)
-        left.button(
-            "有帮助",
-            icon=":material/thumb_up:",
-            key=f"as_up_{index}",
-            on_click=_vote,
-            args=(actor, message, True),
-        )
-        right.button(
-            "没帮助",
-            icon=":material/thumb_down:",
-            key=f"as_down_{index}",
-            on_click=_vote,
-            args=(actor, message, False),
-        )
+        votes = (("有帮助", "thumb_up", "as_up", True), ("没帮助", "thumb_down", "as_down", False))
+        for column, (label, icon, key, helpful) in zip(st.columns(2), votes, strict=True):
+            column.button(
+                label,
+                icon=f":material/{icon}:",
+                key=f"{key}_{index}",
+                on_click=_vote,
+                args=(actor, message, helpful),
+            )
 
 
 def _vote(actor: Actor, message: dict[str, Any], helpful: bool) -> None:

@@ -44,12 +44,17 @@ def test_officer_opens_the_evidence_of_an_objection(fresh_db: str) -> None:
     assert len([d for d in downloads if d.proto.label == "下载原件"]) == 2
 
 
-def test_finalize_inside_the_window_is_refused_to_an_officer(fresh_db: str) -> None:
-    run_id = _notice_run_id()
-    at = through_home("officer1", "pages/officer/runs.py")
-    at.selectbox(key="run_select").select(run_id).run()
+def _finalize_clicked(username: str):  # noqa: ANN202 - an AppTest
+    """runs.py as ``username``, the run in 公示 selected and 定稿 clicked (no exception)."""
+    at = through_home(username, "pages/officer/runs.py")
+    at.selectbox(key="run_select").select(_notice_run_id()).run()
     at.button(key="finalize_button").click().run()
     assert not at.exception, at.exception
+    return at
+
+
+def test_finalize_inside_the_window_is_refused_to_an_officer(fresh_db: str) -> None:
+    at = _finalize_clicked("officer1")
     refusal = " ".join(str(e.value) for e in at.error)
     assert "公示期满后才能定稿" in refusal and "系统管理员" in refusal
     assert at.button(key="confirm_ok").disabled
@@ -57,11 +62,7 @@ def test_finalize_inside_the_window_is_refused_to_an_officer(fresh_db: str) -> N
 
 
 def test_finalize_inside_the_window_asks_an_admin_for_a_reason(fresh_db: str) -> None:
-    run_id = _notice_run_id()
-    at = through_home("admin", "pages/officer/runs.py")
-    at.selectbox(key="run_select").select(run_id).run()
-    at.button(key="finalize_button").click().run()
-    assert not at.exception, at.exception
+    at = _finalize_clicked("admin")
     warnings = " ".join(str(w.value) for w in at.warning)
     assert "提前定稿后，企业不能再对本批次提出异议" in warnings
     assert at.text_area(key="confirm_reason").label.startswith("提前定稿理由")

@@ -386,31 +386,22 @@ def test_the_outcomes_call_checks_writes_and_refuses_as_documented(world: dict) 
             "decided_on": "2026-12-01",
         }
     ]
+
+    def post(body: object, dry_run: bool = False) -> tuple[int, dict]:
+        return bank_api.post_outcomes(session, caller=caller, body=body, dry_run=dry_run, address="-")
+
     with clock.frozen(NOW):
-        assert bank_api.post_outcomes(
-            session, caller=caller, body={"outcomes": rows}, dry_run=True, address="-"
-        ) == (200, {"accepted": 1, "dry_run": True, "written": False, "duplicates": 0})
+        assert post({"outcomes": rows}, dry_run=True) == (
+            200,
+            {"accepted": 1, "dry_run": True, "written": False, "duplicates": 0},
+        )
         assert _outcome_count(session) == 0
-        status, body = bank_api.post_outcomes(
-            session,
-            caller=caller,
-            body={"outcomes": rows, "run": world["final"].id},
-            dry_run=False,
-            address="-",
-        )
+        status, body = post({"outcomes": rows, "run": world["final"].id})
         assert (status, body["written"], _outcome_count(session)) == (200, True, 1)
-        status, _ = bank_api.post_outcomes(
-            session,
-            caller=caller,
-            body={"outcomes": rows, "run": world["notice"].id},
-            dry_run=False,
-            address="-",
-        )
+        status, _ = post({"outcomes": rows, "run": world["notice"].id})
         assert status == 404 and _outcome_count(session) == 1  # outcomes answer final runs only
         for bad in (None, [], {"outcomes": []}, {"outcomes": [1]}, {"outcomes": rows, "run": "x"}):
-            assert (
-                bank_api.post_outcomes(session, caller=caller, body=bad, dry_run=False, address="-")[0] == 400
-            )
+            assert post(bad)[0] == 400
     assert _outcome_count(session) == 1
 
 

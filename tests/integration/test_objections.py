@@ -37,6 +37,13 @@ def inside(run: ScoreRun) -> datetime:
     return clock.day_start(run.notice_start) + timedelta(hours=12)
 
 
+def _answer(session: Session, objection_id: int, action: str, answer: str) -> Objection:
+    """officer1 answers (reject / uphold) an objection."""
+    return objections.answer_objection(
+        session, actor=OFFICER, objection_id=objection_id, action=action, answer=answer
+    )
+
+
 def test_enterprise_files_with_evidence_and_officer_rejects(seeded) -> None:
     session, run, ent = seeded
     obj = file_own_objection(
@@ -55,22 +62,14 @@ def test_enterprise_files_with_evidence_and_officer_rejects(seeded) -> None:
     mine = objections.list_objections(session, actor=ent)
     assert list(mine["id"]) == [obj.id] and mine.loc[0, "state_label"] == "待处理"
     with pytest.raises(ValidationFailed, match="理由"):
-        objections.answer_objection(session, actor=OFFICER, objection_id=obj.id, action="reject", answer="")
-    done = objections.answer_objection(
-        session,
-        actor=OFFICER,
-        objection_id=obj.id,
-        action="reject",
-        answer="社保记录显示研发人员为 3 人，与填报一致",
-    )
+        _answer(session, obj.id, "reject", "")
+    done = _answer(session, obj.id, "reject", "社保记录显示研发人员为 3 人，与填报一致")
     session.commit()
     assert done.state == "rejected" and done.answered_by == "officer1"
     seen = objections.list_objections(session, actor=ent)
     assert seen.loc[0, "answer"].startswith("社保记录") and seen.loc[0, "state_label"] == "已驳回"
     with pytest.raises(Conflict, match="已被他人处理"):
-        objections.answer_objection(
-            session, actor=OFFICER, objection_id=obj.id, action="uphold", answer="改判"
-        )
+        _answer(session, obj.id, "uphold", "改判")
     session.rollback()
     actions = (
         session.execute(select(AuditEvent.action).where(AuditEvent.entity == "Objection")).scalars().all()
@@ -114,13 +113,7 @@ def test_uphold_then_recompute_and_publish_supersedes(seeded) -> None:
     session, run, ent = seeded
     obj = file_own_objection(session, ent, run.id, at=inside(run))
     session.commit()
-    objections.answer_objection(
-        session,
-        actor=OFFICER,
-        objection_id=obj.id,
-        action="uphold",
-        answer="经核实采纳，已更正数据并重新计算",
-    )
+    _answer(session, obj.id, "uphold", "经核实采纳，已更正数据并重新计算")
     session.commit()
     new = runs.compute_run(session, actor=OFFICER, year=run.year)
     runs.publish_run(

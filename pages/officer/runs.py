@@ -17,6 +17,22 @@ from ui.tables import show_table
 from ui.text import plain
 from ui.widgets import year_input
 
+# The largest moves between two runs: column → heading, in the order shown.
+MOVE_COLUMNS = {
+    "credit_code": "统一社会信用代码",
+    "name": "企业",
+    "stage_name": "阶段",
+    "total_a": "原总分",
+    "total_b": "新总分",
+    "delta_total": "总分变化",
+    "rank_a": "原排名",
+    "rank_b": "新排名",
+    "delta_rank": "名次上升",
+    "list_a": "原榜单",
+    "list_b": "新榜单",
+    "changed_inputs": "变化的输入",
+}
+
 actor = require_role("officer", "admin")
 
 FLASH = "runs_flash"
@@ -285,39 +301,9 @@ with tab_diff:
                 key="diff_lists",
             )
             st.markdown("**变化最大的企业**")
-            moves = diff.largest_moves(50)[
-                [
-                    "credit_code",
-                    "name",
-                    "stage_name",
-                    "total_a",
-                    "total_b",
-                    "delta_total",
-                    "rank_a",
-                    "rank_b",
-                    "delta_rank",
-                    "list_a",
-                    "list_b",
-                    "changed_inputs",
-                ]
-            ]
+            moves = diff.largest_moves(50)[list(MOVE_COLUMNS)]
             show_table(
-                label_columns(diff.model, moves).rename(
-                    columns={
-                        "credit_code": "统一社会信用代码",
-                        "name": "企业",
-                        "stage_name": "阶段",
-                        "total_a": "原总分",
-                        "total_b": "新总分",
-                        "delta_total": "总分变化",
-                        "rank_a": "原排名",
-                        "rank_b": "新排名",
-                        "delta_rank": "名次上升",
-                        "list_a": "原榜单",
-                        "list_b": "新榜单",
-                        "changed_inputs": "变化的输入",
-                    }
-                ),
+                label_columns(diff.model, moves).rename(columns=MOVE_COLUMNS),
                 key="diff_moves",
             )
             if not diff.input_changes.empty:

@@ -89,6 +89,13 @@ def commit(session: Session, data: bytes, name: str = "税务.xlsx", **kw) -> im
     return report
 
 
+def _commit_last_year(db: Session, data: bytes, **more: bool) -> object:
+    """Import ``data`` as the tax office's file of the year before YEAR (上年.xlsx)."""
+    return imports.commit_import(
+        db, actor=OFFICER, department="税务", year=YEAR - 1, file_name="上年.xlsx", data=data, **more
+    )
+
+
 # ------------------------------------------------------------------ good files
 def test_template_roundtrip_commits_values_traceable_to_batch(db: Session) -> None:
     template = imports.template_xlsx(db, actor=OFFICER, department="税务")
@@ -148,15 +155,7 @@ def test_partial_reimport_retires_exactly_the_values_it_replaces(db: Session) ->
     # columns for every other enterprise replaces are scattered among rows it must leave current; the
     # same file for another year touches nothing of this year.
     commit(db, to_xlsx(HEAD, rows()))
-    imports.commit_import(
-        db,
-        actor=OFFICER,
-        department="税务",
-        year=YEAR - 1,
-        file_name="上年.xlsx",
-        data=to_xlsx(HEAD, rows()),
-        confirm_duplicate=True,
-    )
+    _commit_last_year(db, to_xlsx(HEAD, rows()), confirm_duplicate=True)
     db.commit()
     part = [[r[0], r[1], 1000 + i, r[3]] for i, r in enumerate(rows()) if i % 2 == 0]
     report = commit(db, to_xlsx(HEAD[:4], part), name="部分.xlsx")
@@ -372,14 +371,7 @@ def test_partial_file_is_judged_against_the_database_and_the_firms_history(db: S
     earlier value do (R&D 2.27 → 1,200 万元 passed as 待核实 0)."""
     earlier = rows()
     earlier[3][2] = 2.27
-    imports.commit_import(
-        db,
-        actor=OFFICER,
-        department="税务",
-        year=YEAR - 1,
-        file_name="上年.xlsx",
-        data=to_xlsx(HEAD, earlier),
-    )
+    _commit_last_year(db, to_xlsx(HEAD, earlier))
     db.commit()
     partial = [rows()[i] for i in (3, 10, 20)]
     partial[0][2] = 1200  # firm 3: 2.27 last year, 11× its revenue-scale neighbours' R&D

@@ -14,7 +14,7 @@ from typing import Any
 
 from core.assistant_calc import KIND_LABELS
 from core.clock import display_time
-from core.workflows import OBJECTION, SCORE_RUN, SERVICE_REQUEST, SUBMISSION, SUBSIDY
+from core.workflows import MODEL_VERSION_STATES, OBJECTION, SCORE_RUN, SERVICE_REQUEST, SUBMISSION, SUBSIDY
 
 ACTIONS: dict[str, str] = {
     "login": "登录",
@@ -228,7 +228,7 @@ STATES: dict[str, str] = {
     **SERVICE_REQUEST.labels,
     **OBJECTION.labels,
     **SUBSIDY.labels,
-    "published": "已发布",
+    **MODEL_VERSION_STATES,
     "open": "待处理",
 }
 # 授信 / 放款 / 拒绝 of a bank's loan outcome (core.loans.DECISIONS; kept here so this module stays a leaf)

@@ -120,3 +120,7 @@ def transition(workflow: Workflow, state: str, action: str, *, reason: str | Non
     if action in workflow.reason_required and not (reason and reason.strip()):
         raise TransitionError(f"「{workflow.action_labels[action]}」必须填写理由。")
     return next_state
+
+
+# A scoring-model version is a draft until published (no workflow: publishing is its one step).
+MODEL_VERSION_STATES = {"draft": "草稿", "published": "已发布"}

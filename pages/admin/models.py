@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from core.model_loading import parse_model
+from core.workflows import MODEL_VERSION_STATES
 from db.session import session_scope
 from services import model_versions, model_workbench
 from services.errors import ServiceError
@@ -38,7 +39,7 @@ table = pd.DataFrame(
             "id": v.id,
             "版本": v.version,
             "名称": v.name,
-            "状态": "已发布" if v.state == "published" else "草稿",
+            "状态": MODEL_VERSION_STATES.get(v.state, v.state),
             "创建人": "系统" if v.created_by == "system" else (v.created_by or ""),
             "创建时间": day(v.created_at),
             "发布时间": day(v.published_at),
@@ -47,9 +48,7 @@ table = pd.DataFrame(
     ]
 )
 show_table(table.drop(columns=["id"]), key="model_versions_table")
-labels = {
-    v.id: f"{v.version} · {v.name}（{'已发布' if v.state == 'published' else '草稿'}）" for v in versions
-}
+labels = {v.id: f"{v.version} · {v.name}（{MODEL_VERSION_STATES.get(v.state, v.state)}）" for v in versions}
 by_id = {v.id: v for v in versions}
 
 tab_edit, tab_diff = st.tabs(["编辑与发布", "版本对比"])

@@ -225,6 +225,14 @@ def target_column(targets: list[str], columns: list[TemplateColumn]) -> Template
     return None
 
 
+def _profile_target(profile: Profile, columns: list[TemplateColumn]) -> TemplateColumn:
+    """The model column a one-target profile fills; ValueError when the model lacks it."""
+    col = target_column(profile.get("targets", []), columns)
+    if col is None:
+        raise ValueError(f"当前模型没有“{profile.get('targets', [''])[0]}”这一指标，不能导入{profile.name}")
+    return col
+
+
 def _year_of(values: pd.Series) -> pd.Series:
     """The four-digit year of a date or year cell (2024, "2024-03-01", "2024年", 45123 is not a year)."""
     text = values.astype(object).where(values.notna(), "").astype(str).str.normalize("NFKC")
@@ -334,11 +342,7 @@ def build(
                 continue
             row_for(i).update({col.name: _cell(table[src].iloc[i]) for src, col in mapped})
     elif kind == "list":
-        col = target_column(profile.get("targets", []), columns)
-        if col is None:
-            raise ValueError(
-                f"当前模型没有“{profile.get('targets', [''])[0]}”这一指标，不能导入{profile.name}"
-            )
+        col = _profile_target(profile, columns)
         out_cols.append(col)
         valid = int(profile.get("valid_years", 1))
         for i in np.flatnonzero(ok).tolist():
@@ -424,11 +428,7 @@ def build(
         if known_patents:
             notes.append("同一专利在此前导入的文件中已计入的，不重复计数")
     elif kind == "financing":
-        col = target_column(profile.get("targets", []), columns)
-        if col is None:
-            raise ValueError(
-                f"当前模型没有“{profile.get('targets', [''])[0]}”这一指标，不能导入{profile.name}"
-            )
+        col = _profile_target(profile, columns)
         out_cols.append(col)
         if col.unit != "万元":
             raise ValueError(f"指标“{col.name}”的单位不是万元，不能按融资金额导入")

@@ -138,31 +138,22 @@ def check_codes(
     explain = cc.validate_series(codes)
     invalid = explain.notna().to_numpy()
     bad = invalid.copy()
+
+    def report(idx: np.ndarray, problem: Any, fix: str) -> None:
+        parts.append(report_part(rows.iloc[idx], code_column, raw_code.iloc[idx], problem, fix))
+
     if invalid.any():
         idx = np.flatnonzero(invalid)
-        parts.append(
-            report_part(
-                rows.iloc[idx],
-                code_column,
-                raw_code.iloc[idx],
-                explain.iloc[idx].to_numpy(dtype=object),
-                "请核对营业执照上的 18 位统一社会信用代码",
-            )
-        )
+        report(idx, explain.iloc[idx].to_numpy(dtype=object), "请核对营业执照上的 18 位统一社会信用代码")
     if known_codes is not None:
         known = pd.Index(list(known_codes)) if not isinstance(known_codes, pd.Index) else known_codes
         # get_indexer hashes once; Series.isin on arrow strings walks the 100,000 known codes per call.
         unknown = ~invalid & (known.get_indexer(codes.to_numpy(dtype=object)) < 0)
         if unknown.any():
-            idx = np.flatnonzero(unknown)
-            parts.append(
-                report_part(
-                    rows.iloc[idx],
-                    code_column,
-                    raw_code.iloc[idx],
-                    "系统中没有该统一社会信用代码对应的企业",
-                    "请核对代码；新企业须先在系统中登记",
-                )
+            report(
+                np.flatnonzero(unknown),
+                "系统中没有该统一社会信用代码对应的企业",
+                "请核对代码；新企业须先在系统中登记",
             )
         bad |= unknown
     if unique:
@@ -173,15 +164,7 @@ def check_codes(
             idx = np.flatnonzero(later)
             if len(idx):
                 problem = np.array([f"与第 {r} 行是同一企业（重复行）" for r in first[idx]], dtype=object)
-                parts.append(
-                    report_part(
-                        rows.iloc[idx],
-                        code_column,
-                        raw_code.iloc[idx],
-                        problem,
-                        "同一企业只能有一行：请合并或删除重复行",
-                    )
-                )
+                report(idx, problem, "同一企业只能有一行：请合并或删除重复行")
             bad |= dup
     return codes, bad
 

@@ -141,15 +141,7 @@ def change_password(
     user.password_changed_at = utcnow()
     session.add(user)
     revoked = revoke_sessions(session, user_id=user.id, reason="password_change")
-    record(
-        session,
-        actor=actor,
-        action="change_password",
-        entity="user",
-        entity_id=user.id,
-        after={"sessions_revoked": revoked},
-        check_actor=False,
-    )
+    _record_account_action(session, actor, user, "change_password", after={"sessions_revoked": revoked})
     session.commit()
 
 
@@ -327,6 +319,30 @@ def _admin_target(session: Session, actor: Actor, username: str) -> User:
     return user
 
 
+def _record_account_action(
+    session: Session,
+    actor: Actor,
+    user: User,
+    action: str,
+    *,
+    before: dict | None = None,
+    after: dict | None = None,
+    reason: str | None = None,
+) -> None:
+    """Audit an action on an account; the caller checked the actor live before revoking sessions."""
+    record(
+        session,
+        actor=actor,
+        action=action,
+        entity="user",
+        entity_id=user.id,
+        before=before,
+        after=after,
+        reason=reason,
+        check_actor=False,
+    )
+
+
 def reset_password(session: Session, *, actor: Actor, username: str) -> str:
     """Admin: give a user a new one-time password, lift throttling, end its sessions. Returns the password."""
     user = _admin_target(session, actor, username)
@@ -336,15 +352,7 @@ def reset_password(session: Session, *, actor: Actor, username: str) -> str:
     session.add(user)
     clear_throttle(session, user.username)
     revoked = revoke_sessions(session, user_id=user.id, reason="password_reset")
-    record(
-        session,
-        actor=actor,
-        action="reset_password",
-        entity="user",
-        entity_id=user.id,
-        after={"sessions_revoked": revoked},
-        check_actor=False,
-    )
+    _record_account_action(session, actor, user, "reset_password", after={"sessions_revoked": revoked})
     session.commit()
     return one_time
 
@@ -355,15 +363,13 @@ def unlock_user(session: Session, *, actor: Actor, username: str) -> None:
     now = utcnow()
     until = account_waits(session, now).get(user.username)
     cleared = clear_throttle(session, user.username)
-    record(
+    _record_account_action(
         session,
-        actor=actor,
-        action="unlock_user",
-        entity="user",
-        entity_id=user.id,
+        actor,
+        user,
+        "unlock_user",
         before={"blocked_until": until.isoformat() if until else None},
         after={"counters_cleared": cleared},
-        check_actor=False,
     )
     session.commit()
 
@@ -389,16 +395,14 @@ def set_active(
     user.active = active
     session.add(user)
     revoked = 0 if active else revoke_sessions(session, user_id=user.id, reason="deactivated")
-    record(
+    _record_account_action(
         session,
-        actor=actor,
-        action="reactivate_user" if active else "deactivate_user",
-        entity="user",
-        entity_id=user.id,
+        actor,
+        user,
+        "reactivate_user" if active else "deactivate_user",
         before={"active": not active},
         after={"active": active, "sessions_revoked": revoked},
         reason=(reason or "").strip() or None,
-        check_actor=False,
     )
     session.commit()
 
@@ -424,15 +428,13 @@ def change_role(
     user.role = role
     session.add(user)
     revoked = revoke_sessions(session, user_id=user.id, reason="role_change")
-    record(
+    _record_account_action(
         session,
-        actor=actor,
-        action="change_role",
-        entity="user",
-        entity_id=user.id,
+        actor,
+        user,
+        "change_role",
         before={"role": before},
         after={"role": role, "sessions_revoked": revoked},
-        check_actor=False,
     )
     session.commit()
 
@@ -441,15 +443,7 @@ def end_user_sessions(session: Session, *, actor: Actor, username: str) -> int:
     """Admin: sign a user out everywhere now."""
     user = _admin_target(session, actor, username)
     revoked = revoke_sessions(session, user_id=user.id, reason="admin")
-    record(
-        session,
-        actor=actor,
-        action="end_sessions",
-        entity="user",
-        entity_id=user.id,
-        after={"sessions_revoked": revoked},
-        check_actor=False,
-    )
+    _record_account_action(session, actor, user, "end_sessions", after={"sessions_revoked": revoked})
     session.commit()
     return revoked
 

@@ -78,16 +78,56 @@ def _resolve(session: Session, question_id: int | None) -> None:
         session.add(q)
 
 
+def _two_texts(
+    first: str | None, second: str | None, *, limits: tuple[int, int], missing: str, too_long: str
+) -> tuple[str, str]:
+    """Both texts stripped; ``missing`` when either is empty, ``too_long`` when either passes its limit."""
+    first, second = (first or "").strip(), (second or "").strip()
+    if not first or not second:
+        raise ValidationFailed(missing)
+    if len(first) > limits[0] or len(second) > limits[1]:
+        raise ValidationFailed(too_long)
+    return first, second
+
+
+def _save_answer(
+    session: Session,
+    actor: Actor,
+    row: AssistantSynonym | AssistantText,
+    question_id: int | None,
+    *,
+    action: str,
+    entity: str,
+    after: dict,
+    before: dict | None = None,
+) -> None:
+    """Store what an officer taught, resolve the question it answers, and audit it."""
+    session.add(row)
+    session.flush()
+    _resolve(session, question_id)
+    record(
+        session,
+        actor=actor,
+        action=action,
+        entity=entity,
+        entity_id=row.id,
+        before=before,
+        after=after,
+    )
+
+
 def add_synonym(
     session: Session, *, actor: Actor, term: str, canonical: str, question_id: int | None = None
 ) -> AssistantSynonym:
     """An officer teaches the assistant that ``term`` means ``canonical`` (audited)."""
     require_staff(actor)
-    term, canonical = (term or "").strip(), (canonical or "").strip()
-    if not term or not canonical:
-        raise ValidationFailed("请填写词语和它对应的政策用语。")
-    if len(term) > 50 or len(canonical) > 100:
-        raise ValidationFailed("词语不超过 50 字，政策用语不超过 100 字。")
+    term, canonical = _two_texts(
+        term,
+        canonical,
+        limits=(50, 100),
+        missing="请填写词语和它对应的政策用语。",
+        too_long="词语不超过 50 字，政策用语不超过 100 字。",
+    )
     if term == canonical:
         raise ValidationFailed("词语与政策用语相同，无需添加。")
     row = session.execute(select(AssistantSynonym).where(AssistantSynonym.term == term)).scalars().first()
@@ -96,15 +136,13 @@ def add_synonym(
         row = AssistantSynonym(term=term, canonical=canonical, created_by=actor.username)
     else:
         row.canonical = canonical
-    session.add(row)
-    session.flush()
-    _resolve(session, question_id)
-    record(
+    _save_answer(
         session,
-        actor=actor,
+        actor,
+        row,
+        question_id,
         action="assistant.synonym",
         entity="assistant_synonym",
-        entity_id=row.id,
         before=before,
         after={"term": term, "canonical": canonical},
     )
@@ -117,21 +155,21 @@ def add_answer_clause(
 ) -> AssistantText:
     """An officer writes an answer clause; it is searched like the policy texts (audited)."""
     require_staff(actor)
-    title, body = (title or "").strip(), (body or "").strip()
-    if not title or not body:
-        raise ValidationFailed("请填写条目标题和答复内容。")
-    if len(title) > 100 or len(body) > 3000:
-        raise ValidationFailed("标题不超过 100 字，内容不超过 3000 字。")
+    title, body = _two_texts(
+        title,
+        body,
+        limits=(100, 3000),
+        missing="请填写条目标题和答复内容。",
+        too_long="标题不超过 100 字，内容不超过 3000 字。",
+    )
     row = AssistantText(kind="clause", title=title, body=body, created_by=actor.username)
-    session.add(row)
-    session.flush()
-    _resolve(session, question_id)
-    record(
+    _save_answer(
         session,
-        actor=actor,
+        actor,
+        row,
+        question_id,
         action="assistant.clause",
         entity="assistant_text",
-        entity_id=row.id,
         after={"title": title},
     )
     session.commit()

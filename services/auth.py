@@ -430,15 +430,20 @@ def resume_session(session: Session, *, session_id: str, now: datetime | None = 
     record_, user = row
     if record_.revoked_at is not None or _aware(record_.expires_at) <= now or not user.active:
         return None
-    actor = Actor(
+    actor = _actor_of(user, session_ref=record_.token_hash)
+    return SessionInfo(actor, user.display_name, bool(user.must_change_password), _aware(record_.expires_at))
+
+
+def _actor_of(user: User, session_ref: str | None = None) -> Actor:
+    """The acting identity of an account (with the session it acts in, when known)."""
+    return Actor(
         username=user.username,
         role=user.role,
         user_id=user.id,
         enterprise_id=user.enterprise_id,
         bank_name=user.bank_name,
-        session_ref=record_.token_hash,
+        session_ref=session_ref,
     )
-    return SessionInfo(actor, user.display_name, bool(user.must_change_password), _aware(record_.expires_at))
 
 
 def end_session(session: Session, *, session_id: str, reason: str = "logout") -> None:
@@ -466,11 +471,4 @@ def actor_for(session: Session, username: str) -> tuple[Actor, bool] | None:
     user = find_user(session, (username or "").lower())
     if user is None or not user.active:
         return None
-    actor = Actor(
-        username=user.username,
-        role=user.role,
-        user_id=user.id,
-        enterprise_id=user.enterprise_id,
-        bank_name=user.bank_name,
-    )
-    return actor, bool(user.must_change_password)
+    return _actor_of(user), bool(user.must_change_password)

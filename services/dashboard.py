@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -30,7 +30,7 @@ from core.workflows import SCORE_RUN
 from db.models import Carrier, Enterprise, ModelVersion, Score, ScoreRun, utcnow
 from db.queries import PUBLISHED_STATES, run_totals
 from services.model_versions import get_model
-from services.public import latest_published_run, stage_table
+from services.public import RunHeadline, latest_published_run, stage_table
 
 MIN_GROUP = 3  # a carrier or street with fewer scored enterprises is not shown on its own
 TOP_MOVERS = 10
@@ -39,20 +39,9 @@ CACHE_SIZE = 4
 
 
 @dataclass(frozen=True)
-class DashboardData:
-    run_id: int
-    year: int
-    state: str
+class DashboardData(RunHeadline):
     state_label: str
-    notice_start: date | None
-    notice_end: date | None
     model_name: str
-    model_version: str
-    evaluated: int
-    ranked: int
-    on_lists: int
-    subsidy_total: float
-    subsidy_count: int
     stages: pd.DataFrame  # services.public.stage_table: 阶段, 参评企业, 参与排名, 平均积分, tier names …
     tier_names: list[str]
     distribution: pd.DataFrame  # 分数段, 阶段, 企业数 (bin_start for ordering)

@@ -21,7 +21,9 @@ from services.model_versions import current_model, get_model
 
 
 @dataclass(frozen=True)
-class PublicOverview:
+class RunHeadline:
+    """The headline figures of a published run (public overview and dashboard; built by keyword)."""
+
     run_id: int
     year: int
     state: str  # notice / final
@@ -33,6 +35,10 @@ class PublicOverview:
     on_lists: int
     subsidy_total: float
     subsidy_count: int
+
+
+@dataclass(frozen=True)
+class PublicOverview(RunHeadline):
     by_stage: pd.DataFrame  # stage, stage_name, evaluated, ranked, mean_total, max_total, 领跑…, subsidy
 
 

@@ -24,20 +24,21 @@ from cli.common import (
 
 
 # ====================================================================================== create-user
-def _add_create_user(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = sub.add_parser(
-        "create-user", help="创建账户", description="创建账户；不提供密码时生成一次性密码并要求首次登录修改。"
-    )
+def _add_create_user(p: argparse.ArgumentParser) -> None:
     p.add_argument("username", metavar="USERNAME", help="用户名（小写字母、数字、. _ -）")
     p.add_argument("--role", required=True, choices=("enterprise", "officer", "admin", "bank"), help="角色")
     p.add_argument("--enterprise", metavar="CREDIT_CODE", help="企业账户关联的统一社会信用代码")
     p.add_argument("--bank", metavar="NAME", help="合作银行账户所属的银行（机构名称）")
     p.add_argument("--display-name", metavar="NAME", help="显示名称（默认为用户名或企业名称）")
     p.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码（一行）")
-    return p
 
 
-@command("create-user", _add_create_user)
+@command(
+    "create-user",
+    help="创建账户",
+    description="创建账户；不提供密码时生成一次性密码并要求首次登录修改。",
+    arguments=_add_create_user,
+)
 def cmd_create_user(args: argparse.Namespace) -> int:
     from core.credit_code import explain, normalize
     from services.accounts import create_user
@@ -82,12 +83,7 @@ def cmd_create_user(args: argparse.Namespace) -> int:
 
 
 # ====================================================================================== 用户管理
-def _add_users(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = sub.add_parser(
-        "users",
-        help="用户管理：列出、重置密码、解锁、停用/启用、改角色、批量开通企业账户",
-        description="与“用户管理”页面相同的操作（以 system 身份执行，均写入审计日志）。",
-    )
+def _add_users(p: argparse.ArgumentParser) -> None:
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     actions.add_parser("list", help="列出账户")
     for name, text in (
@@ -120,10 +116,14 @@ def _add_users(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="每行一个统一社会信用代码的文本文件（默认：全部尚无账户的企业）",
     )
     a.add_argument("--out", type=Path, required=True, metavar="XLSX", help="输出的账户清单 .xlsx")
-    return p
 
 
-@command("users", _add_users)
+@command(
+    "users",
+    help="用户管理：列出、重置密码、解锁、停用/启用、改角色、批量开通企业账户",
+    description="与“用户管理”页面相同的操作（以 system 身份执行，均写入审计日志）。",
+    arguments=_add_users,
+)
 def cmd_users(args: argparse.Namespace) -> int:
     from services import accounts
     from services.actor import Actor
@@ -203,22 +203,21 @@ def cmd_users(args: argparse.Namespace) -> int:
 
 
 # ====================================================================================== assistant
-def _add_ask(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = sub.add_parser(
-        "ask",
-        help="智能助手：以某个账户的身份提问",
-        description="以账户 USERNAME 的身份向智能助手提问，输出答复、识别的意图和依据（积分批次与模型版本，"
-        "或政策文件与条款）。权限与页面相同：企业账户只能得到本企业的数据。问答不写入问答记录。",
-    )
+def _add_ask(p: argparse.ArgumentParser) -> None:
     p.add_argument("question", metavar="问题", help="例如 “我离竞跑榜还差多少分”")
     p.add_argument("--as", dest="username", required=True, metavar="USERNAME", help="提问的账户，例如 ent1")
     p.add_argument(
         "--enterprise", type=positive_int, metavar="ID", help="工作人员账户：按该企业（编号）的数据回答"
     )
-    return p
 
 
-@command("ask", _add_ask)
+@command(
+    "ask",
+    help="智能助手：以某个账户的身份提问",
+    description="以账户 USERNAME 的身份向智能助手提问，输出答复、识别的意图和依据（积分批次与模型版本，"
+    "或政策文件与条款）。权限与页面相同：企业账户只能得到本企业的数据。问答不写入问答记录。",
+    arguments=_add_ask,
+)
 def cmd_ask(args: argparse.Namespace) -> int:
     from services.assistant import actor_for_username, ask
 

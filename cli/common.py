@@ -1,6 +1,6 @@
 """What every command shares: the registry, the user-facing error, argument types, output helpers.
 
-A command module registers each subcommand with :func:`command` (name → parser builder, handler); a
+A command module registers each subcommand with :func:`command` (name, help, options, handler); a
 handler returns an exit code or raises :class:`CommandError` (printed as one Chinese line, exit 1).
 :func:`open_session` is the one unit of work a handler uses: the services it calls check the actor and
 commit. Output files are checked by suffix before any work (:func:`check_suffix`, :func:`out_file`) and
@@ -34,8 +34,20 @@ Handler = Callable[[argparse.Namespace], int]
 COMMANDS: dict[str, tuple[Callable[[argparse._SubParsersAction], argparse.ArgumentParser], Handler]] = {}
 
 
-def command(name: str, add_parser: Callable[[argparse._SubParsersAction], argparse.ArgumentParser]):
-    """Register ``handler`` as subcommand ``name`` with its parser builder."""
+def command(
+    name: str,
+    *,
+    help: str,  # argparse's own word (shadows the builtin inside this function only)
+    description: str,
+    arguments: Callable[[argparse.ArgumentParser], None] | None = None,
+) -> Callable[[Handler], Handler]:
+    """Register ``handler`` as subcommand ``name``; ``arguments`` adds its options to the subparser."""
+
+    def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=description)
+        if arguments is not None:
+            arguments(p)
+        return p
 
     def wrap(handler: Handler) -> Handler:
         COMMANDS[name] = (add_parser, handler)

@@ -22,15 +22,11 @@ from cli.common import (
 
 
 # ====================================================================================== init-db
-def _add_init_db(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    return sub.add_parser(
-        "init-db",
-        help="创建或升级数据库结构（幂等）",
-        description="按 Alembic 迁移把 DATABASE_URL 指向的数据库升级到最新结构（可重复执行）。",
-    )
-
-
-@command("init-db", _add_init_db)
+@command(
+    "init-db",
+    help="创建或升级数据库结构（幂等）",
+    description="按 Alembic 迁移把 DATABASE_URL 指向的数据库升级到最新结构（可重复执行）。",
+)
 def cmd_init_db(args: argparse.Namespace) -> int:
     from db.schema import init_db
     from db.session import database_url, get_engine
@@ -41,13 +37,7 @@ def cmd_init_db(args: argparse.Namespace) -> int:
 
 
 # ====================================================================================== seed-demo
-def _add_seed_demo(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = sub.add_parser(
-        "seed-demo",
-        help="写入演示数据（企业、账户、填报、积分批次）",
-        description="向空数据库写入可复现的演示数据：企业、载体、部门数据、自报、服务目录、"
-        "演示账户（密码 Demo@2025）以及上一年度定稿、本年度公示中的积分批次。",
-    )
+def _add_seed_demo(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--enterprises", type=positive_int, default=3000, metavar="N", help="企业数量（默认 3000）"
     )
@@ -62,10 +52,15 @@ def _add_seed_demo(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         action="store_true",
         help="本机演示：演示账户密码保持 Demo@2025 不变（make run 使用）；否则首次登录须修改",
     )
-    return p
 
 
-@command("seed-demo", _add_seed_demo)
+@command(
+    "seed-demo",
+    help="写入演示数据（企业、账户、填报、积分批次）",
+    description="向空数据库写入可复现的演示数据：企业、载体、部门数据、自报、服务目录、"
+    "演示账户（密码 Demo@2025）以及上一年度定稿、本年度公示中的积分批次。",
+    arguments=_add_seed_demo,
+)
 def cmd_seed_demo(args: argparse.Namespace) -> int:
     from core.deployment import is_production
     from core.workflows import SCORE_RUN
@@ -111,16 +106,12 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
 
 
 # ====================================================================================== verify-audit
-def _add_verify_audit(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    return sub.add_parser(
-        "verify-audit",
-        help="核验审计日志的哈希链",
-        description="按编号顺序重算每条审计记录的哈希并与前一条链接比对；"
-        "报告第一条被修改、删除或替换的记录。完好时打印链尾哈希，可另行留存以便日后比对。",
-    )
-
-
-@command("verify-audit", _add_verify_audit)
+@command(
+    "verify-audit",
+    help="核验审计日志的哈希链",
+    description="按编号顺序重算每条审计记录的哈希并与前一条链接比对；"
+    "报告第一条被修改、删除或替换的记录。完好时打印链尾哈希，可另行留存以便日后比对。",
+)
 def cmd_verify_audit(args: argparse.Namespace) -> int:
     from services.actor import Actor
     from services.audit import verify_chain
@@ -142,18 +133,17 @@ def cmd_verify_audit(args: argparse.Namespace) -> int:
 
 
 # ====================================================================================== backup / restore
-def _add_backup(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = sub.add_parser(
-        "backup",
-        help="备份整个数据库（运行中也可备份）",
-        description="SQLite 用在线备份接口（含尚在 WAL 中的已提交数据），PostgreSQL 用与服务器同版本的 "
-        "pg_dump（自定义格式）。备份文件含密码哈希和证明材料，权限 600，请妥善保管。",
-    )
+def _add_backup(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, metavar="FILE", help="备份文件（已存在则覆盖）")
-    return p
 
 
-@command("backup", _add_backup)
+@command(
+    "backup",
+    help="备份整个数据库（运行中也可备份）",
+    description="SQLite 用在线备份接口（含尚在 WAL 中的已提交数据），PostgreSQL 用与服务器同版本的 "
+    "pg_dump（自定义格式）。备份文件含密码哈希和证明材料，权限 600，请妥善保管。",
+    arguments=_add_backup,
+)
 def cmd_backup(args: argparse.Namespace) -> int:
     from db.session import get_engine
     from services.actor import Actor
@@ -168,23 +158,22 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _add_restore(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = sub.add_parser(
-        "restore",
-        help="从备份恢复整个数据库（覆盖现有数据）",
-        description="用 backup 命令写出的文件替换当前数据库的全部内容，升级到当前结构，结束备份中的全部"
-        "登录会话（所有用户须重新登录），再核验审计日志和每个已定稿批次。"
-        "恢复前请停止应用服务器（make cluster-stop）。",
-    )
+def _add_restore(p: argparse.ArgumentParser) -> None:
     p.add_argument("--from", dest="source", required=True, metavar="FILE", help="备份文件")
     p.add_argument("--yes", action="store_true", help="不再询问确认（脚本使用）")
     p.add_argument(
         "--no-verify", action="store_true", help="恢复后不核验已定稿批次（大库可另行运行 verify-run）"
     )
-    return p
 
 
-@command("restore", _add_restore)
+@command(
+    "restore",
+    help="从备份恢复整个数据库（覆盖现有数据）",
+    description="用 backup 命令写出的文件替换当前数据库的全部内容，升级到当前结构，结束备份中的全部"
+    "登录会话（所有用户须重新登录），再核验审计日志和每个已定稿批次。"
+    "恢复前请停止应用服务器（make cluster-stop）。",
+    arguments=_add_restore,
+)
 def cmd_restore(args: argparse.Namespace) -> int:
     from db.session import get_engine
     from services.actor import Actor

@@ -30,23 +30,22 @@ if TYPE_CHECKING:
 
 
 # ====================================================================================== search
-def _add_search(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = sub.add_parser(
-        "search",
-        help="按名称、拼音或统一社会信用代码查找企业",
-        description="按企业名称片段、拼音首字母（如 wzlx）、全拼、近似名称（错一字）或统一社会信用代码"
-        "前缀查找企业，输出序号、统一社会信用代码、企业名称、发展阶段（取最近的公示或定稿批次）。"
-        "找不到时退出码为 1。",
-    )
+def _add_search(p: argparse.ArgumentParser) -> None:
     p.add_argument("query", metavar="QUERY", help="查找内容，例如 联翔、wzlx、9133030")
     p.add_argument("--limit", type=positive_int, default=20, metavar="N", help="最多显示 N 条（默认 20）")
     p.add_argument(
         "--run", type=positive_int, metavar="ID", help="发展阶段取自该积分批次（默认最近的公示或定稿批次）"
     )
-    return p
 
 
-@command("search", _add_search)
+@command(
+    "search",
+    help="按名称、拼音或统一社会信用代码查找企业",
+    description="按企业名称片段、拼音首字母（如 wzlx）、全拼、近似名称（错一字）或统一社会信用代码"
+    "前缀查找企业，输出序号、统一社会信用代码、企业名称、发展阶段（取最近的公示或定稿批次）。"
+    "找不到时退出码为 1。",
+    arguments=_add_search,
+)
 def cmd_search(args: argparse.Namespace) -> int:
     from services.actor import Actor
     from services.search import find_enterprises
@@ -73,10 +72,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _run_and_out(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+def _run_and_out(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", type=positive_int, required=True, metavar="ID", help="积分批次 id")
     p.add_argument("--out", required=True, metavar="FILE", help="输出文件（.csv 或 .xlsx）")
-    return p
 
 
 def _write_run_lists(args: argparse.Namespace, part: str) -> tuple[Path, ListsView]:
@@ -93,36 +91,26 @@ def _write_run_lists(args: argparse.Namespace, part: str) -> tuple[Path, ListsVi
     return out, view
 
 
-def _add_export_lists(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    return _run_and_out(
-        sub.add_parser(
-            "export-lists",
-            help="导出一个批次的公示名单",
-            description="导出批次的上榜企业（序号、企业名称、统一社会信用代码、所属阶段、榜单、积分），"
-            "按阶段（种子期→成熟期）和阶段内排名排序；csv 或 xlsx（按扩展名）。只接受公示中或已定稿的批次。",
-        )
-    )
-
-
-@command("export-lists", _add_export_lists)
+@command(
+    "export-lists",
+    help="导出一个批次的公示名单",
+    description="导出批次的上榜企业（序号、企业名称、统一社会信用代码、所属阶段、榜单、积分），"
+    "按阶段（种子期→成熟期）和阶段内排名排序；csv 或 xlsx（按扩展名）。只接受公示中或已定稿的批次。",
+    arguments=_run_and_out,
+)
 def cmd_export_lists(args: argparse.Namespace) -> int:
     out, view = _write_run_lists(args, "lists")
     print(f"已导出 {len(view.notice)} 家上榜企业到 {out}")
     return EXIT_OK
 
 
-def _add_export_subsidies(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    return _run_and_out(
-        sub.add_parser(
-            "export-subsidies",
-            help="导出一个批次的精准扶持名单（含名额与预算）",
-            description="按批次所用评价模型的扶持规则（阶段比例、名额上限、每家金额）导出扶持名单："
-            "xlsx 含“扶持名单”和“名额与预算”两个工作表，csv 只含扶持名单。只接受公示中或已定稿的批次。",
-        )
-    )
-
-
-@command("export-subsidies", _add_export_subsidies)
+@command(
+    "export-subsidies",
+    help="导出一个批次的精准扶持名单（含名额与预算）",
+    description="按批次所用评价模型的扶持规则（阶段比例、名额上限、每家金额）导出扶持名单："
+    "xlsx 含“扶持名单”和“名额与预算”两个工作表，csv 只含扶持名单。只接受公示中或已定稿的批次。",
+    arguments=_run_and_out,
+)
 def cmd_export_subsidies(args: argparse.Namespace) -> int:
     out, view = _write_run_lists(args, "subsidies")
     total = view.plan.iloc[-1]
@@ -133,23 +121,22 @@ def cmd_export_subsidies(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _add_export_pool(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = sub.add_parser(
-        "export-pool",
-        help="导出培育库（候选企业、未满足条件及差距）",
-        description="导出一个批次的培育库候选企业（尚未具备资格、未被一票否决），按接近程度排序，"
-        "列出每个未满足的条件及其数值差距。--pool 指定一个培育库（代码或名称）；"
-        "不指定时导出全部（仅 xlsx：汇总 + 每个培育库一个工作表）。",
-    )
+def _add_export_pool(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--run", type=positive_int, metavar="ID", help="积分批次 id（默认最新的公示中或已定稿批次）"
     )
     p.add_argument("--pool", metavar="POOL", help="培育库代码或名称，如 hte 或 国家高新技术企业")
     p.add_argument("--out", required=True, metavar="FILE", help="输出文件（.csv 或 .xlsx）")
-    return p
 
 
-@command("export-pool", _add_export_pool)
+@command(
+    "export-pool",
+    help="导出培育库（候选企业、未满足条件及差距）",
+    description="导出一个批次的培育库候选企业（尚未具备资格、未被一票否决），按接近程度排序，"
+    "列出每个未满足的条件及其数值差距。--pool 指定一个培育库（代码或名称）；"
+    "不指定时导出全部（仅 xlsx：汇总 + 每个培育库一个工作表）。",
+    arguments=_add_export_pool,
+)
 def cmd_export_pool(args: argparse.Namespace) -> int:
     from services.actor import Actor
     from services.scenarios import export_pool, pools_view
@@ -166,14 +153,7 @@ def cmd_export_pool(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _add_bank_whitelist(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = sub.add_parser(
-        "bank-whitelist",
-        help="导出合作银行推荐名单（只含同意推荐的企业）",
-        description="按积分门槛、榜单或各阶段前 N 名选出企业，只保留已同意向合作银行推荐、"
-        "未被一票否决的企业；每次导出都记入审计日志（操作人、时间、银行、条件、名单）。"
-        "--min-total、--tier、--top 三选一。",
-    )
+def _add_bank_whitelist(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--run", type=positive_int, metavar="ID", help="积分批次 id（默认最新的公示中或已定稿批次）"
     )
@@ -185,10 +165,16 @@ def _add_bank_whitelist(sub: argparse._SubParsersAction) -> argparse.ArgumentPar
     )
     choice.add_argument("--top", type=positive_int, metavar="N", help="各阶段前 N 名")
     p.add_argument("--out", required=True, metavar="FILE", help="输出文件（.csv 或 .xlsx）")
-    return p
 
 
-@command("bank-whitelist", _add_bank_whitelist)
+@command(
+    "bank-whitelist",
+    help="导出合作银行推荐名单（只含同意推荐的企业）",
+    description="按积分门槛、榜单或各阶段前 N 名选出企业，只保留已同意向合作银行推荐、"
+    "未被一票否决的企业；每次导出都记入审计日志（操作人、时间、银行、条件、名单）。"
+    "--min-total、--tier、--top 三选一。",
+    arguments=_add_bank_whitelist,
+)
 def cmd_bank_whitelist(args: argparse.Namespace) -> int:
     from core.bank import Criteria
     from services.actor import Actor
@@ -218,22 +204,21 @@ def cmd_bank_whitelist(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _add_monitoring_report(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = sub.add_parser(
-        "monitoring-report",
-        help="生成年度监测报告（xlsx + 离线 HTML）",
-        description="以该批次对比上一年度定稿批次：阶段分布及变化、榜单企业、积分升降最多的企业及主要变动指标、"
-        "分阶段指标中位数、载体评价、培育库、各部门数据完整性。在 DIR 下写出 监测报告_<年度>.xlsx "
-        "和 监测报告_<年度>.html（图表内嵌，不引用任何外部资源）。",
-    )
+def _add_monitoring_report(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--run", type=positive_int, required=True, metavar="ID", help="积分批次 id（公示中或已定稿）"
     )
     p.add_argument("--out", required=True, metavar="DIR", help="输出目录（不存在时创建）")
-    return p
 
 
-@command("monitoring-report", _add_monitoring_report)
+@command(
+    "monitoring-report",
+    help="生成年度监测报告（xlsx + 离线 HTML）",
+    description="以该批次对比上一年度定稿批次：阶段分布及变化、榜单企业、积分升降最多的企业及主要变动指标、"
+    "分阶段指标中位数、载体评价、培育库、各部门数据完整性。在 DIR 下写出 监测报告_<年度>.xlsx "
+    "和 监测报告_<年度>.html（图表内嵌，不引用任何外部资源）。",
+    arguments=_add_monitoring_report,
+)
 def cmd_monitoring_report(args: argparse.Namespace) -> int:
     from services.actor import Actor
     from services.monitoring import monitoring_report

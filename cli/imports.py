@@ -23,12 +23,7 @@ from cli.common import (
 )
 
 
-def _add_import(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = sub.add_parser(
-        "import",
-        help="导入部门数据（先检查，全部无误才整批写入）",
-        description="按部门导入模板读取 xlsx/xls/csv，逐行检查后整批写入；--dry-run 只检查不写入。",
-    )
+def _add_import(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", type=Path, nargs="?", help="数据文件（xlsx、xls 或 csv）")
     p.add_argument("--department", help="部门：税务、经信、科技、金融、市监、人社（或 综合）")
     p.add_argument(
@@ -71,7 +66,6 @@ def _add_import(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="企业名称与信用代码不是同一家企业的行，确认按信用代码导入",
     )
     p.add_argument("--sheet", metavar="NAME", help="要导入的工作表名称（文件中有多个数据工作表时必须指定）")
-    return p
 
 
 def _print_import_problems(problems: list[dict], limit: int = 20) -> None:
@@ -131,7 +125,12 @@ def _print_dry_run(report) -> None:
         print(f"注意：同一文件已导入过（批次 #{report.duplicate_of['batch_id']}）")
 
 
-@command("import", _add_import)
+@command(
+    "import",
+    help="导入部门数据（先检查，全部无误才整批写入）",
+    description="按部门导入模板读取 xlsx/xls/csv，逐行检查后整批写入；--dry-run 只检查不写入。",
+    arguments=_add_import,
+)
 def cmd_import(args: argparse.Namespace) -> int:
     from core import identity
     from core.importing import report_frame
@@ -230,20 +229,19 @@ def cmd_import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _add_undo_import(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = sub.add_parser(
-        "undo-import",
-        help="撤销一个已导入的批次",
-        description="撤销已导入的批次：被它替换的数值恢复为当前值；之后已被其他批次或审核通过的自报值替换的数值保持不变并列出。"
-        "已计算的积分批次不受影响。",
-    )
+def _add_undo_import(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch", type=positive_int, required=True, help="导入批次 id")
     p.add_argument("--reason", help="撤销原因（记入审计日志）")
     p.add_argument("--yes", action="store_true", help="不再询问，直接撤销")
-    return p
 
 
-@command("undo-import", _add_undo_import)
+@command(
+    "undo-import",
+    help="撤销一个已导入的批次",
+    description="撤销已导入的批次：被它替换的数值恢复为当前值；之后已被其他批次或审核通过的自报值替换的数值保持不变并列出。"
+    "已计算的积分批次不受影响。",
+    arguments=_add_undo_import,
+)
 def cmd_undo_import(args: argparse.Namespace) -> int:
     from services import imports
     from services.actor import Actor

@@ -28,21 +28,20 @@ from cli.common import (
 
 
 # ====================================================================================== score-file
-def _add_score_file(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = sub.add_parser(
-        "score-file",
-        help="离线为一个表格计分（不使用数据库）",
-        description="读取按数值约定填写的 csv/xlsx（每行一家企业，列为 credit_code、name 和指标代码），"
-        "按评价模型计分、排名，写出 csv 或 xlsx（按扩展名）。",
-    )
+def _add_score_file(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", metavar="INPUT", help="输入文件（.csv / .xlsx / .xls）")
     p.add_argument("--year", type=year_arg, required=True, help="评价年度（写入 xlsx 标题）")
     p.add_argument("--model", metavar="FILE", help="评价模型 TOML 文件（默认内置龙湾 2022 模型）")
     p.add_argument("--out", required=True, metavar="OUTPUT", help="输出文件（.csv 或 .xlsx）")
-    return p
 
 
-@command("score-file", _add_score_file)
+@command(
+    "score-file",
+    help="离线为一个表格计分（不使用数据库）",
+    description="读取按数值约定填写的 csv/xlsx（每行一家企业，列为 credit_code、name 和指标代码），"
+    "按评价模型计分、排名，写出 csv 或 xlsx（按扩展名）。",
+    arguments=_add_score_file,
+)
 def cmd_score_file(args: argparse.Namespace) -> int:
     from adapters.reader_worker import read_table
     from core.model_loading import load_model
@@ -72,18 +71,17 @@ def cmd_score_file(args: argparse.Namespace) -> int:
 
 
 # ====================================================================================== compute
-def _add_compute(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = sub.add_parser(
-        "compute",
-        help="计算一个年度的积分批次（草稿）",
-        description="按评价模型计算指定年度全部企业的积分，生成草稿批次并打印各阶段汇总。",
-    )
+def _add_compute(p: argparse.ArgumentParser) -> None:
     p.add_argument("--year", type=year_arg, required=True, help="评价年度")
     p.add_argument("--model-version", metavar="V", help="模型版本号（如 2022.1）或版本 id；默认当前发布版本")
-    return p
 
 
-@command("compute", _add_compute)
+@command(
+    "compute",
+    help="计算一个年度的积分批次（草稿）",
+    description="按评价模型计算指定年度全部企业的积分，生成草稿批次并打印各阶段汇总。",
+    arguments=_add_compute,
+)
 def cmd_compute(args: argparse.Namespace) -> int:
     from services.actor import Actor
     from services.model_versions import ensure_default_model, find_model_version
@@ -106,13 +104,7 @@ def cmd_compute(args: argparse.Namespace) -> int:
 
 
 # ====================================================================================== model
-def _add_model(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = sub.add_parser(
-        "model",
-        help="评价模型版本：列出、导入、导出、发布",
-        description="管理评价模型版本。导入的模型经校验后存为草稿；发布后用于新的积分计算，"
-        "已有批次始终保留其计算时的模型版本。",
-    )
+def _add_model(p: argparse.ArgumentParser) -> None:
     actions = p.add_subparsers(dest="model_action", metavar="ACTION", parser_class=type(p))
     actions.add_parser("list", help="列出全部模型版本")
     imp = actions.add_parser("import", help="导入模型文件（TOML），校验后存为草稿")
@@ -123,10 +115,15 @@ def _add_model(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     exp.add_argument("--out", required=True, metavar="FILE", help="输出文件（.toml）")
     pub = actions.add_parser("publish", help="发布一个草稿版本（记入审计日志）")
     pub.add_argument("version", metavar="VERSION", help="版本号或版本 id")
-    return p
 
 
-@command("model", _add_model)
+@command(
+    "model",
+    help="评价模型版本：列出、导入、导出、发布",
+    description="管理评价模型版本。导入的模型经校验后存为草稿；发布后用于新的积分计算，"
+    "已有批次始终保留其计算时的模型版本。",
+    arguments=_add_model,
+)
 def cmd_model(args: argparse.Namespace) -> int:
     from core.clock import display_time
     from core.model_loading import load_model
@@ -184,20 +181,19 @@ def cmd_model(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _add_publish(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = sub.add_parser(
-        "publish",
-        help="开始公示一个积分批次",
-        description="草稿批次进入公示期。同年度已有批次在公示时，须加 --replace 确认由本批次替代。",
-    )
+def _add_publish(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", type=positive_int, required=True, help="批次 id")
     p.add_argument("--days", type=positive_int, required=True, help="公示天数")
     p.add_argument("--start", help="公示开始日期 YYYY-MM-DD（默认今天）")
     p.add_argument("--replace", action="store_true", help="确认替代同年度正在公示的批次")
-    return p
 
 
-@command("publish", _add_publish)
+@command(
+    "publish",
+    help="开始公示一个积分批次",
+    description="草稿批次进入公示期。同年度已有批次在公示时，须加 --replace 确认由本批次替代。",
+    arguments=_add_publish,
+)
 def cmd_publish(args: argparse.Namespace) -> int:
     from datetime import date
 
@@ -223,18 +219,17 @@ def cmd_publish(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _add_finalize(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = sub.add_parser(
-        "finalize",
-        help="公示结束后定稿一个积分批次",
-        description="公示中的批次定稿；定稿后不可更改。公示期结束前定稿须用 --reason 说明理由（记入审计日志）。",
-    )
+def _add_finalize(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", type=positive_int, required=True, help="批次 id")
     p.add_argument("--reason", help="公示期结束前提前定稿的理由")
-    return p
 
 
-@command("finalize", _add_finalize)
+@command(
+    "finalize",
+    help="公示结束后定稿一个积分批次",
+    description="公示中的批次定稿；定稿后不可更改。公示期结束前定稿须用 --reason 说明理由（记入审计日志）。",
+    arguments=_add_finalize,
+)
 def cmd_finalize(args: argparse.Namespace) -> int:
     from services.actor import Actor
     from services.runs import finalize_run
@@ -246,20 +241,19 @@ def cmd_finalize(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _add_dynamic(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = sub.add_parser(
-        "dynamic",
-        help="动态积分：立即重算，或作为后台进程持续重算",
-        description="审核通过或导入数据后，应用会在后台重算该年度的动态积分（不是积分批次，不产生榜单）。"
-        "本命令立即重算有新数据的年度（--year 指定则强制重算该年度）；"
-        "--watch 作为独立进程持续运行（多副本部署时各副本通过数据库租约协调）。",
-    )
+def _add_dynamic(p: argparse.ArgumentParser) -> None:
     p.add_argument("--year", type=year_arg, help="强制重算的年度")
     p.add_argument("--watch", action="store_true", help="持续运行，每隔几秒检查一次")
-    return p
 
 
-@command("dynamic", _add_dynamic)
+@command(
+    "dynamic",
+    help="动态积分：立即重算，或作为后台进程持续重算",
+    description="审核通过或导入数据后，应用会在后台重算该年度的动态积分（不是积分批次，不产生榜单）。"
+    "本命令立即重算有新数据的年度（--year 指定则强制重算该年度）；"
+    "--watch 作为独立进程持续运行（多副本部署时各副本通过数据库租约协调）。",
+    arguments=_add_dynamic,
+)
 def cmd_dynamic(args: argparse.Namespace) -> int:
     import os
     import socket
@@ -288,17 +282,16 @@ def cmd_dynamic(args: argparse.Namespace) -> int:
         time.sleep(settings.load().dynamic_poll_seconds)
 
 
-def _add_verify_run(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = sub.add_parser(
-        "verify-run",
-        help="重算核验：用存储的输入和模型重算并比对",
-        description="按批次保存的输入数据和模型版本重新计算，报告每个数字是否完全一致。",
-    )
+def _add_verify_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", type=positive_int, required=True, help="批次 id")
-    return p
 
 
-@command("verify-run", _add_verify_run)
+@command(
+    "verify-run",
+    help="重算核验：用存储的输入和模型重算并比对",
+    description="按批次保存的输入数据和模型版本重新计算，报告每个数字是否完全一致。",
+    arguments=_add_verify_run,
+)
 def cmd_verify_run(args: argparse.Namespace) -> int:
     from services.actor import Actor
     from services.runs import verify_run

@@ -20,14 +20,7 @@ from cli.common import (
 
 
 # ====================================================================================== serve
-def _add_serve(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = sub.add_parser(
-        "serve",
-        help="在 nginx 后启动多个应用服务进程（粘性会话）",
-        description="启动 N 个单进程 Streamlit 服务（端口 base-port 起）和 Debian 的 nginx（端口 port），"
-        "按浏览器粘性分配会话；监督各进程，退出或不再响应时自动重启，可按计划轮换重启。"
-        "数据库为 DATABASE_URL（多进程请用 PostgreSQL）。Ctrl-C 停止全部进程。",
-    )
+def _add_serve(p: argparse.ArgumentParser) -> None:
     p.add_argument("--replicas", type=positive_int, default=2, metavar="N", help="服务进程数（默认 2）")
     p.add_argument("--port", type=positive_int, default=8080, help="nginx 监听端口（默认 8080）")
     p.add_argument(
@@ -48,10 +41,16 @@ def _add_serve(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument(
         "--recycle", type=positive_int, default=None, metavar="I", help="立即重启运行中集群的第 I 个服务进程"
     )
-    return p
 
 
-@command("serve", _add_serve)
+@command(
+    "serve",
+    help="在 nginx 后启动多个应用服务进程（粘性会话）",
+    description="启动 N 个单进程 Streamlit 服务（端口 base-port 起）和 Debian 的 nginx（端口 port），"
+    "按浏览器粘性分配会话；监督各进程，退出或不再响应时自动重启，可按计划轮换重启。"
+    "数据库为 DATABASE_URL（多进程请用 PostgreSQL）。Ctrl-C 停止全部进程。",
+    arguments=_add_serve,
+)
 def cmd_serve(args: argparse.Namespace) -> int:
     import os
 

@@ -368,6 +368,30 @@ def _decide(
     return sub, before, new_state
 
 
+def _audit_decision(
+    session: Session,
+    actor: Actor,
+    sub: Submission,
+    action: str,
+    *,
+    states: tuple[str, str],
+    expected_version: int,
+    reason: str | None = None,
+    **after: Any,
+) -> None:
+    """Audit a review decision: the state and version before and after, then what else it did."""
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        entity="Submission",
+        entity_id=sub.id,
+        before={"state": states[0], "version": expected_version},
+        after={"state": states[1], "version": sub.version, **after},
+        reason=reason,
+    )
+
+
 def _value_rows(items: dict, enterprise_id: int) -> pd.DataFrame:
     records = []
     for code, value in items.items():
@@ -405,20 +429,16 @@ def _approve(session: Session, *, actor: Actor, submission_id: int, expected_ver
         session, year=sub.year, rows=rows, submission_id=sub.id, created_by=actor.username
     )
     mark_changed(session, year=sub.year)  # 动态积分 of the year is recomputed in the background
-    audit.record(
+    _audit_decision(
         session,
-        actor=actor,
-        action="submission.approve",
-        entity="Submission",
-        entity_id=sub.id,
-        before={"state": before, "version": expected_version},
-        after={
-            "state": after,
-            "version": sub.version,
-            "values_written": written,
-            "enterprise_id": sub.enterprise_id,
-            "year": sub.year,
-        },
+        actor,
+        sub,
+        "submission.approve",
+        states=(before, after),
+        expected_version=expected_version,
+        values_written=written,
+        enterprise_id=sub.enterprise_id,
+        year=sub.year,
     )
     session.flush()
     return sub
@@ -444,15 +464,15 @@ def return_submission(
         reason=reason,
         extra={"reason": reason.strip(), "field_comments": comments},
     )
-    audit.record(
+    _audit_decision(
         session,
-        actor=actor,
-        action="submission.return",
-        entity="Submission",
-        entity_id=sub.id,
-        before={"state": before, "version": expected_version},
-        after={"state": after, "version": sub.version, "field_comments": comments},
+        actor,
+        sub,
+        "submission.return",
+        states=(before, after),
+        expected_version=expected_version,
         reason=reason.strip(),
+        field_comments=comments,
     )
     session.commit()
     return sub
@@ -471,14 +491,13 @@ def unapprove(
         reason=reason,
         extra={"reason": reason.strip()},
     )
-    audit.record(
+    _audit_decision(
         session,
-        actor=actor,
-        action="submission.unapprove",
-        entity="Submission",
-        entity_id=sub.id,
-        before={"state": before, "version": expected_version},
-        after={"state": after, "version": sub.version},
+        actor,
+        sub,
+        "submission.unapprove",
+        states=(before, after),
+        expected_version=expected_version,
         reason=reason.strip(),
     )
     session.commit()

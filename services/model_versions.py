@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, select
@@ -44,6 +45,23 @@ def current_model(session: Session) -> ScoringModel:
         return load_model()
 
 
+def _publish(
+    session: Session, actor: Actor, version: ModelVersion, now: datetime, *, before: dict, after: dict
+) -> None:
+    """A stored draft becomes the published (active) version, audited as ``model.publish``."""
+    version.state, version.published_at = "published", now
+    session.add(version)
+    record(
+        session,
+        actor=actor,
+        action="model.publish",
+        entity="ModelVersion",
+        entity_id=version.id,
+        before=before,
+        after=after,
+    )
+
+
 def ensure_default_model(session: Session, *, actor: Actor | None = None) -> ModelVersion:
     """The active model version; inserts the shipped TOML model as published when none is (idempotent)."""
     try:
@@ -75,17 +93,7 @@ def ensure_default_model(session: Session, *, actor: Actor | None = None) -> Mod
             after={"version": model.version, "state": "published"},
         )
     else:  # the shipped version exists as a draft: publish it
-        version.state, version.published_at = "published", now
-        session.add(version)
-        record(
-            session,
-            actor=actor,
-            action="model.publish",
-            entity="ModelVersion",
-            entity_id=version.id,
-            before={"state": "draft"},
-            after={"state": "published"},
-        )
+        _publish(session, actor, version, now, before={"state": "draft"}, after={"state": "published"})
     session.commit()
     return version
 
@@ -192,14 +200,11 @@ def publish_model_version(session: Session, *, actor: Actor, version_id: int) ->
     previous = None
     with contextlib.suppress(NotFound):  # the first version published
         previous = active_model_version(session).version
-    version.state, version.published_at = "published", utcnow()
-    session.add(version)
-    record(
+    _publish(
         session,
-        actor=actor,
-        action="model.publish",
-        entity="ModelVersion",
-        entity_id=version.id,
+        actor,
+        version,
+        utcnow(),
         before={"state": "draft", "active": previous},
         after={"state": "published", "version": version.version},
     )

@@ -23,8 +23,7 @@ import numpy as np
 from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
-from core import clock
-from core.engine import stage_index
+from core import clock, engine
 from core.importing import DEPARTMENTS
 from core.importing import departments as model_departments
 from core.matching import shipped_catalogue
@@ -192,7 +191,7 @@ def seed_demo(
         values[(y, code)] = arr
 
     # ---------------------------------------------------------------- users' enterprises and pending reports
-    stage_last = _stage_of(model, values[(last, model.stage_indicator)])
+    stage_last = engine.stage_codes(model, values[(last, model.stage_indicator)])  # missing → first stage
     summary.stage_counts = {s: int((stage_last == s).sum()) for s in stage_codes}
     veto_codes = [ind.code for ind in model.by_kind("veto")]
     vetoed = np.zeros(n, dtype=bool)
@@ -382,11 +381,6 @@ def seed_demo(
         _seed_runs(session, summary, model)
         summary.run_seconds = time.perf_counter() - t1
     return summary
-
-
-def _stage_of(model: ScoringModel, revenue: np.ndarray) -> np.ndarray:
-    """Stage code per enterprise from the stage indicator, as the engine assigns it (missing → first stage)."""
-    return np.array(model.stage_codes, dtype=object)[stage_index(model, np.asarray(revenue, dtype=float))]
 
 
 def _seed_services(session: Session) -> int:

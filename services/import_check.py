@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from adapters.reader_worker import read_table, read_upload
-from core import importing, source_profiles
+from core import engine, importing, source_profiles
 from core.scoring_model import ScoringModel
 from core.spreadsheet import (
     DEFAULT_LIMITS,
@@ -181,7 +181,7 @@ def _stages(session: Session, model: ScoringModel, year: int) -> pd.Series:
     if not rows:
         return pd.Series(dtype=object)
     codes, revenue = zip(*rows, strict=True)
-    return importing.stage_series(model, pd.Series(revenue, index=pd.Index(codes), dtype=float))
+    return pd.Series(engine.stage_codes(model, revenue, unknown=""), index=pd.Index(codes))
 
 
 @dataclass
@@ -395,7 +395,7 @@ def _outlier_reference(
         return empty, {}
     revenue = rows[rows["code"] == model.stage_indicator]
     stage_of = pd.Series(
-        importing.stage_series(model, revenue["value"].astype(float)).to_numpy(dtype=object),
+        engine.stage_codes(model, revenue["value"].astype(float), unknown=""),
         index=pd.MultiIndex.from_arrays([revenue["enterprise_id"], revenue["year"]]),
     )
     values = rows[rows["code"].isin(codes)]

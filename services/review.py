@@ -24,7 +24,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from core import clock, importing, listtext
+from core import clock, engine, listtext
 from core.workflows import SUBMISSION, TransitionError, transition
 from db.models import (
     SELF_REPORT_SOURCE,
@@ -168,7 +168,7 @@ def _stages(session: Session, model: Any, frame: pd.DataFrame) -> pd.Series:
     revenue = pd.Series({(e, y): v for e, y, v in rows}, dtype=float)
     keys = pd.MultiIndex.from_arrays([frame["enterprise_id"], frame["year"]])
     rev = revenue.reindex(keys) if len(revenue) else pd.Series(np.nan, index=keys)
-    return pd.Series(importing.stage_series(model, rev.reset_index(drop=True)).to_numpy(), index=frame.index)
+    return pd.Series(engine.stage_codes(model, rev.to_numpy(), unknown=""), index=frame.index)
 
 
 # --------------------------------------------------------------------------- one submission

@@ -184,6 +184,30 @@ def _check_new_account(
     return username
 
 
+def _record_account_action(
+    session: Session,
+    actor: Actor,
+    user: User,
+    action: str,
+    *,
+    before: dict | None = None,
+    after: dict | None = None,
+    reason: str | None = None,
+) -> None:
+    """Audit an action on an account; the caller has checked the actor live (before revoking any sessions)."""
+    record(
+        session,
+        actor=actor,
+        action=action,
+        entity="user",
+        entity_id=user.id,
+        before=before,
+        after=after,
+        reason=reason,
+        check_actor=False,
+    )
+
+
 def create_user(
     session: Session,
     *,
@@ -221,19 +245,17 @@ def create_user(
     )
     session.add(user)
     session.flush()
-    record(
+    _record_account_action(
         session,
-        actor=actor,
-        action="create_user",
-        entity="user",
-        entity_id=user.id,
+        actor,
+        user,
+        "create_user",
         after={
             "username": username,
             "role": role,
             "enterprise_id": enterprise_id,
             **({"bank": bank_name} if bank_name else {}),
         },
-        check_actor=False,
     )
     session.commit()
     return user, one_time
@@ -296,14 +318,12 @@ def create_enterprise_accounts(
         )
         session.add(user)
         session.flush()
-        record(
+        _record_account_action(
             session,
-            actor=actor,
-            action="create_user",
-            entity="user",
-            entity_id=user.id,
+            actor,
+            user,
+            "create_user",
             after={"username": username, "role": "enterprise", "enterprise_id": eid, "bulk": True},
-            check_actor=False,
         )
         created.append(NewAccount(username, user.display_name, "enterprise", eid, ent.credit_code, password))
     session.commit()
@@ -317,30 +337,6 @@ def _admin_target(session: Session, actor: Actor, username: str) -> User:
     if user is None:
         raise NotFound("用户不存在。")
     return user
-
-
-def _record_account_action(
-    session: Session,
-    actor: Actor,
-    user: User,
-    action: str,
-    *,
-    before: dict | None = None,
-    after: dict | None = None,
-    reason: str | None = None,
-) -> None:
-    """Audit an action on an account; the caller checked the actor live before revoking sessions."""
-    record(
-        session,
-        actor=actor,
-        action=action,
-        entity="user",
-        entity_id=user.id,
-        before=before,
-        after=after,
-        reason=reason,
-        check_actor=False,
-    )
 
 
 def reset_password(session: Session, *, actor: Actor, username: str) -> str:

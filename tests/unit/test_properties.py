@@ -108,6 +108,14 @@ def _breakpoints() -> list[float]:
     return sorted(pts)
 
 
+# codes an alternative basis reads (numerator ÷ denominator when a field is below a bound)
+ALTERNATIVE_INPUTS = {
+    code
+    for ind in MODEL.indicators
+    if (alt := getattr(ind.rule, "alternative", None)) is not None
+    for code in (alt.numerator, alt.denominator)
+}
+
 MONOTONE = [
     i
     for i in MODEL.by_class("technology", "growth")
@@ -129,7 +137,9 @@ def test_raising_an_indicator_never_lowers_core(df: pd.DataFrame, data) -> None:
     new_v = old_v - step if lower_is_better else old_v + step
     if missing:  # None and NaN alike: a missing stage indicator puts the enterprise in no band at all
         new_v = data.draw(st.floats(0, 200), label="from missing")  # any value beats a missing one
-        if code == STAGE_IND:
+        # … except where the value switches another indicator to its alternative basis: T01 arriving for a
+        # firm under 50 万元 with a total cost scores T02 on T01 ÷ total cost instead of the supplied T02.
+        if code == STAGE_IND or code in ALTERNATIVE_INPUTS:
             assume(False)
     if code == STAGE_IND:
         bps = _breakpoints()
@@ -141,6 +151,18 @@ def test_raising_an_indicator_never_lowers_core(df: pd.DataFrame, data) -> None:
     df2.at[i, code] = new_v
     after = score(MODEL, df2).at[i, "core"]
     assert after >= before - 1e-9, (code, old, new_v)
+
+
+def test_rd_spend_arriving_for_a_small_firm_scores_intensity_on_the_cost_basis() -> None:
+    """Why the property above leaves out the inputs of an alternative basis (found by Hypothesis): a firm under
+    50 万元 revenue with a total cost and a supplied 研发投入强度 of 31 % scores it in full while 研发费用 is
+    missing; once 研发费用 arrives as 0, the cost basis (0 ÷ total cost) applies and the indicator scores 0."""
+    row = {ind.code: None for ind in MODEL.indicators} | {"T02": 31.0, "G01": 0.0, "total_cost": 10.0}
+    before = pd.DataFrame([{"credit_code": "C0001", "name": "企业1", **row}])
+    after = before.astype(object)
+    after.at[0, "T01"] = 0.0
+    assert score(MODEL, before).at[0, "pts_T02"] > 0
+    assert score(MODEL, after).at[0, "pts_T02"] == 0
 
 
 @SETTINGS

@@ -36,6 +36,7 @@ from core.spreadsheet import (
     DEFAULT_MAX_BYTES,
     SAVE_AS,
     ReadLimits,
+    ReadRequest,
     ReadResult,
     SheetChoiceNeeded,
     SpreadsheetError,
@@ -65,13 +66,20 @@ def read_upload(
     ``SpreadsheetError`` with a Chinese message; the calling process is never at risk.
     ``limits.isolated=False`` reads in this process (only for trusted, generated files).
     """
-    expected = list(expected) if expected is not None else None
+    request = ReadRequest(
+        data,
+        filename,
+        expected=list(expected) if expected is not None else None,
+        sheet=sheet,
+        limits=limits,
+        exclude=list(exclude),
+    )
     if not limits.isolated:
-        return read_in_process(data, filename, expected=expected, sheet=sheet, limits=limits, exclude=exclude)
+        return read_in_process(request)
     check_upload(
         data, filename, limits
     )  # the cheap refusals (too large, PDF, HTML, encrypted…) need no child
-    return _read_isolated(data, filename, expected, sheet, limits, exclude)
+    return _read_isolated(request)
 
 
 def read_table(
@@ -164,20 +172,11 @@ def _receive(fd: int, n: int, deadline: float) -> bytes:
     return bytes(buffer)
 
 
-def _read_isolated(
-    data: bytes,
-    filename: str,
-    expected: Sequence[str] | None,
-    sheet: int | str | None,
-    limits: ReadLimits,
-    exclude: Sequence[str] = (),
-) -> ReadResult:
-    name = display_name(filename)
+def _read_isolated(request: ReadRequest) -> ReadResult:
+    name, limits = display_name(request.filename), request.limits
     t0 = time.perf_counter()
     deadline = time.monotonic() + limits.seconds
-    job = pickle.dumps(
-        (data, filename, expected, sheet, limits, list(exclude)), protocol=pickle.HIGHEST_PROTOCOL
-    )
+    job = pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
     job_r, job_w = os.pipe()
     answer_r, answer_w = os.pipe()
     pid = 0
@@ -297,15 +296,13 @@ def _worker(job_r: int, answer_w: int) -> None:
     _write_fd(answer_w, _LENGTH.pack(os.getpid()))
     try:
         (n,) = _LENGTH.unpack(_read_fd(job_r, _LENGTH.size))
-        data, filename, expected, sheet, limits, exclude = pickle.loads(_read_fd(job_r, n))
+        request: ReadRequest = pickle.loads(_read_fd(job_r, n))
     except (EOFError, OSError, pickle.UnpicklingError):
         return
     try:
-        _limit_self(limits)
+        _limit_self(request.limits)
         t0 = time.process_time()
-        result = read_in_process(
-            data, filename, expected=expected, sheet=sheet, limits=limits, exclude=exclude
-        )
+        result = read_in_process(request)
         result.timings["worker_cpu"] = time.process_time() - t0
         answer: tuple[str, Any] = ("ok", result)
     except SheetChoiceNeeded as exc:

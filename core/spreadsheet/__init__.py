@@ -29,7 +29,7 @@ from core.spreadsheet.headers import (
 )
 from core.spreadsheet.limits import DEFAULT_LIMITS, DEFAULT_MAX_BYTES, ReadLimits
 from core.spreadsheet.numbers import parse_number_series
-from core.spreadsheet.read import check_upload, read_in_process
+from core.spreadsheet.read import ReadRequest, check_upload, read_in_process
 from core.spreadsheet.result import ReadResult, SheetInfo
 from core.spreadsheet.workbook import list_sheets, sheet_visibility
 from core.spreadsheet.write import (
@@ -51,6 +51,7 @@ __all__ = [
     "SAVE_AS",
     "Format",
     "ReadLimits",
+    "ReadRequest",
     "ReadResult",
     "SheetChoiceNeeded",
     "SheetInfo",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from core.spreadsheet.csvfile import read_csv
 from core.spreadsheet.detect import Format, detect_format
@@ -27,15 +28,21 @@ def check_upload(data: bytes, filename: str = "", limits: ReadLimits = DEFAULT_L
     return detect_format(data, filename)
 
 
-def read_in_process(
-    data: bytes,
-    filename: str = "",
-    *,
-    expected: Sequence[str] | None = None,
-    sheet: int | str | None = None,
-    limits: ReadLimits = DEFAULT_LIMITS,
-    exclude: Sequence[str] = (),
-) -> ReadResult:
+@dataclass(frozen=True)
+class ReadRequest:
+    """One file to read and how: the bytes, the file's name, the header names ``expected`` (to choose
+    a sheet), the ``sheet`` asked for, the ``limits`` and the sheet names to ``exclude``. What
+    ``read_in_process`` reads, and what ``adapters.reader_worker`` hands its worker process."""
+
+    data: bytes
+    filename: str = ""
+    expected: Sequence[str] | None = None
+    sheet: int | str | None = None
+    limits: ReadLimits = DEFAULT_LIMITS
+    exclude: Sequence[str] = ()
+
+
+def read_in_process(request: ReadRequest) -> ReadResult:
     """Read a file into a raw sheet in this process.
 
     Never a hidden sheet. Without ``sheet``: the only visible sheet; with several, the one whose
@@ -46,11 +53,12 @@ def read_in_process(
     the memory or time calamine takes: an untrusted upload goes through ``adapters.reader_worker``,
     which runs this in a child process with limits.
     """
-    kind = check_upload(data, filename, limits)
-    name = display_name(filename)
-    expected = list(expected) if expected is not None else None
+    data, limits = request.data, request.limits
+    kind = check_upload(data, request.filename, limits)
+    name = display_name(request.filename)
+    expected = list(request.expected) if request.expected is not None else None
     if kind == "csv":
         t0 = time.perf_counter()
         frame = read_csv(data, name, limits)
         return ReadResult(frame=frame, timings={"cells": time.perf_counter() - t0})
-    return read_workbook(data, name, kind, expected, sheet, limits, exclude)
+    return read_workbook(data, name, kind, expected, request.sheet, limits, request.exclude)

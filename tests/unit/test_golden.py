@@ -37,6 +37,7 @@ from benchmarks.naive_engine import naive_score
 from benchmarks.synthetic import make_inputs
 from core.engine import score
 from core.model_loading import load_model
+from tests.engine_columns import CLASS_SCORES, STANDING, VETO
 
 FIX = Path(__file__).parent / "fixtures"
 MODEL = load_model()
@@ -96,21 +97,5 @@ def test_golden_matches_naive_engine() -> None:
 def test_engine_matches_naive_on_synthetic(seed: int) -> None:
     raw = make_inputs(1500, seed=seed, json_text=True)
     a, b = score(MODEL, raw), naive_score(MODEL, raw)
-    for col in (
-        "stage",
-        "technology",
-        "growth",
-        "core",
-        "bonus",
-        "deduction",
-        "total",
-        "veto",
-        "veto_reason",
-        "missing",
-        "rank",
-        "percentile",
-        "tier",
-        "subsidy",
-        "mujun",
-    ):
+    for col in ("stage", *CLASS_SCORES, *VETO, "missing", *STANDING):
         assert a[col].astype(object).fillna(-1).tolist() == b[col].astype(object).fillna(-1).tolist(), col

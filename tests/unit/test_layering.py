@@ -23,30 +23,21 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # layer → the modules it must not import (a package name covers its modules)
 APPLICATIONS = {"demo", "cli"}
+# Everything above the pure layers, and the database libraries: neither core/ nor adapters/ imports them.
+ABOVE_ADAPTERS = {
+    "db",
+    "services",
+    "ui",
+    "pages",
+    "api",
+    "streamlit",
+    "sqlmodel",
+    "sqlalchemy",
+    *APPLICATIONS,
+}
 FORBIDDEN: dict[str, set[str]] = {
-    "core": {
-        "adapters",
-        "db",
-        "services",
-        "ui",
-        "pages",
-        "api",
-        "streamlit",
-        "sqlmodel",
-        "sqlalchemy",
-        *APPLICATIONS,
-    },
-    "adapters": {
-        "db",
-        "services",
-        "ui",
-        "pages",
-        "api",
-        "streamlit",
-        "sqlmodel",
-        "sqlalchemy",
-        *APPLICATIONS,
-    },
+    "core": {"adapters", *ABOVE_ADAPTERS},
+    "adapters": ABOVE_ADAPTERS,
     "db": {"adapters", "services", "ui", "pages", "api", "streamlit", *APPLICATIONS},
     "services": {"ui", "pages", "streamlit", *APPLICATIONS},
     "ui": {"pages", *APPLICATIONS},

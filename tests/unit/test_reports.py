@@ -22,6 +22,7 @@ from core.reports import (
     stage_summary_frame,
 )
 from core.spreadsheet import ROW_COLUMN
+from tests.engine_columns import OUTPUT_HEAD
 
 
 @pytest.fixture(scope="module")
@@ -47,25 +48,8 @@ def _inputs(n: int = 60, seed: int = 0) -> pd.DataFrame:
 def test_score_output_columns_and_formats(model) -> None:
     scored = score(model, _inputs())
     out = score_output_frame(model, scored)
-    head = [
-        "credit_code",
-        "name",
-        "stage",
-        "technology",
-        "growth",
-        "bonus",
-        "deduction",
-        "total",
-        "veto",
-        "veto_reason",
-        "rank",
-        "percentile",
-        "tier",
-        "subsidy",
-        "mujun",
-    ]
-    assert head_columns(model) == head  # the §9 contract of the default model
-    assert list(out.columns) == [*head, *[f"pts_{c}" for c in model.codes]]
+    assert head_columns(model) == OUTPUT_HEAD  # the §9 contract of the default model
+    assert list(out.columns) == [*OUTPUT_HEAD, *[f"pts_{c}" for c in model.codes]]
     assert len(score_output_labels(model)) == out.shape[1]
     assert set(out["stage"]) <= {s.name for s in model.stages}
     assert set(out["veto"].unique()) <= {0, 1}

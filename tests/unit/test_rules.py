@@ -14,6 +14,7 @@ from core.engine import score
 from core.measures import prepare_inputs
 from core.model_loading import load_model
 from core.scoring_model import ScoringModel
+from tests.engine_columns import ENGINE_HEAD
 
 MODEL = load_model()
 
@@ -377,28 +378,8 @@ def test_missing_listed_for_empty_numeric_cells_only() -> None:
 
 def test_output_columns_and_dtypes() -> None:
     res = _scores([{"G01": 600, "T01": 3}, {"G01": 50, "N01": "是"}])
-    head = [
-        "credit_code",
-        "name",
-        "stage",
-        "technology",
-        "growth",
-        "core",
-        "bonus",
-        "deduction",
-        "total",
-        "veto",
-        "veto_reason",
-        "missing_count",
-        "missing",
-        "rank",
-        "percentile",
-        "tier",
-        "subsidy",
-        "mujun",
-    ]
-    assert list(res.columns[: len(head)]) == head
-    rest = list(res.columns[len(head) :])
+    assert list(res.columns[: len(ENGINE_HEAD)]) == ENGINE_HEAD
+    rest = list(res.columns[len(ENGINE_HEAD) :])
     subtotals = [f"sub_{c.code}" for c in MODEL.scored_classes]
     assert subtotals == ["sub_technology", "sub_growth", "sub_bonus", "sub_deduction"]
     assert rest == subtotals + [f"f_{c}" for c in MODEL.codes] + [f"pts_{c}" for c in MODEL.codes]

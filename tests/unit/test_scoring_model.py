@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import copy
 import json
+import operator
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,139 +76,83 @@ def test_describe_rule_every_indicator(model: ScoringModel) -> None:
     assert "最多扣20分" in describe_rule(model.indicator("N03"), model)
 
 
-def _expect_error(data: dict, *fragments: str) -> None:
-    with pytest.raises(ModelError) as info:
-        parse_model(data)
-    msg = str(info.value)
-    for frag in fragments:
-        assert frag in msg, msg
+def _at(data: dict, path: tuple) -> Any:
+    """The part of a model file at ``path``: the first step is a top-level table or an indicator's code."""
+    node = data[path[0]] if path[0] in data else _ind(data, path[0])
+    for step in path[1:]:
+        node = node[step]
+    return node
 
 
-def test_points_not_summing_to_100(raw: dict) -> None:
-    data = copy.deepcopy(raw)
-    _ind(data, "T01")["points"]["growth"] = 8
-    _expect_error(data, "成长期", "growth", "101", "100")
+def _set(*path: str | int, to: object) -> Callable[[dict], None]:
+    return lambda data: operator.setitem(_at(data, path[:-1]), path[-1], to)
 
 
-def test_missing_stage_points(raw: dict) -> None:
-    data = copy.deepcopy(raw)
-    del _ind(data, "T05")["points"]["expansion"]
-    _expect_error(data, "T05", "研发人员占比", "扩张期")
+def _drop(*path: str | int) -> Callable[[dict], None]:
+    return lambda data: operator.delitem(_at(data, path[:-1]), path[-1])
 
 
-def test_core_without_points(raw: dict) -> None:
-    data = copy.deepcopy(raw)
-    del _ind(data, "G03")["points"]
-    _expect_error(data, "G03", "种子期")
-
-
-def test_non_monotonic_thresholds(raw: dict) -> None:
-    data = copy.deepcopy(raw)
+def _swap_t05_thresholds(data: dict) -> None:
     bands = _ind(data, "T05")["rule"]["bands"]
     bands[1]["at"], bands[2]["at"] = bands[2]["at"], bands[1]["at"]
-    _expect_error(data, "T05", "不单调", "全部阶段")
 
 
-def test_non_monotonic_fractions(raw: dict) -> None:
-    data = copy.deepcopy(raw)
-    _ind(data, "T07")["rule"]["bands"][2]["f"] = 0.9
-    _expect_error(data, "T07", "不单调")
-
-
-def test_lower_is_better_must_ascend(raw: dict) -> None:
-    data = copy.deepcopy(raw)
-    _ind(data, "G08")["rule"]["bands"] = [{"at": 75, "f": 1.0}, {"at": 55, "f": 0.5}]
-    _expect_error(data, "G08", "不单调")
-
-
-def test_non_monotonic_alternative_bands(raw: dict) -> None:
-    data = copy.deepcopy(raw)
-    _ind(data, "T02")["rule"]["alternative"]["bands"][0]["at"] = 1
-    _expect_error(data, "T02", "成本口径")
-
-
-def test_unknown_rule_type(raw: dict) -> None:
-    data = copy.deepcopy(raw)
-    _ind(data, "T08")["rule"] = {"type": "magic"}
-    _expect_error(data, "T08", "技术合同成交额", "未知的规则类型", "magic")
-
-
-def test_duplicate_codes(raw: dict) -> None:
-    data = copy.deepcopy(raw)
+def _repeat_a08(data: dict) -> None:
     data["indicators"].append(copy.deepcopy(_ind(data, "A08")))
-    _expect_error(data, "指标代码重复", "A08")
 
 
-def test_linear_cap_missing_stage(raw: dict) -> None:
+# (what is wrong, the change to the default model file that makes it so, what the error must name)
+INVALID: list[tuple[str, Callable[[dict], None], tuple[str, ...]]] = [
+    ("points_not_summing_to_100", _set("T01", "points", "growth", to=8), ("成长期", "growth", "101", "100")),
+    ("missing_stage_points", _drop("T05", "points", "expansion"), ("T05", "研发人员占比", "扩张期")),
+    ("core_without_points", _drop("G03", "points"), ("G03", "种子期")),
+    ("non_monotonic_thresholds", _swap_t05_thresholds, ("T05", "不单调", "全部阶段")),
+    ("non_monotonic_fractions", _set("T07", "rule", "bands", 2, "f", to=0.9), ("T07", "不单调")),
+    (
+        "lower_is_better_must_ascend",
+        _set("G08", "rule", "bands", to=[{"at": 75, "f": 1.0}, {"at": 55, "f": 0.5}]),
+        ("G08", "不单调"),
+    ),
+    (
+        "non_monotonic_alternative_bands",
+        _set("T02", "rule", "alternative", "bands", 0, "at", to=1),
+        ("T02", "成本口径"),
+    ),
+    (
+        "unknown_rule_type",
+        _set("T08", "rule", to={"type": "magic"}),
+        ("T08", "技术合同成交额", "未知的规则类型", "magic"),
+    ),
+    ("duplicate_codes", _repeat_a08, ("指标代码重复", "A08")),
+    ("linear_cap_missing_stage", _drop("G07", "rule", "caps", "mature"), ("G07", "成熟期", "上限")),
+    ("linear_cap_non_positive", _set("T06", "rule", "caps", "startup", to=0), ("T06", "初创期")),
+    ("fraction_out_of_range", _set("T11", "rule", "bands", 0, "f", to=1.5), ("T11", "高新技术产品收入占比")),
+    ("auxiliary_needs_max_points", _drop("A02", "max_points"), ("A02", "max_points")),
+    ("veto_cannot_score", _set("N01", "max_points", to=5), ("N01", "一票否决")),
+    ("unknown_class", _set("A01", "class", to="magic"), ("A01",)),
+    ("stage_gap", _set("stages", 2, "min_revenue", to=600), ("成长期", "不衔接")),
+    ("stage_indicator_unknown", _set("meta", "stage_indicator", to="X99"), ("X99",)),
+    ("subsidy_unknown_stage", _set("subsidies", 0, "stage", to="giant"), ("giant",)),
+    ("tie_break_unknown_key", _set("tie_break", 2, "key", to="Z01"), ("Z01",)),
+    ("derivation_unknown_field", _set("derivations", 0, "denominator", to="turnover"), ("T02", "turnover")),
+    (
+        "items_weights_in_points_only_for_auxiliary",
+        _set("T10", "rule", "weights_in_points", to=True),
+        ("T10", "weights_in_points"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "fragments"), [pytest.param(c, f, id=name) for name, c, f in INVALID])
+def test_invalid_model_is_refused_naming_the_problem(
+    raw: dict, change: Callable[[dict], None], fragments: tuple[str, ...]
+) -> None:
     data = copy.deepcopy(raw)
-    del _ind(data, "G07")["rule"]["caps"]["mature"]
-    _expect_error(data, "G07", "成熟期", "上限")
-
-
-def test_linear_cap_non_positive(raw: dict) -> None:
-    data = copy.deepcopy(raw)
-    _ind(data, "T06")["rule"]["caps"]["startup"] = 0
-    _expect_error(data, "T06", "初创期")
-
-
-def test_fraction_out_of_range(raw: dict) -> None:
-    data = copy.deepcopy(raw)
-    _ind(data, "T11")["rule"]["bands"][0]["f"] = 1.5
-    _expect_error(data, "T11", "高新技术产品收入占比")
-
-
-def test_auxiliary_needs_max_points(raw: dict) -> None:
-    data = copy.deepcopy(raw)
-    del _ind(data, "A02")["max_points"]
-    _expect_error(data, "A02", "max_points")
-
-
-def test_veto_cannot_score(raw: dict) -> None:
-    data = copy.deepcopy(raw)
-    _ind(data, "N01")["max_points"] = 5
-    _expect_error(data, "N01", "一票否决")
-
-
-def test_unknown_class(raw: dict) -> None:
-    data = copy.deepcopy(raw)
-    _ind(data, "A01")["class"] = "magic"
-    _expect_error(data, "A01")
-
-
-def test_stage_gap(raw: dict) -> None:
-    data = copy.deepcopy(raw)
-    data["stages"][2]["min_revenue"] = 600
-    _expect_error(data, "成长期", "不衔接")
-
-
-def test_stage_indicator_unknown(raw: dict) -> None:
-    data = copy.deepcopy(raw)
-    data["meta"]["stage_indicator"] = "X99"
-    _expect_error(data, "X99")
-
-
-def test_subsidy_unknown_stage(raw: dict) -> None:
-    data = copy.deepcopy(raw)
-    data["subsidies"][0]["stage"] = "giant"
-    _expect_error(data, "giant")
-
-
-def test_tie_break_unknown_key(raw: dict) -> None:
-    data = copy.deepcopy(raw)
-    data["tie_break"][2]["key"] = "Z01"
-    _expect_error(data, "Z01")
-
-
-def test_derivation_unknown_field(raw: dict) -> None:
-    data = copy.deepcopy(raw)
-    data["derivations"][0]["denominator"] = "turnover"
-    _expect_error(data, "T02", "turnover")
-
-
-def test_items_weights_in_points_only_for_auxiliary(raw: dict) -> None:
-    data = copy.deepcopy(raw)
-    _ind(data, "T10")["rule"]["weights_in_points"] = True
-    _expect_error(data, "T10", "weights_in_points")
+    change(data)
+    with pytest.raises(ModelError) as info:
+        parse_model(data)
+    for fragment in fragments:
+        assert fragment in str(info.value), str(info.value)
 
 
 def test_no_indicator_codes_in_engine_code() -> None:

@@ -28,8 +28,6 @@ from core.scoring_model import (
     NUMERIC_RULES,
     Band,
     BandsRule,
-    FlagRule,
-    ItemsRule,
     LinearCapRule,
     PercentileRule,
     ScoringModel,
@@ -244,12 +242,7 @@ def score(model: ScoringModel, inputs: pd.DataFrame) -> pd.DataFrame:
             f[np.isnan(f)] = 0.0
             np.clip(f, 0.0, 1.0, out=f)
         else:  # tier / items / flag: the prepared measure, scaled when it is in points
-            div = 1.0
-            if (isinstance(r, ItemsRule) and r.weights_in_points) or (
-                isinstance(r, FlagRule) and r.components
-            ):
-                div = float(ind.max_points or 1.0)
-            np.divide(v, div, out=f)
+            np.divide(v, float(ind.max_points or 1.0) if ind.measure_in_points else 1.0, out=f)
             f[np.isnan(f)] = 0.0
             np.clip(f, 0.0, 1.0, out=f)
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from core import listtext
+from core.measures import is_missing
 from core.scoring_model import (
     BandsRule,
     FlagRule,
@@ -113,14 +114,6 @@ def fmt_value(value: Any, unit: str = "", indicator: Any = None) -> str:
     if unit == "是/否":
         return "是" if number else "否"
     return f"{_g(number)} {unit}".strip()
-
-
-def is_missing(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    return isinstance(value, str) and not value.strip()
 
 
 def _as_items(value: Any) -> list | None:

@@ -39,12 +39,13 @@ def object_column(arr: np.ndarray, index: pd.Index | None = None) -> pd.Series:
     return pd.Series(arr, index=index, dtype=object, copy=False)
 
 
-def _is_empty(x: Any) -> bool:
-    if x is None:
+def is_missing(value: Any) -> bool:
+    """No value in a cell: None, NaN or blank text (0, False and [] are values)."""
+    if value is None:
         return True
-    if isinstance(x, float) and math.isnan(x):
+    if isinstance(value, float) and math.isnan(value):
         return True
-    return isinstance(x, str) and not x.strip()
+    return isinstance(value, str) and not value.strip()
 
 
 def _factor_key(x: Any) -> str:
@@ -85,7 +86,7 @@ def _items_measure(rule: ItemsRule, cell: Any) -> float:
             continue
         for fac in rule.factors:
             v = it.get(fac.key)
-            w *= fac.default if _is_empty(v) else fac.values.get(_factor_key(v), fac.default)
+            w *= fac.default if is_missing(v) else fac.values.get(_factor_key(v), fac.default)
         total += w
     return total
 
@@ -98,7 +99,7 @@ def _components_measure(rule: FlagRule, cell: Any) -> float:
     total = 0.0
     for c in rule.components:
         v = obj.get(c.key)
-        if v is None or _is_empty(v):
+        if v is None or is_missing(v):
             continue
         # numbers and booleans count as such; 是/否 and the like as 1/0
         x = float(v) if isinstance(v, bool | np.bool_) or _num_ok(v) else float(is_true(v))

@@ -12,17 +12,7 @@ import json
 import math
 from typing import Any
 
-from core.scoring_model import (
-    BandsRule,
-    FlagRule,
-    Indicator,
-    ItemsRule,
-    LinearCapRule,
-    ModelError,
-    PercentileRule,
-    ScoringModel,
-    TierRule,
-)
+from core.scoring_model import Indicator, ModelError, ScoringModel
 
 
 # ------------------------------------------------------------------ TOML out
@@ -138,7 +128,7 @@ def describe_rule(indicator: Indicator, model: ScoringModel | None = None) -> st
         sign = "扣" if indicator.kind == "deduction" else "加"
         head = f"最多{sign}{_g(indicator.max_points or 0)}分。"
 
-    if isinstance(r, BandsRule):
+    if r.type == "bands":
         if r.direction == "higher":
             parts = [f"≥{_g(b.at)}{unit}得{_g(b.f * 100)}%" for b in r.bands]
             body = "分档计分：" + "，".join(parts) + "，低于最低档不得分"
@@ -156,18 +146,18 @@ def describe_rule(indicator: Indicator, model: ScoringModel | None = None) -> st
             body += f"；上年{name(r.zero_base.current)}为0而本年大于0时得{_g(r.zero_base.f * 100)}%"
         if r.cap_below:
             body += f"；{name(r.cap_below.field)}低于{_g(r.cap_below.below)}时最多得{_g(r.cap_below.max_f * 100)}%"
-    elif isinstance(r, LinearCapRule):
+    elif r.type == "linear_cap":
         if r.caps:
             stage_names = {s.code: s.name for s in model.stages} if model else {}
             caps = "、".join(f"{stage_names.get(s, s)}{_g(c)}{unit}" for s, c in r.caps.items())
             body = f"按数量线性计分，达到上限得满分（上限：{caps}）"
         else:
             body = f"按数量线性计分，达到{_g(r.cap or 0)}{unit}得满分"
-    elif isinstance(r, PercentileRule):
+    elif r.type == "percentile":
         body = "在同阶段企业中按百分位计分（仅数值大于0的企业参与排序，数值不大于0不得分）"
-    elif isinstance(r, TierRule):
+    elif r.type == "tier":
         body = "按最高等级计分：" + "，".join(f"{c.label}得{_g(c.f * 100)}%" for c in r.categories)
-    elif isinstance(r, ItemsRule):
+    elif r.type == "items":
         if r.weights_in_points:
             w = "，".join(f"{k}每项{_g(v)}分" for k, v in r.weights.items())
         else:
@@ -179,7 +169,7 @@ def describe_rule(indicator: Indicator, model: ScoringModel | None = None) -> st
                 for k, v in fac.values.items()
             )
         body += "，累计不超过满分"
-    elif isinstance(r, FlagRule):
+    elif r.type == "flag":
         if r.components:
             parts = []
             for c in r.components:

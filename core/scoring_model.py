@@ -261,6 +261,15 @@ class Indicator(_Base):
     def is_core(self) -> bool:
         return self._kind == "core"
 
+    @property
+    def measure_in_points(self) -> bool:
+        """Its measure is points, not a fraction of the maximum (items weighted in points, a structured
+        flag's components): the engine divides it by ``max_points``."""
+        r = self.rule
+        return (isinstance(r, ItemsRule) and r.weights_in_points) or (
+            isinstance(r, FlagRule) and bool(r.components)
+        )
+
     def max_for(self, stage: str) -> float:
         """Maximum points in `stage` (core: points[stage]; auxiliary: max_points; veto: 0)."""
         if self._kind == "veto":

@@ -29,15 +29,13 @@ NAMES = [
     "温州庚精密机械有限公司",
     "温州辛软件有限公司",
 ]
+# The business-register columns 企查查 and 天眼查 exports both carry, in this order.
+REGISTER = ["登记状态", "法定代表人", "注册资本", "实缴资本", "成立日期", "统一社会信用代码"]
+# A 企查查 export's header row, column for column.
 QCC_HEAD = [
     "序号",
     "企业名称",
-    "登记状态",
-    "法定代表人",
-    "注册资本",
-    "实缴资本",
-    "成立日期",
-    "统一社会信用代码",
+    *REGISTER,
     "企业地址",
     "电话",
     "邮箱",
@@ -66,6 +64,13 @@ def db(session: Session) -> Session:
 
 def xlsx(head: list, body: list[list]) -> bytes:
     return workbook(("Sheet", [head, *body]))
+
+
+def dry(session: Session, department: str, file_name: str, data: bytes, **kw: object) -> imports.ImportReport:
+    """The officer's dry run of ``data`` as ``department``'s file for :data:`YEAR`."""
+    return imports.dry_run_import(
+        session, actor=OFFICER, department=department, year=YEAR, file_name=file_name, data=data, **kw
+    )
 
 
 def qcc_row(name="", code="", tax="", org="", staff=None, report_year=YEAR, former="") -> list:
@@ -119,9 +124,7 @@ def test_qichacha_mixed_keys_match_methods_and_pending_fuzzy(db: Session):
             qcc_row(name="杭州不在本区有限公司", staff=7),  # row 10: not registered
         ],
     )
-    report = imports.dry_run_import(
-        db, actor=OFFICER, department="企查查", year=YEAR, file_name="企查查导出.xlsx", data=data
-    )
+    report = dry(db, "企查查", "企查查导出.xlsx", data)
     db.commit()
     assert report.ok
     methods = {m["row"]: m["method"] for m in report.matches}
@@ -167,15 +170,7 @@ def test_qichacha_mixed_keys_match_methods_and_pending_fuzzy(db: Session):
     }
 
     # the officer accepts the fuzzy candidate: only then row 7 is written
-    again = imports.dry_run_import(
-        db,
-        actor=OFFICER,
-        department="企查查",
-        year=YEAR,
-        file_name="企查查导出.xlsx",
-        data=data,
-        accepted_matches={7: CODES[5]},
-    )
+    again = dry(db, "企查查", "企查查导出.xlsx", data, accepted_matches={7: CODES[5]})
     assert {m["row"]: m["method"] for m in again.matches}[7] == identity.FUZZY
     imports.commit_import(db, actor=OFFICER, data=data, batch_id=again.batch_id, confirm_duplicate=True)
     db.commit()
@@ -202,9 +197,7 @@ def test_financing_amounts_units_in_text_rates_and_undisclosed(db: Session):
         ],
     )
     assert imports.recognise_profile(data, "融资.xlsx") == "融资事件"
-    report = imports.dry_run_import(
-        db, actor=OFFICER, department="融资事件", year=YEAR, file_name="融资.xlsx", data=data
-    )
+    report = dry(db, "融资事件", "融资.xlsx", data)
     assert report.ok
     imports.commit_import(db, actor=OFFICER, data=data, batch_id=report.batch_id)
     db.commit()
@@ -236,27 +229,21 @@ def test_government_rosters_names_only_tax_id_and_org_code(db: Session):
         ],
     )
     assert imports.recognise_profile(sme, "科小.xlsx") == "科技型中小企业名单"
-    r = imports.dry_run_import(
-        db, actor=OFFICER, department="科技型中小企业名单", year=YEAR, file_name="科小.xlsx", data=sme
-    )
+    r = dry(db, "科技型中小企业名单", "科小.xlsx", sme)
     assert {m["method"] for m in r.matches} == {identity.NAME}
     imports.commit_import(db, actor=OFFICER, data=sme, batch_id=r.batch_id)
     tax = xlsx(
         ["序号", "纳税人识别号", "纳税人名称", "评价年度"],
         [[1, CODES[3], NAMES[3], YEAR], [2, "330303" + CODES[4][8:17], "旧税号企业", YEAR]],
     )
-    r2 = imports.dry_run_import(
-        db, actor=OFFICER, department="纳税信用A级名单", year=YEAR, file_name="A级.xlsx", data=tax
-    )
+    r2 = dry(db, "纳税信用A级名单", "A级.xlsx", tax)
     assert {m["row"]: m["method"] for m in r2.matches} == {2: identity.TAX, 3: identity.TAX}
     imports.commit_import(db, actor=OFFICER, data=tax, batch_id=r2.batch_id)
     hte = xlsx(
         ["企业名称", "证书编号", "认定年份", "组织机构代码", "发证日期"],
         [["改名后的名字", "GR202333000001", YEAR - 2, CODES[5][8:17], "2023-12-08"]],
     )
-    r3 = imports.dry_run_import(
-        db, actor=OFFICER, department="高新技术企业名单", year=YEAR, file_name="高企.xlsx", data=hte
-    )
+    r3 = dry(db, "高新技术企业名单", "高企.xlsx", hte)
     assert r3.matches[0]["method"] == identity.ORG
     imports.commit_import(db, actor=OFFICER, data=hte, batch_id=r3.batch_id)
     db.commit()
@@ -335,9 +322,7 @@ def test_patent_lists_count_once_per_enterprise_across_two_files(db: Session):
             [5, *patent_row(wrong_check_number("202510000005"), "2025-04-01", "五", NAMES[1])],
         ],
     )
-    r1 = imports.dry_run_import(
-        db, actor=OFFICER, department="专利清单", year=YEAR, file_name="专利一.xlsx", data=first
-    )
+    r1 = dry(db, "专利清单", "专利一.xlsx", first)
     assert any(f["row"] == 5 and "申请号表明是“实用新型”" in f["problem"] for f in r1.flags)
     assert any(f["row"] == 6 and "校验位" in f["problem"] for f in r1.flags)
     imports.commit_import(db, actor=OFFICER, data=first, batch_id=r1.batch_id)
@@ -383,9 +368,7 @@ def test_patent_lists_count_once_per_enterprise_across_two_files(db: Session):
             ],
         ],
     )
-    r2 = imports.dry_run_import(
-        db, actor=OFFICER, department="专利清单", year=YEAR, file_name="专利二.xlsx", data=second
-    )
+    r2 = dry(db, "专利清单", "专利二.xlsx", second)
     imports.commit_import(db, actor=OFFICER, data=second, batch_id=r2.batch_id)
     db.commit()
     assert {c: v[0] for c, v in current(db, "N05").items()} == {CODES[0]: 3, CODES[1]: 1}
@@ -397,9 +380,7 @@ def test_provenance_names_the_file_the_key_and_the_match_method(db: Session):
     from services.runs import compute_run
 
     data = xlsx(["认定年份", "企业名称", "区县市"], [[YEAR, NAMES[0], "龙湾区"]])
-    r = imports.dry_run_import(
-        db, actor=OFFICER, department="科技型中小企业名单", year=YEAR, file_name="科小名单.xlsx", data=data
-    )
+    r = dry(db, "科技型中小企业名单", "科小名单.xlsx", data)
     imports.commit_import(db, actor=OFFICER, data=data, batch_id=r.batch_id)
     db.commit()
     run = compute_run(db, actor=OFFICER, year=YEAR)
@@ -413,14 +394,10 @@ def test_provenance_names_the_file_the_key_and_the_match_method(db: Session):
 
 
 def test_tianyancha_names_only_capital_as_text_is_not_imported(db: Session):
+    # a 天眼查 export's header row, column for column
     head = [
         "公司名称",
-        "登记状态",
-        "法定代表人",
-        "注册资本",
-        "实缴资本",
-        "成立日期",
-        "统一社会信用代码",
+        *REGISTER,
         "参保人数",
         "所属省份",
         "所属城市",
@@ -452,9 +429,7 @@ def test_tianyancha_names_only_capital_as_text_is_not_imported(db: Session):
         ],
     )
     assert imports.recognise_profile(data, "天眼查.xlsx") == "天眼查"
-    r = imports.dry_run_import(
-        db, actor=OFFICER, department="天眼查", year=YEAR, file_name="天眼查.xlsx", data=data
-    )
+    r = dry(db, "天眼查", "天眼查.xlsx", data)
     assert {m["row"]: m["method"] for m in r.matches} == {2: identity.NAME, 3: identity.CREDIT}
     assert r.ok
     assert current(db, "insured_staff") == {}  # the dry run wrote nothing

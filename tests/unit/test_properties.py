@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from core.engine import score
 from core.model_loading import load_model
-from core.scoring_model import BandsRule, ItemsRule, LinearCapRule, PercentileRule, TierRule
+from core.scoring_model import BandsRule, Indicator, ItemsRule, LinearCapRule, PercentileRule, TierRule
 
 # Hundreds of scored frames: make test runs them, make test-unit leaves them out to stay under a minute.
 pytestmark = pytest.mark.slow
@@ -116,6 +116,21 @@ ALTERNATIVE_INPUTS = {
     for code in (alt.numerator, alt.denominator)
 }
 
+
+def _draw_cell(df: pd.DataFrame, data: st.DataObject, indicators: list[Indicator]) -> tuple[int, Indicator]:
+    """A row of ``df`` and one of ``indicators``: the cell a property changes."""
+    row = data.draw(st.integers(0, len(df) - 1), label="row")
+    return row, data.draw(st.sampled_from(indicators), label="indicator")
+
+
+def _core_before_after(df: pd.DataFrame, i: int, code: str, value: object) -> tuple[float, float]:
+    """Row ``i``'s core score as ``df`` stands, and once its ``code`` cell holds ``value``."""
+    changed = df.copy()
+    changed[code] = changed[code].astype(object)
+    changed.at[i, code] = value
+    return score(MODEL, df).at[i, "core"], score(MODEL, changed).at[i, "core"]
+
+
 MONOTONE = [
     i
     for i in MODEL.by_class("technology", "growth")
@@ -126,8 +141,7 @@ MONOTONE = [
 @SETTINGS
 @given(frames, st.data())
 def test_raising_an_indicator_never_lowers_core(df: pd.DataFrame, data) -> None:
-    i = data.draw(st.integers(0, len(df) - 1), label="row")
-    ind = data.draw(st.sampled_from(MONOTONE), label="indicator")
+    i, ind = _draw_cell(df, data, MONOTONE)
     code = ind.code
     old = df.at[i, code]
     missing = old is None or (isinstance(old, float) and math.isnan(old))
@@ -145,11 +159,7 @@ def test_raising_an_indicator_never_lowers_core(df: pd.DataFrame, data) -> None:
         bps = _breakpoints()
         # hold the stage (and conditions keyed on revenue) fixed: stay between the same breakpoints
         assume(sum(b <= old_v for b in bps) == sum(b <= new_v for b in bps))
-    before = score(MODEL, df).at[i, "core"]
-    df2 = df.copy()
-    df2[code] = df2[code].astype(object)
-    df2.at[i, code] = new_v
-    after = score(MODEL, df2).at[i, "core"]
+    before, after = _core_before_after(df, i, code, new_v)
     assert after >= before - 1e-9, (code, old, new_v)
 
 
@@ -205,8 +215,7 @@ CATEGORICAL = [i for i in MODEL.by_class("technology", "growth") if isinstance(i
 @SETTINGS
 @given(frames, st.data())
 def test_better_category_or_extra_item_never_lowers_core(df: pd.DataFrame, data) -> None:
-    i = data.draw(st.integers(0, len(df) - 1), label="row")
-    ind = data.draw(st.sampled_from(CATEGORICAL), label="indicator")
+    i, ind = _draw_cell(df, data, CATEGORICAL)
     r = ind.rule
     old = df.at[i, ind.code]
     if isinstance(r, TierRule):
@@ -216,8 +225,5 @@ def test_better_category_or_extra_item_never_lowers_core(df: pd.DataFrame, data)
     else:
         extra = data.draw(_items(r).filter(lambda x: x is not None), label="items")
         new = list(old or []) + extra
-    before = score(MODEL, df).at[i, "core"]
-    df2 = df.copy()
-    df2[ind.code] = df2[ind.code].astype(object)
-    df2.at[i, ind.code] = new
-    assert score(MODEL, df2).at[i, "core"] >= before - 1e-9
+    before, after = _core_before_after(df, i, ind.code, new)
+    assert after >= before - 1e-9

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from core.importing.departments import ALL_DEPARTMENTS, ANY_SOURCE, departments, supplier
-from core.scoring_model import FlagRule, ItemsRule, ScoringModel, TierRule
+from core.scoring_model import BaseField, FlagRule, Indicator, ItemsRule, ScoringModel, TierRule
 from core.spreadsheet import header_key
 
 CODE_HEADER = "统一社会信用代码"
@@ -78,14 +78,7 @@ def department_columns(model: ScoringModel, department: str) -> list[TemplateCol
         if dept is None or ind.code in derived:
             continue
         rule = ind.rule
-        kw: dict[str, Any] = {
-            "code": ind.code,
-            "name": ind.name,
-            "unit": ind.unit,
-            "department": dept,
-            "definition": ind.definition,
-            "aliases": tuple(ind.aliases),
-        }
+        kw = _about(ind, dept)
         if isinstance(rule, TierRule):
             canonical = {}
             for cat in rule.categories:
@@ -105,28 +98,31 @@ def department_columns(model: ScoringModel, department: str) -> list[TemplateCol
         elif isinstance(rule, FlagRule):
             cols.append(TemplateColumn(kind="object" if rule.components else "flag", **kw))
         else:
-            # a percent indicator is a 0–100 share unless the model declares it a rate (−20 or 150 are fine)
-            kind = "share" if ind.unit == "%" and ind.percent != "rate" else "number"
-            negative = ind.percent == "rate" or any(m in ind.definition for m in NEGATIVE_MARKERS)
-            cols.append(TemplateColumn(kind=kind, allow_negative=negative, **kw))
+            cols.append(_number_column(ind, dept, rate=ind.percent == "rate"))
     for base in model.base_fields:
         dept = supplier(base.source, department)
-        if dept is None:
-            continue
-        negative = any(m in base.definition for m in NEGATIVE_MARKERS)
-        cols.append(
-            TemplateColumn(
-                code=base.code,
-                name=base.name,
-                unit=base.unit,
-                department=dept,
-                kind="share" if base.unit == "%" else "number",
-                allow_negative=negative,
-                definition=base.definition,
-                aliases=tuple(base.aliases),
-            )
-        )
+        if dept is not None:
+            cols.append(_number_column(base, dept))
     return cols
+
+
+def _about(field: Indicator | BaseField, department: str) -> dict[str, Any]:
+    """What every column says of its field: code, name, unit, supplier, definition, other headers."""
+    return {
+        "code": field.code,
+        "name": field.name,
+        "unit": field.unit,
+        "department": department,
+        "definition": field.definition,
+        "aliases": tuple(field.aliases),
+    }
+
+
+def _number_column(field: Indicator | BaseField, department: str, *, rate: bool = False) -> TemplateColumn:
+    # a percent field is a 0–100 share unless the model declares it a rate (−20 or 150 are fine)
+    kind = "share" if field.unit == "%" and not rate else "number"
+    negative = rate or any(m in field.definition for m in NEGATIVE_MARKERS)
+    return TemplateColumn(kind=kind, allow_negative=negative, **_about(field, department))
 
 
 def profile_columns(model: ScoringModel, source: str) -> list[TemplateColumn]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,12 +23,12 @@ def manage(
     *args: str, env: Mapping[str, str], stdin: str | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess:
     """Run ``manage.py args`` in the repository with ``env``; text output captured, never raising on exit."""
+    command = [sys.executable, str(MANAGE), *args]
     return subprocess.run(
-        [sys.executable, str(MANAGE), *args],
-        capture_output=True,
-        text=True,
-        env=dict(env),
-        input=stdin,
-        timeout=timeout,
-        cwd=ROOT,
+        command, capture_output=True, text=True, env=dict(env), input=stdin, timeout=timeout, cwd=ROOT
     )
+
+
+def manage_with(env: Mapping[str, str]) -> Callable[..., subprocess.CompletedProcess]:
+    """:func:`manage` bound to ``env``; keyword arguments add environment variables for one call."""
+    return lambda *args, **more: manage(*args, env={**env, **more})

@@ -8,11 +8,28 @@ models, never through the services under test.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from db.models import Enterprise, Objection, Score, ScoreRun, User
 from services.actor import Actor
+
+
+@contextmanager
+def database_session(url: str) -> Iterator[Session]:
+    """A session on the database at ``url`` (another process's: a server's, a command's), committed on
+    leaving; its engine is disposed of afterwards."""
+    from db.session import make_engine, session_scope
+
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 def add_enterprises(session: Session, codes: list[str], names: list[str]) -> Session:

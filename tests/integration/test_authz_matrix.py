@@ -52,33 +52,42 @@ def _own_submission(w: dict, who: Actor) -> int:
     return self_report.get_or_create_draft(w["session"], actor=who, enterprise_id=who.enterprise_id).id
 
 
+# Who passes: the target's own enterprise ("owner"), another enterprise, an officer, an admin (and a bank,
+# denied unless a case says otherwise). The enterprise reads its own data and staff read everyone's:
+OWNER_AND_STAFF = {"owner": True, "other": False, "officer": True, "admin": True}
+# only the enterprise acts for itself (drafts, submissions, requests):
+OWNER_ONLY = {"owner": True, "other": False, "officer": False, "admin": False}
+# staff-only use cases: no enterprise user passes, whichever enterprise it names:
+STAFF_ONLY = {"owner": False, "other": False, "officer": True, "admin": True}
+ADMIN_ONLY = {"owner": False, "other": False, "officer": False, "admin": True}
+
 # Each case: (name, call(world, actor, target_enterprise_id) ) — the target is ent1's enterprise.
 Call = Callable[[dict, Actor, int], object]
 CASES: list[tuple[str, Call, dict[str, bool]]] = [
     (
         "get_portrait",
         lambda w, a, e: portrait.get_portrait(w["session"], actor=a, enterprise_id=e),
-        {"owner": True, "other": False, "officer": True, "admin": True},
+        OWNER_AND_STAFF,
     ),
     (
         "get_submission",
         lambda w, a, e: self_report.get_submission(w["session"], actor=a, enterprise_id=e, year=2025),
-        {"owner": True, "other": False, "officer": True, "admin": True},
+        OWNER_AND_STAFF,
     ),
     (
         "get_or_create_draft",
         lambda w, a, e: self_report.get_or_create_draft(w["session"], actor=a, enterprise_id=e),
-        {"owner": True, "other": False, "officer": False, "admin": False},
+        OWNER_ONLY,
     ),
     (
         "department_context",
         lambda w, a, e: self_report.department_context(w["session"], actor=a, enterprise_id=e, year=2025),
-        {"owner": True, "other": False, "officer": True, "admin": True},
+        OWNER_AND_STAFF,
     ),
     (
         "open_years",
         lambda w, a, e: self_report.open_years(w["session"], actor=a, enterprise_id=e),
-        {"owner": True, "other": False, "officer": True, "admin": True},
+        OWNER_AND_STAFF,
     ),
     (
         "save_draft",
@@ -89,7 +98,7 @@ CASES: list[tuple[str, Call, dict[str, bool]]] = [
             items={},
             version=self_report.get_or_create_draft(w["session"], actor=w["ent1"], enterprise_id=e).version,
         ),
-        {"owner": True, "other": False, "officer": False, "admin": False},
+        OWNER_ONLY,
     ),
     (
         "add_attachment",
@@ -101,38 +110,38 @@ CASES: list[tuple[str, Call, dict[str, bool]]] = [
             file_name="a.pdf",
             content=PDF,
         ),
-        {"owner": True, "other": False, "officer": False, "admin": False},
+        OWNER_ONLY,
     ),
     (
         "list_attachments",
         lambda w, a, e: self_report.list_attachments(
             w["session"], actor=a, submission_id=_own_submission(w, w["ent1"])
         ),
-        {"owner": True, "other": False, "officer": True, "admin": True},
+        OWNER_AND_STAFF,
     ),
     (
         "submit",
         lambda w, a, e: self_report.submit(
             w["session"], actor=a, submission_id=_own_submission(w, w["ent1"]), version=0
         ),
-        {"owner": True, "other": False, "officer": False, "admin": False},
+        OWNER_ONLY,
     ),
     (
         "request_service",
         lambda w, a, e: service_requests.request_service(
             w["session"], actor=a, enterprise_id=e, service_code="financing"
         ),
-        {"owner": True, "other": False, "officer": False, "admin": False},
+        OWNER_ONLY,
     ),
     (
         "list_requests",
         lambda w, a, e: service_requests.list_requests(w["session"], actor=a, enterprise_id=e),
-        {"owner": True, "other": False, "officer": True, "admin": True},
+        OWNER_AND_STAFF,
     ),
     (
         "policy_view",
         lambda w, a, e: service_requests.policy_view(w["session"], actor=a, enterprise_id=e),
-        {"owner": True, "other": False, "officer": True, "admin": True},
+        OWNER_AND_STAFF,
     ),
     (
         "simulation_base",
@@ -141,7 +150,7 @@ CASES: list[tuple[str, Call, dict[str, bool]]] = [
             actor=a,
             portrait=portrait.get_portrait(w["session"], actor=w["ent1"], enterprise_id=e),
         ),
-        {"owner": True, "other": False, "officer": True, "admin": True},
+        OWNER_AND_STAFF,
     ),
     (
         "file_objection",
@@ -158,12 +167,9 @@ CASES: list[tuple[str, Call, dict[str, bool]]] = [
     (
         "list_objections",
         lambda w, a, e: objections.list_objections(w["session"], actor=a, enterprise_id=e),
-        {"owner": True, "other": False, "officer": True, "admin": True},
+        OWNER_AND_STAFF,
     ),
 ]
-
-# Staff-only use cases: no enterprise user passes, whichever enterprise it names.
-STAFF_ONLY = {"owner": False, "other": False, "officer": True, "admin": True}
 
 
 def _pending_submission(w: dict) -> Submission:
@@ -261,12 +267,12 @@ CASES += [
         lambda w, a, e: subsidies.confirm_subsidy(
             w["session"], actor=a, run_id=_final_run(w), enterprise_id=e
         ),
-        {"owner": True, "other": False, "officer": False, "admin": False},
+        OWNER_ONLY,
     ),
     (
         "subsidies.my_subsidy_lines",
         lambda w, a, e: subsidies.my_subsidy_lines(w["session"], actor=a, enterprise_id=e),
-        {"owner": True, "other": False, "officer": True, "admin": True},
+        OWNER_AND_STAFF,
     ),
     (
         "subsidies.record_payment",
@@ -339,17 +345,17 @@ CASES += [
     (
         "bank.set_bank_consent",
         lambda w, a, e: bank.set_bank_consent(w["session"], actor=a, enterprise_id=e, consent=True),
-        {"owner": True, "other": False, "officer": False, "admin": False},
+        OWNER_ONLY,
     ),
     (
         "bank_api.create_token",
         lambda w, a, e: bank_api.create_token(w["session"], actor=a, bank_name="某银行"),
-        {"owner": False, "other": False, "officer": False, "admin": True},
+        ADMIN_ONLY,
     ),
     (
         "bank_api.list_tokens",
         lambda w, a, e: bank_api.list_tokens(w["session"], actor=a),
-        {"owner": False, "other": False, "officer": False, "admin": True},
+        ADMIN_ONLY,
     ),
 ]
 

@@ -4,7 +4,6 @@ demo passwords, 用户管理 rules."""
 from __future__ import annotations
 
 import stat
-import subprocess
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,8 +16,8 @@ from db.models import AuditEvent, Enterprise, User, utcnow
 from services import accounts, audit, auth
 from services.actor import Actor
 from services.errors import Conflict, PermissionDenied
-from tests.manage_cli import manage as run_manage
-from tests.manage_cli import sqlite_env
+from tests.manage_cli import manage_with, sqlite_env
+from tests.seeded import database_session
 from ui.auth import DEMO_COOKIE_KEY, make_token, read_token, resolve_cookie_key
 
 SYSTEM = Actor.system()
@@ -202,45 +201,32 @@ def test_verify_reports_the_first_broken_link(session, db_engine) -> None:  # no
 
 
 def test_verify_audit_command(tmp_path: Path) -> None:
-    db = tmp_path / "cli.db"
-    env = sqlite_env(db)
-
-    def manage(*args: str) -> subprocess.CompletedProcess:
-        return run_manage(*args, env=env)
-
+    env = sqlite_env(tmp_path / "cli.db")
+    manage = manage_with(env)
     assert manage("init-db").returncode == 0
     assert manage("create-user", "--help").returncode == 0
-    from db.session import make_engine, session_scope
-
-    engine = make_engine(env["DATABASE_URL"])
-    with session_scope(engine) as s:
+    with database_session(env["DATABASE_URL"]) as s:
         _events(s, 3)
     good = manage("verify-audit")
     assert good.returncode == 0 and "完好：共 3 条" in good.stdout
-    with engine.begin() as connection:
-        connection.execute(text("DROP TRIGGER auditevent_no_delete"))
-        connection.execute(text("DELETE FROM auditevent WHERE id = 2"))
-    engine.dispose()
+    with database_session(env["DATABASE_URL"]) as s:
+        s.execute(text("DROP TRIGGER auditevent_no_delete"))
+        s.execute(text("DELETE FROM auditevent WHERE id = 2"))
     bad = manage("verify-audit")
     assert bad.returncode == 1 and "编号 3" in bad.stderr and "Traceback" not in bad.stderr
 
 
 # ------------------------------------------------------------------ 1. demo passwords and production
 def test_seed_demo_refuses_production_and_demo_passwords_are_one_time(tmp_path: Path) -> None:
-    db = tmp_path / "seed.db"
-    env = sqlite_env(db)
-    run = lambda *a, **extra: run_manage(*a, env={**env, **extra})  # noqa: E731
+    env = sqlite_env(tmp_path / "seed.db")
+    run = manage_with(env)
     assert run("init-db").returncode == 0
     refused = run("seed-demo", "--enterprises", "20", "--no-runs", APP_ENV="Production ")
     assert refused.returncode == 1 and "生产环境" in refused.stderr
     assert run("seed-demo", "--enterprises", "20", "--no-runs").returncode == 0
-    from db.session import make_engine, session_scope
-
-    engine = make_engine(env["DATABASE_URL"])
-    with session_scope(engine) as s:
+    with database_session(env["DATABASE_URL"]) as s:
         flags = set(s.execute(select(User.must_change_password)).scalars())
         result = auth.authenticate(s, username="admin", password="Demo@2025")
-    engine.dispose()
     assert flags == {True} and result.ok and result.must_change_password
 
 
@@ -279,18 +265,11 @@ def test_services_refuse_impossible_input(session) -> None:  # noqa: ANN001
 def test_users_command_bulk_accounts_and_unlock(tmp_path: Path) -> None:
     import openpyxl
 
-    db = tmp_path / "users.db"
-    env = sqlite_env(db)
-
-    def manage(*args: str) -> subprocess.CompletedProcess:
-        return run_manage(*args, env=env)
-
+    env = sqlite_env(tmp_path / "users.db")
+    manage = manage_with(env)
     assert manage("init-db").returncode == 0
     assert manage("seed-demo", "--enterprises", "20", "--no-runs").returncode == 0
-    from db.session import make_engine, session_scope
-
-    engine = make_engine(env["DATABASE_URL"])
-    with session_scope(engine) as s:
+    with database_session(env["DATABASE_URL"]) as s:
         codes = accounts.enterprises_without_account(s, actor=SYSTEM, limit=3)["credit_code"].tolist()
         for _ in range(auth.FREE_ATTEMPTS):
             auth.authenticate(s, username="officer2", password="wrong-password-1")
@@ -311,7 +290,6 @@ def test_users_command_bulk_accounts_and_unlock(tmp_path: Path) -> None:
         and "最后一个系统管理员" in refused.stderr
         and "Traceback" not in refused.stderr
     )
-    with session_scope(engine) as s:
+    with database_session(env["DATABASE_URL"]) as s:
         assert not auth.is_throttled(s, "officer2")
         assert auth.authenticate(s, username=rows[1][2], password=rows[1][3]).must_change_password
-    engine.dispose()

@@ -276,7 +276,20 @@ class ScoreRun(SQLModel, table=True):
     finalized_at: datetime | None = None
 
 
-class Score(SQLModel, table=True):
+class _Totals(SQLModel):
+    """The engine's totals of one enterprise, stored alike by ``Score`` (a run's) and ``DynamicScore``
+    (a year's 动态积分). ``technology`` / ``growth`` are None when the model has no such class."""
+
+    technology: float | None = None
+    growth: float | None = None
+    core: float
+    bonus: float
+    deduction: float
+    total: float
+    veto: bool = False
+
+
+class Score(_Totals, table=True):
     """One enterprise's result in a run; ``breakdown`` holds inputs, fractions, points and sources."""
 
     __table_args__ = (UniqueConstraint("run_id", "enterprise_id"),)
@@ -286,15 +299,8 @@ class Score(SQLModel, table=True):
     enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
     stage: str = Field(max_length=20)
     # {class code: subtotal} for every scored class of the run's model (core, bonus, deduction kinds).
-    # Read it through subtotal(); technology / growth stay filled for models that have those classes.
+    # Read it through subtotal(); technology / growth (_Totals) stay filled for models that have those classes.
     subtotals: dict | None = _json()
-    technology: float | None = None
-    growth: float | None = None
-    core: float
-    bonus: float
-    deduction: float
-    total: float
-    veto: bool = False
     veto_reason: str | None = None
     rank: int | None = None
     percentile: float | None = None
@@ -471,7 +477,7 @@ class DynamicState(SQLModel, table=True):
     lease_until: datetime | None = None
 
 
-class DynamicScore(SQLModel, table=True):
+class DynamicScore(_Totals, table=True):
     """One enterprise's 动态积分 of a year: the year recomputed from current values, between runs.
 
     Deliberately not a ``ScoreRun``/``Score``: no rank, no list, no subsidy — nothing that picks "the
@@ -485,13 +491,6 @@ class DynamicScore(SQLModel, table=True):
     enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
     model_version_id: int = Field(foreign_key="modelversion.id")
     stage: str = Field(max_length=20)
-    technology: float | None = None  # None when the model has no such class (as in Score)
-    growth: float | None = None
-    core: float
-    bonus: float
-    deduction: float
-    total: float
-    veto: bool = False
     missing_count: int = 0
     breakdown: dict | None = _json()  # core.breakdown, as in Score
     computed_at: datetime = Field(default_factory=utcnow)

@@ -20,7 +20,7 @@ from sqlmodel import select as sm_select
 
 from db.models import ROLES, Enterprise, User, utcnow
 from services.actor import Actor, require_live, require_role
-from services.audit import record
+from services.audit import Recorder
 from services.auth import (
     MAX_PASSWORD_BYTES,
     MIN_PASSWORD_CHARS,
@@ -33,6 +33,9 @@ from services.auth import (
     verify_password,
 )
 from services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+
+# every account action checks its actor live itself, before it revokes any sessions (the actor's own too)
+_record_account = Recorder("user", check_actor=False)
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.\-]{2,63}$")
 
@@ -141,7 +144,7 @@ def change_password(
     user.password_changed_at = utcnow()
     session.add(user)
     revoked = revoke_sessions(session, user_id=user.id, reason="password_change")
-    _record_account_action(session, actor, user, "change_password", after={"sessions_revoked": revoked})
+    _record_account(session, actor, "change_password", user.id, after={"sessions_revoked": revoked})
     session.commit()
 
 
@@ -184,30 +187,6 @@ def _check_new_account(
     return username
 
 
-def _record_account_action(
-    session: Session,
-    actor: Actor,
-    user: User,
-    action: str,
-    *,
-    before: dict | None = None,
-    after: dict | None = None,
-    reason: str | None = None,
-) -> None:
-    """Audit an action on an account; the caller has checked the actor live (before revoking any sessions)."""
-    record(
-        session,
-        actor=actor,
-        action=action,
-        entity="user",
-        entity_id=user.id,
-        before=before,
-        after=after,
-        reason=reason,
-        check_actor=False,
-    )
-
-
 def create_user(
     session: Session,
     *,
@@ -243,13 +222,11 @@ def create_user(
         bank_name=bank_name,
         must_change_password=actor.role != "system" or one_time is not None,
     )
-    session.add(user)
-    session.flush()
-    _record_account_action(
+    _record_account.add(
         session,
         actor,
-        user,
         "create_user",
+        user,
         after={
             "username": username,
             "role": role,
@@ -316,13 +293,11 @@ def create_enterprise_accounts(
             enterprise_id=eid,
             must_change_password=True,
         )
-        session.add(user)
-        session.flush()
-        _record_account_action(
+        _record_account.add(
             session,
             actor,
-            user,
             "create_user",
+            user,
             after={"username": username, "role": "enterprise", "enterprise_id": eid, "bulk": True},
         )
         created.append(NewAccount(username, user.display_name, "enterprise", eid, ent.credit_code, password))
@@ -348,7 +323,7 @@ def reset_password(session: Session, *, actor: Actor, username: str) -> str:
     session.add(user)
     clear_throttle(session, user.username)
     revoked = revoke_sessions(session, user_id=user.id, reason="password_reset")
-    _record_account_action(session, actor, user, "reset_password", after={"sessions_revoked": revoked})
+    _record_account(session, actor, "reset_password", user.id, after={"sessions_revoked": revoked})
     session.commit()
     return one_time
 
@@ -359,11 +334,11 @@ def unlock_user(session: Session, *, actor: Actor, username: str) -> None:
     now = utcnow()
     until = account_waits(session, now).get(user.username)
     cleared = clear_throttle(session, user.username)
-    _record_account_action(
+    _record_account(
         session,
         actor,
-        user,
         "unlock_user",
+        user.id,
         before={"blocked_until": until.isoformat() if until else None},
         after={"counters_cleared": cleared},
     )
@@ -391,11 +366,11 @@ def set_active(
     user.active = active
     session.add(user)
     revoked = 0 if active else revoke_sessions(session, user_id=user.id, reason="deactivated")
-    _record_account_action(
+    _record_account(
         session,
         actor,
-        user,
         "reactivate_user" if active else "deactivate_user",
+        user.id,
         before={"active": not active},
         after={"active": active, "sessions_revoked": revoked},
         reason=(reason or "").strip() or None,
@@ -424,11 +399,11 @@ def change_role(
     user.role = role
     session.add(user)
     revoked = revoke_sessions(session, user_id=user.id, reason="role_change")
-    _record_account_action(
+    _record_account(
         session,
         actor,
-        user,
         "change_role",
+        user.id,
         before={"role": before},
         after={"role": role, "sessions_revoked": revoked},
     )
@@ -439,7 +414,7 @@ def end_user_sessions(session: Session, *, actor: Actor, username: str) -> int:
     """Admin: sign a user out everywhere now."""
     user = _admin_target(session, actor, username)
     revoked = revoke_sessions(session, user_id=user.id, reason="admin")
-    _record_account_action(session, actor, user, "end_sessions", after={"sessions_revoked": revoked})
+    _record_account(session, actor, "end_sessions", user.id, after={"sessions_revoked": revoked})
     session.commit()
     return revoked
 

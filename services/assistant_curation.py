@@ -21,8 +21,10 @@ from db.models import (
     AssistantText,
 )
 from services.actor import Actor, require_role, require_staff
-from services.audit import record
+from services.audit import Recorder, record
 from services.errors import ValidationFailed
+
+_record_text = Recorder("assistant_text")
 
 MAX_DOCUMENT_BYTES = 1_000_000
 
@@ -197,14 +199,11 @@ def add_document(session: Session, *, actor: Actor, filename: str, content: byte
     heading = next((line[2:].strip() for line in text.splitlines() if line.startswith("# ")), None)
     title = (heading or re.sub(r"\.(md|txt|markdown)$", "", name, flags=re.I))[:200]
     row = AssistantText(kind="document", title=title, body=text, created_by=actor.username)
-    session.add(row)
-    session.flush()
-    record(
+    _record_text.add(
         session,
-        actor=actor,
-        action="assistant.document",
-        entity="assistant_text",
-        entity_id=row.id,
+        actor,
+        "assistant.document",
+        row,
         after={"title": title, "filename": name, "bytes": len(content)},
     )
     session.commit()

@@ -1,8 +1,9 @@
 """The audit trail, write, read and verify: the one place that touches ``AuditEvent``.
 
 * write — :func:`record` adds an event in the caller's transaction; every state transition and value
-  change goes through it. At flush, :func:`_chain_events` links each new event to the one before it
-  (``prev_hash``/``hash``) and moves the anchor row (``AuditChainHead``) under a lock, so appends queue.
+  change goes through it (directly or through a :class:`Recorder` bound to one kind of object). At
+  flush, :func:`_chain_events` links each new event to the one before it (``prev_hash``/``hash``) and
+  moves the anchor row (``AuditChainHead``) under a lock, so appends queue.
 * read — :func:`query_events`, :func:`display_frame` (Chinese words, core.audit_labels) and
   :func:`export_events` for staff (审计日志). Nothing here or anywhere updates or deletes an event; the
   database refuses it too (triggers from the migrations).
@@ -13,19 +14,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypedDict, TypeVar, Unpack
 
 import pandas as pd
 from sqlalchemy import event, inspect, select, text
 from sqlalchemy.orm import Session as OrmSession
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 from core import audit_chain, audit_labels, clock
 from core.clock import display_time
 from core.spreadsheet import write_csv, write_xlsx
 from db.models import AuditChainHead, AuditEvent, utcnow
 from services.actor import Actor, require_live, require_role, require_staff
+
+Row = TypeVar("Row", bound=SQLModel)
 
 
 class AuditChainHeadMissing(RuntimeError):
@@ -65,6 +69,44 @@ def record(
     )
     session.add(audit_event)
     return audit_event
+
+
+class Change(TypedDict, total=False):
+    """What an event says besides who did what to which object (the rest of :func:`record`)."""
+
+    before: dict | None
+    after: dict | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class Recorder:
+    """:func:`record` bound to one kind of object, for a service that audits many actions on it:
+    ``_record_run = Recorder("ScoreRun")``, then ``_record_run(session, actor, "run.publish", run.id,
+    before=..., after=...)``. ``check_actor`` as in :func:`record`."""
+
+    entity: str
+    check_actor: bool = True
+
+    def __call__(
+        self, session: Session, actor: Actor, action: str, entity_id: Any = None, **change: Unpack[Change]
+    ) -> AuditEvent:
+        return record(
+            session,
+            actor=actor,
+            action=action,
+            entity=self.entity,
+            entity_id=entity_id,
+            check_actor=self.check_actor,
+            **change,
+        )
+
+    def add(self, session: Session, actor: Actor, action: str, row: Row, *, after: dict) -> Row:
+        """Store a new ``row`` and record its creation (flushed first: the event names the row's id)."""
+        session.add(row)
+        session.flush()
+        self(session, actor, action, row.id, after=after)
+        return row
 
 
 @event.listens_for(OrmSession, "before_flush")

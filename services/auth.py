@@ -24,8 +24,10 @@ from sqlmodel import select as sm_select
 
 from db.models import LoginThrottle, User, UserSession, utcnow
 from services.actor import Actor
-from services.audit import record
+from services.audit import Recorder
 from services.errors import PermissionDenied, ValidationFailed
+
+_record_user = Recorder("user", check_actor=False)
 
 MIN_PASSWORD_CHARS = 10  # characters, not bytes: "a密码1" is 8 bytes but 4 characters
 MAX_PASSWORD_BYTES = 72  # bcrypt 5 rejects longer passwords outright
@@ -310,15 +312,13 @@ def authenticate(
                 session, _address_key(address), now, free=ADDRESS_FREE_ATTEMPTS, cap=MAX_ADDRESS_DELAY
             )
         if user is not None and pair.failures == FREE_ATTEMPTS:
-            record(
+            _record_user(
                 session,
-                actor=Actor(username=user.username, role=user.role, user_id=user.id),
-                action="throttle_account",
-                entity="user",
-                entity_id=user.id,
+                _actor_of(user),
+                "throttle_account",
+                user.id,
                 after={"blocked_until": pair.blocked_until.isoformat(), "address": address},
                 reason=f"连续 {FREE_ATTEMPTS} 次密码错误",
-                check_actor=False,
             )
         session.commit()
         return AuthResult(ok=False, message=BAD_CREDENTIALS)
@@ -331,14 +331,12 @@ def authenticate(
     row = session.get(LoginThrottle, _pair_key(username, address))
     if row is not None:
         session.delete(row)
-    record(
+    _record_user(
         session,
-        actor=Actor(username=user.username, role=user.role, user_id=user.id),
-        action="login",
-        entity="user",
-        entity_id=user.id,
+        _actor_of(user),
+        "login",
+        user.id,
         after={"address": address} if address else None,
-        check_actor=False,
     )
     session.commit()
     return AuthResult(

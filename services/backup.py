@@ -33,8 +33,10 @@ from sqlmodel import Session
 
 from db.models import UserSession, utcnow
 from services.actor import Actor, require_role
-from services.audit import record
+from services.audit import Recorder
 from services.errors import ValidationFailed
+
+_record_database = Recorder("database")
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PGDUMP_MAGIC = b"PGDMP"
@@ -322,11 +324,10 @@ def backup_database(engine: Engine, *, actor: Actor, out: Path) -> BackupResult:
         tmp.unlink(missing_ok=True)
     size, digest = out.stat().st_size, _sha256(out)
     with Session(engine) as session:
-        record(
+        _record_database(
             session,
-            actor=actor,
-            action="database.backup",
-            entity="database",
+            actor,
+            "database.backup",
             after={"file": out.name, "bytes": size, "sha256": digest, "store": STORE_NAMES[store]},
         )
         session.commit()
@@ -366,11 +367,10 @@ def restore_database(engine: Engine, *, actor: Actor, source: Path) -> RestoreRe
             .where(UserSession.revoked_at.is_(None))
             .values(revoked_at=now, revoked_reason=RESTORE_REASON)
         ).rowcount
-        record(
+        _record_database(
             session,
-            actor=actor,
-            action="database.restore",
-            entity="database",
+            actor,
+            "database.restore",
             after={
                 "file": source.name,
                 "sha256": digest,

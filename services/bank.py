@@ -17,9 +17,11 @@ from core import bank
 from core.spreadsheet import write_csv, write_xlsx
 from db.models import Enterprise, utcnow
 from services.actor import Actor, require_enterprise_access, require_staff
-from services.audit import record
+from services.audit import Recorder, record
 from services.errors import NotFound, PermissionDenied, ValidationFailed
 from services.scenarios import load_run, resolve_run_id
+
+_record_run = Recorder("ScoreRun")
 
 MAX_BANK_NAME = 100
 
@@ -118,12 +120,11 @@ def export_whitelist(
         raise ValidationFailed("导出格式应为 xlsx 或 csv。")
     result = bank_whitelist(session, actor=actor, criteria=criteria, run_id=run_id)
     data = write_csv(result.table) if fmt == "csv" else write_xlsx({"推荐名单": result.table})
-    record(
+    _record_run(
         session,
-        actor=actor,
-        action="bank_whitelist.export",
-        entity="ScoreRun",
-        entity_id=result.run_id,
+        actor,
+        "bank_whitelist.export",
+        result.run_id,
         after={
             "bank": bank_name,
             "criteria": result.criteria_text,

@@ -29,8 +29,10 @@ from core.audit_labels import API_ACTOR_PREFIX
 from db.models import BankToken, utcnow
 from services import bank_portal, loan_outcomes
 from services.actor import Actor, require_role
-from services.audit import record
+from services.audit import Recorder
 from services.errors import NotFound, ServiceError, ValidationFailed
+
+_record_token = Recorder("BankToken")
 
 TOKEN_PREFIX = "bk_"
 RATE_WINDOW = timedelta(seconds=60)
@@ -63,16 +65,7 @@ def create_token(session: Session, *, actor: Actor, bank_name: str) -> str:
     row = BankToken(
         bank_name=bank_name, token_hash=token_hash(token), hint=token[:10], created_by=actor.username
     )
-    session.add(row)
-    session.flush()
-    record(
-        session,
-        actor=actor,
-        action="bank_token.create",
-        entity="BankToken",
-        entity_id=row.id,
-        after={"bank": bank_name, "hint": row.hint},
-    )
+    _record_token.add(session, actor, "bank_token.create", row, after={"bank": bank_name, "hint": row.hint})
     session.commit()
     return token
 
@@ -91,13 +84,8 @@ def revoke_tokens(session: Session, *, actor: Actor, bank_name: str, hint: str |
         row.revoked_at = now
         row.revoked_by = actor.username
         session.add(row)
-        record(
-            session,
-            actor=actor,
-            action="bank_token.revoke",
-            entity="BankToken",
-            entity_id=row.id,
-            after={"bank": row.bank_name, "hint": row.hint},
+        _record_token(
+            session, actor, "bank_token.revoke", row.id, after={"bank": row.bank_name, "hint": row.hint}
         )
     session.commit()
     return len(rows)
@@ -163,11 +151,10 @@ def _refuse(
     bank_name: str | None = None,
 ) -> tuple[int, dict]:
     if _refused.allow(address):
-        record(
+        _record_token(
             session,
-            actor=ANONYMOUS,
-            action="bank_api.refused",
-            entity="BankToken",
+            ANONYMOUS,
+            "bank_api.refused",
             after={"path": path, "status": status, "address": address, "hint": hint, "bank": bank_name},
         )
         session.commit()  # commits early: a refused call is on record whatever the handler does next
@@ -218,12 +205,11 @@ def authenticate(
     limit = settings.load().bank_api_rate_limit
     if row.window_calls > limit:
         wait = int((RATE_WINDOW - (now - _aware(row.window_started_at))).total_seconds()) + 1
-        record(
+        _record_token(
             session,
-            actor=actor,
-            action="bank_api.refused",
-            entity="BankToken",
-            entity_id=row.id,
+            actor,
+            "bank_api.refused",
+            row.id,
             after={"path": path, "status": 429, "address": address, "hint": row.hint, "bank": row.bank_name},
         )
         session.commit()
@@ -246,14 +232,7 @@ def _int_or_none(value: str | None, name: str) -> int | None:
 
 def _log_call(session: Session, caller: Caller, endpoint: str, outcome: dict) -> None:
     """Audit one answered API call (``bank_api.<endpoint>``) in the caller's transaction."""
-    record(
-        session,
-        actor=caller.actor,
-        action=f"bank_api.{endpoint}",
-        entity="BankToken",
-        entity_id=caller.token_id,
-        after=outcome,
-    )
+    _record_token(session, caller.actor, f"bank_api.{endpoint}", caller.token_id, after=outcome)
 
 
 def get_whitelist(

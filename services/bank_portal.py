@@ -28,9 +28,11 @@ from core.spreadsheet import (
 from db.models import ScoreRun
 from db.queries import fetch_rows, json_cells
 from services.actor import Actor, require_bank
-from services.audit import record
+from services.audit import Recorder
 from services.errors import NotFound
 from services.model_versions import get_model
+
+_record_run = Recorder("ScoreRun")
 
 BANK_RUN_STATES = ("final",)
 # What a bank may see of a run (parameters: run id, True, False): consenting, ranked, not vetoed.
@@ -315,12 +317,11 @@ def export_bank_whitelist(
     """The bank's whitelist as xlsx (sanitised by core.spreadsheet's writer); audited."""
     view = bank_view(session, actor=actor, run_id=run_id)
     data = write_xlsx({WHITELIST_SHEET: view.table()})
-    record(
+    _record_run(
         session,
-        actor=actor,
-        action="bank_portal.export",
-        entity="ScoreRun",
-        entity_id=view.run_id,
+        actor,
+        "bank_portal.export",
+        view.run_id,
         after={"bank": actor.bank_name, "format": "xlsx", "count": len(view), "credit_codes": view.codes},
     )
     session.commit()

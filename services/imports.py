@@ -59,6 +59,8 @@ from services.import_report import (
 )
 from services.model_versions import current_model
 
+_record_batch = audit.Recorder("ImportBatch")
+
 __all__ = [
     "BATCH_COLUMNS",
     "LIST_MODES",
@@ -215,14 +217,11 @@ def dry_run_import(
             "accepted_matches": {str(k): v for k, v in (accepted_matches or {}).items()},
         },
     )
-    session.add(batch)
-    session.flush()
-    audit.record(
+    _record_batch.add(
         session,
-        actor=actor,
-        action="import.dry_run",
-        entity="ImportBatch",
-        entity_id=batch.id,
+        actor,
+        "import.dry_run",
+        batch,
         after={
             "department": department,
             "year": year,
@@ -384,12 +383,11 @@ def write_import(
                 )
                 .execution_options(synchronize_session=False)
             )
-            audit.record(
+            _record_batch(
                 session,
-                actor=actor,
-                action="import.commit",
-                entity="ImportBatch",
-                entity_id=batch.id,
+                actor,
+                "import.commit",
+                batch.id,
                 before={"status": "dry_run", "replaced_values": retired},
                 after={
                     "status": "committed",
@@ -477,12 +475,11 @@ def undo_batch(session: Session, *, actor: Actor, batch_id: int, reason: str | N
             .values(status="reverted", details=details)
             .execution_options(synchronize_session=False)
         )
-        audit.record(
+        _record_batch(
             session,
-            actor=actor,
-            action="import.undo",
-            entity="ImportBatch",
-            entity_id=batch_id,
+            actor,
+            "import.undo",
+            batch_id,
             before={"status": "committed", "current_values": len(own_current_ids)},
             after={
                 "status": "reverted",

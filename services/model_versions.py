@@ -17,8 +17,10 @@ from core.model_text import dumps_toml
 from core.scoring_model import ModelError, ScoringModel
 from db.models import ModelVersion, utcnow
 from services.actor import Actor, require_staff
-from services.audit import record
+from services.audit import Recorder
 from services.errors import Conflict, NotFound, ValidationFailed
+
+_record_model = Recorder("ModelVersion")
 
 # Parsed models keyed by (version id, digest of the stored definition): parsing validates the whole model
 # (pydantic), the digest keeps the cache right when a draft changes or another database reuses the id.
@@ -51,15 +53,7 @@ def _publish(
     """A stored draft becomes the published (active) version, audited as ``model.publish``."""
     version.state, version.published_at = "published", now
     session.add(version)
-    record(
-        session,
-        actor=actor,
-        action="model.publish",
-        entity="ModelVersion",
-        entity_id=version.id,
-        before=before,
-        after=after,
-    )
+    _record_model(session, actor, "model.publish", version.id, before=before, after=after)
 
 
 def ensure_default_model(session: Session, *, actor: Actor | None = None) -> ModelVersion:
@@ -82,14 +76,11 @@ def ensure_default_model(session: Session, *, actor: Actor | None = None) -> Mod
             created_by=actor.username,
             published_at=now,
         )
-        session.add(version)
-        session.flush()
-        record(
+        _record_model.add(
             session,
-            actor=actor,
-            action="model.import_default",
-            entity="ModelVersion",
-            entity_id=version.id,
+            actor,
+            "model.import_default",
+            version,
             after={"version": model.version, "state": "published"},
         )
     else:  # the shipped version exists as a draft: publish it
@@ -163,14 +154,11 @@ def register_model(
         note=note or model.note,
         created_by=actor.username,
     )
-    session.add(version)
-    session.flush()
-    record(
+    _record_model.add(
         session,
-        actor=actor,
-        action="model.import",
-        entity="ModelVersion",
-        entity_id=version.id,
+        actor,
+        "model.import",
+        version,
         after={"version": model.version, "name": model.name, "state": "draft", "parent_id": parent_id},
     )
     session.commit()
@@ -230,12 +218,11 @@ def update_draft(
     version.definition, version.name = stored, model.name
     session.add(version)
     # the audit says what changed ("T01 研发费用总额 · 各阶段分值 · 种子期 6 → 8"), the fingerprints prove it
-    record(
+    _record_model(
         session,
-        actor=actor,
-        action="model.update_draft",
-        entity="ModelVersion",
-        entity_id=version.id,
+        actor,
+        "model.update_draft",
+        version.id,
         before={"fingerprint": parse_model(before).fingerprint()},
         after={
             "fingerprint": model.fingerprint(),

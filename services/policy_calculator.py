@@ -25,8 +25,10 @@ from db.models import (
     ServiceItem,
 )
 from services.actor import Actor, require_enterprise_access, require_staff
-from services.audit import record
+from services.audit import Recorder
 from services.errors import NotFound, PermissionDenied, ValidationFailed
+
+_record_confirmation = Recorder("assistant_confirmation")
 
 _PORTRAITS: LRU[tuple] = LRU(64)
 _ITEMS: LRU[tuple] = LRU(64)  # (portrait, items): the portrait is kept so its id is not reused
@@ -217,14 +219,11 @@ def confirm_item(
         reason=item.reason,
         confirmed_by=actor.username,
     )
-    session.add(row)
-    session.flush()
-    record(
+    _record_confirmation.add(
         session,
-        actor=actor,
-        action="assistant.confirm",
-        entity="assistant_confirmation",
-        entity_id=row.id,
+        actor,
+        "assistant.confirm",
+        row,
         after={"enterprise_id": enterprise_id, "run_id": view.run_id, "item": item.key, "name": item.name},
     )
     if (

@@ -38,6 +38,8 @@ from services.search_data import (
     search_index,
 )
 
+_record_run = audit.Recorder("ScoreRun")
+
 NUMERIC_RULES = ("bands", "linear_cap", "percentile")
 DISPLAY_LIMIT = 1000  # rows a page shows; exports carry every row
 EXPORT_FORMATS = ("xlsx", "csv")
@@ -376,12 +378,11 @@ def export_table(
     if fmt not in EXPORT_FORMATS:
         raise ValidationFailed("导出格式应为 xlsx 或 csv。")
     table = result.table(columns)
-    audit.record(
+    _record_run(
         session,
-        actor=actor,
-        action="search.export",
-        entity="ScoreRun",
-        entity_id=result.run_id,
+        actor,
+        "search.export",
+        result.run_id,
         after={"rows": len(table), "format": fmt, "columns": list(table.columns)},
     )
     session.commit()

@@ -35,10 +35,14 @@ from db.models import (
 )
 from db.queries import PUBLISHED_STATES, latest_run
 from services.actor import Actor, require_enterprise_access
-from services.audit import record
+from services.audit import Recorder
 from services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from services.model_versions import current_model
 from services.service_requests import open_request
+
+_record_attachment = Recorder("attachment")
+
+_record_submission = Recorder("submission")
 
 EDITABLE_STATES = ("draft", "returned")
 
@@ -124,12 +128,11 @@ def request_correction(
     submission.reason = reason.strip()
     submission.updated_at = utcnow()
     session.add(submission)
-    record(
+    _record_submission(
         session,
-        actor=actor,
-        action="submission.correct",
-        entity="submission",
-        entity_id=submission.id,
+        actor,
+        "submission.correct",
+        submission.id,
         before={"state": "approved"},
         after={"state": state},
         reason=reason.strip(),
@@ -192,15 +195,8 @@ def get_or_create_draft(
     submission = Submission(
         enterprise_id=enterprise_id, year=year, state="draft", items={}, service_needs=[], version=1
     )
-    session.add(submission)
-    session.flush()
-    record(
-        session,
-        actor=actor,
-        action="create_submission",
-        entity="submission",
-        entity_id=submission.id,
-        after={"enterprise_id": enterprise_id, "year": year},
+    _record_submission.add(
+        session, actor, "create_submission", submission, after={"enterprise_id": enterprise_id, "year": year}
     )
     session.commit()
     return submission
@@ -309,12 +305,11 @@ def save_draft(
     submission.state = state
     submission.updated_at = utcnow()
     session.add(submission)
-    record(
+    _record_submission(
         session,
-        actor=actor,
-        action="save_submission",
-        entity="submission",
-        entity_id=submission.id,
+        actor,
+        "save_submission",
+        submission.id,
         before=before,
         after={"items": submission.items, "service_needs": submission.service_needs},
     )
@@ -436,12 +431,11 @@ def _validate_and_submit(session: Session, actor: Actor, submission: Submission,
     submission.submitted_at = utcnow()
     submission.updated_at = submission.submitted_at
     session.add(submission)
-    record(
+    _record_submission(
         session,
-        actor=actor,
-        action="submit_submission",
-        entity="submission",
-        entity_id=submission.id,
+        actor,
+        "submit_submission",
+        submission.id,
         before={"state": before_state},
         after={"state": state, "items": items},
     )
@@ -492,14 +486,11 @@ def add_attachment(
         thumbnail=checked.thumbnail,
         created_by=actor.username,
     )
-    session.add(attachment)
-    session.flush()
-    record(
+    _record_attachment.add(
         session,
-        actor=actor,
-        action="add_attachment",
-        entity="attachment",
-        entity_id=attachment.id,
+        actor,
+        "add_attachment",
+        attachment,
         after={
             "submission_id": submission.id,
             "item_code": item_code,
@@ -530,12 +521,11 @@ def remove_attachment(session: Session, *, actor: Actor, attachment_id: int) -> 
     if submission.state not in EDITABLE_STATES:
         session.rollback()
         raise Conflict("已提交的填报不能删除材料。")
-    record(
+    _record_attachment(
         session,
-        actor=actor,
-        action="remove_attachment",
-        entity="attachment",
-        entity_id=attachment.id,
+        actor,
+        "remove_attachment",
+        attachment.id,
         before={"file_name": attachment.file_name, "item_code": attachment.item_code},
     )
     session.delete(attachment)

@@ -12,8 +12,10 @@ from core.workflows import SERVICE_REQUEST, TransitionError, transition
 from db.models import Enterprise, Score, ServiceItem, ServiceRequest, utcnow
 from db.queries import PUBLISHED_STATES, latest_run
 from services.actor import Actor, require_enterprise_access, require_staff
-from services.audit import record
+from services.audit import Recorder
 from services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+
+_record_request = Recorder("service_request")
 
 REQUEST_STATE_LABELS = SERVICE_REQUEST.labels
 MAX_ANSWER = 2000
@@ -81,14 +83,11 @@ def open_request(
         state="open",
         created_by=actor.username,
     )
-    session.add(request)
-    session.flush()
-    record(
+    _record_request.add(
         session,
-        actor=actor,
-        action="request_service",
-        entity="service_request",
-        entity_id=request.id,
+        actor,
+        "request_service",
+        request,
         after={"enterprise_id": enterprise_id, "service": item.code, "note": note},
     )
     return request
@@ -185,12 +184,11 @@ def _handle(
     request.handled_by = actor.username
     request.handled_at = utcnow()
     session.add(request)
-    record(
+    _record_request(
         session,
-        actor=actor,
-        action=f"service_request.{action}",
-        entity="service_request",
-        entity_id=request.id,
+        actor,
+        f"service_request.{action}",
+        request.id,
         before=before,
         after={"state": state, "answer": request.answer, "handled_by": actor.username},
     )

@@ -30,10 +30,12 @@ from db.bulk import insert_columns
 from db.models import RunBreakdown, Score, ScoreRun
 from db.queries import current_values
 from services.actor import Actor, require_staff
-from services.audit import record
+from services.audit import Recorder
 from services.errors import ValidationFailed
 from services.model_versions import ensure_default_model, get_model
 from services.runs import canonical
+
+_record_run = Recorder("ScoreRun")
 
 Progress = Callable[[float, str], None]
 LAST_TIMINGS: dict[str, float] = {}  # step → wall seconds, step + "_cpu" → this process's CPU seconds
@@ -271,12 +273,11 @@ def compute_run(
     columns = _score_columns(year_scores.model, run.id, year_scores.enterprise_ids, scored)
     insert_columns(session, Score.__table__, columns)
     session.add(RunBreakdown(run_id=run.id, data=year_scores.packed_breakdowns()))
-    record(
+    _record_run(
         session,
-        actor=actor,
-        action="run.compute",
-        entity="ScoreRun",
-        entity_id=run.id,
+        actor,
+        "run.compute",
+        run.id,
         after={
             "year": year,
             "model_version_id": version_id,

@@ -24,8 +24,10 @@ from core.clock import day_end
 from core.workflows import SCORE_RUN, TransitionError, transition
 from db.models import Objection, ScoreRun, utcnow
 from services.actor import Actor, require_staff
-from services.audit import record
+from services.audit import Recorder
 from services.errors import Conflict, NotFound, ValidationFailed
+
+_record_run = Recorder("ScoreRun")
 
 NOTICE_DAYS = 7  # the default 公示 window: seven Beijing days, first and last included
 
@@ -64,12 +66,11 @@ def _supersede_others(session: Session, *, actor: Actor, run: ScoreRun, states: 
         before = other.state
         other.state = "superseded"
         session.add(other)
-        record(
+        _record_run(
             session,
-            actor=actor,
-            action="run.supersede",
-            entity="ScoreRun",
-            entity_id=other.id,
+            actor,
+            "run.supersede",
+            other.id,
             before={"state": before},
             after={"state": "superseded", "superseded_by": run.id},
         )
@@ -201,12 +202,11 @@ def publish_run(
     superseded = _supersede_others(session, actor=actor, run=run, states=("notice",))
     run.state, run.notice_start, run.notice_end, run.published_at = state, notice_start, notice_end, utcnow()
     session.add(run)
-    record(
+    _record_run(
         session,
-        actor=actor,
-        action="run.publish",
-        entity="ScoreRun",
-        entity_id=run.id,
+        actor,
+        "run.publish",
+        run.id,
         before={"state": "draft"},
         after={
             "state": state,
@@ -236,12 +236,11 @@ def finalize_run(session: Session, *, actor: Actor, run_id: int, reason: str | N
     after: dict[str, Any] = {"state": state, "superseded": superseded}
     if guard.reason_required:
         after |= {"early": True, "notice_end": run.notice_end.isoformat()}
-    record(
+    _record_run(
         session,
-        actor=actor,
-        action="run.finalize",
-        entity="ScoreRun",
-        entity_id=run.id,
+        actor,
+        "run.finalize",
+        run.id,
         before={"state": "notice"},
         after=after,
         reason=reason.strip() if guard.reason_required and reason else None,
@@ -257,12 +256,11 @@ def supersede_run(session: Session, *, actor: Actor, run_id: int, reason: str | 
     before = run.state
     run.state = _next(run, "supersede")
     session.add(run)
-    record(
+    _record_run(
         session,
-        actor=actor,
-        action="run.supersede",
-        entity="ScoreRun",
-        entity_id=run.id,
+        actor,
+        "run.supersede",
+        run.id,
         before={"state": before},
         after={"state": run.state},
         reason=reason,

@@ -21,10 +21,12 @@ from core import breakdown
 from core.engine import SUBTOTAL_PREFIX, score
 from db.queries import scores_frame
 from services.actor import Actor, require_staff
-from services.audit import record
+from services.audit import Recorder
 from services.model_versions import get_model
 from services.runs import canonical
 from services.runs.lifecycle import get_run
+
+_record_run = Recorder("ScoreRun")
 
 # Columns compared by verify_run (besides each class subtotal and each indicator's points).
 RESULT_COLUMNS = ["stage", "core", "bonus", "deduction", "total", "veto", "rank",
@@ -112,12 +114,11 @@ def verify_run(session: Session, *, actor: Actor, run_id: int) -> VerifyReport:
         differing_columns=sorted(differences["column"].unique().tolist()),
         differences=differences,
     )
-    record(
+    _record_run(
         session,
-        actor=actor,
-        action="run.verify",
-        entity="ScoreRun",
-        entity_id=run_id,
+        actor,
+        "run.verify",
+        run_id,
         after={
             "identical": report.identical,
             "fingerprint_matches": fingerprint_ok,

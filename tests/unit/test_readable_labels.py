@@ -31,11 +31,13 @@ def _recorded(name: str) -> set[str]:
             match = re.search(rf'(?:\b{name}=|"{name}": )(f?"[^"]+"(?: if \w+ else "[^"]+")?)', window)
             if match and not match.group(1).startswith("f"):
                 found.update(re.findall(r'"([A-Za-z_.]+)"', match.group(1)))
-        if name == "action":  # helpers that record on a caller's behalf take the action as an argument
-            for call in re.finditer(r"(?<!def )\b_(?:audit_decision|record_\w+)\(", text):
-                literal = re.search(r'"([a-z_]+(?:\.[a-z_]+)*)"', text[call.end() : call.end() + 200])
-                if literal:
-                    found.add(literal.group(1))
+        if name == "action":  # helpers that record on a caller's behalf take the action as their first text
+            for call in re.finditer(r"(?<!def )\b_(?:audit_decision|record_\w+)(?:\.add)?\(", text):
+                literal = re.search(r'(f?)"([^"\n]*)"', text[call.end() : call.end() + 200])
+                if literal and not literal.group(1):
+                    found.add(literal.group(2))
+        if name == "entity":  # a services.audit.Recorder names its entity once
+            found.update(re.findall(r'\bRecorder\("([A-Za-z_]+)"', text))
     return found
 
 

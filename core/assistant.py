@@ -27,6 +27,13 @@ _PUNCT = re.compile(r"[\s，。？！、；：,.?!;:“”\"'（）()《》…~�
 
 @dataclass(frozen=True)
 class Intent:
+    """One kind of question, as ``[intents]`` of assistant.toml declares it (its comments say how
+    ``Classifier.classify`` scores a question): the keywords and their weights; ``personal``, it answers
+    from the asker's own data, so it needs a word pointing at the asker unless a keyword weighs ``alone``;
+    ``needs_indicator``, it needs an indicator named in the question (worth ``indicator_weight``);
+    ``policy_words`` mark a question about the rules instead; ``exact_only``: only a short question counts
+    (a greeting), by its strongest keyword."""
+
     code: str
     name: str
     personal: bool

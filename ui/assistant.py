@@ -8,12 +8,12 @@ from typing import Any
 import streamlit as st
 
 from core import assistant_calc as calc
-from db.session import session_scope
 from services import assistant as svc
 from services import policy_calculator
 from services.actor import Actor
 from services.errors import ServiceError
 from ui import formats
+from ui.service_call import REFUSED, call_service
 from ui.text import plain
 
 # Material icons ship with Streamlit (no emoji font is needed on an offline desktop)
@@ -60,12 +60,15 @@ def show_message(message: dict[str, Any], *, actor: Actor, index: int) -> None:
 
 
 def _vote(actor: Actor, message: dict[str, Any], helpful: bool) -> None:
-    try:
-        with session_scope() as session:
-            svc.vote(session, actor=actor, question_id=message["question_id"], helpful=helpful)
-    except ServiceError:
-        return
-    message["vote"] = 1 if helpful else -1
+    voted = call_service(
+        svc.vote,
+        on_refusal=lambda exc: None,  # a vote refused (e.g. already given) changes nothing visible
+        actor=actor,
+        question_id=message["question_id"],
+        helpful=helpful,
+    )
+    if voted is not REFUSED:
+        message["vote"] = 1 if helpful else -1
 
 
 def ask_into(
@@ -73,11 +76,14 @@ def ask_into(
 ) -> None:
     """Ask and append both turns to ``history`` (an error becomes the assistant's Chinese reply)."""
     history.append({"role": "user", "text": question})
-    try:
-        with session_scope() as session:
-            result = svc.ask(session, actor=actor, question=question, enterprise_id=enterprise_id)
-    except ServiceError as exc:
+
+    def refused(exc: ServiceError) -> None:
         history.append({"role": "assistant", "text": str(exc), "sources": [], "intent_name": "—"})
+
+    result = call_service(
+        svc.ask, on_refusal=refused, actor=actor, question=question, enterprise_id=enterprise_id
+    )
+    if result is REFUSED:
         return
     a = result.answer
     history.append(

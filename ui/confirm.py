@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 import streamlit as st
 
 from services.errors import ServiceError
-from ui.text import plain
+from ui.service_call import show_refusal
 
 
 def confirm(
@@ -48,7 +48,7 @@ def confirm(
                 else:
                     action()
             except ServiceError as exc:
-                st.error(plain(exc), icon=":material/error:")
+                show_refusal(exc, icon=":material/error:")
                 return
             st.rerun()
         if right.button("取消", width="stretch", key="confirm_cancel"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from datetime import date, datetime
+from pathlib import PurePath
 from typing import Any
 
 import pandas as pd
@@ -21,6 +22,7 @@ from core.spreadsheet import write_csv, write_xlsx
 from ui.text import plain
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MIME_BY_SUFFIX = {".xlsx": XLSX_MIME, ".csv": "text/csv", ".html": "text/html"}
 MISSING = "—"
 FULL_HEIGHT_ROWS = 60  # up to this many rows a table is as tall as its content (the 32 indicators fit)
 
@@ -133,22 +135,17 @@ def download_table(
     """
     sheets = {name: content} if isinstance(content, pd.DataFrame) else dict(content)
     first = next(iter(sheets.values()))
-    left, right = st.columns(2)
     label = plain(name)  # button labels render Markdown; a name may quote user text (a carrier's name)
-    left.download_button(
-        f"下载 {label}（xlsx）",
-        write_xlsx(sheets),
-        file_name=f"{name}.xlsx",
-        mime=XLSX_MIME,
-        key=f"{key}_xlsx",
-        icon=":material/download:",
-    )
-    if csv:
-        right.download_button(
-            f"下载 {label}（csv）",
-            write_csv(first),
-            file_name=f"{name}.csv",
-            mime="text/csv",
-            key=f"{key}_csv",
-            icon=":material/download:",
+    files = {"xlsx": write_xlsx(sheets)} | ({"csv": write_csv(first)} if csv else {})
+    for column, (fmt, data) in zip(st.columns(2), files.items(), strict=False):
+        download_file(
+            f"下载 {label}（{fmt}）", data, file_name=f"{name}.{fmt}", key=f"{key}_{fmt}", container=column
         )
+
+
+def download_file(label: str, data: bytes, *, file_name: str, key: str, container: Any = None) -> None:
+    """A download button for ``file_name`` (xlsx, csv or html: the type follows the suffix), in
+    ``container`` (default the page)."""
+    where = container if container is not None else st
+    mime = MIME_BY_SUFFIX[PurePath(file_name).suffix.lower()]
+    where.download_button(label, data, file_name=file_name, mime=mime, key=key, icon=":material/download:")

@@ -153,3 +153,11 @@ def range_text(min_value: float | None, max_value: float | None) -> str:
     if max_value is not None:
         return f"不能大于 {max_value:g}"
     return ""
+
+
+def day_until_today(label: str, *, key: str, container: Any = None) -> Any:
+    """A past day (a decision, a payment): today by default, none after today (Beijing, core.clock)."""
+    from core import clock
+
+    where = container if container is not None else st
+    return where.date_input(label, value=clock.today(), max_value=clock.today(), format="YYYY-MM-DD", key=key)

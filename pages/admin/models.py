@@ -7,11 +7,11 @@ from core.model_loading import parse_model
 from core.workflows import MODEL_VERSION_STATES
 from db.session import session_scope
 from services import model_versions, model_workbench
-from services.errors import ServiceError
 from ui.confirm import confirm
-from ui.flash import show_flash
+from ui.flash import flash, show_flash
 from ui.formats import LIST_CHANGE_COLUMNS, day
 from ui.guards import require_role
+from ui.service_call import REFUSED, call_and_flash, call_service
 from ui.tables import show_table
 from ui.text import plain
 from ui.widgets import number_input
@@ -60,19 +60,17 @@ with tab_edit:
     def _new_draft(source_id: int) -> None:
         # a callback: it runs before the selectbox exists, so it may select the new draft
         source = by_id[source_id]
-        try:
-            with session_scope() as session:
-                draft = model_versions.register_model(
-                    session,
-                    actor=actor,
-                    definition=source.definition,
-                    parent_id=source.id,
-                    note=f"由 {source.version} 创建",
-                )
-            st.session_state[FLASH] = ("success", f"已创建草稿 {draft.version}。")
+        draft = call_and_flash(
+            FLASH,
+            model_versions.register_model,
+            success=lambda draft: f"已创建草稿 {draft.version}。",
+            actor=actor,
+            definition=source.definition,
+            parent_id=source.id,
+            note=f"由 {source.version} 创建",
+        )
+        if draft is not REFUSED:
             st.session_state["wb_version"] = draft.id
-        except ServiceError as exc:
-            st.session_state[FLASH] = ("error", str(exc))
 
     st.button("从此版本创建草稿", key="wb_new_draft", on_click=_new_draft, args=(chosen,))
 
@@ -237,13 +235,16 @@ with tab_edit:
             }
             for _, r in subsidies_edit.iterrows()
         ]
-        try:
-            with session_scope() as session:
-                model_versions.update_draft(session, actor=actor, version_id=version.id, definition=data)
-            st.session_state[FLASH] = ("success", f"草稿 {version.version} 已保存。")
+        saved = call_service(
+            model_versions.update_draft,
+            on_refusal=lambda exc: st.error(f"未保存：{plain(exc)}"),
+            actor=actor,
+            version_id=version.id,
+            definition=data,
+        )
+        if saved is not REFUSED:
+            flash(FLASH, "success", f"草稿 {version.version} 已保存。")
             st.rerun()
-        except ServiceError as exc:
-            st.error(f"未保存：{plain(exc)}")
 
     if editable:
         st.subheader("影响预览")
@@ -269,16 +270,15 @@ with tab_edit:
                     icon=":material/warning:",
                 )
             if st.button("预览影响", key="wb_preview"):
-                try:
-                    with session_scope() as session, st.spinner("正在计算…"):
-                        st.session_state["wb_impact"] = (
-                            version.id,
-                            model_workbench.preview_impact(
-                                session, actor=actor, draft_id=version.id, year=int(preview_year)
-                            ),
-                        )
-                except ServiceError as exc:
-                    st.error(plain(exc))
+                with st.spinner("正在计算…"):
+                    impact = call_service(
+                        model_workbench.preview_impact,
+                        actor=actor,
+                        draft_id=version.id,
+                        year=int(preview_year),
+                    )
+                if impact is not REFUSED:
+                    st.session_state["wb_impact"] = (version.id, impact)
         impact = st.session_state.get("wb_impact")
         if impact is not None and impact[0] == version.id:
             p = impact[1]

@@ -6,11 +6,11 @@ import streamlit as st
 from core.clock import display_time
 from db.session import session_scope
 from services import accounts
-from services.errors import ServiceError
 from ui import widgets
 from ui.flash import show_flash
 from ui.formats import day
 from ui.guards import ROLE_LABELS, require_role
+from ui.service_call import REFUSED, call_service, refusal_as
 from ui.tables import show_table
 from ui.text import plain
 
@@ -44,12 +44,16 @@ def _done(kind: str, message: str) -> None:
     st.rerun()
 
 
+def _call(action, **kwargs: object) -> object:  # noqa: ANN001 - a services.accounts function
+    """``action`` as this admin; a refusal shown under the button (then REFUSED)."""
+    return call_service(
+        action, on_refusal=refusal_as("error", icon=":material/error:"), actor=actor, **kwargs
+    )
+
+
 def _run(action, success: str, **kwargs) -> None:  # noqa: ANN001 - a services.auth function
-    try:
-        with session_scope() as session:
-            result = action(session, actor=actor, **kwargs)
-    except ServiceError as exc:
-        st.error(plain(exc), icon=":material/error:")
+    result = _call(action, **kwargs)
+    if result is REFUSED:
         return
     if isinstance(result, str):  # a one-time password: shown once, on the next run
         st.session_state[SECRET] = (f"{kwargs.get('username')} 的一次性密码", None, result)
@@ -58,12 +62,10 @@ def _run(action, success: str, **kwargs) -> None:  # noqa: ANN001 - a services.a
 
 def _create_account(success, **fields: object) -> None:  # noqa: ANN001 - user → the flash text
     """Create an account (services.auth create_user); its one-time password is shown once, next run."""
-    try:
-        with session_scope() as session:
-            user, otp = accounts.create_user(session, actor=actor, **fields)
-    except ServiceError as exc:
-        st.error(plain(exc), icon=":material/error:")
+    created = _call(accounts.create_user, **fields)
+    if created is REFUSED:
         return
+    user, otp = created
     st.session_state[SECRET] = (f"{user.username} 的一次性密码", None, otp)
     _done("success", success(user))
 
@@ -206,12 +208,8 @@ selected = widgets.multiselect(
 if st.button(
     f"为所选 {len(selected)} 家企业开通账户", disabled=not selected, type="primary", key="bulk_create"
 ):
-    try:
-        with session_scope() as session:
-            created = accounts.create_enterprise_accounts(session, actor=actor, enterprise_ids=selected)
-    except ServiceError as exc:
-        st.error(plain(exc), icon=":material/error:")
-    else:
+    created = _call(accounts.create_enterprise_accounts, enterprise_ids=selected)
+    if created is not REFUSED:
         st.session_state[SECRET] = (
             f"{len(created)} 个企业账户的一次性密码",
             accounts.accounts_xlsx(created),

@@ -3,14 +3,14 @@ file in the published template (checked first; written only when every row is ri
 
 import streamlit as st
 
-from core import clock, loans
+from core import loans
 from db.session import session_scope
 from services import bank_portal, loan_outcomes
-from services.errors import ServiceError
 from ui.guards import require_role
-from ui.tables import XLSX_MIME, show_table
+from ui.service_call import REFUSED, call_service
+from ui.tables import download_file, show_table
 from ui.text import plain
-from ui.widgets import file_uploader, number_input, selectbox
+from ui.widgets import day_until_today, file_uploader, number_input, selectbox
 
 actor = require_role("bank")
 CHECKED = "bank_outcome_checked"  # (file name, size, problems, rows) of the last dry run
@@ -74,70 +74,47 @@ else:
             index=None,
             placeholder="输入名称或代码查找",
         )
-        product = c2.text_input(
+        outcome = {"credit_code": code or ""}  # the service's arguments, field by field
+        outcome["product"] = c2.text_input(
             "产品名称", max_chars=loans.MAX_PRODUCT, key="outcome_product", placeholder="例如：科创积分贷"
         )
         # Two fields a row: a form's "按回车键提交" hint sits inside a narrow number field, over its middle.
         c3, c4 = st.columns(2)
-        decision = c3.radio(
+        outcome["decision"] = c3.radio(
             "决定",
             list(loans.DECISIONS),
             format_func=loans.DECISIONS.get,
             horizontal=True,
             key="outcome_decision",
         )
-        amount = _optional_number(
+        outcome["amount"] = _optional_number(
             c4, "金额（万元）", "outcome_amount", 0.0, loans.MAX_AMOUNT, 10.0, placeholder="授信、放款时必填"
         )
         c5, c6 = st.columns(2)
-        rate = _optional_number(c5, "年利率（%）", "outcome_rate", 0.0, loans.MAX_RATE, 0.05)
-        term = _optional_number(c6, "期限（月）", "outcome_term", 1, loans.MAX_TERM, 1)
+        outcome["rate"] = _optional_number(c5, "年利率（%）", "outcome_rate", 0.0, loans.MAX_RATE, 0.05)
+        outcome["term_months"] = _optional_number(c6, "期限（月）", "outcome_term", 1, loans.MAX_TERM, 1)
         d1, d2, d3 = st.columns(3)
-        decided_on = d1.date_input(
-            "决定日期",
-            value=clock.today(),
-            max_value=clock.today(),
-            format="YYYY-MM-DD",
-            key="outcome_decided",
-        )
+        outcome["decided_on"] = day_until_today("决定日期", key="outcome_decided", container=d1)
         # Optional dates as text (an empty date picker would show its Latin format as placeholder); the
         # service reads them as a file's dates are read.
-        start_on = d2.text_input(
+        outcome["start_on"] = d2.text_input(
             "起始日期（选填）", max_chars=10, key="outcome_start", placeholder="如 2026-11-20"
         )
-        end_on = d3.text_input(
+        outcome["end_on"] = d3.text_input(
             "到期日期（选填）", max_chars=10, key="outcome_end", placeholder="如 2027-11-19"
         )
-        reason = st.text_input(
+        outcome["reason"] = st.text_input(
             "拒绝理由（决定为拒绝时必填）", max_chars=loans.MAX_REASON, key="outcome_reason"
         )
         if st.form_submit_button("保存结果", type="primary"):
-            try:
-                with session_scope() as session:
-                    result = loan_outcomes.record_outcome(
-                        session,
-                        actor=actor,
-                        credit_code=code or "",
-                        product=product,
-                        decision=decision,
-                        decided_on=decided_on,
-                        amount=amount,
-                        rate=rate,
-                        term_months=term,
-                        reason=reason,
-                        start_on=start_on,
-                        end_on=end_on,
-                        run_id=view.run_id,
-                    )
-            except ServiceError as exc:
-                st.error(plain(exc))
-            else:
+            result = call_service(loan_outcomes.record_outcome, actor=actor, run_id=view.run_id, **outcome)
+            if result is not REFUSED:
                 if result.problems:
                     st.error(
                         "未保存：" + "；".join(f"{p['column']}：{p['problem']}" for p in result.problems)
                     )
                 else:
-                    what = f"{plain(choices.get(code, code))} · {loans.DECISIONS[decision]}"
+                    what = f"{plain(choices.get(code, code))} · {loans.DECISIONS[outcome['decision']]}"
                     st.session_state[FLASH] = (
                         f"本行已报送过相同的结果（{what}），未重复保存。"
                         if result.duplicates
@@ -147,13 +124,11 @@ else:
 
 # ------------------------------------------------------------------ a file
 st.subheader("上传结果文件")
-st.download_button(
+download_file(
     "下载报送模板（xlsx）",
     loan_outcomes.outcome_template(),
     file_name="贷款结果报送模板.xlsx",
-    mime=XLSX_MIME,
     key="outcome_template",
-    icon=":material/download:",
 )
 upload = file_uploader(
     "上传填好的模板（xlsx、xls、csv，不超过 10 MB）",
@@ -163,16 +138,25 @@ upload = file_uploader(
 )
 if upload is not None:
     data = upload.getvalue()
-    if st.button("预检", key="outcome_check"):
-        try:
-            with session_scope() as session:
-                check = loan_outcomes.import_outcomes_file(
-                    session, actor=actor, data=data, filename=upload.name
-                )
+
+    def _import_file(*, dry_run: bool) -> object:
+        """The file through the service (a dry run only checks); what it found is kept for this file."""
+        check = call_service(
+            loan_outcomes.import_outcomes_file,
+            actor=actor,
+            data=data,
+            filename=upload.name,
+            dry_run=dry_run,
+            run_id=view.run_id if view else None,
+        )
+        if check is not REFUSED:
             st.session_state[CHECKED] = (upload.name, len(data), check.problems, check.rows, check.duplicates)
-        except ServiceError as exc:
+        elif dry_run:
             st.session_state.pop(CHECKED, None)
-            st.error(plain(exc))
+        return check
+
+    if st.button("预检", key="outcome_check"):
+        _import_file(dry_run=True)
     checked = st.session_state.get(CHECKED)
     if checked and checked[:2] == (upload.name, len(data)):
         if checked[2]:
@@ -185,32 +169,14 @@ if upload is not None:
                 + (f"其中 {checked[4]} 行本行已报送过，不会重复写入。" if checked[4] else "")
             )
             if fresh and st.button(f"确认导入 {fresh} 行", type="primary", key="outcome_commit"):
-                try:
-                    with session_scope() as session:
-                        done = loan_outcomes.import_outcomes_file(
-                            session,
-                            actor=actor,
-                            data=data,
-                            filename=upload.name,
-                            dry_run=False,
-                            run_id=view.run_id if view else None,
+                done = _import_file(dry_run=False)
+                if done is not REFUSED:
+                    # With problems (consent withdrawn between the dry run and now) their check is shown.
+                    if not done.problems:
+                        st.session_state.pop(CHECKED, None)
+                        st.session_state[FLASH] = f"已导入 {len(done.accepted)} 条贷款结果。" + (
+                            f"另有 {done.duplicates} 行本行已报送过，未重复写入。" if done.duplicates else ""
                         )
-                except ServiceError as exc:
-                    st.error(plain(exc))
-                else:
-                    st.session_state.pop(CHECKED, None)
-                    if done.problems:  # consent withdrawn between the dry run and now
-                        st.session_state[CHECKED] = (
-                            upload.name,
-                            len(data),
-                            done.problems,
-                            done.rows,
-                            done.duplicates,
-                        )
-                        st.rerun()
-                    st.session_state[FLASH] = f"已导入 {len(done.accepted)} 条贷款结果。" + (
-                        f"另有 {done.duplicates} 行本行已报送过，未重复写入。" if done.duplicates else ""
-                    )
                     st.rerun()
 
 # ------------------------------------------------------------------ what this bank reported

@@ -5,9 +5,9 @@ import streamlit as st
 
 from db.session import session_scope
 from services import bank_portal
-from services.errors import ServiceError
 from ui.guards import require_role
-from ui.tables import XLSX_MIME, show_table
+from ui.service_call import REFUSED, call_service
+from ui.tables import download_file, show_table
 from ui.text import plain
 from ui.widgets import selectbox
 
@@ -26,12 +26,7 @@ if not runs:
     st.stop()
 labels = dict(runs)
 run_id = selectbox("积分批次", list(labels), format_func=labels.get, key="bank_portal_run")
-try:
-    with session_scope() as session:
-        view = bank_portal.bank_view(session, actor=actor, run_id=int(run_id))
-except ServiceError as exc:
-    st.error(plain(exc))
-    st.stop()
+view = call_service(bank_portal.bank_view, stop=True, actor=actor, run_id=int(run_id))
 
 m1, m2 = st.columns(2)
 m1.metric("推荐企业", f"{len(view.rows)} 家")
@@ -40,21 +35,12 @@ table = view.table()
 show_table(table, key="bank_portal_table", empty="该批次暂无同意推荐的企业。")
 
 if st.button("生成下载文件（xlsx）", key="bank_portal_export", icon=":material/download:"):
-    try:
-        with session_scope() as session:
-            data, done = bank_portal.export_bank_whitelist(session, actor=actor, run_id=int(run_id))
+    st.session_state.pop(DOWNLOAD, None)
+    exported = call_service(bank_portal.export_bank_whitelist, actor=actor, run_id=int(run_id))
+    if exported is not REFUSED:
+        data, done = exported
         st.session_state[DOWNLOAD] = (done.run_id, f"推荐名单_批次{done.run_id}.xlsx", data, len(done.rows))
-    except ServiceError as exc:
-        st.session_state.pop(DOWNLOAD, None)
-        st.error(plain(exc))
 download = st.session_state.get(DOWNLOAD)
 if download and download[0] == int(run_id):
     st.success(f"已生成推荐名单：{download[3]} 家企业（下载记录写入审计日志）。")
-    st.download_button(
-        f"下载 {download[1]}",
-        download[2],
-        file_name=download[1],
-        mime=XLSX_MIME,
-        key="bank_portal_file",
-        icon=":material/download:",
-    )
+    download_file(f"下载 {download[1]}", download[2], file_name=download[1], key="bank_portal_file")

@@ -2,13 +2,12 @@
 
 import streamlit as st
 
-from db.session import session_scope
 from services import accounts
 from services import auth as auth_service
 from services.errors import ServiceError
 from ui.auth import start_browser_session
 from ui.guards import MUST_CHANGE_KEY, require_role
-from ui.text import plain
+from ui.service_call import REFUSED, call_service, show_refusal
 
 actor = require_role(allow_pending_password_change=True)
 
@@ -34,15 +33,18 @@ with left, st.form("change_password", clear_on_submit=True):
     confirm = st.text_input("再次输入新密码", type="password", max_chars=limit, autocomplete="new-password")
     submitted = st.form_submit_button("保存新密码", type="primary")
 
+
+def _refused(exc: ServiceError) -> None:
+    show_refusal(exc, icon=":material/error:")
+    for problem in getattr(exc, "problems", [])[1:]:
+        st.caption(problem["problem"])
+
+
 if submitted:
-    try:
-        with session_scope() as session:
-            accounts.change_password(session, actor=actor, old=old, new=new, confirm=confirm)
-    except ServiceError as exc:
-        st.error(plain(exc), icon=":material/error:")
-        for problem in getattr(exc, "problems", [])[1:]:
-            st.caption(problem["problem"])
-    else:
+    changed = call_service(
+        accounts.change_password, on_refusal=_refused, actor=actor, old=old, new=new, confirm=confirm
+    )
+    if changed is not REFUSED:
         # The change revoked every session of this user (a copied cookie dies with them); this browser
         # gets a fresh one, whose cookie the next run writes. Not a login or logout, so a rerun is safe:
         # it rebuilds the navigation without the one-time-password restriction.

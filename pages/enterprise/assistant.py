@@ -4,12 +4,11 @@ import streamlit as st
 
 from db.session import session_scope
 from services.assistant import warm_up
-from services.errors import ServiceError
 from services.policy_calculator import confirm_item, policy_calculator
 from ui.assistant import ask_into, calculator, show_message
 from ui.flash import show_flash
 from ui.guards import require_role
-from ui.text import plain
+from ui.service_call import REFUSED, call_and_flash, call_service, refusal_as
 
 actor = require_role("enterprise")
 HISTORY = "_assistant_history"
@@ -43,21 +42,23 @@ for index, message in enumerate(history):
 
 
 def _confirm(item_key: str) -> None:
-    try:
-        with session_scope() as session:
-            row = confirm_item(session, actor=actor, enterprise_id=actor.enterprise_id, item_key=item_key)
-    except ServiceError as exc:
-        st.session_state[FLASH] = ("error", str(exc))
-    else:
-        st.session_state[FLASH] = ("success", f"已确认“{row.item_name}”，工作人员将为您办理。")
+    call_and_flash(
+        FLASH,
+        confirm_item,
+        success=lambda row: f"已确认“{row.item_name}”，工作人员将为您办理。",
+        actor=actor,
+        enterprise_id=actor.enterprise_id,
+        item_key=item_key,
+    )
 
 
 st.divider()
 st.subheader("政策计算器")
-try:
-    with session_scope() as session:
-        view = policy_calculator(session, actor=actor, enterprise_id=actor.enterprise_id)
-except ServiceError as exc:
-    st.info(plain(exc), icon=":material/info:")
-else:
+view = call_service(
+    policy_calculator,
+    on_refusal=refusal_as("info", icon=":material/info:"),
+    actor=actor,
+    enterprise_id=actor.enterprise_id,
+)
+if view is not REFUSED:
     calculator(view, on_confirm=_confirm)

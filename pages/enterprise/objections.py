@@ -3,13 +3,13 @@
 import streamlit as st
 
 from db.session import session_scope
-from services.errors import ServiceError
 from services.objections import file_objection, list_objections, window_open, window_text
 from services.portrait import model_for_run
 from services.public import latest_published_run
 from ui import formats
 from ui.flash import show_flash
 from ui.guards import require_role
+from ui.service_call import call_and_flash
 from ui.text import plain
 from ui.widgets import file_uploader, selectbox
 
@@ -27,21 +27,17 @@ def _file() -> None:
     code = st.session_state.get("obj_indicator") or None
     reason = st.session_state.get("obj_reason", "")
     files = st.session_state.get("obj_files") or []
-    try:
-        with session_scope() as session:
-            file_objection(
-                session,
-                actor=actor,
-                run_id=run.id,
-                enterprise_id=enterprise_id,
-                indicator_code=code,
-                reason=reason,
-                attachments=[(f.name, f.getvalue()) for f in files],
-            )
-    except ServiceError as exc:
-        st.session_state[MSG] = ("error", str(exc))
-    else:
-        st.session_state[MSG] = ("success", "异议已提交，工作人员处理后将在此答复。")
+    call_and_flash(
+        MSG,
+        file_objection,
+        success="异议已提交，工作人员处理后将在此答复。",
+        actor=actor,
+        run_id=run.id,
+        enterprise_id=enterprise_id,
+        indicator_code=code,
+        reason=reason,
+        attachments=[(f.name, f.getvalue()) for f in files],
+    )
 
 
 st.title("异议")

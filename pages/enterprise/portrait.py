@@ -11,7 +11,7 @@ from services.portrait import get_portrait, simulation_base
 from ui.freshness import data_version
 from ui.guards import require_role
 from ui.portrait import render_dynamic, render_portrait, render_what_if
-from ui.text import plain
+from ui.service_call import call_service, show_refusal
 
 actor = require_role("enterprise")
 CACHE_KEY = "_portrait_cache"
@@ -29,19 +29,22 @@ def _load():
         and time.monotonic() - cached[1] < CACHE_SECONDS
     ):
         return cached[2], cached[3]
-    with session_scope() as session:
-        portrait = get_portrait(session, actor=actor, enterprise_id=actor.enterprise_id)
-        base = simulation_base(session, actor=actor, portrait=portrait)
+    portrait, base = call_service(_read, on_refusal=_no_portrait, stop=True)
     st.session_state[CACHE_KEY] = ((actor.enterprise_id, version), time.monotonic(), portrait, base)
     return portrait, base
 
 
-try:
-    p, base_row = _load()
-except ServiceError as exc:
+def _read(session) -> tuple:  # noqa: ANN001 - the call's db session
+    portrait = get_portrait(session, actor=actor, enterprise_id=actor.enterprise_id)
+    return portrait, simulation_base(session, actor=actor, portrait=portrait)
+
+
+def _no_portrait(exc: ServiceError) -> None:
     st.title("我的积分")
-    st.info(plain(exc), icon=":material/info:")
-    st.stop()
+    show_refusal(exc, kind="info", icon=":material/info:")
+
+
+p, base_row = _load()
 
 st.title("我的积分")
 st.page_link("pages/enterprise/assistant.py", label="对积分有疑问？问智能助手", icon=":material/forum:")

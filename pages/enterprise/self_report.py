@@ -9,6 +9,7 @@ from services.errors import ServiceError
 from services.service_requests import catalogue
 from ui import formats
 from ui.guards import require_role
+from ui.service_call import REFUSED, call_service
 from ui.text import plain
 from ui.widgets import file_uploader, multiselect, selectbox
 
@@ -24,14 +25,11 @@ def _say(kind: str, text: str, problems: list | None = None, *, where: str = "to
 
 
 def _run(action, success: str | None = None, *, where: str = "top") -> None:  # noqa: ANN001 - a closure
-    try:
-        with session_scope() as session:
-            action(session)
-    except ServiceError as exc:
+    def refused(exc: ServiceError) -> None:
         _say("error", str(exc), getattr(exc, "problems", []), where=where)
-    else:
-        if success:
-            _say("success", success, where=where)
+
+    if call_service(action, on_refusal=refused) is not REFUSED and success:
+        _say("success", success, where=where)
 
 
 def _show_message(where: str) -> None:

@@ -7,12 +7,12 @@ import streamlit as st
 from core import subsidies as subsidy_states
 from db.session import session_scope
 from services.bank import get_bank_consent, set_bank_consent
-from services.errors import ServiceError
 from services.service_requests import list_requests, policy_view, request_service
 from services.subsidies import confirm_subsidy, my_subsidy_lines
 from ui import formats
 from ui.flash import show_flash
 from ui.guards import require_role
+from ui.service_call import call_and_flash
 from ui.text import plain
 
 actor = require_role("enterprise")
@@ -20,15 +20,14 @@ enterprise_id = actor.enterprise_id
 MSG = "_svc_message"
 
 
+def _act(use_case, success: str, **kwargs: object) -> None:  # noqa: ANN001 - a services function
+    """A button's action for this enterprise: the refusal or ``success`` flashed for the next run."""
+    call_and_flash(MSG, use_case, success=success, actor=actor, enterprise_id=enterprise_id, **kwargs)
+
+
 def _request(code: str, name: str) -> None:
     note = st.session_state.get(f"svc_note_{code}", "")
-    try:
-        with session_scope() as session:
-            request_service(session, actor=actor, enterprise_id=enterprise_id, service_code=code, note=note)
-    except ServiceError as exc:
-        st.session_state[MSG] = ("error", str(exc))
-    else:
-        st.session_state[MSG] = ("success", f"已提交“{name}”服务申请，工作人员将与您联系。")
+    _act(request_service, f"已提交“{name}”服务申请，工作人员将与您联系。", service_code=code, note=note)
 
 
 with session_scope() as session:
@@ -59,13 +58,7 @@ else:
 
 
 def _confirm_subsidy(run_id: int, year: int) -> None:
-    try:
-        with session_scope() as session:
-            confirm_subsidy(session, actor=actor, run_id=run_id, enterprise_id=enterprise_id)
-    except ServiceError as exc:
-        st.session_state[MSG] = ("error", str(exc))
-    else:
-        st.session_state[MSG] = ("success", f"已确认 {year} 年度扶持资金，工作人员将办理拨付。")
+    _act(confirm_subsidy, f"已确认 {year} 年度扶持资金，工作人员将办理拨付。", run_id=run_id)
 
 
 with session_scope() as session:
@@ -139,16 +132,11 @@ else:
 
 
 def _consent(value: bool) -> None:
-    try:
-        with session_scope() as session:
-            set_bank_consent(session, actor=actor, enterprise_id=enterprise_id, consent=value)
-    except ServiceError as exc:
-        st.session_state[MSG] = ("error", str(exc))
-    else:
-        st.session_state[MSG] = (
-            "success",
-            "已同意向合作银行推荐。" if value else "已撤回授权：今后的推荐名单不再包含本企业。",
-        )
+    _act(
+        set_bank_consent,
+        "已同意向合作银行推荐。" if value else "已撤回授权：今后的推荐名单不再包含本企业。",
+        consent=value,
+    )
 
 
 if consent.consent:

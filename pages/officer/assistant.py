@@ -6,12 +6,12 @@ import streamlit as st
 from db.session import session_scope
 from services import assistant as svc
 from services import assistant_curation, policy_calculator
-from services.errors import ServiceError
 from services.search import find_enterprises
 from ui import formats
 from ui.assistant import ask_into, calculator, show_message
 from ui.flash import show_flash
 from ui.guards import require_role
+from ui.service_call import REFUSED, call_and_flash, call_service
 from ui.tables import show_table
 from ui.text import plain
 from ui.widgets import file_uploader, selectbox
@@ -88,18 +88,8 @@ with improve_tab:
 
     def _improve(add, done: str, **fields: str) -> None:  # noqa: ANN001 - a services.assistant writer
         """Run one improvement (``fields``: service argument → widget key) and flash its outcome."""
-        try:
-            with session_scope() as session:
-                add(
-                    session,
-                    actor=actor,
-                    question_id=target,
-                    **{arg: st.session_state.get(key, "") for arg, key in fields.items()},
-                )
-        except ServiceError as exc:
-            st.session_state[FLASH] = ("error", str(exc))
-        else:
-            st.session_state[FLASH] = ("success", done)
+        values = {arg: st.session_state.get(key, "") for arg, key in fields.items()}
+        call_and_flash(FLASH, add, success=done, actor=actor, question_id=target, **values)
 
     # Each improvement: title, (button, key), the service writer, its flash, and its fields (service
     # argument → widget, label, widget key, max characters).
@@ -176,12 +166,8 @@ with texts_tab:
             "添加政策文本（.md 或 .txt，UTF-8 或 GBK，不超过 1 MB）", type=("md", "txt"), key="as_doc"
         )
         if upload is not None and st.button("添加到检索库", key="as_doc_add"):
-            try:
-                with session_scope() as session:
-                    row = assistant_curation.add_document(
-                        session, actor=actor, filename=upload.name, content=upload.getvalue()
-                    )
-            except ServiceError as exc:
-                st.error(plain(exc))
-            else:
+            row = call_service(
+                assistant_curation.add_document, actor=actor, filename=upload.name, content=upload.getvalue()
+            )
+            if row is not REFUSED:
                 st.success(f"已添加《{plain(row.title)}》。")

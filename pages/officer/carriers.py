@@ -6,16 +6,14 @@ import streamlit as st
 from db.session import session_scope
 from services.scenarios import carrier_enterprises, carriers_view
 from ui.guards import require_role
-from ui.run_picker import pick_published_run
+from ui.run_picker import published_run_view
 from ui.tables import download_table, show_table
 from ui.text import plain
 
 actor = require_role("officer", "admin")
 
 st.title("载体评价")
-run_id = pick_published_run(actor, key="carriers_run")
-with session_scope() as session:
-    view = carriers_view(session, actor=actor, run_id=int(run_id))
+run_id, view = published_run_view(actor, carriers_view, key="carriers_run")
 ranking = view.ranking
 st.caption(
     f"{view.run_label}。平均积分与中位数按参与排名的企业计算；营业收入增长率为载体企业营业收入合计的同比增长；"

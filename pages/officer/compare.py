@@ -1,14 +1,15 @@
 """同阶段对比 — up to five enterprises side by side and against their stage's average, median and
 top-10% line (radar of the class scores, table of every indicator's points)."""
 
+from functools import partial
+
 import streamlit as st
 
-from db.session import session_scope
 from services.compare import BENCHMARKS, MAX_COMPARED, compare_enterprises
-from services.errors import ServiceError
 from ui.charts import radar
 from ui.guards import require_role
 from ui.selection import COMPARE_KEY, enterprise_picker, run_picker
+from ui.service_call import call_service, refusal_as
 from ui.tables import show_table
 from ui.text import plain
 
@@ -33,25 +34,25 @@ if not picked:
     )
     st.stop()
 
-try:
-    with session_scope() as session:
-        first = compare_enterprises(session, actor=actor, enterprise_ids=picked, run_id=run_id)
-        stages = {s.code: s.name for s in first.model.stages}
-        stage = st.selectbox(
-            "对比阶段（平均、中位数、前10%线取自该阶段）",
-            list(stages),
-            index=list(stages).index(first.stage),
-            format_func=stages.get,
-            key="compare_stage",
-        )
-        result = (
-            first
-            if stage == first.stage
-            else compare_enterprises(session, actor=actor, enterprise_ids=picked, run_id=run_id, stage=stage)
-        )
-except ServiceError as exc:
-    st.warning(plain(exc))
-    st.stop()
+compare = partial(
+    call_service,
+    compare_enterprises,
+    on_refusal=refusal_as("warning"),
+    stop=True,
+    actor=actor,
+    enterprise_ids=picked,
+    run_id=run_id,
+)
+first = compare()
+stages = {s.code: s.name for s in first.model.stages}
+stage = st.selectbox(
+    "对比阶段（平均、中位数、前10%线取自该阶段）",
+    list(stages),
+    index=list(stages).index(first.stage),
+    format_func=stages.get,
+    key="compare_stage",
+)
+result = first if stage == first.stage else compare(stage=stage)
 
 st.caption(
     f"{result.year} 年度 · {result.stage_name}共 {result.stage_count} 家企业参评 · 前10%线：该阶段 10% 的企业达到或超过的水平"

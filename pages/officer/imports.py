@@ -11,13 +11,16 @@ from services.model_versions import current_model
 from ui import uploads
 from ui.flash import show_flash
 from ui.guards import require_role
+from ui.service_call import REFUSED, call_service, show_refusal
 from ui.tables import show_table
 from ui.text import plain
 from ui.widgets import year_input
 
 actor = require_role("officer", "admin")
 
-DRY = "import_dry_run"  # {"report", "data", "name", "department", "year", "column_map", "ignore", "csv"}
+# What a dry run was asked to read: kept with its report (and csv, accepted matches) under DRY.
+REQUEST = ("data", "name", "sheet", "department", "year", "column_map", "ignore")
+DRY = "import_dry_run"
 SHEETS = "import_sheets"  # (file name, size, [sheet names]) when the workbook has several data sheets
 FLASH = "import_flash"
 with session_scope() as _session:
@@ -47,80 +50,51 @@ with tab_template:
     )
 
 
-def _dry_run(
-    data: bytes,
-    name: str,
-    department: str,
-    year: int,
-    column_map: dict,
-    ignore: list,
-    list_mode: str | None,
-    sheet: str | None = None,
-    accepted: dict | None = None,
-) -> None:
-    try:
-        with session_scope() as session:
-            report = imports.dry_run_import(
-                session,
-                actor=actor,
-                department=department,
-                year=year,
-                file_name=name,
-                data=data,
-                column_map=column_map or None,
-                ignore=ignore or None,
-                list_mode=list_mode,
-                sheet=sheet,
-                accepted_matches=accepted or None,
-            )
-            csv = imports.report_csv(imports.get_batch(session, actor=actor, batch_id=report.batch_id))
-        st.session_state[DRY] = {
-            "report": report,
-            "data": data,
-            "name": name,
-            "department": department,
-            "year": year,
-            "column_map": column_map,
-            "ignore": ignore,
-            "csv": csv,
-            "sheet": sheet,
-            "accepted": dict(accepted or {}),
-        }
-        if report.other_sheets and sheet is None:  # read the active one; offer the others
-            st.session_state[SHEETS] = (name, len(data), [report.sheet, *report.other_sheets])
-    except imports.SheetChoiceRequired as exc:
-        st.session_state.pop(DRY, None)
-        st.session_state[SHEETS] = (name, len(data), exc.sheets)
-        st.session_state[FLASH] = ("warning", plain(f"{exc}：请在上方选择工作表后再点“试导入”。"))
-        st.rerun()
-    except ServiceError as exc:
+def _dry_run(request: dict, list_mode: str | None, accepted: dict | None = None) -> None:
+    """Check a file without writing (``request``: its data, name and sheet, the department, year, column
+    mapping and ignored columns); the report and the request are kept under DRY for the next steps."""
+
+    def check(session) -> tuple:  # noqa: ANN001 - the call's db session
+        report = imports.dry_run_import(
+            session,
+            actor=actor,
+            department=request["department"],
+            year=request["year"],
+            file_name=request["name"],
+            data=request["data"],
+            column_map=request["column_map"] or None,
+            ignore=request["ignore"] or None,
+            list_mode=list_mode,
+            sheet=request["sheet"],
+            accepted_matches=accepted or None,
+        )
+        return report, imports.report_csv(imports.get_batch(session, actor=actor, batch_id=report.batch_id))
+
+    def refused(exc: ServiceError) -> None:
         # Shown after the rerun (a re-run dry run after mapping reruns the page at once); the message
         # may quote the file's headers and sheet names: text, never markup.
         st.session_state.pop(DRY, None)
-        st.session_state[FLASH] = ("error", plain(exc))
+        if isinstance(exc, imports.SheetChoiceRequired):
+            st.session_state[SHEETS] = (request["name"], len(request["data"]), exc.sheets)
+            st.session_state[FLASH] = ("warning", plain(f"{exc}：请在上方选择工作表后再点“试导入”。"))
+        else:
+            st.session_state[FLASH] = ("error", plain(exc))
         st.rerun()
 
+    report, csv = call_service(check, on_refusal=refused)  # a refusal reruns the page
+    st.session_state[DRY] = {**request, "report": report, "csv": csv, "accepted": dict(accepted or {})}
+    if report.other_sheets and request["sheet"] is None:  # read the active one; offer the others
+        st.session_state[SHEETS] = (
+            request["name"],
+            len(request["data"]),
+            [report.sheet, *report.other_sheets],
+        )
 
-def _dry_run_again(
-    dry: dict,
-    list_mode: str | None,
-    accepted: dict | None = None,
-    *,
-    column_map: dict | None = None,
-    ignore: list | None = None,
-) -> None:
+
+def _dry_run_again(dry: dict, list_mode: str | None, accepted: dict | None = None, **changed: object) -> None:
     """The last dry run's file once more, with another list mode, accepted matches or column mapping."""
-    _dry_run(
-        dry["data"],
-        dry["name"],
-        dry["department"],
-        dry["year"],
-        dry["column_map"] if column_map is None else column_map,
-        dry["ignore"] if ignore is None else ignore,
-        list_mode,
-        dry.get("sheet"),
-        accepted,
-    )
+    request = {key: dry.get(key) for key in REQUEST}
+    _dry_run({**request, **changed}, list_mode, accepted)
 
 
 with tab_import:
@@ -147,7 +121,10 @@ with tab_import:
         if found and found != department:
             st.info(f"该文件的表头与数据来源“{found}”一致，可在上方选择“数据来源：{found}”。")
     if st.button("试导入（只检查，不写入）", disabled=upload is None, type="primary"):
-        _dry_run(upload.getvalue(), upload.name, department, int(year), {}, [], None, sheet)
+        request = {"data": upload.getvalue(), "name": upload.name, "sheet": sheet}
+        _dry_run(
+            {**request, "department": department, "year": int(year), "column_map": {}, "ignore": []}, None
+        )
 
     dry = st.session_state.get(DRY)
     if dry:
@@ -319,21 +296,23 @@ with tab_import:
                 confirm = st.checkbox("我确认需要再次导入此文件", key="confirm_duplicate")
             blocked = not confirm or not accept_mismatch or report.needs_list_mode
             if st.button("确认导入", type="primary", disabled=blocked, key="commit_button"):
-                try:
-                    with session_scope() as session:
-                        done = imports.commit_import(
-                            session,
-                            actor=actor,
-                            data=dry["data"],
-                            batch_id=report.batch_id,
-                            sheet=dry.get("sheet"),
-                            confirm_duplicate=bool(report.duplicate_of),
-                            column_map=dry["column_map"] or None,
-                            ignore=dry["ignore"] or None,
-                            list_mode=report.list_mode,
-                            accept_name_mismatch=bool(report.mismatches),
-                            accepted_matches=dry.get("accepted") or None,
-                        )
+                done = call_service(
+                    imports.commit_import,
+                    on_refusal=lambda exc: show_refusal(
+                        exc, kind="warning" if isinstance(exc, Conflict) else "error"
+                    ),
+                    actor=actor,
+                    data=dry["data"],
+                    batch_id=report.batch_id,
+                    sheet=dry.get("sheet"),
+                    confirm_duplicate=bool(report.duplicate_of),
+                    column_map=dry["column_map"] or None,
+                    ignore=dry["ignore"] or None,
+                    list_mode=report.list_mode,
+                    accept_name_mismatch=bool(report.mismatches),
+                    accepted_matches=dry.get("accepted") or None,
+                )
+                if done is not REFUSED:
                     st.session_state.pop(DRY, None)
                     counts = "，".join(f"{k} {v}" for k, v in done.diff_counts.items())
                     st.session_state[FLASH] = (
@@ -342,10 +321,6 @@ with tab_import:
                         f"{done.value_count} 个数值（{counts}）。",
                     )
                     st.rerun()
-                except Conflict as exc:
-                    st.warning(plain(exc))
-                except ServiceError as exc:
-                    st.error(plain(exc))
 
 with tab_history:
     with session_scope() as session:
@@ -383,11 +358,10 @@ with tab_history:
             reason = st.text_input("撤销原因", key="undo_reason", max_chars=200)
             sure = st.checkbox(f"确认撤销批次 #{batch_id}", key=f"undo_confirm_{batch_id}")
             if st.button("撤销该批次", disabled=not sure, key="undo_button"):
-                try:
-                    with session_scope() as session:
-                        undone = imports.undo_batch(
-                            session, actor=actor, batch_id=int(batch_id), reason=reason.strip() or None
-                        )
+                undone = call_service(
+                    imports.undo_batch, actor=actor, batch_id=int(batch_id), reason=reason.strip() or None
+                )
+                if undone is not REFUSED:
                     st.success(
                         f"已撤销批次 #{undone.batch_id}：{undone.reverted} 个数值不再有效，"
                         f"{undone.restored} 个原有数值恢复为当前值。"
@@ -395,5 +369,3 @@ with tab_history:
                     if len(undone.left_alone):
                         st.warning(f"{len(undone.left_alone)} 个数值之后已被替换，保持不变：")
                         show_table(undone.left_alone_frame(), key="left_alone")
-                except ServiceError as exc:
-                    st.error(plain(exc))

@@ -6,10 +6,8 @@ from datetime import date
 
 import streamlit as st
 
-from core import clock
 from core import subsidies as subsidy_states
 from db.session import session_scope
-from services.errors import ServiceError
 from services.scenarios import export_lists, lists_view, run_label
 from services.subsidies import (
     export_subsidy_lines,
@@ -21,15 +19,15 @@ from services.subsidies import (
 from ui.confirm import confirm
 from ui.flash import show_flash
 from ui.guards import require_role
-from ui.run_picker import pick_published_run
-from ui.tables import XLSX_MIME, download_table, show_table
+from ui.run_picker import published_run_view
+from ui.service_call import call_and_flash
+from ui.tables import download_file, download_table, show_table
+from ui.widgets import day_until_today
 
 actor = require_role("officer", "admin")
 
 st.title("榜单与扶持")
-run_id = pick_published_run(actor, key="lists_run")
-with session_scope() as session:
-    view = lists_view(session, actor=actor, run_id=int(run_id))
+run_id, view = published_run_view(actor, lists_view, key="lists_run")
 model = view.model
 st.caption(
     f"{view.run_label} · 评价模型 {model.name} {model.version}。名额按“阶段内参与排名企业数 × 比例”向上取整，"
@@ -97,13 +95,11 @@ with tab_pay:
         for column, label in zip(st.columns(4), subsidy_states.STATE_LABELS.values(), strict=True):
             column.metric(f"{label}（{counts[label][1]:g} 万元）", f"{counts[label][0]} 家")
         show_table(pay.table, key="subsidy_pay_table")
-        st.download_button(
+        download_file(
             "下载拨付进度（xlsx）",
-            data=pay_xlsx,
+            pay_xlsx,
             file_name=f"扶持资金拨付_{pay_run.id}.xlsx",
-            mime=XLSX_MIME,
             key="subsidy_pay_xlsx",
-            icon=":material/download:",
         )
         open_lines = pay.lines[pay.lines["state"].isin([subsidy_states.PENDING, subsidy_states.CONFIRMED])]
         if open_lines.empty:
@@ -118,31 +114,21 @@ with tab_pay:
             line = open_lines.set_index("enterprise_id").loc[picked]
             if line["state"] == subsidy_states.CONFIRMED:
                 with st.form("subsidy_pay_form"):
-                    paid_on = st.date_input(
-                        "拨付日期",
-                        value=clock.today(),
-                        max_value=clock.today(),
-                        format="YYYY-MM-DD",
-                        key="subsidy_paid_on",
-                    )
+                    paid_on = day_until_today("拨付日期", key="subsidy_paid_on")
                     voucher = st.text_input(
                         "拨付凭证号", max_chars=subsidy_states.VOUCHER_MAX, key="subsidy_voucher"
                     )
                     if st.form_submit_button("登记拨付", type="primary"):
-                        try:
-                            with session_scope() as session:
-                                record_payment(
-                                    session,
-                                    actor=actor,
-                                    run_id=pay_run.id,
-                                    enterprise_id=picked,
-                                    paid_on=paid_on if isinstance(paid_on, date) else None,
-                                    voucher=voucher,
-                                )
-                        except ServiceError as exc:
-                            st.session_state[PAY_MSG] = ("error", str(exc))
-                        else:
-                            st.session_state[PAY_MSG] = ("success", f"已登记拨付：{options[picked]}。")
+                        call_and_flash(
+                            PAY_MSG,
+                            record_payment,
+                            success=f"已登记拨付：{options[picked]}。",
+                            actor=actor,
+                            run_id=pay_run.id,
+                            enterprise_id=picked,
+                            paid_on=paid_on if isinstance(paid_on, date) else None,
+                            voucher=voucher,
+                        )
                         st.rerun()
             else:
                 st.caption("企业尚未确认：确认后才能登记拨付。")
@@ -177,19 +163,13 @@ with tab_export:
         workbook = export_lists(session, actor=actor, run_id=int(run_id), fmt="xlsx", part="all")
         notice_csv = export_lists(session, actor=actor, run_id=int(run_id), fmt="csv", part="lists")
     e1, e2 = st.columns(2)
-    e1.download_button(
+    download_file(
         "下载公示文件（xlsx，全部工作表）",
         workbook,
         file_name=f"榜单与扶持_{run_id}.xlsx",
-        mime=XLSX_MIME,
         key="notice_xlsx",
-        icon=":material/download:",
+        container=e1,
     )
-    e2.download_button(
-        "下载公示名单（csv）",
-        notice_csv,
-        file_name=f"公示名单_{run_id}.csv",
-        mime="text/csv",
-        key="notice_csv",
-        icon=":material/download:",
+    download_file(
+        "下载公示名单（csv）", notice_csv, file_name=f"公示名单_{run_id}.csv", key="notice_csv", container=e2
     )

@@ -7,7 +7,7 @@ from db.session import session_scope
 from services.monitoring import monitoring_report
 from ui.guards import require_role
 from ui.run_picker import pick_published_run
-from ui.tables import XLSX_MIME, show_table
+from ui.tables import download_file, show_table
 
 actor = require_role("officer", "admin")
 REPORT = "monitoring_report"  # (run id, report, xlsx bytes, html text)
@@ -27,21 +27,15 @@ _, report, xlsx, page = cached
 st.subheader(report.title)
 st.caption(report.subtitle)
 d1, d2 = st.columns(2)
-d1.download_button(
-    "下载报告（xlsx，多工作表）",
-    xlsx,
-    file_name=f"{report.title}.xlsx",
-    mime=XLSX_MIME,
-    key="monitoring_xlsx",
-    icon=":material/download:",
+download_file(
+    "下载报告（xlsx，多工作表）", xlsx, file_name=f"{report.title}.xlsx", key="monitoring_xlsx", container=d1
 )
-d2.download_button(
+download_file(
     "下载报告（HTML，可离线打开）",
     page.encode("utf-8"),
     file_name=f"{report.title}.html",
-    mime="text/html",
     key="monitoring_html",
-    icon=":material/download:",
+    container=d2,
 )
 for name, table in report.tables.items():
     st.markdown(f"#### {name}")

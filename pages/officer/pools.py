@@ -10,16 +10,14 @@ from db.session import session_scope
 from services.scenarios import export_pool, pools_view
 from ui.exports import export_panel
 from ui.guards import require_role
-from ui.run_picker import pick_published_run
+from ui.run_picker import published_run_view
 from ui.tables import XLSX_MIME, show_table
 
 actor = require_role("officer", "admin")
 SHOWN_ROWS = 500  # the gap sentences are written for these rows; an export writes them for every row
 
 st.title("培育库")
-run_id = pick_published_run(actor, key="pools_run")
-with session_scope() as session:
-    view = pools_view(session, actor=actor, run_id=int(run_id))
+run_id, view = published_run_view(actor, pools_view, key="pools_run")
 st.caption(
     f"{view.run_label}。候选企业：尚未具备该资格、未被一票否决；按接近程度（满足条件的比例，未满足的条件按差距折算）排序。"
 )

@@ -3,16 +3,14 @@ value came from (department batch or self-report) with a link to its audit trail
 
 import streamlit as st
 
-from db.session import session_scope
 from services.compare import value_provenance
-from services.errors import ServiceError
 from services.portrait import get_portrait
 from ui.formats import day
 from ui.guards import require_role
 from ui.portrait import render_portrait
 from ui.selection import PORTRAIT_KEY, enterprise_picker, run_picker
+from ui.service_call import call_service, refusal_as
 from ui.tables import show_table
-from ui.text import plain
 
 actor = require_role("officer", "admin")
 
@@ -30,13 +28,9 @@ if not picked:
 enterprise_id = picked[0]
 st.session_state[PORTRAIT_KEY] = enterprise_id
 
-try:
-    with session_scope() as session:
-        portrait = get_portrait(session, actor=actor, enterprise_id=enterprise_id, run_id=run_id)
-        provenance = value_provenance(session, actor=actor, enterprise_id=enterprise_id, run_id=run_id)
-except ServiceError as exc:
-    st.warning(plain(exc))
-    st.stop()
+about = {"actor": actor, "enterprise_id": enterprise_id, "run_id": run_id}
+portrait = call_service(get_portrait, on_refusal=refusal_as("warning"), stop=True, **about)
+provenance = call_service(value_provenance, on_refusal=refusal_as("warning"), stop=True, **about)
 
 st.header(portrait.enterprise_name, divider="gray")
 render_portrait(portrait, viewer="officer")

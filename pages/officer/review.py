@@ -7,7 +7,6 @@ import streamlit as st
 from core.workflows import SUBMISSION
 from db.session import session_scope
 from services import review
-from services.errors import ServiceError
 from ui.confirm import confirm
 from ui.evidence import show_evidence
 from ui.filters import day_range
@@ -15,6 +14,7 @@ from ui.flash import show_flash
 from ui.formats import day, submission_state
 from ui.guards import require_role
 from ui.row_selection import selection_key
+from ui.service_call import REFUSED, call_service
 from ui.tables import show_table
 from ui.text import plain
 from ui.widgets import multiselect
@@ -162,8 +162,12 @@ sub = detail.submission
 next_id = review.next_waiting(queue, sub.id)
 
 
-def _decided(message: str, open_next: bool) -> None:
-    """After a decision: the flash message, and with ``open_next`` the next waiting report opened."""
+def _decide(decision, message: str, open_next: bool = False, **fields: object) -> None:  # noqa: ANN001
+    """``decision`` (a services.review function) on this report as shown; refused: said under the form.
+    Done: the flash ``message``, and with ``open_next`` the next waiting report opened."""
+    done = call_service(decision, actor=actor, submission_id=sub.id, expected_version=sub.version, **fields)
+    if done is REFUSED:
+        return
     if open_next and next_id is not None:
         st.session_state[FOCUS] = (next_id, queue_key, rows_now)
         name = queue.loc[queue["id"] == next_id, "name"].iloc[0]
@@ -207,12 +211,7 @@ if "approve" in detail.allowed_actions:
             "通过并打开下一条", disabled=next_id is None, help="通过本条，并直接打开队列中的下一条待审核填报"
         )
         if approve_only or approve_next:
-            try:
-                with session_scope() as session:
-                    review.approve(session, actor=actor, submission_id=sub.id, expected_version=sub.version)
-                _decided(f"已通过：{plain(detail.enterprise_name)}", approve_next)
-            except ServiceError as exc:
-                st.error(plain(exc))
+            _decide(review.approve, f"已通过：{plain(detail.enterprise_name)}", approve_next)
     with a2, st.form("return_form"):
         reason = st.text_area("退回理由（必填）", max_chars=500, key=f"reason_{sub.id}")
         comments = {}
@@ -228,35 +227,17 @@ if "approve" in detail.allowed_actions:
             "退回并打开下一条", disabled=next_id is None, help="退回本条，并直接打开队列中的下一条待审核填报"
         )
         if return_only or return_next:
-            try:
-                with session_scope() as session:
-                    review.return_submission(
-                        session,
-                        actor=actor,
-                        submission_id=sub.id,
-                        expected_version=sub.version,
-                        reason=reason,
-                        field_comments=comments,
-                    )
-                _decided(f"已退回：{plain(detail.enterprise_name)}", return_next)
-            except ServiceError as exc:
-                st.error(plain(exc))
+            _decide(
+                review.return_submission,
+                f"已退回：{plain(detail.enterprise_name)}",
+                return_next,
+                reason=reason,
+                field_comments=comments,
+            )
 elif "unapprove" in detail.allowed_actions:
     with st.form("unapprove_form"):
         reason = st.text_area("撤销通过的理由（必填）", max_chars=500)
         if st.form_submit_button("撤销通过"):
-            try:
-                with session_scope() as session:
-                    review.unapprove(
-                        session,
-                        actor=actor,
-                        submission_id=sub.id,
-                        expected_version=sub.version,
-                        reason=reason,
-                    )
-                st.session_state[FLASH] = ("success", "已撤销通过，填报已退回企业。")
-                st.rerun()
-            except ServiceError as exc:
-                st.error(plain(exc))
+            _decide(review.unapprove, "已撤销通过，填报已退回企业。", reason=reason)
 else:
     st.caption("该填报当前无需审核操作。")

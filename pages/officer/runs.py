@@ -1,5 +1,7 @@
 """积分计算与公示 — compute a run, list runs, compare two, start 公示, handle objections, finalise, verify."""
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
@@ -13,8 +15,8 @@ from ui.evidence import show_evidence
 from ui.flash import show_flash
 from ui.formats import LIST_CHANGE_COLUMNS, RUN_COLUMNS, day, run_state
 from ui.guards import require_role
+from ui.service_call import REFUSED, call_service, show_refusal
 from ui.tables import show_table
-from ui.text import plain
 from ui.widgets import year_input
 
 # The largest moves between two runs: column → heading, in the order shown.
@@ -45,24 +47,31 @@ def _done(kind: str, text: str) -> None:
     st.rerun()
 
 
+def _pick_objection(label: str, rows: pd.DataFrame, *, key: str) -> int:
+    """One of the objections in ``rows``, shown as number · enterprise · indicator."""
+    names = {r.id: f"#{r.id} · {r.name} · {r.indicator_label}" for r in rows.itertuples()}
+    return st.selectbox(label, rows["id"].tolist(), key=key, format_func=names.get)
+
+
 def _compute(year: int, version_id: int | None = None) -> None:
     bar = st.progress(0.0, text="准备计算…")
-    try:
-        with session_scope() as session:
-            run = runs.compute_run(
-                session,
-                actor=actor,
-                year=year,
-                model_version_id=version_id,
-                progress=lambda f, msg: bar.progress(min(max(f, 0.0), 1.0), text=msg),
-            )
-            run_id, count = run.id, run.enterprise_count
-    except ServiceError as exc:
+
+    def refused(exc: ServiceError) -> None:
         bar.empty()
-        st.error(plain(exc))
+        show_refusal(exc)
+
+    run = call_service(
+        runs.compute_run,
+        on_refusal=refused,
+        actor=actor,
+        year=year,
+        model_version_id=version_id,
+        progress=lambda f, msg: bar.progress(min(max(f, 0.0), 1.0), text=msg),
+    )
+    if run is REFUSED:
         return
-    st.session_state["run_select"] = run_id  # show the new run below
-    _done("success", f"已生成批次 #{run_id}（{year} 年度，草稿）：{count} 家企业。")
+    st.session_state["run_select"] = run.id  # show the new run below
+    _done("success", f"已生成批次 #{run.id}（{year} 年度，草稿）：{run.enterprise_count} 家企业。")
 
 
 with session_scope() as session:
@@ -148,34 +157,29 @@ with tab_runs:
             st.caption("公示期含首尾两天，截至结束日 24:00（北京时间）。")
             asked = st.form_submit_button("开始公示", type="primary")
         if asked:
+            publish = partial(
+                runs.publish_run, actor=actor, run_id=int(run_id), notice_start=start, notice_end=end
+            )
+            published = f"批次 #{int(run_id)} 已开始公示：{start} 至 {end}。"
 
-            def _publish(replace: bool = False, run_id: int = int(run_id), start=start, end=end) -> None:
+            def _publish_replacing(publish=publish, published: str = published) -> None:
+                """The dialog's action: a refusal is raised, for the dialog to show."""
                 with session_scope() as session:
-                    runs.publish_run(
-                        session,
-                        actor=actor,
-                        run_id=run_id,
-                        notice_start=start,
-                        notice_end=end,
-                        replace=replace,
-                    )
-                _done("success", f"批次 #{run_id} 已开始公示：{start} 至 {end}。")
+                    publish(session, replace=True)
+                _done("success", published)
 
-            try:
-                with session_scope() as session:  # the one guard of run transitions says what this replaces
-                    guard = runs.guard_transition(session, actor=actor, run_id=int(run_id), action="publish")
-                if guard.replaces:
-                    confirm(
-                        f"开始公示批次 #{int(run_id)}？",
-                        [f"公示期：{start} 至 {end}。"],
-                        warnings=list(guard.notes),
-                        confirm_label="确认替代并开始公示",
-                        action=lambda: _publish(replace=True),
-                    )
-                else:
-                    _publish()
-            except ServiceError as exc:
-                st.error(plain(exc))
+            # the one guard of run transitions says what this replaces
+            guard = call_service(runs.guard_transition, actor=actor, run_id=int(run_id), action="publish")
+            if guard is not REFUSED and guard.replaces:
+                confirm(
+                    f"开始公示批次 #{int(run_id)}？",
+                    [f"公示期：{start} 至 {end}。"],
+                    warnings=list(guard.notes),
+                    confirm_label="确认替代并开始公示",
+                    action=_publish_replacing,
+                )
+            elif guard is not REFUSED and call_service(publish) is not REFUSED:
+                _done("success", published)
     elif state == "notice":
         st.info(f"公示期：{day(run['notice_start'])} 至 {day(run['notice_end'])}。")
         if st.button("定稿（不可撤销）", key="finalize_button"):
@@ -367,14 +371,7 @@ with tab_objections:
             if with_files.empty:
                 st.caption("暂无附有证明材料的异议。")
             else:
-                shown = st.selectbox(
-                    "异议",
-                    with_files["id"].tolist(),
-                    key="objection_evidence",
-                    format_func={
-                        r.id: f"#{r.id} · {r.name} · {r.indicator_label}" for r in with_files.itertuples()
-                    }.get,
-                )
+                shown = _pick_objection("异议", with_files, key="objection_evidence")
                 st.text(f"异议理由：{with_files.set_index('id').loc[shown, 'reason']}")
                 with session_scope() as session:
                     files = objections.objection_attachments(session, actor=actor, objection_id=int(shown))
@@ -394,23 +391,20 @@ with tab_objections:
                 )
                 answer = st.text_area("答复理由（必填）", max_chars=1000)
                 if st.form_submit_button("提交答复", type="primary"):
-                    try:
-                        with session_scope() as session:
-                            done = objections.answer_objection(
-                                session,
-                                actor=actor,
-                                objection_id=int(objection_id),
-                                action=action,
-                                answer=answer,
-                            )
-                            year_of = int(items.set_index("id").loc[int(objection_id), "year"])
+                    done = call_service(
+                        objections.answer_objection,
+                        actor=actor,
+                        objection_id=int(objection_id),
+                        action=action,
+                        answer=answer,
+                    )
+                    if done is not REFUSED:
                         if done.state == "upheld":
+                            year_of = int(items.set_index("id").loc[int(objection_id), "year"])
                             st.session_state["recompute_year"] = year_of
                         _done(
                             "success", f"异议 #{objection_id} 已{'采纳' if action == 'uphold' else '驳回'}。"
                         )
-                    except ServiceError as exc:
-                        st.error(plain(exc))
             with st.expander(f"批量驳回（{len(open_items)} 条待处理）"), st.form("bulk_close_form"):
                 chosen = st.multiselect(
                     "异议",
@@ -421,17 +415,14 @@ with tab_objections:
                 every = st.checkbox(f"驳回全部 {len(open_items)} 条待处理异议")
                 bulk_answer = st.text_area("驳回理由（必填，对所选异议相同）", max_chars=1000)
                 if st.form_submit_button("批量驳回"):
-                    try:
-                        with session_scope() as session:
-                            closed = objections.close_objections(
-                                session,
-                                actor=actor,
-                                answer=bulk_answer,
-                                objection_ids=open_items["id"].tolist() if every else chosen,
-                            )
+                    closed = call_service(
+                        objections.close_objections,
+                        actor=actor,
+                        answer=bulk_answer,
+                        objection_ids=open_items["id"].tolist() if every else chosen,
+                    )
+                    if closed is not REFUSED:
                         _done("success", f"已驳回 {closed} 条异议。")
-                    except ServiceError as exc:
-                        st.error(plain(exc))
     upheld = items[items["state"] == "upheld"] if not items.empty else items
     if not upheld.empty:
         # the form path for a department value of the year under 公示 (an upheld objection's correction)
@@ -439,14 +430,7 @@ with tab_objections:
             with session_scope() as session:
                 columns = {c.code: c for c in corrections.correctable_columns(session, actor=actor)}
             with st.form("correct_value_form"):
-                chosen = st.selectbox(
-                    "已采纳的异议",
-                    upheld["id"].tolist(),
-                    key="correct_objection",
-                    format_func={
-                        r.id: f"#{r.id} · {r.name} · {r.indicator_label}" for r in upheld.itertuples()
-                    }.get,
-                )
+                chosen = _pick_objection("已采纳的异议", upheld, key="correct_objection")
                 row = upheld.set_index("id").loc[chosen]
                 codes = list(columns)
                 code = st.selectbox(
@@ -467,25 +451,22 @@ with tab_objections:
                     placeholder="如：异议采纳，营业收入以税务部门复核数为准",
                 )
                 if st.form_submit_button("提交更正", type="primary"):
-                    try:
-                        with session_scope() as session:
-                            done = corrections.correct_value(
-                                session,
-                                actor=actor,
-                                enterprise_id=int(row["enterprise_id"]),
-                                year=int(row["year"]),
-                                code=code,
-                                value=value,
-                                reason=reason,
-                            )
+                    done = call_service(
+                        corrections.correct_value,
+                        actor=actor,
+                        enterprise_id=int(row["enterprise_id"]),
+                        year=int(row["year"]),
+                        code=code,
+                        value=value,
+                        reason=reason,
+                    )
+                    if done is not REFUSED:
                         st.session_state["recompute_year"] = int(row["year"])
                         _done(
                             "success",
                             f"已更正 {row['name']} 的{columns[code].name}（导入批次 #{done.batch_id}），"
                             f"重新计算 {int(row['year'])} 年度积分后计入。",
                         )
-                    except ServiceError as exc:
-                        st.error(plain(exc))
     recompute = st.session_state.get("recompute_year")
     if recompute:
         st.warning(

@@ -5,11 +5,11 @@ import streamlit as st
 
 from db.session import session_scope
 from services import search, search_data
-from services.errors import ServiceError
 from ui import formats
 from ui.exports import export_panel
 from ui.guards import require_role
 from ui.selection import COMPARE_KEY, PORTRAIT_KEY, RUN_KEY
+from ui.service_call import call_service
 from ui.tables import show_table
 from ui.text import plain
 from ui.widgets import multiselect, selectbox
@@ -19,13 +19,12 @@ YES_NO = {None: "全部", True: "是", False: "否"}
 
 st.title("企业检索")
 
-try:
-    with session_scope() as session:
-        runs = search.searchable_runs(session, actor=actor)
-        default = search_data.default_run(session)
-except ServiceError as exc:
-    st.error(plain(exc))
-    st.stop()
+
+def _runs(session) -> tuple:  # noqa: ANN001 - the call's db session
+    return search.searchable_runs(session, actor=actor), search_data.default_run(session)
+
+
+runs, default = call_service(_runs, stop=True)
 if runs.empty or default is None:
     st.info("暂无积分批次：请先在“积分计算与公示”中计算积分。", icon=":material/info:")
     st.stop()
@@ -130,12 +129,7 @@ filters = search.SearchFilters(
 if set(held) & set(lacking):
     st.warning("同一资质不能既要求具备又要求不具备：请修改“具备资质”或“不具备资质”。")
     st.stop()
-try:
-    with session_scope() as session:
-        result = search.search_enterprises(session, actor=actor, filters=filters, run_id=run_id)
-except ServiceError as exc:
-    st.error(plain(exc))
-    st.stop()
+result = call_service(search.search_enterprises, stop=True, actor=actor, filters=filters, run_id=run_id)
 
 columns_available = search.available_columns(result)
 default_columns = [c for c in search.DEFAULT_COLUMNS if c in columns_available]

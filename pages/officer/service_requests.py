@@ -5,7 +5,6 @@ import streamlit as st
 
 from core.workflows import SERVICE_REQUEST
 from db.session import session_scope
-from services.errors import ServiceError
 from services.model_versions import current_model
 from services.service_requests import (
     answer_request,
@@ -16,6 +15,7 @@ from services.service_requests import (
 )
 from ui.flash import show_flash
 from ui.guards import require_role
+from ui.service_call import REFUSED, call_service
 from ui.tables import download_table, show_table
 from ui.text import plain
 
@@ -96,38 +96,36 @@ chosen = requests.iloc[rows[0]]
 request_id = int(chosen["id"])
 
 
-def _done(text: str) -> None:
-    st.session_state[FLASH] = ("success", text)
-    st.rerun()
+def _act(use_case, done: str, **kwargs: object) -> None:  # noqa: ANN001 - a services.service_requests function
+    """``use_case`` on this request; done: ``done`` flashed and the page rerun; refused: said where it was asked."""
+    if call_service(use_case, actor=actor, request_id=request_id, **kwargs) is not REFUSED:
+        st.session_state[FLASH] = ("success", done)
+        st.rerun()
 
 
 st.subheader(f"#{request_id} · {plain(chosen['enterprise_name'])} · {plain(chosen['service_name'])}")
 st.text(f"需求说明：{chosen['note'] or '（未填写）'}")
 st.caption(f"状态：{chosen['state_label']}")
 allowed = SERVICE_REQUEST.allowed_actions(chosen["state"])
-try:
-    if "take" in allowed and st.button("受理", type="primary", key="sr_take"):
-        with session_scope() as session:
-            take_request(session, actor=actor, request_id=request_id)
-        _done(f"已受理服务申请 #{request_id}。")
-    if "answer" in allowed:
-        with st.form("sr_answer_form"):
-            answer = st.text_area("答复企业（必填）", value=chosen["answer"] or "", max_chars=2000)
-            a1, a2 = st.columns(2)
-            save = a1.form_submit_button("保存答复")
-            finish = a2.form_submit_button("答复并办结", type="primary")
-            if save or finish:
-                with session_scope() as session:
-                    answer_request(session, actor=actor, request_id=request_id, answer=answer, close=finish)
-                _done(f"服务申请 #{request_id} 已{'办结' if finish else '答复'}。")
-    if "decline" in allowed:
-        with st.expander("不予受理"), st.form("sr_decline_form"):
-            reason = st.text_area("理由（必填，企业可见）", max_chars=2000)
-            if st.form_submit_button("不予受理"):
-                with session_scope() as session:
-                    decline_request(session, actor=actor, request_id=request_id, reason=reason)
-                _done(f"服务申请 #{request_id} 已标记为不予受理。")
-    if not allowed:
-        st.caption("该申请已处理完毕。")
-except ServiceError as exc:
-    st.error(plain(exc))
+if "take" in allowed and st.button("受理", type="primary", key="sr_take"):
+    _act(take_request, f"已受理服务申请 #{request_id}。")
+if "answer" in allowed:
+    with st.form("sr_answer_form"):
+        answer = st.text_area("答复企业（必填）", value=chosen["answer"] or "", max_chars=2000)
+        a1, a2 = st.columns(2)
+        save = a1.form_submit_button("保存答复")
+        finish = a2.form_submit_button("答复并办结", type="primary")
+        if save or finish:
+            _act(
+                answer_request,
+                f"服务申请 #{request_id} 已{'办结' if finish else '答复'}。",
+                answer=answer,
+                close=finish,
+            )
+if "decline" in allowed:
+    with st.expander("不予受理"), st.form("sr_decline_form"):
+        reason = st.text_area("理由（必填，企业可见）", max_chars=2000)
+        if st.form_submit_button("不予受理"):
+            _act(decline_request, f"服务申请 #{request_id} 已标记为不予受理。", reason=reason)
+if not allowed:
+    st.caption("该申请已处理完毕。")

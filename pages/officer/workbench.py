@@ -87,25 +87,22 @@ with right:
     st.write(f"有 **{pending}** 份企业填报等待审核（今天新提交 {submitted_today} 份）。")
     _link("pages/officer/review.py", "进入填报审核", ":material/fact_check:")
     st.subheader("最近导入")
-    if batches.empty:
-        st.caption("暂无导入记录。")
-    else:
-        view = batches[
-            [
-                "id",
-                "department",
-                "year",
-                "file_name",
-                "status",
-                "row_count",
-                "error_count",
-                "created_by",
-                "created_at",
-            ]
-        ].copy()
-        view["status"] = view["status"].map(imports.STATUS_LABELS)
-        view["created_at"] = view["created_at"].map(day)
-        show_table(view.rename(columns=imports.BATCH_COLUMNS), key="workbench_batches")
+    view = batches[
+        [
+            "id",
+            "department",
+            "year",
+            "file_name",
+            "status",
+            "row_count",
+            "error_count",
+            "created_by",
+            "created_at",
+        ]
+    ].copy()
+    view["status"] = view["status"].map(imports.STATUS_LABELS)
+    view["created_at"] = view["created_at"].map(day)
+    show_table(view.rename(columns=imports.BATCH_COLUMNS), key="workbench_batches", empty="暂无导入记录。")
     _link("pages/officer/imports.py", "数据导入", ":material/upload_file:")
 
 if not runs.empty:

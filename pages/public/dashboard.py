@@ -46,14 +46,24 @@ def _outcomes(data, height: int) -> None:
             screen.outcome_panel(figures)
 
 
-def _stages(data, height: int) -> None:
-    with screen.panel("各阶段参评与上榜企业"):
-        screen.show(screen.chart_specs(data, height)["stages"])
+def _chart(title: str, chart: str, *, empty: str | None = None):  # noqa: ANN202 - a panel drawer
+    """A panel of one of ``screen.chart_specs``; ``empty``: the note shown when its data has no rows (the
+    data field is named as the chart)."""
+
+    def draw(data, height: int) -> None:  # noqa: ANN001 - DashboardData
+        with screen.panel(title):
+            if empty is not None and getattr(data, chart).empty:
+                st.caption(empty)
+            else:
+                screen.show(screen.chart_specs(data, height)[chart])
+
+    return draw
 
 
-def _distribution(data, height: int) -> None:
-    with screen.panel("积分分布"):
-        screen.show(screen.chart_specs(data, height)["distribution"])
+_stages = _chart("各阶段参评与上榜企业", "stages")
+_distribution = _chart("积分分布", "distribution")
+_carriers = _chart("载体平均积分排名", "carriers", empty="暂无载体数据。")
+_streets = _chart("街道平均积分", "streets", empty="暂无街道数据。")
 
 
 def _trend(data, height: int) -> None:
@@ -67,22 +77,6 @@ def _movers(data, height: int) -> None:
     with screen.panel(f"进步最快的上榜企业（较 {data.year - 1} 年度）"):
         big = height >= BIG_HEIGHT
         screen.movers_table(data, limit=10 if big else 5, previous=big)
-
-
-def _carriers(data, height: int) -> None:
-    with screen.panel("载体平均积分排名"):
-        if data.carriers.empty:
-            st.caption("暂无载体数据。")
-        else:
-            screen.show(screen.chart_specs(data, height)["carriers"])
-
-
-def _streets(data, height: int) -> None:
-    with screen.panel("街道平均积分"):
-        if data.streets.empty:
-            st.caption("暂无街道数据。")
-        else:
-            screen.show(screen.chart_specs(data, height)["streets"])
 
 
 def _qualifications(data, height: int) -> None:

@@ -28,6 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.own_database import add_database_options, database_url, empty_database  # noqa: E402
 from core.credit_code import make_code  # noqa: E402
 from core.model_loading import load_model  # noqa: E402
 from db.bulk import insert_columns  # noqa: E402
@@ -37,16 +38,6 @@ from db.session import make_engine, session_scope  # noqa: E402
 
 WHITELIST_TARGET_S = 1.0
 OUTCOMES_TARGET_S = 5.0
-
-
-def _reset(url: str) -> None:
-    engine = make_engine(url)
-    if engine.dialect.name == "postgresql":
-        from sqlalchemy import text
-
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    engine.dispose()
 
 
 def populate(url: str, n: int, seed: int = 19) -> int:
@@ -127,15 +118,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--outcomes", type=int, default=10_000)
-    parser.add_argument("--db", default="/tmp/bench_bank_api.db")
-    parser.add_argument("--url", help="a PostgreSQL database of its own (every table in it is dropped)")
+    add_database_options(
+        parser,
+        db="/tmp/bench_bank_api.db",
+        url_help="a PostgreSQL database of its own (every table in it is dropped)",
+    )
     args = parser.parse_args()
-    url = args.url or f"sqlite:///{args.db}"
-    if args.url:
-        _reset(url)
-    else:
-        for suffix in ("", "-wal", "-shm"):
-            Path(args.db + suffix).unlink(missing_ok=True)
+    url = database_url(args)
+    empty_database(url)
     os.environ["DATABASE_URL"] = url
     os.environ["BANK_API_RATE_LIMIT"] = "1000"
 

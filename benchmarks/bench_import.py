@@ -39,6 +39,7 @@ from sqlalchemy import Engine, func, select  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 from benchmarks.measure import backend_cpu  # noqa: E402
+from benchmarks.own_database import empty_database  # noqa: E402
 from core import importing  # noqa: E402
 from core.credit_code import make_code  # noqa: E402
 from core.model_loading import load_model  # noqa: E402
@@ -229,9 +230,8 @@ def main() -> int:
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench_import_"))
     if args.url:
+        empty_database(args.url)
         engine = make_engine(args.url)
-        with engine.begin() as connection:
-            connection.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
     else:
         engine = make_engine(f"sqlite:///{tmp / 'bench.db'}")
     try:

@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import delete  # noqa: E402
 
+from benchmarks.own_database import remove_sqlite  # noqa: E402
 from db.models import LoginThrottle  # noqa: E402
 from db.schema import init_db  # noqa: E402
 from db.session import make_engine, session_scope  # noqa: E402
@@ -34,7 +35,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--db", default="/tmp/bench_login.db")
     args = parser.parse_args()
-    Path(args.db).unlink(missing_ok=True)
+    remove_sqlite(Path(args.db))
     engine = make_engine(f"sqlite:///{args.db}")
     init_db(engine)
     with session_scope(engine) as session:

@@ -26,6 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.measure import backend_cpu  # noqa: E402
+from benchmarks.own_database import add_database_options, database_url, empty_database, sqlite_file  # noqa: E402
 from core.credit_code import make_code  # noqa: E402
 from db.schema import init_db  # noqa: E402
 from db.session import make_engine  # noqa: E402
@@ -128,13 +129,6 @@ def _populate_postgres(engine, n: int, year: int, rng: np.random.Generator, now:
         raw.close()
 
 
-def _reset_postgres(url: str) -> None:
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        connection.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    engine.dispose()
-
-
 def populate(url: str, n: int, year: int, seed: int = 7) -> None:
     """A migrated database with ``n`` enterprises and current values for ``year - 1`` and ``year``."""
     engine = make_engine(url)
@@ -169,20 +163,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--year", type=int, default=2025)
-    parser.add_argument("--db", default="/tmp/bench_run.db")
-    parser.add_argument("--url", help="a PostgreSQL (or SQLite) URL of a database for this benchmark only")
+    add_database_options(
+        parser,
+        db="/tmp/bench_run.db",
+        url_help="a PostgreSQL (or SQLite) URL of a database for this benchmark only",
+    )
     parser.add_argument("--keep", action="store_true", help="reuse the generated database")
     args = parser.parse_args()
 
-    path = Path(args.db)
-    url = args.url or f"sqlite:///{path}"
-    postgres = not url.startswith("sqlite")
-    if postgres and not args.keep:
-        _reset_postgres(url)
-    if postgres and not args.keep or not postgres and not (args.keep and path.exists()):
-        if not postgres:
-            for suffix in ("", "-wal", "-shm"):
-                Path(str(path) + suffix).unlink(missing_ok=True)
+    url = database_url(args)
+    path = sqlite_file(url)
+    if not args.keep or (path is not None and not path.exists()):
+        empty_database(url)
         t = time.perf_counter()
         populate(url, args.n, args.year)
         print(f"generated {args.n:,} enterprises × 2 years in {time.perf_counter() - t:.1f} s (not timed)")

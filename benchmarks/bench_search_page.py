@@ -40,6 +40,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.own_database import remove_sqlite  # noqa: E402
+
 TARGET_SECONDS = 1.5
 OFFICER_PAUSE = 4.0  # seconds between the landing page, opening 企业检索 and the first search
 INDUSTRIES = [
@@ -217,8 +219,7 @@ def main() -> None:
     args = parser.parse_args()
     path = args.db or Path(f"/tmp/bench_search_page_{args.n}.db")
     if args.fresh or not path.exists():
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
+        remove_sqlite(path)
         t = time.perf_counter()
         seed(path, args.n, args.year)
         print(

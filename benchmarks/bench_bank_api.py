@@ -118,11 +118,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--outcomes", type=int, default=10_000)
-    add_database_options(
-        parser,
-        db="/tmp/bench_bank_api.db",
-        url_help="a PostgreSQL database of its own (every table in it is dropped)",
-    )
+    add_database_options(parser, db="/tmp/bench_bank_api.db")
     args = parser.parse_args()
     url = database_url(args)
     empty_database(url)

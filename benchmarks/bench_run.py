@@ -163,11 +163,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--year", type=int, default=2025)
-    add_database_options(
-        parser,
-        db="/tmp/bench_run.db",
-        url_help="a PostgreSQL (or SQLite) URL of a database for this benchmark only",
-    )
+    add_database_options(parser, db="/tmp/bench_run.db")
     parser.add_argument("--keep", action="store_true", help="reuse the generated database")
     args = parser.parse_args()
 

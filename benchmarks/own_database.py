@@ -11,10 +11,13 @@ from sqlalchemy.engine import make_url
 from db.session import make_engine
 
 
-def add_database_options(parser: argparse.ArgumentParser, *, db: str, url_help: str) -> None:
+def add_database_options(parser: argparse.ArgumentParser, *, db: str) -> None:
     """``--db`` (the SQLite file, default ``db``) and ``--url`` (a database of the benchmark's own)."""
-    parser.add_argument("--db", default=db)
-    parser.add_argument("--url", help=url_help)
+    parser.add_argument("--db", default=db, help="the SQLite file, when no --url")
+    parser.add_argument(
+        "--url",
+        help="a PostgreSQL (or SQLite) database of the benchmark's own (every table in it is dropped)",
+    )
 
 
 def database_url(args: argparse.Namespace) -> str:

@@ -66,6 +66,25 @@ class SheetChoiceRequired(ValidationFailed):
         self.sheets = sheets
 
 
+@dataclass(frozen=True)
+class Upload:
+    """One file an officer imports and how it is to be read: the ``department`` (or source profile) and
+    ``year`` it reports for; ``column_map`` (header → indicator code) and ``ignore`` (headers marked
+    不导入) for columns the model does not know; the ``sheet`` chosen; a source profile's ``accepted``
+    fuzzy name matches (row → credit code); whether list sheets replace or add to each enterprise's
+    list (``list_mode``)."""
+
+    department: str
+    year: int
+    file_name: str
+    data: bytes
+    column_map: dict[str, str] | None = None
+    ignore: list[str] | None = None
+    list_mode: str | None = None
+    sheet: str | None = None
+    accepted: dict[int, str] | None = None
+
+
 def is_profile(department: str | None) -> bool:
     return department in source_profiles.profile_names()
 
@@ -210,23 +229,12 @@ class Checked:
     compared_ids: np.ndarray | None = None
 
 
-def check_file(
-    session: Session,
-    model: ScoringModel,
-    department: str,
-    year: int,
-    file_name: str,
-    data: bytes,
-    timings: dict[str, float],
-    *,
-    column_map: dict[str, str] | None,
-    ignore: list[str] | None,
-    sheet: str | None = None,
-) -> Checked:
+def check_file(session: Session, model: ScoringModel, upload: Upload, timings: dict[str, float]) -> Checked:
     # The file is read in a worker process (adapters.reader_worker); meanwhile this process asks the database
     # what the check needs, so the two overlap. On an error either way the pool waits for the read.
+    department, year = upload.department, upload.year
     with Phase(timings, "read"), ThreadPoolExecutor(1, thread_name_prefix="import-read") as pool:
-        reading = pool.submit(_read, model, department, file_name, data, sheet)
+        reading = pool.submit(_read, model, department, upload.file_name, upload.data, upload.sheet)
         with Phase(timings, "prefetch"):
             known = known_enterprises(session)
             stages = _stages(session, model, year)
@@ -244,8 +252,8 @@ def check_file(
             tables,
             known=known,
             stages=stages,
-            column_map=column_map,
-            ignore=ignore,
+            column_map=upload.column_map,
+            ignore=upload.ignore,
             reference=reference,
             previous=previous,
         )
@@ -265,19 +273,11 @@ def _known_patents(session: Session, profile: str, year: int) -> dict[str, set[s
 
 
 def check_profile(
-    session: Session,
-    model: ScoringModel,
-    name: str,
-    year: int,
-    file_name: str,
-    data: bytes,
-    timings: dict[str, float],
-    *,
-    accepted: dict[int, str] | None,
-    sheet: str | None = None,
+    session: Session, model: ScoringModel, upload: Upload, timings: dict[str, float]
 ) -> Checked:
     """A source profile's file: read by its headers, enterprises resolved (core.identity), long-form rows
     aggregated (core.source_profiles), then the department checks on the template-shaped result."""
+    name, year, file_name, data = upload.department, upload.year, upload.file_name, upload.data
     profile = source_profiles.get_profile(name)
     expected = source_profiles.all_headers(profile)
     if len(data) > MAX_BYTES:
@@ -286,7 +286,7 @@ def check_profile(
         )
     with Phase(timings, "read"):
         try:
-            read = read_upload(data, file_name, expected=expected, sheet=sheet, limits=READ_LIMITS)
+            read = read_upload(data, file_name, expected=expected, sheet=upload.sheet, limits=READ_LIMITS)
             table = apply_header(read.frame, find_header_row(read.frame, expected))
         except SheetChoiceNeeded as exc:
             raise SheetChoiceRequired(str(exc), exc.candidates) from None
@@ -307,7 +307,7 @@ def check_profile(
                 year=year,
                 registry=registry,
                 columns=importing.profile_columns(model, name),
-                accepted=accepted,
+                accepted=upload.accepted,
                 known_patents=patents,
             )
             v = importing.validate(

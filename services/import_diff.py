@@ -23,7 +23,7 @@ from sqlmodel import Session
 from core import importing
 from core.scoring_model import ScoringModel
 from db.values import current_ids, current_values
-from services.import_check import LIST_MODES, Checked, Phase, check_file, check_profile, is_profile
+from services.import_check import LIST_MODES, Checked, Phase, Upload, check_file, check_profile, is_profile
 from services.model_versions import current_model
 
 # The last dry runs' checked files, so that a commit writes exactly what the officer saw without reading
@@ -36,42 +36,23 @@ CHECKED_KEEP = 2
 CHECKED_SECONDS = 30 * 60
 
 
-def _checked_key(
-    data: bytes,
-    model: ScoringModel,
-    department: str,
-    year: int,
-    column_map: dict | None,
-    ignore: list | None,
-    sheet: str | None = None,
-    accepted: dict | None = None,
-) -> tuple:
+def _checked_key(upload: Upload, model: ScoringModel) -> tuple:
+    """What makes a check the same check: the file, the model, and every reading choice but the list mode
+    (that one only enters the comparison)."""
     return (
-        hashlib.sha256(data).hexdigest(),
+        hashlib.sha256(upload.data).hexdigest(),
         model.fingerprint(),
-        department,
-        year,
-        sheet,
-        json.dumps({str(k): v for k, v in (accepted or {}).items()}, sort_keys=True),
-        json.dumps(column_map or {}, ensure_ascii=False, sort_keys=True),
-        json.dumps(sorted(ignore or []), ensure_ascii=False),
+        upload.department,
+        upload.year,
+        upload.sheet,
+        json.dumps({str(k): v for k, v in (upload.accepted or {}).items()}, sort_keys=True),
+        json.dumps(upload.column_map or {}, ensure_ascii=False, sort_keys=True),
+        json.dumps(sorted(upload.ignore or []), ensure_ascii=False),
     )
 
 
 def validate_file(
-    session: Session,
-    department: str,
-    year: int,
-    file_name: str,
-    data: bytes,
-    timings: dict[str, float],
-    *,
-    column_map: dict[str, str] | None = None,
-    ignore: list[str] | None = None,
-    list_mode: str | None = None,
-    reuse: bool = False,
-    sheet: str | None = None,
-    accepted: dict[int, str] | None = None,
+    session: Session, upload: Upload, timings: dict[str, float], *, reuse: bool = False
 ) -> Checked:
     """Read and check the file (or, with ``reuse``, take the dry run's check of the same file and
     choices), then compare with the current values.
@@ -79,7 +60,7 @@ def validate_file(
     ``timings`` gets ``read``, ``validate`` and ``diff`` (seconds, with ``*_cpu`` for this process's CPU
     time and ``read_worker_cpu`` for the reading worker's)."""
     model = current_model(session)
-    key = _checked_key(data, model, department, year, column_map, ignore, sheet, accepted)
+    key = _checked_key(upload, model)
     checked = None
     if reuse:
         with _CHECKED_LOCK:
@@ -87,31 +68,18 @@ def validate_file(
         if hit is not None and time.monotonic() - hit[0] < CHECKED_SECONDS:
             checked = hit[1]
             timings.update(read=0.0, read_cpu=0.0, validate=0.0, validate_cpu=0.0)
-    if checked is None and is_profile(department):
-        checked = check_profile(
-            session, model, department, year, file_name, data, timings, accepted=accepted, sheet=sheet
-        )
+    if checked is None and is_profile(upload.department):
+        checked = check_profile(session, model, upload, timings)
     elif checked is None:
-        checked = check_file(
-            session,
-            model,
-            department,
-            year,
-            file_name,
-            data,
-            timings,
-            column_map=column_map,
-            ignore=ignore,
-            sheet=sheet,
-        )
+        checked = check_file(session, model, upload, timings)
         with _CHECKED_LOCK:
             _CHECKED[key] = (time.monotonic(), checked)
             _CHECKED.move_to_end(key)
             while len(_CHECKED) > CHECKED_KEEP:
                 _CHECKED.popitem(last=False)
     with Phase(timings, "diff"):
-        if not (reuse and _still_current(session, checked, year, list_mode)):
-            _compare(session, checked, year, list_mode)
+        if not (reuse and _still_current(session, checked, upload.year, upload.list_mode)):
+            _compare(session, checked, upload.year, upload.list_mode)
     return checked
 
 

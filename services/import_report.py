@@ -23,7 +23,7 @@ from core.clock import display_time
 from core.scoring_model import FlagRule, ItemsRule, ScoringModel
 from core.spreadsheet import write_csv
 from db.models import SELF_REPORT_SOURCE, ImportBatch
-from services.import_check import LIST_MODES, Checked
+from services.import_check import LIST_MODES, Checked, Upload
 
 DIFF_LABELS = {
     "credit_code": "统一社会信用代码",
@@ -275,10 +275,10 @@ def _profile_details(c: Checked) -> dict:
     }
 
 
-def batch_details(c: Checked, list_mode: str | None, column_map: dict | None, ignore: list | None) -> dict:
+def batch_details(c: Checked, upload: Upload) -> dict:
     return {
         **_profile_details(c),
-        "options": {"column_map": column_map, "ignore": ignore},
+        "options": {"column_map": upload.column_map, "ignore": upload.ignore},
         "skipped": c.skipped[: importing.MAX_REPORTED],
         "notes": c.notes,
         "unmapped": c.v.mapping.unmapped,
@@ -286,39 +286,44 @@ def batch_details(c: Checked, list_mode: str | None, column_map: dict | None, ig
         "ignored": c.v.mapping.ignored,
         "mismatches": _mismatch_records(c.mismatches),
         "list_codes": c.list_codes,
-        "list_mode": list_mode,
+        "list_mode": upload.list_mode,
         "diff_counts": c.counts,
         "sheet": c.sheet,
     }
 
 
+def batch_counts(v: importing.Validation) -> dict:
+    """What a batch and its report count of a check: rows, accepted rows, problems and flags (the first
+    ``MAX_REPORTED`` of each listed)."""
+    return {
+        "row_count": v.row_count,
+        "accepted_count": v.accepted_rows,
+        "error_count": v.error_count,
+        "flagged_count": len(v.flags),
+        "errors": records(v.errors),
+        "flags": records(v.flags),
+    }
+
+
 def build_report(
     batch: ImportBatch | None,
-    department: str,
-    year: int,
-    file_name: str,
+    upload: Upload,
     sha: str,
     status: str,
     c: Checked,
     dup: dict | None,
     timings: dict[str, float],
-    list_mode: str | None,
 ) -> ImportReport:
     v = c.v
     return ImportReport(
         batch_id=batch.id if batch else None,
-        department=department,
-        year=year,
-        file_name=file_name,
+        department=upload.department,
+        year=upload.year,
+        file_name=upload.file_name,
         sha256=sha,
         status=status,
-        row_count=v.row_count,
-        accepted_count=v.accepted_rows,
-        error_count=v.error_count,
-        flagged_count=len(v.flags),
         value_count=len(v.values),
-        errors=records(v.errors),
-        flags=records(v.flags),
+        **batch_counts(v),
         mapped_columns={h: col.code for h, col in v.mapping.columns.items()},
         ignored_columns=v.mapping.ignored,
         duplicate_of=dup,
@@ -328,7 +333,7 @@ def build_report(
         notes=c.notes,
         mismatches=_mismatch_records(c.mismatches),
         list_codes=c.list_codes,
-        list_mode=list_mode,
+        list_mode=upload.list_mode,
         sheets=c.sheets,
         diff=c.diff,
         diff_counts=c.counts,

@@ -41,6 +41,7 @@ from services.import_check import (
     READ_LIMITS,
     Phase,
     SheetChoiceRequired,
+    Upload,
     is_profile,
     known_enterprises,
 )
@@ -50,6 +51,7 @@ from services.import_report import (
     STATUS_LABELS,
     ImportReport,
     UndoReport,
+    batch_counts,
     batch_details,
     batch_time,
     build_report,
@@ -181,20 +183,9 @@ def dry_run_import(
     require_staff(actor)
     _check_department(department, session)
     _check_list_mode(list_mode)
+    upload = Upload(department, year, file_name, data, column_map, ignore, list_mode, sheet, accepted_matches)
     timings: dict[str, float] = {}
-    c = validate_file(
-        session,
-        department,
-        year,
-        file_name,
-        data,
-        timings,
-        column_map=column_map,
-        ignore=ignore,
-        list_mode=list_mode,
-        sheet=sheet,
-        accepted=accepted_matches,
-    )
+    c = validate_file(session, upload, timings)
     v = c.v
     sha = hashlib.sha256(data).hexdigest()
     dup = _duplicate_of(session, sha)
@@ -203,16 +194,11 @@ def dry_run_import(
         year=year,
         file_name=file_name[:255],
         sha256=sha,
-        row_count=v.row_count,
-        accepted_count=v.accepted_rows,
-        error_count=v.error_count,
-        flagged_count=len(v.flags),
-        errors=records(v.errors),
-        flags=records(v.flags),
         status="dry_run",
         created_by=actor.username,
+        **batch_counts(v),
         details={
-            **batch_details(c, list_mode, column_map, ignore),
+            **batch_details(c, upload),
             "sheet_option": sheet,
             "accepted_matches": {str(k): v for k, v in (accepted_matches or {}).items()},
         },
@@ -238,7 +224,7 @@ def dry_run_import(
         },
     )
     session.commit()
-    return build_report(batch, department, year, file_name, sha, "dry_run", c, dup, timings, list_mode)
+    return build_report(batch, upload, sha, "dry_run", c, dup, timings)
 
 
 def commit_import(session: Session, *, actor: Actor, data: bytes, **options: Any) -> ImportReport:
@@ -299,21 +285,9 @@ def write_import(
         raise ValidationFailed("请指定部门和年度")
     _check_department(department, session)
     file_name = file_name or "import"
+    upload = Upload(department, year, file_name, data, column_map, ignore, list_mode, sheet, accepted_matches)
     timings: dict[str, float] = {}
-    c = validate_file(
-        session,
-        department,
-        year,
-        file_name,
-        data,
-        timings,
-        column_map=column_map,
-        ignore=ignore,
-        list_mode=list_mode,
-        reuse=batch is not None,
-        sheet=sheet,
-        accepted=accepted_matches,
-    )
+    c = validate_file(session, upload, timings, reuse=batch is not None)
     v = c.v
     dup = _duplicate_of(session, sha)
     if v.error_count:
@@ -343,7 +317,7 @@ def write_import(
         )
     with Phase(timings, "write"):
         rows = c.write_values.rename(columns={"department": "source"})
-        details = batch_details(c, list_mode, column_map, ignore)
+        details = batch_details(c, upload)
         details["accepted_name_mismatch"] = bool(len(c.mismatches))
         details["accepted_matches"] = {str(k): v for k, v in (accepted_matches or {}).items()}
         # One SAVEPOINT: the retire and the insert stand or fall together whatever the caller does next.
@@ -370,17 +344,7 @@ def write_import(
             session.execute(
                 update(ImportBatch)
                 .where(ImportBatch.id == batch.id)
-                .values(
-                    status="committed",
-                    committed_at=now,
-                    row_count=v.row_count,
-                    accepted_count=v.accepted_rows,
-                    error_count=0,
-                    flagged_count=len(v.flags),
-                    errors=[],
-                    flags=records(v.flags),
-                    details=details,
-                )
+                .values(status="committed", committed_at=now, details=details, **batch_counts(v))
                 .execution_options(synchronize_session=False)
             )
             _record_batch(
@@ -416,7 +380,7 @@ def write_import(
             mark_changed(session, year=year)  # 动态积分 of the year is recomputed in the background
             session.flush()
         session.expire(batch)
-    return build_report(batch, department, year, file_name, sha, "committed", c, dup, timings, list_mode)
+    return build_report(batch, upload, sha, "committed", c, dup, timings)
 
 
 def undo_batch(session: Session, *, actor: Actor, batch_id: int, reason: str | None = None) -> UndoReport:

@@ -8,6 +8,7 @@ run, which supersedes the one in 公示 (``services.runs.publish_run``).
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 
 import pandas as pd
@@ -165,13 +166,9 @@ def _attach(session: Session, *, actor: Actor, objection: Objection, checked: li
                 objection_id=objection.id,
                 enterprise_id=objection.enterprise_id,
                 item_code=objection.indicator_code,
-                file_name=ev.file_name,
-                content_type=ev.content_type,
-                size=ev.size,
-                sha256=ev.sha256,
                 content=content,
-                thumbnail=ev.thumbnail,
                 created_by=actor.username,
+                **asdict(ev),  # the checked file's name, type, size, digest and thumbnail, as checked
             )
         )
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select, update
@@ -478,13 +478,9 @@ def add_attachment(
         submission_id=submission.id,
         enterprise_id=submission.enterprise_id,
         item_code=(item_code or None),
-        file_name=checked.file_name,
-        content_type=checked.content_type,
-        size=checked.size,
-        sha256=checked.sha256,
         content=content,
-        thumbnail=checked.thumbnail,
         created_by=actor.username,
+        **asdict(checked),  # the checked file's name, type, size, digest and thumbnail, as checked
     )
     _record_attachment.add(
         session,

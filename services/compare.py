@@ -14,7 +14,6 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from core import explain
-from core.scoring_model import ScoringModel
 from db.models import (
     AuditEvent,
     Enterprise,
@@ -27,7 +26,7 @@ from db.models import (
 )
 from services.actor import Actor, require_staff
 from services.errors import NotFound, ValidationFailed
-from services.model_versions import get_model
+from services.model_versions import RunView, get_model
 from services.portrait import class_fractions, radar_axes
 from services.search_data import SUBTOTAL_PREFIX as SUBTOTAL
 from services.search_data import default_run, run_indicator_column
@@ -161,11 +160,7 @@ def _audit_events(session: Session, batch_ids: set[int], submission_ids: set[int
 
 # ------------------------------------------------------------------ comparison
 @dataclass
-class Comparison:
-    run_id: int
-    year: int
-    run_state: str
-    model: ScoringModel
+class Comparison(RunView):
     stage: str
     stage_name: str
     stage_count: int
@@ -313,10 +308,7 @@ def compare_enterprises(
     table = pd.DataFrame(rows)
     other = chosen[chosen["stage"] != stage]["label"].tolist()
     return Comparison(
-        run_id=run.id,
-        year=run.year,
-        run_state=run.state,
-        model=model,
+        **RunView.of(run, model),
         stage=stage,
         stage_name=model.stage_name(stage),
         stage_count=len(peers),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from core.lru import LRU
 from core.model_loading import load_model, parse_model
 from core.model_text import dumps_toml
 from core.scoring_model import ModelError, ScoringModel
-from db.models import ModelVersion, utcnow
+from db.models import ModelVersion, ScoreRun, utcnow
 from services.actor import Actor, require_staff
 from services.audit import Recorder
 from services.errors import Conflict, NotFound, ValidationFailed
@@ -25,6 +26,22 @@ _record_model = Recorder("ModelVersion")
 # Parsed models keyed by (version id, digest of the stored definition): parsing validates the whole model
 # (pydantic), the digest keeps the cache right when a draft changes or another database reuses the id.
 _MODEL_CACHE: LRU[ScoringModel] = LRU(32)
+
+
+@dataclass
+class RunView:
+    """What every view of one run's scores (检索, 对比, 画像) says of the run: which one, its year and state,
+    and the model it was scored under."""
+
+    run_id: int
+    year: int
+    run_state: str
+    model: ScoringModel
+
+    @staticmethod
+    def of(run: ScoreRun, model: ScoringModel) -> dict[str, Any]:
+        """The fields for a view of ``run`` scored under ``model``."""
+        return {"run_id": run.id, "year": run.year, "run_state": run.state, "model": model}
 
 
 def active_model_version(session: Session) -> ModelVersion:

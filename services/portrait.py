@@ -26,6 +26,7 @@ from db.models import Enterprise, Score, ScoreRun, score_subtotal
 from db.queries import PUBLISHED_STATES, breakdown_columns_frame, breakdown_raws, enterprise_score
 from services.actor import Actor, require_enterprise_access
 from services.errors import NotFound, PermissionDenied
+from services.model_versions import RunView
 from services.public import latest_published_run
 
 
@@ -42,16 +43,12 @@ class StageStats:
 
 
 @dataclass
-class Portrait:
+class Portrait(RunView):
     enterprise_id: int
     enterprise_name: str
     credit_code: str
-    year: int
-    run_id: int
-    run_state: str
     notice_start: Any
     notice_end: Any
-    model: ScoringModel
     stage: str
     stage_name: str
     total: float
@@ -290,15 +287,12 @@ def get_portrait(
 
     model_codes = set(model.codes)
     portrait = Portrait(
+        **RunView.of(run, model),
         enterprise_id=enterprise_id,
         enterprise_name=enterprise.name,
         credit_code=enterprise.credit_code,
-        year=run.year,
-        run_id=run.id,
-        run_state=run.state,
         notice_start=run.notice_start,
         notice_end=run.notice_end,
-        model=model,
         stage=stage,
         stage_name=model.stage_name(stage),
         total=float(row.total),

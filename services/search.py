@@ -27,7 +27,7 @@ from db.models import Carrier, Enterprise, Score, ScoreRun, Submission
 from services import audit
 from services.actor import Actor, require_staff
 from services.errors import NotFound, ValidationFailed
-from services.model_versions import get_model
+from services.model_versions import RunView, get_model
 from services.search_data import (
     SUBTOTAL_PREFIX,
     breakdown_column,
@@ -116,11 +116,7 @@ class SearchOptions:
 
 
 @dataclass
-class SearchResult:
-    run_id: int
-    year: int
-    run_state: str
-    model: ScoringModel
+class SearchResult(RunView):
     frame: pd.DataFrame  # internal column keys; every matching row, best first
     run_size: int  # enterprises in the run
     labels: dict[str, str]  # every available column key → Chinese header
@@ -353,10 +349,7 @@ def search_enterprises(
     result["pending_text"] = np.where(result["pending"].astype(bool), "待审核", "")
     result["match"] = match
     return SearchResult(
-        run_id=run.id,
-        year=run.year,
-        run_state=run.state,
-        model=model,
+        **RunView.of(run, model),
         frame=result,
         run_size=len(scores),
         labels=labels,

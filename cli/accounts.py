@@ -15,6 +15,7 @@ from pathlib import Path
 from cli.common import (
     EXIT_OK,
     CommandError,
+    as_system,
     check_suffix,
     command,
     open_session,
@@ -42,7 +43,6 @@ def _add_create_user(p: argparse.ArgumentParser) -> None:
 def cmd_create_user(args: argparse.Namespace) -> int:
     from core.credit_code import explain, normalize
     from services.accounts import create_user
-    from services.actor import Actor
     from services.search import enterprises_by_code
 
     password = None
@@ -51,31 +51,28 @@ def cmd_create_user(args: argparse.Namespace) -> int:
         password = line.rstrip("\r\n")
         if not password:
             raise CommandError("标准输入中没有读到密码")
-    with open_session() as session:
-        enterprise_id = None
-        display = args.display_name
-        if args.enterprise:
-            code = normalize(args.enterprise)
-            problem = explain(code)
-            if problem:
-                raise CommandError(problem)
-            found = enterprises_by_code(session, actor=Actor.system(), credit_codes=[code])
-            if code not in found:
-                raise CommandError(f"找不到统一社会信用代码为 {code} 的企业")
-            enterprise_id, name = found[code]
-            display = display or name
-        user, one_time = create_user(
-            session,
-            actor=Actor.system(),
-            username=args.username,
-            role=args.role,
-            enterprise_id=enterprise_id,
-            password=password,
-            display_name=display,
-            bank_name=args.bank,
-        )
-        username = user.username
-    print(f"账户 {username} 已创建（角色 {args.role}）")
+    enterprise_id = None
+    display = args.display_name
+    if args.enterprise:
+        code = normalize(args.enterprise)
+        problem = explain(code)
+        if problem:
+            raise CommandError(problem)
+        found = as_system(enterprises_by_code, credit_codes=[code])
+        if code not in found:
+            raise CommandError(f"找不到统一社会信用代码为 {code} 的企业")
+        enterprise_id, name = found[code]
+        display = display or name
+    user, one_time = as_system(
+        create_user,
+        username=args.username,
+        role=args.role,
+        enterprise_id=enterprise_id,
+        password=password,
+        display_name=display,
+        bank_name=args.bank,
+    )
+    print(f"账户 {user.username} 已创建（角色 {args.role}）")
     if one_time:
         print(f"一次性密码：{one_time}")
         print("请安全转交；首次登录须修改密码。")

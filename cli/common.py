@@ -3,8 +3,9 @@
 A command module registers each subcommand with :func:`command` (name, help, options, handler); a
 handler returns an exit code or raises :class:`CommandError` (printed as one Chinese line, exit 1).
 :func:`open_session` is the one unit of work a handler uses: the services it calls check the actor and
-commit. Output files are checked by suffix before any work (:func:`check_suffix`, :func:`out_file`) and
-written sanitised against formula injection (:func:`write_output`).
+commit; :func:`as_system` is one service call as the system actor in its own unit of work. Output files
+are checked by suffix before any work (:func:`check_suffix`, :func:`out_file`) and written sanitised
+against formula injection (:func:`write_output`).
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import argparse
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:  # pandas and the spreadsheet writers load only when a command writes (fast --help)
     import pandas as pd
+
+T = TypeVar("T")
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -61,6 +64,15 @@ def open_session():
     from db.session import session_scope
 
     return session_scope()
+
+
+def as_system(use_case: Callable[..., T], /, **kwargs: Any) -> T:
+    """``use_case(session, actor=Actor.system(), **kwargs)`` in one committed session: one service call
+    with the checks and the audit of the page's (a refusal propagates; :func:`cli.main.main` prints it)."""
+    from services.actor import Actor
+
+    with open_session() as session:
+        return use_case(session, actor=Actor.system(), **kwargs)
 
 
 def year_arg(text: str) -> int:

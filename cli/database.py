@@ -15,6 +15,7 @@ from pathlib import Path
 from cli.common import (
     EXIT_OK,
     CommandError,
+    as_system,
     command,
     open_session,
     positive_int,
@@ -113,11 +114,9 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
     "报告第一条被修改、删除或替换的记录。完好时打印链尾哈希，可另行留存以便日后比对。",
 )
 def cmd_verify_audit(args: argparse.Namespace) -> int:
-    from services.actor import Actor
     from services.audit import verify_chain
 
-    with open_session() as session:
-        report = verify_chain(session, actor=Actor.system())
+    report = as_system(verify_chain)
     if report.anchor_problem:
         raise CommandError(
             f"审计日志与其锚点不一致：{report.anchor_problem}。前 {report.checked} 条记录本身完好；"
@@ -197,17 +196,16 @@ def cmd_restore(args: argparse.Namespace) -> int:
         f"已从 {source} 恢复 {STORE_NAMES[result.store]} 数据库，用时 {result.seconds:.1f} 秒；"
         f"结束登录会话 {result.sessions_revoked} 个"
     )
-    with open_session() as session:
-        report = verify_chain(session, actor=Actor.system())
-        if not report.ok:
-            raise CommandError(f"恢复后的审计日志核验未通过：{report.anchor_problem or report.problem}")
-        print(f"  审计日志完好：共 {report.checked} 条")
-        if args.no_verify:
-            return EXIT_OK
-        runs = list_runs(session, actor=Actor.system())
-        for run_id in sorted(int(i) for i in runs.loc[runs["state"] == "final", "id"]):
-            verified = verify_run(session, actor=Actor.system(), run_id=run_id)
-            if not verified.identical:
-                raise CommandError(f"恢复后积分批次 #{run_id} 重算核验未通过")
-            print(f"  积分批次 #{run_id} 核验通过（{verified.enterprise_count} 家企业）")
+    report = as_system(verify_chain)
+    if not report.ok:
+        raise CommandError(f"恢复后的审计日志核验未通过：{report.anchor_problem or report.problem}")
+    print(f"  审计日志完好：共 {report.checked} 条")
+    if args.no_verify:
+        return EXIT_OK
+    runs = as_system(list_runs)
+    for run_id in sorted(int(i) for i in runs.loc[runs["state"] == "final", "id"]):
+        verified = as_system(verify_run, run_id=run_id)
+        if not verified.identical:
+            raise CommandError(f"恢复后积分批次 #{run_id} 重算核验未通过")
+        print(f"  积分批次 #{run_id} 核验通过（{verified.enterprise_count} 家企业）")
     return EXIT_OK

@@ -17,9 +17,9 @@ from cli.common import (
     EXIT_ERROR,
     EXIT_OK,
     CommandError,
+    as_system,
     command,
     file_format,
-    open_session,
     out_file,
     positive_int,
     print_table,
@@ -47,15 +47,11 @@ def _add_search(p: argparse.ArgumentParser) -> None:
     arguments=_add_search,
 )
 def cmd_search(args: argparse.Namespace) -> int:
-    from services.actor import Actor
     from services.search import find_enterprises
 
     if not args.query.strip():
         raise CommandError("查找内容不能为空：请输入企业名称、拼音或统一社会信用代码")
-    with open_session() as session:
-        found = find_enterprises(
-            session, actor=Actor.system(), query=args.query, limit=args.limit, run_id=args.run
-        )
+    found = as_system(find_enterprises, query=args.query, limit=args.limit, run_id=args.run)
     if found.empty:
         print(f"未找到与“{args.query}”匹配的企业", file=sys.stderr)
         return EXIT_ERROR
@@ -80,13 +76,11 @@ def _run_and_out(p: argparse.ArgumentParser) -> None:
 def _write_run_lists(args: argparse.Namespace, part: str) -> tuple[Path, ListsView]:
     """The run's ``part`` export (services.scenarios.export_lists: published runs only) written to --out;
     the run's lists view for the summary line."""
-    from services.actor import Actor
     from services.scenarios import export_lists, lists_view
 
     out = out_file(args.out)
-    with open_session() as session:
-        data = export_lists(session, actor=Actor.system(), run_id=args.run, fmt=file_format(out), part=part)
-        view = lists_view(session, actor=Actor.system(), run_id=args.run)
+    data = as_system(export_lists, run_id=args.run, fmt=file_format(out), part=part)
+    view = as_system(lists_view, run_id=args.run)
     out.write_bytes(data)
     return out, view
 
@@ -138,15 +132,11 @@ def _add_export_pool(p: argparse.ArgumentParser) -> None:
     arguments=_add_export_pool,
 )
 def cmd_export_pool(args: argparse.Namespace) -> int:
-    from services.actor import Actor
     from services.scenarios import export_pool, pools_view
 
     out = out_file(args.out)
-    with open_session() as session:
-        data = export_pool(
-            session, actor=Actor.system(), run_id=args.run, pool=args.pool, fmt=file_format(out)
-        )
-        view = pools_view(session, actor=Actor.system(), run_id=args.run)
+    data = as_system(export_pool, run_id=args.run, pool=args.pool, fmt=file_format(out))
+    view = as_system(pools_view, run_id=args.run)
     out.write_bytes(data)
     print(f"{view.run_label}：已写入 {out}")
     print_table(view.counts)
@@ -177,7 +167,6 @@ def _add_bank_whitelist(p: argparse.ArgumentParser) -> None:
 )
 def cmd_bank_whitelist(args: argparse.Namespace) -> int:
     from core.bank import Criteria
-    from services.actor import Actor
     from services.bank import export_whitelist
 
     out = out_file(args.out)
@@ -187,15 +176,9 @@ def cmd_bank_whitelist(args: argparse.Namespace) -> int:
         criteria = Criteria("tier", tier=args.tier)
     else:
         criteria = Criteria("top_n", top_n=args.top)
-    with open_session() as session:
-        data, result = export_whitelist(
-            session,
-            actor=Actor.system(),
-            criteria=criteria,
-            bank_name=args.bank,
-            run_id=args.run,
-            fmt=file_format(out),
-        )
+    data, result = as_system(
+        export_whitelist, criteria=criteria, bank_name=args.bank, run_id=args.run, fmt=file_format(out)
+    )
     out.write_bytes(data)
     print(
         f"{result.run_label}，条件：{result.criteria_text}：符合条件 {result.chosen} 家，其中未同意推荐 "
@@ -220,14 +203,12 @@ def _add_monitoring_report(p: argparse.ArgumentParser) -> None:
     arguments=_add_monitoring_report,
 )
 def cmd_monitoring_report(args: argparse.Namespace) -> int:
-    from services.actor import Actor
     from services.monitoring import monitoring_report
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise CommandError(f"输出位置 {out} 已存在且不是目录")
-    with open_session() as session:
-        report = monitoring_report(session, actor=Actor.system(), run_id=args.run)
+    report = as_system(monitoring_report, run_id=args.run)
     year = report.title.split(" ", 1)[0]
     out.mkdir(parents=True, exist_ok=True)
     xlsx, page = out / f"监测报告_{year}.xlsx", out / f"监测报告_{year}.html"

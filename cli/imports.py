@@ -15,8 +15,8 @@ from pathlib import Path
 from cli.common import (
     EXIT_OK,
     CommandError,
+    as_system,
     command,
-    open_session,
     positive_int,
     print_table,
     year_arg,
@@ -136,7 +136,6 @@ def cmd_import(args: argparse.Namespace) -> int:
     from core.importing import report_frame
     from core.spreadsheet import write_csv
     from services import imports
-    from services.actor import Actor
     from services.errors import ValidationFailed
 
     if args.list_profiles:
@@ -148,7 +147,6 @@ def cmd_import(args: argparse.Namespace) -> int:
     if args.file is None or args.year is None:
         raise CommandError("请指定数据文件和 --year 数据年度")
     data = args.file.read_bytes()
-    actor = Actor.system()
     if args.profile and args.department:
         raise CommandError("--department 与 --profile 只能指定一个")
     department = args.profile or args.department
@@ -173,16 +171,14 @@ def cmd_import(args: argparse.Namespace) -> int:
         "accepted_matches": accepted,
     }
     try:
-        with open_session() as session:
-            report = imports.dry_run_import(
-                session,
-                actor=actor,
-                department=department,
-                year=args.year,
-                file_name=args.file.name,
-                data=data,
-                **options,
-            )
+        report = as_system(
+            imports.dry_run_import,
+            department=department,
+            year=args.year,
+            file_name=args.file.name,
+            data=data,
+            **options,
+        )
     except imports.SheetChoiceRequired as exc:
         raise CommandError(f"{exc}：请用 --sheet 指定，例如 --sheet {exc.sheets[0]}") from None
     if args.report:
@@ -207,16 +203,14 @@ def cmd_import(args: argparse.Namespace) -> int:
     if args.dry_run:
         return EXIT_OK
     try:
-        with open_session() as session:
-            done = imports.commit_import(
-                session,
-                actor=actor,
-                data=data,
-                batch_id=report.batch_id,
-                confirm_duplicate=args.confirm_duplicate,
-                accept_name_mismatch=args.accept_name_mismatch,
-                **options,
-            )
+        done = as_system(
+            imports.commit_import,
+            data=data,
+            batch_id=report.batch_id,
+            confirm_duplicate=args.confirm_duplicate,
+            accept_name_mismatch=args.accept_name_mismatch,
+            **options,
+        )
     except ValidationFailed as exc:
         _print_import_problems(exc.problems)
         raise
@@ -244,15 +238,13 @@ def _add_undo_import(p: argparse.ArgumentParser) -> None:
 )
 def cmd_undo_import(args: argparse.Namespace) -> int:
     from services import imports
-    from services.actor import Actor
 
     if not args.yes:
         answer = input(f"确定撤销导入批次 #{args.batch}？输入 yes 确认：") if sys.stdin.isatty() else ""
         if answer.strip().lower() != "yes":
             raise CommandError("未确认，没有撤销（非交互运行请加 --yes）")
-    with open_session() as session:
-        done = imports.undo_batch(session, actor=Actor.system(), batch_id=args.batch, reason=args.reason)
-        left = done.left_alone_frame()
+    done = as_system(imports.undo_batch, batch_id=args.batch, reason=args.reason)
+    left = done.left_alone_frame()
     print(
         f"已撤销导入批次 #{done.batch_id}：{done.reverted} 个数值不再有效，{done.restored} 个原有数值恢复为当前值"
     )

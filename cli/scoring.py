@@ -17,6 +17,7 @@ from cli.common import (
     INPUT_SUFFIXES,
     OUTPUT_SUFFIXES,
     CommandError,
+    as_system,
     check_suffix,
     command,
     open_session,
@@ -197,7 +198,6 @@ def _add_publish(p: argparse.ArgumentParser) -> None:
 def cmd_publish(args: argparse.Namespace) -> int:
     from datetime import date
 
-    from services.actor import Actor
     from services.runs import default_notice_window, publish_run
 
     try:
@@ -205,17 +205,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
     except ValueError:
         raise CommandError(f"开始日期格式应为 YYYY-MM-DD（收到“{args.start}”）") from None
     start, end = default_notice_window(start, days=args.days)
-    with open_session() as session:
-        run = publish_run(
-            session,
-            actor=Actor.system(),
-            run_id=args.run,
-            notice_start=start,
-            notice_end=end,
-            replace=args.replace,
-        )
-        run_id = run.id
-    print(f"积分批次 #{run_id} 已开始公示：{start:%Y-%m-%d} 至 {end:%Y-%m-%d}")
+    run = as_system(publish_run, run_id=args.run, notice_start=start, notice_end=end, replace=args.replace)
+    print(f"积分批次 #{run.id} 已开始公示：{start:%Y-%m-%d} 至 {end:%Y-%m-%d}")
     return EXIT_OK
 
 
@@ -231,13 +222,10 @@ def _add_finalize(p: argparse.ArgumentParser) -> None:
     arguments=_add_finalize,
 )
 def cmd_finalize(args: argparse.Namespace) -> int:
-    from services.actor import Actor
     from services.runs import finalize_run
 
-    with open_session() as session:
-        run = finalize_run(session, actor=Actor.system(), run_id=args.run, reason=args.reason)
-        run_id, year = run.id, run.year
-    print(f"积分批次 #{run_id}（{year} 年度）已定稿")
+    run = as_system(finalize_run, run_id=args.run, reason=args.reason)
+    print(f"积分批次 #{run.id}（{run.year} 年度）已定稿")
     return EXIT_OK
 
 
@@ -262,14 +250,14 @@ def cmd_dynamic(args: argparse.Namespace) -> int:
     from core import settings
     from db.session import get_engine
     from services import dynamic
-    from services.actor import Actor
 
     owner = f"cli:{socket.gethostname()}:{os.getpid()}"
     if args.year is not None:
-        with open_session() as session:
-            state = dynamic.recompute_year(session, actor=Actor.system(), year=args.year, owner=owner)
-            note, count, seconds = state.note, state.enterprise_count, state.seconds
-        print(note or f"{args.year} 年度动态积分已重算：{count} 家企业，用时 {seconds:.1f} 秒")
+        state = as_system(dynamic.recompute_year, year=args.year, owner=owner)
+        print(
+            state.note
+            or f"{args.year} 年度动态积分已重算：{state.enterprise_count} 家企业，用时 {state.seconds:.1f} 秒"
+        )
         return EXIT_OK
     while True:
         done = dynamic.refresh_due(get_engine(), owner=owner)
@@ -293,11 +281,9 @@ def _add_verify_run(p: argparse.ArgumentParser) -> None:
     arguments=_add_verify_run,
 )
 def cmd_verify_run(args: argparse.Namespace) -> int:
-    from services.actor import Actor
     from services.runs import verify_run
 
-    with open_session() as session:
-        report = verify_run(session, actor=Actor.system(), run_id=args.run)
+    report = as_system(verify_run, run_id=args.run)
     if report.identical:
         print(f"积分批次 #{args.run} 核验通过：{report.enterprise_count} 家企业的全部数字与重算结果完全一致")
         return EXIT_OK

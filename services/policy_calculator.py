@@ -22,14 +22,29 @@ from core.lru import LRU
 from db.models import (
     AssistantConfirmation,
     Enterprise,
-    ServiceItem,
 )
 from services.actor import Actor, require_enterprise_access, require_staff
 from services.audit import Recorder
 from services.errors import NotFound, PermissionDenied, ValidationFailed
+from services.service_requests import catalogue_items
 
 _record_confirmation = Recorder("assistant_confirmation")
 
+# What the calculator reads of the portrait, under the same names (core.assistant_calc.CalculatorInput)
+_PORTRAIT_FIELDS = (
+    "model",
+    "stage",
+    "stage_name",
+    "run_state",
+    "veto",
+    "veto_reason",
+    "rank",
+    "ranked_in_stage",
+    "tier",
+    "subsidy",
+    "mujun",
+    "pools",
+)
 _PORTRAITS: LRU[tuple] = LRU(64)
 _ITEMS: LRU[tuple] = LRU(64)  # (portrait, items): the portrait is kept so its id is not reused
 PORTRAIT_SECONDS = 60.0
@@ -94,15 +109,7 @@ class CalculatorView:
 
 
 def _offers(session: Session) -> list[calc.ServiceOffer]:
-    rows = (
-        session.execute(
-            select(ServiceItem)
-            .where(ServiceItem.active.is_(True))  # type: ignore[attr-defined]
-            .order_by(ServiceItem.id)
-        )
-        .scalars()
-        .all()
-    )
+    rows = catalogue_items(session)
     return [
         calc.ServiceOffer(
             r.code, r.name, tuple(r.stages) if r.stages else None, r.provider or "", r.description or ""
@@ -149,19 +156,8 @@ def policy_calculator(
             p.model, stage=p.stage, facts=facts, catalogue=catalogue, pools=p.pools
         )
         inp = calc.CalculatorInput(
-            model=p.model,
-            stage=p.stage,
-            stage_name=p.stage_name,
-            run_state=p.run_state,
-            veto=p.veto,
-            veto_reason=p.veto_reason,
-            rank=p.rank,
-            ranked_in_stage=p.ranked_in_stage,
-            tier=p.tier,
-            subsidy=p.subsidy,
-            mujun=p.mujun,
+            **{name: getattr(p, name) for name in _PORTRAIT_FIELDS},
             facts=facts,
-            pools=p.pools,
             recommendations=recommendations,
             catalogue=offers,
             bank_consent=consent,

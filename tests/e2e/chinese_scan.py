@@ -58,7 +58,8 @@ VISIBLE_TEXT = r"""() => {
   return out;
 }"""
 
-# The grid puts only the cells in view into its fallback table: scroll each grid to its corners.
+# The grid puts only the cells in view into its fallback table: scroll each grid to a corner ([1, 0] is
+# bottom left) and read the cells then in view.
 GRID_CORNERS = """async (corner) => {
   for (const scroller of document.querySelectorAll('[data-testid="stDataFrame"] .dvn-scroller')) {
     scroller.scrollTop = corner[0] ? scroller.scrollHeight : 0;
@@ -104,6 +105,11 @@ ALLOWED: list[tuple[re.Pattern[str], str]] = [
 GRID_ONLY: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^[A-Z]\d{2}$"), "an indicator code in a table's code column"),
 ]
+
+
+def grid_text(page, corner: list[int]) -> str:  # noqa: ANN001
+    """The texts of the cells in view, one a line, once every grid is scrolled to ``corner``."""
+    return "\n".join(text for text, _ in page.evaluate(GRID_CORNERS, corner))
 
 
 def _strip_allowed(text: str, where: str) -> str:

@@ -269,6 +269,16 @@ def goto(page, base_url: str, path: str) -> None:  # noqa: ANN001
     assert dialogs.count() == 0, (path, dialogs.all_inner_texts())
 
 
+def replace_one_time_password(page, one_time: str, new: str) -> None:  # noqa: ANN001
+    """Answer the 修改密码 form a first login with a one-time password lands on, as its owner does."""
+    page.get_by_role("heading", name="修改密码").wait_for()
+    page.get_by_label("原密码").fill(one_time)
+    page.get_by_label("新密码", exact=True).fill(new)
+    page.get_by_label("再次输入新密码").fill(new)
+    page.get_by_role("button", name="保存新密码").click()
+    wait_settled(page)
+
+
 def login(
     page,
     base_url: str,

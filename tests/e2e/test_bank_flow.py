@@ -12,22 +12,19 @@ import openpyxl
 from sqlalchemy import select
 
 from db.models import Enterprise
-from db.session import make_engine, session_scope
-from tests.e2e.conftest import goto, login, screenshot, wait_settled
-from tests.e2e.test_first_week import GRID_CORNERS
+from tests.e2e.chinese_scan import grid_text
+from tests.e2e.conftest import goto, login, replace_one_time_password, screenshot, wait_settled
+from tests.seeded import database_session
 
 EXCEPTION = '[data-testid="stException"]'
 BANK = "瑞安农商银行"
 
 
 def _consenting(database_url: str) -> set[str]:
-    engine = make_engine(database_url)
-    with session_scope(engine) as session:
-        codes = set(
+    with database_session(database_url) as session:
+        return set(
             session.execute(select(Enterprise.credit_code).where(Enterprise.bank_consent.is_(True))).scalars()
         )
-    engine.dispose()
-    return codes
 
 
 def test_bank_account_whitelist_download_and_a_loan_seen_by_the_officer(
@@ -51,12 +48,7 @@ def test_bank_account_whitelist_download_and_a_loan_seen_by_the_officer(
 
     bank = new_page(1280, 900)
     login(bank, app_server, "bank2", password)
-    bank.get_by_role("heading", name="修改密码").wait_for()
-    bank.get_by_label("原密码").fill(password)
-    bank.get_by_label("新密码", exact=True).fill("RuianCredit2026x")
-    bank.get_by_label("再次输入新密码").fill("RuianCredit2026x")
-    bank.get_by_role("button", name="保存新密码").click()
-    wait_settled(bank)
+    replace_one_time_password(bank, password, "RuianCredit2026x")
     bank.get_by_role("link", name="推荐名单").first.wait_for()  # the one-time restriction is gone
     goto(bank, app_server, "")  # the bank's landing page
     bank.get_by_role("heading", name="推荐名单").wait_for()
@@ -98,7 +90,7 @@ def test_bank_account_whitelist_download_and_a_loan_seen_by_the_officer(
         not (BANK in cells and "科创积分贷" in cells and first_name in cells) and time.monotonic() < deadline
     ):
         officer.locator('[data-testid="stDataFrame"]').last.scroll_into_view_if_needed()
-        cells = officer.evaluate(GRID_CORNERS, [False, False])  # the grids' cells in view (fallback tables)
+        cells = grid_text(officer, [0, 0])  # the grids' cells in view (fallback tables)
     assert BANK in cells and "科创积分贷" in cells and first_name in cells, cells[-2000:]
     assert officer.locator(EXCEPTION).count() == 0
     screenshot(officer, "bank_outcomes_officer")

@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from tests.e2e.chinese_scan import grid_text
 from tests.e2e.conftest import (
     DEMO_PASSWORD,
     goto,
@@ -68,18 +69,6 @@ def visible_text(page) -> str:  # noqa: ANN001
     return page.evaluate(VISIBLE_TEXT)
 
 
-# The grid only puts the cells in view into its fallback table: scroll each grid to its four corners.
-GRID_CORNERS = """async (corner) => {
-  for (const scroller of document.querySelectorAll('[data-testid="stDataFrame"] .dvn-scroller')) {
-    scroller.scrollTop = corner[0] ? scroller.scrollHeight : 0;
-    scroller.scrollLeft = corner[1] ? scroller.scrollWidth : 0;
-  }
-  await new Promise(r => setTimeout(r, 250));
-  return Array.from(document.querySelectorAll('[data-testid="stDataFrame"] table td'))
-    .map(td => td.textContent).join('\\n');
-}"""
-
-
 class TableWatcher:
     """What the tables on a page will draw, read from the app's own messages to the browser.
 
@@ -130,7 +119,7 @@ def english_in(page) -> list[str]:  # noqa: ANN001
     """English built-in texts on the page, every cell of its tables and its open dropdowns included."""
     found = set(ENGLISH.findall(visible_text(page)))
     for corner in ([1, 0], [1, 1], [0, 1], [0, 0]):
-        found |= set(ENGLISH.findall(page.evaluate(GRID_CORNERS, corner)))
+        found |= set(ENGLISH.findall(grid_text(page, corner)))
     # A multiselect's dropdown ("Select all", "No results") only exists while open.
     boxes = page.locator('[data-testid="stMultiSelect"] input:not([disabled])')
     for i in range(boxes.count()):

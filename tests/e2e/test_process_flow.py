@@ -5,21 +5,19 @@ from __future__ import annotations
 
 import re
 
-from tests.e2e.conftest import goto, login, screenshot, wait_settled
+from tests.e2e.conftest import goto, login, replace_one_time_password, screenshot, wait_settled
+from tests.seeded import database_session
 
 
 def _new_account(database_url: str, username: str, role: str) -> str:
     """An account with a one-time password (what 用户管理 hands out); returns the password."""
-    from db.session import make_engine, session_scope
     from services import accounts
     from services.actor import Actor
 
-    engine = make_engine(database_url)
-    with session_scope(engine) as session:
+    with database_session(database_url) as session:
         _, one_time = accounts.create_user(
             session, actor=Actor(username="admin", role="admin"), username=username, role=role
         )
-    engine.dispose()
     assert one_time
     return one_time
 
@@ -37,12 +35,7 @@ def test_deep_link_lands_after_the_one_time_password_is_replaced(
     page.get_by_label("密码", exact=True).fill(one_time)
     page.get_by_role("button", name="登录").click()
     wait_settled(page)
-    page.get_by_role("heading", name="修改密码").wait_for()
-    page.get_by_label("原密码").fill(one_time)
-    page.get_by_label("新密码", exact=True).fill("Review2026Pass")
-    page.get_by_label("再次输入新密码").fill("Review2026Pass")
-    page.get_by_role("button", name="保存新密码").click()
-    wait_settled(page)
+    replace_one_time_password(page, one_time, "Review2026Pass")
     try:
         page.get_by_role("heading", name="填报审核").wait_for(timeout=40_000)
     except Exception:
@@ -57,14 +50,11 @@ def _core_points(database_url: str, version: str) -> dict[str, dict[str, float]]
     from sqlalchemy import select
 
     from db.models import ModelVersion
-    from db.session import make_engine, session_scope
 
-    engine = make_engine(database_url)
-    with session_scope(engine) as session:
+    with database_session(database_url) as session:
         definition = session.execute(
             select(ModelVersion.definition).where(ModelVersion.version == version)
         ).scalar_one()
-    engine.dispose()
     return {i["code"]: dict(i["points"]) for i in definition["indicators"] if i.get("points")}
 
 

@@ -8,7 +8,8 @@ import io
 import jwt
 import openpyxl
 
-from tests.e2e.conftest import login, screenshot, wait_settled
+from tests.e2e.conftest import login, replace_one_time_password, screenshot, wait_settled
+from tests.seeded import database_session
 
 COOKIE = "innovation_points_auth"
 EXCEPTION = '[data-testid="stException"]'
@@ -23,14 +24,11 @@ def _pick(page, label: str, text: str) -> None:  # noqa: ANN001
 
 
 def _three_without_account(database_url: str) -> list[tuple[str, str]]:
-    from db.session import make_engine, session_scope
     from services.accounts import enterprises_without_account
     from services.actor import Actor
 
-    engine = make_engine(database_url)
-    with session_scope(engine) as session:
+    with database_session(database_url) as session:
         frame = enterprises_without_account(session, actor=Actor.system(), limit=3)
-    engine.dispose()
     return list(zip(frame["name"], frame["credit_code"], strict=True))
 
 
@@ -65,12 +63,7 @@ def test_bulk_accounts_one_time_password_and_unlock(
     # The new enterprise user signs in with the one-time password and must replace it first.
     user = new_page(1280, 800)
     login(user, app_server, username, password)
-    user.get_by_role("heading", name="修改密码").wait_for()
-    user.get_by_label("原密码").fill(password)
-    user.get_by_label("新密码", exact=True).fill("MyOwnPass2026")
-    user.get_by_label("再次输入新密码").fill("MyOwnPass2026")
-    user.get_by_role("button", name="保存新密码").click()
-    wait_settled(user)
+    replace_one_time_password(user, password, "MyOwnPass2026")
     user.get_by_role("link", name="我的积分").wait_for()  # the one-time restriction is gone
     assert user.locator(EXCEPTION).count() == 0
 

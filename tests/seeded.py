@@ -8,13 +8,13 @@ models, never through the services under test.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from db.models import Enterprise, Objection, Score, ScoreRun, User
+from db.models import Enterprise, IndicatorValue, Objection, Score, ScoreRun, User
 from services.actor import Actor
 
 
@@ -104,6 +104,22 @@ def consenting_codes(session: Session, run_id: int) -> set[str]:
                 Enterprise.bank_consent.is_(True),
                 Score.veto.is_(False),
                 Score.rank.is_not(None),
+            )
+        ).scalars()
+    )
+
+
+def private_values(session: Session, names: Iterable[str]) -> list[float]:
+    """The revenue and R&D figures (G01, T01; not zero) stored for the enterprises called ``names``: values
+    no public screen may show."""
+    return list(
+        session.execute(
+            select(IndicatorValue.value_num)
+            .join(Enterprise, Enterprise.id == IndicatorValue.enterprise_id)
+            .where(
+                IndicatorValue.code.in_(["G01", "T01"]),
+                Enterprise.name.in_(list(names)),
+                IndicatorValue.value_num != 0,
             )
         ).scalars()
     )

@@ -188,15 +188,11 @@ def test_portrait_shows_annual_and_dynamic_score_after_an_approval(fresh_db: str
         annual_total = session.execute(
             select(Score.total).where(Score.run_id == published.id, Score.enterprise_id == ent2.enterprise_id)
         ).scalar_one()
-        sub = (
-            session.execute(
-                select(Submission).where(
-                    Submission.enterprise_id == ent2.enterprise_id, Submission.year == published.year
-                )
+        sub = session.execute(
+            select(Submission).where(
+                Submission.enterprise_id == ent2.enterprise_id, Submission.year == published.year
             )
-            .scalars()
-            .one()
-        )
+        ).scalar_one()
         portrait = get_portrait(session, actor=ent2, enterprise_id=ent2.enterprise_id)
         before = explain.as_number(next(s.value for s in portrait.states if s.code == "T04")) or 0
         approved = float(before) * 2 + 50

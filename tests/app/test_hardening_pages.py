@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from db.models import Objection, ScoreRun
 from db.session import session_scope
-from services import objections
 from tests.app.conftest import actor_of, through_home
+from tests.seeded import file_own_objection
 
 
 def test_officer_rejects_a_flood_of_objections_in_one_step(fresh_db: str) -> None:
@@ -15,14 +15,7 @@ def test_officer_rejects_a_flood_of_objections_in_one_step(fresh_db: str) -> Non
     with session_scope() as session:
         run_id = session.execute(select(ScoreRun.id).where(ScoreRun.state == "notice")).scalar_one()
         for code in ("T01", "T02", "T04"):
-            objections.file_objection(
-                session,
-                actor=ent,
-                run_id=run_id,
-                enterprise_id=ent.enterprise_id,
-                indicator_code=code,
-                reason=f"{code} 数据有误",
-            )
+            file_own_objection(session, ent, run_id, indicator_code=code, reason=f"{code} 数据有误")
     at = through_home("officer1", "pages/officer/runs.py")
     assert not at.exception, at.exception
     next(c for c in at.checkbox if c.label.startswith("驳回全部")).check()

@@ -13,6 +13,7 @@ from core.model_loading import load_model
 from db.models import ScoreRun
 from db.session import make_engine
 from tests.app.conftest import N_ENTERPRISES, ROOT
+from tests.seeded import database_session, private_values
 
 
 def run_page(path: str) -> AppTest:
@@ -96,10 +97,6 @@ def test_public_pages_never_show_a_draft_run(fresh_db: str) -> None:
 
 
 def test_big_screen_shows_the_published_run_without_private_values(app_db: str) -> None:
-    from sqlalchemy import select as sa_select
-
-    from db.models import Enterprise, IndicatorValue
-
     at = run_page("pages/public/dashboard.py")
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["参评企业"] == f"{N_ENTERPRISES:,}"
@@ -110,22 +107,8 @@ def test_big_screen_shows_the_published_run_without_private_values(app_db: str) 
     assert movers, "the movers table is shown"
     names = set(movers[0]["企业名称"])
     shown = "\n".join(frame.to_csv() for frame in tables) + "\n".join(str(m.value) for m in at.metric)
-    engine = make_engine(app_db)
-    with Session(engine) as session:
-        private = (
-            session.execute(
-                sa_select(IndicatorValue.value_num)
-                .join(Enterprise, Enterprise.id == IndicatorValue.enterprise_id)
-                .where(
-                    IndicatorValue.code.in_(["G01", "T01"]),
-                    Enterprise.name.in_(names),
-                    IndicatorValue.value_num > 0,
-                )
-            )
-            .scalars()
-            .all()
-        )
-    engine.dispose()
+    with database_session(app_db) as session:
+        private = private_values(session, names)
     assert private
     tokens = set(re.findall(r"\d[\d,]*(?:\.\d+)?", shown))
     # Exact renderings of a named enterprise's revenue or R&D (whole numbers only where they are large

@@ -13,7 +13,7 @@ from demo import YEARS, seed_demo
 from services import dashboard
 from services.actor import Actor
 from services.runs import compute_run
-from tests.seeded import latest_published
+from tests.seeded import latest_published, private_values
 
 OFFICER = Actor(username="officer1", role="officer", user_id=1)
 FRAMES = ("stages", "distribution", "movers", "carriers", "trend", "qualifications", "streets")
@@ -122,20 +122,7 @@ def test_no_input_value_of_any_enterprise(seeded: Session) -> None:
         assert set(frame.columns) <= allowed, (name, set(frame.columns) - allowed)
     # No revenue or R&D value of a named enterprise appears anywhere among the screen's numbers.
     named = set(data.movers["企业名称"])
-    private = (
-        session.execute(
-            select(IndicatorValue.value_num)
-            .join(Enterprise, Enterprise.id == IndicatorValue.enterprise_id)
-            .where(
-                IndicatorValue.code.in_(["G01", "T01"]),
-                Enterprise.name.in_(named),
-                IndicatorValue.value_num.is_not(None),
-                IndicatorValue.value_num != 0,
-            )
-        )
-        .scalars()
-        .all()
-    )
+    private = private_values(session, named)
     shown = np.concatenate(
         [
             pd.to_numeric(getattr(data, n)[c], errors="coerce").dropna().to_numpy(dtype=float)

@@ -114,3 +114,12 @@ def db_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine
 def session(db_engine: Engine) -> Iterator[Session]:
     with Session(db_engine, expire_on_commit=False) as session:
         yield session
+
+
+@pytest.fixture
+def seeded(session: Session) -> Session:
+    """The test database holding the demo (60 enterprises, their runs and the demo accounts)."""
+    from demo import seed_demo
+
+    seed_demo(session, enterprises=60)
+    return session

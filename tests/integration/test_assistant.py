@@ -8,7 +8,6 @@ from sqlalchemy import select
 
 from core.assistant import OTHER_ENTERPRISE, _rule_text, number_tokens
 from db.models import AssistantQuestion, AuditEvent, Enterprise, ServiceRequest, User
-from demo import seed_demo
 from services import assistant as svc
 from services import assistant_curation, policy_calculator
 from services.actor import Actor
@@ -26,12 +25,6 @@ SCORE_QUESTIONS = {
     "missing_data": "我还缺什么数据",
     "notice_dates": "我的公示什么时候结束",
 }
-
-
-@pytest.fixture
-def seeded(session):  # noqa: ANN001, ANN201
-    seed_demo(session, enterprises=60)
-    return session
 
 
 def _actor(session, username: str) -> Actor:  # noqa: ANN001

@@ -9,7 +9,6 @@ from sqlalchemy import select
 from core import breakdown as codec
 from db.models import IndicatorValue, Score
 from db.queries import breakdown_raws, latest_run
-from demo import seed_demo
 from services import audit
 from services.actor import Actor
 from services.compare import compare_enterprises, value_provenance
@@ -17,12 +16,6 @@ from services.errors import PermissionDenied, ValidationFailed
 from services.model_versions import get_model
 
 OFFICER = Actor(username="officer1", role="officer", user_id=1)
-
-
-@pytest.fixture
-def seeded(session):  # noqa: ANN001, ANN201
-    seed_demo(session, enterprises=60)
-    return session
 
 
 def test_three_enterprises_against_the_stage_lines(seeded) -> None:

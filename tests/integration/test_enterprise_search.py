@@ -16,7 +16,6 @@ from sqlmodel import Session
 from core import breakdown as codec
 from db.models import AuditEvent, Enterprise, Score, Submission, score_subtotal
 from db.queries import breakdown_raws, latest_run
-from demo import seed_demo
 from services.actor import Actor
 from services.errors import NotFound, PermissionDenied, ValidationFailed
 from services.model_versions import get_model
@@ -32,53 +31,30 @@ from services.search import (
 OFFICER = Actor(username="officer1", role="officer", user_id=1)
 
 
-@pytest.fixture
-def seeded(session):  # noqa: ANN001, ANN201
-    seed_demo(session, enterprises=60)
-    return session
-
-
 def _run_rows(session) -> tuple[object, pd.DataFrame]:  # noqa: ANN001
     """The default run's rows decoded by hand (the reference the filters are checked against)."""
     run = latest_run(session)
     model = get_model(session, run.model_version_id)
+    columns = {
+        "enterprise_id": Score.enterprise_id,
+        "stage": Score.stage,
+        "tier": Score.tier,
+        "total": Score.total,
+        "subtotals": Score.subtotals,
+        "veto": Score.veto,
+        "missing": Score.missing_count,
+        "industry": Enterprise.industry,
+        "street": Enterprise.street,
+        "carrier_id": Enterprise.carrier_id,
+        "consent": Enterprise.bank_consent,
+        "name": Enterprise.name,
+    }
     rows = session.execute(
-        select(
-            Score.enterprise_id,
-            Score.stage,
-            Score.tier,
-            Score.total,
-            Score.subtotals,
-            Score.veto,
-            Score.missing_count,
-            Score.enterprise_id,
-            Enterprise.industry,
-            Enterprise.street,
-            Enterprise.carrier_id,
-            Enterprise.bank_consent,
-            Enterprise.name,
-        )
+        select(*columns.values())
         .join(Enterprise, Enterprise.id == Score.enterprise_id)
         .where(Score.run_id == run.id)
     ).all()
-    frame = pd.DataFrame(
-        rows,
-        columns=[
-            "enterprise_id",
-            "stage",
-            "tier",
-            "total",
-            "subtotals",
-            "veto",
-            "missing",
-            "breakdown",
-            "industry",
-            "street",
-            "carrier_id",
-            "consent",
-            "name",
-        ],
-    )
+    frame = pd.DataFrame(rows, columns=list(columns))
     frame["technology"] = [score_subtotal(v, "technology") for v in frame["subtotals"]]
     frame["breakdown"] = breakdown_raws(
         session, run_id=run.id, enterprise_ids=frame["enterprise_id"].tolist()

@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
-import openpyxl
 import pytest
 from sqlalchemy import create_engine, insert, select
 from sqlmodel import Session
@@ -14,6 +12,7 @@ from sqlmodel import Session
 from core.credit_code import make_code
 from db.models import Enterprise, IndicatorValue
 from tests.integration.test_cli import failed, ok, run
+from tests.workbooks import workbook
 
 pytestmark = pytest.mark.xdist_group("cli")
 
@@ -36,18 +35,8 @@ def db(tmp_path: Path) -> Path:
 
 
 def xlsx(path: Path, head: list, rows: list[list], sheets: dict[str, list[list]] | None = None) -> Path:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.append(head)
-    for r in rows:
-        ws.append(r)
-    for name, grid in (sheets or {}).items():
-        sh = wb.create_sheet(name)
-        for r in grid:
-            sh.append(r)
-    buf = io.BytesIO()
-    wb.save(buf)
-    path.write_bytes(buf.getvalue())
+    """``path``, written as a workbook: ``head`` and ``rows`` on its first sheet, then ``sheets`` by name."""
+    path.write_bytes(workbook(("Sheet", [head, *rows]), *(sheets or {}).items()))
     return path
 
 

@@ -19,6 +19,7 @@ from services import imports, review
 from services.actor import Actor
 from services.errors import Conflict, ValidationFailed
 from tests.seeded import add_enterprises
+from tests.workbooks import workbook
 
 OFFICER = Actor(username="officer1", role="officer", user_id=1)
 YEAR = 2025
@@ -42,26 +43,10 @@ def xlsx(
     rows: list[list],
     *,
     above: list[list] | None = None,
-    formats: dict | None = None,
     extra_sheets: dict[str, list[list]] | None = None,
 ) -> bytes:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "数据"
-    for r in above or []:
-        ws.append(r)
-    ws.append(head)
-    for r in rows:
-        ws.append(r)
-    for (row, col), fmt in (formats or {}).items():
-        ws.cell(row=row, column=col).number_format = fmt
-    for name, grid in (extra_sheets or {}).items():
-        sheet = wb.create_sheet(name)
-        for r in grid:
-            sheet.append(r)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    """A workbook whose sheet 数据 holds ``above`` (a title), ``head`` and ``rows``; then ``extra_sheets``."""
+    return workbook(("数据", [*(above or []), head, *rows]), *(extra_sheets or {}).items())
 
 
 def dry(session: Session, data: bytes, department: str = "税务", **kw) -> imports.ImportReport:

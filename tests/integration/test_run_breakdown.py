@@ -20,7 +20,6 @@ from db.queries import (
     run_totals,
     scores_frame,
 )
-from demo import seed_demo
 from services.actor import Actor
 from services.model_versions import get_model
 from services.runs import compute_run, score_year, verify_run
@@ -29,9 +28,9 @@ OFFICER = Actor(username="officer1", role="officer", user_id=1)
 
 
 @pytest.fixture
-def fresh_run(session):  # noqa: ANN001, ANN201
+def fresh_run(seeded):  # noqa: ANN001, ANN201
     """A run computed now over the demo data, and the per-row JSON breakdowns the same data gives."""
-    seed_demo(session, enterprises=60)
+    session = seeded
     year = latest_run(session).year
     scored = score_year(session, year=year)
     run = compute_run(session, actor=OFFICER, year=year)

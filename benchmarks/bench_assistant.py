@@ -68,15 +68,11 @@ def main() -> None:
     questions = load_questions()
     quality = measure(brain, questions)
     print(
-        f"question set: {quality.total} questions ({', '.join(f'{k} {v}' for k, v in sorted(quality.by_topic.items()))})"
+        f"question set: {quality.intent.total} questions ({', '.join(f'{k} {v}' for k, v in sorted(quality.by_topic.items()))})"
     )
-    print(
-        f"intent accuracy {quality.intent_ok}/{quality.total} = {quality.intent_accuracy:.1%} (target ≥ 90 %)"
-    )
-    print(
-        f"clause recall@3 {quality.clause_ok}/{quality.clause_total} = {quality.clause_recall:.1%} (target ≥ 90 %)"
-    )
-    print(f"out of scope → office contact {quality.refusal_ok}/{quality.refusal_total}")
+    print(f"intent accuracy {quality.intent} = {quality.intent.share:.1%} (target ≥ 90 %)")
+    print(f"clause recall@3 {quality.clause} = {quality.clause.share:.1%} (target ≥ 90 %)")
+    print(f"out of scope → office contact {quality.refusal}")
     for miss in quality.misses:
         print("  miss:", miss)
 

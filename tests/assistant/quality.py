@@ -17,23 +17,32 @@ def load_questions() -> list[dict]:
 
 
 @dataclass
-class Quality:
+class Tally:
+    """How many of ``total`` questions came out right."""
+
+    right: int = 0
     total: int = 0
-    intent_ok: int = 0
-    clause_total: int = 0
-    clause_ok: int = 0
-    refusal_total: int = 0
-    refusal_ok: int = 0
+
+    def count(self, ok: bool) -> bool:
+        self.total += 1
+        self.right += ok
+        return ok
+
+    @property
+    def share(self) -> float:
+        return self.right / self.total if self.total else 0.0
+
+    def __str__(self) -> str:
+        return f"{self.right}/{self.total}"
+
+
+@dataclass
+class Quality:
+    intent: Tally = field(default_factory=Tally)  # every question: its intent
+    clause: Tally = field(default_factory=Tally)  # policy questions: an expected clause among the top 3
+    refusal: Tally = field(default_factory=Tally)  # out-of-scope questions: handed to the office's contact
     misses: list[str] = field(default_factory=list)
     by_topic: Counter = field(default_factory=Counter)
-
-    @property
-    def intent_accuracy(self) -> float:
-        return self.intent_ok / self.total if self.total else 0.0
-
-    @property
-    def clause_recall(self) -> float:
-        return self.clause_ok / self.clause_total if self.clause_total else 0.0
 
 
 def measure(brain, questions: list[dict] | None = None) -> Quality:  # noqa: ANN001 - core.assistant.Brain
@@ -41,24 +50,15 @@ def measure(brain, questions: list[dict] | None = None) -> Quality:  # noqa: ANN
     is among the top 3 and the answer was given (not the below-threshold contact)."""
     q = Quality()
     for item in questions or load_questions():
-        q.total += 1
         q.by_topic[item["cat"]] += 1
         got = brain.classify(item["q"]).intent
-        if got == item["intent"]:
-            q.intent_ok += 1
-        else:
+        if not q.intent.count(got == item["intent"]):
             q.misses.append(f"意图 {item['q']}: 应为 {item['intent']}，得到 {got}")
         if item.get("clauses"):
-            q.clause_total += 1
             answer = brain.policy_answer(item["q"])
-            if answer.answered and set(answer.clause_keys[:3]) & set(item["clauses"]):
-                q.clause_ok += 1
-            else:
+            found = answer.answered and bool(set(answer.clause_keys[:3]) & set(item["clauses"]))
+            if not q.clause.count(found):
                 q.misses.append(f"条款 {item['q']}: 应含 {item['clauses']}，得到 {answer.clause_keys[:3]}")
-        if item.get("unanswered"):
-            q.refusal_total += 1
-            if not brain.policy_answer(item["q"]).answered:
-                q.refusal_ok += 1
-            else:
-                q.misses.append(f"应转人工 {item['q']}")
+        if item.get("unanswered") and not q.refusal.count(not brain.policy_answer(item["q"]).answered):
+            q.misses.append(f"应转人工 {item['q']}")
     return q

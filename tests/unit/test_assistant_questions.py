@@ -40,9 +40,9 @@ def test_the_question_set_is_large_and_covers_every_topic() -> None:
 
 def test_intent_accuracy_and_clause_recall_reach_90_percent() -> None:
     quality = measure(_brain())
-    assert quality.intent_accuracy >= 0.90, quality.misses
-    assert quality.clause_recall >= 0.90, quality.misses
-    assert quality.refusal_total >= 3 and quality.refusal_ok / quality.refusal_total >= 0.75, quality.misses
+    assert quality.intent.share >= 0.90, quality.misses
+    assert quality.clause.share >= 0.90, quality.misses
+    assert quality.refusal.total >= 3 and quality.refusal.share >= 0.75, quality.misses
 
 
 def test_a_policy_answer_quotes_the_clause_with_its_source() -> None:

@@ -52,6 +52,17 @@ def _add_item(
     wait_settled(page)
 
 
+def _add_group_standard(page, name: str, number: str) -> None:  # noqa: ANN001
+    """Add a 团体 standard the enterprise led, published in the first year the form offers."""
+    _add_item(
+        page,
+        "标准名称",
+        {"标准名称（必填）": name, "标准编号（必填）": number},
+        {"级别（必填）": "团体", "角色（必填）": "主导"},
+        first_option=("发布年份（必填）",),
+    )
+
+
 def _reopen_for_correction(page, reason: str) -> None:  # noqa: ANN001
     """Every demo enterprise's report of the year under 公示 is approved (ent2's waits for review):
     to add an item its owner first reopens it with 申请更正."""
@@ -95,13 +106,7 @@ def test_enterprise_flow(app_server: str, new_page, tmp_path) -> None:  # noqa: 
     page.get_by_text(re.compile(r"正在填报 \d{4} 年度")).wait_for()  # the form names its year
     # The year under 公示 is the filing year and ent1's report of it is approved: reopen it to correct it.
     _reopen_for_correction(page, "漏报一项团体标准和一名博士")
-    _add_item(
-        page,
-        "标准名称",
-        {"标准名称（必填）": "智能阀门通用技术条件", "标准编号（必填）": "T/WZ 001-2025"},
-        {"级别（必填）": "团体", "角色（必填）": "主导"},
-        first_option=("发布年份（必填）",),
-    )
+    _add_group_standard(page, "智能阀门通用技术条件", "T/WZ 001-2025")
     assert page.get_by_text("智能阀门通用技术条件").count() > 0
     # Submitting without the evidence: the error appears next to the button, not only at the top.
     submit = page.get_by_role("button", name="提交审核")

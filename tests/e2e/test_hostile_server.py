@@ -180,20 +180,14 @@ def test_clear_cache_messages_do_not_leak_worker_threads(app_server: str) -> Non
 def test_the_pages_uploaders_still_receive_files(app_server: str, new_page, tmp_path: Path) -> None:  # noqa: ANN001
     """The gate's other side: an enterprise's evidence uploader and the officers' import uploader work."""
     from tests.e2e.conftest import goto, wait_settled
-    from tests.e2e.test_enterprise_flow import _add_item, _reopen_for_correction, _upload_last
+    from tests.e2e.test_enterprise_flow import _add_group_standard, _reopen_for_correction, _upload_last
 
     enterprise = new_page(1280, 800)
     login(enterprise, app_server, "ent3")
     goto(enterprise, app_server, "self-report")
     enterprise.get_by_role("heading", name="数据填报").wait_for()
     _reopen_for_correction(enterprise, "补充一项团体标准")
-    _add_item(
-        enterprise,
-        "标准名称",
-        {"标准名称（必填）": "上传通道检查标准", "标准编号（必填）": "T/WZ 024-2025"},
-        {"级别（必填）": "团体", "角色（必填）": "主导"},
-        first_option=("发布年份（必填）",),
-    )
+    _add_group_standard(enterprise, "上传通道检查标准", "T/WZ 024-2025")
     _upload_last(enterprise, tmp_path)  # "已上传“证明材料.pdf”": the file reached the server and the database
 
     officer = new_page(1400, 900)

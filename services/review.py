@@ -319,17 +319,27 @@ def get_attachment(session: Session, *, actor: Actor, attachment_id: int) -> Att
 
 
 # --------------------------------------------------------------------------- decisions
+@dataclass(frozen=True)
+class _Decision:
+    """A decision taken: the submission as it now is, its state before and after, and the version the
+    reviewer decided on."""
+
+    sub: Submission
+    states: tuple[str, str]
+    expected_version: int
+
+
 def _decide(
     session: Session,
-    *,
     actor: Actor,
     submission_id: int,
     expected_version: int,
     action: str,
+    *,
     reason: str | None = None,
     extra: dict | None = None,
-) -> tuple[Submission, str, str]:
-    """Check state and version, then the guarded UPDATE. Returns (submission, before, after state)."""
+) -> _Decision:
+    """Check state and version, then the guarded UPDATE."""
     require_staff(actor)
     if action in SUBMISSION.reason_required and not (reason and reason.strip()):
         raise ValidationFailed(f"「{SUBMISSION.action_labels[action]}」必须填写理由。")
@@ -363,31 +373,29 @@ def _decide(
         raise
     if result.rowcount != 1:
         raise Conflict(TAKEN)
-    before = sub.state
-    sub = _fresh(session, submission_id)
-    return sub, before, new_state
+    states = (sub.state, new_state)  # before the re-read: ``sub`` is the same object _fresh refreshes
+    return _Decision(_fresh(session, submission_id), states, expected_version)
 
 
 def _audit_decision(
     session: Session,
     actor: Actor,
-    sub: Submission,
+    decision: _Decision,
     action: str,
     *,
-    states: tuple[str, str],
-    expected_version: int,
     reason: str | None = None,
     **after: Any,
 ) -> None:
     """Audit a review decision: the state and version before and after, then what else it did."""
+    (before, state), sub = decision.states, decision.sub
     audit.record(
         session,
         actor=actor,
         action=action,
         entity="Submission",
         entity_id=sub.id,
-        before={"state": states[0], "version": expected_version},
-        after={"state": states[1], "version": sub.version, **after},
+        before={"state": before, "version": decision.expected_version},
+        after={"state": state, "version": sub.version, **after},
         reason=reason,
     )
 
@@ -416,14 +424,8 @@ def approve(session: Session, *, actor: Actor, submission_id: int, expected_vers
 
 
 def _approve(session: Session, *, actor: Actor, submission_id: int, expected_version: int) -> Submission:
-    sub, before, after = _decide(
-        session,
-        actor=actor,
-        submission_id=submission_id,
-        expected_version=expected_version,
-        action="approve",
-        extra={"reason": None},
-    )
+    decision = _decide(session, actor, submission_id, expected_version, "approve", extra={"reason": None})
+    sub = decision.sub
     rows = _value_rows(sub.items or {}, sub.enterprise_id)
     written = replace_values(
         session, year=sub.year, rows=rows, submission_id=sub.id, created_by=actor.username
@@ -432,10 +434,8 @@ def _approve(session: Session, *, actor: Actor, submission_id: int, expected_ver
     _audit_decision(
         session,
         actor,
-        sub,
+        decision,
         "submission.approve",
-        states=(before, after),
-        expected_version=expected_version,
         values_written=written,
         enterprise_id=sub.enterprise_id,
         year=sub.year,
@@ -455,53 +455,26 @@ def return_submission(
 ) -> Submission:
     """Return to the enterprise with a required reason and optional per-field comments."""
     comments = {k: v.strip() for k, v in (field_comments or {}).items() if v and v.strip()} or None
-    sub, before, after = _decide(
-        session,
-        actor=actor,
-        submission_id=submission_id,
-        expected_version=expected_version,
-        action="return",
-        reason=reason,
-        extra={"reason": reason.strip(), "field_comments": comments},
-    )
+    extra = {"reason": reason.strip(), "field_comments": comments}
+    decision = _decide(session, actor, submission_id, expected_version, "return", reason=reason, extra=extra)
     _audit_decision(
-        session,
-        actor,
-        sub,
-        "submission.return",
-        states=(before, after),
-        expected_version=expected_version,
-        reason=reason.strip(),
-        field_comments=comments,
+        session, actor, decision, "submission.return", reason=reason.strip(), field_comments=comments
     )
     session.commit()
-    return sub
+    return decision.sub
 
 
 def unapprove(
     session: Session, *, actor: Actor, submission_id: int, expected_version: int, reason: str
 ) -> Submission:
     """Reopen an approved report (reason required); the written values stay until replaced."""
-    sub, before, after = _decide(
-        session,
-        actor=actor,
-        submission_id=submission_id,
-        expected_version=expected_version,
-        action="unapprove",
-        reason=reason,
-        extra={"reason": reason.strip()},
+    extra = {"reason": reason.strip()}
+    decision = _decide(
+        session, actor, submission_id, expected_version, "unapprove", reason=reason, extra=extra
     )
-    _audit_decision(
-        session,
-        actor,
-        sub,
-        "submission.unapprove",
-        states=(before, after),
-        expected_version=expected_version,
-        reason=reason.strip(),
-    )
+    _audit_decision(session, actor, decision, "submission.unapprove", reason=reason.strip())
     session.commit()
-    return sub
+    return decision.sub
 
 
 def bulk_approve(session: Session, *, actor: Actor, items: list[tuple[int, int]]) -> BulkResult:

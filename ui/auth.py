@@ -14,8 +14,9 @@ How a run goes (Home.py calls :func:`run_auth` before ``st.navigation``):
    change, deactivation or an admin's action ends the session at the next interaction, copied cookies
    included. Anything wrong with the cookie — forged, malformed, expired, revoked — means "logged out".
 4. Password logins go through our own form (:func:`login_form`) whose submit callback runs
-   :func:`services.auth.authenticate` *before* the script (throttling lives there, in the database). The
-   run after it writes the cookie and does not ``st.rerun()`` (the cookie would never reach the browser).
+   :func:`services.auth.authenticate` *before* the script (throttling lives there, in the database).
+   Every run from then on draws the cookie component that writes the cookie, until the browser reports
+   it written (:func:`_write_pending_cookie`); nothing calls ``st.rerun()`` right after a login.
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import jwt
 import streamlit as st
@@ -45,8 +48,10 @@ DEFAULT_KEY_FILE = PROJECT_ROOT / "data" / "cookie_key"
 TOKEN_ALGORITHM = "HS256"
 
 SESSION_ID_KEY = "_auth_session_id"
-_PENDING_COOKIE = "_auth_pending_cookie"  # (token, expires) to write in this run
+_PENDING_COOKIE = "_auth_pending_cookie"  # (token, expires) to write until the browser reports it written
 _LOGIN_ERROR = "_auth_login_error"
+_LOGIN_OUTCOME = "_auth_login_outcome"  # filled by the login callback, taken over by run_auth
+LOGIN_WAIT_SECONDS = 30  # a run waits this long at most for a password check under way
 _LOGGED_OUT = "_auth_logged_out"  # this browser session logged out: ignore the (stale) request cookie
 
 
@@ -159,7 +164,7 @@ def _request_cookie() -> str | None:
 
 
 def _clear_session() -> None:
-    for name in (ACTOR_KEY, MUST_CHANGE_KEY, SESSION_ID_KEY):
+    for name in (ACTOR_KEY, MUST_CHANGE_KEY, SESSION_ID_KEY, _PENDING_COOKIE):
         st.session_state.pop(name, None)
     st.session_state["authentication_status"] = None
     st.session_state["username"] = None
@@ -180,9 +185,37 @@ def _enter(info: auth_service.SessionInfo, session_id: str) -> None:
     st.session_state[MUST_CHANGE_KEY] = info.must_change_password
 
 
-def _cookie_options() -> dict:
+def _cookie_options(expires: datetime) -> dict:
+    """The login cookie's attributes, as the cookie component (universal-cookie) takes them."""
+    options: dict[str, object] = {"path": "/", "expires": expires.isoformat(), "sameSite": "strict"}
     # Secure needs HTTPS end to end (behind a TLS proxy set COOKIE_SECURE=1; production does it).
-    return {"same_site": "strict", "secure": settings.load().cookie_secure or None}
+    if settings.load().cookie_secure:
+        options["secure"] = True
+    return options
+
+
+def _write_pending_cookie(cookies: Any) -> None:  # extra_streamlit_components' CookieManager
+    """Write the login cookie in every run until the browser reports it written.
+
+    The cookie component writes it only once its frame has loaded, and a frame is removed by the first
+    run that no longer draws it: when another rerun came first (the cookie component's own report after
+    a page load, a click — easily so on a busy server), a cookie drawn in one run only never reached
+    the browser, and the next page load or new tab showed the person as logged out.
+    """
+    pending = st.session_state.get(_PENDING_COOKIE)
+    if pending is None:
+        return
+    token, expires = pending
+    written = cookies.cookie_manager(
+        method="set",
+        cookie=COOKIE_NAME,
+        value=token,
+        options=_cookie_options(expires),
+        key=f"set_{token[-16:]}",  # one writer per login: its report is about this token only
+        default=False,
+    )
+    if written is True or cookies.cookies.get(COOKIE_NAME) == token:
+        st.session_state.pop(_PENDING_COOKIE, None)
 
 
 def run_auth() -> Actor | None:
@@ -203,10 +236,7 @@ def run_auth() -> Actor | None:
     )
     cookies = authenticator.cookie_controller.cookie_model.cookie_manager
 
-    pending = st.session_state.pop(_PENDING_COOKIE, None)
-    if pending is not None:
-        token, expires = pending
-        cookies.set(COOKIE_NAME, token, expires_at=expires, **_cookie_options())
+    _apply_login_outcome()
 
     session_id = st.session_state.get(SESSION_ID_KEY)
     info: auth_service.SessionInfo | None = None
@@ -235,6 +265,7 @@ def run_auth() -> Actor | None:
         _clear_session()
         return None
 
+    _write_pending_cookie(cookies)
     actor = info.actor
     with st.sidebar:
         # The display name is user text (an enterprise's name): plain text, never Markdown.
@@ -256,8 +287,18 @@ def run_auth() -> Actor | None:
     return actor
 
 
-def start_browser_session(user_id: int) -> None:
-    """A new server-side session for this browser; its cookie is written by the next run_auth."""
+@dataclass(frozen=True)
+class _NewLogin:
+    """A started server-side session and its cookie, not yet in this browser session's state."""
+
+    session_id: str
+    info: auth_service.SessionInfo
+    token: str
+    expires: datetime
+
+
+def _new_login(user_id: int) -> _NewLogin:
+    """A new server-side session for ``user_id`` (database only: no st.session_state access)."""
     key = resolve_cookie_key()
     with session_scope() as session:
         session_id, expires = auth_service.start_session(
@@ -265,30 +306,75 @@ def start_browser_session(user_id: int) -> None:
         )
         info = auth_service.resume_session(session, session_id=session_id)
     assert info is not None
-    _enter(info, session_id)
+    return _NewLogin(session_id, info, make_token(session_id, info.actor.username, expires, key), expires)
+
+
+def _adopt(login: _NewLogin) -> None:
+    """Make ``login`` this browser session's; the cookie is written by the runs that follow."""
+    _enter(login.info, login.session_id)
     st.session_state.pop(_LOGGED_OUT, None)
-    st.session_state[_PENDING_COOKIE] = (make_token(session_id, info.actor.username, expires, key), expires)
+    st.session_state[_PENDING_COOKIE] = (login.token, login.expires)
 
 
-def _on_login_submit() -> None:
-    """Form callback: runs before the script, so Home.py already sees the new login this run."""
+def start_browser_session(user_id: int) -> None:
+    """A new server-side session for this browser; its cookie is written by the next run_auth."""
+    _adopt(_new_login(user_id))
+
+
+def _apply_login_outcome() -> None:
+    """Take over what the login callback decided: a started session, or an error message to show.
+
+    With Streamlit's fast reruns a rerun request (the cookie component's report a moment after a page
+    load, a second click) starts a new run at once, beside the old one; the old one is stopped at its
+    next session-state access. A login callback already checking the password carries on meanwhile,
+    so a run that finds one under way waits for its outcome (bounded by LOGIN_WAIT_SECONDS)."""
+    outcome = st.session_state.get(_LOGIN_OUTCOME)
+    if not outcome:
+        return
+    deadline = time.monotonic() + LOGIN_WAIT_SECONDS
+    while "checking" in outcome and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if "login" in outcome:
+        st.session_state.pop(_LOGIN_ERROR, None)
+        _adopt(outcome["login"])
+        outcome.pop("login", None)  # only now: a run stopped half way leaves it to the next one
+    elif "error" in outcome:
+        st.session_state[_LOGIN_ERROR] = outcome["error"]
+        outcome.pop("error", None)
+
+
+def _on_login_submit(outcome: dict[str, object]) -> None:
+    """Form callback, run before the script: Home.py sees the new login in this very run.
+
+    Once another rerun request has arrived, Streamlit ends a callback at its next st.session_state
+    access, and the run the request started does not see what the callback did not write yet. The
+    password check is slow enough for that on a busy server, and logins were lost half done: no session,
+    or a session without its cookie. So the callback writes nothing to the session state after reading
+    the form: it fills ``outcome``, a dict of the session state handed over as its argument, which
+    whichever run comes next takes over (:func:`_apply_login_outcome`).
+    """
     username = st.session_state.get("login_username", "")
     password = st.session_state.get("login_password", "")
-    with session_scope() as session:
-        result = auth_service.authenticate(
-            session, username=username, password=password, client_address=client_address()
-        )
-    st.session_state["login_password"] = ""
-    if not result.ok:
-        st.session_state[_LOGIN_ERROR] = result.message
-        return
-    st.session_state.pop(_LOGIN_ERROR, None)
-    assert result.user_id is not None
-    start_browser_session(result.user_id)
+    outcome.clear()
+    outcome["checking"] = True
+    try:
+        with session_scope() as session:
+            result = auth_service.authenticate(
+                session, username=username, password=password, client_address=client_address()
+            )
+        if result.ok:
+            assert result.user_id is not None
+            outcome["login"] = _new_login(result.user_id)
+        else:
+            outcome["error"] = result.message
+    finally:
+        outcome.pop("checking", None)
+    st.session_state["login_password"] = ""  # may end the callback (see above): the outcome is kept
 
 
 def login_form() -> None:
     """The 登录 form (shown on the login page to anonymous visitors)."""
+    outcome = st.session_state.setdefault(_LOGIN_OUTCOME, {})
     with st.form("login_form", clear_on_submit=False):
         st.text_input("用户名", key="login_username", max_chars=64, autocomplete="username")
         st.text_input(
@@ -299,7 +385,9 @@ def login_form() -> None:
             autocomplete="current-password",
             help=f"密码最长 {auth_service.MAX_PASSWORD_BYTES} 字节",
         )
-        st.form_submit_button("登录", type="primary", on_click=_on_login_submit, width="stretch")
+        st.form_submit_button(
+            "登录", type="primary", on_click=_on_login_submit, args=(outcome,), width="stretch"
+        )
     message = st.session_state.get(_LOGIN_ERROR)
     if message:
         st.error(message, icon=":material/error:")

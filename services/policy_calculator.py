@@ -193,27 +193,16 @@ def confirm_item(
     item = next((i for i in view.items if i.key == item_key), None)
     if item is None or not item.instant or view.run_id is None:
         raise ValidationFailed("该事项不在本企业的免申即享清单中。")
-    existing = (
-        session.execute(
-            select(AssistantConfirmation).where(
-                AssistantConfirmation.enterprise_id == enterprise_id,
-                AssistantConfirmation.item_key == item_key,
-                AssistantConfirmation.run_id == view.run_id,
-            )
-        )
-        .scalars()
-        .first()
-    )
+    once = {
+        "enterprise_id": enterprise_id,
+        "run_id": view.run_id,
+        "item_key": item.key,
+    }  # one per run and item
+    existing = session.execute(select(AssistantConfirmation).filter_by(**once)).scalars().first()
     if existing is not None:
         return existing
     row = AssistantConfirmation(
-        enterprise_id=enterprise_id,
-        run_id=view.run_id,
-        item_key=item.key,
-        item_name=item.name,
-        kind=item.kind,
-        reason=item.reason,
-        confirmed_by=actor.username,
+        **once, item_name=item.name, kind=item.kind, reason=item.reason, confirmed_by=actor.username
     )
     _record_confirmation.add(
         session,

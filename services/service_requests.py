@@ -63,26 +63,11 @@ def open_request(
     caller's transaction. Every way an enterprise asks for a service ends here (申请服务, and the 服务需求
     chosen in 数据填报 when the report is submitted), so 服务需求处理 sees them all."""
     require_enterprise_access(actor, enterprise_id)
-    existing = (
-        session.execute(
-            select(ServiceRequest).where(
-                ServiceRequest.enterprise_id == enterprise_id,
-                ServiceRequest.service_item_id == item.id,
-                ServiceRequest.state == "open",
-            )
-        )
-        .scalars()
-        .first()
-    )
+    open_one = {"enterprise_id": enterprise_id, "service_item_id": item.id, "state": "open"}
+    existing = session.execute(select(ServiceRequest).filter_by(**open_one)).scalars().first()
     if existing is not None:
         return existing
-    request = ServiceRequest(
-        enterprise_id=enterprise_id,
-        service_item_id=item.id,
-        note=note,
-        state="open",
-        created_by=actor.username,
-    )
+    request = ServiceRequest(**open_one, note=note, created_by=actor.username)
     _record_request.add(
         session,
         actor,

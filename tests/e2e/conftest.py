@@ -269,6 +269,14 @@ def goto(page, base_url: str, path: str) -> None:  # noqa: ANN001
     assert dialogs.count() == 0, (path, dialogs.all_inner_texts())
 
 
+def open_signed_in(new_page, base_url: str, username: str, path: str, *, size: tuple[int, int] = (1280, 800)):  # noqa: ANN001, ANN201
+    """A new page of ``size`` signed in as ``username`` (the demo password), then opened at ``/path``."""
+    page = new_page(*size)
+    login(page, base_url, username)
+    goto(page, base_url, path)
+    return page
+
+
 def replace_one_time_password(page, one_time: str, new: str) -> None:  # noqa: ANN001
     """Answer the 修改密码 form a first login with a one-time password lands on, as its owner does."""
     page.get_by_role("heading", name="修改密码").wait_for()

@@ -13,7 +13,14 @@ from sqlalchemy import select
 
 from db.models import Enterprise
 from tests.e2e.chinese_scan import grid_text
-from tests.e2e.conftest import goto, login, replace_one_time_password, screenshot, wait_settled
+from tests.e2e.conftest import (
+    goto,
+    login,
+    open_signed_in,
+    replace_one_time_password,
+    screenshot,
+    wait_settled,
+)
 from tests.seeded import database_session
 
 EXCEPTION = '[data-testid="stException"]'
@@ -30,9 +37,7 @@ def _consenting(database_url: str) -> set[str]:
 def test_bank_account_whitelist_download_and_a_loan_seen_by_the_officer(
     app_server: str, e2e_database_url: str, new_page
 ) -> None:  # noqa: ANN001
-    admin = new_page(1280, 900)
-    login(admin, app_server, "admin")
-    goto(admin, app_server, "users")
+    admin = open_signed_in(new_page, app_server, "admin", "users", size=(1280, 900))
     admin.get_by_role("heading", name="新建合作银行账户").wait_for()
     form = admin.locator('[data-testid="stForm"]').filter(
         has=admin.get_by_role("button", name="创建银行账户")

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import re
 
-from tests.e2e.conftest import goto, login, replace_one_time_password, screenshot, wait_settled
+from tests.e2e.conftest import (
+    goto,
+    open_signed_in,
+    replace_one_time_password,
+    screenshot,
+    wait_settled,
+)
 from tests.seeded import database_session
 
 
@@ -23,10 +29,8 @@ def _new_account(database_url: str, username: str, role: str) -> str:
 
 
 def test_deep_link_lands_after_the_one_time_password_is_replaced(
-    app_server: str,
-    e2e_database_url: str,  # noqa: ANN001
-    new_page,
-) -> None:
+    app_server: str, e2e_database_url: str, new_page
+) -> None:  # noqa: ANN001
     one_time = _new_account(e2e_database_url, "officer_new22", "officer")
     page = new_page(1280, 800)
     goto(page, app_server, "review")  # a colleague's link to 填报审核, opened before the first login
@@ -71,13 +75,9 @@ def _edit_cell(page, grid, row: int, value: str) -> None:  # noqa: ANN001
 
 
 def test_first_cell_edit_is_kept_and_publishing_asks_first(
-    app_server: str,
-    e2e_database_url: str,  # noqa: ANN001
-    new_page,
-) -> None:
-    page = new_page(1400, 900)
-    login(page, app_server, "admin")
-    goto(page, app_server, "models")
+    app_server: str, e2e_database_url: str, new_page
+) -> None:  # noqa: ANN001
+    page = open_signed_in(new_page, app_server, "admin", "models", size=(1400, 900))
     # A session starts on the published version, as the admin's did: a try at editing it first (its tables
     # are read-only now; before, that edit and then the draft's first edit were lost).
     form = page.locator('[data-testid="stForm"]').first

@@ -8,7 +8,7 @@ import io
 import jwt
 import openpyxl
 
-from tests.e2e.conftest import login, replace_one_time_password, screenshot, wait_settled
+from tests.e2e.conftest import login, open_signed_in, replace_one_time_password, screenshot, wait_settled
 from tests.seeded import database_session
 
 COOKIE = "innovation_points_auth"
@@ -32,15 +32,8 @@ def _three_without_account(database_url: str) -> list[tuple[str, str]]:
     return list(zip(frame["name"], frame["credit_code"], strict=True))
 
 
-def test_bulk_accounts_one_time_password_and_unlock(
-    app_server: str,
-    e2e_database_url: str,  # noqa: ANN001
-    new_page,
-) -> None:
-    admin = new_page(1280, 900)
-    login(admin, app_server, "admin")
-    admin.goto(f"{app_server}/users")
-    wait_settled(admin)
+def test_bulk_accounts_one_time_password_and_unlock(app_server: str, e2e_database_url: str, new_page) -> None:  # noqa: ANN001
+    admin = open_signed_in(new_page, app_server, "admin", "users", size=(1280, 900))
     admin.get_by_role("heading", name="用户管理").wait_for()
     picker = admin.locator('[data-testid="stMultiSelect"]').first
     for name, code in _three_without_account(e2e_database_url):

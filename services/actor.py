@@ -65,6 +65,18 @@ def require_enterprise_access(actor: Actor, enterprise_id: int) -> None:
     raise PermissionDenied("您只能查看或修改本企业的数据。")
 
 
+def enterprise_scope(actor: Actor, enterprise_id: int | None) -> int | None:
+    """The enterprise a listing may cover: an enterprise user's own (asking for another is refused), or
+    what staff chose (None: every enterprise)."""
+    if actor.role == "enterprise":
+        if actor.enterprise_id is None:
+            raise PermissionDenied("您的账号未关联企业。")
+        require_enterprise_access(actor, actor.enterprise_id if enterprise_id is None else enterprise_id)
+        return actor.enterprise_id
+    require_staff(actor)
+    return enterprise_id
+
+
 REVOKED = "登录已失效（已退出、密码已修改、账户被停用或管理员结束了会话），本次操作未执行，请重新登录。"
 
 

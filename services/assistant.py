@@ -37,8 +37,8 @@ from db.models import (
     Enterprise,
     User,
 )
-from services.actor import Actor, require_live, require_staff
-from services.errors import NotFound, PermissionDenied, ValidationFailed
+from services.actor import Actor, enterprise_scope, require_live
+from services.errors import NotFound, ValidationFailed
 from services.policy_calculator import calculator_summary, policy_calculator, portrait_for
 
 MAX_QUESTION = 300
@@ -188,14 +188,8 @@ def _own_name_as_self(session: Session, question: str, enterprise_id: int | None
 # ------------------------------------------------------------------ asking
 def _scope(session: Session, actor: Actor, enterprise_id: int | None) -> int | None:
     """The enterprise whose data an answer may use: an enterprise user's own, or the staff's choice."""
-    if actor.role == "enterprise":
-        if actor.enterprise_id is None:
-            raise PermissionDenied("账户未关联企业。")
-        if enterprise_id is not None and enterprise_id != actor.enterprise_id:
-            raise PermissionDenied("您只能查看或修改本企业的数据。")
-        return actor.enterprise_id
-    require_staff(actor)
-    if enterprise_id is not None and session.get(Enterprise, enterprise_id) is None:
+    enterprise_id = enterprise_scope(actor, enterprise_id)
+    if actor.is_staff and enterprise_id is not None and session.get(Enterprise, enterprise_id) is None:
         raise NotFound("企业不存在。")
     return enterprise_id
 

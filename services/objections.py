@@ -21,7 +21,7 @@ from core.workflows import OBJECTION, TransitionError, transition
 from db.models import Attachment, Enterprise, Objection, Score, ScoreRun, utcnow
 from db.queries import enterprise_score
 from services import audit
-from services.actor import Actor, require_enterprise_access, require_staff
+from services.actor import Actor, enterprise_scope, require_enterprise_access, require_staff
 from services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from services.model_versions import get_model
 
@@ -272,14 +272,7 @@ def list_objections(
     states: tuple[str, ...] | None = None,
 ) -> pd.DataFrame:
     """Objections, newest first; an enterprise user sees only its own enterprise's."""
-    if actor.role == "enterprise":
-        if actor.enterprise_id is None:
-            raise PermissionDenied("您的账号未关联企业。")
-        if enterprise_id is not None and enterprise_id != actor.enterprise_id:
-            raise PermissionDenied("您只能查看或修改本企业的数据。")
-        enterprise_id = actor.enterprise_id
-    else:
-        require_staff(actor)
+    enterprise_id = enterprise_scope(actor, enterprise_id)
     stmt = (
         select(
             Objection.id,

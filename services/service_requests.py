@@ -11,7 +11,7 @@ from sqlmodel import Session
 from core.workflows import SERVICE_REQUEST, TransitionError, transition
 from db.models import Enterprise, Score, ServiceItem, ServiceRequest, utcnow
 from db.queries import PUBLISHED_STATES, latest_run
-from services.actor import Actor, require_enterprise_access, require_staff
+from services.actor import Actor, enterprise_scope, require_enterprise_access, require_staff
 from services.audit import Recorder
 from services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 
@@ -93,12 +93,7 @@ def list_requests(
     state_label, answer, created_at, handled_by, handled_at, stage (code in the latest published run,
     None when the enterprise is not in it). ``stage`` filters on that code.
     """
-    if actor.role == "enterprise":
-        if enterprise_id is None:
-            enterprise_id = actor.enterprise_id
-        require_enterprise_access(actor, enterprise_id)  # type: ignore[arg-type]
-    elif not actor.is_staff:
-        raise PermissionDenied("您没有执行此操作的权限。")
+    enterprise_id = enterprise_scope(actor, enterprise_id)
     run = latest_run(session, states=PUBLISHED_STATES)
     stmt = (
         select(

@@ -24,6 +24,7 @@ from services import audit
 from services.actor import Actor, enterprise_scope, require_enterprise_access, require_staff
 from services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from services.model_versions import get_model
+from services.runs import get_run
 
 _record_objection = audit.Recorder("Objection")
 
@@ -76,9 +77,7 @@ def file_objection(
         raise PermissionDenied("您没有执行此操作的权限。")
     if not (reason and reason.strip()):
         raise ValidationFailed("请填写异议理由。")
-    run = session.get(ScoreRun, run_id)
-    if run is None:
-        raise NotFound(f"积分计算批次 {run_id} 不存在。")
+    run = get_run(session, run_id)
     if not window_open(run, at=at):
         window = window_text(run)
         raise Conflict(f"该批次当前不在公示期内，不能提出异议。{window}" + ("。" if window else ""))

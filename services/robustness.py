@@ -8,11 +8,10 @@ from sqlmodel import Session
 
 from core import breakdown
 from core.robustness import DRAWS, SEED, SPREAD, rank_robustness
-from db.models import ScoreRun
 from db.queries import scores_frame
 from services.actor import Actor, require_staff
-from services.errors import NotFound
 from services.model_versions import get_model
+from services.runs import get_run
 
 
 def run_robustness(
@@ -27,9 +26,7 @@ def run_robustness(
     """Per enterprise of the run: credit_code, name, stage_name, rank, list (name), rank interval,
     p_keep and fragile — every point value perturbed by up to ±spread (fixed seed: reproducible)."""
     require_staff(actor)
-    run = session.get(ScoreRun, run_id)
-    if run is None:
-        raise NotFound(f"积分计算批次 {run_id} 不存在。")
+    run = get_run(session, run_id)
     model = get_model(session, run.model_version_id)
     frame = scores_frame(session, run_id=run_id, include_breakdown=True)
     raws = frame["breakdown"].tolist()

@@ -15,8 +15,8 @@ from core.scoring_model import ScoringModel
 from db.models import ModelVersion, ScoreRun
 from db.queries import scores_frame
 from services.actor import Actor, require_staff
-from services.errors import NotFound
 from services.model_versions import get_model
+from services.runs import get_run
 
 
 @dataclass
@@ -81,12 +81,7 @@ def diff_runs(session: Session, *, actor: Actor, run_a: int, run_b: int) -> RunD
     not the same): totals, ranks and lists are, and ``summary["models_differ"]`` says so.
     """
     require_staff(actor)
-    runs = {}
-    for rid in (run_a, run_b):
-        run = session.get(ScoreRun, rid)
-        if run is None:
-            raise NotFound(f"积分计算批次 {rid} 不存在。")
-        runs[rid] = run
+    runs = {rid: get_run(session, rid) for rid in (run_a, run_b)}
     model_a = get_model(session, runs[run_a].model_version_id)
     model_b = get_model(session, runs[run_b].model_version_id)
     models_differ = runs[run_a].model_version_id != runs[run_b].model_version_id and (

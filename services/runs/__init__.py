@@ -15,6 +15,7 @@ from services.runs.lifecycle import (
     assert_not_final,
     default_notice_window,
     finalize_run,
+    get_run,
     guard_transition,
     publish_run,
     supersede_run,
@@ -24,7 +25,7 @@ from services.runs.verify import RESULT_COLUMNS, VerifyReport, verify_run
 
 __all__ = [
     "LAST_TIMINGS", "NOTICE_DAYS", "RESULT_COLUMNS", "Progress", "ScoredYear", "TransitionGuard", "VerifyReport",
-    "assert_not_final", "compute_run", "default_notice_window", "finalize_run", "guard_transition", "latest_run",
-    "model_inputs", "publish_run", "run_summary", "score_year", "scores_frame", "stage_summary", "supersede_run",
-    "verify_run",
+    "assert_not_final", "compute_run", "default_notice_window", "finalize_run", "get_run", "guard_transition",
+    "latest_run", "model_inputs", "publish_run", "run_summary", "score_year", "scores_frame", "stage_summary",
+    "supersede_run", "verify_run",
 ]  # fmt: skip

@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.e2e.chinese_scan import grid_text
+from tests.e2e.chinese_scan import grid_text, visible
 from tests.e2e.conftest import (
     DEMO_PASSWORD,
     goto,
@@ -40,33 +40,10 @@ ENGLISH = re.compile(
     r"No options to select|empty|None|NaN|nan|NaT|null|Page not found|Press Enter)\b"
 )
 
-# Text a person can see: text nodes with a box (not display:none / visibility:hidden), without icon
-# ligatures (":material/lock:" renders the word "lock"); the data grid draws on a canvas whose
-# accessible fallback table holds the cells it shows; placeholders of inputs.
-VISIBLE_TEXT = """() => {
-  const out = [];
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  while (walker.nextNode()) {
-    const node = walker.currentNode;
-    const el = node.parentElement;
-    if (!el || !node.textContent.trim()) continue;
-    if (el.closest('[data-testid="stIconMaterial"], script, style, noscript, [aria-hidden="true"] svg')) continue;
-    if (!el.closest('canvas')) {
-      if (!el.getClientRects().length) continue;
-      const style = getComputedStyle(el);
-      if (style.visibility === 'hidden' || style.display === 'none') continue;
-    }
-    out.push(node.textContent);
-  }
-  document.querySelectorAll('input[placeholder], textarea[placeholder]').forEach(e => {
-    if (e.getClientRects().length) out.push(e.placeholder);
-  });
-  return out.join('\\n');
-}"""
-
 
 def visible_text(page) -> str:  # noqa: ANN001
-    return page.evaluate(VISIBLE_TEXT)
+    """What a person sees on the page (chinese_scan's visible texts, the grids' cells in view included)."""
+    return "\n".join(text for text, _ in visible(page))
 
 
 class TableWatcher:

@@ -10,6 +10,8 @@ from services.errors import PermissionDenied
 if TYPE_CHECKING:
     from sqlmodel import Session
 
+    from db.models import Enterprise
+
 STAFF_ROLES = ("officer", "admin", "system")
 
 
@@ -63,6 +65,19 @@ def require_enterprise_access(actor: Actor, enterprise_id: int) -> None:
     ):
         return
     raise PermissionDenied("您只能查看或修改本企业的数据。")
+
+
+def accessible_enterprise(session: Session, actor: Actor, enterprise_id: int) -> Enterprise:
+    """The enterprise ``enterprise_id``, for an actor who may see it (:func:`require_enterprise_access`);
+    NotFound when there is none."""
+    from db.models import Enterprise
+    from services.errors import NotFound
+
+    require_enterprise_access(actor, enterprise_id)
+    enterprise = session.get(Enterprise, enterprise_id)
+    if enterprise is None:
+        raise NotFound("企业不存在。")
+    return enterprise
 
 
 def enterprise_scope(actor: Actor, enterprise_id: int | None) -> int | None:

@@ -15,10 +15,10 @@ from sqlmodel import Session
 
 from core import bank
 from core.spreadsheet import write_csv, write_xlsx
-from db.models import Enterprise, utcnow
-from services.actor import Actor, require_enterprise_access, require_staff
+from db.models import utcnow
+from services.actor import Actor, accessible_enterprise, require_staff
 from services.audit import Recorder, record
-from services.errors import NotFound, PermissionDenied, ValidationFailed
+from services.errors import PermissionDenied, ValidationFailed
 from services.scenarios import load_run, resolve_run_id
 
 _record_run = Recorder("ScoreRun")
@@ -34,10 +34,7 @@ class Consent:
 
 
 def get_bank_consent(session: Session, *, actor: Actor, enterprise_id: int) -> Consent:
-    require_enterprise_access(actor, enterprise_id)
-    enterprise = session.get(Enterprise, enterprise_id)
-    if enterprise is None:
-        raise NotFound("企业不存在。")
+    enterprise = accessible_enterprise(session, actor, enterprise_id)
     return Consent(enterprise_id, bool(enterprise.bank_consent), enterprise.bank_consent_at)
 
 
@@ -45,10 +42,7 @@ def set_bank_consent(session: Session, *, actor: Actor, enterprise_id: int, cons
     """The enterprise gives (True) or withdraws (False) its consent; only its own user may."""
     if actor.role != "enterprise":
         raise PermissionDenied("是否同意向合作银行推荐，只能由企业本身决定。")
-    require_enterprise_access(actor, enterprise_id)
-    enterprise = session.get(Enterprise, enterprise_id)
-    if enterprise is None:
-        raise NotFound("企业不存在。")
+    enterprise = accessible_enterprise(session, actor, enterprise_id)
     before = {
         "bank_consent": bool(enterprise.bank_consent),
         "bank_consent_at": enterprise.bank_consent_at.isoformat() if enterprise.bank_consent_at else None,

@@ -24,7 +24,7 @@ from db.models import (
     Submission,
     score_subtotal,
 )
-from services.actor import Actor, require_staff
+from services.actor import Actor, accessible_enterprise, require_staff
 from services.errors import NotFound, ValidationFailed
 from services.model_versions import RunView, get_model
 from services.portrait import class_fractions, radar_axes
@@ -48,9 +48,7 @@ def value_provenance(session: Session, *, actor: Actor, enterprise_id: int, run_
     run = session.get(ScoreRun, run_id)
     if run is None:
         raise NotFound(f"积分批次 #{run_id} 不存在。")
-    enterprise = session.get(Enterprise, enterprise_id)
-    if enterprise is None:
-        raise NotFound("企业不存在。")
+    enterprise = accessible_enterprise(session, actor, enterprise_id)
     model = get_model(session, run.model_version_id)
     rows = session.execute(
         select(

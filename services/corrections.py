@@ -13,10 +13,9 @@ import pandas as pd
 from sqlmodel import Session
 
 from core import importing
-from db.models import Enterprise
 from services import audit
-from services.actor import Actor, require_staff
-from services.errors import NotFound, ValidationFailed
+from services.actor import Actor, accessible_enterprise, require_staff
+from services.errors import ValidationFailed
 from services.import_report import ImportReport
 from services.imports import write_import
 from services.model_versions import current_model
@@ -47,9 +46,7 @@ def correct_value(
         raise ValidationFailed("请填写更正原因（如异议编号和核实情况）。")
     if not str(value or "").strip():
         raise ValidationFailed("请填写更正后的数值。")
-    enterprise = session.get(Enterprise, enterprise_id)
-    if enterprise is None:
-        raise NotFound("企业不存在。")
+    enterprise = accessible_enterprise(session, actor, enterprise_id)
     column = next((c for c in correctable_columns(session, actor=actor) if c.code == code), None)
     if column is None:
         raise ValidationFailed(

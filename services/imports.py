@@ -266,9 +266,7 @@ def write_import(
     sha = hashlib.sha256(data).hexdigest()
     batch: ImportBatch | None = None
     if batch_id is not None:
-        batch = session.get(ImportBatch, batch_id)
-        if batch is None:
-            raise NotFound(f"导入批次 #{batch_id} 不存在")
+        batch = get_batch(session, actor=actor, batch_id=batch_id)
         if batch.status != "dry_run":
             raise Conflict(f"导入批次 #{batch_id} 已经导入，不能再次确认")
         if batch.sha256 != sha:
@@ -390,10 +388,7 @@ def undo_batch(session: Session, *, actor: Actor, batch_id: int, reason: str | N
     and listed. Rows of batches reverted before are never brought back. Score runs keep their stored
     inputs and are not touched. Audited; the batch's status becomes ``reverted``.
     """
-    require_staff(actor)
-    batch = session.get(ImportBatch, batch_id)
-    if batch is None:
-        raise NotFound(f"导入批次 #{batch_id} 不存在")
+    batch = get_batch(session, actor=actor, batch_id=batch_id)
     if batch.status != "committed":
         label = STATUS_LABELS.get(batch.status, batch.status)
         raise Conflict(f"导入批次 #{batch_id} 的状态是“{label}”，只有已导入的批次可以撤销")

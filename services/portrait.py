@@ -24,7 +24,7 @@ from core.pools import qualifications
 from core.scoring_model import PercentileRule, ScoringModel
 from db.models import Enterprise, Score, ScoreRun, score_subtotal
 from db.queries import PUBLISHED_STATES, breakdown_columns_frame, breakdown_raws, enterprise_score
-from services.actor import Actor, require_enterprise_access
+from services.actor import Actor, accessible_enterprise, require_enterprise_access
 from services.errors import NotFound, PermissionDenied
 from services.model_versions import RunView
 from services.public import latest_published_run
@@ -185,10 +185,7 @@ def get_portrait(
 ) -> Portrait:
     """The enterprise's portrait from the latest 公示/final run (of ``year``), or — staff only — from
     run ``run_id`` in any state; NotFound when none."""
-    require_enterprise_access(actor, enterprise_id)
-    enterprise = session.get(Enterprise, enterprise_id)
-    if enterprise is None:
-        raise NotFound("企业不存在。")
+    enterprise = accessible_enterprise(session, actor, enterprise_id)
     if run_id is not None:
         run = session.get(ScoreRun, run_id)
         if run is None or (run.state not in PUBLISHED_STATES and not actor.is_staff):

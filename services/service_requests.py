@@ -11,7 +11,13 @@ from sqlmodel import Session
 from core.workflows import SERVICE_REQUEST, TransitionError, transition
 from db.models import Enterprise, Score, ServiceItem, ServiceRequest, utcnow
 from db.queries import PUBLISHED_STATES, latest_run
-from services.actor import Actor, enterprise_scope, require_enterprise_access, require_staff
+from services.actor import (
+    Actor,
+    accessible_enterprise,
+    enterprise_scope,
+    require_enterprise_access,
+    require_staff,
+)
 from services.audit import Recorder
 from services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 
@@ -42,9 +48,7 @@ def request_service(
     """An enterprise asks for a service; an open request for the same item is not duplicated."""
     if actor.role != "enterprise":
         raise PermissionDenied("只有企业账户可以申请服务。")
-    require_enterprise_access(actor, enterprise_id)
-    if session.get(Enterprise, enterprise_id) is None:
-        raise NotFound("企业不存在。")
+    accessible_enterprise(session, actor, enterprise_id)
     item = session.execute(select(ServiceItem).where(ServiceItem.code == service_code)).scalars().first()
     if item is None or not item.active:
         raise NotFound("该服务项目不存在或已停用。")

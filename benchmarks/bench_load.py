@@ -282,6 +282,9 @@ async def signed_in(
     await asyncio.sleep(delay)
     width, height = viewport
     context = await crowd.browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
+    # Every action (a fill, a click) has a step's bound, not Playwright's 30 s: the page can look idle
+    # before a page load's first run has drawn the form, and that run takes longer on a busy machine.
+    context.set_default_timeout(STEP_TIMEOUT_MS)
     await context.add_cookies([{"name": STICKY_COOKIE, "value": sticky, "url": crowd.base_url}])
     page = await context.new_page()
     try:

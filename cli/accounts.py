@@ -15,6 +15,7 @@ from pathlib import Path
 from cli.common import (
     EXIT_OK,
     CommandError,
+    add_out,
     as_system,
     check_suffix,
     command,
@@ -112,7 +113,7 @@ def _add_users(p: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="每行一个统一社会信用代码的文本文件（默认：全部尚无账户的企业）",
     )
-    a.add_argument("--out", type=Path, required=True, metavar="XLSX", help="输出的账户清单 .xlsx")
+    add_out(a, metavar="XLSX", help="输出的账户清单 .xlsx", type=Path)
 
 
 @command(

@@ -1,10 +1,11 @@
-"""What every command shares: the registry, the user-facing error, argument types, output helpers.
+"""What every command shares: the registry, the user-facing error, arguments and options, output helpers.
 
 A command module registers each subcommand with :func:`command` (name, help, options, handler); a
 handler returns an exit code or raises :class:`CommandError` (printed as one Chinese line, exit 1).
 :func:`open_session` is the one unit of work a handler uses: the services it calls check the actor and
-commit; :func:`as_system` is one service call as the system actor in its own unit of work. Output files
-are checked by suffix before any work (:func:`check_suffix`, :func:`out_file`) and written sanitised
+commit; :func:`as_system` is one service call as the system actor in its own unit of work. An option
+several commands take (``--run``, ``--out``, ``--year``, ``--yes``) is declared once here (``add_*``), so
+its type, metavar and wording are the same in every command's --help. Output files are checked by suffix before any work (:func:`check_suffix`, :func:`out_file`) and written sanitised
 against formula injection (:func:`write_output`).
 """
 
@@ -95,6 +96,34 @@ def positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"应为正整数（收到 {value}）")
     return value
+
+
+# ====================================================================================== shared options
+# argparse's own word ``help`` names the text each command gives an option (as in :func:`command`).
+def add_run(p: argparse.ArgumentParser, *, required: bool = False, help: str = "积分批次 id") -> None:
+    """``--run ID``: a score run's id; ``help`` says which runs the command takes or which it defaults to."""
+    p.add_argument("--run", type=positive_int, required=required, metavar="ID", help=help)
+
+
+def add_out(
+    p: argparse.ArgumentParser,
+    *,
+    metavar: str = "FILE",
+    help: str = "输出文件（.csv 或 .xlsx）",
+    type: Callable[[str], Any] | None = None,
+) -> None:
+    """``--out FILE`` (required): where the command writes; the handler checks it before any work."""
+    p.add_argument("--out", required=True, type=type, metavar=metavar, help=help)
+
+
+def add_year(p: argparse.ArgumentParser, *, required: bool = False, help: str) -> None:
+    """``--year YEAR``: an evaluation or data year (:func:`year_arg`)."""
+    p.add_argument("--year", type=year_arg, required=required, help=help)
+
+
+def add_yes(p: argparse.ArgumentParser) -> None:
+    """``--yes``: skip the interactive confirmation of a destructive command (scripts)."""
+    p.add_argument("--yes", action="store_true", help="不再询问确认（脚本使用）")
 
 
 def check_suffix(path: Path, allowed: tuple[str, ...], what: str) -> str:

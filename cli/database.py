@@ -15,6 +15,8 @@ from pathlib import Path
 from cli.common import (
     EXIT_OK,
     CommandError,
+    add_out,
+    add_yes,
     as_system,
     command,
     open_session,
@@ -133,7 +135,7 @@ def cmd_verify_audit(args: argparse.Namespace) -> int:
 
 # ====================================================================================== backup / restore
 def _add_backup(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", required=True, metavar="FILE", help="备份文件（已存在则覆盖）")
+    add_out(p, help="备份文件（已存在则覆盖）")
 
 
 @command(
@@ -159,7 +161,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 def _add_restore(p: argparse.ArgumentParser) -> None:
     p.add_argument("--from", dest="source", required=True, metavar="FILE", help="备份文件")
-    p.add_argument("--yes", action="store_true", help="不再询问确认（脚本使用）")
+    add_yes(p)
     p.add_argument(
         "--no-verify", action="store_true", help="恢复后不核验已定稿批次（大库可另行运行 verify-run）"
     )

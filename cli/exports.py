@@ -17,6 +17,8 @@ from cli.common import (
     EXIT_ERROR,
     EXIT_OK,
     CommandError,
+    add_out,
+    add_run,
     as_system,
     command,
     file_format,
@@ -28,14 +30,14 @@ from cli.common import (
 if TYPE_CHECKING:
     from services.scenarios import ListsView
 
+_LATEST_RUN = "积分批次 id（默认最新的公示中或已定稿批次）"
+
 
 # ====================================================================================== search
 def _add_search(p: argparse.ArgumentParser) -> None:
     p.add_argument("query", metavar="QUERY", help="查找内容，例如 联翔、wzlx、9133030")
     p.add_argument("--limit", type=positive_int, default=20, metavar="N", help="最多显示 N 条（默认 20）")
-    p.add_argument(
-        "--run", type=positive_int, metavar="ID", help="发展阶段取自该积分批次（默认最近的公示或定稿批次）"
-    )
+    add_run(p, help="发展阶段取自该积分批次（默认最近的公示或定稿批次）")
 
 
 @command(
@@ -69,8 +71,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def _run_and_out(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--run", type=positive_int, required=True, metavar="ID", help="积分批次 id")
-    p.add_argument("--out", required=True, metavar="FILE", help="输出文件（.csv 或 .xlsx）")
+    add_run(p, required=True)
+    add_out(p)
 
 
 def _write_run_lists(args: argparse.Namespace, part: str) -> tuple[Path, ListsView]:
@@ -116,11 +118,9 @@ def cmd_export_subsidies(args: argparse.Namespace) -> int:
 
 
 def _add_export_pool(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--run", type=positive_int, metavar="ID", help="积分批次 id（默认最新的公示中或已定稿批次）"
-    )
+    add_run(p, help=_LATEST_RUN)
     p.add_argument("--pool", metavar="POOL", help="培育库代码或名称，如 hte 或 国家高新技术企业")
-    p.add_argument("--out", required=True, metavar="FILE", help="输出文件（.csv 或 .xlsx）")
+    add_out(p)
 
 
 @command(
@@ -144,9 +144,7 @@ def cmd_export_pool(args: argparse.Namespace) -> int:
 
 
 def _add_bank_whitelist(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--run", type=positive_int, metavar="ID", help="积分批次 id（默认最新的公示中或已定稿批次）"
-    )
+    add_run(p, help=_LATEST_RUN)
     p.add_argument("--bank", required=True, metavar="NAME", help="接收名单的合作银行名称")
     choice = p.add_mutually_exclusive_group(required=True)
     choice.add_argument("--min-total", type=float, metavar="X", help="总积分不低于 X")
@@ -154,7 +152,7 @@ def _add_bank_whitelist(p: argparse.ArgumentParser) -> None:
         "--tier", metavar="TIER", help="榜单代码或名称（含更高的榜单），如 竞跑 或 创新竞跑榜"
     )
     choice.add_argument("--top", type=positive_int, metavar="N", help="各阶段前 N 名")
-    p.add_argument("--out", required=True, metavar="FILE", help="输出文件（.csv 或 .xlsx）")
+    add_out(p)
 
 
 @command(
@@ -188,10 +186,8 @@ def cmd_bank_whitelist(args: argparse.Namespace) -> int:
 
 
 def _add_monitoring_report(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--run", type=positive_int, required=True, metavar="ID", help="积分批次 id（公示中或已定稿）"
-    )
-    p.add_argument("--out", required=True, metavar="DIR", help="输出目录（不存在时创建）")
+    add_run(p, required=True, help="积分批次 id（公示中或已定稿）")
+    add_out(p, metavar="DIR", help="输出目录（不存在时创建）")
 
 
 @command(

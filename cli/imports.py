@@ -15,11 +15,12 @@ from pathlib import Path
 from cli.common import (
     EXIT_OK,
     CommandError,
+    add_year,
+    add_yes,
     as_system,
     command,
     positive_int,
     print_table,
-    year_arg,
 )
 
 
@@ -40,7 +41,7 @@ def _add_import(p: argparse.ArgumentParser) -> None:
         metavar="行号=代码",
         help="确认名称相近的行属于该统一社会信用代码的企业（可重复）",
     )
-    p.add_argument("--year", type=year_arg, help="数据年度")
+    add_year(p, help="数据年度")
     p.add_argument("--dry-run", action="store_true", help="只检查并输出问题报告，不写入")
     p.add_argument("--confirm-duplicate", action="store_true", help="同一文件已导入过时仍然导入")
     p.add_argument("--report", type=Path, metavar="CSV", help="把逐行问题报告写入此 csv 文件")
@@ -226,7 +227,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 def _add_undo_import(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch", type=positive_int, required=True, help="导入批次 id")
     p.add_argument("--reason", help="撤销原因（记入审计日志）")
-    p.add_argument("--yes", action="store_true", help="不再询问，直接撤销")
+    add_yes(p)
 
 
 @command(

@@ -17,6 +17,9 @@ from cli.common import (
     INPUT_SUFFIXES,
     OUTPUT_SUFFIXES,
     CommandError,
+    add_out,
+    add_run,
+    add_year,
     as_system,
     check_suffix,
     command,
@@ -24,16 +27,15 @@ from cli.common import (
     positive_int,
     print_table,
     write_output,
-    year_arg,
 )
 
 
 # ====================================================================================== score-file
 def _add_score_file(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", metavar="INPUT", help="输入文件（.csv / .xlsx / .xls）")
-    p.add_argument("--year", type=year_arg, required=True, help="评价年度（写入 xlsx 标题）")
+    add_year(p, required=True, help="评价年度（写入 xlsx 标题）")
     p.add_argument("--model", metavar="FILE", help="评价模型 TOML 文件（默认内置龙湾 2022 模型）")
-    p.add_argument("--out", required=True, metavar="OUTPUT", help="输出文件（.csv 或 .xlsx）")
+    add_out(p)
 
 
 @command(
@@ -73,7 +75,7 @@ def cmd_score_file(args: argparse.Namespace) -> int:
 
 # ====================================================================================== compute
 def _add_compute(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--year", type=year_arg, required=True, help="评价年度")
+    add_year(p, required=True, help="评价年度")
     p.add_argument("--model-version", metavar="V", help="模型版本号（如 2022.1）或版本 id；默认当前发布版本")
 
 
@@ -113,7 +115,7 @@ def _add_model(p: argparse.ArgumentParser) -> None:
     imp.add_argument("--name", metavar="N", help="模型名称（默认取文件中的名称）")
     exp = actions.add_parser("export", help="导出一个模型版本为 TOML（可再导入）")
     exp.add_argument("version", metavar="VERSION", help="版本号或版本 id")
-    exp.add_argument("--out", required=True, metavar="FILE", help="输出文件（.toml）")
+    add_out(exp, help="输出文件（.toml）")
     pub = actions.add_parser("publish", help="发布一个草稿版本（记入审计日志）")
     pub.add_argument("version", metavar="VERSION", help="版本号或版本 id")
 
@@ -183,7 +185,7 @@ def cmd_model(args: argparse.Namespace) -> int:
 
 
 def _add_publish(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--run", type=positive_int, required=True, help="批次 id")
+    add_run(p, required=True)
     p.add_argument("--days", type=positive_int, required=True, help="公示天数")
     p.add_argument("--start", help="公示开始日期 YYYY-MM-DD（默认今天）")
     p.add_argument("--replace", action="store_true", help="确认替代同年度正在公示的批次")
@@ -211,7 +213,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 
 def _add_finalize(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--run", type=positive_int, required=True, help="批次 id")
+    add_run(p, required=True)
     p.add_argument("--reason", help="公示期结束前提前定稿的理由")
 
 
@@ -230,7 +232,7 @@ def cmd_finalize(args: argparse.Namespace) -> int:
 
 
 def _add_dynamic(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--year", type=year_arg, help="强制重算的年度")
+    add_year(p, help="强制重算的年度")
     p.add_argument("--watch", action="store_true", help="持续运行，每隔几秒检查一次")
 
 
@@ -271,7 +273,7 @@ def cmd_dynamic(args: argparse.Namespace) -> int:
 
 
 def _add_verify_run(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--run", type=positive_int, required=True, help="批次 id")
+    add_run(p, required=True)
 
 
 @command(

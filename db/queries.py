@@ -17,13 +17,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Row, select
+from sqlalchemy import Row, Select, select
 from sqlmodel import Session
 
 from core import breakdown as codec
 from core.lru import LRU
 from core.scoring_model import ScoringModel
-from db.models import Score, ScoreRun
+from db.models import Enterprise, Score, ScoreRun
 
 ID_COLUMNS = ["credit_code", "name", "enterprise_id"]
 UNIT_SEPARATOR = "\x1f"  # joins text cells in one aggregated string (char(31) / chr(31) in SQL)
@@ -456,6 +456,41 @@ def enterprise_score(
     return session.execute(
         statement.where(Score.run_id == run_id, Score.enterprise_id == enterprise_id)
     ).first()
+
+
+def latest_score(
+    session: Session,
+    *,
+    enterprise_id: int,
+    states: Sequence[str] = PUBLISHED_STATES,
+    year: int | None = None,
+    columns: Sequence[Any] = (),
+) -> tuple[ScoreRun, Row] | None:
+    """An enterprise's ``Score`` row (``columns``) in the ``latest_run`` of ``states`` and that run;
+    None when there is no such run or the enterprise is not scored in it."""
+    run = latest_run(session, states=states, year=year)
+    if run is None:
+        return None
+    row = enterprise_score(session, run_id=run.id, enterprise_id=enterprise_id, columns=columns)
+    return None if row is None else (run, row)
+
+
+def with_enterprise(
+    table: Any,
+    *columns: Any,
+    leading: Sequence[Any] = (),
+    name: str = "name",
+    enterprise_id: int | None = None,
+) -> Select:
+    """A listing of ``table``'s rows with their enterprise: the ``leading`` columns, ``enterprise_id``,
+    the enterprise's ``credit_code`` and name (labelled ``name``), then ``columns``; one enterprise's
+    rows when ``enterprise_id`` is given. No authorisation: the calling service decides that scope."""
+    statement = select(
+        *leading, table.enterprise_id, Enterprise.credit_code, Enterprise.name.label(name), *columns
+    ).join(Enterprise, Enterprise.id == table.enterprise_id)
+    if enterprise_id is not None:
+        statement = statement.where(table.enterprise_id == enterprise_id)
+    return statement
 
 
 RUN_TOTAL_COLUMNS = ["id", "enterprise_id", "stage", "total", "veto", "rank", "tier", "subsidy"]

@@ -19,7 +19,7 @@ from core import clock, evidence
 from core.reports import indicator_label
 from core.workflows import OBJECTION, TransitionError, transition
 from db.models import Attachment, Enterprise, Objection, Score, ScoreRun, utcnow
-from db.queries import enterprise_score
+from db.queries import enterprise_score, with_enterprise
 from services import audit
 from services.actor import Actor, enterprise_scope, require_enterprise_access, require_staff
 from services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -273,13 +273,8 @@ def list_objections(
     """Objections, newest first; an enterprise user sees only its own enterprise's."""
     enterprise_id = enterprise_scope(actor, enterprise_id)
     stmt = (
-        select(
-            Objection.id,
-            Objection.run_id,
-            ScoreRun.year,
-            Objection.enterprise_id,
-            Enterprise.credit_code,
-            Enterprise.name,
+        with_enterprise(
+            Objection,
             Objection.indicator_code,
             Objection.reason,
             Objection.state,
@@ -288,13 +283,12 @@ def list_objections(
             Objection.answered_at,
             Objection.created_by,
             Objection.created_at,
+            leading=(Objection.id, Objection.run_id, ScoreRun.year),
+            enterprise_id=enterprise_id,
         )
-        .join(Enterprise, Enterprise.id == Objection.enterprise_id)
         .join(ScoreRun, ScoreRun.id == Objection.run_id)
         .order_by(Objection.id.desc())
     )
-    if enterprise_id is not None:
-        stmt = stmt.where(Objection.enterprise_id == enterprise_id)
     if run_id is not None:
         stmt = stmt.where(Objection.run_id == run_id)
     if states:

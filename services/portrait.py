@@ -23,7 +23,13 @@ from core.lru import LRU
 from core.pools import qualifications
 from core.scoring_model import PercentileRule, ScoringModel
 from db.models import Enterprise, Score, ScoreRun, score_subtotal
-from db.queries import PUBLISHED_STATES, breakdown_columns_frame, breakdown_raws, enterprise_score
+from db.queries import (
+    PUBLISHED_STATES,
+    breakdown_columns_frame,
+    breakdown_raws,
+    enterprise_score,
+    latest_score,
+)
 from services.actor import Actor, accessible_enterprise, require_enterprise_access
 from services.errors import NotFound, PermissionDenied
 from services.model_versions import RunView
@@ -265,22 +271,21 @@ def get_portrait(
     )
 
     previous = None
-    prev_run = latest_published_run(session, year=run.year - 1)
-    if prev_run is not None:
-        prev_row = enterprise_score(
-            session,
-            run_id=prev_run.id,
-            enterprise_id=enterprise_id,
-            columns=(Score.total, Score.rank, Score.tier, Score.stage),
-        )
-        if prev_row is not None:
-            previous = {
-                "year": prev_run.year,
-                "total": float(prev_row.total),
-                "rank": prev_row.rank,
-                "tier": prev_row.tier or "",
-                "stage": prev_row.stage,
-            }
+    prev = latest_score(
+        session,
+        enterprise_id=enterprise_id,
+        year=run.year - 1,
+        columns=(Score.total, Score.rank, Score.tier, Score.stage),
+    )
+    if prev is not None:
+        prev_run, prev_row = prev
+        previous = {
+            "year": prev_run.year,
+            "total": float(prev_row.total),
+            "rank": prev_row.rank,
+            "tier": prev_row.tier or "",
+            "stage": prev_row.stage,
+        }
 
     model_codes = set(model.codes)
     portrait = Portrait(

@@ -35,6 +35,7 @@ from db.models import (
     Submission,
     utcnow,
 )
+from db.queries import with_enterprise
 from db.values import replace_values
 from services import audit
 from services.actor import Actor, require_enterprise_access, require_staff
@@ -89,11 +90,8 @@ def list_reviews(
     """
     require_staff(actor)
     stmt = (
-        select(
-            Submission.id,
-            Submission.enterprise_id,
-            Enterprise.credit_code,
-            Enterprise.name,
+        with_enterprise(
+            Submission,
             Carrier.name.label("carrier"),
             Submission.year,
             Submission.state,
@@ -102,8 +100,8 @@ def list_reviews(
             Submission.reviewed_at,
             Submission.version,
             Submission.items,
+            leading=(Submission.id,),
         )
-        .join(Enterprise, Enterprise.id == Submission.enterprise_id)
         .outerjoin(Carrier, Carrier.id == Enterprise.carrier_id)
         .order_by(Submission.submitted_at, Submission.id)
     )

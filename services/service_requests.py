@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from core.workflows import SERVICE_REQUEST, TransitionError, transition
-from db.models import Enterprise, Score, ServiceItem, ServiceRequest, utcnow
-from db.queries import PUBLISHED_STATES, latest_run
+from db.models import Score, ServiceItem, ServiceRequest, utcnow
+from db.queries import PUBLISHED_STATES, latest_run, with_enterprise
 from services.actor import (
     Actor,
     accessible_enterprise,
@@ -100,11 +100,8 @@ def list_requests(
     enterprise_id = enterprise_scope(actor, enterprise_id)
     run = latest_run(session, states=PUBLISHED_STATES)
     stmt = (
-        select(
-            ServiceRequest.id,
-            ServiceRequest.enterprise_id,
-            Enterprise.credit_code,
-            Enterprise.name.label("enterprise_name"),
+        with_enterprise(
+            ServiceRequest,
             ServiceItem.code.label("service_code"),
             ServiceItem.name.label("service_name"),
             ServiceRequest.note,
@@ -114,9 +111,11 @@ def list_requests(
             ServiceRequest.handled_by,
             ServiceRequest.handled_at,
             Score.stage,
+            leading=(ServiceRequest.id,),
+            name="enterprise_name",
+            enterprise_id=enterprise_id,
         )
         .join(ServiceItem, ServiceItem.id == ServiceRequest.service_item_id)
-        .join(Enterprise, Enterprise.id == ServiceRequest.enterprise_id)
         .outerjoin(
             Score,
             (Score.enterprise_id == ServiceRequest.enterprise_id)
@@ -124,8 +123,6 @@ def list_requests(
         )
         .order_by(ServiceRequest.id.desc())  # type: ignore[attr-defined]
     )
-    if enterprise_id is not None:
-        stmt = stmt.where(ServiceRequest.enterprise_id == enterprise_id)
     if state is not None:
         stmt = stmt.where(ServiceRequest.state == state)
     if service_code is not None:
@@ -228,7 +225,7 @@ def policy_view(session: Session, *, actor: Actor, enterprise_id: int) -> Policy
     """Services matched by stage and weak indicators, nearby pools, subsidy eligibility (final run)."""
     from core.matching import CatalogueItem, match_services
     from db.models import Score
-    from db.queries import enterprise_score, latest_run
+    from db.queries import latest_score
     from services.errors import ServiceError
     from services.model_versions import get_model
     from services.portrait import get_portrait, pool_facts
@@ -247,24 +244,23 @@ def policy_view(session: Session, *, actor: Actor, enterprise_id: int) -> Policy
     recommendations = match_services(
         portrait.model, stage=portrait.stage, facts=facts, catalogue=catalogue, pools=pools
     )
-    final = latest_run(session, states=("final",))
+    final = latest_score(
+        session,
+        enterprise_id=enterprise_id,
+        states=("final",),
+        columns=(Score.subsidy, Score.tier, Score.rank, Score.mujun),
+    )
     subsidy = None
     if final is not None:
-        row = enterprise_score(
-            session,
-            run_id=final.id,
-            enterprise_id=enterprise_id,
-            columns=(Score.subsidy, Score.tier, Score.rank, Score.mujun),
-        )
-        if row is not None:
-            final_model = get_model(session, final.model_version_id)  # that run's own list names
-            tier = row.tier or ""
-            subsidy = {
-                "year": final.year,
-                "amount": float(row.subsidy or 0),
-                "tier": tier,
-                "tier_name": final_model.tier_name(tier) if tier else "未上榜",
-                "rank": row.rank,
-                "mujun": row.mujun or "",
-            }
+        final_run, row = final
+        final_model = get_model(session, final_run.model_version_id)  # that run's own list names
+        tier = row.tier or ""
+        subsidy = {
+            "year": final_run.year,
+            "amount": float(row.subsidy or 0),
+            "tier": tier,
+            "tier_name": final_model.tier_name(tier) if tier else "未上榜",
+            "rank": row.rank,
+            "mujun": row.mujun or "",
+        }
     return PolicyView(portrait.stage, portrait.stage_name, recommendations, pools, subsidy)

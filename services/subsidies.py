@@ -20,7 +20,8 @@ from core import subsidies as core_subsidies
 from core.spreadsheet import write_csv, write_xlsx
 from core.subsidies import PENDING, PaymentError
 from core.workflows import SUBSIDY, TransitionError, transition
-from db.models import Enterprise, Score, ScoreRun, SubsidyPayment, utcnow
+from db.models import Score, ScoreRun, SubsidyPayment, utcnow
+from db.queries import with_enterprise
 from services.actor import Actor, require_enterprise_access, require_staff
 from services.audit import record
 from services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -46,12 +47,8 @@ LINE_FIELDS = [
 
 def _lines_query(*, run_id: int | None = None, enterprise_id: int | None = None):  # noqa: ANN202
     query = (
-        select(
-            Score.run_id,
-            ScoreRun.year,
-            Score.enterprise_id,
-            Enterprise.credit_code,
-            Enterprise.name,
+        with_enterprise(
+            Score,
             Score.stage,
             Score.rank,
             Score.total,
@@ -61,9 +58,10 @@ def _lines_query(*, run_id: int | None = None, enterprise_id: int | None = None)
             SubsidyPayment.paid_on,
             SubsidyPayment.voucher,
             SubsidyPayment.reason,
+            leading=(Score.run_id, ScoreRun.year),
+            enterprise_id=enterprise_id,
         )
         .join(ScoreRun, ScoreRun.id == Score.run_id)
-        .join(Enterprise, Enterprise.id == Score.enterprise_id)
         .outerjoin(
             SubsidyPayment,
             (SubsidyPayment.run_id == Score.run_id) & (SubsidyPayment.enterprise_id == Score.enterprise_id),
@@ -72,8 +70,6 @@ def _lines_query(*, run_id: int | None = None, enterprise_id: int | None = None)
     )
     if run_id is not None:
         query = query.where(Score.run_id == run_id)
-    if enterprise_id is not None:
-        query = query.where(Score.enterprise_id == enterprise_id)
     return query
 
 

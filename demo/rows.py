@@ -94,6 +94,23 @@ def plain(v: Any) -> Any:
     return v
 
 
+def report_items(cells: dict[str, Any]) -> dict[str, Any]:
+    """A self-report's items as the form stores them: every row of a list item carries its ``uid`` (the
+    key its evidence is filed under), as services.self_report gives rows saved through the form.
+
+    Without one, two rows of a list shared the evidence key ``A04:`` and the page could not draw them.
+    Deterministic ids (the row's position) keep one seed one database.
+    """
+    items = {code: plain(value) for code, value in cells.items()}
+    for code, value in items.items():
+        if isinstance(value, list):
+            items[code] = [
+                {**row, "uid": row.get("uid") or f"{position:08x}"} if isinstance(row, dict) else row
+                for position, row in enumerate(value, start=1)
+            ]
+    return items
+
+
 def value_row(
     enterprise_id: int,
     year: int,

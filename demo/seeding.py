@@ -41,7 +41,7 @@ from db.models import (
     enterprise_search_keys,
 )
 from demo.distributions import Traits, generator, generic
-from demo.rows import at_ten, bulk_insert, department_of, encode, plain, value_row
+from demo.rows import at_ten, bulk_insert, department_of, encode, report_items, value_row
 from demo.vocabulary import (
     CARRIERS,
     DEMO_BANK,
@@ -230,7 +230,7 @@ def seed_demo(
         for i in range(n):
             if not ctx.self_report_present[y][i]:
                 continue
-            items = {c: plain(values[(y, c)][i]) for c in self_codes}
+            items = report_items({c: values[(y, c)][i] for c in self_codes})
             state = "approved"
             extra_fields: dict[str, Any] = {"reason": None, "field_comments": None, "version": 1}
             submitted_at = at_ten(submitted_on - timedelta(days=int(i % 20)))

@@ -132,6 +132,22 @@ def test_pending_and_returned_submissions(seeded) -> None:
     assert len(returned) == 1 and returned[0].reason
 
 
+def test_every_reported_list_row_has_its_own_evidence_key(seeded) -> None:
+    """The page files a list row's evidence under ``code:uid``: rows sharing one could not be drawn
+    (two rows without a uid made the 数据填报 page fail on a duplicate widget key)."""
+    session, _ = seeded
+    lists = [
+        rows
+        for s in session.execute(select(Submission)).scalars()
+        for rows in (s.items or {}).values()
+        if isinstance(rows, list)
+    ]
+    assert sum(len(rows) > 1 for rows in lists) > 10  # the seed does report several rows of one item
+    for rows in lists:
+        uids = [row.get("uid") for row in rows]
+        assert all(uids) and len(set(uids)) == len(uids), rows
+
+
 def test_demo_accounts(seeded) -> None:
     session, _ = seeded
     users = {u.username: u for u in session.execute(select(User)).scalars()}

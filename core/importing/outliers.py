@@ -165,7 +165,7 @@ def flag_outliers(
     if model.stage_indicator in numeric:
         group = stage_series(model, numeric[model.stage_indicator][1])
     elif stages is not None:
-        group = codes.map(stages).fillna("").astype(object)
+        group = codes.map(stages).astype(object).fillna("")  # all-unmapped maps to float NaN
     else:
         group = pd.Series("", index=codes.index, dtype=object)
     stage_names = {s.code: s.name for s in model.stages}

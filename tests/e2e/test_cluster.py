@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -76,9 +77,22 @@ def _sticky_for(url: str, port: int) -> str:
     return values[0]
 
 
+def _upstream(page, url: str) -> str | None:  # noqa: ANN001
+    return page.context.request.get(f"{url}/_stcore/health").headers.get("x-upstream")
+
+
 def _on_server(page, url: str, port: int) -> None:  # noqa: ANN001
-    response = page.context.request.get(f"{url}/_stcore/health")
-    assert response.headers.get("x-upstream") == f"127.0.0.1:{port}"
+    assert _upstream(page, url) == f"127.0.0.1:{port}"
+
+
+def _routed_back(page, url: str, port: int, timeout: float = 30.0) -> None:  # noqa: ANN001
+    """Wait until nginx sends this browser to ``port`` again. While a server restarts, the browser's
+    reconnect attempts fail there, so nginx's passive check (``max_fails=2 fail_timeout=5s``) skips it
+    for a few seconds and sends the browser to the other server; then it tries it again."""
+    deadline = time.monotonic() + timeout
+    while (seen := _upstream(page, url)) != f"127.0.0.1:{port}":
+        assert time.monotonic() < deadline, f"nginx still sends this browser to {seen}, not {port}"
+        time.sleep(0.5)
 
 
 def test_approval_on_one_server_shows_on_the_other_and_a_recycle_keeps_the_login(
@@ -144,6 +158,7 @@ def test_approval_on_one_server_shows_on_the_other_and_a_recycle_keeps_the_login
     )
     assert done.returncode == 0, done.stderr
     assert "已重启并就绪" in done.stdout
+    _routed_back(enterprise, url, port_b)
     goto(enterprise, url, "self-report")
     enterprise.get_by_role("button", name="退出登录").wait_for()
     enterprise.get_by_text(re.compile("已审核通过")).first.wait_for()

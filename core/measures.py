@@ -145,6 +145,12 @@ def _tier_measure(rule: TierRule, col: pd.Series) -> np.ndarray:
     for c in rule.categories:
         for name in (c.label, *c.aliases):
             lookup[name] = c.f
+    values = col.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        # Text cells repeat (a handful of tiers): each distinct text is looked up once.
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        table = np.array([*(lookup.get(u.strip(), np.nan) for u in uniques.tolist()), lookup.get("", np.nan)])
+        return np.nan_to_num(table[codes], nan=0.0)  # code -1 (absent) picks the trailing "" entry
     txt = col.astype(object).where(col.notna(), "").map(lambda x: str(x).strip())
     return txt.map(lookup).to_numpy(dtype=np.float64, na_value=0.0)
 
@@ -157,7 +163,10 @@ def _sparse_measure(
         return np.nan_to_num(col.to_numpy(dtype=np.float64, na_value=0.0))
     vals = col.to_numpy(dtype=object)
     out = np.zeros(len(vals))
-    for i in np.flatnonzero(col.notna().to_numpy()):
+    present = np.flatnonzero(col.notna().to_numpy())
+    if pd.api.types.infer_dtype(vals[present], skipna=True) == "string":
+        return _sparse_text_measure(vals[present], present, out, fn, code, errors)
+    for i in present:
         cell = vals[i]
         if isinstance(cell, str) and not cell.strip():
             continue
@@ -165,6 +174,33 @@ def _sparse_measure(
             out[i] = fn(cell)
         except (ValueError, TypeError, AttributeError) as exc:
             errors.append((int(i), code, f"无法解析：{exc}"))
+    return out
+
+
+def _sparse_text_measure(
+    cells: np.ndarray,
+    rows: np.ndarray,
+    out: np.ndarray,
+    fn: Callable[[Any], float],
+    code: str,
+    errors: list[tuple[int, str, str]],
+) -> np.ndarray:
+    """`_sparse_measure` of text cells: list and object texts repeat, so each distinct text is parsed
+    once (json.loads per cell was the engine's largest cost); errors are reported for every row."""
+    codes, uniques = pd.factorize(cells)
+    measures = np.zeros(len(uniques))
+    failures: dict[int, str] = {}
+    for k, text in enumerate(uniques.tolist()):
+        if not text.strip():
+            continue
+        try:
+            measures[k] = fn(text)
+        except (ValueError, TypeError, AttributeError) as exc:
+            failures[k] = f"无法解析：{exc}"
+    out[rows] = measures[codes]
+    if failures:
+        failed = np.flatnonzero(np.isin(codes, list(failures)))
+        errors.extend((int(rows[i]), code, failures[int(codes[i])]) for i in failed)
     return out
 
 

@@ -400,6 +400,38 @@ def test_prepare_inputs_is_idempotent_and_reports_errors() -> None:
     pd.testing.assert_frame_equal(score(MODEL, raw), score(MODEL, prep))
 
 
+def test_repeated_text_cells_measure_as_each_cell_alone() -> None:
+    """List, object and tier texts are parsed once per distinct text: every row still gets its own
+    measure and every unparsable row its own error, as when each cell is read alone."""
+    cells = {
+        "T10": [
+            '[{"level": "国家", "role": "牵头"}]',
+            "[not json",
+            None,
+            " ",
+            '[{"level": "市"}]',
+            "[not json",
+        ],
+        "N03": ['{"abnormal": false, "penalties": 1}', "{bad", '{"abnormal": true}', None, "{bad", "否"],
+        "T09": ["国家", " 省 ", None, "国家", "不存在", ""],
+    }
+    rows = [{"credit_code": f"X{i}", "name": "n", **{c: v[i] for c, v in cells.items()}} for i in range(6)]
+    together = prepare_inputs(MODEL, pd.DataFrame(rows))
+    alone = [prepare_inputs(MODEL, pd.DataFrame([row])) for row in rows]
+    for code in cells:
+        assert together[code].tolist() == [frame[code].iloc[0] for frame in alone], code
+    expected = [
+        (i, code, message)
+        for i, frame in enumerate(alone)
+        for _, code, message in frame.attrs["parse_errors"]
+    ]
+    assert sorted(together.attrs["parse_errors"]) == sorted(expected)
+    assert [(row, code) for row, code, _ in together.attrs["parse_errors"] if code == "T10"] == [
+        (1, "T10"),
+        (5, "T10"),
+    ]
+
+
 def test_derive_indicators() -> None:
     cur = pd.DataFrame(
         {

@@ -4,7 +4,8 @@ rows, dynamic scores, loan outcomes, imported and approved values through ``db.v
 * SQLite: ``executemany`` of tuples in the session's transaction, the constants written into the one
   INSERT statement; sqlite3 binds tuples in C (Core ``insert(table)`` with dicts: ~2 s per 100,000 rows).
 * PostgreSQL: ``COPY … FROM STDIN`` through psycopg 3 on the session's connection (same transaction), the
-  rows encoded as COPY text here a column at a time and sent as one buffer (a third of ``write_row``'s time).
+  rows encoded as COPY text here a column at a time (a third of ``write_row``'s time), in chunks that
+  psycopg's writer thread sends while the next is encoded.
 
 Values must be what the driver takes (numbers, str, bool, None, datetime; JSON as JSON text);
 ``constants`` (one value for every row) are bound through their column type once.
@@ -24,7 +25,7 @@ from sqlmodel import Session
 COPY_NULL = "\\N"
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 SQLITE_CHUNK = 50_000  # tuples per executemany: bounds the driver's transient memory
-COPY_CHUNK = 200_000  # rows per COPY buffer: bounds the encoded text held at once
+COPY_CHUNK = 20_000  # rows per COPY buffer: sent by psycopg's writer thread while the next is encoded
 
 
 def _copy_token(value: Any) -> str:
@@ -84,9 +85,13 @@ def _copy(
     names = [*columns, *constants]
     statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
     fixed = "\t".join(_copy_token(v) for v in constants.values())
+    from psycopg.copy import QueuedLibpqWriter  # PostgreSQL only
+
     cursor = session.connection().connection.driver_connection.cursor()
     try:
-        with cursor.copy(statement) as copy:
+        # The queued writer sends each buffer from a thread of its own, so the server stores one chunk
+        # while this thread encodes the next (the default writer sends in this thread: one after the other).
+        with cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
             for start in range(0, n, COPY_CHUNK):
                 stop = min(n, start + COPY_CHUNK)
                 token_lists = [_copy_tokens(values[start:stop]) for values in columns.values()]

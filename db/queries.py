@@ -10,8 +10,11 @@ an officer approves the report, so the current rows are exactly the values a sco
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Sequence
+import queue
+import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,6 +95,45 @@ def enterprises_frame(session: Session, *, ids: np.ndarray | None = None) -> pd.
     return frame.reset_index(drop=True)
 
 
+def _first_rows_ahead(session: Session, sql: str, params: list[tuple]) -> Iterator[tuple]:
+    """The first row of ``sql`` for each of ``params``, in order. On SQLite the statements run one
+    after the other in a worker thread on the session's own connection (so in its transaction), a
+    statement ahead of the caller: sqlite3 lets go of the GIL while SQLite aggregates, so the caller's
+    parsing of one result overlaps the database's work on the next. The caller must not use the
+    session until the iterator is exhausted."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite" or len(params) < 2:
+        for values in params:
+            yield fetch_rows(session, sql, values)[0]
+        return
+    driver = connection.connection.driver_connection
+    results: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)  # one result waiting, one in the making
+
+    def run() -> None:
+        cursor = driver.cursor()
+        try:
+            for values in params:
+                results.put((True, cursor.execute(sql, values).fetchall()[0]))
+        except BaseException as exc:  # handed to the caller, raised there
+            results.put((False, exc))
+        finally:
+            cursor.close()
+
+    worker = threading.Thread(target=run, name="first-rows-ahead", daemon=True)
+    worker.start()
+    try:
+        for _ in params:
+            ok, value = results.get()
+            if not ok:
+                raise value
+            yield value
+    finally:
+        while worker.is_alive():  # an early exit: let the worker finish its statements
+            with contextlib.suppress(queue.Empty):
+                results.get(timeout=0.05)
+        worker.join()
+
+
 def _number_array(joined: str | bytes | memoryview, dtype: type) -> np.ndarray:
     """The numbers of an aggregate: comma-joined text (SQLite) or concatenated big-endian 8-byte values
     (PostgreSQL's int8send/float8send)."""
@@ -112,9 +154,9 @@ def _numeric_parts(session: Session, year: int, codes: list[str] | None) -> tupl
 
     The numbers are exact: SQLite renders whole numbers as integers and the others with
     ``printf('%!.17g')`` (its own real-to-text keeps 15 digits); PostgreSQL hands over their binary
-    form (``float8send``), no text at all. A code holds one department's values as a rule: its sources come back as their least
-    and greatest, and only a code whose sources differ is read again with them (ids, values and
-    sources then from one scan, so their orders agree).
+    form (``float8send``), no text at all. A code holds one department's values as a rule: its sources
+    come back as their least and greatest, and only a code whose sources differ is read again with them
+    (ids, values and sources then from one scan, so their orders agree).
     """
     if codes is None:
         codes = [
@@ -142,10 +184,9 @@ def _numeric_parts(session: Session, year: int, codes: list[str] | None) -> tupl
         joined_sources = f"string_agg(source, chr(31)) {numeric}"
     where = " FROM indicatorvalue WHERE year = ? AND code = ? AND is_current"
     parts, text_codes = [], []
-    for code in codes:
-        joined_ids, joined_nums, first, last, texts = fetch_rows(
-            session, f"SELECT {ids}, {nums}, {low}, {high}, count(value_text){where}", (year, code)
-        )[0]
+    statement = f"SELECT {ids}, {nums}, {low}, {high}, count(value_text){where}"
+    first_rows = _first_rows_ahead(session, statement, [(year, code) for code in codes])
+    for code, (joined_ids, joined_nums, first, last, texts) in zip(codes, first_rows, strict=True):
         if texts:
             text_codes.append(code)
         if joined_ids is None:

@@ -222,6 +222,23 @@ def test_current_values_read_every_number_exactly(session: Session, populated: d
         assert values.loc[populated["4"], code] == number, code
 
 
+def test_current_values_read_in_the_sessions_transaction(session: Session, populated: dict[str, int]) -> None:
+    """The per-code reads (a statement ahead in a worker thread on SQLite) use the session's own
+    connection: values flushed and not yet committed are read, as one transaction reads its writes."""
+    for code, number in (("T06", 7.0), ("T07", 8.5), ("T08", 9.25)):
+        session.add(
+            IndicatorValue(
+                enterprise_id=populated["4"], year=YEAR, code=code, source="科技", value_num=number
+            )
+        )
+    session.flush()
+    frame = current_values(session, year=YEAR, codes=["G01", "T06", "T07", "T08"])
+    row = frame.values.set_index("enterprise_id").loc[populated["4"]]
+    assert (row["G01"], row["T06"], row["T07"], row["T08"]) == (700.0, 7.0, 8.5, 9.25)
+    assert frame.sources.set_index("enterprise_id").loc[populated["4"], "T08"] == "科技"
+    session.rollback()
+
+
 def test_derivations(session: Session, populated: dict[str, int]) -> None:
     model = get_model(session, ensure_default_model(session).id)
     derived = derive_indicators(

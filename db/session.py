@@ -35,12 +35,18 @@ def _normalise(url: str) -> str:
     return url
 
 
+SQLITE_MMAP_BYTES = 2**30
+
+
 def _configure_sqlite(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API callback
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Reads through a memory map of the file instead of a read() per page into the 2 MB page cache: a
+    # score run walks hundreds of MB of values (writes still go through SQLite's own file writes).
+    cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
     cursor.close()
 
 

@@ -28,19 +28,37 @@ def _num(df: pd.DataFrame, code: str) -> pd.Series:
     return pd.to_numeric(df[code], errors="coerce").astype("float64")
 
 
-def _aligned_previous(
-    this_year: pd.DataFrame, prev_year: pd.DataFrame | None, code: str, prefix: str
-) -> pd.Series:
-    """The previous year's ``code`` for each row of ``this_year``.
+class _PreviousYear:
+    """The previous year's values for the rows of this year, matched on credit code. The match is
+    made once (a hash of every credit code) and serves every derivation and ``prev_`` column."""
 
-    From ``prev_year`` (matched on credit code) when it has the code, else from a ``prev_<code>`` column
-    that a single-year spreadsheet may carry (scoring-model.md §9), else NaN.
-    """
-    if prev_year is None or prev_year.empty or code not in prev_year.columns:
-        return _num(this_year, prefix + code)
-    previous = _num(prev_year, code)
-    previous.index = prev_year[KEY].to_numpy()
-    return pd.Series(previous.reindex(this_year[KEY].to_numpy()).to_numpy(), index=this_year.index)
+    def __init__(self, this_year: pd.DataFrame, prev_year: pd.DataFrame | None, prefix: str) -> None:
+        self.this_year, self.prev_year, self.prefix = this_year, prev_year, prefix
+        self._rows: np.ndarray | None = None
+
+    def rows(self) -> np.ndarray:
+        """Position in the previous year's frame of each row of this year (-1: none)."""
+        if self._rows is None:
+            assert self.prev_year is not None
+            keys = pd.Index(self.prev_year[KEY].to_numpy(dtype=object), dtype=object)
+            if not keys.is_unique:
+                raise ValueError("cannot reindex on an axis with duplicate labels")
+            self._rows = keys.get_indexer(self.this_year[KEY].to_numpy(dtype=object))
+        return self._rows
+
+    def column(self, code: str) -> pd.Series:
+        """The previous year's ``code`` for each row of this year.
+
+        From the previous year (matched on credit code) when it has the code, else from a ``prev_<code>``
+        column that a single-year spreadsheet may carry (scoring-model.md §9), else NaN.
+        """
+        prev_year = self.prev_year
+        if prev_year is None or prev_year.empty or code not in prev_year.columns:
+            return _num(self.this_year, self.prefix + code)
+        rows = self.rows()
+        previous = _num(prev_year, code).to_numpy()
+        aligned = np.where(rows >= 0, previous[np.maximum(rows, 0)], np.nan)  # prev_year has rows
+        return pd.Series(aligned, index=self.this_year.index, dtype="float64")
 
 
 def previous_columns(model: ScoringModel) -> list[str]:
@@ -59,6 +77,7 @@ def derive_indicators(
     """
     out = this_year.copy()
     prefix = model.previous_prefix
+    previous_year = _PreviousYear(out, prev_year, prefix)
     for derivation in model.derivations:
         if derivation.kind == "ratio":
             numerator_code, denominator_code = derivation.ratio_codes
@@ -68,7 +87,7 @@ def derive_indicators(
             derived = (numerator / denominator.where(valid)) * derivation.scale
         else:  # growth
             current = _num(out, derivation.growth_code)
-            previous = _aligned_previous(out, prev_year, derivation.growth_code, prefix)
+            previous = previous_year.column(derivation.growth_code)
             base = previous.where(previous != 0).abs()
             derived = (current - previous) / base * 100.0
         derived = derived.where(np.isfinite(derived))
@@ -80,5 +99,5 @@ def derive_indicators(
             out[target] = derived
     for column in previous_columns(model):
         if column not in out.columns or out[column].isna().all():
-            out[column] = _aligned_previous(out, prev_year, column.removeprefix(prefix), prefix)
+            out[column] = previous_year.column(column.removeprefix(prefix))
     return out

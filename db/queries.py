@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Row, Select, select
 from sqlmodel import Session
 
@@ -143,13 +145,20 @@ def _number_array(joined: str | bytes | memoryview, dtype: type) -> np.ndarray:
     """The numbers of an aggregate: comma-joined text (SQLite) or concatenated big-endian 8-byte values
     (PostgreSQL's int8send/float8send)."""
     if isinstance(joined, str):
+        if dtype is np.float64:
+            # Arrow's split and cast parse decimal text exactly (correctly rounded, as strtod) and six
+            # times faster than np.fromstring; text Arrow refuses (e.g. SQLite's "Inf") goes the slow way.
+            with contextlib.suppress(pa.ArrowInvalid):
+                cells = pc.split_pattern(pa.array([joined], type=pa.large_string()), ",").flatten()
+                return cells.cast(pa.float64()).to_numpy(zero_copy_only=False)
         # np.fromstring in text mode parses in C (10× faster than split + array) and exactly.
         return np.fromstring(joined, dtype=dtype, sep=",")
     return np.frombuffer(joined, dtype=np.dtype(dtype).newbyteorder(">")).astype(dtype)
 
 
 def _numeric_parts(session: Session, year: int, codes: list[str] | None) -> tuple[list[tuple], list[str]]:
-    """(code, sources, ids, values) per code of the numeric values, and the codes that also hold text.
+    """(code, sources, ids, values) per code of the numeric values (sources: one str when every cell has
+    the same, else an array), and the codes that also hold text.
 
     The database aggregates each column into one string that numpy parses: fetching the ~2.5M rows of a
     year at 100k enterprises as tuples costs seconds of Python objects; the aggregates hand over a few
@@ -198,7 +207,7 @@ def _numeric_parts(session: Session, year: int, codes: list[str] | None) -> tupl
             continue
         id_array = _number_array(joined_ids, np.int64)
         if first == last:
-            sources = np.full(len(id_array), first, dtype=object)
+            sources = first  # one department for every cell: assigned to the column as one value
         else:
             joined_ids, joined_nums, joined = fetch_rows(
                 session, f"SELECT {ids}, {nums}, {joined_sources}{where}", (year, code)
@@ -263,8 +272,15 @@ def current_values(
 
     enterprises = enterprises_frame(session)
     if not all_enterprises:
-        present = np.unique(np.concatenate([p[2] for p in parts])) if parts else np.empty(0, np.int64)
-        enterprises = enterprises[enterprises["enterprise_id"].isin(present)].reset_index(drop=True)
+        # Enterprises with a value: marked through their sorted ids (a unique over every part's ids,
+        # millions at 100k enterprises, sorted them all)
+        all_ids = enterprises["enterprise_id"].to_numpy()
+        present = np.zeros(len(all_ids), dtype=bool)
+        for part in parts:
+            ids = part[2]
+            rows = np.minimum(np.searchsorted(all_ids, ids), max(len(all_ids) - 1, 0))
+            present[rows[all_ids[rows] == ids] if len(all_ids) else rows[:0]] = True
+        enterprises = enterprises[present].reset_index(drop=True)
     enterprise_ids = enterprises["enterprise_id"].to_numpy()
     n = len(enterprises)
 

@@ -11,7 +11,6 @@ Timings of the last compute in this process are kept in :data:`LAST_TIMINGS` (be
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -83,6 +82,20 @@ def _breakdowns(
     return [row_template % row for row in zip(*token_lists, strict=True)]
 
 
+def _ints_or_none(column: pd.Series) -> list[int | None]:
+    """Python ints, None where missing (array-wise: pd.isna per cell cost 0.6 s at 100k rows)."""
+    cells = column.to_numpy(dtype=np.int64, na_value=0).astype(object)  # Python ints
+    cells[column.isna().to_numpy()] = None
+    return cells.tolist()
+
+
+def _floats_or_none(values: np.ndarray) -> list[float | None]:
+    """Python floats, None where not finite."""
+    cells = values.astype(object)
+    cells[~np.isfinite(values)] = None
+    return cells.tolist()
+
+
 def _none_if(values: list, empty: Any) -> list:
     return [None if v == empty else v for v in values]
 
@@ -114,10 +127,8 @@ def _score_columns(
         columns[c] = scored[c].to_numpy(dtype=float).tolist()
     columns["veto"] = scored["veto"].to_numpy(dtype=bool).tolist()
     columns["veto_reason"] = _none_if(scored["veto_reason"].astype(object).tolist(), "")
-    columns["rank"] = [None if pd.isna(r) else int(r) for r in scored["rank"].astype(object).tolist()]
-    columns["percentile"] = [
-        None if not math.isfinite(p) else p for p in scored["percentile"].to_numpy(dtype=float).tolist()
-    ]
+    columns["rank"] = _ints_or_none(scored["rank"])
+    columns["percentile"] = _floats_or_none(scored["percentile"].to_numpy(dtype=float))
     columns["tier"] = _none_if(scored["tier"].astype(object).tolist(), "")
     columns["mujun"] = _none_if(scored["mujun"].astype(object).tolist(), "")
     columns["missing_count"] = scored["missing_count"].to_numpy(dtype=np.int64).tolist()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -279,11 +280,15 @@ def compute_run(
         enterprise_count=len(inputs),
         created_by=actor.username,
     )
-    session.add(run)
-    session.flush()
-    columns = _score_columns(year_scores.model, run.id, year_scores.enterprise_ids, scored)
-    insert_columns(session, Score.__table__, columns)
-    session.add(RunBreakdown(run_id=run.id, data=year_scores.packed_breakdowns()))
+    # The breakdowns are packed in a thread of their own while the Score rows are written: numpy, pandas'
+    # hashing and zstd let go of the GIL, and so do SQLite's steps and PostgreSQL's COPY round trips.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pack-breakdowns") as pool:
+        packing = pool.submit(year_scores.packed_breakdowns)
+        session.add(run)
+        session.flush()
+        columns = _score_columns(year_scores.model, run.id, year_scores.enterprise_ids, scored)
+        insert_columns(session, Score.__table__, columns)
+        session.add(RunBreakdown(run_id=run.id, data=packing.result()))
     _record_run(
         session,
         actor,

@@ -134,3 +134,18 @@ def test_a_changed_blob_is_caught_by_verify(session, fresh_run) -> None:  # noqa
     queries._PACKED.clear()  # the blob was changed behind the run's back (the cache trusts runs immutable)
     report = verify_run(session, actor=OFFICER, run_id=run.id)
     assert not report.identical and report.differing_columns == ["pts_" + code]
+
+
+def test_fingerprint_tokens_are_each_cells_own_token() -> None:
+    """The column tokens (distinct values rendered once, by hash) are every cell's own exact token:
+    NaN and infinities null, whole and fractional floats as repr, the rounding of fractions kept."""
+    from services.runs import canonical
+
+    rng = np.random.default_rng(3)
+    column = np.round(rng.lognormal(5, 2, 2000), 2)
+    column[rng.random(2000) < 0.1] = np.nan
+    column[:4] = [np.inf, -np.inf, 0.1 + 0.2, 2.0**60]
+    assert canonical.tokens(column) == [canonical.token(v) for v in column.tolist()]
+    assert canonical.tokens(column, 1) == [canonical.token(v) for v in np.round(column, 1).tolist()]
+    assert canonical.tokens(np.array([3, 1, 3])) == ["3.0", "1.0", "3.0"]
+    assert canonical.tokens(np.array([0.0, -0.0, 5.0])) == ["0.0", "0.0", "5.0"]  # as np.unique rendered it

@@ -91,6 +91,39 @@ def load_run(session: Session, *, actor: Actor, run_id: int, with_breakdown: boo
         raise ValidationFailed(
             f"积分批次 #{run_id} 尚未公示（状态：{run.state}）：榜单、扶持和推荐只来自公示中或已定稿的批次。"
         )
+    key = (*_parts_key(session, run), _data_signature(session))
+    cached = _FRAMES.get(key)
+    if cached is None:
+        cached = _FRAMES.put(key, _run_frame(session, run))
+    model, shared = cached
+    frame = shared.copy(deep=False)  # copy-on-write: a caller adding a column leaves the cached one alone
+    result = RunFrame(run=run, model=model, frame=frame)
+    if with_breakdown:
+        parts = _cached_parts(session, run)
+        if parts is None:
+            ids, rows = breakdown_parts(session, run_id=run.id, model=model, parts=("v", "p"))
+            values = pd.DataFrame(
+                dict(
+                    zip(
+                        breakdown.breakdown_columns(model),
+                        map(list, zip(*rows["v"], strict=True)),
+                        strict=True,
+                    )
+                )
+                if len(ids)
+                else {c: [] for c in breakdown.breakdown_columns(model)}
+            )
+            points = pd.DataFrame(rows["p"], columns=model.codes, dtype=float)
+            parts = _remember_parts(session, run, ids, values, points)
+        ids, values, points = parts
+        at = pd.Index(ids).get_indexer(frame["enterprise_id"].to_numpy(dtype=np.int64))
+        result.values = values.iloc[at].set_axis(frame.index)
+        result.points = points.iloc[at].set_axis(frame.index)
+    return result
+
+
+def _run_frame(session: Session, run: ScoreRun) -> tuple[ScoringModel, pd.DataFrame]:
+    """The run's model and its Score rows with the enterprises' attributes (one read of each table)."""
     model = get_model(session, run.model_version_id)
     frame = scores_frame(session, run_id=run.id)
     rows = session.execute(
@@ -122,35 +155,18 @@ def load_run(session: Session, *, actor: Actor, run_id: int, with_breakdown: boo
     )
     frame = frame.merge(attrs, on="enterprise_id", how="left")
     frame["bank_consent"] = frame["bank_consent"].fillna(False).astype(bool)
-    result = RunFrame(run=run, model=model, frame=frame)
-    if with_breakdown:
-        parts = _cached_parts(session, run)
-        if parts is None:
-            ids, rows = breakdown_parts(session, run_id=run.id, model=model, parts=("v", "p"))
-            values = pd.DataFrame(
-                dict(
-                    zip(
-                        breakdown.breakdown_columns(model),
-                        map(list, zip(*rows["v"], strict=True)),
-                        strict=True,
-                    )
-                )
-                if len(ids)
-                else {c: [] for c in breakdown.breakdown_columns(model)}
-            )
-            points = pd.DataFrame(rows["p"], columns=model.codes, dtype=float)
-            parts = _remember_parts(session, run, ids, values, points)
-        ids, values, points = parts
-        at = pd.Index(ids).get_indexer(frame["enterprise_id"].to_numpy(dtype=np.int64))
-        result.values = values.iloc[at].set_axis(frame.index)
-        result.points = points.iloc[at].set_axis(frame.index)
-    return result
+    return model, frame
 
 
 # A published run's stored inputs and points never change: decoded once per run (at 100k enterprises
 # the breakdown JSON is ~10 s to read and decode), keyed so a refilled database at the same URL misses.
 PARTS_CACHED_RUNS = 2
 _PARTS: LRU[tuple[np.ndarray, pd.DataFrame, pd.DataFrame]] = LRU(PARTS_CACHED_RUNS)
+# A published run's frame (its Score rows and the enterprises' attributes: seconds to read at 100k
+# enterprises) and the 榜单与扶持 view of it are kept while no data changed: 榜单与扶持, 培育库, 载体评价 and
+# 金融推荐 ask for them on every page run. The key carries the data signature, so any audited change (a
+# rename, a consent, a payment, a run's state) or new value, made through any server, misses.
+_FRAMES: LRU[tuple[ScoringModel, pd.DataFrame]] = LRU(PARTS_CACHED_RUNS)
 
 
 def _parts_key(session: Session, run: ScoreRun) -> tuple:
@@ -189,8 +205,24 @@ class ListsView:
     notice: pd.DataFrame  # core.reports.notice_list_frame (public-notice format)
 
 
+_LISTS: LRU[ListsView] = LRU(PARTS_CACHED_RUNS)
+
+
 def lists_view(session: Session, *, actor: Actor, run_id: int | None = None) -> ListsView:
-    data = load_run(session, actor=actor, run_id=resolve_run_id(session, actor, run_id))
+    """The run's lists, subsidies and 亩均 flags. Cached per run while no data changed (as its frame,
+    :func:`load_run`); the view is shared: treat it as read-only."""
+    require_staff(actor)
+    run = session.get(ScoreRun, resolve_run_id(session, actor, run_id))
+    key = (*_parts_key(session, run), _data_signature(session)) if run is not None else None
+    cached = _LISTS.get(key) if key else None
+    if cached is not None:
+        return cached
+    view = _lists_view(session, actor=actor, run_id=resolve_run_id(session, actor, run_id))
+    return _LISTS.put(key, view) if key else view
+
+
+def _lists_view(session: Session, *, actor: Actor, run_id: int) -> ListsView:
+    data = load_run(session, actor=actor, run_id=run_id)
     model, frame = data.model, data.frame
     return ListsView(
         run_label=data.label,

@@ -80,6 +80,31 @@ def test_lists_view_matches_the_stored_scores(seeded) -> None:  # noqa: ANN001
     assert workbook.sheetnames == ["公示名单", "扶持名单", "名额与预算", "亩均论英雄"]
 
 
+def test_lists_view_and_run_frame_are_reused_until_data_changes(seeded) -> None:  # noqa: ANN001
+    """榜单与扶持 reruns reuse the run's frame and view; an audited change made afterwards shows at once:
+    a consent withdrawn is in the next frame (金融推荐 reads it), a finalised run's label in the next view."""
+    run = _published(seeded)
+    first = scenarios.lists_view(seeded, actor=OFFICER, run_id=run.id)
+    assert scenarios.lists_view(seeded, actor=OFFICER, run_id=run.id) is first
+    ent = _enterprise_actor(seeded)
+    bank.set_bank_consent(seeded, actor=ent, enterprise_id=ent.enterprise_id, consent=True)
+    frame = scenarios.load_run(seeded, actor=OFFICER, run_id=run.id).frame
+    frame["bank_consent"] = False  # a caller's change stays its own
+    consent = scenarios.load_run(seeded, actor=OFFICER, run_id=run.id).frame.set_index("enterprise_id")
+    assert bool(consent.loc[ent.enterprise_id, "bank_consent"]) is True
+    bank.set_bank_consent(seeded, actor=ent, enterprise_id=ent.enterprise_id, consent=False)
+    consent = scenarios.load_run(seeded, actor=OFFICER, run_id=run.id).frame.set_index("enterprise_id")
+    assert bool(consent.loc[ent.enterprise_id, "bank_consent"]) is False
+    from services.runs import finalize_run
+
+    finalize_run(seeded, actor=Actor.system(), run_id=run.id, reason="测试：提前定稿")
+    fresh = scenarios.lists_view(seeded, actor=OFFICER, run_id=run.id)
+    assert "已定稿" in fresh.run_label and "已定稿" not in first.run_label
+    pd.testing.assert_frame_equal(fresh.members, first.members)
+    with pytest.raises(PermissionDenied):
+        scenarios.lists_view(seeded, actor=ent, run_id=run.id)
+
+
 def test_pools_never_list_vetoed_or_qualified_enterprises(seeded) -> None:  # noqa: ANN001
     run = _published(seeded)
     # veto the best enterprise of the run that is a candidate somewhere

@@ -8,7 +8,7 @@ Python lists) a readable sentence — so Streamlit's English placeholders never 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from pathlib import PurePath
 from typing import Any
@@ -131,21 +131,27 @@ def download_table(
 ) -> None:
     """xlsx (bold frozen header, widths) and csv download buttons; every cell through the sanitiser.
 
-    ``content``: one table, or sheets by name (the csv then holds the first sheet).
+    ``content``: one table, or sheets by name (the csv then holds the first sheet). The files are written
+    when a button is clicked, not on every run of the page (tens of thousands of rows take seconds).
     """
     sheets = {name: content} if isinstance(content, pd.DataFrame) else dict(content)
     first = next(iter(sheets.values()))
     label = plain(name)  # button labels render Markdown; a name may quote user text (a carrier's name)
-    files = {"xlsx": write_xlsx(sheets)} | ({"csv": write_csv(first)} if csv else {})
+    files: dict[str, Callable[[], bytes]] = {"xlsx": lambda: write_xlsx(sheets)}
+    if csv:
+        files["csv"] = lambda: write_csv(first)
     for column, (fmt, data) in zip(st.columns(2), files.items(), strict=False):
         download_file(
             f"下载 {label}（{fmt}）", data, file_name=f"{name}.{fmt}", key=f"{key}_{fmt}", container=column
         )
 
 
-def download_file(label: str, data: bytes, *, file_name: str, key: str, container: Any = None) -> None:
+def download_file(
+    label: str, data: bytes | Callable[[], bytes], *, file_name: str, key: str, container: Any = None
+) -> None:
     """A download button for ``file_name`` (xlsx, csv or html: the type follows the suffix), in
-    ``container`` (default the page)."""
+    ``container`` (default the page). ``data`` may be a function: it then writes the file when the
+    button is clicked (Streamlit's deferred download), not on every run of the page."""
     where = container if container is not None else st
     mime = MIME_BY_SUFFIX[PurePath(file_name).suffix.lower()]
     where.download_button(label, data, file_name=file_name, mime=mime, key=key, icon=":material/download:")

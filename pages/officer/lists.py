@@ -73,9 +73,11 @@ with tab_pay:
     with session_scope() as session:
         pay_run = payment_run(session, actor=actor, run_id=int(run_id))
         pay = subsidy_lines(session, actor=actor, run_id=pay_run.id) if pay_run is not None else None
-        pay_xlsx = (
-            export_subsidy_lines(session, actor=actor, run_id=pay_run.id) if pay_run is not None else b""
-        )
+
+    def _pay_xlsx(run: int = pay_run.id if pay_run is not None else 0) -> bytes:  # written on the click
+        with session_scope() as session:
+            return export_subsidy_lines(session, actor=actor, run_id=run)
+
     if pay is None:
         st.info("暂无已定稿的积分批次：扶持资金按已定稿批次确认和拨付。")
     else:
@@ -97,7 +99,7 @@ with tab_pay:
         show_table(pay.table, key="subsidy_pay_table")
         download_file(
             "下载拨付进度（xlsx）",
-            pay_xlsx,
+            _pay_xlsx,
             file_name=f"扶持资金拨付_{pay_run.id}.xlsx",
             key="subsidy_pay_xlsx",
         )
@@ -159,17 +161,23 @@ with tab_export:
     st.markdown(
         "**公示格式导出**：公示名单（序号、企业名称、统一社会信用代码、所属阶段、榜单、积分）、扶持名单、名额与预算、亩均论英雄。"
     )
-    with session_scope() as session:
-        workbook = export_lists(session, actor=actor, run_id=int(run_id), fmt="xlsx", part="all")
-        notice_csv = export_lists(session, actor=actor, run_id=int(run_id), fmt="csv", part="lists")
+
+    def _export(fmt: str, part: str) -> bytes:  # written when its button is clicked
+        with session_scope() as session:
+            return export_lists(session, actor=actor, run_id=int(run_id), fmt=fmt, part=part)
+
     e1, e2 = st.columns(2)
     download_file(
         "下载公示文件（xlsx，全部工作表）",
-        workbook,
+        lambda: _export("xlsx", "all"),
         file_name=f"榜单与扶持_{run_id}.xlsx",
         key="notice_xlsx",
         container=e1,
     )
     download_file(
-        "下载公示名单（csv）", notice_csv, file_name=f"公示名单_{run_id}.csv", key="notice_csv", container=e2
+        "下载公示名单（csv）",
+        lambda: _export("csv", "lists"),
+        file_name=f"公示名单_{run_id}.csv",
+        key="notice_csv",
+        container=e2,
     )

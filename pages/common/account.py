@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from services import accounts
 from services import auth as auth_service
 from services.errors import ServiceError
-from ui.auth import start_browser_session
+from ui import pending
+from ui.auth import PASSWORD_OUTCOME, change_password
 from ui.guards import MUST_CHANGE_KEY, require_role
-from ui.service_call import REFUSED, call_service, show_refusal
+from ui.service_call import show_refusal
 
 actor = require_role(allow_pending_password_change=True)
 
@@ -20,18 +20,32 @@ if st.session_state.get(MUST_CHANGE_KEY):
     st.warning("您正在使用初始密码（一次性密码），请先设置新密码后再使用系统。", icon=":material/key:")
 
 limit = auth_service.MAX_PASSWORD_BYTES
+# The change is made in the form's callback, its outcome kept in a holder until a run takes it over
+# (ui/pending.py): a rerun that starts meanwhile cannot leave it half done (every session revoked, this
+# browser's new one not yet started).
+outcome = pending.holder(PASSWORD_OUTCOME)
+
+
+def _change() -> None:
+    old, new, confirm = (st.session_state.get(k) or "" for k in ("pw_old", "pw_new", "pw_confirm"))
+    change_password(outcome, actor=actor, old=old, new=new, confirm=confirm)
+
+
 left, _ = st.columns([2, 3])
 with left, st.form("change_password", clear_on_submit=True):
-    old = st.text_input("原密码", type="password", max_chars=limit, autocomplete="current-password")
-    new = st.text_input(
+    st.text_input("原密码", type="password", max_chars=limit, autocomplete="current-password", key="pw_old")
+    st.text_input(
         "新密码",
         type="password",
         max_chars=limit,
         autocomplete="new-password",
         help=f"至少 {auth_service.MIN_PASSWORD_CHARS} 个字符、最长 {limit} 字节，须含字母和数字，不能是常见密码或演示密码，不能包含用户名",
+        key="pw_new",
     )
-    confirm = st.text_input("再次输入新密码", type="password", max_chars=limit, autocomplete="new-password")
-    submitted = st.form_submit_button("保存新密码", type="primary")
+    st.text_input(
+        "再次输入新密码", type="password", max_chars=limit, autocomplete="new-password", key="pw_confirm"
+    )
+    st.form_submit_button("保存新密码", type="primary", on_click=_change)
 
 
 def _refused(exc: ServiceError) -> None:
@@ -40,15 +54,6 @@ def _refused(exc: ServiceError) -> None:
         st.caption(problem["problem"])
 
 
-if submitted:
-    changed = call_service(
-        accounts.change_password, on_refusal=_refused, actor=actor, old=old, new=new, confirm=confirm
-    )
-    if changed is not REFUSED:
-        # The change revoked every session of this user (a copied cookie dies with them); this browser
-        # gets a fresh one, whose cookie the next run writes. Not a login or logout, so a rerun is safe:
-        # it rebuilds the navigation without the one-time-password restriction.
-        start_browser_session(actor.user_id)
-        st.session_state[MUST_CHANGE_KEY] = False
-        st.session_state["_password_changed"] = True
-        st.rerun()
+refusal = pending.settle(outcome).pop("refusal", None)
+if refusal is not None:
+    _refused(refusal)

@@ -7,7 +7,7 @@ from db.session import session_scope
 from services import self_report as service
 from services.errors import ServiceError
 from services.service_requests import catalogue
-from ui import formats
+from ui import formats, pending
 from ui.guards import require_role
 from ui.service_call import REFUSED, call_service
 from ui.text import plain
@@ -15,28 +15,32 @@ from ui.widgets import file_uploader, multiselect, selectbox
 
 actor = require_role("enterprise")
 enterprise_id = actor.enterprise_id
-MSG = "_sr_messages"
 UPLOADS = "_sr_uploads"  # bumped after each upload: a new uploader key empties the chooser
+# A save's message is kept in a holder, not written to the session state after the save: a rerun that
+# starts meanwhile (a second click) would stop the callback there and lose it (ui/pending.py). A run
+# waits for a save still under way, so it shows the draft as saved, with the version the save left.
+outcome = pending.settle(pending.holder("_sr_outcome"))
 
 
 def _say(kind: str, text: str, problems: list | None = None, *, where: str = "top") -> None:
     """A message shown once, next to where the user acted (``where``: "top", "submit" or an item key)."""
-    st.session_state[MSG] = (kind, text, problems or [], where)
+    outcome["message"] = (kind, text, problems or [], where)
 
 
 def _run(action, success: str | None = None, *, where: str = "top") -> None:  # noqa: ANN001 - a closure
     def refused(exc: ServiceError) -> None:
         _say("error", str(exc), getattr(exc, "problems", []), where=where)
 
-    if call_service(action, on_refusal=refused) is not REFUSED and success:
-        _say("success", success, where=where)
+    with pending.under_way(outcome):
+        if call_service(action, on_refusal=refused) is not REFUSED and success:
+            _say("success", success, where=where)
 
 
 def _show_message(where: str) -> None:
-    message = st.session_state.get(MSG)
-    if not message or (message[3] if len(message) > 3 else "top") != where:
+    message = outcome.get("message")
+    if not message or message[3] != where:
         return
-    st.session_state.pop(MSG, None)
+    outcome.pop("message", None)
     getattr(st, message[0])(message[1])
     for problem in message[2][1:]:
         st.caption(f"· {plain(problem['problem'])}")

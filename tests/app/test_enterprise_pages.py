@@ -217,3 +217,32 @@ def test_portrait_shows_annual_and_dynamic_score_after_an_approval(fresh_db: str
     changes = next(df.value for df in at.dataframe if "分值变化" in df.value.columns)
     row = changes[changes["指标"] == "研发人员数"]
     assert row["现在"].iloc[0] == explain.fmt_value(approved, "人")
+
+
+def test_password_change_refuses_then_moves_this_browser_to_a_new_session(fresh_db: str) -> None:
+    from services.auth import resume_session
+    from ui.auth import SESSION_ID_KEY
+
+    at = login_as(home(), "ent2", "enterprise").run()
+    at.switch_page("pages/common/account.py").run()
+    old_session = at.session_state[SESSION_ID_KEY]
+    at.text_input(key="pw_old").input("not-the-password-1")
+    at.text_input(key="pw_new").input("NewPass2025x")
+    at.text_input(key="pw_confirm").input("NewPass2025x")
+    next(b for b in at.button if b.label == "保存新密码").click().run()
+    assert not at.exception
+    assert at.error, "the refusal is shown"
+    assert at.session_state[SESSION_ID_KEY] == old_session
+
+    at.text_input(key="pw_old").input("Demo@2025")
+    at.text_input(key="pw_new").input("NewPass2025x")
+    at.text_input(key="pw_confirm").input("NewPass2025x")
+    next(b for b in at.button if b.label == "保存新密码").click().run()
+    assert not at.exception
+    assert "密码已修改" in _texts(at)
+    new_session = at.session_state[SESSION_ID_KEY]
+    assert new_session != old_session
+    with session_scope() as session:
+        assert resume_session(session, session_id=old_session) is None  # every old session revoked
+        assert resume_session(session, session_id=new_session) is not None
+    assert at.session_state["authentication_status"] is True

@@ -6,8 +6,8 @@
 * ``new_page(width, height)`` — a fresh context (own cookies) and page; ``page`` is one at 1280×800.
 * every e2e test fails when the server wrote a traceback to its log while the test ran
   (:func:`no_server_traceback`);
-* :func:`wait_settled` — the cookie component causes a second script run about a second after load, so
-  "idle once" is not enough: wait until the app has stayed idle for ~800 ms.
+* :func:`wait_settled` — a click or a page change may bring more than one script run (a callback's outcome
+  taken over, a page switch), so "idle once" is not enough: wait until the app has stayed idle for ~800 ms.
 
 All e2e tests share one xdist group, so they run in one worker, one after another, on one server.
 """
@@ -303,8 +303,8 @@ def login(
     wait_settled(page)
     if expect_success:
         page.get_by_role("button", name="退出登录").wait_for()
-        # The login cookie is written by a component after the page shows the session: a deep link
-        # opened before it lands starts a session without it (a person never clicks that fast).
+        # The login cookie is written by a script in the page once the page shows the session: a deep
+        # link opened before it lands starts a session without it (a person never clicks that fast).
         deadline = time.monotonic() + 15
         while not any(c["name"] == COOKIE_NAME for c in page.context.cookies()):
             assert time.monotonic() < deadline, "the login cookie never reached the browser"

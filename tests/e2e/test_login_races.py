@@ -1,24 +1,59 @@
-"""A login survives the reruns that come with it on a busy server.
+"""Clicks, logins and password changes survive the reruns around them on a busy server.
 
-A page's cookie component reports the browser's cookies a moment after the page loads; on a busy server
-that report can arrive while the login click is still being handled. Two ways a login was lost there:
+With Streamlit's fast reruns, a rerun request that arrives while a run is under way starts a new run at
+once; the old one is stopped at its next session-state access, a callback included. Two things used to
+send such requests without the person doing anything:
 
-* the report arrived during the password check: Streamlit ended the login callback at its next
-  session-state access, and the person saw the 登录 form again with nothing said;
-* a rerun came before the component writing the login cookie had loaded: the page showed the person
-  logged in, but the cookie never reached the browser, and the next page load or tab was logged out.
+* the cookie component streamlit-authenticator drew on every page reported the browser's cookies a moment
+  after each page load. A click made before that report arrived was dropped by it (seen under load as a
+  login timeout and as a 保存草稿 that never saved). The login cookie is now read from the page's HTTP
+  request on the server, so a page load is a single run;
+* the component writing the login cookie reported back once written. It is now written by a script in
+  the page, which reports nothing, and it needs no component at all.
 
-Both are made to happen on purpose here (the report held back and let through at the right moment; the
-cookie component's files held back over a page change), not left to the timing of a loaded machine.
+The person's own second click still starts a new run beside a callback checking a password or saving;
+the outcome is kept until a run takes it over (ui/pending.py). Every race is made to happen on purpose
+(a report held back and let through right after the click, the SQLite database locked while the callback
+works, component files refused), not left to the timing of a loaded machine.
 """
 
 from __future__ import annotations
 
-import contextlib
+import re
+import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from tests.e2e.conftest import DEMO_PASSWORD, goto, wait_settled
+import pytest
+
+from tests.e2e.conftest import goto, login, wait_settled
+from tests.seeded import database_session
 from ui.auth import COOKIE_NAME
+
+LOCK_SECONDS = 1.5  # well under the app's SQLite busy timeout (10 s)
+PASSWORD = "RaceTest2026ok"
+ACCOUNTS = ("race-draft", "race-login", "race-second", "race-change", "race-cookie")
+
+
+@pytest.fixture(scope="module")
+def accounts(e2e_database_url: str) -> dict[str, str]:
+    """Enterprise accounts of this module's own (no other test's lockouts or reports in the way)."""
+    from services.accounts import create_user, enterprises_without_account
+    from services.actor import Actor
+
+    with database_session(e2e_database_url) as session:
+        free = enterprises_without_account(session, actor=Actor.system()).tail(len(ACCOUNTS))
+        for username, enterprise_id in zip(ACCOUNTS, free["id"], strict=True):
+            create_user(
+                session,
+                actor=Actor.system(),
+                username=username,
+                role="enterprise",
+                enterprise_id=int(enterprise_id),
+                password=PASSWORD,
+            )
+    return {name: name for name in ACCOUNTS}
 
 
 def _has_cookie(page) -> bool:  # noqa: ANN001
@@ -34,90 +69,201 @@ def _wait_for_cookie(page, seconds: float = 15) -> bool:  # noqa: ANN001
     return False
 
 
-def _fill_and_submit(page, username: str) -> None:  # noqa: ANN001
+def _fill_login(page, username: str, password: str = PASSWORD) -> None:  # noqa: ANN001
     page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码", exact=True).fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    page.get_by_label("密码", exact=True).fill(password)
 
 
 def _logged_in_in_a_new_tab(page, app_server: str) -> bool:  # noqa: ANN001
     tab = page.context.new_page()
     goto(tab, app_server, "")
-    return tab.get_by_role("button", name="退出登录").count() == 1
+    logged_in = tab.get_by_role("button", name="退出登录").count() == 1
+    tab.close()
+    return logged_in
 
 
-def test_a_cookie_report_arriving_during_the_password_check_does_not_lose_the_login(
-    app_server: str,
-    new_page,  # noqa: ANN001
-) -> None:
-    page = new_page()
-    held: list[object] = []
-    step = {"submitted": False, "released": False}
+@contextmanager
+def _database_locked(database_url: str) -> Iterator[None]:
+    """Hold SQLite's write lock: the app's next write waits for it (a slow database under load)."""
+    connection = sqlite3.connect(database_url.removeprefix("sqlite:///"), timeout=10, isolation_level=None)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        yield
+        connection.execute("ROLLBACK")
+    finally:
+        connection.close()
+
+
+def _reports_sent_after(page, click: bytes) -> dict:  # noqa: ANN001
+    """Hold back every cookie report the page sends (the read-all component's, key ``init``) until the
+    page sends a message containing ``click``; send them right behind it, as a report still on its way
+    when the person clicked. Returns {"held": [...], "released": bool}."""
+    state: dict = {"held": [], "released": False}
 
     def through_the_socket(ws) -> None:  # noqa: ANN001 - playwright WebSocketRoute
         server = ws.connect_to_server()
 
         def from_page(message: str | bytes) -> None:
             data = message if isinstance(message, bytes) else message.encode()
-            if b"FormSubmitter:login_form" in data:
-                step["submitted"] = True
-            elif not step["submitted"] and b"-init" in data:
-                held.append(message)  # the cookie component's report after the page load
+            if not state["released"] and click in data:
+                state["released"] = True
+                server.send(message)
+                for report in state["held"]:
+                    server.send(report)
+                return
+            if not state["released"] and b"-init" in data:
+                state["held"].append(message)
                 return
             server.send(message)
 
-        def from_server(message: str | bytes) -> None:
-            ws.send(message)
-            if step["submitted"] and not step["released"]:
-                # The server has started the login's run (its first message): its callback is checking
-                # the password now. The report arrives in the middle of that, as on a busy server.
-                step["released"] = True
-                for report in held:
-                    server.send(report)
-
         ws.on_message(from_page)
-        server.on_message(from_server)
+        server.on_message(lambda message: ws.send(message))
 
     page.route_web_socket("**/_stcore/stream", through_the_socket)
-    goto(page, app_server, "login")
-    assert held, "the cookie component reported the page's cookies"
-    _fill_and_submit(page, "ent4")
-    page.get_by_role("button", name="退出登录").wait_for()
+    return state
+
+
+def _let_a_report_come(page, state: dict) -> None:  # noqa: ANN001
+    """A page with a component frame sends its report about a second after loading: wait for it."""
+    if page.locator("iframe").count() == 0:
+        return
+    deadline = time.monotonic() + 10
+    while not state["held"] and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+
+
+def test_a_draft_saved_right_after_the_page_loaded_is_saved_and_said(
+    app_server: str,
+    e2e_database_url: str,
+    accounts: dict[str, str],
+    new_page,  # noqa: ANN001
+) -> None:
+    page = new_page()
+    login(page, app_server, accounts["race-draft"], PASSWORD)
+    goto(page, app_server, "self-report")
+    if page.get_by_text("申请更正本年度填报").count():  # an approved report: reopen it first
+        page.get_by_text("申请更正本年度填报").click()
+        page.get_by_label("更正原因（必填）").fill("补充研发投入")
+        page.get_by_role("button", name="申请更正").click()
+        wait_settled(page)
+        page.get_by_text("填报已重新打开，请修改后再次提交审核。").wait_for()
+
+    # A fresh page load (a new connection, the login restored from the cookie), then at once a click.
+    state = _reports_sent_after(page, b"FormSubmitter:sr_numbers")
+    goto(page, app_server, "self-report")
+    _let_a_report_come(page, state)
+    form = page.locator('[data-testid="stForm"]').filter(has=page.get_by_role("button", name="保存草稿"))
+    form.locator('[data-testid="stNumberInput"] input').first.fill("4321")
+    with _database_locked(e2e_database_url):
+        page.get_by_role("button", name="保存草稿").click()
+        page.wait_for_timeout(LOCK_SECONDS * 1000)
+    page.get_by_text("草稿已保存。").wait_for(timeout=20_000)
     wait_settled(page)
-    assert step["released"]
+
+    # Saved: a new page load shows the value from the database. And a page load was a single run: no
+    # component reported the browser's cookies.
+    goto(page, app_server, "self-report")
+    saved = form.locator('[data-testid="stNumberInput"] input').first.input_value()
+    assert float(saved.replace(",", "")) == 4321, saved
+    assert not state["held"], "a component reported the page's cookies after the page load"
+
+
+def test_a_login_right_after_the_page_loaded_is_kept(
+    app_server: str,
+    e2e_database_url: str,
+    accounts: dict[str, str],
+    new_page,  # noqa: ANN001
+) -> None:
+    page = new_page()
+    state = _reports_sent_after(page, b"FormSubmitter:login_form")
+    goto(page, app_server, "login")
+    _let_a_report_come(page, state)
+    _fill_login(page, accounts["race-login"])
+    with _database_locked(e2e_database_url):
+        page.get_by_role("button", name="登录").click()
+        page.wait_for_timeout(LOCK_SECONDS * 1000)
+    page.get_by_role("button", name="退出登录").wait_for(timeout=20_000)
+    wait_settled(page)
     assert _wait_for_cookie(page), "the login cookie reached the browser"
     assert _logged_in_in_a_new_tab(page, app_server)
+    assert not state["held"], "a component reported the page's cookies after the page load"
 
 
-def test_the_login_cookie_is_written_even_when_a_rerun_comes_before_its_component_loaded(
+def test_a_second_click_during_the_password_check_does_not_lose_the_login(
     app_server: str,
+    e2e_database_url: str,
+    accounts: dict[str, str],
     new_page,  # noqa: ANN001
 ) -> None:
     page = new_page()
     goto(page, app_server, "login")
-    held: list[object] = []
-    holding = {"on": True}
-
-    def component_files(route) -> None:  # noqa: ANN001 - playwright Route
-        if holding["on"]:
-            held.append(route)  # a busy server: the component writing the cookie has not loaded yet
-        else:
-            route.continue_()
-
-    page.context.route("**/component/**", component_files)
-    _fill_and_submit(page, "ent5")
-    page.get_by_role("button", name="退出登录").wait_for()
+    _fill_login(page, accounts["race-second"])
+    with _database_locked(e2e_database_url):
+        page.get_by_role("button", name="登录").click()
+        page.wait_for_timeout(300)
+        page.get_by_role("link", name="指标体系").click()  # while the password is being checked
+        page.wait_for_timeout(LOCK_SECONDS * 1000)
+    page.get_by_role("button", name="退出登录").wait_for(timeout=20_000)
     wait_settled(page)
-    assert held and not _has_cookie(page)
-
-    # Another run before the component loaded: the person opens a page at once.
-    page.get_by_role("link", name="数据填报").click()
-    wait_settled(page)
-    page.get_by_role("button", name="退出登录").wait_for()
-
-    holding["on"] = False
-    for route in held:
-        with contextlib.suppress(Exception):  # the frame that asked may be gone (it was, before the fix)
-            route.continue_()
     assert _wait_for_cookie(page), "the login cookie reached the browser"
     assert _logged_in_in_a_new_tab(page, app_server)
+
+
+def test_a_second_click_during_a_password_change_keeps_this_browser_logged_in(
+    app_server: str,
+    e2e_database_url: str,
+    accounts: dict[str, str],
+    new_page,  # noqa: ANN001
+) -> None:
+    page = new_page()
+    login(page, app_server, accounts["race-change"], PASSWORD)
+    goto(page, app_server, "account")
+    page.get_by_label("原密码").fill(PASSWORD)
+    page.get_by_label("新密码", exact=True).fill("ChangedInARace2026")
+    page.get_by_label("再次输入新密码").fill("ChangedInARace2026")
+    with _database_locked(e2e_database_url):
+        page.get_by_role("button", name="保存新密码").click()
+        page.wait_for_timeout(300)
+        page.get_by_role("link", name="我的积分").click()  # while every session is being revoked
+        page.wait_for_timeout(LOCK_SECONDS * 1000)
+    wait_settled(page)
+    page.get_by_role("button", name="退出登录").wait_for(timeout=20_000)
+    # The next interaction still finds this browser logged in (its new session), and so does a new tab.
+    goto(page, app_server, "self-report")
+    page.get_by_role("heading", name="数据填报").wait_for()
+    assert page.get_by_text(re.compile("登录已失效")).count() == 0
+    assert page.get_by_role("button", name="退出登录").count() == 1
+    assert _logged_in_in_a_new_tab(page, app_server)
+
+
+def test_the_login_cookie_is_written_and_deleted_without_any_component(
+    app_server: str,
+    accounts: dict[str, str],
+    new_page,  # noqa: ANN001
+) -> None:
+    page = new_page()
+    refused: list[str] = []
+
+    def no_component(route) -> None:  # noqa: ANN001 - playwright Route
+        refused.append(route.request.url)
+        route.abort()
+
+    page.context.route("**/component/**", no_component)
+    goto(page, app_server, "login")
+    _fill_login(page, accounts["race-cookie"])
+    page.get_by_role("button", name="登录").click()
+    # Another run at once, before anything could have loaded: the person opens a page.
+    page.get_by_role("button", name="退出登录").wait_for()
+    page.get_by_role("link", name="数据填报").click()
+    wait_settled(page)
+    assert _wait_for_cookie(page), "the login cookie reached the browser"
+    assert _logged_in_in_a_new_tab(page, app_server)
+
+    page.get_by_role("button", name="退出登录").click()
+    wait_settled(page)
+    deadline = time.monotonic() + 10
+    while _has_cookie(page) and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert not _has_cookie(page), "logging out deleted the cookie"
+    assert not _logged_in_in_a_new_tab(page, app_server)
+    assert not refused, refused

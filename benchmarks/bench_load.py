@@ -61,7 +61,7 @@ CHROMIUM_ARGS = [
 ]
 PASSWORD = "Bench#Load2026-x7"
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-QUIET_MS = 800  # the cookie component reruns the page about a second after it loads
+QUIET_MS = 800  # a click may bring more than one run (a page switch, a callback's outcome taken over)
 STEP_TIMEOUT_MS = 180_000  # a step slower than this counts as an error
 REPORT_FIELD = "研发人员数"
 
@@ -252,7 +252,7 @@ async def login(page, rec: Recorder, who: str, base_url: str, username: str) -> 
         await page.get_by_label("密码", exact=True).fill(PASSWORD)
         await page.get_by_role("button", name="登录").click()
         await page.get_by_role("button", name="退出登录").wait_for(timeout=STEP_TIMEOUT_MS)
-        # Done when the browser holds the login cookie (written by a component a moment after the
+        # Done when the browser holds the login cookie (written by a script in the page once the
         # logged-in page shows): the next page load, a reload or a new tab needs it.
         deadline = time.monotonic() + STEP_TIMEOUT_MS / 1000
         while not any(c["name"] == COOKIE_NAME for c in await page.context.cookies()):

@@ -82,8 +82,16 @@ def test_one_table_component() -> None:
 
         show_table(pd.DataFrame(), empty="本榜单暂无企业。")
         show_table(
-            pd.DataFrame({"a": [1.5, None], "b": ["甲", None], "c": [True, False], "skip": [1, 2]}),
-            columns={"b": "名称", "a": "分数", "c": "是否"},
+            pd.DataFrame(
+                {
+                    "a": [1.5, None],
+                    "b": ["甲", None],
+                    "c": [True, False],
+                    "skip": [1, 2],
+                    "d": ["乙", ' [{"level": "国家", "role": "牵头"}]'],
+                }
+            ),
+            columns={"b": "名称", "a": "分数", "c": "是否", "d": "项目"},
             column_config={"分数": st.column_config.NumberColumn("分数", format="%.2f")},
         )
 
@@ -91,8 +99,13 @@ def test_one_table_component() -> None:
     assert not at.exception, at.exception
     assert at.caption[0].value == "本榜单暂无企业。"
     shown = at.dataframe[0].value
-    assert list(shown.columns) == ["名称", "分数", "是否"]
-    assert shown.to_dict("list") == {"名称": ["甲", "—"], "分数": ["1.5", "—"], "是否": ["是", "否"]}
+    assert list(shown.columns) == ["名称", "分数", "是否", "项目"]
+    assert shown.to_dict("list") == {
+        "名称": ["甲", "—"],
+        "分数": ["1.5", "—"],
+        "是否": ["是", "否"],
+        "项目": ["乙", "国家级·牵头 1 项"],  # a column of plain text still reads JSON text cells
+    }
 
 
 def test_pages_share_the_one_table_component() -> None:

@@ -7,7 +7,7 @@ does everything).
 import streamlit as st
 
 from db.session import session_scope
-from services import search_data
+from services import scenarios, search_data
 from ui import uploads
 from ui.auth import forced_change_pages, require_valid_settings, run_auth
 from ui.background import ensure_dynamic_worker
@@ -36,6 +36,8 @@ if role in ("officer", "admin"):
     # officer is on another page: the first search after a server start is then as fast as the next
     with session_scope() as session:
         search_data.warm_search(session, actor=actor)
+        # likewise 榜单与扶持, 培育库 and 展示大屏 of the latest published run (read once per process and data)
+        scenarios.warm_published(session, actor=actor)
 
 with uploads.page_run():  # afterwards this session may upload only what this run's uploaders accept
     if actor is not None and st.session_state.get(MUST_CHANGE_KEY):

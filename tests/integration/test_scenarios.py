@@ -105,6 +105,28 @@ def test_lists_view_and_run_frame_are_reused_until_data_changes(seeded) -> None:
         scenarios.lists_view(seeded, actor=ent, run_id=run.id)
 
 
+def test_the_warm_up_builds_the_views_the_pages_then_reuse(seeded) -> None:  # noqa: ANN001
+    """After a staff page asked for it, 榜单与扶持's and 培育库's views of the latest published run are built
+    in the background (once per WARM_EVERY); the pages then find them built."""
+    import threading
+
+    run = _published(seeded)
+    for cache in (scenarios._LISTS, scenarios._POOLS, scenarios._FRAMES):
+        cache.clear()
+    scenarios._WARM_STARTED.clear()
+    with pytest.raises(PermissionDenied):
+        scenarios.warm_published(seeded, actor=_enterprise_actor(seeded), delay=0)
+    assert scenarios.warm_published(seeded, actor=OFFICER, delay=0)
+    assert not scenarios.warm_published(seeded, actor=OFFICER, delay=0)  # one warm-up at a time
+    for thread in threading.enumerate():
+        if thread.name == "scenarios-warm":
+            thread.join()
+    built = scenarios._LISTS.values()
+    assert len(built) == 1 and len(scenarios._POOLS.values()) == 1
+    assert scenarios.lists_view(seeded, actor=OFFICER, run_id=run.id) is built[0]
+    assert scenarios.pools_view(seeded, actor=OFFICER, run_id=run.id) is scenarios._POOLS.values()[0]
+
+
 def test_pools_never_list_vetoed_or_qualified_enterprises(seeded) -> None:  # noqa: ANN001
     run = _published(seeded)
     # veto the best enterprise of the run that is a candidate somewhere

@@ -82,6 +82,31 @@ def _logged_in_in_a_new_tab(page, app_server: str) -> bool:  # noqa: ANN001
     return logged_in
 
 
+def _logged_in_here_and_in_a_new_tab(page, app_server: str) -> None:  # noqa: ANN001
+    """This page shows the login, its cookie reached the browser, and a new tab is logged in by it."""
+    page.get_by_role("button", name="退出登录").wait_for(timeout=20_000)
+    wait_settled(page)
+    assert _wait_for_cookie(page), "the login cookie reached the browser"
+    assert _logged_in_in_a_new_tab(page, app_server)
+
+
+def _click_with_the_database_busy(
+    page,  # noqa: ANN001
+    database_url: str,
+    button: str,
+    *,
+    then_open: str | None = None,
+) -> None:
+    """Click ``button`` while SQLite's write lock is held; with ``then_open``, click that page's link
+    while the button's work waits for the database (the person's second click)."""
+    with _database_locked(database_url):
+        page.get_by_role("button", name=button).click()
+        if then_open:
+            page.wait_for_timeout(300)
+            page.get_by_role("link", name=then_open).click()
+        page.wait_for_timeout(LOCK_SECONDS * 1000)
+
+
 @contextmanager
 def _database_locked(database_url: str) -> Iterator[None]:
     """Hold SQLite's write lock: the app's next write waits for it (a slow database under load)."""
@@ -154,9 +179,7 @@ def test_a_draft_saved_right_after_the_page_loaded_is_saved_and_said(
     _let_a_report_come(page, state)
     form = page.locator('[data-testid="stForm"]').filter(has=page.get_by_role("button", name="保存草稿"))
     form.locator('[data-testid="stNumberInput"] input').first.fill("4321")
-    with _database_locked(e2e_database_url):
-        page.get_by_role("button", name="保存草稿").click()
-        page.wait_for_timeout(LOCK_SECONDS * 1000)
+    _click_with_the_database_busy(page, e2e_database_url, "保存草稿")
     page.get_by_text("草稿已保存。").wait_for(timeout=20_000)
     wait_settled(page)
 
@@ -179,13 +202,8 @@ def test_a_login_right_after_the_page_loaded_is_kept(
     goto(page, app_server, "login")
     _let_a_report_come(page, state)
     _fill_login(page, accounts["race-login"])
-    with _database_locked(e2e_database_url):
-        page.get_by_role("button", name="登录").click()
-        page.wait_for_timeout(LOCK_SECONDS * 1000)
-    page.get_by_role("button", name="退出登录").wait_for(timeout=20_000)
-    wait_settled(page)
-    assert _wait_for_cookie(page), "the login cookie reached the browser"
-    assert _logged_in_in_a_new_tab(page, app_server)
+    _click_with_the_database_busy(page, e2e_database_url, "登录")
+    _logged_in_here_and_in_a_new_tab(page, app_server)
     assert not state["held"], "a component reported the page's cookies after the page load"
 
 
@@ -198,15 +216,9 @@ def test_a_second_click_during_the_password_check_does_not_lose_the_login(
     page = new_page()
     goto(page, app_server, "login")
     _fill_login(page, accounts["race-second"])
-    with _database_locked(e2e_database_url):
-        page.get_by_role("button", name="登录").click()
-        page.wait_for_timeout(300)
-        page.get_by_role("link", name="指标体系").click()  # while the password is being checked
-        page.wait_for_timeout(LOCK_SECONDS * 1000)
-    page.get_by_role("button", name="退出登录").wait_for(timeout=20_000)
-    wait_settled(page)
-    assert _wait_for_cookie(page), "the login cookie reached the browser"
-    assert _logged_in_in_a_new_tab(page, app_server)
+    # The person opens another page while the password is being checked.
+    _click_with_the_database_busy(page, e2e_database_url, "登录", then_open="指标体系")
+    _logged_in_here_and_in_a_new_tab(page, app_server)
 
 
 def test_a_second_click_during_a_password_change_keeps_this_browser_logged_in(
@@ -221,11 +233,8 @@ def test_a_second_click_during_a_password_change_keeps_this_browser_logged_in(
     page.get_by_label("原密码").fill(PASSWORD)
     page.get_by_label("新密码", exact=True).fill("ChangedInARace2026")
     page.get_by_label("再次输入新密码").fill("ChangedInARace2026")
-    with _database_locked(e2e_database_url):
-        page.get_by_role("button", name="保存新密码").click()
-        page.wait_for_timeout(300)
-        page.get_by_role("link", name="我的积分").click()  # while every session is being revoked
-        page.wait_for_timeout(LOCK_SECONDS * 1000)
+    # The person opens another page while every session is being revoked.
+    _click_with_the_database_busy(page, e2e_database_url, "保存新密码", then_open="我的积分")
     wait_settled(page)
     page.get_by_role("button", name="退出登录").wait_for(timeout=20_000)
     # The next interaction still finds this browser logged in (its new session), and so does a new tab.
@@ -255,9 +264,7 @@ def test_the_login_cookie_is_written_and_deleted_without_any_component(
     # Another run at once, before anything could have loaded: the person opens a page.
     page.get_by_role("button", name="退出登录").wait_for()
     page.get_by_role("link", name="数据填报").click()
-    wait_settled(page)
-    assert _wait_for_cookie(page), "the login cookie reached the browser"
-    assert _logged_in_in_a_new_tab(page, app_server)
+    _logged_in_here_and_in_a_new_tab(page, app_server)
 
     page.get_by_role("button", name="退出登录").click()
     wait_settled(page)

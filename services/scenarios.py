@@ -350,14 +350,22 @@ class PoolsView:
 
 
 _POOLS: LRU[PoolsView] = LRU(PARTS_CACHED_RUNS)
+ACCOUNT_ENTITY = "user"  # the audit entity of services.auth and services.accounts
 
 
 def _data_signature(session: Session) -> tuple:
     """Changes whenever data a pool reads may have changed: every value written is a new IndicatorValue
-    row, and every change to an enterprise is audited (two primary-key maxima: no table scan)."""
+    row, and every change to an enterprise is audited (the primary key read backwards: no table scan).
+    Account events (logins, passwords, roles: entity ``user``) change nothing a view shows: were they
+    counted, every officer's login would make every server rebuild every view."""
     return (
         session.execute(select(func.max(IndicatorValue.id))).scalar(),
-        session.execute(select(func.max(AuditEvent.id))).scalar(),
+        session.execute(
+            select(AuditEvent.id)
+            .where(AuditEvent.entity != ACCOUNT_ENTITY)
+            .order_by(AuditEvent.id.desc())  # type: ignore[union-attr]
+            .limit(1)
+        ).scalar(),
     )
 
 

@@ -83,9 +83,15 @@ def test_lists_view_matches_the_stored_scores(seeded) -> None:  # noqa: ANN001
 def test_lists_view_and_run_frame_are_reused_until_data_changes(seeded) -> None:  # noqa: ANN001
     """榜单与扶持 reruns reuse the run's frame and view; an audited change made afterwards shows at once:
     a consent withdrawn is in the next frame (金融推荐 reads it), a finalised run's label in the next view."""
+    from demo import DEMO_PASSWORD
+    from services.auth import authenticate
+
     run = _published(seeded)
     first = scenarios.lists_view(seeded, actor=OFFICER, run_id=run.id)
+    pools = scenarios.pools_view(seeded, actor=OFFICER, run_id=run.id)
+    assert authenticate(seeded, username="officer1", password=DEMO_PASSWORD).ok  # audited, changes no data
     assert scenarios.lists_view(seeded, actor=OFFICER, run_id=run.id) is first
+    assert scenarios.pools_view(seeded, actor=OFFICER, run_id=run.id) is pools
     ent = _enterprise_actor(seeded)
     bank.set_bank_consent(seeded, actor=ent, enterprise_id=ent.enterprise_id, consent=True)
     frame = scenarios.load_run(seeded, actor=OFFICER, run_id=run.id).frame

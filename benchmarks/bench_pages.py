@@ -472,6 +472,7 @@ def main() -> int:
                 visit(other, title, facts, first=True)
             nav(other, pages[0])
             others.append(other)
+            print(f"session {len(others) + 1}: RSS {rss_mib(srv.pid) or 0:.0f} MiB ({load()})", flush=True)
         rss.append((f"with {args.sessions} officer sessions open", rss_mib(srv.pid), load()))
         for other in others:
             other.context.close()

@@ -170,16 +170,12 @@ def _join_warm_up() -> None:
 
 def _server_start() -> None:
     """Forget everything 企业检索 cached, as a restarted server would."""
-    from services import search_data
+    from services import memo, search_data
 
     _join_warm_up()
-    for cache in (
-        search_data._RUN_CACHE,
-        search_data._COLUMN_CACHE,
-        search_data._INDEX_CACHE,
-        search_data._WARM_STARTED,
-    ):
+    for cache in (search_data._RUN_CACHE, search_data._COLUMN_CACHE, search_data._INDEX_CACHE):
         cache.clear()
+    memo.forget_warm_ups("search")
 
 
 def _run(at, settings: dict) -> tuple[float, float]:  # noqa: ANN001

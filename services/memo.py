@@ -3,12 +3,13 @@ have changed what they hold."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import contextlib
+import threading
+import time
+from collections.abc import Callable
 
 from sqlalchemy import select
-
-if TYPE_CHECKING:
-    from sqlmodel import Session
+from sqlmodel import Session
 
 
 # ------------------------------------------------------------------ versions of the database
@@ -33,3 +34,37 @@ def change_generation(session: Session, topic: str) -> int:
     return int(
         session.execute(select(ChangeCounter.generation).where(ChangeCounter.topic == topic)).scalar() or 0
     )
+
+
+# ------------------------------------------------------------------ warm-ups after a server start
+WARM_EVERY = 60.0  # seconds: at most one warm-up of a kind per database in this time (asked on every page)
+_WARM_STARTED: dict[tuple[str, str], float] = {}
+_WARM_LOCK = threading.Lock()
+
+
+def warm_up(session: Session, *, name: str, work: Callable[[Session], None], delay: float) -> bool:
+    """Run ``work`` on a session of its own in a background thread (named ``{name}-warm``) ``delay``
+    seconds from now, at most once per ``name`` and database every WARM_EVERY seconds: cheap to ask on
+    every page. A warm-up only fills caches: should it fail (the database went away, nothing published
+    yet), each page reads what it needs itself and reports any error there. True when one was started."""
+    engine = session.get_bind()
+    key, now = (name, str(engine.url)), time.monotonic()
+    with _WARM_LOCK:
+        if now - _WARM_STARTED.get(key, -WARM_EVERY) < WARM_EVERY:
+            return False
+        _WARM_STARTED[key] = now
+
+    def warm() -> None:
+        time.sleep(delay)
+        with contextlib.suppress(Exception), Session(engine) as own:
+            work(own)
+
+    threading.Thread(target=warm, name=f"{name}-warm", daemon=True).start()
+    return True
+
+
+def forget_warm_ups(name: str) -> None:
+    """Let the next request start a ``name`` warm-up at once, as after a server start."""
+    with _WARM_LOCK:
+        for key in [k for k in _WARM_STARTED if k[0] == name]:
+            del _WARM_STARTED[key]

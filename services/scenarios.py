@@ -8,9 +8,7 @@ the actor.
 
 from __future__ import annotations
 
-import contextlib
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -29,6 +27,7 @@ from db.models import AuditEvent, Carrier, Enterprise, IndicatorValue, ScoreRun
 from db.queries import PUBLISHED_STATES, breakdown_parts, current_values, latest_run, scores_frame
 from services.actor import Actor, require_staff
 from services.errors import NotFound, ValidationFailed
+from services.memo import warm_up
 from services.model_versions import get_model
 
 
@@ -387,41 +386,25 @@ def pools_view(session: Session, *, actor: Actor, run_id: int | None = None) -> 
 
 
 WARM_DELAY = 3.0  # seconds: let the page that asked (and 企业检索's warm-up) go first
-WARM_EVERY = 60.0  # seconds: at most one warm-up per database in this time (it is asked on every page)
-_WARM_STARTED: dict[str, float] = {}
-_WARM_LOCK = threading.Lock()
 
 
 def warm_published(session: Session, *, actor: Actor, delay: float = WARM_DELAY) -> bool:
     """Build what 榜单与扶持, 培育库 and 展示大屏 show of the latest published run in a background thread
-    ``delay`` seconds from now, so the first officer opening them after a server start (or after a change
-    of data) does not wait for the reads (~5, ~10 and ~5 s CPU at 100k enterprises). Cheap to call on
-    every page of a staff user: no query in the caller, at most one warm-up per database per WARM_EVERY
-    seconds; a page arriving during a build waits for it. True when a warm-up was started."""
+    ``delay`` seconds from now (``services.memo.warm_up``), so the first officer opening them after a
+    server start (or after a change of data) does not wait for the reads (~5, ~10 and ~5 s CPU at 100k
+    enterprises); a page arriving during a build waits for it. True when a warm-up was started."""
     require_staff(actor)
-    engine = session.get_bind()
-    url = str(engine.url)
-    now = time.monotonic()
-    with _WARM_LOCK:
-        if now - _WARM_STARTED.get(url, -WARM_EVERY) < WARM_EVERY:
-            return False
-        _WARM_STARTED[url] = now
 
-    def warm() -> None:
+    def work(own: Session) -> None:
         from services.dashboard import dashboard_data
 
-        # a warm-up only: should it fail (the database went away, nothing published), each page reads
-        # what it needs itself and reports any error there
-        time.sleep(delay)
-        with contextlib.suppress(Exception), Session(engine) as own:
-            run_id = default_run_id(own, actor=actor)
-            if run_id is not None:
-                lists_view(own, actor=actor, run_id=run_id)
-                dashboard_data(own)
-                pools_view(own, actor=actor, run_id=run_id)
+        run_id = default_run_id(own, actor=actor)
+        if run_id is not None:
+            lists_view(own, actor=actor, run_id=run_id)
+            dashboard_data(own)
+            pools_view(own, actor=actor, run_id=run_id)
 
-    threading.Thread(target=warm, name="scenarios-warm", daemon=True).start()
-    return True
+    return warm_up(session, name="scenarios", work=work, delay=delay)
 
 
 def _pools_view(session: Session, *, actor: Actor, run_id: int | None = None) -> PoolsView:

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Hashable
@@ -28,7 +27,7 @@ from core.search import SearchIndex, name_keys
 from db import queries
 from db.models import NAMES_TOPIC, Enterprise, ScoreRun, search_keys_generation
 from services.actor import Actor, require_staff
-from services.memo import change_generation
+from services.memo import change_generation, warm_up
 from services.model_versions import get_model
 
 INDEX_MAX_AGE = 300.0  # seconds: a safety net; renames by any process are seen at once (changecounter)
@@ -110,45 +109,30 @@ def _building(key: Hashable) -> threading.Lock:
 
 
 WARM_DELAY = 2.0  # seconds: let the page that asked finish drawing before the warm-up takes the CPU
-WARM_EVERY = 60.0  # seconds: at most one warm-up per database in this time (it runs on every page)
-_WARM_STARTED: dict[str, float] = {}
 
 
 def warm_search(session: Session, *, actor: Actor, delay: float = WARM_DELAY) -> bool:
     """Read what 企业检索 needs — the default run's scores, the name index, the qualification columns —
-    in a background thread ``delay`` seconds from now, so neither the page's first draw nor the
-    officer's first search pays for them after a server start (~1 s, ~2.5 s and ~1 s CPU at 100k). Cheap to call on
-    every page of a staff user: no query in the caller, at most one warm-up per database per
-    WARM_EVERY seconds, a search arriving during it waits for it. True when a warm-up was started."""
+    in a background thread ``delay`` seconds from now (``services.memo.warm_up``), so neither the page's
+    first draw nor the officer's first search pays for them after a server start (~1 s, ~2.5 s and ~1 s
+    CPU at 100k); a search arriving during it waits for it. True when a warm-up was started."""
     require_staff(actor)
-    engine = session.get_bind()
-    url = str(engine.url)
-    now = time.monotonic()
-    with _LOCK:
-        if now - _WARM_STARTED.get(url, -WARM_EVERY) < WARM_EVERY:
-            return False
-        _WARM_STARTED[url] = now
 
-    def warm() -> None:
-        # a warm-up only: should it fail (the database went away, no run yet), the page reads what it
-        # needs itself and reports any error there
-        time.sleep(delay)
-        with contextlib.suppress(Exception), Session(engine) as own:
-            run = default_run(own)
-            if run is not None:
-                model = get_model(own, run.model_version_id)
-                run_scores(own, run, model)
-                search_index(own, actor=actor)
-                run_indicator_columns(
-                    own,
-                    run=run,
-                    model=model,
-                    codes=[i.code for i in model.qualification_indicators],
-                    basis="fraction",
-                )  # the 具备资质 filters' columns
+    def work(own: Session) -> None:
+        run = default_run(own)
+        if run is not None:
+            model = get_model(own, run.model_version_id)
+            run_scores(own, run, model)
+            search_index(own, actor=actor)
+            run_indicator_columns(
+                own,
+                run=run,
+                model=model,
+                codes=[i.code for i in model.qualification_indicators],
+                basis="fraction",
+            )  # the 具备资质 filters' columns
 
-    threading.Thread(target=warm, name="search-warm", daemon=True).start()
-    return True
+    return warm_up(session, name="search", work=work, delay=delay)
 
 
 def run_scores(session: Session, run: ScoreRun, model: ScoringModel) -> pd.DataFrame:

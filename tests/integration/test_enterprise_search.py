@@ -16,6 +16,7 @@ from sqlmodel import Session
 from core import breakdown as codec
 from db.models import AuditEvent, Enterprise, Score, Submission, score_subtotal
 from db.queries import breakdown_raws, latest_run
+from services import memo
 from services.actor import Actor
 from services.errors import NotFound, PermissionDenied, ValidationFailed
 from services.model_versions import get_model
@@ -281,7 +282,7 @@ def test_scores_and_index_are_warmed_up_in_the_background(seeded) -> None:  # no
     url = str(seeded.get_bind().url)
     search_data._INDEX_CACHE.pop(url, None)
     search_data._RUN_CACHE.clear()
-    search_data._WARM_STARTED.pop(url, None)
+    memo.forget_warm_ups("search")
     with pytest.raises(PermissionDenied):
         search_data.warm_search(seeded, actor=Actor(username="ent1", role="enterprise", enterprise_id=1))
     assert search_data.warm_search(seeded, actor=OFFICER, delay=0)

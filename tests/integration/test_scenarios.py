@@ -14,7 +14,7 @@ from core.bank import Criteria
 from core.clock import frozen
 from db.models import AuditEvent, Enterprise, Score, ScoreRun, ServiceRequest, User
 from demo import seed_demo
-from services import bank, monitoring, scenarios, service_requests
+from services import bank, memo, monitoring, scenarios, service_requests
 from services.actor import Actor
 from services.errors import Conflict, PermissionDenied, ValidationFailed
 
@@ -113,13 +113,13 @@ def test_lists_view_and_run_frame_are_reused_until_data_changes(seeded) -> None:
 
 def test_the_warm_up_builds_the_views_the_pages_then_reuse(seeded) -> None:  # noqa: ANN001
     """After a staff page asked for it, 榜单与扶持's and 培育库's views of the latest published run are built
-    in the background (once per WARM_EVERY); the pages then find them built."""
+    in the background (once per memo.WARM_EVERY); the pages then find them built."""
     import threading
 
     run = _published(seeded)
     for cache in (scenarios._LISTS, scenarios._POOLS, scenarios._FRAMES):
         cache.clear()
-    scenarios._WARM_STARTED.clear()
+    memo.forget_warm_ups("scenarios")
     with pytest.raises(PermissionDenied):
         scenarios.warm_published(seeded, actor=_enterprise_actor(seeded), delay=0)
     assert scenarios.warm_published(seeded, actor=OFFICER, delay=0)

@@ -9,8 +9,10 @@ the actor.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -215,17 +217,25 @@ def lists_view(session: Session, *, actor: Actor, run_id: int | None = None) -> 
     """The run's lists, subsidies and 亩均 flags. Cached per run while no data changed (as its frame,
     :func:`load_run`); the view is shared: treat it as read-only."""
     require_staff(actor)
-    run = session.get(ScoreRun, resolve_run_id(session, actor, run_id))
+    return _cached_view(session, actor=actor, run_id=run_id, cache=_LISTS, build=_lists_view)
+
+
+def _cached_view(session: Session, *, actor: Actor, run_id: int | None, cache: LRU, build: Callable) -> Any:
+    """``build(session, actor=, run_id=)`` of the run, cached in ``cache`` per run while no data changed.
+    One view is built at a time: a page arriving while the warm-up (or another page) builds it waits,
+    then reuses it."""
+    resolved = resolve_run_id(session, actor, run_id)
+    run = session.get(ScoreRun, resolved)
     key = (*_parts_key(session, run), _data_signature(session)) if run is not None else None
-    cached = _LISTS.get(key) if key else None
+    cached = cache.get(key) if key else None
     if cached is not None:
         return cached
-    with _BUILDING:  # a page arriving while the warm-up (or another page) builds it waits, then reuses it
-        cached = _LISTS.get(key) if key else None
+    with _BUILDING:
+        cached = cache.get(key) if key else None
         if cached is not None:
             return cached
-        view = _lists_view(session, actor=actor, run_id=resolve_run_id(session, actor, run_id))
-        return _LISTS.put(key, view) if key else view
+        view = build(session, actor=actor, run_id=resolved)
+        return cache.put(key, view) if key else view
 
 
 def _lists_view(session: Session, *, actor: Actor, run_id: int) -> ListsView:
@@ -373,16 +383,7 @@ def pools_view(session: Session, *, actor: Actor, run_id: int | None = None) -> 
     sentences on demand (:meth:`PoolsView.with_gaps`). Cached per run while no data changed (a page
     rerun for another pool or filter is then immediate); the view is shared: treat it as read-only."""
     require_staff(actor)
-    run = session.get(ScoreRun, resolve_run_id(session, actor, run_id))
-    key = (*_parts_key(session, run), _data_signature(session)) if run is not None else None
-    cached = _POOLS.get(key) if key else None
-    if cached is not None:
-        return cached
-    with _BUILDING:
-        cached = _POOLS.get(key) if key else None
-        if cached is not None:
-            return cached
-        return _POOLS.put(key, _pools_view(session, actor=actor, run_id=run_id))
+    return _cached_view(session, actor=actor, run_id=run_id, cache=_POOLS, build=_pools_view)
 
 
 WARM_DELAY = 3.0  # seconds: let the page that asked (and 企业检索's warm-up) go first

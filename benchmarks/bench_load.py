@@ -41,26 +41,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.measure import cpu_seconds, pct, rss_mib  # noqa: E402
+from benchmarks.measure import CHROMIUM, CHROMIUM_ARGS, IDLE, cpu_seconds, pct, rss_mib  # noqa: E402
 from deploy.cluster import STICKY_COOKIE, ClusterError  # noqa: E402
 from deploy.local import LocalCluster, start_local_cluster, sticky_values  # noqa: E402
 
 os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")
 from ui.auth import COOKIE_NAME  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PASSWORD = "Bench#Load2026-x7"
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 QUIET_MS = 800  # a click may bring more than one run (a page switch, a callback's outcome taken over)
 STEP_TIMEOUT_MS = 180_000  # a step slower than this counts as an error
 REPORT_FIELD = "研发人员数"

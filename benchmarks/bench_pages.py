@@ -51,38 +51,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.measure import rss_mib  # noqa: E402
+from benchmarks.measure import CHROMIUM, CHROMIUM_ARGS, IDLE, rss_mib  # noqa: E402
 from benchmarks.own_database import empty_database  # noqa: E402
+from benchmarks.synthetic import INDUSTRIES, STREETS  # noqa: E402
 
 COLD_TARGET, WARM_TARGET = 1.5, 0.5
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 QUIET_S = 0.8
 STEP_TIMEOUT_S = 120.0
 OFFICER = "bench.pages"
 PASSWORD = "Bench#Pages2026-q4"
 ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-INDUSTRIES = [
-    "电气机械",
-    "通用设备",
-    "专用设备",
-    "软件和信息技术服务",
-    "医药制造",
-    "汽车零部件",
-    "鞋服",
-    "新材料",
-]
-STREETS = ["永中街道", "蒲州街道", "海滨街道", "永兴街道", "海城街道", "状元街道", "瑶溪街道", "沙城街道"]
 PAGES = ["积分榜单", "企业检索", "企业画像", "同阶段对比", "展示大屏", "榜单与扶持", "培育库"]
 
 
@@ -146,7 +124,7 @@ def build(url: str, n: int, year: int) -> None:
 
     from sqlmodel import Session
 
-    from benchmarks.bench_run import _value_rows
+    from benchmarks.bench_run import copy_two_years
     from db.schema import init_db
     from db.session import make_engine
     from services.accounts import create_user
@@ -163,14 +141,7 @@ def build(url: str, n: int, year: int) -> None:
     try:
         cursor = raw.driver_connection.cursor()
         _copy_enterprises(cursor, n, rng, now)
-        for y, scale in ((year - 1, 0.85), (year, 1.0)):
-            with cursor.copy(
-                "COPY indicatorvalue (enterprise_id, year, code, value_num, value_text, source, "
-                "is_current, flagged, created_at) FROM STDIN"
-            ) as copy:
-                for r in _value_rows(rng, n, y, scale):
-                    copy.write_row((*r, True, False, now))
-        cursor.execute("ANALYZE")  # as autovacuum would soon after a bulk load
+        copy_two_years(cursor, n, year, rng, now)
         raw.driver_connection.commit()
     finally:
         raw.close()

@@ -106,6 +106,19 @@ def _value_rows(rng: np.random.Generator, n: int, year: int, scale: float) -> li
     return rows
 
 
+def copy_two_years(cursor, n: int, year: int, rng: np.random.Generator, now: str) -> None:  # noqa: ANN001
+    """COPY current values of ``year`` and the year before for enterprises 1..n (a psycopg cursor), then
+    ANALYZE, as autovacuum would soon after a bulk load."""
+    for y, scale in ((year - 1, 0.85), (year, 1.0)):
+        with cursor.copy(
+            "COPY indicatorvalue (enterprise_id, year, code, value_num, value_text, source, "
+            "is_current, flagged, created_at) FROM STDIN"
+        ) as copy:
+            for r in _value_rows(rng, n, y, scale):
+                copy.write_row((*r, True, False, now))
+    cursor.execute("ANALYZE")
+
+
 def _populate_postgres(engine, n: int, year: int, rng: np.random.Generator, now: str) -> None:
     raw = engine.raw_connection()
     try:
@@ -116,14 +129,7 @@ def _populate_postgres(engine, n: int, year: int, rng: np.random.Generator, now:
             for i in range(1, n + 1):
                 copy.write_row((i, make_code(str(i)), f"测试企业{i:06d}有限公司", False, now))
         cursor.execute("SELECT setval(pg_get_serial_sequence('enterprise', 'id'), %s)", (n,))
-        for y, scale in ((year - 1, 0.85), (year, 1.0)):
-            with cursor.copy(
-                "COPY indicatorvalue (enterprise_id, year, code, value_num, value_text, source, "
-                "is_current, flagged, created_at) FROM STDIN"
-            ) as copy:
-                for r in _value_rows(rng, n, y, scale):
-                    copy.write_row((*r, True, False, now))
-        cursor.execute("ANALYZE")  # as autovacuum would soon after a bulk load
+        copy_two_years(cursor, n, year, rng, now)
         raw.driver_connection.commit()
     finally:
         raw.close()

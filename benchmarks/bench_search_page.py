@@ -41,20 +41,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.own_database import remove_sqlite  # noqa: E402
+from benchmarks.synthetic import INDUSTRIES, STREETS  # noqa: E402
 
 TARGET_SECONDS = 1.5
 OFFICER_PAUSE = 4.0  # seconds between the landing page, opening 企业检索 and the first search
-INDUSTRIES = [
-    "电气机械",
-    "通用设备",
-    "专用设备",
-    "软件和信息技术服务",
-    "医药制造",
-    "汽车零部件",
-    "鞋服",
-    "新材料",
-]
-STREETS = ["永中街道", "蒲州街道", "海滨街道", "永兴街道", "海城街道", "状元街道", "瑶溪街道", "沙城街道"]
 
 
 def seed(path: Path, n: int, year: int) -> None:

@@ -5,6 +5,20 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# Debian's Chromium for the browser benchmarks (never `playwright install`), and the app idle in it.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
 
 def pct(values: list[float], q: float) -> float:
     """The ``q`` quantile (0…1) of ``values`` by nearest rank; NaN for none."""

@@ -19,6 +19,19 @@ from core.credit_code import CHARSET, WEIGHTS
 _CHARSET = np.array(list(CHARSET))
 _WEIGHTS = np.array(WEIGHTS)
 
+# Wenzhou-like words for synthetic enterprises (the search and pages benchmarks filter on them).
+INDUSTRIES = [
+    "电气机械",
+    "通用设备",
+    "专用设备",
+    "软件和信息技术服务",
+    "医药制造",
+    "汽车零部件",
+    "鞋服",
+    "新材料",
+]
+STREETS = ["永中街道", "蒲州街道", "海滨街道", "永兴街道", "海城街道", "状元街道", "瑶溪街道", "沙城街道"]
+
 
 def make_credit_codes(n: int, rng: np.random.Generator) -> np.ndarray:
     """n distinct valid unified social credit codes (prefix 91330303 = 龙湾区 enterprises)."""

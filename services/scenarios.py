@@ -26,7 +26,8 @@ from core.scoring_model import ScoringModel
 from core.spreadsheet import write_csv, write_xlsx
 from core.workflows import SCORE_RUN
 from db.models import AuditEvent, Carrier, Enterprise, IndicatorValue, ScoreRun
-from db.queries import PUBLISHED_STATES, breakdown_parts, current_values, latest_run, scores_frame
+from db.queries import PUBLISHED_STATES, breakdown_parts, latest_run, scores_frame
+from db.run_inputs import current_values
 from services.actor import Actor, require_staff
 from services.errors import NotFound, ValidationFailed
 from services.memo import warm_up

@@ -28,7 +28,7 @@ from core.engine import SUBTOTAL_PREFIX, score
 from core.scoring_model import ScoringModel
 from db.bulk import insert_columns
 from db.models import RunBreakdown, Score, ScoreRun
-from db.queries import current_values
+from db.run_inputs import current_values
 from services.actor import Actor, require_staff
 from services.audit import Recorder
 from services.errors import ValidationFailed

@@ -17,7 +17,8 @@ from core.derive import derive_indicators
 from core.engine import score
 from core.model_loading import load_model
 from db.models import AuditEvent, Enterprise, IndicatorValue, Objection, Score, ScoreRun
-from db.queries import current_values, current_values_frame, scores_frame
+from db.queries import scores_frame
+from db.run_inputs import current_values, current_values_frame
 from services.actor import Actor
 from services.errors import Conflict, PermissionDenied
 from services.model_versions import ensure_default_model, get_model

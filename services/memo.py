@@ -36,6 +36,26 @@ def change_generation(session: Session, topic: str) -> int:
     )
 
 
+def published_version(session: Session) -> tuple:
+    """What the published lists show can have changed: the published runs (id, state, notice window,
+    model version: a publish, 定稿 or supersession on any server) and the renames of enterprises.
+
+    Narrower than :func:`data_version`, which every audited action moves — each login, each portrait
+    viewed — so a cache keyed on it (积分榜单's) was rebuilt on nearly every page load. A run's scores
+    never change once computed; what names them (a rename) is counted by ``NAMES_TOPIC``."""
+    from db.models import NAMES_TOPIC, ScoreRun
+    from db.queries import PUBLISHED_STATES
+
+    runs = session.execute(
+        select(
+            ScoreRun.id, ScoreRun.state, ScoreRun.notice_start, ScoreRun.notice_end, ScoreRun.model_version_id
+        )
+        .where(ScoreRun.state.in_(PUBLISHED_STATES))  # type: ignore[attr-defined]
+        .order_by(ScoreRun.id)
+    ).all()
+    return tuple(tuple(run) for run in runs), change_generation(session, NAMES_TOPIC)
+
+
 # ------------------------------------------------------------------ warm-ups after a server start
 WARM_EVERY = 60.0  # seconds: at most one warm-up of a kind per database in this time (asked on every page)
 _WARM_STARTED: dict[tuple[str, str], float] = {}

@@ -5,9 +5,17 @@ from __future__ import annotations
 
 from db.session import session_scope
 from services.memo import data_version as _data_version
+from services.memo import published_version as _published_version
 
 
 def data_version() -> int:
     """The database's change counter now (one primary-key read)."""
     with session_scope() as session:
         return _data_version(session)
+
+
+def published_version() -> tuple:
+    """What the published lists show can have changed (services.memo.published_version): not moved by
+    logins or other audited reads, as :func:`data_version` is."""
+    with session_scope() as session:
+        return _published_version(session)

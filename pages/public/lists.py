@@ -5,19 +5,19 @@ import streamlit as st
 from db.session import session_scope
 from services.public import latest_published_run, public_lists, public_model, published_years
 from ui.formats import run_state
-from ui.freshness import data_version
+from ui.freshness import published_version
 from ui.tables import show_table
 from ui.widgets import selectbox
 
 
 @st.cache_data(ttl=60, max_entries=4, show_spinner=False)
-def _years(version: int) -> list[int]:  # keyed by the database version (a publish on any server)
+def _years(version: tuple) -> list[int]:  # keyed by the published runs (a publish on any server)
     with session_scope() as session:
         return published_years(session)
 
 
 @st.cache_data(ttl=60, max_entries=4, show_spinner=False)
-def _load(year: int, version: int):
+def _load(year: int, version: tuple):
     with session_scope() as session:
         run = latest_published_run(session, year=year)
         # the one model-version rule: the stages and lists of the run's own model
@@ -38,7 +38,7 @@ def _load(year: int, version: int):
 
 
 st.title("积分榜单")
-version = data_version()
+version = published_version()
 years = _years(version)
 if not years:
     st.info("暂无已发布的榜单。")

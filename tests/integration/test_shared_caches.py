@@ -15,10 +15,10 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from db.models import NAMES_TOPIC, Enterprise, search_keys_generation
+from db.models import NAMES_TOPIC, Enterprise, ScoreRun, search_keys_generation
 from demo import seed_demo
 from services.actor import Actor
-from services.memo import change_generation, data_version
+from services.memo import change_generation, data_version, published_version
 from services.search import SearchFilters, search_enterprises
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,3 +77,36 @@ def test_the_database_version_moves_with_a_write_in_another_process(session: Ses
     assert data_version(session) > version
     session.commit()
     assert data_version(session) == data_version(session)  # reading it changes nothing
+
+
+def test_the_published_version_moves_with_a_publication_or_rename_but_not_with_a_login(
+    session: Session,
+) -> None:
+    seed_demo(session, enterprises=20, with_runs=True)
+    engine = session.get_bind()
+    version, audited = published_version(session), data_version(session)
+    session.commit()
+    other_server(  # an account event (as a login is): audited, but no published list changes
+        engine,
+        """
+        from services.actor import Actor
+        from services.accounts import end_user_sessions
+        end_user_sessions(session, actor=Actor.system(), username="ent1")
+    """,
+    )
+    assert data_version(session) > audited
+    assert published_version(session) == version
+    session.commit()
+    run_id = session.execute(select(ScoreRun.id).where(ScoreRun.state == "notice")).scalar_one()
+    other_server(
+        engine, f"from db.models import ScoreRun\nsession.get(ScoreRun, {run_id}).state = 'superseded'"
+    )
+    superseded = published_version(session)
+    assert superseded != version
+    session.commit()
+    enterprise_id = session.execute(select(Enterprise.id).order_by(Enterprise.id)).scalars().first()
+    other_server(
+        engine,
+        f"from db.models import Enterprise\nsession.get(Enterprise, {enterprise_id}).name = '温州改名测试有限公司'",
+    )
+    assert published_version(session) != superseded

@@ -242,6 +242,8 @@ class IndicatorValue(SQLModel, table=True):
             postgresql_where=text("is_current"),
         ),
         Index("ix_indicatorvalue_year_code", "year", "code"),
+        # every row of an enterprise's year, current or not: provenance, review (migration 0015)
+        Index("ix_indicatorvalue_enterprise_year", "enterprise_id", "year"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

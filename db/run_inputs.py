@@ -99,24 +99,22 @@ def _numeric_parts(session: Session, year: int, codes: list[str] | None) -> tupl
             for row in fetch_rows(session, "SELECT DISTINCT code FROM indicatorvalue WHERE year = ?", (year,))
         ]
     numeric = "FILTER (WHERE value_text IS NULL AND value_num IS NOT NULL)"
-    if session.connection().dialect.name == "sqlite":
+    dialect = session.connection().dialect.name
+    ids, joined = _joined_ids_and_text(dialect)
+    ids, joined_sources = f"{ids} {numeric}", f"{joined.format('source')} {numeric}"
+    if dialect == "sqlite":
         # An integer renders in a third of printf's time; past 2**63 the CAST saturates and differs.
         number = (
             "CASE WHEN value_num = CAST(value_num AS INTEGER) THEN CAST(value_num AS INTEGER) "
             "ELSE printf('%!.17g', value_num) END"
         )
-        ids, nums = f"group_concat(enterprise_id) {numeric}", f"group_concat({number}) {numeric}"
+        nums = f"group_concat({number}) {numeric}"
         low, high = f"min(source) {numeric}", f"max(source) {numeric}"
-        joined_sources = f"group_concat(source, char(31)) {numeric}"
     else:
         # The numbers' own 8 bytes (big-endian, as float8send/int8send write them), concatenated: no
         # text formatting on the server nor parsing here, and exact by construction.
-        ids, nums = (
-            f"string_agg(int8send(enterprise_id::bigint), ''::bytea) {numeric}",
-            f"string_agg(float8send(value_num), ''::bytea) {numeric}",
-        )
+        nums = f"string_agg(float8send(value_num), ''::bytea) {numeric}"
         low, high = f'min(source COLLATE "C") {numeric}', f'max(source COLLATE "C") {numeric}'
-        joined_sources = f"string_agg(source, chr(31)) {numeric}"
     where = " FROM indicatorvalue WHERE year = ? AND code = ? AND is_current"
     parts, text_codes = [], []
     statement = f"SELECT {ids}, {nums}, {low}, {high}, count(value_text){where}"
@@ -139,44 +137,45 @@ def _numeric_parts(session: Session, year: int, codes: list[str] | None) -> tupl
     return parts, text_codes
 
 
-def _row_parts(session: Session, year: int, codes: list[str] | None, *, text_only: bool) -> list[tuple]:
-    """(code, sources, ids, values) per code from plain rows (text values, or everything off SQLite)."""
-    sql = "SELECT code, source, enterprise_id, value_num, value_text FROM indicatorvalue WHERE year = ? AND is_current"
-    if text_only:
-        sql += " AND value_text IS NOT NULL"
-    params: tuple = (year,)
-    if codes is not None:
-        sql += " AND code IN (" + ", ".join("?" * len(codes)) + ")"
-        params += tuple(codes)
-    rows = fetch_rows(session, sql, params)
-    if not rows:
-        return []
-    code_col, source_col, ent_col, num_col, text_col = zip(*rows, strict=True)
-    codes_arr = np.asarray(code_col, dtype=object)
-    sources = np.asarray(source_col, dtype=object)
-    ids = np.fromiter(ent_col, dtype=np.int64, count=len(rows))
-    texts = np.asarray(text_col, dtype=object)
-    nums = np.asarray(num_col, dtype=object)
-    # Text wins; a row with only a number keeps the number (as float).
-    values = np.where(np.not_equal(texts, None), texts, nums)  # object
+def _joined_ids_and_text(dialect: str) -> tuple[str, str]:
+    """SQL joining a scan's enterprise ids into one value, and a ``{}`` text column into one string
+    (cells separated by the unit separator), per dialect."""
+    if dialect == "sqlite":
+        return "group_concat(enterprise_id)", "group_concat({}, char(31))"
+    return "string_agg(int8send(enterprise_id::bigint), ''::bytea)", "string_agg({}, chr(31))"
+
+
+def _text_parts(session: Session, year: int, codes: list[str]) -> list[tuple]:
+    """(code, sources, ids, texts) per code of the text values (tiers, flags, JSON lists).
+
+    As the numbers, one aggregate per code: ids, texts and sources joined by the scan (so their orders
+    agree) and split here, not a tuple per row. A text holding the separator splits into too many
+    cells; that code is then read again as plain rows."""
+    ids, joined = _joined_ids_and_text(session.connection().dialect.name)
+    where = " FROM indicatorvalue WHERE year = ? AND code = ? AND is_current AND value_text IS NOT NULL"
+    statement = f"SELECT count(*), {ids}, {joined.format('value_text')}, {joined.format('source')}{where}"
     parts = []
-    has_text = np.not_equal(texts, None)
-    # Group rows by code with one factorize and one stable sort (a boolean mask per code compares every
-    # row once per code: seconds at ~3M rows); rows keep their order within a code.
-    code_index, code_names = pd.factorize(codes_arr)
-    order = np.argsort(code_index, kind="stable")
-    for code, rows_of in zip(
-        code_names, np.split(order, np.cumsum(np.bincount(code_index))[:-1]), strict=True
-    ):
-        if has_text[rows_of].any():
-            parts.append((code, sources[rows_of], ids[rows_of], values[rows_of]))
-        else:  # numbers only: a float64 column, like the SQLite path gives
-            parts.append((code, sources[rows_of], ids[rows_of], np.array(nums[rows_of], dtype=np.float64)))
+    first_rows = _first_rows_ahead(session, statement, [(year, code) for code in codes])
+    for code, (count, joined_ids, joined_texts, joined_sources) in zip(codes, first_rows, strict=True):
+        if not count:
+            continue
+        texts, sources = joined_texts.split(UNIT_SEPARATOR), joined_sources.split(UNIT_SEPARATOR)
+        id_array = number_array(joined_ids, np.int64)
+        if len(texts) != count or len(sources) != count:
+            rows = fetch_rows(session, f"SELECT enterprise_id, value_text, source{where}", (year, code))
+            id_array = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+            texts, sources = [row[1] for row in rows], [row[2] for row in rows]
+        parts.append((code, np.array(sources, dtype=object), id_array, np.array(texts, dtype=object)))
     return parts
 
 
 def current_values(
-    session: Session, *, year: int, codes: list[str] | None = None, all_enterprises: bool = False
+    session: Session,
+    *,
+    year: int,
+    codes: list[str] | None = None,
+    all_enterprises: bool = False,
+    enterprises: pd.DataFrame | None = None,
 ) -> ValuesFrame:
     """Current values of ``year`` in the value-contract shape, with their sources.
 
@@ -184,14 +183,17 @@ def current_values(
     for the year. Rows: enterprises with at least one current value in the year (``all_enterprises``:
     every enterprise), ordered by enterprise id. Columns of codes with any text value are object
     columns (str where text, float where a row only has a number, None where absent); the others float64.
+    ``enterprises``: :func:`db.queries.enterprises_frame` when the caller already read it (a run reads
+    two years).
     """
     if codes is not None and not codes:
         codes = ["__none__"]
     parts, text_codes = _numeric_parts(session, year, codes)
     if text_codes:
-        parts += _row_parts(session, year, text_codes, text_only=True)
+        parts += _text_parts(session, year, text_codes)
 
-    enterprises = enterprises_frame(session)
+    if enterprises is None:
+        enterprises = enterprises_frame(session)
     if not all_enterprises:
         # Enterprises with a value: marked through their sorted ids (a unique over every part's ids,
         # millions at 100k enterprises, sorted them all)

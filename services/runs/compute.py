@@ -28,6 +28,7 @@ from core.engine import SUBTOTAL_PREFIX, score
 from core.scoring_model import ScoringModel
 from db.bulk import insert_columns
 from db.models import RunBreakdown, Score, ScoreRun
+from db.queries import enterprises_frame
 from db.run_inputs import current_values
 from services.actor import Actor, require_staff
 from services.audit import Recorder
@@ -157,10 +158,15 @@ def model_inputs(
     """(current values, the engine's input frame, the source of every cell) of ``year`` under ``model``:
     this and the previous year's values read, derivations applied, a column for everything the engine reads."""
     this_codes, prev_codes = _needed_codes(model)
-    current = current_values(session, year=year, codes=this_codes)
+    enterprises = enterprises_frame(session)  # once for both years
+    current = current_values(session, year=year, codes=this_codes, enterprises=enterprises)
     if current.values.empty:
         raise ValidationFailed(f"{year} 年度没有任何企业数据，无法计算积分。")
-    previous = current_values(session, year=year - 1, codes=prev_codes).values if prev_codes else None
+    previous = (
+        current_values(session, year=year - 1, codes=prev_codes, enterprises=enterprises).values
+        if prev_codes
+        else None
+    )
     derived = derive_indicators(model, current.values, previous)
     columns = canonical.input_columns(model)
     for column in columns:

@@ -199,6 +199,30 @@ def test_current_values_keep_each_cells_source_and_whole_names(
     assert values.index.tolist() == sorted(populated.values())
 
 
+def test_current_values_read_text_cells_with_their_sources(
+    session: Session, populated: dict[str, int]
+) -> None:
+    """Text cells (tiers, JSON lists) come back whole with each cell's own source, also when a code's
+    texts come from two departments and when a text holds the separator of the aggregated read."""
+    session.add(
+        IndicatorValue(enterprise_id=populated["2"], year=YEAR, code="T09", source="科技", value_text="国家")
+    )
+    session.add(
+        IndicatorValue(
+            enterprise_id=populated["4"], year=YEAR, code="A03", source="经信", value_text="省\x1f级"
+        )
+    )
+    session.commit()
+    frame = current_values(session, year=YEAR, codes=["T09", "T10", "A03"])
+    values, sources = frame.values.set_index("enterprise_id"), frame.sources.set_index("enterprise_id")
+    assert values.loc[populated["1"], "T09"] == "省" and sources.loc[populated["1"], "T09"] == "税务"
+    assert values.loc[populated["2"], "T09"] == "国家" and sources.loc[populated["2"], "T09"] == "科技"
+    assert values.loc[populated["3"], "A03"] == "小巨人" and values.loc[populated["4"], "A03"] == "省\x1f级"
+    assert sources.loc[populated["4"], "A03"] == "经信" and sources.loc[populated["3"], "A03"] == "税务"
+    assert json.loads(values.loc[populated["1"], "T10"]) == [{"level": "市", "role": "牵头"}]
+    assert values.loc[populated["3"], "T09"] is None and sources.loc[populated["3"], "T09"] is None
+
+
 def test_current_values_read_every_number_exactly(session: Session, populated: dict[str, int]) -> None:
     """Whole numbers (beyond 2**53 too) and fractions come back bit for bit, whatever text the
     database renders them through."""

@@ -53,7 +53,9 @@ def published_version(session: Session) -> tuple:
         .where(ScoreRun.state.in_(PUBLISHED_STATES))  # type: ignore[attr-defined]
         .order_by(ScoreRun.id)
     ).all()
-    return tuple(tuple(run) for run in runs), change_generation(session, NAMES_TOPIC)
+    # the database first: a cache keyed on this holds no other database's lists (tests, several databases)
+    url = str(session.get_bind().url)
+    return url, tuple(tuple(run) for run in runs), change_generation(session, NAMES_TOPIC)
 
 
 # ------------------------------------------------------------------ warm-ups after a server start

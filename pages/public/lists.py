@@ -10,13 +10,15 @@ from ui.tables import show_table
 from ui.widgets import selectbox
 
 
-@st.cache_data(ttl=60, max_entries=4, show_spinner=False)
+# Shared, not copied per reader (st.cache_resource: the frame is only read), and kept until the published
+# runs change: the key says when (ui.freshness.published_version), so no time limit rebuilds it.
+@st.cache_resource(max_entries=4, show_spinner=False)
 def _years(version: tuple) -> list[int]:  # keyed by the published runs (a publish on any server)
     with session_scope() as session:
         return published_years(session)
 
 
-@st.cache_data(ttl=60, max_entries=4, show_spinner=False)
+@st.cache_resource(max_entries=4, show_spinner=False)
 def _load(year: int, version: tuple):
     with session_scope() as session:
         run = latest_published_run(session, year=year)

@@ -234,6 +234,13 @@ def test_current_values_read_every_number_exactly(session: Session, populated: d
         "G08": 2.5e-300,
         "A07": 9007199254740993.0,
         "T11": -123456789.125,
+        # hundredths (read as integers on SQLite), next to what is not quite one
+        "Z01": 403.27,
+        "Z02": 99999999999999.98,
+        "Z03": -0.05,
+        "Z04": 12.345,
+        "Z05": 1e15,
+        "Z06": 0.07,
     }
     for code, number in numbers.items():
         session.add(

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from core.scoring_model import ScoringModel
 
@@ -29,6 +31,27 @@ def token(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)
     number = float(value)
     return repr(number) if math.isfinite(number) else "null"
+
+
+def float_texts(values: np.ndarray) -> np.ndarray:
+    """``repr`` of every float (NaN and infinities ``null``), as an object array of str.
+
+    Arrow's float-to-text writes the same shortest round-trip digits as ``repr`` at a third of the cost
+    (repr of the distinct values was most of the fingerprint's time); only its layout differs, so a
+    whole number gets repr's ``.0`` and the values repr writes with an exponent (below 1e-4, from 1e16)
+    or that Arrow wrote with one go through ``repr`` itself."""
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    texts = pa.array(values).cast(pa.string())
+    magnitude = np.abs(values)
+    with np.errstate(invalid="ignore"):
+        positional = np.isfinite(values) & (magnitude < 1e16) & ((magnitude >= 1e-4) | (values == 0))
+    positional &= ~pc.match_substring(texts, "e").to_numpy(zero_copy_only=False)
+    whole = positional & ~pc.match_substring(texts, ".").to_numpy(zero_copy_only=False)
+    out = texts.to_numpy(zero_copy_only=False)
+    out[whole] = out[whole] + ".0"
+    others = np.flatnonzero(~positional)
+    out[others] = [repr(v) if math.isfinite(v) else "null" for v in values[others].tolist()]
+    return out
 
 
 def _token_table(
@@ -53,10 +76,7 @@ def _token_table(
             inverse, unique = pd.factorize(values, use_na_sentinel=True)
             unique = np.append(unique, np.nan)
             inverse = np.where(inverse < 0, len(unique) - 1, inverse)
-        # Floats go through one C-level ``repr`` of the whole list of distinct values.
-        texts = np.asarray(repr(unique.tolist())[1:-1].split(", "), dtype=object)
-        texts[~np.isfinite(unique)] = "null"
-        return texts, inverse
+        return float_texts(unique), inverse
     codes, uniques = pd.factorize(np.asarray(array, dtype=object), use_na_sentinel=True)
     table = np.array([*(token(u) for u in uniques.tolist()), "null"], dtype=object)  # -1 (absent) → null
     return table, codes

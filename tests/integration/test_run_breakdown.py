@@ -149,3 +149,35 @@ def test_fingerprint_tokens_are_each_cells_own_token() -> None:
     assert canonical.tokens(column, 1) == [canonical.token(v) for v in np.round(column, 1).tolist()]
     assert canonical.tokens(np.array([3, 1, 3])) == ["3.0", "1.0", "3.0"]
     assert canonical.tokens(np.array([0.0, -0.0, 5.0])) == ["0.0", "0.0", "5.0"]  # as np.unique rendered it
+
+
+def test_float_texts_are_repr() -> None:
+    """Arrow's float-to-text, laid out as repr: the same text as repr for every float — random bit
+    patterns, amounts, ratios, whole numbers, the exponent boundaries — and null where not finite."""
+    from services.runs.canonical import float_texts
+
+    rng = np.random.default_rng(11)
+    values = np.concatenate(
+        [
+            rng.integers(0, 2**64, 200_000, dtype=np.uint64).view(np.float64),
+            np.round(rng.lognormal(6, 3, 50_000), 2),
+            rng.lognormal(0, 8, 50_000) * rng.choice([-1, 1], 50_000),
+            np.round(rng.lognormal(3, 8, 20_000)),
+            [
+                0.0,
+                -0.0,
+                1e-4,
+                9.999e-5,
+                1e15,
+                1e16,
+                9999999999999998.0,
+                1e16 - 2,
+                2.0**53,
+                5e-324,
+                np.nan,
+                np.inf,
+            ],
+        ]
+    )
+    expected = [repr(v) if np.isfinite(v) else "null" for v in values.tolist()]
+    assert float_texts(values).tolist() == expected

@@ -20,6 +20,7 @@ from services.dynamic import DynamicView
 from services.portrait import Portrait, simulate_changes
 from ui import formats
 from ui.charts import points_bar, radar
+from ui.charts import show as show_chart
 from ui.tables import show_table
 from ui.text import plain
 
@@ -125,12 +126,12 @@ def render_portrait(p: Portrait, *, viewer: str = "enterprise") -> None:
     st.subheader("得分结构")
     left, right = st.columns([1, 1])
     with left:
-        st.altair_chart(
+        show_chart(
             radar(p.radar, series={"mine": subject, "stage_average": f"{p.stage_name}平均"}), width="stretch"
         )
     with right:
         core = p.indicators[p.indicators["kind"] == "core"]
-        st.altair_chart(points_bar(core), width="stretch")
+        show_chart(points_bar(core), width="stretch")
 
     st.subheader("指标明细")
     table = indicator_table(p)

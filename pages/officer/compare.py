@@ -7,6 +7,7 @@ import streamlit as st
 
 from services.compare import BENCHMARKS, MAX_COMPARED, compare_enterprises
 from ui.charts import radar
+from ui.charts import show as show_chart
 from ui.guards import require_role
 from ui.selection import COMPARE_KEY, enterprise_picker, run_picker
 from ui.service_call import call_service, refusal_as
@@ -79,7 +80,7 @@ show_table(
 series = dict(zip(result.enterprises["key"], result.enterprises["label"], strict=True))
 series.update({key: f"{result.stage_name}{label}" for key, label in BENCHMARKS.items()})
 st.subheader("得分结构")
-st.altair_chart(radar(result.radar, series=series, height=420), width="stretch")
+show_chart(radar(result.radar, series=series, height=420), width="stretch")
 
 st.subheader("逐项对比（得分）")
 labels = result.enterprises["label"].tolist()

@@ -5,6 +5,7 @@ import streamlit as st
 
 from db.session import session_scope
 from services.monitoring import monitoring_report
+from ui.charts import show as show_chart
 from ui.guards import require_role
 from ui.run_picker import pick_published_run
 from ui.tables import download_file, show_table
@@ -42,5 +43,5 @@ for name, table in report.tables.items():
     if name in report.notes:
         st.caption(report.notes[name])
     if name in report.charts:
-        st.altair_chart(report.charts[name], width="content")
+        show_chart(report.charts[name], width="content")
     show_table(table, key=f"monitoring_{name}")

@@ -7,6 +7,7 @@ from core.model_loading import parse_model
 from core.model_text import model_summary, programme_caption
 from db.session import session_scope
 from services.public import public_model, public_overview
+from ui.charts import show as show_chart
 from ui.formats import run_state
 from ui.freshness import data_version
 from ui.guards import current_actor
@@ -62,11 +63,11 @@ chart = (
     .encode(
         x=alt.X("阶段:N", sort=list(by_stage["阶段"]), title=None, axis=alt.Axis(labelAngle=0)),
         y=alt.Y("参评企业:Q", title="企业数"),
-        tooltip=["阶段", "参评企业", "平均积分"],
+        tooltip=[alt.Tooltip("阶段:N"), alt.Tooltip("参评企业:Q"), alt.Tooltip("平均积分:Q")],
     )
     .properties(height=260)
 )
-st.altair_chart(chart, width="stretch")
+show_chart(chart, width="stretch")
 
 
 st.caption(f"评价模型版本 {overview.model_version} · 计算批次 #{overview.run_id}")

@@ -148,3 +148,21 @@ def test_big_screen_is_legible_across_a_room(app_server: str, new_page) -> None:
     headers = movers.locator("th").all_inner_texts()
     assert "阶段" in headers and "积分" in headers, headers
     assert horizontal_overflow(page) <= 1
+
+
+def test_lists_page_draws_the_open_stage_and_another_on_its_tab(app_server: str, page) -> None:  # noqa: ANN001
+    goto(page, app_server, "lists")
+    tabs = page.get_by_role("tab")
+    tabs.first.wait_for()
+    assert tabs.count() >= 2
+    grids = page.locator('[data-testid="stDataFrame"]')
+    grids.first.wait_for()
+    drawn = grids.count()
+    assert 1 <= drawn <= 3, drawn  # one stage's lists, not every stage's
+    second = tabs.nth(1)
+    second.click()
+    wait_settled(page)
+    panel = page.locator('[role="tabpanel"]:visible')
+    panel.locator('[data-testid="stDataFrame"]').first.wait_for()
+    assert panel.get_by_text("家）").count() >= 1  # each list of that stage with its count
+    assert grids.count() <= 3

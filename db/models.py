@@ -294,7 +294,16 @@ class _Totals(SQLModel):
 class Score(_Totals, table=True):
     """One enterprise's result in a run; ``breakdown`` holds inputs, fractions, points and sources."""
 
-    __table_args__ = (UniqueConstraint("run_id", "enterprise_id"),)
+    __table_args__ = (
+        UniqueConstraint("run_id", "enterprise_id"),
+        # a run's subsidy lines without walking all its rows (migration 0017)
+        Index(
+            "ix_score_subsidy",
+            "run_id",
+            sqlite_where=text("subsidy > 0"),
+            postgresql_where=text("subsidy > 0"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     run_id: int = Field(foreign_key="scorerun.id")  # found through the (run_id, enterprise_id) unique index

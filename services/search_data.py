@@ -158,6 +158,11 @@ def _read_run_scores(session: Session, run: ScoreRun, model: ScoringModel) -> pd
     tier_names = {t.code: t.name for t in model.tiers}
     frame["tier_name"] = frame["tier"].map(tier_names).fillna("未上榜")
     frame["veto_text"] = np.where(frame["veto"], "一票否决", "")
+    # A search without a query lists by stage, rank, credit code: that order, worked out once per run,
+    # is one integer per row, so a search sorts its matches by it (the three keys took 0.1–0.3 s at 100k).
+    order = frame.sort_values(["stage_order", "rank", "credit_code"], kind="stable", na_position="last").index
+    frame["default_order"] = np.empty(len(frame), dtype=np.int64)
+    frame.loc[order, "default_order"] = np.arange(len(frame), dtype=np.int64)
     for code, _label, values in class_subtotals(model, frame):
         frame[SUBTOTAL_PREFIX + code] = values.to_numpy()
     return frame

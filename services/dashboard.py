@@ -8,12 +8,14 @@ returned; carrier and street groups smaller than :data:`MIN_GROUP` are left out 
 stands for one enterprise's score.
 
 A run's scores never change once written, so the aggregates are cached per published run (database,
-run id, state, fingerprint, creation time, plus the published runs the trend reads). The cache holds a
-few entries and is replaced, never grown, so a screen left open for days keeps memory flat.
+run id, state, fingerprint, creation time, plus the published runs the trend reads, and the count of
+renames: the movers are named). One build at a time; the cache holds a few entries and is replaced,
+never grown, so a screen left open for days keeps memory flat.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,8 +29,9 @@ from core.breakdown import decode
 from core.lru import LRU
 from core.scoring_model import ScoringModel, TierRule
 from core.workflows import SCORE_RUN
-from db.models import Carrier, Enterprise, ModelVersion, Score, ScoreRun, utcnow
+from db.models import NAMES_TOPIC, Carrier, Enterprise, ModelVersion, Score, ScoreRun, utcnow
 from db.queries import PUBLISHED_STATES, run_totals
+from services.memo import change_generation
 from services.model_versions import get_model
 from services.public import RunHeadline, latest_published_run, stage_table
 
@@ -55,6 +58,7 @@ class DashboardData(RunHeadline):
 
 
 _CACHE: LRU[DashboardData] = LRU(CACHE_SIZE)
+_BUILDING = threading.Lock()
 _OUTCOME_SCORES: LRU[pd.DataFrame] = LRU(2)
 
 
@@ -81,11 +85,16 @@ def dashboard_data(session: Session) -> DashboardData | None:
     runs = _published_runs(session)
     if not runs:
         return None
-    key = (str(session.get_bind().url), tuple(runs))
+    # The movers table names enterprises: a rename on any server makes the figures stale (NAMES_TOPIC).
+    key = (str(session.get_bind().url), tuple(runs), change_generation(session, NAMES_TOPIC))
     cached = _CACHE.get(key)
     if cached is not None:
         return cached
-    return _CACHE.put(key, _build(session, runs))
+    with _BUILDING:  # one build at a time: screens opened together after a start wait and share it
+        cached = _CACHE.get(key)
+        if cached is not None:
+            return cached
+        return _CACHE.put(key, _build(session, runs))
 
 
 @dataclass(frozen=True)

@@ -110,3 +110,20 @@ def test_the_published_version_moves_with_a_publication_or_rename_but_not_with_a
         f"from db.models import Enterprise\nsession.get(Enterprise, {enterprise_id}).name = '温州改名测试有限公司'",
     )
     assert published_version(session) != superseded
+
+
+def test_a_rename_in_another_process_reaches_the_big_screens_movers(session: Session) -> None:
+    from services.dashboard import dashboard_data
+
+    seed_demo(session, enterprises=40, with_runs=True)
+    engine = session.get_bind()
+    movers = dashboard_data(session).movers
+    assert not movers.empty
+    name = movers["企业名称"].iloc[0]
+    enterprise_id = session.execute(select(Enterprise.id).where(Enterprise.name == name)).scalar_one()
+    session.commit()
+    other_server(
+        engine,
+        f"from db.models import Enterprise\nsession.get(Enterprise, {enterprise_id}).name = '温州大屏改名有限公司'",
+    )
+    assert "温州大屏改名有限公司" in set(dashboard_data(session).movers["企业名称"])

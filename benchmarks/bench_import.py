@@ -40,14 +40,13 @@ from sqlalchemy import Engine, func, select  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 from benchmarks.measure import backend_cpu  # noqa: E402
-from benchmarks.own_database import empty_database  # noqa: E402
+from benchmarks.own_database import emptied_engine  # noqa: E402
 from core import importing  # noqa: E402
 from core.credit_code import make_code  # noqa: E402
 from core.model_loading import load_model  # noqa: E402
 from db.bulk import insert_columns  # noqa: E402
 from db.models import Enterprise, IndicatorValue, utcnow  # noqa: E402
 from db.schema import init_db  # noqa: E402
-from db.session import make_engine  # noqa: E402
 from services import imports  # noqa: E402
 from services.actor import Actor  # noqa: E402
 
@@ -234,11 +233,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench_import_"))
-    if args.url:
-        empty_database(args.url)
-        engine = make_engine(args.url)
-    else:
-        engine = make_engine(f"sqlite:///{tmp / 'bench.db'}")
+    engine = emptied_engine(args.url, tmp)
     try:
         return run(args, tmp, engine)
     finally:  # also when interrupted: the 300 MB database does not stay behind

@@ -39,12 +39,11 @@ from sqlalchemy import Column, DateTime, ForeignKey, Integer, MetaData, String, 
 from sqlmodel import Session  # noqa: E402
 
 from benchmarks.measure import backend_cpu  # noqa: E402
-from benchmarks.own_database import empty_database  # noqa: E402
+from benchmarks.own_database import emptied_engine  # noqa: E402
 from db.bulk import insert_columns  # noqa: E402
 from db.models import Enterprise, ImportBatch, Submission, utcnow  # noqa: E402
 from db.run_inputs import current_values_frame  # noqa: E402
 from db.schema import init_db  # noqa: E402
-from db.session import make_engine  # noqa: E402
 from db.values import insert_values  # noqa: E402
 
 CODES = [f"K{j:02d}" for j in range(21)]
@@ -205,11 +204,7 @@ def main() -> int:
     parser.add_argument("--url", help="a PostgreSQL database for this benchmark only (emptied first)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench_packing_"))
-    if args.url:
-        empty_database(args.url)
-        engine = make_engine(args.url)
-    else:
-        engine = make_engine(f"sqlite:///{tmp / 'bench.db'}")
+    engine = emptied_engine(args.url, tmp)
     try:
         return run(args.rows, engine)
     finally:

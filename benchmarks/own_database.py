@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 
 from db.session import make_engine
 
@@ -47,3 +47,11 @@ def empty_database(url: str) -> None:
     with engine.begin() as connection:
         connection.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
     engine.dispose()
+
+
+def emptied_engine(url: str | None, folder: Path) -> Engine:
+    """An engine on ``url`` emptied first (``--url``), else on a new SQLite file in ``folder``."""
+    if not url:
+        return make_engine(f"sqlite:///{folder / 'bench.db'}")
+    empty_database(url)
+    return make_engine(url)

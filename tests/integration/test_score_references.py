@@ -4,6 +4,7 @@ PostgreSQL the statement triggers of migration 0016 (checked once per statement,
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from sqlalchemy import Engine, text
@@ -71,6 +72,23 @@ def test_a_referenced_enterprise_or_run_cannot_go(db_engine: Engine) -> None:
         session.commit()
 
 
+def _waits_for_a_lock(engine: Engine, statement: str, tries: int = 600) -> bool:
+    """Whether a backend running ``statement`` comes to wait for a lock, asked of PostgreSQL every 50 ms
+    (up to ``tries`` times). Asked rather than inferred from a thread's timed join: under faketime's
+    absolute clock a timed wait on a thread never times out (the suite runs at other dates too)."""
+    waiting = (
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND wait_event_type = 'Lock' AND query LIKE :statement"
+    )
+    with engine.connect() as connection:
+        for _ in range(tries):
+            if connection.execute(text(waiting), {"statement": statement + "%"}).scalar_one():
+                return True
+            connection.rollback()  # a fresh snapshot of pg_stat_activity for the next look
+            time.sleep(0.05)
+    return False
+
+
 @pytest.mark.parametrize("db_engine", POSTGRES_ONLY, indirect=True)
 def test_a_delete_waits_for_the_run_writing_scores_then_refuses(db_engine: Engine) -> None:
     """The race a foreign key's row lock closes: a run writes Score rows for an enterprise (not yet
@@ -93,8 +111,8 @@ def test_a_delete_waits_for_the_run_writing_scores_then_refuses(db_engine: Engin
 
         deleting = threading.Thread(target=delete)
         deleting.start()
-        deleting.join(timeout=1.0)
-        assert deleting.is_alive()  # waiting for the run's transaction
+        assert _waits_for_a_lock(db_engine, "DELETE FROM enterprise"), "the delete did not wait for the run"
+        assert deleting.is_alive() and not outcome
         writing.commit()
         deleting.join(timeout=30)
     assert isinstance(outcome[0], IntegrityError)

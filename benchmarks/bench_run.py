@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_run.py [--n 100000] [--db /tmp/bench_run.db | --url URL] [--keep]
 
 Generates ``n`` enterprises with two years of department values (bulk inserts — COPY on PostgreSQL —,
-not timed), then times ``services.runs.compute_run`` and prints the split read / derive / score /
+not timed; with ``--keep``, only when the database does not hold them yet), then times ``services.runs.compute_run`` and prints the split read / derive / score /
 fingerprint / write in wall and CPU seconds (and the PostgreSQL backend's CPU when it is local), the
 total, the run's size in the database (its Score rows and their indexes), the peak RSS and a targets
 line (≤ 5 s at 100,000 on either store, ≤ 25 s at 520,000 and ≤ 60 s at 1,000,000 with
@@ -165,6 +165,23 @@ def populate(url: str, n: int, year: int, seed: int = 7) -> None:
         engine.dispose()
 
 
+def generated(url: str, n: int) -> bool:
+    """Whether ``url`` already holds the ``n`` generated enterprises (a new, empty database does not)."""
+    path = sqlite_file(url)
+    if path is not None and not path.exists():
+        return False
+    from sqlalchemy import text
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT count(*) FROM enterprise")).scalar_one() == n
+    except Exception:  # noqa: BLE001 - no such table: nothing generated yet
+        return False
+    finally:
+        engine.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
@@ -174,8 +191,7 @@ def main() -> None:
     args = parser.parse_args()
 
     url = database_url(args)
-    path = sqlite_file(url)
-    if not args.keep or (path is not None and not path.exists()):
+    if not (args.keep and generated(url, args.n)):
         empty_database(url)
         t = time.perf_counter()
         populate(url, args.n, args.year)

@@ -7,9 +7,14 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable
+from typing import Generic, TypeVar
 
 from sqlalchemy import select
 from sqlmodel import Session
+
+from core.lru import LRU
+
+V = TypeVar("V")
 
 
 # ------------------------------------------------------------------ versions of the database
@@ -24,6 +29,18 @@ def data_version(session: Session) -> int:
     from db.models import AuditChainHead
 
     return int(session.execute(select(AuditChainHead.count).where(AuditChainHead.id == 1)).scalar() or 0)
+
+
+def chain_head(session: Session) -> tuple[int, str]:
+    """:func:`data_version` with the newest audit event's hash: the hash chains the whole history, so a
+    database emptied and filled again, or restored from a backup, to the same count still reads as
+    another version (one primary-key lookup, as data_version)."""
+    from db.models import AuditChainHead
+
+    row = session.execute(
+        select(AuditChainHead.count, AuditChainHead.hash).where(AuditChainHead.id == 1)
+    ).first()
+    return (int(row[0]), str(row[1])) if row else (0, "")
 
 
 def change_generation(session: Session, topic: str) -> int:
@@ -56,6 +73,23 @@ def published_version(session: Session) -> tuple:
     # the database first: a cache keyed on this holds no other database's lists (tests, several databases)
     url = str(session.get_bind().url)
     return url, tuple(tuple(run) for run in runs), change_generation(session, NAMES_TOPIC)
+
+
+class KeptPerDataVersion(Generic[V]):
+    """``build(session)``'s value kept per database and data version (:func:`chain_head`): built again
+    after any audited write, on whichever server, and never served to another database. For values read from
+    rows that change only in audited writes (enterprise attributes, the filters' choices). ``size``
+    versions are kept (the newest as a write lands while another session still reads the older one).
+    Callers never write into the value."""
+
+    def __init__(self, build: Callable[[Session], V], size: int = 2) -> None:
+        self._build = build
+        self._kept: LRU[V] = LRU(size)
+
+    def __call__(self, session: Session) -> V:
+        key = (str(session.get_bind().url), chain_head(session))
+        kept = self._kept.get(key)
+        return kept if kept is not None else self._kept.put(key, self._build(session))
 
 
 # ------------------------------------------------------------------ warm-ups after a server start

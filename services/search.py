@@ -20,7 +20,6 @@ import pandas as pd
 from sqlalchemy import select
 from sqlmodel import Session
 
-from core.lru import LRU
 from core.scoring_model import ScoringModel
 from core.search import MATCH_LABELS
 from db import queries
@@ -28,7 +27,7 @@ from db.models import Carrier, Enterprise, Score, ScoreRun, Submission
 from services import audit
 from services.actor import Actor, require_staff
 from services.errors import NotFound, ValidationFailed
-from services.memo import data_version
+from services.memo import KeptPerDataVersion
 from services.model_versions import RunView, get_model
 from services.search_data import (
     SUBTOTAL_PREFIX,
@@ -183,41 +182,22 @@ def search_options(session: Session, *, actor: Actor, run_id: int | None = None)
     )
 
 
-_CHOICES: LRU[tuple[list[str], list[str], dict[int, str]]] = LRU(2)
-
-
-def _choices(session: Session) -> tuple[list[str], list[str], dict[int, str]]:
-    """The industries, streets and carriers the filters offer. Two scans of every enterprise (0.1–0.3 s
-    at 100,000) on each page load, so kept per database version: an enterprise's industry or street
-    changes only in an audited write, on whichever server (services.memo.data_version)."""
-    key = (str(session.get_bind().url), data_version(session))
-    cached = _CHOICES.get(key)
-    if cached is not None:
-        return cached
+def _read_choices(session: Session) -> tuple[list[str], list[str], dict[int, str]]:
     industries, streets = (
         sorted(v for v in session.execute(select(column).distinct()).scalars() if v)
         for column in (Enterprise.industry, Enterprise.street)
     )
     carriers = dict(session.execute(select(Carrier.id, Carrier.name).order_by(Carrier.name)).all())
-    return _CHOICES.put(key, (industries, streets, carriers))
+    return industries, streets, carriers
+
+
+# The industries, streets and carriers the filters offer. Two scans of every enterprise (0.1–0.3 s at
+# 100,000) on each page load, so kept per database version: an enterprise's industry or street changes
+# only in an audited write, on whichever server (services.memo.data_version).
+_choices = KeptPerDataVersion(_read_choices)
 
 
 # ------------------------------------------------------------------ the search
-_ATTRIBUTES: LRU[dict[str, np.ndarray]] = LRU(2)
-
-
-def _attributes(session: Session) -> dict[str, np.ndarray]:
-    """Every enterprise's changeable attributes as columns in enterprise-id order (numpy arrays straight
-    from the rows, no DataFrame). Kept per database version, as the filters' choices are: every change
-    of an industry, street, carrier or bank consent is audited, on whichever server; reading 100,000
-    rows on each search cost 0.15–0.3 s. Callers index the arrays, never write into them."""
-    key = (str(session.get_bind().url), data_version(session))
-    cached = _ATTRIBUTES.get(key)
-    if cached is not None:
-        return cached
-    return _ATTRIBUTES.put(key, _read_attributes(session))
-
-
 def _read_attributes(session: Session) -> dict[str, np.ndarray]:
     rows = queries.fetch_rows(
         session, "SELECT id, industry, street, carrier_id, bank_consent FROM enterprise ORDER BY id"
@@ -234,6 +214,13 @@ def _read_attributes(session: Session) -> dict[str, np.ndarray]:
         "carrier": carrier,
         "bank_consent": np.where(pd.isna(consent), False, consent).astype(bool),
     }
+
+
+# Every enterprise's changeable attributes as columns in enterprise-id order (numpy arrays straight from
+# the rows, no DataFrame). Kept per database version, as the filters' choices are: every change of an
+# industry, street, carrier or bank consent is audited, on whichever server; reading 100,000 rows on
+# each search cost 0.15–0.3 s. Callers index the arrays, never write into them.
+_attributes = KeptPerDataVersion(_read_attributes)
 
 
 def _pending(session: Session, year: int) -> np.ndarray:

@@ -18,7 +18,7 @@ from sqlmodel import Session
 from db.models import NAMES_TOPIC, Enterprise, ScoreRun, search_keys_generation
 from demo import seed_demo
 from services.actor import Actor
-from services.memo import change_generation, data_version, published_version
+from services.memo import KeptPerDataVersion, change_generation, data_version, published_version
 from services.search import SearchFilters, search_enterprises
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,6 +77,36 @@ def test_the_database_version_moves_with_a_write_in_another_process(session: Ses
     assert data_version(session) > version
     session.commit()
     assert data_version(session) == data_version(session)  # reading it changes nothing
+
+
+def test_a_value_kept_per_data_version_is_built_again_after_an_audited_write_in_another_process(
+    session: Session,
+) -> None:
+    seed_demo(session, enterprises=20, with_runs=False)
+    engine = session.get_bind()
+    builds: list[int] = []
+
+    def industries(own: Session) -> set[str]:
+        builds.append(1)
+        return set(own.execute(select(Enterprise.industry)).scalars())
+
+    kept = KeptPerDataVersion(industries)
+    first = kept(session)
+    assert kept(session) is first and len(builds) == 1  # kept while nothing was written
+    enterprise_id = session.execute(select(Enterprise.id).order_by(Enterprise.id)).scalars().first()
+    session.commit()
+    other_server(  # an attribute changed together with an audited action, as every write of the app is
+        engine,
+        f"""
+        from db.models import Enterprise
+        from services.accounts import end_user_sessions
+        from services.actor import Actor
+        session.get(Enterprise, {enterprise_id}).industry = "量子测试业"
+        end_user_sessions(session, actor=Actor.system(), username="ent1")
+    """,
+    )
+    assert "量子测试业" in kept(session) and "量子测试业" not in first
+    assert len(builds) == 2
 
 
 def test_the_published_version_moves_with_a_publication_or_rename_but_not_with_a_login(

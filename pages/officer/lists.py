@@ -22,7 +22,7 @@ from ui.guards import require_role
 from ui.run_picker import published_run_view
 from ui.service_call import call_and_flash
 from ui.tables import download_file, download_table, show_table
-from ui.widgets import day_until_today
+from ui.widgets import day_until_today, open_tab_only
 
 actor = require_role("officer", "admin")
 
@@ -35,11 +35,9 @@ st.caption(
 )
 
 PAY_MSG = "_subsidy_pay_message"
-tab_lists, tab_subsidy, tab_pay, tab_mujun, tab_export = st.tabs(
-    ["榜单", "精准扶持", "资金拨付", "亩均论英雄", "公示导出"]
-)
 
-with tab_lists:
+
+def _lists() -> None:
     st.subheader("各阶段榜单名额")
     show_table(view.sizes.drop(columns=["stage"]), key="sizes_table")
     stages = {s.code: s.name for s in model.stages}
@@ -54,7 +52,8 @@ with tab_lists:
     show_table(members, key="members_table")
     download_table(members, name="上榜企业", key="members_dl")
 
-with tab_subsidy:
+
+def _subsidy() -> None:
     plan = view.plan.drop(columns=["stage"])
     total = view.plan.iloc[-1]
     c1, c2, c3 = st.columns(3)
@@ -68,7 +67,8 @@ with tab_subsidy:
     show_table(view.subsidies, key="subsidy_table")
     download_table({"扶持名单": view.subsidies, "名额与预算": plan}, name="扶持名单", key="subsidy_dl")
 
-with tab_pay:
+
+def _pay() -> None:
     show_flash(PAY_MSG)
     with session_scope() as session:
         pay_run = payment_run(session, actor=actor, run_id=int(run_id))
@@ -151,13 +151,15 @@ with tab_pay:
                     reason_label="不予拨付理由（必填）",
                 )
 
-with tab_mujun:
+
+def _mujun() -> None:
     shares = "；".join(f"{m.code}：阶段前 {m.share * 100:g}%" for m in model.mujun)
     st.caption(f"亩均论英雄标记（{shares}）。")
     show_table(view.mujun, key="mujun_table")
     download_table(view.mujun, name="亩均论英雄", key="mujun_dl")
 
-with tab_export:
+
+def _export_tab() -> None:
     st.markdown(
         "**公示格式导出**：公示名单（序号、企业名称、统一社会信用代码、所属阶段、榜单、积分）、扶持名单、名额与预算、亩均论英雄。"
     )
@@ -181,3 +183,11 @@ with tab_export:
         key="notice_csv",
         container=e2,
     )
+
+
+# one tab drawn at a time (ui.widgets.open_tab_only): each load drew all five, the lists and the subsidy
+# table included, though one is read at a time
+open_tab_only(
+    {"榜单": _lists, "精准扶持": _subsidy, "资金拨付": _pay, "亩均论英雄": _mujun, "公示导出": _export_tab},
+    key="lists_tab",
+)

@@ -1,5 +1,7 @@
 """积分榜单 — the published lists per stage; a run in its notice window is marked 公示中."""
 
+from functools import partial
+
 import streamlit as st
 
 from db.session import session_scope
@@ -7,7 +9,7 @@ from services.public import latest_published_run, public_lists, public_model, pu
 from ui.formats import run_state
 from ui.freshness import published_version
 from ui.tables import show_table
-from ui.widgets import selectbox
+from ui.widgets import open_tab_only, selectbox
 
 
 # Shared, not copied per reader (st.cache_resource: the frame is only read), and kept until the published
@@ -59,30 +61,29 @@ else:
     st.success(f"{year} 年度榜单已定稿。")
 
 stage_order = [s["code"] for s in model_dict["stages"]][::-1]  # mature first, as the notice lists them
-# Only the open tab is drawn (a tab click reruns the page, from the cache): drawn all at once, the five
-# stages' tables held every listed enterprise — 20,000 rows at 100,000 enterprises — for the browser to
-# lay out on each visit, though one stage is read at a time.
-tabs = st.tabs([stage_names[code] for code in stage_order], key=f"lists_stage_{year}", on_change="rerun")
-for tab, code in zip(tabs, stage_order, strict=True):
-    if not tab.open:
-        continue
-    with tab:
-        frame = lists[lists["stage"] == code]
-        if frame.empty:
-            st.caption("本阶段暂无上榜企业。")
-            continue
-        for tier_code, tier_name in tier_names.items():
-            part = frame[frame["tier"] == tier_code]
-            st.markdown(f"**{tier_name}**（{len(part)} 家）")
-            show_table(
-                part.assign(mujun=part["mujun"].fillna("").replace("", "—")),
-                columns={
-                    "rank": "排名",
-                    "name": "企业名称",
-                    "credit_code": "统一社会信用代码",
-                    "total": "积分",
-                    "mujun": "亩均论英雄",
-                },
-                empty="本榜单暂无企业。",
-            )
+
+
+def _stage(code: str) -> None:
+    frame = lists[lists["stage"] == code]
+    if frame.empty:
+        st.caption("本阶段暂无上榜企业。")
+        return
+    for tier_code, tier_name in tier_names.items():
+        part = frame[frame["tier"] == tier_code]
+        st.markdown(f"**{tier_name}**（{len(part)} 家）")
+        show_table(
+            part.assign(mujun=part["mujun"].fillna("").replace("", "—")),
+            columns={
+                "rank": "排名",
+                "name": "企业名称",
+                "credit_code": "统一社会信用代码",
+                "total": "积分",
+                "mujun": "亩均论英雄",
+            },
+            empty="本榜单暂无企业。",
+        )
+
+
+# one stage's lists drawn at a time (ui.widgets.open_tab_only)
+open_tab_only({stage_names[code]: partial(_stage, code) for code in stage_order}, key=f"lists_stage_{year}")
 st.caption(f"计算批次 #{run['id']} · {run_state(run['state'])}")

@@ -39,10 +39,30 @@ def test_lists_page_shows_sizes_plan_and_exports(app_db: str) -> None:
     frames = {tuple(f.value.columns)[:3]: f.value for f in at.dataframe}
     sizes = next(df for cols, df in frames.items() if cols[:2] == ("阶段", "参与排名"))
     assert any(str(v).startswith("⌈5%×") for v in sizes.iloc[:, 3])
-    plan = next(df for df in frames.values() if "适用限制" in df.columns and "预算（万元）" in df.columns)
+    # only the open tab is drawn: the 榜单 tab's tables, not the subsidy plan
+    assert not any("适用限制" in df.columns for df in frames.values())
+    at.session_state["lists_tab"] = "精准扶持"  # the officer opens another tab: the page reruns with it
+    at.run()
+    assert not at.exception
+    plan = next(
+        df
+        for df in (f.value for f in at.dataframe)
+        if "适用限制" in df.columns and "预算（万元）" in df.columns
+    )
     assert plan.iloc[-1]["阶段"] == "合计"
-    labels = [d.label for d in at.get("download_button")]
-    assert any("公示文件" in label for label in labels) and any("扶持名单" in label for label in labels)
+    assert any("扶持名单" in d.label for d in at.get("download_button"))
+    at.session_state["lists_tab"] = "公示导出"
+    at.run()
+    assert any("公示文件" in d.label for d in at.get("download_button"))
+
+
+@pytest.mark.parametrize("tab", ["榜单", "精准扶持", "资金拨付", "亩均论英雄", "公示导出"])
+def test_each_tab_of_the_lists_page_renders_readable_tables(app_db: str, tab: str) -> None:
+    at = page_as("pages/officer/lists.py", actor_of("officer1"))
+    at.session_state["lists_tab"] = tab
+    at.run()
+    assert not at.exception, at.exception
+    assert_readable(at)
 
 
 def test_pools_page_lists_gaps(app_db: str) -> None:

@@ -59,7 +59,9 @@ def test_enterprise_confirms_its_subsidy_and_the_officer_records_the_payment(fre
     assert any("企业已确认" in m.value for m in at.markdown)
     assert not [b for b in at.button if b.key == f"subsidy_confirm_{run_id}"]  # confirmed once, button gone
 
-    officer = page_as("pages/officer/lists.py", actor_of("officer1")).run()
+    officer = page_as("pages/officer/lists.py", actor_of("officer1"))
+    officer.session_state["lists_tab"] = "资金拨付"  # the tab the officer opened (only the open one is drawn)
+    officer.run()
     assert not officer.exception, officer.exception
     table = next(f.value for f in officer.dataframe if "拨付状态" in f.value.columns)
     assert "企业已确认" in set(table["拨付状态"]) and "待确认" in set(table["拨付状态"])
@@ -82,7 +84,9 @@ def test_enterprise_confirms_its_subsidy_and_the_officer_records_the_payment(fre
 
 def test_declining_asks_first_with_a_reason_field(fresh_db: str) -> None:
     _, run_id, eid = _funded_enterprise_user()
-    at = page_as("pages/officer/lists.py", actor_of("officer1")).run()
+    at = page_as("pages/officer/lists.py", actor_of("officer1"))
+    at.session_state["lists_tab"] = "资金拨付"
+    at.run()
     at.selectbox(key="subsidy_pay_pick").set_value(eid).run()
     at.button(key="subsidy_refuse").click().run()
     assert not at.exception, at.exception

@@ -192,18 +192,30 @@ def percentile_step(
     distribution: np.ndarray, value: float, f_now: float, *, step: float = 0.1, integer: bool = False
 ) -> tuple[float, float] | None:
     """(target value, new f): the smallest value above ``value`` whose percentile, among the stage's other
-    values, is at least ``step`` higher than ``f_now`` (None when no such value exists)."""
+    values, is at least ``step`` higher than ``f_now`` (None when no such value exists).
+
+    Every candidate target (just above each higher value) is scored at once against the others sorted
+    once — what :func:`percentile_f` gives for the others plus that target — instead of a sort of the
+    whole stage per candidate (seconds for an enterprise far down a stage of 20,000)."""
     arr = np.asarray(distribution, dtype=float)
     arr = arr[~np.isnan(arr)]
     idx = np.flatnonzero(np.isclose(arr, value))
     others = np.delete(arr, idx[0]) if len(idx) else arr
     candidates = np.unique(others[others > value])
-    for candidate in candidates:
-        target = math.floor(candidate) + 1 if integer else float(candidate) * 1.0001
-        f_new = percentile_f(np.append(others, target), target)
-        if f_new >= min(1.0, f_now + step) - 1e-9:
-            return target, f_new
-    return None
+    if not len(candidates):
+        return None
+    targets = np.floor(candidates) + 1 if integer else candidates * 1.0001
+    pos = np.sort(others[others > 0])
+    n = len(pos) + 1  # the others' positive values and the target
+    below = np.searchsorted(pos, targets, side="left")
+    equal = np.searchsorted(pos, targets, side="right") - below + 1  # the target itself included
+    f_new = (below + 0.5 * (equal - 1)) / (n - 1) if n > 1 else np.ones(len(targets))
+    f_new = np.where(targets > 0, f_new, 0.0)
+    reached = np.flatnonzero(f_new >= min(1.0, f_now + step) - 1e-9)
+    if not len(reached):
+        return None
+    first = int(reached[0])
+    return float(targets[first]), float(f_new[first])
 
 
 # ------------------------------------------------------------------ explanation

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -83,6 +85,41 @@ def test_percentile_matches_the_model_definition() -> None:
     assert explain.percentile_f(dist, 20.0) == pytest.approx((1 + 0.5) / 3)
     assert explain.percentile_f(dist, 30.0) == 1.0
     assert explain.percentile_f(dist, 0.0) == 0.0
+
+
+def _step_by_definition(distribution, value, f_now, *, step=0.1, integer=False):  # noqa: ANN001, ANN202
+    """percentile_step as the model defines it: each higher candidate tried in turn with percentile_f."""
+    arr = np.asarray(distribution, dtype=float)
+    arr = arr[~np.isnan(arr)]
+    idx = np.flatnonzero(np.isclose(arr, value))
+    others = np.delete(arr, idx[0]) if len(idx) else arr
+    for candidate in np.unique(others[others > value]):
+        target = math.floor(candidate) + 1 if integer else float(candidate) * 1.0001
+        f_new = explain.percentile_f(np.append(others, target), target)
+        if f_new >= min(1.0, f_now + step) - 1e-9:
+            return target, f_new
+    return None
+
+
+def test_percentile_step_finds_what_trying_each_candidate_finds() -> None:
+    rng = np.random.default_rng(7)
+    cases = 0
+    for trial in range(300):
+        size = int(rng.integers(1, 60))
+        dist = rng.choice([0.0, -3.0, np.nan, *rng.integers(1, 20, 8).astype(float)], size)
+        if trial % 2:
+            dist = np.where(rng.random(size) < 0.7, rng.gamma(2.0, 10.0, size), dist)
+        value = float(rng.choice(dist[~np.isnan(dist)])) if (~np.isnan(dist)).any() else 0.0
+        f_now = explain.percentile_f(dist[~np.isnan(dist)], value)
+        for integer in (False, True):
+            for step in (0.1, 0.3):
+                expected = _step_by_definition(dist, value, f_now, step=step, integer=integer)
+                found = explain.percentile_step(dist, value, f_now, step=step, integer=integer)
+                assert (found is None) == (expected is None), (dist, value, integer, step)
+                if expected is not None:
+                    assert found == expected
+                    cases += 1
+    assert cases > 100
 
 
 def test_cheapest_moves_respect_the_bonus_cap(model) -> None:  # noqa: ANN001

@@ -9,8 +9,10 @@ from sqlmodel import Session, SQLModel
 
 from db.models import Enterprise, IndicatorValue
 from db.schema import init_db
+from db.session import make_engine
 from services import audit
 from services.actor import Actor
+from tests.conftest import TEST_DATABASE_URL, throwaway_postgres
 
 
 def test_upgrade_creates_every_table(db_engine: Engine) -> None:
@@ -90,3 +92,70 @@ def test_one_current_indicator_value(db_engine: Engine) -> None:
             IndicatorValue(enterprise_id=enterprise.id, year=2025, code="T01", value_num=5.0, source="税务")
         )
         session.commit()
+
+
+def _migrate(engine: Engine, revision: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from db.schema import MIGRATIONS_DIR
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        if revision == "head":
+            command.upgrade(config, revision)
+        else:
+            command.downgrade(config, revision)
+
+
+def _reference_guards(engine: Engine) -> dict[str, set[str]]:
+    """The foreign keys of score and indicatorvalue, and the trigger functions guarding their references."""
+    with engine.connect() as connection:
+        keys = connection.execute(
+            text(
+                "SELECT conrelid::regclass::text || '.' || conname FROM pg_constraint "
+                "WHERE contype = 'f' AND conrelid IN ('score'::regclass, 'indicatorvalue'::regclass)"
+            )
+        ).scalars()
+        functions = connection.execute(
+            text(
+                "SELECT DISTINCT p.proname FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid "
+                "WHERE NOT t.tgisinternal AND p.proname NOT LIKE 'audit%'"
+            )
+        ).scalars()
+        return {"keys": set(keys), "functions": set(functions)}
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set")
+def test_reference_checks_downgrade_and_upgrade() -> None:
+    """Migrations 0016 and 0018 undo and redo on PostgreSQL: foreign keys back where the triggers were."""
+    with throwaway_postgres("ip_migrate") as url:
+        engine = make_engine(url)
+        try:
+            init_db(engine)
+            head = _reference_guards(engine)
+            assert head == {"keys": set(), "functions": {"references_exist", "referenced_rows_kept"}}
+            _migrate(engine, "0017_score_subsidy_index")
+            assert _reference_guards(engine) == {
+                "keys": {
+                    f"indicatorvalue.indicatorvalue_{c}_fkey"
+                    for c in ("enterprise_id", "batch_id", "submission_id")
+                },
+                "functions": {
+                    "score_references_exist",
+                    "enterprise_scores_unreferenced",
+                    "scorerun_scores_unreferenced",
+                },
+            }
+            _migrate(engine, "0015_value_enterprise_index")
+            assert _reference_guards(engine)["functions"] == set()
+            assert {"score.score_enterprise_id_fkey", "score.score_run_id_fkey"} <= _reference_guards(engine)[
+                "keys"
+            ]
+            _migrate(engine, "head")
+            assert _reference_guards(engine) == head
+        finally:
+            engine.dispose()

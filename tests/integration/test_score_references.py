@@ -1,10 +1,9 @@
 """A Score row refers to an existing enterprise and run, on both backends: SQLite's foreign keys, and on
-PostgreSQL the statement triggers of migration 0016 (checked once per statement, not per row)."""
+PostgreSQL the statement triggers of migrations 0016 and 0018 (checked once per statement, not per row)."""
 
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from sqlalchemy import Engine, text
@@ -14,6 +13,7 @@ from sqlmodel import Session
 from db.models import Enterprise, Score, ScoreRun
 from services.model_versions import ensure_default_model
 from tests.conftest import BACKENDS
+from tests.locks import waits_for_a_lock
 
 POSTGRES_ONLY = BACKENDS[1:]  # the triggers' concurrency and isolation rules
 
@@ -72,23 +72,6 @@ def test_a_referenced_enterprise_or_run_cannot_go(db_engine: Engine) -> None:
         session.commit()
 
 
-def _waits_for_a_lock(engine: Engine, statement: str, tries: int = 600) -> bool:
-    """Whether a backend running ``statement`` comes to wait for a lock, asked of PostgreSQL every 50 ms
-    (up to ``tries`` times). Asked rather than inferred from a thread's timed join: under faketime's
-    absolute clock a timed wait on a thread never times out (the suite runs at other dates too)."""
-    waiting = (
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-        "AND wait_event_type = 'Lock' AND query LIKE :statement"
-    )
-    with engine.connect() as connection:
-        for _ in range(tries):
-            if connection.execute(text(waiting), {"statement": statement + "%"}).scalar_one():
-                return True
-            connection.rollback()  # a fresh snapshot of pg_stat_activity for the next look
-            time.sleep(0.05)
-    return False
-
-
 @pytest.mark.parametrize("db_engine", POSTGRES_ONLY, indirect=True)
 def test_a_delete_waits_for_the_run_writing_scores_then_refuses(db_engine: Engine) -> None:
     """The race a foreign key's row lock closes: a run writes Score rows for an enterprise (not yet
@@ -111,7 +94,7 @@ def test_a_delete_waits_for_the_run_writing_scores_then_refuses(db_engine: Engin
 
         deleting = threading.Thread(target=delete)
         deleting.start()
-        assert _waits_for_a_lock(db_engine, "DELETE FROM enterprise"), "the delete did not wait for the run"
+        assert waits_for_a_lock(db_engine, "DELETE FROM enterprise"), "the delete did not wait for the run"
         assert deleting.is_alive() and not outcome
         writing.commit()
         deleting.join(timeout=30)

@@ -48,6 +48,11 @@ def upgrade() -> None:
         return
     for parent, column in PARENTS.items():
         op.drop_constraint(f"score_{column}_fkey", "score", type_="foreignkey")
+    create_checks()
+
+
+def create_checks() -> None:
+    """This revision's functions and triggers (migration 0018's downgrade puts them back too)."""
     missing = " OR ".join(
         f"EXISTS (SELECT 1 FROM score_new n WHERE NOT EXISTS "
         f"(SELECT 1 FROM {parent} p WHERE p.id = n.{column}))"
@@ -98,12 +103,16 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
+    drop_checks()
     for parent, column in PARENTS.items():
+        op.create_foreign_key(f"score_{column}_fkey", "score", parent, [column], ["id"])
+
+
+def drop_checks() -> None:
+    for parent in PARENTS:
         for event in ("delete", "update"):
             op.execute(f"DROP TRIGGER IF EXISTS {parent}_scores_on_{event} ON {parent}")
         op.execute(f"DROP FUNCTION IF EXISTS {parent}_scores_unreferenced()")
     for event in ("insert", "update"):
         op.execute(f"DROP TRIGGER IF EXISTS score_references_on_{event} ON score")
     op.execute("DROP FUNCTION IF EXISTS score_references_exist()")
-    for parent, column in PARENTS.items():
-        op.create_foreign_key(f"score_{column}_fkey", "score", parent, [column], ["id"])

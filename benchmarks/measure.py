@@ -56,3 +56,17 @@ def backend_cpu(session) -> tuple[int, float] | None:  # noqa: ANN001 - a SQLAlc
     pid = session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
     seconds = cpu_seconds(pid)
     return None if seconds is None else (pid, seconds)
+
+
+def database_backends_cpu(session) -> dict[int, float] | None:  # noqa: ANN001 - a SQLAlchemy session
+    """{pid: CPU seconds so far} of every PostgreSQL backend connected to the session's database (a run
+    reads on pooled connections of its own too) when the server runs on this machine, else None."""
+    if session.connection().dialect.name != "postgresql":
+        return None
+    pids = (
+        session.connection()
+        .exec_driver_sql("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        .scalars()
+    )
+    seconds = {pid: cpu_seconds(pid) for pid in pids}
+    return None if any(s is None for s in seconds.values()) else seconds  # type: ignore[return-value]

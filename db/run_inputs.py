@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import queue
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from sqlalchemy.pool import Pool, QueuePool
 from sqlmodel import Session
 
 from db.queries import ID_COLUMNS, UNIT_SEPARATOR, enterprises_frame, fetch_rows, number_array
@@ -40,43 +42,108 @@ class ValuesFrame:
     sources: pd.DataFrame
 
 
-def _first_rows_ahead(session: Session, sql: str, params: list[tuple]) -> Iterator[tuple]:
-    """The first row of ``sql`` for each of ``params``, in order. On SQLite the statements run one
-    after the other in a worker thread on the session's own connection (so in its transaction), a
-    statement ahead of the caller: sqlite3 lets go of the GIL while SQLite aggregates, so the caller's
-    parsing of one result overlaps the database's work on the next. The caller must not use the
-    session until the iterator is exhausted."""
+READERS = 2  # connections aggregating at once when the run reads on connections of its own (two cores)
+_SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f-]+")
+
+
+def _spare_connections(pool: Pool, wanted: int) -> bool:
+    """Whether ``pool`` hands out ``wanted`` more connections without waiting for one to come back."""
+    if not isinstance(pool, QueuePool):
+        return False
+    max_overflow = getattr(pool, "_max_overflow", 0)  # QueuePool's, -1 for no limit
+    # idle connections, and the ones it may still open (its overflow counts from -size up)
+    return max_overflow < 0 or pool.checkedin() + max_overflow - pool.overflow() >= wanted
+
+
+@contextlib.contextmanager
+def _reading_connections(session: Session) -> Iterator[tuple[list[Any], str]]:
+    """DB-API connections that see what the session sees, and their placeholder.
+
+    When the session's transaction has written nothing: :data:`READERS` pooled connections of their
+    own, so the database aggregates on as many cores. On PostgreSQL they read the snapshot the session
+    exports (REPEATABLE READ, ``SET TRANSACTION SNAPSHOT``): every statement of theirs sees one and the
+    same state, the session's. On SQLite (a file; a memory database is the connection's own) each
+    statement sees the last commit, as the session's own statements outside a write transaction do.
+    Otherwise — uncommitted writes are the session's alone — the session's own connection."""
     connection = session.connection()
-    if connection.dialect.name != "sqlite" or len(params) < 2:
+    driver = connection.connection.driver_connection
+    placeholder = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    if connection.dialect.name == "postgresql":
+        untouched, snapshot = fetch_rows(
+            session, "SELECT pg_current_xact_id_if_assigned() IS NULL, pg_export_snapshot()"
+        )[0]
+        # in autocommit the exporting statement was a transaction of its own: its snapshot is gone
+        own = untouched and not driver.autocommit and _SNAPSHOT_ID.fullmatch(snapshot) is not None
+    else:
+        own = not driver.in_transaction and bool(driver.execute("PRAGMA database_list").fetchone()[2])
+    if not own or not _spare_connections(connection.engine.pool, READERS):
+        yield [driver], placeholder
+        return
+    pooled: list[Any] = []
+    try:
+        for _ in range(READERS):
+            pooled.append(connection.engine.raw_connection())
+            reader = pooled[-1].driver_connection
+            if connection.dialect.name == "postgresql":
+                reader.autocommit = False  # as the pool hands them out, unless a borrower left it on
+                reader.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                reader.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+        yield [p.driver_connection for p in pooled], placeholder
+    finally:
+        for p in pooled:
+            with contextlib.suppress(Exception):
+                p.driver_connection.rollback()
+            p.close()
+
+
+def _first_rows_ahead(session: Session, sql: str, params: list[tuple]) -> Iterator[tuple]:
+    """The first row of ``sql`` for each of ``params``, in order, read ahead by worker threads on the
+    connections of :func:`_reading_connections` (the i-th statement on connection i mod their count):
+    the drivers let go of the GIL while the database aggregates, so the caller's parsing of one result
+    overlaps the database's work on the next ones. The caller must not use the session until the
+    iterator is exhausted or closed."""
+    if len(params) < 2:
         for values in params:
             yield fetch_rows(session, sql, values)[0]
         return
-    driver = connection.connection.driver_connection
-    results: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)  # one result waiting, one in the making
+    with _reading_connections(session) as (drivers, placeholder):
+        statement = sql.replace("?", placeholder)
+        stop = threading.Event()
+        # per connection: one result waiting, one in the making; (None, None) once its statements end
+        results: list[queue.Queue[tuple[bool | None, Any]]] = [queue.Queue(maxsize=1) for _ in drivers]
 
-    def run() -> None:
-        cursor = driver.cursor()
+        def run(k: int) -> None:
+            cursor = drivers[k].cursor()
+            try:
+                for values in params[k :: len(drivers)]:
+                    if stop.is_set():
+                        break
+                    cursor.execute(statement, values)
+                    results[k].put((True, cursor.fetchall()[0]))
+            except BaseException as exc:  # handed to the caller, raised there
+                results[k].put((False, exc))
+            finally:
+                cursor.close()
+                results[k].put((None, None))
+
+        workers = [
+            threading.Thread(target=run, args=(k,), name=f"first-rows-ahead-{k}", daemon=True)
+            for k in range(len(drivers))
+        ]
+        for worker in workers:
+            worker.start()
         try:
-            for values in params:
-                results.put((True, cursor.execute(sql, values).fetchall()[0]))
-        except BaseException as exc:  # handed to the caller, raised there
-            results.put((False, exc))
+            for i in range(len(params)):
+                ok, value = results[i % len(drivers)].get()
+                if not ok:
+                    raise value
+                yield value
         finally:
-            cursor.close()
-
-    worker = threading.Thread(target=run, name="first-rows-ahead", daemon=True)
-    worker.start()
-    try:
-        for _ in params:
-            ok, value = results.get()
-            if not ok:
-                raise value
-            yield value
-    finally:
-        while worker.is_alive():  # an early exit: let the worker finish its statements
-            with contextlib.suppress(queue.Empty):
-                results.get(timeout=0.05)
-        worker.join()
+            stop.set()  # an early exit: each worker ends after its current statement
+            for k, worker in enumerate(workers):
+                while results[k].get()[0] is not None:
+                    pass
+                worker.join()
 
 
 # A SQLite number as text it renders fast and this side reads back bit for bit: a value that is a whole

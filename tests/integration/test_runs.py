@@ -18,7 +18,7 @@ from core.engine import score
 from core.model_loading import load_model
 from db.models import AuditEvent, Enterprise, IndicatorValue, Objection, Score, ScoreRun
 from db.queries import scores_frame
-from db.run_inputs import current_values, current_values_frame
+from db.run_inputs import READERS, _first_rows_ahead, current_values, current_values_frame
 from services.actor import Actor
 from services.errors import Conflict, PermissionDenied
 from services.model_versions import ensure_default_model, get_model
@@ -269,6 +269,48 @@ def test_current_values_read_in_the_sessions_transaction(session: Session, popul
     assert (row["G01"], row["T06"], row["T07"], row["T08"]) == (700.0, 7.0, 8.5, 9.25)
     assert frame.sources.set_index("enterprise_id").loc[populated["4"], "T08"] == "科技"
     session.rollback()
+
+
+CODES_2025 = sorted({code for _, _, _, current in DATA for code in current})
+MAX_PER_CODE = "SELECT max(value_num) FROM indicatorvalue WHERE year = ? AND code = ? AND is_current"
+
+
+def test_current_values_read_on_connections_of_their_own(session: Session, populated: dict[str, int]) -> None:
+    """With nothing uncommitted in the session the per-code statements run on pooled connections of
+    their own, several at once, and hand them back however the read ends: exhausted, left early, or
+    failing (the statement's error reaches the caller, the session reads on)."""
+    pool = session.get_bind().pool
+    session.connection()
+    held = pool.checkedout()
+    params = [(YEAR, code) for code in CODES_2025]
+    rows = _first_rows_ahead(session, MAX_PER_CODE, params)
+    assert next(rows) == (max(v[CODES_2025[0]] for *_, v in DATA if CODES_2025[0] in v),)
+    assert pool.checkedout() == held + READERS
+    rows.close()  # left early
+    assert pool.checkedout() == held
+    every = list(_first_rows_ahead(session, MAX_PER_CODE, params))
+    assert [row[0] for row in every][CODES_2025.index("G01")] == 3000.0 and len(every) == len(params)
+    with pytest.raises(Exception, match="no_such_column"):
+        list(_first_rows_ahead(session, MAX_PER_CODE.replace("value_num", "no_such_column"), params))
+    assert pool.checkedout() == held
+    assert current_values(session, year=YEAR, codes=["G01"]).values["G01"].max() == 3000.0
+
+
+def test_current_values_read_one_snapshot_on_postgres(session: Session, populated: dict[str, int]) -> None:
+    """On PostgreSQL the connections reading for the session share the snapshot it exports when the read
+    begins: a value another connection commits meanwhile is not taken by the statements still to come
+    (on SQLite each statement reads the last commit, as the session's own reads outside a write do)."""
+    if session.connection().dialect.name != "postgresql":
+        pytest.skip("SQLite connections share no snapshot")
+    params = [(YEAR, code) for code in CODES_2025]
+    assert CODES_2025[-1] == "total_cost" and len(params) > 4 * READERS  # read well after the commit
+    rows = _first_rows_ahead(session, MAX_PER_CODE, params)
+    first = next(rows)
+    with session.get_bind().begin() as other:
+        other.execute(text("UPDATE indicatorvalue SET value_num = 1e6 WHERE code = 'total_cost'"))
+    rest = list(rows)
+    assert [first, *rest][-1] == (900.0,)
+    assert current_values(session, year=YEAR, codes=["total_cost"]).values["total_cost"].max() == 1e6
 
 
 def test_derivations(session: Session, populated: dict[str, int]) -> None:

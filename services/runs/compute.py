@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -112,13 +112,11 @@ def _subtotal_texts(model: ScoringModel, scored: pd.DataFrame) -> list[str]:
     return [template % row for row in zip(*token_lists, strict=True)]
 
 
-def _score_columns(
-    model: ScoringModel, run_id: int, enterprise_ids: np.ndarray, scored: pd.DataFrame
-) -> dict[str, list]:
-    """The Score rows as column lists for the bulk insert (no per-row pandas access); the breakdowns go
-    into the run's RunBreakdown, packed once."""
+def _score_columns(model: ScoringModel, enterprise_ids: np.ndarray, scored: pd.DataFrame) -> dict[str, list]:
+    """The Score rows as column lists for the bulk insert (no per-row pandas access), all but their run
+    (one value for every row, known once the run is stored); the breakdowns go into the run's
+    RunBreakdown, packed once."""
     columns: dict[str, list] = {
-        "run_id": [run_id] * len(scored),
         "enterprise_id": enterprise_ids.tolist(),
         "stage": scored["stage"].astype(str).tolist(),
         "subtotals": _subtotal_texts(model, scored),
@@ -202,8 +200,14 @@ class ScoredYear:
     inputs: pd.DataFrame  # the value contract the engine read
     scored: pd.DataFrame  # core.engine.score's result, same row order
     enterprise_ids: np.ndarray
-    fingerprint: str
     sources: pd.DataFrame = field(repr=False)
+    # worked out in a thread of its own from the inputs alone, while the year is scored and stored
+    fingerprinting: Future[str] = field(repr=False, compare=False)
+
+    @property
+    def fingerprint(self) -> str:
+        """The inputs' fingerprint (services.runs.canonical), once its thread has it."""
+        return self.fingerprinting.result()
 
     @cached_property
     def tokens(self) -> dict[str, list[str]]:
@@ -244,20 +248,24 @@ def score_year(
     laps.lap("read")  # reading includes derivations
     laps.timings["derive"] = laps.timings["derive_cpu"] = 0.0
 
+    # The fingerprint reads the inputs only: its thread works while they are scored and the rows stored
+    # (numpy, pandas' hashing and sha256 let go of the GIL). The engine does not modify its inputs.
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fingerprint")
+    fingerprinting = pool.submit(canonical.fingerprint, version_id, inputs, columns)
+    pool.shutdown(wait=False)  # its thread ends with the fingerprint
     report(0.5, "计算积分与排名")
     scored = score(model, inputs)
     laps.lap("score")
-    scored_year = ScoredYear(
+    laps.timings["fingerprint"] = laps.timings["fingerprint_cpu"] = 0.0  # in the score and write steps
+    return ScoredYear(
         model_version_id=version_id,
         model=model,
         inputs=inputs,
         scored=scored,
         enterprise_ids=current.values["enterprise_id"].to_numpy(),
-        fingerprint=canonical.fingerprint(version_id, inputs, columns),
         sources=sources,
+        fingerprinting=fingerprinting,
     )
-    laps.lap("fingerprint")
-    return scored_year
 
 
 def compute_run(
@@ -278,22 +286,23 @@ def compute_run(
     laps = _Laps(timings)
     report(0.7, "保存结果")
     version_id, scored, inputs = year_scores.model_version_id, year_scores.scored, year_scores.inputs
-    run = ScoreRun(
-        year=year,
-        model_version_id=version_id,
-        input_fingerprint=year_scores.fingerprint,
-        state="draft",
-        enterprise_count=len(inputs),
-        created_by=actor.username,
-    )
-    # The breakdowns are packed in a thread of their own while the Score rows are written: numpy, pandas'
-    # hashing and zstd let go of the GIL, and so do SQLite's steps and PostgreSQL's COPY round trips.
+    # The breakdowns are packed in a thread of their own while the Score rows are made and written (and
+    # the fingerprint's thread ends): numpy, pandas' hashing and zstd let go of the GIL, and so do
+    # SQLite's steps and PostgreSQL's COPY round trips.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pack-breakdowns") as pool:
         packing = pool.submit(year_scores.packed_breakdowns)
+        columns = _score_columns(year_scores.model, year_scores.enterprise_ids, scored)
+        run = ScoreRun(
+            year=year,
+            model_version_id=version_id,
+            input_fingerprint=year_scores.fingerprint,
+            state="draft",
+            enterprise_count=len(inputs),
+            created_by=actor.username,
+        )
         session.add(run)
         session.flush()
-        columns = _score_columns(year_scores.model, run.id, year_scores.enterprise_ids, scored)
-        insert_columns(session, Score.__table__, columns)
+        insert_columns(session, Score.__table__, columns, constants={"run_id": run.id})
         session.add(RunBreakdown(run_id=run.id, data=packing.result()))
     _record_run(
         session,

@@ -151,6 +151,40 @@ def test_fingerprint_tokens_are_each_cells_own_token() -> None:
     assert canonical.tokens(np.array([0.0, -0.0, 5.0])) == ["0.0", "0.0", "5.0"]  # as np.unique rendered it
 
 
+def test_fingerprint_is_the_sha256_of_its_definition() -> None:
+    """The fingerprint (joined by Arrow) is the sha256 of the text its definition names: the model
+    version, the credit codes in order, then each column's cell tokens, tab-joined, a line each."""
+    import hashlib
+
+    from services.runs import canonical
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    inputs = pd.DataFrame(
+        {
+            "credit_code": [f"91{rng.integers(10**15):016d}" for _ in range(n)],
+            "name": ["甲"] * n,
+            "G01": np.where(rng.random(n) < 0.1, np.nan, np.round(rng.lognormal(5, 2, n), 2)),
+            "T09": pd.Series(rng.choice(np.array(["省", "国家", None], dtype=object), n), dtype=object),
+            "T10": pd.Series([None] * n, dtype=object),
+        }
+    )
+    inputs.loc[7, "T09"] = '[{"level": "市", "role": "牵头"}]'
+    columns = ["G01", "T09", "T10"]
+    order = np.argsort(inputs["credit_code"].to_numpy(dtype=str), kind="stable")
+    lines = ["model_version=12", "\t".join(inputs["credit_code"].to_numpy()[order])]
+    for column in columns:
+        cells = inputs[column].to_numpy(dtype=object)[order].tolist()
+        tokens = [canonical.token(None if isinstance(v, float) and np.isnan(v) else v) for v in cells]
+        lines.append(column + "=" + "\t".join(tokens))
+    expected = hashlib.sha256(("\n".join(lines) + "\n").encode()).hexdigest()
+    assert canonical.fingerprint(12, inputs, columns) == expected
+    assert (
+        canonical.fingerprint(12, inputs.iloc[:0], columns)
+        == hashlib.sha256(b"model_version=12\n\nG01=\nT09=\nT10=\n").hexdigest()
+    )
+
+
 def test_float_texts_are_repr() -> None:
     """Arrow's float-to-text, laid out as repr: the same text as repr for every float — random bit
     patterns, amounts, ratios, whole numbers, the exponent boundaries — and null where not finite."""

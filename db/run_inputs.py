@@ -260,6 +260,13 @@ def _text_parts(session: Session, year: int, codes: list[str]) -> list[tuple]:
     return parts
 
 
+def _every_one(ids: np.ndarray, sorted_ids: np.ndarray) -> bool:
+    """Whether ``ids`` are ``sorted_ids`` in their order: a code every enterprise has, read in id order
+    (values loaded enterprise by enterprise), fills its column as it comes, without a search per cell
+    (a binary search of each of 1M ids costs tens of milliseconds, some sixty times per run)."""
+    return len(ids) == len(sorted_ids) and bool(np.array_equal(ids, sorted_ids))
+
+
 def current_values(
     session: Session,
     *,
@@ -292,6 +299,9 @@ def current_values(
         present = np.zeros(len(all_ids), dtype=bool)
         for part in parts:
             ids = part[2]
+            if _every_one(ids, all_ids):
+                present[:] = True
+                break
             rows = np.minimum(np.searchsorted(all_ids, ids), max(len(all_ids) - 1, 0))
             present[rows[all_ids[rows] == ids] if len(all_ids) else rows[:0]] = True
         enterprises = enterprises[present].reset_index(drop=True)
@@ -311,7 +321,7 @@ def current_values(
         column = np.full(n, None, dtype=object) if textual else np.full(n, np.nan)
         source_column = np.full(n, None, dtype=object)
         for source, ids, values in pieces:
-            rows = np.searchsorted(enterprise_ids, ids)
+            rows = slice(None) if _every_one(ids, enterprise_ids) else np.searchsorted(enterprise_ids, ids)
             column[rows] = values
             source_column[rows] = source
         value_columns[code] = column

@@ -254,6 +254,21 @@ def test_current_values_read_every_number_exactly(session: Session, populated: d
         assert values.loc[populated["4"], code] == number, code
 
 
+def test_current_values_fill_each_row_with_its_own_value(session: Session, populated: dict[str, int]) -> None:
+    """A code every enterprise has fills its column as read when stored in id order, and through a
+    search when stored in another order: either way each enterprise gets its own value."""
+    ids = sorted(populated.values())
+    for code, stored in (("Z08", ids), ("Z09", ids[::-1])):
+        session.add_all(
+            IndicatorValue(enterprise_id=i, year=YEAR, code=code, source="科技", value_num=i * 1.5)
+            for i in stored
+        )
+    session.commit()
+    values = current_values(session, year=YEAR, codes=["Z08", "Z09"]).values
+    assert values["enterprise_id"].tolist() == ids
+    assert values["Z08"].tolist() == values["Z09"].tolist() == [i * 1.5 for i in ids]
+
+
 def test_current_values_read_in_the_sessions_transaction(session: Session, populated: dict[str, int]) -> None:
     """The per-code reads (a statement ahead in a worker thread on SQLite) use the session's own
     connection: values flushed and not yet committed are read, as one transaction reads its writes."""

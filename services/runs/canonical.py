@@ -88,6 +88,16 @@ def tokens(column: pd.Series | np.ndarray, decimals: int | None = None) -> list[
     return table[index].tolist()
 
 
+def token_array(
+    column: pd.Series | np.ndarray, decimals: int | None = None, order: np.ndarray | None = None
+) -> pa.Array:
+    """``token`` of every cell (in ``order`` when given) as an Arrow string array: no Python str per cell."""
+    table, index = _token_table(column, decimals)
+    positions = index if order is None else index[order]
+    positions = np.where(positions < 0, positions + len(table), positions)  # -1: the last token, null
+    return pa.array(table, type=pa.string()).take(pa.array(positions))
+
+
 def input_columns(model: ScoringModel) -> list[str]:
     """What the engine reads: every indicator, then the extra fields its rules name."""
     return [*model.codes, *model.extra_columns()]
@@ -112,11 +122,7 @@ def fingerprint(model_version_id: int, inputs: pd.DataFrame, columns: list[str])
     digest.update(_tab_joined(pa.array(credit_codes[order])))
     digest.update(b"\n")
     for column in columns:
-        table, index = _token_table(inputs[column])  # reorder the cells' positions, not their tokens
-        positions = index[order]
-        positions[positions < 0] += len(table)  # -1: the last token (null), as numpy's indexing reads it
-        tokens = pa.array(table, type=pa.large_string()).take(pa.array(positions))
         digest.update(f"{column}=".encode())
-        digest.update(_tab_joined(tokens))
+        digest.update(_tab_joined(token_array(inputs[column], order=order)))
         digest.update(b"\n")
     return digest.hexdigest()

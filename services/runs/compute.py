@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlmodel import Session
 
 from core import breakdown
@@ -102,36 +104,39 @@ def _none_if(values: list, empty: Any) -> list:
     return [None if v == empty else v for v in values]
 
 
-def _subtotal_texts(model: ScoringModel, scored: pd.DataFrame) -> list[str]:
-    """The ``subtotals`` JSON text of every row: ``{"<class code>": subtotal, …}`` in the model's class order."""
-    classes = model.scored_classes
-    if not classes:
-        return ["{}"] * len(scored)
-    template = "{" + ",".join(json.dumps(c.code) + ":%s" for c in classes) + "}"
-    token_lists = [canonical.tokens(scored[SUBTOTAL_PREFIX + c.code]) for c in classes]
-    return [template % row for row in zip(*token_lists, strict=True)]
+def _subtotal_texts(model: ScoringModel, scored: pd.DataFrame) -> pa.Array:
+    """The ``subtotals`` JSON text of every row: ``{"<class code>": subtotal, …}`` in the model's class
+    order, joined by Arrow from the subtotals' tokens (no Python str per row)."""
+    pieces: list[pa.Array | pa.Scalar] = []
+    for k, c in enumerate(model.scored_classes):
+        pieces += [pa.scalar(("{" if k == 0 else ",") + json.dumps(c.code) + ":")]
+        pieces.append(canonical.token_array(scored[SUBTOTAL_PREFIX + c.code]))
+    if not pieces:
+        return pa.array(["{}"] * len(scored), type=pa.string())
+    return pc.binary_join_element_wise(*pieces, pa.scalar("}"), pa.scalar(""))
 
 
-def _score_columns(model: ScoringModel, enterprise_ids: np.ndarray, scored: pd.DataFrame) -> dict[str, list]:
+def _score_columns(model: ScoringModel, enterprise_ids: np.ndarray, scored: pd.DataFrame) -> dict[str, Any]:
     """The Score rows as column lists for the bulk insert (no per-row pandas access), all but their run
     (one value for every row, known once the run is stored); the breakdowns go into the run's
     RunBreakdown, packed once."""
-    columns: dict[str, list] = {
-        "enterprise_id": enterprise_ids.tolist(),
+    # numbers as numpy arrays: COPY renders them through Arrow, SQLite's executemany takes them as lists
+    columns: dict[str, Any] = {
+        "enterprise_id": enterprise_ids,
         "stage": scored["stage"].astype(str).tolist(),
         "subtotals": _subtotal_texts(model, scored),
     }
     for c in ("technology", "growth"):  # kept for the readers of these columns, when the model has them
-        columns[c] = scored[c].to_numpy(dtype=float).tolist() if c in scored.columns else [None] * len(scored)
+        columns[c] = scored[c].to_numpy(dtype=float) if c in scored.columns else [None] * len(scored)
     for c in ("core", "bonus", "deduction", "total", "subsidy"):
-        columns[c] = scored[c].to_numpy(dtype=float).tolist()
-    columns["veto"] = scored["veto"].to_numpy(dtype=bool).tolist()
+        columns[c] = scored[c].to_numpy(dtype=float)
+    columns["veto"] = scored["veto"].to_numpy(dtype=bool)
     columns["veto_reason"] = _none_if(scored["veto_reason"].astype(object).tolist(), "")
     columns["rank"] = _ints_or_none(scored["rank"])
     columns["percentile"] = _floats_or_none(scored["percentile"].to_numpy(dtype=float))
     columns["tier"] = _none_if(scored["tier"].astype(object).tolist(), "")
     columns["mujun"] = _none_if(scored["mujun"].astype(object).tolist(), "")
-    columns["missing_count"] = scored["missing_count"].to_numpy(dtype=np.int64).tolist()
+    columns["missing_count"] = scored["missing_count"].to_numpy(dtype=np.int64)
     return columns
 
 

@@ -8,6 +8,7 @@ import math
 from datetime import UTC, datetime
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from sqlalchemy import func, select
 
@@ -21,6 +22,29 @@ def _enterprises(session, n: int) -> list[int]:
     session.add_all(rows)
     session.flush()
     return [e.id for e in rows]
+
+
+def test_arrow_columns_round_trip_exactly(session) -> None:
+    """Columns handed over as Arrow arrays (a run's subtotal texts) are stored as the same values would be
+    from lists: text with a tab and a backslash, NULL, numbers."""
+    ids = _enterprises(session, 4)
+    texts = ["a\tb", None, "back\\slash", "省"]
+    insert_columns(
+        session,
+        IndicatorValue.__table__,
+        {
+            "enterprise_id": pa.array(ids, type=pa.int64()),
+            "code": ["T09"] * 4,
+            "value_num": pa.array([0.1 + 0.2, None, -1e-300, 2.0]),
+            "value_text": pa.array(texts),
+            "source": pa.array(["科技"] * 4),
+        },
+        {"year": 2025, "is_current": True, "flagged": False, "created_at": datetime(2025, 1, 1, tzinfo=UTC)},
+    )
+    session.commit()
+    stored = session.exec(select(IndicatorValue).order_by(IndicatorValue.enterprise_id)).scalars().all()
+    assert [r.value_text for r in stored] == texts and [r.enterprise_id for r in stored] == ids
+    assert [r.value_num for r in stored] == [0.1 + 0.2, None, -1e-300, 2.0]
 
 
 def test_values_round_trip_exactly(session) -> None:

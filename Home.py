@@ -7,6 +7,7 @@ does everything).
 import streamlit as st
 
 from db.session import session_scope
+from deploy.cluster import WARM_UP_PARAM
 from services import scenarios, search_data
 from ui import uploads
 from ui.auth import forced_change_pages, require_valid_settings, run_auth
@@ -31,7 +32,12 @@ ensure_dynamic_worker()  # 动态积分: recomputes a year in the background aft
 # here, before st.navigation, and nothing reruns right after them (the cookie must reach the browser).
 actor = run_auth()
 role: str | None = actor.role if actor else None
-if role in ("officer", "admin"):
+if actor is None and st.query_params.get(WARM_UP_PARAM) == "start":
+    # the cluster supervisor's run after a server start (deploy.cluster.warm_up): read what the officer
+    # pages share now, before any officer arrives, and finish the run only when it is read
+    with session_scope() as session:
+        scenarios.warm_after_start(session)
+elif role in ("officer", "admin"):
     # 企业检索's data (the default run's scores, the name index) is read in the background while the
     # officer is on another page: the first search after a server start is then as fast as the next
     with session_scope() as session:

@@ -117,12 +117,19 @@ def healthy(port: int, timeout: float = 2.0) -> bool:
         return False
 
 
+WARM_UP_PARAM = (
+    "warm_up"  # the supervisor's run asks Home.py (?warm_up=start) to read the officer pages' data
+)
+
+
 def warm_up(port: int, timeout: float = START_TIMEOUT) -> bool:
     """Run the app once in a new server, as a browser would (a session over the WebSocket), and leave.
 
     A fresh Streamlit process imports the pages in its first session; a browser arriving during that cold
     run gets a spurious "Page not found" dialog over the right page (Streamlit 1.67). The supervisor pays
-    that first run itself, so nobody opening a page right after a start or a recycle does."""
+    that first run itself, so nobody opening a page right after a start or a recycle does. The run also
+    asks the server to read what the officer pages share (services.scenarios.warm_after_start) and ends
+    when that is read, so the first officer neither waits for it nor shares the CPU with it."""
     from streamlit.proto.BackMsg_pb2 import BackMsg
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
     from websockets.sync.client import connect
@@ -136,7 +143,7 @@ def warm_up(port: int, timeout: float = START_TIMEOUT) -> bool:
             max_size=None,
         ) as socket_:
             message = BackMsg()
-            message.rerun_script.query_string = ""
+            message.rerun_script.query_string = f"{WARM_UP_PARAM}=start"
             message.rerun_script.page_script_hash = ""
             socket_.send(message.SerializeToString())
             while time.monotonic() < deadline:

@@ -95,6 +95,7 @@ class KeptPerDataVersion(Generic[V]):
 # ------------------------------------------------------------------ warm-ups after a server start
 WARM_EVERY = 60.0  # seconds: at most one warm-up of a kind per database in this time (asked on every page)
 _WARM_STARTED: dict[tuple[str, str], float] = {}
+_WARM_THREADS: list[threading.Thread] = []
 _WARM_LOCK = threading.Lock()
 
 
@@ -115,8 +116,20 @@ def warm_up(session: Session, *, name: str, work: Callable[[Session], None], del
         with contextlib.suppress(Exception), Session(engine) as own:
             work(own)
 
-    threading.Thread(target=warm, name=f"{name}-warm", daemon=True).start()
+    thread = threading.Thread(target=warm, name=f"{name}-warm", daemon=True)
+    with _WARM_LOCK:
+        _WARM_THREADS[:] = [t for t in _WARM_THREADS if t.is_alive()]
+        _WARM_THREADS.append(thread)
+    thread.start()
     return True
+
+
+def join_warm_ups() -> None:
+    """Wait until every warm-up started so far has finished (each ends: a failing one stops at its error)."""
+    with _WARM_LOCK:
+        running = list(_WARM_THREADS)
+    for thread in running:
+        thread.join()
 
 
 def forget_warm_ups(name: str) -> None:

@@ -112,10 +112,11 @@ WARM_DELAY = 2.0  # seconds: let the page that asked finish drawing before the w
 
 
 def warm_search(session: Session, *, actor: Actor, delay: float = WARM_DELAY) -> bool:
-    """Read what 企业检索 needs — the default run's scores, the name index, the qualification columns —
-    in a background thread ``delay`` seconds from now (``services.memo.warm_up``), so neither the page's
-    first draw nor the officer's first search pays for them after a server start (~1 s, ~2.5 s and ~1 s
-    CPU at 100k); a search arriving during it waits for it. True when a warm-up was started."""
+    """Read what 企业检索 needs — the default run's scores, the name index, the qualification columns,
+    every indicator's points (同阶段对比's table) — in a background thread ``delay`` seconds from now
+    (``services.memo.warm_up``), so neither the page's first draw nor the officer's first search pays for
+    them after a server start (~1 s, ~2.5 s, ~1 s and ~0.5 s CPU at 100k); a search arriving during it
+    waits for it. True when a warm-up was started."""
     require_staff(actor)
 
     def work(own: Session) -> None:
@@ -131,6 +132,13 @@ def warm_search(session: Session, *, actor: Actor, delay: float = WARM_DELAY) ->
                 codes=[i.code for i in model.qualification_indicators],
                 basis="fraction",
             )  # the 具备资质 filters' columns
+            run_indicator_columns(
+                own,
+                run=run,
+                model=model,
+                codes=[i.code for i in model.indicators if i.kind != "veto"],
+                basis="points",
+            )  # 同阶段对比's table: every indicator's points
 
     return warm_up(session, name="search", work=work, delay=delay)
 

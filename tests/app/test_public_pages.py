@@ -125,3 +125,31 @@ def test_big_screen_carousel_shows_one_view(app_db: str) -> None:
     assert not at.exception
     assert any(" · " in str(t.value) and str(t.value).count("·") == 2 for t in at.title)
     assert at.toggle[0].value is True
+
+
+def test_the_supervisors_run_after_a_start_reads_the_officer_pages_data(app_db: str) -> None:
+    """deploy.cluster.warm_up's anonymous run (``?warm_up=start``) ends once 榜单与扶持, 培育库, 展示大屏
+    and 企业检索's data are read; a visitor's anonymous run starts no such reads."""
+    from deploy.cluster import WARM_UP_PARAM
+    from services import dashboard, memo, scenarios
+
+    def clear() -> None:
+        for cache in (scenarios._LISTS, scenarios._POOLS):
+            cache.clear()
+        dashboard.clear_cache()
+        memo.forget_warm_ups("scenarios")
+        memo.forget_warm_ups("search")
+
+    clear()
+    at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=120).run()
+    assert not at.exception, at.exception
+    memo.join_warm_ups()
+    assert not scenarios._LISTS.values() and not scenarios._POOLS.values()
+
+    clear()
+    at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=120)
+    at.query_params[WARM_UP_PARAM] = "start"
+    at.run()
+    assert not at.exception, at.exception
+    assert len(scenarios._LISTS.values()) == 1 and len(scenarios._POOLS.values()) == 1
+    assert dashboard._CACHE.values()

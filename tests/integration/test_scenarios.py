@@ -4,6 +4,7 @@ service-request handling, and the run's own numbers in lists, pools, carriers an
 from __future__ import annotations
 
 import io
+import threading
 
 import openpyxl
 import pandas as pd
@@ -131,6 +132,30 @@ def test_the_warm_up_builds_the_views_the_pages_then_reuse(seeded) -> None:  # n
     assert len(built) == 1 and len(scenarios._POOLS.values()) == 1
     assert scenarios.lists_view(seeded, actor=OFFICER, run_id=run.id) is built[0]
     assert scenarios.pools_view(seeded, actor=OFFICER, run_id=run.id) is scenarios._POOLS.values()[0]
+
+
+def test_the_warm_up_after_a_start_has_read_every_shared_view_when_it_returns(seeded) -> None:  # noqa: ANN001
+    """The cluster supervisor's run after a server start (no officer, no delay) returns only when 榜单与扶持,
+    培育库, 展示大屏 and 企业检索's data are read: the first officer finds them built."""
+    from services import dashboard, search_data
+
+    run = _published(seeded)
+    for cache in (scenarios._LISTS, scenarios._POOLS, scenarios._FRAMES):
+        cache.clear()
+    dashboard.clear_cache()
+    search_data._RUN_CACHE.clear()
+    search_data._INDEX_CACHE.clear()
+    memo.forget_warm_ups("scenarios")
+    memo.forget_warm_ups("search")
+    scenarios.warm_after_start(seeded)
+    built = scenarios._LISTS.values()
+    assert len(built) == 1 and len(scenarios._POOLS.values()) == 1
+    assert scenarios.lists_view(seeded, actor=OFFICER, run_id=run.id) is built[0]
+    assert dashboard._CACHE.values() and dashboard.dashboard_data(seeded) is dashboard._CACHE.values()[0]
+    url = str(seeded.get_bind().url)
+    assert search_data.search_index(seeded, actor=OFFICER) is search_data._INDEX_CACHE[url][2]
+    assert len(search_data._RUN_CACHE.values()) == 1  # the default run's scores
+    assert not [t for t in threading.enumerate() if t.name in ("scenarios-warm", "search-warm")]
 
 
 def test_pools_never_list_vetoed_or_qualified_enterprises(seeded) -> None:  # noqa: ANN001

@@ -219,7 +219,8 @@ def main() -> None:
     print(f"run {run.id}: {run.enterprise_count:,} enterprises ({engine.dialect.name})")
     for step in STEPS:
         wall, step_cpu = LAST_TIMINGS.get(step, float("nan")), LAST_TIMINGS.get(step + "_cpu", float("nan"))
-        print(f"  {step:<11} {wall:6.2f} s   CPU {step_cpu:6.2f} s")
+        beside = "   (its own thread, beside score and write)" if step == "fingerprint" else ""
+        print(f"  {step:<11} {wall:6.2f} s   CPU {step_cpu:6.2f} s{beside}")
     print(f"  total       {total:6.2f} s   CPU {cpu:6.2f} s of this process (under load read the CPU)")
     if server_before is not None and server_after is not None:
         server = sum(s - server_before.get(pid, 0.0) for pid, s in server_after.items())

@@ -8,7 +8,7 @@ three foreign keys' per-row checks (a query locking the parent row), about half 
 The guarantee is 0016's, by statement triggers named after the tables they guard:
 
 * ``references_exist(column, parent, …)`` — after an INSERT on a child table, one pass over the
-  statement's new rows (transition table ``child_new``) joined to every parent finds any non-null
+  statement's new rows (transition table ``child_new``) hash-joined to every parent finds any non-null
   reference to a missing row (``foreign_key_violation``). An UPDATE is checked row by row, and only
   when it changes a reference column (``UPDATE OF`` and ``WHEN``): retiring 2.1 million values
   (``is_current``) collects no transition table and checks nothing;
@@ -62,11 +62,13 @@ BEGIN{_READ_COMMITTED}
         joins := joins || format(' LEFT JOIN %I p%s ON p%s.id = n.%I', TG_ARGV[i + 1], i, i, TG_ARGV[i]);
         missing := missing || format(' OR (n.%I IS NOT NULL AND p%s.id IS NULL)', TG_ARGV[i], i);
     END LOOP;
+    -- A count, not EXISTS: EXISTS is planned for an early first match and probes each parent's index
+    -- once per row; the count hashes each parent once (2.1M rows: ~1.8 s instead of 2.4-3.5 s).
     IF TG_LEVEL = 'ROW' THEN
-        EXECUTE 'SELECT EXISTS (SELECT 1 FROM (SELECT ($1).*) n' || joins || ' WHERE ' || missing || ')'
+        EXECUTE 'SELECT count(*) > 0 FROM (SELECT ($1).*) n' || joins || ' WHERE ' || missing
             INTO found_missing USING NEW;
     ELSE
-        EXECUTE 'SELECT EXISTS (SELECT 1 FROM child_new n' || joins || ' WHERE ' || missing || ')'
+        EXECUTE 'SELECT count(*) > 0 FROM child_new n' || joins || ' WHERE ' || missing
             INTO found_missing;
     END IF;
     IF found_missing THEN

@@ -9,7 +9,10 @@ import streamlit as st
 from db.session import session_scope
 from deploy.cluster import WARM_UP_PARAM
 from services import scenarios, search_data
-from ui import uploads
+from ui import (
+    charts,  # noqa: F401 - the chart library (~0.4 s) imported by a server's first run, not a page's
+    uploads,
+)
 from ui.auth import forced_change_pages, require_valid_settings, run_auth
 from ui.background import ensure_dynamic_worker
 from ui.errors import install as install_fault_handler

@@ -9,7 +9,8 @@ when missing; every table in it is dropped) unless ``--keep`` finds it built: ``
 names, pinyin keys, industry, street, carrier and bank consent (COPY), two years of department values
 (benchmarks/bench_run.py's generator), the earlier year's run finalised and the later year's run in 公示
 (services.runs, as an officer would) and an officer account. Then starts one server (``serve.py``, warmed
-up by one anonymous run as deploy/cluster.py's supervisor does after every start), logs an officer in
+up as deploy/cluster.py's supervisor does after every start: one anonymous run, which also reads what the
+officer pages share — services.scenarios.warm_after_start — and ends when that is read), logs an officer in
 (Debian's /usr/bin/chromium through Playwright) and opens, through the sidebar as an officer does:
 
 积分榜单 · 企业检索 (a stage filter, then 检索) · 企业画像 (one enterprise) · 同阶段对比 (two enterprises of

@@ -137,7 +137,7 @@ def test_the_warm_up_builds_the_views_the_pages_then_reuse(seeded) -> None:  # n
 def test_the_warm_up_after_a_start_has_read_every_shared_view_when_it_returns(seeded) -> None:  # noqa: ANN001
     """The cluster supervisor's run after a server start (no officer, no delay) returns only when 榜单与扶持,
     培育库, 展示大屏 and 企业检索's data are read: the first officer finds them built."""
-    from services import dashboard, search_data
+    from services import dashboard, portrait, search_data
 
     run = _published(seeded)
     for cache in (scenarios._LISTS, scenarios._POOLS, scenarios._FRAMES):
@@ -145,6 +145,7 @@ def test_the_warm_up_after_a_start_has_read_every_shared_view_when_it_returns(se
     dashboard.clear_cache()
     search_data._RUN_CACHE.clear()
     search_data._INDEX_CACHE.clear()
+    portrait._STAGE_CACHE.clear()
     memo.forget_warm_ups("scenarios")
     memo.forget_warm_ups("search")
     scenarios.warm_after_start(seeded)
@@ -156,6 +157,8 @@ def test_the_warm_up_after_a_start_has_read_every_shared_view_when_it_returns(se
     assert search_data.search_index(seeded, actor=OFFICER) is search_data._INDEX_CACHE[url][2]
     assert len(search_data._RUN_CACHE.values()) == 1  # the default run's scores
     assert not [t for t in threading.enumerate() if t.name in ("scenarios-warm", "search-warm")]
+    stages = {stats.stage for stats in portrait._STAGE_CACHE.values()}
+    assert stages == set(scenarios.get_model(seeded, run.model_version_id).stage_codes)
 
 
 def test_pools_never_list_vetoed_or_qualified_enterprises(seeded) -> None:  # noqa: ANN001

@@ -163,11 +163,16 @@ def day_until_today(label: str, *, key: str, container: Any = None) -> Any:
     return where.date_input(label, value=clock.today(), max_value=clock.today(), format="YYYY-MM-DD", key=key)
 
 
-def open_tab_only(tabs: Mapping[str, Callable[[], None]], *, key: str) -> None:
+def open_tab_only(tabs: Mapping[str, Callable[[], None]], *, key: str, keep: Sequence[str] = ()) -> None:
     """``st.tabs`` (labels in order) of which only the open tab's body runs and is drawn; a tab click
     reruns the page, which reads from its caches. Drawn all at once, every tab's tables travelled to the
     browser for it to lay out on each visit though one tab is read at a time (积分榜单's five stages held
-    20,000 rows at 100,000 enterprises). ``key`` keeps the open tab across reruns."""
+    20,000 rows at 100,000 enterprises). ``key`` keeps the open tab across reruns; ``keep`` names widget
+    keys inside the tabs whose values outlive their tab's closing (Streamlit forgets the state of a
+    widget a run does not draw; a value set through session_state it keeps)."""
+    for widget in keep:
+        if widget in st.session_state:
+            st.session_state[widget] = st.session_state[widget]
     for tab, draw in zip(st.tabs(list(tabs), key=key, on_change="rerun"), tabs.values(), strict=True):
         if tab.open:
             with tab:

@@ -190,4 +190,5 @@ def _export_tab() -> None:
 open_tab_only(
     {"榜单": _lists, "精准扶持": _subsidy, "资金拨付": _pay, "亩均论英雄": _mujun, "公示导出": _export_tab},
     key="lists_tab",
+    keep=["lists_stage"],
 )

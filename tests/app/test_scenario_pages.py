@@ -56,6 +56,21 @@ def test_lists_page_shows_sizes_plan_and_exports(app_db: str) -> None:
     assert any("公示文件" in d.label for d in at.get("download_button"))
 
 
+def test_the_stage_chosen_in_the_lists_tab_is_kept_while_another_tab_is_open(app_db: str) -> None:
+    at = page_as("pages/officer/lists.py", actor_of("officer1")).run()
+    at.selectbox(key="lists_stage").select_index(1).run()  # the first stage (0 is 全部阶段)
+    chosen = at.selectbox(key="lists_stage").value
+    assert chosen is not None
+    shown = [c.value for c in at.caption if c.value.startswith("上榜企业")]
+    at.session_state["lists_tab"] = "精准扶持"  # the 榜单 tab is closed: its selectbox is not drawn
+    at.run()
+    at.session_state["lists_tab"] = "榜单"
+    at.run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="lists_stage").value == chosen
+    assert [c.value for c in at.caption if c.value.startswith("上榜企业")] == shown
+
+
 @pytest.mark.parametrize("tab", ["榜单", "精准扶持", "资金拨付", "亩均论英雄", "公示导出"])
 def test_each_tab_of_the_lists_page_renders_readable_tables(app_db: str, tab: str) -> None:
     at = page_as("pages/officer/lists.py", actor_of("officer1"))

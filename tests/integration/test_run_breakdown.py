@@ -185,6 +185,20 @@ def test_fingerprint_is_the_sha256_of_its_definition() -> None:
     )
 
 
+def test_fingerprint_of_a_million_enterprises_is_its_definition() -> None:
+    """At 1,000,000 enterprises Arrow hands the credit codes over in two chunks: the fingerprint is still
+    the sha256 of its definition (a run of a million enterprises once failed here)."""
+    import hashlib
+
+    from services.runs import canonical
+
+    n = 1_000_000
+    codes = np.char.add("91", np.char.zfill(np.arange(n)[::-1].astype(str), 16))
+    inputs = pd.DataFrame({"credit_code": codes, "T10": pd.Series([None] * n, dtype=object)})
+    text = "model_version=3\n" + "\t".join(sorted(codes.tolist())) + "\nT10=" + "\t".join(["null"] * n) + "\n"
+    assert canonical.fingerprint(3, inputs, ["T10"]) == hashlib.sha256(text.encode()).hexdigest()
+
+
 def test_float_texts_are_repr() -> None:
     """Arrow's float-to-text, laid out as repr: the same text as repr for every float — random bit
     patterns, amounts, ratios, whole numbers, the exponent boundaries — and null where not finite."""

@@ -134,6 +134,7 @@ def test_the_supervisors_run_after_a_start_reads_the_officer_pages_data(app_db: 
     from services import dashboard, memo, scenarios
 
     def clear() -> None:
+        memo.join_warm_ups()  # one an earlier test started (an officer's login) would fill the caches later
         for cache in (scenarios._LISTS, scenarios._POOLS):
             cache.clear()
         dashboard.clear_cache()

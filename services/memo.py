@@ -20,21 +20,16 @@ V = TypeVar("V")
 # ------------------------------------------------------------------ versions of the database
 # Several server processes share one database: a cache one process holds must notice writes made through
 # another. Two counters live in the database itself, each read with one primary-key lookup.
-def data_version(session: Session) -> int:
-    """How many changes the database has seen: the audit chain's length (``auditchainhead.count``).
+def data_version(session: Session) -> tuple[int, str]:
+    """The audit chain's head now: (number of events, newest event's hash), one primary-key lookup of
+    ``auditchainhead``.
 
-    Every write of the application records an audit event in its own transaction, so this number moves
-    with every committed change, whichever server made it. Cheap caches of shared state (the public
-    pages, a session's portrait) key on it, read once per page load."""
-    from db.models import AuditChainHead
-
-    return int(session.execute(select(AuditChainHead.count).where(AuditChainHead.id == 1)).scalar() or 0)
-
-
-def chain_head(session: Session) -> tuple[int, str]:
-    """:func:`data_version` with the newest audit event's hash: the hash chains the whole history, so a
-    database emptied and filled again, or restored from a backup, to the same count still reads as
-    another version (one primary-key lookup, as data_version)."""
+    Every write of the application records an audit event in its own transaction, so this moves with
+    every committed change, whichever server made it. The hash chains the whole history: a database
+    restored from a backup, or emptied and filled again, to the same count still reads as another
+    version, where the count alone would let a cache serve the state before the restore. Caches of
+    shared state (the public pages, a session's portrait, :class:`KeptPerDataVersion`) key on it, read
+    once per page load."""
     from db.models import AuditChainHead
 
     row = session.execute(
@@ -76,7 +71,7 @@ def published_version(session: Session) -> tuple:
 
 
 class KeptPerDataVersion(Generic[V]):
-    """``build(session)``'s value kept per database and data version (:func:`chain_head`): built again
+    """``build(session)``'s value kept per database and data version (:func:`data_version`): built again
     after any audited write, on whichever server, and never served to another database. For values read from
     rows that change only in audited writes (enterprise attributes, the filters' choices). ``size``
     versions are kept (the newest as a write lands while another session still reads the older one).
@@ -87,7 +82,7 @@ class KeptPerDataVersion(Generic[V]):
         self._kept: LRU[V] = LRU(size)
 
     def __call__(self, session: Session) -> V:
-        key = (str(session.get_bind().url), chain_head(session))
+        key = (str(session.get_bind().url), data_version(session))
         kept = self._kept.get(key)
         return kept if kept is not None else self._kept.put(key, self._build(session))
 

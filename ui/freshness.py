@@ -8,8 +8,9 @@ from services.memo import data_version as _data_version
 from services.memo import published_version as _published_version
 
 
-def data_version() -> int:
-    """The database's change counter now (one primary-key read)."""
+def data_version() -> tuple[int, str]:
+    """The audit chain's head now, (count, newest hash): moved by every write, and by a restore even to
+    the same count (one primary-key read)."""
     with session_scope() as session:
         return _data_version(session)
 

@@ -15,7 +15,7 @@ from ui.tables import show_table
 
 
 @st.cache_data(ttl=60, max_entries=4, show_spinner=False)
-def _overview(version: int):  # keyed by the database version: fresh after a write on any server
+def _overview(version: tuple[int, str]):  # keyed by the database version: fresh after a write on any server
     with session_scope() as session:
         overview = public_overview(session)
         # the one model-version rule: the model of the run shown, else the active model

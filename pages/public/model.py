@@ -17,7 +17,7 @@ KIND_SUFFIX = {"core": "指标", "bonus": "（加分）", "deduction": "（扣�
 
 
 @st.cache_data(ttl=60, max_entries=4, show_spinner=False)
-def _model(version: int) -> tuple[dict, int | None, bool, str]:  # keyed by the database version
+def _model(version: tuple[int, str]) -> tuple[dict, int | None, bool, str]:  # keyed by the database version
     with session_scope() as session:
         shown = public_model(session)  # the model of the published results, as on 首页 and 积分榜单
         return shown.model.to_dict(), shown.run_year, shown.newer_active, shown.active_version

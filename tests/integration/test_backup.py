@@ -30,6 +30,7 @@ from services.audit import verify_chain
 from services.auth import resume_session, start_session
 from services.backup import backup_database, restore_database
 from services.errors import PermissionDenied
+from services.memo import data_version
 from services.runs import verify_run
 from tests.conftest import BACKENDS, throwaway_postgres
 
@@ -221,3 +222,30 @@ def test_only_administrators_back_up_or_restore(tmp_path: Path, role: str) -> No
     with pytest.raises(PermissionDenied):
         restore_database(engine, actor=actor, source=tmp_path / "real.db")
     engine.dispose()
+
+
+def test_a_restore_followed_by_other_writes_to_the_same_count_is_another_data_version(
+    store: tuple[Engine, str], tmp_path: Path
+) -> None:
+    """Page caches key on services.memo.data_version: after a restore, writes that bring the audit chain
+    back to its old length must not let a page serve what it cached before the restore."""
+    engine, _ = store
+    admin = Actor.system()
+    suffix = ".db" if engine.dialect.name == "sqlite" else ".dump"
+    with clock.frozen(AT):
+        backup_database(engine, actor=admin, out=tmp_path / f"first{suffix}")  # holds the chain up to here
+        backup_database(engine, actor=admin, out=tmp_path / f"second{suffix}")  # audited: one event more
+        with Session(engine) as session:
+            before = data_version(session)
+        cache = {before: "state before the restore"}  # a page's value, as st.cache_data keys it
+
+    with clock.frozen(AT + timedelta(minutes=5)):
+        restore_database(engine, actor=admin, source=tmp_path / f"first{suffix}")  # records one event
+        backup_database(engine, actor=admin, out=tmp_path / f"third{suffix}")  # another write than before
+        with Session(engine) as session:
+            after = data_version(session)
+            assert _audit_count(session) == before[0]  # the same length of chain ...
+
+    assert after[0] == before[0]
+    assert after != before  # ... yet another version: the cached value is not served
+    assert after not in cache

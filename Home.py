@@ -11,6 +11,7 @@ from deploy.cluster import WARM_UP_PARAM
 from services import scenarios, search_data
 from ui import (
     charts,  # noqa: F401 - the chart library (~0.4 s) imported by a server's first run, not a page's
+    memory,
     uploads,
 )
 from ui.auth import forced_change_pages, require_valid_settings, run_auth
@@ -48,7 +49,8 @@ elif role in ("officer", "admin"):
         # likewise 榜单与扶持, 培育库 and 展示大屏 of the latest published run (read once per process and data)
         scenarios.warm_published(session, actor=actor)
 
-with uploads.page_run():  # afterwards this session may upload only what this run's uploaders accept
+# afterwards this session may upload only what this run's uploaders accept, and the run's garbage is gone
+with memory.after_run(), uploads.page_run():
     if actor is not None and st.session_state.get(MUST_CHANGE_KEY):
         # A one-time password must be replaced before anything else; the page a deep link named is kept.
         remember_requested_page()

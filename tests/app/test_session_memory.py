@@ -43,6 +43,8 @@ def _search_results() -> int:
 
 
 def test_officer_sessions_leave_no_search_results_behind(app_db: str, as_served: None) -> None:
+    gc.collect()
+    before = _search_results()  # what earlier tests in this process left (their caches)
     sessions, held = [], []
     for _ in range(SESSIONS):
         at = through_home("officer1", "pages/officer/search.py")  # the whole run's search result on screen
@@ -57,4 +59,4 @@ def test_officer_sessions_leave_no_search_results_behind(app_db: str, as_served:
         sessions.append(at)  # every session stays open, as officers' tabs do
         held.append(_search_results())
     # per-session retained objects do not grow: the sixth session's server holds what the first's did
-    assert held[-1] <= held[0] <= 1, held
+    assert held[-1] <= held[0] <= before + 1, (before, held)

@@ -26,6 +26,7 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MIME_BY_SUFFIX = {".xlsx": XLSX_MIME, ".csv": "text/csv", ".html": "text/html"}
 MISSING = "—"
 FULL_HEIGHT_ROWS = 60  # up to this many rows a table is as tall as its content (the 32 indicators fit)
+SHOWN_ROWS = 1000  # rows a long list of enterprises shows (first_rows); its download carries every row
 
 
 def cell_text(value: Any) -> Any:
@@ -139,6 +140,15 @@ def show_table(
     if len(shown) <= FULL_HEIGHT_ROWS:  # a short table shows every row: no inner scroll hiding 合计
         kwargs.setdefault("height", "content")
     return st.dataframe(shown, key=key, **kwargs)
+
+
+def first_rows(frame: pd.DataFrame, count: str) -> pd.DataFrame:
+    """The first :data:`SHOWN_ROWS` rows of a list of enterprises, after the caption ``count`` ("上榜企业
+    N 家"), which then says the download holds them all. Every row shown travels to the browser on every
+    run: 榜单与扶持's lists hold a fifth of the ranked enterprises (~104,000 at 520,000, ~1 s a visit)."""
+    cut = len(frame) > SHOWN_ROWS
+    st.caption(count + (f"，下表显示前 {SHOWN_ROWS:,} 家，下载包含全部。" if cut else "。"))
+    return frame.head(SHOWN_ROWS)
 
 
 def _text_config(config: dict) -> Any:

@@ -21,7 +21,7 @@ from ui.flash import show_flash
 from ui.guards import require_role
 from ui.run_picker import published_run_view
 from ui.service_call import call_and_flash
-from ui.tables import download_file, download_table, show_table
+from ui.tables import download_file, download_table, first_rows, show_table
 from ui.widgets import day_until_today, open_tab_only
 
 actor = require_role("officer", "admin")
@@ -48,8 +48,7 @@ def _lists() -> None:
         key="lists_stage",
     )
     members = view.members if stage is None else view.members[view.members["所属阶段"] == stages[stage]]
-    st.caption(f"上榜企业 {len(members)} 家。")
-    show_table(members, key="members_table")
+    show_table(first_rows(members, f"上榜企业 {len(members):,} 家"), key="members_table")
     download_table(members, name="上榜企业", key="members_dl")
 
 
@@ -155,7 +154,7 @@ def _pay() -> None:
 def _mujun() -> None:
     shares = "；".join(f"{m.code}：阶段前 {m.share * 100:g}%" for m in model.mujun)
     st.caption(f"亩均论英雄标记（{shares}）。")
-    show_table(view.mujun, key="mujun_table")
+    show_table(first_rows(view.mujun, f"标记企业 {len(view.mujun):,} 家"), key="mujun_table")
     download_table(view.mujun, name="亩均论英雄", key="mujun_dl")
 
 

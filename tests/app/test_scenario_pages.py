@@ -71,6 +71,25 @@ def test_the_stage_chosen_in_the_lists_tab_is_kept_while_another_tab_is_open(app
     assert [c.value for c in at.caption if c.value.startswith("上榜企业")] == shown
 
 
+@pytest.mark.parametrize(
+    ("tab", "count", "download"), [("榜单", "上榜企业", "上榜企业"), ("亩均论英雄", "标记企业", "亩均论英雄")]
+)
+def test_a_long_list_shows_its_first_rows_and_says_the_download_holds_all(
+    app_db: str, tab: str, count: str, download: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("ui.tables.SHOWN_ROWS", 3)
+    at = page_as("pages/officer/lists.py", actor_of("officer1"))
+    at.session_state["lists_tab"] = tab
+    at.run()
+    assert not at.exception, at.exception
+    caption = next(c.value for c in at.caption if c.value.startswith(count))
+    total = int(caption.split(" ")[1].replace(",", ""))
+    assert total > 3 and caption.endswith("，下表显示前 3 家，下载包含全部。")
+    table = next(f.value for f in at.dataframe if "统一社会信用代码" in f.value.columns)
+    assert len(table) == 3
+    assert f"下载 {download}（xlsx）" in [d.label for d in at.get("download_button")]
+
+
 @pytest.mark.parametrize("tab", ["榜单", "精准扶持", "资金拨付", "亩均论英雄", "公示导出"])
 def test_each_tab_of_the_lists_page_renders_readable_tables(app_db: str, tab: str) -> None:
     at = page_as("pages/officer/lists.py", actor_of("officer1"))

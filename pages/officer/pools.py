@@ -29,7 +29,9 @@ names = list(view.candidates)
 pool = st.selectbox("培育库", names, key="pool_choice")
 table = view.candidates[pool]
 f1, f2 = st.columns(2)
-stages = ["全部阶段", *sorted(set(table["所属阶段"]), key=table["所属阶段"].tolist().index)]
+# in the order they first appear (nearest first); unique() in C: a set() of the Arrow strings walked
+# every candidate in Python (~0.5 s a run at 520,000 enterprises)
+stages = ["全部阶段", *table["所属阶段"].unique().tolist()]
 stage = f1.selectbox("阶段", stages, key="pool_stage")
 max_gaps = f2.selectbox(
     "未满足条件不超过",

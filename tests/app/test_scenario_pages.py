@@ -99,6 +99,22 @@ def test_each_tab_of_the_lists_page_renders_readable_tables(app_db: str, tab: st
     assert_readable(at)
 
 
+def test_the_pools_stage_filter_offers_the_candidates_stages_nearest_first(app_db: str) -> None:
+    from services.scenarios import pools_view
+
+    at = page_as("pages/officer/pools.py", actor_of("officer1")).run()
+    assert not at.exception, at.exception
+    pool = at.selectbox(key="pool_choice").value
+    with session_scope() as session:
+        candidates = pools_view(session, actor=actor_of("officer1")).candidates[pool]
+    wanted = list(dict.fromkeys(candidates["所属阶段"].tolist()))  # as they first appear, nearest first
+    assert len(wanted) > 1
+    assert at.selectbox(key="pool_stage").options == ["全部阶段", *wanted]
+    at.selectbox(key="pool_stage").select(wanted[-1]).run()
+    table = next(f.value for f in at.dataframe if "未满足条件" in f.value.columns)
+    assert len(table) and set(table["所属阶段"]) == {wanted[-1]}
+
+
 def test_pools_page_lists_gaps(app_db: str) -> None:
     at = page_as("pages/officer/pools.py", actor_of("officer1")).run()
     assert not at.exception

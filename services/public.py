@@ -12,6 +12,7 @@ from datetime import date
 import pandas as pd
 from sqlmodel import Session, select
 
+from core.lru import LRU
 from core.reports import stage_average
 from core.scoring_model import ScoringModel
 from db.models import Enterprise, ModelVersion, Score, ScoreRun
@@ -89,6 +90,50 @@ def latest_published_run(session: Session, *, year: int | None = None) -> ScoreR
 def published_years(session: Session) -> list[int]:
     rows = session.exec(select(ScoreRun.year).where(ScoreRun.state.in_(PUBLISHED_STATES)).distinct()).all()
     return sorted(rows, reverse=True)
+
+
+@dataclass(frozen=True)
+class PublishedBoard:
+    """积分榜单 of one year: the run's model (as a dict), the run (id, year, state, notice window) and its
+    lists (:func:`public_lists`); run and lists are None when nothing of that year is published."""
+
+    model: dict
+    run: dict | None
+    lists: pd.DataFrame | None
+
+
+# The lists join every listed enterprise's Score row to its name: ~2 s at 520,000 enterprises, so kept
+# per published version (services.memo.published_version: a publish, 定稿 or rename on any server) and
+# read once after a server start (services.scenarios.warm_after_start). Shared: callers only read it.
+_BOARDS: LRU[PublishedBoard] = LRU(4)
+
+
+def published_board(session: Session, *, year: int) -> PublishedBoard:
+    """The published lists of ``year`` with their run and model (cached; see ``_BOARDS``)."""
+    from services.memo import published_version
+
+    key = (published_version(session), year)
+    cached = _BOARDS.get(key)
+    if cached is not None:
+        return cached
+    run = latest_published_run(session, year=year)
+    model = public_model(session, year=year).model  # the one model-version rule: the run's own model
+    return _BOARDS.put(
+        key,
+        PublishedBoard(
+            model=model.to_dict(),
+            run=None
+            if run is None
+            else {
+                "id": run.id,
+                "year": run.year,
+                "state": run.state,
+                "start": run.notice_start,
+                "end": run.notice_end,
+            },
+            lists=public_lists(session, run_id=run.id) if run else None,
+        ),
+    )
 
 
 def public_overview(session: Session, *, year: int | None = None) -> PublicOverview | None:

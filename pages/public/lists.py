@@ -5,40 +5,26 @@ from functools import partial
 import streamlit as st
 
 from db.session import session_scope
-from services.public import latest_published_run, public_lists, public_model, published_years
+from services.public import published_board, published_years
 from ui.formats import run_state
 from ui.freshness import published_version
 from ui.tables import show_table
 from ui.widgets import open_tab_only, selectbox
 
 
-# Shared, not copied per reader (st.cache_resource: the frame is only read), and kept until the published
-# runs change: the key says when (ui.freshness.published_version), so no time limit rebuilds it.
+# Shared, not copied per reader (st.cache_resource), and kept until the published runs change: the key
+# says when (ui.freshness.published_version), so no time limit rebuilds it. The lists themselves are kept
+# by services.public (read after a server start too: services.scenarios.warm_after_start).
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _years(version: tuple) -> list[int]:  # keyed by the published runs (a publish on any server)
     with session_scope() as session:
         return published_years(session)
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
-def _load(year: int, version: tuple):
-    with session_scope() as session:
-        run = latest_published_run(session, year=year)
-        # the one model-version rule: the stages and lists of the run's own model
-        model = public_model(session, year=year).model
-        lists = public_lists(session, run_id=run.id) if run else None
-        run_info = (
-            {
-                "id": run.id,
-                "year": run.year,
-                "state": run.state,
-                "start": run.notice_start,
-                "end": run.notice_end,
-            }
-            if run
-            else None
-        )
-        return model.to_dict(), run_info, lists
+def _load(year: int):
+    with session_scope() as session:  # services.public keeps it per published version
+        board = published_board(session, year=year)
+    return board.model, board.run, board.lists
 
 
 st.title("积分榜单")
@@ -49,7 +35,7 @@ if not years:
     st.stop()
 
 year = selectbox("年度", years, index=0, format_func=lambda y: f"{y} 年度")
-model_dict, run, lists = _load(year, version)
+model_dict, run, lists = _load(year)
 stage_names = {s["code"]: s["name"] for s in model_dict["stages"]}
 tier_names = {t["code"]: t["name"] for t in model_dict["tiers"]}
 

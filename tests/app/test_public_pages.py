@@ -130,12 +130,13 @@ def test_big_screen_carousel_shows_one_view(app_db: str) -> None:
 def test_the_supervisors_run_after_a_start_reads_the_officer_pages_data(app_db: str) -> None:
     """deploy.cluster.warm_up's anonymous run (``?warm_up=start``) ends once 榜单与扶持, 培育库, 展示大屏
     and 企业检索's data are read; a visitor's anonymous run starts no such reads."""
+    from db.session import session_scope
     from deploy.cluster import WARM_UP_PARAM
-    from services import dashboard, memo, scenarios
+    from services import dashboard, memo, public, scenarios
 
     def clear() -> None:
         memo.join_warm_ups()  # one an earlier test started (an officer's login) would fill the caches later
-        for cache in (scenarios._LISTS, scenarios._POOLS):
+        for cache in (scenarios._LISTS, scenarios._POOLS, public._BOARDS):
             cache.clear()
         dashboard.clear_cache()
         memo.forget_warm_ups("scenarios")
@@ -145,7 +146,7 @@ def test_the_supervisors_run_after_a_start_reads_the_officer_pages_data(app_db: 
     at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=120).run()
     assert not at.exception, at.exception
     memo.join_warm_ups()
-    assert not scenarios._LISTS.values() and not scenarios._POOLS.values()
+    assert not scenarios._LISTS.values() and not scenarios._POOLS.values() and not public._BOARDS.values()
 
     clear()
     at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=120)
@@ -154,3 +155,9 @@ def test_the_supervisors_run_after_a_start_reads_the_officer_pages_data(app_db: 
     assert not at.exception, at.exception
     assert len(scenarios._LISTS.values()) == 1 and len(scenarios._POOLS.values()) == 1
     assert dashboard._CACHE.values()
+    (board,) = public._BOARDS.values()  # 积分榜单's newest year, as the page then reads it
+    with session_scope() as session:
+        newest = public.published_years(session)[0]
+        assert public.published_board(session, year=newest) is board
+    assert board.run is not None and board.run["year"] == newest and board.lists is not None
+    assert len(board.lists)

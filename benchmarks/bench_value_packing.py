@@ -17,7 +17,12 @@ This script times, on the same machine and the same values (``--rows`` enterpris
 The prototype tables exist only in this benchmark's own database (a temporary SQLite file, or ``--url``:
 every table in it is dropped first); nothing in the product reads them.
 
-    .venv/bin/python benchmarks/bench_value_packing.py [--rows 100000] [--url URL]
+With ``--index-costs`` it times instead what each part of the row store costs a write: the same insert
+into an empty table as it is, without each secondary index, without the reference checks (SQLite's
+foreign keys, PostgreSQL's statement-level triggers of migration 0018), and with only the primary key and
+the unique index of current rows left — the floor no choice of indexes gets under.
+
+    .venv/bin/python benchmarks/bench_value_packing.py [--rows 100000] [--url URL] [--index-costs]
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ from sqlalchemy import Column, DateTime, ForeignKey, Integer, MetaData, String, 
 from sqlmodel import Session  # noqa: E402
 
 from benchmarks.measure import backend_cpu  # noqa: E402
-from benchmarks.own_database import emptied_engine  # noqa: E402
+from benchmarks.own_database import emptied_engine, remove_sqlite  # noqa: E402
 from db.bulk import insert_columns  # noqa: E402
 from db.models import Enterprise, ImportBatch, Submission, utcnow  # noqa: E402
 from db.run_inputs import current_values_frame  # noqa: E402
@@ -200,12 +205,109 @@ def run(rows: int, engine) -> int:  # noqa: ANN001 - a SQLAlchemy engine
     return 0 if packed <= TARGET and exact else 1
 
 
+SECONDARY = ("ix_indicatorvalue_year_code", "ix_indicatorvalue_enterprise_year", "ix_indicatorvalue_batch_id")
+CHECKS = "reference checks"
+
+
+def drop_parts(session: Session, parts: tuple[str, ...]) -> None:
+    """Drop secondary indexes of ``indicatorvalue`` by name, and its reference checks for ``CHECKS``."""
+    connection = session.connection()
+    for part in parts:
+        if part != CHECKS:
+            connection.exec_driver_sql(f"DROP INDEX {part}")
+        elif connection.dialect.name == "sqlite":
+            pass  # per connection: switched off by the insert itself (without_foreign_keys)
+        else:
+            triggers = connection.exec_driver_sql(
+                "SELECT tgname FROM pg_trigger WHERE tgrelid = 'indicatorvalue'::regclass AND NOT tgisinternal"
+            ).scalars()
+            for name in list(triggers):
+                connection.exec_driver_sql(f"DROP TRIGGER {name} ON indicatorvalue")
+    session.commit()
+
+
+def without_foreign_keys(session: Session) -> None:
+    """SQLite's foreign keys off on the connection the insert uses (before its first write: inside a
+    transaction the pragma does nothing, so it is read back)."""
+    connection = session.connection()
+    connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
+    if connection.exec_driver_sql("PRAGMA foreign_keys").scalar():
+        raise RuntimeError("SQLite kept its foreign keys on")
+
+
+def insert_without(session: Session, parts: tuple[str, ...], long: pd.DataFrame, batch_id: int) -> None:
+    if CHECKS in parts and session.connection().dialect.name == "sqlite":
+        without_foreign_keys(session)
+    insert_values(session, long, year=YEAR, batch_id=batch_id, submission_id=None, created_by="bench")
+
+
+def index_costs(rows: int, url: str | None, tmp: Path) -> int:
+    """The row store's insert of ``rows`` × 21 values into an empty table, with parts of it removed."""
+    load = os.getloadavg()
+    print(f"load average at start {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} CPUs")
+    variants: list[tuple[str, tuple[str, ...]]] = [
+        ("as it is", ()),
+        *((f"without {name}", (name,)) for name in SECONDARY),
+        (f"without the {CHECKS}", (CHECKS,)),
+        ("primary key and unique current index only", (*SECONDARY, CHECKS)),
+    ]
+    ids = np.arange(1, rows + 1, dtype=np.int64)
+    long = pd.DataFrame(
+        {
+            "enterprise_id": np.repeat(ids, len(CODES)),
+            "code": np.tile(np.array(CODES, dtype=object), rows),
+            "value_num": np.round(np.random.default_rng(7).lognormal(4, 1.2, rows * len(CODES)), 2),
+            "value_text": None,
+            "source": "经信",
+            "flagged": False,
+        }
+    )
+    walls = []
+    for label, parts in variants:
+        remove_sqlite(tmp / "bench.db")
+        engine = emptied_engine(url, tmp)
+        try:
+            init_db(engine)
+            with Session(engine, expire_on_commit=False) as s:
+                insert_columns(
+                    s,
+                    Enterprise.__table__,  # type: ignore[arg-type]
+                    {"credit_code": [f"B{i:017d}" for i in ids], "name": [f"基准测试企业{i}" for i in ids]},
+                    {"bank_consent": False, "created_at": utcnow()},
+                )
+                batch = ImportBatch(department="综合", year=YEAR, file_name="f", sha256="0" * 64)
+                s.add(batch)
+                s.commit()
+                drop_parts(s, parts)
+                walls.append(
+                    timed(
+                        f"{len(long):,} rows, {label}",
+                        s,
+                        lambda s=s, p=parts, b=batch.id: insert_without(s, p, long, b),
+                    )
+                )
+        finally:
+            engine.dispose()
+    load = os.getloadavg()
+    print(f"load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}; store {url or 'sqlite'}")
+    print(f"floor of the row store {walls[-1]:.1f} s against {TARGET} s for the whole commit")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--url", help="a PostgreSQL database for this benchmark only (emptied first)")
+    parser.add_argument(
+        "--index-costs", action="store_true", help="time the row store's insert with parts of it removed"
+    )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench_packing_"))
+    if args.index_costs:
+        try:
+            return index_costs(args.rows, args.url, tmp)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     engine = emptied_engine(args.url, tmp)
     try:
         return run(args.rows, engine)

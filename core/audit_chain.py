@@ -18,6 +18,19 @@ from typing import Any
 GENESIS = "0" * 64
 FIELDS = ("at", "actor", "actor_role", "action", "entity", "entity_id", "before", "after", "reason")
 
+# Events that record an access, not a change of anything a page shows. The data's version
+# (services.memo.data_version) passes over them: on a deadline day hundreds of logins would otherwise
+# empty every cache keyed on it, each time. Changing this list needs a migration (the partial index
+# ix_auditevent_data_change holds the other events).
+ACCESS_ACTIONS = (
+    "login",
+    "throttle_account",
+    "search.export",
+    "bank_whitelist.export",
+    "bank_portal.export",
+    "database.backup",
+)
+
 
 def normalise_json(value: Any) -> Any:
     """The value as a JSON column gives it back (str keys, lists, str for odd types): hash that."""

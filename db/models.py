@@ -432,11 +432,25 @@ class LoginThrottle(SQLModel, table=True):
     blocked_until: datetime | None = None
 
 
+# The events that change data (all but audit_chain.ACCESS_ACTIONS): services.memo.data_version reads
+# the newest of them through the partial index ix_auditevent_data_change (migration 0019).
+DATA_CHANGE_EVENTS = "action NOT IN (" + ", ".join(f"'{a}'" for a in audit_chain.ACCESS_ACTIONS) + ")"
+
+
 class AuditEvent(SQLModel, table=True):
     """Append-only and hash-chained: ``hash`` covers the content and ``prev_hash`` (core/audit_chain.py,
     filled on insert by services/audit.py, the one writer). Database triggers refuse UPDATE, DELETE and, on SQLite, an
         INSERT reusing an existing id (``REPLACE INTO`` would otherwise rewrite a row without a DELETE trigger).
     """
+
+    __table_args__ = (
+        Index(
+            "ix_auditevent_data_change",
+            "id",
+            sqlite_where=text(DATA_CHANGE_EVENTS),
+            postgresql_where=text(DATA_CHANGE_EVENTS),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, index=True)

@@ -9,8 +9,8 @@ from services.memo import published_version as _published_version
 
 
 def data_version() -> tuple[int, str]:
-    """The audit chain's head now, (count, newest hash): moved by every write, and by a restore even to
-    the same count (one primary-key read)."""
+    """The newest data-changing audit event, (id, hash): moved by every write but not by logins or
+    exports, and by a restore even to the same id (services.memo.data_version)."""
     with session_scope() as session:
         return _data_version(session)
 

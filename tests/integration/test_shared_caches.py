@@ -79,6 +79,45 @@ def test_the_database_version_moves_with_a_write_in_another_process(session: Ses
     assert data_version(session) == data_version(session)  # reading it changes nothing
 
 
+def test_logins_leave_the_data_version_and_what_is_kept_on_it_alone(session: Session) -> None:
+    """A login is audited but changes nothing a page shows: on a deadline day hundreds of them would
+    otherwise build 企业检索's choices and attributes again for every officer, each time (nor does a
+    failed one); the next audited write does move it."""
+    seed_demo(session, enterprises=20, with_runs=False)
+    engine = session.get_bind()
+    builds: list[int] = []
+
+    def industries(own: Session) -> set[str]:
+        builds.append(1)
+        return set(own.execute(select(Enterprise.industry)).scalars())
+
+    kept = KeptPerDataVersion(industries)
+    first, version = kept(session), data_version(session)
+    session.commit()
+    other_server(
+        engine,
+        """
+        from services.auth import authenticate
+        assert authenticate(session, username="ent1", password="Demo@2025").ok
+        assert authenticate(session, username="officer1", password="Demo@2025").ok
+        assert not authenticate(session, username="officer1", password="wrong").ok
+    """,
+    )
+    assert data_version(session) == version
+    assert kept(session) is first and len(builds) == 1
+    session.commit()
+    other_server(
+        engine,
+        """
+        from services.actor import Actor
+        from services.accounts import end_user_sessions
+        end_user_sessions(session, actor=Actor.system(), username="ent1")
+    """,
+    )
+    assert data_version(session) > version
+    assert kept(session) is not first and len(builds) == 2
+
+
 def test_a_value_kept_per_data_version_is_built_again_after_an_audited_write_in_another_process(
     session: Session,
 ) -> None:

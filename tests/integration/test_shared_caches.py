@@ -37,6 +37,17 @@ def other_server(engine: Engine, code: str) -> None:
     subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True, timeout=120)
 
 
+def industries_kept() -> tuple[KeptPerDataVersion[set[str]], list[int]]:
+    """The enterprises' industries kept per data version, and a list that grows with each build."""
+    builds: list[int] = []
+
+    def industries(own: Session) -> set[str]:
+        builds.append(1)
+        return set(own.execute(select(Enterprise.industry)).scalars())
+
+    return KeptPerDataVersion(industries), builds
+
+
 def test_a_rename_in_another_process_reaches_this_process_search_index(session: Session) -> None:
     seed_demo(session, enterprises=40, with_runs=True)
     engine = session.get_bind()
@@ -85,13 +96,7 @@ def test_logins_leave_the_data_version_and_what_is_kept_on_it_alone(session: Ses
     failed one); the next audited write does move it."""
     seed_demo(session, enterprises=20, with_runs=False)
     engine = session.get_bind()
-    builds: list[int] = []
-
-    def industries(own: Session) -> set[str]:
-        builds.append(1)
-        return set(own.execute(select(Enterprise.industry)).scalars())
-
-    kept = KeptPerDataVersion(industries)
+    kept, builds = industries_kept()
     first, version = kept(session), data_version(session)
     session.commit()
     other_server(
@@ -123,13 +128,7 @@ def test_a_value_kept_per_data_version_is_built_again_after_an_audited_write_in_
 ) -> None:
     seed_demo(session, enterprises=20, with_runs=False)
     engine = session.get_bind()
-    builds: list[int] = []
-
-    def industries(own: Session) -> set[str]:
-        builds.append(1)
-        return set(own.execute(select(Enterprise.industry)).scalars())
-
-    kept = KeptPerDataVersion(industries)
+    kept, builds = industries_kept()
     first = kept(session)
     assert kept(session) is first and len(builds) == 1  # kept while nothing was written
     enterprise_id = session.execute(select(Enterprise.id).order_by(Enterprise.id)).scalars().first()

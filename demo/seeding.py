@@ -34,12 +34,12 @@ from db.models import (
     Carrier,
     Enterprise,
     ImportBatch,
-    IndicatorValue,
     ServiceItem,
     Submission,
     User,
     enterprise_search_keys,
 )
+from db.values import insert_seeded
 from demo.distributions import Traits, generator, generic
 from demo.rows import at_ten, bulk_insert, department_of, encode, report_items, value_row
 from demo.vocabulary import (
@@ -357,7 +357,7 @@ def seed_demo(
             value_rows.append(
                 value_row(ent_ids[i], y, code, nums[i], texts[i], dept, bid, None, at, "officer1")
             )
-    bulk_insert(session, IndicatorValue, value_rows)
+    insert_seeded(session, value_rows)
     summary.values = len(value_rows)
 
     # ---------------------------------------------------------------- services, users, audit

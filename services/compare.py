@@ -18,10 +18,10 @@ from db.models import (
     AuditEvent,
     Enterprise,
     ImportBatch,
-    IndicatorValue,
     ScoreRun,
     Submission,
 )
+from db.values import values_as_of
 from services.actor import Actor, accessible_enterprise, require_staff
 from services.errors import NotFound, ValidationFailed
 from services.model_versions import RunView, get_model
@@ -48,27 +48,8 @@ def value_provenance(session: Session, *, actor: Actor, enterprise_id: int, run_
         raise NotFound(f"积分批次 #{run_id} 不存在。")
     enterprise = accessible_enterprise(session, actor, enterprise_id)
     model = get_model(session, run.model_version_id)
-    rows = session.execute(
-        select(
-            IndicatorValue.code,
-            IndicatorValue.value_num,
-            IndicatorValue.value_text,
-            IndicatorValue.source,
-            IndicatorValue.batch_id,
-            IndicatorValue.submission_id,
-            IndicatorValue.created_by,
-            IndicatorValue.created_at,
-        )
-        .where(
-            IndicatorValue.enterprise_id == enterprise_id,
-            IndicatorValue.year == run.year,
-            IndicatorValue.created_at <= run.created_at,
-        )
-        .order_by(IndicatorValue.code, IndicatorValue.created_at.desc(), IndicatorValue.id.desc())  # type: ignore[attr-defined]
-    ).all()
-    used: dict[str, tuple] = {}
-    for row in rows:
-        used.setdefault(row.code, row)  # the newest row written before the run: the one it read
+    # the newest value written before the run: the one it read
+    used = values_as_of(session, enterprise_id=enterprise_id, year=run.year, at=run.created_at)
     batch_ids = {r.batch_id for r in used.values() if r.batch_id}
     submission_ids = {r.submission_id for r in used.values() if r.submission_id}
     batches = (

@@ -33,7 +33,8 @@ from core.spreadsheet import (
     find_header_row,
     sheet_visibility,
 )
-from db.models import Enterprise, ImportBatch, IndicatorValue
+from db.models import ImportBatch
+from db.values import current_code_values_by_credit_code, current_number_sample
 from services.errors import ValidationFailed
 
 MAX_BYTES = DEFAULT_MAX_BYTES
@@ -188,19 +189,13 @@ def known_enterprises(session: Session) -> pd.DataFrame:
 
 def _stages(session: Session, model: ScoringModel, year: int) -> pd.Series:
     """Stage code by credit code, from the current stage-indicator values of the year."""
-    rows = session.execute(
-        select(Enterprise.credit_code, IndicatorValue.value_num)
-        .join(Enterprise, Enterprise.id == IndicatorValue.enterprise_id)
-        .where(
-            IndicatorValue.year == year,
-            IndicatorValue.code == model.stage_indicator,
-            IndicatorValue.is_current.is_(True),
-        )
-    ).all()
-    if not rows:
+    rows = current_code_values_by_credit_code(session, code=model.stage_indicator, year=year)
+    if rows.empty:
         return pd.Series(dtype=object)
-    codes, revenue = zip(*rows, strict=True)
-    return pd.Series(engine.stage_codes(model, revenue, unknown=""), index=pd.Index(codes))
+    return pd.Series(
+        engine.stage_codes(model, rows["value_num"].to_numpy(), unknown=""),
+        index=pd.Index(rows["credit_code"].to_numpy(dtype=object)),
+    )
 
 
 @dataclass
@@ -378,19 +373,7 @@ def _outlier_reference(
     firm_ids = known["id"].to_numpy()[where[where >= 0]].tolist()
     step = max(1, len(known) // REFERENCE_SAMPLE)
     wanted = [*codes, model.stage_indicator]
-    statement = select(
-        IndicatorValue.enterprise_id, IndicatorValue.year, IndicatorValue.code, IndicatorValue.value_num
-    ).where(
-        IndicatorValue.is_current.is_(True),
-        IndicatorValue.year.in_([year - 1, year]),
-        IndicatorValue.code.in_(wanted),
-        IndicatorValue.value_num.is_not(None),
-    )
-    if step > 1:
-        statement = statement.where(
-            (IndicatorValue.enterprise_id % step == 0) | IndicatorValue.enterprise_id.in_(firm_ids)
-        )
-    rows = pd.DataFrame(session.execute(statement).all(), columns=["enterprise_id", "year", "code", "value"])
+    rows = current_number_sample(session, years=[year - 1, year], codes=wanted, every=step, also=firm_ids)
     if rows.empty:
         return empty, {}
     revenue = rows[rows["code"] == model.stage_indicator]

@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
 from sqlmodel import Session
 
 from core import model_diff
 from core.engine import score
 from core.scoring_model import ScoringModel
-from db.models import IndicatorValue, ModelVersion
+from db.models import ModelVersion
 from db.queries import PUBLISHED_STATES, latest_run
+from db.values import enterprises_per_year, newest_current_year
 from services.actor import Actor, require_staff
 from services.errors import NotFound, ValidationFailed
 from services.model_versions import active_model_version, get_model
@@ -49,9 +49,7 @@ class ImpactPreview:
 
 
 def latest_data_year(session: Session) -> int:
-    year = session.execute(
-        select(func.max(IndicatorValue.year)).where(IndicatorValue.is_current.is_(True))
-    ).scalar()
+    year = newest_current_year(session)
     if year is None:
         raise ValidationFailed("还没有任何企业数据，无法预览影响。")
     return int(year)
@@ -63,13 +61,7 @@ def preview_years(session: Session, *, actor: Actor) -> pd.DataFrame:
     results the programme stands behind), else the year with the most enterprises. Never silently the
     newest year: one early report of a new year must not make a preview of one enterprise."""
     require_staff(actor)
-    rows = session.execute(
-        select(IndicatorValue.year, func.count(func.distinct(IndicatorValue.enterprise_id)))
-        .where(IndicatorValue.is_current.is_(True))
-        .group_by(IndicatorValue.year)
-    ).all()
-    frame = pd.DataFrame([tuple(r) for r in rows], columns=["year", "enterprises"])
-    frame = frame.sort_values("year", ascending=False, ignore_index=True)
+    frame = enterprises_per_year(session).sort_values("year", ascending=False, ignore_index=True)
     frame["default"] = False
     if frame.empty:
         return frame

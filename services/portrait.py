@@ -30,6 +30,7 @@ from db.queries import (
     enterprise_score,
     latest_score,
 )
+from db.values import enterprise_current_values
 from services.actor import Actor, accessible_enterprise, require_enterprise_access
 from services.errors import NotFound, PermissionDenied
 from services.model_versions import RunView
@@ -366,21 +367,7 @@ def pool_results(session: Session, *, actor: Actor, portrait: Portrait) -> list:
 # ------------------------------------------------------------------ what-if
 def _own_values(session: Session, enterprise_id: int, year: int) -> dict[str, Any]:
     """Current values of one enterprise for ``year`` (base fields included) — one small query."""
-    from sqlalchemy import text
-
-    from db.models import IndicatorValue
-
-    # The bare column, as the partial index uq_indicatorvalue_current says it (WHERE is_current): SQLite
-    # only uses that index for exactly this term ("is_current IS 1" scanned the whole year: 40–200 ms
-    # at 3,000 enterprises, 0.2 ms with the index).
-    rows = session.execute(
-        select(IndicatorValue.code, IndicatorValue.value_num, IndicatorValue.value_text).where(
-            IndicatorValue.enterprise_id == enterprise_id,
-            IndicatorValue.year == year,
-            text("indicatorvalue.is_current"),
-        )
-    ).all()
-    return {code: (text if text is not None else num) for code, num, text in rows}
+    return enterprise_current_values(session, enterprise_id=enterprise_id, year=year)
 
 
 def simulation_base(session: Session, *, actor: Actor, portrait: Portrait) -> dict[str, Any]:

@@ -31,12 +31,11 @@ from db.models import (
     Attachment,
     Carrier,
     Enterprise,
-    IndicatorValue,
     Submission,
     utcnow,
 )
 from db.queries import with_enterprise
-from db.values import replace_values
+from db.values import code_history, current_code_values, replace_values
 from services import audit
 from services.actor import Actor, require_enterprise_access, require_staff
 from services.dynamic import mark_changed
@@ -155,15 +154,12 @@ def _stages(session: Session, model: Any, frame: pd.DataFrame) -> pd.Series:
         return pd.Series([], dtype=object)
     ids = frame["enterprise_id"].astype("int64").unique().tolist()
     years = frame["year"].unique().tolist()
-    rows = session.execute(
-        select(IndicatorValue.enterprise_id, IndicatorValue.year, IndicatorValue.value_num).where(
-            IndicatorValue.code == model.stage_indicator,
-            IndicatorValue.is_current.is_(True),
-            IndicatorValue.year.in_(years),
-            IndicatorValue.enterprise_id.in_(ids),
-        )
-    ).all()
-    revenue = pd.Series({(e, y): v for e, y, v in rows}, dtype=float)
+    rows = current_code_values(session, code=model.stage_indicator, years=years, enterprise_ids=ids)
+    revenue = pd.Series(
+        rows["value_num"].to_numpy(dtype=float),
+        index=pd.MultiIndex.from_arrays([rows["enterprise_id"], rows["year"]]),
+        dtype=float,
+    )
     keys = pd.MultiIndex.from_arrays([frame["enterprise_id"], frame["year"]])
     rev = revenue.reindex(keys) if len(revenue) else pd.Series(np.nan, index=keys)
     return pd.Series(engine.stage_codes(model, rev.to_numpy(), unknown=""), index=frame.index)
@@ -218,29 +214,10 @@ def get_review(session: Session, *, actor: Actor, submission_id: int) -> ReviewD
     ent = session.get(Enterprise, sub.enterprise_id)
     items = {k: v for k, v in (sub.items or {}).items()}
     codes = list(items)
-    rows = (
-        session.execute(
-            select(
-                IndicatorValue.code,
-                IndicatorValue.value_num,
-                IndicatorValue.value_text,
-                IndicatorValue.source,
-                IndicatorValue.is_current,
-                IndicatorValue.id,
-            )
-            .where(
-                IndicatorValue.enterprise_id == sub.enterprise_id,
-                IndicatorValue.year == sub.year,
-                IndicatorValue.code.in_(codes),
-            )
-            .order_by(IndicatorValue.id)
-        ).all()
-        if codes
-        else []
-    )
+    rows = code_history(session, enterprise_id=sub.enterprise_id, year=sub.year, codes=codes)
     current: dict[str, tuple[Any, str]] = {}
     approved: dict[str, Any] = {}
-    for code, num, text, source, is_current, _id in rows:
+    for code, num, text, source, is_current in rows:
         value = text if text is not None else num
         if is_current:
             current[code] = (value, source)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlmodel import Session
 
 from core import breakdown, carriers, lists, pools
@@ -26,9 +26,10 @@ from core.reports import notice_list_frame, stage_label
 from core.scoring_model import ScoringModel
 from core.spreadsheet import write_csv, write_xlsx
 from core.workflows import SCORE_RUN
-from db.models import AuditEvent, Carrier, Enterprise, IndicatorValue, ScoreRun
+from db.models import AuditEvent, Carrier, Enterprise, ScoreRun
 from db.queries import PUBLISHED_STATES, breakdown_parts, latest_run, scores_frame
 from db.run_inputs import current_values
+from db.values import newest_value_id
 from services.actor import Actor, require_staff
 from services.errors import NotFound, ValidationFailed
 from services.memo import join_warm_ups, warm_up
@@ -365,12 +366,12 @@ ACCOUNT_ENTITY = "user"  # the audit entity of services.auth and services.accoun
 
 
 def _data_signature(session: Session) -> tuple:
-    """Changes whenever data a pool reads may have changed: every value written is a new IndicatorValue
-    row, and every change to an enterprise is audited (the primary key read backwards: no table scan).
+    """Changes whenever data a pool reads may have changed: every value written moves the newest value
+    id, and every change to an enterprise is audited (the primary key read backwards: no table scan).
     Account events (logins, passwords, roles: entity ``user``) change nothing a view shows: were they
     counted, every officer's login would make every server rebuild every view."""
     return (
-        session.execute(select(func.max(IndicatorValue.id))).scalar(),
+        newest_value_id(session),
         session.execute(
             select(AuditEvent.id)
             .where(AuditEvent.entity != ACCOUNT_ENTITY)

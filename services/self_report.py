@@ -16,7 +16,7 @@ import secrets
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
@@ -28,12 +28,12 @@ from core.workflows import SUBMISSION, TransitionError, transition
 from db.models import (
     SELF_REPORT_SOURCE,
     Attachment,
-    IndicatorValue,
     ServiceItem,
     Submission,
     utcnow,
 )
 from db.queries import PUBLISHED_STATES, latest_run
+from db.values import current_values_up_to, newest_year_up_to, submission_texts
 from services.actor import Actor, require_enterprise_access
 from services.audit import Recorder
 from services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -74,10 +74,8 @@ def current_year(session: Session) -> int:
     results are final (定稿). During 公示 it stays open: an approved correction feeds the next run of the
     year. After 定稿 the next year opens. The portrait's advice to report a value names this year."""
     evaluated = clock.evaluation_year()
-    latest = session.execute(
-        select(func.max(IndicatorValue.year)).where(IndicatorValue.year <= evaluated)
-    ).scalar()
-    year = int(latest) if latest is not None else evaluated
+    latest = newest_year_up_to(session, year=evaluated)
+    year = latest if latest is not None else evaluated
     return year + 1 if reporting_closed(session, year=year) else year
 
 
@@ -323,23 +321,9 @@ def department_context(session: Session, *, actor: Actor, enterprise_id: int, ye
     require_enterprise_access(actor, enterprise_id)
     specs = rules.form_specs(active_model(session))
     codes = {s.code for s in specs} | {s.max_field for s in specs if s.max_field}
-    rows = session.execute(
-        select(
-            IndicatorValue.code,
-            IndicatorValue.year,
-            IndicatorValue.value_num,
-            IndicatorValue.value_text,
-            IndicatorValue.source,
-        )
-        .where(
-            IndicatorValue.enterprise_id == enterprise_id,
-            IndicatorValue.is_current.is_(True),  # type: ignore[attr-defined]
-            IndicatorValue.year <= year,
-            IndicatorValue.code.in_(codes),  # type: ignore[attr-defined]
-            IndicatorValue.source != SELF_REPORT_SOURCE,
-        )
-        .order_by(IndicatorValue.year.desc())  # type: ignore[attr-defined]
-    ).all()
+    rows = current_values_up_to(
+        session, enterprise_id=enterprise_id, year=year, codes=codes, except_source=SELF_REPORT_SOURCE
+    )
     out: dict[str, dict] = {}
     for code, y, num, text, source in rows:
         if code not in out:
@@ -357,11 +341,7 @@ def _row_text(row: dict) -> str:
 def _approved_before(session: Session, submission: Submission, specs: list, items: dict) -> set[str]:
     """Evidence keys of the list rows a reopened report still has unchanged from when it was approved
     (申请更正): their evidence was checked at that approval, only new or changed rows need a file now."""
-    rows = session.execute(
-        select(IndicatorValue.code, IndicatorValue.value_text).where(
-            IndicatorValue.submission_id == submission.id, IndicatorValue.value_text.is_not(None)
-        )
-    ).all()
+    rows = submission_texts(session, submission_id=submission.id)
     approved: dict[str, set[str]] = {}
     for code, text in rows:
         try:

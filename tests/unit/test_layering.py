@@ -187,6 +187,50 @@ def test_audit_events_are_built_by_services_audit_only() -> None:
     assert builders <= {"services/audit.py"}, f"build audit events with services.audit.record: {builders}"
 
 
+# The value store: what may name the values table (its model, its storage and the run's bulk read).
+VALUE_STORE = {"db/models.py", "db/values.py", "db/run_inputs.py"}
+
+
+def names_the_values_table(path: Path) -> bool:
+    """``IndicatorValue`` used, or the table named in SQL text, in ``path``."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Name) and node.id == "IndicatorValue":
+            return True
+        if isinstance(node, ast.Attribute) and node.attr == "IndicatorValue":
+            return True
+        if isinstance(node, ast.ImportFrom) and any(a.name == "IndicatorValue" for a in node.names):
+            return True
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            sql = node.value.lower()
+            if "from indicatorvalue" in sql or "indicatorvalue." in sql:
+                return True
+    return False
+
+
+def test_values_are_read_and_written_through_the_value_store_only() -> None:
+    # Services ask db.values by name; none queries the table itself, so its storage can change under them.
+    outside = {
+        str(path.relative_to(ROOT))
+        for path in product_files()
+        if str(path.relative_to(ROOT)) not in VALUE_STORE and names_the_values_table(path)
+    }
+    assert not outside, f"read and write values through db.values: {sorted(outside)}"
+
+
+def test_the_value_store_scan_sees_each_form(tmp_path: Path) -> None:
+    forms = [
+        "from db.models import IndicatorValue\n",
+        "import db.models as m\nm.IndicatorValue\n",
+        "q = 'SELECT code FROM indicatorvalue WHERE year = 1'\n",
+        "q = 'UPDATE t SET x = 1 WHERE indicatorvalue.is_current'\n",
+    ]
+    for i, source in enumerate(forms):
+        (tmp_path / f"m{i}.py").write_text(source, encoding="utf-8")
+    assert [names_the_values_table(tmp_path / f"m{i}.py") for i in range(len(forms))] == [True] * len(forms)
+    (tmp_path / "clean.py").write_text("from db.values import code_history\n", encoding="utf-8")
+    assert not names_the_values_table(tmp_path / "clean.py")
+
+
 # (file, the private name it reaches into): pending with its owner; deleted when gone (the scan says so).
 PRIVATE_PENDING: set[tuple[str, str]] = set()
 

@@ -278,13 +278,11 @@ def key_history(session: Session, year: int, own: pd.DataFrame) -> pd.DataFrame:
 
 
 def insert_seeded(session: Session, rows: list[dict], *, chunk: int = 20_000) -> int:
-    """Rows that carry their own provenance each (year, source, batch or submission, time, author): the
-    demo seed writes several years and departments at once. Every row is inserted as current."""
+    """Rows that carry every column themselves (year, source, batch or submission, time, author,
+    ``is_current``): the demo seed writes several years and departments at once."""
     connection = session.connection()
     for start in range(0, len(rows), chunk):
-        connection.execute(
-            insert(VALUES), [{**row, "is_current": True} for row in rows[start : start + chunk]]
-        )
+        connection.execute(insert(VALUES), rows[start : start + chunk])
     return len(rows)
 
 

@@ -13,6 +13,8 @@ Tables are ui.tables.show_table (readable cells, a Chinese sentence for no rows)
 
 from __future__ import annotations
 
+import datetime
+import numbers
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -163,17 +165,95 @@ def day_until_today(label: str, *, key: str, container: Any = None) -> Any:
     return where.date_input(label, value=clock.today(), max_value=clock.today(), format="YYYY-MM-DD", key=key)
 
 
-def open_tab_only(tabs: Mapping[str, Callable[[], None]], *, key: str, keep: Sequence[str] = ()) -> None:
+def open_tab_only(tabs: Mapping[str, Callable[[], None]], *, key: str) -> None:
     """``st.tabs`` (labels in order) of which only the open tab's body runs and is drawn; a tab click
     reruns the page, which reads from its caches. Drawn all at once, every tab's tables travelled to the
     browser for it to lay out on each visit though one tab is read at a time (积分榜单's five stages held
-    20,000 rows at 100,000 enterprises). ``key`` keeps the open tab across reruns; ``keep`` names widget
-    keys inside the tabs whose values outlive their tab's closing (Streamlit forgets the state of a
-    widget a run does not draw; a value set through session_state it keeps)."""
-    for widget in keep:
-        if widget in st.session_state:
-            st.session_state[widget] = st.session_state[widget]
-    for tab, draw in zip(st.tabs(list(tabs), key=key, on_change="rerun"), tabs.values(), strict=True):
-        if tab.open:
+    20,000 rows at 100,000 enterprises). ``key`` keeps the open tab across reruns.
+
+    What an officer typed or chose in a tab is kept while another tab is open (:func:`_kept_values`):
+    Streamlit forgets the value of a widget a run does not draw, so a closed tab's inputs were reset.
+    """
+    store_key = f"{key}{KEPT_SUFFIX}"
+    # The bar's own value is there only if the previous run drew it: a page opened afresh (from another
+    # page, or its first run) starts with empty inputs, as Streamlit's widgets outside the tabs do.
+    kept: dict[str, Any] = st.session_state.get(store_key, {}) if key in st.session_state else {}
+    opened_before, tab_values = kept.get("open"), dict(kept.get("tabs", {}))
+    if opened_before in tab_values:
+        # This run may bring the last edits in the tab being closed (a field left by the click on another
+        # tab): taken now, before the end of the run drops the values of the widgets it did not draw.
+        tab_values[opened_before] = {
+            widget: st.session_state.get(widget, value) for widget, value in tab_values[opened_before].items()
+        }
+    for (label, draw), tab in zip(tabs.items(), st.tabs(list(tabs), key=key, on_change="rerun"), strict=True):
+        if not tab.open:
+            continue
+        restored = []
+        if label != opened_before:  # the tab was closed on the previous run: its widgets were not drawn
+            for widget, value in tab_values.get(label, {}).items():
+                if widget not in st.session_state:  # (a value the page set itself wins)
+                    st.session_state[widget] = value  # Streamlit's pattern for a widget not always drawn
+                    restored.append(widget)
+        before = _drawn_widget_ids()
+        try:
             with tab:
                 draw()
+        finally:  # also when the tab ends the run (st.rerun after a save, st.stop)
+            drawn = _drawn_widget_ids() - before
+            values = _kept_values(drawn)
+            for widget in restored:  # not drawn again (the form is gone): no value lingers for later
+                if widget not in values and widget in st.session_state:
+                    del st.session_state[widget]
+            # each tab's values of its last drawing, and which tab that was: no growth with the visits
+            st.session_state[store_key] = {"open": label, "tabs": {**tab_values, label: values}}
+
+
+# st.session_state[<bar key> + KEPT_SUFFIX]: {"open": the tab the last run drew,
+#                                             "tabs": {tab label: {widget key: value}}}
+KEPT_SUFFIX = "__kept"
+# Widget values kept for a closed tab: those a page can set through st.session_state. Not buttons
+# (triggers), uploads, table or chart selections (Streamlit refuses them), nor a value that is an
+# arbitrary object (it could hold a page's namespace alive, what ui.memory gives back).
+_SETTABLE_TYPES = frozenset(
+    {
+        "bool_value",
+        "double_value",
+        "int_value",
+        "string_value",
+        "double_array_value",
+        "int_array_value",
+        "string_array_value",
+    }
+)
+_PLAIN = (str, numbers.Number, datetime.date, datetime.time, datetime.timedelta, type(None))
+
+
+def _drawn_widget_ids() -> frozenset[str]:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.shared.widget_ids_this_run.snapshot() if ctx is not None else frozenset()
+
+
+def _kept_values(widget_ids: frozenset[str]) -> dict[str, Any]:
+    """{key: value} of the keyed widgets among ``widget_ids`` whose value can be given back through
+    st.session_state when the tab is drawn again (:data:`_SETTABLE_TYPES`, plain values only)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None or not widget_ids:
+        return {}
+    state = ctx.session_state._state  # Streamlit's session state (private: pinned to 1.67, as ui.memory)
+    values: dict[str, Any] = {}
+    for widget in st.session_state:
+        widget_id = state.get_widget_id_from_key(widget)
+        if widget_id not in widget_ids:
+            continue
+        metadata = state.get_widget_metadata(widget_id)
+        if metadata is None or metadata.value_type not in _SETTABLE_TYPES:
+            continue
+        value = st.session_state[widget]
+        items = value if isinstance(value, list | tuple) else (value,)
+        if all(isinstance(item, _PLAIN) for item in items):
+            values[str(widget)] = value
+    return values

@@ -114,12 +114,15 @@ def _pay() -> None:
             picked = st.selectbox("办理企业", list(options), format_func=options.get, key="subsidy_pay_pick")
             line = open_lines.set_index("enterprise_id").loc[picked]
             if line["state"] == subsidy_states.CONFIRMED:
-                with st.form("subsidy_pay_form"):
+                # Not an st.form: a form sends its fields only when submitted, and the browser drops what
+                # was typed in one when its tab closes; plain fields reach the server as they are left, so
+                # open_tab_only keeps them while the officer looks at another tab.
+                with st.container(border=True):
                     paid_on = day_until_today("拨付日期", key="subsidy_paid_on")
                     voucher = st.text_input(
                         "拨付凭证号", max_chars=subsidy_states.VOUCHER_MAX, key="subsidy_voucher"
                     )
-                    if st.form_submit_button("登记拨付", type="primary"):
+                    if st.button("登记拨付", type="primary", key="subsidy_pay_submit"):
                         call_and_flash(
                             PAY_MSG,
                             record_payment,
@@ -189,5 +192,4 @@ def _export_tab() -> None:
 open_tab_only(
     {"榜单": _lists, "精准扶持": _subsidy, "资金拨付": _pay, "亩均论英雄": _mujun, "公示导出": _export_tab},
     key="lists_tab",
-    keep=["lists_stage"],
 )

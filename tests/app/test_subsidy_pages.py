@@ -3,12 +3,17 @@ the payment on 榜单与扶持 · 资金拨付; states read in Chinese on both s
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import timedelta
 
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from core import clock
 from db.models import Score, ScoreRun, SubsidyPayment, User
 from db.session import session_scope
 from services.actor import Actor
-from tests.app.conftest import actor_of, page_as
+from services.subsidies import confirm_subsidy
+from tests.app.conftest import actor_of, page_as, through_home
 from tests.app.readable import assert_readable
 
 
@@ -95,3 +100,85 @@ def test_declining_asks_first_with_a_reason_field(fresh_db: str) -> None:
     assert at.text_area(key="confirm_reason").label.startswith("不予拨付理由")
     assert at.button(key="confirm_ok").label == "确认不予拨付"
     # (the dialog's own rerun is a browser matter; refusing without a reason is tested in the services)
+
+
+def _enterprise(eid: int) -> Actor:
+    return Actor(username=f"e{eid}", role="enterprise", user_id=None, enterprise_id=eid)
+
+
+def _confirmed_lines(count: int) -> tuple[int, list[int]]:
+    """Confirm the first ``count`` funded lines of the seeded final run, as their enterprises would:
+    (run id, enterprise ids)."""
+    with session_scope() as session:
+        run_id = session.execute(select(ScoreRun.id).where(ScoreRun.state == "final")).scalar_one()
+        eids = (
+            session.execute(
+                select(Score.enterprise_id)
+                .where(Score.run_id == run_id, Score.subsidy > 0, Score.veto.is_(False))
+                .order_by(Score.enterprise_id)
+                .limit(count)
+            )
+            .scalars()
+            .all()
+        )
+    for eid in eids:
+        with session_scope() as session:
+            confirm_subsidy(
+                session,
+                actor=_enterprise(eid),
+                run_id=run_id,
+                enterprise_id=eid,
+            )
+    return run_id, list(eids)
+
+
+def _open_tab(at: AppTest, tab: str) -> AppTest:
+    at.session_state["lists_tab"] = tab  # a click on the tab bar: the page reruns with that tab open
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_the_payment_form_keeps_what_was_typed_while_another_tab_is_open(fresh_db: str) -> None:
+    _, (eid,) = _confirmed_lines(1)
+    at = _open_tab(through_home("officer1", "pages/officer/lists.py"), "资金拨付")
+    at.selectbox(key="subsidy_pay_pick").set_value(eid).run()
+    day = clock.today() - timedelta(days=1)
+    at.date_input(key="subsidy_paid_on").set_value(day).run()
+    at.text_input(key="subsidy_voucher").input("财拨-2026-017")  # left by the click on another tab:
+    _open_tab(at, "精准扶持")  # it reaches the server with the run that closes the payment tab
+    assert not [w for w in at.text_input if w.key == "subsidy_voucher"]
+    _open_tab(at, "资金拨付")
+    assert at.selectbox(key="subsidy_pay_pick").value == eid
+    assert at.date_input(key="subsidy_paid_on").value == day
+    assert at.text_input(key="subsidy_voucher").value == "财拨-2026-017"
+    _open_tab(_open_tab(at, "公示导出"), "资金拨付")  # and through further switches
+    assert at.text_input(key="subsidy_voucher").value == "财拨-2026-017"
+
+
+def test_a_recorded_payment_leaves_no_voucher_behind_for_the_next_line(fresh_db: str) -> None:
+    run_id, (first,) = _confirmed_lines(1)
+    at = _open_tab(through_home("officer1", "pages/officer/lists.py"), "资金拨付")
+    at.selectbox(key="subsidy_pay_pick").set_value(first).run()
+    at.text_input(key="subsidy_voucher").input("财拨-2026-018").run()
+    _open_tab(_open_tab(at, "榜单"), "资金拨付")  # typed, then a look at another tab: still there
+    assert at.text_input(key="subsidy_voucher").value == "财拨-2026-018"
+    at.button(key="subsidy_pay_submit").click().run()
+    assert not at.exception, at.exception
+    assert _state(run_id, first) == "paid"
+    assert any("已登记拨付" in s.value for s in at.success)
+    assert not [w for w in at.text_input if w.key == "subsidy_voucher"]  # no confirmed line left: no form
+    _open_tab(_open_tab(at, "榜单"), "资金拨付")
+    with session_scope() as session:  # another enterprise confirms its line meanwhile
+        second = session.execute(
+            select(Score.enterprise_id)
+            .where(
+                Score.run_id == run_id, Score.subsidy > 0, Score.veto.is_(False), Score.enterprise_id > first
+            )
+            .order_by(Score.enterprise_id)
+            .limit(1)
+        ).scalar_one()
+        confirm_subsidy(session, actor=_enterprise(second), run_id=run_id, enterprise_id=second)
+    at.selectbox(key="subsidy_pay_pick").set_value(second).run()
+    assert not at.exception, at.exception
+    assert at.text_input(key="subsidy_voucher").value == ""  # the paid line's voucher is not given back

@@ -1,7 +1,7 @@
 """扶持资金拨付 and the money side in a real browser: an enterprise confirms its subsidy
-on 政策与服务; the officer records the payment and declines another line through the confirmation dialog
-(with its reason); the downloaded workbook carries the states; the big screen names what was paid,
-within the 1920×1080 frame. Screenshots and the workbook are kept under test-artifacts/."""
+on 政策与服务; the officer records the payment (what was typed kept while another tab was open) and
+declines another line through the confirmation dialog (with its reason); the downloaded workbook carries
+the states; the big screen names what was paid, within the 1920×1080 frame. Screenshots and the workbook are kept under test-artifacts/."""
 
 from __future__ import annotations
 
@@ -90,6 +90,13 @@ def test_subsidy_is_confirmed_paid_declined_and_shown(
         wait_settled(officer)
         _pick(officer, first_code)
         officer.get_by_label("拨付凭证号").fill("财拨-2026-0001")
+        # a look at another tab before saving: what was typed is still there on return
+        officer.get_by_role("tab", name="精准扶持").click()
+        wait_settled(officer)
+        assert officer.get_by_label("拨付凭证号").count() == 0  # only the open tab is drawn
+        officer.get_by_role("tab", name="资金拨付").click()
+        wait_settled(officer)
+        assert officer.get_by_label("拨付凭证号").input_value() == "财拨-2026-0001"
         officer.get_by_role("button", name="登记拨付").click()
         wait_settled(officer)
         officer.get_by_role("tab", name="资金拨付").click()

@@ -38,13 +38,18 @@ run_id, model = published_run_view(actor, run_model, key="bank_run")
 with st.container(border=True):
     c1, c2 = st.columns([1, 2])
     mode = c1.radio("筛选方式", list(MODES), format_func=MODES.get, key="bank_mode")
+    # one criterion's field drawn at a time: the others keep what the officer set (persist_state) while
+    # hidden, as Streamlit would otherwise reset a field it does not draw
     if mode == "tier":
         names = {t.code: t.name for t in model.tiers}
-        tier = c2.selectbox("榜单（含更高的榜单）", list(names), format_func=names.get, key="bank_tier")
+        tier = c2.selectbox(
+            "榜单（含更高的榜单）", list(names), format_func=names.get, key="bank_tier", persist_state="page"
+        )
         criteria = Criteria("tier", tier=tier)
     else:  # a number criterion: its field in Criteria is named as the mode
         label, key, kind, bounds = NUMBER_CRITERIA[mode]
-        criteria = Criteria(mode, **{mode: kind(number_input(label, container=c2, key=key, **bounds))})
+        value = number_input(label, container=c2, key=key, persist_state="page", **bounds)
+        criteria = Criteria(mode, **{mode: kind(value)})
 
 result = call_service(bank_whitelist, stop=True, actor=actor, run_id=int(run_id), criteria=criteria)
 m1, m2, m3 = st.columns(3)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from db.models import AuditEvent, Enterprise, ServiceRequest
 from db.session import session_scope
-from tests.app.conftest import actor_of, page_as
+from tests.app.conftest import actor_of, page_as, through_home
 from tests.app.readable import assert_readable
 
 SCENARIO_PAGES = [
@@ -129,6 +129,18 @@ def test_pools_page_lists_gaps(app_db: str) -> None:
     header, *body = list(sheet.values)
     assert rows == len(body) >= len(table) and header[-1] == "未满足条件"
     assert [r[-1] for r in body[: len(table)]] == table["未满足条件"].tolist()
+
+
+def test_a_bank_criterion_keeps_its_number_while_another_criterion_is_chosen(app_db: str) -> None:
+    at = through_home("officer1", "pages/officer/bank.py")
+    at.radio(key="bank_mode").set_value("top_n").run()
+    at.number_input(key="bank_top").set_value(25).run()
+    at.radio(key="bank_mode").set_value("tier").run()  # one criterion's field at a time: 25 not drawn
+    assert not [n for n in at.number_input if n.key == "bank_top"]
+    at.radio(key="bank_mode").set_value("top_n").run()
+    assert not at.exception, at.exception
+    assert at.number_input(key="bank_top").value == 25
+    assert any("条件：各阶段前 25 名" in c.value for c in at.caption)  # the list is the one for 25
 
 
 def test_bank_page_exports_and_audits(fresh_db: str) -> None:

@@ -474,3 +474,63 @@ def newest_value_id(session: Session) -> int | None:
     """The id of the newest value row: it moves with every value written (the primary key read
     backwards, no table scan)."""
     return session.execute(select(func.max(IndicatorValue.id))).scalar()
+
+
+# ----------------------------------------------------------------------------- inspection
+
+STORED_COLUMNS = [
+    "id",
+    "enterprise_id",
+    "year",
+    "code",
+    "value_num",
+    "value_text",
+    "source",
+    "is_current",
+    "flagged",
+    "batch_id",
+    "submission_id",
+    "created_by",
+    "created_at",
+]
+
+
+def stored_values(
+    session: Session,
+    *,
+    enterprise_id: int | None = None,
+    year: int | None = None,
+    code: str | Sequence[str] | None = None,
+    current: bool | None = None,
+    batch_id: int | None = None,
+    submission_id: int | None = None,
+) -> pd.DataFrame:
+    """The stored rows, current or not, that match every filter given, by id — for inspection (tests,
+    verification tools), not for the services' questions. ``code``: one code or several.
+
+    value_num is float (NULL → NaN); batch_id, submission_id, value_text, created_by hold None for NULL.
+    """
+    statement = select(*(VALUES.c[name] for name in STORED_COLUMNS)).order_by(VALUES.c.id)
+    if enterprise_id is not None:
+        statement = statement.where(VALUES.c.enterprise_id == enterprise_id)
+    if year is not None:
+        statement = statement.where(VALUES.c.year == year)
+    if isinstance(code, str):
+        statement = statement.where(VALUES.c.code == code)
+    elif code is not None:
+        statement = statement.where(VALUES.c.code.in_(list(code)))
+    if current is not None:
+        statement = statement.where(VALUES.c.is_current.is_(current))
+    if batch_id is not None:
+        statement = statement.where(VALUES.c.batch_id == batch_id)
+    if submission_id is not None:
+        statement = statement.where(VALUES.c.submission_id == submission_id)
+    rows = session.execute(statement).all()
+    frame = pd.DataFrame(
+        {name: pd.Series([row[i] for row in rows], dtype=object) for i, name in enumerate(STORED_COLUMNS)}
+    )
+    # NULL stays None in the object columns (a NaN in an id column would turn the ids into floats).
+    return frame.astype(
+        {"id": np.int64, "enterprise_id": np.int64, "year": np.int64, "value_num": float}
+        | {"is_current": bool, "flagged": bool}
+    )

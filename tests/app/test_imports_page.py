@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
-from db.models import Enterprise, IndicatorValue
+from db.models import Enterprise
 from db.session import session_scope
+from db.values import current_code_values_by_credit_code, stored_values
 from tests.app.conftest import _database_url, actor_of, page_as
 from tests.app.test_security_pages import _markdown_sources
 from tests.workbooks import workbook
@@ -34,7 +35,7 @@ def _enterprises(n: int = 3) -> list[tuple[str, str]]:
 
 def _values() -> int:
     with session_scope() as session:
-        return session.execute(select(func.count()).select_from(IndicatorValue)).scalar_one()
+        return len(stored_values(session))
 
 
 def _upload(at, name: str, data: bytes, department: str = "税务"):  # noqa: ANN001, ANN202 - AppTest
@@ -97,17 +98,11 @@ def test_two_visible_data_sheets_are_offered_and_the_dry_run_names_the_one_read(
     next(b for b in at.button if b.label == "确认导入").click().run()
     assert not at.exception, at.exception
     with session_scope() as session:
-        stored = session.execute(
-            select(Enterprise.credit_code, IndicatorValue.value_num)
-            .join(Enterprise, Enterprise.id == IndicatorValue.enterprise_id)
-            .where(
-                IndicatorValue.code == "T01",
-                IndicatorValue.year == 2025,
-                IndicatorValue.is_current.is_(True),
-                Enterprise.credit_code.in_([c for c, _ in ents]),
-            )
-        ).all()
-    assert dict(stored) == {c: 60.0 + i for i, (c, _) in enumerate(ents)}  # the chosen sheet's numbers
+        stored = current_code_values_by_credit_code(session, code="T01", year=2025)
+        stored = stored[stored.credit_code.isin([c for c, _ in ents])]
+    assert dict(zip(stored.credit_code, stored.value_num, strict=True)) == {
+        c: 60.0 + i for i, (c, _) in enumerate(ents)
+    }  # the chosen sheet's numbers
 
 
 @pytest.fixture

@@ -38,14 +38,16 @@ def test_impact_preview_asks_for_the_year_and_starts_on_the_published_one(fresh_
     """One approved report of a new year does not turn the preview into a preview of one enterprise."""
     from sqlalchemy import select
 
-    from db.models import Enterprise, IndicatorValue, ScoreRun
+    from db.models import Enterprise, ScoreRun
     from db.session import session_scope
+    from tests.values import add_values
 
     with session_scope() as session:
         year = session.execute(select(ScoreRun.year).where(ScoreRun.state == "notice")).scalar_one()
         first = session.execute(select(Enterprise.id).order_by(Enterprise.id)).scalars().first()
-        session.add(
-            IndicatorValue(enterprise_id=first, year=year + 1, code="G01", value_num=800.0, source="自报")
+        add_values(
+            session,
+            {"enterprise_id": first, "year": year + 1, "code": "G01", "value_num": 800.0, "source": "自报"},
         )
     at = through_home("admin", "pages/admin/models.py")
     at.button(key="wb_new_draft").click().run()

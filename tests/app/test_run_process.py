@@ -87,7 +87,7 @@ def test_publishing_over_a_running_notice_asks_first(fresh_db: str) -> None:
 
 def test_officer_corrects_the_value_of_an_upheld_objection_in_a_form(fresh_db: str) -> None:
     """No hand-built department file: the officer types the corrected value."""
-    from db.models import IndicatorValue
+    from db.values import stored_values
 
     ent, officer = actor_of("ent1"), actor_of("officer1")
     run_id = _notice_run_id()
@@ -115,15 +115,10 @@ def test_officer_corrects_the_value_of_an_upheld_objection_in_a_form(fresh_db: s
     assert not at.exception, at.exception
     assert any("重新计算" in str(s.value) and "已更正" in str(s.value) for s in at.success)
     with session_scope() as session:
-        value = session.execute(
-            select(IndicatorValue.value_num).where(
-                IndicatorValue.enterprise_id == ent.enterprise_id,
-                IndicatorValue.year == year,
-                IndicatorValue.code == "G01",
-                IndicatorValue.is_current.is_(True),
-            )
-        ).scalar_one()
-    assert value == 1234.5
+        value = stored_values(
+            session, enterprise_id=ent.enterprise_id, year=year, code="G01", current=True
+        ).value_num.tolist()
+    assert value == [1234.5]
 
 
 def test_bulk_approval_leaves_no_report_ticked_that_nobody_chose(fresh_db: str) -> None:

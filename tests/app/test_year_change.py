@@ -8,11 +8,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core import clock
-from db.models import IndicatorValue, ScoreRun
+from db.models import ScoreRun
 from db.session import session_scope
+from db.values import stored_values
 from services import runs
 from tests.app.conftest import actor_of, page_as
 
@@ -51,7 +52,7 @@ def _draft_run_id() -> int:
         draft = session.execute(select(ScoreRun.id).where(ScoreRun.state == "draft")).scalars().first()
         if draft is not None:
             return int(draft)
-        year = int(session.execute(select(func.max(IndicatorValue.year))).scalar_one())
+        year = int(stored_values(session)["year"].max())
         return int(runs.compute_run(session, actor=actor_of("officer1"), year=year).id)
 
 

@@ -7,8 +7,9 @@ import pytest
 from sqlalchemy import select
 
 from core import breakdown as codec
-from db.models import IndicatorValue, Score
+from db.models import Score
 from db.queries import breakdown_raws, latest_run
+from db.values import stored_values
 from services import audit
 from services.actor import Actor
 from services.compare import compare_enterprises, value_provenance
@@ -81,17 +82,11 @@ def test_provenance_names_the_batch_or_self_report(seeded) -> None:
     enterprise_id = (
         seeded.execute(select(Score.enterprise_id).where(Score.run_id == run.id)).scalars().first()
     )
-    stored = (
-        seeded.execute(
-            select(IndicatorValue).where(
-                IndicatorValue.enterprise_id == enterprise_id,
-                IndicatorValue.year == run.year,
-                IndicatorValue.is_current.is_(True),
-            )
+    stored = list(
+        stored_values(seeded, enterprise_id=enterprise_id, year=run.year, current=True).itertuples(
+            index=False
         )
-        .scalars()
-        .all()
-    )  # type: ignore[attr-defined]
+    )
     assert stored
     # the demo seed writes no per-batch audit events: record the commit of one batch as an import would
     batch_id = next(v.batch_id for v in stored if v.batch_id)

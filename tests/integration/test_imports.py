@@ -14,11 +14,13 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from core.credit_code import make_code
-from db.models import AuditEvent, Enterprise, ImportBatch, IndicatorValue
+from db.models import AuditEvent, Enterprise, ImportBatch
+from db.values import stored_values
 from services import corrections, imports
 from services.actor import Actor
 from services.errors import Conflict, PermissionDenied, ValidationFailed
 from tests.seeded import add_enterprises
+from tests.values import with_credit_codes
 from tests.workbooks import workbook
 
 OFFICER = Actor(username="officer1", role="officer", user_id=1)
@@ -74,10 +76,8 @@ def to_csv(head: list, body: list[list], encoding: str = "utf-8-sig") -> bytes:
 
 def counts(session: Session) -> tuple[int, int, int]:
     session.rollback()
-    values = session.execute(select(func.count()).select_from(IndicatorValue)).scalar_one()
-    current = session.execute(
-        select(func.count()).select_from(IndicatorValue).where(IndicatorValue.is_current.is_(True))
-    ).scalar_one()
+    values = len(stored_values(session))
+    current = len(stored_values(session, current=True))
     return values, current, imports.committed_count(session)
 
 
@@ -118,10 +118,10 @@ def test_template_roundtrip_commits_values_traceable_to_batch(db: Session) -> No
     assert report.status == "committed"
     values, current, committed = counts(db)
     assert committed == 1 and values == current == N * 8
-    iv = db.execute(select(IndicatorValue).where(IndicatorValue.code == "G01").limit(1)).scalar_one()
-    assert iv.batch_id == dry.batch_id and iv.source == "税务" and iv.value_num >= 800
-    assert iv.created_at.tzinfo is not None and iv.is_current is True and iv.created_by == "officer1"
-    flag = db.execute(select(IndicatorValue.value_num).where(IndicatorValue.code == "A08")).scalars().all()
+    iv = stored_values(db, code="G01").to_dict("records")[0]
+    assert iv["batch_id"] == dry.batch_id and iv["source"] == "税务" and iv["value_num"] >= 800
+    assert iv["created_at"].tzinfo is not None and iv["is_current"] is True and iv["created_by"] == "officer1"
+    flag = stored_values(db, code="A08")["value_num"].tolist()
     assert set(flag) == {0.0, 1.0}
     assert (
         db.execute(
@@ -139,15 +139,15 @@ def test_reimport_retires_previous_rows_and_keeps_history(db: Session) -> None:
     commit(db, to_xlsx(HEAD, body), name="v2.xlsx")
     values, current, committed = counts(db)
     assert committed == 2 and values == 2 * N * 8 and current == N * 8
-    now = db.execute(
-        select(IndicatorValue.value_num).where(
-            IndicatorValue.code == "G01",
-            IndicatorValue.is_current.is_(True),
-            IndicatorValue.enterprise_id
-            == db.execute(select(Enterprise.id).where(Enterprise.credit_code == CODES[0])).scalar_one(),
-        )
-    ).scalar_one()
-    assert now == 9999
+    now = stored_values(
+        db,
+        code="G01",
+        current=True,
+        enterprise_id=db.execute(
+            select(Enterprise.id).where(Enterprise.credit_code == CODES[0])
+        ).scalar_one(),
+    )["value_num"].tolist()
+    assert now == [9999]
 
 
 def test_partial_reimport_retires_exactly_the_values_it_replaces(db: Session) -> None:
@@ -159,19 +159,8 @@ def test_partial_reimport_retires_exactly_the_values_it_replaces(db: Session) ->
     db.commit()
     part = [[r[0], r[1], 1000 + i, r[3]] for i, r in enumerate(rows()) if i % 2 == 0]
     report = commit(db, to_xlsx(HEAD[:4], part), name="部分.xlsx")
-    current = pd.DataFrame(
-        db.execute(
-            select(
-                Enterprise.credit_code,
-                IndicatorValue.year,
-                IndicatorValue.code,
-                IndicatorValue.value_num,
-                IndicatorValue.batch_id,
-            )
-            .join(Enterprise, Enterprise.id == IndicatorValue.enterprise_id)
-            .where(IndicatorValue.is_current.is_(True))
-        ).all(),
-        columns=["credit_code", "year", "code", "value", "batch"],
+    current = with_credit_codes(db, stored_values(db, current=True)).rename(
+        columns={"value_num": "value", "batch_id": "batch"}
     )
     # one current row per enterprise · year · code, for both years, every code
     assert len(current) == 2 * N * 8 and not current.duplicated(["credit_code", "year", "code"]).any()
@@ -189,7 +178,7 @@ def test_gbk_csv_with_text_numbers_and_fullwidth_digits(db: Session) -> None:
     body[3][2] = " 77 "
     report = commit(db, to_csv(HEAD, body, encoding="gbk"), name="税务.csv")
     assert report.error_count == 0 and report.row_count == N
-    got = db.execute(select(IndicatorValue.value_num).where(IndicatorValue.code == "G01")).scalars().all()
+    got = stored_values(db, code="G01")["value_num"].tolist()
     assert 1234.5 in got and 1234.0 in got
 
 
@@ -362,8 +351,9 @@ def test_outlier_flagged_not_rejected(db: Session) -> None:
     report = commit(db, to_xlsx(HEAD, body))
     assert report.error_count == 0 and report.flagged_count >= 1
     assert any(f["row"] == 9 and f["column"] == "研发费用总额" for f in report.flags)
-    flagged = db.execute(select(IndicatorValue).where(IndicatorValue.flagged.is_(True))).scalars().all()
-    assert [(v.code, v.value_num) for v in flagged] == [("T01", 5_000_000)]
+    values = stored_values(db)
+    flagged = values[values["flagged"]]
+    assert list(zip(flagged["code"], flagged["value_num"], strict=True)) == [("T01", 5_000_000)]
 
 
 def test_partial_file_is_judged_against_the_database_and_the_firms_history(db: Session) -> None:
@@ -415,12 +405,7 @@ def test_commit_failing_midway_leaves_nothing(db: Session, monkeypatch: pytest.M
     # Even the caller's own transaction is still usable and holds none of the half-done work.
     db.commit()
     assert counts(db) == before
-    assert (
-        db.execute(
-            select(func.count()).select_from(IndicatorValue).where(IndicatorValue.value_num == 4321)
-        ).scalar_one()
-        == 0
-    )
+    assert (stored_values(db)["value_num"] == 4321).sum() == 0
 
 
 def test_list_batches(db: Session) -> None:
@@ -449,15 +434,12 @@ def test_one_value_corrected_through_a_form_goes_the_import_way(db: Session) -> 
     with pytest.raises(PermissionDenied):
         correct("G01", "950", "x", actor=Actor(username="e", role="enterprise", enterprise_id=firm.id))
     report = correct("G01", "950", "异议 #1 采纳：营业收入以税务复核为准")
-    current = db.execute(
-        select(IndicatorValue).where(
-            IndicatorValue.enterprise_id == firm.id,
-            IndicatorValue.year == YEAR,
-            IndicatorValue.code == "G01",
-            IndicatorValue.is_current.is_(True),
-        )
-    ).scalar_one()
-    assert current.value_num == 950 and current.source == "税务" and current.batch_id == report.batch_id
+    [current] = stored_values(db, enterprise_id=firm.id, year=YEAR, code="G01", current=True).to_dict(
+        "records"
+    )
+    assert (
+        current["value_num"] == 950 and current["source"] == "税务" and current["batch_id"] == report.batch_id
+    )
     batch = db.get(ImportBatch, report.batch_id)
     assert batch.status == "committed" and batch.file_name == f"数据更正_{CODES[3]}_G01.csv"
     event = db.execute(select(AuditEvent).where(AuditEvent.action == "value.correct")).scalar_one()

@@ -10,10 +10,12 @@ from sqlalchemy import Engine, func, insert, select
 from sqlmodel import Session
 
 from core.credit_code import make_code
-from db.models import Attachment, AuditEvent, Enterprise, IndicatorValue, Submission, utcnow
+from db.models import Attachment, AuditEvent, Enterprise, Submission, utcnow
+from db.values import stored_values
 from services import review
 from services.actor import Actor
 from services.errors import Conflict, PermissionDenied, ValidationFailed
+from tests.values import add_values, stored_rows
 
 OFFICER = Actor(username="officer1", role="officer", user_id=1)
 OFFICER2 = Actor(username="officer2", role="officer", user_id=2)
@@ -44,9 +46,9 @@ def make_submissions(session: Session, n: int = 3) -> list[int]:
         ],
     )
     # A department value for T04 that the approval replaces, and a revenue for the stage.
-    session.execute(
-        insert(IndicatorValue),
-        [
+    add_values(
+        session,
+        *[
             {
                 "enterprise_id": ids[0],
                 "year": YEAR,
@@ -122,17 +124,11 @@ def test_approve_writes_self_reported_values_and_audit(session: Session) -> None
     sub = review.approve(session, actor=OFFICER, submission_id=subs[0], expected_version=1)
     session.commit()
     assert sub.state == "approved" and sub.version == 2 and sub.reviewer == "officer1"
-    current = (
-        session.execute(
-            select(IndicatorValue).where(IndicatorValue.is_current.is_(True), IndicatorValue.source == "自报")
-        )
-        .scalars()
-        .all()
-    )
+    current = [v for v in stored_rows(session, current=True) if v.source == "自报"]
     got = {v.code: (v.value_num, v.value_text) for v in current}
     assert got == {"T04": (12.0, None), "T11": (45.5, None), "A06": (None, '[{"level": "省"}]')}
     assert all(v.submission_id == subs[0] for v in current)
-    old = session.execute(select(IndicatorValue).where(IndicatorValue.source == "人社")).scalar_one()
+    [old] = [v for v in stored_rows(session) if v.source == "人社"]
     assert old.is_current is False
     event = session.execute(select(AuditEvent).where(AuditEvent.action == "submission.approve")).scalar_one()
     assert event.after["state"] == "approved" and event.before["version"] == 1
@@ -166,12 +162,7 @@ def test_return_requires_reason_and_keeps_comments(session: Session) -> None:
     )
     session.commit()
     assert sub.state == "returned" and sub.field_comments == {"T04": "请上传社保名单"} and sub.version == 2
-    assert (
-        session.execute(
-            select(func.count()).select_from(IndicatorValue).where(IndicatorValue.source == "自报")
-        ).scalar_one()
-        == 0
-    )
+    assert (stored_values(session)["source"] == "自报").sum() == 0
     event = session.execute(select(AuditEvent).where(AuditEvent.action == "submission.return")).scalar_one()
     assert event.reason == "请补充证明"
     with pytest.raises(PermissionDenied):
@@ -193,14 +184,7 @@ def test_bulk_approve_reports_conflicts(session: Session) -> None:
     assert "已被他人处理" in result.failed[subs[1]]
     states = session.execute(select(Submission.state)).scalars().all()
     assert set(states) == {"approved"}
-    assert (
-        session.execute(
-            select(func.count())
-            .select_from(IndicatorValue)
-            .where(IndicatorValue.source == "自报", IndicatorValue.is_current.is_(True))
-        ).scalar_one()
-        == 9
-    )
+    assert (stored_values(session, current=True)["source"] == "自报").sum() == 9
 
 
 def test_two_officers_race_exactly_one_wins(db_engine: Engine) -> None:
@@ -231,12 +215,7 @@ def test_two_officers_race_exactly_one_wins(db_engine: Engine) -> None:
     assert sorted(o.split(":")[0] for o in outcomes) == ["conflict", "ok"], outcomes
     assert "已被他人处理" in next(o for o in outcomes if o.startswith("conflict"))
     with Session(db_engine) as s:
-        assert (
-            s.execute(
-                select(func.count()).select_from(IndicatorValue).where(IndicatorValue.source == "自报")
-            ).scalar_one()
-            == 3
-        )
+        assert (stored_values(s)["source"] == "自报").sum() == 3
         assert (
             s.execute(
                 select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "submission.approve")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlmodel import Session
 
-from db.models import Enterprise, IndicatorValue, ScoreRun
+from db.models import Enterprise, ScoreRun
+from db.values import replace_values, stored_values
 from demo import seed_demo
 from services import run_diff, runs
 from services.actor import Actor
@@ -23,19 +24,22 @@ def test_diff_after_changing_one_input(session: Session) -> None:
     same = run_diff.diff_runs(session, actor=OFFICER, run_a=old.id, run_b=base.id)
     assert same.summary["total_changed"] == 0 and same.input_changes.empty and same.list_changes.empty
     # Give one enterprise an enormous R&D spend: its total rises and the input shows up.
-    target = session.execute(
-        select(IndicatorValue)
-        .where(
-            IndicatorValue.year == old.year, IndicatorValue.code == "T01", IndicatorValue.is_current.is_(True)
-        )
-        .order_by(IndicatorValue.value_num)
-        .limit(1)
-    ).scalar_one()
-    session.execute(update(IndicatorValue).where(IndicatorValue.id == target.id).values(value_num=1e6))
+    target = (
+        stored_values(session, year=old.year, code="T01", current=True)
+        .sort_values("value_num", kind="stable")
+        .iloc[:1]
+    )
+    assert len(target) == 1
+    replace_values(
+        session,
+        year=old.year,
+        rows=target[["enterprise_id", "code", "value_text", "source", "flagged"]].assign(value_num=1e6),
+        created_by="officer1",
+    )
     session.commit()
     new = runs.compute_run(session, actor=OFFICER, year=old.year)
     diff = run_diff.diff_runs(session, actor=OFFICER, run_a=base.id, run_b=new.id)
-    code = session.get(Enterprise, target.enterprise_id).credit_code
+    code = session.get(Enterprise, int(target["enterprise_id"].iloc[0])).credit_code
     top = diff.moves.iloc[0]
     assert top["credit_code"] == code and top["delta_total"] > 0 and "T01" in top["changed_inputs"].split(",")
     changes = diff.input_changes[diff.input_changes["credit_code"] == code]

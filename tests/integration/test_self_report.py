@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import insert, select
 
-from db.models import AuditEvent, Enterprise, IndicatorValue, ServiceItem, Submission
+from db.models import AuditEvent, Enterprise, ServiceItem, Submission
+from db.values import stored_values
 from services import self_report as sr
 from services.actor import Actor
 from services.errors import Conflict, PermissionDenied, ValidationFailed
+from tests.values import add_values
 
 PDF = b"%PDF-1.4\n%test\n"
 YEAR = 2025
@@ -20,9 +22,9 @@ def ctx(session):  # noqa: ANN001, ANN201
     b = Enterprise(credit_code="91330303MA2ABCDF8Y", name="乙企业")
     session.add_all([a, b])
     session.commit()
-    session.execute(
-        insert(IndicatorValue),
-        [
+    add_values(
+        session,
+        *[
             {
                 "enterprise_id": a.id,
                 "year": YEAR,
@@ -245,10 +247,15 @@ def test_filing_year_is_the_year_under_evaluation_until_it_is_final(ctx) -> None
     s = ctx["session"]
     with clock.frozen(datetime(2026, 12, 6, 2, 0, tzinfo=UTC)):
         assert sr.current_year(s) == YEAR
-        s.add(
-            IndicatorValue(
-                enterprise_id=ctx["b"].enterprise_id, year=YEAR + 1, code="G01", value_num=10.0, source="自报"
-            )
+        add_values(
+            s,
+            {
+                "enterprise_id": ctx["b"].enterprise_id,
+                "year": YEAR + 1,
+                "code": "G01",
+                "value_num": 10.0,
+                "source": "自报",
+            },
         )
         s.commit()
         assert sr.current_year(s) == YEAR  # one early report of an unfinished year changes nothing
@@ -291,14 +298,8 @@ def test_an_approved_report_is_corrected_during_publicity(ctx) -> None:  # noqa:
         )
         assert reopened.state == "draft" and reopened.items["T04"] == 5
         # until the correction is approved the approved value still counts
-        current = s.execute(
-            select(IndicatorValue.value_num).where(
-                IndicatorValue.enterprise_id == ctx["a"].enterprise_id,
-                IndicatorValue.code == "T04",
-                IndicatorValue.is_current.is_(True),
-            )
-        ).scalar_one()
-        assert current == 5
+        current = stored_values(s, enterprise_id=ctx["a"].enterprise_id, code="T04", current=True)
+        assert current["value_num"].tolist() == [5]
         saved = sr.save_draft(
             s, actor=ctx["a"], submission_id=draft.id, items={"T04": 8}, version=reopened.version
         )

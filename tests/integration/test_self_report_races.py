@@ -10,14 +10,15 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import Engine, event, insert
+from sqlalchemy import Engine, event
 from sqlmodel import Session
 
 from core import self_report_rules as rules
-from db.models import Enterprise, IndicatorValue, Submission
+from db.models import Enterprise, Submission
 from services import self_report as sr
 from services.actor import Actor
 from services.errors import Conflict, ValidationFailed
+from tests.values import add_values
 
 YEAR = 2025
 VALID = {"T04": 6, "T11": 45}
@@ -32,9 +33,9 @@ def report(db_engine: Engine) -> tuple[Actor, int]:
         ent = Enterprise(credit_code="91330303MA2ABCDE1X", name="甲企业")
         session.add(ent)
         session.commit()
-        session.execute(
-            insert(IndicatorValue),
-            [
+        add_values(
+            session,
+            *[
                 {
                     "enterprise_id": ent.id,
                     "year": YEAR,

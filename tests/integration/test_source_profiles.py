@@ -3,17 +3,20 @@ rosters write them — names only, mixed keys, units in text — through the one
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
 from core import identity
 from core.credit_code import make_code
-from db.models import Enterprise, ImportBatch, IndicatorValue
+from db.models import Enterprise, ImportBatch
+from db.values import stored_values
 from services import imports
 from services.actor import Actor
 from tests.patent_lists import PATENT_HEAD, patent_number, patent_row, wrong_check_number
 from tests.seeded import add_enterprises
+from tests.values import with_credit_codes
 from tests.workbooks import workbook
 
 OFFICER = Actor(username="officer1", role="officer", user_id=1)
@@ -91,18 +94,16 @@ def qcc_row(name="", code="", tax="", org="", staff=None, report_year=YEAR, form
 
 
 def current(session: Session, code: str) -> dict[str, tuple]:
-    rows = session.execute(
-        select(
-            Enterprise.credit_code,
-            IndicatorValue.value_num,
-            IndicatorValue.value_text,
-            IndicatorValue.source,
-            IndicatorValue.batch_id,
+    rows = with_credit_codes(session, stored_values(session, code=code, year=YEAR, current=True))
+    return {
+        r["credit_code"]: (
+            None if pd.isna(r["value_num"]) else r["value_num"],
+            r["value_text"],
+            r["source"],
+            r["batch_id"],
         )
-        .join(Enterprise, Enterprise.id == IndicatorValue.enterprise_id)
-        .where(IndicatorValue.code == code, IndicatorValue.year == YEAR, IndicatorValue.is_current.is_(True))
-    ).all()
-    return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
+        for r in rows.to_dict("records")
+    }
 
 
 def bad_check(code: str) -> str:

@@ -3,7 +3,7 @@
 ``seed_demo`` leaves one final run, one run in 公示 and the demo accounts (ent1, officer1, bank1, admin…);
 these helpers find them, add enterprises or an enterprise account where a test needs its own, and file an
 objection the usual way. Apart from that last one (a service call), they read and write through the
-models, never through the services under test.
+models (values through the value store, db.values), never through the services under test.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from contextlib import contextmanager
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from db.models import Enterprise, IndicatorValue, Objection, Score, ScoreRun, User
+from db.models import Enterprise, Objection, Score, ScoreRun, User
+from db.values import stored_values
 from services.actor import Actor
 
 
@@ -112,17 +113,10 @@ def consenting_codes(session: Session, run_id: int) -> set[str]:
 def private_values(session: Session, names: Iterable[str]) -> list[float]:
     """The revenue and R&D figures (G01, T01; not zero) stored for the enterprises called ``names``: values
     no public screen may show."""
-    return list(
-        session.execute(
-            select(IndicatorValue.value_num)
-            .join(Enterprise, Enterprise.id == IndicatorValue.enterprise_id)
-            .where(
-                IndicatorValue.code.in_(["G01", "T01"]),
-                Enterprise.name.in_(list(names)),
-                IndicatorValue.value_num != 0,
-            )
-        ).scalars()
-    )
+    ids = set(session.execute(select(Enterprise.id).where(Enterprise.name.in_(list(names)))).scalars())
+    values = stored_values(session, code=["G01", "T01"])
+    numbers = values.loc[values["enterprise_id"].isin(ids) & values["value_num"].notna(), "value_num"]
+    return numbers[numbers != 0].tolist()
 
 
 def refusing_codes(session: Session) -> set[str]:

@@ -13,10 +13,11 @@ from sqlmodel import Session
 from core.credit_code import make_code
 from core.model_loading import load_model
 from core.scoring_model import ItemsRule, ScoringModel, TierRule
-from db.models import Enterprise, IndicatorValue
+from db.models import Enterprise
 from services.actor import Actor
 from services.model_versions import ensure_default_model, publish_model_version, register_model
 from services.runs import compute_run, finalize_run, publish_run
+from tests.values import add_values
 
 NATIONAL = load_model(
     __import__("pathlib").Path(__file__).resolve().parents[1] / "core" / "models" / "national-guide.toml"
@@ -62,6 +63,7 @@ def seed_two_models(session: Session, n: int = 40) -> TwoRuns:
     version_b = publish_model_version(session, actor=SYSTEM, version_id=draft.id)
     rng = np.random.default_rng(7)
     ids = []
+    rows = []
     for k in range(n):
         enterprise = Enterprise(
             credit_code=make_code(str(7000 + k)), name=f"双模型企业{k:02d}", registered_on=date(2018, 1, 1)
@@ -84,16 +86,17 @@ def seed_two_models(session: Session, n: int = 40) -> TwoRuns:
                     if value is None:
                         continue
                     text = isinstance(value, str)
-                    session.add(
-                        IndicatorValue(
-                            enterprise_id=enterprise.id,
-                            year=year,
-                            code=code,
-                            source="统计",
-                            value_num=None if text else value,
-                            value_text=value if text else None,
-                        )
+                    rows.append(
+                        {
+                            "enterprise_id": enterprise.id,
+                            "year": year,
+                            "code": code,
+                            "source": "统计",
+                            "value_num": None if text else value,
+                            "value_text": value if text else None,
+                        }
                     )
+    add_values(session, *rows)
     session.commit()
     run_a = compute_run(session, actor=SYSTEM, year=YEAR_A, model_version_id=version_a.id)
     publish_run(

@@ -48,4 +48,4 @@ def stored_rows(session: Session, **filters: Any) -> list[Any]:
 
 def credit_codes(session: Session) -> dict[int, str]:
     """Every enterprise's credit code by its id."""
-    return dict(session.execute(select(Enterprise.id, Enterprise.credit_code)).tuples().all())
+    return dict(session.execute(select(Enterprise.id, Enterprise.credit_code)).all())

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select, update
 from sqlmodel import Session
 
-from db.models import Enterprise, IndicatorValue, Score
+from db.models import Enterprise, Score
+from db.values import replace_values, stored_values
 from demo import YEARS, seed_demo
 from services import dashboard
 from services.actor import Actor
@@ -94,10 +95,12 @@ def test_a_draft_run_changes_nothing_on_the_screen(seeded: Session) -> None:
     session = seeded
     before = dashboard.dashboard_data(session)
     # New data for the published year, and a draft run computed from it: every stage count moves.
-    session.execute(
-        update(IndicatorValue)
-        .where(IndicatorValue.year == YEARS[-1], IndicatorValue.code == "G01")
-        .values(value_num=50_000.0)
+    g01 = stored_values(session, year=YEARS[-1], code="G01", current=True)
+    replace_values(
+        session,
+        year=YEARS[-1],
+        rows=g01[["enterprise_id", "code", "value_text", "source", "flagged"]].assign(value_num=50_000.0),
+        created_by="officer1",
     )
     session.commit()
     draft = compute_run(session, actor=OFFICER, year=YEARS[-1])

@@ -6,12 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, insert, select
+from sqlalchemy import create_engine, insert
 from sqlmodel import Session
 
 from core.credit_code import make_code
-from db.models import Enterprise, IndicatorValue
+from db.models import Enterprise
 from tests.integration.test_cli import failed, ok, run
+from tests.values import credit_codes, stored_rows
 from tests.workbooks import workbook
 
 pytestmark = pytest.mark.xdist_group("cli")
@@ -43,11 +44,11 @@ def xlsx(path: Path, head: list, rows: list[list], sheets: dict[str, list[list]]
 def values(db: Path, code: str) -> dict:
     engine = create_engine(f"sqlite:///{db}")
     with Session(engine) as s:
-        rows = s.execute(
-            select(Enterprise.credit_code, IndicatorValue.value_num, IndicatorValue.value_text)
-            .join(Enterprise, Enterprise.id == IndicatorValue.enterprise_id)
-            .where(IndicatorValue.code == code, IndicatorValue.is_current.is_(True))
-        ).all()
+        codes = credit_codes(s)
+        rows = [
+            (codes[v.enterprise_id], v.value_num, v.value_text)
+            for v in stored_rows(s, code=code, current=True)
+        ]
     engine.dispose()
     return {c: (n if t is None else t) for c, n, t in rows}
 

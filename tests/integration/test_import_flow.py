@@ -14,11 +14,13 @@ from sqlmodel import Session
 
 from core.credit_code import make_code
 from core.spreadsheet import write_csv
-from db.models import AuditEvent, Enterprise, ImportBatch, IndicatorValue, Submission, utcnow
+from db.models import AuditEvent, Enterprise, ImportBatch, Submission, utcnow
+from db.values import stored_values
 from services import imports, review
 from services.actor import Actor
 from services.errors import Conflict, ValidationFailed
 from tests.seeded import add_enterprises
+from tests.values import stored_rows
 from tests.workbooks import workbook
 
 OFFICER = Actor(username="officer1", role="officer", user_id=1)
@@ -66,31 +68,26 @@ def commit(session: Session, report: imports.ImportReport, data: bytes, **kw) ->
 def state(session: Session) -> tuple[int, int, tuple]:
     """(rows, current rows, all current values) — equal before and after means nothing changed."""
     session.rollback()
-    rows = session.execute(select(func.count()).select_from(IndicatorValue)).scalar_one()
-    cur = session.execute(
-        select(
-            IndicatorValue.enterprise_id,
-            IndicatorValue.code,
-            IndicatorValue.value_num,
-            IndicatorValue.value_text,
-        )
-        .where(IndicatorValue.is_current.is_(True))
-        .order_by(IndicatorValue.enterprise_id, IndicatorValue.code)
-    ).all()
-    return rows, len(cur), tuple(tuple(r) for r in cur)
+    rows = len(stored_values(session))
+    cur = sorted(
+        (v.enterprise_id, v.code, v.value_num, v.value_text) for v in stored_rows(session, current=True)
+    )
+    return rows, len(cur), tuple(cur)
 
 
 def current(session: Session, credit_code: str, code: str):
     session.rollback()
-    return session.execute(
-        select(IndicatorValue.value_num, IndicatorValue.value_text)
-        .join(Enterprise, Enterprise.id == IndicatorValue.enterprise_id)
-        .where(
-            Enterprise.credit_code == credit_code,
-            IndicatorValue.code == code,
-            IndicatorValue.is_current.is_(True),
-        )
-    ).one_or_none()
+    enterprise_id = session.execute(
+        select(Enterprise.id).where(Enterprise.credit_code == credit_code)
+    ).scalar()
+    if enterprise_id is None:
+        return None
+    found = [
+        (v.value_num, v.value_text)
+        for v in stored_rows(session, enterprise_id=enterprise_id, code=code, current=True)
+    ]
+    assert len(found) <= 1, found
+    return found[0] if found else None
 
 
 def refused(session: Session, data: bytes, match: str, **kw) -> imports.ImportReport:
@@ -528,7 +525,7 @@ def test_undo_with_two_batches_and_an_approved_self_report(db: Session) -> None:
     assert db.execute(select(RunBreakdown.run_id, RunBreakdown.data)).all() == packed_before
     # Reverted batch 2's rows never come back; history keeps every row.
     assert db.execute(select(func.count()).select_from(ImportBatch)).scalar_one() == runs_before
-    assert db.execute(select(func.count()).select_from(IndicatorValue)).scalar_one() == 6 + 4 + 1
+    assert len(stored_values(db)) == 6 + 4 + 1
 
 
 def test_undo_after_a_later_batch_leaves_its_values(db: Session) -> None:
@@ -594,14 +591,7 @@ def test_commit_compares_afresh_when_the_current_values_changed_since_the_dry_ru
     rows, n_current, _values = state(db)
     assert rows == 2 * N * 3 and n_current == N * 3
     assert current(db, CODES[0], "G01")[0] == 800
-    assert (
-        db.execute(
-            select(func.count())
-            .select_from(IndicatorValue)
-            .where(IndicatorValue.batch_id == done.batch_id, IndicatorValue.is_current.is_(True))
-        ).scalar_one()
-        == N * 3
-    )
+    assert len(stored_values(db, batch_id=done.batch_id, current=True)) == N * 3
     # Nothing changed since this dry run: the commit reuses its comparison (and still writes every value).
     dry_again = dry(db, data_b)
     again = commit(db, dry_again, data_b, confirm_duplicate=True)

@@ -13,13 +13,15 @@ from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
 from core.credit_code import make_code
-from db.models import Enterprise, ImportBatch, IndicatorValue
+from db.models import Enterprise, ImportBatch
+from db.values import stored_values
 from services import imports
 from services.actor import Actor
 from services.errors import ValidationFailed
 from tests import hostile_files as hf
 from tests import xls_files
 from tests.seeded import add_enterprises
+from tests.values import credit_codes, stored_rows
 from tests.workbooks import workbook
 
 OFFICER = Actor(username="officer1", role="officer", user_id=1)
@@ -39,18 +41,16 @@ def body(rd: float = 50, ratio: float = 40) -> list[list]:
 
 def stored(session: Session, code: str) -> dict[str, float]:
     session.rollback()
-    rows = session.execute(
-        select(Enterprise.credit_code, IndicatorValue.value_num)
-        .join(Enterprise, Enterprise.id == IndicatorValue.enterprise_id)
-        .where(IndicatorValue.code == code, IndicatorValue.is_current.is_(True), IndicatorValue.year == YEAR)
-    ).all()
-    return {c: v for c, v in rows}
+    codes = credit_codes(session)
+    return {
+        codes[v.enterprise_id]: v.value_num for v in stored_rows(session, code=code, current=True, year=YEAR)
+    }
 
 
 def counts(session: Session) -> tuple[int, int]:
     session.rollback()
     return (
-        session.execute(select(func.count()).select_from(IndicatorValue)).scalar_one(),
+        len(stored_values(session)),
         session.execute(select(func.count()).select_from(ImportBatch)).scalar_one(),
     )
 

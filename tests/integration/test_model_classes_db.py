@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from core.credit_code import make_code
 from core.model_loading import parse_model
-from db.models import Enterprise, IndicatorValue, ModelVersion, Score
+from db.models import Enterprise, ModelVersion, Score
 from db.queries import scores_frame, subtotal_column
 from db.schema import MIGRATIONS_DIR
 from db.session import make_engine
@@ -20,6 +20,7 @@ from services.actor import Actor
 from services.runs import compute_run, verify_run
 from tests.conftest import TEST_DATABASE_URL, throwaway_postgres
 from tests.model_shapes import five_class_model
+from tests.values import add_values
 
 YEAR = 2025
 OFFICER = Actor(username="officer1", role="officer", user_id=2)
@@ -49,10 +50,15 @@ def test_run_under_a_five_class_model_stores_every_class_subtotal(session: Sessi
         session.add(enterprise)
         session.flush()
         for code, value in values.items():
-            session.add(
-                IndicatorValue(
-                    enterprise_id=enterprise.id, year=YEAR, code=code, value_num=value, source="统计"
-                )
+            add_values(
+                session,
+                {
+                    "enterprise_id": enterprise.id,
+                    "year": YEAR,
+                    "code": code,
+                    "value_num": value,
+                    "source": "统计",
+                },
             )
     session.commit()
 

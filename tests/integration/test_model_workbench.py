@@ -113,15 +113,21 @@ def test_impact_preview_list_changes_equal_a_real_recompute(session: Session) ->
 
 def test_preview_year_is_the_published_year_not_one_early_report(session: Session) -> None:
     """One enterprise's report of a new year must not become the preview's silent default."""
-    from db.models import Enterprise, IndicatorValue
+    from db.models import Enterprise
+    from tests.values import add_values
 
     seed_demo(session, enterprises=40)
     published = runs.latest_run(session, states=("notice", "final"))
     early = session.execute(select(Enterprise.id).order_by(Enterprise.id)).scalars().first()
-    session.add(
-        IndicatorValue(
-            enterprise_id=early, year=published.year + 1, code="G01", value_num=500.0, source="自报"
-        )
+    add_values(
+        session,
+        {
+            "enterprise_id": early,
+            "year": published.year + 1,
+            "code": "G01",
+            "value_num": 500.0,
+            "source": "自报",
+        },
     )
     session.commit()
     years = model_workbench.preview_years(session, actor=ADMIN).set_index("year")

@@ -12,8 +12,9 @@ from sqlalchemy import create_engine, insert, select
 from sqlmodel import Session
 
 from core.credit_code import make_code
-from db.models import Enterprise, IndicatorValue
+from db.models import Enterprise
 from tests.integration.test_cli import ok, run
+from tests.values import add_values
 
 pytestmark = pytest.mark.xdist_group("cli")
 
@@ -103,7 +104,7 @@ def test_a_run_under_the_national_18_verifies(tmp_path: Path):
                         "is_current": True,
                     }
                 )
-        s.execute(insert(IndicatorValue), values)
+        add_values(s, *values)
         s.commit()
     engine.dispose()
     ok(run("model", "import", str(MODEL), db=db))

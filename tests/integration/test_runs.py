@@ -16,9 +16,10 @@ from core.credit_code import make_code
 from core.derive import derive_indicators
 from core.engine import score
 from core.model_loading import load_model
-from db.models import AuditEvent, Enterprise, IndicatorValue, Objection, Score, ScoreRun
+from db.models import AuditEvent, Enterprise, Objection, Score, ScoreRun
 from db.queries import scores_frame
 from db.run_inputs import READERS, _first_rows_ahead, current_values, current_values_frame
+from db.values import replace_values, stored_values
 from services.actor import Actor
 from services.errors import Conflict, PermissionDenied
 from services.model_versions import ensure_default_model, get_model
@@ -31,6 +32,7 @@ from services.runs import (
     supersede_run,
     verify_run,
 )
+from tests.values import add_values
 
 YEAR = 2025
 OFFICER = Actor(username="officer1", role="officer", user_id=2)
@@ -126,16 +128,16 @@ def _populate(session: Session) -> dict[str, int]:
             for code, value in values.items():
                 numeric = not isinstance(value, str)
                 rows.append(
-                    IndicatorValue(
-                        enterprise_id=ids[seed],
-                        year=year,
-                        code=code,
-                        source="税务",
-                        value_num=float(value) if numeric else None,
-                        value_text=None if numeric else value,
-                    )
+                    {
+                        "enterprise_id": ids[seed],
+                        "year": year,
+                        "code": code,
+                        "source": "税务",
+                        "value_num": float(value) if numeric else None,
+                        "value_text": None if numeric else value,
+                    }
                 )
-    session.add_all(rows)
+    add_values(session, *rows)
     session.commit()
     return ids
 
@@ -177,14 +179,14 @@ def test_current_values_keep_each_cells_source_and_whole_names(
 ) -> None:
     """A code fed by two departments keeps every cell's own source (the read takes a shortcut when a
     code has one source only); a name holding the separator of the aggregated read comes back whole."""
-    g01 = session.exec(
-        select(IndicatorValue).where(
-            IndicatorValue.enterprise_id == populated["2"],
-            IndicatorValue.year == YEAR,
-            IndicatorValue.code == "G01",
-        )
-    ).one()
-    g01.source = "自报"
+    g01 = stored_values(session, enterprise_id=populated["2"], year=YEAR, code="G01")
+    assert len(g01) == 1
+    replace_values(
+        session,
+        year=YEAR,
+        rows=g01[["enterprise_id", "code", "value_num", "value_text", "flagged"]].assign(source="自报"),
+        created_by="test",
+    )
     session.get(Enterprise, populated["3"]).name = "丙\x1f软件"
     session.commit()
     frame = current_values(session, year=YEAR, codes=["G01", "T01", "A01"])
@@ -204,13 +206,22 @@ def test_current_values_read_text_cells_with_their_sources(
 ) -> None:
     """Text cells (tiers, JSON lists) come back whole with each cell's own source, also when a code's
     texts come from two departments and when a text holds the separator of the aggregated read."""
-    session.add(
-        IndicatorValue(enterprise_id=populated["2"], year=YEAR, code="T09", source="科技", value_text="国家")
-    )
-    session.add(
-        IndicatorValue(
-            enterprise_id=populated["4"], year=YEAR, code="A03", source="经信", value_text="省\x1f级"
-        )
+    add_values(
+        session,
+        {
+            "enterprise_id": populated["2"],
+            "year": YEAR,
+            "code": "T09",
+            "source": "科技",
+            "value_text": "国家",
+        },
+        {
+            "enterprise_id": populated["4"],
+            "year": YEAR,
+            "code": "A03",
+            "source": "经信",
+            "value_text": "省\x1f级",
+        },
     )
     session.commit()
     frame = current_values(session, year=YEAR, codes=["T09", "T10", "A03"])
@@ -242,12 +253,19 @@ def test_current_values_read_every_number_exactly(session: Session, populated: d
         "Z05": 1e15,
         "Z06": 0.07,
     }
-    for code, number in numbers.items():
-        session.add(
-            IndicatorValue(
-                enterprise_id=populated["4"], year=YEAR, code=code, source="税务", value_num=number
-            )
-        )
+    add_values(
+        session,
+        *(
+            {
+                "enterprise_id": populated["4"],
+                "year": YEAR,
+                "code": code,
+                "source": "税务",
+                "value_num": number,
+            }
+            for code, number in numbers.items()
+        ),
+    )
     session.commit()
     values = current_values(session, year=YEAR, codes=list(numbers)).values.set_index("enterprise_id")
     for code, number in numbers.items():
@@ -259,9 +277,12 @@ def test_current_values_fill_each_row_with_its_own_value(session: Session, popul
     search when stored in another order: either way each enterprise gets its own value."""
     ids = sorted(populated.values())
     for code, stored in (("Z08", ids), ("Z09", ids[::-1])):
-        session.add_all(
-            IndicatorValue(enterprise_id=i, year=YEAR, code=code, source="科技", value_num=i * 1.5)
-            for i in stored
+        add_values(
+            session,
+            *(
+                {"enterprise_id": i, "year": YEAR, "code": code, "source": "科技", "value_num": i * 1.5}
+                for i in stored
+            ),
         )
     session.commit()
     values = current_values(session, year=YEAR, codes=["Z08", "Z09"]).values
@@ -272,13 +293,19 @@ def test_current_values_fill_each_row_with_its_own_value(session: Session, popul
 def test_current_values_read_in_the_sessions_transaction(session: Session, populated: dict[str, int]) -> None:
     """The per-code reads (a statement ahead in a worker thread on SQLite) use the session's own
     connection: values flushed and not yet committed are read, as one transaction reads its writes."""
-    for code, number in (("T06", 7.0), ("T07", 8.5), ("T08", 9.25)):
-        session.add(
-            IndicatorValue(
-                enterprise_id=populated["4"], year=YEAR, code=code, source="科技", value_num=number
-            )
-        )
-    session.flush()
+    add_values(
+        session,
+        *(
+            {
+                "enterprise_id": populated["4"],
+                "year": YEAR,
+                "code": code,
+                "source": "科技",
+                "value_num": number,
+            }
+            for code, number in (("T06", 7.0), ("T07", 8.5), ("T08", 9.25))
+        ),
+    )  # written in the session's transaction, not committed
     frame = current_values(session, year=YEAR, codes=["G01", "T06", "T07", "T08"])
     row = frame.values.set_index("enterprise_id").loc[populated["4"]]
     assert (row["G01"], row["T06"], row["T07"], row["T08"]) == (700.0, 7.0, 8.5, 9.25)
@@ -287,6 +314,7 @@ def test_current_values_read_in_the_sessions_transaction(session: Session, popul
 
 
 CODES_2025 = sorted({code for _, _, _, current in DATA for code in current})
+# The run's bulk read (db.run_inputs) is tested on the table it reads: its statements are SQL on it.
 MAX_PER_CODE = "SELECT max(value_num) FROM indicatorvalue WHERE year = ? AND code = ? AND is_current"
 
 
@@ -322,6 +350,7 @@ def test_current_values_read_one_snapshot_on_postgres(session: Session, populate
     rows = _first_rows_ahead(session, MAX_PER_CODE, params)
     first = next(rows)
     with session.get_bind().begin() as other:
+        # on the table, like MAX_PER_CODE: the snapshot of the statements that read it is under test
         other.execute(text("UPDATE indicatorvalue SET value_num = 1e6 WHERE code = 'total_cost'"))
     rest = list(rows)
     assert [first, *rest][-1] == (900.0,)
@@ -388,17 +417,24 @@ def _t11_of_a_new_run(session: Session, enterprise_id: int) -> dict:
 def test_self_report_counts_only_when_current(session: Session, populated: dict[str, int]) -> None:
     enterprise_id = populated["2"]
     # A non-current (e.g. superseded or unapproved history) self-reported value must not count.
-    session.add(
-        IndicatorValue(
-            enterprise_id=enterprise_id, year=YEAR, code="T11", value_num=90, source="自报", is_current=False
-        )
+    add_values(
+        session,
+        {
+            "enterprise_id": enterprise_id,
+            "year": YEAR,
+            "code": "T11",
+            "value_num": 90,
+            "source": "自报",
+            "is_current": False,
+        },
     )
     session.commit()
     t11 = _t11_of_a_new_run(session, enterprise_id)
     assert t11["value"] is None and t11["pts"] == 0
     # Approval writes the current row: now it counts.
-    session.add(
-        IndicatorValue(enterprise_id=enterprise_id, year=YEAR, code="T11", value_num=90, source="自报")
+    add_values(
+        session,
+        {"enterprise_id": enterprise_id, "year": YEAR, "code": "T11", "value_num": 90, "source": "自报"},
     )
     session.commit()
     t11 = _t11_of_a_new_run(session, enterprise_id)

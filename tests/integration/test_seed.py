@@ -17,7 +17,6 @@ from db.models import (
     Carrier,
     Enterprise,
     ImportBatch,
-    IndicatorValue,
     ScoreRun,
     ServiceItem,
     Submission,
@@ -25,7 +24,9 @@ from db.models import (
 )
 from db.schema import init_db
 from db.session import make_engine
+from db.values import stored_values
 from demo import DEMO_PASSWORD, YEARS, is_empty, seed_demo
+from tests.values import credit_codes, stored_rows
 
 N = 200
 
@@ -50,16 +51,9 @@ def test_counts_and_stages(seeded) -> None:
     assert _count(session, ServiceItem) >= 10
     assert not is_empty(session)
     # Every stage is populated in the last year, by the stage indicator's values.
-    rev = (
-        session.execute(
-            select(IndicatorValue.value_num).where(
-                IndicatorValue.year == YEARS[-1], IndicatorValue.code == model.stage_indicator
-            )
-        )
-        .scalars()
-        .all()
+    rev = stored_values(session, year=YEARS[-1], code=model.stage_indicator)["value_num"].to_numpy(
+        dtype=float
     )
-    rev = np.array(rev, dtype=float)
     for st in model.stages:
         upper = np.inf if st.max_revenue is None else st.max_revenue
         assert ((rev >= st.min_revenue) & (rev < upper)).sum() > 0, st.code
@@ -80,40 +74,24 @@ def test_credit_codes_valid_unique_and_names_unique(seeded) -> None:
 def test_values_are_traceable_and_plausible(seeded) -> None:
     session, _ = seeded
     model = load_model()
-    untraced = session.execute(
-        select(func.count())
-        .select_from(IndicatorValue)
-        .where(IndicatorValue.batch_id.is_(None), IndicatorValue.submission_id.is_(None))
-    ).scalar_one()
+    values = stored_values(session)
+    untraced = int((values["batch_id"].isna() & values["submission_id"].isna()).sum())
     assert untraced == 0
     committed = set(session.execute(select(ImportBatch.status)).scalars())
     assert committed == {"committed"}
     # Self-reported values come from approved submissions only.
     self_codes = [i.code for i in model.indicators if i.self_reported]
-    states = (
-        session.execute(
-            select(Submission.state)
-            .join(IndicatorValue, IndicatorValue.submission_id == Submission.id)
-            .where(IndicatorValue.code.in_(self_codes))
-            .distinct()
-        )
-        .scalars()
-        .all()
-    )
-    assert set(states) == {"approved"}
-    sources = (
-        session.execute(select(IndicatorValue.source).where(IndicatorValue.code.in_(self_codes)).distinct())
-        .scalars()
-        .all()
-    )
-    assert set(sources) == {SELF_REPORT_SOURCE}
+    reported = values[values["code"].isin(self_codes)]
+    state_of = dict(session.execute(select(Submission.id, Submission.state)).all())
+    states = {state_of[s] for s in reported["submission_id"].dropna()}
+    assert states == {"approved"}
+    assert set(reported["source"]) == {SELF_REPORT_SOURCE}
     # R&D staff never exceed insured staff (T04's definition).
     t04 = next(i.code for i in model.indicators if i.self_reported and i.unit == "人")
-    pairs = session.execute(
-        select(
-            IndicatorValue.enterprise_id, IndicatorValue.year, IndicatorValue.code, IndicatorValue.value_num
-        ).where(IndicatorValue.code.in_([t04, "insured_staff"]))
-    ).all()
+    pairs = [
+        (v.enterprise_id, v.year, v.code, v.value_num)
+        for v in stored_rows(session, code=[t04, "insured_staff"])
+    ]
     by_key: dict = {}
     for e, y, c, v in pairs:
         by_key.setdefault((e, y), {})[c] = v
@@ -161,15 +139,11 @@ def test_demo_accounts(seeded) -> None:
     ent_ids = [users[f"ent{k}"].enterprise_id for k in range(1, 6)]
     assert None not in ent_ids and len(set(ent_ids)) == 5
     model = load_model()
-    revs = dict(
-        session.execute(
-            select(IndicatorValue.enterprise_id, IndicatorValue.value_num).where(
-                IndicatorValue.year == YEARS[-1],
-                IndicatorValue.code == model.stage_indicator,
-                IndicatorValue.enterprise_id.in_(ent_ids),
-            )
-        ).all()
-    )
+    revs = {
+        v.enterprise_id: v.value_num
+        for v in stored_rows(session, year=YEARS[-1], code=model.stage_indicator)
+        if v.enterprise_id in ent_ids
+    }
     stages = set()
     for eid in ent_ids:
         v = revs[eid]
@@ -199,18 +173,14 @@ def _snapshot(path: Path, seed: int) -> tuple[list, list]:
                 Enterprise.credit_code, Enterprise.name, Enterprise.street, Enterprise.registered_on
             ).order_by(Enterprise.id)
         ).all()
-        vals = session.execute(
-            select(
-                Enterprise.credit_code,
-                IndicatorValue.year,
-                IndicatorValue.code,
-                IndicatorValue.value_num,
-                IndicatorValue.value_text,
-                IndicatorValue.source,
-            )
-            .join(Enterprise, Enterprise.id == IndicatorValue.enterprise_id)
-            .order_by(Enterprise.credit_code, IndicatorValue.year, IndicatorValue.code)
-        ).all()
+        codes = credit_codes(session)
+        vals = sorted(
+            (
+                (codes[v.enterprise_id], v.year, v.code, v.value_num, v.value_text, v.source)
+                for v in stored_rows(session)
+            ),
+            key=lambda v: v[:3],
+        )
     engine.dispose()
     return ents, vals
 

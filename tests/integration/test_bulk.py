@@ -14,6 +14,8 @@ from sqlalchemy import func, select
 
 from core.credit_code import make_code
 from db.bulk import insert_columns
+
+# On the values table itself: db.bulk's own behaviour, on a table with every column type, is under test.
 from db.models import Enterprise, IndicatorValue, Score, ScoreRun
 
 

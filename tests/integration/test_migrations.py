@@ -65,6 +65,7 @@ def test_audit_event_refuses_delete(db_engine: Engine) -> None:
 
 
 def test_one_current_indicator_value(db_engine: Engine) -> None:
+    # Written into the table itself: its own constraint (one current row per key) is under test.
     with Session(db_engine) as session:
         enterprise = Enterprise(credit_code="91330300MA2AAAAA0X", name="甲公司")
         session.add(enterprise)

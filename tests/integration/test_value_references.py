@@ -19,6 +19,7 @@ from db.values import insert_values, replace_values
 from tests.conftest import BACKENDS
 from tests.locks import waits_for_a_lock
 
+# SQL on the values table itself: the references checks of the table are under test.
 POSTGRES_ONLY = BACKENDS[1:]  # the triggers' concurrency, isolation and TRUNCATE rules
 # The bulk write runs on the driver's cursor: its refusal is the driver's own exception.
 REFUSED = (IntegrityError, sqlite3.IntegrityError, psycopg.IntegrityError)

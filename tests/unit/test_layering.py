@@ -217,6 +217,26 @@ def test_values_are_read_and_written_through_the_value_store_only() -> None:
     assert not outside, f"read and write values through db.values: {sorted(outside)}"
 
 
+# Tests about the table itself (its constraints, migrations and reference checks; the bulk insert and the
+# run's bulk read that work on it; this scan). Every other test reads and writes values through db.values.
+TABLE_TESTS = {
+    "tests/integration/test_bulk.py",
+    "tests/integration/test_migrations.py",
+    "tests/integration/test_runs.py",
+    "tests/integration/test_value_references.py",
+    "tests/unit/test_layering.py",
+}
+
+
+def test_tests_read_and_write_values_through_the_value_store() -> None:
+    # So that a change of how values are stored touches db/ and the tests of the table, not every test.
+    touching = {
+        str(p.relative_to(ROOT)) for p in sorted((ROOT / "tests").rglob("*.py")) if names_the_values_table(p)
+    }
+    assert touching - TABLE_TESTS == set(), "read and write values through db.values (tests/values.py)"
+    assert TABLE_TESTS - touching == set(), "no longer on the table: drop it from TABLE_TESTS"
+
+
 def test_the_value_store_scan_sees_each_form(tmp_path: Path) -> None:
     forms = [
         "from db.models import IndicatorValue\n",

@@ -290,6 +290,14 @@ def insert_seeded(session: Session, rows: list[dict], *, chunk: int = 20_000) ->
 # What the services ask of the stored values. Each answers one question; none returns ORM objects.
 
 
+def _rows_frame(rows: Sequence[Any], columns: list[str]) -> pd.DataFrame:
+    """A frame of result rows, built column by column: handed SQLAlchemy ``Row`` objects, pandas asks
+    each for ``_fields`` (an AttributeError per row: 1.4 s for the stage revenue of 100,000 enterprises)."""
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    return pd.DataFrame(dict(zip(columns, map(list, zip(*rows, strict=True)), strict=True)))
+
+
 def values_as_of(session: Session, *, enterprise_id: int, year: int, at: datetime) -> dict[str, Row]:
     """Per code, the newest value of the enterprise's year written at or before ``at`` — what a run
     computed at ``at`` read. Rows: code, value_num, value_text, source, batch_id, submission_id,
@@ -330,7 +338,7 @@ def current_code_values(
     )
     if enterprise_ids is not None:
         statement = statement.where(IndicatorValue.enterprise_id.in_(list(enterprise_ids)))  # type: ignore[attr-defined]
-    return pd.DataFrame(session.execute(statement).all(), columns=["enterprise_id", "year", "value_num"])
+    return _rows_frame(session.execute(statement).all(), ["enterprise_id", "year", "value_num"])
 
 
 def current_code_values_by_credit_code(session: Session, *, code: str, year: int) -> pd.DataFrame:
@@ -344,7 +352,7 @@ def current_code_values_by_credit_code(session: Session, *, code: str, year: int
             IndicatorValue.is_current.is_(True),
         )
     ).all()
-    return pd.DataFrame(rows, columns=["credit_code", "value_num"])
+    return _rows_frame(rows, ["credit_code", "value_num"])
 
 
 def current_number_sample(
@@ -364,7 +372,7 @@ def current_number_sample(
         statement = statement.where(
             (IndicatorValue.enterprise_id % every == 0) | IndicatorValue.enterprise_id.in_(list(also))  # type: ignore[attr-defined]
         )
-    return pd.DataFrame(session.execute(statement).all(), columns=["enterprise_id", "year", "code", "value"])
+    return _rows_frame(session.execute(statement).all(), ["enterprise_id", "year", "code", "value"])
 
 
 def newest_current_year(session: Session) -> int | None:
@@ -390,7 +398,7 @@ def enterprises_per_year(session: Session) -> pd.DataFrame:
         .where(IndicatorValue.is_current.is_(True))
         .group_by(IndicatorValue.year)
     ).all()
-    return pd.DataFrame([tuple(r) for r in rows], columns=["year", "enterprises"])
+    return _rows_frame(rows, ["year", "enterprises"])
 
 
 def enterprise_current_values(session: Session, *, enterprise_id: int, year: int) -> dict[str, Any]:

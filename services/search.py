@@ -12,7 +12,9 @@ indicators.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -22,18 +24,19 @@ from sqlmodel import Session
 
 from core.scoring_model import ScoringModel
 from core.search import MATCH_LABELS
-from db import queries
-from db.models import Carrier, Enterprise, Score, ScoreRun, Submission
+from db.models import Enterprise, Score, ScoreRun, Submission
 from services import audit
 from services.actor import Actor, require_staff
 from services.errors import NotFound, ValidationFailed
-from services.memo import KeptPerDataVersion
 from services.model_versions import RunView, get_model
 from services.search_data import (
     SUBTOTAL_PREFIX,
     breakdown_column,
     class_subtotals,
     default_run,
+    enterprise_attributes,
+    filter_choices,
+    run_indicator_column,
     run_indicator_columns,
     run_scores,
     search_index,
@@ -116,23 +119,68 @@ class SearchOptions:
     carriers: dict[int, str]  # id → name (0 → 不在载体)
 
 
+Values = Callable[[np.ndarray], np.ndarray]  # rows of the run's scores frame → one column's values
+
+
 @dataclass
 class SearchResult(RunView):
-    frame: pd.DataFrame  # internal column keys; every matching row, best first
+    """The matching rows of a search, built only for the rows asked for.
+
+    The rows are positions in the run's cached scores frame (shared, never written) in result order;
+    columns the frame lacks (attributes, pending self-reports, indicators) are read per asked row. Opened
+    with no filter, 企业检索 lists every enterprise of the run: building all 520,000 rows to show the
+    first 1,000 took ~2 s. :attr:`frame` builds every row (exports and tests); the page shows :meth:`head`.
+    """
+
     run_size: int  # enterprises in the run
     labels: dict[str, str]  # every available column key → Chinese header
+    scores: pd.DataFrame = field(repr=False)  # the run's scores (services.search_data.run_scores)
+    positions: np.ndarray = field(repr=False)  # rows of ``scores`` that match, best first
+    values: dict[str, Values] = field(repr=False)  # columns beyond ``scores``, in column order
+    match: np.ndarray = field(repr=False)  # how each matching row was found ("" without a query)
 
     @property
     def count(self) -> int:
-        return len(self.frame)
+        return len(self.positions)
+
+    @property
+    def keys(self) -> list[str]:
+        """Every column key of the rows, in column order."""
+        return [*self.scores.columns, *self.values, "consent_text", "pending_text", "match"]
+
+    def rows(self, limit: int | None = None, *, keys: list[str] | None = None) -> pd.DataFrame:
+        """The first ``limit`` matching rows (every one by default), columns ``keys`` (every one by
+        default; unknown ones are skipped) under their internal keys."""
+        at = self.positions if limit is None else self.positions[:limit]
+        wanted = self.keys if keys is None else [k for k in keys if k in self.keys]
+        own = [k for k in wanted if k in self.scores.columns]
+        out = self.scores.iloc[at, [self.scores.columns.get_loc(k) for k in own]].reset_index(drop=True)
+        for key in wanted:
+            if key in self.values:
+                out[key] = self.values[key](at)
+            elif key == "consent_text":
+                out[key] = np.where(self.values["bank_consent"](at).astype(bool), "已授权", "未授权")
+            elif key == "pending_text":
+                out[key] = np.where(self.values["pending"](at).astype(bool), "待审核", "")
+            elif key == "match":
+                out[key] = self.match[: len(at)]
+        return out[wanted] if list(out.columns) != wanted else out
+
+    def head(self, limit: int) -> pd.DataFrame:
+        """The best ``limit`` rows, every column (what the page shows and picks from)."""
+        return self.rows(limit)
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        """Every matching row, every column (internal keys), best first."""
+        return self.rows()
 
     def table(self, columns: list[str] | None = None, *, limit: int | None = None) -> pd.DataFrame:
         """The chosen columns under their Chinese headers (what the page shows and exports write)."""
-        keys = [c for c in (columns or DEFAULT_COLUMNS) if c in self.frame.columns and c in self.labels]
-        frame = self.frame if limit is None else self.frame.head(limit)
-        out = frame[keys].copy()
+        keys = [c for c in (columns or DEFAULT_COLUMNS) if c in self.keys and c in self.labels]
+        out = self.rows(limit, keys=keys)
         out.columns = [self.labels[k] for k in keys]
-        return out.reset_index(drop=True)
+        return out
 
 
 # ------------------------------------------------------------------ runs and options
@@ -167,7 +215,7 @@ def search_options(session: Session, *, actor: Actor, run_id: int | None = None)
     require_staff(actor)
     run, model = _resolve_run(session, run_id)
     scores = run_scores(session, run, model)
-    industries, streets, carriers = _choices(session)
+    industries, streets, carriers = filter_choices(session)
     return SearchOptions(
         run_id=run.id,
         stages={s.code: s.name for s in model.stages},
@@ -182,47 +230,7 @@ def search_options(session: Session, *, actor: Actor, run_id: int | None = None)
     )
 
 
-def _read_choices(session: Session) -> tuple[list[str], list[str], dict[int, str]]:
-    industries, streets = (
-        sorted(v for v in session.execute(select(column).distinct()).scalars() if v)
-        for column in (Enterprise.industry, Enterprise.street)
-    )
-    carriers = dict(session.execute(select(Carrier.id, Carrier.name).order_by(Carrier.name)).all())
-    return industries, streets, carriers
-
-
-# The industries, streets and carriers the filters offer. Two scans of every enterprise (0.1–0.3 s at
-# 100,000) on each page load, so kept per database version: an enterprise's industry or street changes
-# only in an audited write, on whichever server (services.memo.data_version).
-_choices = KeptPerDataVersion(_read_choices)
-
-
 # ------------------------------------------------------------------ the search
-def _read_attributes(session: Session) -> dict[str, np.ndarray]:
-    rows = queries.fetch_rows(
-        session, "SELECT id, industry, street, carrier_id, bank_consent FROM enterprise ORDER BY id"
-    )
-    ids, industry, street, carrier_id, consent = np.array(rows, dtype=object).reshape(-1, 5).T
-    carrier_id = np.where(pd.isna(carrier_id), 0, carrier_id).astype(np.int64)
-    names = dict(session.execute(select(Carrier.id, Carrier.name)).all())
-    carrier = pd.Series(carrier_id).map(names).fillna("").to_numpy(dtype=object)
-    return {
-        "enterprise_id": ids.astype(np.int64),
-        "industry": industry,
-        "street": street,
-        "carrier_id": carrier_id,
-        "carrier": carrier,
-        "bank_consent": np.where(pd.isna(consent), False, consent).astype(bool),
-    }
-
-
-# Every enterprise's changeable attributes as columns in enterprise-id order (numpy arrays straight from
-# the rows, no DataFrame). Kept per database version, as the filters' choices are: every change of an
-# industry, street, carrier or bank consent is audited, on whichever server; reading 100,000 rows on
-# each search cost 0.15–0.3 s. Callers index the arrays, never write into them.
-_attributes = KeptPerDataVersion(_read_attributes)
-
-
 def _pending(session: Session, year: int) -> np.ndarray:
     rows = (
         session.execute(
@@ -271,16 +279,12 @@ def search_enterprises(
     run, model = _resolve_run(session, run_id)
     scores = run_scores(session, run, model)
     ids = scores["enterprise_id"].to_numpy(dtype=np.int64)
-    # Filters run on whole-run arrays; the result frame is built for the matching rows only (assigning
-    # text columns to 100k rows is what made a search slow).
-    attrs = _attributes(session)
-    size = len(attrs["enterprise_id"])
-    at = np.minimum(np.searchsorted(attrs["enterprise_id"], ids), max(size - 1, 0))
-    columns: dict[str, np.ndarray] = {
-        c: attrs[c][at] if size else np.full(len(ids), None)
-        for c in ("industry", "street", "carrier_id", "carrier", "bank_consent")
-    }
-    columns["pending"] = np.isin(ids, _pending(session, run.year))
+    everyone = np.arange(len(ids))
+    # Filters run on whole-run arrays; columns are read for the rows a caller asks for
+    # (SearchResult.rows): assigning text columns to every matching row is what made a search slow.
+    values: dict[str, Values] = _attribute_values(enterprise_attributes(session), ids)
+    pending = _pending(session, run.year)
+    values["pending"] = lambda rows: np.isin(ids[rows], pending)
 
     labels = dict(BASE_COLUMNS)
     for code, label, _ in class_subtotals(model, scores):
@@ -306,14 +310,19 @@ def search_enterprises(
         (filters.carriers, "carrier_id"),
     ):
         if chosen:
-            mask &= pd.Series(columns[column]).isin(chosen).to_numpy()
-    for flag, values in (
-        (filters.veto, scores["veto"].to_numpy(dtype=bool)),
-        (filters.pending_self_report, columns["pending"]),
-        (filters.bank_consent, columns["bank_consent"].astype(bool)),
+            mask &= pd.Series(values[column](everyone)).isin(chosen).to_numpy()
+    for flag, column in (
+        (filters.veto, "veto"),
+        (filters.pending_self_report, "pending"),
+        (filters.bank_consent, "bank_consent"),
     ):
         if flag is not None:
-            mask &= values == flag
+            held = (
+                scores["veto"].to_numpy(dtype=bool)
+                if column == "veto"
+                else values[column](everyone).astype(bool)
+            )
+            mask &= held == flag
     if filters.missing is not None:
         mask &= (scores["missing_count"].to_numpy() > 0) == filters.missing
 
@@ -339,9 +348,9 @@ def search_enterprises(
     for code in wanted:
         ind = model.indicator(code)
         if ind.rule.type in NUMERIC_RULES:
-            columns[VALUE_PREFIX + code] = breakdown_column(session, run, model, code, "value", ids)
+            values[VALUE_PREFIX + code] = _indicator_values(session, run, model, code, "value", ids)
             labels[VALUE_PREFIX + code] = _indicator_label(model, code)
-        columns[POINTS_PREFIX + code] = breakdown_column(session, run, model, code, "points", ids)
+        values[POINTS_PREFIX + code] = _indicator_values(session, run, model, code, "points", ids)
         labels[POINTS_PREFIX + code] = f"{ind.name}得分"
 
     if filters.query.strip():
@@ -350,26 +359,50 @@ def search_enterprises(
         positions = np.searchsorted(ids, index.ids[rows])  # ids are sorted (enterprise-id order)
         match = np.asarray([MATCH_LABELS[k] for k in kinds.tolist()], dtype=object)
     else:
-        positions = np.flatnonzero(mask)
-        positions = positions[np.argsort(scores["default_order"].to_numpy()[positions], kind="stable")]
+        # the matching rows in the run's default order (stage, rank, credit code): ``default_order`` is
+        # a permutation of the rows, so walking its inverse keeps them sorted without a sort
+        by_order = np.empty(len(ids), dtype=np.int64)
+        by_order[scores["default_order"].to_numpy(dtype=np.int64)] = everyone
+        positions = by_order[mask[by_order]]
         match = np.full(len(positions), "", dtype=object)
-    result = scores.iloc[positions].reset_index(drop=True)
-    for column, values in columns.items():
-        result[column] = values[positions]
-    result["consent_text"] = np.where(result["bank_consent"].astype(bool), "已授权", "未授权")
-    result["pending_text"] = np.where(result["pending"].astype(bool), "待审核", "")
-    result["match"] = match
     return SearchResult(
         **RunView.of(run, model),
-        frame=result,
         run_size=len(scores),
         labels=labels,
+        scores=scores,
+        positions=positions,
+        values=values,
+        match=match,
     )
+
+
+def _attribute_values(attrs: dict[str, np.ndarray], ids: np.ndarray) -> dict[str, Values]:
+    """The enterprise attributes (:func:`_attributes`) of rows of a run's scores, per column."""
+    size = len(attrs["enterprise_id"])
+
+    def column(name: str) -> Values:
+        def read(rows: np.ndarray) -> np.ndarray:
+            if not size:
+                return np.full(len(rows), None)
+            return attrs[name][np.minimum(np.searchsorted(attrs["enterprise_id"], ids[rows]), size - 1)]
+
+        return read
+
+    return {name: column(name) for name in ("industry", "street", "carrier_id", "carrier", "bank_consent")}
+
+
+def _indicator_values(
+    session: Session, run: ScoreRun, model: ScoringModel, code: str, basis: str, ids: np.ndarray
+) -> Values:
+    """An indicator's column (services.search_data.run_indicator_column, read now) for rows of the run."""
+    series = run_indicator_column(session, run=run, model=model, code=code, basis=basis)
+    return lambda rows: series.reindex(ids[rows]).to_numpy(dtype=float)
 
 
 def available_columns(result: SearchResult) -> dict[str, str]:
     """Column key → header for the column picker (what the result holds)."""
-    return {k: v for k, v in result.labels.items() if k in result.frame.columns}
+    keys = set(result.keys)
+    return {k: v for k, v in result.labels.items() if k in keys}
 
 
 def export_table(

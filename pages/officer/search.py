@@ -186,7 +186,7 @@ with (
     search_data.warm_search(session, actor=actor)
 
 st.subheader("画像与对比")
-top = result.frame.head(search.DISPLAY_LIMIT)
+top = result.head(search.DISPLAY_LIMIT)
 choices = dict(
     zip(
         top["enterprise_id"].tolist(),

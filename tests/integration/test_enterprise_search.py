@@ -332,3 +332,110 @@ def test_a_search_during_the_scores_read_waits_for_it(seeded, monkeypatch) -> No
     for thread in threads:
         thread.join(60)
     assert len(reads) == 1 and len(counts) == 2 and counts[0] == counts[1] > 0
+
+
+def _default_order(session, run) -> pd.DataFrame:  # noqa: ANN001
+    """The run's enterprises in the order an unfiltered search lists them, worked out from the rows:
+    stage in the model's order, rank (unranked last), credit code; with their attributes."""
+    model = get_model(session, run.model_version_id)
+    rows = session.execute(
+        select(
+            Score.enterprise_id,
+            Score.stage,
+            Score.rank,
+            Enterprise.credit_code,
+            Enterprise.industry,
+            Enterprise.street,
+            Enterprise.carrier_id,
+            Enterprise.bank_consent,
+        )
+        .join(Enterprise, Enterprise.id == Score.enterprise_id)
+        .where(Score.run_id == run.id)
+    ).all()
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "enterprise_id",
+            "stage",
+            "rank",
+            "credit_code",
+            "industry",
+            "street",
+            "carrier_id",
+            "consent",
+        ],
+    )
+    frame["stage_order"] = frame["stage"].map({s.code: i for i, s in enumerate(model.stages)}).fillna(99)
+    return frame.sort_values(["stage_order", "rank", "credit_code"], na_position="last").reset_index(
+        drop=True
+    )
+
+
+def test_the_unfiltered_search_lists_the_whole_run_in_order_building_only_the_rows_asked_for(seeded) -> None:
+    """Opened with no filter, 企业检索 builds only the rows it shows: the same first rows in the same
+    order, the same count and a complete export as the whole run sorted from the database's rows."""
+    run, _ = _run_rows(seeded)
+    reference = _default_order(seeded, run)
+    result = search_enterprises(seeded, actor=OFFICER)
+    assert result.count == result.run_size == len(reference) == run.enterprise_count
+    assert result.frame["enterprise_id"].tolist() == reference["enterprise_id"].tolist()
+    shown = result.head(25)
+    pd.testing.assert_frame_equal(shown, result.frame.head(25))
+    top = reference.head(25)
+    assert shown["enterprise_id"].tolist() == top["enterprise_id"].tolist()
+    assert shown["industry"].tolist() == top["industry"].tolist()
+    assert shown["street"].tolist() == top["street"].tolist()
+    assert shown["carrier_id"].tolist() == top["carrier_id"].fillna(0).astype(int).tolist()
+    assert shown["consent_text"].tolist() == ["已授权" if c else "未授权" for c in top["consent"]]
+    columns = ["name", "credit_code", "stage_name", "total", "rank", "industry", "consent_text", "match"]
+    page = result.table(columns, limit=25)
+    whole = result.table(columns)
+    pd.testing.assert_frame_equal(page, whole.head(25))
+    assert list(page.columns) == [result.labels[c] for c in columns]
+    exported = export_table(seeded, actor=OFFICER, result=result, columns=columns, fmt="csv")
+    assert len(exported) == result.count
+    pd.testing.assert_frame_equal(exported, whole)
+    assert exported["统一社会信用代码"].tolist() == reference["credit_code"].tolist()
+
+
+def test_the_rows_a_page_shows_are_those_of_the_whole_result(seeded) -> None:
+    """With filters, a query and indicator columns the first rows built alone equal the first rows of
+    the whole result (every column, the same order)."""
+    run, frame = _run_rows(seeded)
+    stage = frame["stage"].mode()[0]
+    some = int(frame["enterprise_id"].iloc[0])
+    seeded.execute(
+        update(Submission)
+        .where(Submission.enterprise_id == some, Submission.year == run.year)
+        .values(state="submitted")
+    )
+    if not seeded.execute(
+        select(Submission.id).where(Submission.enterprise_id == some, Submission.year == run.year)
+    ).first():
+        seeded.add(Submission(enterprise_id=some, year=run.year, state="submitted", items={}))
+    seeded.commit()
+    submitted = set(
+        seeded.execute(
+            select(Submission.enterprise_id).where(
+                Submission.year == run.year, Submission.state == "submitted"
+            )
+        ).scalars()
+    )
+    name = frame["name"].iloc[0]
+    for filters in (
+        SearchFilters(stages=[stage], indicators=[IndicatorCondition("T03", low=0)]),
+        SearchFilters(query=name[2:4]),
+        SearchFilters(bank_consent=True, total=(10, None)),
+        SearchFilters(),
+    ):
+        result = search_enterprises(seeded, actor=OFFICER, filters=filters, extra_columns=["A01", "T03"])
+        assert result.count > 0
+        for limit in (1, 7, result.count + 5):
+            pd.testing.assert_frame_equal(result.head(limit), result.frame.head(limit))
+        assert set(result.keys) == set(result.frame.columns)
+        assert {"v_T03", "p_T03", "p_A01", "pending_text"} <= set(result.frame.columns)
+        rows = result.frame
+        assert set(rows[rows["pending_text"] == "待审核"]["enterprise_id"]) == submitted & set(
+            rows["enterprise_id"]
+        )
+    assert some in submitted

@@ -195,3 +195,38 @@ def test_a_rename_in_another_process_reaches_the_big_screens_movers(session: Ses
         f"from db.models import Enterprise\nsession.get(Enterprise, {enterprise_id}).name = '温州大屏改名有限公司'",
     )
     assert "温州大屏改名有限公司" in set(dashboard_data(session).movers["企业名称"])
+
+
+def test_an_industry_changed_in_another_process_shows_in_the_unfiltered_search(session: Session) -> None:
+    """企业检索 opened with no filter reads the enterprises' attributes kept per data version (read ahead
+    by the warm-up): an audited write in another process shows in its first rows at once."""
+    from services.memo import forget_warm_ups, join_warm_ups
+    from services.search_data import enterprise_attributes, warm_search
+
+    seed_demo(session, enterprises=40, with_runs=True)
+    engine = session.get_bind()
+    session.commit()
+    forget_warm_ups("search")
+    assert warm_search(session, actor=OFFICER, delay=0)
+    join_warm_ups()
+    key = (str(engine.url), data_version(session))
+    assert enterprise_attributes._kept.get(key) is not None  # read ahead by the warm-up
+    before = search_enterprises(session, actor=OFFICER)
+    first = int(before.head(1)["enterprise_id"].iloc[0])
+    assert before.head(1)["industry"].iloc[0] != "量子测试业"
+    session.commit()
+    other_server(
+        engine,
+        f"""
+        from db.models import Enterprise
+        from services.accounts import end_user_sessions
+        from services.actor import Actor
+        session.get(Enterprise, {first}).industry = "量子测试业"
+        end_user_sessions(session, actor=Actor.system(), username="ent1")
+    """,
+    )
+    after = search_enterprises(session, actor=OFFICER)
+    assert after.count == before.count
+    assert after.head(1)["enterprise_id"].iloc[0] == first
+    assert after.head(1)["industry"].iloc[0] == "量子测试业"
+    assert before.head(1)["industry"].iloc[0] != "量子测试业"  # a result already shown stays as it was

@@ -10,13 +10,17 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from db.models import NAMES_TOPIC, Enterprise, ScoreRun, search_keys_generation
 from demo import seed_demo
+from services import memo
 from services.actor import Actor
 from services.memo import KeptPerDataVersion, change_generation, data_version, published_version
 from services.search import SearchFilters, search_enterprises
@@ -145,6 +149,61 @@ def test_a_value_kept_per_data_version_is_built_again_after_an_audited_write_in_
     )
     assert "量子测试业" in kept(session) and "量子测试业" not in first
     assert len(builds) == 2
+
+
+def test_a_caller_arriving_during_a_build_waits_for_it_instead_of_building_again(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The start's warm-up and a first page both asked for 520,000 enterprises' attributes at once.
+    seed_demo(session, enterprises=10, with_runs=False)
+    session.commit()
+    engine = session.get_bind()
+    started, release, waiting = threading.Event(), threading.Event(), threading.Event()
+    builds: list[int] = []
+
+    def industries(own: Session) -> set[str]:
+        builds.append(1)
+        started.set()
+        release.wait(60)  # held until the second caller is seen waiting (or, without the lock, building)
+        return set(own.execute(select(Enterprise.industry)).scalars())
+
+    kept = KeptPerDataVersion(industries)
+
+    class AnnouncedLock:
+        """The per-version build lock, saying so when a caller is about to wait on it."""
+
+        def __init__(self) -> None:
+            self._lock = threading.Lock()
+
+        def __enter__(self) -> AnnouncedLock:
+            if self._lock.locked():
+                waiting.set()
+            self._lock.acquire()
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self._lock.release()
+
+    monkeypatch.setattr(memo, "threading", SimpleNamespace(Lock=AnnouncedLock))
+    results: list[set[str]] = []
+
+    def call() -> None:
+        with Session(engine) as own:
+            results.append(kept(own))
+
+    first = threading.Thread(target=call)
+    second = threading.Thread(target=call)
+    first.start()
+    try:
+        assert started.wait(60)
+        second.start()
+        assert waiting.wait(60), "the second caller built the value itself instead of waiting for the build"
+    finally:
+        release.set()
+        first.join(60)
+        if second.ident is not None:  # started
+            second.join(60)
+    assert len(builds) == 1 and len(results) == 2 and results[0] is results[1]
 
 
 def test_the_published_version_moves_with_a_publication_or_rename_but_not_with_a_login(

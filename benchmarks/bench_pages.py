@@ -472,13 +472,16 @@ def main() -> int:
         figure, opened, at = cold[title]
         median = statistics.median(warm[title]) if warm[title] else float("nan")
         extra = ""
+        # the warm opening: 企业检索's later visits open it afresh; 企业画像's and 同阶段对比's find their
+        # enterprises chosen, so their warm figure already is the opening (none printed here)
+        opened_warm = statistics.median(warm_open[title]) if warm_open[title] else None
         if opened is not None:
-            extra = f"({opened:.2f}/{statistics.median(warm_open[title]) if warm_open[title] else float('nan'):.2f})"
+            extra = f"({opened:.2f}/{'-' if opened_warm is None else f'{opened_warm:.2f}'})"
         print(f"{title:<8} {figure:>7.2f} {median:>7.2f}  {extra:<20} {at}")
         if figure > COLD_TARGET or not median <= WARM_TARGET:
             missed.append(title)
-        if opened is not None and (  # 企业检索 opened with no filter: the same targets
-            opened > COLD_TARGET or not statistics.median(warm_open[title] or [float("nan")]) <= WARM_TARGET
+        if opened is not None and (  # a page opened before its filter or pick: the same targets
+            opened > COLD_TARGET or (opened_warm is not None and opened_warm > WARM_TARGET)
         ):
             missed.append(f"{title}（打开，无筛选）")
     print("server RSS:")

@@ -9,24 +9,20 @@ from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from core import clock
-from db.models import Score, ScoreRun, SubsidyPayment, User
+from db.models import SubsidyPayment, User
 from db.session import session_scope
 from services.actor import Actor
 from services.subsidies import confirm_subsidy
 from tests.app.conftest import actor_of, page_as, through_home
 from tests.app.readable import assert_readable
+from tests.seeded import funded_enterprises, run_in_state
 
 
 def _funded_enterprise_user() -> tuple[Actor, int, int]:
     """A user for the first funded enterprise of the seeded final run: (actor, run id, enterprise id)."""
     with session_scope() as session:
-        run_id = session.execute(select(ScoreRun.id).where(ScoreRun.state == "final")).scalar_one()
-        eid = session.execute(
-            select(Score.enterprise_id)
-            .where(Score.run_id == run_id, Score.subsidy > 0, Score.veto.is_(False))
-            .order_by(Score.enterprise_id)
-            .limit(1)
-        ).scalar_one()
+        run = run_in_state(session, "final")
+        run_id, (eid,) = run.id, funded_enterprises(session, run, 1)
         user = User(
             username="funded_app",
             display_name="扶持企业",
@@ -110,17 +106,8 @@ def _confirmed_lines(count: int) -> tuple[int, list[int]]:
     """Confirm the first ``count`` funded lines of the seeded final run, as their enterprises would:
     (run id, enterprise ids)."""
     with session_scope() as session:
-        run_id = session.execute(select(ScoreRun.id).where(ScoreRun.state == "final")).scalar_one()
-        eids = (
-            session.execute(
-                select(Score.enterprise_id)
-                .where(Score.run_id == run_id, Score.subsidy > 0, Score.veto.is_(False))
-                .order_by(Score.enterprise_id)
-                .limit(count)
-            )
-            .scalars()
-            .all()
-        )
+        run = run_in_state(session, "final")
+        run_id, eids = run.id, funded_enterprises(session, run, count)
     for eid in eids:
         with session_scope() as session:
             confirm_subsidy(
@@ -170,14 +157,8 @@ def test_a_recorded_payment_leaves_no_voucher_behind_for_the_next_line(fresh_db:
     assert not [w for w in at.text_input if w.key == "subsidy_voucher"]  # no confirmed line left: no form
     _open_tab(_open_tab(at, "榜单"), "资金拨付")
     with session_scope() as session:  # another enterprise confirms its line meanwhile
-        second = session.execute(
-            select(Score.enterprise_id)
-            .where(
-                Score.run_id == run_id, Score.subsidy > 0, Score.veto.is_(False), Score.enterprise_id > first
-            )
-            .order_by(Score.enterprise_id)
-            .limit(1)
-        ).scalar_one()
+        funded = funded_enterprises(session, run_in_state(session, "final"), 10)
+        second = funded[funded.index(first) + 1]
         confirm_subsidy(session, actor=_enterprise(second), run_id=run_id, enterprise_id=second)
     at.selectbox(key="subsidy_pay_pick").set_value(second).run()
     assert not at.exception, at.exception

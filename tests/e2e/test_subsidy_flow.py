@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 
 import openpyxl
-from sqlalchemy import select
 from sqlmodel import Session
 
 from tests.e2e.conftest import (
@@ -19,13 +18,14 @@ from tests.e2e.conftest import (
     screenshot,
     wait_settled,
 )
+from tests.seeded import funded_enterprises, run_in_state
 
 PASSWORD = "Hx7#Fund-Line-2026"  # the demo password is refused for new accounts
 
 
 def _funded_accounts(database_url: str) -> list[tuple[str, str]]:
     """(username, credit code) of two new accounts for enterprises funded in the demo's final run."""
-    from db.models import Enterprise, Score, ScoreRun
+    from db.models import Enterprise
     from db.session import make_engine
     from services.accounts import create_user
     from services.actor import Actor
@@ -33,17 +33,7 @@ def _funded_accounts(database_url: str) -> list[tuple[str, str]]:
     engine = make_engine(database_url)
     out = []
     with Session(engine) as session:
-        run_id = session.execute(select(ScoreRun.id).where(ScoreRun.state == "final")).scalar_one()
-        ids = (
-            session.execute(
-                select(Score.enterprise_id)
-                .where(Score.run_id == run_id, Score.subsidy > 0, Score.veto.is_(False))
-                .order_by(Score.enterprise_id)
-                .limit(2)
-            )
-            .scalars()
-            .all()
-        )
+        ids = funded_enterprises(session, run_in_state(session, "final"), 2)
         for i, eid in enumerate(ids):
             create_user(
                 session,

@@ -145,28 +145,27 @@ def test_tier_and_qualification_and_indicator_range(seeded) -> None:
     assert np.allclose(check.sort_index().to_numpy(), reference.loc[check.sort_index().index].to_numpy())
 
 
+def _one_report_pending(seeded, year: int, enterprise_id: int) -> set[int]:
+    """The enterprise's report of ``year`` made pending (submitted); every enterprise with one pending."""
+    changed = seeded.execute(
+        update(Submission)
+        .where(Submission.enterprise_id == enterprise_id, Submission.year == year)
+        .values(state="submitted")
+    ).rowcount
+    if not changed:
+        seeded.add(Submission(enterprise_id=enterprise_id, year=year, state="submitted", items={}))
+    seeded.commit()
+    return set(
+        seeded.execute(
+            select(Submission.enterprise_id).where(Submission.year == year, Submission.state == "submitted")
+        ).scalars()
+    )
+
+
 def test_pending_self_report(seeded) -> None:
     run, frame = _run_rows(seeded)
     some = int(frame["enterprise_id"].iloc[0])
-    existing = (
-        seeded.execute(
-            select(Submission).where(Submission.enterprise_id == some, Submission.year == run.year)
-        )
-        .scalars()
-        .first()
-    )
-    if existing is None:
-        seeded.add(Submission(enterprise_id=some, year=run.year, state="submitted", items={}))
-    else:
-        seeded.execute(update(Submission).where(Submission.id == existing.id).values(state="submitted"))
-    seeded.commit()
-    pending = set(
-        seeded.execute(
-            select(Submission.enterprise_id).where(
-                Submission.year == run.year, Submission.state == "submitted"
-            )
-        ).scalars()
-    )
+    pending = _one_report_pending(seeded, run.year, some)
     result = search_enterprises(seeded, actor=OFFICER, filters=SearchFilters(pending_self_report=True))
     assert _ids(result) == pending & set(frame["enterprise_id"]) and some in _ids(result)
 
@@ -404,23 +403,7 @@ def test_the_rows_a_page_shows_are_those_of_the_whole_result(seeded) -> None:
     run, frame = _run_rows(seeded)
     stage = frame["stage"].mode()[0]
     some = int(frame["enterprise_id"].iloc[0])
-    seeded.execute(
-        update(Submission)
-        .where(Submission.enterprise_id == some, Submission.year == run.year)
-        .values(state="submitted")
-    )
-    if not seeded.execute(
-        select(Submission.id).where(Submission.enterprise_id == some, Submission.year == run.year)
-    ).first():
-        seeded.add(Submission(enterprise_id=some, year=run.year, state="submitted", items={}))
-    seeded.commit()
-    submitted = set(
-        seeded.execute(
-            select(Submission.enterprise_id).where(
-                Submission.year == run.year, Submission.state == "submitted"
-            )
-        ).scalars()
-    )
+    submitted = _one_report_pending(seeded, run.year, some)
     name = frame["name"].iloc[0]
     for filters in (
         SearchFilters(stages=[stage], indicators=[IndicatorCondition("T03", low=0)]),

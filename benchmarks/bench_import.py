@@ -192,7 +192,7 @@ def run(args: argparse.Namespace, tmp: Path, engine: Engine) -> int:
         )
         stored = s.execute(select(func.count()).select_from(IndicatorValue)).scalar_one()
         print(f"          stored {stored:,} IndicatorValue rows")
-        again, _t = timed(
+        again, again_total = timed(
             "dry run over committed values",
             lambda: imports.dry_run_import(
                 s, actor=actor, department="综合", year=2025, file_name="综合.xlsx", data=data
@@ -215,10 +215,11 @@ def run(args: argparse.Namespace, tmp: Path, engine: Engine) -> int:
     )
     print(f"store {engine.dialect.name}")
     print(
-        f"targets: dry run ≤ {DRY_TARGET} s {'OK' if dry_total <= DRY_TARGET else 'MISSED'}; "
+        f"targets: dry run ≤ {DRY_TARGET} s {'OK' if dry_total <= DRY_TARGET else 'MISSED'}, "
+        f"over committed values (the file sent again) {'OK' if again_total <= DRY_TARGET else 'MISSED'}; "
         f"commit ≤ {COMMIT_TARGET} s {'OK' if commit_total <= COMMIT_TARGET else 'MISSED'}"
     )
-    return 0 if dry_total <= DRY_TARGET and commit_total <= COMMIT_TARGET else 1
+    return 0 if max(dry_total, again_total) <= DRY_TARGET and commit_total <= COMMIT_TARGET else 1
 
 
 def main() -> int:

@@ -357,3 +357,91 @@ def current_values_frame(
     """
     del approved_only  # every current row is an approved value; see the module docstring
     return current_values(session, year=year, codes=codes, all_enterprises=all_enterprises).values
+
+
+CURRENT_ROW_COLUMNS = ["id", "enterprise_id", "code", "value_num", "value_text"]
+_NUMBER_ONLY = "FILTER (WHERE value_text IS NULL AND value_num IS NOT NULL)"
+_CURRENT_OF_CODE = " FROM indicatorvalue WHERE year = ? AND code = ? AND is_current"
+
+
+def _joined_row_ids(dialect: str) -> str:
+    return "group_concat(id)" if dialect == "sqlite" else "string_agg(int8send(id::bigint), ''::bytea)"
+
+
+def current_rows(session: Session, *, year: int, codes: list[str]) -> pd.DataFrame:
+    """The current rows of ``codes`` in ``year``: id, enterprise_id, code, value_num (NaN for none),
+    value_text (None for none) — what an import's diff compares a file with, grouped by code.
+
+    As the run's read: one aggregate per code, read ahead on the run's reading connections; the numbers
+    exact (:data:`SQLITE_NUMBER`, ``float8send``). Fetching the 2.1M rows of a 100,000-row file as tuples
+    cost 2.9 s of Python objects on SQLite. Rows that hold a text or no number (tiers, flags, lists: a
+    few per code) are read as rows after.
+    """
+    dialect = session.connection().dialect.name
+    row_ids = _joined_row_ids(dialect)
+    enterprise_ids, _ = _joined_ids_and_text(dialect)
+    if dialect == "sqlite":
+        numbers = f"group_concat({SQLITE_NUMBER})"
+    else:
+        numbers = "string_agg(float8send(value_num), ''::bytea)"
+    statement = (
+        f"SELECT {row_ids} {_NUMBER_ONLY}, {enterprise_ids} {_NUMBER_ONLY}, {numbers} {_NUMBER_ONLY}, "
+        f"count(*) - count(*) {_NUMBER_ONLY}{_CURRENT_OF_CODE}"
+    )
+    parts: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []
+    others: list[str] = []
+    first_rows = _first_rows_ahead(session, statement, [(year, code) for code in codes])
+    for code, (joined_rows, joined_enterprises, joined_numbers, other) in zip(codes, first_rows, strict=True):
+        if other:
+            others.append(code)
+        if joined_rows is None:
+            continue
+        values = (
+            _sqlite_numbers(joined_numbers)
+            if dialect == "sqlite"
+            else number_array(joined_numbers, np.float64)
+        )
+        parts.append(
+            (code, number_array(joined_rows, np.int64), number_array(joined_enterprises, np.int64), values)
+        )
+    counts = [len(part[1]) for part in parts]
+    ids = [part[1] for part in parts]
+    enterprises = [part[2] for part in parts]
+    numbers_ = [part[3] for part in parts]
+    texts = [np.full(sum(counts), None, dtype=object)]
+    code_column = [np.repeat(np.array([part[0] for part in parts], dtype=object), counts)]
+    for code in others:
+        rows = fetch_rows(
+            session,
+            f"SELECT id, enterprise_id, value_num, value_text{_CURRENT_OF_CODE} AND NOT "
+            "(value_text IS NULL AND value_num IS NOT NULL)",
+            (year, code),
+        )
+        ids.append(np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows)))
+        enterprises.append(np.fromiter((row[1] for row in rows), dtype=np.int64, count=len(rows)))
+        numbers_.append(np.array([np.nan if row[2] is None else row[2] for row in rows], dtype=float))
+        texts.append(np.array([row[3] for row in rows], dtype=object))
+        code_column.append(np.full(len(rows), code, dtype=object))
+    if not ids:
+        return pd.DataFrame({name: [] for name in CURRENT_ROW_COLUMNS})
+    return pd.DataFrame(
+        {
+            "id": np.concatenate(ids),
+            "enterprise_id": np.concatenate(enterprises),
+            "code": pd.Series(np.concatenate(code_column), dtype=object),
+            "value_num": np.concatenate(numbers_).astype(float),
+            "value_text": pd.Series(np.concatenate(texts), dtype=object),
+        },
+        copy=False,
+    )
+
+
+def current_row_ids(session: Session, *, year: int, codes: list[str]) -> np.ndarray:
+    """Sorted ids of the current rows of ``codes`` in ``year``, one aggregate per code."""
+    statement = f"SELECT {_joined_row_ids(session.connection().dialect.name)}{_CURRENT_OF_CODE}"
+    found = [
+        number_array(joined, np.int64)
+        for (joined,) in _first_rows_ahead(session, statement, [(year, code) for code in codes])
+        if joined is not None
+    ]
+    return np.sort(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)

@@ -25,6 +25,7 @@ from sqlmodel import Session
 
 from db.bulk import bound, insert_columns
 from db.models import Enterprise, IndicatorValue, utcnow
+from db.run_inputs import current_row_ids, current_rows
 
 IN_CHUNK = 20_000
 SQLITE_CACHE_KIB = 256 * 1024
@@ -36,69 +37,20 @@ def _flag(session: Session, column: str, value: bool) -> object:
     return bound(VALUES, session.connection().dialect, column, value)
 
 
-CURRENT_COLUMNS = ["id", "enterprise_id", "code", "value_num", "value_text"]
-
-
-def _current_rows(session: Session, year: int, codes: list[str], columns: str) -> list[tuple]:
-    """``columns`` of the current rows of the year for ``codes``, through the driver.
-
-    SQLite: one pass over the partial unique index of current rows, in (enterprise, year, code) order —
-    the order imports write rows in, so the table is read nearly in sequence (per code through the
-    (year, code) index it was read once per code: twice the time). PostgreSQL: one query per code over
-    the (year, code) index.
-    """
-    connection = session.connection()
-    cursor = connection.connection.cursor()
-    rows: list[tuple] = []
-    try:
-        if connection.dialect.name == "sqlite":
-            # ``is_current`` as a bare term: only then may SQLite use the partial index.
-            cursor.execute(
-                f"SELECT {columns} FROM indicatorvalue INDEXED BY uq_indicatorvalue_current "
-                f"WHERE is_current AND year = ? AND code IN ({', '.join('?' * len(codes))})",
-                (year, *codes),
-            )
-            rows = cursor.fetchall()
-        else:
-            true_ = _flag(session, "is_current", True)
-            for code in codes:
-                cursor.execute(
-                    f"SELECT {columns} FROM indicatorvalue WHERE year = %s AND code = %s AND is_current = %s",
-                    (year, code, true_),
-                )
-                rows += cursor.fetchall()
-    finally:
-        cursor.close()
-    return rows
-
-
 def current_values(session: Session, year: int, values: pd.DataFrame) -> pd.DataFrame:
-    """Current values (id, enterprise_id, code, value_num, value_text) of the year for the codes in ``values``.
+    """Current values (id, enterprise_id, code, value_num, value_text) of the year for the codes in ``values``
+    (:func:`db.run_inputs.current_rows`: one aggregate per code).
 
     Never an IN-list of 100,000 enterprise ids (it costs more to compile than the rows cost to read):
     rows of other enterprises are read too and dropped afterwards.
     """
     codes = pd.unique(values["code"].to_numpy(dtype=object)).tolist()
-    rows = _current_rows(session, year, codes, ", ".join(CURRENT_COLUMNS))
-    if not rows:
-        return pd.DataFrame(columns=CURRENT_COLUMNS)
-    grid = np.array(rows, dtype=object)  # one C pass; columns are then converted whole
-    del rows
-    return pd.DataFrame(
-        {
-            "id": grid[:, 0].astype(np.int64),
-            "enterprise_id": grid[:, 1].astype(np.int64),
-            "code": pd.Series(grid[:, 2], dtype=object),
-            "value_num": np.asarray(grid[:, 3].tolist(), dtype=float),  # NULL → NaN
-            "value_text": pd.Series(grid[:, 4], dtype=object),
-        },
-        copy=False,
-    )  # fresh arrays: one block each, not stacked into 2M-row 2-D copies
+    return current_rows(session, year=year, codes=codes)
 
 
 def current_ids(session: Session, year: int, codes: list[str]) -> np.ndarray:
     """Sorted ids of the current rows of the year for ``codes`` (ids only: a fraction of the values)."""
-    return np.sort(np.array(_current_rows(session, year, codes, "id"), dtype=np.int64).reshape(-1))
+    return current_row_ids(session, year=year, codes=codes)
 
 
 def retire_current(session: Session, year: int, values: pd.DataFrame) -> int:

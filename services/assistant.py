@@ -28,6 +28,7 @@ from sqlmodel import Session
 from core import assistant as brain_mod
 from core import settings
 from core.assistant import Answer, Brain
+from core.assistant_model import model_documents
 from core.assistant_text import default_documents, load_data
 from core.lru import LRU
 from db.models import (
@@ -95,7 +96,9 @@ def get_brain(session: Session) -> Brain:
         from services.model_versions import current_model
 
         model = current_model(session)
-        docs: list[tuple[str, str, str | None]] = [(d, t, None) for d, t in default_documents()]
+        docs: list[tuple[str, str, str | None]] = [
+            (d, t, None) for d, t in model_documents(model, default_documents())
+        ]
         rows = (
             session.execute(
                 select(AssistantText)

@@ -34,7 +34,7 @@ if not history:
     for i, text in enumerate(SUGGESTIONS):
         st.button(text, key=f"as_suggest_{i}", on_click=_suggest, args=(text,))
 
-question = st.chat_input("请输入问题，例如：我离竞跑榜还差多少分", max_chars=300)
+question = st.chat_input("请输入问题，例如：我离下一个榜单还差多少分", max_chars=300)
 if question:
     ask_into(history, actor=actor, question=question)
 for index, message in enumerate(history):

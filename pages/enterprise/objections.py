@@ -62,7 +62,7 @@ else:
             "异议理由（必填）",
             key="obj_reason",
             max_chars=2000,
-            placeholder="例如：2025 年研发费用应为 120 万元，税务数据有误，附加计扣除备案表。",
+            placeholder="例如：2025 年研发费用应为 120 万元，部门数据有误，附加计扣除备案表。",
         )
         file_uploader(
             "证明材料（PDF/JPG/PNG，每个 ≤10 MB，最多 5 个）", accept_multiple_files=True, key="obj_files"

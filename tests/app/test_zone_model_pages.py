@@ -1,0 +1,73 @@
+"""Every page of every role under another zone's model (tests/zone_model.py: other stages, classes, codes,
+points, lists, 亩均 flag, pools, departments): no word of the default model anywhere a page shows text —
+titles, Markdown, tables, chart specs and data, widget labels, options and placeholders."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+from google.protobuf.json_format import MessageToJson
+
+from db.schema import init_db
+from db.session import make_engine, session_scope
+from demo import seed_demo
+from tests.app.conftest import _database_url, through_home
+from tests.zone_model import leaks, zone_model
+from ui.navigation import ENTERPRISE, OFFICER, PUBLIC
+
+
+@pytest.fixture(scope="module")
+def zone_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    path = tmp_path_factory.mktemp("zone") / "zone.db"
+    engine = make_engine(f"sqlite:///{path}")
+    init_db(engine)
+    with session_scope(engine) as session:
+        seed_demo(session, enterprises=120, model=zone_model(), local_demo=True)
+    engine.dispose()
+    with _database_url(f"sqlite:///{path}") as url:
+        yield url
+
+
+def shown_texts(at) -> list[str]:  # noqa: ANN001 - streamlit.testing AppTest
+    """Every text the page sends to the browser: each element's message, chart specs and data, tables."""
+    out: list[str] = []
+    stack = [at._tree]
+    while stack:
+        node = stack.pop()
+        children = getattr(node, "children", None)
+        if children:
+            stack.extend(children.values() if isinstance(children, dict) else children)
+        proto = getattr(node, "proto", None)
+        if proto is not None:
+            out.append(MessageToJson(proto, ensure_ascii=False))
+            spec = getattr(proto, "spec", None)
+            if isinstance(spec, str) and spec:
+                out.append(json.dumps(json.loads(spec), ensure_ascii=False))
+            for dataset in getattr(proto, "datasets", []) or []:
+                out.append(pa.ipc.open_stream(dataset.data.data).read_all().to_pandas().to_string())
+        try:
+            value = node.value
+        except Exception:  # noqa: BLE001 - elements without a value
+            value = None
+        if isinstance(value, pd.DataFrame):
+            out.append(" ".join(map(str, value.columns)) + "\n" + value.astype(str).to_string())
+    return out
+
+
+@pytest.mark.parametrize(
+    ("username", "pages"),
+    [("ent1", PUBLIC + ENTERPRISE), ("officer1", OFFICER)],
+)
+def test_no_page_shows_the_default_models_words(zone_db: str, username: str, pages: list) -> None:
+    found = {}
+    for spec in pages:
+        at = through_home(username, spec.path)
+        assert not at.exception, (spec.path, at.exception)
+        words = sorted({w for text in shown_texts(at) for w in leaks(text)})
+        if words:
+            found[spec.path] = words
+    assert not found, found

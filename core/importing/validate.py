@@ -216,11 +216,14 @@ def _check_columns(
     for header, col in mapping.columns.items():
         raw = table[header]
         present = present_cells(raw)
-        # An Excel error (#DIV/0!, #N/A … a failed formula) is an error here, never "left empty".
+        # An Excel error (#DIV/0!, #N/A … a failed formula) or a formula never calculated is an error
+        # here, never "left empty".
         errors_at, error_problem, error_fix = excel_error_report(raw)
         if errors_at.any():
             idx = np.flatnonzero(errors_at)
-            parts.append(report_part(rows.iloc[idx], header, raw.iloc[idx], error_problem[idx], error_fix))
+            parts.append(
+                report_part(rows.iloc[idx], header, raw.iloc[idx], error_problem[idx], error_fix[idx])
+            )
             bad_row |= errors_at
             present = present & ~errors_at
         value_num, value_text, problem, fix = check_cells(

@@ -4,8 +4,9 @@ calamine yields typed cells; the raw frame holds strings (pandas ``str``, empty 
 numbers lose ``.0``, others keep at most 15 significant digits (Excel's precision: 0.1+0.2 reads
 ``0.3``), dates read ``2024-01-02``, date-times ``2024-01-02 03:04:05``, booleans ``TRUE``/``FALSE`` —
 vectorised per column, float columns in bulk. ``apply_cell_scan`` puts back what calamine drops: a
-percent-formatted number as Excel shows it (``0.381`` → ``"38.1%"``, decimal-exact) and an error cell
-as its literal, which ``excel_error_report`` then explains (Excel's and LibreOffice's codes).
+percent-formatted number as Excel shows it (``0.381`` → ``"38.1%"``, decimal-exact), an error cell as its
+literal and a formula nobody calculated (no cached result) as its text (``=A2*2``), which
+``excel_error_report`` then explains (Excel's and LibreOffice's codes; a formula is never a value).
 """
 
 from __future__ import annotations
@@ -136,8 +137,23 @@ def _percent_text(text: str) -> str | None:
     return ("0" if out in ("-0", "") else out) + "%"
 
 
+def grow_to_scan(frame: pd.DataFrame, scan: ooxml.CellScan) -> pd.DataFrame:
+    """``frame`` extended to the error and formula cells the scan found beyond it: calamine leaves out a
+    formula without a result, so a last row or column of them would otherwise vanish."""
+    cells = [(r, c) for r, c, _ in scan.errors] + [(r, c) for r, c, _ in scan.uncalculated]
+    if not cells:
+        return frame
+    rows = max(frame.shape[0], 1 + max(r for r, _ in cells))
+    cols = max(frame.shape[1], 1 + max(c for _, c in cells))
+    if (rows, cols) == frame.shape:
+        return frame
+    grown = frame.reindex(index=range(rows), columns=range(cols))
+    return grown.astype("str")
+
+
 def apply_cell_scan(frame: pd.DataFrame, scan: ooxml.CellScan) -> tuple[int, int]:
-    """Write percent cells as ``"38.1%"`` and error cells as their literal; per column, in one pass."""
+    """Write percent cells as ``"38.1%"``, error cells as their literal and formulas without a result as
+    their text (``grow_to_scan`` first); per column, in one pass."""
     changes: dict[int, dict[int, str]] = {}
     nrows, ncols = frame.shape
     for r, c in scan.percent:
@@ -148,6 +164,10 @@ def apply_cell_scan(frame: pd.DataFrame, scan: ooxml.CellScan) -> tuple[int, int
             changes[c].pop(r, None)  # an error cell is never also a percent cell
     percent = errors = 0
     error_at = {(r, c): lit for r, c, lit in scan.errors if r < nrows and c < ncols}
+    # A formula without a result reads as its text (never empty: "keep the existing value").
+    for r, c, formula in scan.uncalculated:
+        if r < nrows and c < ncols and (r, c) not in error_at:
+            error_at[(r, c)] = formula
     for r, c in error_at:
         changes.setdefault(c, {})[r] = ""
     for c, cells in changes.items():
@@ -179,14 +199,20 @@ EXCEL_ERROR_FIX = (
     "在源表中修正该公式（或改为正确的数值），保存后重新上传；不提供该项请留空。"
     "如需去掉公式，可复制后“选择性粘贴 → 数值”"
 )
+UNCALCULATED_FIX = (
+    "用 Excel 或 WPS 打开该文件，确认数值正确后保存（保存时会计算公式），再重新上传；"
+    "或把公式改为数值（复制后“选择性粘贴 → 数值”）"
+)
 
 
-def excel_error_report(s: pd.Series) -> tuple[np.ndarray, np.ndarray, str]:
-    """``(mask, problem per cell, fix)`` for cells holding an Excel error value.
+def excel_error_report(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(mask, problem per cell, fix per cell)`` for cells holding an Excel error value or a formula.
 
     The reader yields an error cell as its literal (``#DIV/0!``), and a csv saved by Excel holds the
     same text; either way the cell is an error, never an empty cell ("keep the existing value"). A csv
-    saved by LibreOffice holds its own codes where Excel has none (``Err:502``).
+    saved by LibreOffice holds its own codes where Excel has none (``Err:502``). A formula the file holds
+    without its result (written by a program and never calculated) reads as its text (``=A2*2``), as
+    does a formula typed into a csv: no value either.
     """
     text = s.astype("str").str.strip().str.upper()
     libreoffice = text.str.startswith("ERR:5").to_numpy(dtype=bool, na_value=False)  # cheap before the regex
@@ -194,10 +220,18 @@ def excel_error_report(s: pd.Series) -> tuple[np.ndarray, np.ndarray, str]:
         libreoffice = libreoffice & text.str.fullmatch(_LIBREOFFICE_ERROR).to_numpy(
             dtype=bool, na_value=False
         )
-    mask = text.isin(ooxml.EXCEL_ERRORS).to_numpy(dtype=bool, na_value=False) | libreoffice
+    formula = text.str.startswith("=").to_numpy(dtype=bool, na_value=False)
+    mask = text.isin(ooxml.EXCEL_ERRORS).to_numpy(dtype=bool, na_value=False) | libreoffice | formula
     problems = np.full(len(s), None, dtype=object)
+    fixes = np.full(len(s), EXCEL_ERROR_FIX, dtype=object)
     for i in np.flatnonzero(mask):
         literal = text.iloc[i]
+        if formula[i]:
+            problems[i] = (
+                "单元格是公式，但文件中没有保存它的计算结果（文件可能由程序生成、未经 Excel 或 WPS 计算）"
+            )
+            fixes[i] = UNCALCULATED_FIX
+            continue
         if libreoffice[i]:
             problems[i] = f"单元格是 LibreOffice 错误值 Err:{literal[4:]}（公式计算出错）"
             continue
@@ -205,4 +239,4 @@ def excel_error_report(s: pd.Series) -> tuple[np.ndarray, np.ndarray, str]:
         problems[i] = f"单元格是 Excel 错误值 {literal}" + (
             f"（{meaning}，公式计算出错）" if meaning else "（公式计算出错）"
         )
-    return mask, problems, EXCEL_ERROR_FIX
+    return mask, problems, fixes

@@ -5,8 +5,10 @@ Before any cell is read: the zip directory (member sizes and inflate ratios — 
 through the rels), a sheet's declared ``<dimension>`` and ``xl/styles.xml`` (which ``cellXfs`` are
 percentages). ``cell_census`` counts addressed and empty cells in one inflate pass (a cell bomb is refused
 before calamine parses it). ``scan_cells`` streams one sheet part for what calamine hides or misreads:
-error cells (``t="e"``, read as empty) and numeric cells in a percent format (``0.381`` for ``38.1%``),
-looking only for the literal attribute text, so a sheet without such cells costs one inflate pass.
+error cells (``t="e"``, read as empty), numeric cells in a percent format (``0.381`` for ``38.1%``) and
+formulas without a cached result (a file written by a program — openpyxl — and never calculated: read
+as empty, it would silently keep the old value), looking only for literal text, so a sheet without
+such cells costs one inflate pass.
 """
 
 from __future__ import annotations
@@ -234,6 +236,7 @@ _CELL_END = re.compile(rb"</(?:\w+:)?c>")
 class CellScan:
     percent: list[tuple[int, int]] = field(default_factory=list)  # numeric cells in a percent format
     errors: list[tuple[int, int, str]] = field(default_factory=list)  # (row, col, "#DIV/0!")
+    uncalculated: list[tuple[int, int, str]] = field(default_factory=list)  # (row, col, "=A2*2"): no result
     unplaced: int = 0  # such cells without an r="A1" attribute (cannot be placed without a full parse)
 
 
@@ -294,16 +297,61 @@ def _scan_body(body: bytes, needles: list[bytes], percent: frozenset[int], out: 
                         out.percent.append(place)
 
 
+# A formula (``<f>…</f>`` or a self-closing shared-formula follower) followed by no value, ``<v/>`` or
+# ``<v></v>``, then the cell's end: what openpyxl writes. Excel and LibreOffice always cache the result.
+_UNCALCULATED = re.compile(
+    rb"(?:</(?:\w+:)?f>|<(?:\w+:)?f\b[^>]*/>)\s*(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>"
+)
+# Literal text such a cell contains in a part written without prefixes or whitespace between tags (as
+# every spreadsheet program and library writes it): the regex, far slower than these searches, runs only
+# where one hits — or on the whole of a part that is prefixed or pretty-printed (``thorough``).
+_UNCALCULATED_HINTS = (b"<v />", b"<v/>", b"<v></v>", b"</f></c>", b"/></c>")
+_PREFIXED_OR_SPACED = re.compile(rb"<\w+:worksheet\b|<(?:\w+:)?sheetData>\s*<(?:\w+:)?row\b[^>]*>\s+<")
+_XML_ENTITIES = {"&lt;": "<", "&gt;": ">", "&quot;": '"', "&apos;": "'", "&amp;": "&"}
+
+
+def _unescape(text: str) -> str:
+    return re.sub(r"&(?:lt|gt|quot|apos|amp);", lambda m: _XML_ENTITIES[m.group(0)], text)
+
+
+def _scan_uncalculated(body: bytes, out: CellScan) -> None:
+    """Formula cells without a cached result. ``t="str"`` with an empty value is a formula that returned
+    empty text (a result); errors are ``_scan_body``'s."""
+    for m in _UNCALCULATED.finditer(body):
+        closing = body[m.start() + 1 : m.start() + 2] == b"/"
+        # The formula's text holds no "<" (XML escapes it): its start tag is the last "<" before "</f>".
+        f_start = body.rfind(b"<", 0, m.start()) if closing else m.start()
+        span = _tag_at(body, f_start - 1)  # the cell's start tag ends right before the formula
+        if span is None:
+            continue
+        attrs = _attrs(body[span[0] : span[1]])
+        if attrs.get(b"t", b"n") in (b"str", b"s", b"inlineStr", b"e"):
+            continue
+        ref = attrs.get(b"r")
+        place = parse_ref(ref.decode("ascii", "replace")) if ref else None
+        if place is None:
+            out.unplaced += 1
+            continue
+        text = ""
+        if closing:
+            text = body[body.find(b">", f_start) + 1 : m.start()].decode("utf-8", "replace")
+        out.uncalculated.append((place[0], place[1], "=" + (_unescape(text).strip() or "（公式）")))
+
+
 def scan_cells(zf: zipfile.ZipFile, path: str, percent: frozenset[int]) -> CellScan:
-    """Error cells and percent-formatted numeric cells of one sheet part, streamed in 8 MB chunks."""
+    """Error cells, percent-formatted numeric cells and formulas without a result of one sheet part,
+    streamed in 8 MB chunks."""
     out = CellScan()
     needles = [b't="e"', b"t='e'"] + [
         s for i in sorted(percent) for s in (f's="{i}"'.encode(), f"s='{i}'".encode())
     ]
     tail = b""
+    thorough: bool | None = None  # the part is prefixed or pretty-printed: the hints do not apply
     with zf.open(path) as f:
         while True:
             chunk = f.read(CHUNK)
+            if thorough is None:
+                thorough = _PREFIXED_OR_SPACED.search(chunk[:65536]) is not None
             buf = tail + chunk
             if not chunk:
                 body, tail = buf, b""
@@ -316,6 +364,8 @@ def scan_cells(zf: zipfile.ZipFile, path: str, percent: frozenset[int]) -> CellS
                 body, tail = buf, b""
             if any(n in body for n in needles):
                 _scan_body(body, needles, percent, out)
+            if thorough or any(h in body for h in _UNCALCULATED_HINTS):
+                _scan_uncalculated(body, out)
             if not chunk:
                 break
     return out

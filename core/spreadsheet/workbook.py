@@ -22,7 +22,7 @@ import pandas as pd
 import python_calamine
 
 from core.spreadsheet import biff, ooxml
-from core.spreadsheet.cells import apply_cell_scan, grid_to_frame
+from core.spreadsheet.cells import apply_cell_scan, grid_to_frame, grow_to_scan
 from core.spreadsheet.detect import Format, detect_format
 from core.spreadsheet.errors import SAVE_AS, SheetChoiceNeeded, SpreadsheetError, encrypted_message
 from core.spreadsheet.headers import HEADER_CONTENDER, HEADER_QUALIFIES, HEADER_SCAN, header_match
@@ -300,8 +300,9 @@ class _XlsxScan:
 
 def _put_back(
     opened: _Workbook, index: int, frame: pd.DataFrame, scanner: _XlsxScan | None, timings: dict[str, float]
-) -> tuple[int, int]:
-    """Percent and error cells written into ``frame``: ``(percent cells, error cells)``."""
+) -> tuple[pd.DataFrame, int, int]:
+    """Percent, error and uncalculated formula cells written into ``frame`` (grown to hold them):
+    ``(frame, percent cells, error cells)``."""
     sheet_name = opened.names[index]
     t2 = time.perf_counter()
     if scanner is not None:
@@ -310,12 +311,13 @@ def _put_back(
             raise SpreadsheetError(f"无法读取{opened.name}的工作表“{sheet_name}”：内容已损坏；{SAVE_AS}")
         if scan.unplaced:
             raise SpreadsheetError(
-                f"{opened.name}的工作表“{sheet_name}”中有 {scan.unplaced} 个错误值或百分比单元格无法定位（文件缺少单元格地址），"
+                f"{opened.name}的工作表“{sheet_name}”中有 {scan.unplaced} 个错误值、公式或百分比单元格无法定位（文件缺少单元格地址），"
                 f"为避免读错已拒绝；{SAVE_AS}"
             )
+        frame = grow_to_scan(frame, scan)
         counts = apply_cell_scan(frame, scan)
         timings["scan_wait"] = time.perf_counter() - t2
-        return counts
+        return frame, *counts
     if opened.book is not None:
         try:
             scan = biff.scan_cells(opened.book, opened.xls_index[sheet_name])
@@ -323,8 +325,8 @@ def _put_back(
             raise SpreadsheetError(f"无法读取{opened.name}：{exc}；{SAVE_AS}") from None
         counts = apply_cell_scan(frame, scan)
         timings["scan"] = time.perf_counter() - t2
-        return counts
-    return 0, 0
+        return frame, *counts
+    return frame, 0, 0
 
 
 def read_workbook(
@@ -360,10 +362,10 @@ def read_workbook(
     frame = grid_to_frame(rows)
     del rows
     timings["cells"] = time.perf_counter() - t1
+    frame, percent, errors = _put_back(opened, index, frame, scanner, timings)
     if frame.empty or frame.isna().all().all():
         raise SpreadsheetError(f"{name}的工作表“{opened.names[index]}”中没有任何数据")
     check_cell_chars(frame, name, limits)
-    percent, errors = _put_back(opened, index, frame, scanner, timings)
     infos = [SheetInfo(n, opened.visible[i], choice.has_header[i]) for i, n in enumerate(opened.names)]
     return ReadResult(
         frame=frame,

@@ -145,6 +145,36 @@ def test_error_cells_are_errors_naming_row_and_column_and_nothing_changes(db: Se
     assert stored(db, "T01")[CODES[1]] == 51.0  # the stale value is not silently kept as "new"
 
 
+def test_formulas_a_program_wrote_without_results_are_refused_never_kept_as_old_values(db: Session) -> None:
+    # A department's script (openpyxl) writes formulas, but only Excel/WPS/LibreOffice calculate them:
+    # the file holds no result. Read as empty, the old values would silently stay "current".
+    good = workbook(("数据", [HEAD, *body(rd=50)]))
+    commit(db, good, dry(db, good))
+    rows = [HEAD, *body(rd=70)]
+    rows[1][2] = "=60+10"  # 研发费用总额, row 2
+    rows[3][3] = "=D2*1.1"  # 营业收入, row 4
+    rows[4] = [CODES[3], "读取测试企业3", "=C4+1", "=D4+10", "=E4+1"]  # the last row: formulas only
+    data = workbook(("数据", rows))
+    before = counts(db)
+    report = dry(db, data)
+    assert not report.ok
+    problems = {(e["row"], e["column"]): e for e in report.errors}
+    assert set(problems) == {
+        (2, "研发费用总额"),
+        (4, "营业收入"),
+        (5, "研发费用总额"),
+        (5, "营业收入"),
+        (5, "资产负债率"),
+    }
+    assert problems[(2, "研发费用总额")]["value"] == "=60+10"
+    assert problems[(4, "营业收入")]["problem"].startswith("单元格是公式，但文件中没有保存它的计算结果")
+    assert "用 Excel 或 WPS 打开该文件" in problems[(4, "营业收入")]["fix"]
+    with pytest.raises(ValidationFailed, match="整批未导入"):
+        commit(db, data, report)
+    assert counts(db)[0] == before[0]
+    assert stored(db, "T01") == {c: 50.0 + i for i, c in enumerate(CODES)}
+
+
 def test_encrypted_workbook_is_refused_with_the_way_out(db: Session) -> None:
     out = io.BytesIO()
     msoffcrypto.format.ooxml.OOXMLFile(io.BytesIO(workbook(("数据", [HEAD, *body()])))).encrypt("pw2025", out)

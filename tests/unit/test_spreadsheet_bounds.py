@@ -325,6 +325,39 @@ def test_cached_formula_errors_and_shared_formulas_like_excel_and_wps_write_them
     assert raw.iloc[2].tolist() == ["5", "20", "25%"]
 
 
+def test_formulas_written_by_a_program_without_a_result_read_as_their_text_never_empty() -> None:
+    # openpyxl (a department's script) writes <f>…</f><v/>: no cached result, which calamine reads as
+    # an empty cell — "keep the existing value", silently. The last row holds nothing but formulas.
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["研发费用总额", "营业收入", "备注"])
+    ws.append(["=10+20", 100, '=IF(A2>0,"a&b","")'])
+    ws.append([5, "=A3*2", None])
+    ws.append(["=SUM(A2:A3)", "=B2/4", None])
+    result = reader.read_upload(_save(wb), "openpyxl.xlsx")
+    assert result.frame.iloc[1:].fillna("").values.tolist() == [
+        ["=10+20", "100", '=IF(A2>0,"a&b","")'],
+        ["5", "=A3*2", ""],
+        ["=SUM(A2:A3)", "=B2/4", ""],
+    ]
+    mask, problems, fixes = sp.excel_error_report(result.frame.iloc[1:, 1])
+    assert mask.tolist() == [False, True, True]
+    assert problems[1].startswith("单元格是公式，但文件中没有保存它的计算结果")
+    assert "Excel 或 WPS 打开" in fixes[1] and "选择性粘贴" in fixes[1]
+
+
+def test_formula_results_excel_caches_are_values_and_an_empty_text_result_stays_empty() -> None:
+    rows = (
+        f'<row r="1">{hf.inline("A1", "研发费用")}{hf.inline("B1", "营业收入")}{hf.inline("C1", "备注")}</row>'
+        '<row r="2"><c r="A2"><f>10+20</f><v>30</v></c><c r="B2"><f t="shared" ref="B2:B3" si="0">A2*2</f>'
+        '<v>60</v></c><c r="C2" t="str"><f>IF(A2&gt;0,"","x")</f><v></v></c></row>'
+        '<row r="3"><c r="A3"><v>5</v></c><c r="B3"><f t="shared" si="0"/></c></row>'
+    )
+    raw = reader.read_table(hf.xlsx([("Sheet1", hf.sheet_xml(rows, "A1:C3"))]), "excel.xlsx")
+    assert raw.iloc[1].fillna("").tolist() == ["30", "60", ""]
+    assert raw.iloc[2].fillna("").tolist() == ["5", "=（公式）", ""]  # a shared follower nobody calculated
+
+
 @pytest.mark.parametrize("dimension", [None, "A1", "A1:C3"], ids=["no-dimension", "lying-A1", "honest"])
 def test_inline_strings_without_or_with_lying_dimension(dimension: str | None) -> None:
     rows = (
@@ -347,7 +380,7 @@ def test_excel_error_report_names_the_error() -> None:
     assert mask.tolist() == [True, False, False, True, False]
     assert problems[0] == "单元格是 Excel 错误值 #DIV/0!（除数为 0，公式计算出错）"
     assert problems[3].startswith("单元格是 Excel 错误值 #N/A")
-    assert "修正该公式" in fix and "留空" in fix
+    assert "修正该公式" in fix[0] and "留空" in fix[0]
 
 
 def test_libreoffice_error_codes_in_a_csv_are_errors_too() -> None:

@@ -12,7 +12,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from core.scoring_model import ScoringModel
+from core.scoring_model import KIND_NAMES, ScoringModel
 from core.yesno import YES_NO_TEXT, yes_no_key
 
 AGGREGATES = ("bonus", "deduction", "total")
@@ -91,9 +91,21 @@ def score_output_frame(model: ScoringModel, scored: pd.DataFrame) -> pd.DataFram
     return pd.DataFrame(out, index=scored.index).reset_index(drop=True)
 
 
+def aggregate_label(model: ScoringModel, kind: str) -> str:
+    """The header of the ``bonus`` or ``deduction`` column in the model's words: its one class of that kind
+    ("辅助加分"; "附加（加分）" where the class's name does not say it), else "加分" / "扣分"."""
+    word = KIND_NAMES[kind]
+    classes = model.classes_of_kind(kind)
+    if len(classes) != 1:
+        return word
+    name = classes[0].name
+    return name if word in name else f"{name}（{word}）"
+
+
 def score_output_labels(model: ScoringModel) -> list[str]:
     """Chinese header row for an xlsx output, aligned with :func:`score_output_frame`'s columns."""
     core = {c.code: f"{c.name}得分" for c in model.classes_of_kind("core")}
+    core |= {kind: aggregate_label(model, kind) for kind in ("bonus", "deduction")}
     labels = [core.get(c) or HEAD_LABELS[c] for c in head_columns(model)]
     labels += [f"{ind.name}得分" for ind in model.indicators]
     return labels
@@ -313,6 +325,8 @@ def indicator_label(model: ScoringModel, code: object) -> str:
             return base.name
     if text.startswith(model.previous_prefix):
         return "上年" + indicator_label(model, text.removeprefix(model.previous_prefix))
+    if text in ("bonus", "deduction"):
+        return aggregate_label(model, text)
     return HEAD_LABELS.get(text, text)
 
 

@@ -61,3 +61,32 @@ def test_a_table_without_credit_codes_says_so() -> None:
     raw.iloc[1, 0] = "代码"
     result = score_table(MODEL, raw)
     assert result.frame is None and "credit_code" in result.errors[0]
+
+
+def test_the_header_row_names_another_zones_classes_and_lists() -> None:
+    """Under a zone model (tests/zone_model.py) every header and cell is in its words: its bonus class 附加,
+    its stages and lists — the default model's 辅助加分 would name a class the zone does not have."""
+    from tests.zone_model import leaks, zone_model
+
+    zone = zone_model()
+    n = 40
+    rng = np.random.default_rng(3)
+    table = pd.DataFrame(
+        {
+            "credit_code": [make_code(str(810000 + i)) for i in range(n)],
+            "name": [f"星城试算{i}有限公司" for i in range(n)],
+            "Y01": np.round(10 ** rng.uniform(1, 5, n), 1).astype(str),
+            "K01": np.round(rng.uniform(0, 400, n), 2).astype(str),
+            "P01": ["是" if i % 3 == 0 else "否" for i in range(n)],
+        }
+    )
+    raw = pd.concat([pd.DataFrame([list(table.columns)], columns=table.columns), table], ignore_index=True)
+    raw.columns = range(raw.shape[1])
+    result = score_table(zone, raw)
+    assert not result.errors and result.frame is not None
+    assert result.labels[3:6] == ["科创能力得分", "经营质量得分", "附加（加分）"]
+    shown = " ".join(result.labels) + result.frame.astype(str).to_string()
+    assert not leaks(shown), leaks(shown)
+    assert set(result.frame["stage"]) <= {s.name for s in zone.stages}
+    assert set(result.frame["tier"]) - {""} == {"星火", "燎原"}
+    assert score_table(MODEL, _sheet()).labels[5] == "辅助加分"  # the default model's header as before

@@ -438,7 +438,8 @@ def _check(model: ScoringModel) -> None:
 
     tier_shares = [t.share for t in model.tiers]
     if tier_shares != sorted(tier_shares) or len(set(tier_shares)) != len(tier_shares):
-        raise ModelError("榜单比例应从领跑到进取严格递增（累计比例）")
+        order = " → ".join(f"{t.name} {t.share * 100:g}%" for t in model.tiers)
+        raise ModelError(f"榜单比例应按列出的顺序严格递增（累计比例）：{order}")
     mj = [m.share for m in model.mujun]
     if mj != sorted(mj):
         raise ModelError("亩均比例应按累计比例递增")

@@ -224,3 +224,17 @@ def test_every_refusal_is_chinese_and_names_what_is_wrong(case: str, edit, words
 def test_the_valid_fixture_itself_loads() -> None:
     assert parse_model(five_class_model()).codes[0] == "R01"
     assert np.isclose(parse_model(five_class_model(core_total=250)).core_total, 250)
+
+
+def test_a_refused_list_order_names_the_models_own_lists() -> None:
+    """Another zone's lists in the wrong order: the message names them (星火企业榜, 燎原企业榜), never the
+    default model's 领跑 … 进取."""
+    from tests.zone_model import leaks, zone_model_dict
+
+    definition = zone_model_dict()
+    definition["tiers"][0]["share"] = 0.2
+    with pytest.raises(ModelError) as info:
+        parse_model(definition)
+    message = str(info.value)
+    assert "星火企业榜 20%" in message and "燎原企业榜 15%" in message, message
+    assert not leaks(message), message

@@ -202,7 +202,7 @@ def cmd_users(args: argparse.Namespace) -> int:
 
 # ====================================================================================== assistant
 def _add_ask(p: argparse.ArgumentParser) -> None:
-    p.add_argument("question", metavar="问题", help="例如 “我离竞跑榜还差多少分”")
+    p.add_argument("question", metavar="问题", help="例如 “我离下一个榜单还差多少分”")
     p.add_argument("--as", dest="username", required=True, metavar="USERNAME", help="提问的账户，例如 ent1")
     p.add_argument(
         "--enterprise", type=positive_int, metavar="ID", help="工作人员账户：按该企业（编号）的数据回答"

@@ -91,7 +91,7 @@ def _write_run_lists(args: argparse.Namespace, part: str) -> tuple[Path, ListsVi
     "export-lists",
     help="导出一个批次的公示名单",
     description="导出批次的上榜企业（序号、企业名称、统一社会信用代码、所属阶段、榜单、积分），"
-    "按阶段（种子期→成熟期）和阶段内排名排序；csv 或 xlsx（按扩展名）。只接受公示中或已定稿的批次。",
+    "按阶段（评价模型的阶段顺序）和阶段内排名排序；csv 或 xlsx（按扩展名）。只接受公示中或已定稿的批次。",
     arguments=_run_and_out,
 )
 def cmd_export_lists(args: argparse.Namespace) -> int:
@@ -149,7 +149,7 @@ def _add_bank_whitelist(p: argparse.ArgumentParser) -> None:
     choice = p.add_mutually_exclusive_group(required=True)
     choice.add_argument("--min-total", type=float, metavar="X", help="总积分不低于 X")
     choice.add_argument(
-        "--tier", metavar="TIER", help="榜单代码或名称（含更高的榜单），如 竞跑 或 创新竞跑榜"
+        "--tier", metavar="TIER", help="榜单代码或名称（含更高的榜单），以批次所用评价模型的榜单为准"
     )
     choice.add_argument("--top", type=positive_int, metavar="N", help="各阶段前 N 名")
     add_out(p)

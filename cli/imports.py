@@ -26,7 +26,7 @@ from cli.common import (
 
 def _add_import(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", type=Path, nargs="?", help="数据文件（xlsx、xls 或 csv）")
-    p.add_argument("--department", help="部门：税务、经信、科技、金融、市监、人社（或 综合）")
+    p.add_argument("--department", help="部门：当前评价模型的数据来源部门（数据导入页面列出的部门），或 综合")
     p.add_argument(
         "--profile",
         metavar="NAME",
@@ -53,7 +53,7 @@ def _add_import(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="表头=代码",
-        help='把文件中的一列对应到指标，如 --map "研发投入(万元)=T01"（可重复）',
+        help='把文件中的一列对应到指标，如 --map "研发投入(万元)=指标代码"（可重复）',
     )
     p.add_argument("--ignore", action="append", default=[], metavar="表头", help="不导入这一列（可重复）")
     p.add_argument(

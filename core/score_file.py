@@ -19,7 +19,7 @@ from core.engine import score
 from core.measures import prepare_inputs
 from core.reports import limit_errors, parse_score_input, score_output_frame, score_output_labels
 from core.scoring_model import ScoringModel
-from core.spreadsheet import apply_header, find_header_row
+from core.spreadsheet import header_table
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class ScoredTable:
 def score_table(model: ScoringModel, raw: pd.DataFrame) -> ScoredTable:
     """Score ``raw`` (a sheet as read, header row anywhere near the top) under ``model``."""
     expected = ["credit_code", "name", "统一社会信用代码", "企业名称", *model.codes]
-    table = apply_header(raw, find_header_row(raw, expected))
+    table = header_table(raw, expected)
     inputs, errors = parse_score_input(model, table)
     prepared = None
     if len(inputs.columns):

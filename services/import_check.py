@@ -28,9 +28,8 @@ from core.spreadsheet import (
     ReadResult,
     SheetChoiceNeeded,
     SpreadsheetError,
-    apply_header,
     detect_format,
-    find_header_row,
+    header_table,
     sheet_visibility,
 )
 from db.models import ImportBatch
@@ -132,7 +131,7 @@ def _read(
         lists: dict[str, tuple[importing.TemplateColumn, pd.DataFrame]] = {}
         for name, col in list_sheet.items():
             raw = read_table(data, file_name, max_bytes=MAX_BYTES, sheet=name)
-            table = apply_header(raw, find_header_row(raw, importing.item_headers(col)))
+            table = header_table(raw, importing.item_headers(col))
             if not table.empty:
                 lists[name] = (col, table)
         main: pd.DataFrame | None = None
@@ -156,7 +155,7 @@ def _read(
                     raise
             if read is not None:
                 try:
-                    main = apply_header(read.frame, find_header_row(read.frame, expected))
+                    main = header_table(read.frame, expected)
                 except SpreadsheetError as exc:
                     raise SpreadsheetError(
                         (f"工作表“{read.sheet}”：" if read.sheet else "") + str(exc)
@@ -282,7 +281,7 @@ def check_profile(
     with Phase(timings, "read"):
         try:
             read = read_upload(data, file_name, expected=expected, sheet=upload.sheet, limits=READ_LIMITS)
-            table = apply_header(read.frame, find_header_row(read.frame, expected))
+            table = header_table(read.frame, expected)
         except SheetChoiceNeeded as exc:
             raise SheetChoiceRequired(str(exc), exc.candidates) from None
         except SpreadsheetError as exc:

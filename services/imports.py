@@ -25,8 +25,7 @@ from core.clock import display_time
 from core.spreadsheet import (
     SheetChoiceNeeded,
     SpreadsheetError,
-    apply_header,
-    find_header_row,
+    header_table,
     write_xlsx,
 )
 from db.models import ImportBatch, utcnow
@@ -104,7 +103,7 @@ def recognise_profile(data: bytes, file_name: str) -> str | None:
     )
     try:
         read = read_upload(data, file_name, expected=expected, limits=READ_LIMITS)
-        table = apply_header(read.frame, find_header_row(read.frame, expected))
+        table = header_table(read.frame, expected)
     except (SpreadsheetError, SheetChoiceNeeded):
         return None
     found = source_profiles.recognise([str(c) for c in table.columns])

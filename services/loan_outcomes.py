@@ -21,8 +21,7 @@ from adapters.reader_worker import read_upload
 from core import clock, loans
 from core.spreadsheet import (
     SpreadsheetError,
-    apply_header,
-    find_header_row,
+    header_table,
     write_xlsx,
 )
 from db.bulk import insert_columns
@@ -175,7 +174,7 @@ def _read_file(data: bytes, filename: str) -> pd.DataFrame:
         raise ValidationFailed("文件过大（上限 10 MB），请拆分后分批上传。")
     try:
         raw = read_upload(data, filename, expected=list(loans.HEADERS.values()), exclude=("填写说明",)).frame
-        table = apply_header(raw, find_header_row(raw, list(loans.HEADERS.values())))
+        table = header_table(raw, list(loans.HEADERS.values()))
     except SpreadsheetError as exc:
         raise ValidationFailed(str(exc)) from None
     mapped, unknown = loans.map_columns(table)

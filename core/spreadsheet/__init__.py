@@ -26,6 +26,8 @@ from core.spreadsheet.headers import (
     find_header_row,
     header_key,
     header_match,
+    header_table,
+    joined_header,
 )
 from core.spreadsheet.limits import DEFAULT_LIMITS, DEFAULT_MAX_BYTES, ReadLimits
 from core.spreadsheet.numbers import parse_number_series
@@ -66,6 +68,8 @@ __all__ = [
     "find_header_row",
     "header_key",
     "header_match",
+    "header_table",
+    "joined_header",
     "list_sheets",
     "parse_number_series",
     "read_in_process",

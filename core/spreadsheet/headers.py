@@ -6,6 +6,8 @@ rows against the expected names (exact 1, containment ½) and ``find_header_row`
 title row never wins; the reader uses the same score to choose the sheet that holds the data.
 ``apply_header`` names the columns (``列F`` for an unnamed one with data, ``.1`` for duplicates), drops
 empty rows and columns, and keeps the 1-based spreadsheet row of every data row in ``__row__``.
+``header_table`` does all three, and joins a header drawn over two rows with merged cells
+(``joined_header``): what every reader of a table with expected names calls.
 """
 
 from __future__ import annotations
@@ -85,15 +87,53 @@ def find_header_row(raw: pd.DataFrame, expected: Iterable[str], *, max_scan: int
     return best_row
 
 
-def apply_header(raw: pd.DataFrame, row: int) -> pd.DataFrame:
-    """Use raw row ``row`` (position) as header and the rows below it as data.
+def _blank(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v)) or not str(v).strip()
+
+
+def joined_header(raw: pd.DataFrame, row: int, expected: Iterable[str]) -> tuple[int, list[Any] | None]:
+    """A header split over two rows, as offices draw it with merged cells: ``(row, names)``.
+
+    ``统一社会信用代码`` merged down over two rows (the text sits in the upper one) next to ``财务指标``
+    merged across, with ``研发费用总额``/``营业收入`` under it: the best single row holds only some of the
+    names. The lower row with its blank cells taken from the row above is the header when it matches
+    the expected names better than ``row`` alone; then ``(lower row, joined names)``, else ``(row, None)``.
+    """
+    expected = list(expected)
+    best = header_match(raw.iloc[[row]], expected)[1]
+    choice: tuple[int, list[Any] | None] = (row, None)
+    for upper in (row - 1, row):
+        lower = upper + 1
+        if upper < 0 or lower >= len(raw):
+            continue
+        above, below = raw.iloc[upper].tolist(), raw.iloc[lower].tolist()
+        if sum(not _blank(a) for a in above) < 2:  # a title (one cell, merged across) is no header
+            continue
+        names = [a if _blank(b) else b for a, b in zip(above, below, strict=True)]
+        score = header_match(pd.DataFrame([names]), expected)[1]
+        if score > best:
+            best, choice = score, (lower, names)
+    return choice
+
+
+def header_table(raw: pd.DataFrame, expected: Iterable[str], *, max_scan: int = HEADER_SCAN) -> pd.DataFrame:
+    """The table under the header that matches ``expected``: :func:`find_header_row`, a header over two
+    rows joined (:func:`joined_header`), then :func:`apply_header`."""
+    expected = list(expected)
+    row, names = joined_header(raw, find_header_row(raw, expected, max_scan=max_scan), expected)
+    return apply_header(raw, row, names=names)
+
+
+def apply_header(raw: pd.DataFrame, row: int, *, names: list[Any] | None = None) -> pd.DataFrame:
+    """Use raw row ``row`` (position) — or ``names`` for it — as header and the rows below it as data.
 
     Header names are stripped (incl. NBSP and full-width spaces); an unnamed column that holds data is
     called ``列F`` after its Excel letter; duplicate names get ``.1``, ``.2``…; columns empty in header
     and data and rows without any non-blank cell are dropped. ``__row__`` holds the 1-based spreadsheet
     row of each data row. Data cells are left raw.
     """
-    header = [_SPACES.sub(" ", "" if pd.isna(v) else str(v)).strip() for v in raw.iloc[row].tolist()]
+    cells = raw.iloc[row].tolist() if names is None else names
+    header = [_SPACES.sub(" ", "" if pd.isna(v) else str(v)).strip() for v in cells]
     body = raw.iloc[row + 1 :]
     blank = np.zeros(body.shape, dtype=bool)
     for j in range(body.shape[1]):
@@ -101,7 +141,7 @@ def apply_header(raw: pd.DataFrame, row: int) -> pd.DataFrame:
         blank[:, j] = (col.isna() | col.str.strip().eq("")).to_numpy(dtype=bool)
     keep_cols = [j for j in range(raw.shape[1]) if header[j] or not blank[:, j].all()]
     keep_rows = ~blank[:, keep_cols].all(axis=1) if keep_cols else np.zeros(len(body), dtype=bool)
-    names: list[str] = []
+    labels: list[str] = []
     seen: dict[str, int] = {}
     for j in keep_cols:
         label = header[j] or f"列{ooxml.column_letters(j)}"
@@ -110,10 +150,10 @@ def apply_header(raw: pd.DataFrame, row: int) -> pd.DataFrame:
             label = f"{label}.{seen[label]}"
         else:
             seen[label] = 0
-        names.append(label)
+        labels.append(label)
     positions = np.flatnonzero(keep_rows)
     data = body.iloc[positions, keep_cols].copy()
-    data.columns = names
+    data.columns = labels
     # raw row i is spreadsheet row i + 1 (module docstring); body starts at raw row row + 1.
     data[ROW_COLUMN] = (positions + row + 2).astype(np.int64)
     return data.reset_index(drop=True)

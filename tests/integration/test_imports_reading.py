@@ -175,6 +175,31 @@ def test_formulas_a_program_wrote_without_results_are_refused_never_kept_as_old_
     assert stored(db, "T01") == {c: 50.0 + i for i, c in enumerate(CODES)}
 
 
+def test_header_drawn_over_two_rows_with_merged_cells_imports_exactly(db: Session) -> None:
+    # How offices draw a report: code and name merged down over two header rows, the amounts grouped
+    # under "财务指标" merged across. The best single row lacked the code column: the file was refused
+    # as if it had none.
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "数据"
+    ws.append(["2024年度企业财务数据"])
+    ws.append(["统一社会信用代码", "企业名称", "财务指标（万元）", None, "资产负债率"])
+    ws.append([None, None, "研发费用总额", "营业收入", None])
+    for row in body(rd=50):
+        ws.append(row)
+    for ref in ("A1:E1", "A2:A3", "B2:B3", "C2:D2", "E2:E3"):
+        ws.merge_cells(ref)
+    data = io.BytesIO()
+    wb.save(data)
+    report = dry(db, data.getvalue())
+    assert report.ok, report.errors
+    assert report.row_count == len(CODES)
+    commit(db, data.getvalue(), report)
+    assert stored(db, "T01") == {c: 50.0 + i for i, c in enumerate(CODES)}
+    assert stored(db, "G01") == {c: 800.0 + 10 * i for i, c in enumerate(CODES)}
+    assert stored(db, "G08") == {c: 40.0 + i for i, c in enumerate(CODES)}
+
+
 def test_encrypted_workbook_is_refused_with_the_way_out(db: Session) -> None:
     out = io.BytesIO()
     msoffcrypto.format.ooxml.OOXMLFile(io.BytesIO(workbook(("数据", [HEAD, *body()])))).encrypt("pw2025", out)

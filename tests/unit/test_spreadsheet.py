@@ -102,7 +102,7 @@ def test_xls_written_by_xlwt(tmp_path: Path) -> None:
     assert data[:8] == bytes.fromhex("D0CF11E0A1B11AE1")
     assert sp.detect_format(data) == "xls"
     raw = reader.read_table(data, path.name)
-    table = sp.apply_header(raw, sp.find_header_row(raw, HEADER))
+    table = sp.header_table(raw, HEADER)
     assert table.iloc[0][HEADER].tolist() == ["914403001922038216", "华为", "1234.5", "42"]
     assert table["__row__"].tolist() == [3]
 
@@ -136,7 +136,7 @@ def test_xls_written_by_libreoffice(tmp_path: Path) -> None:
     data = (tmp_path / "src.xls").read_bytes()
     assert sp.detect_format(data, "src.xls") == "xls"
     raw = reader.read_table(data, "src.xls")
-    table = sp.apply_header(raw, sp.find_header_row(raw, HEADER))
+    table = sp.header_table(raw, HEADER)
     assert table.iloc[0][HEADER].tolist() == ["914403001922038216", "华为", "1234.5", "7"]
 
 
@@ -152,7 +152,7 @@ def test_gbk_csv_with_chinese_headers() -> None:
     with pytest.raises(UnicodeDecodeError):
         data.decode("utf-8")
     raw = reader.read_table(data, "部门数据.csv")
-    table = sp.apply_header(raw, sp.find_header_row(raw, HEADER))
+    table = sp.header_table(raw, HEADER)
     assert list(table.columns[:4]) == HEADER
     assert table["企业名称"].tolist() == ["华为技术有限公司", "腾讯", "小米"]
     assert table["__row__"].tolist() == [2, 3, 4]
@@ -197,7 +197,7 @@ def test_semicolon_csv_with_more_thousands_commas_than_semicolons() -> None:
 
 def test_header_only_file_gives_empty_table_with_columns() -> None:
     raw = reader.read_table(_csv_text([HEADER]).encode("utf-8-sig"), "x.csv")
-    table = sp.apply_header(raw, sp.find_header_row(raw, HEADER))
+    table = sp.header_table(raw, HEADER)
     assert table.empty
     assert list(table.columns) == HEADER + ["__row__"]
 
@@ -292,6 +292,64 @@ def test_apply_header_drops_blank_rows_and_columns_and_names_unnamed() -> None:
     assert list(table.columns) == ["企业名称", "金额", "金额.1", "列E", "__row__"]
     assert table["企业名称"].tolist() == ["甲", "乙"]
     assert table["__row__"].tolist() == [2, 4]
+
+
+def _merged_header_xlsx(top: list[object], below: list[object], merges: list[str]) -> bytes:
+    """A table whose header is drawn over two rows with merged cells (the text of a merged cell sits in
+    its top-left cell; the others read empty), under a title merged across."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["2024年度企业研发投入情况表"])
+    ws.append(top)
+    ws.append(below)
+    for row in ROWS[:2]:
+        ws.append(row)
+    for ref in ["A1:D1", *merges]:
+        ws.merge_cells(ref)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("top", "below", "merges"),
+    [
+        (  # code and name merged down, "财务数据" merged across the amounts named in the row below
+            ["统一社会信用代码", "企业名称", "财务数据", None],
+            [None, None, "研发投入（万元）", "营业收入（万元）"],
+            ["A2:A3", "B2:B3", "C2:D2"],
+        ),
+        (  # the amounts' group merged across, one amount merged down beside it
+            ["统一社会信用代码", "企业名称", "研发投入（万元）", "其他指标"],
+            [None, None, None, "营业收入（万元）"],
+            ["A2:A3", "B2:B3", "C2:C3"],
+        ),
+    ],
+    ids=["names-below", "names-above"],
+)
+def test_header_drawn_over_two_rows_with_merged_cells_is_joined(
+    top: list[object], below: list[object], merges: list[str]
+) -> None:
+    raw = reader.read_table(_merged_header_xlsx(top, below, merges), "两行表头.xlsx")
+    table = sp.header_table(raw, HEADER)
+    assert list(table.columns) == [*HEADER, "__row__"]
+    assert table["研发投入（万元）"].tolist() == ["1,234.5", " 56 "]
+    assert table["__row__"].tolist() == [4, 5]  # the rows the officer sees in Excel
+
+
+def test_a_title_or_a_units_row_is_never_joined_to_the_header() -> None:
+    raw = pd.DataFrame(
+        [
+            ["统一社会信用代码及企业名称一览", None, None, None],  # a title naming headers, one cell
+            [None, "统一社会信用代码", "企业名称", "研发投入（万元）"],
+            ["序号", None, None, "万元"],  # a units row under the header
+            ["1", "914403001922038216", "华为", "12"],
+        ],
+        dtype="str",
+    )
+    table = sp.header_table(raw, HEADER)
+    assert list(table.columns) == ["列A", "统一社会信用代码", "企业名称", "研发投入（万元）", "__row__"]
+    assert table["__row__"].tolist() == [3, 4]
 
 
 # --- numbers -------------------------------------------------------------------------------------------

@@ -166,3 +166,49 @@ def test_approval_on_one_server_shows_on_the_other_and_a_recycle_keeps_the_login
     _on_server(enterprise, url, port_b)
     # The recycled process is a new one: the session came back from the cookie and the database.
     assert json.loads((cluster["run_dir"] / "state.json").read_text())["servers"][1]["pid"] != before
+
+
+ZONE_NAME = "jifen.zone.test"  # the zone's domain name, resolved to this host by the test browser only
+
+
+def test_the_cluster_opens_under_the_zone_s_name_and_sees_the_client_behind_the_front_proxy(
+    cluster: dict, browser, cluster_db: str
+) -> None:  # noqa: ANN001
+    """Officers open the zone's address (a name, not 127.0.0.1) through the host's TLS nginx, which says
+    who the client is in X-Forwarded-For (docs/deploy.md). The page must load — its WebSocket reaches the
+    server with the Host the browser's Origin names (nginx sent the upstream's name, and Streamlit refused
+    the socket) — and the login records that client, which the login throttling keys on (docs/security.md)."""
+    from db.models import User, UserSession
+    from db.session import make_engine
+    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    named = browser.browser_type.launch(
+        executable_path=str(CHROMIUM),
+        headless=True,
+        args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {ZONE_NAME} 127.0.0.1"],
+    )
+    try:
+        # What the front proxy adds to every request it forwards, the WebSocket's handshake included.
+        context = named.new_context(extra_http_headers={"X-Forwarded-For": "203.0.113.7"})
+        page = context.new_page()
+        zone_url = cluster["url"].replace("127.0.0.1", ZONE_NAME)
+        assert zone_url != cluster["url"]
+        login(page, zone_url, "ent3")
+        page.get_by_role("button", name="退出登录").wait_for()
+        context.close()
+    finally:
+        named.close()
+
+    engine = make_engine(cluster_db)
+    with Session(engine) as session:
+        addresses = (
+            session.execute(
+                select(UserSession.client_address)
+                .join(User, User.id == UserSession.user_id)
+                .where(User.username == "ent3")
+            )
+            .scalars()
+            .all()
+        )
+    engine.dispose()
+    assert addresses == ["203.0.113.7"]

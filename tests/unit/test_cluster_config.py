@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -31,7 +32,14 @@ def test_every_server_sticky_websocket_and_upload_limit(tmp_path: Path) -> None:
     assert upload_limit_mb() == 50  # .streamlit/config.toml server.maxUploadSize
     assert "client_max_body_size 51m;" in conf
     stream = conf.split("location /_stcore/stream {", 1)[1].split("}", 1)[0]
-    assert "proxy_set_header Upgrade $http_upgrade;" in stream and "proxy_read_timeout 1d;" in stream
+    assert "proxy_read_timeout 1d;" in stream
+    # The headers are set once, at the server level: a location setting any inherits none of them, and the
+    # WebSocket without its Host was refused under any name but 127.0.0.1 (tests/e2e/test_cluster.py).
+    server = conf.split("server {", 1)[1]
+    locations = re.findall(r"(?m)^\s*location [^{]*\{[^}]*\}", server)
+    assert len(locations) >= 3 and not any("proxy_set_header" in block for block in locations)
+    for header in ("Host $http_host", "Upgrade $http_upgrade", "Connection $connection_upgrade"):
+        assert f"proxy_set_header {header};" in server
     assert f"pid {tmp_path}/nginx.pid;" in conf  # nothing under /var or /run: no root needed
     assert "/var/" not in conf and "/run/" not in conf
     assert "X-Upstream" not in conf

@@ -88,6 +88,8 @@ run: install
 	@echo "  企业创新积分 running at http://localhost:$(PORT)"
 	@echo "  Demo accounts (password Demo@2025): admin · officer1 · officer2 · bank1 · ent1 … ent5"
 	@echo ""
+	@# the first run of a fresh server is paid here, not by the first visitor (deploy.cluster.warm_up)
+	$(PY) -c 'from deploy.cluster import warm_up_after_start; warm_up_after_start($(PORT))' &
 	$(VENV)/bin/streamlit run serve.py --server.port $(PORT) --server.headless true
 
 test: install-test browser libreoffice

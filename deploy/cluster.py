@@ -160,6 +160,17 @@ def warm_up(port: int, timeout: float = WARM_UP_TIMEOUT) -> bool:
     return False
 
 
+def warm_up_after_start(port: int, start_timeout: float = START_TIMEOUT) -> bool:
+    """Wait for a server just started on its own (``make run``: no supervisor) to answer, then
+    :func:`warm_up` it — so its first visitor, too, is spared the cold run's "Page not found" dialog."""
+    deadline = time.monotonic() + start_timeout
+    while not healthy(port):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.3)
+    return warm_up(port)
+
+
 def warm_up_all(ports: list[int], timeout: float = WARM_UP_TIMEOUT) -> list[bool]:
     """:func:`warm_up` every server at once: each reads on a backend of its own, so a start with N servers
     takes about one server's warm-up where the cores allow, not N of them."""

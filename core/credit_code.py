@@ -23,6 +23,7 @@ Design:
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import numpy as np
 import pandas as pd
@@ -41,9 +42,19 @@ for _ch, _v in _VALUE.items():
 _WEIGHTS_ARR = np.array(WEIGHTS, dtype=np.int64)
 
 # Full-width ASCII (U+FF01..U+FF5E) -> half-width, ideographic space -> space.
-_FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
+_FULLWIDTH: dict[int, int | None] = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
 _FULLWIDTH[0x3000] = 0x20
-_WIDE_CHARS = "[\uff01-\uff5e\u3000]"
+# Invisible format characters (zero-width space and joiners, BOM, word joiner, soft hyphen, direction
+# marks) come along when a code is copied from a web page or a chat; they carry nothing, and a message
+# pointing at "第19位“​”" cannot be acted on. Removed (the check character still guards the code).
+_INVISIBLE = "\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff"
+_FULLWIDTH.update(
+    {
+        cp: None
+        for cp in (0x00AD, 0xFEFF, *range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x2065))
+    }
+)
+_WIDE_CHARS = f"[\uff01-\uff5e\u3000{_INVISIBLE}]"
 
 # Default seed body for make_code: 9 = registered by 工商 (market regulation), 1 = enterprise,
 # 330303 = 温州市龙湾区 (the pilot district).
@@ -51,7 +62,8 @@ _DEMO_PREFIX = "91330303"
 
 
 def normalize(code: object) -> str:
-    """Strip, convert full-width characters to half-width and upper-case (``None`` → ``""``)."""
+    """Strip, convert full-width characters to half-width, drop invisible format characters and
+    upper-case (``None`` → ``""``)."""
     if code is None or (isinstance(code, float) and code != code):
         return ""
     return str(code).translate(_FULLWIDTH).strip().upper()
@@ -60,7 +72,7 @@ def normalize(code: object) -> str:
 def normalize_series(codes: pd.Series) -> pd.Series:
     """Vectorised :func:`normalize`; missing values become ``""``."""
     s = codes.astype("str").fillna("")
-    # Only the few cells with a full-width character go through str.translate (Python per cell).
+    # Only the few cells with a full-width or invisible character go through str.translate (Python per cell).
     wide = s.str.contains(_WIDE_CHARS, regex=True).to_numpy(dtype=bool)
     if wide.any():
         s = s.copy()
@@ -98,6 +110,8 @@ def _describe_char(ch: str) -> str:
         return f"“{ch}”（全角字符，须为半角）"
     if ch.isspace():
         return "空格"
+    if unicodedata.category(ch) in ("Cf", "Cc"):
+        return f"不可见字符（U+{ord(ch):04X}）"
     return f"“{ch}”"
 
 

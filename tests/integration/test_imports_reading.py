@@ -200,6 +200,21 @@ def test_header_drawn_over_two_rows_with_merged_cells_imports_exactly(db: Sessio
     assert stored(db, "G08") == {c: 40.0 + i for i, c in enumerate(CODES)}
 
 
+def test_codes_copied_with_invisible_characters_import_exactly(db: Session) -> None:
+    # Codes pasted from the credit-information website or a chat carry zero-width spaces and a BOM;
+    # the officer could not see what the refusal pointed at.
+    rows = [HEAD, *body(rd=50)]
+    rows[1][0] = CODES[0] + "\u200b"
+    rows[2][0] = "\ufeff" + CODES[1].lower()
+    rows[3][0] = CODES[2][:9] + "\u2060" + CODES[2][9:]
+    text = "\r\n".join(",".join(str(c) for c in r) for r in rows) + "\r\n"
+    data = text.encode("utf-8-sig")
+    report = dry(db, data, file_name="税务.csv")
+    assert report.ok, report.errors
+    commit(db, data, report)
+    assert stored(db, "T01") == {c: 50.0 + i for i, c in enumerate(CODES)}
+
+
 def test_encrypted_workbook_is_refused_with_the_way_out(db: Session) -> None:
     out = io.BytesIO()
     msoffcrypto.format.ooxml.OOXMLFile(io.BytesIO(workbook(("数据", [HEAD, *body()])))).encrypt("pw2025", out)

@@ -105,6 +105,24 @@ def test_normalize() -> None:
     assert cc.normalize_series(s).tolist() == ["91440300708461136T", "", "91"]
 
 
+def test_invisible_characters_copied_from_a_web_page_are_dropped_and_named_when_explained() -> None:
+    # A code copied from a web page or a chat carries a zero-width space, a BOM or a word joiner: the
+    # message used to point at "第19位“​”", a character nobody can see.
+    copied = ["914403001922038216\u200b", "\ufeff91440300708461136t", "9144030019\u2060\u00ad22038216"]
+    assert [cc.normalize(c) for c in copied] == [
+        "914403001922038216",
+        "91440300708461136T",
+        "914403001922038216",
+    ]
+    normalised = cc.normalize_series(pd.Series([*copied, None], dtype="str"))
+    assert normalised.tolist() == ["914403001922038216", "91440300708461136T", "914403001922038216", ""]
+    assert cc.validate_series(normalised.iloc[:3]).isna().all()
+    assert (
+        cc.explain("91440300192203821\x076")
+        == "统一社会信用代码应为18位，实际为19位；含非法字符：第18位不可见字符（U+0007）"
+    )
+
+
 def test_make_code() -> None:
     code = cc.make_code("42")
     assert code.startswith("91330303000000042") and cc.is_valid(code)

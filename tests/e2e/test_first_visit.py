@@ -7,8 +7,9 @@ and the server itself asks no other host for anything.
   that pays that first run.
 * A headless Streamlit asks checkip.amazonaws.com for the machine's public address to print an "External
   URL" at start; on a government intranet that is a blocked call to a foreign host in the firewall's log.
-  ``.streamlit/config.toml`` names the address (``browser.serverAddress``), so nothing is asked. The test
-  points the server's HTTP proxy at a listener of its own and expects no call on it.
+  ``.streamlit/config.toml`` names the address (``browser.serverAddress``), so nothing is asked; it also
+  asks whenever a WebSocket comes from another origin, which serve.py stops. The test points the server's
+  HTTP proxy at a listener of its own and expects no call on it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
 from deploy.cluster import healthy, streamlit_command
 from deploy.local import free_port
@@ -136,4 +139,13 @@ def test_the_server_asks_no_other_host_at_start_or_for_a_visit(fresh_server, bro
         page.get_by_role("heading").first.wait_for(timeout=10_000)
     finally:
         context.close()
+    # A page of another site opens a WebSocket to the app (as any site an officer has open can): refused,
+    # without the server asking the internet for its own public address first.
+    with (
+        pytest.raises(InvalidStatus),
+        connect(
+            f"{base_url.replace('http', 'ws')}/_stcore/stream", origin="http://other.example", open_timeout=30
+        ),
+    ):
+        pass
     assert outside.requests == []

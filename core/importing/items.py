@@ -30,7 +30,7 @@ from core.importing.validate import (
     row_mismatches,
 )
 from core.listtext import parse_items
-from core.spreadsheet import ROW_COLUMN, header_key
+from core.spreadsheet import ROW_COLUMN, excel_error_report, header_key
 from core.yesno import FALSE_TEXT, TRUE_TEXT
 
 
@@ -152,15 +152,17 @@ def validate_items(
     items: list[dict] = [{} for _ in range(n)]
     for h, f in field_cols.items():
         problem = _field_values(col, f, table[h], items)
+        allowed = _allowed(col, f)
+        fix = np.full(n, "请填写" + ("、".join(allowed) if allowed else f.label), dtype=object)
+        # An Excel error (#N/A of a failed lookup) or a formula without its result is no item text.
+        errors_at, error_problem, error_fix = excel_error_report(table[h])
+        problem[errors_at] = error_problem[errors_at]
+        fix[errors_at] = error_fix[errors_at]
         has = pd.notna(problem)
         if has.any():
             idx = np.flatnonzero(has)
-            allowed = _allowed(col, f)
-            hint = "、".join(allowed) if allowed else f.label
             parts.append(
-                report_part(
-                    rows.iloc[idx], f"{sheet}：{h}", table[h].iloc[idx], problem[idx], f"请填写{hint}"
-                )
+                report_part(rows.iloc[idx], f"{sheet}：{h}", table[h].iloc[idx], problem[idx], fix[idx])
             )
             bad_row |= has
     mismatches = row_mismatches(table, mapping, rows, codes, bad_row, known_names)

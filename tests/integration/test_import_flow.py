@@ -401,6 +401,24 @@ def test_list_sheet_rows_are_checked_per_row(db: Session) -> None:
     assert (3, "承担科技计划项目：年份") in problems
 
 
+def test_list_sheet_error_cells_and_uncalculated_formulas_are_refused_not_stored_as_text(db: Session) -> None:
+    # An item's name looked up with VLOOKUP: #N/A where it failed, and the formula itself where a
+    # script (openpyxl) wrote it without a result. Neither is a project name.
+    t10 = [
+        [CODES[0], NAMES[0], "#N/A", "省级", "牵头", 2024],
+        [CODES[1], NAMES[1], "=VLOOKUP(A3,项目库!A:B,2,0)", "市级", "参与", 2023],
+        [CODES[2], NAMES[2], "智能传感器研发", "市级", "参与", 2024],
+    ]
+    data = _fill_template(db, "科技", [], {"承担科技计划项目": t10})
+    report = refused(db, data, "整批未导入", dry_kw={"department": "科技", "list_mode": "replace"})
+    problems = {(e["row"], e["column"]): e for e in report.errors}
+    assert set(problems) == {(2, "承担科技计划项目：项目名称"), (3, "承担科技计划项目：项目名称")}
+    assert problems[(2, "承担科技计划项目：项目名称")]["problem"].startswith("单元格是 Excel 错误值 #N/A")
+    assert "修正该公式" in problems[(2, "承担科技计划项目：项目名称")]["fix"]
+    assert problems[(3, "承担科技计划项目：项目名称")]["problem"].startswith("单元格是公式")
+    assert "用 Excel 或 WPS 打开" in problems[(3, "承担科技计划项目：项目名称")]["fix"]
+
+
 def test_list_value_reads_as_text_in_portrait_and_review(db: Session) -> None:
     from services import portrait
 

@@ -30,8 +30,12 @@ def ranked_counts(model: ScoringModel, scores: pd.DataFrame) -> pd.Series:
     return ranked.groupby("stage").size().reindex(model.stage_codes, fill_value=0).astype(int)
 
 
-def _pct(share: float) -> str:
+def share_text(share: float) -> str:
+    """A model's share as people read it, never rounded: 0.025 → "2.5%", 0.1 → "10%"."""
     return f"{share * 100:g}%"
+
+
+_pct = share_text
 
 
 def list_sizes(model: ScoringModel, scores: pd.DataFrame) -> pd.DataFrame:
@@ -196,18 +200,14 @@ def mujun_table(model: ScoringModel, scores: pd.DataFrame) -> pd.DataFrame:
 
 def list_members(model: ScoringModel, scores: pd.DataFrame, *, stage: str | None = None) -> pd.DataFrame:
     """Enterprises on a list (optionally of one stage): the notice columns, then 榜单 (full name),
-    亩均论英雄, 扶持金额（万元）."""
+    亩均论英雄 (when the model has 亩均 flags), 扶持金额（万元）."""
     names = {t.code: t.name for t in model.tiers}
     keep = scores["tier"].fillna("").isin(list(names)) & not_vetoed(scores)
     if stage is not None:
         keep &= scores["stage"] == stage
     df = ranked_rows(model, scores, keep)
-    return notice_frame(
-        model,
-        df,
-        **{
-            "榜单": df["tier"].map(names).to_numpy(),
-            "亩均论英雄": df["mujun"].fillna("").astype(str).to_numpy(),
-            "扶持金额（万元）": pd.to_numeric(df["subsidy"]).fillna(0.0).to_numpy(dtype=float),
-        },
-    )
+    extra = {"榜单": df["tier"].map(names).to_numpy()}
+    if model.mujun:  # a model without 亩均 flags has no such column
+        extra["亩均论英雄"] = df["mujun"].fillna("").astype(str).to_numpy()
+    extra["扶持金额（万元）"] = pd.to_numeric(df["subsidy"]).fillna(0.0).to_numpy(dtype=float)
+    return notice_frame(model, df, **extra)

@@ -259,19 +259,18 @@ def _lists_view(session: Session, *, actor: Actor, run_id: int) -> ListsView:
 def export_lists(
     session: Session, *, actor: Actor, run_id: int | None = None, fmt: str = "xlsx", part: str = "all"
 ) -> bytes:
-    """Public-notice exports of a run. ``part``: ``all`` (xlsx: 公示名单, 扶持名单, 名额与预算, 亩均论英雄),
-    ``subsidies`` (扶持名单; xlsx adds 名额与预算), ``lists`` (公示名单). csv holds the first table only.
+    """Public-notice exports of a run. ``part``: ``all`` (xlsx: 公示名单, 扶持名单, 名额与预算, and 亩均论英雄
+    when the model has 亩均 flags), ``subsidies`` (扶持名单; xlsx adds 名额与预算), ``lists`` (公示名单).
+    csv holds the first table only.
     The xlsx of a final run's subsidies (``all`` or ``subsidies``) adds 扶持资金拨付: each line's state."""
     run_id = resolve_run_id(session, actor, run_id)
     view = lists_view(session, actor=actor, run_id=run_id)
     plan = view.plan.drop(columns=["stage"])
+    every = {"公示名单": view.notice, "扶持名单": view.subsidies, "名额与预算": plan}
+    if view.model.mujun:  # a model without 亩均 flags gets no empty 亩均论英雄 sheet
+        every["亩均论英雄"] = view.mujun
     sheets = {
-        "all": {
-            "公示名单": view.notice,
-            "扶持名单": view.subsidies,
-            "名额与预算": plan,
-            "亩均论英雄": view.mujun,
-        },
+        "all": every,
         "subsidies": {"扶持名单": view.subsidies, "名额与预算": plan},
         "lists": {"公示名单": view.notice},
     }

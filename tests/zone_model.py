@@ -1,7 +1,7 @@
 """Another zone's model that shares nothing with the default but the rule types: four stages with other
 names, codes and revenue bounds, other class codes and names, indicator codes K/Y/P/Z, a 200-point core,
-a bonus cap of 24, two lists of 3% and 15% with other names, its own 亩均 flag, other cultivation pools
-and other delivering departments. Built from the national-guide model so every rule type stays covered.
+a bonus cap of 24, two lists of 3% and 15% with other names, its own 亩均 flag (2.5%), a 1.5% subsidy,
+other cultivation pools and other delivering departments. Built from the national-guide model so every rule type stays covered.
 
 Any default-model word on a screen under this model (种子期…成熟期, 领跑/竞跑/进取, T01, 税务 …) is a leak.
 """
@@ -110,10 +110,10 @@ def zone_model_dict() -> dict[str, Any]:
     d["tiers"] = TIERS
     d["subsidies"] = [
         {"stage": "lead", "share": 0.04, "max_count": 2, "amount": 40},
-        {"stage": "speed", "share": 0.04, "max_count": 3, "amount": 15},
+        {"stage": "speed", "share": 0.015, "max_count": 3, "amount": 15},
         {"stage": "bud", "share": 0.06, "max_count": 4, "amount": 3},
     ]
-    d["mujun"] = [{"code": "星城升档", "share": 0.04}]
+    d["mujun"] = [{"code": "星城升档", "share": 0.025}]
     for tie in d["tie_break"]:
         if tie["key"] in CLASSES:
             tie["key"] = CLASSES[tie["key"]][0]

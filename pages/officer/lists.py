@@ -7,6 +7,7 @@ from datetime import date
 import streamlit as st
 
 from core import subsidies as subsidy_states
+from core.lists import share_text
 from db.session import session_scope
 from services.scenarios import export_lists, lists_view, run_label
 from services.subsidies import (
@@ -155,16 +156,15 @@ def _pay() -> None:
 
 
 def _mujun() -> None:
-    shares = "；".join(f"{m.code}：阶段前 {m.share * 100:g}%" for m in model.mujun)
+    shares = "；".join(f"{m.code}：阶段前 {share_text(m.share)}" for m in model.mujun)
     st.caption(f"亩均论英雄标记（{shares}）。")
     show_table(first_rows(view.mujun, f"标记企业 {len(view.mujun):,} 家"), key="mujun_table")
     download_table(view.mujun, name="亩均论英雄", key="mujun_dl")
 
 
 def _export_tab() -> None:
-    st.markdown(
-        "**公示格式导出**：公示名单（序号、企业名称、统一社会信用代码、所属阶段、榜单、积分）、扶持名单、名额与预算、亩均论英雄。"
-    )
+    sheets = "公示名单（序号、企业名称、统一社会信用代码、所属阶段、榜单、积分）、扶持名单、名额与预算"
+    st.markdown(f"**公示格式导出**：{sheets}{'、亩均论英雄' if model.mujun else ''}。")
 
     def _export(fmt: str, part: str) -> bytes:  # written when its button is clicked
         with session_scope() as session:
@@ -189,7 +189,8 @@ def _export_tab() -> None:
 
 # one tab drawn at a time (ui.widgets.open_tab_only): each load drew all five, the lists and the subsidy
 # table included, though one is read at a time
-open_tab_only(
-    {"榜单": _lists, "精准扶持": _subsidy, "资金拨付": _pay, "亩均论英雄": _mujun, "公示导出": _export_tab},
-    key="lists_tab",
-)
+# a model without 亩均 flags has no 亩均论英雄 tab (the flags are a model parameter, not every zone's)
+tabs = {"榜单": _lists, "精准扶持": _subsidy, "资金拨付": _pay, "亩均论英雄": _mujun, "公示导出": _export_tab}
+if not model.mujun:
+    del tabs["亩均论英雄"]
+open_tab_only(tabs, key="lists_tab")

@@ -57,15 +57,12 @@ def _stage(code: str) -> None:
     for tier_code, tier_name in tier_names.items():
         part = frame[frame["tier"] == tier_code]
         st.markdown(f"**{tier_name}**（{len(part)} 家）")
+        columns = {"rank": "排名", "name": "企业名称", "credit_code": "统一社会信用代码", "total": "积分"}
+        if model_dict.get("mujun"):  # a model without 亩均 flags has no such column
+            columns["mujun"] = "亩均论英雄"
         show_table(
             part.assign(mujun=part["mujun"].fillna("").replace("", "—")),
-            columns={
-                "rank": "排名",
-                "name": "企业名称",
-                "credit_code": "统一社会信用代码",
-                "total": "积分",
-                "mujun": "亩均论英雄",
-            },
+            columns=columns,
             empty="本榜单暂无企业。",
         )
 

@@ -4,6 +4,7 @@ indicators, points per stage, rules in words."""
 import pandas as pd
 import streamlit as st
 
+from core.lists import share_text
 from core.model_loading import parse_model
 from core.model_text import describe_rule, model_summary
 from db.session import session_scope
@@ -99,16 +100,17 @@ st.subheader("榜单与扶持")
 tiers = pd.DataFrame(
     {
         "榜单": [t.name for t in model.tiers],
-        "范围": [f"各阶段排名前 {t.share:.0%}（向上取整）" for t in model.tiers],
+        "范围": [f"各阶段排名前 {share_text(t.share)}（向上取整）" for t in model.tiers],
     }
 )
 show_table(tiers, width="content")
 subsidies = pd.DataFrame(
     {
         "阶段": [stage_names.get(s.stage, s.stage) for s in model.subsidies],
-        "名额": [f"前 {s.share:.0%}（向上取整），最多 {s.max_count} 家" for s in model.subsidies],
+        "名额": [f"前 {share_text(s.share)}（向上取整），最多 {s.max_count} 家" for s in model.subsidies],
         "扶持金额（万元/家）": [s.amount for s in model.subsidies],
     }
 )
 show_table(subsidies, width="content")
-st.caption("；".join(f"各阶段前 {m.share:.0%}：亩均论英雄「{m.code}」" for m in model.mujun))
+if model.mujun:
+    st.caption("；".join(f"各阶段前 {share_text(m.share)}：亩均论英雄「{m.code}」" for m in model.mujun))

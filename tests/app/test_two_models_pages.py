@@ -85,3 +85,38 @@ def test_robustness_on_the_runs_page(two: TwoRuns) -> None:
     assert table["保持榜单概率（%）"].between(0, 100).all()
     summary = next(f for f in frames if "阶段" in f.columns and "企业数" in f.columns)
     assert "创新领军企业榜" in summary.columns
+
+
+def test_a_model_without_mujun_flags_shows_no_mujun_tab_column_or_sheet(two: TwoRuns) -> None:
+    """The national-guide model (run B) declares no 亩均 flags: 榜单与扶持 has no 亩均论英雄 tab, 积分榜单 no
+    亩均论英雄 column, the 公示 xlsx no 亩均论英雄 sheet; the Longwan run (A) keeps all three."""
+    import io
+
+    import openpyxl
+
+    from db.session import session_scope
+    from services.scenarios import export_lists
+
+    officer = page_as("pages/officer/lists.py", OFFICER)
+    officer.session_state["lists_run"] = two.run_b
+    officer.run()
+    assert not officer.exception
+    assert [t.label for t in officer.tabs] == ["榜单", "精准扶持", "资金拨付", "公示导出"]
+    officer.session_state["lists_run"] = two.run_a
+    officer.run()
+    assert "亩均论英雄" in [t.label for t in officer.tabs]
+
+    public = page_as("pages/public/lists.py", None).run()
+    assert public.selectbox[0].value == YEAR_B
+    assert public.dataframe and all("亩均论英雄" not in df.value.columns for df in public.dataframe)
+    public.selectbox[0].set_value(YEAR_A).run()
+    assert any("亩均论英雄" in df.value.columns for df in public.dataframe)
+
+    with session_scope() as session:
+        sheets = {
+            run: openpyxl.load_workbook(
+                io.BytesIO(export_lists(session, actor=OFFICER, run_id=run))
+            ).sheetnames
+            for run in (two.run_a, two.run_b)
+        }
+    assert "亩均论英雄" in sheets[two.run_a] and "亩均论英雄" not in sheets[two.run_b]

@@ -71,3 +71,13 @@ def test_no_page_shows_the_default_models_words(zone_db: str, username: str, pag
         if words:
             found[spec.path] = words
     assert not found, found
+
+
+def test_the_model_page_gives_every_share_unrounded(zone_db: str) -> None:
+    """A 1.5% subsidy share and a 2.5% 亩均 share read as such on 指标体系 (rounded to whole percent they
+    read 2% — a wrong number on the public page)."""
+    at = through_home("ent1", "pages/public/model.py")
+    assert not at.exception
+    cells = " ".join(" ".join(df.value.astype(str).to_numpy().ravel()) for df in at.dataframe)
+    assert "前 3%" in cells and "前 15%" in cells and "前 1.5%（向上取整），最多 3 家" in cells, cells
+    assert "各阶段前 2.5%：亩均论英雄「星城升档」" in [c.value for c in at.caption]

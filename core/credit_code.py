@@ -46,7 +46,8 @@ _FULLWIDTH: dict[int, int | None] = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xF
 _FULLWIDTH[0x3000] = 0x20
 # Invisible format characters (zero-width space and joiners, BOM, word joiner, soft hyphen, direction
 # marks) come along when a code is copied from a web page or a chat; they carry nothing, and a message
-# pointing at "第19位“​”" cannot be acted on. Removed (the check character still guards the code).
+# pointing at "第19位“​”" cannot be acted on. Removed (the check character still guards the code); the
+# same set as core.spreadsheet.numbers.INVISIBLE_CHARS.
 _INVISIBLE = "\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff"
 _FULLWIDTH.update(
     {

@@ -23,6 +23,7 @@ import pandas as pd
 
 from core.spreadsheet import ooxml
 from core.spreadsheet.errors import SpreadsheetError
+from core.spreadsheet.numbers import INVISIBLE_CHARS
 
 ROW_COLUMN = "__row__"
 
@@ -32,12 +33,13 @@ HEADER_QUALIFIES = 2.0  # header score from which a sheet counts as "holds the d
 HEADER_CONTENDER = 0.6  # …and, with several, share of the best score that still makes it a contender
 
 
-_SPACES = re.compile(r"[\s\u00a0\u3000\ufeff]+")
+# Spaces of every kind, and the invisible characters a header copied from a web page carries.
+_SPACES = re.compile(f"[\\s\u00a0\u3000{INVISIBLE_CHARS}]+")
 
 
 def compact_text(value: Any) -> str:
     """A cell's text as compared: NFKC (full-width → half-width) without any spaces (incl. NBSP, full-width
-    space, BOM); ``""`` for a missing cell. ``１，２００　万元`` → ``1,200万元``."""
+    space) or invisible characters (BOM, zero-width space…); ``""`` for a missing cell. ``１，２００　万元`` → ``1,200万元``."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     return _SPACES.sub("", unicodedata.normalize("NFKC", str(value)))

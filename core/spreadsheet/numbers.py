@@ -1,7 +1,7 @@
 """Numbers from text: the one home of number parsing for every table the system reads.
 
 ``parse_number_series`` is vectorised (pyarrow string kernels) and tolerant of what people type: text
-numbers, ``1,234.5``/``1，234``, full-width ``１２３．４``, spaces and NBSP, a trailing ``%`` (``4.5%`` →
+numbers, ``1,234.5``/``1，234``, full-width ``１２３．４``, spaces, NBSP and invisible characters, a trailing ``%`` (``4.5%`` →
 ``4.5``: the value contract stores percentages as numbers). Anything else is *invalid* (flagged, value
 NaN) — including ``-``, ``/`` and ``无``: whether those mean "none" is a business decision for the
 caller. Commas must be real thousands groups: ``1,5`` is invalid, not 15.
@@ -17,7 +17,13 @@ import pyarrow.compute as pc
 # Full-width digits/signs/separators → ASCII, Unicode spaces → space (trimmed later; an inner space
 # stays and makes the cell invalid: "1 234" is ambiguous). Applied only to rows with non-ASCII text.
 _NUMBER_TABLE: dict[int, int | str | None] = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
-_NUMBER_TABLE.update({0x3000: " ", 0x00A0: " ", 0x202F: " ", 0xFEFF: None, 0x200B: None})
+# Invisible format characters (zero-width space/joiners, direction marks, word joiner, soft hyphen, BOM)
+# come with numbers copied from web pages and chats: dropped, so a cell is never refused for what
+# nobody can see. (``core.credit_code`` drops the same set.)
+INVISIBLE_CHARS = "\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff"
+_INVISIBLE = (0x00AD, 0xFEFF, *range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x2065))
+_NUMBER_TABLE.update({0x3000: " ", 0x00A0: " ", 0x202F: " "})
+_NUMBER_TABLE.update({cp: None for cp in _INVISIBLE})
 _NUMBER_TABLE.update({cp: " " for cp in range(0x2000, 0x200B)})
 _NUMBER_TABLE.update({0x2212: ord("-"), 0xFE63: ord("-")})
 _NUMBER_TABLE[0x3002] = ord(".")  # "。" typed as a decimal point by Chinese IMEs

@@ -215,6 +215,22 @@ def test_codes_copied_with_invisible_characters_import_exactly(db: Session) -> N
     assert stored(db, "T01") == {c: 50.0 + i for i, c in enumerate(CODES)}
 
 
+def test_amounts_and_headers_copied_with_invisible_characters_import_exactly(db: Session) -> None:
+    # Pasted from a web page: a zero-width joiner after a figure, direction marks around another, a
+    # zero-width space in a header. The refusal showed a cell that looked like a plain number.
+    rows = [[*HEAD[:2], "研发费用总额\u200b", *HEAD[3:]], *body(rd=50)]
+    rows[1][2] = "50\u200d"
+    rows[2][3] = "\u202d810\u202c"
+    rows[3][4] = "42%\u2060"
+    data = workbook(("数据", rows))
+    report = dry(db, data)
+    assert report.ok, report.errors
+    commit(db, data, report)
+    assert stored(db, "T01") == {c: 50.0 + i for i, c in enumerate(CODES)}
+    assert stored(db, "G01") == {c: 800.0 + 10 * i for i, c in enumerate(CODES)}
+    assert stored(db, "G08") == {c: 40.0 + i for i, c in enumerate(CODES)}
+
+
 def test_encrypted_workbook_is_refused_with_the_way_out(db: Session) -> None:
     out = io.BytesIO()
     msoffcrypto.format.ooxml.OOXMLFile(io.BytesIO(workbook(("数据", [HEAD, *body()])))).encrypt("pw2025", out)

@@ -377,6 +377,17 @@ def test_parse_number_series_tolerant_cases() -> None:
     assert not invalid.any()
 
 
+def test_invisible_characters_copied_with_numbers_and_headers_are_ignored() -> None:
+    # Copied from a web page or a chat: zero-width spaces and joiners, direction marks, a word joiner,
+    # a soft hyphen. Refused, the cell looked like a plain "1234".
+    cells = ["1234\u200d", "1,234.5\u2060", "\u00ad12", "\u202d8,000\u202c", "\u200e45%"]
+    values, invalid = sp.parse_number_series(pd.Series(cells, dtype="str"))
+    assert values.tolist() == [1234.0, 1234.5, 12.0, 8000.0, 45.0] and not invalid.any()
+    assert sp.header_key("研发投入\u200b（万元）\u200c") == sp.header_key("研发投入（万元）")
+    raw = pd.DataFrame([["统一社会信用代码\u200b", "\ufeff研发投入（万元）"], ["x", "1"]], dtype="str")
+    assert list(sp.apply_header(raw, 0).columns) == ["统一社会信用代码", "研发投入（万元）", "__row__"]
+
+
 def test_parse_number_series_empty_and_invalid() -> None:
     s = pd.Series(["", "  ", None, "abc", "1,2", "12,34.5", "-", "无", "1 234", "inf", "nan", "1e999", "3万"])
     values, invalid = sp.parse_number_series(s)

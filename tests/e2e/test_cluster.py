@@ -11,6 +11,7 @@ Skipped without a PostgreSQL server (TEST_DATABASE_URL) or nginx (``make nginx``
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -28,7 +29,7 @@ from sqlmodel import Session
 from deploy.cluster import STICKY_COOKIE
 from deploy.local import start_local_cluster, sticky_values
 from tests.conftest import TEST_DATABASE_URL, throwaway_postgres
-from tests.e2e.conftest import goto, login, screenshot, wait_settled
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, goto, login, screenshot, wait_settled
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [
@@ -180,7 +181,6 @@ def test_the_cluster_opens_under_the_zone_s_name_and_sees_the_client_behind_the_
     the socket) — and the login records that client, which the login throttling keys on (docs/security.md)."""
     from db.models import User, UserSession
     from db.session import make_engine
-    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 
     named = browser.browser_type.launch(
         executable_path=str(CHROMIUM),
@@ -212,3 +212,96 @@ def test_the_cluster_opens_under_the_zone_s_name_and_sees_the_client_behind_the_
         )
     engine.dispose()
     assert addresses == ["203.0.113.7"]
+
+
+def _documented_tls_front(run_dir: Path, *, tls_port: int, plain_port: int, cluster_url: str) -> Path:
+    """docs/deploy.md's TLS nginx, as written there, on free ports with a certificate of the test's own,
+    forwarding to this cluster: the nginx.conf that runs it unprivileged from ``run_dir``."""
+    deploy_md = (ROOT / "docs" / "deploy.md").read_text()
+    blocks = [b for b in re.findall(r"```nginx\n(.*?)```", deploy_md, re.DOTALL) if "ssl_certificate " in b]
+    assert len(blocks) == 1, "docs/deploy.md shows one TLS front"
+    front = re.sub(r"(?m)^ {3}", "", blocks[0])  # the block is indented under a list item
+    for documented, here in (
+        ("listen 443 ssl", f"listen 127.0.0.1:{tls_port} ssl"),
+        ("listen 80;", f"listen 127.0.0.1:{plain_port};"),
+        ("/etc/ssl/innovation/", f"{run_dir}/"),
+        ("http://127.0.0.1:8080", cluster_url),
+    ):
+        assert documented in front, documented
+        front = front.replace(documented, here)
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"),
+            *("-subj", "/CN=jifen.example.gov.cn", "-addext", "subjectAltName=DNS:jifen.example.gov.cn"),
+            *("-keyout", str(run_dir / "privkey.pem"), "-out", str(run_dir / "fullchain.pem")),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (run_dir / "tmp").mkdir()
+    conf = run_dir / "nginx.conf"
+    conf.write_text(
+        f"pid {run_dir}/nginx.pid;\nerror_log {run_dir}/error.log warn;\nevents {{}}\nhttp {{\n"
+        f"access_log {run_dir}/access.log;\n"
+        + "".join(
+            f"{kind}_temp_path {run_dir}/tmp/{kind};\n"
+            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
+        + front
+        + "}\n"
+    )
+    return conf
+
+
+def test_the_documented_tls_front_serves_the_cluster_under_the_zone_s_name(
+    cluster: dict, browser, tmp_path: Path
+) -> None:  # noqa: ANN001
+    """docs/deploy.md step 5 — the host's nginx terminating HTTPS for jifen.example.gov.cn and forwarding
+    to the cluster's nginx — copied from the page and run: an enterprise user logs in over it, and plain
+    HTTP is sent to HTTPS."""
+    from deploy.cluster import find_nginx
+    from deploy.local import free_port, port_free
+
+    def port_open(port: int) -> bool:
+        return not port_free(port)
+
+    tls_port, plain_port = free_port(), free_port()
+    conf = _documented_tls_front(
+        tmp_path, tls_port=tls_port, plain_port=plain_port, cluster_url=cluster["url"]
+    )
+    checked = subprocess.run(
+        [find_nginx(), "-t", "-p", str(tmp_path), "-c", str(conf)], capture_output=True, text=True
+    )
+    assert checked.returncode == 0, checked.stderr
+    front = subprocess.Popen(
+        [find_nginx(), "-p", str(tmp_path), "-c", str(conf), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    named = browser.browser_type.launch(
+        executable_path=str(CHROMIUM),
+        headless=True,
+        args=[*CHROMIUM_ARGS, "--host-resolver-rules=MAP jifen.example.gov.cn 127.0.0.1"],
+    )
+    try:
+        context = named.new_context(ignore_https_errors=True)
+        page = context.new_page()
+        zone_url = f"https://jifen.example.gov.cn:{tls_port}"
+        deadline = time.monotonic() + 15
+        while not port_open(tls_port):
+            assert front.poll() is None and time.monotonic() < deadline, "the TLS front did not start"
+            time.sleep(0.2)
+        login(page, zone_url, "ent4")
+        page.get_by_role("button", name="退出登录").wait_for()
+        plain = http.client.HTTPConnection("127.0.0.1", plain_port, timeout=10)
+        plain.request("GET", "/lists", headers={"Host": f"jifen.example.gov.cn:{plain_port}"})
+        redirect = plain.getresponse()
+        assert (redirect.status, redirect.getheader("Location")) == (
+            301,
+            "https://jifen.example.gov.cn/lists",
+        )
+        context.close()
+    finally:
+        named.close()
+        front.terminate()
+        front.wait(timeout=10)

@@ -155,7 +155,9 @@ def check_cells(
         if col.kind == "share":
             problem[((value_num < 0) | (value_num > 100)) & pd.isna(problem)] = "占比须在 0–100 之间"
     elif col.kind == "flag":
-        key = raw.astype("str").str.strip().str.lower().fillna("")
+        # compact_text per distinct value: full-width (Ｙ, １) and invisible characters read like the rest.
+        distinct = pd.unique(raw.dropna().to_numpy(dtype=object))
+        key = raw.map({v: compact_text(v).lower() for v in distinct.tolist()}).fillna("")
         yes = key.isin(TRUE_TEXT).to_numpy()
         no = key.isin(FALSE_TEXT).to_numpy()
         value_num = np.where(yes, 1.0, np.where(no, 0.0, np.nan))

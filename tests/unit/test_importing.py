@@ -92,3 +92,15 @@ def test_amount_cells_with_a_unit_read_like_the_number_parser() -> None:
     assert problem[:5].tolist() == [None] * 5
     assert problem[5] == "“N/A”不是数字" and "填 0 表示没有" in fix[5]
     assert problem[6] == "单位“件”与本列单位“万元”不符"
+
+
+def test_yes_no_cells_typed_full_width_or_pasted_with_invisible_characters_read_as_yes_or_no() -> None:
+    cols = {c.code: c for c in importing.department_columns(MODEL, "税务")}
+    head = ["统一社会信用代码", cols["A08"].name]
+    codes = [make_code(str(i)) for i in range(6)]
+    cells = ["是\u200b", "Ｙ", "１", "\u3000否\u3000", "ＮＯ", "是否"]
+    t = _table([[c, v] for c, v in zip(codes, cells, strict=True)], head)
+    v = importing.validate(MODEL, "税务", t, known_codes=set(codes))
+    assert v.errors[["row", "problem"]].values.tolist() == [[7, "应填写“是”或“否”"]]
+    got = dict(zip(v.values["credit_code"], v.values["value_num"], strict=True))
+    assert got == {codes[0]: 1.0, codes[1]: 1.0, codes[2]: 1.0, codes[3]: 0.0, codes[4]: 0.0}

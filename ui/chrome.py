@@ -19,6 +19,14 @@ button whose tooltip is open), the hint under a text field ("Press Enter to appl
 the date picker's "Date range / Past …" quick select (hidden: the field states the range), the
 keyboard "Skip to main content" link, and Streamlit's default select-box placeholders ("Choose an
 option", not drawn).
+
+Every table also has menus of its own (:func:`_table_menus`): a column's ⋮ menu (sort, autosize, pin,
+hide — relabelled by their place in the menu, which Streamlit 1.67 fixes; its "Statistics" and "Format"
+submenus are hidden: their dozens of English labels and number formats have no Chinese), the
+show/hide-columns list ("Select all"; the hidden index's "(index)" row is not offered) and the table
+search ("Type to search"; its English "N results" count is hidden — CSS cannot carry the number over).
+A chart's "Show data" is hidden: it shows the chart's drawing data under internal field names (x, y,
+order, level), and every chart's numbers are in a table on its page.
 """
 
 from __future__ import annotations
@@ -33,8 +41,6 @@ TOOLTIPS: dict[str, str] = {
     "Close fullscreen": "退出全屏",
     "Exit fullscreen": "退出全屏",
     "Clear selection": "清除所选",
-    "Show data": "查看数据",
-    "Show chart": "查看图表",
     "Download as PNG": "下载图片",
     "Download as SVG": "下载图片",
     "Copy Vega-Lite spec": "复制图表定义",
@@ -68,8 +74,46 @@ def _relabel(selector: str, text: str, size: str) -> str:
     return f'{selector} {{ font-size: 0 !important; }}\n{selector}::after {{ content: "{text}"; {size} }}\n'
 
 
+_COLUMN_MENU = '[data-testid="stDataFrameColumnMenu"] [role="menu"]'
+# A column menu's items by their place (Streamlit 1.67, DataFrame column menu): the two sort items are
+# the menu items before its divider (absent for a column that cannot be sorted); autosize, pin/unpin
+# and hide are always its last three. Pin and unpin share a place and no attribute tells them apart.
+COLUMN_MENU_ITEMS: list[tuple[str, str]] = [
+    (f'{_COLUMN_MENU} > [role="menuitem"]:has(+ [role="menuitem"] + :not([role]))', "升序排列"),
+    (f'{_COLUMN_MENU} > [role="menuitem"]:has(+ :not([role]))', "降序排列"),
+    (f'{_COLUMN_MENU} > [role="menuitem"]:nth-last-child(3)', "自动调整列宽"),
+    (f'{_COLUMN_MENU} > [role="menuitem"]:nth-last-child(2)', "固定 / 取消固定此列"),
+    (f'{_COLUMN_MENU} > [role="menuitem"]:last-child', "隐藏此列"),
+]
+
+
+def _table_menus() -> list[str]:
+    """Rules for the menus inside tables and the chart toolbar (see the module docstring)."""
+    rules = [_relabel(selector, text, "font-size: 0.875rem;") for selector, text in COLUMN_MENU_ITEMS]
+    hidden = [
+        f'{_COLUMN_MENU} > [role="presentation"]',  # "Statistics" and "Format" submenus
+        # the column-name copy button: its tooltip is the browser's own ("Copy column name")
+        '[data-testid="stDataFrameColumnMenu"] button[aria-label="Copy column name"]',
+        '[data-testid="stDataFrameColumnVisibilityMenu"] label:has(> input[aria-label="(index)"])',
+        '[data-testid="stDataFrame"] [data-testid="search-result-area"]',
+        '[data-testid="stElementToolbar"] [data-testid="stTooltipHoverTarget"]:has(> button[aria-label="Show data"])',
+    ]
+    rules.append(f"{', '.join(hidden)} {{ display: none !important; }}\n")
+    # the column type's icon carries the type's English name as the browser's own tooltip ("text")
+    rules.append(f"{_COLUMN_MENU} > :first-child > [title]:first-child {{ pointer-events: none; }}\n")
+    rules.append(
+        _relabel(
+            '[data-testid="stDataFrameColumnVisibilityMenu"] label:has(> input[aria-label="Select all"]) > span:last-child',
+            "全选",
+            "font-size: 0.875rem;",
+        )
+    )
+    rules.append(_relabel('[data-testid="stDataFrame"] .gdg-search-status label', "输入关键字查找", _SMALL))
+    return rules
+
+
 def _css() -> str:
-    rules = []
+    rules = _table_menus()
     for english, chinese in TOOLTIPS.items():
         # the open tooltip's trigger carries aria-describedby (hover and keyboard focus alike)
         open_on = f'body:has([data-testid="stTooltipHoverTarget"][aria-describedby] > button[aria-label="{english}"])'

@@ -45,7 +45,7 @@ VISIBLE_TEXT = r"""() => {
     out.push([node.textContent, where(el)]);
   }
   // Only elements the chrome CSS relabels carry generated text (see ui.widgets.CHROME_CSS).
-  for (const el of document.querySelectorAll('[data-testid="InputInstructions"], [data-testid="stTooltipContent"] p, [data-testid="stSkipToContent"], [data-testid="stFileUploaderDropzone"] button *, [data-testid="stSidebarNavViewButton"], [role="listbox"] *, [role="option"], [data-baseweb="popover"] *')) {
+  for (const el of document.querySelectorAll('[data-testid="InputInstructions"], [data-testid="stTooltipContent"] p, [data-testid="stSkipToContent"], [data-testid="stFileUploaderDropzone"] button *, [data-testid="stSidebarNavViewButton"], [role="listbox"] *, [role="option"], [data-baseweb="popover"] *, [data-testid="stDataFrameColumnMenu"] [role="menuitem"], [data-testid="stDataFrameColumnVisibilityMenu"] label span, .gdg-search-status label')) {
     for (const pseudo of ['::before', '::after']) {
       const c = getComputedStyle(el, pseudo).content;
       if (c && c !== 'none' && c !== 'normal' && c.startsWith('"') && shown(el)) out.push([c.slice(1, -1), 'css']);

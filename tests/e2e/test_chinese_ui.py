@@ -92,3 +92,99 @@ def test_an_out_of_range_number_is_answered_in_chinese(app_server: str, new_page
     assert "Number is" not in page.inner_text("body")
     page.get_by_text("“总积分不低于”应在 0–200 之间，当前为 500，已按 200 处理。").wait_for()
     screenshot(page, "number-out-of-range-chinese")
+
+
+# Where a grid's header row draws the ⋮ of a column: left of the column's right edge, which the grid
+# marks by its resize cursor.
+_MENU_BEFORE_EDGE = (8, 14, 20)
+
+
+def _column_edges(page, grid) -> list[float]:  # noqa: ANN001
+    """The x of each column's right edge in ``grid``'s header row (where the canvas shows col-resize)."""
+    box = grid.bounding_box()
+    canvas = grid.locator('canvas[data-testid="data-grid-canvas"]')
+    edges: list[float] = []
+    for x in range(4, int(box["width"]) - 4, 3):
+        page.mouse.move(box["x"] + x, box["y"] + 17)
+        if canvas.evaluate("c => c.style.cursor") == "col-resize" and (not edges or x - edges[-1] > 12):
+            edges.append(x)
+    return [box["x"] + x for x in edges]
+
+
+def _open_column_menu(page, grid, edge: float):  # noqa: ANN001, ANN202
+    """Tap the ⋮ of the column ending at ``edge``; the open menu (sorting would leave it closed)."""
+    y = grid.bounding_box()["y"] + 17
+    menu = page.locator('[data-testid="stDataFrameColumnMenu"]')
+    for offset in _MENU_BEFORE_EDGE:
+        page.mouse.move(edge - 40, y)
+        page.mouse.click(edge - offset, y)
+        page.wait_for_timeout(400)
+        if menu.count():
+            return menu
+        page.keyboard.press("Escape")
+    raise AssertionError("no column menu opened")
+
+
+def _after(locator) -> list[str]:  # noqa: ANN001
+    return [
+        c.strip('"')
+        for c in locator.evaluate_all("els => els.map(e => getComputedStyle(e, '::after').content)")
+    ]
+
+
+def test_a_tables_own_menus_speak_chinese(app_server: str, new_page) -> None:  # noqa: ANN001
+    """The menus every table carries — a column's ⋮ menu, show/hide columns, the table search — and the
+    chart toolbar, on a phone: Chinese items, and no English submenu (statistics, number formats)."""
+    page = new_page(390, 844)
+    login(page, app_server, "ent3")
+    goto(page, app_server, "my-score")
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    grid.evaluate(
+        'g => { g.scrollIntoView({block: "start"}); g.closest("[data-testid=stMain]").scrollTop -= 150; }'
+    )
+    page.wait_for_timeout(400)
+    edges = _column_edges(page, grid)
+    assert len(edges) >= 2, edges
+    for edge in edges[:2]:  # 指标 (text) and 得分 (a number: it has a "Format" submenu)
+        menu = _open_column_menu(page, grid, edge)
+        assert not chinese_scan.latin_hits(chinese_scan.visible(page))
+        items = menu.locator('[role="menuitem"]:visible')
+        assert _after(items) == ["升序排列", "降序排列", "自动调整列宽", "固定 / 取消固定此列", "隐藏此列"]
+        screenshot(page, f"column-menu-390-{edges.index(edge)}")
+        page.keyboard.press("Escape")
+        menu.wait_for(state="detached")
+
+    def toolbar(label: str):  # noqa: ANN202
+        grid.hover(position={"x": 30, "y": 60})
+        return page.locator(f'[data-testid="stElementToolbar"] button[aria-label="{label}"]:visible').first
+
+    toolbar("Show/hide columns").click()
+    columns = page.locator('[data-testid="stDataFrameColumnVisibilityMenu"]')
+    columns.wait_for()
+    assert not chinese_scan.latin_hits(chinese_scan.visible(page))
+    assert _after(columns.locator('label:has(> input[aria-label="Select all"]) > span:last-child')) == [
+        "全选"
+    ]
+    assert columns.get_by_text("(index)").is_hidden()
+    assert columns.get_by_text("指标").is_visible()
+    page.keyboard.press("Escape")
+    page.mouse.click(5, 400)
+    toolbar("Search").click()
+    grid.get_by_test_id("search-input").wait_for()
+    status = grid.locator(
+        ".gdg-search-status label"
+    )  # its own text is drawn at size 0 (the Chinese is its ::after)
+    assert _after(status) == ["输入关键字查找"]
+    page.keyboard.type("研发")
+    page.wait_for_timeout(500)
+    assert not chinese_scan.latin_hits(chinese_scan.visible(page))
+    page.keyboard.press("Escape")
+
+    chart = page.locator('[data-testid="stVegaLiteChart"]').first
+    chart.scroll_into_view_if_needed()
+    chart.hover()
+    fullscreen = page.locator('[data-testid="stElementToolbar"]:visible button[aria-label="Fullscreen"]')
+    fullscreen.first.wait_for()  # the chart's toolbar is there, without "Show data" (the drawing's x, y, order)
+    assert (
+        page.locator('[data-testid="stElementToolbar"] button[aria-label="Show data"]:visible').count() == 0
+    )

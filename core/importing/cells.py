@@ -157,7 +157,7 @@ def check_cells(
     elif col.kind == "flag":
         # compact_text per distinct value: full-width (Ｙ, １) and invisible characters read like the rest.
         distinct = pd.unique(raw.dropna().to_numpy(dtype=object))
-        key = raw.map({v: compact_text(v).lower() for v in distinct.tolist()}).fillna("")
+        key = raw.map({v: compact_text(v).lower() for v in distinct.tolist()}).astype("str").fillna("")
         yes = key.isin(TRUE_TEXT).to_numpy()
         no = key.isin(FALSE_TEXT).to_numpy()
         value_num = np.where(yes, 1.0, np.where(no, 0.0, np.nan))

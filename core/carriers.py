@@ -1,8 +1,8 @@
 """载体评价 (pure): carrier aggregates of a run and their ranking.
 
 Input ``frame``: one row per scored enterprise with ``carrier_id, carrier, kind`` (None/NaN outside any
-carrier), ``total, veto, tier, subsidy`` and the metric columns ``rd`` (R&D expense, 万元),
-``revenue`` and ``prev_revenue`` (operating revenue this and last year, 万元; NaN when unknown).
+carrier), ``total, veto, tier, subsidy`` and the metric columns ``rd`` (R&D expense, 万元; absent when the model
+names no R&D expense indicator: then the table has no R&D column), ``revenue`` and ``prev_revenue`` (operating revenue this and last year, 万元; NaN when unknown).
 
 Means and medians are over the carrier's ranked (non-vetoed) enterprises — a vetoed enterprise keeps its
 total but is out of every comparison, as on the lists. Revenue growth is the carrier's aggregate:
@@ -39,7 +39,7 @@ def carrier_table(model: ScoringModel, frame: pd.DataFrame) -> pd.DataFrame:
         *[t.name for t in model.tiers],
         "上榜企业",
         "上榜占比（%）",
-        "研发费用合计（万元）",
+        *(["研发费用合计（万元）"] if "rd" in frame.columns else []),
         "营业收入增长率（%）",
         "扶持家数",
         "扶持金额（万元）",
@@ -68,7 +68,10 @@ def carrier_table(model: ScoringModel, frame: pd.DataFrame) -> pd.DataFrame:
     out["上榜企业"] = on_list.groupby(df["carrier_id"]).sum()
     ranked_count = (~veto).groupby(df["carrier_id"]).sum()
     out["上榜占比（%）"] = (100 * out["上榜企业"] / ranked_count.where(ranked_count > 0)).round(1)
-    out["研发费用合计（万元）"] = pd.to_numeric(df["rd"]).groupby(df["carrier_id"]).sum(min_count=1).round(2)
+    if "rd" in df.columns:
+        out["研发费用合计（万元）"] = (
+            pd.to_numeric(df["rd"]).groupby(df["carrier_id"]).sum(min_count=1).round(2)
+        )
     revenue = pd.to_numeric(df["revenue"])
     previous = pd.to_numeric(df["prev_revenue"])
     both = revenue.notna() & previous.notna() & (previous > 0)

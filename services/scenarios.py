@@ -535,7 +535,8 @@ def export_pool(
 
 # ------------------------------------------------------------------------------------ 载体评价
 def _metric_frame(data: RunFrame) -> pd.DataFrame:
-    """``frame`` plus ``rd, revenue, prev_revenue`` read from the run's stored inputs (see core.carriers)."""
+    """``frame`` plus ``revenue, prev_revenue`` and (when the model's pools name it) ``rd`` read from the
+    run's stored inputs (see core.carriers)."""
     assert data.values is not None
     model, values = data.model, data.values
     metrics = pools.config_for(model).get("metrics", {})
@@ -556,7 +557,10 @@ def _metric_frame(data: RunFrame) -> pd.DataFrame:
         g = column(growth)
         with np.errstate(divide="ignore", invalid="ignore"):
             previous = revenue / (1 + g / 100)
-    return data.frame.assign(rd=column(metrics.get("rd_expense")), revenue=revenue, prev_revenue=previous)
+    out = data.frame.assign(revenue=revenue, prev_revenue=previous)
+    rd_code = metrics.get("rd_expense")
+    # a model whose pools name no R&D expense indicator has no R&D column (not one empty for every carrier)
+    return out.assign(rd=column(rd_code)) if rd_code and model.field(rd_code) is not None else out
 
 
 @dataclass
@@ -596,7 +600,11 @@ def carrier_enterprises(
             ],
             "积分": pd.to_numeric(mine["total"]).round(2).to_numpy(),
             "榜单": mine["tier"].fillna("").map(lambda t: tier_names.get(t, "未上榜")).to_numpy(),
-            "研发费用（万元）": np.round(mine["rd"].to_numpy(dtype=float), 2),
+            **(
+                {"研发费用（万元）": np.round(mine["rd"].to_numpy(dtype=float), 2)}
+                if "rd" in mine.columns
+                else {}
+            ),
             "营业收入（万元）": np.round(mine["revenue"].to_numpy(dtype=float), 2),
             "扶持金额（万元）": pd.to_numeric(mine["subsidy"]).fillna(0.0).to_numpy(dtype=float),
         }

@@ -81,3 +81,12 @@ def test_the_model_page_gives_every_share_unrounded(zone_db: str) -> None:
     cells = " ".join(" ".join(df.value.astype(str).to_numpy().ravel()) for df in at.dataframe)
     assert "前 3%" in cells and "前 15%" in cells and "前 1.5%（向上取整），最多 3 家" in cells, cells
     assert "各阶段前 2.5%：亩均论英雄「星城升档」" in [c.value for c in at.caption]
+
+
+def test_carriers_sum_the_models_own_rd_expense(zone_db: str) -> None:
+    """载体评价 under a model built on the national guide: its R&D expense (K01 here) summed per carrier —
+    the guide's pools named no R&D indicator, so every carrier's 研发费用合计 was empty."""
+    at = through_home("officer1", "pages/officer/carriers.py")
+    assert not at.exception
+    ranking = next(df.value for df in at.dataframe if "研发费用合计（万元）" in df.value.columns)
+    assert ranking["研发费用合计（万元）"].notna().all() and ranking["研发费用合计（万元）"].sum() > 0

@@ -54,6 +54,14 @@ def test_carrier_aggregates_by_hand(model) -> None:  # noqa: ANN001
     assert table["排名"].tolist() == [1, 2] and list(table.index) == ["甲孵化器", "乙产业园"]
 
 
+def test_a_model_naming_no_rd_indicator_has_no_rd_column(model) -> None:  # noqa: ANN001
+    """Without an R&D expense indicator named by the model's pools there is no R&D column — not a column
+    left empty for every carrier."""
+    table = carrier_table(model, _frame().drop(columns="rd"))
+    assert "研发费用合计（万元）" not in table.columns
+    assert table.set_index("载体").loc["甲孵化器", "平均积分"] == 60.0
+
+
 def _scores() -> pd.DataFrame:
     return pd.DataFrame(
         {

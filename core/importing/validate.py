@@ -139,12 +139,18 @@ def check_codes(
     invalid = explain.notna().to_numpy()
     bad = invalid.copy()
 
-    def report(idx: np.ndarray, problem: Any, fix: str) -> None:
+    def report(idx: np.ndarray, problem: Any, fix: Any) -> None:
         parts.append(report_part(rows.iloc[idx], code_column, raw_code.iloc[idx], problem, fix))
 
     if invalid.any():
         idx = np.flatnonzero(invalid)
-        report(idx, explain.iloc[idx].to_numpy(dtype=object), "请核对营业执照上的 18 位统一社会信用代码")
+        problem = explain.iloc[idx].to_numpy(dtype=object).copy()
+        fix = np.full(len(idx), "请核对营业执照上的 18 位统一社会信用代码", dtype=object)
+        # A code looked up with VLOOKUP: #N/A where the lookup failed, or the formula without its result —
+        # said as such, not as "18 位…含非法字符“#”".
+        errors_at, error_problem, error_fix = excel_error_report(raw_code.iloc[idx])
+        problem[errors_at], fix[errors_at] = error_problem[errors_at], error_fix[errors_at]
+        report(idx, problem, fix)
     if known_codes is not None:
         known = pd.Index(list(known_codes)) if not isinstance(known_codes, pd.Index) else known_codes
         # get_indexer hashes once; Series.isin on arrow strings walks the 100,000 known codes per call.

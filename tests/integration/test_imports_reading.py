@@ -231,6 +231,25 @@ def test_amounts_and_headers_copied_with_invisible_characters_import_exactly(db:
     assert stored(db, "G08") == {c: 40.0 + i for i, c in enumerate(CODES)}
 
 
+def test_codes_from_a_failed_lookup_are_named_as_such(db: Session) -> None:
+    # Offices fill the code column with VLOOKUP from the name: #N/A where the name was not found, and
+    # the bare formula where a script wrote it. The refusal spoke of "第1位“#”" and the business licence.
+    rows = [HEAD, *body()]
+    rows[2][0] = "#N/A"
+    rows[3][0] = "=VLOOKUP(B4,名录!A:B,2,0)"
+    data = workbook(("数据", rows))
+    before = counts(db)
+    report = dry(db, data)
+    problems = {e["row"]: e for e in report.errors if e["column"] == "统一社会信用代码"}
+    assert problems[3]["problem"].startswith("单元格是 Excel 错误值 #N/A（查找不到值")
+    assert "修正该公式" in problems[3]["fix"]
+    assert problems[4]["value"] == "=VLOOKUP(B4,名录!A:B,2,0)"
+    assert problems[4]["problem"].startswith("单元格是公式，但文件中没有保存它的计算结果")
+    with pytest.raises(ValidationFailed, match="整批未导入"):
+        commit(db, data, report)
+    assert counts(db)[0] == before[0]
+
+
 def test_encrypted_workbook_is_refused_with_the_way_out(db: Session) -> None:
     out = io.BytesIO()
     msoffcrypto.format.ooxml.OOXMLFile(io.BytesIO(workbook(("数据", [HEAD, *body()])))).encrypt("pw2025", out)

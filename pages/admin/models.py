@@ -121,7 +121,8 @@ with tab_edit:
             ["代码", "指标", "层级"],
             "wb_points",
         )
-        st.subheader("辅助指标最高分与总加分上限")
+        aux_classes = "、".join(c.name for c in model.classes_of_kind("bonus", "deduction"))
+        st.subheader(f"{aux_classes or '加分与扣分'}：各指标最高分与总加分上限")
         aux = [i for i in model.indicators if i.kind in ("bonus", "deduction")]
         aux_edit = _editor(
             pd.DataFrame(

@@ -17,7 +17,7 @@ from db.session import make_engine, session_scope
 from demo import seed_demo
 from tests.app.conftest import _database_url, through_home
 from tests.zone_model import leaks, zone_model
-from ui.navigation import ENTERPRISE, OFFICER, PUBLIC
+from ui.navigation import ADMIN, BANK, ENTERPRISE, OFFICER, PUBLIC
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def shown_texts(at) -> list[str]:  # noqa: ANN001 - streamlit.testing AppTest
 
 @pytest.mark.parametrize(
     ("username", "pages"),
-    [("ent1", PUBLIC + ENTERPRISE), ("officer1", OFFICER)],
+    [("ent1", PUBLIC + ENTERPRISE), ("officer1", OFFICER), ("admin", ADMIN), ("bank1", BANK)],
 )
 def test_no_page_shows_the_default_models_words(zone_db: str, username: str, pages: list) -> None:
     found = {}
@@ -90,3 +90,13 @@ def test_carriers_sum_the_models_own_rd_expense(zone_db: str) -> None:
     assert not at.exception
     ranking = next(df.value for df in at.dataframe if "研发费用合计（万元）" in df.value.columns)
     assert ranking["研发费用合计（万元）"].notna().all() and ranking["研发费用合计（万元）"].sum() > 0
+
+
+def test_the_model_workbench_names_the_models_own_classes(zone_db: str) -> None:
+    """评价模型 (admin) heads the bonus and deduction table with the model's class names (附加), not the
+    default model's 辅助指标."""
+    at = through_home("admin", "pages/admin/models.py")
+    assert not at.exception
+    headers = [h.value for h in at.subheader]
+    assert "附加：各指标最高分与总加分上限" in headers, headers
+    assert not any("辅助" in h for h in headers), headers

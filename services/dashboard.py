@@ -37,7 +37,7 @@ from services.public import RunHeadline, latest_published_run, stage_table
 
 MIN_GROUP = 3  # a carrier or street with fewer scored enterprises is not shown on its own
 TOP_MOVERS = 10
-BIN_WIDTH = 10.0
+BANDS = 15  # about this many score bands on the big screen: 10-point bands over the default's 0–150
 CACHE_SIZE = 4
 
 
@@ -236,19 +236,26 @@ def _build(session: Session, runs: list[tuple]) -> DashboardData:
     )
 
 
+def band_width(model: ScoringModel) -> float:
+    """A round band width (1, 2, 2.5 or 5 × 10ⁿ) giving at most about :data:`BANDS` bands over the model's
+    0 … core total + bonus cap: 10 for 0–150, 20 for 0–224, 100 for a 1000-point core."""
+    step = (model.core_total + model.bonus_cap) / BANDS
+    scale = 10.0 ** np.floor(np.log10(step))
+    return float(next(m * scale for m in (1, 2, 2.5, 5, 10) if m * scale >= step - 1e-9))
+
+
 def _distribution(model: ScoringModel, scores: pd.DataFrame) -> pd.DataFrame:
-    """Enterprises per score band (BIN_WIDTH points) and stage, every band and stage present."""
+    """Enterprises per score band (:func:`band_width` points) and stage, every band and stage present."""
     top = model.core_total + model.bonus_cap
-    edges = np.arange(0.0, top + BIN_WIDTH, BIN_WIDTH)
+    width = band_width(model)
+    edges = np.arange(0.0, top + width, width)
     starts = edges[:-1]
-    index = np.clip(np.floor(scores["total"].to_numpy(dtype=float) / BIN_WIDTH), 0, len(starts) - 1).astype(
-        int
-    )
+    index = np.clip(np.floor(scores["total"].to_numpy(dtype=float) / width), 0, len(starts) - 1).astype(int)
     stage_pos = pd.Categorical(scores["stage"], categories=model.stage_codes).codes
     counts = np.zeros((len(model.stages), len(starts)), dtype=np.int64)
     valid = stage_pos >= 0
     np.add.at(counts, (stage_pos[valid], index[valid]), 1)
-    labels = [f"{s:g}–{s + BIN_WIDTH:g}" for s in starts]
+    labels = [f"{s:g}–{s + width:g}" for s in starts]
     return pd.DataFrame(
         {
             "分数段": np.tile(labels, len(model.stages)),

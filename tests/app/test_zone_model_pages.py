@@ -100,3 +100,16 @@ def test_the_model_workbench_names_the_models_own_classes(zone_db: str) -> None:
     headers = [h.value for h in at.subheader]
     assert "附加：各指标最高分与总加分上限" in headers, headers
     assert not any("辅助" in h for h in headers), headers
+
+
+def test_the_big_screens_score_bands_follow_the_models_scale(zone_db: str) -> None:
+    """0 … 224 points (200 core + 24 bonus) in 12 bands of 20, the last one holding the top score — not
+    23 bands of the default model's 10 points."""
+    from services import dashboard
+
+    dashboard.clear_cache()
+    with session_scope() as session:
+        data = dashboard.dashboard_data(session)
+    assert data is not None
+    bands = data.distribution.drop_duplicates("分数段")["分数段"].tolist()
+    assert bands[0] == "0–20" and bands[-1] == "220–240" and len(bands) == 12, bands

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from core.scoring_model import (
+    CODE_WIDTHS,
     DEFAULT_CLASSES,
     RESERVED_COLUMNS,
     RESULT_KEYS,
@@ -436,6 +437,17 @@ def _check(model: ScoringModel) -> None:
         if c not in known:
             raise ModelError(f"规则引用了未定义的数据项 {c}")
 
+    for what, label, found in (
+        ("stage", "阶段代码", [s.code for s in model.stages]),
+        ("field", "指标或基础数据项代码", [*seen, *base]),
+        ("tier", "榜单代码", [t.code for t in model.tiers]),
+        ("mujun", "亩均标记", [m.code for m in model.mujun]),
+    ):
+        for code in found:
+            if len(code) > CODE_WIDTHS[what]:
+                raise ModelError(
+                    f"{label}“{code}”过长（{len(code)} 个字符）：最多 {CODE_WIDTHS[what]} 个字符，请改短"
+                )
     tier_shares = [t.share for t in model.tiers]
     if tier_shares != sorted(tier_shares) or len(set(tier_shares)) != len(tier_shares):
         order = " → ".join(f"{t.name} {t.share * 100:g}%" for t in model.tiers)

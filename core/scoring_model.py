@@ -47,6 +47,9 @@ RESERVED_COLUMNS = frozenset(
         "missing_count",
     }
 )
+# The widest codes the stores keep (db.models declares its columns with these): a longer code in a model
+# is refused when the model loads, not by PostgreSQL in the middle of computing a run.
+CODE_WIDTHS = {"stage": 20, "field": 20, "tier": 10, "mujun": 10}
 RULE_TYPES = ("bands", "linear_cap", "percentile", "tier", "items", "flag")
 NUMERIC_RULES = ("bands", "linear_cap", "percentile")
 

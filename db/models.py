@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 from core import audit_chain, clock
+from core.scoring_model import CODE_WIDTHS
 from core.search import name_keys
 
 
@@ -249,7 +250,7 @@ class IndicatorValue(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     enterprise_id: int = Field(foreign_key="enterprise.id")
     year: int
-    code: str = Field(max_length=20)
+    code: str = Field(max_length=CODE_WIDTHS["field"])
     value_num: float | None = None
     value_text: str | None = None  # tier text, flags as text, JSON text of list-valued items
     source: str = Field(max_length=20)  # department, or 自报
@@ -308,16 +309,16 @@ class Score(_Totals, table=True):
     id: int | None = Field(default=None, primary_key=True)
     run_id: int = Field(foreign_key="scorerun.id")  # found through the (run_id, enterprise_id) unique index
     enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
-    stage: str = Field(max_length=20)
+    stage: str = Field(max_length=CODE_WIDTHS["stage"])
     # {class code: subtotal} for every scored class of the run's model (core, bonus, deduction kinds).
     # Read it through subtotal(); technology / growth (_Totals) stay filled for models that have those classes.
     subtotals: dict | None = _json()
     veto_reason: str | None = None
     rank: int | None = None
     percentile: float | None = None
-    tier: str | None = Field(default=None, max_length=10)
+    tier: str | None = Field(default=None, max_length=CODE_WIDTHS["tier"])
     subsidy: float = 0.0
-    mujun: str | None = Field(default=None, max_length=10)
+    mujun: str | None = Field(default=None, max_length=CODE_WIDTHS["mujun"])
     missing_count: int = 0
     # {code: {"value": raw input, "f": fraction, "pts": points, "source": department}}
     breakdown: dict | None = _json()
@@ -515,7 +516,7 @@ class DynamicScore(_Totals, table=True):
     year: int = Field(index=True)
     enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
     model_version_id: int = Field(foreign_key="modelversion.id")
-    stage: str = Field(max_length=20)
+    stage: str = Field(max_length=CODE_WIDTHS["stage"])
     missing_count: int = 0
     breakdown: dict | None = _json()  # core.breakdown, as in Score
     computed_at: datetime = Field(default_factory=utcnow)

@@ -107,7 +107,7 @@ def zone_model_dict() -> dict[str, Any]:
             ind["rule"]["caps"] = {c: ind["rule"]["caps"][old] for c, _, _, _, old in STAGES}
     for base in d["base_fields"]:
         base["source"] = _source(base.get("source", ""))
-    d["tiers"] = TIERS
+    d["tiers"] = [dict(t) for t in TIERS]
     d["subsidies"] = [
         {"stage": "lead", "share": 0.04, "max_count": 2, "amount": 40},
         {"stage": "speed", "share": 0.015, "max_count": 3, "amount": 15},

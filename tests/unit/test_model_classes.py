@@ -238,3 +238,38 @@ def test_a_refused_list_order_names_the_models_own_lists() -> None:
     message = str(info.value)
     assert "星火企业榜 20%" in message and "燎原企业榜 15%" in message, message
     assert not leaks(message), message
+
+
+@pytest.mark.parametrize(
+    ("edit", "words"),
+    [
+        (
+            lambda d: d["tiers"][1].__setitem__("code", "燎原企业创新积分进步榜单"),
+            ["榜单代码", "最多 10 个字符"],
+        ),
+        (
+            lambda d: d["mujun"][0].__setitem__("code", "亩均效益评价提升一个档次"),
+            ["亩均标记", "最多 10 个字符"],
+        ),
+        (lambda d: d["stages"][0].__setitem__("code", "bud" * 7), ["阶段代码", "最多 20 个字符"]),
+    ],
+)
+def test_a_code_wider_than_its_stored_column_is_refused_when_the_model_loads(edit, words: list[str]) -> None:  # noqa: ANN001
+    """A zone's list or 亩均 code longer than the result column: refused in Chinese when the model loads —
+    PostgreSQL refused it only when a run was computed (value too long for character varying(10))."""
+    from tests.zone_model import zone_model_dict
+
+    definition = zone_model_dict()
+    edit(definition)
+    if definition["stages"][0]["code"] != "bud":  # the stage code is also the key of every points table
+        for ind in definition["indicators"]:
+            for table in (ind.get("points"), ind["rule"].get("caps")):
+                if table and "bud" in table:
+                    table[definition["stages"][0]["code"]] = table.pop("bud")
+        for sub in definition["subsidies"]:
+            if sub["stage"] == "bud":
+                sub["stage"] = definition["stages"][0]["code"]
+    with pytest.raises(ModelError) as info:
+        parse_model(definition)
+    for word in words:
+        assert word in str(info.value), str(info.value)

@@ -43,7 +43,7 @@ SCREEN_CSS = f"""
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p {{ color: {MUTED}; font-size: 1.5rem; }}
 [data-testid="stTable"] table {{ font-size: 1.5rem; color: {TEXT}; background: {PANEL}; }}
 [data-testid="stTable"] td, [data-testid="stTable"] th, [data-testid="stTable"] p {{ font-size: 1.5rem; white-space: nowrap !important; }}
-[data-testid="stTable"] td, [data-testid="stTable"] th {{ white-space: nowrap; padding: 0.3rem 0.4rem; }}
+[data-testid="stTable"] td, [data-testid="stTable"] th {{ white-space: nowrap; padding: 0.3rem 0.3rem; }}
 [data-testid="stTable"] th {{ color: {MUTED}; background: {PANEL}; }}
 [data-testid="stTable"] td, [data-testid="stTable"] th {{ border-color: #24315c; }}
 [data-testid="stVerticalBlockBorderWrapper"] {{ background: {PANEL}; border-radius: 10px; }}
@@ -142,7 +142,15 @@ def distribution_chart(data: DashboardData, height: int) -> alt.TopLevelMixin:
         .encode(
             x=alt.X("分数段:N", sort=order, title="积分", axis=alt.Axis(labelAngle=-40)),
             y=alt.Y("企业数:Q", title="企业数", stack="zero"),
-            color=alt.Color("阶段:N", sort=stages, scale=alt.Scale(range=PALETTE), title=None),
+            # Beside the bars, one stage a line: on top, the stages' rows and the slanted score labels
+            # below left the bars a few pixels of the panel's height (a flat chart).
+            color=alt.Color(
+                "阶段:N",
+                sort=stages,
+                scale=alt.Scale(range=PALETTE),
+                title=None,
+                legend=alt.Legend(orient="right", columns=1),
+            ),
             order=alt.Order("stage_order:Q"),
         )
         .transform_calculate(stage_order=f"indexof({stages!r}, datum['阶段'])")
@@ -180,13 +188,28 @@ def ranking_chart(frame: pd.DataFrame, label: str, height: int) -> alt.TopLevelM
     return _dark(bars + text, height)
 
 
-def qualification_table(data: DashboardData) -> None:
-    """Enterprises per qualification (rows) and published year (columns)."""
+def qualification_table(data: DashboardData, *, years: int | None = None) -> None:
+    """Enterprises per qualification (rows) and published year (columns): the newest ``years`` of them
+    (the grid's narrow panel holds two at 24 px; a third published year pushed the newest out of sight)."""
     table = data.qualifications.pivot(index="资质", columns="年度", values="企业数")
     table = table.reindex(list(dict.fromkeys(data.qualifications["资质"])))
+    if years is not None:
+        table = table[sorted(table.columns)[-years:]]
     table.columns = [f"{y}" for y in table.columns]
     table.index.name = None
     st.table(table.map(lambda v: "—" if pd.isna(v) else f"{int(v):,}"))
+
+
+COMPANY_FORMS = ("股份有限公司", "有限责任公司", "有限公司")
+
+
+def short_name(name: str) -> str:
+    """An enterprise's name without its legal form (温州卓通机械有限公司 → 温州卓通机械), as display boards
+    write it: at 24 px the full names pushed the narrow panel's 变化 column out of sight."""
+    for form in COMPANY_FORMS:
+        if name.endswith(form) and len(name) - len(form) >= 2:
+            return name.removesuffix(form)
+    return name
 
 
 def movers_table(data: DashboardData, limit: int = 10, *, previous: bool = True) -> None:
@@ -199,6 +222,7 @@ def movers_table(data: DashboardData, limit: int = 10, *, previous: bool = True)
     if not previous:  # the narrow panel: no 上年积分, lists by their short name (创新领跑榜 → 领跑)
         table = table.drop(columns="上年积分")
         table["榜单"] = table["榜单"].map(lambda n: n.removeprefix("创新").removesuffix("榜") or n)
+        table["企业名称"] = table["企业名称"].map(short_name)
     for column in ("积分", "上年积分"):
         if column in table.columns:
             table[column] = table[column].map(lambda x: f"{x:.2f}")

@@ -84,7 +84,7 @@ def _qualifications(data, height: int) -> None:
         if data.qualifications.empty:
             st.caption("本模型未设资质类指标。")
         else:  # a table of counts per year: large digits read better than a dozen thin bars
-            screen.qualification_table(data)
+            screen.qualification_table(data, years=None if height >= BIG_HEIGHT else 2)
 
 
 # Carousel views: (title, panels side by side).
@@ -121,7 +121,7 @@ def show_screen() -> None:
     # Three and four panels: at 24 px text a fourth chart in the first row would crowd its labels.
     for row, widths in (
         ([_stages, _distribution, _trend], [1.2, 1.4, 1.0]),
-        ([_qualifications, _movers, _carriers, _streets], [1.0, 1.7, 1.2, 0.8]),
+        ([_qualifications, _movers, _carriers, _streets], [1.06, 1.64, 1.2, 0.8]),
     ):
         for column, draw in zip(st.columns(widths), row, strict=True):
             with column:

@@ -2,9 +2,48 @@
 
 from __future__ import annotations
 
+import io
+
+import numpy as np
+from PIL import Image
+
 from tests.e2e.conftest import goto, horizontal_overflow, screenshot
+from ui.bigscreen import PALETTE
 
 CHART = '[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg'
+
+
+def tallest_bar_px(png: bytes) -> int:
+    """The longest unbroken run of the screen's palette colours down one column of a chart's picture:
+    the height of its tallest bar (a stacked bar counts whole; a legend swatch is ~15 px)."""
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    colours = np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in PALETTE])
+    near = (np.abs(pixels[:, :, None, :] - colours[None, None, :, :]).sum(axis=3) <= 12).any(axis=2)
+    longest = 0
+    for column in near.T:
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], column.astype(np.int8), [0]])))
+        if len(edges):
+            longest = max(longest, int((edges[1::2] - edges[::2]).max()))
+    return longest
+
+
+def tables_cut(page) -> list[str]:  # noqa: ANN001
+    """The first header cells of tables wider than what shows them (their panel scrolls sideways)."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('[data-testid="stTable"] table')]
+            .filter(t => t.parentElement.scrollWidth > t.parentElement.clientWidth + 1)
+            .map(t => t.querySelector('th:not(:empty)')?.innerText ?? '')"""
+    )
+
+
+def panel_chart(page, title: str):  # noqa: ANN001, ANN201
+    """The chart of the panel headed ``title`` (the innermost block holding both)."""
+    block = (
+        page.locator('[data-testid="stVerticalBlock"]')
+        .filter(has=page.get_by_role("heading", name=title))
+        .filter(has=page.locator('[data-testid="stVegaLiteChart"]'))
+    )
+    return block.last.locator('[data-testid="stVegaLiteChart"]').first
 
 
 def test_big_screen_at_1920x1080(app_server: str, new_page) -> None:  # noqa: ANN001
@@ -22,10 +61,19 @@ def test_big_screen_at_1920x1080(app_server: str, new_page) -> None:  # noqa: AN
     assert background == "rgb(11, 18, 38)"
     assert horizontal_overflow(page) <= 1
     screenshot(page, "big-screen-1920x1080")
+    # Drawn so a room can read them: the stage legend and slanted score labels once left 积分分布's bars
+    # ~15 px of the panel (a flat line at 0 on the screen). The plot is ~110 px tall now, and the axis's
+    # round maximum is never twice the tallest bar's count.
+    for title in ("积分分布", "各阶段参评与上榜企业"):
+        assert tallest_bar_px(panel_chart(page, title).screenshot()) >= 40, title
+    # Every table shows all its columns in its panel (the movers' 变化 and 资质企业数's newest year were cut).
+    assert page.locator('[data-testid="stTable"]').count() == 2
+    assert tables_cut(page) == []
 
     goto(page, app_server, "screen?mode=carousel")
     page.wait_for_selector(CHART, timeout=20_000)
     page.wait_for_timeout(1500)
     titles = page.locator("h1").all_inner_texts()
     assert any(t.count("·") == 2 for t in titles), titles
+    assert tables_cut(page) == []
     screenshot(page, "big-screen-carousel-1920x1080")

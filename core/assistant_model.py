@@ -209,6 +209,19 @@ def _mujun(model: ScoringModel) -> list[Article]:
     return [("亩均论英雄", f"各阶段排名{parts}，以标记方式在榜单中显示。")]
 
 
+def _loan(model: ScoringModel) -> list[Article]:
+    """科创指数贷: recommended by the model's pools trigger (a percentile threshold), if it has one."""
+    from core.pools import pools_config
+
+    for trigger in pools_config(model).get("triggers", []):
+        when = trigger.get("when", {})
+        if trigger.get("service") == "innovation_loan" and when.get("field") == "percentile":
+            top = _g(100 - float(when.get("value", 0)))
+            body = f"积分位于同阶段前 {top}% 的企业，可申请合作银行的科创指数贷（信用贷款），由合作银行按其信贷政策审批。"
+            return [("科创指数贷", body)]
+    return []
+
+
 # ------------------------------------------------------------------ 03-cultivation
 OPS = {">=": "不低于", "<=": "不超过", ">": "高于", "<": "低于"}
 
@@ -273,7 +286,7 @@ REWRITES: dict[str, dict[str, Rewrite]] = {
         "数据来源": _sources,
         "排名规则": _ranking,
     },
-    "02-lists": {"三类榜单": _lists, "扶持对象与金额": _subsidies, "亩均论英雄": _mujun},
+    "02-lists": {"三类榜单": _lists, "扶持对象与金额": _subsidies, "亩均论英雄": _mujun, "科创指数贷": _loan},
     "03-cultivation": {
         "国家高新技术企业认定培育条件": _pools,
         "科技型中小企业入库条件": lambda m: [],

@@ -80,3 +80,11 @@ def test_the_shipped_model_keeps_the_shipped_corpus_and_every_rewritten_article_
     }
     for doc_id, rewrites in REWRITES.items():  # a renamed shipped article must fail here, not leak
         assert set(rewrites) <= titles[doc_id], set(rewrites) - titles[doc_id]
+
+
+def test_the_loan_threshold_is_quoted_only_where_the_model_recommends_the_loan(session: Session) -> None:
+    """科创指数贷 "前 20%" is the default pools' trigger: a zone whose pools have no such trigger is not
+    told that threshold."""
+    _activate(session, zone_model_dict())
+    result = assistant.ask(session, actor=OFFICER, question="科创指数贷要积分前百分之多少", log=False)
+    assert "前 20%" not in result.answer.text, result.answer.text

@@ -105,7 +105,8 @@ def _pay() -> None:
         )
         open_lines = pay.lines[pay.lines["state"].isin([subsidy_states.PENDING, subsidy_states.CONFIRMED])]
         if open_lines.empty:
-            st.caption("本批次的扶持资金均已办结。")
+            # a model without subsidies (or a stage without any) has no lines: nothing was handled
+            st.caption("本批次没有扶持资金。" if pay.lines.empty else "本批次的扶持资金均已办结。")
         else:
             options = {
                 int(r.enterprise_id): f"{r.name}（{r.credit_code}）· {subsidy_states.STATE_LABELS[r.state]}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
@@ -113,3 +114,25 @@ def test_the_big_screens_score_bands_follow_the_models_scale(zone_db: str) -> No
     assert data is not None
     bands = data.distribution.drop_duplicates("分数段")["分数段"].tolist()
     assert bands[0] == "0–20" and bands[-1] == "220–240" and len(bands) == 12, bands
+
+
+def test_a_model_without_subsidies_is_not_told_its_subsidies_were_handled(tmp_path: Path) -> None:
+    """A zone model with no subsidy rules: 资金拨付 says there are none — not 均已办结 (all handled)."""
+    from core.model_loading import parse_model
+    from tests.zone_model import zone_model_dict
+
+    definition = zone_model_dict()
+    definition["subsidies"] = []
+    definition["meta"]["version"] = "xc-nosub"
+    engine = make_engine(f"sqlite:///{tmp_path / 'nosub.db'}")
+    init_db(engine)
+    with session_scope(engine) as session:
+        seed_demo(session, enterprises=30, model=parse_model(definition), local_demo=True)
+    engine.dispose()
+    with _database_url(f"sqlite:///{tmp_path / 'nosub.db'}"):
+        at = through_home("officer1", "pages/officer/lists.py")
+        at.session_state["lists_tab"] = "资金拨付"
+        at.run()
+        assert not at.exception
+        captions = [c.value for c in at.caption]
+        assert "本批次没有扶持资金。" in captions and "本批次的扶持资金均已办结。" not in captions, captions

@@ -47,6 +47,8 @@ SCREEN_CSS = f"""
 [data-testid="stTable"] th {{ color: {MUTED}; background: {PANEL}; }}
 [data-testid="stTable"] td, [data-testid="stTable"] th {{ border-color: #24315c; }}
 [data-testid="stVerticalBlockBorderWrapper"] {{ background: {PANEL}; border-radius: 10px; }}
+[data-testid="stAlertContainer"] {{ background: {PANEL}; border-left: 6px solid {ACCENT}; }}
+[data-testid="stAlertContainer"] p {{ color: {TEXT}; font-size: 1.8rem; }}
 </style>
 """
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import io
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from tests.e2e.conftest import goto, horizontal_overflow, screenshot
+from tests.e2e.conftest import ROOT, goto, horizontal_overflow, running_app, screenshot
 from ui.bigscreen import PALETTE
 
 CHART = '[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg'
@@ -77,3 +82,34 @@ def test_big_screen_at_1920x1080(app_server: str, new_page) -> None:  # noqa: AN
     assert any(t.count("·") == 2 for t in titles), titles
     assert tables_cut(page) == []
     screenshot(page, "big-screen-carousel-1920x1080")
+
+
+def _luminance(css_rgb: str) -> float:
+    channels = [int(v) / 255 for v in re.findall(r"\d+", css_rgb)[:3]]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def test_the_screen_before_any_publish_says_so_legibly(browser, tmp_path: Path) -> None:  # noqa: ANN001
+    """A new zone's screen, before its first 公示, shows its notice readably on the dark page (the light
+    notice box under the screen's light text had a contrast of 1.1 : 1)."""
+    database = f"sqlite:///{tmp_path / 'empty.db'}"
+    subprocess.run(
+        [sys.executable, "manage.py", "init-db"],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": database},
+        check=True,
+        capture_output=True,
+    )
+    env = {"DATABASE_URL": database, "COOKIE_KEY": "e2e-only-cookie-key-3f9a1c7e5b2d4a6f8e0c1b3d5f7a9c2e"}
+    with running_app({**env, "APP_ENV": "test"}, tmp_path / "server.log", browser, entry="serve.py") as url:
+        page = browser.new_page(viewport={"width": 1920, "height": 1080})
+        goto(page, url, "screen")
+        notice = page.locator('[data-testid="stAlertContainer"]').filter(has_text="暂无已发布的积分结果")
+        notice.wait_for()
+        background, colour = notice.evaluate(
+            "a => [getComputedStyle(a).backgroundColor, getComputedStyle(a.querySelector('p')).color]"
+        )
+        page.close()
+    lighter, darker = sorted((_luminance(background), _luminance(colour)), reverse=True)
+    assert (lighter + 0.05) / (darker + 0.05) >= 4.5, (background, colour)  # WCAG AA for text

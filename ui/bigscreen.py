@@ -275,7 +275,14 @@ def outcome_panel(figures: OutcomeFigures) -> None:
     for column in table.columns[1:]:
         table[column] = table[column].map(lambda v: f"{v:,.0f}")
     table["阶段"] = table["阶段"].map(plain)
-    st.table(table.set_index("阶段"))
+    st.table(table.set_index("阶段").rename(columns=_short_outcome_header))
+
+
+def _short_outcome_header(name: str) -> str:
+    """授信企业 → 授信（家）, 授信金额（万元） → 授信（万元）, 已拨付扶持… → 拨付…: the seven columns of
+    core.monitoring.outcome_table in the carousel's panel at 24 px (the full names ran 290 px past it)."""
+    name = name.replace("已拨付扶持", "拨付").replace("金额（万元）", "（万元）")
+    return name.removesuffix("企业") + "（家）" if name.endswith("企业") else name
 
 
 def panel(title: str) -> st.delta_generator.DeltaGenerator:

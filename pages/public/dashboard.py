@@ -87,17 +87,20 @@ def _qualifications(data, height: int) -> None:
             screen.qualification_table(data, years=None if height >= BIG_HEIGHT else 2)
 
 
-# Carousel views: (title, panels side by side).
+# Carousel views: (title, panels side by side, their widths).
 VIEWS = [
-    ("总览", [_stages, _distribution]),
-    ("趋势与资质", [_trend, _qualifications]),
-    ("进步之星", [_movers, _carriers]),
-    ("区域分布", [_streets, _carriers]),
-    ("融资与扶持", [_outcomes, _stages]),
+    ("总览", [_stages, _distribution], [1, 1]),
+    ("趋势与资质", [_trend, _qualifications], [1, 1]),
+    ("进步之星", [_movers, _carriers], [1, 1]),
+    ("区域分布", [_streets, _carriers], [1, 1]),
+    ("融资与扶持", [_outcomes, _stages], [1.6, 1]),  # seven columns of outcomes per stage
 ]
 
 screen.apply_screen_style()
 carousel = st.query_params.get("mode") == "carousel"
+# ?mode=carousel&view=3 holds the carousel on its third view (进步之星 during an award, say)
+pinned_view = str(st.query_params.get("view", ""))
+pinned = int(pinned_view) - 1 if pinned_view.isdigit() and 1 <= int(pinned_view) <= len(VIEWS) else None
 
 
 @st.fragment(run_every=timedelta(seconds=CAROUSEL_SECONDS if carousel else REFRESH_SECONDS))
@@ -108,10 +111,13 @@ def show_screen() -> None:
         st.info("暂无已发布的积分结果。积分计算完成并进入公示后，将在此展示。")
         return
     if carousel:
-        title, panels = VIEWS[int(clock.now().timestamp() // CAROUSEL_SECONDS) % len(VIEWS)]
+        shown = (
+            pinned if pinned is not None else int(clock.now().timestamp() // CAROUSEL_SECONDS) % len(VIEWS)
+        )
+        title, panels, widths = VIEWS[shown]
         screen.header(data, view_title=title)
         screen.headline(data)
-        for column, draw in zip(st.columns(len(panels)), panels, strict=True):
+        for column, draw in zip(st.columns(widths), panels, strict=True):
             with column:
                 draw(data, BIG_HEIGHT)
         return

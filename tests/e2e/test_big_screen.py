@@ -75,13 +75,23 @@ def test_big_screen_at_1920x1080(app_server: str, new_page) -> None:  # noqa: AN
     assert page.locator('[data-testid="stTable"]').count() == 2
     assert tables_cut(page) == []
 
-    goto(page, app_server, "screen?mode=carousel")
-    page.wait_for_selector(CHART, timeout=20_000)
-    page.wait_for_timeout(1500)
-    titles = page.locator("h1").all_inner_texts()
-    assert any(t.count("·") == 2 for t in titles), titles
-    assert tables_cut(page) == []
-    screenshot(page, "big-screen-carousel-1920x1080")
+    # The carousel, each of its views held in turn (?view=K; unpinned it turns by the clock).
+    titles = []
+    for view in range(1, 6):
+        goto(page, app_server, f"screen?mode=carousel&view={view}")
+        page.wait_for_selector(CHART, timeout=20_000)
+        page.wait_for_timeout(1000)
+        titles += page.locator("h1").all_inner_texts()
+        assert tables_cut(page) == [], titles[-1]
+        assert horizontal_overflow(page) <= 1, titles[-1]
+        screenshot(page, f"big-screen-carousel-{view}-1920x1080")
+    assert [t.split(" · ")[-1] for t in titles] == [
+        "总览",
+        "趋势与资质",
+        "进步之星",
+        "区域分布",
+        "融资与扶持",
+    ]
 
 
 def _luminance(css_rgb: str) -> float:

@@ -12,7 +12,7 @@ from ui.flash import flash, show_flash
 from ui.formats import LIST_CHANGE_COLUMNS, day
 from ui.guards import require_role
 from ui.service_call import REFUSED, call_and_flash, call_service
-from ui.tables import show_table
+from ui.tables import MISSING, show_table
 from ui.text import plain
 from ui.widgets import number_input
 
@@ -86,10 +86,12 @@ with tab_edit:
         frame: pd.DataFrame, fixed: list[str], name: str, hidden: tuple[str, ...] = ()
     ) -> pd.DataFrame:
         # One key per version: no edit state crosses versions; a published version takes no edit at all.
-        # ``hidden`` columns stay in the data (rows are matched on them) but are not shown.
+        # ``hidden`` columns stay in the data (rows are matched on them) but are not shown. An empty cell
+        # (a class without a cap) stays empty in the data and shows "—", not the grid's English "None".
         return st.data_editor(
             frame,
             hide_index=True,
+            placeholder=MISSING,
             disabled=locked or fixed,
             key=f"{name}_{version.id}",
             width="stretch",
@@ -298,7 +300,7 @@ with tab_edit:
                     columns={
                         "stage_name": "阶段",
                         "enterprises": "参与排名企业",
-                        "spearman": "排名相关系数（Spearman）",
+                        "spearman": "排名相关系数（斯皮尔曼）",
                     }
                 )
             )

@@ -4,6 +4,7 @@ no raw placeholders (None, nan, <NA>…), no English state or stage codes, no ba
 
 from __future__ import annotations
 
+import json
 import re
 
 import pandas as pd
@@ -42,13 +43,22 @@ JSON = re.compile(r"^\s*[\[{].*[\]}]\s*$")
 
 
 def cells(at) -> list[str]:  # noqa: ANN001 - streamlit.testing AppTest
-    """Column headers and text-like cells of every table on the page."""
+    """Column headers and text-like cells of every table on the page, its hidden columns left out. A
+    missing cell counts as the text the grid draws for it: the table's placeholder when it has a readable
+    one (a data editor keeps an empty cell empty), else "None"."""
     values = []
     for frame in at.dataframe:
-        df = frame.value
+        config = json.loads(frame.proto.columns or "{}")
+        df = frame.value.drop(
+            columns=[c for c, v in config.items() if (v or {}).get("hidden")], errors="ignore"
+        )
+        placeholder = frame.proto.placeholder if frame.proto.HasField("placeholder") else None
+        drawn_for_missing = placeholder if placeholder and placeholder not in RAW else "None"
         values += [str(c) for c in df.columns]
         values += [
-            str(v) for v in df.to_numpy().ravel().tolist() if isinstance(v, str) or v is None or pd.isna(v)
+            str(v) if isinstance(v, str) else drawn_for_missing
+            for v in df.to_numpy().ravel().tolist()
+            if isinstance(v, str) or v is None or pd.isna(v)
         ]
     return values
 

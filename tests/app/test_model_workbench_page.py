@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.app.conftest import actor_of, page_as, through_home
+from tests.app.readable import assert_readable
 
 
 def test_admin_creates_a_draft_previews_its_impact_and_diffs(fresh_db: str) -> None:
@@ -18,13 +19,22 @@ def test_admin_creates_a_draft_previews_its_impact_and_diffs(fresh_db: str) -> N
     at.button(key="wb_preview").click().run()
     assert not at.exception
     frames = [d.value for d in at.dataframe]
-    assert any("排名相关系数（Spearman）" in f.columns for f in frames)
+    assert any("排名相关系数（斯皮尔曼）" in f.columns for f in frames)  # no Latin name on the screen
     assert any("主要原因" in f.columns for f in frames)
     assert "扶持资金（万元）" in [m.label for m in at.metric]
     diff = next(f for f in frames if "字段" in f.columns)
     assert diff["字段"].tolist() == [
         "模型信息 · 版本"
     ]  # an untouched draft differs from its parent only by label
+
+
+def test_the_workbench_tables_show_no_none(app_db: str) -> None:
+    """类别上限 leaves a class without a cap empty: the editor draws "—" there, not the grid's "None"."""
+    at = through_home("admin", "pages/admin/models.py")
+    assert not at.exception
+    caps = next(d for d in at.dataframe if "上限" in d.value.columns)
+    assert caps.value["上限"].isna().any()  # the demo model has classes without a cap
+    assert_readable(at)
 
 
 def test_officers_do_not_see_the_workbench(app_db: str) -> None:

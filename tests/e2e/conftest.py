@@ -250,9 +250,18 @@ def screenshot(page, name: str) -> Path:  # noqa: ANN001
     return path
 
 
+# Streamlit's main area scrolls by itself (overflow: auto): content wider than a phone makes *it* scroll
+# sideways while the document stays exactly as wide as the viewport, so both are measured.
+_OVERFLOW = """() => Math.max(
+  document.documentElement.scrollWidth - window.innerWidth,
+  ...Array.from(document.querySelectorAll('[data-testid="stAppViewContainer"], [data-testid="stMain"]'),
+                (e) => e.scrollWidth - e.clientWidth))"""
+
+
 def horizontal_overflow(page) -> int:  # noqa: ANN001
-    """How many CSS pixels the document is wider than the viewport (0 = nothing overflows)."""
-    return int(page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
+    """How many CSS pixels the page is wider than its screen (0 = nothing overflows): the document, and
+    the app's own scrolling main area (a table scrolling inside itself is not overflow)."""
+    return int(page.evaluate(_OVERFLOW))
 
 
 DEMO_PASSWORD = "Demo@2025"

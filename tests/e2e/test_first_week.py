@@ -21,7 +21,7 @@ from tests.e2e.conftest import (
     screenshot,
     wait_settled,
 )
-from ui.navigation import ENTERPRISE, OFFICER, PUBLIC, PageSpec
+from ui.navigation import ADMIN, BANK, ENTERPRISE, OFFICER, PUBLIC, PageSpec
 
 
 def _addresses(specs: list[PageSpec], *extra: str) -> list[str]:
@@ -32,6 +32,7 @@ def _addresses(specs: list[PageSpec], *extra: str) -> list[str]:
 PUBLIC_PAGES = _addresses(PUBLIC, "login")
 ENTERPRISE_PAGES = _addresses(ENTERPRISE, "account")
 OFFICER_PAGES = _addresses(OFFICER)
+STAFF_PAGES = {"admin": _addresses(OFFICER + ADMIN, "account"), "bank1": _addresses(BANK, "account")}
 SIZES = [(1280, 800), (390, 844)]
 
 # Streamlit's built-in English texts (whole words), and the empty-cell texts of pandas.
@@ -229,6 +230,46 @@ def test_public_and_enterprise_pages_speak_chinese_and_fit(
     for path in ENTERPRISE_PAGES:
         check(enterprise, "enterprise", path)
     assert not problems, problems
+
+
+def test_staff_and_bank_pages_fit_a_phone(app_server: str, new_page) -> None:  # noqa: ANN001
+    """Every page of the admin (the officer pages and its own) and of a bank at 390×844: no sideways
+    scrolling, no English built-in text, no table drawing 'None' (an officer reads the lists on the go)."""
+    problems: dict[str, object] = {}
+    for username, paths in STAFF_PAGES.items():
+        page = new_page(390, 844)
+        tables = TableWatcher(page)
+        login(page, app_server, username)
+        for path in paths:
+            tables.take()
+            goto(page, app_server, path)
+            page.wait_for_timeout(300)  # charts and grids finish drawing
+            name = f"{username}-{path or 'home'}-390"
+            english = english_in(page)
+            if english:
+                problems[f"{name}: English"] = english
+            cells = tables.take()
+            if cells:
+                problems[f"{name}: tables"] = cells
+            overflow = horizontal_overflow(page)
+            if overflow > 1:
+                problems[f"{name}: overflow"] = f"{overflow}px"
+                screenshot(page, name)
+    assert not problems, problems
+
+
+def test_overflow_in_the_app_area_is_measured(app_server: str, new_page) -> None:  # noqa: ANN001
+    """The app's main area scrolls by itself: what is too wide for a phone widens it, not the document,
+    and horizontal_overflow must see it (else every check of it above would pass on any page)."""
+    page = new_page(390, 844)
+    goto(page, app_server, "")
+    assert horizontal_overflow(page) <= 1
+    page.evaluate(
+        """() => { const wide = document.createElement('div'); wide.style.width = '900px';
+        wide.style.height = '10px';
+        document.querySelector('[data-testid="stMainBlockContainer"]').appendChild(wide); }"""
+    )
+    assert horizontal_overflow(page) > 400
 
 
 def test_finalising_a_run_asks_first_and_says_what_happens(app_server: str, new_page) -> None:  # noqa: ANN001

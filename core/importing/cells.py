@@ -156,10 +156,10 @@ def check_cells(
             problem[((value_num < 0) | (value_num > 100)) & pd.isna(problem)] = "占比须在 0–100 之间"
     elif col.kind == "flag":
         # compact_text per distinct value: full-width (Ｙ, １) and invisible characters read like the rest.
-        distinct = pd.unique(raw.dropna().to_numpy(dtype=object))
-        key = raw.map({v: compact_text(v).lower() for v in distinct.tolist()}).astype("str").fillna("")
-        yes = key.isin(TRUE_TEXT).to_numpy()
-        no = key.isin(FALSE_TEXT).to_numpy()
+        codes, distinct = pd.factorize(raw)  # a missing cell is -1: the extra last entry, neither
+        keys = [compact_text(v).lower() for v in distinct.tolist()]
+        yes = np.array([k in TRUE_TEXT for k in keys] + [False])[codes]
+        no = np.array([k in FALSE_TEXT for k in keys] + [False])[codes]
         value_num = np.where(yes, 1.0, np.where(no, 0.0, np.nan))
         problem[present & ~yes & ~no] = "应填写“是”或“否”"
     elif col.kind == "category":

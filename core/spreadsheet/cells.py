@@ -205,6 +205,10 @@ UNCALCULATED_FIX = (
 )
 
 
+def _fix_view(fix: str, n: int) -> np.ndarray:
+    return np.broadcast_to(np.array(fix, dtype=object), n)
+
+
 def excel_error_report(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(mask, problem per cell, fix per cell)`` for cells holding an Excel error value or a formula.
 
@@ -212,7 +216,7 @@ def excel_error_report(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray
     same text; either way the cell is an error, never an empty cell ("keep the existing value"). A csv
     saved by LibreOffice holds its own codes where Excel has none (``Err:502``). A formula the file holds
     without its result (written by a program and never calculated) reads as its text (``=A2*2``), as
-    does a formula typed into a csv: no value either.
+    does a formula typed into a csv: no value either. Without such a cell the arrays are read-only.
     """
     text = s.astype("str").str.strip().str.upper()
     libreoffice = text.str.startswith("ERR:5").to_numpy(dtype=bool, na_value=False)  # cheap before the regex
@@ -222,6 +226,8 @@ def excel_error_report(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray
         )
     formula = text.str.startswith("=").to_numpy(dtype=bool, na_value=False)
     mask = text.isin(ooxml.EXCEL_ERRORS).to_numpy(dtype=bool, na_value=False) | libreoffice | formula
+    if not mask.any():  # the usual column: read-only views, not two arrays of 100,000 objects per column
+        return mask, np.broadcast_to(np.array(None, dtype=object), len(s)), _fix_view(EXCEL_ERROR_FIX, len(s))
     problems = np.full(len(s), None, dtype=object)
     fixes = np.full(len(s), EXCEL_ERROR_FIX, dtype=object)
     for i in np.flatnonzero(mask):

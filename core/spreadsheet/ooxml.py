@@ -364,7 +364,9 @@ def scan_cells(zf: zipfile.ZipFile, path: str, percent: frozenset[int]) -> CellS
                 body, tail = buf, b""
             if any(n in body for n in needles):
                 _scan_body(body, needles, percent, out)
-            if thorough or any(h in body for h in _UNCALCULATED_HINTS):
+            # One search for a formula tag first: a sheet of plain values (a department export) pays
+            # one pass, not five (~0.4 s of CPU on a 100,000-row import).
+            if thorough or (b"<f" in body and any(h in body for h in _UNCALCULATED_HINTS)):
                 _scan_uncalculated(body, out)
             if not chunk:
                 break

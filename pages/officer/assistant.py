@@ -48,9 +48,7 @@ with ask_tab:
             )
     history: list = st.session_state.setdefault(HISTORY, [])
     with st.form("as_staff_form", clear_on_submit=True, border=False):
-        question = st.text_input(
-            "问题", max_chars=300, placeholder="例如：该企业离下一个榜单还差多少分；进入培育库要什么条件"
-        )
+        question = st.text_input("问题", max_chars=300, placeholder="例如：离下一个榜单还差多少分")
         asked = st.form_submit_button("提问", type="primary")
     if asked and question.strip():
         ask_into(history, actor=actor, question=question, enterprise_id=enterprise_id)

@@ -67,7 +67,9 @@ with st.form("search_form", border=True):
         "查找企业",
         max_chars=60,
         key="search_query",
-        placeholder="名称片段、拼音首字母（如 wzlx）、全拼或统一社会信用代码前缀",
+        # the placeholder fits a phone's field (390 px); the full list of what matches is the help
+        placeholder="名称、拼音首字母（如 wzlx）或信用代码",
+        help="可输入企业名称片段、拼音首字母（如 wzlx）、全拼或统一社会信用代码前缀。",
     )
     c1, c2, c3 = st.columns(3)
     stages = multiselect(

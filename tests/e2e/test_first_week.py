@@ -232,9 +232,26 @@ def test_public_and_enterprise_pages_speak_chinese_and_fit(
     assert not problems, problems
 
 
+# A text field's hint wider than the field: a phone shows its first half only (an input never wraps).
+CUT_PLACEHOLDERS = """() => {
+  const measure = document.createElement('canvas').getContext('2d');
+  const cut = [];
+  for (const field of document.querySelectorAll('input[placeholder]')) {
+    const style = getComputedStyle(field);
+    if (field.value || !field.getClientRects().length || style.visibility === 'hidden') continue;
+    if (getComputedStyle(field, '::placeholder').color === 'rgba(0, 0, 0, 0)') continue;  // not drawn
+    measure.font = `${style.fontSize} ${style.fontFamily}`;
+    const room = field.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    if (measure.measureText(field.placeholder).width > room + 1) cut.push(field.placeholder);
+  }
+  return cut;
+}"""
+
+
 def test_staff_and_bank_pages_fit_a_phone(app_server: str, new_page) -> None:  # noqa: ANN001
     """Every page of the admin (the officer pages and its own) and of a bank at 390×844: no sideways
-    scrolling, no English built-in text, no table drawing 'None' (an officer reads the lists on the go)."""
+    scrolling, no English built-in text, no table drawing 'None', no field hint cut off (an officer
+    reads the lists on the go)."""
     problems: dict[str, object] = {}
     for username, paths in STAFF_PAGES.items():
         page = new_page(390, 844)
@@ -255,6 +272,9 @@ def test_staff_and_bank_pages_fit_a_phone(app_server: str, new_page) -> None:  #
             if overflow > 1:
                 problems[f"{name}: overflow"] = f"{overflow}px"
                 screenshot(page, name)
+            cut = page.evaluate(CUT_PLACEHOLDERS)
+            if cut:
+                problems[f"{name}: placeholder cut off"] = cut
     assert not problems, problems
 
 

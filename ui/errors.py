@@ -8,7 +8,8 @@ is logged on the server under that number and never sent to the browser.
 Home.py calls :func:`install` first thing on every run. It sets the handler Streamlit calls for an
 uncaught exception of a script run — on the current run and on the session, so that widget callbacks and
 fragment reruns (which run outside Home.py's body) are caught too: one handler for login, navigation and
-every page. Other exceptions (bugs) keep Streamlit's usual handling.
+every page. Any other exception is a bug: logged the same way (with its traceback, which the browser tests
+look for in the server log), and the browser gets a Chinese message instead of Streamlit's traceback.
 """
 
 from __future__ import annotations
@@ -119,10 +120,25 @@ def show_fault(exc: BaseException) -> None:
     st.error(f"{describe(exc)}。{NOTHING_SAVED}（错误编号 {ref}）。", icon=":material/cloud_off:")
 
 
+def show_bug(exc: BaseException) -> None:
+    """A bug: logged with its traceback under a new reference number; the browser gets a Chinese message
+    — not Streamlit's English exception box, whose traceback names files and values and whose links lead
+    to search engines outside the intranet. Nothing is claimed about what was saved: a bug may strike
+    after a use case committed."""
+    ref = secrets.token_hex(4)
+    log.error("unexpected error %s", ref, exc_info=exc)
+    st.error(
+        f"页面出现了程序错误，已记录在服务器日志中（错误编号 {ref}）。请刷新页面后重试；"
+        "如果问题持续，请联系系统管理员并告知错误编号。",
+        icon=":material/error:",
+    )
+
+
 def _handler(exc: Exception) -> bool | None:
-    if not is_infrastructure_fault(exc):
-        return None  # a bug: Streamlit's usual handling
-    show_fault(exc)
+    if is_infrastructure_fault(exc):
+        show_fault(exc)
+    else:
+        show_bug(exc)
     return True  # the message replaces Streamlit's exception box
 
 

@@ -273,3 +273,30 @@ def test_read_only_sqlite_anonymous_and_login(new_page, browser, tmp_path: Path,
             officer = new_page()
             _attempt_login(officer, base)
             _assert_fault_message(officer, "只读", log_path)
+
+
+# ------------------------------------------------------------------------------ a bug
+def test_a_bug_shows_a_chinese_message_and_keeps_its_traceback_on_the_server(browser, tmp_path: Path) -> None:  # noqa: ANN001
+    """An exception that is no infrastructure fault (a bug) reaches the browser as a Chinese message with a
+    reference number — never Streamlit's English box with the traceback, the exception's text and links
+    to search engines outside the intranet; the traceback is in the server log under that number."""
+    log_path = tmp_path / "server.log"
+    with running_app({"APP_ENV": "test"}, log_path, browser, entry="tests/e2e/apps/bug_page.py") as base:
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.goto(base)
+        wait_settled(page)
+        page.get_by_role("button", name="出错").click()
+        alert = page.locator('[data-testid="stAlertContentError"]').filter(has_text="页面出现了程序错误")
+        alert.wait_for(timeout=20_000)
+        text = alert.inner_text()
+        body = page.locator("body").inner_text()
+        links = page.locator("a").evaluate_all("links => links.map(a => a.href)")
+        exception_boxes = page.locator('[data-testid="stException"]').count()
+        page.close()
+    assert exception_boxes == 0
+    assert "ValueError" not in body and "secret" not in body and not LEAKS.search(body), body
+    assert not [href for href in links if "google" in href or "chatgpt" in href], links
+    ref = re.search(r"错误编号 ([0-9a-f]{8})", text).group(1)
+    server_log = log_path.read_text(encoding="utf-8", errors="replace")
+    assert f"unexpected error {ref}" in server_log
+    assert "Traceback (most recent call last):" in server_log and "ValueError" in server_log

@@ -60,7 +60,7 @@ def test_the_chinese_layer_is_what_shows(app_server: str, new_page) -> None:  # 
     assert tooltip.evaluate("e => getComputedStyle(e, '::after').content") == '"在表格中查找"'
     assert tooltip.evaluate("e => getComputedStyle(e).fontSize") == "0px"
     # the hint under a text field in a form, with its character counter kept
-    field = page.get_by_label("查找企业")
+    field = page.get_by_role("textbox", name="查找企业")
     field.click()
     page.keyboard.type("1")
     hint = page.locator('[data-testid="stForm"] [data-testid="InputInstructions"] > span').first

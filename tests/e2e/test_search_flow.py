@@ -78,7 +78,7 @@ def test_search_initials_filter_export_compare(app_server: str, new_page, e2e_da
         form = officer.locator('[data-testid="stForm"]').first
 
         # ---- pinyin initials find the enterprise
-        form.get_by_label("查找企业").fill(facts["initials"])
+        form.get_by_role("textbox", name="查找企业").fill(facts["initials"])
         form.get_by_role("button", name="检索").click()
         wait_settled(officer)
         officer.get_by_text(re.compile(r"符合条件 1 家")).wait_for()
@@ -93,7 +93,7 @@ def test_search_initials_filter_export_compare(app_server: str, new_page, e2e_da
         form.get_by_role("button", name="检索").click()
         wait_settled(officer)
         officer.get_by_text(re.compile(r"符合条件 1 家")).wait_for()
-        form.get_by_label("查找企业").fill("")
+        form.get_by_role("textbox", name="查找企业").fill("")
         form.get_by_role("button", name="检索").click()
         wait_settled(officer)
         caption = officer.get_by_text(re.compile(r"符合条件 [\d,]+ 家")).inner_text()

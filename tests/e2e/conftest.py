@@ -186,11 +186,16 @@ def running_app(env: dict[str, str], log_path: Path, browser, *, entry: str) -> 
             warm_up.close()
             yield base_url
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop(server)
+
+
+def stop(server: subprocess.Popen) -> None:
+    """End a server this test started: asked first, killed after 10 s."""
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,7 @@ from websockets.sync.client import connect
 
 from deploy.cluster import healthy, streamlit_command
 from deploy.local import free_port
-from tests.e2e.conftest import wait_settled
+from tests.e2e.conftest import stop, wait_settled
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -106,11 +106,7 @@ def fresh_server(
             assert warm.returncode == 0, warm.stderr.decode()[-2000:]
             yield f"http://127.0.0.1:{port}", outside
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop(server)
             outside.close()
 
 

@@ -195,6 +195,25 @@ def test_no_request_leaves_the_server(app_server: str, new_page) -> None:  # noq
     assert not outside, sorted(set(outside))
 
 
+def page_problems(page, tables, base: str, path: str, name: str, *, settle_ms: int) -> dict[str, object]:  # noqa: ANN001
+    """Open ``path`` of the app at ``base`` and say what a phone or desktop user would meet there: English built-in text, tables
+    drawing 'None' (``tables``: the page's TableWatcher), sideways scrolling — keyed ``"{name}: …"``."""
+    tables.take()
+    goto(page, base, path)
+    page.wait_for_timeout(settle_ms)  # charts and grids finish drawing
+    found: dict[str, object] = {}
+    english = english_in(page)
+    if english:
+        found[f"{name}: English"] = english
+    cells = tables.take()
+    if cells:
+        found[f"{name}: tables"] = cells
+    overflow = horizontal_overflow(page)
+    if overflow > 1:
+        found[f"{name}: overflow"] = f"{overflow}px"
+    return found
+
+
 @pytest.mark.parametrize(("width", "height"), SIZES)
 def test_public_and_enterprise_pages_speak_chinese_and_fit(
     app_server: str,
@@ -205,20 +224,9 @@ def test_public_and_enterprise_pages_speak_chinese_and_fit(
     problems: dict[str, object] = {}
 
     def check(page, role: str, path: str) -> None:  # noqa: ANN001
-        tables.take()
-        goto(page, app_server, path)
-        page.wait_for_timeout(500)  # charts and grids finish drawing
         name = f"{role}-{path or 'home'}-{width}x{height}"
+        problems.update(page_problems(page, tables, app_server, path, name, settle_ms=500))
         screenshot(page, name)
-        english = english_in(page)
-        if english:
-            problems[f"{name}: English"] = english
-        cells = tables.take()
-        if cells:
-            problems[f"{name}: tables"] = cells
-        overflow = horizontal_overflow(page)
-        if overflow > 1:
-            problems[f"{name}: overflow"] = f"{overflow}px"
 
     anonymous = new_page(width, height)
     tables = TableWatcher(anonymous)
@@ -258,20 +266,11 @@ def test_staff_and_bank_pages_fit_a_phone(app_server: str, new_page) -> None:  #
         tables = TableWatcher(page)
         login(page, app_server, username)
         for path in paths:
-            tables.take()
-            goto(page, app_server, path)
-            page.wait_for_timeout(300)  # charts and grids finish drawing
             name = f"{username}-{path or 'home'}-390"
-            english = english_in(page)
-            if english:
-                problems[f"{name}: English"] = english
-            cells = tables.take()
-            if cells:
-                problems[f"{name}: tables"] = cells
-            overflow = horizontal_overflow(page)
-            if overflow > 1:
-                problems[f"{name}: overflow"] = f"{overflow}px"
+            found = page_problems(page, tables, app_server, path, name, settle_ms=300)
+            if f"{name}: overflow" in found:
                 screenshot(page, name)
+            problems.update(found)
             cut = page.evaluate(CUT_PLACEHOLDERS)
             if cut:
                 problems[f"{name}: placeholder cut off"] = cut

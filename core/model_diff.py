@@ -52,6 +52,8 @@ EXTRA_FIELDS = {
     "service": "服务",
     "triggers": "服务触发规则",
     "pools": "培育库",
+    "metrics": "统计口径",
+    "rd_expense": "研发费用指标",
     "origin": "层级",
     "parent": "上级模型",
 }

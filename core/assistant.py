@@ -258,8 +258,10 @@ def answer_next_list(p: Any) -> str:
         return f"本企业因一票否决（{p.veto_reason}）不参与排名和榜单，提高积分也不能上榜。"
     parts = []
     if p.gap is not None:
+        # "为什么我没上榜" lands here too: where the enterprise stands first, then the distance
+        standing = f"本企业已位列{p.tier_name}" if p.tier else f"本企业{_rank_sentence(p)}，未上榜"
         parts.append(
-            f"进入{p.gap.tier_name}（本阶段前 {p.gap.rank_needed} 名，末位 {p.gap.cutoff_total:.2f} 分）"
+            f"{standing}；进入{p.gap.tier_name}（本阶段前 {p.gap.rank_needed} 名，末位 {p.gap.cutoff_total:.2f} 分）"
             f"还需约 {p.gap.points_needed:.2f} 分。"
         )
     elif p.tier:

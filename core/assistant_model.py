@@ -263,7 +263,13 @@ def _filling(model: ScoringModel) -> list[Article]:
     own = "、".join(i.name for i in model.indicators if i.self_reported)
     depts = "、".join(departments(model))
     text = f"企业只需填报只有企业掌握的数据：{own}。" if own else "本评价模型没有企业自行填报的指标。"
-    return [("填报内容", text + f"{depts}等部门已提供的数据由系统预填，企业不能修改，只能补充。")]
+    return [
+        (
+            "填报内容",
+            text
+            + f"{depts}等部门已提供的数据由系统预填，企业不能修改，只能补充；预填数据有误的，在公示期内提出异议并附证明材料（见第七条）。",
+        )
+    ]
 
 
 # the shipped articles that describe the default model: title (without its number) → its rewrite

@@ -91,6 +91,25 @@ def test_every_number_in_a_score_answer_is_the_portrait_s(seeded) -> None:  # no
             assert f"第 {p.rank} 名" in total and f"共 {p.ranked_in_stage} 家" in total
 
 
+def test_why_not_listed_is_answered_with_the_enterprise_s_rank_and_distance(seeded) -> None:  # noqa: ANN001
+    """An owner's "为什么我没上榜" is about their own standing, not a quote of the listing rules: rank and
+    the distance to the next list, all from the stored run."""
+    answered = 0
+    for k in range(1, 6):
+        actor = _actor(seeded, f"ent{k}")
+        p = get_portrait(seeded, actor=actor, enterprise_id=actor.enterprise_id)
+        for question in ("为什么我没上榜", "我们怎么没进榜单", "要多少分才能上榜"):
+            answer = svc.ask(seeded, actor=actor, question=question).answer
+            assert answer.intent == "next_list", question
+            assert answer.run_id == p.run_id
+            assert not set(number_tokens(answer.text)) - _portrait_numbers(p), answer.text
+            if p.gap is not None and not p.tier:
+                answered += 1
+                assert f"第 {p.rank} 名" in answer.text and "未上榜" in answer.text
+                assert f"还需约 {p.gap.points_needed:.2f} 分" in answer.text
+    assert answered, "no demo enterprise below the lists: the test would prove nothing"
+
+
 def test_another_enterprise_by_name_or_code_gets_no_data_of_it(seeded) -> None:  # noqa: ANN001
     me = _actor(seeded, "ent1")
     other = (

@@ -19,18 +19,20 @@ import pandas as pd
 from sqlalchemy import select
 from sqlmodel import Session
 
-from adapters.reader_worker import read_table, read_upload
+from adapters.reader_worker import read_upload
 from core import engine, importing, source_profiles
 from core.scoring_model import ScoringModel
 from core.spreadsheet import (
     DEFAULT_LIMITS,
     DEFAULT_MAX_BYTES,
+    ROW_COLUMN,
     ReadResult,
     SheetChoiceNeeded,
     SpreadsheetError,
     detect_format,
     header_table,
     sheet_visibility,
+    source_columns,
 )
 from db.models import ImportBatch
 from db.values import current_code_values_by_credit_code, current_number_sample
@@ -96,6 +98,9 @@ class _Tables:
     main_sheet: str = ""
     read: ReadResult | None = None  # how the data sheet was chosen
     hidden: list[str] = field(default_factory=list)  # hidden sheets, never read
+    # What each sheet hides: rows (spreadsheet numbers) by sheet name; the data sheet's hidden columns
+    hidden_rows: dict[str, list[int]] = field(default_factory=dict)
+    hidden_columns: dict[str, int] = field(default_factory=dict)  # label → raw column position
 
 
 INSTRUCTION_SHEETS = ("填写说明", "说明")
@@ -129,11 +134,15 @@ def _read(
             )
         others = [s for s in sheets if s not in list_sheet and s not in INSTRUCTION_SHEETS]
         lists: dict[str, tuple[importing.TemplateColumn, pd.DataFrame]] = {}
+        hidden_rows: dict[str, list[int]] = {}
         for name, col in list_sheet.items():
-            raw = read_table(data, file_name, max_bytes=MAX_BYTES, sheet=name)
-            table = header_table(raw, importing.item_headers(col))
+            listed = read_upload(data, file_name, sheet=name, limits=READ_LIMITS)
+            table = header_table(listed.frame, importing.item_headers(col))
+            source_columns(table)
             if not table.empty:
                 lists[name] = (col, table)
+                hidden_rows[name] = listed.hidden_rows
+        hidden_columns: dict[str, int] = {}
         main: pd.DataFrame | None = None
         read: ReadResult | None = None
         if not sheets or others or sheet:
@@ -160,12 +169,22 @@ def _read(
                     raise SpreadsheetError(
                         (f"工作表“{read.sheet}”：" if read.sheet else "") + str(exc)
                     ) from None
+                at = source_columns(main)
+                hidden_rows[read.sheet or ""] = read.hidden_rows
+                shut = set(read.hidden_columns)
+                hidden_columns = {label: j for label, j in at.items() if j in shut}
     except SpreadsheetError as exc:
         raise ValidationFailed(str(exc)) from None
     if (main is None or main.empty) and not lists:
         raise ValidationFailed(f"文件“{file_name}”只有表头，没有数据行")
     return _Tables(
-        main=main, lists=lists, main_sheet=(read.sheet or "") if read else "", read=read, hidden=hidden
+        main=main,
+        lists=lists,
+        main_sheet=(read.sheet or "") if read else "",
+        read=read,
+        hidden=hidden,
+        hidden_rows=hidden_rows,
+        hidden_columns=hidden_columns,
     )
 
 
@@ -288,6 +307,12 @@ def check_profile(
             raise ValidationFailed(str(exc)) from None
         if table.empty:
             raise ValidationFailed(f"文件“{file_name}”只有表头，没有数据行")
+        source_columns(table)
+        # A source's rows are aggregated before the row checks: a hidden row refuses the file here.
+        rows = table[ROW_COLUMN]
+        hidden = importing.hidden_rows_at(rows, read.hidden_rows)
+        if hidden.any():
+            raise ValidationFailed(importing.hidden_rows_note(rows, hidden, read.sheet or ""))
         known = known_enterprises(session)
     with Phase(timings, "validate"):
         registry = pd.DataFrame(
@@ -437,6 +462,8 @@ def _check_tables(
                 allow_empty=bool(tables.lists),
                 reference=reference,
                 previous=previous,
+                hidden_rows=tables.hidden_rows.get(tables.main_sheet),
+                hidden_columns=tables.hidden_columns,
             )
             parts.append(main)
             notes += main.mapping.notes
@@ -449,9 +476,15 @@ def _check_tables(
                     f"“{col.name}”同时出现在数据表的列和工作表“{sheet}”中；请只保留工作表"
                 )
             items = importing.validate_items(
-                col, table, sheet=sheet, known_codes=known.index, known_names=names
+                col,
+                table,
+                sheet=sheet,
+                known_codes=known.index,
+                known_names=names,
+                hidden_rows=tables.hidden_rows.get(sheet),
             )
             parts.append(items)
+            notes += items.mapping.notes
             notes.append(f"读取工作表“{sheet}”：{items.row_count} 行，{len(items.values)} 家企业的{col.name}")
             skipped += [
                 {"row": f"{sheet}：{r['row']}", "reason": r["reason"]}

@@ -42,7 +42,7 @@ from core.importing.outliers import (
     stage_series,
     summary_message,
 )
-from core.importing.rows import blank_rows, skipped_rows
+from core.importing.rows import blank_rows, hidden_rows_at, hidden_rows_note, skipped_rows
 from core.importing.template import (
     CODE_ALIASES,
     CODE_HEADER,
@@ -92,6 +92,8 @@ __all__ = [
     "expected_headers",
     "header_keys",
     "history_mask",
+    "hidden_rows_at",
+    "hidden_rows_note",
     "instructions",
     "item_headers",
     "list_columns",

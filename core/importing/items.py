@@ -27,6 +27,7 @@ from core.importing.validate import (
     ImportFileError,
     Validation,
     check_codes,
+    report_hidden_rows,
     row_mismatches,
 )
 from core.listtext import parse_items
@@ -139,8 +140,10 @@ def validate_items(
     sheet: str,
     known_codes: Any,
     known_names: pd.Series | None = None,
+    hidden_rows: Any = None,
 ) -> Validation:
-    """One long-form sheet (one item per row) → one list value per enterprise, or per-row problems."""
+    """One long-form sheet (one item per row) → one list value per enterprise, or per-row problems
+    (a row the sheet hides among them: ``validate``'s ``hidden_rows``)."""
     mapping, field_cols = _map_sheet(col, table, sheet)
     assert mapping.code_column is not None  # _map_sheet refuses a sheet without one
     mapping.columns = {h: col for h in field_cols}
@@ -149,6 +152,7 @@ def validate_items(
     rows = table[ROW_COLUMN].reset_index(drop=True)
     parts: list[pd.DataFrame] = []
     codes, bad_row = check_codes(table, rows, mapping.code_column, known_codes, parts, unique=False)
+    bad_row |= report_hidden_rows(table, rows, mapping, hidden_rows, parts, sheet)
     items: list[dict] = [{} for _ in range(n)]
     for h, f in field_cols.items():
         problem = _field_values(col, f, table[h], items)

@@ -96,6 +96,33 @@ def blank_rows(rows: pd.Series) -> list[int]:
     return out[:MAX_REPORTED]
 
 
+HIDDEN_ROW_PROBLEM = "该行在表格中是隐藏的（被筛选或隐藏），系统无法确定是否应导入"
+HIDDEN_ROW_FIX = (
+    "如不导入该行，请删除该行；如要导入，请清除筛选（“数据 → 筛选 → 清除”）或取消隐藏（选中上下两行，"
+    "右键“取消隐藏”），保存后重新上传"
+)
+HIDDEN_SHOWN = 10  # hidden rows named in the note
+
+
+def hidden_rows_at(rows: pd.Series, hidden: Any) -> np.ndarray:
+    """Which data rows (spreadsheet row numbers) the sheet hides: a filtered-out or hidden row is shown
+    to nobody, so an officer who hid it believes it is left out — it is refused, never read silently."""
+    if hidden is None or not len(hidden):
+        return np.zeros(len(rows), dtype=bool)
+    return np.isin(rows.to_numpy(dtype=np.int64), np.asarray(hidden, dtype=np.int64))
+
+
+def hidden_rows_note(rows: pd.Series, at: np.ndarray, sheet: str = "") -> str:
+    """One line for the dry run: how many data rows are hidden and which (the first ``HIDDEN_SHOWN``)."""
+    numbers = rows.to_numpy(dtype=np.int64)[at]
+    named = "、".join(str(r) for r in numbers[:HIDDEN_SHOWN]) + ("…" if len(numbers) > HIDDEN_SHOWN else "")
+    where = f"工作表“{sheet}”的" if sheet else ""
+    return (
+        f"{where}第 {named} 行（共 {len(numbers)} 行）在表格中是隐藏的（被筛选或隐藏），整批不能导入："
+        "系统不替您决定这些行导入还是跳过。请删除不需要导入的行，或清除筛选、取消隐藏，保存后重新上传"
+    )
+
+
 def drop_non_data(
     table: pd.DataFrame, mapping: HeaderMapping, units_at: int | None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:

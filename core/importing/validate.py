@@ -20,10 +20,18 @@ from core import credit_code as cc
 from core.importing.cells import check_cells, present_cells
 from core.importing.mapping import HeaderMapping, map_headers
 from core.importing.outliers import flag_outliers, repeat_value, report_of, report_part
-from core.importing.rows import SKIPPED_COLUMNS, drop_non_data, units_row
+from core.importing.rows import (
+    HIDDEN_ROW_FIX,
+    HIDDEN_ROW_PROBLEM,
+    SKIPPED_COLUMNS,
+    drop_non_data,
+    hidden_rows_at,
+    hidden_rows_note,
+    units_row,
+)
 from core.importing.template import CODE_HEADER, TemplateColumn, department_columns
 from core.scoring_model import ScoringModel
-from core.spreadsheet import ROW_COLUMN, excel_error_report
+from core.spreadsheet import ROW_COLUMN, column_letters, excel_error_report
 
 VALUE_COLUMNS = ["code", "value_num", "value_text", "department", "credit_code", "flagged"]
 MISMATCH_COLUMNS = ["row", "credit_code", "file_name", "registered_name", "other_code"]
@@ -203,6 +211,43 @@ def _map_and_trim(
     return mapping, table, skipped
 
 
+def report_hidden_rows(
+    table: pd.DataFrame,
+    rows: pd.Series,
+    mapping: HeaderMapping,
+    hidden: Any,
+    parts: list[pd.DataFrame],
+    sheet: str = "",
+) -> np.ndarray:
+    """The data rows the sheet hides, reported (one problem per row, on the code column) with a note."""
+    at = hidden_rows_at(rows, hidden)
+    if at.any():
+        column = mapping.code_column or ""
+        idx = np.flatnonzero(at)
+        label = f"{sheet}：{column}" if sheet else column
+        parts.append(
+            report_part(rows.iloc[idx], label, table[column].iloc[idx], HIDDEN_ROW_PROBLEM, HIDDEN_ROW_FIX)
+        )
+        mapping.notes.insert(0, hidden_rows_note(rows, at, sheet))
+    return at
+
+
+def _refuse_hidden_columns(
+    table: pd.DataFrame, mapping: HeaderMapping, hidden: dict[str, int] | None
+) -> None:
+    """A hidden column holding data for an indicator: whoever hid it did not mean it to count, or forgot
+    it — either way the file is refused, naming the column, until it is shown or deleted."""
+    if not hidden:
+        return
+    found = [h for h in mapping.columns if h in hidden and present_cells(table[h]).any()]
+    if found:
+        named = "、".join(f"{column_letters(hidden[h])} 列“{h}”" for h in found)
+        raise ImportFileError(
+            f"{named}在表格中是隐藏的，但有数据，系统无法确定是否应导入；如不导入，请删除该列；如要导入，请选中"
+            "两侧的列，右键“取消隐藏”，保存后重新上传"
+        )
+
+
 # (column, row positions, numbers, texts) of one column's accepted cells
 Accepted = tuple[TemplateColumn, np.ndarray, np.ndarray, np.ndarray]
 
@@ -311,6 +356,8 @@ def validate(
     reference: pd.DataFrame | None = None,
     previous: dict[str, pd.Series] | None = None,
     columns: list[TemplateColumn] | None = None,
+    hidden_rows: Any = None,
+    hidden_columns: dict[str, int] | None = None,
 ) -> Validation:
     """Check a table (``apply_header`` output) for one department.
 
@@ -324,17 +371,22 @@ def validate(
     judged against the whole population); ``previous``: code → each firm's previous-year value by credit
     code (a firm's own jump by ``HISTORY_FACTOR`` is questioned however usual the new value is).
     ``columns``: the importable columns when not the department's (a source profile's).
+    ``hidden_rows`` (spreadsheet row numbers) and ``hidden_columns`` (label → raw position): what the
+    sheet hides (a filter, hidden rows or columns); a hidden data row is a row error, a hidden column
+    with data mapped to an indicator an ``ImportFileError`` — never imported or left out silently.
     """
     cols = columns if columns is not None else department_columns(model, department)
     mapping, table, skipped = _map_and_trim(
         table, cols, department, column_map=column_map, ignore=ignore, allow_empty=allow_empty
     )
     assert mapping.code_column is not None  # _map_and_trim refuses a file without one
+    _refuse_hidden_columns(table, mapping, hidden_columns)
     n = len(table)
     rows = table[ROW_COLUMN] if ROW_COLUMN in table.columns else pd.Series(np.arange(n) + 2)
     rows = rows.reset_index(drop=True)
     parts: list[pd.DataFrame] = []
     codes, bad_row = check_codes(table, rows, mapping.code_column, known_codes, parts)
+    bad_row |= report_hidden_rows(table, rows, mapping, hidden_rows, parts)
     mismatches = row_mismatches(table, mapping, rows, codes, bad_row, known_names)
     row_ids = None
     if known_ids is not None:  # −1 for an unknown code (its row is an error, its values are dropped)

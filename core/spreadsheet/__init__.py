@@ -28,9 +28,11 @@ from core.spreadsheet.headers import (
     header_match,
     header_table,
     joined_header,
+    source_columns,
 )
 from core.spreadsheet.limits import DEFAULT_LIMITS, DEFAULT_MAX_BYTES, ReadLimits
 from core.spreadsheet.numbers import parse_number_series
+from core.spreadsheet.ooxml import column_letters
 from core.spreadsheet.read import ReadRequest, check_upload, read_in_process
 from core.spreadsheet.result import ReadResult, SheetInfo
 from core.spreadsheet.workbook import list_sheets, sheet_visibility
@@ -60,6 +62,7 @@ __all__ = [
     "SpreadsheetError",
     "apply_header",
     "check_upload",
+    "column_letters",
     "compact_text",
     "detect_format",
     "display_name",
@@ -76,6 +79,7 @@ __all__ = [
     "sanitize_cell",
     "sanitize_frame",
     "sheet_visibility",
+    "source_columns",
     "write_csv",
     "write_table",
     "write_xlsx",

@@ -5,7 +5,8 @@ is a sequence of records ``(id: u16, length: u16, body)``. In the globals: ``BOU
 name, hidden state, where its records start), ``WINDOW1`` (active tab), ``FORMAT``/``XF`` (percent formats),
 ``FILEPASS`` (encrypted). In a sheet: ``DIMENSIONS`` (checked before calamine loads it), numeric cells
 (``NUMBER``/``RK``/``MULRK``, numeric ``FORMULA``) in a percent format, and error results (``FORMULA``,
-``BOOLERR``: ``#DIV/0!`` …, which calamine returns as empty). Everything else is skipped by its length:
+``BOOLERR``: ``#DIV/0!`` …, which calamine returns as empty), formulas a program wrote without their
+result, hidden rows (``ROW``) and columns (``COLINFO``). Everything else is skipped by its length:
 one pass over a sheet's records, never leaving the stream (at most the upload size).
 """
 
@@ -21,7 +22,10 @@ from core.spreadsheet.ooxml import BUILTIN_PERCENT, CellScan, PartsError, column
 
 BOF, EOF = 0x0809, 0x000A
 BOUNDSHEET, WINDOW1, FORMAT, XF, FILEPASS, CODEPAGE = 0x0085, 0x003D, 0x041E, 0x00E0, 0x002F, 0x0042
-DIMENSIONS = 0x0200
+DIMENSIONS, ROW, COLINFO, RECALCID = 0x0200, 0x0208, 0x007D, 0x01C1
+ROW_HIDDEN = 0x0020  # ROW flags: fDyZero, the row is hidden (by hand, a filter or a collapsed group)
+FORMULA_BLANK = 3  # a FORMULA's result type: a blank string
+UNCALCULATED = "=（公式）"  # an uncalculated formula's text (the tokens are not decompiled)
 NUMBER, RK, MULRK, FORMULA, BOOLERR = 0x0203, 0x027E, 0x00BD, 0x0006, 0x0205
 BIFF8, BIFF5 = 0x0600, 0x0500
 # BOOLERR / FORMULA error codes (MS-XLS 2.5.97.2 BErr).
@@ -61,6 +65,7 @@ class XlsBook:
     sheets: list[XlsSheet] = field(default_factory=list)
     active: int = 0  # index into sheets (WINDOW1 itabCur)
     percent_xfs: frozenset[int] = frozenset()
+    calculated: bool = False  # RECALCID: an office program (Excel, LibreOffice) calculated the formulas
 
 
 def _workbook_stream(data: bytes) -> bytes:
@@ -164,6 +169,8 @@ def read_book(data: bytes) -> XlsBook:
             )
         elif rid == XF and end - start >= 4:
             xf_formats.append(_U16.unpack_from(stream, start + 2)[0])
+        elif rid == RECALCID:
+            book.calculated = True
     for sheet in book.sheets:  # calamine trusts these offsets (and panics on a wrong one): check first
         if sheet.offset + 8 > len(stream) or _HEAD.unpack_from(stream, sheet.offset)[0] != BOF:
             raise PartsError(f"工作表“{sheet.name}”的数据位置已损坏（工作表目录有误）")
@@ -218,7 +225,13 @@ def declared_extent(book: XlsBook, index: int) -> tuple[str, int, int] | None:
 
 
 def scan_cells(book: XlsBook, index: int) -> CellScan:
-    """Error cells and percent-formatted numeric cells of one sheet (0-based row, column)."""
+    """Error cells, percent-formatted numeric cells, formulas without a result and hidden rows and
+    columns of one sheet (0-based row, column).
+
+    A formula's result is always there in BIFF, but a program that writes formulas without calculating
+    them (xlwt) stores a blank string, which calamine reads as an empty cell ("keep the current value").
+    Excel and LibreOffice write the engine that calculated the workbook (``RECALCID``); without it a
+    blank result is taken for an uncalculated formula, never for an empty cell."""
     out = CellScan()
     stream = book.stream
     percent = book.percent_xfs
@@ -230,15 +243,26 @@ def scan_cells(book: XlsBook, index: int) -> CellScan:
                 continue
             row, col, xf = cell(stream, start)
             if stream[start + 12 : start + 14] == b"\xff\xff":  # not a number: string, boolean, error, empty
-                if stream[start + 6] == 2:
+                kind = stream[start + 6]
+                if kind == 2:
                     code = stream[start + 8]
                     out.errors.append((row, col, ERROR_CODES.get(code, "#N/A")))
+                elif kind == FORMULA_BLANK and not book.calculated:
+                    out.uncalculated.append((row, col, UNCALCULATED))
             elif xf in percent:
                 out.percent.append((row, col))
         elif rid == BOOLERR:
             if end - start >= 8 and stream[start + 7] == 1:
                 row, col, _xf = cell(stream, start)
                 out.errors.append((row, col, ERROR_CODES.get(stream[start + 6], "#N/A")))
+        elif rid == ROW:
+            if end - start >= 14 and u16(stream, start + 12)[0] & ROW_HIDDEN:
+                out.hidden_rows.append(u16(stream, start)[0])
+        elif rid == COLINFO:
+            if end - start >= 10 and u16(stream, start + 8)[0] & 1:
+                first, last = u16(stream, start)[0], u16(stream, start + 2)[0]
+                if first <= last:
+                    out.hidden_columns.append((first, last))
         elif not percent:
             continue
         elif rid in (NUMBER, RK):

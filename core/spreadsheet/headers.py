@@ -26,6 +26,7 @@ from core.spreadsheet.errors import SpreadsheetError
 from core.spreadsheet.numbers import INVISIBLE_CHARS
 
 ROW_COLUMN = "__row__"
+SOURCE_COLUMNS = "source_columns"  # apply_header's table.attrs key: label → raw column position
 
 
 HEADER_SCAN = 10  # rows searched for a header (find_header_row's default)
@@ -158,4 +159,12 @@ def apply_header(raw: pd.DataFrame, row: int, *, names: list[Any] | None = None)
     data.columns = labels
     # raw row i is spreadsheet row i + 1 (module docstring); body starts at raw row row + 1.
     data[ROW_COLUMN] = (positions + row + 2).astype(np.int64)
-    return data.reset_index(drop=True)
+    data = data.reset_index(drop=True)
+    data.attrs[SOURCE_COLUMNS] = dict(zip(labels, keep_cols, strict=True))
+    return data
+
+
+def source_columns(table: pd.DataFrame) -> dict[str, int]:
+    """Column label → its position in the raw sheet (0 = column A), as :func:`apply_header` named it;
+    taken off the table (pandas copies ``attrs`` with every operation)."""
+    return table.attrs.pop(SOURCE_COLUMNS, {})

@@ -30,6 +30,10 @@ class ReadResult:
     sheets: list[SheetInfo] = field(default_factory=list)
     percent_cells: int = 0  # numeric cells in a percent format, read as "38.1%"
     error_cells: int = 0  # Excel error cells, read as their literal ("#DIV/0!")
+    # Rows (1-based, as Excel numbers them) and columns (0-based positions in ``frame``) the sheet hides:
+    # by hand, by an AutoFilter or in a collapsed group. Read like the others; the caller decides.
+    hidden_rows: list[int] = field(default_factory=list)
+    hidden_columns: list[int] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
     @property

@@ -298,11 +298,28 @@ class _XlsxScan:
         return self._box[0] if self._box else None
 
 
+@dataclass
+class _PutBack:
+    frame: pd.DataFrame
+    percent: int = 0
+    errors: int = 0
+    hidden_rows: list[int] = field(default_factory=list)  # 1-based
+    hidden_columns: list[int] = field(default_factory=list)  # 0-based, within the frame
+
+
+def _hidden(scan: ooxml.CellScan, width: int) -> tuple[list[int], list[int]]:
+    """The scan's hidden rows as Excel numbers them and its hidden columns within ``width`` (a sheet may
+    hide every column right of its table: 16,000 of them)."""
+    rows = sorted({r + 1 for r in scan.hidden_rows})
+    columns = sorted({c for lo, hi in scan.hidden_columns for c in range(lo, min(hi, width - 1) + 1)})
+    return rows, columns
+
+
 def _put_back(
     opened: _Workbook, index: int, frame: pd.DataFrame, scanner: _XlsxScan | None, timings: dict[str, float]
-) -> tuple[pd.DataFrame, int, int]:
-    """Percent, error and uncalculated formula cells written into ``frame`` (grown to hold them):
-    ``(frame, percent cells, error cells)``."""
+) -> _PutBack:
+    """Percent, error and uncalculated formula cells written into ``frame`` (grown to hold them), and the
+    rows and columns the sheet hides."""
     sheet_name = opened.names[index]
     t2 = time.perf_counter()
     if scanner is not None:
@@ -311,22 +328,23 @@ def _put_back(
             raise SpreadsheetError(f"无法读取{opened.name}的工作表“{sheet_name}”：内容已损坏；{SAVE_AS}")
         if scan.unplaced:
             raise SpreadsheetError(
-                f"{opened.name}的工作表“{sheet_name}”中有 {scan.unplaced} 个错误值、公式或百分比单元格无法定位（文件缺少单元格地址），"
-                f"为避免读错已拒绝；{SAVE_AS}"
+                f"{opened.name}的工作表“{sheet_name}”中有 {scan.unplaced} 个错误值、公式、百分比单元格或隐藏行无法定位"
+                f"（文件缺少单元格地址），为避免读错已拒绝；{SAVE_AS}"
             )
-        frame = grow_to_scan(frame, scan)
-        counts = apply_cell_scan(frame, scan)
-        timings["scan_wait"] = time.perf_counter() - t2
-        return frame, *counts
-    if opened.book is not None:
+        timer = "scan_wait"
+    elif opened.book is not None:
         try:
             scan = biff.scan_cells(opened.book, opened.xls_index[sheet_name])
         except ooxml.PartsError as exc:
             raise SpreadsheetError(f"无法读取{opened.name}：{exc}；{SAVE_AS}") from None
-        counts = apply_cell_scan(frame, scan)
-        timings["scan"] = time.perf_counter() - t2
-        return frame, *counts
-    return frame, 0, 0
+        timer = "scan"
+    else:
+        return _PutBack(frame)
+    frame = grow_to_scan(frame, scan)
+    percent, errors = apply_cell_scan(frame, scan)
+    rows, columns = _hidden(scan, frame.shape[1])
+    timings[timer] = time.perf_counter() - t2
+    return _PutBack(frame, percent, errors, rows, columns)
 
 
 def read_workbook(
@@ -362,7 +380,8 @@ def read_workbook(
     frame = grid_to_frame(rows)
     del rows
     timings["cells"] = time.perf_counter() - t1
-    frame, percent, errors = _put_back(opened, index, frame, scanner, timings)
+    put = _put_back(opened, index, frame, scanner, timings)
+    frame = put.frame
     if frame.empty or frame.isna().all().all():
         raise SpreadsheetError(f"{name}的工作表“{opened.names[index]}”中没有任何数据")
     check_cell_chars(frame, name, limits)
@@ -372,7 +391,9 @@ def read_workbook(
         sheet=opened.names[index],
         reason=choice.reason,
         sheets=infos,
-        percent_cells=percent,
-        error_cells=errors,
+        percent_cells=put.percent,
+        error_cells=put.errors,
+        hidden_rows=put.hidden_rows,
+        hidden_columns=put.hidden_columns,
         timings=timings,
     )

@@ -111,7 +111,28 @@ def _csv_source() -> bytes:
     return _xlsx(wb)
 
 
+def _filtered_source() -> bytes:
+    """An AutoFilter on 企业名称 that shows企业0 and 企业2 only, saved as Excel saves a filtered sheet: the
+    filter and the rows it hides (3 and 5) marked hidden."""
+    wb = openpyxl.load_workbook(io.BytesIO(workbook(("数据", [HEAD, *body(rd=70)]))))
+    ws = wb["数据"]
+    ws.auto_filter.ref = f"A1:E{len(CODES) + 1}"
+    ws.auto_filter.add_filter_column(1, ["读取测试企业0", "读取测试企业2"])
+    for row in (3, 5):
+        ws.row_dimensions[row].hidden = True
+    return _xlsx(wb)
+
+
+def _hidden_column_source() -> bytes:
+    """营业收入 (column D) hidden by hand: last year's figures kept out of sight."""
+    wb = openpyxl.load_workbook(io.BytesIO(workbook(("数据", [HEAD, *body(rd=70)]))))
+    wb["数据"].column_dimensions["D"].hidden = True
+    return _xlsx(wb)
+
+
 SOURCES = {
+    "filtered": _filtered_source,
+    "hidden_column": _hidden_column_source,
     "percent": _percent_source,
     "percent_amount": _percent_amount_source,
     "hidden_first": lambda: workbook(
@@ -255,6 +276,39 @@ def test_two_data_sheets_with_the_cover_active_must_be_chosen(db: Session, saved
     assert report.sheet == "2024年"
     commit(db, data, report)
     assert stored(db, "T01") == {c: 60.0 + i for i, c in enumerate(CODES)}
+
+
+# ------------------------------------------------------------------ hidden rows and columns
+@pytest.mark.parametrize("kind", ["xlsx", "xls"])
+def test_rows_an_autofilter_hides_are_refused_by_row_and_nothing_changes(
+    db: Session, saved, kind: str
+) -> None:
+    good, good_name = _file(saved, "good", "xlsx")
+    commit(db, good, dry(db, good, file_name=good_name))
+    data, name = _file(saved, "filtered", kind)
+    before = counts(db)
+    report = dry(db, data, file_name=name)
+    assert not report.ok
+    hidden = [e for e in report.errors if "隐藏" in e["problem"]]
+    assert [(e["row"], e["column"], e["value"]) for e in hidden] == [
+        (3, "统一社会信用代码", CODES[1]),
+        (5, "统一社会信用代码", CODES[3]),
+    ]
+    assert "清除筛选" in hidden[0]["fix"] and "删除该行" in hidden[0]["fix"]
+    assert any("第 3、5 行（共 2 行）在表格中是隐藏的" in n for n in report.notes)
+    with pytest.raises(ValidationFailed, match="整批未导入"):
+        commit(db, data, report)
+    assert counts(db)[0] == before[0]
+    assert stored(db, "T01")[CODES[1]] == 51.0  # neither imported nor "kept" by the file
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "xls"])
+def test_a_hidden_column_with_data_is_refused_naming_it(db: Session, saved, kind: str) -> None:
+    data, name = _file(saved, "hidden_column", kind)
+    before = counts(db)
+    with pytest.raises(ValidationFailed, match="D 列“营业收入”在表格中是隐藏的.*取消隐藏"):
+        dry(db, data, file_name=name)
+    assert counts(db) == before
 
 
 # ------------------------------------------------------------------ (c) error cells

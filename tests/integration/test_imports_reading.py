@@ -9,6 +9,7 @@ import io
 import msoffcrypto.format.ooxml
 import openpyxl
 import pytest
+import xlwt
 from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
@@ -377,6 +378,35 @@ def test_xls_error_cells_are_errors_naming_row_and_column_and_nothing_changes(db
         commit(db, data, report)
     assert counts(db)[0] == before[0]
     assert stored(db, "T01")[CODES[1]] == 51.0  # the old value, not "kept" as if the file confirmed it
+
+
+def test_xls_formulas_written_without_results_are_refused_by_row_and_column(db: Session) -> None:
+    # xlwt (as any program writing .xls without calculating) stores a blank result that Excel replaces
+    # when it opens the file; read as an empty cell, the old value would silently stay current.
+    good = xls_files.workbook(("数据", [HEAD, *body(rd=50)]))
+    commit(db, good, dry(db, good, file_name="税务.xls"))
+    rows = [HEAD, *body(rd=70)]
+    rows[1][2] = xls_files.Formula("60+10", 70.0)  # 研发费用总额, row 2
+    rows[3][3] = xls_files.Formula("D2*1.1", 880.0)  # 营业收入, row 4
+    wb = xlwt.Workbook(encoding="utf-8")
+    ws = wb.add_sheet("数据")
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            ws.write(r, c, xlwt.Formula(value.text) if isinstance(value, xls_files.Formula) else value)
+    buf = io.BytesIO()
+    wb.save(buf)
+    data = buf.getvalue()
+    before = counts(db)
+    report = dry(db, data, file_name="税务.xls")
+    assert not report.ok
+    problems = {(e["row"], e["column"]): e for e in report.errors}
+    assert set(problems) == {(2, "研发费用总额"), (4, "营业收入")}
+    assert problems[(4, "营业收入")]["problem"].startswith("单元格是公式，但文件中没有保存它的计算结果")
+    assert "用 Excel 或 WPS 打开该文件" in problems[(4, "营业收入")]["fix"]
+    with pytest.raises(ValidationFailed, match="整批未导入"):
+        commit(db, data, report)
+    assert counts(db)[0] == before[0]
+    assert stored(db, "G01")[CODES[2]] == 820.0
 
 
 def test_xls_hidden_draft_is_never_read_and_the_active_sheet_wins(db: Session) -> None:

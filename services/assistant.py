@@ -223,7 +223,9 @@ def ask(
         elif eid is None:
             answer = Answer(templates["need_enterprise"], c.intent, c.name, answered=False)
         else:
-            answer, items = _score_answer(session, actor=actor, enterprise_id=eid, intent=c, brain=brain)
+            answer, items = _score_answer(
+                session, actor=actor, enterprise_id=eid, intent=c, brain=brain, question=question
+            )
     answer = rephrase(answer)
     qid = _log(session, actor=actor, enterprise_id=eid, question=question, answer=answer) if log else None
     session.commit()
@@ -231,7 +233,13 @@ def ask(
 
 
 def _score_answer(
-    session: Session, *, actor: Actor, enterprise_id: int, intent: brain_mod.Classification, brain: Brain
+    session: Session,
+    *,
+    actor: Actor,
+    enterprise_id: int,
+    intent: brain_mod.Classification,
+    brain: Brain,
+    question: str = "",
 ) -> tuple[Answer, list]:
     templates = brain.templates
     try:
@@ -264,7 +272,9 @@ def _score_answer(
     elif code == "calculator":
         view = policy_calculator(session, actor=actor, enterprise_id=enterprise_id, portrait=p)
         items = view.items
-        text = calculator_summary(view.items)
+        # 补贴, 补助, 钱 … all normalise to 扶持: a question about money gets the money answered first
+        about_money = "扶持" in brain.classifier.normalize(question.lower())
+        text = calculator_summary(view.items, money_for_stage=p.stage if about_money else None)
     else:
         text = templates["fallback"].format(contact=brain.contact)
     facts = {"total": p.total, "rank": p.rank, "ranked_in_stage": p.ranked_in_stage, "stage": p.stage}

@@ -75,12 +75,21 @@ def portrait_for(session: Session, *, actor: Actor, enterprise_id: int) -> Any:
     return portrait
 
 
-def calculator_summary(items: list) -> str:
-    """One paragraph over the calculator's items: what fits, what can be confirmed, what is unknown."""
+def calculator_summary(items: list, *, money_for_stage: str | None = None) -> str:
+    """One paragraph over the calculator's items: what fits, what can be confirmed, what is unknown.
+    ``money_for_stage``: the question asked about money, so the subsidy of that stage is answered first."""
     yes = [i for i in items if i.outcome == calc.ELIGIBLE]
     unknown = [i for i in items if i.outcome == calc.UNKNOWN]
     instant = [i for i in yes if i.instant]
     parts = []
+    if money_for_stage is not None:
+        own = next((i for i in items if i.key == f"subsidy:{money_for_stage}"), None)
+        if own is None:
+            parts.append("资金扶持：本年度评价模型没有为本企业所在阶段设置政策精准扶持资金。")
+        elif own.outcome == calc.ELIGIBLE:
+            parts.append(f"资金扶持：本企业符合{own.name}。{own.reason}")
+        else:
+            parts.append(f"资金扶持：本企业暂不符合{own.name}。{own.reason}")
     if yes:
         parts.append("按已发布的积分和现有数据，本企业符合：" + "、".join(i.name for i in yes) + "。")
     else:

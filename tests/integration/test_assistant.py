@@ -110,6 +110,30 @@ def test_why_not_listed_is_answered_with_the_enterprise_s_rank_and_distance(seed
     assert answered, "no demo enterprise below the lists: the test would prove nothing"
 
 
+def test_a_question_about_money_is_answered_with_the_subsidy_of_the_enterprise_s_stage(seeded) -> None:  # noqa: ANN001
+    """ "我能拿到多少补贴" / "能拿多少钱": the own stage's 政策精准扶持 first, eligible or not and why — not
+    only a list of services; other calculator questions keep their summary."""
+    for k in range(1, 6):
+        actor = _actor(seeded, f"ent{k}")
+        p = get_portrait(seeded, actor=actor, enterprise_id=actor.enterprise_id)
+        items = policy_calculator.policy_calculator(
+            seeded, actor=actor, enterprise_id=actor.enterprise_id, portrait=p
+        ).items
+        own = next(i for i in items if i.key == f"subsidy:{p.stage}")
+        for question in ("我能拿到多少补贴", "我们能拿多少钱"):
+            answer = svc.ask(seeded, actor=actor, question=question).answer
+            assert answer.intent == "calculator", question
+            verdict = "符合" if own.outcome == "eligible" else "暂不符合"
+            assert answer.text.startswith(f"资金扶持：本企业{verdict}{own.name}。{own.reason}"), answer.text
+        other = svc.ask(seeded, actor=actor, question="我符合哪些政策").answer
+        assert other.intent == "calculator" and not other.text.startswith("资金扶持")
+
+
+def test_a_model_without_a_subsidy_for_the_stage_says_so() -> None:
+    text = policy_calculator.calculator_summary([], money_for_stage="growth")
+    assert text.startswith("资金扶持：本年度评价模型没有为本企业所在阶段设置政策精准扶持资金。")
+
+
 def test_another_enterprise_by_name_or_code_gets_no_data_of_it(seeded) -> None:  # noqa: ANN001
     me = _actor(seeded, "ent1")
     other = (

@@ -273,8 +273,9 @@ def _score_answer(
         view = policy_calculator(session, actor=actor, enterprise_id=enterprise_id, portrait=p)
         items = view.items
         # 补贴, 补助, 钱 … all normalise to 扶持: a question about money gets the money answered first
-        about_money = "扶持" in brain.classifier.normalize(question.lower())
-        text = calculator_summary(view.items, money_for_stage=p.stage if about_money else None)
+        asked = brain.classifier.normalize(question.lower())
+        money = p.stage if "扶持" in asked else None
+        text = calculator_summary(view.items, money_for_stage=money, question=asked)
     else:
         text = templates["fallback"].format(contact=brain.contact)
     facts = {"total": p.total, "rank": p.rank, "ranked_in_stage": p.ranked_in_stage, "stage": p.stage}

@@ -75,13 +75,20 @@ def portrait_for(session: Session, *, actor: Actor, enterprise_id: int) -> Any:
     return portrait
 
 
-def calculator_summary(items: list, *, money_for_stage: str | None = None) -> str:
+def _named(item: Any, question: str) -> bool:
+    """The question names this item: 科创指数贷, 科技型中小企业(认定), 高新技术企业 for 国家高新技术企业认定."""
+    core_name = item.name.removesuffix("认定")
+    return bool(question) and (core_name in question or core_name.removeprefix("国家") in question)
+
+
+def calculator_summary(items: list, *, money_for_stage: str | None = None, question: str = "") -> str:
     """One paragraph over the calculator's items: what fits, what can be confirmed, what is unknown.
-    ``money_for_stage``: the question asked about money, so the subsidy of that stage is answered first."""
+    ``money_for_stage``: the question asked about money, so the subsidy of that stage is answered first;
+    items the (normalised) ``question`` names are answered first too, eligible or not."""
     yes = [i for i in items if i.outcome == calc.ELIGIBLE]
     unknown = [i for i in items if i.outcome == calc.UNKNOWN]
     instant = [i for i in yes if i.instant]
-    parts = []
+    parts = [f"{i.name}：{i.outcome_label}。{i.reason}" for i in items if _named(i, question)]
     if money_for_stage is not None:
         own = next((i for i in items if i.key == f"subsidy:{money_for_stage}"), None)
         if own is None:

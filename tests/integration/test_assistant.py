@@ -127,6 +127,9 @@ def test_a_question_about_money_is_answered_with_the_subsidy_of_the_enterprise_s
             assert answer.text.startswith(f"资金扶持：本企业{verdict}{own.name}。{own.reason}"), answer.text
         other = svc.ask(seeded, actor=actor, question="我符合哪些政策").answer
         assert other.intent == "calculator" and not other.text.startswith("资金扶持")
+        loan = next(i for i in items if i.name == "科创指数贷")  # a named product: answered first
+        answer = svc.ask(seeded, actor=actor, question="我能申请科创指数贷吗").answer
+        assert answer.text.startswith(f"科创指数贷：{loan.outcome_label}。{loan.reason}"), answer.text
 
 
 def test_a_model_without_a_subsidy_for_the_stage_says_so() -> None:

@@ -89,7 +89,7 @@ def parse_amounts(
     A ``%`` is only accepted in percent columns; ``120万元``/``1.2亿元`` in an amount column are converted
     exactly, other text is refused (never stripped and stored); the header's unit converts the rest.
     """
-    nums, bad = parse_number_series(raw)
+    nums, bad = parse_number_series(raw, currency=col.unit in MONEY_FACTORS)
     n = len(raw)
     values = nums.to_numpy(dtype=float).copy()
     invalid = bad.to_numpy(dtype=bool).copy()

@@ -23,7 +23,10 @@ from core.spreadsheet import ROW_COLUMN, compact_text
 SKIPPED_COLUMNS = ["row", "reason"]
 
 
-_TOTAL_RE = re.compile(r"^(合计|总计|小计|共计|累计|总合计)")
+# 合计… at the start, or a short label ending in it (全区合计, 本页小计：): never an enterprise's name.
+_TOTAL_RE = re.compile(
+    r"^(合计|总计|小计|共计|累计|总合计)|^[\u4e00-\u9fff]{1,4}(合计|总计|小计|共计)[:：]?$"
+)
 _NOTE_RE = re.compile(
     r"^(注|备注|说明|填表说明|数据来源|资料来源|制表|制表人|填报人|填表人|审核人|负责人|联系人|"
     r"填报日期|填表日期|报送日期|单位负责人)\s*\d*\s*[:：]"

@@ -130,7 +130,39 @@ def _hidden_column_source() -> bytes:
     return _xlsx(wb)
 
 
+def _accounting_source() -> bytes:
+    """A finance office's sheet: 利润总额 in the accountant's format (a loss shown as "(1,234.50)"), the
+    other amounts in ¥ currency formats (¥1,000,123.50, the 会计专用 "¥ 1,234.00") — a csv keeps what is shown."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "数据"
+    ws.append(CSV_HEAD)
+    for i, (code, name) in enumerate(zip(CSV_CODES, CSV_NAMES, strict=True)):
+        t01, g01, g03, g04 = (v + i for v in CSV_VALUES.values())
+        ws.append([code, name, t01, g01, 38.1, -g03 if i % 2 else g03, g04])
+    for row in ws.iter_rows(min_row=2):
+        row[2].number_format = '"¥"#,##0.00'
+        row[3].number_format = '_ "¥"* #,##0.00_ ;_ "¥"* \\-#,##0.00_ '
+        row[5].number_format = "#,##0.00_);(#,##0.00)"
+        row[6].number_format = '"￥"#,##0.00;"￥"\\-#,##0.00'
+    return _xlsx(wb)
+
+
+def _cover_and_totals_source() -> bytes:
+    """A report as a district office sends it: a cover sheet first (and active), the data on the second
+    sheet under a title, closed by a 全区合计 row of SUM formulas that LibreOffice calculates."""
+    rows = [HEAD, *body(rd=90)]
+    last = len(rows)
+    rows.append([None, "全区合计", *(f"=SUM({c}2:{c}{last})" for c in "CDE")])
+    return workbook(
+        ("封面", [["2025年度企业研发投入统计"], [], ["报送单位：龙湾区税务局"]]),
+        ("数据", [["2025年度企业研发投入统计表"], *rows]),
+        active=0,
+    )
+
+
 SOURCES = {
+    "cover_totals": _cover_and_totals_source,
     "filtered": _filtered_source,
     "hidden_column": _hidden_column_source,
     "percent": _percent_source,
@@ -186,8 +218,10 @@ def saved(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], byt
         workbooks[-1].write_bytes(make())
     (src / "csv.xlsx").write_bytes(_csv_source())
     jobs = [("xlsx", "xlsx", workbooks), ("xls", "xls", workbooks)]
+    (src / "accounting.xlsx").write_bytes(_accounting_source())
     jobs += [
-        (kind, options, [src / "csv.xlsx", src / "errors.xlsx"]) for kind, options in CSV_FILTERS.items()
+        (kind, options, [src / "csv.xlsx", src / "errors.xlsx", src / "accounting.xlsx"])
+        for kind, options in CSV_FILTERS.items()
     ]
     jobs.append(("ods", "ods", [src / "good.xlsx"]))  # LibreOffice's own format, what it saves by default
     out: dict[tuple[str, str], bytes] = {}
@@ -278,6 +312,19 @@ def test_two_data_sheets_with_the_cover_active_must_be_chosen(db: Session, saved
     assert stored(db, "T01") == {c: 60.0 + i for i, c in enumerate(CODES)}
 
 
+@pytest.mark.parametrize("kind", ["xlsx", "xls"])
+def test_data_behind_a_cover_sheet_with_a_totals_row_is_imported_without_it(
+    db: Session, saved, kind: str
+) -> None:
+    data, name = _file(saved, "cover_totals", kind)
+    report = dry(db, data, file_name=name)
+    assert report.ok, report.errors
+    assert report.sheet == "数据" and report.row_count == len(CODES)
+    assert [(s["row"], s["reason"]) for s in report.skipped] == [(len(CODES) + 3, "合计行")]
+    commit(db, data, report)
+    assert stored(db, "T01") == {c: 90.0 + i for i, c in enumerate(CODES)}
+
+
 # ------------------------------------------------------------------ hidden rows and columns
 @pytest.mark.parametrize("kind", ["xlsx", "xls"])
 def test_rows_an_autofilter_hides_are_refused_by_row_and_nothing_changes(
@@ -355,6 +402,24 @@ def test_csv_exported_by_libreoffice_is_imported_exactly(db: Session, saved, kin
     for code, value in CSV_VALUES.items():
         assert stored(db, code) == {c: value + i for i, c in enumerate(CSV_CODES)}, code
     assert stored(db, "G08") == {c: round(38.1 + i, 1) for i, c in enumerate(CSV_CODES)}
+
+
+@pytest.mark.parametrize("kind", list(CSV_FILTERS))
+def test_csv_of_accounting_and_currency_formats_is_imported_exactly(db: Session, saved, kind: str) -> None:
+    db.execute(
+        insert(Enterprise), [{"credit_code": c, "name": n} for c, n in zip(CSV_CODES, CSV_NAMES, strict=True)]
+    )
+    db.commit()
+    data = saved[("accounting", kind)]
+    text = data.decode(CSV_ENCODINGS[kind])
+    assert "(1,034,568.50)" in text and "¥1,000,123.50" in text and "￥1,004,567.75" in text  # as shown
+    report = dry(db, data, file_name="财务.csv")
+    assert report.ok, report.errors
+    commit(db, data, report)
+    for code in ("T01", "G01", "G04"):
+        assert stored(db, code) == {c: CSV_VALUES[code] + i for i, c in enumerate(CSV_CODES)}, code
+    losses = {c: (-1 if i % 2 else 1) * (CSV_VALUES["G03"] + i) for i, c in enumerate(CSV_CODES)}
+    assert stored(db, "G03") == losses
 
 
 # ------------------------------------------------------------------ LibreOffice's own format

@@ -377,6 +377,16 @@ def test_parse_number_series_tolerant_cases() -> None:
     assert not invalid.any()
 
 
+def test_accountants_negatives_spaced_percent_and_money_signs_read_exactly() -> None:
+    cells = ["(1,234)", "（1,234.50）", "( 12 )", "38.1 %", "¥1,234.00", "￥ 1,234", "-¥8", "(¥1,234)"]
+    values, invalid = sp.parse_number_series(pd.Series(cells, dtype="str"), currency=True)
+    assert values.tolist() == [-1234.0, -1234.5, -12.0, 38.1, 1234.0, 1234.0, -8.0, -1234.0]
+    assert not invalid.any()
+    # Not money: a ¥ is no part of a number; nor are nested or signed parentheses.
+    values, invalid = sp.parse_number_series(pd.Series(["¥1,234", "(-12)", "((12))", "(12"], dtype="str"))
+    assert values.isna().all() and invalid.all()
+
+
 def test_invisible_characters_copied_with_numbers_and_headers_are_ignored() -> None:
     # Copied from a web page or a chat: zero-width spaces and joiners, direction marks, a word joiner,
     # a soft hyphen. Refused, the cell looked like a plain "1234".

@@ -328,8 +328,10 @@ def service_items(inp: CalculatorInput) -> list[PolicyItem]:
                 target = when.get("value")
                 need = OP_TEXT[when["op"]] + (fmt_value(target, unit) if target is not None else "")
                 failing.append(f"推荐条件为{name} {need}，本企业为 {fmt_value(value, unit)}")
-        if offer.stages:
-            names = "、".join(model.stage_name(s) for s in offer.stages if s in model.stage_codes)
+        # Only the model's own stages are named: an offer keyed to another model's stages alone fits no
+        # stage here, and "适合企业" (nothing named) would read as a broken sentence.
+        names = "、".join(model.stage_name(s) for s in offer.stages or () if s in model.stage_codes)
+        if names:
             failing.append(f"适合{names}企业，本企业为{inp.stage_name}")
         for pool_name in pool_services.get(offer.code, []):
             failing.append(f"尚未接近{pool_name}的认定条件")

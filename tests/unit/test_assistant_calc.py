@@ -14,6 +14,7 @@ from core.assistant import Answer
 from core.matching import CatalogueItem, match_services
 from core.model_loading import load_model
 from core.pools import evaluate_pools, facts_for
+from core.scoring_model import ScoringModel
 from services.assistant import rephrase
 
 MODEL = load_model()
@@ -34,16 +35,17 @@ def _input(
     veto: bool = False,
     consent: bool = False,
     stage: str = "growth",
+    model: ScoringModel = MODEL,
 ) -> calc.CalculatorInput:
     base = {"veto": veto, "registered_years": 5, "percentile": 50.0, "staff": 40, "G01": 3000}
-    facts = facts_for(MODEL, base | facts)
-    pools = evaluate_pools(MODEL, facts)
+    facts = facts_for(model, base | facts)
+    pools = evaluate_pools(model, facts)
     catalogue = [CatalogueItem(o.code, o.name, o.stages) for o in OFFERS]
-    recs = match_services(MODEL, stage=stage, facts=facts, catalogue=catalogue, pools=pools)
+    recs = match_services(model, stage=stage, facts=facts, catalogue=catalogue, pools=pools)
     return calc.CalculatorInput(
-        model=MODEL,
+        model=model,
         stage=stage,
-        stage_name=MODEL.stage_name(stage),
+        stage_name=model.stage_name(stage),
         run_state=run_state,
         veto=veto,
         veto_reason="严重失信" if veto else "",
@@ -126,6 +128,18 @@ def test_services_by_stage_trigger_and_missing_trigger_data() -> None:
     assert "成熟期" in _item(items, "service:global").reason
     unknown = _item(calc.evaluate(_input({"T02": None})), "service:rd_deduction")
     assert unknown.outcome == calc.UNKNOWN and "研发投入强度" in unknown.reason
+
+
+def test_a_service_keyed_to_another_models_stages_reads_as_a_sentence() -> None:
+    """Under a model of 萌芽期 … 领航期, 全球化业务拓展 (kept for the default model's 成熟期) fits no stage
+    here: it is not recommended, and its reason names no stage — not "适合企业，本企业为加速期" with the
+    unknown stage dropped from the middle of the sentence."""
+    from tests.zone_model import leaks, zone_model
+
+    item = _item(calc.evaluate(_input({}, stage="speed", model=zone_model())), "service:global")
+    assert item.outcome == calc.NOT_ELIGIBLE
+    assert item.reason == "暂不符合推荐条件。", item.reason
+    assert not leaks(item.reason) and "mature" not in item.reason
 
 
 def test_a_bank_product_needs_the_enterprise_s_consent_to_be_instant() -> None:

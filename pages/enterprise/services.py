@@ -27,7 +27,9 @@ def _act(use_case, success: str, **kwargs: object) -> None:  # noqa: ANN001 - a 
 
 def _request(code: str, name: str) -> None:
     note = st.session_state.get(f"svc_note_{code}", "")
-    _act(request_service, f"已提交“{name}”服务申请，工作人员将与您联系。", service_code=code, note=note)
+    _act(
+        request_service, f"已提交“{plain(name)}”服务申请，工作人员将与您联系。", service_code=code, note=note
+    )
 
 
 with session_scope() as session:
@@ -90,7 +92,7 @@ if not view.recommendations:
 open_codes = set(requests.loc[requests["state"] == "open", "service_code"]) if len(requests) else set()
 for rec in view.recommendations:
     with st.container(border=True):
-        st.markdown(f"**{rec.name}**")
+        st.markdown(f"**{plain(rec.name)}**")  # officers name services (服务目录): text, never markup
         for reason in rec.reasons:
             st.caption(f"推荐理由：{reason}")
         if rec.code in open_codes:

@@ -2,9 +2,10 @@
 
 A Markdown/HTML/Streamlit-directive payload is planted in enterprise names, carrier names, self-report
 items, evidence file names, objections (and their answers), service requests (and their answers), review
-comments. Then every page of the anonymous visitor, an enterprise, an officer and the admin is opened; the
-test fails on any ``<a>`` or ``<img>`` made from that text, any request to another host, any script it ran,
-and any Streamlit directive (colour, icon, emoji, math) it turned into formatting.
+comments, the service catalogue's names, providers and descriptions (服务目录). Then every page of the
+anonymous visitor, an enterprise, an officer and the admin is opened; the test fails on any ``<a>`` or
+``<img>`` made from that text, any request to another host, any script it ran, and any Streamlit
+directive (colour, icon, emoji, math) it turned into formatting.
 """
 
 from __future__ import annotations
@@ -94,6 +95,11 @@ def _plant(path: Path) -> None:
                 "'0', ?, 'ent', '2026-01-05 00:00:00.000000')",
                 (sid, ent, f"T12:h{sid}", PAYLOAD + ".pdf", len(PDF), PDF),
             )
+        # officers name and describe services in 服务目录; every service stays recommended by stage
+        db.execute(
+            "UPDATE serviceitem SET name = ? || ' ' || id, provider = ?, description = ?",
+            (PAYLOAD, PAYLOAD, PAYLOAD),
+        )
         run = db.execute("SELECT max(id) FROM scorerun").fetchone()[0]
         item = db.execute("SELECT id FROM serviceitem ORDER BY id LIMIT 1").fetchone()[0]
         for (ent,) in db.execute("SELECT id FROM enterprise ORDER BY id").fetchall():

@@ -54,6 +54,8 @@ ACTIONS: dict[str, str] = {
     "service_request.close": "办结服务申请",
     "service_request.decline": "不予受理服务申请",
     "request_service": "申请服务",
+    "service_item.update": "修改服务目录项",
+    "service_item.add": "新增服务目录项",
     "model.import": "导入评价模型",
     "model.import_default": "导入默认评价模型",
     "model.publish": "发布评价模型",
@@ -95,6 +97,7 @@ ENTITIES: dict[str, str] = {
     "Enterprise": "企业",
     "service_request": "服务申请",
     "ServiceRequest": "服务申请",
+    "ServiceItem": "服务目录项",
     "DynamicState": "动态积分",
     "database": "数据库",
     "assistant_confirmation": "免申即享确认",
@@ -218,6 +221,8 @@ FIELDS: dict[str, str] = {
     "hint": "令牌开头",
     "path": "接口地址",
     "decision": "决定",
+    "provider": "提供单位",
+    "stages": "适用阶段",
 }
 # Keys a record keeps for the system alone: a self-report list row's identity.
 INTERNAL_FIELDS = {"uid"}

@@ -38,6 +38,40 @@ def shipped_catalogue(path: Path | None = None) -> list[dict[str, Any]]:
 
 
 @dataclass(frozen=True)
+class StageFit:
+    """A catalogue item's stages read against one model: the names of those it knows (in the model's
+    order) and the codes it does not know (a catalogue written for another model)."""
+
+    names: tuple[str, ...]
+    unknown: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        """The stages as an officer reads them: 萌芽期、起步期; 不限阶段 for an item without stages."""
+        if not self.names and not self.unknown:
+            return "不限阶段（仅按指标或培育库推荐）"
+        return "、".join(self.names) if self.names else "（无当前模型中的阶段）"
+
+    @property
+    def problem(self) -> str:
+        """Why the item is not matched as its stages say (empty when every stage is the model's)."""
+        return (
+            ("阶段" + "、".join(f"“{code}”" for code in self.unknown) + "不在当前模型中")
+            if self.unknown
+            else ""
+        )
+
+
+def stage_fit(model: ScoringModel, stages: Sequence[str] | None) -> StageFit:
+    """``stages`` (a catalogue item's codes) read against ``model``: a code the model does not know never
+    matches an enterprise, so it is reported, not dropped quietly."""
+    chosen = set(stages or ())
+    names = tuple(s.name for s in model.stages if s.code in chosen)
+    known = set(model.stage_codes)
+    return StageFit(names, tuple(dict.fromkeys(c for c in stages or () if c not in known)))
+
+
+@dataclass(frozen=True)
 class Recommendation:
     code: str
     name: str

@@ -79,6 +79,11 @@ def _source(text: str) -> str:
     return re.sub("|".join(DEPARTMENTS), lambda m: DEPARTMENTS[m.group(0)], text)
 
 
+def zone_departments(text: str) -> str:
+    """``text`` with the default model's department names replaced by the zone's (区税务局 → 区财政局)."""
+    return _source(text)
+
+
 def zone_model_dict() -> dict[str, Any]:
     """The zone's model as a definition dict (what an officer registers in 评价模型)."""
     guide = GUIDE.to_dict()

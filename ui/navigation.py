@@ -85,6 +85,7 @@ OFFICER: list[PageSpec] = [
     PageSpec(
         "pages/officer/service_requests.py", "服务需求处理", ":material/support_agent:", "service-requests"
     ),
+    PageSpec("pages/officer/catalogue.py", "服务目录", ":material/menu_book:", "service-catalogue"),
     PageSpec("pages/officer/assistant.py", "智能助手", ":material/forum:", "assistant-staff"),
     # --- end application scenarios ---
     PageSpec("pages/admin/audit.py", "审计日志", ":material/history:", "audit"),

@@ -5,6 +5,7 @@ titles, Markdown, tables, chart specs and data, widget labels, options and place
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,12 +13,14 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 from google.protobuf.json_format import MessageToJson
+from sqlalchemy import select
 
+from db.models import ServiceItem
 from db.schema import init_db
 from db.session import make_engine, session_scope
 from demo import seed_demo
-from tests.app.conftest import _database_url, through_home
-from tests.zone_model import leaks, zone_model
+from tests.app.conftest import _database_url, actor_of, page_as, through_home
+from tests.zone_model import leaks, zone_departments, zone_model
 from ui.navigation import ADMIN, BANK, ENTERPRISE, OFFICER, PUBLIC
 
 
@@ -28,6 +31,11 @@ def zone_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     init_db(engine)
     with session_scope(engine) as session:
         seed_demo(session, enterprises=120, model=zone_model(), local_demo=True)
+        # The zone's own agencies provide its services (区财政局, not the shipped 区税务局); the catalogue's
+        # stages stay the shipped ones, keyed to the default model's stage codes (服务目录 flags them).
+        for item in session.execute(select(ServiceItem)).scalars():
+            item.provider = zone_departments(item.provider or "")
+        session.commit()
     engine.dispose()
     with _database_url(f"sqlite:///{path}") as url:
         yield url
@@ -136,3 +144,55 @@ def test_a_model_without_subsidies_is_not_told_its_subsidies_were_handled(tmp_pa
         assert not at.exception
         captions = [c.value for c in at.caption]
         assert "本批次没有扶持资金。" in captions and "本批次的扶持资金均已办结。" not in captions, captions
+
+
+def test_the_service_catalogue_names_the_models_stages_and_flags_the_others(
+    zone_db: str, tmp_path: Path
+) -> None:
+    """服务目录 under a model of 萌芽期 … 领航期, with the shipped catalogue keyed to the default model's
+    stage codes: the officer is told how many services match no stage and how to fix them, each such
+    stage code is named, the stage picker offers the model's four stages, and after the fix an enterprise
+    in 萌芽期 is recommended the service for its stage (before, such items never matched, silently)."""
+    copy = tmp_path / "zone.db"
+    shutil.copy(zone_db.removeprefix("sqlite:///"), copy)
+    with _database_url(f"sqlite:///{copy}"):
+        at = through_home("officer1", "pages/officer/catalogue.py")
+        assert not at.exception, at.exception
+        warnings = [w.value for w in at.warning]
+        assert any(w.startswith("有 7 项启用中的服务，其适用阶段不在当前评价模型中") for w in warnings), (
+            warnings
+        )
+        assert any("重新勾选当前模型的适用阶段并保存" in w for w in warnings), warnings
+        table = next(df.value for df in at.dataframe if "适用阶段" in df.value.columns).set_index("服务")
+        assert table.loc["商业模式头脑风暴", "需处理"] == "阶段“seed”、“startup”不在当前模型中"
+        assert table.loc["商业模式头脑风暴", "适用阶段"] == "（无当前模型中的阶段）"
+        assert table.loc["研发费用加计扣除政策辅导", "需处理"] == ""
+
+        at.selectbox(key="catalogue_item").select("business_model").run()
+        picker = at.multiselect[0]
+        assert picker.options == ["萌芽期", "起步期", "加速期", "领航期"]
+        assert picker.value == []
+        picker.select("bud")
+        next(b for b in at.button if b.label == "保存").click().run()
+        assert not at.exception, at.exception
+        assert "已保存“商业模式头脑风暴”。" in [s.value for s in at.success]
+        assert any(w.startswith("有 6 项启用中的服务") for w in (w.value for w in at.warning))
+        table = next(df.value for df in at.dataframe if "适用阶段" in df.value.columns).set_index("服务")
+        assert (table.loc["商业模式头脑风暴", "适用阶段"], table.loc["商业模式头脑风暴", "需处理"]) == (
+            "萌芽期",
+            "",
+        )
+
+        from services.service_requests import policy_view
+
+        for username in ("ent1", "ent2", "ent3", "ent4", "ent5"):
+            ent = actor_of(username)
+            with session_scope() as session:
+                if policy_view(session, actor=ent, enterprise_id=ent.enterprise_id).stage == "bud":
+                    break
+        else:
+            pytest.fail("no demo enterprise in 萌芽期")
+        mine = page_as("pages/enterprise/services.py", ent).run()
+        assert not mine.exception, mine.exception
+        assert "**商业模式头脑风暴**" in [m.value for m in mine.markdown]
+        assert "推荐理由：适合萌芽期企业" in [c.value for c in mine.caption]

@@ -1,0 +1,111 @@
+"""服务目录 — the services the zone offers: which stages of the active model each suits (stage fit is how
+政策与服务 recommends it), who provides it, on or off. An item keyed to stages the model does not know is
+flagged with how to fix it; the stage picker offers the model's stages only."""
+
+import streamlit as st
+
+from db.session import session_scope
+from services.service_catalogue import (
+    MAX_DESCRIPTION,
+    MAX_NAME,
+    MAX_PROVIDER,
+    add_service_item,
+    catalogue_overview,
+    update_service_item,
+)
+from ui.flash import show_flash
+from ui.guards import require_role
+from ui.service_call import REFUSED, call_service
+from ui.tables import show_table
+from ui.text import plain
+from ui.widgets import multiselect, selectbox
+
+actor = require_role("officer", "admin")
+FLASH = "catalogue_flash"
+
+st.title("服务目录")
+show_flash(FLASH)
+
+with session_scope() as session:
+    overview = catalogue_overview(session, actor=actor)
+model, items = overview.model, overview.items
+stages = {s.code: s.name for s in model.stages}
+
+st.caption(
+    f"适用阶段按当前评价模型（{plain(model.name)}）的阶段填写：企业在“政策与服务”中按所在阶段获得推荐；"
+    "不限阶段的服务只在指标或培育库条件满足时推荐。"
+)
+if overview.run_stages:
+    st.info(
+        f"最新公示/定稿的积分批次按另一版评价模型计算（阶段：{plain(overview.run_stages)}）：在按当前模型计算并"
+        "公示新批次之前，企业仍按该批次的阶段匹配服务。",
+        icon=":material/info:",
+    )
+if overview.unknown_items:
+    st.warning(
+        f"有 {overview.unknown_items} 项启用中的服务，其适用阶段不在当前评价模型中，这些阶段不会为任何企业"
+        "匹配服务。请在下方“修改服务”中选择该服务，重新勾选当前模型的适用阶段并保存。",
+        icon=":material/warning:",
+    )
+
+view = items.assign(状态=items["active"].map({True: "启用", False: "停用"}))[
+    ["name", "provider", "stage_text", "状态", "problem"]
+].rename(columns={"name": "服务", "provider": "提供单位", "stage_text": "适用阶段", "problem": "需处理"})
+st.caption(f"共 {len(view)} 项。")
+show_table(view, key="catalogue_table")
+
+st.subheader("修改服务")
+names = {row.code: row.name + ("（适用阶段需更新）" if row.problem else "") for row in items.itertuples()}
+chosen = selectbox("选择服务", names, index=None, key="catalogue_item")
+if chosen is not None:
+    item = items.loc[items["code"] == chosen].iloc[0]
+    with st.form(f"catalogue_edit_{chosen}"):
+        name = st.text_input("服务名称", value=item["name"], max_chars=MAX_NAME)
+        provider = st.text_input("提供单位", value=item["provider"], max_chars=MAX_PROVIDER)
+        description = st.text_area("服务说明", value=item["description"], max_chars=MAX_DESCRIPTION)
+        picked = multiselect(
+            "适用阶段（不选 = 不限阶段，只按指标或培育库推荐）",
+            stages,
+            default=[code for code in item["stages"] if code in stages],
+            placeholder="选择当前模型的阶段（可多选）",
+        )
+        if item["problem"]:
+            st.caption(f"{plain(item['problem'])}：保存后不再保留，请改选上面列出的阶段。")
+        active = st.checkbox("启用", value=bool(item["active"]))
+        if st.form_submit_button("保存", type="primary"):
+            done = call_service(
+                update_service_item,
+                actor=actor,
+                code=chosen,
+                name=name,
+                provider=provider,
+                description=description,
+                stages=picked,
+                active=active,
+            )
+            if done is not REFUSED:
+                st.session_state[FLASH] = ("success", f"已保存“{plain(done.name)}”。")
+                st.rerun()
+
+with st.expander("新增服务"), st.form("catalogue_add", clear_on_submit=True):
+    new_name = st.text_input("服务名称", max_chars=MAX_NAME, key="catalogue_new_name")
+    new_provider = st.text_input("提供单位", max_chars=MAX_PROVIDER, key="catalogue_new_provider")
+    new_description = st.text_area("服务说明", max_chars=MAX_DESCRIPTION, key="catalogue_new_description")
+    new_stages = multiselect(
+        "适用阶段（不选 = 不限阶段，只按指标或培育库推荐）",
+        stages,
+        key="catalogue_new_stages",
+        placeholder="选择当前模型的阶段（可多选）",
+    )
+    if st.form_submit_button("新增"):
+        added = call_service(
+            add_service_item,
+            actor=actor,
+            name=new_name,
+            provider=new_provider,
+            description=new_description,
+            stages=new_stages,
+        )
+        if added is not REFUSED:
+            st.session_state[FLASH] = ("success", f"已新增“{plain(added.name)}”。")
+            st.rerun()

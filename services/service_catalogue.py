@@ -1,0 +1,169 @@
+"""服务目录 — the service catalogue officers keep (scoring-model.md §8: "the catalogue is data that
+officers edit"): each item's stages read against the active model, items whose stages the model does not
+know flagged, edits and new items validated and audited.
+
+Stage fit is keyed to stage codes. A catalogue written for another model (the shipped one is keyed to the
+default model's stages) holds codes the active model does not know; such an item never matches an
+enterprise by stage, so the overview names every such code and the editor offers only the model's stages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from core.matching import stage_fit
+from core.scoring_model import ScoringModel
+from db.models import ServiceItem
+from db.queries import PUBLISHED_STATES, latest_run
+from services.actor import Actor, require_staff
+from services.audit import Recorder
+from services.errors import NotFound, ValidationFailed
+from services.model_versions import current_model, get_model
+
+_record_item = Recorder("ServiceItem")
+
+MAX_NAME = 100
+MAX_PROVIDER = 100
+MAX_DESCRIPTION = 500
+
+
+@dataclass
+class CatalogueOverview:
+    """Every item (active or not) with its stages named by ``model``; ``unknown_items``: how many active
+    items hold a stage code the model does not know."""
+
+    model: ScoringModel
+    items: pd.DataFrame  # code, name, provider, description, active, stages (codes), stage_text, problem
+    unknown_items: int
+    # the latest published/final run's stages when they are not the active model's (a new model published,
+    # not yet run): enterprises are matched by that run's stages until a run of the active model is out
+    run_stages: str = ""
+
+
+def catalogue_overview(session: Session, *, actor: Actor) -> CatalogueOverview:
+    """The whole catalogue for staff, read against the active model (the one new runs score with)."""
+    require_staff(actor)
+    model = current_model(session)
+    rows = session.execute(select(ServiceItem).order_by(ServiceItem.id)).scalars().all()  # type: ignore[arg-type]
+    records = []
+    for item in rows:
+        fit = stage_fit(model, item.stages)
+        records.append(
+            {
+                "code": item.code,
+                "name": item.name,
+                "provider": item.provider or "",
+                "description": item.description or "",
+                "active": bool(item.active),
+                "stages": list(item.stages or []),
+                "stage_text": fit.text,
+                "problem": fit.problem,
+            }
+        )
+    columns = ["code", "name", "provider", "description", "active", "stages", "stage_text", "problem"]
+    items = pd.DataFrame(records, columns=columns)
+    unknown = int((items["active"] & (items["problem"] != "")).sum()) if len(items) else 0
+    run = latest_run(session, states=PUBLISHED_STATES)
+    run_stages = ""
+    if run is not None:
+        run_model = get_model(session, run.model_version_id)
+        if run_model.stage_codes != model.stage_codes:
+            run_stages = "、".join(s.name for s in run_model.stages)
+    return CatalogueOverview(model, items, unknown, run_stages)
+
+
+def _checked(
+    model: ScoringModel, *, name: str, provider: str | None, description: str | None, stages: Sequence[str]
+) -> dict:
+    """The item's fields, cleaned; a stage the model does not know is refused (it would never match)."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed("请填写服务名称。")
+    if len(name) > MAX_NAME:
+        raise ValidationFailed(f"服务名称不能超过 {MAX_NAME} 字。")
+    provider = (provider or "").strip() or None
+    if provider and len(provider) > MAX_PROVIDER:
+        raise ValidationFailed(f"提供单位不能超过 {MAX_PROVIDER} 字。")
+    description = (description or "").strip() or None
+    if description and len(description) > MAX_DESCRIPTION:
+        raise ValidationFailed(f"服务说明不能超过 {MAX_DESCRIPTION} 字。")
+    unknown = [code for code in stages if code not in model.stage_codes]
+    if unknown:
+        raise ValidationFailed(
+            "以下阶段不在当前评价模型中，请从列出的阶段中选择：" + "、".join(unknown) + "。"
+        )
+    chosen = set(stages)
+    # stored in the model's order; none chosen = no stage fit (recommended by a trigger or pool only)
+    ordered = [code for code in model.stage_codes if code in chosen]
+    return {"name": name, "provider": provider, "description": description, "stages": ordered or None}
+
+
+def _audited(model: ScoringModel, item: ServiceItem) -> dict:
+    """What the audit trail keeps of an item: its stages by name (stage and class codes overlap, so a
+    code would be read as the wrong word)."""
+    fit = stage_fit(model, item.stages)
+    return {
+        "name": item.name,
+        "provider": item.provider,
+        "stages": "；".join(filter(None, [fit.text, fit.problem])),
+        "active": item.active,
+    }
+
+
+def update_service_item(
+    session: Session,
+    *,
+    actor: Actor,
+    code: str,
+    name: str,
+    stages: Sequence[str],
+    provider: str | None = None,
+    description: str | None = None,
+    active: bool = True,
+) -> ServiceItem:
+    """Edit one item: name, provider, description, the active model's stages it suits, active or not."""
+    require_staff(actor)
+    model = current_model(session)
+    item = session.execute(select(ServiceItem).where(ServiceItem.code == code)).scalars().first()
+    if item is None:
+        raise NotFound("该服务项目不存在。")
+    fields = _checked(model, name=name, provider=provider, description=description, stages=stages)
+    before = _audited(model, item)
+    for key, value in fields.items():
+        setattr(item, key, value)
+    item.active = bool(active)
+    session.add(item)
+    _record_item(session, actor, "service_item.update", item.id, before=before, after=_audited(model, item))
+    session.commit()
+    return item
+
+
+def add_service_item(
+    session: Session,
+    *,
+    actor: Actor,
+    name: str,
+    stages: Sequence[str],
+    provider: str | None = None,
+    description: str | None = None,
+) -> ServiceItem:
+    """A new active item; its code is made here (officers work with names, never codes)."""
+    require_staff(actor)
+    model = current_model(session)
+    fields = _checked(model, name=name, provider=provider, description=description, stages=stages)
+    if session.execute(select(ServiceItem.id).where(ServiceItem.name == fields["name"])).first():
+        raise ValidationFailed(f"服务目录中已有“{fields['name']}”。")
+    number = (session.execute(select(func.max(ServiceItem.id))).scalar() or 0) + 1
+    code = f"service_{number}"
+    while session.execute(select(ServiceItem.id).where(ServiceItem.code == code)).first():
+        number += 1
+        code = f"service_{number}"
+    item = ServiceItem(code=code, active=True, **fields)
+    _record_item.add(session, actor, "service_item.add", item, after=_audited(model, item))
+    session.commit()
+    return item

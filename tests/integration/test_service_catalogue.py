@@ -1,0 +1,100 @@
+"""服务目录 (services.service_catalogue): staff keep the catalogue against the active model's stages — a
+stage the model does not know is flagged (it would never match) and refused when saved; enterprises may
+not edit; every change is audited in Chinese words."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from sqlmodel import Session
+
+from core.matching import shipped_catalogue
+from db.models import ServiceItem
+from services.actor import Actor
+from services.audit import display_frame, query_events
+from services.errors import PermissionDenied, ValidationFailed
+from services.model_versions import ensure_default_model, publish_model_version, register_model
+from services.service_catalogue import add_service_item, catalogue_overview, update_service_item
+from tests.zone_model import zone_model_dict
+
+OFFICER = Actor(username="officer1", role="officer", user_id=2)
+ENTERPRISE = Actor(username="ent1", role="enterprise", user_id=5, enterprise_id=1)
+
+
+@pytest.fixture
+def zone_catalogue(session: Session) -> Session:
+    """The shipped catalogue (keyed to the default model's stages) under the zone's model."""
+    ensure_default_model(session)
+    draft = register_model(session, actor=OFFICER, definition=zone_model_dict())
+    publish_model_version(session, actor=OFFICER, version_id=draft.id)
+    session.add_all(ServiceItem(**service, active=True) for service in shipped_catalogue())
+    session.commit()
+    return session
+
+
+def test_the_overview_names_the_models_stages_and_counts_the_items_it_does_not_know(
+    zone_catalogue: Session,
+) -> None:
+    overview = catalogue_overview(zone_catalogue, actor=OFFICER)
+    items = overview.items.set_index("code")
+    assert overview.unknown_items == 7
+    assert items.loc["global", "problem"] == "阶段“mature”不在当前模型中"
+    assert items.loc["rd_deduction", ["stage_text", "problem"]].tolist() == [
+        "不限阶段（仅按指标或培育库推荐）",
+        "",
+    ]
+
+
+def test_a_stage_the_model_does_not_know_is_refused(zone_catalogue: Session) -> None:
+    with pytest.raises(ValidationFailed, match="以下阶段不在当前评价模型中"):
+        update_service_item(
+            zone_catalogue, actor=OFFICER, code="global", name="全球化业务拓展", stages=["mature"]
+        )
+    zone_catalogue.rollback()
+    item = zone_catalogue.execute(select(ServiceItem).where(ServiceItem.code == "global")).scalars().one()
+    assert item.stages == ["mature"]  # unchanged
+
+
+def test_saving_the_models_stages_clears_the_flag_and_is_audited_by_name(zone_catalogue: Session) -> None:
+    update_service_item(
+        zone_catalogue, actor=OFFICER, code="global", name="全球化业务拓展", stages=["lead", "speed"]
+    )
+    overview = catalogue_overview(zone_catalogue, actor=OFFICER)
+    items = overview.items.set_index("code")
+    assert overview.unknown_items == 6
+    assert items.loc["global", "stages"] == ["speed", "lead"]  # the model's order
+    assert items.loc["global", ["stage_text", "problem"]].tolist() == ["加速期、领航期", ""]
+    events = display_frame(query_events(zone_catalogue, actor=OFFICER, action="service_item.update"))
+    shown = events.to_string()
+    assert "修改服务目录项" in shown and "服务目录项" in shown
+    assert "适用阶段 （无当前模型中的阶段）；阶段“mature”不在当前模型中" in shown
+    assert "适用阶段 加速期、领航期" in shown
+
+
+def test_a_new_item_gets_a_code_of_its_own(zone_catalogue: Session) -> None:
+    item = add_service_item(
+        zone_catalogue, actor=OFFICER, name="知识产权托管", stages=["bud"], provider="区知产局"
+    )
+    assert item.code.startswith("service_") and item.stages == ["bud"] and item.active
+    with pytest.raises(ValidationFailed, match="服务目录中已有“知识产权托管”"):
+        add_service_item(zone_catalogue, actor=OFFICER, name="知识产权托管", stages=[])
+
+
+def test_an_enterprise_may_not_read_or_edit_the_catalogue(zone_catalogue: Session) -> None:
+    with pytest.raises(PermissionDenied):
+        catalogue_overview(zone_catalogue, actor=ENTERPRISE)
+    with pytest.raises(PermissionDenied):
+        update_service_item(zone_catalogue, actor=ENTERPRISE, code="global", name="x", stages=[])
+
+
+def test_a_new_model_not_yet_run_is_said_to_leave_matching_on_the_runs_stages(seeded: Session) -> None:
+    """The zone's model published over a database whose runs used the default model: the catalogue is
+    checked against the new stages, and the officer is told enterprises are still matched by the latest
+    published run's stages until a run of the new model is out."""
+    before = catalogue_overview(seeded, actor=OFFICER)
+    assert (before.unknown_items, before.run_stages) == (0, "")
+    draft = register_model(seeded, actor=OFFICER, definition=zone_model_dict())
+    publish_model_version(seeded, actor=OFFICER, version_id=draft.id)
+    after = catalogue_overview(seeded, actor=OFFICER)
+    assert after.unknown_items == 7
+    assert after.run_stages == "种子期、初创期、成长期、扩张期、成熟期"

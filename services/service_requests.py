@@ -137,6 +137,18 @@ def list_requests(
     return frame
 
 
+def request_stages(session: Session, *, actor: Actor) -> dict[str, str]:
+    """The stages 服务需求处理 names and filters by, code → name: those of the latest published/final
+    run's model, whose stage :func:`list_requests` reports (after a new model is published, the active
+    model's stages would name none of them), else the active model's."""
+    from services.model_versions import current_model, get_model
+
+    require_staff(actor)
+    run = latest_run(session, states=PUBLISHED_STATES)
+    model = get_model(session, run.model_version_id) if run is not None else current_model(session)
+    return {s.code: s.name for s in model.stages}
+
+
 def _handle(
     session: Session, *, actor: Actor, request_id: int, action: str, answer: str | None = None
 ) -> ServiceRequest:

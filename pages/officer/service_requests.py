@@ -5,12 +5,12 @@ import streamlit as st
 
 from core.workflows import SERVICE_REQUEST
 from db.session import session_scope
-from services.model_versions import current_model
 from services.service_requests import (
     answer_request,
     catalogue,
     decline_request,
     list_requests,
+    request_stages,
     take_request,
 )
 from ui.flash import show_flash
@@ -27,8 +27,7 @@ show_flash(FLASH)
 
 with session_scope() as session:
     services = dict(catalogue(session, actor=actor))
-    model = current_model(session)
-stages = {s.code: s.name for s in model.stages}
+    stages = request_stages(session, actor=actor)
 
 with st.container(border=True):
     f1, f2, f3 = st.columns(3)

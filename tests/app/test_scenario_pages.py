@@ -205,6 +205,28 @@ def test_service_request_handled_and_enterprise_sees_answer(fresh_db: str) -> No
     assert "答复：已安排下周对接会" in shown and any(m.endswith("· 已完成") for m in shown), shown
 
 
+def test_service_requests_name_the_stage_of_the_run_they_come_from(fresh_db: str) -> None:
+    """Another model published (not yet run): 服务需求处理 still names each enterprise's stage in the latest
+    published run by that run's model (初创期 …), and filters by those stages — not an empty 阶段 column
+    and a filter of stages no request can be in."""
+    from services.model_versions import publish_model_version, register_model
+    from services.service_requests import catalogue, request_service
+    from tests.zone_model import zone_model_dict
+
+    ent, officer = actor_of("ent1"), actor_of("officer1")
+    with session_scope() as session:
+        code = catalogue(session, actor=ent)[0][0]
+        request_service(session, actor=ent, enterprise_id=ent.enterprise_id, service_code=code)
+        draft = register_model(session, actor=officer, definition=zone_model_dict())
+        publish_model_version(session, actor=officer, version_id=draft.id)
+    at = page_as("pages/officer/service_requests.py", officer).run()
+    assert not at.exception, at.exception
+    table = next(f.value for f in at.dataframe if "编号" in f.value.columns)
+    default_stages = ["种子期", "初创期", "成长期", "扩张期", "成熟期"]
+    assert table["阶段"].isin(default_stages).all(), table["阶段"].tolist()
+    assert at.selectbox(key="sr_stage").options == ["全部阶段", *default_stages]
+
+
 def test_monitoring_page_builds_the_report(app_db: str) -> None:
     at = page_as("pages/officer/monitoring.py", actor_of("officer1")).run()
     next(b for b in at.button if b.label == "生成监测报告").click().run()

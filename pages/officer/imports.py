@@ -108,8 +108,10 @@ with tab_import:
     year = year_input("数据年度", container=c2, key="import_year")
     uploads.allow(st.get_option("server.maxUploadSize"))  # this page accepts the server-wide size
     upload = st.file_uploader(
-        "上传文件（xlsx、xls、csv；UTF-8 或 GBK；不超过 50 MB）",
-        type=["xlsx", "xls", "csv"],
+        "上传文件（xlsx、xls、et、csv、txt；UTF-8 或 GBK；不超过 50 MB）",
+        # Read by content, never by the name: a WPS .et, Excel's "Unicode 文本" (.txt) and an .ods reach the
+        # reader, which reads them or says in Chinese how to save them (the browser's refusal is English).
+        type=["xlsx", "xls", "et", "csv", "txt", "ods"],
         key="import_file",
     )
     sheet_choices = st.session_state.get(SHEETS)

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, select
 from db.models import Enterprise
 from db.session import session_scope
 from db.values import current_code_values_by_credit_code, stored_values
+from tests import xls_files
 from tests.app.conftest import _database_url, actor_of, page_as
 from tests.app.test_security_pages import _markdown_sources
 from tests.workbooks import workbook
@@ -103,6 +104,27 @@ def test_two_visible_data_sheets_are_offered_and_the_dry_run_names_the_one_read(
     assert dict(zip(stored.credit_code, stored.value_num, strict=True)) == {
         c: 60.0 + i for i, (c, _) in enumerate(ents)
     }  # the chosen sheet's numbers
+
+
+@pytest.mark.parametrize("kind", ["et", "txt"])
+def test_wps_et_and_excel_unicode_text_pass_the_uploader_and_are_read(fresh_db: str, kind: str) -> None:
+    # WPS saves .et; Excel's "Unicode 文本" is a .txt of tabs in UTF-16. The uploader turned both away with
+    # Streamlit's English "files are not allowed" before the reader, which reads either by its content.
+    ents = _enterprises()
+    head = ["统一社会信用代码", "企业名称", "研发费用总额", "营业收入"]
+    rows = [head, *[[c, n, 30 + i, 800] for i, (c, n) in enumerate(ents)]]
+    if kind == "et":
+        data = xls_files.workbook(("数据", rows))
+    else:
+        data = "\r\n".join("\t".join(str(v) for v in r) for r in rows).encode("utf-16")
+    at = page_as("pages/officer/imports.py", actor_of("officer1")).run()
+    assert f".{kind}" in at.file_uploader(key="import_file").proto.type  # what the browser lets through
+    at = _upload(at, f"税务.{kind}", data)
+    _dry_run_button(at).click().run()
+    assert not at.exception, at.exception
+    assert [s.value for s in at.subheader][:1] == ["试导入结果"]
+    texts = [str(t.value) for t in at.text]
+    assert any(f"{len(ents)} 行；可写入 {2 * len(ents)} 个数值" in t for t in texts), texts
 
 
 @pytest.fixture

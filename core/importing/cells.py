@@ -134,6 +134,32 @@ def parse_amounts(
     return values, problem, fix
 
 
+FRACTION_MIN_CELLS = 3  # a percent column read as fractions only when this many plain numbers agree
+FRACTION_PROBLEM = "本列的数都在 0–1 之间，像是小数形式的比例（0.45 即 45%），而本列填写的是百分数"
+FRACTION_FIX = (
+    "请填写百分数的数值（0.45 应填 45），或在 Excel 中把本列设为百分比格式后保存再上传；"
+    "如确实不足 1%，请写明百分号（如 0.45%）"
+)
+
+
+def _refuse_fractions(
+    raw: pd.Series, value_num: np.ndarray, problem: np.ndarray, fix: np.ndarray, present: np.ndarray
+) -> None:
+    """A percent column whose plain numbers all lie in 0–1 (at least one strictly between) holds ratios
+    as fractions — 0.45 for 45% — as a system export or a General-format cell gives them: stored as
+    0.45%, every figure would be a hundred times too small. Refused cell by cell; a cell written with
+    ``%`` (or in a percent format) says what it means and is left alone."""
+    plain = present & pd.isna(problem) & ~np.isnan(value_num)
+    if plain.sum() < FRACTION_MIN_CELLS:
+        return
+    plain &= ~raw.astype("str").str.contains("[%％]", regex=True).to_numpy(dtype=bool, na_value=False)
+    values = value_num[plain]
+    if len(values) < FRACTION_MIN_CELLS or values.max() > 1 or not ((values > 0) & (values < 1)).any():
+        return
+    problem[plain] = FRACTION_PROBLEM
+    fix[plain] = FRACTION_FIX
+
+
 def check_cells(
     col: TemplateColumn, raw: pd.Series, present: np.ndarray, factor: Decimal = Decimal(1)
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
@@ -154,6 +180,7 @@ def check_cells(
             problem[(value_num < 0) & pd.isna(problem)] = "不能为负数"
         if col.kind == "share":
             problem[((value_num < 0) | (value_num > 100)) & pd.isna(problem)] = "占比须在 0–100 之间"
+            _refuse_fractions(raw, value_num, problem, fix, present)
     elif col.kind == "flag":
         # compact_text per distinct value: full-width (Ｙ, １) and invisible characters read like the rest.
         codes, distinct = pd.factorize(raw)  # a missing cell is -1: the extra last entry, neither

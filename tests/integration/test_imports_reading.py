@@ -126,6 +126,29 @@ def test_percent_formatted_cells_store_the_percentage_shown(db: Session) -> None
     assert stored(db, "G08") == {CODES[0]: 38.1, CODES[1]: 34.9, CODES[2]: 61.5, CODES[3]: 41.1}
 
 
+def test_ratios_exported_as_fractions_are_refused_not_stored_a_hundred_times_too_small(db: Session) -> None:
+    # A finance system's csv (GBK) gives 资产负债率 as 0.381 for 38.1%: stored as 0.381%, every ratio
+    # would be wrong and no figure would look odd among the others.
+    lines = [",".join(HEAD)] + [
+        f"{c},读取测试企业{i},50,800,{0.381 + i / 100:g}" for i, c in enumerate(CODES)
+    ]
+    data = "\r\n".join(lines).encode("gbk")
+    before = counts(db)
+    report = dry(db, data, file_name="财务.csv")
+    assert not report.ok
+    assert [(e["row"], e["column"], e["value"]) for e in report.errors] == [
+        (2 + i, "资产负债率", f"{0.381 + i / 100:g}") for i in range(len(CODES))
+    ]
+    assert "0.45 即 45%" in report.errors[0]["problem"] and "0.45 应填 45" in report.errors[0]["fix"]
+    assert counts(db)[0] == before[0]
+    # Written as percentages (or with % where a ratio is really under 1%), the same file imports.
+    fixed = data.replace(b",0.381", b",0.381%").replace(b",0.391", b",39.1").replace(b",0.401", b",40.1")
+    report = dry(db, fixed.replace(b",0.411", b",41.1"), file_name="财务.csv")
+    assert report.ok, report.errors
+    commit(db, fixed.replace(b",0.411", b",41.1"), report)
+    assert stored(db, "G08") == {CODES[0]: 0.381, CODES[1]: 39.1, CODES[2]: 40.1, CODES[3]: 41.1}
+
+
 def test_error_cells_are_errors_naming_row_and_column_and_nothing_changes(db: Session) -> None:
     good = workbook(("数据", [HEAD, *body(rd=50)]))
     commit(db, good, dry(db, good))

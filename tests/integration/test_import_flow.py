@@ -419,6 +419,28 @@ def test_list_sheet_error_cells_and_uncalculated_formulas_are_refused_not_stored
     assert "用 Excel 或 WPS 打开" in problems[(3, "承担科技计划项目：项目名称")]["fix"]
 
 
+def test_list_sheet_rows_hidden_by_a_filter_are_refused_by_row(db: Session) -> None:
+    # The officer filtered the projects to this year's and saved: the filtered-out row is still in the
+    # file, unseen. Neither imported nor dropped without a word.
+    t10 = [
+        [CODES[0], NAMES[0], "智能传感器研发", "省级", "牵头", 2024],
+        [CODES[1], NAMES[1], "旧项目", "市级", "参与", 2021],
+        [CODES[2], NAMES[2], "新材料中试", "市级", "参与", 2024],
+    ]
+    data = _fill_template(db, "科技", [], {"承担科技计划项目": t10})
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    ws = wb["承担科技计划项目"]
+    ws.auto_filter.ref = "A1:F4"
+    ws.auto_filter.add_filter_column(5, ["2024"])
+    ws.row_dimensions[3].hidden = True
+    buf = io.BytesIO()
+    wb.save(buf)
+    report = refused(db, buf.getvalue(), "整批未导入", dry_kw={"department": "科技", "list_mode": "replace"})
+    assert [(e["row"], e["column"]) for e in report.errors] == [(3, "承担科技计划项目：统一社会信用代码")]
+    assert "隐藏" in report.errors[0]["problem"] and "清除筛选" in report.errors[0]["fix"]
+    assert any("工作表“承担科技计划项目”的第 3 行（共 1 行）在表格中是隐藏的" in n for n in report.notes)
+
+
 def test_list_value_reads_as_text_in_portrait_and_review(db: Session) -> None:
     from services import portrait
 

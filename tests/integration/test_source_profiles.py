@@ -3,6 +3,9 @@ rosters write them — names only, mixed keys, units in text — through the one
 
 from __future__ import annotations
 
+import io
+
+import openpyxl
 import pandas as pd
 import pytest
 from sqlalchemy import select
@@ -14,6 +17,7 @@ from db.models import Enterprise, ImportBatch
 from db.values import stored_values
 from services import imports
 from services.actor import Actor
+from services.errors import ValidationFailed
 from tests.patent_lists import PATENT_HEAD, patent_number, patent_row, wrong_check_number
 from tests.seeded import add_enterprises
 from tests.values import with_credit_codes
@@ -438,3 +442,21 @@ def test_tianyancha_names_only_capital_as_text_is_not_imported(db: Session):
     db.commit()
     # "-" is 天眼查's "not published": no value, never a refusal of the file; 注册资本 has no indicator
     assert {c: v[0] for c, v in current(db, "insured_staff").items()} == {CODES[2]: 58}
+
+
+def test_a_qichacha_export_with_rows_hidden_by_a_filter_is_refused_naming_them(db: Session):
+    # Filtered down to the firms still 存续 and saved: a source's rows are matched and added up before any
+    # row check, so the file is refused whole, naming the hidden rows.
+    rows = [qcc_row(name=NAMES[i], code=CODES[i], staff=10 + i) for i in range(4)]
+    wb = openpyxl.load_workbook(io.BytesIO(xlsx(QCC_HEAD, rows)))
+    ws = wb["Sheet"]
+    ws.auto_filter.ref = f"A1:{openpyxl.utils.get_column_letter(len(QCC_HEAD))}5"
+    for r in (3, 5):
+        ws.row_dimensions[r].hidden = True
+    buf = io.BytesIO()
+    wb.save(buf)
+    before = db.execute(select(ImportBatch.id)).all()
+    with pytest.raises(ValidationFailed, match=r"第 3、5 行（共 2 行）在表格中是隐藏的"):
+        dry(db, "企查查", "企查查导出.xlsx", buf.getvalue())
+    db.rollback()
+    assert db.execute(select(ImportBatch.id)).all() == before

@@ -42,6 +42,13 @@ SPECIAL_SUPPLIERS = {
 }
 
 
+def is_bank_provider(provider: str | None) -> bool:
+    """A catalogue item provided by a bank is a financial product (recommended only with the enterprise's
+    consent, never to a vetoed one). The catalogue has no kind of its own: the provider's name decides,
+    so 服务目录 shows each item's resulting kind beside it."""
+    return "银行" in (provider or "")
+
+
 @dataclass(frozen=True)
 class ServiceOffer:
     """A catalogue item as the calculator needs it."""
@@ -54,7 +61,7 @@ class ServiceOffer:
 
     @property
     def is_bank(self) -> bool:
-        return "银行" in (self.provider or "")
+        return is_bank_provider(self.provider)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from core.assistant_calc import is_bank_provider
 from core.matching import stage_fit
 from core.scoring_model import ScoringModel
 from db.models import ServiceItem
@@ -38,7 +39,7 @@ class CatalogueOverview:
     items hold a stage code the model does not know."""
 
     model: ScoringModel
-    items: pd.DataFrame  # code, name, provider, description, active, stages (codes), stage_text, problem
+    items: pd.DataFrame  # code, name, provider, kind (金融产品/企业服务), description, active, stages (codes), stage_text, problem
     unknown_items: int
     # the latest published/final run's stages when they are not the active model's (a new model published,
     # not yet run): enterprises are matched by that run's stages until a run of the active model is out
@@ -58,6 +59,7 @@ def catalogue_overview(session: Session, *, actor: Actor) -> CatalogueOverview:
                 "code": item.code,
                 "name": item.name,
                 "provider": item.provider or "",
+                "kind": "金融产品" if is_bank_provider(item.provider) else "企业服务",
                 "description": item.description or "",
                 "active": bool(item.active),
                 "stages": list(item.stages or []),
@@ -65,7 +67,7 @@ def catalogue_overview(session: Session, *, actor: Actor) -> CatalogueOverview:
                 "problem": fit.problem,
             }
         )
-    columns = ["code", "name", "provider", "description", "active", "stages", "stage_text", "problem"]
+    columns = ["code", "name", "provider", "kind", "description", "active", "stages", "stage_text", "problem"]
     items = pd.DataFrame(records, columns=columns)
     unknown = int((items["active"] & (items["problem"] != "")).sum()) if len(items) else 0
     run = latest_run(session, states=PUBLISHED_STATES)

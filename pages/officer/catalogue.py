@@ -49,8 +49,19 @@ if overview.unknown_items:
     )
 
 view = items.assign(状态=items["active"].map({True: "启用", False: "停用"}))[
-    ["name", "provider", "stage_text", "状态", "problem"]
-].rename(columns={"name": "服务", "provider": "提供单位", "stage_text": "适用阶段", "problem": "需处理"})
+    ["name", "provider", "kind", "stage_text", "状态", "problem"]
+].rename(
+    columns={
+        "name": "服务",
+        "provider": "提供单位",
+        "kind": "类别",
+        "stage_text": "适用阶段",
+        "problem": "需处理",
+    }
+)
+BANK_RULE = (
+    "提供单位含“银行”的服务按金融产品推荐：企业须先同意向合作银行推荐才能办理，被一票否决的企业不推荐。"
+)
 st.caption(f"共 {len(view)} 项。")
 show_table(view, key="catalogue_table")
 
@@ -62,6 +73,7 @@ if chosen is not None:
     with st.form(f"catalogue_edit_{chosen}"):
         name = st.text_input("服务名称", value=item["name"], max_chars=MAX_NAME)
         provider = st.text_input("提供单位", value=item["provider"], max_chars=MAX_PROVIDER)
+        st.caption(f"现为{item['kind']}。{BANK_RULE}")
         description = st.text_area("服务说明", value=item["description"], max_chars=MAX_DESCRIPTION)
         picked = multiselect(
             "适用阶段（不选 = 不限阶段，只按指标或培育库推荐）",
@@ -90,6 +102,7 @@ if chosen is not None:
 with st.expander("新增服务"), st.form("catalogue_add", clear_on_submit=True):
     new_name = st.text_input("服务名称", max_chars=MAX_NAME, key="catalogue_new_name")
     new_provider = st.text_input("提供单位", max_chars=MAX_PROVIDER, key="catalogue_new_provider")
+    st.caption(BANK_RULE)
     new_description = st.text_area("服务说明", max_chars=MAX_DESCRIPTION, key="catalogue_new_description")
     new_stages = multiselect(
         "适用阶段（不选 = 不限阶段，只按指标或培育库推荐）",

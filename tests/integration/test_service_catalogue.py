@@ -98,3 +98,22 @@ def test_a_new_model_not_yet_run_is_said_to_leave_matching_on_the_runs_stages(se
     after = catalogue_overview(seeded, actor=OFFICER)
     assert after.unknown_items == 7
     assert after.run_stages == "种子期、初创期、成长期、扩张期、成熟期"
+
+
+def test_each_item_s_kind_follows_its_provider_and_an_edit_shows_the_change(zone_catalogue: Session) -> None:
+    """A bank's product is recommended under other rules (consent first, never to a vetoed firm), and the
+    provider's name is what decides: the overview says which kind each item is, so renaming the
+    provider of 科创指数贷 visibly turns it into an ordinary service."""
+    kinds = catalogue_overview(zone_catalogue, actor=OFFICER).items.set_index("code")["kind"]
+    assert kinds["innovation_loan"] == "金融产品"
+    assert set(kinds.drop("innovation_loan")) == {"企业服务"}
+    update_service_item(
+        zone_catalogue,
+        actor=OFFICER,
+        code="innovation_loan",
+        name="科创指数贷",
+        provider="区金融办",
+        stages=[],
+    )
+    kinds = catalogue_overview(zone_catalogue, actor=OFFICER).items.set_index("code")["kind"]
+    assert kinds["innovation_loan"] == "企业服务"

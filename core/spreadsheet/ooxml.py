@@ -344,8 +344,9 @@ def _scan_uncalculated(body: bytes, out: CellScan) -> None:
 # A hidden row or column: ``<row r="5" hidden="1">`` (an AutoFilter's filtered-out rows and a collapsed
 # group's are saved the same way), ``<col min="3" max="4" hidden="true"/>``.
 _HIDDEN_TAG = re.compile(rb"<(?:\w+:)?(row|col)\b[^>]*?\bhidden\s*=\s*[\"'](?:1|true)[\"'][^>]*>")
-# LibreOffice writes hidden="false" on every row: only the values that hide are looked for.
-_HIDDEN_NEEDLES = (b'hidden="1"', b'hidden="true"', b"hidden='1'", b"hidden='true'")
+# LibreOffice writes hidden="false" on every row: only the values that hide are looked for, by one regex
+# (its literal prefix makes it a third of the cost of four ``in`` searches: ~40 ms over 100,000 rows).
+_HIDDEN_HINT = re.compile(rb"hidden=[\"'](?:1|true)[\"']")
 
 
 def _scan_hidden(body: bytes, out: CellScan) -> None:
@@ -390,7 +391,7 @@ def scan_cells(zf: zipfile.ZipFile, path: str, percent: frozenset[int]) -> CellS
                 body, tail = buf, b""
             if any(n in body for n in needles):
                 _scan_body(body, needles, percent, out)
-            if thorough or any(n in body for n in _HIDDEN_NEEDLES):  # hiding nothing costs four searches
+            if thorough or _HIDDEN_HINT.search(body):
                 _scan_hidden(body, out)
             # One search for a formula tag first: a sheet of plain values (a department export) pays
             # one pass, not five (~0.4 s of CPU on a 100,000-row import).

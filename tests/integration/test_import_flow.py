@@ -339,6 +339,8 @@ def test_template_has_one_sheet_per_list_indicator_from_the_model(db: Session) -
     data_header = [c.value for c in wb["数据"][1]]
     assert not set(data_header) & {i.name for i in lists}
     assert wb.sheetnames[0] == "数据" and wb.sheetnames[-1] == "填写说明"
+    said = " ".join(str(c.value) for row in wb["填写说明"].iter_rows() for c in row if c.value)
+    assert "被筛选或隐藏的行和列不算已排除" in said  # what the dry run will hold against a filtered sheet
 
 
 ALL = "综合"

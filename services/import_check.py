@@ -101,6 +101,8 @@ class _Tables:
     # What each sheet hides: rows (spreadsheet numbers) by sheet name; the data sheet's hidden columns
     hidden_rows: dict[str, list[int]] = field(default_factory=dict)
     hidden_columns: dict[str, int] = field(default_factory=dict)  # label → raw column position
+    # The data sheet's cells merged into the one above: label → {spreadsheet row: the merge's top row}
+    merged_down: dict[str, dict[int, int]] = field(default_factory=dict)
 
 
 INSTRUCTION_SHEETS = ("填写说明", "说明")
@@ -143,6 +145,7 @@ def _read(
                 lists[name] = (col, table)
                 hidden_rows[name] = listed.hidden_rows
         hidden_columns: dict[str, int] = {}
+        merged_down: dict[str, dict[int, int]] = {}
         main: pd.DataFrame | None = None
         read: ReadResult | None = None
         if not sheets or others or sheet:
@@ -173,6 +176,10 @@ def _read(
                 hidden_rows[read.sheet or ""] = read.hidden_rows
                 shut = set(read.hidden_columns)
                 hidden_columns = {label: j for label, j in at.items() if j in shut}
+                label_of = {j: label for label, j in at.items()}
+                for (r, c), top in read.merged_down.items():
+                    if c in label_of:
+                        merged_down.setdefault(label_of[c], {})[r + 1] = top + 1
     except SpreadsheetError as exc:
         raise ValidationFailed(str(exc)) from None
     if (main is None or main.empty) and not lists:
@@ -185,6 +192,7 @@ def _read(
         hidden=hidden,
         hidden_rows=hidden_rows,
         hidden_columns=hidden_columns,
+        merged_down=merged_down,
     )
 
 
@@ -464,6 +472,7 @@ def _check_tables(
                 previous=previous,
                 hidden_rows=tables.hidden_rows.get(tables.main_sheet),
                 hidden_columns=tables.hidden_columns,
+                merged_down=tables.merged_down,
             )
             parts.append(main)
             notes += main.mapping.notes

@@ -232,6 +232,41 @@ def report_hidden_rows(
     return at
 
 
+MERGED_FIX = "请取消合并单元格，在每一行填写各自的数值（不提供请留空），保存后重新上传"
+
+
+def _report_merged(
+    table: pd.DataFrame,
+    rows: pd.Series,
+    mapping: HeaderMapping,
+    merged: dict[str, dict[int, int]] | None,
+    parts: list[pd.DataFrame],
+) -> np.ndarray:
+    """Cells of an indicator's column merged into the cell above (one value drawn across two
+    enterprises' rows): which enterprise it is meant for cannot be told, so each covered row is refused."""
+    bad = np.zeros(len(rows), dtype=bool)
+    if not merged:
+        return bad
+    numbers = rows.to_numpy(dtype=np.int64)
+    for header in mapping.columns:
+        covered = merged.get(header)
+        if not covered:
+            continue
+        at = np.isin(numbers, np.fromiter(covered, dtype=np.int64, count=len(covered)))
+        if at.any():
+            idx = np.flatnonzero(at)
+            problem = np.array(
+                [
+                    f"与第 {covered[int(r)]} 行的单元格合并：显示的是那一行的值，本行自己没有数值"
+                    for r in numbers[idx]
+                ],
+                dtype=object,
+            )
+            parts.append(report_part(rows.iloc[idx], header, table[header].iloc[idx], problem, MERGED_FIX))
+            bad |= at
+    return bad
+
+
 def _refuse_hidden_columns(
     table: pd.DataFrame, mapping: HeaderMapping, hidden: dict[str, int] | None
 ) -> None:
@@ -358,6 +393,7 @@ def validate(
     columns: list[TemplateColumn] | None = None,
     hidden_rows: Any = None,
     hidden_columns: dict[str, int] | None = None,
+    merged_down: dict[str, dict[int, int]] | None = None,
 ) -> Validation:
     """Check a table (``apply_header`` output) for one department.
 
@@ -374,6 +410,8 @@ def validate(
     ``hidden_rows`` (spreadsheet row numbers) and ``hidden_columns`` (label → raw position): what the
     sheet hides (a filter, hidden rows or columns); a hidden data row is a row error, a hidden column
     with data mapped to an indicator an ``ImportFileError`` — never imported or left out silently.
+    ``merged_down`` (label → {row: top row}): cells merged into the one above, which show its value but
+    hold none — each an error in an indicator's column (read empty, the old value would stay).
     """
     cols = columns if columns is not None else department_columns(model, department)
     mapping, table, skipped = _map_and_trim(
@@ -392,6 +430,7 @@ def validate(
     if known_ids is not None:  # −1 for an unknown code (its row is an error, its values are dropped)
         where = known_ids.index.get_indexer(pd.Index(codes.to_numpy(dtype=object), dtype=object))
         row_ids = np.where(where >= 0, known_ids.to_numpy(dtype=np.int64)[where], -1)
+    bad_row |= _report_merged(table, rows, mapping, merged_down, parts)
     long_parts, numeric, bad_row = _check_columns(table, mapping, rows, parts, bad_row)
     # outliers are flagged within stage, not rejected
     flags, flagged_at = flag_outliers(

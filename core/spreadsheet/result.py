@@ -34,6 +34,9 @@ class ReadResult:
     # by hand, by an AutoFilter or in a collapsed group. Read like the others; the caller decides.
     hidden_rows: list[int] = field(default_factory=list)
     hidden_columns: list[int] = field(default_factory=list)
+    # Cells merged into the one above them, holding no value of their own although the sheet shows the
+    # merged value across: (row, column) of the cell (0-based, as ``frame``) → row of the merge's top.
+    merged_down: dict[tuple[int, int], int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
     @property

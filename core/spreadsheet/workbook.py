@@ -347,6 +347,27 @@ def _put_back(
     return _PutBack(frame, percent, errors, rows, columns)
 
 
+MERGED_CELLS_MAX = 100_000  # cells covered by vertical merges looked at (a real table has a handful)
+
+
+def _merged_down(sheet: python_calamine.CalamineSheet) -> dict[tuple[int, int], int]:
+    """Cells a merge spanning several rows covers below its top: (row, column) → the top row (0-based)."""
+    try:
+        ranges = sheet.merged_cell_ranges or []
+    except Exception:  # a format calamine reads no merges from
+        return {}
+    out: dict[tuple[int, int], int] = {}
+    for (r0, c0), (r1, c1) in ranges:
+        if r1 <= r0:
+            continue
+        for r in range(r0 + 1, min(r1, r0 + MERGED_CELLS_MAX) + 1):
+            for c in range(c0, min(c1, c0 + 256) + 1):
+                out[(r, c)] = r0
+        if len(out) > MERGED_CELLS_MAX:
+            break
+    return out
+
+
 def read_workbook(
     data: bytes,
     name: str,
@@ -376,6 +397,7 @@ def read_workbook(
         raise SpreadsheetError(
             f"无法读取{name}的工作表“{opened.names[index]}”：内容已损坏；{SAVE_AS}"
         ) from None
+    merged = _merged_down(chosen)
     del chosen
     frame = grid_to_frame(rows)
     del rows
@@ -395,5 +417,10 @@ def read_workbook(
         error_cells=put.errors,
         hidden_rows=put.hidden_rows,
         hidden_columns=put.hidden_columns,
+        merged_down={
+            (r, c): top
+            for (r, c), top in merged.items()
+            if r < frame.shape[0] and c < frame.shape[1] and pd.notna(frame.iat[top, c])
+        },
         timings=timings,
     )

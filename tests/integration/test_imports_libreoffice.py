@@ -161,7 +161,17 @@ def _cover_and_totals_source() -> bytes:
     )
 
 
+def _merged_source() -> bytes:
+    """营业收入 of 企业1 and 企业2 drawn as one merged cell (D3:D4, 900): the sheet shows 900 on both rows."""
+    rows = [HEAD, *body(rd=70)]
+    rows[2][3], rows[3][3] = 900, None
+    wb = openpyxl.load_workbook(io.BytesIO(workbook(("数据", rows))))
+    wb["数据"].merge_cells("D3:D4")
+    return _xlsx(wb)
+
+
 SOURCES = {
+    "merged": _merged_source,
     "cover_totals": _cover_and_totals_source,
     "filtered": _filtered_source,
     "hidden_column": _hidden_column_source,
@@ -356,6 +366,24 @@ def test_a_hidden_column_with_data_is_refused_naming_it(db: Session, saved, kind
     with pytest.raises(ValidationFailed, match="D 列“营业收入”在表格中是隐藏的.*取消隐藏"):
         dry(db, data, file_name=name)
     assert counts(db) == before
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "xls"])
+def test_an_amount_merged_across_two_enterprises_rows_is_refused_for_the_lower_row(
+    db: Session, saved, kind: str
+) -> None:
+    good, good_name = _file(saved, "good", "xlsx")
+    commit(db, good, dry(db, good, file_name=good_name))
+    data, name = _file(saved, "merged", kind)
+    before = counts(db)
+    report = dry(db, data, file_name=name)
+    assert [(e["row"], e["column"]) for e in report.errors] == [(4, "营业收入")]
+    assert report.errors[0]["problem"].startswith("与第 3 行的单元格合并")
+    assert "取消合并" in report.errors[0]["fix"]
+    with pytest.raises(ValidationFailed, match="整批未导入"):
+        commit(db, data, report)
+    assert counts(db)[0] == before[0]
+    assert stored(db, "G01")[CODES[2]] == 820.0  # not silently kept as if the file confirmed it
 
 
 # ------------------------------------------------------------------ (c) error cells

@@ -13,6 +13,7 @@ import streamlit as st
 
 from core.clock import display_time
 from services.dashboard import DashboardData, OutcomeFigures
+from ui import charts
 from ui.text import plain
 
 BACKGROUND = "#0b1226"
@@ -88,7 +89,7 @@ def _dark(chart: alt.TopLevelMixin, height: int) -> alt.TopLevelMixin:
 
 def show(spec: dict) -> None:
     """Draw a chart spec from :func:`chart_specs` (a dict: no Altair validation on every refresh)."""
-    st.vega_lite_chart(spec=spec, width="stretch", theme=None)
+    st.vega_lite_chart(spec=charts.unspoken(spec), width="stretch", theme=None)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)

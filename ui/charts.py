@@ -113,6 +113,16 @@ def points_bar(frame: pd.DataFrame, *, height_per_row: int = 24) -> alt.Chart:
     return (full + got).properties(height=max(120, height_per_row * len(data)))
 
 
+def unspoken(spec: dict) -> dict:
+    """``spec`` without Vega's generated descriptions of its marks, axes and legends.
+
+    Vega writes them in English into aria-label ("Y-axis titled '企业数' for a linear scale with values
+    from 0 to 10", one "积分: 10–20; 企业数: 2; stage_order: 0" per bar, internal field names included):
+    a screen reader read the whole drawing in English. Every chart's numbers are in a table on its page;
+    the chart itself is announced as 图表 (ui/chrome.py)."""
+    return {**spec, "config": {**spec.get("config", {}), "aria": False}}
+
+
 def show(chart: alt.TopLevelMixin, **kwargs: Any) -> None:
     """Draw ``chart`` (keyword arguments as ``st.vega_lite_chart``'s, e.g. ``width="stretch"``).
 
@@ -121,4 +131,4 @@ def show(chart: alt.TopLevelMixin, **kwargs: Any) -> None:
     validate; the charts are built by the functions above, whose shapes the tests draw."""
     with _THEME_LOCK, alt.theme.enable("none"):
         spec = chart.to_dict(validate=False)
-    st.vega_lite_chart(spec=spec, **kwargs)
+    st.vega_lite_chart(spec=unspoken(spec), **kwargs)

@@ -41,9 +41,13 @@ CHROME_CSS = """
 
 def apply_chrome() -> None:
     """Relabel the built-in English texts that have no parameter (once per run, from Home.py)."""
-    from ui.chrome import CSS
+    from ui.chrome import CSS, SCRIPT
 
     st.html(CHROME_CSS + CSS)
+    # the attributes CSS cannot reach (ui/chrome.py): in the sidebar, where an element takes no room
+    # from the page (the login cookie's script sits there too)
+    with st.sidebar:
+        st.html(SCRIPT, unsafe_allow_javascript=True)
 
 
 def _labelled(options: Sequence[Any] | Mapping[Any, str], kwargs: dict[str, Any]) -> list:

@@ -95,8 +95,9 @@ ALLOWED: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?<![A-Za-z])(UTF-8|GBK)(?![A-Za-z0-9])"), "file encoding"),
     # the example of pinyin initials in 企业检索's search box (an input to type, not a word)
     (re.compile(r"如 wzlx"), "pinyin example"),
-    # keyboard keys as printed on the keys, in the Chinese hint under a text area (ui/chrome.py)
-    (re.compile(r"Ctrl\+"), "key name"),
+    # keyboard keys as printed on the keys, in the Chinese hints under a text area and in the date
+    # picker (ui/chrome.py)
+    (re.compile(r"Ctrl\+|(?<![A-Za-z])Esc(?= ?键)"), "key name"),
     # the first characters of a bank's API token, recorded so the admin can tell which token called
     (re.compile(r"(?<![A-Za-z])bk_[A-Za-z0-9_-]{4,}"), "token prefix"),
     # demo account names, shown where accounts are listed (data: the name a person logs in with)
@@ -306,3 +307,37 @@ def scan(page, *, widgets: bool = True, chrome: bool = False) -> list[str]:  # n
         for hit in probe(page):
             hits.setdefault(hit, probe.__name__.removeprefix("probe_"))
     return [f"{where}: {hit}" if where else hit for hit, where in hits.items()]
+
+
+# What a screen reader or a hovering mouse gets besides the visible text: the attributes Streamlit 1.67
+# and its libraries (Base Web, Glide Data Grid, Vega) write English into. An element that is not
+# rendered (display:none, visibility:hidden, under aria-hidden) is read by nobody and is skipped.
+SPOKEN_ATTRIBUTES = r"""() => {
+  const names = ['aria-label', 'title', 'alt', 'placeholder', 'aria-placeholder', 'aria-roledescription',
+                 'aria-description', 'aria-valuetext'];
+  const out = [];
+  const where = (el) => {
+    const parts = [];
+    for (let e = el, k = 0; e && k < 4; e = e.parentElement, k++) {
+      const id = e.getAttribute && (e.getAttribute('data-testid') || e.getAttribute('role'));
+      if (id) parts.push(id);
+    }
+    return parts.join('<') || el.tagName.toLowerCase();
+  };
+  for (const el of document.body.querySelectorAll('[' + names.join('],[') + ']')) {
+    if (el.closest('[aria-hidden="true"], script, style, noscript')) continue;
+    if (!el.getClientRects().length && el.tagName !== 'INPUT') continue;
+    const s = getComputedStyle(el);
+    if (s.visibility === 'hidden' || s.display === 'none') continue;
+    for (const name of names) {
+      const value = el.getAttribute(name);
+      if (value && value.trim()) out.push([value, where(el) + ' @' + name]);
+    }
+  }
+  return out;
+}"""
+
+
+def spoken(page) -> list[list[str]]:  # noqa: ANN001
+    """The texts of :data:`SPOKEN_ATTRIBUTES` on the page, each with where it is and which attribute."""
+    return page.evaluate(SPOKEN_ATTRIBUTES)

@@ -53,8 +53,10 @@ def test_the_chinese_layer_is_what_shows(app_server: str, new_page) -> None:  # 
     goto(page, app_server, "search")
     grid = page.locator('[data-testid="stDataFrame"]').first
     grid.hover()
-    assert page.locator('[data-testid="stElementToolbar"] button[aria-label="Download as CSV"]').count() == 0
-    page.locator('[data-testid="stElementToolbar"] button[aria-label="Search"]').first.hover()
+    # (the toolbar's labels are read in Chinese: ui.chrome.SCRIPT writes them over Streamlit's English)
+    for label in ("Download as CSV", "下载表格"):
+        assert page.locator(f'[data-testid="stElementToolbar"] button[aria-label="{label}"]').count() == 0
+    page.locator('[data-testid="stElementToolbar"] button[aria-label="在表格中查找"]').first.hover()
     tooltip = page.locator('[data-testid="stTooltipContent"] p').first
     tooltip.wait_for()
     assert tooltip.evaluate("e => getComputedStyle(e, '::after').content") == '"在表格中查找"'
@@ -158,18 +160,16 @@ def test_a_tables_own_menus_speak_chinese(app_server: str, new_page) -> None:  #
         grid.hover(position={"x": 30, "y": 60})
         return page.locator(f'[data-testid="stElementToolbar"] button[aria-label="{label}"]:visible').first
 
-    toolbar("Show/hide columns").click()
+    toolbar("显示或隐藏列").click()
     columns = page.locator('[data-testid="stDataFrameColumnVisibilityMenu"]')
     columns.wait_for()
     assert not chinese_scan.latin_hits(chinese_scan.visible(page))
-    assert _after(columns.locator('label:has(> input[aria-label="Select all"]) > span:last-child')) == [
-        "全选"
-    ]
+    assert _after(columns.locator('label:has(> input[aria-label="全选"]) > span:last-child')) == ["全选"]
     assert columns.get_by_text("(index)").is_hidden()
     assert columns.get_by_text("指标").is_visible()
     page.keyboard.press("Escape")
     page.mouse.click(5, 400)
-    toolbar("Search").click()
+    toolbar("在表格中查找").click()
     grid.get_by_test_id("search-input").wait_for()
     status = grid.locator(
         ".gdg-search-status label"
@@ -183,7 +183,7 @@ def test_a_tables_own_menus_speak_chinese(app_server: str, new_page) -> None:  #
     chart = page.locator('[data-testid="stVegaLiteChart"]').first
     chart.scroll_into_view_if_needed()
     chart.hover()
-    fullscreen = page.locator('[data-testid="stElementToolbar"]:visible button[aria-label="Fullscreen"]')
+    fullscreen = page.locator('[data-testid="stElementToolbar"]:visible button[aria-label="全屏查看"]')
     fullscreen.first.wait_for()  # the chart's toolbar is there, without "Show data" (the drawing's x, y, order)
     assert (
         page.locator('[data-testid="stElementToolbar"] button[aria-label="Show data"]:visible').count() == 0

@@ -83,8 +83,8 @@ ALLOWED: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?<![A-Za-z])[A-D] ?级"), "tax-credit grade"),
     # PCT (the international patent route) inside an indicator's name: "PCT专利申请量"
     (re.compile(r"PCT(?=专利)"), "PCT patent"),
-    # file formats the upload and download labels name, and their size unit
-    (re.compile(r"(?<![A-Za-z])(xlsx|xls|csv|PDF|JPG|PNG|KB|MB)(?![A-Za-z])"), "file format"),
+    # file formats the upload and download labels name (et: WPS 表格), and their size unit
+    (re.compile(r"(?<![A-Za-z])(xlsx|xls|et|ods|csv|txt|PDF|JPG|PNG|KB|MB)(?![A-Za-z])"), "file format"),
     # a file's own name as its owner uploaded it ("证明材料.pdf"), shown where evidence is listed
     (re.compile(r"\.(pdf|jpe?g|png|xlsx|xls|csv)(?![A-Za-z])"), "file name extension"),
     # a standard's number as the enterprise reported it (data): "T/WZ 024-2025", "GB/T 1234-2020"

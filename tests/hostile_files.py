@@ -135,6 +135,19 @@ def far_cell(*, dimension: str | None = "A1:XFD1048576") -> bytes:
     return xlsx([("Sheet1", sheet_xml(rows, dimension))])
 
 
+def merge_bomb(ref: str = "A3:IV1000000") -> bytes:
+    """A two-row table and one merge of ``ref`` under it: ~1 KB whose merge covers 255 million cells."""
+    rows = (
+        f'<row r="1">{inline("A1", "统一社会信用代码")}{inline("B1", "研发费用总额")}</row>'
+        f'<row r="2">{inline("A2", "914403001922038216")}<c r="B2"><v>12</v></c></row>'
+        f'<row r="3">{inline("A3", "91330300MA2AAAAA1X")}<c r="B3"><v>5</v></c></row>'
+    )
+    sheet = sheet_xml(rows).replace(
+        "</worksheet>", f'<mergeCells count="1"><mergeCell ref="{ref}"/></mergeCells></worksheet>'
+    )
+    return xlsx([("Sheet1", sheet)])
+
+
 def cell_bomb(rows: int = 2_000, cols: int = 2_000) -> bytes:
     """``rows × cols`` cells that all hold an empty shared string: millions of cells in about 1 MB."""
     body = []

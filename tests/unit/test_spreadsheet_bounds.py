@@ -87,6 +87,24 @@ def test_one_far_cell_that_hides_its_range_is_stopped_by_the_memory_limit(dimens
     _normal_read_still_works()
 
 
+def test_a_merge_over_millions_of_cells_is_cut_to_the_table() -> None:
+    """One <mergeCell ref="A3:IV1000000"/> under a 3-row table (~1 KB): the merge is cut to the table before
+    any cell is looked at (unbounded, it took 43 s and 3.4 GB of the reader to list 255 million cells)."""
+    data = hf.merge_bomb()
+    assert len(data) < 3000
+    result = reader.read_upload(data, "merge.xlsx")
+    assert result.frame.shape == (3, 2) and result.merged_down == {}
+    _normal_read_still_works()
+
+
+def test_merges_covering_more_of_the_table_than_any_real_one_are_refused(monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setattr(sp.workbook, "MERGED_CELLS_MAX", 3)
+    read = lambda ref: sp.read_in_process(sp.ReadRequest(hf.merge_bomb(ref), "merge.xlsx"))  # noqa: E731
+    assert read("A2:B3").merged_down == {(2, 0): 1, (2, 1): 1}  # 2 covered cells: read, each named
+    message = _refusal(read, "A1:B3")  # 4 covered cells
+    assert "合并单元格覆盖了 4 个单元格" in message and "取消合并" in message
+
+
 def test_cell_bomb_wider_than_the_limit_is_refused() -> None:
     data = hf.cell_bomb(rows=200, cols=2_100)  # 420,000 cells holding an empty string, no <dimension>
     with pytest.raises(SpreadsheetError, match=r"2,100 列.*超出可导入的上限"):

@@ -62,6 +62,7 @@ CASES = {
     'cell bomb: 5 M <c r=".."/> under a header': (lambda: hf.empty_cell_bomb(2_500, 2_000), "bomb.xlsx"),
     "400 MB shared string": (lambda: hf.shared_string_bomb(400), "sst.xlsx"),
     "csv of 120,000 columns": (lambda: hf.wide_csv(120_000, 50), "wide.csv"),
+    '20,000 "<row " in a cell of a sheet hiding a row': (lambda: hf.tag_soup(), "soup.xlsx"),
     "encrypted workbook": (_encrypted, "enc.xlsx"),
 }
 

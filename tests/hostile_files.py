@@ -148,6 +148,17 @@ def merge_bomb(ref: str = "A3:IV1000000") -> bytes:
     return xlsx([("Sheet1", sheet)])
 
 
+def tag_soup(count: int = 20_000) -> bytes:
+    """A hidden first row (so the reader looks for hidden rows) and a text cell holding "<row " ``count``
+    times without a ">" — not XML (calamine refuses it), but a pattern that does not stop at the next
+    tag reads the rest of the part from every one of them: ~2 KB."""
+    rows = (
+        f'<row r="1" hidden="1">{inline("A1", "统一社会信用代码")}</row>'
+        f'<row r="2"><c r="A2" t="inlineStr"><is><t>{"<row " * count}</t></is></c></row>'
+    )
+    return xlsx([("Sheet1", sheet_xml(rows))])
+
+
 def cell_bomb(rows: int = 2_000, cols: int = 2_000) -> bytes:
     """``rows × cols`` cells that all hold an empty shared string: millions of cells in about 1 MB."""
     body = []

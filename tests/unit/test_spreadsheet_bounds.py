@@ -105,6 +105,16 @@ def test_merges_covering_more_of_the_table_than_any_real_one_are_refused(monkeyp
     assert "合并单元格覆盖了 4 个单元格" in message and "取消合并" in message
 
 
+def test_tag_soup_is_refused_as_damaged_within_the_reader_s_time() -> None:
+    """~2 KB of "<row <row …" in a cell of a sheet that hides a row: the look for hidden rows stops at each
+    tag's end, so the file is refused as damaged, not after reading the part once per "<row" (27 s)."""
+    data = hf.tag_soup()
+    assert len(data) < 3000
+    limits = ReadLimits(seconds=5)
+    assert "内容已损坏" in _refusal(reader.read_upload, data, "soup.xlsx", limits=limits)
+    _normal_read_still_works()
+
+
 def test_cell_bomb_wider_than_the_limit_is_refused() -> None:
     data = hf.cell_bomb(rows=200, cols=2_100)  # 420,000 cells holding an empty string, no <dimension>
     with pytest.raises(SpreadsheetError, match=r"2,100 列.*超出可导入的上限"):

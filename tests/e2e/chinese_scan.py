@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import re
 
-# Text a person can see: text nodes with a box (not display:none / visibility:hidden / zero size),
-# without icon ligatures (":material/lock:" renders the word "lock"); ::before/::after content of the
-# chrome CSS; placeholders of empty inputs. Each hit comes with a short path of where it is.
-VISIBLE_TEXT = r"""() => {
-  const out = [];
-  const where = (el) => {
+# The short path of test ids and roles above an element, which every hit names (JavaScript, shared).
+_WHERE = """const where = (el) => {
     const parts = [];
     for (let e = el, k = 0; e && k < 4; e = e.parentElement, k++) {
       const id = e.getAttribute && (e.getAttribute('data-testid') || e.getAttribute('role'));
       if (id) parts.push(id);
     }
-    return parts.join('<');
-  };
+    return parts.join('<') || el.tagName.toLowerCase();
+  };"""
+
+# Text a person can see: text nodes with a box (not display:none / visibility:hidden / zero size),
+# without icon ligatures (":material/lock:" renders the word "lock"); ::before/::after content of the
+# chrome CSS; placeholders of empty inputs. Each hit comes with a short path of where it is.
+VISIBLE_TEXT = r"""() => {
+  const out = [];
+  // where
   const shown = (el) => {
     if (!el.getClientRects().length) return false;
     const r = el.getBoundingClientRect();
@@ -56,7 +59,7 @@ VISIBLE_TEXT = r"""() => {
     if (!e.value && shown(e) && drawn) out.push([e.placeholder, 'placeholder']);
   });
   return out;
-}"""
+}""".replace("// where", _WHERE)
 
 # The grid puts only the cells in view into its fallback table: scroll each grid to a corner ([1, 0] is
 # bottom left) and read the cells then in view.
@@ -316,14 +319,7 @@ SPOKEN_ATTRIBUTES = r"""() => {
   const names = ['aria-label', 'title', 'alt', 'placeholder', 'aria-placeholder', 'aria-roledescription',
                  'aria-description', 'aria-valuetext'];
   const out = [];
-  const where = (el) => {
-    const parts = [];
-    for (let e = el, k = 0; e && k < 4; e = e.parentElement, k++) {
-      const id = e.getAttribute && (e.getAttribute('data-testid') || e.getAttribute('role'));
-      if (id) parts.push(id);
-    }
-    return parts.join('<') || el.tagName.toLowerCase();
-  };
+  // where
   for (const el of document.body.querySelectorAll('[' + names.join('],[') + ']')) {
     if (el.closest('[aria-hidden="true"], script, style, noscript')) continue;
     if (!el.getClientRects().length && el.tagName !== 'INPUT') continue;
@@ -335,7 +331,7 @@ SPOKEN_ATTRIBUTES = r"""() => {
     }
   }
   return out;
-}"""
+}""".replace("// where", _WHERE)
 
 
 def spoken(page) -> list[list[str]]:  # noqa: ANN001

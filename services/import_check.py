@@ -103,6 +103,8 @@ class _Tables:
     hidden_columns: dict[str, int] = field(default_factory=dict)  # label → raw column position
     # The data sheet's cells merged into the one above: label → {spreadsheet row: the merge's top row}
     merged_down: dict[str, dict[int, int]] = field(default_factory=dict)
+    # The same for each list sheet: sheet name → label → {spreadsheet row: the merge's top row}
+    list_merges: dict[str, dict[str, dict[int, int]]] = field(default_factory=dict)
 
 
 INSTRUCTION_SHEETS = ("填写说明", "说明")
@@ -137,13 +139,15 @@ def _read(
         others = [s for s in sheets if s not in list_sheet and s not in INSTRUCTION_SHEETS]
         lists: dict[str, tuple[importing.TemplateColumn, pd.DataFrame]] = {}
         hidden_rows: dict[str, list[int]] = {}
+        list_merges: dict[str, dict[str, dict[int, int]]] = {}
         for name, col in list_sheet.items():
             listed = read_upload(data, file_name, sheet=name, limits=READ_LIMITS)
             table = header_table(listed.frame, importing.item_headers(col))
-            source_columns(table)
+            at = source_columns(table)
             if not table.empty:
                 lists[name] = (col, table)
                 hidden_rows[name] = listed.hidden_rows
+                list_merges[name] = _merges_by_label(listed.merged_down, at)
         hidden_columns: dict[str, int] = {}
         merged_down: dict[str, dict[int, int]] = {}
         main: pd.DataFrame | None = None
@@ -176,10 +180,7 @@ def _read(
                 hidden_rows[read.sheet or ""] = read.hidden_rows
                 shut = set(read.hidden_columns)
                 hidden_columns = {label: j for label, j in at.items() if j in shut}
-                label_of = {j: label for label, j in at.items()}
-                for (r, c), top in read.merged_down.items():
-                    if c in label_of:
-                        merged_down.setdefault(label_of[c], {})[r + 1] = top + 1
+                merged_down = _merges_by_label(read.merged_down, at)
     except SpreadsheetError as exc:
         raise ValidationFailed(str(exc)) from None
     if (main is None or main.empty) and not lists:
@@ -193,7 +194,18 @@ def _read(
         hidden_rows=hidden_rows,
         hidden_columns=hidden_columns,
         merged_down=merged_down,
+        list_merges=list_merges,
     )
+
+
+def _merges_by_label(merged: dict[tuple[int, int], int], at: dict[str, int]) -> dict[str, dict[int, int]]:
+    """A read's cells merged into the one above, by column label: {spreadsheet row: the merge's top row}."""
+    label_of = {j: label for label, j in at.items()}
+    out: dict[str, dict[int, int]] = {}
+    for (r, c), top in merged.items():
+        if c in label_of:
+            out.setdefault(label_of[c], {})[r + 1] = top + 1
+    return out
 
 
 def known_enterprises(session: Session) -> pd.DataFrame:
@@ -491,6 +503,7 @@ def _check_tables(
                 known_codes=known.index,
                 known_names=names,
                 hidden_rows=tables.hidden_rows.get(sheet),
+                merged_down=tables.list_merges.get(sheet),
             )
             parts.append(items)
             notes += items.mapping.notes

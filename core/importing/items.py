@@ -141,10 +141,19 @@ def validate_items(
     known_codes: Any,
     known_names: pd.Series | None = None,
     hidden_rows: Any = None,
+    merged_down: dict[str, dict[int, int]] | None = None,
 ) -> Validation:
     """One long-form sheet (one item per row) → one list value per enterprise, or per-row problems
-    (a row the sheet hides among them: ``validate``'s ``hidden_rows``)."""
+    (a row the sheet hides among them: ``validate``'s ``hidden_rows``).
+
+    ``merged_down`` (label → {row: top row}): cells merged into the one above. In a list the merge means
+    what the sheet shows — the code and name drawn over an enterprise's items, a level over the items
+    that share it — so each covered row reads the top's value (unlike the data sheet, where a merge
+    spans two enterprises and is refused)."""
+    table, filled = fill_merged_down(table, merged_down)
     mapping, field_cols = _map_sheet(col, table, sheet)
+    if filled:
+        mapping.notes.append(f"工作表“{sheet}”有 {filled} 个合并单元格覆盖的格子，按合并后显示的值读入各行")
     assert mapping.code_column is not None  # _map_sheet refuses a sheet without one
     mapping.columns = {h: col for h in field_cols}
     table, skipped = drop_non_data(table, mapping, None)
@@ -200,6 +209,30 @@ def validate_items(
         mismatches=mismatches,
         sheet=sheet,
     )
+
+
+def fill_merged_down(
+    table: pd.DataFrame, merged: dict[str, dict[int, int]] | None
+) -> tuple[pd.DataFrame, int]:
+    """``table`` with each cell a merge covers holding its top's value (when the top is a row of the
+    table, not its header); and how many cells were filled."""
+    if not merged:
+        return table, 0
+    position = pd.Series(np.arange(len(table)), index=table[ROW_COLUMN].to_numpy())
+    position = position[~position.index.duplicated()]
+    out = table.copy()
+    filled = 0
+    for label, covered in merged.items():
+        if label not in out.columns:
+            continue
+        below = position.reindex(list(covered)).to_numpy()
+        top = position.reindex([covered[r] for r in covered]).to_numpy()
+        ok = ~(np.isnan(below) | np.isnan(top))
+        if ok.any():
+            j = out.columns.get_loc(label)
+            out.iloc[below[ok].astype(np.intp), j] = out.iloc[top[ok].astype(np.intp), j].to_numpy()
+            filled += int(ok.sum())
+    return out, filled
 
 
 def merge_lists(current: Any, new: list[dict]) -> list[dict]:

@@ -377,6 +377,41 @@ def test_list_sheet_round_trip_replace_then_add(db: Session) -> None:
     assert len(json.loads(current(db, CODES[0], "T10")[1])) == 4
 
 
+def test_list_sheet_with_code_and_level_merged_over_an_enterprises_items(db: Session) -> None:
+    # How offices draw a list: one enterprise's projects under its code and name merged down over
+    # them, a level merged over the items that share it. The covered cells hold nothing of their own:
+    # the rows under the top were refused as having no credit code, and the level as missing.
+    t10 = [
+        [CODES[0], NAMES[0], "智能传感器研发", "省级", "牵头", 2024],
+        [None, None, "工业互联网平台", "市级", "参与", 2023],
+        [None, None, "新材料应用", None, "参与", 2024],
+        [CODES[1], NAMES[1], "国家重点研发计划课题", "国家", "参与", 2022],
+    ]
+    template = imports.template_xlsx(db, actor=OFFICER, department="科技")
+    wb = openpyxl.load_workbook(io.BytesIO(template))
+    ws = wb["承担科技计划项目"]
+    for r in t10:
+        ws.append(r)
+    for ref in ("A2:A4", "B2:B4", "D3:D4"):
+        ws.merge_cells(ref)
+    buf = io.BytesIO()
+    wb.save(buf)
+    data = buf.getvalue()
+    report = dry(db, data, department="科技", list_mode="replace")
+    assert report.ok, report.errors
+    shown = report.diff_frame().set_index("统一社会信用代码")["导入后"]
+    assert shown[CODES[0]] == "省级·牵头 1 项；市级·参与 2 项"
+    assert any("5 个合并单元格" in n for n in report.notes)  # what was read, said
+    commit(db, report, data)
+    items = json.loads(current(db, CODES[0], "T10")[1])
+    assert [(i["name"], i["level"]) for i in items] == [
+        ("智能传感器研发", "省"),
+        ("工业互联网平台", "市"),
+        ("新材料应用", "市"),
+    ]
+    assert [i["level"] for i in json.loads(current(db, CODES[1], "T10")[1])] == ["国家"]
+
+
 def test_list_sheet_of_another_department_is_refused_not_dropped(db: Session) -> None:
     grid = [
         ["统一社会信用代码", "企业名称", "标准名称", "标准编号", "级别", "角色", "年份"],

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from core import explain
@@ -21,6 +22,8 @@ from core.workflows import SCORE_RUN
 POLICY = "policy"
 GREETING = "greeting"
 OTHER_ENTERPRISE = "other_enterprise"
+NOTICE_DATES = "notice_dates"
+RUN_STATS = "run_stats"
 CREDIT_CODE = re.compile(r"[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}", re.I)
 _PUNCT = re.compile(r"[\s，。？！、；：,.?!;:“”\"'（）()《》…~～]+")
 
@@ -31,7 +34,7 @@ class Intent:
     ``Classifier.classify`` scores a question): the keywords and their weights; ``personal``, it answers
     from the asker's own data, so it needs a word pointing at the asker unless a keyword weighs ``alone``;
     ``needs_indicator``, it needs an indicator named in the question (worth ``indicator_weight``);
-    ``policy_words`` mark a question about the rules instead; ``exact_only``: only a short question counts
+    ``policy_words`` mark a question about the rules instead (they cost ``policy_penalty``); ``exact_only``: only a short question counts
     (a greeting), by its strongest keyword."""
 
     code: str
@@ -42,6 +45,7 @@ class Intent:
     needs_indicator: bool = False
     indicator_weight: float = 0.0
     policy_words: tuple[str, ...] = ()
+    policy_penalty: float = 2.0
     exact_only: bool = False
 
 
@@ -84,6 +88,7 @@ def intents_from(data: Mapping[str, Any]) -> list[Intent]:
                 needs_indicator=bool(spec.get("needs_indicator", False)),
                 indicator_weight=float(spec.get("indicator_weight", 0)),
                 policy_words=tuple(spec.get("policy_words", ())),
+                policy_penalty=float(spec.get("policy_penalty", 2)),
                 exact_only=bool(spec.get("exact_only", False)),
             )
         )
@@ -157,7 +162,7 @@ class Classifier:
             if intent.personal and not personal and strongest < intent.alone:
                 score = 0.0
             if intent.policy_words and any(w in raw for w in intent.policy_words):
-                score -= 2
+                score -= intent.policy_penalty
             if score > best[0]:
                 best = (score, intent)
         best_score, best_intent = best
@@ -350,16 +355,54 @@ def answer_missing(p: Any, suppliers: Mapping[str, str]) -> str:
     )
 
 
-def answer_notice(p: Any) -> str:
-    if p.run_state == "notice":
-        return (
-            f"{p.year} 年度积分正在公示，公示期 {_day(p.notice_start)} 至 {_day(p.notice_end)}。"
-            "对本企业积分有异议的，请在公示期内在“异议”页面提出。"
-        )
+def answer_notice(*, year: int, state: str, start: date | None, end: date | None, today: date) -> str:
+    """The 公示 window of the run in 公示 (else the latest published run) as of ``today`` (a Beijing day,
+    core.clock.today): open with the days left (today counted), not yet open, passed, or finalised.
+    An objection is accepted until 24:00 Beijing time of the end day (services.objections.window_open)."""
+    window = f"公示期 {_day(start)} 至 {_day(end)}"
+    if state != "notice":
+        return f"目前没有正在公示的积分，不受理异议：{year} 年度积分已定稿（{window}，已结束）。"
+    if start is None or end is None:
+        return f"{year} 年度积分正在公示，但没有登记公示期，请联系区科技局确认异议截止日期。"
+    if today < start:
+        return f"{year} 年度积分将于 {_day(start)} 开始公示（{window}）；公示开始后才能提出异议。"
+    if today > end:
+        return f"{year} 年度积分的{window}已结束，不再受理新的异议，结果待定稿。"
+    left = (end - today).days + 1
     return (
-        f"{p.year} 年度积分已定稿（公示期 {_day(p.notice_start)} 至 {_day(p.notice_end)}），"
-        "公示期已结束，不再受理异议。"
+        f"{year} 年度积分正在公示，{window}。异议截至 {_day(end)} 24:00（北京时间），"
+        f"还剩 {left} 天（含今天）。对积分有异议的，请在截止前在“异议”页面提出。"
     )
+
+
+def answer_stats(overview: Any, tier_names: Sequence[str], question: str) -> str:
+    """Counts and averages of a published run as 首页 shows them (services.public.public_overview: its
+    ``by_stage`` table with 阶段, 参评企业, 参与排名, 平均积分 and one count column per list of the run's
+    model); a stage or a list named in ``question`` narrows the answer to it. States no other number."""
+    table = overview.by_stage
+    state = SCORE_RUN.labels.get(overview.state, overview.state)
+    head = (
+        f"{overview.year} 年度积分（{state}）：参评企业 {overview.evaluated} 家，"
+        f"参与排名 {overview.ranked} 家，上榜企业 {overview.on_lists} 家。"
+    )
+    stages = [row for _, row in table.iterrows() if str(row["阶段"]) in question] or [
+        row for _, row in table.iterrows()
+    ]
+    tiers = [t for t in tier_names if t in question or t.removeprefix("创新") in question] or list(tier_names)
+    average = "平均" in question
+
+    def line(row: Any) -> str:
+        mean = row["平均积分"]
+        parts = [f"参评 {int(row['参评企业'])} 家", f"参与排名 {int(row['参与排名'])} 家"]
+        parts += [f"{t} {int(row[t])} 家" for t in tiers]
+        parts.append(f"平均积分 {pts(mean)} 分" if mean == mean else "无参与排名的企业，没有平均积分")
+        if average:  # the average first: it is what was asked
+            parts.insert(0, parts.pop())
+        return f"{row['阶段']}：" + "，".join(parts)
+
+    body = "；".join(line(row) for row in stages) + "。"
+    note = "平均积分按参与排名的企业计（一票否决的企业不参与排名），各阶段分开计算。" if average else ""
+    return head + body + note + "与“首页”的分阶段概况一致，上榜名单见“积分榜单”。"
 
 
 def _day(d: Any) -> str:

@@ -4,7 +4,9 @@ officers' improvement loop (unanswered / down-voted questions → a synonym or a
 Authorisation lives here: an enterprise user only ever gets its own enterprise's data — a score answer
 is built from ``get_portrait(enterprise_id=actor.enterprise_id)`` whatever the question says, and a
 question naming another enterprise (by name or credit code) is refused before anything is read. Staff
-may choose an enterprise. Every question is logged with the answer given (which holds no other
+may choose an enterprise. The 公示 dates and the run's counts and averages are published facts (what
+首页 shows anyone): they are answered from the published run for every asker, no enterprise chosen.
+Every question is logged with the answer given (which holds no other
 enterprise's data); officers see the log's unanswered and down-voted questions.
 
 The optional language model (``ASSISTANT_LLM_URL``, an OpenAI-compatible endpoint on the government's
@@ -220,6 +222,8 @@ def ask(
             answer = Answer(templates["greeting"], c.intent, c.name)
         elif c.intent == brain_mod.POLICY:
             answer = brain.policy_answer(question)
+        elif c.intent in (brain_mod.NOTICE_DATES, brain_mod.RUN_STATS):
+            answer = _run_answer(session, intent=c, brain=brain, question=question)
         elif eid is None:
             answer = Answer(templates["need_enterprise"], c.intent, c.name, answered=False)
         else:
@@ -267,8 +271,6 @@ def _score_answer(
         text = brain_mod.answer_veto_deduction(p)
     elif code == "missing_data":
         text = brain_mod.answer_missing(p, brain_mod.suppliers_for(p.model))
-    elif code == "notice_dates":
-        text = brain_mod.answer_notice(p)
     elif code == "calculator":
         view = policy_calculator(session, actor=actor, enterprise_id=enterprise_id, portrait=p)
         items = view.items
@@ -289,6 +291,53 @@ def _score_answer(
         facts=facts,
     )
     return answer, items
+
+
+def _run_answer(session: Session, *, intent: brain_mod.Classification, brain: Brain, question: str) -> Answer:
+    """公示 dates and run statistics: facts of a published run, the same for every asker (the dates the
+    notice states, the aggregates 首页 shows to anyone), so no enterprise needs choosing. The dates are
+    those of the run in 公示, else of the latest published run; "today" is the Beijing day (core.clock)."""
+    from core import clock
+    from core.workflows import SCORE_RUN
+    from db.queries import latest_run
+    from services.public import latest_published_run, public_overview, published_run_model
+
+    templates = brain.templates
+    notice = intent.intent == brain_mod.NOTICE_DATES
+    run = latest_run(session, states=("notice",)) if notice else None
+    run = run or latest_published_run(session)
+    if run is None:
+        return Answer(templates["no_notice" if notice else "no_stats"], intent.intent, intent.name)
+    model = published_run_model(session, run_id=int(run.id))  # type: ignore[arg-type]
+    facts: dict[str, Any] = {"year": run.year, "state": run.state}
+    if notice:
+        today = clock.today()
+        text = brain_mod.answer_notice(
+            year=run.year, state=run.state, start=run.notice_start, end=run.notice_end, today=today
+        )
+        facts |= {"notice_start": run.notice_start, "notice_end": run.notice_end, "today": today}
+    else:
+        overview = public_overview(session, year=run.year)
+        if overview is None or overview.run_id != run.id:  # published meanwhile: ask again
+            return Answer(templates["no_stats"], intent.intent, intent.name, answered=False)
+        text = brain_mod.answer_stats(overview, [t.name for t in model.tiers], question)
+        facts |= {"evaluated": overview.evaluated, "ranked": overview.ranked, "on_lists": overview.on_lists}
+    source = templates["trace"].format(
+        year=run.year,
+        run_id=run.id,
+        run_state=SCORE_RUN.labels.get(run.state, run.state),
+        model_name=model.name,
+        model_version=model.version,
+    )
+    return Answer(
+        text,
+        intent.intent,
+        intent.name,
+        sources=[source],
+        run_id=run.id,
+        model_version=model.version,
+        facts=facts,
+    )
 
 
 def _log(session: Session, *, actor: Actor, enterprise_id: int | None, question: str, answer: Answer) -> int:

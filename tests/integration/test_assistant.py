@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from core import clock
 from core.assistant import OTHER_ENTERPRISE, _rule_text, number_tokens
 from db.models import AssistantQuestion, AuditEvent, Enterprise, ServiceRequest, User
 from services import assistant as svc
@@ -66,6 +67,8 @@ def _portrait_numbers(p) -> set[str]:  # noqa: ANN001
     for row in p.indicators.itertuples():
         texts += [row.value_text, f"{row.points:.2f}", f"{row.max:g}"]
     texts += [str(p.notice_start), str(p.notice_end)]
+    # the 公示 answer: the window closes at 24:00 (Beijing time) of its end day, days left counted from today
+    texts += ["24:00", str((p.notice_end - clock.today()).days + 1)]
     ind = p.model.indicator("T02")
     texts.append(_rule_text(ind, p.stage))
     return {t for text in texts for t in number_tokens(str(text))} | {str(i) for i in range(1, 4)}

@@ -3,7 +3,7 @@
 An enterprise user works on its own enterprise only; staff may read any report (review is the officer
 area's service). ``version`` guards concurrent edits (two tabs, a reviewer acting meanwhile): every write
 names the version it started from and claims the row with one ``UPDATE submission SET version = version + 1
-WHERE id = ? AND version = ?``. Zero rows means someone else wrote first: Conflict, nothing saved. The
+WHERE id = ? AND version = ?`` (services.optimistic). Zero rows means someone else wrote first: Conflict, nothing saved. The
 UPDATE takes the row lock (PostgreSQL) or the database write lock (SQLite) before anything else, so two
 writers queue there, and everything after it — the submit's validation included — reads the stored
 values inside the transaction that writes, not a copy read before someone else's save.
@@ -17,7 +17,6 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from core import clock
@@ -38,6 +37,7 @@ from services.actor import Actor, require_enterprise_access
 from services.audit import Recorder
 from services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from services.model_versions import current_model
+from services.optimistic import claim_version, guarded_update
 from services.service_requests import open_request
 
 _record_attachment = Recorder("attachment")
@@ -209,27 +209,12 @@ def _check_version(submission: Submission, version: int) -> None:
 
 
 def _guarded_update(session: Session, stmt) -> int:  # noqa: ANN001 - an UPDATE statement
-    """Run a claiming UPDATE; a writer that held the SQLite lock past the busy timeout counts as a race."""
-    try:
-        return session.execute(stmt.execution_options(synchronize_session=False)).rowcount
-    except OperationalError as exc:
-        if "locked" in str(exc).lower():
-            session.rollback()
-            raise Conflict(CHANGED_ELSEWHERE) from None
-        raise
+    return guarded_update(session, stmt, CHANGED_ELSEWHERE)
 
 
 def _claim(session: Session, submission: Submission, version: int) -> Submission:
     """Move the report from ``version`` to ``version + 1`` or raise Conflict; returns the stored row."""
-    claimed = _guarded_update(
-        session,
-        update(Submission)
-        .where(Submission.id == submission.id, Submission.version == version)
-        .values(version=Submission.version + 1),
-    )
-    if claimed != 1:
-        session.rollback()
-        raise Conflict(CHANGED_ELSEWHERE)
+    claim_version(session, Submission, submission.id, version, CHANGED_ELSEWHERE)
     session.refresh(submission)  # the values as stored, read under the lock just taken
     return submission
 

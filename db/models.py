@@ -392,6 +392,7 @@ class ServiceItem(SQLModel, table=True):
     stages: list | None = _json()  # stage codes it fits; None = all
     provider: str | None = Field(default=None, max_length=100)
     active: bool = True
+    version: int = 1  # claimed by each 服务目录 save (services.optimistic): a stale form is refused
 
 
 class ServiceRequest(SQLModel, table=True):

@@ -2,6 +2,10 @@
 officers edit"): each item's stages read against the active model, items whose stages the model does not
 know flagged, edits and new items validated and audited.
 
+Two officers (or two tabs) editing one item: each save names the ``version`` its form was read at and
+claims the row (services.optimistic, as 数据填报 does); a form read before someone else's save is refused
+with :data:`CHANGED_ELSEWHERE` and nothing is written.
+
 Stage fit is keyed to stage codes. A catalogue written for another model (the shipped one is keyed to the
 default model's stages) holds codes the active model does not know; such an item never matches an
 enterprise by stage, so the overview names every such code and the editor offers only the model's stages.
@@ -23,14 +27,20 @@ from db.models import ServiceItem
 from db.queries import PUBLISHED_STATES, latest_run
 from services.actor import Actor, require_staff
 from services.audit import Recorder
-from services.errors import NotFound, ValidationFailed
+from services.errors import Conflict, NotFound, ValidationFailed
 from services.model_versions import current_model, get_model
+from services.optimistic import claim_version
 
 _record_item = Recorder("ServiceItem")
 
 MAX_NAME = 100
 MAX_PROVIDER = 100
 MAX_DESCRIPTION = 500
+
+CHANGED_ELSEWHERE = (
+    "该服务已被他人修改：您打开后，其他工作人员（或您在另一个页面）保存了新的内容。您的修改未保存。"
+    "请重新载入该服务，核对最新内容后再修改并保存。"
+)
 
 
 @dataclass
@@ -39,17 +49,27 @@ class CatalogueOverview:
     items hold a stage code the model does not know."""
 
     model: ScoringModel
-    items: pd.DataFrame  # code, name, provider, kind (金融产品/企业服务), description, active, stages (codes), stage_text, problem
+    # code, name, provider, kind (金融产品/企业服务), description, active, stages (codes), stage_text, problem,
+    # version (the one a save names)
+    items: pd.DataFrame
     unknown_items: int
     # the latest published/final run's stages when they are not the active model's (a new model published,
     # not yet run): enterprises are matched by that run's stages until a run of the active model is out
     run_stages: str = ""
 
 
+def _matching_models(session: Session) -> tuple[ScoringModel, ScoringModel | None]:
+    """The active model, and the latest published/final run's model (enterprises are matched by that
+    run's model until a run of the active one is out); None when nothing is published."""
+    model = current_model(session)
+    run = latest_run(session, states=PUBLISHED_STATES)
+    return model, (None if run is None else get_model(session, run.model_version_id))
+
+
 def catalogue_overview(session: Session, *, actor: Actor) -> CatalogueOverview:
     """The whole catalogue for staff, read against the active model (the one new runs score with)."""
     require_staff(actor)
-    model = current_model(session)
+    model, run_model = _matching_models(session)
     rows = session.execute(select(ServiceItem).order_by(ServiceItem.id)).scalars().all()  # type: ignore[arg-type]
     records = []
     for item in rows:
@@ -65,17 +85,26 @@ def catalogue_overview(session: Session, *, actor: Actor) -> CatalogueOverview:
                 "stages": list(item.stages or []),
                 "stage_text": fit.text,
                 "problem": fit.problem,
+                "version": int(item.version),
             }
         )
-    columns = ["code", "name", "provider", "kind", "description", "active", "stages", "stage_text", "problem"]
+    columns = [
+        "code",
+        "name",
+        "provider",
+        "kind",
+        "description",
+        "active",
+        "stages",
+        "stage_text",
+        "problem",
+        "version",
+    ]
     items = pd.DataFrame(records, columns=columns)
     unknown = int((items["active"] & (items["problem"] != "")).sum()) if len(items) else 0
-    run = latest_run(session, states=PUBLISHED_STATES)
     run_stages = ""
-    if run is not None:
-        run_model = get_model(session, run.model_version_id)
-        if run_model.stage_codes != model.stage_codes:
-            run_stages = "、".join(s.name for s in run_model.stages)
+    if run_model is not None and run_model.stage_codes != model.stage_codes:
+        run_stages = "、".join(s.name for s in run_model.stages)
     return CatalogueOverview(model, items, unknown, run_stages)
 
 
@@ -122,25 +151,39 @@ def update_service_item(
     *,
     actor: Actor,
     code: str,
+    version: int,
     name: str,
     stages: Sequence[str],
     provider: str | None = None,
     description: str | None = None,
     active: bool = True,
 ) -> ServiceItem:
-    """Edit one item: name, provider, description, the active model's stages it suits, active or not."""
+    """Edit one item: name, provider, description, the active model's stages it suits, active or not.
+
+    ``version`` is the one the form was read at: a save since then refuses this one (CHANGED_ELSEWHERE)."""
     require_staff(actor)
     model = current_model(session)
     item = session.execute(select(ServiceItem).where(ServiceItem.code == code)).scalars().first()
     if item is None:
         raise NotFound("该服务项目不存在。")
+    if item.version != version:  # the common case, before any lock
+        raise Conflict(CHANGED_ELSEWHERE)
     fields = _checked(model, name=name, provider=provider, description=description, stages=stages)
+    claim_version(session, ServiceItem, item.id or 0, version, CHANGED_ELSEWHERE)
+    session.refresh(item)  # as stored, read under the lock just taken
     before = _audited(model, item)
     for key, value in fields.items():
         setattr(item, key, value)
     item.active = bool(active)
     session.add(item)
-    _record_item(session, actor, "service_item.update", item.id, before=before, after=_audited(model, item))
+    _record_item(
+        session,
+        actor,
+        "service_item.update",
+        item.id,
+        before=before,
+        after=_audited(model, item),
+    )
     session.commit()
     return item
 

@@ -1,11 +1,16 @@
 """服务目录 — the services the zone offers: which stages of the active model each suits (stage fit is how
 政策与服务 recommends it), who provides it, on or off. An item keyed to stages the model does not know is
-flagged with how to fix it; the stage picker offers the model's stages only."""
+flagged with how to fix it; the stage picker offers the model's stages only.
+
+A save names the version its form was drawn at (the button's callback holds it): when another officer,
+or another tab, saved the item since, the service refuses and the form is drawn again from what is stored."""
 
 import streamlit as st
 
 from db.session import session_scope
+from services.errors import ServiceError
 from services.service_catalogue import (
+    CHANGED_ELSEWHERE,
     MAX_DESCRIPTION,
     MAX_NAME,
     MAX_PROVIDER,
@@ -13,7 +18,7 @@ from services.service_catalogue import (
     catalogue_overview,
     update_service_item,
 )
-from ui.flash import show_flash
+from ui.flash import flash, show_flash
 from ui.guards import require_role
 from ui.service_call import REFUSED, call_service
 from ui.tables import show_table
@@ -22,6 +27,31 @@ from ui.widgets import multiselect, selectbox
 
 actor = require_role("officer", "admin")
 FLASH = "catalogue_flash"
+EDIT_FLASH = "catalogue_edit_flash"  # a refused save, shown at the form
+FIELDS = ("name", "provider", "description", "stages", "active")
+
+
+def _key(field: str, code: str, version: int) -> str:
+    """A form field's key: per item and per stored version, so a save since draws the form afresh."""
+    return f"catalogue_{field}_{code}_v{version}"
+
+
+def _refused(exc: ServiceError) -> None:
+    text = str(exc)
+    if text == CHANGED_ELSEWHERE:
+        text += "下方表单已载入最新内容。"
+    flash(EDIT_FLASH, "error", text)
+
+
+def _save(code: str, version: int) -> None:
+    """The 保存 button's callback: ``version`` is the one the form was drawn at."""
+    values = {field: st.session_state.get(_key(field, code, version)) for field in FIELDS}
+    done = call_service(
+        update_service_item, on_refusal=_refused, actor=actor, code=code, version=version, **values
+    )
+    if done is not REFUSED:
+        flash(FLASH, "success", f"已保存“{plain(done.name)}”。")
+
 
 st.title("服务目录")
 show_flash(FLASH)
@@ -66,38 +96,41 @@ st.caption(f"共 {len(view)} 项。")
 show_table(view, key="catalogue_table")
 
 st.subheader("修改服务")
+show_flash(EDIT_FLASH)
+
 names = {row.code: row.name + ("（适用阶段需更新）" if row.problem else "") for row in items.itertuples()}
 chosen = selectbox("选择服务", names, index=None, key="catalogue_item")
 if chosen is not None:
     item = items.loc[items["code"] == chosen].iloc[0]
+    version = int(item["version"])
     with st.form(f"catalogue_edit_{chosen}"):
-        name = st.text_input("服务名称", value=item["name"], max_chars=MAX_NAME)
-        provider = st.text_input("提供单位", value=item["provider"], max_chars=MAX_PROVIDER)
+        st.text_input("服务名称", value=item["name"], max_chars=MAX_NAME, key=_key("name", chosen, version))
+        st.text_input(
+            "提供单位", value=item["provider"], max_chars=MAX_PROVIDER, key=_key("provider", chosen, version)
+        )
         st.caption(f"现为{item['kind']}。{BANK_RULE}")
-        description = st.text_area("服务说明", value=item["description"], max_chars=MAX_DESCRIPTION)
-        picked = multiselect(
+        st.text_area(
+            "服务说明",
+            value=item["description"],
+            max_chars=MAX_DESCRIPTION,
+            key=_key("description", chosen, version),
+        )
+        multiselect(
             "适用阶段（不选 = 不限阶段，只按指标或培育库推荐）",
             stages,
             default=[code for code in item["stages"] if code in stages],
             placeholder="选择当前模型的阶段（可多选）",
+            key=_key("stages", chosen, version),
         )
         if item["problem"]:
             st.caption(f"{plain(item['problem'])}：保存后不再保留，请改选上面列出的阶段。")
-        active = st.checkbox("启用", value=bool(item["active"]))
-        if st.form_submit_button("保存", type="primary"):
-            done = call_service(
-                update_service_item,
-                actor=actor,
-                code=chosen,
-                name=name,
-                provider=provider,
-                description=description,
-                stages=picked,
-                active=active,
-            )
-            if done is not REFUSED:
-                st.session_state[FLASH] = ("success", f"已保存“{plain(done.name)}”。")
-                st.rerun()
+        st.checkbox("启用", value=bool(item["active"]), key=_key("active", chosen, version))
+        st.form_submit_button(
+            "保存",
+            type="primary",
+            on_click=_save,
+            args=(chosen, version),
+        )
 
 with st.expander("新增服务"), st.form("catalogue_add", clear_on_submit=True):
     new_name = st.text_input("服务名称", max_chars=MAX_NAME, key="catalogue_new_name")

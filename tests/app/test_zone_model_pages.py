@@ -196,3 +196,34 @@ def test_the_service_catalogue_names_the_models_stages_and_flags_the_others(
         assert not mine.exception, mine.exception
         assert "**商业模式头脑风暴**" in [m.value for m in mine.markdown]
         assert "推荐理由：适合萌芽期企业" in [c.value for c in mine.caption]
+
+
+def test_the_service_catalogue_refuses_a_form_drawn_before_another_save_and_redraws_it(
+    zone_db: str, tmp_path: Path
+) -> None:
+    """Two tabs (or two officers) on 全球化业务拓展: the other one saves a provider while this form is open;
+    this form's 保存 is refused in Chinese with what to do, its description is not written, and the form
+    is drawn again from what is stored (the other save's provider). Before, the second save silently wrote
+    over the first."""
+    from services.service_catalogue import CHANGED_ELSEWHERE, update_service_item
+
+    copy = tmp_path / "zone.db"
+    shutil.copy(zone_db.removeprefix("sqlite:///"), copy)
+    with _database_url(f"sqlite:///{copy}"):
+        at = through_home("officer1", "pages/officer/catalogue.py")
+        at.selectbox(key="catalogue_item").select("global").run()
+        at.text_area(key="catalogue_description_global_v1").input("本页填写的说明")
+        with session_scope() as session:
+            update_service_item(
+                session, actor=actor_of("officer1"), code="global", version=1, name="全球化业务拓展",
+                provider="区商务局", stages=["lead"],
+            )  # fmt: skip
+        next(b for b in at.button if b.label == "保存").click().run()
+        assert not at.exception, at.exception
+        errors = [e.value for e in at.error]
+        assert CHANGED_ELSEWHERE + "下方表单已载入最新内容。" in errors, errors
+        assert not [s.value for s in at.success]
+        assert at.text_input(key="catalogue_provider_global_v2").value == "区商务局"
+        with session_scope() as session:
+            item = session.execute(select(ServiceItem).where(ServiceItem.code == "global")).scalars().one()
+            assert (item.provider, item.description, item.version) == ("区商务局", None, 2)

@@ -5,16 +5,21 @@ not edit; every change is audited in Chinese words."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
 from core.matching import shipped_catalogue
-from db.models import ServiceItem
+from db.models import AuditEvent, ServiceItem
 from services.actor import Actor
 from services.audit import display_frame, query_events
-from services.errors import PermissionDenied, ValidationFailed
+from services.errors import Conflict, PermissionDenied, ValidationFailed
 from services.model_versions import ensure_default_model, publish_model_version, register_model
-from services.service_catalogue import add_service_item, catalogue_overview, update_service_item
+from services.service_catalogue import (
+    CHANGED_ELSEWHERE,
+    add_service_item,
+    catalogue_overview,
+    update_service_item,
+)
 from tests.zone_model import zone_model_dict
 
 OFFICER = Actor(username="officer1", role="officer", user_id=2)
@@ -48,7 +53,7 @@ def test_the_overview_names_the_models_stages_and_counts_the_items_it_does_not_k
 def test_a_stage_the_model_does_not_know_is_refused(zone_catalogue: Session) -> None:
     with pytest.raises(ValidationFailed, match="以下阶段不在当前评价模型中"):
         update_service_item(
-            zone_catalogue, actor=OFFICER, code="global", name="全球化业务拓展", stages=["mature"]
+            zone_catalogue, actor=OFFICER, code="global", version=1, name="全球化业务拓展", stages=["mature"]
         )
     zone_catalogue.rollback()
     item = zone_catalogue.execute(select(ServiceItem).where(ServiceItem.code == "global")).scalars().one()
@@ -57,7 +62,12 @@ def test_a_stage_the_model_does_not_know_is_refused(zone_catalogue: Session) -> 
 
 def test_saving_the_models_stages_clears_the_flag_and_is_audited_by_name(zone_catalogue: Session) -> None:
     update_service_item(
-        zone_catalogue, actor=OFFICER, code="global", name="全球化业务拓展", stages=["lead", "speed"]
+        zone_catalogue,
+        actor=OFFICER,
+        code="global",
+        version=1,
+        name="全球化业务拓展",
+        stages=["lead", "speed"],
     )
     overview = catalogue_overview(zone_catalogue, actor=OFFICER)
     items = overview.items.set_index("code")
@@ -84,7 +94,7 @@ def test_an_enterprise_may_not_read_or_edit_the_catalogue(zone_catalogue: Sessio
     with pytest.raises(PermissionDenied):
         catalogue_overview(zone_catalogue, actor=ENTERPRISE)
     with pytest.raises(PermissionDenied):
-        update_service_item(zone_catalogue, actor=ENTERPRISE, code="global", name="x", stages=[])
+        update_service_item(zone_catalogue, actor=ENTERPRISE, code="global", version=1, name="x", stages=[])
 
 
 def test_a_new_model_not_yet_run_is_said_to_leave_matching_on_the_runs_stages(seeded: Session) -> None:
@@ -111,9 +121,90 @@ def test_each_item_s_kind_follows_its_provider_and_an_edit_shows_the_change(zone
         zone_catalogue,
         actor=OFFICER,
         code="innovation_loan",
+        version=1,
         name="科创指数贷",
         provider="区金融办",
         stages=[],
     )
     kinds = catalogue_overview(zone_catalogue, actor=OFFICER).items.set_index("code")["kind"]
     assert kinds["innovation_loan"] == "企业服务"
+
+
+def _stored(session: Session, code: str) -> ServiceItem:
+    session.expire_all()
+    return session.execute(select(ServiceItem).where(ServiceItem.code == code)).scalars().one()
+
+
+def _updates(session: Session) -> int:
+    return session.execute(
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "service_item.update")
+    ).scalar_one()
+
+
+def _form(session: Session, code: str) -> dict:
+    """What the officer's form holds for ``code``: the overview's fields and the version it was read at."""
+    row = catalogue_overview(session, actor=OFFICER).items.set_index("code").loc[code]
+    session.commit()  # each page call is a unit of work of its own
+    return {
+        "code": code,
+        "version": int(row["version"]),
+        "name": row["name"],
+        "provider": row["provider"],
+        "description": row["description"],
+        "stages": list(row["stages"]),
+        "active": bool(row["active"]),
+    }
+
+
+OFFICER_B = Actor(username="officer2", role="officer", user_id=3)
+
+
+def test_a_save_from_a_form_read_before_another_officers_save_is_refused_and_changes_nothing(
+    zone_catalogue: Session, db_engine: Engine
+) -> None:
+    """Officers A and B open 全球化业务拓展; B saves a new provider, then A saves a new description from the
+    form read before B's save: A is refused in Chinese (reload, re-apply), B's provider stays, A's
+    description is not written and only B's edit is audited. Re-read, A's edit goes through."""
+    form_a = _form(zone_catalogue, "global")
+    with Session(db_engine, expire_on_commit=False) as officer_b:
+        form_b = _form(officer_b, "global")
+        update_service_item(
+            officer_b, actor=OFFICER_B, **{**form_b, "provider": "区商务局", "stages": ["lead"]}
+        )
+    assert _updates(zone_catalogue) == 1
+
+    with pytest.raises(Conflict) as refused:
+        update_service_item(
+            zone_catalogue, actor=OFFICER, **{**form_a, "description": "A 的说明", "stages": ["lead"]}
+        )
+    assert str(refused.value) == CHANGED_ELSEWHERE
+    assert "已被他人修改" in CHANGED_ELSEWHERE and "您的修改未保存" in CHANGED_ELSEWHERE
+    assert "重新载入" in CHANGED_ELSEWHERE
+    stored = _stored(zone_catalogue, "global")
+    assert (stored.provider, stored.description) == ("区商务局", form_b["description"] or None)
+    assert _updates(zone_catalogue) == 1
+
+    again = _form(zone_catalogue, "global")
+    assert again["provider"] == "区商务局"
+    update_service_item(zone_catalogue, actor=OFFICER, **{**again, "description": "A 的说明"})
+    stored = _stored(zone_catalogue, "global")
+    assert (stored.provider, stored.description) == ("区商务局", "A 的说明")
+    assert _updates(zone_catalogue) == 2
+
+
+def test_a_stale_save_is_refused_even_when_the_caller_holds_the_old_row(
+    zone_catalogue: Session, db_engine: Engine
+) -> None:
+    """The refusal is the claiming UPDATE's, not only a compare with a copy read earlier: A's session
+    still holds the item as it was before B's save (the race where both read before either writes)."""
+    form = {**_form(zone_catalogue, "market"), "stages": ["speed"]}  # its own are the default model's
+    held = zone_catalogue.execute(select(ServiceItem).where(ServiceItem.code == "market")).scalars().one()
+    zone_catalogue.commit()
+    with Session(db_engine, expire_on_commit=False) as officer_b:
+        update_service_item(
+            officer_b, actor=OFFICER_B, **{**_form(officer_b, "market"), "name": "B 的名称", "stages": []}
+        )
+    assert held.version == form["version"]  # A's copy is stale and does not know it
+    with pytest.raises(Conflict, match="已被他人修改"):
+        update_service_item(zone_catalogue, actor=OFFICER, **{**form, "name": "A 的名称"})
+    assert _stored(zone_catalogue, "market").name == "B 的名称"

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from core.explain import fmt_value
-from core.pools import PoolResult, compare, field_label, held_services, is_near, pools_config
+from core.pools import OP_TEXT, PoolResult, compare, field_label, held_services, is_near, pools_config
 from core.scoring_model import ScoringModel
 
 SERVICES_PATH = Path(__file__).parent / "models" / "services.toml"
@@ -69,6 +69,28 @@ def stage_fit(model: ScoringModel, stages: Sequence[str] | None) -> StageFit:
     names = tuple(s.name for s in model.stages if s.code in chosen)
     known = set(model.stage_codes)
     return StageFit(names, tuple(dict.fromkeys(c for c in stages or () if c not in known)))
+
+
+def service_references(model: ScoringModel, config: dict | None = None) -> dict[str, list[str]]:
+    """What in ``model``'s pools config names each catalogue code, in Chinese: 培育库“国家高新技术企业”
+    for a pool whose nearby enterprises are offered the service, 推荐规则“研发投入强度<3%” for a
+    weak-indicator trigger. A deactivated item is dropped from both silently (match_services skips codes
+    the active catalogue lacks), so an officer deactivating one is told these first."""
+    config = pools_config(model) if config is None else config
+    found: dict[str, list[str]] = {}
+    for pool in config.get("pools", []):
+        if pool.get("service"):
+            found.setdefault(pool["service"], []).append(f"培育库“{pool.get('name', pool.get('code', ''))}”")
+    for trigger in config.get("triggers", []):
+        when = trigger.get("when", {})
+        label, unit = field_label(model, when.get("field", ""), config)
+        op = when.get("op", "")
+        if op in ("absent", "present"):
+            test = f"{OP_TEXT[op]}{label}"  # 无研发机构等级
+        else:
+            test = f"{label}{OP_TEXT.get(op, op)}{fmt_value(when.get('value'), unit)}"
+        found.setdefault(trigger["service"], []).append(f"推荐规则“{test}”")
+    return {code: list(dict.fromkeys(names)) for code, names in found.items()}
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@ know flagged, edits and new items validated and audited.
 
 Two officers (or two tabs) editing one item: each save names the ``version`` its form was read at and
 claims the row (services.optimistic, as 数据填报 does); a form read before someone else's save is refused
-with :data:`CHANGED_ELSEWHERE` and nothing is written.
+with :data:`CHANGED_ELSEWHERE` and nothing is written. Deactivating an item that the models' 培育库 or
+推荐规则 name, or that open 服务需求 ask for, is refused unless the caller confirms it has been told which
+(:data:`CatalogueOverview.items` ``references``): those pools and rules stop offering anything.
 
 Stage fit is keyed to stage codes. A catalogue written for another model (the shipped one is keyed to the
 default model's stages) holds codes the active model does not know; such an item never matches an
@@ -21,9 +23,9 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from core.assistant_calc import is_bank_provider
-from core.matching import stage_fit
+from core.matching import service_references, stage_fit
 from core.scoring_model import ScoringModel
-from db.models import ServiceItem
+from db.models import ServiceItem, ServiceRequest
 from db.queries import PUBLISHED_STATES, latest_run
 from services.actor import Actor, require_staff
 from services.audit import Recorder
@@ -41,6 +43,12 @@ CHANGED_ELSEWHERE = (
     "该服务已被他人修改：您打开后，其他工作人员（或您在另一个页面）保存了新的内容。您的修改未保存。"
     "请重新载入该服务，核对最新内容后再修改并保存。"
 )
+DEACTIVATION_EFFECT = (
+    "停用后，企业不能再申请该服务，引用它的培育库和推荐规则也不再推荐它"
+    "（未办结的服务需求仍可在“服务需求处理”中办理）。"
+)
+# service requests not yet finished (core.workflows SERVICE_REQUEST: 待受理, 已受理)
+UNFINISHED_REQUESTS = ("open", "accepted")
 
 
 @dataclass
@@ -50,7 +58,7 @@ class CatalogueOverview:
 
     model: ScoringModel
     # code, name, provider, kind (金融产品/企业服务), description, active, stages (codes), stage_text, problem,
-    # version (the one a save names)
+    # version (the one a save names), references (what names the item, in Chinese; see item_references)
     items: pd.DataFrame
     unknown_items: int
     # the latest published/final run's stages when they are not the active model's (a new model published,
@@ -66,10 +74,34 @@ def _matching_models(session: Session) -> tuple[ScoringModel, ScoringModel | Non
     return model, (None if run is None else get_model(session, run.model_version_id))
 
 
+def _named_by(
+    session: Session, models: Sequence[ScoringModel]
+) -> tuple[dict[str, list[str]], dict[int, int]]:
+    """Per code, the pools and rules of ``models`` naming it; per item id, its unfinished requests."""
+    named: dict[str, list[str]] = {}
+    for model in models:
+        for code, names in service_references(model).items():
+            named[code] = list(dict.fromkeys([*named.get(code, []), *names]))
+    requests = session.execute(
+        select(ServiceRequest.service_item_id, func.count())
+        .where(ServiceRequest.state.in_(UNFINISHED_REQUESTS))  # type: ignore[attr-defined]
+        .group_by(ServiceRequest.service_item_id)
+    ).all()
+    return named, {int(item_id): int(count) for item_id, count in requests}
+
+
+def _references(named: dict[str, list[str]], requests: dict[int, int], item: ServiceItem) -> list[str]:
+    found = list(named.get(item.code, []))
+    if requests.get(item.id or 0):
+        found.append(f"{requests[item.id or 0]} 条未办结的服务需求")
+    return found
+
+
 def catalogue_overview(session: Session, *, actor: Actor) -> CatalogueOverview:
     """The whole catalogue for staff, read against the active model (the one new runs score with)."""
     require_staff(actor)
     model, run_model = _matching_models(session)
+    named, requests = _named_by(session, [m for m in (model, run_model) if m is not None])
     rows = session.execute(select(ServiceItem).order_by(ServiceItem.id)).scalars().all()  # type: ignore[arg-type]
     records = []
     for item in rows:
@@ -86,6 +118,7 @@ def catalogue_overview(session: Session, *, actor: Actor) -> CatalogueOverview:
                 "stage_text": fit.text,
                 "problem": fit.problem,
                 "version": int(item.version),
+                "references": _references(named, requests, item),
             }
         )
     columns = [
@@ -99,6 +132,7 @@ def catalogue_overview(session: Session, *, actor: Actor) -> CatalogueOverview:
         "stage_text",
         "problem",
         "version",
+        "references",
     ]
     items = pd.DataFrame(records, columns=columns)
     unknown = int((items["active"] & (items["problem"] != "")).sum()) if len(items) else 0
@@ -157,10 +191,12 @@ def update_service_item(
     provider: str | None = None,
     description: str | None = None,
     active: bool = True,
+    confirm_deactivation: bool = False,
 ) -> ServiceItem:
     """Edit one item: name, provider, description, the active model's stages it suits, active or not.
 
-    ``version`` is the one the form was read at: a save since then refuses this one (CHANGED_ELSEWHERE)."""
+    ``version`` is the one the form was read at: a save since then refuses this one (CHANGED_ELSEWHERE).
+    Deactivating an item that pools, rules or unfinished requests name needs ``confirm_deactivation``."""
     require_staff(actor)
     model = current_model(session)
     item = session.execute(select(ServiceItem).where(ServiceItem.code == code)).scalars().first()
@@ -171,6 +207,18 @@ def update_service_item(
     fields = _checked(model, name=name, provider=provider, description=description, stages=stages)
     claim_version(session, ServiceItem, item.id or 0, version, CHANGED_ELSEWHERE)
     session.refresh(item)  # as stored, read under the lock just taken
+    reason = None
+    if item.active and not active:
+        matching, run_model = _matching_models(session)
+        named, requests = _named_by(session, [m for m in (matching, run_model) if m is not None])
+        references = _references(named, requests, item)
+        if references and not confirm_deactivation:
+            session.rollback()
+            raise Conflict(
+                f"“{item.name}”仍被以下内容引用：{'、'.join(references)}。{DEACTIVATION_EFFECT}请确认后再停用。"
+            )
+        if references:
+            reason = "停用前已确认引用：" + "、".join(references)
     before = _audited(model, item)
     for key, value in fields.items():
         setattr(item, key, value)
@@ -183,6 +231,7 @@ def update_service_item(
         item.id,
         before=before,
         after=_audited(model, item),
+        reason=reason,
     )
     session.commit()
     return item

@@ -3,7 +3,8 @@
 flagged with how to fix it; the stage picker offers the model's stages only.
 
 A save names the version its form was drawn at (the button's callback holds it): when another officer,
-or another tab, saved the item since, the service refuses and the form is drawn again from what is stored."""
+or another tab, saved the item since, the service refuses and the form is drawn again from what is stored.
+Deactivating an item that pools, rules or open requests name asks first, naming them."""
 
 import streamlit as st
 
@@ -11,6 +12,7 @@ from db.session import session_scope
 from services.errors import ServiceError
 from services.service_catalogue import (
     CHANGED_ELSEWHERE,
+    DEACTIVATION_EFFECT,
     MAX_DESCRIPTION,
     MAX_NAME,
     MAX_PROVIDER,
@@ -18,6 +20,7 @@ from services.service_catalogue import (
     catalogue_overview,
     update_service_item,
 )
+from ui.confirm import confirm
 from ui.flash import flash, show_flash
 from ui.guards import require_role
 from ui.service_call import REFUSED, call_service
@@ -28,6 +31,7 @@ from ui.widgets import multiselect, selectbox
 actor = require_role("officer", "admin")
 FLASH = "catalogue_flash"
 EDIT_FLASH = "catalogue_edit_flash"  # a refused save, shown at the form
+PENDING = "catalogue_pending_deactivation"  # a deactivation waiting for the officer's confirmation
 FIELDS = ("name", "provider", "description", "stages", "active")
 
 
@@ -40,12 +44,15 @@ def _refused(exc: ServiceError) -> None:
     text = str(exc)
     if text == CHANGED_ELSEWHERE:
         text += "下方表单已载入最新内容。"
-    flash(EDIT_FLASH, "error", text)
+    flash(EDIT_FLASH, "error", plain(text))
 
 
-def _save(code: str, version: int) -> None:
+def _save(code: str, version: int, was_active: bool, references: list[str]) -> None:
     """The 保存 button's callback: ``version`` is the one the form was drawn at."""
     values = {field: st.session_state.get(_key(field, code, version)) for field in FIELDS}
+    if was_active and not values["active"] and references:
+        st.session_state[PENDING] = (code, version, values, references)
+        return
     done = call_service(
         update_service_item, on_refusal=_refused, actor=actor, code=code, version=version, **values
     )
@@ -97,12 +104,37 @@ show_table(view, key="catalogue_table")
 
 st.subheader("修改服务")
 show_flash(EDIT_FLASH)
+pending = st.session_state.pop(PENDING, None)
+if pending is not None:
+    p_code, p_version, p_values, p_references = pending
+
+    def _deactivate() -> None:
+        """The dialog's action: a refusal (someone saved meanwhile) is raised, for the dialog to show."""
+        with session_scope() as session:
+            done = update_service_item(
+                session,
+                actor=actor,
+                code=p_code,
+                version=p_version,
+                confirm_deactivation=True,
+                **p_values,
+            )
+            flash(FLASH, "success", f"已停用“{plain(done.name)}”。")
+
+    confirm(
+        "确认停用服务",
+        [f"停用“{p_values['name']}”。该服务被以下内容引用：", *(f"· {r}" for r in p_references)],
+        warnings=[DEACTIVATION_EFFECT],
+        confirm_label="确认停用",
+        action=_deactivate,
+    )
 
 names = {row.code: row.name + ("（适用阶段需更新）" if row.problem else "") for row in items.itertuples()}
 chosen = selectbox("选择服务", names, index=None, key="catalogue_item")
 if chosen is not None:
     item = items.loc[items["code"] == chosen].iloc[0]
     version = int(item["version"])
+    references = list(item["references"])
     with st.form(f"catalogue_edit_{chosen}"):
         st.text_input("服务名称", value=item["name"], max_chars=MAX_NAME, key=_key("name", chosen, version))
         st.text_input(
@@ -125,11 +157,13 @@ if chosen is not None:
         if item["problem"]:
             st.caption(f"{plain(item['problem'])}：保存后不再保留，请改选上面列出的阶段。")
         st.checkbox("启用", value=bool(item["active"]), key=_key("active", chosen, version))
+        if references:
+            st.caption(f"被以下内容引用：{plain('、'.join(references))}。停用前会请您确认。")
         st.form_submit_button(
             "保存",
             type="primary",
             on_click=_save,
-            args=(chosen, version),
+            args=(chosen, version, bool(item["active"]), references),
         )
 
 with st.expander("新增服务"), st.form("catalogue_add", clear_on_submit=True):

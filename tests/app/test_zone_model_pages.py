@@ -227,3 +227,28 @@ def test_the_service_catalogue_refuses_a_form_drawn_before_another_save_and_redr
         with session_scope() as session:
             item = session.execute(select(ServiceItem).where(ServiceItem.code == "global")).scalars().one()
             assert (item.provider, item.description, item.version) == ("区商务局", None, 2)
+
+
+def test_the_service_catalogue_names_what_uses_an_item_and_asks_before_deactivating_it(
+    zone_db: str, tmp_path: Path
+) -> None:
+    """The zone's pool 星城瞪羚后备 offers 高企认定辅导 (hte_guidance): the form says so, and unticking 启用
+    then 保存 opens a confirmation naming the pool instead of stopping the service."""
+    copy = tmp_path / "zone.db"
+    shutil.copy(zone_db.removeprefix("sqlite:///"), copy)
+    with _database_url(f"sqlite:///{copy}"):
+        at = through_home("officer1", "pages/officer/catalogue.py")
+        at.selectbox(key="catalogue_item").select("hte_guidance").run()
+        captions = [c.value for c in at.caption]
+        assert "被以下内容引用：培育库“星城瞪羚后备”。停用前会请您确认。" in captions, captions
+        at.checkbox(key="catalogue_active_hte_guidance_v1").uncheck()
+        next(b for b in at.button if b.label == "保存").click().run()
+        assert not at.exception, at.exception
+        assert at.button(key="confirm_ok").label == "确认停用"
+        assert "· 培育库“星城瞪羚后备”" in [t.value for t in at.text]
+        assert any("停用后，企业不能再申请该服务" in w.value for w in at.warning)
+        with session_scope() as session:  # nothing happened before the answer
+            item = (
+                session.execute(select(ServiceItem).where(ServiceItem.code == "hte_guidance")).scalars().one()
+            )
+            assert item.active and item.version == 1

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
 from core.matching import shipped_catalogue
-from db.models import AuditEvent, ServiceItem
+from db.models import AuditEvent, Enterprise, ServiceItem, ServiceRequest
 from services.actor import Actor
 from services.audit import display_frame, query_events
 from services.errors import Conflict, PermissionDenied, ValidationFailed
@@ -208,3 +208,65 @@ def test_a_stale_save_is_refused_even_when_the_caller_holds_the_old_row(
     with pytest.raises(Conflict, match="已被他人修改"):
         update_service_item(zone_catalogue, actor=OFFICER, **{**form, "name": "A 的名称"})
     assert _stored(zone_catalogue, "market").name == "B 的名称"
+
+
+def test_deactivating_an_item_a_pool_names_is_refused_until_confirmed_and_names_the_pool(
+    zone_catalogue: Session,
+) -> None:
+    """The zone's 星城瞪羚后备 pool offers 高企认定辅导 (hte_guidance) to nearby enterprises: stopping it is
+    refused without the confirmation, naming the pool, and changes nothing; confirmed, it is stopped and
+    the audit event keeps what the officer was told."""
+    references = catalogue_overview(zone_catalogue, actor=OFFICER).items.set_index("code")["references"]
+    assert references["hte_guidance"] == ["培育库“星城瞪羚后备”"]
+    assert references["rd_deduction"] == ["推荐规则“研发投入强度<3%”"]
+    assert references["global"] == []
+    zone_catalogue.commit()
+
+    form = _form(zone_catalogue, "hte_guidance")
+    with pytest.raises(Conflict) as refused:
+        update_service_item(zone_catalogue, actor=OFFICER, **{**form, "active": False})
+    assert "培育库“星城瞪羚后备”" in str(refused.value) and "请确认后再停用" in str(refused.value)
+    assert _stored(zone_catalogue, "hte_guidance").active
+    assert _updates(zone_catalogue) == 0
+
+    update_service_item(zone_catalogue, actor=OFFICER, **{**form, "active": False}, confirm_deactivation=True)
+    assert not _stored(zone_catalogue, "hte_guidance").active
+    events = query_events(zone_catalogue, actor=OFFICER, action="service_item.update")
+    assert events["reason"].tolist() == ["停用前已确认引用：培育库“星城瞪羚后备”"]
+
+
+def test_an_item_nothing_names_is_deactivated_without_asking(zone_catalogue: Session) -> None:
+    form = _form(zone_catalogue, "global")
+    update_service_item(zone_catalogue, actor=OFFICER, **{**form, "stages": ["lead"], "active": False})
+    assert not _stored(zone_catalogue, "global").active
+
+
+def test_unfinished_service_requests_are_counted_and_asked_about_before_deactivation(
+    zone_catalogue: Session,
+) -> None:
+    """Two enterprises asked for 全球化业务拓展 (one request taken, one waiting), a third was done: the
+    overview and the refusal say 2 条未办结的服务需求."""
+    item = _stored(zone_catalogue, "global")
+    for i, state in enumerate(("open", "accepted", "done")):
+        enterprise = Enterprise(credit_code=f"91330300MA2AAAA{i}0X", name=f"企业{i}")
+        zone_catalogue.add(enterprise)
+        zone_catalogue.flush()
+        zone_catalogue.add(ServiceRequest(enterprise_id=enterprise.id, service_item_id=item.id, state=state))
+    zone_catalogue.commit()
+    form = _form(zone_catalogue, "global")
+    references = catalogue_overview(zone_catalogue, actor=OFFICER).items.set_index("code")["references"]
+    assert references["global"] == ["2 条未办结的服务需求"]
+    with pytest.raises(Conflict, match="2 条未办结的服务需求"):
+        update_service_item(zone_catalogue, actor=OFFICER, **{**form, "stages": ["lead"], "active": False})
+    assert _stored(zone_catalogue, "global").active
+
+
+def test_the_latest_runs_model_counts_too(seeded: Session) -> None:
+    """Enterprises are matched by the latest published run's model until the active one is run: after the
+    zone's model is published, the default model's 科创指数贷 rule still names innovation_loan."""
+    draft = register_model(seeded, actor=OFFICER, definition=zone_model_dict())
+    publish_model_version(seeded, actor=OFFICER, version_id=draft.id)
+    references = catalogue_overview(seeded, actor=OFFICER).items.set_index("code")["references"]
+    assert any(r.startswith("推荐规则“") and "80" in r for r in references["innovation_loan"])
+    assert "培育库“星城瞪羚后备”" in references["hte_guidance"]
+    assert "培育库“国家高新技术企业”" in references["hte_guidance"]

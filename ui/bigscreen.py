@@ -1,11 +1,14 @@
 """展示大屏 helpers: a dark full-screen style, large-type Altair charts and the screen's panels.
 
 Sized for 1920×1080 seen from the back of a room: every chart and table text at least
-:data:`MIN_FONT_PX` (24 px), few colours, no tooltips needed.
+:data:`MIN_FONT_PX` (24 px), few colours, no tooltips needed. Smaller screens (a 1366×768 projector) show
+the same layout scaled to fit (:func:`scale_rules`).
 Nothing here fetches from another host: the style is inline CSS and the charts render locally.
 """
 
 from __future__ import annotations
+
+import math
 
 import altair as alt
 import pandas as pd
@@ -24,6 +27,27 @@ ACCENT = "#4fc3f7"
 PALETTE = ["#4fc3f7", "#ffb74d", "#81c784", "#f06292", "#ba68c8", "#fff176", "#4db6ac"]
 MIN_FONT_PX = 24  # legible across a room at 1920×1080
 FONT = MIN_FONT_PX
+DESIGN_SIZE = (1920, 1080)
+# Screens smaller than the design that the page is shown on: the 1366×768 projectors and laptops of most
+# meeting rooms, and the common sizes of a browser window. Width and height both reach these or more.
+SMALLER_SCREENS = ((1152, 648), (1280, 720), (1366, 768), (1440, 810), (1536, 864), (1600, 900), (1728, 972))
+
+
+def scale_rules(screens: tuple[tuple[int, int], ...] = SMALLER_SCREENS) -> str:
+    """CSS that draws the 1920×1080 layout scaled down to fit each of ``screens`` (the largest one the
+    viewport holds wins; from the design size up, none). A projector throws 1366×768 on the same wall as
+    1920×1080, so the scaled text is as large in the room as :data:`MIN_FONT_PX` on the design screen;
+    re-flowed at 24 px, the second row of panels fell below the fold. Narrower viewports (phones, tablets)
+    keep the page's own stacked layout and scroll."""
+    rules = []
+    for width, height in sorted({*screens, DESIGN_SIZE}):  # the design size itself: zoom 1
+        zoom = math.floor(min(width / DESIGN_SIZE[0], height / DESIGN_SIZE[1]) * 10_000) / 10_000
+        rules.append(
+            f"@media (min-width: {width}px) and (min-height: {height}px) {{\n"
+            f'  [data-testid="stMainBlockContainer"] {{ zoom: {zoom}; }}\n}}'
+        )
+    return "\n".join(rules)
+
 
 # Static CSS only (no user text): dark page, no sidebar or toolbar, big metrics and tables.
 SCREEN_CSS = f"""
@@ -33,7 +57,7 @@ SCREEN_CSS = f"""
 }}
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stToolbar"],
 [data-testid="stHeader"], [data-testid="stDecoration"] {{ display: none; }}
-[data-testid="stMainBlockContainer"] {{ padding: 1.2rem 2rem 0.5rem 2rem; max-width: 100%; }}
+[data-testid="stMainBlockContainer"] {{ padding: 0.5rem 2rem 0.25rem 2rem; max-width: 100%; }}
 [data-testid="stMain"] h1, [data-testid="stMain"] h2, [data-testid="stMain"] h3,
 [data-testid="stMain"] p, [data-testid="stMain"] label, [data-testid="stMain"] span {{ color: {TEXT}; }}
 [data-testid="stMain"] h1 {{ font-size: 3rem; padding: 0; }}
@@ -44,12 +68,19 @@ SCREEN_CSS = f"""
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p {{ color: {MUTED}; font-size: 1.5rem; }}
 [data-testid="stTable"] table {{ font-size: 1.5rem; color: {TEXT}; background: {PANEL}; }}
 [data-testid="stTable"] td, [data-testid="stTable"] th, [data-testid="stTable"] p {{ font-size: 1.5rem; white-space: nowrap !important; }}
-[data-testid="stTable"] td, [data-testid="stTable"] th {{ white-space: nowrap; padding: 0.3rem 0.3rem; }}
+[data-testid="stTable"] td, [data-testid="stTable"] th {{ white-space: nowrap; padding: 0.2rem 0.3rem; }}
 [data-testid="stTable"] th {{ color: {MUTED}; background: {PANEL}; }}
 [data-testid="stTable"] td, [data-testid="stTable"] th {{ border-color: #24315c; }}
 [data-testid="stVerticalBlockBorderWrapper"] {{ background: {PANEL}; border-radius: 10px; }}
 [data-testid="stAlertContainer"] {{ background: {PANEL}; border-left: 6px solid {ACCENT}; }}
 [data-testid="stAlertContainer"] p {{ color: {TEXT}; font-size: 1.8rem; }}
+/* A chart takes its panel's width from its own box (Vega's "container" width, in the box's zoomed pixels):
+   Streamlit's "stretch" measures the box on the screen, so under a zoom it drew 0.71 of the panel. */
+[data-testid="stElementContainer"]:has([data-testid="stVegaLiteChart"]),
+[data-testid="stFullScreenFrame"]:has([data-testid="stVegaLiteChart"]),
+[data-testid="stFullScreenFrame"] > div:has(> [data-testid="stVegaLiteChart"]),
+[data-testid="stVegaLiteChart"] {{ width: 100% !important; }}
+{scale_rules()}
 </style>
 """
 
@@ -88,8 +119,9 @@ def _dark(chart: alt.TopLevelMixin, height: int) -> alt.TopLevelMixin:
 
 
 def show(spec: dict) -> None:
-    """Draw a chart spec from :func:`chart_specs` (a dict: no Altair validation on every refresh)."""
-    st.vega_lite_chart(spec=charts.unspoken(spec), width="stretch", theme=None)
+    """Draw a chart spec from :func:`chart_specs` (a dict: no Altair validation on every refresh) across
+    its panel: Vega sizes it to its box (see SCREEN_CSS), which stays right under :func:`scale_rules`."""
+    st.vega_lite_chart(spec={**charts.unspoken(spec), "width": "container"}, width="content", theme=None)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)

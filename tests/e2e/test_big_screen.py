@@ -1,4 +1,6 @@
-"""展示大屏 in a real browser at 1920×1080: dark full screen, charts drawn, nothing overflows; screenshots of the grid and of the carousel are kept as artefacts."""
+"""展示大屏 in a real browser at 1920×1080 and on a 1366×768 projector: dark full screen, charts drawn, every
+figure on one screen without scrolling; at 390 px nothing runs off sideways. Screenshots of the grid and of
+the carousel are kept as artefacts."""
 
 from __future__ import annotations
 
@@ -41,6 +43,44 @@ def tables_cut(page) -> list[str]:  # noqa: ANN001
     )
 
 
+# Streamlit's main area scrolls by itself (overflow: auto): the document stays as tall as the viewport
+# while the content scrolls inside it, so both are measured (as horizontal_overflow does sideways).
+_VERTICAL_OVERFLOW = """() => Math.max(
+  document.scrollingElement.scrollHeight - innerHeight,
+  ...Array.from(document.querySelectorAll('[data-testid="stAppViewContainer"], [data-testid="stMain"]'),
+                (e) => e.scrollHeight - e.clientHeight))"""
+
+
+def vertical_overflow(page) -> int:  # noqa: ANN001
+    """How many CSS pixels the screen's content is taller than the viewport (0: no scrolling)."""
+    return int(page.evaluate(_VERTICAL_OVERFLOW))
+
+
+FIGURES = '[data-testid="stVegaLiteChart"], [data-testid="stMetric"], [data-testid="stTable"], h1'
+
+
+def off_screen(page) -> list[str]:  # noqa: ANN001
+    """The title, headline figures, tables and charts whose box is not wholly inside the viewport, and
+    the charts drawn narrower or wider than their place (measured and drawn at different scales), each
+    named by its own text or its panel's heading."""
+    return page.evaluate(
+        """(selector) => [...document.querySelectorAll(selector)].flatMap(e => {
+            const b = e.getBoundingClientRect();
+            const name = (e.closest('[data-testid="stVerticalBlock"]:has(h3)')?.querySelector('h3')
+                          ?? e).innerText.slice(0, 24);
+            const where = `${name} ${Math.round(b.left)},${Math.round(b.top)}–${Math.round(b.right)},${Math.round(b.bottom)}`;
+            const out = [];
+            if (b.width <= 0 || b.top < -1 || b.left < -1 || b.bottom > innerHeight + 1 || b.right > innerWidth + 1)
+                out.push(`off screen: ${where}`);
+            const drawing = e.matches('[data-testid="stVegaLiteChart"]') && e.querySelector('svg, canvas');
+            if (drawing && Math.abs(drawing.getBoundingClientRect().width - b.width) > 0.05 * b.width)
+                out.push(`drawn ${Math.round(drawing.getBoundingClientRect().width)} px wide: ${where}`);
+            return out;
+        })""",
+        FIGURES,
+    )
+
+
 def panel_chart(page, title: str):  # noqa: ANN001, ANN201
     """The chart of the panel headed ``title`` (the innermost block holding both)."""
     block = (
@@ -65,6 +105,8 @@ def test_big_screen_at_1920x1080(app_server: str, new_page) -> None:  # noqa: AN
     )
     assert background == "rgb(11, 18, 38)"
     assert horizontal_overflow(page) <= 1
+    assert vertical_overflow(page) <= 2  # the carousel switch too: nothing to scroll to
+    assert off_screen(page) == []
     screenshot(page, "big-screen-1920x1080")
     # Drawn so a room can read them: the stage legend and slanted score labels once left 积分分布's bars
     # ~15 px of the panel (a flat line at 0 on the screen). The plot is ~110 px tall now, and the axis's
@@ -84,6 +126,7 @@ def test_big_screen_at_1920x1080(app_server: str, new_page) -> None:  # noqa: AN
         titles += page.locator("h1").all_inner_texts()
         assert tables_cut(page) == [], titles[-1]
         assert horizontal_overflow(page) <= 1, titles[-1]
+        assert vertical_overflow(page) <= 2, titles[-1]
         screenshot(page, f"big-screen-carousel-{view}-1920x1080")
     assert [t.split(" · ")[-1] for t in titles] == [
         "总览",
@@ -92,6 +135,40 @@ def test_big_screen_at_1920x1080(app_server: str, new_page) -> None:  # noqa: AN
         "区域分布",
         "融资与扶持",
     ]
+
+
+def test_big_screen_fits_a_1366x768_projector(app_server: str, new_page) -> None:  # noqa: ANN001
+    """Most meeting-room projectors and laptops show 1366×768: the grid and every carousel view fit it
+    without scrolling (laid out at 1920 px wide, 24 px text pushed the second row of panels below the
+    fold), every chart drawn across its whole panel, no table cut."""
+    page = new_page(1366, 768)
+    for path in ("screen", *(f"screen?mode=carousel&view={view}" for view in range(1, 6))):
+        goto(page, app_server, path)
+        page.wait_for_selector(CHART, timeout=20_000)
+        page.wait_for_timeout(1000)  # let the charts finish drawing
+        if path == "screen":
+            assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 5
+            assert page.locator('[data-testid="stMetric"]').count() == 5
+        assert vertical_overflow(page) <= 2, path
+        assert off_screen(page) == [], path
+        assert horizontal_overflow(page) <= 1, path
+        assert tables_cut(page) == [], path
+        screenshot(page, f"big-screen-{path.removeprefix('screen?mode=').replace('&view=', '-')}-1366x768")
+
+
+def test_big_screen_on_a_phone_scrolls_but_never_sideways(app_server: str, new_page) -> None:  # noqa: ANN001
+    """At 390 px the panels stack and the page scrolls down, but no figure or chart runs off to the side."""
+    page = new_page(390, 844)
+    goto(page, app_server, "screen")
+    page.wait_for_selector(CHART, timeout=20_000)
+    page.wait_for_timeout(1000)
+    assert horizontal_overflow(page) <= 1
+    boxes = page.locator(FIGURES).evaluate_all(
+        "es => es.map(e => { const b = e.getBoundingClientRect(); return [b.left, b.right, b.width]; })"
+    )
+    assert len(boxes) >= 11  # title, 5 figures, 5 charts
+    assert all(left >= -1 and right <= 391 and width > 0 for left, right, width in boxes), boxes
+    screenshot(page, "big-screen-390")
 
 
 def _luminance(css_rgb: str) -> float:

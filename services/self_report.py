@@ -229,10 +229,14 @@ def _lock_editable(session: Session, submission: Submission) -> Submission:
     return submission
 
 
-def _check_services(session: Session, codes: list[str]) -> list[str]:
+def _check_services(session: Session, codes: list[str], stored: list[str] | None = None) -> list[str]:
+    """The chosen 服务需求, each an active catalogue item; one the draft already held (``stored``) stays
+    after 服务目录 stopped its service (the form that lists the needs saves it away; submit skips it) —
+    refusing it refused every later save of the draft, naming a code the enterprise never saw."""
     if not codes:
         return []
     known = set(session.execute(select(ServiceItem.code).where(ServiceItem.active.is_(True))).scalars())  # type: ignore[attr-defined]
+    known |= set(stored or ())
     unknown = [c for c in codes if c not in known]
     if unknown:
         raise ValidationFailed(f"服务需求中有未知的服务项目：{'、'.join(unknown)}。")
@@ -279,7 +283,7 @@ def save_draft(
     before = {"items": submission.items, "service_needs": submission.service_needs}
     try:
         cleaned = _assign_uids(rules.clean_items(specs, items or {}))
-        needs = _check_services(session, list(service_needs or []))
+        needs = _check_services(session, list(service_needs or []), submission.service_needs)
     except ValidationFailed:
         session.rollback()
         raise

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from db.models import AuditEvent, Enterprise, ServiceItem, Submission
 from db.values import stored_values
@@ -217,6 +217,37 @@ def test_service_needs_of_a_submitted_report_reach_service_requests(ctx) -> None
         s.execute(select(AuditEvent.action).where(AuditEvent.action == "request_service")).scalars().all()
     )
     assert actions == ["request_service"]
+
+
+def test_a_need_whose_service_was_stopped_since_does_not_block_the_draft(ctx) -> None:  # noqa: ANN001
+    """服务目录 stops 投融资对接 after the draft chose it: a save of the draft with its stored needs (the
+    page's list items do that) still goes through, and submitting asks for no stopped service. Before,
+    every such save was refused with 服务需求中有未知的服务项目：financing."""
+    from services.service_requests import list_requests
+
+    s = ctx["session"]
+    draft = _draft(ctx)
+    sr.save_draft(s, actor=ctx["a"], submission_id=draft.id, items={}, service_needs=["financing"], version=1)
+    s.execute(update(ServiceItem).where(ServiceItem.code == "financing").values(active=False))
+    s.commit()
+    saved = sr.save_draft(
+        s,
+        actor=ctx["a"],
+        submission_id=draft.id,
+        items={"T04": "5"},
+        service_needs=["financing"],
+        version=2,
+    )
+    assert saved.items["T04"] == 5.0
+    with pytest.raises(ValidationFailed, match="未知的服务项目"):  # a stopped service is not newly chosen
+        other = sr.get_or_create_draft(s, actor=ctx["b"], enterprise_id=ctx["b"].enterprise_id, year=YEAR)
+        sr.save_draft(
+            s, actor=ctx["b"], submission_id=other.id, items={}, service_needs=["financing"], version=1
+        )
+    s.rollback()
+    assert saved.service_needs == ["financing"]
+    sr.submit(s, actor=ctx["a"], submission_id=draft.id, version=3)
+    assert list_requests(s, actor=ctx["officer"]).empty
 
 
 def _published_run(ctx):  # noqa: ANN001, ANN202

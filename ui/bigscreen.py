@@ -215,7 +215,13 @@ def ranking_chart(frame: pd.DataFrame, label: str, height: int) -> alt.TopLevelM
     order = top[label].tolist()
     base = alt.Chart(top).encode(y=alt.Y(f"{label}:N", sort=order, title=None))
     bars = base.mark_bar(color=ACCENT).encode(
-        x=alt.X("平均积分:Q", title="平均积分", axis=alt.Axis(tickCount=3))
+        # Long carrier names leave the bars a narrow band: "0204060" ran together on the screen.
+        # Labels that would touch are dropped (the bars carry their own values anyway).
+        x=alt.X(
+            "平均积分:Q",
+            title="平均积分",
+            axis=alt.Axis(tickCount=3, labelOverlap="greedy", labelSeparation=8),
+        ),
     )
     text = base.mark_text(align="left", dx=6, fontSize=FONT).encode(
         x="平均积分:Q", text=alt.Text("平均积分:Q", format=".1f")

@@ -111,11 +111,12 @@ test-evening: install-test browser libreoffice faketime
 
 # The clock-sensitive tests at the instants that change the year or pass a leap day in Beijing while
 # UTC lags, and at a date years from now: clock and Beijing days, review, objections, runs, the evening
-# and year-change AppTests and the enterprise's browser journey.
+# and year-change AppTests, the assistant's 公示 dates and days left, and the enterprise's browser journey.
 DATE_INSTANTS := '2026-12-31 16:30:00' '2028-02-29 23:40:00' '2031-06-15 03:00:00'
 DATE_TESTS := tests/unit/test_clock.py tests/integration/test_beijing_days.py tests/integration/test_review.py \
 	tests/integration/test_objections.py tests/integration/test_runs.py tests/app/test_evening_clock.py \
-	tests/app/test_year_change.py tests/e2e/test_enterprise_flow.py::test_enterprise_flow
+	tests/app/test_year_change.py tests/integration/test_assistant_run_facts.py \
+	tests/e2e/test_enterprise_flow.py::test_enterprise_flow
 test-dates: install-test browser faketime
 	@for at in $(DATE_INSTANTS); do \
 		echo "== every process's clock from $$at UTC"; \
